@@ -1,0 +1,57 @@
+# wuye — one Makefile for everything. `make demo` and `make test` work on a bare Debian 12
+# machine: they install what is missing, build, and start the local servers themselves.
+
+BUILD     ?= build
+ASAN_BUILD ?= build-asan
+JOBS      ?= $(shell nproc)
+CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+SOURCES    = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
+
+.PHONY: all deps configure build test test-asan demo bench up down status fmt lint clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+configure: deps $(BUILD)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Starts the local PostgreSQL and Redis, runs every test through ctest, stops the servers;
+# the exit code is ctest's.
+test: build
+	@scripts/run-tests.sh $(BUILD)
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DWUYE_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@scripts/run-tests.sh $(ASAN_BUILD)
+
+demo: build
+	@scripts/demo.sh $(BUILD)
+
+bench: build
+	@scripts/bench.sh $(BUILD)
+
+up: deps
+	@scripts/servers.sh up
+
+down:
+	@scripts/servers.sh down
+
+status:
+	@scripts/servers.sh status
+
+fmt:
+	clang-format -i --style=file $(filter %.cc %.h,$(SOURCES))
+
+lint: configure
+	clang-tidy -p $(BUILD) --quiet $(filter %.cc,$(filter-out %_test.cc,$(SOURCES)))
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

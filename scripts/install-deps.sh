@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 (bookworm) packages wuye needs that are missing, and
+# nothing else. Idempotent; prints a single line when everything is present.
+#
+#   scripts/install-deps.sh
+#
+# As root it runs apt-get directly; as another user it uses `sudo -n` (never
+# prompts), and otherwise fails naming the command to run.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  # libraries
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libhiredis-dev libpqxx-dev libgtest-dev libgmock-dev
+  libbenchmark-dev libssl-dev nlohmann-json3-dev
+  # servers used by tests (scripts/servers.sh) and their clients
+  postgresql-15 postgresql-client-15 redis-server redis-tools
+  # lint / formatting
+  clang-format clang-tidy
+  # ps, pgrep, ss used by scripts
+  procps iproute2
+)
+
+log() { printf 'deps: %s\n' "$*"; }
+die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
+
+# Prints the packages of PACKAGES that are not fully installed, one per line.
+missing_packages() {
+  local status
+  declare -A installed=()
+  # dpkg-query exits 1 (and complains on stderr) for names it has never seen;
+  # those simply stay missing.
+  status=$(dpkg-query -W -f='${Package}\t${Status}\n' \
+    "${PACKAGES[@]}" 2>/dev/null || true)
+  local pkg st
+  while IFS=$'\t' read -r pkg st; do
+    [[ -n "$pkg" ]] || continue
+    if [[ "$st" == "install ok installed" ]]; then
+      installed["${pkg%%:*}"]=1
+    fi
+  done <<<"$status"
+  for pkg in "${PACKAGES[@]}"; do
+    [[ -n "${installed[$pkg]:-}" ]] || printf '%s\n' "$pkg"
+  done
+}
+
+# Sets the global array SUDO to the prefix needed to run apt-get.
+choose_sudo() {
+  SUDO=()
+  if [[ "$(id -u)" -eq 0 ]]; then
+    return 0
+  fi
+  if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then
+    SUDO=(sudo -n)
+    return 0
+  fi
+  die "missing packages: $*
+  not root and passwordless sudo is not available; run as root:
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $*"
+}
+
+# Runs a command quietly; on failure prints its output and exits.
+run_quiet() {
+  local out
+  out=$(mktemp)
+  if ! "$@" >"$out" 2>&1; then
+    cat "$out" >&2
+    rm -f "$out"
+    die "command failed: $*"
+  fi
+  rm -f "$out"
+}
+
+main() {
+  command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script is for Debian 12"
+
+  local -a missing=()
+  mapfile -t missing < <(missing_packages)
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    log "all ${#PACKAGES[@]} packages present"
+    return 0
+  fi
+
+  log "missing ${#missing[@]} of ${#PACKAGES[@]} packages: ${missing[*]}"
+  choose_sudo "${missing[@]}"
+
+  log "apt-get update"
+  run_quiet "${SUDO[@]}" apt-get update -q
+  log "apt-get install ${missing[*]}"
+  run_quiet "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+  mapfile -t missing < <(missing_packages)
+  if [[ ${#missing[@]} -ne 0 ]]; then
+    die "still missing after apt-get install: ${missing[*]}"
+  fi
+  log "installed; all ${#PACKAGES[@]} packages present"
+}
+
+main "$@"

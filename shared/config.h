@@ -1,0 +1,40 @@
+// Configuration of a service process: flags, each with an environment fallback
+// WUYE_<FLAG_NAME_IN_CAPITALS> (a flag on the command line wins), validated at start.
+// Secrets come only from the environment or files, and are never logged.
+#pragma once
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "shared/auth.h"
+#include "shared/db.h"
+#include "shared/log.h"
+#include "shared/server.h"
+
+namespace wuye {
+
+struct RedisOptions {
+  std::string addr;      // host:port; empty = no bus (events wait in the outbox)
+  std::string password;  // from WUYE_REDIS_PASSWORD only
+};
+
+struct ServiceConfig {
+  std::string service;  // "directory"
+  ServerOptions server;
+  DbOptions db;
+  RedisOptions redis;
+  AuthConfig auth;
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+// Applies WUYE_* environment values to flags, parses argv (exits with usage on a bad flag),
+// then builds and validates the config. `default_port` is the service's well-known port;
+// `default_database` its database name, used when --pg_url names none.
+absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::string_view service,
+                                                int default_port);
+
+// The same environment-then-argv parsing, for tools.
+void ParseFlagsWithEnv(int argc, char** argv, absl::string_view usage);
+
+}  // namespace wuye

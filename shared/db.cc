@@ -1,0 +1,212 @@
+#include "shared/db.h"
+
+#include "absl/strings/str_cat.h"
+#include "shared/log.h"
+
+namespace wuye {
+
+Db::Db(DbOptions options) : options_(std::move(options)) {}
+Db::~Db() = default;
+
+absl::StatusOr<std::unique_ptr<Db>> Db::Open(const DbOptions& options) {
+  if (options.url.empty()) return absl::InvalidArgumentError("pg_url: required");
+  if (options.pool_size < 1) return absl::InvalidArgumentError("pg_pool_size: must be >= 1");
+  std::unique_ptr<Db> db(new Db(options));
+  if (absl::Status st = db->Ping(); !st.ok()) return st;
+  return db;
+}
+
+void Db::Prepare(std::string name, std::string sql) {
+  std::lock_guard lock(mu_);
+  for (auto& conn : idle_) conn->prepare(name, sql);
+  statements_.emplace_back(std::move(name), std::move(sql));
+}
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Connect() {
+  try {
+    std::string url = options_.url;
+    absl::StrAppend(&url, url.find('?') == std::string::npos ? "?" : "&", "connect_timeout=",
+                    std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)),
+                    "&application_name=wuye");
+    auto conn = std::make_unique<pqxx::connection>(url);
+    {
+      pqxx::nontransaction tx(*conn);
+      tx.exec(absl::StrCat("SET statement_timeout = ",
+                           absl::ToInt64Milliseconds(options_.statement_timeout)));
+      tx.exec("SET TIME ZONE 'UTC'");
+    }
+    std::vector<std::pair<std::string, std::string>> statements;
+    {
+      std::lock_guard lock(mu_);
+      statements = statements_;
+    }
+    for (const auto& [name, sql] : statements) conn->prepare(name, sql);
+    return conn;
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Acquire() {
+  std::unique_lock lock(mu_);
+  auto deadline = std::chrono::steady_clock::now() +
+                  absl::ToChronoMilliseconds(options_.acquire_timeout);
+  while (idle_.empty() && open_ >= options_.pool_size) {
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+        open_ >= options_.pool_size) {
+      return absl::UnavailableError("database: no connection free in time");
+    }
+  }
+  if (!idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
+    return conn;
+  }
+  ++open_;
+  lock.unlock();
+  auto conn = Connect();
+  if (!conn.ok()) {
+    lock.lock();
+    --open_;
+    cv_.notify_one();
+  }
+  return conn;
+}
+
+void Db::Release(std::unique_ptr<pqxx::connection> conn, bool broken) {
+  std::lock_guard lock(mu_);
+  if (broken || !conn->is_open()) {
+    --open_;
+  } else {
+    idle_.push_back(std::move(conn));
+  }
+  cv_.notify_one();
+}
+
+absl::Status Db::FromException(const std::exception& e) {
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e)) {
+    return absl::UnavailableError(
+        "database: connection lost during commit; the outcome is unknown, retry with the "
+        "same request_id");
+  }
+  if (dynamic_cast<const pqxx::broken_connection*>(&e)) {
+    return absl::UnavailableError("database: unavailable");
+  }
+  if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    const std::string& state = sql->sqlstate();
+    LogWarn("db.error").Str("sqlstate", state);
+    if (state == "57014") return absl::DeadlineExceededError("database: statement timed out");
+    if (state == "40001" || state == "40P01") {
+      return absl::AbortedError("database: concurrent update, retry");
+    }
+    if (state == "23505") return absl::AlreadyExistsError("already exists");
+    if (state == "57P01" || state == "57P02" || state == "57P03" || state.rfind("08", 0) == 0) {
+      return absl::UnavailableError("database: unavailable");
+    }
+    return absl::InternalError(absl::StrCat("database: error ", state));
+  }
+  LogError("db.exception").Str("what", e.what());
+  return absl::InternalError("database: unexpected error");
+}
+
+absl::Status Db::Transact(const Body& body) {
+  constexpr int kAttempts = 4;
+  absl::Status last;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    auto conn = Acquire();
+    if (!conn.ok()) return conn.status();
+    bool broken = false;
+    bool retry = false;
+    try {
+      pqxx::work tx(**conn);
+      last = body(tx);
+      if (last.ok()) {
+        tx.commit();
+      } else {
+        tx.abort();
+      }
+    } catch (const pqxx::in_doubt_error& e) {
+      broken = true;
+      last = FromException(e);
+    } catch (const pqxx::broken_connection& e) {
+      broken = true;
+      retry = true;  // nothing was committed: run the body again on a fresh connection
+      last = FromException(e);
+    } catch (const std::exception& e) {
+      last = FromException(e);
+      broken = !(*conn)->is_open();
+      retry = last.code() == absl::StatusCode::kAborted || (broken && last.code() == absl::StatusCode::kUnavailable);
+    }
+    Release(std::move(*conn), broken);
+    if (!retry) return last;
+  }
+  return last;
+}
+
+absl::Status Db::WithConnection(
+    const std::function<absl::Status(pqxx::connection&)>& body) {
+  auto conn = Acquire();
+  if (!conn.ok()) return conn.status();
+  absl::Status st;
+  bool broken = false;
+  try {
+    st = body(**conn);
+  } catch (const std::exception& e) {
+    st = FromException(e);
+    broken = !(*conn)->is_open() || st.code() == absl::StatusCode::kUnavailable;
+  }
+  Release(std::move(*conn), broken);
+  return st;
+}
+
+absl::Status Db::Ping() {
+  try {
+    std::string url = options_.url;
+    absl::StrAppend(&url, url.find('?') == std::string::npos ? "?" : "&",
+                    "connect_timeout=", std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
+    pqxx::connection conn(url);
+    pqxx::nontransaction tx(conn);
+    tx.exec("SELECT 1");
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
+}
+
+std::string PgArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    out.push_back('"');
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::vector<std::string> ParsePgArray(const pqxx::field& field) {
+  std::vector<std::string> out;
+  if (field.is_null()) return out;
+  pqxx::array_parser parser = field.as_array();
+  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::done;
+       std::tie(kind, value) = parser.get_next()) {
+    if (kind == pqxx::array_parser::string_value) out.push_back(value);
+  }
+  return out;
+}
+
+std::string WithDatabase(absl::string_view url, absl::string_view database) {
+  size_t scheme = url.find("://");
+  size_t start = scheme == absl::string_view::npos ? 0 : scheme + 3;
+  size_t slash = url.find('/', start);
+  size_t query = url.find('?', start);
+  absl::string_view host = url.substr(0, std::min(slash, query));
+  absl::string_view rest = query == absl::string_view::npos ? "" : url.substr(query);
+  return absl::StrCat(host, "/", database, rest);
+}
+
+}  // namespace wuye

@@ -1,0 +1,84 @@
+// PostgreSQL through libpqxx: a bounded pool of connections, named statements prepared on
+// every connection, transactions that map database failures to absl::Status.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace wuye {
+
+struct DbOptions {
+  // libpq connection URL, e.g. postgresql://wuye@127.0.0.1:54329/wuye_directory.
+  std::string url;
+  int pool_size = 8;
+  absl::Duration acquire_timeout = absl::Seconds(2);
+  absl::Duration statement_timeout = absl::Seconds(5);
+  absl::Duration connect_timeout = absl::Seconds(3);
+};
+
+class Db {
+ public:
+  using Body = std::function<absl::Status(pqxx::work&)>;
+
+  // Connects once to check the server is there; the pool opens further connections lazily.
+  static absl::StatusOr<std::unique_ptr<Db>> Open(const DbOptions& options);
+  ~Db();
+
+  // Registers a named statement; every connection prepares all of them. Call before use
+  // (stores register theirs when they are built).
+  void Prepare(std::string name, std::string sql);
+
+  // Runs `body` in a transaction and commits if it returns OK; rolls back otherwise.
+  // Serialization failures and deadlocks are retried; a connection lost before COMMIT is
+  // replaced and the body run again (so bodies must have no effect outside the database).
+  // A connection lost during COMMIT is UNAVAILABLE: the outcome is unknown and the caller
+  // retries with the same request_id.
+  absl::Status Transact(const Body& body);
+
+  // Runs `body` on a connection without a transaction (e.g. for LISTEN, or DDL).
+  absl::Status WithConnection(const std::function<absl::Status(pqxx::connection&)>& body);
+
+  // Opens a fresh connection outside the pool and runs one trivial query.
+  absl::Status Ping();
+
+  const DbOptions& options() const { return options_; }
+
+  // Maps a libpqxx exception (or any std::exception) to a status. The message never
+  // contains the server's text, which can quote values.
+  static absl::Status FromException(const std::exception& e);
+
+ private:
+  explicit Db(DbOptions options);
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect();
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> Acquire();
+  void Release(std::unique_ptr<pqxx::connection> conn, bool broken);
+
+  DbOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  int open_ = 0;
+  std::vector<std::pair<std::string, std::string>> statements_;
+};
+
+// A PostgreSQL array literal ('{"a","b"}') for binding a list as one text parameter
+// (cast in SQL: $1::text[]).
+std::string PgArray(const std::vector<std::string>& items);
+// Parses a one-dimensional text[] / uuid[] / int[] value as strings.
+std::vector<std::string> ParsePgArray(const pqxx::field& field);
+
+// Replaces the database name of a libpq URL ("postgresql://u@h:p/old?x" → ".../new?x").
+std::string WithDatabase(absl::string_view url, absl::string_view database);
+
+}  // namespace wuye

@@ -1,0 +1,45 @@
+// request_id (AIP-155): a mutating call's effect and its first answer are stored in one
+// transaction; a retry with the same id gets that answer back and changes nothing; the same
+// id with a different request is refused (INVALID_ARGUMENT on `request_id`, reason
+// REQUEST_ID_REUSED).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include <google/protobuf/message.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "shared/db.h"
+
+namespace wuye {
+
+// Checks that a request_id is present and sane: 1..128 printable ASCII characters.
+absl::Status ValidateRequestId(absl::string_view request_id);
+
+struct IdempotencyKey {
+  std::string group;       // the caller's group id, "" for platform-wide calls
+  std::string request_id;
+  std::string method;      // e.g. "directory.CreateUnit"
+};
+
+// Runs `effect` in a transaction exactly once per key. `request` is hashed without its
+// request_id field, so the same intent always hashes the same. On a replay, `response` is
+// filled from the stored answer and `effect` is not called.
+absl::Status RunOnce(Db& db, const IdempotencyKey& key, const google::protobuf::Message& request,
+                     google::protobuf::Message* response,
+                     const std::function<absl::Status(pqxx::work&)>& effect);
+
+// The building blocks of RunOnce, for a handler that needs its own transaction shape.
+// Claim returns the stored answer of an earlier call, or nullopt if this call is first (its
+// key row is then locked by `tx` until commit, so a concurrent retry waits and replays).
+absl::StatusOr<std::optional<std::string>> ClaimRequest(pqxx::work& tx,
+                                                        const IdempotencyKey& key,
+                                                        const google::protobuf::Message& request);
+void RecordResponse(pqxx::work& tx, const IdempotencyKey& key,
+                    const google::protobuf::Message& response);
+
+}  // namespace wuye

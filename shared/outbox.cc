@@ -1,0 +1,34 @@
+#include "shared/outbox.h"
+
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+
+namespace wuye {
+
+Outbox::Outbox(Db& db, std::string producer) : producer_(std::move(producer)) {
+  // NOTIFY is delivered only at commit and folded to one per transaction by PostgreSQL.
+  db.Prepare("wuye_outbox_append",
+             "WITH ins AS (INSERT INTO wuye_outbox (event_id, type, envelope) "
+             "VALUES ($1::uuid, $2, $3::bytea) RETURNING 1) "
+             "SELECT pg_notify('wuye_outbox', '') FROM ins");
+}
+
+wuye::events::v1::Event Outbox::Append(pqxx::work& tx, const EventDraft& draft, absl::Time now,
+                                       absl::string_view trace_id) const {
+  wuye::events::v1::Event event;
+  event.set_event_id(NewId(now));
+  event.set_type(draft.type);
+  *event.mutable_occurred_at() = ToProtoTime(now);
+  event.set_group_id(draft.group_id);
+  event.set_estate_id(draft.estate_id);
+  event.set_subject(draft.subject);
+  event.set_subject_version(draft.subject_version);
+  event.set_trace_id(std::string(trace_id));
+  event.set_producer(producer_);
+  if (draft.payload != nullptr) event.mutable_payload()->PackFrom(*draft.payload);
+  tx.exec_prepared("wuye_outbox_append", event.event_id(), event.type(),
+                   tx.esc_raw(event.SerializeAsString()));
+  return event;
+}
+
+}  // namespace wuye

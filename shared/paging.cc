@@ -1,0 +1,54 @@
+#include "shared/paging.h"
+
+#include <openssl/sha.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "shared/status.h"
+
+namespace wuye {
+namespace {
+
+// Token = base64url(version byte | 8-byte tag | last key); the tag binds the key to the
+// filters and catches edited tokens.
+constexpr char kVersion = 1;
+constexpr size_t kTagSize = 8;
+
+std::string Tag(absl::string_view last_key, absl::string_view filters) {
+  std::string text = absl::StrCat("wuye-page-v1\n", filters, "\n", last_key);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), kTagSize);
+}
+
+}  // namespace
+
+absl::StatusOr<PageRequest> ParsePage(int32_t page_size, absl::string_view page_token,
+                                      absl::string_view filters) {
+  PageRequest page;
+  if (page_size < 0) return FieldError("page_size", "must be >= 0");
+  if (page_size > kMaxPageSize) {
+    return FieldError("page_size", absl::StrCat("must be at most ", kMaxPageSize));
+  }
+  if (page_size > 0) page.size = page_size;
+  if (page_token.empty()) return page;
+  std::string raw;
+  if (page_token.size() > 1024 || !absl::WebSafeBase64Unescape(page_token, &raw) ||
+      raw.size() < 1 + kTagSize || raw[0] != kVersion) {
+    return FieldError("page_token", "not a token this service issued");
+  }
+  absl::string_view tag = absl::string_view(raw).substr(1, kTagSize);
+  absl::string_view key = absl::string_view(raw).substr(1 + kTagSize);
+  if (tag != Tag(key, filters)) {
+    return FieldError("page_token", "does not match this request's filters");
+  }
+  page.after = std::string(key);
+  return page;
+}
+
+std::string NextPageToken(absl::string_view last_key, absl::string_view filters) {
+  std::string raw = absl::StrCat(std::string(1, kVersion), Tag(last_key, filters), last_key);
+  return absl::WebSafeBase64Escape(raw);
+}
+
+}  // namespace wuye

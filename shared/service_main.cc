@@ -1,0 +1,57 @@
+#include "shared/service_main.h"
+
+#include <cstdio>
+
+#include "absl/time/clock.h"
+#include "shared/log.h"
+#include "shared/server.h"
+
+namespace wuye {
+
+absl::StatusOr<std::unique_ptr<Db>> OpenServiceDatabase(const DbOptions& options,
+                                                        const MigrationSet& migrations,
+                                                        absl::Duration wait) {
+  absl::Time deadline = absl::Now() + wait;
+  absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(options);
+  while (!db.ok() && db.status().code() == absl::StatusCode::kUnavailable &&
+         absl::Now() < deadline) {
+    LogWarn("db.waiting").Str("error", db.status().message());
+    absl::SleepFor(absl::Seconds(1));
+    db = Db::Open(options);
+  }
+  if (!db.ok()) return db.status();
+  if (absl::Status st = ApplyMigrations(**db, {&platform_migrations(), &migrations}); !st.ok()) {
+    return st;
+  }
+  return db;
+}
+
+int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
+  ServiceHost::BlockTerminationSignals();
+  absl::StatusOr<ServiceConfig> config =
+      LoadServiceConfig(argc, argv, spec.name, spec.default_port);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s: bad configuration: %s\n", spec.name.c_str(),
+                 std::string(config.status().message()).c_str());
+    return 2;
+  }
+  SetLogService(spec.name);
+  SetLogLevel(config->log_level);
+  auto fail = [&](absl::string_view what, const absl::Status& st) {
+    LogError(what).Str("error", st.ToString());
+    return 1;
+  };
+  auto verifier = TokenVerifier::Create(config->auth);
+  if (!verifier.ok()) return fail("auth.config", verifier.status());
+  auto db = OpenServiceDatabase(config->db, *spec.migrations, absl::Seconds(60));
+  if (!db.ok()) return fail("db.open", db.status());
+  ServiceParts parts{*config, **db, **verifier, SystemClock()};
+  auto service = spec.make(parts);
+  if (!service.ok()) return fail("service.init", service.status());
+  ServiceHost host(config->server, db->get());
+  host.AddService(service->get(), spec.grpc_service_name);
+  if (absl::Status st = host.ServeUntilSignal(); !st.ok()) return fail("server", st);
+  return 0;
+}
+
+}  // namespace wuye

@@ -1,0 +1,45 @@
+// main() of every service: config → logs → database (wait, migrate) → auth → the
+// service's handlers → serve until SIGTERM → exit 0. A service's main.cc is one call.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include <grpcpp/impl/codegen/service_type.h>
+
+#include "absl/status/statusor.h"
+#include "shared/auth.h"
+#include "shared/clock.h"
+#include "shared/config.h"
+#include "shared/db.h"
+#include "shared/migrate.h"
+
+namespace wuye {
+
+// What a service's handlers are built from.
+struct ServiceParts {
+  const ServiceConfig& config;
+  Db& db;
+  const TokenVerifier& verifier;
+  const Clock& clock;
+};
+
+struct ServiceSpec {
+  std::string name;                // "directory"
+  int default_port;                // 50051
+  const MigrationSet* migrations;  // the service's schema
+  std::string grpc_service_name;   // "wuye.directory.v1.DirectoryService", for health
+  std::function<absl::StatusOr<std::unique_ptr<grpc::Service>>(ServiceParts&)> make;
+};
+
+int ServiceMain(int argc, char** argv, const ServiceSpec& spec);
+
+// Opens the database, waiting up to `wait` for it to come up, and applies the platform's
+// and the service's migrations.
+absl::StatusOr<std::unique_ptr<Db>> OpenServiceDatabase(const DbOptions& options,
+                                                        const MigrationSet& migrations,
+                                                        absl::Duration wait);
+
+}  // namespace wuye

@@ -1,0 +1,87 @@
+#include "shared/testing/test_env.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "shared/ids.h"
+#include "shared/service_main.h"
+
+namespace wuye::testing {
+namespace {
+
+std::string RequiredEnv(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') {
+    std::fprintf(stderr,
+                 "%s is not set: run the tests through `make test`, or start the local "
+                 "servers (`make up`) and `eval \"$(scripts/servers.sh env)\"`\n",
+                 name);
+    std::abort();
+  }
+  return value;
+}
+
+void Exec(const std::string& url, const std::string& sql) {
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  tx.exec(sql);
+}
+
+}  // namespace
+
+std::string PgAdminUrl() { return RequiredEnv("WUYE_PG_URL"); }
+std::string RedisAddr() { return RequiredEnv("WUYE_REDIS_ADDR"); }
+
+TestDatabase::TestDatabase() {
+  std::string id = NewId(absl::Now());
+  name_ = "t_";
+  for (char c : id) {
+    if (c != '-') name_.push_back(c);
+  }
+  Exec(PgAdminUrl(), absl::StrCat("CREATE DATABASE ", name_));
+  url_ = WithDatabase(PgAdminUrl(), name_);
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    Exec(PgAdminUrl(), absl::StrCat("DROP DATABASE IF EXISTS ", name_, " WITH (FORCE)"));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dropping %s: %s\n", name_.c_str(), e.what());
+  }
+}
+
+std::unique_ptr<Db> TestDatabase::Open(const MigrationSet& migrations, int pool_size) const {
+  DbOptions options;
+  options.url = url_;
+  options.pool_size = pool_size;
+  auto db = OpenServiceDatabase(options, migrations, absl::Seconds(10));
+  if (!db.ok()) {
+    std::fprintf(stderr, "opening %s: %s\n", name_.c_str(), db.status().ToString().c_str());
+    std::abort();
+  }
+  return std::move(*db);
+}
+
+AuthConfig TestAuthConfig() {
+  AuthConfig config;
+  config.hs256_secret = kTestSecret;
+  return config;
+}
+
+std::string TestToken(const std::string& group, const std::vector<std::string>& estates,
+                      const std::vector<std::string>& roles, const std::string& subject) {
+  TokenClaims claims;
+  claims.subject = subject;
+  claims.group_id = group;
+  claims.estate_ids = estates;
+  claims.roles = roles;
+  claims.issued_at = absl::Now();
+  claims.expires_at = absl::Now() + absl::Hours(1);
+  auto token = MintHs256(claims, kTestSecret);
+  if (!token.ok()) std::abort();
+  return *token;
+}
+
+}  // namespace wuye::testing

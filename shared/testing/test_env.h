@@ -1,0 +1,43 @@
+// Test support. Tests run against the real PostgreSQL and Redis that `make test` starts
+// (WUYE_PG_URL, WUYE_REDIS_ADDR); each test gets a database of its own.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "shared/auth.h"
+#include "shared/db.h"
+#include "shared/migrate.h"
+
+namespace wuye::testing {
+
+// The server's admin URL (WUYE_PG_URL). Aborts the test binary with a clear message when
+// the variable is missing: tests never silently skip the database.
+std::string PgAdminUrl();
+std::string RedisAddr();
+
+// A fresh, uniquely named database, dropped when the object goes.
+class TestDatabase {
+ public:
+  TestDatabase();
+  ~TestDatabase();
+  const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
+  // Opens a pool on it with the platform's and `migrations` applied.
+  std::unique_ptr<Db> Open(const MigrationSet& migrations, int pool_size = 4) const;
+
+ private:
+  std::string name_;
+  std::string url_;
+};
+
+// The HS256 secret test servers are configured with.
+inline constexpr char kTestSecret[] = "wuye-test-secret-0123456789-abcdefghijklmnop";
+AuthConfig TestAuthConfig();
+// A valid token for `group` naming `estates` ({"*"} for all) with `roles`.
+std::string TestToken(const std::string& group, const std::vector<std::string>& estates,
+                      const std::vector<std::string>& roles,
+                      const std::string& subject = "tester");
+
+}  // namespace wuye::testing
