@@ -44,8 +44,9 @@ std::string FillPage(std::vector<T> rows, const PageRequest& page, const std::st
                      Repeated* out) {
   bool more = static_cast<int>(rows.size()) > page.size;
   if (more) rows.resize(page.size);
+  std::string token = more ? NextPageToken(rows.back().id(), filters) : "";
   for (auto& row : rows) *out->Add() = std::move(row);
-  return more ? NextPageToken(rows.back().id(), filters) : "";
+  return token;
 }
 
 v1::Date LocalDate(absl::Time now, const std::string& tz_name) {

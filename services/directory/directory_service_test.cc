@@ -1,1 +1,777 @@
+// The directory over real gRPC against a real PostgreSQL database of its own.
+#include "services/directory/directory_service.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/server.h"
+#include "shared/status.h"
+#include "shared/testing/test_env.h"
+
+namespace wuye::directory {
+namespace {
+
+using Stub = v1::DirectoryService::Stub;
+using ::wuye::testing::TestToken;
+
+class DirectoryServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = tdb_.Open(directory_migrations());
+    verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
+    service_ = std::make_unique<DirectoryServiceImpl>(*db_, *verifier_, SystemClock());
+    host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
+    host_->AddService(service_.get(), "wuye.directory.v1.DirectoryService");
+    ASSERT_TRUE(host_->Start().ok());
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::DirectoryService::NewStub(channel_);
+    platform_ = TestToken("", {}, {"platform_admin"});
+    group_ = MakeGroup("Acme Property");
+    admin_ = TestToken(group_, {"*"}, {"group_admin"});
+    estate_ = MakeEstate(admin_, "Sunny Gardens").id();
+  }
+
+  template <class Req, class Resp>
+  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                    const std::string& token, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    return (stub_.get()->*method)(&ctx, req, resp);
+  }
+
+  std::string MakeGroup(const std::string& name) {
+    v1::CreateGroupRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_group()->set_name(name);
+    v1::Group group;
+    EXPECT_TRUE(Call(&Stub::CreateGroup, platform_, req, &group).ok());
+    return group.id();
+  }
+
+  v1::Estate MakeEstate(const std::string& token, const std::string& name) {
+    v1::CreateEstateRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_estate()->set_name(name);
+    req.mutable_estate()->set_management_fee_fen_per_m2(150);
+    req.mutable_estate()->set_household_count(350);
+    v1::Estate estate;
+    grpc::Status st = Call(&Stub::CreateEstate, token, req, &estate);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return estate;
+  }
+
+  v1::Building MakeBuilding(const std::string& estate, const std::string& name) {
+    v1::CreateBuildingRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_building()->set_estate_id(estate);
+    req.mutable_building()->set_name(name);
+    v1::Building b;
+    grpc::Status st = Call(&Stub::CreateBuilding, admin_, req, &b);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return b;
+  }
+
+  v1::Unit MakeUnit(const std::string& building, const std::string& number,
+                    const std::string& area = "89.5") {
+    v1::CreateUnitRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_unit()->set_building_id(building);
+    req.mutable_unit()->set_number(number);
+    req.mutable_unit()->set_building_area_m2(area);
+    v1::Unit u;
+    grpc::Status st = Call(&Stub::CreateUnit, admin_, req, &u);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return u;
+  }
+
+  v1::Staff MakeStaff(const std::string& name, std::vector<std::string> estates) {
+    v1::CreateStaffRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_staff()->set_name(name);
+    req.mutable_staff()->add_roles(v1::STAFF_ROLE_TECHNICIAN);
+    req.mutable_staff()->add_skills(v1::SKILL_PLUMBING);
+    for (auto& e : estates) req.mutable_staff()->add_home_estate_ids(e);
+    v1::Staff s;
+    grpc::Status st = Call(&Stub::CreateStaff, admin_, req, &s);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return s;
+  }
+
+  // Rows of a table, counted directly in the database.
+  int Count(const std::string& table) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    return tx.exec1("SELECT count(*) FROM " + table)[0].as<int>();
+  }
+  // Every table the directory writes, for "nothing changed" checks.
+  std::string Snapshot() {
+    std::string out;
+    for (const char* t : {"groups", "estates", "buildings", "units", "residents", "staff",
+                          "shifts", "wuye_outbox", "wuye_idempotency"}) {
+      absl::StrAppend(&out, t, "=", Count(t), " ");
+    }
+    return out;
+  }
+
+  static std::string Field(const grpc::Status& st) { return ErrorField(FromGrpcStatus(st)); }
+
+  ::wuye::testing::TestDatabase tdb_;
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<TokenVerifier> verifier_;
+  std::unique_ptr<DirectoryServiceImpl> service_;
+  std::unique_ptr<ServiceHost> host_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<Stub> stub_;
+  std::string platform_, group_, admin_, estate_;
+};
+
+// ---- Happy paths ----------------------------------------------------------------------
+
+TEST_F(DirectoryServiceTest, GroupIsCreatedAndReadableByItsMembersOnly) {
+  v1::GetGroupRequest get;
+  get.set_id(group_);
+  v1::Group group;
+  ASSERT_TRUE(Call(&Stub::GetGroup, admin_, get, &group).ok());
+  EXPECT_EQ(group.name(), "Acme Property");
+  std::string other = TestToken(MakeGroup("Other"), {"*"}, {"group_admin"});
+  EXPECT_EQ(Call(&Stub::GetGroup, other, get, &group).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(DirectoryServiceTest, EstateGetsDefaultsAndCanBeReadListedAndUpdated) {
+  v1::GetEstateRequest get;
+  get.set_id(estate_);
+  v1::Estate estate;
+  ASSERT_TRUE(Call(&Stub::GetEstate, admin_, get, &estate).ok());
+  EXPECT_EQ(estate.time_zone(), "Asia/Shanghai");
+  EXPECT_EQ(estate.desk_opens().hours(), 8);
+  EXPECT_EQ(estate.desk_closes().hours(), 20);
+  EXPECT_EQ(estate.kind(), v1::ESTATE_KIND_RESIDENTIAL);
+  EXPECT_EQ(estate.version(), 1);
+
+  v1::UpdateEstateRequest update;
+  update.set_request_id("upd-1");
+  update.mutable_estate()->set_id(estate_);
+  update.mutable_estate()->set_management_fee_fen_per_m2(80);
+  update.mutable_estate()->set_name("ignored: not in the mask");
+  update.mutable_update_mask()->add_paths("management_fee_fen_per_m2");
+  v1::Estate updated;
+  ASSERT_TRUE(Call(&Stub::UpdateEstate, admin_, update, &updated).ok());
+  EXPECT_EQ(updated.management_fee_fen_per_m2(), 80);
+  EXPECT_EQ(updated.name(), "Sunny Gardens");
+  EXPECT_EQ(updated.version(), 2);
+
+  MakeEstate(admin_, "Second");
+  MakeEstate(admin_, "Third");
+  v1::ListEstatesRequest list;
+  list.set_page_size(2);
+  v1::ListEstatesResponse page1, page2;
+  ASSERT_TRUE(Call(&Stub::ListEstates, admin_, list, &page1).ok());
+  ASSERT_EQ(page1.estates_size(), 2);
+  ASSERT_FALSE(page1.next_page_token().empty());
+  list.set_page_token(page1.next_page_token());
+  ASSERT_TRUE(Call(&Stub::ListEstates, admin_, list, &page2).ok());
+  ASSERT_EQ(page2.estates_size(), 1);
+  EXPECT_TRUE(page2.next_page_token().empty());
+  EXPECT_EQ(page2.estates(0).name(), "Third");
+}
+
+TEST_F(DirectoryServiceTest, BuildingsAndUnitsAreCreatedListedAndUpdated) {
+  v1::Building b = MakeBuilding(estate_, "3栋");
+  v1::Unit u = MakeUnit(b.id(), "1202", "89.5");
+  EXPECT_EQ(u.building_area_m2(), "89.50");
+  EXPECT_EQ(u.estate_id(), estate_);
+  EXPECT_EQ(u.occupancy(), v1::OCCUPANCY_VACANT);
+  MakeUnit(b.id(), "1203", "120.25");
+
+  v1::ListUnitsRequest list;
+  list.set_estate_id(estate_);
+  list.set_building_id(b.id());
+  v1::ListUnitsResponse units;
+  ASSERT_TRUE(Call(&Stub::ListUnits, admin_, list, &units).ok());
+  ASSERT_EQ(units.units_size(), 2);
+
+  v1::UpdateUnitRequest update;
+  update.set_request_id("unit-upd");
+  update.mutable_unit()->set_id(u.id());
+  update.mutable_unit()->set_occupancy(v1::OCCUPANCY_RENTED);
+  update.mutable_unit()->set_handed_over(true);
+  update.mutable_update_mask()->add_paths("occupancy");
+  update.mutable_update_mask()->add_paths("handed_over");
+  v1::Unit updated;
+  ASSERT_TRUE(Call(&Stub::UpdateUnit, admin_, update, &updated).ok());
+  EXPECT_EQ(updated.occupancy(), v1::OCCUPANCY_RENTED);
+  EXPECT_TRUE(updated.handed_over());
+  EXPECT_EQ(updated.version(), 2);
+
+  list.set_occupancy(v1::OCCUPANCY_RENTED);
+  units.Clear();
+  ASSERT_TRUE(Call(&Stub::ListUnits, admin_, list, &units).ok());
+  ASSERT_EQ(units.units_size(), 1);
+  EXPECT_EQ(units.units(0).number(), "1202");
+
+  v1::ListBuildingsRequest lb;
+  lb.set_estate_id(estate_);
+  v1::ListBuildingsResponse buildings;
+  ASSERT_TRUE(Call(&Stub::ListBuildings, admin_, lb, &buildings).ok());
+  ASSERT_EQ(buildings.buildings_size(), 1);
+  EXPECT_EQ(buildings.buildings(0).name(), "3栋");
+}
+
+TEST_F(DirectoryServiceTest, ImportUnitsCreatesBuildingsAndUnitsAndIsIdempotent) {
+  MakeBuilding(estate_, "A");  // exists already: reused, not created
+  v1::ImportUnitsRequest req;
+  req.set_request_id("import-1");
+  req.set_estate_id(estate_);
+  for (const char* building : {"A", "B"}) {
+    for (int i = 0; i < 1500; ++i) {
+      auto* u = req.add_units();
+      u->set_building_name(building);
+      u->set_number(absl::StrCat(1000 + i));
+      u->set_building_area_m2(absl::StrCat(50 + i % 100, ".", i % 10));
+    }
+  }
+  v1::ImportUnitsResponse resp;
+  ASSERT_TRUE(Call(&Stub::ImportUnits, admin_, req, &resp).ok());
+  EXPECT_EQ(resp.created(), 3000);
+  EXPECT_EQ(resp.buildings_created(), 1);
+  EXPECT_EQ(Count("units"), 3000);
+  int events = Count("wuye_outbox");
+
+  v1::ImportUnitsResponse replay;
+  ASSERT_TRUE(Call(&Stub::ImportUnits, admin_, req, &replay).ok());
+  EXPECT_EQ(replay.created(), 3000);  // the first answer, again
+  EXPECT_EQ(Count("units"), 3000);
+  EXPECT_EQ(Count("wuye_outbox"), events);
+
+  req.set_request_id("import-2");  // same units, new intent: all unchanged
+  v1::ImportUnitsResponse again;
+  ASSERT_TRUE(Call(&Stub::ImportUnits, admin_, req, &again).ok());
+  EXPECT_EQ(again.created(), 0);
+  EXPECT_EQ(again.unchanged(), 3000);
+
+  req.set_request_id("import-3");  // one unit with other content: all or nothing
+  req.mutable_units(7)->set_building_area_m2("999");
+  req.add_units()->CopyFrom(req.units(0));
+  req.mutable_units(req.units_size() - 1)->set_number("new-unit");
+  std::string before = Snapshot();
+  grpc::Status st = Call(&Stub::ImportUnits, admin_, req, &again);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("units[7]"), std::string::npos);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(DirectoryServiceTest, ResidentsAreRegisteredByTheFrontDesk) {
+  v1::Unit u = MakeUnit(MakeBuilding(estate_, "1").id(), "101");
+  std::string agent = TestToken(group_, {estate_}, {"agent"});
+  v1::CreateResidentRequest req;
+  req.set_request_id("res-1");
+  auto* r = req.mutable_resident();
+  r->set_unit_id(u.id());
+  r->set_name("王阿姨");
+  r->set_phone("+86 138-0013-8000");
+  r->set_role(v1::RESIDENT_ROLE_OWNER);
+  r->mutable_date_of_birth()->set_year(1950);
+  r->mutable_date_of_birth()->set_month(3);
+  r->mutable_date_of_birth()->set_day(14);
+  v1::Resident created;
+  grpc::Status st = Call(&Stub::CreateResident, agent, req, &created);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(created.phone(), "+8613800138000");
+  EXPECT_EQ(created.estate_id(), estate_);
+  EXPECT_EQ(created.date_of_birth().year(), 1950);
+
+  v1::UpdateResidentRequest update;
+  update.set_request_id("res-upd");
+  update.mutable_resident()->set_id(created.id());
+  update.mutable_resident()->set_role(v1::RESIDENT_ROLE_TENANT);
+  update.mutable_resident()->mutable_lease_start()->set_year(2026);
+  update.mutable_resident()->mutable_lease_start()->set_month(1);
+  update.mutable_resident()->mutable_lease_start()->set_day(1);
+  update.mutable_resident()->mutable_lease_end()->set_year(2027);
+  update.mutable_resident()->mutable_lease_end()->set_month(12);
+  update.mutable_resident()->mutable_lease_end()->set_day(31);
+  for (const char* p : {"role", "lease_start", "lease_end"}) update.mutable_update_mask()->add_paths(p);
+  v1::Resident updated;
+  st = Call(&Stub::UpdateResident, agent, update, &updated);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(updated.role(), v1::RESIDENT_ROLE_TENANT);
+  EXPECT_EQ(updated.lease_end().year(), 2027);
+
+  v1::ListResidentsRequest list;
+  list.set_estate_id(estate_);
+  list.set_unit_id(u.id());
+  v1::ListResidentsResponse residents;
+  ASSERT_TRUE(Call(&Stub::ListResidents, agent, list, &residents).ok());
+  ASSERT_EQ(residents.residents_size(), 1);
+  EXPECT_EQ(residents.residents(0).name(), "王阿姨");
+}
+
+TEST_F(DirectoryServiceTest, StaffAndShiftsFormTheRoster) {
+  v1::Staff tech = MakeStaff("Li Wei", {estate_});
+  EXPECT_TRUE(tech.active());
+
+  v1::ListStaffRequest ls;
+  ls.set_estate_id(estate_);
+  ls.set_skill(v1::SKILL_PLUMBING);
+  v1::ListStaffResponse staff;
+  ASSERT_TRUE(Call(&Stub::ListStaff, admin_, ls, &staff).ok());
+  ASSERT_EQ(staff.staff_size(), 1);
+  ls.set_skill(v1::SKILL_HVAC);
+  staff.Clear();
+  ASSERT_TRUE(Call(&Stub::ListStaff, admin_, ls, &staff).ok());
+  EXPECT_EQ(staff.staff_size(), 0);
+
+  absl::Time start = absl::FromUnixSeconds(1795000000);
+  v1::CreateShiftRequest cs;
+  cs.set_request_id("shift-1");
+  cs.mutable_shift()->set_estate_id(estate_);
+  cs.mutable_shift()->set_staff_id(tech.id());
+  *cs.mutable_shift()->mutable_start_time() = ToProtoTime(start);
+  *cs.mutable_shift()->mutable_end_time() = ToProtoTime(start + absl::Hours(8));
+  v1::Shift shift;
+  std::string lead = TestToken(group_, {estate_}, {"team_lead"});
+  ASSERT_TRUE(Call(&Stub::CreateShift, lead, cs, &shift).ok());
+
+  cs.set_request_id("shift-2");  // overlaps the first
+  *cs.mutable_shift()->mutable_start_time() = ToProtoTime(start + absl::Hours(7));
+  *cs.mutable_shift()->mutable_end_time() = ToProtoTime(start + absl::Hours(12));
+  v1::Shift overlapping;
+  EXPECT_EQ(Call(&Stub::CreateShift, lead, cs, &overlapping).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  v1::ListShiftsRequest list;
+  list.set_estate_id(estate_);
+  *list.mutable_window_start() = ToProtoTime(start + absl::Hours(1));
+  *list.mutable_window_end() = ToProtoTime(start + absl::Hours(2));
+  v1::ListShiftsResponse shifts;
+  ASSERT_TRUE(Call(&Stub::ListShifts, lead, list, &shifts).ok());
+  ASSERT_EQ(shifts.shifts_size(), 1);
+  EXPECT_EQ(shifts.shifts(0).staff_id(), tech.id());
+
+  v1::DeleteShiftRequest del;
+  del.set_request_id("del-1");
+  del.set_id(shift.id());
+  v1::DeleteShiftResponse deleted;
+  ASSERT_TRUE(Call(&Stub::DeleteShift, lead, del, &deleted).ok());
+  ASSERT_TRUE(Call(&Stub::DeleteShift, lead, del, &deleted).ok());  // retry: same answer
+  shifts.Clear();
+  ASSERT_TRUE(Call(&Stub::ListShifts, lead, list, &shifts).ok());
+  EXPECT_EQ(shifts.shifts_size(), 0);
+
+  v1::UpdateStaffRequest us;
+  us.set_request_id("staff-leaves");
+  us.mutable_staff()->set_id(tech.id());
+  us.mutable_staff()->set_active(false);
+  us.mutable_update_mask()->add_paths("active");
+  v1::Staff left;
+  ASSERT_TRUE(Call(&Stub::UpdateStaff, admin_, us, &left).ok());
+  EXPECT_FALSE(left.active());
+  cs.set_request_id("shift-3");
+  EXPECT_EQ(Call(&Stub::CreateShift, lead, cs, &overlapping).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(DirectoryServiceTest, EveryChangeWritesAnEventToTheOutbox) {
+  int before = Count("wuye_outbox");
+  v1::Building b = MakeBuilding(estate_, "E");
+  MakeUnit(b.id(), "1");
+  EXPECT_EQ(Count("wuye_outbox"), before + 2);
+  pqxx::connection conn(tdb_.url());
+  pqxx::nontransaction tx(conn);
+  auto row = tx.exec1("SELECT type, envelope FROM wuye_outbox ORDER BY id DESC LIMIT 1");
+  EXPECT_EQ(row[0].as<std::string>(), "directory.unit.created");
+  wuye::events::v1::Event event;
+  ASSERT_TRUE(event.ParseFromString(pqxx::binarystring(row[1]).str()));
+  EXPECT_EQ(event.group_id(), group_);
+  EXPECT_EQ(event.estate_id(), estate_);
+  EXPECT_EQ(event.subject_version(), 1);
+  v1::Unit unit;
+  ASSERT_TRUE(event.payload().UnpackTo(&unit));
+  EXPECT_EQ(unit.number(), "1");
+}
+
+// ---- Bad input: a clear error and nothing changed ---------------------------------------
+
+TEST_F(DirectoryServiceTest, BadInputIsRefusedNamingTheFieldAndChangesNothing) {
+  v1::Building b = MakeBuilding(estate_, "B1");
+  const std::string unit101 = MakeUnit(b.id(), "101").id();
+  const std::string before = Snapshot();
+
+  struct Case {
+    std::string name;
+    std::function<grpc::Status()> call;
+    grpc::StatusCode code;
+    std::string field;
+  };
+  auto estate_with = [&](std::function<void(v1::Estate*)> edit) {
+    v1::CreateEstateRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_estate()->set_name("Bad");
+    req.mutable_estate()->set_management_fee_fen_per_m2(100);
+    edit(req.mutable_estate());
+    v1::Estate out;
+    return Call(&Stub::CreateEstate, admin_, req, &out);
+  };
+  auto unit_with = [&](std::function<void(v1::Unit*)> edit) {
+    v1::CreateUnitRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_unit()->set_building_id(b.id());
+    req.mutable_unit()->set_number("999");
+    req.mutable_unit()->set_building_area_m2("80");
+    edit(req.mutable_unit());
+    v1::Unit out;
+    return Call(&Stub::CreateUnit, admin_, req, &out);
+  };
+  std::vector<Case> cases = {
+      {"missing estate name", [&] { return estate_with([](v1::Estate* e) { e->clear_name(); }); },
+       grpc::StatusCode::INVALID_ARGUMENT, "estate.name"},
+      {"blank estate name", [&] { return estate_with([](v1::Estate* e) { e->set_name("   "); }); },
+       grpc::StatusCode::INVALID_ARGUMENT, "estate.name"},
+      {"unknown time zone",
+       [&] { return estate_with([](v1::Estate* e) { e->set_time_zone("Mars/Olympus"); }); },
+       grpc::StatusCode::INVALID_ARGUMENT, "estate.time_zone"},
+      {"zero fee rate",
+       [&] { return estate_with([](v1::Estate* e) { e->set_management_fee_fen_per_m2(0); }); },
+       grpc::StatusCode::INVALID_ARGUMENT, "estate.management_fee_fen_per_m2"},
+      {"desk closes before it opens",
+       [&] {
+         return estate_with([](v1::Estate* e) {
+           e->mutable_desk_opens()->set_hours(18);
+           e->mutable_desk_closes()->set_hours(9);
+         });
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "estate.desk_closes"},
+      {"zero area", [&] { return unit_with([](v1::Unit* u) { u->set_building_area_m2("0"); }); },
+       grpc::StatusCode::INVALID_ARGUMENT, "unit.building_area_m2"},
+      {"negative area",
+       [&] { return unit_with([](v1::Unit* u) { u->set_building_area_m2("-5"); }); },
+       grpc::StatusCode::INVALID_ARGUMENT, "unit.building_area_m2"},
+      {"area with three decimals",
+       [&] { return unit_with([](v1::Unit* u) { u->set_building_area_m2("80.125"); }); },
+       grpc::StatusCode::INVALID_ARGUMENT, "unit.building_area_m2"},
+      {"empty unit number", [&] { return unit_with([](v1::Unit* u) { u->clear_number(); }); },
+       grpc::StatusCode::INVALID_ARGUMENT, "unit.number"},
+      {"duplicate unit number", [&] { return unit_with([](v1::Unit* u) { u->set_number("101"); }); },
+       grpc::StatusCode::ALREADY_EXISTS, ""},
+      {"unknown building",
+       [&] { return unit_with([](v1::Unit* u) { u->set_building_id(NewId(absl::Now())); }); },
+       grpc::StatusCode::NOT_FOUND, ""},
+      {"malformed building id",
+       [&] { return unit_with([](v1::Unit* u) { u->set_building_id("not-an-id"); }); },
+       grpc::StatusCode::INVALID_ARGUMENT, "unit.building_id"},
+      {"unknown estate for a building",
+       [&] {
+         v1::CreateBuildingRequest req;
+         req.set_request_id("b-unknown");
+         req.mutable_building()->set_estate_id(NewId(absl::Now()));
+         req.mutable_building()->set_name("X");
+         v1::Building out;
+         return Call(&Stub::CreateBuilding, admin_, req, &out);
+       },
+       grpc::StatusCode::NOT_FOUND, ""},
+      {"page size over the maximum",
+       [&] {
+         v1::ListUnitsRequest req;
+         req.set_estate_id(estate_);
+         req.set_page_size(5000);
+         v1::ListUnitsResponse out;
+         return Call(&Stub::ListUnits, admin_, req, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "page_size"},
+      {"forged page token",
+       [&] {
+         v1::ListUnitsRequest req;
+         req.set_estate_id(estate_);
+         req.set_page_token("AAAAforged");
+         v1::ListUnitsResponse out;
+         return Call(&Stub::ListUnits, admin_, req, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "page_token"},
+      {"missing request id",
+       [&] {
+         v1::CreateBuildingRequest req;
+         req.mutable_building()->set_estate_id(estate_);
+         req.mutable_building()->set_name("No id");
+         v1::Building out;
+         return Call(&Stub::CreateBuilding, admin_, req, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "request_id"},
+      {"update mask naming a read-only field",
+       [&] {
+         v1::UpdateEstateRequest req;
+         req.set_request_id("mask");
+         req.mutable_estate()->set_id(estate_);
+         req.mutable_update_mask()->add_paths("group_id");
+         v1::Estate out;
+         return Call(&Stub::UpdateEstate, admin_, req, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "update_mask"},
+      {"resident phone with letters",
+       [&] {
+         v1::CreateResidentRequest req;
+         req.set_request_id("bad-phone");
+         req.mutable_resident()->set_unit_id(unit101);
+         req.mutable_resident()->set_name("Zhang");
+         req.mutable_resident()->set_role(v1::RESIDENT_ROLE_OWNER);
+         req.mutable_resident()->set_phone("call me");
+         v1::Resident out;
+         return Call(&Stub::CreateResident, admin_, req, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "resident.phone"},
+      {"staff without estates",
+       [&] {
+         v1::CreateStaffRequest req;
+         req.set_request_id("staff-none");
+         req.mutable_staff()->set_name("Nobody");
+         req.mutable_staff()->add_roles(v1::STAFF_ROLE_AGENT);
+         v1::Staff out;
+         return Call(&Stub::CreateStaff, admin_, req, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "staff.home_estate_ids"},
+      {"shift longer than a day",
+       [&] {
+         v1::CreateShiftRequest req;
+         req.set_request_id("long-shift");
+         req.mutable_shift()->set_estate_id(estate_);
+         req.mutable_shift()->set_staff_id(NewId(absl::Now()));
+         *req.mutable_shift()->mutable_start_time() = ToProtoTime(absl::FromUnixSeconds(1795000000));
+         *req.mutable_shift()->mutable_end_time() = ToProtoTime(absl::FromUnixSeconds(1795200000));
+         v1::Shift out;
+         return Call(&Stub::CreateShift, admin_, req, &out);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "shift.end_time"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    grpc::Status st = c.call();
+    EXPECT_EQ(st.error_code(), c.code) << st.error_message();
+    if (!c.field.empty()) {
+      EXPECT_EQ(Field(st), c.field) << st.error_message();
+      EXPECT_EQ(st.error_message().rfind(c.field, 0), 0u) << st.error_message();
+    }
+    EXPECT_EQ(Snapshot(), before);
+  }
+}
+
+// ---- request_id ------------------------------------------------------------------------
+
+TEST_F(DirectoryServiceTest, SameRequestIdGivesOneObjectAndDifferentContentIsRefused) {
+  v1::Building b = MakeBuilding(estate_, "R");
+  v1::CreateUnitRequest req;
+  req.set_request_id("create-unit-42");
+  req.mutable_unit()->set_building_id(b.id());
+  req.mutable_unit()->set_number("42");
+  req.mutable_unit()->set_building_area_m2("66.6");
+  v1::Unit first, second;
+  ASSERT_TRUE(Call(&Stub::CreateUnit, admin_, req, &first).ok());
+  ASSERT_TRUE(Call(&Stub::CreateUnit, admin_, req, &second).ok());
+  EXPECT_EQ(first.id(), second.id());
+  EXPECT_EQ(first.SerializeAsString(), second.SerializeAsString());
+  EXPECT_EQ(Count("units"), 1);
+
+  req.mutable_unit()->set_building_area_m2("77.7");
+  v1::Unit third;
+  grpc::Status st = Call(&Stub::CreateUnit, admin_, req, &third);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "request_id");
+  EXPECT_EQ(ErrorReason(FromGrpcStatus(st)), "REQUEST_ID_REUSED");
+  EXPECT_EQ(Count("units"), 1);
+}
+
+TEST_F(DirectoryServiceTest, ConcurrentRetriesOfOneRequestCreateOneObject) {
+  v1::Building b = MakeBuilding(estate_, "C");
+  v1::CreateUnitRequest req;
+  req.set_request_id("concurrent");
+  req.mutable_unit()->set_building_id(b.id());
+  req.mutable_unit()->set_number("7");
+  req.mutable_unit()->set_building_area_m2("70");
+  std::vector<std::thread> threads;
+  std::vector<v1::Unit> results(6);
+  std::vector<grpc::Status> statuses(6);
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] { statuses[i] = Call(&Stub::CreateUnit, admin_, req, &results[i]); });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(results[i].id(), results[0].id());
+  }
+  EXPECT_EQ(Count("units"), 1);
+}
+
+// ---- Tenancy, roles, authentication ----------------------------------------------------
+
+TEST_F(DirectoryServiceTest, AnotherGroupSeesAndChangesNothingOfThisGroup) {
+  v1::Building b = MakeBuilding(estate_, "T");
+  v1::Unit u = MakeUnit(b.id(), "1");
+  v1::Staff s = MakeStaff("Tenant test", {estate_});
+  std::string other_group = MakeGroup("Rival Property");
+  std::string rival = TestToken(other_group, {"*"}, {"group_admin"});
+  const std::string before = Snapshot();
+
+  auto code = [](grpc::Status st) { return st.error_code(); };
+  auto hidden = [](grpc::StatusCode c) {
+    return c == grpc::StatusCode::NOT_FOUND || c == grpc::StatusCode::PERMISSION_DENIED;
+  };
+  {
+    v1::GetEstateRequest r;
+    r.set_id(estate_);
+    v1::Estate out;
+    EXPECT_TRUE(hidden(code(Call(&Stub::GetEstate, rival, r, &out))));
+  }
+  {
+    v1::GetBuildingRequest r;
+    r.set_id(b.id());
+    v1::Building out;
+    EXPECT_TRUE(hidden(code(Call(&Stub::GetBuilding, rival, r, &out))));
+  }
+  {
+    v1::GetUnitRequest r;
+    r.set_id(u.id());
+    v1::Unit out;
+    EXPECT_TRUE(hidden(code(Call(&Stub::GetUnit, rival, r, &out))));
+  }
+  {
+    v1::GetStaffRequest r;
+    r.set_id(s.id());
+    v1::Staff out;
+    EXPECT_TRUE(hidden(code(Call(&Stub::GetStaff, rival, r, &out))));
+  }
+  {
+    v1::ListUnitsRequest r;
+    r.set_estate_id(estate_);
+    v1::ListUnitsResponse out;
+    grpc::Status st = Call(&Stub::ListUnits, rival, r, &out);
+    EXPECT_TRUE(!st.ok() ? hidden(code(st)) : out.units_size() == 0);
+  }
+  {
+    v1::ListEstatesRequest r;
+    v1::ListEstatesResponse out;
+    ASSERT_TRUE(Call(&Stub::ListEstates, rival, r, &out).ok());
+    EXPECT_EQ(out.estates_size(), 0);
+  }
+  {
+    v1::UpdateUnitRequest r;
+    r.set_request_id("rival-upd");
+    r.mutable_unit()->set_id(u.id());
+    r.mutable_unit()->set_floor(3);
+    r.mutable_update_mask()->add_paths("floor");
+    v1::Unit out;
+    EXPECT_TRUE(hidden(code(Call(&Stub::UpdateUnit, rival, r, &out))));
+  }
+  {
+    v1::CreateUnitRequest r;
+    r.set_request_id("rival-create");
+    r.mutable_unit()->set_building_id(b.id());
+    r.mutable_unit()->set_number("rival");
+    r.mutable_unit()->set_building_area_m2("10");
+    v1::Unit out;
+    EXPECT_TRUE(hidden(code(Call(&Stub::CreateUnit, rival, r, &out))));
+  }
+  {
+    v1::ImportUnitsRequest r;
+    r.set_request_id("rival-import");
+    r.set_estate_id(estate_);
+    auto* iu = r.add_units();
+    iu->set_building_name("T");
+    iu->set_number("x");
+    iu->set_building_area_m2("10");
+    v1::ImportUnitsResponse out;
+    EXPECT_TRUE(hidden(code(Call(&Stub::ImportUnits, rival, r, &out))));
+  }
+  {
+    v1::CreateStaffRequest r;
+    r.set_request_id("rival-staff");
+    r.mutable_staff()->set_name("Spy");
+    r.mutable_staff()->add_roles(v1::STAFF_ROLE_AGENT);
+    r.mutable_staff()->add_home_estate_ids(estate_);
+    v1::Staff out;
+    EXPECT_TRUE(hidden(code(Call(&Stub::CreateStaff, rival, r, &out))));
+  }
+  EXPECT_EQ(Snapshot().substr(Snapshot().find("estates=")), before.substr(before.find("estates=")))
+      << "only the rival's own group row may differ";
+}
+
+TEST_F(DirectoryServiceTest, TokensScopedToOtherEstatesAreDenied) {
+  v1::Estate other = MakeEstate(admin_, "Other estate");
+  std::string manager = TestToken(group_, {other.id()}, {"estate_manager"});
+  v1::CreateBuildingRequest req;
+  req.set_request_id("scoped");
+  req.mutable_building()->set_estate_id(estate_);
+  req.mutable_building()->set_name("Denied");
+  v1::Building out;
+  EXPECT_EQ(Call(&Stub::CreateBuilding, manager, req, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetEstateRequest get;
+  get.set_id(estate_);
+  v1::Estate e;
+  EXPECT_EQ(Call(&Stub::GetEstate, manager, get, &e).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::ListEstatesResponse list;
+  ASSERT_TRUE(Call(&Stub::ListEstates, manager, v1::ListEstatesRequest(), &list).ok());
+  ASSERT_EQ(list.estates_size(), 1);
+  EXPECT_EQ(list.estates(0).id(), other.id());
+}
+
+TEST_F(DirectoryServiceTest, OnlyGroupAdminsChangeEstatesAndStaff) {
+  std::string agent = TestToken(group_, {"*"}, {"agent"});
+  v1::CreateEstateRequest req;
+  req.set_request_id("agent-estate");
+  req.mutable_estate()->set_name("Nope");
+  req.mutable_estate()->set_management_fee_fen_per_m2(100);
+  v1::Estate out;
+  EXPECT_EQ(Call(&Stub::CreateEstate, agent, req, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::CreateStaffRequest staff;
+  staff.set_request_id("agent-staff");
+  staff.mutable_staff()->set_name("Nope");
+  staff.mutable_staff()->add_roles(v1::STAFF_ROLE_AGENT);
+  staff.mutable_staff()->add_home_estate_ids(estate_);
+  v1::Staff s;
+  EXPECT_EQ(Call(&Stub::CreateStaff, agent, staff, &s).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetEstateRequest get;  // but agents read
+  get.set_id(estate_);
+  EXPECT_TRUE(Call(&Stub::GetEstate, agent, get, &out).ok());
+}
+
+TEST_F(DirectoryServiceTest, MissingOrBadTokensAreUnauthenticated) {
+  v1::GetEstateRequest get;
+  get.set_id(estate_);
+  v1::Estate out;
+  EXPECT_EQ(Call(&Stub::GetEstate, "", get, &out).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Call(&Stub::GetEstate, "garbage", get, &out).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  std::string tampered = admin_;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(Call(&Stub::GetEstate, tampered, get, &out).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  TokenClaims claims;
+  claims.subject = "old";
+  claims.group_id = group_;
+  claims.estate_ids = {"*"};
+  claims.roles = {"group_admin"};
+  claims.issued_at = absl::Now() - absl::Hours(3);
+  claims.expires_at = absl::Now() - absl::Hours(2);
+  std::string expired = *MintHs256(claims, ::wuye::testing::kTestSecret);
+  EXPECT_EQ(Call(&Stub::GetEstate, expired, get, &out).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  claims.expires_at = absl::Now() + absl::Hours(1);
+  std::string wrong_key = *MintHs256(claims, "another-secret-that-is-long-enough-0123456789");
+  EXPECT_EQ(Call(&Stub::GetEstate, wrong_key, get, &out).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(DirectoryServiceTest, HealthAndReflectionAreServed) {
+  EXPECT_EQ(::wuye::testing::HealthStatus(channel_), 1);
+  EXPECT_EQ(::wuye::testing::HealthStatus(channel_, "wuye.directory.v1.DirectoryService"), 1);
+}
+
+}  // namespace
+}  // namespace wuye::directory

@@ -2,6 +2,7 @@
 // (WUYE_PG_URL, WUYE_REDIS_ADDR); each test gets a database of its own.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,4 +41,14 @@ std::string TestToken(const std::string& group, const std::vector<std::string>& 
                       const std::vector<std::string>& roles,
                       const std::string& subject = "tester");
 
+}  // namespace wuye::testing
+
+#include <grpcpp/channel.h>
+
+namespace wuye::testing {
+// The grpc.health.v1 status of `service` ("" = the whole server) as the wire number:
+// 1 SERVING, 2 NOT_SERVING, 0 unknown, -1 when the call failed.
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service = "");
+// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout);
 }  // namespace wuye::testing

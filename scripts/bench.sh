@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# `make bench`: measures the directory service against its own baselines on the project-local
+# servers, in one run, and prints one table (figure / value / baseline / ratio).
+#
+#   scripts/bench.sh [BUILD_DIR]      (default: build; needs wuye-directory, directory_bench)
+#
+#   1. pgbench: single-row INSERT tps on the local PostgreSQL, in a scratch database
+#      (the baseline of every write figure);
+#   2. a real wuye-directory process on a fresh database and a free loopback port; once its
+#      health says SERVING, bench/directory_bench measures its idle memory, the rate of empty
+#      gRPC calls (health Check), CreateUnit calls/s with p50/p99, and ImportUnits of 100k
+#      units in one call (then its replay and a re-import under a new request_id).
+#
+# The table goes to stdout and, as JSON, to .bench/results-<UTC time>.json; the server's log
+# to .bench/directory-<UTC time>.log. Starts the local servers if they are not up and stops
+# them again at the end only then; always stops the directory server and drops the scratch
+# databases. Tunables (environment): WUYE_BENCH_SECONDS (10) per rate figure,
+# WUYE_BENCH_CLIENTS (4) for pgbench and the gRPC client threads alike.
+# Exit code: 0 when every figure was measured without errors, else non-zero.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+readonly ROOT
+
+build=${1:-build}
+seconds=${WUYE_BENCH_SECONDS:-10}
+clients=${WUYE_BENCH_CLIENTS:-4}
+readonly PG_BIN=/usr/lib/postgresql/15/bin
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || die "WUYE_BENCH_SECONDS='$seconds' is not a positive integer"
+[[ "$clients" =~ ^[1-9][0-9]*$ ]] || die "WUYE_BENCH_CLIENTS='$clients' is not a positive integer"
+server_bin=$build/services/directory/wuye-directory
+bench_bin=$build/bench/directory_bench
+for bin in "$server_bin" "$bench_bin"; do
+  [[ -x "$bin" ]] || die "$bin not found; build first (make build, or cmake --build $build --target directory_bench wuye-directory)"
+done
+for tool in pgbench psql; do
+  [[ -x "$PG_BIN/$tool" ]] || die "$PG_BIN/$tool not found; run scripts/install-deps.sh"
+done
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out_dir=$ROOT/.bench
+json_out=$out_dir/results-$stamp.json
+server_log=$out_dir/directory-$stamp.log
+mkdir -p -- "$out_dir"
+
+# ---- cleanup: always ------------------------------------------------------------------
+
+started_servers=""
+server_pid=""
+admin_url=""
+scratch_dbs=()
+tmp=$(mktemp -d)
+
+psql_admin() {  # SQL
+  "$PG_BIN/psql" "$admin_url" -X -q -v ON_ERROR_STOP=1 -c "$1" >/dev/null
+}
+
+stop_server() {
+  [[ -n "$server_pid" ]] || return 0
+  if kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 15))
+    while kill -0 "$server_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    if kill -0 "$server_pid" 2>/dev/null; then
+      say "directory server (pid $server_pid) ignored SIGTERM; killing it"
+      kill -KILL "$server_pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+drop_db() {  # NAME
+  psql_admin "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" ||
+    say "warning: could not drop database $1"
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  stop_server
+  if [[ -n "$admin_url" ]]; then
+    local db
+    for db in "${scratch_dbs[@]}"; do drop_db "$db"; done
+  fi
+  rm -rf -- "$tmp"
+  if [[ -n "$started_servers" ]]; then scripts/servers.sh down >&2; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- local servers --------------------------------------------------------------------
+
+if ! scripts/servers.sh status >/dev/null 2>&1; then
+  scripts/servers.sh up >&2
+  started_servers=yes
+fi
+admin_url=$(eval "$(scripts/servers.sh env)" && printf '%s' "$WUYE_PG_URL")
+[[ "$admin_url" == */postgres ]] || die "WUYE_PG_URL '$admin_url' does not end in /postgres"
+
+db_url() { printf '%s/%s' "${admin_url%/postgres}" "$1"; }  # NAME
+
+# ---- 1. baseline: pgbench single-row INSERT ---------------------------------------------
+
+pg_db=bench_$$
+scratch_dbs+=("$pg_db")
+psql_admin "CREATE DATABASE \"$pg_db\""
+"$PG_BIN/psql" "$(db_url "$pg_db")" -X -q -v ON_ERROR_STOP=1 \
+  -c 'CREATE TABLE b (id bigserial PRIMARY KEY, v text)' >/dev/null
+printf "INSERT INTO b (v) VALUES ('x');\n" >"$tmp/insert.sql"
+threads=$((clients < 2 ? clients : 2))
+say "pgbench: single-row INSERT, $clients clients, $threads threads, ${seconds}s"
+if ! pg_out=$("$PG_BIN/pgbench" -n -f "$tmp/insert.sql" -c "$clients" -j "$threads" \
+  -T "$seconds" "$(db_url "$pg_db")" 2>&1); then
+  printf '%s\n' "$pg_out" >&2
+  die "pgbench failed"
+fi
+pg_tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$pg_out" | head -n1)
+pg_lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' <<<"$pg_out" | head -n1)
+[[ -n "$pg_tps" ]] || { printf '%s\n' "$pg_out" >&2; die "no tps line in pgbench's output"; }
+drop_db "$pg_db"
+
+# ---- 2. the directory server ------------------------------------------------------------
+
+free_port() {
+  local port tries
+  for tries in $(seq 1 200); do
+    port=$((20000 + RANDOM % 40000))
+    if [[ -z "$(ss -Hltn "( sport = :$port )" 2>/dev/null)" ]]; then
+      printf '%s\n' "$port"
+      return 0
+    fi
+  done
+  die "no free TCP port found"
+}
+
+dir_db=bench_dir_$$
+scratch_dbs+=("$dir_db")
+psql_admin "CREATE DATABASE \"$dir_db\""
+port=$(free_port)
+secret=$(head -c 33 /dev/urandom | base64)  # 44 characters
+# The server sees exactly the configuration below: no other WUYE_* variable of the caller.
+env_clean=()
+while IFS= read -r name; do env_clean+=(-u "$name"); done < <(compgen -e | grep '^WUYE_' || true)
+say "directory server on 127.0.0.1:$port (database $dir_db, log $server_log)"
+env "${env_clean[@]}" WUYE_PG_URL="$(db_url "$dir_db")" WUYE_JWT_SECRET="$secret" \
+  "$server_bin" --listen="127.0.0.1:$port" --shutdown_grace=2s >"$server_log" 2>&1 &
+server_pid=$!
+
+# ---- 3. the load ------------------------------------------------------------------------
+
+bench_rc=0
+WUYE_JWT_SECRET=$secret "$bench_bin" \
+  --target="127.0.0.1:$port" --server_pid="$server_pid" \
+  --threads="$clients" --duration="${seconds}s" \
+  --import_buildings=50 --import_units_per_building=2000 \
+  --pgbench_tps="$pg_tps" --pgbench_latency_ms="${pg_lat:-0}" --pgbench_clients="$clients" \
+  --json_out="$json_out" || bench_rc=$?
+
+if ! kill -0 "$server_pid" 2>/dev/null; then
+  say "the directory server exited during the run; last lines of $server_log:"
+  tail -n 20 -- "$server_log" | sed 's/^/    /' >&2
+  bench_rc=1
+fi
+stop_server
+errors=$(grep -c '"level":"error"' "$server_log" || true)
+if [[ "$errors" != 0 ]]; then
+  say "the directory server logged $errors error lines; first ones:"
+  grep '"level":"error"' "$server_log" | head -n 5 | sed 's/^/    /' >&2
+fi
+say "server log: $server_log"
+if ((bench_rc != 0)); then
+  say "directory_bench exited with $bench_rc (see PROBLEMS above)"
+fi
+exit "$bench_rc"
