@@ -76,7 +76,9 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Acquire() {
 void Db::Release(std::unique_ptr<pqxx::connection> conn, bool broken) {
   std::lock_guard lock(mu_);
   if (broken || !conn->is_open()) {
-    --open_;
+    // One lost connection usually means the server restarted: the idle ones are gone too.
+    open_ -= 1 + static_cast<int>(idle_.size());
+    idle_.clear();
   } else {
     idle_.push_back(std::move(conn));
   }

@@ -1,0 +1,179 @@
+// A service as operators see it: health that follows its PostgreSQL, and a graceful stop.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "services/directory/directory_service.h"
+#include "shared/ids.h"
+#include "shared/server.h"
+#include "shared/service_main.h"
+#include "shared/testing/test_env.h"
+
+namespace wuye {
+namespace {
+
+namespace v1 = ::wuye::directory::v1;
+using ::wuye::testing::HealthStatus;
+using ::wuye::testing::TestToken;
+using ::wuye::testing::WaitFor;
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A PostgreSQL of this test's own, which it may stop and start.
+class PrivatePostgres {
+ public:
+  PrivatePostgres() : port_(FreePort()) {
+    state_ = std::filesystem::temp_directory_path() / ("wuye-pg-" + NewId(absl::Now()).substr(24));
+    EXPECT_EQ(Servers("up pg"), 0);
+  }
+  ~PrivatePostgres() {
+    Servers("down pg");
+    std::filesystem::remove_all(state_);
+  }
+  int Servers(const std::string& args) {
+    std::string cmd = absl::StrCat("WUYE_STATE_DIR=", state_.string(), " WUYE_PG_PORT=", port_,
+                                   " WUYE_REDIS_PORT=", port_ + 1, " ", WUYE_SOURCE_DIR,
+                                   "/scripts/servers.sh ", args, " >&2");
+    return std::system(cmd.c_str());
+  }
+  std::string url(const std::string& db) const {
+    return absl::StrCat("postgresql://wuye@127.0.0.1:", port_, "/", db);
+  }
+
+ private:
+  int port_;
+  std::filesystem::path state_;
+};
+
+TEST(Lifecycle, HealthFollowsPostgresAndCallsWorkAgainWithoutRestart) {
+  PrivatePostgres pg;
+  {
+    pqxx::connection admin(pg.url("postgres"));
+    pqxx::nontransaction tx(admin);
+    tx.exec("CREATE DATABASE directory");
+  }
+  DbOptions options;
+  options.url = pg.url("directory");
+  options.connect_timeout = absl::Seconds(1);
+  auto db = OpenServiceDatabase(options, directory_migrations(), absl::Seconds(10));
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto verifier = TokenVerifier::Create(::wuye::testing::TestAuthConfig());
+  directory::DirectoryServiceImpl service(**db, **verifier, SystemClock());
+  ServerOptions server;
+  server.db_unhealthy_after = absl::Seconds(1);
+  server.db_probe_interval = absl::Milliseconds(200);
+  ServiceHost host(server, db->get());
+  host.AddService(&service, "wuye.directory.v1.DirectoryService");
+  ASSERT_TRUE(host.Start().ok());
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host.port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::DirectoryService::NewStub(channel);
+  auto create_group = [&](const std::string& request_id) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + TestToken("", {}, {"platform_admin"}));
+    v1::CreateGroupRequest req;
+    req.set_request_id(request_id);
+    req.mutable_group()->set_name("Acme");
+    v1::Group group;
+    return stub->CreateGroup(&ctx, req, &group);
+  };
+  EXPECT_EQ(HealthStatus(channel), 1);
+  ASSERT_TRUE(create_group("before").ok());
+
+  ASSERT_EQ(pg.Servers("stop pg"), 0);
+  EXPECT_TRUE(WaitFor([&] { return HealthStatus(channel) == 2; }, absl::Seconds(30)))
+      << "health should turn NOT_SERVING once PostgreSQL is gone past the grace period";
+  EXPECT_EQ(create_group("during").error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  ASSERT_EQ(pg.Servers("start pg"), 0);
+  EXPECT_TRUE(WaitFor([&] { return HealthStatus(channel) == 1; }, absl::Seconds(30)));
+  grpc::Status after = create_group("after");
+  EXPECT_TRUE(after.ok()) << after.error_message();
+}
+
+TEST(Lifecycle, SigtermLetsTheCallInFlightFinishAndExitsZero) {
+  ::wuye::testing::TestDatabase tdb;
+  int port = FreePort();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    setenv("WUYE_PG_URL", tdb.url().c_str(), 1);
+    setenv("WUYE_JWT_SECRET", ::wuye::testing::kTestSecret, 1);
+    std::string listen = absl::StrCat("--listen=127.0.0.1:", port);
+    execl(WUYE_DIRECTORY_BINARY, WUYE_DIRECTORY_BINARY, listen.c_str(), "--log_level=warn",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                     grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(WaitFor([&] { return HealthStatus(channel) == 1; }, absl::Seconds(60)));
+  auto stub = v1::DirectoryService::NewStub(channel);
+  auto call = [&](auto method, const std::string& token, const auto& req, auto* resp) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    return ((*stub).*method)(&ctx, req, resp);
+  };
+  v1::CreateGroupRequest cg;
+  cg.set_request_id("g");
+  cg.mutable_group()->set_name("Acme");
+  v1::Group group;
+  ASSERT_TRUE(call(&v1::DirectoryService::Stub::CreateGroup,
+                   TestToken("", {}, {"platform_admin"}), cg, &group).ok());
+  std::string admin = TestToken(group.id(), {"*"}, {"group_admin"});
+  v1::CreateEstateRequest ce;
+  ce.set_request_id("e");
+  ce.mutable_estate()->set_name("Big Estate");
+  ce.mutable_estate()->set_management_fee_fen_per_m2(150);
+  v1::Estate estate;
+  ASSERT_TRUE(call(&v1::DirectoryService::Stub::CreateEstate, admin, ce, &estate).ok());
+
+  // A slow call: a large import, which SIGTERM must not cut short.
+  v1::ImportUnitsRequest import;
+  import.set_request_id("big-import");
+  import.set_estate_id(estate.id());
+  for (int i = 0; i < 100000; ++i) {
+    auto* u = import.add_units();
+    u->set_building_name(absl::StrCat("B", i / 2000));
+    u->set_number(absl::StrCat(i % 2000));
+    u->set_building_area_m2("88.8");
+  }
+  grpc::Status import_status;
+  v1::ImportUnitsResponse imported;
+  std::thread importer([&] {
+    import_status = call(&v1::DirectoryService::Stub::ImportUnits, admin, import, &imported);
+  });
+  // Give the request time to reach the server; the outcome does not depend on the timing.
+  absl::SleepFor(absl::Milliseconds(500));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  importer.join();
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+  EXPECT_TRUE(import_status.ok()) << import_status.error_message();
+  EXPECT_EQ(imported.created(), 100000);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0);
+}
+
+}  // namespace
+}  // namespace wuye
