@@ -28,6 +28,11 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(15),
 ABSL_FLAG(absl::Duration, db_unhealthy_after, absl::Seconds(5),
           "PostgreSQL unreachable this long turns health NOT_SERVING");
 ABSL_FLAG(int, max_message_bytes, 32 << 20, "largest request or response");
+ABSL_FLAG(absl::Duration, bus_retention, absl::Hours(24 * 7),
+          "stream entries are trimmed only past this age, and once every group has them");
+ABSL_FLAG(absl::Duration, bus_claim_idle, absl::Seconds(30),
+          "an event pending this long on a consumer is taken over by another");
+ABSL_FLAG(int, bus_max_deliveries, 5, "deliveries before an event goes to the dead-letter stream");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
 namespace wuye {
@@ -74,6 +79,9 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   c.db.acquire_timeout = absl::GetFlag(FLAGS_pg_acquire_timeout);
   c.redis.addr = absl::GetFlag(FLAGS_redis_addr);
   if (const char* pw = std::getenv("WUYE_REDIS_PASSWORD")) c.redis.password = pw;
+  c.bus.retention = absl::GetFlag(FLAGS_bus_retention);
+  c.bus.claim_idle = absl::GetFlag(FLAGS_bus_claim_idle);
+  c.bus.max_deliveries = absl::GetFlag(FLAGS_bus_max_deliveries);
   c.auth.issuer = absl::GetFlag(FLAGS_jwt_issuer);
   c.auth.audience = absl::GetFlag(FLAGS_jwt_audience);
   if (const char* secret = std::getenv("WUYE_JWT_SECRET")) c.auth.hs256_secret = secret;
@@ -103,6 +111,10 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   if (c.server.max_message_bytes < 4096) {
     return absl::InvalidArgumentError("max_message_bytes: must be >= 4096");
   }
+  if (c.bus.claim_idle < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("bus_claim_idle: must be >= 100ms");
+  }
+  if (c.bus.max_deliveries < 1) return absl::InvalidArgumentError("bus_max_deliveries: must be >= 1");
   if (c.auth.hs256_secret.empty() && c.auth.es256_public_key_pem.empty()) {
     return absl::InvalidArgumentError(
         "jwt: no key: set WUYE_JWT_SECRET, --jwt_secret_file or --jwt_es256_public_key_file");

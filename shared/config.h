@@ -10,13 +10,15 @@
 #include "shared/auth.h"
 #include "shared/db.h"
 #include "shared/log.h"
+#include "shared/redis.h"
 #include "shared/server.h"
 
 namespace wuye {
 
-struct RedisOptions {
-  std::string addr;      // host:port; empty = no bus (events wait in the outbox)
-  std::string password;  // from WUYE_REDIS_PASSWORD only
+struct BusConfig {
+  absl::Duration retention = absl::Hours(24 * 7);  // stream entries kept at least this long
+  absl::Duration claim_idle = absl::Seconds(30);   // pending this long → taken over
+  int max_deliveries = 5;                          // then → dead-letter stream
 };
 
 struct ServiceConfig {
@@ -24,6 +26,7 @@ struct ServiceConfig {
   ServerOptions server;
   DbOptions db;
   RedisOptions redis;
+  BusConfig bus;
   AuthConfig auth;
   LogLevel log_level = LogLevel::kInfo;
 };

@@ -16,14 +16,18 @@ Metrics& Metrics::Global() {
 }
 
 void Metrics::RecordRpc(absl::string_view method, absl::StatusCode code, absl::Duration latency) {
-  std::string series = absl::StrCat("wuye_rpc_total{method=\"", method, "\",code=\"",
-                                    absl::StatusCodeToString(code), "\"}");
+  Add(absl::StrCat("wuye_rpc_total{method=\"", method, "\",code=\"",
+                   absl::StatusCodeToString(code), "\"}"));
+  Observe("wuye_rpc_seconds", "method", method, latency);
+}
+
+void Metrics::Observe(absl::string_view name, absl::string_view label, absl::string_view value,
+                      absl::Duration latency) {
   double seconds = absl::ToDoubleSeconds(latency);
   int bucket = 0;
   while (bucket < Histogram::kBuckets - 1 && seconds > kBounds[bucket]) ++bucket;
   absl::MutexLock lock(&mu_);
-  ++counters_[series];
-  Histogram& h = latencies_[std::string(method)];
+  Histogram& h = latencies_[{std::string(name), absl::StrCat(label, "=\"", value, "\"")}];
   ++h.counts[bucket];
   ++h.total;
   h.sum += seconds;
@@ -52,16 +56,16 @@ std::string Metrics::PrometheusText() const {
   std::string out;
   for (const auto& [series, value] : counters_) absl::StrAppend(&out, series, " ", value, "\n");
   for (const auto& [series, value] : gauges_) absl::StrAppend(&out, series, " ", value, "\n");
-  for (const auto& [method, h] : latencies_) {
+  for (const auto& [key, h] : latencies_) {
+    const auto& [name, label] = key;
     int64_t cumulative = 0;
     for (int i = 0; i < Histogram::kBuckets; ++i) {
       cumulative += h.counts[i];
       std::string le = i < Histogram::kBuckets - 1 ? absl::StrCat(kBounds[i]) : "+Inf";
-      absl::StrAppend(&out, "wuye_rpc_seconds_bucket{method=\"", method, "\",le=\"", le, "\"} ",
-                      cumulative, "\n");
+      absl::StrAppend(&out, name, "_bucket{", label, ",le=\"", le, "\"} ", cumulative, "\n");
     }
-    absl::StrAppend(&out, "wuye_rpc_seconds_sum{method=\"", method, "\"} ", h.sum, "\n",
-                    "wuye_rpc_seconds_count{method=\"", method, "\"} ", h.total, "\n");
+    absl::StrAppend(&out, name, "_sum{", label, "} ", h.sum, "\n", name, "_count{", label, "} ",
+                    h.total, "\n");
   }
   return out;
 }

@@ -48,9 +48,34 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   ServiceParts parts{*config, **db, **verifier, SystemClock()};
   auto service = spec.make(parts);
   if (!service.ok()) return fail("service.init", service.status());
+  // The bus: this service's outbox goes to its stream; other streams come in.
+  std::unique_ptr<OutboxRelay> relay;
+  std::unique_ptr<EventConsumer> consumer;
+  if (!config->redis.addr.empty()) {
+    RelayOptions relay_options;
+    relay_options.stream = StreamOf(spec.name);
+    relay_options.retention = config->bus.retention;
+    relay = std::make_unique<OutboxRelay>(config->db, config->redis, relay_options);
+    relay->Start();
+    if (!spec.consumes.empty() && spec.make_handler) {
+      ConsumerOptions consumer_options;
+      consumer_options.group = spec.name;
+      consumer_options.streams = spec.consumes;
+      consumer_options.claim_idle = config->bus.claim_idle;
+      consumer_options.max_deliveries = config->bus.max_deliveries;
+      consumer = std::make_unique<EventConsumer>(**db, config->redis, consumer_options,
+                                                 spec.make_handler(parts));
+      consumer->Start();
+    }
+  } else {
+    LogWarn("bus.disabled").Str("why", "no --redis_addr: events stay in the outbox");
+  }
   ServiceHost host(config->server, db->get());
   host.AddService(service->get(), spec.grpc_service_name);
-  if (absl::Status st = host.ServeUntilSignal(); !st.ok()) return fail("server", st);
+  absl::Status served = host.ServeUntilSignal();
+  if (consumer) consumer->Stop();
+  if (relay) relay->Stop();
+  if (!served.ok()) return fail("server", served);
   return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "shared/auth.h"
+#include "shared/bus.h"
 #include "shared/clock.h"
 #include "shared/config.h"
 #include "shared/db.h"
@@ -32,6 +33,9 @@ struct ServiceSpec {
   const MigrationSet* migrations;  // the service's schema
   std::string grpc_service_name;   // "wuye.directory.v1.DirectoryService", for health
   std::function<absl::StatusOr<std::unique_ptr<grpc::Service>>(ServiceParts&)> make;
+  // Streams of other services this one consumes, and what it does with their events.
+  std::vector<std::string> consumes = {};
+  std::function<EventHandler(ServiceParts&)> make_handler = nullptr;
 };
 
 int ServiceMain(int argc, char** argv, const ServiceSpec& spec);

@@ -1,12 +1,8 @@
 // A service as operators see it: health that follows its PostgreSQL, and a graceful stop.
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <thread>
 
 #include <grpcpp/create_channel.h>
@@ -28,53 +24,19 @@ using ::wuye::testing::HealthStatus;
 using ::wuye::testing::TestToken;
 using ::wuye::testing::WaitFor;
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// A PostgreSQL of this test's own, which it may stop and start.
-class PrivatePostgres {
- public:
-  PrivatePostgres() : port_(FreePort()) {
-    state_ = std::filesystem::temp_directory_path() / ("wuye-pg-" + NewId(absl::Now()).substr(24));
-    EXPECT_EQ(Servers("up pg"), 0);
-  }
-  ~PrivatePostgres() {
-    Servers("down pg");
-    std::filesystem::remove_all(state_);
-  }
-  int Servers(const std::string& args) {
-    std::string cmd = absl::StrCat("WUYE_STATE_DIR=", state_.string(), " WUYE_PG_PORT=", port_,
-                                   " WUYE_REDIS_PORT=", port_ + 1, " ", WUYE_SOURCE_DIR,
-                                   "/scripts/servers.sh ", args, " >&2");
-    return std::system(cmd.c_str());
-  }
-  std::string url(const std::string& db) const {
-    return absl::StrCat("postgresql://wuye@127.0.0.1:", port_, "/", db);
-  }
-
- private:
-  int port_;
-  std::filesystem::path state_;
-};
+using ::wuye::testing::FreePort;
+using ::wuye::testing::PrivateServers;
 
 TEST(Lifecycle, HealthFollowsPostgresAndCallsWorkAgainWithoutRestart) {
-  PrivatePostgres pg;
+  PrivateServers pg;
+  ASSERT_EQ(pg.Run("up pg"), 0);
   {
-    pqxx::connection admin(pg.url("postgres"));
+    pqxx::connection admin(pg.PgUrl("postgres"));
     pqxx::nontransaction tx(admin);
     tx.exec("CREATE DATABASE directory");
   }
   DbOptions options;
-  options.url = pg.url("directory");
+  options.url = pg.PgUrl("directory");
   options.connect_timeout = absl::Seconds(1);
   auto db = OpenServiceDatabase(options, directory_migrations(), absl::Seconds(10));
   ASSERT_TRUE(db.ok()) << db.status();
@@ -101,12 +63,12 @@ TEST(Lifecycle, HealthFollowsPostgresAndCallsWorkAgainWithoutRestart) {
   EXPECT_EQ(HealthStatus(channel), 1);
   ASSERT_TRUE(create_group("before").ok());
 
-  ASSERT_EQ(pg.Servers("stop pg"), 0);
+  ASSERT_EQ(pg.Run("stop pg"), 0);
   EXPECT_TRUE(WaitFor([&] { return HealthStatus(channel) == 2; }, absl::Seconds(30)))
       << "health should turn NOT_SERVING once PostgreSQL is gone past the grace period";
   EXPECT_EQ(create_group("during").error_code(), grpc::StatusCode::UNAVAILABLE);
 
-  ASSERT_EQ(pg.Servers("start pg"), 0);
+  ASSERT_EQ(pg.Run("start pg"), 0);
   EXPECT_TRUE(WaitFor([&] { return HealthStatus(channel) == 1; }, absl::Seconds(30)));
   grpc::Status after = create_group("after");
   EXPECT_TRUE(after.ok()) << after.error_message();

@@ -86,6 +86,12 @@ std::string TestToken(const std::string& group, const std::vector<std::string>& 
 
 }  // namespace wuye::testing
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/support/byte_buffer.h>
 
@@ -126,6 +132,41 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::strin
   if (bytes.size() >= 2 && bytes[0] == 0x08) return bytes[1];
   return 0;  // status field absent: UNKNOWN
 }
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+PrivateServers::PrivateServers() : pg_port_(FreePort()), redis_port_(FreePort()) {
+  state_ = (std::filesystem::temp_directory_path() / ("wuye-srv-" + NewId(absl::Now()).substr(24)))
+               .string();
+}
+
+PrivateServers::~PrivateServers() {
+  Run("down");
+  std::filesystem::remove_all(state_);
+}
+
+int PrivateServers::Run(const std::string& args) {
+  std::string cmd = absl::StrCat("WUYE_STATE_DIR=", state_, " WUYE_PG_PORT=", pg_port_,
+                                 " WUYE_REDIS_PORT=", redis_port_, " ", WUYE_SOURCE_DIR,
+                                 "/scripts/servers.sh ", args, " >&2");
+  return std::system(cmd.c_str());
+}
+
+std::string PrivateServers::PgUrl(const std::string& database) const {
+  return absl::StrCat("postgresql://wuye@127.0.0.1:", pg_port_, "/", database);
+}
+
+std::string PrivateServers::RedisAddr() const { return absl::StrCat("127.0.0.1:", redis_port_); }
 
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;

@@ -49,6 +49,25 @@ namespace wuye::testing {
 // The grpc.health.v1 status of `service` ("" = the whole server) as the wire number:
 // 1 SERVING, 2 NOT_SERVING, 0 unknown, -1 when the call failed.
 int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service = "");
+// A free TCP port on the loopback interface.
+int FreePort();
+
+// A PostgreSQL and a Redis of the test's own (scripts/servers.sh with a private state dir
+// and free ports), which the test may stop and start. Nothing is started until asked.
+class PrivateServers {
+ public:
+  PrivateServers();
+  ~PrivateServers();
+  // Runs `scripts/servers.sh <args>` for this pair, e.g. "up redis"; returns its exit code.
+  int Run(const std::string& args);
+  std::string PgUrl(const std::string& database) const;
+  std::string RedisAddr() const;
+
+ private:
+  std::string state_;
+  int pg_port_, redis_port_;
+};
+
 // Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout);
 }  // namespace wuye::testing

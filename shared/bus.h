@@ -1,0 +1,135 @@
+// The event bus (docs/events.md): the outbox relay moves committed events from a service's
+// wuye_outbox table to its Redis stream; consumers read other services' streams in a
+// consumer group and apply each event exactly once (inbox row and effect in one
+// transaction); entries that keep failing go to a dead-letter stream.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "shared/db.h"
+#include "shared/redis.h"
+#include "wuye/events/v1/envelope.pb.h"
+
+namespace wuye {
+
+// "wuye.<service>.events", and its dead letters "wuye.<service>.events.dead".
+std::string StreamOf(absl::string_view service);
+std::string DeadLetterStream(absl::string_view stream);
+
+// A stream entry id "ms-seq" as a comparable pair; {0,0} when malformed.
+std::pair<uint64_t, uint64_t> ParseStreamId(absl::string_view id);
+
+struct RelayOptions {
+  std::string stream;  // where this service's events go
+  int batch = 500;
+  // Longest wait between outbox checks when no NOTIFY arrives.
+  absl::Duration poll = absl::Milliseconds(250);
+  absl::Duration max_backoff = absl::Seconds(5);
+  absl::Duration trim_every = absl::Seconds(30);
+  // Entries are trimmed only once every group has acknowledged them AND they are older.
+  absl::Duration retention = absl::Hours(24 * 7);
+  // Sent outbox rows are deleted after this long.
+  absl::Duration keep_sent = absl::Hours(24);
+};
+
+// Moves outbox rows to the stream in id order with pipelined XADD, then marks them sent.
+// One replica at a time relays (a PostgreSQL advisory lock held by its connection), so a
+// row is never sent twice at once; a crash between XADD and the commit re-sends it, which
+// consumers absorb. Redis down: it backs off and retries; nothing is lost.
+class OutboxRelay {
+ public:
+  OutboxRelay(DbOptions db, RedisOptions redis, RelayOptions options);
+  ~OutboxRelay();
+
+  void Start();
+  void Stop();
+
+  // One pass, used by Start's loop and by tests: relays up to `batch` rows if this process
+  // is the leader. Returns the number sent.
+  absl::StatusOr<int> RelayOnce();
+  // Trims the stream below what every group has acknowledged and below `now - retention`,
+  // deletes old sent outbox rows, and publishes the bus figures as metrics.
+  absl::Status TrimOnce(absl::Time now);
+
+ private:
+  absl::Status EnsureDatabase();
+  void Run();
+
+  DbOptions db_options_;
+  RedisConnection redis_;
+  RelayOptions options_;
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pqxx::notification_receiver> listener_;
+  bool leader_ = false;
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+struct ConsumerOptions {
+  std::string group;     // the consuming service, e.g. "intake"
+  std::string consumer;  // unique per replica; default host-pid-random
+  std::vector<std::string> streams;
+  int batch = 100;
+  absl::Duration block = absl::Seconds(1);
+  // An entry pending this long (its consumer died, or its handler failed) is taken over.
+  absl::Duration claim_idle = absl::Seconds(30);
+  // Deliveries after which an entry goes to the dead-letter stream.
+  int max_deliveries = 5;
+  absl::Duration max_backoff = absl::Seconds(5);
+};
+
+// Applies one event inside the consumer's transaction. An error leaves the entry pending:
+// it is delivered again after claim_idle, up to max_deliveries.
+using EventHandler =
+    std::function<absl::Status(pqxx::work& tx, const wuye::events::v1::Event& event)>;
+
+class EventConsumer {
+ public:
+  EventConsumer(Db& db, RedisOptions redis, ConsumerOptions options, EventHandler handler);
+  ~EventConsumer();
+
+  void Start();
+  void Stop();
+
+  // One round: takes over long-pending entries, then reads new ones (blocking up to
+  // options.block). Returns the number of entries handled (applied, skipped or dead).
+  absl::StatusOr<int> PollOnce();
+
+  const ConsumerOptions& options() const { return options_; }
+
+ private:
+  struct Entry {
+    std::string stream, id;
+    std::string envelope;  // serialized Event; empty when the entry had none
+    int64_t deliveries = 1;
+  };
+  absl::Status EnsureGroups();
+  absl::StatusOr<int> ClaimStale(const std::string& stream);
+  absl::Status Handle(const Entry& entry);
+  absl::Status DeadLetter(const Entry& entry, const std::string& reason);
+  void Run();
+
+  Db& db_;
+  RedisConnection reader_;    // blocking XREADGROUP only
+  RedisConnection commands_;  // acks, claims, dead letters
+  ConsumerOptions options_;
+  EventHandler handler_;
+  bool groups_ready_ = false;
+  std::map<std::string, absl::Time> last_claim_;
+  std::map<std::string, std::string> last_error_;  // entry id → why it failed last
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+}  // namespace wuye
