@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "shared/bus.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/server.h"
@@ -766,6 +767,46 @@ TEST_F(DirectoryServiceTest, MissingOrBadTokensAreUnauthenticated) {
   std::string wrong_key = *MintHs256(claims, "another-secret-that-is-long-enough-0123456789");
   EXPECT_EQ(Call(&Stub::GetEstate, wrong_key, get, &out).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(DirectoryServiceTest, ItsEventsReachAConsumerThroughTheBus) {
+  RelayOptions relay_options;
+  relay_options.stream = absl::StrCat("wuye.dirtest", NewId(absl::Now()).substr(24), ".events");
+  relay_options.poll = absl::Milliseconds(50);
+  RedisOptions redis;
+  redis.addr = ::wuye::testing::RedisAddr();
+  DbOptions db_options;
+  db_options.url = tdb_.url();
+  OutboxRelay relay(db_options, redis, relay_options);
+  relay.Start();
+  // The consumer keeps its inbox in a database of its own, as another service would.
+  ::wuye::testing::TestDatabase consumer_tdb;
+  auto consumer_db = consumer_tdb.Open(MigrationSet{"none", {}});
+  std::mutex mu;
+  std::vector<std::string> seen;
+  ConsumerOptions options;
+  options.group = "observer";
+  options.streams = {relay_options.stream};
+  options.block = absl::Milliseconds(100);
+  EventConsumer consumer(*consumer_db, redis, options,
+                         [&](pqxx::work&, const wuye::events::v1::Event& e) {
+                           std::lock_guard lock(mu);
+                           seen.push_back(e.type());
+                           return absl::OkStatus();
+                         });
+  consumer.Start();
+  v1::Building b = MakeBuilding(estate_, "Bus");
+  MakeUnit(b.id(), "1");
+  auto count = [&] {
+    std::lock_guard lock(mu);
+    return seen.size();
+  };
+  // group.created, estate.created, building.created, unit.created
+  ASSERT_TRUE(::wuye::testing::WaitFor([&] { return count() >= 4; }, absl::Seconds(20)));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"directory.group.created", "directory.estate.created",
+                                            "directory.building.created",
+                                            "directory.unit.created"}));
 }
 
 TEST_F(DirectoryServiceTest, HealthAndReflectionAreServed) {
