@@ -42,10 +42,11 @@ up: deps
 	@scripts/servers.sh up
 
 down:
+	@scripts/services.sh stop
 	@scripts/servers.sh down
 
 status:
-	@scripts/servers.sh status
+	@scripts/servers.sh status; scripts/services.sh status $(BUILD) || true
 
 fmt:
 	clang-format -i --style=file $(filter %.cc %.h,$(SOURCES))

@@ -166,6 +166,14 @@ bool HealthServing(const std::string& target, std::string* why) {
 
 // ---- the server process ---------------------------------------------------------------
 
+// The first three fields of /proc/loadavg: other work on the host skews every figure.
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return absl::StrCat(one, " ", five, " ", fifteen);
+}
+
 bool ProcessAlive(int pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
   std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -312,6 +320,16 @@ struct Row {
   std::optional<double> baseline;
   std::string baseline_text;  // e.g. "12345 tps pgbench INSERT"
   std::string note;
+
+  Row& Base(std::optional<double> v, std::string what) {
+    baseline = v;
+    baseline_text = std::move(what);
+    return *this;
+  }
+  Row& Note(std::string n) {
+    note = std::move(n);
+    return *this;
+  }
 };
 
 std::string Fmt(double v) {
@@ -325,11 +343,25 @@ std::string Fmt(double v) {
 
 class Report {
  public:
-  void Add(Row row) { rows_.push_back(std::move(row)); }
+  Row& Value(std::string figure, double value, std::string unit) {
+    Row& r = rows_.emplace_back();
+    r.figure = std::move(figure);
+    r.value = value;
+    r.unit = std::move(unit);
+    return r;
+  }
+  Row& Text(std::string figure, std::string text, std::string unit) {
+    Row& r = rows_.emplace_back();
+    r.figure = std::move(figure);
+    r.text = std::move(text);
+    r.unit = std::move(unit);
+    return r;
+  }
   void Problem(std::string what) { problems_.push_back(std::move(what)); }
   bool clean() const { return problems_.empty(); }
 
-  void Print() const {
+  void Print(const std::string& title) const {
+    std::printf("\n%s\n", title.c_str());
     std::printf("\n%-34s %-22s %-34s %s\n", "figure", "value", "baseline (what)", "ratio");
     std::printf("%s\n", std::string(100, '-').c_str());
     for (const Row& r : rows_) {
@@ -470,17 +502,17 @@ int main(int argc, char** argv) {
 
   Report report;
   nlohmann::json detail;
+  const std::string load_start = LoadAverage();
+  detail["loadavg_start"] = load_start;
   const std::string pg_what =
       pg_tps > 0 ? absl::StrCat(Fmt(pg_tps), " tps pgbench INSERT") : std::string();
   std::optional<double> pg_base;
   if (pg_tps > 0) pg_base = pg_tps;
 
   if (pg_tps > 0) {
-    report.Add({.figure = absl::StrCat("pgbench INSERT (", pg_clients, " clients)"),
-                .value = pg_tps,
-                .unit = "tps"});
+    report.Value(absl::StrCat("pgbench INSERT (", pg_clients, " clients)"), pg_tps, "tps");
     if (pg_lat > 0) {
-      report.Add({.figure = "pgbench latency average", .value = pg_lat, .unit = "ms"});
+      report.Value("pgbench latency average", pg_lat, "ms");
     }
   } else {
     report.Problem("no pgbench baseline given (--pgbench_tps)");
@@ -494,7 +526,7 @@ int main(int argc, char** argv) {
     long rss = ProcStatusKb(pid, "VmRSS");
     detail["idle_rss_kib"] = rss;
     if (rss >= 0) {
-      report.Add({.figure = "directory idle RSS", .value = rss / 1024.0, .unit = "MiB"});
+      report.Value("directory idle RSS", rss / 1024.0, "MiB");
     } else {
       report.Problem(absl::StrCat("cannot read /proc/", pid, "/status"));
     }
@@ -526,14 +558,10 @@ int main(int argc, char** argv) {
     };
   });
   detail["health"] = RateJson(health);
-  report.Add({.figure = absl::StrCat("gRPC empty call (health, ", threads, " thr)"),
-              .value = health.per_second(),
-              .unit = "/s",
-              .baseline = pg_base,
-              .baseline_text = pg_what});
-  report.Add({.figure = "  health p50 / p99",
-              .unit = "ms",
-              .text = absl::StrCat(Fmt(health.Percentile(0.5)), " / ", Fmt(health.Percentile(0.99)))});
+  report.Value(absl::StrCat("gRPC empty call (health, ", threads, " thr)"), health.per_second(),
+               "/s");
+  report.Text("gRPC empty call p50 / p99",
+              absl::StrCat(Fmt(health.Percentile(0.5)), " / ", Fmt(health.Percentile(0.99))), "ms");
   if (health.failed > 0) {
     report.Problem(absl::StrCat("health Check: ", health.failed, " failed calls: ", health.ErrorText()));
   }
@@ -604,20 +632,13 @@ int main(int argc, char** argv) {
     };
   });
   detail["create_unit"] = RateJson(create);
-  report.Add({.figure = absl::StrCat("CreateUnit (", threads, " thr)"),
-              .value = create.per_second(),
-              .unit = "/s",
-              .baseline = pg_base,
-              .baseline_text = pg_what});
-  report.Add({.figure = "CreateUnit vs empty call",
-              .value = create.per_second(),
-              .unit = "/s",
-              .baseline = health.per_second(),
-              .baseline_text = absl::StrCat(Fmt(health.per_second()), " /s gRPC health Check")});
-  report.Add({.figure = "CreateUnit p50 / p99",
-              .unit = "ms",
-              .text = absl::StrCat(Fmt(create.Percentile(0.5)), " / ", Fmt(create.Percentile(0.99))),
-              .baseline_text = pg_lat > 0 ? absl::StrCat(Fmt(pg_lat), " ms pgbench avg latency") : ""});
+  report.Value(absl::StrCat("CreateUnit (", threads, " thr)"), create.per_second(), "/s")
+      .Base(pg_base, pg_what);
+  report.Value("CreateUnit vs empty call", create.per_second(), "/s")
+      .Base(health.per_second(), absl::StrCat(Fmt(health.per_second()), " /s gRPC health Check"));
+  report.Text("CreateUnit p50 / p99",
+              absl::StrCat(Fmt(create.Percentile(0.5)), " / ", Fmt(create.Percentile(0.99))), "ms")
+      .Base(std::nullopt, pg_lat > 0 ? absl::StrCat(Fmt(pg_lat), " ms pgbench avg latency") : "");
   if (create.failed > 0) {
     report.Problem(absl::StrCat("CreateUnit: ", create.failed, " failed calls: ", create.ErrorText()));
   }
@@ -658,16 +679,14 @@ int main(int argc, char** argv) {
     nlohmann::json j{{"seconds", t.seconds}, {"ok", t.status.ok()}};
     if (t.status.ok()) {
       j["response"] = ImportText(t.resp);
-      report.Add({.figure = figure, .value = t.seconds, .unit = "s", .note = ImportText(t.resp)});
+      report.Value(figure, t.seconds, "s").Note(ImportText(t.resp));
       if (ImportText(t.resp) != expect) {
         report.Problem(absl::StrCat(figure, ": answered ", ImportText(t.resp), ", expected ", expect));
       }
     } else {
       j["error"] = StatusText(t.status);
-      report.Add({.figure = figure,
-                  .unit = "",
-                  .text = absl::StrFormat("FAILED after %.2f s", t.seconds),
-                  .note = StatusText(t.status)});
+      report.Text(figure, absl::StrFormat("FAILED after %.2f s", t.seconds), "")
+          .Note(StatusText(t.status));
       report.Problem(absl::StrCat(figure, ": ", StatusText(t.status)));
     }
     import_json[key] = j;
@@ -680,11 +699,9 @@ int main(int argc, char** argv) {
       absl::StrCat("created=", total, " unchanged=0 buildings_created=", n_buildings);
   import_row(absl::StrCat("ImportUnits ", import_label, " (first)"), first, expect_first, "first");
   if (first.status.ok()) {
-    report.Add({.figure = absl::StrCat("ImportUnits ", import_label, " rate"),
-                .value = total / first.seconds,
-                .unit = "units/s",
-                .baseline = pg_base,
-                .baseline_text = pg_what});
+    report.Value(absl::StrCat("ImportUnits ", import_label, " rate"), total / first.seconds,
+                 "units/s")
+        .Base(pg_base, pg_what);
     import_json["first"]["units_per_s"] = total / first.seconds;
   }
 
@@ -700,11 +717,8 @@ int main(int argc, char** argv) {
   import_row("ImportUnits re-import (new id)", again,
              absl::StrCat("created=0 unchanged=", total, " buildings_created=0"), "reimport");
   if (again.status.ok()) {
-    report.Add({.figure = "ImportUnits re-import rate",
-                .value = total / again.seconds,
-                .unit = "units/s",
-                .baseline = pg_base,
-                .baseline_text = pg_what});
+    report.Value("ImportUnits re-import rate", total / again.seconds, "units/s")
+        .Base(pg_base, pg_what);
   }
   detail["import_units"] = import_json;
 
@@ -713,12 +727,19 @@ int main(int argc, char** argv) {
     long rss = ProcStatusKb(pid, "VmRSS"), hwm = ProcStatusKb(pid, "VmHWM");
     detail["after_rss_kib"] = rss;
     detail["peak_rss_kib"] = hwm;
-    if (rss >= 0) report.Add({.figure = "directory RSS after bench", .value = rss / 1024.0, .unit = "MiB"});
-    if (hwm >= 0) report.Add({.figure = "directory peak RSS (VmHWM)", .value = hwm / 1024.0, .unit = "MiB"});
+    if (rss >= 0) report.Value("directory RSS after bench", rss / 1024.0, "MiB");
+    if (hwm >= 0) report.Value("directory peak RSS (VmHWM)", hwm / 1024.0, "MiB");
     if (!ProcessAlive(pid)) report.Problem("the directory server is no longer running");
   }
 
-  report.Print();
+  const std::string load_end = LoadAverage();
+  detail["loadavg_end"] = load_end;
+  report.Print(absl::StrFormat(
+      "wuye directory bench, %s UTC: %u CPUs shared by PostgreSQL, the server and the clients; "
+      "%d client threads, %s per rate figure\nload average before %s, after %s",
+      absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::UTCTimeZone()),
+      std::thread::hardware_concurrency(), threads, absl::FormatDuration(duration), load_start,
+      load_end));
 
   const std::string json_out = absl::GetFlag(FLAGS_json_out);
   if (!json_out.empty()) {

@@ -56,16 +56,24 @@ scratch_dbs=()
 tmp=$(mktemp -d)
 
 psql_admin() {  # SQL
-  "$PG_BIN/psql" "$admin_url" -X -q -v ON_ERROR_STOP=1 -c "$1" >/dev/null
+  "$PG_BIN/psql" "$admin_url" -X -q -v ON_ERROR_STOP=1 \
+    -c 'SET client_min_messages = warning' -c "$1" >/dev/null
+}
+
+alive() {  # PID: running and not a zombie
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ "${stat:0:1}" != Z && "${stat:0:1}" != X ]]
 }
 
 stop_server() {
   [[ -n "$server_pid" ]] || return 0
-  if kill -0 "$server_pid" 2>/dev/null; then
+  if alive "$server_pid"; then
     kill -TERM "$server_pid" 2>/dev/null || true
     local deadline=$((SECONDS + 15))
-    while kill -0 "$server_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-    if kill -0 "$server_pid" 2>/dev/null; then
+    while alive "$server_pid" && ((SECONDS < deadline)); do sleep 0.1; done
+    if alive "$server_pid"; then
       say "directory server (pid $server_pid) ignored SIGTERM; killing it"
       kill -KILL "$server_pid" 2>/dev/null || true
     fi
@@ -115,7 +123,7 @@ psql_admin "CREATE DATABASE \"$pg_db\""
   -c 'CREATE TABLE b (id bigserial PRIMARY KEY, v text)' >/dev/null
 printf "INSERT INTO b (v) VALUES ('x');\n" >"$tmp/insert.sql"
 threads=$((clients < 2 ? clients : 2))
-say "pgbench: single-row INSERT, $clients clients, $threads threads, ${seconds}s"
+say "load average $(cut -d" " -f1-3 /proc/loadavg 2>/dev/null || echo ?); pgbench: single-row INSERT, $clients clients, $threads threads, ${seconds}s"
 if ! pg_out=$("$PG_BIN/pgbench" -n -f "$tmp/insert.sql" -c "$clients" -j "$threads" \
   -T "$seconds" "$(db_url "$pg_db")" 2>&1); then
   printf '%s\n' "$pg_out" >&2
@@ -128,11 +136,26 @@ drop_db "$pg_db"
 
 # ---- 2. the directory server ------------------------------------------------------------
 
+port_in_use() {  # PORT
+  if command -v ss >/dev/null 2>&1; then
+    [[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]]
+  else
+    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+  fi
+}
+
+# A port outside the kernel's ephemeral range: there, the client's own connection attempts
+# while the server starts could take the port (a TCP self-connect) before the server binds.
 free_port() {
-  local port tries
-  for tries in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
-    if [[ -z "$(ss -Hltn "( sport = :$port )" 2>/dev/null)" ]]; then
+  local low=32768 high=60999 from to port _
+  if ! read -r low high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null; then
+    low=32768 high=60999
+  fi
+  if ((low > 11024)); then from=10000 to=$((low - 1)); else from=$((high + 1)) to=65535; fi
+  ((to - from >= 100)) || die "no port range outside the ephemeral ports $low-$high"
+  for _ in $(seq 1 200); do
+    port=$((from + (RANDOM * 32768 + RANDOM) % (to - from + 1)))
+    if ! port_in_use "$port"; then
       printf '%s\n' "$port"
       return 0
     fi
@@ -163,10 +186,10 @@ WUYE_JWT_SECRET=$secret "$bench_bin" \
   --pgbench_tps="$pg_tps" --pgbench_latency_ms="${pg_lat:-0}" --pgbench_clients="$clients" \
   --json_out="$json_out" || bench_rc=$?
 
-if ! kill -0 "$server_pid" 2>/dev/null; then
+if ! alive "$server_pid"; then
   say "the directory server exited during the run; last lines of $server_log:"
   tail -n 20 -- "$server_log" | sed 's/^/    /' >&2
-  bench_rc=1
+  ((bench_rc != 0)) || bench_rc=1
 fi
 stop_server
 errors=$(grep -c '"level":"error"' "$server_log" || true)

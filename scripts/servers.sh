@@ -445,7 +445,7 @@ redis_up() {
   local out
   if ! out=$( (cd "$REDIS_DIR" && redis-server \
     --port "$REDIS_PORT" --bind "$HOST" --dir "$REDIS_DIR" \
-    --appendonly yes --appendfsync everysec \
+    --appendonly yes --appendfsync always \
     --daemonize yes --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_LOG" \
     --save "") 2>&1 9>&-); then
     printf '%s\n' "$out" >&2

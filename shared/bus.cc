@@ -11,6 +11,7 @@
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "shared/proto_time.h"
+#include "shared/status.h"
 
 namespace wuye {
 namespace {
@@ -231,6 +232,61 @@ EventConsumer::EventConsumer(Db& db, RedisOptions redis, ConsumerOptions options
       handler_(std::move(handler)) {
   if (options_.consumer.empty()) options_.consumer = DefaultConsumerName();
   reader_.SetCommandTimeout(options_.block + absl::Seconds(2));
+  db_.Prepare("wuye_inbox_insert",
+              "INSERT INTO wuye_inbox (event_id, stream, type) VALUES ($1::uuid, $2, $3) "
+              "ON CONFLICT DO NOTHING RETURNING 1");
+}
+
+bool EventConsumer::ClaimInbox(pqxx::work& tx, const Entry& entry,
+                               const wuye::events::v1::Event& event) {
+  return !tx.exec_prepared("wuye_inbox_insert", event.event_id(), entry.stream, event.type())
+              .empty();
+}
+
+void EventConsumer::CountApplied(const Entry& entry, const wuye::events::v1::Event& event,
+                                 bool applied) {
+  if (applied) {
+    Metrics::Global().Add(absl::StrCat("wuye_bus_applied_total{stream=\"", entry.stream,
+                                       "\",group=\"", options_.group, "\"}"));
+    Metrics::Global().Observe("wuye_bus_delivery_seconds", "stream", entry.stream,
+                              absl::Now() - FromProtoTime(event.occurred_at()));
+  } else {
+    Metrics::Global().Add(absl::StrCat("wuye_bus_duplicates_total{stream=\"", entry.stream,
+                                       "\",group=\"", options_.group, "\"}"));
+  }
+}
+
+absl::Status EventConsumer::HandleBatch(const std::vector<Entry>& entries) {
+  if (entries.size() > 1) {
+    std::vector<wuye::events::v1::Event> events(entries.size());
+    bool all_plain = true;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      all_plain = all_plain && entries[i].deliveries <= options_.max_deliveries &&
+                  events[i].ParseFromString(entries[i].envelope) && !events[i].event_id().empty();
+    }
+    if (all_plain) {
+      std::vector<bool> applied(entries.size());
+      absl::Status st = db_.Transact([&](pqxx::work& tx) -> absl::Status {
+        for (size_t i = 0; i < entries.size(); ++i) {
+          applied[i] = ClaimInbox(tx, entries[i], events[i]);
+          if (applied[i]) WUYE_RETURN_IF_ERROR(handler_(tx, events[i]));
+        }
+        return absl::OkStatus();
+      });
+      if (st.code() == absl::StatusCode::kUnavailable) return st;
+      if (st.ok()) {
+        std::vector<std::string> ack = {"XACK", entries[0].stream, options_.group};
+        for (const auto& e : entries) ack.push_back(e.id);
+        auto reply = commands_.Command(ack);
+        if (!reply.ok()) return reply.status();  // applied; redelivery will be a no-op
+        for (size_t i = 0; i < entries.size(); ++i) CountApplied(entries[i], events[i], applied[i]);
+        return absl::OkStatus();
+      }
+      // A handler refused one of them: find it by applying them one at a time.
+    }
+  }
+  for (const auto& entry : entries) WUYE_RETURN_IF_ERROR(Handle(entry));
+  return absl::OkStatus();
 }
 
 EventConsumer::~EventConsumer() { Stop(); }
@@ -322,13 +378,8 @@ absl::Status EventConsumer::Handle(const Entry& entry) {
   }
   bool applied = false;
   absl::Status st = db_.Transact([&](pqxx::work& tx) -> absl::Status {
-    applied = false;
-    pqxx::result fresh = tx.exec_params(
-        "INSERT INTO wuye_inbox (event_id, stream, type) VALUES ($1::uuid, $2, $3) "
-        "ON CONFLICT DO NOTHING RETURNING 1",
-        event.event_id(), entry.stream, event.type());
-    if (fresh.empty()) return absl::OkStatus();  // applied before: a second delivery
-    applied = true;
+    applied = ClaimInbox(tx, entry, event);
+    if (!applied) return absl::OkStatus();  // applied before: a second delivery
     return handler_(tx, event);
   });
   if (!st.ok()) {
@@ -347,15 +398,7 @@ absl::Status EventConsumer::Handle(const Entry& entry) {
   auto ack = commands_.Command({"XACK", entry.stream, options_.group, entry.id});
   if (!ack.ok()) return ack.status();  // applied; the redelivery will be a no-op
   last_error_.erase(entry.id);
-  if (applied) {
-    Metrics::Global().Add(absl::StrCat("wuye_bus_applied_total{stream=\"", entry.stream,
-                                       "\",group=\"", options_.group, "\"}"));
-    Metrics::Global().Observe("wuye_bus_delivery_seconds", "stream", entry.stream,
-                              absl::Now() - FromProtoTime(event.occurred_at()));
-  } else {
-    Metrics::Global().Add(absl::StrCat("wuye_bus_duplicates_total{stream=\"", entry.stream,
-                                       "\",group=\"", options_.group, "\"}"));
-  }
+  CountApplied(entry, event, applied);
   return absl::OkStatus();
 }
 
@@ -385,13 +428,15 @@ absl::StatusOr<int> EventConsumer::PollOnce() {
   }
   for (const auto& stream : reply->elements) {
     if (stream.elements.size() < 2) continue;
+    std::vector<Entry> entries;
     for (const auto& e : stream.elements[1].elements) {
       if (e.elements.size() < 2) continue;
       Entry entry{stream.elements[0].str, e.elements[0].str, "", 1};
       if (const RedisReply* env = FieldOf(e.elements[1], "env")) entry.envelope = env->str;
-      if (absl::Status st = Handle(entry); !st.ok()) return st;
-      ++handled;
+      entries.push_back(std::move(entry));
     }
+    WUYE_RETURN_IF_ERROR(HandleBatch(entries));
+    handled += static_cast<int>(entries.size());
   }
   return handled;
 }

@@ -116,7 +116,13 @@ class EventConsumer {
   };
   absl::Status EnsureGroups();
   absl::StatusOr<int> ClaimStale(const std::string& stream);
+  // Applies a batch in one transaction and acknowledges it with one XACK; if a handler
+  // fails, falls back to one transaction per entry so that the others still apply.
+  absl::Status HandleBatch(const std::vector<Entry>& entries);
   absl::Status Handle(const Entry& entry);
+  // Inserts the inbox row; false when the event was applied before.
+  bool ClaimInbox(pqxx::work& tx, const Entry& entry, const wuye::events::v1::Event& event);
+  void CountApplied(const Entry& entry, const wuye::events::v1::Event& event, bool applied);
   absl::Status DeadLetter(const Entry& entry, const std::string& reason);
   void Run();
 

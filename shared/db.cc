@@ -1,5 +1,7 @@
 #include "shared/db.h"
 
+#include <typeinfo>
+
 #include "absl/strings/str_cat.h"
 #include "shared/log.h"
 
@@ -18,7 +20,6 @@ absl::StatusOr<std::unique_ptr<Db>> Db::Open(const DbOptions& options) {
 
 void Db::Prepare(std::string name, std::string sql) {
   std::lock_guard lock(mu_);
-  for (auto& conn : idle_) conn->prepare(name, sql);
   statements_.emplace_back(std::move(name), std::move(sql));
 }
 
@@ -35,12 +36,6 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Connect() {
                            absl::ToInt64Milliseconds(options_.statement_timeout)));
       tx.exec("SET TIME ZONE 'UTC'");
     }
-    std::vector<std::pair<std::string, std::string>> statements;
-    {
-      std::lock_guard lock(mu_);
-      statements = statements_;
-    }
-    for (const auto& [name, sql] : statements) conn->prepare(name, sql);
     return conn;
   } catch (const std::exception& e) {
     return FromException(e);
@@ -57,18 +52,26 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Acquire() {
       return absl::UnavailableError("database: no connection free in time");
     }
   }
+  std::unique_ptr<pqxx::connection> conn;
   if (!idle_.empty()) {
-    auto conn = std::move(idle_.back());
+    conn = std::move(idle_.back());
     idle_.pop_back();
-    return conn;
-  }
-  ++open_;
-  lock.unlock();
-  auto conn = Connect();
-  if (!conn.ok()) {
+  } else {
+    ++open_;
+    lock.unlock();
+    auto fresh = Connect();
     lock.lock();
-    --open_;
-    cv_.notify_one();
+    if (!fresh.ok()) {
+      --open_;
+      cv_.notify_one();
+      return fresh.status();
+    }
+    conn = std::move(*fresh);
+  }
+  // Statements registered since this connection last ran are prepared now.
+  size_t& done = prepared_[conn.get()];
+  for (; done < statements_.size(); ++done) {
+    conn->prepare(statements_[done].first, statements_[done].second);
   }
   return conn;
 }
@@ -78,6 +81,8 @@ void Db::Release(std::unique_ptr<pqxx::connection> conn, bool broken) {
   if (broken || !conn->is_open()) {
     // One lost connection usually means the server restarted: the idle ones are gone too.
     open_ -= 1 + static_cast<int>(idle_.size());
+    prepared_.erase(conn.get());
+    for (const auto& c : idle_) prepared_.erase(c.get());
     idle_.clear();
   } else {
     idle_.push_back(std::move(conn));
@@ -94,6 +99,14 @@ absl::Status Db::FromException(const std::exception& e) {
   if (dynamic_cast<const pqxx::broken_connection*>(&e)) {
     return absl::UnavailableError("database: unavailable");
   }
+  // In libpqxx 6.4 these derive from failure, not sql_error.
+  if (dynamic_cast<const pqxx::statement_completion_unknown*>(&e)) {
+    return absl::UnavailableError(
+        "database: the statement's outcome is unknown; retry with the same request_id");
+  }
+  if (dynamic_cast<const pqxx::transaction_rollback*>(&e)) {
+    return absl::AbortedError("database: concurrent update, retry");
+  }
   if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string& state = sql->sqlstate();
     LogWarn("db.error").Str("sqlstate", state);
@@ -107,7 +120,8 @@ absl::Status Db::FromException(const std::exception& e) {
     }
     return absl::InternalError(absl::StrCat("database: error ", state));
   }
-  LogError("db.exception").Str("what", e.what());
+  // The exception text can quote values: log only its kind.
+  LogError("db.exception").Str("kind", typeid(e).name());
   return absl::InternalError("database: unexpected error");
 }
 

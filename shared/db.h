@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,7 +36,7 @@ class Db {
   static absl::StatusOr<std::unique_ptr<Db>> Open(const DbOptions& options);
   ~Db();
 
-  // Registers a named statement; every connection prepares all of them. Call before use
+  // Registers a named statement; every connection prepares all of them before its next use
   // (stores register theirs when they are built).
   void Prepare(std::string name, std::string sql);
 
@@ -70,6 +71,8 @@ class Db {
   std::vector<std::unique_ptr<pqxx::connection>> idle_;
   int open_ = 0;
   std::vector<std::pair<std::string, std::string>> statements_;
+  // How many of statements_ each open connection has prepared.
+  std::map<const pqxx::connection*, size_t> prepared_;
 };
 
 // A PostgreSQL array literal ('{"a","b"}') for binding a list as one text parameter

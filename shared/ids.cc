@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
@@ -19,7 +20,8 @@ uint32_t g_seq ABSL_GUARDED_BY(g_mu) = 0;
 }  // namespace
 
 std::string NewId(absl::Time now) {
-  uint64_t ms = static_cast<uint64_t>(absl::ToUnixMillis(now));
+  // UUIDv7 has no room for times before 1970.
+  uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMillis(now)));
   uint32_t seq;
   {
     absl::MutexLock lock(&g_mu);

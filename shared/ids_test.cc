@@ -31,7 +31,7 @@ TEST(NewIdTest, IsACanonicalLowercaseUuidVersion7WithTheRfcVariant) {
 
   ASSERT_TRUE(IsValidId(id)) << id;
   ASSERT_EQ(id.size(), 36u);
-  EXPECT_EQ(id[14], '7') << id;                   // version nibble
+  EXPECT_EQ(id[14], '7') << id;                  // version nibble
   EXPECT_EQ(HexDigit(id[19]) & 0xC, 0x8) << id;  // variant bits 10xx
   EXPECT_EQ(id.find_first_of("ABCDEF"), std::string::npos) << id;
 }
@@ -55,7 +55,9 @@ TEST(NewIdTest, TenThousandIdsAtOneInstantAreStrictlyIncreasingAndValid) {
     ASSERT_TRUE(IsValidId(ids[i])) << ids[i];
     ASSERT_EQ(ids[i][14], '7') << ids[i];
     ASSERT_EQ(HexDigit(ids[i][19]) & 0xC, 0x8) << ids[i];
-    if (i > 0) ASSERT_LT(ids[i - 1], ids[i]) << "at " << i;
+    if (i > 0) {
+      ASSERT_LT(ids[i - 1], ids[i]) << "at " << i;
+    }
   }
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
 }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -102,7 +103,11 @@ LogLine& LogLine::Int(absl::string_view key, int64_t value) {
 LogLine& LogLine::Num(absl::string_view key, double value) {
   if (enabled_) {
     Key(key);
-    absl::StrAppend(&buf_, value);
+    if (std::isfinite(value)) {
+      absl::StrAppend(&buf_, value);
+    } else {
+      buf_.append("null");  // JSON has no NaN or infinity
+    }
   }
   return *this;
 }

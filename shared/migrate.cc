@@ -35,14 +35,20 @@ constexpr int64_t kMigrationLock = 0x77757965;  // "wuye"
 absl::Status ApplyMigrations(Db& db, const std::vector<const MigrationSet*>& sets) {
   return db.WithConnection([&](pqxx::connection& conn) -> absl::Status {
     {
+      // Waiting for another replica's migrations, or running a long one, is not a
+      // statement that should time out.
       pqxx::nontransaction tx(conn);
+      tx.exec("SET statement_timeout = 0");
       tx.exec(absl::StrCat("SELECT pg_advisory_lock(", kMigrationLock, ")"));
     }
     auto unlock = [&] {
       pqxx::nontransaction tx(conn);
       tx.exec(absl::StrCat("SELECT pg_advisory_unlock(", kMigrationLock, ")"));
+      tx.exec(absl::StrCat("SET statement_timeout = ",
+                           absl::ToInt64Milliseconds(db.options().statement_timeout)));
     };
     absl::Status result = [&]() -> absl::Status {
+     try {
       {
         pqxx::work tx(conn);
         tx.exec(
@@ -85,8 +91,17 @@ absl::Status ApplyMigrations(Db& db, const std::vector<const MigrationSet*>& set
         }
       }
       return absl::OkStatus();
+     } catch (const std::exception& e) {
+      return Db::FromException(e);
+     }
     }();
-    unlock();
+    // A failed migration must not leave the lock on a pooled connection.
+    try {
+      unlock();
+    } catch (const std::exception& e) {
+      if (result.ok()) result = Db::FromException(e);
+      throw;  // the connection is unusable: WithConnection drops it, which frees the lock
+    }
     return result;
   });
 }

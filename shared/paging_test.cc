@@ -1,6 +1,7 @@
 #include "shared/paging.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
@@ -43,8 +44,10 @@ TEST(ParsePageTest, SizeAboveTheMaximumIsRefusedOnPageSize) {
 }
 
 TEST(ParsePageTest, NextPageTokenRoundTripsTheLastKey) {
-  for (const std::string key : {"0190a1b2-0000-7000-8000-000000000001", "a", "with space/and?=&",
-                                std::string("nul\0inside", 10), "末尾"}) {
+  const std::vector<std::string> keys = {"0190a1b2-0000-7000-8000-000000000001", "a",
+                                         "with space/and?=&", std::string("nul\0inside", 10),
+                                         "末尾"};
+  for (const std::string& key : keys) {
     std::string token = NextPageToken(key, kFilters);
     absl::StatusOr<PageRequest> page = ParsePage(20, token, kFilters);
 
@@ -57,9 +60,9 @@ TEST(ParsePageTest, NextPageTokenRoundTripsTheLastKey) {
 TEST(ParsePageTest, TokensAreUrlSafe) {
   std::string token = NextPageToken(std::string(200, '\xff'), kFilters);
 
-  EXPECT_EQ(token.find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-            std::string::npos)
+  EXPECT_EQ(
+      token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+      std::string::npos)
       << token;
 }
 

@@ -440,6 +440,8 @@ ImportResult DirectoryStore::ImportUnits(pqxx::work& tx, const std::string& grou
                                          const std::vector<v1::ImportedUnit>& units,
                                          absl::Time now) {
   ImportResult result;
+  // A bulk load is the one place where statements may run long.
+  tx.exec0("SET LOCAL statement_timeout = '120s'");
   // 1. Buildings named by the import that the estate lacks.
   std::map<std::string, std::string> building_ids;  // name → id
   for (const auto& u : units) building_ids.emplace(u.building_name(), "");
@@ -455,26 +457,51 @@ ImportResult DirectoryStore::ImportUnits(pqxx::work& tx, const std::string& grou
   for (const auto& r : tx.exec_prepared("dir_import_building_ids", group, estate_id, PgArray(names))) {
     building_ids[Str(r[0])] = Str(r[1]);
   }
-  // 2. The units, as parallel arrays, in one statement.
-  std::vector<std::string> ids, bids, numbers, areas, types, occupancies, handed, floors;
-  for (const auto& u : units) {
-    ids.push_back(NewId(now));
-    bids.push_back(building_ids[u.building_name()]);
-    numbers.push_back(u.number());
-    areas.push_back(u.building_area_m2());
-    types.push_back(std::to_string(u.type()));
-    occupancies.push_back(std::to_string(u.occupancy()));
-    handed.push_back(u.handed_over() ? "t" : "f");
-    floors.push_back(std::to_string(u.floor()));
+  // 2. The units, as parallel arrays: one statement per chunk keeps each statement short.
+  constexpr size_t kChunk = 20000;
+  std::vector<std::string> ids;
+  ids.reserve(units.size());
+  std::string a_bids, a_numbers, a_areas, a_types, a_occ, a_handed, a_floors;
+  std::vector<std::string> all_bids, all_numbers, all_areas, all_types, all_occ, all_handed,
+      all_floors;
+  for (size_t start = 0; start < units.size(); start += kChunk) {
+    std::vector<std::string> cids, bids, numbers, areas, types, occupancies, handed, floors;
+    for (size_t i = start; i < std::min(units.size(), start + kChunk); ++i) {
+      const auto& u = units[i];
+      cids.push_back(NewId(now));
+      bids.push_back(building_ids[u.building_name()]);
+      numbers.push_back(u.number());
+      areas.push_back(u.building_area_m2());
+      types.push_back(std::to_string(u.type()));
+      occupancies.push_back(std::to_string(u.occupancy()));
+      handed.push_back(u.handed_over() ? "t" : "f");
+      floors.push_back(std::to_string(u.floor()));
+    }
+    pqxx::result created = tx.exec_prepared(
+        "dir_import_units", group, estate_id, PgArray(cids), PgArray(bids), PgArray(numbers),
+        PgArray(areas), PgArray(types), PgArray(occupancies), PgArray(handed), PgArray(floors),
+        ToMicros(now));
+    for (const auto& r : created) result.units_created.push_back(UnitRow(r));
+    auto append = [](std::vector<std::string>& to, std::vector<std::string>& from) {
+      to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+    };
+    append(ids, cids);
+    append(all_bids, bids);
+    append(all_numbers, numbers);
+    append(all_areas, areas);
+    append(all_types, types);
+    append(all_occ, occupancies);
+    append(all_handed, handed);
+    append(all_floors, floors);
   }
-  std::string a_bids = PgArray(bids), a_numbers = PgArray(numbers), a_areas = PgArray(areas),
-              a_types = PgArray(types), a_occ = PgArray(occupancies), a_handed = PgArray(handed),
-              a_floors = PgArray(floors);
-  pqxx::result created = tx.exec_prepared("dir_import_units", group, estate_id, PgArray(ids),
-                                          a_bids, a_numbers, a_areas, a_types, a_occ, a_handed,
-                                          a_floors, ToMicros(now));
-  for (const auto& r : created) result.units_created.push_back(UnitRow(r));
   if (result.units_created.size() == units.size()) return result;
+  a_bids = PgArray(all_bids);
+  a_numbers = PgArray(all_numbers);
+  a_areas = PgArray(all_areas);
+  a_types = PgArray(all_types);
+  a_occ = PgArray(all_occ);
+  a_handed = PgArray(all_handed);
+  a_floors = PgArray(all_floors);
   // 3. Units that were there already: the same content is fine, other content is a conflict.
   std::set<std::string> created_ids;
   for (const auto& u : result.units_created) created_ids.insert(u.id());

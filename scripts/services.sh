@@ -1,0 +1,488 @@
+#!/usr/bin/env bash
+# Runs the suite's service binaries locally, in the background, against the local
+# PostgreSQL and Redis of scripts/servers.sh. Each service runs under a small supervisor
+# loop that restarts it when it dies and records the death in its log.
+#
+#   scripts/services.sh start|stop|restart|status [build-dir]
+#
+#   start    start every service that is not running (idempotent) and wait until each
+#            answers on its port; exit non-zero, with the end of its log, if one dies.
+#            Needs the servers (scripts/servers.sh up) and the built binaries.
+#   stop     stop the supervisors and the services (SIGTERM, up to 20 s, then SIGKILL);
+#            fine when nothing runs
+#   restart  stop, then start
+#   status   one line per service; exit 0 if all run, else 3
+#   list     the services, one "name port" line each (for other scripts)
+#
+# build-dir (default: build) holds <build>/services/<name>/wuye-<name>; only start uses it.
+#
+# Per service, with STATE = $WUYE_STATE_DIR or <repo>/.local (as in scripts/servers.sh):
+#   database  wuye_<name> on the local PostgreSQL (created when missing)
+#   listens   127.0.0.1:<port>
+#   env       WUYE_PG_URL, WUYE_REDIS_ADDR, WUYE_JWT_SECRET (from $STATE/jwt-secret,
+#             48 random bytes in base64, made once, mode 0600)
+#   log       $STATE/logs/<name>.log  (the service's JSON lines plus the supervisor's)
+#   run       $STATE/run/<name>.pid             the service process
+#             $STATE/run/<name>.supervisor.pid  its supervisor loop
+#             $STATE/run/<name>.restarts        restarts since the last start
+#             $STATE/run/<name>.last-exit       how the service last ended
+# Tunables: WUYE_SERVICE_START_TIMEOUT (s, default 90), WUYE_SERVICE_STOP_TIMEOUT (20).
+set -euo pipefail
+
+# The services of the suite, in start order (stop goes in reverse): name:port.
+# The binary of each is <build>/services/<name>/wuye-<name>.
+SERVICES=(
+  directory:50051
+)
+
+readonly HOST=127.0.0.1
+readonly START_TIMEOUT=${WUYE_SERVICE_START_TIMEOUT:-90}
+readonly STOP_TIMEOUT=${WUYE_SERVICE_STOP_TIMEOUT:-20}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+readonly ROOT
+SELF=$ROOT/scripts/services.sh
+STATE=$(realpath -m -- "${WUYE_STATE_DIR:-$ROOT/.local}")
+LOG_DIR=$STATE/logs
+RUN_DIR=$STATE/run
+SECRET_FILE=$STATE/jwt-secret
+
+log() { printf 'services: %s\n' "$*"; }
+warn() { printf 'services: warning: %s\n' "$*" >&2; }
+die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+  cat <<'EOF'
+usage: scripts/services.sh start|stop|restart|status [build-dir]
+  start    start the services that are not running, wait until they answer
+  stop     stop the services and their supervisors (fine when nothing runs)
+  restart  stop, then start
+  status   one line per service; exit 0 if all run, else 3
+  list     the services, one "name port" line each
+build-dir defaults to "build" (only start needs it).
+EOF
+}
+
+# ----------------------------------------------------------------- utils ----
+
+now_utc() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
+
+# True if PID exists and is not a zombie.
+pid_alive() {  # PID
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ "${stat:0:1}" != Z && "${stat:0:1}" != X ]]
+}
+
+read_pidfile() {  # FILE -> digits or nothing
+  [[ -f "$1" ]] || return 1
+  local pid
+  pid=$(tr -dc '0-9' 2>/dev/null <"$1" || true)
+  [[ -n "$pid" ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+# The live service process of NAME, from its pid file (checked: alive, and its command
+# is wuye-<name>, so that a recycled pid is never taken for ours).
+service_pid() {  # NAME
+  local name=$1 pid comm want
+  pid=$(read_pidfile "$RUN_DIR/$name.pid") || return 1
+  pid_alive "$pid" || return 1
+  comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
+  want=wuye-$name
+  [[ "$comm" == "${want:0:15}" ]] || return 1  # comm is cut at 15 characters
+  printf '%s\n' "$pid"
+}
+
+# The live supervisor loop of NAME (checked by its command line).
+supervisor_pid() {  # NAME
+  local name=$1 pid cmdline
+  pid=$(read_pidfile "$RUN_DIR/$name.supervisor.pid") || return 1
+  pid_alive "$pid" || return 1
+  cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" || true)
+  [[ "$cmdline" == *"services.sh __supervise $name "* ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+port_accepts() {  # PORT -> 0 if a connection to 127.0.0.1:PORT succeeds
+  timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null
+}
+
+port_in_use() {  # PORT -> 0 if something listens on it (any address)
+  local port=$1
+  if command -v ss >/dev/null 2>&1; then
+    [[ -n "$(ss -Hltn "( sport = :$port )" 2>/dev/null)" ]]
+  else
+    port_accepts "$port"
+  fi
+}
+
+port_owner_hint() {  # PORT -> " [users:((...))]" when visible
+  local procs
+  command -v ss >/dev/null 2>&1 || return 0
+  procs=$(ss -Hltnp "( sport = :$1 )" 2>/dev/null | grep -o 'users:(([^)]*))' | head -n1 || true)
+  [[ -z "$procs" ]] || printf ' [%s]' "$procs"
+}
+
+tail_log() {  # NAME
+  local file=$LOG_DIR/$1.log
+  if [[ -r "$file" ]]; then
+    printf 'services: last lines of %s:\n' "$file" >&2
+    tail -n 20 -- "$file" | sed 's/^/    /' >&2
+  fi
+}
+
+restarts_of() {  # NAME
+  local n=""
+  if [[ -f "$RUN_DIR/$1.restarts" ]]; then
+    n=$(tr -dc '0-9' 2>/dev/null <"$RUN_DIR/$1.restarts" || true)
+  fi
+  printf '%s\n' "${n:-0}"
+}
+
+# Parses SERVICES into NAMES[] and PORTS[name].
+declare -a NAMES=()
+declare -A PORTS=()
+parse_services() {
+  local entry name port
+  for entry in "${SERVICES[@]}"; do
+    name=${entry%%:*}
+    port=${entry#*:}
+    [[ "$name" =~ ^[a-z][a-z0-9_]*$ ]] || die "bad service name '$name' in SERVICES"
+    if ! [[ "$port" =~ ^[0-9]{1,5}$ ]] || ((10#$port < 1 || 10#$port > 65535)); then
+      die "bad port '$port' for service $name in SERVICES"
+    fi
+    NAMES+=("$name")
+    PORTS[$name]=$((10#$port))
+  done
+}
+
+# Serialises start/stop. The lock fd (8) is closed for every supervisor we launch.
+take_lock() {
+  mkdir -p -- "$STATE"
+  command -v flock >/dev/null 2>&1 || return 0
+  exec 8>>"$STATE/.services.lock"
+  flock -w 120 8 || die "another scripts/services.sh holds $STATE/.services.lock"
+}
+
+resolve_build() {  # DIR -> absolute path (relative to the current dir, else to the repo)
+  local dir=${1:-build}
+  if [[ "$dir" != /* && ! -d "$dir" && -d "$ROOT/$dir" ]]; then
+    dir=$ROOT/$dir
+  fi
+  [[ -d "$dir" ]] || die "build dir '$dir' not found; build first (make build)"
+  realpath -- "$dir"
+}
+
+# ------------------------------------------------------------- supervisor ----
+
+# Appends one JSON line, like the services' own, to the service log.
+supervisor_log() {  # LOG LEVEL MSG [JSON-FIELDS]
+  printf '{"ts":"%s","level":"%s","svc":"supervisor","msg":"%s"%s}\n' \
+    "$(now_utc)" "$2" "$3" "${4:+,$4}" >>"$1"
+}
+
+# The loop that keeps one service running: start it, wait for it, record how it ended,
+# wait a second, start it again. SIGTERM ends the loop and leaves the service to the
+# `stop` command (which then stops it by its pid file).
+supervise() {  # NAME PORT BINARY
+  local name=$1 port=$2 bin=$3
+  local log=$LOG_DIR/$name.log pidfile=$RUN_DIR/$name.pid
+  local stopping=0 child rc restarts=0 how started
+  set +e
+  trap 'stopping=1' TERM INT
+  printf '%s\n' "$$" >"$RUN_DIR/$name.supervisor.pid"
+  while ((!stopping)); do
+    started=$SECONDS
+    "$bin" "--listen=$HOST:$port" </dev/null >>"$log" 2>&1 &
+    child=$!
+    printf '%s\n' "$child" >"$pidfile"
+    supervisor_log "$log" info service.launched \
+      "\"service\":\"$name\",\"pid\":$child,\"binary\":\"$bin\",\"restarts\":$restarts"
+    wait "$child" 2>/dev/null  # no "Killed" line from bash in the log: we write our own
+    rc=$?
+    # A signal to us interrupts `wait` while the service still runs: `stop` handles it.
+    ((stopping)) && break
+    if ((rc > 128)); then
+      how="killed by signal $(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
+    else
+      how="exit code $rc"
+    fi
+    restarts=$((restarts + 1))
+    printf '%s\n' "$restarts" >"$RUN_DIR/$name.restarts"
+    printf '%s %s (pid %s, after %ss)\n' "$(now_utc)" "$how" "$child" \
+      "$((SECONDS - started))" >"$RUN_DIR/$name.last-exit"
+    supervisor_log "$log" error service.died \
+      "\"service\":\"$name\",\"pid\":$child,\"exit_status\":$rc,\"how\":\"$how\",\"uptime_s\":$((SECONDS - started)),\"restarts\":$restarts,\"restart_in_s\":1"
+    sleep 1 &
+    wait $!
+  done
+  supervisor_log "$log" info supervisor.stopping "\"service\":\"$name\""
+  rm -f -- "$RUN_DIR/$name.supervisor.pid"
+  exit 0
+}
+
+# -------------------------------------------------------------- database ----
+
+ensure_secret() {
+  [[ -s "$SECRET_FILE" ]] && return 0
+  command -v openssl >/dev/null 2>&1 || die "openssl not found (needed to make $SECRET_FILE)"
+  local tmp
+  tmp=$(umask 077 && mktemp "$STATE/.jwt-secret.XXXXXX")
+  openssl rand -base64 48 | tr -d '\n' >"$tmp"
+  printf '\n' >>"$tmp"
+  chmod 600 -- "$tmp"
+  mv -f -- "$tmp" "$SECRET_FILE"
+  log "made a new JWT secret in $SECRET_FILE (mode 0600)"
+}
+
+# Sets ADMIN_URL, REDIS_ADDR from scripts/servers.sh, after checking the servers run.
+load_server_env() {
+  if ! "$ROOT/scripts/servers.sh" status >/dev/null 2>&1; then
+    "$ROOT/scripts/servers.sh" status >&2 || true
+    die "the local servers are not running; start them with scripts/servers.sh up (or make up)"
+  fi
+  local env
+  env=$("$ROOT/scripts/servers.sh" env)
+  ADMIN_URL=$(eval "$env"; printf '%s' "$WUYE_PG_URL")
+  REDIS_ADDR=$(eval "$env"; printf '%s' "$WUYE_REDIS_ADDR")
+  [[ "$ADMIN_URL" == postgresql://*/* ]] || die "unexpected WUYE_PG_URL from servers.sh: $ADMIN_URL"
+  command -v psql >/dev/null 2>&1 ||
+    die "psql not found; run scripts/install-deps.sh (postgresql-client-15)"
+}
+
+service_db_url() {  # NAME -> the admin URL with the database wuye_<name>
+  printf '%s/wuye_%s\n' "${ADMIN_URL%/*}" "$1"
+}
+
+ensure_database() {  # NAME
+  local db=wuye_$1 exists
+  exists=$(psql "$ADMIN_URL" -XtAq -v ON_ERROR_STOP=1 \
+    -c "SELECT 1 FROM pg_database WHERE datname = '$db'" 2>&1) ||
+    die "cannot query PostgreSQL at $ADMIN_URL: $exists"
+  [[ "$exists" == 1 ]] && return 0
+  local out
+  if ! out=$(psql "$ADMIN_URL" -Xq -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\"" 2>&1); then
+    [[ "$out" == *"already exists"* ]] || die "cannot create database $db: $out"
+  else
+    log "$1: created database $db"
+  fi
+}
+
+# ----------------------------------------------------------------- start ----
+
+# Waits until NAME's service process is alive and accepts connections on PORT (and, when
+# OFFSET is given, has logged "server.started" after that byte of its log). Fails when the
+# service dies (a restart is counted) or the supervisor goes away.
+wait_ready() {  # NAME PORT [OFFSET]
+  local name=$1 port=$2 offset=${3:-} base deadline pid
+  base=$(restarts_of "$name")
+  deadline=$((SECONDS + START_TIMEOUT))
+  while :; do
+    if (($(restarts_of "$name") > base)); then
+      warn "$name died while starting: $(cat "$RUN_DIR/$name.last-exit" 2>/dev/null || echo '?')"
+      return 1
+    fi
+    if ! supervisor_pid "$name" >/dev/null; then
+      warn "$name: its supervisor is gone"
+      return 1
+    fi
+    if pid=$(service_pid "$name") && port_accepts "$port" &&
+      { [[ -z "$offset" ]] ||
+        tail -c "+$((offset + 1))" -- "$LOG_DIR/$name.log" | grep -q '"msg":"server.started"'; }; then
+      return 0
+    fi
+    if ((SECONDS >= deadline)); then
+      warn "$name: not answering on $HOST:$port after ${START_TIMEOUT}s"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# A running service is left alone, but say so when it runs another build's binary, or one
+# that was rebuilt after it started.
+warn_if_stale() {  # NAME SUPERVISOR-PID SERVICE-PID BINARY
+  local name=$1 sup=$2 pid=$3 bin=$4 running
+  running=$(tr '\0' '\n' 2>/dev/null <"/proc/$sup/cmdline" | tail -n 1 || true)
+  if [[ -n "$running" && "$running" != "$bin" ]]; then
+    warn "$name runs $running, not $bin; scripts/services.sh restart to switch"
+  elif [[ -e "$bin" ]] && (($(stat -c %Y -- "$bin") > $(stat -c %Y -- "/proc/$pid"))); then
+    warn "$bin was rebuilt after $name started; scripts/services.sh restart to pick it up"
+  fi
+}
+
+start_one() {  # NAME BUILD
+  local name=$1 build=$2 port=${PORTS[$1]} bin sup pid offset
+  bin=$build/services/$name/wuye-$name
+  if sup=$(supervisor_pid "$name"); then
+    if ! pid=$(service_pid "$name") || ! port_accepts "$port"; then
+      log "$name: supervisor $sup runs; waiting for the service to come up"
+      wait_ready "$name" "$port" || { tail_log "$name"; die "$name did not come up"; }
+      pid=$(service_pid "$name")
+    fi
+    log "$name  already running  pid $pid  $HOST:$port"
+    warn_if_stale "$name" "$sup" "$pid" "$bin"
+    return 0
+  fi
+  [[ -x "$bin" ]] ||
+    die "$bin not found; build it first: cmake --build $build --target wuye-$name"
+  if pid=$(service_pid "$name"); then
+    warn "$name (pid $pid) runs without its supervisor; stopping it to start it supervised"
+    stop_service "$name" "$pid"
+  fi
+  if port_in_use "$port"; then
+    die "$name: port $port is already in use by another process$(port_owner_hint "$port")"
+  fi
+  ensure_database "$name"
+
+  mkdir -p -- "$LOG_DIR" "$RUN_DIR"
+  rm -f -- "$RUN_DIR/$name.pid" "$RUN_DIR/$name.supervisor.pid" "$RUN_DIR/$name.last-exit"
+  printf '0\n' >"$RUN_DIR/$name.restarts"
+  touch -- "$LOG_DIR/$name.log"
+  offset=$(stat -c %s -- "$LOG_DIR/$name.log")
+
+  local secret
+  secret=$(<"$SECRET_FILE")
+  # Its own session (setsid) and immune to hangups (nohup): it outlives this shell.
+  WUYE_PG_URL=$(service_db_url "$name") WUYE_REDIS_ADDR=$REDIS_ADDR WUYE_JWT_SECRET=$secret \
+    setsid nohup "$SELF" __supervise "$name" "$port" "$bin" \
+    </dev/null >>"$LOG_DIR/$name.log" 2>&1 8>&- &
+  local launcher=$!
+  # The supervisor writes its own pid file first thing.
+  local deadline=$((SECONDS + 10))
+  until supervisor_pid "$name" >/dev/null; do
+    if ((SECONDS >= deadline)) || ! pid_alive "$launcher"; then
+      supervisor_pid "$name" >/dev/null && break
+      tail_log "$name"
+      die "$name: the supervisor did not start"
+    fi
+    sleep 0.05
+  done
+  if ! wait_ready "$name" "$port" "$offset"; then
+    tail_log "$name"
+    stop_one "$name" >/dev/null 2>&1 || true
+    die "$name did not start (log: $LOG_DIR/$name.log)"
+  fi
+  log "$name  started  pid $(service_pid "$name")  $HOST:$port  (log $LOG_DIR/$name.log)"
+}
+
+cmd_start() {  # BUILD
+  local build name
+  build=$(resolve_build "${1:-}")
+  load_server_env
+  take_lock
+  ensure_secret
+  for name in "${NAMES[@]}"; do start_one "$name" "$build"; done
+}
+
+# ------------------------------------------------------------------ stop ----
+
+wait_gone() {  # PID SECONDS -> 0 once the process is gone
+  local pid=$1 deadline=$((SECONDS + $2))
+  while pid_alive "$pid"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+stop_service() {  # NAME PID: SIGTERM, up to STOP_TIMEOUT, then SIGKILL
+  local name=$1 pid=$2
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait_gone "$pid" "$STOP_TIMEOUT"; then
+    warn "$name (pid $pid) still runs after ${STOP_TIMEOUT}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_gone "$pid" 10 || die "$name (pid $pid) survives SIGKILL"
+  fi
+}
+
+stop_one() {  # NAME
+  local name=$1 sup pid stopped=""
+  if sup=$(supervisor_pid "$name"); then
+    kill -TERM "$sup" 2>/dev/null || true
+    if ! wait_gone "$sup" 5; then
+      kill -KILL "$sup" 2>/dev/null || true
+      wait_gone "$sup" 5 || true
+    fi
+    stopped="supervisor $sup"
+  fi
+  # Read only now: a supervisor that was restarting the service may just have started one.
+  if pid=$(service_pid "$name"); then
+    stop_service "$name" "$pid"
+    stopped="${stopped:+$stopped, }service $pid"
+  fi
+  rm -f -- "$RUN_DIR/$name.pid" "$RUN_DIR/$name.supervisor.pid"
+  if [[ -n "$stopped" ]]; then
+    [[ -f "$LOG_DIR/$name.log" ]] &&
+      supervisor_log "$LOG_DIR/$name.log" info service.stopped "\"service\":\"$name\""
+    log "$name  stopped ($stopped)"
+  else
+    log "$name  not running"
+  fi
+}
+
+cmd_stop() {
+  local i
+  if [[ ! -d "$RUN_DIR" ]]; then
+    for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do log "${NAMES[i]}  not running"; done
+    return 0
+  fi
+  take_lock
+  for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do stop_one "${NAMES[i]}"; done
+}
+
+# ---------------------------------------------------------------- status ----
+
+cmd_status() {
+  local name port sup pid state rc=0 restarts last
+  for name in "${NAMES[@]}"; do
+    port=${PORTS[$name]}
+    sup=$(supervisor_pid "$name" || true)
+    pid=$(service_pid "$name" || true)
+    if [[ -n "$sup" && -n "$pid" ]] && port_accepts "$port"; then
+      state=running
+    elif [[ -n "$sup" ]]; then
+      state=restarting; rc=3
+    elif [[ -n "$pid" ]]; then
+      state=unsupervised; rc=3
+    else
+      state=stopped; rc=3
+    fi
+    restarts=$(restarts_of "$name")
+    last=""
+    if ((restarts > 0)) && [[ -f "$RUN_DIR/$name.last-exit" ]]; then
+      last="  last death: $(<"$RUN_DIR/$name.last-exit")"
+    fi
+    printf 'services: %-12s %-12s pid %-8s %s:%-6s restarts %s%s\n' \
+      "$name" "$state" "${pid:--}" "$HOST" "$port" "$restarts" "$last"
+  done
+  return "$rc"
+}
+
+# ------------------------------------------------------------------ main ----
+
+main() {
+  local cmd=${1:-} name
+  parse_services
+  case "$cmd" in
+    __supervise)
+      [[ $# -eq 4 ]] || die "usage: services.sh __supervise NAME PORT BINARY"
+      supervise "$2" "$3" "$4"
+      ;;
+    start) [[ $# -le 2 ]] || { usage >&2; exit 2; }; cmd_start "${2:-}" ;;
+    stop) [[ $# -le 2 ]] || { usage >&2; exit 2; }; cmd_stop ;;
+    restart)
+      [[ $# -le 2 ]] || { usage >&2; exit 2; }
+      cmd_stop
+      exec 8>&-  # release the lock; start takes it again
+      cmd_start "${2:-}"
+      ;;
+    status) [[ $# -le 2 ]] || { usage >&2; exit 2; }; cmd_status ;;
+    list) for name in "${NAMES[@]}"; do printf '%s %s\n' "$name" "${PORTS[$name]}"; done ;;
+    -h | --help | help) usage ;;
+    *) usage >&2; exit 2 ;;
+  esac
+}
+
+main "$@"

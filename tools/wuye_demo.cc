@@ -1,0 +1,752 @@
+// wuye-demo: loads a demo property group into a running directory service and prints what
+// it made: three estates (one per callback-sampling band of DOMAIN.md §2), their buildings
+// and units, some residents, the staff, and today's shifts.
+//
+//   wuye-demo [--directory=127.0.0.1:50051] [--jwt_secret_file=.local/jwt-secret]
+//
+// It mints its own tokens with the services' HS256 secret: a platform_admin token to create
+// the group, then a group_admin token for every estate of it. Every mutating call carries a
+// fixed request_id ("demo-estate-sunny", ...), so running it again creates nothing new: the
+// service answers with its first answer. Shifts are per estate-local day, so a run on a new
+// day adds that day's shifts. Any failed call ends the run with exit code 1.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/usage_config.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "shared/auth.h"
+#include "shared/config.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/directory/v1/directory.grpc.pb.h"
+
+ABSL_FLAG(std::string, directory, "127.0.0.1:50051", "host:port of the directory service");
+ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(30), "deadline of each call");
+// Defined in shared/config.cc (the services read their secret from it too); the demo's
+// default is set in main: .local/jwt-secret, as made by scripts/services.sh.
+ABSL_DECLARE_FLAG(std::string, jwt_secret_file);
+
+namespace {
+
+namespace v1 = ::wuye::directory::v1;
+
+constexpr char kDefaultSecretFile[] = ".local/jwt-secret";
+constexpr char kGroupName[] = "Demo Property Group (演示物业集团)";
+constexpr char kTimeZone[] = "Asia/Shanghai";
+constexpr char kSubject[] = "wuye-demo";
+
+// ------------------------------------------------------------------------------------
+// The demo data. Everything is a pure function of constants, so that a rerun sends
+// exactly the same requests (the service refuses a known request_id with other content).
+
+uint64_t Hash(absl::string_view s) {  // FNV-1a: stable across runs and machines
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+v1::Date MakeDate(int y, int m, int d) {
+  v1::Date date;
+  date.set_year(y);
+  date.set_month(m);
+  date.set_day(d);
+  return date;
+}
+
+v1::TimeOfDay MakeTime(int h, int m) {
+  v1::TimeOfDay t;
+  t.set_hours(h);
+  t.set_minutes(m);
+  return t;
+}
+
+// Occupancy from a stable hash: `vacant` % vacant, `rented` % rented, the rest owner-occupied.
+v1::Occupancy PickOccupancy(absl::string_view key, int vacant, int rented) {
+  int roll = static_cast<int>(Hash(key) % 100);
+  if (roll < vacant) return v1::OCCUPANCY_VACANT;
+  if (roll < vacant + rented) return v1::OCCUPANCY_RENTED;
+  return v1::OCCUPANCY_SELF_OCCUPIED;
+}
+
+std::string Area(int centi_m2) { return absl::StrFormat("%d.%02d", centi_m2 / 100, centi_m2 % 100); }
+
+v1::ImportedUnit MakeUnit(absl::string_view building, std::string number, int floor, int centi_m2,
+                          v1::UnitType type, v1::Occupancy occupancy, bool handed_over = true) {
+  v1::ImportedUnit u;
+  u.set_building_name(std::string(building));
+  u.set_number(std::move(number));
+  u.set_floor(floor);
+  u.set_building_area_m2(Area(centi_m2));
+  u.set_type(type);
+  u.set_occupancy(occupancy);
+  u.set_handed_over(handed_over);
+  return u;
+}
+
+struct ResidentPlan {
+  std::string key;   // request ids
+  std::string name;  // fictional
+  std::string phone;
+  v1::ResidentRole role;
+  v1::Date date_of_birth;  // year 0: not given
+  v1::Occupancy unit_occupancy;  // lives in the n-th unit of this occupancy
+  int unit_index = 0;
+  v1::Date lease_start, lease_end;  // tenants
+};
+
+enum class Slot { kNone, kDay, kNight };  // day 08:00-20:00, night 20:00-08:00 local
+
+struct StaffPlan {
+  std::string key;
+  std::string name;
+  std::string phone;
+  std::vector<v1::StaffRole> roles;
+  std::vector<v1::Skill> skills;
+  std::vector<std::string> homes;  // estate keys; shifts go to the first
+  v1::Date start_date;
+  Slot slot = Slot::kNone;
+};
+
+struct EstatePlan {
+  std::string key;  // "sunny": request ids
+  std::string name;
+  v1::EstateKind kind;
+  int64_t fee_fen_per_m2;
+  std::string address;
+  v1::TimeOfDay desk_opens, desk_closes;
+  std::vector<v1::ImportedUnit> units;
+  std::vector<ResidentPlan> residents;
+};
+
+std::vector<EstatePlan> DemoEstates() {
+  std::vector<EstatePlan> estates;
+
+  // 阳光花园: a large residential compound, 8 buildings × 11 floors × 4 flats = 352.
+  EstatePlan sunny{"sunny", "阳光花园 Sunny Gardens", v1::ESTATE_KIND_RESIDENTIAL, 150,
+                   "上海市浦东新区阳光路 88 号 (88 Yangguang Road, Pudong, Shanghai)",
+                   MakeTime(8, 0), MakeTime(20, 0), {}, {}};
+  const int sunny_layout[4] = {8950, 12630, 14375, 6820};  // flats 01..04 of each floor
+  for (int b = 1; b <= 8; ++b) {
+    std::string building = absl::StrCat(b, "栋");
+    for (int floor = 1; floor <= 11; ++floor) {
+      for (int flat = 1; flat <= 4; ++flat) {
+        std::string number = absl::StrFormat("%d%02d", floor, flat);
+        int area = sunny_layout[flat - 1] + (b % 3) * 150;
+        // The newest building's top floor is not handed over yet: empty, no owner.
+        bool handed = !(b == 8 && floor == 11);
+        v1::Occupancy occ = handed ? PickOccupancy(absl::StrCat("sunny/", building, "/", number), 10, 20)
+                                   : v1::OCCUPANCY_VACANT;
+        sunny.units.push_back(
+            MakeUnit(building, number, floor, area, v1::UNIT_TYPE_APARTMENT, occ, handed));
+      }
+    }
+  }
+  sunny.residents = {
+      {"sunny-1", "王建国", "13800138001", v1::RESIDENT_ROLE_OWNER, MakeDate(1952, 3, 14),
+       v1::OCCUPANCY_SELF_OCCUPIED, 0, {}, {}},
+      {"sunny-2", "李秀英", "13800138002", v1::RESIDENT_ROLE_FAMILY, MakeDate(1955, 9, 2),
+       v1::OCCUPANCY_SELF_OCCUPIED, 0, {}, {}},
+      {"sunny-3", "张伟", "13900139003", v1::RESIDENT_ROLE_OWNER, MakeDate(1983, 6, 21),
+       v1::OCCUPANCY_SELF_OCCUPIED, 5, {}, {}},
+      {"sunny-4", "刘淑珍", "021-5888 2004", v1::RESIDENT_ROLE_OWNER, MakeDate(1946, 12, 30),
+       v1::OCCUPANCY_SELF_OCCUPIED, 12, {}, {}},
+      {"sunny-5", "陈静", "13700137005", v1::RESIDENT_ROLE_TENANT, MakeDate(1990, 11, 5),
+       v1::OCCUPANCY_RENTED, 0, MakeDate(2026, 3, 1), MakeDate(2028, 2, 29)},
+      {"sunny-6", "周敏", "13600136006", v1::RESIDENT_ROLE_TENANT, MakeDate(1961, 4, 18),
+       v1::OCCUPANCY_RENTED, 3, MakeDate(2026, 7, 1), MakeDate(2028, 6, 30)},
+      {"sunny-7", "赵磊", "13500135007", v1::RESIDENT_ROLE_OWNER, {}, v1::OCCUPANCY_VACANT, 0, {}, {}},
+  };
+  estates.push_back(std::move(sunny));
+
+  // 金融中心: an office tower, shops on the ground floor, 25 floors × 6 = 150 units.
+  EstatePlan tower{"tower", "金融中心 Finance Tower", v1::ESTATE_KIND_OFFICE, 80,
+                   "上海市黄浦区中山东一路 200 号 (200 Zhongshan East 1st Road, Huangpu, Shanghai)",
+                   MakeTime(8, 30), MakeTime(18, 0), {}, {}};
+  const int tower_layout[6] = {16840, 9680, 6250, 7530, 11000, 17890};
+  for (int floor = 1; floor <= 25; ++floor) {
+    for (int u = 1; u <= 6; ++u) {
+      std::string number = absl::StrFormat("%d%02d", floor, u);
+      v1::UnitType type = floor == 1 ? v1::UNIT_TYPE_SHOP : v1::UNIT_TYPE_OFFICE;
+      tower.units.push_back(MakeUnit("A座", number, floor, tower_layout[u - 1], type,
+                                     PickOccupancy(absl::StrCat("tower/", number), 15, 60)));
+    }
+  }
+  tower.residents = {
+      {"tower-1", "孙浩", "13811112001", v1::RESIDENT_ROLE_TENANT, MakeDate(1985, 2, 9),
+       v1::OCCUPANCY_RENTED, 0, MakeDate(2025, 1, 1), MakeDate(2027, 12, 31)},
+      {"tower-2", "吴丽", "13811112002", v1::RESIDENT_ROLE_OWNER, MakeDate(1963, 8, 8),
+       v1::OCCUPANCY_SELF_OCCUPIED, 0, {}, {}},
+      {"tower-3", "郑强", "021-6333 2003", v1::RESIDENT_ROLE_TENANT, MakeDate(1979, 10, 30),
+       v1::OCCUPANCY_RENTED, 7, MakeDate(2026, 5, 1), MakeDate(2029, 4, 30)},
+      {"tower-4", "冯晓东", "13811112004", v1::RESIDENT_ROLE_OWNER, {}, v1::OCCUPANCY_SELF_OCCUPIED, 9,
+       {}, {}},
+  };
+  estates.push_back(std::move(tower));
+
+  // 翠湖苑: a small upscale court, 12 villas and 3 low-rise buildings × 6 floors × 4 = 84.
+  EstatePlan jade{"jade", "翠湖苑 Jade Lake Court", v1::ESTATE_KIND_RESIDENTIAL, 180,
+                  "杭州市西湖区翠湖路 16 号 (16 Cuihu Road, Xihu, Hangzhou)", MakeTime(8, 0),
+                  MakeTime(20, 0), {}, {}};
+  for (int v = 1; v <= 12; ++v) {
+    std::string number = absl::StrFormat("V%02d", v);
+    jade.units.push_back(MakeUnit("翠湖别墅", number, 1, 17260 + (v % 4) * 210, v1::UNIT_TYPE_VILLA,
+                                  PickOccupancy(absl::StrCat("jade/villa/", number), 8, 14)));
+  }
+  const int jade_layout[4] = {11860, 13240, 9670, 14290};
+  for (int b = 1; b <= 3; ++b) {
+    std::string building = absl::StrCat(b, "幢");
+    for (int floor = 1; floor <= 6; ++floor) {
+      for (int flat = 1; flat <= 4; ++flat) {
+        std::string number = absl::StrFormat("%d%02d", floor, flat);
+        jade.units.push_back(MakeUnit(building, number, floor, jade_layout[flat - 1],
+                                      v1::UNIT_TYPE_APARTMENT,
+                                      PickOccupancy(absl::StrCat("jade/", building, "/", number), 8, 14)));
+      }
+    }
+  }
+  jade.residents = {
+      {"jade-1", "黄志明", "13911113001", v1::RESIDENT_ROLE_OWNER, MakeDate(1950, 5, 20),
+       v1::OCCUPANCY_SELF_OCCUPIED, 0, {}, {}},
+      {"jade-2", "林美华", "13911113002", v1::RESIDENT_ROLE_FAMILY, MakeDate(1953, 10, 11),
+       v1::OCCUPANCY_SELF_OCCUPIED, 0, {}, {}},
+      {"jade-3", "何俊", "13911113003", v1::RESIDENT_ROLE_OWNER, MakeDate(1979, 2, 27),
+       v1::OCCUPANCY_SELF_OCCUPIED, 4, {}, {}},
+      {"jade-4", "马晓燕", "13911113004", v1::RESIDENT_ROLE_TENANT, MakeDate(1988, 7, 19),
+       v1::OCCUPANCY_RENTED, 0, MakeDate(2026, 9, 1), MakeDate(2027, 8, 31)},
+      {"jade-5", "高秀兰", "0571-8765 3005", v1::RESIDENT_ROLE_OWNER, MakeDate(1944, 1, 25),
+       v1::OCCUPANCY_SELF_OCCUPIED, 9, {}, {}},
+  };
+  estates.push_back(std::move(jade));
+  return estates;
+}
+
+std::vector<StaffPlan> DemoStaff() {
+  using R = v1::StaffRole;
+  using S = v1::Skill;
+  const v1::Date veteran = MakeDate(2018, 4, 1), mid = MakeDate(2021, 9, 15),
+                 recent = MakeDate(2025, 3, 3), newcomer = MakeDate(2026, 10, 12);
+  return {
+      // 阳光花园
+      {"sunny-manager", "周晓红", "021-5888 1001", {R::STAFF_ROLE_ESTATE_MANAGER}, {}, {"sunny"}, veteran},
+      {"sunny-supervisor", "钱丽", "021-5888 1002", {R::STAFF_ROLE_SUPERVISOR}, {}, {"sunny"}, veteran},
+      {"sunny-teamlead", "孙婷", "021-5888 1003", {R::STAFF_ROLE_TEAM_LEAD, R::STAFF_ROLE_AGENT}, {},
+       {"sunny"}, mid, Slot::kDay},
+      {"sunny-agent-1", "李娜", "021-5888 1004", {R::STAFF_ROLE_AGENT}, {}, {"sunny"}, mid, Slot::kDay},
+      {"sunny-agent-2", "王芳", "021-5888 1005", {R::STAFF_ROLE_AGENT}, {}, {"sunny"}, recent, Slot::kDay},
+      {"sunny-agent-3", "陈雪", "021-5888 1006", {R::STAFF_ROLE_AGENT}, {}, {"sunny"}, newcomer,
+       Slot::kNight},
+      {"sunny-tech-1", "刘强", "13601001007", {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_PLUMBING, S::SKILL_CIVIL}, {"sunny"}, veteran, Slot::kDay},
+      {"sunny-tech-2", "杨军", "13601001008", {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_ELECTRICAL, S::SKILL_APPLIANCES}, {"sunny"}, mid, Slot::kDay},
+      {"sunny-tech-3", "赵刚", "13601001009", {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_HVAC, S::SKILL_ELECTRICAL}, {"sunny"}, recent, Slot::kNight},
+      {"sunny-cleaner", "吴秀梅", "13601001010", {R::STAFF_ROLE_CLEANER}, {S::SKILL_CLEANING},
+       {"sunny"}, mid},
+      {"care-worker", "徐丽华", "13601001011", {R::STAFF_ROLE_CARE_WORKER},
+       {S::SKILL_ELDERLY_CARE, S::SKILL_ERRANDS}, {"sunny", "jade"}, recent},
+      // 金融中心
+      {"tower-manager", "郭伟", "021-6333 1001", {R::STAFF_ROLE_ESTATE_MANAGER}, {}, {"tower"}, veteran},
+      {"tower-supervisor", "何敏", "021-6333 1002", {R::STAFF_ROLE_SUPERVISOR}, {}, {"tower", "jade"},
+       mid},
+      {"tower-agent-1", "罗静", "021-6333 1003", {R::STAFF_ROLE_AGENT}, {}, {"tower"}, mid, Slot::kDay},
+      {"tower-agent-2", "梁晨", "021-6333 1004", {R::STAFF_ROLE_AGENT}, {}, {"tower"}, recent,
+       Slot::kNight},
+      {"tower-tech-1", "宋涛", "13701002005", {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_ELECTRICAL, S::SKILL_HVAC}, {"tower"}, veteran, Slot::kDay},
+      {"tower-tech-2", "谢鹏", "13701002006", {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_PLUMBING, S::SKILL_LOCKSMITH}, {"tower"}, mid, Slot::kNight},
+      {"tower-cleaner", "韩梅", "13701002007", {R::STAFF_ROLE_CLEANER}, {S::SKILL_CLEANING}, {"tower"},
+       recent},
+      // 翠湖苑
+      {"jade-manager", "唐建华", "0571-8765 1001", {R::STAFF_ROLE_ESTATE_MANAGER}, {}, {"jade"}, mid},
+      {"jade-agent-1", "冯佳", "0571-8765 1002", {R::STAFF_ROLE_AGENT}, {}, {"jade"}, mid, Slot::kDay},
+      {"jade-agent-2", "曹雨", "0571-8765 1003", {R::STAFF_ROLE_AGENT}, {}, {"jade"}, newcomer,
+       Slot::kNight},
+      {"jade-tech-1", "邓林", "13801003004", {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_PLUMBING, S::SKILL_ELECTRICAL}, {"jade"}, veteran, Slot::kDay},
+      {"jade-tech-2", "彭磊", "13801003005", {R::STAFF_ROLE_TECHNICIAN}, {S::SKILL_HVAC, S::SKILL_CIVIL},
+       {"jade"}, recent, Slot::kNight},
+      {"jade-gardener", "曾志强", "13801003006", {R::STAFF_ROLE_GARDENER}, {S::SKILL_GREENING}, {"jade"},
+       veteran},
+      // The group's finance office serves every estate.
+      {"finance-clerk", "潘红", "021-5888 1099", {R::STAFF_ROLE_FINANCE_CLERK}, {},
+       {"sunny", "tower", "jade"}, veteran},
+  };
+}
+
+// ------------------------------------------------------------------------------------
+// Calling the directory.
+
+std::string ReadSecret(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    if (const char* env = std::getenv("WUYE_JWT_SECRET"); env != nullptr && *env != '\0') return env;
+    std::cerr << "wuye-demo: cannot read the JWT secret file " << path
+              << " (made by scripts/services.sh start; or pass --jwt_secret_file)\n";
+    std::exit(1);
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return std::string(absl::StripTrailingAsciiWhitespace(ss.str()));
+}
+
+std::string Mint(const std::string& secret, const std::string& group,
+                 std::vector<std::string> estates, std::string role) {
+  wuye::TokenClaims claims;
+  claims.subject = kSubject;
+  claims.group_id = group;
+  claims.estate_ids = std::move(estates);
+  claims.roles = {std::move(role)};
+  claims.issued_at = absl::Now();
+  claims.expires_at = claims.issued_at + absl::Hours(1);
+  absl::StatusOr<std::string> token = wuye::MintHs256(claims, secret);
+  if (!token.ok()) {
+    std::cerr << "wuye-demo: cannot mint a token: " << token.status().message() << "\n";
+    std::exit(1);
+  }
+  return *token;
+}
+
+class Directory {
+ public:
+  Directory(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
+      : stub_(v1::DirectoryService::NewStub(channel)),
+        timeout_(timeout),
+        trace_(absl::StrCat("wuye-demo-", absl::ToUnixSeconds(absl::Now()))) {}
+
+  void set_token(std::string token) { token_ = std::move(token); }
+
+  // Runs one call; on failure prints the method and the status and exits 1.
+  template <class Fn>
+  void Call(absl::string_view method, Fn&& fn) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token_);
+    ctx.AddMetadata("x-trace-id", trace_);
+    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout_));
+    grpc::Status st = fn(&ctx);
+    if (!st.ok()) Fail(method, st);
+    ++calls_;
+  }
+
+  // Every page of a List method, in order.
+  template <class Req, class Resp>
+  std::vector<Resp> ListAll(absl::string_view method, Req req,
+                            grpc::Status (v1::DirectoryService::Stub::*rpc)(grpc::ClientContext*,
+                                                                           const Req&, Resp*)) {
+    std::vector<Resp> pages;
+    req.set_page_size(1000);
+    do {
+      Resp resp;
+      Call(method, [&](grpc::ClientContext* ctx) { return (stub_.get()->*rpc)(ctx, req, &resp); });
+      req.set_page_token(resp.next_page_token());
+      pages.push_back(std::move(resp));
+    } while (!req.page_token().empty());
+    return pages;
+  }
+
+  v1::DirectoryService::Stub& stub() { return *stub_; }
+  int calls() const { return calls_; }
+  const std::string& trace_id() const { return trace_; }
+
+ private:
+  [[noreturn]] void Fail(absl::string_view method, const grpc::Status& st) {
+    absl::Status s = wuye::FromGrpcStatus(st);
+    std::cerr << "\nwuye-demo: " << method << " failed: " << absl::StatusCodeToString(s.code())
+              << ": " << s.message();
+    std::string reason = wuye::ErrorReason(s);
+    if (!reason.empty()) std::cerr << " (reason " << reason << ")";
+    std::cerr << "\n";
+    if (s.code() == absl::StatusCode::kUnavailable ||
+        s.code() == absl::StatusCode::kDeadlineExceeded) {
+      std::cerr << "wuye-demo: is the directory service up? scripts/services.sh status\n";
+    } else if (s.code() == absl::StatusCode::kUnauthenticated) {
+      std::cerr << "wuye-demo: does --jwt_secret_file hold the secret the services run with?\n";
+    } else if (reason == "REQUEST_ID_REUSED") {
+      std::cerr << "wuye-demo: the directory holds demo data from another version of this tool\n";
+    }
+    std::exit(1);
+  }
+
+  std::unique_ptr<v1::DirectoryService::Stub> stub_;
+  absl::Duration timeout_;
+  std::string trace_;
+  std::string token_;
+  int calls_ = 0;
+};
+
+// ------------------------------------------------------------------------------------
+// Printing.
+
+// Terminal columns of UTF-8 text: East Asian wide characters take two.
+int DisplayWidth(absl::string_view s) {
+  int width = 0;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
+    uint32_t cp = len == 1 ? c : c & (0x3F >> (len - 1));
+    for (int k = 1; k < len && i + k < s.size(); ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
+    i += len;
+    bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+                (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+                (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+                (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x20000 && cp <= 0x3FFFD);
+    width += wide ? 2 : 1;
+  }
+  return width;
+}
+
+bool LooksNumeric(absl::string_view cell) {
+  return !cell.empty() && std::all_of(cell.begin(), cell.end(), [](char c) {
+    return absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '%' ||
+           c == '>' || c == '=';
+  });
+}
+
+// A plain text table under a header row: columns of numbers right-aligned, others left.
+void PrintTable(const std::vector<std::vector<std::string>>& rows, absl::string_view indent) {
+  std::vector<int> widths;
+  std::vector<bool> numeric;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    if (widths.size() < row.size()) {
+      widths.resize(row.size(), 0);
+      numeric.resize(row.size(), true);
+    }
+    for (size_t c = 0; c < row.size(); ++c) {
+      widths[c] = std::max(widths[c], DisplayWidth(row[c]));
+      if (r > 0 && !LooksNumeric(row[c])) numeric[c] = false;
+    }
+  }
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::string line(indent);
+    for (size_t c = 0; c < rows[r].size(); ++c) {
+      std::string pad(widths[c] - DisplayWidth(rows[r][c]), ' ');
+      if (c > 0) line += "  ";
+      if (numeric[c]) {
+        absl::StrAppend(&line, pad, rows[r][c]);
+      } else {
+        absl::StrAppend(&line, rows[r][c], pad);
+      }
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::cout << line << "\n";
+    if (r == 0) {
+      int total = 0;
+      for (int w : widths) total += w + 2;
+      std::cout << indent << std::string(total - 2, '-') << "\n";
+    }
+  }
+}
+
+const char* KindName(v1::EstateKind kind) {
+  switch (kind) {
+    case v1::ESTATE_KIND_RESIDENTIAL: return "residential";
+    case v1::ESTATE_KIND_OFFICE: return "office";
+    case v1::ESTATE_KIND_MALL: return "mall";
+    case v1::ESTATE_KIND_MIXED: return "mixed";
+    default: return "?";
+  }
+}
+
+// DOMAIN.md §2: the share of households served in a month that must be called back.
+const char* CallbackBand(int households) {
+  if (households > 300) return ">=10%";
+  if (households >= 100) return ">=20%";
+  return ">=30%";
+}
+
+std::string Yuan(int64_t fen) { return absl::StrFormat("%d.%02d", fen / 100, fen % 100); }
+
+// ------------------------------------------------------------------------------------
+
+struct Tally {
+  absl::Time run_start;
+  int created = 0, existed = 0;
+  void Count(const google::protobuf::Timestamp& create_time) {
+    if (wuye::FromProtoTime(create_time) >= run_start) {
+      ++created;
+    } else {
+      ++existed;
+    }
+  }
+};
+
+struct EstateSummary {
+  v1::Estate estate;
+  int buildings = 0, units = 0, vacant = 0, rented = 0, self_occupied = 0, not_handed_over = 0;
+  int residents = 0, elders = 0, staff = 0, shifts_today = 0;
+  std::string today;
+};
+
+int AgeOn(const v1::Date& birth, absl::CivilDay today) {
+  int age = static_cast<int>(today.year()) - birth.year();
+  if (today.month() < birth.month() || (today.month() == birth.month() && today.day() < birth.day())) {
+    --age;
+  }
+  return age;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetFlag(&FLAGS_jwt_secret_file, kDefaultSecretFile);
+  // --help lists this file's flags (the program name is not the file name).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "wuye_demo.cc");
+  };
+  absl::SetFlagsUsageConfig(usage);
+  wuye::ParseFlagsWithEnv(
+      argc, argv,
+      "Loads a demo property group into the wuye directory service and prints what it made.\n"
+      "  wuye-demo [--directory=127.0.0.1:50051] [--jwt_secret_file=.local/jwt-secret]\n"
+      "Each flag also reads WUYE_<FLAG> from the environment (WUYE_DIRECTORY, ...).\n"
+      "--jwt_secret_file: the HS256 secret the services run with (default .local/jwt-secret;\n"
+      "WUYE_JWT_SECRET when the file cannot be read).");
+  const std::string target = absl::GetFlag(FLAGS_directory);
+  const std::string secret = ReadSecret(absl::GetFlag(FLAGS_jwt_secret_file));
+
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(kTimeZone, &tz)) {
+    std::cerr << "wuye-demo: time zone " << kTimeZone << " not found (install tzdata)\n";
+    return 1;
+  }
+
+  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
+    std::cerr << "wuye-demo: cannot connect to the directory service at " << target
+              << " (is it running? scripts/services.sh status)\n";
+    return 1;
+  }
+  Directory dir(channel, absl::GetFlag(FLAGS_rpc_timeout));
+  Tally tally{absl::Now()};
+  std::cout << "wuye-demo: loading the demo property group into the directory at " << target
+            << "\n" << std::flush;
+
+  // 1. The group, as a platform admin.
+  dir.set_token(Mint(secret, "", {}, std::string(wuye::roles::kPlatformAdmin)));
+  v1::Group group;
+  {
+    v1::CreateGroupRequest req;
+    req.set_request_id("demo-group");
+    req.mutable_group()->set_name(kGroupName);
+    dir.Call("CreateGroup", [&](auto* ctx) { return dir.stub().CreateGroup(ctx, req, &group); });
+    tally.Count(group.create_time());
+  }
+
+  // 2. Everything else, as the group's admin over all its estates.
+  dir.set_token(Mint(secret, group.id(), {"*"}, std::string(wuye::roles::kGroupAdmin)));
+  std::vector<EstatePlan> plans = DemoEstates();
+  std::map<std::string, std::string> estate_ids;  // plan key → id
+  std::vector<EstateSummary> summaries;
+  for (const EstatePlan& plan : plans) {
+    v1::CreateEstateRequest req;
+    req.set_request_id(absl::StrCat("demo-estate-", plan.key));
+    v1::Estate* e = req.mutable_estate();
+    e->set_name(plan.name);
+    e->set_kind(plan.kind);
+    e->set_time_zone(kTimeZone);
+    *e->mutable_desk_opens() = plan.desk_opens;
+    *e->mutable_desk_closes() = plan.desk_closes;
+    e->set_management_fee_fen_per_m2(plan.fee_fen_per_m2);
+    e->set_household_count(static_cast<int32_t>(plan.units.size()));
+    e->set_address(plan.address);
+    EstateSummary s;
+    dir.Call("CreateEstate", [&](auto* ctx) { return dir.stub().CreateEstate(ctx, req, &s.estate); });
+    tally.Count(s.estate.create_time());
+    estate_ids[plan.key] = s.estate.id();
+
+    v1::ImportUnitsRequest import;
+    import.set_request_id(absl::StrCat("demo-units-", plan.key));
+    import.set_estate_id(s.estate.id());
+    for (const auto& u : plan.units) *import.add_units() = u;
+    v1::ImportUnitsResponse imported;
+    dir.Call("ImportUnits", [&](auto* ctx) { return dir.stub().ImportUnits(ctx, import, &imported); });
+    summaries.push_back(std::move(s));
+  }
+
+  // Buildings and units as the directory has them: ids for the residents, and the counts.
+  std::vector<std::map<v1::Occupancy, std::vector<std::string>>> unit_ids(plans.size());
+  for (size_t i = 0; i < plans.size(); ++i) {
+    EstateSummary& s = summaries[i];
+    v1::ListBuildingsRequest lb;
+    lb.set_estate_id(s.estate.id());
+    std::map<std::string, std::string> building_names;  // id → name
+    for (const auto& page : dir.ListAll("ListBuildings", lb, &v1::DirectoryService::Stub::ListBuildings)) {
+      for (const auto& b : page.buildings()) {
+        building_names[b.id()] = b.name();
+        ++s.buildings;
+        tally.Count(b.create_time());
+      }
+    }
+    // In plan order (building name, number), so that "the n-th rented unit" is stable.
+    std::map<std::pair<std::string, std::string>, v1::Unit> units;
+    v1::ListUnitsRequest lu;
+    lu.set_estate_id(s.estate.id());
+    for (const auto& page : dir.ListAll("ListUnits", lu, &v1::DirectoryService::Stub::ListUnits)) {
+      for (const auto& u : page.units()) {
+        units[{building_names[u.building_id()], u.number()}] = u;
+        ++s.units;
+        tally.Count(u.create_time());
+        switch (u.occupancy()) {
+          case v1::OCCUPANCY_VACANT: ++s.vacant; break;
+          case v1::OCCUPANCY_RENTED: ++s.rented; break;
+          case v1::OCCUPANCY_SELF_OCCUPIED: ++s.self_occupied; break;
+          default: break;
+        }
+        if (!u.handed_over()) ++s.not_handed_over;
+      }
+    }
+    for (const auto& plan_unit : plans[i].units) {
+      auto it = units.find({plan_unit.building_name(), plan_unit.number()});
+      if (it != units.end()) unit_ids[i][it->second.occupancy()].push_back(it->second.id());
+    }
+  }
+
+  // Residents.
+  for (size_t i = 0; i < plans.size(); ++i) {
+    for (const ResidentPlan& rp : plans[i].residents) {
+      const auto& candidates = unit_ids[i][rp.unit_occupancy];
+      if (candidates.empty()) {
+        std::cerr << "wuye-demo: estate " << plans[i].key << " has no unit for resident " << rp.key
+                  << "\n";
+        return 1;
+      }
+      v1::CreateResidentRequest req;
+      req.set_request_id(absl::StrCat("demo-resident-", rp.key));
+      v1::Resident* r = req.mutable_resident();
+      r->set_unit_id(candidates[rp.unit_index % candidates.size()]);
+      r->set_name(rp.name);
+      r->set_phone(rp.phone);
+      r->set_role(rp.role);
+      if (rp.date_of_birth.year() != 0) *r->mutable_date_of_birth() = rp.date_of_birth;
+      if (rp.lease_start.year() != 0) *r->mutable_lease_start() = rp.lease_start;
+      if (rp.lease_end.year() != 0) *r->mutable_lease_end() = rp.lease_end;
+      v1::Resident made;
+      dir.Call("CreateResident", [&](auto* ctx) { return dir.stub().CreateResident(ctx, req, &made); });
+      tally.Count(made.create_time());
+    }
+  }
+
+  // Staff, and today's shifts (estate-local day) of the agents and technicians.
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), tz);
+  const std::string today_text = absl::FormatCivilTime(today);
+  const absl::Time day_start = absl::FromCivil(absl::CivilHour(today) + 8, tz);
+  const absl::Time night_start = absl::FromCivil(absl::CivilHour(today) + 20, tz);
+  const absl::Time night_end = absl::FromCivil(absl::CivilHour(today + 1) + 8, tz);
+  for (const StaffPlan& sp : DemoStaff()) {
+    v1::CreateStaffRequest req;
+    req.set_request_id(absl::StrCat("demo-staff-", sp.key));
+    v1::Staff* st = req.mutable_staff();
+    st->set_name(sp.name);
+    st->set_phone(sp.phone);
+    for (auto role : sp.roles) st->add_roles(role);
+    for (auto skill : sp.skills) st->add_skills(skill);
+    for (const auto& home : sp.homes) st->add_home_estate_ids(estate_ids.at(home));
+    *st->mutable_start_date() = sp.start_date;
+    v1::Staff made;
+    dir.Call("CreateStaff", [&](auto* ctx) { return dir.stub().CreateStaff(ctx, req, &made); });
+    tally.Count(made.create_time());
+    if (sp.slot == Slot::kNone) continue;
+
+    v1::CreateShiftRequest shift_req;
+    bool day = sp.slot == Slot::kDay;
+    shift_req.set_request_id(
+        absl::StrCat("demo-shift-", sp.key, "-", today_text, day ? "-day" : "-night"));
+    v1::Shift* shift = shift_req.mutable_shift();
+    shift->set_estate_id(estate_ids.at(sp.homes.front()));
+    shift->set_staff_id(made.id());
+    *shift->mutable_start_time() = wuye::ToProtoTime(day ? day_start : night_start);
+    *shift->mutable_end_time() = wuye::ToProtoTime(day ? night_start : night_end);
+    v1::Shift made_shift;
+    dir.Call("CreateShift", [&](auto* ctx) { return dir.stub().CreateShift(ctx, shift_req, &made_shift); });
+    tally.Count(made_shift.create_time());
+  }
+
+  // Read back what each estate now holds.
+  const absl::Time today_start = absl::FromCivil(today, tz), today_end = absl::FromCivil(today + 1, tz);
+  for (EstateSummary& s : summaries) {
+    v1::ListResidentsRequest lr;
+    lr.set_estate_id(s.estate.id());
+    for (const auto& page : dir.ListAll("ListResidents", lr, &v1::DirectoryService::Stub::ListResidents)) {
+      for (const auto& r : page.residents()) {
+        ++s.residents;
+        if (r.has_date_of_birth() && AgeOn(r.date_of_birth(), today) >= 60) ++s.elders;
+      }
+    }
+    v1::ListStaffRequest ls;
+    ls.set_estate_id(s.estate.id());
+    for (const auto& page : dir.ListAll("ListStaff", ls, &v1::DirectoryService::Stub::ListStaff)) {
+      s.staff += page.staff_size();
+    }
+    v1::ListShiftsRequest lsh;
+    lsh.set_estate_id(s.estate.id());
+    *lsh.mutable_window_start() = wuye::ToProtoTime(today_start);
+    *lsh.mutable_window_end() = wuye::ToProtoTime(today_end);
+    for (const auto& page : dir.ListAll("ListShifts", lsh, &v1::DirectoryService::Stub::ListShifts)) {
+      s.shifts_today += page.shifts_size();
+    }
+  }
+  int group_staff = 0;
+  for (const auto& page : dir.ListAll("ListStaff", v1::ListStaffRequest(), &v1::DirectoryService::Stub::ListStaff)) {
+    group_staff += page.staff_size();
+  }
+
+  // The summary.
+  std::cout << "\n" << group.name() << "\n"
+            << "  group id   " << group.id() << "\n"
+            << "  this run   " << tally.created << " objects created, " << tally.existed
+            << " already there" << (tally.created == 0 ? " (nothing new: a rerun changes nothing)" : "")
+            << "; " << dir.calls() << " calls, trace id " << dir.trace_id() << "\n\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"estate", "kind", "fee yuan/m2", "households", "callbacks", "buildings", "units", "vacant",
+       "rented", "residents", "aged 60+", "staff", "shifts today"}};
+  for (const EstateSummary& s : summaries) {
+    rows.push_back({s.estate.name(), KindName(s.estate.kind()), Yuan(s.estate.management_fee_fen_per_m2()),
+                    absl::StrCat(s.estate.household_count()), CallbackBand(s.estate.household_count()),
+                    absl::StrCat(s.buildings), absl::StrCat(s.units), absl::StrCat(s.vacant),
+                    absl::StrCat(s.rented), absl::StrCat(s.residents), absl::StrCat(s.elders),
+                    absl::StrCat(s.staff), absl::StrCat(s.shifts_today)});
+  }
+  PrintTable(rows, "  ");
+  std::cout << "\n  " << group_staff << " staff in the group (some serve several estates); shifts of "
+            << today_text << " " << kTimeZone << ": day 08:00-20:00, night 20:00-08:00\n"
+            << "  callbacks: the monthly callback sample of DOMAIN.md section 2 for the estate's size\n\n";
+  std::vector<std::vector<std::string>> ids = {{"estate", "id", "time zone", "front desk"}};
+  for (const EstateSummary& s : summaries) {
+    ids.push_back({s.estate.name(), s.estate.id(), s.estate.time_zone(),
+                   absl::StrFormat("%02d:%02d-%02d:%02d", s.estate.desk_opens().hours(),
+                                   s.estate.desk_opens().minutes(), s.estate.desk_closes().hours(),
+                                   s.estate.desk_closes().minutes())});
+  }
+  PrintTable(ids, "  ");
+  std::cout << std::flush;
+  return 0;
+}
