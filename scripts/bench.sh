@@ -172,7 +172,9 @@ secret=$(head -c 33 /dev/urandom | base64)  # 44 characters
 env_clean=()
 while IFS= read -r name; do env_clean+=(-u "$name"); done < <(compgen -e | grep '^WUYE_' || true)
 say "directory server on 127.0.0.1:$port (database $dir_db, log $server_log)"
+redis_addr=$(eval "$(scripts/servers.sh env)" && printf '%s' "$WUYE_REDIS_ADDR")
 env "${env_clean[@]}" WUYE_PG_URL="$(db_url "$dir_db")" WUYE_JWT_SECRET="$secret" \
+  WUYE_REDIS_ADDR="$redis_addr" \
   "$server_bin" --listen="127.0.0.1:$port" --shutdown_grace=2s >"$server_log" 2>&1 &
 server_pid=$!
 
@@ -200,5 +202,24 @@ fi
 say "server log: $server_log"
 if ((bench_rc != 0)); then
   say "directory_bench exited with $bench_rc (see PROBLEMS above)"
+fi
+
+# ---- 4. the event bus -------------------------------------------------------------------
+
+bus_bin=$build/bench/bus_bench
+if [[ -x "$bus_bin" ]]; then
+  bus_db=bench_bus_$$
+  scratch_dbs+=("$bus_db")
+  psql_admin "CREATE DATABASE \"$bus_db\""
+  redis_port=${redis_addr##*:}
+  say "redis-benchmark: XADD, 50 clients, pipeline 16"
+  rb=$(redis-benchmark -p "$redis_port" -q -n 200000 -P 16 XADD "bench.rb.$$" '*' f v 2>/dev/null |
+    tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n1 || true)
+  redis-cli -p "$redis_port" DEL "bench.rb.$$" >/dev/null 2>&1 || true
+  say "bus_bench: raw XADD, then outbox → relay → consumer, ${seconds}s each"
+  echo
+  printf '%-34s %-22s %-34s %s\n' "redis-benchmark XADD (-P 16)" "${rb:-?} /s" "-" "-"
+  "$bus_bin" --bench_pg_url="$(db_url "$bus_db")" --bench_redis_addr="$redis_addr" \
+    --seconds="$seconds" --json_out="$out_dir/bus-$stamp.json" || bench_rc=$?
 fi
 exit "$bench_rc"

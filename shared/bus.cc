@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -150,6 +151,12 @@ absl::Status OutboxRelay::TrimOnce(absl::Time now) {
           "DELETE FROM wuye_outbox WHERE sent_at IS NOT NULL AND sent_at < now() - "
           "make_interval(secs => $1)",
           absl::ToDoubleSeconds(options_.keep_sent));
+      tx.exec_params(
+          "DELETE FROM wuye_idempotency WHERE created_at < now() - make_interval(secs => $1)",
+          absl::ToDoubleSeconds(options_.keep_keys));
+      tx.exec_params(
+          "DELETE FROM wuye_inbox WHERE applied_at < now() - make_interval(secs => $1)",
+          absl::ToDoubleSeconds(options_.keep_keys));
     }
     tx.commit();
   } catch (const std::exception& e) {
@@ -191,6 +198,13 @@ void OutboxRelay::Run() {
   int failures = 0;
   absl::Time next_trim = absl::Now();
   while (!stop_.HasBeenNotified()) {
+    // First, so that the figures keep moving while Redis is down.
+    if (absl::Now() >= next_trim) {
+      if (absl::Status st = TrimOnce(absl::Now()); !st.ok()) {
+        LogWarn("relay.trim_failed").Str("error", st.message());
+      }
+      next_trim = absl::Now() + options_.trim_every;
+    }
     absl::StatusOr<int> sent = RelayOnce();
     if (!sent.ok()) {
       if (failures++ == 0) LogWarn("relay.failing").Str("error", sent.status().message());
@@ -201,12 +215,6 @@ void OutboxRelay::Run() {
     if (failures > 0) LogInfo("relay.recovered").Int("after_failures", failures);
     failures = 0;
     if (*sent == options_.batch) continue;  // more waiting
-    if (absl::Now() >= next_trim) {
-      if (absl::Status st = TrimOnce(absl::Now()); !st.ok()) {
-        LogWarn("relay.trim_failed").Str("error", st.message());
-      }
-      next_trim = absl::Now() + options_.trim_every;
-    }
     if (!leader_) {
       stop_.WaitForNotificationWithTimeout(absl::Seconds(1));
       continue;
@@ -235,6 +243,10 @@ EventConsumer::EventConsumer(Db& db, RedisOptions redis, ConsumerOptions options
   db_.Prepare("wuye_inbox_insert",
               "INSERT INTO wuye_inbox (event_id, stream, type) VALUES ($1::uuid, $2, $3) "
               "ON CONFLICT DO NOTHING RETURNING 1");
+  db_.Prepare("wuye_inbox_insert_many",
+              "INSERT INTO wuye_inbox (event_id, stream, type) "
+              "SELECT id, $2, type FROM unnest($1::uuid[], $3::text[]) AS t(id, type) "
+              "ON CONFLICT DO NOTHING RETURNING event_id");
 }
 
 bool EventConsumer::ClaimInbox(pqxx::work& tx, const Entry& entry,
@@ -266,9 +278,21 @@ absl::Status EventConsumer::HandleBatch(const std::vector<Entry>& entries) {
     }
     if (all_plain) {
       std::vector<bool> applied(entries.size());
+      std::vector<std::string> ids, types;
+      for (const auto& e : events) {
+        ids.push_back(e.event_id());
+        types.push_back(e.type());
+      }
       absl::Status st = db_.Transact([&](pqxx::work& tx) -> absl::Status {
+        // One statement claims the whole batch in the inbox; what comes back is new.
+        std::set<std::string> fresh;
+        for (const auto& row : tx.exec_prepared("wuye_inbox_insert_many", PgArray(ids),
+                                                entries[0].stream, PgArray(types))) {
+          fresh.insert(row[0].as<std::string>());
+        }
         for (size_t i = 0; i < entries.size(); ++i) {
-          applied[i] = ClaimInbox(tx, entries[i], events[i]);
+          // erase: the same event twice in one batch is applied once
+          applied[i] = fresh.erase(events[i].event_id()) > 0;
           if (applied[i]) WUYE_RETURN_IF_ERROR(handler_(tx, events[i]));
         }
         return absl::OkStatus();
@@ -371,10 +395,13 @@ absl::Status EventConsumer::Handle(const Entry& entry) {
     return DeadLetter(entry, "malformed envelope");
   }
   if (entry.deliveries > options_.max_deliveries) {
+    // Dead only if a handler refused it, or after many more tries: deliveries also count
+    // up while the database is down or a consumer dies, and those events are not poison.
     auto it = last_error_.find(entry.id);
-    return DeadLetter(entry, it != last_error_.end()
-                                 ? it->second
-                                 : absl::StrCat("delivered ", entry.deliveries, " times"));
+    if (it != last_error_.end()) return DeadLetter(entry, it->second);
+    if (entry.deliveries > 4 * options_.max_deliveries) {
+      return DeadLetter(entry, absl::StrCat("delivered ", entry.deliveries, " times"));
+    }
   }
   bool applied = false;
   absl::Status st = db_.Transact([&](pqxx::work& tx) -> absl::Status {
@@ -384,7 +411,7 @@ absl::Status EventConsumer::Handle(const Entry& entry) {
   });
   if (!st.ok()) {
     // Left pending: delivered again after claim_idle, until max_deliveries.
-    last_error_[entry.id] = std::string(st.message());
+    if (st.code() != absl::StatusCode::kUnavailable) last_error_[entry.id] = std::string(st.message());
     Metrics::Global().Add(absl::StrCat("wuye_bus_handler_errors_total{stream=\"", entry.stream,
                                        "\",group=\"", options_.group, "\"}"));
     LogWarn("bus.handler_failed")

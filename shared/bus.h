@@ -41,6 +41,9 @@ struct RelayOptions {
   absl::Duration retention = absl::Hours(24 * 7);
   // Sent outbox rows are deleted after this long.
   absl::Duration keep_sent = absl::Hours(24);
+  // request_id answers and inbox rows are deleted after this long: a retry or a redelivery
+  // later than this is no longer recognised. Must exceed `retention`.
+  absl::Duration keep_keys = absl::Hours(24 * 30);
 };
 
 // Moves outbox rows to the stream in id order with pipelined XADD, then marks them sent.
@@ -58,8 +61,9 @@ class OutboxRelay {
   // One pass, used by Start's loop and by tests: relays up to `batch` rows if this process
   // is the leader. Returns the number sent.
   absl::StatusOr<int> RelayOnce();
-  // Trims the stream below what every group has acknowledged and below `now - retention`,
-  // deletes old sent outbox rows, and publishes the bus figures as metrics.
+  // Publishes the outbox figures as metrics; as leader also deletes old sent outbox rows,
+  // request_id answers and inbox rows, and trims the stream below what every group has
+  // acknowledged and below `now - retention`.
   absl::Status TrimOnce(absl::Time now);
 
  private:

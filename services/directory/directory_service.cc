@@ -64,6 +64,14 @@ v1::Date LocalDate(absl::Time now, const std::string& tz_name) {
   return d;
 }
 
+// Staff are visible to callers whose token covers one of their home estates.
+absl::Status RequireAnyEstate(const RequestContext& rc, const v1::Staff& staff) {
+  for (const auto& estate : staff.home_estate_ids()) {
+    if (rc.caller.CanSeeEstate(estate)) return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError("staff: none of their estates is among the caller's");
+}
+
 absl::Status Taken(absl::string_view field, absl::string_view what) {
   return absl::AlreadyExistsError(absl::StrCat(field, ": ", what));
 }
@@ -529,6 +537,7 @@ grpc::Status DirectoryServiceImpl::CreateStaff(Ctx* ctx, const v1::CreateStaffRe
     staff.set_active(true);
     DedupeEstates(staff);
     WUYE_RETURN_IF_ERROR(PrepareStaff(staff, "staff"));
+    for (const auto& estate : staff.home_estate_ids()) WUYE_RETURN_IF_ERROR(rc.RequireEstate(estate));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       std::vector<std::string> estates(staff.home_estate_ids().begin(), staff.home_estate_ids().end());
       if (store_.CountEstates(tx, rc.caller.group_id, estates) != static_cast<int>(estates.size())) {
@@ -551,6 +560,7 @@ grpc::Status DirectoryServiceImpl::GetStaff(Ctx* ctx, const v1::GetStaffRequest*
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto staff = store_.GetStaff(tx, rc.caller.group_id, req->id());
       if (!staff) return absl::NotFoundError("id: no such staff member");
+      WUYE_RETURN_IF_ERROR(RequireAnyEstate(rc, *staff));
       *resp = *staff;
       return absl::OkStatus();
     });
@@ -572,7 +582,8 @@ grpc::Status DirectoryServiceImpl::ListStaff(Ctx* ctx, const v1::ListStaffReques
     WUYE_ASSIGN_OR_RETURN(PageRequest page, Page(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto rows = store_.ListStaff(tx, rc.caller.group_id, req->estate_id(), req->role(),
-                                   req->skill(), req->include_inactive(), page.after, page.size + 1);
+                                   req->skill(), req->include_inactive(), rc.caller.all_estates,
+                                   rc.caller.estate_ids, page.after, page.size + 1);
       resp->set_next_page_token(FillPage(std::move(rows), page, filters, resp->mutable_staff()));
       return absl::OkStatus();
     });
@@ -590,6 +601,9 @@ grpc::Status DirectoryServiceImpl::UpdateStaff(Ctx* ctx, const v1::UpdateStaffRe
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       auto staff = store_.GetStaff(tx, rc.caller.group_id, req->staff().id(), true);
       if (!staff) return absl::NotFoundError("staff.id: no such staff member");
+      for (const auto& estate : staff->home_estate_ids()) {
+        WUYE_RETURN_IF_ERROR(rc.RequireEstate(estate));
+      }
       const v1::Staff& in = req->staff();
       const auto& m = req->update_mask();
       if (MaskHas(m, "name")) staff->set_name(in.name());
@@ -602,6 +616,9 @@ grpc::Status DirectoryServiceImpl::UpdateStaff(Ctx* ctx, const v1::UpdateStaffRe
       if (!DateIsSet(staff->start_date())) staff->clear_start_date();
       DedupeEstates(*staff);
       WUYE_RETURN_IF_ERROR(PrepareStaff(*staff, "staff"));
+      for (const auto& estate : staff->home_estate_ids()) {
+        WUYE_RETURN_IF_ERROR(rc.RequireEstate(estate));
+      }
       std::vector<std::string> estates(staff->home_estate_ids().begin(), staff->home_estate_ids().end());
       if (store_.CountEstates(tx, rc.caller.group_id, estates) != static_cast<int>(estates.size())) {
         return absl::NotFoundError("staff.home_estate_ids: no such estate in the group");

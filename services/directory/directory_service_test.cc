@@ -717,6 +717,19 @@ TEST_F(DirectoryServiceTest, TokensScopedToOtherEstatesAreDenied) {
   ASSERT_TRUE(Call(&Stub::ListEstates, manager, v1::ListEstatesRequest(), &list).ok());
   ASSERT_EQ(list.estates_size(), 1);
   EXPECT_EQ(list.estates(0).id(), other.id());
+
+  // Staff of an estate outside the token stay hidden, listed or fetched.
+  v1::Staff here = MakeStaff("Works here", {estate_});
+  v1::Staff there = MakeStaff("Works there", {other.id()});
+  v1::ListStaffResponse staff;
+  ASSERT_TRUE(Call(&Stub::ListStaff, manager, v1::ListStaffRequest(), &staff).ok());
+  ASSERT_EQ(staff.staff_size(), 1);
+  EXPECT_EQ(staff.staff(0).id(), there.id());
+  v1::GetStaffRequest get_staff;
+  get_staff.set_id(here.id());
+  v1::Staff s;
+  EXPECT_EQ(Call(&Stub::GetStaff, manager, get_staff, &s).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(DirectoryServiceTest, OnlyGroupAdminsChangeEstatesAndStaff) {

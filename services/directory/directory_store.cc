@@ -303,7 +303,8 @@ DirectoryStore::DirectoryStore(Db& db) {
                     " FROM staff WHERE group_id = $1"
                     " AND (" OPT_UUID("$2") " IS NULL OR home_estates @> ARRAY[" OPT_UUID("$2") "])"
                     " AND ($3 = 0 OR roles @> ARRAY[$3::smallint]) AND ($4 = 0 OR skills @> ARRAY[$4::smallint])"
-                    " AND ($5 OR active) AND id > " AFTER("$6") " ORDER BY id LIMIT $7"));
+                    " AND ($5 OR active) AND ($8 OR home_estates && $9::uuid[])"
+                    " AND id > " AFTER("$6") " ORDER BY id LIMIT $7"));
 
   prep("dir_shift_insert",
        absl::StrCat("INSERT INTO shifts (id, group_id, estate_id, staff_id, during, created_at) "
@@ -575,10 +576,13 @@ void DirectoryStore::UpdateStaff(pqxx::work& tx, const v1::Staff& s, absl::Time 
 std::vector<v1::Staff> DirectoryStore::ListStaff(pqxx::work& tx, const std::string& group,
                                                  const std::string& estate_id, v1::StaffRole role,
                                                  v1::Skill skill, bool include_inactive,
+                                                 bool all_estates,
+                                                 const std::vector<std::string>& visible,
                                                  const std::string& after, int limit) {
   return Rows<v1::Staff>(tx.exec_prepared("dir_staff_list", group, estate_id,
                                           static_cast<int>(role), static_cast<int>(skill),
-                                          include_inactive, after, limit),
+                                          include_inactive, after, limit, all_estates,
+                                          PgArray(visible)),
                          StaffRow);
 }
 

@@ -84,6 +84,9 @@ class DirectoryStore {
   std::vector<v1::Staff> ListStaff(pqxx::work& tx, const std::string& group,
                                    const std::string& estate_id, v1::StaffRole role,
                                    v1::Skill skill, bool include_inactive,
+                                   // Only staff with a home estate among `visible`, unless
+                                   // `all_estates`.
+                                   bool all_estates, const std::vector<std::string>& visible,
                                    const std::string& after, int limit);
   // How many of `estate_ids` are estates of the group.
   int CountEstates(pqxx::work& tx, const std::string& group,
