@@ -108,19 +108,17 @@ int Run() {
   consumer_options.group = "bench";
   consumer_options.streams = {stream};
   consumer_options.block = absl::Milliseconds(100);
-  EventConsumer consumer(**db, redis, consumer_options,
-                         [&](pqxx::work& tx, const events::v1::Event& e) {
-                           tx.exec_params("INSERT INTO applied (event_id) VALUES ($1::uuid)",
-                                          e.event_id());
-                           if (measure_latency.load()) {
-                             double ms = absl::ToDoubleMilliseconds(
-                                 absl::Now() - FromProtoTime(e.occurred_at()));
-                             std::lock_guard lock(mu);
-                             latencies_ms.push_back(ms);
-                           }
-                           applied.fetch_add(1);
-                           return absl::OkStatus();
-                         });
+  EventConsumer consumer(
+      **db, redis, consumer_options, [&](pqxx::work& tx, const events::v1::Event& e) {
+        tx.exec_params("INSERT INTO applied (event_id) VALUES ($1::uuid)", e.event_id());
+        if (measure_latency.load()) {
+          double ms = absl::ToDoubleMilliseconds(absl::Now() - FromProtoTime(e.occurred_at()));
+          std::lock_guard lock(mu);
+          latencies_ms.push_back(ms);
+        }
+        applied.fetch_add(1);
+        return absl::OkStatus();
+      });
   relay.Start();
   consumer.Start();
 
@@ -183,8 +181,10 @@ int Run() {
   row("raw pipelined XADD (500/pipeline)", absl::StrFormat("%.0f /s", raw_rate), "-", "-");
   row("bus end to end (outbox→applied)", absl::StrFormat("%.0f events/s", e2e_rate),
       absl::StrFormat("%.0f /s raw XADD", raw_rate), absl::StrFormat("%.3f", e2e_rate / raw_rate));
-  row("", absl::StrFormat("%lld events, %d producers × %d/commit", static_cast<long long>(produced.load()),
-                          absl::GetFlag(FLAGS_producers), absl::GetFlag(FLAGS_events_per_commit)),
+  row("",
+      absl::StrFormat("%lld events, %d producers × %d/commit",
+                      static_cast<long long>(produced.load()), absl::GetFlag(FLAGS_producers),
+                      absl::GetFlag(FLAGS_events_per_commit)),
       "", "");
   row(absl::StrFormat("bus latency p50 / p99 @ %d/s", rate),
       absl::StrFormat("%.1f / %.1f ms", p50, p99), "-", "-");
@@ -197,8 +197,8 @@ int Run() {
         "{\"raw_xadd_per_s\": %.1f, \"bus_events_per_s\": %.1f, \"bus_ratio_to_raw\": %.4f, "
         "\"bus_events\": %d, \"latency_rate_per_s\": %d, \"latency_p50_ms\": %.2f, "
         "\"latency_p99_ms\": %.2f, \"complete\": %s}\n",
-        raw_rate, e2e_rate, e2e_rate / raw_rate, static_cast<int>(produced.load()), rate, p50,
-        p99, ok ? "true" : "false");
+        raw_rate, e2e_rate, e2e_rate / raw_rate, static_cast<int>(produced.load()), rate, p50, p99,
+        ok ? "true" : "false");
   }
   return ok ? 0 : 1;
 }

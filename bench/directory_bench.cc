@@ -19,6 +19,13 @@
 // Exit code: 0 when every figure was measured without a single failed call, 1 when some
 // call failed or an answer was not what the API promises (the table says which), 2 when
 // the benchmark could not run at all.
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/channel_arguments.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -32,21 +39,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/channel.h>
-#include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/byte_buffer.h>
-#include <grpcpp/support/channel_arguments.h>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -189,7 +187,8 @@ long ProcStatusKb(int pid, const std::string& key) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) return std::strtol(line.c_str() + key.size() + 1, nullptr, 10);
+    if (line.rfind(key + ":", 0) == 0)
+      return std::strtol(line.c_str() + key.size() + 1, nullptr, 10);
   }
   return -1;
 }
@@ -220,7 +219,7 @@ struct RateResult {
   long failed = 0;
   double seconds = 0;
   std::vector<double> latencies_ms;  // of successful calls, sorted
-  std::map<int, ErrorTally> errors;   // by grpc status code
+  std::map<int, ErrorTally> errors;  // by grpc status code
 
   double per_second() const { return seconds > 0 ? ok / seconds : 0; }
   double Percentile(double q) const {
@@ -233,8 +232,7 @@ struct RateResult {
     std::string out;
     for (const auto& [code, e] : errors) {
       absl::StrAppend(&out, out.empty() ? "" : "; ", e.count, "x ",
-                      absl::StatusCodeToString(static_cast<absl::StatusCode>(code)), ": ",
-                      e.first);
+                      absl::StatusCodeToString(static_cast<absl::StatusCode>(code)), ": ", e.first);
     }
     return out;
   }
@@ -563,7 +561,8 @@ int main(int argc, char** argv) {
   report.Text("gRPC empty call p50 / p99",
               absl::StrCat(Fmt(health.Percentile(0.5)), " / ", Fmt(health.Percentile(0.99))), "ms");
   if (health.failed > 0) {
-    report.Problem(absl::StrCat("health Check: ", health.failed, " failed calls: ", health.ErrorText()));
+    report.Problem(
+        absl::StrCat("health Check: ", health.failed, " failed calls: ", health.ErrorText()));
   }
 
   // ---- setup through the API ----
@@ -588,7 +587,8 @@ int main(int argc, char** argv) {
     return MustCall<v1::CreateEstateRequest, v1::Estate>(
         "CreateEstate", *stub, &v1::DirectoryService::Stub::CreateEstate, admin_token, ce);
   };
-  v1::Estate load_estate = make_estate("Bench estate (CreateUnit)", absl::StrCat("bench-", run, "-estate-1"));
+  v1::Estate load_estate =
+      make_estate("Bench estate (CreateUnit)", absl::StrCat("bench-", run, "-estate-1"));
   v1::CreateBuildingRequest cb;
   cb.set_request_id(absl::StrCat("bench-", run, "-building"));
   cb.mutable_building()->set_estate_id(load_estate.id());
@@ -636,11 +636,13 @@ int main(int argc, char** argv) {
       .Base(pg_base, pg_what);
   report.Value("CreateUnit vs empty call", create.per_second(), "/s")
       .Base(health.per_second(), absl::StrCat(Fmt(health.per_second()), " /s gRPC health Check"));
-  report.Text("CreateUnit p50 / p99",
-              absl::StrCat(Fmt(create.Percentile(0.5)), " / ", Fmt(create.Percentile(0.99))), "ms")
+  report
+      .Text("CreateUnit p50 / p99",
+            absl::StrCat(Fmt(create.Percentile(0.5)), " / ", Fmt(create.Percentile(0.99))), "ms")
       .Base(std::nullopt, pg_lat > 0 ? absl::StrCat(Fmt(pg_lat), " ms pgbench avg latency") : "");
   if (create.failed > 0) {
-    report.Problem(absl::StrCat("CreateUnit: ", create.failed, " failed calls: ", create.ErrorText()));
+    report.Problem(
+        absl::StrCat("CreateUnit: ", create.failed, " failed calls: ", create.ErrorText()));
   }
 
   // ---- 3. ImportUnits ----
@@ -668,11 +670,10 @@ int main(int argc, char** argv) {
   }
   const double request_mib = imp.ByteSizeLong() / (1024.0 * 1024.0);
   const absl::Duration import_deadline = absl::GetFlag(FLAGS_import_deadline);
-  const std::string import_label = total % 1000 == 0 ? absl::StrCat(total / 1000, "k")
-                                                     : absl::StrCat(total);
-  nlohmann::json import_json{{"units", total},
-                             {"buildings", n_buildings},
-                             {"request_mib", request_mib}};
+  const std::string import_label =
+      total % 1000 == 0 ? absl::StrCat(total / 1000, "k") : absl::StrCat(total);
+  nlohmann::json import_json{
+      {"units", total}, {"buildings", n_buildings}, {"request_mib", request_mib}};
 
   auto import_row = [&](const std::string& figure, const Timed& t, const std::string& expect,
                         const char* key) {
@@ -681,7 +682,8 @@ int main(int argc, char** argv) {
       j["response"] = ImportText(t.resp);
       report.Value(figure, t.seconds, "s").Note(ImportText(t.resp));
       if (ImportText(t.resp) != expect) {
-        report.Problem(absl::StrCat(figure, ": answered ", ImportText(t.resp), ", expected ", expect));
+        report.Problem(
+            absl::StrCat(figure, ": answered ", ImportText(t.resp), ", expected ", expect));
       }
     } else {
       j["error"] = StatusText(t.status);
@@ -699,8 +701,9 @@ int main(int argc, char** argv) {
       absl::StrCat("created=", total, " unchanged=0 buildings_created=", n_buildings);
   import_row(absl::StrCat("ImportUnits ", import_label, " (first)"), first, expect_first, "first");
   if (first.status.ok()) {
-    report.Value(absl::StrCat("ImportUnits ", import_label, " rate"), total / first.seconds,
-                 "units/s")
+    report
+        .Value(absl::StrCat("ImportUnits ", import_label, " rate"), total / first.seconds,
+               "units/s")
         .Base(pg_base, pg_what);
     import_json["first"]["units_per_s"] = total / first.seconds;
   }

@@ -72,8 +72,7 @@ T ClearErrors(T result) {
 
 // ---- base64url (RFC 4648 §5, no padding) ----
 
-constexpr char kB64Alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kB64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 int B64Value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -131,8 +130,8 @@ std::optional<std::string> Hs256(std::string_view key, std::string_view data) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-           mac, &len) == nullptr ||
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
+           &len) == nullptr ||
       len != kHs256SigBytes) {
     return ClearErrors(std::optional<std::string>());
   }
@@ -155,19 +154,15 @@ int NoPassword(char*, int, int, void*) { return -1; }
 absl::StatusOr<PkeyPtr> LoadP256(std::string_view pem, bool is_private) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return absl::InternalError("auth: out of memory");
-  PkeyPtr key(
-      is_private
-          ? PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassword, nullptr)
-          : PEM_read_bio_PUBKEY(bio.get(), nullptr, NoPassword, nullptr));
+  PkeyPtr key(is_private ? PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassword, nullptr)
+                         : PEM_read_bio_PUBKEY(bio.get(), nullptr, NoPassword, nullptr));
   ERR_clear_error();
   const char* what = is_private ? "private" : "public";
   if (!key) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("auth: not a PEM ", what, " key"));
+    return absl::InvalidArgumentError(absl::StrCat("auth: not a PEM ", what, " key"));
   }
   if (!IsP256(key.get())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("auth: ", what, " key is not an EC P-256 key"));
+    return absl::InvalidArgumentError(absl::StrCat("auth: ", what, " key is not an EC P-256 key"));
   }
   return key;
 }
@@ -186,13 +181,9 @@ bool Es256Verify(EVP_PKEY* key, std::string_view data, std::string_view sig) {
   OsslBytes der(der_raw);
   if (der_len <= 0) return ClearErrors(false);
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  bool ok =
-      ctx &&
-      EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) ==
-          1 &&
-      EVP_DigestVerify(ctx.get(), der.get(), der_len,
-                       reinterpret_cast<const unsigned char*>(data.data()),
-                       data.size()) == 1;
+  bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
+            EVP_DigestVerify(ctx.get(), der.get(), der_len,
+                             reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
   return ClearErrors(ok);
 }
 
@@ -200,8 +191,7 @@ absl::StatusOr<std::string> Es256Sign(EVP_PKEY* key, std::string_view data) {
   MdCtxPtr ctx(EVP_MD_CTX_new());
   size_t der_len = 0;
   const auto* in = reinterpret_cast<const unsigned char*>(data.data());
-  if (!ctx ||
-      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &der_len, in, data.size()) != 1) {
     return ClearErrors(absl::InternalError("auth: ES256 signing failed"));
   }
@@ -219,8 +209,8 @@ absl::StatusOr<std::string> Es256Sign(EVP_PKEY* key, std::string_view data) {
   auto* out = reinterpret_cast<unsigned char*>(raw.data());
   if (BN_bn2binpad(ECDSA_SIG_get0_r(ecdsa.get()), out, kP256ScalarBytes) !=
           static_cast<int>(kP256ScalarBytes) ||
-      BN_bn2binpad(ECDSA_SIG_get0_s(ecdsa.get()), out + kP256ScalarBytes,
-                   kP256ScalarBytes) != static_cast<int>(kP256ScalarBytes)) {
+      BN_bn2binpad(ECDSA_SIG_get0_s(ecdsa.get()), out + kP256ScalarBytes, kP256ScalarBytes) !=
+          static_cast<int>(kP256ScalarBytes)) {
     return ClearErrors(absl::InternalError("auth: ES256 signing failed"));
   }
   return raw;
@@ -276,22 +266,18 @@ absl::StatusOr<std::string> EncodeSegment(const json& j) {
   }
 }
 
-absl::StatusOr<std::string> SigningInput(const TokenClaims& c,
-                                         std::string_view alg) {
+absl::StatusOr<std::string> SigningInput(const TokenClaims& c, std::string_view alg) {
   if (c.subject.empty()) return absl::InvalidArgumentError("auth: no subject");
   if (c.roles.empty()) return absl::InvalidArgumentError("auth: no roles");
-  bool platform = std::find(c.roles.begin(), c.roles.end(),
-                            roles::kPlatformAdmin) != c.roles.end();
+  bool platform = std::find(c.roles.begin(), c.roles.end(), roles::kPlatformAdmin) != c.roles.end();
   if (c.group_id.empty() && !platform) {
     return absl::InvalidArgumentError("auth: no group");
   }
   if (c.issuer.empty() || c.audience.empty()) {
     return absl::InvalidArgumentError("auth: no issuer or audience");
   }
-  if (c.expires_at == absl::InfiniteFuture() ||
-      c.expires_at == absl::InfinitePast() ||
-      c.issued_at == absl::InfiniteFuture() ||
-      c.issued_at == absl::InfinitePast()) {
+  if (c.expires_at == absl::InfiniteFuture() || c.expires_at == absl::InfinitePast() ||
+      c.issued_at == absl::InfiniteFuture() || c.issued_at == absl::InfinitePast()) {
     return absl::InvalidArgumentError("auth: dates must be finite");
   }
   json header = {{"alg", alg}, {"typ", "JWT"}};
@@ -325,8 +311,7 @@ bool Caller::HasAnyRole(std::initializer_list<std::string_view> wanted) const {
 
 bool Caller::CanSeeEstate(std::string_view estate_id) const {
   if (all_estates) return true;
-  return std::find(estate_ids.begin(), estate_ids.end(), estate_id) !=
-         estate_ids.end();
+  return std::find(estate_ids.begin(), estate_ids.end(), estate_id) != estate_ids.end();
 }
 
 // ---- TokenVerifier ----
@@ -336,21 +321,17 @@ struct TokenVerifier::Impl {
   PkeyPtr es256_key;  // null when only HS256 is configured
 };
 
-TokenVerifier::TokenVerifier(std::unique_ptr<Impl> impl)
-    : impl_(std::move(impl)) {}
+TokenVerifier::TokenVerifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TokenVerifier::~TokenVerifier() = default;
 
-absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(
-    const AuthConfig& config) {
+absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(const AuthConfig& config) {
   if (config.hs256_secret.empty() && config.es256_public_key_pem.empty()) {
     return absl::InvalidArgumentError(
         "auth: no key configured (need an HS256 secret or an ES256 public "
         "key)");
   }
-  if (!config.hs256_secret.empty() &&
-      config.hs256_secret.size() < kMinSecretBytes) {
-    return absl::InvalidArgumentError(
-        "auth: HS256 secret must be at least 32 bytes");
+  if (!config.hs256_secret.empty() && config.hs256_secret.size() < kMinSecretBytes) {
+    return absl::InvalidArgumentError("auth: HS256 secret must be at least 32 bytes");
   }
   if (config.issuer.empty() || config.audience.empty()) {
     return absl::InvalidArgumentError("auth: issuer and audience must be set");
@@ -361,24 +342,21 @@ absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   if (!config.es256_public_key_pem.empty()) {
-    absl::StatusOr<PkeyPtr> key =
-        LoadP256(config.es256_public_key_pem, /*is_private=*/false);
+    absl::StatusOr<PkeyPtr> key = LoadP256(config.es256_public_key_pem, /*is_private=*/false);
     if (!key.ok()) return key.status();
     impl->es256_key = *std::move(key);
   }
   return std::unique_ptr<TokenVerifier>(new TokenVerifier(std::move(impl)));
 }
 
-absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token,
-                                             absl::Time now) const {
+absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token, absl::Time now) const {
   const AuthConfig& cfg = impl_->config;
   if (token.size() > kMaxTokenBytes) return Unauthenticated("too large");
   // Abseil here is built with its own string_view, distinct from
   // std::string_view.
   std::vector<absl::string_view> parts =
       absl::StrSplit(absl::string_view(token.data(), token.size()), '.');
-  if (parts.size() != 3 || parts[0].empty() || parts[1].empty() ||
-      parts[2].empty()) {
+  if (parts.size() != 3 || parts[0].empty() || parts[1].empty() || parts[2].empty()) {
     return Unauthenticated("malformed");
   }
 
@@ -392,8 +370,7 @@ absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token,
   bool hs256 = alg_name == "HS256" && !cfg.hs256_secret.empty();
   bool es256 = alg_name == "ES256" && impl_->es256_key != nullptr;
   if (!hs256 && !es256) return Unauthenticated("algorithm not allowed");
-  if (auto typ = header->find("typ");
-      typ != header->end() && *typ != json("JWT")) {
+  if (auto typ = header->find("typ"); typ != header->end() && *typ != json("JWT")) {
     return Unauthenticated("unsupported header");
   }
   // We understand no extensions, so any critical one must be refused (RFC 7515
@@ -402,8 +379,7 @@ absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token,
 
   std::optional<std::string> sig = B64UrlDecode(parts[2]);
   if (!sig) return Unauthenticated("malformed");
-  std::string_view signing_input(token.data(),
-                                 parts[0].size() + 1 + parts[1].size());
+  std::string_view signing_input(token.data(), parts[0].size() + 1 + parts[1].size());
   if (hs256) {
     std::optional<std::string> mac = Hs256(cfg.hs256_secret, signing_input);
     if (!mac || sig->size() != mac->size() ||
@@ -419,8 +395,7 @@ absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token,
   const json& c = *claims;
 
   auto iss = c.find("iss");
-  if (iss == c.end() || !iss->is_string() ||
-      iss->get_ref<const std::string&>() != cfg.issuer) {
+  if (iss == c.end() || !iss->is_string() || iss->get_ref<const std::string&>() != cfg.issuer) {
     return Unauthenticated("wrong issuer");
   }
   auto aud = c.find("aud");
@@ -493,11 +468,9 @@ absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token,
 
 // ---- minting ----
 
-absl::StatusOr<std::string> MintHs256(const TokenClaims& claims,
-                                      std::string_view secret) {
+absl::StatusOr<std::string> MintHs256(const TokenClaims& claims, std::string_view secret) {
   if (secret.size() < kMinSecretBytes) {
-    return absl::InvalidArgumentError(
-        "auth: HS256 secret must be at least 32 bytes");
+    return absl::InvalidArgumentError("auth: HS256 secret must be at least 32 bytes");
   }
   absl::StatusOr<std::string> input = SigningInput(claims, "HS256");
   if (!input.ok()) return input.status();
@@ -506,8 +479,7 @@ absl::StatusOr<std::string> MintHs256(const TokenClaims& claims,
   return absl::StrCat(*input, ".", B64UrlEncode(*mac));
 }
 
-absl::StatusOr<std::string> MintEs256(const TokenClaims& claims,
-                                      std::string_view private_key_pem) {
+absl::StatusOr<std::string> MintEs256(const TokenClaims& claims, std::string_view private_key_pem) {
   absl::StatusOr<PkeyPtr> key = LoadP256(private_key_pem, /*is_private=*/true);
   if (!key.ok()) return key.status();
   absl::StatusOr<std::string> input = SigningInput(claims, "ES256");
@@ -523,8 +495,7 @@ absl::StatusOr<Es256KeyPair> GenerateEs256KeyPair() {
   BioPtr priv(BIO_new(BIO_s_mem()));
   BioPtr pub(BIO_new(BIO_s_mem()));
   if (!priv || !pub ||
-      PEM_write_bio_PrivateKey(priv.get(), key.get(), nullptr, nullptr, 0,
-                               nullptr, nullptr) != 1 ||
+      PEM_write_bio_PrivateKey(priv.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
       PEM_write_bio_PUBKEY(pub.get(), key.get()) != 1) {
     return ClearErrors(absl::InternalError("auth: PEM encoding failed"));
   }

@@ -36,11 +36,11 @@ inline constexpr std::string_view kService = "service";
 
 // Who is calling, from a verified token.
 struct Caller {
-  std::string subject;   // "sub"
-  std::string group_id;  // "grp"; empty only for platform_admin tokens
+  std::string subject;                  // "sub"
+  std::string group_id;                 // "grp"; empty only for platform_admin tokens
   std::vector<std::string> estate_ids;  // "est" array of ids
-  bool all_estates = false;  // "est": ["*"] means every estate of the group
-  std::vector<std::string> roles;  // "roles"
+  bool all_estates = false;             // "est": ["*"] means every estate of the group
+  std::vector<std::string> roles;       // "roles"
 
   bool HasRole(std::string_view role) const;
   bool HasAnyRole(std::initializer_list<std::string_view> roles) const;
@@ -50,8 +50,7 @@ struct Caller {
 struct AuthConfig {
   std::string issuer = "wuye";
   std::string audience = "wuye";
-  std::string
-      hs256_secret;  // may be empty if es256 key given; >= 32 bytes when set
+  std::string hs256_secret;          // may be empty if es256 key given; >= 32 bytes when set
   std::string es256_public_key_pem;  // optional: PEM of an EC P-256 public key
   absl::Duration leeway = absl::Seconds(30);
 };
@@ -60,8 +59,7 @@ class TokenVerifier {
  public:
   // INVALID_ARGUMENT when the config is unusable (no key at all, secret shorter
   // than 32 bytes, PEM that is not a P-256 public key).
-  static absl::StatusOr<std::unique_ptr<TokenVerifier>> Create(
-      const AuthConfig& config);
+  static absl::StatusOr<std::unique_ptr<TokenVerifier>> Create(const AuthConfig& config);
 
   ~TokenVerifier();
   TokenVerifier(const TokenVerifier&) = delete;
@@ -87,10 +85,8 @@ struct TokenClaims {
   absl::Time expires_at;
 };
 
-absl::StatusOr<std::string> MintHs256(const TokenClaims& claims,
-                                      std::string_view secret);
-absl::StatusOr<std::string> MintEs256(const TokenClaims& claims,
-                                      std::string_view private_key_pem);
+absl::StatusOr<std::string> MintHs256(const TokenClaims& claims, std::string_view secret);
+absl::StatusOr<std::string> MintEs256(const TokenClaims& claims, std::string_view private_key_pem);
 
 // Helpers for tests and local tooling: a fresh P-256 key pair as PEM strings.
 struct Es256KeyPair {

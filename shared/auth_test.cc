@@ -39,16 +39,13 @@ std::string HmacB64(std::string_view key, std::string_view data) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
-       &len);
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
   return B64(std::string_view(reinterpret_cast<char*>(mac), len));
 }
 
 // Hand-built HS256 token so tests can put anything in the header and claims.
-std::string Craft(const json& header, const json& payload,
-                  std::string_view key = kSecret) {
-  std::string input =
-      absl::StrCat(B64(header.dump()), ".", B64(payload.dump()));
+std::string Craft(const json& header, const json& payload, std::string_view key = kSecret) {
+  std::string input = absl::StrCat(B64(header.dump()), ".", B64(payload.dump()));
   return absl::StrCat(input, ".", HmacB64(key, input));
 }
 
@@ -101,8 +98,8 @@ class AuthTest : public ::testing::Test {
 
   // Expects refusal with the given reason; every refusal must be
   // UNAUTHENTICATED.
-  void ExpectRefused(const TokenVerifier& v, std::string_view token,
-                     std::string_view reason, absl::Time now = kNow) {
+  void ExpectRefused(const TokenVerifier& v, std::string_view token, std::string_view reason,
+                     absl::Time now = kNow) {
     auto r = v.Verify(token, now);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), absl::StatusCode::kUnauthenticated);
@@ -143,21 +140,18 @@ TEST_F(AuthTest, TamperedPayloadRefused) {
   json evil = GoodPayload();
   evil["roles"] = {"platform_admin"};
   for (const auto* v : {hs_only_.get(), es_only_.get()}) {
-    auto token = v == hs_only_.get()
-                     ? MintHs256(GoodClaims(), kSecret)
-                     : MintEs256(GoodClaims(), keys_.private_pem);
+    auto token = v == hs_only_.get() ? MintHs256(GoodClaims(), kSecret)
+                                     : MintEs256(GoodClaims(), keys_.private_pem);
     ASSERT_TRUE(token.ok());
     std::vector<std::string> parts = absl::StrSplit(*token, '.');
-    std::string forged =
-        absl::StrCat(parts[0], ".", B64(evil.dump()), ".", parts[2]);
+    std::string forged = absl::StrCat(parts[0], ".", B64(evil.dump()), ".", parts[2]);
     ExpectRefused(*v, forged, "bad signature");
   }
 }
 
 TEST_F(AuthTest, TamperedSignatureRefused) {
   for (bool es : {false, true}) {
-    auto token = es ? MintEs256(GoodClaims(), keys_.private_pem)
-                    : MintHs256(GoodClaims(), kSecret);
+    auto token = es ? MintEs256(GoodClaims(), keys_.private_pem) : MintHs256(GoodClaims(), kSecret);
     ASSERT_TRUE(token.ok());
     std::string bad = *token;
     // Flip a middle character so the trailing-bits rule cannot interfere.
@@ -168,19 +162,16 @@ TEST_F(AuthTest, TamperedSignatureRefused) {
 }
 
 TEST_F(AuthTest, AlgNoneMissingAndUnknownRefused) {
-  for (const char* alg : {"none", "None", "NONE", "nOnE", "HS512", "RS256",
-                          "hs256", "es256", "HS256 ", ""}) {
+  for (const char* alg :
+       {"none", "None", "NONE", "nOnE", "HS512", "RS256", "hs256", "es256", "HS256 ", ""}) {
     SCOPED_TRACE(alg);
-    ExpectRefused(*both_, Craft({{"alg", alg}}, GoodPayload()),
-                  "algorithm not allowed");
+    ExpectRefused(*both_, Craft({{"alg", alg}}, GoodPayload()), "algorithm not allowed");
   }
-  ExpectRefused(*both_, Craft({{"typ", "JWT"}}, GoodPayload()),
-                "algorithm not allowed");
-  ExpectRefused(*both_, Craft({{"alg", 256}}, GoodPayload()),
-                "algorithm not allowed");
+  ExpectRefused(*both_, Craft({{"typ", "JWT"}}, GoodPayload()), "algorithm not allowed");
+  ExpectRefused(*both_, Craft({{"alg", 256}}, GoodPayload()), "algorithm not allowed");
   // Classic unsigned form: empty signature part.
-  std::string unsigned_token = absl::StrCat(
-      B64(json{{"alg", "none"}}.dump()), ".", B64(GoodPayload().dump()), ".");
+  std::string unsigned_token =
+      absl::StrCat(B64(json{{"alg", "none"}}.dump()), ".", B64(GoodPayload().dump()), ".");
   ExpectRefused(*both_, unsigned_token, "malformed");
 }
 
@@ -202,24 +193,15 @@ TEST_F(AuthTest, AlgorithmWithoutMatchingKeyRefused) {
 }
 
 TEST_F(AuthTest, HeaderTypAndCrit) {
-  EXPECT_TRUE(
-      hs_only_->Verify(Craft({{"alg", "HS256"}}, GoodPayload()), kNow).ok());
-  EXPECT_TRUE(
-      hs_only_
-          ->Verify(Craft({{"alg", "HS256"}, {"kid", "k1"}}, GoodPayload()),
-                   kNow)
-          .ok());
-  ExpectRefused(*hs_only_,
-                Craft({{"alg", "HS256"}, {"typ", "JOSE"}}, GoodPayload()),
+  EXPECT_TRUE(hs_only_->Verify(Craft({{"alg", "HS256"}}, GoodPayload()), kNow).ok());
+  EXPECT_TRUE(hs_only_->Verify(Craft({{"alg", "HS256"}, {"kid", "k1"}}, GoodPayload()), kNow).ok());
+  ExpectRefused(*hs_only_, Craft({{"alg", "HS256"}, {"typ", "JOSE"}}, GoodPayload()),
                 "unsupported header");
   ExpectRefused(*hs_only_, Craft({{"alg", "HS256"}, {"typ", 1}}, GoodPayload()),
                 "unsupported header");
-  ExpectRefused(
-      *hs_only_,
-      Craft({{"alg", "HS256"}, {"crit", {"exp"}}, {"exp", 1}}, GoodPayload()),
-      "unsupported header");
-  ExpectRefused(*hs_only_, Craft(json::array({"HS256"}), GoodPayload()),
-                "malformed");
+  ExpectRefused(*hs_only_, Craft({{"alg", "HS256"}, {"crit", {"exp"}}, {"exp", 1}}, GoodPayload()),
+                "unsupported header");
+  ExpectRefused(*hs_only_, Craft(json::array({"HS256"}), GoodPayload()), "malformed");
 }
 
 TEST_F(AuthTest, Es256SignatureFormat) {
@@ -229,12 +211,10 @@ TEST_F(AuthTest, Es256SignatureFormat) {
   std::string input = absl::StrCat(parts[0], ".", parts[1]);
   // 63 and 65 bytes, and a DER-looking blob: all wrong lengths for JWS ES256.
   for (size_t n : {63, 65, 72}) {
-    ExpectRefused(*es_only_,
-                  absl::StrCat(input, ".", B64(std::string(n, '\x01'))),
+    ExpectRefused(*es_only_, absl::StrCat(input, ".", B64(std::string(n, '\x01'))),
                   "bad signature");
   }
-  ExpectRefused(*es_only_, absl::StrCat(input, ".", B64(std::string(64, '\0'))),
-                "bad signature");
+  ExpectRefused(*es_only_, absl::StrCat(input, ".", B64(std::string(64, '\0'))), "bad signature");
 }
 
 TEST_F(AuthTest, ExpiryAndNotBefore) {
@@ -368,12 +348,9 @@ TEST_F(AuthTest, Estates) {
 
 TEST_F(AuthTest, WrongClaimTypesRefused) {
   const std::vector<std::pair<std::string, json>> cases = {
-      {"exp", "1700003600"},   {"exp", true},
-      {"exp", nullptr},        {"nbf", "0"},
-      {"iat", json::array()},  {"sub", 42},
-      {"roles", "agent"},      {"roles", {"agent", 1}},
-      {"roles", {""}},         {"grp", 5},
-      {"est", "e1"},           {"est", {"e1", nullptr}},
+      {"exp", "1700003600"},   {"exp", true}, {"exp", nullptr},   {"nbf", "0"},
+      {"iat", json::array()},  {"sub", 42},   {"roles", "agent"}, {"roles", {"agent", 1}},
+      {"roles", {""}},         {"grp", 5},    {"est", "e1"},      {"est", {"e1", nullptr}},
       {"aud", json::object()},
   };
   for (const auto& [claim, value] : cases) {
@@ -383,10 +360,8 @@ TEST_F(AuthTest, WrongClaimTypesRefused) {
     ExpectRefused(*hs_only_, Craft(GoodHeader(), p), "bad claim");
   }
   // A payload that is valid JSON but not an object.
-  std::string input =
-      absl::StrCat(B64(GoodHeader().dump()), ".", B64("[1,2,3]"));
-  ExpectRefused(*hs_only_, absl::StrCat(input, ".", HmacB64(kSecret, input)),
-                "malformed");
+  std::string input = absl::StrCat(B64(GoodHeader().dump()), ".", B64("[1,2,3]"));
+  ExpectRefused(*hs_only_, absl::StrCat(input, ".", HmacB64(kSecret, input)), "malformed");
 }
 
 TEST_F(AuthTest, MalformedEncodingRefused) {
@@ -400,9 +375,7 @@ TEST_F(AuthTest, MalformedEncodingRefused) {
   };
   // Padding, standard-alphabet characters, whitespace, non-canonical bits.
   ExpectRefused(*hs_only_, resign(parts[0] + "=", parts[1]), "malformed");
-  ExpectRefused(*hs_only_,
-                absl::StrCat(parts[0], ".", parts[1], ".", parts[2], "="),
-                "malformed");
+  ExpectRefused(*hs_only_, absl::StrCat(parts[0], ".", parts[1], ".", parts[2], "="), "malformed");
   std::string plus = parts[1];
   plus[3] = '+';
   ExpectRefused(*hs_only_, resign(parts[0], plus), "malformed");
@@ -421,8 +394,7 @@ TEST_F(AuthTest, SegmentsAndSize) {
   ExpectRefused(*hs_only_, absl::StrCat(parts[0], ".", parts[1]), "malformed");
   ExpectRefused(*hs_only_, absl::StrCat(good, ".", parts[2]), "malformed");
   ExpectRefused(*hs_only_, absl::StrCat(good, "."), "malformed");
-  ExpectRefused(*hs_only_, absl::StrCat(".", parts[1], ".", parts[2]),
-                "malformed");
+  ExpectRefused(*hs_only_, absl::StrCat(".", parts[1], ".", parts[2]), "malformed");
   ExpectRefused(*hs_only_, absl::StrCat(parts[0], "..", parts[2]), "malformed");
 
   json p = GoodPayload();
@@ -440,8 +412,7 @@ TEST_F(AuthTest, MessagesNeverEchoToken) {
   json p = GoodPayload();
   p["sub"] = "secret-subject-value";
   p["iss"] = "secret-issuer-value";
-  std::string token =
-      Craft(GoodHeader(), p, "wrong-key-wrong-key-wrong-key-wrong");
+  std::string token = Craft(GoodHeader(), p, "wrong-key-wrong-key-wrong-key-wrong");
   for (const TokenVerifier* v : {hs_only_.get(), es_only_.get(), both_.get()}) {
     auto r = v->Verify(token, kNow);
     ASSERT_FALSE(r.ok());
@@ -454,8 +425,7 @@ TEST_F(AuthTest, MessagesNeverEchoToken) {
 
 TEST(TokenVerifierCreate, RefusesUnusableConfig) {
   AuthConfig none;
-  EXPECT_EQ(TokenVerifier::Create(none).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(TokenVerifier::Create(none).status().code(), absl::StatusCode::kInvalidArgument);
 
   AuthConfig short_secret;
   short_secret.hs256_secret = std::string(31, 'k');
@@ -465,16 +435,14 @@ TEST(TokenVerifierCreate, RefusesUnusableConfig) {
 
   AuthConfig garbage;
   garbage.es256_public_key_pem = "-----BEGIN PUBLIC KEY-----\nnope\n";
-  EXPECT_EQ(TokenVerifier::Create(garbage).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(TokenVerifier::Create(garbage).status().code(), absl::StatusCode::kInvalidArgument);
 
   // A private key PEM is not a public key.
   auto keys = GenerateEs256KeyPair();
   ASSERT_TRUE(keys.ok());
   AuthConfig priv;
   priv.es256_public_key_pem = keys->private_pem;
-  EXPECT_EQ(TokenVerifier::Create(priv).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(TokenVerifier::Create(priv).status().code(), absl::StatusCode::kInvalidArgument);
 
   // A well-formed EC key on the wrong curve.
   EVP_PKEY* p384 = EVP_EC_gen("P-384");
@@ -497,8 +465,7 @@ TEST(TokenVerifierCreate, RefusesUnusableConfig) {
 }
 
 TEST(Mint, RefusesBadInput) {
-  EXPECT_EQ(MintHs256(GoodClaims(), "short").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MintHs256(GoodClaims(), "short").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(MintEs256(GoodClaims(), "not a pem").status().code(),
             absl::StatusCode::kInvalidArgument);
   TokenClaims c = GoodClaims();
@@ -511,8 +478,7 @@ TEST(Mint, RefusesBadInput) {
   EXPECT_TRUE(MintHs256(c, kSecret).ok());
   c = GoodClaims();
   c.subject = "\xff\xfe";  // not UTF-8: must not throw
-  EXPECT_EQ(MintHs256(c, kSecret).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MintHs256(c, kSecret).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(Caller, RoleAndEstateChecks) {

@@ -50,11 +50,14 @@ std::string DefaultConsumerName() {
 
 }  // namespace
 
-std::string StreamOf(absl::string_view service) { return absl::StrCat("wuye.", service, ".events"); }
+std::string StreamOf(absl::string_view service) {
+  return absl::StrCat("wuye.", service, ".events");
+}
 std::string DeadLetterStream(absl::string_view stream) { return absl::StrCat(stream, ".dead"); }
 
 StreamId ParseStreamId(absl::string_view id) {
-  std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(id, absl::MaxSplits('-', 1));
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(id, absl::MaxSplits('-', 1));
   StreamId out{0, 0};
   if (!absl::SimpleAtoi(parts.first, &out.first) || !absl::SimpleAtoi(parts.second, &out.second)) {
     return {0, 0};
@@ -69,7 +72,9 @@ OutboxRelay::OutboxRelay(DbOptions db, RedisOptions redis, RelayOptions options)
 
 OutboxRelay::~OutboxRelay() { Stop(); }
 
-void OutboxRelay::Start() { thread_ = std::thread([this] { Run(); }); }
+void OutboxRelay::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void OutboxRelay::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
@@ -154,9 +159,8 @@ absl::Status OutboxRelay::TrimOnce(absl::Time now) {
       tx.exec_params(
           "DELETE FROM wuye_idempotency WHERE created_at < now() - make_interval(secs => $1)",
           absl::ToDoubleSeconds(options_.keep_keys));
-      tx.exec_params(
-          "DELETE FROM wuye_inbox WHERE applied_at < now() - make_interval(secs => $1)",
-          absl::ToDoubleSeconds(options_.keep_keys));
+      tx.exec_params("DELETE FROM wuye_inbox WHERE applied_at < now() - make_interval(secs => $1)",
+                     absl::ToDoubleSeconds(options_.keep_keys));
     }
     tx.commit();
   } catch (const std::exception& e) {
@@ -167,14 +171,15 @@ absl::Status OutboxRelay::TrimOnce(absl::Time now) {
   auto groups = redis_.Command({"XINFO", "GROUPS", options_.stream});
   if (!groups.ok()) return groups.status();
   if (groups->is_error()) return absl::OkStatus();  // no stream yet
-  StreamId floor{static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMillis(now - options_.retention))), 0};
+  StreamId floor{
+      static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMillis(now - options_.retention))), 0};
   for (const auto& group : groups->elements) {
     const RedisReply* name = FieldOf(group, "name");
     const RedisReply* pending = FieldOf(group, "pending");
     const RedisReply* last = FieldOf(group, "last-delivered-id");
     if (name == nullptr || pending == nullptr || last == nullptr) continue;
-    Metrics::Global().Set(absl::StrCat("wuye_bus_pending{stream=\"", options_.stream,
-                                       "\",group=\"", name->str, "\"}"),
+    Metrics::Global().Set(absl::StrCat("wuye_bus_pending{stream=\"", options_.stream, "\",group=\"",
+                                       name->str, "\"}"),
                           static_cast<double>(pending->integer));
     StreamId bound = ParseStreamId(last->str);
     if (pending->integer > 0) {
@@ -315,7 +320,9 @@ absl::Status EventConsumer::HandleBatch(const std::vector<Entry>& entries) {
 
 EventConsumer::~EventConsumer() { Stop(); }
 
-void EventConsumer::Start() { thread_ = std::thread([this] { Run(); }); }
+void EventConsumer::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void EventConsumer::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
@@ -358,7 +365,8 @@ absl::StatusOr<int> EventConsumer::ClaimStale(const std::string& stream) {
   int handled = 0;
   for (const auto& e : entries) {
     if (e.elements.size() < 2 || e.elements[1].is_nil()) continue;
-    Entry entry{stream, e.elements[0].str, "", deliveries.count(e.elements[0].str) ? deliveries[e.elements[0].str] : 2};
+    Entry entry{stream, e.elements[0].str, "",
+                deliveries.count(e.elements[0].str) ? deliveries[e.elements[0].str] : 2};
     if (const RedisReply* env = FieldOf(e.elements[1], "env")) entry.envelope = env->str;
     if (absl::Status st = Handle(entry); !st.ok()) return st;
     ++handled;
@@ -411,7 +419,8 @@ absl::Status EventConsumer::Handle(const Entry& entry) {
   });
   if (!st.ok()) {
     // Left pending: delivered again after claim_idle, until max_deliveries.
-    if (st.code() != absl::StatusCode::kUnavailable) last_error_[entry.id] = std::string(st.message());
+    if (st.code() != absl::StatusCode::kUnavailable)
+      last_error_[entry.id] = std::string(st.message());
     Metrics::Global().Add(absl::StrCat("wuye_bus_handler_errors_total{stream=\"", entry.stream,
                                        "\",group=\"", options_.group, "\"}"));
     LogWarn("bus.handler_failed")
@@ -441,10 +450,12 @@ absl::StatusOr<int> EventConsumer::PollOnce() {
     if (!claimed.ok()) return claimed.status();
     handled += *claimed;
   }
-  std::vector<std::string> args = {"XREADGROUP", "GROUP", options_.group, options_.consumer,
-                                   "COUNT", absl::StrCat(options_.batch), "BLOCK",
-                                   absl::StrCat(absl::ToInt64Milliseconds(options_.block)),
-                                   "STREAMS"};
+  std::vector<std::string> args = {
+      "XREADGROUP",   "GROUP",
+      options_.group, options_.consumer,
+      "COUNT",        absl::StrCat(options_.batch),
+      "BLOCK",        absl::StrCat(absl::ToInt64Milliseconds(options_.block)),
+      "STREAMS"};
   for (const auto& s : options_.streams) args.push_back(s);
   for (size_t i = 0; i < options_.streams.size(); ++i) args.push_back(">");
   auto reply = reader_.Command(args);

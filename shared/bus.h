@@ -8,11 +8,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"

@@ -2,14 +2,13 @@
 // per test; a private Redis where a test stops or restarts it).
 #include "shared/bus.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "shared/ids.h"
@@ -49,7 +48,8 @@ class BusTest : public ::testing::Test {
                        EventDraft draft{type, "group-1", "", absl::StrCat("s", i), 1, nullptr};
                        outbox_->Append(tx, draft, absl::Now(), "trace");
                        return absl::OkStatus();
-                     }).ok());
+                     })
+                      .ok());
     }
   }
 
@@ -106,10 +106,11 @@ TEST_F(BusTest, ACommittedEventReachesTheConsumerOnceAndARolledBackOneNever) {
   OpenDb();
   Produce(1);
   ASSERT_FALSE(db_->Transact([&](pqxx::work& tx) {
-                   EventDraft draft{"test.rolled.back", "g", "", "s", 1, nullptr};
-                   outbox_->Append(tx, draft, absl::Now(), "");
-                   return absl::AbortedError("the change failed");
-                 }).ok());
+                    EventDraft draft{"test.rolled.back", "g", "", "s", 1, nullptr};
+                    outbox_->Append(tx, draft, absl::Now(), "");
+                    return absl::AbortedError("the change failed");
+                  })
+                   .ok());
   auto relay = Relay(redis_);
   relay->Start();
   EventConsumer consumer(*db_, redis_, Options(), Recorder());

@@ -114,7 +114,8 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   if (c.bus.claim_idle < absl::Milliseconds(100)) {
     return absl::InvalidArgumentError("bus_claim_idle: must be >= 100ms");
   }
-  if (c.bus.max_deliveries < 1) return absl::InvalidArgumentError("bus_max_deliveries: must be >= 1");
+  if (c.bus.max_deliveries < 1)
+    return absl::InvalidArgumentError("bus_max_deliveries: must be >= 1");
   if (c.auth.hs256_secret.empty() && c.auth.es256_public_key_pem.empty()) {
     return absl::InvalidArgumentError(
         "jwt: no key: set WUYE_JWT_SECRET, --jwt_secret_file or --jwt_es256_public_key_file");

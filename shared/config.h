@@ -4,9 +4,9 @@
 #pragma once
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "shared/auth.h"
 #include "shared/db.h"
 #include "shared/log.h"

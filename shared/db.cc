@@ -44,8 +44,8 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Connect() {
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Acquire() {
   std::unique_lock lock(mu_);
-  auto deadline = std::chrono::steady_clock::now() +
-                  absl::ToChronoMilliseconds(options_.acquire_timeout);
+  auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(options_.acquire_timeout);
   while (idle_.empty() && open_ >= options_.pool_size) {
     if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
         open_ >= options_.pool_size) {
@@ -151,7 +151,8 @@ absl::Status Db::Transact(const Body& body) {
     } catch (const std::exception& e) {
       last = FromException(e);
       broken = !(*conn)->is_open();
-      retry = last.code() == absl::StatusCode::kAborted || (broken && last.code() == absl::StatusCode::kUnavailable);
+      retry = last.code() == absl::StatusCode::kAborted ||
+              (broken && last.code() == absl::StatusCode::kUnavailable);
     }
     Release(std::move(*conn), broken);
     if (!retry) return last;
@@ -159,8 +160,7 @@ absl::Status Db::Transact(const Body& body) {
   return last;
 }
 
-absl::Status Db::WithConnection(
-    const std::function<absl::Status(pqxx::connection&)>& body) {
+absl::Status Db::WithConnection(const std::function<absl::Status(pqxx::connection&)>& body) {
   auto conn = Acquire();
   if (!conn.ok()) return conn.status();
   absl::Status st;
@@ -178,8 +178,8 @@ absl::Status Db::WithConnection(
 absl::Status Db::Ping() {
   try {
     std::string url = options_.url;
-    absl::StrAppend(&url, url.find('?') == std::string::npos ? "?" : "&",
-                    "connect_timeout=", std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
+    absl::StrAppend(&url, url.find('?') == std::string::npos ? "?" : "&", "connect_timeout=",
+                    std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
     pqxx::connection conn(url);
     pqxx::nontransaction tx(conn);
     tx.exec("SELECT 1");

@@ -1,11 +1,10 @@
 #include "shared/idempotency.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <openssl/sha.h>
 
 #include <memory>
-
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "shared/status.h"
 
@@ -41,8 +40,8 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<std::string>> ClaimRequest(
-    pqxx::work& tx, const IdempotencyKey& key, const google::protobuf::Message& request) {
+absl::StatusOr<std::optional<std::string>> ClaimRequest(pqxx::work& tx, const IdempotencyKey& key,
+                                                        const google::protobuf::Message& request) {
   std::string hash = tx.esc_raw(RequestHash(request));
   pqxx::result inserted = tx.exec_params(
       "INSERT INTO wuye_idempotency (group_key, request_id, method, request_hash) "

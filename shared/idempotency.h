@@ -4,15 +4,15 @@
 // REQUEST_ID_REUSED).
 #pragma once
 
+#include <google/protobuf/message.h>
+
 #include <functional>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
-
-#include <google/protobuf/message.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "shared/db.h"
 
 namespace wuye {
@@ -21,9 +21,9 @@ namespace wuye {
 absl::Status ValidateRequestId(absl::string_view request_id);
 
 struct IdempotencyKey {
-  std::string group;       // the caller's group id, "" for platform-wide calls
+  std::string group;  // the caller's group id, "" for platform-wide calls
   std::string request_id;
-  std::string method;      // e.g. "directory.CreateUnit"
+  std::string method;  // e.g. "directory.CreateUnit"
 };
 
 // Runs `effect` in a transaction exactly once per key. `request` is hashed without its
@@ -36,8 +36,7 @@ absl::Status RunOnce(Db& db, const IdempotencyKey& key, const google::protobuf::
 // The building blocks of RunOnce, for a handler that needs its own transaction shape.
 // Claim returns the stored answer of an earlier call, or nullopt if this call is first (its
 // key row is then locked by `tx` until commit, so a concurrent retry waits and replays).
-absl::StatusOr<std::optional<std::string>> ClaimRequest(pqxx::work& tx,
-                                                        const IdempotencyKey& key,
+absl::StatusOr<std::optional<std::string>> ClaimRequest(pqxx::work& tx, const IdempotencyKey& key,
                                                         const google::protobuf::Message& request);
 void RecordResponse(pqxx::work& tx, const IdempotencyKey& key,
                     const google::protobuf::Message& response);

@@ -16,8 +16,8 @@ Metrics& Metrics::Global() {
 }
 
 void Metrics::RecordRpc(absl::string_view method, absl::StatusCode code, absl::Duration latency) {
-  Add(absl::StrCat("wuye_rpc_total{method=\"", method, "\",code=\"",
-                   absl::StatusCodeToString(code), "\"}"));
+  Add(absl::StrCat("wuye_rpc_total{method=\"", method, "\",code=\"", absl::StatusCodeToString(code),
+                   "\"}"));
   Observe("wuye_rpc_seconds", "method", method, latency);
 }
 

@@ -48,52 +48,52 @@ absl::Status ApplyMigrations(Db& db, const std::vector<const MigrationSet*>& set
                            absl::ToInt64Milliseconds(db.options().statement_timeout)));
     };
     absl::Status result = [&]() -> absl::Status {
-     try {
-      {
-        pqxx::work tx(conn);
-        tx.exec(
-            "CREATE TABLE IF NOT EXISTS wuye_migrations ("
-            " component text NOT NULL, version int NOT NULL, file text NOT NULL,"
-            " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),"
-            " PRIMARY KEY (component, version))");
-        tx.commit();
-      }
-      for (const MigrationSet* set : sets) {
-        int last = 0;
-        for (const Migration& m : set->migrations) {
-          int version = 0;
-          if (absl::Status st = ParseVersion(m, &version); !st.ok()) return st;
-          if (version <= last) {
-            return absl::InvalidArgumentError(
-                absl::StrCat("migration ", set->component, "/", m.file, ": version out of order"));
-          }
-          last = version;
-          std::string checksum = Sha256Hex(m.sql);
+      try {
+        {
           pqxx::work tx(conn);
-          pqxx::result applied = tx.exec_params(
-              "SELECT checksum FROM wuye_migrations WHERE component = $1 AND version = $2",
-              set->component, version);
-          if (!applied.empty()) {
-            if (applied[0][0].as<std::string>() != checksum) {
-              return absl::FailedPreconditionError(absl::StrCat(
-                  "migration ", set->component, "/", m.file,
-                  " was changed after it was applied; add a new migration instead"));
-            }
-            continue;
-          }
-          tx.exec(m.sql);
-          tx.exec_params(
-              "INSERT INTO wuye_migrations (component, version, file, checksum) "
-              "VALUES ($1, $2, $3, $4)",
-              set->component, version, m.file, checksum);
+          tx.exec(
+              "CREATE TABLE IF NOT EXISTS wuye_migrations ("
+              " component text NOT NULL, version int NOT NULL, file text NOT NULL,"
+              " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),"
+              " PRIMARY KEY (component, version))");
           tx.commit();
-          LogInfo("migration.applied").Str("component", set->component).Str("file", m.file);
         }
+        for (const MigrationSet* set : sets) {
+          int last = 0;
+          for (const Migration& m : set->migrations) {
+            int version = 0;
+            if (absl::Status st = ParseVersion(m, &version); !st.ok()) return st;
+            if (version <= last) {
+              return absl::InvalidArgumentError(absl::StrCat("migration ", set->component, "/",
+                                                             m.file, ": version out of order"));
+            }
+            last = version;
+            std::string checksum = Sha256Hex(m.sql);
+            pqxx::work tx(conn);
+            pqxx::result applied = tx.exec_params(
+                "SELECT checksum FROM wuye_migrations WHERE component = $1 AND version = $2",
+                set->component, version);
+            if (!applied.empty()) {
+              if (applied[0][0].as<std::string>() != checksum) {
+                return absl::FailedPreconditionError(
+                    absl::StrCat("migration ", set->component, "/", m.file,
+                                 " was changed after it was applied; add a new migration instead"));
+              }
+              continue;
+            }
+            tx.exec(m.sql);
+            tx.exec_params(
+                "INSERT INTO wuye_migrations (component, version, file, checksum) "
+                "VALUES ($1, $2, $3, $4)",
+                set->component, version, m.file, checksum);
+            tx.commit();
+            LogInfo("migration.applied").Str("component", set->component).Str("file", m.file);
+          }
+        }
+        return absl::OkStatus();
+      } catch (const std::exception& e) {
+        return Db::FromException(e);
       }
-      return absl::OkStatus();
-     } catch (const std::exception& e) {
-      return Db::FromException(e);
-     }
     }();
     // A failed migration must not leave the lock on a pooled connection.
     try {

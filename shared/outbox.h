@@ -3,10 +3,10 @@
 // it to the producing service's stream, wuye.<service>.events.
 #pragma once
 
-#include <string>
-
 #include <google/protobuf/message.h>
+
 #include <pqxx/pqxx>
+#include <string>
 
 #include "absl/time/time.h"
 #include "shared/db.h"

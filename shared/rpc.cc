@@ -1,8 +1,8 @@
 #include "shared/rpc.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/ascii.h"
 #include "shared/ids.h"
 #include "shared/log.h"
 #include "shared/metrics.h"

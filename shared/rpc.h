@@ -3,12 +3,12 @@
 // the call. Every handler of every service is one RpcRunner::Run call.
 #pragma once
 
+#include <grpcpp/server_context.h>
+
 #include <exception>
 #include <initializer_list>
 #include <string>
 #include <string_view>
-
-#include <grpcpp/server_context.h>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -64,8 +64,8 @@ class RpcRunner {
  private:
   absl::Status Begin(grpc::ServerContext* ctx, absl::string_view method,
                      absl::string_view request_id, RequestContext* rc) const;
-  grpc::Status Finish(grpc::ServerContext* ctx, const RequestContext& rc, const absl::Status& status,
-                      absl::Time start) const;
+  grpc::Status Finish(grpc::ServerContext* ctx, const RequestContext& rc,
+                      const absl::Status& status, absl::Time start) const;
 
   std::string service_;
   const TokenVerifier& verifier_;

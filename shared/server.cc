@@ -1,11 +1,10 @@
 #include "shared/server.h"
 
-#include <signal.h>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+#include <signal.h>
 
 #include "absl/strings/str_cat.h"
 #include "shared/log.h"

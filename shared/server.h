@@ -5,13 +5,13 @@
 // returns so that main can exit 0.
 #pragma once
 
+#include <grpcpp/server.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/server.h>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"

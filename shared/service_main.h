@@ -2,14 +2,14 @@
 // service's handlers → serve until SIGTERM → exit 0. A service's main.cc is one call.
 #pragma once
 
+#include <grpcpp/impl/codegen/service_type.h>
+
 #include <functional>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
-
-#include <grpcpp/impl/codegen/service_type.h>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "shared/auth.h"
 #include "shared/bus.h"
 #include "shared/clock.h"

@@ -71,11 +71,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  absl::Status out(static_cast<absl::StatusCode>(status.error_code()),
-                   status.error_message());
+  absl::Status out(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   google::rpc::Status rich;
-  if (!status.error_details().empty() &&
-      rich.ParseFromString(status.error_details())) {
+  if (!status.error_details().empty() && rich.ParseFromString(status.error_details())) {
     for (const auto& any : rich.details()) {
       out.SetPayload(any.type_url(), absl::Cord(any.value()));
     }

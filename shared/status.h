@@ -2,12 +2,12 @@
 // the wire, with google.rpc details (BadRequest field violations, ErrorInfo reasons).
 #pragma once
 
-#include <string>
-#include "absl/strings/string_view.h"
-
 #include <grpcpp/support/status.h>
 
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace wuye {
 
@@ -29,8 +29,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 }  // namespace wuye
 
 // Evaluates an absl::Status expression and returns it from the caller if not OK.
-#define WUYE_RETURN_IF_ERROR(expr)                   \
-  do {                                               \
+#define WUYE_RETURN_IF_ERROR(expr)                        \
+  do {                                                    \
     if (absl::Status _st = (expr); !_st.ok()) return _st; \
   } while (0)
 

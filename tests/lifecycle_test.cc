@@ -1,13 +1,12 @@
 // A service as operators see it: health that follows its PostgreSQL, and a graceful stop.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <thread>
-
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "services/directory/directory_service.h"
@@ -87,8 +86,8 @@ TEST(Lifecycle, SigtermLetsTheCallInFlightFinishAndExitsZero) {
           static_cast<char*>(nullptr));
     _exit(127);
   }
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
   ASSERT_TRUE(WaitFor([&] { return HealthStatus(channel) == 1; }, absl::Seconds(60)));
   auto stub = v1::DirectoryService::NewStub(channel);
   auto call = [&](auto method, const std::string& token, const auto& req, auto* resp) {
@@ -100,8 +99,9 @@ TEST(Lifecycle, SigtermLetsTheCallInFlightFinishAndExitsZero) {
   cg.set_request_id("g");
   cg.mutable_group()->set_name("Acme");
   v1::Group group;
-  ASSERT_TRUE(call(&v1::DirectoryService::Stub::CreateGroup,
-                   TestToken("", {}, {"platform_admin"}), cg, &group).ok());
+  ASSERT_TRUE(call(&v1::DirectoryService::Stub::CreateGroup, TestToken("", {}, {"platform_admin"}),
+                   cg, &group)
+                  .ok());
   std::string admin = TestToken(group.id(), {"*"}, {"group_admin"});
   v1::CreateEstateRequest ce;
   ce.set_request_id("e");

@@ -9,6 +9,8 @@
 // fixed request_id ("demo-estate-sunny", ...), so running it again creates nothing new: the
 // service answers with its first answer. Shifts are per estate-local day, so a run on a new
 // day adds that day's shifts. Any failed call ends the run with exit code 1.
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -21,8 +23,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
@@ -94,7 +94,9 @@ v1::Occupancy PickOccupancy(absl::string_view key, int vacant, int rented) {
   return v1::OCCUPANCY_SELF_OCCUPIED;
 }
 
-std::string Area(int centi_m2) { return absl::StrFormat("%d.%02d", centi_m2 / 100, centi_m2 % 100); }
+std::string Area(int centi_m2) {
+  return absl::StrFormat("%d.%02d", centi_m2 / 100, centi_m2 % 100);
+}
 
 v1::ImportedUnit MakeUnit(absl::string_view building, std::string number, int floor, int centi_m2,
                           v1::UnitType type, v1::Occupancy occupancy, bool handed_over = true) {
@@ -114,7 +116,7 @@ struct ResidentPlan {
   std::string name;  // fictional
   std::string phone;
   v1::ResidentRole role;
-  v1::Date date_of_birth;  // year 0: not given
+  v1::Date date_of_birth;        // year 0: not given
   v1::Occupancy unit_occupancy;  // lives in the n-th unit of this occupancy
   int unit_index = 0;
   v1::Date lease_start, lease_end;  // tenants
@@ -148,9 +150,15 @@ std::vector<EstatePlan> DemoEstates() {
   std::vector<EstatePlan> estates;
 
   // 阳光花园: a large residential compound, 8 buildings × 11 floors × 4 flats = 352.
-  EstatePlan sunny{"sunny", "阳光花园 Sunny Gardens", v1::ESTATE_KIND_RESIDENTIAL, 150,
+  EstatePlan sunny{"sunny",
+                   "阳光花园 Sunny Gardens",
+                   v1::ESTATE_KIND_RESIDENTIAL,
+                   150,
                    "上海市浦东新区阳光路 88 号 (88 Yangguang Road, Pudong, Shanghai)",
-                   MakeTime(8, 0), MakeTime(20, 0), {}, {}};
+                   MakeTime(8, 0),
+                   MakeTime(20, 0),
+                   {},
+                   {}};
   const int sunny_layout[4] = {8950, 12630, 14375, 6820};  // flats 01..04 of each floor
   for (int b = 1; b <= 8; ++b) {
     std::string building = absl::StrCat(b, "栋");
@@ -160,34 +168,77 @@ std::vector<EstatePlan> DemoEstates() {
         int area = sunny_layout[flat - 1] + (b % 3) * 150;
         // The newest building's top floor is not handed over yet: empty, no owner.
         bool handed = !(b == 8 && floor == 11);
-        v1::Occupancy occ = handed ? PickOccupancy(absl::StrCat("sunny/", building, "/", number), 10, 20)
-                                   : v1::OCCUPANCY_VACANT;
+        v1::Occupancy occ =
+            handed ? PickOccupancy(absl::StrCat("sunny/", building, "/", number), 10, 20)
+                   : v1::OCCUPANCY_VACANT;
         sunny.units.push_back(
             MakeUnit(building, number, floor, area, v1::UNIT_TYPE_APARTMENT, occ, handed));
       }
     }
   }
   sunny.residents = {
-      {"sunny-1", "王建国", "13800138001", v1::RESIDENT_ROLE_OWNER, MakeDate(1952, 3, 14),
-       v1::OCCUPANCY_SELF_OCCUPIED, 0, {}, {}},
-      {"sunny-2", "李秀英", "13800138002", v1::RESIDENT_ROLE_FAMILY, MakeDate(1955, 9, 2),
-       v1::OCCUPANCY_SELF_OCCUPIED, 0, {}, {}},
-      {"sunny-3", "张伟", "13900139003", v1::RESIDENT_ROLE_OWNER, MakeDate(1983, 6, 21),
-       v1::OCCUPANCY_SELF_OCCUPIED, 5, {}, {}},
-      {"sunny-4", "刘淑珍", "021-5888 2004", v1::RESIDENT_ROLE_OWNER, MakeDate(1946, 12, 30),
-       v1::OCCUPANCY_SELF_OCCUPIED, 12, {}, {}},
+      {"sunny-1",
+       "王建国",
+       "13800138001",
+       v1::RESIDENT_ROLE_OWNER,
+       MakeDate(1952, 3, 14),
+       v1::OCCUPANCY_SELF_OCCUPIED,
+       0,
+       {},
+       {}},
+      {"sunny-2",
+       "李秀英",
+       "13800138002",
+       v1::RESIDENT_ROLE_FAMILY,
+       MakeDate(1955, 9, 2),
+       v1::OCCUPANCY_SELF_OCCUPIED,
+       0,
+       {},
+       {}},
+      {"sunny-3",
+       "张伟",
+       "13900139003",
+       v1::RESIDENT_ROLE_OWNER,
+       MakeDate(1983, 6, 21),
+       v1::OCCUPANCY_SELF_OCCUPIED,
+       5,
+       {},
+       {}},
+      {"sunny-4",
+       "刘淑珍",
+       "021-5888 2004",
+       v1::RESIDENT_ROLE_OWNER,
+       MakeDate(1946, 12, 30),
+       v1::OCCUPANCY_SELF_OCCUPIED,
+       12,
+       {},
+       {}},
       {"sunny-5", "陈静", "13700137005", v1::RESIDENT_ROLE_TENANT, MakeDate(1990, 11, 5),
        v1::OCCUPANCY_RENTED, 0, MakeDate(2026, 3, 1), MakeDate(2028, 2, 29)},
       {"sunny-6", "周敏", "13600136006", v1::RESIDENT_ROLE_TENANT, MakeDate(1961, 4, 18),
        v1::OCCUPANCY_RENTED, 3, MakeDate(2026, 7, 1), MakeDate(2028, 6, 30)},
-      {"sunny-7", "赵磊", "13500135007", v1::RESIDENT_ROLE_OWNER, {}, v1::OCCUPANCY_VACANT, 0, {}, {}},
+      {"sunny-7",
+       "赵磊",
+       "13500135007",
+       v1::RESIDENT_ROLE_OWNER,
+       {},
+       v1::OCCUPANCY_VACANT,
+       0,
+       {},
+       {}},
   };
   estates.push_back(std::move(sunny));
 
   // 金融中心: an office tower, shops on the ground floor, 25 floors × 6 = 150 units.
-  EstatePlan tower{"tower", "金融中心 Finance Tower", v1::ESTATE_KIND_OFFICE, 80,
+  EstatePlan tower{"tower",
+                   "金融中心 Finance Tower",
+                   v1::ESTATE_KIND_OFFICE,
+                   80,
                    "上海市黄浦区中山东一路 200 号 (200 Zhongshan East 1st Road, Huangpu, Shanghai)",
-                   MakeTime(8, 30), MakeTime(18, 0), {}, {}};
+                   MakeTime(8, 30),
+                   MakeTime(18, 0),
+                   {},
+                   {}};
   const int tower_layout[6] = {16840, 9680, 6250, 7530, 11000, 17890};
   for (int floor = 1; floor <= 25; ++floor) {
     for (int u = 1; u <= 6; ++u) {
@@ -200,19 +251,39 @@ std::vector<EstatePlan> DemoEstates() {
   tower.residents = {
       {"tower-1", "孙浩", "13811112001", v1::RESIDENT_ROLE_TENANT, MakeDate(1985, 2, 9),
        v1::OCCUPANCY_RENTED, 0, MakeDate(2025, 1, 1), MakeDate(2027, 12, 31)},
-      {"tower-2", "吴丽", "13811112002", v1::RESIDENT_ROLE_OWNER, MakeDate(1963, 8, 8),
-       v1::OCCUPANCY_SELF_OCCUPIED, 0, {}, {}},
+      {"tower-2",
+       "吴丽",
+       "13811112002",
+       v1::RESIDENT_ROLE_OWNER,
+       MakeDate(1963, 8, 8),
+       v1::OCCUPANCY_SELF_OCCUPIED,
+       0,
+       {},
+       {}},
       {"tower-3", "郑强", "021-6333 2003", v1::RESIDENT_ROLE_TENANT, MakeDate(1979, 10, 30),
        v1::OCCUPANCY_RENTED, 7, MakeDate(2026, 5, 1), MakeDate(2029, 4, 30)},
-      {"tower-4", "冯晓东", "13811112004", v1::RESIDENT_ROLE_OWNER, {}, v1::OCCUPANCY_SELF_OCCUPIED, 9,
-       {}, {}},
+      {"tower-4",
+       "冯晓东",
+       "13811112004",
+       v1::RESIDENT_ROLE_OWNER,
+       {},
+       v1::OCCUPANCY_SELF_OCCUPIED,
+       9,
+       {},
+       {}},
   };
   estates.push_back(std::move(tower));
 
   // 翠湖苑: a small upscale court, 12 villas and 3 low-rise buildings × 6 floors × 4 = 84.
-  EstatePlan jade{"jade", "翠湖苑 Jade Lake Court", v1::ESTATE_KIND_RESIDENTIAL, 180,
-                  "杭州市西湖区翠湖路 16 号 (16 Cuihu Road, Xihu, Hangzhou)", MakeTime(8, 0),
-                  MakeTime(20, 0), {}, {}};
+  EstatePlan jade{"jade",
+                  "翠湖苑 Jade Lake Court",
+                  v1::ESTATE_KIND_RESIDENTIAL,
+                  180,
+                  "杭州市西湖区翠湖路 16 号 (16 Cuihu Road, Xihu, Hangzhou)",
+                  MakeTime(8, 0),
+                  MakeTime(20, 0),
+                  {},
+                  {}};
   for (int v = 1; v <= 12; ++v) {
     std::string number = absl::StrFormat("V%02d", v);
     jade.units.push_back(MakeUnit("翠湖别墅", number, 1, 17260 + (v % 4) * 210, v1::UNIT_TYPE_VILLA,
@@ -224,23 +295,51 @@ std::vector<EstatePlan> DemoEstates() {
     for (int floor = 1; floor <= 6; ++floor) {
       for (int flat = 1; flat <= 4; ++flat) {
         std::string number = absl::StrFormat("%d%02d", floor, flat);
-        jade.units.push_back(MakeUnit(building, number, floor, jade_layout[flat - 1],
-                                      v1::UNIT_TYPE_APARTMENT,
-                                      PickOccupancy(absl::StrCat("jade/", building, "/", number), 8, 14)));
+        jade.units.push_back(
+            MakeUnit(building, number, floor, jade_layout[flat - 1], v1::UNIT_TYPE_APARTMENT,
+                     PickOccupancy(absl::StrCat("jade/", building, "/", number), 8, 14)));
       }
     }
   }
   jade.residents = {
-      {"jade-1", "黄志明", "13911113001", v1::RESIDENT_ROLE_OWNER, MakeDate(1950, 5, 20),
-       v1::OCCUPANCY_SELF_OCCUPIED, 0, {}, {}},
-      {"jade-2", "林美华", "13911113002", v1::RESIDENT_ROLE_FAMILY, MakeDate(1953, 10, 11),
-       v1::OCCUPANCY_SELF_OCCUPIED, 0, {}, {}},
-      {"jade-3", "何俊", "13911113003", v1::RESIDENT_ROLE_OWNER, MakeDate(1979, 2, 27),
-       v1::OCCUPANCY_SELF_OCCUPIED, 4, {}, {}},
+      {"jade-1",
+       "黄志明",
+       "13911113001",
+       v1::RESIDENT_ROLE_OWNER,
+       MakeDate(1950, 5, 20),
+       v1::OCCUPANCY_SELF_OCCUPIED,
+       0,
+       {},
+       {}},
+      {"jade-2",
+       "林美华",
+       "13911113002",
+       v1::RESIDENT_ROLE_FAMILY,
+       MakeDate(1953, 10, 11),
+       v1::OCCUPANCY_SELF_OCCUPIED,
+       0,
+       {},
+       {}},
+      {"jade-3",
+       "何俊",
+       "13911113003",
+       v1::RESIDENT_ROLE_OWNER,
+       MakeDate(1979, 2, 27),
+       v1::OCCUPANCY_SELF_OCCUPIED,
+       4,
+       {},
+       {}},
       {"jade-4", "马晓燕", "13911113004", v1::RESIDENT_ROLE_TENANT, MakeDate(1988, 7, 19),
        v1::OCCUPANCY_RENTED, 0, MakeDate(2026, 9, 1), MakeDate(2027, 8, 31)},
-      {"jade-5", "高秀兰", "0571-8765 3005", v1::RESIDENT_ROLE_OWNER, MakeDate(1944, 1, 25),
-       v1::OCCUPANCY_SELF_OCCUPIED, 9, {}, {}},
+      {"jade-5",
+       "高秀兰",
+       "0571-8765 3005",
+       v1::RESIDENT_ROLE_OWNER,
+       MakeDate(1944, 1, 25),
+       v1::OCCUPANCY_SELF_OCCUPIED,
+       9,
+       {},
+       {}},
   };
   estates.push_back(std::move(jade));
   return estates;
@@ -253,51 +352,199 @@ std::vector<StaffPlan> DemoStaff() {
                  recent = MakeDate(2025, 3, 3), newcomer = MakeDate(2026, 10, 12);
   return {
       // 阳光花园
-      {"sunny-manager", "周晓红", "021-5888 1001", {R::STAFF_ROLE_ESTATE_MANAGER}, {}, {"sunny"}, veteran},
-      {"sunny-supervisor", "钱丽", "021-5888 1002", {R::STAFF_ROLE_SUPERVISOR}, {}, {"sunny"}, veteran},
-      {"sunny-teamlead", "孙婷", "021-5888 1003", {R::STAFF_ROLE_TEAM_LEAD, R::STAFF_ROLE_AGENT}, {},
-       {"sunny"}, mid, Slot::kDay},
-      {"sunny-agent-1", "李娜", "021-5888 1004", {R::STAFF_ROLE_AGENT}, {}, {"sunny"}, mid, Slot::kDay},
-      {"sunny-agent-2", "王芳", "021-5888 1005", {R::STAFF_ROLE_AGENT}, {}, {"sunny"}, recent, Slot::kDay},
-      {"sunny-agent-3", "陈雪", "021-5888 1006", {R::STAFF_ROLE_AGENT}, {}, {"sunny"}, newcomer,
+      {"sunny-manager",
+       "周晓红",
+       "021-5888 1001",
+       {R::STAFF_ROLE_ESTATE_MANAGER},
+       {},
+       {"sunny"},
+       veteran},
+      {"sunny-supervisor",
+       "钱丽",
+       "021-5888 1002",
+       {R::STAFF_ROLE_SUPERVISOR},
+       {},
+       {"sunny"},
+       veteran},
+      {"sunny-teamlead",
+       "孙婷",
+       "021-5888 1003",
+       {R::STAFF_ROLE_TEAM_LEAD, R::STAFF_ROLE_AGENT},
+       {},
+       {"sunny"},
+       mid,
+       Slot::kDay},
+      {"sunny-agent-1",
+       "李娜",
+       "021-5888 1004",
+       {R::STAFF_ROLE_AGENT},
+       {},
+       {"sunny"},
+       mid,
+       Slot::kDay},
+      {"sunny-agent-2",
+       "王芳",
+       "021-5888 1005",
+       {R::STAFF_ROLE_AGENT},
+       {},
+       {"sunny"},
+       recent,
+       Slot::kDay},
+      {"sunny-agent-3",
+       "陈雪",
+       "021-5888 1006",
+       {R::STAFF_ROLE_AGENT},
+       {},
+       {"sunny"},
+       newcomer,
        Slot::kNight},
-      {"sunny-tech-1", "刘强", "13601001007", {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_PLUMBING, S::SKILL_CIVIL}, {"sunny"}, veteran, Slot::kDay},
-      {"sunny-tech-2", "杨军", "13601001008", {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_ELECTRICAL, S::SKILL_APPLIANCES}, {"sunny"}, mid, Slot::kDay},
-      {"sunny-tech-3", "赵刚", "13601001009", {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_HVAC, S::SKILL_ELECTRICAL}, {"sunny"}, recent, Slot::kNight},
-      {"sunny-cleaner", "吴秀梅", "13601001010", {R::STAFF_ROLE_CLEANER}, {S::SKILL_CLEANING},
-       {"sunny"}, mid},
-      {"care-worker", "徐丽华", "13601001011", {R::STAFF_ROLE_CARE_WORKER},
-       {S::SKILL_ELDERLY_CARE, S::SKILL_ERRANDS}, {"sunny", "jade"}, recent},
-      // 金融中心
-      {"tower-manager", "郭伟", "021-6333 1001", {R::STAFF_ROLE_ESTATE_MANAGER}, {}, {"tower"}, veteran},
-      {"tower-supervisor", "何敏", "021-6333 1002", {R::STAFF_ROLE_SUPERVISOR}, {}, {"tower", "jade"},
+      {"sunny-tech-1",
+       "刘强",
+       "13601001007",
+       {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_PLUMBING, S::SKILL_CIVIL},
+       {"sunny"},
+       veteran,
+       Slot::kDay},
+      {"sunny-tech-2",
+       "杨军",
+       "13601001008",
+       {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_ELECTRICAL, S::SKILL_APPLIANCES},
+       {"sunny"},
+       mid,
+       Slot::kDay},
+      {"sunny-tech-3",
+       "赵刚",
+       "13601001009",
+       {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_HVAC, S::SKILL_ELECTRICAL},
+       {"sunny"},
+       recent,
+       Slot::kNight},
+      {"sunny-cleaner",
+       "吴秀梅",
+       "13601001010",
+       {R::STAFF_ROLE_CLEANER},
+       {S::SKILL_CLEANING},
+       {"sunny"},
        mid},
-      {"tower-agent-1", "罗静", "021-6333 1003", {R::STAFF_ROLE_AGENT}, {}, {"tower"}, mid, Slot::kDay},
-      {"tower-agent-2", "梁晨", "021-6333 1004", {R::STAFF_ROLE_AGENT}, {}, {"tower"}, recent,
+      {"care-worker",
+       "徐丽华",
+       "13601001011",
+       {R::STAFF_ROLE_CARE_WORKER},
+       {S::SKILL_ELDERLY_CARE, S::SKILL_ERRANDS},
+       {"sunny", "jade"},
+       recent},
+      // 金融中心
+      {"tower-manager",
+       "郭伟",
+       "021-6333 1001",
+       {R::STAFF_ROLE_ESTATE_MANAGER},
+       {},
+       {"tower"},
+       veteran},
+      {"tower-supervisor",
+       "何敏",
+       "021-6333 1002",
+       {R::STAFF_ROLE_SUPERVISOR},
+       {},
+       {"tower", "jade"},
+       mid},
+      {"tower-agent-1",
+       "罗静",
+       "021-6333 1003",
+       {R::STAFF_ROLE_AGENT},
+       {},
+       {"tower"},
+       mid,
+       Slot::kDay},
+      {"tower-agent-2",
+       "梁晨",
+       "021-6333 1004",
+       {R::STAFF_ROLE_AGENT},
+       {},
+       {"tower"},
+       recent,
        Slot::kNight},
-      {"tower-tech-1", "宋涛", "13701002005", {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_ELECTRICAL, S::SKILL_HVAC}, {"tower"}, veteran, Slot::kDay},
-      {"tower-tech-2", "谢鹏", "13701002006", {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_PLUMBING, S::SKILL_LOCKSMITH}, {"tower"}, mid, Slot::kNight},
-      {"tower-cleaner", "韩梅", "13701002007", {R::STAFF_ROLE_CLEANER}, {S::SKILL_CLEANING}, {"tower"},
+      {"tower-tech-1",
+       "宋涛",
+       "13701002005",
+       {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_ELECTRICAL, S::SKILL_HVAC},
+       {"tower"},
+       veteran,
+       Slot::kDay},
+      {"tower-tech-2",
+       "谢鹏",
+       "13701002006",
+       {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_PLUMBING, S::SKILL_LOCKSMITH},
+       {"tower"},
+       mid,
+       Slot::kNight},
+      {"tower-cleaner",
+       "韩梅",
+       "13701002007",
+       {R::STAFF_ROLE_CLEANER},
+       {S::SKILL_CLEANING},
+       {"tower"},
        recent},
       // 翠湖苑
-      {"jade-manager", "唐建华", "0571-8765 1001", {R::STAFF_ROLE_ESTATE_MANAGER}, {}, {"jade"}, mid},
-      {"jade-agent-1", "冯佳", "0571-8765 1002", {R::STAFF_ROLE_AGENT}, {}, {"jade"}, mid, Slot::kDay},
-      {"jade-agent-2", "曹雨", "0571-8765 1003", {R::STAFF_ROLE_AGENT}, {}, {"jade"}, newcomer,
+      {"jade-manager",
+       "唐建华",
+       "0571-8765 1001",
+       {R::STAFF_ROLE_ESTATE_MANAGER},
+       {},
+       {"jade"},
+       mid},
+      {"jade-agent-1",
+       "冯佳",
+       "0571-8765 1002",
+       {R::STAFF_ROLE_AGENT},
+       {},
+       {"jade"},
+       mid,
+       Slot::kDay},
+      {"jade-agent-2",
+       "曹雨",
+       "0571-8765 1003",
+       {R::STAFF_ROLE_AGENT},
+       {},
+       {"jade"},
+       newcomer,
        Slot::kNight},
-      {"jade-tech-1", "邓林", "13801003004", {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_PLUMBING, S::SKILL_ELECTRICAL}, {"jade"}, veteran, Slot::kDay},
-      {"jade-tech-2", "彭磊", "13801003005", {R::STAFF_ROLE_TECHNICIAN}, {S::SKILL_HVAC, S::SKILL_CIVIL},
-       {"jade"}, recent, Slot::kNight},
-      {"jade-gardener", "曾志强", "13801003006", {R::STAFF_ROLE_GARDENER}, {S::SKILL_GREENING}, {"jade"},
+      {"jade-tech-1",
+       "邓林",
+       "13801003004",
+       {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_PLUMBING, S::SKILL_ELECTRICAL},
+       {"jade"},
+       veteran,
+       Slot::kDay},
+      {"jade-tech-2",
+       "彭磊",
+       "13801003005",
+       {R::STAFF_ROLE_TECHNICIAN},
+       {S::SKILL_HVAC, S::SKILL_CIVIL},
+       {"jade"},
+       recent,
+       Slot::kNight},
+      {"jade-gardener",
+       "曾志强",
+       "13801003006",
+       {R::STAFF_ROLE_GARDENER},
+       {S::SKILL_GREENING},
+       {"jade"},
        veteran},
       // The group's finance office serves every estate.
-      {"finance-clerk", "潘红", "021-5888 1099", {R::STAFF_ROLE_FINANCE_CLERK}, {},
-       {"sunny", "tower", "jade"}, veteran},
+      {"finance-clerk",
+       "潘红",
+       "021-5888 1099",
+       {R::STAFF_ROLE_FINANCE_CLERK},
+       {},
+       {"sunny", "tower", "jade"},
+       veteran},
   };
 }
 
@@ -307,7 +554,8 @@ std::vector<StaffPlan> DemoStaff() {
 std::string ReadSecret(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    if (const char* env = std::getenv("WUYE_JWT_SECRET"); env != nullptr && *env != '\0') return env;
+    if (const char* env = std::getenv("WUYE_JWT_SECRET"); env != nullptr && *env != '\0')
+      return env;
     std::cerr << "wuye-demo: cannot read the JWT secret file " << path
               << " (made by scripts/services.sh start; or pass --jwt_secret_file)\n";
     std::exit(1);
@@ -359,7 +607,7 @@ class Directory {
   template <class Req, class Resp>
   std::vector<Resp> ListAll(absl::string_view method, Req req,
                             grpc::Status (v1::DirectoryService::Stub::*rpc)(grpc::ClientContext*,
-                                                                           const Req&, Resp*)) {
+                                                                            const Req&, Resp*)) {
     std::vector<Resp> pages;
     req.set_page_size(1000);
     do {
@@ -424,8 +672,8 @@ int DisplayWidth(absl::string_view s) {
 
 bool LooksNumeric(absl::string_view cell) {
   return !cell.empty() && std::all_of(cell.begin(), cell.end(), [](char c) {
-    return absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '%' ||
-           c == '>' || c == '=';
+    return absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '%' || c == '>' ||
+           c == '=';
   });
 }
 
@@ -467,11 +715,16 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows, absl::string_
 
 const char* KindName(v1::EstateKind kind) {
   switch (kind) {
-    case v1::ESTATE_KIND_RESIDENTIAL: return "residential";
-    case v1::ESTATE_KIND_OFFICE: return "office";
-    case v1::ESTATE_KIND_MALL: return "mall";
-    case v1::ESTATE_KIND_MIXED: return "mixed";
-    default: return "?";
+    case v1::ESTATE_KIND_RESIDENTIAL:
+      return "residential";
+    case v1::ESTATE_KIND_OFFICE:
+      return "office";
+    case v1::ESTATE_KIND_MALL:
+      return "mall";
+    case v1::ESTATE_KIND_MIXED:
+      return "mixed";
+    default:
+      return "?";
   }
 }
 
@@ -507,7 +760,8 @@ struct EstateSummary {
 
 int AgeOn(const v1::Date& birth, absl::CivilDay today) {
   int age = static_cast<int>(today.year()) - birth.year();
-  if (today.month() < birth.month() || (today.month() == birth.month() && today.day() < birth.day())) {
+  if (today.month() < birth.month() ||
+      (today.month() == birth.month() && today.day() < birth.day())) {
     --age;
   }
   return age;
@@ -547,8 +801,8 @@ int main(int argc, char** argv) {
   }
   Directory dir(channel, absl::GetFlag(FLAGS_rpc_timeout));
   Tally tally{absl::Now()};
-  std::cout << "wuye-demo: loading the demo property group into the directory at " << target
-            << "\n" << std::flush;
+  std::cout << "wuye-demo: loading the demo property group into the directory at " << target << "\n"
+            << std::flush;
 
   // 1. The group, as a platform admin.
   dir.set_token(Mint(secret, "", {}, std::string(wuye::roles::kPlatformAdmin)));
@@ -579,7 +833,8 @@ int main(int argc, char** argv) {
     e->set_household_count(static_cast<int32_t>(plan.units.size()));
     e->set_address(plan.address);
     EstateSummary s;
-    dir.Call("CreateEstate", [&](auto* ctx) { return dir.stub().CreateEstate(ctx, req, &s.estate); });
+    dir.Call("CreateEstate",
+             [&](auto* ctx) { return dir.stub().CreateEstate(ctx, req, &s.estate); });
     tally.Count(s.estate.create_time());
     estate_ids[plan.key] = s.estate.id();
 
@@ -588,7 +843,8 @@ int main(int argc, char** argv) {
     import.set_estate_id(s.estate.id());
     for (const auto& u : plan.units) *import.add_units() = u;
     v1::ImportUnitsResponse imported;
-    dir.Call("ImportUnits", [&](auto* ctx) { return dir.stub().ImportUnits(ctx, import, &imported); });
+    dir.Call("ImportUnits",
+             [&](auto* ctx) { return dir.stub().ImportUnits(ctx, import, &imported); });
     summaries.push_back(std::move(s));
   }
 
@@ -599,7 +855,8 @@ int main(int argc, char** argv) {
     v1::ListBuildingsRequest lb;
     lb.set_estate_id(s.estate.id());
     std::map<std::string, std::string> building_names;  // id → name
-    for (const auto& page : dir.ListAll("ListBuildings", lb, &v1::DirectoryService::Stub::ListBuildings)) {
+    for (const auto& page :
+         dir.ListAll("ListBuildings", lb, &v1::DirectoryService::Stub::ListBuildings)) {
       for (const auto& b : page.buildings()) {
         building_names[b.id()] = b.name();
         ++s.buildings;
@@ -616,10 +873,17 @@ int main(int argc, char** argv) {
         ++s.units;
         tally.Count(u.create_time());
         switch (u.occupancy()) {
-          case v1::OCCUPANCY_VACANT: ++s.vacant; break;
-          case v1::OCCUPANCY_RENTED: ++s.rented; break;
-          case v1::OCCUPANCY_SELF_OCCUPIED: ++s.self_occupied; break;
-          default: break;
+          case v1::OCCUPANCY_VACANT:
+            ++s.vacant;
+            break;
+          case v1::OCCUPANCY_RENTED:
+            ++s.rented;
+            break;
+          case v1::OCCUPANCY_SELF_OCCUPIED:
+            ++s.self_occupied;
+            break;
+          default:
+            break;
         }
         if (!u.handed_over()) ++s.not_handed_over;
       }
@@ -650,7 +914,8 @@ int main(int argc, char** argv) {
       if (rp.lease_start.year() != 0) *r->mutable_lease_start() = rp.lease_start;
       if (rp.lease_end.year() != 0) *r->mutable_lease_end() = rp.lease_end;
       v1::Resident made;
-      dir.Call("CreateResident", [&](auto* ctx) { return dir.stub().CreateResident(ctx, req, &made); });
+      dir.Call("CreateResident",
+               [&](auto* ctx) { return dir.stub().CreateResident(ctx, req, &made); });
       tally.Count(made.create_time());
     }
   }
@@ -686,16 +951,19 @@ int main(int argc, char** argv) {
     *shift->mutable_start_time() = wuye::ToProtoTime(day ? day_start : night_start);
     *shift->mutable_end_time() = wuye::ToProtoTime(day ? night_start : night_end);
     v1::Shift made_shift;
-    dir.Call("CreateShift", [&](auto* ctx) { return dir.stub().CreateShift(ctx, shift_req, &made_shift); });
+    dir.Call("CreateShift",
+             [&](auto* ctx) { return dir.stub().CreateShift(ctx, shift_req, &made_shift); });
     tally.Count(made_shift.create_time());
   }
 
   // Read back what each estate now holds.
-  const absl::Time today_start = absl::FromCivil(today, tz), today_end = absl::FromCivil(today + 1, tz);
+  const absl::Time today_start = absl::FromCivil(today, tz),
+                   today_end = absl::FromCivil(today + 1, tz);
   for (EstateSummary& s : summaries) {
     v1::ListResidentsRequest lr;
     lr.set_estate_id(s.estate.id());
-    for (const auto& page : dir.ListAll("ListResidents", lr, &v1::DirectoryService::Stub::ListResidents)) {
+    for (const auto& page :
+         dir.ListAll("ListResidents", lr, &v1::DirectoryService::Stub::ListResidents)) {
       for (const auto& r : page.residents()) {
         ++s.residents;
         if (r.has_date_of_birth() && AgeOn(r.date_of_birth(), today) >= 60) ++s.elders;
@@ -710,35 +978,42 @@ int main(int argc, char** argv) {
     lsh.set_estate_id(s.estate.id());
     *lsh.mutable_window_start() = wuye::ToProtoTime(today_start);
     *lsh.mutable_window_end() = wuye::ToProtoTime(today_end);
-    for (const auto& page : dir.ListAll("ListShifts", lsh, &v1::DirectoryService::Stub::ListShifts)) {
+    for (const auto& page :
+         dir.ListAll("ListShifts", lsh, &v1::DirectoryService::Stub::ListShifts)) {
       s.shifts_today += page.shifts_size();
     }
   }
   int group_staff = 0;
-  for (const auto& page : dir.ListAll("ListStaff", v1::ListStaffRequest(), &v1::DirectoryService::Stub::ListStaff)) {
+  for (const auto& page :
+       dir.ListAll("ListStaff", v1::ListStaffRequest(), &v1::DirectoryService::Stub::ListStaff)) {
     group_staff += page.staff_size();
   }
 
   // The summary.
-  std::cout << "\n" << group.name() << "\n"
+  std::cout << "\n"
+            << group.name() << "\n"
             << "  group id   " << group.id() << "\n"
             << "  this run   " << tally.created << " objects created, " << tally.existed
-            << " already there" << (tally.created == 0 ? " (nothing new: a rerun changes nothing)" : "")
-            << "; " << dir.calls() << " calls, trace id " << dir.trace_id() << "\n\n";
+            << " already there"
+            << (tally.created == 0 ? " (nothing new: a rerun changes nothing)" : "") << "; "
+            << dir.calls() << " calls, trace id " << dir.trace_id() << "\n\n";
   std::vector<std::vector<std::string>> rows = {
       {"estate", "kind", "fee yuan/m2", "households", "callbacks", "buildings", "units", "vacant",
        "rented", "residents", "aged 60+", "staff", "shifts today"}};
   for (const EstateSummary& s : summaries) {
-    rows.push_back({s.estate.name(), KindName(s.estate.kind()), Yuan(s.estate.management_fee_fen_per_m2()),
-                    absl::StrCat(s.estate.household_count()), CallbackBand(s.estate.household_count()),
-                    absl::StrCat(s.buildings), absl::StrCat(s.units), absl::StrCat(s.vacant),
-                    absl::StrCat(s.rented), absl::StrCat(s.residents), absl::StrCat(s.elders),
-                    absl::StrCat(s.staff), absl::StrCat(s.shifts_today)});
+    rows.push_back(
+        {s.estate.name(), KindName(s.estate.kind()), Yuan(s.estate.management_fee_fen_per_m2()),
+         absl::StrCat(s.estate.household_count()), CallbackBand(s.estate.household_count()),
+         absl::StrCat(s.buildings), absl::StrCat(s.units), absl::StrCat(s.vacant),
+         absl::StrCat(s.rented), absl::StrCat(s.residents), absl::StrCat(s.elders),
+         absl::StrCat(s.staff), absl::StrCat(s.shifts_today)});
   }
   PrintTable(rows, "  ");
-  std::cout << "\n  " << group_staff << " staff in the group (some serve several estates); shifts of "
-            << today_text << " " << kTimeZone << ": day 08:00-20:00, night 20:00-08:00\n"
-            << "  callbacks: the monthly callback sample of DOMAIN.md section 2 for the estate's size\n\n";
+  std::cout << "\n  " << group_staff
+            << " staff in the group (some serve several estates); shifts of " << today_text << " "
+            << kTimeZone << ": day 08:00-20:00, night 20:00-08:00\n"
+            << "  callbacks: the monthly callback sample of DOMAIN.md section 2 for the estate's "
+               "size\n\n";
   std::vector<std::vector<std::string>> ids = {{"estate", "id", "time zone", "front desk"}};
   for (const EstateSummary& s : summaries) {
     ids.push_back({s.estate.name(), s.estate.id(), s.estate.time_zone(),

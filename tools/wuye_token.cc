@@ -29,20 +29,16 @@
 #include "shared/auth.h"
 
 ABSL_FLAG(std::string, sub, "", "Subject (user or service id).");
-ABSL_FLAG(std::string, group, "",
-          "Group id; may be empty only for platform_admin.");
-ABSL_FLAG(
-    std::string, estates, "",
-    "Comma-separated estate ids, or \"*\" for every estate of the group.");
-ABSL_FLAG(std::string, roles, "",
-          "Comma-separated roles, e.g. agent,technician.");
+ABSL_FLAG(std::string, group, "", "Group id; may be empty only for platform_admin.");
+ABSL_FLAG(std::string, estates, "",
+          "Comma-separated estate ids, or \"*\" for every estate of the group.");
+ABSL_FLAG(std::string, roles, "", "Comma-separated roles, e.g. agent,technician.");
 ABSL_FLAG(absl::Duration, ttl, absl::Hours(12), "Token lifetime.");
 ABSL_FLAG(std::string, issuer, "wuye", "iss claim.");
 ABSL_FLAG(std::string, audience, "wuye", "aud claim.");
-ABSL_FLAG(
-    std::string, secret, "",
-    "HS256 secret (>= 32 bytes). Prefer env WUYE_JWT_SECRET: flags show up "
-    "in ps.");
+ABSL_FLAG(std::string, secret, "",
+          "HS256 secret (>= 32 bytes). Prefer env WUYE_JWT_SECRET: flags show up "
+          "in ps.");
 ABSL_FLAG(std::string, es256_key_file, "",
           "PEM EC P-256 private key; if set, mint ES256 instead of HS256.");
 ABSL_FLAG(std::string, generate_es256_keys, "",
@@ -68,8 +64,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 // O_EXCL: never silently replace an existing key someone may still rely on.
-absl::Status WriteNewFile(const std::string& path, const std::string& data,
-                          mode_t mode) {
+absl::Status WriteNewFile(const std::string& path, const std::string& data, mode_t mode) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     return absl::FailedPreconditionError(
@@ -82,8 +77,7 @@ absl::Status WriteNewFile(const std::string& path, const std::string& data,
     if (n <= 0) {
       int err = errno;
       close(fd);
-      return absl::InternalError(
-          absl::StrCat("cannot write ", path, ": ", std::strerror(err)));
+      return absl::InternalError(absl::StrCat("cannot write ", path, ": ", std::strerror(err)));
     }
     done += static_cast<size_t>(n);
   }
@@ -98,13 +92,11 @@ absl::Status GenerateKeys(const std::string& dir) {
   std::string pub_path = dir + "/jwt-es256.pub";
   struct stat st;
   if (stat(key_path.c_str(), &st) == 0 || stat(pub_path.c_str(), &st) == 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("key files already exist in ", dir));
+    return absl::AlreadyExistsError(absl::StrCat("key files already exist in ", dir));
   }
   absl::StatusOr<wuye::Es256KeyPair> keys = wuye::GenerateEs256KeyPair();
   if (!keys.ok()) return keys.status();
-  if (absl::Status s = WriteNewFile(key_path, keys->private_pem, 0600);
-      !s.ok()) {
+  if (absl::Status s = WriteNewFile(key_path, keys->private_pem, 0600); !s.ok()) {
     return s;
   }
   return WriteNewFile(pub_path, keys->public_pem, 0644);
@@ -123,8 +115,7 @@ absl::StatusOr<std::string> Mint() {
   claims.audience = absl::GetFlag(FLAGS_audience);
   claims.issued_at = absl::Now();
   claims.expires_at = claims.issued_at + absl::GetFlag(FLAGS_ttl);
-  if (claims.subject.empty())
-    return absl::InvalidArgumentError("--sub is required");
+  if (claims.subject.empty()) return absl::InvalidArgumentError("--sub is required");
   if (claims.roles.empty()) {
     return absl::InvalidArgumentError("--roles is required");
   }

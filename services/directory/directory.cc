@@ -66,7 +66,8 @@ absl::Status CheckName(absl::string_view text, absl::string_view field, int max_
   if (absl::StripAsciiWhitespace(text).empty()) return FieldError(field, "required");
   int chars = 0;
   if (!Utf8Length(text, &chars)) return FieldError(field, "must be valid UTF-8");
-  if (chars > max_chars) return FieldError(field, absl::StrCat("at most ", max_chars, " characters"));
+  if (chars > max_chars)
+    return FieldError(field, absl::StrCat("at most ", max_chars, " characters"));
   for (unsigned char c : text) {
     if (c < 0x20 || c == 0x7f) return FieldError(field, "must not contain control characters");
   }
@@ -184,7 +185,8 @@ absl::Status PrepareUnit(v1::Unit& u, absl::string_view prefix) {
     return FieldError(Path(prefix, "building_id"), "not a valid id");
   }
   WUYE_RETURN_IF_ERROR(CheckName(u.number(), Path(prefix, "number"), 32));
-  WUYE_ASSIGN_OR_RETURN(int64_t area, ParseArea(u.building_area_m2(), Path(prefix, "building_area_m2")));
+  WUYE_ASSIGN_OR_RETURN(int64_t area,
+                        ParseArea(u.building_area_m2(), Path(prefix, "building_area_m2")));
   u.set_building_area_m2(FormatArea(area));
   if (u.type() == v1::UNIT_TYPE_UNSPECIFIED) u.set_type(v1::UNIT_TYPE_APARTMENT);
   if (u.occupancy() == v1::OCCUPANCY_UNSPECIFIED) u.set_occupancy(v1::OCCUPANCY_VACANT);
@@ -194,7 +196,8 @@ absl::Status PrepareUnit(v1::Unit& u, absl::string_view prefix) {
 absl::Status PrepareImportedUnit(v1::ImportedUnit& u, absl::string_view prefix) {
   WUYE_RETURN_IF_ERROR(CheckName(u.building_name(), Path(prefix, "building_name"), 64));
   WUYE_RETURN_IF_ERROR(CheckName(u.number(), Path(prefix, "number"), 32));
-  WUYE_ASSIGN_OR_RETURN(int64_t area, ParseArea(u.building_area_m2(), Path(prefix, "building_area_m2")));
+  WUYE_ASSIGN_OR_RETURN(int64_t area,
+                        ParseArea(u.building_area_m2(), Path(prefix, "building_area_m2")));
   u.set_building_area_m2(FormatArea(area));
   if (u.type() == v1::UNIT_TYPE_UNSPECIFIED) u.set_type(v1::UNIT_TYPE_APARTMENT);
   if (u.occupancy() == v1::OCCUPANCY_UNSPECIFIED) u.set_occupancy(v1::OCCUPANCY_VACANT);
@@ -217,7 +220,8 @@ absl::Status PrepareResident(v1::Resident& r, absl::string_view prefix, const v1
       return FieldError(Path(prefix, "date_of_birth"), "must not be in the future");
     }
   }
-  if (r.has_lease_start()) WUYE_RETURN_IF_ERROR(CheckDate(r.lease_start(), Path(prefix, "lease_start")));
+  if (r.has_lease_start())
+    WUYE_RETURN_IF_ERROR(CheckDate(r.lease_start(), Path(prefix, "lease_start")));
   if (r.has_lease_end()) WUYE_RETURN_IF_ERROR(CheckDate(r.lease_end(), Path(prefix, "lease_end")));
   if (r.has_lease_start() && r.has_lease_end() &&
       DateText(r.lease_end()) < DateText(r.lease_start())) {
@@ -252,7 +256,8 @@ absl::Status PrepareStaff(v1::Staff& s, absl::string_view prefix) {
   for (const auto& id : s.home_estate_ids()) {
     if (!IsValidId(id)) return FieldError(Path(prefix, "home_estate_ids"), "not a valid id");
   }
-  if (s.has_start_date()) WUYE_RETURN_IF_ERROR(CheckDate(s.start_date(), Path(prefix, "start_date")));
+  if (s.has_start_date())
+    WUYE_RETURN_IF_ERROR(CheckDate(s.start_date(), Path(prefix, "start_date")));
   return absl::OkStatus();
 }
 
@@ -262,7 +267,8 @@ absl::Status CheckShift(const v1::Shift& s, absl::string_view prefix) {
   if (!s.has_start_time()) return FieldError(Path(prefix, "start_time"), "required");
   if (!s.has_end_time()) return FieldError(Path(prefix, "end_time"), "required");
   int64_t start = s.start_time().seconds(), end = s.end_time().seconds();
-  if (end - start < 60) return FieldError(Path(prefix, "end_time"), "at least 1 minute after start_time");
+  if (end - start < 60)
+    return FieldError(Path(prefix, "end_time"), "at least 1 minute after start_time");
   if (end - start > 24 * 3600) {
     return FieldError(Path(prefix, "end_time"), "at most 24 hours after start_time");
   }

@@ -5,7 +5,6 @@
 #include <set>
 
 #include "absl/cleanup/cleanup.h"
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "services/directory/directory.h"
@@ -33,7 +32,8 @@ absl::Status CheckId(const std::string& id, absl::string_view field) {
 }
 
 // Parses the page request; the key inside a token is always one of our ids.
-absl::StatusOr<PageRequest> Page(int32_t size, const std::string& token, const std::string& filters) {
+absl::StatusOr<PageRequest> Page(int32_t size, const std::string& token,
+                                 const std::string& filters) {
   WUYE_ASSIGN_OR_RETURN(PageRequest page, ParsePage(size, token, filters));
   if (!page.after.empty() && !IsValidId(page.after)) {
     return FieldError("page_token", "not a token this service issued");
@@ -123,7 +123,8 @@ grpc::Status DirectoryServiceImpl::GetGroup(Ctx* ctx, const v1::GetGroupRequest*
   return rpc_.Run(ctx, "GetGroup", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     bool platform = rc.caller.HasRole(kPlatformAdmin);
-    if (!platform && req->id() != rc.caller.group_id) return absl::NotFoundError("id: no such group");
+    if (!platform && req->id() != rc.caller.group_id)
+      return absl::NotFoundError("id: no such group");
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto group = store_.GetGroup(tx, req->id());
       if (!group) return absl::NotFoundError("id: no such group");
@@ -188,9 +189,9 @@ grpc::Status DirectoryServiceImpl::UpdateEstate(Ctx* ctx, const v1::UpdateEstate
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
     WUYE_RETURN_IF_ERROR(CheckId(req->estate().id(), "estate.id"));
-    WUYE_RETURN_IF_ERROR(CheckMask(req->update_mask(),
-                                   {"name", "kind", "time_zone", "desk_opens", "desk_closes",
-                                    "management_fee_fen_per_m2", "household_count", "address"}));
+    WUYE_RETURN_IF_ERROR(
+        CheckMask(req->update_mask(), {"name", "kind", "time_zone", "desk_opens", "desk_closes",
+                                       "management_fee_fen_per_m2", "household_count", "address"}));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       auto estate = store_.GetEstate(tx, rc.caller.group_id, req->estate().id(), true);
       if (!estate) return absl::NotFoundError("estate.id: no such estate");
@@ -219,23 +220,25 @@ grpc::Status DirectoryServiceImpl::UpdateEstate(Ctx* ctx, const v1::UpdateEstate
 
 grpc::Status DirectoryServiceImpl::CreateBuilding(Ctx* ctx, const v1::CreateBuildingRequest* req,
                                                   v1::Building* resp) {
-  return rpc_.Run(ctx, "CreateBuilding", req->request_id(), [&](RequestContext& rc) -> absl::Status {
-    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager}));
-    v1::Building building = req->building();
-    WUYE_RETURN_IF_ERROR(PrepareBuilding(building, "building"));
-    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, building.estate_id(), "building.estate_id").status());
-      building.set_id(NewId(rc.now));
-      building.set_group_id(rc.caller.group_id);
-      if (!store_.InsertBuilding(tx, building, rc.now, resp)) {
-        return Taken("building.name", "a building of this name exists in the estate");
-      }
-      Publish(tx, rc, "directory.building.created", resp->estate_id(), resp->id(), resp->version(),
-              *resp);
-      return absl::OkStatus();
-    });
-  });
+  return rpc_.Run(
+      ctx, "CreateBuilding", req->request_id(), [&](RequestContext& rc) -> absl::Status {
+        WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+        WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager}));
+        v1::Building building = req->building();
+        WUYE_RETURN_IF_ERROR(PrepareBuilding(building, "building"));
+        return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+          WUYE_RETURN_IF_ERROR(
+              VisibleEstate(tx, rc, building.estate_id(), "building.estate_id").status());
+          building.set_id(NewId(rc.now));
+          building.set_group_id(rc.caller.group_id);
+          if (!store_.InsertBuilding(tx, building, rc.now, resp)) {
+            return Taken("building.name", "a building of this name exists in the estate");
+          }
+          Publish(tx, rc, "directory.building.created", resp->estate_id(), resp->id(),
+                  resp->version(), *resp);
+          return absl::OkStatus();
+        });
+      });
 }
 
 grpc::Status DirectoryServiceImpl::GetBuilding(Ctx* ctx, const v1::GetBuildingRequest* req,
@@ -262,9 +265,10 @@ grpc::Status DirectoryServiceImpl::ListBuildings(Ctx* ctx, const v1::ListBuildin
     const std::string filters = absl::StrCat("buildings;", req->estate_id());
     WUYE_ASSIGN_OR_RETURN(PageRequest page, Page(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
-      auto rows = store_.ListBuildings(tx, rc.caller.group_id, req->estate_id(), page.after,
-                                       page.size + 1);
-      resp->set_next_page_token(FillPage(std::move(rows), page, filters, resp->mutable_buildings()));
+      auto rows =
+          store_.ListBuildings(tx, rc.caller.group_id, req->estate_id(), page.after, page.size + 1);
+      resp->set_next_page_token(
+          FillPage(std::move(rows), page, filters, resp->mutable_buildings()));
       return absl::OkStatus();
     });
   });
@@ -316,7 +320,8 @@ grpc::Status DirectoryServiceImpl::ListUnits(Ctx* ctx, const v1::ListUnitsReques
   return rpc_.Run(ctx, "ListUnits", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
-    if (!req->building_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(req->building_id(), "building_id"));
+    if (!req->building_id().empty())
+      WUYE_RETURN_IF_ERROR(CheckId(req->building_id(), "building_id"));
     if (!v1::Occupancy_IsValid(req->occupancy())) {
       return FieldError("occupancy", "unknown occupancy");
     }
@@ -339,8 +344,8 @@ grpc::Status DirectoryServiceImpl::UpdateUnit(Ctx* ctx, const v1::UpdateUnitRequ
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager}));
     WUYE_RETURN_IF_ERROR(CheckId(req->unit().id(), "unit.id"));
-    WUYE_RETURN_IF_ERROR(CheckMask(req->update_mask(),
-                                   {"building_area_m2", "type", "occupancy", "handed_over", "floor"}));
+    WUYE_RETURN_IF_ERROR(CheckMask(
+        req->update_mask(), {"building_area_m2", "type", "occupancy", "handed_over", "floor"}));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       auto unit = store_.GetUnit(tx, rc.caller.group_id, req->unit().id(), true);
       if (!unit) return absl::NotFoundError("unit.id: no such unit");
@@ -387,20 +392,21 @@ grpc::Status DirectoryServiceImpl::ImportUnits(Ctx* ctx, const v1::ImportUnitsRe
     };
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, req->estate_id(), "estate_id").status());
-      ImportResult result = store_.ImportUnits(tx, rc.caller.group_id, req->estate_id(), units, rc.now);
+      ImportResult result =
+          store_.ImportUnits(tx, rc.caller.group_id, req->estate_id(), units, rc.now);
       if (result.first_conflict >= 0) {
-        return WithReason(
-            absl::FailedPreconditionError(absl::StrCat(
-                "units[", result.first_conflict,
-                "]: the unit exists with other content; change it with UpdateUnit")),
-            "UNIT_EXISTS_DIFFERENT");
+        return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                              "units[", result.first_conflict,
+                              "]: the unit exists with other content; change it with UpdateUnit")),
+                          "UNIT_EXISTS_DIFFERENT");
       }
       resp->set_created(static_cast<int32_t>(result.units_created.size()));
       resp->set_unchanged(result.unchanged);
       resp->set_buildings_created(static_cast<int32_t>(result.buildings_created.size()));
       // One event per chunk keeps envelopes small for consumers.
       constexpr size_t kChunk = 1000;
-      for (size_t start = 0; start < std::max<size_t>(result.units_created.size(), 1); start += kChunk) {
+      for (size_t start = 0; start < std::max<size_t>(result.units_created.size(), 1);
+           start += kChunk) {
         wuye::events::v1::UnitsImported chunk;
         chunk.set_estate_id(req->estate_id());
         if (start == 0) {
@@ -421,28 +427,29 @@ grpc::Status DirectoryServiceImpl::ImportUnits(Ctx* ctx, const v1::ImportUnitsRe
 
 grpc::Status DirectoryServiceImpl::CreateResident(Ctx* ctx, const v1::CreateResidentRequest* req,
                                                   v1::Resident* resp) {
-  return rpc_.Run(ctx, "CreateResident", req->request_id(), [&](RequestContext& rc) -> absl::Status {
-    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    WUYE_RETURN_IF_ERROR(
-        rc.RequireRole({kGroupAdmin, kEstateManager, kSupervisor, kTeamLead, kAgent}));
-    WUYE_RETURN_IF_ERROR(CheckId(req->resident().unit_id(), "resident.unit_id"));
-    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      auto unit = store_.GetUnit(tx, rc.caller.group_id, req->resident().unit_id());
-      if (!unit) return absl::NotFoundError("resident.unit_id: no such unit");
-      WUYE_ASSIGN_OR_RETURN(v1::Estate estate,
-                            VisibleEstate(tx, rc, unit->estate_id(), "resident.unit_id"));
-      v1::Resident resident = req->resident();
-      WUYE_RETURN_IF_ERROR(
-          PrepareResident(resident, "resident", LocalDate(rc.now, estate.time_zone())));
-      resident.set_id(NewId(rc.now));
-      resident.set_group_id(rc.caller.group_id);
-      resident.set_estate_id(unit->estate_id());
-      store_.InsertResident(tx, resident, rc.now, resp);
-      Publish(tx, rc, "directory.resident.created", resp->estate_id(), resp->id(),
-              resp->version(), *resp);
-      return absl::OkStatus();
-    });
-  });
+  return rpc_.Run(
+      ctx, "CreateResident", req->request_id(), [&](RequestContext& rc) -> absl::Status {
+        WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+        WUYE_RETURN_IF_ERROR(
+            rc.RequireRole({kGroupAdmin, kEstateManager, kSupervisor, kTeamLead, kAgent}));
+        WUYE_RETURN_IF_ERROR(CheckId(req->resident().unit_id(), "resident.unit_id"));
+        return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+          auto unit = store_.GetUnit(tx, rc.caller.group_id, req->resident().unit_id());
+          if (!unit) return absl::NotFoundError("resident.unit_id: no such unit");
+          WUYE_ASSIGN_OR_RETURN(v1::Estate estate,
+                                VisibleEstate(tx, rc, unit->estate_id(), "resident.unit_id"));
+          v1::Resident resident = req->resident();
+          WUYE_RETURN_IF_ERROR(
+              PrepareResident(resident, "resident", LocalDate(rc.now, estate.time_zone())));
+          resident.set_id(NewId(rc.now));
+          resident.set_group_id(rc.caller.group_id);
+          resident.set_estate_id(unit->estate_id());
+          store_.InsertResident(tx, resident, rc.now, resp);
+          Publish(tx, rc, "directory.resident.created", resp->estate_id(), resp->id(),
+                  resp->version(), *resp);
+          return absl::OkStatus();
+        });
+      });
 }
 
 grpc::Status DirectoryServiceImpl::GetResident(Ctx* ctx, const v1::GetResidentRequest* req,
@@ -472,7 +479,8 @@ grpc::Status DirectoryServiceImpl::ListResidents(Ctx* ctx, const v1::ListResiden
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto rows = store_.ListResidents(tx, rc.caller.group_id, req->estate_id(), req->unit_id(),
                                        page.after, page.size + 1);
-      resp->set_next_page_token(FillPage(std::move(rows), page, filters, resp->mutable_residents()));
+      resp->set_next_page_token(
+          FillPage(std::move(rows), page, filters, resp->mutable_residents()));
       return absl::OkStatus();
     });
   });
@@ -480,38 +488,39 @@ grpc::Status DirectoryServiceImpl::ListResidents(Ctx* ctx, const v1::ListResiden
 
 grpc::Status DirectoryServiceImpl::UpdateResident(Ctx* ctx, const v1::UpdateResidentRequest* req,
                                                   v1::Resident* resp) {
-  return rpc_.Run(ctx, "UpdateResident", req->request_id(), [&](RequestContext& rc) -> absl::Status {
-    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    WUYE_RETURN_IF_ERROR(
-        rc.RequireRole({kGroupAdmin, kEstateManager, kSupervisor, kTeamLead, kAgent}));
-    WUYE_RETURN_IF_ERROR(CheckId(req->resident().id(), "resident.id"));
-    WUYE_RETURN_IF_ERROR(CheckMask(req->update_mask(), {"name", "phone", "date_of_birth", "role",
-                                                        "lease_start", "lease_end"}));
-    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      auto resident = store_.GetResident(tx, rc.caller.group_id, req->resident().id(), true);
-      if (!resident) return absl::NotFoundError("resident.id: no such resident");
-      WUYE_ASSIGN_OR_RETURN(v1::Estate estate,
-                            VisibleEstate(tx, rc, resident->estate_id(), "resident.id"));
-      const v1::Resident& in = req->resident();
-      const auto& m = req->update_mask();
-      if (MaskHas(m, "name")) resident->set_name(in.name());
-      if (MaskHas(m, "phone")) resident->set_phone(in.phone());
-      if (MaskHas(m, "date_of_birth")) *resident->mutable_date_of_birth() = in.date_of_birth();
-      if (MaskHas(m, "role")) resident->set_role(in.role());
-      if (MaskHas(m, "lease_start")) *resident->mutable_lease_start() = in.lease_start();
-      if (MaskHas(m, "lease_end")) *resident->mutable_lease_end() = in.lease_end();
-      // A cleared date is an unset one.
-      if (!DateIsSet(resident->date_of_birth())) resident->clear_date_of_birth();
-      if (!DateIsSet(resident->lease_start())) resident->clear_lease_start();
-      if (!DateIsSet(resident->lease_end())) resident->clear_lease_end();
-      WUYE_RETURN_IF_ERROR(
-          PrepareResident(*resident, "resident", LocalDate(rc.now, estate.time_zone())));
-      store_.UpdateResident(tx, *resident, rc.now, resp);
-      Publish(tx, rc, "directory.resident.updated", resp->estate_id(), resp->id(),
-              resp->version(), *resp);
-      return absl::OkStatus();
-    });
-  });
+  return rpc_.Run(
+      ctx, "UpdateResident", req->request_id(), [&](RequestContext& rc) -> absl::Status {
+        WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+        WUYE_RETURN_IF_ERROR(
+            rc.RequireRole({kGroupAdmin, kEstateManager, kSupervisor, kTeamLead, kAgent}));
+        WUYE_RETURN_IF_ERROR(CheckId(req->resident().id(), "resident.id"));
+        WUYE_RETURN_IF_ERROR(CheckMask(req->update_mask(), {"name", "phone", "date_of_birth",
+                                                            "role", "lease_start", "lease_end"}));
+        return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+          auto resident = store_.GetResident(tx, rc.caller.group_id, req->resident().id(), true);
+          if (!resident) return absl::NotFoundError("resident.id: no such resident");
+          WUYE_ASSIGN_OR_RETURN(v1::Estate estate,
+                                VisibleEstate(tx, rc, resident->estate_id(), "resident.id"));
+          const v1::Resident& in = req->resident();
+          const auto& m = req->update_mask();
+          if (MaskHas(m, "name")) resident->set_name(in.name());
+          if (MaskHas(m, "phone")) resident->set_phone(in.phone());
+          if (MaskHas(m, "date_of_birth")) *resident->mutable_date_of_birth() = in.date_of_birth();
+          if (MaskHas(m, "role")) resident->set_role(in.role());
+          if (MaskHas(m, "lease_start")) *resident->mutable_lease_start() = in.lease_start();
+          if (MaskHas(m, "lease_end")) *resident->mutable_lease_end() = in.lease_end();
+          // A cleared date is an unset one.
+          if (!DateIsSet(resident->date_of_birth())) resident->clear_date_of_birth();
+          if (!DateIsSet(resident->lease_start())) resident->clear_lease_start();
+          if (!DateIsSet(resident->lease_end())) resident->clear_lease_end();
+          WUYE_RETURN_IF_ERROR(
+              PrepareResident(*resident, "resident", LocalDate(rc.now, estate.time_zone())));
+          store_.UpdateResident(tx, *resident, rc.now, resp);
+          Publish(tx, rc, "directory.resident.updated", resp->estate_id(), resp->id(),
+                  resp->version(), *resp);
+          return absl::OkStatus();
+        });
+      });
 }
 
 // ---- Staff --------------------------------------------------------------------------
@@ -537,10 +546,13 @@ grpc::Status DirectoryServiceImpl::CreateStaff(Ctx* ctx, const v1::CreateStaffRe
     staff.set_active(true);
     DedupeEstates(staff);
     WUYE_RETURN_IF_ERROR(PrepareStaff(staff, "staff"));
-    for (const auto& estate : staff.home_estate_ids()) WUYE_RETURN_IF_ERROR(rc.RequireEstate(estate));
+    for (const auto& estate : staff.home_estate_ids())
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(estate));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      std::vector<std::string> estates(staff.home_estate_ids().begin(), staff.home_estate_ids().end());
-      if (store_.CountEstates(tx, rc.caller.group_id, estates) != static_cast<int>(estates.size())) {
+      std::vector<std::string> estates(staff.home_estate_ids().begin(),
+                                       staff.home_estate_ids().end());
+      if (store_.CountEstates(tx, rc.caller.group_id, estates) !=
+          static_cast<int>(estates.size())) {
         return absl::NotFoundError("staff.home_estate_ids: no such estate in the group");
       }
       staff.set_id(NewId(rc.now));
@@ -596,8 +608,9 @@ grpc::Status DirectoryServiceImpl::UpdateStaff(Ctx* ctx, const v1::UpdateStaffRe
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
     WUYE_RETURN_IF_ERROR(CheckId(req->staff().id(), "staff.id"));
-    WUYE_RETURN_IF_ERROR(CheckMask(req->update_mask(), {"name", "phone", "roles", "skills",
-                                                        "home_estate_ids", "active", "start_date"}));
+    WUYE_RETURN_IF_ERROR(
+        CheckMask(req->update_mask(),
+                  {"name", "phone", "roles", "skills", "home_estate_ids", "active", "start_date"}));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       auto staff = store_.GetStaff(tx, rc.caller.group_id, req->staff().id(), true);
       if (!staff) return absl::NotFoundError("staff.id: no such staff member");
@@ -619,8 +632,10 @@ grpc::Status DirectoryServiceImpl::UpdateStaff(Ctx* ctx, const v1::UpdateStaffRe
       for (const auto& estate : staff->home_estate_ids()) {
         WUYE_RETURN_IF_ERROR(rc.RequireEstate(estate));
       }
-      std::vector<std::string> estates(staff->home_estate_ids().begin(), staff->home_estate_ids().end());
-      if (store_.CountEstates(tx, rc.caller.group_id, estates) != static_cast<int>(estates.size())) {
+      std::vector<std::string> estates(staff->home_estate_ids().begin(),
+                                       staff->home_estate_ids().end());
+      if (store_.CountEstates(tx, rc.caller.group_id, estates) !=
+          static_cast<int>(estates.size())) {
         return absl::NotFoundError("staff.home_estate_ids: no such estate in the group");
       }
       store_.UpdateStaff(tx, *staff, rc.now, resp);
@@ -654,9 +669,9 @@ grpc::Status DirectoryServiceImpl::CreateShift(Ctx* ctx, const v1::CreateShiftRe
       shift.set_id(NewId(rc.now));
       shift.set_group_id(rc.caller.group_id);
       if (!store_.InsertShift(tx, shift, rc.now, resp)) {
-        return WithReason(absl::FailedPreconditionError(
-                              "shift: overlaps another shift of the same staff member"),
-                          "SHIFT_OVERLAP");
+        return WithReason(
+            absl::FailedPreconditionError("shift: overlaps another shift of the same staff member"),
+            "SHIFT_OVERLAP");
       }
       Publish(tx, rc, "directory.shift.created", resp->estate_id(), resp->id(), 1, *resp);
       return absl::OkStatus();

@@ -112,8 +112,8 @@ class DirectoryServiceTest : public ::testing::Test {
   // Every table the directory writes, for "nothing changed" checks.
   std::string Snapshot() {
     std::string out;
-    for (const char* t : {"groups", "estates", "buildings", "units", "residents", "staff",
-                          "shifts", "wuye_outbox", "wuye_idempotency"}) {
+    for (const char* t : {"groups", "estates", "buildings", "units", "residents", "staff", "shifts",
+                          "wuye_outbox", "wuye_idempotency"}) {
       absl::StrAppend(&out, t, "=", Count(t), " ");
     }
     return out;
@@ -296,7 +296,8 @@ TEST_F(DirectoryServiceTest, ResidentsAreRegisteredByTheFrontDesk) {
   update.mutable_resident()->mutable_lease_end()->set_year(2027);
   update.mutable_resident()->mutable_lease_end()->set_month(12);
   update.mutable_resident()->mutable_lease_end()->set_day(31);
-  for (const char* p : {"role", "lease_start", "lease_end"}) update.mutable_update_mask()->add_paths(p);
+  for (const char* p : {"role", "lease_start", "lease_end"})
+    update.mutable_update_mask()->add_paths(p);
   v1::Resident updated;
   st = Call(&Stub::UpdateResident, agent, update, &updated);
   ASSERT_TRUE(st.ok()) << st.error_message();
@@ -457,7 +458,8 @@ TEST_F(DirectoryServiceTest, BadInputIsRefusedNamingTheFieldAndChangesNothing) {
        grpc::StatusCode::INVALID_ARGUMENT, "unit.building_area_m2"},
       {"empty unit number", [&] { return unit_with([](v1::Unit* u) { u->clear_number(); }); },
        grpc::StatusCode::INVALID_ARGUMENT, "unit.number"},
-      {"duplicate unit number", [&] { return unit_with([](v1::Unit* u) { u->set_number("101"); }); },
+      {"duplicate unit number",
+       [&] { return unit_with([](v1::Unit* u) { u->set_number("101"); }); },
        grpc::StatusCode::ALREADY_EXISTS, ""},
       {"unknown building",
        [&] { return unit_with([](v1::Unit* u) { u->set_building_id(NewId(absl::Now())); }); },
@@ -540,7 +542,8 @@ TEST_F(DirectoryServiceTest, BadInputIsRefusedNamingTheFieldAndChangesNothing) {
          req.set_request_id("long-shift");
          req.mutable_shift()->set_estate_id(estate_);
          req.mutable_shift()->set_staff_id(NewId(absl::Now()));
-         *req.mutable_shift()->mutable_start_time() = ToProtoTime(absl::FromUnixSeconds(1795000000));
+         *req.mutable_shift()->mutable_start_time() =
+             ToProtoTime(absl::FromUnixSeconds(1795000000));
          *req.mutable_shift()->mutable_end_time() = ToProtoTime(absl::FromUnixSeconds(1795200000));
          v1::Shift out;
          return Call(&Stub::CreateShift, admin_, req, &out);
@@ -595,7 +598,8 @@ TEST_F(DirectoryServiceTest, ConcurrentRetriesOfOneRequestCreateOneObject) {
   std::vector<v1::Unit> results(6);
   std::vector<grpc::Status> statuses(6);
   for (int i = 0; i < 6; ++i) {
-    threads.emplace_back([&, i] { statuses[i] = Call(&Stub::CreateUnit, admin_, req, &results[i]); });
+    threads.emplace_back(
+        [&, i] { statuses[i] = Call(&Stub::CreateUnit, admin_, req, &results[i]); });
   }
   for (auto& t : threads) t.join();
   for (int i = 0; i < 6; ++i) {
@@ -758,8 +762,7 @@ TEST_F(DirectoryServiceTest, MissingOrBadTokensAreUnauthenticated) {
   v1::GetEstateRequest get;
   get.set_id(estate_);
   v1::Estate out;
-  EXPECT_EQ(Call(&Stub::GetEstate, "", get, &out).error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Call(&Stub::GetEstate, "", get, &out).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(Call(&Stub::GetEstate, "garbage", get, &out).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   std::string tampered = admin_;
@@ -817,9 +820,9 @@ TEST_F(DirectoryServiceTest, ItsEventsReachAConsumerThroughTheBus) {
   // group.created, estate.created, building.created, unit.created
   ASSERT_TRUE(::wuye::testing::WaitFor([&] { return count() >= 4; }, absl::Seconds(20)));
   std::lock_guard lock(mu);
-  EXPECT_EQ(seen, (std::vector<std::string>{"directory.group.created", "directory.estate.created",
-                                            "directory.building.created",
-                                            "directory.unit.created"}));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"directory.group.created", "directory.estate.created",
+                                      "directory.building.created", "directory.unit.created"}));
 }
 
 TEST_F(DirectoryServiceTest, HealthAndReflectionAreServed) {

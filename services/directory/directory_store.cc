@@ -26,12 +26,13 @@ constexpr char kUnitCols[] =
     "floor, version, " US("created_at") ", " US("updated_at");
 constexpr char kResidentCols[] =
     "id, group_id, estate_id, unit_id, name, phone, COALESCE(birth_date::text, ''), role, "
-    "COALESCE(lease_start::text, ''), COALESCE(lease_end::text, ''), version, " US("created_at") ", " US("updated_at");
+    "COALESCE(lease_start::text, ''), COALESCE(lease_end::text, ''), version, " US(
+        "created_at") ", " US("updated_at");
 constexpr char kStaffCols[] =
     "id, group_id, name, phone, roles, skills, home_estates, active, "
     "COALESCE(start_date::text, ''), version, " US("created_at") ", " US("updated_at");
-constexpr char kShiftCols[] =
-    "id, group_id, estate_id, staff_id, " US("lower(during)") ", " US("upper(during)") ", " US("created_at");
+constexpr char kShiftCols[] = "id, group_id, estate_id, staff_id, " US("lower(during)") ", " US(
+    "upper(during)") ", " US("created_at");
 
 google::protobuf::Timestamp Micros(const pqxx::field& f) {
   return ToProtoTime(absl::FromUnixMicros(f.as<int64_t>()));
@@ -189,21 +190,26 @@ DirectoryStore::DirectoryStore(Db& db) {
   prep("dir_estate_insert",
        absl::StrCat("INSERT INTO estates (id, group_id, name, kind, time_zone, desk_opens_min, "
                     "desk_closes_min, fee_fen_per_m2, household_count, address, created_at, "
-                    "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " TS("$11") ", " TS("$11") ") RETURNING ",
+                    "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " TS(
+                        "$11") ", " TS("$11") ") RETURNING ",
                     kEstateCols));
   prep("dir_estate_get",
        absl::StrCat("SELECT ", kEstateCols, " FROM estates WHERE group_id = $1 AND id = $2"));
-  prep("dir_estate_get_locked", absl::StrCat("SELECT ", kEstateCols,
-                                             " FROM estates WHERE group_id = $1 AND id = $2 FOR UPDATE"));
-  prep("dir_estate_update",
-       absl::StrCat("UPDATE estates SET name = $3, kind = $4, time_zone = $5, desk_opens_min = $6, "
-                    "desk_closes_min = $7, fee_fen_per_m2 = $8, household_count = $9, address = $10, "
-                    "version = version + 1, updated_at = " TS("$11") " WHERE group_id = $1 AND id = $2 RETURNING ",
-                    kEstateCols));
-  prep("dir_estate_list",
+  prep("dir_estate_get_locked",
        absl::StrCat("SELECT ", kEstateCols,
-                    " FROM estates WHERE group_id = $1 AND ($2 OR id = ANY($3::uuid[])) AND id > " AFTER("$4")
-                    " ORDER BY id LIMIT $5"));
+                    " FROM estates WHERE group_id = $1 AND id = $2 FOR UPDATE"));
+  prep("dir_estate_update",
+       absl::StrCat(
+           "UPDATE estates SET name = $3, kind = $4, time_zone = $5, desk_opens_min = $6, "
+           "desk_closes_min = $7, fee_fen_per_m2 = $8, household_count = $9, address = $10, "
+           "version = version + 1, updated_at = " TS(
+               "$11") " WHERE group_id = $1 AND id = $2 RETURNING ",
+           kEstateCols));
+  prep("dir_estate_list",
+       absl::StrCat(
+           "SELECT ", kEstateCols,
+           " FROM estates WHERE group_id = $1 AND ($2 OR id = ANY($3::uuid[])) AND id > " AFTER(
+               "$4") " ORDER BY id LIMIT $5"));
   prep("dir_estate_count",
        "SELECT count(*) FROM estates WHERE group_id = $1 AND id = ANY($2::uuid[])");
 
@@ -215,44 +221,51 @@ DirectoryStore::DirectoryStore(Db& db) {
        absl::StrCat("SELECT ", kBuildingCols, " FROM buildings WHERE group_id = $1 AND id = $2"));
   prep("dir_building_list",
        absl::StrCat("SELECT ", kBuildingCols,
-                    " FROM buildings WHERE group_id = $1 AND estate_id = $2 AND id > " AFTER("$3")
-                    " ORDER BY id LIMIT $4"));
+                    " FROM buildings WHERE group_id = $1 AND estate_id = $2 AND id > " AFTER(
+                        "$3") " ORDER BY id LIMIT $4"));
 
   prep("dir_unit_insert",
-       absl::StrCat("INSERT INTO units (id, group_id, estate_id, building_id, number, area_m2, type, "
-                    "occupancy, handed_over, floor, created_at, updated_at) VALUES ($1, $2, $3, $4, "
-                    "$5, $6::numeric, $7, $8, $9, $10, " TS("$11") ", " TS("$11") ") RETURNING ",
-                    kUnitCols));
+       absl::StrCat(
+           "INSERT INTO units (id, group_id, estate_id, building_id, number, area_m2, type, "
+           "occupancy, handed_over, floor, created_at, updated_at) VALUES ($1, $2, $3, $4, "
+           "$5, $6::numeric, $7, $8, $9, $10, " TS("$11") ", " TS("$11") ") RETURNING ",
+           kUnitCols));
   prep("dir_unit_get",
        absl::StrCat("SELECT ", kUnitCols, " FROM units WHERE group_id = $1 AND id = $2"));
-  prep("dir_unit_get_locked",
-       absl::StrCat("SELECT ", kUnitCols, " FROM units WHERE group_id = $1 AND id = $2 FOR UPDATE"));
+  prep(
+      "dir_unit_get_locked",
+      absl::StrCat("SELECT ", kUnitCols, " FROM units WHERE group_id = $1 AND id = $2 FOR UPDATE"));
   prep("dir_unit_update",
        absl::StrCat("UPDATE units SET area_m2 = $3::numeric, type = $4, occupancy = $5, "
-                    "handed_over = $6, floor = $7, version = version + 1, updated_at = " TS("$8")
-                    " WHERE group_id = $1 AND id = $2 RETURNING ",
+                    "handed_over = $6, floor = $7, version = version + 1, updated_at = " TS(
+                        "$8") " WHERE group_id = $1 AND id = $2 RETURNING ",
                     kUnitCols));
-  prep("dir_unit_list",
-       absl::StrCat("SELECT ", kUnitCols,
-                    " FROM units WHERE group_id = $1 AND estate_id = $2"
-                    " AND (" OPT_UUID("$3") " IS NULL OR building_id = " OPT_UUID("$3") ")"
-                    " AND ($4 = 0 OR occupancy = $4) AND id > " AFTER("$5") " ORDER BY id LIMIT $6"));
+  prep("dir_unit_list", absl::StrCat("SELECT ", kUnitCols,
+                                     " FROM units WHERE group_id = $1 AND estate_id = $2"
+                                     " AND (" OPT_UUID("$3") " IS NULL OR building_id = " OPT_UUID(
+                                         "$3") ")"
+                                               " AND ($4 = 0 OR occupancy = $4) AND id > " AFTER(
+                                                   "$5") " ORDER BY id LIMIT $6"));
   prep("dir_import_buildings",
        absl::StrCat("INSERT INTO buildings (id, group_id, estate_id, name, created_at) "
-                    "SELECT id, $1, $2, name, " TS("$5") " FROM unnest($3::uuid[], $4::text[]) AS t(id, name) "
-                    "ON CONFLICT (estate_id, name) DO NOTHING RETURNING ",
+                    "SELECT id, $1, $2, name, " TS(
+                        "$5") " FROM unnest($3::uuid[], $4::text[]) AS t(id, name) "
+                              "ON CONFLICT (estate_id, name) DO NOTHING RETURNING ",
                     kBuildingCols));
   prep("dir_import_building_ids",
-       "SELECT name, id FROM buildings WHERE group_id = $1 AND estate_id = $2 AND name = ANY($3::text[])");
+       "SELECT name, id FROM buildings WHERE group_id = $1 AND estate_id = $2 AND name = "
+       "ANY($3::text[])");
   prep("dir_import_units",
        absl::StrCat(
            "INSERT INTO units (id, group_id, estate_id, building_id, number, area_m2, type, "
            "occupancy, handed_over, floor, created_at, updated_at) "
-           "SELECT id, $1, $2, building_id, number, area, type, occupancy, handed_over, floor, " TS("$11") ", " TS("$11")
-           " FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::numeric[], $7::smallint[], "
-           "$8::smallint[], $9::boolean[], $10::int[]) "
-           "AS t(id, building_id, number, area, type, occupancy, handed_over, floor) "
-           "ON CONFLICT (building_id, number) DO NOTHING RETURNING ",
+           "SELECT id, $1, $2, building_id, number, area, type, occupancy, handed_over, floor, " TS(
+               "$11") ", " TS("$11") " FROM unnest($3::uuid[], $4::uuid[], $5::text[], "
+                                     "$6::numeric[], $7::smallint[], "
+                                     "$8::smallint[], $9::boolean[], $10::int[]) "
+                                     "AS t(id, building_id, number, area, type, occupancy, "
+                                     "handed_over, floor) "
+                                     "ON CONFLICT (building_id, number) DO NOTHING RETURNING ",
            kUnitCols));
   prep("dir_import_existing",
        "SELECT u.ord, (x.area_m2 = u.area AND x.type = u.type AND x.occupancy = u.occupancy AND "
@@ -264,51 +277,64 @@ DirectoryStore::DirectoryStore(Db& db) {
        "ORDER BY u.ord");
 
   prep("dir_resident_insert",
-       absl::StrCat("INSERT INTO residents (id, group_id, estate_id, unit_id, name, phone, birth_date, "
-                    "role, lease_start, lease_end, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, "
-                    "NULLIF($7, '')::date, $8, NULLIF($9, '')::date, NULLIF($10, '')::date, " TS("$11") ", " TS("$11")
-                    ") RETURNING ",
-                    kResidentCols));
+       absl::StrCat(
+           "INSERT INTO residents (id, group_id, estate_id, unit_id, name, phone, birth_date, "
+           "role, lease_start, lease_end, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, "
+           "NULLIF($7, '')::date, $8, NULLIF($9, '')::date, NULLIF($10, '')::date, " TS(
+               "$11") ", " TS("$11") ") RETURNING ",
+           kResidentCols));
   prep("dir_resident_get",
        absl::StrCat("SELECT ", kResidentCols, " FROM residents WHERE group_id = $1 AND id = $2"));
   prep("dir_resident_get_locked",
-       absl::StrCat("SELECT ", kResidentCols, " FROM residents WHERE group_id = $1 AND id = $2 FOR UPDATE"));
+       absl::StrCat("SELECT ", kResidentCols,
+                    " FROM residents WHERE group_id = $1 AND id = $2 FOR UPDATE"));
   prep("dir_resident_update",
-       absl::StrCat("UPDATE residents SET name = $3, phone = $4, birth_date = NULLIF($5, '')::date, "
-                    "role = $6, lease_start = NULLIF($7, '')::date, lease_end = NULLIF($8, '')::date, "
-                    "version = version + 1, updated_at = " TS("$9") " WHERE group_id = $1 AND id = $2 RETURNING ",
-                    kResidentCols));
+       absl::StrCat(
+           "UPDATE residents SET name = $3, phone = $4, birth_date = NULLIF($5, '')::date, "
+           "role = $6, lease_start = NULLIF($7, '')::date, lease_end = NULLIF($8, '')::date, "
+           "version = version + 1, updated_at = " TS(
+               "$9") " WHERE group_id = $1 AND id = $2 RETURNING ",
+           kResidentCols));
   prep("dir_resident_list",
        absl::StrCat("SELECT ", kResidentCols,
                     " FROM residents WHERE group_id = $1 AND estate_id = $2"
-                    " AND (" OPT_UUID("$3") " IS NULL OR unit_id = " OPT_UUID("$3") ")"
-                    " AND id > " AFTER("$4") " ORDER BY id LIMIT $5"));
+                    " AND (" OPT_UUID("$3") " IS NULL OR unit_id = " OPT_UUID(
+                        "$3") ")"
+                              " AND id > " AFTER("$4") " ORDER BY id LIMIT $5"));
 
   prep("dir_staff_insert",
-       absl::StrCat("INSERT INTO staff (id, group_id, name, phone, roles, skills, home_estates, active, "
-                    "start_date, created_at, updated_at) VALUES ($1, $2, $3, $4, $5::smallint[], "
-                    "$6::smallint[], $7::uuid[], $8, NULLIF($9, '')::date, " TS("$10") ", " TS("$10") ") RETURNING ",
-                    kStaffCols));
+       absl::StrCat(
+           "INSERT INTO staff (id, group_id, name, phone, roles, skills, home_estates, active, "
+           "start_date, created_at, updated_at) VALUES ($1, $2, $3, $4, $5::smallint[], "
+           "$6::smallint[], $7::uuid[], $8, NULLIF($9, '')::date, " TS("$10") ", " TS(
+               "$10") ") RETURNING ",
+           kStaffCols));
   prep("dir_staff_get",
        absl::StrCat("SELECT ", kStaffCols, " FROM staff WHERE group_id = $1 AND id = $2"));
   prep("dir_staff_get_locked",
-       absl::StrCat("SELECT ", kStaffCols, " FROM staff WHERE group_id = $1 AND id = $2 FOR UPDATE"));
+       absl::StrCat("SELECT ", kStaffCols,
+                    " FROM staff WHERE group_id = $1 AND id = $2 FOR UPDATE"));
   prep("dir_staff_update",
-       absl::StrCat("UPDATE staff SET name = $3, phone = $4, roles = $5::smallint[], skills = $6::smallint[], "
+       absl::StrCat("UPDATE staff SET name = $3, phone = $4, roles = $5::smallint[], skills = "
+                    "$6::smallint[], "
                     "home_estates = $7::uuid[], active = $8, start_date = NULLIF($9, '')::date, "
-                    "version = version + 1, updated_at = " TS("$10") " WHERE group_id = $1 AND id = $2 RETURNING ",
+                    "version = version + 1, updated_at = " TS(
+                        "$10") " WHERE group_id = $1 AND id = $2 RETURNING ",
                     kStaffCols));
   prep("dir_staff_list",
        absl::StrCat("SELECT ", kStaffCols,
                     " FROM staff WHERE group_id = $1"
-                    " AND (" OPT_UUID("$2") " IS NULL OR home_estates @> ARRAY[" OPT_UUID("$2") "])"
-                    " AND ($3 = 0 OR roles @> ARRAY[$3::smallint]) AND ($4 = 0 OR skills @> ARRAY[$4::smallint])"
-                    " AND ($5 OR active) AND ($8 OR home_estates && $9::uuid[])"
-                    " AND id > " AFTER("$6") " ORDER BY id LIMIT $7"));
+                    " AND (" OPT_UUID("$2") " IS NULL OR home_estates @> ARRAY[" OPT_UUID(
+                        "$2") "])"
+                              " AND ($3 = 0 OR roles @> ARRAY[$3::smallint]) AND ($4 = 0 OR skills "
+                              "@> ARRAY[$4::smallint])"
+                              " AND ($5 OR active) AND ($8 OR home_estates && $9::uuid[])"
+                              " AND id > " AFTER("$6") " ORDER BY id LIMIT $7"));
 
   prep("dir_shift_insert",
        absl::StrCat("INSERT INTO shifts (id, group_id, estate_id, staff_id, during, created_at) "
-                    "VALUES ($1, $2, $3, $4, tstzrange(" TS("$5") ", " TS("$6") "), " TS("$7") ") RETURNING ",
+                    "VALUES ($1, $2, $3, $4, tstzrange(" TS("$5") ", " TS("$6") "), " TS(
+                        "$7") ") RETURNING ",
                     kShiftCols));
   prep("dir_shift_get",
        absl::StrCat("SELECT ", kShiftCols, " FROM shifts WHERE group_id = $1 AND id = $2"));
@@ -316,9 +342,11 @@ DirectoryStore::DirectoryStore(Db& db) {
   prep("dir_shift_list",
        absl::StrCat("SELECT ", kShiftCols,
                     " FROM shifts WHERE group_id = $1 AND estate_id = $2"
-                    " AND (" OPT_UUID("$3") " IS NULL OR staff_id = " OPT_UUID("$3") ")"
-                    " AND during && tstzrange(" TS("$4") ", " TS("$5") ")"
-                    " AND id > " AFTER("$6") " ORDER BY id LIMIT $7"));
+                    " AND (" OPT_UUID("$3") " IS NULL OR staff_id = " OPT_UUID(
+                        "$3") ")"
+                              " AND during && tstzrange(" TS("$4") ", " TS(
+                                  "$5") ")"
+                                        " AND id > " AFTER("$6") " ORDER BY id LIMIT $7"));
 }
 
 void DirectoryStore::InsertGroup(pqxx::work& tx, const v1::Group& g, absl::Time now,
@@ -341,11 +369,10 @@ std::optional<v1::Group> DirectoryStore::GetGroup(pqxx::work& tx, const std::str
 
 void DirectoryStore::InsertEstate(pqxx::work& tx, const v1::Estate& e, absl::Time now,
                                   v1::Estate* out) {
-  *out = EstateRow(tx.exec_prepared1("dir_estate_insert", e.id(), e.group_id(), e.name(),
-                                     static_cast<int>(e.kind()), e.time_zone(),
-                                     Minutes(e.desk_opens()), Minutes(e.desk_closes()),
-                                     e.management_fee_fen_per_m2(), e.household_count(),
-                                     e.address(), ToMicros(now)));
+  *out = EstateRow(tx.exec_prepared1(
+      "dir_estate_insert", e.id(), e.group_id(), e.name(), static_cast<int>(e.kind()),
+      e.time_zone(), Minutes(e.desk_opens()), Minutes(e.desk_closes()),
+      e.management_fee_fen_per_m2(), e.household_count(), e.address(), ToMicros(now)));
 }
 
 std::optional<v1::Estate> DirectoryStore::GetEstate(pqxx::work& tx, const std::string& group,
@@ -357,11 +384,10 @@ std::optional<v1::Estate> DirectoryStore::GetEstate(pqxx::work& tx, const std::s
 
 void DirectoryStore::UpdateEstate(pqxx::work& tx, const v1::Estate& e, absl::Time now,
                                   v1::Estate* out) {
-  *out = EstateRow(tx.exec_prepared1("dir_estate_update", e.group_id(), e.id(), e.name(),
-                                     static_cast<int>(e.kind()), e.time_zone(),
-                                     Minutes(e.desk_opens()), Minutes(e.desk_closes()),
-                                     e.management_fee_fen_per_m2(), e.household_count(),
-                                     e.address(), ToMicros(now)));
+  *out = EstateRow(tx.exec_prepared1(
+      "dir_estate_update", e.group_id(), e.id(), e.name(), static_cast<int>(e.kind()),
+      e.time_zone(), Minutes(e.desk_opens()), Minutes(e.desk_closes()),
+      e.management_fee_fen_per_m2(), e.household_count(), e.address(), ToMicros(now)));
 }
 
 std::vector<v1::Estate> DirectoryStore::ListEstates(pqxx::work& tx, const std::string& group,
@@ -397,12 +423,11 @@ std::optional<v1::Building> DirectoryStore::GetBuilding(pqxx::work& tx, const st
 std::vector<v1::Building> DirectoryStore::ListBuildings(pqxx::work& tx, const std::string& group,
                                                         const std::string& estate_id,
                                                         const std::string& after, int limit) {
-  return Rows<v1::Building>(
-      tx.exec_prepared("dir_building_list", group, estate_id, after, limit), BuildingRow);
+  return Rows<v1::Building>(tx.exec_prepared("dir_building_list", group, estate_id, after, limit),
+                            BuildingRow);
 }
 
-bool DirectoryStore::InsertUnit(pqxx::work& tx, const v1::Unit& u, absl::Time now,
-                                v1::Unit* out) {
+bool DirectoryStore::InsertUnit(pqxx::work& tx, const v1::Unit& u, absl::Time now, v1::Unit* out) {
   pqxx::result res;
   if (!TryExec(tx, &res, "dir_unit_insert", u.id(), u.group_id(), u.estate_id(), u.building_id(),
                u.number(), u.building_area_m2(), static_cast<int>(u.type()),
@@ -419,8 +444,7 @@ std::optional<v1::Unit> DirectoryStore::GetUnit(pqxx::work& tx, const std::strin
       tx.exec_prepared(for_update ? "dir_unit_get_locked" : "dir_unit_get", group, id), UnitRow);
 }
 
-void DirectoryStore::UpdateUnit(pqxx::work& tx, const v1::Unit& u, absl::Time now,
-                                v1::Unit* out) {
+void DirectoryStore::UpdateUnit(pqxx::work& tx, const v1::Unit& u, absl::Time now, v1::Unit* out) {
   *out = UnitRow(tx.exec_prepared1("dir_unit_update", u.group_id(), u.id(), u.building_area_m2(),
                                    static_cast<int>(u.type()), static_cast<int>(u.occupancy()),
                                    u.handed_over(), u.floor(), ToMicros(now)));
@@ -451,11 +475,12 @@ ImportResult DirectoryStore::ImportUnits(pqxx::work& tx, const std::string& grou
     names.push_back(name);
     new_ids.push_back(NewId(now));
   }
-  for (const auto& r : tx.exec_prepared("dir_import_buildings", group, estate_id,
-                                        PgArray(new_ids), PgArray(names), ToMicros(now))) {
+  for (const auto& r : tx.exec_prepared("dir_import_buildings", group, estate_id, PgArray(new_ids),
+                                        PgArray(names), ToMicros(now))) {
     result.buildings_created.push_back(BuildingRow(r));
   }
-  for (const auto& r : tx.exec_prepared("dir_import_building_ids", group, estate_id, PgArray(names))) {
+  for (const auto& r :
+       tx.exec_prepared("dir_import_building_ids", group, estate_id, PgArray(names))) {
     building_ids[Str(r[0])] = Str(r[1]);
   }
   // 2. The units, as parallel arrays: one statement per chunk keeps each statement short.
@@ -478,13 +503,14 @@ ImportResult DirectoryStore::ImportUnits(pqxx::work& tx, const std::string& grou
       handed.push_back(u.handed_over() ? "t" : "f");
       floors.push_back(std::to_string(u.floor()));
     }
-    pqxx::result created = tx.exec_prepared(
-        "dir_import_units", group, estate_id, PgArray(cids), PgArray(bids), PgArray(numbers),
-        PgArray(areas), PgArray(types), PgArray(occupancies), PgArray(handed), PgArray(floors),
-        ToMicros(now));
+    pqxx::result created =
+        tx.exec_prepared("dir_import_units", group, estate_id, PgArray(cids), PgArray(bids),
+                         PgArray(numbers), PgArray(areas), PgArray(types), PgArray(occupancies),
+                         PgArray(handed), PgArray(floors), ToMicros(now));
     for (const auto& r : created) result.units_created.push_back(UnitRow(r));
     auto append = [](std::vector<std::string>& to, std::vector<std::string>& from) {
-      to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+      to.insert(to.end(), std::make_move_iterator(from.begin()),
+                std::make_move_iterator(from.end()));
     };
     append(ids, cids);
     append(all_bids, bids);
@@ -561,8 +587,7 @@ void DirectoryStore::InsertStaff(pqxx::work& tx, const v1::Staff& s, absl::Time 
 std::optional<v1::Staff> DirectoryStore::GetStaff(pqxx::work& tx, const std::string& group,
                                                   const std::string& id, bool for_update) {
   return One<v1::Staff>(
-      tx.exec_prepared(for_update ? "dir_staff_get_locked" : "dir_staff_get", group, id),
-      StaffRow);
+      tx.exec_prepared(for_update ? "dir_staff_get_locked" : "dir_staff_get", group, id), StaffRow);
 }
 
 void DirectoryStore::UpdateStaff(pqxx::work& tx, const v1::Staff& s, absl::Time now,
@@ -579,11 +604,11 @@ std::vector<v1::Staff> DirectoryStore::ListStaff(pqxx::work& tx, const std::stri
                                                  bool all_estates,
                                                  const std::vector<std::string>& visible,
                                                  const std::string& after, int limit) {
-  return Rows<v1::Staff>(tx.exec_prepared("dir_staff_list", group, estate_id,
-                                          static_cast<int>(role), static_cast<int>(skill),
-                                          include_inactive, after, limit, all_estates,
-                                          PgArray(visible)),
-                         StaffRow);
+  return Rows<v1::Staff>(
+      tx.exec_prepared("dir_staff_list", group, estate_id, static_cast<int>(role),
+                       static_cast<int>(skill), include_inactive, after, limit, all_estates,
+                       PgArray(visible)),
+      StaffRow);
 }
 
 bool DirectoryStore::InsertShift(pqxx::work& tx, const v1::Shift& s, absl::Time now,

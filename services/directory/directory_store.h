@@ -3,10 +3,9 @@
 #pragma once
 
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -73,13 +72,12 @@ class DirectoryStore {
                                           const std::string& id, bool for_update = false);
   void UpdateResident(pqxx::work& tx, const v1::Resident& r, absl::Time now, v1::Resident* out);
   std::vector<v1::Resident> ListResidents(pqxx::work& tx, const std::string& group,
-                                          const std::string& estate_id,
-                                          const std::string& unit_id, const std::string& after,
-                                          int limit);
+                                          const std::string& estate_id, const std::string& unit_id,
+                                          const std::string& after, int limit);
 
   void InsertStaff(pqxx::work& tx, const v1::Staff& s, absl::Time now, v1::Staff* out);
-  std::optional<v1::Staff> GetStaff(pqxx::work& tx, const std::string& group,
-                                    const std::string& id, bool for_update = false);
+  std::optional<v1::Staff> GetStaff(pqxx::work& tx, const std::string& group, const std::string& id,
+                                    bool for_update = false);
   void UpdateStaff(pqxx::work& tx, const v1::Staff& s, absl::Time now, v1::Staff* out);
   std::vector<v1::Staff> ListStaff(pqxx::work& tx, const std::string& group,
                                    const std::string& estate_id, v1::StaffRole role,

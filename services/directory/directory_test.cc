@@ -18,8 +18,8 @@ TEST(ParseArea, AcceptsDecimalsWithAtMostTwoPlaces) {
 }
 
 TEST(ParseArea, RefusesEverythingElseNamingTheField) {
-  for (const char* bad : {"", "0", "0.00", "-1", "1.234", "1.", ".5", "1e3", "abc", " 12",
-                          "12 ", "1,5", "100000", "123456", "NaN", "+5"}) {
+  for (const char* bad : {"", "0", "0.00", "-1", "1.234", "1.", ".5", "1e3", "abc", " 12", "12 ",
+                          "1,5", "100000", "123456", "NaN", "+5"}) {
     auto area = ParseArea(bad, "unit.building_area_m2");
     ASSERT_FALSE(area.ok()) << bad;
     EXPECT_EQ(area.status().code(), absl::StatusCode::kInvalidArgument);

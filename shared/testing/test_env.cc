@@ -86,14 +86,13 @@ std::string TestToken(const std::string& group, const std::vector<std::string>& 
 
 }  // namespace wuye::testing
 
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/support/byte_buffer.h>
 
 namespace wuye::testing {
 

@@ -38,8 +38,7 @@ inline constexpr char kTestSecret[] = "wuye-test-secret-0123456789-abcdefghijklm
 AuthConfig TestAuthConfig();
 // A valid token for `group` naming `estates` ({"*"} for all) with `roles`.
 std::string TestToken(const std::string& group, const std::vector<std::string>& estates,
-                      const std::vector<std::string>& roles,
-                      const std::string& subject = "tester");
+                      const std::vector<std::string>& roles, const std::string& subject = "tester");
 
 }  // namespace wuye::testing
 
