@@ -169,13 +169,20 @@ absl::Status PrepareBuilding(v1::Building& b, absl::string_view prefix) {
 }
 
 namespace {
-absl::Status CheckUnitKinds(v1::UnitType type, v1::Occupancy occupancy, int32_t floor,
-                            absl::string_view prefix) {
-  if (!v1::UnitType_IsValid(type)) return FieldError(Path(prefix, "type"), "unknown type");
-  if (!v1::Occupancy_IsValid(occupancy)) {
+// The fields a created and an imported unit share (Unit and ImportedUnit).
+template <class UnitLike>
+absl::Status PrepareUnitFields(UnitLike& u, absl::string_view prefix) {
+  WUYE_RETURN_IF_ERROR(CheckName(u.number(), Path(prefix, "number"), 32));
+  WUYE_ASSIGN_OR_RETURN(int64_t area,
+                        ParseArea(u.building_area_m2(), Path(prefix, "building_area_m2")));
+  u.set_building_area_m2(FormatArea(area));
+  if (u.type() == v1::UNIT_TYPE_UNSPECIFIED) u.set_type(v1::UNIT_TYPE_APARTMENT);
+  if (u.occupancy() == v1::OCCUPANCY_UNSPECIFIED) u.set_occupancy(v1::OCCUPANCY_VACANT);
+  if (!v1::UnitType_IsValid(u.type())) return FieldError(Path(prefix, "type"), "unknown type");
+  if (!v1::Occupancy_IsValid(u.occupancy())) {
     return FieldError(Path(prefix, "occupancy"), "unknown occupancy");
   }
-  if (floor < -10 || floor > 300) return FieldError(Path(prefix, "floor"), "-10..300");
+  if (u.floor() < -10 || u.floor() > 300) return FieldError(Path(prefix, "floor"), "-10..300");
   return absl::OkStatus();
 }
 }  // namespace
@@ -184,24 +191,12 @@ absl::Status PrepareUnit(v1::Unit& u, absl::string_view prefix) {
   if (!IsValidId(u.building_id())) {
     return FieldError(Path(prefix, "building_id"), "not a valid id");
   }
-  WUYE_RETURN_IF_ERROR(CheckName(u.number(), Path(prefix, "number"), 32));
-  WUYE_ASSIGN_OR_RETURN(int64_t area,
-                        ParseArea(u.building_area_m2(), Path(prefix, "building_area_m2")));
-  u.set_building_area_m2(FormatArea(area));
-  if (u.type() == v1::UNIT_TYPE_UNSPECIFIED) u.set_type(v1::UNIT_TYPE_APARTMENT);
-  if (u.occupancy() == v1::OCCUPANCY_UNSPECIFIED) u.set_occupancy(v1::OCCUPANCY_VACANT);
-  return CheckUnitKinds(u.type(), u.occupancy(), u.floor(), prefix);
+  return PrepareUnitFields(u, prefix);
 }
 
 absl::Status PrepareImportedUnit(v1::ImportedUnit& u, absl::string_view prefix) {
   WUYE_RETURN_IF_ERROR(CheckName(u.building_name(), Path(prefix, "building_name"), 64));
-  WUYE_RETURN_IF_ERROR(CheckName(u.number(), Path(prefix, "number"), 32));
-  WUYE_ASSIGN_OR_RETURN(int64_t area,
-                        ParseArea(u.building_area_m2(), Path(prefix, "building_area_m2")));
-  u.set_building_area_m2(FormatArea(area));
-  if (u.type() == v1::UNIT_TYPE_UNSPECIFIED) u.set_type(v1::UNIT_TYPE_APARTMENT);
-  if (u.occupancy() == v1::OCCUPANCY_UNSPECIFIED) u.set_occupancy(v1::OCCUPANCY_VACANT);
-  return CheckUnitKinds(u.type(), u.occupancy(), u.floor(), prefix);
+  return PrepareUnitFields(u, prefix);
 }
 
 absl::Status PrepareResident(v1::Resident& r, absl::string_view prefix, const v1::Date& today) {
