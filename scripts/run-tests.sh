@@ -15,5 +15,6 @@ trap stop EXIT
 
 eval "$(scripts/servers.sh env)"
 export WUYE_SOURCE_DIR="$PWD"
+export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 jobs=${WUYE_TEST_JOBS:-$(( $(nproc) * 2 ))}
 ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 300

@@ -374,7 +374,7 @@ absl::StatusOr<int> EventConsumer::ClaimStale(const std::string& stream) {
   return handled;
 }
 
-absl::Status EventConsumer::DeadLetter(const Entry& entry, const std::string& reason) {
+absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason) {
   wuye::events::v1::Event event;
   event.ParseFromString(entry.envelope);
   auto replies = commands_.Pipeline(

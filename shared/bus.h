@@ -31,7 +31,7 @@ std::pair<uint64_t, uint64_t> ParseStreamId(absl::string_view id);
 
 struct RelayOptions {
   std::string stream;  // where this service's events go
-  int batch = 500;
+  int batch = 1000;
   // Longest wait between outbox checks when no NOTIFY arrives.
   absl::Duration poll = absl::Milliseconds(250);
   absl::Duration max_backoff = absl::Seconds(5);
@@ -83,7 +83,7 @@ struct ConsumerOptions {
   std::string group;     // the consuming service, e.g. "intake"
   std::string consumer;  // unique per replica; default host-pid-random
   std::vector<std::string> streams;
-  int batch = 100;
+  int batch = 500;
   absl::Duration block = absl::Seconds(1);
   // An entry pending this long (its consumer died, or its handler failed) is taken over.
   absl::Duration claim_idle = absl::Seconds(30);
@@ -126,7 +126,7 @@ class EventConsumer {
   // Inserts the inbox row; false when the event was applied before.
   bool ClaimInbox(pqxx::work& tx, const Entry& entry, const wuye::events::v1::Event& event);
   void CountApplied(const Entry& entry, const wuye::events::v1::Event& event, bool applied);
-  absl::Status DeadLetter(const Entry& entry, const std::string& reason);
+  absl::Status DeadLetter(const Entry& entry, std::string reason);
   void Run();
 
   Db& db_;

@@ -36,6 +36,11 @@ class BusTest : public ::testing::Test {
     redis_.addr = ::wuye::testing::RedisAddr();
   }
 
+  void TearDown() override {
+    RedisConnection conn(redis_);
+    (void)conn.Command({"DEL", stream_, DeadLetterStream(stream_)});
+  }
+
   void OpenDb() {
     db_ = tdb_.Open(TestMigrations());
     outbox_ = std::make_unique<Outbox>(*db_, "tester");

@@ -11,10 +11,14 @@ Outbox::Outbox(Db& db, std::string producer) : producer_(std::move(producer)) {
              "WITH ins AS (INSERT INTO wuye_outbox (event_id, type, envelope) "
              "VALUES ($1::uuid, $2, $3::bytea) RETURNING 1) "
              "SELECT pg_notify('wuye_outbox', '') FROM ins");
+  db.Prepare("wuye_outbox_append_many",
+             "WITH ins AS (INSERT INTO wuye_outbox (event_id, type, envelope) "
+             "SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[]) RETURNING 1) "
+             "SELECT pg_notify('wuye_outbox', '') FROM ins LIMIT 1");
 }
 
-wuye::events::v1::Event Outbox::Append(pqxx::work& tx, const EventDraft& draft, absl::Time now,
-                                       absl::string_view trace_id) const {
+wuye::events::v1::Event Outbox::Envelope(const EventDraft& draft, absl::Time now,
+                                         absl::string_view trace_id) const {
   wuye::events::v1::Event event;
   event.set_event_id(NewId(now));
   event.set_type(draft.type);
@@ -26,6 +30,25 @@ wuye::events::v1::Event Outbox::Append(pqxx::work& tx, const EventDraft& draft, 
   event.set_trace_id(std::string(trace_id));
   event.set_producer(producer_);
   if (draft.payload != nullptr) event.mutable_payload()->PackFrom(*draft.payload);
+  return event;
+}
+
+void Outbox::AppendMany(pqxx::work& tx, const std::vector<EventDraft>& drafts, absl::Time now,
+                        absl::string_view trace_id) const {
+  if (drafts.empty()) return;
+  std::vector<std::string> ids, types, envelopes;
+  for (const auto& draft : drafts) {
+    wuye::events::v1::Event event = Envelope(draft, now, trace_id);
+    ids.push_back(event.event_id());
+    types.push_back(event.type());
+    envelopes.push_back(tx.esc_raw(event.SerializeAsString()));
+  }
+  tx.exec_prepared("wuye_outbox_append_many", PgArray(ids), PgArray(types), PgArray(envelopes));
+}
+
+wuye::events::v1::Event Outbox::Append(pqxx::work& tx, const EventDraft& draft, absl::Time now,
+                                       absl::string_view trace_id) const {
+  wuye::events::v1::Event event = Envelope(draft, now, trace_id);
   tx.exec_prepared("wuye_outbox_append", event.event_id(), event.type(),
                    tx.esc_raw(event.SerializeAsString()));
   return event;

@@ -7,6 +7,7 @@
 
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "shared/db.h"
@@ -35,10 +36,16 @@ class Outbox {
   wuye::events::v1::Event Append(pqxx::work& tx, const EventDraft& draft, absl::Time now,
                                  absl::string_view trace_id) const;
 
+  // Appends many events with one statement (bulk changes such as imports).
+  void AppendMany(pqxx::work& tx, const std::vector<EventDraft>& drafts, absl::Time now,
+                  absl::string_view trace_id) const;
+
   const std::string& producer() const { return producer_; }
   std::string stream() const { return "wuye." + producer_ + ".events"; }
 
  private:
+  wuye::events::v1::Event Envelope(const EventDraft& draft, absl::Time now,
+                                   absl::string_view trace_id) const;
   std::string producer_;
 };
 
