@@ -160,22 +160,12 @@ std::string IntArray(const google::protobuf::RepeatedField<int>& values) {
 
 int Minutes(const v1::TimeOfDay& t) { return t.hours() * 60 + t.minutes(); }
 
-// Runs a named statement that may hit a unique or exclusion constraint; false when it did.
+// Runs an INSERT ... ON CONFLICT DO NOTHING RETURNING statement; false when a unique or
+// exclusion constraint stopped it (nothing came back).
 template <class... Args>
-bool TryExec(pqxx::work& tx, pqxx::result* out, const std::string& name, Args&&... args) {
-  tx.exec0("SAVEPOINT wuye_try");
-  try {
-    *out = tx.exec_prepared(name, std::forward<Args>(args)...);
-  } catch (const pqxx::unique_violation&) {
-    tx.exec0("ROLLBACK TO SAVEPOINT wuye_try");
-    return false;
-  } catch (const pqxx::sql_error& e) {
-    if (e.sqlstate() != "23P01") throw;  // exclusion_violation
-    tx.exec0("ROLLBACK TO SAVEPOINT wuye_try");
-    return false;
-  }
-  tx.exec0("RELEASE SAVEPOINT wuye_try");
-  return true;
+bool TryInsert(pqxx::work& tx, pqxx::result* out, const std::string& name, Args&&... args) {
+  *out = tx.exec_prepared(name, std::forward<Args>(args)...);
+  return !out->empty();
 }
 
 }  // namespace
@@ -215,7 +205,7 @@ DirectoryStore::DirectoryStore(Db& db) {
 
   prep("dir_building_insert",
        absl::StrCat("INSERT INTO buildings (id, group_id, estate_id, name, floors, created_at) "
-                    "VALUES ($1, $2, $3, $4, $5, " TS("$6") ") RETURNING ",
+                    "VALUES ($1, $2, $3, $4, $5, " TS("$6") ") ON CONFLICT DO NOTHING RETURNING ",
                     kBuildingCols));
   prep("dir_building_get",
        absl::StrCat("SELECT ", kBuildingCols, " FROM buildings WHERE group_id = $1 AND id = $2"));
@@ -228,7 +218,8 @@ DirectoryStore::DirectoryStore(Db& db) {
        absl::StrCat(
            "INSERT INTO units (id, group_id, estate_id, building_id, number, area_m2, type, "
            "occupancy, handed_over, floor, created_at, updated_at) VALUES ($1, $2, $3, $4, "
-           "$5, $6::numeric, $7, $8, $9, $10, " TS("$11") ", " TS("$11") ") RETURNING ",
+           "$5, $6::numeric, $7, $8, $9, $10, " TS("$11") ", " TS("$11") ") "
+           "ON CONFLICT DO NOTHING RETURNING ",
            kUnitCols));
   prep("dir_unit_get",
        absl::StrCat("SELECT ", kUnitCols, " FROM units WHERE group_id = $1 AND id = $2"));
@@ -334,7 +325,7 @@ DirectoryStore::DirectoryStore(Db& db) {
   prep("dir_shift_insert",
        absl::StrCat("INSERT INTO shifts (id, group_id, estate_id, staff_id, during, created_at) "
                     "VALUES ($1, $2, $3, $4, tstzrange(" TS("$5") ", " TS("$6") "), " TS(
-                        "$7") ") RETURNING ",
+                        "$7") ") ON CONFLICT DO NOTHING RETURNING ",
                     kShiftCols));
   prep("dir_shift_get",
        absl::StrCat("SELECT ", kShiftCols, " FROM shifts WHERE group_id = $1 AND id = $2"));
@@ -407,7 +398,7 @@ int DirectoryStore::CountEstates(pqxx::work& tx, const std::string& group,
 bool DirectoryStore::InsertBuilding(pqxx::work& tx, const v1::Building& b, absl::Time now,
                                     v1::Building* out) {
   pqxx::result res;
-  if (!TryExec(tx, &res, "dir_building_insert", b.id(), b.group_id(), b.estate_id(), b.name(),
+  if (!TryInsert(tx, &res, "dir_building_insert", b.id(), b.group_id(), b.estate_id(), b.name(),
                b.floors(), ToMicros(now))) {
     return false;
   }
@@ -429,7 +420,7 @@ std::vector<v1::Building> DirectoryStore::ListBuildings(pqxx::work& tx, const st
 
 bool DirectoryStore::InsertUnit(pqxx::work& tx, const v1::Unit& u, absl::Time now, v1::Unit* out) {
   pqxx::result res;
-  if (!TryExec(tx, &res, "dir_unit_insert", u.id(), u.group_id(), u.estate_id(), u.building_id(),
+  if (!TryInsert(tx, &res, "dir_unit_insert", u.id(), u.group_id(), u.estate_id(), u.building_id(),
                u.number(), u.building_area_m2(), static_cast<int>(u.type()),
                static_cast<int>(u.occupancy()), u.handed_over(), u.floor(), ToMicros(now))) {
     return false;
@@ -614,7 +605,7 @@ std::vector<v1::Staff> DirectoryStore::ListStaff(pqxx::work& tx, const std::stri
 bool DirectoryStore::InsertShift(pqxx::work& tx, const v1::Shift& s, absl::Time now,
                                  v1::Shift* out) {
   pqxx::result res;
-  if (!TryExec(tx, &res, "dir_shift_insert", s.id(), s.group_id(), s.estate_id(), s.staff_id(),
+  if (!TryInsert(tx, &res, "dir_shift_insert", s.id(), s.group_id(), s.estate_id(), s.staff_id(),
                ToMicros(FromProtoTime(s.start_time())), ToMicros(FromProtoTime(s.end_time())),
                ToMicros(now))) {
     return false;
