@@ -26,7 +26,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr size_t kMaxTokenBytes = 8 * 1024;
+constexpr size_t kMaxTokenBytes = size_t{8} * 1024;
 constexpr size_t kMinSecretBytes = 32;
 constexpr size_t kHs256SigBytes = 32;
 constexpr size_t kEs256SigBytes = 64;

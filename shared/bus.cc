@@ -236,7 +236,7 @@ void OutboxRelay::Run() {
 
 // ---- Consumer -------------------------------------------------------------------------
 
-EventConsumer::EventConsumer(Db& db, RedisOptions redis, ConsumerOptions options,
+EventConsumer::EventConsumer(Db& db, const RedisOptions& redis, ConsumerOptions options,
                              EventHandler handler)
     : db_(db),
       reader_(redis),
@@ -407,7 +407,7 @@ absl::Status EventConsumer::Handle(const Entry& entry) {
     // up while the database is down or a consumer dies, and those events are not poison.
     auto it = last_error_.find(entry.id);
     if (it != last_error_.end()) return DeadLetter(entry, it->second);
-    if (entry.deliveries > 4 * options_.max_deliveries) {
+    if (entry.deliveries > int64_t{4} * options_.max_deliveries) {
       return DeadLetter(entry, absl::StrCat("delivered ", entry.deliveries, " times"));
     }
   }

@@ -99,7 +99,7 @@ using EventHandler =
 
 class EventConsumer {
  public:
-  EventConsumer(Db& db, RedisOptions redis, ConsumerOptions options, EventHandler handler);
+  EventConsumer(Db& db, const RedisOptions& redis, ConsumerOptions options, EventHandler handler);
   ~EventConsumer();
 
   void Start();

@@ -54,7 +54,7 @@ absl::StatusOr<int64_t> ParseArea(absl::string_view text, absl::string_view fiel
   if (frac.size() == 1) f *= 10;
   int64_t centi = w * 100 + f;
   if (centi <= 0) return FieldError(field, "must be > 0");
-  if (centi >= 100000 * 100) return FieldError(field, "must be < 100000");
+  if (centi >= int64_t{100000} * 100) return FieldError(field, "must be < 100000");
   return centi;
 }
 
@@ -264,7 +264,7 @@ absl::Status CheckShift(const v1::Shift& s, absl::string_view prefix) {
   int64_t start = s.start_time().seconds(), end = s.end_time().seconds();
   if (end - start < 60)
     return FieldError(Path(prefix, "end_time"), "at least 1 minute after start_time");
-  if (end - start > 24 * 3600) {
+  if (end - start > int64_t{24} * 3600) {
     return FieldError(Path(prefix, "end_time"), "at most 24 hours after start_time");
   }
   return absl::OkStatus();

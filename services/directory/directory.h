@@ -13,7 +13,6 @@
 
 namespace wuye::directory {
 
-namespace v1 = ::wuye::directory::v1;
 
 inline constexpr char kDefaultTimeZone[] = "Asia/Shanghai";
 inline constexpr int kMaxImportUnits = 200000;

@@ -19,7 +19,6 @@ const MigrationSet& directory_migrations();
 
 namespace wuye::directory {
 
-namespace v1 = ::wuye::directory::v1;
 
 struct ImportResult {
   std::vector<v1::Building> buildings_created;
