@@ -21,13 +21,6 @@ using StreamId = std::pair<uint64_t, uint64_t>;
 
 std::string FormatStreamId(StreamId id) { return absl::StrCat(id.first, "-", id.second); }
 
-// Wakes the relay when a transaction that wrote outbox rows commits.
-class OutboxListener final : public pqxx::notification_receiver {
- public:
-  explicit OutboxListener(pqxx::connection_base& c) : notification_receiver(c, "wuye_outbox") {}
-  void operator()(const std::string&, int) override {}
-};
-
 // Field `name` of a flat [k1, v1, k2, v2, ...] reply, or nullptr.
 const RedisReply* FieldOf(const RedisReply& flat, absl::string_view name) {
   for (size_t i = 0; i + 1 < flat.elements.size(); i += 2) {
@@ -83,7 +76,6 @@ void OutboxRelay::Stop() {
 
 absl::Status OutboxRelay::EnsureDatabase() {
   if (conn_ != nullptr && conn_->is_open()) return absl::OkStatus();
-  listener_.reset();
   conn_.reset();
   leader_ = false;
   try {
@@ -91,10 +83,8 @@ absl::Status OutboxRelay::EnsureDatabase() {
         db_options_.url, db_options_.url.find('?') == std::string::npos ? "?" : "&",
         "connect_timeout=", std::max<int64_t>(1, absl::ToInt64Seconds(db_options_.connect_timeout)),
         "&application_name=wuye-relay"));
-    listener_ = std::make_unique<OutboxListener>(*conn_);
     return absl::OkStatus();
   } catch (const std::exception& e) {
-    listener_.reset();
     conn_.reset();
     return Db::FromException(e);
   }
@@ -224,13 +214,7 @@ void OutboxRelay::Run() {
       stop_.WaitForNotificationWithTimeout(absl::Seconds(1));
       continue;
     }
-    try {
-      // Sleeps until a NOTIFY arrives or the poll interval passes.
-      int64_t us = absl::ToInt64Microseconds(options_.poll);
-      conn_->await_notification(us / 1000000, us % 1000000);
-    } catch (const std::exception&) {
-      conn_.reset();
-    }
+    stop_.WaitForNotificationWithTimeout(options_.poll);
   }
 }
 

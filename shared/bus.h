@@ -32,8 +32,9 @@ std::pair<uint64_t, uint64_t> ParseStreamId(absl::string_view id);
 struct RelayOptions {
   std::string stream;  // where this service's events go
   int batch = 1000;
-  // Longest wait between outbox checks when no NOTIFY arrives.
-  absl::Duration poll = absl::Milliseconds(250);
+  // Wait between outbox checks when the last one found nothing (a check is one indexed
+  // SELECT on an empty range).
+  absl::Duration poll = absl::Milliseconds(20);
   absl::Duration max_backoff = absl::Seconds(5);
   absl::Duration trim_every = absl::Seconds(30);
   // Entries are trimmed only once every group has acknowledged them AND they are older.
@@ -73,7 +74,6 @@ class OutboxRelay {
   RedisConnection redis_;
   RelayOptions options_;
   std::unique_ptr<pqxx::connection> conn_;
-  std::unique_ptr<pqxx::notification_receiver> listener_;
   bool leader_ = false;
   absl::Notification stop_;
   std::thread thread_;
