@@ -29,6 +29,8 @@ ABSL_FLAG(int, seconds, 10, "duration of each measured phase");
 ABSL_FLAG(int, rate, 500, "offered load (events/s) of the latency phase");
 ABSL_FLAG(int, producers, 2, "producer threads of the throughput phase");
 ABSL_FLAG(int, events_per_commit, 500, "events per producer transaction (throughput phase)");
+ABSL_FLAG(int, consumers, 1, "consumers in the group (threads of this process)");
+ABSL_FLAG(int, consumer_batch, 500, "entries a consumer reads and applies per transaction");
 ABSL_FLAG(std::string, json_out, "", "where to write the figures as JSON");
 
 namespace wuye {
@@ -109,9 +111,11 @@ int Run() {
   consumer_options.group = "bench";
   consumer_options.streams = {stream};
   consumer_options.block = absl::Milliseconds(100);
-  EventConsumer consumer(
-      **db, redis, consumer_options, [&](pqxx::work& tx, const events::v1::Event& e) {
-        tx.exec_params("INSERT INTO applied (event_id) VALUES ($1::uuid)", e.event_id());
+  consumer_options.batch = absl::GetFlag(FLAGS_consumer_batch);
+  EventHandler handler = [&](pqxx::work& tx, const events::v1::Event& e) {
+        if (handler_inserts.load()) {
+          tx.exec_params("INSERT INTO applied (event_id) VALUES ($1::uuid)", e.event_id());
+        }
         if (measure_latency.load()) {
           double ms = absl::ToDoubleMilliseconds(absl::Now() - FromProtoTime(e.occurred_at()));
           std::lock_guard lock(mu);
@@ -119,9 +123,14 @@ int Run() {
         }
         applied.fetch_add(1);
         return absl::OkStatus();
-      });
+      };
+  // Several consumers of one group in one process, as replicas would be.
+  std::vector<std::unique_ptr<EventConsumer>> consumers;
+  for (int i = 0; i < absl::GetFlag(FLAGS_consumers); ++i) {
+    consumers.push_back(std::make_unique<EventConsumer>(**db, redis, consumer_options, handler));
+  }
   relay.Start();
-  consumer.Start();
+  for (auto& c : consumers) c->Start();
 
   auto commit = [&](int events) {
     return (*db)->Transact([&](pqxx::work& tx) {
@@ -191,7 +200,7 @@ int Run() {
   }
   bool latency_drained = drain(before + offered);
   measure_latency = false;
-  consumer.Stop();
+  for (auto& c : consumers) c->Stop();
   relay.Stop();
   {
     RedisConnection conn(redis);

@@ -125,8 +125,17 @@ TEST(Lifecycle, SigtermLetsTheCallInFlightFinishAndExitsZero) {
   std::thread importer([&] {
     import_status = call(&v1::DirectoryService::Stub::ImportUnits, admin, import, &imported);
   });
-  // Give the request time to reach the server; the outcome does not depend on the timing.
-  absl::SleepFor(absl::Milliseconds(500));
+  // SIGTERM once the server is inside the call: its INSERT of the units is running.
+  pqxx::connection watcher(::wuye::testing::PgAdminUrl());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        pqxx::nontransaction tx(watcher);
+        return tx.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
+                               "AND state = 'active' AND query LIKE 'INSERT INTO units%'",
+                               tdb.name())[0]
+                   .as<int>() > 0;
+      },
+      absl::Seconds(120)));
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   importer.join();
   int wstatus = 0;
