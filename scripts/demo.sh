@@ -66,8 +66,7 @@ if command -v grpcurl >/dev/null 2>&1; then
   echo "Then call the services with grpcurl ($(command -v grpcurl)); they serve reflection:"
 else
   echo "Then call the services with grpcurl; they serve reflection. grpcurl is not installed"
-  echo "(Debian 12 has no package for it): any grpcurl binary will do, e.g. a release from"
-  echo "https://github.com/fullstorydev/grpcurl/releases, used like this:"
+  echo "(Debian 12 has no package for it): any grpcurl binary will do, used like this:"
 fi
 cat <<EOF
 
