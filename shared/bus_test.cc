@@ -79,6 +79,23 @@ class BusTest : public ::testing::Test {
     return options;
   }
 
+  // A relay and a recording consumer on a Redis of the test's own.
+  struct PrivateBus {
+    std::unique_ptr<OutboxRelay> relay;
+    std::unique_ptr<EventConsumer> consumer;
+  };
+  PrivateBus StartOn(const ::wuye::testing::PrivateServers& servers) {
+    RedisOptions redis;
+    redis.addr = servers.RedisAddr();
+    redis.connect_timeout = absl::Milliseconds(300);
+    OpenDb();
+    PrivateBus bus{Relay(redis),
+                   std::make_unique<EventConsumer>(*db_, redis, Options(), Recorder())};
+    bus.relay->Start();
+    bus.consumer->Start();
+    return bus;
+  }
+
   static EventHandler Recorder() {
     return [](pqxx::work& tx, const wuye::events::v1::Event& e) {
       tx.exec_params("INSERT INTO applied (event_id, type) VALUES ($1::uuid, $2)", e.event_id(),
@@ -190,14 +207,7 @@ TEST_F(BusTest, APoisonEventGoesToTheDeadLetterStreamAndTheRestFlow) {
 TEST_F(BusTest, RequestsSucceedWhileRedisIsDownAndEveryEventArrivesAfterwards) {
   ::wuye::testing::PrivateServers servers;
   ASSERT_EQ(servers.Run("up redis"), 0);
-  RedisOptions redis;
-  redis.addr = servers.RedisAddr();
-  redis.connect_timeout = absl::Milliseconds(300);
-  OpenDb();
-  auto relay = Relay(redis);
-  relay->Start();
-  EventConsumer consumer(*db_, redis, Options(), Recorder());
-  consumer.Start();
+  PrivateBus bus = StartOn(servers);
   Produce(5);
   ASSERT_TRUE(WaitFor([&] { return Applied() == 5; }, absl::Seconds(20)));
 
@@ -215,14 +225,7 @@ TEST_F(BusTest, RequestsSucceedWhileRedisIsDownAndEveryEventArrivesAfterwards) {
 TEST_F(BusTest, RedisRestartsWhileEventsFlowLoseNothingAndApplyNothingTwice) {
   ::wuye::testing::PrivateServers servers;
   ASSERT_EQ(servers.Run("up redis"), 0);
-  RedisOptions redis;
-  redis.addr = servers.RedisAddr();
-  redis.connect_timeout = absl::Milliseconds(300);
-  OpenDb();
-  auto relay = Relay(redis);
-  relay->Start();
-  EventConsumer consumer(*db_, redis, Options(), Recorder());
-  consumer.Start();
+  PrivateBus bus = StartOn(servers);
   constexpr int kEvents = 300;
   std::thread producer([&] {
     for (int i = 0; i < kEvents; ++i) {
