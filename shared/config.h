@@ -32,8 +32,8 @@ struct ServiceConfig {
 };
 
 // Applies WUYE_* environment values to flags, parses argv (exits with usage on a bad flag),
-// then builds and validates the config. `default_port` is the service's well-known port;
-// `default_database` its database name, used when --pg_url names none.
+// then builds and validates the config. `default_port` is the service's well-known port,
+// used when --listen is not given. --pg_url and a JWT key are required.
 absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::string_view service,
                                                 int default_port);
 
