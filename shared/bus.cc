@@ -79,10 +79,7 @@ absl::Status OutboxRelay::EnsureDatabase() {
   conn_.reset();
   leader_ = false;
   try {
-    conn_ = std::make_unique<pqxx::connection>(absl::StrCat(
-        db_options_.url, db_options_.url.find('?') == std::string::npos ? "?" : "&",
-        "connect_timeout=", std::max<int64_t>(1, absl::ToInt64Seconds(db_options_.connect_timeout)),
-        "&application_name=wuye-relay"));
+    conn_ = std::make_unique<pqxx::connection>(ConnectionUrl(db_options_, "wuye-relay"));
     return absl::OkStatus();
   } catch (const std::exception& e) {
     conn_.reset();

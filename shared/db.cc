@@ -25,11 +25,7 @@ void Db::Prepare(std::string name, std::string sql) {
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Connect() {
   try {
-    std::string url = options_.url;
-    absl::StrAppend(&url, url.find('?') == std::string::npos ? "?" : "&", "connect_timeout=",
-                    std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)),
-                    "&application_name=wuye");
-    auto conn = std::make_unique<pqxx::connection>(url);
+    auto conn = std::make_unique<pqxx::connection>(ConnectionUrl(options_, "wuye"));
     {
       pqxx::nontransaction tx(*conn);
       tx.exec(absl::StrCat("SET statement_timeout = ",
@@ -177,10 +173,7 @@ absl::Status Db::WithConnection(const std::function<absl::Status(pqxx::connectio
 
 absl::Status Db::Ping() {
   try {
-    std::string url = options_.url;
-    absl::StrAppend(&url, url.find('?') == std::string::npos ? "?" : "&", "connect_timeout=",
-                    std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
-    pqxx::connection conn(url);
+    pqxx::connection conn(ConnectionUrl(options_, "wuye-health"));
     pqxx::nontransaction tx(conn);
     tx.exec("SELECT 1");
     return absl::OkStatus();
@@ -189,7 +182,7 @@ absl::Status Db::Ping() {
   }
 }
 
-std::string PgArray(const std::vector<std::string>& items) {
+std::string PgArray(absl::Span<const std::string> items) {
   std::string out = "{";
   for (size_t i = 0; i < items.size(); ++i) {
     if (i) out.push_back(',');
@@ -213,6 +206,13 @@ std::vector<std::string> ParsePgArray(const pqxx::field& field) {
     if (kind == pqxx::array_parser::string_value) out.push_back(value);
   }
   return out;
+}
+
+std::string ConnectionUrl(const DbOptions& options, absl::string_view application) {
+  return absl::StrCat(
+      options.url, options.url.find('?') == std::string::npos ? "?" : "&",
+      "connect_timeout=", std::max<int64_t>(1, absl::ToInt64Seconds(options.connect_timeout)),
+      "&application_name=", application);
 }
 
 std::string WithDatabase(absl::string_view url, absl::string_view database) {

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 namespace wuye {
 
@@ -76,9 +77,13 @@ class Db {
 
 // A PostgreSQL array literal ('{"a","b"}') for binding a list as one text parameter
 // (cast in SQL: $1::text[]).
-std::string PgArray(const std::vector<std::string>& items);
+std::string PgArray(absl::Span<const std::string> items);
 // Parses a one-dimensional text[] / uuid[] / int[] value as strings.
 std::vector<std::string> ParsePgArray(const pqxx::field& field);
+
+// The URL a connection of `options` opens: options.url with connect_timeout and
+// application_name added.
+std::string ConnectionUrl(const DbOptions& options, absl::string_view application);
 
 // Replaces the database name of a libpq URL ("postgresql://u@h:p/old?x" → ".../new?x").
 std::string WithDatabase(absl::string_view url, absl::string_view database);

@@ -218,8 +218,9 @@ DirectoryStore::DirectoryStore(Db& db) {
        absl::StrCat(
            "INSERT INTO units (id, group_id, estate_id, building_id, number, area_m2, type, "
            "occupancy, handed_over, floor, created_at, updated_at) VALUES ($1, $2, $3, $4, "
-           "$5, $6::numeric, $7, $8, $9, $10, " TS("$11") ", " TS("$11") ") "
-           "ON CONFLICT DO NOTHING RETURNING ",
+           "$5, $6::numeric, $7, $8, $9, $10, " TS("$11") ", " TS(
+               "$11") ") "
+                      "ON CONFLICT DO NOTHING RETURNING ",
            kUnitCols));
   prep("dir_unit_get",
        absl::StrCat("SELECT ", kUnitCols, " FROM units WHERE group_id = $1 AND id = $2"));
@@ -399,7 +400,7 @@ bool DirectoryStore::InsertBuilding(pqxx::work& tx, const v1::Building& b, absl:
                                     v1::Building* out) {
   pqxx::result res;
   if (!TryInsert(tx, &res, "dir_building_insert", b.id(), b.group_id(), b.estate_id(), b.name(),
-               b.floors(), ToMicros(now))) {
+                 b.floors(), ToMicros(now))) {
     return false;
   }
   *out = BuildingRow(res[0]);
@@ -421,8 +422,8 @@ std::vector<v1::Building> DirectoryStore::ListBuildings(pqxx::work& tx, const st
 bool DirectoryStore::InsertUnit(pqxx::work& tx, const v1::Unit& u, absl::Time now, v1::Unit* out) {
   pqxx::result res;
   if (!TryInsert(tx, &res, "dir_unit_insert", u.id(), u.group_id(), u.estate_id(), u.building_id(),
-               u.number(), u.building_area_m2(), static_cast<int>(u.type()),
-               static_cast<int>(u.occupancy()), u.handed_over(), u.floor(), ToMicros(now))) {
+                 u.number(), u.building_area_m2(), static_cast<int>(u.type()),
+                 static_cast<int>(u.occupancy()), u.handed_over(), u.floor(), ToMicros(now))) {
     return false;
   }
   *out = UnitRow(res[0]);
@@ -475,56 +476,36 @@ ImportResult DirectoryStore::ImportUnits(pqxx::work& tx, const std::string& grou
     building_ids[Str(r[0])] = Str(r[1]);
   }
   // 2. The units, as parallel arrays: one statement per chunk keeps each statement short.
+  std::vector<std::string> ids, bids, numbers, areas, types, occupancies, handed, floors;
+  for (const auto& u : units) {
+    ids.push_back(NewId(now));
+    bids.push_back(building_ids[u.building_name()]);
+    numbers.push_back(u.number());
+    areas.push_back(u.building_area_m2());
+    types.push_back(std::to_string(u.type()));
+    occupancies.push_back(std::to_string(u.occupancy()));
+    handed.push_back(u.handed_over() ? "t" : "f");
+    floors.push_back(std::to_string(u.floor()));
+  }
   constexpr size_t kChunk = 20000;
-  std::vector<std::string> ids;
-  ids.reserve(units.size());
-  std::string a_bids, a_numbers, a_areas, a_types, a_occ, a_handed, a_floors;
-  std::vector<std::string> all_bids, all_numbers, all_areas, all_types, all_occ, all_handed,
-      all_floors;
   for (size_t start = 0; start < units.size(); start += kChunk) {
-    std::vector<std::string> cids, bids, numbers, areas, types, occupancies, handed, floors;
-    for (size_t i = start; i < std::min(units.size(), start + kChunk); ++i) {
-      const auto& u = units[i];
-      cids.push_back(NewId(now));
-      bids.push_back(building_ids[u.building_name()]);
-      numbers.push_back(u.number());
-      areas.push_back(u.building_area_m2());
-      types.push_back(std::to_string(u.type()));
-      occupancies.push_back(std::to_string(u.occupancy()));
-      handed.push_back(u.handed_over() ? "t" : "f");
-      floors.push_back(std::to_string(u.floor()));
-    }
-    pqxx::result created =
-        tx.exec_prepared("dir_import_units", group, estate_id, PgArray(cids), PgArray(bids),
-                         PgArray(numbers), PgArray(areas), PgArray(types), PgArray(occupancies),
-                         PgArray(handed), PgArray(floors), ToMicros(now));
-    for (const auto& r : created) result.units_created.push_back(UnitRow(r));
-    auto append = [](std::vector<std::string>& to, std::vector<std::string>& from) {
-      to.insert(to.end(), std::make_move_iterator(from.begin()),
-                std::make_move_iterator(from.end()));
+    auto chunk = [&](const std::vector<std::string>& column) {
+      return PgArray(absl::MakeConstSpan(column).subspan(start, kChunk));
     };
-    append(ids, cids);
-    append(all_bids, bids);
-    append(all_numbers, numbers);
-    append(all_areas, areas);
-    append(all_types, types);
-    append(all_occ, occupancies);
-    append(all_handed, handed);
-    append(all_floors, floors);
+    for (const auto& r :
+         tx.exec_prepared("dir_import_units", group, estate_id, chunk(ids), chunk(bids),
+                          chunk(numbers), chunk(areas), chunk(types), chunk(occupancies),
+                          chunk(handed), chunk(floors), ToMicros(now))) {
+      result.units_created.push_back(UnitRow(r));
+    }
   }
   if (result.units_created.size() == units.size()) return result;
-  a_bids = PgArray(all_bids);
-  a_numbers = PgArray(all_numbers);
-  a_areas = PgArray(all_areas);
-  a_types = PgArray(all_types);
-  a_occ = PgArray(all_occ);
-  a_handed = PgArray(all_handed);
-  a_floors = PgArray(all_floors);
   // 3. Units that were there already: the same content is fine, other content is a conflict.
   std::set<std::string> created_ids;
   for (const auto& u : result.units_created) created_ids.insert(u.id());
-  for (const auto& r : tx.exec_prepared("dir_import_existing", group, a_bids, a_numbers, a_areas,
-                                        a_types, a_occ, a_handed, a_floors)) {
+  for (const auto& r : tx.exec_prepared("dir_import_existing", group, PgArray(bids),
+                                        PgArray(numbers), PgArray(areas), PgArray(types),
+                                        PgArray(occupancies), PgArray(handed), PgArray(floors))) {
     int index = r[0].as<int>() - 1;
     if (created_ids.count(ids[index])) continue;
     if (r[1].as<bool>()) {
@@ -606,8 +587,8 @@ bool DirectoryStore::InsertShift(pqxx::work& tx, const v1::Shift& s, absl::Time 
                                  v1::Shift* out) {
   pqxx::result res;
   if (!TryInsert(tx, &res, "dir_shift_insert", s.id(), s.group_id(), s.estate_id(), s.staff_id(),
-               ToMicros(FromProtoTime(s.start_time())), ToMicros(FromProtoTime(s.end_time())),
-               ToMicros(now))) {
+                 ToMicros(FromProtoTime(s.start_time())), ToMicros(FromProtoTime(s.end_time())),
+                 ToMicros(now))) {
     return false;
   }
   *out = ShiftRow(res[0]);
