@@ -70,9 +70,13 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   } else {
     LogWarn("bus.disabled").Str("why", "no --redis_addr: events stay in the outbox");
   }
+  std::vector<std::unique_ptr<PeriodicWorker>> workers;
+  if (spec.make_workers) workers = spec.make_workers(parts);
+  for (auto& worker : workers) worker->Start();
   ServiceHost host(config->server, db->get());
   host.AddService(service->get(), spec.grpc_service_name);
   absl::Status served = host.ServeUntilSignal();
+  for (auto& worker : workers) worker->Stop();
   if (consumer) consumer->Stop();
   if (relay) relay->Stop();
   if (!served.ok()) return fail("server", served);

@@ -16,6 +16,7 @@
 #include "shared/config.h"
 #include "shared/db.h"
 #include "shared/migrate.h"
+#include "shared/worker.h"
 
 namespace wuye {
 
@@ -36,6 +37,10 @@ struct ServiceSpec {
   // Streams of other services this one consumes, and what it does with their events.
   std::vector<std::string> consumes = {};
   std::function<EventHandler(ServiceParts&)> make_handler = nullptr;
+  // Background loops (deadline timers, report builders); started after the database is
+  // ready, stopped after the server has drained.
+  std::function<std::vector<std::unique_ptr<PeriodicWorker>>(ServiceParts&)> make_workers =
+      nullptr;
 };
 
 int ServiceMain(int argc, char** argv, const ServiceSpec& spec);
