@@ -29,6 +29,10 @@ inline constexpr std::string_view kCleaner = "cleaner";
 inline constexpr std::string_view kGardener = "gardener";
 inline constexpr std::string_view kSecurityGuard = "security_guard";
 inline constexpr std::string_view kCareWorker = "care_worker";
+// Nurses (护理员 with clinical duties) and the community clinic (社区医疗保健室): with care
+// workers, the only roles that read an elder's health card.
+inline constexpr std::string_view kNurse = "nurse";
+inline constexpr std::string_view kClinic = "clinic";
 inline constexpr std::string_view kFinanceClerk = "finance_clerk";
 inline constexpr std::string_view kQualityInspector = "quality_inspector";
 inline constexpr std::string_view kService = "service";
