@@ -175,7 +175,7 @@ say "directory server on 127.0.0.1:$port (database $dir_db, log $server_log)"
 redis_addr=$(eval "$(scripts/servers.sh env)" && printf '%s' "$WUYE_REDIS_ADDR")
 env "${env_clean[@]}" WUYE_PG_URL="$(db_url "$dir_db")" WUYE_JWT_SECRET="$secret" \
   WUYE_REDIS_ADDR="$redis_addr" \
-  "$server_bin" --listen="127.0.0.1:$port" --shutdown_grace=2s >"$server_log" 2>&1 &
+  "$server_bin" --listen="127.0.0.1:$port" --metrics_listen=127.0.0.1:0 --shutdown_grace=2s >"$server_log" 2>&1 &
 server_pid=$!
 
 # ---- 3. the load ------------------------------------------------------------------------

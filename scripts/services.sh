@@ -18,7 +18,7 @@
 #
 # Per service, with STATE = $WUYE_STATE_DIR or <repo>/.local (as in scripts/servers.sh):
 #   database  wuye_<name> on the local PostgreSQL (created when missing)
-#   listens   127.0.0.1:<port>
+#   listens   127.0.0.1:<port> (gRPC) and 127.0.0.1:<port + 1000> (Prometheus /metrics)
 #   env       WUYE_PG_URL, WUYE_REDIS_ADDR, WUYE_JWT_SECRET (from $STATE/jwt-secret,
 #             48 random bytes in base64, made once, mode 0600)
 #   log       $STATE/logs/<name>.log  (the service's JSON lines plus the supervisor's)
@@ -195,7 +195,7 @@ supervise() {  # NAME PORT BINARY
   printf '%s\n' "$$" >"$RUN_DIR/$name.supervisor.pid"
   while ((!stopping)); do
     started=$SECONDS
-    "$bin" "--listen=$HOST:$port" </dev/null >>"$log" 2>&1 &
+    "$bin" "--listen=$HOST:$port" "--metrics_listen=$HOST:$((port + 1000))" </dev/null >>"$log" 2>&1 &
     child=$!
     printf '%s\n' "$child" >"$pidfile"
     supervisor_log "$log" info service.launched \

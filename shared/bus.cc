@@ -248,6 +248,14 @@ void EventConsumer::CountApplied(const Entry& entry, const wuye::events::v1::Eve
                                        "\",group=\"", options_.group, "\"}"));
     Metrics::Global().Observe("wuye_bus_delivery_seconds", "stream", entry.stream,
                               absl::Now() - FromProtoTime(event.occurred_at()));
+    // One line per applied event, so a request can be followed across services by its
+    // trace id. Ids and types only: never the payload.
+    LogInfo("bus.applied")
+        .Str("stream", entry.stream)
+        .Str("type", event.type())
+        .Str("event_id", event.event_id())
+        .Str("subject", event.subject())
+        .Str("trace_id", event.trace_id());
   } else {
     Metrics::Global().Add(absl::StrCat("wuye_bus_duplicates_total{stream=\"", entry.stream,
                                        "\",group=\"", options_.group, "\"}"));
@@ -373,6 +381,7 @@ absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason) {
       .Str("event_id", event.event_id())
       .Str("type", event.type())
       .Int("deliveries", entry.deliveries)
+      .Str("trace_id", event.trace_id())
       .Str("reason", reason);
   return absl::OkStatus();
 }
@@ -409,6 +418,7 @@ absl::Status EventConsumer::Handle(const Entry& entry) {
         .Str("event_id", event.event_id())
         .Str("type", event.type())
         .Str("code", absl::StatusCodeToString(st.code()))
+        .Str("trace_id", event.trace_id())
         .Str("error", st.message());
     return st.code() == absl::StatusCode::kUnavailable ? st : absl::OkStatus();
   }

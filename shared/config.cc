@@ -12,6 +12,9 @@
 #include "absl/strings/str_cat.h"
 
 ABSL_FLAG(std::string, listen, "", "host:port to serve gRPC on (default 0.0.0.0:<service port>)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port to serve Prometheus /metrics on (default 0.0.0.0:<service port + 1000>; "
+          "\"off\" for none)");
 ABSL_FLAG(std::string, pg_url, "", "PostgreSQL URL of the service's own database");
 ABSL_FLAG(int, pg_pool_size, 8, "PostgreSQL connections in the pool");
 ABSL_FLAG(absl::Duration, pg_statement_timeout, absl::Seconds(5), "statement_timeout");
@@ -70,6 +73,9 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   c.service = std::string(service);
   c.server.listen = absl::GetFlag(FLAGS_listen);
   if (c.server.listen.empty()) c.server.listen = absl::StrCat("0.0.0.0:", default_port);
+  c.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  if (c.metrics_listen.empty()) c.metrics_listen = absl::StrCat("0.0.0.0:", default_port + 1000);
+  if (c.metrics_listen == "off") c.metrics_listen.clear();
   c.server.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   c.server.db_unhealthy_after = absl::GetFlag(FLAGS_db_unhealthy_after);
   c.server.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);

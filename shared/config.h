@@ -29,6 +29,8 @@ struct ServiceConfig {
   BusConfig bus;
   AuthConfig auth;
   LogLevel log_level = LogLevel::kInfo;
+  // host:port of the Prometheus endpoint (shared/metrics_http.h); empty: none.
+  std::string metrics_listen;
 };
 
 // Applies WUYE_* environment values to flags, parses argv (exits with usage on a bad flag),

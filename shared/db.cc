@@ -4,8 +4,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "shared/log.h"
+#include "shared/metrics.h"
 
 namespace wuye {
+namespace {
+
+// The pool's gauges (one pool per service process).
+void PoolFigures(int open, size_t idle) {
+  Metrics::Global().Set("wuye_db_pool_open", open);
+  Metrics::Global().Set("wuye_db_pool_in_use", open - static_cast<double>(idle));
+}
+
+}  // namespace
 
 Db::Db(DbOptions options) : options_(std::move(options)) {}
 Db::~Db() = default;
@@ -42,9 +52,12 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Acquire() {
   std::unique_lock lock(mu_);
   auto deadline =
       std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(options_.acquire_timeout);
+  if (idle_.empty() && open_ >= options_.pool_size)
+    Metrics::Global().Add("wuye_db_acquire_waits_total");
   while (idle_.empty() && open_ >= options_.pool_size) {
     if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
         open_ >= options_.pool_size) {
+      Metrics::Global().Add("wuye_db_acquire_timeouts_total");
       return absl::UnavailableError("database: no connection free in time");
     }
   }
@@ -60,6 +73,7 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Acquire() {
     if (!fresh.ok()) {
       --open_;
       cv_.notify_one();
+      Metrics::Global().Add("wuye_db_connect_failures_total");
       return fresh.status();
     }
     conn = std::move(*fresh);
@@ -69,6 +83,7 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Acquire() {
   for (; done < statements_.size(); ++done) {
     conn->prepare(statements_[done].first, statements_[done].second);
   }
+  PoolFigures(open_, idle_.size());
   return conn;
 }
 
@@ -83,6 +98,7 @@ void Db::Release(std::unique_ptr<pqxx::connection> conn, bool broken) {
   } else {
     idle_.push_back(std::move(conn));
   }
+  PoolFigures(open_, idle_.size());
   cv_.notify_one();
 }
 

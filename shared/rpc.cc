@@ -1,5 +1,7 @@
 #include "shared/rpc.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -23,6 +25,26 @@ bool SafeTraceId(absl::string_view id) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
   }
   return true;
+}
+
+// The trace id of a W3C `traceparent` header, "00-<32 hex trace id>-<16 hex span>-<2 hex>";
+// empty when the header is absent or malformed (the W3C rule: then start a new trace).
+absl::string_view TraceIdOfTraceparent(absl::string_view header) {
+  if (header.size() < 55 || header[2] != '-' || header[35] != '-' || header[52] != '-') return {};
+  absl::string_view id = header.substr(3, 32);
+  bool all_zero = true;
+  for (char c : id) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) || absl::ascii_isupper(c)) return {};
+    all_zero = all_zero && c == '0';
+  }
+  return all_zero ? absl::string_view() : id;
+}
+
+// A new trace id that is also a valid W3C trace id: the request's UUIDv7 without dashes.
+std::string NewTraceId(absl::Time now) {
+  std::string id = NewId(now);
+  id.erase(std::remove(id.begin(), id.end(), '-'), id.end());
+  return id;
 }
 
 }  // namespace
@@ -53,8 +75,10 @@ absl::Status RpcRunner::Begin(grpc::ServerContext* ctx, absl::string_view method
   rc->method = absl::StrCat(service_, ".", method);
   rc->request_id = std::string(request_id);
   rc->now = clock_.Now();
-  absl::string_view trace = Metadata(ctx, "x-trace-id");
-  rc->trace_id = SafeTraceId(trace) ? std::string(trace) : NewId(rc->now);
+  // W3C trace context first, then our own header; else this call starts a trace.
+  absl::string_view trace = TraceIdOfTraceparent(Metadata(ctx, "traceparent"));
+  if (trace.empty()) trace = Metadata(ctx, "x-trace-id");
+  rc->trace_id = SafeTraceId(trace) ? std::string(trace) : NewTraceId(rc->now);
   absl::string_view auth = Metadata(ctx, "authorization");
   constexpr absl::string_view kBearer = "Bearer ";
   if (auth.empty()) return absl::UnauthenticatedError("authorization: bearer token required");

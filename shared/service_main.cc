@@ -4,6 +4,7 @@
 
 #include "absl/time/clock.h"
 #include "shared/log.h"
+#include "shared/metrics_http.h"
 #include "shared/server.h"
 
 namespace wuye {
@@ -45,6 +46,13 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   if (!verifier.ok()) return fail("auth.config", verifier.status());
   auto db = OpenServiceDatabase(config->db, *spec.migrations, absl::Seconds(60));
   if (!db.ok()) return fail("db.open", db.status());
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (!config->metrics_listen.empty()) {
+    auto endpoint = MetricsEndpoint::Start(config->metrics_listen);
+    if (!endpoint.ok()) return fail("metrics.listen", endpoint.status());
+    metrics = std::move(*endpoint);
+    LogInfo("metrics.serving").Int("port", metrics->port());
+  }
   ServiceParts parts{*config, **db, **verifier, SystemClock()};
   auto service = spec.make(parts);
   if (!service.ok()) return fail("service.init", service.status());

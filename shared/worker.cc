@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-
 #include "shared/log.h"
 #include "shared/metrics.h"
 

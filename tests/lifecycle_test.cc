@@ -82,8 +82,8 @@ TEST(Lifecycle, SigtermLetsTheCallInFlightFinishAndExitsZero) {
     setenv("WUYE_PG_URL", tdb.url().c_str(), 1);
     setenv("WUYE_JWT_SECRET", ::wuye::testing::kTestSecret, 1);
     std::string listen = absl::StrCat("--listen=127.0.0.1:", port);
-    execl(WUYE_DIRECTORY_BINARY, WUYE_DIRECTORY_BINARY, listen.c_str(), "--log_level=warn",
-          static_cast<char*>(nullptr));
+    execl(WUYE_DIRECTORY_BINARY, WUYE_DIRECTORY_BINARY, listen.c_str(),
+          "--metrics_listen=127.0.0.1:0", "--log_level=warn", static_cast<char*>(nullptr));
     _exit(127);
   }
   auto channel =
@@ -130,9 +130,10 @@ TEST(Lifecycle, SigtermLetsTheCallInFlightFinishAndExitsZero) {
   ASSERT_TRUE(WaitFor(
       [&] {
         pqxx::nontransaction tx(watcher);
-        return tx.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
-                               "AND state = 'active' AND query LIKE 'INSERT INTO units%'",
-                               tdb.name())[0]
+        return tx.exec_params1(
+                     "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
+                     "AND state = 'active' AND query LIKE 'INSERT INTO units%'",
+                     tdb.name())[0]
                    .as<int>() > 0;
       },
       absl::Seconds(120)));
