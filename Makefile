@@ -4,10 +4,11 @@
 BUILD     ?= build
 ASAN_BUILD ?= build-asan
 JOBS      ?= $(shell nproc)
+IMAGE_TAG ?= 0.1.0
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 SOURCES    = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: all deps configure build test test-asan demo bench up down status fmt lint clean
+.PHONY: all deps configure build test test-asan demo bench images up down status fmt lint clean
 
 all: build
 
@@ -37,6 +38,10 @@ demo: build
 
 bench: build
 	@scripts/bench.sh $(BUILD)
+
+# One image per service from deploy/Dockerfile, tagged $(IMAGE_TAG), with docker or podman.
+images:
+	@scripts/images.sh $(IMAGE_TAG)
 
 up: deps
 	@scripts/servers.sh up

@@ -19,6 +19,8 @@ PACKAGES=(
   postgresql-15 postgresql-client-15 redis-server redis-tools
   # lint / formatting
   clang-format clang-tidy
+  # the deploy check (scripts/check-deploy.sh) reads rendered manifests with PyYAML
+  python3-yaml
   # ps, pgrep, ss used by scripts
   procps iproute2
 )
