@@ -8,7 +8,7 @@ IMAGE_TAG ?= 0.1.0
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 SOURCES    = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: all deps configure build test test-asan demo bench images up down status fmt lint clean
+.PHONY: all deps configure build test test-asan demo bench images fuzz up down status fmt lint clean
 
 all: build
 
@@ -38,6 +38,10 @@ demo: build
 
 bench: build
 	@scripts/bench.sh $(BUILD)
+
+# libFuzzer targets of tests/fuzz with ASan and UBSan, FUZZ_SECONDS each (default 60).
+fuzz: deps
+	@scripts/fuzz.sh
 
 # One image per service from deploy/Dockerfile, tagged $(IMAGE_TAG), with docker or podman.
 images:

@@ -1,0 +1,119 @@
+#include "tests/service_process.h"
+
+#include <fcntl.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "shared/testing/test_env.h"
+
+namespace wuye::testing {
+
+ServiceProcess::ServiceProcess(ServiceProcessOptions options) : options_(std::move(options)) {
+  log_ = absl::StrCat(::testing::TempDir(), "wuye-", options_.name, "-", getpid(), "-",
+                      reinterpret_cast<uintptr_t>(this), ".log");
+}
+
+ServiceProcess::~ServiceProcess() {
+  if (pid_ > 0) {
+    Kill(SIGKILL);
+    Wait(absl::Seconds(10));
+  }
+}
+
+bool ServiceProcess::Start(absl::Duration timeout) {
+  if (port_ == 0) port_ = FreePort();
+  std::vector<std::string> args = {options_.binary, absl::StrCat("--listen=127.0.0.1:", port_),
+                                   "--metrics_listen=127.0.0.1:0", "--shutdown_grace=2s"};
+  args.insert(args.end(), options_.args.begin(), options_.args.end());
+  pid_ = fork();
+  if (pid_ < 0) return false;
+  if (pid_ == 0) {
+    int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    setenv("WUYE_PG_URL", options_.pg_url.c_str(), 1);
+    setenv("WUYE_JWT_SECRET", kTestSecret, 1);
+    if (options_.redis_addr.empty()) {
+      unsetenv("WUYE_REDIS_ADDR");
+    } else {
+      setenv("WUYE_REDIS_ADDR", options_.redis_addr.c_str(), 1);
+    }
+    for (const auto& [k, v] : options_.env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  channel_ =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
+  bool up = WaitFor(
+      [&] {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;
+          return true;  // died: stop waiting
+        }
+        return HealthStatus(channel_) == 1;
+      },
+      timeout);
+  if (!up || pid_ < 0) {
+    std::ifstream in(log_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    std::cerr << options_.name << " did not start; the end of its log:\n"
+              << text.substr(text.size() > 3000 ? text.size() - 3000 : 0) << "\n";
+    return false;
+  }
+  return true;
+}
+
+void ServiceProcess::Kill(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
+int ServiceProcess::Wait(absl::Duration timeout) {
+  if (pid_ <= 0) return -1;
+  int status = -1;
+  absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return -1;
+}
+
+std::map<std::string, std::string> ServiceTestEnv(const std::string& name) {
+  (void)name;
+  return {};
+}
+
+std::vector<std::pair<std::string, std::string>> BuiltServices() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (absl::string_view entry : absl::StrSplit(WUYE_SERVICE_BINARIES, ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(entry, absl::MaxSplits('=', 1));
+    out.push_back(kv);
+  }
+  return out;
+}
+
+}  // namespace wuye::testing
