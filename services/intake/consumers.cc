@@ -1,0 +1,125 @@
+#include "services/intake/consumers.h"
+
+#include <algorithm>
+#include <memory>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "shared/auth.h"
+#include "services/intake/intake_store.h"
+#include "services/intake/ticket.h"
+#include "services/intake/ticket_flow.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/dispatch_events.pb.h"
+
+namespace wuye::intake {
+namespace {
+
+namespace ev = ::wuye::events::v1;
+namespace dir = ::wuye::directory::v1;
+
+class Consumer {
+ public:
+  explicit Consumer(Db& db) : store_(db), outbox_(db, "intake"), flow_(store_, outbox_) {}
+
+  absl::Status Apply(pqxx::work& tx, const ev::Event& e) {
+    if (absl::StartsWith(e.type(), "dispatch.")) return WorkOrder(tx, e);
+    if (e.type() == "directory.estate.created" || e.type() == "directory.estate.updated") {
+      dir::Estate estate;
+      if (!e.payload().UnpackTo(&estate)) return absl::InvalidArgumentError("payload: not an Estate");
+      if (!IsValidId(estate.id()) || !IsValidId(e.group_id())) return absl::OkStatus();
+      store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.household_count(),
+                          estate.time_zone(), e.subject_version());
+    } else if (e.type() == "directory.staff.created" || e.type() == "directory.staff.updated") {
+      dir::Staff staff;
+      if (!e.payload().UnpackTo(&staff)) return absl::InvalidArgumentError("payload: not a Staff");
+      if (staff.id().empty() || !IsValidId(e.group_id())) return absl::OkStatus();
+      std::string start;
+      if (staff.has_start_date() && staff.start_date().year() > 0) {
+        start = absl::StrFormat("%04d-%02d-%02d", staff.start_date().year(),
+                                staff.start_date().month(), staff.start_date().day());
+      }
+      store_.UpsertStaff(tx, e.group_id(), staff.id(), start, e.subject_version());
+    }
+    return absl::OkStatus();  // other types: not intake's business
+  }
+
+ private:
+  absl::Status WorkOrder(pqxx::work& tx, const ev::Event& e) {
+    ev::WorkOrderChanged wo;
+    if (!e.payload().UnpackTo(&wo)) return absl::OkStatus();  // not a work-order event
+    if (wo.ticket_id().empty() || !IsValidId(wo.ticket_id()) || !IsValidId(e.group_id()) ||
+        wo.work_order_id().empty()) {
+      return absl::OkStatus();
+    }
+    auto found = store_.GetTicket(tx, e.group_id(), wo.ticket_id(), /*for_update=*/true);
+    if (!found) return absl::OkStatus();
+    v1::Ticket t = *found;
+    int64_t known = store_.WorkOrderVersion(tx, e.group_id(), wo.work_order_id());
+    if (e.subject_version() != 0 && known >= e.subject_version()) return absl::OkStatus();
+
+    WorkOrderRow row{wo.work_order_id(), static_cast<int>(wo.state()),
+                     {wo.worker_ids().begin(), wo.worker_ids().end()}};
+    store_.UpsertWorkOrder(tx, e.group_id(), t.id(), row, e.subject_version());
+
+    // What the ticket remembers: every order, and who is on each live one now (a worker
+    // who declined drops out; a cancelled order's people did no work).
+    bool all_done = true;
+    std::set<std::string> workers, orders(t.work_order_ids().begin(), t.work_order_ids().end());
+    for (const auto& o : store_.WorkOrders(tx, e.group_id(), t.id())) {
+      if (o.state != ev::WORK_ORDER_STATE_COMPLETED && o.state != ev::WORK_ORDER_STATE_CANCELLED) {
+        all_done = false;
+      }
+      orders.insert(o.id);
+      if (o.state == ev::WORK_ORDER_STATE_CANCELLED) continue;
+      workers.insert(o.worker_ids.begin(), o.worker_ids.end());
+    }
+    bool remembered =
+        std::vector<std::string>(workers.begin(), workers.end()) !=
+            std::vector<std::string>(t.worker_ids().begin(), t.worker_ids().end()) ||
+        static_cast<int>(orders.size()) != t.work_order_ids_size();
+    if (remembered) {
+      t.clear_worker_ids();
+      for (const auto& w : workers) t.add_worker_ids(w);
+      t.clear_work_order_ids();
+      for (const auto& o : orders) t.add_work_order_ids(o);
+    }
+
+    ChangeContext c;
+    c.actor.set_subject("dispatch");
+    c.actor.add_roles(std::string(roles::kService));
+    c.now = wo.has_at() ? FromProtoTime(wo.at()) : FromProtoTime(e.occurred_at());
+    c.reason = e.type();
+    c.trace_id = e.trace_id();
+
+    TicketState next = NextStateForWork(t.state(), TargetForWorkOrder(wo.state()), all_done);
+    if (next == ev::TICKET_STATE_UNSPECIFIED || !CanMove(t.kind(), t.state(), next)) {
+      if (remembered) {  // no move, but the workers are news
+        t.set_version(t.version() + 1);
+        *t.mutable_update_time() = ToProtoTime(c.now);
+        store_.UpdateTicket(tx, t);
+        flow_.Publish(tx, t, t.state(), c);
+      }
+      return absl::OkStatus();
+    }
+    if (next == ev::TICKET_STATE_RESOLVED) return flow_.Resolve(tx, t, c);
+    return flow_.Move(tx, t, next, c);
+  }
+
+  IntakeStore store_;
+  Outbox outbox_;
+  TicketFlow flow_;
+};
+
+}  // namespace
+
+EventHandler MakeHandler(Db& db) {
+  auto consumer = std::make_shared<Consumer>(db);
+  return [consumer](pqxx::work& tx, const ev::Event& e) { return consumer->Apply(tx, e); };
+}
+
+}  // namespace wuye::intake

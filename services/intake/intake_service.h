@@ -1,0 +1,64 @@
+// gRPC handlers of wuye.intake.v1.IntakeService: check input and permissions, call the
+// domain and the store, publish events. Each handler is one RpcRunner::Run.
+#pragma once
+
+#include <string>
+
+#include "services/intake/intake_store.h"
+#include "services/intake/ticket_flow.h"
+#include "shared/auth.h"
+#include "shared/clock.h"
+#include "shared/db.h"
+#include "shared/outbox.h"
+#include "shared/rpc.h"
+#include "wuye/intake/v1/intake.grpc.pb.h"
+
+namespace wuye::intake {
+
+class IntakeServiceImpl final : public v1::IntakeService::Service {
+ public:
+  // `phone_key` keys the HMAC of phone numbers (never empty).
+  IntakeServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock,
+                    std::string phone_key);
+
+  using Ctx = grpc::ServerContext;
+  grpc::Status CreateTicket(Ctx*, const v1::CreateTicketRequest*, v1::Ticket*) override;
+  grpc::Status GetTicket(Ctx*, const v1::GetTicketRequest*, v1::Ticket*) override;
+  grpc::Status ListTickets(Ctx*, const v1::ListTicketsRequest*, v1::ListTicketsResponse*) override;
+  grpc::Status TransferTicket(Ctx*, const v1::TransferTicketRequest*, v1::Ticket*) override;
+  grpc::Status AnswerTicket(Ctx*, const v1::AnswerTicketRequest*, v1::Ticket*) override;
+  grpc::Status ResolveTicket(Ctx*, const v1::ResolveTicketRequest*, v1::Ticket*) override;
+  grpc::Status CloseTicket(Ctx*, const v1::CloseTicketRequest*, v1::Ticket*) override;
+  grpc::Status CancelTicket(Ctx*, const v1::CancelTicketRequest*, v1::Ticket*) override;
+  grpc::Status ReopenTicket(Ctx*, const v1::ReopenTicketRequest*, v1::Ticket*) override;
+  grpc::Status RecordCallback(Ctx*, const v1::RecordCallbackRequest*, v1::Callback*) override;
+  grpc::Status GetCallbackCoverage(Ctx*, const v1::GetCallbackCoverageRequest*,
+                                   v1::CallbackCoverage*) override;
+  grpc::Status VerifyComplaint(Ctx*, const v1::VerifyComplaintRequest*,
+                               v1::ComplaintVerification*) override;
+  grpc::Status ImportCarrierCallLog(Ctx*, const v1::ImportCarrierCallLogRequest*,
+                                    v1::ImportCarrierCallLogResponse*) override;
+
+ private:
+  // The ticket (locked for update when asked), or NOT_FOUND; PERMISSION_DENIED when the
+  // token does not name its estate.
+  absl::StatusOr<v1::Ticket> VisibleTicket(pqxx::work& tx, const RequestContext& rc,
+                                           const std::string& id, bool for_update);
+  // PERMISSION_DENIED unless the caller owns the ticket or is a supervisor.
+  static absl::Status RequireOwnerOrSupervisor(const RequestContext& rc, const v1::Ticket& t);
+  static ChangeContext Change(const RequestContext& rc, std::string reason);
+  // A simple state change by the owner or a supervisor (answer, close, cancel).
+  grpc::Status Step(Ctx* ctx, const char* method, const std::string& request_id,
+                    const google::protobuf::Message& req, const std::string& id,
+                    absl::Status input, TicketState to, const std::string& reason, v1::Ticket* resp,
+                    const std::function<absl::Status(v1::Ticket&)>& check);
+
+  Db& db_;
+  IntakeStore store_;
+  Outbox outbox_;
+  TicketFlow flow_;
+  RpcRunner rpc_;
+  std::string phone_key_;
+};
+
+}  // namespace wuye::intake

@@ -1,0 +1,1194 @@
+// Intake over real gRPC against a real PostgreSQL database of its own; dispatch's and the
+// directory's events through the real handler, and a ticket's whole life over a real bus.
+#include "services/intake/intake_service.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "services/intake/consumers.h"
+#include "services/intake/ticket.h"
+#include "shared/bus.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/server.h"
+#include "shared/status.h"
+#include "shared/testing/test_env.h"
+#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+
+namespace wuye::intake {
+namespace {
+
+namespace common = ::wuye::common::v1;
+namespace ev = ::wuye::events::v1;
+namespace dir = ::wuye::directory::v1;
+using Stub = v1::IntakeService::Stub;
+using ::wuye::testing::TestToken;
+using ::wuye::testing::WaitFor;
+
+constexpr char kPhoneKey[] = "intake-test-phone-key-0123456789abcdef";
+constexpr char kPhone[] = "13800001111";
+
+class IntakeServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = tdb_.Open(intake_migrations());
+    verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
+    clock_ = std::make_unique<FakeClock>(absl::Now());
+    service_ = std::make_unique<IntakeServiceImpl>(*db_, *verifier_, *clock_, kPhoneKey);
+    host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
+    host_->AddService(service_.get(), "wuye.intake.v1.IntakeService");
+    ASSERT_TRUE(host_->Start().ok());
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::IntakeService::NewStub(channel_);
+    handler_ = MakeHandler(*db_);
+    group_ = NewId(absl::Now());
+    estate_ = NewId(absl::Now());
+    other_estate_ = NewId(absl::Now());
+    agent_ = TestToken(group_, {estate_}, {"agent"}, "agent-1");
+    agent2_ = TestToken(group_, {estate_}, {"agent"}, "agent-2");
+    supervisor_ = TestToken(group_, {"*"}, {"supervisor"}, "sup-1");
+    inspector_ = TestToken(group_, {"*"}, {"quality_inspector"}, "qi-1");
+    manager_ = TestToken(group_, {estate_}, {"estate_manager"}, "mgr-1");
+    outsider_ = TestToken(NewId(absl::Now()), {"*"}, {"supervisor", "agent"}, "sup-9");
+    elsewhere_ = TestToken(group_, {other_estate_}, {"agent", "supervisor"}, "agent-9");
+  }
+
+  template <class Req, class Resp>
+  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                    const std::string& token, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    return (stub_.get()->*method)(&ctx, req, resp);
+  }
+
+  v1::CreateTicketRequest RepairRequest(const std::string& unit = "") {
+    v1::CreateTicketRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    auto* t = req.mutable_ticket();
+    t->set_estate_id(estate_);
+    t->mutable_location()->set_unit_id(unit.empty() ? NewId(absl::Now()) : unit);
+    t->set_channel(common::CHANNEL_HOTLINE);
+    t->set_kind(common::TICKET_KIND_REPAIR_UNIT);
+    t->set_summary("Kitchen tap leaks");
+    t->set_category(common::WORK_CATEGORY_PLUMBING);
+    t->set_priority(common::PRIORITY_SMALL);
+    return req;
+  }
+
+  v1::CreateTicketRequest ComplaintRequest() {
+    v1::CreateTicketRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    auto* t = req.mutable_ticket();
+    t->set_estate_id(estate_);
+    t->mutable_location()->set_unit_id(NewId(absl::Now()));
+    t->set_channel(common::CHANNEL_WALK_IN);
+    t->set_kind(common::TICKET_KIND_COMPLAINT);
+    t->set_summary("The cleaner skipped our floor");
+    return req;
+  }
+
+  v1::CreateTicketRequest ConsultationRequest(bool needs_supervisor) {
+    v1::CreateTicketRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    auto* t = req.mutable_ticket();
+    t->set_estate_id(estate_);
+    t->set_channel(common::CHANNEL_APP);
+    t->set_kind(common::TICKET_KIND_CONSULTATION);
+    t->set_summary("When is the water off?");
+    t->set_needs_supervisor(needs_supervisor);
+    return req;
+  }
+
+  v1::Ticket Create(const v1::CreateTicketRequest& req, const std::string& token = "") {
+    v1::Ticket t;
+    grpc::Status st = Call(&Stub::CreateTicket, token.empty() ? agent_ : token, req, &t);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return t;
+  }
+
+  v1::Ticket Get(const std::string& id, const std::string& token = "") {
+    v1::GetTicketRequest req;
+    req.set_id(id);
+    v1::Ticket t;
+    grpc::Status st = Call(&Stub::GetTicket, token.empty() ? agent_ : token, req, &t);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return t;
+  }
+
+  grpc::Status Resolve(const std::string& id, const std::string& token, v1::Ticket* out) {
+    v1::ResolveTicketRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_id(id);
+    req.set_result("Apologised; the cleaner redid the floor");
+    return Call(&Stub::ResolveTicket, token, req, out);
+  }
+
+  grpc::Status Callback(const std::string& id, common::Satisfaction s, v1::Callback* out) {
+    v1::RecordCallbackRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_callback()->set_ticket_id(id);
+    req.mutable_callback()->set_satisfaction(s);
+    req.mutable_callback()->set_comment("fine");
+    return Call(&Stub::RecordCallback, agent_, req, out);
+  }
+
+  // An event as another service would publish it, applied through intake's handler.
+  ev::Event Envelope(const std::string& type, const google::protobuf::Message& payload,
+                     int64_t version, const std::string& group = "") {
+    ev::Event e;
+    e.set_event_id(NewId(absl::Now()));
+    e.set_type(type);
+    e.set_group_id(group.empty() ? group_ : group);
+    e.set_subject_version(version);
+    *e.mutable_occurred_at() = ToProtoTime(clock_->Now());
+    e.mutable_payload()->PackFrom(payload);
+    return e;
+  }
+  void Apply(const ev::Event& e) {
+    ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) { return handler_(tx, e); }).ok());
+  }
+  ev::WorkOrderChanged Order(const std::string& ticket, const std::string& order,
+                             ev::WorkOrderState state, std::vector<std::string> workers = {}) {
+    ev::WorkOrderChanged wo;
+    wo.set_work_order_id(order);
+    wo.set_ticket_id(ticket);
+    wo.set_estate_id(estate_);
+    wo.set_state(state);
+    for (auto& w : workers) wo.add_worker_ids(w);
+    *wo.mutable_at() = ToProtoTime(clock_->Now());
+    return wo;
+  }
+  // Drives a ticket's work order from creation to completion through the handler.
+  void CompleteWork(const std::string& ticket, const std::vector<std::string>& workers,
+                    const std::string& order_id = "") {
+    std::string order = order_id.empty() ? NewId(absl::Now()) : order_id;
+    int v = 1;
+    Apply(Envelope("dispatch.work_order.assigned",
+                   Order(ticket, order, ev::WORK_ORDER_STATE_ASSIGNED, workers), v++));
+    Apply(Envelope("dispatch.work_order.accepted",
+                   Order(ticket, order, ev::WORK_ORDER_STATE_ACCEPTED, workers), v++));
+    Apply(Envelope("dispatch.work_order.completed",
+                   Order(ticket, order, ev::WORK_ORDER_STATE_COMPLETED, workers), v++));
+  }
+  void DirectoryEstate(int households, int64_t version, const std::string& tz = "Asia/Shanghai") {
+    dir::Estate e;
+    e.set_id(estate_);
+    e.set_group_id(group_);
+    e.set_household_count(households);
+    e.set_time_zone(tz);
+    Apply(Envelope("directory.estate.updated", e, version));
+  }
+  void DirectoryStaff(const std::string& id, absl::CivilDay start, int64_t version) {
+    dir::Staff s;
+    s.set_id(id);
+    s.set_group_id(group_);
+    s.mutable_start_date()->set_year(static_cast<int>(start.year()));
+    s.mutable_start_date()->set_month(start.month());
+    s.mutable_start_date()->set_day(start.day());
+    Apply(Envelope("directory.staff.updated", s, version));
+  }
+
+  int Query(const std::string& sql) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    return tx.exec1(sql)[0].as<int>();
+  }
+  int Outbox(const std::string& type) {
+    return Query("SELECT count(*) FROM wuye_outbox WHERE type = '" + type + "'");
+  }
+  // The payloads of the outbox's events of `type`, oldest first.
+  template <class T>
+  std::vector<T> Events(const std::string& type) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    std::vector<T> out;
+    for (const auto& r :
+         tx.exec_params("SELECT envelope FROM wuye_outbox WHERE type = $1 ORDER BY id", type)) {
+      ev::Event e;
+      e.ParseFromString(pqxx::binarystring(r[0]).str());
+      T payload;
+      e.payload().UnpackTo(&payload);
+      out.push_back(payload);
+    }
+    return out;
+  }
+  std::string Snapshot() {
+    std::string out;
+    for (const char* t : {"tickets", "ticket_history", "ticket_work_orders", "callbacks",
+                          "complaint_verifications", "unrecorded_calls", "staff", "wuye_outbox",
+                          "wuye_idempotency"}) {
+      absl::StrAppend(&out, t, "=", Query(absl::StrCat("SELECT count(*) FROM ", t)), " ");
+    }
+    return out;
+  }
+  static std::string Field(const grpc::Status& st) { return ErrorField(FromGrpcStatus(st)); }
+  static std::string Reason(const grpc::Status& st) { return ErrorReason(FromGrpcStatus(st)); }
+
+  ::wuye::testing::TestDatabase tdb_;
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<TokenVerifier> verifier_;
+  std::unique_ptr<FakeClock> clock_;
+  std::unique_ptr<IntakeServiceImpl> service_;
+  std::unique_ptr<ServiceHost> host_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<Stub> stub_;
+  EventHandler handler_;
+  std::string group_, estate_, other_estate_;
+  std::string agent_, agent2_, supervisor_, inspector_, manager_, outsider_, elsewhere_;
+};
+
+// ---- Creation -------------------------------------------------------------------------
+
+TEST_F(IntakeServiceTest, ARepairIsOwnedByItsReceiverAndRequestsWork) {
+  auto req = RepairRequest();
+  req.mutable_ticket()->set_caller_phone("+86 138-0000-1111");
+  v1::Ticket t = Create(req);
+  EXPECT_TRUE(IsValidId(t.id()));
+  EXPECT_EQ(t.group_id(), group_);
+  EXPECT_EQ(t.owner_id(), "agent-1");
+  EXPECT_EQ(t.state(), ev::TICKET_STATE_RECEIVED);
+  EXPECT_EQ(t.version(), 1);
+  EXPECT_TRUE(t.caller_phone().empty());
+
+  v1::Ticket read = Get(t.id());
+  EXPECT_EQ(read.owner_id(), "agent-1");
+  EXPECT_TRUE(read.caller_phone().empty());
+  ASSERT_EQ(read.history_size(), 1);
+  EXPECT_EQ(read.history(0).to_state(), ev::TICKET_STATE_RECEIVED);
+  EXPECT_EQ(read.history(0).change().actor().subject(), "agent-1");
+
+  auto created = Events<ev::TicketChanged>("intake.ticket.created");
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_EQ(created[0].owner_id(), "agent-1");
+  auto work = Events<ev::WorkRequested>("intake.work.requested");
+  ASSERT_EQ(work.size(), 1u);
+  EXPECT_EQ(work[0].ticket_id(), t.id());
+  EXPECT_EQ(work[0].category(), common::WORK_CATEGORY_PLUMBING);
+  EXPECT_EQ(work[0].priority(), common::PRIORITY_SMALL);
+
+  // The number is kept only as its hash: nowhere in the tables or the events.
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE caller_hash IS NOT NULL"), 1);
+  for (const char* sql :
+       {"SELECT count(*) FROM tickets WHERE position(convert_to('13800001111', 'UTF8') in body) > 0",
+        "SELECT count(*) FROM wuye_outbox WHERE position(convert_to('13800001111', 'UTF8') in "
+        "envelope) > 0",
+        "SELECT count(*) FROM wuye_idempotency WHERE position(convert_to('13800001111', 'UTF8') "
+        "in response) > 0"}) {
+    EXPECT_EQ(Query(sql), 0) << sql;
+  }
+}
+
+TEST_F(IntakeServiceTest, APaidServiceCarriesItsItemAndAConsultationAnsweredAtOnceIsAnswered) {
+  auto paid = RepairRequest();
+  paid.mutable_ticket()->set_kind(common::TICKET_KIND_PAID_SERVICE);
+  paid.mutable_ticket()->set_category(common::WORK_CATEGORY_CLEANING);
+  paid.mutable_ticket()->set_service_item_code("CLEAN_HOME");
+  Create(paid);
+  auto work = Events<ev::WorkRequested>("intake.work.requested");
+  ASSERT_EQ(work.size(), 1u);
+  EXPECT_EQ(work[0].service_item_code(), "CLEAN_HOME");
+
+  auto consult = ConsultationRequest(false);
+  consult.set_answer("Thursday 9:00-12:00");
+  v1::Ticket t = Create(consult);
+  EXPECT_EQ(t.state(), ev::TICKET_STATE_ANSWERED);
+  EXPECT_EQ(t.result(), "Thursday 9:00-12:00");
+  EXPECT_EQ(Outbox("intake.work.requested"), 1);  // consultations need no work
+}
+
+TEST_F(IntakeServiceTest, BadInputIsRefusedNamingTheFieldAndWritesNothing) {
+  v1::Ticket complaint = Create(ComplaintRequest());
+  std::string before = Snapshot();
+  struct Case {
+    std::string field;
+    std::function<grpc::Status()> call;
+  };
+  auto create = [&](std::function<void(v1::CreateTicketRequest&)> spoil) {
+    return [this, spoil] {
+      auto req = RepairRequest();
+      spoil(req);
+      v1::Ticket t;
+      return Call(&Stub::CreateTicket, agent_, req, &t);
+    };
+  };
+  std::vector<Case> cases = {
+      {"request_id", create([](auto& r) { r.clear_request_id(); })},
+      {"ticket.estate_id", create([](auto& r) { r.mutable_ticket()->set_estate_id("x"); })},
+      {"ticket.kind", create([](auto& r) { r.mutable_ticket()->clear_kind(); })},
+      {"ticket.channel", create([](auto& r) { r.mutable_ticket()->clear_channel(); })},
+      {"ticket.summary", create([](auto& r) { r.mutable_ticket()->clear_summary(); })},
+      {"ticket.category", create([](auto& r) { r.mutable_ticket()->clear_category(); })},
+      {"ticket.location.unit_id", create([](auto& r) { r.mutable_ticket()->clear_location(); })},
+      {"ticket.caller_phone",
+       create([](auto& r) { r.mutable_ticket()->set_caller_phone("call me"); })},
+      {"ticket.first_complaint_id",
+       create([&](auto& r) {
+         r = ComplaintRequest();
+         r.mutable_ticket()->set_first_complaint_id("nope");
+       })},
+      {"id",
+       [&] {
+         v1::GetTicketRequest req;
+         req.set_id("nope");
+         v1::Ticket t;
+         return Call(&Stub::GetTicket, agent_, req, &t);
+       }},
+      {"page_size",
+       [&] {
+         v1::ListTicketsRequest req;
+         req.set_page_size(5000);
+         v1::ListTicketsResponse r;
+         return Call(&Stub::ListTickets, agent_, req, &r);
+       }},
+      {"state",
+       [&] {
+         v1::ListTicketsRequest req;
+         req.set_state(static_cast<ev::TicketState>(42));
+         v1::ListTicketsResponse r;
+         return Call(&Stub::ListTickets, agent_, req, &r);
+       }},
+      {"reason",
+       [&] {
+         v1::TransferTicketRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_id(complaint.id());
+         req.set_new_owner_id("agent-2");
+         v1::Ticket t;
+         return Call(&Stub::TransferTicket, supervisor_, req, &t);
+       }},
+      {"new_owner_id",
+       [&] {
+         v1::TransferTicketRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_id(complaint.id());
+         req.set_new_owner_id("agent 2");
+         req.set_reason("holiday");
+         v1::Ticket t;
+         return Call(&Stub::TransferTicket, supervisor_, req, &t);
+       }},
+      {"answer",
+       [&] {
+         v1::AnswerTicketRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_id(complaint.id());
+         v1::Ticket t;
+         return Call(&Stub::AnswerTicket, agent_, req, &t);
+       }},
+      {"result",
+       [&] {
+         v1::ResolveTicketRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_id(complaint.id());
+         v1::Ticket t;
+         return Call(&Stub::ResolveTicket, agent_, req, &t);
+       }},
+      {"reason",
+       [&] {
+         v1::CancelTicketRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_id(complaint.id());
+         v1::Ticket t;
+         return Call(&Stub::CancelTicket, agent_, req, &t);
+       }},
+      {"reason",
+       [&] {
+         v1::CloseTicketRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_id(complaint.id());
+         req.set_reason(std::string(501, 'x'));
+         v1::Ticket t;
+         return Call(&Stub::CloseTicket, agent_, req, &t);
+       }},
+      {"reason",
+       [&] {
+         v1::ReopenTicketRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_id(complaint.id());
+         v1::Ticket t;
+         return Call(&Stub::ReopenTicket, supervisor_, req, &t);
+       }},
+      {"callback.satisfaction",
+       [&] {
+         v1::RecordCallbackRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.mutable_callback()->set_ticket_id(complaint.id());
+         v1::Callback c;
+         return Call(&Stub::RecordCallback, agent_, req, &c);
+       }},
+      {"month.month",
+       [&] {
+         v1::GetCallbackCoverageRequest req;
+         req.set_estate_id(estate_);
+         req.mutable_month()->set_year(2026);
+         req.mutable_month()->set_month(0);
+         v1::CallbackCoverage c;
+         return Call(&Stub::GetCallbackCoverage, supervisor_, req, &c);
+       }},
+      {"finding",
+       [&] {
+         v1::VerifyComplaintRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_ticket_id(complaint.id());
+         req.set_staff_id("cleaner-1");
+         v1::ComplaintVerification v;
+         return Call(&Stub::VerifyComplaint, inspector_, req, &v);
+       }},
+      {"calls",
+       [&] {
+         v1::ImportCarrierCallLogRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_estate_id(estate_);
+         v1::ImportCarrierCallLogResponse r;
+         return Call(&Stub::ImportCarrierCallLog, supervisor_, req, &r);
+       }},
+      {"calls[1].caller_phone",
+       [&] {
+         v1::ImportCarrierCallLogRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_estate_id(estate_);
+         for (const char* phone : {kPhone, "12"}) {
+           auto* c = req.add_calls();
+           *c->mutable_call_time() = ToProtoTime(clock_->Now() - absl::Hours(1));
+           c->set_caller_phone(phone);
+           c->set_duration_seconds(30);
+         }
+         v1::ImportCarrierCallLogResponse r;
+         return Call(&Stub::ImportCarrierCallLog, supervisor_, req, &r);
+       }},
+      {"calls[0].call_time",
+       [&] {
+         v1::ImportCarrierCallLogRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_estate_id(estate_);
+         auto* c = req.add_calls();
+         *c->mutable_call_time() = ToProtoTime(clock_->Now() + absl::Hours(1));
+         c->set_caller_phone(kPhone);
+         c->set_duration_seconds(30);
+         v1::ImportCarrierCallLogResponse r;
+         return Call(&Stub::ImportCarrierCallLog, supervisor_, req, &r);
+       }},
+  };
+  for (const auto& c : cases) {
+    grpc::Status st = c.call();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field << ": "
+                                                                    << st.error_message();
+    EXPECT_EQ(Field(st), c.field) << st.error_message();
+    // No error message quotes a phone number.
+    EXPECT_EQ(st.error_message().find("1380000"), std::string::npos);
+  }
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(IntakeServiceTest, ARetryReturnsTheSameTicketAndOtherContentIsRefused) {
+  auto req = RepairRequest();
+  v1::Ticket first = Create(req);
+  v1::Ticket again = Create(req);
+  EXPECT_EQ(again.id(), first.id());
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets"), 1);
+  EXPECT_EQ(Outbox("intake.work.requested"), 1);
+  req.mutable_ticket()->set_summary("Something else");
+  v1::Ticket other;
+  grpc::Status st = Call(&Stub::CreateTicket, agent_, req, &other);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Reason(st), "REQUEST_ID_REUSED");
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets"), 1);
+
+  // Concurrent retries create one ticket.
+  auto same = RepairRequest();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back([&] { Create(same); });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets"), 2);
+}
+
+// ---- Tenancy and roles ------------------------------------------------------------------
+
+TEST_F(IntakeServiceTest, AnotherGroupOrEstateSeesAndChangesNothing) {
+  v1::Ticket t = Create(ComplaintRequest());
+  std::string before = Snapshot();
+  for (const std::string& token : {outsider_, elsewhere_}) {
+    v1::GetTicketRequest get;
+    get.set_id(t.id());
+    v1::Ticket out;
+    grpc::Status st = Call(&Stub::GetTicket, token, get, &out);
+    EXPECT_TRUE(st.error_code() == grpc::StatusCode::NOT_FOUND ||
+                st.error_code() == grpc::StatusCode::PERMISSION_DENIED)
+        << st.error_message();
+
+    v1::ListTicketsRequest list;
+    v1::ListTicketsResponse listed;
+    ASSERT_TRUE(Call(&Stub::ListTickets, token, list, &listed).ok());
+    EXPECT_EQ(listed.tickets_size(), 0);
+
+    v1::TransferTicketRequest transfer;
+    transfer.set_request_id(NewId(absl::Now()));
+    transfer.set_id(t.id());
+    transfer.set_new_owner_id("agent-9");
+    transfer.set_reason("take it");
+    st = Call(&Stub::TransferTicket, token, transfer, &out);
+    EXPECT_TRUE(st.error_code() == grpc::StatusCode::NOT_FOUND ||
+                st.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+
+    v1::ResolveTicketRequest resolve;
+    resolve.set_request_id(NewId(absl::Now()));
+    resolve.set_id(t.id());
+    resolve.set_result("done");
+    st = Call(&Stub::ResolveTicket, token, resolve, &out);
+    EXPECT_TRUE(st.error_code() == grpc::StatusCode::NOT_FOUND ||
+                st.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+
+    v1::VerifyComplaintRequest verify;
+    verify.set_request_id(NewId(absl::Now()));
+    verify.set_ticket_id(t.id());
+    verify.set_staff_id("cleaner-1");
+    verify.set_finding("skipped");
+    v1::ComplaintVerification v;
+    st = Call(&Stub::VerifyComplaint, TestToken(NewId(absl::Now()), {"*"}, {"quality_inspector"}),
+              verify, &v);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  // Creating in an estate the token does not name.
+  auto req = RepairRequest();
+  v1::Ticket out;
+  EXPECT_EQ(Call(&Stub::CreateTicket, elsewhere_, req, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetCallbackCoverageRequest cov;
+  cov.set_estate_id(estate_);
+  cov.mutable_month()->set_year(2026);
+  cov.mutable_month()->set_month(11);
+  v1::CallbackCoverage c;
+  EXPECT_EQ(Call(&Stub::GetCallbackCoverage,
+                 TestToken(group_, {other_estate_}, {"supervisor"}), cov, &c)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Snapshot(), before);
+  // No token at all.
+  v1::GetTicketRequest get;
+  get.set_id(t.id());
+  EXPECT_EQ(Call(&Stub::GetTicket, "", get, &out).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(IntakeServiceTest, RolesAreEnforced) {
+  v1::Ticket t = Create(ComplaintRequest());
+  std::string before = Snapshot();
+  v1::Ticket out;
+  // An agent moving ownership.
+  v1::TransferTicketRequest transfer;
+  transfer.set_request_id(NewId(absl::Now()));
+  transfer.set_id(t.id());
+  transfer.set_new_owner_id("agent-2");
+  transfer.set_reason("I am busy");
+  EXPECT_EQ(Call(&Stub::TransferTicket, agent_, transfer, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // A technician taking a request.
+  EXPECT_EQ(Call(&Stub::CreateTicket, TestToken(group_, {estate_}, {"technician"}),
+                 RepairRequest(), &out)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Another agent resolving a ticket they do not own (首接负责制).
+  v1::ResolveTicketRequest resolve;
+  resolve.set_request_id(NewId(absl::Now()));
+  resolve.set_id(t.id());
+  resolve.set_result("done");
+  grpc::Status st = Call(&Stub::ResolveTicket, agent2_, resolve, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Reason(st), "NOT_OWNER");
+  // An agent verifying a complaint, reading coverage, importing the call log.
+  v1::VerifyComplaintRequest verify;
+  verify.set_request_id(NewId(absl::Now()));
+  verify.set_ticket_id(t.id());
+  verify.set_staff_id("cleaner-1");
+  verify.set_finding("skipped");
+  v1::ComplaintVerification v;
+  EXPECT_EQ(Call(&Stub::VerifyComplaint, agent_, verify, &v).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetCallbackCoverageRequest cov;
+  cov.set_estate_id(estate_);
+  cov.mutable_month()->set_year(2026);
+  cov.mutable_month()->set_month(11);
+  v1::CallbackCoverage c;
+  EXPECT_EQ(Call(&Stub::GetCallbackCoverage, agent_, cov, &c).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::ImportCarrierCallLogRequest log;
+  log.set_request_id(NewId(absl::Now()));
+  log.set_estate_id(estate_);
+  auto* call = log.add_calls();
+  *call->mutable_call_time() = ToProtoTime(clock_->Now());
+  call->set_caller_phone(kPhone);
+  call->set_duration_seconds(20);
+  v1::ImportCarrierCallLogResponse r;
+  EXPECT_EQ(Call(&Stub::ImportCarrierCallLog, agent_, log, &r).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(IntakeServiceTest, ASupervisorMovesOwnershipWithAReasonAndItIsRecorded) {
+  v1::Ticket t = Create(RepairRequest());
+  v1::TransferTicketRequest req;
+  req.set_request_id(NewId(absl::Now()));
+  req.set_id(t.id());
+  req.set_new_owner_id("agent-2");
+  req.set_reason("agent-1 is on leave");
+  v1::Ticket moved;
+  ASSERT_TRUE(Call(&Stub::TransferTicket, supervisor_, req, &moved).ok());
+  EXPECT_EQ(moved.owner_id(), "agent-2");
+  EXPECT_EQ(moved.version(), 2);
+  v1::Ticket read = Get(t.id());
+  EXPECT_EQ(read.owner_id(), "agent-2");
+  ASSERT_EQ(read.history_size(), 2);
+  EXPECT_EQ(read.history(1).from_owner_id(), "agent-1");
+  EXPECT_EQ(read.history(1).to_owner_id(), "agent-2");
+  EXPECT_EQ(read.history(1).change().reason(), "agent-1 is on leave");
+  EXPECT_EQ(read.history(1).change().actor().subject(), "sup-1");
+  auto changed = Events<ev::TicketChanged>("intake.ticket.changed");
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].owner_id(), "agent-2");
+  // The new owner may now act; the old one may not.
+  v1::CancelTicketRequest cancel;
+  cancel.set_request_id(NewId(absl::Now()));
+  cancel.set_id(t.id());
+  cancel.set_reason("resident fixed it");
+  v1::Ticket out;
+  EXPECT_EQ(Call(&Stub::CancelTicket, agent_, cancel, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(&Stub::CancelTicket, agent2_, cancel, &out).ok());
+  EXPECT_EQ(out.state(), ev::TICKET_STATE_CANCELLED);
+}
+
+// ---- States -----------------------------------------------------------------------------
+
+TEST_F(IntakeServiceTest, AnIllegalMoveIsRefusedAndChangesNothing) {
+  v1::Ticket t = Create(RepairRequest());
+  std::string before = Snapshot();
+  v1::Ticket out;
+  v1::CloseTicketRequest close;
+  close.set_request_id(NewId(absl::Now()));
+  close.set_id(t.id());
+  grpc::Status st = Call(&Stub::CloseTicket, agent_, close, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "ILLEGAL_TRANSITION");
+  // A repair is resolved by its work order, not by hand.
+  st = Resolve(t.id(), agent_, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "WORK_ORDER_PENDING");
+  // A callback for a ticket not due one.
+  v1::Callback cb;
+  st = Callback(t.id(), common::SATISFACTION_SATISFIED, &cb);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "NO_CALLBACK_DUE");
+  // Reopening what is not closed.
+  v1::ReopenTicketRequest reopen;
+  reopen.set_request_id(NewId(absl::Now()));
+  reopen.set_id(t.id());
+  reopen.set_reason("again");
+  st = Call(&Stub::ReopenTicket, supervisor_, reopen, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(IntakeServiceTest, ConsultationsAreAnsweredInTimeAndTheLateOnesListed) {
+  v1::Ticket quick = Create(ConsultationRequest(false));
+  v1::Ticket asks = Create(ConsultationRequest(true));
+  clock_->Advance(absl::Minutes(1));
+  v1::ListTicketsRequest req;
+  req.set_overdue(true);
+  v1::ListTicketsResponse resp;
+  ASSERT_TRUE(Call(&Stub::ListTickets, agent_, req, &resp).ok());
+  ASSERT_EQ(resp.tickets_size(), 1);  // the one to be answered at once
+  EXPECT_EQ(resp.tickets(0).id(), quick.id());
+  EXPECT_TRUE(resp.tickets(0).overdue());
+
+  clock_->Advance(absl::Minutes(5));
+  ASSERT_TRUE(Call(&Stub::ListTickets, agent_, req, &resp).ok());
+  EXPECT_EQ(resp.tickets_size(), 2);
+
+  v1::AnswerTicketRequest answer;
+  answer.set_request_id(NewId(absl::Now()));
+  answer.set_id(asks.id());
+  answer.set_answer("The supervisor says Thursday");
+  v1::Ticket answered;
+  ASSERT_TRUE(Call(&Stub::AnswerTicket, agent_, answer, &answered).ok());
+  EXPECT_EQ(answered.state(), ev::TICKET_STATE_ANSWERED);
+  EXPECT_FALSE(answered.overdue());
+  ASSERT_TRUE(Call(&Stub::ListTickets, agent_, req, &resp).ok());
+  ASSERT_EQ(resp.tickets_size(), 1);
+
+  v1::CloseTicketRequest close;
+  close.set_request_id(NewId(absl::Now()));
+  close.set_id(asks.id());
+  v1::Ticket closed;
+  ASSERT_TRUE(Call(&Stub::CloseTicket, agent_, close, &closed).ok());
+  EXPECT_EQ(closed.state(), ev::TICKET_STATE_CLOSED);
+}
+
+TEST_F(IntakeServiceTest, ListsFilterAndPage) {
+  for (int i = 0; i < 5; ++i) Create(RepairRequest());
+  Create(ComplaintRequest());
+  Create(ConsultationRequest(true), agent2_);
+  v1::ListTicketsRequest req;
+  req.set_kind(common::TICKET_KIND_REPAIR_UNIT);
+  req.set_page_size(2);
+  std::set<std::string> seen;
+  for (int page = 0; page < 5; ++page) {
+    v1::ListTicketsResponse resp;
+    ASSERT_TRUE(Call(&Stub::ListTickets, agent_, req, &resp).ok());
+    for (const auto& t : resp.tickets()) {
+      EXPECT_EQ(t.kind(), common::TICKET_KIND_REPAIR_UNIT);
+      seen.insert(t.id());
+    }
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
+  }
+  EXPECT_EQ(seen.size(), 5u);
+  // A token is valid only with its filters.
+  v1::ListTicketsRequest other;
+  other.set_page_token(req.page_token());
+  other.set_kind(common::TICKET_KIND_COMPLAINT);
+  v1::ListTicketsResponse resp;
+  EXPECT_EQ(Call(&Stub::ListTickets, agent_, other, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::ListTicketsRequest by_owner;
+  by_owner.set_owner_id("agent-2");
+  ASSERT_TRUE(Call(&Stub::ListTickets, manager_, by_owner, &resp).ok());
+  ASSERT_EQ(resp.tickets_size(), 1);
+  v1::ListTicketsRequest by_channel;
+  by_channel.set_channel(common::CHANNEL_WALK_IN);
+  by_channel.set_estate_id(estate_);
+  by_channel.set_state(ev::TICKET_STATE_RECEIVED);
+  ASSERT_TRUE(Call(&Stub::ListTickets, agent_, by_channel, &resp).ok());
+  ASSERT_EQ(resp.tickets_size(), 1);
+  EXPECT_EQ(resp.tickets(0).kind(), common::TICKET_KIND_COMPLAINT);
+}
+
+// ---- Complaints -------------------------------------------------------------------------
+
+TEST_F(IntakeServiceTest, AComplaintIsClosedOnlyAfterItsResultAndItsCallback) {
+  auto req = ComplaintRequest();
+  req.mutable_ticket()->set_major(true);
+  std::string bill = NewId(absl::Now());
+  req.mutable_ticket()->set_disputed_bill_id(bill);
+  v1::Ticket t = Create(req);
+  auto major = Events<ev::MajorComplaint>("intake.complaint.major");
+  ASSERT_EQ(major.size(), 1u);
+  EXPECT_EQ(major[0].ticket_id(), t.id());
+  auto created = Events<ev::TicketChanged>("intake.ticket.created");
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_EQ(created[0].disputed_bill_id(), bill);
+  EXPECT_TRUE(created[0].major());
+
+  v1::Ticket out;
+  v1::CancelTicketRequest cancel;
+  cancel.set_request_id(NewId(absl::Now()));
+  cancel.set_id(t.id());
+  cancel.set_reason("resident calmed down");
+  grpc::Status st = Call(&Stub::CancelTicket, agent_, cancel, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  v1::AnswerTicketRequest answer;
+  answer.set_request_id(NewId(absl::Now()));
+  answer.set_id(t.id());
+  answer.set_answer("We will look into it");
+  EXPECT_EQ(Call(&Stub::AnswerTicket, agent_, answer, &out).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  ASSERT_TRUE(Resolve(t.id(), agent_, &out).ok());
+  EXPECT_EQ(out.state(), ev::TICKET_STATE_CALLBACK_DUE);
+  EXPECT_EQ(out.callback_reason(), v1::CALLBACK_REASON_COMPLAINT);
+  EXPECT_FALSE(out.result().empty());
+
+  v1::Callback cb;
+  ASSERT_TRUE(Callback(t.id(), common::SATISFACTION_SATISFIED, &cb).ok());
+  EXPECT_FALSE(cb.reopened());
+  EXPECT_EQ(Get(t.id()).state(), ev::TICKET_STATE_CLOSED);
+  auto changes = Events<ev::TicketChanged>("intake.ticket.changed");
+  ASSERT_EQ(changes.size(), 3u);  // resolved, callback due, closed
+  EXPECT_EQ(changes.back().state(), ev::TICKET_STATE_CLOSED);
+  EXPECT_EQ(changes.back().disputed_bill_id(), bill);  // billing sees it close
+}
+
+TEST_F(IntakeServiceTest, ASecondComplaintIsLinkedAndFlagged) {
+  v1::Ticket first = Create(ComplaintRequest());
+  auto req = ComplaintRequest();
+  req.mutable_ticket()->set_first_complaint_id(first.id());
+  v1::Ticket second = Create(req);
+  EXPECT_TRUE(second.second_complaint());
+  EXPECT_EQ(second.first_complaint_id(), first.id());
+  EXPECT_TRUE(Get(second.id()).second_complaint());
+  auto created = Events<ev::TicketChanged>("intake.ticket.created");
+  EXPECT_EQ(created.back().first_complaint_id(), first.id());
+
+  // It must name a complaint of the same group and estate.
+  v1::Ticket repair = Create(RepairRequest());
+  req = ComplaintRequest();
+  req.mutable_ticket()->set_first_complaint_id(repair.id());
+  v1::Ticket out;
+  EXPECT_EQ(Call(&Stub::CreateTicket, agent_, req, &out).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.mutable_ticket()->set_first_complaint_id(NewId(absl::Now()));
+  EXPECT_EQ(Call(&Stub::CreateTicket, agent_, req, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(IntakeServiceTest, AVerifiedComplaintIsPublishedAndItsStaffIsCalledBackNextTime) {
+  v1::Ticket complaint = Create(ComplaintRequest());
+  v1::VerifyComplaintRequest req;
+  req.set_request_id(NewId(absl::Now()));
+  req.set_ticket_id(complaint.id());
+  req.set_staff_id("tech-7");
+  req.set_finding("The repair was never done");
+  v1::ComplaintVerification v;
+  ASSERT_TRUE(Call(&Stub::VerifyComplaint, inspector_, req, &v).ok());
+  EXPECT_EQ(v.verified_by(), "qi-1");
+  auto verified = Events<ev::ComplaintVerified>("intake.complaint.verified");
+  ASSERT_EQ(verified.size(), 1u);
+  EXPECT_EQ(verified[0].staff_id(), "tech-7");
+  EXPECT_EQ(verified[0].verified_by().subject(), "qi-1");
+
+  // Not a complaint.
+  v1::Ticket repair = Create(RepairRequest());
+  req.set_request_id(NewId(absl::Now()));
+  req.set_ticket_id(repair.id());
+  EXPECT_EQ(Call(&Stub::VerifyComplaint, supervisor_, req, &v).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  // Fill this month's sample so only a mandatory case can call the next one back.
+  DirectoryEstate(301, 1);
+  CompleteWork(Create(RepairRequest()).id(), {"tech-1"});
+  CompleteWork(repair.id(), {"tech-7"});
+  v1::Ticket done = Get(repair.id());
+  EXPECT_EQ(done.state(), ev::TICKET_STATE_CALLBACK_DUE);
+  EXPECT_EQ(done.callback_reason(), v1::CALLBACK_REASON_COMPLAINED_STAFF);
+}
+
+// ---- Work orders and callbacks ----------------------------------------------------------
+
+TEST_F(IntakeServiceTest, WorkOrderEventsMoveTheTicketAndStaleOrForeignOnesAreIgnored) {
+  v1::Ticket t = Create(RepairRequest());
+  std::string order = NewId(absl::Now());
+  Apply(Envelope("dispatch.work_order.created",
+                 Order(t.id(), order, ev::WORK_ORDER_STATE_WAITING), 1));
+  EXPECT_EQ(Get(t.id()).state(), ev::TICKET_STATE_DISPATCHED);
+  Apply(Envelope("dispatch.work_order.on_site",
+                 Order(t.id(), order, ev::WORK_ORDER_STATE_ON_SITE, {"tech-1"}), 3));
+  v1::Ticket read = Get(t.id());
+  EXPECT_EQ(read.state(), ev::TICKET_STATE_IN_PROGRESS);
+  ASSERT_EQ(read.worker_ids_size(), 1);
+  EXPECT_EQ(read.worker_ids(0), "tech-1");
+  ASSERT_EQ(read.work_order_ids_size(), 1);
+  EXPECT_EQ(read.work_order_ids(0), order);
+  std::string before = Snapshot();
+  // Older than what intake holds: ignored.
+  Apply(Envelope("dispatch.work_order.assigned",
+                 Order(t.id(), order, ev::WORK_ORDER_STATE_ASSIGNED, {"tech-2"}), 2));
+  // No ticket, an unknown ticket, another group's ticket: ignored.
+  Apply(Envelope("dispatch.work_order.completed",
+                 Order("", NewId(absl::Now()), ev::WORK_ORDER_STATE_COMPLETED), 1));
+  Apply(Envelope("dispatch.work_order.completed",
+                 Order(NewId(absl::Now()), NewId(absl::Now()), ev::WORK_ORDER_STATE_COMPLETED), 1));
+  Apply(Envelope("dispatch.work_order.completed",
+                 Order(t.id(), NewId(absl::Now()), ev::WORK_ORDER_STATE_COMPLETED), 1,
+                 NewId(absl::Now())));
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Get(t.id()).state(), ev::TICKET_STATE_IN_PROGRESS);
+}
+
+TEST_F(IntakeServiceTest, TheSampleMeetsTheQuotaAndTheCoverageReportShowsIt) {
+  DirectoryEstate(301, 1);  // 10 %
+  DirectoryEstate(50, 1);   // a stale repeat of version 1: ignored
+  std::vector<std::string> ids;
+  for (int i = 0; i < 11; ++i) {
+    ids.push_back(Create(RepairRequest()).id());
+    CompleteWork(ids.back(), {"tech-1"});
+  }
+  std::vector<int> due;
+  for (int i = 0; i < 11; ++i) {
+    v1::Ticket t = Get(ids[i]);
+    if (t.state() == ev::TICKET_STATE_CALLBACK_DUE) {
+      EXPECT_EQ(t.callback_reason(), v1::CALLBACK_REASON_SAMPLE);
+      due.push_back(i);
+    } else {
+      EXPECT_EQ(t.state(), ev::TICKET_STATE_CLOSED);
+      EXPECT_EQ(t.callback_reason(), v1::CALLBACK_REASON_NOT_REQUIRED);
+    }
+  }
+  EXPECT_EQ(due, (std::vector<int>{0, 10}));  // the 1st and the 11th household
+
+  // A complaint is always called back, whatever the sample.
+  v1::Ticket complaint = Create(ComplaintRequest());
+  v1::Ticket out;
+  ASSERT_TRUE(Resolve(complaint.id(), agent_, &out).ok());
+
+  absl::CivilMonth month = absl::ToCivilMonth(clock_->Now(), LoadZone("Asia/Shanghai"));
+  v1::GetCallbackCoverageRequest req;
+  req.set_estate_id(estate_);
+  req.mutable_month()->set_year(static_cast<int>(month.year()));
+  req.mutable_month()->set_month(month.month());
+  v1::CallbackCoverage cov;
+  ASSERT_TRUE(Call(&Stub::GetCallbackCoverage, manager_, req, &cov).ok());
+  EXPECT_EQ(cov.estate_households(), 301);
+  EXPECT_EQ(cov.quota_percent(), 10);
+  EXPECT_EQ(cov.households_served(), 12);
+  EXPECT_EQ(cov.callbacks_required(), 2);
+  EXPECT_EQ(cov.callbacks_done(), 0);
+  EXPECT_FALSE(cov.met());
+  ASSERT_EQ(cov.missing_mandatory_size(), 1);
+  EXPECT_EQ(cov.missing_mandatory(0).ticket_id(), complaint.id());
+
+  v1::Callback cb;
+  ASSERT_TRUE(Callback(ids[0], common::SATISFACTION_VERY_SATISFIED, &cb).ok());
+  ASSERT_TRUE(Callback(complaint.id(), common::SATISFACTION_NEUTRAL, &cb).ok());
+  ASSERT_TRUE(Call(&Stub::GetCallbackCoverage, manager_, req, &cov).ok());
+  EXPECT_EQ(cov.callbacks_done(), 2);
+  EXPECT_EQ(cov.share_bp(), 2 * 10000 / 12);
+  EXPECT_TRUE(cov.met());
+  EXPECT_EQ(cov.missing_mandatory_size(), 0);
+}
+
+TEST_F(IntakeServiceTest, EveryMandatoryCaseIsCalledBack) {
+  DirectoryEstate(301, 1);
+  CompleteWork(Create(RepairRequest()).id(), {"tech-1"});  // takes the sample's first pick
+  absl::CivilDay today = absl::ToCivilDay(clock_->Now(), LoadZone("Asia/Shanghai"));
+  DirectoryStaff("tech-new", today - 10, 1);
+  DirectoryStaff("tech-old", today - 400, 1);
+
+  auto contract = RepairRequest();
+  contract.mutable_ticket()->set_new_service_contract(true);
+  auto item = RepairRequest();
+  item.mutable_ticket()->set_kind(common::TICKET_KIND_PAID_SERVICE);
+  item.mutable_ticket()->set_service_item_code("ERRAND_SHOP");
+  item.mutable_ticket()->set_category(common::WORK_CATEGORY_ERRAND);
+  item.mutable_ticket()->set_new_service_item(true);
+  struct Case {
+    v1::CreateTicketRequest req;
+    std::string worker;
+    v1::CallbackReason expected;
+  };
+  std::vector<Case> cases = {
+      {contract, "tech-old", v1::CALLBACK_REASON_NEW_CONTRACT},
+      {item, "tech-old", v1::CALLBACK_REASON_NEW_SERVICE_ITEM},
+      {RepairRequest(), "tech-new", v1::CALLBACK_REASON_NEW_STAFF},
+      {RepairRequest(), "tech-old", v1::CALLBACK_REASON_NOT_REQUIRED},
+  };
+  for (const auto& c : cases) {
+    v1::Ticket t = Create(c.req);
+    CompleteWork(t.id(), {c.worker});
+    EXPECT_EQ(Get(t.id()).callback_reason(), c.expected) << c.worker;
+  }
+  // An unsatisfied callback marks the worker: their next job is called back.
+  v1::Ticket by_old = Create(contract);
+  CompleteWork(by_old.id(), {"tech-old"});
+  v1::Callback cb;
+  ASSERT_TRUE(Callback(by_old.id(), common::SATISFACTION_UNSATISFIED, &cb).ok());
+  v1::Ticket next = Create(RepairRequest());
+  CompleteWork(next.id(), {"tech-old"});
+  EXPECT_EQ(Get(next.id()).callback_reason(), v1::CALLBACK_REASON_COMPLAINED_STAFF);
+  // A satisfied one clears the mark.
+  ASSERT_TRUE(Callback(next.id(), common::SATISFACTION_SATISFIED, &cb).ok());
+  v1::Ticket after = Create(RepairRequest());
+  CompleteWork(after.id(), {"tech-old"});
+  EXPECT_EQ(Get(after.id()).callback_reason(), v1::CALLBACK_REASON_NOT_REQUIRED);
+}
+
+TEST_F(IntakeServiceTest, AnUnsatisfiedCallbackReopensAndIsPublished) {
+  v1::Ticket t = Create(RepairRequest());
+  std::string order = NewId(absl::Now());
+  CompleteWork(t.id(), {"tech-1"}, order);
+  ASSERT_EQ(Get(t.id()).state(), ev::TICKET_STATE_CALLBACK_DUE);  // first of the month
+  v1::Callback cb;
+  ASSERT_TRUE(Callback(t.id(), common::SATISFACTION_VERY_UNSATISFIED, &cb).ok());
+  EXPECT_TRUE(cb.reopened());
+  EXPECT_EQ(cb.agent_id(), "agent-1");
+  EXPECT_EQ(Get(t.id()).state(), ev::TICKET_STATE_REOPENED);
+  auto recorded = Events<ev::CallbackRecorded>("intake.callback.recorded");
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_TRUE(recorded[0].reopened());
+  EXPECT_EQ(recorded[0].satisfaction(), common::SATISFACTION_VERY_UNSATISFIED);
+  ASSERT_EQ(recorded[0].worker_ids_size(), 1);
+  EXPECT_EQ(recorded[0].worker_ids(0), "tech-1");
+  ASSERT_EQ(recorded[0].work_order_ids_size(), 1);
+  EXPECT_EQ(recorded[0].work_order_ids(0), order);
+  EXPECT_EQ(recorded[0].owner_id(), "agent-1");
+  // A second callback on the same resolution is refused.
+  EXPECT_EQ(Callback(t.id(), common::SATISFACTION_SATISFIED, &cb).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  // The owner may resolve the reopened ticket by hand; it is called back again.
+  v1::Ticket out;
+  ASSERT_TRUE(Resolve(t.id(), agent_, &out).ok());
+  EXPECT_EQ(out.state(), ev::TICKET_STATE_CALLBACK_DUE);
+}
+
+// ---- Unrecorded calls -------------------------------------------------------------------
+
+TEST_F(IntakeServiceTest, CallsWithoutATicketBecomeFindingsOnce) {
+  absl::Time at = clock_->Now() - absl::Hours(2);
+  auto req = RepairRequest();
+  req.mutable_ticket()->set_caller_phone("138 0000 1111");
+  *req.mutable_ticket()->mutable_received_time() = ToProtoTime(at + absl::Minutes(3));
+  Create(req);
+  // A ticket from another channel does not count, nor one in another estate.
+  auto app = RepairRequest();
+  app.mutable_ticket()->set_channel(common::CHANNEL_APP);
+  Create(app);
+
+  v1::ImportCarrierCallLogRequest log;
+  log.set_request_id(NewId(absl::Now()));
+  log.set_estate_id(estate_);
+  auto add = [&](absl::Time t, const std::string& phone, int seconds) {
+    auto* c = log.add_calls();
+    *c->mutable_call_time() = ToProtoTime(t);
+    c->set_caller_phone(phone);
+    c->set_duration_seconds(seconds);
+  };
+  add(at, "+8613800001111", 95);                  // recorded: matched
+  add(at, "13900002222", 40);                     // nobody recorded it
+  add(at + absl::Hours(1), "13800001111", 30);    // same caller, but an hour later: not recorded
+  add(at + absl::Minutes(10), "13700003333", 0);  // unanswered: skipped
+  v1::ImportCarrierCallLogResponse resp;
+  ASSERT_TRUE(Call(&Stub::ImportCarrierCallLog, supervisor_, log, &resp).ok());
+  EXPECT_EQ(resp.calls(), 4);
+  EXPECT_EQ(resp.matched(), 1);
+  EXPECT_EQ(resp.skipped(), 1);
+  EXPECT_EQ(resp.findings_size(), 2);
+  auto found = Events<ev::UnrecordedCall>("intake.call.unrecorded");
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].estate_id(), estate_);
+  EXPECT_EQ(found[0].duration_seconds(), 40);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE position(convert_to('13900002222', "
+                  "'UTF8') in envelope) > 0"),
+            0);
+  EXPECT_EQ(Query("SELECT count(*) FROM unrecorded_calls WHERE position(convert_to('13900002222', "
+                  "'UTF8') in caller_hash) > 0"),
+            0);
+
+  // The same log again under a new request_id: nothing new.
+  log.set_request_id(NewId(absl::Now()));
+  ASSERT_TRUE(Call(&Stub::ImportCarrierCallLog, manager_, log, &resp).ok());
+  EXPECT_EQ(resp.already_found(), 2);
+  EXPECT_EQ(resp.findings_size(), 0);
+  EXPECT_EQ(Outbox("intake.call.unrecorded"), 2);
+}
+
+// ---- A ticket's whole life over the bus -------------------------------------------------
+
+TEST_F(IntakeServiceTest, ATicketLivesItsWholeLifeThroughRealWorkOrderEvents) {
+  ::wuye::testing::PrivateServers servers;
+  ASSERT_EQ(servers.Run("up redis"), 0);
+  RedisOptions redis;
+  redis.addr = servers.RedisAddr();
+
+  // Dispatch's side: its own database and outbox, relayed to wuye.dispatch.events.
+  ::wuye::testing::TestDatabase dispatch_db;
+  static const MigrationSet kNone{"dispatchtest", {}};
+  auto ddb = dispatch_db.Open(kNone);
+  wuye::Outbox dispatch(*ddb, "dispatch");
+  RelayOptions relay_options;
+  relay_options.stream = StreamOf("dispatch");
+  relay_options.poll = absl::Milliseconds(20);
+  DbOptions relay_db;
+  relay_db.url = dispatch_db.url();
+  OutboxRelay relay(relay_db, redis, relay_options);
+  relay.Start();
+
+  // Intake's side: its consumer group on that stream, with the real handler.
+  ConsumerOptions consumer_options;
+  consumer_options.group = "intake";
+  consumer_options.streams = {StreamOf("dispatch")};
+  consumer_options.block = absl::Milliseconds(100);
+  consumer_options.claim_idle = absl::Milliseconds(500);
+  consumer_options.max_deliveries = 3;
+  EventConsumer consumer(*db_, redis, consumer_options, MakeHandler(*db_));
+  consumer.Start();
+
+  v1::Ticket t = Create(RepairRequest());
+  std::string order = NewId(absl::Now());
+  int64_t version = 0;
+  auto publish = [&](const std::string& type, ev::WorkOrderState state,
+                     std::vector<std::string> workers, const std::string& ticket,
+                     const std::string& id) {
+    ev::WorkOrderChanged wo = Order(ticket, id, state, workers);
+    ASSERT_TRUE(ddb->Transact([&](pqxx::work& tx) {
+                     dispatch.Append(tx, {type, group_, estate_, id, ++version, &wo},
+                                     clock_->Now(), "trace-life");
+                     return absl::OkStatus();
+                   })
+                    .ok());
+  };
+  auto state_is = [&](TicketState s) {
+    return WaitFor([&] { return Get(t.id()).state() == s; }, absl::Seconds(20));
+  };
+
+  publish("dispatch.work_order.created", ev::WORK_ORDER_STATE_WAITING, {}, t.id(), order);
+  ASSERT_TRUE(state_is(ev::TICKET_STATE_DISPATCHED));
+  publish("dispatch.work_order.assigned", ev::WORK_ORDER_STATE_ASSIGNED, {"tech-1"}, t.id(), order);
+  publish("dispatch.work_order.declined", ev::WORK_ORDER_STATE_WAITING, {}, t.id(), order);
+  publish("dispatch.work_order.assigned", ev::WORK_ORDER_STATE_ASSIGNED, {"tech-2"}, t.id(), order);
+  publish("dispatch.work_order.accepted", ev::WORK_ORDER_STATE_ACCEPTED, {"tech-2"}, t.id(), order);
+  ASSERT_TRUE(state_is(ev::TICKET_STATE_IN_PROGRESS));
+  // Noise on the stream: a direct order and someone else's ticket.
+  publish("dispatch.work_order.completed", ev::WORK_ORDER_STATE_COMPLETED, {"tech-3"}, "",
+          NewId(absl::Now()));
+  publish("dispatch.work_order.completed", ev::WORK_ORDER_STATE_COMPLETED, {"tech-3"},
+          NewId(absl::Now()), NewId(absl::Now()));
+  for (auto [type, state] : std::vector<std::pair<std::string, ev::WorkOrderState>>{
+           {"dispatch.work_order.en_route", ev::WORK_ORDER_STATE_EN_ROUTE},
+           {"dispatch.work_order.on_site", ev::WORK_ORDER_STATE_ON_SITE},
+           {"dispatch.sla.warning", ev::WORK_ORDER_STATE_ON_SITE},
+           {"dispatch.work_order.work_done", ev::WORK_ORDER_STATE_WORK_DONE},
+           {"dispatch.work_order.signed", ev::WORK_ORDER_STATE_SIGNED},
+           {"dispatch.work_order.completed", ev::WORK_ORDER_STATE_COMPLETED}}) {
+    publish(type, state, {"tech-2"}, t.id(), order);
+  }
+  // The first household of the month: the sample calls it back.
+  ASSERT_TRUE(state_is(ev::TICKET_STATE_CALLBACK_DUE));
+  v1::Ticket resolved = Get(t.id());
+  EXPECT_EQ(resolved.callback_reason(), v1::CALLBACK_REASON_SAMPLE);
+  EXPECT_EQ(std::vector<std::string>(resolved.worker_ids().begin(), resolved.worker_ids().end()),
+            (std::vector<std::string>{"tech-2"}));  // tech-1 declined
+  ASSERT_EQ(resolved.work_order_ids_size(), 1);
+  EXPECT_EQ(resolved.work_order_ids(0), order);
+
+  // Unsatisfied: reopened, and a second work order takes it to the end.
+  v1::Callback cb;
+  ASSERT_TRUE(Callback(t.id(), common::SATISFACTION_UNSATISFIED, &cb).ok());
+  EXPECT_EQ(Get(t.id()).state(), ev::TICKET_STATE_REOPENED);
+  std::string again = NewId(absl::Now());
+  publish("dispatch.work_order.created", ev::WORK_ORDER_STATE_ASSIGNED, {"tech-4"}, t.id(), again);
+  ASSERT_TRUE(state_is(ev::TICKET_STATE_DISPATCHED));
+  publish("dispatch.work_order.on_site", ev::WORK_ORDER_STATE_ON_SITE, {"tech-4"}, t.id(), again);
+  publish("dispatch.work_order.completed", ev::WORK_ORDER_STATE_COMPLETED, {"tech-4"}, t.id(),
+          again);
+  ASSERT_TRUE(state_is(ev::TICKET_STATE_CALLBACK_DUE));
+  ASSERT_TRUE(Callback(t.id(), common::SATISFACTION_SATISFIED, &cb).ok());
+
+  v1::Ticket closed = Get(t.id());
+  EXPECT_EQ(closed.state(), ev::TICKET_STATE_CLOSED);
+  EXPECT_EQ(closed.work_order_ids_size(), 2);
+  std::vector<TicketState> path;
+  for (const auto& h : closed.history()) path.push_back(h.to_state());
+  EXPECT_EQ(path, (std::vector<TicketState>{
+                      ev::TICKET_STATE_RECEIVED, ev::TICKET_STATE_DISPATCHED,
+                      ev::TICKET_STATE_IN_PROGRESS, ev::TICKET_STATE_RESOLVED,
+                      ev::TICKET_STATE_CALLBACK_DUE, ev::TICKET_STATE_REOPENED,
+                      ev::TICKET_STATE_DISPATCHED, ev::TICKET_STATE_IN_PROGRESS,
+                      ev::TICKET_STATE_RESOLVED, ev::TICKET_STATE_CALLBACK_DUE,
+                      ev::TICKET_STATE_CLOSED}));
+  EXPECT_EQ(closed.history(1).change().actor().subject(), "dispatch");
+  EXPECT_EQ(closed.history(1).change().reason(), "dispatch.work_order.created");
+  // Every delivery applied once, nothing dead.
+  consumer.Stop();
+  relay.Stop();
+  RedisConnection conn(redis);
+  auto dead = conn.Command({"XLEN", DeadLetterStream(StreamOf("dispatch"))});
+  ASSERT_TRUE(dead.ok());
+  EXPECT_EQ(dead->integer, 0);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_inbox"), static_cast<int>(version));
+  EXPECT_EQ(Query("SELECT count(*) FROM ticket_history WHERE to_state = 5"), 2);
+}
+
+}  // namespace
+}  // namespace wuye::intake

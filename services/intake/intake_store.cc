@@ -1,0 +1,353 @@
+#include "services/intake/intake_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/intake/ticket.h"
+#include "shared/proto_time.h"
+
+namespace wuye::intake {
+namespace {
+
+namespace ev = ::wuye::events::v1;
+
+// Times cross the wire as Unix microseconds.
+#define TS(param) "to_timestamp(" param "::float8 / 1000000)"
+#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+// "INSERT INTO ticket_history ..." for `group` and `ticket` (SQL expressions) with the change's
+// columns from eight parameters starting at $n: from_state, to_state, from_owner, to_owner,
+// actor, actor_roles, at (µs), reason.
+#define HISTORY_INSERT(group, ticket, p1, p2, p3, p4, p5, p6, p7, p8)                          \
+  "INSERT INTO ticket_history (group_id, ticket_id, from_state, to_state, from_owner, "  \
+  "to_owner, actor, actor_roles, at, reason) SELECT " group ", " ticket ", " p1 ", " p2 ", " p3 \
+  ", " p4 ", " p5 ", " p6 "::text[], " TS(p7) ", " p8
+#define AFTER(param) \
+  "COALESCE(NULLIF(" param ", '')::uuid, '00000000-0000-0000-0000-000000000000')"
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+int64_t Micros(const google::protobuf::Timestamp& ts) { return Micros(FromProtoTime(ts)); }
+
+// The stored body: the ticket without what is kept elsewhere or never kept.
+std::string Body(const v1::Ticket& t) {
+  v1::Ticket copy = t;
+  copy.clear_history();
+  copy.clear_caller_phone();
+  copy.clear_overdue();
+  return copy.SerializeAsString();
+}
+
+v1::Ticket ParseBody(const pqxx::field& f) {
+  v1::Ticket t;
+  t.ParseFromString(pqxx::binarystring(f).str());
+  return t;
+}
+
+std::string Roles(const wuye::common::v1::Actor& actor) {
+  return PgArray(std::vector<std::string>(actor.roles().begin(), actor.roles().end()));
+}
+
+std::string OptionalMicros(const google::protobuf::Timestamp* ts) {
+  return ts ? std::to_string(Micros(*ts)) : std::string();
+}
+
+}  // namespace
+
+IntakeStore::IntakeStore(Db& db) {
+  auto prep = [&](const char* name, std::string sql) { db.Prepare(name, std::move(sql)); };
+  // A ticket and its first history row in one statement (one round trip fewer on the
+  // hottest call).
+  prep("in_ticket_insert",
+       "WITH t AS (INSERT INTO tickets (id, group_id, estate_id, state, kind, channel, owner_id, "
+       "answer_due_at, caller_hash, received_at, household, version, body) VALUES "
+       "($1, $2, $3, $4, $5, $6, $7, to_timestamp(NULLIF($8, '')::float8 / 1000000), "
+       "NULLIF($9, '')::bytea, " TS("$10") ", $11, $12, $13) RETURNING id) " HISTORY_INSERT(
+           "$2", "(SELECT id FROM t)", "$14", "$15", "$16", "$17", "$18", "$19", "$20", "$21"));
+  prep("in_ticket_get", "SELECT body FROM tickets WHERE group_id = $1 AND id = $2");
+  prep("in_ticket_get_locked",
+       "SELECT body FROM tickets WHERE group_id = $1 AND id = $2 FOR UPDATE");
+  prep("in_ticket_update",
+       "UPDATE tickets SET state = $3, owner_id = $4, version = $5, callback_reason = $6, "
+       "body = $7 WHERE group_id = $1 AND id = $2");
+  prep("in_ticket_update_history",
+       "WITH t AS (UPDATE tickets SET state = $3, owner_id = $4, version = $5, "
+       "callback_reason = $6, body = $7 WHERE group_id = $1 AND id = $2 RETURNING id) "
+       HISTORY_INSERT("$1", "(SELECT id FROM t)", "$8", "$9", "$10", "$11", "$12", "$13", "$14",
+                      "$15"));
+  prep("in_ticket_resolved",
+       "UPDATE tickets SET resolved_month = $3, resolved_at = " TS("$4") ", callback_done = false "
+       "WHERE group_id = $1 AND id = $2");
+  prep("in_ticket_callback_done",
+       "UPDATE tickets SET callback_done = true WHERE group_id = $1 AND id = $2");
+  prep("in_ticket_list",
+       "SELECT body FROM tickets WHERE group_id = $1"
+       " AND (NULLIF($2, '')::uuid IS NULL OR estate_id = NULLIF($2, '')::uuid)"
+       " AND ($3 OR estate_id = ANY($4::uuid[]))"
+       " AND ($5 = 0 OR state = $5) AND ($6 = 0 OR kind = $6) AND ($7 = 0 OR channel = $7)"
+       " AND ($8 = '' OR owner_id = $8)"
+       " AND (NOT $9 OR (state = 1 AND kind = 1 AND answer_due_at < " TS("$10") "))"
+       " AND id > " AFTER("$11") " ORDER BY id LIMIT $12");
+
+  prep("in_history_list",
+       "SELECT from_state, to_state, from_owner, to_owner, actor, actor_roles, " US("at") ", "
+       "reason FROM ticket_history WHERE group_id = $1 AND ticket_id = $2 ORDER BY seq");
+
+  prep("in_wo_version",
+       "SELECT version FROM ticket_work_orders WHERE group_id = $1 AND work_order_id = $2");
+  prep("in_wo_upsert",
+       "INSERT INTO ticket_work_orders (work_order_id, group_id, ticket_id, state, worker_ids, "
+       "version) VALUES ($1, $2, $3, $4, $5::text[], $6) ON CONFLICT (work_order_id) DO UPDATE "
+       "SET state = EXCLUDED.state, worker_ids = EXCLUDED.worker_ids, version = EXCLUDED.version "
+       "WHERE ticket_work_orders.version < EXCLUDED.version "
+       "AND ticket_work_orders.group_id = EXCLUDED.group_id");
+  prep("in_wo_list",
+       "SELECT work_order_id, state, worker_ids FROM ticket_work_orders "
+       "WHERE group_id = $1 AND ticket_id = $2 ORDER BY work_order_id");
+
+  prep("in_month_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+  prep("in_month_counts",
+       "SELECT count(DISTINCT household), "
+       "count(DISTINCT household) FILTER (WHERE callback_reason NOT IN (0, 7) AND id <> $5), "
+       "bool_or(household = $4 AND callback_reason NOT IN (0, 7) AND id <> $5) "
+       "FROM tickets WHERE group_id = $1 AND estate_id = $2 AND resolved_month = $3");
+  prep("in_coverage_counts",
+       "SELECT count(DISTINCT household), count(DISTINCT household) FILTER (WHERE callback_done) "
+       "FROM tickets WHERE group_id = $1 AND estate_id = $2 AND resolved_month = $3");
+  prep("in_coverage_missing",
+       "SELECT id, callback_reason, " US("resolved_at") " FROM tickets "
+       "WHERE group_id = $1 AND estate_id = $2 AND resolved_month = $3 AND NOT callback_done "
+       "AND callback_reason NOT IN (0, 1, 7) ORDER BY resolved_at, id");
+
+  prep("in_estate_get",
+       "SELECT household_count, time_zone FROM estates WHERE group_id = $1 AND id = $2");
+  prep("in_estate_upsert",
+       "INSERT INTO estates (id, group_id, household_count, time_zone, version) VALUES "
+       "($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET household_count = "
+       "EXCLUDED.household_count, time_zone = EXCLUDED.time_zone, version = EXCLUDED.version "
+       "WHERE estates.version < EXCLUDED.version AND estates.group_id = EXCLUDED.group_id");
+  prep("in_staff_upsert",
+       "INSERT INTO staff (group_id, id, start_date, version) VALUES ($1, $2, "
+       "NULLIF($3, '')::date, $4) ON CONFLICT (group_id, id) DO UPDATE SET start_date = "
+       "EXCLUDED.start_date, version = EXCLUDED.version WHERE staff.version < EXCLUDED.version");
+  prep("in_staff_start_dates",
+       "SELECT COALESCE(start_date::text, '') FROM staff WHERE group_id = $1 AND id = "
+       "ANY($2::text[])");
+  prep("in_staff_complained",
+       "SELECT count(*) FROM staff WHERE group_id = $1 AND id = ANY($2::text[]) AND complained");
+  prep("in_staff_mark",
+       "INSERT INTO staff (group_id, id, complained) SELECT $1, x, $3 FROM unnest($2::text[]) x "
+       "ON CONFLICT (group_id, id) DO UPDATE SET complained = EXCLUDED.complained");
+
+  prep("in_callback_insert",
+       "INSERT INTO callbacks (id, group_id, estate_id, ticket_id, satisfaction, comment, "
+       "agent_id, reopened, called_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " TS("$9") ")");
+  prep("in_verification_insert",
+       "INSERT INTO complaint_verifications (id, group_id, estate_id, ticket_id, staff_id, "
+       "finding, verified_by, verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, " TS("$8") ")");
+
+  prep("in_hotline_near",
+       "SELECT EXISTS (SELECT 1 FROM tickets WHERE group_id = $1 AND estate_id = $2 AND "
+       "caller_hash = $3::bytea AND received_at BETWEEN " TS("$4") " AND " TS("$5") ")");
+  prep("in_unrecorded_insert",
+       "INSERT INTO unrecorded_calls (id, group_id, estate_id, call_at, caller_hash, duration_s, "
+       "found_at) VALUES ($1, $2, $3, " TS("$4") ", $5::bytea, $6, " TS("$7") ") "
+       "ON CONFLICT DO NOTHING RETURNING id");
+}
+
+void IntakeStore::InsertTicket(pqxx::work& tx, const v1::Ticket& t, const std::string& caller_hash,
+                               const v1::TicketChange& c) {
+  const auto& actor = c.change().actor();
+  tx.exec_prepared("in_ticket_insert", t.id(), t.group_id(), t.estate_id(),
+                   static_cast<int>(t.state()), static_cast<int>(t.kind()),
+                   static_cast<int>(t.channel()), t.owner_id(),
+                   OptionalMicros(t.has_answer_due_time() ? &t.answer_due_time() : nullptr),
+                   caller_hash.empty() ? std::string() : tx.esc_raw(caller_hash),
+                   Micros(t.received_time()), HouseholdKey(t), t.version(), tx.esc_raw(Body(t)),
+                   static_cast<int>(c.from_state()), static_cast<int>(c.to_state()),
+                   c.from_owner_id(), c.to_owner_id(), actor.subject(), Roles(actor),
+                   Micros(c.change().at()), c.change().reason());
+}
+
+std::optional<v1::Ticket> IntakeStore::GetTicket(pqxx::work& tx, const std::string& group,
+                                                 const std::string& id, bool for_update) {
+  auto res = tx.exec_prepared(for_update ? "in_ticket_get_locked" : "in_ticket_get", group, id);
+  if (res.empty()) return std::nullopt;
+  return ParseBody(res[0][0]);
+}
+
+void IntakeStore::UpdateTicket(pqxx::work& tx, const v1::Ticket& t, const v1::TicketChange* c) {
+  if (c == nullptr) {
+    tx.exec_prepared("in_ticket_update", t.group_id(), t.id(), static_cast<int>(t.state()),
+                     t.owner_id(), t.version(), static_cast<int>(t.callback_reason()),
+                     tx.esc_raw(Body(t)));
+    return;
+  }
+  const auto& actor = c->change().actor();
+  tx.exec_prepared("in_ticket_update_history", t.group_id(), t.id(), static_cast<int>(t.state()),
+                   t.owner_id(), t.version(), static_cast<int>(t.callback_reason()),
+                   tx.esc_raw(Body(t)), static_cast<int>(c->from_state()),
+                   static_cast<int>(c->to_state()), c->from_owner_id(), c->to_owner_id(),
+                   actor.subject(), Roles(actor), Micros(c->change().at()), c->change().reason());
+}
+
+void IntakeStore::MarkResolved(pqxx::work& tx, const std::string& group, const std::string& id,
+                               const std::string& month, absl::Time at) {
+  tx.exec_prepared("in_ticket_resolved", group, id, month, Micros(at));
+}
+
+void IntakeStore::MarkCallbackDone(pqxx::work& tx, const std::string& group,
+                                   const std::string& id) {
+  tx.exec_prepared("in_ticket_callback_done", group, id);
+}
+
+std::vector<v1::TicketChange> IntakeStore::History(pqxx::work& tx, const std::string& group,
+                                                   const std::string& ticket_id) {
+  std::vector<v1::TicketChange> out;
+  for (const auto& r : tx.exec_prepared("in_history_list", group, ticket_id)) {
+    v1::TicketChange c;
+    c.set_from_state(static_cast<ev::TicketState>(r[0].as<int>()));
+    c.set_to_state(static_cast<ev::TicketState>(r[1].as<int>()));
+    c.set_from_owner_id(r[2].as<std::string>());
+    c.set_to_owner_id(r[3].as<std::string>());
+    c.mutable_change()->mutable_actor()->set_subject(r[4].as<std::string>());
+    for (auto& role : ParsePgArray(r[5])) c.mutable_change()->mutable_actor()->add_roles(role);
+    *c.mutable_change()->mutable_at() = ToProtoTime(absl::FromUnixMicros(r[6].as<int64_t>()));
+    c.mutable_change()->set_reason(r[7].as<std::string>());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<v1::Ticket> IntakeStore::ListTickets(pqxx::work& tx, const std::string& group,
+                                                 const TicketFilter& f, const std::string& after,
+                                                 int limit) {
+  std::vector<v1::Ticket> out;
+  auto res = tx.exec_prepared("in_ticket_list", group, f.estate_id, f.all_estates,
+                              PgArray(f.visible_estates), f.state, f.kind, f.channel, f.owner_id,
+                              f.overdue, Micros(f.now), after, limit);
+  out.reserve(res.size());
+  for (const auto& r : res) out.push_back(ParseBody(r[0]));
+  return out;
+}
+
+int64_t IntakeStore::WorkOrderVersion(pqxx::work& tx, const std::string& group,
+                                      const std::string& id) {
+  auto res = tx.exec_prepared("in_wo_version", group, id);
+  return res.empty() ? -1 : res[0][0].as<int64_t>();
+}
+
+void IntakeStore::UpsertWorkOrder(pqxx::work& tx, const std::string& group,
+                                  const std::string& ticket_id, const WorkOrderRow& row,
+                                  int64_t version) {
+  tx.exec_prepared("in_wo_upsert", row.id, group, ticket_id, row.state, PgArray(row.worker_ids),
+                   version);
+}
+
+std::vector<WorkOrderRow> IntakeStore::WorkOrders(pqxx::work& tx, const std::string& group,
+                                                  const std::string& ticket_id) {
+  std::vector<WorkOrderRow> out;
+  for (const auto& r : tx.exec_prepared("in_wo_list", group, ticket_id)) {
+    out.push_back({r[0].as<std::string>(), r[1].as<int>(), ParsePgArray(r[2])});
+  }
+  return out;
+}
+
+void IntakeStore::LockMonth(pqxx::work& tx, const std::string& estate_id,
+                            const std::string& month) {
+  tx.exec_prepared("in_month_lock", absl::StrCat("intake.callbacks/", estate_id, "/", month));
+}
+
+MonthCounts IntakeStore::CountMonth(pqxx::work& tx, const std::string& group,
+                                    const std::string& estate_id, const std::string& month,
+                                    const std::string& household,
+                                    const std::string& exclude_ticket) {
+  auto r = tx.exec_prepared1("in_month_counts", group, estate_id, month, household, exclude_ticket);
+  MonthCounts c;
+  c.households_served = r[0].as<int>();
+  c.households_called = r[1].as<int>();
+  c.household_called = !r[2].is_null() && r[2].as<bool>();
+  return c;
+}
+
+CoverageRows IntakeStore::Coverage(pqxx::work& tx, const std::string& group,
+                                   const std::string& estate_id, const std::string& month) {
+  CoverageRows out;
+  auto r = tx.exec_prepared1("in_coverage_counts", group, estate_id, month);
+  out.households_served = r[0].as<int>();
+  out.callbacks_done = r[1].as<int>();
+  for (const auto& row : tx.exec_prepared("in_coverage_missing", group, estate_id, month)) {
+    v1::MissingCallback m;
+    m.set_ticket_id(row[0].as<std::string>());
+    m.set_reason(static_cast<v1::CallbackReason>(row[1].as<int>()));
+    *m.mutable_resolve_time() = ToProtoTime(absl::FromUnixMicros(row[2].as<int64_t>()));
+    out.missing_mandatory.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::optional<EstateFacts> IntakeStore::GetEstate(pqxx::work& tx, const std::string& group,
+                                                  const std::string& id) {
+  auto res = tx.exec_prepared("in_estate_get", group, id);
+  if (res.empty()) return std::nullopt;
+  return EstateFacts{res[0][0].as<int>(), res[0][1].as<std::string>()};
+}
+
+void IntakeStore::UpsertEstate(pqxx::work& tx, const std::string& group, const std::string& id,
+                               int household_count, const std::string& time_zone,
+                               int64_t version) {
+  tx.exec_prepared("in_estate_upsert", id, group, household_count, time_zone, version);
+}
+
+void IntakeStore::UpsertStaff(pqxx::work& tx, const std::string& group, const std::string& id,
+                              const std::string& start_date, int64_t version) {
+  tx.exec_prepared("in_staff_upsert", group, id, start_date, version);
+}
+
+std::vector<std::string> IntakeStore::StaffStartDates(pqxx::work& tx, const std::string& group,
+                                                      const std::vector<std::string>& ids) {
+  std::vector<std::string> out;
+  for (const auto& r : tx.exec_prepared("in_staff_start_dates", group, PgArray(ids))) {
+    out.push_back(r[0].as<std::string>());
+  }
+  return out;
+}
+
+bool IntakeStore::AnyComplained(pqxx::work& tx, const std::string& group,
+                                const std::vector<std::string>& ids) {
+  return tx.exec_prepared1("in_staff_complained", group, PgArray(ids))[0].as<int>() > 0;
+}
+
+void IntakeStore::SetComplained(pqxx::work& tx, const std::string& group,
+                                const std::vector<std::string>& ids, bool complained) {
+  if (ids.empty()) return;
+  tx.exec_prepared("in_staff_mark", group, PgArray(ids), complained);
+}
+
+void IntakeStore::InsertCallback(pqxx::work& tx, const std::string& group, const v1::Callback& c) {
+  tx.exec_prepared("in_callback_insert", c.id(), group, c.estate_id(), c.ticket_id(),
+                   static_cast<int>(c.satisfaction()), c.comment(), c.agent_id(), c.reopened(),
+                   Micros(c.call_time()));
+}
+
+void IntakeStore::InsertVerification(pqxx::work& tx, const std::string& group,
+                                     const v1::ComplaintVerification& v) {
+  tx.exec_prepared("in_verification_insert", v.id(), group, v.estate_id(), v.ticket_id(),
+                   v.staff_id(), v.finding(), v.verified_by(), Micros(v.verify_time()));
+}
+
+bool IntakeStore::HotlineTicketNear(pqxx::work& tx, const std::string& group,
+                                    const std::string& estate_id, const std::string& caller_hash,
+                                    absl::Time from, absl::Time to) {
+  return tx
+      .exec_prepared1("in_hotline_near", group, estate_id, tx.esc_raw(caller_hash), Micros(from),
+                      Micros(to))[0]
+      .as<bool>();
+}
+
+bool IntakeStore::InsertUnrecordedCall(pqxx::work& tx, const std::string& group,
+                                       const std::string& estate_id, const std::string& id,
+                                       absl::Time call_at, const std::string& caller_hash,
+                                       int duration_s, absl::Time now) {
+  auto res = tx.exec_prepared("in_unrecorded_insert", id, group, estate_id, Micros(call_at),
+                              tx.esc_raw(caller_hash), duration_s, Micros(now));
+  return !res.empty();
+}
+
+}  // namespace wuye::intake

@@ -1,0 +1,119 @@
+// The only code that knows intake's tables. Every call takes the caller's group and filters
+// by it; nothing here decides rules (ticket.h) or permissions (the handlers).
+#pragma once
+
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "shared/db.h"
+#include "shared/migrate.h"
+#include "wuye/intake/v1/intake.pb.h"
+
+namespace wuye {
+const MigrationSet& intake_migrations();
+}
+
+namespace wuye::intake {
+
+struct TicketFilter {
+  std::string estate_id;                     // "" = every visible estate
+  bool all_estates = false;                  // the caller sees every estate of the group
+  std::vector<std::string> visible_estates;  // otherwise these
+  int state = 0, kind = 0, channel = 0;
+  std::string owner_id;
+  bool overdue = false;
+  absl::Time now;
+};
+
+struct WorkOrderRow {
+  std::string id;
+  int state = 0;
+  std::vector<std::string> worker_ids;
+};
+
+struct EstateFacts {
+  int household_count = 0;  // 0: unknown
+  std::string time_zone;
+};
+
+struct MonthCounts {
+  int households_served = 0;  // distinct households resolved in the month
+  int households_called = 0;  // of them, with a callback due or done (excluding `household`)
+  bool household_called = false;
+};
+
+struct CoverageRows {
+  int households_served = 0;
+  int callbacks_done = 0;
+  std::vector<v1::MissingCallback> missing_mandatory;
+};
+
+class IntakeStore {
+ public:
+  // Registers the named statements with `db`.
+  explicit IntakeStore(Db& db);
+
+  // Inserts the ticket (its id, group, state, owner and version set) with its first
+  // history row. `caller_hash` is the hashed number or "".
+  void InsertTicket(pqxx::work& tx, const v1::Ticket& t, const std::string& caller_hash,
+                    const v1::TicketChange& change);
+  std::optional<v1::Ticket> GetTicket(pqxx::work& tx, const std::string& group,
+                                      const std::string& id, bool for_update = false);
+  // Writes the ticket's state, owner, version, callback reason and body, and the history
+  // row of the change when given.
+  void UpdateTicket(pqxx::work& tx, const v1::Ticket& t, const v1::TicketChange* change = nullptr);
+  void MarkResolved(pqxx::work& tx, const std::string& group, const std::string& id,
+                    const std::string& month, absl::Time at);
+  void MarkCallbackDone(pqxx::work& tx, const std::string& group, const std::string& id);
+  std::vector<v1::TicketChange> History(pqxx::work& tx, const std::string& group,
+                                        const std::string& ticket_id);
+  std::vector<v1::Ticket> ListTickets(pqxx::work& tx, const std::string& group,
+                                      const TicketFilter& f, const std::string& after, int limit);
+
+  // The stored version of a work order, or -1 when unknown.
+  int64_t WorkOrderVersion(pqxx::work& tx, const std::string& group, const std::string& id);
+  void UpsertWorkOrder(pqxx::work& tx, const std::string& group, const std::string& ticket_id,
+                       const WorkOrderRow& row, int64_t version);
+  std::vector<WorkOrderRow> WorkOrders(pqxx::work& tx, const std::string& group,
+                                       const std::string& ticket_id);
+
+  // Serializes callback decisions of one estate-month (transaction-scoped advisory lock).
+  void LockMonth(pqxx::work& tx, const std::string& estate_id, const std::string& month);
+  MonthCounts CountMonth(pqxx::work& tx, const std::string& group, const std::string& estate_id,
+                         const std::string& month, const std::string& household,
+                         const std::string& exclude_ticket);
+  CoverageRows Coverage(pqxx::work& tx, const std::string& group, const std::string& estate_id,
+                        const std::string& month);
+
+  std::optional<EstateFacts> GetEstate(pqxx::work& tx, const std::string& group,
+                                       const std::string& id);
+  // Applies a directory estate if `version` is newer than the stored one.
+  void UpsertEstate(pqxx::work& tx, const std::string& group, const std::string& id,
+                    int household_count, const std::string& time_zone, int64_t version);
+  // Applies a directory staff member if `version` is newer; `start_date` "YYYY-MM-DD" or "".
+  void UpsertStaff(pqxx::work& tx, const std::string& group, const std::string& id,
+                   const std::string& start_date, int64_t version);
+  // Of `ids`: the start dates known ("" when unknown) and whether any is marked complained.
+  std::vector<std::string> StaffStartDates(pqxx::work& tx, const std::string& group,
+                                           const std::vector<std::string>& ids);
+  bool AnyComplained(pqxx::work& tx, const std::string& group, const std::vector<std::string>& ids);
+  void SetComplained(pqxx::work& tx, const std::string& group, const std::vector<std::string>& ids,
+                     bool complained);
+
+  void InsertCallback(pqxx::work& tx, const std::string& group, const v1::Callback& c);
+  void InsertVerification(pqxx::work& tx, const std::string& group,
+                          const v1::ComplaintVerification& v);
+
+  // Whether a hotline ticket of the estate from this caller was received in [from, to].
+  bool HotlineTicketNear(pqxx::work& tx, const std::string& group, const std::string& estate_id,
+                         const std::string& caller_hash, absl::Time from, absl::Time to);
+  // False when this call was found before.
+  bool InsertUnrecordedCall(pqxx::work& tx, const std::string& group, const std::string& estate_id,
+                            const std::string& id, absl::Time call_at,
+                            const std::string& caller_hash, int duration_s, absl::Time now);
+};
+
+}  // namespace wuye::intake

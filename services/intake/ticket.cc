@@ -1,0 +1,421 @@
+#include "services/intake/ticket.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+
+namespace wuye::intake {
+namespace {
+
+namespace common = ::wuye::common::v1;
+namespace ev = ::wuye::events::v1;
+
+bool Utf8Length(absl::string_view text, int* chars) {
+  int n = 0;
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > text.size()) return false;
+    for (int k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += len;
+    ++n;
+  }
+  *chars = n;
+  return true;
+}
+
+std::string Field(absl::string_view prefix, absl::string_view name) {
+  return absl::StrCat(prefix, ".", name);
+}
+
+bool ValidServiceItemCode(absl::string_view code) {
+  if (code.empty() || code.size() > 40) return false;
+  for (char c : code) {
+    if (!absl::ascii_isupper(c) && !absl::ascii_isdigit(c) && c != '_') return false;
+  }
+  return true;
+}
+
+// Order of the states along the worked path, for forward-only moves.
+int WorkRank(TicketState s) {
+  switch (s) {
+    case ev::TICKET_STATE_RECEIVED:
+    case ev::TICKET_STATE_REOPENED:
+      return 0;
+    case ev::TICKET_STATE_DISPATCHED:
+      return 1;
+    case ev::TICKET_STATE_IN_PROGRESS:
+      return 2;
+    case ev::TICKET_STATE_RESOLVED:
+      return 3;
+    default:
+      return -1;
+  }
+}
+
+}  // namespace
+
+bool NeedsWork(common::TicketKind kind) {
+  switch (kind) {
+    case common::TICKET_KIND_REPAIR_UNIT:
+    case common::TICKET_KIND_REPAIR_COMMON:
+    case common::TICKET_KIND_PAID_SERVICE:
+    case common::TICKET_KIND_ELDERCARE_REQUEST:
+    case common::TICKET_KIND_EMERGENCY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsAnswerable(common::TicketKind kind) {
+  return kind == common::TICKET_KIND_CONSULTATION || kind == common::TICKET_KIND_SUGGESTION ||
+         kind == common::TICKET_KIND_PRAISE;
+}
+
+absl::Status CheckText(absl::string_view text, absl::string_view field, int max_chars) {
+  if (absl::StripAsciiWhitespace(text).empty()) return FieldError(field, "required");
+  int chars = 0;
+  if (!Utf8Length(text, &chars)) return FieldError(field, "must be valid UTF-8");
+  if (chars > max_chars) return FieldError(field, absl::StrCat("at most ", max_chars, " characters"));
+  for (unsigned char c : text) {
+    // Free text may hold line breaks; no other control characters.
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+      return FieldError(field, "must not contain control characters");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckOptionalText(absl::string_view text, absl::string_view field, int max_chars) {
+  if (text.empty()) return absl::OkStatus();
+  return CheckText(text, field, max_chars);
+}
+
+absl::Status CheckId(absl::string_view id, absl::string_view field) {
+  if (id.empty()) return FieldError(field, "required");
+  if (!IsValidId(id)) return FieldError(field, "not a valid id");
+  return absl::OkStatus();
+}
+
+absl::Status CheckStaffId(absl::string_view id, absl::string_view field) {
+  if (id.empty()) return FieldError(field, "required");
+  if (id.size() > 128) return FieldError(field, "at most 128 characters");
+  for (char c : id) {
+    if (c <= 0x20 || c >= 0x7f) return FieldError(field, "printable ASCII without spaces");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time now,
+                           absl::string_view prefix) {
+  auto f = [&](absl::string_view name) { return Field(prefix, name); };
+  WUYE_RETURN_IF_ERROR(CheckId(t.estate_id(), f("estate_id")));
+  if (!common::Channel_IsValid(t.channel()) || t.channel() == common::CHANNEL_UNSPECIFIED) {
+    return FieldError(f("channel"), "required: one of the channels");
+  }
+  if (!common::TicketKind_IsValid(t.kind()) || t.kind() == common::TICKET_KIND_UNSPECIFIED) {
+    return FieldError(f("kind"), "required: one of the ticket kinds");
+  }
+  WUYE_RETURN_IF_ERROR(CheckText(t.summary(), f("summary"), 200));
+  WUYE_RETURN_IF_ERROR(CheckOptionalText(t.description(), f("description"), 4000));
+
+  // Where.
+  auto* loc = t.mutable_location();
+  if (!loc->estate_id().empty() && loc->estate_id() != t.estate_id()) {
+    return FieldError(f("location.estate_id"), "must be the ticket's estate");
+  }
+  bool has_unit = loc->place_case() == common::Location::kUnitId;
+  bool has_area = loc->place_case() == common::Location::kCommonArea;
+  if (has_unit) WUYE_RETURN_IF_ERROR(CheckId(loc->unit_id(), f("location.unit_id")));
+  if (has_area) WUYE_RETURN_IF_ERROR(CheckText(loc->common_area(), f("location.common_area"), 200));
+  if (t.has_location() || has_unit || has_area) loc->set_estate_id(t.estate_id());
+  if ((t.kind() == common::TICKET_KIND_REPAIR_UNIT || t.kind() == common::TICKET_KIND_PAID_SERVICE) &&
+      !has_unit) {
+    return FieldError(f("location.unit_id"), "required for work inside a unit");
+  }
+  if (t.kind() == common::TICKET_KIND_REPAIR_COMMON && !has_area) {
+    return FieldError(f("location.common_area"), "required for a common-area repair");
+  }
+  if (!t.resident_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(t.resident_id(), f("resident_id")));
+
+  // Work on site.
+  if (NeedsWork(t.kind())) {
+    if (!common::WorkCategory_IsValid(t.category()) ||
+        t.category() == common::WORK_CATEGORY_UNSPECIFIED) {
+      return FieldError(f("category"), "required for work on site");
+    }
+    if (!common::Priority_IsValid(t.priority()) || t.priority() == common::PRIORITY_UNSPECIFIED) {
+      return FieldError(f("priority"), "required for work on site");
+    }
+  } else {
+    if (t.category() != common::WORK_CATEGORY_UNSPECIFIED) {
+      return FieldError(f("category"), "only for kinds that need work on site");
+    }
+    if (t.priority() != common::PRIORITY_UNSPECIFIED) {
+      return FieldError(f("priority"), "only for kinds that need work on site");
+    }
+  }
+  if (t.kind() == common::TICKET_KIND_PAID_SERVICE) {
+    if (!ValidServiceItemCode(t.service_item_code())) {
+      return FieldError(f("service_item_code"),
+                        "required for a paid service: A-Z, 0-9 and '_', at most 40");
+    }
+  } else if (!t.service_item_code().empty()) {
+    return FieldError(f("service_item_code"), "only for paid services");
+  }
+
+  // Complaints.
+  bool complaint = t.kind() == common::TICKET_KIND_COMPLAINT;
+  if (!complaint) {
+    if (t.major()) return FieldError(f("major"), "only for complaints");
+    if (!t.first_complaint_id().empty()) return FieldError(f("first_complaint_id"), "only for complaints");
+    if (!t.disputed_bill_id().empty()) return FieldError(f("disputed_bill_id"), "only for complaints");
+  } else {
+    if (!t.first_complaint_id().empty()) {
+      WUYE_RETURN_IF_ERROR(CheckId(t.first_complaint_id(), f("first_complaint_id")));
+    }
+    if (!t.disputed_bill_id().empty()) {
+      WUYE_RETURN_IF_ERROR(CheckId(t.disputed_bill_id(), f("disputed_bill_id")));
+    }
+  }
+
+  // Consultations.
+  bool consultation = t.kind() == common::TICKET_KIND_CONSULTATION;
+  if (!consultation && t.needs_supervisor()) {
+    return FieldError(f("needs_supervisor"), "only for consultations");
+  }
+  if (!answer.empty()) {
+    if (!consultation) return FieldError("answer", "only for consultations");
+    if (t.needs_supervisor()) return FieldError("answer", "not with needs_supervisor");
+    WUYE_RETURN_IF_ERROR(CheckText(answer, "answer", 4000));
+  }
+
+  // Hotline caller.
+  if (!t.caller_phone().empty()) {
+    if (t.channel() != common::CHANNEL_HOTLINE) {
+      return FieldError(f("caller_phone"), "only for hotline tickets");
+    }
+    WUYE_RETURN_IF_ERROR(NormalizePhone(t.caller_phone(), f("caller_phone")).status());
+  }
+
+  // When.
+  absl::Time received = now;
+  if (t.has_received_time()) {
+    received = FromProtoTime(t.received_time());
+    if (received > now) return FieldError(f("received_time"), "must not be in the future");
+    if (received < now - kMaxBackdating) {
+      return FieldError(f("received_time"), "at most 7 days ago");
+    }
+  }
+  *t.mutable_received_time() = ToProtoTime(received);
+  if (consultation) {
+    absl::Time due = t.needs_supervisor() ? received + kSupervisorAnswerWindow : received;
+    *t.mutable_answer_due_time() = ToProtoTime(due);
+  } else {
+    t.clear_answer_due_time();
+  }
+
+  // Output only.
+  t.clear_id();
+  t.clear_group_id();
+  t.clear_state();
+  t.clear_owner_id();
+  t.clear_second_complaint();
+  t.clear_overdue();
+  t.clear_result();
+  t.clear_worker_ids();
+  t.clear_work_order_ids();
+  t.clear_callback_reason();
+  t.clear_version();
+  t.clear_create_time();
+  t.clear_update_time();
+  t.clear_history();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> NormalizePhone(absl::string_view text, absl::string_view field) {
+  std::string digits;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (absl::ascii_isdigit(c)) {
+      digits.push_back(c);
+    } else if (!(c == '+' && i == 0) && c != ' ' && c != '-') {
+      return FieldError(field, "digits, with an optional leading '+', spaces and dashes");
+    }
+  }
+  // +86 138 0000 0000 and 138 0000 0000 are the same caller.
+  if (digits.size() == 13 && digits.compare(0, 2, "86") == 0 && digits[2] == '1') {
+    digits.erase(0, 2);
+  }
+  if (digits.size() < 7 || digits.size() > 15) return FieldError(field, "7 to 15 digits");
+  return digits;
+}
+
+std::string HashPhone(absl::string_view key, absl::string_view normalized) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(normalized.data()), normalized.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+bool CanMove(common::TicketKind kind, TicketState from, TicketState to) {
+  bool complaint = kind == common::TICKET_KIND_COMPLAINT;
+  if (complaint && (to == ev::TICKET_STATE_ANSWERED || to == ev::TICKET_STATE_CANCELLED)) {
+    return false;
+  }
+  switch (from) {
+    case ev::TICKET_STATE_RECEIVED:
+      return to == ev::TICKET_STATE_ANSWERED || to == ev::TICKET_STATE_DISPATCHED ||
+             to == ev::TICKET_STATE_IN_PROGRESS || to == ev::TICKET_STATE_RESOLVED ||
+             to == ev::TICKET_STATE_CANCELLED;
+    case ev::TICKET_STATE_ANSWERED:
+      return to == ev::TICKET_STATE_CLOSED || to == ev::TICKET_STATE_CANCELLED;
+    case ev::TICKET_STATE_DISPATCHED:
+      return to == ev::TICKET_STATE_IN_PROGRESS || to == ev::TICKET_STATE_RESOLVED ||
+             to == ev::TICKET_STATE_CANCELLED;
+    case ev::TICKET_STATE_IN_PROGRESS:
+      return to == ev::TICKET_STATE_RESOLVED || to == ev::TICKET_STATE_CANCELLED;
+    case ev::TICKET_STATE_RESOLVED:
+      return to == ev::TICKET_STATE_CALLBACK_DUE || to == ev::TICKET_STATE_CLOSED;
+    case ev::TICKET_STATE_CALLBACK_DUE:
+      return to == ev::TICKET_STATE_CLOSED || to == ev::TICKET_STATE_REOPENED;
+    case ev::TICKET_STATE_CLOSED:
+      return to == ev::TICKET_STATE_REOPENED;
+    case ev::TICKET_STATE_REOPENED:
+      return to == ev::TICKET_STATE_DISPATCHED || to == ev::TICKET_STATE_IN_PROGRESS ||
+             to == ev::TICKET_STATE_RESOLVED || to == ev::TICKET_STATE_CANCELLED;
+    default:
+      return false;
+  }
+}
+
+std::string StateName(TicketState state) {
+  std::string name = ev::TicketState_Name(state);
+  absl::string_view prefix = "TICKET_STATE_";
+  if (absl::StartsWith(name, prefix)) name = name.substr(prefix.size());
+  return absl::AsciiStrToLower(name);
+}
+
+absl::Status CheckMove(common::TicketKind kind, TicketState from, TicketState to) {
+  if (CanMove(kind, from, to)) return absl::OkStatus();
+  std::string why = absl::StrCat("ticket: cannot move from ", StateName(from), " to ", StateName(to));
+  if (kind == common::TICKET_KIND_COMPLAINT &&
+      (to == ev::TICKET_STATE_ANSWERED || to == ev::TICKET_STATE_CANCELLED)) {
+    absl::StrAppend(&why, " (a complaint is closed only after its handling result)");
+  }
+  return WithReason(absl::FailedPreconditionError(why), "ILLEGAL_TRANSITION");
+}
+
+TicketState TargetForWorkOrder(ev::WorkOrderState state) {
+  switch (state) {
+    case ev::WORK_ORDER_STATE_WAITING:
+    case ev::WORK_ORDER_STATE_ASSIGNED:
+      return ev::TICKET_STATE_DISPATCHED;
+    case ev::WORK_ORDER_STATE_ACCEPTED:
+    case ev::WORK_ORDER_STATE_EN_ROUTE:
+    case ev::WORK_ORDER_STATE_ON_SITE:
+    case ev::WORK_ORDER_STATE_WORK_DONE:
+    case ev::WORK_ORDER_STATE_SIGNED:
+      return ev::TICKET_STATE_IN_PROGRESS;
+    case ev::WORK_ORDER_STATE_COMPLETED:
+      return ev::TICKET_STATE_RESOLVED;
+    default:
+      return ev::TICKET_STATE_UNSPECIFIED;
+  }
+}
+
+TicketState NextStateForWork(TicketState current, TicketState target, bool all_done) {
+  if (target == ev::TICKET_STATE_RESOLVED && !all_done) target = ev::TICKET_STATE_IN_PROGRESS;
+  int from = WorkRank(current), to = WorkRank(target);
+  if (from < 0 || to <= 0 || to <= from) return ev::TICKET_STATE_UNSPECIFIED;
+  return target;
+}
+
+bool IsOverdue(const v1::Ticket& t, absl::Time now) {
+  if (t.kind() != common::TICKET_KIND_CONSULTATION) return false;
+  if (t.state() != ev::TICKET_STATE_RECEIVED || !t.has_answer_due_time()) return false;
+  return now > FromProtoTime(t.answer_due_time());
+}
+
+int CallbackQuotaPercent(int households) {
+  if (households > 300) return 10;
+  if (households >= 100) return 20;
+  return 30;
+}
+
+int RequiredCallbacks(int quota_percent, int households_served) {
+  if (households_served <= 0) return 0;
+  return (quota_percent * households_served + 99) / 100;
+}
+
+v1::CallbackReason DecideCallback(const CallbackInputs& in) {
+  if (in.kind == common::TICKET_KIND_COMPLAINT) return v1::CALLBACK_REASON_COMPLAINT;
+  if (in.new_service_contract) return v1::CALLBACK_REASON_NEW_CONTRACT;
+  if (in.new_service_item) return v1::CALLBACK_REASON_NEW_SERVICE_ITEM;
+  if (in.worker_new) return v1::CALLBACK_REASON_NEW_STAFF;
+  if (in.worker_complained) return v1::CALLBACK_REASON_COMPLAINED_STAFF;
+  if (in.household_already_called) return v1::CALLBACK_REASON_NOT_REQUIRED;
+  if (in.households_called < RequiredCallbacks(in.quota_percent, in.households_served)) {
+    return v1::CALLBACK_REASON_SAMPLE;
+  }
+  return v1::CALLBACK_REASON_NOT_REQUIRED;
+}
+
+bool IsMandatory(v1::CallbackReason reason) {
+  return reason != v1::CALLBACK_REASON_UNSPECIFIED && reason != v1::CALLBACK_REASON_SAMPLE &&
+         reason != v1::CALLBACK_REASON_NOT_REQUIRED;
+}
+
+bool IsUnsatisfied(common::Satisfaction s) {
+  return s == common::SATISFACTION_UNSATISFIED || s == common::SATISFACTION_VERY_UNSATISFIED;
+}
+
+bool IsNewStaff(absl::CivilDay start, absl::CivilDay day) {
+  return start <= day && day - start < kNewStaffDays;
+}
+
+std::string HouseholdKey(const v1::Ticket& t) {
+  if (t.location().place_case() == common::Location::kUnitId) {
+    return absl::StrCat("unit:", t.location().unit_id());
+  }
+  if (!t.resident_id().empty()) return absl::StrCat("resident:", t.resident_id());
+  return absl::StrCat("ticket:", t.id());
+}
+
+absl::TimeZone LoadZone(absl::string_view name) {
+  absl::TimeZone tz;
+  if (name.empty() || !absl::LoadTimeZone(std::string(name), &tz)) {
+    if (!absl::LoadTimeZone(kDefaultTimeZone, &tz)) tz = absl::UTCTimeZone();
+  }
+  return tz;
+}
+
+std::string MonthKey(int year, int month) { return absl::StrFormat("%04d-%02d", year, month); }
+
+std::string MonthKey(absl::Time t, absl::TimeZone tz) {
+  absl::CivilMonth m = absl::ToCivilMonth(t, tz);
+  return MonthKey(static_cast<int>(m.year()), m.month());
+}
+
+absl::Status CheckMonth(const common::Month& month, absl::string_view field) {
+  if (month.year() < 2000 || month.year() > 2100) {
+    return FieldError(absl::StrCat(field, ".year"), "2000..2100");
+  }
+  if (month.month() < 1 || month.month() > 12) {
+    return FieldError(absl::StrCat(field, ".month"), "1..12");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace wuye::intake

@@ -1,0 +1,135 @@
+// Intake's domain rules (DOMAIN.md §2): what makes a ticket valid, its state machine, the
+// consultation deadline, how work-order states move a ticket, and the callback rule
+// (mandatory cases and the monthly sample). Pure functions: no I/O, no clock (`now` is
+// passed in).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/intake/v1/intake.pb.h"
+
+namespace wuye::intake {
+
+using wuye::events::v1::TicketState;
+
+inline constexpr char kDefaultTimeZone[] = "Asia/Shanghai";
+// A consultation the agent must take to a supervisor is answered within this.
+inline constexpr absl::Duration kSupervisorAnswerWindow = absl::Minutes(5);
+// How far back a ticket's received_time may be set on creation.
+inline constexpr absl::Duration kMaxBackdating = absl::Hours(24 * 7);
+// A staff member who started less than this many days before the work is "new to the
+// service" (always called back).
+inline constexpr int kNewStaffDays = 90;
+inline constexpr int kMaxCallLog = 10000;
+inline constexpr absl::Duration kDefaultMatchWindow = absl::Minutes(30);
+
+// Kinds that need work on site, so become a work order in dispatch.
+bool NeedsWork(wuye::common::v1::TicketKind kind);
+// Kinds answered rather than worked or resolved (consultation, suggestion, praise).
+bool IsAnswerable(wuye::common::v1::TicketKind kind);
+
+// Required text: not blank, at most `max_chars` characters (UTF-8), no control characters.
+absl::Status CheckText(absl::string_view text, absl::string_view field, int max_chars);
+// Optional text: empty, or CheckText.
+absl::Status CheckOptionalText(absl::string_view text, absl::string_view field, int max_chars);
+// A canonical id (UUID) in `field`; required.
+absl::Status CheckId(absl::string_view id, absl::string_view field);
+// A staff id: 1..128 printable ASCII characters, no spaces.
+absl::Status CheckStaffId(absl::string_view id, absl::string_view field);
+
+// Checks every input field of a new ticket (the request's `ticket` at `prefix`) and
+// `answer`, and fills what follows from them: the estate of the location, the received
+// time (default `now`), the consultation's answer deadline. Output-only fields are cleared.
+absl::Status PrepareTicket(v1::Ticket& ticket, absl::string_view answer, absl::Time now,
+                           absl::string_view prefix);
+
+// The phone number's digits, for hashing: 7..15 digits after removing a leading '+',
+// spaces and dashes, and China's country code 86 in front of an 11-digit mobile number.
+// The error names `field` and never quotes the number.
+absl::StatusOr<std::string> NormalizePhone(absl::string_view text, absl::string_view field);
+// HMAC-SHA256 of the normalized number under `key`: 32 raw bytes.
+std::string HashPhone(absl::string_view key, absl::string_view normalized);
+
+// Whether `from` → `to` is a legal move of the ticket's life:
+//   received → answered | dispatched | in_progress | resolved | cancelled
+//   answered → closed | cancelled
+//   dispatched → in_progress | resolved | cancelled
+//   in_progress → resolved | cancelled
+//   resolved → callback_due | closed
+//   callback_due → closed | reopened
+//   closed → reopened
+//   reopened → dispatched | in_progress | resolved | cancelled
+// A complaint is never answered or cancelled (it is closed only after its result).
+bool CanMove(wuye::common::v1::TicketKind kind, TicketState from, TicketState to);
+// OK, or FAILED_PRECONDITION with reason ILLEGAL_TRANSITION naming both states.
+absl::Status CheckMove(wuye::common::v1::TicketKind kind, TicketState from, TicketState to);
+std::string StateName(TicketState state);
+
+// The ticket state a work order in `state` calls for, or UNSPECIFIED when none
+// (cancelled, unknown). waiting/assigned → dispatched; accepted .. signed → in progress;
+// completed → resolved.
+TicketState TargetForWorkOrder(wuye::events::v1::WorkOrderState state);
+// The move a ticket in `current` makes for the work orders it has: forward only. `all_done`
+// tells whether every active order of the ticket is completed. UNSPECIFIED: no move.
+TicketState NextStateForWork(TicketState current, TicketState target, bool all_done);
+
+// Whether the consultation is late at `now`.
+bool IsOverdue(const v1::Ticket& ticket, absl::Time now);
+
+// ---- Callbacks ------------------------------------------------------------------------
+
+// The share of a month's households served that must be called back, in percent, for an
+// estate of `households` households: > 300 → 10, 100..300 → 20, < 100 (and unknown, 0) → 30.
+int CallbackQuotaPercent(int households);
+// ceil(percent × served / 100).
+int RequiredCallbacks(int quota_percent, int households_served);
+
+// Everything the callback rule looks at when a ticket is resolved.
+struct CallbackInputs {
+  wuye::common::v1::TicketKind kind = wuye::common::v1::TICKET_KIND_UNSPECIFIED;
+  bool new_service_contract = false;
+  bool new_service_item = false;
+  bool worker_new = false;         // a worker started less than kNewStaffDays ago
+  bool worker_complained = false;  // a worker was complained about last time
+  int quota_percent = 30;
+  // Distinct households served in the estate this month, this ticket's included.
+  int households_served = 0;
+  // Distinct households of this month already called back or due for it, this one's
+  // excluded; and whether this one's household is among them.
+  int households_called = 0;
+  bool household_already_called = false;
+};
+
+// Why the ticket is called back, or NOT_REQUIRED. Mandatory cases first (complaint, new
+// contract, new service item, new staff, complained-about staff); otherwise the sample: a
+// household not yet called this month is picked whenever the households called fall below
+// ceil(quota × households served so far). Resolutions of one estate-month are decided one
+// at a time in resolution order, so the quota holds at every moment of the month (and so at
+// its end), the picks are spread over the month as the work comes in, and the same
+// sequence of resolutions always gives the same picks.
+v1::CallbackReason DecideCallback(const CallbackInputs& in);
+bool IsMandatory(v1::CallbackReason reason);
+bool IsUnsatisfied(wuye::common::v1::Satisfaction satisfaction);
+
+// Whether a staff member who started on `start` is new to the service on `day`.
+bool IsNewStaff(absl::CivilDay start, absl::CivilDay day);
+
+// The key a ticket is counted under as a "household served": its unit, else its resident,
+// else the ticket itself (a common-area job reported by nobody in particular).
+std::string HouseholdKey(const v1::Ticket& ticket);
+
+// The estate-local month of `t` as "YYYY-MM", and the UTC range [start, end) of a month.
+absl::TimeZone LoadZone(absl::string_view name);
+std::string MonthKey(absl::Time t, absl::TimeZone tz);
+std::string MonthKey(int year, int month);
+absl::Status CheckMonth(const wuye::common::v1::Month& month, absl::string_view field);
+
+}  // namespace wuye::intake

@@ -1,0 +1,196 @@
+#include "services/intake/ticket_flow.h"
+
+#include "absl/strings/str_cat.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/events/v1/intake_events.pb.h"
+
+namespace wuye::intake {
+namespace {
+
+namespace common = ::wuye::common::v1;
+namespace ev = ::wuye::events::v1;
+
+std::string ReasonText(v1::CallbackReason r) {
+  switch (r) {
+    case v1::CALLBACK_REASON_SAMPLE:
+      return "callback: picked by the monthly sample";
+    case v1::CALLBACK_REASON_COMPLAINT:
+      return "callback: every complaint";
+    case v1::CALLBACK_REASON_NEW_CONTRACT:
+      return "callback: new service contract";
+    case v1::CALLBACK_REASON_NEW_SERVICE_ITEM:
+      return "callback: newly launched service item";
+    case v1::CALLBACK_REASON_NEW_STAFF:
+      return "callback: work by staff new to the service";
+    case v1::CALLBACK_REASON_COMPLAINED_STAFF:
+      return "callback: work by staff complained about last time";
+    default:
+      return "closed without a callback: not mandatory, monthly quota met";
+  }
+}
+
+}  // namespace
+
+ev::TicketChanged TicketFlow::Changed(const v1::Ticket& t, TicketState previous,
+                                     const ChangeContext& c) {
+  ev::TicketChanged e;
+  e.set_ticket_id(t.id());
+  e.set_estate_id(t.estate_id());
+  if (t.has_location()) *e.mutable_location() = t.location();
+  e.set_resident_id(t.resident_id());
+  e.set_channel(t.channel());
+  e.set_kind(t.kind());
+  e.set_state(t.state());
+  e.set_previous_state(previous);
+  e.set_owner_id(t.owner_id());
+  e.set_major(t.major());
+  e.set_first_complaint_id(t.first_complaint_id());
+  e.set_disputed_bill_id(t.disputed_bill_id());
+  for (const auto& w : t.worker_ids()) e.add_worker_ids(w);
+  e.set_reason(c.reason);
+  *e.mutable_actor() = c.actor;
+  *e.mutable_received_at() = t.received_time();
+  return e;
+}
+
+void TicketFlow::Publish(pqxx::work& tx, const v1::Ticket& t, TicketState previous,
+                         const ChangeContext& c) {
+  ev::TicketChanged e = Changed(t, previous, c);
+  outbox_.Append(tx, {"intake.ticket.changed", t.group_id(), t.estate_id(), t.id(), t.version(), &e},
+                 c.now, c.trace_id);
+}
+
+v1::TicketChange TicketFlow::Change(const v1::Ticket& t, TicketState from,
+                                    const std::string& from_owner, const ChangeContext& c) {
+  v1::TicketChange change;
+  change.set_from_state(from);
+  change.set_to_state(t.state());
+  change.set_from_owner_id(from_owner);
+  change.set_to_owner_id(t.owner_id());
+  *change.mutable_change()->mutable_actor() = c.actor;
+  *change.mutable_change()->mutable_at() = ToProtoTime(c.now);
+  change.mutable_change()->set_reason(c.reason);
+  return change;
+}
+
+void TicketFlow::Create(pqxx::work& tx, v1::Ticket& t, const std::string& caller_hash,
+                        const std::string& answer, const ChangeContext& c) {
+  t.set_state(ev::TICKET_STATE_RECEIVED);
+  t.set_version(1);
+  *t.mutable_create_time() = ToProtoTime(c.now);
+  *t.mutable_update_time() = ToProtoTime(c.now);
+  store_.InsertTicket(tx, t, caller_hash, Change(t, ev::TICKET_STATE_UNSPECIFIED, "", c));
+
+  // The creation's events go in one statement.
+  std::vector<EventDraft> events;
+  ev::TicketChanged created = Changed(t, ev::TICKET_STATE_UNSPECIFIED, c);
+  events.push_back(
+      {"intake.ticket.created", t.group_id(), t.estate_id(), t.id(), t.version(), &created});
+  ev::WorkRequested work;
+  if (NeedsWork(t.kind())) {
+    work.set_ticket_id(t.id());
+    work.set_estate_id(t.estate_id());
+    *work.mutable_location() = t.location();
+    work.set_resident_id(t.resident_id());
+    work.set_kind(t.kind());
+    work.set_category(t.category());
+    work.set_priority(t.priority());
+    work.set_description(t.description().empty()
+                             ? t.summary()
+                             : absl::StrCat(t.summary(), "\n", t.description()));
+    work.set_service_item_code(t.service_item_code());
+    *work.mutable_requested_at() = ToProtoTime(c.now);
+    work.set_owner_id(t.owner_id());
+    events.push_back({"intake.work.requested", t.group_id(), t.estate_id(), t.id(), 0, &work});
+  }
+  ev::MajorComplaint major;
+  if (t.kind() == common::TICKET_KIND_COMPLAINT && t.major()) {
+    major.set_ticket_id(t.id());
+    major.set_estate_id(t.estate_id());
+    major.set_owner_id(t.owner_id());
+    major.set_summary(t.summary());
+    major.set_second_complaint(t.second_complaint());
+    events.push_back({"intake.complaint.major", t.group_id(), t.estate_id(), t.id(), 0, &major});
+  }
+  outbox_.AppendMany(tx, events, c.now, c.trace_id);
+
+  if (!answer.empty()) {
+    t.set_result(answer);
+    ChangeContext answered = c;
+    answered.reason = "answered at once";
+    (void)Move(tx, t, ev::TICKET_STATE_ANSWERED, answered);  // received → answered is legal
+  }
+}
+
+absl::Status TicketFlow::Move(pqxx::work& tx, v1::Ticket& t, TicketState to,
+                              const ChangeContext& c) {
+  WUYE_RETURN_IF_ERROR(CheckMove(t.kind(), t.state(), to));
+  TicketState from = t.state();
+  t.set_state(to);
+  t.set_version(t.version() + 1);
+  *t.mutable_update_time() = ToProtoTime(c.now);
+  v1::TicketChange change = Change(t, from, t.owner_id(), c);
+  store_.UpdateTicket(tx, t, &change);
+  Publish(tx, t, from, c);
+  return absl::OkStatus();
+}
+
+void TicketFlow::Transfer(pqxx::work& tx, v1::Ticket& t, const std::string& new_owner,
+                          const ChangeContext& c) {
+  std::string from_owner = t.owner_id();
+  t.set_owner_id(new_owner);
+  t.set_version(t.version() + 1);
+  *t.mutable_update_time() = ToProtoTime(c.now);
+  v1::TicketChange change = Change(t, t.state(), from_owner, c);
+  store_.UpdateTicket(tx, t, &change);
+  Publish(tx, t, t.state(), c);
+}
+
+v1::CallbackReason TicketFlow::Decide(pqxx::work& tx, const v1::Ticket& t,
+                                      const std::string& month, absl::TimeZone tz,
+                                      absl::Time now) {
+  auto estate = store_.GetEstate(tx, t.group_id(), t.estate_id());
+  CallbackInputs in;
+  in.kind = t.kind();
+  in.new_service_contract = t.new_service_contract();
+  in.new_service_item = t.new_service_item();
+  std::vector<std::string> workers(t.worker_ids().begin(), t.worker_ids().end());
+  if (!workers.empty()) {
+    absl::CivilDay today = absl::ToCivilDay(now, tz);
+    for (const auto& text : store_.StaffStartDates(tx, t.group_id(), workers)) {
+      absl::CivilDay start;
+      if (!text.empty() && absl::ParseCivilTime(text, &start) && IsNewStaff(start, today)) {
+        in.worker_new = true;
+      }
+    }
+    in.worker_complained = store_.AnyComplained(tx, t.group_id(), workers);
+  }
+  in.quota_percent = CallbackQuotaPercent(estate ? estate->household_count : 0);
+  MonthCounts counts =
+      store_.CountMonth(tx, t.group_id(), t.estate_id(), month, HouseholdKey(t), t.id());
+  in.households_served = counts.households_served;
+  in.households_called = counts.households_called;
+  in.household_already_called = counts.household_called;
+  return DecideCallback(in);
+}
+
+absl::Status TicketFlow::Resolve(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c) {
+  WUYE_RETURN_IF_ERROR(Move(tx, t, ev::TICKET_STATE_RESOLVED, c));
+  auto estate = store_.GetEstate(tx, t.group_id(), t.estate_id());
+  absl::TimeZone tz = LoadZone(estate ? estate->time_zone : "");
+  std::string month = MonthKey(c.now, tz);
+  // One decision at a time per estate-month, in resolution order (ticket.h DecideCallback).
+  store_.LockMonth(tx, t.estate_id(), month);
+  store_.MarkResolved(tx, t.group_id(), t.id(), month, c.now);
+  v1::CallbackReason reason = Decide(tx, t, month, tz, c.now);
+  t.set_callback_reason(reason);
+  ChangeContext decided = c;
+  decided.reason = ReasonText(reason);
+  return Move(tx, t,
+              reason == v1::CALLBACK_REASON_NOT_REQUIRED ? ev::TICKET_STATE_CLOSED
+                                                         : ev::TICKET_STATE_CALLBACK_DUE,
+              decided);
+}
+
+}  // namespace wuye::intake

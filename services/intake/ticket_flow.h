@@ -1,0 +1,58 @@
+// How a ticket changes, for the handlers and the consumers alike: every change bumps the
+// version, writes a history row (who, when, why) and publishes intake.ticket.changed in
+// the same transaction; resolution decides the callback at once.
+#pragma once
+
+#include <pqxx/pqxx>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "services/intake/intake_store.h"
+#include "services/intake/ticket.h"
+#include "shared/outbox.h"
+#include "wuye/common/v1/common.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+
+namespace wuye::intake {
+
+// Who made a change, when, why, and the trace it belongs to.
+struct ChangeContext {
+  wuye::common::v1::Actor actor;
+  absl::Time now;
+  std::string reason;
+  std::string trace_id;
+};
+
+class TicketFlow {
+ public:
+  TicketFlow(IntakeStore& store, const Outbox& outbox) : store_(store), outbox_(outbox) {}
+
+  // Records a new ticket (received, or answered when `answer` is given) and publishes
+  // intake.ticket.created, then the work request or the major complaint if any.
+  void Create(pqxx::work& tx, v1::Ticket& t, const std::string& caller_hash,
+              const std::string& answer, const ChangeContext& c);
+
+  // Moves `t` to `to` (FAILED_PRECONDITION when illegal; nothing written then).
+  absl::Status Move(pqxx::work& tx, v1::Ticket& t, TicketState to, const ChangeContext& c);
+  // Moves ownership.
+  void Transfer(pqxx::work& tx, v1::Ticket& t, const std::string& new_owner,
+                const ChangeContext& c);
+  // → resolved, then → callback due or closed by the callback rule (ticket.h).
+  absl::Status Resolve(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c);
+  // Publishes intake.ticket.changed for the ticket as it is now (e.g. workers learnt).
+  void Publish(pqxx::work& tx, const v1::Ticket& t, TicketState previous, const ChangeContext& c);
+
+ private:
+  static v1::TicketChange Change(const v1::Ticket& t, TicketState from,
+                                 const std::string& from_owner, const ChangeContext& c);
+  static wuye::events::v1::TicketChanged Changed(const v1::Ticket& t, TicketState previous,
+                                                 const ChangeContext& c);
+  v1::CallbackReason Decide(pqxx::work& tx, const v1::Ticket& t, const std::string& month,
+                            absl::TimeZone tz, absl::Time now);
+
+  IntakeStore& store_;
+  const Outbox& outbox_;
+};
+
+}  // namespace wuye::intake
