@@ -1,0 +1,352 @@
+#include "services/billing/billing.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "shared/status.h"
+
+namespace wuye::billing {
+
+absl::StatusOr<int64_t> ParseCenti(absl::string_view text, absl::string_view field,
+                                   int64_t max_units) {
+  if (text.empty()) return FieldError(field, "required");
+  int64_t whole = 0, frac = 0;
+  int whole_digits = 0, frac_digits = 0;
+  bool point = false;
+  for (char c : text) {
+    if (c == '.') {
+      if (point) return FieldError(field, "a decimal number with at most two decimals");
+      point = true;
+      continue;
+    }
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      return FieldError(field, "a decimal number with at most two decimals");
+    }
+    if (point) {
+      if (++frac_digits > 2) return FieldError(field, "at most two decimals");
+      frac = frac * 10 + (c - '0');
+    } else {
+      if (++whole_digits > 12) return FieldError(field, "too large");
+      whole = whole * 10 + (c - '0');
+    }
+  }
+  if (whole_digits == 0 || (point && frac_digits == 0)) {
+    return FieldError(field, "a decimal number with at most two decimals");
+  }
+  if (whole >= max_units) return FieldError(field, absl::StrCat("must be < ", max_units));
+  if (frac_digits == 1) frac *= 10;
+  return whole * 100 + frac;
+}
+
+std::string FormatCenti(int64_t centi) {
+  return absl::StrFormat("%d.%02d", centi / 100, centi % 100);
+}
+
+int64_t ManagementFeeFen(int64_t area_centi_m2, int64_t fen_per_m2) {
+  return RoundHundredthsHalfUp(area_centi_m2 * fen_per_m2);
+}
+
+int64_t RateFor(int type, const v1::FeeSchedule& schedule, int64_t estate_rate) {
+  for (const auto& r : schedule.type_rates()) {
+    if (r.unit_type() == type) return r.fen_per_m2();
+  }
+  return estate_rate;
+}
+
+MonthlyLines MonthlyFees(const UnitFacts& unit, const v1::FeeSchedule& schedule,
+                         int64_t estate_rate) {
+  MonthlyLines lines;
+  if (!unit.handed_over) return lines;
+  if (unit.type == kUnitTypeParking) {
+    switch (unit.occupancy) {
+      case kOccupancyRented:
+        lines.parking_fen = schedule.parking_rented_fen();
+        break;
+      case kOccupancySelfOccupied:
+        lines.parking_fen = schedule.parking_sold_fen();
+        break;
+      default:
+        lines.parking_fen = schedule.parking_vacant_fen();
+    }
+    return lines;
+  }
+  lines.management_fen =
+      ManagementFeeFen(unit.area_centi_m2, RateFor(unit.type, schedule, estate_rate));
+  lines.stair_lighting_fen = schedule.stair_lighting_fen();
+  return lines;
+}
+
+absl::Status CheckTariff(const v1::Tariff& tariff, absl::string_view field) {
+  if (tariff.kind() == v1::METER_KIND_UNSPECIFIED || !v1::MeterKind_IsValid(tariff.kind())) {
+    return FieldError(absl::StrCat(field, ".kind"), "required");
+  }
+  if (tariff.tiers().empty()) return FieldError(absl::StrCat(field, ".tiers"), "at least one");
+  if (tariff.tiers_size() > 10) return FieldError(absl::StrCat(field, ".tiers"), "at most 10");
+  int64_t last = 0;
+  for (int i = 0; i < tariff.tiers_size(); ++i) {
+    const auto& t = tariff.tiers(i);
+    std::string f = absl::StrCat(field, ".tiers[", i, "]");
+    if (t.fen_per_unit() < 0 || t.fen_per_unit() > 1000000) {
+      return FieldError(absl::StrCat(f, ".fen_per_unit"), "must be 0..1000000");
+    }
+    bool is_last = i == tariff.tiers_size() - 1;
+    if (is_last && t.up_to() != 0) {
+      return FieldError(absl::StrCat(f, ".up_to"), "the last tier has no bound (0)");
+    }
+    if (!is_last && (t.up_to() <= last || t.up_to() > 100000000)) {
+      return FieldError(absl::StrCat(f, ".up_to"), "must exceed the previous tier's bound");
+    }
+    last = t.up_to();
+  }
+  return absl::OkStatus();
+}
+
+int64_t TieredChargeFen(int64_t consumption_centi, const v1::Tariff& tariff) {
+  int64_t exact = 0;  // fen × 100
+  int64_t from = 0;   // centi-units already priced
+  for (const auto& t : tariff.tiers()) {
+    int64_t bound =
+        t.up_to() == 0 ? consumption_centi : std::min(consumption_centi, t.up_to() * 100);
+    if (bound > from) {
+      exact += (bound - from) * t.fen_per_unit();
+      from = bound;
+    }
+    if (from >= consumption_centi) break;
+  }
+  return RoundHundredthsHalfUp(exact);
+}
+
+absl::Status PrepareFeeSchedule(v1::FeeSchedule& s, absl::string_view prefix) {
+  auto f = [&](absl::string_view name) { return absl::StrCat(prefix, ".", name); };
+  if (s.due_day() == 0) s.set_due_day(15);
+  if (s.due_day() < 1 || s.due_day() > 28) return FieldError(f("due_day"), "must be 1..28");
+  for (auto [value, name] : {std::pair{s.stair_lighting_fen(), "stair_lighting_fen"},
+                             {s.parking_rented_fen(), "parking_rented_fen"},
+                             {s.parking_sold_fen(), "parking_sold_fen"},
+                             {s.parking_vacant_fen(), "parking_vacant_fen"}}) {
+    if (value < 0 || value > 100000000) return FieldError(f(name), "must be 0..100000000");
+  }
+  std::vector<int> types;
+  for (int i = 0; i < s.type_rates_size(); ++i) {
+    const auto& r = s.type_rates(i);
+    std::string fi = absl::StrCat(prefix, ".type_rates[", i, "]");
+    if (r.unit_type() == wuye::directory::v1::UNIT_TYPE_UNSPECIFIED ||
+        !wuye::directory::v1::UnitType_IsValid(r.unit_type()) ||
+        r.unit_type() == kUnitTypeParking) {
+      return FieldError(absl::StrCat(fi, ".unit_type"), "a unit type other than PARKING");
+    }
+    if (std::find(types.begin(), types.end(), r.unit_type()) != types.end()) {
+      return FieldError(absl::StrCat(fi, ".unit_type"), "appears twice");
+    }
+    types.push_back(r.unit_type());
+    if (r.fen_per_m2() <= 0 || r.fen_per_m2() > 100000) {
+      return FieldError(absl::StrCat(fi, ".fen_per_m2"), "must be 1..100000");
+    }
+  }
+  std::vector<int> kinds;
+  for (int i = 0; i < s.tariffs_size(); ++i) {
+    std::string fi = absl::StrCat(prefix, ".tariffs[", i, "]");
+    WUYE_RETURN_IF_ERROR(CheckTariff(s.tariffs(i), fi));
+    if (std::find(kinds.begin(), kinds.end(), s.tariffs(i).kind()) != kinds.end()) {
+      return FieldError(absl::StrCat(fi, ".kind"), "appears twice");
+    }
+    kinds.push_back(s.tariffs(i).kind());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReadingOutcome> EvaluateReading(const std::optional<PriorReading>& prior,
+                                               int64_t reading_centi, bool replaced,
+                                               int64_t old_final_centi) {
+  ReadingOutcome out;
+  if (!prior && !replaced) {
+    // A meter's first reading is its baseline: it bills nothing.
+    out.consumption_centi = 0;
+    return out;
+  }
+  int64_t last = prior ? prior->reading_centi : 0;
+  if (replaced) {
+    if (old_final_centi < last) {
+      return WithReason(absl::FailedPreconditionError(
+                            "reading.old_meter_final: below the meter's last billed reading"),
+                        "METER_READING_DECREASED");
+    }
+    out.consumption_centi = (old_final_centi - last) + reading_centi;
+  } else {
+    if (reading_centi < last) {
+      return WithReason(absl::FailedPreconditionError(
+                            "reading.reading: below the meter's last billed reading; record "
+                            "meter_replaced if the meter was changed"),
+                        "METER_READING_DECREASED");
+    }
+    out.consumption_centi = reading_centi - last;
+  }
+  if (prior && prior->consumption_centi > 0) {
+    int64_t before = prior->consumption_centi;
+    if (out.consumption_centi > kJumpFactor * before &&
+        out.consumption_centi - before >= kJumpFloorCenti) {
+      out.flagged = true;
+      out.flag_reason =
+          absl::StrCat("consumption ", FormatCenti(out.consumption_centi), " is more than ",
+                       kJumpFactor, "x the previous ", FormatCenti(before));
+    }
+  }
+  return out;
+}
+
+PriceBand EstatePriceBand(int64_t standard_fen) {
+  return {(standard_fen * (100 - kPriceBandPercent) + 99) / 100,
+          standard_fen * (100 + kPriceBandPercent) / 100};
+}
+
+absl::Status CheckEstatePrice(int64_t price_fen, int64_t standard_fen, absl::string_view field) {
+  PriceBand band = EstatePriceBand(standard_fen);
+  if (price_fen < band.min_fen || price_fen > band.max_fen) {
+    return FieldError(
+        field, absl::StrCat("must be within ±30 % of the standard price ", standard_fen, ": ",
+                            band.min_fen, "..", band.max_fen, " fen"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckItemCode(absl::string_view code, absl::string_view field) {
+  if (code.size() < 2 || code.size() > 40) return FieldError(field, "2..40 characters");
+  for (char c : code) {
+    if (!absl::ascii_isupper(static_cast<unsigned char>(c)) &&
+        !absl::ascii_isdigit(static_cast<unsigned char>(c)) && c != '_') {
+      return FieldError(field, "upper-case letters, digits and '_' only");
+    }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+absl::Status CheckText(absl::string_view text, absl::string_view field, size_t max_bytes,
+                       bool required) {
+  if (required && absl::StripAsciiWhitespace(text).empty()) return FieldError(field, "required");
+  if (text.size() > max_bytes)
+    return FieldError(field, absl::StrCat("at most ", max_bytes, " bytes"));
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20) return FieldError(field, "no control characters");
+  }
+  return absl::OkStatus();
+}
+}  // namespace
+
+absl::Status CheckStandardPrice(const v1::StandardPrice& p, absl::string_view prefix) {
+  auto f = [&](absl::string_view name) { return absl::StrCat(prefix, ".", name); };
+  WUYE_RETURN_IF_ERROR(CheckItemCode(p.item_code(), f("item_code")));
+  WUYE_RETURN_IF_ERROR(CheckText(p.name(), f("name"), 300, true));
+  if (p.price_fen() <= 0 || p.price_fen() > 100000000) {
+    return FieldError(f("price_fen"), "must be 1..100000000");
+  }
+  if (p.per() != "job" && p.per() != "hour" && p.per() != "m2") {
+    return FieldError(f("per"), "one of job, hour, m2");
+  }
+  return absl::OkStatus();
+}
+
+AllocationPlan Allocate(int64_t amount_fen, const std::string& named_bill,
+                        std::vector<OpenBill> open) {
+  std::stable_sort(open.begin(), open.end(), [&](const OpenBill& a, const OpenBill& b) {
+    bool an = a.id == named_bill, bn = b.id == named_bill;
+    if (an != bn) return an;
+    return std::tie(a.due, a.issued, a.id) < std::tie(b.due, b.issued, b.id);
+  });
+  AllocationPlan plan;
+  int64_t left = amount_fen;
+  for (const auto& bill : open) {
+    if (left <= 0) break;
+    if (bill.open_fen <= 0) continue;
+    int64_t take = std::min(left, bill.open_fen);
+    plan.allocations.emplace_back(bill.id, take);
+    left -= take;
+  }
+  plan.credit_fen = left;
+  return plan;
+}
+
+absl::Status CheckPayment(const v1::Payment& p, absl::string_view prefix) {
+  auto f = [&](absl::string_view name) { return absl::StrCat(prefix, ".", name); };
+  if (p.amount_fen() <= 0 || p.amount_fen() > 10000000000) {
+    return FieldError(f("amount_fen"), "must be 1..10000000000");
+  }
+  if (p.method() == v1::PAYMENT_METHOD_UNSPECIFIED || !v1::PaymentMethod_IsValid(p.method())) {
+    return FieldError(f("method"), "required");
+  }
+  const std::string& no = p.external_txn_no();
+  if (no.empty()) return FieldError(f("external_txn_no"), "required");
+  if (no.size() > 64) return FieldError(f("external_txn_no"), "at most 64 characters");
+  for (char c : no) {
+    if (c < 0x21 || c > 0x7e) return FieldError(f("external_txn_no"), "printable ASCII only");
+  }
+  return absl::OkStatus();
+}
+
+std::string MethodName(v1::PaymentMethod method) {
+  switch (method) {
+    case v1::PAYMENT_METHOD_CASH:
+      return "cash";
+    case v1::PAYMENT_METHOD_CARD:
+      return "card";
+    case v1::PAYMENT_METHOD_WECHAT_PAY:
+      return "wechat_pay";
+    case v1::PAYMENT_METHOD_ALIPAY:
+      return "alipay";
+    case v1::PAYMENT_METHOD_BANK_TRANSFER:
+      return "bank_transfer";
+    default:
+      return "unknown";
+  }
+}
+
+int64_t DaysPastDue(absl::Time due, absl::Time now) {
+  if (now < due) return -1;
+  return absl::ToInt64Hours(now - due) / 24;
+}
+
+int AgeBucket(int64_t days) {
+  if (days <= 30) return 0;
+  if (days <= 90) return 1;
+  if (days <= 180) return 2;
+  return 3;
+}
+
+int32_t BasisPoints(int64_t part, int64_t whole, int32_t if_empty) {
+  if (whole <= 0) return if_empty;
+  if (part <= 0) return 0;
+  return static_cast<int32_t>((static_cast<__int128>(part) * 10000) / whole);
+}
+
+absl::Status CheckMonth(const wuye::common::v1::Month& m, absl::string_view field) {
+  if (m.year() < 2000 || m.year() > 2100)
+    return FieldError(absl::StrCat(field, ".year"), "2000..2100");
+  if (m.month() < 1 || m.month() > 12) return FieldError(absl::StrCat(field, ".month"), "1..12");
+  return absl::OkStatus();
+}
+
+std::string MonthStart(const wuye::common::v1::Month& m) {
+  return absl::StrFormat("%04d-%02d-01", m.year(), m.month());
+}
+
+wuye::common::v1::Month MonthOf(absl::CivilDay day) {
+  wuye::common::v1::Month m;
+  m.set_year(static_cast<int32_t>(day.year()));
+  m.set_month(day.month());
+  return m;
+}
+
+absl::Time DueTime(const wuye::common::v1::Month& m, int due_day, absl::TimeZone tz) {
+  return absl::FromCivil(absl::CivilDay(m.year(), m.month(), due_day) + 1, tz);
+}
+
+absl::TimeZone ZoneOrUtc(const std::string& name) {
+  absl::TimeZone tz;
+  if (name.empty() || !absl::LoadTimeZone(name, &tz)) return absl::UTCTimeZone();
+  return tz;
+}
+
+}  // namespace wuye::billing

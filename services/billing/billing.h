@@ -1,0 +1,169 @@
+// Billing's domain rules (DOMAIN.md §4): fee maths, tariffs, the ±30 % price band, meter
+// readings, payment allocation, arrears ageing and the collection figures. Pure functions:
+// no I/O, no clock (times are passed in). Money is int64 fen.
+//
+// Every rounding rule is written here, once:
+//   - management fee: area (centi-m²) × rate (fen/m²) / 100, rounded half up to the fen;
+//     kManagementFeeSql is the same rule for the set-based billing run, and a test runs it
+//     in PostgreSQL against ManagementFeeFen;
+//   - metered charges: the exact sum over tiers of consumption (centi-units) × fen per
+//     unit, divided by 100 once at the end, rounded half up;
+//   - ±30 % band: lowest allowed = ceil(70 % of the standard), highest = floor(130 %);
+//   - rates in basis points round down (a rate never looks better than it is).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "wuye/billing/v1/billing.pb.h"
+
+namespace wuye::billing {
+
+// ---- Decimals --------------------------------------------------------------------------
+
+// An exact decimal with at most two decimals as hundredths: "89.5" → 8950. Refuses signs,
+// exponents and anything but digits and one point; `max_units` bounds the whole part.
+absl::StatusOr<int64_t> ParseCenti(absl::string_view text, absl::string_view field,
+                                   int64_t max_units = 100000000);
+// 8950 → "89.50".
+std::string FormatCenti(int64_t centi);
+
+// Rounds `numerator / 100` half up (numerator >= 0): the one division of every fee.
+inline int64_t RoundHundredthsHalfUp(int64_t numerator) { return (numerator + 50) / 100; }
+
+// ---- Monthly fees ----------------------------------------------------------------------
+
+// Management fee (物业管理费) of a month: area × rate, rounded half up to the fen.
+int64_t ManagementFeeFen(int64_t area_centi_m2, int64_t fen_per_m2);
+// The same rule in SQL over columns/parameters named `area` and `rate` (bigint).
+inline constexpr char kManagementFeeSql[] = "((area * rate + 50) / 100)";
+
+// Unit types and occupancies as stored (wuye.directory.v1 numbers).
+inline constexpr int kUnitTypeParking = 5;
+inline constexpr int kOccupancyVacant = 1;
+inline constexpr int kOccupancySelfOccupied = 2;
+inline constexpr int kOccupancyRented = 3;
+
+struct UnitFacts {
+  int64_t area_centi_m2 = 0;
+  int type = 1;
+  int occupancy = kOccupancyVacant;
+  bool handed_over = false;
+};
+
+struct MonthlyLines {
+  int64_t management_fen = 0;
+  int64_t stair_lighting_fen = 0;
+  int64_t parking_fen = 0;
+  int64_t total() const { return management_fen + stair_lighting_fen + parking_fen; }
+};
+
+// The fixed part of a unit's monthly bill. Units not handed over owe nothing; a vacant unit
+// that was handed over owes everything (空置物业由业主交纳). Parking spaces pay the parking
+// fee of their occupancy instead of the area fee and lighting. `estate_rate` applies
+// unless the schedule has a rate for the unit's type. The billing run computes the same in
+// SQL (billing_store.cc), and a test compares the two.
+MonthlyLines MonthlyFees(const UnitFacts& unit, const v1::FeeSchedule& schedule,
+                         int64_t estate_rate);
+// The rate of a unit type: the schedule's, else the estate's.
+int64_t RateFor(int type, const v1::FeeSchedule& schedule, int64_t estate_rate);
+
+// Checks a fee schedule; fills due_day 15 when 0.
+absl::Status PrepareFeeSchedule(v1::FeeSchedule& schedule, absl::string_view prefix);
+
+// ---- Meters ----------------------------------------------------------------------------
+
+// Tiers ascend strictly in up_to; the last has up_to 0 (no bound); prices >= 0.
+absl::Status CheckTariff(const v1::Tariff& tariff, absl::string_view field);
+// Charge of a month's consumption under a tiered tariff (rule in the header comment).
+int64_t TieredChargeFen(int64_t consumption_centi, const v1::Tariff& tariff);
+
+// A jump is implausible when the previous billed consumption was > 0 and the new one is
+// more than kJumpFactor × it and at least kJumpFloorCenti above it.
+inline constexpr int64_t kJumpFactor = 3;
+inline constexpr int64_t kJumpFloorCenti = 1000;  // 10 units
+
+struct PriorReading {
+  int64_t reading_centi = 0;      // the meter's last billed reading
+  int64_t consumption_centi = 0;  // and the consumption it billed
+};
+
+struct ReadingOutcome {
+  int64_t consumption_centi = 0;
+  bool flagged = false;
+  std::string flag_reason;
+};
+
+// The consumption of a new reading against the last billed one. A meter's first reading
+// (no prior, not a replacement) is its baseline and consumes 0. A reading below the last
+// is FAILED_PRECONDITION (METER_READING_DECREASED) unless the meter was replaced; then the
+// consumption is (old meter's final − last) + the new meter's reading.
+absl::StatusOr<ReadingOutcome> EvaluateReading(const std::optional<PriorReading>& prior,
+                                               int64_t reading_centi, bool replaced,
+                                               int64_t old_final_centi);
+
+// ---- Prices ----------------------------------------------------------------------------
+
+inline constexpr int kPriceBandPercent = 30;
+struct PriceBand {
+  int64_t min_fen, max_fen;
+};
+// The band an estate's price must lie in: [ceil(70 %), floor(130 %)] of the standard.
+PriceBand EstatePriceBand(int64_t standard_fen);
+// INVALID_ARGUMENT on `field` naming the allowed range when outside it.
+absl::Status CheckEstatePrice(int64_t price_fen, int64_t standard_fen, absl::string_view field);
+absl::Status CheckStandardPrice(const v1::StandardPrice& price, absl::string_view prefix);
+absl::Status CheckItemCode(absl::string_view code, absl::string_view field);
+
+// ---- Payments --------------------------------------------------------------------------
+
+struct OpenBill {
+  std::string id;
+  absl::Time due;
+  absl::Time issued;
+  int64_t open_fen = 0;  // amount − paid, > 0
+};
+
+struct AllocationPlan {
+  std::vector<std::pair<std::string, int64_t>> allocations;  // bill id → fen
+  int64_t credit_fen = 0;
+};
+
+// Settles the named bill first (if open), then the oldest open bills (by due time, issue
+// time, id); what is left becomes credit.
+AllocationPlan Allocate(int64_t amount_fen, const std::string& named_bill,
+                        std::vector<OpenBill> open);
+
+absl::Status CheckPayment(const v1::Payment& payment, absl::string_view prefix);
+// "cash", "card", "wechat_pay", "alipay", "bank_transfer".
+std::string MethodName(v1::PaymentMethod method);
+
+// ---- Arrears and reports ---------------------------------------------------------------
+
+// Whole days a bill is past due at `now` (0 on the due day itself); -1 when not yet due.
+int64_t DaysPastDue(absl::Time due, absl::Time now);
+// 0: 0–30 days, 1: 31–90, 2: 91–180, 3: over 180.
+int AgeBucket(int64_t days_past_due);
+
+inline constexpr int32_t kCollectionTargetBp = 9500;
+inline constexpr int32_t kArrearsBaselineBp = 2500;
+// part / whole in basis points, rounded down; `if_empty` when whole is 0.
+int32_t BasisPoints(int64_t part, int64_t whole, int32_t if_empty);
+
+// The month as a date "YYYY-MM-01", and back.
+absl::Status CheckMonth(const wuye::common::v1::Month& month, absl::string_view field);
+std::string MonthStart(const wuye::common::v1::Month& month);
+wuye::common::v1::Month MonthOf(absl::CivilDay day);
+// A monthly bill is due at the end of day `due_day` of its month, in the estate's zone.
+absl::Time DueTime(const wuye::common::v1::Month& month, int due_day, absl::TimeZone tz);
+// The estate's zone, UTC when the name is unknown.
+absl::TimeZone ZoneOrUtc(const std::string& name);
+
+}  // namespace wuye::billing

@@ -1,0 +1,659 @@
+#include "services/billing/billing_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "services/billing/billing.h"
+#include "shared/idempotency.h"
+#include "shared/ids.h"
+#include "shared/paging.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/events/v1/billing_events.pb.h"
+
+namespace wuye::billing {
+namespace {
+
+using roles::kAgent;
+using roles::kEstateManager;
+using roles::kFinanceClerk;
+using roles::kGroupAdmin;
+using roles::kService;
+using roles::kTechnician;
+
+absl::Status CheckId(const std::string& id, absl::string_view field) {
+  if (id.empty()) return FieldError(field, "required");
+  if (!IsValidId(id)) return FieldError(field, "not a valid id");
+  return absl::OkStatus();
+}
+
+absl::Status CheckLabel(const std::string& text, absl::string_view field, size_t max) {
+  if (text.empty()) return FieldError(field, "required");
+  if (text.size() > max) return FieldError(field, absl::StrCat("at most ", max, " characters"));
+  for (char c : text) {
+    if (c < 0x21 || c > 0x7e) return FieldError(field, "printable ASCII only");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFreeText(const std::string& text, absl::string_view field, size_t max,
+                           bool required) {
+  if (required && text.empty()) return FieldError(field, "required");
+  if (text.size() > max) return FieldError(field, absl::StrCat("at most ", max, " bytes"));
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20) return FieldError(field, "no control characters");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Refused(absl::string_view message, absl::string_view reason) {
+  return WithReason(absl::FailedPreconditionError(message), reason);
+}
+
+std::string MonthText(const wuye::common::v1::Month& m) {
+  return absl::StrFormat("%04d-%02d", m.year(), m.month());
+}
+
+}  // namespace
+
+BillingServiceImpl::BillingServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock)
+    : db_(db), store_(db), outbox_(db, "billing"), rpc_("billing", verifier, clock) {}
+
+absl::StatusOr<EstateCopy> BillingServiceImpl::VisibleEstate(pqxx::work& tx,
+                                                             const RequestContext& rc,
+                                                             const std::string& estate_id,
+                                                             absl::string_view field) {
+  auto estate = store_.GetEstate(tx, rc.caller.group_id, estate_id);
+  if (!estate) return absl::NotFoundError(absl::StrCat(field, ": no such estate"));
+  WUYE_RETURN_IF_ERROR(rc.RequireEstate(estate_id));
+  return *estate;
+}
+
+absl::StatusOr<UnitCopy> BillingServiceImpl::VisibleUnit(pqxx::work& tx, const RequestContext& rc,
+                                                         const std::string& unit_id,
+                                                         absl::string_view field) {
+  auto unit = store_.GetUnit(tx, rc.caller.group_id, unit_id);
+  if (!unit) return absl::NotFoundError(absl::StrCat(field, ": no such unit"));
+  WUYE_RETURN_IF_ERROR(rc.RequireEstate(unit->estate_id));
+  return *unit;
+}
+
+absl::StatusOr<v1::Bill> BillingServiceImpl::VisibleBill(pqxx::work& tx, const RequestContext& rc,
+                                                         const std::string& bill_id,
+                                                         absl::string_view field) {
+  auto bill = store_.GetBill(tx, rc.caller.group_id, bill_id);
+  if (!bill) return absl::NotFoundError(absl::StrCat(field, ": no such bill"));
+  WUYE_RETURN_IF_ERROR(rc.RequireEstate(bill->estate_id()));
+  return *bill;
+}
+
+// ---- Prices -------------------------------------------------------------------------------
+
+grpc::Status BillingServiceImpl::SetStandardPrice(Ctx* ctx, const v1::SetStandardPriceRequest* req,
+                                                  v1::StandardPrice* resp) {
+  return rpc_.Run(ctx, "SetStandardPrice", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kFinanceClerk}));
+    WUYE_RETURN_IF_ERROR(CheckStandardPrice(req->price(), "price"));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) {
+      store_.PutStandardPrice(tx, rc.caller.group_id, req->price(), rc.now, resp);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::PublishEstatePrice(Ctx* ctx,
+                                                    const v1::PublishEstatePriceRequest* req,
+                                                    v1::EstatePrice* resp) {
+  return rpc_.Run(ctx, "PublishEstatePrice", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk}));
+    const v1::EstatePrice& in = req->price();
+    WUYE_RETURN_IF_ERROR(CheckId(in.estate_id(), "price.estate_id"));
+    WUYE_RETURN_IF_ERROR(CheckItemCode(in.item_code(), "price.item_code"));
+    if (!in.withdrawn() && in.price_fen() <= 0) return FieldError("price.price_fen", "must be > 0");
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, in.estate_id(), "price.estate_id").status());
+      auto standard = store_.GetStandardPrice(tx, rc.caller.group_id, in.item_code());
+      if (!standard) {
+        return absl::NotFoundError("price.item_code: not on the group's standard price list");
+      }
+      v1::EstatePrice price = in;
+      price.set_standard_price_fen(standard->price_fen());
+      if (price.withdrawn() && price.price_fen() == 0) price.set_price_fen(standard->price_fen());
+      WUYE_RETURN_IF_ERROR(
+          CheckEstatePrice(price.price_fen(), standard->price_fen(), "price.price_fen"));
+      store_.PutEstatePrice(tx, rc.caller.group_id, price, rc.now, resp);
+      wuye::events::v1::PricePublished event;
+      event.set_estate_id(resp->estate_id());
+      event.set_item_code(resp->item_code());
+      event.set_name(resp->name());
+      event.set_price_fen(resp->price_fen());
+      event.set_standard_price_fen(resp->standard_price_fen());
+      event.set_per(resp->per());
+      event.set_withdrawn(resp->withdrawn());
+      *event.mutable_effective_at() = resp->effective_time();
+      outbox_.Append(
+          tx,
+          {"billing.price.published", rc.caller.group_id, resp->estate_id(),
+           absl::StrCat(resp->estate_id(), "/", resp->item_code()), resp->version(), &event},
+          rc.now, rc.trace_id);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::ListEstatePrices(Ctx* ctx, const v1::ListEstatePricesRequest* req,
+                                                  v1::ListEstatePricesResponse* resp) {
+  return rpc_.Run(ctx, "ListEstatePrices", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, req->estate_id(), "estate_id").status());
+      for (auto& p : store_.ListEstatePrices(tx, rc.caller.group_id, req->estate_id())) {
+        *resp->add_prices() = std::move(p);
+      }
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- Fee schedule and meters ---------------------------------------------------------------
+
+grpc::Status BillingServiceImpl::SetFeeSchedule(Ctx* ctx, const v1::SetFeeScheduleRequest* req,
+                                                v1::FeeSchedule* resp) {
+  return rpc_.Run(ctx, "SetFeeSchedule", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk}));
+    v1::FeeSchedule schedule = req->schedule();
+    WUYE_RETURN_IF_ERROR(CheckId(schedule.estate_id(), "schedule.estate_id"));
+    WUYE_RETURN_IF_ERROR(PrepareFeeSchedule(schedule, "schedule"));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      WUYE_RETURN_IF_ERROR(
+          VisibleEstate(tx, rc, schedule.estate_id(), "schedule.estate_id").status());
+      store_.PutSchedule(tx, rc.caller.group_id, schedule, resp);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::GetFeeSchedule(Ctx* ctx, const v1::GetFeeScheduleRequest* req,
+                                                v1::FeeSchedule* resp) {
+  return rpc_.Run(ctx, "GetFeeSchedule", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, req->estate_id(), "estate_id").status());
+      *resp = store_.GetSchedule(tx, rc.caller.group_id, req->estate_id());
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::RecordMeterReading(Ctx* ctx,
+                                                    const v1::RecordMeterReadingRequest* req,
+                                                    v1::MeterReading* resp) {
+  return rpc_.Run(ctx, "RecordMeterReading", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk, kTechnician}));
+    const v1::MeterReading& in = req->reading();
+    WUYE_RETURN_IF_ERROR(CheckId(in.unit_id(), "reading.unit_id"));
+    WUYE_RETURN_IF_ERROR(CheckLabel(in.meter_id(), "reading.meter_id", 32));
+    if (in.kind() == v1::METER_KIND_UNSPECIFIED || !v1::MeterKind_IsValid(in.kind())) {
+      return FieldError("reading.kind", "required");
+    }
+    WUYE_RETURN_IF_ERROR(CheckMonth(in.period(), "reading.period"));
+    WUYE_ASSIGN_OR_RETURN(int64_t reading, ParseCenti(in.reading(), "reading.reading"));
+    int64_t old_final = 0;
+    if (in.meter_replaced()) {
+      WUYE_ASSIGN_OR_RETURN(old_final, ParseCenti(in.old_meter_final(), "reading.old_meter_final"));
+    } else if (!in.old_meter_final().empty()) {
+      return FieldError("reading.old_meter_final", "only with meter_replaced");
+    }
+    const std::string period = MonthStart(in.period());
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, in.unit_id(), "reading.unit_id"));
+      store_.LockEstateForReading(tx, unit.estate_id);
+      if (store_.MonthlyBillExists(tx, unit.id, period)) {
+        return Refused(
+            "reading.period: the unit's bill for this month is issued; record the "
+            "reading for a later month",
+            "PERIOD_BILLED");
+      }
+      if (store_.LaterReadingExists(tx, unit.id, in.meter_id(), period)) {
+        return Refused("reading.period: the meter has a reading of a later month",
+                       "READING_OUT_OF_ORDER");
+      }
+      v1::FeeSchedule schedule = store_.GetSchedule(tx, rc.caller.group_id, unit.estate_id);
+      const v1::Tariff* tariff = nullptr;
+      for (const auto& t : schedule.tariffs()) {
+        if (t.kind() == in.kind()) tariff = &t;
+      }
+      if (tariff == nullptr) {
+        return Refused("reading.kind: the estate has no tariff for this meter kind", "NO_TARIFF");
+      }
+      auto prior = store_.LastBillableReading(tx, unit.id, in.meter_id(), period);
+      WUYE_ASSIGN_OR_RETURN(ReadingOutcome outcome,
+                            EvaluateReading(prior, reading, in.meter_replaced(), old_final));
+      v1::MeterReading row = in;
+      row.set_id(NewId(rc.now));
+      row.set_estate_id(unit.estate_id);
+      row.set_amount_fen(TieredChargeFen(outcome.consumption_centi, *tariff));
+      row.set_state(outcome.flagged ? v1::READING_STATE_FLAGGED : v1::READING_STATE_BILLABLE);
+      row.set_flag_reason(outcome.flag_reason);
+      if (!store_.InsertReading(tx, rc.caller.group_id, row, reading, old_final,
+                                outcome.consumption_centi, rc.now, resp)) {
+        return absl::AlreadyExistsError("reading.period: the meter has a reading for this month");
+      }
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::ConfirmMeterReading(Ctx* ctx,
+                                                     const v1::ConfirmMeterReadingRequest* req,
+                                                     v1::MeterReading* resp) {
+  return rpc_.Run(ctx, "ConfirmMeterReading", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      auto reading = store_.GetReading(tx, rc.caller.group_id, req->id(), true);
+      if (!reading) return absl::NotFoundError("id: no such reading");
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(reading->estate_id()));
+      if (reading->state() != v1::READING_STATE_FLAGGED) {
+        return Refused("id: the reading is not flagged", "READING_NOT_FLAGGED");
+      }
+      store_.LockEstateForReading(tx, reading->estate_id());
+      if (store_.MonthlyBillExists(tx, reading->unit_id(), MonthStart(reading->period()))) {
+        return Refused(
+            "id: the unit's bill for the reading's month is issued; the next "
+            "month's reading will bill this consumption",
+            "PERIOD_BILLED");
+      }
+      store_.MarkReadingBillable(tx, reading->id(), resp);
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- Billing runs and bills -----------------------------------------------------------------
+
+grpc::Status BillingServiceImpl::StartBillingRun(Ctx* ctx, const v1::StartBillingRunRequest* req,
+                                                 v1::BillingRun* resp) {
+  return rpc_.Run(ctx, "StartBillingRun", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    const bool whole_group = req->estate_id().empty();
+    if (whole_group) {
+      WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kFinanceClerk}));
+      if (!rc.caller.all_estates) {
+        return absl::PermissionDeniedError(
+            "a run of the whole group needs a token for every estate");
+      }
+    } else {
+      WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kFinanceClerk, kEstateManager}));
+      WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+    }
+    WUYE_RETURN_IF_ERROR(CheckMonth(req->period(), "period"));
+    const std::string period = MonthStart(req->period());
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      if (!whole_group) {
+        WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, req->estate_id(), "estate_id").status());
+      }
+      if (auto active = store_.ActiveRun(tx, rc.caller.group_id, req->estate_id(), period)) {
+        return Refused(absl::StrCat("a run of this scope and month is under way: ", *active),
+                       "RUN_IN_PROGRESS");
+      }
+      int64_t units = store_.CountBillableUnits(tx, rc.caller.group_id, req->estate_id());
+      store_.InsertRun(tx, rc.caller.group_id, NewId(rc.now), req->estate_id(), period, units,
+                       rc.now, rc.trace_id, resp);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::GetBillingRun(Ctx* ctx, const v1::GetBillingRunRequest* req,
+                                               v1::BillingRun* resp) {
+  return rpc_.Run(ctx, "GetBillingRun", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      auto run = store_.GetRun(tx, rc.caller.group_id, req->id());
+      if (!run) return absl::NotFoundError("id: no such billing run");
+      if (run->estate_id().empty()) {
+        if (!rc.caller.all_estates) {
+          return absl::PermissionDeniedError(
+              "a run of the whole group needs a token for every "
+              "estate");
+        }
+      } else {
+        WUYE_RETURN_IF_ERROR(rc.RequireEstate(run->estate_id()));
+      }
+      *resp = *run;
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::GetBill(Ctx* ctx, const v1::GetBillRequest* req, v1::Bill* resp) {
+  return rpc_.Run(ctx, "GetBill", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      WUYE_ASSIGN_OR_RETURN(*resp, VisibleBill(tx, rc, req->id(), "id"));
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::ListBills(Ctx* ctx, const v1::ListBillsRequest* req,
+                                           v1::ListBillsResponse* resp) {
+  return rpc_.Run(ctx, "ListBills", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+    if (!req->unit_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(req->unit_id(), "unit_id"));
+    WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
+    const std::string filters =
+        absl::StrCat("bills;", req->estate_id(), ";", req->unit_id(), ";", req->open_only());
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParsePage(req->page_size(), req->page_token(), filters));
+    if (!page.after.empty() && !IsValidId(page.after)) {
+      return FieldError("page_token", "not a token this service issued");
+    }
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      auto rows = store_.ListBills(tx, rc.caller.group_id, req->estate_id(), req->unit_id(),
+                                   req->open_only(), page.after, page.size + 1);
+      bool more = static_cast<int>(rows.size()) > page.size;
+      if (more) rows.resize(page.size);
+      resp->set_next_page_token(more ? NextPageToken(rows.back().id(), filters) : "");
+      for (auto& b : rows) *resp->add_bills() = std::move(b);
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- Payments -------------------------------------------------------------------------------
+
+grpc::Status BillingServiceImpl::RecordPayment(Ctx* ctx, const v1::RecordPaymentRequest* req,
+                                               v1::Payment* resp) {
+  return rpc_.Run(ctx, "RecordPayment", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(
+        rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk, kAgent, kService}));
+    const v1::Payment& in = req->payment();
+    WUYE_RETURN_IF_ERROR(CheckId(in.unit_id(), "payment.unit_id"));
+    WUYE_RETURN_IF_ERROR(CheckPayment(in, "payment"));
+    if (!in.bill_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(in.bill_id(), "payment.bill_id"));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, in.unit_id(), "payment.unit_id"));
+      const std::string& group = rc.caller.group_id;
+      // The same external transaction under another request_id: the payment it recorded.
+      if (auto prior = store_.GetPaymentByTxn(tx, group, in.method(), in.external_txn_no())) {
+        if (prior->unit_id() != in.unit_id() || prior->amount_fen() != in.amount_fen()) {
+          return Refused("payment.external_txn_no: already recorded for another payment",
+                         "EXTERNAL_TXN_REUSED");
+        }
+        *resp = *prior;
+        return absl::OkStatus();
+      }
+      std::vector<OpenBill> open = store_.LockOpenBills(tx, group, unit.id);
+      if (!in.bill_id().empty()) {
+        auto bill = store_.GetBill(tx, group, in.bill_id());
+        if (!bill || bill->unit_id() != unit.id) {
+          return FieldError("payment.bill_id", "not a bill of this unit");
+        }
+      }
+      AllocationPlan plan = Allocate(in.amount_fen(), in.bill_id(), open);
+      v1::Payment payment = in;
+      payment.set_id(NewId(rc.now));
+      payment.set_estate_id(unit.estate_id);
+      payment.set_credit_fen(plan.credit_fen);
+      *payment.mutable_paid_time() = ToProtoTime(rc.now);
+      if (!store_.InsertPayment(tx, group, payment)) {
+        // A concurrent call recorded the same external transaction first and committed.
+        auto prior = store_.GetPaymentByTxn(tx, group, in.method(), in.external_txn_no());
+        if (!prior || prior->unit_id() != in.unit_id() || prior->amount_fen() != in.amount_fen()) {
+          return Refused("payment.external_txn_no: already recorded for another payment",
+                         "EXTERNAL_TXN_REUSED");
+        }
+        *resp = *prior;
+        return absl::OkStatus();
+      }
+      store_.AddPaid(tx, plan.allocations);
+      store_.InsertAllocations(tx, payment.id(), plan.allocations);
+      int64_t settled = payment.amount_fen() - plan.credit_fen;
+      store_.PostLedger(
+          tx, group, unit.estate_id, "payment", absl::StrCat("payment:", payment.id()),
+          {{absl::StrCat("cash:", MethodName(payment.method())), "", payment.amount_fen()},
+           {"receivable", unit.id, -settled},
+           {"unit_credit", unit.id, -plan.credit_fen}},
+          rc.now);
+      for (const auto& [bill, amount] : plan.allocations) {
+        auto* a = payment.add_allocations();
+        a->set_bill_id(bill);
+        a->set_amount_fen(amount);
+      }
+      *resp = payment;
+      wuye::events::v1::PaymentRecorded event;
+      event.set_payment_id(payment.id());
+      event.set_estate_id(payment.estate_id());
+      event.set_unit_id(payment.unit_id());
+      event.set_amount_fen(payment.amount_fen());
+      event.set_method(MethodName(payment.method()));
+      for (const auto& a : payment.allocations()) event.add_settled_bill_ids(a.bill_id());
+      event.set_credit_fen(payment.credit_fen());
+      *event.mutable_paid_at() = payment.paid_time();
+      outbox_.Append(
+          tx, {"billing.payment.recorded", group, payment.estate_id(), payment.id(), 1, &event},
+          rc.now, rc.trace_id);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::ReversePayment(Ctx* ctx, const v1::ReversePaymentRequest* req,
+                                                v1::Payment* resp) {
+  return rpc_.Run(ctx, "ReversePayment", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    WUYE_RETURN_IF_ERROR(CheckFreeText(req->reason(), "reason", 200, true));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      const std::string& group = rc.caller.group_id;
+      auto payment = store_.GetPayment(tx, group, req->id(), true);
+      if (!payment) return absl::NotFoundError("id: no such payment");
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(payment->estate_id()));
+      if (payment->reversed()) return Refused("id: the payment is reversed already", "REVERSED");
+      store_.LockOpenBills(tx, group, payment->unit_id());
+      std::vector<std::pair<std::string, int64_t>> undo;
+      int64_t settled = 0;
+      for (const auto& a : payment->allocations()) {
+        undo.emplace_back(a.bill_id(), -a.amount_fen());
+        settled += a.amount_fen();
+      }
+      store_.AddPaid(tx, undo);
+      store_.PostLedger(
+          tx, group, payment->estate_id(), "reversal", absl::StrCat("reversal:", payment->id()),
+          {{"receivable", payment->unit_id(), settled},
+           {"unit_credit", payment->unit_id(), payment->credit_fen()},
+           {absl::StrCat("cash:", MethodName(payment->method())), "", -payment->amount_fen()}},
+          rc.now);
+      store_.MarkReversed(tx, payment->id(), req->reason());
+      *resp = *store_.GetPayment(tx, group, payment->id());
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::GetPayment(Ctx* ctx, const v1::GetPaymentRequest* req,
+                                            v1::Payment* resp) {
+  return rpc_.Run(ctx, "GetPayment", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      auto payment = store_.GetPayment(tx, rc.caller.group_id, req->id());
+      if (!payment) return absl::NotFoundError("id: no such payment");
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(payment->estate_id()));
+      *resp = *payment;
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::GetUnitAccount(Ctx* ctx, const v1::GetUnitAccountRequest* req,
+                                                v1::UnitAccount* resp) {
+  return rpc_.Run(ctx, "GetUnitAccount", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(CheckId(req->unit_id(), "unit_id"));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      const std::string& group = rc.caller.group_id;
+      WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, req->unit_id(), "unit_id"));
+      resp->set_unit_id(unit.id);
+      resp->set_estate_id(unit.estate_id);
+      int64_t owed = 0;
+      for (auto& b : store_.ListBills(tx, group, unit.estate_id, unit.id, true, "", 1000)) {
+        owed += b.amount_fen() - b.paid_fen();
+        *resp->add_open_bills() = std::move(b);
+      }
+      resp->set_owed_fen(owed);
+      resp->set_credit_fen(store_.UnitLiability(tx, group, unit.id, "unit_credit"));
+      resp->set_deposits_held_fen(store_.UnitLiability(tx, group, unit.id, "deposit_held"));
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::CheckLedger(Ctx* ctx, const v1::CheckLedgerRequest* req,
+                                             v1::LedgerCheck* resp) {
+  return rpc_.Run(ctx, "CheckLedger", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kFinanceClerk}));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      tx.exec("SET LOCAL statement_timeout = 120000");
+      *resp = store_.CheckLedger(tx, rc.caller.group_id);
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- Arrears and reminders ------------------------------------------------------------------
+
+grpc::Status BillingServiceImpl::GetArrears(Ctx* ctx, const v1::GetArrearsRequest* req,
+                                            v1::Arrears* resp) {
+  return rpc_.Run(ctx, "GetArrears", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, req->estate_id(), "estate_id").status());
+      int32_t units = 0;
+      int64_t buckets[4] = {0, 0, 0, 0};
+      for (const auto& [days, amount] :
+           store_.OverdueByDays(tx, rc.caller.group_id, req->estate_id(), rc.now, &units)) {
+        buckets[AgeBucket(days)] += amount;
+      }
+      resp->set_estate_id(req->estate_id());
+      resp->set_days_0_30_fen(buckets[0]);
+      resp->set_days_31_90_fen(buckets[1]);
+      resp->set_days_91_180_fen(buckets[2]);
+      resp->set_days_over_180_fen(buckets[3]);
+      resp->set_units_in_arrears(units);
+      *resp->mutable_as_of() = ToProtoTime(rc.now);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::RecordReminder(Ctx* ctx, const v1::RecordReminderRequest* req,
+                                                v1::Reminder* resp) {
+  return rpc_.Run(ctx, "RecordReminder", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk, kAgent}));
+    const v1::Reminder& in = req->reminder();
+    WUYE_RETURN_IF_ERROR(CheckId(in.bill_id(), "reminder.bill_id"));
+    if (in.channel() == v1::REMINDER_CHANNEL_UNSPECIFIED ||
+        !v1::ReminderChannel_IsValid(in.channel())) {
+      return FieldError("reminder.channel", "required");
+    }
+    WUYE_RETURN_IF_ERROR(CheckFreeText(in.note(), "reminder.note", 500, false));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      WUYE_ASSIGN_OR_RETURN(v1::Bill bill, VisibleBill(tx, rc, in.bill_id(), "reminder.bill_id"));
+      if (bill.paid_fen() >= bill.amount_fen()) {
+        return Refused("reminder.bill_id: the bill is settled", "BILL_SETTLED");
+      }
+      if (store_.BillDisputed(tx, bill.id())) {
+        return Refused(
+            "reminder.bill_id: an open complaint disputes this bill; reminders are "
+            "paused until it closes",
+            "BILL_DISPUTED");
+      }
+      v1::Reminder row = in;
+      row.set_id(NewId(rc.now));
+      row.set_estate_id(bill.estate_id());
+      row.set_unit_id(bill.unit_id());
+      row.set_staff_id(rc.caller.subject);
+      store_.InsertReminder(tx, rc.caller.group_id, row, rc.now, resp);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::ListReminders(Ctx* ctx, const v1::ListRemindersRequest* req,
+                                               v1::ListRemindersResponse* resp) {
+  return rpc_.Run(ctx, "ListReminders", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(CheckId(req->bill_id(), "bill_id"));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      WUYE_RETURN_IF_ERROR(VisibleBill(tx, rc, req->bill_id(), "bill_id").status());
+      for (auto& r : store_.ListReminders(tx, rc.caller.group_id, req->bill_id())) {
+        *resp->add_reminders() = std::move(r);
+      }
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- Reports --------------------------------------------------------------------------------
+
+grpc::Status BillingServiceImpl::ReportCollection(Ctx* ctx, const v1::ReportCollectionRequest* req,
+                                                  v1::CollectionReport* resp) {
+  return rpc_.Run(ctx, "ReportCollection", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+    WUYE_RETURN_IF_ERROR(CheckMonth(req->period(), "period"));
+    const std::string period = MonthStart(req->period());
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      const std::string& group = rc.caller.group_id;
+      WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, req->estate_id(), "estate_id").status());
+      tx.exec("SET LOCAL statement_timeout = 60000");
+      resp->set_estate_id(req->estate_id());
+      *resp->mutable_period() = req->period();
+      store_.CollectionFigures(tx, group, req->estate_id(), period, rc.now, resp);
+      resp->set_collection_rate_bp(BasisPoints(resp->collected_fen(), resp->billed_fen(), 10000));
+      resp->set_arrears_share_bp(BasisPoints(resp->owners_in_arrears(), resp->owners(), 0));
+      resp->set_meets_collection_target(resp->collection_rate_bp() >= kCollectionTargetBp &&
+                                        resp->arrears_share_bp() <= kArrearsBaselineBp);
+      *resp->mutable_as_of() = ToProtoTime(rc.now);
+      resp->set_final(req->final());
+      resp->set_version(store_.BumpReport(tx, group, req->estate_id(), period, req->final()));
+      wuye::events::v1::CollectionReported event;
+      event.set_estate_id(resp->estate_id());
+      *event.mutable_period() = resp->period();
+      event.set_billed_fen(resp->billed_fen());
+      event.set_collected_fen(resp->collected_fen());
+      event.set_collection_rate_bp(resp->collection_rate_bp());
+      event.set_owners(resp->owners());
+      event.set_owners_in_arrears(resp->owners_in_arrears());
+      event.set_arrears_share_bp(resp->arrears_share_bp());
+      *event.mutable_as_of() = resp->as_of();
+      event.set_final(resp->final());
+      outbox_.Append(
+          tx,
+          {"billing.collection.reported", group, resp->estate_id(),
+           absl::StrCat(resp->estate_id(), "/", MonthText(req->period())), resp->version(), &event},
+          rc.now, rc.trace_id);
+      return absl::OkStatus();
+    });
+  });
+}
+
+}  // namespace wuye::billing

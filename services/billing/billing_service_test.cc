@@ -1,0 +1,1165 @@
+// Billing over real gRPC against a real PostgreSQL database of its own. The directory copy
+// is fed through billing's own event handler, as the bus would feed it.
+#include "services/billing/billing_service.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "services/billing/billing.h"
+#include "services/billing/billing_run.h"
+#include "services/billing/consumers.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/server.h"
+#include "shared/status.h"
+#include "shared/testing/test_env.h"
+#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
+#include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/events/v1/eldercare_events.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+
+namespace wuye::billing {
+namespace {
+
+using Stub = v1::BillingService::Stub;
+using ::wuye::testing::TestToken;
+namespace dir = ::wuye::directory::v1;
+namespace ev = ::wuye::events::v1;
+
+wuye::common::v1::Month Month(int year, int month) {
+  wuye::common::v1::Month m;
+  m.set_year(year);
+  m.set_month(month);
+  return m;
+}
+
+class BillingServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = tdb_.Open(billing_migrations(), 8);
+    verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
+    service_ = std::make_unique<BillingServiceImpl>(*db_, *verifier_, SystemClock());
+    host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
+    host_->AddService(service_.get(), "wuye.billing.v1.BillingService");
+    ASSERT_TRUE(host_->Start().ok());
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::BillingService::NewStub(channel_);
+    handler_ = MakeHandler(*db_);
+    group_ = NewId(absl::Now());
+    admin_ = TestToken(group_, {"*"}, {"group_admin"});
+    clerk_ = TestToken(group_, {"*"}, {"finance_clerk"}, "clerk-1");
+    estate_ = Estate(150);
+  }
+
+  template <class Req, class Resp>
+  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                    const std::string& token, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    return (stub_.get()->*method)(&ctx, req, resp);
+  }
+
+  // Applies an event of another service through billing's handler.
+  absl::Status Deliver(const std::string& type, const std::string& group,
+                       const std::string& subject, int64_t version,
+                       const google::protobuf::Message& payload) {
+    ev::Event e;
+    e.set_event_id(NewId(absl::Now()));
+    e.set_type(type);
+    e.set_group_id(group);
+    e.set_subject(subject);
+    e.set_subject_version(version);
+    *e.mutable_occurred_at() = ToProtoTime(absl::Now());
+    e.mutable_payload()->PackFrom(payload);
+    return db_->Transact([&](pqxx::work& tx) { return handler_(tx, e); });
+  }
+
+  std::string Estate(int64_t rate, const std::string& group = "") {
+    dir::Estate e;
+    e.set_id(NewId(absl::Now()));
+    e.set_group_id(group.empty() ? group_ : group);
+    e.set_management_fee_fen_per_m2(rate);
+    e.set_time_zone("Asia/Shanghai");
+    e.set_version(1);
+    EXPECT_TRUE(Deliver("directory.estate.created", e.group_id(), e.id(), 1, e).ok());
+    return e.id();
+  }
+
+  std::string Unit(const std::string& estate, const std::string& area,
+                   dir::UnitType type = dir::UNIT_TYPE_APARTMENT,
+                   dir::Occupancy occ = dir::OCCUPANCY_SELF_OCCUPIED, bool handed_over = true,
+                   const std::string& group = "") {
+    dir::Unit u;
+    u.set_id(NewId(absl::Now()));
+    u.set_group_id(group.empty() ? group_ : group);
+    u.set_estate_id(estate);
+    u.set_building_area_m2(area);
+    u.set_type(type);
+    u.set_occupancy(occ);
+    u.set_handed_over(handed_over);
+    u.set_version(1);
+    EXPECT_TRUE(Deliver("directory.unit.created", u.group_id(), u.id(), 1, u).ok());
+    return u.id();
+  }
+
+  void Schedule(const std::string& estate, int64_t lighting = 500) {
+    v1::SetFeeScheduleRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    auto* s = req.mutable_schedule();
+    s->set_estate_id(estate);
+    s->set_stair_lighting_fen(lighting);
+    s->set_parking_rented_fen(15000);
+    s->set_parking_sold_fen(6000);
+    s->set_parking_vacant_fen(3000);
+    auto* shop = s->add_type_rates();
+    shop->set_unit_type(dir::UNIT_TYPE_SHOP);
+    shop->set_fen_per_m2(300);
+    auto* water = s->add_tariffs();
+    water->set_kind(v1::METER_KIND_WATER);
+    auto* t1 = water->add_tiers();
+    t1->set_up_to(20);
+    t1->set_fen_per_unit(345);
+    auto* t2 = water->add_tiers();
+    t2->set_fen_per_unit(483);
+    v1::FeeSchedule out;
+    grpc::Status st = Call(&Stub::SetFeeSchedule, admin_, req, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
+  // Starts a run and works it off with a runner of `chunk` units per tick.
+  v1::BillingRun Run(const std::string& estate, wuye::common::v1::Month period, int chunk = 3) {
+    v1::StartBillingRunRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_estate_id(estate);
+    *req.mutable_period() = period;
+    v1::BillingRun run;
+    grpc::Status st = Call(&Stub::StartBillingRun, admin_, req, &run);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    BillingRunner runner(*db_, SystemClock(), chunk);
+    for (int i = 0; i < 10000; ++i) {
+      auto did = runner.Tick();
+      EXPECT_TRUE(did.ok()) << did.status();
+      if (!did.ok() || *did == 0) break;
+    }
+    v1::GetBillingRunRequest get;
+    get.set_id(run.id());
+    EXPECT_TRUE(Call(&Stub::GetBillingRun, admin_, get, &run).ok());
+    return run;
+  }
+
+  std::vector<v1::Bill> Bills(const std::string& estate, const std::string& unit = "",
+                              bool open_only = false) {
+    v1::ListBillsRequest req;
+    req.set_estate_id(estate);
+    req.set_unit_id(unit);
+    req.set_open_only(open_only);
+    req.set_page_size(1000);
+    v1::ListBillsResponse resp;
+    EXPECT_TRUE(Call(&Stub::ListBills, admin_, req, &resp).ok());
+    return {resp.bills().begin(), resp.bills().end()};
+  }
+
+  v1::RecordPaymentRequest PaymentReq(const std::string& unit, int64_t amount,
+                                      const std::string& txn, const std::string& bill = "") {
+    v1::RecordPaymentRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    auto* p = req.mutable_payment();
+    p->set_unit_id(unit);
+    p->set_amount_fen(amount);
+    p->set_method(v1::PAYMENT_METHOD_WECHAT_PAY);
+    p->set_external_txn_no(txn);
+    p->set_bill_id(bill);
+    return req;
+  }
+
+  v1::LedgerCheck Ledger() {
+    v1::LedgerCheck check;
+    EXPECT_TRUE(Call(&Stub::CheckLedger, clerk_, v1::CheckLedgerRequest(), &check).ok());
+    return check;
+  }
+
+  int64_t Query(const std::string& sql) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    return tx.exec1(sql)[0].as<int64_t>();
+  }
+  std::string Snapshot() {
+    std::string out;
+    for (const char* t :
+         {"standard_prices", "estate_prices", "fee_schedules", "meter_readings", "billing_runs",
+          "bills", "payments", "allocations", "ledger_txns", "ledger_entries", "reminders",
+          "collection_reports", "wuye_outbox", "wuye_idempotency"}) {
+      absl::StrAppend(&out, t, "=", Query(absl::StrCat("SELECT count(*) FROM ", t)), " ");
+    }
+    return out;
+  }
+  static std::string Field(const grpc::Status& st) { return ErrorField(FromGrpcStatus(st)); }
+  static std::string Reason(const grpc::Status& st) { return ErrorReason(FromGrpcStatus(st)); }
+
+  ::wuye::testing::TestDatabase tdb_;
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<TokenVerifier> verifier_;
+  std::unique_ptr<BillingServiceImpl> service_;
+  std::unique_ptr<ServiceHost> host_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<Stub> stub_;
+  EventHandler handler_;
+  std::string group_, admin_, clerk_, estate_;
+};
+
+// ---- The billing run --------------------------------------------------------------------
+
+TEST_F(BillingServiceTest, TheRunBillsEveryHandedOverUnitOnceAsTheDomainSays) {
+  Schedule(estate_);
+  struct Case {
+    std::string area;
+    dir::UnitType type;
+    dir::Occupancy occ;
+    bool handed;
+  };
+  std::vector<Case> cases = {
+      {"89.5", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true},
+      {"100.33", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_VACANT, true},  // vacant still owes
+      {"0.01", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_RENTED, true},
+      {"100.31", dir::UNIT_TYPE_VILLA, dir::OCCUPANCY_SELF_OCCUPIED, true},
+      {"55.55", dir::UNIT_TYPE_SHOP, dir::OCCUPANCY_RENTED, true},  // type rate 300
+      {"12.5", dir::UNIT_TYPE_PARKING, dir::OCCUPANCY_RENTED, true},
+      {"12.5", dir::UNIT_TYPE_PARKING, dir::OCCUPANCY_SELF_OCCUPIED, true},
+      {"12.5", dir::UNIT_TYPE_PARKING, dir::OCCUPANCY_VACANT, true},
+      {"99999.99", dir::UNIT_TYPE_OFFICE, dir::OCCUPANCY_RENTED, true},
+      {"70", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_VACANT, false},  // not handed over
+  };
+  std::map<std::string, Case> units;
+  for (const auto& c : cases) units[Unit(estate_, c.area, c.type, c.occ, c.handed)] = c;
+  // A meter with a baseline in October and 25 m³ in November on the first unit.
+  const std::string metered = units.begin()->first;
+  for (auto [month, reading] : {std::pair{10, "100"}, {11, "125"}}) {
+    v1::RecordMeterReadingRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_reading()->set_unit_id(metered);
+    req.mutable_reading()->set_meter_id("W1");
+    req.mutable_reading()->set_kind(v1::METER_KIND_WATER);
+    *req.mutable_reading()->mutable_period() = Month(2026, month);
+    req.mutable_reading()->set_reading(reading);
+    v1::MeterReading out;
+    grpc::Status st = Call(&Stub::RecordMeterReading, clerk_, req, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
+  v1::BillingRun run = Run(estate_, Month(2026, 11));
+  EXPECT_EQ(run.state(), v1::RUN_STATE_DONE);
+  EXPECT_EQ(run.units_total(), 9);
+  EXPECT_EQ(run.units_done(), 9);
+  EXPECT_EQ(run.bills_issued(), 9);
+  EXPECT_GE(run.chunks_done(), 3);  // chunks of 3
+
+  v1::FeeSchedule schedule;
+  {
+    v1::GetFeeScheduleRequest get;
+    get.set_estate_id(estate_);
+    ASSERT_TRUE(Call(&Stub::GetFeeSchedule, admin_, get, &schedule).ok());
+  }
+  int64_t total = 0;
+  auto bills = Bills(estate_);
+  ASSERT_EQ(bills.size(), 9u);
+  for (const auto& bill : bills) {
+    const Case& c = units.at(bill.unit_id());
+    UnitFacts facts{*ParseCenti(c.area, "a"), c.type, c.occ, c.handed};
+    int64_t expected = MonthlyFees(facts, schedule, 150).total();
+    // 25 m³: 20 at 3.45 + 5 at 4.83 = 93.15 yuan.
+    if (bill.unit_id() == metered) expected += 9315;
+    EXPECT_EQ(bill.amount_fen(), expected) << c.area << " type " << c.type;
+    int64_t lines = 0;
+    for (const auto& l : bill.lines()) lines += l.amount_fen();
+    EXPECT_EQ(lines, bill.amount_fen());
+    EXPECT_EQ(bill.kind(), v1::BILL_KIND_MONTHLY);
+    total += bill.amount_fen();
+  }
+  EXPECT_EQ(run.amount_fen(), total);
+
+  // Running it again issues nothing new.
+  v1::BillingRun again = Run(estate_, Month(2026, 11));
+  EXPECT_EQ(again.state(), v1::RUN_STATE_DONE);
+  EXPECT_EQ(again.units_done(), 9);
+  EXPECT_EQ(again.bills_issued(), 0);
+  EXPECT_EQ(Bills(estate_).size(), 9u);
+  v1::LedgerCheck ledger = Ledger();
+  EXPECT_TRUE(ledger.balanced());
+  EXPECT_EQ(ledger.debits_fen(), total);  // receivable against revenue, once
+  // The run published one summary event and no event per bill.
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.run.completed'"), 2);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type LIKE 'billing.bill%'"), 0);
+}
+
+TEST_F(BillingServiceTest, AnInterruptedRunCompletesWithoutDuplicates) {
+  for (int i = 0; i < 10; ++i) Unit(estate_, absl::StrCat(60 + i, ".5"));
+  std::string second_estate = Estate(80);
+  for (int i = 0; i < 4; ++i) Unit(second_estate, "100");
+
+  v1::StartBillingRunRequest req;
+  req.set_request_id("run-1");
+  req.set_estate_id(estate_);
+  *req.mutable_period() = Month(2026, 10);
+  v1::BillingRun run;
+  ASSERT_TRUE(Call(&Stub::StartBillingRun, admin_, req, &run).ok());
+  EXPECT_EQ(run.state(), v1::RUN_STATE_PENDING);
+  EXPECT_EQ(run.units_total(), 10);
+  // A second start of the same scope and month while it runs is refused.
+  req.set_request_id("run-1-again");
+  v1::BillingRun dup;
+  grpc::Status st = Call(&Stub::StartBillingRun, admin_, req, &dup);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "RUN_IN_PROGRESS");
+
+  {
+    BillingRunner runner(*db_, SystemClock(), 4);
+    ASSERT_EQ(*runner.Tick(), 1);
+  }
+  v1::GetBillingRunRequest get;
+  get.set_id(run.id());
+  ASSERT_TRUE(Call(&Stub::GetBillingRun, admin_, get, &run).ok());
+  EXPECT_EQ(run.state(), v1::RUN_STATE_RUNNING);
+  EXPECT_EQ(run.units_done(), 4);  // progress is visible
+  EXPECT_EQ(run.bills_issued(), 4);
+
+  // The process "restarts": a new runner picks the run up where its progress says, while a
+  // run of the whole group for the same month covers the same units again. Between them
+  // every unit gets exactly one bill.
+  v1::BillingRun group_run = Run("", Month(2026, 10), 5);
+  EXPECT_EQ(group_run.state(), v1::RUN_STATE_DONE);
+  EXPECT_EQ(group_run.units_done(), 14);
+  BillingRunner restarted(*db_, SystemClock(), 4);
+  while (*restarted.Tick() == 1) {
+  }
+  ASSERT_TRUE(Call(&Stub::GetBillingRun, admin_, get, &run).ok());
+  EXPECT_EQ(run.state(), v1::RUN_STATE_DONE);
+  EXPECT_EQ(run.units_done(), 10);
+  EXPECT_EQ(run.bills_issued() + group_run.bills_issued(), 14);
+  EXPECT_EQ(Query("SELECT count(*) FROM bills"), 14);
+  EXPECT_EQ(Query("SELECT count(DISTINCT unit_id) FROM bills"), 14);
+  v1::LedgerCheck ledger = Ledger();
+  EXPECT_TRUE(ledger.balanced());
+  EXPECT_EQ(ledger.debits_fen(), Query("SELECT sum(amount_fen) FROM bills"));
+}
+
+TEST_F(BillingServiceTest, ARunRolledBackHalfWayIsDoneAgainByTheNextTick) {
+  for (int i = 0; i < 6; ++i) Unit(estate_, "50");
+  v1::StartBillingRunRequest req;
+  req.set_request_id("run-crash");
+  req.set_estate_id(estate_);
+  *req.mutable_period() = Month(2026, 9);
+  v1::BillingRun run;
+  ASSERT_TRUE(Call(&Stub::StartBillingRun, admin_, req, &run).ok());
+  // A trigger that fails the sixth bill's insert (in the second chunk): that chunk's
+  // transaction rolls back as if the process died mid-statement.
+  {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    tx.exec(
+        "CREATE TABLE crash_once (n int); "
+        "CREATE FUNCTION crash() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF (SELECT count(*) FROM crash_once) = 0 AND (SELECT count(*) FROM bills) >= 5 THEN "
+        "RAISE EXCEPTION 'simulated crash'; END IF; RETURN NEW; END $$; "
+        "CREATE TRIGGER crash BEFORE INSERT ON bills FOR EACH ROW EXECUTE FUNCTION crash();");
+  }
+  BillingRunner runner(*db_, SystemClock(), 4);
+  ASSERT_EQ(*runner.Tick(), 1);      // chunk 1: 4 bills
+  EXPECT_FALSE(runner.Tick().ok());  // chunk 2 dies; nothing of it stays
+  v1::GetBillingRunRequest get;
+  get.set_id(run.id());
+  ASSERT_TRUE(Call(&Stub::GetBillingRun, admin_, get, &run).ok());
+  EXPECT_EQ(run.units_done(), 4);
+  EXPECT_EQ(Query("SELECT count(*) FROM bills"), 4);
+  {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    tx.exec("INSERT INTO crash_once VALUES (1)");
+  }
+  while (*runner.Tick() == 1) {
+  }
+  ASSERT_TRUE(Call(&Stub::GetBillingRun, admin_, get, &run).ok());
+  EXPECT_EQ(run.state(), v1::RUN_STATE_DONE);
+  EXPECT_EQ(run.units_done(), 6);
+  EXPECT_EQ(run.bills_issued(), 6);
+  EXPECT_EQ(Query("SELECT count(*) FROM bills"), 6);
+  EXPECT_TRUE(Ledger().balanced());
+}
+
+// ---- Meters ---------------------------------------------------------------------------
+
+TEST_F(BillingServiceTest, MeterReadingsRefuseDecreasesFlagJumpsAndRespectBilledMonths) {
+  Schedule(estate_);
+  std::string unit = Unit(estate_, "80");
+  auto record = [&](int month, const std::string& reading, bool replaced = false,
+                    const std::string& old_final = "") {
+    v1::RecordMeterReadingRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    auto* r = req.mutable_reading();
+    r->set_unit_id(unit);
+    r->set_meter_id("W1");
+    r->set_kind(v1::METER_KIND_WATER);
+    *r->mutable_period() = Month(2026, month);
+    r->set_reading(reading);
+    r->set_meter_replaced(replaced);
+    r->set_old_meter_final(old_final);
+    v1::MeterReading out;
+    grpc::Status st = Call(&Stub::RecordMeterReading, clerk_, req, &out);
+    return std::pair{st, out};
+  };
+  ASSERT_TRUE(record(3, "100").first.ok());
+  auto [st4, apr] = record(4, "110");  // 10 m³
+  ASSERT_TRUE(st4.ok());
+  EXPECT_EQ(apr.consumption(), "10.00");
+  EXPECT_EQ(apr.amount_fen(), 3450);
+  auto [st5, may] = record(5, "109.99");
+  EXPECT_EQ(st5.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st5), "METER_READING_DECREASED");
+  auto [st5b, replaced] = record(5, "2", true, "112");  // 2 on the old + 2 on the new
+  ASSERT_TRUE(st5b.ok()) << st5b.error_message();
+  EXPECT_EQ(replaced.consumption(), "4.00");
+  auto [st6, jump] = record(6, "100");  // 98 m³ after 4: flagged
+  ASSERT_TRUE(st6.ok());
+  EXPECT_EQ(jump.state(), v1::READING_STATE_FLAGGED);
+  // A flagged reading is not billed until confirmed.
+  v1::BillingRun june = Run(estate_, Month(2026, 6));
+  auto bills = Bills(estate_, unit);
+  ASSERT_EQ(bills.size(), 1u);
+  for (const auto& l : bills[0].lines()) EXPECT_NE(l.item(), "water");
+  // Its month is billed now: confirming it is refused; July's reading bills from May's.
+  v1::ConfirmMeterReadingRequest confirm;
+  confirm.set_request_id(NewId(absl::Now()));
+  confirm.set_id(jump.id());
+  v1::MeterReading confirmed;
+  grpc::Status stc = Call(&Stub::ConfirmMeterReading, clerk_, confirm, &confirmed);
+  EXPECT_EQ(stc.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(stc), "PERIOD_BILLED");
+  auto [st6b, late] = record(6, "1");
+  EXPECT_EQ(st6b.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st6b), "PERIOD_BILLED");
+  auto [st7, july] = record(7, "5");  // 3 m³ after May's 2
+  ASSERT_TRUE(st7.ok()) << st7.error_message();
+  EXPECT_EQ(july.consumption(), "3.00");
+  EXPECT_EQ(july.state(), v1::READING_STATE_BILLABLE);
+  // A flagged reading of an unbilled month can be confirmed.
+  auto [st8, aug] = record(8, "105");
+  ASSERT_TRUE(st8.ok());
+  ASSERT_EQ(aug.state(), v1::READING_STATE_FLAGGED);
+  confirm.set_request_id(NewId(absl::Now()));
+  confirm.set_id(aug.id());
+  ASSERT_TRUE(Call(&Stub::ConfirmMeterReading, clerk_, confirm, &confirmed).ok());
+  EXPECT_EQ(confirmed.state(), v1::READING_STATE_BILLABLE);
+}
+
+// ---- Prices ---------------------------------------------------------------------------
+
+TEST_F(BillingServiceTest, EstatePricesStayWithinThirtyPercentAndArePublished) {
+  v1::SetStandardPriceRequest std_req;
+  std_req.set_request_id(NewId(absl::Now()));
+  std_req.mutable_price()->set_item_code("CLEAN_HOME");
+  std_req.mutable_price()->set_name("In-home cleaning");
+  std_req.mutable_price()->set_price_fen(10000);
+  std_req.mutable_price()->set_per("job");
+  v1::StandardPrice standard;
+  ASSERT_TRUE(Call(&Stub::SetStandardPrice, admin_, std_req, &standard).ok());
+
+  auto publish = [&](int64_t fen) {
+    v1::PublishEstatePriceRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_price()->set_estate_id(estate_);
+    req.mutable_price()->set_item_code("CLEAN_HOME");
+    req.mutable_price()->set_price_fen(fen);
+    v1::EstatePrice out;
+    return std::pair{Call(&Stub::PublishEstatePrice, admin_, req, &out), out};
+  };
+  for (int64_t bad : {6999, 13001}) {
+    const std::string before = Snapshot();
+    auto [st, out] = publish(bad);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(Field(st), "price.price_fen");
+    EXPECT_NE(st.error_message().find("7000..13000"), std::string::npos) << st.error_message();
+    EXPECT_EQ(Snapshot(), before);
+  }
+  for (int64_t good : {7000, 13000}) {
+    auto [st, out] = publish(good);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(out.price_fen(), good);
+    EXPECT_EQ(out.standard_price_fen(), 10000);
+    EXPECT_EQ(out.name(), "In-home cleaning");
+  }
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.price.published'"), 2);
+  v1::ListEstatePricesRequest list;
+  list.set_estate_id(estate_);
+  v1::ListEstatePricesResponse prices;
+  ASSERT_TRUE(Call(&Stub::ListEstatePrices, clerk_, list, &prices).ok());
+  ASSERT_EQ(prices.prices_size(), 1);
+  EXPECT_EQ(prices.prices(0).price_fen(), 13000);
+  EXPECT_EQ(prices.prices(0).version(), 2);
+}
+
+// ---- Payments -------------------------------------------------------------------------
+
+TEST_F(BillingServiceTest, PaymentsSettleOldestFirstOrTheNamedBillAndOverpaymentIsCredit) {
+  std::string unit = Unit(estate_, "100");  // 150.00 yuan a month
+  Run(estate_, Month(2026, 1));
+  Run(estate_, Month(2026, 2));
+  auto bills = Bills(estate_, unit);
+  ASSERT_EQ(bills.size(), 2u);
+  const std::string jan = bills[0].id(), feb = bills[1].id();
+
+  v1::Payment p1;
+  ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_, PaymentReq(unit, 20000, "T1"), &p1).ok());
+  ASSERT_EQ(p1.allocations_size(), 2);
+  EXPECT_EQ(p1.allocations(0).bill_id(), jan);
+  EXPECT_EQ(p1.allocations(0).amount_fen(), 15000);
+  EXPECT_EQ(p1.allocations(1).bill_id(), feb);
+  EXPECT_EQ(p1.allocations(1).amount_fen(), 5000);
+  EXPECT_EQ(p1.credit_fen(), 0);
+
+  Run(estate_, Month(2026, 3));
+  std::string mar = Bills(estate_, unit, true).back().id();
+  v1::Payment p2;
+  ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_, PaymentReq(unit, 26000, "T2", mar), &p2).ok());
+  ASSERT_EQ(p2.allocations_size(), 2);
+  EXPECT_EQ(p2.allocations(0).bill_id(), mar);  // the named bill first
+  EXPECT_EQ(p2.allocations(0).amount_fen(), 15000);
+  EXPECT_EQ(p2.allocations(1).bill_id(), feb);  // then the oldest open one
+  EXPECT_EQ(p2.allocations(1).amount_fen(), 10000);
+  EXPECT_EQ(p2.credit_fen(), 1000);
+
+  v1::GetUnitAccountRequest acct_req;
+  acct_req.set_unit_id(unit);
+  v1::UnitAccount account;
+  ASSERT_TRUE(Call(&Stub::GetUnitAccount, clerk_, acct_req, &account).ok());
+  EXPECT_EQ(account.owed_fen(), 0);
+  EXPECT_EQ(account.credit_fen(), 1000);
+  EXPECT_EQ(account.open_bills_size(), 0);
+
+  // A reversal is an entry of its own; the bills it settled are open again.
+  v1::ReversePaymentRequest rev;
+  rev.set_request_id("rev-1");
+  rev.set_id(p1.id());
+  rev.set_reason("bank returned the transfer");
+  v1::Payment reversed;
+  ASSERT_TRUE(Call(&Stub::ReversePayment, clerk_, rev, &reversed).ok());
+  EXPECT_TRUE(reversed.reversed());
+  ASSERT_TRUE(Call(&Stub::GetUnitAccount, clerk_, acct_req, &account).ok());
+  EXPECT_EQ(account.owed_fen(), 20000);  // January in full and February's 50.00
+  EXPECT_EQ(account.open_bills_size(), 2);
+  rev.set_request_id("rev-2");
+  grpc::Status twice = Call(&Stub::ReversePayment, clerk_, rev, &reversed);
+  EXPECT_EQ(twice.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(twice), "REVERSED");
+  EXPECT_EQ(Query("SELECT count(*) FROM ledger_txns WHERE kind = 'reversal'"), 1);
+  EXPECT_TRUE(Ledger().balanced());
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.payment.recorded'"), 2);
+}
+
+TEST_F(BillingServiceTest, APaymentIsRecordedOncePerRequestIdAndPerExternalTransaction) {
+  std::string unit = Unit(estate_, "100");
+  Run(estate_, Month(2026, 1));
+  v1::RecordPaymentRequest req = PaymentReq(unit, 5000, "WX-1");
+  v1::Payment first, again, other_id;
+  ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_, req, &first).ok());
+  ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_, req, &again).ok());
+  EXPECT_EQ(first.SerializeAsString(), again.SerializeAsString());
+  // The same external transaction under another request_id: the same payment.
+  v1::RecordPaymentRequest same_txn = PaymentReq(unit, 5000, "WX-1");
+  ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_, same_txn, &other_id).ok());
+  EXPECT_EQ(other_id.id(), first.id());
+  // The same external transaction with another amount is refused.
+  v1::RecordPaymentRequest clash = PaymentReq(unit, 5001, "WX-1");
+  v1::Payment refused;
+  grpc::Status st = Call(&Stub::RecordPayment, clerk_, clash, &refused);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "EXTERNAL_TXN_REUSED");
+  // The same request_id with other content is refused.
+  req.mutable_payment()->set_amount_fen(6000);
+  st = Call(&Stub::RecordPayment, clerk_, req, &refused);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Reason(st), "REQUEST_ID_REUSED");
+  // Another method may reuse the number.
+  v1::RecordPaymentRequest alipay = PaymentReq(unit, 5000, "WX-1");
+  alipay.mutable_payment()->set_method(v1::PAYMENT_METHOD_ALIPAY);
+  v1::Payment second;
+  ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_, alipay, &second).ok());
+  EXPECT_NE(second.id(), first.id());
+  EXPECT_EQ(Query("SELECT count(*) FROM payments"), 2);
+  EXPECT_EQ(Query("SELECT count(*) FROM ledger_txns WHERE kind = 'payment'"), 2);
+}
+
+// The must-hold test: 1,000 payments, each sent 1–5 times, some of the sends at once, some
+// under another request_id with the same external transaction number, some abandoned by the
+// client mid-call, while another connection terminates backends that are in COMMIT.
+TEST_F(BillingServiceTest, AThousandPaymentsSentOneToFiveTimesWithCommitsCutAreRecordedOnce) {
+  constexpr int kPayments = 1000;
+  constexpr int kUnits = 40;
+  std::vector<std::string> units;
+  for (int i = 0; i < kUnits; ++i) units.push_back(Unit(estate_, absl::StrCat(50 + i, ".25")));
+  Run(estate_, Month(2026, 1), 100);
+  Run(estate_, Month(2026, 2), 100);
+  // COMMIT of a payment waits a little at a deferred trigger, so that the killer below can
+  // catch backends while they commit.
+  {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    tx.exec(
+        "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "PERFORM pg_sleep(0.01); RETURN NULL; END $$; "
+        "CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON payments DEFERRABLE INITIALLY "
+        "DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();");
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> killed{0};
+  std::thread killer([&] {
+    pqxx::connection conn(tdb_.url());
+    std::mt19937 rng(7);
+    while (!stop.load()) {
+      pqxx::nontransaction tx(conn);
+      pqxx::result r = tx.exec(
+          "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND "
+          "application_name = 'wuye' AND state = 'active' AND query = 'COMMIT'");
+      for (const auto& row : r) {
+        if (rng() % 8 != 0) continue;  // cut one commit in eight that it sees
+        if (tx.exec1("SELECT pg_terminate_backend(" + row[0].as<std::string>() + ")")[0].as<bool>())
+          killed++;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+  });
+
+  struct Plan {
+    v1::RecordPaymentRequest req;
+    int sends;
+  };
+  std::vector<Plan> plans;
+  std::mt19937 rng(42);
+  for (int i = 0; i < kPayments; ++i) {
+    Plan p{PaymentReq(units[i % kUnits], 1000 + rng() % 20000, absl::StrCat("TXN-", i)),
+           1 + static_cast<int>(rng() % 5)};
+    p.req.set_request_id(absl::StrCat("pay-", i));
+    plans.push_back(std::move(p));
+  }
+  std::atomic<int> cancelled{0}, unavailable{0};
+  std::mutex mu;
+  std::map<int, std::set<std::string>> ids;  // payment index → payment ids answered
+  std::vector<std::string> failures;
+  // One send: retried with the same request until it gets an answer.
+  auto send = [&](int index, const v1::RecordPaymentRequest& req, bool abandon_first) {
+    bool abandon = abandon_first;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer " + clerk_);
+      if (abandon) {
+        // The client gives up mid-call (the connection "drops"): the server may or may not
+        // have committed; the retry must find out through request_id.
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(3));
+        abandon = false;
+      }
+      v1::Payment out;
+      grpc::Status st = stub_->RecordPayment(&ctx, req, &out);
+      if (st.ok()) {
+        std::lock_guard lock(mu);
+        ids[index].insert(out.id());
+        return;
+      }
+      auto code = st.error_code();
+      if (code == grpc::StatusCode::DEADLINE_EXCEEDED || code == grpc::StatusCode::CANCELLED) {
+        cancelled++;
+        continue;
+      }
+      if (code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::ABORTED) {
+        unavailable++;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+      std::lock_guard lock(mu);
+      failures.push_back(absl::StrCat(index, ": ", st.error_code(), " ", st.error_message()));
+      return;
+    }
+    std::lock_guard lock(mu);
+    failures.push_back(absl::StrCat(index, ": gave up"));
+  };
+  std::atomic<int> next{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 6; ++w) {
+    workers.emplace_back([&, w] {
+      std::mt19937 local(1000 + w);
+      for (int i = next++; i < kPayments; i = next++) {
+        const Plan& plan = plans[i];
+        // The first two sends go at once when there are two or more.
+        std::vector<std::thread> burst;
+        int at_once = plan.sends >= 2 ? 2 : 1;
+        for (int s = 0; s < at_once; ++s) {
+          burst.emplace_back([&, s] { send(i, plan.req, s == 0 && local() % 4 == 0); });
+        }
+        for (auto& t : burst) t.join();
+        for (int s = at_once; s < plan.sends; ++s) {
+          v1::RecordPaymentRequest again = plan.req;
+          // Some resends come as a new request with the same external transaction.
+          if (s % 2 == 1) again.set_request_id(absl::StrCat("pay-", i, "-resend-", s));
+          send(i, again, local() % 5 == 0);
+        }
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  stop = true;
+  killer.join();
+
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures[0];
+  EXPECT_GT(killed.load(), 0) << "no COMMIT was cut; the test did not test what it says";
+  ASSERT_EQ(ids.size(), static_cast<size_t>(kPayments));
+  for (const auto& [index, answered] : ids) {
+    EXPECT_EQ(answered.size(), 1u) << "payment " << index << " answered with several ids";
+  }
+  EXPECT_EQ(Query("SELECT count(*) FROM payments"), kPayments);
+  EXPECT_EQ(Query("SELECT count(*) FROM ledger_txns WHERE kind = 'payment'"), kPayments);
+  EXPECT_EQ(Query("SELECT count(DISTINCT ref) FROM ledger_txns WHERE kind = 'payment'"), kPayments);
+  int64_t sent_total = 0;
+  for (const auto& p : plans) sent_total += p.req.payment().amount_fen();
+  EXPECT_EQ(Query("SELECT sum(amount_fen) FROM payments"), sent_total);
+  EXPECT_EQ(Query("SELECT sum(amount_fen) FROM ledger_entries WHERE account LIKE 'cash:%'"),
+            sent_total);
+  // Bills were settled by exactly what the allocations say.
+  EXPECT_EQ(Query("SELECT sum(paid_fen) FROM bills"),
+            Query("SELECT COALESCE(sum(amount_fen), 0) FROM allocations"));
+  v1::LedgerCheck ledger = Ledger();
+  EXPECT_TRUE(ledger.balanced());
+  EXPECT_EQ(ledger.sum_fen(), 0);
+  EXPECT_EQ(ledger.unbalanced_transactions(), 0);
+  std::printf("payments %d, COMMITs cut %d, abandoned calls %d, unavailable answers %d\n",
+              kPayments, killed.load(), cancelled.load(), unavailable.load());
+}
+
+// ---- Charges from other services --------------------------------------------------------
+
+TEST_F(BillingServiceTest, PaidWorkOrdersAndElderlyCareFeesBecomeChargesOnce) {
+  std::string unit = Unit(estate_, "90");
+  ev::WorkOrderChanged wo;
+  wo.set_work_order_id(NewId(absl::Now()));
+  wo.set_estate_id(estate_);
+  wo.set_unit_id(unit);
+  wo.set_paid(true);
+  wo.set_quote_fen(8000);
+  wo.set_state(ev::WORK_ORDER_STATE_COMPLETED);
+  for (int i = 0; i < 2; ++i) {  // a redelivery under another event id
+    ASSERT_TRUE(Deliver("dispatch.work_order.completed", group_, wo.work_order_id(), 9, wo).ok());
+  }
+  ev::WorkOrderChanged unpaid = wo;
+  unpaid.set_work_order_id(NewId(absl::Now()));
+  unpaid.set_paid(false);
+  ASSERT_TRUE(
+      Deliver("dispatch.work_order.completed", group_, unpaid.work_order_id(), 9, unpaid).ok());
+
+  auto fee = [&](const std::string& id, ev::ElderFeeKind kind, ev::ElderFeePayer payer,
+                 int64_t amount) {
+    ev::ElderFeeCharged f;
+    f.set_charge_id(id);
+    f.set_elder_id(NewId(absl::Now()));
+    f.set_estate_id(estate_);
+    f.set_unit_id(unit);
+    f.set_kind(kind);
+    f.set_payer(payer);
+    f.set_amount_fen(amount);
+    f.set_quantity(1);
+    return Deliver("eldercare.fee.charged", group_, f.elder_id(), 0, f);
+  };
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(
+        fee("c-year", ev::ELDER_FEE_KIND_SERVICE_YEAR, ev::ELDER_FEE_PAYER_RESIDENT, 100000).ok());
+    ASSERT_TRUE(
+        fee("c-dep", ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT, ev::ELDER_FEE_PAYER_RESIDENT, 300000)
+            .ok());
+    ASSERT_TRUE(
+        fee("c-clinic", ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE, ev::ELDER_FEE_PAYER_CLINIC, 7000)
+            .ok());
+  }
+  auto bills = Bills(estate_, unit);
+  ASSERT_EQ(bills.size(), 3u);  // work order, service year, deposit
+  std::map<std::string, int64_t> by_item;
+  for (const auto& b : bills) {
+    EXPECT_EQ(b.kind(), v1::BILL_KIND_CHARGE);
+    ASSERT_EQ(b.lines_size(), 1);
+    by_item[b.lines(0).item()] = b.amount_fen();
+  }
+  EXPECT_EQ(by_item["work_order"], 8000);
+  EXPECT_EQ(by_item["eldercare_service_year"], 100000);
+  EXPECT_EQ(by_item["eldercare_emergency_deposit"], 300000);
+  EXPECT_EQ(Query("SELECT -sum(amount_fen) FROM ledger_entries WHERE account = 'deposit_held'"),
+            300000);
+  EXPECT_EQ(Query("SELECT sum(amount_fen) FROM ledger_entries WHERE account = "
+                  "'clinic_receivable'"),
+            7000);
+  v1::GetUnitAccountRequest acct_req;
+  acct_req.set_unit_id(unit);
+  v1::UnitAccount account;
+  ASSERT_TRUE(Call(&Stub::GetUnitAccount, clerk_, acct_req, &account).ok());
+  EXPECT_EQ(account.deposits_held_fen(), 300000);
+  // The deposit comes back in full, once.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(
+        fee("c-refund", ev::ELDER_FEE_KIND_DEPOSIT_REFUND, ev::ELDER_FEE_PAYER_RESIDENT, 300000)
+            .ok());
+  }
+  ASSERT_TRUE(Call(&Stub::GetUnitAccount, clerk_, acct_req, &account).ok());
+  EXPECT_EQ(account.deposits_held_fen(), 0);
+  EXPECT_EQ(account.credit_fen(), 300000);
+  EXPECT_TRUE(Ledger().balanced());
+  // A charge for a unit billing does not know yet waits (the entry is delivered again).
+  ev::WorkOrderChanged early = wo;
+  early.set_work_order_id(NewId(absl::Now()));
+  early.set_unit_id(NewId(absl::Now()));
+  absl::Status st =
+      Deliver("dispatch.work_order.completed", group_, early.work_order_id(), 9, early);
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(BillingServiceTest, AnOpenComplaintPausesRemindersOfItsBillUntilItCloses) {
+  std::string unit = Unit(estate_, "90");
+  Run(estate_, Month(2026, 1));
+  std::string bill = Bills(estate_, unit)[0].id();
+  auto remind = [&] {
+    v1::RecordReminderRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_reminder()->set_bill_id(bill);
+    req.mutable_reminder()->set_channel(v1::REMINDER_CHANNEL_SMS);
+    req.mutable_reminder()->set_note("second notice");
+    v1::Reminder out;
+    return Call(&Stub::RecordReminder, clerk_, req, &out);
+  };
+  ASSERT_TRUE(remind().ok());
+  ev::TicketChanged t;
+  t.set_ticket_id(NewId(absl::Now()));
+  t.set_estate_id(estate_);
+  t.set_kind(wuye::common::v1::TICKET_KIND_COMPLAINT);
+  t.set_disputed_bill_id(bill);
+  t.set_state(ev::TICKET_STATE_RECEIVED);
+  ASSERT_TRUE(Deliver("intake.ticket.created", group_, t.ticket_id(), 1, t).ok());
+  v1::GetBillRequest get;
+  get.set_id(bill);
+  v1::Bill b;
+  ASSERT_TRUE(Call(&Stub::GetBill, clerk_, get, &b).ok());
+  EXPECT_TRUE(b.disputed());
+  grpc::Status st = remind();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "BILL_DISPUTED");
+  // Closed at version 3; a late version 2 (still open) changes nothing.
+  t.set_state(ev::TICKET_STATE_CLOSED);
+  ASSERT_TRUE(Deliver("intake.ticket.changed", group_, t.ticket_id(), 3, t).ok());
+  t.set_state(ev::TICKET_STATE_IN_PROGRESS);
+  ASSERT_TRUE(Deliver("intake.ticket.changed", group_, t.ticket_id(), 2, t).ok());
+  ASSERT_TRUE(remind().ok());
+  v1::ListRemindersRequest list;
+  list.set_bill_id(bill);
+  v1::ListRemindersResponse reminders;
+  ASSERT_TRUE(Call(&Stub::ListReminders, clerk_, list, &reminders).ok());
+  ASSERT_EQ(reminders.reminders_size(), 2);
+  EXPECT_EQ(reminders.reminders(0).staff_id(), "clerk-1");
+  EXPECT_EQ(reminders.reminders(0).channel(), v1::REMINDER_CHANNEL_SMS);
+}
+
+TEST_F(BillingServiceTest, StaleDirectoryVersionsAreIgnored) {
+  dir::Unit u;
+  u.set_id(NewId(absl::Now()));
+  u.set_group_id(group_);
+  u.set_estate_id(estate_);
+  u.set_building_area_m2("100");
+  u.set_handed_over(true);
+  u.set_version(3);
+  ASSERT_TRUE(Deliver("directory.unit.updated", group_, u.id(), 3, u).ok());
+  u.set_building_area_m2("50");
+  u.set_version(2);
+  ASSERT_TRUE(Deliver("directory.unit.updated", group_, u.id(), 2, u).ok());
+  EXPECT_EQ(Query("SELECT area_centi FROM bl_units WHERE id = '" + u.id() + "'"), 10000);
+  // An import chunk carries units with their own versions.
+  ev::UnitsImported chunk;
+  chunk.set_estate_id(estate_);
+  u.set_building_area_m2("70.5");
+  u.set_version(4);
+  *chunk.add_units() = u;
+  dir::Unit fresh = u;
+  fresh.set_id(NewId(absl::Now()));
+  fresh.set_version(1);
+  *chunk.add_units() = fresh;
+  ASSERT_TRUE(Deliver("directory.units.imported", group_, estate_, 0, chunk).ok());
+  EXPECT_EQ(Query("SELECT area_centi FROM bl_units WHERE id = '" + u.id() + "'"), 7050);
+  EXPECT_EQ(Query("SELECT count(*) FROM bl_units"), 2);
+}
+
+// ---- Arrears and reports ----------------------------------------------------------------
+
+TEST_F(BillingServiceTest, ArrearsAreAgedAndTheCollectionReportIsPublished) {
+  std::vector<std::string> units;
+  for (int i = 0; i < 4; ++i) units.push_back(Unit(estate_, "100"));
+  // Two owners registered on the first unit, none on the others (each counts as one).
+  for (int i = 0; i < 2; ++i) {
+    dir::Resident r;
+    r.set_id(NewId(absl::Now()));
+    r.set_unit_id(units[0]);
+    r.set_role(dir::RESIDENT_ROLE_OWNER);
+    r.set_version(1);
+    ASSERT_TRUE(Deliver("directory.resident.created", group_, r.id(), 1, r).ok());
+  }
+  absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+  auto old_month = MonthOf(absl::CivilDay(absl::CivilMonth(today) - 10));
+  Run(estate_, old_month);
+  // Units 2 and 3 pay in full.
+  for (int i = 2; i < 4; ++i) {
+    v1::Payment p;
+    ASSERT_TRUE(
+        Call(&Stub::RecordPayment, clerk_, PaymentReq(units[i], 15000, absl::StrCat("P", i)), &p)
+            .ok());
+  }
+  v1::GetArrearsRequest areq;
+  areq.set_estate_id(estate_);
+  v1::Arrears arrears;
+  ASSERT_TRUE(Call(&Stub::GetArrears, clerk_, areq, &arrears).ok());
+  EXPECT_EQ(arrears.days_over_180_fen(), 30000);
+  EXPECT_EQ(arrears.days_0_30_fen() + arrears.days_31_90_fen() + arrears.days_91_180_fen(), 0);
+  EXPECT_EQ(arrears.units_in_arrears(), 2);
+
+  v1::ReportCollectionRequest rreq;
+  rreq.set_request_id(NewId(absl::Now()));
+  rreq.set_estate_id(estate_);
+  *rreq.mutable_period() = old_month;
+  v1::CollectionReport report;
+  ASSERT_TRUE(Call(&Stub::ReportCollection, clerk_, rreq, &report).ok());
+  EXPECT_EQ(report.billed_fen(), 60000);
+  EXPECT_EQ(report.collected_fen(), 30000);
+  EXPECT_EQ(report.collection_rate_bp(), 5000);
+  EXPECT_EQ(report.owners(), 5);             // 2 + 1 + 1 + 1
+  EXPECT_EQ(report.owners_in_arrears(), 3);  // units 0 (2 owners) and 1
+  EXPECT_EQ(report.arrears_share_bp(), 6000);
+  EXPECT_FALSE(report.meets_collection_target());
+  EXPECT_EQ(report.version(), 1);
+  rreq.set_request_id(NewId(absl::Now()));
+  rreq.set_final(true);
+  ASSERT_TRUE(Call(&Stub::ReportCollection, clerk_, rreq, &report).ok());
+  EXPECT_EQ(report.version(), 2);
+  pqxx::connection conn(tdb_.url());
+  pqxx::nontransaction tx(conn);
+  pqxx::result events = tx.exec(
+      "SELECT envelope FROM wuye_outbox WHERE type = 'billing.collection.reported' ORDER BY id");
+  ASSERT_EQ(events.size(), 2u);
+  ev::Event last;
+  ASSERT_TRUE(last.ParseFromString(pqxx::binarystring(events[1][0]).str()));
+  ev::CollectionReported payload;
+  ASSERT_TRUE(last.payload().UnpackTo(&payload));
+  EXPECT_EQ(last.subject_version(), 2);
+  EXPECT_EQ(payload.collection_rate_bp(), 5000);
+  EXPECT_EQ(payload.arrears_share_bp(), 6000);
+  EXPECT_TRUE(payload.final());
+}
+
+// ---- Bad input, request_id, tenancy, roles ------------------------------------------------
+
+TEST_F(BillingServiceTest, BadInputIsRefusedNamingTheFieldAndChangesNothing) {
+  std::string unit = Unit(estate_, "100");
+  Schedule(estate_);
+  Run(estate_, Month(2026, 1));
+  const std::string before = Snapshot();
+  struct Bad {
+    std::string field;
+    std::function<grpc::Status()> call;
+  };
+  auto pay = [&](std::function<void(v1::RecordPaymentRequest&)> edit) {
+    return [this, unit, edit] {
+      v1::RecordPaymentRequest req = PaymentReq(unit, 100, "X1");
+      edit(req);
+      v1::Payment out;
+      return Call(&Stub::RecordPayment, clerk_, req, &out);
+    };
+  };
+  auto reading = [&](std::function<void(v1::MeterReading&)> edit) {
+    return [this, unit, edit] {
+      v1::RecordMeterReadingRequest req;
+      req.set_request_id(NewId(absl::Now()));
+      auto* r = req.mutable_reading();
+      r->set_unit_id(unit);
+      r->set_meter_id("W1");
+      r->set_kind(v1::METER_KIND_WATER);
+      *r->mutable_period() = Month(2026, 5);
+      r->set_reading("10");
+      edit(*r);
+      v1::MeterReading out;
+      return Call(&Stub::RecordMeterReading, clerk_, req, &out);
+    };
+  };
+  std::vector<Bad> cases = {
+      {"request_id", pay([](auto& r) { r.set_request_id(""); })},
+      {"payment.unit_id", pay([](auto& r) { r.mutable_payment()->set_unit_id("nope"); })},
+      {"payment.amount_fen", pay([](auto& r) { r.mutable_payment()->set_amount_fen(-5); })},
+      {"payment.method",
+       pay([](auto& r) { r.mutable_payment()->set_method(v1::PAYMENT_METHOD_UNSPECIFIED); })},
+      {"payment.external_txn_no",
+       pay([](auto& r) { r.mutable_payment()->set_external_txn_no(""); })},
+      {"payment.bill_id", pay([](auto& r) { r.mutable_payment()->set_bill_id("x"); })},
+      {"payment.bill_id",
+       pay([](auto& r) { r.mutable_payment()->set_bill_id(NewId(absl::Now())); })},
+      {"reading.reading", reading([](auto& r) { r.set_reading("1.234"); })},
+      {"reading.reading", reading([](auto& r) { r.set_reading("-1"); })},
+      {"reading.meter_id", reading([](auto& r) { r.set_meter_id(""); })},
+      {"reading.kind", reading([](auto& r) { r.set_kind(v1::METER_KIND_UNSPECIFIED); })},
+      {"reading.period.month", reading([](auto& r) { r.mutable_period()->set_month(13); })},
+      {"reading.old_meter_final", reading([](auto& r) { r.set_old_meter_final("5"); })},
+      {"schedule.due_day",
+       [&] {
+         v1::SetFeeScheduleRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.mutable_schedule()->set_estate_id(estate_);
+         req.mutable_schedule()->set_due_day(31);
+         v1::FeeSchedule out;
+         return Call(&Stub::SetFeeSchedule, admin_, req, &out);
+       }},
+      {"schedule.tariffs[0].tiers[0].up_to",
+       [&] {
+         v1::SetFeeScheduleRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.mutable_schedule()->set_estate_id(estate_);
+         auto* t = req.mutable_schedule()->add_tariffs();
+         t->set_kind(v1::METER_KIND_GAS);
+         t->add_tiers()->set_up_to(5);
+         v1::FeeSchedule out;
+         return Call(&Stub::SetFeeSchedule, admin_, req, &out);
+       }},
+      {"price.price_fen",
+       [&] {
+         v1::SetStandardPriceRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.mutable_price()->set_item_code("MOVE");
+         req.mutable_price()->set_name("Moving help");
+         req.mutable_price()->set_per("hour");
+         v1::StandardPrice out;
+         return Call(&Stub::SetStandardPrice, admin_, req, &out);
+       }},
+      {"price.item_code",
+       [&] {
+         v1::SetStandardPriceRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.mutable_price()->set_item_code("bad code");
+         req.mutable_price()->set_name("x");
+         req.mutable_price()->set_per("job");
+         req.mutable_price()->set_price_fen(1);
+         v1::StandardPrice out;
+         return Call(&Stub::SetStandardPrice, admin_, req, &out);
+       }},
+      {"period.month",
+       [&] {
+         v1::StartBillingRunRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_estate_id(estate_);
+         *req.mutable_period() = Month(2026, 0);
+         v1::BillingRun out;
+         return Call(&Stub::StartBillingRun, admin_, req, &out);
+       }},
+      {"reminder.channel",
+       [&] {
+         v1::RecordReminderRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.mutable_reminder()->set_bill_id(NewId(absl::Now()));
+         v1::Reminder out;
+         return Call(&Stub::RecordReminder, clerk_, req, &out);
+       }},
+      {"reason",
+       [&] {
+         v1::ReversePaymentRequest req;
+         req.set_request_id(NewId(absl::Now()));
+         req.set_id(NewId(absl::Now()));
+         v1::Payment out;
+         return Call(&Stub::ReversePayment, clerk_, req, &out);
+       }},
+  };
+  for (const auto& c : cases) {
+    grpc::Status st = c.call();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.field << ": " << st.error_code() << " " << st.error_message();
+    EXPECT_EQ(Field(st), c.field) << st.error_message();
+  }
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(BillingServiceTest, AnotherGroupSeesAndChangesNothingAndRolesAreEnforced) {
+  std::string unit = Unit(estate_, "100");
+  Run(estate_, Month(2026, 1));
+  std::string bill = Bills(estate_, unit)[0].id();
+  v1::Payment paid;
+  ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_, PaymentReq(unit, 100, "OWN-1"), &paid).ok());
+  const std::string before = Snapshot();
+
+  std::string rival_group = NewId(absl::Now());
+  std::string rival = TestToken(rival_group, {"*"}, {"group_admin", "finance_clerk"});
+  v1::GetBillRequest get_bill;
+  get_bill.set_id(bill);
+  v1::Bill b;
+  EXPECT_EQ(Call(&Stub::GetBill, rival, get_bill, &b).error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::GetPaymentRequest get_pay;
+  get_pay.set_id(paid.id());
+  v1::Payment p;
+  EXPECT_EQ(Call(&Stub::GetPayment, rival, get_pay, &p).error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::Payment out;
+  EXPECT_EQ(Call(&Stub::RecordPayment, rival, PaymentReq(unit, 100, "R-1"), &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::ReversePaymentRequest rev;
+  rev.set_request_id("r");
+  rev.set_id(paid.id());
+  rev.set_reason("x");
+  EXPECT_EQ(Call(&Stub::ReversePayment, rival, rev, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::ListBillsRequest list;
+  list.set_estate_id(estate_);
+  v1::ListBillsResponse bills;
+  ASSERT_TRUE(Call(&Stub::ListBills, rival, list, &bills).ok());
+  EXPECT_EQ(bills.bills_size(), 0);
+  v1::StartBillingRunRequest run_req;
+  run_req.set_request_id("rival-run");
+  run_req.set_estate_id(estate_);
+  *run_req.mutable_period() = Month(2026, 2);
+  v1::BillingRun run;
+  EXPECT_EQ(Call(&Stub::StartBillingRun, rival, run_req, &run).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::LedgerCheck check;
+  ASSERT_TRUE(Call(&Stub::CheckLedger, rival, v1::CheckLedgerRequest(), &check).ok());
+  EXPECT_EQ(check.transactions(), 0);
+  // A token for other estates of this group.
+  std::string elsewhere = TestToken(group_, {NewId(absl::Now())}, {"finance_clerk"});
+  EXPECT_EQ(Call(&Stub::GetBill, elsewhere, get_bill, &b).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&Stub::RecordPayment, elsewhere, PaymentReq(unit, 100, "E-1"), &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  run_req.set_estate_id("");
+  EXPECT_EQ(Call(&Stub::StartBillingRun, elsewhere, run_req, &run).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Wrong roles.
+  std::string tech = TestToken(group_, {"*"}, {"technician"});
+  EXPECT_EQ(Call(&Stub::RecordPayment, tech, PaymentReq(unit, 100, "T-1"), &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&Stub::CheckLedger, tech, v1::CheckLedgerRequest(), &check).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  std::string agent = TestToken(group_, {"*"}, {"agent"});
+  EXPECT_EQ(Call(&Stub::ReversePayment, agent, rev, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&Stub::StartBillingRun, agent, run_req, &run).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // No token.
+  EXPECT_EQ(Call(&Stub::GetBill, "", get_bill, &b).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(BillingServiceTest, HealthIsServed) {
+  EXPECT_EQ(::wuye::testing::HealthStatus(channel_, "wuye.billing.v1.BillingService"), 1);
+}
+
+}  // namespace
+}  // namespace wuye::billing

@@ -1,0 +1,194 @@
+// The only code that knows billing's tables. Every call takes the caller's group and
+// filters by it; rules live in billing.h and permissions in the handlers.
+#pragma once
+
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "services/billing/billing.h"
+#include "shared/db.h"
+#include "shared/migrate.h"
+#include "wuye/billing/v1/billing.pb.h"
+
+namespace wuye {
+const MigrationSet& billing_migrations();
+}
+
+namespace wuye::billing {
+
+// The directory's estate as billing keeps it.
+struct EstateCopy {
+  std::string id;
+  int64_t fee_fen_per_m2 = 0;
+  std::string time_zone;
+};
+
+struct UnitCopy {
+  std::string id, estate_id;
+  UnitFacts facts;
+  int64_t version = 0;
+};
+
+struct LedgerEntry {
+  std::string account;
+  std::string unit_id;  // "" when the entry belongs to no unit
+  int64_t amount_fen;   // debit > 0, credit < 0
+};
+
+// A billing run as the worker sees it.
+struct RunRow {
+  v1::BillingRun run;
+  std::string group_id;
+  std::string cursor_estate, cursor_unit;  // "" = from the start
+  std::string trace_id;
+};
+
+// What one chunk of a run did.
+struct ChunkResult {
+  int64_t units = 0;      // units looked at
+  std::string last_unit;  // the cursor after the chunk
+  int64_t bills = 0;      // bills inserted
+  int64_t management = 0, lighting = 0, parking = 0, water = 0, electricity = 0, gas = 0;
+  int64_t total() const { return management + lighting + parking + water + electricity + gas; }
+};
+
+class BillingStore {
+ public:
+  explicit BillingStore(Db& db);
+
+  // ---- the directory copy (newer versions only) ----
+  void UpsertEstate(pqxx::work& tx, const std::string& group, const std::string& id, int64_t rate,
+                    const std::string& tz, int64_t version);
+  // Units of one chunk: each row applied only if its version is newer.
+  void UpsertUnits(pqxx::work& tx, const std::string& group, const std::vector<UnitCopy>& units);
+  void UpsertResident(pqxx::work& tx, const std::string& group, const std::string& id,
+                      const std::string& unit_id, bool owner, int64_t version);
+  std::optional<EstateCopy> GetEstate(pqxx::work& tx, const std::string& group,
+                                      const std::string& id);
+  std::optional<UnitCopy> GetUnit(pqxx::work& tx, const std::string& group, const std::string& id);
+  // Units with a monthly bill due: handed over, in scope ("" estate = whole group).
+  int64_t CountBillableUnits(pqxx::work& tx, const std::string& group, const std::string& estate);
+
+  // ---- prices and schedules ----
+  void PutStandardPrice(pqxx::work& tx, const std::string& group, const v1::StandardPrice& p,
+                        absl::Time now, v1::StandardPrice* out);
+  std::optional<v1::StandardPrice> GetStandardPrice(pqxx::work& tx, const std::string& group,
+                                                    const std::string& code);
+  void PutEstatePrice(pqxx::work& tx, const std::string& group, const v1::EstatePrice& p,
+                      absl::Time now, v1::EstatePrice* out);
+  std::vector<v1::EstatePrice> ListEstatePrices(pqxx::work& tx, const std::string& group,
+                                                const std::string& estate);
+  // The schedule, or a default one (version 0) when the estate has none.
+  v1::FeeSchedule GetSchedule(pqxx::work& tx, const std::string& group, const std::string& estate);
+  void PutSchedule(pqxx::work& tx, const std::string& group, const v1::FeeSchedule& s,
+                   v1::FeeSchedule* out);
+
+  // ---- meters ----
+  // Serialises meter readings of an estate against its billing-run chunks: readings share
+  // the lock, a chunk takes it alone, so a reading is in the bill or refused, never lost.
+  void LockEstateForReading(pqxx::work& tx, const std::string& estate);
+  void LockEstateForRun(pqxx::work& tx, const std::string& estate);
+  // The meter's last billable reading before `period` and the consumption it billed.
+  std::optional<PriorReading> LastBillableReading(pqxx::work& tx, const std::string& unit,
+                                                  const std::string& meter,
+                                                  const std::string& period);
+  // Whether the unit has a monthly bill for the period, or a reading after it.
+  bool MonthlyBillExists(pqxx::work& tx, const std::string& unit, const std::string& period);
+  bool LaterReadingExists(pqxx::work& tx, const std::string& unit, const std::string& meter,
+                          const std::string& period);
+  // False when the meter already has a reading for the period.
+  bool InsertReading(pqxx::work& tx, const std::string& group, const v1::MeterReading& r,
+                     int64_t reading_centi, int64_t old_final_centi, int64_t consumption_centi,
+                     absl::Time now, v1::MeterReading* out);
+  std::optional<v1::MeterReading> GetReading(pqxx::work& tx, const std::string& group,
+                                             const std::string& id, bool for_update);
+  void MarkReadingBillable(pqxx::work& tx, const std::string& id, v1::MeterReading* out);
+
+  // ---- billing runs ----
+  void InsertRun(pqxx::work& tx, const std::string& group, const std::string& id,
+                 const std::string& estate, const std::string& period, int64_t units_total,
+                 absl::Time now, const std::string& trace_id, v1::BillingRun* out);
+  std::optional<v1::BillingRun> GetRun(pqxx::work& tx, const std::string& group,
+                                       const std::string& id);
+  // An unfinished run of the same scope and period, if any.
+  std::optional<std::string> ActiveRun(pqxx::work& tx, const std::string& group,
+                                       const std::string& estate, const std::string& period);
+  // Locks the oldest unfinished run no other replica holds.
+  std::optional<RunRow> ClaimRun(pqxx::work& tx);
+  // The first estate of the group after `after` ("" = from the start), in id order.
+  std::optional<EstateCopy> NextEstate(pqxx::work& tx, const std::string& group,
+                                       const std::string& after);
+  // Issues the monthly bills of up to `limit` handed-over units of the estate after
+  // `after_unit`, in one INSERT … SELECT … ON CONFLICT DO NOTHING.
+  ChunkResult IssueChunk(pqxx::work& tx, const std::string& group, const EstateCopy& estate,
+                         const v1::FeeSchedule& schedule, const std::string& period,
+                         const std::string& after_unit, int limit, absl::Time issued,
+                         absl::Time due, const std::string& id_prefix, const std::string& run_id);
+  void AdvanceRun(pqxx::work& tx, const std::string& run_id, const ChunkResult& chunk,
+                  const std::string& cursor_estate, const std::string& cursor_unit, bool done,
+                  absl::Time now, v1::BillingRun* out);
+
+  // ---- bills ----
+  std::optional<v1::Bill> GetBill(pqxx::work& tx, const std::string& group, const std::string& id);
+  std::vector<v1::Bill> ListBills(pqxx::work& tx, const std::string& group,
+                                  const std::string& estate, const std::string& unit,
+                                  bool open_only, const std::string& after, int limit);
+  // The unit's open bills, locked for update.
+  std::vector<OpenBill> LockOpenBills(pqxx::work& tx, const std::string& group,
+                                      const std::string& unit);
+  // Adds `delta` (negative to undo) to each bill's paid amount.
+  void AddPaid(pqxx::work& tx, const std::vector<std::pair<std::string, int64_t>>& deltas);
+  void InsertChargeBill(pqxx::work& tx, const std::string& group, const std::string& id,
+                        const std::string& estate, const std::string& unit,
+                        const std::string& period, const std::string& item,
+                        const std::string& source, int64_t amount, absl::Time issued);
+
+  // ---- payments ----
+  // False when the (method, external_txn_no) is taken (the insert waits for a concurrent
+  // one to commit first).
+  bool InsertPayment(pqxx::work& tx, const std::string& group, const v1::Payment& p);
+  std::optional<v1::Payment> GetPayment(pqxx::work& tx, const std::string& group,
+                                        const std::string& id, bool for_update = false);
+  std::optional<v1::Payment> GetPaymentByTxn(pqxx::work& tx, const std::string& group, int method,
+                                             const std::string& txn_no);
+  void InsertAllocations(pqxx::work& tx, const std::string& payment,
+                         const std::vector<std::pair<std::string, int64_t>>& allocations);
+  void MarkReversed(pqxx::work& tx, const std::string& payment, const std::string& reason);
+
+  // ---- ledger ----
+  // Records a balanced transaction once per `ref`; false when `ref` was recorded before.
+  bool PostLedger(pqxx::work& tx, const std::string& group, const std::string& estate,
+                  const std::string& kind, const std::string& ref,
+                  const std::vector<LedgerEntry>& entries, absl::Time now);
+  v1::LedgerCheck CheckLedger(pqxx::work& tx, const std::string& group);
+  // −(sum of the unit's entries on `account`): what the group owes the unit there.
+  int64_t UnitLiability(pqxx::work& tx, const std::string& group, const std::string& unit,
+                        const std::string& account);
+
+  // ---- arrears, disputes, reminders, reports ----
+  // Open overdue amounts of the estate by whole days past due, and units in arrears.
+  std::vector<std::pair<int64_t, int64_t>> OverdueByDays(pqxx::work& tx, const std::string& group,
+                                                         const std::string& estate, absl::Time now,
+                                                         int32_t* units);
+  void UpsertDispute(pqxx::work& tx, const std::string& group, const std::string& ticket,
+                     const std::string& bill, bool open, int64_t version);
+  bool BillDisputed(pqxx::work& tx, const std::string& bill);
+  bool HasDispute(pqxx::work& tx, const std::string& ticket);
+  void InsertReminder(pqxx::work& tx, const std::string& group, const v1::Reminder& r,
+                      absl::Time now, v1::Reminder* out);
+  std::vector<v1::Reminder> ListReminders(pqxx::work& tx, const std::string& group,
+                                          const std::string& bill);
+  // Billed and collected on the estate's monthly bills of the period; owners of the units
+  // billed and of those whose bill is open past `now` (a unit counts its registered
+  // owners, at least one).
+  void CollectionFigures(pqxx::work& tx, const std::string& group, const std::string& estate,
+                         const std::string& period, absl::Time now, v1::CollectionReport* out);
+  // The report's next version.
+  int64_t BumpReport(pqxx::work& tx, const std::string& group, const std::string& estate,
+                     const std::string& period, bool final);
+};
+
+}  // namespace wuye::billing

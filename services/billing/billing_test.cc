@@ -1,0 +1,289 @@
+// Billing's pure domain at its boundaries: decimals, rounding, vacant units, parking,
+// tiers, the ±30 % band, meter readings, allocation, ageing and basis points.
+#include "services/billing/billing.h"
+
+#include <gtest/gtest.h>
+
+#include "shared/status.h"
+
+namespace wuye::billing {
+namespace {
+
+TEST(ParseCenti, AcceptsAtMostTwoDecimalsExactly) {
+  EXPECT_EQ(*ParseCenti("89.5", "f"), 8950);
+  EXPECT_EQ(*ParseCenti("89.50", "f"), 8950);
+  EXPECT_EQ(*ParseCenti("120.25", "f"), 12025);
+  EXPECT_EQ(*ParseCenti("0", "f"), 0);
+  EXPECT_EQ(*ParseCenti("0.01", "f"), 1);
+  EXPECT_EQ(*ParseCenti("7", "f"), 700);
+  for (const char* bad : {"", ".5", "5.", "1.234", "-1", "+1", "1e3", "1,5", " 1", "1..2", "a"}) {
+    auto r = ParseCenti(bad, "reading.reading");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(ErrorField(r.status()), "reading.reading") << bad;
+  }
+  EXPECT_FALSE(ParseCenti("100000", "f", 100000).ok());
+  EXPECT_TRUE(ParseCenti("99999.99", "f", 100000).ok());
+  EXPECT_EQ(FormatCenti(8950), "89.50");
+  EXPECT_EQ(FormatCenti(1), "0.01");
+  EXPECT_EQ(FormatCenti(0), "0.00");
+}
+
+TEST(ManagementFee, RoundsHalfUpToTheFen) {
+  // 89.50 m² × 1.50 yuan = 134.25 yuan exactly.
+  EXPECT_EQ(ManagementFeeFen(8950, 150), 13425);
+  // 0.01 m² × 80 fen = 0.8 fen → 1 fen; 0.01 m² × 49 fen = 0.49 → 0; × 50 = 0.5 → 1.
+  EXPECT_EQ(ManagementFeeFen(1, 80), 1);
+  EXPECT_EQ(ManagementFeeFen(1, 49), 0);
+  EXPECT_EQ(ManagementFeeFen(1, 50), 1);
+  // 100.33 m² × 1.5 yuan = 150.495 yuan → 150.50 yuan (half up).
+  EXPECT_EQ(ManagementFeeFen(10033, 150), 15050);
+  // 100.31 m² × 0.8 yuan = 80.248 → 80.25.
+  EXPECT_EQ(ManagementFeeFen(10031, 80), 8025);
+  // The largest area the directory allows, at a high rate, stays exact in int64.
+  EXPECT_EQ(ManagementFeeFen(9999999, 100000), 9999999000);
+}
+
+TEST(MonthlyFees, VacantHandedOverUnitsOweAndUnhandedOnesDoNot) {
+  v1::FeeSchedule s;
+  s.set_stair_lighting_fen(500);
+  UnitFacts vacant{8950, 1, kOccupancyVacant, true};
+  MonthlyLines lines = MonthlyFees(vacant, s, 150);
+  EXPECT_EQ(lines.management_fen, 13425);
+  EXPECT_EQ(lines.stair_lighting_fen, 500);
+  EXPECT_EQ(lines.total(), 13925);
+  UnitFacts not_handed{8950, 1, kOccupancyVacant, false};
+  EXPECT_EQ(MonthlyFees(not_handed, s, 150).total(), 0);
+}
+
+TEST(MonthlyFees, TypeRatesOverrideTheEstateRateAndParkingPaysByOccupancy) {
+  v1::FeeSchedule s;
+  auto* shop = s.add_type_rates();
+  shop->set_unit_type(wuye::directory::v1::UNIT_TYPE_SHOP);
+  shop->set_fen_per_m2(300);
+  s.set_parking_rented_fen(15000);
+  s.set_parking_sold_fen(6000);
+  s.set_parking_vacant_fen(3000);
+  s.set_stair_lighting_fen(500);
+  EXPECT_EQ(MonthlyFees({10000, 3, kOccupancyRented, true}, s, 150).management_fen, 30000);
+  EXPECT_EQ(MonthlyFees({10000, 1, kOccupancyRented, true}, s, 150).management_fen, 15000);
+  MonthlyLines rented = MonthlyFees({1250, kUnitTypeParking, kOccupancyRented, true}, s, 150);
+  EXPECT_EQ(rented.parking_fen, 15000);
+  EXPECT_EQ(rented.management_fen, 0);
+  EXPECT_EQ(rented.stair_lighting_fen, 0);
+  EXPECT_EQ(MonthlyFees({1250, kUnitTypeParking, kOccupancySelfOccupied, true}, s, 150).total(),
+            6000);
+  EXPECT_EQ(MonthlyFees({1250, kUnitTypeParking, kOccupancyVacant, true}, s, 150).total(), 3000);
+}
+
+v1::Tariff Tiers(std::initializer_list<std::pair<int64_t, int64_t>> tiers) {
+  v1::Tariff t;
+  t.set_kind(v1::METER_KIND_WATER);
+  for (auto [up_to, fen] : tiers) {
+    auto* tier = t.add_tiers();
+    tier->set_up_to(up_to);
+    tier->set_fen_per_unit(fen);
+  }
+  return t;
+}
+
+TEST(Tariff, TiersPriceEachSliceAndRoundOnceAtTheEnd) {
+  // Water: 0–20 m³ at 3.45 yuan, 20–30 at 4.83, above at 8.28.
+  v1::Tariff t = Tiers({{20, 345}, {30, 483}, {0, 828}});
+  EXPECT_TRUE(CheckTariff(t, "t").ok());
+  EXPECT_EQ(TieredChargeFen(0, t), 0);
+  EXPECT_EQ(TieredChargeFen(2000, t), 6900);                // exactly the first tier
+  EXPECT_EQ(TieredChargeFen(2001, t), 6900 + 5);            // 0.01 m³ at 4.83 → 4.83 fen → 5
+  EXPECT_EQ(TieredChargeFen(3000, t), 6900 + 4830);         // up to the second bound
+  EXPECT_EQ(TieredChargeFen(3550, t), 6900 + 4830 + 4554);  // 5.5 m³ at 8.28
+  // 0.01 m³ at 3.45 yuan = 3.45 fen → 3 (below half); 0.03 → 10.35 → 10.
+  EXPECT_EQ(TieredChargeFen(1, t), 3);
+  EXPECT_EQ(TieredChargeFen(3, t), 10);
+  // Sums are exact before the one rounding: 0.02 at 3.45 = 6.9 → 7, not 3 + 3.
+  EXPECT_EQ(TieredChargeFen(2, t), 7);
+  // A flat tariff.
+  EXPECT_EQ(TieredChargeFen(12345, Tiers({{0, 100}})), 12345);
+}
+
+TEST(Tariff, BadTiersAreRefusedNamingTheField) {
+  EXPECT_EQ(ErrorField(CheckTariff(Tiers({{20, 345}, {10, 400}, {0, 500}}), "t")),
+            "t.tiers[1].up_to");
+  EXPECT_EQ(ErrorField(CheckTariff(Tiers({{20, 345}}), "t")), "t.tiers[0].up_to");
+  EXPECT_EQ(ErrorField(CheckTariff(Tiers({{0, -1}}), "t")), "t.tiers[0].fen_per_unit");
+  EXPECT_EQ(ErrorField(CheckTariff(Tiers({}), "t")), "t.tiers");
+  v1::Tariff no_kind = Tiers({{0, 1}});
+  no_kind.set_kind(v1::METER_KIND_UNSPECIFIED);
+  EXPECT_EQ(ErrorField(CheckTariff(no_kind, "t")), "t.kind");
+}
+
+TEST(FeeSchedule, DefaultsAndLimits) {
+  v1::FeeSchedule s;
+  ASSERT_TRUE(PrepareFeeSchedule(s, "schedule").ok());
+  EXPECT_EQ(s.due_day(), 15);
+  s.set_due_day(29);
+  EXPECT_EQ(ErrorField(PrepareFeeSchedule(s, "schedule")), "schedule.due_day");
+  s.set_due_day(28);
+  s.set_stair_lighting_fen(-1);
+  EXPECT_EQ(ErrorField(PrepareFeeSchedule(s, "schedule")), "schedule.stair_lighting_fen");
+  s.set_stair_lighting_fen(0);
+  auto* r = s.add_type_rates();
+  r->set_unit_type(wuye::directory::v1::UNIT_TYPE_PARKING);
+  r->set_fen_per_m2(100);
+  EXPECT_EQ(ErrorField(PrepareFeeSchedule(s, "schedule")), "schedule.type_rates[0].unit_type");
+  r->set_unit_type(wuye::directory::v1::UNIT_TYPE_SHOP);
+  r->set_fen_per_m2(0);
+  EXPECT_EQ(ErrorField(PrepareFeeSchedule(s, "schedule")), "schedule.type_rates[0].fen_per_m2");
+}
+
+TEST(EstatePrice, BandIsThirtyPercentEitherSideWithBoundsIncluded) {
+  PriceBand band = EstatePriceBand(10000);
+  EXPECT_EQ(band.min_fen, 7000);
+  EXPECT_EQ(band.max_fen, 13000);
+  EXPECT_TRUE(CheckEstatePrice(7000, 10000, "price.price_fen").ok());
+  EXPECT_TRUE(CheckEstatePrice(13000, 10000, "price.price_fen").ok());
+  EXPECT_EQ(ErrorField(CheckEstatePrice(6999, 10000, "price.price_fen")), "price.price_fen");
+  EXPECT_EQ(ErrorField(CheckEstatePrice(13001, 10000, "price.price_fen")), "price.price_fen");
+  // Odd standards: 70 % of 333 is 233.1 → at least 234; 130 % is 432.9 → at most 432.
+  band = EstatePriceBand(333);
+  EXPECT_EQ(band.min_fen, 234);
+  EXPECT_EQ(band.max_fen, 432);
+  EXPECT_FALSE(CheckEstatePrice(233, 333, "p").ok());
+  EXPECT_TRUE(CheckEstatePrice(234, 333, "p").ok());
+  EXPECT_TRUE(CheckEstatePrice(432, 333, "p").ok());
+  EXPECT_FALSE(CheckEstatePrice(433, 333, "p").ok());
+  // The message names the allowed range.
+  EXPECT_NE(std::string(CheckEstatePrice(1, 333, "p").message()).find("234..432"),
+            std::string::npos);
+}
+
+TEST(Readings, FirstReadingIsABaselineAndLaterOnesConsumeTheDifference) {
+  auto first = EvaluateReading(std::nullopt, 123456, false, 0);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->consumption_centi, 0);
+  EXPECT_FALSE(first->flagged);
+  auto next = EvaluateReading(PriorReading{123456, 0}, 125456, false, 0);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->consumption_centi, 2000);
+  EXPECT_FALSE(next->flagged);
+  auto same = EvaluateReading(PriorReading{123456, 2000}, 123456, false, 0);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->consumption_centi, 0);
+}
+
+TEST(Readings, ADecreaseIsRefusedUnlessTheMeterWasReplaced) {
+  auto down = EvaluateReading(PriorReading{10000, 500}, 9999, false, 0);
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrorReason(down.status()), "METER_READING_DECREASED");
+  // Replaced: old meter went from 100.00 to 104.00, the new one reads 1.50.
+  auto replaced = EvaluateReading(PriorReading{10000, 500}, 150, true, 10400);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_EQ(replaced->consumption_centi, 550);
+  // The old meter's final reading cannot be below its last billed one either.
+  EXPECT_FALSE(EvaluateReading(PriorReading{10000, 500}, 150, true, 9000).ok());
+}
+
+TEST(Readings, AnImplausibleJumpIsFlaggedAtItsBoundary) {
+  PriorReading prior{100000, 1000};  // last month 10 units
+  // 3 × 10 = 30 units is not more than 3×: not flagged.
+  EXPECT_FALSE(EvaluateReading(prior, 100000 + 3000, false, 0)->flagged);
+  // 30.01 units: more than 3× and ≥ 10 above: flagged.
+  auto jump = EvaluateReading(prior, 100000 + 3001, false, 0);
+  EXPECT_TRUE(jump->flagged);
+  EXPECT_FALSE(jump->flag_reason.empty());
+  // Small numbers: 1 unit → 5 units is 5× but only 4 above the floor: not flagged.
+  EXPECT_FALSE(EvaluateReading(PriorReading{0, 100}, 500, false, 0)->flagged);
+  // No comparison after a month without consumption.
+  EXPECT_FALSE(EvaluateReading(PriorReading{0, 0}, 900000, false, 0)->flagged);
+}
+
+absl::Time T(int day) { return absl::FromCivil(absl::CivilDay(2026, 1, day), absl::UTCTimeZone()); }
+
+TEST(Allocate, OldestFirstThenCredit) {
+  std::vector<OpenBill> open = {
+      {"b3", T(20), T(3), 1000}, {"b1", T(10), T(1), 500}, {"b2", T(10), T(2), 700}};
+  AllocationPlan plan = Allocate(1500, "", open);
+  ASSERT_EQ(plan.allocations.size(), 3u);
+  EXPECT_EQ(plan.allocations[0], (std::pair<std::string, int64_t>{"b1", 500}));
+  EXPECT_EQ(plan.allocations[1], (std::pair<std::string, int64_t>{"b2", 700}));
+  EXPECT_EQ(plan.allocations[2], (std::pair<std::string, int64_t>{"b3", 300}));
+  EXPECT_EQ(plan.credit_fen, 0);
+  AllocationPlan over = Allocate(3000, "", open);
+  EXPECT_EQ(over.credit_fen, 800);
+  AllocationPlan none = Allocate(100, "", {});
+  EXPECT_TRUE(none.allocations.empty());
+  EXPECT_EQ(none.credit_fen, 100);
+}
+
+TEST(Allocate, TheNamedBillGoesFirst) {
+  std::vector<OpenBill> open = {{"b1", T(10), T(1), 500}, {"b2", T(20), T(2), 700}};
+  AllocationPlan plan = Allocate(800, "b2", open);
+  ASSERT_EQ(plan.allocations.size(), 2u);
+  EXPECT_EQ(plan.allocations[0], (std::pair<std::string, int64_t>{"b2", 700}));
+  EXPECT_EQ(plan.allocations[1], (std::pair<std::string, int64_t>{"b1", 100}));
+}
+
+TEST(Arrears, DaysAndBuckets) {
+  absl::Time due = T(1);
+  EXPECT_EQ(DaysPastDue(due, due - absl::Seconds(1)), -1);
+  EXPECT_EQ(DaysPastDue(due, due), 0);
+  EXPECT_EQ(DaysPastDue(due, due + absl::Hours(24) - absl::Seconds(1)), 0);
+  EXPECT_EQ(DaysPastDue(due, due + absl::Hours(24)), 1);
+  EXPECT_EQ(AgeBucket(0), 0);
+  EXPECT_EQ(AgeBucket(30), 0);
+  EXPECT_EQ(AgeBucket(31), 1);
+  EXPECT_EQ(AgeBucket(90), 1);
+  EXPECT_EQ(AgeBucket(91), 2);
+  EXPECT_EQ(AgeBucket(180), 2);
+  EXPECT_EQ(AgeBucket(181), 3);
+}
+
+TEST(Reports, BasisPointsRoundDown) {
+  EXPECT_EQ(BasisPoints(95, 100, 0), 9500);
+  EXPECT_EQ(BasisPoints(9499999, 10000000, 0), 9499);  // 94.99999 % is not 95 %
+  EXPECT_EQ(BasisPoints(1, 3, 0), 3333);
+  EXPECT_EQ(BasisPoints(0, 10, 7), 0);
+  EXPECT_EQ(BasisPoints(5, 0, 10000), 10000);
+  EXPECT_EQ(BasisPoints(10, 10, 0), 10000);
+}
+
+TEST(Months, DueTimeIsTheEndOfTheDueDayInTheEstatesZone) {
+  wuye::common::v1::Month m;
+  m.set_year(2026);
+  m.set_month(12);
+  EXPECT_TRUE(CheckMonth(m, "period").ok());
+  EXPECT_EQ(MonthStart(m), "2026-12-01");
+  absl::TimeZone shanghai = ZoneOrUtc("Asia/Shanghai");
+  // Due on the 15th: overdue from 16 Dec 00:00 Shanghai = 15 Dec 16:00 UTC.
+  EXPECT_EQ(DueTime(m, 15, shanghai),
+            absl::FromCivil(absl::CivilSecond(2026, 12, 15, 16, 0, 0), absl::UTCTimeZone()));
+  m.set_month(13);
+  EXPECT_EQ(ErrorField(CheckMonth(m, "period")), "period.month");
+  m.set_month(1);
+  m.set_year(1999);
+  EXPECT_EQ(ErrorField(CheckMonth(m, "period")), "period.year");
+}
+
+TEST(Payments, BadPaymentsAreRefusedNamingTheField) {
+  v1::Payment p;
+  p.set_amount_fen(100);
+  p.set_method(v1::PAYMENT_METHOD_ALIPAY);
+  p.set_external_txn_no("2026112422001");
+  EXPECT_TRUE(CheckPayment(p, "payment").ok());
+  v1::Payment bad = p;
+  bad.set_amount_fen(0);
+  EXPECT_EQ(ErrorField(CheckPayment(bad, "payment")), "payment.amount_fen");
+  bad = p;
+  bad.set_method(v1::PAYMENT_METHOD_UNSPECIFIED);
+  EXPECT_EQ(ErrorField(CheckPayment(bad, "payment")), "payment.method");
+  bad = p;
+  bad.set_external_txn_no("");
+  EXPECT_EQ(ErrorField(CheckPayment(bad, "payment")), "payment.external_txn_no");
+  bad.set_external_txn_no("has space");
+  EXPECT_EQ(ErrorField(CheckPayment(bad, "payment")), "payment.external_txn_no");
+  bad.set_external_txn_no(std::string(65, 'x'));
+  EXPECT_EQ(ErrorField(CheckPayment(bad, "payment")), "payment.external_txn_no");
+  EXPECT_EQ(MethodName(v1::PAYMENT_METHOD_WECHAT_PAY), "wechat_pay");
+}
+
+}  // namespace
+}  // namespace wuye::billing

@@ -1,0 +1,209 @@
+#include "services/billing/consumers.h"
+
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/billing/billing.h"
+#include "services/billing/billing_store.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
+#include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/events/v1/eldercare_events.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+
+namespace wuye::billing {
+namespace {
+
+namespace dir = ::wuye::directory::v1;
+namespace ev = ::wuye::events::v1;
+
+template <class T>
+absl::StatusOr<T> Payload(const ev::Event& event) {
+  T out;
+  if (!event.payload().UnpackTo(&out)) {
+    return absl::InvalidArgumentError(absl::StrCat(event.type(), ": unreadable payload"));
+  }
+  return out;
+}
+
+// A unit as billing copies it; a malformed area is refused (the directory never sends one).
+absl::StatusOr<UnitCopy> CopyOf(const dir::Unit& u) {
+  WUYE_ASSIGN_OR_RETURN(int64_t area, ParseCenti(u.building_area_m2(), "unit.building_area_m2"));
+  UnitCopy c;
+  c.id = u.id();
+  c.estate_id = u.estate_id();
+  c.facts = {area, u.type() == dir::UNIT_TYPE_UNSPECIFIED ? 1 : static_cast<int>(u.type()),
+             u.occupancy() == dir::OCCUPANCY_UNSPECIFIED ? kOccupancyVacant
+                                                         : static_cast<int>(u.occupancy()),
+             u.handed_over()};
+  c.version = u.version();
+  return c;
+}
+
+bool IsOpen(ev::TicketState state) {
+  return state != ev::TICKET_STATE_CLOSED && state != ev::TICKET_STATE_CANCELLED;
+}
+
+std::string ElderItem(ev::ElderFeeKind kind) {
+  switch (kind) {
+    case ev::ELDER_FEE_KIND_SERVICE_YEAR:
+      return "eldercare_service_year";
+    case ev::ELDER_FEE_KIND_FAMILY_CALL_FUND:
+      return "eldercare_family_call_fund";
+    case ev::ELDER_FEE_KIND_HEALTH_CARD:
+      return "eldercare_health_card";
+    case ev::ELDER_FEE_KIND_CHECKUP:
+      return "eldercare_checkup";
+    case ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT:
+      return "eldercare_emergency_deposit";
+    case ev::ELDER_FEE_KIND_DEPOSIT_REFUND:
+      return "eldercare_deposit_refund";
+    case ev::ELDER_FEE_KIND_SICKBED_DAYS:
+      return "eldercare_sickbed_days";
+    case ev::ELDER_FEE_KIND_HOSPICE_DAYS:
+      return "eldercare_hospice_days";
+    case ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE:
+      return "clinic_management_fee";
+    default:
+      return "eldercare_other";
+  }
+}
+
+class Handler {
+ public:
+  explicit Handler(Db& db) : store_(db) {}
+
+  absl::Status Apply(pqxx::work& tx, const ev::Event& e) {
+    const std::string& type = e.type();
+    if (type == "directory.estate.created" || type == "directory.estate.updated") {
+      WUYE_ASSIGN_OR_RETURN(dir::Estate estate, Payload<dir::Estate>(e));
+      store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.management_fee_fen_per_m2(),
+                          estate.time_zone(), estate.version());
+    } else if (type == "directory.unit.created" || type == "directory.unit.updated") {
+      WUYE_ASSIGN_OR_RETURN(dir::Unit unit, Payload<dir::Unit>(e));
+      WUYE_ASSIGN_OR_RETURN(UnitCopy copy, CopyOf(unit));
+      store_.UpsertUnits(tx, e.group_id(), {copy});
+    } else if (type == "directory.units.imported") {
+      WUYE_ASSIGN_OR_RETURN(ev::UnitsImported chunk, Payload<ev::UnitsImported>(e));
+      std::vector<UnitCopy> units;
+      units.reserve(chunk.units_size());
+      for (const auto& u : chunk.units()) {
+        WUYE_ASSIGN_OR_RETURN(UnitCopy copy, CopyOf(u));
+        units.push_back(std::move(copy));
+      }
+      store_.UpsertUnits(tx, e.group_id(), units);
+    } else if (type == "directory.resident.created" || type == "directory.resident.updated") {
+      WUYE_ASSIGN_OR_RETURN(dir::Resident r, Payload<dir::Resident>(e));
+      store_.UpsertResident(tx, e.group_id(), r.id(), r.unit_id(),
+                            r.role() == dir::RESIDENT_ROLE_OWNER, r.version());
+    } else if (type == "dispatch.work_order.completed") {
+      WUYE_ASSIGN_OR_RETURN(ev::WorkOrderChanged wo, Payload<ev::WorkOrderChanged>(e));
+      return WorkOrderCompleted(tx, e, wo);
+    } else if (type == "eldercare.fee.charged") {
+      WUYE_ASSIGN_OR_RETURN(ev::ElderFeeCharged fee, Payload<ev::ElderFeeCharged>(e));
+      return ElderFee(tx, e, fee);
+    } else if (type == "intake.ticket.created" || type == "intake.ticket.changed") {
+      WUYE_ASSIGN_OR_RETURN(ev::TicketChanged t, Payload<ev::TicketChanged>(e));
+      // Only tickets that dispute a bill matter; a ticket that stops naming its bill closes
+      // the dispute it had (the stored bill id is kept).
+      if (!IsValidId(t.ticket_id())) return absl::OkStatus();
+      if (!t.disputed_bill_id().empty() || store_.HasDispute(tx, t.ticket_id())) {
+        store_.UpsertDispute(tx, e.group_id(), t.ticket_id(), t.disputed_bill_id(),
+                             !t.disputed_bill_id().empty() && IsOpen(t.state()),
+                             e.subject_version());
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // The unit of a charge, or UNAVAILABLE while the directory's event has not arrived (the
+  // entry is delivered again later).
+  absl::StatusOr<UnitCopy> UnitOf(pqxx::work& tx, const std::string& group,
+                                  const std::string& unit_id) {
+    if (!IsValidId(unit_id)) return absl::InvalidArgumentError("charge: no valid unit id");
+    auto unit = store_.GetUnit(tx, group, unit_id);
+    if (!unit) return absl::UnavailableError("charge: unit not yet in billing's copy");
+    return *unit;
+  }
+
+  std::string PeriodOf(pqxx::work& tx, const std::string& group, const std::string& estate,
+                       absl::Time at) {
+    auto copy = store_.GetEstate(tx, group, estate);
+    absl::TimeZone tz = ZoneOrUtc(copy ? copy->time_zone : "Asia/Shanghai");
+    return MonthStart(MonthOf(absl::ToCivilDay(at, tz)));
+  }
+
+  absl::Status WorkOrderCompleted(pqxx::work& tx, const ev::Event& e,
+                                  const ev::WorkOrderChanged& wo) {
+    if (!wo.paid() || wo.quote_fen() <= 0) return absl::OkStatus();
+    std::string unit_id =
+        !wo.unit_id().empty() ? wo.unit_id() : std::string(wo.location().unit_id());
+    WUYE_ASSIGN_OR_RETURN(UnitCopy unit, UnitOf(tx, e.group_id(), unit_id));
+    absl::Time at = wo.has_at() ? FromProtoTime(wo.at()) : FromProtoTime(e.occurred_at());
+    std::string source = absl::StrCat("work_order:", wo.work_order_id());
+    if (!store_.PostLedger(tx, e.group_id(), unit.estate_id, "charge", source,
+                           {{"receivable", unit.id, wo.quote_fen()},
+                            {"revenue:paid_service", "", -wo.quote_fen()}},
+                           at)) {
+      return absl::OkStatus();  // charged before
+    }
+    store_.InsertChargeBill(tx, e.group_id(), NewId(at), unit.estate_id, unit.id,
+                            PeriodOf(tx, e.group_id(), unit.estate_id, at), "work_order", source,
+                            wo.quote_fen(), at);
+    return absl::OkStatus();
+  }
+
+  absl::Status ElderFee(pqxx::work& tx, const ev::Event& e, const ev::ElderFeeCharged& fee) {
+    if (fee.amount_fen() <= 0 || fee.charge_id().empty()) return absl::OkStatus();
+    const std::string& group = e.group_id();
+    absl::Time at = fee.has_at() ? FromProtoTime(fee.at()) : FromProtoTime(e.occurred_at());
+    std::string source = absl::StrCat("eldercare:", fee.charge_id());
+    std::string item = ElderItem(fee.kind());
+    if (fee.payer() == ev::ELDER_FEE_PAYER_CLINIC) {
+      // Owed by the estate's community clinic, not by a unit.
+      if (!IsValidId(fee.estate_id())) return absl::InvalidArgumentError("charge: no estate");
+      store_.PostLedger(tx, group, fee.estate_id(), "clinic_charge", source,
+                        {{"clinic_receivable", "", fee.amount_fen()},
+                         {absl::StrCat("revenue:", item), "", -fee.amount_fen()}},
+                        at);
+      return absl::OkStatus();
+    }
+    WUYE_ASSIGN_OR_RETURN(UnitCopy unit, UnitOf(tx, group, fee.unit_id()));
+    if (fee.kind() == ev::ELDER_FEE_KIND_DEPOSIT_REFUND) {
+      // The deposit goes back to the unit as credit, refunded from there.
+      store_.PostLedger(tx, group, unit.estate_id, "deposit_refund", source,
+                        {{"deposit_held", unit.id, fee.amount_fen()},
+                         {"unit_credit", unit.id, -fee.amount_fen()}},
+                        at);
+      return absl::OkStatus();
+    }
+    bool deposit = fee.kind() == ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT;
+    if (!store_.PostLedger(tx, group, unit.estate_id, deposit ? "deposit" : "charge", source,
+                           {{"receivable", unit.id, fee.amount_fen()},
+                            {deposit ? std::string("deposit_held") : absl::StrCat("revenue:", item),
+                             deposit ? unit.id : "", -fee.amount_fen()}},
+                           at)) {
+      return absl::OkStatus();  // charged before
+    }
+    store_.InsertChargeBill(tx, group, NewId(at), unit.estate_id, unit.id,
+                            PeriodOf(tx, group, unit.estate_id, at), item, source, fee.amount_fen(),
+                            at);
+    return absl::OkStatus();
+  }
+
+  BillingStore store_;
+};
+
+}  // namespace
+
+EventHandler MakeHandler(Db& db) {
+  auto handler = std::make_shared<Handler>(db);
+  return [handler](pqxx::work& tx, const ev::Event& event) { return handler->Apply(tx, event); };
+}
+
+}  // namespace wuye::billing
