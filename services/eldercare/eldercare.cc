@@ -1,0 +1,256 @@
+#include "services/eldercare/eldercare.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+
+namespace wuye::eldercare {
+namespace {
+
+namespace ev = ::wuye::events::v1;
+
+absl::Status Refused(absl::string_view rule, absl::string_view reason) {
+  return WithReason(absl::FailedPreconditionError(rule), reason);
+}
+
+// Code points of UTF-8 text (bytes that do not start a sequence are not counted).
+size_t CodePoints(absl::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
+int AgeInYears(absl::CivilDay dob, absl::CivilDay on) {
+  int years = static_cast<int>(on.year() - dob.year());
+  if (on.month() < dob.month() || (on.month() == dob.month() && on.day() < dob.day())) --years;
+  return years;
+}
+
+absl::CivilDay OneYearAfter(absl::CivilDay from) {
+  // CivilDay normalises 29 February of a common year to 1 March.
+  return absl::CivilDay(from.year() + 1, from.month(), from.day());
+}
+
+bool LeaseIsAYearOrMore(absl::CivilDay start, absl::CivilDay end) {
+  return end >= OneYearAfter(start) - 1;
+}
+
+absl::Status CheckEligible(const ResidentFacts& r, absl::CivilDay on) {
+  if (!r.date_of_birth) {
+    return Refused("resident.date_of_birth: unknown; record it in the directory first",
+                   "DATE_OF_BIRTH_UNKNOWN");
+  }
+  if (AgeInYears(*r.date_of_birth, on) < kMinAgeYears) {
+    return Refused("resident: must be 60 or over on the enrolment date", "UNDER_60");
+  }
+  if (r.role == ResidentRole::kOwner) return absl::OkStatus();
+  if (r.role != ResidentRole::kTenant) {
+    return Refused("resident.role: only owners and tenants may enrol", "NOT_OWNER_OR_TENANT");
+  }
+  if (!r.lease_start || !r.lease_end) {
+    return Refused("resident.lease: a tenant's lease must be recorded", "LEASE_UNKNOWN");
+  }
+  if (on < *r.lease_start || on > *r.lease_end) {
+    return Refused("resident.lease: the lease must cover the enrolment date", "LEASE_NOT_CURRENT");
+  }
+  if (!LeaseIsAYearOrMore(*r.lease_start, *r.lease_end)) {
+    return Refused("resident.lease: a tenant needs a lease of a year or more",
+                   "LEASE_UNDER_A_YEAR");
+  }
+  return absl::OkStatus();
+}
+
+char IdCheckCharacter(absl::string_view first17) {
+  static constexpr int kWeights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+  static constexpr char kCheck[] = "10X98765432";
+  int sum = 0;
+  for (int i = 0; i < 17; ++i) sum += (first17[i] - '0') * kWeights[i];
+  return kCheck[sum % 11];
+}
+
+absl::CivilDay IdBirthDate(absl::string_view id) {
+  auto num = [&](size_t pos, size_t len) {
+    int v = 0;
+    for (size_t i = pos; i < pos + len; ++i) v = v * 10 + (id[i] - '0');
+    return v;
+  };
+  return absl::CivilDay(num(6, 4), num(10, 2), num(12, 2));
+}
+
+absl::StatusOr<std::string> CanonicalIdNumber(absl::string_view id, absl::string_view field,
+                                              absl::CivilDay today) {
+  if (id.empty()) return FieldError(field, "required");
+  if (id.size() != 18) return FieldError(field, "must be 18 characters");
+  std::string out(id);
+  for (int i = 0; i < 17; ++i) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(out[i]))) {
+      return FieldError(field, "the first 17 characters must be digits");
+    }
+  }
+  if (out[17] == 'x') out[17] = 'X';
+  if (!absl::ascii_isdigit(static_cast<unsigned char>(out[17])) && out[17] != 'X') {
+    return FieldError(field, "the last character must be a digit or X");
+  }
+  if (IdCheckCharacter(out) != out[17]) {
+    return FieldError(field, "check character does not match (GB 11643)");
+  }
+  int year = (out[6] - '0') * 1000 + (out[7] - '0') * 100 + (out[8] - '0') * 10 + (out[9] - '0');
+  int month = (out[10] - '0') * 10 + (out[11] - '0');
+  int day = (out[12] - '0') * 10 + (out[13] - '0');
+  absl::CivilDay birth(year, month, day);
+  if (year < 1880 || birth.month() != month || birth.day() != day || birth > today) {
+    return FieldError(field, "does not encode a real birth date");
+  }
+  return out;
+}
+
+absl::Status CheckText(absl::string_view value, absl::string_view field, size_t max,
+                       bool required) {
+  if (required && absl::StripAsciiWhitespace(value).empty()) return FieldError(field, "required");
+  if (CodePoints(value) > max)
+    return FieldError(field, absl::StrCat("at most ", max, " characters"));
+  for (unsigned char c : value) {
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+      return FieldError(field, "no control characters");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> CanonicalPhone(absl::string_view phone, absl::string_view field) {
+  std::string digits;
+  for (size_t i = 0; i < phone.size(); ++i) {
+    char c = phone[i];
+    if (c == ' ' || c == '-') continue;
+    if (c == '+' && digits.empty() && i == phone.find_first_not_of(' ')) {
+      digits.push_back(c);
+      continue;
+    }
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      return FieldError(field, "digits only, with an optional leading +");
+    }
+    digits.push_back(c);
+  }
+  size_t n = digits.size() - (!digits.empty() && digits[0] == '+' ? 1 : 0);
+  if (n < 7 || n > 15) return FieldError(field, "7 to 15 digits");
+  return digits;
+}
+
+absl::Status CheckConsent(const v1::Consent& c, absl::string_view field, absl::Time now) {
+  WUYE_RETURN_IF_ERROR(CheckText(c.scope(), absl::StrCat(field, ".scope"), 500, true));
+  WUYE_RETURN_IF_ERROR(CheckText(c.version(), absl::StrCat(field, ".version"), 32, true));
+  WUYE_RETURN_IF_ERROR(CheckText(c.signed_by(), absl::StrCat(field, ".signed_by"), 100, true));
+  if (!c.has_signed_at() || c.signed_at().seconds() <= 0) {
+    return FieldError(absl::StrCat(field, ".signed_at"), "required");
+  }
+  if (FromProtoTime(c.signed_at()) > now + absl::Minutes(5)) {
+    return FieldError(absl::StrCat(field, ".signed_at"), "must not be in the future");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFamilyContacts(google::protobuf::RepeatedPtrField<v1::FamilyContact>* contacts,
+                                 absl::string_view field) {
+  if (contacts->empty()) return FieldError(field, "at least one family contact");
+  if (contacts->size() > 5) return FieldError(field, "at most 5 family contacts");
+  for (int i = 0; i < contacts->size(); ++i) {
+    v1::FamilyContact& c = (*contacts)[i];
+    std::string prefix = absl::StrCat(field, "[", i, "]");
+    WUYE_RETURN_IF_ERROR(CheckText(c.name(), absl::StrCat(prefix, ".name"), 100, true));
+    WUYE_RETURN_IF_ERROR(CheckText(c.relation(), absl::StrCat(prefix, ".relation"), 50, false));
+    WUYE_ASSIGN_OR_RETURN(std::string phone,
+                          CanonicalPhone(c.phone(), absl::StrCat(prefix, ".phone")));
+    c.set_phone(phone);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckHealthCard(const v1::HealthCard& card, absl::string_view field) {
+  WUYE_RETURN_IF_ERROR(CheckText(card.blood_type(), absl::StrCat(field, ".blood_type"), 16, false));
+  for (auto [value, name] : {std::pair{&card.family_history(), "family_history"},
+                             std::pair{&card.recent_illness(), "recent_illness"},
+                             std::pair{&card.drug_allergies(), "drug_allergies"},
+                             std::pair{&card.food_taboos(), "food_taboos"}}) {
+    WUYE_RETURN_IF_ERROR(CheckText(*value, absl::StrCat(field, ".", name), 2000, false));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::CivilDay> DayOf(const v1::Date& d, absl::string_view field) {
+  if (d.year() == 0 && d.month() == 0 && d.day() == 0) return FieldError(field, "required");
+  absl::CivilDay day(d.year(), d.month(), d.day());
+  if (d.year() < 1880 || d.year() > 9999 || day.month() != d.month() || day.day() != d.day()) {
+    return FieldError(field, "not a real date");
+  }
+  return day;
+}
+
+v1::Date ToDate(absl::CivilDay day) {
+  v1::Date d;
+  d.set_year(static_cast<int32_t>(day.year()));
+  d.set_month(day.month());
+  d.set_day(day.day());
+  return d;
+}
+
+std::string DayText(absl::CivilDay day) {
+  return absl::StrFormat("%04d-%02d-%02d", day.year(), day.month(), day.day());
+}
+
+absl::CivilDay NextVisitDue(absl::CivilDay visited, int every_days) { return visited + every_days; }
+
+FeeLine ServiceYearCharge(absl::CivilDay from) {
+  return {ev::ELDER_FEE_KIND_SERVICE_YEAR, ev::ELDER_FEE_PAYER_RESIDENT, kServiceYearFen, 1,
+          absl::StrCat("elderly-care service year from ", DayText(from))};
+}
+
+std::vector<FeeLine> EnrolmentCharges(absl::CivilDay on) {
+  return {ServiceYearCharge(on),
+          {ev::ELDER_FEE_KIND_FAMILY_CALL_FUND, ev::ELDER_FEE_PAYER_RESIDENT, kFamilyCallFundFen, 1,
+           "family-call fund, prepaid"},
+          {ev::ELDER_FEE_KIND_HEALTH_CARD, ev::ELDER_FEE_PAYER_RESIDENT, kHealthCardFen, 1,
+           "health card"},
+          {ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT, ev::ELDER_FEE_PAYER_RESIDENT, kEmergencyDepositFen,
+           1, "emergency deposit, refunded in full on exit"}};
+}
+
+FeeLine DepositRefund() {
+  return {ev::ELDER_FEE_KIND_DEPOSIT_REFUND, ev::ELDER_FEE_PAYER_RESIDENT, kEmergencyDepositFen, 1,
+          "emergency deposit refunded in full"};
+}
+
+FeeLine CheckupCharge(int64_t cost_fen, absl::CivilDay on) {
+  return {ev::ELDER_FEE_KIND_CHECKUP, ev::ELDER_FEE_PAYER_RESIDENT, cost_fen, 1,
+          absl::StrCat("full checkup on ", DayText(on), ", at actual cost")};
+}
+
+std::vector<FeeLine> CareDayCharges(const std::vector<CareDayCount>& counts) {
+  std::vector<FeeLine> out;
+  int clinic_days = 0;
+  std::optional<absl::CivilDay> first, last;
+  for (const CareDayCount& c : counts) {
+    if (c.days <= 0) continue;
+    bool sickbed = c.kind == v1::CARE_KIND_SICKBED;
+    std::string span = absl::StrCat(DayText(c.first), "..", DayText(c.last));
+    out.push_back({sickbed ? ev::ELDER_FEE_KIND_SICKBED_DAYS : ev::ELDER_FEE_KIND_HOSPICE_DAYS,
+                   ev::ELDER_FEE_PAYER_RESIDENT,
+                   (sickbed ? kSickbedDayFen : kHospiceDayFen) * c.days, c.days,
+                   absl::StrCat(sickbed ? "home sick-bed care, " : "hospice care, ", span)});
+    clinic_days += c.days;
+    if (!first || c.first < *first) first = c.first;
+    if (!last || c.last > *last) last = c.last;
+  }
+  if (clinic_days > 0) {
+    out.push_back(
+        {ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE, ev::ELDER_FEE_PAYER_CLINIC,
+         kClinicFeePerDayFen * clinic_days, clinic_days,
+         absl::StrCat("clinic management fee, care days ", DayText(*first), "..", DayText(*last))});
+  }
+  return out;
+}
+
+}  // namespace wuye::eldercare

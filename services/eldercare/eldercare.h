@@ -1,0 +1,116 @@
+// The elderly-care domain (../shared/DOMAIN.md §6): who may enrol, ID-number checks, fee
+// figures, visit schedules and input rules. Pure: no I/O, no clock reads (pass the day).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "wuye/eldercare/v1/eldercare.pb.h"
+#include "wuye/events/v1/eldercare_events.pb.h"
+
+namespace wuye::eldercare {
+
+// Fees in fen (DOMAIN.md §6).
+inline constexpr int64_t kServiceYearFen = 100000;       // 1000 yuan a year
+inline constexpr int64_t kFamilyCallFundFen = 10000;     // 100 yuan prepaid
+inline constexpr int64_t kHealthCardFen = 5000;          // 50 yuan
+inline constexpr int64_t kCheckupDefaultFen = 30000;     // 300 yuan, at actual cost
+inline constexpr int64_t kCheckupMaxFen = 1000000;       // a sanity bound on "actual cost"
+inline constexpr int64_t kEmergencyDepositFen = 300000;  // 3000 yuan, refunded in full
+inline constexpr int64_t kSickbedDayFen = 8000;          // 80 yuan a day
+inline constexpr int64_t kHospiceDayFen = 10000;         // 100 yuan a day
+inline constexpr int64_t kClinicFeePerDayFen = 1000;     // 10 yuan a person a day, clinic pays
+
+inline constexpr int kMinAgeYears = 60;
+inline constexpr int kDefaultVisitEveryDays = 7;
+inline constexpr int kMaxVisitEveryDays = 90;
+
+// Roles of a resident as the directory sends them (wuye.directory.v1.ResidentRole).
+enum class ResidentRole { kUnspecified = 0, kOwner = 1, kTenant = 2, kFamily = 3 };
+
+// What eldercare's copy of the directory knows about a resident.
+struct ResidentFacts {
+  std::optional<absl::CivilDay> date_of_birth;
+  ResidentRole role = ResidentRole::kUnspecified;
+  std::optional<absl::CivilDay> lease_start, lease_end;  // inclusive
+};
+
+// Completed years of age on `on`. Someone born on 29 February has a birthday on 1 March in
+// common years.
+int AgeInYears(absl::CivilDay date_of_birth, absl::CivilDay on);
+
+// Whether a lease [start, end] (inclusive) lasts a year or more: 2026-03-01..2027-02-28 does.
+bool LeaseIsAYearOrMore(absl::CivilDay start, absl::CivilDay end);
+
+// OK when the resident may enrol on `on` (the enrolment date in the estate's time zone);
+// otherwise FAILED_PRECONDITION naming the rule, with a reason: DATE_OF_BIRTH_UNKNOWN,
+// UNDER_60, NOT_OWNER_OR_TENANT, LEASE_UNKNOWN, LEASE_NOT_CURRENT, LEASE_UNDER_A_YEAR.
+absl::Status CheckEligible(const ResidentFacts& resident, absl::CivilDay on);
+
+// GB 11643 check character of the first 17 digits ("10X98765432" by weighted sum mod 11).
+char IdCheckCharacter(absl::string_view first17);
+
+// Validates an 18-character mainland ID number: 17 digits, a check character that matches
+// (0-9 or X; a lower-case x is accepted), and a real birth date not after `today`. Returns
+// the canonical form (upper-case X). Errors name `field` and never echo the value.
+absl::StatusOr<std::string> CanonicalIdNumber(absl::string_view id, absl::string_view field,
+                                              absl::CivilDay today);
+// The birth date encoded in a canonical ID number.
+absl::CivilDay IdBirthDate(absl::string_view canonical_id);
+
+// Text inputs: at most `max` characters (code points), no control characters other than
+// newline and tab; `required` refuses empty. Errors name `field`, never the value.
+absl::Status CheckText(absl::string_view value, absl::string_view field, size_t max, bool required);
+// 7..15 digits with an optional leading '+'; spaces and dashes dropped. Returns the digits.
+absl::StatusOr<std::string> CanonicalPhone(absl::string_view phone, absl::string_view field);
+
+absl::Status CheckConsent(const v1::Consent& consent, absl::string_view field, absl::Time now);
+absl::Status CheckFamilyContacts(google::protobuf::RepeatedPtrField<v1::FamilyContact>* contacts,
+                                 absl::string_view field);
+absl::Status CheckHealthCard(const v1::HealthCard& card, absl::string_view field);
+
+// A proto date as a civil day; INVALID_ARGUMENT naming `field` when it is not a real date.
+absl::StatusOr<absl::CivilDay> DayOf(const v1::Date& date, absl::string_view field);
+v1::Date ToDate(absl::CivilDay day);
+std::string DayText(absl::CivilDay day);  // "2026-11-24"
+
+// The next scheduled visit after a visit on `visited`.
+absl::CivilDay NextVisitDue(absl::CivilDay visited, int every_days);
+
+// One charge to publish (ElderFeeCharged without ids).
+struct FeeLine {
+  events::v1::ElderFeeKind kind;
+  events::v1::ElderFeePayer payer;
+  int64_t amount_fen;
+  int32_t quantity;
+  std::string description;
+};
+
+// The charges of an enrolment on `on`: service year, family-call fund, health card and the
+// emergency deposit.
+std::vector<FeeLine> EnrolmentCharges(absl::CivilDay on);
+// The service year starting on `from` (renewals).
+FeeLine ServiceYearCharge(absl::CivilDay from);
+// The deposit's full refund on exit.
+FeeLine DepositRefund();
+FeeLine CheckupCharge(int64_t cost_fen, absl::CivilDay on);
+
+// Care days of one elder not yet charged: one charge per kind for the elder (80 or 100
+// yuan a day) and one for the clinic's management fee (10 yuan a day of either kind).
+struct CareDayCount {
+  v1::CareKind kind;
+  absl::CivilDay first, last;
+  int days = 0;
+};
+std::vector<FeeLine> CareDayCharges(const std::vector<CareDayCount>& counts);
+
+// The first day after a service year that starts on `from` (the same date a year later;
+// 29 February → 1 March).
+absl::CivilDay OneYearAfter(absl::CivilDay from);
+
+}  // namespace wuye::eldercare
