@@ -20,7 +20,10 @@
 #   database  wuye_<name> on the local PostgreSQL (created when missing)
 #   listens   127.0.0.1:<port> (gRPC) and 127.0.0.1:<port + 1000> (Prometheus /metrics)
 #   env       WUYE_PG_URL, WUYE_REDIS_ADDR, WUYE_JWT_SECRET (from $STATE/jwt-secret,
-#             48 random bytes in base64, made once, mode 0600)
+#             48 random bytes in base64, made once, mode 0600); intake also
+#             WUYE_INTAKE_PHONE_KEY ($STATE/intake-phone-key), eldercare WUYE_ELDERCARE_KEYS
+#             ("local1:" + $STATE/eldercare-key) and WUYE_ELDERCARE_LOOKUP_KEY
+#             ($STATE/eldercare-lookup-key), each made once like the JWT secret
 #   log       $STATE/logs/<name>.log  (the service's JSON lines plus the supervisor's)
 #   run       $STATE/run/<name>.pid             the service process
 #             $STATE/run/<name>.supervisor.pid  its supervisor loop
@@ -33,6 +36,9 @@ set -euo pipefail
 # The binary of each is <build>/services/<name>/wuye-<name>.
 SERVICES=(
   directory:50051
+  intake:50052
+  billing:50054
+  eldercare:50056
 )
 
 readonly HOST=127.0.0.1
@@ -225,16 +231,25 @@ supervise() {  # NAME PORT BINARY
 
 # -------------------------------------------------------------- database ----
 
-ensure_secret() {
-  [[ -s "$SECRET_FILE" ]] && return 0
-  command -v openssl >/dev/null 2>&1 || die "openssl not found (needed to make $SECRET_FILE)"
+# Makes FILE once: 32 (or N) random bytes in base64, mode 0600.
+ensure_key_file() {  # FILE [BYTES]
+  [[ -s "$1" ]] && return 0
+  command -v openssl >/dev/null 2>&1 || die "openssl not found (needed to make $1)"
   local tmp
-  tmp=$(umask 077 && mktemp "$STATE/.jwt-secret.XXXXXX")
-  openssl rand -base64 48 | tr -d '\n' >"$tmp"
+  tmp=$(umask 077 && mktemp "$STATE/.key.XXXXXX")
+  openssl rand -base64 "${2:-32}" | tr -d '\n' >"$tmp"
   printf '\n' >>"$tmp"
   chmod 600 -- "$tmp"
-  mv -f -- "$tmp" "$SECRET_FILE"
-  log "made a new JWT secret in $SECRET_FILE (mode 0600)"
+  mv -f -- "$tmp" "$1"
+  log "made a new key in $1 (mode 0600)"
+}
+
+ensure_secret() {
+  mkdir -p -- "$STATE"
+  ensure_key_file "$SECRET_FILE" 48
+  ensure_key_file "$STATE/intake-phone-key"
+  ensure_key_file "$STATE/eldercare-key"
+  ensure_key_file "$STATE/eldercare-lookup-key"
 }
 
 # Sets ADMIN_URL, REDIS_ADDR from scripts/servers.sh, after checking the servers run.
@@ -346,7 +361,15 @@ start_one() {  # NAME BUILD
   local secret
   secret=$(<"$SECRET_FILE")
   # Its own session (setsid) and immune to hangups (nohup): it outlives this shell.
-  WUYE_PG_URL=$(service_db_url "$name") WUYE_REDIS_ADDR=$REDIS_ADDR WUYE_JWT_SECRET=$secret \
+  # Each service gets only its own keys.
+  local -a keys=()
+  case $name in
+    intake) keys=(WUYE_INTAKE_PHONE_KEY="$(<"$STATE/intake-phone-key")") ;;
+    eldercare) keys=(WUYE_ELDERCARE_KEYS="local1:$(<"$STATE/eldercare-key")"
+                     WUYE_ELDERCARE_LOOKUP_KEY="$(<"$STATE/eldercare-lookup-key")") ;;
+  esac
+  env "${keys[@]}" \
+    WUYE_PG_URL="$(service_db_url "$name")" WUYE_REDIS_ADDR="$REDIS_ADDR" WUYE_JWT_SECRET="$secret" \
     setsid nohup "$SELF" __supervise "$name" "$port" "$bin" \
     </dev/null >>"$LOG_DIR/$name.log" 2>&1 8>&- &
   local launcher=$!
