@@ -20,5 +20,6 @@ for s in directory intake dispatch billing performance eldercare; do
   make_secret "wuye-$s-database" "url=postgresql://wuye:$pg_password@postgres:5432/wuye_$s"
 done
 make_secret wuye-intake-phone-hash "key=$(rand 32)"
-make_secret wuye-eldercare-keys "keys=k1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+make_secret wuye-eldercare-keys "keys=k1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')" \
+  "lookup=$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
 echo "secrets ready in namespace $ns"
