@@ -222,4 +222,100 @@ if [[ -x "$bus_bin" ]]; then
   "$bus_bin" --bench_pg_url="$(db_url "$bus_db")" --bench_redis_addr="$redis_addr" \
     --seconds="$seconds" --json_out="$out_dir/bus-$stamp.json" || bench_rc=$?
 fi
+# ---- 5. every other service, each a real process on its own database ----------------------
+# They share a private Redis (no persistence) so that their events never reach a running
+# suite's consumers. Each line of the table: the figure, its baseline, the ratio.
+
+svc_pids=()
+svc_port=""
+bench_redis=""
+redis_pid=""
+
+stop_services() {
+  local pid
+  for pid in "${svc_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${svc_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  svc_pids=()
+  if [[ -n "$redis_pid" ]]; then kill -TERM "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; redis_pid=""; fi
+}
+trap 'bench_exit=$?; stop_services; (exit "$bench_exit"); cleanup' EXIT
+
+# Starts wuye-NAME on a fresh database and a free port (sets svc_port, svc_pid); waits until
+# it listens, which it does only after its migrations ran. Extra VAR=value pairs go to its env.
+start_service() {  # NAME [VAR=value...]
+  local name=$1 db=bench_${1}_$$ log=$out_dir/$1-$stamp.log deadline
+  shift
+  scratch_dbs+=("$db")
+  psql_admin "CREATE DATABASE \"$db\""
+  svc_port=$(free_port)
+  env "${env_clean[@]}" "$@" WUYE_PG_URL="$(db_url "$db")" WUYE_JWT_SECRET="$secret" \
+    WUYE_REDIS_ADDR="$bench_redis" "$build/services/$name/wuye-$name" \
+    --listen="127.0.0.1:$svc_port" --metrics_listen=127.0.0.1:0 --shutdown_grace=2s >"$log" 2>&1 &
+  svc_pid=$!
+  svc_pids+=("$svc_pid")
+  deadline=$((SECONDS + 60))
+  until port_in_use "$svc_port"; do
+    alive "$svc_pid" && ((SECONDS < deadline)) || { tail -n 20 "$log" >&2; die "$name did not start"; }
+    sleep 0.1
+  done
+  sleep 1  # idle: the figure below is its resident memory with nothing to do
+  rss_kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$svc_pid/status")
+  printf '%s\t%s\n' "$name" "$rss_kib" >>"$tmp/rss"
+  say "$name on 127.0.0.1:$svc_port (database $db, log $log), idle RSS $((rss_kib / 1024)) MiB"
+}
+
+service_benches=()
+for name in intake billing eldercare dispatch performance; do
+  [[ -x "$build/services/$name/wuye-$name" && -x "$build/services/$name/${name}_bench" ]] &&
+    service_benches+=("$name")
+done
+if ((${#service_benches[@]} > 0)); then
+  rport=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no --dir "$tmp" \
+    >"$tmp/redis.log" 2>&1 &
+  redis_pid=$!
+  bench_redis=127.0.0.1:$rport
+  until port_in_use "$rport"; do alive "$redis_pid" || die "private redis did not start"; sleep 0.1; done
+  export WUYE_JWT_SECRET=$secret
+fi
+eldercare_keys=(WUYE_ELDERCARE_KEYS="bench:$(head -c 32 /dev/urandom | base64)"
+                WUYE_ELDERCARE_LOOKUP_KEY="$(head -c 32 /dev/urandom | base64)")
+for name in "${service_benches[@]}"; do
+  json=$out_dir/$name-$stamp.json
+  case $name in
+    intake)
+      start_service intake WUYE_INTAKE_PHONE_KEY="$(head -c 32 /dev/urandom | base64)"
+      say "intake_bench: CreateTicket closed loop, then open loop at 1000/s"
+      "$build/services/intake/intake_bench" --target="127.0.0.1:$svc_port" --threads="$clients" \
+        --closed_duration="${seconds}s" --open_duration="${seconds}s" --rate=1000 \
+        --pgbench_tps="$pg_tps" >"$json" || bench_rc=$? ;;
+    billing)
+      start_service billing
+      say "billing_bench: bare INSERT … SELECT vs the billing run over ${WUYE_BENCH_UNITS:-1000000} units, RecordPayment at 500/s"
+      "$build/services/billing/billing_bench" --pg_url="$admin_url" \
+        --units="${WUYE_BENCH_UNITS:-1000000}" --target="127.0.0.1:$svc_port" \
+        --billing_pg_url="$(db_url "bench_billing_$$")" --rate=500 --threads="$clients" \
+        --duration="${seconds}s" >"$json" || bench_rc=$? ;;
+    eldercare)
+      start_service directory
+      dir_port=$svc_port
+      start_service eldercare "${eldercare_keys[@]}"
+      say "eldercare_bench: health-card reads at 200/s"
+      "$build/services/eldercare/eldercare_bench" --target="127.0.0.1:$svc_port" \
+        --directory_target="127.0.0.1:$dir_port" --rate=200 --duration="${seconds}s" \
+        >"$json" || bench_rc=$? ;;
+    *)
+      start_service "$name"
+      say "${name}_bench"
+      "$build/services/$name/${name}_bench" --target="127.0.0.1:$svc_port" \
+        --pg_url="$admin_url" --duration="${seconds}s" >"$json" || bench_rc=$? ;;
+  esac
+    for pid in "${svc_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${svc_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  svc_pids=()
+done
+if ((${#service_benches[@]} > 0)); then
+  echo
+  python3 scripts/bench_table.py "$pg_tps" "$tmp/rss" "$out_dir" "$stamp" || bench_rc=$?
+fi
 exit "$bench_rc"

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Prints the services' part of `make bench`'s table from the JSON each *_bench wrote.
+
+usage: bench_table.py PGBENCH_TPS RSS_FILE OUT_DIR STAMP
+Writes the rows as JSON too, to OUT_DIR/services-STAMP.json. Exit 1 if a bench wrote nothing.
+"""
+import json
+import pathlib
+import sys
+
+pg_tps = float(sys.argv[1])
+rss_file, out_dir, stamp = pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), sys.argv[4]
+rows, missing = [], []
+
+
+def row(figure, value, baseline="-", ratio=None):
+    rows.append({"figure": figure, "value": value, "baseline": baseline, "ratio": ratio})
+
+
+def load(name):
+    path = out_dir / f"{name}-{stamp}.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        missing.append(name)
+        return None
+
+
+if (d := load("intake")) is not None:
+    cps = d["create_ticket_per_s"]
+    row("intake CreateTicket, closed loop", f"{cps:.0f} /s", f"pgbench INSERT {pg_tps:.0f} tps",
+        cps / pg_tps if pg_tps else None)
+    o = d["open_loop"]
+    row(f"intake CreateTicket at {o['offered_per_s']:.0f}/s offered",
+        f"p50 {d['create_ticket_p50_ms_at_offered']:.1f} ms, p99 "
+        f"{d['create_ticket_p99_ms_at_offered']:.1f} ms", "goal p99 ≤ 20 ms")
+if (d := load("billing")) is not None:
+    if r := d.get("billing_run"):
+        row(f"billing run, {r['units']:,} units", f"{r['billing_run_s']:.1f} s",
+            f"bare INSERT…SELECT {r['bare_insert_s']:.1f} s", r["run_vs_bare"])
+    if p := d.get("record_payment"):
+        row(f"billing RecordPayment at {p['offered_per_s']:.0f}/s offered",
+            f"{p['record_payment_per_s']:.0f} /s, p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms",
+            f"pgbench INSERT {pg_tps:.0f} tps",
+            p["record_payment_per_s"] / pg_tps if pg_tps else None)
+if (d := load("eldercare")) is not None:
+    row(f"eldercare health-card reads at {d['offered_per_s']:.0f}/s offered",
+        f"{d['reads_per_s']:.0f} /s, p50 {d['p50_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms")
+for name in ("dispatch", "performance"):
+    path = out_dir / f"{name}-{stamp}.json"
+    if path.exists():
+        d = load(name)
+        for figure in (d or {}).get("figures", []):
+            row(figure["figure"], figure["value"], figure.get("baseline", "-"), figure.get("ratio"))
+for line in rss_file.read_text().splitlines() if rss_file.exists() else []:
+    name, kib = line.split("\t")
+    row(f"{name} idle resident memory", f"{int(kib) / 1024:.1f} MiB", "goal ≤ 64 MiB")
+
+for r in rows:
+    ratio = "-" if r["ratio"] is None else f"{r['ratio']:.3f}"
+    print(f"{r['figure']:<44} {r['value']:<40} {r['baseline']:<32} {ratio}")
+(out_dir / f"services-{stamp}.json").write_text(json.dumps(rows, indent=1) + "\n")
+if missing:
+    print(f"bench: no figures from: {', '.join(missing)}", file=sys.stderr)
+sys.exit(1 if missing else 0)
