@@ -1,0 +1,173 @@
+#include "services/performance/performance.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "shared/status.h"
+
+namespace wuye::performance {
+
+const std::vector<RuleDef>& Catalogue() {
+  using S = pb::RuleSource;
+  static const auto* rules = new std::vector<RuleDef>{
+      {kHandoverNotRecorded, "shift handover not recorded or incomplete (交接班)",
+       S::RULE_SOURCE_MANUAL, -10},
+      {kNoDailyLog, "no daily work log", S::RULE_SOURCE_MANUAL, -10},
+      {kDressCode, "uniform / name badge / smoking rule broken", S::RULE_SOURCE_MANUAL, -10},
+      {kUncivilLanguage, "uncivil language, confirmed", S::RULE_SOURCE_MANUAL, -20},
+      {kQuarrel, "quarrel with a resident", S::RULE_SOURCE_MANUAL, -20},
+      {kPhysicalConflict, "physical conflict with a resident", S::RULE_SOURCE_MANUAL, -50},
+      {kCallUnrecorded, "resident's call in the carrier's log but not recorded",
+       S::RULE_SOURCE_EVENT, -20},
+      {kServiceUnsatisfied, "on-site service rated unsatisfied (unpaid items)",
+       S::RULE_SOURCE_EVENT, -20},
+      {kWorkUnsigned, "on-site work not signed by the resident", S::RULE_SOURCE_EVENT, -20},
+      {kComplaintVerified, "verified complaint that a duty was not done", S::RULE_SOURCE_EVENT,
+       -20},
+      {kViolationNotHandled, "violation (illegal building, change of use, renovation) not handled",
+       S::RULE_SOURCE_MANUAL, -50},
+      {kArrearsAbove, "estate arrears rate, per percentage point above the 25 % baseline",
+       S::RULE_SOURCE_TEAM, -1000},
+      {kArrearsBelow, "estate arrears rate, per percentage point below the 25 % baseline",
+       S::RULE_SOURCE_TEAM, 1000},
+      {kHousingClaimHelp, "successful help to a resident in a housing-quality claim",
+       S::RULE_SOURCE_MANUAL, 100},
+  };
+  return *rules;
+}
+
+const RuleDef* FindRule(std::string_view code) {
+  for (const RuleDef& r : Catalogue()) {
+    if (r.code == code) return &r;
+  }
+  return nullptr;
+}
+
+absl::Status CheckRulePoints(const RuleDef& rule, int32_t points, absl::string_view field) {
+  if (rule.default_points < 0 && (points > 0 || points < -10000)) {
+    return FieldError(field, "a deduction is -10000..0");
+  }
+  if (rule.default_points > 0 && (points < 0 || points > 10000)) {
+    return FieldError(field, "a reward is 0..10000");
+  }
+  return absl::OkStatus();
+}
+
+pb::Settings DefaultSettings() {
+  pb::Settings s;
+  s.set_base_score(kDefaultBaseScore);
+  s.set_appeal_window_days(kDefaultAppealWindowDays);
+  return s;
+}
+
+absl::Status CheckSettings(const pb::Settings& s, absl::string_view field) {
+  if (s.base_score() < 1 || s.base_score() > 1000) {
+    return FieldError(absl::StrCat(field, ".base_score"), "1..1000");
+  }
+  if (s.appeal_window_days() < 0 || s.appeal_window_days() > 60) {
+    return FieldError(absl::StrCat(field, ".appeal_window_days"), "0..60");
+  }
+  return absl::OkStatus();
+}
+
+Grade GradeOf(int32_t score) {
+  if (score >= kExcellentFrom) return {"excellent", 100};
+  if (score >= kGoodFrom) return {"good", 100};
+  if (score >= kPassFrom) return {"pass", 80};
+  return {"fail", 0};
+}
+
+std::string GradeSql(absl::string_view score) {
+  return absl::StrFormat(
+      "(CASE WHEN %s >= %d THEN 'excellent' WHEN %s >= %d THEN 'good' WHEN %s >= %d THEN "
+      "'pass' ELSE 'fail' END)",
+      score, kExcellentFrom, score, kGoodFrom, score, kPassFrom);
+}
+
+std::string PaySql(absl::string_view score) {
+  return absl::StrFormat("(CASE WHEN %s >= %d THEN 100 WHEN %s >= %d THEN 80 ELSE 0 END)", score,
+                         kGoodFrom, score, kPassFrom);
+}
+
+int32_t SheetScore(int32_t base, const std::vector<LinePoints>& lines) {
+  int64_t score = base;
+  for (const LinePoints& l : lines) {
+    if (!l.voided) score += l.points;
+  }
+  return static_cast<int32_t>(score);
+}
+
+int32_t ArrearsTeamPoints(int32_t arrears_bp, int32_t above_points, int32_t below_points) {
+  int64_t diff = static_cast<int64_t>(arrears_bp) - kArrearsBaselineBp;  // bp above
+  if (diff > 0) return static_cast<int32_t>(diff * above_points / 100);
+  return static_cast<int32_t>(-diff * below_points / 100);
+}
+
+int32_t CoverageBp(int64_t callbacks_made, int64_t tickets_closed) {
+  if (tickets_closed <= 0) return 0;
+  return static_cast<int32_t>(callbacks_made * 10000 / tickets_closed);
+}
+
+absl::Status CheckMonth(const wuye::common::v1::Month& m, absl::string_view field) {
+  if (m.year() < 2000 || m.year() > 2999) {
+    return FieldError(absl::StrCat(field, ".year"), "2000..2999");
+  }
+  if (m.month() < 1 || m.month() > 12) return FieldError(absl::StrCat(field, ".month"), "1..12");
+  return absl::OkStatus();
+}
+
+wuye::common::v1::Month MakeMonth(int year, int month) {
+  wuye::common::v1::Month m;
+  m.set_year(year);
+  m.set_month(month);
+  return m;
+}
+
+wuye::common::v1::Month MonthOf(absl::Time t, absl::TimeZone tz) {
+  absl::CivilDay day = absl::ToCivilDay(t, tz);
+  return MakeMonth(static_cast<int>(day.year()), day.month());
+}
+
+wuye::common::v1::Month NextMonth(const wuye::common::v1::Month& m) {
+  return m.month() == 12 ? MakeMonth(m.year() + 1, 1) : MakeMonth(m.year(), m.month() + 1);
+}
+
+std::string MonthDate(const wuye::common::v1::Month& m) {
+  return absl::StrFormat("%04d-%02d-01", m.year(), m.month());
+}
+
+wuye::common::v1::Month MonthFromDate(std::string_view date) {
+  if (date.size() < 7) return {};
+  return MakeMonth(std::stoi(std::string(date.substr(0, 4))),
+                   std::stoi(std::string(date.substr(5, 2))));
+}
+
+absl::TimeZone ZoneOr(std::string_view name) {
+  absl::TimeZone tz;
+  if (!name.empty() && absl::LoadTimeZone(std::string(name), &tz)) return tz;
+  if (absl::LoadTimeZone("Asia/Shanghai", &tz)) return tz;
+  return absl::FixedTimeZone(8 * 3600);
+}
+
+absl::Time AppealDeadline(const wuye::common::v1::Month& m, absl::TimeZone tz,
+                          int32_t window_days) {
+  absl::CivilMonth next = absl::CivilMonth(m.year(), m.month()) + 1;
+  return absl::FromCivil(absl::CivilDay(next) + window_days, tz);
+}
+
+absl::Status CheckText(absl::string_view text, absl::string_view field, size_t max, bool required) {
+  if (required && text.empty()) return FieldError(field, "required");
+  if (text.size() > max) return FieldError(field, absl::StrCat("at most ", max, " bytes"));
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 && c != '\n' && c != '\t') return FieldError(field, "no control characters");
+  }
+  return absl::OkStatus();
+}
+
+std::string CsvField(absl::string_view s) {
+  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
+  return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\"", "\"\""}}), "\"");
+}
+
+}  // namespace wuye::performance

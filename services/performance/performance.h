@@ -1,0 +1,119 @@
+// The domain of performance (DOMAIN.md §5): the rule catalogue, grades and pay factors,
+// the arrears team KPI, months and the appeal window. Pure: no I/O, no clock reads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "wuye/common/v1/domain.pb.h"
+#include "wuye/performance/v1/performance.pb.h"
+
+namespace wuye::performance {
+
+namespace pb = ::wuye::performance::v1;
+
+// ---- rules ----------------------------------------------------------------------------
+
+inline constexpr std::string_view kHandoverNotRecorded = "handover_not_recorded";
+inline constexpr std::string_view kNoDailyLog = "no_daily_log";
+inline constexpr std::string_view kDressCode = "dress_code";
+inline constexpr std::string_view kUncivilLanguage = "uncivil_language";
+inline constexpr std::string_view kQuarrel = "quarrel";
+inline constexpr std::string_view kPhysicalConflict = "physical_conflict";
+inline constexpr std::string_view kCallUnrecorded = "call_unrecorded";
+inline constexpr std::string_view kServiceUnsatisfied = "service_unsatisfied";
+inline constexpr std::string_view kWorkUnsigned = "work_unsigned";
+inline constexpr std::string_view kComplaintVerified = "complaint_verified";
+inline constexpr std::string_view kViolationNotHandled = "violation_not_handled";
+inline constexpr std::string_view kArrearsAbove = "arrears_above_baseline";
+inline constexpr std::string_view kArrearsBelow = "arrears_below_baseline";
+inline constexpr std::string_view kHousingClaimHelp = "housing_claim_help";
+
+struct RuleDef {
+  std::string_view code;
+  std::string_view name;
+  pb::RuleSource source;
+  int32_t default_points;  // < 0 deduction, > 0 reward
+};
+
+// The catalogue of DOMAIN.md §5, in its order.
+const std::vector<RuleDef>& Catalogue();
+const RuleDef* FindRule(std::string_view code);
+
+// The points a group may give a rule: a deduction stays in [-10000, 0], a reward in
+// [0, 10000]. FieldError on `field` otherwise.
+absl::Status CheckRulePoints(const RuleDef& rule, int32_t points, absl::string_view field);
+
+// ---- settings -------------------------------------------------------------------------
+
+inline constexpr int32_t kDefaultBaseScore = 100;
+inline constexpr int32_t kDefaultAppealWindowDays = 5;
+pb::Settings DefaultSettings();
+absl::Status CheckSettings(const pb::Settings& s, absl::string_view field);
+
+// ---- grades ---------------------------------------------------------------------------
+
+// ≥ 98 excellent 100 %, 91–97 good 100 %, 86–90 pass 80 %, ≤ 85 fail 0 %.
+inline constexpr int32_t kExcellentFrom = 98;
+inline constexpr int32_t kGoodFrom = 91;
+inline constexpr int32_t kPassFrom = 86;
+
+struct Grade {
+  std::string_view name;
+  int32_t pay_percent;
+};
+Grade GradeOf(int32_t score);
+// The same thresholds as SQL CASE expressions over an integer expression `score`, so that
+// the set-based month close grades exactly as GradeOf does.
+std::string GradeSql(absl::string_view score);
+std::string PaySql(absl::string_view score);
+
+// base + the points of the lines that count (not voided).
+struct LinePoints {
+  int32_t points;
+  bool voided;
+};
+int32_t SheetScore(int32_t base, const std::vector<LinePoints>& lines);
+
+// ---- team KPI: arrears ----------------------------------------------------------------
+
+inline constexpr int32_t kArrearsBaselineBp = 2500;  // 25 %
+// Team points for an arrears share in basis points: `above_points` (≤ 0) per percentage
+// point above the baseline, `below_points` (≥ 0) per point below, pro rata (toward zero)
+// for parts of a point. 24 % → +1000, 25 % → 0, 26.5 % → −1500 with the defaults.
+int32_t ArrearsTeamPoints(int32_t arrears_bp, int32_t above_points, int32_t below_points);
+
+// Desk callback coverage in basis points (0 when nothing was closed).
+int32_t CoverageBp(int64_t callbacks_made, int64_t tickets_closed);
+
+// ---- months and the appeal window -----------------------------------------------------
+
+// FieldError unless year 2000..2999 and month 1..12.
+absl::Status CheckMonth(const wuye::common::v1::Month& m, absl::string_view field);
+wuye::common::v1::Month MakeMonth(int year, int month);
+wuye::common::v1::Month MonthOf(absl::Time t, absl::TimeZone tz);
+wuye::common::v1::Month NextMonth(const wuye::common::v1::Month& m);
+// "YYYY-MM-01" (PostgreSQL date) ⇄ Month.
+std::string MonthDate(const wuye::common::v1::Month& m);
+wuye::common::v1::Month MonthFromDate(std::string_view date);
+// The zone named, or Asia/Shanghai when it is empty or unknown.
+absl::TimeZone ZoneOr(std::string_view name);
+// When the appeal window of `m` closes: `window_days` after the month's end, local time.
+absl::Time AppealDeadline(const wuye::common::v1::Month& m, absl::TimeZone tz, int32_t window_days);
+
+// ---- input ----------------------------------------------------------------------------
+
+// Required (when `required`), at most `max` bytes, no control characters but newline/tab.
+absl::Status CheckText(absl::string_view text, absl::string_view field, size_t max, bool required);
+
+// CSV field quoting (RFC 4180).
+std::string CsvField(absl::string_view s);
+
+}  // namespace wuye::performance

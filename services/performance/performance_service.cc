@@ -1,0 +1,414 @@
+#include "services/performance/performance_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "shared/idempotency.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/events/v1/performance_events.pb.h"
+
+namespace wuye::performance {
+namespace {
+
+using roles::kEstateManager;
+using roles::kGroupAdmin;
+using roles::kQualityInspector;
+using roles::kSupervisor;
+using roles::kTeamLead;
+
+// Who may read sheets other than their own.
+const std::initializer_list<std::string_view> kManagers = {kGroupAdmin, kEstateManager, kSupervisor,
+                                                           kTeamLead, kQualityInspector};
+
+absl::Status CheckId(const std::string& id, absl::string_view field) {
+  if (id.empty()) return FieldError(field, "required");
+  if (!IsValidId(id)) return FieldError(field, "not a valid id");
+  return absl::OkStatus();
+}
+
+absl::Status Refused(absl::string_view message, absl::string_view reason) {
+  return WithReason(absl::FailedPreconditionError(message), reason);
+}
+
+pb::Rule RuleOf(const RuleDef& def, int32_t points) {
+  pb::Rule r;
+  r.set_code(std::string(def.code));
+  r.set_name(std::string(def.name));
+  r.set_source(def.source);
+  r.set_points(points);
+  r.set_default_points(def.default_points);
+  return r;
+}
+
+// A known role name of tokens, or empty.
+absl::Status CheckRoleName(const std::string& role, absl::string_view field) {
+  if (role.empty()) return absl::OkStatus();
+  if (role.size() > 32) return FieldError(field, "at most 32 characters");
+  for (char c : role) {
+    if (!(c >= 'a' && c <= 'z') && c != '_') return FieldError(field, "a role name like agent");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+PerformanceServiceImpl::PerformanceServiceImpl(Db& db, const TokenVerifier& verifier,
+                                               const Clock& clock)
+    : db_(db), store_(db), outbox_(db, "performance"), rpc_("performance", verifier, clock) {}
+
+absl::Status PerformanceServiceImpl::CheckEstateRead(const RequestContext& rc,
+                                                     const std::string& estate_id,
+                                                     const wuye::common::v1::Month& period) {
+  WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+  WUYE_RETURN_IF_ERROR(CheckId(estate_id, "estate_id"));
+  WUYE_RETURN_IF_ERROR(CheckMonth(period, "period"));
+  WUYE_RETURN_IF_ERROR(rc.RequireRole(kManagers));
+  return rc.RequireEstate(estate_id);
+}
+
+// ---- rules and settings -----------------------------------------------------------------------
+
+grpc::Status PerformanceServiceImpl::ListRules(Ctx* ctx, const pb::ListRulesRequest*,
+                                               pb::ListRulesResponse* resp) {
+  return rpc_.Run(ctx, "ListRules", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    return db_.Transact([&](pqxx::work& tx) {
+      auto points = store_.RulePoints(tx, rc.caller.group_id);
+      for (const RuleDef& def : Catalogue()) {
+        *resp->add_rules() = RuleOf(def, points[std::string(def.code)]);
+      }
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status PerformanceServiceImpl::UpdateRule(Ctx* ctx, const pb::UpdateRuleRequest* req,
+                                                pb::Rule* resp) {
+  return rpc_.Run(ctx, "UpdateRule", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
+    const RuleDef* def = FindRule(req->code());
+    if (def == nullptr) return FieldError("code", "not a rule of the catalogue");
+    WUYE_RETURN_IF_ERROR(CheckRulePoints(*def, req->points(), "points"));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) {
+      store_.PutRule(tx, rc.caller.group_id, req->code(), req->points(), rc.now);
+      *resp = RuleOf(*def, req->points());
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status PerformanceServiceImpl::GetSettings(Ctx* ctx, const pb::GetSettingsRequest*,
+                                                 pb::Settings* resp) {
+  return rpc_.Run(ctx, "GetSettings", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    return db_.Transact([&](pqxx::work& tx) {
+      *resp = store_.GetSettings(tx, rc.caller.group_id);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status PerformanceServiceImpl::UpdateSettings(Ctx* ctx, const pb::UpdateSettingsRequest* req,
+                                                    pb::Settings* resp) {
+  return rpc_.Run(ctx, "UpdateSettings", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
+    WUYE_RETURN_IF_ERROR(CheckSettings(req->settings(), "settings"));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) {
+      store_.PutSettings(tx, rc.caller.group_id, req->settings(), rc.now);
+      *resp = req->settings();
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- manual entries and sheets ----------------------------------------------------------------
+
+grpc::Status PerformanceServiceImpl::CreateManualEntry(Ctx* ctx,
+                                                       const pb::CreateManualEntryRequest* req,
+                                                       pb::Line* resp) {
+  return rpc_.Run(ctx, "CreateManualEntry", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kQualityInspector, kTeamLead, kEstateManager}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->staff_id(), "staff_id"));
+    const RuleDef* def = FindRule(req->rule());
+    if (def == nullptr) return FieldError("rule", "not a rule of the catalogue");
+    if (def->source != pb::RULE_SOURCE_MANUAL) {
+      return FieldError("rule", "counted from events, not entered by people");
+    }
+    WUYE_RETURN_IF_ERROR(CheckText(req->note(), "note", 2000, true));
+    if (!req->has_occurred_at()) return FieldError("occurred_at", "required");
+    absl::Time at = FromProtoTime(req->occurred_at());
+    if (at > rc.now + absl::Minutes(5)) return FieldError("occurred_at", "in the future");
+    if (req->staff_id() == rc.caller.subject) {
+      return absl::PermissionDeniedError("staff_id: no entries on one's own sheet");
+    }
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      const std::string& group = rc.caller.group_id;
+      auto staff = store_.GetStaff(tx, group, req->staff_id());
+      if (!staff || staff->home().empty()) {
+        return absl::NotFoundError("staff_id: no such staff member");
+      }
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(staff->home()));
+      absl::TimeZone tz = ZoneOr(store_.EstateZone(tx, group, staff->home()));
+      LineDraft line;
+      line.id = NewId(rc.now);
+      line.staff_id = staff->id;
+      line.estate_id = staff->home();
+      line.period = MonthDate(MonthOf(at, tz));
+      line.rule = req->rule();
+      line.points = store_.RulePoints(tx, group)[req->rule()];
+      line.source_event_id = line.id;  // the entry is its own evidence
+      line.note = req->note();
+      line.entered_by = rc.caller.subject;
+      line.at = rc.now;
+      store_.ApplyLines(tx, group, {line});
+      auto written = store_.LineBySource(tx, group, line.id, line.staff_id, line.rule);
+      if (!written) return absl::InternalError("manual entry: line not written");
+      *resp = *written;
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status PerformanceServiceImpl::GetSheet(Ctx* ctx, const pb::GetSheetRequest* req,
+                                              pb::Sheet* resp) {
+  return rpc_.Run(ctx, "GetSheet", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(CheckId(req->staff_id(), "staff_id"));
+    WUYE_RETURN_IF_ERROR(CheckMonth(req->period(), "period"));
+    bool own = req->staff_id() == rc.caller.subject;
+    if (!own) WUYE_RETURN_IF_ERROR(rc.RequireRole(kManagers));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      const std::string& group = rc.caller.group_id;
+      std::string period = MonthDate(req->period());
+      auto staff = store_.GetStaff(tx, group, req->staff_id());
+      auto sheet = store_.GetSheetRow(tx, group, req->staff_id(), period);
+      if (!sheet && (!staff || staff->home().empty())) {
+        return absl::NotFoundError("staff_id: no sheet for this staff member and month");
+      }
+      pb::Sheet out;
+      if (sheet) {
+        out = *sheet;
+      } else {
+        out.set_staff_id(req->staff_id());
+        out.set_estate_id(staff->home());
+        *out.mutable_period() = req->period();
+        out.set_state(pb::SHEET_STATE_OPEN);
+      }
+      if (!own) WUYE_RETURN_IF_ERROR(rc.RequireEstate(out.estate_id()));
+      pb::Settings settings = store_.GetSettings(tx, group);
+      std::vector<LinePoints> points;
+      for (auto& line : store_.Lines(tx, group, req->staff_id(), period)) {
+        points.push_back({line.points(), line.voided()});
+        *out.add_lines() = std::move(line);
+      }
+      if (out.state() != pb::SHEET_STATE_CLOSED) {
+        out.set_base_score(settings.base_score());
+        out.set_score(SheetScore(settings.base_score(), points));
+        Grade g = GradeOf(out.score());
+        out.set_grade(std::string(g.name));
+        out.set_pay_percent(g.pay_percent);
+      }
+      *out.mutable_figures() = store_.StaffFigures(tx, group, req->staff_id(), period);
+      for (auto& a : store_.Appeals(tx, group, req->staff_id(), period)) {
+        *out.add_appeals() = std::move(a);
+      }
+      absl::TimeZone tz = ZoneOr(store_.EstateZone(tx, group, out.estate_id()));
+      *out.mutable_appeal_deadline() =
+          ToProtoTime(AppealDeadline(req->period(), tz, settings.appeal_window_days()));
+      *resp = std::move(out);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status PerformanceServiceImpl::ListRankings(Ctx* ctx, const pb::ListRankingsRequest* req,
+                                                  pb::ListRankingsResponse* resp) {
+  return rpc_.Run(ctx, "ListRankings", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(CheckRoleName(req->role(), "role"));
+    WUYE_RETURN_IF_ERROR(CheckEstateRead(rc, req->estate_id(), req->period()));
+    return db_.Transact([&](pqxx::work& tx) {
+      const std::string& group = rc.caller.group_id;
+      int32_t base = store_.GetSettings(tx, group).base_score();
+      for (auto& row : store_.Rankings(tx, group, req->estate_id(), MonthDate(req->period()),
+                                       req->role(), base)) {
+        *resp->add_rankings() = std::move(row.ranking);
+      }
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status PerformanceServiceImpl::GetTeamSheet(Ctx* ctx, const pb::GetTeamSheetRequest* req,
+                                                  pb::TeamSheet* resp) {
+  return rpc_.Run(ctx, "GetTeamSheet", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(CheckEstateRead(rc, req->estate_id(), req->period()));
+    return db_.Transact([&](pqxx::work& tx) {
+      const std::string& group = rc.caller.group_id;
+      std::string period = MonthDate(req->period());
+      *resp = store_.TeamSheet(tx, group, req->estate_id(), period);
+      int32_t base = store_.GetSettings(tx, group).base_score();
+      auto rows = store_.Rankings(tx, group, req->estate_id(), period, "", base);
+      int64_t total = 0;
+      for (const auto& r : rows) total += r.ranking.score();
+      resp->set_staff_count(static_cast<int32_t>(rows.size()));
+      resp->set_average_score(rows.empty() ? 0 : static_cast<int32_t>(total / rows.size()));
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status PerformanceServiceImpl::ExportSheets(Ctx* ctx, const pb::ExportSheetsRequest* req,
+                                                  pb::ExportSheetsResponse* resp) {
+  return rpc_.Run(ctx, "ExportSheets", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(CheckEstateRead(rc, req->estate_id(), req->period()));
+    return db_.Transact([&](pqxx::work& tx) {
+      const std::string& group = rc.caller.group_id;
+      int32_t base = store_.GetSettings(tx, group).base_score();
+      std::string csv =
+          "rank,staff_id,roles,state,score,grade,pay_percent,requests_handled,sla_hits,"
+          "sla_misses,callbacks_rated,callbacks_satisfied,callbacks_unsatisfied,"
+          "complaints_against,callbacks_made,callback_coverage_bp\n";
+      for (const auto& row :
+           store_.Rankings(tx, group, req->estate_id(), MonthDate(req->period()), "", base)) {
+        const pb::Ranking& r = row.ranking;
+        const pb::Figures& f = row.figures;
+        Grade g = GradeOf(r.score());
+        absl::StrAppend(
+            &csv, r.rank(), ",", r.staff_id(), ",", CsvField(absl::StrJoin(r.roles(), ";")), ",",
+            row.closed ? "closed" : "open", ",", r.score(), ",", std::string(g.name), ",",
+            g.pay_percent, ",", f.requests_handled(), ",", f.sla_hits(), ",", f.sla_misses(), ",",
+            f.callbacks_rated(), ",", f.callbacks_satisfied(), ",", f.callbacks_unsatisfied(), ",",
+            f.complaints_against(), ",", f.callbacks_made(), ",", f.callback_coverage_bp(), "\n");
+      }
+      resp->set_csv(std::move(csv));
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- appeals ----------------------------------------------------------------------------------
+
+grpc::Status PerformanceServiceImpl::CreateAppeal(Ctx* ctx, const pb::CreateAppealRequest* req,
+                                                  pb::Appeal* resp) {
+  return rpc_.Run(ctx, "CreateAppeal", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(CheckId(req->line_id(), "line_id"));
+    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 2000, true));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      const std::string& group = rc.caller.group_id;
+      auto line = store_.GetLine(tx, group, req->line_id());
+      if (!line) return absl::NotFoundError("line_id: no such line");
+      if (line->staff_id() != rc.caller.subject) {
+        return absl::PermissionDeniedError("line_id: only the staff member appeals their line");
+      }
+      std::string period = MonthDate(line->period());
+      auto sheet = store_.GetSheetRow(tx, group, line->staff_id(), period);
+      if (!sheet) return absl::InternalError("line without a sheet");
+      int32_t window = store_.GetSettings(tx, group).appeal_window_days();
+      absl::TimeZone tz = ZoneOr(store_.EstateZone(tx, group, sheet->estate_id()));
+      if (sheet->state() == pb::SHEET_STATE_CLOSED ||
+          rc.now >= AppealDeadline(line->period(), tz, window)) {
+        return Refused("line_id: the appeal window of its month has closed",
+                       "APPEAL_WINDOW_CLOSED");
+      }
+      if (line->voided()) return Refused("line_id: the line is voided", "LINE_VOIDED");
+      if (store_.LineAppealed(tx, group, line->id())) {
+        return Refused("line_id: the line was appealed before", "ALREADY_APPEALED");
+      }
+      pb::Line scoped = *line;
+      scoped.set_estate_id(sheet->estate_id());  // appeals follow the sheet's estate
+      store_.InsertAppeal(tx, group, NewId(rc.now), scoped, req->reason(), rc.now, resp);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status PerformanceServiceImpl::DecideAppeal(Ctx* ctx, const pb::DecideAppealRequest* req,
+                                                  pb::Appeal* resp) {
+  return rpc_.Run(ctx, "DecideAppeal", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kEstateManager, kGroupAdmin}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->appeal_id(), "appeal_id"));
+    if (req->decision() != pb::DECISION_UPHOLD && req->decision() != pb::DECISION_REJECT) {
+      return FieldError("decision", "UPHOLD or REJECT");
+    }
+    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 2000, true));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      const std::string& group = rc.caller.group_id;
+      auto appeal = store_.GetAppeal(tx, group, req->appeal_id(), true);
+      if (!appeal) return absl::NotFoundError("appeal_id: no such appeal");
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(appeal->estate_id()));
+      if (appeal->staff_id() == rc.caller.subject) {
+        return absl::PermissionDeniedError("appeal_id: nobody decides their own appeal");
+      }
+      if (appeal->state() != pb::APPEAL_STATE_PENDING) {
+        return Refused("appeal_id: decided before", "ALREADY_DECIDED");
+      }
+      store_.DecideAppeal(tx, group, appeal->id(), req->decision() == pb::DECISION_UPHOLD,
+                          req->reason(), rc.caller.subject, rc.now, resp);
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- closing a month --------------------------------------------------------------------------
+
+grpc::Status PerformanceServiceImpl::CloseMonth(Ctx* ctx, const pb::CloseMonthRequest* req,
+                                                pb::CloseMonthResponse* resp) {
+  return rpc_.Run(ctx, "CloseMonth", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    if (req->estate_id().empty()) {
+      WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
+    } else {
+      WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+      WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager}));
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
+    }
+    WUYE_RETURN_IF_ERROR(CheckMonth(req->period(), "period"));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      const std::string& group = rc.caller.group_id;
+      store_.LockEvidence(tx, group, true);  // no evidence lands in a sheet being closed
+      std::string period = MonthDate(req->period());
+      pb::Settings settings = store_.GetSettings(tx, group);
+      absl::TimeZone tz = ZoneOr(store_.EstateZone(tx, group, req->estate_id()));
+      if (rc.now < AppealDeadline(req->period(), tz, settings.appeal_window_days())) {
+        return Refused("period: the appeal window is still open", "APPEAL_WINDOW_OPEN");
+      }
+      if (store_.PendingAppeals(tx, group, req->estate_id(), period) > 0) {
+        return Refused("period: appeals are pending a decision", "APPEALS_PENDING");
+      }
+      std::vector<ClosedSheet> closed =
+          store_.CloseMonth(tx, group, req->estate_id(), period, settings.base_score(), rc.now,
+                            NewId(rc.now).substr(0, 24));
+      std::vector<wuye::events::v1::SheetClosed> payloads(closed.size());
+      std::vector<EventDraft> drafts;
+      drafts.reserve(closed.size());
+      for (size_t i = 0; i < closed.size(); ++i) {
+        const ClosedSheet& c = closed[i];
+        auto& p = payloads[i];
+        p.set_sheet_id(c.id);
+        p.set_staff_id(c.staff_id);
+        p.set_estate_id(c.estate_id);
+        *p.mutable_period() = req->period();
+        p.set_score(c.score);
+        p.set_grade(c.grade);
+        p.set_pay_percent(c.pay_percent);
+        *p.mutable_closed_at() = ToProtoTime(rc.now);
+        drafts.push_back({"performance.sheet.closed", group, c.estate_id, c.id, 2, &p});
+        resp->set_sheets_closed(resp->sheets_closed() + 1);
+        if (c.grade == "excellent") resp->set_excellent(resp->excellent() + 1);
+        if (c.grade == "good") resp->set_good(resp->good() + 1);
+        if (c.grade == "pass") resp->set_pass(resp->pass() + 1);
+        if (c.grade == "fail") resp->set_fail(resp->fail() + 1);
+      }
+      outbox_.AppendMany(tx, drafts, rc.now, rc.trace_id);
+      return absl::OkStatus();
+    });
+  });
+}
+
+}  // namespace wuye::performance

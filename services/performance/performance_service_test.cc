@@ -1,0 +1,803 @@
+// Performance over real gRPC against a real PostgreSQL database of its own. Other services'
+// events are fed through performance's own handler, as the bus would feed them; the clock
+// is a FakeClock so that appeal windows open and close on cue.
+#include "services/performance/performance_service.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "services/performance/consumers.h"
+#include "shared/bus.h"
+#include "shared/ids.h"
+#include "shared/outbox.h"
+#include "shared/proto_time.h"
+#include "shared/redis.h"
+#include "shared/server.h"
+#include "shared/status.h"
+#include "shared/testing/test_env.h"
+#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+#include "wuye/events/v1/performance_events.pb.h"
+
+namespace wuye::performance {
+namespace {
+
+using Stub = pb::PerformanceService::Stub;
+using ::wuye::testing::TestToken;
+namespace dir = ::wuye::directory::v1;
+namespace ev = ::wuye::events::v1;
+
+absl::Time Utc(int y, int m, int d, int hh = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, m, d, hh, 0, 0), absl::UTCTimeZone());
+}
+
+class PerformanceServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = tdb_.Open(performance_migrations(), 8);
+    verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
+    service_ = std::make_unique<PerformanceServiceImpl>(*db_, *verifier_, clock_);
+    host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
+    host_->AddService(service_.get(), "wuye.performance.v1.PerformanceService");
+    ASSERT_TRUE(host_->Start().ok());
+    stub_ = pb::PerformanceService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", host_->port()), grpc::InsecureChannelCredentials()));
+    handler_ = MakeHandler(*db_);
+    group_ = NewId(absl::Now());
+    estate_ = Estate(group_);
+    manager_ = Staff({dir::STAFF_ROLE_ESTATE_MANAGER}, estate_);
+    inspector_ = Staff({dir::STAFF_ROLE_QUALITY_INSPECTOR}, estate_);
+    agent_ = Staff({dir::STAFF_ROLE_AGENT}, estate_);
+    tech_ = Staff({dir::STAFF_ROLE_TECHNICIAN}, estate_);
+    admin_tok_ = TestToken(group_, {"*"}, {"group_admin"}, "admin-1");
+    manager_tok_ = TestToken(group_, {estate_}, {"estate_manager"}, manager_);
+    inspector_tok_ = TestToken(group_, {estate_}, {"quality_inspector"}, inspector_);
+    agent_tok_ = TestToken(group_, {estate_}, {"agent"}, agent_);
+    tech_tok_ = TestToken(group_, {estate_}, {"technician"}, tech_);
+  }
+
+  template <class Req, class Resp>
+  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                    const std::string& token, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    return (stub_.get()->*method)(&ctx, req, resp);
+  }
+
+  // Applies an event of another service through performance's handler.
+  absl::Status Deliver(const std::string& type, const std::string& group,
+                       const google::protobuf::Message& payload, const std::string& estate = "",
+                       std::string event_id = "", int64_t version = 1) {
+    ev::Event e;
+    e.set_event_id(event_id.empty() ? NewId(absl::Now()) : event_id);
+    e.set_type(type);
+    e.set_group_id(group);
+    e.set_estate_id(estate);
+    e.set_subject_version(version);
+    *e.mutable_occurred_at() = ToProtoTime(clock_.Now());
+    e.mutable_payload()->PackFrom(payload);
+    return db_->Transact([&](pqxx::work& tx) { return handler_(tx, e); });
+  }
+
+  std::string Estate(const std::string& group) {
+    dir::Estate e;
+    e.set_id(NewId(absl::Now()));
+    e.set_group_id(group);
+    e.set_time_zone("Asia/Shanghai");
+    e.set_version(1);
+    EXPECT_TRUE(Deliver("directory.estate.created", group, e, e.id()).ok());
+    return e.id();
+  }
+
+  std::string Staff(std::vector<dir::StaffRole> roles, const std::string& estate,
+                    const std::string& group = "") {
+    dir::Staff s;
+    s.set_id(NewId(absl::Now()));
+    s.set_group_id(group.empty() ? group_ : group);
+    for (auto r : roles) s.add_roles(r);
+    s.add_home_estate_ids(estate);
+    s.set_active(true);
+    s.set_version(1);
+    EXPECT_TRUE(Deliver("directory.staff.created", s.group_id(), s).ok());
+    return s.id();
+  }
+
+  // A verified complaint against `staff` (−20), as intake sends it.
+  std::string Complaint(const std::string& staff, absl::Time at, const std::string& id = "") {
+    ev::ComplaintVerified c;
+    c.set_ticket_id(NewId(absl::Now()));
+    c.set_estate_id(estate_);
+    c.set_staff_id(staff);
+    *c.mutable_verified_at() = ToProtoTime(at);
+    std::string event_id = id.empty() ? NewId(absl::Now()) : id;
+    EXPECT_TRUE(Deliver("intake.complaint.verified", group_, c, estate_, event_id).ok());
+    return event_id;
+  }
+
+  pb::CreateManualEntryRequest Entry(const std::string& staff, const std::string& rule,
+                                     absl::Time at) {
+    pb::CreateManualEntryRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_staff_id(staff);
+    req.set_rule(rule);
+    req.set_note("seen on patrol at gate 2");
+    *req.mutable_occurred_at() = ToProtoTime(at);
+    return req;
+  }
+
+  pb::Sheet Sheet(const std::string& staff, int year, int month, const std::string& token = "") {
+    pb::GetSheetRequest req;
+    req.set_staff_id(staff);
+    *req.mutable_period() = MakeMonth(year, month);
+    pb::Sheet sheet;
+    grpc::Status st = Call(&Stub::GetSheet, token.empty() ? admin_tok_ : token, req, &sheet);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return sheet;
+  }
+
+  grpc::Status Appeal(const std::string& token, const std::string& line, pb::Appeal* out) {
+    pb::CreateAppealRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_line_id(line);
+    req.set_reason("the resident withdrew the complaint");
+    return Call(&Stub::CreateAppeal, token, req, out);
+  }
+
+  grpc::Status Decide(const std::string& token, const std::string& appeal, pb::Decision d,
+                      pb::Appeal* out) {
+    pb::DecideAppealRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_appeal_id(appeal);
+    req.set_decision(d);
+    req.set_reason("checked the call recording");
+    return Call(&Stub::DecideAppeal, token, req, out);
+  }
+
+  grpc::Status Close(const std::string& token, const std::string& estate, int y, int m,
+                     pb::CloseMonthResponse* out, const std::string& request_id = "") {
+    pb::CloseMonthRequest req;
+    req.set_request_id(request_id.empty() ? NewId(absl::Now()) : request_id);
+    req.set_estate_id(estate);
+    *req.mutable_period() = MakeMonth(y, m);
+    return Call(&Stub::CloseMonth, token, req, out);
+  }
+
+  int64_t Query(const std::string& sql) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    return tx.exec1(sql)[0].as<int64_t>();
+  }
+  std::string Snapshot() {
+    std::string out;
+    for (const char* t : {"rule_overrides", "settings", "sheets", "lines", "facts", "team_kpis",
+                          "appeals", "wuye_outbox", "wuye_idempotency"}) {
+      absl::StrAppend(&out, t, "=", Query(absl::StrCat("SELECT count(*) FROM ", t)), " ");
+    }
+    return out;
+  }
+  static std::string Field(const grpc::Status& st) { return ErrorField(FromGrpcStatus(st)); }
+  static std::string Reason(const grpc::Status& st) { return ErrorReason(FromGrpcStatus(st)); }
+
+  ::wuye::testing::TestDatabase tdb_;
+  FakeClock clock_{Utc(2026, 10, 15, 4)};
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<TokenVerifier> verifier_;
+  std::unique_ptr<PerformanceServiceImpl> service_;
+  std::unique_ptr<ServiceHost> host_;
+  std::unique_ptr<Stub> stub_;
+  EventHandler handler_;
+  std::string group_, estate_, manager_, inspector_, agent_, tech_;
+  std::string admin_tok_, manager_tok_, inspector_tok_, agent_tok_, tech_tok_;
+};
+
+// ---- rules and settings -------------------------------------------------------------------------
+
+TEST_F(PerformanceServiceTest, RulesAndSettingsBelongToTheGroupAdmin) {
+  pb::ListRulesResponse rules;
+  ASSERT_TRUE(Call(&Stub::ListRules, agent_tok_, pb::ListRulesRequest(), &rules).ok());
+  ASSERT_EQ(rules.rules_size(), 14);
+
+  pb::UpdateRuleRequest up;
+  up.set_request_id(NewId(absl::Now()));
+  up.set_code("work_unsigned");
+  up.set_points(-30);
+  pb::Rule rule;
+  EXPECT_EQ(Call(&Stub::UpdateRule, manager_tok_, up, &rule).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  std::string before = Snapshot();
+  up.set_code("no_such_rule");
+  EXPECT_EQ(Field(Call(&Stub::UpdateRule, admin_tok_, up, &rule)), "code");
+  up.set_code("work_unsigned");
+  up.set_points(5);  // a deduction cannot become a reward
+  EXPECT_EQ(Field(Call(&Stub::UpdateRule, admin_tok_, up, &rule)), "points");
+  pb::UpdateSettingsRequest us;
+  us.set_request_id(NewId(absl::Now()));
+  us.mutable_settings()->set_base_score(0);
+  us.mutable_settings()->set_appeal_window_days(5);
+  pb::Settings settings;
+  EXPECT_EQ(Field(Call(&Stub::UpdateSettings, admin_tok_, us, &settings)), "settings.base_score");
+  EXPECT_EQ(Snapshot(), before);  // nothing written
+
+  up.set_points(-30);
+  ASSERT_TRUE(Call(&Stub::UpdateRule, admin_tok_, up, &rule).ok());
+  EXPECT_EQ(rule.points(), -30);
+  EXPECT_EQ(rule.default_points(), -20);
+  // The estate inherits the group's points: the next missing signature costs 30.
+  ev::WorkOrderChanged w;
+  w.set_work_order_id(NewId(absl::Now()));
+  w.set_estate_id(estate_);
+  w.add_worker_ids(tech_);
+  ASSERT_TRUE(Deliver("dispatch.work_order.signature_missing", group_, w, estate_).ok());
+  pb::Sheet s = Sheet(tech_, 2026, 10);
+  ASSERT_EQ(s.lines_size(), 1);
+  EXPECT_EQ(s.lines(0).points(), -30);
+  EXPECT_EQ(s.score(), 70);
+
+  pb::Settings got;
+  ASSERT_TRUE(Call(&Stub::GetSettings, agent_tok_, pb::GetSettingsRequest(), &got).ok());
+  EXPECT_EQ(got.base_score(), 100);
+  EXPECT_EQ(got.appeal_window_days(), 5);
+}
+
+// ---- manual entries
+// -------------------------------------------------------------------------------
+
+TEST_F(PerformanceServiceTest, ManualEntryBadInputNamesTheFieldAndWritesNothing) {
+  absl::Time at = Utc(2026, 10, 14);
+  std::string before = Snapshot();
+  struct Case {
+    std::function<void(pb::CreateManualEntryRequest&)> mutate;
+    std::string field;
+  } cases[] = {
+      {[](auto& r) { r.set_staff_id(""); }, "staff_id"},
+      {[](auto& r) { r.set_staff_id("not-an-id"); }, "staff_id"},
+      {[](auto& r) { r.set_rule("made_up"); }, "rule"},
+      {[](auto& r) { r.set_rule("call_unrecorded"); }, "rule"},  // counted from events
+      {[](auto& r) { r.set_note(""); }, "note"},
+      {[](auto& r) { r.set_note(std::string(2001, 'x')); }, "note"},
+      {[](auto& r) { r.clear_occurred_at(); }, "occurred_at"},
+      {[&](auto& r) { *r.mutable_occurred_at() = ToProtoTime(clock_.Now() + absl::Hours(2)); },
+       "occurred_at"},
+      {[](auto& r) { r.set_request_id(""); }, "request_id"},
+  };
+  for (const auto& c : cases) {
+    pb::CreateManualEntryRequest req = Entry(agent_, "no_daily_log", at);
+    c.mutate(req);
+    pb::Line line;
+    grpc::Status st = Call(&Stub::CreateManualEntry, inspector_tok_, req, &line);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
+    EXPECT_EQ(Field(st), c.field);
+  }
+  pb::Line line;
+  EXPECT_EQ(Call(&Stub::CreateManualEntry, inspector_tok_,
+                 Entry(NewId(absl::Now()), "no_daily_log", at), &line)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(PerformanceServiceTest, StaffCannotEnterPointsNorForThemselves) {
+  absl::Time at = Utc(2026, 10, 14);
+  pb::Line line;
+  // An agent or technician enters nothing.
+  EXPECT_EQ(Call(&Stub::CreateManualEntry, agent_tok_, Entry(tech_, "dress_code", at), &line)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Nobody enters points on their own sheet, not even a reward.
+  EXPECT_EQ(Call(&Stub::CreateManualEntry, inspector_tok_,
+                 Entry(inspector_, "housing_claim_help", at), &line)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // A team lead of another estate cannot enter points here.
+  std::string other_estate = Estate(group_);
+  std::string lead_elsewhere = TestToken(group_, {other_estate}, {"team_lead"}, NewId(absl::Now()));
+  EXPECT_EQ(Call(&Stub::CreateManualEntry, lead_elsewhere, Entry(agent_, "dress_code", at), &line)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Query("SELECT count(*) FROM lines"), 0);
+
+  ASSERT_TRUE(
+      Call(&Stub::CreateManualEntry, inspector_tok_, Entry(agent_, "dress_code", at), &line).ok());
+  EXPECT_EQ(line.points(), -10);
+  EXPECT_EQ(line.entered_by(), inspector_);
+  EXPECT_EQ(line.note(), "seen on patrol at gate 2");
+  EXPECT_EQ(line.evidence_ref(), line.id());
+  ASSERT_TRUE(
+      Call(&Stub::CreateManualEntry, manager_tok_, Entry(agent_, "housing_claim_help", at), &line)
+          .ok());
+  pb::Sheet s = Sheet(agent_, 2026, 10, agent_tok_);  // the staff member reads their own
+  EXPECT_EQ(s.score(), 190);
+  EXPECT_EQ(s.grade(), "excellent");
+  EXPECT_EQ(s.lines_size(), 2);
+  // Another staff member cannot read it.
+  pb::GetSheetRequest req;
+  req.set_staff_id(agent_);
+  *req.mutable_period() = MakeMonth(2026, 10);
+  EXPECT_EQ(Call(&Stub::GetSheet, tech_tok_, req, &s).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(PerformanceServiceTest, RequestIdRetryAndReuse) {
+  pb::CreateManualEntryRequest req = Entry(agent_, "quarrel", Utc(2026, 10, 14));
+  pb::Line first, again;
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_, req, &first).ok());
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_, req, &again).ok());
+  EXPECT_EQ(first.id(), again.id());
+  EXPECT_EQ(Query("SELECT count(*) FROM lines"), 1);
+  req.set_rule("uncivil_language");
+  grpc::Status st = Call(&Stub::CreateManualEntry, inspector_tok_, req, &again);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "request_id");
+  EXPECT_EQ(Query("SELECT count(*) FROM lines"), 1);
+}
+
+TEST_F(PerformanceServiceTest, ConcurrentRetriesWriteOneLine) {
+  pb::CreateManualEntryRequest req = Entry(agent_, "no_daily_log", Utc(2026, 10, 14));
+  std::vector<std::thread> threads;
+  std::vector<pb::Line> lines(8);
+  std::vector<grpc::Status> status(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back(
+        [&, i] { status[i] = Call(&Stub::CreateManualEntry, inspector_tok_, req, &lines[i]); });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(status[i].ok()) << status[i].error_message();
+    EXPECT_EQ(lines[i].id(), lines[0].id());
+  }
+  EXPECT_EQ(Query("SELECT count(*) FROM lines"), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM sheets"), 1);
+}
+
+TEST_F(PerformanceServiceTest, AnotherGroupSeesNothing) {
+  std::string line_event = Complaint(agent_, Utc(2026, 10, 10));
+  pb::Sheet s = Sheet(agent_, 2026, 10);
+  ASSERT_EQ(s.lines_size(), 1);
+  pb::Appeal appeal;
+  ASSERT_TRUE(Appeal(agent_tok_, s.lines(0).id(), &appeal).ok());
+
+  std::string other = NewId(absl::Now());
+  std::string other_admin = TestToken(other, {"*"}, {"group_admin"}, "admin-2");
+  std::string other_manager = TestToken(other, {"*"}, {"estate_manager"}, "mgr-2");
+  std::string other_agent = TestToken(other, {"*"}, {"agent", "estate_manager"}, agent_);
+  std::string before = Snapshot();
+
+  pb::GetSheetRequest get;
+  get.set_staff_id(agent_);
+  *get.mutable_period() = MakeMonth(2026, 10);
+  EXPECT_EQ(Call(&Stub::GetSheet, other_admin, get, &s).error_code(), grpc::StatusCode::NOT_FOUND);
+  pb::Line line;
+  EXPECT_EQ(Call(&Stub::CreateManualEntry, other_manager,
+                 Entry(agent_, "quarrel", Utc(2026, 10, 9)), &line)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  pb::Appeal a;
+  // Even a token with the same subject but of another group cannot appeal the line.
+  EXPECT_EQ(Appeal(other_agent, s.lines(0).id(), &a).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Decide(other_manager, appeal.id(), pb::DECISION_UPHOLD, &a).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  pb::ListRankingsRequest rank;
+  rank.set_estate_id(estate_);
+  *rank.mutable_period() = MakeMonth(2026, 10);
+  pb::ListRankingsResponse ranks;
+  ASSERT_TRUE(Call(&Stub::ListRankings, other_admin, rank, &ranks).ok());
+  EXPECT_EQ(ranks.rankings_size(), 0);
+  pb::ExportSheetsRequest exp;
+  exp.set_estate_id(estate_);
+  *exp.mutable_period() = MakeMonth(2026, 10);
+  pb::ExportSheetsResponse csv;
+  ASSERT_TRUE(Call(&Stub::ExportSheets, other_admin, exp, &csv).ok());
+  EXPECT_EQ(std::count(csv.csv().begin(), csv.csv().end(), '\n'), 1);  // the header only
+  EXPECT_EQ(Snapshot(), before);
+  clock_.Set(Utc(2026, 11, 20));
+  pb::CloseMonthResponse closed;
+  ASSERT_TRUE(Close(other_admin, "", 2026, 10, &closed).ok());
+  EXPECT_EQ(closed.sheets_closed(), 0);
+  EXPECT_EQ(Query("SELECT count(*) FROM sheets WHERE state = 2"), 0);
+  // Tokens without a token, or for other estates.
+  EXPECT_EQ(Call(&Stub::GetSheet, "", get, &s).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  std::string elsewhere = TestToken(group_, {Estate(group_)}, {"estate_manager"}, "mgr-3");
+  EXPECT_EQ(Call(&Stub::GetSheet, elsewhere, get, &s).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&Stub::ListRankings, elsewhere, rank, &ranks).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// ---- evidence
+// ---------------------------------------------------------------------------------------
+
+TEST_F(PerformanceServiceTest, TheSameEvidenceEventTwiceCountsOnce) {
+  std::string id = NewId(absl::Now());
+  Complaint(agent_, Utc(2026, 10, 10), id);
+  Complaint(agent_, Utc(2026, 10, 10), id);  // redelivered past the inbox
+  pb::Sheet s = Sheet(agent_, 2026, 10);
+  ASSERT_EQ(s.lines_size(), 1);
+  EXPECT_EQ(s.lines(0).evidence_ref(), id);
+  EXPECT_EQ(s.lines(0).rule(), "complaint_verified");
+  EXPECT_EQ(s.score(), 80);
+
+  // The batch path too: the same callback twice in one batch and once more after.
+  ev::CallbackRecorded c;
+  c.set_callback_id(NewId(absl::Now()));
+  c.set_estate_id(estate_);
+  c.set_satisfaction(wuye::common::v1::SATISFACTION_UNSATISFIED);
+  c.add_worker_ids(tech_);
+  ev::Event e;
+  e.set_event_id(NewId(absl::Now()));
+  e.set_type("intake.callback.recorded");
+  e.set_group_id(group_);
+  *e.mutable_occurred_at() = ToProtoTime(Utc(2026, 10, 11));
+  e.mutable_payload()->PackFrom(c);
+  PerformanceStore store(*db_);
+  std::map<std::string, int32_t> rule_points;
+  for (const RuleDef& r : Catalogue()) rule_points[std::string(r.code)] = r.default_points;
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) {
+                     std::vector<Evidence> batch;
+                     batch.push_back(EvidenceOf(e, rule_points, ZoneOr("")));
+                     batch.push_back(EvidenceOf(e, rule_points, ZoneOr("")));
+                     return ApplyEvidence(tx, store, group_, std::move(batch));
+                   })
+                    .ok());
+  }
+  pb::Sheet t = Sheet(tech_, 2026, 10);
+  ASSERT_EQ(t.lines_size(), 1);
+  EXPECT_EQ(t.score(), 80);
+}
+
+TEST_F(PerformanceServiceTest, UnrecordedCallWithoutNamesCountsAgainstTheDesk) {
+  std::string agent2 = Staff({dir::STAFF_ROLE_AGENT}, estate_);
+  ev::UnrecordedCall u;
+  u.set_finding_id(NewId(absl::Now()));
+  u.set_estate_id(estate_);
+  *u.mutable_call_at() = ToProtoTime(Utc(2026, 10, 3));
+  ASSERT_TRUE(Deliver("intake.call.unrecorded", group_, u, estate_).ok());
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 80);
+  EXPECT_EQ(Sheet(agent2, 2026, 10).score(), 80);
+  EXPECT_EQ(Sheet(tech_, 2026, 10).score(), 100);  // not the desk
+  pb::GetTeamSheetRequest req;
+  req.set_estate_id(estate_);
+  *req.mutable_period() = MakeMonth(2026, 10);
+  pb::TeamSheet team;
+  ASSERT_TRUE(Call(&Stub::GetTeamSheet, manager_tok_, req, &team).ok());
+  EXPECT_EQ(team.unrecorded_calls(), 1);
+}
+
+TEST_F(PerformanceServiceTest, FiguresTeamKpiRankingsAndExport) {
+  // Figures: a closed ticket, callbacks, SLA.
+  ev::TicketChanged t;
+  t.set_ticket_id(NewId(absl::Now()));
+  t.set_estate_id(estate_);
+  t.set_owner_id(agent_);
+  t.set_state(ev::TICKET_STATE_CLOSED);
+  t.set_previous_state(ev::TICKET_STATE_CALLBACK_DUE);
+  ASSERT_TRUE(Deliver("intake.ticket.changed", group_, t, estate_).ok());
+  ev::CallbackRecorded c;
+  c.set_estate_id(estate_);
+  c.set_agent_id(agent_);
+  c.add_worker_ids(tech_);
+  c.set_satisfaction(wuye::common::v1::SATISFACTION_SATISFIED);
+  ASSERT_TRUE(Deliver("intake.callback.recorded", group_, c, estate_).ok());
+  ev::WorkOrderChanged w;
+  w.set_estate_id(estate_);
+  w.add_worker_ids(tech_);
+  *w.mutable_sla_deadline() = ToProtoTime(clock_.Now());
+  w.set_sla_met(true);
+  ASSERT_TRUE(Deliver("dispatch.work_order.completed", group_, w, estate_).ok());
+  ASSERT_TRUE(Deliver("dispatch.sla.breached", group_, w, estate_).ok());
+  pb::Sheet a = Sheet(agent_, 2026, 10);
+  EXPECT_EQ(a.figures().tickets_closed(), 1);
+  EXPECT_EQ(a.figures().callbacks_made(), 1);
+  EXPECT_EQ(a.figures().callback_coverage_bp(), 10000);
+  pb::Sheet tech = Sheet(tech_, 2026, 10);
+  EXPECT_EQ(tech.figures().requests_handled(), 1);
+  EXPECT_EQ(tech.figures().sla_hits(), 1);
+  EXPECT_EQ(tech.figures().sla_misses(), 1);
+  EXPECT_EQ(tech.figures().callbacks_satisfied(), 1);
+
+  // The arrears KPI: 26.5 % → −1500, then a newer report at 24 % → +1000; an older one is
+  // ignored.
+  ev::CollectionReported r;
+  r.set_estate_id(estate_);
+  *r.mutable_period() = MakeMonth(2026, 10);
+  r.set_arrears_share_bp(2650);
+  r.set_collection_rate_bp(9100);
+  ASSERT_TRUE(Deliver("billing.collection.reported", group_, r, estate_, "", 1).ok());
+  pb::GetTeamSheetRequest treq;
+  treq.set_estate_id(estate_);
+  *treq.mutable_period() = MakeMonth(2026, 10);
+  pb::TeamSheet team;
+  ASSERT_TRUE(Call(&Stub::GetTeamSheet, manager_tok_, treq, &team).ok());
+  EXPECT_TRUE(team.arrears_reported());
+  EXPECT_EQ(team.team_points(), -1500);
+  r.set_arrears_share_bp(2400);
+  ASSERT_TRUE(Deliver("billing.collection.reported", group_, r, estate_, "", 3).ok());
+  r.set_arrears_share_bp(2500);
+  ASSERT_TRUE(Deliver("billing.collection.reported", group_, r, estate_, "", 2).ok());
+  ASSERT_TRUE(Call(&Stub::GetTeamSheet, manager_tok_, treq, &team).ok());
+  EXPECT_EQ(team.team_points(), 1000);
+  EXPECT_EQ(team.arrears_share_bp(), 2400);
+  EXPECT_EQ(team.staff_count(), 4);
+  EXPECT_EQ(team.figures().sla_hits(), 1);
+  EXPECT_EQ(team.figures().tickets_closed(), 1);
+
+  // Rankings: equal scores share a rank (RANK()).
+  Complaint(agent_, Utc(2026, 10, 12));
+  pb::ListRankingsRequest rank;
+  rank.set_estate_id(estate_);
+  *rank.mutable_period() = MakeMonth(2026, 10);
+  pb::ListRankingsResponse ranks;
+  ASSERT_TRUE(Call(&Stub::ListRankings, manager_tok_, rank, &ranks).ok());
+  ASSERT_EQ(ranks.rankings_size(), 4);
+  EXPECT_EQ(ranks.rankings(0).rank(), 1);
+  EXPECT_EQ(ranks.rankings(2).rank(), 1);
+  EXPECT_EQ(ranks.rankings(3).rank(), 4);
+  EXPECT_EQ(ranks.rankings(3).staff_id(), agent_);
+  EXPECT_EQ(ranks.rankings(3).score(), 80);
+  rank.set_role("agent");
+  ASSERT_TRUE(Call(&Stub::ListRankings, manager_tok_, rank, &ranks).ok());
+  ASSERT_EQ(ranks.rankings_size(), 1);
+  EXPECT_EQ(ranks.rankings(0).rank(), 1);
+  rank.set_role("Agent!");
+  EXPECT_EQ(Field(Call(&Stub::ListRankings, manager_tok_, rank, &ranks)), "role");
+  EXPECT_EQ(Call(&Stub::ListRankings, agent_tok_, rank, &ranks).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  rank.set_role("");
+  EXPECT_EQ(Call(&Stub::ListRankings, agent_tok_, rank, &ranks).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  pb::ExportSheetsRequest exp;
+  exp.set_estate_id(estate_);
+  *exp.mutable_period() = MakeMonth(2026, 10);
+  pb::ExportSheetsResponse csv;
+  ASSERT_TRUE(Call(&Stub::ExportSheets, manager_tok_, exp, &csv).ok());
+  std::vector<std::string> rows = absl::StrSplit(csv.csv(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[0].substr(0, 14), "rank,staff_id,");
+  EXPECT_NE(rows[4].find(agent_), std::string::npos);
+  EXPECT_NE(rows[4].find(",80,"), std::string::npos) << rows[4];
+}
+
+// ---- appeals and closing
+// --------------------------------------------------------------------------
+
+TEST_F(PerformanceServiceTest, AppealsAreDecidedByAnotherManagerAndKept) {
+  Complaint(agent_, Utc(2026, 10, 10));
+  Complaint(agent_, Utc(2026, 10, 11));
+  pb::Sheet s = Sheet(agent_, 2026, 10);
+  ASSERT_EQ(s.lines_size(), 2);
+  EXPECT_EQ(s.score(), 60);
+
+  pb::Appeal a1, a2, out;
+  // Not somebody else's line; bad input names the field.
+  EXPECT_EQ(Appeal(tech_tok_, s.lines(0).id(), &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  pb::CreateAppealRequest bad;
+  bad.set_request_id(NewId(absl::Now()));
+  bad.set_line_id(s.lines(0).id());
+  EXPECT_EQ(Field(Call(&Stub::CreateAppeal, agent_tok_, bad, &out)), "reason");
+  ASSERT_TRUE(Appeal(agent_tok_, s.lines(0).id(), &a1).ok());
+  ASSERT_TRUE(Appeal(agent_tok_, s.lines(1).id(), &a2).ok());
+  EXPECT_EQ(a1.state(), pb::APPEAL_STATE_PENDING);
+  EXPECT_EQ(Reason(Appeal(agent_tok_, s.lines(0).id(), &out)), "ALREADY_APPEALED");
+
+  // A staff member cannot decide; a manager cannot decide an appeal of their own line.
+  EXPECT_EQ(Decide(agent_tok_, a1.id(), pb::DECISION_UPHOLD, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  pb::Line own;
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(manager_, "uncivil_language", Utc(2026, 10, 12)), &own)
+                  .ok());
+  pb::Appeal mine;
+  ASSERT_TRUE(Appeal(manager_tok_, own.id(), &mine).ok());
+  EXPECT_EQ(Decide(manager_tok_, mine.id(), pb::DECISION_UPHOLD, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  pb::DecideAppealRequest nodecision;
+  nodecision.set_request_id(NewId(absl::Now()));
+  nodecision.set_appeal_id(a1.id());
+  nodecision.set_reason("x");
+  EXPECT_EQ(Field(Call(&Stub::DecideAppeal, manager_tok_, nodecision, &out)), "decision");
+
+  ASSERT_TRUE(Decide(manager_tok_, a1.id(), pb::DECISION_UPHOLD, &out).ok());
+  EXPECT_EQ(out.state(), pb::APPEAL_STATE_UPHELD);
+  EXPECT_EQ(out.decided_by(), manager_);
+  EXPECT_EQ(Reason(Decide(manager_tok_, a1.id(), pb::DECISION_REJECT, &out)), "ALREADY_DECIDED");
+  ASSERT_TRUE(Decide(manager_tok_, a2.id(), pb::DECISION_REJECT, &out).ok());
+  ASSERT_TRUE(Decide(admin_tok_, mine.id(), pb::DECISION_REJECT, &out).ok());
+  s = Sheet(agent_, 2026, 10);
+  EXPECT_EQ(s.score(), 80);  // one line voided
+  EXPECT_TRUE(s.lines(0).voided());
+  EXPECT_FALSE(s.lines(1).voided());
+  ASSERT_EQ(s.appeals_size(), 2);  // both kept, with their reasons
+  EXPECT_EQ(s.appeals(1).state(), pb::APPEAL_STATE_REJECTED);
+  EXPECT_EQ(s.appeals(1).decision_reason(), "checked the call recording");
+  EXPECT_EQ(Reason(Appeal(agent_tok_, s.lines(0).id(), &out)), "LINE_VOIDED");
+  EXPECT_EQ(Reason(Appeal(agent_tok_, s.lines(1).id(), &out)), "ALREADY_APPEALED");
+
+  // After the window (5 days after 31 October, Shanghai time) nothing more is appealed.
+  Complaint(agent_, Utc(2026, 10, 20));
+  clock_.Set(Utc(2026, 11, 5, 16));
+  s = Sheet(agent_, 2026, 10);
+  EXPECT_EQ(Reason(Appeal(agent_tok_, s.lines(2).id(), &out)), "APPEAL_WINDOW_CLOSED");
+}
+
+TEST_F(PerformanceServiceTest, CloseMonthGradesSetBasedAndPublishes) {
+  // agent 100 − 20 = 80 (fail); tech 100 − 10 = 90 (pass); manager 100 − 10 = 90 (pass,
+  // appeal rejected); inspector 100 (excellent).
+  Complaint(agent_, Utc(2026, 10, 10));
+  pb::Line line;
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(tech_, "no_daily_log", Utc(2026, 10, 9)), &line)
+                  .ok());
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(manager_, "handover_not_recorded", Utc(2026, 10, 9)), &line)
+                  .ok());
+  pb::Appeal appeal;
+  ASSERT_TRUE(Appeal(manager_tok_, line.id(), &appeal).ok());
+
+  pb::CloseMonthResponse out;
+  EXPECT_EQ(Close(agent_tok_, estate_, 2026, 10, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Close(manager_tok_, "", 2026, 10, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);  // the whole group: admins only
+  EXPECT_EQ(Field(Close(manager_tok_, estate_, 2026, 13, &out)), "period.month");
+  EXPECT_EQ(Reason(Close(manager_tok_, estate_, 2026, 10, &out)), "APPEAL_WINDOW_OPEN");
+  clock_.Set(Utc(2026, 11, 5, 15));  // one hour before the window closes
+  EXPECT_EQ(Reason(Close(manager_tok_, estate_, 2026, 10, &out)), "APPEAL_WINDOW_OPEN");
+  clock_.Set(Utc(2026, 11, 5, 16));
+  EXPECT_EQ(Reason(Close(manager_tok_, estate_, 2026, 10, &out)), "APPEALS_PENDING");
+  EXPECT_EQ(Query("SELECT count(*) FROM sheets WHERE state = 2"), 0);
+  pb::Appeal decided;
+  ASSERT_TRUE(Decide(admin_tok_, appeal.id(), pb::DECISION_REJECT, &decided).ok());
+
+  std::string rid = NewId(absl::Now());
+  ASSERT_TRUE(Close(manager_tok_, estate_, 2026, 10, &out, rid).ok());
+  EXPECT_EQ(out.sheets_closed(), 4);  // every active staff member, lines or not
+  EXPECT_EQ(out.excellent(), 1);
+  EXPECT_EQ(out.pass(), 2);
+  EXPECT_EQ(out.fail(), 1);
+  pb::CloseMonthResponse again;
+  ASSERT_TRUE(Close(manager_tok_, estate_, 2026, 10, &again, rid).ok());
+  EXPECT_EQ(again.sheets_closed(), 4);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'performance.sheet.closed'"), 4);
+
+  pb::Sheet s = Sheet(agent_, 2026, 10);
+  EXPECT_EQ(s.state(), pb::SHEET_STATE_CLOSED);
+  EXPECT_EQ(s.score(), 80);
+  EXPECT_EQ(s.grade(), "fail");
+  EXPECT_EQ(s.pay_percent(), 0);
+  s = Sheet(tech_, 2026, 10);
+  EXPECT_EQ(s.grade(), "pass");
+  EXPECT_EQ(s.pay_percent(), 80);
+
+  // The event of the agent's sheet.
+  pqxx::connection conn(tdb_.url());
+  pqxx::nontransaction tx(conn);
+  pqxx::result rows = tx.exec(
+      "SELECT envelope FROM wuye_outbox WHERE type = 'performance.sheet.closed' ORDER BY id");
+  bool found = false;
+  for (const auto& row : rows) {
+    pqxx::binarystring bytes(row[0]);
+    ev::Event e;
+    ASSERT_TRUE(e.ParseFromString(bytes.str()));
+    ev::SheetClosed sc;
+    ASSERT_TRUE(e.payload().UnpackTo(&sc));
+    EXPECT_EQ(e.subject(), sc.sheet_id());
+    if (sc.staff_id() != agent_) continue;
+    found = true;
+    EXPECT_EQ(sc.score(), 80);
+    EXPECT_EQ(sc.grade(), "fail");
+    EXPECT_EQ(sc.pay_percent(), 0);
+    EXPECT_EQ(sc.period().month(), 10);
+    EXPECT_EQ(sc.estate_id(), estate_);
+  }
+  EXPECT_TRUE(found);
+
+  // Evidence of October arriving now goes to November, referring back; October stays.
+  Complaint(agent_, Utc(2026, 10, 28));
+  s = Sheet(agent_, 2026, 10);
+  EXPECT_EQ(s.score(), 80);
+  EXPECT_EQ(s.lines_size(), 1);
+  pb::Sheet nov = Sheet(agent_, 2026, 11);
+  ASSERT_EQ(nov.lines_size(), 1);
+  EXPECT_EQ(nov.lines(0).carried_from().month(), 10);
+  EXPECT_EQ(nov.score(), 80);
+  // A manual entry for a closed month likewise.
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(tech_, "dress_code", Utc(2026, 10, 30)), &line)
+                  .ok());
+  EXPECT_EQ(line.period().month(), 11);
+  EXPECT_EQ(line.carried_from().month(), 10);
+}
+
+TEST_F(PerformanceServiceTest, EvidenceArrivesAndSheetsLeaveThroughTheBus) {
+  // A stand-in intake: its own database and outbox, relayed to a stream of the test's.
+  static const MigrationSet kNone{"bustest", {}};
+  ::wuye::testing::TestDatabase peer_db;
+  auto peer = peer_db.Open(kNone);
+  std::string suffix = NewId(absl::Now()).substr(24);
+  std::string intake_stream = absl::StrCat("wuye.t", suffix, "i.events");
+  std::string perf_stream = absl::StrCat("wuye.t", suffix, "p.events");
+  RedisOptions redis;
+  redis.addr = ::wuye::testing::RedisAddr();
+  auto relay = [&](const std::string& url, const std::string& stream) {
+    RelayOptions options;
+    options.stream = stream;
+    options.poll = absl::Milliseconds(20);
+    DbOptions db;
+    db.url = url;
+    auto r = std::make_unique<OutboxRelay>(db, redis, options);
+    r->Start();
+    return r;
+  };
+  auto consumer_options = [&](const std::string& group, const std::string& stream) {
+    ConsumerOptions options;
+    options.group = group;
+    options.streams = {stream};
+    options.block = absl::Milliseconds(100);
+    return options;
+  };
+  auto intake_relay = relay(peer_db.url(), intake_stream);
+  auto perf_relay = relay(tdb_.url(), perf_stream);
+  EventConsumer performance(*db_, redis, consumer_options("performance", intake_stream),
+                            MakeHandler(*db_));
+  std::atomic<int> closed{0};
+  EventConsumer payroll(*peer, redis, consumer_options("payroll", perf_stream),
+                        [&](pqxx::work&, const ev::Event& e) {
+                          if (e.type() == "performance.sheet.closed") ++closed;
+                          return absl::OkStatus();
+                        });
+  performance.Start();
+  payroll.Start();
+
+  ev::ComplaintVerified c;
+  c.set_ticket_id(NewId(absl::Now()));
+  c.set_estate_id(estate_);
+  c.set_staff_id(agent_);
+  *c.mutable_verified_at() = ToProtoTime(Utc(2026, 10, 10));
+  Outbox intake_outbox(*peer, "intake");
+  ev::Event sent;
+  ASSERT_TRUE(peer->Transact([&](pqxx::work& tx) {
+                    sent = intake_outbox.Append(
+                        tx, {"intake.complaint.verified", group_, estate_, c.ticket_id(), 0, &c},
+                        absl::Now(), "trace");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(::wuye::testing::WaitFor([&] { return Query("SELECT count(*) FROM lines") == 1; },
+                                       absl::Seconds(20)));
+  // The same envelope on the stream again (a relay that crashed before marking it sent).
+  RedisConnection conn(redis);
+  ASSERT_TRUE(conn.Command({"XADD", intake_stream, "*", "type", sent.type(), "env",
+                            sent.SerializeAsString()})
+                  .ok());
+  ASSERT_TRUE(::wuye::testing::WaitFor(
+      [&] { return Query("SELECT count(*) FROM wuye_inbox") == 1; }, absl::Seconds(5)));
+  absl::SleepFor(absl::Milliseconds(500));  // the second delivery is applied (a no-op)
+  pb::Sheet s = Sheet(agent_, 2026, 10);
+  ASSERT_EQ(s.lines_size(), 1);
+  EXPECT_EQ(s.lines(0).evidence_ref(), sent.event_id());
+  EXPECT_EQ(s.score(), 80);
+  EXPECT_EQ(s.figures().complaints_against(), 1);
+
+  clock_.Set(Utc(2026, 11, 20));
+  pb::CloseMonthResponse out;
+  ASSERT_TRUE(Close(admin_tok_, "", 2026, 10, &out).ok());
+  EXPECT_EQ(out.sheets_closed(), 4);
+  EXPECT_TRUE(::wuye::testing::WaitFor([&] { return closed == 4; }, absl::Seconds(20)));
+  performance.Stop();
+  payroll.Stop();
+  intake_relay->Stop();
+  perf_relay->Stop();
+  (void)conn.Command({"DEL", intake_stream, perf_stream});
+}
+
+}  // namespace
+}  // namespace wuye::performance

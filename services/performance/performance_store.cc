@@ -1,0 +1,573 @@
+#include "services/performance/performance_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "shared/proto_time.h"
+
+namespace wuye::performance {
+namespace {
+
+// Times cross the wire as Unix microseconds.
+#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define TS(param) "to_timestamp(" param "::float8 / 1000000)"
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+google::protobuf::Timestamp Stamp(const pqxx::field& f) {
+  return ToProtoTime(absl::FromUnixMicros(f.as<int64_t>()));
+}
+std::string Str(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::string>(); }
+
+constexpr char kLineCols[] =
+    "id, staff_id, estate_id, period::text, rule, points, source_event_id, note, entered_by, "
+    "voided, COALESCE(carried_from::text, ''), " US("created_at");
+
+pb::Line LineRow(const pqxx::row& r) {
+  pb::Line l;
+  l.set_id(Str(r[0]));
+  l.set_staff_id(Str(r[1]));
+  l.set_estate_id(Str(r[2]));
+  *l.mutable_period() = MonthFromDate(Str(r[3]));
+  l.set_rule(Str(r[4]));
+  l.set_points(r[5].as<int32_t>());
+  l.set_evidence_ref(Str(r[6]));
+  l.set_note(Str(r[7]));
+  l.set_entered_by(Str(r[8]));
+  l.set_voided(r[9].as<bool>());
+  if (std::string from = Str(r[10]); !from.empty()) *l.mutable_carried_from() = MonthFromDate(from);
+  *l.mutable_create_time() = Stamp(r[11]);
+  return l;
+}
+
+constexpr char kAppealCols[] =
+    "id, line_id, staff_id, estate_id, period::text, reason, state, decision_reason, "
+    "decided_by, " US("created_at") ", COALESCE(" US("decided_at") ", 0)";
+
+pb::Appeal AppealRow(const pqxx::row& r) {
+  pb::Appeal a;
+  a.set_id(Str(r[0]));
+  a.set_line_id(Str(r[1]));
+  a.set_staff_id(Str(r[2]));
+  a.set_estate_id(Str(r[3]));
+  *a.mutable_period() = MonthFromDate(Str(r[4]));
+  a.set_reason(Str(r[5]));
+  a.set_state(static_cast<pb::AppealState>(r[6].as<int>()));
+  a.set_decision_reason(Str(r[7]));
+  a.set_decided_by(Str(r[8]));
+  *a.mutable_create_time() = Stamp(r[9]);
+  if (r[10].as<int64_t>() != 0) *a.mutable_decide_time() = Stamp(r[10]);
+  return a;
+}
+
+constexpr char kFigureSums[] =
+    "COALESCE(sum(requests_handled), 0), COALESCE(sum(sla_hits), 0), "
+    "COALESCE(sum(sla_misses), 0), COALESCE(sum(callbacks_rated), 0), "
+    "COALESCE(sum(callbacks_satisfied), 0), COALESCE(sum(callbacks_unsatisfied), 0), "
+    "COALESCE(sum(complaints_against), 0), COALESCE(sum(callbacks_made), 0), "
+    "COALESCE(sum(tickets_closed), 0), COALESCE(sum(unrecorded_calls), 0)";
+
+// Nine figures from column `at` on; the tenth (unrecorded calls) is the team's.
+pb::Figures FiguresRow(const pqxx::row& r, int at) {
+  pb::Figures f;
+  f.set_requests_handled(r[at].as<int64_t>());
+  f.set_sla_hits(r[at + 1].as<int64_t>());
+  f.set_sla_misses(r[at + 2].as<int64_t>());
+  f.set_callbacks_rated(r[at + 3].as<int64_t>());
+  f.set_callbacks_satisfied(r[at + 4].as<int64_t>());
+  f.set_callbacks_unsatisfied(r[at + 5].as<int64_t>());
+  f.set_complaints_against(r[at + 6].as<int64_t>());
+  f.set_callbacks_made(r[at + 7].as<int64_t>());
+  f.set_tickets_closed(r[at + 8].as<int64_t>());
+  f.set_callback_coverage_bp(CoverageBp(f.callbacks_made(), f.tickets_closed()));
+  return f;
+}
+
+std::string ApplyLinesSql() {
+  return
+      // The evidence, and the month each line goes to: its own, or after the last closed
+      // one when its own is closed.
+      "WITH ev AS ("
+      "  SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::date[], $6::text[],"
+      "    $7::int[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::uuid[])"
+      "    AS e(id, staff_id, estate_id, period, rule, points, source, note, entered_by, at_us,"
+      "         sheet_id)"
+      "), tgt AS ("
+      "  SELECT e.*, CASE WHEN EXISTS (SELECT 1 FROM sheets s WHERE s.group_id = $1"
+      "      AND s.staff_id = e.staff_id AND s.period = e.period AND s.state = 2)"
+      "    THEN (SELECT (max(s.period) + interval '1 month')::date FROM sheets s"
+      "      WHERE s.group_id = $1 AND s.staff_id = e.staff_id AND s.period >= e.period"
+      "      AND s.state = 2)"
+      "    ELSE e.period END AS target"
+      "  FROM ev e"
+      "), sh AS ("
+      "  INSERT INTO sheets (id, group_id, staff_id, estate_id, period)"
+      "  SELECT DISTINCT ON (t.staff_id, t.target) t.sheet_id, $1, t.staff_id,"
+      "    COALESCE(st.estate_ids[1], t.estate_id), t.target"
+      "  FROM tgt t LEFT JOIN pf_staff st ON st.id = t.staff_id AND st.group_id = $1"
+      "  ORDER BY t.staff_id, t.target"
+      "  ON CONFLICT (group_id, staff_id, period) DO NOTHING"
+      "), ins AS ("
+      "  INSERT INTO lines (id, group_id, staff_id, estate_id, period, rule, points,"
+      "    source_event_id, note, entered_by, carried_from, created_at)"
+      "  SELECT id, $1, staff_id, estate_id, target, rule, points, source, note, entered_by,"
+      "    CASE WHEN target <> period THEN period END, " TS("at_us") " FROM tgt"
+      "  ON CONFLICT (group_id, source_event_id, staff_id, rule) DO NOTHING"
+      "  RETURNING 1"
+      ") SELECT count(*) FROM ins";
+}
+
+std::string RankingsSql() {
+  return absl::StrCat(
+      "WITH pop AS ("
+      "  SELECT id AS staff_id FROM pf_staff WHERE group_id = $1 AND estate_ids @> ARRAY[$2::uuid]"
+      "    AND active"
+      "  UNION SELECT staff_id FROM sheets WHERE group_id = $1 AND estate_id = $2 AND period = $3"
+      "), pts AS ("
+      "  SELECT staff_id, sum(points) AS pts FROM lines WHERE group_id = $1 AND period = $3"
+      "    AND NOT voided AND staff_id IN (SELECT staff_id FROM pop) GROUP BY staff_id"
+      "), f AS ("
+      "  SELECT staff_id, ",
+      kFigureSums,
+      "  FROM facts WHERE group_id = $1 AND period = $3"
+      "    AND staff_id IN (SELECT staff_id FROM pop) GROUP BY staff_id"
+      "), scored AS ("
+      "  SELECT p.staff_id, COALESCE(st.roles, '{}') AS roles, COALESCE(sh.state = 2, false)"
+      "    AS closed, CASE WHEN sh.state = 2 THEN sh.score ELSE $5 + COALESCE(pts.pts, 0) END"
+      "    AS score"
+      "  FROM pop p LEFT JOIN pf_staff st ON st.id = p.staff_id AND st.group_id = $1"
+      "  LEFT JOIN sheets sh ON sh.group_id = $1 AND sh.staff_id = p.staff_id AND sh.period = $3"
+      "  LEFT JOIN pts ON pts.staff_id = p.staff_id"
+      "  WHERE $4 = '' OR $4 = ANY(COALESCE(st.roles, '{}'))"
+      ") SELECT s.staff_id, s.roles, s.closed, s.score::int,"
+      "  (RANK() OVER (ORDER BY s.score DESC))::int AS rank, f.* FROM scored s"
+      "  LEFT JOIN f ON f.staff_id = s.staff_id ORDER BY rank, s.staff_id");
+}
+
+std::string CloseSql() {
+  // One UPDATE, no join: each sheet's sum comes by the lines_sheet index, so the plan is
+  // the same whatever the statistics say (right after a bulk of evidence they are stale,
+  // and a join can go quadratic).
+  return absl::StrCat(
+      "UPDATE sheets s SET state = 2, base_score = $4::int, closed_at = ", TS("$5"),
+      ", (score, grade, pay_percent) = (SELECT v, ", GradeSql("v"), ", ", PaySql("v"),
+      "  FROM (SELECT ($4::int + COALESCE(sum(l.points), 0))::int AS v FROM lines l"
+      "    WHERE l.group_id = s.group_id AND l.staff_id = s.staff_id AND l.period = s.period"
+      "    AND NOT l.voided) q)"
+      " WHERE s.group_id = $1 AND s.period = $3 AND s.state = 1"
+      "   AND ($2 = '' OR s.estate_id = NULLIF($2, '')::uuid)"
+      " RETURNING s.id, s.staff_id, s.estate_id, s.score, s.grade, s.pay_percent");
+}
+
+}  // namespace
+
+PerformanceStore::PerformanceStore(Db& db) {
+  auto prep = [&](const char* name, std::string sql) { db.Prepare(name, std::move(sql)); };
+  prep("pf_estate_upsert",
+       "INSERT INTO pf_estates (id, group_id, time_zone, version) VALUES ($1, $2, $3, $4) "
+       "ON CONFLICT (id) DO UPDATE SET time_zone = excluded.time_zone, version = "
+       "excluded.version WHERE pf_estates.version < excluded.version "
+       "AND pf_estates.group_id = excluded.group_id");
+  prep("pf_estate_zone", "SELECT time_zone FROM pf_estates WHERE group_id = $1 AND id = $2");
+  prep("pf_staff_upsert",
+       "INSERT INTO pf_staff (id, group_id, roles, estate_ids, active, version) "
+       "VALUES ($1, $2, $3::text[], $4::uuid[], $5, $6) ON CONFLICT (id) DO UPDATE SET "
+       "roles = excluded.roles, estate_ids = excluded.estate_ids, active = excluded.active, "
+       "version = excluded.version WHERE pf_staff.version < excluded.version "
+       "AND pf_staff.group_id = excluded.group_id");
+  prep("pf_staff_get",
+       "SELECT id, roles, estate_ids, active FROM pf_staff WHERE group_id = $1 AND id = $2");
+  prep("pf_desk_agents",
+       "SELECT id FROM pf_staff WHERE group_id = $1 AND estate_ids @> ARRAY[$2::uuid] AND active "
+       "AND 'agent' = ANY(roles) ORDER BY id");
+
+  prep("pf_rules", "SELECT rule, points FROM rule_overrides WHERE group_id = $1");
+  prep("pf_rule_put",
+       "INSERT INTO rule_overrides (group_id, rule, points, updated_at) VALUES ($1, $2, $3, " TS(
+           "$4") ") ON CONFLICT (group_id, rule) DO UPDATE SET points = excluded.points, "
+                 "updated_at = excluded.updated_at");
+  prep("pf_settings_get",
+       "SELECT base_score, appeal_window_days FROM settings WHERE group_id = $1");
+  prep("pf_settings_put",
+       "INSERT INTO settings (group_id, base_score, appeal_window_days, updated_at) VALUES "
+       "($1, $2, $3, " TS("$4") ") ON CONFLICT (group_id) DO UPDATE SET base_score = "
+       "excluded.base_score, appeal_window_days = excluded.appeal_window_days, "
+       "updated_at = excluded.updated_at");
+
+  prep("pf_lines_apply", ApplyLinesSql());
+  prep("pf_facts_add",
+       "INSERT INTO facts (group_id, staff_id, estate_id, period, requests_handled, sla_hits, "
+       "sla_misses, callbacks_rated, callbacks_satisfied, callbacks_unsatisfied, "
+       "complaints_against, callbacks_made, tickets_closed, unrecorded_calls) "
+       "SELECT $1, s, e, p, sum(a), sum(b), sum(c), sum(d), sum(g), sum(h), sum(i), sum(j), "
+       "sum(k), sum(m) FROM unnest($2::uuid[], $3::uuid[], $4::date[], $5::bigint[], "
+       "$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], "
+       "$12::bigint[], $13::bigint[], $14::bigint[]) AS f(s, e, p, a, b, c, d, g, h, i, j, k, m) "
+       "GROUP BY s, e, p ORDER BY s, e, p "
+       "ON CONFLICT (group_id, staff_id, estate_id, period) DO UPDATE SET "
+       "requests_handled = facts.requests_handled + excluded.requests_handled, "
+       "sla_hits = facts.sla_hits + excluded.sla_hits, "
+       "sla_misses = facts.sla_misses + excluded.sla_misses, "
+       "callbacks_rated = facts.callbacks_rated + excluded.callbacks_rated, "
+       "callbacks_satisfied = facts.callbacks_satisfied + excluded.callbacks_satisfied, "
+       "callbacks_unsatisfied = facts.callbacks_unsatisfied + excluded.callbacks_unsatisfied, "
+       "complaints_against = facts.complaints_against + excluded.complaints_against, "
+       "callbacks_made = facts.callbacks_made + excluded.callbacks_made, "
+       "tickets_closed = facts.tickets_closed + excluded.tickets_closed, "
+       "unrecorded_calls = facts.unrecorded_calls + excluded.unrecorded_calls");
+  prep("pf_collection_put",
+       "INSERT INTO team_kpis (group_id, estate_id, period, arrears_share_bp, collection_rate_bp, "
+       "team_points, version) VALUES ($1, $2, $3::date, $4, $5, $6, $7) "
+       "ON CONFLICT (group_id, estate_id, period) DO UPDATE SET arrears_share_bp = "
+       "excluded.arrears_share_bp, collection_rate_bp = excluded.collection_rate_bp, "
+       "team_points = excluded.team_points, version = excluded.version "
+       "WHERE team_kpis.version < excluded.version");
+
+  prep("pf_line_get",
+       absl::StrCat("SELECT ", kLineCols, " FROM lines WHERE group_id = $1 AND id = $2"));
+  prep("pf_line_by_source",
+       absl::StrCat("SELECT ", kLineCols,
+                    " FROM lines WHERE group_id = $1 AND source_event_id = $2 AND staff_id = $3 "
+                    "AND rule = $4"));
+  prep("pf_lines",
+       absl::StrCat("SELECT ", kLineCols,
+                    " FROM lines WHERE group_id = $1 AND staff_id = $2 AND period = $3::date "
+                    "ORDER BY created_at, id"));
+  prep("pf_sheet_get",
+       "SELECT id, estate_id, state, COALESCE(base_score, 0), COALESCE(score, 0), "
+       "COALESCE(grade, ''), COALESCE(pay_percent, 0), COALESCE(" US("closed_at") ", 0) "
+       "FROM sheets WHERE group_id = $1 AND staff_id = $2 AND period = $3::date");
+  prep("pf_staff_figures", absl::StrCat("SELECT ", kFigureSums,
+                                        " FROM facts WHERE group_id = $1 AND staff_id = $2 AND "
+                                        "period = $3::date"));
+  prep("pf_estate_figures",
+       absl::StrCat("SELECT ", kFigureSums,
+                    " FROM facts WHERE group_id = $1 AND estate_id = $2 AND period = $3::date"));
+  prep("pf_team_kpi",
+       "SELECT arrears_share_bp, collection_rate_bp, team_points FROM team_kpis "
+       "WHERE group_id = $1 AND estate_id = $2 AND period = $3::date");
+  prep("pf_rankings", RankingsSql());
+
+  prep("pf_appeal_insert",
+       absl::StrCat("INSERT INTO appeals (id, group_id, line_id, staff_id, estate_id, period, "
+                    "reason, state, created_at) VALUES ($1, $2, $3, $4, $5, $6::date, $7, 1, " TS(
+                        "$8") ") RETURNING ",
+                    kAppealCols));
+  prep("pf_appeal_for_line", "SELECT 1 FROM appeals WHERE group_id = $1 AND line_id = $2");
+  prep("pf_appeal_get",
+       absl::StrCat("SELECT ", kAppealCols, " FROM appeals WHERE group_id = $1 AND id = $2"));
+  prep("pf_appeal_get_locked", absl::StrCat("SELECT ", kAppealCols,
+                                            " FROM appeals WHERE group_id = $1 AND id = $2 "
+                                            "FOR UPDATE"));
+  prep("pf_appeal_decide",
+       absl::StrCat("UPDATE appeals SET state = $3, decision_reason = $4, decided_by = $5, "
+                    "decided_at = " TS("$6") " WHERE group_id = $1 AND id = $2 RETURNING ",
+                    kAppealCols));
+  prep("pf_line_void", "UPDATE lines SET voided = true WHERE group_id = $1 AND id = $2");
+  prep("pf_appeals",
+       absl::StrCat("SELECT ", kAppealCols,
+                    " FROM appeals WHERE group_id = $1 AND staff_id = $2 AND period = $3::date "
+                    "ORDER BY created_at, id"));
+
+  prep("pf_pending_appeals",
+       "SELECT count(*) FROM appeals WHERE group_id = $1 AND period = $3::date AND state = 1 "
+       "AND ($2 = '' OR estate_id = NULLIF($2, '')::uuid)");
+  prep("pf_close_make_sheets",
+       "INSERT INTO sheets (id, group_id, staff_id, estate_id, period) "
+       "SELECT ($4 || lpad(to_hex(row_number() OVER (ORDER BY id)), 12, '0'))::uuid, $1, id, "
+       "estate_ids[1], $3::date FROM pf_staff WHERE group_id = $1 AND active "
+       "AND cardinality(estate_ids) > 0 AND ($2 = '' OR estate_ids[1] = NULLIF($2, '')::uuid) "
+       "ON CONFLICT (group_id, staff_id, period) DO NOTHING");
+  prep("pf_close_grade", CloseSql());
+  prep("pf_lock_shared", "SELECT pg_advisory_xact_lock_shared(8, hashtext($1::text))");
+  prep("pf_lock", "SELECT pg_advisory_xact_lock(8, hashtext($1::text))");
+}
+
+// ---- the directory copy ---------------------------------------------------------------------
+
+void PerformanceStore::UpsertEstate(pqxx::work& tx, const std::string& group, const std::string& id,
+                                    const std::string& tz, int64_t version) {
+  tx.exec_prepared("pf_estate_upsert", id, group, tz, version);
+}
+
+void PerformanceStore::UpsertStaff(pqxx::work& tx, const std::string& group, const StaffCopy& s,
+                                   int64_t version) {
+  tx.exec_prepared("pf_staff_upsert", s.id, group, PgArray(s.roles), PgArray(s.estate_ids),
+                   s.active, version);
+}
+
+std::string PerformanceStore::EstateZone(pqxx::work& tx, const std::string& group,
+                                         const std::string& estate) {
+  if (estate.empty()) return "";
+  pqxx::result r = tx.exec_prepared("pf_estate_zone", group, estate);
+  return r.empty() ? "" : Str(r[0][0]);
+}
+
+std::optional<StaffCopy> PerformanceStore::GetStaff(pqxx::work& tx, const std::string& group,
+                                                    const std::string& id) {
+  pqxx::result r = tx.exec_prepared("pf_staff_get", group, id);
+  if (r.empty()) return std::nullopt;
+  StaffCopy s;
+  s.id = Str(r[0][0]);
+  s.roles = ParsePgArray(r[0][1]);
+  s.estate_ids = ParsePgArray(r[0][2]);
+  s.active = r[0][3].as<bool>();
+  return s;
+}
+
+std::vector<std::string> PerformanceStore::DeskAgents(pqxx::work& tx, const std::string& group,
+                                                      const std::string& estate) {
+  std::vector<std::string> out;
+  for (const auto& r : tx.exec_prepared("pf_desk_agents", group, estate)) out.push_back(Str(r[0]));
+  return out;
+}
+
+// ---- rules and settings ---------------------------------------------------------------------
+
+std::map<std::string, int32_t> PerformanceStore::RulePoints(pqxx::work& tx,
+                                                            const std::string& group) {
+  std::map<std::string, int32_t> out;
+  for (const RuleDef& r : Catalogue()) out[std::string(r.code)] = r.default_points;
+  for (const auto& r : tx.exec_prepared("pf_rules", group)) {
+    out[Str(r[0])] = r[1].as<int32_t>();
+  }
+  return out;
+}
+
+void PerformanceStore::PutRule(pqxx::work& tx, const std::string& group, const std::string& rule,
+                               int32_t points, absl::Time now) {
+  tx.exec_prepared("pf_rule_put", group, rule, points, Micros(now));
+}
+
+pb::Settings PerformanceStore::GetSettings(pqxx::work& tx, const std::string& group) {
+  pqxx::result r = tx.exec_prepared("pf_settings_get", group);
+  if (r.empty()) return DefaultSettings();
+  pb::Settings s;
+  s.set_base_score(r[0][0].as<int32_t>());
+  s.set_appeal_window_days(r[0][1].as<int32_t>());
+  return s;
+}
+
+void PerformanceStore::PutSettings(pqxx::work& tx, const std::string& group, const pb::Settings& s,
+                                   absl::Time now) {
+  tx.exec_prepared("pf_settings_put", group, s.base_score(), s.appeal_window_days(), Micros(now));
+}
+
+// ---- evidence -------------------------------------------------------------------------------
+
+int64_t PerformanceStore::ApplyLines(pqxx::work& tx, const std::string& group,
+                                     const std::vector<LineDraft>& lines) {
+  if (lines.empty()) return 0;
+  LockEvidence(tx, group, false);
+  std::vector<std::string> ids, staff, estates, periods, rules, points, sources, notes, by, at,
+      sheet_ids;
+  for (const LineDraft& l : lines) {
+    ids.push_back(l.id);
+    staff.push_back(l.staff_id);
+    estates.push_back(l.estate_id);
+    periods.push_back(l.period);
+    rules.push_back(l.rule);
+    points.push_back(std::to_string(l.points));
+    sources.push_back(l.source_event_id);
+    notes.push_back(l.note);
+    by.push_back(l.entered_by);
+    at.push_back(std::to_string(Micros(l.at)));
+    // A line's id doubles as the candidate id of its sheet (another table).
+    sheet_ids.push_back(l.id);
+  }
+  return tx
+      .exec_prepared1("pf_lines_apply", group, PgArray(ids), PgArray(staff), PgArray(estates),
+                      PgArray(periods), PgArray(rules), PgArray(points), PgArray(sources),
+                      PgArray(notes), PgArray(by), PgArray(at), PgArray(sheet_ids))[0]
+      .as<int64_t>();
+}
+
+void PerformanceStore::AddFacts(pqxx::work& tx, const std::string& group,
+                                const std::vector<FactDelta>& facts) {
+  if (facts.empty()) return;
+  std::vector<std::string> s, e, p;
+  std::vector<std::string> cols[10];
+  for (const FactDelta& f : facts) {
+    s.push_back(f.staff_id);
+    e.push_back(f.estate_id);
+    p.push_back(f.period);
+    int64_t v[10] = {f.requests_handled,    f.sla_hits,
+                     f.sla_misses,          f.callbacks_rated,
+                     f.callbacks_satisfied, f.callbacks_unsatisfied,
+                     f.complaints_against,  f.callbacks_made,
+                     f.tickets_closed,      f.unrecorded_calls};
+    for (int i = 0; i < 10; ++i) cols[i].push_back(std::to_string(v[i]));
+  }
+  tx.exec_prepared("pf_facts_add", group, PgArray(s), PgArray(e), PgArray(p), PgArray(cols[0]),
+                   PgArray(cols[1]), PgArray(cols[2]), PgArray(cols[3]), PgArray(cols[4]),
+                   PgArray(cols[5]), PgArray(cols[6]), PgArray(cols[7]), PgArray(cols[8]),
+                   PgArray(cols[9]));
+}
+
+void PerformanceStore::PutCollection(pqxx::work& tx, const std::string& group,
+                                     const std::string& estate, const std::string& period,
+                                     int32_t arrears_bp, int32_t collection_bp, int32_t team_points,
+                                     int64_t version) {
+  tx.exec_prepared("pf_collection_put", group, estate, period, arrears_bp, collection_bp,
+                   team_points, version);
+}
+
+// ---- sheets ---------------------------------------------------------------------------------
+
+std::optional<pb::Line> PerformanceStore::GetLine(pqxx::work& tx, const std::string& group,
+                                                  const std::string& id) {
+  pqxx::result r = tx.exec_prepared("pf_line_get", group, id);
+  if (r.empty()) return std::nullopt;
+  return LineRow(r[0]);
+}
+
+std::optional<pb::Line> PerformanceStore::LineBySource(pqxx::work& tx, const std::string& group,
+                                                       const std::string& source,
+                                                       const std::string& staff,
+                                                       const std::string& rule) {
+  pqxx::result r = tx.exec_prepared("pf_line_by_source", group, source, staff, rule);
+  if (r.empty()) return std::nullopt;
+  return LineRow(r[0]);
+}
+
+std::optional<pb::Sheet> PerformanceStore::GetSheetRow(pqxx::work& tx, const std::string& group,
+                                                       const std::string& staff,
+                                                       const std::string& period) {
+  pqxx::result r = tx.exec_prepared("pf_sheet_get", group, staff, period);
+  if (r.empty()) return std::nullopt;
+  pb::Sheet s;
+  s.set_id(Str(r[0][0]));
+  s.set_staff_id(staff);
+  s.set_estate_id(Str(r[0][1]));
+  *s.mutable_period() = MonthFromDate(period);
+  s.set_state(static_cast<pb::SheetState>(r[0][2].as<int>()));
+  if (s.state() == pb::SHEET_STATE_CLOSED) {
+    s.set_base_score(r[0][3].as<int32_t>());
+    s.set_score(r[0][4].as<int32_t>());
+    s.set_grade(Str(r[0][5]));
+    s.set_pay_percent(r[0][6].as<int32_t>());
+    *s.mutable_close_time() = Stamp(r[0][7]);
+  }
+  return s;
+}
+
+std::vector<pb::Line> PerformanceStore::Lines(pqxx::work& tx, const std::string& group,
+                                              const std::string& staff, const std::string& period) {
+  std::vector<pb::Line> out;
+  for (const auto& r : tx.exec_prepared("pf_lines", group, staff, period)) {
+    out.push_back(LineRow(r));
+  }
+  return out;
+}
+
+pb::Figures PerformanceStore::StaffFigures(pqxx::work& tx, const std::string& group,
+                                           const std::string& staff, const std::string& period) {
+  return FiguresRow(tx.exec_prepared1("pf_staff_figures", group, staff, period), 0);
+}
+
+std::vector<pb::Appeal> PerformanceStore::Appeals(pqxx::work& tx, const std::string& group,
+                                                  const std::string& staff,
+                                                  const std::string& period) {
+  std::vector<pb::Appeal> out;
+  for (const auto& r : tx.exec_prepared("pf_appeals", group, staff, period)) {
+    out.push_back(AppealRow(r));
+  }
+  return out;
+}
+
+std::vector<RankRow> PerformanceStore::Rankings(pqxx::work& tx, const std::string& group,
+                                                const std::string& estate,
+                                                const std::string& period, const std::string& role,
+                                                int32_t base) {
+  std::vector<RankRow> out;
+  for (const auto& r : tx.exec_prepared("pf_rankings", group, estate, period, role, base)) {
+    RankRow row;
+    row.ranking.set_staff_id(Str(r[0]));
+    for (auto& role_name : ParsePgArray(r[1])) row.ranking.add_roles(std::move(role_name));
+    row.closed = r[2].as<bool>();
+    row.ranking.set_score(r[3].as<int32_t>());
+    row.ranking.set_rank(r[4].as<int32_t>());
+    row.ranking.set_grade(std::string(GradeOf(row.ranking.score()).name));
+    // f.* : staff_id, then the figures (NULL when the staff member has none).
+    if (!r[6].is_null()) row.figures = FiguresRow(r, 6);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+pb::TeamSheet PerformanceStore::TeamSheet(pqxx::work& tx, const std::string& group,
+                                          const std::string& estate, const std::string& period) {
+  pb::TeamSheet t;
+  t.set_estate_id(estate);
+  *t.mutable_period() = MonthFromDate(period);
+  pqxx::row f = tx.exec_prepared1("pf_estate_figures", group, estate, period);
+  *t.mutable_figures() = FiguresRow(f, 0);
+  t.set_unrecorded_calls(f[9].as<int64_t>());
+  pqxx::result k = tx.exec_prepared("pf_team_kpi", group, estate, period);
+  if (!k.empty()) {
+    t.set_arrears_reported(true);
+    t.set_arrears_share_bp(k[0][0].as<int32_t>());
+    t.set_collection_rate_bp(k[0][1].as<int32_t>());
+    t.set_team_points(k[0][2].as<int32_t>());
+  }
+  return t;
+}
+
+// ---- appeals --------------------------------------------------------------------------------
+
+void PerformanceStore::InsertAppeal(pqxx::work& tx, const std::string& group, const std::string& id,
+                                    const pb::Line& line, const std::string& reason, absl::Time now,
+                                    pb::Appeal* out) {
+  *out =
+      AppealRow(tx.exec_prepared1("pf_appeal_insert", id, group, line.id(), line.staff_id(),
+                                  line.estate_id(), MonthDate(line.period()), reason, Micros(now)));
+}
+
+bool PerformanceStore::LineAppealed(pqxx::work& tx, const std::string& group,
+                                    const std::string& line_id) {
+  return !tx.exec_prepared("pf_appeal_for_line", group, line_id).empty();
+}
+
+std::optional<pb::Appeal> PerformanceStore::GetAppeal(pqxx::work& tx, const std::string& group,
+                                                      const std::string& id, bool for_update) {
+  pqxx::result r =
+      tx.exec_prepared(for_update ? "pf_appeal_get_locked" : "pf_appeal_get", group, id);
+  if (r.empty()) return std::nullopt;
+  return AppealRow(r[0]);
+}
+
+void PerformanceStore::DecideAppeal(pqxx::work& tx, const std::string& group, const std::string& id,
+                                    bool uphold, const std::string& reason, const std::string& by,
+                                    absl::Time now, pb::Appeal* out) {
+  *out = AppealRow(tx.exec_prepared1(
+      "pf_appeal_decide", group, id,
+      static_cast<int>(uphold ? pb::APPEAL_STATE_UPHELD : pb::APPEAL_STATE_REJECTED), reason, by,
+      Micros(now)));
+  if (uphold) tx.exec_prepared("pf_line_void", group, out->line_id());
+}
+
+// ---- closing a month ------------------------------------------------------------------------
+
+void PerformanceStore::LockEvidence(pqxx::work& tx, const std::string& group, bool exclusive) {
+  tx.exec_prepared(exclusive ? "pf_lock" : "pf_lock_shared", group);
+}
+
+int64_t PerformanceStore::PendingAppeals(pqxx::work& tx, const std::string& group,
+                                         const std::string& estate, const std::string& period) {
+  return tx.exec_prepared1("pf_pending_appeals", group, estate, period)[0].as<int64_t>();
+}
+
+std::vector<ClosedSheet> PerformanceStore::CloseMonth(pqxx::work& tx, const std::string& group,
+                                                      const std::string& estate,
+                                                      const std::string& period, int32_t base,
+                                                      absl::Time now,
+                                                      const std::string& id_prefix) {
+  tx.exec_prepared("pf_close_make_sheets", group, estate, period, id_prefix);
+  std::vector<ClosedSheet> out;
+  pqxx::result r = tx.exec_prepared("pf_close_grade", group, estate, period, base, Micros(now));
+  out.reserve(r.size());
+  for (const auto& row : r) {
+    out.push_back({Str(row[0]), Str(row[1]), Str(row[2]), row[3].as<int32_t>(), Str(row[4]),
+                   row[5].as<int32_t>()});
+  }
+  return out;
+}
+
+}  // namespace wuye::performance

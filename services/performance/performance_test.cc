@@ -1,0 +1,216 @@
+// The domain of performance, pure: grades, the arrears KPI, the appeal window, line maths,
+// and the evidence each event gives.
+#include "services/performance/performance.h"
+
+#include <gtest/gtest.h>
+
+#include "services/performance/consumers.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+
+namespace wuye::performance {
+namespace {
+
+namespace ev = ::wuye::events::v1;
+
+TEST(Grade, Boundaries) {
+  EXPECT_EQ(GradeOf(100).name, "excellent");
+  EXPECT_EQ(GradeOf(98).name, "excellent");
+  EXPECT_EQ(GradeOf(98).pay_percent, 100);
+  EXPECT_EQ(GradeOf(97).name, "good");
+  EXPECT_EQ(GradeOf(97).pay_percent, 100);
+  EXPECT_EQ(GradeOf(91).name, "good");
+  EXPECT_EQ(GradeOf(90).name, "pass");
+  EXPECT_EQ(GradeOf(90).pay_percent, 80);
+  EXPECT_EQ(GradeOf(86).name, "pass");
+  EXPECT_EQ(GradeOf(86).pay_percent, 80);
+  EXPECT_EQ(GradeOf(85).name, "fail");
+  EXPECT_EQ(GradeOf(85).pay_percent, 0);
+  EXPECT_EQ(GradeOf(-400).name, "fail");
+  EXPECT_EQ(GradeOf(250).name, "excellent");  // rewards can lift above the base
+}
+
+TEST(Grade, SqlMirrorsTheThresholds) {
+  std::string grade = GradeSql("s");
+  EXPECT_NE(grade.find("s >= 98 THEN 'excellent'"), std::string::npos) << grade;
+  EXPECT_NE(grade.find("s >= 91 THEN 'good'"), std::string::npos) << grade;
+  EXPECT_NE(grade.find("s >= 86 THEN 'pass'"), std::string::npos) << grade;
+  std::string pay = PaySql("s");
+  EXPECT_NE(pay.find("s >= 91 THEN 100"), std::string::npos) << pay;
+  EXPECT_NE(pay.find("s >= 86 THEN 80 ELSE 0"), std::string::npos) << pay;
+}
+
+TEST(Arrears, TeamPointsAgainstTheBaseline) {
+  EXPECT_EQ(ArrearsTeamPoints(2400, -1000, 1000), 1000);   // 24 %: one point below
+  EXPECT_EQ(ArrearsTeamPoints(2500, -1000, 1000), 0);      // 25 %: the baseline
+  EXPECT_EQ(ArrearsTeamPoints(2650, -1000, 1000), -1500);  // 26.5 %: 1.5 points above
+  EXPECT_EQ(ArrearsTeamPoints(0, -1000, 1000), 25000);
+  EXPECT_EQ(ArrearsTeamPoints(10000, -1000, 1000), -75000);
+  EXPECT_EQ(ArrearsTeamPoints(2650, -500, 1000), -750);  // the group's own points
+  EXPECT_EQ(ArrearsTeamPoints(2401, -1000, 1000), 990);
+}
+
+TEST(Lines, ScoreCountsWhatIsNotVoided) {
+  EXPECT_EQ(SheetScore(100, {}), 100);
+  EXPECT_EQ(SheetScore(100, {{-10, false}, {-20, false}, {100, false}}), 170);
+  EXPECT_EQ(SheetScore(100, {{-10, false}, {-20, true}}), 90);
+  EXPECT_EQ(SheetScore(100, {{-50, true}, {-50, true}}), 100);
+  EXPECT_EQ(GradeOf(SheetScore(100, {{-10, false}, {-5, false}})).name, "fail");  // 85
+  EXPECT_EQ(GradeOf(SheetScore(100, {{-10, false}, {-4, false}})).name, "pass");  // 86
+}
+
+TEST(Rules, CatalogueAndPoints) {
+  ASSERT_EQ(Catalogue().size(), 14u);
+  const RuleDef* r = FindRule("physical_conflict");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->default_points, -50);
+  EXPECT_EQ(r->source, pb::RULE_SOURCE_MANUAL);
+  EXPECT_EQ(FindRule("housing_claim_help")->default_points, 100);
+  EXPECT_EQ(FindRule("call_unrecorded")->source, pb::RULE_SOURCE_EVENT);
+  EXPECT_EQ(FindRule("arrears_above_baseline")->source, pb::RULE_SOURCE_TEAM);
+  EXPECT_EQ(FindRule("nope"), nullptr);
+  EXPECT_TRUE(CheckRulePoints(*r, -30, "points").ok());
+  EXPECT_TRUE(CheckRulePoints(*r, 0, "points").ok());
+  EXPECT_EQ(ErrorField(CheckRulePoints(*r, 5, "points")), "points");
+  EXPECT_EQ(ErrorField(CheckRulePoints(*r, -10001, "points")), "points");
+  const RuleDef* reward = FindRule("housing_claim_help");
+  EXPECT_TRUE(CheckRulePoints(*reward, 200, "points").ok());
+  EXPECT_EQ(ErrorField(CheckRulePoints(*reward, -1, "points")), "points");
+}
+
+TEST(Settings, Checks) {
+  EXPECT_TRUE(CheckSettings(DefaultSettings(), "settings").ok());
+  EXPECT_EQ(DefaultSettings().base_score(), 100);
+  EXPECT_EQ(DefaultSettings().appeal_window_days(), 5);
+  pb::Settings s = DefaultSettings();
+  s.set_base_score(0);
+  EXPECT_EQ(ErrorField(CheckSettings(s, "settings")), "settings.base_score");
+  s = DefaultSettings();
+  s.set_appeal_window_days(61);
+  EXPECT_EQ(ErrorField(CheckSettings(s, "settings")), "settings.appeal_window_days");
+}
+
+TEST(Months, AppealWindow) {
+  absl::TimeZone sh = ZoneOr("Asia/Shanghai");
+  auto oct = MakeMonth(2026, 10);
+  // Five days after 31 October ends, Shanghai time: 6 November 00:00 +08 = 5 Nov 16:00 UTC.
+  absl::Time deadline = AppealDeadline(oct, sh, 5);
+  EXPECT_EQ(deadline,
+            absl::FromCivil(absl::CivilSecond(2026, 11, 5, 16, 0, 0), absl::UTCTimeZone()));
+  EXPECT_EQ(AppealDeadline(MakeMonth(2026, 12), sh, 0),
+            absl::FromCivil(absl::CivilSecond(2026, 12, 31, 16, 0, 0), absl::UTCTimeZone()));
+  // The month of a time is the estate's local month.
+  absl::Time late = absl::FromCivil(absl::CivilSecond(2026, 10, 31, 17, 0, 0), absl::UTCTimeZone());
+  EXPECT_EQ(MonthDate(MonthOf(late, sh)), "2026-11-01");
+  EXPECT_EQ(MonthDate(MonthOf(late, absl::UTCTimeZone())), "2026-10-01");
+  EXPECT_EQ(MonthDate(NextMonth(MakeMonth(2026, 12))), "2027-01-01");
+  EXPECT_EQ(MonthFromDate("2026-03-01").month(), 3);
+  EXPECT_EQ(ErrorField(CheckMonth(MakeMonth(2026, 13), "period")), "period.month");
+  EXPECT_EQ(ErrorField(CheckMonth(MakeMonth(1999, 1), "period")), "period.year");
+}
+
+TEST(Text, ChecksAndCsv) {
+  EXPECT_EQ(ErrorField(CheckText("", "note", 10, true)), "note");
+  EXPECT_TRUE(CheckText("", "note", 10, false).ok());
+  EXPECT_EQ(ErrorField(CheckText("01234567890", "note", 10, true)), "note");
+  EXPECT_EQ(ErrorField(CheckText(std::string("a\x01"), "note", 10, true)), "note");
+  EXPECT_TRUE(CheckText("line\nnext", "note", 20, true).ok());
+  EXPECT_EQ(CsvField("plain"), "plain");
+  EXPECT_EQ(CsvField("a,b"), "\"a,b\"");
+  EXPECT_EQ(CsvField("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(CoverageBp(9, 10), 9000);
+  EXPECT_EQ(CoverageBp(3, 0), 0);
+}
+
+// ---- evidence of events ------------------------------------------------------------------
+
+ev::Event Envelope(const std::string& type, const google::protobuf::Message& payload) {
+  ev::Event e;
+  e.set_event_id(NewId(absl::Now()));
+  e.set_type(type);
+  e.set_group_id(NewId(absl::Now()));
+  *e.mutable_occurred_at() = ToProtoTime(absl::FromUnixSeconds(1790000000));
+  e.mutable_payload()->PackFrom(payload);
+  return e;
+}
+
+std::map<std::string, int32_t> Defaults() {
+  std::map<std::string, int32_t> m;
+  for (const RuleDef& r : Catalogue()) m[std::string(r.code)] = r.default_points;
+  return m;
+}
+
+TEST(Evidence, CallbackUnsatisfiedUnpaid) {
+  ev::CallbackRecorded c;
+  c.set_estate_id(NewId(absl::Now()));
+  c.set_satisfaction(wuye::common::v1::SATISFACTION_VERY_UNSATISFIED);
+  std::string w1 = NewId(absl::Now()), w2 = NewId(absl::Now());
+  c.add_worker_ids(w1);
+  c.add_worker_ids(w2);
+  c.add_worker_ids(w1);  // listed twice: counted once
+  c.set_agent_id(NewId(absl::Now()));
+  Evidence e = EvidenceOf(Envelope("intake.callback.recorded", c), Defaults(), absl::UTCTimeZone());
+  ASSERT_EQ(e.lines.size(), 2u);
+  EXPECT_EQ(e.lines[0].rule, "service_unsatisfied");
+  EXPECT_EQ(e.lines[0].points, -20);
+  EXPECT_EQ(e.facts.size(), 3u);  // the agent's call, two workers rated
+  c.set_paid(true);
+  e = EvidenceOf(Envelope("intake.callback.recorded", c), Defaults(), absl::UTCTimeZone());
+  EXPECT_TRUE(e.lines.empty());  // paid items are not deducted
+  c.set_paid(false);
+  c.set_satisfaction(wuye::common::v1::SATISFACTION_SATISFIED);
+  e = EvidenceOf(Envelope("intake.callback.recorded", c), Defaults(), absl::UTCTimeZone());
+  EXPECT_TRUE(e.lines.empty());
+  EXPECT_EQ(e.facts[1].callbacks_satisfied, 1);
+}
+
+TEST(Evidence, UnrecordedCallAndComplaintAndSignature) {
+  ev::UnrecordedCall u;
+  u.set_estate_id(NewId(absl::Now()));
+  Evidence e = EvidenceOf(Envelope("intake.call.unrecorded", u), Defaults(), absl::UTCTimeZone());
+  ASSERT_EQ(e.lines.size(), 1u);
+  EXPECT_TRUE(e.lines[0].staff_id.empty());  // the desk
+  u.add_staff_ids(NewId(absl::Now()));
+  e = EvidenceOf(Envelope("intake.call.unrecorded", u), Defaults(), absl::UTCTimeZone());
+  ASSERT_EQ(e.lines.size(), 1u);
+  EXPECT_EQ(e.lines[0].staff_id, u.staff_ids(0));
+  EXPECT_EQ(e.lines[0].points, -20);
+
+  ev::ComplaintVerified c;
+  c.set_estate_id(u.estate_id());
+  c.set_staff_id(NewId(absl::Now()));
+  e = EvidenceOf(Envelope("intake.complaint.verified", c), Defaults(), absl::UTCTimeZone());
+  ASSERT_EQ(e.lines.size(), 1u);
+  EXPECT_EQ(e.lines[0].rule, "complaint_verified");
+  EXPECT_EQ(e.facts[0].complaints_against, 1);
+
+  ev::WorkOrderChanged w;
+  w.set_estate_id(u.estate_id());
+  w.add_worker_ids(NewId(absl::Now()));
+  auto points = Defaults();
+  points["work_unsigned"] = -30;
+  ev::Event env = Envelope("dispatch.work_order.signature_missing", w);
+  e = EvidenceOf(env, points, absl::UTCTimeZone());
+  ASSERT_EQ(e.lines.size(), 1u);
+  EXPECT_EQ(e.lines[0].points, -30);
+  EXPECT_EQ(e.lines[0].source_event_id, env.event_id());
+
+  *w.mutable_sla_deadline() = ToProtoTime(absl::Now());
+  w.set_sla_met(true);
+  e = EvidenceOf(Envelope("dispatch.work_order.completed", w), points, absl::UTCTimeZone());
+  EXPECT_TRUE(e.lines.empty());
+  ASSERT_EQ(e.facts.size(), 1u);
+  EXPECT_EQ(e.facts[0].sla_hits, 1);
+  EXPECT_EQ(e.facts[0].requests_handled, 1);
+  e = EvidenceOf(Envelope("dispatch.sla.breached", w), points, absl::UTCTimeZone());
+  EXPECT_EQ(e.facts[0].sla_misses, 1);
+  // Not evidence at all.
+  e = EvidenceOf(Envelope("dispatch.work_order.assigned", w), points, absl::UTCTimeZone());
+  EXPECT_TRUE(e.lines.empty() && e.facts.empty());
+}
+
+}  // namespace
+}  // namespace wuye::performance
