@@ -15,6 +15,8 @@ endfunction()
 function(wuye_embed_migrations target component dir)
   file(GLOB files CONFIGURE_DEPENDS "${dir}/[0-9][0-9][0-9]_*.sql")
   list(SORT files)
+  # Editing a migration re-runs the configure step, which embeds it again.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${files})
   set(body "")
   foreach(f IN LISTS files)
     get_filename_component(fname "${f}" NAME)

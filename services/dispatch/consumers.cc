@@ -1,0 +1,227 @@
+#include "services/dispatch/consumers.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "services/dispatch/dispatcher.h"
+#include "shared/ids.h"
+#include "shared/log.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
+#include "wuye/events/v1/eldercare_events.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+
+namespace wuye::dispatch {
+namespace {
+
+namespace common = ::wuye::common::v1;
+namespace dir = ::wuye::directory::v1;
+namespace ev = ::wuye::events::v1;
+
+template <class T>
+absl::StatusOr<T> Payload(const ev::Event& event) {
+  T out;
+  if (!event.payload().UnpackTo(&out)) {
+    return absl::InvalidArgumentError(absl::StrCat(event.type(), ": unreadable payload"));
+  }
+  return out;
+}
+
+// At most `max` code points, cut at a character boundary.
+std::string Clip(const std::string& text, size_t max) {
+  size_t points = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && points++ == max) {
+      return text.substr(0, i);
+    }
+  }
+  return text;
+}
+
+bool Valid(const std::string& group, const std::string& id) {
+  return IsValidId(group) && IsValidId(id);
+}
+
+// The category and priority a request implies when intake left them open.
+common::WorkCategory CategoryOf(const ev::WorkRequested& w) {
+  if (w.category() != common::WORK_CATEGORY_UNSPECIFIED) return w.category();
+  switch (w.kind()) {
+    case common::TICKET_KIND_ELDERCARE_REQUEST:
+      return common::WORK_CATEGORY_ELDERCARE_VISIT;
+    case common::TICKET_KIND_PAID_SERVICE:
+      return common::WORK_CATEGORY_ERRAND;
+    default:
+      return common::WORK_CATEGORY_CIVIL;
+  }
+}
+common::Priority PriorityOf(const ev::WorkRequested& w) {
+  if (w.priority() != common::PRIORITY_UNSPECIFIED) return w.priority();
+  return w.kind() == common::TICKET_KIND_EMERGENCY ? common::PRIORITY_EMERGENCY
+                                                   : common::PRIORITY_SMALL;
+}
+
+class Handler {
+ public:
+  Handler(Db& db, const Clock& clock) : dispatcher_(db), clock_(clock) {}
+
+  absl::Status Apply(pqxx::work& tx, const ev::Event& e) {
+    const std::string& type = e.type();
+    const std::string& group = e.group_id();
+    DispatchStore& store = dispatcher_.store();
+    if (type == "intake.work.requested") {
+      WUYE_ASSIGN_OR_RETURN(ev::WorkRequested w, Payload<ev::WorkRequested>(e));
+      return WorkRequested(tx, e, w);
+    } else if (type == "intake.ticket.changed") {
+      WUYE_ASSIGN_OR_RETURN(ev::TicketChanged t, Payload<ev::TicketChanged>(e));
+      if (t.state() == ev::TICKET_STATE_CANCELLED && Valid(group, t.ticket_id())) {
+        return TicketCancelled(tx, e, t);
+      }
+    } else if (type == "eldercare.emergency.raised") {
+      WUYE_ASSIGN_OR_RETURN(ev::ElderEmergency em, Payload<ev::ElderEmergency>(e));
+      return ElderEmergency(tx, e, em);
+    } else if (type == "billing.price.published") {
+      WUYE_ASSIGN_OR_RETURN(ev::PricePublished p, Payload<ev::PricePublished>(e));
+      if (!Valid(group, p.estate_id()) || !CheckItemCode(p.item_code(), "item_code").ok()) {
+        return absl::OkStatus();
+      }
+      pb::Price price;
+      price.set_estate_id(p.estate_id());
+      price.set_item_code(p.item_code());
+      price.set_name(p.name());
+      price.set_price_fen(p.price_fen());
+      price.set_withdrawn(p.withdrawn());
+      price.set_version(std::max<int64_t>(e.subject_version(), 1));
+      store.PutBillingPrice(tx, group, price);
+    } else if (type == "directory.estate.created" || type == "directory.estate.updated") {
+      WUYE_ASSIGN_OR_RETURN(dir::Estate estate, Payload<dir::Estate>(e));
+      if (Valid(group, estate.id())) {
+        store.UpsertEstate(tx, group, estate.id(), estate.time_zone(), estate.version());
+      }
+    } else if (type == "directory.unit.created" || type == "directory.unit.updated") {
+      WUYE_ASSIGN_OR_RETURN(dir::Unit unit, Payload<dir::Unit>(e));
+      if (Valid(group, unit.id()) && IsValidId(unit.estate_id())) {
+        store.UpsertUnit(tx, group, unit.id(), unit.estate_id(), unit.version());
+      }
+    } else if (type == "directory.units.imported") {
+      WUYE_ASSIGN_OR_RETURN(ev::UnitsImported chunk, Payload<ev::UnitsImported>(e));
+      for (const auto& unit : chunk.units()) {
+        if (Valid(group, unit.id()) && IsValidId(unit.estate_id())) {
+          store.UpsertUnit(tx, group, unit.id(), unit.estate_id(), unit.version());
+        }
+      }
+    } else if (type == "directory.staff.created" || type == "directory.staff.updated") {
+      WUYE_ASSIGN_OR_RETURN(dir::Staff staff, Payload<dir::Staff>(e));
+      if (!Valid(group, staff.id())) return absl::OkStatus();
+      for (const auto& estate : staff.home_estate_ids()) {
+        if (!IsValidId(estate)) return absl::OkStatus();
+      }
+      store.UpsertStaff(tx, group, staff);
+    } else if (type == "directory.shift.created" || type == "directory.shift.deleted") {
+      dir::Shift shift;
+      bool deleted = type == "directory.shift.deleted";
+      if (deleted) {
+        WUYE_ASSIGN_OR_RETURN(ev::ShiftDeleted d, Payload<ev::ShiftDeleted>(e));
+        shift = d.shift();
+      } else {
+        WUYE_ASSIGN_OR_RETURN(shift, Payload<dir::Shift>(e));
+      }
+      if (!Valid(group, shift.id()) || !IsValidId(shift.estate_id()) ||
+          !IsValidId(shift.staff_id())) {
+        return absl::OkStatus();
+      }
+      store.UpsertShift(tx, group, shift, deleted,
+                        e.subject_version() > 0 ? e.subject_version() : (deleted ? 2 : 1));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status WorkRequested(pqxx::work& tx, const ev::Event& e, const ev::WorkRequested& w) {
+    if (!Valid(e.group_id(), w.ticket_id())) return absl::OkStatus();
+    pb::WorkOrder o;
+    *o.mutable_location() = w.location();
+    if (o.location().estate_id().empty()) o.mutable_location()->set_estate_id(w.estate_id());
+    o.set_category(CategoryOf(w));
+    o.set_priority(PriorityOf(w));
+    o.set_ticket_id(w.ticket_id());
+    o.set_resident_id(w.resident_id());
+    o.set_description(Clip(w.description(), 2000));
+    o.set_service_item_code(w.service_item_code());
+    absl::Time now = clock_.Now();
+    if (o.priority() == common::PRIORITY_SCHEDULED) {
+      *o.mutable_scheduled_time() = ToProtoTime(now + absl::Hours(24));
+    }
+    absl::Status ok = PrepareWorkOrder(o, "work_order", now);
+    if (!ok.ok()) {
+      LogWarn("dispatch.work_request.skipped")
+          .Str("ticket_id", w.ticket_id())
+          .Str("field", ErrorField(ok));
+      return absl::OkStatus();
+    }
+    o.set_group_id(e.group_id());
+    absl::Time start = w.has_requested_at() ? FromProtoTime(w.requested_at()) : now;
+    return Create(tx, e, o, pb::ORIGIN_TICKET, absl::StrCat("ticket:", w.ticket_id()),
+                  std::min(start, now));
+  }
+
+  // The front desk cancelled the ticket: its order goes too, unless the work is done.
+  absl::Status TicketCancelled(pqxx::work& tx, const ev::Event& e, const ev::TicketChanged& t) {
+    auto o =
+        dispatcher_.store().GetByOrigin(tx, e.group_id(), absl::StrCat("ticket:", t.ticket_id()));
+    if (!o || !CheckMove(o->state(), ev::WORK_ORDER_STATE_CANCELLED).ok()) return absl::OkStatus();
+    int steps = o->history_size();
+    Act act = Dispatcher::System(clock_.Now());
+    WUYE_RETURN_IF_ERROR(Cancel(*o, "the ticket was cancelled", act));
+    dispatcher_.Save(tx, *o, steps, act.now, e.trace_id());
+    return absl::OkStatus();
+  }
+
+  absl::Status ElderEmergency(pqxx::work& tx, const ev::Event& e, const ev::ElderEmergency& em) {
+    if (!Valid(e.group_id(), em.emergency_id()) || !IsValidId(em.estate_id()) ||
+        !IsValidId(em.elder_id())) {
+      return absl::OkStatus();
+    }
+    pb::WorkOrder o;
+    o.mutable_location()->set_estate_id(em.estate_id());
+    if (IsValidId(em.unit_id())) {
+      o.mutable_location()->set_unit_id(em.unit_id());
+    } else {
+      o.mutable_location()->set_common_area("estate gate");
+    }
+    o.set_category(common::WORK_CATEGORY_ELDERCARE_VISIT);
+    o.set_priority(common::PRIORITY_EMERGENCY);
+    o.set_elder_id(em.elder_id());
+    o.set_description("Elderly-care emergency: meet and guide the ambulance");
+    absl::Time now = clock_.Now();
+    WUYE_RETURN_IF_ERROR(PrepareWorkOrder(o, "work_order", now));
+    o.set_group_id(e.group_id());
+    absl::Time start = em.has_raised_at() ? std::min(FromProtoTime(em.raised_at()), now) : now;
+    return Create(tx, e, o, pb::ORIGIN_ELDER_EMERGENCY,
+                  absl::StrCat("elder_emergency:", em.emergency_id()), start);
+  }
+
+  absl::Status Create(pqxx::work& tx, const ev::Event& e, pb::WorkOrder& o, pb::Origin origin,
+                      const std::string& ref, absl::Time sla_start) {
+    Act act = Dispatcher::System(clock_.Now());
+    return dispatcher_.Create(tx, o, origin, ref, sla_start, false, act, e.trace_id()).status();
+  }
+
+  Dispatcher dispatcher_;
+  const Clock& clock_;
+};
+
+}  // namespace
+
+std::vector<std::string> ConsumedStreams() {
+  return {StreamOf("intake"), StreamOf("directory"), StreamOf("eldercare"), StreamOf("billing")};
+}
+
+EventHandler MakeHandler(Db& db, const Clock& clock) {
+  auto handler = std::make_shared<Handler>(db, clock);
+  return [handler](pqxx::work& tx, const ev::Event& event) { return handler->Apply(tx, event); };
+}
+
+}  // namespace wuye::dispatch

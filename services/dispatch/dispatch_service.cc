@@ -1,0 +1,428 @@
+#include "services/dispatch/dispatch_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "shared/idempotency.h"
+#include "shared/ids.h"
+#include "shared/paging.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+
+namespace wuye::dispatch {
+namespace {
+
+namespace ev = ::wuye::events::v1;
+using roles::kAgent;
+using roles::kCareWorker;
+using roles::kCleaner;
+using roles::kEstateManager;
+using roles::kGardener;
+using roles::kGroupAdmin;
+using roles::kQualityInspector;
+using roles::kSecurityGuard;
+using roles::kSupervisor;
+using roles::kTeamLead;
+using roles::kTechnician;
+
+bool IsManager(const Caller& c) {
+  return c.HasAnyRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin});
+}
+absl::Status RequireReader(const RequestContext& rc) {
+  return rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kAgent, kTechnician,
+                         kCleaner, kGardener, kSecurityGuard, kCareWorker, kQualityInspector});
+}
+absl::Status RequireWorkerOrManager(const RequestContext& rc) {
+  return rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kTechnician, kCleaner,
+                         kGardener, kSecurityGuard, kCareWorker});
+}
+
+absl::Status CheckId(const std::string& id, absl::string_view field) {
+  if (id.empty()) return FieldError(field, "required");
+  if (!IsValidId(id)) return FieldError(field, "not a valid id");
+  return absl::OkStatus();
+}
+
+Act ActOf(const RequestContext& rc) {
+  Act act;
+  act.actor.set_subject(rc.caller.subject);
+  for (const auto& r : rc.caller.roles) act.actor.add_roles(r);
+  act.now = rc.now;
+  return act;
+}
+
+}  // namespace
+
+DispatchServiceImpl::DispatchServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock)
+    : db_(db), dispatcher_(db), rpc_("dispatch", verifier, clock) {}
+
+absl::Status DispatchServiceImpl::Change(const RequestContext& rc,
+                                         const google::protobuf::Message& req, pb::WorkOrder* resp,
+                                         const std::string& id, const Mutation& change,
+                                         const AfterSave& after) {
+  return RunOnce(db_, rc.Key(), req, resp, [&](pqxx::work& tx) -> absl::Status {
+    auto order = dispatcher_.store().Get(tx, rc.caller.group_id, id, true);
+    if (!order) return absl::NotFoundError("work order not found");
+    WUYE_RETURN_IF_ERROR(rc.RequireEstate(order->estate_id()));
+    int steps = order->history_size();
+    Act act = ActOf(rc);
+    WUYE_RETURN_IF_ERROR(change(tx, *order, act));
+    dispatcher_.Save(tx, *order, steps, rc.now, rc.trace_id);
+    if (after) WUYE_RETURN_IF_ERROR(after(tx, *order, act));
+    *resp = *order;
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::string> DispatchServiceImpl::WorkerOf(const RequestContext& rc,
+                                                          const std::string& staff_id,
+                                                          bool required_for_managers) {
+  if (!staff_id.empty()) WUYE_RETURN_IF_ERROR(CheckId(staff_id, "staff_id"));
+  if (IsManager(rc.caller)) {
+    if (staff_id.empty() && required_for_managers) return FieldError("staff_id", "required");
+    return staff_id;
+  }
+  if (!staff_id.empty() && staff_id != rc.caller.subject) {
+    return absl::PermissionDeniedError("workers act for themselves only");
+  }
+  return rc.caller.subject;
+}
+
+grpc::Status DispatchServiceImpl::CreateWorkOrder(Ctx* ctx, const pb::CreateWorkOrderRequest* req,
+                                                  pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "CreateWorkOrder", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(
+        rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kAgent}));
+    pb::WorkOrder order = req->work_order();
+    WUYE_RETURN_IF_ERROR(PrepareWorkOrder(order, "work_order", rc.now));
+    WUYE_RETURN_IF_ERROR(rc.RequireEstate(order.estate_id()));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      if (order.location().has_unit_id()) {
+        // A unit the copy does not know yet is taken on trust (the directory's events may
+        // be on their way); a unit of another estate is refused.
+        std::string estate =
+            dispatcher_.store().UnitEstate(tx, rc.caller.group_id, order.location().unit_id());
+        if (!estate.empty() && estate != order.estate_id()) {
+          return FieldError("work_order.location.unit_id", "not a unit of the estate");
+        }
+      }
+      order.set_group_id(rc.caller.group_id);
+      std::string ref = order.ticket_id().empty() ? "" : absl::StrCat("ticket:", order.ticket_id());
+      WUYE_ASSIGN_OR_RETURN(bool created, dispatcher_.Create(tx, order, pb::ORIGIN_DIRECT, ref,
+                                                             rc.now, true, ActOf(rc), rc.trace_id));
+      if (!created) {
+        return WithReason(absl::AlreadyExistsError("work_order.ticket_id: the ticket has an order"),
+                          "TICKET_HAS_ORDER");
+      }
+      *resp = order;
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status DispatchServiceImpl::GetWorkOrder(Ctx* ctx, const pb::GetWorkOrderRequest* req,
+                                               pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "GetWorkOrder", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireReader(rc));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      auto order = dispatcher_.store().Get(tx, rc.caller.group_id, req->id(), false);
+      if (!order) return absl::NotFoundError("work order not found");
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(order->estate_id()));
+      *resp = *order;
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status DispatchServiceImpl::ListWorkOrders(Ctx* ctx, const pb::ListWorkOrdersRequest* req,
+                                                 pb::ListWorkOrdersResponse* resp) {
+  return rpc_.Run(ctx, "ListWorkOrders", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireReader(rc));
+    if (req->estate_id().empty()) {
+      if (!rc.caller.all_estates) return FieldError("estate_id", "required");
+    } else {
+      WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
+    }
+    if (!ev::WorkOrderState_IsValid(req->state())) return FieldError("state", "unknown");
+    if (!::wuye::common::v1::Priority_IsValid(req->priority())) {
+      return FieldError("priority", "unknown");
+    }
+    if (!req->worker_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(req->worker_id(), "worker_id"));
+    std::string filters = absl::StrCat("estate=", req->estate_id(), ";state=", req->state(),
+                                       ";worker=", req->worker_id(), ";priority=", req->priority());
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParsePage(req->page_size(), req->page_token(), filters));
+    if (!page.after.empty() && !IsValidId(page.after)) {
+      return FieldError("page_token", "not a token this service issued");
+    }
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      ListFilter f{req->estate_id(), req->state(), req->worker_id(),
+                   req->priority(),  page.after,   page.size + 1};
+      std::vector<pb::WorkOrder> rows = dispatcher_.store().List(tx, rc.caller.group_id, f);
+      bool more = static_cast<int>(rows.size()) > page.size;
+      if (more) rows.resize(page.size);
+      resp->set_next_page_token(more ? NextPageToken(rows.back().id(), filters) : "");
+      resp->clear_work_orders();
+      for (auto& row : rows) *resp->add_work_orders() = std::move(row);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status DispatchServiceImpl::AssignWorkOrder(Ctx* ctx, const pb::AssignWorkOrderRequest* req,
+                                                  pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "AssignWorkOrder", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    std::vector<std::string> staff;
+    for (int i = 0; i < req->staff_ids_size(); ++i) {
+      WUYE_RETURN_IF_ERROR(CheckId(req->staff_ids(i), absl::StrCat("staff_ids[", i, "]")));
+      if (std::find(staff.begin(), staff.end(), req->staff_ids(i)) != staff.end()) {
+        return FieldError(absl::StrCat("staff_ids[", i, "]"), "listed twice");
+      }
+      staff.push_back(req->staff_ids(i));
+    }
+    if (req->automatic() == !staff.empty()) {
+      return FieldError("staff_ids", "name staff, or set automatic, not both");
+    }
+    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500, false));
+    return Change(
+        rc, *req, resp, req->id(),
+        [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
+          if (req->automatic()) {
+            WUYE_RETURN_IF_ERROR(CheckMove(o.state(), o.state() == ev::WORK_ORDER_STATE_WAITING
+                                                          ? ev::WORK_ORDER_STATE_ASSIGNED
+                                                          : o.state()));
+            if (!dispatcher_.AutoAssign(tx, o, act)) {
+              return WithReason(absl::FailedPreconditionError("nobody with the skill is on shift"),
+                                "NOBODY_ELIGIBLE");
+            }
+            return absl::OkStatus();
+          }
+          for (size_t i = 0; i < staff.size(); ++i) {
+            if (!dispatcher_.store().StaffActive(tx, rc.caller.group_id, staff[i])) {
+              return FieldError(absl::StrCat("staff_ids[", i, "]"),
+                                "no active staff member of the group");
+            }
+          }
+          WUYE_RETURN_IF_ERROR(Assign(o, staff, rc.caller.subject, req->reason(), act));
+          // By hand: recorded too, so that ExplainAssignment tells the truth.
+          pb::AssignmentDecision d;
+          d.set_work_order_id(o.id());
+          d.set_automatic(false);
+          d.set_chosen_staff_id(staff.front());
+          d.set_reason(absl::StrCat("assigned by hand by ", rc.caller.subject,
+                                    req->reason().empty() ? "" : ": ", req->reason()));
+          *d.mutable_decided_time() = ToProtoTime(rc.now);
+          dispatcher_.store().SaveDecision(tx, o.group_id(), d);
+          return absl::OkStatus();
+        });
+  });
+}
+
+grpc::Status DispatchServiceImpl::AcceptWorkOrder(Ctx* ctx, const pb::AcceptWorkOrderRequest* req,
+                                                  pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "AcceptWorkOrder", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireWorkerOrManager(rc));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    WUYE_ASSIGN_OR_RETURN(std::string staff, WorkerOf(rc, req->staff_id(), true));
+    return Change(rc, *req, resp, req->id(), [&](pqxx::work&, pb::WorkOrder& o, const Act& act) {
+      return Accept(o, staff, act);
+    });
+  });
+}
+
+grpc::Status DispatchServiceImpl::DeclineWorkOrder(Ctx* ctx, const pb::DeclineWorkOrderRequest* req,
+                                                   pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "DeclineWorkOrder", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireWorkerOrManager(rc));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500, true));
+    WUYE_ASSIGN_OR_RETURN(std::string staff, WorkerOf(rc, req->staff_id(), true));
+    return Change(rc, *req, resp, req->id(),
+                  [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
+                    bool all_declined = false;
+                    WUYE_RETURN_IF_ERROR(Decline(o, staff, req->reason(), act, &all_declined));
+                    // Declined by all: somebody else, if anybody is on shift.
+                    if (all_declined) dispatcher_.AutoAssign(tx, o, act);
+                    return absl::OkStatus();
+                  });
+  });
+}
+
+grpc::Status DispatchServiceImpl::RecordProgress(Ctx* ctx, const pb::RecordProgressRequest* req,
+                                                 pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "RecordProgress", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireWorkerOrManager(rc));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    if (req->step() == pb::PROGRESS_STEP_UNSPECIFIED || !pb::ProgressStep_IsValid(req->step())) {
+      return FieldError("step", "required");
+    }
+    WUYE_ASSIGN_OR_RETURN(std::string staff, WorkerOf(rc, req->staff_id(), false));
+    return Change(rc, *req, resp, req->id(), [&](pqxx::work&, pb::WorkOrder& o, const Act& act) {
+      return Progress(o, req->step(), staff, act);
+    });
+  });
+}
+
+grpc::Status DispatchServiceImpl::SignWorkOrder(Ctx* ctx, const pb::SignWorkOrderRequest* req,
+                                                pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "SignWorkOrder", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireWorkerOrManager(rc));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    WUYE_RETURN_IF_ERROR(CheckSignature(req->signature(), "signature", rc.now));
+    return Change(rc, *req, resp, req->id(),
+                  [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
+                    if (!IsManager(rc.caller) && !IsActiveWorker(o, rc.caller.subject)) {
+                      return absl::PermissionDeniedError("not a worker of this order");
+                    }
+                    WUYE_RETURN_IF_ERROR(Sign(o, req->signature(), act));
+                    if (!req->signature().image().empty()) {
+                      dispatcher_.store().SaveSignatureImage(tx, o.group_id(), o.id(),
+                                                             req->signature().image());
+                    }
+                    return absl::OkStatus();
+                  });
+  });
+}
+
+grpc::Status DispatchServiceImpl::CompleteWorkOrder(Ctx* ctx,
+                                                    const pb::CompleteWorkOrderRequest* req,
+                                                    pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "CompleteWorkOrder", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireWorkerOrManager(rc));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500, req->without_signature()));
+    bool may_waive = rc.caller.HasAnyRole({kSupervisor, kEstateManager, kGroupAdmin});
+    if (req->without_signature() && !may_waive) {
+      return absl::PermissionDeniedError(
+          "only a supervisor or an estate manager completes without a signature");
+    }
+    return Change(
+        rc, *req, resp, req->id(),
+        [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
+          if (!IsManager(rc.caller) && !IsActiveWorker(o, rc.caller.subject)) {
+            return absl::PermissionDeniedError("not a worker of this order");
+          }
+          return Complete(o, req->without_signature(), req->reason(), may_waive, act);
+        },
+        // After the save, so that the repeat count sees this order completed.
+        [&](pqxx::work& tx, const pb::WorkOrder& o, const Act& act) {
+          return dispatcher_.AfterCompletion(tx, o, act, rc.trace_id);
+        });
+  });
+}
+
+grpc::Status DispatchServiceImpl::CancelWorkOrder(Ctx* ctx, const pb::CancelWorkOrderRequest* req,
+                                                  pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "CancelWorkOrder", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(
+        rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kAgent}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500, true));
+    return Change(rc, *req, resp, req->id(), [&](pqxx::work&, pb::WorkOrder& o, const Act& act) {
+      return Cancel(o, req->reason(), act);
+    });
+  });
+}
+
+grpc::Status DispatchServiceImpl::ExplainAssignment(Ctx* ctx,
+                                                    const pb::ExplainAssignmentRequest* req,
+                                                    pb::AssignmentDecision* resp) {
+  return rpc_.Run(ctx, "ExplainAssignment", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      auto order = dispatcher_.store().Get(tx, rc.caller.group_id, req->id(), false);
+      if (!order) return absl::NotFoundError("work order not found");
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(order->estate_id()));
+      auto decision = dispatcher_.store().Decision(tx, rc.caller.group_id, req->id());
+      if (!decision) {
+        return WithReason(absl::FailedPreconditionError("assigned by hand only"),
+                          "NO_AUTOMATIC_DECISION");
+      }
+      *resp = *decision;
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status DispatchServiceImpl::GetSlaPolicy(Ctx* ctx, const pb::GetSlaPolicyRequest* req,
+                                               pb::SlaPolicy* resp) {
+  return rpc_.Run(ctx, "GetSlaPolicy", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireReader(rc));
+    if (!req->estate_id().empty()) {
+      WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
+    }
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      *resp = dispatcher_.EffectivePolicy(tx, rc.caller.group_id, req->estate_id());
+      auto own = dispatcher_.store().Policy(tx, rc.caller.group_id, req->estate_id());
+      if (own) {
+        resp->set_version(own->version());
+        *resp->mutable_update_time() = own->update_time();
+      }
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status DispatchServiceImpl::UpdateSlaPolicy(Ctx* ctx, const pb::UpdateSlaPolicyRequest* req,
+                                                  pb::SlaPolicy* resp) {
+  return rpc_.Run(ctx, "UpdateSlaPolicy", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    const pb::SlaPolicy& p = req->policy();
+    if (p.estate_id().empty()) {
+      WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
+    } else {
+      WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager}));
+      WUYE_RETURN_IF_ERROR(CheckId(p.estate_id(), "policy.estate_id"));
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(p.estate_id()));
+    }
+    WUYE_RETURN_IF_ERROR(CheckPolicy(p, "policy"));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      pb::SlaPolicy stored = dispatcher_.store().PutPolicy(tx, rc.caller.group_id, p, rc.now);
+      *resp = dispatcher_.EffectivePolicy(tx, rc.caller.group_id, p.estate_id());
+      resp->set_version(stored.version());
+      *resp->mutable_update_time() = stored.update_time();
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status DispatchServiceImpl::SetPrice(Ctx* ctx, const pb::SetPriceRequest* req,
+                                           pb::Price* resp) {
+  return rpc_.Run(ctx, "SetPrice", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager}));
+    const pb::Price& p = req->price();
+    WUYE_RETURN_IF_ERROR(CheckId(p.estate_id(), "price.estate_id"));
+    WUYE_RETURN_IF_ERROR(CheckItemCode(p.item_code(), "price.item_code"));
+    WUYE_RETURN_IF_ERROR(CheckText(p.name(), "price.name", 100, true));
+    if (p.price_fen() <= 0) return FieldError("price.price_fen", "must be > 0");
+    WUYE_RETURN_IF_ERROR(rc.RequireEstate(p.estate_id()));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      pb::Price stored = dispatcher_.store().PutLocalPrice(tx, rc.caller.group_id, p);
+      if (stored.version() == 0) {
+        return WithReason(absl::FailedPreconditionError("price: published by billing"),
+                          "PRICE_OWNED_BY_BILLING");
+      }
+      *resp = stored;
+      return absl::OkStatus();
+    });
+  });
+}
+
+}  // namespace wuye::dispatch

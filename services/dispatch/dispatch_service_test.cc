@@ -1,0 +1,1063 @@
+// Dispatch over real gRPC against a real PostgreSQL database of its own: creation and
+// automatic assignment from the directory copy, the whole order, bad input, request ids,
+// tenancy, roles, events, consumers applied twice, SLA deadlines fired once by racing
+// workers and after a restart, escalation, repeat repairs, and an order driven by an intake
+// ticket across the bus.
+#include "services/dispatch/dispatch_service.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "services/dispatch/consumers.h"
+#include "services/dispatch/dispatcher.h"
+#include "shared/bus.h"
+#include "shared/ids.h"
+#include "shared/outbox.h"
+#include "shared/proto_time.h"
+#include "shared/redis.h"
+#include "shared/server.h"
+#include "shared/status.h"
+#include "shared/testing/test_env.h"
+#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
+#include "wuye/events/v1/eldercare_events.pb.h"
+#include "wuye/events/v1/envelope.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+
+namespace wuye::dispatch {
+namespace {
+
+namespace common = ::wuye::common::v1;
+namespace dir = ::wuye::directory::v1;
+namespace ev = ::wuye::events::v1;
+using Stub = pb::DispatchService::Stub;
+
+// 2026-11-24 10:00 in Shanghai.
+const absl::Time kStart =
+    absl::FromCivil(absl::CivilSecond(2026, 11, 24, 2, 0, 0), absl::UTCTimeZone());
+
+class DispatchServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = tdb_.Open(dispatch_migrations());
+    verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
+    service_ = std::make_unique<DispatchServiceImpl>(*db_, *verifier_, clock_);
+    host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
+    host_->AddService(service_.get(), "wuye.dispatch.v1.DispatchService");
+    ASSERT_TRUE(host_->Start().ok());
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = pb::DispatchService::NewStub(channel_);
+    handler_ = MakeHandler(*db_, clock_);
+    dispatcher_ = std::make_unique<Dispatcher>(*db_);
+    group_ = NewId(absl::Now());
+    estate_ = NewId(absl::Now());
+    other_estate_ = NewId(absl::Now());
+    unit_ = NewId(absl::Now());
+    for (const auto& e : {estate_, other_estate_}) {
+      dir::Estate estate;
+      estate.set_id(e);
+      estate.set_time_zone("Asia/Shanghai");
+      estate.set_version(1);
+      Apply("directory.estate.created", estate);
+    }
+    w1_ = Staff({dir::SKILL_PLUMBING});
+    w2_ = Staff({dir::SKILL_PLUMBING, dir::SKILL_CIVIL});
+    OnShift(w1_);
+    OnShift(w2_);
+  }
+
+  std::string Token(const std::vector<std::string>& roles, const std::string& subject = "",
+                    const std::string& estate = "*", const std::string& group = "") {
+    TokenClaims claims;
+    claims.subject = subject.empty() ? "staff-" + roles[0] : subject;
+    claims.group_id = group.empty() ? group_ : group;
+    claims.estate_ids = {estate};
+    claims.roles = roles;
+    claims.issued_at = clock_.Now() - absl::Minutes(1);
+    claims.expires_at = clock_.Now() + absl::Hours(24 * 200);
+    return *MintHs256(claims, ::wuye::testing::kTestSecret);
+  }
+  std::string Lead() { return Token({"team_lead"}); }
+  std::string Sup() { return Token({"supervisor"}); }
+  std::string Agent() { return Token({"agent"}); }
+  std::string Tech(const std::string& id) { return Token({"technician"}, id); }
+
+  template <class Req, class Resp>
+  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                    const std::string& token, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    return (stub_.get()->*method)(&ctx, req, resp);
+  }
+
+  ev::Event Envelope(const std::string& type, const google::protobuf::Message& payload,
+                     int64_t version = 1, const std::string& group = "") {
+    ev::Event e;
+    e.set_event_id(NewId(absl::Now()));
+    e.set_type(type);
+    e.set_group_id(group.empty() ? group_ : group);
+    e.set_subject_version(version);
+    e.mutable_payload()->PackFrom(payload);
+    return e;
+  }
+  void Apply(const ev::Event& e) {
+    absl::Status st = db_->Transact([&](pqxx::work& tx) { return handler_(tx, e); });
+    ASSERT_TRUE(st.ok()) << st;
+  }
+  void Apply(const std::string& type, const google::protobuf::Message& payload,
+             int64_t version = 1) {
+    Apply(Envelope(type, payload, version));
+  }
+
+  std::string Staff(std::vector<dir::Skill> skills, const std::string& estate = "") {
+    dir::Staff s;
+    s.set_id(NewId(absl::Now()));
+    s.set_name("Worker");
+    s.set_phone("13900000000");
+    s.add_roles(dir::STAFF_ROLE_TECHNICIAN);
+    for (auto k : skills) s.add_skills(k);
+    s.add_home_estate_ids(estate.empty() ? estate_ : estate);
+    s.set_active(true);
+    s.set_version(1);
+    Apply("directory.staff.created", s);
+    return s.id();
+  }
+  dir::Shift OnShift(const std::string& staff, const std::string& estate = "") {
+    dir::Shift sh;
+    sh.set_id(NewId(absl::Now()));
+    sh.set_estate_id(estate.empty() ? estate_ : estate);
+    sh.set_staff_id(staff);
+    *sh.mutable_start_time() = ToProtoTime(kStart - absl::Hours(1));
+    *sh.mutable_end_time() = ToProtoTime(kStart + absl::Hours(8));
+    Apply("directory.shift.created", sh);
+    return sh;
+  }
+
+  pb::CreateWorkOrderRequest CreateRequest(
+      common::WorkCategory category = common::WORK_CATEGORY_PLUMBING,
+      common::Priority priority = common::PRIORITY_EMERGENCY) {
+    pb::CreateWorkOrderRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    auto* o = req.mutable_work_order();
+    o->mutable_location()->set_estate_id(estate_);
+    o->mutable_location()->set_unit_id(unit_);
+    o->set_category(category);
+    o->set_priority(priority);
+    o->set_description("burst pipe under the sink");
+    return req;
+  }
+  pb::WorkOrder Create(common::WorkCategory category = common::WORK_CATEGORY_PLUMBING,
+                       common::Priority priority = common::PRIORITY_EMERGENCY) {
+    pb::WorkOrder o;
+    grpc::Status st = Call(&Stub::CreateWorkOrder, Agent(), CreateRequest(category, priority), &o);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return o;
+  }
+  pb::WorkOrder Get(const std::string& id) {
+    pb::GetWorkOrderRequest req;
+    req.set_id(id);
+    pb::WorkOrder o;
+    EXPECT_TRUE(Call(&Stub::GetWorkOrder, Lead(), req, &o).ok());
+    return o;
+  }
+  grpc::Status Accept(const std::string& id, const std::string& worker, pb::WorkOrder* o) {
+    pb::AcceptWorkOrderRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_id(id);
+    return Call(&Stub::AcceptWorkOrder, Tech(worker), req, o);
+  }
+  grpc::Status Progress(const std::string& id, const std::string& worker, pb::ProgressStep step,
+                        pb::WorkOrder* o) {
+    pb::RecordProgressRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_id(id);
+    req.set_step(step);
+    return Call(&Stub::RecordProgress, Tech(worker), req, o);
+  }
+  pb::WorkOrder WorkDone(const pb::WorkOrder& created) {
+    std::string w = created.workers(0).staff_id();
+    pb::WorkOrder o;
+    EXPECT_TRUE(Accept(created.id(), w, &o).ok());
+    EXPECT_TRUE(Progress(created.id(), w, pb::PROGRESS_STEP_ON_SITE, &o).ok());
+    EXPECT_TRUE(Progress(created.id(), w, pb::PROGRESS_STEP_WORK_DONE, &o).ok());
+    return o;
+  }
+  grpc::Status Sign(const std::string& id, const std::string& token, size_t image_bytes,
+                    pb::WorkOrder* o) {
+    pb::SignWorkOrderRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_id(id);
+    req.mutable_signature()->set_resident_name("Wang Fang");
+    req.mutable_signature()->set_method(pb::SIGN_METHOD_DEVICE);
+    req.mutable_signature()->set_image(std::string(image_bytes, 'p'));
+    return Call(&Stub::SignWorkOrder, token, req, o);
+  }
+  grpc::Status Complete(const std::string& id, const std::string& token, pb::WorkOrder* o,
+                        bool without_signature = false, const std::string& reason = "") {
+    pb::CompleteWorkOrderRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_id(id);
+    req.set_without_signature(without_signature);
+    req.set_reason(reason);
+    return Call(&Stub::CompleteWorkOrder, token, req, o);
+  }
+
+  int Count(const std::string& sql) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    return tx.exec1(sql)[0].as<int>();
+  }
+  std::string Snapshot() {
+    std::string out;
+    for (const char* t : {"work_orders", "assignments", "assignment_decisions", "signature_images",
+                          "sla_policies", "prices", "wuye_outbox"}) {
+      absl::StrAppend(&out, t, "=", Count(absl::StrCat("SELECT count(*) FROM ", t)), " ");
+    }
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    for (const auto& r : tx.exec("SELECT id::text, version FROM work_orders ORDER BY id")) {
+      absl::StrAppend(&out, r[0].c_str(), "@", r[1].c_str(), " ");
+    }
+    return out;
+  }
+  std::vector<ev::Event> Events(const std::string& type = "") {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    std::vector<ev::Event> out;
+    for (const auto& r : tx.exec("SELECT envelope FROM wuye_outbox ORDER BY id")) {
+      ev::Event e;
+      e.ParseFromString(pqxx::binarystring(r[0]).str());
+      if (type.empty() || e.type() == type) out.push_back(e);
+    }
+    return out;
+  }
+  static ev::WorkOrderChanged Payload(const ev::Event& e) {
+    ev::WorkOrderChanged p;
+    e.payload().UnpackTo(&p);
+    return p;
+  }
+
+  static std::string Field(const grpc::Status& st) { return ErrorField(FromGrpcStatus(st)); }
+  static std::string Reason(const grpc::Status& st) { return ErrorReason(FromGrpcStatus(st)); }
+
+  ::wuye::testing::TestDatabase tdb_;
+  std::unique_ptr<Db> db_;
+  FakeClock clock_{kStart};
+  std::unique_ptr<TokenVerifier> verifier_;
+  std::unique_ptr<DispatchServiceImpl> service_;
+  std::unique_ptr<ServiceHost> host_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<Stub> stub_;
+  EventHandler handler_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::string group_, estate_, other_estate_, unit_, w1_, w2_;
+};
+
+TEST_F(DispatchServiceTest, CreateAssignsTheLeastLoadedWorkerOnShiftAndExplainsWhy) {
+  pb::WorkOrder a = Create();
+  EXPECT_EQ(a.state(), ev::WORK_ORDER_STATE_ASSIGNED);
+  EXPECT_EQ(a.group_id(), group_);
+  EXPECT_EQ(a.sla_clock(), "on_site");
+  EXPECT_EQ(FromProtoTime(a.sla_deadline()), kStart + absl::Minutes(10));  // 10:00 local: day
+  ASSERT_EQ(a.workers_size(), 1);
+  pb::WorkOrder b = Create();
+  ASSERT_EQ(b.workers_size(), 1);
+  EXPECT_NE(a.workers(0).staff_id(), b.workers(0).staff_id());  // the other has fewer open
+
+  pb::ExplainAssignmentRequest req;
+  req.set_id(b.id());
+  pb::AssignmentDecision d;
+  ASSERT_TRUE(Call(&Stub::ExplainAssignment, Lead(), req, &d).ok());
+  EXPECT_EQ(d.chosen_staff_id(), b.workers(0).staff_id());
+  ASSERT_EQ(d.candidates_size(), 2);
+  EXPECT_EQ(d.candidates(0).open_orders(), 0);
+  EXPECT_EQ(d.candidates(1).open_orders(), 1);
+  EXPECT_FALSE(d.reason().empty());
+
+  // Events: created (WAITING, v1) then assigned (v2), each with the order's facts.
+  auto created = Events("dispatch.work_order.created");
+  auto assigned = Events("dispatch.work_order.assigned");
+  ASSERT_EQ(created.size(), 2u);
+  ASSERT_EQ(assigned.size(), 2u);
+  EXPECT_EQ(created[0].subject(), a.id());
+  EXPECT_EQ(created[0].subject_version(), 1);
+  EXPECT_EQ(assigned[0].subject_version(), 2);
+  EXPECT_EQ(created[0].group_id(), group_);
+  EXPECT_EQ(created[0].estate_id(), estate_);
+  EXPECT_EQ(Payload(created[0]).state(), ev::WORK_ORDER_STATE_WAITING);
+  EXPECT_EQ(Payload(assigned[0]).state(), ev::WORK_ORDER_STATE_ASSIGNED);
+  EXPECT_EQ(Payload(assigned[0]).staff_id(), a.workers(0).staff_id());
+  EXPECT_EQ(a.version(), 2);
+}
+
+TEST_F(DispatchServiceTest, TheWholeOrderWithSignOff) {
+  pb::WorkOrder o = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  std::string w = o.workers(0).staff_id();
+  o = WorkDone(o);
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_WORK_DONE);
+  EXPECT_TRUE(o.sla_stopped());
+  EXPECT_TRUE(o.sla_met());
+  // No signature, no completion.
+  pb::WorkOrder out;
+  grpc::Status st = Complete(o.id(), Tech(w), &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "SIGNATURE_REQUIRED");
+  // An oversized image is refused and nothing changes.
+  std::string before = Snapshot();
+  st = Sign(o.id(), Tech(w), kMaxSignatureImageBytes + 1, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "signature.image");
+  EXPECT_EQ(Snapshot(), before);
+  ASSERT_TRUE(Sign(o.id(), Tech(w), 2000, &out).ok());
+  EXPECT_EQ(out.state(), ev::WORK_ORDER_STATE_SIGNED);
+  EXPECT_EQ(out.signature().image_bytes(), 2000);
+  EXPECT_TRUE(out.signature().image().empty());
+  EXPECT_EQ(Count("SELECT count(*) FROM signature_images"), 1);
+  ASSERT_TRUE(Complete(o.id(), Tech(w), &out).ok());
+  EXPECT_EQ(out.state(), ev::WORK_ORDER_STATE_COMPLETED);
+  std::vector<std::string> types;
+  for (const auto& e : Events()) types.push_back(e.type());
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"dispatch.work_order.created", "dispatch.work_order.assigned",
+                                      "dispatch.work_order.accepted", "dispatch.work_order.on_site",
+                                      "dispatch.work_order.work_done", "dispatch.work_order.signed",
+                                      "dispatch.work_order.completed"}));
+  int64_t last = 0;
+  for (const auto& e : Events()) {
+    EXPECT_GT(e.subject_version(), last);
+    last = e.subject_version();
+  }
+  EXPECT_EQ(last, out.version());
+  // The worker's load went down with the completion.
+  EXPECT_EQ(
+      Count(absl::StrCat("SELECT count(*) FROM assignments WHERE open AND staff_id = '", w, "'")),
+      0);
+}
+
+TEST_F(DispatchServiceTest, SupervisorCompletesWithoutSignatureAndItIsPublished) {
+  pb::WorkOrder o = WorkDone(Create());
+  pb::WorkOrder out;
+  EXPECT_EQ(Complete(o.id(), Lead(), &out, true, "refused").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Complete(o.id(), Tech(o.workers(0).staff_id()), &out, true, "refused").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  grpc::Status st = Complete(o.id(), Sup(), &out, true, "");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "reason");
+  ASSERT_TRUE(Complete(o.id(), Sup(), &out, true, "resident refused to sign").ok());
+  EXPECT_TRUE(out.signature_missing());
+  auto missing = Events("dispatch.work_order.signature_missing");
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_TRUE(Payload(missing[0]).signature_missing());
+  EXPECT_EQ(Payload(missing[0]).reason(), "resident refused to sign");
+}
+
+TEST_F(DispatchServiceTest, IllegalMovesAreFailedPreconditionAndChangeNothing) {
+  pb::WorkOrder o = Create();
+  std::string w = o.workers(0).staff_id();
+  std::string before = Snapshot();
+  pb::WorkOrder out;
+  EXPECT_EQ(Progress(o.id(), w, pb::PROGRESS_STEP_ON_SITE, &out).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);  // not accepted
+  EXPECT_EQ(Sign(o.id(), Lead(), 10, &out).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Complete(o.id(), Lead(), &out).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Snapshot(), before);
+  pb::CancelWorkOrderRequest cancel;
+  cancel.set_request_id("cancel-1");
+  cancel.set_id(o.id());
+  cancel.set_reason("duplicate");
+  ASSERT_TRUE(Call(&Stub::CancelWorkOrder, Agent(), cancel, &out).ok());
+  EXPECT_EQ(out.state(), ev::WORK_ORDER_STATE_CANCELLED);
+  before = Snapshot();
+  EXPECT_EQ(Accept(o.id(), w, &out).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  cancel.set_request_id("cancel-2");
+  EXPECT_EQ(Call(&Stub::CancelWorkOrder, Agent(), cancel, &out).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  pb::AssignWorkOrderRequest assign;
+  assign.set_request_id("assign-1");
+  assign.set_id(o.id());
+  assign.add_staff_ids(w2_);
+  EXPECT_EQ(Call(&Stub::AssignWorkOrder, Lead(), assign, &out).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(DispatchServiceTest, BadInputNamesTheFieldAndWritesNothing) {
+  std::string before = Snapshot();
+  struct Case {
+    std::function<void(pb::CreateWorkOrderRequest&)> change;
+    std::string field;
+  };
+  std::vector<Case> cases = {
+      {[](auto& r) { r.mutable_work_order()->mutable_location()->clear_estate_id(); },
+       "work_order.location.estate_id"},
+      {[](auto& r) { r.mutable_work_order()->mutable_location()->clear_place(); },
+       "work_order.location"},
+      {[](auto& r) { r.mutable_work_order()->clear_category(); }, "work_order.category"},
+      {[](auto& r) { r.mutable_work_order()->clear_priority(); }, "work_order.priority"},
+      {[](auto& r) { r.mutable_work_order()->set_ticket_id("T-1"); }, "work_order.ticket_id"},
+      {[](auto& r) { r.mutable_work_order()->set_priority(common::PRIORITY_SCHEDULED); },
+       "work_order.scheduled_time"},
+      {[](auto& r) { r.mutable_work_order()->set_service_item_code("CLEAN_HOME"); },
+       "work_order.service_item_code"},  // no price at this estate
+      {[](auto& r) { r.set_request_id(""); }, "request_id"},
+  };
+  for (const auto& c : cases) {
+    auto req = CreateRequest();
+    c.change(req);
+    pb::WorkOrder o;
+    grpc::Status st = Call(&Stub::CreateWorkOrder, Agent(), req, &o);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
+    EXPECT_EQ(Field(st), c.field);
+  }
+  // A unit the directory places in another estate.
+  dir::Unit elsewhere;
+  elsewhere.set_id(NewId(absl::Now()));
+  elsewhere.set_estate_id(other_estate_);
+  elsewhere.set_version(1);
+  Apply("directory.unit.created", elsewhere);
+  before = Snapshot();
+  auto wrong = CreateRequest();
+  wrong.mutable_work_order()->mutable_location()->set_unit_id(elsewhere.id());
+  pb::WorkOrder o;
+  EXPECT_EQ(Field(Call(&Stub::CreateWorkOrder, Agent(), wrong, &o)), "work_order.location.unit_id");
+  pb::GetWorkOrderRequest get;
+  get.set_id("not-an-id");
+  EXPECT_EQ(Field(Call(&Stub::GetWorkOrder, Lead(), get, &o)), "id");
+  pb::DeclineWorkOrderRequest decline;
+  decline.set_request_id("d");
+  decline.set_id(NewId(absl::Now()));
+  EXPECT_EQ(Field(Call(&Stub::DeclineWorkOrder, Tech(w1_), decline, &o)), "reason");
+  pb::AssignWorkOrderRequest assign;
+  assign.set_request_id("a");
+  assign.set_id(NewId(absl::Now()));
+  EXPECT_EQ(Field(Call(&Stub::AssignWorkOrder, Lead(), assign, &o)), "staff_ids");
+  pb::UpdateSlaPolicyRequest policy;
+  policy.set_request_id("p");
+  policy.mutable_policy()->set_warning_percent(120);
+  pb::SlaPolicy p;
+  EXPECT_EQ(Field(Call(&Stub::UpdateSlaPolicy, Token({"group_admin"}), policy, &p)),
+            "policy.warning_percent");
+  pb::SetPriceRequest price;
+  price.set_request_id("s");
+  price.mutable_price()->set_estate_id(estate_);
+  price.mutable_price()->set_item_code("CLEAN_HOME");
+  price.mutable_price()->set_name("Home cleaning");
+  pb::Price pr;
+  EXPECT_EQ(Field(Call(&Stub::SetPrice, Token({"estate_manager"}), price, &pr)), "price.price_fen");
+  pb::ListWorkOrdersRequest list;
+  list.set_estate_id(estate_);
+  list.set_page_token("garbage");
+  pb::ListWorkOrdersResponse lr;
+  EXPECT_EQ(Field(Call(&Stub::ListWorkOrders, Lead(), list, &lr)), "page_token");
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(DispatchServiceTest, RequestIdRetriesReturnTheFirstAnswer) {
+  auto req = CreateRequest();
+  pb::WorkOrder first, second;
+  ASSERT_TRUE(Call(&Stub::CreateWorkOrder, Agent(), req, &first).ok());
+  ASSERT_TRUE(Call(&Stub::CreateWorkOrder, Agent(), req, &second).ok());
+  EXPECT_EQ(first.SerializeAsString(), second.SerializeAsString());
+  EXPECT_EQ(Count("SELECT count(*) FROM work_orders"), 1);
+  req.mutable_work_order()->set_description("something else");
+  grpc::Status st = Call(&Stub::CreateWorkOrder, Agent(), req, &second);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Reason(st), "REQUEST_ID_REUSED");
+  // Concurrent retries: one order.
+  auto again = CreateRequest();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  std::set<std::string> ids;
+  std::mutex mu;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&] {
+      pb::WorkOrder o;
+      if (Call(&Stub::CreateWorkOrder, Agent(), again, &o).ok()) {
+        ++ok;
+        std::lock_guard<std::mutex> lock(mu);
+        ids.insert(o.id());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 6);
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(Count("SELECT count(*) FROM work_orders"), 2);
+  // A retried accept answers the same and publishes once.
+  pb::AcceptWorkOrderRequest accept;
+  accept.set_request_id("accept-1");
+  accept.set_id(first.id());
+  pb::WorkOrder a1, a2;
+  std::string w = first.workers(0).staff_id();
+  ASSERT_TRUE(Call(&Stub::AcceptWorkOrder, Tech(w), accept, &a1).ok());
+  ASSERT_TRUE(Call(&Stub::AcceptWorkOrder, Tech(w), accept, &a2).ok());
+  EXPECT_EQ(a1.SerializeAsString(), a2.SerializeAsString());
+  EXPECT_EQ(Events("dispatch.work_order.accepted").size(), 1u);
+}
+
+TEST_F(DispatchServiceTest, AnotherGroupSeesNothingAndOtherEstatesAreDenied) {
+  pb::WorkOrder o = Create();
+  std::string before = Snapshot();
+  std::string stranger = Token({"team_lead"}, "", "*", NewId(absl::Now()));
+  pb::GetWorkOrderRequest get;
+  get.set_id(o.id());
+  pb::WorkOrder out;
+  EXPECT_EQ(Call(&Stub::GetWorkOrder, stranger, get, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  pb::AcceptWorkOrderRequest accept;
+  accept.set_request_id("x1");
+  accept.set_id(o.id());
+  accept.set_staff_id(o.workers(0).staff_id());
+  EXPECT_EQ(Call(&Stub::AcceptWorkOrder, stranger, accept, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  pb::CancelWorkOrderRequest cancel;
+  cancel.set_request_id("x2");
+  cancel.set_id(o.id());
+  cancel.set_reason("mine now");
+  EXPECT_EQ(Call(&Stub::CancelWorkOrder, stranger, cancel, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  pb::ExplainAssignmentRequest explain;
+  explain.set_id(o.id());
+  pb::AssignmentDecision d;
+  EXPECT_EQ(Call(&Stub::ExplainAssignment, stranger, explain, &d).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  pb::ListWorkOrdersRequest list;
+  pb::ListWorkOrdersResponse lr;
+  ASSERT_TRUE(Call(&Stub::ListWorkOrders, stranger, list, &lr).ok());
+  EXPECT_EQ(lr.work_orders_size(), 0);
+  // A token of another estate.
+  std::string elsewhere = Token({"team_lead"}, "", other_estate_);
+  EXPECT_EQ(Call(&Stub::GetWorkOrder, elsewhere, get, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  cancel.set_request_id("x3");
+  EXPECT_EQ(Call(&Stub::CancelWorkOrder, elsewhere, cancel, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  list.set_estate_id(estate_);
+  EXPECT_EQ(Call(&Stub::ListWorkOrders, elsewhere, list, &lr).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  auto req = CreateRequest();
+  EXPECT_EQ(
+      Call(&Stub::CreateWorkOrder, Token({"agent"}, "", other_estate_), req, &out).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  // No token, a bad one.
+  EXPECT_EQ(Call(&Stub::GetWorkOrder, "", get, &out).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Call(&Stub::GetWorkOrder, "not.a.token", get, &out).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(DispatchServiceTest, RolesAreEnforced) {
+  pb::WorkOrder o = Create();
+  std::string w = o.workers(0).staff_id();
+  std::string other = w == w1_ ? w2_ : w1_;
+  std::string before = Snapshot();
+  pb::WorkOrder out;
+  EXPECT_EQ(Call(&Stub::CreateWorkOrder, Tech(w), CreateRequest(), &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Call(&Stub::CreateWorkOrder, Token({"finance_clerk"}), CreateRequest(), &out).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  pb::AssignWorkOrderRequest assign;
+  assign.set_request_id("r1");
+  assign.set_id(o.id());
+  assign.add_staff_ids(other);
+  EXPECT_EQ(Call(&Stub::AssignWorkOrder, Agent(), assign, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&Stub::AssignWorkOrder, Tech(w), assign, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // A worker accepts only for themself, and only their own orders.
+  pb::AcceptWorkOrderRequest accept;
+  accept.set_request_id("r2");
+  accept.set_id(o.id());
+  accept.set_staff_id(w);
+  EXPECT_EQ(Call(&Stub::AcceptWorkOrder, Tech(other), accept, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Accept(o.id(), other, &out).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(Accept(o.id(), w, &out).ok());
+  before = Snapshot();
+  pb::UpdateSlaPolicyRequest policy;
+  policy.set_request_id("r3");
+  policy.mutable_policy()->set_small_fix_hours(12);
+  pb::SlaPolicy p;
+  EXPECT_EQ(Call(&Stub::UpdateSlaPolicy, Token({"estate_manager"}), policy, &p).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);  // the group default is the admin's
+  pb::SetPriceRequest price;
+  price.set_request_id("r4");
+  price.mutable_price()->set_estate_id(estate_);
+  price.mutable_price()->set_item_code("CLEAN_HOME");
+  price.mutable_price()->set_name("Home cleaning");
+  price.mutable_price()->set_price_fen(8000);
+  pb::Price pr;
+  EXPECT_EQ(Call(&Stub::SetPrice, Lead(), price, &pr).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  pb::ExplainAssignmentRequest explain;
+  explain.set_id(o.id());
+  pb::AssignmentDecision d;
+  EXPECT_EQ(Call(&Stub::ExplainAssignment, Tech(w), explain, &d).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(DispatchServiceTest, ManualAssignmentAddsWorkersAndDeclinedByAllReassigns) {
+  std::string w3 = Staff({dir::SKILL_PLUMBING});
+  OnShift(w3);
+  pb::WorkOrder o = Create();
+  std::string first = o.workers(0).staff_id();
+  pb::DeclineWorkOrderRequest decline;
+  decline.set_request_id(NewId(absl::Now()));
+  decline.set_id(o.id());
+  decline.set_reason("stuck in traffic");
+  pb::WorkOrder out;
+  ASSERT_TRUE(Call(&Stub::DeclineWorkOrder, Tech(first), decline, &out).ok());
+  // Declined by all: assigned at once to somebody else.
+  EXPECT_EQ(out.state(), ev::WORK_ORDER_STATE_ASSIGNED);
+  std::vector<std::string> active = ActiveWorkers(out);
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_NE(active[0], first);
+  EXPECT_EQ(Events("dispatch.work_order.declined").size(), 1u);
+  EXPECT_EQ(Payload(Events("dispatch.work_order.declined")[0]).reason(), "stuck in traffic");
+  // The team lead adds a helper by hand.
+  std::string helper;
+  for (const auto& s : {w1_, w2_, w3}) {
+    if (s != first && s != active[0]) helper = s;
+  }
+  pb::AssignWorkOrderRequest assign;
+  assign.set_request_id(NewId(absl::Now()));
+  assign.set_id(o.id());
+  assign.add_staff_ids(helper);
+  assign.set_reason("two hands needed");
+  ASSERT_TRUE(Call(&Stub::AssignWorkOrder, Lead(), assign, &out).ok());
+  EXPECT_EQ(ActiveWorkers(out).size(), 2u);
+  pb::ExplainAssignmentRequest explain;
+  explain.set_id(o.id());
+  pb::AssignmentDecision d;
+  ASSERT_TRUE(Call(&Stub::ExplainAssignment, Lead(), explain, &d).ok());
+  EXPECT_FALSE(d.automatic());
+  EXPECT_EQ(d.chosen_staff_id(), helper);
+  // Unknown staff is refused.
+  assign.set_request_id(NewId(absl::Now()));
+  assign.set_staff_ids(0, NewId(absl::Now()));
+  EXPECT_EQ(Field(Call(&Stub::AssignWorkOrder, Lead(), assign, &out)), "staff_ids[0]");
+  // Both decline: nobody left on shift → WAITING, listed as such.
+  for (const auto& s : ActiveWorkers(Get(o.id()))) {
+    decline.set_request_id(NewId(absl::Now()));
+    ASSERT_TRUE(Call(&Stub::DeclineWorkOrder, Tech(s), decline, &out).ok());
+  }
+  EXPECT_EQ(out.state(), ev::WORK_ORDER_STATE_WAITING);
+  pb::ListWorkOrdersRequest list;
+  list.set_estate_id(estate_);
+  list.set_state(ev::WORK_ORDER_STATE_WAITING);
+  pb::ListWorkOrdersResponse lr;
+  ASSERT_TRUE(Call(&Stub::ListWorkOrders, Lead(), list, &lr).ok());
+  ASSERT_EQ(lr.work_orders_size(), 1);
+  EXPECT_EQ(lr.work_orders(0).id(), o.id());
+}
+
+TEST_F(DispatchServiceTest, NobodyOnShiftWaitsEscalatesAndIsAssignedWhenSomebodyComes) {
+  pb::WorkOrder o = Create(common::WORK_CATEGORY_ELECTRICAL, common::PRIORITY_SMALL);
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_WAITING);
+  pb::ExplainAssignmentRequest explain;
+  explain.set_id(o.id());
+  pb::AssignmentDecision d;
+  ASSERT_TRUE(Call(&Stub::ExplainAssignment, Lead(), explain, &d).ok());
+  EXPECT_TRUE(d.chosen_staff_id().empty());
+  // Escalates at once to the team lead, then every 30 minutes up to the estate manager.
+  EXPECT_EQ(*dispatcher_->Escalate(clock_.Now()), 1);
+  EXPECT_EQ(*dispatcher_->Escalate(clock_.Now()), 0);
+  EXPECT_EQ(*dispatcher_->Escalate(clock_.Now() + absl::Minutes(29)), 0);
+  EXPECT_EQ(*dispatcher_->Escalate(clock_.Now() + absl::Minutes(30)), 1);
+  EXPECT_EQ(*dispatcher_->Escalate(clock_.Now() + absl::Minutes(60)), 1);
+  EXPECT_EQ(*dispatcher_->Escalate(clock_.Now() + absl::Minutes(90)), 0);
+  auto escalated = Events("dispatch.work_order.escalated");
+  ASSERT_EQ(escalated.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Payload(escalated[i]).escalation_level(), i + 1);
+  EXPECT_EQ(Get(o.id()).escalation_level(), 3);
+  // An electrician comes on shift: the waiting order is assigned by the worker.
+  EXPECT_EQ(*dispatcher_->RetryWaiting(clock_.Now()), 0);
+  std::string sparky = Staff({dir::SKILL_ELECTRICAL});
+  OnShift(sparky);
+  // Two replicas race: the order is assigned once.
+  auto db2 = Db::Open(db_->options());
+  ASSERT_TRUE(db2.ok());
+  Dispatcher replica(**db2);
+  std::atomic<int> assigned{0};
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      for (int i = 0; i < 10; ++i) {
+        auto n = (r == 0 ? *dispatcher_ : replica).RetryWaiting(clock_.Now());
+        if (n.ok()) assigned += *n;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(assigned.load(), 1);
+  EXPECT_EQ(Events("dispatch.work_order.assigned").size(), 1u);
+  pb::WorkOrder now = Get(o.id());
+  EXPECT_EQ(now.state(), ev::WORK_ORDER_STATE_ASSIGNED);
+  EXPECT_EQ(now.workers(0).staff_id(), sparky);
+  EXPECT_EQ(*dispatcher_->RetryWaiting(clock_.Now()), 0);
+}
+
+TEST_F(DispatchServiceTest, ShiftsAndStaffFromTheDirectoryDecideWhoIsEligible) {
+  // Off shift: deleted shift, shift elsewhere, inactive staff.
+  std::string a = Staff({dir::SKILL_HVAC});
+  dir::Shift sa = OnShift(a);
+  ev::ShiftDeleted del;
+  *del.mutable_shift() = sa;
+  Apply("directory.shift.deleted", del, 2);
+  Apply("directory.shift.created", sa, 1);  // late and out of order: stays deleted
+  std::string b = Staff({dir::SKILL_HVAC});
+  OnShift(b, other_estate_);
+  pb::WorkOrder o = Create(common::WORK_CATEGORY_HVAC);
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_WAITING);
+  std::string c = Staff({dir::SKILL_HVAC});
+  OnShift(c);
+  dir::Staff left;
+  left.set_id(c);
+  left.add_skills(dir::SKILL_HVAC);
+  left.add_home_estate_ids(estate_);
+  left.set_active(false);
+  left.set_version(2);
+  Apply("directory.staff.updated", left, 2);
+  EXPECT_EQ(Create(common::WORK_CATEGORY_HVAC).state(), ev::WORK_ORDER_STATE_WAITING);
+  // The shift ends: nobody.
+  clock_.Advance(absl::Hours(9));
+  EXPECT_EQ(Create(common::WORK_CATEGORY_PLUMBING).state(), ev::WORK_ORDER_STATE_WAITING);
+}
+
+TEST_F(DispatchServiceTest, DeadlineFiresOnceWithTwoReplicasRacing) {
+  pb::WorkOrder o = Create();  // on site by 10:10
+  auto db2 = Db::Open(db_->options());
+  ASSERT_TRUE(db2.ok());
+  Dispatcher replica(**db2);
+  EXPECT_EQ(*dispatcher_->FireDeadlines(kStart + absl::Minutes(7)), 0);
+  // Warning at 8 minutes, breach at 10; both replicas tick over and over.
+  for (absl::Time t : {kStart + absl::Minutes(8), kStart + absl::Minutes(10)}) {
+    std::atomic<int> fired{0};
+    std::vector<std::thread> threads;
+    for (int r = 0; r < 2; ++r) {
+      threads.emplace_back([&, r] {
+        for (int i = 0; i < 20; ++i) {
+          auto n = (r == 0 ? *dispatcher_ : replica).FireDeadlines(t);
+          if (n.ok()) fired += *n;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(fired.load(), 1);
+  }
+  EXPECT_EQ(Events("dispatch.sla.warning").size(), 1u);
+  ASSERT_EQ(Events("dispatch.sla.breached").size(), 1u);
+  ev::WorkOrderChanged breach = Payload(Events("dispatch.sla.breached")[0]);
+  EXPECT_EQ(breach.work_order_id(), o.id());
+  EXPECT_EQ(FromProtoTime(breach.sla_deadline()), kStart + absl::Minutes(10));
+  EXPECT_TRUE(Get(o.id()).sla_breached());
+}
+
+TEST_F(DispatchServiceTest, ADeadlinePassedWhileDownFiresOnceAfterRestart) {
+  pb::WorkOrder o = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  // Nothing ran for two days; a fresh process (new pool, new dispatcher) starts.
+  auto db2 = Db::Open(db_->options());
+  ASSERT_TRUE(db2.ok());
+  Dispatcher restarted(**db2);
+  absl::Time later = kStart + absl::Hours(48);
+  EXPECT_EQ(*restarted.FireDeadlines(later), 1);
+  EXPECT_EQ(*restarted.FireDeadlines(later), 0);
+  EXPECT_EQ(*restarted.FireDeadlines(later + absl::Hours(1)), 0);
+  EXPECT_EQ(Events("dispatch.sla.breached").size(), 1u);
+  EXPECT_EQ(Events("dispatch.sla.warning").size(), 0u);  // no late warning after a breach
+}
+
+TEST_F(DispatchServiceTest, SlaPolicyGroupDefaultAndEstateOverride) {
+  pb::GetSlaPolicyRequest get;
+  get.set_estate_id(estate_);
+  pb::SlaPolicy p;
+  ASSERT_TRUE(Call(&Stub::GetSlaPolicy, Lead(), get, &p).ok());
+  EXPECT_EQ(p.emergency_day_minutes(), 10);
+  EXPECT_EQ(p.time_zone(), "Asia/Shanghai");
+  pb::UpdateSlaPolicyRequest group;
+  group.set_request_id("g1");
+  group.mutable_policy()->set_small_fix_hours(12);
+  ASSERT_TRUE(Call(&Stub::UpdateSlaPolicy, Token({"group_admin"}), group, &p).ok());
+  EXPECT_EQ(p.small_fix_hours(), 12);
+  pb::UpdateSlaPolicyRequest estate;
+  estate.set_request_id("e1");
+  estate.mutable_policy()->set_estate_id(estate_);
+  estate.mutable_policy()->set_emergency_day_minutes(5);
+  ASSERT_TRUE(Call(&Stub::UpdateSlaPolicy, Token({"estate_manager"}), estate, &p).ok());
+  EXPECT_EQ(p.emergency_day_minutes(), 5);
+  EXPECT_EQ(p.small_fix_hours(), 12);  // inherited
+  EXPECT_EQ(p.version(), 1);
+  pb::WorkOrder e = Create();
+  EXPECT_EQ(FromProtoTime(e.sla_deadline()), kStart + absl::Minutes(5));
+  pb::WorkOrder s = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  EXPECT_EQ(FromProtoTime(s.sla_deadline()), kStart + absl::Hours(12));
+  // The other estate keeps the group's.
+  get.set_estate_id(other_estate_);
+  ASSERT_TRUE(Call(&Stub::GetSlaPolicy, Lead(), get, &p).ok());
+  EXPECT_EQ(p.emergency_day_minutes(), 10);
+  EXPECT_EQ(p.small_fix_hours(), 12);
+}
+
+TEST_F(DispatchServiceTest, IntakeWorkRequestsMakeOneOrderPerTicket) {
+  ev::WorkRequested w;
+  w.set_ticket_id(NewId(absl::Now()));
+  w.set_estate_id(estate_);
+  w.mutable_location()->set_estate_id(estate_);
+  w.mutable_location()->set_unit_id(unit_);
+  w.set_kind(common::TICKET_KIND_REPAIR_UNIT);
+  w.set_category(common::WORK_CATEGORY_PLUMBING);
+  w.set_priority(common::PRIORITY_SMALL);
+  w.set_description("dripping tap");
+  *w.mutable_requested_at() = ToProtoTime(kStart - absl::Minutes(2));
+  ev::Event e = Envelope("intake.work.requested", w);
+  Apply(e);
+  Apply(e);                                     // the same event again
+  Apply(Envelope("intake.work.requested", w));  // another delivery of the same request
+  EXPECT_EQ(Count("SELECT count(*) FROM work_orders"), 1);
+  pb::ListWorkOrdersRequest list;
+  list.set_estate_id(estate_);
+  pb::ListWorkOrdersResponse lr;
+  ASSERT_TRUE(Call(&Stub::ListWorkOrders, Lead(), list, &lr).ok());
+  ASSERT_EQ(lr.work_orders_size(), 1);
+  const pb::WorkOrder& o = lr.work_orders(0);
+  EXPECT_EQ(o.ticket_id(), w.ticket_id());
+  EXPECT_EQ(o.origin(), pb::ORIGIN_TICKET);
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_ASSIGNED);
+  EXPECT_EQ(FromProtoTime(o.sla_deadline()), kStart - absl::Minutes(2) + absl::Hours(24));
+  for (const auto& ev : Events()) EXPECT_EQ(Payload(ev).ticket_id(), w.ticket_id());
+  // A direct order for the same ticket is refused.
+  auto req = CreateRequest();
+  req.mutable_work_order()->set_ticket_id(w.ticket_id());
+  pb::WorkOrder out;
+  EXPECT_EQ(Call(&Stub::CreateWorkOrder, Agent(), req, &out).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  // The front desk cancels the ticket: the order is cancelled with it, once.
+  ev::TicketChanged changed;
+  changed.set_ticket_id(w.ticket_id());
+  changed.set_estate_id(estate_);
+  changed.set_state(ev::TICKET_STATE_CANCELLED);
+  ev::Event cancelled = Envelope("intake.ticket.changed", changed, 5);
+  Apply(cancelled);
+  Apply(cancelled);
+  EXPECT_EQ(Get(o.id()).state(), ev::WORK_ORDER_STATE_CANCELLED);
+  EXPECT_EQ(Events("dispatch.work_order.cancelled").size(), 1u);
+  // A long description (Chinese, 3 bytes a character) is cut at 2000 characters, whole.
+  ev::WorkRequested longer = w;
+  longer.set_ticket_id(NewId(absl::Now()));
+  std::string text;
+  for (int i = 0; i < 2500; ++i) text += "漏";
+  longer.set_description(text);
+  Apply(Envelope("intake.work.requested", longer));
+  list.set_page_size(10);
+  ASSERT_TRUE(Call(&Stub::ListWorkOrders, Lead(), list, &lr).ok());
+  ASSERT_EQ(lr.work_orders_size(), 2);
+  EXPECT_EQ(lr.work_orders(1).description().size(), 2000u * 3);
+  // Another group's event makes its own order, invisible here.
+  Apply(Envelope("intake.work.requested", w, 1, NewId(absl::Now())));
+  ASSERT_TRUE(Call(&Stub::ListWorkOrders, Lead(), list, &lr).ok());
+  EXPECT_EQ(lr.work_orders_size(), 2);
+}
+
+TEST_F(DispatchServiceTest, ElderlyCareEmergencyRaisesAnEmergencyOrder) {
+  std::string carer = Staff({dir::SKILL_ELDERLY_CARE});
+  OnShift(carer);
+  ev::ElderEmergency em;
+  em.set_emergency_id(NewId(absl::Now()));
+  em.set_elder_id(NewId(absl::Now()));
+  em.set_estate_id(estate_);
+  em.set_unit_id(unit_);
+  *em.mutable_raised_at() = ToProtoTime(kStart);
+  ev::Event e = Envelope("eldercare.emergency.raised", em);
+  Apply(e);
+  Apply(e);
+  EXPECT_EQ(Count("SELECT count(*) FROM work_orders"), 1);
+  auto created = Events("dispatch.work_order.created");
+  ASSERT_EQ(created.size(), 1u);
+  ev::WorkOrderChanged p = Payload(created[0]);
+  EXPECT_EQ(p.elder_id(), em.elder_id());
+  EXPECT_EQ(p.priority(), common::PRIORITY_EMERGENCY);
+  EXPECT_EQ(p.category(), common::WORK_CATEGORY_ELDERCARE_VISIT);
+  EXPECT_EQ(Payload(Events("dispatch.work_order.assigned")[0]).staff_id(), carer);
+}
+
+TEST_F(DispatchServiceTest, PaidWorkIsQuotedFromTheEstatesPriceAndBillingTakesOver) {
+  pb::SetPriceRequest price;
+  price.set_request_id("p1");
+  price.mutable_price()->set_estate_id(estate_);
+  price.mutable_price()->set_item_code("CLEAN_HOME");
+  price.mutable_price()->set_name("Home cleaning");
+  price.mutable_price()->set_price_fen(8000);
+  pb::Price pr;
+  ASSERT_TRUE(Call(&Stub::SetPrice, Token({"estate_manager"}), price, &pr).ok());
+  EXPECT_EQ(pr.source(), "dispatch");
+  auto req = CreateRequest(common::WORK_CATEGORY_CLEANING, common::PRIORITY_SMALL);
+  req.mutable_work_order()->set_service_item_code("CLEAN_HOME");
+  pb::WorkOrder o;
+  ASSERT_TRUE(Call(&Stub::CreateWorkOrder, Agent(), req, &o).ok());
+  EXPECT_TRUE(o.paid());
+  EXPECT_EQ(o.quote_fen(), 8000);
+  EXPECT_EQ(Payload(Events("dispatch.work_order.created")[0]).quote_fen(), 8000);
+  // Billing publishes: its price wins, twice applied is once, and SetPrice is refused.
+  ev::PricePublished pub;
+  pub.set_estate_id(estate_);
+  pub.set_item_code("CLEAN_HOME");
+  pub.set_name("Home cleaning");
+  pub.set_price_fen(9000);
+  ev::Event e = Envelope("billing.price.published", pub, 3);
+  Apply(e);
+  Apply(e);
+  pub.set_price_fen(1);
+  Apply(Envelope("billing.price.published", pub, 2));  // older: ignored
+  req.set_request_id("c2");
+  ASSERT_TRUE(Call(&Stub::CreateWorkOrder, Agent(), req, &o).ok());
+  EXPECT_EQ(o.quote_fen(), 9000);
+  price.set_request_id("p2");
+  grpc::Status st = Call(&Stub::SetPrice, Token({"estate_manager"}), price, &pr);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "PRICE_OWNED_BY_BILLING");
+}
+
+TEST_F(DispatchServiceTest, ThirdRepairOfAUnitRaisesOnePreventiveInspection) {
+  auto repair = [&] {
+    pb::WorkOrder o = WorkDone(Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL));
+    pb::WorkOrder out;
+    EXPECT_TRUE(Sign(o.id(), Lead(), 0, &out).ok());
+    EXPECT_TRUE(Complete(o.id(), Lead(), &out).ok());
+  };
+  repair();
+  repair();
+  EXPECT_EQ(Count("SELECT count(*) FROM work_orders WHERE origin = 4"), 0);
+  repair();
+  EXPECT_EQ(Count("SELECT count(*) FROM work_orders WHERE origin = 4"), 1);
+  repair();  // the fourth within the window: no second inspection
+  EXPECT_EQ(Count("SELECT count(*) FROM work_orders WHERE origin = 4"), 1);
+  pb::ListWorkOrdersRequest list;
+  list.set_estate_id(estate_);
+  list.set_priority(common::PRIORITY_SCHEDULED);
+  pb::ListWorkOrdersResponse lr;
+  ASSERT_TRUE(Call(&Stub::ListWorkOrders, Lead(), list, &lr).ok());
+  ASSERT_EQ(lr.work_orders_size(), 1);
+  EXPECT_EQ(lr.work_orders(0).origin(), pb::ORIGIN_PREVENTIVE);
+  EXPECT_EQ(lr.work_orders(0).location().unit_id(), unit_);
+}
+
+TEST_F(DispatchServiceTest, ListPagesAndFilters) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Create().id());
+  pb::ListWorkOrdersRequest list;
+  list.set_estate_id(estate_);
+  list.set_page_size(2);
+  std::vector<std::string> seen;
+  pb::ListWorkOrdersResponse lr;
+  do {
+    ASSERT_TRUE(Call(&Stub::ListWorkOrders, Lead(), list, &lr).ok());
+    for (const auto& o : lr.work_orders()) seen.push_back(o.id());
+    list.set_page_token(lr.next_page_token());
+  } while (!lr.next_page_token().empty());
+  EXPECT_EQ(seen, ids);
+  pb::ListWorkOrdersRequest mine;
+  mine.set_estate_id(estate_);
+  mine.set_worker_id(w1_);
+  ASSERT_TRUE(Call(&Stub::ListWorkOrders, Tech(w1_), mine, &lr).ok());
+  EXPECT_GE(lr.work_orders_size(), 2);
+  for (const auto& o : lr.work_orders()) EXPECT_TRUE(IsActiveWorker(o, w1_));
+}
+
+// An intake ticket's work request travels the bus: intake's stream → dispatch's consumer →
+// an order assigned, whose events reach a consumer of dispatch's stream.
+TEST_F(DispatchServiceTest, AnIntakeTicketDrivesAnOrderAcrossTheBus) {
+  static const MigrationSet kNone{"bustest", {}};
+  ::wuye::testing::TestDatabase peer_db;
+  auto peer = peer_db.Open(kNone);
+  std::string suffix = NewId(absl::Now()).substr(24);
+  std::string intake_stream = absl::StrCat("wuye.t", suffix, "i.events");
+  std::string dispatch_stream = absl::StrCat("wuye.t", suffix, "d.events");
+  RedisOptions redis;
+  redis.addr = ::wuye::testing::RedisAddr();
+  auto relay = [&](const std::string& url, const std::string& stream) {
+    RelayOptions options;
+    options.stream = stream;
+    options.poll = absl::Milliseconds(10);
+    DbOptions db;
+    db.url = url;
+    auto r = std::make_unique<OutboxRelay>(db, redis, options);
+    r->Start();
+    return r;
+  };
+  auto consumer_options = [&](const std::string& group, const std::string& stream) {
+    ConsumerOptions options;
+    options.group = group;
+    options.streams = {stream};
+    options.block = absl::Milliseconds(100);
+    return options;
+  };
+  auto intake_relay = relay(peer_db.url(), intake_stream);
+  auto dispatch_relay = relay(tdb_.url(), dispatch_stream);
+  EventConsumer dispatch(*db_, redis, consumer_options("dispatch", intake_stream), handler_);
+  std::atomic<int> assigned{0};
+  std::string ticket = NewId(absl::Now());
+  EventConsumer intake(
+      *peer, redis, consumer_options("intake", dispatch_stream),
+      [&](pqxx::work&, const ev::Event& e) {
+        ev::WorkOrderChanged p;
+        e.payload().UnpackTo(&p);
+        if (e.type() == "dispatch.work_order.assigned" && p.ticket_id() == ticket) {
+          ++assigned;
+        }
+        return absl::OkStatus();
+      });
+  dispatch.Start();
+  intake.Start();
+  ev::WorkRequested w;
+  w.set_ticket_id(ticket);
+  w.set_estate_id(estate_);
+  w.mutable_location()->set_estate_id(estate_);
+  w.mutable_location()->set_unit_id(unit_);
+  w.set_kind(common::TICKET_KIND_EMERGENCY);
+  w.set_category(common::WORK_CATEGORY_PLUMBING);
+  Outbox intake_outbox(*peer, "intake");
+  for (int i = 0; i < 2; ++i) {  // intake sends it twice (a retry after a crash)
+    ASSERT_TRUE(peer->Transact([&](pqxx::work& tx) {
+                      intake_outbox.Append(
+                          tx, {"intake.work.requested", group_, estate_, ticket, 0, &w},
+                          absl::Now(), "trace-e2e");
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  }
+  ASSERT_TRUE(::wuye::testing::WaitFor([&] { return assigned.load() >= 1; }, absl::Seconds(20)));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(assigned.load(), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM work_orders"), 1);
+  // The order then goes all the way.
+  pb::ListWorkOrdersRequest list;
+  list.set_estate_id(estate_);
+  pb::ListWorkOrdersResponse lr;
+  ASSERT_TRUE(Call(&Stub::ListWorkOrders, Lead(), list, &lr).ok());
+  ASSERT_EQ(lr.work_orders_size(), 1);
+  EXPECT_EQ(lr.work_orders(0).priority(), common::PRIORITY_EMERGENCY);
+  pb::WorkOrder o = WorkDone(lr.work_orders(0));
+  pb::WorkOrder out;
+  ASSERT_TRUE(Sign(o.id(), Lead(), 100, &out).ok());
+  ASSERT_TRUE(Complete(o.id(), Lead(), &out).ok());
+  EXPECT_EQ(out.ticket_id(), ticket);
+  dispatch.Stop();
+  intake.Stop();
+  intake_relay->Stop();
+  dispatch_relay->Stop();
+}
+
+}  // namespace
+}  // namespace wuye::dispatch

@@ -1,0 +1,649 @@
+// The dispatch domain, pure: SLA clocks at the 09:00 / 22:00 boundaries, across midnight and
+// across daylight-saving changes; the state machine move by move; the automatic choice and
+// its tie-breaks; escalation; repeat repairs.
+#include <gtest/gtest.h>
+
+#include "services/dispatch/work_order.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/directory/v1/directory.pb.h"
+
+namespace wuye::dispatch {
+namespace {
+
+namespace common = ::wuye::common::v1;
+namespace dir = ::wuye::directory::v1;
+namespace ev = ::wuye::events::v1;
+
+absl::TimeZone Zone(const char* name) {
+  absl::TimeZone tz;
+  EXPECT_TRUE(absl::LoadTimeZone(name, &tz)) << name;
+  return tz;
+}
+absl::Time Local(absl::TimeZone tz, int y, int mo, int d, int h, int mi, int s = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), tz);
+}
+absl::Time Utc(int y, int mo, int d, int h, int mi, int s = 0) {
+  return Local(absl::UTCTimeZone(), y, mo, d, h, mi, s);
+}
+
+const absl::TimeZone kShanghai = Zone("Asia/Shanghai");
+const absl::TimeZone kNewYork = Zone("America/New_York");
+const absl::Time kT0 = Local(kShanghai, 2026, 11, 24, 10, 0);
+
+absl::Duration EmergencyWindow(absl::TimeZone tz, absl::Time created) {
+  SlaClock c = ComputeSla(DefaultPolicy(), tz, common::PRIORITY_EMERGENCY, created, created);
+  EXPECT_EQ(c.name, "on_site");
+  return c.deadline - created;
+}
+
+// -- SLA ----------------------------------------------------------------------------------
+
+TEST(SlaTest, EmergencyDaytimeStartsAtNineSharp) {
+  EXPECT_EQ(EmergencyWindow(kShanghai, Local(kShanghai, 2026, 11, 24, 8, 59, 59)),
+            absl::Minutes(30));
+  EXPECT_EQ(EmergencyWindow(kShanghai, Local(kShanghai, 2026, 11, 24, 9, 0, 0)), absl::Minutes(10));
+  EXPECT_EQ(EmergencyWindow(kShanghai, Local(kShanghai, 2026, 11, 24, 9, 0, 1)), absl::Minutes(10));
+}
+
+TEST(SlaTest, EmergencyDaytimeEndsBeforeTwentyTwo) {
+  EXPECT_EQ(EmergencyWindow(kShanghai, Local(kShanghai, 2026, 11, 24, 21, 59, 59)),
+            absl::Minutes(10));
+  EXPECT_EQ(EmergencyWindow(kShanghai, Local(kShanghai, 2026, 11, 24, 22, 0, 0)),
+            absl::Minutes(30));
+  EXPECT_EQ(EmergencyWindow(kShanghai, Local(kShanghai, 2026, 11, 24, 22, 0, 1)),
+            absl::Minutes(30));
+}
+
+TEST(SlaTest, EmergencyAcrossMidnightUsesTheNightTarget) {
+  absl::Time created = Local(kShanghai, 2026, 11, 24, 23, 50);
+  SlaClock c = ComputeSla(DefaultPolicy(), kShanghai, common::PRIORITY_EMERGENCY, created, created);
+  EXPECT_EQ(c.deadline, Local(kShanghai, 2026, 11, 25, 0, 20));
+  EXPECT_EQ(EmergencyWindow(kShanghai, Local(kShanghai, 2026, 11, 25, 0, 0)), absl::Minutes(30));
+  EXPECT_EQ(EmergencyWindow(kShanghai, Local(kShanghai, 2026, 11, 25, 3, 0)), absl::Minutes(30));
+  // 08:55 is night even though the deadline falls in the day.
+  EXPECT_EQ(EmergencyWindow(kShanghai, Local(kShanghai, 2026, 11, 25, 8, 55)), absl::Minutes(30));
+}
+
+TEST(SlaTest, TheWindowIsTheEstatesLocalTimeNotUtc) {
+  // 02:00 UTC is 10:00 in Shanghai (day) and 21:00 the day before in New York (day);
+  // 03:30 UTC is 11:30 in Shanghai and 22:30 in New York (night).
+  absl::Time t = Utc(2026, 11, 24, 3, 30);
+  EXPECT_EQ(EmergencyWindow(kShanghai, t), absl::Minutes(10));
+  EXPECT_EQ(EmergencyWindow(kNewYork, t), absl::Minutes(30));
+}
+
+TEST(SlaTest, DaylightSavingStartMovesNineOClockInUtc) {
+  // New York springs forward on 2026-03-08 (02:00 EST → 03:00 EDT).
+  // 13:30 UTC is 08:30 EST on the 7th (night), 09:30 EDT on the 8th (day).
+  EXPECT_EQ(EmergencyWindow(kNewYork, Utc(2026, 3, 7, 13, 30)), absl::Minutes(30));
+  EXPECT_EQ(EmergencyWindow(kNewYork, Utc(2026, 3, 8, 13, 30)), absl::Minutes(10));
+  // 09:00 local exactly on the day of the change.
+  EXPECT_EQ(EmergencyWindow(kNewYork, Local(kNewYork, 2026, 3, 8, 9, 0)), absl::Minutes(10));
+  EXPECT_EQ(EmergencyWindow(kNewYork, Local(kNewYork, 2026, 3, 8, 8, 59, 59)), absl::Minutes(30));
+  // The skipped hour is night.
+  EXPECT_EQ(EmergencyWindow(kNewYork, Utc(2026, 3, 8, 7, 30)), absl::Minutes(30));
+}
+
+TEST(SlaTest, DaylightSavingEndMovesTwentyTwoOClockInUtc) {
+  // New York falls back on 2026-11-01 (02:00 EDT → 01:00 EST).
+  // 02:30 UTC on 1 Nov is 22:30 EDT on 31 Oct (night); on 2 Nov it is 21:30 EST (day).
+  EXPECT_EQ(EmergencyWindow(kNewYork, Utc(2026, 11, 1, 2, 30)), absl::Minutes(30));
+  EXPECT_EQ(EmergencyWindow(kNewYork, Utc(2026, 11, 2, 2, 30)), absl::Minutes(10));
+  // Both 01:30s of the repeated hour are night.
+  EXPECT_EQ(EmergencyWindow(kNewYork, Utc(2026, 11, 1, 5, 30)), absl::Minutes(30));
+  EXPECT_EQ(EmergencyWindow(kNewYork, Utc(2026, 11, 1, 6, 30)), absl::Minutes(30));
+}
+
+TEST(SlaTest, SmallProblemIsTwentyFourElapsedHoursAcrossDaylightSaving) {
+  absl::Time created = Local(kNewYork, 2026, 3, 7, 9, 0);
+  SlaClock c = ComputeSla(DefaultPolicy(), kNewYork, common::PRIORITY_SMALL, created, created);
+  EXPECT_EQ(c.name, "fixed");
+  EXPECT_EQ(c.deadline - created, absl::Hours(24));
+  // 24 elapsed hours end at 10:00 local on the day the clocks went forward.
+  EXPECT_EQ(c.deadline, Local(kNewYork, 2026, 3, 8, 10, 0));
+}
+
+TEST(SlaTest, BigProblemGetsAResponseWithinThreeDays) {
+  SlaClock c = ComputeSla(DefaultPolicy(), kShanghai, common::PRIORITY_BIG, kT0, kT0);
+  EXPECT_EQ(c.name, "response");
+  EXPECT_EQ(c.deadline, kT0 + absl::Hours(72));
+  EXPECT_EQ(c.warn_at, kT0 + absl::Hours(72) * 8 / 10);
+}
+
+TEST(SlaTest, ScheduledWorkIsDueWhenScheduled) {
+  SlaClock c = ComputeSla(DefaultPolicy(), kShanghai, common::PRIORITY_SCHEDULED, kT0,
+                          kT0 + absl::Hours(10));
+  EXPECT_EQ(c.name, "scheduled");
+  EXPECT_EQ(c.deadline, kT0 + absl::Hours(10));
+  EXPECT_EQ(c.warn_at, kT0 + absl::Hours(8));
+  // Scheduled in the past: due now.
+  SlaClock late =
+      ComputeSla(DefaultPolicy(), kShanghai, common::PRIORITY_SCHEDULED, kT0, kT0 - absl::Hours(1));
+  EXPECT_EQ(late.deadline, kT0);
+  EXPECT_EQ(late.warn_at, kT0);
+}
+
+TEST(SlaTest, WarningAtTheConfiguredShareOfTheWindow) {
+  absl::Time day = Local(kShanghai, 2026, 11, 24, 12, 0);
+  SlaClock c = ComputeSla(DefaultPolicy(), kShanghai, common::PRIORITY_EMERGENCY, day, day);
+  EXPECT_EQ(c.warn_at, day + absl::Minutes(8));
+  pb::SlaPolicy p = DefaultPolicy();
+  p.set_warning_percent(50);
+  EXPECT_EQ(ComputeSla(p, kShanghai, common::PRIORITY_SMALL, day, day).warn_at,
+            day + absl::Hours(12));
+}
+
+TEST(SlaTest, AConfiguredWindowAndTargets) {
+  pb::SlaPolicy over;
+  over.set_day_start_minute(8 * 60);
+  over.set_day_end_minute(20 * 60);
+  over.set_emergency_day_minutes(15);
+  over.set_emergency_night_minutes(45);
+  pb::SlaPolicy p = MergePolicy(DefaultPolicy(), over);
+  auto window = [&](int h, int m) {
+    absl::Time t = Local(kShanghai, 2026, 11, 24, h, m);
+    return ComputeSla(p, kShanghai, common::PRIORITY_EMERGENCY, t, t).deadline - t;
+  };
+  EXPECT_EQ(window(7, 59), absl::Minutes(45));
+  EXPECT_EQ(window(8, 0), absl::Minutes(15));
+  EXPECT_EQ(window(19, 59), absl::Minutes(15));
+  EXPECT_EQ(window(20, 0), absl::Minutes(45));
+}
+
+TEST(SlaPolicyTest, ZeroInheritsAndOverridesWin) {
+  pb::SlaPolicy group;
+  group.set_small_fix_hours(12);
+  group.set_time_zone("Europe/Berlin");
+  pb::SlaPolicy estate;
+  estate.set_emergency_day_minutes(5);
+  pb::SlaPolicy p = MergePolicy(MergePolicy(DefaultPolicy(), group), estate);
+  EXPECT_EQ(p.small_fix_hours(), 12);
+  EXPECT_EQ(p.emergency_day_minutes(), 5);
+  EXPECT_EQ(p.emergency_night_minutes(), 30);
+  EXPECT_EQ(p.big_response_hours(), 72);
+  EXPECT_EQ(p.time_zone(), "Europe/Berlin");
+  EXPECT_EQ(p.repeat_repairs(), 3);
+  EXPECT_EQ(p.repeat_window_days(), 90);
+}
+
+TEST(SlaPolicyTest, RangesAreChecked) {
+  EXPECT_TRUE(CheckPolicy(pb::SlaPolicy(), "policy").ok());
+  EXPECT_TRUE(CheckPolicy(DefaultPolicy(), "policy").ok());
+  pb::SlaPolicy p;
+  p.set_time_zone("Mars/Olympus");
+  EXPECT_EQ(ErrorField(CheckPolicy(p, "policy")), "policy.time_zone");
+  p = pb::SlaPolicy();
+  p.set_warning_percent(100);
+  EXPECT_EQ(ErrorField(CheckPolicy(p, "policy")), "policy.warning_percent");
+  p = pb::SlaPolicy();
+  p.set_day_start_minute(600);
+  p.set_day_end_minute(600);
+  EXPECT_EQ(ErrorField(CheckPolicy(p, "policy")), "policy.day_end_minute");
+  p = pb::SlaPolicy();
+  p.set_emergency_day_minutes(-1);
+  EXPECT_EQ(ErrorField(CheckPolicy(p, "policy")), "policy.emergency_day_minutes");
+  p = pb::SlaPolicy();
+  p.set_repeat_repairs(1);
+  EXPECT_EQ(ErrorField(CheckPolicy(p, "policy")), "policy.repeat_repairs");
+  EXPECT_EQ(ZoneOf("").name(), "Asia/Shanghai");
+  EXPECT_EQ(ZoneOf("Nowhere/City").name(), "Asia/Shanghai");
+  EXPECT_EQ(ZoneOf("America/New_York").name(), "America/New_York");
+}
+
+pb::WorkOrder NewOrder(common::Priority priority = common::PRIORITY_EMERGENCY,
+                       absl::Time at = kT0) {
+  pb::WorkOrder o;
+  o.set_id(NewId(at));
+  o.set_group_id(NewId(at));
+  o.mutable_location()->set_estate_id(NewId(at));
+  o.mutable_location()->set_unit_id(NewId(at));
+  o.set_estate_id(o.location().estate_id());
+  o.set_category(common::WORK_CATEGORY_PLUMBING);
+  o.set_priority(priority);
+  o.set_ticket_id(NewId(at));
+  Act act;
+  act.actor.set_subject("agent-1");
+  act.now = at;
+  Open(o, pb::ORIGIN_TICKET, act);
+  StartSla(o, ComputeSla(DefaultPolicy(), kShanghai, priority, at, at));
+  return o;
+}
+
+Act At(absl::Time t, const std::string& who = "lead-1") {
+  Act act;
+  act.actor.set_subject(who);
+  act.now = t;
+  return act;
+}
+
+TEST(SlaTimerTest, WarningThenBreachEachOnce) {
+  pb::WorkOrder o = NewOrder();  // 10:00, on site by 10:10, warning at 10:08
+  EXPECT_EQ(SlaDue(o, kT0 + absl::Minutes(7)), SlaEvent::kNone);
+  EXPECT_EQ(NextSlaTime(o), kT0 + absl::Minutes(8));
+  EXPECT_EQ(SlaDue(o, kT0 + absl::Minutes(8)), SlaEvent::kWarning);
+  FireSla(o, SlaEvent::kWarning, At(kT0 + absl::Minutes(8)));
+  EXPECT_TRUE(o.sla_warned());
+  EXPECT_EQ(SlaDue(o, kT0 + absl::Minutes(9)), SlaEvent::kNone);
+  EXPECT_EQ(NextSlaTime(o), kT0 + absl::Minutes(10));
+  EXPECT_EQ(SlaDue(o, kT0 + absl::Minutes(10)), SlaEvent::kBreach);
+  FireSla(o, SlaEvent::kBreach, At(kT0 + absl::Minutes(10)));
+  EXPECT_TRUE(o.sla_breached());
+  EXPECT_EQ(SlaDue(o, kT0 + absl::Hours(5)), SlaEvent::kNone);
+  EXPECT_EQ(NextSlaTime(o), absl::InfiniteFuture());
+  EXPECT_EQ(EventType(o.history(o.history_size() - 1).what()), "dispatch.sla.breached");
+  EXPECT_EQ(EventType(o.history(o.history_size() - 2).what()), "dispatch.sla.warning");
+}
+
+TEST(SlaTimerTest, BothPassedWhileDownFiresTheBreachOnly) {
+  pb::WorkOrder o = NewOrder();
+  EXPECT_EQ(SlaDue(o, kT0 + absl::Hours(3)), SlaEvent::kBreach);
+  FireSla(o, SlaEvent::kBreach, At(kT0 + absl::Hours(3)));
+  EXPECT_EQ(SlaDue(o, kT0 + absl::Hours(3)), SlaEvent::kNone);
+  EXPECT_FALSE(o.sla_warned());
+}
+
+TEST(SlaTimerTest, OnSiteStopsTheEmergencyClock) {
+  pb::WorkOrder o = NewOrder();
+  ASSERT_TRUE(Assign(o, {"w1"}, "automatic", "", At(kT0)).ok());
+  ASSERT_TRUE(Accept(o, "w1", At(kT0 + absl::Minutes(1), "w1")).ok());
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_ON_SITE, "w1", At(kT0 + absl::Minutes(10))).ok());
+  EXPECT_TRUE(o.sla_stopped());
+  EXPECT_TRUE(o.sla_met());  // at the deadline exactly is in time
+  EXPECT_EQ(SlaDue(o, kT0 + absl::Hours(1)), SlaEvent::kNone);
+  EXPECT_EQ(NextSlaTime(o), absl::InfiniteFuture());
+
+  pb::WorkOrder late = NewOrder();
+  ASSERT_TRUE(Assign(late, {"w1"}, "automatic", "", At(kT0)).ok());
+  ASSERT_TRUE(Accept(late, "w1", At(kT0, "w1")).ok());
+  ASSERT_TRUE(Progress(late, pb::PROGRESS_STEP_ON_SITE, "w1", At(kT0 + absl::Minutes(11))).ok());
+  EXPECT_FALSE(late.sla_met());
+}
+
+TEST(SlaTimerTest, TheFixClockRunsUntilWorkDone) {
+  pb::WorkOrder o = NewOrder(common::PRIORITY_SMALL);
+  ASSERT_TRUE(Assign(o, {"w1"}, "automatic", "", At(kT0)).ok());
+  ASSERT_TRUE(Accept(o, "w1", At(kT0)).ok());
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_ON_SITE, "w1", At(kT0 + absl::Hours(1))).ok());
+  EXPECT_FALSE(o.sla_stopped());
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_WORK_DONE, "w1", At(kT0 + absl::Hours(23))).ok());
+  EXPECT_TRUE(o.sla_stopped());
+  EXPECT_TRUE(o.sla_met());
+}
+
+// -- state machine ----------------------------------------------------------------------
+
+TEST(StateMachineTest, EveryMoveOfTheTable) {
+  using S = ev::WorkOrderState;
+  std::set<std::pair<int, int>> legal = {
+      {S::WORK_ORDER_STATE_WAITING, S::WORK_ORDER_STATE_ASSIGNED},
+      {S::WORK_ORDER_STATE_WAITING, S::WORK_ORDER_STATE_CANCELLED},
+      {S::WORK_ORDER_STATE_ASSIGNED, S::WORK_ORDER_STATE_ASSIGNED},
+      {S::WORK_ORDER_STATE_ASSIGNED, S::WORK_ORDER_STATE_ACCEPTED},
+      {S::WORK_ORDER_STATE_ASSIGNED, S::WORK_ORDER_STATE_WAITING},
+      {S::WORK_ORDER_STATE_ASSIGNED, S::WORK_ORDER_STATE_CANCELLED},
+      {S::WORK_ORDER_STATE_ACCEPTED, S::WORK_ORDER_STATE_ACCEPTED},
+      {S::WORK_ORDER_STATE_ACCEPTED, S::WORK_ORDER_STATE_EN_ROUTE},
+      {S::WORK_ORDER_STATE_ACCEPTED, S::WORK_ORDER_STATE_ON_SITE},
+      {S::WORK_ORDER_STATE_ACCEPTED, S::WORK_ORDER_STATE_CANCELLED},
+      {S::WORK_ORDER_STATE_EN_ROUTE, S::WORK_ORDER_STATE_EN_ROUTE},
+      {S::WORK_ORDER_STATE_EN_ROUTE, S::WORK_ORDER_STATE_ON_SITE},
+      {S::WORK_ORDER_STATE_EN_ROUTE, S::WORK_ORDER_STATE_CANCELLED},
+      {S::WORK_ORDER_STATE_ON_SITE, S::WORK_ORDER_STATE_ON_SITE},
+      {S::WORK_ORDER_STATE_ON_SITE, S::WORK_ORDER_STATE_WORK_DONE},
+      {S::WORK_ORDER_STATE_ON_SITE, S::WORK_ORDER_STATE_CANCELLED},
+      {S::WORK_ORDER_STATE_WORK_DONE, S::WORK_ORDER_STATE_SIGNED},
+      {S::WORK_ORDER_STATE_WORK_DONE, S::WORK_ORDER_STATE_COMPLETED},
+      {S::WORK_ORDER_STATE_SIGNED, S::WORK_ORDER_STATE_COMPLETED},
+  };
+  for (int from = 0; from <= 9; ++from) {
+    for (int to = 0; to <= 9; ++to) {
+      absl::Status st = CheckMove(static_cast<State>(from), static_cast<State>(to));
+      bool expect = legal.count({from, to}) > 0;
+      EXPECT_EQ(st.ok(), expect) << from << " -> " << to;
+      if (!expect) {
+        EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+        EXPECT_EQ(ErrorReason(st), "ILLEGAL_STATE_MOVE");
+      }
+    }
+  }
+  EXPECT_FALSE(IsOpen(ev::WORK_ORDER_STATE_COMPLETED));
+  EXPECT_FALSE(IsOpen(ev::WORK_ORDER_STATE_CANCELLED));
+  EXPECT_TRUE(IsOpen(ev::WORK_ORDER_STATE_WAITING));
+  EXPECT_TRUE(IsOpen(ev::WORK_ORDER_STATE_SIGNED));
+}
+
+TEST(StateMachineTest, TheWholeWayWithWhoAndWhen) {
+  pb::WorkOrder o = NewOrder();
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_WAITING);
+  ASSERT_TRUE(Assign(o, {"w1", "w2"}, "lead-1", "two hands", At(kT0)).ok());
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_ASSIGNED);
+  ASSERT_TRUE(Accept(o, "w1", At(kT0 + absl::Minutes(1), "w1")).ok());
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_ACCEPTED);
+  ASSERT_TRUE(Accept(o, "w2", At(kT0 + absl::Minutes(2), "w2")).ok());
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_ACCEPTED);
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_EN_ROUTE, "w1", At(kT0 + absl::Minutes(3))).ok());
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_ON_SITE, "w1", At(kT0 + absl::Minutes(6))).ok());
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_WORK_DONE, "w2", At(kT0 + absl::Minutes(40))).ok());
+  pb::Signature sig;
+  sig.set_resident_name("Wang");
+  sig.set_method(pb::SIGN_METHOD_DEVICE);
+  sig.set_image(std::string(1000, 'x'));
+  ASSERT_TRUE(Sign(o, sig, At(kT0 + absl::Minutes(41))).ok());
+  EXPECT_EQ(o.signature().image_bytes(), 1000);
+  EXPECT_TRUE(o.signature().image().empty());
+  EXPECT_EQ(FromProtoTime(o.signature().signed_at()), kT0 + absl::Minutes(41));
+  ASSERT_TRUE(Complete(o, false, "", false, At(kT0 + absl::Minutes(42), "w1")).ok());
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_COMPLETED);
+  EXPECT_FALSE(o.signature_missing());
+  std::vector<std::string> whats;
+  for (const auto& s : o.history()) whats.push_back(s.what());
+  EXPECT_EQ(whats,
+            (std::vector<std::string>{"created", "assigned", "assigned", "accepted", "accepted",
+                                      "en_route", "on_site", "work_done", "signed", "completed"}));
+  EXPECT_EQ(o.history(3).actor().subject(), "w1");
+  EXPECT_EQ(FromProtoTime(o.history(3).at()), kT0 + absl::Minutes(1));
+  EXPECT_EQ(o.history(1).reason(), "two hands");
+  ev::WorkOrderChanged e = ToEvent(o, "w1", "", kT0);
+  EXPECT_EQ(e.ticket_id(), o.ticket_id());
+  EXPECT_EQ(e.worker_ids_size(), 2);
+  EXPECT_EQ(e.unit_id(), o.location().unit_id());
+  EXPECT_EQ(e.sla_clock(), "on_site");
+  EXPECT_TRUE(e.sla_met());
+}
+
+TEST(StateMachineTest, IllegalMovesChangeNothing) {
+  pb::WorkOrder o = NewOrder();
+  std::string before = o.SerializeAsString();
+  EXPECT_EQ(Accept(o, "w1", At(kT0)).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Progress(o, pb::PROGRESS_STEP_ON_SITE, "", At(kT0)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  pb::Signature sig;
+  sig.set_resident_name("Wang");
+  sig.set_method(pb::SIGN_METHOD_PAPER);
+  EXPECT_EQ(Sign(o, sig, At(kT0)).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Complete(o, false, "", true, At(kT0)).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(o.SerializeAsString(), before);
+
+  ASSERT_TRUE(Assign(o, {"w1"}, "automatic", "", At(kT0)).ok());
+  before = o.SerializeAsString();
+  EXPECT_EQ(Assign(o, {"w1"}, "lead", "", At(kT0)).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Accept(o, "w9", At(kT0)).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Progress(o, pb::PROGRESS_STEP_EN_ROUTE, "w1", At(kT0)).code(),
+            absl::StatusCode::kFailedPrecondition);  // not accepted yet
+  EXPECT_EQ(o.SerializeAsString(), before);
+
+  ASSERT_TRUE(Accept(o, "w1", At(kT0)).ok());
+  before = o.SerializeAsString();
+  EXPECT_EQ(Accept(o, "w1", At(kT0)).code(), absl::StatusCode::kFailedPrecondition);
+  bool all = false;
+  EXPECT_EQ(Decline(o, "w1", "busy", At(kT0), &all).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Progress(o, pb::PROGRESS_STEP_WORK_DONE, "w1", At(kT0)).code(),
+            absl::StatusCode::kFailedPrecondition);  // not on site
+  EXPECT_EQ(o.SerializeAsString(), before);
+
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_ON_SITE, "w1", At(kT0)).ok());
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_WORK_DONE, "w1", At(kT0)).ok());
+  before = o.SerializeAsString();
+  EXPECT_EQ(Cancel(o, "why", At(kT0)).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Progress(o, pb::PROGRESS_STEP_WORK_DONE, "w1", At(kT0)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(o.SerializeAsString(), before);
+}
+
+TEST(StateMachineTest, NoSignatureNoCompletion) {
+  pb::WorkOrder o = NewOrder(common::PRIORITY_SMALL);
+  ASSERT_TRUE(Assign(o, {"w1"}, "automatic", "", At(kT0)).ok());
+  ASSERT_TRUE(Accept(o, "w1", At(kT0)).ok());
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_ON_SITE, "w1", At(kT0)).ok());
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_WORK_DONE, "w1", At(kT0)).ok());
+  std::string before = o.SerializeAsString();
+  absl::Status st = Complete(o, false, "", true, At(kT0));
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrorReason(st), "SIGNATURE_REQUIRED");
+  EXPECT_EQ(Complete(o, true, "refused", false, At(kT0)).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ErrorField(Complete(o, true, " ", true, At(kT0))), "reason");
+  EXPECT_EQ(o.SerializeAsString(), before);
+  ASSERT_TRUE(Complete(o, true, "resident refused to sign", true, At(kT0, "sup-1")).ok());
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_COMPLETED);
+  EXPECT_TRUE(o.signature_missing());
+  EXPECT_EQ(o.history(o.history_size() - 2).what(), "completed");
+  EXPECT_EQ(o.history(o.history_size() - 1).what(), "signature_missing");
+  EXPECT_EQ(EventType("signature_missing"), "dispatch.work_order.signature_missing");
+}
+
+TEST(StateMachineTest, DeclinedByAllWaitsAgain) {
+  pb::WorkOrder o = NewOrder();
+  ASSERT_TRUE(Assign(o, {"w1", "w2"}, "lead", "", At(kT0)).ok());
+  bool all = true;
+  ASSERT_TRUE(Decline(o, "w1", "sick", At(kT0, "w1"), &all).ok());
+  EXPECT_FALSE(all);
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_ASSIGNED);
+  EXPECT_EQ(ActiveWorkers(o), std::vector<std::string>{"w2"});
+  ASSERT_TRUE(Decline(o, "w2", "far", At(kT0, "w2"), &all).ok());
+  EXPECT_TRUE(all);
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_WAITING);
+  EXPECT_EQ(Decline(o, "w2", "again", At(kT0), &all).code(), absl::StatusCode::kFailedPrecondition);
+  // A team lead may assign a decliner again: a fresh assignment.
+  ASSERT_TRUE(Assign(o, {"w1"}, "lead", "", At(kT0 + absl::Minutes(5))).ok());
+  EXPECT_TRUE(IsActiveWorker(o, "w1"));
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_ASSIGNED);
+}
+
+TEST(StateMachineTest, CancelStopsTheClockUnmet) {
+  pb::WorkOrder o = NewOrder();
+  ASSERT_TRUE(Cancel(o, "duplicate", At(kT0)).ok());
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_CANCELLED);
+  EXPECT_TRUE(o.sla_stopped());
+  EXPECT_FALSE(o.sla_met());
+  EXPECT_EQ(SlaDue(o, kT0 + absl::Hours(1)), SlaEvent::kNone);
+  EXPECT_EQ(Cancel(o, "again", At(kT0)).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// -- input --------------------------------------------------------------------------------
+
+pb::WorkOrder Input() {
+  pb::WorkOrder o;
+  o.mutable_location()->set_estate_id(NewId(kT0));
+  o.mutable_location()->set_common_area("Building 3 lobby");
+  o.set_category(common::WORK_CATEGORY_ELECTRICAL);
+  o.set_priority(common::PRIORITY_SMALL);
+  return o;
+}
+
+TEST(InputTest, EachRuleNamesItsField) {
+  auto field = [](pb::WorkOrder o) { return ErrorField(PrepareWorkOrder(o, "work_order", kT0)); };
+  pb::WorkOrder o = Input();
+  EXPECT_EQ(field(o), "");
+  o = Input();
+  o.mutable_location()->clear_estate_id();
+  EXPECT_EQ(field(o), "work_order.location.estate_id");
+  o = Input();
+  o.mutable_location()->set_estate_id("nope");
+  EXPECT_EQ(field(o), "work_order.location.estate_id");
+  o = Input();
+  o.mutable_location()->clear_place();
+  EXPECT_EQ(field(o), "work_order.location");
+  o = Input();
+  o.mutable_location()->set_unit_id("x");
+  EXPECT_EQ(field(o), "work_order.location.unit_id");
+  o = Input();
+  o.mutable_location()->set_common_area(std::string(201, 'a'));
+  EXPECT_EQ(field(o), "work_order.location.common_area");
+  o = Input();
+  o.clear_category();
+  EXPECT_EQ(field(o), "work_order.category");
+  o = Input();
+  o.set_category(static_cast<common::WorkCategory>(99));
+  EXPECT_EQ(field(o), "work_order.category");
+  o = Input();
+  o.clear_priority();
+  EXPECT_EQ(field(o), "work_order.priority");
+  o = Input();
+  o.set_ticket_id("t-1");
+  EXPECT_EQ(field(o), "work_order.ticket_id");
+  o = Input();
+  o.set_description(std::string(2001, 'd'));
+  EXPECT_EQ(field(o), "work_order.description");
+  o = Input();
+  o.set_priority(common::PRIORITY_SCHEDULED);
+  EXPECT_EQ(field(o), "work_order.scheduled_time");
+  *o.mutable_scheduled_time() = ToProtoTime(kT0 - absl::Hours(1));
+  EXPECT_EQ(field(o), "work_order.scheduled_time");
+  *o.mutable_scheduled_time() = ToProtoTime(kT0 + absl::Hours(1));
+  EXPECT_EQ(field(o), "");
+  o = Input();
+  *o.mutable_scheduled_time() = ToProtoTime(kT0 + absl::Hours(1));
+  EXPECT_EQ(field(o), "work_order.scheduled_time");
+  o = Input();
+  o.set_service_item_code("clean home");
+  EXPECT_EQ(field(o), "work_order.service_item_code");
+}
+
+TEST(InputTest, OutputFieldsAreCleared) {
+  pb::WorkOrder o = Input();
+  o.set_state(ev::WORK_ORDER_STATE_COMPLETED);
+  o.set_quote_fen(1);
+  o.set_escalation_level(3);
+  o.add_workers()->set_staff_id("w");
+  o.set_service_item_code("CLEAN_HOME");
+  ASSERT_TRUE(PrepareWorkOrder(o, "work_order", kT0).ok());
+  EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_UNSPECIFIED);
+  EXPECT_EQ(o.quote_fen(), 0);
+  EXPECT_EQ(o.escalation_level(), 0);
+  EXPECT_EQ(o.workers_size(), 0);
+  EXPECT_TRUE(o.paid());
+  EXPECT_EQ(o.estate_id(), o.location().estate_id());
+}
+
+TEST(InputTest, SignatureRules) {
+  pb::Signature s;
+  s.set_resident_name("Li");
+  s.set_method(pb::SIGN_METHOD_PAPER);
+  EXPECT_TRUE(CheckSignature(s, "signature", kT0).ok());
+  s.set_image(std::string(kMaxSignatureImageBytes, 'i'));
+  EXPECT_TRUE(CheckSignature(s, "signature", kT0).ok());
+  s.set_image(std::string(kMaxSignatureImageBytes + 1, 'i'));
+  EXPECT_EQ(ErrorField(CheckSignature(s, "signature", kT0)), "signature.image");
+  s.clear_image();
+  s.set_resident_name("");
+  EXPECT_EQ(ErrorField(CheckSignature(s, "signature", kT0)), "signature.resident_name");
+  s.set_resident_name("Li");
+  s.set_method(pb::SIGN_METHOD_UNSPECIFIED);
+  EXPECT_EQ(ErrorField(CheckSignature(s, "signature", kT0)), "signature.method");
+  s.set_method(pb::SIGN_METHOD_APP);
+  *s.mutable_signed_at() = ToProtoTime(kT0 + absl::Hours(1));
+  EXPECT_EQ(ErrorField(CheckSignature(s, "signature", kT0)), "signature.signed_at");
+  EXPECT_EQ(ErrorField(CheckItemCode("", "code")), "code");
+  EXPECT_TRUE(CheckItemCode("CLEAN_HOME_2", "code").ok());
+}
+
+// -- assignment -----------------------------------------------------------------------------
+
+TEST(AssignmentTest, FewestOpenOrdersWins) {
+  pb::AssignmentDecision d =
+      ChooseWorker({{"a", 3, kT0}, {"b", 1, kT0}, {"c", 2, std::nullopt}}, kT0);
+  EXPECT_EQ(d.chosen_staff_id(), "b");
+  ASSERT_EQ(d.candidates_size(), 3);
+  EXPECT_EQ(d.candidates(0).staff_id(), "b");
+  EXPECT_EQ(d.candidates(1).staff_id(), "c");
+  EXPECT_EQ(d.candidates(2).staff_id(), "a");
+  EXPECT_EQ(d.candidates(2).rank(), 3);
+  EXPECT_NE(d.reason().find("fewest open orders (1) among 3"), std::string::npos);
+}
+
+TEST(AssignmentTest, TiesGoToTheLeastRecentlyAssignedThenById) {
+  pb::AssignmentDecision d = ChooseWorker(
+      {{"a", 1, kT0}, {"b", 1, kT0 - absl::Hours(1)}, {"c", 1, kT0 + absl::Hours(1)}}, kT0);
+  EXPECT_EQ(d.chosen_staff_id(), "b");
+  EXPECT_NE(d.reason().find("least recently assigned"), std::string::npos);
+  d = ChooseWorker({{"a", 0, kT0}, {"z", 0, std::nullopt}}, kT0);
+  EXPECT_EQ(d.chosen_staff_id(), "z");  // never assigned comes first
+  d = ChooseWorker({{"y", 0, std::nullopt}, {"x", 0, std::nullopt}}, kT0);
+  EXPECT_EQ(d.chosen_staff_id(), "x");
+  EXPECT_NE(d.reason().find("tie broken by id"), std::string::npos);
+}
+
+TEST(AssignmentTest, NobodyEligible) {
+  pb::AssignmentDecision d = ChooseWorker({}, kT0);
+  EXPECT_TRUE(d.chosen_staff_id().empty());
+  EXPECT_EQ(d.candidates_size(), 0);
+  EXPECT_FALSE(d.reason().empty());
+}
+
+TEST(AssignmentTest, SkillsOfCategories) {
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_PLUMBING), dir::SKILL_PLUMBING);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_ELECTRICAL), dir::SKILL_ELECTRICAL);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_HVAC), dir::SKILL_HVAC);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_CIVIL), dir::SKILL_CIVIL);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_CLEANING), dir::SKILL_CLEANING);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_GREENING), dir::SKILL_GREENING);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_SECURITY), dir::SKILL_SECURITY);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_ELDERCARE_VISIT), dir::SKILL_ELDERLY_CARE);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_ERRAND), dir::SKILL_ERRANDS);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_UNSPECIFIED), dir::SKILL_UNSPECIFIED);
+}
+
+// -- escalation -----------------------------------------------------------------------------
+
+TEST(EscalationTest, WaitingEscalatesAtOnceThenEveryInterval) {
+  pb::SlaPolicy p = DefaultPolicy();
+  pb::WorkOrder o = NewOrder(common::PRIORITY_SMALL);  // waiting since kT0
+  EXPECT_EQ(NextEscalationTime(o, p), kT0);
+  for (int level = 1; level <= 3; ++level) {
+    absl::Time at = kT0 + absl::Minutes(30) * (level - 1);
+    EXPECT_FALSE(EscalationDue(o, p, at - absl::Seconds(1)).has_value()) << level;
+    auto e = EscalationDue(o, p, at);
+    ASSERT_TRUE(e.has_value()) << level;
+    EXPECT_EQ(e->level, level);
+    ApplyEscalation(o, *e, At(at, "dispatch"));
+  }
+  EXPECT_EQ(o.escalation_level(), 3);
+  EXPECT_EQ(NextEscalationTime(o, p), absl::InfiniteFuture());
+  EXPECT_EQ(o.history(o.history_size() - 1).escalation_level(), 3);
+  EXPECT_EQ(EventType("escalated"), "dispatch.work_order.escalated");
+}
+
+TEST(EscalationTest, NotAcceptedInTime) {
+  pb::SlaPolicy p = DefaultPolicy();
+  pb::WorkOrder o = NewOrder(common::PRIORITY_SMALL);
+  ASSERT_TRUE(Assign(o, {"w1"}, "automatic", "", At(kT0 + absl::Minutes(1))).ok());
+  EXPECT_EQ(NextEscalationTime(o, p), kT0 + absl::Minutes(16));
+  EXPECT_FALSE(EscalationDue(o, p, kT0 + absl::Minutes(15)).has_value());
+  auto e = EscalationDue(o, p, kT0 + absl::Minutes(16));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->level, 1);
+  EXPECT_NE(e->reason.find("not accepted"), std::string::npos);
+  // Accepted: the next trigger is the SLA warning (80 % of 24 h).
+  ASSERT_TRUE(Accept(o, "w1", At(kT0 + absl::Minutes(5))).ok());
+  EXPECT_EQ(NextEscalationTime(o, p), kT0 + absl::Minutes(24 * 60 * 8 / 10));
+  e = EscalationDue(o, p, kT0 + absl::Hours(20));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->reason, "close to its SLA deadline");
+}
+
+TEST(EscalationTest, NothingOnceTheWorkIsDone) {
+  pb::SlaPolicy p = DefaultPolicy();
+  pb::WorkOrder o = NewOrder();
+  ASSERT_TRUE(Assign(o, {"w1"}, "automatic", "", At(kT0)).ok());
+  ASSERT_TRUE(Accept(o, "w1", At(kT0)).ok());
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_ON_SITE, "w1", At(kT0 + absl::Minutes(5))).ok());
+  EXPECT_EQ(NextEscalationTime(o, p), absl::InfiniteFuture());  // clock stopped
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_WORK_DONE, "w1", At(kT0 + absl::Minutes(6))).ok());
+  EXPECT_FALSE(EscalationDue(o, p, kT0 + absl::Hours(100)).has_value());
+}
+
+TEST(RepeatRepairTest, ThirdRepairInTheWindowRaisesOneInspection) {
+  pb::SlaPolicy p = DefaultPolicy();
+  EXPECT_FALSE(NeedsPreventive(p, 2, false));
+  EXPECT_TRUE(NeedsPreventive(p, 3, false));
+  EXPECT_FALSE(NeedsPreventive(p, 3, true));
+  p.set_repeat_repairs(5);
+  EXPECT_FALSE(NeedsPreventive(p, 4, false));
+  EXPECT_TRUE(NeedsPreventive(p, 5, false));
+}
+
+}  // namespace
+}  // namespace wuye::dispatch

@@ -1,0 +1,208 @@
+#include "services/dispatch/dispatcher.h"
+
+#include "absl/strings/str_cat.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+
+namespace wuye::dispatch {
+
+namespace common = ::wuye::common::v1;
+namespace ev = ::wuye::events::v1;
+
+Dispatcher::Dispatcher(Db& db) : db_(db), store_(db), outbox_(db, "dispatch") {}
+
+Act Dispatcher::System(absl::Time now) {
+  Act act;
+  act.actor.set_subject("dispatch");
+  act.actor.add_roles("service");
+  act.now = now;
+  return act;
+}
+
+pb::SlaPolicy Dispatcher::EffectivePolicy(pqxx::work& tx, const std::string& group,
+                                          const std::string& estate) {
+  PolicyLayers layers = store_.Layers(tx, group, estate);
+  pb::SlaPolicy policy = DefaultPolicy();
+  if (layers.group) policy = MergePolicy(policy, *layers.group);
+  if (estate.empty()) return policy;
+  if (!layers.directory_zone.empty()) policy.set_time_zone(layers.directory_zone);
+  if (layers.estate) policy = MergePolicy(policy, *layers.estate);
+  policy.set_estate_id(estate);
+  return policy;
+}
+
+absl::StatusOr<bool> Dispatcher::Create(pqxx::work& tx, pb::WorkOrder& o, pb::Origin origin,
+                                        const std::string& origin_ref, absl::Time sla_start,
+                                        bool strict_price, const Act& act,
+                                        const std::string& trace_id) {
+  if (o.paid()) {
+    auto price = store_.GetPrice(tx, o.group_id(), o.estate_id(), o.service_item_code());
+    if (price && !price->withdrawn()) {
+      o.set_quote_fen(price->price_fen());
+    } else if (strict_price) {
+      return FieldError("work_order.service_item_code", "no published price at this estate");
+    }
+  }
+  pb::SlaPolicy policy = EffectivePolicy(tx, o.group_id(), o.estate_id());
+  if (o.id().empty()) o.set_id(NewId(act.now));
+  Open(o, origin, act);
+  StartSla(o, ComputeSla(policy, ZoneOf(policy.time_zone()), o.priority(), sla_start,
+                         FromProtoTime(o.scheduled_time())));
+  // Chosen before the insert, so that the order is written once, as it leaves here.
+  pb::AssignmentDecision decision = Choose(tx, o, act.now);
+  if (!decision.chosen_staff_id().empty()) {
+    WUYE_RETURN_IF_ERROR(
+        Assign(o, {decision.chosen_staff_id()}, "automatic", decision.reason(), act));
+  }
+  o.set_version(o.history_size());  // one version per step, "created" being 1
+  if (!store_.Insert(tx, o, origin_ref, NextSlaTime(o), NextEscalationTime(o, policy))) {
+    return false;
+  }
+  store_.SaveDecision(tx, o.group_id(), decision);
+  if (o.workers_size() > 0) store_.SyncLoads(tx, o);
+  Publish(tx, o, 0, 1, act.now, trace_id);
+  return true;
+}
+
+pb::AssignmentDecision Dispatcher::Choose(pqxx::work& tx, const pb::WorkOrder& o, absl::Time now) {
+  std::vector<std::string> exclude;
+  for (const auto& w : o.workers()) exclude.push_back(w.staff_id());
+  std::vector<Candidate> eligible =
+      store_.Eligible(tx, o.group_id(), o.estate_id(), SkillFor(o.category()), now, exclude);
+  pb::AssignmentDecision decision = ChooseWorker(std::move(eligible), now);
+  decision.set_work_order_id(o.id());
+  return decision;
+}
+
+bool Dispatcher::AutoAssign(pqxx::work& tx, pb::WorkOrder& o, const Act& act) {
+  pb::AssignmentDecision decision = Choose(tx, o, act.now);
+  store_.SaveDecision(tx, o.group_id(), decision);
+  if (decision.chosen_staff_id().empty()) return false;
+  return Assign(o, {decision.chosen_staff_id()}, "automatic", decision.reason(), act).ok();
+}
+
+void Dispatcher::Save(pqxx::work& tx, pb::WorkOrder& o, int steps_before, absl::Time now,
+                      const std::string& trace_id, const pb::SlaPolicy* policy) {
+  int64_t base = o.version();
+  o.set_version(base + (o.history_size() - steps_before));
+  *o.mutable_update_time() = ToProtoTime(now);
+  pb::SlaPolicy own;
+  if (policy == nullptr) {
+    own = EffectivePolicy(tx, o.group_id(), o.estate_id());
+    policy = &own;
+  }
+  bool loads_changed = false;
+  for (int i = steps_before; i < o.history_size(); ++i) {
+    const std::string& what = o.history(i).what();
+    loads_changed |=
+        what == "assigned" || what == "declined" || what == "completed" || what == "cancelled";
+  }
+  store_.Update(tx, o, NextSlaTime(o), NextEscalationTime(o, *policy), loads_changed);
+  Publish(tx, o, steps_before, base + 1, now, trace_id);
+}
+
+void Dispatcher::Publish(pqxx::work& tx, const pb::WorkOrder& o, int from_step,
+                         int64_t first_version, absl::Time now, const std::string& trace_id) {
+  std::vector<ev::WorkOrderChanged> payloads;
+  std::vector<EventDraft> drafts;
+  payloads.reserve(o.history_size() - from_step);  // drafts point into it
+  for (int i = from_step; i < o.history_size(); ++i) {
+    const pb::Step& step = o.history(i);
+    if (step.what() == "waiting") continue;
+    ev::WorkOrderChanged& payload =
+        payloads.emplace_back(ToEvent(o, step.staff_id(), step.reason(), FromProtoTime(step.at())));
+    payload.set_state(step.state());
+    payload.set_escalation_level(step.escalation_level());
+    *payload.mutable_actor() = step.actor();
+    if (step.what() == "created") payload.clear_worker_ids();  // as created: nobody yet
+    drafts.push_back({EventType(step.what()), o.group_id(), o.estate_id(), o.id(),
+                      first_version + (i - from_step), &payload});
+  }
+  outbox_.AppendMany(tx, drafts, now, trace_id);
+}
+
+absl::Status Dispatcher::AfterCompletion(pqxx::work& tx, const pb::WorkOrder& o, const Act& act,
+                                         const std::string& trace_id) {
+  if (!o.location().has_unit_id() || o.origin() == pb::ORIGIN_PREVENTIVE) {
+    return absl::OkStatus();
+  }
+  pb::SlaPolicy policy = EffectivePolicy(tx, o.group_id(), o.estate_id());
+  absl::Time since = act.now - absl::Hours(24) * policy.repeat_window_days();
+  int repairs =
+      store_.CompletedRepairs(tx, o.group_id(), o.location().unit_id(), o.category(), since);
+  bool raised =
+      store_.PreventiveRaised(tx, o.group_id(), o.location().unit_id(), o.category(), since);
+  if (!NeedsPreventive(policy, repairs, raised)) return absl::OkStatus();
+  pb::WorkOrder inspection;
+  inspection.set_group_id(o.group_id());
+  inspection.set_estate_id(o.estate_id());
+  *inspection.mutable_location() = o.location();
+  inspection.set_category(o.category());
+  inspection.set_priority(common::PRIORITY_SCHEDULED);
+  inspection.set_resident_id(o.resident_id());
+  *inspection.mutable_scheduled_time() = ToProtoTime(act.now + absl::Hours(72));
+  inspection.set_description(absl::StrCat("Preventive inspection: ", repairs, " repairs of ",
+                                          common::WorkCategory_Name(o.category()), " within ",
+                                          policy.repeat_window_days(), " days"));
+  return Create(tx, inspection, pb::ORIGIN_PREVENTIVE, absl::StrCat("preventive:", o.id()), act.now,
+                false, act, trace_id)
+      .status();
+}
+
+absl::StatusOr<int> Dispatcher::FireDeadlines(absl::Time now, int batch) {
+  int fired = 0;
+  WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) -> absl::Status {
+    fired = 0;
+    Act act = System(now);
+    for (pb::WorkOrder& o : store_.DueSla(tx, now, batch)) {
+      int steps = o.history_size();
+      SlaEvent due = SlaDue(o, now);
+      if (due != SlaEvent::kNone) {
+        FireSla(o, due, act);
+        ++fired;
+      }
+      Save(tx, o, steps, now, "");
+    }
+    return absl::OkStatus();
+  }));
+  return fired;
+}
+
+absl::StatusOr<int> Dispatcher::Escalate(absl::Time now, int batch) {
+  int escalated = 0;
+  WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) -> absl::Status {
+    escalated = 0;
+    Act act = System(now);
+    for (pb::WorkOrder& o : store_.DueEscalations(tx, now, batch)) {
+      int steps = o.history_size();
+      pb::SlaPolicy policy = EffectivePolicy(tx, o.group_id(), o.estate_id());
+      if (auto e = EscalationDue(o, policy, now)) {
+        ApplyEscalation(o, *e, act);
+        ++escalated;
+      }
+      Save(tx, o, steps, now, "", &policy);
+    }
+    return absl::OkStatus();
+  }));
+  return escalated;
+}
+
+absl::StatusOr<int> Dispatcher::RetryWaiting(absl::Time now, int batch) {
+  int assigned = 0;
+  WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) -> absl::Status {
+    assigned = 0;
+    Act act = System(now);
+    for (pb::WorkOrder& o : store_.Waiting(tx, batch)) {
+      int steps = o.history_size();
+      if (AutoAssign(tx, o, act)) {
+        Save(tx, o, steps, now, "");
+        ++assigned;
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return assigned;
+}
+
+}  // namespace wuye::dispatch

@@ -1,0 +1,73 @@
+// What the handlers, the consumers and the background workers share: creating an order,
+// choosing a worker, saving an order with its events, and the timer ticks (SLA warnings and
+// breaches, escalation, re-trying waiting orders). Ticks claim orders with
+// FOR UPDATE SKIP LOCKED, so replicas may run them at once and each deadline fires once.
+#pragma once
+
+#include <pqxx/pqxx>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/dispatch/dispatch_store.h"
+#include "services/dispatch/work_order.h"
+#include "shared/clock.h"
+#include "shared/db.h"
+#include "shared/outbox.h"
+
+namespace wuye::dispatch {
+
+class Dispatcher {
+ public:
+  explicit Dispatcher(Db& db);
+
+  DispatchStore& store() { return store_; }
+
+  // The policy in force: the documents' defaults, the group's, the estate's; the zone of
+  // the estate's override, else the directory's zone of the estate, else the group's.
+  pb::SlaPolicy EffectivePolicy(pqxx::work& tx, const std::string& group,
+                                const std::string& estate);
+
+  // Creates a prepared order of `order.group_id()`: quotes paid work (`strict_price`: a
+  // missing price is INVALID_ARGUMENT, else the quote stays 0), starts its SLA clock at
+  // `sla_start` and assigns it automatically. Returns false and writes nothing when an
+  // order of `origin_ref` exists.
+  absl::StatusOr<bool> Create(pqxx::work& tx, pb::WorkOrder& order, pb::Origin origin,
+                              const std::string& origin_ref, absl::Time sla_start,
+                              bool strict_price, const Act& act, const std::string& trace_id);
+
+  // Chooses among the eligible staff (not already on the order) and records the decision.
+  // True when somebody was assigned; otherwise the order is WAITING.
+  bool AutoAssign(pqxx::work& tx, pb::WorkOrder& order, const Act& act);
+
+  // Saves the order, one version per new step since `steps_before`, and publishes each new
+  // step as its event.
+  // `policy`: the order's effective policy when the caller has it.
+  void Save(pqxx::work& tx, pb::WorkOrder& order, int steps_before, absl::Time now,
+            const std::string& trace_id, const pb::SlaPolicy* policy = nullptr);
+
+  // After a completion: raises a preventive inspection after repeated repairs.
+  absl::Status AfterCompletion(pqxx::work& tx, const pb::WorkOrder& order, const Act& act,
+                               const std::string& trace_id);
+
+  // Ticks; each returns the number of orders it changed.
+  absl::StatusOr<int> FireDeadlines(absl::Time now, int batch = 200);
+  absl::StatusOr<int> Escalate(absl::Time now, int batch = 200);
+  absl::StatusOr<int> RetryWaiting(absl::Time now, int batch = 100);
+
+  // The actor of what the service does by itself.
+  static Act System(absl::Time now);
+
+ private:
+  // The automatic choice for the order, not yet recorded.
+  pb::AssignmentDecision Choose(pqxx::work& tx, const pb::WorkOrder& order, absl::Time now);
+  // Publishes the order's steps from `from_step` on, the first as version `first_version`.
+  void Publish(pqxx::work& tx, const pb::WorkOrder& order, int from_step, int64_t first_version,
+               absl::Time now, const std::string& trace_id);
+
+  Db& db_;
+  DispatchStore store_;
+  Outbox outbox_;
+};
+
+}  // namespace wuye::dispatch

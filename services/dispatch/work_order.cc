@@ -1,0 +1,708 @@
+#include "services/dispatch/work_order.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/directory/v1/directory.pb.h"
+
+namespace wuye::dispatch {
+namespace {
+
+namespace common = ::wuye::common::v1;
+namespace dir = ::wuye::directory::v1;
+namespace ev = ::wuye::events::v1;
+
+absl::Status Illegal(State from, State to) {
+  return WithReason(absl::FailedPreconditionError(
+                        absl::StrCat("work order: cannot move from ", ev::WorkOrderState_Name(from),
+                                     " to ", ev::WorkOrderState_Name(to))),
+                    "ILLEGAL_STATE_MOVE");
+}
+
+absl::Status Precondition(absl::string_view message, absl::string_view reason) {
+  return WithReason(absl::FailedPreconditionError(message), reason);
+}
+
+bool HasTime(const google::protobuf::Timestamp& ts) { return ts.seconds() != 0 || ts.nanos() != 0; }
+
+size_t CodePoints(absl::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+void AddStep(pb::WorkOrder& order, const std::string& what, const std::string& staff_id,
+             const std::string& reason, const Act& act) {
+  pb::Step* step = order.add_history();
+  step->set_state(order.state());
+  step->set_what(what);
+  step->set_staff_id(staff_id);
+  *step->mutable_actor() = act.actor;
+  *step->mutable_at() = ToProtoTime(act.now);
+  step->set_reason(reason);
+  step->set_escalation_level(order.escalation_level());
+}
+
+pb::WorkerAssignment* FindWorker(pb::WorkOrder& order, const std::string& staff_id) {
+  for (auto& w : *order.mutable_workers()) {
+    if (w.staff_id() == staff_id) return &w;
+  }
+  return nullptr;
+}
+
+// The clock stops: met when stopped by its deadline.
+void StopSla(pb::WorkOrder& order, absl::Time now, bool count) {
+  if (order.sla_clock().empty() || order.sla_stopped()) return;
+  order.set_sla_stopped(true);
+  order.set_sla_met(count && now <= FromProtoTime(order.sla_deadline()));
+}
+
+// When the order entered its current state: the first of the trailing steps in that state.
+absl::Time StateSince(const pb::WorkOrder& order) {
+  absl::Time since = FromProtoTime(order.create_time());
+  for (int i = order.history_size() - 1; i >= 0; --i) {
+    if (order.history(i).state() != order.state()) break;
+    since = FromProtoTime(order.history(i).at());
+  }
+  return since;
+}
+
+std::optional<absl::Time> LastEscalated(const pb::WorkOrder& order) {
+  for (int i = order.history_size() - 1; i >= 0; --i) {
+    if (order.history(i).what() == "escalated") return FromProtoTime(order.history(i).at());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// -- input ------------------------------------------------------------------------------
+
+absl::Status CheckText(absl::string_view value, absl::string_view field, size_t max,
+                       bool required) {
+  if (required && absl::StripAsciiWhitespace(value).empty()) return FieldError(field, "required");
+  if (CodePoints(value) > max)
+    return FieldError(field, absl::StrCat("at most ", max, " characters"));
+  for (unsigned char c : value) {
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+      return FieldError(field, "no control characters");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckItemCode(absl::string_view code, absl::string_view field) {
+  if (code.empty()) return FieldError(field, "required");
+  if (code.size() > 40) return FieldError(field, "at most 40 characters");
+  for (char c : code) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+      return FieldError(field, "only A-Z, 0-9 and _");
+    }
+  }
+  return absl::OkStatus();
+}
+
+static absl::Status CheckOptionalId(const std::string& id, const std::string& field) {
+  if (!id.empty() && !IsValidId(id)) return FieldError(field, "not a valid id");
+  return absl::OkStatus();
+}
+
+absl::Status PrepareWorkOrder(pb::WorkOrder& o, absl::string_view field, absl::Time now) {
+  auto f = [&](absl::string_view name) { return absl::StrCat(field, ".", name); };
+  const common::Location& loc = o.location();
+  if (loc.estate_id().empty()) return FieldError(f("location.estate_id"), "required");
+  if (!IsValidId(loc.estate_id())) return FieldError(f("location.estate_id"), "not a valid id");
+  switch (loc.place_case()) {
+    case common::Location::kUnitId:
+      if (!IsValidId(loc.unit_id())) return FieldError(f("location.unit_id"), "not a valid id");
+      break;
+    case common::Location::kCommonArea:
+      WUYE_RETURN_IF_ERROR(CheckText(loc.common_area(), f("location.common_area"), 200, true));
+      break;
+    default:
+      return FieldError(f("location"), "a unit_id or a common_area is required");
+  }
+  if (o.category() == common::WORK_CATEGORY_UNSPECIFIED ||
+      !common::WorkCategory_IsValid(o.category())) {
+    return FieldError(f("category"), "required");
+  }
+  if (o.priority() == common::PRIORITY_UNSPECIFIED || !common::Priority_IsValid(o.priority())) {
+    return FieldError(f("priority"), "required");
+  }
+  WUYE_RETURN_IF_ERROR(CheckOptionalId(o.ticket_id(), f("ticket_id")));
+  WUYE_RETURN_IF_ERROR(CheckOptionalId(o.resident_id(), f("resident_id")));
+  WUYE_RETURN_IF_ERROR(CheckOptionalId(o.elder_id(), f("elder_id")));
+  WUYE_RETURN_IF_ERROR(CheckText(o.description(), f("description"), 2000, false));
+  if (o.priority() == common::PRIORITY_SCHEDULED) {
+    if (!HasTime(o.scheduled_time())) return FieldError(f("scheduled_time"), "required");
+    if (FromProtoTime(o.scheduled_time()) < now - absl::Minutes(1)) {
+      return FieldError(f("scheduled_time"), "must not be in the past");
+    }
+  } else if (HasTime(o.scheduled_time())) {
+    return FieldError(f("scheduled_time"), "only for PRIORITY_SCHEDULED");
+  }
+  if (!o.service_item_code().empty()) {
+    WUYE_RETURN_IF_ERROR(CheckItemCode(o.service_item_code(), f("service_item_code")));
+  }
+  // Output only.
+  pb::WorkOrder in = o;
+  o.Clear();
+  *o.mutable_location() = in.location();
+  o.set_estate_id(in.location().estate_id());
+  o.set_category(in.category());
+  o.set_priority(in.priority());
+  o.set_ticket_id(in.ticket_id());
+  o.set_resident_id(in.resident_id());
+  o.set_elder_id(in.elder_id());
+  o.set_description(in.description());
+  if (HasTime(in.scheduled_time())) *o.mutable_scheduled_time() = in.scheduled_time();
+  o.set_service_item_code(in.service_item_code());
+  o.set_paid(!in.service_item_code().empty());
+  return absl::OkStatus();
+}
+
+absl::Status CheckSignature(const pb::Signature& s, absl::string_view field, absl::Time now) {
+  auto f = [&](absl::string_view name) { return absl::StrCat(field, ".", name); };
+  WUYE_RETURN_IF_ERROR(CheckText(s.resident_name(), f("resident_name"), 100, true));
+  if (s.method() == pb::SIGN_METHOD_UNSPECIFIED || !pb::SignMethod_IsValid(s.method())) {
+    return FieldError(f("method"), "required");
+  }
+  if (HasTime(s.signed_at()) && FromProtoTime(s.signed_at()) > now + absl::Minutes(5)) {
+    return FieldError(f("signed_at"), "must not be in the future");
+  }
+  if (s.image().size() > kMaxSignatureImageBytes) {
+    return FieldError(f("image"), absl::StrCat("at most ", kMaxSignatureImageBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+// -- SLA --------------------------------------------------------------------------------
+
+pb::SlaPolicy DefaultPolicy() {
+  pb::SlaPolicy p;
+  p.set_time_zone(kDefaultZone);
+  p.set_day_start_minute(9 * 60);
+  p.set_day_end_minute(22 * 60);
+  p.set_emergency_day_minutes(10);
+  p.set_emergency_night_minutes(30);
+  p.set_small_fix_hours(24);
+  p.set_big_response_hours(72);
+  p.set_warning_percent(80);
+  p.set_accept_within_minutes(15);
+  p.set_escalate_every_minutes(30);
+  p.set_repeat_repairs(3);
+  p.set_repeat_window_days(90);
+  return p;
+}
+
+pb::SlaPolicy MergePolicy(const pb::SlaPolicy& base, const pb::SlaPolicy& over) {
+  pb::SlaPolicy out = base;
+  if (!over.time_zone().empty()) out.set_time_zone(over.time_zone());
+  auto take = [](int32_t v, int32_t fallback) { return v != 0 ? v : fallback; };
+  out.set_day_start_minute(take(over.day_start_minute(), base.day_start_minute()));
+  out.set_day_end_minute(take(over.day_end_minute(), base.day_end_minute()));
+  out.set_emergency_day_minutes(take(over.emergency_day_minutes(), base.emergency_day_minutes()));
+  out.set_emergency_night_minutes(
+      take(over.emergency_night_minutes(), base.emergency_night_minutes()));
+  out.set_small_fix_hours(take(over.small_fix_hours(), base.small_fix_hours()));
+  out.set_big_response_hours(take(over.big_response_hours(), base.big_response_hours()));
+  out.set_warning_percent(take(over.warning_percent(), base.warning_percent()));
+  out.set_accept_within_minutes(take(over.accept_within_minutes(), base.accept_within_minutes()));
+  out.set_escalate_every_minutes(
+      take(over.escalate_every_minutes(), base.escalate_every_minutes()));
+  out.set_repeat_repairs(take(over.repeat_repairs(), base.repeat_repairs()));
+  out.set_repeat_window_days(take(over.repeat_window_days(), base.repeat_window_days()));
+  return out;
+}
+
+absl::Status CheckPolicy(const pb::SlaPolicy& p, absl::string_view field) {
+  auto f = [&](absl::string_view name) { return absl::StrCat(field, ".", name); };
+  absl::TimeZone tz;
+  if (!p.time_zone().empty() && !absl::LoadTimeZone(p.time_zone(), &tz)) {
+    return FieldError(f("time_zone"), "not a known IANA time zone");
+  }
+  auto range = [&](int32_t v, absl::string_view name, int32_t lo, int32_t hi) -> absl::Status {
+    if (v != 0 && (v < lo || v > hi)) {
+      return FieldError(f(name), absl::StrCat("must be 0 (inherit) or ", lo, "..", hi));
+    }
+    return absl::OkStatus();
+  };
+  WUYE_RETURN_IF_ERROR(range(p.day_start_minute(), "day_start_minute", 1, 1439));
+  WUYE_RETURN_IF_ERROR(range(p.day_end_minute(), "day_end_minute", 1, 1440));
+  if (p.day_start_minute() != 0 && p.day_end_minute() != 0 &&
+      p.day_start_minute() >= p.day_end_minute()) {
+    return FieldError(f("day_end_minute"), "must be after day_start_minute");
+  }
+  WUYE_RETURN_IF_ERROR(range(p.emergency_day_minutes(), "emergency_day_minutes", 1, 24 * 60));
+  WUYE_RETURN_IF_ERROR(range(p.emergency_night_minutes(), "emergency_night_minutes", 1, 24 * 60));
+  WUYE_RETURN_IF_ERROR(range(p.small_fix_hours(), "small_fix_hours", 1, 24 * 30));
+  WUYE_RETURN_IF_ERROR(range(p.big_response_hours(), "big_response_hours", 1, 24 * 90));
+  WUYE_RETURN_IF_ERROR(range(p.warning_percent(), "warning_percent", 1, 99));
+  WUYE_RETURN_IF_ERROR(range(p.accept_within_minutes(), "accept_within_minutes", 1, 24 * 60));
+  WUYE_RETURN_IF_ERROR(range(p.escalate_every_minutes(), "escalate_every_minutes", 1, 24 * 60));
+  WUYE_RETURN_IF_ERROR(range(p.repeat_repairs(), "repeat_repairs", 2, 100));
+  WUYE_RETURN_IF_ERROR(range(p.repeat_window_days(), "repeat_window_days", 1, 366));
+  return absl::OkStatus();
+}
+
+absl::TimeZone ZoneOf(const std::string& name) {
+  absl::TimeZone tz;
+  if (name.empty() || !absl::LoadTimeZone(name, &tz)) absl::LoadTimeZone(kDefaultZone, &tz);
+  return tz;
+}
+
+bool IsDaytime(const pb::SlaPolicy& policy, absl::TimeZone zone, absl::Time t) {
+  absl::CivilSecond local = absl::ToCivilSecond(t, zone);
+  int minute = local.hour() * 60 + local.minute();
+  return minute >= policy.day_start_minute() && minute < policy.day_end_minute();
+}
+
+SlaClock ComputeSla(const pb::SlaPolicy& policy, absl::TimeZone zone, common::Priority priority,
+                    absl::Time created, absl::Time scheduled) {
+  SlaClock clock;
+  switch (priority) {
+    case common::PRIORITY_EMERGENCY:
+      clock.name = "on_site";
+      clock.deadline = created + absl::Minutes(IsDaytime(policy, zone, created)
+                                                   ? policy.emergency_day_minutes()
+                                                   : policy.emergency_night_minutes());
+      break;
+    case common::PRIORITY_BIG:
+      clock.name = "response";
+      clock.deadline = created + absl::Hours(policy.big_response_hours());
+      break;
+    case common::PRIORITY_SCHEDULED:
+      clock.name = "scheduled";
+      clock.deadline = std::max(scheduled, created);
+      break;
+    default:
+      clock.name = "fixed";
+      clock.deadline = created + absl::Hours(policy.small_fix_hours());
+      break;
+  }
+  // Whole seconds, so the clock survives storage as it is.
+  absl::Duration window = clock.deadline - created;
+  clock.warn_at =
+      created + absl::Seconds(absl::ToInt64Seconds(window * policy.warning_percent() / 100));
+  return clock;
+}
+
+void StartSla(pb::WorkOrder& order, const SlaClock& clock) {
+  order.set_sla_clock(clock.name);
+  *order.mutable_sla_deadline() = ToProtoTime(clock.deadline);
+  *order.mutable_sla_warn_time() = ToProtoTime(clock.warn_at);
+  order.set_sla_stopped(false);
+  order.set_sla_met(false);
+  order.set_sla_warned(false);
+  order.set_sla_breached(false);
+}
+
+SlaEvent SlaDue(const pb::WorkOrder& order, absl::Time now) {
+  if (order.sla_clock().empty() || order.sla_stopped() || order.sla_breached()) {
+    return SlaEvent::kNone;
+  }
+  if (now >= FromProtoTime(order.sla_deadline())) return SlaEvent::kBreach;
+  if (!order.sla_warned() && now >= FromProtoTime(order.sla_warn_time())) return SlaEvent::kWarning;
+  return SlaEvent::kNone;
+}
+
+void FireSla(pb::WorkOrder& order, SlaEvent event, const Act& act) {
+  if (event == SlaEvent::kWarning) {
+    order.set_sla_warned(true);
+    AddStep(order, "sla_warning", "", "close to its SLA deadline", act);
+  } else if (event == SlaEvent::kBreach) {
+    order.set_sla_breached(true);
+    AddStep(order, "sla_breached", "", "SLA deadline passed", act);
+  }
+}
+
+absl::Time NextSlaTime(const pb::WorkOrder& order) {
+  if (order.sla_clock().empty() || order.sla_stopped() || order.sla_breached()) {
+    return absl::InfiniteFuture();
+  }
+  return order.sla_warned() ? FromProtoTime(order.sla_deadline())
+                            : FromProtoTime(order.sla_warn_time());
+}
+
+// -- state machine ----------------------------------------------------------------------
+
+bool IsOpen(State s) {
+  return s != ev::WORK_ORDER_STATE_UNSPECIFIED && s != ev::WORK_ORDER_STATE_COMPLETED &&
+         s != ev::WORK_ORDER_STATE_CANCELLED;
+}
+
+absl::Status CheckMove(State from, State to) {
+  using S = ev::WorkOrderState;
+  bool ok = false;
+  switch (from) {
+    case S::WORK_ORDER_STATE_WAITING:
+      ok = to == S::WORK_ORDER_STATE_ASSIGNED || to == S::WORK_ORDER_STATE_CANCELLED;
+      break;
+    case S::WORK_ORDER_STATE_ASSIGNED:
+      ok = to == S::WORK_ORDER_STATE_ASSIGNED || to == S::WORK_ORDER_STATE_ACCEPTED ||
+           to == S::WORK_ORDER_STATE_WAITING || to == S::WORK_ORDER_STATE_CANCELLED;
+      break;
+    case S::WORK_ORDER_STATE_ACCEPTED:
+      ok = to == S::WORK_ORDER_STATE_ACCEPTED || to == S::WORK_ORDER_STATE_EN_ROUTE ||
+           to == S::WORK_ORDER_STATE_ON_SITE || to == S::WORK_ORDER_STATE_CANCELLED;
+      break;
+    case S::WORK_ORDER_STATE_EN_ROUTE:
+      ok = to == S::WORK_ORDER_STATE_EN_ROUTE || to == S::WORK_ORDER_STATE_ON_SITE ||
+           to == S::WORK_ORDER_STATE_CANCELLED;
+      break;
+    case S::WORK_ORDER_STATE_ON_SITE:
+      ok = to == S::WORK_ORDER_STATE_ON_SITE || to == S::WORK_ORDER_STATE_WORK_DONE ||
+           to == S::WORK_ORDER_STATE_CANCELLED;
+      break;
+    case S::WORK_ORDER_STATE_WORK_DONE:
+      ok = to == S::WORK_ORDER_STATE_SIGNED || to == S::WORK_ORDER_STATE_COMPLETED;
+      break;
+    case S::WORK_ORDER_STATE_SIGNED:
+      ok = to == S::WORK_ORDER_STATE_COMPLETED;
+      break;
+    default:
+      ok = false;
+  }
+  return ok ? absl::OkStatus() : Illegal(from, to);
+}
+
+std::vector<std::string> ActiveWorkers(const pb::WorkOrder& order) {
+  std::vector<std::string> out;
+  for (const auto& w : order.workers()) {
+    if (!HasTime(w.declined_at())) out.push_back(w.staff_id());
+  }
+  return out;
+}
+
+bool IsActiveWorker(const pb::WorkOrder& order, const std::string& staff_id) {
+  for (const auto& w : order.workers()) {
+    if (w.staff_id() == staff_id && !HasTime(w.declined_at())) return true;
+  }
+  return false;
+}
+
+void Open(pb::WorkOrder& order, pb::Origin origin, const Act& act) {
+  order.set_origin(origin);
+  order.set_state(ev::WORK_ORDER_STATE_WAITING);
+  *order.mutable_create_time() = ToProtoTime(act.now);
+  *order.mutable_update_time() = ToProtoTime(act.now);
+  AddStep(order, "created", "", "", act);
+}
+
+absl::Status Assign(pb::WorkOrder& order, const std::vector<std::string>& staff_ids,
+                    const std::string& assigned_by, const std::string& reason, const Act& act) {
+  if (staff_ids.empty()) return FieldError("staff_ids", "required");
+  State to =
+      order.state() == ev::WORK_ORDER_STATE_WAITING ? ev::WORK_ORDER_STATE_ASSIGNED : order.state();
+  WUYE_RETURN_IF_ERROR(CheckMove(order.state(), to));
+  for (const auto& id : staff_ids) {
+    if (IsActiveWorker(order, id)) {
+      return Precondition("staff_ids: already on the order", "ALREADY_ASSIGNED");
+    }
+  }
+  for (const auto& id : staff_ids) {
+    pb::WorkerAssignment* w = FindWorker(order, id);
+    if (w == nullptr) w = order.add_workers();
+    w->Clear();  // assigned again after declining: starts afresh
+    w->set_staff_id(id);
+    *w->mutable_assigned_at() = ToProtoTime(act.now);
+    w->set_assigned_by(assigned_by);
+  }
+  order.set_state(to);
+  for (const auto& id : staff_ids) AddStep(order, "assigned", id, reason, act);
+  return absl::OkStatus();
+}
+
+absl::Status Wait(pb::WorkOrder& order, const std::string& reason, const Act& act) {
+  if (order.state() != ev::WORK_ORDER_STATE_WAITING) {
+    WUYE_RETURN_IF_ERROR(CheckMove(order.state(), ev::WORK_ORDER_STATE_WAITING));
+  }
+  order.set_state(ev::WORK_ORDER_STATE_WAITING);
+  AddStep(order, "waiting", "", reason, act);
+  return absl::OkStatus();
+}
+
+absl::Status Accept(pb::WorkOrder& order, const std::string& staff_id, const Act& act) {
+  pb::WorkerAssignment* w = FindWorker(order, staff_id);
+  if (w == nullptr || HasTime(w->declined_at())) {
+    return Precondition("work order: not assigned to this worker", "NOT_ASSIGNED");
+  }
+  if (HasTime(w->accepted_at()))
+    return Precondition("work order: already accepted", "ALREADY_ACCEPTED");
+  State to = order.state() == ev::WORK_ORDER_STATE_ASSIGNED ? ev::WORK_ORDER_STATE_ACCEPTED
+                                                            : order.state();
+  if (order.state() == ev::WORK_ORDER_STATE_ASSIGNED ||
+      order.state() == ev::WORK_ORDER_STATE_ACCEPTED ||
+      order.state() == ev::WORK_ORDER_STATE_EN_ROUTE ||
+      order.state() == ev::WORK_ORDER_STATE_ON_SITE) {
+    WUYE_RETURN_IF_ERROR(CheckMove(order.state(), to));
+  } else {
+    return Illegal(order.state(), ev::WORK_ORDER_STATE_ACCEPTED);
+  }
+  *w->mutable_accepted_at() = ToProtoTime(act.now);
+  order.set_state(to);
+  AddStep(order, "accepted", staff_id, "", act);
+  return absl::OkStatus();
+}
+
+absl::Status Decline(pb::WorkOrder& order, const std::string& staff_id, const std::string& reason,
+                     const Act& act, bool* all_declined) {
+  *all_declined = false;
+  if (!IsOpen(order.state()) || order.state() == ev::WORK_ORDER_STATE_WORK_DONE ||
+      order.state() == ev::WORK_ORDER_STATE_SIGNED) {
+    return Illegal(order.state(), order.state());
+  }
+  pb::WorkerAssignment* w = FindWorker(order, staff_id);
+  if (w == nullptr || HasTime(w->declined_at())) {
+    return Precondition("work order: not assigned to this worker", "NOT_ASSIGNED");
+  }
+  if (HasTime(w->accepted_at())) {
+    return Precondition("work order: accepted already; a team lead re-assigns it",
+                        "ALREADY_ACCEPTED");
+  }
+  *w->mutable_declined_at() = ToProtoTime(act.now);
+  w->set_decline_reason(reason);
+  if (ActiveWorkers(order).empty()) {
+    order.set_state(ev::WORK_ORDER_STATE_WAITING);
+    *all_declined = true;
+  }
+  AddStep(order, "declined", staff_id, reason, act);
+  return absl::OkStatus();
+}
+
+absl::Status Progress(pb::WorkOrder& order, pb::ProgressStep step, const std::string& staff_id,
+                      const Act& act) {
+  State to;
+  std::string what;
+  switch (step) {
+    case pb::PROGRESS_STEP_EN_ROUTE:
+      to = ev::WORK_ORDER_STATE_EN_ROUTE, what = "en_route";
+      break;
+    case pb::PROGRESS_STEP_ON_SITE:
+      to = ev::WORK_ORDER_STATE_ON_SITE, what = "on_site";
+      break;
+    case pb::PROGRESS_STEP_WORK_DONE:
+      to = ev::WORK_ORDER_STATE_WORK_DONE, what = "work_done";
+      break;
+    default:
+      return FieldError("step", "required");
+  }
+  if (order.state() == to) return Illegal(order.state(), to);
+  WUYE_RETURN_IF_ERROR(CheckMove(order.state(), to));
+  if (!staff_id.empty()) {
+    pb::WorkerAssignment* w = FindWorker(order, staff_id);
+    if (w == nullptr || HasTime(w->declined_at()) || !HasTime(w->accepted_at())) {
+      return Precondition("work order: this worker has not accepted it", "NOT_ACCEPTED");
+    }
+  }
+  order.set_state(to);
+  if (to == ev::WORK_ORDER_STATE_ON_SITE &&
+      (order.sla_clock() == "on_site" || order.sla_clock() == "response")) {
+    StopSla(order, act.now, true);
+  }
+  if (to == ev::WORK_ORDER_STATE_WORK_DONE) StopSla(order, act.now, true);
+  AddStep(order, what, staff_id, "", act);
+  return absl::OkStatus();
+}
+
+absl::Status Sign(pb::WorkOrder& order, const pb::Signature& signature, const Act& act) {
+  WUYE_RETURN_IF_ERROR(CheckMove(order.state(), ev::WORK_ORDER_STATE_SIGNED));
+  pb::Signature* s = order.mutable_signature();
+  *s = signature;
+  s->set_image_bytes(static_cast<int32_t>(signature.image().size()));
+  s->clear_image();  // kept in its own column, not in every read
+  if (!HasTime(s->signed_at())) *s->mutable_signed_at() = ToProtoTime(act.now);
+  order.set_state(ev::WORK_ORDER_STATE_SIGNED);
+  AddStep(order, "signed", "", "", act);
+  return absl::OkStatus();
+}
+
+absl::Status Complete(pb::WorkOrder& order, bool without_signature, const std::string& reason,
+                      bool may_waive, const Act& act) {
+  WUYE_RETURN_IF_ERROR(CheckMove(order.state(), ev::WORK_ORDER_STATE_COMPLETED));
+  if (order.state() == ev::WORK_ORDER_STATE_WORK_DONE) {
+    if (!without_signature) {
+      return Precondition("work order: no signature, no completion", "SIGNATURE_REQUIRED");
+    }
+    if (!may_waive) {
+      return absl::PermissionDeniedError(
+          "only a supervisor or an estate manager completes without a signature");
+    }
+    if (absl::StripAsciiWhitespace(reason).empty()) return FieldError("reason", "required");
+    order.set_signature_missing(true);
+  } else if (without_signature) {
+    return Precondition("work order: the resident has signed", "ALREADY_SIGNED");
+  }
+  order.set_completion_reason(reason);
+  order.set_state(ev::WORK_ORDER_STATE_COMPLETED);
+  StopSla(order, act.now, true);
+  AddStep(order, "completed", "", reason, act);
+  if (order.signature_missing()) AddStep(order, "signature_missing", "", reason, act);
+  return absl::OkStatus();
+}
+
+absl::Status Cancel(pb::WorkOrder& order, const std::string& reason, const Act& act) {
+  WUYE_RETURN_IF_ERROR(CheckMove(order.state(), ev::WORK_ORDER_STATE_CANCELLED));
+  order.set_state(ev::WORK_ORDER_STATE_CANCELLED);
+  StopSla(order, act.now, false);
+  AddStep(order, "cancelled", "", reason, act);
+  return absl::OkStatus();
+}
+
+std::string EventType(const std::string& what) {
+  if (what == "sla_warning") return "dispatch.sla.warning";
+  if (what == "sla_breached") return "dispatch.sla.breached";
+  return absl::StrCat("dispatch.work_order.", what);
+}
+
+ev::WorkOrderChanged ToEvent(const pb::WorkOrder& o, const std::string& staff_id,
+                             const std::string& reason, absl::Time at) {
+  ev::WorkOrderChanged e;
+  e.set_work_order_id(o.id());
+  e.set_ticket_id(o.ticket_id());
+  e.set_estate_id(o.estate_id());
+  *e.mutable_location() = o.location();
+  e.set_category(o.category());
+  e.set_priority(o.priority());
+  e.set_state(o.state());
+  for (const auto& id : ActiveWorkers(o)) e.add_worker_ids(id);
+  e.set_staff_id(staff_id);
+  e.set_reason(reason);
+  if (o.history_size() > 0) *e.mutable_actor() = o.history(o.history_size() - 1).actor();
+  e.set_paid(o.paid());
+  e.set_service_item_code(o.service_item_code());
+  e.set_quote_fen(o.quote_fen());
+  if (o.location().has_unit_id()) e.set_unit_id(o.location().unit_id());
+  e.set_resident_id(o.resident_id());
+  e.set_sla_clock(o.sla_clock());
+  *e.mutable_sla_deadline() = o.sla_deadline();
+  e.set_sla_met(o.sla_met());
+  e.set_escalation_level(o.escalation_level());
+  e.set_signature_missing(o.signature_missing());
+  *e.mutable_at() = ToProtoTime(at);
+  e.set_elder_id(o.elder_id());
+  return e;
+}
+
+// -- assignment -------------------------------------------------------------------------
+
+int SkillFor(common::WorkCategory category) {
+  switch (category) {
+    case common::WORK_CATEGORY_PLUMBING:
+      return dir::SKILL_PLUMBING;
+    case common::WORK_CATEGORY_ELECTRICAL:
+      return dir::SKILL_ELECTRICAL;
+    case common::WORK_CATEGORY_HVAC:
+      return dir::SKILL_HVAC;
+    case common::WORK_CATEGORY_CIVIL:
+      return dir::SKILL_CIVIL;
+    case common::WORK_CATEGORY_CLEANING:
+      return dir::SKILL_CLEANING;
+    case common::WORK_CATEGORY_GREENING:
+      return dir::SKILL_GREENING;
+    case common::WORK_CATEGORY_SECURITY:
+      return dir::SKILL_SECURITY;
+    case common::WORK_CATEGORY_ELDERCARE_VISIT:
+      return dir::SKILL_ELDERLY_CARE;
+    case common::WORK_CATEGORY_ERRAND:
+      return dir::SKILL_ERRANDS;
+    default:
+      return dir::SKILL_UNSPECIFIED;
+  }
+}
+
+pb::AssignmentDecision ChooseWorker(std::vector<Candidate> eligible, absl::Time now) {
+  std::sort(eligible.begin(), eligible.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.open_orders != b.open_orders) return a.open_orders < b.open_orders;
+    absl::Time la = a.last_assigned.value_or(absl::InfinitePast());
+    absl::Time lb = b.last_assigned.value_or(absl::InfinitePast());
+    if (la != lb) return la < lb;
+    return a.staff_id < b.staff_id;
+  });
+  pb::AssignmentDecision d;
+  d.set_automatic(true);
+  *d.mutable_decided_time() = ToProtoTime(now);
+  for (size_t i = 0; i < eligible.size(); ++i) {
+    pb::Candidate* c = d.add_candidates();
+    c->set_staff_id(eligible[i].staff_id);
+    c->set_open_orders(eligible[i].open_orders);
+    if (eligible[i].last_assigned) {
+      *c->mutable_last_assigned_time() = ToProtoTime(*eligible[i].last_assigned);
+    }
+    c->set_rank(static_cast<int32_t>(i + 1));
+  }
+  if (eligible.empty()) {
+    d.set_reason("nobody of the estate with the skill is on shift");
+    return d;
+  }
+  const Candidate& best = eligible[0];
+  d.set_chosen_staff_id(best.staff_id);
+  std::string why = absl::StrCat("fewest open orders (", best.open_orders, ") among ",
+                                 eligible.size(), " on shift with the skill");
+  if (eligible.size() > 1 && eligible[1].open_orders == best.open_orders) {
+    bool same_time = eligible[1].last_assigned == best.last_assigned;
+    absl::StrAppend(
+        &why, same_time ? "; tie broken by id" : "; tie broken by the least recently assigned");
+  }
+  d.set_reason(why);
+  return d;
+}
+
+// -- escalation -------------------------------------------------------------------------
+
+absl::Time NextEscalationTime(const pb::WorkOrder& order, const pb::SlaPolicy& policy) {
+  State s = order.state();
+  if (!IsOpen(s) || s == ev::WORK_ORDER_STATE_WORK_DONE || s == ev::WORK_ORDER_STATE_SIGNED ||
+      order.escalation_level() >= 3) {
+    return absl::InfiniteFuture();
+  }
+  absl::Time t = absl::InfiniteFuture();
+  if (s == ev::WORK_ORDER_STATE_WAITING) t = std::min(t, StateSince(order));
+  if (s == ev::WORK_ORDER_STATE_ASSIGNED) {
+    t = std::min(t, StateSince(order) + absl::Minutes(policy.accept_within_minutes()));
+  }
+  if (!order.sla_clock().empty() && !order.sla_stopped()) {
+    t = std::min(t, FromProtoTime(order.sla_warn_time()));
+  }
+  if (t == absl::InfiniteFuture()) return t;
+  if (auto last = LastEscalated(order)) {
+    t = std::max(t, *last + absl::Minutes(policy.escalate_every_minutes()));
+  }
+  return t;
+}
+
+std::optional<Escalation> EscalationDue(const pb::WorkOrder& order, const pb::SlaPolicy& policy,
+                                        absl::Time now) {
+  if (now < NextEscalationTime(order, policy)) return std::nullopt;
+  Escalation e;
+  e.level = order.escalation_level() + 1;
+  State s = order.state();
+  bool late = !order.sla_clock().empty() && !order.sla_stopped() &&
+              now >= FromProtoTime(order.sla_warn_time());
+  if (s == ev::WORK_ORDER_STATE_WAITING) {
+    e.reason = "waiting: nobody with the skill on shift, or declined by all";
+  } else if (s == ev::WORK_ORDER_STATE_ASSIGNED &&
+             now >= StateSince(order) + absl::Minutes(policy.accept_within_minutes())) {
+    e.reason = absl::StrCat("not accepted within ", policy.accept_within_minutes(), " minutes");
+  } else if (late) {
+    e.reason = "close to its SLA deadline";
+  } else {
+    return std::nullopt;
+  }
+  return e;
+}
+
+void ApplyEscalation(pb::WorkOrder& order, const Escalation& escalation, const Act& act) {
+  order.set_escalation_level(escalation.level);
+  AddStep(order, "escalated", "", escalation.reason, act);
+}
+
+bool NeedsPreventive(const pb::SlaPolicy& policy, int repairs, bool raised_in_window) {
+  return !raised_in_window && repairs >= policy.repeat_repairs();
+}
+
+}  // namespace wuye::dispatch

@@ -1,0 +1,151 @@
+// The dispatch domain (DOMAIN.md §3), pure: the work-order state machine, SLA clocks in the
+// estate's time zone, the automatic choice of a worker, escalation and repeat repairs. No
+// I/O and no clock reads: the time is passed in.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "wuye/dispatch/v1/dispatch.pb.h"
+
+namespace wuye::dispatch {
+
+namespace pb = ::wuye::dispatch::v1;
+using State = ::wuye::events::v1::WorkOrderState;
+
+inline constexpr char kDefaultZone[] = "Asia/Shanghai";
+inline constexpr size_t kMaxSignatureImageBytes = 256 * 1024;
+
+// Who acts and when.
+struct Act {
+  ::wuye::common::v1::Actor actor;
+  absl::Time now;
+};
+
+// -- input ------------------------------------------------------------------------------
+
+// Text: at most `max` characters, no control characters but newline and tab.
+absl::Status CheckText(absl::string_view value, absl::string_view field, size_t max, bool required);
+// Checks a new order from CreateWorkOrder (fields named under `field`) and clears what is
+// output only.
+absl::Status PrepareWorkOrder(pb::WorkOrder& order, absl::string_view field, absl::Time now);
+absl::Status CheckSignature(const pb::Signature& signature, absl::string_view field,
+                            absl::Time now);
+// An item code: 1..40 of A-Z, 0-9, '_'.
+absl::Status CheckItemCode(absl::string_view code, absl::string_view field);
+
+// -- SLA --------------------------------------------------------------------------------
+
+// The documents' defaults (DOMAIN.md §3), Asia/Shanghai.
+pb::SlaPolicy DefaultPolicy();
+// `over`'s non-zero fields over `base`'s.
+pb::SlaPolicy MergePolicy(const pb::SlaPolicy& base, const pb::SlaPolicy& over);
+// Ranges of a policy update (0 = inherit is allowed everywhere).
+absl::Status CheckPolicy(const pb::SlaPolicy& policy, absl::string_view field);
+// The zone of a policy; Asia/Shanghai when empty or unknown.
+absl::TimeZone ZoneOf(const std::string& name);
+
+// Whether `t` falls in the emergency daytime window [day_start, day_end) local time.
+bool IsDaytime(const pb::SlaPolicy& policy, absl::TimeZone zone, absl::Time t);
+
+struct SlaClock {
+  std::string name;  // "on_site", "fixed", "response", "scheduled"
+  absl::Time deadline;
+  absl::Time warn_at;
+};
+// The clock of an order of `priority` created at `created` (scheduled orders: due at
+// `scheduled`).
+SlaClock ComputeSla(const pb::SlaPolicy& policy, absl::TimeZone zone,
+                    ::wuye::common::v1::Priority priority, absl::Time created,
+                    absl::Time scheduled);
+// Sets the order's clock fields.
+void StartSla(pb::WorkOrder& order, const SlaClock& clock);
+
+enum class SlaEvent { kNone, kWarning, kBreach };
+// What is due on the order's clock at `now`: a breach once the deadline passed (no late
+// warning then), a warning once past warn_at.
+SlaEvent SlaDue(const pb::WorkOrder& order, absl::Time now);
+// Marks the event fired.
+void FireSla(pb::WorkOrder& order, SlaEvent event, const Act& act);
+// When the clock next needs attention; InfiniteFuture when never.
+absl::Time NextSlaTime(const pb::WorkOrder& order);
+
+// -- state machine ----------------------------------------------------------------------
+
+bool IsOpen(State state);
+// FAILED_PRECONDITION (reason ILLEGAL_STATE_MOVE) unless `from` → `to` is a legal move.
+absl::Status CheckMove(State from, State to);
+
+// The staff still on the order (assigned and not declined).
+std::vector<std::string> ActiveWorkers(const pb::WorkOrder& order);
+bool IsActiveWorker(const pb::WorkOrder& order, const std::string& staff_id);
+
+// A new order: WAITING until assigned, with its "created" step.
+void Open(pb::WorkOrder& order, pb::Origin origin, const Act& act);
+// Each mutates `order` (adding a history step) or returns an error and leaves it as it was.
+absl::Status Assign(pb::WorkOrder& order, const std::vector<std::string>& staff_ids,
+                    const std::string& assigned_by, const std::string& reason, const Act& act);
+// No one to assign (nobody eligible): the order waits.
+absl::Status Wait(pb::WorkOrder& order, const std::string& reason, const Act& act);
+absl::Status Accept(pb::WorkOrder& order, const std::string& staff_id, const Act& act);
+// True in `all_declined` when nobody is left (the order is WAITING again).
+absl::Status Decline(pb::WorkOrder& order, const std::string& staff_id, const std::string& reason,
+                     const Act& act, bool* all_declined);
+// `staff_id` empty: a manager records it.
+absl::Status Progress(pb::WorkOrder& order, pb::ProgressStep step, const std::string& staff_id,
+                      const Act& act);
+absl::Status Sign(pb::WorkOrder& order, const pb::Signature& signature, const Act& act);
+// `may_waive`: the caller may complete without the resident's signature.
+absl::Status Complete(pb::WorkOrder& order, bool without_signature, const std::string& reason,
+                      bool may_waive, const Act& act);
+absl::Status Cancel(pb::WorkOrder& order, const std::string& reason, const Act& act);
+
+// The event type of the order's last step: "dispatch.work_order.<what>" or
+// "dispatch.sla.<warning|breached>".
+std::string EventType(const std::string& what);
+// The event payload of the order as it is.
+::wuye::events::v1::WorkOrderChanged ToEvent(const pb::WorkOrder& order,
+                                             const std::string& staff_id, const std::string& reason,
+                                             absl::Time at);
+
+// -- assignment -------------------------------------------------------------------------
+
+// The directory skill (wuye.directory.v1.Skill) a category needs.
+int SkillFor(::wuye::common::v1::WorkCategory category);
+
+struct Candidate {
+  std::string staff_id;
+  int open_orders = 0;
+  std::optional<absl::Time> last_assigned;  // nullopt: never assigned
+};
+// Ranks eligible staff: fewest open orders, then least recently assigned (never first),
+// then id. The decision names the chosen one (or nobody) and why.
+pb::AssignmentDecision ChooseWorker(std::vector<Candidate> eligible, absl::Time now);
+
+// -- escalation -------------------------------------------------------------------------
+
+struct Escalation {
+  int level = 0;  // 1 team lead, 2 supervisor, 3 estate manager
+  std::string reason;
+};
+// When the order next escalates (InfiniteFuture: never): WAITING at once; ASSIGNED and not
+// accepted after accept_within; any open order before work done once its SLA warning time
+// passed. Each further level waits escalate_every after the last.
+absl::Time NextEscalationTime(const pb::WorkOrder& order, const pb::SlaPolicy& policy);
+std::optional<Escalation> EscalationDue(const pb::WorkOrder& order, const pb::SlaPolicy& policy,
+                                        absl::Time now);
+void ApplyEscalation(pb::WorkOrder& order, const Escalation& escalation, const Act& act);
+
+// -- repeat repairs ---------------------------------------------------------------------
+
+// `repairs`: completed repair orders of one unit and category within the policy's window,
+// including this one. True when a preventive inspection is due and none was raised since
+// `window_start` (`raised_in_window`).
+bool NeedsPreventive(const pb::SlaPolicy& policy, int repairs, bool raised_in_window);
+
+}  // namespace wuye::dispatch
