@@ -8,7 +8,7 @@ IMAGE_TAG ?= 0.1.0
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 SOURCES    = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: all deps configure build test test-asan demo bench images fuzz up down status fmt lint clean
+.PHONY: all deps configure build test test-asan demo bench chaos images fuzz up down status fmt lint clean
 
 all: build
 
@@ -38,6 +38,12 @@ demo: build
 
 bench: build
 	@scripts/bench.sh $(BUILD)
+
+# Flows across the suite while services are killed and Redis and PostgreSQL restarted, on a
+# suite of its own; prints lost / twice / ledger imbalance / drain time. Sizes: CHAOS_FLOWS,
+# CHAOS_KILLS, CHAOS_REDIS_RESTARTS, CHAOS_PG_RESTARTS (scripts/chaos.sh).
+chaos: build
+	@scripts/chaos.sh $(BUILD)
 
 # libFuzzer targets of tests/fuzz with ASan and UBSan, FUZZ_SECONDS each (default 60).
 fuzz: deps

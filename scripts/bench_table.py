@@ -46,12 +46,21 @@ if (d := load("billing")) is not None:
 if (d := load("eldercare")) is not None:
     row(f"eldercare health-card reads at {d['offered_per_s']:.0f}/s offered",
         f"{d['reads_per_s']:.0f} /s, p50 {d['p50_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms")
-for name in ("dispatch", "performance"):
-    path = out_dir / f"{name}-{stamp}.json"
-    if path.exists():
-        d = load(name)
-        for figure in (d or {}).get("figures", []):
-            row(figure["figure"], figure["value"], figure.get("baseline", "-"), figure.get("ratio"))
+if (d := load("dispatch")) is not None:
+    a = d["assignment_decision"]
+    row(f"dispatch assignment decision, {d['staff_on_shift']} staff",
+        f"p50 {a['p50_ms']:.2f} ms, p99 {a['p99_ms']:.2f} ms")
+    if b := d.get("ticket_to_assigned_over_bus"):
+        lat = b["latency"]
+        row(f"dispatch ticket → assigned at {b['rate_per_s']:.0f}/s (bus)",
+            f"p50 {lat.get('p50_ms', 0):.1f} ms, p99 {lat.get('p99_ms', 0):.1f} ms "
+            f"({b['assigned']}/{b['sent']})", "goal p99 ≤ 100 ms")
+if (d := load("performance")) is not None:
+    row(f"performance: score {d['staff']:,} staff from {d['evidence_events']:,} events",
+        f"{d['score_s']:.2f} s")
+    row(f"performance: close the month ({d['sheets_closed']:,} sheets)",
+        f"{d['close_month_s']:.2f} s")
+    row("performance: score + close", f"{d['score_plus_close_s']:.2f} s", "goal ≤ 5 s")
 for line in rss_file.read_text().splitlines() if rss_file.exists() else []:
     name, kib = line.split("\t")
     row(f"{name} idle resident memory", f"{int(kib) / 1024:.1f} MiB", "goal ≤ 64 MiB")

@@ -29,7 +29,8 @@
 #             $STATE/run/<name>.supervisor.pid  its supervisor loop
 #             $STATE/run/<name>.restarts        restarts since the last start
 #             $STATE/run/<name>.last-exit       how the service last ended
-# Tunables: WUYE_SERVICE_START_TIMEOUT (s, default 90), WUYE_SERVICE_STOP_TIMEOUT (20).
+# Tunables: WUYE_SERVICE_START_TIMEOUT (s, default 90), WUYE_SERVICE_STOP_TIMEOUT (20),
+# WUYE_PORT_OFFSET (0; added to every port, for a second suite beside the first).
 set -euo pipefail
 
 # The services of the suite, in start order (stop goes in reverse): name:port.
@@ -37,11 +38,17 @@ set -euo pipefail
 SERVICES=(
   directory:50051
   intake:50052
+  dispatch:50053
   billing:50054
+  performance:50055
   eldercare:50056
 )
 
 readonly HOST=127.0.0.1
+# Added to every port, so that a second suite (make chaos) runs beside the first.
+PORT_OFFSET=${WUYE_PORT_OFFSET:-0}
+[[ "$PORT_OFFSET" =~ ^-?[0-9]{1,5}$ ]] || { echo "services: WUYE_PORT_OFFSET must be an integer" >&2; exit 1; }
+readonly PORT_OFFSET
 readonly START_TIMEOUT=${WUYE_SERVICE_START_TIMEOUT:-90}
 readonly STOP_TIMEOUT=${WUYE_SERVICE_STOP_TIMEOUT:-20}
 
@@ -160,7 +167,7 @@ parse_services() {
       die "bad port '$port' for service $name in SERVICES"
     fi
     NAMES+=("$name")
-    PORTS[$name]=$((10#$port))
+    PORTS[$name]=$((10#$port + PORT_OFFSET))
   done
 }
 

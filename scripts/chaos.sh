@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# `make chaos`: mixed flows across the suite (tools/wuye_chaos.cc) while this script kills
+# services with SIGKILL, restarts Redis and restarts PostgreSQL; then the driver checks that
+# nothing accepted was lost or applied twice and that the ledger balances.
+#
+#   scripts/chaos.sh [build-dir]      (default: build)
+#
+# It runs a suite of its own beside any other: PostgreSQL, Redis and every service in a
+# scratch state directory (.chaos/<time>/), on their own ports below the kernel's ephemeral
+# range (services at 20051.., PostgreSQL 24329, Redis 26379: a restarted server never finds
+# its port taken by some client's outgoing connection), and
+# removes it all at the end (kept on failure, with the logs). Sizes (environment):
+#   CHAOS_FLOWS (10000)  CHAOS_CONCURRENCY (32)  CHAOS_KILLS (50)
+#   CHAOS_REDIS_RESTARTS (5)  CHAOS_PG_RESTARTS (3)
+# Faults are spread over the time the flows take: one every CHAOS_FAULT_EVERY seconds (2),
+# in a fixed shuffled order, until the flows are done and the faults are all made.
+# Exit code: the driver's (0: nothing lost, nothing twice, ledger balanced, drained).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+build=${1:-build}
+flows=${CHAOS_FLOWS:-10000}
+concurrency=${CHAOS_CONCURRENCY:-32}
+kills=${CHAOS_KILLS:-50}
+redis_restarts=${CHAOS_REDIS_RESTARTS:-5}
+pg_restarts=${CHAOS_PG_RESTARTS:-3}
+every=${CHAOS_FAULT_EVERY:-2}
+
+say() { printf 'chaos: %s\n' "$*" >&2; }
+die() { printf 'chaos: error: %s\n' "$*" >&2; exit 2; }
+
+driver=$build/tools/wuye-chaos
+[[ -x "$driver" ]] || die "$driver not found; build first (cmake --build $build --target wuye-chaos)"
+for s in directory intake dispatch billing; do
+  [[ -x "$build/services/$s/wuye-$s" ]] || die "wuye-$s is not built"
+done
+
+state=$ROOT/.chaos/$(date -u +%Y%m%dT%H%M%SZ)-$$
+mkdir -p -- "$state"
+export WUYE_STATE_DIR=$state
+export WUYE_PORT_OFFSET=${CHAOS_PORT_OFFSET:--30000}
+export WUYE_PG_PORT=${CHAOS_PG_PORT:-24329}
+export WUYE_REDIS_PORT=${CHAOS_REDIS_PORT:-26379}
+export WUYE_SERVICE_START_TIMEOUT=120
+
+ok=""
+cleanup() {
+  local rc=$?
+  set +e
+  scripts/services.sh stop >/dev/null 2>&1
+  scripts/servers.sh down >/dev/null 2>&1
+  if [[ -n "$ok" ]]; then rm -rf -- "$state"; else say "kept $state (logs in $state/logs)"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+
+scripts/servers.sh up >&2
+scripts/services.sh start "$build" >&2
+eval "$(scripts/servers.sh env)"
+declare -A port=()
+while read -r name p; do port[$name]=$p; done < <(scripts/services.sh list)
+
+# The faults, shuffled with a fixed seed so that two runs make the same ones.
+faults=()
+mapfile -t names < <(scripts/services.sh list | cut -d' ' -f1)
+for ((i = 0; i < kills; i++)); do faults+=("kill:${names[i % ${#names[@]}]}"); done
+for ((i = 0; i < redis_restarts; i++)); do faults+=("redis"); done
+for ((i = 0; i < pg_restarts; i++)); do faults+=("pg"); done
+mapfile -t faults < <(printf '%s\n' "${faults[@]}" | shuf --random-source=<(yes chaos))
+
+flows_done=$state/flows-done
+faults_done=$state/faults-done
+"$driver" --flows="$flows" --concurrency="$concurrency" --pg_url="$WUYE_PG_URL" \
+  --jwt_secret_file="$state/jwt-secret" \
+  --directory="127.0.0.1:${port[directory]}" --intake="127.0.0.1:${port[intake]}" \
+  --dispatch="127.0.0.1:${port[dispatch]}" --billing="127.0.0.1:${port[billing]}" \
+  --flows_done_file="$flows_done" --faults_done_file="$faults_done" \
+  --json_out="$state/result.json" &
+driver_pid=$!
+
+made_kills=0 made_redis=0 made_pg=0
+sleep "$every"
+for fault in "${faults[@]}"; do
+  kill -0 "$driver_pid" 2>/dev/null || break
+  case $fault in
+    kill:*)
+      name=${fault#kill:}
+      if pid=$(cat "$state/run/$name.pid" 2>/dev/null) && kill -KILL "$pid" 2>/dev/null; then
+        made_kills=$((made_kills + 1))
+        say "fault: SIGKILL $name (pid $pid)"
+      fi ;;
+    redis)
+      say "fault: restarting Redis"
+      scripts/servers.sh restart redis >/dev/null 2>&1 && made_redis=$((made_redis + 1)) ;;
+    pg)
+      say "fault: restarting PostgreSQL"
+      scripts/servers.sh restart pg >/dev/null 2>&1 && made_pg=$((made_pg + 1)) ;;
+  esac
+  sleep "$every"
+done
+touch -- "$faults_done"
+say "faults made: $made_kills kills, $made_redis Redis restarts, $made_pg PostgreSQL restarts"
+rc=0
+wait "$driver_pid" || rc=$?
+restarts=0
+for name in "${names[@]}"; do
+  restarts=$((restarts + $(cat "$state/run/$name.restarts" 2>/dev/null || echo 0)))
+done
+printf '  %-34s %s kills (%s restarts by the supervisors), %s Redis, %s PostgreSQL restarts\n' \
+  "faults" "$made_kills" "$restarts" "$made_redis" "$made_pg"
+mkdir -p .bench
+[[ -f "$state/result.json" ]] && cp -- "$state/result.json" ".bench/chaos-$(basename "$state").json"
+((rc == 0)) && ok=yes
+exit "$rc"

@@ -1,0 +1,637 @@
+// wuye-chaos: drives mixed flows across the suite while scripts/chaos.sh kills services and
+// restarts Redis and PostgreSQL under it, then checks what every service holds against what
+// was accepted. One flow: a paid-service ticket in intake → the work order dispatch makes of
+// it, assigned automatically → accepted, en route, on site, done, signed (every tenth refused:
+// a supervisor completes without the signature) → the charge billing posts from the
+// completion → a payment for it (every seventh sent twice, as a payment gateway does).
+//
+//   wuye-chaos --flows=200 --concurrency=16 --pg_url=postgresql://.../postgres
+//              --directory=... --intake=... --dispatch=... --billing=... --performance=...
+//
+// Every call carries a request_id fixed by the run and the flow, and is retried on
+// UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED and INTERNAL (a service killed or its database
+// restarting), so a retry after a lost answer is the case the services promise to handle.
+// After the flows, it waits for the fault script to stop (--faults_done_file) and measures
+// how long the backlog takes to drain: until every service's database (read directly, read
+// only) holds exactly what the flows were answered. It prints flows accepted, lost, applied
+// twice, the ledger's imbalance and the drain time, and writes them as JSON (--json_out).
+// Exit 0 when nothing was lost or applied twice and the ledger balances.
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "shared/auth.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/billing/v1/billing.grpc.pb.h"
+#include "wuye/directory/v1/directory.grpc.pb.h"
+#include "wuye/dispatch/v1/dispatch.grpc.pb.h"
+#include "wuye/intake/v1/intake.grpc.pb.h"
+
+ABSL_FLAG(std::string, directory, "127.0.0.1:50051", "directory host:port");
+ABSL_FLAG(std::string, intake, "127.0.0.1:50052", "intake host:port");
+ABSL_FLAG(std::string, dispatch, "127.0.0.1:50053", "dispatch host:port");
+ABSL_FLAG(std::string, billing, "127.0.0.1:50054", "billing host:port");
+ABSL_FLAG(std::string, pg_url, "",
+          "the suite's PostgreSQL, any database (checks read wuye_<service>)");
+ABSL_FLAG(std::string, jwt_secret_file, ".local/jwt-secret", "the services' HS256 secret");
+ABSL_FLAG(std::string, run, "", "names this run's request ids (default: the time)");
+ABSL_FLAG(int, flows, 200, "flows to drive");
+ABSL_FLAG(int, concurrency, 16, "flows in flight at once");
+ABSL_FLAG(int, units, 400, "units of the chaos estate (flows spread over them)");
+ABSL_FLAG(int, technicians, 12, "plumbers on shift");
+ABSL_FLAG(absl::Duration, step_budget, absl::Seconds(240), "how long one step may keep retrying");
+ABSL_FLAG(std::string, flows_done_file, "", "created when the flows are done (fault script stops)");
+ABSL_FLAG(std::string, faults_done_file, "", "the fault script creates it when it has stopped");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(180), "how long the backlog may take");
+ABSL_FLAG(std::string, json_out, "", "write the figures here as JSON");
+
+namespace {
+
+namespace dir = ::wuye::directory::v1;
+namespace itk = ::wuye::intake::v1;
+namespace dsp = ::wuye::dispatch::v1;
+namespace bil = ::wuye::billing::v1;
+namespace common = ::wuye::common::v1;
+namespace ev = ::wuye::events::v1;
+
+constexpr char kItem[] = "CHAOS_FIX";
+constexpr int64_t kPriceFen = 8800;
+
+void Say(const std::string& s) { std::cerr << "chaos: " << s << std::endl; }
+[[noreturn]] void Die(const std::string& s) {
+  std::cerr << "chaos: error: " << s << std::endl;
+  std::exit(2);
+}
+
+std::string ReadSecret(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    if (const char* env = std::getenv("WUYE_JWT_SECRET"); env && *env) return env;
+    Die("cannot read " + path);
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return std::string(absl::StripTrailingAsciiWhitespace(ss.str()));
+}
+
+std::string Mint(const std::string& secret, const std::string& group, const std::string& subject,
+                 std::string_view role) {
+  wuye::TokenClaims c;
+  c.subject = subject;
+  c.group_id = group;
+  c.estate_ids = {"*"};
+  c.roles = {std::string(role)};
+  c.issued_at = absl::Now();
+  c.expires_at = c.issued_at + absl::Hours(6);
+  auto token = wuye::MintHs256(c, secret);
+  if (!token.ok()) Die(std::string(token.status().message()));
+  return *token;
+}
+
+bool Transient(grpc::StatusCode code) {
+  return code == grpc::UNAVAILABLE || code == grpc::DEADLINE_EXCEEDED || code == grpc::ABORTED ||
+         code == grpc::INTERNAL || code == grpc::UNKNOWN || code == grpc::RESOURCE_EXHAUSTED;
+}
+
+// One call, retried with the same request while the failure is transient, up to `budget`.
+template <class Fn>
+grpc::Status Call(const std::string& token, Fn&& fn, absl::Duration budget) {
+  const absl::Time give_up = absl::Now() + budget;
+  absl::Duration backoff = absl::Milliseconds(50);
+  for (;;) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status st = fn(&ctx);
+    if (st.ok() || !Transient(st.error_code()) || absl::Now() + backoff > give_up) return st;
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(1));
+  }
+}
+
+// Polls `ready` (which makes its own calls) until it is true or `budget` ends.
+template <class Fn>
+bool Await(Fn&& ready, absl::Duration budget) {
+  const absl::Time give_up = absl::Now() + budget;
+  absl::Duration wait = absl::Milliseconds(20);
+  while (!ready()) {
+    if (absl::Now() > give_up) return false;
+    absl::SleepFor(wait);
+    wait = std::min(wait * 2, absl::Milliseconds(500));
+  }
+  return true;
+}
+
+void Must(const grpc::Status& st, const std::string& what) {
+  if (!st.ok()) Die(absl::StrCat(what, ": ", st.error_code(), " ", st.error_message()));
+}
+
+struct Suite {
+  std::unique_ptr<dir::DirectoryService::Stub> directory;
+  std::unique_ptr<itk::IntakeService::Stub> intake;
+  std::unique_ptr<dsp::DispatchService::Stub> dispatch;
+  std::unique_ptr<bil::BillingService::Stub> billing;
+  std::string group_id, estate_id;
+  std::vector<std::string> units;
+  std::string admin, agent, supervisor, clerk;  // tokens
+};
+
+// The chaos group: one estate, its units, plumbers on shift for the next 12 hours, and the
+// price of the paid item in billing (published to dispatch) and in dispatch itself.
+void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Duration budget) {
+  const std::string platform = Mint(secret, "", "wuye-chaos", wuye::roles::kPlatformAdmin);
+  dir::Group group;
+  {
+    dir::CreateGroupRequest req;
+    req.set_request_id("chaos-group-" + run);
+    req.mutable_group()->set_name("Chaos group " + run);
+    Must(Call(
+             platform, [&](auto* c) { return s.directory->CreateGroup(c, req, &group); }, budget),
+         "CreateGroup");
+  }
+  s.group_id = group.id();
+  s.admin = Mint(secret, s.group_id, "wuye-chaos", wuye::roles::kGroupAdmin);
+  s.agent = Mint(secret, s.group_id, "chaos-agent", wuye::roles::kAgent);
+  s.supervisor = Mint(secret, s.group_id, "chaos-supervisor", wuye::roles::kSupervisor);
+  s.clerk = Mint(secret, s.group_id, "chaos-clerk", wuye::roles::kFinanceClerk);
+  dir::Estate estate;
+  {
+    dir::CreateEstateRequest req;
+    req.set_request_id("chaos-estate-" + run);
+    req.mutable_estate()->set_name("Chaos Gardens");
+    req.mutable_estate()->set_time_zone("Asia/Shanghai");
+    req.mutable_estate()->set_management_fee_fen_per_m2(150);
+    req.mutable_estate()->set_household_count(absl::GetFlag(FLAGS_units));
+    Must(Call(
+             s.admin, [&](auto* c) { return s.directory->CreateEstate(c, req, &estate); }, budget),
+         "CreateEstate");
+  }
+  s.estate_id = estate.id();
+  {
+    dir::ImportUnitsRequest req;
+    req.set_request_id("chaos-units-" + run);
+    req.set_estate_id(s.estate_id);
+    for (int i = 0; i < absl::GetFlag(FLAGS_units); ++i) {
+      dir::ImportedUnit* u = req.add_units();
+      u->set_building_name(absl::StrCat("B", i / 100 + 1));
+      u->set_number(absl::StrFormat("%04d", i % 100 + 101));
+      u->set_building_area_m2("88.50");
+      u->set_occupancy(dir::OCCUPANCY_SELF_OCCUPIED);
+      u->set_handed_over(true);
+      u->set_floor(i % 100 / 4 + 1);
+    }
+    dir::ImportUnitsResponse resp;
+    Must(Call(
+             s.admin, [&](auto* c) { return s.directory->ImportUnits(c, req, &resp); }, budget),
+         "ImportUnits");
+    dir::ListUnitsRequest list;
+    list.set_estate_id(s.estate_id);
+    list.set_page_size(1000);
+    do {
+      dir::ListUnitsResponse page;
+      Must(Call(
+               s.admin, [&](auto* c) { return s.directory->ListUnits(c, list, &page); }, budget),
+           "ListUnits");
+      for (const auto& u : page.units()) s.units.push_back(u.id());
+      list.set_page_token(page.next_page_token());
+    } while (!list.page_token().empty());
+  }
+  const absl::Time now = absl::Now();
+  for (int t = 0; t < absl::GetFlag(FLAGS_technicians); ++t) {
+    dir::CreateStaffRequest req;
+    req.set_request_id(absl::StrCat("chaos-tech-", run, "-", t));
+    dir::Staff* st = req.mutable_staff();
+    st->set_name(absl::StrCat("Plumber ", t + 1));
+    st->add_roles(dir::STAFF_ROLE_TECHNICIAN);
+    st->add_skills(dir::SKILL_PLUMBING);
+    st->add_home_estate_ids(s.estate_id);
+    st->mutable_start_date()->set_year(2020);
+    st->mutable_start_date()->set_month(1);
+    st->mutable_start_date()->set_day(1);
+    dir::Staff made;
+    Must(Call(
+             s.admin, [&](auto* c) { return s.directory->CreateStaff(c, req, &made); }, budget),
+         "CreateStaff");
+    dir::CreateShiftRequest shift;
+    shift.set_request_id(absl::StrCat("chaos-shift-", run, "-", t));
+    shift.mutable_shift()->set_estate_id(s.estate_id);
+    shift.mutable_shift()->set_staff_id(made.id());
+    *shift.mutable_shift()->mutable_start_time() = wuye::ToProtoTime(now - absl::Minutes(5));
+    *shift.mutable_shift()->mutable_end_time() = wuye::ToProtoTime(now + absl::Hours(12));
+    dir::Shift made_shift;
+    Must(Call(
+             s.admin, [&](auto* c) { return s.directory->CreateShift(c, shift, &made_shift); },
+             budget),
+         "CreateShift");
+  }
+  {
+    bil::SetStandardPriceRequest req;
+    req.set_request_id("chaos-std-price-" + run);
+    req.mutable_price()->set_item_code(kItem);
+    req.mutable_price()->set_name("Chaos fix");
+    req.mutable_price()->set_price_fen(kPriceFen);
+    req.mutable_price()->set_per("job");
+    bil::StandardPrice made;
+    Must(Call(
+             s.admin, [&](auto* c) { return s.billing->SetStandardPrice(c, req, &made); }, budget),
+         "SetStandardPrice");
+    bil::PublishEstatePriceRequest pub;
+    pub.set_request_id("chaos-estate-price-" + run);
+    pub.mutable_price()->set_estate_id(s.estate_id);
+    pub.mutable_price()->set_item_code(kItem);
+    pub.mutable_price()->set_price_fen(kPriceFen);
+    bil::EstatePrice published;
+    Must(Call(
+             s.admin, [&](auto* c) { return s.billing->PublishEstatePrice(c, pub, &published); },
+             budget),
+         "PublishEstatePrice");
+    dsp::SetPriceRequest set;
+    set.set_request_id("chaos-dispatch-price-" + run);
+    set.mutable_price()->set_estate_id(s.estate_id);
+    set.mutable_price()->set_item_code(kItem);
+    set.mutable_price()->set_name("Chaos fix");
+    set.mutable_price()->set_price_fen(kPriceFen);
+    dsp::Price price;
+    // Refused once billing's published price has reached dispatch: then dispatch has it.
+    grpc::Status st = Call(
+        s.admin, [&](auto* c) { return s.dispatch->SetPrice(c, set, &price); }, budget);
+    if (st.error_code() != grpc::FAILED_PRECONDITION) Must(st, "SetPrice");
+  }
+}
+
+// How far a flow got; the checker expects exactly this much in every service.
+enum class Reached { kNothing, kTicket, kOrder, kCompleted, kCharged, kPaid };
+
+struct FlowResult {
+  Reached reached = Reached::kNothing;
+  bool unsigned_completion = false;
+  bool paid_twice = false;
+  std::string failed_step;
+  std::string order_id;
+};
+
+FlowResult RunFlow(const Suite& s, const std::string& run, int i, absl::Duration budget) {
+  FlowResult r;
+  const std::string rid = absl::StrCat("chaos-", run, "-", i, "-");
+  const std::string unit = s.units[i % s.units.size()];
+  auto fail = [&](std::string step, const grpc::Status& st) {
+    r.failed_step = absl::StrCat(step, ": ", st.error_code(), " ", st.error_message());
+    return r;
+  };
+
+  itk::Ticket ticket;
+  {
+    itk::CreateTicketRequest req;
+    req.set_request_id(rid + "ticket");
+    itk::Ticket* t = req.mutable_ticket();
+    t->set_estate_id(s.estate_id);
+    t->mutable_location()->set_unit_id(unit);
+    t->set_channel(common::CHANNEL_APP);
+    t->set_kind(common::TICKET_KIND_PAID_SERVICE);
+    t->set_summary(absl::StrCat("Chaos flow ", i));
+    t->set_category(common::WORK_CATEGORY_PLUMBING);
+    t->set_priority(common::PRIORITY_SMALL);
+    t->set_service_item_code(kItem);
+    grpc::Status st = Call(
+        s.agent, [&](auto* c) { return s.intake->CreateTicket(c, req, &ticket); }, budget);
+    if (!st.ok()) return fail("CreateTicket", st);
+  }
+  r.reached = Reached::kTicket;
+
+  // The order dispatch made of the ticket, once intake has heard of it and it is assigned.
+  dsp::WorkOrder order;
+  bool assigned = Await(
+      [&] {
+        if (r.order_id.empty()) {
+          itk::GetTicketRequest get;
+          get.set_id(ticket.id());
+          itk::Ticket now;
+          if (!Call(
+                   s.agent, [&](auto* c) { return s.intake->GetTicket(c, get, &now); }, budget)
+                   .ok() ||
+              now.work_order_ids().empty()) {
+            return false;
+          }
+          r.order_id = now.work_order_ids(0);
+        }
+        dsp::GetWorkOrderRequest get;
+        get.set_id(r.order_id);
+        return Call(
+                   s.supervisor, [&](auto* c) { return s.dispatch->GetWorkOrder(c, get, &order); },
+                   budget)
+                   .ok() &&
+               order.state() != ev::WORK_ORDER_STATE_WAITING && !order.workers().empty();
+      },
+      budget);
+  if (!assigned) return fail("await assignment", grpc::Status(grpc::DEADLINE_EXCEEDED, "timeout"));
+  r.reached = Reached::kOrder;
+  const std::string worker = order.workers(0).staff_id();
+
+  auto step = [&](const std::string& name, auto&& rpc) -> grpc::Status {
+    dsp::WorkOrder out;
+    return Call(
+        s.supervisor, [&](auto* c) { return rpc(c, &out); }, budget);
+  };
+  grpc::Status st = step("accept", [&](auto* c, auto* out) {
+    dsp::AcceptWorkOrderRequest req;
+    req.set_request_id(rid + "accept");
+    req.set_id(r.order_id);
+    req.set_staff_id(worker);
+    return s.dispatch->AcceptWorkOrder(c, req, out);
+  });
+  if (!st.ok()) return fail("AcceptWorkOrder", st);
+  for (auto [name, progress] : {std::pair{"en-route", dsp::PROGRESS_STEP_EN_ROUTE},
+                                std::pair{"on-site", dsp::PROGRESS_STEP_ON_SITE},
+                                std::pair{"done", dsp::PROGRESS_STEP_WORK_DONE}}) {
+    st = step(name, [&](auto* c, auto* out) {
+      dsp::RecordProgressRequest req;
+      req.set_request_id(rid + name);
+      req.set_id(r.order_id);
+      req.set_step(progress);
+      req.set_staff_id(worker);
+      return s.dispatch->RecordProgress(c, req, out);
+    });
+    if (!st.ok()) return fail(absl::StrCat("RecordProgress ", name), st);
+  }
+  r.unsigned_completion = i % 10 == 3;
+  if (!r.unsigned_completion) {
+    st = step("sign", [&](auto* c, auto* out) {
+      dsp::SignWorkOrderRequest req;
+      req.set_request_id(rid + "sign");
+      req.set_id(r.order_id);
+      req.mutable_signature()->set_resident_name("Resident");
+      req.mutable_signature()->set_method(dsp::SIGN_METHOD_DEVICE);
+      return s.dispatch->SignWorkOrder(c, req, out);
+    });
+    if (!st.ok()) return fail("SignWorkOrder", st);
+  }
+  st = step("complete", [&](auto* c, auto* out) {
+    dsp::CompleteWorkOrderRequest req;
+    req.set_request_id(rid + "complete");
+    req.set_id(r.order_id);
+    if (r.unsigned_completion) {
+      req.set_without_signature(true);
+      req.set_reason("the resident refused to sign");
+    }
+    return s.dispatch->CompleteWorkOrder(c, req, out);
+  });
+  if (!st.ok()) return fail("CompleteWorkOrder", st);
+  r.reached = Reached::kCompleted;
+
+  // The charge billing posts for the completed paid order.
+  bil::Bill charge;
+  const std::string source = "work_order:" + r.order_id;
+  bool charged = Await(
+      [&] {
+        bil::ListBillsRequest req;
+        req.set_estate_id(s.estate_id);
+        req.set_unit_id(unit);
+        req.set_page_size(1000);
+        bil::ListBillsResponse resp;
+        if (!Call(
+                 s.clerk, [&](auto* c) { return s.billing->ListBills(c, req, &resp); }, budget)
+                 .ok()) {
+          return false;
+        }
+        for (const auto& b : resp.bills()) {
+          if (b.source() == source) {
+            charge = b;
+            return true;
+          }
+        }
+        return false;
+      },
+      budget);
+  if (!charged) return fail("await charge", grpc::Status(grpc::DEADLINE_EXCEEDED, "timeout"));
+  r.reached = Reached::kCharged;
+
+  r.paid_twice = i % 7 == 5;
+  for (int attempt = 0; attempt < (r.paid_twice ? 2 : 1); ++attempt) {
+    bil::RecordPaymentRequest req;
+    req.set_request_id(absl::StrCat(rid, "pay-", attempt));  // the gateway's second delivery
+    bil::Payment* p = req.mutable_payment();
+    p->set_unit_id(unit);
+    p->set_amount_fen(charge.amount_fen());
+    p->set_method(bil::PAYMENT_METHOD_WECHAT_PAY);
+    p->set_external_txn_no(absl::StrCat("chaos-", run, "-", i));
+    p->set_bill_id(charge.id());
+    bil::Payment out;
+    st = Call(
+        s.clerk, [&](auto* c) { return s.billing->RecordPayment(c, req, &out); }, budget);
+    if (!st.ok() && !(attempt == 1 && st.error_code() == grpc::ALREADY_EXISTS)) {
+      return fail("RecordPayment", st);
+    }
+  }
+  r.reached = Reached::kPaid;
+  return r;
+}
+
+// What the services hold for the run's group, read from their databases.
+struct Holdings {
+  int64_t tickets = 0, tickets_resolved = 0;
+  int64_t orders = 0, orders_distinct = 0, orders_completed = 0, orders_unsigned = 0;
+  int64_t charges = 0, charges_distinct = 0;
+  int64_t payments = 0, payments_distinct = 0;
+  int64_t ledger_sum = 0;
+  int64_t unsigned_lines = 0;  // performance: one line per order completed unsigned
+};
+
+std::string DbUrl(const std::string& admin, const std::string& db) {
+  size_t slash = admin.rfind('/');
+  size_t query = admin.find('?', slash);
+  return admin.substr(0, slash + 1) + db + (query == std::string::npos ? "" : admin.substr(query));
+}
+
+int64_t One(const std::string& url, const std::string& sql, const std::string& group) {
+  pqxx::connection conn(url);
+  pqxx::nontransaction tx(conn);
+  return tx.exec_params1(sql, group)[0].as<int64_t>(0);
+}
+
+absl::StatusOr<Holdings> Read(const std::string& admin, const std::string& group) {
+  Holdings h;
+  try {
+    const std::string intake = DbUrl(admin, "wuye_intake"),
+                      dispatch = DbUrl(admin, "wuye_dispatch"),
+                      billing = DbUrl(admin, "wuye_billing"),
+                      performance = DbUrl(admin, "wuye_performance");
+    h.tickets = One(intake, "SELECT count(*) FROM tickets WHERE group_id = $1", group);
+    // resolved, callback due, closed (events/v1 TicketState 5, 6, 7)
+    h.tickets_resolved = One(
+        intake, "SELECT count(*) FROM tickets WHERE group_id = $1 AND state IN (5, 6, 7)", group);
+    h.orders = One(dispatch, "SELECT count(*) FROM work_orders WHERE group_id = $1", group);
+    h.orders_distinct = One(
+        dispatch, "SELECT count(DISTINCT origin_ref) FROM work_orders WHERE group_id = $1", group);
+    h.orders_completed =
+        One(dispatch, "SELECT count(*) FROM work_orders WHERE group_id = $1 AND state = 8", group);
+    h.charges =
+        One(billing,
+            "SELECT count(*) FROM bills WHERE group_id = $1 AND source LIKE 'work_order:%'", group);
+    h.charges_distinct = One(billing,
+                             "SELECT count(DISTINCT source) FROM bills WHERE group_id = $1 AND "
+                             "source LIKE 'work_order:%'",
+                             group);
+    h.payments = One(billing, "SELECT count(*) FROM payments WHERE group_id = $1", group);
+    h.payments_distinct = One(
+        billing, "SELECT count(DISTINCT external_txn_no) FROM payments WHERE group_id = $1", group);
+    h.ledger_sum =
+        One(billing, "SELECT COALESCE(sum(amount_fen), 0) FROM ledger_entries WHERE group_id = $1",
+            group);
+    h.unsigned_lines =
+        One(performance,
+            "SELECT count(*) FROM lines WHERE group_id = $1 AND rule = 'work_unsigned'", group);
+
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(e.what());
+  }
+  return h;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("wuye-chaos: flows across the suite under faults, then a check");
+  absl::ParseCommandLine(argc, argv);
+  const std::string pg = absl::GetFlag(FLAGS_pg_url);
+  if (pg.empty()) Die("--pg_url is required (the checks read the services' databases)");
+  std::string run = absl::GetFlag(FLAGS_run);
+  if (run.empty()) run = absl::FormatTime("%Y%m%d%H%M%S", absl::Now(), absl::UTCTimeZone());
+  const absl::Duration budget = absl::GetFlag(FLAGS_step_budget);
+  const int flows = absl::GetFlag(FLAGS_flows);
+
+  auto channel = [](const std::string& target) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  };
+  Suite s;
+  s.directory = dir::DirectoryService::NewStub(channel(absl::GetFlag(FLAGS_directory)));
+  s.intake = itk::IntakeService::NewStub(channel(absl::GetFlag(FLAGS_intake)));
+  s.dispatch = dsp::DispatchService::NewStub(channel(absl::GetFlag(FLAGS_dispatch)));
+  s.billing = bil::BillingService::NewStub(channel(absl::GetFlag(FLAGS_billing)));
+  Setup(s, ReadSecret(absl::GetFlag(FLAGS_jwt_secret_file)), run, budget);
+  Say(absl::StrCat("group ", s.group_id, ", ", s.units.size(), " units; driving ", flows,
+                   " flows, ", absl::GetFlag(FLAGS_concurrency), " at a time"));
+
+  std::vector<FlowResult> results(flows);
+  std::atomic<int> next{0}, finished{0};
+  const absl::Time start = absl::Now();
+  std::vector<std::thread> workers;
+  for (int w = 0; w < absl::GetFlag(FLAGS_concurrency); ++w) {
+    workers.emplace_back([&] {
+      for (int i; (i = next.fetch_add(1)) < flows;) {
+        results[i] = RunFlow(s, run, i, budget);
+        int done = finished.fetch_add(1) + 1;
+        if (done % std::max(1, flows / 10) == 0) Say(absl::StrCat(done, "/", flows, " flows"));
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  const double flow_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (std::string f = absl::GetFlag(FLAGS_flows_done_file); !f.empty())
+    std::ofstream(f) << "done\n";
+
+  // What the services must hold: exactly what the flows were answered.
+  int64_t accepted = 0, ordered = 0, completed = 0, unsigned_done = 0, charged = 0, paid = 0;
+  std::map<std::string, std::pair<int, std::string>> failures;  // step → count, first error
+  for (const FlowResult& r : results) {
+    accepted += r.reached >= Reached::kTicket;
+    ordered += r.reached >= Reached::kOrder;
+    completed += r.reached >= Reached::kCompleted;
+    unsigned_done += r.reached >= Reached::kCompleted && r.unsigned_completion;
+    charged += r.reached >= Reached::kCharged;
+    paid += r.reached >= Reached::kPaid;
+    if (r.failed_step.empty()) continue;
+    auto& [n, first] = failures[r.failed_step.substr(0, r.failed_step.find(':'))];
+    if (n++ == 0) first = r.failed_step;
+  }
+  for (const auto& [step, f] : failures) {
+    Say(absl::StrCat(f.first, " flows stopped at ", step, " (first: ", f.second, ")"));
+  }
+
+  // Drain: after the faults stop, until the services hold what they must.
+  if (std::string f = absl::GetFlag(FLAGS_faults_done_file); !f.empty()) {
+    Say("waiting for the fault script to stop");
+    while (!std::filesystem::exists(f)) absl::SleepFor(absl::Milliseconds(200));
+  }
+  const absl::Time drain_start = absl::Now();
+  Holdings h;
+  auto settled = [&] {
+    auto read = Read(pg, s.group_id);
+    if (!read.ok()) return false;
+    h = *read;
+    // Every accepted ticket has its order; orders the flows saw completed are completed and
+    // charged; ledger balanced. (Orders beyond what the flows saw may still be in flight.)
+    return h.tickets >= accepted && h.orders_distinct >= accepted &&
+           h.orders_completed >= completed && h.charges_distinct >= completed &&
+           h.tickets_resolved >= completed && h.unsigned_lines >= unsigned_done &&
+           h.ledger_sum == 0;
+  };
+  bool drained = Await(settled, absl::GetFlag(FLAGS_drain_timeout));
+  const double drain_seconds = absl::ToDoubleSeconds(absl::Now() - drain_start);
+
+  const int64_t lost = std::max<int64_t>(0, accepted - h.tickets) +
+                       std::max<int64_t>(0, accepted - h.orders_distinct) +
+                       std::max<int64_t>(0, completed - h.orders_completed) +
+                       std::max<int64_t>(0, completed - h.tickets_resolved) +
+                       std::max<int64_t>(0, completed - h.charges_distinct) +
+                       std::max<int64_t>(0, paid - h.payments_distinct) +
+                       std::max<int64_t>(0, unsigned_done - h.unsigned_lines);
+  const int64_t twice = (h.tickets - std::min(h.tickets, accepted)) +
+                        (h.orders - h.orders_distinct) + (h.charges - h.charges_distinct) +
+                        (h.payments - h.payments_distinct) +
+                        std::max<int64_t>(0, h.unsigned_lines - unsigned_done);
+  std::printf("\nchaos: %d flows in %.1f s\n", flows, flow_seconds);
+  std::printf("  %-34s %lld\n", "flows accepted (ticket created)",
+              static_cast<long long>(accepted));
+  std::printf("  %-34s %lld\n", "  driven to payment", static_cast<long long>(paid));
+  std::printf("  %-34s %lld\n", "  completed without signature",
+              static_cast<long long>(unsigned_done));
+  std::printf("  %-34s %lld tickets, %lld resolved\n", "intake holds",
+              static_cast<long long>(h.tickets), static_cast<long long>(h.tickets_resolved));
+  std::printf("  %-34s %lld orders (%lld tickets), %lld completed\n", "dispatch holds",
+              static_cast<long long>(h.orders), static_cast<long long>(h.orders_distinct),
+              static_cast<long long>(h.orders_completed));
+  std::printf("  %-34s %lld charges (%lld orders), %lld payments (%lld txns)\n", "billing holds",
+              static_cast<long long>(h.charges), static_cast<long long>(h.charges_distinct),
+              static_cast<long long>(h.payments), static_cast<long long>(h.payments_distinct));
+  std::printf("  %-34s %lld unsigned-work lines\n", "performance holds",
+              static_cast<long long>(h.unsigned_lines));
+  std::printf("  %-34s %lld\n", "lost", static_cast<long long>(lost));
+  std::printf("  %-34s %lld\n", "applied twice", static_cast<long long>(twice));
+  std::printf("  %-34s %lld fen\n", "ledger imbalance", static_cast<long long>(h.ledger_sum));
+  std::printf("  %-34s %.1f s%s\n", "backlog drained after the faults", drain_seconds,
+              drained ? "" : " (NOT drained: timed out)");
+  if (std::string out = absl::GetFlag(FLAGS_json_out); !out.empty()) {
+    std::ofstream(out) << absl::StrFormat(
+        "{\"flows\": %d, \"accepted\": %d, \"paid\": %d, \"unsigned\": %d, \"lost\": %d, "
+        "\"twice\": %d, \"ledger_imbalance_fen\": %d, \"drain_s\": %.2f, \"drained\": %s, "
+        "\"flow_s\": %.2f}\n",
+        flows, accepted, paid, unsigned_done, lost, twice, h.ledger_sum, drain_seconds,
+        drained ? "true" : "false", flow_seconds);
+  }
+  // A flow that stopped is a failure too: the faults must delay the suite, not break it.
+  return lost == 0 && twice == 0 && h.ledger_sum == 0 && drained && failures.empty() ? 0 : 1;
+}
