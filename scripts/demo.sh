@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: the local PostgreSQL and Redis, the suite's services, and a demo property
-# group loaded through the directory API; then how to talk to the suite. Everything stays
+# `make demo`: the local PostgreSQL and Redis, the suite's services, a demo property group
+# loaded through the directory API, and a day of front-desk traffic replayed across the
+# services with the manager's summary (tools/demo_day.h); then how to talk to the suite. Everything stays
 # running afterwards (`make down` stops it). Safe to run again: nothing is started twice
 # and the demo data is loaded only once.
 #
@@ -33,10 +34,18 @@ declare -A port=()
 while read -r name p; do port[$name]=$p; done < <(scripts/services.sh list)
 directory=127.0.0.1:${port[directory]}
 
+# The day runs across the services that are up now (a service that is not is skipped,
+# and the summary says so).
+day_flags=()
+while read -r _ name svc_state _; do
+  [[ "$name" != directory && "$svc_state" == running && -n "${port[$name]:-}" ]] &&
+    day_flags+=("--$name=127.0.0.1:${port[$name]}")
+done < <(scripts/services.sh status || true)
+
 echo
 out=$(mktemp)
 trap 'rm -f -- "$out"' EXIT
-"$demo_bin" --directory="$directory" --jwt_secret_file="$secret_file" | tee "$out"
+"$demo_bin" --directory="$directory" --jwt_secret_file="$secret_file" "${day_flags[@]}" | tee "$out"
 group_id=$(sed -n 's/^  group id   *//p' "$out" | head -n 1)
 [[ -n "$group_id" ]] || group_id='<group id>'
 
@@ -77,5 +86,6 @@ cat <<EOF
       $directory wuye.directory.v1.DirectoryService/ListStaff
   grpcurl -plaintext $directory grpc.health.v1.Health/Check
 
-Running \`make demo\` again changes nothing: the demo data is loaded with fixed request ids.
+Running \`make demo\` again changes nothing: the demo data and the day's requests carry fixed
+request ids (a run on a later day replays that day: yesterday, estate time).
 EOF

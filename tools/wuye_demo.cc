@@ -8,7 +8,12 @@
 // the group, then a group_admin token for every estate of it. Every mutating call carries a
 // fixed request_id ("demo-estate-sunny", ...), so running it again creates nothing new: the
 // service answers with its first answer. Shifts are per estate-local day, so a run on a new
-// day adds that day's shifts. Any failed call ends the run with exit code 1.
+// day adds that day's shifts (yesterday's and today's). Any failed call ends the run with
+// exit code 1.
+//
+// Given the other services (--intake, --dispatch, --billing, --performance, --eldercare;
+// empty: skipped), it then replays a day of front-desk traffic across them and prints what
+// a manager reads (tools/demo_day.h); a rerun of the same day changes nothing.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -41,9 +46,21 @@
 #include "shared/config.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "tools/demo_day.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
 
 ABSL_FLAG(std::string, directory, "127.0.0.1:50051", "host:port of the directory service");
+// The day's services (tools/demo_day.h); empty: that service's steps are skipped. With none
+// of them, only the demo group is loaded.
+ABSL_FLAG(std::string, intake, "", "host:port of the intake service (empty: skip its steps)");
+ABSL_FLAG(std::string, dispatch, "", "host:port of the dispatch service (empty: skip)");
+ABSL_FLAG(std::string, billing, "", "host:port of the billing service (empty: skip)");
+ABSL_FLAG(std::string, performance, "", "host:port of the performance service (empty: skip)");
+ABSL_FLAG(std::string, eldercare, "", "host:port of the eldercare service (empty: skip)");
+ABSL_FLAG(std::string, day, "",
+          "the estate-local day replayed, YYYY-MM-DD (default: yesterday in Asia/Shanghai)");
+ABSL_FLAG(absl::Duration, settle_timeout, absl::Seconds(60),
+          "how long the day waits for an effect of another service's event");
 ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(30), "deadline of each call");
 // Defined in shared/config.cc (the services read their secret from it too); the demo's
 // default is set in main: .local/jwt-secret, as made by scripts/services.sh.
@@ -584,7 +601,7 @@ std::string Mint(const std::string& secret, const std::string& group,
 
 class Directory {
  public:
-  Directory(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout)
+  Directory(const std::shared_ptr<grpc::Channel>& channel, absl::Duration timeout)
       : stub_(v1::DirectoryService::NewStub(channel)),
         timeout_(timeout),
         trace_(absl::StrCat("wuye-demo-", absl::ToUnixSeconds(absl::Now()))) {}
@@ -779,8 +796,12 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   wuye::ParseFlagsWithEnv(
       argc, argv,
-      "Loads a demo property group into the wuye directory service and prints what it made.\n"
+      "Loads a demo property group into the wuye directory service and prints what it made;\n"
+      "then, given any of the other services, replays a day of front-desk traffic across them\n"
+      "and prints the manager's summary (tools/demo_day.h).\n"
       "  wuye-demo [--directory=127.0.0.1:50051] [--jwt_secret_file=.local/jwt-secret]\n"
+      "            [--intake=H:P] [--dispatch=H:P] [--billing=H:P] [--performance=H:P]\n"
+      "            [--eldercare=H:P] [--day=YYYY-MM-DD]\n"
       "Each flag also reads WUYE_<FLAG> from the environment (WUYE_DIRECTORY, ...).\n"
       "--jwt_secret_file: the HS256 secret the services run with (default .local/jwt-secret;\n"
       "WUYE_JWT_SECRET when the file cannot be read).");
@@ -923,9 +944,6 @@ int main(int argc, char** argv) {
   // Staff, and today's shifts (estate-local day) of the agents and technicians.
   const absl::CivilDay today = absl::ToCivilDay(absl::Now(), tz);
   const std::string today_text = absl::FormatCivilTime(today);
-  const absl::Time day_start = absl::FromCivil(absl::CivilHour(today) + 8, tz);
-  const absl::Time night_start = absl::FromCivil(absl::CivilHour(today) + 20, tz);
-  const absl::Time night_end = absl::FromCivil(absl::CivilHour(today + 1) + 8, tz);
   for (const StaffPlan& sp : DemoStaff()) {
     v1::CreateStaffRequest req;
     req.set_request_id(absl::StrCat("demo-staff-", sp.key));
@@ -941,19 +959,26 @@ int main(int argc, char** argv) {
     tally.Count(made.create_time());
     if (sp.slot == Slot::kNone) continue;
 
-    v1::CreateShiftRequest shift_req;
-    bool day = sp.slot == Slot::kDay;
-    shift_req.set_request_id(
-        absl::StrCat("demo-shift-", sp.key, "-", today_text, day ? "-day" : "-night"));
-    v1::Shift* shift = shift_req.mutable_shift();
-    shift->set_estate_id(estate_ids.at(sp.homes.front()));
-    shift->set_staff_id(made.id());
-    *shift->mutable_start_time() = wuye::ToProtoTime(day ? day_start : night_start);
-    *shift->mutable_end_time() = wuye::ToProtoTime(day ? night_start : night_end);
-    v1::Shift made_shift;
-    dir.Call("CreateShift",
-             [&](auto* ctx) { return dir.stub().CreateShift(ctx, shift_req, &made_shift); });
-    tally.Count(made_shift.create_time());
+    // Yesterday's shifts too: the night shift that began yesterday covers the early hours
+    // of today, and the demo's day (tools/demo_day.h) replays yesterday.
+    for (absl::CivilDay d : {today - 1, today}) {
+      const absl::Time day_start = absl::FromCivil(absl::CivilHour(d) + 8, tz);
+      const absl::Time night_start = absl::FromCivil(absl::CivilHour(d) + 20, tz);
+      const absl::Time night_end = absl::FromCivil(absl::CivilHour(d + 1) + 8, tz);
+      v1::CreateShiftRequest shift_req;
+      bool day = sp.slot == Slot::kDay;
+      shift_req.set_request_id(absl::StrCat("demo-shift-", sp.key, "-", absl::FormatCivilTime(d),
+                                            day ? "-day" : "-night"));
+      v1::Shift* shift = shift_req.mutable_shift();
+      shift->set_estate_id(estate_ids.at(sp.homes.front()));
+      shift->set_staff_id(made.id());
+      *shift->mutable_start_time() = wuye::ToProtoTime(day ? day_start : night_start);
+      *shift->mutable_end_time() = wuye::ToProtoTime(day ? night_start : night_end);
+      v1::Shift made_shift;
+      dir.Call("CreateShift",
+               [&](auto* ctx) { return dir.stub().CreateShift(ctx, shift_req, &made_shift); });
+      tally.Count(made_shift.create_time());
+    }
   }
 
   // Read back what each estate now holds.
@@ -1023,5 +1048,37 @@ int main(int argc, char** argv) {
   }
   PrintTable(ids, "  ");
   std::cout << std::flush;
+
+  // The day, when any of its services is given.
+  wuye::demo::DayTargets targets;
+  targets.directory = target;
+  targets.group_id = group.id();
+  targets.intake = absl::GetFlag(FLAGS_intake);
+  targets.dispatch = absl::GetFlag(FLAGS_dispatch);
+  targets.billing = absl::GetFlag(FLAGS_billing);
+  targets.performance = absl::GetFlag(FLAGS_performance);
+  targets.eldercare = absl::GetFlag(FLAGS_eldercare);
+  if (targets.intake.empty() && targets.dispatch.empty() && targets.billing.empty() &&
+      targets.performance.empty() && targets.eldercare.empty()) {
+    return 0;
+  }
+  wuye::demo::DayOptions options;
+  options.jwt_secret = secret;
+  options.rpc_timeout = absl::GetFlag(FLAGS_rpc_timeout);
+  options.settle_timeout = absl::GetFlag(FLAGS_settle_timeout);
+  options.log = &std::cout;
+  if (std::string d = absl::GetFlag(FLAGS_day); !d.empty()) {
+    if (!absl::ParseCivilTime(d, &options.day)) {
+      std::cerr << "wuye-demo: --day: not a YYYY-MM-DD date\n";
+      return 1;
+    }
+  }
+  std::cout << "\nwuye-demo: replaying a day of front-desk traffic\n" << std::flush;
+  absl::StatusOr<wuye::demo::DaySummary> summary = wuye::demo::RunDemoDay(targets, options);
+  if (!summary.ok()) {
+    std::cerr << "\nwuye-demo: the day failed: " << summary.status() << "\n";
+    return 1;
+  }
+  summary->Print(std::cout);
   return 0;
 }

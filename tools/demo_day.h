@@ -1,0 +1,120 @@
+// The demo's day: a day of front-desk traffic replayed against a running suite, after
+// wuye-demo has loaded the demo property group into the directory (tools/wuye_demo.cc).
+//
+// Every mutating call carries a fixed request_id derived from the day and the object it is
+// about, so running the same day again changes nothing: each service answers with its first
+// answer. Cross-service effects (events over the bus) are awaited by bounded polling. A step
+// whose service has no target is skipped, and the summary says so.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+
+namespace wuye::demo {
+
+// host:port of each service; empty: the service is not running and its steps are skipped.
+// The directory is required (the day reads the group's estates, units, residents, staff).
+struct DayTargets {
+  std::string directory;
+  std::string intake, dispatch, billing, performance, eldercare;
+  std::string group_id;  // the demo group, as wuye-demo printed it
+};
+
+struct DayOptions {
+  std::string jwt_secret;  // the services' HS256 secret
+  // The estate-local day replayed (Asia/Shanghai). Default: yesterday, so that 09:30, 21:50
+  // and 23:00 are all in the past (intake accepts received times up to 7 days back).
+  absl::CivilDay day = absl::CivilDay(1970, 1, 1);
+  absl::Duration rpc_timeout = absl::Seconds(30);
+  // How long a call is retried while its service is UNAVAILABLE (e.g. being restarted),
+  // with the same request_id; and how long an asynchronous effect is awaited.
+  absl::Duration unavailable_retry = absl::Seconds(90);
+  absl::Duration settle_timeout = absl::Seconds(60);
+  // Called before each step with its name (and "payments-half" half-way through the
+  // payments); tests use it to kill a service during the day.
+  std::function<void(absl::string_view step)> on_step;
+  // Progress lines ("tickets: 19 created"), or nullptr for none.
+  std::ostream* log = nullptr;
+};
+
+struct EstateFigures {
+  std::string estate_id, name;
+  int households = 0;
+  // intake.GetCallbackCoverage of the day's month.
+  bool has_coverage = false;
+  int quota_percent = 0, households_served = 0, callbacks_required = 0, callbacks_done = 0;
+  int missing_mandatory = 0;
+  bool coverage_met = false;
+  // billing.ReportCollection of the day's month.
+  bool has_collection = false;
+  int64_t billed_fen = 0, collected_fen = 0;
+  int collection_rate_bp = 0, arrears_share_bp = 0;
+  bool meets_collection_target = false;
+  int bills_issued = 0, payments = 0;
+  // eldercare.ListDueVisits of the coming week (DaySummary.visits_due_by).
+  bool has_visits = false;
+  int elders = 0, visits_due = 0, visits_overdue = 0;
+  // performance.GetTeamSheet: the team's points for the arrears share, and its staff.
+  bool has_team = false;
+  int team_points = 0, team_average_score = 0, team_unrecorded_calls = 0;
+};
+
+struct SlaFigures {
+  int orders = 0, met = 0, missed = 0, open = 0;
+};
+
+struct ScoreLine {
+  std::string staff_id, name;
+  int score = 0;
+  std::vector<std::string> evidence;  // the sheet's lines: points and why
+};
+
+struct DaySummary {
+  std::string day;                   // "2026-11-28"
+  std::vector<std::string> skipped;  // steps not run, and why
+  std::vector<std::string> notes;    // what a reader should know (e.g. refused calls)
+  // Tickets of the day by state name ("received", "closed", ...) and in all.
+  std::map<std::string, int> tickets_by_state;
+  int tickets = 0;
+  // The day's tickets by their script key ("t05-major-complaint") → id, and their states.
+  std::map<std::string, std::string> ticket_ids;
+  std::map<std::string, std::string> ticket_states;
+  // Carrier call log: calls, matched, skipped, new findings (first import), and findings
+  // known so far.
+  int carrier_calls = 0, carrier_matched = 0, carrier_skipped = 0, carrier_findings = 0;
+  // Dispatch: per priority name ("emergency", "small", "big", "scheduled").
+  std::map<std::string, SlaFigures> sla;
+  int work_orders_completed = 0, completed_without_signature = 0;  // all completed so far
+  // Billing.
+  int payments_recorded = 0;
+  std::string duplicate_payment_id;  // the payment sent twice: both answers named it
+  bool duplicate_recorded_once = false;
+  bool ledger_balanced = false;
+  int64_t ledger_transactions = 0, ledger_sum_fen = 0;
+  int64_t elder_charges_fen = 0;  // charge bills of eldercare on the elders' units
+  int64_t paid_work_fen = 0;      // charge bills of paid work orders (dispatch)
+  // Eldercare.
+  std::vector<std::string> elder_ids;
+  int visits_recorded = 0, care_days = 0, elder_emergencies = 0;
+  std::string visits_due_by;  // EstateFigures.visits_due: due on or before this day
+  // Performance: the month's best and worst sheets with their evidence.
+  std::vector<ScoreLine> best, worst;
+  std::vector<EstateFigures> estates;
+
+  void Print(std::ostream& out) const;
+};
+
+absl::StatusOr<DaySummary> RunDemoDay(const DayTargets& targets, const DayOptions& options);
+
+// Yesterday in Asia/Shanghai: the default day.
+absl::CivilDay DefaultDemoDay();
+
+}  // namespace wuye::demo
