@@ -296,6 +296,11 @@ grpc::Status PerformanceServiceImpl::CreateAppeal(Ctx* ctx, const pb::CreateAppe
                                                   pb::Appeal* resp) {
   return rpc_.Run(ctx, "CreateAppeal", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    // Any member of staff (whose sheet it may be); the line decides whose it is.
+    WUYE_RETURN_IF_ERROR(rc.RequireRole(
+        {roles::kEstateManager, roles::kSupervisor, roles::kTeamLead, roles::kAgent,
+         roles::kTechnician, roles::kCleaner, roles::kGardener, roles::kSecurityGuard,
+         roles::kCareWorker, roles::kNurse, roles::kFinanceClerk, roles::kQualityInspector}));
     WUYE_RETURN_IF_ERROR(CheckId(req->line_id(), "line_id"));
     WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 2000, true));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
