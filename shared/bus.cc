@@ -189,6 +189,9 @@ absl::Status OutboxRelay::TrimOnce(absl::Time now) {
 void OutboxRelay::Run() {
   int failures = 0;
   absl::Time next_trim = absl::Now();
+  // After a check that found events, the next one comes soon (more are likely on their
+  // way); each empty check doubles the wait, up to options_.poll when idle.
+  absl::Duration wait = options_.poll;
   while (!stop_.HasBeenNotified()) {
     // First, so that the figures keep moving while Redis is down.
     if (absl::Now() >= next_trim) {
@@ -211,7 +214,9 @@ void OutboxRelay::Run() {
       stop_.WaitForNotificationWithTimeout(absl::Seconds(1));
       continue;
     }
-    stop_.WaitForNotificationWithTimeout(options_.poll);
+    wait = *sent > 0 ? std::min(options_.busy_poll, options_.poll)
+                     : std::min(wait * 2, options_.poll);
+    stop_.WaitForNotificationWithTimeout(wait);
   }
 }
 

@@ -35,6 +35,8 @@ struct RelayOptions {
   // Wait between outbox checks when the last one found nothing (a check is one indexed
   // SELECT on an empty range).
   absl::Duration poll = absl::Milliseconds(20);
+  // The wait after a check that found events; it doubles with each empty check up to `poll`.
+  absl::Duration busy_poll = absl::Milliseconds(2);
   absl::Duration max_backoff = absl::Seconds(5);
   absl::Duration trim_every = absl::Seconds(30);
   // Entries are trimmed only once every group has acknowledged them AND they are older.

@@ -30,6 +30,9 @@ absl::StatusOr<std::unique_ptr<Db>> Db::Open(const DbOptions& options) {
 
 void Db::Prepare(std::string name, std::string sql) {
   std::lock_guard lock(mu_);
+  for (const auto& [known, _] : statements_) {
+    if (known == name) return;  // registered before: once is enough
+  }
   statements_.emplace_back(std::move(name), std::move(sql));
 }
 

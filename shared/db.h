@@ -37,7 +37,7 @@ class Db {
   ~Db();
 
   // Registers a named statement; every connection prepares all of them before its next use
-  // (stores register theirs when they are built).
+  // (stores register theirs when they are built). A name registered before is ignored.
   void Prepare(std::string name, std::string sql);
 
   // Runs `body` in a transaction and commits if it returns OK; rolls back otherwise.

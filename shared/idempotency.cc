@@ -43,15 +43,10 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
 absl::StatusOr<std::optional<std::string>> ClaimRequest(pqxx::work& tx, const IdempotencyKey& key,
                                                         const google::protobuf::Message& request) {
   std::string hash = tx.esc_raw(RequestHash(request));
-  pqxx::result inserted = tx.exec_params(
-      "INSERT INTO wuye_idempotency (group_key, request_id, method, request_hash) "
-      "VALUES ($1, $2, $3, $4::bytea) ON CONFLICT DO NOTHING RETURNING 1",
-      key.group, key.request_id, key.method, hash);
+  pqxx::result inserted =
+      tx.exec_prepared("wuye_idem_claim", key.group, key.request_id, key.method, hash);
   if (!inserted.empty()) return std::nullopt;
-  pqxx::result prior = tx.exec_params(
-      "SELECT method, request_hash = $3::bytea, response FROM wuye_idempotency "
-      "WHERE group_key = $1 AND request_id = $2",
-      key.group, key.request_id, hash);
+  pqxx::result prior = tx.exec_prepared("wuye_idem_prior", key.group, key.request_id, hash);
   if (prior.empty() || prior[0][0].as<std::string>() != key.method || !prior[0][1].as<bool>() ||
       prior[0][2].is_null()) {
     return WithReason(FieldError("request_id", "already used for a different request"),
@@ -63,15 +58,27 @@ absl::StatusOr<std::optional<std::string>> ClaimRequest(pqxx::work& tx, const Id
 
 void RecordResponse(pqxx::work& tx, const IdempotencyKey& key,
                     const google::protobuf::Message& response) {
-  tx.exec_params(
-      "UPDATE wuye_idempotency SET response = $3::bytea WHERE group_key = $1 AND request_id = $2",
-      key.group, key.request_id, tx.esc_raw(response.SerializeAsString()));
+  tx.exec_prepared("wuye_idem_record", key.group, key.request_id,
+                   tx.esc_raw(response.SerializeAsString()));
+}
+
+void PrepareIdempotency(Db& db) {
+  db.Prepare("wuye_idem_claim",
+             "INSERT INTO wuye_idempotency (group_key, request_id, method, request_hash) "
+             "VALUES ($1, $2, $3, $4::bytea) ON CONFLICT DO NOTHING RETURNING 1");
+  db.Prepare("wuye_idem_prior",
+             "SELECT method, request_hash = $3::bytea, response FROM wuye_idempotency "
+             "WHERE group_key = $1 AND request_id = $2");
+  db.Prepare("wuye_idem_record",
+             "UPDATE wuye_idempotency SET response = $3::bytea "
+             "WHERE group_key = $1 AND request_id = $2");
 }
 
 absl::Status RunOnce(Db& db, const IdempotencyKey& key, const google::protobuf::Message& request,
                      google::protobuf::Message* response,
                      const std::function<absl::Status(pqxx::work&)>& effect) {
   WUYE_RETURN_IF_ERROR(ValidateRequestId(key.request_id));
+  PrepareIdempotency(db);
   return db.Transact([&](pqxx::work& tx) -> absl::Status {
     WUYE_ASSIGN_OR_RETURN(std::optional<std::string> prior, ClaimRequest(tx, key, request));
     if (prior.has_value()) {

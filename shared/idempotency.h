@@ -41,4 +41,8 @@ absl::StatusOr<std::optional<std::string>> ClaimRequest(pqxx::work& tx, const Id
 void RecordResponse(pqxx::work& tx, const IdempotencyKey& key,
                     const google::protobuf::Message& response);
 
+// Registers the statements above on `db`; RunOnce does it, a caller of the building blocks
+// does it first.
+void PrepareIdempotency(Db& db);
+
 }  // namespace wuye

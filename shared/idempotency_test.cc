@@ -268,6 +268,7 @@ TEST_F(IdempotencyTest, ClaimAndRecordLetAHandlerShapeItsOwnTransaction) {
   answer.set_id("0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b");
 
   bool first_claim = false;
+  PrepareIdempotency(*db_);
   absl::Status st = db_->Transact([&](pqxx::work& tx) -> absl::Status {
     WUYE_ASSIGN_OR_RETURN(std::optional<std::string> prior, ClaimRequest(tx, key, request));
     first_claim = !prior.has_value();
