@@ -541,6 +541,7 @@ main() {
       ;;
     up | start)
       take_lock
+      "$ROOT/scripts/reserve-ports.sh" "$PG_PORT" "$REDIS_PORT"
       for t in "${targets[@]}"; do "${t}_up"; done
       ;;
     down | stop)

@@ -404,6 +404,9 @@ cmd_start() {  # BUILD
   load_server_env
   take_lock
   ensure_secret
+  local -a ports=()
+  for name in "${NAMES[@]}"; do ports+=("${PORTS[$name]}" "$((PORTS[$name] + 1000))"); done
+  "$ROOT/scripts/reserve-ports.sh" "${ports[@]}"
   for name in "${NAMES[@]}"; do start_one "$name" "$build"; done
 }
 
