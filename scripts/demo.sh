@@ -65,25 +65,18 @@ The suite is running (and stays running until \`make down\`).
   stop        make down   (services, then PostgreSQL and Redis);
               scripts/services.sh stop   (only the services)
 
-A token for the demo group (HS256 with the services' secret, $s/jwt-secret):
+Talk to it with wuyectl, one command line for every service (\`wuyectl <service> --help\`):
 
-  TOKEN=\$($b/tools/wuye-token --secret "\$(cat $s/jwt-secret)" \\
-      --sub me --group $group_id --estates '*' --roles group_admin)
+  export WUYE_TOKEN=\$($b/tools/wuyectl token --group=$group_id --estates='*' \\
+      --roles=group_admin,supervisor,finance_clerk)
+  $b/tools/wuyectl intake list-tickets --estate_id=<estate id> --state=reopened
+  $b/tools/wuyectl dispatch list-work-orders --estate_id=<estate id> --state=completed
+  $b/tools/wuyectl billing get-arrears --estate_id=<estate id> --json
+  $b/tools/wuyectl performance list-rankings --help
 
-EOF
-if command -v grpcurl >/dev/null 2>&1; then
-  echo "Then call the services with grpcurl ($(command -v grpcurl)); they serve reflection:"
-else
-  echo "Then call the services with grpcurl; they serve reflection. grpcurl is not installed"
-  echo "(Debian 12 has no package for it): any grpcurl binary will do, used like this:"
-fi
-cat <<EOF
+The services also serve reflection, for grpcurl (not packaged in Debian 12; any binary):
 
-  grpcurl -plaintext -H "authorization: Bearer \$TOKEN" $directory list
-  grpcurl -plaintext -H "authorization: Bearer \$TOKEN" $directory \\
-      wuye.directory.v1.DirectoryService/ListEstates
-  grpcurl -plaintext -H "authorization: Bearer \$TOKEN" -d '{"estate_id": "<estate id>"}' \\
-      $directory wuye.directory.v1.DirectoryService/ListStaff
+  grpcurl -plaintext -H "authorization: Bearer \$WUYE_TOKEN" $directory list
   grpcurl -plaintext $directory grpc.health.v1.Health/Check
 
 Running \`make demo\` again changes nothing: the demo data and the day's requests carry fixed

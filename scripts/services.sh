@@ -310,9 +310,11 @@ wait_ready() {  # NAME PORT [OFFSET]
       warn "$name: its supervisor is gone"
       return 1
     fi
+    # Not `tail | grep -q`: under pipefail, grep's early exit fails the pipeline with tail's
+    # SIGPIPE once the log has grown past a pipe's buffer (a service catching up on events).
     if pid=$(service_pid "$name") && port_accepts "$port" &&
-      { [[ -z "$offset" ]] ||
-        tail -c "+$((offset + 1))" -- "$LOG_DIR/$name.log" | grep -q '"msg":"server.started"'; }; then
+      { [[ -z "$offset" ]] || grep -q '"msg":"server.started"' \
+        < <(tail -c "+$((offset + 1))" -- "$LOG_DIR/$name.log"); }; then
       return 0
     fi
     if ((SECONDS >= deadline)); then
