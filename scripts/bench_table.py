@@ -39,10 +39,13 @@ if (d := load("billing")) is not None:
         row(f"billing run, {r['units']:,} units", f"{r['billing_run_s']:.1f} s",
             f"bare INSERT…SELECT {r['bare_insert_s']:.1f} s", r["run_vs_bare"])
     if p := d.get("record_payment"):
-        row(f"billing RecordPayment at {p['offered_per_s']:.0f}/s offered",
-            f"{p['record_payment_per_s']:.0f} /s, p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms",
-            f"pgbench INSERT {pg_tps:.0f} tps",
-            p["record_payment_per_s"] / pg_tps if pg_tps else None)
+        rate = p["record_payment_per_s"]
+        if rate < 0.95 * p["offered_per_s"]:  # above capacity: the latency is the queue's
+            figure, value = "billing RecordPayment capacity", f"{rate:.0f} /s"
+        else:
+            figure = f"billing RecordPayment at {p['offered_per_s']:.0f}/s offered"
+            value = f"{rate:.0f} /s, p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms"
+        row(figure, value, f"pgbench INSERT {pg_tps:.0f} tps", rate / pg_tps if pg_tps else None)
 if (d := load("eldercare")) is not None:
     row(f"eldercare health-card reads at {d['offered_per_s']:.0f}/s offered",
         f"{d['reads_per_s']:.0f} /s, p50 {d['p50_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms")
