@@ -113,17 +113,17 @@ int Run() {
   consumer_options.block = absl::Milliseconds(100);
   consumer_options.batch = absl::GetFlag(FLAGS_consumer_batch);
   EventHandler handler = [&](pqxx::work& tx, const events::v1::Event& e) {
-        if (handler_inserts.load()) {
-          tx.exec_params("INSERT INTO applied (event_id) VALUES ($1::uuid)", e.event_id());
-        }
-        if (measure_latency.load()) {
-          double ms = absl::ToDoubleMilliseconds(absl::Now() - FromProtoTime(e.occurred_at()));
-          std::lock_guard lock(mu);
-          latencies_ms.push_back(ms);
-        }
-        applied.fetch_add(1);
-        return absl::OkStatus();
-      };
+    if (handler_inserts.load()) {
+      tx.exec_params("INSERT INTO applied (event_id) VALUES ($1::uuid)", e.event_id());
+    }
+    if (measure_latency.load()) {
+      double ms = absl::ToDoubleMilliseconds(absl::Now() - FromProtoTime(e.occurred_at()));
+      std::lock_guard lock(mu);
+      latencies_ms.push_back(ms);
+    }
+    applied.fetch_add(1);
+    return absl::OkStatus();
+  };
   // Several consumers of one group in one process, as replicas would be.
   std::vector<std::unique_ptr<EventConsumer>> consumers;
   for (int i = 0; i < absl::GetFlag(FLAGS_consumers); ++i) {

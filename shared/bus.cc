@@ -214,8 +214,8 @@ void OutboxRelay::Run() {
       stop_.WaitForNotificationWithTimeout(absl::Seconds(1));
       continue;
     }
-    wait = *sent > 0 ? std::min(options_.busy_poll, options_.poll)
-                     : std::min(wait * 2, options_.poll);
+    wait =
+        *sent > 0 ? std::min(options_.busy_poll, options_.poll) : std::min(wait * 2, options_.poll);
     stop_.WaitForNotificationWithTimeout(wait);
   }
 }

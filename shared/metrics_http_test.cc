@@ -40,16 +40,15 @@ TEST(MetricsEndpointTest, ServesThePrometheusText) {
   EXPECT_TRUE(absl::StartsWith(reply, "HTTP/1.1 200 OK")) << reply;
   EXPECT_TRUE(absl::StrContains(reply, "text/plain; version=0.0.4"));
   EXPECT_TRUE(absl::StrContains(reply, "wuye_metrics_endpoint_test_total 1"));
-  EXPECT_TRUE(absl::StartsWith(Get((*endpoint)->port(), "GET /nope HTTP/1.1\r\n\r\n"),
-                               "HTTP/1.1 404"));
-  EXPECT_TRUE(absl::StartsWith(Get((*endpoint)->port(), "POST /metrics HTTP/1.1\r\n\r\n"),
-                               "HTTP/1.1 405"));
+  EXPECT_TRUE(
+      absl::StartsWith(Get((*endpoint)->port(), "GET /nope HTTP/1.1\r\n\r\n"), "HTTP/1.1 404"));
+  EXPECT_TRUE(
+      absl::StartsWith(Get((*endpoint)->port(), "POST /metrics HTTP/1.1\r\n\r\n"), "HTTP/1.1 405"));
   (*endpoint)->Stop();
 }
 
 TEST(MetricsEndpointTest, RefusesABadAddress) {
-  EXPECT_EQ(MetricsEndpoint::Start("nonsense").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MetricsEndpoint::Start("nonsense").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(MetricsEndpoint::Start("localhost:9").status().code(),
             absl::StatusCode::kInvalidArgument);
 }

@@ -29,7 +29,6 @@ class Outbox {
   // `producer` is the service name, e.g. "directory". Registers its statement with `db`.
   Outbox(Db& db, std::string producer);
 
-
   // Appends the event to the outbox inside `tx` and returns its envelope.
   wuye::events::v1::Event Append(pqxx::work& tx, const EventDraft& draft, absl::Time now,
                                  absl::string_view trace_id) const;

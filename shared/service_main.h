@@ -39,8 +39,7 @@ struct ServiceSpec {
   std::function<EventHandler(ServiceParts&)> make_handler = nullptr;
   // Background loops (deadline timers, report builders); started after the database is
   // ready, stopped after the server has drained.
-  std::function<std::vector<std::unique_ptr<PeriodicWorker>>(ServiceParts&)> make_workers =
-      nullptr;
+  std::function<std::vector<std::unique_ptr<PeriodicWorker>>(ServiceParts&)> make_workers = nullptr;
 };
 
 int ServiceMain(int argc, char** argv, const ServiceSpec& spec);

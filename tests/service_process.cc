@@ -104,7 +104,8 @@ int ServiceProcess::Wait(absl::Duration timeout) {
 
 std::map<std::string, std::string> ServiceTestEnv(const std::string& name) {
   // 32 bytes each, base64; fixed so that a restarted service reads what it sealed.
-  if (name == "intake") return {{"WUYE_INTAKE_PHONE_KEY", "test-phone-key-for-wuye-tests-0123456789"}};
+  if (name == "intake")
+    return {{"WUYE_INTAKE_PHONE_KEY", "test-phone-key-for-wuye-tests-0123456789"}};
   if (name == "eldercare") {
     return {{"WUYE_ELDERCARE_KEYS", "test1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="},
             {"WUYE_ELDERCARE_LOOKUP_KEY", "bG9va3VwLWtleS1mb3Itd3V5ZS10ZXN0cy0wMTIzNDU2Nzg5"}};

@@ -13,7 +13,6 @@
 
 namespace wuye::directory {
 
-
 inline constexpr char kDefaultTimeZone[] = "Asia/Shanghai";
 inline constexpr int kMaxImportUnits = 200000;
 

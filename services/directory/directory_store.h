@@ -19,7 +19,6 @@ const MigrationSet& directory_migrations();
 
 namespace wuye::directory {
 
-
 struct ImportResult {
   std::vector<v1::Building> buildings_created;
   std::vector<v1::Unit> units_created;

@@ -7,10 +7,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "shared/auth.h"
 #include "services/intake/intake_store.h"
 #include "services/intake/ticket.h"
 #include "services/intake/ticket_flow.h"
+#include "shared/auth.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "wuye/directory/v1/directory.pb.h"
@@ -30,7 +30,8 @@ class Consumer {
     if (absl::StartsWith(e.type(), "dispatch.")) return WorkOrder(tx, e);
     if (e.type() == "directory.estate.created" || e.type() == "directory.estate.updated") {
       dir::Estate estate;
-      if (!e.payload().UnpackTo(&estate)) return absl::InvalidArgumentError("payload: not an Estate");
+      if (!e.payload().UnpackTo(&estate))
+        return absl::InvalidArgumentError("payload: not an Estate");
       if (!IsValidId(estate.id()) || !IsValidId(e.group_id())) return absl::OkStatus();
       store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.household_count(),
                           estate.time_zone(), e.subject_version());
@@ -62,7 +63,8 @@ class Consumer {
     int64_t known = store_.WorkOrderVersion(tx, e.group_id(), wo.work_order_id());
     if (e.subject_version() != 0 && known >= e.subject_version()) return absl::OkStatus();
 
-    WorkOrderRow row{wo.work_order_id(), static_cast<int>(wo.state()),
+    WorkOrderRow row{wo.work_order_id(),
+                     static_cast<int>(wo.state()),
                      {wo.worker_ids().begin(), wo.worker_ids().end()}};
     store_.UpsertWorkOrder(tx, e.group_id(), t.id(), row, e.subject_version());
 
@@ -78,10 +80,9 @@ class Consumer {
       if (o.state == ev::WORK_ORDER_STATE_CANCELLED) continue;
       workers.insert(o.worker_ids.begin(), o.worker_ids.end());
     }
-    bool remembered =
-        std::vector<std::string>(workers.begin(), workers.end()) !=
-            std::vector<std::string>(t.worker_ids().begin(), t.worker_ids().end()) ||
-        static_cast<int>(orders.size()) != t.work_order_ids_size();
+    bool remembered = std::vector<std::string>(workers.begin(), workers.end()) !=
+                          std::vector<std::string>(t.worker_ids().begin(), t.worker_ids().end()) ||
+                      static_cast<int>(orders.size()) != t.work_order_ids_size();
     if (remembered) {
       t.clear_worker_ids();
       for (const auto& w : workers) t.add_worker_ids(w);

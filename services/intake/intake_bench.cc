@@ -175,7 +175,8 @@ struct Pending {
 Result OpenLoop(const Setup& s, const std::string& target, double rate, absl::Duration length,
                 int channels) {
   std::vector<std::unique_ptr<v1::IntakeService::Stub>> stubs;
-  for (int i = 0; i < channels; ++i) stubs.push_back(v1::IntakeService::NewStub(NewChannel(target)));
+  for (int i = 0; i < channels; ++i)
+    stubs.push_back(v1::IntakeService::NewStub(NewChannel(target)));
   grpc::CompletionQueue cq;
   Result r;
   const long total = static_cast<long>(rate * absl::ToDoubleSeconds(length));

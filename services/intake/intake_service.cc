@@ -39,8 +39,8 @@ void ForCaller(v1::Ticket& t, absl::Time now) {
 }
 
 absl::Status Illegal(const v1::Ticket& t, absl::string_view what) {
-  return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                        "ticket: a ", StateName(t.state()), " ticket cannot be ", what)),
+  return WithReason(absl::FailedPreconditionError(absl::StrCat("ticket: a ", StateName(t.state()),
+                                                               " ticket cannot be ", what)),
                     "ILLEGAL_TRANSITION");
 }
 
@@ -188,32 +188,35 @@ grpc::Status IntakeServiceImpl::ListTickets(Ctx* ctx, const v1::ListTicketsReque
 
 grpc::Status IntakeServiceImpl::TransferTicket(Ctx* ctx, const v1::TransferTicketRequest* req,
                                                v1::Ticket* resp) {
-  return rpc_.Run(ctx, "TransferTicket", req->request_id(), [&](RequestContext& rc) -> absl::Status {
-    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor}));
-    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
-    WUYE_RETURN_IF_ERROR(CheckStaffId(req->new_owner_id(), "new_owner_id"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500));
-    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      WUYE_ASSIGN_OR_RETURN(v1::Ticket t, VisibleTicket(tx, rc, req->id(), true));
-      if (t.owner_id() == req->new_owner_id()) {
-        return FieldError("new_owner_id", "already the owner");
-      }
-      if (t.state() == ev::TICKET_STATE_CLOSED || t.state() == ev::TICKET_STATE_CANCELLED) {
-        return WithReason(absl::FailedPreconditionError("ticket: finished tickets keep their owner"),
-                          "TICKET_FINISHED");
-      }
-      flow_.Transfer(tx, t, req->new_owner_id(), Change(rc, req->reason()));
-      *resp = t;
-      ForCaller(*resp, rc.now);
-      return absl::OkStatus();
-    });
-  });
+  return rpc_.Run(
+      ctx, "TransferTicket", req->request_id(), [&](RequestContext& rc) -> absl::Status {
+        WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+        WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor}));
+        WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+        WUYE_RETURN_IF_ERROR(CheckStaffId(req->new_owner_id(), "new_owner_id"));
+        WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500));
+        return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+          WUYE_ASSIGN_OR_RETURN(v1::Ticket t, VisibleTicket(tx, rc, req->id(), true));
+          if (t.owner_id() == req->new_owner_id()) {
+            return FieldError("new_owner_id", "already the owner");
+          }
+          if (t.state() == ev::TICKET_STATE_CLOSED || t.state() == ev::TICKET_STATE_CANCELLED) {
+            return WithReason(
+                absl::FailedPreconditionError("ticket: finished tickets keep their owner"),
+                "TICKET_FINISHED");
+          }
+          flow_.Transfer(tx, t, req->new_owner_id(), Change(rc, req->reason()));
+          *resp = t;
+          ForCaller(*resp, rc.now);
+          return absl::OkStatus();
+        });
+      });
 }
 
 grpc::Status IntakeServiceImpl::Step(Ctx* ctx, const char* method, const std::string& request_id,
                                      const google::protobuf::Message& req, const std::string& id,
-                                     absl::Status input, TicketState to, const std::string& reason, v1::Ticket* resp,
+                                     absl::Status input, TicketState to, const std::string& reason,
+                                     v1::Ticket* resp,
                                      const std::function<absl::Status(v1::Ticket&)>& check) {
   return rpc_.Run(ctx, method, request_id, [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
@@ -235,8 +238,8 @@ grpc::Status IntakeServiceImpl::Step(Ctx* ctx, const char* method, const std::st
 grpc::Status IntakeServiceImpl::AnswerTicket(Ctx* ctx, const v1::AnswerTicketRequest* req,
                                              v1::Ticket* resp) {
   return Step(ctx, "AnswerTicket", req->request_id(), *req, req->id(),
-              CheckText(req->answer(), "answer", 4000), ev::TICKET_STATE_ANSWERED, "answered",
-              resp, [&](v1::Ticket& t) -> absl::Status {
+              CheckText(req->answer(), "answer", 4000), ev::TICKET_STATE_ANSWERED, "answered", resp,
+              [&](v1::Ticket& t) -> absl::Status {
                 if (!IsAnswerable(t.kind())) {
                   return WithReason(absl::FailedPreconditionError(
                                         "ticket: only consultations, suggestions and praise are "
@@ -317,64 +320,66 @@ grpc::Status IntakeServiceImpl::ReopenTicket(Ctx* ctx, const v1::ReopenTicketReq
 
 grpc::Status IntakeServiceImpl::RecordCallback(Ctx* ctx, const v1::RecordCallbackRequest* req,
                                                v1::Callback* resp) {
-  return rpc_.Run(ctx, "RecordCallback", req->request_id(), [&](RequestContext& rc) -> absl::Status {
-    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    WUYE_RETURN_IF_ERROR(RequireDesk(rc));
-    const v1::Callback& in = req->callback();
-    WUYE_RETURN_IF_ERROR(CheckId(in.ticket_id(), "callback.ticket_id"));
-    if (!common::Satisfaction_IsValid(in.satisfaction()) ||
-        in.satisfaction() == common::SATISFACTION_UNSPECIFIED) {
-      return FieldError("callback.satisfaction", "required: one of the five levels");
-    }
-    WUYE_RETURN_IF_ERROR(CheckOptionalText(in.comment(), "callback.comment", 2000));
-    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      auto found = store_.GetTicket(tx, rc.caller.group_id, in.ticket_id(), true);
-      if (!found) return absl::NotFoundError("callback.ticket_id: no such ticket");
-      v1::Ticket t = *found;
-      WUYE_RETURN_IF_ERROR(rc.RequireEstate(t.estate_id()));
-      if (t.state() != ev::TICKET_STATE_CALLBACK_DUE) {
-        return WithReason(
-            absl::FailedPreconditionError(absl::StrCat(
-                "ticket: not due for a callback (it is ", StateName(t.state()), ")")),
-            "NO_CALLBACK_DUE");
-      }
-      bool unsatisfied = IsUnsatisfied(in.satisfaction());
-      v1::Callback cb;
-      cb.set_id(NewId(rc.now));
-      cb.set_ticket_id(t.id());
-      cb.set_estate_id(t.estate_id());
-      cb.set_satisfaction(in.satisfaction());
-      cb.set_comment(in.comment());
-      cb.set_agent_id(rc.caller.subject);
-      cb.set_reopened(unsatisfied);
-      *cb.mutable_call_time() = ToProtoTime(rc.now);
-      store_.InsertCallback(tx, rc.caller.group_id, cb);
-      store_.MarkCallbackDone(tx, rc.caller.group_id, t.id());
-      std::vector<std::string> workers(t.worker_ids().begin(), t.worker_ids().end());
-      // The workers' "complained about last time" follows what this callback said.
-      store_.SetComplained(tx, rc.caller.group_id, workers, unsatisfied);
-      WUYE_RETURN_IF_ERROR(flow_.Move(
-          tx, t, unsatisfied ? ev::TICKET_STATE_REOPENED : ev::TICKET_STATE_CLOSED,
-          Change(rc, unsatisfied ? "callback: unsatisfied, reopened" : "callback: done")));
+  return rpc_.Run(
+      ctx, "RecordCallback", req->request_id(), [&](RequestContext& rc) -> absl::Status {
+        WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+        WUYE_RETURN_IF_ERROR(RequireDesk(rc));
+        const v1::Callback& in = req->callback();
+        WUYE_RETURN_IF_ERROR(CheckId(in.ticket_id(), "callback.ticket_id"));
+        if (!common::Satisfaction_IsValid(in.satisfaction()) ||
+            in.satisfaction() == common::SATISFACTION_UNSPECIFIED) {
+          return FieldError("callback.satisfaction", "required: one of the five levels");
+        }
+        WUYE_RETURN_IF_ERROR(CheckOptionalText(in.comment(), "callback.comment", 2000));
+        return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+          auto found = store_.GetTicket(tx, rc.caller.group_id, in.ticket_id(), true);
+          if (!found) return absl::NotFoundError("callback.ticket_id: no such ticket");
+          v1::Ticket t = *found;
+          WUYE_RETURN_IF_ERROR(rc.RequireEstate(t.estate_id()));
+          if (t.state() != ev::TICKET_STATE_CALLBACK_DUE) {
+            return WithReason(
+                absl::FailedPreconditionError(absl::StrCat("ticket: not due for a callback (it is ",
+                                                           StateName(t.state()), ")")),
+                "NO_CALLBACK_DUE");
+          }
+          bool unsatisfied = IsUnsatisfied(in.satisfaction());
+          v1::Callback cb;
+          cb.set_id(NewId(rc.now));
+          cb.set_ticket_id(t.id());
+          cb.set_estate_id(t.estate_id());
+          cb.set_satisfaction(in.satisfaction());
+          cb.set_comment(in.comment());
+          cb.set_agent_id(rc.caller.subject);
+          cb.set_reopened(unsatisfied);
+          *cb.mutable_call_time() = ToProtoTime(rc.now);
+          store_.InsertCallback(tx, rc.caller.group_id, cb);
+          store_.MarkCallbackDone(tx, rc.caller.group_id, t.id());
+          std::vector<std::string> workers(t.worker_ids().begin(), t.worker_ids().end());
+          // The workers' "complained about last time" follows what this callback said.
+          store_.SetComplained(tx, rc.caller.group_id, workers, unsatisfied);
+          WUYE_RETURN_IF_ERROR(flow_.Move(
+              tx, t, unsatisfied ? ev::TICKET_STATE_REOPENED : ev::TICKET_STATE_CLOSED,
+              Change(rc, unsatisfied ? "callback: unsatisfied, reopened" : "callback: done")));
 
-      ev::CallbackRecorded e;
-      e.set_callback_id(cb.id());
-      e.set_ticket_id(t.id());
-      e.set_estate_id(t.estate_id());
-      e.set_satisfaction(cb.satisfaction());
-      e.set_agent_id(cb.agent_id());
-      e.set_owner_id(t.owner_id());
-      for (const auto& w : t.worker_ids()) e.add_worker_ids(w);
-      for (const auto& w : t.work_order_ids()) e.add_work_order_ids(w);
-      e.set_paid(t.kind() == common::TICKET_KIND_PAID_SERVICE);
-      e.set_reopened(unsatisfied);
-      *e.mutable_called_at() = cb.call_time();
-      outbox_.Append(tx, {"intake.callback.recorded", t.group_id(), t.estate_id(), t.id(), 0, &e},
-                     rc.now, rc.trace_id);
-      *resp = cb;
-      return absl::OkStatus();
-    });
-  });
+          ev::CallbackRecorded e;
+          e.set_callback_id(cb.id());
+          e.set_ticket_id(t.id());
+          e.set_estate_id(t.estate_id());
+          e.set_satisfaction(cb.satisfaction());
+          e.set_agent_id(cb.agent_id());
+          e.set_owner_id(t.owner_id());
+          for (const auto& w : t.worker_ids()) e.add_worker_ids(w);
+          for (const auto& w : t.work_order_ids()) e.add_work_order_ids(w);
+          e.set_paid(t.kind() == common::TICKET_KIND_PAID_SERVICE);
+          e.set_reopened(unsatisfied);
+          *e.mutable_called_at() = cb.call_time();
+          outbox_.Append(tx,
+                         {"intake.callback.recorded", t.group_id(), t.estate_id(), t.id(), 0, &e},
+                         rc.now, rc.trace_id);
+          *resp = cb;
+          return absl::OkStatus();
+        });
+      });
 }
 
 grpc::Status IntakeServiceImpl::GetCallbackCoverage(Ctx* ctx,
@@ -396,12 +401,13 @@ grpc::Status IntakeServiceImpl::GetCallbackCoverage(Ctx* ctx,
       resp->set_estate_households(estate ? estate->household_count : 0);
       resp->set_quota_percent(CallbackQuotaPercent(resp->estate_households()));
       resp->set_households_served(rows.households_served);
-      resp->set_callbacks_required(RequiredCallbacks(resp->quota_percent(), rows.households_served));
+      resp->set_callbacks_required(
+          RequiredCallbacks(resp->quota_percent(), rows.households_served));
       resp->set_callbacks_done(rows.callbacks_done);
-      resp->set_share_bp(rows.households_served == 0
-                             ? 0
-                             : static_cast<int>(int64_t{rows.callbacks_done} * 10000 /
-                                                rows.households_served));
+      resp->set_share_bp(
+          rows.households_served == 0
+              ? 0
+              : static_cast<int>(int64_t{rows.callbacks_done} * 10000 / rows.households_served));
       resp->set_met(rows.callbacks_done >= resp->callbacks_required() &&
                     rows.missing_mandatory.empty());
       for (auto& m : rows.missing_mandatory) *resp->add_missing_mandatory() = std::move(m);
@@ -414,44 +420,45 @@ grpc::Status IntakeServiceImpl::GetCallbackCoverage(Ctx* ctx,
 
 grpc::Status IntakeServiceImpl::VerifyComplaint(Ctx* ctx, const v1::VerifyComplaintRequest* req,
                                                 v1::ComplaintVerification* resp) {
-  return rpc_.Run(ctx, "VerifyComplaint", req->request_id(), [&](RequestContext& rc) -> absl::Status {
-    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor, kQualityInspector}));
-    WUYE_RETURN_IF_ERROR(CheckId(req->ticket_id(), "ticket_id"));
-    WUYE_RETURN_IF_ERROR(CheckStaffId(req->staff_id(), "staff_id"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->finding(), "finding", 2000));
-    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      auto t = store_.GetTicket(tx, rc.caller.group_id, req->ticket_id(), true);
-      if (!t) return absl::NotFoundError("ticket_id: no such ticket");
-      WUYE_RETURN_IF_ERROR(rc.RequireEstate(t->estate_id()));
-      if (t->kind() != common::TICKET_KIND_COMPLAINT) {
-        return WithReason(absl::FailedPreconditionError("ticket: not a complaint"),
-                          "NOT_A_COMPLAINT");
-      }
-      v1::ComplaintVerification v;
-      v.set_id(NewId(rc.now));
-      v.set_ticket_id(t->id());
-      v.set_estate_id(t->estate_id());
-      v.set_staff_id(req->staff_id());
-      v.set_finding(req->finding());
-      v.set_verified_by(rc.caller.subject);
-      *v.mutable_verify_time() = ToProtoTime(rc.now);
-      store_.InsertVerification(tx, rc.caller.group_id, v);
-      store_.SetComplained(tx, rc.caller.group_id, {req->staff_id()}, true);
-      ev::ComplaintVerified e;
-      e.set_ticket_id(t->id());
-      e.set_estate_id(t->estate_id());
-      e.set_staff_id(req->staff_id());
-      e.set_finding(req->finding());
-      *e.mutable_verified_by() = Change(rc, "").actor;
-      *e.mutable_verified_at() = v.verify_time();
-      outbox_.Append(tx,
-                     {"intake.complaint.verified", t->group_id(), t->estate_id(), t->id(), 0, &e},
-                     rc.now, rc.trace_id);
-      *resp = v;
-      return absl::OkStatus();
-    });
-  });
+  return rpc_.Run(
+      ctx, "VerifyComplaint", req->request_id(), [&](RequestContext& rc) -> absl::Status {
+        WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+        WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor, kQualityInspector}));
+        WUYE_RETURN_IF_ERROR(CheckId(req->ticket_id(), "ticket_id"));
+        WUYE_RETURN_IF_ERROR(CheckStaffId(req->staff_id(), "staff_id"));
+        WUYE_RETURN_IF_ERROR(CheckText(req->finding(), "finding", 2000));
+        return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+          auto t = store_.GetTicket(tx, rc.caller.group_id, req->ticket_id(), true);
+          if (!t) return absl::NotFoundError("ticket_id: no such ticket");
+          WUYE_RETURN_IF_ERROR(rc.RequireEstate(t->estate_id()));
+          if (t->kind() != common::TICKET_KIND_COMPLAINT) {
+            return WithReason(absl::FailedPreconditionError("ticket: not a complaint"),
+                              "NOT_A_COMPLAINT");
+          }
+          v1::ComplaintVerification v;
+          v.set_id(NewId(rc.now));
+          v.set_ticket_id(t->id());
+          v.set_estate_id(t->estate_id());
+          v.set_staff_id(req->staff_id());
+          v.set_finding(req->finding());
+          v.set_verified_by(rc.caller.subject);
+          *v.mutable_verify_time() = ToProtoTime(rc.now);
+          store_.InsertVerification(tx, rc.caller.group_id, v);
+          store_.SetComplained(tx, rc.caller.group_id, {req->staff_id()}, true);
+          ev::ComplaintVerified e;
+          e.set_ticket_id(t->id());
+          e.set_estate_id(t->estate_id());
+          e.set_staff_id(req->staff_id());
+          e.set_finding(req->finding());
+          *e.mutable_verified_by() = Change(rc, "").actor;
+          *e.mutable_verified_at() = v.verify_time();
+          outbox_.Append(
+              tx, {"intake.complaint.verified", t->group_id(), t->estate_id(), t->id(), 0, &e},
+              rc.now, rc.trace_id);
+          *resp = v;
+          return absl::OkStatus();
+        });
+      });
 }
 
 // ---- Unrecorded calls -----------------------------------------------------------------
@@ -459,72 +466,74 @@ grpc::Status IntakeServiceImpl::VerifyComplaint(Ctx* ctx, const v1::VerifyCompla
 grpc::Status IntakeServiceImpl::ImportCarrierCallLog(Ctx* ctx,
                                                      const v1::ImportCarrierCallLogRequest* req,
                                                      v1::ImportCarrierCallLogResponse* resp) {
-  return rpc_.Run(ctx, "ImportCarrierCallLog", req->request_id(),
-                  [&](RequestContext& rc) -> absl::Status {
-    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor, kEstateManager}));
-    WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
-    if (req->calls().empty()) return FieldError("calls", "at least one call");
-    if (req->calls_size() > kMaxCallLog) {
-      return FieldError("calls", absl::StrCat("at most ", kMaxCallLog, " calls"));
-    }
-    if (req->match_window_minutes() < 0 || req->match_window_minutes() > 24 * 60) {
-      return FieldError("match_window_minutes", "0..1440 (0: the default, 30)");
-    }
-    absl::Duration window = req->match_window_minutes() == 0
-                                ? kDefaultMatchWindow
-                                : absl::Minutes(req->match_window_minutes());
-    struct Call {
-      absl::Time at;
-      std::string hash;
-      int duration;
-    };
-    std::vector<Call> calls;
-    for (int i = 0; i < req->calls_size(); ++i) {
-      const auto& c = req->calls(i);
-      std::string field = absl::StrCat("calls[", i, "]");
-      if (!c.has_call_time()) return FieldError(field + ".call_time", "required");
-      absl::Time at = FromProtoTime(c.call_time());
-      if (at > rc.now) return FieldError(field + ".call_time", "must not be in the future");
-      if (c.duration_seconds() < 0) return FieldError(field + ".duration_seconds", "must be >= 0");
-      WUYE_ASSIGN_OR_RETURN(std::string digits,
-                            NormalizePhone(c.caller_phone(), field + ".caller_phone"));
-      calls.push_back({at, HashPhone(phone_key_, digits), c.duration_seconds()});
-    }
-    WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
-    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      resp->set_calls(static_cast<int>(calls.size()));
-      for (const auto& c : calls) {
-        if (c.duration == 0) {
-          resp->set_skipped(resp->skipped() + 1);
-          continue;
+  return rpc_.Run(
+      ctx, "ImportCarrierCallLog", req->request_id(), [&](RequestContext& rc) -> absl::Status {
+        WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+        WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor, kEstateManager}));
+        WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+        if (req->calls().empty()) return FieldError("calls", "at least one call");
+        if (req->calls_size() > kMaxCallLog) {
+          return FieldError("calls", absl::StrCat("at most ", kMaxCallLog, " calls"));
         }
-        if (store_.HotlineTicketNear(tx, rc.caller.group_id, req->estate_id(), c.hash,
-                                     c.at - window, c.at + window)) {
-          resp->set_matched(resp->matched() + 1);
-          continue;
+        if (req->match_window_minutes() < 0 || req->match_window_minutes() > 24 * 60) {
+          return FieldError("match_window_minutes", "0..1440 (0: the default, 30)");
         }
-        std::string id = NewId(rc.now);
-        if (!store_.InsertUnrecordedCall(tx, rc.caller.group_id, req->estate_id(), id, c.at, c.hash,
-                                         c.duration, rc.now)) {
-          resp->set_already_found(resp->already_found() + 1);
-          continue;
+        absl::Duration window = req->match_window_minutes() == 0
+                                    ? kDefaultMatchWindow
+                                    : absl::Minutes(req->match_window_minutes());
+        struct Call {
+          absl::Time at;
+          std::string hash;
+          int duration;
+        };
+        std::vector<Call> calls;
+        for (int i = 0; i < req->calls_size(); ++i) {
+          const auto& c = req->calls(i);
+          std::string field = absl::StrCat("calls[", i, "]");
+          if (!c.has_call_time()) return FieldError(field + ".call_time", "required");
+          absl::Time at = FromProtoTime(c.call_time());
+          if (at > rc.now) return FieldError(field + ".call_time", "must not be in the future");
+          if (c.duration_seconds() < 0)
+            return FieldError(field + ".duration_seconds", "must be >= 0");
+          WUYE_ASSIGN_OR_RETURN(std::string digits,
+                                NormalizePhone(c.caller_phone(), field + ".caller_phone"));
+          calls.push_back({at, HashPhone(phone_key_, digits), c.duration_seconds()});
         }
-        auto* finding = resp->add_findings();
-        finding->set_id(id);
-        *finding->mutable_call_time() = ToProtoTime(c.at);
-        finding->set_duration_seconds(c.duration);
-        ev::UnrecordedCall e;
-        e.set_finding_id(id);
-        e.set_estate_id(req->estate_id());
-        *e.mutable_call_at() = finding->call_time();
-        e.set_duration_seconds(c.duration);
-        outbox_.Append(tx, {"intake.call.unrecorded", rc.caller.group_id, req->estate_id(), id, 0, &e},
-                       rc.now, rc.trace_id);
-      }
-      return absl::OkStatus();
-    });
-  });
+        WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
+        return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+          resp->set_calls(static_cast<int>(calls.size()));
+          for (const auto& c : calls) {
+            if (c.duration == 0) {
+              resp->set_skipped(resp->skipped() + 1);
+              continue;
+            }
+            if (store_.HotlineTicketNear(tx, rc.caller.group_id, req->estate_id(), c.hash,
+                                         c.at - window, c.at + window)) {
+              resp->set_matched(resp->matched() + 1);
+              continue;
+            }
+            std::string id = NewId(rc.now);
+            if (!store_.InsertUnrecordedCall(tx, rc.caller.group_id, req->estate_id(), id, c.at,
+                                             c.hash, c.duration, rc.now)) {
+              resp->set_already_found(resp->already_found() + 1);
+              continue;
+            }
+            auto* finding = resp->add_findings();
+            finding->set_id(id);
+            *finding->mutable_call_time() = ToProtoTime(c.at);
+            finding->set_duration_seconds(c.duration);
+            ev::UnrecordedCall e;
+            e.set_finding_id(id);
+            e.set_estate_id(req->estate_id());
+            *e.mutable_call_at() = finding->call_time();
+            e.set_duration_seconds(c.duration);
+            outbox_.Append(
+                tx, {"intake.call.unrecorded", rc.caller.group_id, req->estate_id(), id, 0, &e},
+                rc.now, rc.trace_id);
+          }
+          return absl::OkStatus();
+        });
+      });
 }
 
 }  // namespace wuye::intake

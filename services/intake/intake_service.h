@@ -49,8 +49,8 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   static ChangeContext Change(const RequestContext& rc, std::string reason);
   // A simple state change by the owner or a supervisor (answer, close, cancel).
   grpc::Status Step(Ctx* ctx, const char* method, const std::string& request_id,
-                    const google::protobuf::Message& req, const std::string& id,
-                    absl::Status input, TicketState to, const std::string& reason, v1::Ticket* resp,
+                    const google::protobuf::Message& req, const std::string& id, absl::Status input,
+                    TicketState to, const std::string& reason, v1::Ticket* resp,
                     const std::function<absl::Status(v1::Ticket&)>& check);
 
   Db& db_;

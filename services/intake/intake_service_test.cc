@@ -219,9 +219,9 @@ class IntakeServiceTest : public ::testing::Test {
   }
   std::string Snapshot() {
     std::string out;
-    for (const char* t : {"tickets", "ticket_history", "ticket_work_orders", "callbacks",
-                          "complaint_verifications", "unrecorded_calls", "staff", "wuye_outbox",
-                          "wuye_idempotency"}) {
+    for (const char* t :
+         {"tickets", "ticket_history", "ticket_work_orders", "callbacks", "complaint_verifications",
+          "unrecorded_calls", "staff", "wuye_outbox", "wuye_idempotency"}) {
       absl::StrAppend(&out, t, "=", Query(absl::StrCat("SELECT count(*) FROM ", t)), " ");
     }
     return out;
@@ -274,7 +274,8 @@ TEST_F(IntakeServiceTest, ARepairIsOwnedByItsReceiverAndRequestsWork) {
   // The number is kept only as its hash: nowhere in the tables or the events.
   EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE caller_hash IS NOT NULL"), 1);
   for (const char* sql :
-       {"SELECT count(*) FROM tickets WHERE position(convert_to('13800001111', 'UTF8') in body) > 0",
+       {"SELECT count(*) FROM tickets WHERE position(convert_to('13800001111', 'UTF8') in body) > "
+        "0",
         "SELECT count(*) FROM wuye_outbox WHERE position(convert_to('13800001111', 'UTF8') in "
         "envelope) > 0",
         "SELECT count(*) FROM wuye_idempotency WHERE position(convert_to('13800001111', 'UTF8') "
@@ -326,8 +327,7 @@ TEST_F(IntakeServiceTest, BadInputIsRefusedNamingTheFieldAndWritesNothing) {
       {"ticket.location.unit_id", create([](auto& r) { r.mutable_ticket()->clear_location(); })},
       {"ticket.caller_phone",
        create([](auto& r) { r.mutable_ticket()->set_caller_phone("call me"); })},
-      {"ticket.first_complaint_id",
-       create([&](auto& r) {
+      {"ticket.first_complaint_id", create([&](auto& r) {
          r = ComplaintRequest();
          r.mutable_ticket()->set_first_complaint_id("nope");
        })},
@@ -475,8 +475,8 @@ TEST_F(IntakeServiceTest, BadInputIsRefusedNamingTheFieldAndWritesNothing) {
   };
   for (const auto& c : cases) {
     grpc::Status st = c.call();
-    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field << ": "
-                                                                    << st.error_message();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.field << ": " << st.error_message();
     EXPECT_EQ(Field(st), c.field) << st.error_message();
     // No error message quotes a phone number.
     EXPECT_EQ(st.error_message().find("1380000"), std::string::npos);
@@ -562,10 +562,10 @@ TEST_F(IntakeServiceTest, AnotherGroupOrEstateSeesAndChangesNothing) {
   cov.mutable_month()->set_year(2026);
   cov.mutable_month()->set_month(11);
   v1::CallbackCoverage c;
-  EXPECT_EQ(Call(&Stub::GetCallbackCoverage,
-                 TestToken(group_, {other_estate_}, {"supervisor"}), cov, &c)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Call(&Stub::GetCallbackCoverage, TestToken(group_, {other_estate_}, {"supervisor"}), cov, &c)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Snapshot(), before);
   // No token at all.
   v1::GetTicketRequest get;
@@ -586,10 +586,10 @@ TEST_F(IntakeServiceTest, RolesAreEnforced) {
   EXPECT_EQ(Call(&Stub::TransferTicket, agent_, transfer, &out).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   // A technician taking a request.
-  EXPECT_EQ(Call(&Stub::CreateTicket, TestToken(group_, {estate_}, {"technician"}),
-                 RepairRequest(), &out)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Call(&Stub::CreateTicket, TestToken(group_, {estate_}, {"technician"}), RepairRequest(), &out)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   // Another agent resolving a ticket they do not own (首接负责制).
   v1::ResolveTicketRequest resolve;
   resolve.set_request_id(NewId(absl::Now()));
@@ -830,8 +830,7 @@ TEST_F(IntakeServiceTest, ASecondComplaintIsLinkedAndFlagged) {
   EXPECT_EQ(Call(&Stub::CreateTicket, agent_, req, &out).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   req.mutable_ticket()->set_first_complaint_id(NewId(absl::Now()));
-  EXPECT_EQ(Call(&Stub::CreateTicket, agent_, req, &out).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(&Stub::CreateTicket, agent_, req, &out).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(IntakeServiceTest, AVerifiedComplaintIsPublishedAndItsStaffIsCalledBackNextTime) {
@@ -870,8 +869,8 @@ TEST_F(IntakeServiceTest, AVerifiedComplaintIsPublishedAndItsStaffIsCalledBackNe
 TEST_F(IntakeServiceTest, WorkOrderEventsMoveTheTicketAndStaleOrForeignOnesAreIgnored) {
   v1::Ticket t = Create(RepairRequest());
   std::string order = NewId(absl::Now());
-  Apply(Envelope("dispatch.work_order.created",
-                 Order(t.id(), order, ev::WORK_ORDER_STATE_WAITING), 1));
+  Apply(Envelope("dispatch.work_order.created", Order(t.id(), order, ev::WORK_ORDER_STATE_WAITING),
+                 1));
   EXPECT_EQ(Get(t.id()).state(), ev::TICKET_STATE_DISPATCHED);
   Apply(Envelope("dispatch.work_order.on_site",
                  Order(t.id(), order, ev::WORK_ORDER_STATE_ON_SITE, {"tech-1"}), 3));
@@ -1112,8 +1111,8 @@ TEST_F(IntakeServiceTest, ATicketLivesItsWholeLifeThroughRealWorkOrderEvents) {
                      const std::string& id) {
     ev::WorkOrderChanged wo = Order(ticket, id, state, workers);
     ASSERT_TRUE(ddb->Transact([&](pqxx::work& tx) {
-                     dispatch.Append(tx, {type, group_, estate_, id, ++version, &wo},
-                                     clock_->Now(), "trace-life");
+                     dispatch.Append(tx, {type, group_, estate_, id, ++version, &wo}, clock_->Now(),
+                                     "trace-life");
                      return absl::OkStatus();
                    })
                     .ok());
@@ -1170,13 +1169,13 @@ TEST_F(IntakeServiceTest, ATicketLivesItsWholeLifeThroughRealWorkOrderEvents) {
   EXPECT_EQ(closed.work_order_ids_size(), 2);
   std::vector<TicketState> path;
   for (const auto& h : closed.history()) path.push_back(h.to_state());
-  EXPECT_EQ(path, (std::vector<TicketState>{
-                      ev::TICKET_STATE_RECEIVED, ev::TICKET_STATE_DISPATCHED,
-                      ev::TICKET_STATE_IN_PROGRESS, ev::TICKET_STATE_RESOLVED,
-                      ev::TICKET_STATE_CALLBACK_DUE, ev::TICKET_STATE_REOPENED,
-                      ev::TICKET_STATE_DISPATCHED, ev::TICKET_STATE_IN_PROGRESS,
-                      ev::TICKET_STATE_RESOLVED, ev::TICKET_STATE_CALLBACK_DUE,
-                      ev::TICKET_STATE_CLOSED}));
+  EXPECT_EQ(
+      path,
+      (std::vector<TicketState>{
+          ev::TICKET_STATE_RECEIVED, ev::TICKET_STATE_DISPATCHED, ev::TICKET_STATE_IN_PROGRESS,
+          ev::TICKET_STATE_RESOLVED, ev::TICKET_STATE_CALLBACK_DUE, ev::TICKET_STATE_REOPENED,
+          ev::TICKET_STATE_DISPATCHED, ev::TICKET_STATE_IN_PROGRESS, ev::TICKET_STATE_RESOLVED,
+          ev::TICKET_STATE_CALLBACK_DUE, ev::TICKET_STATE_CLOSED}));
   EXPECT_EQ(closed.history(1).change().actor().subject(), "dispatch");
   EXPECT_EQ(closed.history(1).change().reason(), "dispatch.work_order.created");
   // Every delivery applied once, nothing dead.

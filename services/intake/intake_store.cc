@@ -15,12 +15,11 @@ namespace ev = ::wuye::events::v1;
 // "INSERT INTO ticket_history ..." for `group` and `ticket` (SQL expressions) with the change's
 // columns from eight parameters starting at $n: from_state, to_state, from_owner, to_owner,
 // actor, actor_roles, at (µs), reason.
-#define HISTORY_INSERT(group, ticket, p1, p2, p3, p4, p5, p6, p7, p8)                          \
-  "INSERT INTO ticket_history (group_id, ticket_id, from_state, to_state, from_owner, "  \
+#define HISTORY_INSERT(group, ticket, p1, p2, p3, p4, p5, p6, p7, p8)                           \
+  "INSERT INTO ticket_history (group_id, ticket_id, from_state, to_state, from_owner, "         \
   "to_owner, actor, actor_roles, at, reason) SELECT " group ", " ticket ", " p1 ", " p2 ", " p3 \
   ", " p4 ", " p5 ", " p6 "::text[], " TS(p7) ", " p8
-#define AFTER(param) \
-  "COALESCE(NULLIF(" param ", '')::uuid, '00000000-0000-0000-0000-000000000000')"
+#define AFTER(param) "COALESCE(NULLIF(" param ", '')::uuid, '00000000-0000-0000-0000-000000000000')"
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 int64_t Micros(const google::protobuf::Timestamp& ts) { return Micros(FromProtoTime(ts)); }
@@ -68,9 +67,9 @@ IntakeStore::IntakeStore(Db& db) {
        "body = $7 WHERE group_id = $1 AND id = $2");
   prep("in_ticket_update_history",
        "WITH t AS (UPDATE tickets SET state = $3, owner_id = $4, version = $5, "
-       "callback_reason = $6, body = $7 WHERE group_id = $1 AND id = $2 RETURNING id) "
-       HISTORY_INSERT("$1", "(SELECT id FROM t)", "$8", "$9", "$10", "$11", "$12", "$13", "$14",
-                      "$15"));
+       "callback_reason = $6, body = $7 WHERE group_id = $1 AND id = $2 RETURNING "
+       "id) " HISTORY_INSERT("$1", "(SELECT id FROM t)", "$8", "$9", "$10", "$11", "$12", "$13",
+                             "$14", "$15"));
   prep("in_ticket_resolved",
        "UPDATE tickets SET resolved_month = $3, resolved_at = " TS("$4") ", callback_done = false "
        "WHERE group_id = $1 AND id = $2");
@@ -154,15 +153,14 @@ IntakeStore::IntakeStore(Db& db) {
 void IntakeStore::InsertTicket(pqxx::work& tx, const v1::Ticket& t, const std::string& caller_hash,
                                const v1::TicketChange& c) {
   const auto& actor = c.change().actor();
-  tx.exec_prepared("in_ticket_insert", t.id(), t.group_id(), t.estate_id(),
-                   static_cast<int>(t.state()), static_cast<int>(t.kind()),
-                   static_cast<int>(t.channel()), t.owner_id(),
-                   OptionalMicros(t.has_answer_due_time() ? &t.answer_due_time() : nullptr),
-                   caller_hash.empty() ? std::string() : tx.esc_raw(caller_hash),
-                   Micros(t.received_time()), HouseholdKey(t), t.version(), tx.esc_raw(Body(t)),
-                   static_cast<int>(c.from_state()), static_cast<int>(c.to_state()),
-                   c.from_owner_id(), c.to_owner_id(), actor.subject(), Roles(actor),
-                   Micros(c.change().at()), c.change().reason());
+  tx.exec_prepared(
+      "in_ticket_insert", t.id(), t.group_id(), t.estate_id(), static_cast<int>(t.state()),
+      static_cast<int>(t.kind()), static_cast<int>(t.channel()), t.owner_id(),
+      OptionalMicros(t.has_answer_due_time() ? &t.answer_due_time() : nullptr),
+      caller_hash.empty() ? std::string() : tx.esc_raw(caller_hash), Micros(t.received_time()),
+      HouseholdKey(t), t.version(), tx.esc_raw(Body(t)), static_cast<int>(c.from_state()),
+      static_cast<int>(c.to_state()), c.from_owner_id(), c.to_owner_id(), actor.subject(),
+      Roles(actor), Micros(c.change().at()), c.change().reason());
 }
 
 std::optional<v1::Ticket> IntakeStore::GetTicket(pqxx::work& tx, const std::string& group,
@@ -290,8 +288,7 @@ std::optional<EstateFacts> IntakeStore::GetEstate(pqxx::work& tx, const std::str
 }
 
 void IntakeStore::UpsertEstate(pqxx::work& tx, const std::string& group, const std::string& id,
-                               int household_count, const std::string& time_zone,
-                               int64_t version) {
+                               int household_count, const std::string& time_zone, int64_t version) {
   tx.exec_prepared("in_estate_upsert", id, group, household_count, time_zone, version);
 }
 

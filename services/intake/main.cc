@@ -33,7 +33,8 @@ absl::StatusOr<std::string> PhoneKey(const wuye::ServiceConfig& config) {
   if (config.auth.hs256_secret.empty()) {
     return absl::InvalidArgumentError("phone key: set WUYE_INTAKE_PHONE_KEY or --phone_key_file");
   }
-  wuye::LogWarn("intake.phone_key").Str("why", "derived from the JWT secret; set WUYE_INTAKE_PHONE_KEY");
+  wuye::LogWarn("intake.phone_key")
+      .Str("why", "derived from the JWT secret; set WUYE_INTAKE_PHONE_KEY");
   return wuye::intake::HashPhone(config.auth.hs256_secret, "wuye.intake.phone-key");
 }
 
@@ -52,5 +53,6 @@ int main(int argc, char** argv) {
                                                                   parts.clock, std::move(key));
        },
        .consumes = {wuye::StreamOf("dispatch"), wuye::StreamOf("directory")},
-       .make_handler = [](wuye::ServiceParts& parts) { return wuye::intake::MakeHandler(parts.db); }});
+       .make_handler =
+           [](wuye::ServiceParts& parts) { return wuye::intake::MakeHandler(parts.db); }});
 }

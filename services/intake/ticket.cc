@@ -86,7 +86,8 @@ absl::Status CheckText(absl::string_view text, absl::string_view field, int max_
   if (absl::StripAsciiWhitespace(text).empty()) return FieldError(field, "required");
   int chars = 0;
   if (!Utf8Length(text, &chars)) return FieldError(field, "must be valid UTF-8");
-  if (chars > max_chars) return FieldError(field, absl::StrCat("at most ", max_chars, " characters"));
+  if (chars > max_chars)
+    return FieldError(field, absl::StrCat("at most ", max_chars, " characters"));
   for (unsigned char c : text) {
     // Free text may hold line breaks; no other control characters.
     if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
@@ -139,7 +140,8 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
   if (has_unit) WUYE_RETURN_IF_ERROR(CheckId(loc->unit_id(), f("location.unit_id")));
   if (has_area) WUYE_RETURN_IF_ERROR(CheckText(loc->common_area(), f("location.common_area"), 200));
   if (t.has_location() || has_unit || has_area) loc->set_estate_id(t.estate_id());
-  if ((t.kind() == common::TICKET_KIND_REPAIR_UNIT || t.kind() == common::TICKET_KIND_PAID_SERVICE) &&
+  if ((t.kind() == common::TICKET_KIND_REPAIR_UNIT ||
+       t.kind() == common::TICKET_KIND_PAID_SERVICE) &&
       !has_unit) {
     return FieldError(f("location.unit_id"), "required for work inside a unit");
   }
@@ -178,8 +180,10 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
   bool complaint = t.kind() == common::TICKET_KIND_COMPLAINT;
   if (!complaint) {
     if (t.major()) return FieldError(f("major"), "only for complaints");
-    if (!t.first_complaint_id().empty()) return FieldError(f("first_complaint_id"), "only for complaints");
-    if (!t.disputed_bill_id().empty()) return FieldError(f("disputed_bill_id"), "only for complaints");
+    if (!t.first_complaint_id().empty())
+      return FieldError(f("first_complaint_id"), "only for complaints");
+    if (!t.disputed_bill_id().empty())
+      return FieldError(f("disputed_bill_id"), "only for complaints");
   } else {
     if (!t.first_complaint_id().empty()) {
       WUYE_RETURN_IF_ERROR(CheckId(t.first_complaint_id(), f("first_complaint_id")));
@@ -309,7 +313,8 @@ std::string StateName(TicketState state) {
 
 absl::Status CheckMove(common::TicketKind kind, TicketState from, TicketState to) {
   if (CanMove(kind, from, to)) return absl::OkStatus();
-  std::string why = absl::StrCat("ticket: cannot move from ", StateName(from), " to ", StateName(to));
+  std::string why =
+      absl::StrCat("ticket: cannot move from ", StateName(from), " to ", StateName(to));
   if (kind == common::TICKET_KIND_COMPLAINT &&
       (to == ev::TICKET_STATE_ANSWERED || to == ev::TICKET_STATE_CANCELLED)) {
     absl::StrAppend(&why, " (a complaint is closed only after its handling result)");

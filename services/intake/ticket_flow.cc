@@ -33,7 +33,7 @@ std::string ReasonText(v1::CallbackReason r) {
 }  // namespace
 
 ev::TicketChanged TicketFlow::Changed(const v1::Ticket& t, TicketState previous,
-                                     const ChangeContext& c) {
+                                      const ChangeContext& c) {
   ev::TicketChanged e;
   e.set_ticket_id(t.id());
   e.set_estate_id(t.estate_id());
@@ -57,7 +57,8 @@ ev::TicketChanged TicketFlow::Changed(const v1::Ticket& t, TicketState previous,
 void TicketFlow::Publish(pqxx::work& tx, const v1::Ticket& t, TicketState previous,
                          const ChangeContext& c) {
   ev::TicketChanged e = Changed(t, previous, c);
-  outbox_.Append(tx, {"intake.ticket.changed", t.group_id(), t.estate_id(), t.id(), t.version(), &e},
+  outbox_.Append(tx,
+                 {"intake.ticket.changed", t.group_id(), t.estate_id(), t.id(), t.version(), &e},
                  c.now, c.trace_id);
 }
 
@@ -96,9 +97,8 @@ void TicketFlow::Create(pqxx::work& tx, v1::Ticket& t, const std::string& caller
     work.set_kind(t.kind());
     work.set_category(t.category());
     work.set_priority(t.priority());
-    work.set_description(t.description().empty()
-                             ? t.summary()
-                             : absl::StrCat(t.summary(), "\n", t.description()));
+    work.set_description(
+        t.description().empty() ? t.summary() : absl::StrCat(t.summary(), "\n", t.description()));
     work.set_service_item_code(t.service_item_code());
     *work.mutable_requested_at() = ToProtoTime(c.now);
     work.set_owner_id(t.owner_id());
@@ -147,9 +147,8 @@ void TicketFlow::Transfer(pqxx::work& tx, v1::Ticket& t, const std::string& new_
   Publish(tx, t, t.state(), c);
 }
 
-v1::CallbackReason TicketFlow::Decide(pqxx::work& tx, const v1::Ticket& t,
-                                      const std::string& month, absl::TimeZone tz,
-                                      absl::Time now) {
+v1::CallbackReason TicketFlow::Decide(pqxx::work& tx, const v1::Ticket& t, const std::string& month,
+                                      absl::TimeZone tz, absl::Time now) {
   auto estate = store_.GetEstate(tx, t.group_id(), t.estate_id());
   CallbackInputs in;
   in.kind = t.kind();

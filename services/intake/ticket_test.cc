@@ -224,9 +224,9 @@ TEST(StateMachine, AComplaintIsNeverAnsweredNorCancelled) {
 TEST(WorkOrders, MoveTheTicketForwardOnly) {
   EXPECT_EQ(TargetForWorkOrder(ev::WORK_ORDER_STATE_WAITING), ev::TICKET_STATE_DISPATCHED);
   EXPECT_EQ(TargetForWorkOrder(ev::WORK_ORDER_STATE_ASSIGNED), ev::TICKET_STATE_DISPATCHED);
-  for (auto s : {ev::WORK_ORDER_STATE_ACCEPTED, ev::WORK_ORDER_STATE_EN_ROUTE,
-                 ev::WORK_ORDER_STATE_ON_SITE, ev::WORK_ORDER_STATE_WORK_DONE,
-                 ev::WORK_ORDER_STATE_SIGNED}) {
+  for (auto s :
+       {ev::WORK_ORDER_STATE_ACCEPTED, ev::WORK_ORDER_STATE_EN_ROUTE, ev::WORK_ORDER_STATE_ON_SITE,
+        ev::WORK_ORDER_STATE_WORK_DONE, ev::WORK_ORDER_STATE_SIGNED}) {
     EXPECT_EQ(TargetForWorkOrder(s), ev::TICKET_STATE_IN_PROGRESS);
   }
   EXPECT_EQ(TargetForWorkOrder(ev::WORK_ORDER_STATE_COMPLETED), ev::TICKET_STATE_RESOLVED);
