@@ -1,5 +1,7 @@
 #include "services/billing/billing_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/billing/billing.h"
@@ -41,6 +43,17 @@ absl::Status CheckFreeText(const std::string& text, absl::string_view field, siz
   if (text.size() > max) return FieldError(field, absl::StrCat("at most ", max, " bytes"));
   for (char c : text) {
     if (static_cast<unsigned char>(c) < 0x20) return FieldError(field, "no control characters");
+  }
+  return absl::OkStatus();
+}
+
+// An amount of money moved and how: both required.
+absl::Status CheckMoneyMovement(int64_t amount_fen, v1::PaymentMethod method) {
+  if (amount_fen <= 0 || amount_fen > 100000000) {
+    return FieldError("amount_fen", "must be 1..100000000");
+  }
+  if (method == v1::PAYMENT_METHOD_UNSPECIFIED || !v1::PaymentMethod_IsValid(method)) {
+    return FieldError("method", "required");
   }
   return absl::OkStatus();
 }
@@ -484,6 +497,85 @@ grpc::Status BillingServiceImpl::ReversePayment(Ctx* ctx, const v1::ReversePayme
   });
 }
 
+// ---- Deposits and refunds ----------------------------------------------------------------
+
+grpc::Status BillingServiceImpl::TakeDeposit(Ctx* ctx, const v1::TakeDepositRequest* req,
+                                             v1::UnitAccount* resp) {
+  return rpc_.Run(ctx, "TakeDeposit", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->unit_id(), "unit_id"));
+    WUYE_RETURN_IF_ERROR(CheckMoneyMovement(req->amount_fen(), req->method()));
+    const std::string& txn = req->external_txn_no();
+    if (txn.empty() || txn.size() > 64 ||
+        !std::all_of(txn.begin(), txn.end(), [](char c) { return c >= 0x21 && c <= 0x7e; })) {
+      return FieldError("external_txn_no", "1..64 printable ASCII characters");
+    }
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, req->unit_id(), "unit_id"));
+      const std::string& group = rc.caller.group_id;
+      const std::string method = MethodName(req->method());
+      if (!store_.PostLedger(tx, group, unit.estate_id, "deposit",
+                             absl::StrCat("deposit:", method, ":", req->external_txn_no()),
+                             {{absl::StrCat("cash:", method), "", req->amount_fen()},
+                              {"deposit_held", unit.id, -req->amount_fen()}},
+                             rc.now)) {
+        return Refused("external_txn_no: a deposit with this transaction number is recorded",
+                       "EXTERNAL_TXN_REUSED");
+      }
+      FillAccount(tx, group, unit, resp);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::Refund(Ctx* ctx, const v1::RefundRequest* req,
+                                        v1::UnitAccount* resp) {
+  return rpc_.Run(ctx, "Refund", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->unit_id(), "unit_id"));
+    if (req->of() != v1::REFUND_OF_CREDIT && req->of() != v1::REFUND_OF_DEPOSIT) {
+      return FieldError("of", "credit or deposit");
+    }
+    WUYE_RETURN_IF_ERROR(CheckMoneyMovement(req->amount_fen(), req->method()));
+    WUYE_RETURN_IF_ERROR(CheckFreeText(req->reason(), "reason", 200, true));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, req->unit_id(), "unit_id"));
+      const std::string& group = rc.caller.group_id;
+      const std::string account =
+          req->of() == v1::REFUND_OF_CREDIT ? "unit_credit" : "deposit_held";
+      store_.LockOpenBills(tx, group, unit.id);  // serialises money moves of the unit
+      int64_t held = store_.UnitLiability(tx, group, unit.id, account);
+      if (req->amount_fen() > held) {
+        return Refused(absl::StrCat("amount_fen: more than the unit has (", held, " fen)"),
+                       "NOT_ENOUGH_HELD");
+      }
+      store_.PostLedger(
+          tx, group, unit.estate_id, "refund", absl::StrCat("refund:", NewId(rc.now)),
+          {{account, unit.id, req->amount_fen()},
+           {absl::StrCat("cash:", MethodName(req->method())), "", -req->amount_fen()}},
+          rc.now);
+      FillAccount(tx, group, unit, resp);
+      return absl::OkStatus();
+    });
+  });
+}
+
+void BillingServiceImpl::FillAccount(pqxx::work& tx, const std::string& group, const UnitCopy& unit,
+                                     v1::UnitAccount* resp) {
+  resp->set_unit_id(unit.id);
+  resp->set_estate_id(unit.estate_id);
+  int64_t owed = 0;
+  for (auto& b : store_.ListBills(tx, group, unit.estate_id, unit.id, true, "", 1000)) {
+    owed += b.amount_fen() - b.paid_fen();
+    *resp->add_open_bills() = std::move(b);
+  }
+  resp->set_owed_fen(owed);
+  resp->set_credit_fen(store_.UnitLiability(tx, group, unit.id, "unit_credit"));
+  resp->set_deposits_held_fen(store_.UnitLiability(tx, group, unit.id, "deposit_held"));
+}
+
 grpc::Status BillingServiceImpl::GetPayment(Ctx* ctx, const v1::GetPaymentRequest* req,
                                             v1::Payment* resp) {
   return rpc_.Run(ctx, "GetPayment", "", [&](RequestContext& rc) {
@@ -507,16 +599,7 @@ grpc::Status BillingServiceImpl::GetUnitAccount(Ctx* ctx, const v1::GetUnitAccou
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, req->unit_id(), "unit_id"));
-      resp->set_unit_id(unit.id);
-      resp->set_estate_id(unit.estate_id);
-      int64_t owed = 0;
-      for (auto& b : store_.ListBills(tx, group, unit.estate_id, unit.id, true, "", 1000)) {
-        owed += b.amount_fen() - b.paid_fen();
-        *resp->add_open_bills() = std::move(b);
-      }
-      resp->set_owed_fen(owed);
-      resp->set_credit_fen(store_.UnitLiability(tx, group, unit.id, "unit_credit"));
-      resp->set_deposits_held_fen(store_.UnitLiability(tx, group, unit.id, "deposit_held"));
+      FillAccount(tx, group, unit, resp);
       return absl::OkStatus();
     });
   });

@@ -35,6 +35,8 @@ class BillingServiceImpl final : public v1::BillingService::Service {
   grpc::Status ListBills(Ctx*, const v1::ListBillsRequest*, v1::ListBillsResponse*) override;
   grpc::Status RecordPayment(Ctx*, const v1::RecordPaymentRequest*, v1::Payment*) override;
   grpc::Status ReversePayment(Ctx*, const v1::ReversePaymentRequest*, v1::Payment*) override;
+  grpc::Status TakeDeposit(Ctx*, const v1::TakeDepositRequest*, v1::UnitAccount*) override;
+  grpc::Status Refund(Ctx*, const v1::RefundRequest*, v1::UnitAccount*) override;
   grpc::Status GetPayment(Ctx*, const v1::GetPaymentRequest*, v1::Payment*) override;
   grpc::Status GetUnitAccount(Ctx*, const v1::GetUnitAccountRequest*, v1::UnitAccount*) override;
   grpc::Status CheckLedger(Ctx*, const v1::CheckLedgerRequest*, v1::LedgerCheck*) override;
@@ -50,6 +52,9 @@ class BillingServiceImpl final : public v1::BillingService::Service {
   // does not name it.
   absl::StatusOr<EstateCopy> VisibleEstate(pqxx::work& tx, const RequestContext& rc,
                                            const std::string& estate_id, absl::string_view field);
+  // The unit's account as GetUnitAccount answers it.
+  void FillAccount(pqxx::work& tx, const std::string& group, const UnitCopy& unit,
+                   v1::UnitAccount* resp);
   absl::StatusOr<UnitCopy> VisibleUnit(pqxx::work& tx, const RequestContext& rc,
                                        const std::string& unit_id, absl::string_view field);
   absl::StatusOr<v1::Bill> VisibleBill(pqxx::work& tx, const RequestContext& rc,

@@ -1161,5 +1161,72 @@ TEST_F(BillingServiceTest, HealthIsServed) {
   EXPECT_EQ(::wuye::testing::HealthStatus(channel_, "wuye.billing.v1.BillingService"), 1);
 }
 
+TEST_F(BillingServiceTest, DepositsAreHeldAndRefundsNeverPayBackMoreThanIsThere) {
+  std::string unit = Unit(estate_, "100");
+  v1::TakeDepositRequest take;
+  take.set_request_id("dep-1");
+  take.set_unit_id(unit);
+  take.set_amount_fen(200000);  // a 2000-yuan renovation deposit
+  take.set_method(v1::PAYMENT_METHOD_BANK_TRANSFER);
+  take.set_external_txn_no("BANK-77");
+  v1::UnitAccount account, again;
+  ASSERT_TRUE(Call(&Stub::TakeDeposit, clerk_, take, &account).ok());
+  EXPECT_EQ(account.deposits_held_fen(), 200000);
+  ASSERT_TRUE(Call(&Stub::TakeDeposit, clerk_, take, &again).ok());  // a retry: the same answer
+  EXPECT_EQ(again.deposits_held_fen(), 200000);
+  take.set_request_id("dep-2");  // the same bank transfer under another request_id: refused
+  grpc::Status dup = Call(&Stub::TakeDeposit, clerk_, take, &again);
+  EXPECT_EQ(dup.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(dup), "EXTERNAL_TXN_REUSED");
+
+  // Bad input names the field and writes nothing; other roles are refused.
+  const int64_t txns = Query("SELECT count(*) FROM ledger_txns");
+  v1::TakeDepositRequest bad = take;
+  bad.set_request_id("dep-bad");
+  bad.set_amount_fen(0);
+  EXPECT_EQ(Field(Call(&Stub::TakeDeposit, clerk_, bad, &again)), "amount_fen");
+  bad.set_amount_fen(100);
+  bad.set_external_txn_no("");
+  EXPECT_EQ(Field(Call(&Stub::TakeDeposit, clerk_, bad, &again)), "external_txn_no");
+  EXPECT_EQ(
+      Call(&Stub::TakeDeposit, TestToken(group_, {"*"}, {"agent"}), take, &again).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+
+  v1::RefundRequest refund;
+  refund.set_request_id("ref-1");
+  refund.set_unit_id(unit);
+  refund.set_of(v1::REFUND_OF_DEPOSIT);
+  refund.set_amount_fen(150000);
+  refund.set_method(v1::PAYMENT_METHOD_BANK_TRANSFER);
+  refund.set_reason("renovation done, a damaged railing kept back");
+  v1::RefundRequest no_of = refund;
+  no_of.set_request_id("ref-bad");
+  no_of.set_of(v1::REFUND_OF_UNSPECIFIED);
+  EXPECT_EQ(Field(Call(&Stub::Refund, clerk_, no_of, &again)), "of");
+  EXPECT_EQ(Query("SELECT count(*) FROM ledger_txns"), txns);
+
+  ASSERT_TRUE(Call(&Stub::Refund, clerk_, refund, &account).ok());
+  EXPECT_EQ(account.deposits_held_fen(), 50000);
+  refund.set_request_id("ref-2");  // more than is left
+  grpc::Status over = Call(&Stub::Refund, clerk_, refund, &again);
+  EXPECT_EQ(over.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(over), "NOT_ENOUGH_HELD");
+
+  // An overpayment's credit goes back the same way.
+  Run(estate_, Month(2026, 1));  // 150.00 yuan
+  v1::Payment paid;
+  ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_, PaymentReq(unit, 20000, "T-over"), &paid).ok());
+  EXPECT_EQ(paid.credit_fen(), 5000);
+  refund.set_request_id("ref-3");
+  refund.set_of(v1::REFUND_OF_CREDIT);
+  refund.set_amount_fen(5000);
+  refund.set_method(v1::PAYMENT_METHOD_CASH);
+  ASSERT_TRUE(Call(&Stub::Refund, clerk_, refund, &account).ok());
+  EXPECT_EQ(account.credit_fen(), 0);
+  EXPECT_EQ(account.deposits_held_fen(), 50000);
+  EXPECT_EQ(Query("SELECT count(*) FROM ledger_txns WHERE kind = 'refund'"), 2);
+  EXPECT_TRUE(Ledger().balanced());
+}
+
 }  // namespace
 }  // namespace wuye::billing
