@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
+#include "shared/status.h"
 
 namespace wuye {
 namespace {
@@ -60,6 +61,12 @@ bool IsValidId(absl::string_view id) {
     }
   }
   return true;
+}
+
+absl::Status CheckId(absl::string_view id, absl::string_view field) {
+  if (id.empty()) return FieldError(field, "required");
+  if (!IsValidId(id)) return FieldError(field, "not a valid id");
+  return absl::OkStatus();
 }
 
 }  // namespace wuye

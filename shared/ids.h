@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
@@ -15,5 +16,8 @@ std::string NewId(absl::Time now);
 
 // True for a canonical lowercase or uppercase 8-4-4-4-12 hex UUID.
 bool IsValidId(absl::string_view id);
+
+// A required id in `field`: INVALID_ARGUMENT naming the field when empty or not one of ours.
+absl::Status CheckId(absl::string_view id, absl::string_view field);
 
 }  // namespace wuye

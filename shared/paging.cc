@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "shared/ids.h"
 #include "shared/status.h"
 
 namespace wuye {
@@ -49,6 +50,15 @@ absl::StatusOr<PageRequest> ParsePage(int32_t page_size, absl::string_view page_
 std::string NextPageToken(absl::string_view last_key, absl::string_view filters) {
   std::string raw = absl::StrCat(std::string(1, kVersion), Tag(last_key, filters), last_key);
   return absl::WebSafeBase64Escape(raw);
+}
+
+absl::StatusOr<PageRequest> ParseIdPage(int32_t page_size, absl::string_view page_token,
+                                        absl::string_view filters) {
+  absl::StatusOr<PageRequest> page = ParsePage(page_size, page_token, filters);
+  if (page.ok() && !page->after.empty() && !IsValidId(page->after)) {
+    return FieldError("page_token", "not a token this service issued");
+  }
+  return page;
 }
 
 }  // namespace wuye

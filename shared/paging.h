@@ -3,6 +3,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -24,5 +26,21 @@ absl::StatusOr<PageRequest> ParsePage(int32_t page_size, absl::string_view page_
 
 // The token for the page after the one that ended at `last_key`.
 std::string NextPageToken(absl::string_view last_key, absl::string_view filters);
+
+// ParsePage for a list keyed by id: a token whose key is not one of our ids is refused too.
+absl::StatusOr<PageRequest> ParseIdPage(int32_t page_size, absl::string_view page_token,
+                                        absl::string_view filters);
+
+// Moves up to page.size of `rows` (fetched with LIMIT page.size + 1, so a further row means
+// there is a next page) into `out`; returns the next page's token, "" on the last page.
+template <class Row, class Repeated>
+std::string FillPage(std::vector<Row> rows, const PageRequest& page, absl::string_view filters,
+                     Repeated* out) {
+  const bool more = static_cast<int>(rows.size()) > page.size;
+  if (more) rows.resize(page.size);
+  std::string token = more ? NextPageToken(rows.back().id(), filters) : "";
+  for (auto& row : rows) *out->Add() = std::move(row);
+  return token;
+}
 
 }  // namespace wuye

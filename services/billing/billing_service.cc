@@ -22,12 +22,6 @@ using roles::kGroupAdmin;
 using roles::kService;
 using roles::kTechnician;
 
-absl::Status CheckId(const std::string& id, absl::string_view field) {
-  if (id.empty()) return FieldError(field, "required");
-  if (!IsValidId(id)) return FieldError(field, "not a valid id");
-  return absl::OkStatus();
-}
-
 absl::Status CheckLabel(const std::string& text, absl::string_view field, size_t max) {
   if (text.empty()) return FieldError(field, "required");
   if (text.size() > max) return FieldError(field, absl::StrCat("at most ", max, " characters"));
@@ -368,17 +362,11 @@ grpc::Status BillingServiceImpl::ListBills(Ctx* ctx, const v1::ListBillsRequest*
     const std::string filters =
         absl::StrCat("bills;", req->estate_id(), ";", req->unit_id(), ";", req->open_only());
     WUYE_ASSIGN_OR_RETURN(PageRequest page,
-                          ParsePage(req->page_size(), req->page_token(), filters));
-    if (!page.after.empty() && !IsValidId(page.after)) {
-      return FieldError("page_token", "not a token this service issued");
-    }
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto rows = store_.ListBills(tx, rc.caller.group_id, req->estate_id(), req->unit_id(),
                                    req->open_only(), page.after, page.size + 1);
-      bool more = static_cast<int>(rows.size()) > page.size;
-      if (more) rows.resize(page.size);
-      resp->set_next_page_token(more ? NextPageToken(rows.back().id(), filters) : "");
-      for (auto& b : rows) *resp->add_bills() = std::move(b);
+      resp->set_next_page_token(FillPage(std::move(rows), page, filters, resp->mutable_bills()));
       return absl::OkStatus();
     });
   });

@@ -25,34 +25,6 @@ using roles::kPlatformAdmin;
 using roles::kSupervisor;
 using roles::kTeamLead;
 
-absl::Status CheckId(const std::string& id, absl::string_view field) {
-  if (id.empty()) return FieldError(field, "required");
-  if (!IsValidId(id)) return FieldError(field, "not a valid id");
-  return absl::OkStatus();
-}
-
-// Parses the page request; the key inside a token is always one of our ids.
-absl::StatusOr<PageRequest> Page(int32_t size, const std::string& token,
-                                 const std::string& filters) {
-  WUYE_ASSIGN_OR_RETURN(PageRequest page, ParsePage(size, token, filters));
-  if (!page.after.empty() && !IsValidId(page.after)) {
-    return FieldError("page_token", "not a token this service issued");
-  }
-  return page;
-}
-
-// Moves up to page.size rows into `out`; rows were fetched with LIMIT size + 1, so a
-// further row means there is a next page.
-template <class T, class Repeated>
-std::string FillPage(std::vector<T> rows, const PageRequest& page, const std::string& filters,
-                     Repeated* out) {
-  bool more = static_cast<int>(rows.size()) > page.size;
-  if (more) rows.resize(page.size);
-  std::string token = more ? NextPageToken(rows.back().id(), filters) : "";
-  for (auto& row : rows) *out->Add() = std::move(row);
-  return token;
-}
-
 v1::Date LocalDate(absl::Time now, const std::string& tz_name) {
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(tz_name, &tz)) tz = absl::UTCTimeZone();
@@ -173,7 +145,8 @@ grpc::Status DirectoryServiceImpl::ListEstates(Ctx* ctx, const v1::ListEstatesRe
   return rpc_.Run(ctx, "ListEstates", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     const std::string filters = "estates";
-    WUYE_ASSIGN_OR_RETURN(PageRequest page, Page(req->page_size(), req->page_token(), filters));
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto rows = store_.ListEstates(tx, rc.caller.group_id, rc.caller.all_estates,
                                      rc.caller.estate_ids, page.after, page.size + 1);
@@ -263,7 +236,8 @@ grpc::Status DirectoryServiceImpl::ListBuildings(Ctx* ctx, const v1::ListBuildin
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
     const std::string filters = absl::StrCat("buildings;", req->estate_id());
-    WUYE_ASSIGN_OR_RETURN(PageRequest page, Page(req->page_size(), req->page_token(), filters));
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto rows =
           store_.ListBuildings(tx, rc.caller.group_id, req->estate_id(), page.after, page.size + 1);
@@ -328,7 +302,8 @@ grpc::Status DirectoryServiceImpl::ListUnits(Ctx* ctx, const v1::ListUnitsReques
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
     const std::string filters =
         absl::StrCat("units;", req->estate_id(), ";", req->building_id(), ";", req->occupancy());
-    WUYE_ASSIGN_OR_RETURN(PageRequest page, Page(req->page_size(), req->page_token(), filters));
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto rows = store_.ListUnits(tx, rc.caller.group_id, req->estate_id(), req->building_id(),
                                    req->occupancy(), page.after, page.size + 1);
@@ -475,7 +450,8 @@ grpc::Status DirectoryServiceImpl::ListResidents(Ctx* ctx, const v1::ListResiden
     if (!req->unit_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(req->unit_id(), "unit_id"));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
     const std::string filters = absl::StrCat("residents;", req->estate_id(), ";", req->unit_id());
-    WUYE_ASSIGN_OR_RETURN(PageRequest page, Page(req->page_size(), req->page_token(), filters));
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto rows = store_.ListResidents(tx, rc.caller.group_id, req->estate_id(), req->unit_id(),
                                        page.after, page.size + 1);
@@ -591,7 +567,8 @@ grpc::Status DirectoryServiceImpl::ListStaff(Ctx* ctx, const v1::ListStaffReques
     if (!v1::Skill_IsValid(req->skill())) return FieldError("skill", "unknown skill");
     const std::string filters = absl::StrCat("staff;", req->estate_id(), ";", req->role(), ";",
                                              req->skill(), ";", req->include_inactive());
-    WUYE_ASSIGN_OR_RETURN(PageRequest page, Page(req->page_size(), req->page_token(), filters));
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto rows = store_.ListStaff(tx, rc.caller.group_id, req->estate_id(), req->role(),
                                    req->skill(), req->include_inactive(), rc.caller.all_estates,
@@ -696,7 +673,8 @@ grpc::Status DirectoryServiceImpl::ListShifts(Ctx* ctx, const v1::ListShiftsRequ
     const std::string filters =
         absl::StrCat("shifts;", req->estate_id(), ";", req->staff_id(), ";",
                      absl::ToUnixMicros(start), ";", absl::ToUnixMicros(end));
-    WUYE_ASSIGN_OR_RETURN(PageRequest page, Page(req->page_size(), req->page_token(), filters));
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto rows = store_.ListShifts(tx, rc.caller.group_id, req->estate_id(), req->staff_id(),
                                     start, end, page.after, page.size + 1);

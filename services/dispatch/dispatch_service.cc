@@ -35,12 +35,6 @@ absl::Status RequireWorkerOrManager(const RequestContext& rc) {
                          kGardener, kSecurityGuard, kCareWorker});
 }
 
-absl::Status CheckId(const std::string& id, absl::string_view field) {
-  if (id.empty()) return FieldError(field, "required");
-  if (!IsValidId(id)) return FieldError(field, "not a valid id");
-  return absl::OkStatus();
-}
-
 Act ActOf(const RequestContext& rc) {
   Act act;
   act.actor.set_subject(rc.caller.subject);
@@ -154,19 +148,14 @@ grpc::Status DispatchServiceImpl::ListWorkOrders(Ctx* ctx, const pb::ListWorkOrd
     std::string filters = absl::StrCat("estate=", req->estate_id(), ";state=", req->state(),
                                        ";worker=", req->worker_id(), ";priority=", req->priority());
     WUYE_ASSIGN_OR_RETURN(PageRequest page,
-                          ParsePage(req->page_size(), req->page_token(), filters));
-    if (!page.after.empty() && !IsValidId(page.after)) {
-      return FieldError("page_token", "not a token this service issued");
-    }
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       ListFilter f{req->estate_id(), req->state(), req->worker_id(),
                    req->priority(),  page.after,   page.size + 1};
       std::vector<pb::WorkOrder> rows = dispatcher_.store().List(tx, rc.caller.group_id, f);
-      bool more = static_cast<int>(rows.size()) > page.size;
-      if (more) rows.resize(page.size);
-      resp->set_next_page_token(more ? NextPageToken(rows.back().id(), filters) : "");
       resp->clear_work_orders();
-      for (auto& row : rows) *resp->add_work_orders() = std::move(row);
+      resp->set_next_page_token(
+          FillPage(std::move(rows), page, filters, resp->mutable_work_orders()));
       return absl::OkStatus();
     });
   });

@@ -38,31 +38,6 @@ constexpr char kDefaultZone[] = "Asia/Shanghai";
 bool IsFrontDesk(const Caller& c) { return c.HasAnyRole({kAgent, kTeamLead, kSupervisor}); }
 bool IsClinical(const Caller& c) { return c.HasAnyRole({kNurse, kCareWorker, kClinic}); }
 
-absl::Status CheckId(const std::string& id, absl::string_view field) {
-  if (id.empty()) return FieldError(field, "required");
-  if (!IsValidId(id)) return FieldError(field, "not a valid id");
-  return absl::OkStatus();
-}
-
-absl::StatusOr<PageRequest> Page(int32_t size, const std::string& token,
-                                 const std::string& filters) {
-  WUYE_ASSIGN_OR_RETURN(PageRequest page, ParsePage(size, token, filters));
-  if (!page.after.empty() && !IsValidId(page.after)) {
-    return FieldError("page_token", "not a token this service issued");
-  }
-  return page;
-}
-
-template <class T, class Repeated>
-std::string FillPage(std::vector<T> rows, const PageRequest& page, const std::string& filters,
-                     Repeated* out) {
-  bool more = static_cast<int>(rows.size()) > page.size;
-  if (more) rows.resize(page.size);
-  std::string token = more ? NextPageToken(rows.back().id(), filters) : "";
-  for (auto& row : rows) *out->Add() = std::move(row);
-  return token;
-}
-
 absl::TimeZone Zone(const std::string& name) {
   absl::TimeZone tz;
   if (name.empty() || !absl::LoadTimeZone(name, &tz)) {
@@ -301,7 +276,8 @@ grpc::Status ElderCareServiceImpl::ListElders(Ctx* ctx, const v1::ListEldersRequ
     if (!v1::ElderState_IsValid(req->state())) return FieldError("state", "unknown state");
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
     const std::string filters = absl::StrCat("elders;", req->estate_id(), ";", req->state());
-    WUYE_ASSIGN_OR_RETURN(PageRequest page, Page(req->page_size(), req->page_token(), filters));
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto rows = store_.ListElders(tx, rc.caller.group_id, req->estate_id(), req->state(),
                                     page.after, page.size + 1);
@@ -599,7 +575,8 @@ grpc::Status ElderCareServiceImpl::ListCheckups(Ctx* ctx, const v1::ListCheckups
         {kAgent, kTeamLead, kSupervisor, kEstateManager, kNurse, kCareWorker, kClinic}));
     WUYE_RETURN_IF_ERROR(CheckId(req->elder_id(), "elder_id"));
     const std::string filters = absl::StrCat("checkups;", req->elder_id());
-    WUYE_ASSIGN_OR_RETURN(PageRequest page, Page(req->page_size(), req->page_token(), filters));
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_RETURN_IF_ERROR(VisibleElder(tx, rc, req->elder_id(), "elder_id").status());
       auto rows =
@@ -866,7 +843,8 @@ grpc::Status ElderCareServiceImpl::ListAuditEntries(Ctx* ctx,
     WUYE_RETURN_IF_ERROR(CheckId(req->elder_id(), "elder_id"));
     const std::string filters =
         absl::StrCat("audit;", req->elder_id(), ";", req->break_glass_only());
-    WUYE_ASSIGN_OR_RETURN(PageRequest page, Page(req->page_size(), req->page_token(), filters));
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_RETURN_IF_ERROR(VisibleElder(tx, rc, req->elder_id(), "elder_id").status());
       auto rows = store_.ListAudit(tx, rc.caller.group_id, req->elder_id(), req->break_glass_only(),

@@ -168,19 +168,11 @@ grpc::Status IntakeServiceImpl::ListTickets(Ctx* ctx, const v1::ListTicketsReque
         absl::StrCat("estate=", f.estate_id, ";state=", f.state, ";kind=", f.kind,
                      ";channel=", f.channel, ";owner=", f.owner_id, ";overdue=", f.overdue);
     WUYE_ASSIGN_OR_RETURN(PageRequest page,
-                          ParsePage(req->page_size(), req->page_token(), filters));
-    if (!page.after.empty() && !IsValidId(page.after)) {
-      return FieldError("page_token", "not a token this service issued");
-    }
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto rows = store_.ListTickets(tx, rc.caller.group_id, f, page.after, page.size + 1);
-      bool more = static_cast<int>(rows.size()) > page.size;
-      if (more) rows.resize(page.size);
-      resp->set_next_page_token(more ? NextPageToken(rows.back().id(), filters) : "");
-      for (auto& t : rows) {
-        ForCaller(t, rc.now);
-        *resp->add_tickets() = std::move(t);
-      }
+      resp->set_next_page_token(FillPage(std::move(rows), page, filters, resp->mutable_tickets()));
+      for (auto& t : *resp->mutable_tickets()) ForCaller(t, rc.now);
       return absl::OkStatus();
     });
   });

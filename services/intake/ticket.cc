@@ -102,12 +102,6 @@ absl::Status CheckOptionalText(absl::string_view text, absl::string_view field, 
   return CheckText(text, field, max_chars);
 }
 
-absl::Status CheckId(absl::string_view id, absl::string_view field) {
-  if (id.empty()) return FieldError(field, "required");
-  if (!IsValidId(id)) return FieldError(field, "not a valid id");
-  return absl::OkStatus();
-}
-
 absl::Status CheckStaffId(absl::string_view id, absl::string_view field) {
   if (id.empty()) return FieldError(field, "required");
   if (id.size() > 128) return FieldError(field, "at most 128 characters");

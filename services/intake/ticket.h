@@ -40,8 +40,6 @@ bool IsAnswerable(wuye::common::v1::TicketKind kind);
 absl::Status CheckText(absl::string_view text, absl::string_view field, int max_chars);
 // Optional text: empty, or CheckText.
 absl::Status CheckOptionalText(absl::string_view text, absl::string_view field, int max_chars);
-// A canonical id (UUID) in `field`; required.
-absl::Status CheckId(absl::string_view id, absl::string_view field);
 // A staff id: 1..128 printable ASCII characters, no spaces.
 absl::Status CheckStaffId(absl::string_view id, absl::string_view field);
 

@@ -21,12 +21,6 @@ using roles::kTeamLead;
 const std::initializer_list<std::string_view> kManagers = {kGroupAdmin, kEstateManager, kSupervisor,
                                                            kTeamLead, kQualityInspector};
 
-absl::Status CheckId(const std::string& id, absl::string_view field) {
-  if (id.empty()) return FieldError(field, "required");
-  if (!IsValidId(id)) return FieldError(field, "not a valid id");
-  return absl::OkStatus();
-}
-
 absl::Status Refused(absl::string_view message, absl::string_view reason) {
   return WithReason(absl::FailedPreconditionError(message), reason);
 }
