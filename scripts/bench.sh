@@ -231,14 +231,18 @@ svc_port=""
 bench_redis=""
 redis_pid=""
 
+# Stops the services of the last bench (SIGTERM, then waits).
 stop_services() {
   local pid
   for pid in "${svc_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${svc_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   svc_pids=()
+}
+stop_all() {
+  stop_services
   if [[ -n "$redis_pid" ]]; then kill -TERM "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; redis_pid=""; fi
 }
-trap 'bench_exit=$?; stop_services; (exit "$bench_exit"); cleanup' EXIT
+trap 'bench_exit=$?; stop_all; (exit "$bench_exit"); cleanup' EXIT
 
 # Starts wuye-NAME on a fresh database and a free port (sets svc_port, svc_pid); waits until
 # it listens, which it does only after its migrations ran. Extra VAR=value pairs go to its env.
@@ -316,9 +320,7 @@ for name in "${service_benches[@]}"; do
       "$build/services/performance/performance_bench" --pg_url="$admin_url" >"$json" ||
         bench_rc=$? ;;
   esac
-    for pid in "${svc_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${svc_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  svc_pids=()
+  stop_services
 done
 if ((${#service_benches[@]} > 0)); then
   echo
