@@ -1207,6 +1207,11 @@ TEST_F(BillingServiceTest, DepositsAreHeldAndRefundsNeverPayBackMoreThanIsThere)
 
   ASSERT_TRUE(Call(&Stub::Refund, clerk_, refund, &account).ok());
   EXPECT_EQ(account.deposits_held_fen(), 50000);
+  ASSERT_TRUE(Call(&Stub::Refund, clerk_, refund, &again).ok());  // a retry pays nothing twice
+  EXPECT_EQ(again.deposits_held_fen(), 50000);
+  v1::RefundRequest changed = refund;
+  changed.set_amount_fen(100);
+  EXPECT_EQ(Reason(Call(&Stub::Refund, clerk_, changed, &again)), "REQUEST_ID_REUSED");
   refund.set_request_id("ref-2");  // more than is left
   grpc::Status over = Call(&Stub::Refund, clerk_, refund, &again);
   EXPECT_EQ(over.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
