@@ -15,7 +15,9 @@
 # to .bench/directory-<UTC time>.log. Starts the local servers if they are not up and stops
 # them again at the end only then; always stops the directory server and drops the scratch
 # databases. Tunables (environment): WUYE_BENCH_SECONDS (10) per rate figure,
-# WUYE_BENCH_CLIENTS (4) for pgbench and the gRPC client threads alike.
+# WUYE_BENCH_CLIENTS (4) for pgbench and the gRPC client threads alike, WUYE_BENCH_ONLY
+# (e.g. "intake billing") to measure just those parts (directory, bus, a service's name)
+# after the pgbench baseline.
 # Exit code: 0 when every figure was measured without errors, else non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +29,8 @@ seconds=${WUYE_BENCH_SECONDS:-10}
 clients=${WUYE_BENCH_CLIENTS:-4}
 readonly PG_BIN=/usr/lib/postgresql/15/bin
 
+only=${WUYE_BENCH_ONLY:-}
+wanted() { [[ -z "$only" || " $only " == *" $1 "* ]]; }  # NAME
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
@@ -163,16 +167,19 @@ free_port() {
   die "no free TCP port found"
 }
 
+bench_rc=0
+secret=$(head -c 33 /dev/urandom | base64)  # 44 characters
+# The servers see exactly the configuration given them: no other WUYE_* variable of the caller.
+env_clean=()
+while IFS= read -r name; do env_clean+=(-u "$name"); done < <(compgen -e | grep '^WUYE_' || true)
+redis_addr=$(eval "$(scripts/servers.sh env)" && printf '%s' "$WUYE_REDIS_ADDR")
+
+if wanted directory; then
 dir_db=bench_dir_$$
 scratch_dbs+=("$dir_db")
 psql_admin "CREATE DATABASE \"$dir_db\""
 port=$(free_port)
-secret=$(head -c 33 /dev/urandom | base64)  # 44 characters
-# The server sees exactly the configuration below: no other WUYE_* variable of the caller.
-env_clean=()
-while IFS= read -r name; do env_clean+=(-u "$name"); done < <(compgen -e | grep '^WUYE_' || true)
 say "directory server on 127.0.0.1:$port (database $dir_db, log $server_log)"
-redis_addr=$(eval "$(scripts/servers.sh env)" && printf '%s' "$WUYE_REDIS_ADDR")
 env "${env_clean[@]}" WUYE_PG_URL="$(db_url "$dir_db")" WUYE_JWT_SECRET="$secret" \
   WUYE_REDIS_ADDR="$redis_addr" \
   "$server_bin" --listen="127.0.0.1:$port" --metrics_listen=127.0.0.1:0 --shutdown_grace=2s >"$server_log" 2>&1 &
@@ -180,7 +187,6 @@ server_pid=$!
 
 # ---- 3. the load ------------------------------------------------------------------------
 
-bench_rc=0
 WUYE_JWT_SECRET=$secret "$bench_bin" \
   --target="127.0.0.1:$port" --server_pid="$server_pid" \
   --threads="$clients" --duration="${seconds}s" \
@@ -204,10 +210,12 @@ if ((bench_rc != 0)); then
   say "directory_bench exited with $bench_rc (see PROBLEMS above)"
 fi
 
+fi
+
 # ---- 4. the event bus -------------------------------------------------------------------
 
 bus_bin=$build/bench/bus_bench
-if [[ -x "$bus_bin" ]]; then
+if [[ -x "$bus_bin" ]] && wanted bus; then
   bus_db=bench_bus_$$
   scratch_dbs+=("$bus_db")
   psql_admin "CREATE DATABASE \"$bus_db\""
@@ -271,6 +279,7 @@ start_service() {  # NAME [VAR=value...]
 service_benches=()
 for name in intake billing eldercare dispatch performance; do
   [[ -x "$build/services/$name/wuye-$name" && -x "$build/services/$name/${name}_bench" ]] &&
+    wanted "$name" &&
     service_benches+=("$name")
 done
 if ((${#service_benches[@]} > 0)); then
@@ -324,6 +333,6 @@ for name in "${service_benches[@]}"; do
 done
 if ((${#service_benches[@]} > 0)); then
   echo
-  python3 scripts/bench_table.py "$pg_tps" "$tmp/rss" "$out_dir" "$stamp" || bench_rc=$?
+  python3 scripts/bench_table.py "$pg_tps" "$tmp/rss" "$out_dir" "$stamp" "${service_benches[@]}" || bench_rc=$?
 fi
 exit "$bench_rc"

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Prints the services' part of `make bench`'s table from the JSON each *_bench wrote.
 
-usage: bench_table.py PGBENCH_TPS RSS_FILE OUT_DIR STAMP
-Writes the rows as JSON too, to OUT_DIR/services-STAMP.json. Exit 1 if a bench wrote nothing.
+usage: bench_table.py PGBENCH_TPS RSS_FILE OUT_DIR STAMP [SERVICE...]
+Only the named services' figures are expected (all of them when none is named). Writes the rows as JSON too, to OUT_DIR/services-STAMP.json. Exit 1 if a bench wrote nothing.
 """
 import json
 import pathlib
@@ -10,6 +10,7 @@ import sys
 
 pg_tps = float(sys.argv[1])
 rss_file, out_dir, stamp = pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), sys.argv[4]
+expected = set(sys.argv[5:]) or {"intake", "billing", "eldercare", "dispatch", "performance"}
 rows, missing = [], []
 
 
@@ -18,6 +19,8 @@ def row(figure, value, baseline="-", ratio=None):
 
 
 def load(name):
+    if name not in expected:
+        return None
     path = out_dir / f"{name}-{stamp}.json"
     try:
         return json.loads(path.read_text())
