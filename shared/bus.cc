@@ -60,8 +60,47 @@ StreamId ParseStreamId(absl::string_view id) {
 
 // ---- Relay ----------------------------------------------------------------------------
 
+int64_t OutboxFloor::From(absl::Time now) {
+  Advance(now);
+  if (!known_ || now >= next_full_) {
+    next_full_ = now + full_every_;
+    return 0;
+  }
+  return floor_;
+}
+
+void OutboxFloor::Relayed(const std::vector<int64_t>& ids, absl::Time now) {
+  for (int64_t id : ids) {
+    if (!known_ || id >= floor_) above_.insert(id);
+  }
+  if (!known_ && !above_.empty()) {
+    // The first check was a full one: below its first row, everything was sent already.
+    floor_ = *above_.begin();
+    known_ = true;
+  }
+  Advance(now);
+}
+
+void OutboxFloor::Advance(absl::Time now) {
+  while (!above_.empty()) {
+    if (*above_.begin() == floor_) {
+      above_.erase(above_.begin());
+      ++floor_;
+      gap_since_ = absl::InfiniteFuture();
+      continue;
+    }
+    if (gap_since_ == absl::InfiniteFuture()) gap_since_ = now;
+    if (now - gap_since_ < gap_timeout_) return;
+    floor_ = *above_.begin();  // passed: a full check relays the ids if they ever commit
+    gap_since_ = absl::InfiniteFuture();
+  }
+}
+
 OutboxRelay::OutboxRelay(DbOptions db, RedisOptions redis, RelayOptions options)
-    : db_options_(std::move(db)), redis_(std::move(redis)), options_(std::move(options)) {}
+    : db_options_(std::move(db)),
+      redis_(std::move(redis)),
+      options_(std::move(options)),
+      floor_(options_.gap_timeout, options_.full_check_every) {}
 
 OutboxRelay::~OutboxRelay() { Stop(); }
 
@@ -78,6 +117,7 @@ absl::Status OutboxRelay::EnsureDatabase() {
   if (conn_ != nullptr && conn_->is_open()) return absl::OkStatus();
   conn_.reset();
   leader_ = false;
+  floor_.Reset();
   try {
     conn_ = std::make_unique<pqxx::connection>(ConnectionUrl(db_options_, "wuye-relay"));
     return absl::OkStatus();
@@ -99,14 +139,17 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
     }
     pqxx::work tx(*conn_);
     pqxx::result rows = tx.exec_params(
-        "SELECT id, type, envelope FROM wuye_outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
-        options_.batch);
+        "SELECT id, type, envelope FROM wuye_outbox WHERE sent_at IS NULL AND id >= $2 "
+        "ORDER BY id LIMIT $1",
+        options_.batch, floor_.From(absl::Now()));
     if (rows.empty()) return 0;
     std::vector<std::vector<std::string>> commands;
     commands.reserve(rows.size());
     std::vector<std::string> ids;
+    std::vector<int64_t> relayed;
     for (const auto& row : rows) {
       ids.push_back(row[0].as<std::string>());
+      relayed.push_back(row[0].as<int64_t>());
       commands.push_back({"XADD", options_.stream, "*", "type", row[1].as<std::string>(), "env",
                           pqxx::binarystring(row[2]).str()});
     }
@@ -118,6 +161,7 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
     tx.exec_params("UPDATE wuye_outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
                    PgArray(ids));
     tx.commit();
+    floor_.Relayed(relayed, absl::Now());
     Metrics::Global().Add(absl::StrCat("wuye_bus_relayed_total{stream=\"", options_.stream, "\"}"),
                           static_cast<int64_t>(rows.size()));
     return static_cast<int>(rows.size());

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +38,10 @@ struct RelayOptions {
   absl::Duration poll = absl::Milliseconds(20);
   // The wait after a check that found events; it doubles with each empty check up to `poll`.
   absl::Duration busy_poll = absl::Milliseconds(2);
+  // An outbox id missing below one relayed is waited for this long (OutboxFloor); a check
+  // from the first id comes this often and relays whatever committed even later.
+  absl::Duration gap_timeout = absl::Seconds(2);
+  absl::Duration full_check_every = absl::Seconds(5);
   absl::Duration max_backoff = absl::Seconds(5);
   absl::Duration trim_every = absl::Seconds(30);
   // Entries are trimmed only once every group has acknowledged them AND they are older.
@@ -46,6 +51,35 @@ struct RelayOptions {
   // request_id answers and inbox rows are deleted after this long: a retry or a redelivery
   // later than this is no longer recognised. Must exceed `retention`.
   absl::Duration keep_keys = absl::Hours(24 * 30);
+};
+
+// Where the relay's next outbox check starts. Sent rows stay in the outbox for a day (to be
+// re-sent after a Redis loss), and under steady load their dead entries in the unsent index
+// are not cleaned up between checks, so a check from the first id walks every row sent
+// lately (1.5 ms a check at 3 000 events/s). The floor is the lowest id that may still be
+// unsent, and a check starts there. Ids commit out of order: an id missing below one already
+// relayed belongs to a transaction still in flight, or rolled back. The floor waits for it
+// `gap_timeout`, then passes it; a full check every `full_every` picks up what commits later.
+class OutboxFloor {
+ public:
+  OutboxFloor(absl::Duration gap_timeout, absl::Duration full_every)
+      : gap_timeout_(gap_timeout), full_every_(full_every) {}
+  // The id the next check starts from; 0 for a full check.
+  int64_t From(absl::Time now);
+  // The ids a check found and relayed, ascending.
+  void Relayed(const std::vector<int64_t>& ids, absl::Time now);
+  // Forgets everything (a new leader starts with a full check).
+  void Reset() { *this = OutboxFloor(gap_timeout_, full_every_); }
+
+ private:
+  void Advance(absl::Time now);
+
+  absl::Duration gap_timeout_, full_every_;
+  bool known_ = false;
+  int64_t floor_ = 0;
+  std::set<int64_t> above_;  // relayed ids above floor_, with a gap below them
+  absl::Time gap_since_ = absl::InfiniteFuture();
+  absl::Time next_full_ = absl::InfinitePast();
 };
 
 // Moves outbox rows to the stream in id order with pipelined XADD, then marks them sent.
@@ -77,6 +111,7 @@ class OutboxRelay {
   RelayOptions options_;
   std::unique_ptr<pqxx::connection> conn_;
   bool leader_ = false;
+  OutboxFloor floor_;
   absl::Notification stop_;
   std::thread thread_;
 };

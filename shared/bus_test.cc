@@ -145,6 +145,73 @@ TEST_F(BusTest, ACommittedEventReachesTheConsumerOnceAndARolledBackOneNever) {
   EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE sent_at IS NULL"), 0);
 }
 
+TEST(OutboxFloorTest, StartsFullThenFromTheFirstUnsentIdAndWaitsForGaps) {
+  const absl::Time t0 = absl::FromUnixSeconds(1000);
+  OutboxFloor floor(absl::Seconds(2), absl::Seconds(5));
+  EXPECT_EQ(floor.From(t0), 0);  // nothing known: from the start
+  floor.Relayed({5, 6, 7}, t0);
+  EXPECT_EQ(floor.From(t0), 8);
+  // 9 relayed while 8 is in flight: the floor waits at 8 ...
+  floor.Relayed({9}, t0);
+  EXPECT_EQ(floor.From(t0 + absl::Seconds(1)), 8);
+  // ... 8 commits and is relayed: the floor moves past both.
+  floor.Relayed({8}, t0 + absl::Seconds(1));
+  EXPECT_EQ(floor.From(t0 + absl::Seconds(1)), 10);
+  // 10 never comes (rolled back): after the gap timeout the floor passes it.
+  floor.Relayed({11, 12}, t0 + absl::Seconds(1));
+  EXPECT_EQ(floor.From(t0 + absl::Seconds(2)), 10);
+  EXPECT_EQ(floor.From(t0 + absl::Milliseconds(3100)), 13);
+  // Every five seconds a full check.
+  EXPECT_EQ(floor.From(t0 + absl::Seconds(5)), 0);
+  EXPECT_EQ(floor.From(t0 + absl::Seconds(6)), 13);
+  floor.Reset();
+  EXPECT_EQ(floor.From(t0 + absl::Seconds(6)), 0);
+}
+
+TEST_F(BusTest, AnEventCommittedAfterALaterOneIsRelayedToo) {
+  OpenDb();
+  RelayOptions options;
+  options.stream = stream_;
+  options.gap_timeout = absl::Milliseconds(200);
+  options.full_check_every = absl::Milliseconds(600);
+  DbOptions db;
+  db.url = tdb_.url();
+  OutboxRelay relay(db, redis_, options);
+  auto relay_once = [&] {
+    auto sent = relay.RelayOnce();
+    EXPECT_TRUE(sent.ok()) << sent.status();
+    return sent.ok() ? *sent : -1;
+  };
+  auto length = [&] { return Redis({"XLEN", stream_}, redis_); };
+  Produce(1);
+  EXPECT_EQ(relay_once(), 1);
+
+  // A transaction takes the next id and stays open while a later one commits.
+  pqxx::connection slow_conn(tdb_.url());
+  auto slow = std::make_unique<pqxx::work>(slow_conn);
+  slow->exec("INSERT INTO wuye_outbox (event_id, type, envelope) "
+             "VALUES (gen_random_uuid(), 'test.slow', '\\x00')");
+  Produce(1);
+  EXPECT_EQ(relay_once(), 1);
+  slow->commit();
+  EXPECT_EQ(relay_once(), 1);  // found at once: the floor waited below it
+  EXPECT_EQ(length(), 3);
+
+  // One that commits later than the gap timeout is found by the next full check.
+  slow = std::make_unique<pqxx::work>(slow_conn);
+  slow->exec("INSERT INTO wuye_outbox (event_id, type, envelope) "
+             "VALUES (gen_random_uuid(), 'test.slower', '\\x00')");
+  Produce(1);
+  EXPECT_EQ(relay_once(), 1);
+  absl::SleepFor(absl::Milliseconds(250));
+  Produce(1);
+  EXPECT_EQ(relay_once(), 1);  // the floor passes the open id now
+  slow->commit();
+  EXPECT_TRUE(WaitFor([&] { return relay_once() > 0 || length() == 6; }, absl::Seconds(5)));
+  EXPECT_EQ(length(), 6);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE sent_at IS NULL"), 0);
+}
+
 TEST_F(BusTest, TheSameEventDeliveredTwiceIsAppliedOnce) {
   OpenDb();
   wuye::events::v1::Event event;
