@@ -175,6 +175,13 @@ absl::Status Db::Transact(const Body& body) {
   return last;
 }
 
+absl::Status Db::Autocommit(const AutocommitBody& body) {
+  return WithConnection([&](pqxx::connection& conn) {
+    pqxx::nontransaction tx(conn);
+    return body(tx);
+  });
+}
+
 absl::Status Db::WithConnection(const std::function<absl::Status(pqxx::connection&)>& body) {
   auto conn = Acquire();
   if (!conn.ok()) return conn.status();

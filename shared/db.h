@@ -47,6 +47,13 @@ class Db {
   // retries with the same request_id.
   absl::Status Transact(const Body& body);
 
+  using AutocommitBody = std::function<absl::Status(pqxx::nontransaction&)>;
+  // Runs `body` on a connection without BEGIN/COMMIT: each statement commits on its own, one
+  // round trip each. For a write that is one statement (group commit). A connection lost
+  // meanwhile is UNAVAILABLE and not retried: the outcome is unknown and the caller retries
+  // with the same request_id.
+  absl::Status Autocommit(const AutocommitBody& body);
+
   // Runs `body` on a connection without a transaction (e.g. for LISTEN, or DDL).
   absl::Status WithConnection(const std::function<absl::Status(pqxx::connection&)>& body);
 

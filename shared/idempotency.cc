@@ -9,8 +9,6 @@
 #include "shared/status.h"
 
 namespace wuye {
-namespace {
-
 std::string RequestHash(const google::protobuf::Message& request) {
   std::unique_ptr<google::protobuf::Message> copy(request.New());
   copy->CopyFrom(request);
@@ -27,6 +25,19 @@ std::string RequestHash(const google::protobuf::Message& request) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
   return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+namespace {
+
+// The answer stored for `key`, if it was given to this very request (`prior` is a row of
+// wuye_idem_prior).
+absl::StatusOr<std::string> StoredResponse(const pqxx::result& prior, const IdempotencyKey& key) {
+  if (prior.empty() || prior[0][0].as<std::string>() != key.method || !prior[0][1].as<bool>() ||
+      prior[0][2].is_null()) {
+    return WithReason(FieldError("request_id", "already used for a different request"),
+                      "REQUEST_ID_REUSED");
+  }
+  return pqxx::binarystring(prior[0][2]).str();
 }
 
 }  // namespace
@@ -47,13 +58,24 @@ absl::StatusOr<std::optional<std::string>> ClaimRequest(pqxx::work& tx, const Id
       tx.exec_prepared("wuye_idem_claim", key.group, key.request_id, key.method, hash);
   if (!inserted.empty()) return std::nullopt;
   pqxx::result prior = tx.exec_prepared("wuye_idem_prior", key.group, key.request_id, hash);
-  if (prior.empty() || prior[0][0].as<std::string>() != key.method || !prior[0][1].as<bool>() ||
-      prior[0][2].is_null()) {
-    return WithReason(FieldError("request_id", "already used for a different request"),
-                      "REQUEST_ID_REUSED");
-  }
-  pqxx::binarystring response(prior[0][2]);
-  return std::optional<std::string>(response.str());
+  WUYE_ASSIGN_OR_RETURN(std::string response, StoredResponse(prior, key));
+  return std::optional<std::string>(std::move(response));
+}
+
+absl::Status Replay(Db& db, const IdempotencyKey& key, const google::protobuf::Message& request,
+                    google::protobuf::Message* response) {
+  PrepareIdempotency(db);
+  return db.Autocommit([&](pqxx::nontransaction& tx) -> absl::Status {
+    pqxx::result prior = tx.exec_prepared("wuye_idem_prior", key.group, key.request_id,
+                                          tx.esc_raw(RequestHash(request)));
+    if (prior.empty()) {  // taken a moment ago by a request that then rolled back
+      return absl::UnavailableError("request_id: not settled yet; retry");
+    }
+    WUYE_ASSIGN_OR_RETURN(std::string stored, StoredResponse(prior, key));
+    response->Clear();
+    if (!response->ParseFromString(stored)) return absl::InternalError("stored response unreadable");
+    return absl::OkStatus();
+  });
 }
 
 void RecordResponse(pqxx::work& tx, const IdempotencyKey& key,

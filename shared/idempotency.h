@@ -41,6 +41,15 @@ absl::StatusOr<std::optional<std::string>> ClaimRequest(pqxx::work& tx, const Id
 void RecordResponse(pqxx::work& tx, const IdempotencyKey& key,
                     const google::protobuf::Message& response);
 
+// For a handler that writes its claim, effect and answer in one statement of its own (many
+// requests at once, shared/group_commit.h): the claim is a row of wuye_idempotency
+// (group_key, request_id, method, request_hash, response) inserted ON CONFLICT DO NOTHING.
+// RequestHash is its request_hash; when the row was not inserted, Replay gives the stored
+// answer (or REQUEST_ID_REUSED).
+std::string RequestHash(const google::protobuf::Message& request);
+absl::Status Replay(Db& db, const IdempotencyKey& key, const google::protobuf::Message& request,
+                    google::protobuf::Message* response);
+
 // Registers the statements above on `db`; RunOnce does it, a caller of the building blocks
 // does it first.
 void PrepareIdempotency(Db& db);

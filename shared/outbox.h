@@ -37,12 +37,15 @@ class Outbox {
   void AppendMany(pqxx::work& tx, const std::vector<EventDraft>& drafts, absl::Time now,
                   absl::string_view trace_id) const;
 
+  // The envelope Append would write, for a caller that inserts its rows (event_id, type,
+  // envelope) into wuye_outbox with a statement of its own (group commit).
+  wuye::events::v1::Event Envelope(const EventDraft& draft, absl::Time now,
+                                   absl::string_view trace_id) const;
+
   const std::string& producer() const { return producer_; }
   std::string stream() const { return "wuye." + producer_ + ".events"; }
 
  private:
-  wuye::events::v1::Event Envelope(const EventDraft& draft, absl::Time now,
-                                   absl::string_view trace_id) const;
   std::string producer_;
 };
 

@@ -506,6 +506,47 @@ TEST_F(IntakeServiceTest, ARetryReturnsTheSameTicketAndOtherContentIsRefused) {
   EXPECT_EQ(Query("SELECT count(*) FROM tickets"), 2);
 }
 
+TEST_F(IntakeServiceTest, ConcurrentCreationsAreWrittenTogetherEachOnceWithItsOwnAnswer) {
+  // 16 callers at once, so that calls share group-committed statements: each a new ticket,
+  // an answered consultation, and every second one retried at once by a twin call.
+  constexpr int kCallers = 16;
+  std::vector<v1::CreateTicketRequest> reqs;
+  for (int i = 0; i < kCallers; ++i) {
+    auto req = i % 4 == 0 ? ConsultationRequest(false) : RepairRequest();
+    if (i % 4 == 0) req.set_answer(absl::StrCat("answer ", i));
+    reqs.push_back(req);
+  }
+  std::vector<v1::Ticket> got(kCallers * 2);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers * 2; ++i) {
+    if (i >= kCallers && i % 2 == 1) continue;
+    threads.emplace_back([&, i] { got[i] = Create(reqs[i % kCallers]); });
+  }
+  for (auto& th : threads) th.join();
+  for (int i = 0; i < kCallers; ++i) {
+    const v1::Ticket& t = got[i];
+    ASSERT_FALSE(t.id().empty());
+    if (i % 2 == 0) EXPECT_EQ(got[i + kCallers].id(), t.id()) << "a twin got another ticket";
+    v1::Ticket stored = Get(t.id());
+    EXPECT_EQ(stored.summary(), reqs[i].ticket().summary());
+    if (i % 4 == 0) {
+      EXPECT_EQ(stored.state(), ev::TICKET_STATE_ANSWERED);
+      EXPECT_EQ(stored.result(), absl::StrCat("answer ", i));
+      ASSERT_EQ(stored.history_size(), 2);
+      EXPECT_EQ(stored.history(0).to_state(), ev::TICKET_STATE_RECEIVED);
+      EXPECT_EQ(stored.history(1).to_state(), ev::TICKET_STATE_ANSWERED);
+    } else {
+      EXPECT_EQ(stored.state(), ev::TICKET_STATE_RECEIVED);
+      EXPECT_EQ(stored.history_size(), 1);
+    }
+  }
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets"), kCallers);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_idempotency"), kCallers);
+  EXPECT_EQ(Outbox("intake.ticket.created"), kCallers);
+  EXPECT_EQ(Outbox("intake.work.requested"), kCallers - kCallers / 4);
+  EXPECT_EQ(Outbox("intake.ticket.changed"), kCallers / 4);  // the answers
+}
+
 // ---- Tenancy and roles ------------------------------------------------------------------
 
 TEST_F(IntakeServiceTest, AnotherGroupOrEstateSeesAndChangesNothing) {

@@ -1,5 +1,6 @@
 #include "services/intake/intake_store.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "services/intake/ticket.h"
 #include "shared/proto_time.h"
@@ -51,14 +52,45 @@ std::string OptionalMicros(const google::protobuf::Timestamp* ts) {
 
 IntakeStore::IntakeStore(Db& db) {
   auto prep = [&](const char* name, std::string sql) { db.Prepare(name, std::move(sql)); };
-  // A ticket and its first history row in one statement (one round trip fewer on the
-  // hottest call).
-  prep("in_ticket_insert",
-       "WITH t AS (INSERT INTO tickets (id, group_id, estate_id, state, kind, channel, owner_id, "
-       "answer_due_at, caller_hash, received_at, household, version, body) VALUES "
-       "($1, $2, $3, $4, $5, $6, $7, to_timestamp(NULLIF($8, '')::float8 / 1000000), "
-       "NULLIF($9, '')::bytea, " TS("$10") ", $11, $12, $13) RETURNING id) " HISTORY_INSERT(
-           "$2", "(SELECT id FROM t)", "$14", "$15", "$16", "$17", "$18", "$19", "$20", "$21"));
+  // CreateTicket, group-committed: the calls whose request_id is new (claim), their tickets,
+  // history rows and events, in one statement. Arrays of one element per call ($1-$17),
+  // per history row ($18-$26) and per event ($27-$30); rows of calls not claimed drop out
+  // in the joins.
+  prep("in_ticket_create_batch",
+       "WITH claim AS ("
+       "  INSERT INTO wuye_idempotency (group_key, request_id, method, request_hash, response)"
+       "  SELECT g, r, $3, h, a FROM unnest($1::text[], $2::text[], $4::bytea[], $5::bytea[])"
+       "    AS c(g, r, h, a)"
+       "  ON CONFLICT DO NOTHING RETURNING group_key, request_id"
+       "), t AS ("
+       "  INSERT INTO tickets (id, group_id, estate_id, state, kind, channel, owner_id,"
+       "    answer_due_at, caller_hash, received_at, household, version, body)"
+       "  SELECT x.id, x.g::uuid, x.estate, x.state, x.kind, x.channel, x.owner,"
+       "    to_timestamp(NULLIF(x.due, '')::float8 / 1000000), NULLIF(x.hash, ''::bytea),"
+       "    " TS("x.received") ", x.household, x.version, x.body"
+       "  FROM unnest($1::text[], $2::text[], $6::uuid[], $7::uuid[], $8::smallint[],"
+       "    $9::smallint[], $10::smallint[], $11::text[], $12::text[], $13::bytea[],"
+       "    $14::bigint[], $15::text[], $16::bigint[], $17::bytea[])"
+       "    AS x(g, r, id, estate, state, kind, channel, owner, due, hash, received, household,"
+       "         version, body)"
+       "  JOIN claim ON claim.group_key = x.g AND claim.request_id = x.r"
+       "  RETURNING id, group_id"
+       "), h AS ("
+       "  INSERT INTO ticket_history (group_id, ticket_id, from_state, to_state, from_owner,"
+       "    to_owner, actor, actor_roles, at, reason)"
+       "  SELECT t.group_id, h.ticket, h.from_state, h.to_state, h.from_owner, h.to_owner,"
+       "    h.actor, h.roles::text[], " TS("h.at") ", h.reason"
+       "  FROM unnest($18::uuid[], $19::smallint[], $20::smallint[], $21::text[], $22::text[],"
+       "    $23::text[], $24::text[], $25::bigint[], $26::text[]) WITH ORDINALITY"
+       "    AS h(ticket, from_state, to_state, from_owner, to_owner, actor, roles, at, reason, n)"
+       "  JOIN t ON t.id = h.ticket ORDER BY h.n"
+       "), o AS ("
+       "  INSERT INTO wuye_outbox (event_id, type, envelope)"
+       "  SELECT e.event_id, e.type, e.envelope"
+       "  FROM unnest($27::uuid[], $28::uuid[], $29::text[], $30::bytea[]) WITH ORDINALITY"
+       "    AS e(ticket, event_id, type, envelope, n)"
+       "  JOIN t ON t.id = e.ticket ORDER BY e.n"
+       ") SELECT group_key, request_id FROM claim");
   prep("in_ticket_get", "SELECT body FROM tickets WHERE group_id = $1 AND id = $2");
   prep("in_ticket_get_locked",
        "SELECT body FROM tickets WHERE group_id = $1 AND id = $2 FOR UPDATE");
@@ -150,17 +182,72 @@ IntakeStore::IntakeStore(Db& db) {
        "ON CONFLICT DO NOTHING RETURNING id");
 }
 
-void IntakeStore::InsertTicket(pqxx::work& tx, const v1::Ticket& t, const std::string& caller_hash,
-                               const v1::TicketChange& c) {
-  const auto& actor = c.change().actor();
-  tx.exec_prepared(
-      "in_ticket_insert", t.id(), t.group_id(), t.estate_id(), static_cast<int>(t.state()),
-      static_cast<int>(t.kind()), static_cast<int>(t.channel()), t.owner_id(),
-      OptionalMicros(t.has_answer_due_time() ? &t.answer_due_time() : nullptr),
-      caller_hash.empty() ? std::string() : tx.esc_raw(caller_hash), Micros(t.received_time()),
-      HouseholdKey(t), t.version(), tx.esc_raw(Body(t)), static_cast<int>(c.from_state()),
-      static_cast<int>(c.to_state()), c.from_owner_id(), c.to_owner_id(), actor.subject(),
-      Roles(actor), Micros(c.change().at()), c.change().reason());
+absl::Status IntakeStore::CreateTickets(Db& db, absl::Span<TicketCreation* const> batch) {
+  return db.Autocommit([&](pqxx::nontransaction& tx) -> absl::Status {
+    std::vector<std::string> groups, request_ids, hashes, responses, ids, estates, states, kinds,
+        channels, owners, dues, callers, received, households, versions, bodies;
+    std::vector<std::string> h_ticket, h_from, h_to, h_from_owner, h_to_owner, h_actor, h_roles,
+        h_at, h_reason;
+    std::vector<std::string> e_ticket, e_id, e_type, e_envelope;
+    absl::flat_hash_set<std::pair<std::string, std::string>> keys;
+    std::string method;
+    for (TicketCreation* c : batch) {
+      c->created = false;
+      if (!keys.emplace(c->key.group, c->key.request_id).second) continue;  // once per batch
+      method = c->key.method;
+      const v1::Ticket& t = c->rows.ticket;
+      groups.push_back(c->key.group);
+      request_ids.push_back(c->key.request_id);
+      hashes.push_back(tx.esc_raw(c->request_hash));
+      responses.push_back(tx.esc_raw(c->response));
+      ids.push_back(t.id());
+      estates.push_back(t.estate_id());
+      states.push_back(std::to_string(static_cast<int>(t.state())));
+      kinds.push_back(std::to_string(static_cast<int>(t.kind())));
+      channels.push_back(std::to_string(static_cast<int>(t.channel())));
+      owners.push_back(t.owner_id());
+      dues.push_back(OptionalMicros(t.has_answer_due_time() ? &t.answer_due_time() : nullptr));
+      callers.push_back(tx.esc_raw(c->rows.caller_hash));
+      received.push_back(std::to_string(Micros(t.received_time())));
+      households.push_back(HouseholdKey(t));
+      versions.push_back(std::to_string(t.version()));
+      bodies.push_back(tx.esc_raw(Body(t)));
+      for (const v1::TicketChange& h : c->rows.history) {
+        h_ticket.push_back(t.id());
+        h_from.push_back(std::to_string(static_cast<int>(h.from_state())));
+        h_to.push_back(std::to_string(static_cast<int>(h.to_state())));
+        h_from_owner.push_back(h.from_owner_id());
+        h_to_owner.push_back(h.to_owner_id());
+        h_actor.push_back(h.change().actor().subject());
+        h_roles.push_back(Roles(h.change().actor()));
+        h_at.push_back(std::to_string(Micros(h.change().at())));
+        h_reason.push_back(h.change().reason());
+      }
+      for (const auto& e : c->rows.events) {
+        e_ticket.push_back(t.id());
+        e_id.push_back(e.event_id());
+        e_type.push_back(e.type());
+        e_envelope.push_back(tx.esc_raw(e.SerializeAsString()));
+      }
+    }
+    pqxx::result claimed = tx.exec_prepared(
+        "in_ticket_create_batch", PgArray(groups), PgArray(request_ids), method, PgArray(hashes),
+        PgArray(responses), PgArray(ids), PgArray(estates), PgArray(states), PgArray(kinds),
+        PgArray(channels), PgArray(owners), PgArray(dues), PgArray(callers), PgArray(received),
+        PgArray(households), PgArray(versions), PgArray(bodies), PgArray(h_ticket),
+        PgArray(h_from), PgArray(h_to), PgArray(h_from_owner), PgArray(h_to_owner),
+        PgArray(h_actor), PgArray(h_roles), PgArray(h_at), PgArray(h_reason), PgArray(e_ticket),
+        PgArray(e_id), PgArray(e_type), PgArray(e_envelope));
+    absl::flat_hash_set<std::pair<std::string, std::string>> created;
+    for (const auto& row : claimed) {
+      created.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    }
+    for (TicketCreation* c : batch) {
+      // The first of a request_id twice in the batch is the one written.
+      c->created = created.erase({c->key.group, c->key.request_id}) > 0;
+    }
+    return absl::OkStatus();
+  });
 }
 
 std::optional<v1::Ticket> IntakeStore::GetTicket(pqxx::work& tx, const std::string& group,

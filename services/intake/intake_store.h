@@ -7,9 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "shared/db.h"
+#include "shared/idempotency.h"
 #include "shared/migrate.h"
+#include "wuye/events/v1/envelope.pb.h"
 #include "wuye/intake/v1/intake.pb.h"
 
 namespace wuye {
@@ -34,6 +38,23 @@ struct WorkOrderRow {
   std::vector<std::string> worker_ids;
 };
 
+// A new ticket as the rows that record it (TicketFlow::Create).
+struct NewTicket {
+  v1::Ticket ticket;        // as stored: received, or answered at once
+  std::string caller_hash;  // the hashed hotline number, or ""
+  std::vector<v1::TicketChange> history;
+  std::vector<wuye::events::v1::Event> events;  // envelopes, in order
+};
+
+// One CreateTicket call, for IntakeStore::CreateTickets.
+struct TicketCreation {
+  IdempotencyKey key;
+  std::string request_hash;  // RequestHash(request)
+  std::string response;      // the serialized answer
+  NewTicket rows;
+  bool created = false;  // set by CreateTickets; false: the request_id was taken
+};
+
 struct EstateFacts {
   int household_count = 0;  // 0: unknown
   std::string time_zone;
@@ -56,10 +77,10 @@ class IntakeStore {
   // Registers the named statements with `db`.
   explicit IntakeStore(Db& db);
 
-  // Inserts the ticket (its id, group, state, owner and version set) with its first
-  // history row. `caller_hash` is the hashed number or "".
-  void InsertTicket(pqxx::work& tx, const v1::Ticket& t, const std::string& caller_hash,
-                    const v1::TicketChange& change);
+  // Writes every call of `batch` whose request_id is new — its idempotency row with the
+  // answer, the ticket, its history and its events — in one autocommitted statement, and
+  // marks which were. All or nothing; a request_id twice in the batch is written once.
+  absl::Status CreateTickets(Db& db, absl::Span<TicketCreation* const> batch);
   std::optional<v1::Ticket> GetTicket(pqxx::work& tx, const std::string& group,
                                       const std::string& id, bool for_update = false);
   // Writes the ticket's state, owner, version, callback reason and body, and the history

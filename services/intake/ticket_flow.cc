@@ -75,21 +75,23 @@ v1::TicketChange TicketFlow::Change(const v1::Ticket& t, TicketState from,
   return change;
 }
 
-void TicketFlow::Create(pqxx::work& tx, v1::Ticket& t, const std::string& caller_hash,
-                        const std::string& answer, const ChangeContext& c) {
+NewTicket TicketFlow::Create(v1::Ticket t, std::string caller_hash, const std::string& answer,
+                             const ChangeContext& c) const {
+  NewTicket out;
+  out.caller_hash = std::move(caller_hash);
   t.set_state(ev::TICKET_STATE_RECEIVED);
   t.set_version(1);
   *t.mutable_create_time() = ToProtoTime(c.now);
   *t.mutable_update_time() = ToProtoTime(c.now);
-  store_.InsertTicket(tx, t, caller_hash, Change(t, ev::TICKET_STATE_UNSPECIFIED, "", c));
+  out.history.push_back(Change(t, ev::TICKET_STATE_UNSPECIFIED, "", c));
+  auto publish = [&](const EventDraft& draft) {
+    out.events.push_back(outbox_.Envelope(draft, c.now, c.trace_id));
+  };
 
-  // The creation's events go in one statement.
-  std::vector<EventDraft> events;
   ev::TicketChanged created = Changed(t, ev::TICKET_STATE_UNSPECIFIED, c);
-  events.push_back(
-      {"intake.ticket.created", t.group_id(), t.estate_id(), t.id(), t.version(), &created});
-  ev::WorkRequested work;
+  publish({"intake.ticket.created", t.group_id(), t.estate_id(), t.id(), t.version(), &created});
   if (NeedsWork(t.kind())) {
+    ev::WorkRequested work;
     work.set_ticket_id(t.id());
     work.set_estate_id(t.estate_id());
     *work.mutable_location() = t.location();
@@ -102,25 +104,30 @@ void TicketFlow::Create(pqxx::work& tx, v1::Ticket& t, const std::string& caller
     work.set_service_item_code(t.service_item_code());
     *work.mutable_requested_at() = ToProtoTime(c.now);
     work.set_owner_id(t.owner_id());
-    events.push_back({"intake.work.requested", t.group_id(), t.estate_id(), t.id(), 0, &work});
+    publish({"intake.work.requested", t.group_id(), t.estate_id(), t.id(), 0, &work});
   }
-  ev::MajorComplaint major;
   if (t.kind() == common::TICKET_KIND_COMPLAINT && t.major()) {
+    ev::MajorComplaint major;
     major.set_ticket_id(t.id());
     major.set_estate_id(t.estate_id());
     major.set_owner_id(t.owner_id());
     major.set_summary(t.summary());
     major.set_second_complaint(t.second_complaint());
-    events.push_back({"intake.complaint.major", t.group_id(), t.estate_id(), t.id(), 0, &major});
+    publish({"intake.complaint.major", t.group_id(), t.estate_id(), t.id(), 0, &major});
   }
-  outbox_.AppendMany(tx, events, c.now, c.trace_id);
 
-  if (!answer.empty()) {
-    t.set_result(answer);
+  if (!answer.empty()) {  // received → answered, as Move would write it
     ChangeContext answered = c;
     answered.reason = "answered at once";
-    (void)Move(tx, t, ev::TICKET_STATE_ANSWERED, answered);  // received → answered is legal
+    t.set_result(answer);
+    t.set_state(ev::TICKET_STATE_ANSWERED);
+    t.set_version(2);
+    out.history.push_back(Change(t, ev::TICKET_STATE_RECEIVED, t.owner_id(), answered));
+    ev::TicketChanged changed = Changed(t, ev::TICKET_STATE_RECEIVED, answered);
+    publish({"intake.ticket.changed", t.group_id(), t.estate_id(), t.id(), t.version(), &changed});
   }
+  out.ticket = std::move(t);
+  return out;
 }
 
 absl::Status TicketFlow::Move(pqxx::work& tx, v1::Ticket& t, TicketState to,
