@@ -41,6 +41,10 @@ if (d := load("billing")) is not None:
     if r := d.get("billing_run"):
         row(f"billing run, {r['units']:,} units", f"{r['billing_run_s']:.1f} s",
             f"bare INSERT…SELECT {r['bare_insert_s']:.1f} s", r["run_vs_bare"])
+        if "plain_insert_into_bills_s" in r:
+            row("  the same run", f"{r['billing_run_s']:.1f} s",
+                f"same rows into bills {r['plain_insert_into_bills_s']:.1f} s",
+                r["run_vs_plain_insert_into_bills"])
     if p := d.get("record_payment"):
         rate = p["record_payment_per_s"]
         if rate < 0.95 * p["offered_per_s"]:  # above capacity: the latency is the queue's

@@ -122,7 +122,8 @@ class BillingStore {
   std::optional<EstateCopy> NextEstate(pqxx::work& tx, const std::string& group,
                                        const std::string& after);
   // Issues the monthly bills of up to `limit` handed-over units of the estate after
-  // `after_unit`, in one INSERT … SELECT … ON CONFLICT DO NOTHING.
+  // `after_unit`, in one INSERT … SELECT, skipping units billed for the period already
+  // (ON CONFLICT DO NOTHING) unless no other run ever billed the estate's period.
   ChunkResult IssueChunk(pqxx::work& tx, const std::string& group, const EstateCopy& estate,
                          const v1::FeeSchedule& schedule, const std::string& period,
                          const std::string& after_unit, int limit, absl::Time issued,
