@@ -231,8 +231,8 @@ if [[ -x "$bus_bin" ]] && wanted bus; then
     --seconds="$seconds" --json_out="$out_dir/bus-$stamp.json" || bench_rc=$?
 fi
 # ---- 5. every other service, each a real process on its own database ----------------------
-# They share a private Redis (no persistence) so that their events never reach a running
-# suite's consumers. Each line of the table: the figure, its baseline, the ratio.
+# They share a private Redis (no persistence, emptied after each service) so that their
+# events never reach a running suite's consumers, nor the next service's. Each line of the table: the figure, its baseline, the ratio.
 
 svc_pids=()
 svc_port=""
@@ -330,6 +330,9 @@ for name in "${service_benches[@]}"; do
         bench_rc=$? ;;
   esac
   stop_services
+  # The next service must not find this one's events: dispatch, say, would otherwise work
+  # off every work request of the intake bench while its own figure is being measured.
+  redis-cli -p "$rport" FLUSHALL >/dev/null
 done
 if ((${#service_benches[@]} > 0)); then
   echo
