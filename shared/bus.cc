@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 #include <set>
 
@@ -60,6 +61,17 @@ StreamId ParseStreamId(absl::string_view id) {
 
 // ---- Relay ----------------------------------------------------------------------------
 
+namespace {
+
+// The relay's clock for OutboxFloor: monotonic, so that a wall clock stepped back cannot
+// hold back the full checks.
+absl::Time Monotonic() {
+  return absl::UnixEpoch() +
+         absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+}  // namespace
+
 int64_t OutboxFloor::From(absl::Time now) {
   Advance(now);
   if (!known_ || now >= next_full_) {
@@ -71,7 +83,9 @@ int64_t OutboxFloor::From(absl::Time now) {
 
 void OutboxFloor::Relayed(const std::vector<int64_t>& ids, absl::Time now) {
   for (int64_t id : ids) {
-    if (!known_ || id >= floor_) above_.insert(id);
+    if (known_ && id < floor_) continue;  // a straggler found by a full check
+    above_.insert(id);
+    seen_.emplace_back(id, now);
   }
   if (!known_ && !above_.empty()) {
     // The first check was a full one: below its first row, everything was sent already.
@@ -81,19 +95,25 @@ void OutboxFloor::Relayed(const std::vector<int64_t>& ids, absl::Time now) {
   Advance(now);
 }
 
+void OutboxFloor::NothingBelow(int64_t next) {
+  if (known_) return;
+  floor_ = next;
+  known_ = true;
+}
+
 void OutboxFloor::Advance(absl::Time now) {
   while (!above_.empty()) {
     if (*above_.begin() == floor_) {
       above_.erase(above_.begin());
       ++floor_;
-      gap_since_ = absl::InfiniteFuture();
       continue;
     }
-    if (gap_since_ == absl::InfiniteFuture()) gap_since_ = now;
-    if (now - gap_since_ < gap_timeout_) return;
+    // floor_ is missing, and has been since the oldest id still above it was relayed.
+    while (!seen_.empty() && seen_.front().first < floor_) seen_.pop_front();
+    if (seen_.empty() || now - seen_.front().second < gap_timeout_) return;
     floor_ = *above_.begin();  // passed: a full check relays the ids if they ever commit
-    gap_since_ = absl::InfiniteFuture();
   }
+  seen_.clear();
 }
 
 OutboxRelay::OutboxRelay(DbOptions db, RedisOptions redis, RelayOptions options)
@@ -145,8 +165,14 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
     }
     pqxx::work tx(*conn_);
     pqxx::result rows =
-        tx.exec_prepared("wuye_relay_unsent", options_.batch, floor_.From(absl::Now()));
-    if (rows.empty()) return 0;
+        tx.exec_prepared("wuye_relay_unsent", options_.batch, floor_.From(Monotonic()));
+    if (rows.empty()) {
+      if (!floor_.known()) {  // an empty outbox: the floor is past its last id
+        floor_.NothingBelow(
+            tx.exec1("SELECT COALESCE(max(id), 0) + 1 FROM wuye_outbox")[0].as<int64_t>());
+      }
+      return 0;
+    }
     std::vector<std::vector<std::string>> commands;
     commands.reserve(rows.size());
     std::vector<std::string> ids;
@@ -164,7 +190,7 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
     }
     tx.exec_prepared("wuye_relay_sent", PgArray(ids));
     tx.commit();
-    floor_.Relayed(relayed, absl::Now());
+    floor_.Relayed(relayed, Monotonic());
     Metrics::Global().Add(absl::StrCat("wuye_bus_relayed_total{stream=\"", options_.stream, "\"}"),
                           static_cast<int64_t>(rows.size()));
     return static_cast<int>(rows.size());

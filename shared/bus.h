@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -61,7 +62,8 @@ struct RelayOptions {
 // lately (1.5 ms a check at 3 000 events/s). The floor is the lowest id that may still be
 // unsent, and a check starts there. Ids commit out of order: an id missing below one already
 // relayed belongs to a transaction still in flight, or rolled back. The floor waits for it
-// `gap_timeout`, then passes it; a full check every `full_every` picks up what commits later.
+// `gap_timeout` from when the hole was first seen, then passes it; a full check every
+// `full_every` picks up what commits later. Times are the caller's, from a monotonic clock.
 class OutboxFloor {
  public:
   OutboxFloor(absl::Duration gap_timeout, absl::Duration full_every)
@@ -70,6 +72,9 @@ class OutboxFloor {
   int64_t From(absl::Time now);
   // The ids a check found and relayed, ascending.
   void Relayed(const std::vector<int64_t>& ids, absl::Time now);
+  // A full check found nothing: every id up to `next` (exclusive) is sent.
+  void NothingBelow(int64_t next);
+  bool known() const { return known_; }
   // Forgets everything (a new leader starts with a full check).
   void Reset() { *this = OutboxFloor(gap_timeout_, full_every_); }
 
@@ -79,8 +84,10 @@ class OutboxFloor {
   absl::Duration gap_timeout_, full_every_;
   bool known_ = false;
   int64_t floor_ = 0;
-  std::set<int64_t> above_;  // relayed ids above floor_, with a gap below them
-  absl::Time gap_since_ = absl::InfiniteFuture();
+  std::set<int64_t> above_;  // relayed ids above floor_, with a hole below them
+  // The same ids with when they were relayed, oldest first (ids below floor_ linger at the
+  // back until they reach the front). A hole at the floor has been there since the front's.
+  std::deque<std::pair<int64_t, absl::Time>> seen_;
   absl::Time next_full_ = absl::InfinitePast();
 };
 

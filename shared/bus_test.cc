@@ -168,6 +168,30 @@ TEST(OutboxFloorTest, StartsFullThenFromTheFirstUnsentIdAndWaitsForGaps) {
   EXPECT_EQ(floor.From(t0 + absl::Seconds(6)), 0);
 }
 
+TEST(OutboxFloorTest, OldHolesArePassedTogetherAndAHoleAgesFromWhenItWasSeen) {
+  const absl::Time t0 = absl::FromUnixSeconds(1000);
+  OutboxFloor floor(absl::Seconds(2), absl::Seconds(60));
+  EXPECT_EQ(floor.From(t0), 0);  // the first check is a full one
+  floor.Relayed({1}, t0);
+  // Holes at 2 and 4 (rolled back), seen at once; 6 missing a second later.
+  floor.Relayed({3, 5}, t0);
+  floor.Relayed({7}, t0 + absl::Seconds(1));
+  EXPECT_EQ(floor.From(t0 + absl::Milliseconds(1900)), 2);
+  // Two seconds on, both old holes are passed in one step; 6 waits its own two seconds.
+  EXPECT_EQ(floor.From(t0 + absl::Milliseconds(2100)), 6);
+  EXPECT_EQ(floor.From(t0 + absl::Milliseconds(2900)), 6);
+  EXPECT_EQ(floor.From(t0 + absl::Milliseconds(3100)), 8);
+  // A straggler below the floor, found by a full check, does not move it.
+  floor.Relayed({4}, t0 + absl::Seconds(4));
+  EXPECT_EQ(floor.From(t0 + absl::Seconds(4)), 8);
+
+  OutboxFloor empty(absl::Seconds(2), absl::Seconds(60));
+  EXPECT_EQ(empty.From(t0), 0);
+  empty.NothingBelow(42);  // a full check of an empty outbox whose last id was 41
+  EXPECT_TRUE(empty.known());
+  EXPECT_EQ(empty.From(t0), 42);
+}
+
 TEST_F(BusTest, AnEventCommittedAfterALaterOneIsRelayedToo) {
   OpenDb();
   RelayOptions options;

@@ -5,15 +5,17 @@
 // caller writes its own item at once: no timer, no added latency.
 //
 // The write function gets the batch and returns one status for it; it must be all or
-// nothing (one autocommitted statement, or one transaction). When a batch of several
-// fails with anything but UNAVAILABLE (where the outcome is unknown and the callers retry
-// with their request_id), each item is written again on its own, so that one bad item does
-// not fail its neighbours.
+// nothing (one autocommitted statement, or one transaction); an exception it throws counts
+// as INTERNAL. When a batch of several fails, each item is written again on its own, so that
+// one bad item does not fail its neighbours; not after UNAVAILABLE (the outcome is unknown
+// and the callers retry with their request_id) or DEADLINE_EXCEEDED (one by one would only
+// multiply the wait).
 #pragma once
 
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <utility>
@@ -71,12 +73,21 @@ class GroupCommit {
     std::vector<Item*> items;
     items.reserve(batch.size());
     for (Pending* p : batch) items.push_back(p->item);
-    absl::Status st = write_(items);
-    if (st.ok() || batch.size() == 1 || st.code() == absl::StatusCode::kUnavailable) {
+    absl::Status st = Call(items);
+    if (st.ok() || batch.size() == 1 || st.code() == absl::StatusCode::kUnavailable ||
+        st.code() == absl::StatusCode::kDeadlineExceeded) {
       for (Pending* p : batch) p->status = st;
       return;
     }
-    for (Pending* p : batch) p->status = write_(absl::MakeConstSpan(&p->item, 1));
+    for (Pending* p : batch) p->status = Call(absl::MakeConstSpan(&p->item, 1));
+  }
+
+  absl::Status Call(absl::Span<Item* const> items) {
+    try {
+      return write_(items);
+    } catch (const std::exception&) {
+      return absl::InternalError("group commit: the write failed");
+    }
   }
 
   const Write write_;

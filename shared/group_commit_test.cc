@@ -6,6 +6,7 @@
 #include <chrono>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -111,6 +112,20 @@ TEST(GroupCommitTest, ABadItemFailsAloneAndUnavailableFailsTheBatch) {
   }
   for (auto& t : threads) t.join();
   for (const auto& st : lost) EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(GroupCommitTest, AWriteThatThrowsFailsItsItemsAndTheNextCallsGoOn) {
+  bool fail = true;
+  GroupCommit<Item> commit(
+      [&](absl::Span<Item* const>) -> absl::Status {
+        if (fail) throw std::runtime_error("boom");
+        return absl::OkStatus();
+      },
+      8, 1);
+  Item a, b;
+  EXPECT_EQ(commit.Submit(a).code(), absl::StatusCode::kInternal);
+  fail = false;
+  EXPECT_TRUE(commit.Submit(b).ok());  // the writer slot was given back
 }
 
 }  // namespace

@@ -526,7 +526,9 @@ TEST_F(IntakeServiceTest, ConcurrentCreationsAreWrittenTogetherEachOnceWithItsOw
   for (int i = 0; i < kCallers; ++i) {
     const v1::Ticket& t = got[i];
     ASSERT_FALSE(t.id().empty());
-    if (i % 2 == 0) EXPECT_EQ(got[i + kCallers].id(), t.id()) << "a twin got another ticket";
+    if (i % 2 == 0) {
+      EXPECT_EQ(got[i + kCallers].id(), t.id()) << "a twin got another ticket";
+    }
     v1::Ticket stored = Get(t.id());
     EXPECT_EQ(stored.summary(), reqs[i].ticket().summary());
     if (i % 4 == 0) {

@@ -1,5 +1,8 @@
 #include "services/intake/intake_store.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "services/intake/ticket.h"
@@ -189,9 +192,15 @@ absl::Status IntakeStore::CreateTickets(Db& db, absl::Span<TicketCreation* const
     std::vector<std::string> h_ticket, h_from, h_to, h_from_owner, h_to_owner, h_actor, h_roles,
         h_at, h_reason;
     std::vector<std::string> e_ticket, e_id, e_type, e_envelope;
+    // Claimed in key order: two statements with retries of the same requests then wait on
+    // each other in the same order instead of deadlocking.
+    std::vector<TicketCreation*> ordered(batch.begin(), batch.end());
+    std::stable_sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) {
+      return std::tie(a->key.group, a->key.request_id) < std::tie(b->key.group, b->key.request_id);
+    });
     absl::flat_hash_set<std::pair<std::string, std::string>> keys;
     std::string method;
-    for (TicketCreation* c : batch) {
+    for (TicketCreation* c : ordered) {
       c->created = false;
       if (!keys.emplace(c->key.group, c->key.request_id).second) continue;  // once per batch
       method = c->key.method;
@@ -242,7 +251,7 @@ absl::Status IntakeStore::CreateTickets(Db& db, absl::Span<TicketCreation* const
     for (const auto& row : claimed) {
       created.emplace(row[0].as<std::string>(), row[1].as<std::string>());
     }
-    for (TicketCreation* c : batch) {
+    for (TicketCreation* c : ordered) {
       // The first of a request_id twice in the batch is the one written.
       c->created = created.erase({c->key.group, c->key.request_id}) > 0;
     }
