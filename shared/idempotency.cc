@@ -40,6 +40,13 @@ absl::StatusOr<std::string> StoredResponse(const pqxx::result& prior, const Idem
   return pqxx::binarystring(prior[0][2]).str();
 }
 
+// Fills `response` with a stored answer.
+absl::Status ParseStored(const std::string& stored, google::protobuf::Message* response) {
+  response->Clear();
+  if (!response->ParseFromString(stored)) return absl::InternalError("stored response unreadable");
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateRequestId(absl::string_view request_id) {
@@ -72,9 +79,7 @@ absl::Status Replay(Db& db, const IdempotencyKey& key, const google::protobuf::M
       return absl::UnavailableError("request_id: not settled yet; retry");
     }
     WUYE_ASSIGN_OR_RETURN(std::string stored, StoredResponse(prior, key));
-    response->Clear();
-    if (!response->ParseFromString(stored)) return absl::InternalError("stored response unreadable");
-    return absl::OkStatus();
+    return ParseStored(stored, response);
   });
 }
 
@@ -103,13 +108,7 @@ absl::Status RunOnce(Db& db, const IdempotencyKey& key, const google::protobuf::
   PrepareIdempotency(db);
   return db.Transact([&](pqxx::work& tx) -> absl::Status {
     WUYE_ASSIGN_OR_RETURN(std::optional<std::string> prior, ClaimRequest(tx, key, request));
-    if (prior.has_value()) {
-      response->Clear();
-      if (!response->ParseFromString(*prior)) {
-        return absl::InternalError("stored response unreadable");
-      }
-      return absl::OkStatus();
-    }
+    if (prior.has_value()) return ParseStored(*prior, response);
     response->Clear();
     WUYE_RETURN_IF_ERROR(effect(tx));
     RecordResponse(tx, key, *response);

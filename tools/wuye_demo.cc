@@ -47,6 +47,7 @@
 #include "shared/proto_time.h"
 #include "shared/status.h"
 #include "tools/demo_day.h"
+#include "tools/display_width.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
 
 ABSL_FLAG(std::string, directory, "127.0.0.1:50051", "host:port of the directory service");
@@ -69,6 +70,7 @@ ABSL_DECLARE_FLAG(std::string, jwt_secret_file);
 namespace {
 
 namespace v1 = ::wuye::directory::v1;
+using ::wuye::demo::DisplayWidth;
 
 constexpr char kDefaultSecretFile[] = ".local/jwt-secret";
 constexpr char kGroupName[] = "Demo Property Group (演示物业集团)";
@@ -669,23 +671,6 @@ class Directory {
 // ------------------------------------------------------------------------------------
 // Printing.
 
-// Terminal columns of UTF-8 text: East Asian wide characters take two.
-int DisplayWidth(absl::string_view s) {
-  int width = 0;
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
-    uint32_t cp = len == 1 ? c : c & (0x3F >> (len - 1));
-    for (int k = 1; k < len && i + k < s.size(); ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
-    i += len;
-    bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
-                (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-                (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
-                (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x20000 && cp <= 0x3FFFD);
-    width += wide ? 2 : 1;
-  }
-  return width;
-}
 
 bool LooksNumeric(absl::string_view cell) {
   return !cell.empty() && std::all_of(cell.begin(), cell.end(), [](char c) {
