@@ -59,6 +59,16 @@ absl::Status RequestContext::RequireRole(std::initializer_list<std::string_view>
   return absl::PermissionDeniedError(absl::StrCat(method, ": needs one of the roles ", names));
 }
 
+absl::Status RequestContext::RequireStaff() const {
+  using namespace roles;  // NOLINT(google-build-using-namespace)
+  if (caller.HasAnyRole({kGroupAdmin, kEstateManager, kSupervisor, kTeamLead, kAgent, kTechnician,
+                         kCleaner, kGardener, kSecurityGuard, kCareWorker, kNurse, kClinic,
+                         kFinanceClerk, kQualityInspector, kService})) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(method, ": needs a role of the group's staff"));
+}
+
 absl::Status RequestContext::RequireEstate(const std::string& estate_id) const {
   if (caller.CanSeeEstate(estate_id)) return absl::OkStatus();
   return absl::PermissionDeniedError(

@@ -29,6 +29,9 @@ struct RequestContext {
 
   // PERMISSION_DENIED unless the caller holds one of `roles`.
   absl::Status RequireRole(std::initializer_list<std::string_view> roles) const;
+  // PERMISSION_DENIED unless the caller holds a role of the suite's staff (or `service`): the
+  // reader list of reference data that every member of staff may see.
+  absl::Status RequireStaff() const;
   // PERMISSION_DENIED unless the caller's token names the estate (or all of them).
   absl::Status RequireEstate(const std::string& estate_id) const;
   // PERMISSION_DENIED unless the caller belongs to a group (platform tokens don't).

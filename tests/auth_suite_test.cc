@@ -5,7 +5,10 @@
 //   4. an expired token                              → UNAUTHENTICATED;
 //   5. a token of another property group, on an estate that is not its own
 //                                                    → refused, or an empty answer;
-//   6. a token of the group whose roles grant nothing → PERMISSION_DENIED for every change.
+//   6. a token of the group whose roles grant nothing → PERMISSION_DENIED for every call,
+//      reads included (every read has a reader list);
+//   7. a token of the same group for another of its estates, with every role
+//                                                    → refused, or an empty answer.
 // No call may answer INTERNAL or UNKNOWN. It prints how many calls it tried and how many
 // were refused.
 #include <google/protobuf/descriptor.h>
@@ -124,7 +127,7 @@ std::string B64(absl::string_view s) {
 }
 
 struct Tokens {
-  std::string other_key, alg_none, expired, other_group, no_rights;
+  std::string other_key, alg_none, expired, other_group, no_rights, other_estate;
 };
 
 Tokens MakeTokens(const std::string& group, const std::string& estate,
@@ -156,6 +159,9 @@ Tokens MakeTokens(const std::string& group, const std::string& estate,
   nobody.estate_ids = {"*"};
   nobody.roles = {"resident"};  // a role no wuye method grants anything to
   t.no_rights = *MintHs256(nobody, kTestSecret);
+  TokenClaims neighbour = claims;  // the same group, another of its estates
+  neighbour.estate_ids = {NewId(absl::Now())};
+  t.other_estate = *MintHs256(neighbour, kTestSecret);
   return t;
 }
 
@@ -284,17 +290,19 @@ TEST(AuthSuite, EveryRpcOfEveryServiceRefusesWhatItMust) {
         // Another group's token aimed at this group's estate: refused, or an answer
         // without rows (a list that finds nothing). A read that names nothing (the caller's
         // own group's settings) may answer.
-        expect(tokens.other_group, "another group's token", [&](const Outcome& o) {
+        auto refused_or_empty = [&](const Outcome& o) {
           if (o.code != grpc::StatusCode::OK) return true;
           if (mutating) return false;
           if (!aimed) return true;
           std::unique_ptr<pb::Message> answer(factory.GetPrototype(m->output_type())->New());
           return answer->ParseFromString(o.answer) && !HasRows(*answer);
-        });
-        expect(tokens.no_rights, "a role without rights", [&](const Outcome& o) {
-          if (mutating) return o.code == grpc::StatusCode::PERMISSION_DENIED;
-          return o.code != grpc::StatusCode::UNAUTHENTICATED;
-        });
+        };
+        expect(tokens.other_group, "another group's token", refused_or_empty);
+        // The same group's token for another estate: what names this estate is refused.
+        expect(tokens.other_estate, "a token for another estate of the group",
+               [&](const Outcome& o) { return !aimed || refused_or_empty(o); });
+        expect(tokens.no_rights, "a role without rights",
+               [](const Outcome& o) { return o.code == grpc::StatusCode::PERMISSION_DENIED; });
       }
     }
   }

@@ -20,7 +20,25 @@ using roles::kEstateManager;
 using roles::kFinanceClerk;
 using roles::kGroupAdmin;
 using roles::kService;
+using roles::kSupervisor;
+using roles::kTeamLead;
 using roles::kTechnician;
+
+// Reader lists (need-to-know). A unit's bills, payments, account and reminders: finance, the
+// estate's management and the front desk, which answers residents about what they owe and
+// records their payments; never the field staff.
+absl::Status RequireAccountReader(const RequestContext& rc) {
+  return rc.RequireRole(
+      {kGroupAdmin, kEstateManager, kFinanceClerk, kSupervisor, kTeamLead, kAgent, kService});
+}
+// An estate's arrears (who owes what, aged): finance and the estate's management.
+absl::Status RequireArrearsReader(const RequestContext& rc) {
+  return rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk, kSupervisor});
+}
+// Billing runs: the roles that start them.
+absl::Status RequireRunReader(const RequestContext& rc) {
+  return rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk});
+}
 
 absl::Status CheckLabel(const std::string& text, absl::string_view field, size_t max) {
   if (text.empty()) return FieldError(field, "required");
@@ -153,6 +171,7 @@ grpc::Status BillingServiceImpl::ListEstatePrices(Ctx* ctx, const v1::ListEstate
                                                   v1::ListEstatePricesResponse* resp) {
   return rpc_.Run(ctx, "ListEstatePrices", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, req->estate_id(), "estate_id").status());
@@ -187,6 +206,7 @@ grpc::Status BillingServiceImpl::GetFeeSchedule(Ctx* ctx, const v1::GetFeeSchedu
                                                 v1::FeeSchedule* resp) {
   return rpc_.Run(ctx, "GetFeeSchedule", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, req->estate_id(), "estate_id").status());
@@ -322,6 +342,7 @@ grpc::Status BillingServiceImpl::GetBillingRun(Ctx* ctx, const v1::GetBillingRun
                                                v1::BillingRun* resp) {
   return rpc_.Run(ctx, "GetBillingRun", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireRunReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto run = store_.GetRun(tx, rc.caller.group_id, req->id());
@@ -344,6 +365,7 @@ grpc::Status BillingServiceImpl::GetBillingRun(Ctx* ctx, const v1::GetBillingRun
 grpc::Status BillingServiceImpl::GetBill(Ctx* ctx, const v1::GetBillRequest* req, v1::Bill* resp) {
   return rpc_.Run(ctx, "GetBill", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireAccountReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(*resp, VisibleBill(tx, rc, req->id(), "id"));
@@ -356,6 +378,7 @@ grpc::Status BillingServiceImpl::ListBills(Ctx* ctx, const v1::ListBillsRequest*
                                            v1::ListBillsResponse* resp) {
   return rpc_.Run(ctx, "ListBills", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireAccountReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     if (!req->unit_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(req->unit_id(), "unit_id"));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
@@ -568,6 +591,7 @@ grpc::Status BillingServiceImpl::GetPayment(Ctx* ctx, const v1::GetPaymentReques
                                             v1::Payment* resp) {
   return rpc_.Run(ctx, "GetPayment", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireAccountReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto payment = store_.GetPayment(tx, rc.caller.group_id, req->id());
@@ -583,6 +607,7 @@ grpc::Status BillingServiceImpl::GetUnitAccount(Ctx* ctx, const v1::GetUnitAccou
                                                 v1::UnitAccount* resp) {
   return rpc_.Run(ctx, "GetUnitAccount", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireAccountReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->unit_id(), "unit_id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
@@ -612,6 +637,7 @@ grpc::Status BillingServiceImpl::GetArrears(Ctx* ctx, const v1::GetArrearsReques
                                             v1::Arrears* resp) {
   return rpc_.Run(ctx, "GetArrears", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireArrearsReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, req->estate_id(), "estate_id").status());
@@ -671,6 +697,7 @@ grpc::Status BillingServiceImpl::ListReminders(Ctx* ctx, const v1::ListReminders
                                                v1::ListRemindersResponse* resp) {
   return rpc_.Run(ctx, "ListReminders", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireAccountReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->bill_id(), "bill_id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_RETURN_IF_ERROR(VisibleBill(tx, rc, req->bill_id(), "bill_id").status());

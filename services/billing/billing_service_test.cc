@@ -1173,7 +1173,32 @@ TEST_F(BillingServiceTest, AnotherGroupSeesAndChangesNothingAndRolesAreEnforced)
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Call(&Stub::CheckLedger, tech, v1::CheckLedgerRequest(), &check).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+  // Reads have reader lists too (security review #20.7): a technician quotes from the
+  // published prices but reads no unit's bills, payments or account, nor the arrears.
+  EXPECT_EQ(Call(&Stub::GetBill, tech, get_bill, &b).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&Stub::GetPayment, tech, get_pay, &p).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&Stub::ListBills, tech, list, &bills).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetUnitAccountRequest account_req;
+  account_req.set_unit_id(unit);
+  v1::UnitAccount account;
+  EXPECT_EQ(Call(&Stub::GetUnitAccount, tech, account_req, &account).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetArrearsRequest arrears_req;
+  arrears_req.set_estate_id(estate_);
+  v1::Arrears arrears;
+  EXPECT_EQ(Call(&Stub::GetArrears, tech, arrears_req, &arrears).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::ListEstatePricesRequest prices_req;
+  prices_req.set_estate_id(estate_);
+  v1::ListEstatePricesResponse prices;
+  EXPECT_TRUE(Call(&Stub::ListEstatePrices, tech, prices_req, &prices).ok());
   std::string agent = TestToken(group_, {"*"}, {"agent"});
+  EXPECT_TRUE(Call(&Stub::GetUnitAccount, agent, account_req, &account).ok());  // the desk
+  EXPECT_EQ(Call(&Stub::GetArrears, agent, arrears_req, &arrears).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Call(&Stub::ReversePayment, agent, rev, &out).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Call(&Stub::StartBillingRun, agent, run_req, &run).error_code(),

@@ -20,8 +20,10 @@ namespace {
 
 using roles::kAgent;
 using roles::kEstateManager;
+using roles::kFinanceClerk;
 using roles::kGroupAdmin;
 using roles::kPlatformAdmin;
+using roles::kService;
 using roles::kSupervisor;
 using roles::kTeamLead;
 
@@ -42,6 +44,27 @@ absl::Status RequireAnyEstate(const RequestContext& rc, const v1::Staff& staff) 
     if (rc.caller.CanSeeEstate(estate)) return absl::OkStatus();
   }
   return absl::PermissionDeniedError("staff: none of their estates is among the caller's");
+}
+
+// Reader lists (need-to-know). Residents' names and phones: the front desk, the estate's
+// management and finance (which chases arrears); their birth dates and leases (eldercare's
+// age and lease rules): the desk and management only.
+absl::Status RequireResidentReader(const RequestContext& rc) {
+  return rc.RequireRole(
+      {kGroupAdmin, kEstateManager, kSupervisor, kTeamLead, kAgent, kFinanceClerk, kService});
+}
+void MaskResident(const RequestContext& rc, v1::Resident& r) {
+  if (rc.caller.HasAnyRole({kGroupAdmin, kEstateManager, kSupervisor, kTeamLead, kAgent, kService}))
+    return;
+  r.clear_date_of_birth();
+  r.clear_lease_start();
+  r.clear_lease_end();
+}
+// Every member of staff sees who works where; a colleague's phone only those who plan and
+// lead the work.
+void MaskStaff(const RequestContext& rc, v1::Staff& s) {
+  if (rc.caller.HasAnyRole({kGroupAdmin, kEstateManager, kSupervisor, kTeamLead, kService})) return;
+  s.clear_phone();
 }
 
 absl::Status Taken(absl::string_view field, absl::string_view what) {
@@ -93,8 +116,9 @@ grpc::Status DirectoryServiceImpl::CreateGroup(Ctx* ctx, const v1::CreateGroupRe
 grpc::Status DirectoryServiceImpl::GetGroup(Ctx* ctx, const v1::GetGroupRequest* req,
                                             v1::Group* resp) {
   return rpc_.Run(ctx, "GetGroup", "", [&](RequestContext& rc) -> absl::Status {
-    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     bool platform = rc.caller.HasRole(kPlatformAdmin);
+    if (!platform) WUYE_RETURN_IF_ERROR(rc.RequireStaff());
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     if (!platform && req->id() != rc.caller.group_id)
       return absl::NotFoundError("id: no such group");
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
@@ -132,6 +156,7 @@ grpc::Status DirectoryServiceImpl::GetEstate(Ctx* ctx, const v1::GetEstateReques
                                              v1::Estate* resp) {
   return rpc_.Run(ctx, "GetEstate", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(*resp, VisibleEstate(tx, rc, req->id(), "id"));
@@ -144,6 +169,7 @@ grpc::Status DirectoryServiceImpl::ListEstates(Ctx* ctx, const v1::ListEstatesRe
                                                v1::ListEstatesResponse* resp) {
   return rpc_.Run(ctx, "ListEstates", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     const std::string filters = "estates";
     WUYE_ASSIGN_OR_RETURN(PageRequest page,
                           ParseIdPage(req->page_size(), req->page_token(), filters));
@@ -218,6 +244,7 @@ grpc::Status DirectoryServiceImpl::GetBuilding(Ctx* ctx, const v1::GetBuildingRe
                                                v1::Building* resp) {
   return rpc_.Run(ctx, "GetBuilding", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto building = store_.GetBuilding(tx, rc.caller.group_id, req->id());
@@ -233,6 +260,7 @@ grpc::Status DirectoryServiceImpl::ListBuildings(Ctx* ctx, const v1::ListBuildin
                                                  v1::ListBuildingsResponse* resp) {
   return rpc_.Run(ctx, "ListBuildings", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
     const std::string filters = absl::StrCat("buildings;", req->estate_id());
@@ -278,6 +306,7 @@ grpc::Status DirectoryServiceImpl::GetUnit(Ctx* ctx, const v1::GetUnitRequest* r
                                            v1::Unit* resp) {
   return rpc_.Run(ctx, "GetUnit", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto unit = store_.GetUnit(tx, rc.caller.group_id, req->id());
@@ -293,6 +322,7 @@ grpc::Status DirectoryServiceImpl::ListUnits(Ctx* ctx, const v1::ListUnitsReques
                                              v1::ListUnitsResponse* resp) {
   return rpc_.Run(ctx, "ListUnits", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     if (!req->building_id().empty())
       WUYE_RETURN_IF_ERROR(CheckId(req->building_id(), "building_id"));
@@ -431,12 +461,14 @@ grpc::Status DirectoryServiceImpl::GetResident(Ctx* ctx, const v1::GetResidentRe
                                                v1::Resident* resp) {
   return rpc_.Run(ctx, "GetResident", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireResidentReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto resident = store_.GetResident(tx, rc.caller.group_id, req->id());
       if (!resident) return absl::NotFoundError("id: no such resident");
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(resident->estate_id()));
       *resp = *resident;
+      MaskResident(rc, *resp);
       return absl::OkStatus();
     });
   });
@@ -446,6 +478,7 @@ grpc::Status DirectoryServiceImpl::ListResidents(Ctx* ctx, const v1::ListResiden
                                                  v1::ListResidentsResponse* resp) {
   return rpc_.Run(ctx, "ListResidents", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireResidentReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     if (!req->unit_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(req->unit_id(), "unit_id"));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
@@ -457,6 +490,7 @@ grpc::Status DirectoryServiceImpl::ListResidents(Ctx* ctx, const v1::ListResiden
                                        page.after, page.size + 1);
       resp->set_next_page_token(
           FillPage(std::move(rows), page, filters, resp->mutable_residents()));
+      for (auto& resident : *resp->mutable_residents()) MaskResident(rc, resident);
       return absl::OkStatus();
     });
   });
@@ -544,12 +578,14 @@ grpc::Status DirectoryServiceImpl::GetStaff(Ctx* ctx, const v1::GetStaffRequest*
                                             v1::Staff* resp) {
   return rpc_.Run(ctx, "GetStaff", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto staff = store_.GetStaff(tx, rc.caller.group_id, req->id());
       if (!staff) return absl::NotFoundError("id: no such staff member");
       WUYE_RETURN_IF_ERROR(RequireAnyEstate(rc, *staff));
       *resp = *staff;
+      MaskStaff(rc, *resp);
       return absl::OkStatus();
     });
   });
@@ -559,6 +595,7 @@ grpc::Status DirectoryServiceImpl::ListStaff(Ctx* ctx, const v1::ListStaffReques
                                              v1::ListStaffResponse* resp) {
   return rpc_.Run(ctx, "ListStaff", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     if (!req->estate_id().empty()) {
       WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
@@ -574,6 +611,7 @@ grpc::Status DirectoryServiceImpl::ListStaff(Ctx* ctx, const v1::ListStaffReques
                                    req->skill(), req->include_inactive(), rc.caller.all_estates,
                                    rc.caller.estate_ids, page.after, page.size + 1);
       resp->set_next_page_token(FillPage(std::move(rows), page, filters, resp->mutable_staff()));
+      for (auto& staff : *resp->mutable_staff()) MaskStaff(rc, staff);
       return absl::OkStatus();
     });
   });
@@ -660,6 +698,7 @@ grpc::Status DirectoryServiceImpl::ListShifts(Ctx* ctx, const v1::ListShiftsRequ
                                               v1::ListShiftsResponse* resp) {
   return rpc_.Run(ctx, "ListShifts", "", [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     if (!req->staff_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(req->staff_id(), "staff_id"));
     if (!req->has_window_start()) return FieldError("window_start", "required");

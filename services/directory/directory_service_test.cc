@@ -758,6 +758,73 @@ TEST_F(DirectoryServiceTest, OnlyGroupAdminsChangeEstatesAndStaff) {
   EXPECT_TRUE(Call(&Stub::GetEstate, agent, get, &out).ok());
 }
 
+// Need-to-know on reads (security review #20.7): residents' phones and birth dates and
+// staff phones are read only by the roles whose work needs them; a role of no use to the
+// suite reads nothing at all.
+TEST_F(DirectoryServiceTest, ReadsFollowTheirReaderLists) {
+  v1::Unit u = MakeUnit(MakeBuilding(estate_, "1").id(), "101");
+  v1::CreateResidentRequest req;
+  req.set_request_id("res-readers");
+  req.mutable_resident()->set_unit_id(u.id());
+  req.mutable_resident()->set_name("李伯");
+  req.mutable_resident()->set_phone("13800138001");
+  req.mutable_resident()->set_role(v1::RESIDENT_ROLE_OWNER);
+  req.mutable_resident()->mutable_date_of_birth()->set_year(1948);
+  req.mutable_resident()->mutable_date_of_birth()->set_month(5);
+  req.mutable_resident()->mutable_date_of_birth()->set_day(2);
+  v1::Resident resident;
+  ASSERT_TRUE(Call(&Stub::CreateResident, admin_, req, &resident).ok());
+  v1::Staff staff = MakeStaff("张师傅", {estate_});
+  ASSERT_TRUE([&] {
+    v1::UpdateStaffRequest up;
+    up.set_request_id("staff-phone");
+    up.mutable_staff()->set_id(staff.id());
+    up.mutable_staff()->set_phone("13900139002");
+    up.mutable_update_mask()->add_paths("phone");
+    return Call(&Stub::UpdateStaff, admin_, up, &staff).ok();
+  }());
+
+  const std::string technician = TestToken(group_, {estate_}, {"technician"});
+  const std::string finance = TestToken(group_, {estate_}, {"finance_clerk"});
+  const std::string lead = TestToken(group_, {estate_}, {"team_lead"});
+  const std::string stranger = TestToken(group_, {"*"}, {"resident"});
+
+  v1::GetResidentRequest get_resident;
+  get_resident.set_id(resident.id());
+  v1::Resident seen;
+  EXPECT_EQ(Call(&Stub::GetResident, technician, get_resident, &seen).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(&Stub::GetResident, finance, get_resident, &seen).ok());
+  EXPECT_EQ(seen.phone(), "13800138001");  // finance calls about arrears
+  EXPECT_FALSE(seen.has_date_of_birth());  // but has no need of a birth date
+  ASSERT_TRUE(Call(&Stub::GetResident, lead, get_resident, &seen).ok());
+  EXPECT_EQ(seen.date_of_birth().year(), 1948);
+
+  v1::ListStaffRequest list_staff;
+  list_staff.set_estate_id(estate_);
+  v1::ListStaffResponse listed;
+  ASSERT_TRUE(Call(&Stub::ListStaff, technician, list_staff, &listed).ok());
+  ASSERT_EQ(listed.staff_size(), 1);
+  EXPECT_EQ(listed.staff(0).name(), "张师傅");
+  EXPECT_TRUE(listed.staff(0).phone().empty());
+  ASSERT_TRUE(Call(&Stub::ListStaff, lead, list_staff, &listed).ok());
+  EXPECT_EQ(listed.staff(0).phone(), "13900139002");
+
+  v1::GetEstateRequest get_estate;
+  get_estate.set_id(estate_);
+  v1::Estate estate;
+  EXPECT_TRUE(Call(&Stub::GetEstate, technician, get_estate, &estate).ok());
+  EXPECT_EQ(Call(&Stub::GetEstate, stranger, get_estate, &estate).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&Stub::ListStaff, stranger, list_staff, &listed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetGroupRequest get_group;
+  get_group.set_id(group_);
+  v1::Group group;
+  EXPECT_EQ(Call(&Stub::GetGroup, stranger, get_group, &group).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
 TEST_F(DirectoryServiceTest, MissingOrBadTokensAreUnauthenticated) {
   v1::GetEstateRequest get;
   get.set_id(estate_);

@@ -55,9 +55,9 @@ absl::Status PerformanceServiceImpl::CheckEstateRead(const RequestContext& rc,
                                                      const std::string& estate_id,
                                                      const wuye::common::v1::Month& period) {
   WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+  WUYE_RETURN_IF_ERROR(rc.RequireRole(kManagers));
   WUYE_RETURN_IF_ERROR(CheckId(estate_id, "estate_id"));
   WUYE_RETURN_IF_ERROR(CheckMonth(period, "period"));
-  WUYE_RETURN_IF_ERROR(rc.RequireRole(kManagers));
   return rc.RequireEstate(estate_id);
 }
 
@@ -67,6 +67,7 @@ grpc::Status PerformanceServiceImpl::ListRules(Ctx* ctx, const pb::ListRulesRequ
                                                pb::ListRulesResponse* resp) {
   return rpc_.Run(ctx, "ListRules", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     return db_.Transact([&](pqxx::work& tx) {
       auto points = store_.RulePoints(tx, rc.caller.group_id);
       for (const RuleDef& def : Catalogue()) {
@@ -97,6 +98,7 @@ grpc::Status PerformanceServiceImpl::GetSettings(Ctx* ctx, const pb::GetSettings
                                                  pb::Settings* resp) {
   return rpc_.Run(ctx, "GetSettings", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     return db_.Transact([&](pqxx::work& tx) {
       *resp = store_.GetSettings(tx, rc.caller.group_id);
       return absl::OkStatus();
@@ -171,6 +173,7 @@ grpc::Status PerformanceServiceImpl::GetSheet(Ctx* ctx, const pb::GetSheetReques
                                               pb::Sheet* resp) {
   return rpc_.Run(ctx, "GetSheet", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());  // one's own sheet; others' below
     WUYE_RETURN_IF_ERROR(CheckId(req->staff_id(), "staff_id"));
     WUYE_RETURN_IF_ERROR(CheckMonth(req->period(), "period"));
     bool own = req->staff_id() == rc.caller.subject;
@@ -222,8 +225,8 @@ grpc::Status PerformanceServiceImpl::GetSheet(Ctx* ctx, const pb::GetSheetReques
 grpc::Status PerformanceServiceImpl::ListRankings(Ctx* ctx, const pb::ListRankingsRequest* req,
                                                   pb::ListRankingsResponse* resp) {
   return rpc_.Run(ctx, "ListRankings", "", [&](RequestContext& rc) {
-    WUYE_RETURN_IF_ERROR(CheckRoleName(req->role(), "role"));
     WUYE_RETURN_IF_ERROR(CheckEstateRead(rc, req->estate_id(), req->period()));
+    WUYE_RETURN_IF_ERROR(CheckRoleName(req->role(), "role"));
     return db_.Transact([&](pqxx::work& tx) {
       const std::string& group = rc.caller.group_id;
       int32_t base = store_.GetSettings(tx, group).base_score();

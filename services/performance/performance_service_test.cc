@@ -547,8 +547,9 @@ TEST_F(PerformanceServiceTest, FiguresTeamKpiRankingsAndExport) {
   EXPECT_EQ(ranks.rankings(0).rank(), 1);
   rank.set_role("Agent!");
   EXPECT_EQ(Field(Call(&Stub::ListRankings, manager_tok_, rank, &ranks)), "role");
+  // Roles are checked before input: an agent learns nothing, not even that the input is bad.
   EXPECT_EQ(Call(&Stub::ListRankings, agent_tok_, rank, &ranks).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+            grpc::StatusCode::PERMISSION_DENIED);
   rank.set_role("");
   EXPECT_EQ(Call(&Stub::ListRankings, agent_tok_, rank, &ranks).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
