@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "shared/ids.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "shared/proto_time.h"
@@ -156,7 +157,6 @@ return id
     }
     return absl::UnavailableError(absl::StrCat("redis: replay refused: ", reply->str));
   }
-  Metrics::Global().Add(absl::StrCat("wuye_bus_replays_total{stream=\"", source, "\"}"));
   return reply->str;
 }
 
@@ -413,6 +413,27 @@ void OutboxRelay::Run() {
 
 namespace {
 
+// An envelope a consumer can work with: an event id the inbox takes (a UUID), and no NUL
+// in the strings that go into PostgreSQL's text columns.
+bool Readable(const wuye::events::v1::Event& event) {
+  return IsValidId(event.event_id()) && !absl::StrContains(event.type(), '\0') &&
+         !absl::StrContains(event.group_id(), '\0') && !absl::StrContains(event.subject(), '\0');
+}
+
+// `text` cut to at most `max` bytes at a UTF-8 character boundary, NULs dropped: it goes
+// into a text column.
+std::string ForColumn(absl::string_view text, size_t max) {
+  std::string out;
+  for (char c : text.substr(0, max)) {
+    if (c != '\0') out.push_back(c);
+  }
+  if (text.size() > max) {
+    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
+    if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0x80)) out.pop_back();
+  }
+  return out;
+}
+
 std::string SubjectKey(const wuye::events::v1::Event& event) {
   if (event.subject().empty()) return "";
   return absl::StrCat(event.group_id(), "/", event.subject());
@@ -520,13 +541,13 @@ void EventConsumer::CountApplied(const Entry& entry, const wuye::events::v1::Eve
 }
 
 absl::Status EventConsumer::HandleBatch(const std::vector<Entry>& entries) {
-  if (entries.size() > 1) {
+  if (!entries.empty()) {
     std::vector<wuye::events::v1::Event> events(entries.size());
     bool all_plain = true;
     const std::string& producer = ProducerOf(entries[0].stream);
     for (size_t i = 0; i < entries.size() && all_plain; ++i) {
       all_plain = entries[i].replay_of.empty() && events[i].ParseFromString(entries[i].envelope) &&
-                  !events[i].event_id().empty() && ForgeryOf(events[i], producer).empty();
+                  Readable(events[i]) && ForgeryOf(events[i], producer).empty();
     }
     if (all_plain) {
       std::vector<bool> applied(entries.size());
@@ -649,7 +670,7 @@ absl::StatusOr<EventConsumer::Count> EventConsumer::Record(const Entry& entry,
     auto row =
         tx.exec_prepared1("wuye_bus_note", options_.group, entry.stream, ms, seq, subject_key,
                           note == Note::kRefusal ? 1 : 0, note == Note::kWait ? 1 : 0,
-                          note == Note::kAttempt ? 1 : 0, std::string(error.substr(0, 500)));
+                          note == Note::kAttempt ? 1 : 0, ForColumn(error, 500));
     count.refusals = row[0].as<int>();
     count.unfinished = row[1].as<int>();
     count.waited = absl::Seconds(row[2].as<double>());
@@ -720,8 +741,7 @@ absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason, i
 
 absl::Status EventConsumer::Handle(const Entry& entry) {
   wuye::events::v1::Event event;
-  if (entry.envelope.empty() || !event.ParseFromString(entry.envelope) ||
-      event.event_id().empty()) {
+  if (entry.envelope.empty() || !event.ParseFromString(entry.envelope) || !Readable(event)) {
     return DeadLetter(entry, "malformed envelope");
   }
   if (std::string forged = ForgeryOf(event, ProducerOf(entry.stream)); !forged.empty()) {
@@ -870,6 +890,7 @@ absl::StatusOr<int> EventConsumer::PollOnce() {
       return absl::UnavailableError("database unreachable: consumer paused");
     }
     db_down_ = false;
+    reread_own_ = true;
     LogInfo("bus.database_back").Str("group", options_.group);
   }
   if (absl::Status st = EnsureGroups(); !st.ok()) return st;
@@ -892,6 +913,27 @@ absl::StatusOr<int> EventConsumer::PollOnce() {
     if (!claimed.ok()) return claimed.status();
     handled += *claimed;
     Housekeep(stream);
+  }
+  if (reread_own_) {
+    // What this consumer read when the database failed is pending here, with no row. It goes
+    // first, before anything newer of its subjects is read.
+    for (const auto& stream : options_.streams) {
+      auto own = commands_.Command({"XREADGROUP", "GROUP", options_.group, options_.consumer,
+                                    "COUNT", absl::StrCat(options_.batch), "STREAMS", stream, "0"});
+      if (!own.ok()) return own.status();
+      if (own->is_error() || own->elements.empty() || own->elements[0].elements.size() < 2) {
+        continue;
+      }
+      for (const auto& e : own->elements[0].elements[1].elements) {
+        if (e.elements.size() < 2 || e.elements[1].is_nil()) continue;
+        Entry entry{stream, e.elements[0].str, "", 2, true};
+        if (const RedisReply* env = FieldOf(e.elements[1], "env")) entry.envelope = env->str;
+        if (const RedisReply* of = FieldOf(e.elements[1], "replay_of")) entry.replay_of = of->str;
+        WUYE_RETURN_IF_ERROR(Handle(entry));
+        ++handled;
+      }
+    }
+    reread_own_ = false;
   }
   std::vector<std::string> args = {
       "XREADGROUP",   "GROUP",

@@ -250,7 +250,8 @@ class EventConsumer {
   ConsumerOptions options_;
   EventHandler handler_;
   bool groups_ready_ = false;
-  bool db_down_ = false;  // a database failure was seen: ping before touching Redis
+  bool db_down_ = false;     // a database failure was seen: ping before touching Redis
+  bool reread_own_ = false;  // the database is back: this consumer's pending entries first
   std::map<std::string, absl::Time> last_claim_;
   absl::Notification stop_;
   std::thread thread_;
