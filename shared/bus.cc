@@ -140,6 +140,9 @@ local f = {}
 for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
 if not f['env'] or f['env'] == '' then return redis.error_reply('NOENV no envelope to replay') end
 if f['stream'] ~= KEYS[2] then return redis.error_reply('NOENV from another stream') end
+if string.sub(f['reason'] or '', 1, 7) == 'forged:' then
+  return redis.error_reply('NOENV forged: it would be refused again')
+end
 local id = redis.call('XADD', KEYS[2], '*', 'type', f['type'] or '', 'env', f['env'],
                       'replay_of', ARGV[1])
 redis.call('XDEL', KEYS[1], ARGV[1])

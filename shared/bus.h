@@ -56,8 +56,8 @@ absl::StatusOr<std::vector<DeadLetterEntry>> ListDeadLetters(RedisConnection& re
 // Lua script: XADD there with a `replay_of` field, XDEL here). Every group on the stream
 // receives it again; those that applied it before skip it (their inbox), the one that gave
 // up applies it. Returns the new entry's id. NOT_FOUND when there is no such entry,
-// FAILED_PRECONDITION when it has no envelope or names no stream of the form
-// wuye.<service>.events.
+// FAILED_PRECONDITION when it has no envelope or was forged, INVALID_ARGUMENT when
+// `dead_stream` is not of the form wuye.<service>.events.dead.
 absl::StatusOr<std::string> ReplayDeadLetter(RedisConnection& redis, const std::string& dead_stream,
                                              const std::string& id);
 

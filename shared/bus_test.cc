@@ -634,6 +634,9 @@ TEST_F(BusTest, AForgedEventIsRefusedAndNotApplied) {
     EXPECT_EQ(d.fields.at("reason").rfind("forged: ", 0), 0u) << d.fields.at("reason");
   }
   EXPECT_EQ(dead->at(0).fields.at("type"), "billing.x");
+  EXPECT_EQ(ReplayDeadLetter(conn, DeadLetterStream(stream_), dead->at(0).id).status().code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "a forged event is not replayed";
   auto pending = conn.Command({"XPENDING", stream_, "consumer"});
   ASSERT_TRUE(pending.ok());
   EXPECT_EQ(pending->elements[0].integer, 0);

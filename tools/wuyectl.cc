@@ -638,7 +638,8 @@ constexpr char kBusHelp[] = R"(wuyectl bus: the dead letters of the event bus (d
   wuyectl bus replay --stream=SERVICE --id=ID[,ID..]
   wuyectl bus replay --stream=SERVICE --all [--group=G]
       moves dead letters back onto wuye.SERVICE.events (all of them, or those one group
-      gave up on); the group that gave up applies them, the others skip them as duplicates
+      gave up on); the group that gave up applies them, the others skip them as duplicates.
+      Forged entries are never replayed (--all skips them)
 
 --stream also takes the stream's name (wuye.intake.events or wuye.intake.events.dead).
 Redis: --redis=HOST:PORT or WUYE_REDIS_ADDR; WUYE_REDIS_USER and WUYE_REDIS_PASSWORD
@@ -729,6 +730,8 @@ int Bus(const std::vector<std::string>& args) {
       }
       for (const auto& e : *entries) {
         auto group = e.fields.find("group");
+        auto reason = e.fields.find("reason");
+        if (reason != e.fields.end() && absl::StartsWith(reason->second, "forged:")) continue;
         if (kv["group"].empty() || (group != e.fields.end() && group->second == kv["group"])) {
           ids.push_back(e.id);
         }
