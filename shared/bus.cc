@@ -795,6 +795,12 @@ absl::Status EventConsumer::Handle(const Entry& entry) {
         return st;  // the database, not the handler: nothing counts
       }
       answer = st;  // an error of the handler's statements (the database answered)
+      if (st.code() == absl::StatusCode::kDeadlineExceeded ||
+          st.code() == absl::StatusCode::kAborted) {
+        // A statement timed out, or lost to concurrent updates again and again: a busy
+        // database rather than a bad event. It waits (bounded by max_wait), uncounted.
+        answer = absl::UnavailableError(st.message());
+      }
     }
     if (st.ok() && !holder.empty()) {
       // An earlier entry of the subject is not applied yet: this one waits behind it, unless
