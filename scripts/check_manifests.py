@@ -47,6 +47,17 @@ def check_container(where, pod_sc, c, problems):
         problems.append(f"{name}: image '{image}' needs a tag other than latest")
 
 
+def check_redis_user(where, service, c, problems):
+    """The bus's Redis: the service's own ACL user, its password from a required Secret."""
+    env = {e["name"]: e for e in c.get("env") or []}
+    if (env.get("WUYE_REDIS_USER") or {}).get("value") != service:
+        problems.append(f"{where}: WUYE_REDIS_USER is not {service}")
+    ref = ((env.get("WUYE_REDIS_PASSWORD") or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+    if ref.get("name") != f"{service}-redis" or ref.get("optional", False):
+        problems.append(f"{where}: WUYE_REDIS_PASSWORD is not from the required Secret "
+                        f"{service}-redis")
+
+
 def main():
     docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
     by_kind = {}
@@ -62,6 +73,8 @@ def main():
         pod_sc = pod["spec"].get("securityContext") or {}
         for c in pod["spec"]["containers"]:
             check_container(where, pod_sc, c, problems)
+            if c.get("name") == "server":
+                check_redis_user(where, dep["metadata"]["name"], c, problems)
         labels = pod["metadata"].get("labels") or {}
         if ("Deployment", dep["metadata"]["name"]) not in targets:
             problems.append(f"{where}: no HorizontalPodAutoscaler")

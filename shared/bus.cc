@@ -7,9 +7,12 @@
 #include <random>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "shared/ids.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "shared/proto_time.h"
@@ -59,6 +62,107 @@ StreamId ParseStreamId(absl::string_view id) {
   return out;
 }
 
+std::string ProducerOfStream(absl::string_view stream) {
+  if (!absl::ConsumePrefix(&stream, "wuye.") || !absl::ConsumeSuffix(&stream, ".events") ||
+      stream.empty() || absl::StrContains(stream, '.')) {
+    return "";
+  }
+  return std::string(stream);
+}
+
+std::string ForgeryOf(const wuye::events::v1::Event& event, absl::string_view producer) {
+  if (producer.empty()) return "";
+  if (event.producer() != producer) return "forged: the producer is not the stream's service";
+  if (!absl::StartsWith(event.type(), absl::StrCat(producer, "."))) {
+    return "forged: the type is not one of the stream's service";
+  }
+  return "";
+}
+
+std::vector<std::string> RedisAclRules(absl::string_view service,
+                                       const std::vector<std::string>& consumes) {
+  const std::string own = StreamOf(service);
+  std::vector<std::string> rules = {"resetkeys",
+                                    "resetchannels",
+                                    "-@all",
+                                    "+xadd",
+                                    "+xtrim",
+                                    "+xlen",
+                                    "+xinfo|groups",
+                                    "+xpending",
+                                    absl::StrCat("~", own),
+                                    absl::StrCat("~", DeadLetterStream(own))};
+  if (consumes.empty()) return rules;
+  // Selectors: a command is allowed when one of them allows it and every key it names.
+  std::string read = "(+xgroup|create +xreadgroup +xack +xautoclaim +xpending";
+  std::string dead = "(+xadd";
+  for (const auto& stream : consumes) {
+    absl::StrAppend(&read, " ~", stream);
+    absl::StrAppend(&dead, " ~", DeadLetterStream(stream));
+  }
+  rules.push_back(read + ")");
+  rules.push_back(dead + ")");
+  return rules;
+}
+
+absl::StatusOr<std::vector<DeadLetterEntry>> ListDeadLetters(RedisConnection& redis,
+                                                             const std::string& dead_stream,
+                                                             const std::string& from, int count) {
+  auto reply = redis.Command({"XRANGE", dead_stream, from, "+", "COUNT", absl::StrCat(count)});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return absl::FailedPreconditionError("redis: XRANGE refused");
+  std::vector<DeadLetterEntry> out;
+  for (const auto& e : reply->elements) {
+    if (e.elements.size() < 2) continue;
+    DeadLetterEntry entry{e.elements[0].str, {}};
+    const auto& f = e.elements[1].elements;
+    for (size_t i = 0; i + 1 < f.size(); i += 2) entry.fields[f[i].str] = f[i + 1].str;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ReplayDeadLetter(RedisConnection& redis, const std::string& dead_stream,
+                                             const std::string& id) {
+  absl::string_view source = dead_stream;
+  if (!absl::ConsumeSuffix(&source, ".dead") || ProducerOfStream(source).empty()) {
+    return absl::InvalidArgumentError(
+        "stream: not a dead-letter stream wuye.<service>.events.dead");
+  }
+  if (ParseStreamId(id) == StreamId{0, 0}) {
+    return absl::InvalidArgumentError("id: not a stream entry id");
+  }
+  // Atomic: the entry is either back on its stream and gone from the dead letters, or not.
+  static constexpr char kScript[] = R"lua(
+local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])[1]
+if not e then return redis.error_reply('NOTFOUND no such dead letter') end
+local f = {}
+for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
+if not f['env'] or f['env'] == '' then return redis.error_reply('NOENV no envelope to replay') end
+if f['stream'] ~= KEYS[2] then return redis.error_reply('NOENV from another stream') end
+if string.sub(f['reason'] or '', 1, 7) == 'forged:' then
+  return redis.error_reply('NOENV forged: it would be refused again')
+end
+local id = redis.call('XADD', KEYS[2], '*', 'type', f['type'] or '', 'env', f['env'],
+                      'replay_of', ARGV[1])
+redis.call('XDEL', KEYS[1], ARGV[1])
+return id
+)lua";
+  auto reply = redis.Command({"EVAL", kScript, "2", dead_stream, std::string(source), id});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) {
+    if (absl::StartsWith(reply->str, "NOTFOUND")) {
+      return absl::NotFoundError(absl::StrCat("no dead letter ", id, " in ", dead_stream));
+    }
+    if (absl::StartsWith(reply->str, "NOENV")) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("dead letter ", id, ": ", reply->str.substr(6)));
+    }
+    return absl::UnavailableError(absl::StrCat("redis: replay refused: ", reply->str));
+  }
+  return reply->str;
+}
+
 // ---- Relay ----------------------------------------------------------------------------
 
 namespace {
@@ -66,8 +170,7 @@ namespace {
 // The relay's clock for OutboxFloor: monotonic, so that a wall clock stepped back cannot
 // hold back the full checks.
 absl::Time Monotonic() {
-  return absl::UnixEpoch() +
-         absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+  return absl::UnixEpoch() + absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
 }
 
 }  // namespace
@@ -227,6 +330,22 @@ absl::Status OutboxRelay::TrimOnce(absl::Time now) {
     return Db::FromException(e);
   }
   if (!leader_) return absl::OkStatus();
+  // The dead letters of the stream: by age alone, and how many are left.
+  const std::string dead = DeadLetterStream(options_.stream);
+  auto dead_trim =
+      redis_.Pipeline({{"XTRIM", dead, "MINID",
+                        FormatStreamId({static_cast<uint64_t>(std::max<int64_t>(
+                                            0, absl::ToUnixMillis(now - options_.dead_retention))),
+                                        0})},
+                       {"XLEN", dead}});
+  if (!dead_trim.ok()) return dead_trim.status();
+  if ((*dead_trim)[0].integer > 0) {
+    LogInfo("relay.dead_letters_trimmed")
+        .Str("stream", dead)
+        .Int("entries", (*dead_trim)[0].integer);
+  }
+  Metrics::Global().Set(absl::StrCat("wuye_bus_dead_letters{stream=\"", options_.stream, "\"}"),
+                        static_cast<double>((*dead_trim)[1].integer));
   // The stream: below every group's oldest unacknowledged entry, and past retention.
   auto groups = redis_.Command({"XINFO", "GROUPS", options_.stream});
   if (!groups.ok()) return groups.status();
@@ -295,6 +414,42 @@ void OutboxRelay::Run() {
 
 // ---- Consumer -------------------------------------------------------------------------
 
+namespace {
+
+// An envelope a consumer can work with: an event id the inbox takes (a UUID), and no NUL
+// in the strings that go into PostgreSQL's text columns.
+bool Readable(const wuye::events::v1::Event& event) {
+  return IsValidId(event.event_id()) && !absl::StrContains(event.type(), '\0') &&
+         !absl::StrContains(event.group_id(), '\0') && !absl::StrContains(event.subject(), '\0');
+}
+
+// `text` cut to at most `max` bytes at a UTF-8 character boundary, NULs dropped: it goes
+// into a text column.
+std::string ForColumn(absl::string_view text, size_t max) {
+  std::string out;
+  for (char c : text.substr(0, max)) {
+    if (c != '\0') out.push_back(c);
+  }
+  if (text.size() > max) {
+    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
+    if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0x80)) out.pop_back();
+  }
+  return out;
+}
+
+std::string SubjectKey(const wuye::events::v1::Event& event) {
+  if (event.subject().empty()) return "";
+  return absl::StrCat(event.group_id(), "/", event.subject());
+}
+
+// The entry id as the two bigints of wuye_bus_deliveries.
+std::pair<int64_t, int64_t> IdColumns(const std::string& id) {
+  StreamId sid = ParseStreamId(id);
+  return {static_cast<int64_t>(sid.first), static_cast<int64_t>(sid.second)};
+}
+
+}  // namespace
+
 EventConsumer::EventConsumer(Db& db, const RedisOptions& redis, ConsumerOptions options,
                              EventHandler handler)
     : db_(db),
@@ -303,6 +458,9 @@ EventConsumer::EventConsumer(Db& db, const RedisOptions& redis, ConsumerOptions 
       options_(std::move(options)),
       handler_(std::move(handler)) {
   if (options_.consumer.empty()) options_.consumer = DefaultConsumerName();
+  for (const auto& stream : options_.streams) {
+    if (!options_.producers.count(stream)) options_.producers[stream] = ProducerOfStream(stream);
+  }
   reader_.SetCommandTimeout(options_.block + absl::Seconds(2));
   db_.Prepare("wuye_inbox_insert",
               "INSERT INTO wuye_inbox (event_id, stream, type) VALUES ($1::uuid, $2, $3) "
@@ -311,6 +469,43 @@ EventConsumer::EventConsumer(Db& db, const RedisOptions& redis, ConsumerOptions 
               "INSERT INTO wuye_inbox (event_id, stream, type) "
               "SELECT id, $2, type FROM unnest($1::uuid[], $3::text[]) AS t(id, type) "
               "ON CONFLICT DO NOTHING RETURNING event_id");
+  // The earliest unapplied entry of the same subject before this one, if any.
+  db_.Prepare("wuye_bus_holder",
+              "SELECT entry_ms, entry_seq FROM wuye_bus_deliveries "
+              "WHERE consumer_group = $1 AND stream = $2 AND subject_key = $3 "
+              "AND (entry_ms, entry_seq) < ($4::bigint, $5::bigint) "
+              "ORDER BY entry_ms, entry_seq LIMIT 1");
+  // Subjects of a batch of new entries with an unapplied entry (always an earlier one).
+  db_.Prepare("wuye_bus_held_subjects",
+              "SELECT 1 FROM wuye_bus_deliveries WHERE consumer_group = $1 AND stream = $2 "
+              "AND subject_key = ANY($3::text[]) LIMIT 1");
+  db_.Prepare("wuye_bus_done",
+              "DELETE FROM wuye_bus_deliveries WHERE consumer_group = $1 AND stream = $2 "
+              "AND entry_ms = $3 AND entry_seq = $4");
+  // $6 refusal, $7 wait, $8 attempt: one of them 1. An answer (refusal or wait) ends the
+  // run of unfinished attempts; a refusal ends the wait.
+  db_.Prepare("wuye_bus_note",
+              "INSERT INTO wuye_bus_deliveries AS d (consumer_group, stream, entry_ms, entry_seq, "
+              "subject_key, refusals, waits, waiting_since, unfinished, last_error) "
+              "VALUES ($1, $2, $3, $4, $5, $6::int, $7::int, CASE WHEN $7::int > 0 THEN now() END, "
+              "$8::int, $9) "
+              "ON CONFLICT (consumer_group, stream, entry_ms, entry_seq) DO UPDATE SET "
+              "refusals = d.refusals + EXCLUDED.refusals, waits = d.waits + EXCLUDED.waits, "
+              "waiting_since = CASE WHEN EXCLUDED.waits > 0 THEN COALESCE(d.waiting_since, now()) "
+              "WHEN EXCLUDED.refusals > 0 THEN NULL ELSE d.waiting_since END, "
+              "unfinished = CASE WHEN EXCLUDED.unfinished > 0 THEN d.unfinished + 1 ELSE 0 END, "
+              "last_error = CASE WHEN EXCLUDED.last_error <> '' THEN EXCLUDED.last_error "
+              "ELSE d.last_error END, updated_at = now() "
+              "RETURNING refusals, unfinished, "
+              "COALESCE(extract(epoch FROM now() - waiting_since), 0)::float8");
+}
+
+const std::string& EventConsumer::ProducerOf(const std::string& stream) {
+  auto it = options_.producers.find(stream);
+  if (it == options_.producers.end()) {
+    it = options_.producers.emplace(stream, ProducerOfStream(stream)).first;
+  }
+  return it->second;
 }
 
 bool EventConsumer::ClaimInbox(pqxx::work& tx, const Entry& entry,
@@ -334,6 +529,14 @@ void EventConsumer::CountApplied(const Entry& entry, const wuye::events::v1::Eve
         .Str("event_id", event.event_id())
         .Str("subject", event.subject())
         .Str("trace_id", event.trace_id());
+    if (!entry.replay_of.empty()) {
+      Metrics::Global().Add(absl::StrCat("wuye_bus_replayed_total{stream=\"", entry.stream,
+                                         "\",group=\"", options_.group, "\"}"));
+      LogInfo("bus.replayed")
+          .Str("stream", entry.stream)
+          .Str("event_id", event.event_id())
+          .Str("dead_letter", entry.replay_of);
+    }
   } else {
     Metrics::Global().Add(absl::StrCat("wuye_bus_duplicates_total{stream=\"", entry.stream,
                                        "\",group=\"", options_.group, "\"}"));
@@ -341,21 +544,33 @@ void EventConsumer::CountApplied(const Entry& entry, const wuye::events::v1::Eve
 }
 
 absl::Status EventConsumer::HandleBatch(const std::vector<Entry>& entries) {
-  if (entries.size() > 1) {
+  if (!entries.empty()) {
     std::vector<wuye::events::v1::Event> events(entries.size());
     bool all_plain = true;
-    for (size_t i = 0; i < entries.size(); ++i) {
-      all_plain = all_plain && entries[i].deliveries <= options_.max_deliveries &&
-                  events[i].ParseFromString(entries[i].envelope) && !events[i].event_id().empty();
+    const std::string& producer = ProducerOf(entries[0].stream);
+    for (size_t i = 0; i < entries.size() && all_plain; ++i) {
+      all_plain = entries[i].replay_of.empty() && events[i].ParseFromString(entries[i].envelope) &&
+                  Readable(events[i]) && ForgeryOf(events[i], producer).empty();
     }
     if (all_plain) {
       std::vector<bool> applied(entries.size());
-      std::vector<std::string> ids, types;
+      std::vector<std::string> ids, types, subjects;
       for (const auto& e : events) {
         ids.push_back(e.event_id());
         types.push_back(e.type());
+        if (std::string key = SubjectKey(e); !key.empty()) subjects.push_back(std::move(key));
       }
+      bool answered = false;  // a handler's own error, not the database's
       absl::Status st = db_.Transact([&](pqxx::work& tx) -> absl::Status {
+        answered = false;
+        // An earlier entry of one of these subjects is not applied yet: one at a time, so
+        // that those wait behind it.
+        if (!subjects.empty() && !tx.exec_prepared("wuye_bus_held_subjects", options_.group,
+                                                   entries[0].stream, PgArray(subjects))
+                                      .empty()) {
+          answered = true;
+          return absl::FailedPreconditionError("held");
+        }
         // One statement claims the whole batch in the inbox; what comes back is new.
         std::set<std::string> fresh;
         for (const auto& row : tx.exec_prepared("wuye_inbox_insert_many", PgArray(ids),
@@ -365,11 +580,18 @@ absl::Status EventConsumer::HandleBatch(const std::vector<Entry>& entries) {
         for (size_t i = 0; i < entries.size(); ++i) {
           // erase: the same event twice in one batch is applied once
           applied[i] = fresh.erase(events[i].event_id()) > 0;
-          if (applied[i]) WUYE_RETURN_IF_ERROR(handler_(tx, events[i]));
+          if (!applied[i]) continue;
+          if (absl::Status answer = handler_(tx, events[i]); !answer.ok()) {
+            answered = true;
+            return answer;
+          }
         }
         return absl::OkStatus();
       });
-      if (st.code() == absl::StatusCode::kUnavailable) return st;
+      if (!st.ok() && !answered && st.code() == absl::StatusCode::kUnavailable) {
+        db_down_ = true;
+        return st;
+      }
       if (st.ok()) {
         std::vector<std::string> ack = {"XACK", entries[0].stream, options_.group};
         for (const auto& e : entries) ack.push_back(e.id);
@@ -378,7 +600,7 @@ absl::Status EventConsumer::HandleBatch(const std::vector<Entry>& entries) {
         for (size_t i = 0; i < entries.size(); ++i) CountApplied(entries[i], events[i], applied[i]);
         return absl::OkStatus();
       }
-      // A handler refused one of them: find it by applying them one at a time.
+      // A handler refused or waits, or a subject is held: one at a time, in order.
     }
   }
   for (const auto& entry : entries) WUYE_RETURN_IF_ERROR(Handle(entry));
@@ -421,7 +643,7 @@ absl::StatusOr<int> EventConsumer::ClaimStale(const std::string& stream) {
   }
   const auto& entries = claimed->elements[1].elements;
   if (entries.empty()) return 0;
-  // How often each was delivered: XPENDING of this consumer.
+  // How often each was delivered (for the dead-letter entry only): XPENDING of this consumer.
   auto pending = commands_.Command({"XPENDING", stream, options_.group, "-", "+",
                                     absl::StrCat(options_.batch * 4), options_.consumer});
   if (!pending.ok()) return pending.status();
@@ -433,24 +655,79 @@ absl::StatusOr<int> EventConsumer::ClaimStale(const std::string& stream) {
   for (const auto& e : entries) {
     if (e.elements.size() < 2 || e.elements[1].is_nil()) continue;
     Entry entry{stream, e.elements[0].str, "",
-                deliveries.count(e.elements[0].str) ? deliveries[e.elements[0].str] : 2};
+                deliveries.count(e.elements[0].str) ? deliveries[e.elements[0].str] : 2, true};
     if (const RedisReply* env = FieldOf(e.elements[1], "env")) entry.envelope = env->str;
+    if (const RedisReply* of = FieldOf(e.elements[1], "replay_of")) entry.replay_of = of->str;
     if (absl::Status st = Handle(entry); !st.ok()) return st;
     ++handled;
   }
   return handled;
 }
 
-absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason) {
+absl::StatusOr<EventConsumer::Count> EventConsumer::Record(const Entry& entry,
+                                                           const std::string& subject_key,
+                                                           Note note, absl::string_view error) {
+  const int64_t ms = IdColumns(entry.id).first, seq = IdColumns(entry.id).second;
+  Count count;
+  absl::Status st = db_.Transact([&](pqxx::work& tx) -> absl::Status {
+    auto row =
+        tx.exec_prepared1("wuye_bus_note", options_.group, entry.stream, ms, seq, subject_key,
+                          note == Note::kRefusal ? 1 : 0, note == Note::kWait ? 1 : 0,
+                          note == Note::kAttempt ? 1 : 0, ForColumn(error, 500));
+    count.refusals = row[0].as<int>();
+    count.unfinished = row[1].as<int>();
+    count.waited = absl::Seconds(row[2].as<double>());
+    return absl::OkStatus();
+  });
+  if (!st.ok()) {
+    if (st.code() == absl::StatusCode::kUnavailable) db_down_ = true;
+    return st;
+  }
+  return count;
+}
+
+absl::StatusOr<bool> EventConsumer::StillPending(const std::string& stream, const std::string& id) {
+  auto reply = commands_.Command({"XPENDING", stream, options_.group, id, id, "1"});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return true;  // no group (yet): decide nothing
+  return !reply->elements.empty();
+}
+
+absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason, int refusals) {
   wuye::events::v1::Event event;
   event.ParseFromString(entry.envelope);
-  auto replies = commands_.Pipeline(
-      {{"XADD", DeadLetterStream(entry.stream), "*", "stream", entry.stream, "id", entry.id,
-        "group", options_.group, "event_id", event.event_id(), "type", event.type(), "reason",
-        reason, "deliveries", absl::StrCat(entry.deliveries), "env", entry.envelope},
-       {"XACK", entry.stream, options_.group, entry.id}});
+  auto replies = commands_.Pipeline({{"XADD",
+                                      DeadLetterStream(entry.stream),
+                                      "*",
+                                      "stream",
+                                      entry.stream,
+                                      "id",
+                                      entry.id,
+                                      "group",
+                                      options_.group,
+                                      "event_id",
+                                      event.event_id(),
+                                      "type",
+                                      event.type(),
+                                      "reason",
+                                      reason,
+                                      "refusals",
+                                      absl::StrCat(refusals),
+                                      "deliveries",
+                                      absl::StrCat(entry.deliveries),
+                                      "env",
+                                      entry.envelope},
+                                     {"XACK", entry.stream, options_.group, entry.id}});
   if (!replies.ok()) return replies.status();
-  last_error_.erase(entry.id);
+  if ((*replies)[0].is_error()) return absl::UnavailableError("redis: dead-letter XADD refused");
+  // Gone from the group: its row goes too (a failure here leaves a stale row, which the
+  // next claim round or the next entry of its subject removes).
+  const int64_t ms = IdColumns(entry.id).first, seq = IdColumns(entry.id).second;
+  absl::Status done = db_.Transact([&](pqxx::work& tx) {
+    tx.exec_prepared("wuye_bus_done", options_.group, entry.stream, ms, seq);
+    return absl::OkStatus();
+  });
+  if (!done.ok()) LogWarn("bus.dead_letter_row").Str("error", done.message());
   Metrics::Global().Add(absl::StrCat("wuye_bus_dead_letters_total{stream=\"", entry.stream,
                                      "\",group=\"", options_.group, "\"}"));
   LogWarn("bus.dead_letter")
@@ -458,6 +735,7 @@ absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason) {
       .Str("entry", entry.id)
       .Str("event_id", event.event_id())
       .Str("type", event.type())
+      .Int("refusals", refusals)
       .Int("deliveries", entry.deliveries)
       .Str("trace_id", event.trace_id())
       .Str("reason", reason);
@@ -466,58 +744,205 @@ absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason) {
 
 absl::Status EventConsumer::Handle(const Entry& entry) {
   wuye::events::v1::Event event;
-  if (entry.envelope.empty() || !event.ParseFromString(entry.envelope) ||
-      event.event_id().empty()) {
+  if (entry.envelope.empty() || !event.ParseFromString(entry.envelope) || !Readable(event)) {
     return DeadLetter(entry, "malformed envelope");
   }
-  if (entry.deliveries > options_.max_deliveries) {
-    // Dead only if a handler refused it, or after many more tries: deliveries also count
-    // up while the database is down or a consumer dies, and those events are not poison.
-    auto it = last_error_.find(entry.id);
-    if (it != last_error_.end()) return DeadLetter(entry, it->second);
-    if (entry.deliveries > int64_t{4} * options_.max_deliveries) {
-      return DeadLetter(entry, absl::StrCat("delivered ", entry.deliveries, " times"));
+  if (std::string forged = ForgeryOf(event, ProducerOf(entry.stream)); !forged.empty()) {
+    Metrics::Global().Add(absl::StrCat("wuye_bus_forged_total{stream=\"", entry.stream,
+                                       "\",group=\"", options_.group, "\"}"));
+    return DeadLetter(entry, std::move(forged));
+  }
+  const std::string key = SubjectKey(event);
+  if (entry.claimed) {
+    // Counted before the handler runs, and reset by its answer: attempts that never answer
+    // are a consumer dying in the handler, again and again.
+    WUYE_ASSIGN_OR_RETURN(Count count, Record(entry, key, Note::kAttempt, ""));
+    if (count.unfinished > options_.max_deliveries) {
+      return DeadLetter(entry, absl::StrCat("no answer after ", count.unfinished, " attempts"),
+                        count.refusals);
     }
   }
-  bool applied = false;
-  absl::Status st = db_.Transact([&](pqxx::work& tx) -> absl::Status {
-    applied = ClaimInbox(tx, entry, event);
-    if (!applied) return absl::OkStatus();  // applied before: a second delivery
-    return handler_(tx, event);
-  });
-  if (!st.ok()) {
-    // Left pending: delivered again after claim_idle, until max_deliveries.
-    if (st.code() != absl::StatusCode::kUnavailable)
-      last_error_[entry.id] = std::string(st.message());
-    Metrics::Global().Add(absl::StrCat("wuye_bus_handler_errors_total{stream=\"", entry.stream,
-                                       "\",group=\"", options_.group, "\"}"));
-    LogWarn("bus.handler_failed")
+  const int64_t ms = IdColumns(entry.id).first, seq = IdColumns(entry.id).second;
+  for (int round = 0;; ++round) {
+    bool applied = false, answered = false;
+    std::string holder;
+    absl::Status answer;
+    absl::Status st = db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      answered = false;
+      holder.clear();
+      if (!key.empty()) {
+        pqxx::result held =
+            tx.exec_prepared("wuye_bus_holder", options_.group, entry.stream, key, ms, seq);
+        if (!held.empty()) {
+          holder = absl::StrCat(held[0][0].as<int64_t>(), "-", held[0][1].as<int64_t>());
+          return absl::OkStatus();
+        }
+      }
+      applied = ClaimInbox(tx, entry, event);
+      if (applied) {
+        answer = handler_(tx, event);
+        if (!answer.ok()) {
+          answered = true;
+          return answer;
+        }
+      }
+      tx.exec_prepared("wuye_bus_done", options_.group, entry.stream, ms, seq);
+      return absl::OkStatus();
+    });
+    if (!st.ok() && !answered) {
+      if (st.code() == absl::StatusCode::kUnavailable) {
+        db_down_ = true;
+        return st;  // the database, not the handler: nothing counts
+      }
+      answer = st;  // an error of the handler's statements (the database answered)
+      if (st.code() == absl::StatusCode::kDeadlineExceeded ||
+          st.code() == absl::StatusCode::kAborted) {
+        // A statement timed out, or lost to concurrent updates again and again: a busy
+        // database rather than a bad event. It waits (bounded by max_wait), uncounted.
+        answer = absl::UnavailableError(st.message());
+      }
+    }
+    if (st.ok() && !holder.empty()) {
+      // An earlier entry of the subject is not applied yet: this one waits behind it, unless
+      // that row is stale (its entry is no longer pending: applied by a peer, dead-lettered,
+      // or lost with Redis's data).
+      WUYE_ASSIGN_OR_RETURN(bool pending, StillPending(entry.stream, holder));
+      if (!pending && round < 3) {
+        const int64_t hms = IdColumns(holder).first, hseq = IdColumns(holder).second;
+        WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
+          tx.exec_prepared("wuye_bus_done", options_.group, entry.stream, hms, hseq);
+          return absl::OkStatus();
+        }));
+        continue;
+      }
+      answer = absl::UnavailableError(absl::StrCat("behind entry ", holder, " of its subject"));
+    } else if (st.ok()) {
+      auto ack = commands_.Command({"XACK", entry.stream, options_.group, entry.id});
+      if (!ack.ok()) return ack.status();  // applied; the redelivery will be a no-op
+      CountApplied(entry, event, applied);
+      return absl::OkStatus();
+    }
+    // Left pending: it comes back after claim_idle.
+    const bool wait = answer.code() == absl::StatusCode::kUnavailable;
+    WUYE_ASSIGN_OR_RETURN(
+        Count count, Record(entry, key, wait ? Note::kWait : Note::kRefusal, answer.message()));
+    Metrics::Global().Add(
+        absl::StrCat(wait ? "wuye_bus_waits_total" : "wuye_bus_handler_errors_total", "{stream=\"",
+                     entry.stream, "\",group=\"", options_.group, "\"}"));
+    (wait ? LogInfo("bus.waiting") : LogWarn("bus.handler_failed"))
         .Str("stream", entry.stream)
+        .Str("entry", entry.id)
         .Str("event_id", event.event_id())
         .Str("type", event.type())
-        .Str("code", absl::StatusCodeToString(st.code()))
+        .Str("code", absl::StatusCodeToString(answer.code()))
+        .Int("refusals", count.refusals)
         .Str("trace_id", event.trace_id())
-        .Str("error", st.message());
-    return st.code() == absl::StatusCode::kUnavailable ? st : absl::OkStatus();
+        .Str("error", answer.message());
+    if (!wait && count.refusals >= options_.max_deliveries) {
+      return DeadLetter(entry, std::string(answer.message()), count.refusals);
+    }
+    if (wait && count.waited > options_.max_wait) {
+      return DeadLetter(
+          entry,
+          absl::StrCat("waited ", absl::FormatDuration(absl::Trunc(count.waited, absl::Seconds(1))),
+                       ": ", answer.message()),
+          count.refusals);
+    }
+    return absl::OkStatus();
   }
-  auto ack = commands_.Command({"XACK", entry.stream, options_.group, entry.id});
-  if (!ack.ok()) return ack.status();  // applied; the redelivery will be a no-op
-  last_error_.erase(entry.id);
-  CountApplied(entry, event, applied);
-  return absl::OkStatus();
+}
+
+void EventConsumer::Housekeep(const std::string& stream) {
+  // Rows not touched for a while whose entries are no longer pending (a dead letter whose
+  // row could not be deleted, or Redis lost its data): gone.
+  std::vector<std::string> stale;
+  absl::Status st = db_.Transact([&](pqxx::work& tx) {
+    stale.clear();
+    for (const auto& row : tx.exec_params(
+             "SELECT entry_ms, entry_seq FROM wuye_bus_deliveries WHERE consumer_group = $1 "
+             "AND stream = $2 AND updated_at < now() - make_interval(secs => $3) LIMIT 100",
+             options_.group, stream, 2 * absl::ToDoubleSeconds(options_.claim_idle))) {
+      stale.push_back(absl::StrCat(row[0].as<int64_t>(), "-", row[1].as<int64_t>()));
+    }
+    return absl::OkStatus();
+  });
+  for (const auto& id : stale) {
+    auto pending = StillPending(stream, id);
+    if (!pending.ok() || *pending) continue;
+    const int64_t ms = IdColumns(id).first, seq = IdColumns(id).second;
+    (void)db_.Transact([&](pqxx::work& tx) {
+      tx.exec_prepared("wuye_bus_done", options_.group, stream, ms, seq);
+      return absl::OkStatus();
+    });
+  }
+  int64_t waiting = 0;
+  st = db_.Transact([&](pqxx::work& tx) {
+    waiting = tx.exec_params1(
+                    "SELECT count(*) FROM wuye_bus_deliveries WHERE consumer_group = $1 "
+                    "AND stream = $2 AND waiting_since IS NOT NULL",
+                    options_.group, stream)[0]
+                  .as<int64_t>();
+    return absl::OkStatus();
+  });
+  if (st.ok()) {
+    Metrics::Global().Set(
+        absl::StrCat("wuye_bus_waiting{stream=\"", stream, "\",group=\"", options_.group, "\"}"),
+        static_cast<double>(waiting));
+  }
 }
 
 absl::StatusOr<int> EventConsumer::PollOnce() {
+  if (db_down_) {
+    // Paused while the database is unreachable: no claim and no read, so nothing is
+    // delivered (and nothing counted) that could not be applied.
+    if (absl::Status st = db_.Ping(); !st.ok()) {
+      return absl::UnavailableError("database unreachable: consumer paused");
+    }
+    db_down_ = false;
+    reread_own_ = true;
+    LogInfo("bus.database_back").Str("group", options_.group);
+  }
   if (absl::Status st = EnsureGroups(); !st.ok()) return st;
   int handled = 0;
   absl::Time now = absl::Now();
+  bool pinged = false;
   for (const auto& stream : options_.streams) {
     absl::Time& last = last_claim_[stream];
     if (now - last < std::max(options_.claim_idle / 2, absl::Milliseconds(50))) continue;
+    if (!pinged) {
+      // Before taking anything over: is the database there to apply it?
+      if (absl::Status st = db_.Ping(); !st.ok()) {
+        db_down_ = true;
+        return absl::UnavailableError("database unreachable: consumer paused");
+      }
+      pinged = true;
+    }
     last = now;
     auto claimed = ClaimStale(stream);
     if (!claimed.ok()) return claimed.status();
     handled += *claimed;
+    Housekeep(stream);
+  }
+  if (reread_own_) {
+    // What this consumer read when the database failed is pending here, with no row. It goes
+    // first, before anything newer of its subjects is read.
+    for (const auto& stream : options_.streams) {
+      auto own = commands_.Command({"XREADGROUP", "GROUP", options_.group, options_.consumer,
+                                    "COUNT", absl::StrCat(options_.batch), "STREAMS", stream, "0"});
+      if (!own.ok()) return own.status();
+      if (own->is_error() || own->elements.empty() || own->elements[0].elements.size() < 2) {
+        continue;
+      }
+      for (const auto& e : own->elements[0].elements[1].elements) {
+        if (e.elements.size() < 2 || e.elements[1].is_nil()) continue;
+        Entry entry{stream, e.elements[0].str, "", 2, true};
+        if (const RedisReply* env = FieldOf(e.elements[1], "env")) entry.envelope = env->str;
+        if (const RedisReply* of = FieldOf(e.elements[1], "replay_of")) entry.replay_of = of->str;
+        WUYE_RETURN_IF_ERROR(Handle(entry));
+        ++handled;
+      }
+    }
+    reread_own_ = false;
   }
   std::vector<std::string> args = {
       "XREADGROUP",   "GROUP",
@@ -540,6 +965,7 @@ absl::StatusOr<int> EventConsumer::PollOnce() {
       if (e.elements.size() < 2) continue;
       Entry entry{stream.elements[0].str, e.elements[0].str, "", 1};
       if (const RedisReply* env = FieldOf(e.elements[1], "env")) entry.envelope = env->str;
+      if (const RedisReply* of = FieldOf(e.elements[1], "replay_of")) entry.replay_of = of->str;
       entries.push_back(std::move(entry));
     }
     WUYE_RETURN_IF_ERROR(HandleBatch(entries));

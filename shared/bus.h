@@ -1,7 +1,8 @@
 // The event bus (docs/events.md): the outbox relay moves committed events from a service's
 // wuye_outbox table to its Redis stream; consumers read other services' streams in a
 // consumer group and apply each event exactly once (inbox row and effect in one
-// transaction); entries that keep failing go to a dead-letter stream.
+// transaction); entries a handler keeps refusing go to a dead-letter stream, from where an
+// operator can replay them (ReplayDeadLetter, `wuyectl bus replay`).
 #pragma once
 
 #include <atomic>
@@ -31,6 +32,42 @@ std::string DeadLetterStream(absl::string_view stream);
 // A stream entry id "ms-seq" as a comparable pair; {0,0} when malformed.
 std::pair<uint64_t, uint64_t> ParseStreamId(absl::string_view id);
 
+// The service that may write `stream`: "billing" for "wuye.billing.events"; empty when the
+// name is not of that form.
+std::string ProducerOfStream(absl::string_view stream);
+
+// Why `event` may not travel on a stream written by `producer` (its `producer` field is
+// another service, or its type is not "<producer>.…"); empty when it may, or when
+// `producer` is empty (no rule for that stream).
+std::string ForgeryOf(const wuye::events::v1::Event& event, absl::string_view producer);
+
+// One entry of a dead-letter stream: its id there and its fields (stream, id, group,
+// event_id, type, reason, refusals, deliveries, env).
+struct DeadLetterEntry {
+  std::string id;
+  std::map<std::string, std::string> fields;
+};
+// Up to `count` entries of `dead_stream` from `from` ("-" for the oldest) on.
+absl::StatusOr<std::vector<DeadLetterEntry>> ListDeadLetters(RedisConnection& redis,
+                                                             const std::string& dead_stream,
+                                                             const std::string& from = "-",
+                                                             int count = 100);
+// Moves the entry `id` of `dead_stream` back onto the stream it came from, in one step (a
+// Lua script: XADD there with a `replay_of` field, XDEL here). Every group on the stream
+// receives it again; those that applied it before skip it (their inbox), the one that gave
+// up applies it. Returns the new entry's id. NOT_FOUND when there is no such entry,
+// FAILED_PRECONDITION when it has no envelope or was forged, INVALID_ARGUMENT when
+// `dead_stream` is not of the form wuye.<service>.events.dead.
+absl::StatusOr<std::string> ReplayDeadLetter(RedisConnection& redis, const std::string& dead_stream,
+                                             const std::string& id);
+
+// The Redis ACL rules of service `service`'s user (after "user wuye-<service> on >password"
+// in an ACL file, or as the arguments of ACL SETUSER): it may XADD to its own stream only,
+// keep that stream and its dead letters (XTRIM, XLEN, XINFO GROUPS, XPENDING), read the
+// streams it `consumes` as its consumer group, and add to their dead-letter streams.
+std::vector<std::string> RedisAclRules(absl::string_view service,
+                                       const std::vector<std::string>& consumes);
+
 struct RelayOptions {
   std::string stream;  // where this service's events go
   int batch = 1000;
@@ -54,6 +91,8 @@ struct RelayOptions {
   // request_id answers and inbox rows are deleted after this long: a retry or a redelivery
   // later than this is no longer recognised. Must exceed `retention`.
   absl::Duration keep_keys = absl::Hours(24 * 30);
+  // Entries of the stream's dead-letter stream are trimmed once older than this.
+  absl::Duration dead_retention = absl::Hours(24 * 30);
 };
 
 // Where the relay's next outbox check starts. Sent rows stay in the outbox for a day (to be
@@ -107,8 +146,9 @@ class OutboxRelay {
   // is the leader. Returns the number sent.
   absl::StatusOr<int> RelayOnce();
   // Publishes the outbox figures as metrics; as leader also deletes old sent outbox rows,
-  // request_id answers and inbox rows, and trims the stream below what every group has
-  // acknowledged and below `now - retention`.
+  // request_id answers and inbox rows, trims the stream below what every group has
+  // acknowledged and below `now - retention`, and its dead-letter stream below
+  // `now - dead_retention`.
   absl::Status TrimOnce(absl::Time now);
 
  private:
@@ -133,13 +173,24 @@ struct ConsumerOptions {
   absl::Duration block = absl::Seconds(1);
   // An entry pending this long (its consumer died, or its handler failed) is taken over.
   absl::Duration claim_idle = absl::Seconds(30);
-  // Deliveries after which an entry goes to the dead-letter stream.
+  // Handler refusals (errors other than UNAVAILABLE) after which an entry goes to the
+  // dead-letter stream; also attempts in a row that never answered (the consumer died in
+  // the handler). Outages count nothing.
   int max_deliveries = 5;
+  // An entry waiting this long (its handler answers UNAVAILABLE, or an earlier entry of its
+  // subject waits) goes to the dead-letter stream.
+  absl::Duration max_wait = absl::Hours(24);
   absl::Duration max_backoff = absl::Seconds(5);
+  // The service that may write each stream (its events' `producer` and type prefix); a
+  // stream not named here: the one its name says (ProducerOfStream).
+  std::map<std::string, std::string> producers;
 };
 
-// Applies one event inside the consumer's transaction. An error leaves the entry pending:
-// it is delivered again after claim_idle, up to max_deliveries.
+// Applies one event inside the consumer's transaction. An error rolls it back and leaves the
+// entry pending; it is delivered again after claim_idle. UNAVAILABLE means "not yet" (e.g.
+// an event this one needs has not arrived): the entry waits, later entries of other
+// subjects go on, and it is never counted. Any other error is a refusal: after
+// max_deliveries of them the entry goes to the dead-letter stream.
 using EventHandler =
     std::function<absl::Status(pqxx::work& tx, const wuye::events::v1::Event& event)>;
 
@@ -162,17 +213,35 @@ class EventConsumer {
     std::string stream, id;
     std::string envelope;  // serialized Event; empty when the entry had none
     int64_t deliveries = 1;
+    bool claimed = false;   // taken over with XAUTOCLAIM: delivered before
+    std::string replay_of;  // the dead-letter entry it was replayed from
   };
+  // What a handler's failure counts as (wuye_bus_deliveries).
+  enum class Note { kAttempt, kRefusal, kWait };
   absl::Status EnsureGroups();
   absl::StatusOr<int> ClaimStale(const std::string& stream);
   // Applies a batch in one transaction and acknowledges it with one XACK; if a handler
   // fails, falls back to one transaction per entry so that the others still apply.
+  // Both return an error only when the database or Redis failed (nothing is counted then;
+  // the consumer backs off and pauses while the database is unreachable).
   absl::Status HandleBatch(const std::vector<Entry>& entries);
   absl::Status Handle(const Entry& entry);
+  // Records `note` for the entry; returns refusals, unfinished attempts and seconds waited.
+  struct Count {
+    int refusals = 0, unfinished = 0;
+    absl::Duration waited;
+  };
+  absl::StatusOr<Count> Record(const Entry& entry, const std::string& subject_key, Note note,
+                               absl::string_view error);
+  // Whether `id` is still pending in the group (a row of an entry that is not is stale).
+  absl::StatusOr<bool> StillPending(const std::string& stream, const std::string& id);
+  // Per claim round: drops rows whose entries are gone, publishes wuye_bus_waiting.
+  void Housekeep(const std::string& stream);
+  const std::string& ProducerOf(const std::string& stream);
   // Inserts the inbox row; false when the event was applied before.
   bool ClaimInbox(pqxx::work& tx, const Entry& entry, const wuye::events::v1::Event& event);
   void CountApplied(const Entry& entry, const wuye::events::v1::Event& event, bool applied);
-  absl::Status DeadLetter(const Entry& entry, std::string reason);
+  absl::Status DeadLetter(const Entry& entry, std::string reason, int refusals = 0);
   void Run();
 
   Db& db_;
@@ -181,8 +250,9 @@ class EventConsumer {
   ConsumerOptions options_;
   EventHandler handler_;
   bool groups_ready_ = false;
+  bool db_down_ = false;     // a database failure was seen: ping before touching Redis
+  bool reread_own_ = false;  // the database is back: this consumer's pending entries first
   std::map<std::string, absl::Time> last_claim_;
-  std::map<std::string, std::string> last_error_;  // entry id → why it failed last
   absl::Notification stop_;
   std::thread thread_;
 };

@@ -10,9 +10,12 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "shared/ids.h"
+#include "shared/metrics.h"
 #include "shared/outbox.h"
+#include "shared/service_main.h"
 #include "shared/testing/test_env.h"
 
 namespace wuye {
@@ -25,14 +28,17 @@ const MigrationSet& TestMigrations() {
   static const MigrationSet kSet{
       "bustest",
       {{"001_applied.sql",
-        "CREATE TABLE applied (n bigserial PRIMARY KEY, event_id uuid NOT NULL, type text)"}}};
+        "CREATE TABLE applied (n bigserial PRIMARY KEY, event_id uuid NOT NULL, type text)"},
+       {"002_subject.sql", "ALTER TABLE applied ADD COLUMN subject text"}}};
   return kSet;
 }
 
 class BusTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    stream_ = absl::StrCat("wuye.t", NewId(absl::Now()).substr(24), ".events");
+    // A service of the test's own: its stream carries only "<service>.…" events.
+    service_ = absl::StrCat("t", NewId(absl::Now()).substr(24));
+    stream_ = StreamOf(service_);
     redis_.addr = ::wuye::testing::RedisAddr();
   }
 
@@ -43,14 +49,21 @@ class BusTest : public ::testing::Test {
 
   void OpenDb() {
     db_ = tdb_.Open(TestMigrations());
-    outbox_ = std::make_unique<Outbox>(*db_, "tester");
+    outbox_ = std::make_unique<Outbox>(*db_, service_);
   }
 
-  // Commits `n` events, each in its own transaction, as a service's handlers do.
-  void Produce(int n, const std::string& type = "test.thing.happened") {
+  // The test service's event type "<service>.<what>".
+  std::string Type(absl::string_view what) const { return absl::StrCat(service_, ".", what); }
+
+  // Commits `n` events, each in its own transaction, as a service's handlers do; their
+  // subjects are `subject` followed by 0, 1, ... (or `subject` itself when `same`).
+  void Produce(int n, const std::string& what = "thing.happened", const std::string& subject = "s",
+               bool same = false) {
     for (int i = 0; i < n; ++i) {
       ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) {
-                       EventDraft draft{type, "group-1", "", absl::StrCat("s", i), 1, nullptr};
+                       EventDraft draft{Type(what), "group-1",
+                                        "",         same ? subject : absl::StrCat(subject, i),
+                                        1,          nullptr};
                        outbox_->Append(tx, draft, absl::Now(), "trace");
                        return absl::OkStatus();
                      })
@@ -98,16 +111,17 @@ class BusTest : public ::testing::Test {
 
   static EventHandler Recorder() {
     return [](pqxx::work& tx, const wuye::events::v1::Event& e) {
-      tx.exec_params("INSERT INTO applied (event_id, type) VALUES ($1::uuid, $2)", e.event_id(),
-                     e.type());
+      tx.exec_params("INSERT INTO applied (event_id, type, subject) VALUES ($1::uuid, $2, $3)",
+                     e.event_id(), e.type(), e.subject());
       return absl::OkStatus();
     };
   }
 
   int Applied() { return Query("SELECT count(*) FROM applied"); }
   int Distinct() { return Query("SELECT count(DISTINCT event_id) FROM applied"); }
-  int Query(const std::string& sql) {
-    pqxx::connection conn(tdb_.url());
+  int Query(const std::string& sql) { return QueryAt(tdb_.url(), sql); }
+  static int QueryAt(const std::string& url, const std::string& sql) {
+    pqxx::connection conn(url);
     pqxx::nontransaction tx(conn);
     return tx.exec1(sql)[0].as<int>();
   }
@@ -120,7 +134,7 @@ class BusTest : public ::testing::Test {
   ::wuye::testing::TestDatabase tdb_;
   std::unique_ptr<Db> db_;
   std::unique_ptr<Outbox> outbox_;
-  std::string stream_;
+  std::string service_, stream_;
   RedisOptions redis_;
 };
 
@@ -128,7 +142,7 @@ TEST_F(BusTest, ACommittedEventReachesTheConsumerOnceAndARolledBackOneNever) {
   OpenDb();
   Produce(1);
   ASSERT_FALSE(db_->Transact([&](pqxx::work& tx) {
-                    EventDraft draft{"test.rolled.back", "g", "", "s", 1, nullptr};
+                    EventDraft draft{Type("rolled.back"), "g", "", "s", 1, nullptr};
                     outbox_->Append(tx, draft, absl::Now(), "");
                     return absl::AbortedError("the change failed");
                   })
@@ -141,7 +155,9 @@ TEST_F(BusTest, ACommittedEventReachesTheConsumerOnceAndARolledBackOneNever) {
   Produce(1);  // a marker: once it is in, everything before it was delivered
   ASSERT_TRUE(WaitFor([&] { return Applied() >= 2; }, absl::Seconds(20)));
   EXPECT_EQ(Applied(), 2);
-  EXPECT_EQ(Query("SELECT count(*) FROM applied WHERE type = 'test.rolled.back'"), 0);
+  EXPECT_EQ(
+      Query(absl::StrCat("SELECT count(*) FROM applied WHERE type = '", Type("rolled.back"), "'")),
+      0);
   EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE sent_at IS NULL"), 0);
 }
 
@@ -213,8 +229,9 @@ TEST_F(BusTest, AnEventCommittedAfterALaterOneIsRelayedToo) {
   // A transaction takes the next id and stays open while a later one commits.
   pqxx::connection slow_conn(tdb_.url());
   auto slow = std::make_unique<pqxx::work>(slow_conn);
-  slow->exec("INSERT INTO wuye_outbox (event_id, type, envelope) "
-             "VALUES (gen_random_uuid(), 'test.slow', '\\x00')");
+  slow->exec(
+      "INSERT INTO wuye_outbox (event_id, type, envelope) "
+      "VALUES (gen_random_uuid(), 'test.slow', '\\x00')");
   Produce(1);
   EXPECT_EQ(relay_once(), 1);
   slow->commit();
@@ -223,8 +240,9 @@ TEST_F(BusTest, AnEventCommittedAfterALaterOneIsRelayedToo) {
 
   // One that commits later than the gap timeout is found by the next full check.
   slow = std::make_unique<pqxx::work>(slow_conn);
-  slow->exec("INSERT INTO wuye_outbox (event_id, type, envelope) "
-             "VALUES (gen_random_uuid(), 'test.slower', '\\x00')");
+  slow->exec(
+      "INSERT INTO wuye_outbox (event_id, type, envelope) "
+      "VALUES (gen_random_uuid(), 'test.slower', '\\x00')");
   Produce(1);
   EXPECT_EQ(relay_once(), 1);
   absl::SleepFor(absl::Milliseconds(250));
@@ -240,7 +258,8 @@ TEST_F(BusTest, TheSameEventDeliveredTwiceIsAppliedOnce) {
   OpenDb();
   wuye::events::v1::Event event;
   event.set_event_id(NewId(absl::Now()));
-  event.set_type("test.dup");
+  event.set_type(Type("dup"));
+  event.set_producer(service_);
   RedisConnection conn(redis_);
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(conn.Command({"XADD", stream_, "*", "env", event.SerializeAsString()}).ok());
@@ -263,12 +282,15 @@ TEST_F(BusTest, TheSameEventDeliveredTwiceIsAppliedOnce) {
 
 TEST_F(BusTest, APoisonEventGoesToTheDeadLetterStreamAndTheRestFlow) {
   OpenDb();
-  Produce(1, "test.poison");
-  Produce(5, "test.good");
+  Produce(1, "poison");
+  Produce(5, "good", "g");
   auto relay = Relay(redis_);
   relay->Start();
-  EventConsumer consumer(*db_, redis_, Options(), [](pqxx::work& tx, const auto& e) {
-    if (e.type() == "test.poison") return absl::FailedPreconditionError("cannot apply this");
+  std::atomic<bool> refuse{true};
+  EventConsumer consumer(*db_, redis_, Options(), [&](pqxx::work& tx, const auto& e) {
+    if (e.type() == Type("poison") && refuse) {
+      return absl::FailedPreconditionError("cannot apply this");
+    }
     tx.exec_params("INSERT INTO applied (event_id, type) VALUES ($1::uuid, $2)", e.event_id(),
                    e.type());
     return absl::OkStatus();
@@ -285,14 +307,48 @@ TEST_F(BusTest, APoisonEventGoesToTheDeadLetterStreamAndTheRestFlow) {
   const auto& fields = entries->elements[0].elements[1].elements;
   std::map<std::string, std::string> f;
   for (size_t i = 0; i + 1 < fields.size(); i += 2) f[fields[i].str] = fields[i + 1].str;
-  EXPECT_EQ(f["type"], "test.poison");
+  EXPECT_EQ(f["type"], Type("poison"));
   EXPECT_EQ(f["reason"], "cannot apply this");
   EXPECT_EQ(f["group"], "consumer");
   auto pending = conn.Command({"XPENDING", stream_, "consumer"});
   ASSERT_TRUE(pending.ok());
   EXPECT_EQ(pending->elements[0].integer, 0) << "the poison entry is acknowledged";
   // And the poison was never half-applied: its inbox row rolled back with the handler.
-  EXPECT_EQ(Query("SELECT count(*) FROM wuye_inbox WHERE type = 'test.poison'"), 0);
+  EXPECT_EQ(
+      Query(absl::StrCat("SELECT count(*) FROM wuye_inbox WHERE type = '", Type("poison"), "'")),
+      0);
+  EXPECT_EQ(f["refusals"], "3");
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_bus_deliveries"), 0) << "its count went with it";
+
+  // The cause is fixed; the operator replays it (wuyectl bus replay): applied once.
+  refuse = false;
+  const std::string dead_id = entries->elements[0].elements[0].str;
+  EXPECT_EQ(ReplayDeadLetter(conn, dead, "0-1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReplayDeadLetter(conn, stream_, dead_id).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  const int64_t replayed_before = Metrics::Global().Counter(
+      absl::StrCat("wuye_bus_replayed_total{stream=\"", stream_, "\",group=\"consumer\"}"));
+  auto replayed = ReplayDeadLetter(conn, dead, dead_id);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(Redis({"XLEN", dead}, redis_), 0) << "moved, not copied";
+  auto applied = [&](int n) {  // the consumer's thread has stopped: poll by hand
+    return WaitFor(
+        [&] {
+          (void)consumer.PollOnce();
+          return Applied() == n;
+        },
+        absl::Seconds(20));
+  };
+  ASSERT_TRUE(applied(6));
+  EXPECT_EQ(Distinct(), 6);
+  EXPECT_EQ(Metrics::Global().Counter(absl::StrCat("wuye_bus_replayed_total{stream=\"", stream_,
+                                                   "\",group=\"consumer\"}")),
+            replayed_before + 1);
+  // Replayed twice (e.g. by two operators): the inbox applies it once.
+  ASSERT_TRUE(conn.Command({"XADD", stream_, "*", "env", f["env"], "replay_of", dead_id}).ok());
+  Produce(1, "marker");
+  ASSERT_TRUE(applied(7));
+  EXPECT_EQ(Distinct(), 7);
 }
 
 TEST_F(BusTest, RequestsSucceedWhileRedisIsDownAndEveryEventArrivesAfterwards) {
@@ -422,6 +478,251 @@ TEST_F(BusTest, TrimmingNeverRemovesWhatAGroupHasNotAcknowledged) {
   ASSERT_TRUE(conn.Command({"XGROUP", "CREATE", stream_, "new", "0"}).ok());
   ASSERT_TRUE(relay.TrimOnce(absl::Now() + absl::Seconds(1)).ok());
   EXPECT_EQ(Redis({"XLEN", stream_}, redis_), 70);
+}
+
+TEST_F(BusTest, ADatabaseOutageLongerThanTheDeadLetterThresholdDeadLettersNothing) {
+  // The consumer's database is a private PostgreSQL the test stops; the producer's is the
+  // shared one, so events keep arriving on the stream during the outage.
+  ::wuye::testing::PrivateServers servers;
+  ASSERT_EQ(servers.Run("up pg"), 0);
+  {
+    pqxx::connection admin(servers.PgUrl("postgres"));
+    pqxx::nontransaction tx(admin);
+    tx.exec("CREATE DATABASE bus_consumer");
+  }
+  DbOptions consumer_db;
+  consumer_db.url = servers.PgUrl("bus_consumer");
+  consumer_db.connect_timeout = absl::Seconds(1);
+  auto db = OpenServiceDatabase(consumer_db, TestMigrations(), absl::Seconds(10));
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto applied = [&] { return QueryAt(consumer_db.url, "SELECT count(*) FROM applied"); };
+
+  OpenDb();
+  auto relay = Relay(redis_);
+  relay->Start();
+  ConsumerOptions options = Options();
+  options.max_deliveries = 2;
+  options.claim_idle = absl::Milliseconds(200);
+  EventConsumer consumer(**db, redis_, options, Recorder());
+  consumer.Start();
+  Produce(5);
+  ASSERT_TRUE(WaitFor([&] { return applied() == 5; }, absl::Seconds(20)));
+
+  ASSERT_EQ(servers.Run("stop pg"), 0);
+  Produce(30, "during.outage");
+  ASSERT_TRUE(WaitFor([&] { return Redis({"XLEN", stream_}, redis_) == 35; }, absl::Seconds(20)));
+  // Well past the old threshold: 4 × max_deliveries claims of 200 ms, each a delivery.
+  absl::SleepFor(absl::Seconds(5));
+  EXPECT_EQ(Redis({"XLEN", DeadLetterStream(stream_)}, redis_), 0);
+  ASSERT_EQ(servers.Run("start pg"), 0);
+
+  ASSERT_TRUE(WaitFor([&] { return applied() >= 35; }, absl::Seconds(60)));
+  Produce(1, "marker");
+  ASSERT_TRUE(WaitFor([&] { return applied() >= 36; }, absl::Seconds(20)));
+  EXPECT_EQ(applied(), 36) << "an event was applied twice";
+  EXPECT_EQ(QueryAt(consumer_db.url, "SELECT count(DISTINCT event_id) FROM applied"), 36);
+  EXPECT_EQ(Redis({"XLEN", DeadLetterStream(stream_)}, redis_), 0) << "nothing dead-lettered";
+  EXPECT_EQ(QueryAt(consumer_db.url, "SELECT count(*) FROM wuye_bus_deliveries"), 0);
+  consumer.Stop();
+  relay->Stop();
+}
+
+TEST_F(BusTest, AnEntryThatWaitsLetsOthersApplyAndKeepsItsSubjectInOrder) {
+  OpenDb();
+  // Like billing's charge for a unit it has not seen yet: UNAVAILABLE until "released".
+  std::atomic<bool> released{false};
+  Produce(1, "charge", "unit-1", true);
+  Produce(1, "refund", "unit-1", true);  // the same subject: must not overtake the charge
+  Produce(5, "other");
+  auto relay = Relay(redis_);
+  relay->Start();
+  ConsumerOptions options = Options();
+  options.max_deliveries = 2;
+  options.claim_idle = absl::Milliseconds(200);
+  EventConsumer consumer(*db_, redis_, options, [&](pqxx::work& tx, const auto& e) {
+    if (e.type() == Type("charge") && !released) {
+      return absl::UnavailableError("charge: unit not yet in the copy");
+    }
+    return Recorder()(tx, e);
+  });
+  consumer.Start();
+  ASSERT_TRUE(WaitFor([&] { return Applied() == 5; }, absl::Seconds(20)))
+      << "the entries behind the waiting one apply";
+  // It waits through far more claims than the dead-letter threshold, and is not counted.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Query(absl::StrCat("SELECT COALESCE(max(waits), 0) FROM wuye_bus_deliveries "
+                                  "WHERE refusals = 0 AND last_error LIKE 'charge:%'")) >
+               3 * options.max_deliveries;
+      },
+      absl::Seconds(30)));
+  EXPECT_EQ(Applied(), 5) << "the refund waits behind the charge of its unit";
+  EXPECT_EQ(Redis({"XLEN", DeadLetterStream(stream_)}, redis_), 0);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_bus_deliveries WHERE waiting_since IS NOT NULL"), 2);
+
+  released = true;
+  ASSERT_TRUE(WaitFor([&] { return Applied() == 7; }, absl::Seconds(20)));
+  EXPECT_EQ(
+      Query(absl::StrCat("SELECT count(*) FROM applied a JOIN applied b ON a.subject = "
+                         "b.subject WHERE a.type = '",
+                         Type("charge"), "' AND b.type = '", Type("refund"), "' AND a.n < b.n")),
+      1)
+      << "the charge before the refund";
+  ASSERT_TRUE(WaitFor([&] { return Query("SELECT count(*) FROM wuye_bus_deliveries") == 0; },
+                      absl::Seconds(20)));
+  EXPECT_EQ(Redis({"XLEN", DeadLetterStream(stream_)}, redis_), 0);
+}
+
+TEST(StreamRulesTest, AStreamCarriesOnlyItsServicesEvents) {
+  EXPECT_EQ(ProducerOfStream("wuye.intake.events"), "intake");
+  EXPECT_EQ(ProducerOfStream("wuye.billing.events.dead"), "");
+  EXPECT_EQ(ProducerOfStream("wuye.a.b.events"), "");
+  EXPECT_EQ(ProducerOfStream("other"), "");
+  wuye::events::v1::Event e;
+  e.set_producer("billing");
+  e.set_type("billing.payment.recorded");
+  EXPECT_EQ(ForgeryOf(e, "billing"), "");
+  EXPECT_NE(ForgeryOf(e, "intake"), "");
+  e.set_producer("intake");
+  EXPECT_NE(ForgeryOf(e, "intake"), "") << "the type names another service";
+  e.set_type("intake.ticket.created");
+  EXPECT_EQ(ForgeryOf(e, "intake"), "");
+  e.set_type("intakex.ticket.created");
+  EXPECT_NE(ForgeryOf(e, "intake"), "");
+  EXPECT_EQ(ForgeryOf(e, ""), "") << "no rule for a stream of another form";
+}
+
+TEST_F(BusTest, AForgedEventIsRefusedAndNotApplied) {
+  OpenDb();
+  // The consumer reads this stream as intake's (a stand-in for wuye.intake.events).
+  ConsumerOptions options = Options();
+  options.producers[stream_] = "intake";
+  RedisConnection conn(redis_);
+  auto inject = [&](const std::string& producer, const std::string& type) {
+    wuye::events::v1::Event event;
+    event.set_event_id(NewId(absl::Now()));
+    event.set_producer(producer);
+    event.set_type(type);
+    event.set_group_id("group-1");
+    event.set_subject(NewId(absl::Now()));
+    ASSERT_TRUE(
+        conn.Command({"XADD", stream_, "*", "type", type, "env", event.SerializeAsString()}).ok());
+  };
+  inject("billing", "billing.x");                // another service's event on intake's stream
+  inject("intake", "billing.payment.recorded");  // claims to be intake's, names billing's type
+  inject("billing", "intake.ticket.created");    // intake's type, another producer
+  inject("intake", "intake.ticket.created");     // the real thing
+  const std::string forged_series =
+      absl::StrCat("wuye_bus_forged_total{stream=\"", stream_, "\",group=\"consumer\"}");
+  const int64_t forged_before = Metrics::Global().Counter(forged_series);
+  EventConsumer consumer(*db_, redis_, options, Recorder());
+  int handled = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto n = consumer.PollOnce();
+        handled += n.ok() ? *n : 0;
+        return handled >= 4;
+      },
+      absl::Seconds(20)));
+  EXPECT_EQ(Applied(), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM applied WHERE type = 'intake.ticket.created'"), 1);
+  EXPECT_EQ(Metrics::Global().Counter(forged_series), forged_before + 3);
+  auto dead = ListDeadLetters(conn, DeadLetterStream(stream_));
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  ASSERT_EQ(dead->size(), 3u);
+  for (const auto& d : *dead) {
+    EXPECT_EQ(d.fields.at("reason").rfind("forged: ", 0), 0u) << d.fields.at("reason");
+  }
+  EXPECT_EQ(dead->at(0).fields.at("type"), "billing.x");
+  EXPECT_EQ(ReplayDeadLetter(conn, DeadLetterStream(stream_), dead->at(0).id).status().code(),
+            absl::StatusCode::kFailedPrecondition)
+      << "a forged event is not replayed";
+  auto pending = conn.Command({"XPENDING", stream_, "consumer"});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->elements[0].integer, 0);
+}
+
+TEST_F(BusTest, DeadLettersAreTrimmedByAge) {
+  OpenDb();
+  RedisConnection conn(redis_);
+  const std::string dead = DeadLetterStream(stream_);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(conn.Command({"XADD", dead, "*", "n", "1"}).ok());
+  RelayOptions options;
+  options.stream = stream_;
+  DbOptions db;
+  db.url = tdb_.url();
+  OutboxRelay relay(db, redis_, options);
+  ASSERT_TRUE(relay.RelayOnce().ok());  // becomes the leader
+  ASSERT_TRUE(relay.TrimOnce(absl::Now()).ok());
+  EXPECT_EQ(Redis({"XLEN", dead}, redis_), 3) << "younger than 30 days";
+  ASSERT_TRUE(relay.TrimOnce(absl::Now() + absl::Hours(24 * 30) + absl::Seconds(1)).ok());
+  EXPECT_EQ(Redis({"XLEN", dead}, redis_), 0);
+}
+
+TEST_F(BusTest, WithAnAclUserPerServiceTheBusWorksAndNoServiceWritesAnothersStream) {
+  // The rules docs/operations.md gives to each service, on a Redis of the test's own.
+  ::wuye::testing::PrivateServers servers;
+  ASSERT_EQ(servers.Run("up redis"), 0);
+  RedisOptions admin;
+  admin.addr = servers.RedisAddr();
+  RedisConnection root(admin);
+  const std::string consumer_service = absl::StrCat("c", service_);
+  auto set_user = [&](const std::string& service, const std::vector<std::string>& consumes) {
+    std::vector<std::string> args = {"ACL",   "SETUSER", absl::StrCat("wuye-", service),
+                                     "reset", "on",      ">secret-of-" + service};
+    for (const auto& rule : RedisAclRules(service, consumes)) args.push_back(rule);
+    auto reply = root.Command(args);
+    ASSERT_TRUE(reply.ok() && !reply->is_error()) << (reply.ok() ? reply->str : "no reply");
+  };
+  set_user(service_, {});
+  set_user(consumer_service, {stream_});
+  auto as = [&](const std::string& service) {
+    RedisOptions o;
+    o.addr = servers.RedisAddr();
+    o.user = absl::StrCat("wuye-", service);
+    o.password = "secret-of-" + service;
+    return o;
+  };
+
+  OpenDb();
+  auto relay = Relay(as(service_));
+  relay->Start();
+  EventConsumer consumer(*db_, as(consumer_service), Options(), [&](pqxx::work& tx, const auto& e) {
+    if (e.type() == Type("poison")) return absl::FailedPreconditionError("cannot apply this");
+    return Recorder()(tx, e);
+  });
+  consumer.Start();
+  Produce(3);
+  Produce(1, "poison", "p");
+  ASSERT_TRUE(WaitFor([&] { return Applied() == 3; }, absl::Seconds(20)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Redis({"XLEN", DeadLetterStream(stream_)}, admin) == 1;
+      },
+      absl::Seconds(20)))
+      << "the consumer may add to the dead letters of what it reads";
+  DbOptions db;
+  db.url = tdb_.url();
+  OutboxRelay trimmer(db, as(service_), RelayOptions{stream_});
+  ASSERT_TRUE(trimmer.RelayOnce().ok());
+  EXPECT_TRUE(trimmer.TrimOnce(absl::Now()).ok()) << "the producer keeps its stream";
+
+  // Neither may write where it should not; a wrong password gets nowhere.
+  RedisConnection consumer_conn(as(consumer_service));
+  auto forged = consumer_conn.Command({"XADD", stream_, "*", "env", "x"});
+  ASSERT_TRUE(forged.ok());
+  EXPECT_TRUE(forged->is_error() && absl::StartsWith(forged->str, "NOPERM")) << forged->str;
+  RedisConnection producer_conn(as(service_));
+  auto elsewhere = producer_conn.Command({"XADD", StreamOf("intake"), "*", "env", "x"});
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_TRUE(elsewhere->is_error() && absl::StartsWith(elsewhere->str, "NOPERM"));
+  RedisOptions wrong = as(service_);
+  wrong.password = "guess";
+  RedisConnection intruder(wrong);
+  EXPECT_EQ(intruder.Command({"XLEN", stream_}).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  consumer.Stop();
+  relay->Stop();
 }
 
 }  // namespace

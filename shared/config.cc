@@ -35,7 +35,13 @@ ABSL_FLAG(absl::Duration, bus_retention, absl::Hours(24 * 7),
           "stream entries are trimmed only past this age, and once every group has them");
 ABSL_FLAG(absl::Duration, bus_claim_idle, absl::Seconds(30),
           "an event pending this long on a consumer is taken over by another");
-ABSL_FLAG(int, bus_max_deliveries, 5, "deliveries before an event goes to the dead-letter stream");
+ABSL_FLAG(int, bus_max_deliveries, 5,
+          "handler refusals before an event goes to the dead-letter stream");
+ABSL_FLAG(absl::Duration, bus_max_wait, absl::Hours(24),
+          "an event whose handler answers UNAVAILABLE this long goes to the dead-letter stream");
+ABSL_FLAG(absl::Duration, bus_dead_retention, absl::Hours(24 * 30),
+          "dead-letter entries are trimmed past this age");
+ABSL_FLAG(std::string, redis_user, "", "Redis ACL user (with WUYE_REDIS_PASSWORD)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
 namespace wuye {
@@ -84,10 +90,13 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   c.db.statement_timeout = absl::GetFlag(FLAGS_pg_statement_timeout);
   c.db.acquire_timeout = absl::GetFlag(FLAGS_pg_acquire_timeout);
   c.redis.addr = absl::GetFlag(FLAGS_redis_addr);
+  c.redis.user = absl::GetFlag(FLAGS_redis_user);
   if (const char* pw = std::getenv("WUYE_REDIS_PASSWORD")) c.redis.password = pw;
   c.bus.retention = absl::GetFlag(FLAGS_bus_retention);
   c.bus.claim_idle = absl::GetFlag(FLAGS_bus_claim_idle);
   c.bus.max_deliveries = absl::GetFlag(FLAGS_bus_max_deliveries);
+  c.bus.max_wait = absl::GetFlag(FLAGS_bus_max_wait);
+  c.bus.dead_retention = absl::GetFlag(FLAGS_bus_dead_retention);
   c.auth.issuer = absl::GetFlag(FLAGS_jwt_issuer);
   c.auth.audience = absl::GetFlag(FLAGS_jwt_audience);
   if (const char* secret = std::getenv("WUYE_JWT_SECRET")) c.auth.hs256_secret = secret;
@@ -122,6 +131,19 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   }
   if (c.bus.max_deliveries < 1)
     return absl::InvalidArgumentError("bus_max_deliveries: must be >= 1");
+  if (c.bus.max_wait < c.bus.claim_idle) {
+    return absl::InvalidArgumentError("bus_max_wait: must be >= bus_claim_idle");
+  }
+  if (c.bus.dead_retention <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("bus_dead_retention: must be > 0");
+  }
+  // Anyone who reaches a Redis off this host could forge events: it needs an ACL user.
+  if (std::string host = c.redis.addr.substr(0, c.redis.addr.rfind(':'));
+      !c.redis.addr.empty() && host != "127.0.0.1" && host != "localhost" && host != "[::1]" &&
+      c.redis.password.empty()) {
+    return absl::InvalidArgumentError(
+        "redis_addr: a Redis off this host needs WUYE_REDIS_PASSWORD (and --redis_user)");
+  }
   if (c.auth.hs256_secret.empty() && c.auth.es256_public_key_pem.empty()) {
     return absl::InvalidArgumentError(
         "jwt: no key: set WUYE_JWT_SECRET, --jwt_secret_file or --jwt_es256_public_key_file");

@@ -16,9 +16,11 @@
 namespace wuye {
 
 struct BusConfig {
-  absl::Duration retention = absl::Hours(24 * 7);  // stream entries kept at least this long
-  absl::Duration claim_idle = absl::Seconds(30);   // pending this long → taken over
-  int max_deliveries = 5;                          // then → dead-letter stream
+  absl::Duration retention = absl::Hours(24 * 7);        // stream entries kept at least this long
+  absl::Duration claim_idle = absl::Seconds(30);         // pending this long → taken over
+  int max_deliveries = 5;                                // handler refusals → dead-letter stream
+  absl::Duration max_wait = absl::Hours(24);             // waiting this long → dead-letter stream
+  absl::Duration dead_retention = absl::Hours(24 * 30);  // dead letters trimmed past this age
 };
 
 struct ServiceConfig {

@@ -252,7 +252,9 @@ TEST_F(MigrateTest, PlatformMigrationsCreateTheIdempotencyOutboxAndInboxTables) 
   EXPECT_TRUE(TableExists("wuye_outbox"));
   EXPECT_TRUE(TableExists("wuye_inbox"));
   EXPECT_TRUE(TableExists("items"));
-  EXPECT_EQ(RecordedVersions("platform"), "1:001_platform.sql");
+  EXPECT_TRUE(TableExists("wuye_bus_deliveries"));
+  EXPECT_EQ(RecordedVersions("platform").rfind("1:001_platform.sql,2:002_bus_deliveries.sql", 0),
+            0u);
 }
 
 }  // namespace

@@ -72,7 +72,8 @@ absl::Status RedisConnection::EnsureConnected() {
   }
   redisSetTimeout(ctx_, Tv(timeout_));
   if (!options_.password.empty()) {
-    auto reply = Command({"AUTH", options_.password});
+    auto reply = options_.user.empty() ? Command({"AUTH", options_.password})
+                                       : Command({"AUTH", options_.user, options_.password});
     if (!reply.ok()) return reply.status();
     if (reply->is_error()) {
       Drop();

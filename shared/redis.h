@@ -16,6 +16,7 @@ namespace wuye {
 
 struct RedisOptions {
   std::string addr;      // host:port; empty = no bus (events wait in the outbox)
+  std::string user;      // ACL user (WUYE_REDIS_USER); empty: the default user
   std::string password;  // from WUYE_REDIS_PASSWORD only
   absl::Duration connect_timeout = absl::Seconds(1);
   absl::Duration command_timeout = absl::Seconds(2);

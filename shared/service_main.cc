@@ -63,6 +63,7 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
     RelayOptions relay_options;
     relay_options.stream = StreamOf(spec.name);
     relay_options.retention = config->bus.retention;
+    relay_options.dead_retention = config->bus.dead_retention;
     relay = std::make_unique<OutboxRelay>(config->db, config->redis, relay_options);
     relay->Start();
     if (!spec.consumes.empty() && spec.make_handler) {
@@ -71,6 +72,7 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
       consumer_options.streams = spec.consumes;
       consumer_options.claim_idle = config->bus.claim_idle;
       consumer_options.max_deliveries = config->bus.max_deliveries;
+      consumer_options.max_wait = config->bus.max_wait;
       consumer = std::make_unique<EventConsumer>(**db, config->redis, consumer_options,
                                                  spec.make_handler(parts));
       consumer->Start();

@@ -73,6 +73,36 @@ TEST(Lifecycle, HealthFollowsPostgresAndCallsWorkAgainWithoutRestart) {
   EXPECT_TRUE(after.ok()) << after.error_message();
 }
 
+TEST(Lifecycle, ARedisOffTheHostWithoutAPasswordIsRefusedAtStart) {
+  // Whoever reaches an open Redis can forge events (docs/operations.md, Redis ACL users).
+  ::wuye::testing::TestDatabase tdb;
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(out[1], 2);
+    close(out[0]);
+    setenv("WUYE_PG_URL", tdb.url().c_str(), 1);
+    setenv("WUYE_JWT_SECRET", ::wuye::testing::kTestSecret, 1);
+    setenv("WUYE_REDIS_ADDR", "redis.data.svc.cluster.local:6379", 1);
+    unsetenv("WUYE_REDIS_PASSWORD");
+    execl(WUYE_DIRECTORY_BINARY, WUYE_DIRECTORY_BINARY, "--listen=127.0.0.1:0",
+          "--metrics_listen=off", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  std::string err;
+  char buf[512];
+  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) err.append(buf, n);
+  close(out[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2) << err;
+  EXPECT_NE(err.find("WUYE_REDIS_PASSWORD"), std::string::npos) << err;
+}
+
 TEST(Lifecycle, SigtermLetsTheCallInFlightFinishAndExitsZero) {
   ::wuye::testing::TestDatabase tdb;
   int port = FreePort();

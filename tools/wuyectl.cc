@@ -2,6 +2,7 @@
 //
 //   wuyectl [--addr=H:P] [--token=T] [--json] [--timeout=10s] <service> <verb> [--field=value]...
 //   wuyectl token --group=G --roles=agent[,..] [--estates=a,b|*] [--sub=S] [--ttl=12h]
+//   wuyectl bus dead-letters|replay --stream=<service> ...   (Redis; docs/operations.md)
 //
 // Verbs are the service's RPCs in kebab case (CreateTicket → create-ticket); a unique prefix
 // of words also works (`accept` for AcceptWorkOrder). Request fields are flags named like
@@ -34,6 +35,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "shared/auth.h"
+#include "shared/bus.h"
 #include "shared/ids.h"
 #include "shared/status.h"
 
@@ -447,6 +449,8 @@ usage:
   wuyectl <service> --help              the service's verbs
   wuyectl <service> <verb> --help       the verb's fields
   wuyectl token --group=ID --roles=agent,supervisor [--estates=ID,..|*] [--sub=NAME] [--ttl=12h]
+  wuyectl bus dead-letters --stream=SERVICE [--from=ID] [--count=100]
+  wuyectl bus replay --stream=SERVICE (--id=ID[,ID..] | --all [--group=G])
 
 services (default address; or WUYE_<SERVICE>_ADDR):
 )";
@@ -624,6 +628,137 @@ int Call(const Options& opt, const std::string& service_name,
   return 0;
 }
 
+// ---- bus: dead letters ----------------------------------------------------------------
+
+constexpr char kBusHelp[] = R"(wuyectl bus: the dead letters of the event bus (docs/events.md).
+
+  wuyectl bus dead-letters --stream=SERVICE [--from=ID] [--count=100]
+      lists the entries of wuye.SERVICE.events.dead: id, group, type, event_id, refusals,
+      deliveries, reason (never the envelope)
+  wuyectl bus replay --stream=SERVICE --id=ID[,ID..]
+  wuyectl bus replay --stream=SERVICE --all [--group=G]
+      moves dead letters back onto wuye.SERVICE.events (all of them, or those one group
+      gave up on); the group that gave up applies them, the others skip them as duplicates.
+      Forged entries are never replayed (--all skips them)
+
+--stream also takes the stream's name (wuye.intake.events or wuye.intake.events.dead).
+Redis: --redis=HOST:PORT or WUYE_REDIS_ADDR; WUYE_REDIS_USER and WUYE_REDIS_PASSWORD
+(an operator's ACL user, docs/operations.md). Exit codes: 0 ok, 1 failed, 2 bad usage.
+)";
+
+int Bus(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kBusHelp;
+    return args.empty() ? kUsage : 0;
+  }
+  const std::string verb = args[0];
+  if (verb != "dead-letters" && verb != "replay") {
+    Usage(absl::StrCat("bus: no verb '", verb, "'; see wuyectl bus --help"));
+  }
+  std::map<std::string, std::string> kv;
+  bool all = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << kBusHelp;
+      return 0;
+    }
+    if (a == "--all") {
+      all = true;
+      continue;
+    }
+    if (!Strip(&a, "--")) Usage(absl::StrCat("bus: unexpected '", args[i], "'"));
+    std::pair<std::string, std::string> p = absl::StrSplit(a, absl::MaxSplits('=', 1));
+    if (p.first != "stream" && p.first != "from" && p.first != "count" && p.first != "id" &&
+        p.first != "group" && p.first != "redis") {
+      Usage(absl::StrCat("bus: unknown option --", p.first));
+    }
+    kv[p.first] = p.second;
+  }
+  std::string stream = kv["stream"];
+  if (stream.empty()) Usage("bus: --stream is required");
+  if (!absl::StartsWith(stream, "wuye.")) stream = StreamOf(stream);
+  if (absl::EndsWith(stream, ".dead")) stream.resize(stream.size() - 5);
+  if (ProducerOfStream(stream).empty()) {
+    Usage("bus: --stream: want a service or wuye.<service>.events");
+  }
+  const std::string dead = DeadLetterStream(stream);
+
+  RedisOptions redis;
+  redis.addr = kv["redis"];
+  if (redis.addr.empty()) {
+    if (const char* a = std::getenv("WUYE_REDIS_ADDR")) redis.addr = a;
+  }
+  if (redis.addr.empty()) Usage("bus: no Redis: --redis=HOST:PORT or WUYE_REDIS_ADDR");
+  if (const char* u = std::getenv("WUYE_REDIS_USER")) redis.user = u;
+  if (const char* pw = std::getenv("WUYE_REDIS_PASSWORD")) redis.password = pw;
+  RedisConnection conn(redis);
+
+  if (verb == "dead-letters") {
+    int count = 100;
+    if (!kv["count"].empty() && (!absl::SimpleAtoi(kv["count"], &count) || count < 1)) {
+      Usage("bus: --count: want a positive number");
+    }
+    auto entries = ListDeadLetters(conn, dead, kv["from"].empty() ? "-" : kv["from"], count);
+    if (!entries.ok()) {
+      std::cerr << "wuyectl: " << entries.status().message() << "\n";
+      return kCallFailed;
+    }
+    for (const auto& e : *entries) {
+      auto field = [&](const char* name) {
+        auto it = e.fields.find(name);
+        return it == e.fields.end() ? std::string("-") : it->second;
+      };
+      std::cout << e.id << "  group=" << field("group") << "  type=" << field("type")
+                << "  event_id=" << field("event_id") << "  refusals=" << field("refusals")
+                << "  deliveries=" << field("deliveries") << "  reason=" << field("reason") << "\n";
+    }
+    std::cerr << entries->size() << " dead letter(s) in " << dead << "\n";
+    return 0;
+  }
+
+  // replay
+  std::vector<std::string> ids;
+  if (all == !kv["id"].empty()) Usage("bus replay: give either --id or --all");
+  if (all) {
+    std::string from = "-";
+    for (;;) {
+      auto entries = ListDeadLetters(conn, dead, from, 500);
+      if (!entries.ok()) {
+        std::cerr << "wuyectl: " << entries.status().message() << "\n";
+        return kCallFailed;
+      }
+      for (const auto& e : *entries) {
+        auto group = e.fields.find("group");
+        auto reason = e.fields.find("reason");
+        if (reason != e.fields.end() && absl::StartsWith(reason->second, "forged:")) continue;
+        if (kv["group"].empty() || (group != e.fields.end() && group->second == kv["group"])) {
+          ids.push_back(e.id);
+        }
+      }
+      if (entries->size() < 500) break;
+      from = absl::StrCat("(", entries->back().id);  // exclusive
+    }
+  } else {
+    for (absl::string_view id : absl::StrSplit(kv["id"], ',', absl::SkipEmpty())) {
+      ids.emplace_back(id);
+    }
+  }
+  int failed = 0;
+  for (const auto& id : ids) {
+    auto replayed = ReplayDeadLetter(conn, dead, id);
+    if (!replayed.ok()) {
+      std::cerr << "wuyectl: " << id << ": " << replayed.status().message() << "\n";
+      ++failed;
+      if (replayed.status().code() == absl::StatusCode::kUnavailable) break;
+      continue;
+    }
+    std::cout << id << " -> " << stream << " " << *replayed << "\n";
+  }
+  std::cerr << ids.size() - failed << " replayed, " << failed << " failed\n";
+  return failed == 0 ? 0 : kCallFailed;
+}
+
 int Main(int argc, char** argv) {
   Options opt;
   if (const char* t = std::getenv("WUYE_TOKEN")) opt.token = t;
@@ -660,6 +795,7 @@ int Main(int argc, char** argv) {
     }
   }
   if (command == "token") return Token(rest);
+  if (command == "bus") return Bus(rest);
   return Call(opt, command, rest);
 }
 

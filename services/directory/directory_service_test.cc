@@ -870,6 +870,7 @@ TEST_F(DirectoryServiceTest, ItsEventsReachAConsumerThroughTheBus) {
   ConsumerOptions options;
   options.group = "observer";
   options.streams = {relay_options.stream};
+  options.producers[relay_options.stream] = "directory";  // a stand-in for its stream
   options.block = absl::Milliseconds(100);
   EventConsumer consumer(*consumer_db, redis, options,
                          [&](pqxx::work&, const wuye::events::v1::Event& e) {

@@ -206,6 +206,7 @@ int main(int argc, char** argv) {
       wuye::ConsumerOptions options;
       options.group = name;
       options.streams = {stream};
+      options.producers[stream] = stream == intake_stream ? "intake" : "dispatch";
       options.block = absl::Milliseconds(50);
       return options;
     };

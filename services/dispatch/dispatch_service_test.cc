@@ -1000,6 +1000,8 @@ TEST_F(DispatchServiceTest, AnIntakeTicketDrivesAnOrderAcrossTheBus) {
     ConsumerOptions options;
     options.group = group;
     options.streams = {stream};
+    // Stand-in streams: who may write each (shared/bus.h, ForgeryOf).
+    options.producers[stream] = stream == intake_stream ? "intake" : "dispatch";
     options.block = absl::Milliseconds(100);
     return options;
   };

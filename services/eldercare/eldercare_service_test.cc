@@ -967,6 +967,8 @@ TEST_F(EldercareServiceTest, DirectoryEventsArriveAndEldercareEventsLeaveThrough
     ConsumerOptions options;
     options.group = group;
     options.streams = {stream};
+    // Stand-in streams: who may write each (shared/bus.h, ForgeryOf).
+    options.producers[stream] = stream == directory_stream ? "directory" : "eldercare";
     options.block = absl::Milliseconds(100);
     return options;
   };

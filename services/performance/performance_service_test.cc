@@ -742,6 +742,8 @@ TEST_F(PerformanceServiceTest, EvidenceArrivesAndSheetsLeaveThroughTheBus) {
     ConsumerOptions options;
     options.group = group;
     options.streams = {stream};
+    // Stand-in streams: who may write each (shared/bus.h, ForgeryOf).
+    options.producers[stream] = stream == intake_stream ? "intake" : "performance";
     options.block = absl::Milliseconds(100);
     return options;
   };

@@ -19,6 +19,32 @@ make_secret wuye-jwt "secret=$(rand 48)"
 for s in directory intake dispatch billing performance eldercare; do
   make_secret "wuye-$s-database" "url=postgresql://wuye:$pg_password@postgres:5432/wuye_$s"
 done
+# Redis: an ACL user per service (docs/operations.md, "Redis ACL users and TLS"), one for
+# operators (wuyectl bus), and no default user. The ACL file is a Secret the Redis mounts.
+declare -A consumes=([directory]="" [intake]="dispatch directory"
+  [dispatch]="intake directory eldercare billing" [billing]="directory dispatch eldercare intake"
+  [performance]="intake dispatch billing directory" [eldercare]="directory")
+if ! kubectl -n "$ns" get secret wuye-dev-redis-acl >/dev/null 2>&1; then
+  acl="user default off"$'\n'
+  for s in directory intake dispatch billing performance eldercare; do
+    pw=$(kubectl -n "$ns" get secret "wuye-$s-redis" -o jsonpath='{.data.password}' 2>/dev/null | base64 -d || true)
+    [[ -n "$pw" ]] || pw=$(rand 32)
+    make_secret "wuye-$s-redis" "password=$pw"
+    line="user wuye-$s on >$pw resetchannels -@all +xadd +xtrim +xlen +xinfo|groups +xpending"
+    line+=" ~wuye.$s.events ~wuye.$s.events.dead"
+    if [[ -n "${consumes[$s]}" ]]; then
+      read_sel="(+xgroup|create +xreadgroup +xack +xautoclaim +xpending" dead_sel="(+xadd"
+      for c in ${consumes[$s]}; do read_sel+=" ~wuye.$c.events" dead_sel+=" ~wuye.$c.events.dead"; done
+      line+=" $read_sel) $dead_sel)"
+    fi
+    acl+="$line"$'\n'
+  done
+  ops_pw=$(kubectl -n "$ns" get secret wuye-ops-redis -o jsonpath='{.data.password}' 2>/dev/null | base64 -d || true)
+  [[ -n "$ops_pw" ]] || ops_pw=$(rand 32)
+  make_secret wuye-ops-redis "password=$ops_pw"
+  acl+="user wuye-ops on >$ops_pw resetchannels -@all +@read +ping +eval +xadd +xdel +xtrim ~wuye.*"$'\n'
+  make_secret wuye-dev-redis-acl "users.acl=$acl"
+fi
 make_secret wuye-intake-phone-hash "key=$(rand 32)"
 make_secret wuye-eldercare-keys "keys=k1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')" \
   "lookup=$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
