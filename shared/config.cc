@@ -42,6 +42,8 @@ ABSL_FLAG(int, max_message_bytes, 1 << 20,
           "largest request of an ordinary method (refused RESOURCE_EXHAUSTED undecoded)");
 ABSL_FLAG(int, bulk_message_bytes, 16 << 20,
           "largest request of a bulk method (ImportUnits, ImportCarrierCallLog)");
+ABSL_FLAG(int, max_repeated_entries, 1000,
+          "most entries of a repeated request field of an ordinary method");
 ABSL_FLAG(int, grpc_max_threads, 64, "threads serving calls; beyond them RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, grpc_max_concurrent_streams, 64, "concurrent calls per client connection");
 ABSL_FLAG(absl::Duration, grpc_max_connection_age, absl::Minutes(30),
@@ -75,6 +77,7 @@ absl::Status LoadLimits(ServiceConfig* c) {
   ServerOptions& s = c->server;
   s.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   s.bulk_message_bytes = absl::GetFlag(FLAGS_bulk_message_bytes);
+  s.max_repeated_entries = absl::GetFlag(FLAGS_max_repeated_entries);
   s.max_threads = absl::GetFlag(FLAGS_grpc_max_threads);
   s.max_concurrent_streams = absl::GetFlag(FLAGS_grpc_max_concurrent_streams);
   s.max_connection_age = absl::GetFlag(FLAGS_grpc_max_connection_age);
@@ -90,6 +93,9 @@ absl::Status LoadLimits(ServiceConfig* c) {
   }
   if (s.bulk_message_bytes < s.max_message_bytes || s.bulk_message_bytes > (256 << 20)) {
     return absl::InvalidArgumentError("bulk_message_bytes: must be max_message_bytes..256 MiB");
+  }
+  if (s.max_repeated_entries < 10) {
+    return absl::InvalidArgumentError("max_repeated_entries: must be >= 10");
   }
   if (s.max_threads < 4) return absl::InvalidArgumentError("grpc_max_threads: must be >= 4");
   if (s.max_concurrent_streams < 1) {

@@ -1,6 +1,7 @@
 #include "shared/server.h"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
 #include <grpc/byte_buffer.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
+#include "shared/status.h"
 
 namespace wuye {
 namespace {
@@ -51,6 +53,30 @@ template struct PrivateMember<ServiceMethods, &grpc::Service::methods_>;
 template struct PrivateMember<MethodHandlerSlot, &grpc::internal::RpcServiceMethod::handler_>;
 template struct PrivateMember<QueuePluck, &grpc::CompletionQueue::Pluck>;
 
+// INVALID_ARGUMENT naming the first repeated field of `message` (as "a.b[2].c") with more
+// than `max` entries.
+absl::Status CheckRepeated(const google::protobuf::Message& message, const std::string& path,
+                           int max) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const auto* field : fields) {
+    std::string name = path.empty() ? field->name() : absl::StrCat(path, ".", field->name());
+    if (field->is_repeated()) {
+      int n = reflection->FieldSize(message, field);
+      if (n > max) return FieldError(name, absl::StrCat("at most ", max, " entries"));
+      if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+      for (int i = 0; i < n; ++i) {
+        WUYE_RETURN_IF_ERROR(CheckRepeated(reflection->GetRepeatedMessage(message, field, i),
+                                           absl::StrCat(name, "[", i, "]"), max));
+      }
+    } else if (field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      WUYE_RETURN_IF_ERROR(CheckRepeated(reflection->GetMessage(message, field), name, max));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // gRPC 1.51 has one receive limit per server, and decodes a unary request before any
 // handler or interceptor sees it. So the transport's limit is the bulk methods' size, and
 // every unary method of our services runs behind this handler: it receives the request as
@@ -60,8 +86,11 @@ template struct PrivateMember<QueuePluck, &grpc::CompletionQueue::Pluck>;
 // unary" does), which the client cannot tell from a unary call.
 class SizeLimitedHandler : public grpc::internal::MethodHandler {
  public:
-  SizeLimitedHandler(grpc::internal::MethodHandler* inner, size_t limit, std::string method)
-      : inner_(inner), limit_(limit), method_(std::move(method)) {}
+  // `max_entries`: most entries of any repeated field of the request, at any depth; 0: no
+  // bound (the bulk methods bound their own lists).
+  SizeLimitedHandler(grpc::internal::MethodHandler* inner, size_t limit, int max_entries,
+                     std::string method)
+      : inner_(inner), limit_(limit), max_entries_(max_entries), method_(std::move(method)) {}
 
   void RunHandler(const HandlerParameter& param) override {
     grpc::ByteBuffer raw;
@@ -92,6 +121,21 @@ class SizeLimitedHandler : public grpc::internal::MethodHandler {
       if (!status.ok()) {
         status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                               "request: not a valid message of this method");
+      } else if (max_entries_ > 0) {
+        // The generated handler returns the request as its MessageLite base.
+        auto* message = static_cast<google::protobuf::MessageLite*>(request);
+        auto* full = dynamic_cast<const google::protobuf::Message*>(message);
+        absl::Status bounded = full ? CheckRepeated(*full, "", max_entries_) : absl::OkStatus();
+        if (!bounded.ok()) {
+          status = ToGrpcStatus(bounded);
+          Metrics::Global().RecordRpc(method_, bounded.code(), absl::ZeroDuration());
+          LogInfo("rpc")
+              .Str("method", method_)
+              .Str("code", "INVALID_ARGUMENT")
+              .Str("error", bounded.message());
+          message->~MessageLite();  // the generated handler only destroys what it runs
+          request = nullptr;
+        }
       }
     }
     inner_->RunHandler(
@@ -101,6 +145,7 @@ class SizeLimitedHandler : public grpc::internal::MethodHandler {
  private:
   std::unique_ptr<grpc::internal::MethodHandler> inner_;
   size_t limit_;
+  int max_entries_;
   std::string method_;
 };
 
@@ -144,6 +189,7 @@ void LimitRequestSizes(grpc::Service* service, const std::string& full_name,
     // The wrapper owns the generated handler from now on. Served as a stream (of one
     // message), the request is not read by the server before the handler runs.
     slot.reset(new SizeLimitedHandler(slot.release(), limit,
+                                      bulk ? 0 : options.max_repeated_entries,
                                       absl::StrCat(ShortName(*descriptor), ".", method->name())));
     served->SetMethodType(grpc::internal::RpcMethod::BIDI_STREAMING);
   }

@@ -45,6 +45,9 @@ struct ServerOptions {
   int max_message_bytes = 1 << 20;
   // Largest request of a bulk method (kBulkMethods); also the transport's receive limit.
   int bulk_message_bytes = 16 << 20;
+  // Most entries of any repeated field of an ordinary method's request (at any depth); more
+  // is INVALID_ARGUMENT naming the field. Bulk methods bound their own lists.
+  int max_repeated_entries = 1000;
   // Largest response.
   int max_response_bytes = 32 << 20;
   // Resource quota: threads serving calls (a call beyond them is refused

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "shared/rpc.h"
+#include "shared/status.h"
 #include "shared/testing/test_env.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
 
@@ -57,6 +58,8 @@ class FakeDirectory : public v1::DirectoryService::Service {
                        v1::Unit* resp) override {
     entered.Notify();
     release.WaitForNotification();
+    // The server learns of a cancellation (or a passed deadline) asynchronously: let it.
+    testing::WaitFor([ctx] { return ctx->IsCancelled(); }, absl::Seconds(30));
     grpc::Status st = rpc_.Run(ctx, "GetUnit", "", [&](RequestContext&) {
       body_ran = true;
       resp->set_id(req->id());
@@ -193,6 +196,21 @@ TEST_F(ServerTest, AnOversizeBombOfEmptySubMessagesIsRefusedOnTheBulkMethodToo) 
   EXPECT_EQ(service_->handler_calls.load(), 0);
 }
 
+TEST_F(ServerTest, ARepeatedFieldWithTooManyEntriesIsInvalidAndNamed) {
+  StartHost(ServerOptions{});
+  v1::UpdateUnitRequest req;
+  for (int i = 0; i < 1001; ++i) req.mutable_update_mask()->add_paths("floor");
+  grpc::ClientContext ctx;
+  v1::Unit unit;
+  grpc::Status st = stub_->UpdateUnit(&ctx, req, &unit);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ErrorField(FromGrpcStatus(st)), "update_mask.paths") << st.error_message();
+  // Within the bound it reaches the service (which does not implement it here).
+  req.mutable_update_mask()->mutable_paths()->DeleteSubrange(3, 998);
+  grpc::ClientContext ctx2;
+  EXPECT_EQ(stub_->UpdateUnit(&ctx2, req, &unit).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
 TEST_F(ServerTest, AMalformedRequestIsInvalidAndNotUnknown) {
   StartHost(ServerOptions{});
   grpc::Status st = RawCall("/wuye.directory.v1.DirectoryService/CreateUnit", "\xff\xff\xff\xff");
@@ -232,7 +250,6 @@ TEST_F(ServerTest, ACallItsCallerCancelledIsNotWorkedOn) {
   grpc::Status st = stub_->GetUnit(&ctx, req, &unit);
   canceller.join();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::CANCELLED);
-  // The server learns of the cancellation asynchronously: wait until it has.
   service_->release.Notify();
   service_->finished.WaitForNotification();
   EXPECT_FALSE(service_->body_ran.load());
