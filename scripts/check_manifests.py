@@ -16,7 +16,7 @@
 
 With --production (the prod overlay) also: that budget is declared, every service serves
 TLS with client certificates (mutual TLS), PostgreSQL is reached with sslmode=verify-full,
-and the request limits stay at their hardened values.
+the request limits stay at their hardened values and gRPC reflection is off.
 
 Prints one line per problem and exits 1 if there is any.
 """
@@ -103,10 +103,12 @@ def check_postgres_tls(where, env, problems):
         problems.append(f"{where}: PGSSLMODE=verify-full without PGSSLROOTCERT")
 
 
-def check_limits(where, env, problems):
+def check_limits(where, env, production, problems):
     raw = env.get("WUYE_MAX_MESSAGE_BYTES")
     if raw is not None and int(raw) > MAX_MESSAGE_BYTES:
         problems.append(f"{where}: WUYE_MAX_MESSAGE_BYTES={raw} is above {MAX_MESSAGE_BYTES}")
+    if production and (env.get("WUYE_REFLECTION") or "true").lower() not in ("false", "0"):
+        problems.append(f"{where}: gRPC reflection is on (WUYE_REFLECTION=false in production)")
 
 
 def connection_budget(by_kind, configmaps, production, problems):
@@ -167,7 +169,7 @@ def main():
             if "WUYE_PG_URL" in env:
                 check_tls(f"{where} container {c.get('name')}", pod, c, env, production,
                           problems)
-                check_limits(f"{where} container {c.get('name')}", env, problems)
+                check_limits(f"{where} container {c.get('name')}", env, production, problems)
                 if production:
                     check_postgres_tls(f"{where} container {c.get('name')}", env, problems)
         labels = pod["metadata"].get("labels") or {}

@@ -50,6 +50,7 @@ ABSL_FLAG(absl::Duration, grpc_max_connection_age, absl::Minutes(30),
           "a client connection is closed (gracefully) after this long");
 ABSL_FLAG(absl::Duration, grpc_max_connection_idle, absl::Minutes(10),
           "a client connection without calls is closed after this long");
+ABSL_FLAG(bool, reflection, true, "serve gRPC server reflection (off in production)");
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain of the server; empty: plaintext");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
 ABSL_FLAG(std::string, tls_client_ca_file, "",
@@ -82,6 +83,7 @@ absl::Status LoadLimits(ServiceConfig* c) {
   s.max_concurrent_streams = absl::GetFlag(FLAGS_grpc_max_concurrent_streams);
   s.max_connection_age = absl::GetFlag(FLAGS_grpc_max_connection_age);
   s.max_connection_idle = absl::GetFlag(FLAGS_grpc_max_connection_idle);
+  s.reflection = absl::GetFlag(FLAGS_reflection);
   s.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   s.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
   s.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);

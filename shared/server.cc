@@ -27,6 +27,28 @@
 namespace wuye {
 namespace {
 
+absl::Status CheckRepeated(const google::protobuf::Message& message, const std::string& path,
+                           int max) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const auto* field : fields) {
+    std::string name = path.empty() ? field->name() : absl::StrCat(path, ".", field->name());
+    if (field->is_repeated()) {
+      int n = reflection->FieldSize(message, field);
+      if (n > max) return FieldError(name, absl::StrCat("at most ", max, " entries"));
+      if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+      for (int i = 0; i < n; ++i) {
+        WUYE_RETURN_IF_ERROR(CheckRepeated(reflection->GetRepeatedMessage(message, field, i),
+                                           absl::StrCat(name, "[", i, "]"), max));
+      }
+    } else if (field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      WUYE_RETURN_IF_ERROR(CheckRepeated(reflection->GetMessage(message, field), name, max));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // grpc::Service keeps its methods, and each method its handler, in private members, and
 // has no call that swaps a handler without destroying the old one; reading one message
 // synchronously needs CompletionQueue::Pluck, private to gRPC's own handlers. An explicit
@@ -52,30 +74,6 @@ struct QueuePluck {
 template struct PrivateMember<ServiceMethods, &grpc::Service::methods_>;
 template struct PrivateMember<MethodHandlerSlot, &grpc::internal::RpcServiceMethod::handler_>;
 template struct PrivateMember<QueuePluck, &grpc::CompletionQueue::Pluck>;
-
-// INVALID_ARGUMENT naming the first repeated field of `message` (as "a.b[2].c") with more
-// than `max` entries.
-absl::Status CheckRepeated(const google::protobuf::Message& message, const std::string& path,
-                           int max) {
-  const google::protobuf::Reflection* reflection = message.GetReflection();
-  std::vector<const google::protobuf::FieldDescriptor*> fields;
-  reflection->ListFields(message, &fields);
-  for (const auto* field : fields) {
-    std::string name = path.empty() ? field->name() : absl::StrCat(path, ".", field->name());
-    if (field->is_repeated()) {
-      int n = reflection->FieldSize(message, field);
-      if (n > max) return FieldError(name, absl::StrCat("at most ", max, " entries"));
-      if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
-      for (int i = 0; i < n; ++i) {
-        WUYE_RETURN_IF_ERROR(CheckRepeated(reflection->GetRepeatedMessage(message, field, i),
-                                           absl::StrCat(name, "[", i, "]"), max));
-      }
-    } else if (field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
-      WUYE_RETURN_IF_ERROR(CheckRepeated(reflection->GetMessage(message, field), name, max));
-    }
-  }
-  return absl::OkStatus();
-}
 
 // gRPC 1.51 has one receive limit per server, and decodes a unary request before any
 // handler or interceptor sees it. So the transport's limit is the bulk methods' size, and
@@ -125,7 +123,7 @@ class SizeLimitedHandler : public grpc::internal::MethodHandler {
         // The generated handler returns the request as its MessageLite base.
         auto* message = static_cast<google::protobuf::MessageLite*>(request);
         auto* full = dynamic_cast<const google::protobuf::Message*>(message);
-        absl::Status bounded = full ? CheckRepeated(*full, "", max_entries_) : absl::OkStatus();
+        absl::Status bounded = full ? CheckRepeatedFields(*full, max_entries_) : absl::OkStatus();
         if (!bounded.ok()) {
           status = ToGrpcStatus(bounded);
           Metrics::Global().RecordRpc(method_, bounded.code(), absl::ZeroDuration());
@@ -156,24 +154,35 @@ std::string ShortName(const google::protobuf::ServiceDescriptor& service) {
 }
 
 // Puts every unary method of `service` (named `full_name` in the generated descriptor pool)
-// behind its byte limit. Once per service object.
-void LimitRequestSizes(grpc::Service* service, const std::string& full_name,
+// behind its byte limit. Once per service object. Returns whether it serves a bulk method
+// (behind its wrapper): only then may the transport take more than max_message_bytes.
+bool LimitRequestSizes(grpc::Service* service, const std::string& full_name,
                        const ServerOptions& options) {
   const auto* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(full_name);
   if (descriptor == nullptr) {
     LogWarn("server.no_descriptor").Str("service", full_name);
-    return;
+    return false;
   }
   auto& methods = service->*Reach(ServiceMethods{});
   // The generated constructor adds the methods in the descriptor's order.
   if (static_cast<int>(methods.size()) != descriptor->method_count()) {
     LogWarn("server.method_count").Str("service", full_name);
-    return;
+    return false;
   }
+  auto is_bulk = [&](const google::protobuf::MethodDescriptor& method) {
+    std::string path = absl::StrCat("/", full_name, "/", method.name());
+    return std::find(std::begin(kBulkMethods), std::end(kBulkMethods), path) !=
+           std::end(kBulkMethods);
+  };
+  bool serves_bulk = false;
   for (int i = 0; i < descriptor->method_count(); ++i) {
     const auto* method = descriptor->method(i);
     grpc::internal::RpcServiceMethod* served = methods[i].get();
+    if (served != nullptr && dynamic_cast<SizeLimitedHandler*>(served->handler()) != nullptr) {
+      serves_bulk = serves_bulk || is_bulk(*method);  // wrapped by an earlier host
+      continue;
+    }
     if (method->client_streaming() || method->server_streaming() || served == nullptr ||
         served->method_type() != grpc::internal::RpcMethod::NORMAL_RPC ||
         served->api_type() != grpc::internal::RpcServiceMethod::ApiType::SYNC) {
@@ -181,9 +190,7 @@ void LimitRequestSizes(grpc::Service* service, const std::string& full_name,
     }
     auto& slot = served->*Reach(MethodHandlerSlot{});
     if (slot == nullptr) continue;
-    std::string path = absl::StrCat("/", full_name, "/", method->name());
-    bool bulk =
-        std::find(std::begin(kBulkMethods), std::end(kBulkMethods), path) != std::end(kBulkMethods);
+    bool bulk = is_bulk(*method);
     size_t limit =
         static_cast<size_t>(bulk ? options.bulk_message_bytes : options.max_message_bytes);
     // The wrapper owns the generated handler from now on. Served as a stream (of one
@@ -192,7 +199,9 @@ void LimitRequestSizes(grpc::Service* service, const std::string& full_name,
                                       bulk ? 0 : options.max_repeated_entries,
                                       absl::StrCat(ShortName(*descriptor), ".", method->name())));
     served->SetMethodType(grpc::internal::RpcMethod::BIDI_STREAMING);
+    serves_bulk = serves_bulk || bulk;
   }
+  return serves_bulk;
 }
 
 std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const TlsOptions& tls) {
@@ -222,6 +231,10 @@ absl::Status CheckReadable(const std::string& path, absl::string_view flag) {
 
 }  // namespace
 
+absl::Status CheckRepeatedFields(const google::protobuf::Message& message, int max_entries) {
+  return CheckRepeated(message, "", max_entries);
+}
+
 ServiceHost::ServiceHost(ServerOptions options, Db* db) : options_(std::move(options)), db_(db) {}
 
 ServiceHost::~ServiceHost() {
@@ -236,7 +249,8 @@ void ServiceHost::AddService(grpc::Service* service, std::string health_name) {
 
 absl::Status ServiceHost::Start() {
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // The plugin is process-wide: once a host has asked for reflection, every later one has it.
+  if (options_.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   if (options_.tls.enabled()) {
     if (options_.tls.key_file.empty()) return absl::InvalidArgumentError("tls_key_file: required");
     for (auto [path, flag] : {std::pair{&options_.tls.cert_file, "tls_cert_file"},
@@ -247,8 +261,16 @@ absl::Status ServiceHost::Start() {
   }
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, ServerCredentials(options_.tls), &port_);
+  bool serves_bulk = false;
+  for (auto& [service, name] : services_) {
+    serves_bulk = LimitRequestSizes(service, name, options_) || serves_bulk;
+    builder.RegisterService(service);
+  }
+  // Only a bulk method's wrapper may see more than max_message_bytes; everything else the
+  // transport refuses (gRPC's own services too: health, reflection).
   builder.SetMaxReceiveMessageSize(
-      std::max(options_.max_message_bytes, options_.bulk_message_bytes));
+      serves_bulk ? std::max(options_.max_message_bytes, options_.bulk_message_bytes)
+                  : options_.max_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_response_bytes);
   grpc::ResourceQuota quota("wuye-server");
   quota.SetMaxThreads(options_.max_threads);
@@ -268,10 +290,6 @@ absl::Status ServiceHost::Start() {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
-  for (auto& [service, name] : services_) {
-    LimitRequestSizes(service, name, options_);
-    builder.RegisterService(service);
-  }
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(absl::StrCat("listen ", options_.listen, ": could not bind"));

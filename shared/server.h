@@ -6,6 +6,7 @@
 // returns so that main can exit 0.
 #pragma once
 
+#include <google/protobuf/message.h>
 #include <grpcpp/server.h>
 
 #include <atomic>
@@ -60,11 +61,20 @@ struct ServerOptions {
   absl::Duration max_connection_age_grace = absl::Seconds(30);
   absl::Duration max_connection_idle = absl::Minutes(10);
   TlsOptions tls;
+  // gRPC server reflection (for grpcurl and the auth suite). Its requests take the
+  // transport's limit, which is the bulk size where a bulk method is served: production
+  // turns it off.
+  bool reflection = true;
   absl::Duration shutdown_grace = absl::Seconds(15);
   // Health turns NOT_SERVING when PostgreSQL has not answered for this long.
   absl::Duration db_unhealthy_after = absl::Seconds(5);
   absl::Duration db_probe_interval = absl::Milliseconds(500);
 };
+
+// INVALID_ARGUMENT naming the first repeated field of `message`, at any depth (as
+// "staff.roles" or "units[2].tiers"), that has more than `max_entries` entries. ServiceHost
+// applies it to every ordinary request (ServerOptions::max_repeated_entries).
+absl::Status CheckRepeatedFields(const google::protobuf::Message& message, int max_entries);
 
 class ServiceHost {
  public:

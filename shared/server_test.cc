@@ -272,16 +272,20 @@ class TlsTest : public ServerTest {
     char tmpl[] = "/tmp/wuye-tls-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    // A self-signed certificate for "localhost" (its own CA), made with the openssl CLI.
-    std::string cmd = absl::StrCat(
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 ",
-        "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout ", dir_, "/key.pem -out ",
-        dir_, "/cert.pem 2>/dev/null");
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    ASSERT_TRUE(MakeCertificate(dir_ + "/key.pem", dir_ + "/cert.pem"));
     cert_ = ReadFile(dir_ + "/cert.pem");
     key_ = ReadFile(dir_ + "/key.pem");
     ASSERT_FALSE(cert_.empty());
   }
+  // A self-signed certificate for "localhost" (its own CA), made with the openssl CLI.
+  static bool MakeCertificate(const std::string& key, const std::string& cert) {
+    std::string cmd = absl::StrCat(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 ",
+        "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout ", key, " -out ", cert,
+        " 2>/dev/null");
+    return std::system(cmd.c_str()) == 0;
+  }
+
   void TearDown() override {
     host_.reset();
     std::system(absl::StrCat("rm -rf ", dir_).c_str());
@@ -296,9 +300,10 @@ class TlsTest : public ServerTest {
   }
 
   // Health over TLS trusting the test's certificate, presenting it when `with_cert`.
-  int TlsHealth(bool with_cert) {
+  int TlsHealth(bool with_cert) { return TlsHealthTrusting(cert_, with_cert); }
+  int TlsHealthTrusting(const std::string& root, bool with_cert) {
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = cert_;
+    ssl.pem_root_certs = root;
     if (with_cert) {
       ssl.pem_cert_chain = cert_;
       ssl.pem_private_key = key_;
@@ -338,6 +343,23 @@ TEST_F(TlsTest, MutualTlsRefusesAClientWithoutACertificate) {
   StartHost(TlsOptions(true));
   EXPECT_EQ(TlsHealth(true), 1);
   EXPECT_EQ(TlsHealth(false), -1) << "a client without a certificate was served";
+}
+
+TEST_F(TlsTest, ARenewedCertificateIsServedWithoutARestart) {
+  ServerOptions options = TlsOptions(false);
+  options.tls.reload_interval = absl::Seconds(1);
+  StartHost(options);
+  ASSERT_EQ(TlsHealth(false), 1);
+  // The Secret is renewed: a new key and certificate replace the files (as the kubelet
+  // swaps a mounted Secret's directory).
+  ASSERT_TRUE(MakeCertificate(dir_ + "/key.new", dir_ + "/cert.new"));
+  std::string renewed = ReadFile(dir_ + "/cert.new");
+  ASSERT_EQ(std::rename((dir_ + "/key.new").c_str(), (dir_ + "/key.pem").c_str()), 0);
+  ASSERT_EQ(std::rename((dir_ + "/cert.new").c_str(), (dir_ + "/cert.pem").c_str()), 0);
+  EXPECT_TRUE(
+      testing::WaitFor([&] { return TlsHealthTrusting(renewed, false) == 1; }, absl::Seconds(60)))
+      << "the renewed certificate was never served";
+  EXPECT_EQ(TlsHealth(false), -1) << "the old certificate is still served";
 }
 
 TEST_F(TlsTest, AMissingFileIsAClearError) {
