@@ -60,7 +60,7 @@ ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(60),
 ABSL_FLAG(absl::Duration, pg_keepalives_idle, absl::Seconds(30),
           "TCP keepalive idle time of every PostgreSQL connection (both ends)");
 ABSL_FLAG(absl::Duration, pg_idle_in_transaction_timeout, absl::Seconds(60),
-          "idle_in_transaction_session_timeout of the pool's sessions");
+          "idle_in_transaction_session_timeout of every session");
 
 namespace wuye {
 namespace {

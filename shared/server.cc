@@ -27,6 +27,7 @@
 namespace wuye {
 namespace {
 
+// CheckRepeatedFields below `path`.
 absl::Status CheckRepeated(const google::protobuf::Message& message, const std::string& path,
                            int max) {
   const google::protobuf::Reflection* reflection = message.GetReflection();
@@ -76,11 +77,11 @@ template struct PrivateMember<MethodHandlerSlot, &grpc::internal::RpcServiceMeth
 template struct PrivateMember<QueuePluck, &grpc::CompletionQueue::Pluck>;
 
 // gRPC 1.51 has one receive limit per server, and decodes a unary request before any
-// handler or interceptor sees it. So the transport's limit is the bulk methods' size, and
-// every unary method of our services runs behind this handler: it receives the request as
-// bytes, refuses it RESOURCE_EXHAUSTED when it is longer than the method's limit (before a
-// token is looked at, and without decoding it), and hands it to the generated handler
-// otherwise. The method is served as a stream of one message (as gRPC's own "streamed
+// handler or interceptor sees it. So the transport's limit is the bulk methods' size (in a
+// server that serves one), and every unary method of our services runs behind this handler: it
+// receives the request as bytes, refuses it RESOURCE_EXHAUSTED when it is longer than the method's
+// limit (before a token is looked at, and without decoding it), and hands it to the generated
+// handler otherwise. The method is served as a stream of one message (as gRPC's own "streamed
 // unary" does), which the client cannot tell from a unary call.
 class SizeLimitedHandler : public grpc::internal::MethodHandler {
  public:
@@ -276,15 +277,14 @@ absl::Status ServiceHost::Start() {
   quota.SetMaxThreads(options_.max_threads);
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams);
-  builder.AddChannelArgument(
-      GRPC_ARG_MAX_CONNECTION_AGE_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(options_.max_connection_age)));
-  builder.AddChannelArgument(
-      GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(options_.max_connection_age_grace)));
-  builder.AddChannelArgument(
-      GRPC_ARG_MAX_CONNECTION_IDLE_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(options_.max_connection_idle)));
+  // Channel arguments are ints: longer durations are capped (at about 24 days).
+  auto millis = [](absl::Duration d) {
+    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+  };
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, millis(options_.max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             millis(options_.max_connection_age_grace));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, millis(options_.max_connection_idle));
   // Keep idle connections from load balancers alive, and tolerate clients' pings.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
