@@ -6,7 +6,17 @@
     capabilities dropped, seccomp RuntimeDefault; an image with a tag that is not "latest";
     a PodDisruptionBudget and a HorizontalPodAutoscaler;
   - every Service: a NetworkPolicy with ingress rules that selects its pods;
-  - no Secret is rendered (secrets are referenced, never committed).
+  - no Secret is rendered (secrets are referenced, never committed);
+  - a Deployment whose gRPC port speaks TLS (WUYE_TLS_CERT_FILE) mounts the files and has
+    no gRPC probe (Kubernetes' gRPC probes cannot speak TLS);
+  - where the ConfigMap wuye-postgres names PostgreSQL's max_connections, the connection
+    budget holds: the sum over Deployments of (HPA maxReplicas + rolling-update maxSurge)
+    x (WUYE_PG_POOL_SIZE + 2: the relay's and the health ping's own connections) is at
+    most max_connections - reserved_connections (docs/operations.md, "Connection budget").
+
+With --production (the prod overlay) also: that budget is declared, every service serves
+TLS with client certificates (mutual TLS), PostgreSQL is reached with sslmode=verify-full,
+the request limits stay at their hardened values and gRPC reflection is off.
 
 Prints one line per problem and exits 1 if there is any.
 """
@@ -56,9 +66,94 @@ def check_redis_user(where, service, c, problems):
     if ref.get("name") != f"{service}-redis" or ref.get("optional", False):
         problems.append(f"{where}: WUYE_REDIS_PASSWORD is not from the required Secret "
                         f"{service}-redis")
+POOL_DEFAULT = 8            # --pg_pool_size's default
+OWN_CONNECTIONS = 2         # per pod, outside the pool: the outbox relay, the health ping
+MAX_MESSAGE_BYTES = 1 << 20  # the hardened default of --max_message_bytes
+
+
+def container_env(c, configmaps):
+    """The container's environment as the process sees it: envFrom ConfigMaps, then env."""
+    env = {}
+    for src in c.get("envFrom") or []:
+        ref = (src.get("configMapRef") or {}).get("name")
+        env.update((configmaps.get(ref) or {}).get("data") or {})
+    for e in c.get("env") or []:
+        if "value" in e:
+            env[e["name"]] = str(e["value"])
+        else:
+            env.setdefault(e["name"], None)  # from a Secret: set, value unknown here
+    return env
+
+
+def check_tls(where, pod, c, env, production, problems):
+    cert = env.get("WUYE_TLS_CERT_FILE")
+    if not cert:
+        if production:
+            problems.append(f"{where}: no TLS (WUYE_TLS_CERT_FILE) in production")
+        return
+    for key in ("WUYE_TLS_KEY_FILE",) + (("WUYE_TLS_CLIENT_CA_FILE",) if production else ()):
+        if not env.get(key):
+            problems.append(f"{where}: TLS without {key}")
+    mounts = [m.get("mountPath", "") for m in c.get("volumeMounts") or []]
+    for key in ("WUYE_TLS_CERT_FILE", "WUYE_TLS_KEY_FILE", "WUYE_TLS_CLIENT_CA_FILE"):
+        path = env.get(key)
+        if path and not any(path.startswith(m.rstrip("/") + "/") for m in mounts):
+            problems.append(f"{where}: {key}={path} is on no mounted volume")
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        if "grpc" in (c.get(probe) or {}):
+            problems.append(f"{where}: {probe} is a gRPC probe, which cannot speak TLS")
+
+
+def check_postgres_tls(where, env, problems):
+    mode = env.get("PGSSLMODE")
+    if mode != "verify-full":
+        problems.append(f"{where}: PGSSLMODE is {mode!r}, production needs verify-full")
+    elif not env.get("PGSSLROOTCERT"):
+        problems.append(f"{where}: PGSSLMODE=verify-full without PGSSLROOTCERT")
+
+
+def check_limits(where, env, production, problems):
+    raw = env.get("WUYE_MAX_MESSAGE_BYTES")
+    if raw is not None and int(raw) > MAX_MESSAGE_BYTES:
+        problems.append(f"{where}: WUYE_MAX_MESSAGE_BYTES={raw} is above {MAX_MESSAGE_BYTES}")
+    if production and (env.get("WUYE_REFLECTION") or "true").lower() not in ("false", "0"):
+        problems.append(f"{where}: gRPC reflection is on (WUYE_REFLECTION=false in production)")
+
+
+def connection_budget(by_kind, configmaps, production, problems):
+    budget = (configmaps.get("wuye-postgres") or {}).get("data") or {}
+    if "max_connections" not in budget:
+        if production:
+            problems.append("ConfigMap wuye-postgres: production must declare PostgreSQL's "
+                            "max_connections (and reserved_connections)")
+        return None
+    limit = int(budget["max_connections"]) - int(budget.get("reserved_connections", 0))
+    hpas = {h["spec"]["scaleTargetRef"]["name"]: h["spec"]
+            for h in by_kind.get("HorizontalPodAutoscaler", [])}
+    total, lines = 0, []
+    for dep in by_kind.get("Deployment", []):
+        name = dep["metadata"]["name"]
+        spec = dep["spec"]
+        containers = spec["template"]["spec"]["containers"]
+        env = container_env(containers[0], configmaps)
+        if "WUYE_PG_URL" not in env:
+            continue  # not a wuye service (e.g. the dev PostgreSQL's own workloads)
+        pool = int(env.get("WUYE_PG_POOL_SIZE") or POOL_DEFAULT)
+        replicas = (hpas.get(name) or {}).get("maxReplicas", spec.get("replicas", 1))
+        surge = ((spec.get("strategy") or {}).get("rollingUpdate") or {}).get("maxSurge", 1)
+        if isinstance(surge, str):  # a percentage: of the maximum, rounded up
+            surge = -(-replicas * int(surge.rstrip("%")) // 100)
+        pods = replicas + surge
+        total += pods * (pool + OWN_CONNECTIONS)
+        lines.append(f"{name} {pods} x ({pool} + {OWN_CONNECTIONS})")
+    if total > limit:
+        problems.append(f"PostgreSQL connection budget: {total} ({', '.join(lines)}) is more "
+                        f"than max_connections - reserved_connections = {limit}")
+    return total, limit
 
 
 def main():
+    production = "--production" in sys.argv[1:]
     docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
     by_kind = {}
     for d in docs:
@@ -67,6 +162,12 @@ def main():
     targets = {(h["spec"]["scaleTargetRef"]["kind"], h["spec"]["scaleTargetRef"]["name"])
                for h in by_kind.get("HorizontalPodAutoscaler", [])}
     pdbs = [p["spec"].get("selector") for p in by_kind.get("PodDisruptionBudget", [])]
+    configmaps = {}
+    for cm in by_kind.get("ConfigMap", []):
+        # kustomize appends a content hash to generated names: key them by the plain name too
+        name = cm["metadata"]["name"]
+        configmaps[name] = cm
+        configmaps.setdefault(name.rsplit("-", 1)[0], cm)
     for dep in by_kind.get("Deployment", []):
         where = f"Deployment {dep['metadata']['name']}"
         pod = dep["spec"]["template"]
@@ -75,6 +176,13 @@ def main():
             check_container(where, pod_sc, c, problems)
             if c.get("name") == "server":
                 check_redis_user(where, dep["metadata"]["name"], c, problems)
+            env = container_env(c, configmaps)
+            if "WUYE_PG_URL" in env:
+                check_tls(f"{where} container {c.get('name')}", pod, c, env, production,
+                          problems)
+                check_limits(f"{where} container {c.get('name')}", env, production, problems)
+                if production:
+                    check_postgres_tls(f"{where} container {c.get('name')}", env, problems)
         labels = pod["metadata"].get("labels") or {}
         if ("Deployment", dep["metadata"]["name"]) not in targets:
             problems.append(f"{where}: no HorizontalPodAutoscaler")
@@ -94,9 +202,12 @@ def main():
                                 "traffic to its pods")
     for secret in by_kind.get("Secret", []):
         problems.append(f"Secret {secret['metadata']['name']}: secrets must not be committed")
+    budget = connection_budget(by_kind, configmaps, production, problems)
     for p in problems:
         print(p)
     counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(by_kind.items()))
+    if budget:
+        counts += f"; PostgreSQL connections at most {budget[0]} of {budget[1]}"
     print(f"{'FAILED' if problems else 'ok'}: {counts}")
     return 1 if problems else 0
 

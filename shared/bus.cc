@@ -242,7 +242,14 @@ absl::Status OutboxRelay::EnsureDatabase() {
   leader_ = false;
   floor_.Reset();
   try {
-    conn_ = std::make_unique<pqxx::connection>(ConnectionUrl(db_options_, "wuye-relay"));
+    // The leader's session holds the advisory lock: if this node dies or is cut off, the
+    // server must notice within about a minute (keepalives, and tcp_user_timeout for data
+    // it sent that is never acknowledged) so that another replica takes over.
+    absl::Duration dead_after = db_options_.keepalives_idle +
+                                db_options_.keepalives_interval * db_options_.keepalives_count;
+    conn_ =
+        std::make_unique<pqxx::connection>(ConnectionUrl(db_options_, "wuye-relay", dead_after));
+    pqxx::nontransaction(*conn_).exec(SessionSettings(db_options_, dead_after));
     // Checked hundreds of times a second under load: parsed and planned once.
     conn_->prepare("wuye_relay_unsent",
                    "SELECT id, type, envelope FROM wuye_outbox WHERE sent_at IS NULL "

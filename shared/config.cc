@@ -30,7 +30,6 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(15),
           "how long in-flight calls may finish after SIGTERM");
 ABSL_FLAG(absl::Duration, db_unhealthy_after, absl::Seconds(5),
           "PostgreSQL unreachable this long turns health NOT_SERVING");
-ABSL_FLAG(int, max_message_bytes, 32 << 20, "largest request or response");
 ABSL_FLAG(absl::Duration, bus_retention, absl::Hours(24 * 7),
           "stream entries are trimmed only past this age, and once every group has them");
 ABSL_FLAG(absl::Duration, bus_claim_idle, absl::Seconds(30),
@@ -44,6 +43,31 @@ ABSL_FLAG(absl::Duration, bus_dead_retention, absl::Hours(24 * 30),
 ABSL_FLAG(std::string, redis_user, "", "Redis ACL user (with WUYE_REDIS_PASSWORD)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
+// Limits, TLS and PostgreSQL sessions (docs/operations.md, "Security and limits").
+ABSL_FLAG(int, max_message_bytes, 1 << 20,
+          "largest request of an ordinary method (refused RESOURCE_EXHAUSTED undecoded)");
+ABSL_FLAG(int, bulk_message_bytes, 16 << 20,
+          "largest request of a bulk method (ImportUnits, ImportCarrierCallLog)");
+ABSL_FLAG(int, max_repeated_entries, 1000,
+          "most entries of a repeated request field of an ordinary method");
+ABSL_FLAG(int, grpc_max_threads, 64, "threads serving calls; beyond them RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, grpc_max_concurrent_streams, 64, "concurrent calls per client connection");
+ABSL_FLAG(absl::Duration, grpc_max_connection_age, absl::Minutes(30),
+          "a client connection is closed (gracefully) after this long");
+ABSL_FLAG(absl::Duration, grpc_max_connection_idle, absl::Minutes(10),
+          "a client connection without calls is closed after this long");
+ABSL_FLAG(bool, reflection, true, "serve gRPC server reflection (off in production)");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain of the server; empty: plaintext");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle; set: mutual TLS, clients must present a certificate it signed");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(60),
+          "how often the TLS files are re-read (a renewed Secret needs no restart)");
+ABSL_FLAG(absl::Duration, pg_keepalives_idle, absl::Seconds(30),
+          "TCP keepalive idle time of every PostgreSQL connection (both ends)");
+ABSL_FLAG(absl::Duration, pg_idle_in_transaction_timeout, absl::Seconds(60),
+          "idle_in_transaction_session_timeout of every session");
+
 namespace wuye {
 namespace {
 
@@ -53,6 +77,56 @@ absl::StatusOr<std::string> ReadSecretFile(absl::string_view flag, const std::st
   std::stringstream ss;
   ss << in.rdbuf();
   return std::string(absl::StripTrailingAsciiWhitespace(ss.str()));
+}
+
+// The limits, TLS and PostgreSQL session flags, validated.
+absl::Status LoadLimits(ServiceConfig* c) {
+  ServerOptions& s = c->server;
+  s.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  s.bulk_message_bytes = absl::GetFlag(FLAGS_bulk_message_bytes);
+  s.max_repeated_entries = absl::GetFlag(FLAGS_max_repeated_entries);
+  s.max_threads = absl::GetFlag(FLAGS_grpc_max_threads);
+  s.max_concurrent_streams = absl::GetFlag(FLAGS_grpc_max_concurrent_streams);
+  s.max_connection_age = absl::GetFlag(FLAGS_grpc_max_connection_age);
+  s.max_connection_idle = absl::GetFlag(FLAGS_grpc_max_connection_idle);
+  s.reflection = absl::GetFlag(FLAGS_reflection);
+  s.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  s.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  s.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  s.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  c->db.keepalives_idle = absl::GetFlag(FLAGS_pg_keepalives_idle);
+  c->db.idle_in_transaction_timeout = absl::GetFlag(FLAGS_pg_idle_in_transaction_timeout);
+  if (s.max_message_bytes < 4096 || s.max_message_bytes > (64 << 20)) {
+    return absl::InvalidArgumentError("max_message_bytes: must be 4096..64 MiB");
+  }
+  if (s.bulk_message_bytes < s.max_message_bytes || s.bulk_message_bytes > (256 << 20)) {
+    return absl::InvalidArgumentError("bulk_message_bytes: must be max_message_bytes..256 MiB");
+  }
+  if (s.max_repeated_entries < 10) {
+    return absl::InvalidArgumentError("max_repeated_entries: must be >= 10");
+  }
+  if (s.max_threads < 4) return absl::InvalidArgumentError("grpc_max_threads: must be >= 4");
+  if (s.max_concurrent_streams < 1) {
+    return absl::InvalidArgumentError("grpc_max_concurrent_streams: must be >= 1");
+  }
+  if (s.max_connection_age < absl::Seconds(10) || s.max_connection_idle < absl::Seconds(10)) {
+    return absl::InvalidArgumentError("grpc_max_connection_age/idle: must be >= 10s");
+  }
+  if (s.tls.cert_file.empty() != s.tls.key_file.empty()) {
+    return absl::InvalidArgumentError("tls_cert_file, tls_key_file: give both or neither");
+  }
+  if (!s.tls.client_ca_file.empty() && s.tls.cert_file.empty()) {
+    return absl::InvalidArgumentError("tls_client_ca_file: needs tls_cert_file and tls_key_file");
+  }
+  if (s.tls.reload_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("tls_reload_interval: must be >= 1s");
+  }
+  if (c->db.keepalives_idle < absl::Seconds(1) ||
+      c->db.idle_in_transaction_timeout < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(
+        "pg_keepalives_idle, pg_idle_in_transaction_timeout: must be >= 1s");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -84,7 +158,6 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   if (c.metrics_listen == "off") c.metrics_listen.clear();
   c.server.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   c.server.db_unhealthy_after = absl::GetFlag(FLAGS_db_unhealthy_after);
-  c.server.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   c.db.url = absl::GetFlag(FLAGS_pg_url);
   c.db.pool_size = absl::GetFlag(FLAGS_pg_pool_size);
   c.db.statement_timeout = absl::GetFlag(FLAGS_pg_statement_timeout);
@@ -110,6 +183,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
     if (!pem.ok()) return pem.status();
     c.auth.es256_public_key_pem = *pem;
   }
+  if (absl::Status st = LoadLimits(&c); !st.ok()) return st;
   if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &c.log_level)) {
     return absl::InvalidArgumentError("log_level: must be debug, info, warn or error");
   }
@@ -122,9 +196,6 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   }
   if (c.server.shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("shutdown_grace: must be >= 0");
-  }
-  if (c.server.max_message_bytes < 4096) {
-    return absl::InvalidArgumentError("max_message_bytes: must be >= 4096");
   }
   if (c.bus.claim_idle < absl::Milliseconds(100)) {
     return absl::InvalidArgumentError("bus_claim_idle: must be >= 100ms");

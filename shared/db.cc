@@ -2,7 +2,10 @@
 
 #include <typeinfo>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 
@@ -44,6 +47,7 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Connect() {
       tx.exec(absl::StrCat("SET statement_timeout = ",
                            absl::ToInt64Milliseconds(options_.statement_timeout)));
       tx.exec("SET TIME ZONE 'UTC'");
+      tx.exec(SessionSettings(options_));
     }
     return conn;
   } catch (const std::exception& e) {
@@ -198,14 +202,31 @@ absl::Status Db::WithConnection(const std::function<absl::Status(pqxx::connectio
 }
 
 absl::Status Db::Ping() {
-  try {
-    pqxx::connection conn(ConnectionUrl(options_, "wuye-health"));
-    pqxx::nontransaction tx(conn);
-    tx.exec("SELECT 1");
-    return absl::OkStatus();
-  } catch (const std::exception& e) {
-    return FromException(e);
+  // Watched every half second: one connection, kept. A short tcp_user_timeout so that a
+  // ping to a vanished server fails in seconds instead of hanging on the kept connection.
+  constexpr absl::Duration kPingTcpTimeout = absl::Seconds(5);
+  std::lock_guard lock(ping_mu_);
+  absl::Status st;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    bool fresh = ping_conn_ == nullptr || !ping_conn_->is_open();
+    try {
+      if (fresh) {
+        ping_conn_.reset();
+        ping_conn_ = std::make_unique<pqxx::connection>(
+            ConnectionUrl(options_, "wuye-health", kPingTcpTimeout));
+        pqxx::nontransaction(*ping_conn_).exec(SessionSettings(options_, kPingTcpTimeout));
+      }
+      pqxx::nontransaction tx(*ping_conn_);
+      tx.exec("SELECT 1");
+      return absl::OkStatus();
+    } catch (const std::exception& e) {
+      st = FromException(e);
+      ping_conn_.reset();
+      // A kept connection that broke (a server restart) is retried once on a new one.
+      if (fresh) return st;
+    }
   }
+  return st;
 }
 
 std::string PgArray(absl::Span<const std::string> items) {
@@ -234,11 +255,50 @@ std::vector<std::string> ParsePgArray(const pqxx::field& field) {
   return out;
 }
 
-std::string ConnectionUrl(const DbOptions& options, absl::string_view application) {
-  return absl::StrCat(
-      options.url, options.url.find('?') == std::string::npos ? "?" : "&",
-      "connect_timeout=", std::max<int64_t>(1, absl::ToInt64Seconds(options.connect_timeout)),
-      "&application_name=", application);
+std::string ConnectionUrl(const DbOptions& options, absl::string_view application,
+                          absl::Duration tcp_user_timeout) {
+  std::string url = options.url;
+  size_t query = url.find('?');
+  auto given = [&](absl::string_view name) {
+    if (query == std::string::npos) return false;
+    for (absl::string_view param : absl::StrSplit(absl::string_view(url).substr(query + 1), '&')) {
+      if (absl::StartsWith(param, absl::StrCat(name, "="))) return true;
+    }
+    return false;
+  };
+  std::vector<std::string> add;
+  auto add_unless_given = [&](absl::string_view name, const std::string& value) {
+    if (!given(name)) add.push_back(absl::StrCat(name, "=", value));
+  };
+  add_unless_given("connect_timeout", absl::StrCat(std::max<int64_t>(
+                                          1, absl::ToInt64Seconds(options.connect_timeout))));
+  add.push_back(absl::StrCat("application_name=", application));
+  add_unless_given("keepalives", "1");
+  add_unless_given("keepalives_idle", absl::StrCat(std::max<int64_t>(
+                                          1, absl::ToInt64Seconds(options.keepalives_idle))));
+  add_unless_given(
+      "keepalives_interval",
+      absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(options.keepalives_interval))));
+  add_unless_given("keepalives_count", absl::StrCat(std::max(1, options.keepalives_count)));
+  if (tcp_user_timeout > absl::ZeroDuration()) {
+    add_unless_given("tcp_user_timeout", absl::StrCat(absl::ToInt64Milliseconds(tcp_user_timeout)));
+  }
+  return absl::StrCat(url, query == std::string::npos ? "?" : "&", absl::StrJoin(add, "&"));
+}
+
+std::string SessionSettings(const DbOptions& options, absl::Duration tcp_user_timeout) {
+  std::string sql =
+      absl::StrCat("SET tcp_keepalives_idle = ",
+                   std::max<int64_t>(1, absl::ToInt64Seconds(options.keepalives_idle)),
+                   "; SET tcp_keepalives_interval = ",
+                   std::max<int64_t>(1, absl::ToInt64Seconds(options.keepalives_interval)),
+                   "; SET tcp_keepalives_count = ", std::max(1, options.keepalives_count),
+                   "; SET idle_in_transaction_session_timeout = ",
+                   absl::ToInt64Milliseconds(options.idle_in_transaction_timeout));
+  if (tcp_user_timeout > absl::ZeroDuration()) {
+    absl::StrAppend(&sql, "; SET tcp_user_timeout = ", absl::ToInt64Milliseconds(tcp_user_timeout));
+  }
+  return sql;
 }
 
 std::string WithDatabase(absl::string_view url, absl::string_view database) {

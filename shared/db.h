@@ -26,6 +26,14 @@ struct DbOptions {
   absl::Duration acquire_timeout = absl::Seconds(2);
   absl::Duration statement_timeout = absl::Seconds(5);
   absl::Duration connect_timeout = absl::Seconds(3);
+  // TCP keepalives on every connection, at both ends: a peer that vanished (a dead node, a
+  // cut network) is noticed after idle + interval × count (about a minute), so PostgreSQL
+  // ends the session and frees its locks (the relay's advisory lock among them).
+  absl::Duration keepalives_idle = absl::Seconds(30);
+  absl::Duration keepalives_interval = absl::Seconds(10);
+  int keepalives_count = 3;
+  // A session that stays idle inside a transaction this long is ended by the server.
+  absl::Duration idle_in_transaction_timeout = absl::Seconds(60);
 };
 
 class Db {
@@ -57,7 +65,8 @@ class Db {
   // Runs `body` on a connection without a transaction (e.g. for LISTEN, or DDL).
   absl::Status WithConnection(const std::function<absl::Status(pqxx::connection&)>& body);
 
-  // Opens a fresh connection outside the pool and runs one trivial query.
+  // Runs one trivial query on a connection of its own, outside the pool, kept between
+  // calls; a lost one is replaced (once per call).
   absl::Status Ping();
 
   const DbOptions& options() const { return options_; }
@@ -80,6 +89,8 @@ class Db {
   std::vector<std::pair<std::string, std::string>> statements_;
   // How many of statements_ each open connection has prepared.
   std::map<const pqxx::connection*, size_t> prepared_;
+  std::mutex ping_mu_;
+  std::unique_ptr<pqxx::connection> ping_conn_;
 };
 
 // A PostgreSQL array literal ('{"a","b"}') for binding a list as one text parameter
@@ -88,9 +99,17 @@ std::string PgArray(absl::Span<const std::string> items);
 // Parses a one-dimensional text[] / uuid[] / int[] value as strings.
 std::vector<std::string> ParsePgArray(const pqxx::field& field);
 
-// The URL a connection of `options` opens: options.url with connect_timeout and
-// application_name added.
-std::string ConnectionUrl(const DbOptions& options, absl::string_view application);
+// The URL a connection of `options` opens: options.url with connect_timeout,
+// application_name and libpq's keepalives (keepalives, keepalives_idle, _interval, _count)
+// added, each unless the URL gives it; and tcp_user_timeout (sent data unacknowledged this
+// long: the connection is dead) when `tcp_user_timeout` is not zero.
+std::string ConnectionUrl(const DbOptions& options, absl::string_view application,
+                          absl::Duration tcp_user_timeout = absl::ZeroDuration());
+
+// The SET statements every session runs first: the server's end of the keepalives, the
+// idle-in-transaction timeout and, when not zero, the server's tcp_user_timeout.
+std::string SessionSettings(const DbOptions& options,
+                            absl::Duration tcp_user_timeout = absl::ZeroDuration());
 
 // Replaces the database name of a libpq URL ("postgresql://u@h:p/old?x" → ".../new?x").
 std::string WithDatabase(absl::string_view url, absl::string_view database);

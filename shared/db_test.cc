@@ -1,6 +1,7 @@
 #include "shared/db.h"
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -336,7 +337,8 @@ TEST_F(DbTest, TransactReconnectsAfterTheServerKillsTheConnection) {
   Exec(*db, "CREATE TABLE items (name text PRIMARY KEY)");
   db->Prepare("insert_item", "INSERT INTO items VALUES ($1)");
   int old_pid = BackendPid(*db);
-  ASSERT_EQ(TerminateBackends(database_.name()), 1);
+  // The pool's connection and the health ping's kept one.
+  ASSERT_EQ(TerminateBackends(database_.name()), 2);
 
   absl::Status st = db->Transact([](pqxx::work& tx) {
     tx.exec_prepared("insert_item", "after-kill");
@@ -346,6 +348,65 @@ TEST_F(DbTest, TransactReconnectsAfterTheServerKillsTheConnection) {
   ASSERT_TRUE(st.ok()) << st;
   EXPECT_EQ(Count(*db, "items"), 1);
   EXPECT_NE(BackendPid(*db), old_pid);
+}
+
+// Issue 20, item 11: every session has TCP keepalives at both ends and an
+// idle-in-transaction timeout, so that a vanished client's session (and its locks) ends in
+// about a minute.
+TEST_F(DbTest, SessionsHaveKeepalivesAndAnIdleInTransactionTimeout) {
+  DbOptions options;
+  options.keepalives_idle = absl::Seconds(20);
+  options.idle_in_transaction_timeout = absl::Seconds(45);
+  std::unique_ptr<Db> db = OpenDb(options);
+  ASSERT_NE(db, nullptr);
+  std::map<std::string, std::string> got;
+  absl::Status st = db->Transact([&](pqxx::work& tx) {
+    for (const auto& row :
+         tx.exec("SELECT name, setting FROM pg_settings WHERE name IN ('tcp_keepalives_idle', "
+                 "'tcp_keepalives_interval', 'tcp_keepalives_count', "
+                 "'idle_in_transaction_session_timeout')")) {
+      got[row[0].as<std::string>()] = row[1].as<std::string>();
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(got["tcp_keepalives_idle"], "20");
+  EXPECT_EQ(got["tcp_keepalives_interval"], "10");
+  EXPECT_EQ(got["tcp_keepalives_count"], "3");
+  EXPECT_EQ(got["idle_in_transaction_session_timeout"], "45000");
+}
+
+// The health ping's sessions on this test's database: their backend pids.
+std::vector<int> PingSessions(const std::string& database) {
+  pqxx::connection admin(testing::PgAdminUrl());
+  pqxx::nontransaction tx(admin);
+  std::vector<int> pids;
+  for (const auto& row : tx.exec_params("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND "
+                                        "application_name = 'wuye-health'",
+                                        database)) {
+    pids.push_back(row[0].as<int>());
+  }
+  return pids;
+}
+
+TEST_F(DbTest, PingKeepsOneConnectionAndReplacesALostOne) {
+  std::unique_ptr<Db> db = OpenDb();
+  ASSERT_NE(db, nullptr);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(db->Ping().ok());
+  std::vector<int> first = PingSessions(database_.name());
+  ASSERT_EQ(first.size(), 1u) << "the ping does not keep its connection";
+  ASSERT_TRUE(db->Ping().ok());
+  EXPECT_EQ(PingSessions(database_.name()), first);
+
+  // The server ends every session (as a restart does): the next ping reconnects.
+  ASSERT_GE(TerminateBackends(database_.name()), 1);
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return PingSessions(database_.name()).empty(); }, absl::Seconds(30)));
+  absl::Status st = db->Ping();
+  EXPECT_TRUE(st.ok()) << st;
+  std::vector<int> second = PingSessions(database_.name());
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_NE(second, first);
 }
 
 TEST_F(DbTest, WithConnectionRunsOutsideATransaction) {
@@ -421,6 +482,28 @@ TEST_F(DbTest, ParsePgArrayReadsIntAndUuidArrays) {
 
   EXPECT_EQ(ints, (std::vector<std::string>{"1", "-2", "30"}));
   EXPECT_EQ(uuids, (std::vector<std::string>{"0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b"}));
+}
+
+TEST(ConnectionUrlTest, AddsKeepalivesAndTimeoutsUnlessTheUrlGivesThem) {
+  DbOptions options;
+  options.url = "postgresql://u@h:5432/db";
+  std::string url = ConnectionUrl(options, "wuye");
+  for (const char* param :
+       {"?connect_timeout=3", "&application_name=wuye", "&keepalives=1", "&keepalives_idle=30",
+        "&keepalives_interval=10", "&keepalives_count=3"}) {
+    EXPECT_TRUE(absl::StrContains(url, param)) << url << " lacks " << param;
+  }
+  EXPECT_FALSE(absl::StrContains(url, "tcp_user_timeout")) << url;
+  EXPECT_TRUE(absl::StrContains(ConnectionUrl(options, "wuye-relay", absl::Seconds(60)),
+                                "&tcp_user_timeout=60000"));
+
+  options.url = "postgresql://u@h:5432/db?sslmode=verify-full&keepalives_idle=7";
+  url = ConnectionUrl(options, "wuye");
+  EXPECT_TRUE(
+      absl::StartsWith(url, "postgresql://u@h:5432/db?sslmode=verify-full&keepalives_idle=7&"))
+      << url;
+  EXPECT_EQ(url.find("keepalives_idle"), url.rfind("keepalives_idle")) << url;
+  EXPECT_TRUE(absl::StrContains(url, "&keepalives_interval=10")) << url;
 }
 
 TEST(WithDatabaseTest, ReplacesTheDatabaseName) {

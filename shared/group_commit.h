@@ -10,6 +10,11 @@
 // one bad item does not fail its neighbours; not after UNAVAILABLE (the outcome is unknown
 // and the callers retry with their request_id) or DEADLINE_EXCEEDED (one by one would only
 // multiply the wait).
+//
+// Backpressure: at most max_queue items wait; one more is refused RESOURCE_EXHAUSTED at
+// once (the caller retries with its request_id). An item whose caller no longer wants it
+// (its still_wanted check fails: the call was cancelled or its deadline passed) is not
+// written; its caller gets that status.
 #pragma once
 
 #include <condition_variable>
@@ -31,15 +36,27 @@ class GroupCommit {
  public:
   using Write = std::function<absl::Status(absl::Span<Item* const>)>;
 
-  GroupCommit(Write write, size_t max_batch, int max_writers)
-      : write_(std::move(write)), max_batch_(max_batch), max_writers_(max_writers) {}
+  using StillWanted = std::function<absl::Status()>;
+
+  // max_queue 0: 4 × max_batch × max_writers.
+  GroupCommit(Write write, size_t max_batch, int max_writers, size_t max_queue = 0)
+      : write_(std::move(write)),
+        max_batch_(max_batch),
+        max_writers_(max_writers),
+        max_queue_(max_queue > 0 ? max_queue : 4 * max_batch * static_cast<size_t>(max_writers)) {}
 
   // Writes `item` (in a batch with others, perhaps by another caller's thread) and returns
-  // the outcome of its write.
-  absl::Status Submit(Item& item) {
+  // the outcome of its write. `still_wanted` (may be null) is asked, by whichever thread
+  // writes the batch, just before the item would be written.
+  absl::Status Submit(Item& item, StillWanted still_wanted = nullptr) {
     Pending mine;
     mine.item = &item;
+    mine.still_wanted = std::move(still_wanted);
     std::unique_lock lock(mu_);
+    if (queue_.size() >= max_queue_) {
+      return absl::ResourceExhaustedError(
+          "too many writes waiting; retry later with the same request_id");
+    }
     queue_.push_back(&mine);
     while (!mine.done) {
       if (writers_ >= max_writers_ || queue_.empty()) {
@@ -62,14 +79,30 @@ class GroupCommit {
     return mine.status;
   }
 
+  // Items waiting for a writer (for tests and metrics).
+  size_t queued() {
+    std::lock_guard lock(mu_);
+    return queue_.size();
+  }
+
  private:
   struct Pending {
     Item* item = nullptr;
+    StillWanted still_wanted;
     absl::Status status;
     bool done = false;
   };
 
-  void WriteBatch(const std::vector<Pending*>& batch) {
+  void WriteBatch(std::vector<Pending*> batch) {
+    // Callers that have gone get their status and are left out.
+    std::vector<Pending*> wanted;
+    wanted.reserve(batch.size());
+    for (Pending* p : batch) {
+      if (p->still_wanted) p->status = p->still_wanted();
+      if (p->status.ok()) wanted.push_back(p);
+    }
+    if (wanted.empty()) return;
+    batch = std::move(wanted);
     std::vector<Item*> items;
     items.reserve(batch.size());
     for (Pending* p : batch) items.push_back(p->item);
@@ -93,6 +126,7 @@ class GroupCommit {
   const Write write_;
   const size_t max_batch_;
   const int max_writers_;
+  const size_t max_queue_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending*> queue_;

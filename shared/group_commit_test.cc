@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -126,6 +127,92 @@ TEST(GroupCommitTest, AWriteThatThrowsFailsItsItemsAndTheNextCallsGoOn) {
   EXPECT_EQ(commit.Submit(a).code(), absl::StatusCode::kInternal);
   fail = false;
   EXPECT_TRUE(commit.Submit(b).ok());  // the writer slot was given back
+}
+
+// Issue 20, item 10: the queue is bounded, and a caller that has gone is not written for.
+// A writer held inside its write keeps the others queued; the test waits on the queue's
+// length, never on time.
+class HeldWriter {
+ public:
+  GroupCommit<Item>::Write Write() {
+    return [this](absl::Span<Item* const> batch) {
+      {
+        std::unique_lock lock(mu_);
+        ++entered_;
+        cv_.notify_all();
+        cv_.wait(lock, [this] { return released_; });
+      }
+      for (Item* item : batch) ++item->writes;
+      return absl::OkStatus();
+    };
+  }
+  void WaitEntered() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return entered_ > 0; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;
+  bool released_ = false;
+};
+
+void WaitQueued(GroupCommit<Item>& commit, size_t n) {
+  while (commit.queued() < n) std::this_thread::yield();
+}
+
+TEST(GroupCommitTest, AFullQueueRefusesResourceExhaustedAtOnce) {
+  HeldWriter held;
+  GroupCommit<Item> commit(held.Write(), /*max_batch=*/8, /*max_writers=*/1, /*max_queue=*/2);
+  Item first, second, third, refused;
+  absl::Status s1, s2, s3;
+  std::thread t1([&] { s1 = commit.Submit(first); });
+  held.WaitEntered();  // the first is being written: the queue is empty again
+  std::thread t2([&] { s2 = commit.Submit(second); });
+  std::thread t3([&] { s3 = commit.Submit(third); });
+  WaitQueued(commit, 2);
+  absl::Status st = commit.Submit(refused);
+  EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted) << st;
+  EXPECT_EQ(refused.writes, 0);
+  held.Release();
+  t1.join();
+  t2.join();
+  t3.join();
+  EXPECT_TRUE(s1.ok() && s2.ok() && s3.ok());
+  EXPECT_EQ(first.writes + second.writes + third.writes, 3);
+}
+
+TEST(GroupCommitTest, AnItemWhoseCallerHasGoneIsNotWritten) {
+  HeldWriter held;
+  GroupCommit<Item> commit(held.Write(), 8, 1);
+  Item first, gone, wanted;
+  absl::Status s1, s_gone, s_wanted;
+  std::atomic<bool> deadline_passed{false};
+  std::thread t1([&] { s1 = commit.Submit(first); });
+  held.WaitEntered();
+  std::thread t2([&] {
+    s_gone = commit.Submit(gone, [&] {
+      return deadline_passed ? absl::DeadlineExceededError("deadline") : absl::OkStatus();
+    });
+  });
+  std::thread t3([&] { s_wanted = commit.Submit(wanted, [] { return absl::OkStatus(); }); });
+  WaitQueued(commit, 2);
+  deadline_passed = true;  // while it waited, its caller's deadline passed
+  held.Release();
+  t1.join();
+  t2.join();
+  t3.join();
+  EXPECT_TRUE(s1.ok());
+  EXPECT_EQ(s_gone.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(gone.writes, 0);
+  EXPECT_TRUE(s_wanted.ok());
+  EXPECT_EQ(wanted.writes, 1);
 }
 
 }  // namespace

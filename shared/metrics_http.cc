@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "absl/strings/numbers.h"
@@ -21,11 +23,41 @@ namespace {
 constexpr int kPollMillis = 200;
 constexpr size_t kMaxRequestBytes = 8192;
 
-void SendAll(int fd, absl::string_view data) {
+using Deadline = std::chrono::steady_clock::time_point;
+
+// Milliseconds left until `deadline`, at least 0.
+int MillisLeft(Deadline deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return static_cast<int>(std::max<int64_t>(0, left.count()));
+}
+
+// Waits for `events` on the non-blocking `fd` until `deadline`.
+bool WaitFor(int fd, short events, Deadline deadline) {
+  for (;;) {
+    int left = MillisLeft(deadline);
+    if (left == 0) return false;
+    pollfd p{fd, events, 0};
+    int n = ::poll(&p, 1, left);
+    if (n > 0) return true;
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) return false;
+    return false;
+  }
+}
+
+void SendAll(int fd, absl::string_view data, Deadline deadline) {
   while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return;
-    data.remove_prefix(static_cast<size_t>(n));
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) &&
+        WaitFor(fd, POLLOUT, deadline)) {
+      continue;
+    }
+    return;
   }
 }
 
@@ -73,6 +105,11 @@ MetricsEndpoint::~MetricsEndpoint() { Stop(); }
 void MetricsEndpoint::Stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  {
+    // Every connection ends by its deadline.
+    std::unique_lock lock(mu_);
+    idle_.wait(lock, [this] { return clients_ == 0; });
+  }
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
@@ -81,38 +118,83 @@ void MetricsEndpoint::Serve() {
   while (!stop_) {
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, kPollMillis) <= 0) continue;
-    int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (client < 0) continue;
-    timeval timeout{1, 0};
-    ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-    Answer(client);
+    {
+      std::lock_guard lock(mu_);
+      if (clients_ < kMaxClients) {
+        ++clients_;
+        std::thread([this, client] {
+          Answer(client);
+          ::close(client);
+          std::lock_guard lock(mu_);
+          --clients_;
+          idle_.notify_all();
+        }).detach();
+        continue;
+      }
+    }
+    Metrics::Global().Add("wuye_metrics_http_refused_total");
+    SendAll(client, Response("503 Service Unavailable", "text/plain", "busy\n"),
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
     ::close(client);
   }
 }
 
-void MetricsEndpoint::Answer(int client) const {
+void MetricsEndpoint::SetReadiness(std::function<bool()> ready) {
+  std::lock_guard lock(mu_);
+  ready_ = std::move(ready);
+}
+
+void MetricsEndpoint::Answer(int client) {
+  Deadline deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kRequestDeadlineMillis);
   std::string request;
   char buf[1024];
   while (request.size() < kMaxRequestBytes && request.find("\r\n\r\n") == std::string::npos) {
     ssize_t n = ::recv(client, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    request.append(buf, static_cast<size_t>(n));
+    if (n > 0) {
+      request.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) &&
+        WaitFor(client, POLLIN, deadline)) {
+      continue;
+    }
+    if (n < 0 && MillisLeft(deadline) == 0) {
+      SendAll(client, Response("408 Request Timeout", "text/plain", "too slow\n"),
+              std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+      return;
+    }
+    break;
   }
   absl::string_view line = absl::string_view(request).substr(0, request.find("\r\n"));
   std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
   if (parts.size() < 2 || parts[0] != "GET") {
-    SendAll(client, Response("405 Method Not Allowed", "text/plain", "GET only\n"));
+    SendAll(client, Response("405 Method Not Allowed", "text/plain", "GET only\n"), deadline);
     return;
   }
   absl::string_view path = parts[1].substr(0, parts[1].find('?'));
   if (path == "/metrics") {
-    SendAll(client, Response("200 OK", "text/plain; version=0.0.4; charset=utf-8",
-                             Metrics::Global().PrometheusText()));
+    SendAll(client,
+            Response("200 OK", "text/plain; version=0.0.4; charset=utf-8",
+                     Metrics::Global().PrometheusText()),
+            deadline);
+  } else if (path == "/readyz") {
+    std::function<bool()> ready;
+    {
+      std::lock_guard lock(mu_);
+      ready = ready_;
+    }
+    bool ok = !ready || ready();
+    SendAll(client,
+            ok ? Response("200 OK", "text/plain", "ready\n")
+               : Response("503 Service Unavailable", "text/plain", "not ready\n"),
+            deadline);
   } else if (path == "/healthz") {
-    SendAll(client, Response("200 OK", "text/plain", "ok\n"));
+    SendAll(client, Response("200 OK", "text/plain", "ok\n"), deadline);
   } else {
-    SendAll(client, Response("404 Not Found", "text/plain", "try /metrics\n"));
+    SendAll(client, Response("404 Not Found", "text/plain", "try /metrics\n"), deadline);
   }
 }
 

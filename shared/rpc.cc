@@ -75,6 +75,15 @@ absl::Status RequestContext::RequireEstate(const std::string& estate_id) const {
       absl::StrCat("estate ", estate_id, ": not among the estates of the caller's token"));
 }
 
+absl::Status RequestContext::StillWanted() const {
+  if (server_context == nullptr) return absl::OkStatus();
+  if (server_context->IsCancelled()) return absl::CancelledError("the call was cancelled");
+  if (server_context->deadline() <= std::chrono::system_clock::now()) {
+    return absl::DeadlineExceededError("the call's deadline passed before its work was done");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RequestContext::RequireGroup() const {
   if (!caller.group_id.empty()) return absl::OkStatus();
   return absl::PermissionDeniedError("the caller's token names no property group");
@@ -82,6 +91,7 @@ absl::Status RequestContext::RequireGroup() const {
 
 absl::Status RpcRunner::Begin(grpc::ServerContext* ctx, absl::string_view method,
                               absl::string_view request_id, RequestContext* rc) const {
+  rc->server_context = ctx;
   rc->method = absl::StrCat(service_, ".", method);
   rc->request_id = std::string(request_id);
   rc->now = clock_.Now();

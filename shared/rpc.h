@@ -26,6 +26,8 @@ struct RequestContext {
   std::string trace_id;    // from x-trace-id, or new
   std::string request_id;  // of mutating calls
   absl::Time now;          // read once per call
+  // The call's gRPC context (null in tests that build a RequestContext by hand).
+  grpc::ServerContext* server_context = nullptr;
 
   // PERMISSION_DENIED unless the caller holds one of `roles`.
   absl::Status RequireRole(std::initializer_list<std::string_view> roles) const;
@@ -36,6 +38,10 @@ struct RequestContext {
   absl::Status RequireEstate(const std::string& estate_id) const;
   // PERMISSION_DENIED unless the caller belongs to a group (platform tokens don't).
   absl::Status RequireGroup() const;
+  // CANCELLED when the caller has cancelled the call (or gone), DEADLINE_EXCEEDED when its
+  // deadline has passed: work for it would be thrown away. Safe from any thread while the
+  // call lasts (group commit's writer asks it for every waiting caller).
+  absl::Status StillWanted() const;
   // The idempotency key of this call.
   IdempotencyKey Key() const { return {caller.group_id, request_id, method}; }
 };
@@ -52,6 +58,8 @@ class RpcRunner {
     RequestContext rc;
     absl::Time start = absl::Now();
     absl::Status status = Begin(ctx, method, request_id, &rc);
+    // A call that waited for a thread until its caller gave up is not worked on.
+    if (status.ok()) status = rc.StillWanted();
     if (status.ok()) {
       try {
         status = body(rc);

@@ -1,16 +1,240 @@
 #include "shared/server.h"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+#include <grpc/byte_buffer.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/call_op_set.h>
+#include <grpcpp/impl/service_type.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/server_builder.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
+#include "shared/status.h"
 
 namespace wuye {
+namespace {
+
+// CheckRepeatedFields below `path`.
+absl::Status CheckRepeated(const google::protobuf::Message& message, const std::string& path,
+                           int max) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const auto* field : fields) {
+    std::string name = path.empty() ? field->name() : absl::StrCat(path, ".", field->name());
+    if (field->is_repeated()) {
+      int n = reflection->FieldSize(message, field);
+      if (n > max) return FieldError(name, absl::StrCat("at most ", max, " entries"));
+      if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+      for (int i = 0; i < n; ++i) {
+        WUYE_RETURN_IF_ERROR(CheckRepeated(reflection->GetRepeatedMessage(message, field, i),
+                                           absl::StrCat(name, "[", i, "]"), max));
+      }
+    } else if (field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      WUYE_RETURN_IF_ERROR(CheckRepeated(reflection->GetMessage(message, field), name, max));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// grpc::Service keeps its methods, and each method its handler, in private members, and
+// has no call that swaps a handler without destroying the old one; reading one message
+// synchronously needs CompletionQueue::Pluck, private to gRPC's own handlers. An explicit
+// template instantiation may name a private member ([temp.spec.general]/6), which gives the
+// three pointers to member that wrapping needs. Pinned to gRPC 1.51's layout; a gRPC that
+// renames them fails to compile here, not at run time.
+template <class Tag, typename Tag::type Member>
+struct PrivateMember {
+  friend typename Tag::type Reach(Tag) { return Member; }
+};
+struct ServiceMethods {
+  using type = std::vector<std::unique_ptr<grpc::internal::RpcServiceMethod>> grpc::Service::*;
+  friend type Reach(ServiceMethods);
+};
+struct MethodHandlerSlot {
+  using type = std::unique_ptr<grpc::internal::MethodHandler> grpc::internal::RpcServiceMethod::*;
+  friend type Reach(MethodHandlerSlot);
+};
+struct QueuePluck {
+  using type = bool (grpc::CompletionQueue::*)(grpc::internal::CompletionQueueTag*);
+  friend type Reach(QueuePluck);
+};
+template struct PrivateMember<ServiceMethods, &grpc::Service::methods_>;
+template struct PrivateMember<MethodHandlerSlot, &grpc::internal::RpcServiceMethod::handler_>;
+template struct PrivateMember<QueuePluck, &grpc::CompletionQueue::Pluck>;
+
+// gRPC 1.51 has one receive limit per server, and decodes a unary request before any
+// handler or interceptor sees it. So the transport's limit is the bulk methods' size (in a
+// server that serves one), and every unary method of our services runs behind this handler: it
+// receives the request as bytes, refuses it RESOURCE_EXHAUSTED when it is longer than the method's
+// limit (before a token is looked at, and without decoding it), and hands it to the generated
+// handler otherwise. The method is served as a stream of one message (as gRPC's own "streamed
+// unary" does), which the client cannot tell from a unary call.
+class SizeLimitedHandler : public grpc::internal::MethodHandler {
+ public:
+  // `max_entries`: most entries of any repeated field of the request, at any depth; 0: no
+  // bound (the bulk methods bound their own lists).
+  SizeLimitedHandler(grpc::internal::MethodHandler* inner, size_t limit, int max_entries,
+                     std::string method)
+      : inner_(inner), limit_(limit), max_entries_(max_entries), method_(std::move(method)) {}
+
+  void RunHandler(const HandlerParameter& param) override {
+    grpc::ByteBuffer raw;
+    grpc::internal::CallOpSet<grpc::internal::CallOpRecvMessage<grpc::ByteBuffer>> ops;
+    ops.RecvMessage(&raw);
+    param.call->PerformOps(&ops);
+    bool got = (param.call->cq()->*Reach(QueuePluck{}))(&ops) && ops.got_message;
+    void* request = nullptr;
+    grpc::Status status;
+    if (!got) {
+      status = grpc::Status(grpc::StatusCode::CANCELLED, "the call ended before its request");
+    } else if (raw.Length() > limit_) {
+      status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat("request of ", raw.Length(),
+                                         " bytes: this method accepts at most ", limit_));
+      Metrics::Global().RecordRpc(method_, absl::StatusCode::kResourceExhausted,
+                                  absl::ZeroDuration());
+      LogWarn("rpc.too_large").Str("method", method_).Int("bytes", raw.Length());
+    } else {
+      std::vector<grpc::Slice> slices;
+      (void)raw.Dump(&slices);
+      std::vector<grpc_slice> c_slices;
+      c_slices.reserve(slices.size());
+      for (const grpc::Slice& slice : slices) c_slices.push_back(slice.c_slice());
+      // The generated handler decodes it and takes ownership (as with the server's own).
+      grpc_byte_buffer* buffer = grpc_raw_byte_buffer_create(c_slices.data(), c_slices.size());
+      request = inner_->Deserialize(param.call->call(), buffer, &status, nullptr);
+      if (!status.ok()) {
+        status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              "request: not a valid message of this method");
+      } else if (max_entries_ > 0) {
+        // The generated handler returns the request as its MessageLite base.
+        auto* message = static_cast<google::protobuf::MessageLite*>(request);
+        auto* full = dynamic_cast<const google::protobuf::Message*>(message);
+        absl::Status bounded = full ? CheckRepeatedFields(*full, max_entries_) : absl::OkStatus();
+        if (!bounded.ok()) {
+          status = ToGrpcStatus(bounded);
+          Metrics::Global().RecordRpc(method_, bounded.code(), absl::ZeroDuration());
+          LogInfo("rpc")
+              .Str("method", method_)
+              .Str("code", "INVALID_ARGUMENT")
+              .Str("error", bounded.message());
+          message->~MessageLite();  // the generated handler only destroys what it runs
+          request = nullptr;
+        }
+      }
+    }
+    inner_->RunHandler(
+        HandlerParameter(param.call, param.server_context, request, status, nullptr, nullptr));
+  }
+
+ private:
+  std::unique_ptr<grpc::internal::MethodHandler> inner_;
+  size_t limit_;
+  int max_entries_;
+  std::string method_;
+};
+
+// "directory" of wuye.directory.v1.DirectoryService, as RpcRunner names its service.
+std::string ShortName(const google::protobuf::ServiceDescriptor& service) {
+  std::vector<std::string> parts = absl::StrSplit(service.file()->package(), '.');
+  return parts.size() >= 2 ? parts[1] : service.name();
+}
+
+// Puts every unary method of `service` (named `full_name` in the generated descriptor pool)
+// behind its byte limit. Once per service object. Returns whether it serves a bulk method
+// (behind its wrapper): only then may the transport take more than max_message_bytes.
+bool LimitRequestSizes(grpc::Service* service, const std::string& full_name,
+                       const ServerOptions& options) {
+  const auto* descriptor =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(full_name);
+  if (descriptor == nullptr) {
+    LogWarn("server.no_descriptor").Str("service", full_name);
+    return false;
+  }
+  auto& methods = service->*Reach(ServiceMethods{});
+  // The generated constructor adds the methods in the descriptor's order.
+  if (static_cast<int>(methods.size()) != descriptor->method_count()) {
+    LogWarn("server.method_count").Str("service", full_name);
+    return false;
+  }
+  auto is_bulk = [&](const google::protobuf::MethodDescriptor& method) {
+    std::string path = absl::StrCat("/", full_name, "/", method.name());
+    return std::find(std::begin(kBulkMethods), std::end(kBulkMethods), path) !=
+           std::end(kBulkMethods);
+  };
+  bool serves_bulk = false;
+  for (int i = 0; i < descriptor->method_count(); ++i) {
+    const auto* method = descriptor->method(i);
+    grpc::internal::RpcServiceMethod* served = methods[i].get();
+    if (served != nullptr && dynamic_cast<SizeLimitedHandler*>(served->handler()) != nullptr) {
+      serves_bulk = serves_bulk || is_bulk(*method);  // wrapped by an earlier host
+      continue;
+    }
+    if (method->client_streaming() || method->server_streaming() || served == nullptr ||
+        served->method_type() != grpc::internal::RpcMethod::NORMAL_RPC ||
+        served->api_type() != grpc::internal::RpcServiceMethod::ApiType::SYNC) {
+      continue;
+    }
+    auto& slot = served->*Reach(MethodHandlerSlot{});
+    if (slot == nullptr) continue;
+    bool bulk = is_bulk(*method);
+    size_t limit =
+        static_cast<size_t>(bulk ? options.bulk_message_bytes : options.max_message_bytes);
+    // The wrapper owns the generated handler from now on. Served as a stream (of one
+    // message), the request is not read by the server before the handler runs.
+    slot.reset(new SizeLimitedHandler(slot.release(), limit,
+                                      bulk ? 0 : options.max_repeated_entries,
+                                      absl::StrCat(ShortName(*descriptor), ".", method->name())));
+    served->SetMethodType(grpc::internal::RpcMethod::BIDI_STREAMING);
+    serves_bulk = serves_bulk || bulk;
+  }
+  return serves_bulk;
+}
+
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const TlsOptions& tls) {
+  if (!tls.enabled()) return grpc::InsecureServerCredentials();
+  // Reads the files now and again every reload_interval: a renewed Secret is picked up
+  // without a restart; handshakes keep using the last good pair if a read fails.
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      tls.key_file, tls.cert_file, tls.client_ca_file,
+      std::max<int64_t>(1, absl::ToInt64Seconds(tls.reload_interval)));
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (!tls.client_ca_file.empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
+absl::Status CheckReadable(const std::string& path, absl::string_view flag) {
+  if (path.empty()) return absl::OkStatus();
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read the file"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckRepeatedFields(const google::protobuf::Message& message, int max_entries) {
+  return CheckRepeated(message, "", max_entries);
+}
 
 ServiceHost::ServiceHost(ServerOptions options, Db* db) : options_(std::move(options)), db_(db) {}
 
@@ -26,24 +250,58 @@ void ServiceHost::AddService(grpc::Service* service, std::string health_name) {
 
 absl::Status ServiceHost::Start() {
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // The plugin is process-wide: once a host has asked for reflection, every later one has it.
+  if (options_.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (options_.tls.enabled()) {
+    if (options_.tls.key_file.empty()) return absl::InvalidArgumentError("tls_key_file: required");
+    for (auto [path, flag] : {std::pair{&options_.tls.cert_file, "tls_cert_file"},
+                              {&options_.tls.key_file, "tls_key_file"},
+                              {&options_.tls.client_ca_file, "tls_client_ca_file"}}) {
+      if (absl::Status st = CheckReadable(*path, flag); !st.ok()) return st;
+    }
+  }
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
-  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
-  builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  builder.AddListeningPort(options_.listen, ServerCredentials(options_.tls), &port_);
+  bool serves_bulk = false;
+  for (auto& [service, name] : services_) {
+    serves_bulk = LimitRequestSizes(service, name, options_) || serves_bulk;
+    builder.RegisterService(service);
+  }
+  // Only a bulk method's wrapper may see more than max_message_bytes; everything else the
+  // transport refuses (gRPC's own services too: health, reflection).
+  builder.SetMaxReceiveMessageSize(
+      serves_bulk ? std::max(options_.max_message_bytes, options_.bulk_message_bytes)
+                  : options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_response_bytes);
+  grpc::ResourceQuota quota("wuye-server");
+  quota.SetMaxThreads(options_.max_threads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams);
+  // Channel arguments are ints: longer durations are capped (at about 24 days).
+  auto millis = [](absl::Duration d) {
+    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+  };
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, millis(options_.max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             millis(options_.max_connection_age_grace));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, millis(options_.max_connection_idle));
   // Keep idle connections from load balancers alive, and tolerate clients' pings.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
-  for (auto& [service, name] : services_) builder.RegisterService(service);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(absl::StrCat("listen ", options_.listen, ": could not bind"));
   }
   SetServing(db_ == nullptr || db_->Ping().ok());
   if (db_ != nullptr) watcher_ = std::thread([this] { WatchDatabase(); });
-  LogInfo("server.started").Str("listen", options_.listen).Int("port", port_);
+  LogInfo("server.started")
+      .Str("listen", options_.listen)
+      .Int("port", port_)
+      .Str("tls", !options_.tls.enabled()               ? "off"
+                  : options_.tls.client_ca_file.empty() ? "server"
+                                                        : "mutual");
   return absl::OkStatus();
 }
 

@@ -1,10 +1,12 @@
 // Serving a wuye service: one ServiceHost per process. It builds the gRPC server with the
-// standard health service and reflection, message-size limits and keepalive; watches the
+// standard health service and reflection, message-size limits, a resource quota, keepalive
+// and (by flags) TLS or mutual TLS; watches the
 // service's PostgreSQL and tells the truth in health; and on SIGTERM/SIGINT goes
 // NOT_SERVING, stops taking calls, lets in-flight calls finish up to a deadline, and
 // returns so that main can exit 0.
 #pragma once
 
+#include <google/protobuf/message.h>
 #include <grpcpp/server.h>
 
 #include <atomic>
@@ -20,14 +22,59 @@
 
 namespace wuye {
 
+// The gRPC methods whose requests may be up to ServerOptions::bulk_message_bytes.
+inline constexpr const char* kBulkMethods[] = {
+    "/wuye.directory.v1.DirectoryService/ImportUnits",
+    "/wuye.intake.v1.IntakeService/ImportCarrierCallLog",
+};
+
+// Server TLS: PEM files (a Kubernetes Secret mount), re-read when they change.
+struct TlsOptions {
+  std::string cert_file;  // the server's certificate chain; empty: plaintext
+  std::string key_file;   // its private key
+  // CA bundle that client certificates must chain to; set: mutual TLS (a client without a
+  // valid certificate is refused during the handshake).
+  std::string client_ca_file;
+  absl::Duration reload_interval = absl::Seconds(60);
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct ServerOptions {
   std::string listen = "127.0.0.1:0";  // host:port; port 0 picks a free one
-  int max_message_bytes = 32 << 20;
+  // Largest request of an ordinary method. Requests are received as bytes and measured
+  // before they are decoded: a larger one is refused RESOURCE_EXHAUSTED and never parsed.
+  int max_message_bytes = 1 << 20;
+  // Largest request of a bulk method (kBulkMethods); also the transport's receive limit.
+  int bulk_message_bytes = 16 << 20;
+  // Most entries of any repeated field of an ordinary method's request (at any depth); more
+  // is INVALID_ARGUMENT naming the field. Bulk methods bound their own lists.
+  int max_repeated_entries = 1000;
+  // Largest response.
+  int max_response_bytes = 32 << 20;
+  // Resource quota: threads serving calls (a call beyond them is refused
+  // RESOURCE_EXHAUSTED), concurrent calls per connection, and how long a connection lives
+  // or may stay idle before the server closes it (clients reconnect; in-flight calls get
+  // connection_age_grace).
+  int max_threads = 64;
+  int max_concurrent_streams = 64;
+  absl::Duration max_connection_age = absl::Minutes(30);
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
+  absl::Duration max_connection_idle = absl::Minutes(10);
+  TlsOptions tls;
+  // gRPC server reflection (for grpcurl and the auth suite). Its requests take the
+  // transport's limit, which is the bulk size where a bulk method is served: production
+  // turns it off.
+  bool reflection = true;
   absl::Duration shutdown_grace = absl::Seconds(15);
   // Health turns NOT_SERVING when PostgreSQL has not answered for this long.
   absl::Duration db_unhealthy_after = absl::Seconds(5);
   absl::Duration db_probe_interval = absl::Milliseconds(500);
 };
+
+// INVALID_ARGUMENT naming the first repeated field of `message`, at any depth (as
+// "staff.roles" or "units[2].tiers"), that has more than `max_entries` entries. ServiceHost
+// applies it to every ordinary request (ServerOptions::max_repeated_entries).
+absl::Status CheckRepeatedFields(const google::protobuf::Message& message, int max_entries);
 
 class ServiceHost {
  public:

@@ -85,10 +85,12 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
   for (auto& worker : workers) worker->Start();
   ServiceHost host(config->server, db->get());
   host.AddService(service->get(), spec.grpc_service_name);
+  if (metrics) metrics->SetReadiness([&host] { return host.serving(); });
   absl::Status served = host.ServeUntilSignal();
   for (auto& worker : workers) worker->Stop();
   if (consumer) consumer->Stop();
   if (relay) relay->Stop();
+  if (metrics) metrics->SetReadiness([] { return false; });  // before host goes
   if (!served.ok()) return fail("server", served);
   return 0;
 }

@@ -76,7 +76,37 @@ std::string Text(const S& status) {
 struct Options {
   std::string addr, token, timeout = "10s";
   bool json = false, help = false;
+  // TLS (the services' --tls_* flags): on with --tls or a CA file; a client certificate
+  // and key for mutual TLS; the name to check in the server's certificate.
+  bool tls = false;
+  std::string tls_ca_file, tls_cert_file, tls_key_file, tls_server_name;
 };
+
+std::string ReadPem(const std::string& path, const char* option) {
+  std::ifstream in(path);
+  if (!in) Usage(absl::StrCat(option, ": cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::shared_ptr<grpc::Channel> OpenChannel(const std::string& addr, const Options& opt) {
+  if (!opt.tls && opt.tls_ca_file.empty() && opt.tls_cert_file.empty()) {
+    return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  }
+  grpc::SslCredentialsOptions ssl;  // no CA file: the system's roots
+  if (!opt.tls_ca_file.empty()) ssl.pem_root_certs = ReadPem(opt.tls_ca_file, "--tls_ca_file");
+  if (opt.tls_cert_file.empty() != opt.tls_key_file.empty()) {
+    Usage("--tls_cert_file and --tls_key_file: give both or neither");
+  }
+  if (!opt.tls_cert_file.empty()) {
+    ssl.pem_cert_chain = ReadPem(opt.tls_cert_file, "--tls_cert_file");
+    ssl.pem_private_key = ReadPem(opt.tls_key_file, "--tls_key_file");
+  }
+  grpc::ChannelArguments args;
+  if (!opt.tls_server_name.empty()) args.SetSslTargetNameOverride(opt.tls_server_name);
+  return grpc::CreateCustomChannel(addr, grpc::SslCredentials(ssl), args);
+}
 
 // ---- descriptors ----------------------------------------------------------------------
 
@@ -445,7 +475,7 @@ void TopHelp() {
   std::cout << R"(wuyectl: one command line for every wuye service.
 
 usage:
-  wuyectl [--addr=HOST:PORT] [--token=JWT] [--json] [--timeout=10s] <service> <verb> [--field=value]...
+  wuyectl [--addr=HOST:PORT] [--token=JWT] [--json] [--timeout=10s] [TLS] <service> <verb> [--field=value]...
   wuyectl <service> --help              the service's verbs
   wuyectl <service> <verb> --help       the verb's fields
   wuyectl token --group=ID --roles=agent,supervisor [--estates=ID,..|*] [--sub=NAME] [--ttl=12h]
@@ -465,6 +495,11 @@ one, printed on stderr: repeat the call with it to retry safely. Nested fields a
 (--kind=complaint), times in RFC 3339, dates as 2026-11-24; --data='{json}' or
 --data=@file.json sets the whole request. Output is a table or key: value lines; --json
 prints the answer as JSON. Exit codes: 0 ok, 1 the call failed, 2 bad usage.
+
+TLS (services started with --tls_cert_file): --tls (the system's CAs) or --tls_ca_file=PEM;
+for mutual TLS also --tls_cert_file=PEM --tls_key_file=PEM; --tls_server_name=NAME when the
+address is not the certificate's name. Or WUYE_TLS_CA_FILE, WUYE_TLS_CERT_FILE,
+WUYE_TLS_KEY_FILE, WUYE_TLS_SERVER_NAME.
 )";
 }
 
@@ -579,7 +614,7 @@ int Call(const Options& opt, const std::string& service_name,
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   if (!opt.token.empty()) ctx.AddMetadata("authorization", absl::StrCat("Bearer ", opt.token));
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  auto channel = OpenChannel(addr, opt);
   grpc::GenericStub stub(channel);
   grpc::ByteBuffer req_buf, resp_buf;
   std::string bytes = request->SerializeAsString();
@@ -762,6 +797,12 @@ int Bus(const std::vector<std::string>& args) {
 int Main(int argc, char** argv) {
   Options opt;
   if (const char* t = std::getenv("WUYE_TOKEN")) opt.token = t;
+  for (auto [env, field] : {std::pair{"WUYE_TLS_CA_FILE", &opt.tls_ca_file},
+                            {"WUYE_TLS_CERT_FILE", &opt.tls_cert_file},
+                            {"WUYE_TLS_KEY_FILE", &opt.tls_key_file},
+                            {"WUYE_TLS_SERVER_NAME", &opt.tls_server_name}}) {
+    if (const char* v = std::getenv(env)) *field = v;
+  }
   int i = 1;
   for (; i < argc; ++i) {
     std::string a = argv[i];
@@ -776,6 +817,16 @@ int Main(int argc, char** argv) {
       opt.token = a;
     } else if (Strip(&a, "--timeout=")) {
       opt.timeout = a;
+    } else if (a == "--tls") {
+      opt.tls = true;
+    } else if (Strip(&a, "--tls_ca_file=")) {
+      opt.tls_ca_file = a;
+    } else if (Strip(&a, "--tls_cert_file=")) {
+      opt.tls_cert_file = a;
+    } else if (Strip(&a, "--tls_key_file=")) {
+      opt.tls_key_file = a;
+    } else if (Strip(&a, "--tls_server_name=")) {
+      opt.tls_server_name = a;
     } else {
       Usage(absl::StrCat("unknown option '", a, "'; see --help"));
     }

@@ -134,7 +134,7 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
     v1::Ticket answer = creation.rows.ticket;
     ForCaller(answer, rc.now);
     creation.response = answer.SerializeAsString();
-    WUYE_RETURN_IF_ERROR(creations_.Submit(creation));
+    WUYE_RETURN_IF_ERROR(creations_.Submit(creation, [&rc] { return rc.StillWanted(); }));
     if (!creation.created) return Replay(db_, rc.Key(), *req, resp);  // a retry
     *resp = std::move(answer);
     return absl::OkStatus();
