@@ -26,6 +26,8 @@ for overlay in deploy/overlays/*/; do
     continue
   fi
   printf 'check-deploy: %s: ' "$name"
-  /usr/bin/python3 scripts/check_manifests.py <<<"$rendered" || status=1
+  mode=()
+  [[ "$name" == prod ]] && mode=(--production)
+  /usr/bin/python3 scripts/check_manifests.py "${mode[@]}" <<<"$rendered" || status=1
 done
 exit $status

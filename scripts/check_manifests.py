@@ -6,10 +6,14 @@
     capabilities dropped, seccomp RuntimeDefault; an image with a tag that is not "latest";
     a PodDisruptionBudget and a HorizontalPodAutoscaler;
   - every Service: a NetworkPolicy with ingress rules that selects its pods;
-  - no Secret is rendered (secrets are referenced, never committed).
+  - no Secret is rendered (secrets are referenced, never committed);
+  - every Deployment verifies tokens with an ES256 public-key file mounted from a Secret;
+  - with --production (the prod overlay): every Deployment has WUYE_PRODUCTION=true and no
+    HS256 secret (WUYE_JWT_SECRET, WUYE_JWT_SECRET_FILE), from env or a ConfigMap alike.
 
 Prints one line per problem and exits 1 if there is any.
 """
+import posixpath
 import sys
 
 import yaml
@@ -47,7 +51,39 @@ def check_container(where, pod_sc, c, problems):
         problems.append(f"{name}: image '{image}' needs a tag other than latest")
 
 
+def container_env(c, configmaps):
+    """The container's environment: envFrom ConfigMaps, then env (which wins)."""
+    env = {}
+    for source in c.get("envFrom") or []:
+        ref = (source.get("configMapRef") or {}).get("name")
+        if ref:
+            env.update(configmaps.get(ref, {}))
+    for e in c.get("env") or []:
+        env[e["name"]] = e.get("value", e.get("valueFrom"))
+    return env
+
+
+def check_token_keys(where, pod, c, configmaps, production, problems):
+    name = f"{where} container {c.get('name')}"
+    env = container_env(c, configmaps)
+    key_file = env.get("WUYE_JWT_ES256_PUBLIC_KEY_FILE")
+    secret_volumes = {v["name"] for v in pod["spec"].get("volumes") or [] if "secret" in v}
+    mounted = any(m["name"] in secret_volumes and isinstance(key_file, str) and
+                  posixpath.dirname(key_file) == m["mountPath"].rstrip("/")
+                  for m in c.get("volumeMounts") or [])
+    if not mounted:
+        problems.append(f"{name}: WUYE_JWT_ES256_PUBLIC_KEY_FILE is not a file of a mounted Secret")
+    if not production:
+        return
+    for hs256 in ("WUYE_JWT_SECRET", "WUYE_JWT_SECRET_FILE"):
+        if hs256 in env:
+            problems.append(f"{name}: {hs256} is set: production holds no HS256 secret")
+    if str(env.get("WUYE_PRODUCTION", "")).lower() not in ("true", "1"):
+        problems.append(f"{name}: WUYE_PRODUCTION is not true")
+
+
 def main():
+    production = "--production" in sys.argv[1:]
     docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
     by_kind = {}
     for d in docs:
@@ -56,12 +92,14 @@ def main():
     targets = {(h["spec"]["scaleTargetRef"]["kind"], h["spec"]["scaleTargetRef"]["name"])
                for h in by_kind.get("HorizontalPodAutoscaler", [])}
     pdbs = [p["spec"].get("selector") for p in by_kind.get("PodDisruptionBudget", [])]
+    configmaps = {m["metadata"]["name"]: m.get("data") or {} for m in by_kind.get("ConfigMap", [])}
     for dep in by_kind.get("Deployment", []):
         where = f"Deployment {dep['metadata']['name']}"
         pod = dep["spec"]["template"]
         pod_sc = pod["spec"].get("securityContext") or {}
         for c in pod["spec"]["containers"]:
             check_container(where, pod_sc, c, problems)
+            check_token_keys(where, pod, c, configmaps, production, problems)
         labels = pod["metadata"].get("labels") or {}
         if ("Deployment", dep["metadata"]["name"]) not in targets:
             problems.append(f"{where}: no HorizontalPodAutoscaler")
