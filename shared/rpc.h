@@ -34,7 +34,7 @@ struct RequestContext {
   // PERMISSION_DENIED unless the caller belongs to a group (platform tokens don't).
   absl::Status RequireGroup() const;
   // The idempotency key of this call.
-  IdempotencyKey Key() const { return {caller.group_id, request_id, method}; }
+  IdempotencyKey Key() const { return {caller.group_id, request_id, method, &caller}; }
 };
 
 class RpcRunner {
