@@ -298,8 +298,13 @@ for name in "${service_benches[@]}"; do
   case $name in
     intake)
       start_service intake WUYE_INTAKE_PHONE_KEY="$(head -c 32 /dev/urandom | base64)"
+      # Intake takes tickets only for estates it knows (from directory's events): one here.
+      bench_group=$(cat /proc/sys/kernel/random/uuid) bench_estate=$(cat /proc/sys/kernel/random/uuid)
+      "$PG_BIN/psql" "$(db_url "bench_intake_$$")" -X -q -v ON_ERROR_STOP=1 -c \
+        "INSERT INTO estates VALUES ('$bench_estate', '$bench_group', 0, '', 0)" >/dev/null
       say "intake_bench: CreateTicket closed loop, then open loop at 1000/s"
       "$build/services/intake/intake_bench" --target="127.0.0.1:$svc_port" --threads="$clients" \
+        --group_id="$bench_group" --estate_id="$bench_estate" \
         --closed_duration="${seconds}s" --open_duration="${seconds}s" --rate=1000 \
         --pgbench_tps="$pg_tps" >"$json" || bench_rc=$? ;;
     billing)

@@ -12,7 +12,10 @@
   - where the ConfigMap wuye-postgres names PostgreSQL's max_connections, the connection
     budget holds: the sum over Deployments of (HPA maxReplicas + rolling-update maxSurge)
     x (WUYE_PG_POOL_SIZE + 2: the relay's and the health ping's own connections) is at
-    most max_connections - reserved_connections (docs/operations.md, "Connection budget").
+    most max_connections - reserved_connections (docs/operations.md, "Connection budget");
+  - every Deployment verifies tokens with an ES256 public-key file mounted from a Secret;
+  - with --production (the prod overlay): every Deployment has WUYE_PRODUCTION=true and no
+    HS256 secret (WUYE_JWT_SECRET, WUYE_JWT_SECRET_FILE), from env or a ConfigMap alike.
 
 With --production (the prod overlay) also: that budget is declared, every service serves
 TLS with client certificates (mutual TLS), PostgreSQL is reached with sslmode=verify-full,
@@ -20,6 +23,7 @@ the request limits stay at their hardened values and gRPC reflection is off.
 
 Prints one line per problem and exits 1 if there is any.
 """
+import posixpath
 import sys
 
 import yaml
@@ -152,6 +156,25 @@ def connection_budget(by_kind, configmaps, production, problems):
     return total, limit
 
 
+def check_token_keys(where, pod, c, configmaps, production, problems):
+    name = f"{where} container {c.get('name')}"
+    env = container_env(c, configmaps)
+    key_file = env.get("WUYE_JWT_ES256_PUBLIC_KEY_FILE")
+    secret_volumes = {v["name"] for v in pod["spec"].get("volumes") or [] if "secret" in v}
+    mounted = any(m["name"] in secret_volumes and isinstance(key_file, str) and
+                  posixpath.dirname(key_file) == m["mountPath"].rstrip("/")
+                  for m in c.get("volumeMounts") or [])
+    if not mounted:
+        problems.append(f"{name}: WUYE_JWT_ES256_PUBLIC_KEY_FILE is not a file of a mounted Secret")
+    if not production:
+        return
+    for hs256 in ("WUYE_JWT_SECRET", "WUYE_JWT_SECRET_FILE"):
+        if hs256 in env:
+            problems.append(f"{name}: {hs256} is set: production holds no HS256 secret")
+    if str(env.get("WUYE_PRODUCTION", "")).lower() not in ("true", "1"):
+        problems.append(f"{name}: WUYE_PRODUCTION is not true")
+
+
 def main():
     production = "--production" in sys.argv[1:]
     docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
@@ -183,6 +206,7 @@ def main():
                 check_limits(f"{where} container {c.get('name')}", env, production, problems)
                 if production:
                     check_postgres_tls(f"{where} container {c.get('name')}", env, problems)
+            check_token_keys(where, pod, c, configmaps, production, problems)
         labels = pod["metadata"].get("labels") or {}
         if ("Deployment", dep["metadata"]["name"]) not in targets:
             problems.append(f"{where}: no HorizontalPodAutoscaler")

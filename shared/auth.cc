@@ -28,6 +28,8 @@ using json = nlohmann::json;
 
 constexpr size_t kMaxTokenBytes = size_t{8} * 1024;
 constexpr size_t kMinSecretBytes = 32;
+// Two suffice for a rotation; a few more leave room for mistakes, not for a key store.
+constexpr size_t kMaxPublicKeys = 8;
 constexpr size_t kHs256SigBytes = 32;
 constexpr size_t kEs256SigBytes = 64;
 constexpr size_t kP256ScalarBytes = 32;
@@ -165,6 +167,29 @@ absl::StatusOr<PkeyPtr> LoadP256(std::string_view pem, bool is_private) {
     return absl::InvalidArgumentError(absl::StrCat("auth: ", what, " key is not an EC P-256 key"));
   }
   return key;
+}
+
+// Every PEM block of `pems` (one or more public keys, concatenated).
+absl::StatusOr<std::vector<PkeyPtr>> LoadP256PublicKeys(std::string_view pems) {
+  constexpr std::string_view kBegin = "-----BEGIN ";
+  std::vector<size_t> starts;
+  for (size_t at = pems.find(kBegin); at != std::string_view::npos;
+       at = pems.find(kBegin, at + kBegin.size())) {
+    starts.push_back(at);
+  }
+  if (starts.empty()) starts.push_back(0);  // not PEM at all: LoadP256 says so
+  if (starts.size() > kMaxPublicKeys) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("auth: at most ", kMaxPublicKeys, " ES256 public keys"));
+  }
+  std::vector<PkeyPtr> keys;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    size_t end = i + 1 < starts.size() ? starts[i + 1] : pems.size();
+    absl::StatusOr<PkeyPtr> key = LoadP256(pems.substr(starts[i], end - starts[i]), false);
+    if (!key.ok()) return key.status();
+    keys.push_back(*std::move(key));
+  }
+  return keys;
 }
 
 // JWS carries ECDSA signatures as fixed-width R||S; OpenSSL wants DER.
@@ -318,7 +343,7 @@ bool Caller::CanSeeEstate(std::string_view estate_id) const {
 
 struct TokenVerifier::Impl {
   AuthConfig config;
-  PkeyPtr es256_key;  // null when only HS256 is configured
+  std::vector<PkeyPtr> es256_keys;  // empty when only HS256 is configured
 };
 
 TokenVerifier::TokenVerifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -333,8 +358,19 @@ absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(const AuthC
   if (!config.hs256_secret.empty() && config.hs256_secret.size() < kMinSecretBytes) {
     return absl::InvalidArgumentError("auth: HS256 secret must be at least 32 bytes");
   }
+  if (config.production && !config.hs256_secret.empty()) {
+    return absl::InvalidArgumentError(
+        "auth: an HS256 secret is refused in production: anyone holding it can mint tokens "
+        "for every group; give services only the issuer's ES256 public key");
+  }
+  if (config.production && config.es256_public_key_pem.empty()) {
+    return absl::InvalidArgumentError("auth: production needs an ES256 public key");
+  }
   if (config.issuer.empty() || config.audience.empty()) {
     return absl::InvalidArgumentError("auth: issuer and audience must be set");
+  }
+  if (config.max_lifetime <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("auth: max_lifetime must be positive");
   }
   if (config.leeway < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("auth: leeway must not be negative");
@@ -342,9 +378,9 @@ absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(const AuthC
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   if (!config.es256_public_key_pem.empty()) {
-    absl::StatusOr<PkeyPtr> key = LoadP256(config.es256_public_key_pem, /*is_private=*/false);
-    if (!key.ok()) return key.status();
-    impl->es256_key = *std::move(key);
+    absl::StatusOr<std::vector<PkeyPtr>> keys = LoadP256PublicKeys(config.es256_public_key_pem);
+    if (!keys.ok()) return keys.status();
+    impl->es256_keys = *std::move(keys);
   }
   return std::unique_ptr<TokenVerifier>(new TokenVerifier(std::move(impl)));
 }
@@ -367,8 +403,8 @@ absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token, absl::Time 
     return Unauthenticated("algorithm not allowed");
   }
   const std::string& alg_name = alg->get_ref<const std::string&>();
-  bool hs256 = alg_name == "HS256" && !cfg.hs256_secret.empty();
-  bool es256 = alg_name == "ES256" && impl_->es256_key != nullptr;
+  bool hs256 = alg_name == "HS256" && !cfg.production && !cfg.hs256_secret.empty();
+  bool es256 = alg_name == "ES256" && !impl_->es256_keys.empty();
   if (!hs256 && !es256) return Unauthenticated("algorithm not allowed");
   if (auto typ = header->find("typ"); typ != header->end() && *typ != json("JWT")) {
     return Unauthenticated("unsupported header");
@@ -386,7 +422,9 @@ absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token, absl::Time 
         CRYPTO_memcmp(sig->data(), mac->data(), mac->size()) != 0) {
       return Unauthenticated("bad signature");
     }
-  } else if (!Es256Verify(impl_->es256_key.get(), signing_input, *sig)) {
+  } else if (std::none_of(
+                 impl_->es256_keys.begin(), impl_->es256_keys.end(),
+                 [&](const PkeyPtr& key) { return Es256Verify(key.get(), signing_input, *sig); })) {
     return Unauthenticated("bad signature");
   }
 
@@ -425,8 +463,17 @@ absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token, absl::Time 
     if (!nbf_time) return Unauthenticated("bad claim");
     if (now + cfg.leeway < *nbf_time) return Unauthenticated("not yet valid");
   }
-  if (auto iat = c.find("iat"); iat != c.end() && !NumericDate(*iat)) {
-    return Unauthenticated("bad claim");
+  std::optional<absl::Time> iat_time;
+  if (auto iat = c.find("iat"); iat != c.end()) {
+    iat_time = NumericDate(*iat);
+    if (!iat_time) return Unauthenticated("bad claim");
+  }
+  // A stolen token is worth only its lifetime; an iat in the future would stretch it.
+  if (cfg.max_lifetime != absl::InfiniteDuration()) {
+    if (iat_time && *iat_time > now + cfg.leeway) return Unauthenticated("issued in the future");
+    if (*exp_time - iat_time.value_or(now) > cfg.max_lifetime) {
+      return Unauthenticated("lifetime too long");
+    }
   }
 
   Caller caller;

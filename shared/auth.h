@@ -51,18 +51,30 @@ struct Caller {
   bool CanSeeEstate(std::string_view estate_id) const;  // all_estates || listed
 };
 
+// The longest lifetime a token may have (exp − iat), unless configured otherwise.
+inline constexpr absl::Duration kDefaultMaxTokenLifetime = absl::Hours(12);
+
 struct AuthConfig {
   std::string issuer = "wuye";
   std::string audience = "wuye";
-  std::string hs256_secret;          // may be empty if es256 key given; >= 32 bytes when set
-  std::string es256_public_key_pem;  // optional: PEM of an EC P-256 public key
+  std::string hs256_secret;  // may be empty if es256 key given; >= 32 bytes when set
+  // Optional: one or more PEM EC P-256 public keys, concatenated. A token verifies if any of
+  // them signed it, so that the issuer's key can be rotated (docs/operations.md).
+  std::string es256_public_key_pem;
+  // Production: only ES256. A configured HS256 secret is refused at Create, and HS256
+  // tokens are refused: a service then holds no key that can mint tokens.
+  bool production = false;
   absl::Duration leeway = absl::Seconds(30);
+  // Tokens living longer than this (exp − iat, or exp − now without iat) are refused, and
+  // so is an iat in the future. InfiniteDuration() turns both checks off (tests whose
+  // FakeClock is far from the time their tokens were minted).
+  absl::Duration max_lifetime = kDefaultMaxTokenLifetime;
 };
 
 class TokenVerifier {
  public:
   // INVALID_ARGUMENT when the config is unusable (no key at all, secret shorter
-  // than 32 bytes, PEM that is not a P-256 public key).
+  // than 32 bytes, PEM that is not a P-256 public key, an HS256 secret in production).
   static absl::StatusOr<std::unique_ptr<TokenVerifier>> Create(const AuthConfig& config);
 
   ~TokenVerifier();

@@ -464,6 +464,110 @@ TEST(TokenVerifierCreate, RefusesUnusableConfig) {
   EXPECT_TRUE(TokenVerifier::Create(ok).ok());
 }
 
+// Issue 20, item 4: in production a service holds no key that can mint tokens.
+TEST_F(AuthTest, ProductionRefusesHs256) {
+  AuthConfig prod;
+  prod.production = true;
+  prod.hs256_secret = kSecret;
+  prod.es256_public_key_pem = keys_.public_pem;
+  auto refused = TokenVerifier::Create(prod);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "HS256 secret is refused"));
+  EXPECT_FALSE(absl::StrContains(refused.status().message(), kSecret));
+  prod.hs256_secret.clear();
+  prod.es256_public_key_pem.clear();
+  EXPECT_EQ(TokenVerifier::Create(prod).status().code(), absl::StatusCode::kInvalidArgument);
+
+  prod.es256_public_key_pem = keys_.public_pem;
+  auto v = TokenVerifier::Create(prod);
+  ASSERT_TRUE(v.ok()) << v.status();
+  auto hs = MintHs256(GoodClaims(), kSecret);
+  ASSERT_TRUE(hs.ok());
+  ExpectRefused(**v, *hs, "algorithm not allowed");
+  ExpectRefused(**v, Craft(GoodHeader(), GoodPayload()), "algorithm not allowed");
+  auto es = MintEs256(GoodClaims(), keys_.private_pem);
+  ASSERT_TRUE(es.ok());
+  auto caller = (*v)->Verify(*es, kNow);
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->subject, "user-1");
+}
+
+// A rotation: the services accept the old and the new public key until the old key's
+// last token has expired.
+TEST_F(AuthTest, SeveralPublicKeysForARotation) {
+  auto next = GenerateEs256KeyPair();
+  auto stranger = GenerateEs256KeyPair();
+  ASSERT_TRUE(next.ok() && stranger.ok());
+  AuthConfig both_keys;
+  both_keys.production = true;
+  both_keys.es256_public_key_pem = absl::StrCat(keys_.public_pem, "\n", next->public_pem);
+  auto v = TokenVerifier::Create(both_keys);
+  ASSERT_TRUE(v.ok()) << v.status();
+  for (const std::string& pem : {keys_.private_pem, next->private_pem}) {
+    auto token = MintEs256(GoodClaims(), pem);
+    ASSERT_TRUE(token.ok());
+    EXPECT_TRUE((*v)->Verify(*token, kNow).ok());
+  }
+  auto forged = MintEs256(GoodClaims(), stranger->private_pem);
+  ASSERT_TRUE(forged.ok());
+  ExpectRefused(**v, *forged, "bad signature");
+
+  // One bad block spoils the file: a half-edited key file fails at start, not at a call.
+  both_keys.es256_public_key_pem = absl::StrCat(
+      keys_.public_pem, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+  EXPECT_EQ(TokenVerifier::Create(both_keys).status().code(), absl::StatusCode::kInvalidArgument);
+  std::string many;
+  for (int i = 0; i < 9; ++i) many += keys_.public_pem;
+  both_keys.es256_public_key_pem = many;
+  EXPECT_EQ(TokenVerifier::Create(both_keys).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Issue 20, item 15: a token lives at most max_lifetime (12 h by default), counted from its
+// iat, which may not lie in the future; without iat, from now.
+TEST_F(AuthTest, LifetimeIsBounded) {
+  constexpr int64_t kNowSec = 1'700'000'000;
+  json p = GoodPayload();
+  p["iat"] = kNowSec + 31;
+  p["exp"] = kNowSec + 3600;
+  ExpectRefused(*hs_only_, Craft(GoodHeader(), p), "issued in the future");
+  p["iat"] = kNowSec + 29;  // clock skew inside the leeway
+  EXPECT_TRUE(hs_only_->Verify(Craft(GoodHeader(), p), kNow).ok());
+
+  p["iat"] = kNowSec - 60;
+  p["exp"] = kNowSec - 60 + 12 * 3600;
+  EXPECT_TRUE(hs_only_->Verify(Craft(GoodHeader(), p), kNow).ok());
+  p["exp"] = kNowSec - 60 + 12 * 3600 + 1;
+  ExpectRefused(*hs_only_, Craft(GoodHeader(), p), "lifetime too long");
+  p["iat"] = kNowSec - 400 * 86400;  // an old iat does not help a far exp
+  p["exp"] = kNowSec + 3600;
+  ExpectRefused(*hs_only_, Craft(GoodHeader(), p), "lifetime too long");
+
+  p.erase("iat");
+  p["exp"] = kNowSec + 11 * 3600;
+  EXPECT_TRUE(hs_only_->Verify(Craft(GoodHeader(), p), kNow).ok());
+  p["exp"] = kNowSec + 13 * 3600;
+  ExpectRefused(*hs_only_, Craft(GoodHeader(), p), "lifetime too long");
+
+  TokenClaims ten_years = GoodClaims();
+  ten_years.expires_at = kNow + absl::Hours(24 * 3650);
+  for (bool es : {false, true}) {
+    auto token = es ? MintEs256(ten_years, keys_.private_pem) : MintHs256(ten_years, kSecret);
+    ASSERT_TRUE(token.ok());
+    ExpectRefused(*both_, *token, "lifetime too long");
+  }
+
+  AuthConfig short_lived;
+  short_lived.hs256_secret = kSecret;
+  short_lived.max_lifetime = absl::Minutes(30);
+  auto v = TokenVerifier::Create(short_lived);
+  ASSERT_TRUE(v.ok());
+  auto hour = MintHs256(GoodClaims(), kSecret);
+  ASSERT_TRUE(hour.ok());
+  ExpectRefused(**v, *hour, "lifetime too long");
+  short_lived.max_lifetime = absl::ZeroDuration();
+  EXPECT_EQ(TokenVerifier::Create(short_lived).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(Mint, RefusesBadInput) {
   EXPECT_EQ(MintHs256(GoodClaims(), "short").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(MintEs256(GoodClaims(), "not a pem").status().code(),

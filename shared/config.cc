@@ -25,7 +25,12 @@ ABSL_FLAG(std::string, jwt_issuer, "wuye", "required iss claim");
 ABSL_FLAG(std::string, jwt_audience, "wuye", "required aud claim");
 ABSL_FLAG(std::string, jwt_secret_file, "",
           "file holding the HS256 secret (or set WUYE_JWT_SECRET)");
-ABSL_FLAG(std::string, jwt_es256_public_key_file, "", "PEM file of the ES256 public key");
+ABSL_FLAG(std::string, jwt_es256_public_key_file, "",
+          "PEM file of the ES256 public key(s): two during a rotation");
+ABSL_FLAG(absl::Duration, jwt_max_lifetime, wuye::kDefaultMaxTokenLifetime,
+          "tokens living longer (exp - iat) are refused");
+ABSL_FLAG(bool, production, false,
+          "production: only ES256 tokens; an HS256 secret is a start-up error");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(15),
           "how long in-flight calls may finish after SIGTERM");
 ABSL_FLAG(absl::Duration, db_unhealthy_after, absl::Seconds(5),
@@ -184,6 +189,20 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
     c.auth.es256_public_key_pem = *pem;
   }
   if (absl::Status st = LoadLimits(&c); !st.ok()) return st;
+  c.auth.production = absl::GetFlag(FLAGS_production);
+  c.auth.max_lifetime = absl::GetFlag(FLAGS_jwt_max_lifetime);
+  if (c.auth.production && !c.auth.hs256_secret.empty()) {
+    return absl::InvalidArgumentError(
+        "jwt: an HS256 secret (WUYE_JWT_SECRET or --jwt_secret_file) is refused with "
+        "--production: it could mint tokens for every group; give only "
+        "--jwt_es256_public_key_file");
+  }
+  if (c.auth.production && c.auth.es256_public_key_pem.empty()) {
+    return absl::InvalidArgumentError("jwt: --production needs --jwt_es256_public_key_file");
+  }
+  if (c.auth.max_lifetime <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("jwt_max_lifetime: must be > 0");
+  }
   if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &c.log_level)) {
     return absl::InvalidArgumentError("log_level: must be debug, info, warn or error");
   }

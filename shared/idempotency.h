@@ -1,7 +1,9 @@
 // request_id (AIP-155): a mutating call's effect and its first answer are stored in one
 // transaction; a retry with the same id gets that answer back and changes nothing; the same
 // id with a different request is refused (INVALID_ARGUMENT on `request_id`, reason
-// REQUEST_ID_REUSED).
+// REQUEST_ID_REUSED). The key is bound to its caller: another subject's use of the same id is
+// refused the same way, and a stored answer naming an estate the caller cannot see now is
+// refused with PERMISSION_DENIED, since a replay skips the handler's own estate check.
 #pragma once
 
 #include <google/protobuf/message.h>
@@ -13,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "shared/auth.h"
 #include "shared/db.h"
 
 namespace wuye {
@@ -24,6 +27,9 @@ struct IdempotencyKey {
   std::string group;  // the caller's group id, "" for platform-wide calls
   std::string request_id;
   std::string method;  // e.g. "directory.CreateUnit"
+  // The caller (RequestContext::Key sets it; it must outlive the call); null for work
+  // without one, whose replays are not checked against a caller.
+  const Caller* caller = nullptr;
 };
 
 // Runs `effect` in a transaction exactly once per key. `request` is hashed without its
@@ -36,14 +42,20 @@ absl::Status RunOnce(Db& db, const IdempotencyKey& key, const google::protobuf::
 // The building blocks of RunOnce, for a handler that needs its own transaction shape.
 // Claim returns the stored answer of an earlier call, or nullopt if this call is first (its
 // key row is then locked by `tx` until commit, so a concurrent retry waits and replays).
+// The caller of Claim checks the parsed answer with CheckReplayScope.
 absl::StatusOr<std::optional<std::string>> ClaimRequest(pqxx::work& tx, const IdempotencyKey& key,
                                                         const google::protobuf::Message& request);
 void RecordResponse(pqxx::work& tx, const IdempotencyKey& key,
                     const google::protobuf::Message& response);
 
+// PERMISSION_DENIED when `answer` names an estate `caller` cannot see (any field
+// `estate_id`, an Estate's `id`; of a `home_estate_ids` list, one must be visible).
+absl::Status CheckReplayScope(const Caller& caller, const google::protobuf::Message& answer);
+
 // For a handler that writes its claim, effect and answer in one statement of its own (many
 // requests at once, shared/group_commit.h): the claim is a row of wuye_idempotency
-// (group_key, request_id, method, request_hash, response) inserted ON CONFLICT DO NOTHING.
+// (group_key, request_id, method, request_hash, response[, subject]) inserted ON CONFLICT DO
+// NOTHING.
 // RequestHash is its request_hash; when the row was not inserted, Replay gives the stored
 // answer (or REQUEST_ID_REUSED).
 std::string RequestHash(const google::protobuf::Message& request);

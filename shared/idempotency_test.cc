@@ -21,6 +21,7 @@ namespace wuye {
 namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
+using ::wuye::directory::v1::Building;
 using ::wuye::directory::v1::CreateGroupRequest;
 using ::wuye::directory::v1::Group;
 
@@ -300,6 +301,106 @@ TEST_F(IdempotencyTest, RunOnceRefusesABadRequestIdWithoutRunningTheEffect) {
   EXPECT_EQ(ErrorField(st), "request_id");
   EXPECT_EQ(effect_calls_, 0);
   EXPECT_EQ(Count("wuye_idempotency"), 0);
+}
+
+Caller CallerOf(const std::string& subject, std::vector<std::string> estates) {
+  Caller c;
+  c.subject = subject;
+  c.group_id = "g1";
+  c.roles = {"estate_manager"};
+  if (estates == std::vector<std::string>{"*"}) {
+    c.all_estates = true;
+  } else {
+    c.estate_ids = std::move(estates);
+  }
+  return c;
+}
+
+// A building of estate e1, made through RunOnce by `caller`.
+absl::Status CreateBuilding(Db& db, const Caller& caller, const CreateGroupRequest& request,
+                            Building* response, std::atomic<int>* effect_calls) {
+  IdempotencyKey key{"g1", request.request_id(), "directory.CreateBuilding", &caller};
+  return RunOnce(db, key, request, response, [&](pqxx::work&) {
+    ++*effect_calls;
+    response->set_id("b1");
+    response->set_estate_id("e1");
+    response->set_name(request.group().name());
+    return absl::OkStatus();
+  });
+}
+
+// Issue 20, item 14: the key is bound to its caller.
+TEST_F(IdempotencyTest, AnotherCallersReplayIsRefused) {
+  CreateGroupRequest request = MakeRequest("req-1", "Block 3");
+  Caller first = CallerOf("agent-1", {"e1"}), other = CallerOf("agent-2", {"e1"});
+  Building made, replayed, stolen;
+  ASSERT_TRUE(CreateBuilding(*db_, first, request, &made, &effect_calls_).ok());
+  ASSERT_TRUE(CreateBuilding(*db_, first, request, &replayed, &effect_calls_).ok());
+  EXPECT_EQ(replayed.id(), made.id());
+
+  absl::Status st = CreateBuilding(*db_, other, request, &stolen, &effect_calls_);
+  ExpectReuseRefused(st);
+  EXPECT_EQ(stolen.id(), "");
+  EXPECT_EQ(effect_calls_, 1);
+}
+
+// Issue 20, item 14: a replay skips the handler's estate check, so the stored answer is
+// checked against the caller's estates instead.
+TEST_F(IdempotencyTest, AReplayNamingAnEstateTheCallerCannotSeeIsRefused) {
+  CreateGroupRequest request = MakeRequest("req-1", "Block 3");
+  Building made, replayed;
+  ASSERT_TRUE(CreateBuilding(*db_, CallerOf("mgr-1", {"e1"}), request, &made, &effect_calls_).ok());
+  // The same subject, with a token that no longer names e1.
+  absl::Status st =
+      CreateBuilding(*db_, CallerOf("mgr-1", {"e2"}), request, &replayed, &effect_calls_);
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied) << st;
+  EXPECT_EQ(replayed.id(), "");
+  st = CreateBuilding(*db_, CallerOf("mgr-1", {"*"}), request, &replayed, &effect_calls_);
+  EXPECT_TRUE(st.ok()) << st;
+  EXPECT_EQ(replayed.id(), made.id());
+  EXPECT_EQ(effect_calls_, 1);
+
+  // Replay (the group-commit path) checks the same, also for a row written without a subject.
+  PrepareIdempotency(*db_);
+  CreateGroupRequest batch = MakeRequest("req-batch", "Block 4");
+  ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) {
+                   tx.exec_params(
+                       "INSERT INTO wuye_idempotency (group_key, request_id, method, "
+                       "request_hash, response) VALUES ('g1', 'req-batch', 'm', $1, $2)",
+                       tx.esc_raw(RequestHash(batch)), tx.esc_raw(made.SerializeAsString()));
+                   return absl::OkStatus();
+                 })
+                  .ok());
+  Caller elsewhere = CallerOf("agent-9", {"e2"}), here = CallerOf("agent-9", {"e1"});
+  Building out;
+  st = Replay(*db_, IdempotencyKey{"g1", "req-batch", "m", &elsewhere}, batch, &out);
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied) << st;
+  st = Replay(*db_, IdempotencyKey{"g1", "req-batch", "m", &here}, batch, &out);
+  EXPECT_TRUE(st.ok()) << st;
+  EXPECT_EQ(out.estate_id(), "e1");
+}
+
+TEST(CheckReplayScopeTest, EstateIdsAtAnyDepthAndHomeEstates) {
+  Caller c = CallerOf("s", {"e1"});
+  Building b;
+  EXPECT_TRUE(CheckReplayScope(c, b).ok());  // names no estate
+  b.set_estate_id("e1");
+  EXPECT_TRUE(CheckReplayScope(c, b).ok());
+  b.set_estate_id("e2");
+  EXPECT_EQ(CheckReplayScope(c, b).code(), absl::StatusCode::kPermissionDenied);
+  ::wuye::directory::v1::Estate estate;
+  estate.set_id("e2");
+  EXPECT_EQ(CheckReplayScope(c, estate).code(), absl::StatusCode::kPermissionDenied);
+  ::wuye::directory::v1::Staff staff;
+  staff.add_home_estate_ids("e2");
+  EXPECT_EQ(CheckReplayScope(c, staff).code(), absl::StatusCode::kPermissionDenied);
+  staff.add_home_estate_ids("e1");
+  EXPECT_TRUE(CheckReplayScope(c, staff).ok());
+  ::wuye::directory::v1::ListBuildingsResponse list;
+  list.add_buildings()->set_estate_id("e1");
+  EXPECT_TRUE(CheckReplayScope(c, list).ok());
+  list.add_buildings()->set_estate_id("e3");
+  EXPECT_EQ(CheckReplayScope(c, list).code(), absl::StatusCode::kPermissionDenied);
 }
 
 TEST(ValidateRequestIdTest, AcceptsOneTo128PrintableAsciiCharacters) {

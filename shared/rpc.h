@@ -43,7 +43,7 @@ struct RequestContext {
   // call lasts (group commit's writer asks it for every waiting caller).
   absl::Status StillWanted() const;
   // The idempotency key of this call.
-  IdempotencyKey Key() const { return {caller.group_id, request_id, method}; }
+  IdempotencyKey Key() const { return {caller.group_id, request_id, method, &caller}; }
 };
 
 class RpcRunner {

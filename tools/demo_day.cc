@@ -627,8 +627,10 @@ absl::Status Day::CreateTicket(const TicketPlan& p) {
   const bool consultation = p.kind == K::TICKET_KIND_CONSULTATION;
   if (consultation) req.set_answer(p.answer);
   ipb::Ticket made;
-  WUYE_RETURN_IF_ERROR(Call(absl::StrCat("intake.CreateTicket ", p.key), As("agent", p.agent),
-                            [&](auto* ctx) { return intake_->CreateTicket(ctx, req, &made); }));
+  // Intake learns the estate from directory's event: NOT_FOUND until it has.
+  WUYE_RETURN_IF_ERROR(
+      CallWhenKnown(absl::StrCat("intake.CreateTicket ", p.key), As("agent", p.agent),
+                    [&](auto* ctx) { return intake_->CreateTicket(ctx, req, &made); }));
   s_.ticket_ids[p.key] = made.id();
   ticket_estate_[p.key] = p.estate;
   if (!consultation && *p.answer != '\0') {

@@ -313,8 +313,15 @@ FlowResult RunFlow(const Suite& s, const std::string& run, int i, absl::Duration
     t->set_category(common::WORK_CATEGORY_PLUMBING);
     t->set_priority(common::PRIORITY_SMALL);
     t->set_service_item_code(kItem);
-    grpc::Status st = Call(
-        s.agent, [&](auto* c) { return s.intake->CreateTicket(c, req, &ticket); }, budget);
+    // Intake learns the estate from directory's event (late while Redis or intake is down):
+    // NOT_FOUND until then.
+    grpc::Status st;
+    for (const absl::Time give_up = absl::Now() + budget;;) {
+      st = Call(
+          s.agent, [&](auto* c) { return s.intake->CreateTicket(c, req, &ticket); }, budget);
+      if (st.error_code() != grpc::NOT_FOUND || absl::Now() > give_up) break;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
     if (!st.ok()) return fail("CreateTicket", st);
   }
   r.reached = Reached::kTicket;

@@ -33,7 +33,7 @@ ABSL_FLAG(std::string, group, "", "Group id; may be empty only for platform_admi
 ABSL_FLAG(std::string, estates, "",
           "Comma-separated estate ids, or \"*\" for every estate of the group.");
 ABSL_FLAG(std::string, roles, "", "Comma-separated roles, e.g. agent,technician.");
-ABSL_FLAG(absl::Duration, ttl, absl::Hours(12), "Token lifetime.");
+ABSL_FLAG(absl::Duration, ttl, absl::Hours(12), "Token lifetime, at most 12h.");
 ABSL_FLAG(std::string, issuer, "wuye", "iss claim.");
 ABSL_FLAG(std::string, audience, "wuye", "aud claim.");
 ABSL_FLAG(std::string, secret, "",
@@ -105,6 +105,10 @@ absl::Status GenerateKeys(const std::string& dir) {
 absl::StatusOr<std::string> Mint() {
   if (absl::GetFlag(FLAGS_ttl) <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--ttl must be positive");
+  }
+  if (absl::GetFlag(FLAGS_ttl) > wuye::kDefaultMaxTokenLifetime) {
+    return absl::InvalidArgumentError(
+        "--ttl: at most 12h: services refuse tokens that live longer (--jwt_max_lifetime)");
   }
   wuye::TokenClaims claims;
   claims.subject = absl::GetFlag(FLAGS_sub);

@@ -535,6 +535,8 @@ int Token(const std::vector<std::string>& args) {
   absl::Duration ttl = absl::Hours(12);
   if (kv.count("ttl") && !absl::ParseDuration(kv["ttl"], &ttl))
     Usage("token: --ttl: want e.g. 12h");
+  if (ttl <= absl::ZeroDuration() || ttl > kDefaultMaxTokenLifetime)
+    Usage("token: --ttl: more than 0 and at most 12h (services refuse longer-lived tokens)");
   claims.issued_at = absl::Now();
   claims.expires_at = claims.issued_at + ttl;
   auto token = MintHs256(claims, secret);

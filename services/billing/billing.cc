@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 
 namespace wuye::billing {
 
@@ -345,7 +346,7 @@ absl::Time DueTime(const wuye::common::v1::Month& m, int due_day, absl::TimeZone
 
 absl::TimeZone ZoneOrUtc(const std::string& name) {
   absl::TimeZone tz;
-  if (name.empty() || !absl::LoadTimeZone(name, &tz)) return absl::UTCTimeZone();
+  if (name.empty() || !LoadIanaZone(name, &tz)) return absl::UTCTimeZone();
   return tz;
 }
 

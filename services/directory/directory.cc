@@ -9,6 +9,7 @@
 #include "absl/time/civil_time.h"
 #include "shared/ids.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 
 namespace wuye::directory {
 namespace {
@@ -92,11 +93,7 @@ absl::StatusOr<std::string> NormalizePhone(absl::string_view text, absl::string_
 }
 
 absl::Status CheckTimeZone(absl::string_view tz, absl::string_view field) {
-  absl::TimeZone zone;
-  if (tz.empty() || !absl::LoadTimeZone(std::string(tz), &zone)) {
-    return FieldError(field, "not a known IANA time zone");
-  }
-  return absl::OkStatus();
+  return CheckTimeZoneName(tz, field);
 }
 
 bool DateIsSet(const v1::Date& d) { return d.year() != 0 || d.month() != 0 || d.day() != 0; }

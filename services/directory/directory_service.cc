@@ -13,6 +13,7 @@
 #include "shared/paging.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 #include "wuye/events/v1/directory_events.pb.h"
 
 namespace wuye::directory {
@@ -29,7 +30,7 @@ using roles::kTeamLead;
 
 v1::Date LocalDate(absl::Time now, const std::string& tz_name) {
   absl::TimeZone tz;
-  if (!absl::LoadTimeZone(tz_name, &tz)) tz = absl::UTCTimeZone();
+  if (!LoadIanaZone(tz_name, &tz)) tz = absl::UTCTimeZone();
   absl::CivilDay day = absl::ToCivilDay(now, tz);
   v1::Date d;
   d.set_year(static_cast<int32_t>(day.year()));

@@ -437,6 +437,18 @@ TEST_F(DirectoryServiceTest, BadInputIsRefusedNamingTheFieldAndChangesNothing) {
       {"unknown time zone",
        [&] { return estate_with([](v1::Estate* e) { e->set_time_zone("Mars/Olympus"); }); },
        grpc::StatusCode::INVALID_ARGUMENT, "estate.time_zone"},
+      // Issue 20, item 8: a zone name is never a file path.
+      {"time zone as a relative path",
+       [&] { return estate_with([](v1::Estate* e) { e->set_time_zone("../etc/passwd"); }); },
+       grpc::StatusCode::INVALID_ARGUMENT, "estate.time_zone"},
+      {"time zone as an absolute path",
+       [&] { return estate_with([](v1::Estate* e) { e->set_time_zone("/etc/localtime"); }); },
+       grpc::StatusCode::INVALID_ARGUMENT, "estate.time_zone"},
+      {"huge time zone",
+       [&] {
+         return estate_with([](v1::Estate* e) { e->set_time_zone(std::string(10000, 'A')); });
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "estate.time_zone"},
       {"zero fee rate",
        [&] { return estate_with([](v1::Estate* e) { e->set_management_fee_fen_per_m2(0); }); },
        grpc::StatusCode::INVALID_ARGUMENT, "estate.management_fee_fen_per_m2"},

@@ -174,6 +174,11 @@ TEST(SlaPolicyTest, RangesAreChecked) {
   pb::SlaPolicy p;
   p.set_time_zone("Mars/Olympus");
   EXPECT_EQ(ErrorField(CheckPolicy(p, "policy")), "policy.time_zone");
+  for (const std::string& path :  // issue 20, item 8: never a file path
+       {std::string("../etc/passwd"), std::string("/etc/localtime"), std::string(10000, 'A')}) {
+    p.set_time_zone(path);
+    EXPECT_EQ(ErrorField(CheckPolicy(p, "policy")), "policy.time_zone");
+  }
   p = pb::SlaPolicy();
   p.set_warning_percent(100);
   EXPECT_EQ(ErrorField(CheckPolicy(p, "policy")), "policy.warning_percent");

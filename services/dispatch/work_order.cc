@@ -7,6 +7,7 @@
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 #include "wuye/directory/v1/directory.pb.h"
 
 namespace wuye::dispatch {
@@ -222,7 +223,7 @@ pb::SlaPolicy MergePolicy(const pb::SlaPolicy& base, const pb::SlaPolicy& over) 
 absl::Status CheckPolicy(const pb::SlaPolicy& p, absl::string_view field) {
   auto f = [&](absl::string_view name) { return absl::StrCat(field, ".", name); };
   absl::TimeZone tz;
-  if (!p.time_zone().empty() && !absl::LoadTimeZone(p.time_zone(), &tz)) {
+  if (!p.time_zone().empty() && !LoadIanaZone(p.time_zone(), &tz)) {
     return FieldError(f("time_zone"), "not a known IANA time zone");
   }
   auto range = [&](int32_t v, absl::string_view name, int32_t lo, int32_t hi) -> absl::Status {
@@ -251,7 +252,7 @@ absl::Status CheckPolicy(const pb::SlaPolicy& p, absl::string_view field) {
 
 absl::TimeZone ZoneOf(const std::string& name) {
   absl::TimeZone tz;
-  if (name.empty() || !absl::LoadTimeZone(name, &tz)) absl::LoadTimeZone(kDefaultZone, &tz);
+  if (name.empty() || !LoadIanaZone(name, &tz)) absl::LoadTimeZone(kDefaultZone, &tz);
   return tz;
 }
 

@@ -15,6 +15,7 @@
 #include "shared/paging.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 
 namespace wuye::eldercare {
@@ -40,7 +41,7 @@ bool IsClinical(const Caller& c) { return c.HasAnyRole({kNurse, kCareWorker, kCl
 
 absl::TimeZone Zone(const std::string& name) {
   absl::TimeZone tz;
-  if (name.empty() || !absl::LoadTimeZone(name, &tz)) {
+  if (name.empty() || !LoadIanaZone(name, &tz)) {
     absl::LoadTimeZone(kDefaultZone, &tz);
   }
   return tz;

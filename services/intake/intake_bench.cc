@@ -48,7 +48,9 @@
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50052", "host:port of the running intake server");
 ABSL_FLAG(std::string, jwt_secret, "", "the server's HS256 secret (or WUYE_JWT_SECRET)");
-ABSL_FLAG(std::string, estate_id, "", "estate of the tickets (default: a fresh id)");
+ABSL_FLAG(std::string, estate_id, "",
+          "estate of the tickets, one intake knows (default: a fresh id, which it refuses)");
+ABSL_FLAG(std::string, group_id, "", "group of the minted token (default: a fresh id)");
 ABSL_FLAG(int, threads, 8, "closed loop: client threads, one call in flight each");
 ABSL_FLAG(absl::Duration, closed_duration, absl::Seconds(5), "closed loop: how long");
 ABSL_FLAG(double, rate, 1000, "open loop: offered calls per second");
@@ -243,7 +245,8 @@ int main(int argc, char** argv) {
     if (secret.size() < 32) Fatal("set WUYE_BENCH_TOKEN, or --jwt_secret / WUYE_JWT_SECRET");
     wuye::TokenClaims c;
     c.subject = "bench-agent";
-    c.group_id = wuye::NewId(absl::Now());
+    c.group_id = absl::GetFlag(FLAGS_group_id);
+    if (c.group_id.empty()) c.group_id = wuye::NewId(absl::Now());
     c.estate_ids = {"*"};
     c.roles = {"agent"};
     c.issued_at = absl::Now();

@@ -80,6 +80,19 @@ absl::StatusOr<v1::Ticket> IntakeServiceImpl::VisibleTicket(pqxx::work& tx,
   return *t;
 }
 
+// Intake's copy of the directory's estates (consumers.cc) holds only the group's own.
+absl::Status IntakeServiceImpl::RequireKnownEstate(const RequestContext& rc,
+                                                   const std::string& estate_id,
+                                                   absl::string_view field) {
+  bool known = false;
+  WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
+    known = store_.GetEstate(tx, rc.caller.group_id, estate_id).has_value();
+    return absl::OkStatus();
+  }));
+  if (!known) return absl::NotFoundError(absl::StrCat(field, ": no such estate"));
+  return absl::OkStatus();
+}
+
 absl::Status IntakeServiceImpl::RequireOwnerOrSupervisor(const RequestContext& rc,
                                                          const v1::Ticket& t) {
   if (rc.caller.HasRole(kSupervisor) || t.owner_id() == rc.caller.subject) {
@@ -100,6 +113,7 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
     v1::Ticket t = req->ticket();
     WUYE_RETURN_IF_ERROR(PrepareTicket(t, req->answer(), rc.now, "ticket"));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(t.estate_id()));
+    WUYE_RETURN_IF_ERROR(RequireKnownEstate(rc, t.estate_id(), "ticket.estate_id"));
     std::string caller_hash;
     if (!t.caller_phone().empty()) {
       WUYE_ASSIGN_OR_RETURN(std::string digits,

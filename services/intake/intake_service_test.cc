@@ -56,6 +56,10 @@ class IntakeServiceTest : public ::testing::Test {
     manager_ = TestToken(group_, {estate_}, {"estate_manager"}, "mgr-1");
     outsider_ = TestToken(NewId(absl::Now()), {"*"}, {"supervisor", "agent"}, "sup-9");
     elsewhere_ = TestToken(group_, {other_estate_}, {"agent", "supervisor"}, "agent-9");
+    // Intake knows the estates from directory's events; version 0 and no facts, so that a
+    // test's own DirectoryEstate(..., 1) still applies.
+    DirectoryEstate(0, 0, "");
+    DirectoryEstate(0, 0, "", other_estate_);
   }
 
   template <class Req, class Resp>
@@ -175,13 +179,14 @@ class IntakeServiceTest : public ::testing::Test {
     Apply(Envelope("dispatch.work_order.completed",
                    Order(ticket, order, ev::WORK_ORDER_STATE_COMPLETED, workers), v++));
   }
-  void DirectoryEstate(int households, int64_t version, const std::string& tz = "Asia/Shanghai") {
+  void DirectoryEstate(int households, int64_t version, const std::string& tz = "Asia/Shanghai",
+                       const std::string& id = "", const std::string& group = "") {
     dir::Estate e;
-    e.set_id(estate_);
-    e.set_group_id(group_);
+    e.set_id(id.empty() ? estate_ : id);
+    e.set_group_id(group.empty() ? group_ : group);
     e.set_household_count(households);
     e.set_time_zone(tz);
-    Apply(Envelope("directory.estate.updated", e, version));
+    Apply(Envelope("directory.estate.updated", e, version, group));
   }
   void DirectoryStaff(const std::string& id, absl::CivilDay start, int64_t version) {
     dir::Staff s;
@@ -497,6 +502,13 @@ TEST_F(IntakeServiceTest, ARetryReturnsTheSameTicketAndOtherContentIsRefused) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Reason(st), "REQUEST_ID_REUSED");
   EXPECT_EQ(Query("SELECT count(*) FROM tickets"), 1);
+  // Issue 20, item 14: another agent's replay of the same request gets nothing.
+  req.mutable_ticket()->set_summary("Kitchen tap leaks");
+  st = Call(&Stub::CreateTicket, agent2_, req, &other);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Reason(st), "REQUEST_ID_REUSED");
+  EXPECT_EQ(other.id(), "");
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets"), 1);
 
   // Concurrent retries create one ticket.
   auto same = RepairRequest();
@@ -614,6 +626,23 @@ TEST_F(IntakeServiceTest, AnotherGroupOrEstateSeesAndChangesNothing) {
   v1::GetTicketRequest get;
   get.set_id(t.id());
   EXPECT_EQ(Call(&Stub::GetTicket, "", get, &out).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// Issue 20, item 17: a ticket names an estate of the caller's group that intake knows.
+TEST_F(IntakeServiceTest, ATicketForAnUnknownOrForeignEstateIsNotFound) {
+  std::string other_group = NewId(absl::Now()), foreign_estate = NewId(absl::Now());
+  DirectoryEstate(100, 1, "Asia/Shanghai", foreign_estate, other_group);
+  std::string before = Snapshot();
+  for (const std::string& estate : {NewId(absl::Now()), foreign_estate}) {
+    auto req = RepairRequest();
+    req.mutable_ticket()->set_estate_id(estate);
+    v1::Ticket out;
+    grpc::Status st = Call(&Stub::CreateTicket, supervisor_, req, &out);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+    EXPECT_EQ(st.error_message(), "ticket.estate_id: no such estate");
+  }
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Create(RepairRequest(), supervisor_).estate_id(), estate_);
 }
 
 TEST_F(IntakeServiceTest, RolesAreEnforced) {

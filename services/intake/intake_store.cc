@@ -60,10 +60,13 @@ IntakeStore::IntakeStore(Db& db) {
   // per history row ($18-$26) and per event ($27-$30); rows of calls not claimed drop out
   // in the joins.
   prep("in_ticket_create_batch",
+       // The claim's subject is the caller, who owns the new ticket ($11).
        "WITH claim AS ("
-       "  INSERT INTO wuye_idempotency (group_key, request_id, method, request_hash, response)"
-       "  SELECT g, r, $3, h, a FROM unnest($1::text[], $2::text[], $4::bytea[], $5::bytea[])"
-       "    AS c(g, r, h, a)"
+       "  INSERT INTO wuye_idempotency (group_key, request_id, method, request_hash, response,"
+       "    subject)"
+       "  SELECT g, r, $3, h, a, o"
+       "  FROM unnest($1::text[], $2::text[], $4::bytea[], $5::bytea[], $11::text[])"
+       "    AS c(g, r, h, a, o)"
        "  ON CONFLICT DO NOTHING RETURNING group_key, request_id"
        "), t AS ("
        "  INSERT INTO tickets (id, group_id, estate_id, state, kind, channel, owner_id,"

@@ -10,6 +10,7 @@
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 
 namespace wuye::intake {
 namespace {
@@ -394,7 +395,7 @@ std::string HouseholdKey(const v1::Ticket& t) {
 
 absl::TimeZone LoadZone(absl::string_view name) {
   absl::TimeZone tz;
-  if (name.empty() || !absl::LoadTimeZone(std::string(name), &tz)) {
+  if (name.empty() || !LoadIanaZone(name, &tz)) {
     if (!absl::LoadTimeZone(kDefaultTimeZone, &tz)) tz = absl::UTCTimeZone();
   }
   return tz;

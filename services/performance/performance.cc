@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 
 namespace wuye::performance {
 
@@ -144,7 +145,7 @@ wuye::common::v1::Month MonthFromDate(std::string_view date) {
 
 absl::TimeZone ZoneOr(std::string_view name) {
   absl::TimeZone tz;
-  if (!name.empty() && absl::LoadTimeZone(std::string(name), &tz)) return tz;
+  if (!name.empty() && LoadIanaZone(std::string(name), &tz)) return tz;
   if (absl::LoadTimeZone("Asia/Shanghai", &tz)) return tz;
   return absl::FixedTimeZone(8 * 3600);
 }

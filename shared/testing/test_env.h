@@ -35,6 +35,7 @@ class TestDatabase {
 
 // The HS256 secret test servers are configured with.
 inline constexpr char kTestSecret[] = "wuye-test-secret-0123456789-abcdefghijklmnop";
+// Its lifetime checks are off: see test_env.cc.
 AuthConfig TestAuthConfig();
 // A valid token for `group` naming `estates` ({"*"} for all) with `roles`.
 std::string TestToken(const std::string& group, const std::vector<std::string>& estates,

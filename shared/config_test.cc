@@ -1,0 +1,80 @@
+// LoadServiceConfig reads the process's flags and environment once, so each case runs in a
+// child process of its own (gtest's EXPECT_EXIT).
+#include "shared/config.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace wuye {
+namespace {
+
+constexpr char kSecret[] = "config-test-secret-0123456789abcdefghijkl";
+
+// Loads the config from `args` and the environment set before; exits 0 when it loads,
+// 3 with the message on stderr when it does not.
+[[noreturn]] void LoadAndExit(std::vector<std::string> args) {
+  setenv("WUYE_PG_URL", "postgresql://nobody@127.0.0.1:1/none", 1);
+  std::vector<char*> argv;
+  std::string program = "wuye-test";
+  argv.push_back(program.data());
+  for (std::string& a : args) argv.push_back(a.data());
+  auto config = LoadServiceConfig(static_cast<int>(argv.size()), argv.data(), "test", 50999);
+  if (config.ok()) std::_Exit(0);
+  std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
+  std::_Exit(3);
+}
+
+std::string PublicKeyFile() {
+  auto keys = GenerateEs256KeyPair();
+  std::string path = absl::StrCat(::testing::TempDir(), "config-test-es256.pub");
+  std::ofstream(path) << keys->public_pem;
+  return path;
+}
+
+// Issue 20, item 4: with --production, a configured HS256 secret stops the start.
+TEST(ConfigDeathTest, ProductionRefusesAnHs256Secret) {
+  std::string pub = PublicKeyFile();
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        setenv("WUYE_PRODUCTION", "true", 1);
+        LoadAndExit({"--jwt_es256_public_key_file=" + pub});
+      },
+      ::testing::ExitedWithCode(3), "HS256 secret .*refused with --production");
+  std::string secret_file = absl::StrCat(::testing::TempDir(), "config-test-secret");
+  std::ofstream(secret_file) << kSecret;
+  EXPECT_EXIT(LoadAndExit({"--production", "--jwt_secret_file=" + secret_file,
+                           "--jwt_es256_public_key_file=" + pub}),
+              ::testing::ExitedWithCode(3), "refused with --production");
+  EXPECT_EXIT(LoadAndExit({"--production"}), ::testing::ExitedWithCode(3),
+              "--production needs --jwt_es256_public_key_file");
+  EXPECT_EXIT(LoadAndExit({"--production", "--jwt_es256_public_key_file=" + pub}),
+              ::testing::ExitedWithCode(0), "");
+}
+
+TEST(ConfigDeathTest, LocalUseKeepsHs256) {
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        LoadAndExit({});
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(ConfigDeathTest, MaxLifetimeMustBePositive) {
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        LoadAndExit({"--jwt_max_lifetime=0s"});
+      },
+      ::testing::ExitedWithCode(3), "jwt_max_lifetime: must be > 0");
+}
+
+}  // namespace
+}  // namespace wuye
