@@ -259,6 +259,13 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
     if (suite.Has("eldercare")) {
       // Enrolment fees of both elders: service year, family-call fund, health card, deposit.
       EXPECT_EQ(s.elder_charges_fen, 2 * (100000 + 10000 + 5000 + 300000));
+      // The clinic's settlement is read for every estate; the deposits nobody paid are not
+      // held (004_… 5.9).
+      for (const auto& f : s.estates) {
+        EXPECT_TRUE(f.has_clinic) << f.name;
+        EXPECT_EQ(f.clinic_deposits_held_fen, 0) << f.name;
+        EXPECT_EQ(f.clinic_collected_fen, 0) << f.name;  // the day's payments name month bills
+      }
     }
   }
   if (suite.Has("eldercare")) {

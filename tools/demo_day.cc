@@ -1380,6 +1380,23 @@ absl::Status Day::ReportsStep() {
       });
       if (!got.ok()) s_.notes.push_back(std::string(got.message()));
     }
+    // The month between each estate's office and its clinic (社区医疗保健室).
+    for (auto& f : s_.estates) {
+      bpb::ReportClinicSettlementRequest req;
+      req.set_estate_id(f.estate_id);
+      *req.mutable_period() = MonthOf(day_);
+      bpb::ClinicSettlement cs;
+      WUYE_RETURN_IF_ERROR(Call("billing.ReportClinicSettlement", admin, [&](auto* ctx) {
+        return billing_->ReportClinicSettlement(ctx, req, &cs);
+      }));
+      f.has_clinic = true;
+      f.clinic_billed_fen = cs.billed_for_clinic_fen();
+      f.clinic_collected_fen = cs.collected_for_clinic_fen();
+      f.clinic_fee_fen = cs.management_fee_fen();
+      f.clinic_net_fen = cs.net_to_clinic_fen();
+      f.clinic_deposits_held_fen = cs.deposits_held_fen();
+      f.clinic_uncollected_fen = cs.uncollected_for_clinic_fen();
+    }
     bpb::CheckLedgerRequest req;
     bpb::LedgerCheck check;
     WUYE_RETURN_IF_ERROR(Call("billing.CheckLedger", admin,
@@ -1689,6 +1706,21 @@ void DaySummary::Print(std::ostream& out) const {
     if (elder_charges_fen > 0 || paid_work_fen > 0) {
       out << "  charges: elderly-care fees " << Yuan(elder_charges_fen) << " yuan, paid work "
           << Yuan(paid_work_fen) << " yuan\n";
+    }
+  }
+  bool any_clinic = false;
+  for (const auto& f : estates) any_clinic |= f.has_clinic;
+  if (any_clinic) {
+    out << "\n  Clinic settlement of the month (社区医疗保健室; net > 0: the office owes the "
+           "clinic)\n";
+    std::vector<int> w = {22, 10, 10, 10, 9, 9, 9};
+    Line(out, {"estate", "for clinic", "collected", "unpaid", "mgmt fee", "net", "deposits"}, w);
+    for (const auto& f : estates) {
+      Line(out,
+           {f.name, Yuan(f.clinic_billed_fen), Yuan(f.clinic_collected_fen),
+            Yuan(f.clinic_uncollected_fen), Yuan(f.clinic_fee_fen), Yuan(f.clinic_net_fen),
+            Yuan(f.clinic_deposits_held_fen)},
+           w);
     }
   }
   if (any_visits) {

@@ -59,6 +59,11 @@ struct EstateFigures {
   int collection_rate_bp = 0, arrears_share_bp = 0;
   bool meets_collection_target = false;
   int bills_issued = 0, payments = 0;
+  // billing.ReportClinicSettlement of the day's month: what the office and the estate's
+  // clinic owe each other for elderly care (004_… 5.2, 5.12).
+  bool has_clinic = false;
+  int64_t clinic_billed_fen = 0, clinic_collected_fen = 0, clinic_fee_fen = 0;
+  int64_t clinic_net_fen = 0, clinic_deposits_held_fen = 0, clinic_uncollected_fen = 0;
   // eldercare.ListDueVisits of the coming week (DaySummary.visits_due_by).
   bool has_visits = false;
   int elders = 0, visits_due = 0, visits_overdue = 0;

@@ -81,7 +81,11 @@ std::string MonthText(const wuye::common::v1::Month& m) {
 }  // namespace
 
 BillingServiceImpl::BillingServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock)
-    : db_(db), store_(db), outbox_(db, "billing"), rpc_("billing", verifier, clock) {}
+    : db_(db),
+      store_(db),
+      eldercare_(db),
+      outbox_(db, "billing"),
+      rpc_("billing", verifier, clock) {}
 
 absl::StatusOr<EstateCopy> BillingServiceImpl::VisibleEstate(pqxx::work& tx,
                                                              const RequestContext& rc,
@@ -369,6 +373,7 @@ grpc::Status BillingServiceImpl::GetBill(Ctx* ctx, const v1::GetBillRequest* req
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(*resp, VisibleBill(tx, rc, req->id(), "id"));
+      MaskCareDetail(rc.caller, resp);
       return absl::OkStatus();
     });
   });
@@ -390,6 +395,7 @@ grpc::Status BillingServiceImpl::ListBills(Ctx* ctx, const v1::ListBillsRequest*
       auto rows = store_.ListBills(tx, rc.caller.group_id, req->estate_id(), req->unit_id(),
                                    req->open_only(), page.after, page.size + 1);
       resp->set_next_page_token(FillPage(std::move(rows), page, filters, resp->mutable_bills()));
+      for (auto& bill : *resp->mutable_bills()) MaskCareDetail(rc.caller, &bill);
       return absl::OkStatus();
     });
   });
@@ -451,6 +457,8 @@ grpc::Status BillingServiceImpl::RecordPayment(Ctx* ctx, const v1::RecordPayment
            {"receivable", unit.id, -settled},
            {"unit_credit", unit.id, -plan.credit_fen}},
           rc.now);
+      eldercare_.Collected(tx, group, unit.estate_id, payment.id(), plan.allocations, false,
+                           rc.now);
       for (const auto& [bill, amount] : plan.allocations) {
         auto* a = payment.add_allocations();
         a->set_bill_id(bill);
@@ -501,6 +509,10 @@ grpc::Status BillingServiceImpl::ReversePayment(Ctx* ctx, const v1::ReversePayme
            {"unit_credit", payment->unit_id(), payment->credit_fen()},
            {absl::StrCat("cash:", MethodName(payment->method())), "", -payment->amount_fen()}},
           rc.now);
+      std::vector<std::pair<std::string, int64_t>> allocated;
+      for (const auto& a : payment->allocations())
+        allocated.emplace_back(a.bill_id(), a.amount_fen());
+      eldercare_.Collected(tx, group, payment->estate_id(), payment->id(), allocated, true, rc.now);
       store_.MarkReversed(tx, payment->id(), req->reason());
       *resp = *store_.GetPayment(tx, group, payment->id());
       return absl::OkStatus();
@@ -535,6 +547,7 @@ grpc::Status BillingServiceImpl::TakeDeposit(Ctx* ctx, const v1::TakeDepositRequ
                        "EXTERNAL_TXN_REUSED");
       }
       FillAccount(tx, group, unit, resp);
+      for (auto& bill : *resp->mutable_open_bills()) MaskCareDetail(rc.caller, &bill);
       return absl::OkStatus();
     });
   });
@@ -568,6 +581,7 @@ grpc::Status BillingServiceImpl::Refund(Ctx* ctx, const v1::RefundRequest* req,
            {absl::StrCat("cash:", MethodName(req->method())), "", -req->amount_fen()}},
           rc.now);
       FillAccount(tx, group, unit, resp);
+      for (auto& bill : *resp->mutable_open_bills()) MaskCareDetail(rc.caller, &bill);
       return absl::OkStatus();
     });
   });
@@ -584,7 +598,9 @@ void BillingServiceImpl::FillAccount(pqxx::work& tx, const std::string& group, c
   }
   resp->set_owed_fen(owed);
   resp->set_credit_fen(store_.UnitLiability(tx, group, unit.id, "unit_credit"));
-  resp->set_deposits_held_fen(store_.UnitLiability(tx, group, unit.id, "deposit_held"));
+  // Renovation deposits, and the elderly-care emergency deposit once it is paid.
+  resp->set_deposits_held_fen(store_.UnitLiability(tx, group, unit.id, "deposit_held") +
+                              store_.UnitLiability(tx, group, unit.id, "eldercare_deposit_held"));
 }
 
 grpc::Status BillingServiceImpl::GetPayment(Ctx* ctx, const v1::GetPaymentRequest* req,
@@ -613,6 +629,7 @@ grpc::Status BillingServiceImpl::GetUnitAccount(Ctx* ctx, const v1::GetUnitAccou
       const std::string& group = rc.caller.group_id;
       WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, req->unit_id(), "unit_id"));
       FillAccount(tx, group, unit, resp);
+      for (auto& bill : *resp->mutable_open_bills()) MaskCareDetail(rc.caller, &bill);
       return absl::OkStatus();
     });
   });
@@ -749,6 +766,29 @@ grpc::Status BillingServiceImpl::ReportCollection(Ctx* ctx, const v1::ReportColl
           {"billing.collection.reported", group, resp->estate_id(),
            absl::StrCat(resp->estate_id(), "/", MonthText(req->period())), resp->version(), &event},
           rc.now, rc.trace_id);
+      return absl::OkStatus();
+    });
+  });
+}
+
+// The month of an estate between the property office and its clinic (004_… 5.2, 5.12).
+grpc::Status BillingServiceImpl::ReportClinicSettlement(
+    Ctx* ctx, const v1::ReportClinicSettlementRequest* req, v1::ClinicSettlement* resp) {
+  return rpc_.Run(ctx, "ReportClinicSettlement", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+    WUYE_RETURN_IF_ERROR(CheckMonth(req->period(), "period"));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      WUYE_ASSIGN_OR_RETURN(EstateCopy estate,
+                            VisibleEstate(tx, rc, req->estate_id(), "estate_id"));
+      absl::TimeZone tz = ZoneOrUtc(estate.time_zone);
+      const auto& m = req->period();
+      absl::Time from = absl::FromCivil(absl::CivilMonth(m.year(), m.month()), tz);
+      absl::Time to = absl::FromCivil(absl::CivilMonth(m.year(), m.month()) + 1, tz);
+      *resp = eldercare_.Settlement(tx, rc.caller.group_id, estate.id, from, to);
+      *resp->mutable_period() = m;
+      *resp->mutable_as_of() = ToProtoTime(std::min(rc.now, to));
       return absl::OkStatus();
     });
   });

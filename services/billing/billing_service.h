@@ -3,6 +3,7 @@
 #pragma once
 
 #include "services/billing/billing_store.h"
+#include "services/billing/eldercare_money.h"
 #include "shared/auth.h"
 #include "shared/clock.h"
 #include "shared/db.h"
@@ -46,6 +47,8 @@ class BillingServiceImpl final : public v1::BillingService::Service {
                              v1::ListRemindersResponse*) override;
   grpc::Status ReportCollection(Ctx*, const v1::ReportCollectionRequest*,
                                 v1::CollectionReport*) override;
+  grpc::Status ReportClinicSettlement(Ctx*, const v1::ReportClinicSettlementRequest*,
+                                      v1::ClinicSettlement*) override;
 
  private:
   // The estate from the directory copy, or NOT_FOUND; PERMISSION_DENIED when the token
@@ -62,6 +65,7 @@ class BillingServiceImpl final : public v1::BillingService::Service {
 
   Db& db_;
   BillingStore store_;
+  EldercareMoney eldercare_;
   Outbox outbox_;
   RpcRunner rpc_;
 };

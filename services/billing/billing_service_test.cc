@@ -821,10 +821,12 @@ TEST_F(BillingServiceTest, PaidWorkOrdersAndElderlyCareFeesBecomeChargesOnce) {
     by_item[b.lines(0).item()] = b.amount_fen();
   }
   EXPECT_EQ(by_item["work_order"], 8000);
-  EXPECT_EQ(by_item["eldercare_service_year"], 100000);
+  EXPECT_EQ(by_item["eldercare_services"], 100000);  // the service year, as a clerk reads it
   EXPECT_EQ(by_item["eldercare_emergency_deposit"], 300000);
-  EXPECT_EQ(Query("SELECT -sum(amount_fen) FROM ledger_entries WHERE account = 'deposit_held'"),
-            300000);
+  // Nothing is held of a deposit nobody paid yet (004_… 5.9).
+  EXPECT_EQ(Query("SELECT COALESCE(-sum(amount_fen), 0) FROM ledger_entries WHERE account IN "
+                  "('deposit_held', 'eldercare_deposit_held')"),
+            0);
   EXPECT_EQ(Query("SELECT sum(amount_fen) FROM ledger_entries WHERE account = "
                   "'clinic_receivable'"),
             7000);
@@ -832,16 +834,8 @@ TEST_F(BillingServiceTest, PaidWorkOrdersAndElderlyCareFeesBecomeChargesOnce) {
   acct_req.set_unit_id(unit);
   v1::UnitAccount account;
   ASSERT_TRUE(Call(&Stub::GetUnitAccount, clerk_, acct_req, &account).ok());
-  EXPECT_EQ(account.deposits_held_fen(), 300000);
-  // The deposit comes back in full, once.
-  for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(
-        fee("c-refund", ev::ELDER_FEE_KIND_DEPOSIT_REFUND, ev::ELDER_FEE_PAYER_RESIDENT, 300000)
-            .ok());
-  }
-  ASSERT_TRUE(Call(&Stub::GetUnitAccount, clerk_, acct_req, &account).ok());
   EXPECT_EQ(account.deposits_held_fen(), 0);
-  EXPECT_EQ(account.credit_fen(), 300000);
+  EXPECT_EQ(account.owed_fen(), 8000 + 100000 + 300000);
   EXPECT_TRUE(Ledger().balanced());
   // A charge for a unit billing does not know yet waits (the entry is delivered again).
   ev::WorkOrderChanged early = wo;
@@ -850,6 +844,314 @@ TEST_F(BillingServiceTest, PaidWorkOrdersAndElderlyCareFeesBecomeChargesOnce) {
   absl::Status st =
       Deliver("dispatch.work_order.completed", group_, early.work_order_id(), 9, early);
   EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
+}
+
+// ---- Elderly-care money (004_… 5.2, 5.6, 5.9, 5.12) ------------------------------------------
+
+class EldercareMoneyTest : public BillingServiceTest {
+ protected:
+  void SetUp() override {
+    BillingServiceTest::SetUp();
+    unit_ = Unit(estate_, "90");
+    nurse_ = TestToken(group_, {"*"}, {"nurse"}, "nurse-1");
+  }
+
+  // Delivers one eldercare charge for unit_; returns its charge id.
+  std::string Fee(ev::ElderFeeKind kind, int64_t amount, const std::string& settles = "",
+                  ev::ElderFeePayer payer = ev::ELDER_FEE_PAYER_RESIDENT) {
+    ev::ElderFeeCharged f;
+    f.set_charge_id(NewId(absl::Now()));
+    f.set_elder_id(elder_);
+    f.set_estate_id(estate_);
+    f.set_unit_id(unit_);
+    f.set_kind(kind);
+    f.set_payer(payer);
+    f.set_amount_fen(amount);
+    f.set_quantity(1);
+    f.set_settles_charge_id(settles);
+    for (int i = 0; i < 2; ++i) {  // every charge is delivered twice: posted once
+      absl::Status st = Deliver("eldercare.fee.charged", group_, elder_, 0, f);
+      EXPECT_TRUE(st.ok()) << st;
+    }
+    return f.charge_id();
+  }
+
+  // −sum of an account's entries: what it holds (a liability), or sum for an asset.
+  int64_t Held(const std::string& account) {
+    return Query(
+        absl::StrCat("SELECT COALESCE(-sum(amount_fen), 0) FROM ledger_entries WHERE account = '",
+                     account, "'"));
+  }
+
+  v1::Bill BillOf(const std::string& charge_id, const std::string& token = "") {
+    for (const auto& b : Bills(estate_, unit_)) {
+      if (b.source() == absl::StrCat("eldercare:", charge_id)) {
+        if (token.empty()) return b;
+        v1::GetBillRequest get;
+        get.set_id(b.id());
+        v1::Bill out;
+        EXPECT_TRUE(Call(&Stub::GetBill, token, get, &out).ok());
+        return out;
+      }
+    }
+    ADD_FAILURE() << "no bill of charge " << charge_id;
+    return {};
+  }
+
+  v1::Payment Pay(int64_t amount, const std::string& bill) {
+    v1::Payment p;
+    grpc::Status st =
+        Call(&Stub::RecordPayment, clerk_, PaymentReq(unit_, amount, NewId(absl::Now()), bill), &p);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return p;
+  }
+
+  v1::UnitAccount Account(const std::string& token) {
+    v1::GetUnitAccountRequest req;
+    req.set_unit_id(unit_);
+    v1::UnitAccount account;
+    EXPECT_TRUE(Call(&Stub::GetUnitAccount, token, req, &account).ok());
+    return account;
+  }
+
+  v1::ClinicSettlement Settlement(const std::string& token, grpc::Status* status = nullptr,
+                                  const std::string& estate = "") {
+    absl::CivilDay today = absl::ToCivilDay(absl::Now(), ZoneOrUtc("Asia/Shanghai"));
+    v1::ReportClinicSettlementRequest req;
+    req.set_estate_id(estate.empty() ? estate_ : estate);
+    *req.mutable_period() = Month(static_cast<int>(today.year()), today.month());
+    v1::ClinicSettlement out;
+    grpc::Status st = Call(&Stub::ReportClinicSettlement, token, req, &out);
+    if (status) {
+      *status = st;
+    } else {
+      EXPECT_TRUE(st.ok()) << st.error_message();
+    }
+    return out;
+  }
+
+  std::string unit_, nurse_, elder_ = NewId(absl::Now());
+};
+
+// 004_… 5.2: "居家养老特约服务项目的相关费用" — each fee lands with its keeper: the service year
+// (5.2.1) is the office's revenue; the family-call fund (5.2.2, "由管理处负责保管与使用") is
+// held by the office and drawn down by the calls; the health card (5.2.3, "由社区医疗保健室收取"),
+// the checkup (5.2.4, "代收"), sick-bed (5.2.6) and hospice care (5.2.7) are the clinic's money,
+// held for it once paid, never the office's revenue; the management fee (5.12, "管理处…向社区
+// 医疗保健室征收") is owed by the clinic, not by the unit.
+TEST_F(EldercareMoneyTest, EachElderlyCareFeeLandsWithItsKeeper) {
+  std::string year = Fee(ev::ELDER_FEE_KIND_SERVICE_YEAR, 100000);
+  std::string fund = Fee(ev::ELDER_FEE_KIND_FAMILY_CALL_FUND, 10000);
+  std::string card = Fee(ev::ELDER_FEE_KIND_HEALTH_CARD, 5000);
+  std::string checkup = Fee(ev::ELDER_FEE_KIND_CHECKUP, 30000);
+  std::string sickbed = Fee(ev::ELDER_FEE_KIND_SICKBED_DAYS, 3 * 8000);
+  std::string hospice = Fee(ev::ELDER_FEE_KIND_HOSPICE_DAYS, 2 * 10000);
+  Fee(ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE, 5 * 1000, "", ev::ELDER_FEE_PAYER_CLINIC);
+  const int64_t clinic = 5000 + 30000 + 24000 + 20000;
+
+  EXPECT_EQ(Bills(estate_, unit_).size(), 6u);  // no bill of the clinic's management fee
+  EXPECT_EQ(Account(clerk_).owed_fen(), 100000 + 10000 + clinic);
+  EXPECT_EQ(Held("revenue:eldercare_service_year"), 100000);
+  EXPECT_EQ(Query("SELECT count(*) FROM ledger_entries WHERE account LIKE 'revenue:%' AND "
+                  "account NOT IN ('revenue:eldercare_service_year', "
+                  "'revenue:clinic_management_fee')"),
+            0);
+  EXPECT_EQ(Held("clinic_billed"), clinic);  // on the clinic's behalf, not yet paid
+  EXPECT_EQ(Held("clinic_payable"), 0);
+  EXPECT_EQ(Held("family_call_fund_due"), 10000);
+  EXPECT_EQ(-Held("clinic_receivable"), 5000);
+  EXPECT_EQ(Held("revenue:clinic_management_fee"), 5000);
+
+  // Paid: the clinic's fees are now money held for it; the fund is the office's to use.
+  std::vector<v1::Payment> payments;
+  for (const auto& id : {year, fund, card, checkup, sickbed, hospice}) {
+    v1::Bill b = BillOf(id);
+    payments.push_back(Pay(b.amount_fen(), b.id()));
+  }
+  EXPECT_EQ(Held("clinic_billed"), 0);
+  EXPECT_EQ(Held("clinic_payable"), clinic);
+  EXPECT_EQ(Held("family_call_fund"), 10000);
+  // A family call drawn from the fund: the office's money now.
+  Fee(ev::ELDER_FEE_KIND_FAMILY_CALL, 100);
+  EXPECT_EQ(Held("family_call_fund"), 9900);
+  EXPECT_EQ(Held("revenue:eldercare_family_calls"), 100);
+  EXPECT_EQ(Account(clerk_).owed_fen(), 0);
+
+  v1::ClinicSettlement s = Settlement(clerk_);
+  EXPECT_EQ(s.billed_for_clinic_fen(), clinic);
+  EXPECT_EQ(s.collected_for_clinic_fen(), clinic);
+  EXPECT_EQ(s.management_fee_fen(), 5000);
+  EXPECT_EQ(s.net_to_clinic_fen(), clinic - 5000);
+  EXPECT_EQ(s.payable_to_clinic_fen(), clinic);
+  EXPECT_EQ(s.receivable_from_clinic_fen(), 5000);
+  EXPECT_EQ(s.uncollected_for_clinic_fen(), 0);
+
+  // A payment reversed: the clinic's money is not held any more.
+  v1::ReversePaymentRequest rev;
+  rev.set_request_id(NewId(absl::Now()));
+  rev.set_id(payments[5].id());  // the hospice days'
+  ASSERT_EQ(payments[5].allocations(0).bill_id(), BillOf(hospice).id());
+  rev.set_reason("bank transfer returned");
+  v1::Payment reversed;
+  ASSERT_TRUE(Call(&Stub::ReversePayment, clerk_, rev, &reversed).ok());
+  EXPECT_EQ(Held("clinic_payable"), clinic - 20000);
+  EXPECT_EQ(Held("clinic_billed"), 20000);
+  EXPECT_EQ(Settlement(clerk_).collected_for_clinic_fen(), clinic - 20000);
+  EXPECT_TRUE(Ledger().balanced());
+}
+
+// 004_… 5.2.5 "急救中心抢救保证金每人预缴3000元由社区医疗保健室负责代收与保管" and 5.9 "当解除
+// 《居家养老特约服务》约定时,《急救中心抢救保证金》将全额退还": the deposit is held once paid,
+// and exit returns in full what was paid — never a deposit nobody paid.
+TEST_F(EldercareMoneyTest, TheEmergencyDepositIsRefundedOnlyAsFarAsItWasPaid) {
+  // Never paid: exit cancels the bill and returns nothing.
+  std::string unpaid = Fee(ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT, 300000);
+  EXPECT_EQ(Account(clerk_).deposits_held_fen(), 0);
+  v1::RefundRequest refund;
+  refund.set_request_id(NewId(absl::Now()));
+  refund.set_unit_id(unit_);
+  refund.set_of(v1::REFUND_OF_DEPOSIT);
+  refund.set_amount_fen(300000);
+  refund.set_method(v1::PAYMENT_METHOD_CASH);
+  refund.set_reason("exit");
+  v1::UnitAccount after;
+  grpc::Status st = Call(&Stub::Refund, clerk_, refund, &after);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  Fee(ev::ELDER_FEE_KIND_DEPOSIT_REFUND, 300000, unpaid);
+  v1::UnitAccount account = Account(clerk_);
+  EXPECT_EQ(account.credit_fen(), 0);
+  EXPECT_EQ(account.owed_fen(), 0);
+  EXPECT_EQ(account.deposits_held_fen(), 0);
+  EXPECT_EQ(BillOf(unpaid).amount_fen(), 0);
+
+  // Paid in full: held, then returned in full to the unit's credit, once.
+  std::string paid = Fee(ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT, 300000);
+  Pay(300000, BillOf(paid).id());
+  EXPECT_EQ(Account(clerk_).deposits_held_fen(), 300000);
+  EXPECT_EQ(Held("eldercare_deposit_held"), 300000);
+  Fee(ev::ELDER_FEE_KIND_DEPOSIT_REFUND, 300000, paid);
+  account = Account(clerk_);
+  EXPECT_EQ(account.credit_fen(), 300000);
+  EXPECT_EQ(account.deposits_held_fen(), 0);
+
+  // Paid in part: the part paid comes back, the rest is never owed.
+  std::string part = Fee(ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT, 300000);
+  Pay(100000, BillOf(part).id());
+  Fee(ev::ELDER_FEE_KIND_DEPOSIT_REFUND, 300000, part);
+  account = Account(clerk_);
+  EXPECT_EQ(account.credit_fen(), 400000);
+  EXPECT_EQ(account.owed_fen(), 0);
+  EXPECT_EQ(BillOf(part).amount_fen(), 100000);
+
+  v1::ClinicSettlement s = Settlement(clerk_);
+  EXPECT_EQ(s.deposits_collected_fen(), 400000);
+  EXPECT_EQ(s.deposits_refunded_fen(), 400000);
+  EXPECT_EQ(s.deposits_held_fen(), 0);
+  // A refund whose deposit has not reached billing waits; one without a deposit is refused.
+  ev::ElderFeeCharged orphan;
+  orphan.set_charge_id(NewId(absl::Now()));
+  orphan.set_unit_id(unit_);
+  orphan.set_estate_id(estate_);
+  orphan.set_kind(ev::ELDER_FEE_KIND_DEPOSIT_REFUND);
+  orphan.set_amount_fen(300000);
+  orphan.set_settles_charge_id(NewId(absl::Now()));
+  EXPECT_EQ(Deliver("eldercare.fee.charged", group_, elder_, 0, orphan).code(),
+            absl::StatusCode::kUnavailable);
+  orphan.clear_settles_charge_id();
+  EXPECT_EQ(Deliver("eldercare.fee.charged", group_, elder_, 0, orphan).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Ledger().balanced());
+}
+
+// 004_… 5.2.4 "按每次体检实际发生的费用进行结算,多还少补" and 5.6 "实行多还少补的措施": the
+// advance is settled at actual cost; what is returned comes first off what is still owed.
+TEST_F(EldercareMoneyTest, TheCheckupAdvanceIsSettledAtActualCost) {
+  // Paid advance, cheaper checkup: 40 yuan back to the unit from the clinic's money.
+  std::string advance = Fee(ev::ELDER_FEE_KIND_CHECKUP, 30000);
+  Pay(30000, BillOf(advance).id());
+  Fee(ev::ELDER_FEE_KIND_CHECKUP_RETURN, 4000, advance);
+  EXPECT_EQ(Account(clerk_).credit_fen(), 4000);
+  EXPECT_EQ(Held("clinic_payable"), 26000);
+  // Unpaid advance, cheaper checkup: the bill owes the actual cost, nothing comes back.
+  std::string unpaid = Fee(ev::ELDER_FEE_KIND_CHECKUP, 30000);
+  Fee(ev::ELDER_FEE_KIND_CHECKUP_RETURN, 4000, unpaid);
+  EXPECT_EQ(BillOf(unpaid).amount_fen(), 26000);
+  EXPECT_EQ(Account(clerk_).credit_fen(), 4000);
+  EXPECT_EQ(Held("clinic_billed"), 26000);
+  // Dearer checkup: the rest is charged, for the clinic.
+  std::string top_up = Fee(ev::ELDER_FEE_KIND_CHECKUP_TOP_UP, 4500, advance);
+  EXPECT_EQ(BillOf(top_up).amount_fen(), 4500);
+  EXPECT_EQ(Held("clinic_billed"), 26000 + 4500);
+
+  v1::ClinicSettlement s = Settlement(clerk_);
+  EXPECT_EQ(s.billed_for_clinic_fen(), 30000 + 30000 + 4500);
+  EXPECT_EQ(s.collected_for_clinic_fen(), 30000);
+  EXPECT_EQ(s.returned_for_clinic_fen(), 4000);
+  EXPECT_EQ(s.net_to_clinic_fen(), 26000);
+  EXPECT_EQ(s.uncollected_for_clinic_fen(), 26000 + 4500);
+  EXPECT_TRUE(Ledger().balanced());
+}
+
+// 004_… 5.14 "均属保密资料…均不得泄露": a bill never tells a reader outside the care roles that
+// someone is in sick-bed or hospice care; they read "eldercare_services" (养老服务).
+TEST_F(EldercareMoneyTest, CareFeesReadAsElderlyCareServicesOutsideTheCareRoles) {
+  std::string hospice = Fee(ev::ELDER_FEE_KIND_HOSPICE_DAYS, 20000);
+  std::string sickbed = Fee(ev::ELDER_FEE_KIND_SICKBED_DAYS, 8000);
+  std::string deposit = Fee(ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT, 300000);
+  std::string agent = TestToken(group_, {"*"}, {"agent"});
+  for (const std::string& token : {clerk_, agent, admin_}) {
+    EXPECT_EQ(BillOf(hospice, token).lines(0).item(), "eldercare_services");
+    EXPECT_EQ(BillOf(sickbed, token).lines(0).item(), "eldercare_services");
+    EXPECT_EQ(BillOf(deposit, token).lines(0).item(), "eldercare_emergency_deposit");
+    v1::UnitAccount account = Account(token);
+    for (const auto& b : account.open_bills()) {
+      EXPECT_EQ(b.lines(0).item().find("hospice"), std::string::npos);
+      EXPECT_EQ(b.lines(0).item().find("sickbed"), std::string::npos);
+    }
+  }
+  for (const auto& b : Bills(estate_, unit_)) {  // ListBills as the group admin
+    EXPECT_EQ(b.lines(0).item().find("hospice"), std::string::npos);
+  }
+  EXPECT_EQ(BillOf(hospice, nurse_).lines(0).item(), "eldercare_hospice_days");
+  EXPECT_EQ(BillOf(sickbed, nurse_).lines(0).item(), "eldercare_sickbed_days");
+  // The ledger's accounts name the keeper, never the care.
+  EXPECT_EQ(Query("SELECT count(*) FROM ledger_entries WHERE account LIKE '%hospice%' OR "
+                  "account LIKE '%sickbed%'"),
+            0);
+}
+
+// 004_… 5.12: the settlement is for finance, of one estate of the caller's group.
+TEST_F(EldercareMoneyTest, TheClinicSettlementIsForFinanceOfTheCallersEstates) {
+  Fee(ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE, 3000, "", ev::ELDER_FEE_PAYER_CLINIC);
+  grpc::Status st;
+  for (const char* role : {"agent", "nurse", "technician"}) {
+    Settlement(TestToken(group_, {"*"}, {role}), &st);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << role;
+  }
+  Settlement(TestToken(group_, {NewId(absl::Now())}, {"estate_manager"}), &st);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  std::string rival_group = NewId(absl::Now());
+  Settlement(TestToken(rival_group, {"*"}, {"finance_clerk"}), &st);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  Settlement(clerk_, &st, "not-an-id");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ReportClinicSettlementRequest bad;
+  bad.set_estate_id(estate_);
+  v1::ClinicSettlement out;
+  EXPECT_EQ(Call(&Stub::ReportClinicSettlement, clerk_, bad, &out).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);  // no period
+  v1::ClinicSettlement s = Settlement(TestToken(group_, {estate_}, {"estate_manager"}));
+  EXPECT_EQ(s.management_fee_fen(), 3000);
+  EXPECT_EQ(s.net_to_clinic_fen(), -3000);  // the clinic owes the office
+  // Last month saw none of it.
+  absl::CivilDay today = absl::ToCivilDay(absl::Now(), ZoneOrUtc("Asia/Shanghai"));
+  absl::CivilMonth last = absl::CivilMonth(today) - 1;
+  v1::ReportClinicSettlementRequest prev;
+  prev.set_estate_id(estate_);
+  *prev.mutable_period() = Month(static_cast<int>(last.year()), last.month());
+  ASSERT_TRUE(Call(&Stub::ReportClinicSettlement, clerk_, prev, &out).ok());
+  EXPECT_EQ(out.management_fee_fen(), 0);
+  EXPECT_EQ(out.receivable_from_clinic_fen(), 0);
 }
 
 TEST_F(BillingServiceTest, AnOpenComplaintPausesRemindersOfItsBillUntilItCloses) {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/billing/billing.h"
 #include "services/billing/billing_store.h"
+#include "services/billing/eldercare_money.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
@@ -48,34 +49,9 @@ bool IsOpen(ev::TicketState state) {
   return state != ev::TICKET_STATE_CLOSED && state != ev::TICKET_STATE_CANCELLED;
 }
 
-std::string ElderItem(ev::ElderFeeKind kind) {
-  switch (kind) {
-    case ev::ELDER_FEE_KIND_SERVICE_YEAR:
-      return "eldercare_service_year";
-    case ev::ELDER_FEE_KIND_FAMILY_CALL_FUND:
-      return "eldercare_family_call_fund";
-    case ev::ELDER_FEE_KIND_HEALTH_CARD:
-      return "eldercare_health_card";
-    case ev::ELDER_FEE_KIND_CHECKUP:
-      return "eldercare_checkup";
-    case ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT:
-      return "eldercare_emergency_deposit";
-    case ev::ELDER_FEE_KIND_DEPOSIT_REFUND:
-      return "eldercare_deposit_refund";
-    case ev::ELDER_FEE_KIND_SICKBED_DAYS:
-      return "eldercare_sickbed_days";
-    case ev::ELDER_FEE_KIND_HOSPICE_DAYS:
-      return "eldercare_hospice_days";
-    case ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE:
-      return "clinic_management_fee";
-    default:
-      return "eldercare_other";
-  }
-}
-
 class Handler {
  public:
-  explicit Handler(Db& db) : store_(db) {}
+  explicit Handler(Db& db) : store_(db), eldercare_(db) {}
 
   absl::Status Apply(pqxx::work& tx, const ev::Event& e) {
     const std::string& type = e.type();
@@ -158,45 +134,14 @@ class Handler {
     return absl::OkStatus();
   }
 
+  // Elderly-care money goes to its keeper (eldercare_money.h).
   absl::Status ElderFee(pqxx::work& tx, const ev::Event& e, const ev::ElderFeeCharged& fee) {
-    if (fee.amount_fen() <= 0 || fee.charge_id().empty()) return absl::OkStatus();
-    const std::string& group = e.group_id();
     absl::Time at = fee.has_at() ? FromProtoTime(fee.at()) : FromProtoTime(e.occurred_at());
-    std::string source = absl::StrCat("eldercare:", fee.charge_id());
-    std::string item = ElderItem(fee.kind());
-    if (fee.payer() == ev::ELDER_FEE_PAYER_CLINIC) {
-      // Owed by the estate's community clinic, not by a unit.
-      if (!IsValidId(fee.estate_id())) return absl::InvalidArgumentError("charge: no estate");
-      store_.PostLedger(tx, group, fee.estate_id(), "clinic_charge", source,
-                        {{"clinic_receivable", "", fee.amount_fen()},
-                         {absl::StrCat("revenue:", item), "", -fee.amount_fen()}},
-                        at);
-      return absl::OkStatus();
-    }
-    WUYE_ASSIGN_OR_RETURN(UnitCopy unit, UnitOf(tx, group, fee.unit_id()));
-    if (fee.kind() == ev::ELDER_FEE_KIND_DEPOSIT_REFUND) {
-      // The deposit goes back to the unit as credit, refunded from there.
-      store_.PostLedger(tx, group, unit.estate_id, "deposit_refund", source,
-                        {{"deposit_held", unit.id, fee.amount_fen()},
-                         {"unit_credit", unit.id, -fee.amount_fen()}},
-                        at);
-      return absl::OkStatus();
-    }
-    bool deposit = fee.kind() == ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT;
-    if (!store_.PostLedger(tx, group, unit.estate_id, deposit ? "deposit" : "charge", source,
-                           {{"receivable", unit.id, fee.amount_fen()},
-                            {deposit ? std::string("deposit_held") : absl::StrCat("revenue:", item),
-                             deposit ? unit.id : "", -fee.amount_fen()}},
-                           at)) {
-      return absl::OkStatus();  // charged before
-    }
-    store_.InsertChargeBill(tx, group, NewId(at), unit.estate_id, unit.id,
-                            PeriodOf(tx, group, unit.estate_id, at), item, source, fee.amount_fen(),
-                            at);
-    return absl::OkStatus();
+    return eldercare_.Post(tx, e.group_id(), fee, at);
   }
 
   BillingStore store_;
+  EldercareMoney eldercare_;
 };
 
 }  // namespace

@@ -30,6 +30,7 @@ std::string PublishCharge(pqxx::work& tx, EldercareStore& store, const Outbox& o
   fee.set_amount_fen(line.amount_fen);
   fee.set_quantity(line.quantity);
   fee.set_description(line.description);
+  fee.set_settles_charge_id(line.settles_charge_id);
   *fee.mutable_at() = ToProtoTime(now);
   outbox.Append(tx, {"eldercare.fee.charged", t.group_id, t.estate_id, t.elder_id, 0, &fee}, now,
                 trace_id);
@@ -56,7 +57,8 @@ int ChargeCareDays(pqxx::work& tx, EldercareStore& store, const Outbox& outbox,
   const UnchargedDay& any = days.front();
   ChargeTarget target{any.group_id, any.estate_id, any.unit_id, any.resident_id, any.elder_id};
   int published = 0;
-  for (const FeeLine& line : CareDayCharges(list)) {
+  Fees fees = store.FeesFor(tx, any.group_id, any.estate_id);
+  for (const FeeLine& line : CareDayCharges(list, fees)) {
     std::string charge_id = PublishCharge(tx, store, outbox, target, line, now, trace_id);
     ++published;
     // The elder's charge of a kind marks that kind's days; the clinic's fee covers them all.
@@ -88,11 +90,14 @@ absl::StatusOr<int> Settlement::Tick(int batch) {
     for (const v1::Elder& e : store_.DueRenewals(tx, now, batch)) {
       absl::CivilDay from(e.paid_through().year(), e.paid_through().month(),
                           e.paid_through().day());
-      PublishCharge(tx, store_, outbox_,
-                    {e.group_id(), e.estate_id(), e.unit_id(), e.resident_id(), e.id()},
-                    ServiceYearCharge(from), now, trace);
+      FeeLine line = ServiceYearCharge(from, store_.FeesFor(tx, e.group_id(), e.estate_id()));
+      if (line.amount_fen > 0) {
+        PublishCharge(tx, store_, outbox_,
+                      {e.group_id(), e.estate_id(), e.unit_id(), e.resident_id(), e.id()}, line,
+                      now, trace);
+        ++published;
+      }
       store_.SetPaidThrough(tx, e.id(), OneYearAfter(from), now);
-      ++published;
     }
     return absl::OkStatus();
   }));

@@ -1,5 +1,7 @@
 #include "services/eldercare/eldercare.h"
 
+#include <google/protobuf/descriptor.h>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -203,32 +205,133 @@ std::string DayText(absl::CivilDay day) {
 
 absl::CivilDay NextVisitDue(absl::CivilDay visited, int every_days) { return visited + every_days; }
 
-FeeLine ServiceYearCharge(absl::CivilDay from) {
-  return {ev::ELDER_FEE_KIND_SERVICE_YEAR, ev::ELDER_FEE_PAYER_RESIDENT, kServiceYearFen, 1,
+Fees ResolveFees(const v1::ElderFees& group, const v1::ElderFees& estate) {
+  Fees f;
+  auto pick = [&](int64_t* out, bool (v1::ElderFees::*has)() const,
+                  int64_t (v1::ElderFees::*get)() const) {
+    if ((estate.*has)()) {
+      *out = (estate.*get)();
+    } else if ((group.*has)()) {
+      *out = (group.*get)();
+    }
+  };
+  using F = v1::ElderFees;
+  pick(&f.service_year, &F::has_service_year_fen, &F::service_year_fen);
+  pick(&f.family_call_fund, &F::has_family_call_fund_fen, &F::family_call_fund_fen);
+  pick(&f.family_call, &F::has_family_call_fen, &F::family_call_fen);
+  pick(&f.health_card, &F::has_health_card_fen, &F::health_card_fen);
+  pick(&f.checkup_advance, &F::has_checkup_advance_fen, &F::checkup_advance_fen);
+  pick(&f.emergency_deposit, &F::has_emergency_deposit_fen, &F::emergency_deposit_fen);
+  pick(&f.sickbed_day, &F::has_sickbed_day_fen, &F::sickbed_day_fen);
+  pick(&f.hospice_day, &F::has_hospice_day_fen, &F::hospice_day_fen);
+  pick(&f.clinic_management_day, &F::has_clinic_management_day_fen, &F::clinic_management_day_fen);
+  return f;
+}
+
+v1::ElderFees FeesProto(const Fees& f) {
+  v1::ElderFees p;
+  p.set_service_year_fen(f.service_year);
+  p.set_family_call_fund_fen(f.family_call_fund);
+  p.set_family_call_fen(f.family_call);
+  p.set_health_card_fen(f.health_card);
+  p.set_checkup_advance_fen(f.checkup_advance);
+  p.set_emergency_deposit_fen(f.emergency_deposit);
+  p.set_sickbed_day_fen(f.sickbed_day);
+  p.set_hospice_day_fen(f.hospice_day);
+  p.set_clinic_management_day_fen(f.clinic_management_day);
+  return p;
+}
+
+absl::Status CheckFees(const v1::ElderFees& fees, absl::string_view field) {
+  const auto* desc = fees.GetDescriptor();
+  const auto* refl = fees.GetReflection();
+  for (int i = 0; i < desc->field_count(); ++i) {
+    const auto* f = desc->field(i);
+    if (!refl->HasField(fees, f)) continue;
+    int64_t v = refl->GetInt64(fees, f);
+    if (v < 0 || v > kMaxFeeFen) {
+      return FieldError(absl::StrCat(field, ".", f->name()), "0 to 10000000 fen");
+    }
+  }
+  // A family call that costs more than the fund holds could never be paid from it.
+  Fees resolved = ResolveFees({}, fees);
+  if (fees.has_family_call_fen() && fees.has_family_call_fund_fen() &&
+      resolved.family_call > resolved.family_call_fund) {
+    return FieldError(absl::StrCat(field, ".family_call_fen"),
+                      "must not exceed family_call_fund_fen");
+  }
+  return absl::OkStatus();
+}
+
+FeeLine ServiceYearCharge(absl::CivilDay from, const Fees& fees) {
+  return {ev::ELDER_FEE_KIND_SERVICE_YEAR, ev::ELDER_FEE_PAYER_RESIDENT, fees.service_year, 1,
           absl::StrCat("elderly-care service year from ", DayText(from))};
 }
 
-std::vector<FeeLine> EnrolmentCharges(absl::CivilDay on) {
-  return {ServiceYearCharge(on),
-          {ev::ELDER_FEE_KIND_FAMILY_CALL_FUND, ev::ELDER_FEE_PAYER_RESIDENT, kFamilyCallFundFen, 1,
-           "family-call fund, prepaid"},
-          {ev::ELDER_FEE_KIND_HEALTH_CARD, ev::ELDER_FEE_PAYER_RESIDENT, kHealthCardFen, 1,
-           "health card"},
-          {ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT, ev::ELDER_FEE_PAYER_RESIDENT, kEmergencyDepositFen,
-           1, "emergency deposit, refunded in full on exit"}};
+std::vector<FeeLine> EnrolmentCharges(absl::CivilDay on, const Fees& fees) {
+  std::vector<FeeLine> all = {
+      ServiceYearCharge(on, fees),
+      {ev::ELDER_FEE_KIND_FAMILY_CALL_FUND, ev::ELDER_FEE_PAYER_RESIDENT, fees.family_call_fund, 1,
+       "family-call fund, prepaid"},
+      {ev::ELDER_FEE_KIND_HEALTH_CARD, ev::ELDER_FEE_PAYER_RESIDENT, fees.health_card, 1,
+       "health card"},
+      {ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT, ev::ELDER_FEE_PAYER_RESIDENT, fees.emergency_deposit,
+       1, "emergency deposit, refunded in full on exit"}};
+  std::vector<FeeLine> out;
+  for (FeeLine& line : all) {
+    if (line.amount_fen > 0) out.push_back(std::move(line));
+  }
+  return out;
 }
 
-FeeLine DepositRefund() {
-  return {ev::ELDER_FEE_KIND_DEPOSIT_REFUND, ev::ELDER_FEE_PAYER_RESIDENT, kEmergencyDepositFen, 1,
-          "emergency deposit refunded in full"};
+FeeLine DepositRefund(int64_t amount, const std::string& deposit_charge_id) {
+  return {ev::ELDER_FEE_KIND_DEPOSIT_REFUND,
+          ev::ELDER_FEE_PAYER_RESIDENT,
+          amount,
+          1,
+          "emergency deposit refunded in full",
+          deposit_charge_id};
 }
 
-FeeLine CheckupCharge(int64_t cost_fen, absl::CivilDay on) {
-  return {ev::ELDER_FEE_KIND_CHECKUP, ev::ELDER_FEE_PAYER_RESIDENT, cost_fen, 1,
-          absl::StrCat("full checkup on ", DayText(on), ", at actual cost")};
+FeeLine CheckupAdvance(int64_t advance_fen, absl::CivilDay on) {
+  return {ev::ELDER_FEE_KIND_CHECKUP, ev::ELDER_FEE_PAYER_RESIDENT, advance_fen, 1,
+          absl::StrCat("full checkup on ", DayText(on), ", advance")};
 }
 
-std::vector<FeeLine> CareDayCharges(const std::vector<CareDayCount>& counts) {
+std::optional<FeeLine> CheckupSettlement(int64_t advance_fen, int64_t cost_fen,
+                                         const std::string& advance_charge_id) {
+  if (cost_fen == advance_fen) return std::nullopt;
+  if (cost_fen > advance_fen) {
+    return FeeLine{ev::ELDER_FEE_KIND_CHECKUP_TOP_UP,
+                   ev::ELDER_FEE_PAYER_RESIDENT,
+                   cost_fen - advance_fen,
+                   1,
+                   "full checkup settled at actual cost: the rest charged",
+                   advance_charge_id};
+  }
+  return FeeLine{ev::ELDER_FEE_KIND_CHECKUP_RETURN,
+                 ev::ELDER_FEE_PAYER_RESIDENT,
+                 advance_fen - cost_fen,
+                 1,
+                 "full checkup settled at actual cost: the rest returned",
+                 advance_charge_id};
+}
+
+FeeLine FamilyCallFundTopUp(const Fees& fees) {
+  return {ev::ELDER_FEE_KIND_FAMILY_CALL_FUND, ev::ELDER_FEE_PAYER_RESIDENT, fees.family_call_fund,
+          1, "family-call fund, topped up"};
+}
+
+FeeLine FamilyCallCharge(int64_t cost_fen) {
+  return {ev::ELDER_FEE_KIND_FAMILY_CALL, ev::ELDER_FEE_PAYER_RESIDENT, cost_fen, 1,
+          "family call, paid from the family-call fund"};
+}
+
+bool FundNeedsTopUp(int64_t balance_fen, const Fees& fees) {
+  return fees.family_call_fund > 0 && balance_fen < fees.family_call;
+}
+
+std::vector<FeeLine> CareDayCharges(const std::vector<CareDayCount>& counts, const Fees& fees) {
   std::vector<FeeLine> out;
   int clinic_days = 0;
   std::optional<absl::CivilDay> first, last;
@@ -238,7 +341,7 @@ std::vector<FeeLine> CareDayCharges(const std::vector<CareDayCount>& counts) {
     std::string span = absl::StrCat(DayText(c.first), "..", DayText(c.last));
     out.push_back({sickbed ? ev::ELDER_FEE_KIND_SICKBED_DAYS : ev::ELDER_FEE_KIND_HOSPICE_DAYS,
                    ev::ELDER_FEE_PAYER_RESIDENT,
-                   (sickbed ? kSickbedDayFen : kHospiceDayFen) * c.days, c.days,
+                   (sickbed ? fees.sickbed_day : fees.hospice_day) * c.days, c.days,
                    absl::StrCat(sickbed ? "home sick-bed care, " : "hospice care, ", span)});
     clinic_days += c.days;
     if (!first || c.first < *first) first = c.first;
@@ -247,7 +350,7 @@ std::vector<FeeLine> CareDayCharges(const std::vector<CareDayCount>& counts) {
   if (clinic_days > 0) {
     out.push_back(
         {ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE, ev::ELDER_FEE_PAYER_CLINIC,
-         kClinicFeePerDayFen * clinic_days, clinic_days,
+         fees.clinic_management_day * clinic_days, clinic_days,
          absl::StrCat("clinic management fee, care days ", DayText(*first), "..", DayText(*last))});
   }
   return out;

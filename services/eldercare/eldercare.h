@@ -15,16 +15,38 @@
 
 namespace wuye::eldercare {
 
-// Fees in fen (DOMAIN.md §6).
+// The seed's fees in fen (004_… 5.2, DOMAIN.md §6): the defaults of the fee settings.
 inline constexpr int64_t kServiceYearFen = 100000;       // 1000 yuan a year
 inline constexpr int64_t kFamilyCallFundFen = 10000;     // 100 yuan prepaid
+inline constexpr int64_t kFamilyCallFen = 100;           // a call's charge (the seed has none)
 inline constexpr int64_t kHealthCardFen = 5000;          // 50 yuan
-inline constexpr int64_t kCheckupDefaultFen = 30000;     // 300 yuan, at actual cost
+inline constexpr int64_t kCheckupDefaultFen = 30000;     // 300 yuan advance, at actual cost
 inline constexpr int64_t kCheckupMaxFen = 1000000;       // a sanity bound on "actual cost"
 inline constexpr int64_t kEmergencyDepositFen = 300000;  // 3000 yuan, refunded in full
 inline constexpr int64_t kSickbedDayFen = 8000;          // 80 yuan a day
 inline constexpr int64_t kHospiceDayFen = 10000;         // 100 yuan a day
 inline constexpr int64_t kClinicFeePerDayFen = 1000;     // 10 yuan a person a day, clinic pays
+inline constexpr int64_t kMaxFeeFen = 10000000;          // a setting's upper bound
+inline constexpr int64_t kMaxFamilyCallFen = 100000;     // one call's upper bound
+
+// The fees in force for an estate.
+struct Fees {
+  int64_t service_year = kServiceYearFen;
+  int64_t family_call_fund = kFamilyCallFundFen;
+  int64_t family_call = kFamilyCallFen;
+  int64_t health_card = kHealthCardFen;
+  int64_t checkup_advance = kCheckupDefaultFen;
+  int64_t emergency_deposit = kEmergencyDepositFen;
+  int64_t sickbed_day = kSickbedDayFen;
+  int64_t hospice_day = kHospiceDayFen;
+  int64_t clinic_management_day = kClinicFeePerDayFen;
+};
+
+// The estate's override over the group's over the seed's figures (a set field wins).
+Fees ResolveFees(const v1::ElderFees& group, const v1::ElderFees& estate);
+v1::ElderFees FeesProto(const Fees& fees);
+// Each set fee 0..kMaxFeeFen; errors name `field`.<fee>.
+absl::Status CheckFees(const v1::ElderFees& fees, absl::string_view field);
 
 inline constexpr int kMinAgeYears = 60;
 inline constexpr int kDefaultVisitEveryDays = 7;
@@ -82,23 +104,36 @@ std::string DayText(absl::CivilDay day);  // "2026-11-24"
 // The next scheduled visit after a visit on `visited`.
 absl::CivilDay NextVisitDue(absl::CivilDay visited, int every_days);
 
-// One charge to publish (ElderFeeCharged without ids).
+// One charge to publish (ElderFeeCharged without ids). No health detail in `description`.
 struct FeeLine {
   events::v1::ElderFeeKind kind;
   events::v1::ElderFeePayer payer;
   int64_t amount_fen;
   int32_t quantity;
   std::string description;
+  std::string settles_charge_id = {};  // the charge a refund or settlement settles
 };
 
 // The charges of an enrolment on `on`: service year, family-call fund, health card and the
-// emergency deposit.
-std::vector<FeeLine> EnrolmentCharges(absl::CivilDay on);
+// emergency deposit (a zero fee is not charged).
+std::vector<FeeLine> EnrolmentCharges(absl::CivilDay on, const Fees& fees);
 // The service year starting on `from` (renewals).
-FeeLine ServiceYearCharge(absl::CivilDay from);
-// The deposit's full refund on exit.
-FeeLine DepositRefund();
-FeeLine CheckupCharge(int64_t cost_fen, absl::CivilDay on);
+FeeLine ServiceYearCharge(absl::CivilDay from, const Fees& fees);
+// The deposit's refund on exit: `amount` as charged by `deposit_charge_id` (billing returns
+// what of it was paid).
+FeeLine DepositRefund(int64_t amount, const std::string& deposit_charge_id);
+// A checkup's advance on `on`.
+FeeLine CheckupAdvance(int64_t advance_fen, absl::CivilDay on);
+// 多还少补: the difference between the actual cost and the advance `advance_charge_id`:
+// a top-up when the cost is higher, a return when lower, nothing when equal.
+std::optional<FeeLine> CheckupSettlement(int64_t advance_fen, int64_t cost_fen,
+                                         const std::string& advance_charge_id);
+// A top-up of the family-call fund.
+FeeLine FamilyCallFundTopUp(const Fees& fees);
+// One family call paid from the fund.
+FeeLine FamilyCallCharge(int64_t cost_fen);
+// Whether the fund, after a call, must be topped up: it cannot pay the next call.
+bool FundNeedsTopUp(int64_t balance_fen, const Fees& fees);
 
 // Care days of one elder not yet charged: one charge per kind for the elder (80 or 100
 // yuan a day) and one for the clinic's management fee (10 yuan a day of either kind).
@@ -107,7 +142,7 @@ struct CareDayCount {
   absl::CivilDay first, last;
   int days = 0;
 };
-std::vector<FeeLine> CareDayCharges(const std::vector<CareDayCount>& counts);
+std::vector<FeeLine> CareDayCharges(const std::vector<CareDayCount>& counts, const Fees& fees);
 
 // The first day after a service year that starts on `from` (the same date a year later;
 // 29 February → 1 March).

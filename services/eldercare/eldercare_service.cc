@@ -26,6 +26,7 @@ using roles::kAgent;
 using roles::kCareWorker;
 using roles::kClinic;
 using roles::kEstateManager;
+using roles::kFinanceClerk;
 using roles::kGroupAdmin;
 using roles::kNurse;
 using roles::kPlatformAdmin;
@@ -236,9 +237,14 @@ grpc::Status ElderCareServiceImpl::EnrolElder(Ctx* ctx, const v1::EnrolElderRequ
       Audit(tx, rc, resp->id(), "enrolment.write", {"id_number", "family_contacts"}, "enrolment");
       ChargeTarget target{group, resp->estate_id(), resp->unit_id(), resp->resident_id(),
                           resp->id()};
-      for (const FeeLine& line : EnrolmentCharges(today)) {
+      Fees fees = store_.FeesFor(tx, group, resp->estate_id());
+      for (const FeeLine& line : EnrolmentCharges(today, fees)) {
         PublishCharge(tx, store_, outbox_, target, line, rc.now, rc.trace_id);
+        if (line.kind == ev::ELDER_FEE_KIND_FAMILY_CALL_FUND) {
+          store_.AddToFund(tx, group, resp->id(), line.amount_fen, rc.now);
+        }
       }
+      *resp = *store_.GetElder(tx, group, resp->id());
       ev::ElderStatusChanged status;
       status.set_elder_id(resp->id());
       status.set_estate_id(resp->estate_id());
@@ -305,8 +311,12 @@ grpc::Status ElderCareServiceImpl::ExitElder(Ctx* ctx, const v1::ExitElderReques
                      rc.trace_id);
       ChargeTarget target{group, elder.estate_id(), elder.unit_id(), elder.resident_id(),
                           elder.id()};
-      if (elder.deposit_held()) {
-        PublishCharge(tx, store_, outbox_, target, DepositRefund(), rc.now, rc.trace_id);
+      // The deposit charged at enrolment goes back; billing returns what of it was paid.
+      if (auto deposit =
+              store_.LastChargeOfKind(tx, group, elder.id(), ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT);
+          elder.deposit_held() && deposit) {
+        PublishCharge(tx, store_, outbox_, target, DepositRefund(deposit->second, deposit->first),
+                      rc.now, rc.trace_id);
       }
       store_.ExitElder(tx, group, elder.id(), today, req->reason(), rc.now, resp);
       ev::ElderStatusChanged status;
@@ -485,8 +495,7 @@ grpc::Status ElderCareServiceImpl::RecordCheckup(Ctx* ctx, const v1::RecordCheck
     WUYE_ASSIGN_OR_RETURN(absl::CivilDay performed,
                           DayOf(in.performed_on(), "checkup.performed_on"));
     WUYE_RETURN_IF_ERROR(CheckText(in.results(), "checkup.results", 10000, true));
-    int64_t cost = in.cost_fen() == 0 ? kCheckupDefaultFen : in.cost_fen();
-    if (cost < 1 || cost > kCheckupMaxFen) {
+    if (in.cost_fen() < 0 || in.cost_fen() > kCheckupMaxFen) {
       return FieldError("checkup.cost_fen", "1 to 1000000 fen");
     }
     return RunOnceKeyed(rc, *req, resp, [&](pqxx::work& tx) -> absl::Status {
@@ -496,19 +505,31 @@ grpc::Status ElderCareServiceImpl::RecordCheckup(Ctx* ctx, const v1::RecordCheck
       if (performed > Today(tx, rc, elder.estate_id())) {
         return FieldError("checkup.performed_on", "must not be in the future");
       }
+      // 004_… 5.2.4: the advance is collected for the clinic, then settled at actual cost.
+      int64_t advance = store_.FeesFor(tx, group, elder.estate_id()).checkup_advance;
+      int64_t cost = in.cost_fen() == 0 ? advance : in.cost_fen();
+      if (cost == 0) return FieldError("checkup.cost_fen", "required: the estate has no advance");
       v1::Checkup c;
       c.set_id(NewId(rc.now));
       c.set_elder_id(elder.id());
       c.set_estate_id(elder.estate_id());
       *c.mutable_performed_on() = ToDate(performed);
       c.set_cost_fen(cost);
+      c.set_advance_fen(advance);
       store_.InsertCheckup(tx, group, c, rc.now);
       WUYE_RETURN_IF_ERROR(sealed_.Write(tx, group, elder.id(), "checkups", c.id(),
                                          {{"results", in.results()}}, rc.now));
       Audit(tx, rc, elder.id(), "checkup.write", {"results"}, "");
-      PublishCharge(tx, store_, outbox_,
-                    {group, elder.estate_id(), elder.unit_id(), elder.resident_id(), elder.id()},
-                    CheckupCharge(cost, performed), rc.now, rc.trace_id);
+      ChargeTarget target{group, elder.estate_id(), elder.unit_id(), elder.resident_id(),
+                          elder.id()};
+      std::string advance_id;
+      if (advance > 0) {
+        advance_id = PublishCharge(tx, store_, outbox_, target, CheckupAdvance(advance, performed),
+                                   rc.now, rc.trace_id);
+      }
+      if (auto settle = CheckupSettlement(advance, cost, advance_id)) {
+        PublishCharge(tx, store_, outbox_, target, *settle, rc.now, rc.trace_id);
+      }
       *resp = *store_.GetCheckup(tx, group, c.id());
       return absl::OkStatus();
     });
@@ -670,13 +691,35 @@ grpc::Status ElderCareServiceImpl::RecordFamilyCall(Ctx* ctx,
         WUYE_RETURN_IF_ERROR(CheckId(req->elder_id(), "elder_id"));
         WUYE_ASSIGN_OR_RETURN(absl::Time at, PastTime(req->called_at(), rc.now, "called_at"));
         WUYE_RETURN_IF_ERROR(CheckText(req->what_was_seen(), "what_was_seen", 5000, true));
+        if (req->has_cost_fen() && (req->cost_fen() < 0 || req->cost_fen() > kMaxFamilyCallFen)) {
+          return FieldError("cost_fen", "0 to 100000 fen");
+        }
         return RunOnceKeyed(rc, *req, resp, [&](pqxx::work& tx) -> absl::Status {
           const std::string& group = rc.caller.group_id;
           WUYE_ASSIGN_OR_RETURN(v1::Elder elder,
-                                EnrolledElder(tx, rc, req->elder_id(), "elder_id"));
+                                EnrolledElder(tx, rc, req->elder_id(), "elder_id", true));
           resp->set_id(NewId(rc.now));
           resp->set_elder_id(elder.id());
           *resp->mutable_called_at() = ToProtoTime(at);
+          // 004_… 5.2.2: the office pays the call from the prepaid fund, and has it topped up
+          // when it cannot pay the next one.
+          Fees fees = store_.FeesFor(tx, group, elder.estate_id());
+          int64_t cost = req->has_cost_fen() ? req->cost_fen() : fees.family_call;
+          ChargeTarget target{group, elder.estate_id(), elder.unit_id(), elder.resident_id(),
+                              elder.id()};
+          int64_t balance = elder.family_call_fund_fen();
+          if (cost > 0) {
+            PublishCharge(tx, store_, outbox_, target, FamilyCallCharge(cost), rc.now, rc.trace_id);
+            balance = store_.AddToFund(tx, group, elder.id(), -cost, rc.now);
+          }
+          if (FundNeedsTopUp(balance, fees)) {
+            FeeLine top_up = FamilyCallFundTopUp(fees);
+            PublishCharge(tx, store_, outbox_, target, top_up, rc.now, rc.trace_id);
+            balance = store_.AddToFund(tx, group, elder.id(), top_up.amount_fen, rc.now);
+            resp->set_topped_up(true);
+          }
+          resp->set_cost_fen(cost);
+          resp->set_fund_balance_fen(balance);
           store_.InsertFamilyCall(tx, group, *resp, rc.caller.subject, rc.now);
           WUYE_RETURN_IF_ERROR(sealed_.Write(tx, group, elder.id(), "family_calls", resp->id(),
                                              {{"what_was_seen", req->what_was_seen()}}, rc.now));
@@ -872,6 +915,67 @@ grpc::Status ElderCareServiceImpl::RotateKeys(Ctx* ctx, const v1::RotateKeysRequ
     resp->set_reencrypted(result.reencrypted);
     resp->set_remaining(result.remaining);
     return absl::OkStatus();
+  });
+}
+
+// ---- Fee settings ---------------------------------------------------------------------
+
+v1::FeeSettings ElderCareServiceImpl::FeeSettingsOf(pqxx::work& tx, const std::string& group,
+                                                    const std::string& estate) {
+  auto [group_fees, group_version] = store_.GetFees(tx, group, "");
+  v1::FeeSettings out;
+  out.set_estate_id(estate);
+  if (estate.empty()) {
+    *out.mutable_fees() = FeesProto(ResolveFees(group_fees, {}));
+    *out.mutable_overrides() = group_fees;
+    out.set_version(group_version);
+  } else {
+    auto [estate_fees, estate_version] = store_.GetFees(tx, group, estate);
+    *out.mutable_fees() = FeesProto(ResolveFees(group_fees, estate_fees));
+    *out.mutable_overrides() = estate_fees;
+    out.set_version(estate_version);
+  }
+  return out;
+}
+
+grpc::Status ElderCareServiceImpl::SetFeeSettings(Ctx* ctx, const v1::SetFeeSettingsRequest* req,
+                                                  v1::FeeSettings* resp) {
+  return rpc_.Run(ctx, "SetFeeSettings", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    if (req->estate_id().empty()) {
+      WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kFinanceClerk}));
+    } else {
+      WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kFinanceClerk, kEstateManager}));
+      WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+    }
+    WUYE_RETURN_IF_ERROR(CheckFees(req->fees(), "fees"));
+    if (!req->estate_id().empty()) WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      const std::string& group = rc.caller.group_id;
+      if (!req->estate_id().empty() && !store_.EstateKnown(tx, group, req->estate_id())) {
+        return absl::NotFoundError("estate_id: no such estate");
+      }
+      store_.PutFees(tx, group, req->estate_id(), req->fees(), rc.now);
+      *resp = FeeSettingsOf(tx, group, req->estate_id());
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status ElderCareServiceImpl::GetFeeSettings(Ctx* ctx, const v1::GetFeeSettingsRequest* req,
+                                                  v1::FeeSettings* resp) {
+  return rpc_.Run(ctx, "GetFeeSettings", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kFinanceClerk, kEstateManager, kAgent,
+                                         kTeamLead, kSupervisor, kNurse, kCareWorker, kClinic}));
+    if (!req->estate_id().empty()) {
+      WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
+    }
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      *resp = FeeSettingsOf(tx, rc.caller.group_id, req->estate_id());
+      return absl::OkStatus();
+    });
   });
 }
 

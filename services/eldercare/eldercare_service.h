@@ -51,8 +51,13 @@ class ElderCareServiceImpl final : public v1::ElderCareService::Service {
   grpc::Status ListAuditEntries(Ctx*, const v1::ListAuditEntriesRequest*,
                                 v1::ListAuditEntriesResponse*) override;
   grpc::Status RotateKeys(Ctx*, const v1::RotateKeysRequest*, v1::RotateKeysResponse*) override;
+  grpc::Status SetFeeSettings(Ctx*, const v1::SetFeeSettingsRequest*, v1::FeeSettings*) override;
+  grpc::Status GetFeeSettings(Ctx*, const v1::GetFeeSettingsRequest*, v1::FeeSettings*) override;
 
  private:
+  // The fee settings of a level ("" estate: the group's) with the fees in force there.
+  v1::FeeSettings FeeSettingsOf(pqxx::work& tx, const std::string& group,
+                                const std::string& estate);
   // The caller's elder of an estate the token names: NOT_FOUND for another group's,
   // PERMISSION_DENIED for an estate not in the token.
   absl::StatusOr<v1::Elder> VisibleElder(pqxx::work& tx, const RequestContext& rc,

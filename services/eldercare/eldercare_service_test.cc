@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -819,7 +821,9 @@ TEST_F(EldercareServiceTest, CareDaysCheckupsAndExitAreChargedExactlyOnce) {
     fen[ch.kind()] += ch.amount_fen();
     qty[ch.kind()] += ch.quantity();
   }
-  EXPECT_EQ(fen[ev::ELDER_FEE_KIND_CHECKUP], 28500);
+  // The 300-yuan advance, settled at the actual cost (004_… 5.2.4, 多还少补).
+  EXPECT_EQ(fen[ev::ELDER_FEE_KIND_CHECKUP], 30000);
+  EXPECT_EQ(fen[ev::ELDER_FEE_KIND_CHECKUP_RETURN], 1500);
   EXPECT_EQ(fen[ev::ELDER_FEE_KIND_SICKBED_DAYS], 16000);
   EXPECT_EQ(fen[ev::ELDER_FEE_KIND_HOSPICE_DAYS], 0);
   EXPECT_EQ(fen[ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE], 2000);
@@ -853,7 +857,184 @@ TEST_F(EldercareServiceTest, CareDaysCheckupsAndExitAreChargedExactlyOnce) {
   EXPECT_EQ(fen[ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE], 3000);
   EXPECT_EQ(fen[ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT], 300000);
   EXPECT_EQ(fen[ev::ELDER_FEE_KIND_DEPOSIT_REFUND], 300000);
+  // The refund names the deposit it returns: billing returns what of it was paid (5.9).
+  std::string deposit, refunded;
+  for (const auto& ch : Charges(elder.id())) {
+    if (ch.kind() == ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT) deposit = ch.charge_id();
+    if (ch.kind() == ev::ELDER_FEE_KIND_DEPOSIT_REFUND) refunded = ch.settles_charge_id();
+  }
+  EXPECT_FALSE(deposit.empty());
+  EXPECT_EQ(refunded, deposit);
   EXPECT_EQ(Events("eldercare.elder.exited").size(), 1u);
+}
+
+// ---- Elderly-care money (004_… 5.2) ------------------------------------------------------
+
+// 004_… 备注 "关于各种收费金额,要根据当地人民消费水平酌情降低": each fee of 5.2 is a setting of the
+// group with an estate override, the seed's figure by default; a fee of 0 is not charged.
+TEST_F(EldercareServiceTest, FeesAreSettingsOfTheGroupWithAnEstateOverride) {
+  std::string finance = Token({"finance_clerk"});
+  v1::GetFeeSettingsRequest get;
+  get.set_estate_id(estate_);
+  v1::FeeSettings in_force;
+  ASSERT_TRUE(Call(&Stub::GetFeeSettings, agent_, get, &in_force).ok());
+  EXPECT_EQ(in_force.fees().service_year_fen(), 100000);
+  EXPECT_EQ(in_force.fees().emergency_deposit_fen(), 300000);
+  EXPECT_EQ(in_force.fees().clinic_management_day_fen(), 1000);
+  EXPECT_EQ(in_force.version(), 0);
+
+  v1::SetFeeSettingsRequest group_req;
+  group_req.set_request_id(NewId(absl::Now()));
+  group_req.mutable_fees()->set_service_year_fen(80000);
+  group_req.mutable_fees()->set_sickbed_day_fen(6000);
+  v1::FeeSettings out;
+  EXPECT_EQ(Call(&Stub::SetFeeSettings, manager_, group_req, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);  // the group's fees are finance's
+  EXPECT_EQ(Call(&Stub::SetFeeSettings, agent_, group_req, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(&Stub::SetFeeSettings, finance, group_req, &out).ok());
+  ASSERT_TRUE(Call(&Stub::SetFeeSettings, finance, group_req, &out).ok());  // retry
+  EXPECT_EQ(out.version(), 1);
+  EXPECT_EQ(out.fees().service_year_fen(), 80000);
+  EXPECT_FALSE(out.overrides().has_health_card_fen());
+
+  v1::SetFeeSettingsRequest estate_req;
+  estate_req.set_request_id(NewId(absl::Now()));
+  estate_req.set_estate_id(estate_);
+  estate_req.mutable_fees()->set_emergency_deposit_fen(200000);
+  estate_req.mutable_fees()->set_health_card_fen(0);  // paid by the local government
+  ASSERT_TRUE(Call(&Stub::SetFeeSettings, manager_, estate_req, &out).ok());
+  EXPECT_EQ(out.fees().service_year_fen(), 80000);  // the group's
+  EXPECT_EQ(out.fees().emergency_deposit_fen(), 200000);
+  EXPECT_EQ(out.fees().health_card_fen(), 0);
+
+  // Bad input, another estate, an unknown estate: refused, nothing changed.
+  v1::SetFeeSettingsRequest bad = estate_req;
+  bad.set_request_id(NewId(absl::Now()));
+  bad.mutable_fees()->set_hospice_day_fen(-1);
+  EXPECT_EQ(Field(Call(&Stub::SetFeeSettings, manager_, bad, &out)), "fees.hospice_day_fen");
+  bad.mutable_fees()->set_hospice_day_fen(20000000);
+  EXPECT_EQ(Field(Call(&Stub::SetFeeSettings, manager_, bad, &out)), "fees.hospice_day_fen");
+  bad.mutable_fees()->clear_hospice_day_fen();
+  bad.set_estate_id(other_estate_);
+  EXPECT_EQ(Call(&Stub::SetFeeSettings, Token({"estate_manager"}, estate_), bad, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  bad.set_estate_id(NewId(absl::Now()));
+  EXPECT_EQ(Call(&Stub::SetFeeSettings, finance, bad, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  // Enrolment charges the fees in force where the elder lives.
+  std::map<int, int64_t> fen;
+  for (const auto& ch : Charges(Enrol("123").id())) fen[ch.kind()] += ch.amount_fen();
+  EXPECT_EQ(fen[ev::ELDER_FEE_KIND_SERVICE_YEAR], 80000);
+  EXPECT_EQ(fen[ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT], 200000);
+  EXPECT_EQ(fen.count(ev::ELDER_FEE_KIND_HEALTH_CARD), 0u);
+  fen.clear();
+  for (const auto& ch : Charges(Enrol("124", "13812345679", other_estate_).id())) {
+    fen[ch.kind()] += ch.amount_fen();
+  }
+  EXPECT_EQ(fen[ev::ELDER_FEE_KIND_SERVICE_YEAR], 80000);
+  EXPECT_EQ(fen[ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT], 300000);
+  EXPECT_EQ(fen[ev::ELDER_FEE_KIND_HEALTH_CARD], 5000);
+
+  // Another group's settings are its own.
+  std::string other_group = NewId(absl::Now());
+  TokenClaims claims;
+  claims.subject = "rival";
+  claims.group_id = other_group;
+  claims.estate_ids = {"*"};
+  claims.roles = {"finance_clerk"};
+  claims.issued_at = clock_.Now() - absl::Minutes(1);
+  claims.expires_at = clock_.Now() + absl::Hours(1);
+  v1::GetFeeSettingsRequest group_get;
+  ASSERT_TRUE(Call(&Stub::GetFeeSettings, *MintHs256(claims, ::wuye::testing::kTestSecret),
+                   group_get, &in_force)
+                  .ok());
+  EXPECT_EQ(in_force.fees().service_year_fen(), 100000);
+}
+
+// 004_… 5.2.2 "亲情电话联系话费每人预缴100元由管理处负责保管与使用": each family call is paid from
+// the prepaid fund, whose balance the elder shows, and the fund is topped up when it cannot
+// pay the next call.
+TEST_F(EldercareServiceTest, FamilyCallsDrawDownThePrepaidFundWhichIsToppedUp) {
+  v1::Elder elder = Enrol();
+  EXPECT_EQ(elder.family_call_fund_fen(), 10000);
+  auto call = [&](std::optional<int64_t> cost, v1::FamilyCall* out) {
+    v1::RecordFamilyCallRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_elder_id(elder.id());
+    req.set_what_was_seen("well, eating normally");
+    if (cost) req.set_cost_fen(*cost);
+    return Call(&Stub::RecordFamilyCall, agent_, req, out);
+  };
+  v1::FamilyCall fc;
+  ASSERT_TRUE(call(3000, &fc).ok());
+  EXPECT_EQ(fc.cost_fen(), 3000);
+  EXPECT_EQ(fc.fund_balance_fen(), 7000);
+  EXPECT_FALSE(fc.topped_up());
+  ASSERT_TRUE(call(std::nullopt, &fc).ok());  // the estate's call charge, 1 yuan
+  EXPECT_EQ(fc.fund_balance_fen(), 6900);
+  ASSERT_TRUE(call(6850, &fc).ok());  // 0.50 left: cannot pay the next call
+  EXPECT_TRUE(fc.topped_up());
+  EXPECT_EQ(fc.fund_balance_fen(), 10050);
+  EXPECT_EQ(Field(call(-1, &fc)), "cost_fen");
+  v1::GetElderRequest get;
+  get.set_id(elder.id());
+  v1::Elder after;
+  ASSERT_TRUE(Call(&Stub::GetElder, agent_, get, &after).ok());
+  EXPECT_EQ(after.family_call_fund_fen(), 10050);
+  std::map<int, int64_t> fen;
+  std::map<int, int> count;
+  for (const auto& ch : Charges(elder.id())) {
+    fen[ch.kind()] += ch.amount_fen();
+    ++count[ch.kind()];
+  }
+  EXPECT_EQ(fen[ev::ELDER_FEE_KIND_FAMILY_CALL], 3000 + 100 + 6850);
+  EXPECT_EQ(count[ev::ELDER_FEE_KIND_FAMILY_CALL_FUND], 2);  // prepaid, then topped up once
+  EXPECT_EQ(fen[ev::ELDER_FEE_KIND_FAMILY_CALL_FUND], 20000);
+}
+
+// 004_… 5.2.4 "全面体检的费用每人、每次300元由社区医疗保健室代收…按每次体检实际发生的费用进行
+// 结算,多还少补" and 5.6: the advance, then the difference charged or returned.
+TEST_F(EldercareServiceTest, TheCheckupAdvanceIsSettledAtActualCost) {
+  v1::Elder elder = Enrol();
+  auto checkup = [&](int64_t cost) {
+    v1::RecordCheckupRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_checkup()->set_elder_id(elder.id());
+    *req.mutable_checkup()->mutable_performed_on() = ToDate(absl::CivilDay(2026, 11, 24));
+    req.mutable_checkup()->set_results("normal");
+    req.mutable_checkup()->set_cost_fen(cost);
+    v1::Checkup c;
+    grpc::Status st = Call(&Stub::RecordCheckup, nurse_, req, &c);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return c;
+  };
+  auto since = [&](size_t n) {
+    auto all = Charges(elder.id());
+    return std::vector<ev::ElderFeeCharged>(all.begin() + static_cast<long>(n), all.end());
+  };
+  size_t n = Charges(elder.id()).size();
+  v1::Checkup c = checkup(34500);  // dearer: the rest charged (少补)
+  EXPECT_EQ(c.advance_fen(), 30000);
+  EXPECT_EQ(c.cost_fen(), 34500);
+  auto lines = since(n);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].kind(), ev::ELDER_FEE_KIND_CHECKUP);
+  EXPECT_EQ(lines[0].amount_fen(), 30000);
+  EXPECT_EQ(lines[1].kind(), ev::ELDER_FEE_KIND_CHECKUP_TOP_UP);
+  EXPECT_EQ(lines[1].amount_fen(), 4500);
+  EXPECT_EQ(lines[1].settles_charge_id(), lines[0].charge_id());
+  n = Charges(elder.id()).size();
+  checkup(26000);  // cheaper: the rest returned (多还)
+  lines = since(n);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1].kind(), ev::ELDER_FEE_KIND_CHECKUP_RETURN);
+  EXPECT_EQ(lines[1].amount_fen(), 4000);
+  EXPECT_EQ(lines[1].settles_charge_id(), lines[0].charge_id());
+  n = Charges(elder.id()).size();
+  EXPECT_EQ(checkup(0).cost_fen(), 30000);  // no cost given: the advance is the cost
+  EXPECT_EQ(since(n).size(), 1u);
 }
 
 TEST_F(EldercareServiceTest, TheServiceYearIsRenewedOnItsAnniversary) {

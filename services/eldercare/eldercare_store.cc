@@ -28,10 +28,10 @@ constexpr char kElderCols[] =
     "COALESCE(exited_on::text, ''), consent_scope, consent_version, " US(
         "consent_signed_at") ", consent_signed_by, visit_every_days, next_visit_due::text, "
                              "paid_through::text, deposit_held, version, " US(
-                                 "created_at") ", " US("updated_at");
+                                 "created_at") ", " US("updated_at") ", family_call_fund_fen";
 constexpr char kCheckupCols[] =
     "id, elder_id, estate_id, performed_on::text, cost_fen, has_care_plan, "
-    "COALESCE(follow_up_on::text, ''), " US("created_at");
+    "COALESCE(follow_up_on::text, ''), " US("created_at") ", advance_fen";
 constexpr char kSafetyCols[] =
     "id, estate_id, reason, homes, " US("raised_at") ", COALESCE(" US("completed_at") ", 0)";
 
@@ -78,6 +78,7 @@ v1::Elder ElderRow(const pqxx::row& r) {
   e.set_version(r[16].as<int64_t>());
   *e.mutable_create_time() = Stamp(r[17]);
   *e.mutable_update_time() = Stamp(r[18]);
+  e.set_family_call_fund_fen(r[19].as<int64_t>());
   return e;
 }
 
@@ -91,6 +92,7 @@ v1::Checkup CheckupRow(const pqxx::row& r) {
   c.set_has_care_plan(r[5].as<bool>());
   if (!Str(r[6]).empty()) *c.mutable_follow_up_on() = DateOf(r[6]);
   *c.mutable_create_time() = Stamp(r[7]);
+  c.set_advance_fen(r[8].as<int64_t>());
   return c;
 }
 
@@ -215,7 +217,7 @@ EldercareStore::EldercareStore(Db& db) {
   // -- checkups, visits, calls, care days
   prep("ec_checkup_insert",
        "INSERT INTO checkups (id, group_id, estate_id, elder_id, performed_on, cost_fen, "
-       "created_at) VALUES ($1, $2, $3, $4, $5::date, $6, " TS("$7") ")");
+       "created_at, advance_fen) VALUES ($1, $2, $3, $4, $5::date, $6, " TS("$7") ", $8)");
   prep("ec_checkup_get",
        absl::StrCat("SELECT ", kCheckupCols, " FROM checkups WHERE group_id = $1 AND id = $2"));
   prep("ec_checkup_get_locked",
@@ -232,8 +234,8 @@ EldercareStore::EldercareStore(Db& db) {
        "INSERT INTO visits (id, group_id, elder_id, visited_at, care_plan_followed, visitor, "
        "created_at) VALUES ($1, $2, $3, " TS("$4") ", $5, $6, " TS("$7") ")");
   prep("ec_call_insert",
-       "INSERT INTO family_calls (id, group_id, elder_id, called_at, caller, created_at) "
-       "VALUES ($1, $2, $3, " TS("$4") ", $5, " TS("$6") ")");
+       "INSERT INTO family_calls (id, group_id, elder_id, called_at, caller, created_at, "
+       "cost_fen) VALUES ($1, $2, $3, " TS("$4") ", $5, " TS("$6") ", $7)");
   prep("ec_careday_insert",
        "INSERT INTO care_days (id, group_id, estate_id, elder_id, day, kind, created_at) "
        "VALUES ($1, $2, $3, $4, $5::date, $6, " TS("$7") ") ON CONFLICT DO NOTHING RETURNING 1");
@@ -253,7 +255,28 @@ EldercareStore::EldercareStore(Db& db) {
   prep("ec_careday_mark", "UPDATE care_days SET charge_id = $2::uuid WHERE id = ANY($1::uuid[])");
   prep("ec_charge_insert",
        "INSERT INTO charges (charge_id, group_id, estate_id, elder_id, kind, payer, amount_fen, "
-       "quantity, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " TS("$9") ")");
+       "quantity, created_at, settles_charge_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " TS(
+           "$9") ", NULLIF($10, '')::uuid)");
+  prep("ec_charge_last_of_kind",
+       "SELECT charge_id::text, amount_fen FROM charges WHERE group_id = $1 AND elder_id = $2 "
+       "AND kind = $3 ORDER BY charge_id DESC LIMIT 1");
+  prep("ec_fund_add",
+       "UPDATE elders SET family_call_fund_fen = family_call_fund_fen + $3, version = version + "
+       "1, updated_at = " TS("$4") " WHERE group_id = $1 AND id = $2 RETURNING "
+                                  "family_call_fund_fen");
+
+  // -- fee settings
+  prep("ec_fees_get",
+       "SELECT fees, version FROM fee_settings WHERE group_id = $1 AND estate_id IS NOT "
+       "DISTINCT FROM NULLIF($2, '')::uuid");
+  prep("ec_fees_put",
+       "INSERT INTO fee_settings (group_id, estate_id, fees, version, updated_at) VALUES ($1, "
+       "NULLIF($2, '')::uuid, $3::bytea, 1, " TS("$4") ") ON CONFLICT (group_id, COALESCE("
+                                                       "estate_id, '00000000-0000-0000-0000-000000000000'::uuid"
+                                                       ")) DO UPDATE SET fees = EXCLUDED.fees, "
+                                                       "version = fee_settings.version + 1, "
+                                                       "updated_at = EXCLUDED.updated_at "
+                                                       "RETURNING version");
   prep("ec_charge_totals",
        "SELECT kind, sum(amount_fen)::bigint FROM charges WHERE group_id = $1 AND elder_id = $2 "
        "GROUP BY kind");
@@ -347,6 +370,11 @@ std::optional<ResidentCopy> EldercareStore::GetResident(pqxx::work& tx, const st
   c.facts.lease_end = ParseDay(Str(r[6]));
   c.version = r[7].as<int64_t>();
   return c;
+}
+
+bool EldercareStore::EstateKnown(pqxx::work& tx, const std::string& group,
+                                 const std::string& estate) {
+  return !tx.exec_prepared("ec_estate_zone", group, estate).empty();
 }
 
 std::string EldercareStore::EstateZone(pqxx::work& tx, const std::string& group,
@@ -462,8 +490,8 @@ void EldercareStore::InsertCheckup(pqxx::work& tx, const std::string& group, con
                                    absl::Time now) {
   const v1::Date& d = c.performed_on();
   tx.exec_prepared("ec_checkup_insert", c.id(), group, c.estate_id(), c.elder_id(),
-                   DayText(absl::CivilDay(d.year(), d.month(), d.day())), c.cost_fen(),
-                   Micros(now));
+                   DayText(absl::CivilDay(d.year(), d.month(), d.day())), c.cost_fen(), Micros(now),
+                   c.advance_fen());
 }
 
 std::optional<v1::Checkup> EldercareStore::GetCheckup(pqxx::work& tx, const std::string& group,
@@ -498,7 +526,7 @@ void EldercareStore::InsertFamilyCall(pqxx::work& tx, const std::string& group,
                                       const v1::FamilyCall& c, const std::string& caller,
                                       absl::Time now) {
   tx.exec_prepared("ec_call_insert", c.id(), group, c.elder_id(),
-                   Micros(FromProtoTime(c.called_at())), caller, Micros(now));
+                   Micros(FromProtoTime(c.called_at())), caller, Micros(now), c.cost_fen());
 }
 
 bool EldercareStore::InsertCareDay(pqxx::work& tx, const std::string& group,
@@ -530,7 +558,42 @@ void EldercareStore::MarkCharged(pqxx::work& tx, const std::vector<std::string>&
 void EldercareStore::InsertCharge(pqxx::work& tx, const ChargeRow& c, absl::Time now) {
   tx.exec_prepared("ec_charge_insert", c.charge_id, c.group_id, c.estate_id, c.elder_id,
                    static_cast<int>(c.line.kind), static_cast<int>(c.line.payer), c.line.amount_fen,
-                   c.line.quantity, Micros(now));
+                   c.line.quantity, Micros(now), c.line.settles_charge_id);
+}
+
+std::optional<std::pair<std::string, int64_t>> EldercareStore::LastChargeOfKind(
+    pqxx::work& tx, const std::string& group, const std::string& elder, int kind) {
+  pqxx::result res = tx.exec_prepared("ec_charge_last_of_kind", group, elder, kind);
+  if (res.empty()) return std::nullopt;
+  return std::pair{Str(res[0][0]), res[0][1].as<int64_t>()};
+}
+
+int64_t EldercareStore::AddToFund(pqxx::work& tx, const std::string& group,
+                                  const std::string& elder, int64_t delta, absl::Time now) {
+  return tx.exec_prepared1("ec_fund_add", group, elder, delta, Micros(now))[0].as<int64_t>();
+}
+
+// ---- fee settings ---------------------------------------------------------------------------
+
+std::pair<v1::ElderFees, int64_t> EldercareStore::GetFees(pqxx::work& tx, const std::string& group,
+                                                          const std::string& estate) {
+  v1::ElderFees fees;
+  pqxx::result res = tx.exec_prepared("ec_fees_get", group, estate);
+  if (res.empty()) return {fees, 0};
+  fees.ParseFromString(pqxx::binarystring(res[0][0]).str());
+  return {fees, res[0][1].as<int64_t>()};
+}
+
+int64_t EldercareStore::PutFees(pqxx::work& tx, const std::string& group, const std::string& estate,
+                                const v1::ElderFees& fees, absl::Time now) {
+  return tx
+      .exec_prepared1("ec_fees_put", group, estate, tx.esc_raw(fees.SerializeAsString()),
+                      Micros(now))[0]
+      .as<int64_t>();
+}
+
+Fees EldercareStore::FeesFor(pqxx::work& tx, const std::string& group, const std::string& estate) {
+  return ResolveFees(GetFees(tx, group, "").first, GetFees(tx, group, estate).first);
 }
 
 std::map<int, int64_t> EldercareStore::ChargeTotals(pqxx::work& tx, const std::string& group,

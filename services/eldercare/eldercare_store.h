@@ -74,6 +74,8 @@ class EldercareStore {
   void UpsertResident(pqxx::work& tx, const std::string& group, const ResidentCopy& r);
   std::optional<ResidentCopy> GetResident(pqxx::work& tx, const std::string& group,
                                           const std::string& id);
+  // Whether the estate is in the copy.
+  bool EstateKnown(pqxx::work& tx, const std::string& group, const std::string& estate);
   // The estate's time zone name; "" when the estate is not (yet) in the copy.
   std::string EstateZone(pqxx::work& tx, const std::string& group, const std::string& estate);
 
@@ -137,6 +139,24 @@ class EldercareStore {
   void MarkCharged(pqxx::work& tx, const std::vector<std::string>& day_ids,
                    const std::string& charge_id);
   void InsertCharge(pqxx::work& tx, const ChargeRow& c, absl::Time now);
+  // The elder's latest charge of a kind: {charge id, amount}.
+  std::optional<std::pair<std::string, int64_t>> LastChargeOfKind(pqxx::work& tx,
+                                                                  const std::string& group,
+                                                                  const std::string& elder,
+                                                                  int kind);
+  // Adds `delta` to the elder's family-call fund; returns the balance after it.
+  int64_t AddToFund(pqxx::work& tx, const std::string& group, const std::string& elder,
+                    int64_t delta, absl::Time now);
+
+  // ---- fee settings ("" estate: the group's)
+  // The level's own overrides and their version (0 when never set).
+  std::pair<v1::ElderFees, int64_t> GetFees(pqxx::work& tx, const std::string& group,
+                                            const std::string& estate);
+  int64_t PutFees(pqxx::work& tx, const std::string& group, const std::string& estate,
+                  const v1::ElderFees& fees, absl::Time now);
+  // The fees in force for an estate.
+  Fees FeesFor(pqxx::work& tx, const std::string& group, const std::string& estate);
+
   // Charges recorded for an elder: kind → total fen.
   std::map<int, int64_t> ChargeTotals(pqxx::work& tx, const std::string& group,
                                       const std::string& elder);

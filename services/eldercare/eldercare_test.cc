@@ -138,8 +138,9 @@ TEST(ElderInputTest, PhonesTextsAndDates) {
   EXPECT_EQ(ErrorField(DayOf(v1::Date(), "day").status()), "day");
 }
 
+// 004_… 5.2.1–5.2.5: the enrolment charges each item once, at the seed's figures by default.
 TEST(ElderFeesTest, EnrolmentChargesEveryItemOnce) {
-  auto lines = EnrolmentCharges(CivilDay(2026, 11, 24));
+  auto lines = EnrolmentCharges(CivilDay(2026, 11, 24), Fees{});
   ASSERT_EQ(lines.size(), 4u);
   int64_t total = 0;
   for (const auto& l : lines) {
@@ -147,15 +148,65 @@ TEST(ElderFeesTest, EnrolmentChargesEveryItemOnce) {
     total += l.amount_fen;
   }
   EXPECT_EQ(total, 100000 + 10000 + 5000 + 300000);
-  EXPECT_EQ(DepositRefund().amount_fen, kEmergencyDepositFen);
-  EXPECT_EQ(CheckupCharge(28000, CivilDay(2026, 1, 1)).amount_fen, 28000);
+  FeeLine refund = DepositRefund(kEmergencyDepositFen, "dep-1");
+  EXPECT_EQ(refund.amount_fen, kEmergencyDepositFen);
+  EXPECT_EQ(refund.settles_charge_id, "dep-1");
+  EXPECT_EQ(CheckupAdvance(30000, CivilDay(2026, 1, 1)).amount_fen, 30000);
+}
+
+// 004_… 备注: the fees may be lowered to local levels; a fee set to 0 is not charged.
+TEST(ElderFeesTest, FeesAreSettingsEstateOverGroupOverSeed) {
+  v1::ElderFees group, estate;
+  EXPECT_EQ(ResolveFees(group, estate).service_year, 100000);
+  group.set_service_year_fen(60000);
+  group.set_health_card_fen(3000);
+  estate.set_service_year_fen(0);
+  Fees f = ResolveFees(group, estate);
+  EXPECT_EQ(f.service_year, 0);
+  EXPECT_EQ(f.health_card, 3000);
+  EXPECT_EQ(f.emergency_deposit, 300000);
+  auto lines = EnrolmentCharges(CivilDay(2026, 11, 24), f);
+  ASSERT_EQ(lines.size(), 3u);  // no service-year charge of 0
+  EXPECT_EQ(lines[0].kind, ev::ELDER_FEE_KIND_FAMILY_CALL_FUND);
+  v1::ElderFees bad;
+  bad.set_sickbed_day_fen(-1);
+  EXPECT_EQ(ErrorField(CheckFees(bad, "fees")), "fees.sickbed_day_fen");
+  bad.Clear();
+  bad.set_family_call_fund_fen(100);
+  bad.set_family_call_fen(200);
+  EXPECT_EQ(ErrorField(CheckFees(bad, "fees")), "fees.family_call_fen");
+}
+
+// 004_… 5.2.4 / 5.6: the checkup's 300 is settled at actual cost, 多还少补.
+TEST(ElderFeesTest, CheckupSettlesAtActualCost) {
+  EXPECT_FALSE(CheckupSettlement(30000, 30000, "a").has_value());
+  auto more = CheckupSettlement(30000, 34500, "a");
+  ASSERT_TRUE(more.has_value());
+  EXPECT_EQ(more->kind, ev::ELDER_FEE_KIND_CHECKUP_TOP_UP);
+  EXPECT_EQ(more->amount_fen, 4500);
+  EXPECT_EQ(more->settles_charge_id, "a");
+  auto less = CheckupSettlement(30000, 26000, "a");
+  ASSERT_TRUE(less.has_value());
+  EXPECT_EQ(less->kind, ev::ELDER_FEE_KIND_CHECKUP_RETURN);
+  EXPECT_EQ(less->amount_fen, 4000);
+}
+
+// 004_… 5.2.2: the fund is topped up once it cannot pay the next call.
+TEST(ElderFeesTest, FamilyCallFundTopsUpWhenItCannotPayTheNextCall) {
+  Fees f;
+  EXPECT_FALSE(FundNeedsTopUp(100, f));
+  EXPECT_TRUE(FundNeedsTopUp(99, f));
+  EXPECT_EQ(FamilyCallFundTopUp(f).amount_fen, 10000);
+  f.family_call_fund = 0;  // no fund kept: never topped up
+  EXPECT_FALSE(FundNeedsTopUp(-500, f));
 }
 
 TEST(ElderFeesTest, CareDaysChargeTheElderAndTheClinic) {
   CivilDay d1(2026, 11, 1), d7(2026, 11, 7);
   auto lines =
       CareDayCharges({{v1::CARE_KIND_SICKBED, d1, d7, 7},
-                      {v1::CARE_KIND_HOSPICE, CivilDay(2026, 11, 8), CivilDay(2026, 11, 9), 2}});
+                      {v1::CARE_KIND_HOSPICE, CivilDay(2026, 11, 8), CivilDay(2026, 11, 9), 2}},
+                     Fees{});
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0].kind, ev::ELDER_FEE_KIND_SICKBED_DAYS);
   EXPECT_EQ(lines[0].amount_fen, 7 * 8000);
@@ -167,7 +218,7 @@ TEST(ElderFeesTest, CareDaysChargeTheElderAndTheClinic) {
   EXPECT_EQ(lines[2].payer, ev::ELDER_FEE_PAYER_CLINIC);
   EXPECT_EQ(lines[2].amount_fen, 9 * 1000);
   EXPECT_EQ(lines[2].quantity, 9);
-  EXPECT_TRUE(CareDayCharges({}).empty());
+  EXPECT_TRUE(CareDayCharges({}, Fees{}).empty());
 }
 
 TEST(ElderScheduleTest, VisitsAndServiceYears) {

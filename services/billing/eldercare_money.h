@@ -1,0 +1,88 @@
+// Elderly-care money in billing (004_… 5.2, 5.9, 5.12; docs/api/billing.md, "Elderly-care
+// money"). Each fee lands with its keeper:
+//   - the property office's: the service year (revenue), the family-call fund (held by the
+//     office, `family_call_fund`, drawn down by the calls it pays), the clinic's management
+//     fee (a receivable from the clinic, `clinic_receivable`, never a charge to a unit);
+//   - the clinic's (health card, checkup and its settlement, sick-bed and hospice days):
+//     billed on its behalf (`clinic_billed`) and, once paid, money held for it
+//     (`clinic_payable`), never the office's revenue;
+//   - the emergency deposit: due (`eldercare_deposit_due`) until paid, then held
+//     (`eldercare_deposit_held`); on exit only what was paid is returned.
+// Money billed on someone's behalf moves to its holding account when a payment settles the
+// bill (Collected), and back when the payment is reversed.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "services/billing/billing_store.h"
+#include "services/billing/eldercare_money_store.h"
+#include "shared/auth.h"
+#include "wuye/billing/v1/billing.pb.h"
+#include "wuye/events/v1/eldercare_events.pb.h"
+
+namespace wuye::billing {
+
+// What non-care roles read for an elder-care fee on a bill (养老服务).
+inline constexpr char kEldercareServicesItem[] = "eldercare_services";
+
+// The bill item of an elder-care charge kind ("" for kinds that make no bill).
+std::string EldercareItem(events::v1::ElderFeeKind kind);
+
+// Where a bill item's money waits until paid and where it is held once paid, e.g.
+// {"clinic_billed", "clinic_payable"}; nullopt for items that are revenue at once.
+struct HeldAccounts {
+  std::string due, held;
+  bool per_unit = false;  // the entries carry the unit
+};
+std::optional<HeldAccounts> HeldAccountsOf(const std::string& item);
+
+// Whether the caller may read what care a bill's elder-care line is for: nurses, care
+// workers and the clinic.
+bool MaySeeCareDetail(const Caller& caller);
+// Rewrites the elder-care lines of a bill to kEldercareServicesItem for callers who may not
+// see care detail (the emergency deposit, refundable money of no care detail, stays).
+void MaskCareDetail(const Caller& caller, v1::Bill* bill);
+
+// The clinic's net for a month: collected − returned − management fee.
+int64_t NetToClinic(const v1::ClinicSettlement& s);
+
+class EldercareMoney {
+ public:
+  explicit EldercareMoney(Db& db) : store_(db), money_(db) {}
+
+  // Posts one "eldercare.fee.charged" exactly once per charge_id (ledger ref
+  // "eldercare:<charge id>"). UNAVAILABLE while the unit, or the charge it settles, has not
+  // reached billing yet (the bus delivers it again).
+  absl::Status Post(pqxx::work& tx, const std::string& group,
+                    const events::v1::ElderFeeCharged& fee, absl::Time at);
+
+  // A payment settled `allocations` (bill → fen) of a unit: the money of elder-care bills
+  // kept for someone moves from its due account to its holding account, in one ledger
+  // transaction "eldercare_collected:<payment id>". `reverse` undoes it for a reversal.
+  void Collected(pqxx::work& tx, const std::string& group, const std::string& estate,
+                 const std::string& payment_id,
+                 const std::vector<std::pair<std::string, int64_t>>& allocations, bool reverse,
+                 absl::Time at);
+
+  // The clinic settlement of an estate between `from` and `to`.
+  v1::ClinicSettlement Settlement(pqxx::work& tx, const std::string& group,
+                                  const std::string& estate, absl::Time from, absl::Time to);
+
+ private:
+  // Gives back up to `amount` of a charge bill kept for someone: first what is still open on
+  // it (never owed now), then what was paid of it, to the unit's credit. Returns the fen
+  // returned to credit.
+  absl::StatusOr<int64_t> GiveBack(pqxx::work& tx, const std::string& group,
+                                   const std::string& settles_charge_id, int64_t amount,
+                                   const std::string& ref, const std::string& kind, absl::Time at);
+
+  BillingStore store_;
+  EldercareMoneyStore money_;
+};
+
+}  // namespace wuye::billing
