@@ -765,6 +765,10 @@ grpc::Status BillingServiceImpl::UpdateBillingSettings(Ctx* ctx,
   return rpc_.Run(ctx, "UpdateBillingSettings", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kFinanceClerk}));
+    if (!rc.caller.all_estates) {
+      return absl::PermissionDeniedError(
+          "the group's billing settings need a token for every estate");
+    }
     WUYE_RETURN_IF_ERROR(CheckBillingSettings(req->settings(), "settings"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       v1::BillingSettings settings = WithDefaults(req->settings());

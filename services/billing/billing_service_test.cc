@@ -1645,6 +1645,11 @@ TEST_F(BillingServiceTest, AReadingAboveTheMeterKindsCeilingIsRefusedEvenRightAf
       Call(&Stub::UpdateBillingSettings, TestToken(group_, {"*"}, {"technician"}), us, &settings)
           .error_code(),
       grpc::StatusCode::PERMISSION_DENIED);
+  // They are the whole group's: a token for one estate does not change them.
+  EXPECT_EQ(Call(&Stub::UpdateBillingSettings, TestToken(group_, {estate_}, {"group_admin"}), us,
+                 &settings)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   v1::BillingSettings theirs;
   ASSERT_TRUE(Call(&Stub::GetBillingSettings, TestToken(NewId(absl::Now()), {"*"}, {"group_admin"}),
                    v1::GetBillingSettingsRequest(), &theirs)
