@@ -932,6 +932,18 @@ absl::Status Day::BillingSetupStep() {
       return billing_->SetStandardPrice(ctx, req, &out);
     }));
   }
+  {
+    // The day's month is billed and paid today, after its due day (the 1st, below): a grace
+    // of 31 days keeps the month open (provisional) until after it ends, so its collection
+    // is not fixed before the day's bills and payments exist.
+    bpb::UpdateBillingSettingsRequest req;
+    req.set_request_id("demo-billing-settings");
+    req.mutable_settings()->set_collection_grace_days(31);
+    bpb::BillingSettings out;
+    WUYE_RETURN_IF_ERROR(Call("billing.UpdateBillingSettings", admin, [&](auto* ctx) {
+      return billing_->UpdateBillingSettings(ctx, req, &out);
+    }));
+  }
   const std::map<std::string, int> kPriceUp = {{"sunny", 10}, {"tower", 20}, {"jade", 30}};
   for (auto& [key, es] : estates_) {
     bpb::SetFeeScheduleRequest fs;

@@ -57,26 +57,54 @@ int64_t RateFor(int type, const v1::FeeSchedule& schedule, int64_t estate_rate) 
   return estate_rate;
 }
 
+OwedDays DaysOwed(const std::optional<absl::CivilDay>& from, absl::CivilMonth month,
+                  v1::Proration proration) {
+  const absl::CivilDay first(month), next(month + 1);
+  const int64_t month_days = next - first;
+  const int64_t of = proration == v1::PRORATION_THIRTY_DAY_MONTH ? 30 : month_days;
+  if (!from || *from <= first) return {of, of};
+  if (*from >= next) return {0, of};
+  switch (proration) {
+    case v1::PRORATION_THIRTY_DAY_MONTH:
+      return {std::min<int64_t>(30, 31 - from->day()), of};
+    case v1::PRORATION_WHOLE_MONTH:
+      return {of, of};
+    default:
+      return {next - *from, of};
+  }
+}
+
 MonthlyLines MonthlyFees(const UnitFacts& unit, const v1::FeeSchedule& schedule,
-                         int64_t estate_rate) {
+                         int64_t estate_rate, std::optional<absl::CivilMonth> month,
+                         v1::Proration proration) {
   MonthlyLines lines;
   if (!unit.handed_over) return lines;
+  auto owed = [&](const std::optional<absl::CivilDay>& from) {
+    return month ? DaysOwed(from, *month, proration) : OwedDays{1, 1};
+  };
+  const OwedDays handed = owed(unit.handover_day);
+  if (handed.days == 0) return lines;  // handed over after the month
   if (unit.type == kUnitTypeParking) {
+    int64_t fee = 0;
     switch (unit.occupancy) {
       case kOccupancyRented:
-        lines.parking_fen = schedule.parking_rented_fen();
+        fee = schedule.parking_rented_fen();
         break;
       case kOccupancySelfOccupied:
-        lines.parking_fen = schedule.parking_sold_fen();
+        fee = schedule.parking_sold_fen();
         break;
       default:
-        lines.parking_fen = schedule.parking_vacant_fen();
+        fee = schedule.parking_vacant_fen();
     }
+    lines.parking_fen = ProrateHundredths(fee * 100, handed);
     return lines;
   }
   lines.management_fen =
-      ManagementFeeFen(unit.area_centi_m2, RateFor(unit.type, schedule, estate_rate));
-  lines.stair_lighting_fen = schedule.stair_lighting_fen();
+      ProrateHundredths(unit.area_centi_m2 * RateFor(unit.type, schedule, estate_rate), handed);
+  if (unit.occupancy == kOccupancySelfOccupied || unit.occupancy == kOccupancyRented) {
+    lines.stair_lighting_fen =
+        ProrateHundredths(schedule.stair_lighting_fen() * 100, owed(unit.move_in_day));
+  }
   return lines;
 }
 
@@ -196,6 +224,46 @@ absl::StatusOr<ReadingOutcome> EvaluateReading(const std::optional<PriorReading>
     }
   }
   return out;
+}
+
+v1::BillingSettings WithDefaults(v1::BillingSettings s) {
+  if (s.first_month_proration() == v1::PRORATION_UNSPECIFIED) {
+    s.set_first_month_proration(v1::PRORATION_DAYS_OF_MONTH);
+  }
+  if (s.water_ceiling() == 0) s.set_water_ceiling(kDefaultWaterCeiling);
+  if (s.electricity_ceiling() == 0) s.set_electricity_ceiling(kDefaultElectricityCeiling);
+  if (s.gas_ceiling() == 0) s.set_gas_ceiling(kDefaultGasCeiling);
+  return s;
+}
+
+absl::Status CheckBillingSettings(const v1::BillingSettings& s, absl::string_view prefix) {
+  auto f = [&](absl::string_view name) { return absl::StrCat(prefix, ".", name); };
+  if (s.collection_grace_days() < 0 || s.collection_grace_days() > kMaxGraceDays) {
+    return FieldError(f("collection_grace_days"), absl::StrCat("must be 0..", kMaxGraceDays));
+  }
+  if (!v1::Proration_IsValid(s.first_month_proration())) {
+    return FieldError(f("first_month_proration"), "unknown value");
+  }
+  for (auto [value, name] : {std::pair{s.water_ceiling(), "water_ceiling"},
+                             {s.electricity_ceiling(), "electricity_ceiling"},
+                             {s.gas_ceiling(), "gas_ceiling"}}) {
+    if (value < 0 || value > 100000000) return FieldError(f(name), "must be 0..100000000");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckConsumptionCeiling(int64_t consumption_centi, v1::MeterKind kind,
+                                     const v1::BillingSettings& settings) {
+  v1::BillingSettings s = WithDefaults(settings);
+  int64_t ceiling = kind == v1::METER_KIND_ELECTRICITY ? s.electricity_ceiling()
+                    : kind == v1::METER_KIND_GAS       ? s.gas_ceiling()
+                                                       : s.water_ceiling();
+  if (consumption_centi <= ceiling * 100) return absl::OkStatus();
+  return WithReason(
+      absl::FailedPreconditionError(absl::StrCat(
+          "reading.reading: a consumption of ", FormatCenti(consumption_centi),
+          " in the month is above the group's ceiling of ", ceiling, " for this meter kind")),
+      "CONSUMPTION_ABOVE_CEILING");
 }
 
 PriceBand EstatePriceBand(int64_t standard_fen) {
@@ -320,6 +388,13 @@ int32_t BasisPoints(int64_t part, int64_t whole, int32_t if_empty) {
   if (whole <= 0) return if_empty;
   if (part <= 0) return 0;
   return static_cast<int32_t>((static_cast<__int128>(part) * 10000) / whole);
+}
+
+void CollectionRates(v1::CollectionReport* r) {
+  r->set_collection_rate_bp(BasisPoints(r->collected_fen(), r->billed_fen(), 10000));
+  r->set_arrears_share_bp(BasisPoints(r->owners_in_arrears(), r->owners(), 0));
+  r->set_meets_collection_target(r->collection_rate_bp() >= kCollectionTargetBp &&
+                                 r->arrears_share_bp() <= kArrearsBaselineBp);
 }
 
 absl::Status CheckMonth(const wuye::common::v1::Month& m, absl::string_view field) {

@@ -4,8 +4,10 @@
 //
 // Every rounding rule is written here, once:
 //   - management fee: area (centi-m²) × rate (fen/m²) / 100, rounded half up to the fen;
-//     kManagementFeeSql is the same rule for the set-based billing run, and a test runs it
-//     in PostgreSQL against ManagementFeeFen;
+//   - a first month's prorated fee: (fee × 100 × days owed + 50 × divisor) / (100 × divisor),
+//     rounded half up once (ProrateHundredths); with every day owed it is the fee itself.
+//     The set-based billing run writes the same expression in SQL, and a service test
+//     compares every bill it issues with MonthlyFees;
 //   - metered charges: the exact sum over tiers of consumption (centi-units) × fen per
 //     unit, divided by 100 once at the end, rounded half up;
 //   - ±30 % band: lowest allowed = ceil(70 % of the standard), highest = floor(130 %);
@@ -42,8 +44,6 @@ inline int64_t RoundHundredthsHalfUp(int64_t numerator) { return (numerator + 50
 
 // Management fee (物业管理费) of a month: area × rate, rounded half up to the fen.
 int64_t ManagementFeeFen(int64_t area_centi_m2, int64_t fen_per_m2);
-// The same rule in SQL over columns/parameters named `area` and `rate` (bigint).
-inline constexpr char kManagementFeeSql[] = "((area * rate + 50) / 100)";
 
 // Unit types and occupancies as stored (wuye.directory.v1 numbers).
 inline constexpr int kUnitTypeParking = 5;
@@ -56,7 +56,26 @@ struct UnitFacts {
   int type = 1;
   int occupancy = kOccupancyVacant;
   bool handed_over = false;
+  // Estate-local days of hand-over (收楼) and move-in (入住), when the directory knows them.
+  std::optional<absl::CivilDay> handover_day = std::nullopt;
+  std::optional<absl::CivilDay> move_in_day = std::nullopt;
 };
+
+// The part of a month a fee is owed for: `days` of `of` (of > 0; days == of: all of it).
+struct OwedDays {
+  int64_t days = 0;
+  int64_t of = 1;
+};
+// The days of `month` owed from `from` on (unset, or before the month: all of it; after the
+// month: none) under the group's proration reading (PRORATION_UNSPECIFIED = by the days of
+// the month).
+OwedDays DaysOwed(const std::optional<absl::CivilDay>& from, absl::CivilMonth month,
+                  v1::Proration proration);
+// `hundredths` (a fee × 100) × days ÷ of ÷ 100, rounded half up: the one rule of every
+// prorated fee; with all days owed it is RoundHundredthsHalfUp.
+inline int64_t ProrateHundredths(int64_t hundredths, OwedDays owed) {
+  return (hundredths * owed.days + 50 * owed.of) / (100 * owed.of);
+}
 
 struct MonthlyLines {
   int64_t management_fen = 0;
@@ -65,13 +84,18 @@ struct MonthlyLines {
   int64_t total() const { return management_fen + stair_lighting_fen + parking_fen; }
 };
 
-// The fixed part of a unit's monthly bill. Units not handed over owe nothing; a vacant unit
-// that was handed over owes everything (空置物业由业主交纳). Parking spaces pay the parking
-// fee of their occupancy instead of the area fee and lighting. `estate_rate` applies
-// unless the schedule has a rate for the unit's type. The billing run computes the same in
-// SQL (billing_store.cc), and a test compares the two.
+// The fixed part of a unit's monthly bill for `month`. Units not handed over (or handed
+// over after the month) owe nothing; a vacant unit that was handed over owes the management
+// fee (003_…, Q4: 空置物业由业主交纳) but not the stair lighting, which is owed once someone
+// has moved in (Q6: 業主入住后): occupancy self-occupied or rented, from the move-in day.
+// The first month is prorated from the hand-over day (management fee, parking) and from
+// the move-in day (lighting) by `proration`. Parking spaces pay the parking fee of their
+// occupancy instead of the area fee and lighting. `estate_rate` applies unless the schedule
+// has a rate for the unit's type. Without a month nothing is prorated. The billing run
+// computes the same in SQL (billing_store.cc), and a test compares the two.
 MonthlyLines MonthlyFees(const UnitFacts& unit, const v1::FeeSchedule& schedule,
-                         int64_t estate_rate);
+                         int64_t estate_rate, std::optional<absl::CivilMonth> month = std::nullopt,
+                         v1::Proration proration = v1::PRORATION_DAYS_OF_MONTH);
 // The rate of a unit type: the schedule's, else the estate's.
 int64_t RateFor(int type, const v1::FeeSchedule& schedule, int64_t estate_rate);
 
@@ -108,6 +132,20 @@ struct ReadingOutcome {
 absl::StatusOr<ReadingOutcome> EvaluateReading(const std::optional<PriorReading>& prior,
                                                int64_t reading_centi, bool replaced,
                                                int64_t old_final_centi);
+
+// The group's settings with every default filled in (0 / UNSPECIFIED fields).
+v1::BillingSettings WithDefaults(v1::BillingSettings settings);
+// Checks settings a group admin sends (0 / UNSPECIFIED allowed: the default).
+absl::Status CheckBillingSettings(const v1::BillingSettings& settings, absl::string_view prefix);
+inline constexpr int32_t kMaxGraceDays = 90;
+inline constexpr int64_t kDefaultWaterCeiling = 500;          // m³ a month
+inline constexpr int64_t kDefaultElectricityCeiling = 20000;  // kWh a month
+inline constexpr int64_t kDefaultGasCeiling = 1000;           // m³ a month
+// FAILED_PRECONDITION (CONSUMPTION_ABOVE_CEILING) when a month's consumption of a meter of
+// `kind` is above the group's ceiling: also for the reading right after a meter's baseline,
+// which the jump check cannot judge.
+absl::Status CheckConsumptionCeiling(int64_t consumption_centi, v1::MeterKind kind,
+                                     const v1::BillingSettings& settings);
 
 // ---- Prices ----------------------------------------------------------------------------
 
@@ -157,12 +195,22 @@ inline constexpr int32_t kArrearsBaselineBp = 2500;
 // part / whole in basis points, rounded down; `if_empty` when whole is 0.
 int32_t BasisPoints(int64_t part, int64_t whole, int32_t if_empty);
 
+// Fills the collection rate (collected ÷ billed; 10000 with nothing billed), the arrears
+// share (owners in arrears ÷ owners, against the 25 % baseline of 000_… 二.10) and whether
+// both targets are met, from the figures in `report`.
+void CollectionRates(v1::CollectionReport* report);
+
 // The month as a date "YYYY-MM-01", and back.
 absl::Status CheckMonth(const wuye::common::v1::Month& month, absl::string_view field);
 std::string MonthStart(const wuye::common::v1::Month& month);
 wuye::common::v1::Month MonthOf(absl::CivilDay day);
 // A monthly bill is due at the end of day `due_day` of its month, in the estate's zone.
 absl::Time DueTime(const wuye::common::v1::Month& month, int due_day, absl::TimeZone tz);
+// A month's collection figures are fixed at its close: its due time plus the group's grace
+// (days of 24 hours).
+inline absl::Time CollectionCloseTime(absl::Time due, int32_t grace_days) {
+  return due + absl::Hours(24) * grace_days;
+}
 // The estate's zone, UTC when the name is unknown.
 absl::TimeZone ZoneOrUtc(const std::string& name);
 

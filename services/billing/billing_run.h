@@ -30,4 +30,35 @@ class BillingRunner {
   Outbox outbox_;
 };
 
+// A month's collection (收费率 and the share of owners in arrears, 000_… 二.10) is fixed at
+// its close, the end of its due day plus the group's grace, by the service itself: this
+// PeriodicWorker tick takes one month past its close that is not fixed yet (FOR UPDATE SKIP
+// LOCKED), computes its figures as of the close, stores them and publishes them (final).
+// The months are the rows of collection_reports, made by the billing run (and by
+// ReportCollection); the row lives in the database, so a restart loses nothing.
+class CollectionCloser {
+ public:
+  CollectionCloser(Db& db, const Clock& clock);
+  // 1 when it fixed a month, 0 when none is due.
+  absl::StatusOr<int> Tick();
+
+ private:
+  Db& db_;
+  const Clock& clock_;
+  BillingStore store_;
+  Outbox outbox_;
+};
+
+// Computes the month's figures as of `close`, stores them as fixed and publishes them
+// (final); fills `out` (estate, period, figures, rates, as_of, close_time, version).
+void FixCollection(pqxx::work& tx, BillingStore& store, Outbox& outbox, const std::string& group,
+                   const std::string& estate, const wuye::common::v1::Month& month,
+                   absl::Time close, absl::Time now, const std::string& trace_id,
+                   v1::CollectionReport* out);
+// Appends "billing.collection.reported" for `report` (subject `<estate>/<yyyy-mm>`, its
+// version).
+void PublishCollection(pqxx::work& tx, Outbox& outbox, const std::string& group,
+                       const v1::CollectionReport& report, absl::Time now,
+                       const std::string& trace_id);
+
 }  // namespace wuye::billing

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/billing/billing.h"
+#include "services/billing/billing_run.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
 #include "shared/paging.h"
@@ -72,10 +73,6 @@ absl::Status CheckMoneyMovement(int64_t amount_fen, v1::PaymentMethod method) {
 
 absl::Status Refused(absl::string_view message, absl::string_view reason) {
   return WithReason(absl::FailedPreconditionError(message), reason);
-}
-
-std::string MonthText(const wuye::common::v1::Month& m) {
-  return absl::StrFormat("%04d-%02d", m.year(), m.month());
 }
 
 }  // namespace
@@ -265,6 +262,8 @@ grpc::Status BillingServiceImpl::RecordMeterReading(Ctx* ctx,
       auto prior = store_.LastBillableReading(tx, unit.id, in.meter_id(), period);
       WUYE_ASSIGN_OR_RETURN(ReadingOutcome outcome,
                             EvaluateReading(prior, reading, in.meter_replaced(), old_final));
+      WUYE_RETURN_IF_ERROR(CheckConsumptionCeiling(outcome.consumption_centi, in.kind(),
+                                                   store_.GetSettings(tx, rc.caller.group_id)));
       v1::MeterReading row = in;
       row.set_id(NewId(rc.now));
       row.set_estate_id(unit.estate_id);
@@ -334,7 +333,7 @@ grpc::Status BillingServiceImpl::StartBillingRun(Ctx* ctx, const v1::StartBillin
         return Refused(absl::StrCat("a run of this scope and month is under way: ", *active),
                        "RUN_IN_PROGRESS");
       }
-      int64_t units = store_.CountBillableUnits(tx, rc.caller.group_id, req->estate_id());
+      int64_t units = store_.CountBillableUnits(tx, rc.caller.group_id, req->estate_id(), period);
       store_.InsertRun(tx, rc.caller.group_id, NewId(rc.now), req->estate_id(), period, units,
                        rc.now, rc.trace_id, resp);
       return absl::OkStatus();
@@ -416,6 +415,7 @@ grpc::Status BillingServiceImpl::RecordPayment(Ctx* ctx, const v1::RecordPayment
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, in.unit_id(), "payment.unit_id"));
       const std::string& group = rc.caller.group_id;
+      store_.LockUnit(tx, group, unit.id);
       // The same external transaction under another request_id: the payment it recorded.
       if (auto prior = store_.GetPaymentByTxn(tx, group, in.method(), in.external_txn_no())) {
         if (prior->unit_id() != in.unit_id() || prior->amount_fen() != in.amount_fen()) {
@@ -491,10 +491,21 @@ grpc::Status BillingServiceImpl::ReversePayment(Ctx* ctx, const v1::ReversePayme
     WUYE_RETURN_IF_ERROR(CheckFreeText(req->reason(), "reason", 200, true));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
-      auto payment = store_.GetPayment(tx, group, req->id(), true);
+      auto payment = store_.GetPayment(tx, group, req->id());
       if (!payment) return absl::NotFoundError("id: no such payment");
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(payment->estate_id()));
+      // The unit's lock first, as every money movement of the unit; then the payment again.
+      store_.LockUnit(tx, group, payment->unit_id());
+      payment = store_.GetPayment(tx, group, req->id(), true);
       if (payment->reversed()) return Refused("id: the payment is reversed already", "REVERSED");
+      if (payment->credit_fen() > 0 &&
+          store_.UnitLiability(tx, group, payment->unit_id(), "unit_credit") <
+              payment->credit_fen()) {
+        return Refused(
+            "id: the credit this payment left on the unit has been refunded; the reversal "
+            "would pay it out twice",
+            "CREDIT_REFUNDED");
+      }
       store_.LockOpenBills(tx, group, payment->unit_id());
       std::vector<std::pair<std::string, int64_t>> undo;
       int64_t settled = 0;
@@ -513,7 +524,7 @@ grpc::Status BillingServiceImpl::ReversePayment(Ctx* ctx, const v1::ReversePayme
       for (const auto& a : payment->allocations())
         allocated.emplace_back(a.bill_id(), a.amount_fen());
       eldercare_.Collected(tx, group, payment->estate_id(), payment->id(), allocated, true, rc.now);
-      store_.MarkReversed(tx, payment->id(), req->reason());
+      store_.MarkReversed(tx, payment->id(), req->reason(), rc.now);
       *resp = *store_.GetPayment(tx, group, payment->id());
       return absl::OkStatus();
     });
@@ -537,6 +548,7 @@ grpc::Status BillingServiceImpl::TakeDeposit(Ctx* ctx, const v1::TakeDepositRequ
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, req->unit_id(), "unit_id"));
       const std::string& group = rc.caller.group_id;
+      store_.LockUnit(tx, group, unit.id);
       const std::string method = MethodName(req->method());
       if (!store_.PostLedger(tx, group, unit.estate_id, "deposit",
                              absl::StrCat("deposit:", method, ":", req->external_txn_no()),
@@ -569,7 +581,8 @@ grpc::Status BillingServiceImpl::Refund(Ctx* ctx, const v1::RefundRequest* req,
       const std::string& group = rc.caller.group_id;
       const std::string account =
           req->of() == v1::REFUND_OF_CREDIT ? "unit_credit" : "deposit_held";
-      store_.LockOpenBills(tx, group, unit.id);  // serialises money moves of the unit
+      // The unit's lock serialises its money moves: the balance read below is the one paid.
+      store_.LockUnit(tx, group, unit.id);
       int64_t held = store_.UnitLiability(tx, group, unit.id, account);
       if (req->amount_fen() > held) {
         return Refused(absl::StrCat("amount_fen: more than the unit has (", held, " fen)"),
@@ -591,12 +604,13 @@ void BillingServiceImpl::FillAccount(pqxx::work& tx, const std::string& group, c
                                      v1::UnitAccount* resp) {
   resp->set_unit_id(unit.id);
   resp->set_estate_id(unit.estate_id);
-  int64_t owed = 0;
-  for (auto& b : store_.ListBills(tx, group, unit.estate_id, unit.id, true, "", 1000)) {
-    owed += b.amount_fen() - b.paid_fen();
+  int64_t open = 0;
+  resp->set_owed_fen(store_.UnitOwed(tx, group, unit.id, &open));
+  for (auto& b :
+       store_.ListBills(tx, group, unit.estate_id, unit.id, true, "", account_bills_limit_)) {
     *resp->add_open_bills() = std::move(b);
   }
-  resp->set_owed_fen(owed);
+  resp->set_open_bills_truncated(open > resp->open_bills_size());
   resp->set_credit_fen(store_.UnitLiability(tx, group, unit.id, "unit_credit"));
   // Renovation deposits, and the elderly-care emergency deposit once it is paid.
   resp->set_deposits_held_fen(store_.UnitLiability(tx, group, unit.id, "deposit_held") +
@@ -693,7 +707,7 @@ grpc::Status BillingServiceImpl::RecordReminder(Ctx* ctx, const v1::RecordRemind
       if (bill.paid_fen() >= bill.amount_fen()) {
         return Refused("reminder.bill_id: the bill is settled", "BILL_SETTLED");
       }
-      if (store_.BillDisputed(tx, bill.id())) {
+      if (store_.BillDisputed(tx, rc.caller.group_id, bill.id())) {
         return Refused(
             "reminder.bill_id: an open complaint disputes this bill; reminders are "
             "paused until it closes",
@@ -738,34 +752,72 @@ grpc::Status BillingServiceImpl::ReportCollection(Ctx* ctx, const v1::ReportColl
     const std::string period = MonthStart(req->period());
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
-      WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, req->estate_id(), "estate_id").status());
+      WUYE_ASSIGN_OR_RETURN(EstateCopy estate,
+                            VisibleEstate(tx, rc, req->estate_id(), "estate_id"));
       tx.exec("SET LOCAL statement_timeout = 60000");
-      resp->set_estate_id(req->estate_id());
+      v1::FeeSchedule schedule = store_.GetSchedule(tx, group, estate.id);
+      v1::BillingSettings settings = WithDefaults(store_.GetSettings(tx, group));
+      absl::Time due = store_.OpenReport(
+          tx, group, estate.id, period,
+          DueTime(req->period(), schedule.due_day(), ZoneOrUtc(estate.time_zone)), resp);
+      const absl::Time close = CollectionCloseTime(due, settings.collection_grace_days());
+      resp->set_estate_id(estate.id);
       *resp->mutable_period() = req->period();
-      store_.CollectionFigures(tx, group, req->estate_id(), period, rc.now, resp);
-      resp->set_collection_rate_bp(BasisPoints(resp->collected_fen(), resp->billed_fen(), 10000));
-      resp->set_arrears_share_bp(BasisPoints(resp->owners_in_arrears(), resp->owners(), 0));
-      resp->set_meets_collection_target(resp->collection_rate_bp() >= kCollectionTargetBp &&
-                                        resp->arrears_share_bp() <= kArrearsBaselineBp);
+      *resp->mutable_close_time() = ToProtoTime(close);
+      if (resp->final()) {  // fixed at the close: answered as it was fixed
+        CollectionRates(resp);
+        return absl::OkStatus();
+      }
+      if (rc.now >= close) {  // closed, and the worker has not fixed it yet
+        FixCollection(tx, store_, outbox_, group, estate.id, req->period(), close, rc.now,
+                      rc.trace_id, resp);
+        return absl::OkStatus();
+      }
+      if (req->final()) {
+        return Refused(absl::StrCat("final: the month closes at ", absl::FormatTime(close),
+                                    " (its due day plus the group's grace)"),
+                       "MONTH_NOT_CLOSED");
+      }
+      store_.CollectionFigures(tx, group, estate.id, period, rc.now, resp);
+      CollectionRates(resp);
       *resp->mutable_as_of() = ToProtoTime(rc.now);
-      resp->set_final(req->final());
-      resp->set_version(store_.BumpReport(tx, group, req->estate_id(), period, req->final()));
-      wuye::events::v1::CollectionReported event;
-      event.set_estate_id(resp->estate_id());
-      *event.mutable_period() = resp->period();
-      event.set_billed_fen(resp->billed_fen());
-      event.set_collected_fen(resp->collected_fen());
-      event.set_collection_rate_bp(resp->collection_rate_bp());
-      event.set_owners(resp->owners());
-      event.set_owners_in_arrears(resp->owners_in_arrears());
-      event.set_arrears_share_bp(resp->arrears_share_bp());
-      *event.mutable_as_of() = resp->as_of();
-      event.set_final(resp->final());
-      outbox_.Append(
-          tx,
-          {"billing.collection.reported", group, resp->estate_id(),
-           absl::StrCat(resp->estate_id(), "/", MonthText(req->period())), resp->version(), &event},
-          rc.now, rc.trace_id);
+      resp->set_provisional(true);
+      resp->set_version(store_.BumpReport(tx, estate.id, period));
+      PublishCollection(tx, outbox_, group, *resp, rc.now, rc.trace_id);
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- Settings -------------------------------------------------------------------------------
+
+grpc::Status BillingServiceImpl::GetBillingSettings(Ctx* ctx, const v1::GetBillingSettingsRequest*,
+                                                    v1::BillingSettings* resp) {
+  return rpc_.Run(ctx, "GetBillingSettings", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kFinanceClerk, kEstateManager, kTechnician}));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      *resp = WithDefaults(store_.GetSettings(tx, rc.caller.group_id));
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::UpdateBillingSettings(Ctx* ctx,
+                                                       const v1::UpdateBillingSettingsRequest* req,
+                                                       v1::BillingSettings* resp) {
+  return rpc_.Run(ctx, "UpdateBillingSettings", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kFinanceClerk}));
+    if (!rc.caller.all_estates) {
+      return absl::PermissionDeniedError(
+          "the group's billing settings need a token for every estate");
+    }
+    WUYE_RETURN_IF_ERROR(CheckBillingSettings(req->settings(), "settings"));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      v1::BillingSettings settings = WithDefaults(req->settings());
+      settings.set_version(store_.PutSettings(tx, rc.caller.group_id, settings));
+      *resp = settings;
       return absl::OkStatus();
     });
   });

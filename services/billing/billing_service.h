@@ -49,6 +49,13 @@ class BillingServiceImpl final : public v1::BillingService::Service {
                                 v1::CollectionReport*) override;
   grpc::Status ReportClinicSettlement(Ctx*, const v1::ReportClinicSettlementRequest*,
                                       v1::ClinicSettlement*) override;
+  grpc::Status GetBillingSettings(Ctx*, const v1::GetBillingSettingsRequest*,
+                                  v1::BillingSettings*) override;
+  grpc::Status UpdateBillingSettings(Ctx*, const v1::UpdateBillingSettingsRequest*,
+                                     v1::BillingSettings*) override;
+
+  // How many open bills a unit's account lists (owed_fen counts them all); tests lower it.
+  void set_account_bills_limit(int limit) { account_bills_limit_ = limit; }
 
  private:
   // The estate from the directory copy, or NOT_FOUND; PERMISSION_DENIED when the token
@@ -64,6 +71,7 @@ class BillingServiceImpl final : public v1::BillingService::Service {
                                        const std::string& bill_id, absl::string_view field);
 
   Db& db_;
+  int account_bills_limit_ = 1000;
   BillingStore store_;
   EldercareMoney eldercare_;
   Outbox outbox_;

@@ -100,8 +100,16 @@ class BillingServiceTest : public ::testing::Test {
   std::string Unit(const std::string& estate, const std::string& area,
                    dir::UnitType type = dir::UNIT_TYPE_APARTMENT,
                    dir::Occupancy occ = dir::OCCUPANCY_SELF_OCCUPIED, bool handed_over = true,
-                   const std::string& group = "") {
+                   const std::string& group = "", std::optional<absl::CivilDay> handover = {},
+                   std::optional<absl::CivilDay> move_in = {}) {
     dir::Unit u;
+    auto date = [](absl::CivilDay d, dir::Date* out) {
+      out->set_year(static_cast<int32_t>(d.year()));
+      out->set_month(d.month());
+      out->set_day(d.day());
+    };
+    if (handover) date(*handover, u.mutable_handover_date());
+    if (move_in) date(*move_in, u.mutable_move_in_date());
     u.set_id(NewId(absl::Now()));
     u.set_group_id(group.empty() ? group_ : group);
     u.set_estate_id(estate);
@@ -228,6 +236,7 @@ TEST_F(BillingServiceTest, TheRunBillsEveryHandedOverUnitOnceAsTheDomainSays) {
     dir::UnitType type;
     dir::Occupancy occ;
     bool handed;
+    std::optional<absl::CivilDay> handover = {}, move_in = {};
   };
   std::vector<Case> cases = {
       {"89.5", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true},
@@ -240,9 +249,21 @@ TEST_F(BillingServiceTest, TheRunBillsEveryHandedOverUnitOnceAsTheDomainSays) {
       {"12.5", dir::UNIT_TYPE_PARKING, dir::OCCUPANCY_VACANT, true},
       {"99999.99", dir::UNIT_TYPE_OFFICE, dir::OCCUPANCY_RENTED, true},
       {"70", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_VACANT, false},  // not handed over
+      // The first month prorated from hand-over and move-in (003_…, Q4 and Q6).
+      {"88.88", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true,
+       absl::CivilDay(2026, 11, 7), absl::CivilDay(2026, 11, 19)},
+      {"61", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_VACANT, true, absl::CivilDay(2026, 11, 30)},
+      {"61", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_RENTED, true, absl::CivilDay(2026, 9, 1),
+       absl::CivilDay(2026, 12, 2)},  // moved in after the month: no lighting yet
+      {"12.5", dir::UNIT_TYPE_PARKING, dir::OCCUPANCY_RENTED, true, absl::CivilDay(2026, 11, 2)},
   };
+  // Handed over after the month: not billed, not counted.
+  Unit(estate_, "75", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true, "",
+       absl::CivilDay(2026, 12, 1));
   std::map<std::string, Case> units;
-  for (const auto& c : cases) units[Unit(estate_, c.area, c.type, c.occ, c.handed)] = c;
+  for (const auto& c : cases) {
+    units[Unit(estate_, c.area, c.type, c.occ, c.handed, "", c.handover, c.move_in)] = c;
+  }
   // A meter with a baseline in October and 25 m³ in November on the first unit.
   const std::string metered = units.begin()->first;
   for (auto [month, reading] : {std::pair{10, "100"}, {11, "125"}}) {
@@ -260,9 +281,9 @@ TEST_F(BillingServiceTest, TheRunBillsEveryHandedOverUnitOnceAsTheDomainSays) {
 
   v1::BillingRun run = Run(estate_, Month(2026, 11));
   EXPECT_EQ(run.state(), v1::RUN_STATE_DONE);
-  EXPECT_EQ(run.units_total(), 9);
-  EXPECT_EQ(run.units_done(), 9);
-  EXPECT_EQ(run.bills_issued(), 9);
+  EXPECT_EQ(run.units_total(), 13);
+  EXPECT_EQ(run.units_done(), 13);
+  EXPECT_EQ(run.bills_issued(), 13);
   EXPECT_GE(run.chunks_done(), 3);  // chunks of 3
 
   v1::FeeSchedule schedule;
@@ -273,11 +294,13 @@ TEST_F(BillingServiceTest, TheRunBillsEveryHandedOverUnitOnceAsTheDomainSays) {
   }
   int64_t total = 0;
   auto bills = Bills(estate_);
-  ASSERT_EQ(bills.size(), 9u);
+  ASSERT_EQ(bills.size(), 13u);
   for (const auto& bill : bills) {
     const Case& c = units.at(bill.unit_id());
-    UnitFacts facts{*ParseCenti(c.area, "a"), c.type, c.occ, c.handed};
-    int64_t expected = MonthlyFees(facts, schedule, 150).total();
+    UnitFacts facts{*ParseCenti(c.area, "a"), c.type, c.occ, c.handed, c.handover, c.move_in};
+    int64_t expected =
+        MonthlyFees(facts, schedule, 150, absl::CivilMonth(2026, 11), v1::PRORATION_DAYS_OF_MONTH)
+            .total();
     // 25 m³: 20 at 3.45 + 5 at 4.83 = 93.15 yuan.
     if (bill.unit_id() == metered) expected += 9315;
     EXPECT_EQ(bill.amount_fen(), expected) << c.area << " type " << c.type;
@@ -292,9 +315,9 @@ TEST_F(BillingServiceTest, TheRunBillsEveryHandedOverUnitOnceAsTheDomainSays) {
   // Running it again issues nothing new.
   v1::BillingRun again = Run(estate_, Month(2026, 11));
   EXPECT_EQ(again.state(), v1::RUN_STATE_DONE);
-  EXPECT_EQ(again.units_done(), 9);
+  EXPECT_EQ(again.units_done(), 13);
   EXPECT_EQ(again.bills_issued(), 0);
-  EXPECT_EQ(Bills(estate_).size(), 9u);
+  EXPECT_EQ(Bills(estate_).size(), 13u);
   v1::LedgerCheck ledger = Ledger();
   EXPECT_TRUE(ledger.balanced());
   EXPECT_EQ(ledger.debits_fen(), total);  // receivable against revenue, once
@@ -1228,18 +1251,9 @@ TEST_F(BillingServiceTest, StaleDirectoryVersionsAreIgnored) {
 
 // ---- Arrears and reports ----------------------------------------------------------------
 
-TEST_F(BillingServiceTest, ArrearsAreAgedAndTheCollectionReportIsPublished) {
+TEST_F(BillingServiceTest, ArrearsAreAgedByDaysPastDue) {
   std::vector<std::string> units;
   for (int i = 0; i < 4; ++i) units.push_back(Unit(estate_, "100"));
-  // Two owners registered on the first unit, none on the others (each counts as one).
-  for (int i = 0; i < 2; ++i) {
-    dir::Resident r;
-    r.set_id(NewId(absl::Now()));
-    r.set_unit_id(units[0]);
-    r.set_role(dir::RESIDENT_ROLE_OWNER);
-    r.set_version(1);
-    ASSERT_TRUE(Deliver("directory.resident.created", group_, r.id(), 1, r).ok());
-  }
   absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
   auto old_month = MonthOf(absl::CivilDay(absl::CivilMonth(today) - 10));
   Run(estate_, old_month);
@@ -1257,25 +1271,93 @@ TEST_F(BillingServiceTest, ArrearsAreAgedAndTheCollectionReportIsPublished) {
   EXPECT_EQ(arrears.days_over_180_fen(), 30000);
   EXPECT_EQ(arrears.days_0_30_fen() + arrears.days_31_90_fen() + arrears.days_91_180_fen(), 0);
   EXPECT_EQ(arrears.units_in_arrears(), 2);
+}
 
+// Issue 19.11, "collection figures as of the due day": the collection rate and the share of
+// owners in arrears (000_… 二.10: 以欠繳費業主率25%為基準) of a month are fixed at its close
+// (the end of its due day plus the group's grace) by the service itself; a report before
+// the close is provisional. Owners are counted one per home (002_… 第七章, 办理入住:
+// 房屋档案的建立(一户一档)): co-owners of one home are one owner, a home whose owner the
+// directory has not registered is one owner too, and a parking space is no owner of its own.
+TEST_F(BillingServiceTest, TheMonthsCollectionIsFixedAtItsCloseByTheServiceNotByACaller) {
+  v1::SetFeeScheduleRequest fs;
+  fs.set_request_id(NewId(absl::Now()));
+  fs.mutable_schedule()->set_estate_id(estate_);
+  fs.mutable_schedule()->set_due_day(28);
+  fs.mutable_schedule()->set_parking_sold_fen(6000);
+  v1::FeeSchedule schedule;
+  ASSERT_TRUE(Call(&Stub::SetFeeSchedule, admin_, fs, &schedule).ok());
+  std::vector<std::string> homes;
+  for (int i = 0; i < 4; ++i) homes.push_back(Unit(estate_, "100"));      // 15000 each
+  const std::string space = Unit(estate_, "12", dir::UNIT_TYPE_PARKING);  // 6000, never paid
+  for (int i = 0; i < 2; ++i) {  // two co-owners of the first home
+    dir::Resident r;
+    r.set_id(NewId(absl::Now()));
+    r.set_unit_id(homes[0]);
+    r.set_role(dir::RESIDENT_ROLE_OWNER);
+    r.set_version(1);
+    ASSERT_TRUE(Deliver("directory.resident.created", group_, r.id(), 1, r).ok());
+  }
+  // Next month: due on its 28th, so not closed while this test runs.
+  const absl::CivilMonth next =
+      absl::CivilMonth(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())) + 1;
+  const auto month = MonthOf(absl::CivilDay(next));
+  Run(estate_, month);
+  for (int i = 2; i < 4; ++i) {
+    v1::Payment p;
+    ASSERT_TRUE(
+        Call(&Stub::RecordPayment, clerk_, PaymentReq(homes[i], 15000, absl::StrCat("P", i)), &p)
+            .ok());
+  }
   v1::ReportCollectionRequest rreq;
   rreq.set_request_id(NewId(absl::Now()));
   rreq.set_estate_id(estate_);
-  *rreq.mutable_period() = old_month;
+  *rreq.mutable_period() = month;
   v1::CollectionReport report;
   ASSERT_TRUE(Call(&Stub::ReportCollection, clerk_, rreq, &report).ok());
-  EXPECT_EQ(report.billed_fen(), 60000);
+  EXPECT_TRUE(report.provisional());
+  EXPECT_FALSE(report.final());
+  EXPECT_EQ(report.billed_fen(), 66000);
   EXPECT_EQ(report.collected_fen(), 30000);
-  EXPECT_EQ(report.collection_rate_bp(), 5000);
-  EXPECT_EQ(report.owners(), 5);             // 2 + 1 + 1 + 1
-  EXPECT_EQ(report.owners_in_arrears(), 3);  // units 0 (2 owners) and 1
-  EXPECT_EQ(report.arrears_share_bp(), 6000);
-  EXPECT_FALSE(report.meets_collection_target());
+  EXPECT_EQ(report.owners(), 4);             // one per home; the parking space is none
+  EXPECT_EQ(report.owners_in_arrears(), 0);  // nothing is past due yet
+  const absl::TimeZone shanghai = ZoneOrUtc("Asia/Shanghai");
+  const absl::Time close = absl::FromCivil(absl::CivilDay(next.year(), next.month(), 29), shanghai);
+  EXPECT_EQ(FromProtoTime(report.close_time()), close);  // the due day's end, grace 0
   EXPECT_EQ(report.version(), 1);
+  // Nobody can fix the month before its close.
   rreq.set_request_id(NewId(absl::Now()));
   rreq.set_final(true);
+  grpc::Status early = Call(&Stub::ReportCollection, clerk_, rreq, &report);
+  EXPECT_EQ(early.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(early), "MONTH_NOT_CLOSED");
+
+  // The service's own worker fixes it once the close has passed, as of the close.
+  FakeClock clock(close - absl::Seconds(1));
+  CollectionCloser closer(*db_, clock);
+  EXPECT_EQ(*closer.Tick(), 0);  // not yet
+  clock.Set(close + absl::Hours(3));
+  EXPECT_EQ(*closer.Tick(), 1);
+  EXPECT_EQ(*closer.Tick(), 0);  // once
+  // A payment recorded after the month was fixed does not change it.
+  v1::Payment late;
+  ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_, PaymentReq(homes[0], 15000, "P0"), &late).ok());
+  rreq.set_request_id(NewId(absl::Now()));
+  rreq.set_final(false);
   ASSERT_TRUE(Call(&Stub::ReportCollection, clerk_, rreq, &report).ok());
+  EXPECT_TRUE(report.final());
+  EXPECT_FALSE(report.provisional());
+  EXPECT_EQ(FromProtoTime(report.as_of()), close);
+  EXPECT_EQ(report.billed_fen(), 66000);
+  EXPECT_EQ(report.collected_fen(), 30000);
+  EXPECT_EQ(report.collection_rate_bp(), 4545);
+  EXPECT_EQ(report.owners(), 4);
+  EXPECT_EQ(report.owners_in_arrears(), 2);  // homes 0 (two co-owners: one owner) and 1
+  EXPECT_EQ(report.arrears_share_bp(), 5000);
+  EXPECT_FALSE(report.meets_collection_target());
   EXPECT_EQ(report.version(), 2);
+  // Published twice: the provisional report and the fixed one; the answer after the close
+  // publishes nothing new.
   pqxx::connection conn(tdb_.url());
   pqxx::nontransaction tx(conn);
   pqxx::result events = tx.exec(
@@ -1286,9 +1368,50 @@ TEST_F(BillingServiceTest, ArrearsAreAgedAndTheCollectionReportIsPublished) {
   ev::CollectionReported payload;
   ASSERT_TRUE(last.payload().UnpackTo(&payload));
   EXPECT_EQ(last.subject_version(), 2);
-  EXPECT_EQ(payload.collection_rate_bp(), 5000);
-  EXPECT_EQ(payload.arrears_share_bp(), 6000);
   EXPECT_TRUE(payload.final());
+  EXPECT_EQ(payload.collection_rate_bp(), 4545);
+  EXPECT_EQ(payload.arrears_share_bp(), 5000);
+}
+
+TEST_F(BillingServiceTest, AMonthPastItsCloseIsFixedAsOfTheCloseWhoeverAsksFirst) {
+  std::vector<std::string> homes;
+  for (int i = 0; i < 2; ++i) homes.push_back(Unit(estate_, "100"));
+  absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+  auto old_month = MonthOf(absl::CivilDay(absl::CivilMonth(today) - 3));
+  Run(estate_, old_month);  // billed today, long after the month's due day
+  v1::Payment p;
+  ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_, PaymentReq(homes[1], 15000, "P1"), &p).ok());
+  // A grace the group sets counts: 30 days after the 15th, still long past.
+  v1::UpdateBillingSettingsRequest us;
+  us.set_request_id(NewId(absl::Now()));
+  us.mutable_settings()->set_collection_grace_days(30);
+  v1::BillingSettings settings;
+  ASSERT_TRUE(Call(&Stub::UpdateBillingSettings, admin_, us, &settings).ok());
+  v1::ReportCollectionRequest rreq;
+  rreq.set_request_id(NewId(absl::Now()));
+  rreq.set_estate_id(estate_);
+  *rreq.mutable_period() = old_month;
+  v1::CollectionReport report;
+  ASSERT_TRUE(Call(&Stub::ReportCollection, clerk_, rreq, &report).ok());
+  EXPECT_TRUE(report.final());
+  EXPECT_FALSE(report.provisional());
+  const absl::Time close = absl::FromCivil(absl::CivilDay(old_month.year(), old_month.month(), 16),
+                                           ZoneOrUtc("Asia/Shanghai")) +
+                           absl::Hours(24 * 30);
+  EXPECT_EQ(FromProtoTime(report.close_time()), close);
+  EXPECT_EQ(FromProtoTime(report.as_of()), close);
+  EXPECT_EQ(report.billed_fen(), 30000);
+  EXPECT_EQ(report.collected_fen(), 0);  // paid today, after the close
+  EXPECT_EQ(report.owners_in_arrears(), 2);
+  // The worker finds nothing left to do, and a second caller gets the same figures.
+  CollectionCloser closer(*db_, SystemClock());
+  EXPECT_EQ(*closer.Tick(), 0);
+  rreq.set_request_id(NewId(absl::Now()));
+  rreq.set_final(true);
+  v1::CollectionReport again;
+  ASSERT_TRUE(Call(&Stub::ReportCollection, admin_, rreq, &again).ok());
+  EXPECT_EQ(again.version(), report.version());
+  EXPECT_EQ(again.collected_fen(), 0);
 }
 
 // ---- Bad input, request_id, tenancy, roles ------------------------------------------------
@@ -1583,6 +1706,324 @@ TEST_F(BillingServiceTest, DepositsAreHeldAndRefundsNeverPayBackMoreThanIsThere)
   EXPECT_EQ(account.credit_fen(), 0);
   EXPECT_EQ(account.deposits_held_fen(), 50000);
   EXPECT_EQ(Query("SELECT count(*) FROM ledger_txns WHERE kind = 'refund'"), 2);
+  EXPECT_TRUE(Ledger().balanced());
+}
+
+// ---- Issue 20: money of a unit moved once, groups apart, bounded readings ------------------
+
+// Issue 20.2: Refund used to lock the unit's open bills, which are none while the unit holds
+// credit; twenty refunds of the same credit at once paid it out more than once.
+TEST_F(BillingServiceTest, TwentyConcurrentRefundsOfOneCreditPayItOutOnce) {
+  std::string unit = Unit(estate_, "100");
+  Run(estate_, Month(2026, 1));  // 150.00 yuan
+  v1::Payment paid;
+  ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_, PaymentReq(unit, 20000, "T-over"), &paid).ok());
+  ASSERT_EQ(paid.credit_fen(), 5000);
+  constexpr int kCalls = 20;
+  std::atomic<int> ready{0}, ok{0}, refused{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] {
+      v1::RefundRequest refund;
+      refund.set_request_id(absl::StrCat("refund-", i));
+      refund.set_unit_id(unit);
+      refund.set_of(v1::REFUND_OF_CREDIT);
+      refund.set_amount_fen(5000);
+      refund.set_method(v1::PAYMENT_METHOD_CASH);
+      refund.set_reason("overpaid");
+      ready.fetch_add(1);
+      while (ready.load() < kCalls) std::this_thread::yield();
+      v1::UnitAccount account;
+      grpc::Status st = Call(&Stub::Refund, clerk_, refund, &account);
+      if (st.ok()) {
+        ok.fetch_add(1);
+      } else if (Reason(st) == "NOT_ENOUGH_HELD") {
+        refused.fetch_add(1);
+      } else {
+        other.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(refused.load(), kCalls - 1);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(Query("SELECT count(*) FROM ledger_txns WHERE kind = 'refund'"), 1);
+  v1::GetUnitAccountRequest get;
+  get.set_unit_id(unit);
+  v1::UnitAccount account;
+  ASSERT_TRUE(Call(&Stub::GetUnitAccount, clerk_, get, &account).ok());
+  EXPECT_EQ(account.credit_fen(), 0);
+  EXPECT_TRUE(Ledger().balanced());
+}
+
+// Issue 20.2: a reversal of a payment and a refund of the credit it left, at once: the
+// credit leaves the unit once, by one of them.
+TEST_F(BillingServiceTest, AReversalAndARefundOfItsCreditAtOnceMoveTheCreditOnce) {
+  constexpr int kUnits = 6;
+  std::vector<std::string> units;
+  for (int i = 0; i < kUnits; ++i) units.push_back(Unit(estate_, "100"));
+  Run(estate_, Month(2026, 1));
+  std::vector<std::string> payments;
+  for (int i = 0; i < kUnits; ++i) {
+    v1::Payment paid;
+    ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_,
+                     PaymentReq(units[i], 20000, absl::StrCat("T-", i)), &paid)
+                    .ok());
+    ASSERT_EQ(paid.credit_fen(), 5000);
+    payments.push_back(paid.id());
+  }
+  int reversed = 0, refunded = 0;
+  for (int i = 0; i < kUnits; ++i) {
+    std::atomic<int> ready{0};
+    grpc::Status reversal, refund;
+    std::thread a([&] {
+      v1::ReversePaymentRequest req;
+      req.set_request_id(absl::StrCat("rev-", i));
+      req.set_id(payments[i]);
+      req.set_reason("bank transfer returned");
+      ready.fetch_add(1);
+      while (ready.load() < 2) std::this_thread::yield();
+      v1::Payment out;
+      reversal = Call(&Stub::ReversePayment, clerk_, req, &out);
+    });
+    std::thread b([&] {
+      v1::RefundRequest req;
+      req.set_request_id(absl::StrCat("ref-", i));
+      req.set_unit_id(units[i]);
+      req.set_of(v1::REFUND_OF_CREDIT);
+      req.set_amount_fen(5000);
+      req.set_method(v1::PAYMENT_METHOD_CASH);
+      req.set_reason("overpaid");
+      ready.fetch_add(1);
+      while (ready.load() < 2) std::this_thread::yield();
+      v1::UnitAccount out;
+      refund = Call(&Stub::Refund, clerk_, req, &out);
+    });
+    a.join();
+    b.join();
+    EXPECT_NE(reversal.ok(), refund.ok()) << i;
+    if (reversal.ok()) {
+      ++reversed;
+      EXPECT_EQ(Reason(refund), "NOT_ENOUGH_HELD");
+    } else {
+      ++refunded;
+      EXPECT_EQ(Reason(reversal), "CREDIT_REFUNDED");
+    }
+    v1::GetUnitAccountRequest get;
+    get.set_unit_id(units[i]);
+    v1::UnitAccount account;
+    ASSERT_TRUE(Call(&Stub::GetUnitAccount, clerk_, get, &account).ok());
+    EXPECT_EQ(account.credit_fen(), 0) << i;
+  }
+  EXPECT_EQ(reversed + refunded, kUnits);
+  EXPECT_TRUE(Ledger().balanced());
+  // Cash out never exceeds cash in: each unit's 200.00 came in once and left at most once.
+  EXPECT_EQ(Query("SELECT count(*) FROM ledger_txns WHERE kind IN ('refund', 'reversal')"), kUnits);
+}
+
+// Issue 20.20: owed_fen is the SQL sum of every open bill, not of the bills listed.
+TEST_F(BillingServiceTest, OwedIsTheSumOfEveryOpenBillNotOfTheListedOnes) {
+  service_->set_account_bills_limit(2);
+  std::string unit = Unit(estate_, "100");
+  for (int m = 1; m <= 5; ++m) Run(estate_, Month(2026, m));  // 5 × 150.00 yuan
+  v1::Payment paid;
+  ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_, PaymentReq(unit, 5000, "T-part"), &paid).ok());
+  v1::GetUnitAccountRequest get;
+  get.set_unit_id(unit);
+  v1::UnitAccount account;
+  ASSERT_TRUE(Call(&Stub::GetUnitAccount, clerk_, get, &account).ok());
+  EXPECT_EQ(account.owed_fen(), 5 * 15000 - 5000);
+  EXPECT_EQ(account.owed_fen(),
+            Query("SELECT sum(amount_fen - paid_fen) FROM bills WHERE unit_id = '" + unit + "'"));
+  EXPECT_EQ(account.open_bills_size(), 2);
+  EXPECT_TRUE(account.open_bills_truncated());
+  service_->set_account_bills_limit(1000);
+  ASSERT_TRUE(Call(&Stub::GetUnitAccount, clerk_, get, &account).ok());
+  EXPECT_EQ(account.open_bills_size(), 5);
+  EXPECT_FALSE(account.open_bills_truncated());
+  EXPECT_EQ(account.owed_fen(), 70000);
+}
+
+// Issue 20.5: a complaint in group A naming group B's bill used to mark B's bill disputed
+// and pause B's dunning. Every consumer write is keyed by the event's group: a bill, unit or
+// estate of another group is not touched.
+TEST_F(BillingServiceTest, ACrossGroupDisputeChangesNothing) {
+  const std::string other = NewId(absl::Now());
+  const std::string other_estate = Estate(150, other);
+  const std::string other_unit =
+      Unit(other_estate, "90", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true, other);
+  const std::string other_admin = TestToken(other, {"*"}, {"group_admin"});
+  {
+    v1::StartBillingRunRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_estate_id(other_estate);
+    *req.mutable_period() = Month(2026, 1);
+    v1::BillingRun run;
+    ASSERT_TRUE(Call(&Stub::StartBillingRun, other_admin, req, &run).ok());
+    BillingRunner runner(*db_, SystemClock(), 10);
+    while (*runner.Tick() == 1) {
+    }
+  }
+  v1::ListBillsRequest lb;
+  lb.set_estate_id(other_estate);
+  v1::ListBillsResponse page;
+  ASSERT_TRUE(Call(&Stub::ListBills, other_admin, lb, &page).ok());
+  ASSERT_EQ(page.bills_size(), 1);
+  const std::string bill = page.bills(0).id();
+  const std::string before = Snapshot();
+  // Our group's complaint names their bill, with our estate and with theirs.
+  std::string unit = Unit(estate_, "90");
+  for (const std::string& estate : {estate_, other_estate}) {
+    ev::TicketChanged t;
+    t.set_ticket_id(NewId(absl::Now()));
+    t.set_estate_id(estate);
+    t.mutable_location()->set_unit_id(estate == estate_ ? unit : other_unit);
+    t.set_kind(wuye::common::v1::TICKET_KIND_COMPLAINT);
+    t.set_disputed_bill_id(bill);
+    t.set_state(ev::TICKET_STATE_RECEIVED);
+    ASSERT_TRUE(Deliver("intake.ticket.created", group_, t.ticket_id(), 1, t).ok());
+  }
+  // A unit event of our group carrying their unit's id changes nothing of theirs.
+  dir::Unit forged;
+  forged.set_id(other_unit);
+  forged.set_group_id(group_);
+  forged.set_estate_id(estate_);
+  forged.set_building_area_m2("1");
+  forged.set_handed_over(false);
+  forged.set_version(9);
+  ASSERT_TRUE(Deliver("directory.unit.updated", group_, other_unit, 9, forged).ok());
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Query("SELECT count(*) FROM bill_disputes WHERE open"), 0);
+  EXPECT_EQ(Query("SELECT area_centi FROM bl_units WHERE id = '" + other_unit + "'"), 9000);
+  v1::GetBillRequest get;
+  get.set_id(bill);
+  v1::Bill b;
+  ASSERT_TRUE(Call(&Stub::GetBill, other_admin, get, &b).ok());
+  EXPECT_FALSE(b.disputed());
+  v1::RecordReminderRequest remind;
+  remind.set_request_id(NewId(absl::Now()));
+  remind.mutable_reminder()->set_bill_id(bill);
+  remind.mutable_reminder()->set_channel(v1::REMINDER_CHANNEL_SMS);
+  v1::Reminder reminder;
+  grpc::Status st = Call(&Stub::RecordReminder, other_admin, remind, &reminder);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  // Their own complaint about the bill of another of their units is not a dispute of it
+  // either; one about the unit's own bill is.
+  const std::string neighbour =
+      Unit(other_estate, "80", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true, other);
+  ev::TicketChanged own;
+  own.set_ticket_id(NewId(absl::Now()));
+  own.set_estate_id(other_estate);
+  own.mutable_location()->set_unit_id(neighbour);
+  own.set_kind(wuye::common::v1::TICKET_KIND_COMPLAINT);
+  own.set_disputed_bill_id(bill);
+  own.set_state(ev::TICKET_STATE_RECEIVED);
+  ASSERT_TRUE(Deliver("intake.ticket.created", other, own.ticket_id(), 1, own).ok());
+  EXPECT_EQ(Query("SELECT count(*) FROM bill_disputes WHERE open"), 0);
+  own.mutable_location()->set_unit_id(other_unit);
+  ASSERT_TRUE(Deliver("intake.ticket.changed", other, own.ticket_id(), 2, own).ok());
+  ASSERT_TRUE(Call(&Stub::GetBill, other_admin, get, &b).ok());
+  EXPECT_TRUE(b.disputed());
+}
+
+// Issue 20.19: an absolute ceiling per meter kind, also right after a meter's baseline
+// (where the ×3 jump check has nothing to compare with).
+TEST_F(BillingServiceTest, AReadingAboveTheMeterKindsCeilingIsRefusedEvenRightAfterTheBaseline) {
+  std::string unit = Unit(estate_, "90");
+  Schedule(estate_);
+  auto read = [&](int month, const std::string& value) {
+    v1::RecordMeterReadingRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_reading()->set_unit_id(unit);
+    req.mutable_reading()->set_meter_id("W1");
+    req.mutable_reading()->set_kind(v1::METER_KIND_WATER);
+    *req.mutable_reading()->mutable_period() = Month(2026, month);
+    req.mutable_reading()->set_reading(value);
+    v1::MeterReading out;
+    return Call(&Stub::RecordMeterReading, clerk_, req, &out);
+  };
+  ASSERT_TRUE(read(1, "100").ok());  // the baseline
+  const std::string before = Snapshot();
+  grpc::Status huge = read(2, "99999999");
+  EXPECT_EQ(huge.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(huge), "CONSUMPTION_ABOVE_CEILING");
+  EXPECT_EQ(Reason(read(2, "600.01")), "CONSUMPTION_ABOVE_CEILING");  // 500.01 m³ > 500
+  EXPECT_EQ(Snapshot(), before);
+  // The group raises its ceiling; then the same reading is billable.
+  v1::UpdateBillingSettingsRequest us;
+  us.set_request_id(NewId(absl::Now()));
+  us.mutable_settings()->set_water_ceiling(1000);
+  v1::BillingSettings settings;
+  ASSERT_TRUE(Call(&Stub::UpdateBillingSettings, admin_, us, &settings).ok());
+  EXPECT_EQ(settings.water_ceiling(), 1000);
+  EXPECT_EQ(settings.electricity_ceiling(), kDefaultElectricityCeiling);
+  EXPECT_EQ(settings.first_month_proration(), v1::PRORATION_DAYS_OF_MONTH);
+  EXPECT_EQ(settings.version(), 1);
+  EXPECT_TRUE(read(2, "600.01").ok());
+  // Settings: bad input names the field; only group admins and finance clerks change them;
+  // another group keeps its defaults.
+  us.set_request_id(NewId(absl::Now()));
+  us.mutable_settings()->set_collection_grace_days(-1);
+  EXPECT_EQ(Field(Call(&Stub::UpdateBillingSettings, admin_, us, &settings)),
+            "settings.collection_grace_days");
+  us.mutable_settings()->set_collection_grace_days(5);
+  EXPECT_EQ(
+      Call(&Stub::UpdateBillingSettings, TestToken(group_, {"*"}, {"technician"}), us, &settings)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  // They are the whole group's: a token for one estate does not change them.
+  EXPECT_EQ(Call(&Stub::UpdateBillingSettings, TestToken(group_, {estate_}, {"group_admin"}), us,
+                 &settings)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::BillingSettings theirs;
+  ASSERT_TRUE(Call(&Stub::GetBillingSettings, TestToken(NewId(absl::Now()), {"*"}, {"group_admin"}),
+                   v1::GetBillingSettingsRequest(), &theirs)
+                  .ok());
+  EXPECT_EQ(theirs.water_ceiling(), kDefaultWaterCeiling);
+  EXPECT_EQ(theirs.version(), 0);
+}
+
+// 003_…, Q4 and Q6 through the API: a vacant handed-over unit owes the management fee and
+// not the stair lighting; the first month runs from the hand-over or move-in day, by the
+// group's proration reading.
+TEST_F(BillingServiceTest, StairLightingIsOwedAfterMoveInAndTheFirstMonthIsProrated) {
+  Schedule(estate_);  // lighting 5.00 yuan
+  const std::string vacant =
+      Unit(estate_, "100", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_VACANT, true);
+  const std::string moved_in =
+      Unit(estate_, "100", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true, "",
+           absl::CivilDay(2026, 10, 20), absl::CivilDay(2026, 11, 16));
+  const std::string handed_mid =
+      Unit(estate_, "100", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_VACANT, true, "",
+           absl::CivilDay(2026, 11, 21));
+  Run(estate_, Month(2026, 11));
+  auto lines = [&](const std::string& unit) {
+    std::map<std::string, int64_t> out;
+    std::vector<v1::Bill> bills = Bills(estate_, unit);
+    EXPECT_EQ(bills.size(), 1u);
+    if (bills.empty()) return out;
+    for (const auto& l : bills[0].lines()) out[l.item()] = l.amount_fen();
+    return out;
+  };
+  EXPECT_EQ(lines(vacant), (std::map<std::string, int64_t>{{"management_fee", 15000}}));
+  EXPECT_EQ(lines(moved_in), (std::map<std::string, int64_t>{{"management_fee", 15000},
+                                                             {"stair_lighting", 250}}));  // 15/30
+  EXPECT_EQ(lines(handed_mid), (std::map<std::string, int64_t>{{"management_fee", 5000}}));
+  // A group that reads the first month as whole owes it whole.
+  v1::UpdateBillingSettingsRequest us;
+  us.set_request_id(NewId(absl::Now()));
+  us.mutable_settings()->set_first_month_proration(v1::PRORATION_WHOLE_MONTH);
+  v1::BillingSettings settings;
+  ASSERT_TRUE(Call(&Stub::UpdateBillingSettings, admin_, us, &settings).ok());
+  const std::string whole =
+      Unit(estate_, "100", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_RENTED, true, "",
+           absl::CivilDay(2026, 12, 21), absl::CivilDay(2026, 12, 28));
+  Run(estate_, Month(2026, 12));
+  std::vector<v1::Bill> december = Bills(estate_, whole);
+  ASSERT_EQ(december.size(), 1u);
+  EXPECT_EQ(december[0].amount_fen(), 15500);
   EXPECT_TRUE(Ledger().balanced());
 }
 

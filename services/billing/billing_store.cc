@@ -32,7 +32,8 @@ constexpr char kBillCols[] =
     "id, estate_id, unit_id, kind, period::text, management_fen, lighting_fen, parking_fen, "
     "water_fen, electricity_fen, gas_fen, other_fen, item, source, amount_fen, paid_fen, " US(
         "issued_at") ", " US("due_at") ", EXISTS (SELECT 1 FROM bill_disputes d WHERE d.bill_id "
-                                       "= bills.id::text AND d.open)";
+                                       "= bills.id::text AND d.group_id = bills.group_id AND "
+                                       "d.open)";
 
 v1::Bill BillRow(const pqxx::row& r) {
   v1::Bill b;
@@ -147,20 +148,41 @@ v1::EstatePrice EstatePriceRow(const pqxx::row& r) {
   return p;
 }
 
+// The days of the month ($11) owed from the date in `col` under proration $16, as
+// DaysOwed (billing.h): p.n is the divisor, p.ms/p.me the month's first day and the next
+// month's.
+std::string OwedDaysSql(const char* col) {
+  return absl::StrCat("CASE WHEN ", col, " >= p.me THEN 0 WHEN ", col, " IS NULL OR ", col,
+                      " <= p.ms THEN p.n WHEN $16 = 2 THEN LEAST(30, 31 - extract(day FROM ", col,
+                      ")::int) WHEN $16 = 3 THEN p.n ELSE p.me - ", col, " END");
+}
+
 // The monthly bills of one chunk, set-based. The fees are MonthlyFees (billing.h) in SQL;
-// the management fee is kManagementFeeSql over `area` and `rate`. Bill ids are the chunk's
-// UUIDv7 prefix ($13) and the row's number, so they ascend like every other id.
-// `guarded`: a unit's bill of the period may exist already (another run billed it), and
-// ON CONFLICT skips it; unguarded, the insert is plain (a quarter faster: no speculative
+// the management fee is `area` × `rate`, prorated like ProrateHundredths over the days owed from
+// the hand-over day (`hd`) and, for the stair lighting of a unit someone lives in, from the move-in
+// day (`md`). Bill ids are the chunk's UUIDv7 prefix ($13) and the row's number, so they ascend
+// like every other id. `guarded`: a unit's bill of the period may exist already (another run billed
+// it), and ON CONFLICT skips it; unguarded, the insert is plain (a quarter faster: no speculative
 // insertion), and a bill that exists after all fails the statement on the unique index.
 std::string IssueChunkSql(bool guarded) {
   return absl::StrCat(
-      "WITH u AS ("
+      "WITH p AS ("
+      "  SELECT $11::date AS ms, ($11::date + interval '1 month')::date AS me,"
+      "    CASE WHEN $16 = 2 THEN 30"
+      "         ELSE ($11::date + interval '1 month')::date - $11::date END AS n"
+      "), u AS ("
       "  SELECT id, area_centi AS area, type, occupancy,"
-      "         COALESCE(NULLIF(($6::bigint[])[type], 0), $5) AS rate"
+      "         COALESCE(NULLIF(($6::bigint[])[type], 0), $5) AS rate,"
+      "         handover_date, move_in_date"
       "  FROM bl_units WHERE estate_id = $2 AND group_id = $1 AND id > ",
       AFTER("$3"),
-      "    AND handed_over ORDER BY id LIMIT $4"
+      "    AND handed_over AND (handover_date IS NULL OR"
+      "         handover_date < ($11::date + interval '1 month')::date)"
+      "  ORDER BY id LIMIT $4"
+      "), d AS ("
+      "  SELECT u.*, p.n, ",
+      OwedDaysSql("u.handover_date"), " AS hd, ", OwedDaysSql("u.move_in_date"),
+      " AS md FROM u CROSS JOIN p"
       "), m AS ("
       "  SELECT unit_id,"
       "    sum(amount_fen) FILTER (WHERE kind = 1) AS water,"
@@ -171,19 +193,19 @@ std::string IssueChunkSql(bool guarded) {
       "), f AS ("
       "  SELECT u.id,"
       "    CASE WHEN u.type = ",
-      kUnitTypeParking, " THEN 0 ELSE ", kManagementFeeSql,
+      kUnitTypeParking, " THEN 0 ELSE (u.area * u.rate * u.hd + 50 * u.n) / (100 * u.n)",
       " END AS management,"
       "    CASE WHEN u.type = ",
-      kUnitTypeParking,
-      " THEN 0 ELSE $7 END AS lighting,"
-      "    CASE WHEN u.type <> ",
+      kUnitTypeParking, " OR u.occupancy NOT IN (", kOccupancySelfOccupied, ", ", kOccupancyRented,
+      ") THEN 0 ELSE ($7 * 100 * u.md + 50 * u.n) / (100 * u.n) END AS lighting,"
+      "    (CASE WHEN u.type <> ",
       kUnitTypeParking, " THEN 0 WHEN u.occupancy = ", kOccupancyRented,
       " THEN $8 WHEN u.occupancy = ", kOccupancySelfOccupied,
-      " THEN $9 ELSE $10 END AS parking,"
+      " THEN $9 ELSE $10 END * 100 * u.hd + 50 * u.n) / (100 * u.n) AS parking,"
       "    COALESCE(m.water, 0) AS water, COALESCE(m.electricity, 0) AS electricity,"
       "    COALESCE(m.gas, 0) AS gas,"
       "    row_number() OVER (ORDER BY u.id) AS n"
-      "  FROM u LEFT JOIN m ON m.unit_id = u.id"
+      "  FROM d u LEFT JOIN m ON m.unit_id = u.id"
       "), ins AS ("
       "  INSERT INTO bills (id, group_id, estate_id, unit_id, kind, period, management_fen,"
       "    lighting_fen, parking_fen, water_fen, electricity_fen, gas_fen, amount_fen,"
@@ -225,10 +247,13 @@ BillingStore::BillingStore(Db& db) {
        "AND bl_estates.group_id = excluded.group_id");
   prep("bl_units_upsert",
        "INSERT INTO bl_units (id, group_id, estate_id, area_centi, type, occupancy, "
-       "handed_over, version) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], "
-       "$4::bigint[], $5::smallint[], $6::smallint[], $7::boolean[], $8::bigint[]) "
+       "handed_over, version, handover_date, move_in_date) SELECT i, g, e, a, t, o, h, v, "
+       "NULLIF(hd, '')::date, NULLIF(md, '')::date FROM unnest($1::uuid[], $2::uuid[], "
+       "$3::uuid[], $4::bigint[], $5::smallint[], $6::smallint[], $7::boolean[], $8::bigint[], "
+       "$9::text[], $10::text[]) AS x(i, g, e, a, t, o, h, v, hd, md) "
        "ON CONFLICT (id) DO UPDATE SET area_centi = excluded.area_centi, type = excluded.type, "
        "occupancy = excluded.occupancy, handed_over = excluded.handed_over, "
+       "handover_date = excluded.handover_date, move_in_date = excluded.move_in_date, "
        "version = excluded.version WHERE bl_units.version < excluded.version "
        "AND bl_units.group_id = excluded.group_id");
   prep("bl_resident_upsert",
@@ -244,11 +269,14 @@ BillingStore::BillingStore(Db& db) {
                     "AND id > ",
                     AFTER("$2"), " ORDER BY id LIMIT 1"));
   prep("bl_unit_get",
-       "SELECT id, estate_id, area_centi, type, occupancy, handed_over, version FROM bl_units "
+       "SELECT id, estate_id, area_centi, type, occupancy, handed_over, version, "
+       "COALESCE(handover_date::text, ''), COALESCE(move_in_date::text, '') FROM bl_units "
        "WHERE group_id = $1 AND id = $2");
+  prep("bl_unit_lock", "SELECT 1 FROM bl_units WHERE group_id = $1 AND id = $2 FOR UPDATE");
   prep("bl_units_billable",
        "SELECT count(*) FROM bl_units WHERE group_id = $1 AND handed_over AND "
-       "($2 = '' OR estate_id = NULLIF($2, '')::uuid)");
+       "($2 = '' OR estate_id = NULLIF($2, '')::uuid) AND (handover_date IS NULL OR "
+       "handover_date < ($3::date + interval '1 month')::date)");
 
   // Prices and schedules.
   prep("bl_std_price_put",
@@ -345,6 +373,9 @@ BillingStore::BillingStore(Db& db) {
                                     "($3 = '' OR unit_id = NULLIF($3, '')::uuid) AND "
                                     "(NOT $4 OR paid_fen < amount_fen) AND id > ",
                                     AFTER("$5"), " ORDER BY id LIMIT $6"));
+  prep("bl_unit_owed",
+       "SELECT COALESCE(sum(amount_fen - paid_fen), 0), count(*) FROM bills WHERE group_id = $1 "
+       "AND unit_id = $2 AND paid_fen < amount_fen");
   prep("bl_bills_open_locked",
        "SELECT id, " US("due_at") ", " US("issued_at") ", amount_fen - paid_fen FROM bills "
        "WHERE group_id = $1 AND unit_id = $2 AND paid_fen < amount_fen ORDER BY due_at, "
@@ -377,7 +408,8 @@ BillingStore::BillingStore(Db& db) {
        "INSERT INTO allocations (payment_id, bill_id, amount_fen) SELECT $1, b, a FROM "
        "unnest($2::uuid[], $3::bigint[]) AS x(b, a)");
   prep("bl_payment_reverse",
-       "UPDATE payments SET reversed = true, reversal_reason = $2 WHERE id = $1");
+       "UPDATE payments SET reversed = true, reversal_reason = $2, reversed_at = " TS("$3") " "
+       "WHERE id = $1");
 
   // Ledger.
   prep("bl_ledger_txn",
@@ -412,8 +444,9 @@ BillingStore::BillingStore(Db& db) {
        "= '' THEN bill_disputes.bill_id ELSE excluded.bill_id END, open = excluded.open, "
        "version = excluded.version WHERE bill_disputes.version < excluded.version AND "
        "bill_disputes.group_id = excluded.group_id");
-  prep("bl_dispute_exists", "SELECT 1 FROM bill_disputes WHERE ticket_id = $1");
-  prep("bl_bill_disputed", "SELECT 1 FROM bill_disputes WHERE bill_id = $1 AND open LIMIT 1");
+  prep("bl_dispute_exists", "SELECT 1 FROM bill_disputes WHERE ticket_id = $1 AND group_id = $2");
+  prep("bl_bill_disputed",
+       "SELECT 1 FROM bill_disputes WHERE bill_id = $1 AND group_id = $2 AND open LIMIT 1");
   prep("bl_reminder_insert",
        absl::StrCat("INSERT INTO reminders (id, group_id, estate_id, unit_id, bill_id, channel, "
                     "note, staff_id, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " TS(
@@ -422,20 +455,57 @@ BillingStore::BillingStore(Db& db) {
   prep("bl_reminders",
        absl::StrCat("SELECT ", kReminderCols,
                     " FROM reminders WHERE group_id = $1 AND bill_id = $2 ORDER BY sent_at, id"));
+  // A month's figures as of $4: what payments made by then (and not reversed by then)
+  // settled of its monthly bills; owners one per billed home (parking spaces are no owner of
+  // their own), in arrears when a bill of the home is open past due at $4.
   prep("bl_collection",
-       "WITH b AS (SELECT unit_id, amount_fen, paid_fen, paid_fen < amount_fen AND due_at <= " TS(
-           "$4") " AS late FROM bills WHERE group_id = $1 AND estate_id = $2 AND "
-                 "period = $3::date AND kind = 1), "
-                 "o AS (SELECT b.unit_id, bool_or(b.late) AS late, GREATEST(1, (SELECT count(*) "
-                 "FROM bl_residents r WHERE r.unit_id = b.unit_id AND r.owner)) AS owners FROM "
-                 "b GROUP BY b.unit_id) "
-                 "SELECT (SELECT COALESCE(sum(amount_fen), 0) FROM b), (SELECT "
-                 "COALESCE(sum(paid_fen), 0) FROM b), COALESCE(sum(owners), 0), "
-                 "COALESCE(sum(owners) FILTER (WHERE late), 0) FROM o");
+       "WITH b AS (SELECT b.unit_id, b.amount_fen, b.due_at, COALESCE((SELECT sum(a.amount_fen) "
+       "FROM allocations a JOIN payments p ON p.id = a.payment_id WHERE a.bill_id = b.id AND "
+       "p.paid_at <= " TS("$4") " AND NOT (p.reversed AND COALESCE(p.reversed_at, p.paid_at) <= "
+       TS("$4") ")), 0) AS paid FROM bills b WHERE b.group_id = $1 AND b.estate_id = $2 AND "
+       "b.period = $3::date AND b.kind = 1), "
+       "h AS (SELECT b.unit_id, bool_or(b.paid < b.amount_fen AND b.due_at <= " TS("$4") ") AS "
+       "late FROM b JOIN bl_units u ON u.id = b.unit_id AND u.group_id = $1 WHERE u.type <> " +
+           std::to_string(kUnitTypeParking) +
+           " GROUP BY b.unit_id) "
+           "SELECT (SELECT COALESCE(sum(amount_fen), 0) FROM b), (SELECT COALESCE(sum(paid), 0) "
+           "FROM b), (SELECT count(*) FROM h), (SELECT count(*) FROM h WHERE late)");
+  prep("bl_report_open",
+       "INSERT INTO collection_reports (group_id, estate_id, period, version, final, due_at) "
+       "VALUES ($1, $2, $3::date, 0, false, " TS("$4") ") ON CONFLICT (estate_id, period) DO "
+       "UPDATE SET due_at = COALESCE(collection_reports.due_at, excluded.due_at) WHERE "
+       "collection_reports.group_id = excluded.group_id");
+  prep("bl_report_get",
+       "SELECT version, final, " US("due_at") ", COALESCE(billed_fen, 0), "
+       "COALESCE(collected_fen, 0), COALESCE(owners, 0), COALESCE(owners_in_arrears, 0), "
+       "COALESCE(" US("as_of") ", 0) FROM collection_reports WHERE group_id = $1 AND "
+       "estate_id = $2 AND period = $3::date FOR UPDATE");
   prep("bl_report_bump",
-       "INSERT INTO collection_reports (group_id, estate_id, period, version, final) VALUES ($1, "
-       "$2, $3::date, 1, $4) ON CONFLICT (estate_id, period) DO UPDATE SET version = "
-       "collection_reports.version + 1, final = excluded.final RETURNING version");
+       "UPDATE collection_reports SET version = version + 1 WHERE estate_id = $1 AND "
+       "period = $2::date RETURNING version");
+  prep("bl_report_fix",
+       "UPDATE collection_reports SET version = version + 1, final = true, billed_fen = $3, "
+       "collected_fen = $4, owners = $5, owners_in_arrears = $6, as_of = " TS("$7") " WHERE "
+       "estate_id = $1 AND period = $2::date RETURNING version");
+  prep(
+      "bl_report_due",
+      absl::StrCat("WITH r AS (SELECT r.group_id, r.estate_id, r.period, r.due_at + "
+                   "COALESCE(s.grace_days, 0) * interval '24 hours' AS close_at FROM "
+                   "collection_reports r LEFT JOIN billing_settings s ON s.group_id = "
+                   "r.group_id WHERE NOT r.final AND r.due_at <= ",
+                   TS("$1"), ") SELECT c.group_id, c.estate_id, c.period::text, ", US("r.close_at"),
+                   " FROM r JOIN collection_reports c ON c.estate_id = r.estate_id AND "
+                   "c.period = r.period WHERE r.close_at <= ",
+                   TS("$1"),
+                   " AND NOT c.final ORDER BY r.close_at LIMIT 1 FOR UPDATE OF c "
+                   "SKIP LOCKED"));
+
+  // Settings.
+  prep("bl_settings_get", "SELECT settings, version FROM billing_settings WHERE group_id = $1");
+  prep("bl_settings_put",
+       "INSERT INTO billing_settings (group_id, settings, grace_days) VALUES ($1, $2, $3) "
+       "ON CONFLICT (group_id) DO UPDATE SET settings = excluded.settings, grace_days = "
+       "excluded.grace_days, version = billing_settings.version + 1 RETURNING version");
 }
 
 // ---- directory copy ---------------------------------------------------------------------
@@ -448,7 +518,11 @@ void BillingStore::UpsertEstate(pqxx::work& tx, const std::string& group, const 
 void BillingStore::UpsertUnits(pqxx::work& tx, const std::string& group,
                                const std::vector<UnitCopy>& units) {
   if (units.empty()) return;
-  std::vector<std::string> ids, groups, estates, areas, types, occs, handed, versions;
+  std::vector<std::string> ids, groups, estates, areas, types, occs, handed, versions, handover,
+      move_in;
+  auto day = [](const std::optional<absl::CivilDay>& d) {
+    return d ? absl::FormatCivilTime(*d) : std::string();
+  };
   for (const auto& u : units) {
     ids.push_back(u.id);
     groups.push_back(group);
@@ -458,10 +532,12 @@ void BillingStore::UpsertUnits(pqxx::work& tx, const std::string& group,
     occs.push_back(std::to_string(u.facts.occupancy));
     handed.push_back(u.facts.handed_over ? "t" : "f");
     versions.push_back(std::to_string(u.version));
+    handover.push_back(day(u.facts.handover_day));
+    move_in.push_back(day(u.facts.move_in_day));
   }
   tx.exec_prepared("bl_units_upsert", PgArray(ids), PgArray(groups), PgArray(estates),
                    PgArray(areas), PgArray(types), PgArray(occs), PgArray(handed),
-                   PgArray(versions));
+                   PgArray(versions), PgArray(handover), PgArray(move_in));
 }
 
 void BillingStore::UpsertResident(pqxx::work& tx, const std::string& group, const std::string& id,
@@ -495,12 +571,19 @@ std::optional<UnitCopy> BillingStore::GetUnit(pqxx::work& tx, const std::string&
   u.facts.occupancy = r[0][4].as<int>();
   u.facts.handed_over = r[0][5].as<bool>();
   u.version = r[0][6].as<int64_t>();
+  absl::CivilDay day;
+  if (absl::ParseCivilTime(Str(r[0][7]), &day)) u.facts.handover_day = day;
+  if (absl::ParseCivilTime(Str(r[0][8]), &day)) u.facts.move_in_day = day;
   return u;
 }
 
+bool BillingStore::LockUnit(pqxx::work& tx, const std::string& group, const std::string& unit) {
+  return !tx.exec_prepared("bl_unit_lock", group, unit).empty();
+}
+
 int64_t BillingStore::CountBillableUnits(pqxx::work& tx, const std::string& group,
-                                         const std::string& estate) {
-  return tx.exec_prepared1("bl_units_billable", group, estate)[0].as<int64_t>();
+                                         const std::string& estate, const std::string& period) {
+  return tx.exec_prepared1("bl_units_billable", group, estate, period)[0].as<int64_t>();
 }
 
 // ---- prices and schedules -----------------------------------------------------------------
@@ -672,9 +755,10 @@ std::optional<RunRow> BillingStore::ClaimRun(pqxx::work& tx) {
 
 ChunkResult BillingStore::IssueChunk(pqxx::work& tx, const std::string& group,
                                      const EstateCopy& estate, const v1::FeeSchedule& schedule,
-                                     const std::string& period, const std::string& after_unit,
-                                     int limit, absl::Time issued, absl::Time due,
-                                     const std::string& id_prefix, const std::string& run_id) {
+                                     v1::Proration proration, const std::string& period,
+                                     const std::string& after_unit, int limit, absl::Time issued,
+                                     absl::Time due, const std::string& id_prefix,
+                                     const std::string& run_id) {
   // Rates by unit type (index 1..6); 0 = the estate's rate.
   std::vector<std::string> rates(6, "0");
   for (const auto& r : schedule.type_rates()) {
@@ -682,11 +766,11 @@ ChunkResult BillingStore::IssueChunk(pqxx::work& tx, const std::string& group,
       rates[r.unit_type() - 1] = std::to_string(r.fen_per_m2());
   }
   auto issue = [&](pqxx::work& t, const char* statement) {
-    return t.exec_prepared1(statement, group, estate.id, after_unit, limit,
-                            estate.fee_fen_per_m2, PgArray(rates), schedule.stair_lighting_fen(),
+    return t.exec_prepared1(statement, group, estate.id, after_unit, limit, estate.fee_fen_per_m2,
+                            PgArray(rates), schedule.stair_lighting_fen(),
                             schedule.parking_rented_fen(), schedule.parking_sold_fen(),
                             schedule.parking_vacant_fen(), period, Micros(issued), Micros(due),
-                            id_prefix, run_id);
+                            id_prefix, run_id, static_cast<int>(proration));
   };
   // No other run ever billed this estate and period: nothing to skip. (A unit billed in
   // another estate before it moved here still has its bill: the plain insert fails on it,
@@ -740,6 +824,13 @@ std::vector<v1::Bill> BillingStore::ListBills(pqxx::work& tx, const std::string&
     out.push_back(BillRow(r));
   }
   return out;
+}
+
+int64_t BillingStore::UnitOwed(pqxx::work& tx, const std::string& group, const std::string& unit,
+                               int64_t* open_bills) {
+  pqxx::row r = tx.exec_prepared1("bl_unit_owed", group, unit);
+  *open_bills = r[1].as<int64_t>();
+  return r[0].as<int64_t>();
 }
 
 std::vector<OpenBill> BillingStore::LockOpenBills(pqxx::work& tx, const std::string& group,
@@ -832,8 +923,8 @@ void BillingStore::InsertAllocations(
 }
 
 void BillingStore::MarkReversed(pqxx::work& tx, const std::string& payment,
-                                const std::string& reason) {
-  tx.exec_prepared("bl_payment_reverse", payment, reason);
+                                const std::string& reason, absl::Time now) {
+  tx.exec_prepared("bl_payment_reverse", payment, reason, Micros(now));
 }
 
 // ---- ledger -----------------------------------------------------------------------------
@@ -893,12 +984,12 @@ void BillingStore::UpsertDispute(pqxx::work& tx, const std::string& group,
   tx.exec_prepared("bl_dispute_upsert", ticket, group, bill, open, version);
 }
 
-bool BillingStore::BillDisputed(pqxx::work& tx, const std::string& bill) {
-  return !tx.exec_prepared("bl_bill_disputed", bill).empty();
+bool BillingStore::BillDisputed(pqxx::work& tx, const std::string& group, const std::string& bill) {
+  return !tx.exec_prepared("bl_bill_disputed", bill, group).empty();
 }
 
-bool BillingStore::HasDispute(pqxx::work& tx, const std::string& ticket) {
-  return !tx.exec_prepared("bl_dispute_exists", ticket).empty();
+bool BillingStore::HasDispute(pqxx::work& tx, const std::string& group, const std::string& ticket) {
+  return !tx.exec_prepared("bl_dispute_exists", ticket, group).empty();
 }
 
 void BillingStore::InsertReminder(pqxx::work& tx, const std::string& group, const v1::Reminder& r,
@@ -917,17 +1008,74 @@ std::vector<v1::Reminder> BillingStore::ListReminders(pqxx::work& tx, const std:
 
 void BillingStore::CollectionFigures(pqxx::work& tx, const std::string& group,
                                      const std::string& estate, const std::string& period,
-                                     absl::Time now, v1::CollectionReport* out) {
-  pqxx::row r = tx.exec_prepared1("bl_collection", group, estate, period, Micros(now));
+                                     absl::Time as_of, v1::CollectionReport* out) {
+  pqxx::row r = tx.exec_prepared1("bl_collection", group, estate, period, Micros(as_of));
   out->set_billed_fen(r[0].as<int64_t>());
   out->set_collected_fen(r[1].as<int64_t>());
   out->set_owners(r[2].as<int32_t>());
   out->set_owners_in_arrears(r[3].as<int32_t>());
 }
 
-int64_t BillingStore::BumpReport(pqxx::work& tx, const std::string& group,
-                                 const std::string& estate, const std::string& period, bool final) {
-  return tx.exec_prepared1("bl_report_bump", group, estate, period, final)[0].as<int64_t>();
+absl::Time BillingStore::OpenReport(pqxx::work& tx, const std::string& group,
+                                    const std::string& estate, const std::string& period,
+                                    absl::Time due, v1::CollectionReport* out) {
+  tx.exec_prepared("bl_report_open", group, estate, period, Micros(due));
+  pqxx::row r = tx.exec_prepared1("bl_report_get", group, estate, period);
+  out->set_version(r[0].as<int64_t>());
+  out->set_final(r[1].as<bool>());
+  if (out->final()) {
+    out->set_billed_fen(r[3].as<int64_t>());
+    out->set_collected_fen(r[4].as<int64_t>());
+    out->set_owners(r[5].as<int32_t>());
+    out->set_owners_in_arrears(r[6].as<int32_t>());
+    *out->mutable_as_of() = Stamp(r[7]);
+  }
+  return absl::FromUnixMicros(r[2].as<int64_t>());
+}
+
+int64_t BillingStore::BumpReport(pqxx::work& tx, const std::string& estate,
+                                 const std::string& period) {
+  return tx.exec_prepared1("bl_report_bump", estate, period)[0].as<int64_t>();
+}
+
+int64_t BillingStore::FixReport(pqxx::work& tx, const std::string& estate,
+                                const std::string& period, const v1::CollectionReport& report,
+                                absl::Time as_of) {
+  return tx
+      .exec_prepared1("bl_report_fix", estate, period, report.billed_fen(), report.collected_fen(),
+                      report.owners(), report.owners_in_arrears(), Micros(as_of))[0]
+      .as<int64_t>();
+}
+
+std::optional<BillingStore::DueMonth> BillingStore::ClaimClosedMonth(pqxx::work& tx,
+                                                                     absl::Time now) {
+  pqxx::result r = tx.exec_prepared("bl_report_due", Micros(now));
+  if (r.empty()) return std::nullopt;
+  return DueMonth{Str(r[0][0]), Str(r[0][1]), Str(r[0][2]),
+                  absl::FromUnixMicros(r[0][3].as<int64_t>())};
+}
+
+// ---- settings -----------------------------------------------------------------------------
+
+v1::BillingSettings BillingStore::GetSettings(pqxx::work& tx, const std::string& group) {
+  v1::BillingSettings s;
+  pqxx::result r = tx.exec_prepared("bl_settings_get", group);
+  if (!r.empty()) {
+    pqxx::binarystring bytes(r[0][0]);
+    s.ParseFromString(bytes.str());
+    s.set_version(r[0][1].as<int64_t>());
+  }
+  return s;
+}
+
+int64_t BillingStore::PutSettings(pqxx::work& tx, const std::string& group,
+                                  const v1::BillingSettings& s) {
+  v1::BillingSettings stored = s;
+  stored.clear_version();
+  return tx
+      .exec_prepared1("bl_settings_put", group, tx.esc_raw(stored.SerializeAsString()),
+                      s.collection_grace_days())[0]
+      .as<int64_t>();
 }
 
 }  // namespace wuye::billing

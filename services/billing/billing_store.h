@@ -69,8 +69,14 @@ class BillingStore {
   std::optional<EstateCopy> GetEstate(pqxx::work& tx, const std::string& group,
                                       const std::string& id);
   std::optional<UnitCopy> GetUnit(pqxx::work& tx, const std::string& group, const std::string& id);
-  // Units with a monthly bill due: handed over, in scope ("" estate = whole group).
-  int64_t CountBillableUnits(pqxx::work& tx, const std::string& group, const std::string& estate);
+  // The one lock of a unit's money: every movement of it (payment, reversal, deposit,
+  // refund, a charge from another service) takes it first, then reads the balance it checks.
+  // False when the group has no such unit.
+  bool LockUnit(pqxx::work& tx, const std::string& group, const std::string& unit);
+  // Units with a monthly bill due for `period` ("YYYY-MM-01"): handed over by the month's
+  // end, in scope ("" estate = whole group).
+  int64_t CountBillableUnits(pqxx::work& tx, const std::string& group, const std::string& estate,
+                             const std::string& period);
 
   // ---- prices and schedules ----
   void PutStandardPrice(pqxx::work& tx, const std::string& group, const v1::StandardPrice& p,
@@ -125,9 +131,10 @@ class BillingStore {
   // `after_unit`, in one INSERT … SELECT, skipping units billed for the period already
   // (ON CONFLICT DO NOTHING) unless no other run ever billed the estate's period.
   ChunkResult IssueChunk(pqxx::work& tx, const std::string& group, const EstateCopy& estate,
-                         const v1::FeeSchedule& schedule, const std::string& period,
-                         const std::string& after_unit, int limit, absl::Time issued,
-                         absl::Time due, const std::string& id_prefix, const std::string& run_id);
+                         const v1::FeeSchedule& schedule, v1::Proration proration,
+                         const std::string& period, const std::string& after_unit, int limit,
+                         absl::Time issued, absl::Time due, const std::string& id_prefix,
+                         const std::string& run_id);
   void AdvanceRun(pqxx::work& tx, const std::string& run_id, const ChunkResult& chunk,
                   const std::string& cursor_estate, const std::string& cursor_unit, bool done,
                   absl::Time now, v1::BillingRun* out);
@@ -137,6 +144,9 @@ class BillingStore {
   std::vector<v1::Bill> ListBills(pqxx::work& tx, const std::string& group,
                                   const std::string& estate, const std::string& unit,
                                   bool open_only, const std::string& after, int limit);
+  // Sum of the open balances of all the unit's bills, and how many are open.
+  int64_t UnitOwed(pqxx::work& tx, const std::string& group, const std::string& unit,
+                   int64_t* open_bills);
   // The unit's open bills, locked for update.
   std::vector<OpenBill> LockOpenBills(pqxx::work& tx, const std::string& group,
                                       const std::string& unit);
@@ -157,7 +167,8 @@ class BillingStore {
                                              const std::string& txn_no);
   void InsertAllocations(pqxx::work& tx, const std::string& payment,
                          const std::vector<std::pair<std::string, int64_t>>& allocations);
-  void MarkReversed(pqxx::work& tx, const std::string& payment, const std::string& reason);
+  void MarkReversed(pqxx::work& tx, const std::string& payment, const std::string& reason,
+                    absl::Time now);
 
   // ---- ledger ----
   // Records a balanced transaction once per `ref`; false when `ref` was recorded before.
@@ -176,20 +187,39 @@ class BillingStore {
                                                          int32_t* units);
   void UpsertDispute(pqxx::work& tx, const std::string& group, const std::string& ticket,
                      const std::string& bill, bool open, int64_t version);
-  bool BillDisputed(pqxx::work& tx, const std::string& bill);
-  bool HasDispute(pqxx::work& tx, const std::string& ticket);
+  bool BillDisputed(pqxx::work& tx, const std::string& group, const std::string& bill);
+  bool HasDispute(pqxx::work& tx, const std::string& group, const std::string& ticket);
   void InsertReminder(pqxx::work& tx, const std::string& group, const v1::Reminder& r,
                       absl::Time now, v1::Reminder* out);
   std::vector<v1::Reminder> ListReminders(pqxx::work& tx, const std::string& group,
                                           const std::string& bill);
-  // Billed and collected on the estate's monthly bills of the period; owners of the units
-  // billed and of those whose bill is open past `now` (a unit counts its registered
-  // owners, at least one).
+  // Billed and collected on the estate's monthly bills of the period as of `as_of`
+  // (payments made by then and not reversed by then); owners: one per billed home (a unit
+  // that is not a parking space), and those whose bill is open past due at `as_of`.
   void CollectionFigures(pqxx::work& tx, const std::string& group, const std::string& estate,
-                         const std::string& period, absl::Time now, v1::CollectionReport* out);
-  // The report's next version.
-  int64_t BumpReport(pqxx::work& tx, const std::string& group, const std::string& estate,
-                     const std::string& period, bool final);
+                         const std::string& period, absl::Time as_of, v1::CollectionReport* out);
+  // The month's report row, made if missing with `due` as its due time (an existing row
+  // keeps its own), locked. Fills version, final and, when final, the fixed figures.
+  // Returns the row's due time.
+  absl::Time OpenReport(pqxx::work& tx, const std::string& group, const std::string& estate,
+                        const std::string& period, absl::Time due, v1::CollectionReport* out);
+  // The report's next version (a provisional report).
+  int64_t BumpReport(pqxx::work& tx, const std::string& estate, const std::string& period);
+  // Stores the figures of `report` as the month's fixed ones; returns the next version.
+  int64_t FixReport(pqxx::work& tx, const std::string& estate, const std::string& period,
+                    const v1::CollectionReport& report, absl::Time as_of);
+  // A month past its close (due + grace of its group at `now`) that is not fixed yet, locked
+  // (SKIP LOCKED): group, estate, period ("YYYY-MM-01") and its close time.
+  struct DueMonth {
+    std::string group, estate, period;
+    absl::Time close;
+  };
+  std::optional<DueMonth> ClaimClosedMonth(pqxx::work& tx, absl::Time now);
+
+  // ---- settings ----
+  // The group's settings as stored (no defaults filled in); version 0 when never set.
+  v1::BillingSettings GetSettings(pqxx::work& tx, const std::string& group);
+  int64_t PutSettings(pqxx::work& tx, const std::string& group, const v1::BillingSettings& s);
 };
 
 }  // namespace wuye::billing

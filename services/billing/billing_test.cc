@@ -43,16 +43,93 @@ TEST(ManagementFee, RoundsHalfUpToTheFen) {
   EXPECT_EQ(ManagementFeeFen(9999999, 100000), 9999999000);
 }
 
-TEST(MonthlyFees, VacantHandedOverUnitsOweAndUnhandedOnesDoNot) {
+// 003_…, Q4 (已收樓而未入住或未出租的空置物業,每月物業管理服務費由業主交納) and Q6 (業主入住后,
+// 每月需交繳梯燈費): a vacant handed-over unit owes the management fee and not the stair
+// lighting; a unit lived in or let owes both; a unit not handed over owes nothing.
+TEST(MonthlyFees, VacantHandedOverUnitsOweTheManagementFeeButNoStairLighting) {
   v1::FeeSchedule s;
   s.set_stair_lighting_fen(500);
   UnitFacts vacant{8950, 1, kOccupancyVacant, true};
   MonthlyLines lines = MonthlyFees(vacant, s, 150);
   EXPECT_EQ(lines.management_fen, 13425);
-  EXPECT_EQ(lines.stair_lighting_fen, 500);
-  EXPECT_EQ(lines.total(), 13925);
+  EXPECT_EQ(lines.stair_lighting_fen, 0);
+  EXPECT_EQ(lines.total(), 13425);
+  for (int occupied : {kOccupancySelfOccupied, kOccupancyRented}) {
+    MonthlyLines lived_in = MonthlyFees({8950, 1, occupied, true}, s, 150);
+    EXPECT_EQ(lived_in.stair_lighting_fen, 500);
+    EXPECT_EQ(lived_in.total(), 13925);
+  }
   UnitFacts not_handed{8950, 1, kOccupancyVacant, false};
   EXPECT_EQ(MonthlyFees(not_handed, s, 150).total(), 0);
+}
+
+// 003_…, Q6 and the issue's "the first month's fees are prorated from the hand-over or
+// move-in date": by the days of the month unless the group reads it otherwise.
+TEST(MonthlyFees, TheFirstMonthIsProratedFromHandOverAndMoveIn) {
+  v1::FeeSchedule s;
+  s.set_stair_lighting_fen(500);
+  s.set_parking_sold_fen(6000);
+  const absl::CivilMonth nov(2026, 11);  // 30 days
+  UnitFacts u{10000, 1, kOccupancySelfOccupied, true};
+  u.handover_day = absl::CivilDay(2026, 11, 16);  // 15 of 30 days
+  u.move_in_day = absl::CivilDay(2026, 11, 21);   // 10 of 30 days
+  MonthlyLines lines = MonthlyFees(u, s, 150, nov);
+  EXPECT_EQ(lines.management_fen, 7500);     // 15000 × 15/30
+  EXPECT_EQ(lines.stair_lighting_fen, 167);  // 500 × 10/30 = 166.67 → 167
+  // Handed over and moved in before the month, or on its first day: the whole month.
+  u.handover_day = absl::CivilDay(2026, 10, 3);
+  u.move_in_day = absl::CivilDay(2026, 11, 1);
+  EXPECT_EQ(MonthlyFees(u, s, 150, nov).total(), 15500);
+  // Moved in after the month: no lighting yet; handed over after it: nothing at all.
+  u.move_in_day = absl::CivilDay(2026, 12, 1);
+  EXPECT_EQ(MonthlyFees(u, s, 150, nov).total(), 15000);
+  u.handover_day = absl::CivilDay(2026, 12, 1);
+  EXPECT_EQ(MonthlyFees(u, s, 150, nov).total(), 0);
+  // On the last day: one day of 30 (15000 / 30 = 500).
+  u.handover_day = absl::CivilDay(2026, 11, 30);
+  u.move_in_day.reset();
+  EXPECT_EQ(MonthlyFees(u, s, 150, nov).management_fen, 500);
+  // A parking space is prorated from its hand-over.
+  UnitFacts space{1250, kUnitTypeParking, kOccupancySelfOccupied, true};
+  space.handover_day = absl::CivilDay(2026, 11, 11);  // 20 of 30 days
+  EXPECT_EQ(MonthlyFees(space, s, 150, nov).parking_fen, 4000);
+  // The other readings: a 30-day month, or no proration.
+  u.handover_day = absl::CivilDay(2027, 1, 16);  // January: 16 of 31 days, or 15 of 30
+  const absl::CivilMonth jan(2027, 1);
+  EXPECT_EQ(MonthlyFees(u, s, 150, jan, v1::PRORATION_DAYS_OF_MONTH).management_fen,
+            7742);  // 15000 × 16/31 = 7741.9
+  EXPECT_EQ(MonthlyFees(u, s, 150, jan, v1::PRORATION_THIRTY_DAY_MONTH).management_fen, 7500);
+  EXPECT_EQ(MonthlyFees(u, s, 150, jan, v1::PRORATION_WHOLE_MONTH).management_fen, 15000);
+  // 30-day reading on the 31st owes no day of it.
+  EXPECT_EQ(DaysOwed(absl::CivilDay(2027, 1, 31), jan, v1::PRORATION_THIRTY_DAY_MONTH).days, 0);
+  // February has 28 days.
+  OwedDays feb =
+      DaysOwed(absl::CivilDay(2027, 2, 15), absl::CivilMonth(2027, 2), v1::PRORATION_DAYS_OF_MONTH);
+  EXPECT_EQ(feb.days, 14);
+  EXPECT_EQ(feb.of, 28);
+}
+
+// Issue 20.19: an absolute ceiling per meter kind, a group setting.
+TEST(MeterCeiling, AMonthsConsumptionAboveTheKindsCeilingIsRefused) {
+  v1::BillingSettings defaults;
+  EXPECT_TRUE(CheckConsumptionCeiling(500 * 100, v1::METER_KIND_WATER, defaults).ok());
+  absl::Status over = CheckConsumptionCeiling(500 * 100 + 1, v1::METER_KIND_WATER, defaults);
+  EXPECT_EQ(over.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrorReason(over), "CONSUMPTION_ABOVE_CEILING");
+  EXPECT_TRUE(CheckConsumptionCeiling(20000 * 100, v1::METER_KIND_ELECTRICITY, defaults).ok());
+  EXPECT_FALSE(CheckConsumptionCeiling(1001 * 100, v1::METER_KIND_GAS, defaults).ok());
+  v1::BillingSettings raised;
+  raised.set_water_ceiling(2000);
+  EXPECT_TRUE(CheckConsumptionCeiling(2000 * 100, v1::METER_KIND_WATER, raised).ok());
+  v1::BillingSettings bad;
+  bad.set_collection_grace_days(91);
+  EXPECT_EQ(ErrorField(CheckBillingSettings(bad, "settings")), "settings.collection_grace_days");
+  bad.set_collection_grace_days(0);
+  bad.set_gas_ceiling(-1);
+  EXPECT_EQ(ErrorField(CheckBillingSettings(bad, "settings")), "settings.gas_ceiling");
+  bad.set_gas_ceiling(0);
+  bad.set_first_month_proration(static_cast<v1::Proration>(9));
+  EXPECT_EQ(ErrorField(CheckBillingSettings(bad, "settings")), "settings.first_month_proration");
 }
 
 TEST(MonthlyFees, TypeRatesOverrideTheEstateRateAndParkingPaysByOccupancy) {

@@ -42,6 +42,17 @@ absl::StatusOr<UnitCopy> CopyOf(const dir::Unit& u) {
                                                          : static_cast<int>(u.occupancy()),
              u.handed_over()};
   c.version = u.version();
+  auto day = [](const dir::Date& d) -> std::optional<absl::CivilDay> {
+    if (d.year() == 0) return std::nullopt;  // unset
+    absl::CivilDay day(d.year(), d.month(), d.day());
+    // A day that does not exist (the directory never sends one) is taken as unknown.
+    if (day.year() != d.year() || day.month() != d.month() || day.day() != d.day()) {
+      return std::nullopt;
+    }
+    return day;
+  };
+  c.facts.handover_day = day(u.handover_date());
+  c.facts.move_in_day = day(u.move_in_date());
   return c;
 }
 
@@ -85,25 +96,40 @@ class Handler {
     } else if (type == "intake.ticket.created" || type == "intake.ticket.changed") {
       WUYE_ASSIGN_OR_RETURN(ev::TicketChanged t, Payload<ev::TicketChanged>(e));
       // Only tickets that dispute a bill matter; a ticket that stops naming its bill closes
-      // the dispute it had (the stored bill id is kept).
+      // the dispute it had (the stored bill id is kept). A bill that is not of the ticket's
+      // group, estate and unit is not disputed by it (issue 20.5): the ticket counts as naming
+      // none.
       if (!IsValidId(t.ticket_id())) return absl::OkStatus();
-      if (!t.disputed_bill_id().empty() || store_.HasDispute(tx, t.ticket_id())) {
-        store_.UpsertDispute(tx, e.group_id(), t.ticket_id(), t.disputed_bill_id(),
-                             !t.disputed_bill_id().empty() && IsOpen(t.state()),
-                             e.subject_version());
+      std::string bill = t.disputed_bill_id();
+      if (!bill.empty() && !DisputableBy(tx, e, t, bill)) bill.clear();
+      if (!bill.empty() || store_.HasDispute(tx, e.group_id(), t.ticket_id())) {
+        store_.UpsertDispute(tx, e.group_id(), t.ticket_id(), bill,
+                             !bill.empty() && IsOpen(t.state()), e.subject_version());
       }
     }
     return absl::OkStatus();
   }
 
  private:
-  // The unit of a charge, or UNAVAILABLE while the directory's event has not arrived (the
-  // entry is delivered again later).
+  // Whether the ticket's group (and estate, and unit when it names one) owns the bill.
+  bool DisputableBy(pqxx::work& tx, const ev::Event& e, const ev::TicketChanged& t,
+                    const std::string& bill_id) {
+    if (!IsValidId(bill_id)) return false;
+    auto bill = store_.GetBill(tx, e.group_id(), bill_id);
+    if (!bill) return false;
+    const std::string& estate = !t.estate_id().empty() ? t.estate_id() : e.estate_id();
+    if (bill->estate_id() != estate) return false;
+    return t.location().unit_id().empty() || t.location().unit_id() == bill->unit_id();
+  }
+
+  // The unit of a charge, locked as every money movement of the unit is, or UNAVAILABLE
+  // while the directory's event has not arrived (the entry is delivered again later).
   absl::StatusOr<UnitCopy> UnitOf(pqxx::work& tx, const std::string& group,
                                   const std::string& unit_id) {
     if (!IsValidId(unit_id)) return absl::InvalidArgumentError("charge: no valid unit id");
     auto unit = store_.GetUnit(tx, group, unit_id);
     if (!unit) return absl::UnavailableError("charge: unit not yet in billing's copy");
+    store_.LockUnit(tx, group, unit->id);
     return *unit;
   }
 

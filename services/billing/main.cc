@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
              std::vector<std::unique_ptr<wuye::PeriodicWorker>> workers;
              workers.push_back(std::make_unique<wuye::PeriodicWorker>(
                  "billing_run", absl::Seconds(1), [runner] { return runner->Tick(); }));
+             // Fixes each month's collection at its close (due day + the group's grace).
+             auto closer = std::make_shared<wuye::billing::CollectionCloser>(parts.db, parts.clock);
+             workers.push_back(std::make_unique<wuye::PeriodicWorker>(
+                 "collection_close", absl::Seconds(5), [closer] { return closer->Tick(); }));
              return workers;
            }});
 }
