@@ -1200,6 +1200,14 @@ absl::Status Day::WorkOrderLife(const std::string& key, const dpb::WorkOrder& fi
       return dispatch_->AcceptWorkOrder(ctx, req, &wo);
     }));
   }
+  if (wo.paid() && !wo.has_price_agreement() && !state_at_least(evpb::WORK_ORDER_STATE_EN_ROUTE)) {
+    // The resident who asked agrees the price before anyone sets out (004_…, 5.1.3).
+    dpb::AgreePriceRequest req;
+    req.set_request_id(Rid(key + "-agree"));
+    req.set_id(wo.id());
+    WUYE_RETURN_IF_ERROR(Call("dispatch.AgreePrice", supervisor,
+                              [&](auto* ctx) { return dispatch_->AgreePrice(ctx, req, &wo); }));
+  }
   const std::pair<dpb::ProgressStep, evpb::WorkOrderState> steps[] = {
       {dpb::PROGRESS_STEP_EN_ROUTE, evpb::WORK_ORDER_STATE_EN_ROUTE},
       {dpb::PROGRESS_STEP_ON_SITE, evpb::WORK_ORDER_STATE_ON_SITE},
@@ -1216,7 +1224,9 @@ absl::Status Day::WorkOrderLife(const std::string& key, const dpb::WorkOrder& fi
                               [&](auto* ctx) { return dispatch_->RecordProgress(ctx, req, &wo); }));
   }
   if (!finish) return absl::OkStatus();
-  if (sign && !refuse && !state_at_least(evpb::WORK_ORDER_STATE_SIGNED)) {
+  // Work in a resident's unit is signed by them; the rest ends on the supervisor's check.
+  const bool resident_signs = wo.sign_off() != dpb::SIGN_OFF_CHECK;
+  if (resident_signs && sign && !refuse && !state_at_least(evpb::WORK_ORDER_STATE_SIGNED)) {
     dpb::SignWorkOrderRequest req;
     req.set_request_id(Rid(key + "-sign"));
     req.set_id(wo.id());
@@ -1230,10 +1240,11 @@ absl::Status Day::WorkOrderLife(const std::string& key, const dpb::WorkOrder& fi
     dpb::CompleteWorkOrderRequest req;
     req.set_request_id(Rid(key + "-complete"));
     req.set_id(wo.id());
-    if (refuse || !sign) {
+    if (!resident_signs) {
+      req.set_reason(sign ? "checked by the supervisor" : "ambulance guided in");
+    } else if (refuse || !sign) {
       req.set_without_signature(true);
-      req.set_reason(refuse ? "resident refused to sign; work checked by the supervisor"
-                            : "ambulance guided in; no service record to sign");
+      req.set_reason("resident refused to sign; work checked by the supervisor");
     }
     WUYE_RETURN_IF_ERROR(Call("dispatch.CompleteWorkOrder", supervisor, [&](auto* ctx) {
       return dispatch_->CompleteWorkOrder(ctx, req, &wo);

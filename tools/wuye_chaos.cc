@@ -1,9 +1,10 @@
 // wuye-chaos: drives mixed flows across the suite while scripts/chaos.sh kills services and
 // restarts Redis and PostgreSQL under it, then checks what every service holds against what
 // was accepted. One flow: a paid-service ticket in intake → the work order dispatch makes of
-// it, assigned automatically → accepted, en route, on site, done, signed (every tenth refused:
-// a supervisor completes without the signature) → the charge billing posts from the
-// completion → a payment for it (every seventh sent twice, as a payment gateway does).
+// it, assigned automatically → accepted, its price agreed by the resident, en route, on
+// site, done, signed (every tenth refused: a supervisor completes without the signature) →
+// the charge billing posts from the completion → a payment for it (every seventh sent twice,
+// as a payment gateway does).
 //
 //   wuye-chaos --flows=200 --concurrency=16 --pg_url=postgresql://.../postgres
 //              --directory=... --intake=... --dispatch=... --billing=... --performance=...
@@ -154,11 +155,13 @@ struct Suite {
   std::unique_ptr<bil::BillingService::Stub> billing;
   std::string group_id, estate_id;
   std::vector<std::string> units;
+  std::vector<std::string> residents;           // of units[i], for the flows' units
   std::string admin, agent, supervisor, clerk;  // tokens
 };
 
-// The chaos group: one estate, its units, plumbers on shift for the next 12 hours, and the
-// price of the paid item in billing (published to dispatch) and in dispatch itself.
+// The chaos group: one estate, its units, a resident of each unit a flow uses, plumbers on
+// shift for the next 12 hours, and the price of the paid item in billing (published to
+// dispatch).
 void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Duration budget) {
   const std::string platform = Mint(secret, "", "wuye-chaos", wuye::roles::kPlatformAdmin);
   dir::Group group;
@@ -217,6 +220,20 @@ void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Du
       list.set_page_token(page.next_page_token());
     } while (!list.page_token().empty());
   }
+  // The resident who agrees the price and signs (dispatch checks they live in the unit).
+  const size_t used = std::min<size_t>(s.units.size(), absl::GetFlag(FLAGS_flows));
+  for (size_t i = 0; i < used; ++i) {
+    dir::CreateResidentRequest req;
+    req.set_request_id(absl::StrCat("chaos-resident-", run, "-", i));
+    req.mutable_resident()->set_unit_id(s.units[i]);
+    req.mutable_resident()->set_name(absl::StrCat("Resident ", i + 1));
+    req.mutable_resident()->set_role(dir::RESIDENT_ROLE_OWNER);
+    dir::Resident made;
+    Must(Call(
+             s.admin, [&](auto* c) { return s.directory->CreateResident(c, req, &made); }, budget),
+         "CreateResident");
+    s.residents.push_back(made.id());
+  }
   const absl::Time now = absl::Now();
   for (int t = 0; t < absl::GetFlag(FLAGS_technicians); ++t) {
     dir::CreateStaffRequest req;
@@ -266,17 +283,6 @@ void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Du
              s.admin, [&](auto* c) { return s.billing->PublishEstatePrice(c, pub, &published); },
              budget),
          "PublishEstatePrice");
-    dsp::SetPriceRequest set;
-    set.set_request_id("chaos-dispatch-price-" + run);
-    set.mutable_price()->set_estate_id(s.estate_id);
-    set.mutable_price()->set_item_code(kItem);
-    set.mutable_price()->set_name("Chaos fix");
-    set.mutable_price()->set_price_fen(kPriceFen);
-    dsp::Price price;
-    // Refused once billing's published price has reached dispatch: then dispatch has it.
-    grpc::Status st = Call(
-        s.admin, [&](auto* c) { return s.dispatch->SetPrice(c, set, &price); }, budget);
-    if (st.error_code() != grpc::FAILED_PRECONDITION) Must(st, "SetPrice");
   }
 }
 
@@ -295,6 +301,7 @@ FlowResult RunFlow(const Suite& s, const std::string& run, int i, absl::Duration
   FlowResult r;
   const std::string rid = absl::StrCat("chaos-", run, "-", i, "-");
   const std::string unit = s.units[i % s.units.size()];
+  const std::string resident = s.residents[i % s.residents.size()];
   auto fail = [&](std::string step, const grpc::Status& st) {
     r.failed_step = absl::StrCat(step, ": ", st.error_code(), " ", st.error_message());
     return r;
@@ -313,6 +320,7 @@ FlowResult RunFlow(const Suite& s, const std::string& run, int i, absl::Duration
     t->set_category(common::WORK_CATEGORY_PLUMBING);
     t->set_priority(common::PRIORITY_SMALL);
     t->set_service_item_code(kItem);
+    t->set_resident_id(resident);
     // Intake learns the estate from directory's event (late while Redis or intake is down):
     // NOT_FOUND until then.
     grpc::Status st;
@@ -368,6 +376,20 @@ FlowResult RunFlow(const Suite& s, const std::string& run, int i, absl::Duration
     return s.dispatch->AcceptWorkOrder(c, req, out);
   });
   if (!st.ok()) return fail("AcceptWorkOrder", st);
+  // The resident agrees the price before the plumber sets out. Dispatch may not have heard
+  // of the resident yet (its directory copy lags a restart): that answer is retried.
+  Await(
+      [&] {
+        st = step("agree", [&](auto* c, auto* out) {
+          dsp::AgreePriceRequest req;
+          req.set_request_id(rid + "agree");
+          req.set_id(r.order_id);
+          return s.dispatch->AgreePrice(c, req, out);
+        });
+        return st.error_code() != grpc::INVALID_ARGUMENT;
+      },
+      budget);
+  if (!st.ok()) return fail("AgreePrice", st);
   for (auto [name, progress] : {std::pair{"en-route", dsp::PROGRESS_STEP_EN_ROUTE},
                                 std::pair{"on-site", dsp::PROGRESS_STEP_ON_SITE},
                                 std::pair{"done", dsp::PROGRESS_STEP_WORK_DONE}}) {

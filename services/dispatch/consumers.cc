@@ -57,6 +57,9 @@ common::WorkCategory CategoryOf(const ev::WorkRequested& w) {
       return common::WORK_CATEGORY_CIVIL;
   }
 }
+// What a price is per; billing's own check allows these three.
+std::string PerOf(const std::string& per) { return per == "hour" || per == "m2" ? per : "job"; }
+
 common::Priority PriorityOf(const ev::WorkRequested& w) {
   if (w.priority() != common::PRIORITY_UNSPECIFIED) return w.priority();
   return w.kind() == common::TICKET_KIND_EMERGENCY ? common::PRIORITY_EMERGENCY
@@ -87,14 +90,35 @@ class Handler {
       if (!Valid(group, p.estate_id()) || !CheckItemCode(p.item_code(), "item_code").ok()) {
         return absl::OkStatus();
       }
-      pb::Price price;
-      price.set_estate_id(p.estate_id());
-      price.set_item_code(p.item_code());
-      price.set_name(p.name());
-      price.set_price_fen(p.price_fen());
-      price.set_withdrawn(p.withdrawn());
-      price.set_version(std::max<int64_t>(e.subject_version(), 1));
+      BillingPrice price{p.estate_id(),
+                         p.item_code(),
+                         p.name(),
+                         PerOf(p.per()),
+                         p.price_fen(),
+                         p.withdrawn(),
+                         std::max<int64_t>(e.subject_version(), 1)};
       store.PutBillingPrice(tx, group, price);
+    } else if (type == "billing.standard_price.set") {
+      WUYE_ASSIGN_OR_RETURN(ev::StandardPriceSet p, Payload<ev::StandardPriceSet>(e));
+      if (!IsValidId(group) || !CheckItemCode(p.item_code(), "item_code").ok() ||
+          p.price_fen() <= 0) {
+        return absl::OkStatus();
+      }
+      BillingPrice price{"",
+                         p.item_code(),
+                         p.name(),
+                         PerOf(p.per()),
+                         p.price_fen(),
+                         false,
+                         std::max<int64_t>(e.subject_version(), 1)};
+      store.PutStandardPrice(tx, group, price);
+    } else if (type == "directory.resident.created" || type == "directory.resident.updated") {
+      WUYE_ASSIGN_OR_RETURN(dir::Resident r, Payload<dir::Resident>(e));
+      if (!Valid(group, r.id()) || !IsValidId(r.estate_id())) return absl::OkStatus();
+      std::string unit = IsValidId(r.unit_id()) ? r.unit_id() : "";
+      // Only where the resident lives: no name, no phone.
+      store.UpsertResident(tx, group, r.id(), r.estate_id(), unit,
+                           std::max<int64_t>(e.subject_version(), 1));
     } else if (type == "directory.estate.created" || type == "directory.estate.updated") {
       WUYE_ASSIGN_OR_RETURN(dir::Estate estate, Payload<dir::Estate>(e));
       if (Valid(group, estate.id())) {
@@ -162,9 +186,14 @@ class Handler {
       return absl::OkStatus();
     }
     o.set_group_id(e.group_id());
-    absl::Time start = w.has_requested_at() ? FromProtoTime(w.requested_at()) : now;
+    // The SLA clock starts when the desk received the request (the ticket's received_time),
+    // not when it was typed in.
+    absl::Time start = w.has_received_at()    ? FromProtoTime(w.received_at())
+                       : w.has_requested_at() ? FromProtoTime(w.requested_at())
+                                              : now;
     return Create(tx, e, o, pb::ORIGIN_TICKET, absl::StrCat("ticket:", w.ticket_id()),
-                  std::min(start, now));
+                  std::min(start, now))
+        .status();
   }
 
   // The front desk cancelled the ticket: its order goes too, unless the work is done.
@@ -191,22 +220,31 @@ class Handler {
     } else {
       o.mutable_location()->set_common_area("estate gate");
     }
-    o.set_category(common::WORK_CATEGORY_ELDERCARE_VISIT);
+    // 000_…, item 13: guiding the ambulance is the security guards' duty (为救护车带路):
+    // the guard on duty at the estate gets the order; the care staff are informed.
+    o.set_category(common::WORK_CATEGORY_SECURITY);
     o.set_priority(common::PRIORITY_EMERGENCY);
     o.set_elder_id(em.elder_id());
-    o.set_description("Elderly-care emergency: meet and guide the ambulance");
+    o.set_description("Elderly-care emergency: meet the ambulance and guide it to the elder");
     absl::Time now = clock_.Now();
     WUYE_RETURN_IF_ERROR(PrepareWorkOrder(o, "work_order", now));
     o.set_group_id(e.group_id());
     absl::Time start = em.has_raised_at() ? std::min(FromProtoTime(em.raised_at()), now) : now;
-    return Create(tx, e, o, pb::ORIGIN_ELDER_EMERGENCY,
-                  absl::StrCat("elder_emergency:", em.emergency_id()), start);
+    WUYE_ASSIGN_OR_RETURN(bool created,
+                          Create(tx, e, o, pb::ORIGIN_ELDER_EMERGENCY,
+                                 absl::StrCat("elder_emergency:", em.emergency_id()), start));
+    if (!created) return absl::OkStatus();
+    int steps = o.history_size();
+    Act act = Dispatcher::System(now);
+    InformCare(o, dispatcher_.CareStaffOnShift(tx, o, now), act);
+    dispatcher_.Save(tx, o, steps, now, e.trace_id());
+    return absl::OkStatus();
   }
 
-  absl::Status Create(pqxx::work& tx, const ev::Event& e, pb::WorkOrder& o, pb::Origin origin,
-                      const std::string& ref, absl::Time sla_start) {
+  absl::StatusOr<bool> Create(pqxx::work& tx, const ev::Event& e, pb::WorkOrder& o,
+                              pb::Origin origin, const std::string& ref, absl::Time sla_start) {
     Act act = Dispatcher::System(clock_.Now());
-    return dispatcher_.Create(tx, o, origin, ref, sla_start, false, act, e.trace_id()).status();
+    return dispatcher_.Create(tx, o, origin, ref, sla_start, false, act, e.trace_id());
   }
 
   Dispatcher dispatcher_;

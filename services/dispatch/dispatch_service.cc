@@ -35,6 +35,12 @@ absl::Status RequireWorkerOrManager(const RequestContext& rc) {
                          kGardener, kSecurityGuard, kCareWorker});
 }
 
+// Who may complete an order that ends on a check (000_…, 二.5: work not in a resident's
+// home is not signed by a resident).
+bool MayCheck(const Caller& c) {
+  return c.HasAnyRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kQualityInspector});
+}
+
 Act ActOf(const RequestContext& rc) {
   Act act;
   act.actor.set_subject(rc.caller.subject);
@@ -245,6 +251,57 @@ grpc::Status DispatchServiceImpl::DeclineWorkOrder(Ctx* ctx, const pb::DeclineWo
   });
 }
 
+absl::Status DispatchServiceImpl::CheckResident(pqxx::work& tx, const pb::WorkOrder& o,
+                                                const std::string& resident,
+                                                const std::string& field) {
+  if (resident.empty()) return FieldError(field, "required: the resident of the unit");
+  auto place = dispatcher_.store().ResidentOf(tx, o.group_id(), resident);
+  bool here = place && place->estate_id == o.estate_id() &&
+              (!o.location().has_unit_id() || place->unit_id == o.location().unit_id());
+  if (!here) {
+    return FieldError(field, o.location().has_unit_id() ? "not a resident of the order's unit"
+                                                        : "not a resident of the estate");
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status DispatchServiceImpl::AgreePrice(Ctx* ctx, const pb::AgreePriceRequest* req,
+                                             pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "AgreePrice", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(
+        rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kAgent, kTechnician,
+                        kCleaner, kGardener, kSecurityGuard, kCareWorker}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    if (!req->resident_id().empty()) {
+      WUYE_RETURN_IF_ERROR(CheckId(req->resident_id(), "resident_id"));
+    }
+    WUYE_RETURN_IF_ERROR(CheckQuantity(req->quantity_milli(), "quantity_milli"));
+    absl::Time agreed_at = rc.now;
+    if (req->has_agreed_at()) {
+      agreed_at = FromProtoTime(req->agreed_at());
+      if (agreed_at > rc.now + absl::Minutes(5)) {
+        return FieldError("agreed_at", "must not be in the future");
+      }
+    }
+    return Change(rc, *req, resp, req->id(),
+                  [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
+                    bool desk = IsManager(rc.caller) || rc.caller.HasAnyRole({kAgent});
+                    if (!desk && !IsActiveWorker(o, rc.caller.subject)) {
+                      return absl::PermissionDeniedError("not a worker of this order");
+                    }
+                    std::string resident =
+                        req->resident_id().empty() ? o.resident_id() : req->resident_id();
+                    if (o.paid())
+                      WUYE_RETURN_IF_ERROR(CheckResident(tx, o, resident, "resident_id"));
+                    auto price = dispatcher_.store().QuotePrice(tx, o.group_id(), o.estate_id(),
+                                                                o.service_item_code());
+                    return ::wuye::dispatch::AgreePrice(o, price, resident, req->quantity_milli(),
+                                                        agreed_at, act);
+                  });
+  });
+}
+
 grpc::Status DispatchServiceImpl::RecordProgress(Ctx* ctx, const pb::RecordProgressRequest* req,
                                                  pb::WorkOrder* resp) {
   return rpc_.Run(ctx, "RecordProgress", req->request_id(), [&](RequestContext& rc) {
@@ -273,7 +330,16 @@ grpc::Status DispatchServiceImpl::SignWorkOrder(Ctx* ctx, const pb::SignWorkOrde
                     if (!IsManager(rc.caller) && !IsActiveWorker(o, rc.caller.subject)) {
                       return absl::PermissionDeniedError("not a worker of this order");
                     }
-                    WUYE_RETURN_IF_ERROR(Sign(o, req->signature(), act));
+                    pb::Signature signature = req->signature();
+                    if (o.sign_off() != pb::SIGN_OFF_CHECK) {
+                      // 000_…, 二.5: signed by a resident of the unit (相关业主签字确认).
+                      if (signature.resident_id().empty()) {
+                        signature.set_resident_id(o.resident_id());
+                      }
+                      WUYE_RETURN_IF_ERROR(
+                          CheckResident(tx, o, signature.resident_id(), "signature.resident_id"));
+                    }
+                    WUYE_RETURN_IF_ERROR(Sign(o, signature, act));
                     if (!req->signature().image().empty()) {
                       dispatcher_.store().SaveSignatureImage(tx, o.group_id(), o.id(),
                                                              req->signature().image());
@@ -288,21 +354,25 @@ grpc::Status DispatchServiceImpl::CompleteWorkOrder(Ctx* ctx,
                                                     pb::WorkOrder* resp) {
   return rpc_.Run(ctx, "CompleteWorkOrder", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    WUYE_RETURN_IF_ERROR(RequireWorkerOrManager(rc));
+    WUYE_RETURN_IF_ERROR(
+        rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kQualityInspector,
+                        kTechnician, kCleaner, kGardener, kSecurityGuard, kCareWorker}));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500, req->without_signature()));
     bool may_waive = rc.caller.HasAnyRole({kSupervisor, kEstateManager, kGroupAdmin});
-    if (req->without_signature() && !may_waive) {
-      return absl::PermissionDeniedError(
-          "only a supervisor or an estate manager completes without a signature");
-    }
+    bool may_check = MayCheck(rc.caller);
     return Change(
         rc, *req, resp, req->id(),
         [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
-          if (!IsManager(rc.caller) && !IsActiveWorker(o, rc.caller.subject)) {
+          bool checker = o.sign_off() == pb::SIGN_OFF_CHECK && may_check;
+          if (!IsManager(rc.caller) && !checker && !IsActiveWorker(o, rc.caller.subject)) {
             return absl::PermissionDeniedError("not a worker of this order");
           }
-          return Complete(o, req->without_signature(), req->reason(), may_waive, act);
+          if (req->without_signature() && !may_waive && o.sign_off() != pb::SIGN_OFF_CHECK) {
+            return absl::PermissionDeniedError(
+                "only a supervisor or an estate manager completes without a signature");
+          }
+          return Complete(o, req->without_signature(), req->reason(), may_waive, may_check, act);
         },
         // After the save, so that the repeat count sees this order completed.
         [&](pqxx::work& tx, const pb::WorkOrder& o, const Act& act) {
@@ -386,29 +456,6 @@ grpc::Status DispatchServiceImpl::UpdateSlaPolicy(Ctx* ctx, const pb::UpdateSlaP
       *resp = dispatcher_.EffectivePolicy(tx, rc.caller.group_id, p.estate_id());
       resp->set_version(stored.version());
       *resp->mutable_update_time() = stored.update_time();
-      return absl::OkStatus();
-    });
-  });
-}
-
-grpc::Status DispatchServiceImpl::SetPrice(Ctx* ctx, const pb::SetPriceRequest* req,
-                                           pb::Price* resp) {
-  return rpc_.Run(ctx, "SetPrice", req->request_id(), [&](RequestContext& rc) {
-    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager}));
-    const pb::Price& p = req->price();
-    WUYE_RETURN_IF_ERROR(CheckId(p.estate_id(), "price.estate_id"));
-    WUYE_RETURN_IF_ERROR(CheckItemCode(p.item_code(), "price.item_code"));
-    WUYE_RETURN_IF_ERROR(CheckText(p.name(), "price.name", 100, true));
-    if (p.price_fen() <= 0) return FieldError("price.price_fen", "must be > 0");
-    WUYE_RETURN_IF_ERROR(rc.RequireEstate(p.estate_id()));
-    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      pb::Price stored = dispatcher_.store().PutLocalPrice(tx, rc.caller.group_id, p);
-      if (stored.version() == 0) {
-        return WithReason(absl::FailedPreconditionError("price: published by billing"),
-                          "PRICE_OWNED_BY_BILLING");
-      }
-      *resp = stored;
       return absl::OkStatus();
     });
   });

@@ -26,6 +26,7 @@ class DispatchServiceImpl final : public pb::DispatchService::Service {
   grpc::Status AssignWorkOrder(Ctx*, const pb::AssignWorkOrderRequest*, pb::WorkOrder*) override;
   grpc::Status AcceptWorkOrder(Ctx*, const pb::AcceptWorkOrderRequest*, pb::WorkOrder*) override;
   grpc::Status DeclineWorkOrder(Ctx*, const pb::DeclineWorkOrderRequest*, pb::WorkOrder*) override;
+  grpc::Status AgreePrice(Ctx*, const pb::AgreePriceRequest*, pb::WorkOrder*) override;
   grpc::Status RecordProgress(Ctx*, const pb::RecordProgressRequest*, pb::WorkOrder*) override;
   grpc::Status SignWorkOrder(Ctx*, const pb::SignWorkOrderRequest*, pb::WorkOrder*) override;
   grpc::Status CompleteWorkOrder(Ctx*, const pb::CompleteWorkOrderRequest*,
@@ -35,7 +36,6 @@ class DispatchServiceImpl final : public pb::DispatchService::Service {
                                  pb::AssignmentDecision*) override;
   grpc::Status GetSlaPolicy(Ctx*, const pb::GetSlaPolicyRequest*, pb::SlaPolicy*) override;
   grpc::Status UpdateSlaPolicy(Ctx*, const pb::UpdateSlaPolicyRequest*, pb::SlaPolicy*) override;
-  grpc::Status SetPrice(Ctx*, const pb::SetPriceRequest*, pb::Price*) override;
 
  private:
   using Mutation = std::function<absl::Status(pqxx::work&, pb::WorkOrder&, const Act&)>;
@@ -46,6 +46,10 @@ class DispatchServiceImpl final : public pb::DispatchService::Service {
   absl::Status Change(const RequestContext& rc, const google::protobuf::Message& req,
                       pb::WorkOrder* resp, const std::string& id, const Mutation& change,
                       const AfterSave& after = nullptr);
+  // `resident` (named in `field`) lives in the order's unit (in its estate for a
+  // common-area order), by dispatch's copy of the directory.
+  absl::Status CheckResident(pqxx::work& tx, const pb::WorkOrder& order,
+                             const std::string& resident, const std::string& field);
   // The worker a call concerns: the caller, or for managers the named one.
   absl::StatusOr<std::string> WorkerOf(const RequestContext& rc, const std::string& staff_id,
                                        bool required_for_managers);

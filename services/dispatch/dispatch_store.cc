@@ -61,6 +61,15 @@ DispatchStore::DispatchStore(Db& db) {
        "home_estate_ids = EXCLUDED.home_estate_ids, version = EXCLUDED.version "
        "WHERE dir_staff.version < EXCLUDED.version AND dir_staff.group_id = EXCLUDED.group_id");
   prep("dp_staff_active", "SELECT 1 FROM dir_staff WHERE group_id = $1 AND id = $2 AND active");
+  prep("dp_resident_upsert",
+       "INSERT INTO dir_residents (id, group_id, estate_id, unit_id, version) VALUES ($1, $2, "
+       "$3, NULLIF($4, '')::uuid, $5) ON CONFLICT (id) DO UPDATE SET estate_id = "
+       "EXCLUDED.estate_id, unit_id = EXCLUDED.unit_id, version = EXCLUDED.version "
+       "WHERE dir_residents.version < EXCLUDED.version "
+       "AND dir_residents.group_id = EXCLUDED.group_id");
+  prep("dp_resident_get",
+       "SELECT estate_id::text, COALESCE(unit_id::text, '') FROM dir_residents "
+       "WHERE group_id = $1 AND id = $2");
   prep("dp_shift_upsert",
        "INSERT INTO dir_shifts (id, group_id, estate_id, staff_id, start_time, end_time, "
        "deleted, version) VALUES ($1, $2, $3, $4, " TS("$5") ", " TS("$6") ", $7, $8) "
@@ -72,9 +81,9 @@ DispatchStore::DispatchStore(Db& db) {
   prep("dp_order_insert",
        "INSERT INTO work_orders (id, group_id, estate_id, state, priority, category, origin, "
        "origin_ref, unit_id, worker_ids, next_sla_at, next_escalation_at, version, created_at, "
-       "updated_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, '')::uuid, "
+       "updated_at, data, repair) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, '')::uuid, "
        "$10::uuid[], " TS_OR_NULL("$11") ", " TS_OR_NULL("$12") ", $13, " TS("$14") ", " TS(
-           "$14") ", $15::bytea) ON CONFLICT DO NOTHING RETURNING 1");
+           "$14") ", $15::bytea, $16) ON CONFLICT DO NOTHING RETURNING 1");
   prep("dp_order_update",
        "UPDATE work_orders SET state = $3, worker_ids = $4::uuid[], next_sla_at = " TS_OR_NULL(
            "$5") ", next_escalation_at = " TS_OR_NULL("$6") ", completed_at = " TS_OR_NULL(
@@ -130,21 +139,23 @@ DispatchStore::DispatchStore(Db& db) {
        "$2, $3::bytea, 1, " TS("$4") ") ON CONFLICT (group_id, estate_id) DO UPDATE SET data = "
        "EXCLUDED.data, version = sla_policies.version + 1, updated_at = EXCLUDED.updated_at "
        "RETURNING version");
-  prep("dp_price_get",
-       "SELECT estate_id::text, item_code, name, price_fen, withdrawn, source, version FROM "
-       "prices WHERE group_id = $1 AND estate_id = $2 AND item_code = $3");
-  prep("dp_price_local",
-       "INSERT INTO prices (group_id, estate_id, item_code, name, price_fen, withdrawn, source, "
-       "version) VALUES ($1, $2, $3, $4, $5, false, 'dispatch', 1) ON CONFLICT (group_id, "
-       "estate_id, item_code) DO UPDATE SET name = EXCLUDED.name, price_fen = "
-       "EXCLUDED.price_fen, withdrawn = false, version = prices.version + 1 "
-       "WHERE prices.source = 'dispatch' RETURNING version");
+  // The estate's published price (a withdrawn one: not offered there), else the group's
+  // standard price; rank 0 first.
+  prep("dp_price_quote",
+       "SELECT price_fen, per, withdrawn, 0 AS rank FROM prices WHERE group_id = $1 AND "
+       "estate_id = $2 AND item_code = $3 UNION ALL SELECT price_fen, per, false, 1 FROM "
+       "standard_prices WHERE group_id = $1 AND item_code = $3 ORDER BY rank LIMIT 1");
   prep("dp_price_billing",
        "INSERT INTO prices (group_id, estate_id, item_code, name, price_fen, withdrawn, source, "
-       "version) VALUES ($1, $2, $3, $4, $5, $6, 'billing', $7) ON CONFLICT (group_id, "
+       "version, per) VALUES ($1, $2, $3, $4, $5, $6, 'billing', $7, $8) ON CONFLICT (group_id, "
        "estate_id, item_code) DO UPDATE SET name = EXCLUDED.name, price_fen = "
-       "EXCLUDED.price_fen, withdrawn = EXCLUDED.withdrawn, source = 'billing', version = "
-       "EXCLUDED.version WHERE prices.source = 'dispatch' OR prices.version < EXCLUDED.version");
+       "EXCLUDED.price_fen, withdrawn = EXCLUDED.withdrawn, per = EXCLUDED.per, version = "
+       "EXCLUDED.version WHERE prices.version < EXCLUDED.version");
+  prep("dp_price_standard",
+       "INSERT INTO standard_prices (group_id, item_code, name, price_fen, per, version) "
+       "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (group_id, item_code) DO UPDATE SET name = "
+       "EXCLUDED.name, price_fen = EXCLUDED.price_fen, per = EXCLUDED.per, version = "
+       "EXCLUDED.version WHERE standard_prices.version < EXCLUDED.version");
 
   // -- timers
   prep("dp_due_sla",
@@ -160,7 +171,7 @@ DispatchStore::DispatchStore(Db& db) {
   // -- repeat repairs
   prep("dp_repairs",
        "SELECT count(*)::int FROM work_orders WHERE group_id = $1 AND unit_id = $2 AND "
-       "category = $3 AND completed_at >= " TS("$4") " AND state = 8 AND origin <> 4");
+       "category = $3 AND completed_at >= " TS("$4") " AND state = 8 AND repair");
   prep("dp_preventive_raised",
        "SELECT 1 FROM work_orders WHERE group_id = $1 AND unit_id = $2 AND category = $3 AND "
        "origin = 4 AND created_at >= " TS("$4") " LIMIT 1");
@@ -191,6 +202,19 @@ void DispatchStore::UpsertUnit(pqxx::work& tx, const std::string& group, const s
   tx.exec_prepared("dp_unit_upsert", id, group, estate_id, version);
 }
 
+void DispatchStore::UpsertResident(pqxx::work& tx, const std::string& group, const std::string& id,
+                                   const std::string& estate_id, const std::string& unit_id,
+                                   int64_t version) {
+  tx.exec_prepared("dp_resident_upsert", id, group, estate_id, unit_id, version);
+}
+
+std::optional<ResidentPlace> DispatchStore::ResidentOf(pqxx::work& tx, const std::string& group,
+                                                       const std::string& resident) {
+  pqxx::result res = tx.exec_prepared("dp_resident_get", group, resident);
+  if (res.empty()) return std::nullopt;
+  return ResidentPlace{Str(res[0][0]), Str(res[0][1])};
+}
+
 std::string DispatchStore::UnitEstate(pqxx::work& tx, const std::string& group,
                                       const std::string& unit) {
   pqxx::result res = tx.exec_prepared("dp_unit_estate", group, unit);
@@ -210,7 +234,7 @@ bool DispatchStore::Insert(pqxx::work& tx, const pb::WorkOrder& o, const std::st
       static_cast<int>(o.priority()), static_cast<int>(o.category()), static_cast<int>(o.origin()),
       origin_ref, o.location().has_unit_id() ? o.location().unit_id() : std::string(),
       ArrayOf(ActiveWorkers(o)), MicrosOrNull(next_sla), MicrosOrNull(next_escalation), o.version(),
-      Micros(FromProtoTime(o.create_time())), tx.esc_raw(o.SerializeAsString()));
+      Micros(FromProtoTime(o.create_time())), tx.esc_raw(o.SerializeAsString()), IsRepair(o));
   return !res.empty();
 }
 
@@ -325,36 +349,27 @@ pb::SlaPolicy DispatchStore::PutPolicy(pqxx::work& tx, const std::string& group,
   return policy;
 }
 
-std::optional<pb::Price> DispatchStore::GetPrice(pqxx::work& tx, const std::string& group,
-                                                 const std::string& estate,
-                                                 const std::string& code) {
-  pqxx::result res = tx.exec_prepared("dp_price_get", group, estate, code);
-  if (res.empty()) return std::nullopt;
-  pb::Price p;
-  p.set_estate_id(Str(res[0][0]));
-  p.set_item_code(Str(res[0][1]));
-  p.set_name(Str(res[0][2]));
-  p.set_price_fen(res[0][3].as<int64_t>());
-  p.set_withdrawn(res[0][4].as<bool>());
-  p.set_source(Str(res[0][5]));
-  p.set_version(res[0][6].as<int64_t>());
+std::optional<ListPrice> DispatchStore::QuotePrice(pqxx::work& tx, const std::string& group,
+                                                   const std::string& estate,
+                                                   const std::string& code) {
+  pqxx::result res = tx.exec_prepared("dp_price_quote", group, estate, code);
+  if (res.empty() || res[0][2].as<bool>()) return std::nullopt;
+  ListPrice p;
+  p.price_fen = res[0][0].as<int64_t>();
+  p.per = Str(res[0][1]);
+  p.source = res[0][3].as<int>() == 0 ? "estate" : "standard";
   return p;
 }
 
-pb::Price DispatchStore::PutLocalPrice(pqxx::work& tx, const std::string& group,
-                                       const pb::Price& price) {
-  pqxx::result res = tx.exec_prepared("dp_price_local", group, price.estate_id(), price.item_code(),
-                                      price.name(), price.price_fen());
-  pb::Price out = price;
-  out.set_source("dispatch");
-  out.set_withdrawn(false);
-  out.set_version(res.empty() ? 0 : res[0][0].as<int64_t>());  // 0: billing owns it
-  return out;
+void DispatchStore::PutBillingPrice(pqxx::work& tx, const std::string& group,
+                                    const BillingPrice& p) {
+  tx.exec_prepared("dp_price_billing", group, p.estate_id, p.item_code, p.name, p.price_fen,
+                   p.withdrawn, p.version, p.per);
 }
 
-void DispatchStore::PutBillingPrice(pqxx::work& tx, const std::string& group, const pb::Price& p) {
-  tx.exec_prepared("dp_price_billing", group, p.estate_id(), p.item_code(), p.name(), p.price_fen(),
-                   p.withdrawn(), p.version());
+void DispatchStore::PutStandardPrice(pqxx::work& tx, const std::string& group,
+                                     const BillingPrice& p) {
+  tx.exec_prepared("dp_price_standard", group, p.item_code, p.name, p.price_fen, p.per, p.version);
 }
 
 std::vector<pb::WorkOrder> DispatchStore::DueSla(pqxx::work& tx, absl::Time now, int limit) {

@@ -28,6 +28,20 @@ struct ListFilter {
   int limit = 50;
 };
 
+// A price as billing publishes it: an estate's (estate_id set) or the group's standard.
+struct BillingPrice {
+  std::string estate_id, item_code, name, per;
+  int64_t price_fen = 0;
+  bool withdrawn = false;
+  int64_t version = 0;
+};
+
+// Where a resident lives, in the directory copy.
+struct ResidentPlace {
+  std::string estate_id;
+  std::string unit_id;  // "" when none
+};
+
 // What an estate's effective SLA policy is made of.
 struct PolicyLayers {
   std::optional<pb::SlaPolicy> group, estate;
@@ -47,6 +61,11 @@ class DispatchStore {
                    const ::wuye::directory::v1::Shift& shift, bool deleted, int64_t version);
   void UpsertUnit(pqxx::work& tx, const std::string& group, const std::string& id,
                   const std::string& estate_id, int64_t version);
+  void UpsertResident(pqxx::work& tx, const std::string& group, const std::string& id,
+                      const std::string& estate_id, const std::string& unit_id, int64_t version);
+  // nullopt when the copy does not know the resident (of this group).
+  std::optional<ResidentPlace> ResidentOf(pqxx::work& tx, const std::string& group,
+                                          const std::string& resident);
   // The estate of a unit in the copy, "" when unknown (yet).
   std::string UnitEstate(pqxx::work& tx, const std::string& group, const std::string& unit);
   // The directory's zone of the estate, "" when unknown.
@@ -92,11 +111,13 @@ class DispatchStore {
   PolicyLayers Layers(pqxx::work& tx, const std::string& group, const std::string& estate);
   pb::SlaPolicy PutPolicy(pqxx::work& tx, const std::string& group, pb::SlaPolicy policy,
                           absl::Time now);
-  std::optional<pb::Price> GetPrice(pqxx::work& tx, const std::string& group,
-                                    const std::string& estate, const std::string& code);
-  pb::Price PutLocalPrice(pqxx::work& tx, const std::string& group, const pb::Price& price);
-  // Billing's price wins over a local one and over an older billing version.
-  void PutBillingPrice(pqxx::work& tx, const std::string& group, const pb::Price& price);
+  // What a paid job of `code` at `estate` is quoted at: the estate's published price, else
+  // the group's standard price; nullopt when neither is known or the estate withdrew it.
+  std::optional<ListPrice> QuotePrice(pqxx::work& tx, const std::string& group,
+                                      const std::string& estate, const std::string& code);
+  // Billing's prices; a newer version wins.
+  void PutBillingPrice(pqxx::work& tx, const std::string& group, const BillingPrice& price);
+  void PutStandardPrice(pqxx::work& tx, const std::string& group, const BillingPrice& price);
 
   // -- timers (across groups, FOR UPDATE SKIP LOCKED)
   std::vector<pb::WorkOrder> DueSla(pqxx::work& tx, absl::Time now, int limit);

@@ -339,7 +339,7 @@ TEST(StateMachineTest, TheWholeWayWithWhoAndWhen) {
   EXPECT_EQ(o.signature().image_bytes(), 1000);
   EXPECT_TRUE(o.signature().image().empty());
   EXPECT_EQ(FromProtoTime(o.signature().signed_at()), kT0 + absl::Minutes(41));
-  ASSERT_TRUE(Complete(o, false, "", false, At(kT0 + absl::Minutes(42), "w1")).ok());
+  ASSERT_TRUE(Complete(o, false, "", false, false, At(kT0 + absl::Minutes(42), "w1")).ok());
   EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_COMPLETED);
   EXPECT_FALSE(o.signature_missing());
   std::vector<std::string> whats;
@@ -368,7 +368,8 @@ TEST(StateMachineTest, IllegalMovesChangeNothing) {
   sig.set_resident_name("Wang");
   sig.set_method(pb::SIGN_METHOD_PAPER);
   EXPECT_EQ(Sign(o, sig, At(kT0)).code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Complete(o, false, "", true, At(kT0)).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Complete(o, false, "", true, false, At(kT0)).code(),
+            absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(o.SerializeAsString(), before);
 
   ASSERT_TRUE(Assign(o, {"w1"}, "automatic", "", At(kT0)).ok());
@@ -404,14 +405,14 @@ TEST(StateMachineTest, NoSignatureNoCompletion) {
   ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_ON_SITE, "w1", At(kT0)).ok());
   ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_WORK_DONE, "w1", At(kT0)).ok());
   std::string before = o.SerializeAsString();
-  absl::Status st = Complete(o, false, "", true, At(kT0));
+  absl::Status st = Complete(o, false, "", true, false, At(kT0));
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ErrorReason(st), "SIGNATURE_REQUIRED");
-  EXPECT_EQ(Complete(o, true, "refused", false, At(kT0)).code(),
+  EXPECT_EQ(Complete(o, true, "refused", false, false, At(kT0)).code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(ErrorField(Complete(o, true, " ", true, At(kT0))), "reason");
+  EXPECT_EQ(ErrorField(Complete(o, true, " ", true, false, At(kT0))), "reason");
   EXPECT_EQ(o.SerializeAsString(), before);
-  ASSERT_TRUE(Complete(o, true, "resident refused to sign", true, At(kT0, "sup-1")).ok());
+  ASSERT_TRUE(Complete(o, true, "resident refused to sign", true, false, At(kT0, "sup-1")).ok());
   EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_COMPLETED);
   EXPECT_TRUE(o.signature_missing());
   EXPECT_EQ(o.history(o.history_size() - 2).what(), "completed");
@@ -541,6 +542,12 @@ TEST(InputTest, SignatureRules) {
   s.set_method(pb::SIGN_METHOD_APP);
   *s.mutable_signed_at() = ToProtoTime(kT0 + absl::Hours(1));
   EXPECT_EQ(ErrorField(CheckSignature(s, "signature", kT0)), "signature.signed_at");
+  s.clear_signed_at();
+  s.set_opinion(std::string(501, 'o'));
+  EXPECT_EQ(ErrorField(CheckSignature(s, "signature", kT0)), "signature.opinion");
+  s.set_opinion("服务很好,满意");
+  s.set_resident_id("R-1");
+  EXPECT_EQ(ErrorField(CheckSignature(s, "signature", kT0)), "signature.resident_id");
   EXPECT_EQ(ErrorField(CheckItemCode("", "code")), "code");
   EXPECT_TRUE(CheckItemCode("CLEAN_HOME_2", "code").ok());
 }
@@ -588,6 +595,9 @@ TEST(AssignmentTest, SkillsOfCategories) {
   EXPECT_EQ(SkillFor(common::WORK_CATEGORY_SECURITY), dir::SKILL_SECURITY);
   EXPECT_EQ(SkillFor(common::WORK_CATEGORY_ELDERCARE_VISIT), dir::SKILL_ELDERLY_CARE);
   EXPECT_EQ(SkillFor(common::WORK_CATEGORY_ERRAND), dir::SKILL_ERRANDS);
+  // Issue 19 #10: locksmiths and appliance technicians have work to be dispatched to.
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_LOCKSMITH), dir::SKILL_LOCKSMITH);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_APPLIANCES), dir::SKILL_APPLIANCES);
   EXPECT_EQ(SkillFor(common::WORK_CATEGORY_UNSPECIFIED), dir::SKILL_UNSPECIFIED);
 }
 
@@ -629,6 +639,42 @@ TEST(EscalationTest, NotAcceptedInTime) {
   EXPECT_EQ(e->reason, "close to its SLA deadline");
 }
 
+// Issue 19 #10 (004_…, 5.2.5: on site within 10 minutes): an emergency escalates in
+// minutes, each priority by its own steps, and an estate overrides one field of one step.
+TEST(EscalationTest, StepsArePerPriority) {
+  pb::SlaPolicy p = DefaultPolicy();
+  EXPECT_EQ(StepsFor(p, common::PRIORITY_EMERGENCY).accept_within, absl::Minutes(5));
+  EXPECT_EQ(StepsFor(p, common::PRIORITY_EMERGENCY).every, absl::Minutes(5));
+  EXPECT_EQ(StepsFor(p, common::PRIORITY_SMALL).accept_within, absl::Minutes(15));
+  EXPECT_EQ(StepsFor(p, common::PRIORITY_SMALL).every, absl::Minutes(30));
+  pb::WorkOrder o = NewOrder(common::PRIORITY_EMERGENCY);
+  ASSERT_TRUE(Assign(o, {"w1"}, "automatic", "", At(kT0)).ok());
+  EXPECT_EQ(NextEscalationTime(o, p), kT0 + absl::Minutes(5));
+  auto e = EscalationDue(o, p, kT0 + absl::Minutes(5));
+  ASSERT_TRUE(e.has_value());
+  ApplyEscalation(o, *e, At(kT0 + absl::Minutes(5), "dispatch"));
+  EXPECT_EQ(NextEscalationTime(o, p), kT0 + absl::Minutes(10));
+  pb::SlaPolicy estate;
+  pb::PriorityEscalation* step = estate.add_escalations();
+  step->set_priority(common::PRIORITY_EMERGENCY);
+  step->set_escalate_every_minutes(3);
+  pb::PriorityEscalation* big = estate.add_escalations();
+  big->set_priority(common::PRIORITY_BIG);
+  big->set_accept_within_minutes(60);
+  pb::SlaPolicy merged = MergePolicy(p, estate);
+  EXPECT_EQ(StepsFor(merged, common::PRIORITY_EMERGENCY).accept_within, absl::Minutes(5));
+  EXPECT_EQ(StepsFor(merged, common::PRIORITY_EMERGENCY).every, absl::Minutes(3));
+  EXPECT_EQ(StepsFor(merged, common::PRIORITY_BIG).accept_within, absl::Minutes(60));
+  EXPECT_EQ(StepsFor(merged, common::PRIORITY_BIG).every, absl::Minutes(30));
+  EXPECT_TRUE(CheckPolicy(estate, "policy").ok());
+  estate.add_escalations()->set_priority(common::PRIORITY_BIG);
+  EXPECT_EQ(ErrorField(CheckPolicy(estate, "policy")), "policy.escalations[2].priority");
+  estate.mutable_escalations()->RemoveLast();
+  step->set_accept_within_minutes(-1);
+  EXPECT_EQ(ErrorField(CheckPolicy(estate, "policy")),
+            "policy.escalations[0].accept_within_minutes");
+}
+
 TEST(EscalationTest, NothingOnceTheWorkIsDone) {
   pb::SlaPolicy p = DefaultPolicy();
   pb::WorkOrder o = NewOrder();
@@ -648,6 +694,90 @@ TEST(RepeatRepairTest, ThirdRepairInTheWindowRaisesOneInspection) {
   p.set_repeat_repairs(5);
   EXPECT_FALSE(NeedsPreventive(p, 4, false));
   EXPECT_TRUE(NeedsPreventive(p, 5, false));
+}
+
+// Issue 19 #10: only repairs count towards a preventive inspection.
+TEST(RepeatRepairTest, OnlyUnpaidRepairTradesFromTicketsOrStaffAreRepairs) {
+  pb::WorkOrder o = NewOrder();
+  EXPECT_TRUE(IsRepair(o));
+  o.set_category(common::WORK_CATEGORY_LOCKSMITH);
+  EXPECT_TRUE(IsRepair(o));
+  o.set_category(common::WORK_CATEGORY_CLEANING);
+  EXPECT_FALSE(IsRepair(o));
+  o.set_category(common::WORK_CATEGORY_PLUMBING);
+  o.set_paid(true);
+  EXPECT_FALSE(IsRepair(o));
+  o.set_paid(false);
+  o.set_origin(pb::ORIGIN_ELDER_EMERGENCY);
+  EXPECT_FALSE(IsRepair(o));
+  o.set_origin(pb::ORIGIN_PREVENTIVE);
+  EXPECT_FALSE(IsRepair(o));
+}
+
+// 000_…, 二.5 (对于上门进行服务的内容,必须要由相关业主签字确认): the resident signs work
+// done in their unit; anything else is completed on a check.
+TEST(SignOffTest, ResidentForWorkInAUnitCheckOtherwise) {
+  pb::WorkOrder o = NewOrder();
+  EXPECT_EQ(o.sign_off(), pb::SIGN_OFF_RESIDENT);
+  o.mutable_location()->set_common_area("lobby");
+  EXPECT_EQ(SignOffFor(o), pb::SIGN_OFF_CHECK);
+  pb::WorkOrder inspection = NewOrder();
+  inspection.set_origin(pb::ORIGIN_PREVENTIVE);
+  EXPECT_EQ(SignOffFor(inspection), pb::SIGN_OFF_CHECK);
+  inspection.set_origin(pb::ORIGIN_ELDER_EMERGENCY);
+  EXPECT_EQ(SignOffFor(inspection), pb::SIGN_OFF_CHECK);
+  // A checked order: the worker may not complete it, nor may it miss a signature.
+  pb::WorkOrder c = NewOrder();
+  c.set_sign_off(pb::SIGN_OFF_CHECK);
+  ASSERT_TRUE(Assign(c, {"w1"}, "automatic", "", At(kT0)).ok());
+  ASSERT_TRUE(Accept(c, "w1", At(kT0)).ok());
+  ASSERT_TRUE(Progress(c, pb::PROGRESS_STEP_ON_SITE, "w1", At(kT0)).ok());
+  ASSERT_TRUE(Progress(c, pb::PROGRESS_STEP_WORK_DONE, "w1", At(kT0)).ok());
+  pb::Signature sig;
+  EXPECT_EQ(ErrorReason(Sign(c, sig, At(kT0))), "SIGNATURE_NOT_REQUIRED");
+  EXPECT_EQ(Complete(c, false, "", false, false, At(kT0, "w1")).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ErrorReason(Complete(c, true, "x", true, true, At(kT0))), "SIGNATURE_NOT_REQUIRED");
+  ASSERT_TRUE(Complete(c, false, "lobby light works", false, true, At(kT0, "qi-1")).ok());
+  EXPECT_EQ(c.check().checked_by(), "qi-1");
+  EXPECT_EQ(c.check().note(), "lobby light works");
+  EXPECT_FALSE(c.signature_missing());
+  EXPECT_EQ(ToEvent(c, "", "", kT0).sign_off(), "check");
+}
+
+// 004_…, 5.6.1 and 5.1.3: a price per hour or m² is charged by the quantity, and the
+// resident agrees it before the work starts.
+TEST(PriceTest, QuantityTimesUnitPriceAgreedBeforeTheWorkStarts) {
+  EXPECT_EQ(QuoteFen(4000, 1500), 6000);
+  EXPECT_EQ(QuoteFen(333, 1500), 500);  // 499.5 rounds half up
+  pb::WorkOrder o = NewOrder(common::PRIORITY_SMALL);
+  o.set_paid(true);
+  o.set_service_item_code("CLEAN_HOME");
+  ApplyPrice(o, ListPrice{4000, "hour", "standard"});
+  EXPECT_EQ(o.quote_fen(), 0);  // no quantity yet
+  ASSERT_TRUE(Assign(o, {"w1"}, "automatic", "", At(kT0)).ok());
+  ASSERT_TRUE(Accept(o, "w1", At(kT0)).ok());
+  EXPECT_EQ(ErrorReason(Progress(o, pb::PROGRESS_STEP_EN_ROUTE, "w1", At(kT0))),
+            "PRICE_NOT_AGREED");
+  EXPECT_EQ(ErrorField(AgreePrice(o, ListPrice{4000, "hour", "standard"}, "r1", 0, kT0, At(kT0))),
+            "quantity_milli");
+  EXPECT_EQ(ErrorReason(AgreePrice(o, std::nullopt, "r1", 2000, kT0, At(kT0))), "NO_PRICE");
+  ASSERT_TRUE(AgreePrice(o, ListPrice{4000, "hour", "estate"}, "r1", 2500, kT0, At(kT0)).ok());
+  EXPECT_EQ(o.quote_fen(), 10000);
+  EXPECT_EQ(o.price_agreement().resident_id(), "r1");
+  EXPECT_EQ(o.price_agreement().quote_fen(), 10000);
+  EXPECT_EQ(o.price_source(), "estate");
+  ASSERT_TRUE(Progress(o, pb::PROGRESS_STEP_EN_ROUTE, "w1", At(kT0)).ok());
+  EXPECT_EQ(ErrorReason(AgreePrice(o, ListPrice{4000, "hour", "estate"}, "r1", 1000, kT0, At(kT0))),
+            "WORK_STARTED");
+  pb::WorkOrder job = NewOrder(common::PRIORITY_SMALL);
+  job.set_paid(true);
+  ApplyPrice(job, ListPrice{8000, "job", "standard"});
+  EXPECT_EQ(job.quantity_milli(), 1000);
+  EXPECT_EQ(job.quote_fen(), 8000);
+  pb::WorkOrder unpaid = NewOrder(common::PRIORITY_SMALL);
+  EXPECT_EQ(ErrorReason(AgreePrice(unpaid, ListPrice{1, "job", "estate"}, "r1", 0, kT0, At(kT0))),
+            "NOT_PAID");
 }
 
 }  // namespace

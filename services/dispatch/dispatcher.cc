@@ -1,9 +1,12 @@
 #include "services/dispatch/dispatcher.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "wuye/directory/v1/directory.pb.h"
 
 namespace wuye::dispatch {
 
@@ -37,15 +40,25 @@ absl::StatusOr<bool> Dispatcher::Create(pqxx::work& tx, pb::WorkOrder& o, pb::Or
                                         bool strict_price, const Act& act,
                                         const std::string& trace_id) {
   if (o.paid()) {
-    auto price = store_.GetPrice(tx, o.group_id(), o.estate_id(), o.service_item_code());
-    if (price && !price->withdrawn()) {
-      o.set_quote_fen(price->price_fen());
-    } else if (strict_price) {
-      return FieldError("work_order.service_item_code", "no published price at this estate");
+    // 004_…, 5.6.1: the estate's published price, else the group's standard price.
+    std::optional<ListPrice> price =
+        store_.QuotePrice(tx, o.group_id(), o.estate_id(), o.service_item_code());
+    if (!price && strict_price) {
+      return FieldError("work_order.service_item_code",
+                        "not offered here: no price of the estate (or withdrawn there) and "
+                        "none on the group's standard list");
     }
+    if (price && price->per != "job" && o.quantity_milli() == 0 && strict_price) {
+      return FieldError("work_order.quantity_milli",
+                        absl::StrCat("required: the price is per ", price->per));
+    }
+    ApplyPrice(o, price);
   }
   pb::SlaPolicy policy = EffectivePolicy(tx, o.group_id(), o.estate_id());
   if (o.id().empty()) o.set_id(NewId(act.now));
+  // The clock starts when the request was received, not when it was typed in.
+  if (o.has_received_time()) sla_start = std::min(FromProtoTime(o.received_time()), sla_start);
+  *o.mutable_received_time() = ToProtoTime(sla_start);
   Open(o, origin, act);
   StartSla(o, ComputeSla(policy, ZoneOf(policy.time_zone()), o.priority(), sla_start,
                          FromProtoTime(o.scheduled_time())));
@@ -122,11 +135,21 @@ void Dispatcher::Publish(pqxx::work& tx, const pb::WorkOrder& o, int from_step,
   outbox_.AppendMany(tx, drafts, now, trace_id);
 }
 
+std::vector<std::string> Dispatcher::CareStaffOnShift(pqxx::work& tx, const pb::WorkOrder& o,
+                                                      absl::Time now) {
+  std::vector<std::string> out;
+  for (const Candidate& c : store_.Eligible(tx, o.group_id(), o.estate_id(),
+                                            ::wuye::directory::v1::SKILL_ELDERLY_CARE, now, {})) {
+    out.push_back(c.staff_id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 absl::Status Dispatcher::AfterCompletion(pqxx::work& tx, const pb::WorkOrder& o, const Act& act,
                                          const std::string& trace_id) {
-  if (!o.location().has_unit_id() || o.origin() == pb::ORIGIN_PREVENTIVE) {
-    return absl::OkStatus();
-  }
+  // Repairs only: not paid cleaning, elderly-care emergencies or inspections.
+  if (!o.location().has_unit_id() || !IsRepair(o)) return absl::OkStatus();
   pb::SlaPolicy policy = EffectivePolicy(tx, o.group_id(), o.estate_id());
   absl::Time since = act.now - absl::Hours(24) * policy.repeat_window_days();
   int repairs =

@@ -28,10 +28,12 @@ class Dispatcher {
   pb::SlaPolicy EffectivePolicy(pqxx::work& tx, const std::string& group,
                                 const std::string& estate);
 
-  // Creates a prepared order of `order.group_id()`: quotes paid work (`strict_price`: a
-  // missing price is INVALID_ARGUMENT, else the quote stays 0), starts its SLA clock at
-  // `sla_start` and assigns it automatically. Returns false and writes nothing when an
-  // order of `origin_ref` exists.
+  // Creates a prepared order of `order.group_id()`: quotes paid work from the estate's
+  // price, else the group's standard price (`strict_price`: no price, or no quantity for
+  // a price per hour or m², is INVALID_ARGUMENT; else the quote stays 0 until the
+  // agreement), starts its SLA clock at the order's received_time or `sla_start`, the
+  // earlier, and assigns it automatically. Returns false and writes nothing when an order
+  // of `origin_ref` exists.
   absl::StatusOr<bool> Create(pqxx::work& tx, pb::WorkOrder& order, pb::Origin origin,
                               const std::string& origin_ref, absl::Time sla_start,
                               bool strict_price, const Act& act, const std::string& trace_id);
@@ -45,6 +47,10 @@ class Dispatcher {
   // `policy`: the order's effective policy when the caller has it.
   void Save(pqxx::work& tx, pb::WorkOrder& order, int steps_before, absl::Time now,
             const std::string& trace_id, const pb::SlaPolicy* policy = nullptr);
+
+  // The care staff on shift at the order's estate (skill ELDERLY_CARE), by id.
+  std::vector<std::string> CareStaffOnShift(pqxx::work& tx, const pb::WorkOrder& order,
+                                            absl::Time now);
 
   // After a completion: raises a preventive inspection after repeated repairs.
   absl::Status AfterCompletion(pqxx::work& tx, const pb::WorkOrder& order, const Act& act,

@@ -149,6 +149,17 @@ absl::Status PrepareWorkOrder(pb::WorkOrder& o, absl::string_view field, absl::T
   if (!o.service_item_code().empty()) {
     WUYE_RETURN_IF_ERROR(CheckItemCode(o.service_item_code(), f("service_item_code")));
   }
+  WUYE_RETURN_IF_ERROR(CheckQuantity(o.quantity_milli(), f("quantity_milli")));
+  if (o.quantity_milli() != 0 && o.service_item_code().empty()) {
+    return FieldError(f("quantity_milli"), "only for paid work (service_item_code)");
+  }
+  if (HasTime(o.received_time())) {
+    absl::Time received = FromProtoTime(o.received_time());
+    if (received > now) return FieldError(f("received_time"), "must not be in the future");
+    if (received < now - kMaxReceivedAge) {
+      return FieldError(f("received_time"), "at most 7 days ago");
+    }
+  }
   // Output only.
   pb::WorkOrder in = o;
   o.Clear();
@@ -163,6 +174,15 @@ absl::Status PrepareWorkOrder(pb::WorkOrder& o, absl::string_view field, absl::T
   if (HasTime(in.scheduled_time())) *o.mutable_scheduled_time() = in.scheduled_time();
   o.set_service_item_code(in.service_item_code());
   o.set_paid(!in.service_item_code().empty());
+  o.set_quantity_milli(in.quantity_milli());
+  if (HasTime(in.received_time())) *o.mutable_received_time() = in.received_time();
+  return absl::OkStatus();
+}
+
+absl::Status CheckQuantity(int64_t quantity_milli, absl::string_view field) {
+  if (quantity_milli < 0 || quantity_milli > kMaxQuantityMilli) {
+    return FieldError(field, absl::StrCat("must be 0 or 1..", kMaxQuantityMilli));
+  }
   return absl::OkStatus();
 }
 
@@ -178,7 +198,10 @@ absl::Status CheckSignature(const pb::Signature& s, absl::string_view field, abs
   if (s.image().size() > kMaxSignatureImageBytes) {
     return FieldError(f("image"), absl::StrCat("at most ", kMaxSignatureImageBytes, " bytes"));
   }
-  return absl::OkStatus();
+  if (!s.resident_id().empty() && !IsValidId(s.resident_id())) {
+    return FieldError(f("resident_id"), "not a valid id");
+  }
+  return CheckText(s.opinion(), f("opinion"), 500, false);
 }
 
 // -- SLA --------------------------------------------------------------------------------
@@ -197,6 +220,11 @@ pb::SlaPolicy DefaultPolicy() {
   p.set_escalate_every_minutes(30);
   p.set_repeat_repairs(3);
   p.set_repeat_window_days(90);
+  // An emergency's on-site target is 10 minutes: it cannot wait 15 to be escalated.
+  pb::PriorityEscalation* emergency = p.add_escalations();
+  emergency->set_priority(common::PRIORITY_EMERGENCY);
+  emergency->set_accept_within_minutes(5);
+  emergency->set_escalate_every_minutes(5);
   return p;
 }
 
@@ -217,7 +245,32 @@ pb::SlaPolicy MergePolicy(const pb::SlaPolicy& base, const pb::SlaPolicy& over) 
       take(over.escalate_every_minutes(), base.escalate_every_minutes()));
   out.set_repeat_repairs(take(over.repeat_repairs(), base.repeat_repairs()));
   out.set_repeat_window_days(take(over.repeat_window_days(), base.repeat_window_days()));
+  for (const auto& step : over.escalations()) {
+    pb::PriorityEscalation* into = nullptr;
+    for (auto& mine : *out.mutable_escalations()) {
+      if (mine.priority() == step.priority()) into = &mine;
+    }
+    if (into == nullptr) {
+      into = out.add_escalations();
+      into->set_priority(step.priority());
+    }
+    into->set_accept_within_minutes(
+        take(step.accept_within_minutes(), into->accept_within_minutes()));
+    into->set_escalate_every_minutes(
+        take(step.escalate_every_minutes(), into->escalate_every_minutes()));
+  }
   return out;
+}
+
+EscalationSteps StepsFor(const pb::SlaPolicy& policy, common::Priority priority) {
+  int32_t accept = policy.accept_within_minutes();
+  int32_t every = policy.escalate_every_minutes();
+  for (const auto& step : policy.escalations()) {
+    if (step.priority() != priority) continue;
+    if (step.accept_within_minutes() != 0) accept = step.accept_within_minutes();
+    if (step.escalate_every_minutes() != 0) every = step.escalate_every_minutes();
+  }
+  return {absl::Minutes(accept), absl::Minutes(every)};
 }
 
 absl::Status CheckPolicy(const pb::SlaPolicy& p, absl::string_view field) {
@@ -247,6 +300,23 @@ absl::Status CheckPolicy(const pb::SlaPolicy& p, absl::string_view field) {
   WUYE_RETURN_IF_ERROR(range(p.escalate_every_minutes(), "escalate_every_minutes", 1, 24 * 60));
   WUYE_RETURN_IF_ERROR(range(p.repeat_repairs(), "repeat_repairs", 2, 100));
   WUYE_RETURN_IF_ERROR(range(p.repeat_window_days(), "repeat_window_days", 1, 366));
+  for (int i = 0; i < p.escalations_size(); ++i) {
+    const pb::PriorityEscalation& step = p.escalations(i);
+    std::string at = absl::StrCat("escalations[", i, "].");
+    if (step.priority() == common::PRIORITY_UNSPECIFIED ||
+        !common::Priority_IsValid(step.priority())) {
+      return FieldError(f(at + "priority"), "required");
+    }
+    for (int j = 0; j < i; ++j) {
+      if (p.escalations(j).priority() == step.priority()) {
+        return FieldError(f(at + "priority"), "listed twice");
+      }
+    }
+    WUYE_RETURN_IF_ERROR(
+        range(step.accept_within_minutes(), at + "accept_within_minutes", 1, 24 * 60));
+    WUYE_RETURN_IF_ERROR(
+        range(step.escalate_every_minutes(), at + "escalate_every_minutes", 1, 24 * 60));
+  }
   return absl::OkStatus();
 }
 
@@ -386,8 +456,31 @@ bool IsActiveWorker(const pb::WorkOrder& order, const std::string& staff_id) {
   return false;
 }
 
+pb::SignOff SignOffFor(const pb::WorkOrder& order) {
+  bool home = order.location().has_unit_id() &&
+              (order.origin() == pb::ORIGIN_TICKET || order.origin() == pb::ORIGIN_DIRECT);
+  return home ? pb::SIGN_OFF_RESIDENT : pb::SIGN_OFF_CHECK;
+}
+
+bool IsRepair(const pb::WorkOrder& order) {
+  if (order.paid()) return false;
+  if (order.origin() != pb::ORIGIN_TICKET && order.origin() != pb::ORIGIN_DIRECT) return false;
+  switch (order.category()) {
+    case common::WORK_CATEGORY_PLUMBING:
+    case common::WORK_CATEGORY_ELECTRICAL:
+    case common::WORK_CATEGORY_HVAC:
+    case common::WORK_CATEGORY_CIVIL:
+    case common::WORK_CATEGORY_LOCKSMITH:
+    case common::WORK_CATEGORY_APPLIANCES:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void Open(pb::WorkOrder& order, pb::Origin origin, const Act& act) {
   order.set_origin(origin);
+  order.set_sign_off(SignOffFor(order));
   order.set_state(ev::WORK_ORDER_STATE_WAITING);
   *order.mutable_create_time() = ToProtoTime(act.now);
   *order.mutable_update_time() = ToProtoTime(act.now);
@@ -494,6 +587,11 @@ absl::Status Progress(pb::WorkOrder& order, pb::ProgressStep step, const std::st
   }
   if (order.state() == to) return Illegal(order.state(), to);
   WUYE_RETURN_IF_ERROR(CheckMove(order.state(), to));
+  // 004_…, 5.1.3: the price is told and agreed before anyone goes to do paid work.
+  if (order.paid() && !order.has_price_agreement()) {
+    return Precondition("work order: the resident has not agreed the price (AgreePrice)",
+                        "PRICE_NOT_AGREED");
+  }
   if (!staff_id.empty()) {
     pb::WorkerAssignment* w = FindWorker(order, staff_id);
     if (w == nullptr || HasTime(w->declined_at()) || !HasTime(w->accepted_at())) {
@@ -511,6 +609,10 @@ absl::Status Progress(pb::WorkOrder& order, pb::ProgressStep step, const std::st
 }
 
 absl::Status Sign(pb::WorkOrder& order, const pb::Signature& signature, const Act& act) {
+  if (order.sign_off() == pb::SIGN_OFF_CHECK) {
+    return Precondition("work order: not work in a resident's unit; it is completed on a check",
+                        "SIGNATURE_NOT_REQUIRED");
+  }
   WUYE_RETURN_IF_ERROR(CheckMove(order.state(), ev::WORK_ORDER_STATE_SIGNED));
   pb::Signature* s = order.mutable_signature();
   *s = signature;
@@ -523,9 +625,23 @@ absl::Status Sign(pb::WorkOrder& order, const pb::Signature& signature, const Ac
 }
 
 absl::Status Complete(pb::WorkOrder& order, bool without_signature, const std::string& reason,
-                      bool may_waive, const Act& act) {
+                      bool may_waive, bool may_check, const Act& act) {
   WUYE_RETURN_IF_ERROR(CheckMove(order.state(), ev::WORK_ORDER_STATE_COMPLETED));
-  if (order.state() == ev::WORK_ORDER_STATE_WORK_DONE) {
+  if (order.sign_off() == pb::SIGN_OFF_CHECK) {
+    if (without_signature) {
+      return Precondition("work order: completed on a check, no signature to waive",
+                          "SIGNATURE_NOT_REQUIRED");
+    }
+    if (!may_check) {
+      return absl::PermissionDeniedError(
+          "a team lead, supervisor, estate manager or quality inspector checks this work");
+    }
+    pb::Check* check = order.mutable_check();
+    check->set_checked_by(act.actor.subject());
+    *check->mutable_roles() = act.actor.roles();
+    *check->mutable_checked_at() = ToProtoTime(act.now);
+    check->set_note(reason);
+  } else if (order.state() == ev::WORK_ORDER_STATE_WORK_DONE) {
     if (!without_signature) {
       return Precondition("work order: no signature, no completion", "SIGNATURE_REQUIRED");
     }
@@ -543,6 +659,68 @@ absl::Status Complete(pb::WorkOrder& order, bool without_signature, const std::s
   StopSla(order, act.now, true);
   AddStep(order, "completed", "", reason, act);
   if (order.signature_missing()) AddStep(order, "signature_missing", "", reason, act);
+  return absl::OkStatus();
+}
+
+void InformCare(pb::WorkOrder& order, const std::vector<std::string>& care_staff, const Act& act) {
+  order.clear_informed_staff_ids();
+  for (const auto& id : care_staff) order.add_informed_staff_ids(id);
+  AddStep(order, "care_informed", "",
+          care_staff.empty() ? "no care staff on shift: the front desk tells the clinic"
+                             : absl::StrCat(care_staff.size(), " care staff on shift informed"),
+          act);
+}
+
+int64_t QuoteFen(int64_t unit_price_fen, int64_t quantity_milli) {
+  return (unit_price_fen * quantity_milli + 500) / 1000;
+}
+
+void ApplyPrice(pb::WorkOrder& order, const std::optional<ListPrice>& price) {
+  if (!price) {
+    order.clear_unit_price_fen();
+    order.clear_price_per();
+    order.clear_price_source();
+    order.set_quote_fen(0);
+    return;
+  }
+  order.set_unit_price_fen(price->price_fen);
+  order.set_price_per(price->per);
+  order.set_price_source(price->source);
+  if (order.quantity_milli() == 0 && price->per == "job") order.set_quantity_milli(1000);
+  order.set_quote_fen(QuoteFen(price->price_fen, order.quantity_milli()));
+}
+
+absl::Status AgreePrice(pb::WorkOrder& order, const std::optional<ListPrice>& price,
+                        const std::string& resident_id, int64_t quantity_milli,
+                        absl::Time agreed_at, const Act& act) {
+  if (!order.paid()) {
+    return Precondition("work order: not paid work; there is no price to agree", "NOT_PAID");
+  }
+  State s = order.state();
+  if (s != ev::WORK_ORDER_STATE_WAITING && s != ev::WORK_ORDER_STATE_ASSIGNED &&
+      s != ev::WORK_ORDER_STATE_ACCEPTED) {
+    return Precondition("work order: the price is agreed before the work starts", "WORK_STARTED");
+  }
+  if (!price) {
+    return Precondition("work order: no estate or standard price of the item is known", "NO_PRICE");
+  }
+  pb::WorkOrder priced = order;
+  if (quantity_milli != 0) priced.set_quantity_milli(quantity_milli);
+  ApplyPrice(priced, price);
+  if (priced.quantity_milli() == 0) {
+    return FieldError("quantity_milli", absl::StrCat("required: the price is per ", price->per));
+  }
+  order = std::move(priced);
+  pb::PriceAgreement* a = order.mutable_price_agreement();
+  a->set_resident_id(resident_id);
+  *a->mutable_agreed_at() = ToProtoTime(agreed_at);
+  a->set_unit_price_fen(order.unit_price_fen());
+  a->set_per(order.price_per());
+  a->set_quantity_milli(order.quantity_milli());
+  a->set_quote_fen(order.quote_fen());
+  *a->mutable_recorded_by() = act.actor;
+  AddStep(order, "price_agreed", "", absl::StrCat(order.quote_fen(), " fen agreed by the resident"),
+          act);
   return absl::OkStatus();
 }
 
@@ -586,6 +764,12 @@ ev::WorkOrderChanged ToEvent(const pb::WorkOrder& o, const std::string& staff_id
   e.set_signature_missing(o.signature_missing());
   *e.mutable_at() = ToProtoTime(at);
   e.set_elder_id(o.elder_id());
+  e.set_sign_off(o.sign_off() == pb::SIGN_OFF_CHECK ? "check" : "resident");
+  *e.mutable_informed_staff_ids() = o.informed_staff_ids();
+  e.set_unit_price_fen(o.unit_price_fen());
+  e.set_price_per(o.price_per());
+  e.set_quantity_milli(o.quantity_milli());
+  if (o.has_price_agreement()) *e.mutable_price_agreed_at() = o.price_agreement().agreed_at();
   return e;
 }
 
@@ -611,6 +795,10 @@ int SkillFor(common::WorkCategory category) {
       return dir::SKILL_ELDERLY_CARE;
     case common::WORK_CATEGORY_ERRAND:
       return dir::SKILL_ERRANDS;
+    case common::WORK_CATEGORY_LOCKSMITH:
+      return dir::SKILL_LOCKSMITH;
+    case common::WORK_CATEGORY_APPLIANCES:
+      return dir::SKILL_APPLIANCES;
     default:
       return dir::SKILL_UNSPECIFIED;
   }
@@ -661,18 +849,17 @@ absl::Time NextEscalationTime(const pb::WorkOrder& order, const pb::SlaPolicy& p
       order.escalation_level() >= 3) {
     return absl::InfiniteFuture();
   }
+  EscalationSteps steps = StepsFor(policy, order.priority());
   absl::Time t = absl::InfiniteFuture();
   if (s == ev::WORK_ORDER_STATE_WAITING) t = std::min(t, StateSince(order));
   if (s == ev::WORK_ORDER_STATE_ASSIGNED) {
-    t = std::min(t, StateSince(order) + absl::Minutes(policy.accept_within_minutes()));
+    t = std::min(t, StateSince(order) + steps.accept_within);
   }
   if (!order.sla_clock().empty() && !order.sla_stopped()) {
     t = std::min(t, FromProtoTime(order.sla_warn_time()));
   }
   if (t == absl::InfiniteFuture()) return t;
-  if (auto last = LastEscalated(order)) {
-    t = std::max(t, *last + absl::Minutes(policy.escalate_every_minutes()));
-  }
+  if (auto last = LastEscalated(order)) t = std::max(t, *last + steps.every);
   return t;
 }
 
@@ -686,9 +873,10 @@ std::optional<Escalation> EscalationDue(const pb::WorkOrder& order, const pb::Sl
               now >= FromProtoTime(order.sla_warn_time());
   if (s == ev::WORK_ORDER_STATE_WAITING) {
     e.reason = "waiting: nobody with the skill on shift, or declined by all";
-  } else if (s == ev::WORK_ORDER_STATE_ASSIGNED &&
-             now >= StateSince(order) + absl::Minutes(policy.accept_within_minutes())) {
-    e.reason = absl::StrCat("not accepted within ", policy.accept_within_minutes(), " minutes");
+  } else if (EscalationSteps steps = StepsFor(policy, order.priority());
+             s == ev::WORK_ORDER_STATE_ASSIGNED && now >= StateSince(order) + steps.accept_within) {
+    e.reason =
+        absl::StrCat("not accepted within ", absl::ToInt64Minutes(steps.accept_within), " minutes");
   } else if (late) {
     e.reason = "close to its SLA deadline";
   } else {

@@ -20,6 +20,10 @@ using State = ::wuye::events::v1::WorkOrderState;
 
 inline constexpr char kDefaultZone[] = "Asia/Shanghai";
 inline constexpr size_t kMaxSignatureImageBytes = 256 * 1024;
+// A quantity of paid work in thousandths of its unit: at most 10 000 hours or m².
+inline constexpr int64_t kMaxQuantityMilli = 10'000'000;
+// How far back a request's received_time may lie (as intake allows for tickets).
+inline constexpr absl::Duration kMaxReceivedAge = absl::Hours(24 * 7);
 
 // Who acts and when.
 struct Act {
@@ -32,8 +36,10 @@ struct Act {
 // Text: at most `max` characters, no control characters but newline and tab.
 absl::Status CheckText(absl::string_view value, absl::string_view field, size_t max, bool required);
 // Checks a new order from CreateWorkOrder (fields named under `field`) and clears what is
-// output only.
+// output only. received_time, when given, lies within kMaxReceivedAge before `now`.
 absl::Status PrepareWorkOrder(pb::WorkOrder& order, absl::string_view field, absl::Time now);
+// 0 (none) or 1..kMaxQuantityMilli.
+absl::Status CheckQuantity(int64_t quantity_milli, absl::string_view field);
 absl::Status CheckSignature(const pb::Signature& signature, absl::string_view field,
                             absl::Time now);
 // An item code: 1..40 of A-Z, 0-9, '_'.
@@ -47,6 +53,13 @@ pb::SlaPolicy DefaultPolicy();
 pb::SlaPolicy MergePolicy(const pb::SlaPolicy& base, const pb::SlaPolicy& over);
 // Ranges of a policy update (0 = inherit is allowed everywhere).
 absl::Status CheckPolicy(const pb::SlaPolicy& policy, absl::string_view field);
+// The escalation steps of a priority: its `escalations` entry over the policy's
+// accept_within / escalate_every.
+struct EscalationSteps {
+  absl::Duration accept_within;
+  absl::Duration every;
+};
+EscalationSteps StepsFor(const pb::SlaPolicy& policy, ::wuye::common::v1::Priority priority);
 // The zone of a policy; Asia/Shanghai when empty or unknown.
 absl::TimeZone ZoneOf(const std::string& name);
 
@@ -85,8 +98,36 @@ absl::Status CheckMove(State from, State to);
 std::vector<std::string> ActiveWorkers(const pb::WorkOrder& order);
 bool IsActiveWorker(const pb::WorkOrder& order, const std::string& staff_id);
 
-// A new order: WAITING until assigned, with its "created" step.
+// How an order of `origin` at its location is signed off (000_…, 二.5: 上门服务 is signed
+// by the resident): work in a unit from a ticket or staff → RESIDENT; common areas,
+// preventive inspections and ambulance guidance → CHECK.
+pb::SignOff SignOffFor(const pb::WorkOrder& order);
+// A repair for the repeat-repair count: unpaid work of a repair trade from a ticket or
+// staff (not paid cleaning, elderly-care emergencies or preventive inspections).
+bool IsRepair(const pb::WorkOrder& order);
+
+// A new order: WAITING until assigned, with its "created" step and its sign-off.
 void Open(pb::WorkOrder& order, pb::Origin origin, const Act& act);
+
+// -- prices (billing's lists; 004_…, 5.6.1) ---------------------------------------------
+
+// A price a paid job can be quoted at.
+struct ListPrice {
+  int64_t price_fen = 0;
+  std::string per;     // "job", "hour", "m2"
+  std::string source;  // "estate" or "standard"
+};
+// unit price × quantity (thousandths), rounded half up to the fen.
+int64_t QuoteFen(int64_t unit_price_fen, int64_t quantity_milli);
+// Prices the order at `price` (nullopt: no price known, the quote stays 0 and the order
+// cannot start). Per job the quantity defaults to one job; per hour or m² a missing
+// quantity leaves the quote 0 until the agreement names one.
+void ApplyPrice(pb::WorkOrder& order, const std::optional<ListPrice>& price);
+// The resident's agreement to the price (before the work starts): prices the order afresh
+// at `price` with `quantity_milli` (0: the order's) and records who and when.
+absl::Status AgreePrice(pb::WorkOrder& order, const std::optional<ListPrice>& price,
+                        const std::string& resident_id, int64_t quantity_milli,
+                        absl::Time agreed_at, const Act& act);
 // Each mutates `order` (adding a history step) or returns an error and leaves it as it was.
 absl::Status Assign(pb::WorkOrder& order, const std::vector<std::string>& staff_ids,
                     const std::string& assigned_by, const std::string& reason, const Act& act);
@@ -99,10 +140,16 @@ absl::Status Decline(pb::WorkOrder& order, const std::string& staff_id, const st
 // `staff_id` empty: a manager records it.
 absl::Status Progress(pb::WorkOrder& order, pb::ProgressStep step, const std::string& staff_id,
                       const Act& act);
+// `signature.resident_id` is the signer, already checked against the unit.
 absl::Status Sign(pb::WorkOrder& order, const pb::Signature& signature, const Act& act);
-// `may_waive`: the caller may complete without the resident's signature.
+// RESIDENT orders: `may_waive`: the caller may complete without the resident's signature.
+// CHECK orders: `may_check`: the caller is a team lead or above or a quality inspector;
+// the check is recorded with `reason` as its note.
 absl::Status Complete(pb::WorkOrder& order, bool without_signature, const std::string& reason,
-                      bool may_waive, const Act& act);
+                      bool may_waive, bool may_check, const Act& act);
+// An elderly-care emergency: the care staff on shift are told (000_…, item 13: the guard
+// guides the ambulance; the care staff are informed).
+void InformCare(pb::WorkOrder& order, const std::vector<std::string>& care_staff, const Act& act);
 absl::Status Cancel(pb::WorkOrder& order, const std::string& reason, const Act& act);
 
 // The event type of the order's last step: "dispatch.work_order.<what>" or

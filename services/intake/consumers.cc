@@ -44,7 +44,10 @@ class Consumer {
         start = absl::StrFormat("%04d-%02d-%02d", staff.start_date().year(),
                                 staff.start_date().month(), staff.start_date().day());
       }
-      store_.UpsertStaff(tx, e.group_id(), staff.id(), start, e.subject_version());
+      std::vector<std::string> estates(staff.home_estate_ids().begin(),
+                                       staff.home_estate_ids().end());
+      store_.UpsertStaff(tx, e.group_id(), staff.id(), start, e.subject_version(), estates,
+                         staff.active());
     }
     return absl::OkStatus();  // other types: not intake's business
   }

@@ -223,6 +223,10 @@ grpc::Status IntakeServiceImpl::TransferTicket(Ctx* ctx, const v1::TransferTicke
           if (t.owner_id() == req->new_owner_id()) {
             return FieldError("new_owner_id", "already the owner");
           }
+          // Only to somebody who exists and works at the ticket's estate (directory copy).
+          if (!store_.StaffOfEstate(tx, rc.caller.group_id, req->new_owner_id(), t.estate_id())) {
+            return FieldError("new_owner_id", "no active staff member of the ticket's estate");
+          }
           if (t.state() == ev::TICKET_STATE_CLOSED || t.state() == ev::TICKET_STATE_CANCELLED) {
             return WithReason(
                 absl::FailedPreconditionError("ticket: finished tickets keep their owner"),

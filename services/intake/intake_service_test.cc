@@ -198,6 +198,17 @@ class IntakeServiceTest : public ::testing::Test {
     Apply(Envelope("directory.staff.updated", s, version));
   }
 
+  // A staff member as the directory publishes them: active, working at `estates`.
+  void DirectoryStaffAt(const std::string& id, const std::vector<std::string>& estates, bool active,
+                        int64_t version) {
+    dir::Staff s;
+    s.set_id(id);
+    s.set_group_id(group_);
+    for (const auto& e : estates) s.add_home_estate_ids(e);
+    s.set_active(active);
+    Apply(Envelope("directory.staff.updated", s, version));
+  }
+
   int Query(const std::string& sql) {
     pqxx::connection conn(tdb_.url());
     pqxx::nontransaction tx(conn);
@@ -249,9 +260,14 @@ class IntakeServiceTest : public ::testing::Test {
 
 // ---- Creation -------------------------------------------------------------------------
 
+// Issue 19 #10 (004_…, 5.2.4: the repair times run from the request): the work request
+// carries when the desk received the call, so dispatch starts the SLA clock there.
 TEST_F(IntakeServiceTest, ARepairIsOwnedByItsReceiverAndRequestsWork) {
   auto req = RepairRequest();
   req.mutable_ticket()->set_caller_phone("+86 138-0000-1111");
+  absl::Time received = absl::FromUnixSeconds(absl::ToUnixSeconds(clock_->Now())) -
+                        absl::Minutes(40);  // typed in 40 minutes after the call
+  *req.mutable_ticket()->mutable_received_time() = ToProtoTime(received);
   v1::Ticket t = Create(req);
   EXPECT_TRUE(IsValidId(t.id()));
   EXPECT_EQ(t.group_id(), group_);
@@ -275,6 +291,7 @@ TEST_F(IntakeServiceTest, ARepairIsOwnedByItsReceiverAndRequestsWork) {
   EXPECT_EQ(work[0].ticket_id(), t.id());
   EXPECT_EQ(work[0].category(), common::WORK_CATEGORY_PLUMBING);
   EXPECT_EQ(work[0].priority(), common::PRIORITY_SMALL);
+  EXPECT_EQ(FromProtoTime(work[0].received_at()), received);
 
   // The number is kept only as its hash: nowhere in the tables or the events.
   EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE caller_hash IS NOT NULL"), 1);
@@ -700,6 +717,7 @@ TEST_F(IntakeServiceTest, RolesAreEnforced) {
 }
 
 TEST_F(IntakeServiceTest, ASupervisorMovesOwnershipWithAReasonAndItIsRecorded) {
+  DirectoryStaffAt("agent-2", {estate_}, true, 1);
   v1::Ticket t = Create(RepairRequest());
   v1::TransferTicketRequest req;
   req.set_request_id(NewId(absl::Now()));
@@ -730,6 +748,40 @@ TEST_F(IntakeServiceTest, ASupervisorMovesOwnershipWithAReasonAndItIsRecorded) {
             grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(Call(&Stub::CancelTicket, agent2_, cancel, &out).ok());
   EXPECT_EQ(out.state(), ev::TICKET_STATE_CANCELLED);
+}
+
+// Issue 19 #10, DOMAIN.md §2 (首接负责制: the owner follows the request to its end): a ticket
+// moves only to a staff member who exists, is active and works at the ticket's estate, by
+// intake's copy of the directory's staff. The seeds name no clause beyond the owner's duty.
+TEST_F(IntakeServiceTest, TransferOnlyToAnActiveStaffMemberOfTheTicketsEstate) {
+  DirectoryStaffAt("agent-2", {estate_}, true, 1);
+  DirectoryStaffAt("agent-7", {other_estate_}, true, 1);
+  DirectoryStaffAt("agent-8", {estate_}, false, 1);  // has left
+  v1::Ticket t = Create(RepairRequest());
+  std::string before = Snapshot();
+  for (const std::string& who : {"agent-404", "agent-7", "agent-8"}) {
+    v1::TransferTicketRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_id(t.id());
+    req.set_new_owner_id(who);
+    req.set_reason("on leave");
+    v1::Ticket out;
+    grpc::Status st = Call(&Stub::TransferTicket, supervisor_, req, &out);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << who;
+    EXPECT_EQ(Field(st), "new_owner_id") << who;
+  }
+  EXPECT_EQ(Snapshot(), before);
+  // agent-7 moves to this estate: now the ticket can go to them.
+  DirectoryStaffAt("agent-7", {other_estate_, estate_}, true, 2);
+  DirectoryStaffAt("agent-7", {other_estate_}, true, 1);  // older: ignored
+  v1::TransferTicketRequest req;
+  req.set_request_id(NewId(absl::Now()));
+  req.set_id(t.id());
+  req.set_new_owner_id("agent-7");
+  req.set_reason("on leave");
+  v1::Ticket out;
+  ASSERT_TRUE(Call(&Stub::TransferTicket, supervisor_, req, &out).ok());
+  EXPECT_EQ(out.owner_id(), "agent-7");
 }
 
 // ---- States -----------------------------------------------------------------------------

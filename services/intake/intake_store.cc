@@ -160,9 +160,14 @@ IntakeStore::IntakeStore(Db& db) {
        "EXCLUDED.household_count, time_zone = EXCLUDED.time_zone, version = EXCLUDED.version "
        "WHERE estates.version < EXCLUDED.version AND estates.group_id = EXCLUDED.group_id");
   prep("in_staff_upsert",
-       "INSERT INTO staff (group_id, id, start_date, version) VALUES ($1, $2, "
-       "NULLIF($3, '')::date, $4) ON CONFLICT (group_id, id) DO UPDATE SET start_date = "
-       "EXCLUDED.start_date, version = EXCLUDED.version WHERE staff.version < EXCLUDED.version");
+       "INSERT INTO staff (group_id, id, start_date, version, home_estate_ids, active) VALUES "
+       "($1, $2, NULLIF($3, '')::date, $4, $5::text[], $6) ON CONFLICT (group_id, id) DO UPDATE "
+       "SET start_date = EXCLUDED.start_date, version = EXCLUDED.version, home_estate_ids = "
+       "EXCLUDED.home_estate_ids, active = EXCLUDED.active WHERE staff.version < "
+       "EXCLUDED.version");
+  prep("in_staff_of_estate",
+       "SELECT 1 FROM staff WHERE group_id = $1 AND id = $2 AND version > 0 AND active AND "
+       "$3 = ANY(home_estate_ids)");
   prep("in_staff_start_dates",
        "SELECT COALESCE(start_date::text, '') FROM staff WHERE group_id = $1 AND id = "
        "ANY($2::text[])");
@@ -392,8 +397,15 @@ void IntakeStore::UpsertEstate(pqxx::work& tx, const std::string& group, const s
 }
 
 void IntakeStore::UpsertStaff(pqxx::work& tx, const std::string& group, const std::string& id,
-                              const std::string& start_date, int64_t version) {
-  tx.exec_prepared("in_staff_upsert", group, id, start_date, version);
+                              const std::string& start_date, int64_t version,
+                              const std::vector<std::string>& home_estates, bool active) {
+  tx.exec_prepared("in_staff_upsert", group, id, start_date, version, PgArray(home_estates),
+                   active);
+}
+
+bool IntakeStore::StaffOfEstate(pqxx::work& tx, const std::string& group, const std::string& id,
+                                const std::string& estate) {
+  return !tx.exec_prepared("in_staff_of_estate", group, id, estate).empty();
 }
 
 std::vector<std::string> IntakeStore::StaffStartDates(pqxx::work& tx, const std::string& group,

@@ -116,7 +116,11 @@ class IntakeStore {
                     int household_count, const std::string& time_zone, int64_t version);
   // Applies a directory staff member if `version` is newer; `start_date` "YYYY-MM-DD" or "".
   void UpsertStaff(pqxx::work& tx, const std::string& group, const std::string& id,
-                   const std::string& start_date, int64_t version);
+                   const std::string& start_date, int64_t version,
+                   const std::vector<std::string>& home_estates, bool active);
+  // An active staff member the directory places at `estate`.
+  bool StaffOfEstate(pqxx::work& tx, const std::string& group, const std::string& id,
+                     const std::string& estate);
   // Of `ids`: the start dates known ("" when unknown) and whether any is marked complained.
   std::vector<std::string> StaffStartDates(pqxx::work& tx, const std::string& group,
                                            const std::vector<std::string>& ids);

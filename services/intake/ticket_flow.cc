@@ -103,6 +103,7 @@ NewTicket TicketFlow::Create(v1::Ticket t, std::string caller_hash, const std::s
         t.description().empty() ? t.summary() : absl::StrCat(t.summary(), "\n", t.description()));
     work.set_service_item_code(t.service_item_code());
     *work.mutable_requested_at() = ToProtoTime(c.now);
+    *work.mutable_received_at() = t.received_time();  // the SLA clock starts here
     work.set_owner_id(t.owner_id());
     publish({"intake.work.requested", t.group_id(), t.estate_id(), t.id(), 0, &work});
   }
