@@ -179,12 +179,16 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
     EXPECT_EQ(s.carrier_matched, 5);
     EXPECT_EQ(s.carrier_skipped, 1);
     EXPECT_EQ(s.carrier_findings, 1);
-    // Callback coverage: the quota of each size band, the complaints called back.
+    // Callback coverage: the band of the households served that month, whatever the
+    // estate's size (004_…, 5.5.2: 以当月提供过居家服务的户数为计算依据); a day's work is
+    // fewer than 100 households, so 30 % everywhere.
     ASSERT_EQ(s.estates.size(), 3u);
     for (const auto& f : s.estates) {
       ASSERT_TRUE(f.has_coverage);
-      int expected_quota = f.households > 300 ? 10 : f.households >= 100 ? 20 : 30;
+      int served = f.households_served;
+      int expected_quota = served > 300 ? 10 : served >= 100 ? 20 : 30;
       EXPECT_EQ(f.quota_percent, expected_quota) << f.name;
+      EXPECT_EQ(f.callbacks_required, (expected_quota * served + 99) / 100) << f.name;
       EXPECT_GE(f.households_served, 1) << f.name;
       EXPECT_GE(f.callbacks_done, 1) << f.name;
     }

@@ -135,15 +135,32 @@ absl::Status PrepareEstate(v1::Estate& e, absl::string_view prefix) {
   WUYE_RETURN_IF_ERROR(CheckName(e.name(), Path(prefix, "name"), 200));
   if (e.time_zone().empty()) e.set_time_zone(kDefaultTimeZone);
   WUYE_RETURN_IF_ERROR(CheckTimeZone(e.time_zone(), Path(prefix, "time_zone")));
-  if (!e.has_desk_opens() && !e.has_desk_closes()) {
-    e.mutable_desk_opens()->set_hours(8);
-    e.mutable_desk_closes()->set_hours(20);
+  // The desk: 24 hours (000_…, 二.5: 实行每日24小时服务接待) unless hours are given; the
+  // residential default. Other estates default to 08:00-20:00.
+  bool hours = e.has_desk_opens() || e.has_desk_closes();
+  if (e.desk_24h() && hours) {
+    return FieldError(Path(prefix, "desk_24h"), "not with desk_opens / desk_closes");
   }
-  WUYE_RETURN_IF_ERROR(CheckTimeOfDay(e.desk_opens(), Path(prefix, "desk_opens")));
-  WUYE_RETURN_IF_ERROR(CheckTimeOfDay(e.desk_closes(), Path(prefix, "desk_closes")));
-  if (e.desk_opens().hours() * 60 + e.desk_opens().minutes() >=
-      e.desk_closes().hours() * 60 + e.desk_closes().minutes()) {
-    return FieldError(Path(prefix, "desk_closes"), "must be after desk_opens");
+  if (!e.desk_24h() && !hours) {
+    if (e.kind() == v1::ESTATE_KIND_UNSPECIFIED || e.kind() == v1::ESTATE_KIND_RESIDENTIAL) {
+      e.set_desk_24h(true);
+    } else {
+      e.mutable_desk_opens()->set_hours(8);
+      e.mutable_desk_closes()->set_hours(20);
+    }
+  }
+  if (!e.desk_24h()) {
+    WUYE_RETURN_IF_ERROR(CheckTimeOfDay(e.desk_opens(), Path(prefix, "desk_opens")));
+    WUYE_RETURN_IF_ERROR(CheckTimeOfDay(e.desk_closes(), Path(prefix, "desk_closes")));
+    if (e.desk_opens().hours() * 60 + e.desk_opens().minutes() >=
+        e.desk_closes().hours() * 60 + e.desk_closes().minutes()) {
+      return FieldError(Path(prefix, "desk_closes"), "must be after desk_opens");
+    }
+  }
+  if (!e.duty_phone().empty()) {
+    WUYE_ASSIGN_OR_RETURN(std::string phone,
+                          NormalizePhone(e.duty_phone(), Path(prefix, "duty_phone")));
+    e.set_duty_phone(phone);
   }
   if (e.kind() == v1::ESTATE_KIND_UNSPECIFIED) e.set_kind(v1::ESTATE_KIND_RESIDENTIAL);
   if (!v1::EstateKind_IsValid(e.kind())) return FieldError(Path(prefix, "kind"), "unknown kind");
@@ -155,6 +172,26 @@ absl::Status PrepareEstate(v1::Estate& e, absl::string_view prefix) {
   }
   if (e.household_count() < 0) return FieldError(Path(prefix, "household_count"), "must be >= 0");
   if (e.address().size() > 500) return FieldError(Path(prefix, "address"), "at most 500 bytes");
+  return absl::OkStatus();
+}
+
+absl::Status UpdateDeskHours(v1::Estate& e, const v1::Estate& in,
+                             const google::protobuf::FieldMask& m, absl::string_view prefix) {
+  bool opens = MaskHas(m, "desk_opens"), closes = MaskHas(m, "desk_closes");
+  if (opens) *e.mutable_desk_opens() = in.desk_opens();
+  if (closes) *e.mutable_desk_closes() = in.desk_closes();
+  if (MaskHas(m, "desk_24h")) {
+    e.set_desk_24h(in.desk_24h());
+    if (in.desk_24h() && !opens && !closes) {
+      e.clear_desk_opens();
+      e.clear_desk_closes();
+    }
+    if (!in.desk_24h() && !e.has_desk_opens() && !e.has_desk_closes()) {
+      return FieldError(Path(prefix, "desk_opens"), "required when desk_24h is turned off");
+    }
+  } else if (opens || closes) {
+    e.set_desk_24h(false);  // hours given: no longer around the clock
+  }
   return absl::OkStatus();
 }
 

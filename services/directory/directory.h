@@ -38,6 +38,11 @@ v1::Date DateFromText(absl::string_view text);
 // Fills defaults (time zone, desk hours, kind) and checks every field of a new or changed
 // estate. `prefix` is the field path of the estate in the request, e.g. "estate".
 absl::Status PrepareEstate(v1::Estate& estate, absl::string_view prefix);
+// Applies the desk fields an UpdateEstate mask names (desk_opens, desk_closes, desk_24h)
+// to `estate`: hours given turn desk_24h off, desk_24h clears the hours, and desk_24h
+// turned off without hours is refused. PrepareEstate checks the result.
+absl::Status UpdateDeskHours(v1::Estate& estate, const v1::Estate& in,
+                             const google::protobuf::FieldMask& mask, absl::string_view prefix);
 absl::Status PrepareBuilding(v1::Building& building, absl::string_view prefix);
 // Checks a unit and rewrites its area in canonical form.
 absl::Status PrepareUnit(v1::Unit& unit, absl::string_view prefix);

@@ -190,8 +190,9 @@ grpc::Status DirectoryServiceImpl::UpdateEstate(Ctx* ctx, const v1::UpdateEstate
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
     WUYE_RETURN_IF_ERROR(CheckId(req->estate().id(), "estate.id"));
     WUYE_RETURN_IF_ERROR(
-        CheckMask(req->update_mask(), {"name", "kind", "time_zone", "desk_opens", "desk_closes",
-                                       "management_fee_fen_per_m2", "household_count", "address"}));
+        CheckMask(req->update_mask(),
+                  {"name", "kind", "time_zone", "desk_opens", "desk_closes", "desk_24h",
+                   "duty_phone", "management_fee_fen_per_m2", "household_count", "address"}));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       auto estate = store_.GetEstate(tx, rc.caller.group_id, req->estate().id(), true);
       if (!estate) return absl::NotFoundError("estate.id: no such estate");
@@ -201,8 +202,8 @@ grpc::Status DirectoryServiceImpl::UpdateEstate(Ctx* ctx, const v1::UpdateEstate
       if (MaskHas(m, "name")) estate->set_name(in.name());
       if (MaskHas(m, "kind")) estate->set_kind(in.kind());
       if (MaskHas(m, "time_zone")) estate->set_time_zone(in.time_zone());
-      if (MaskHas(m, "desk_opens")) *estate->mutable_desk_opens() = in.desk_opens();
-      if (MaskHas(m, "desk_closes")) *estate->mutable_desk_closes() = in.desk_closes();
+      WUYE_RETURN_IF_ERROR(UpdateDeskHours(*estate, in, m, "estate"));
+      if (MaskHas(m, "duty_phone")) estate->set_duty_phone(in.duty_phone());
       if (MaskHas(m, "management_fee_fen_per_m2")) {
         estate->set_management_fee_fen_per_m2(in.management_fee_fen_per_m2());
       }

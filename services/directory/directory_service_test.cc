@@ -149,8 +149,8 @@ TEST_F(DirectoryServiceTest, EstateGetsDefaultsAndCanBeReadListedAndUpdated) {
   v1::Estate estate;
   ASSERT_TRUE(Call(&Stub::GetEstate, admin_, get, &estate).ok());
   EXPECT_EQ(estate.time_zone(), "Asia/Shanghai");
-  EXPECT_EQ(estate.desk_opens().hours(), 8);
-  EXPECT_EQ(estate.desk_closes().hours(), 20);
+  EXPECT_TRUE(estate.desk_24h());  // residential: 24 hours
+  EXPECT_FALSE(estate.has_desk_opens());
   EXPECT_EQ(estate.kind(), v1::ESTATE_KIND_RESIDENTIAL);
   EXPECT_EQ(estate.version(), 1);
 
@@ -179,6 +179,121 @@ TEST_F(DirectoryServiceTest, EstateGetsDefaultsAndCanBeReadListedAndUpdated) {
   ASSERT_EQ(page2.estates_size(), 1);
   EXPECT_TRUE(page2.next_page_token().empty());
   EXPECT_EQ(page2.estates(0).name(), "Third");
+}
+
+// 000_…, 二.5: 实行每日24小时服务接待,值班联系电话告知各位业主 — a residential estate's desk
+// is open 24 hours by default and publishes its duty phone; an estate may keep hours
+// instead, and every reader (and the estate's events) sees which.
+TEST_F(DirectoryServiceTest, TheDeskIsOpenTwentyFourHoursWhereTheEstateSaysSo) {
+  v1::CreateEstateRequest create;
+  create.set_request_id(NewId(absl::Now()));
+  create.mutable_estate()->set_name("Jade Lake Court");
+  create.mutable_estate()->set_management_fee_fen_per_m2(120);
+  create.mutable_estate()->set_duty_phone("0571-8765 0000");
+  v1::Estate jade;
+  ASSERT_TRUE(Call(&Stub::CreateEstate, admin_, create, &jade).ok());
+  EXPECT_TRUE(jade.desk_24h());
+  EXPECT_FALSE(jade.has_desk_opens());
+  EXPECT_FALSE(jade.has_desk_closes());
+  EXPECT_EQ(jade.duty_phone(), "057187650000");
+
+  // What every member of the estate reads, and what the event carries.
+  std::string agent = TestToken(group_, {jade.id()}, {"agent"});
+  v1::GetEstateRequest get;
+  get.set_id(jade.id());
+  v1::Estate read;
+  ASSERT_TRUE(Call(&Stub::GetEstate, agent, get, &read).ok());
+  EXPECT_TRUE(read.desk_24h());
+  EXPECT_EQ(read.duty_phone(), "057187650000");
+  {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    auto row = tx.exec1("SELECT envelope FROM wuye_outbox ORDER BY id DESC LIMIT 1");
+    wuye::events::v1::Event event;
+    ASSERT_TRUE(event.ParseFromString(pqxx::binarystring(row[0]).str()));
+    EXPECT_EQ(event.type(), "directory.estate.created");
+    v1::Estate published;
+    ASSERT_TRUE(event.payload().UnpackTo(&published));
+    EXPECT_TRUE(published.desk_24h());
+    EXPECT_EQ(published.duty_phone(), "057187650000");
+  }
+
+  // An office keeps hours by default; a residential estate may keep hours by saying so.
+  create.set_request_id(NewId(absl::Now()));
+  create.mutable_estate()->set_name("Finance Tower");
+  create.mutable_estate()->set_kind(v1::ESTATE_KIND_OFFICE);
+  v1::Estate tower;
+  ASSERT_TRUE(Call(&Stub::CreateEstate, admin_, create, &tower).ok());
+  EXPECT_FALSE(tower.desk_24h());
+  EXPECT_EQ(tower.desk_opens().hours(), 8);
+  EXPECT_EQ(tower.desk_closes().hours(), 20);
+  create.set_request_id(NewId(absl::Now()));
+  create.mutable_estate()->set_name("Day Desk Court");
+  create.mutable_estate()->set_kind(v1::ESTATE_KIND_RESIDENTIAL);
+  create.mutable_estate()->mutable_desk_opens()->set_hours(7);
+  create.mutable_estate()->mutable_desk_closes()->set_hours(22);
+  v1::Estate day_desk;
+  ASSERT_TRUE(Call(&Stub::CreateEstate, admin_, create, &day_desk).ok());
+  EXPECT_FALSE(day_desk.desk_24h());
+  EXPECT_EQ(day_desk.desk_closes().hours(), 22);
+
+  // The office goes round the clock: its hours go.
+  v1::UpdateEstateRequest update;
+  update.set_request_id(NewId(absl::Now()));
+  update.mutable_estate()->set_id(tower.id());
+  update.mutable_estate()->set_desk_24h(true);
+  update.mutable_update_mask()->add_paths("desk_24h");
+  v1::Estate updated;
+  ASSERT_TRUE(Call(&Stub::UpdateEstate, admin_, update, &updated).ok());
+  EXPECT_TRUE(updated.desk_24h());
+  EXPECT_FALSE(updated.has_desk_opens());
+  // Hours given turn it off again; the duty phone changes by its mask.
+  update.set_request_id(NewId(absl::Now()));
+  update.mutable_estate()->set_desk_24h(false);
+  update.mutable_estate()->mutable_desk_opens()->set_hours(9);
+  update.mutable_estate()->mutable_desk_closes()->set_hours(18);
+  update.mutable_estate()->set_duty_phone("021 5888 1111");
+  update.clear_update_mask();
+  for (const char* path : {"desk_opens", "desk_closes", "duty_phone"}) {
+    update.mutable_update_mask()->add_paths(path);
+  }
+  ASSERT_TRUE(Call(&Stub::UpdateEstate, admin_, update, &updated).ok());
+  EXPECT_FALSE(updated.desk_24h());
+  EXPECT_EQ(updated.desk_opens().hours(), 9);
+  EXPECT_EQ(updated.duty_phone(), "02158881111");
+
+  // Bad input: a clear error naming the field, and nothing changed.
+  std::string before = Snapshot();
+  auto refused = [&](const std::string& field, grpc::Status st) {
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_EQ(Field(st), field);
+    EXPECT_EQ(st.error_message().find("5888"), std::string::npos) << field;  // no number
+  };
+  create.set_request_id(NewId(absl::Now()));
+  create.mutable_estate()->set_desk_24h(true);  // with hours
+  refused("estate.desk_24h", Call(&Stub::CreateEstate, admin_, create, &tower));
+  create.set_request_id(NewId(absl::Now()));
+  create.mutable_estate()->set_desk_24h(false);
+  create.mutable_estate()->set_duty_phone("5888-call-us");
+  refused("estate.duty_phone", Call(&Stub::CreateEstate, admin_, create, &tower));
+  // Turning 24 hours off with no hours to keep.
+  update.set_request_id(NewId(absl::Now()));
+  update.mutable_estate()->set_id(jade.id());
+  update.clear_update_mask();
+  update.mutable_update_mask()->add_paths("desk_24h");
+  refused("estate.desk_opens", Call(&Stub::UpdateEstate, admin_, update, &updated));
+  update.set_request_id(NewId(absl::Now()));
+  update.mutable_estate()->set_duty_phone("12");
+  update.clear_update_mask();
+  update.mutable_update_mask()->add_paths("duty_phone");
+  refused("estate.duty_phone", Call(&Stub::UpdateEstate, admin_, update, &updated));
+  EXPECT_EQ(Snapshot(), before);
+  // Only a group admin changes it.
+  update.set_request_id(NewId(absl::Now()));
+  update.mutable_estate()->set_duty_phone("0571 8765 2222");
+  EXPECT_EQ(Call(&Stub::UpdateEstate, agent, update, &updated).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Snapshot(), before);
 }
 
 TEST_F(DirectoryServiceTest, BuildingsAndUnitsAreCreatedListedAndUpdated) {

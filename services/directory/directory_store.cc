@@ -18,7 +18,8 @@ namespace {
 
 constexpr char kEstateCols[] =
     "id, group_id, name, kind, time_zone, desk_opens_min, desk_closes_min, fee_fen_per_m2, "
-    "household_count, address, version, " US("created_at") ", " US("updated_at");
+    "household_count, address, version, " US("created_at") ", " US("updated_at") ", desk_24h, "
+    "duty_phone";
 constexpr char kBuildingCols[] =
     "id, group_id, estate_id, name, floors, version, " US("created_at");
 constexpr char kUnitCols[] =
@@ -47,11 +48,15 @@ v1::Estate EstateRow(const pqxx::row& r) {
   e.set_name(Str(r[2]));
   e.set_kind(static_cast<v1::EstateKind>(r[3].as<int>()));
   e.set_time_zone(Str(r[4]));
-  int opens = r[5].as<int>(), closes = r[6].as<int>();
-  e.mutable_desk_opens()->set_hours(opens / 60);
-  e.mutable_desk_opens()->set_minutes(opens % 60);
-  e.mutable_desk_closes()->set_hours(closes / 60);
-  e.mutable_desk_closes()->set_minutes(closes % 60);
+  e.set_desk_24h(r[13].as<bool>());
+  if (!e.desk_24h()) {  // a 24-hour desk has no hours
+    int opens = r[5].as<int>(), closes = r[6].as<int>();
+    e.mutable_desk_opens()->set_hours(opens / 60);
+    e.mutable_desk_opens()->set_minutes(opens % 60);
+    e.mutable_desk_closes()->set_hours(closes / 60);
+    e.mutable_desk_closes()->set_minutes(closes % 60);
+  }
+  e.set_duty_phone(Str(r[14]));
   e.set_management_fee_fen_per_m2(r[7].as<int64_t>());
   e.set_household_count(r[8].as<int>());
   e.set_address(Str(r[9]));
@@ -180,8 +185,8 @@ DirectoryStore::DirectoryStore(Db& db) {
   prep("dir_estate_insert",
        absl::StrCat("INSERT INTO estates (id, group_id, name, kind, time_zone, desk_opens_min, "
                     "desk_closes_min, fee_fen_per_m2, household_count, address, created_at, "
-                    "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " TS(
-                        "$11") ", " TS("$11") ") RETURNING ",
+                    "updated_at, desk_24h, duty_phone) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                    "$9, $10, " TS("$11") ", " TS("$11") ", $12, $13) RETURNING ",
                     kEstateCols));
   prep("dir_estate_get",
        absl::StrCat("SELECT ", kEstateCols, " FROM estates WHERE group_id = $1 AND id = $2"));
@@ -193,7 +198,8 @@ DirectoryStore::DirectoryStore(Db& db) {
            "UPDATE estates SET name = $3, kind = $4, time_zone = $5, desk_opens_min = $6, "
            "desk_closes_min = $7, fee_fen_per_m2 = $8, household_count = $9, address = $10, "
            "version = version + 1, updated_at = " TS(
-               "$11") " WHERE group_id = $1 AND id = $2 RETURNING ",
+               "$11") ", desk_24h = $12, duty_phone = $13 WHERE group_id = $1 AND id = $2 "
+                      "RETURNING ",
            kEstateCols));
   prep("dir_estate_list",
        absl::StrCat(
@@ -361,10 +367,11 @@ std::optional<v1::Group> DirectoryStore::GetGroup(pqxx::work& tx, const std::str
 
 void DirectoryStore::InsertEstate(pqxx::work& tx, const v1::Estate& e, absl::Time now,
                                   v1::Estate* out) {
-  *out = EstateRow(tx.exec_prepared1(
-      "dir_estate_insert", e.id(), e.group_id(), e.name(), static_cast<int>(e.kind()),
-      e.time_zone(), Minutes(e.desk_opens()), Minutes(e.desk_closes()),
-      e.management_fee_fen_per_m2(), e.household_count(), e.address(), ToMicros(now)));
+  *out = EstateRow(tx.exec_prepared1("dir_estate_insert", e.id(), e.group_id(), e.name(),
+                                     static_cast<int>(e.kind()), e.time_zone(),
+                                     Minutes(e.desk_opens()), Minutes(e.desk_closes()),
+                                     e.management_fee_fen_per_m2(), e.household_count(),
+                                     e.address(), ToMicros(now), e.desk_24h(), e.duty_phone()));
 }
 
 std::optional<v1::Estate> DirectoryStore::GetEstate(pqxx::work& tx, const std::string& group,
@@ -376,10 +383,11 @@ std::optional<v1::Estate> DirectoryStore::GetEstate(pqxx::work& tx, const std::s
 
 void DirectoryStore::UpdateEstate(pqxx::work& tx, const v1::Estate& e, absl::Time now,
                                   v1::Estate* out) {
-  *out = EstateRow(tx.exec_prepared1(
-      "dir_estate_update", e.group_id(), e.id(), e.name(), static_cast<int>(e.kind()),
-      e.time_zone(), Minutes(e.desk_opens()), Minutes(e.desk_closes()),
-      e.management_fee_fen_per_m2(), e.household_count(), e.address(), ToMicros(now)));
+  *out = EstateRow(tx.exec_prepared1("dir_estate_update", e.group_id(), e.id(), e.name(),
+                                     static_cast<int>(e.kind()), e.time_zone(),
+                                     Minutes(e.desk_opens()), Minutes(e.desk_closes()),
+                                     e.management_fee_fen_per_m2(), e.household_count(),
+                                     e.address(), ToMicros(now), e.desk_24h(), e.duty_phone()));
 }
 
 std::vector<v1::Estate> DirectoryStore::ListEstates(pqxx::work& tx, const std::string& group,

@@ -57,15 +57,29 @@ TEST(NormalizePhone, ErrorsNeverQuoteTheNumber) {
   EXPECT_EQ(phone.status().message().find("13800"), absl::string_view::npos);
 }
 
+// 000_…, 二.5 (实行每日24小时服务接待): a residential estate's desk is open 24 hours unless
+// it gives hours; other estates default to 08:00-20:00.
 TEST(PrepareEstate, FillsDefaults) {
   v1::Estate e;
   e.set_name("Sunny Gardens");
   e.set_management_fee_fen_per_m2(150);
   ASSERT_TRUE(PrepareEstate(e, "estate").ok());
   EXPECT_EQ(e.time_zone(), "Asia/Shanghai");
-  EXPECT_EQ(e.desk_opens().hours(), 8);
-  EXPECT_EQ(e.desk_closes().hours(), 20);
+  EXPECT_TRUE(e.desk_24h());
+  EXPECT_FALSE(e.has_desk_opens());
+  EXPECT_FALSE(e.has_desk_closes());
   EXPECT_EQ(e.kind(), v1::ESTATE_KIND_RESIDENTIAL);
+
+  v1::Estate office;
+  office.set_name("Finance Tower");
+  office.set_kind(v1::ESTATE_KIND_OFFICE);
+  office.set_management_fee_fen_per_m2(800);
+  office.set_duty_phone("+86 21-5888 0000");
+  ASSERT_TRUE(PrepareEstate(office, "estate").ok());
+  EXPECT_FALSE(office.desk_24h());
+  EXPECT_EQ(office.desk_opens().hours(), 8);
+  EXPECT_EQ(office.desk_closes().hours(), 20);
+  EXPECT_EQ(office.duty_phone(), "+862158880000");
 }
 
 TEST(PrepareEstate, NamesTheBrokenField) {
@@ -83,6 +97,13 @@ TEST(PrepareEstate, NamesTheBrokenField) {
   EXPECT_EQ(field_of([](v1::Estate& e) { e.set_household_count(-1); }), "estate.household_count");
   EXPECT_EQ(field_of([](v1::Estate& e) { e.mutable_desk_opens()->set_hours(24); }),
             "estate.desk_opens");
+  EXPECT_EQ(field_of([](v1::Estate& e) {
+              e.set_desk_24h(true);
+              e.mutable_desk_closes()->set_hours(20);
+            }),
+            "estate.desk_24h");
+  EXPECT_EQ(field_of([](v1::Estate& e) { e.set_duty_phone("ask the guard"); }),
+            "estate.duty_phone");
   EXPECT_EQ(field_of([](v1::Estate& e) { e.set_kind(static_cast<v1::EstateKind>(99)); }),
             "estate.kind");
 }

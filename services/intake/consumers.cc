@@ -14,6 +14,7 @@
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 
 namespace wuye::intake {
@@ -33,8 +34,14 @@ class Consumer {
       if (!e.payload().UnpackTo(&estate))
         return absl::InvalidArgumentError("payload: not an Estate");
       if (!IsValidId(estate.id()) || !IsValidId(e.group_id())) return absl::OkStatus();
+      DeskHours desk;  // a directory that knows no desk_24h sends hours, or none: 24 hours
+      desk.open_24h = estate.desk_24h() || (!estate.has_desk_opens() && !estate.has_desk_closes());
+      if (!desk.open_24h) {
+        desk.opens_min = estate.desk_opens().hours() * 60 + estate.desk_opens().minutes();
+        desk.closes_min = estate.desk_closes().hours() * 60 + estate.desk_closes().minutes();
+      }
       store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.household_count(),
-                          estate.time_zone(), e.subject_version());
+                          estate.time_zone(), desk, e.subject_version());
     } else if (e.type() == "directory.staff.created" || e.type() == "directory.staff.updated") {
       dir::Staff staff;
       if (!e.payload().UnpackTo(&staff)) return absl::InvalidArgumentError("payload: not a Staff");
@@ -48,6 +55,20 @@ class Consumer {
                                        staff.home_estate_ids().end());
       store_.UpsertStaff(tx, e.group_id(), staff.id(), start, e.subject_version(), estates,
                          staff.active());
+    } else if (e.type() == "billing.price.published") {
+      // An item is launched in an estate when its price is first published there (5.6.1:
+      // 予以公开); the earliest publication seen is kept, whatever the order of arrival.
+      ev::PricePublished price;
+      if (!e.payload().UnpackTo(&price)) {
+        return absl::InvalidArgumentError("payload: not a PricePublished");
+      }
+      if (price.withdrawn() || !IsValidId(price.estate_id()) || !IsValidId(e.group_id()) ||
+          price.item_code().empty() || price.item_code().size() > 40) {
+        return absl::OkStatus();
+      }
+      absl::Time at = price.has_effective_at() ? FromProtoTime(price.effective_at())
+                                               : FromProtoTime(e.occurred_at());
+      store_.RecordItemLaunch(tx, e.group_id(), price.estate_id(), price.item_code(), at);
     }
     return absl::OkStatus();  // other types: not intake's business
   }

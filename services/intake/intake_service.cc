@@ -54,9 +54,11 @@ IntakeServiceImpl::IntakeServiceImpl(Db& db, const TokenVerifier& verifier, cons
       flow_(store_, outbox_),
       rpc_("intake", verifier, clock),
       phone_key_(std::move(phone_key)),
-      creations_([this](absl::Span<TicketCreation* const> batch) {
-        return store_.CreateTickets(db_, batch);
-      }, kCreateBatch, kCreateWriters) {
+      creations_(
+          [this](absl::Span<TicketCreation* const> batch) {
+            return store_.CreateTickets(db_, batch);
+          },
+          kCreateBatch, kCreateWriters) {
   PrepareIdempotency(db_);
 }
 
@@ -136,6 +138,19 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
         return FieldError("ticket.first_complaint_id", "must name a complaint");
       }
       t.set_second_complaint(true);
+    }
+    if (t.kind() == common::TICKET_KIND_CONSULTATION && req->answer().empty()) {
+      // The answer's clock runs while the estate's desk is open (000_…, 二.5).
+      std::optional<EstateFacts> estate;
+      WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
+        estate = store_.GetEstate(tx, rc.caller.group_id, t.estate_id());
+        return absl::OkStatus();
+      }));
+      if (estate) {
+        *t.mutable_answer_due_time() =
+            ToProtoTime(AnswerDue(FromProtoTime(t.received_time()), t.needs_supervisor(),
+                                  estate->desk, LoadZone(estate->time_zone)));
+      }
     }
     t.set_id(NewId(rc.now));
     t.set_group_id(rc.caller.group_id);
@@ -426,7 +441,8 @@ grpc::Status IntakeServiceImpl::GetCallbackCoverage(Ctx* ctx,
       resp->set_estate_id(req->estate_id());
       *resp->mutable_month() = req->month();
       resp->set_estate_households(estate ? estate->household_count : 0);
-      resp->set_quota_percent(CallbackQuotaPercent(resp->estate_households()));
+      // The band follows the households served this month, not the estate's size (5.5.2).
+      resp->set_quota_percent(CallbackQuotaPercent(rows.households_served));
       resp->set_households_served(rows.households_served);
       resp->set_callbacks_required(
           RequiredCallbacks(resp->quota_percent(), rows.households_served));
@@ -441,6 +457,80 @@ grpc::Status IntakeServiceImpl::GetCallbackCoverage(Ctx* ctx,
       return absl::OkStatus();
     });
   });
+}
+
+// ---- Service contracts and callback settings -------------------------------------------
+
+grpc::Status IntakeServiceImpl::CreateServiceContract(Ctx* ctx,
+                                                      const v1::CreateServiceContractRequest* req,
+                                                      v1::ServiceContract* resp) {
+  return rpc_.Run(ctx, "CreateServiceContract", req->request_id(),
+                  [&](RequestContext& rc) -> absl::Status {
+                    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+                    WUYE_RETURN_IF_ERROR(rc.RequireRole({kEstateManager, kSupervisor}));
+                    v1::ServiceContract c = req->contract();
+                    WUYE_RETURN_IF_ERROR(PrepareContract(c, "contract"));
+                    WUYE_RETURN_IF_ERROR(rc.RequireEstate(c.estate_id()));
+                    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+                      c.set_id(NewId(rc.now));
+                      c.set_created_by(rc.caller.subject);
+                      *c.mutable_create_time() = ToProtoTime(rc.now);
+                      store_.InsertContract(tx, rc.caller.group_id, c);
+                      *resp = c;
+                      return absl::OkStatus();
+                    });
+                  });
+}
+
+grpc::Status IntakeServiceImpl::ListServiceContracts(Ctx* ctx,
+                                                     const v1::ListServiceContractsRequest* req,
+                                                     v1::ListServiceContractsResponse* resp) {
+  return rpc_.Run(ctx, "ListServiceContracts", "", [&](RequestContext& rc) -> absl::Status {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireReader(rc));
+    WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+    if (!req->unit_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(req->unit_id(), "unit_id"));
+    WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
+    const std::string filters = absl::StrCat("estate=", req->estate_id(), ";unit=", req->unit_id());
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParseIdPage(req->page_size(), req->page_token(), filters));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      auto rows = store_.ListContracts(tx, rc.caller.group_id, req->estate_id(), req->unit_id(),
+                                       page.after, page.size + 1);
+      resp->set_next_page_token(
+          FillPage(std::move(rows), page, filters, resp->mutable_contracts()));
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status IntakeServiceImpl::GetCallbackSettings(Ctx* ctx,
+                                                    const v1::GetCallbackSettingsRequest* req,
+                                                    v1::CallbackSettings* resp) {
+  return rpc_.Run(ctx, "GetCallbackSettings", "", [&](RequestContext& rc) -> absl::Status {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireReader(rc));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      *resp = store_.GetCallbackSettings(tx, rc.caller.group_id);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status IntakeServiceImpl::UpdateCallbackSettings(Ctx* ctx,
+                                                       const v1::UpdateCallbackSettingsRequest* req,
+                                                       v1::CallbackSettings* resp) {
+  return rpc_.Run(ctx, "UpdateCallbackSettings", req->request_id(),
+                  [&](RequestContext& rc) -> absl::Status {
+                    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+                    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
+                    WUYE_RETURN_IF_ERROR(CheckCallbackSettings(req->settings(), "settings"));
+                    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+                      store_.PutCallbackSettings(tx, rc.caller.group_id, req->settings(), rc.now);
+                      *resp = req->settings();
+                      return absl::OkStatus();
+                    });
+                  });
 }
 
 // ---- Complaints -----------------------------------------------------------------------

@@ -35,6 +35,14 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   grpc::Status RecordCallback(Ctx*, const v1::RecordCallbackRequest*, v1::Callback*) override;
   grpc::Status GetCallbackCoverage(Ctx*, const v1::GetCallbackCoverageRequest*,
                                    v1::CallbackCoverage*) override;
+  grpc::Status CreateServiceContract(Ctx*, const v1::CreateServiceContractRequest*,
+                                     v1::ServiceContract*) override;
+  grpc::Status ListServiceContracts(Ctx*, const v1::ListServiceContractsRequest*,
+                                    v1::ListServiceContractsResponse*) override;
+  grpc::Status GetCallbackSettings(Ctx*, const v1::GetCallbackSettingsRequest*,
+                                   v1::CallbackSettings*) override;
+  grpc::Status UpdateCallbackSettings(Ctx*, const v1::UpdateCallbackSettingsRequest*,
+                                      v1::CallbackSettings*) override;
   grpc::Status VerifyComplaint(Ctx*, const v1::VerifyComplaintRequest*,
                                v1::ComplaintVerification*) override;
   grpc::Status ImportCarrierCallLog(Ctx*, const v1::ImportCarrierCallLogRequest*,

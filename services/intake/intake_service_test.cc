@@ -16,6 +16,7 @@
 #include "shared/status.h"
 #include "shared/testing/test_env.h"
 #include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
@@ -207,6 +208,63 @@ class IntakeServiceTest : public ::testing::Test {
     for (const auto& e : estates) s.add_home_estate_ids(e);
     s.set_active(active);
     Apply(Envelope("directory.staff.updated", s, version));
+  }
+  // A price of the estate's list as billing publishes it (billing.price.published).
+  void PublishPrice(const std::string& item, absl::Time effective, bool withdrawn = false,
+                    const std::string& group = "") {
+    ev::PricePublished p;
+    p.set_estate_id(estate_);
+    p.set_item_code(item);
+    p.set_name(item);
+    p.set_price_fen(5000);
+    p.set_standard_price_fen(5000);
+    p.set_per("job");
+    p.set_withdrawn(withdrawn);
+    *p.mutable_effective_at() = ToProtoTime(effective);
+    Apply(Envelope("billing.price.published", p, 1, group));
+  }
+  static dir::Date DateOf(absl::CivilDay d) {
+    dir::Date out;
+    out.set_year(static_cast<int>(d.year()));
+    out.set_month(d.month());
+    out.set_day(d.day());
+    return out;
+  }
+  absl::CivilDay Today() { return absl::ToCivilDay(clock_->Now(), LoadZone("Asia/Shanghai")); }
+  v1::CreateServiceContractRequest ContractRequest(const std::string& unit, absl::CivilDay start) {
+    v1::CreateServiceContractRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    auto* c = req.mutable_contract();
+    c->set_estate_id(estate_);
+    c->set_unit_id(unit);
+    c->set_summary("Home cleaning every Tuesday, 3 hours");
+    *c->mutable_start_date() = DateOf(start);
+    return req;
+  }
+  v1::ServiceContract Contract(const std::string& unit, absl::CivilDay start) {
+    v1::ServiceContract out;
+    grpc::Status st =
+        Call(&Stub::CreateServiceContract, manager_, ContractRequest(unit, start), &out);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return out;
+  }
+  v1::CallbackCoverage Coverage() {
+    absl::CivilMonth month = absl::ToCivilMonth(clock_->Now(), LoadZone("Asia/Shanghai"));
+    v1::GetCallbackCoverageRequest req;
+    req.set_estate_id(estate_);
+    req.mutable_month()->set_year(static_cast<int>(month.year()));
+    req.mutable_month()->set_month(month.month());
+    v1::CallbackCoverage cov;
+    grpc::Status st = Call(&Stub::GetCallbackCoverage, manager_, req, &cov);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return cov;
+  }
+  // A repair in `unit` (a new one when empty) whose work order is completed at once.
+  v1::Ticket ServedRepair(const std::string& unit = "", const std::string& worker = "tech-1") {
+    v1::Ticket t = Create(RepairRequest(unit));
+    Apply(Envelope("dispatch.work_order.completed",
+                   Order(t.id(), NewId(absl::Now()), ev::WORK_ORDER_STATE_COMPLETED, {worker}), 1));
+    return Get(t.id());
   }
 
   int Query(const std::string& sql) {
@@ -850,6 +908,33 @@ TEST_F(IntakeServiceTest, ConsultationsAreAnsweredInTimeAndTheLateOnesListed) {
   EXPECT_EQ(closed.state(), ev::TICKET_STATE_CLOSED);
 }
 
+// DOMAIN.md §2's 5-minute rule follows the desk of 000_…, 二.5 (实行每日24小时服务接待): at a
+// 24-hour desk the clock runs at any hour; at a desk with hours, a consultation that came
+// in while it was closed is due from its next opening.
+TEST_F(IntakeServiceTest, ConsultationsFollowTheEstatesDeskHours) {
+  absl::TimeZone utc = absl::UTCTimeZone();
+  absl::CivilDay today = absl::ToCivilDay(clock_->Now(), utc);
+  absl::Time last_night = absl::FromCivil(absl::CivilMinute(today - 1) + 22 * 60, utc);
+  auto consultation = [&]() {
+    auto req = ConsultationRequest(true);
+    *req.mutable_ticket()->mutable_received_time() = ToProtoTime(last_night);
+    return FromProtoTime(Create(req).answer_due_time());
+  };
+  dir::Estate e;
+  e.set_id(estate_);
+  e.set_group_id(group_);
+  e.set_time_zone("UTC");
+  e.set_desk_24h(true);
+  Apply(Envelope("directory.estate.updated", e, 1));
+  EXPECT_EQ(consultation(), last_night + absl::Minutes(5));
+
+  e.set_desk_24h(false);
+  e.mutable_desk_opens()->set_hours(8);
+  e.mutable_desk_closes()->set_hours(20);
+  Apply(Envelope("directory.estate.updated", e, 2));
+  EXPECT_EQ(consultation(), absl::FromCivil(absl::CivilMinute(today) + 8 * 60 + 5, utc));
+}
+
 TEST_F(IntakeServiceTest, ListsFilterAndPage) {
   for (int i = 0; i < 5; ++i) Create(RepairRequest());
   Create(ComplaintRequest());
@@ -1020,42 +1105,46 @@ TEST_F(IntakeServiceTest, WorkOrderEventsMoveTheTicketAndStaleOrForeignOnesAreIg
   EXPECT_EQ(Get(t.id()).state(), ev::TICKET_STATE_IN_PROGRESS);
 }
 
-TEST_F(IntakeServiceTest, TheSampleMeetsTheQuotaAndTheCoverageReportShowsIt) {
-  DirectoryEstate(301, 1);  // 10 %
-  DirectoryEstate(50, 1);   // a stale repeat of version 1: ignored
-  std::vector<std::string> ids;
-  for (int i = 0; i < 11; ++i) {
-    ids.push_back(Create(RepairRequest()).id());
-    CompleteWork(ids.back(), {"tech-1"});
-  }
+// 004_…, 5.5.2: 以当月提供过居家服务的户数为计算依据. 5 households served in a 352-household
+// estate are the "100户以下" band: 30 %, so 2 callbacks, not 1. A complaint or a common-area
+// repair serves no household; a second job in the same unit is the same household (以户为单位).
+TEST_F(IntakeServiceTest, CallbackQuotaFollowsTheHouseholdsServedNotTheEstateSize) {
+  DirectoryEstate(352, 1);
+  DirectoryEstate(50, 1);  // a stale repeat of version 1: ignored
+  std::vector<v1::Ticket> served;
+  for (int i = 0; i < 5; ++i) served.push_back(ServedRepair());
   std::vector<int> due;
-  for (int i = 0; i < 11; ++i) {
-    v1::Ticket t = Get(ids[i]);
-    if (t.state() == ev::TICKET_STATE_CALLBACK_DUE) {
-      EXPECT_EQ(t.callback_reason(), v1::CALLBACK_REASON_SAMPLE);
+  for (int i = 0; i < 5; ++i) {
+    if (served[i].state() == ev::TICKET_STATE_CALLBACK_DUE) {
+      EXPECT_EQ(served[i].callback_reason(), v1::CALLBACK_REASON_SAMPLE);
       due.push_back(i);
     } else {
-      EXPECT_EQ(t.state(), ev::TICKET_STATE_CLOSED);
-      EXPECT_EQ(t.callback_reason(), v1::CALLBACK_REASON_NOT_REQUIRED);
+      EXPECT_EQ(served[i].state(), ev::TICKET_STATE_CLOSED);
+      EXPECT_EQ(served[i].callback_reason(), v1::CALLBACK_REASON_NOT_REQUIRED);
     }
   }
-  EXPECT_EQ(due, (std::vector<int>{0, 10}));  // the 1st and the 11th household
+  EXPECT_EQ(due, (std::vector<int>{0, 3}));  // ceil(30 % of 1) = 1, ceil(30 % of 4) = 2
 
-  // A complaint is always called back, whatever the sample.
+  // Same unit again: still five households; not picked twice.
+  v1::Ticket again = ServedRepair(served[0].location().unit_id());
+  EXPECT_EQ(again.callback_reason(), v1::CALLBACK_REASON_NOT_REQUIRED);
+  // A common-area repair is no in-home service: not counted, not sampled.
+  auto common_req = RepairRequest();
+  common_req.mutable_ticket()->set_kind(common::TICKET_KIND_REPAIR_COMMON);
+  common_req.mutable_ticket()->mutable_location()->set_common_area("Lobby of building 2");
+  v1::Ticket common_area = Create(common_req);
+  CompleteWork(common_area.id(), {"tech-1"});
+  EXPECT_EQ(Get(common_area.id()).callback_reason(), v1::CALLBACK_REASON_NOT_REQUIRED);
+  // A complaint is always called back, but serves no household.
   v1::Ticket complaint = Create(ComplaintRequest());
   v1::Ticket out;
   ASSERT_TRUE(Resolve(complaint.id(), agent_, &out).ok());
+  EXPECT_EQ(out.callback_reason(), v1::CALLBACK_REASON_COMPLAINT);
 
-  absl::CivilMonth month = absl::ToCivilMonth(clock_->Now(), LoadZone("Asia/Shanghai"));
-  v1::GetCallbackCoverageRequest req;
-  req.set_estate_id(estate_);
-  req.mutable_month()->set_year(static_cast<int>(month.year()));
-  req.mutable_month()->set_month(month.month());
-  v1::CallbackCoverage cov;
-  ASSERT_TRUE(Call(&Stub::GetCallbackCoverage, manager_, req, &cov).ok());
-  EXPECT_EQ(cov.estate_households(), 301);
-  EXPECT_EQ(cov.quota_percent(), 10);
-  EXPECT_EQ(cov.households_served(), 12);
+  v1::CallbackCoverage cov = Coverage();
+  EXPECT_EQ(cov.estate_households(), 352);
+  EXPECT_EQ(cov.households_served(), 5);
+  EXPECT_EQ(cov.quota_percent(), 30);
   EXPECT_EQ(cov.callbacks_required(), 2);
   EXPECT_EQ(cov.callbacks_done(), 0);
   EXPECT_FALSE(cov.met());
@@ -1063,47 +1152,109 @@ TEST_F(IntakeServiceTest, TheSampleMeetsTheQuotaAndTheCoverageReportShowsIt) {
   EXPECT_EQ(cov.missing_mandatory(0).ticket_id(), complaint.id());
 
   v1::Callback cb;
-  ASSERT_TRUE(Callback(ids[0], common::SATISFACTION_VERY_SATISFIED, &cb).ok());
+  ASSERT_TRUE(Callback(served[0].id(), common::SATISFACTION_VERY_SATISFIED, &cb).ok());
   ASSERT_TRUE(Callback(complaint.id(), common::SATISFACTION_NEUTRAL, &cb).ok());
-  ASSERT_TRUE(Call(&Stub::GetCallbackCoverage, manager_, req, &cov).ok());
+  cov = Coverage();
+  EXPECT_EQ(cov.callbacks_done(), 1);  // the complaint's call is not a household served
+  EXPECT_FALSE(cov.met());
+  ASSERT_TRUE(Callback(served[3].id(), common::SATISFACTION_SATISFIED, &cb).ok());
+  cov = Coverage();
   EXPECT_EQ(cov.callbacks_done(), 2);
-  EXPECT_EQ(cov.share_bp(), 2 * 10000 / 12);
+  EXPECT_EQ(cov.share_bp(), 2 * 10000 / 5);
   EXPECT_TRUE(cov.met());
   EXPECT_EQ(cov.missing_mandatory_size(), 0);
 }
 
-TEST_F(IntakeServiceTest, EveryMandatoryCaseIsCalledBack) {
+// 004_…, 5.5.2: 300户以上 ≥ 10 %, 100户-300户 ≥ 20 %, 100户以下 ≥ 30 % of the households
+// served that month — at 99, 100, 300 and 301 households served, in an estate of 80.
+TEST_F(IntakeServiceTest,
+       CallbackQuotaBandsAtNinetyNineHundredThreeHundredAndThreeHundredOneServed) {
+  DirectoryEstate(80, 1);  // smaller than the work it had: the size does not matter
+  struct Point {
+    int served, quota, required;
+  };
+  const std::vector<Point> points = {{99, 30, 30}, {100, 20, 20}, {300, 20, 60}, {301, 10, 31}};
+  int served = 0;
+  for (const Point& p : points) {
+    while (served < p.served) {
+      ServedRepair();
+      ++served;
+    }
+    v1::CallbackCoverage cov = Coverage();
+    EXPECT_EQ(cov.households_served(), p.served);
+    EXPECT_EQ(cov.quota_percent(), p.quota) << p.served;
+    EXPECT_EQ(cov.callbacks_required(), p.required) << p.served;
+    // The sample has picked at least the quota of the households served so far.
+    int picked = Query(absl::StrCat("SELECT count(*) FROM tickets WHERE callback_reason = ",
+                                    static_cast<int>(v1::CALLBACK_REASON_SAMPLE)));
+    EXPECT_GE(picked, p.required) << p.served;
+  }
+}
+
+// 004_…, 5.5.2 A–D (但以下情况必须全部回访): new contract, new service item, new staff and
+// complained-about staff are facts the system knows, not ticks of the agent.
+TEST_F(IntakeServiceTest, EveryMandatoryCaseIsCalledBackFromTheFacts) {
   DirectoryEstate(301, 1);
-  CompleteWork(Create(RepairRequest()).id(), {"tech-1"});  // takes the sample's first pick
-  absl::CivilDay today = absl::ToCivilDay(clock_->Now(), LoadZone("Asia/Shanghai"));
+  ServedRepair();  // takes the sample's first pick
+  ServedRepair();
+  ServedRepair();  // 3 served, 1 called: the sample needs nobody for a while
+  absl::CivilDay today = Today();
   DirectoryStaff("tech-new", today - 10, 1);
   DirectoryStaff("tech-old", today - 400, 1);
 
-  auto contract = RepairRequest();
-  contract.mutable_ticket()->set_new_service_contract(true);
-  auto item = RepairRequest();
-  item.mutable_ticket()->set_kind(common::TICKET_KIND_PAID_SERVICE);
-  item.mutable_ticket()->set_service_item_code("ERRAND_SHOP");
-  item.mutable_ticket()->set_category(common::WORK_CATEGORY_ERRAND);
-  item.mutable_ticket()->set_new_service_item(true);
+  // A unit whose contract started this week (A).
+  std::string contract_unit = NewId(absl::Now());
+  Contract(contract_unit, today - 5);
+  // An item first published ten days ago (B), and one published long ago.
+  PublishPrice("ERRAND_SHOP", clock_->Now() - absl::Hours(24 * 10));
+  PublishPrice("CLEAN_HOME", clock_->Now() - absl::Hours(24 * 400));
+  auto paid = [&](const std::string& item) {
+    auto req = RepairRequest();
+    req.mutable_ticket()->set_kind(common::TICKET_KIND_PAID_SERVICE);
+    req.mutable_ticket()->set_service_item_code(item);
+    req.mutable_ticket()->set_category(common::WORK_CATEGORY_CLEANING);
+    return req;
+  };
+  // Ticks of the agent are ignored (deprecated fields): nothing new here in fact.
+  auto ticked = RepairRequest();
+  ticked.mutable_ticket()->GetReflection()->SetBool(
+      ticked.mutable_ticket(),
+      v1::Ticket::descriptor()->FindFieldByNumber(v1::Ticket::kNewServiceContractFieldNumber),
+      true);
+  auto ticked_item = paid("CLEAN_HOME");
+  ticked_item.mutable_ticket()->GetReflection()->SetBool(
+      ticked_item.mutable_ticket(),
+      v1::Ticket::descriptor()->FindFieldByNumber(v1::Ticket::kNewServiceItemFieldNumber), true);
   struct Case {
+    std::string name;
     v1::CreateTicketRequest req;
     std::string worker;
     v1::CallbackReason expected;
   };
   std::vector<Case> cases = {
-      {contract, "tech-old", v1::CALLBACK_REASON_NEW_CONTRACT},
-      {item, "tech-old", v1::CALLBACK_REASON_NEW_SERVICE_ITEM},
-      {RepairRequest(), "tech-new", v1::CALLBACK_REASON_NEW_STAFF},
-      {RepairRequest(), "tech-old", v1::CALLBACK_REASON_NOT_REQUIRED},
+      {"contract", RepairRequest(contract_unit), "tech-old", v1::CALLBACK_REASON_NEW_CONTRACT},
+      {"new item", paid("ERRAND_SHOP"), "tech-old", v1::CALLBACK_REASON_NEW_SERVICE_ITEM},
+      {"old item", paid("CLEAN_HOME"), "tech-old", v1::CALLBACK_REASON_NOT_REQUIRED},
+      {"unknown item", paid("NEVER_PUBLISHED"), "tech-old", v1::CALLBACK_REASON_NOT_REQUIRED},
+      {"new staff", RepairRequest(), "tech-new", v1::CALLBACK_REASON_NEW_STAFF},
+      {"nothing new", RepairRequest(), "tech-old", v1::CALLBACK_REASON_NOT_REQUIRED},
+      {"ticked contract", ticked, "tech-old", v1::CALLBACK_REASON_NOT_REQUIRED},
+      {"ticked item", ticked_item, "tech-old", v1::CALLBACK_REASON_NOT_REQUIRED},
   };
   for (const auto& c : cases) {
     v1::Ticket t = Create(c.req);
     CompleteWork(t.id(), {c.worker});
-    EXPECT_EQ(Get(t.id()).callback_reason(), c.expected) << c.worker;
+    v1::Ticket read = Get(t.id());
+    EXPECT_EQ(read.callback_reason(), c.expected) << c.name;
+    std::vector<const google::protobuf::FieldDescriptor*> set;
+    read.GetReflection()->ListFields(read, &set);
+    for (const auto* f : set) {  // the ticks are never stored
+      EXPECT_NE(f->number(), v1::Ticket::kNewServiceContractFieldNumber) << c.name;
+      EXPECT_NE(f->number(), v1::Ticket::kNewServiceItemFieldNumber) << c.name;
+    }
   }
-  // An unsatisfied callback marks the worker: their next job is called back.
-  v1::Ticket by_old = Create(contract);
+  // An unsatisfied callback marks the worker (D): their next job is called back.
+  v1::Ticket by_old = Create(RepairRequest(contract_unit));
   CompleteWork(by_old.id(), {"tech-old"});
   v1::Callback cb;
   ASSERT_TRUE(Callback(by_old.id(), common::SATISFACTION_UNSATISFIED, &cb).ok());
@@ -1115,6 +1266,183 @@ TEST_F(IntakeServiceTest, EveryMandatoryCaseIsCalledBack) {
   v1::Ticket after = Create(RepairRequest());
   CompleteWork(after.id(), {"tech-old"});
   EXPECT_EQ(Get(after.id()).callback_reason(), v1::CALLBACK_REASON_NOT_REQUIRED);
+}
+
+// 004_…, 5.5.2 A (新签《居家服务协议书》的顾客): a contract is new for the group's window
+// (default 30 days) while it is in force; the window is a setting.
+TEST_F(IntakeServiceTest, AServiceContractIsNewForTheGroupsWindowWhileInForce) {
+  DirectoryEstate(301, 1);
+  ServedRepair();  // the sample's first pick
+  absl::CivilDay today = Today();
+  std::string recent = NewId(absl::Now()), older = NewId(absl::Now()), ended = NewId(absl::Now()),
+              future = NewId(absl::Now());
+  Contract(recent, today - 29);
+  Contract(older, today - 40);
+  auto ended_req = ContractRequest(ended, today - 20);
+  *ended_req.mutable_contract()->mutable_end_date() = DateOf(today - 1);
+  v1::ServiceContract c;
+  ASSERT_TRUE(Call(&Stub::CreateServiceContract, supervisor_, ended_req, &c).ok());
+  EXPECT_EQ(c.created_by(), "sup-1");
+  EXPECT_EQ(c.end_date().day(), (today - 1).day());
+  Contract(future, today + 3);
+  EXPECT_EQ(ServedRepair(recent).callback_reason(), v1::CALLBACK_REASON_NEW_CONTRACT);
+  EXPECT_EQ(ServedRepair(older).callback_reason(), v1::CALLBACK_REASON_NOT_REQUIRED);
+  EXPECT_EQ(ServedRepair(ended).callback_reason(), v1::CALLBACK_REASON_NOT_REQUIRED);
+  EXPECT_EQ(ServedRepair(future).callback_reason(), v1::CALLBACK_REASON_NOT_REQUIRED);
+
+  // The group widens its window to 60 days: the 40-day-old contract is new again.
+  v1::UpdateCallbackSettingsRequest upd;
+  upd.set_request_id(NewId(absl::Now()));
+  *upd.mutable_settings() = DefaultCallbackSettings();
+  upd.mutable_settings()->set_new_contract_days(60);
+  std::string admin = TestToken(group_, {"*"}, {"group_admin"}, "admin-1");
+  v1::CallbackSettings settings;
+  ASSERT_TRUE(Call(&Stub::UpdateCallbackSettings, admin, upd, &settings).ok());
+  EXPECT_EQ(ServedRepair(older).callback_reason(), v1::CALLBACK_REASON_NEW_CONTRACT);
+
+  // The estate's contracts, oldest first; one unit's.
+  v1::ListServiceContractsRequest list;
+  list.set_estate_id(estate_);
+  v1::ListServiceContractsResponse listed;
+  ASSERT_TRUE(Call(&Stub::ListServiceContracts, agent_, list, &listed).ok());
+  ASSERT_EQ(listed.contracts_size(), 4);
+  EXPECT_EQ(listed.contracts(0).unit_id(), recent);
+  EXPECT_EQ(listed.contracts(0).start_date().day(), (today - 29).day());
+  EXPECT_FALSE(listed.contracts(0).has_end_date());
+  list.set_unit_id(ended);
+  list.set_page_size(1);
+  ASSERT_TRUE(Call(&Stub::ListServiceContracts, inspector_, list, &listed).ok());
+  ASSERT_EQ(listed.contracts_size(), 1);
+  EXPECT_EQ(listed.contracts(0).id(), c.id());
+  EXPECT_EQ(listed.next_page_token(), "");
+}
+
+// 004_…, 5.5.2 B (新推出的服务项目): an item is launched in an estate when its price is first
+// published there; a later publication or a withdrawal does not make it new again.
+TEST_F(IntakeServiceTest, ANewlyLaunchedItemIsKnownFromItsFirstPublishedPrice) {
+  DirectoryEstate(301, 1);
+  // The sample's first pick; the jobs below are in the same unit, so only a mandatory case
+  // calls them back.
+  std::string unit = ServedRepair().location().unit_id();
+  absl::Time now = clock_->Now();
+  PublishPrice("CLEAN_HOME", now - absl::Hours(24 * 100));
+  PublishPrice("CLEAN_HOME", now - absl::Hours(24 * 2));  // a new price, not a new item
+  PublishPrice("CLEAN_HOME", now - absl::Hours(24 * 1), /*withdrawn=*/true);
+  PublishPrice("WINDOW_WASH", now - absl::Hours(24 * 5), /*withdrawn=*/true);       // not offered
+  PublishPrice("MOVE_HELP", now - absl::Hours(24 * 3), false, NewId(absl::Now()));  // other group
+  auto paid = [&](const std::string& item) {
+    auto req = RepairRequest(unit);
+    req.mutable_ticket()->set_kind(common::TICKET_KIND_PAID_SERVICE);
+    req.mutable_ticket()->set_service_item_code(item);
+    req.mutable_ticket()->set_category(common::WORK_CATEGORY_CLEANING);
+    v1::Ticket t = Create(req);
+    CompleteWork(t.id(), {"tech-1"});
+    return Get(t.id()).callback_reason();
+  };
+  EXPECT_EQ(paid("CLEAN_HOME"), v1::CALLBACK_REASON_NOT_REQUIRED);
+  EXPECT_EQ(paid("WINDOW_WASH"), v1::CALLBACK_REASON_NOT_REQUIRED);
+  EXPECT_EQ(paid("MOVE_HELP"), v1::CALLBACK_REASON_NOT_REQUIRED);
+  PublishPrice("MOVE_HELP", now - absl::Hours(24 * 3));
+  EXPECT_EQ(paid("MOVE_HELP"), v1::CALLBACK_REASON_NEW_SERVICE_ITEM);
+  // An earlier publication arriving late moves the launch back.
+  PublishPrice("MOVE_HELP", now - absl::Hours(24 * 200));
+  EXPECT_EQ(paid("MOVE_HELP"), v1::CALLBACK_REASON_NOT_REQUIRED);
+}
+
+// 004_…, 5.5.2 C (新的居家服务人员提供的服务): the start date comes from the directory's staff
+// events; "new" is the group's window, 90 days unless it says otherwise.
+TEST_F(IntakeServiceTest, TheNewStaffWindowIsAGroupSetting) {
+  DirectoryEstate(301, 1);
+  ServedRepair();  // the sample's first pick
+  DirectoryStaff("tech-100", Today() - 100, 1);
+  EXPECT_EQ(ServedRepair("", "tech-100").callback_reason(), v1::CALLBACK_REASON_NOT_REQUIRED);
+
+  v1::CallbackSettings settings;
+  ASSERT_TRUE(
+      Call(&Stub::GetCallbackSettings, agent_, v1::GetCallbackSettingsRequest(), &settings).ok());
+  EXPECT_EQ(settings.new_staff_days(), 90);
+  EXPECT_EQ(settings.new_contract_days(), 30);
+  EXPECT_EQ(settings.new_item_days(), 90);
+  v1::UpdateCallbackSettingsRequest upd;
+  upd.set_request_id(NewId(absl::Now()));
+  *upd.mutable_settings() = settings;
+  upd.mutable_settings()->set_new_staff_days(180);
+  std::string admin = TestToken(group_, {"*"}, {"group_admin"}, "admin-1");
+  ASSERT_TRUE(Call(&Stub::UpdateCallbackSettings, admin, upd, &settings).ok());
+  EXPECT_EQ(ServedRepair("", "tech-100").callback_reason(), v1::CALLBACK_REASON_NEW_STAFF);
+  // Another group keeps the defaults.
+  std::string other_admin = TestToken(NewId(absl::Now()), {"*"}, {"group_admin"}, "admin-2");
+  ASSERT_TRUE(
+      Call(&Stub::GetCallbackSettings, other_admin, v1::GetCallbackSettingsRequest(), &settings)
+          .ok());
+  EXPECT_EQ(settings.new_staff_days(), 90);
+}
+
+TEST_F(IntakeServiceTest, ContractsAndSettingsRefuseBadInputRolesAndOtherGroups) {
+  absl::CivilDay today = Today();
+  std::string unit = NewId(absl::Now());
+  std::string before = Snapshot();
+  auto bad = [&](std::function<void(v1::CreateServiceContractRequest&)> spoil) {
+    auto req = ContractRequest(unit, today);
+    spoil(req);
+    v1::ServiceContract out;
+    return Call(&Stub::CreateServiceContract, manager_, req, &out);
+  };
+  for (const auto& [field, st] : std::vector<std::pair<std::string, grpc::Status>>{
+           {"contract.unit_id", bad([](auto& r) { r.mutable_contract()->clear_unit_id(); })},
+           {"contract.estate_id",
+            bad([](auto& r) { r.mutable_contract()->set_estate_id("nope"); })},
+           {"contract.summary", bad([](auto& r) { r.mutable_contract()->clear_summary(); })},
+           {"contract.start_date", bad([](auto& r) { r.mutable_contract()->clear_start_date(); })},
+           {"contract.end_date",
+            bad([&](auto& r) { *r.mutable_contract()->mutable_end_date() = DateOf(today - 1); })},
+           {"request_id", bad([](auto& r) { r.clear_request_id(); })},
+       }) {
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+    EXPECT_EQ(Field(st), field);
+  }
+  v1::ServiceContract out;
+  // Roles: an agent does not sign contracts; another estate's manager neither.
+  EXPECT_EQ(
+      Call(&Stub::CreateServiceContract, agent_, ContractRequest(unit, today), &out).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  std::string other_manager = TestToken(group_, {other_estate_}, {"estate_manager"}, "mgr-9");
+  EXPECT_EQ(Call(&Stub::CreateServiceContract, other_manager, ContractRequest(unit, today), &out)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::UpdateCallbackSettingsRequest upd;
+  upd.set_request_id(NewId(absl::Now()));
+  *upd.mutable_settings() = DefaultCallbackSettings();
+  v1::CallbackSettings settings;
+  EXPECT_EQ(Call(&Stub::UpdateCallbackSettings, supervisor_, upd, &settings).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  upd.mutable_settings()->set_new_staff_days(0);
+  std::string admin = TestToken(group_, {"*"}, {"group_admin"}, "admin-1");
+  grpc::Status st = Call(&Stub::UpdateCallbackSettings, admin, upd, &settings);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "settings.new_staff_days");
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Query("SELECT count(*) FROM service_contracts"), 0);
+  EXPECT_EQ(Query("SELECT count(*) FROM callback_settings"), 0);
+
+  // A retry returns the same contract and writes it once.
+  auto req = ContractRequest(unit, today);
+  v1::ServiceContract first, second;
+  ASSERT_TRUE(Call(&Stub::CreateServiceContract, manager_, req, &first).ok());
+  ASSERT_TRUE(Call(&Stub::CreateServiceContract, manager_, req, &second).ok());
+  EXPECT_EQ(first.id(), second.id());
+  EXPECT_EQ(Query("SELECT count(*) FROM service_contracts"), 1);
+  // Another group sees none of them; another estate's caller may not list them.
+  v1::ListServiceContractsRequest list;
+  list.set_estate_id(estate_);
+  v1::ListServiceContractsResponse listed;
+  ASSERT_TRUE(Call(&Stub::ListServiceContracts, outsider_, list, &listed).ok());
+  EXPECT_EQ(listed.contracts_size(), 0);
+  EXPECT_EQ(Call(&Stub::ListServiceContracts, elsewhere_, list, &listed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  list.set_unit_id("x");
+  st = Call(&Stub::ListServiceContracts, agent_, list, &listed);
+  EXPECT_EQ(Field(st), "unit_id");
 }
 
 TEST_F(IntakeServiceTest, AnUnsatisfiedCallbackReopensAndIsPublished) {

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "services/intake/ticket.h"
+#include "shared/ids.h"
 #include "shared/proto_time.h"
 
 namespace wuye::intake {
@@ -109,8 +110,8 @@ IntakeStore::IntakeStore(Db& db) {
        "id) " HISTORY_INSERT("$1", "(SELECT id FROM t)", "$8", "$9", "$10", "$11", "$12", "$13",
                              "$14", "$15"));
   prep("in_ticket_resolved",
-       "UPDATE tickets SET resolved_month = $3, resolved_at = " TS("$4") ", callback_done = false "
-       "WHERE group_id = $1 AND id = $2");
+       "UPDATE tickets SET resolved_month = $3, resolved_at = " TS("$4") ", callback_done = false, "
+       "served_unit = NULLIF($5, '') WHERE group_id = $1 AND id = $2");
   prep("in_ticket_callback_done",
        "UPDATE tickets SET callback_done = true WHERE group_id = $1 AND id = $2");
   prep("in_ticket_list",
@@ -139,25 +140,30 @@ IntakeStore::IntakeStore(Db& db) {
        "WHERE group_id = $1 AND ticket_id = $2 ORDER BY work_order_id");
 
   prep("in_month_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+  // Households served: the distinct units of the month's in-home services (served_unit).
   prep("in_month_counts",
-       "SELECT count(DISTINCT household), "
-       "count(DISTINCT household) FILTER (WHERE callback_reason NOT IN (0, 7) AND id <> $5), "
-       "bool_or(household = $4 AND callback_reason NOT IN (0, 7) AND id <> $5) "
+       "SELECT count(DISTINCT served_unit), "
+       "count(DISTINCT served_unit) FILTER (WHERE callback_reason NOT IN (0, 7) AND id <> $5), "
+       "bool_or(served_unit = $4 AND callback_reason NOT IN (0, 7) AND id <> $5) "
        "FROM tickets WHERE group_id = $1 AND estate_id = $2 AND resolved_month = $3");
   prep("in_coverage_counts",
-       "SELECT count(DISTINCT household), count(DISTINCT household) FILTER (WHERE callback_done) "
-       "FROM tickets WHERE group_id = $1 AND estate_id = $2 AND resolved_month = $3");
+       "SELECT count(DISTINCT served_unit), count(DISTINCT served_unit) FILTER (WHERE "
+       "callback_done) FROM tickets WHERE group_id = $1 AND estate_id = $2 AND resolved_month = "
+       "$3");
   prep("in_coverage_missing",
        "SELECT id, callback_reason, " US("resolved_at") " FROM tickets "
        "WHERE group_id = $1 AND estate_id = $2 AND resolved_month = $3 AND NOT callback_done "
        "AND callback_reason NOT IN (0, 1, 7) ORDER BY resolved_at, id");
 
   prep("in_estate_get",
-       "SELECT household_count, time_zone FROM estates WHERE group_id = $1 AND id = $2");
+       "SELECT household_count, time_zone, desk_24h, desk_opens_min, desk_closes_min FROM "
+       "estates WHERE group_id = $1 AND id = $2");
   prep("in_estate_upsert",
-       "INSERT INTO estates (id, group_id, household_count, time_zone, version) VALUES "
-       "($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET household_count = "
-       "EXCLUDED.household_count, time_zone = EXCLUDED.time_zone, version = EXCLUDED.version "
+       "INSERT INTO estates (id, group_id, household_count, time_zone, version, desk_24h, "
+       "desk_opens_min, desk_closes_min) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT "
+       "(id) DO UPDATE SET household_count = EXCLUDED.household_count, time_zone = "
+       "EXCLUDED.time_zone, version = EXCLUDED.version, desk_24h = EXCLUDED.desk_24h, "
+       "desk_opens_min = EXCLUDED.desk_opens_min, desk_closes_min = EXCLUDED.desk_closes_min "
        "WHERE estates.version < EXCLUDED.version AND estates.group_id = EXCLUDED.group_id");
   prep("in_staff_upsert",
        "INSERT INTO staff (group_id, id, start_date, version, home_estate_ids, active) VALUES "
@@ -176,6 +182,36 @@ IntakeStore::IntakeStore(Db& db) {
   prep("in_staff_mark",
        "INSERT INTO staff (group_id, id, complained) SELECT $1, x, $3 FROM unnest($2::text[]) x "
        "ON CONFLICT (group_id, id) DO UPDATE SET complained = EXCLUDED.complained");
+
+  prep("in_contract_insert",
+       "INSERT INTO service_contracts (id, group_id, estate_id, unit_id, summary, start_date, "
+       "end_date, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6::date, "
+       "NULLIF($7, '')::date, $8, " TS("$9") ")");
+  prep("in_contract_list",
+       "SELECT id, estate_id, unit_id, summary, start_date::text, COALESCE(end_date::text, ''), "
+       "created_by, " US("created_at") " FROM service_contracts WHERE group_id = $1 AND "
+       "estate_id = $2 AND ($3 = '' OR unit_id = NULLIF($3, '')::uuid) AND id > " AFTER("$4")
+       " ORDER BY id LIMIT $5");
+  prep("in_contract_starts",
+       "SELECT start_date::text FROM service_contracts WHERE group_id = $1 AND estate_id = $2 "
+       "AND unit_id = $3 AND start_date <= $4::date AND (end_date IS NULL OR end_date >= "
+       "$4::date)");
+  prep("in_item_launch_put",
+       "INSERT INTO service_items (group_id, estate_id, item_code, launched_at) VALUES ($1, $2, "
+       "$3, " TS("$4") ") ON CONFLICT (group_id, estate_id, item_code) DO UPDATE SET "
+       "launched_at = LEAST(service_items.launched_at, EXCLUDED.launched_at)");
+  prep("in_item_launch_get",
+       "SELECT " US("launched_at") " FROM service_items WHERE group_id = $1 AND estate_id = $2 "
+       "AND item_code = $3");
+  prep("in_settings_get",
+       "SELECT new_staff_days, new_contract_days, new_item_days FROM callback_settings "
+       "WHERE group_id = $1");
+  prep("in_settings_put",
+       "INSERT INTO callback_settings (group_id, new_staff_days, new_contract_days, "
+       "new_item_days, updated_at) VALUES ($1, $2, $3, $4, " TS("$5") ") ON CONFLICT (group_id) "
+       "DO UPDATE SET new_staff_days = EXCLUDED.new_staff_days, new_contract_days = "
+       "EXCLUDED.new_contract_days, new_item_days = EXCLUDED.new_item_days, updated_at = "
+       "EXCLUDED.updated_at");
 
   prep("in_callback_insert",
        "INSERT INTO callbacks (id, group_id, estate_id, ticket_id, satisfaction, comment, "
@@ -251,10 +287,10 @@ absl::Status IntakeStore::CreateTickets(Db& db, absl::Span<TicketCreation* const
         "in_ticket_create_batch", PgArray(groups), PgArray(request_ids), method, PgArray(hashes),
         PgArray(responses), PgArray(ids), PgArray(estates), PgArray(states), PgArray(kinds),
         PgArray(channels), PgArray(owners), PgArray(dues), PgArray(callers), PgArray(received),
-        PgArray(households), PgArray(versions), PgArray(bodies), PgArray(h_ticket),
-        PgArray(h_from), PgArray(h_to), PgArray(h_from_owner), PgArray(h_to_owner),
-        PgArray(h_actor), PgArray(h_roles), PgArray(h_at), PgArray(h_reason), PgArray(e_ticket),
-        PgArray(e_id), PgArray(e_type), PgArray(e_envelope));
+        PgArray(households), PgArray(versions), PgArray(bodies), PgArray(h_ticket), PgArray(h_from),
+        PgArray(h_to), PgArray(h_from_owner), PgArray(h_to_owner), PgArray(h_actor),
+        PgArray(h_roles), PgArray(h_at), PgArray(h_reason), PgArray(e_ticket), PgArray(e_id),
+        PgArray(e_type), PgArray(e_envelope));
     absl::flat_hash_set<std::pair<std::string, std::string>> created;
     for (const auto& row : claimed) {
       created.emplace(row[0].as<std::string>(), row[1].as<std::string>());
@@ -290,8 +326,9 @@ void IntakeStore::UpdateTicket(pqxx::work& tx, const v1::Ticket& t, const v1::Ti
 }
 
 void IntakeStore::MarkResolved(pqxx::work& tx, const std::string& group, const std::string& id,
-                               const std::string& month, absl::Time at) {
-  tx.exec_prepared("in_ticket_resolved", group, id, month, Micros(at));
+                               const std::string& month, absl::Time at,
+                               const std::string& served_unit) {
+  tx.exec_prepared("in_ticket_resolved", group, id, month, Micros(at), served_unit);
 }
 
 void IntakeStore::MarkCallbackDone(pqxx::work& tx, const std::string& group,
@@ -388,12 +425,20 @@ std::optional<EstateFacts> IntakeStore::GetEstate(pqxx::work& tx, const std::str
                                                   const std::string& id) {
   auto res = tx.exec_prepared("in_estate_get", group, id);
   if (res.empty()) return std::nullopt;
-  return EstateFacts{res[0][0].as<int>(), res[0][1].as<std::string>()};
+  EstateFacts f;
+  f.household_count = res[0][0].as<int>();
+  f.time_zone = res[0][1].as<std::string>();
+  f.desk.open_24h = res[0][2].as<bool>();
+  f.desk.opens_min = res[0][3].as<int>();
+  f.desk.closes_min = res[0][4].as<int>();
+  return f;
 }
 
 void IntakeStore::UpsertEstate(pqxx::work& tx, const std::string& group, const std::string& id,
-                               int household_count, const std::string& time_zone, int64_t version) {
-  tx.exec_prepared("in_estate_upsert", id, group, household_count, time_zone, version);
+                               int household_count, const std::string& time_zone,
+                               const DeskHours& desk, int64_t version) {
+  tx.exec_prepared("in_estate_upsert", id, group, household_count, time_zone, version,
+                   desk.open_24h, desk.opens_min, desk.closes_min);
 }
 
 void IntakeStore::UpsertStaff(pqxx::work& tx, const std::string& group, const std::string& id,
@@ -426,6 +471,79 @@ void IntakeStore::SetComplained(pqxx::work& tx, const std::string& group,
                                 const std::vector<std::string>& ids, bool complained) {
   if (ids.empty()) return;
   tx.exec_prepared("in_staff_mark", group, PgArray(ids), complained);
+}
+
+void IntakeStore::InsertContract(pqxx::work& tx, const std::string& group,
+                                 const v1::ServiceContract& c) {
+  tx.exec_prepared("in_contract_insert", c.id(), group, c.estate_id(), c.unit_id(), c.summary(),
+                   DateText(c.start_date()), DateText(c.end_date()), c.created_by(),
+                   Micros(c.create_time()));
+}
+
+std::vector<v1::ServiceContract> IntakeStore::ListContracts(pqxx::work& tx,
+                                                            const std::string& group,
+                                                            const std::string& estate_id,
+                                                            const std::string& unit_id,
+                                                            const std::string& after, int limit) {
+  std::vector<v1::ServiceContract> out;
+  for (const auto& r :
+       tx.exec_prepared("in_contract_list", group, estate_id, unit_id, after, limit)) {
+    v1::ServiceContract c;
+    c.set_id(r[0].as<std::string>());
+    c.set_estate_id(r[1].as<std::string>());
+    c.set_unit_id(r[2].as<std::string>());
+    c.set_summary(r[3].as<std::string>());
+    *c.mutable_start_date() = DateFromText(r[4].as<std::string>());
+    if (std::string end = r[5].as<std::string>(); !end.empty())
+      *c.mutable_end_date() = DateFromText(end);
+    c.set_created_by(r[6].as<std::string>());
+    *c.mutable_create_time() = ToProtoTime(absl::FromUnixMicros(r[7].as<int64_t>()));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<std::string> IntakeStore::ContractStartsInForce(pqxx::work& tx,
+                                                            const std::string& group,
+                                                            const std::string& estate_id,
+                                                            const std::string& unit_id,
+                                                            const std::string& day) {
+  std::vector<std::string> out;
+  if (!IsValidId(unit_id)) return out;
+  for (const auto& r : tx.exec_prepared("in_contract_starts", group, estate_id, unit_id, day)) {
+    out.push_back(r[0].as<std::string>());
+  }
+  return out;
+}
+
+void IntakeStore::RecordItemLaunch(pqxx::work& tx, const std::string& group,
+                                   const std::string& estate_id, const std::string& item_code,
+                                   absl::Time at) {
+  tx.exec_prepared("in_item_launch_put", group, estate_id, item_code, Micros(at));
+}
+
+std::optional<absl::Time> IntakeStore::ItemLaunch(pqxx::work& tx, const std::string& group,
+                                                  const std::string& estate_id,
+                                                  const std::string& item_code) {
+  auto res = tx.exec_prepared("in_item_launch_get", group, estate_id, item_code);
+  if (res.empty()) return std::nullopt;
+  return absl::FromUnixMicros(res[0][0].as<int64_t>());
+}
+
+v1::CallbackSettings IntakeStore::GetCallbackSettings(pqxx::work& tx, const std::string& group) {
+  auto res = tx.exec_prepared("in_settings_get", group);
+  if (res.empty()) return DefaultCallbackSettings();
+  v1::CallbackSettings s;
+  s.set_new_staff_days(res[0][0].as<int>());
+  s.set_new_contract_days(res[0][1].as<int>());
+  s.set_new_item_days(res[0][2].as<int>());
+  return s;
+}
+
+void IntakeStore::PutCallbackSettings(pqxx::work& tx, const std::string& group,
+                                      const v1::CallbackSettings& s, absl::Time now) {
+  tx.exec_prepared("in_settings_put", group, s.new_staff_days(), s.new_contract_days(),
+                   s.new_item_days(), Micros(now));
 }
 
 void IntakeStore::InsertCallback(pqxx::work& tx, const std::string& group, const v1::Callback& c) {

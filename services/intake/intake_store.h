@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "services/intake/ticket.h"
 #include "shared/db.h"
 #include "shared/idempotency.h"
 #include "shared/migrate.h"
@@ -58,10 +59,11 @@ struct TicketCreation {
 struct EstateFacts {
   int household_count = 0;  // 0: unknown
   std::string time_zone;
+  DeskHours desk;
 };
 
 struct MonthCounts {
-  int households_served = 0;  // distinct households resolved in the month
+  int households_served = 0;  // distinct households served (in-home services) in the month
   int households_called = 0;  // of them, with a callback due or done (excluding `household`)
   bool household_called = false;
 };
@@ -86,8 +88,10 @@ class IntakeStore {
   // Writes the ticket's state, owner, version, callback reason and body, and the history
   // row of the change when given.
   void UpdateTicket(pqxx::work& tx, const v1::Ticket& t, const v1::TicketChange* change = nullptr);
+  // Records the resolution's month and time, and the household it served ("" when not an
+  // in-home service), and clears its callback.
   void MarkResolved(pqxx::work& tx, const std::string& group, const std::string& id,
-                    const std::string& month, absl::Time at);
+                    const std::string& month, absl::Time at, const std::string& served_unit);
   void MarkCallbackDone(pqxx::work& tx, const std::string& group, const std::string& id);
   std::vector<v1::TicketChange> History(pqxx::work& tx, const std::string& group,
                                         const std::string& ticket_id);
@@ -113,7 +117,8 @@ class IntakeStore {
                                        const std::string& id);
   // Applies a directory estate if `version` is newer than the stored one.
   void UpsertEstate(pqxx::work& tx, const std::string& group, const std::string& id,
-                    int household_count, const std::string& time_zone, int64_t version);
+                    int household_count, const std::string& time_zone, const DeskHours& desk,
+                    int64_t version);
   // Applies a directory staff member if `version` is newer; `start_date` "YYYY-MM-DD" or "".
   void UpsertStaff(pqxx::work& tx, const std::string& group, const std::string& id,
                    const std::string& start_date, int64_t version,
@@ -127,6 +132,27 @@ class IntakeStore {
   bool AnyComplained(pqxx::work& tx, const std::string& group, const std::vector<std::string>& ids);
   void SetComplained(pqxx::work& tx, const std::string& group, const std::vector<std::string>& ids,
                      bool complained);
+
+  // Service contracts and the facts the callback rule reads.
+  void InsertContract(pqxx::work& tx, const std::string& group, const v1::ServiceContract& c);
+  std::vector<v1::ServiceContract> ListContracts(pqxx::work& tx, const std::string& group,
+                                                 const std::string& estate_id,
+                                                 const std::string& unit_id,
+                                                 const std::string& after, int limit);
+  // The start dates ("YYYY-MM-DD") of the unit's contracts in force on `day` ("YYYY-MM-DD").
+  std::vector<std::string> ContractStartsInForce(pqxx::work& tx, const std::string& group,
+                                                 const std::string& estate_id,
+                                                 const std::string& unit_id,
+                                                 const std::string& day);
+  // Keeps the earliest launch seen of an item in an estate.
+  void RecordItemLaunch(pqxx::work& tx, const std::string& group, const std::string& estate_id,
+                        const std::string& item_code, absl::Time at);
+  std::optional<absl::Time> ItemLaunch(pqxx::work& tx, const std::string& group,
+                                       const std::string& estate_id, const std::string& item_code);
+  // The group's settings, or the defaults.
+  v1::CallbackSettings GetCallbackSettings(pqxx::work& tx, const std::string& group);
+  void PutCallbackSettings(pqxx::work& tx, const std::string& group, const v1::CallbackSettings& s,
+                           absl::Time now);
 
   void InsertCallback(pqxx::work& tx, const std::string& group, const v1::Callback& c);
   void InsertVerification(pqxx::work& tx, const std::string& group,

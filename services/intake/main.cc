@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
          return std::make_unique<wuye::intake::IntakeServiceImpl>(parts.db, parts.verifier,
                                                                   parts.clock, std::move(key));
        },
-       .consumes = {wuye::StreamOf("dispatch"), wuye::StreamOf("directory")},
+       .consumes = {wuye::StreamOf("dispatch"), wuye::StreamOf("directory"),
+                    wuye::StreamOf("billing")},
        .make_handler =
            [](wuye::ServiceParts& parts) { return wuye::intake::MakeHandler(parts.db); }});
 }

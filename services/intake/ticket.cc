@@ -224,6 +224,13 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
     t.clear_answer_due_time();
   }
 
+  // Deprecated inputs (intake.proto): ignored and never stored; the callback rule reads
+  // the facts instead.
+  for (int number :
+       {v1::Ticket::kNewServiceContractFieldNumber, v1::Ticket::kNewServiceItemFieldNumber}) {
+    t.GetReflection()->ClearField(&t, t.GetDescriptor()->FindFieldByNumber(number));
+  }
+
   // Output only.
   t.clear_id();
   t.clear_group_id();
@@ -342,15 +349,30 @@ TicketState NextStateForWork(TicketState current, TicketState target, bool all_d
   return target;
 }
 
+absl::Time AnswerDue(absl::Time received, bool needs_supervisor, const DeskHours& desk,
+                     absl::TimeZone tz) {
+  absl::Time start = received;
+  if (!desk.open_24h && desk.opens_min < desk.closes_min) {
+    absl::CivilSecond local = absl::ToCivilSecond(received, tz);
+    int minute = local.hour() * 60 + local.minute();
+    absl::CivilDay day(local);
+    if (minute >= desk.closes_min) day += 1;  // closed for the night: tomorrow's opening
+    if (minute < desk.opens_min || minute >= desk.closes_min) {
+      start = absl::FromCivil(absl::CivilMinute(day) + desk.opens_min, tz);
+    }
+  }
+  return needs_supervisor ? start + kSupervisorAnswerWindow : start;
+}
+
 bool IsOverdue(const v1::Ticket& t, absl::Time now) {
   if (t.kind() != common::TICKET_KIND_CONSULTATION) return false;
   if (t.state() != ev::TICKET_STATE_RECEIVED || !t.has_answer_due_time()) return false;
   return now > FromProtoTime(t.answer_due_time());
 }
 
-int CallbackQuotaPercent(int households) {
-  if (households > 300) return 10;
-  if (households >= 100) return 20;
+int CallbackQuotaPercent(int households_served) {
+  if (households_served > 300) return 10;
+  if (households_served >= 100) return 20;
   return 30;
 }
 
@@ -359,14 +381,55 @@ int RequiredCallbacks(int quota_percent, int households_served) {
   return (quota_percent * households_served + 99) / 100;
 }
 
+bool IsInHomeService(const v1::Ticket& t) {
+  if (t.location().place_case() != common::Location::kUnitId) return false;
+  switch (t.kind()) {
+    case common::TICKET_KIND_REPAIR_UNIT:
+    case common::TICKET_KIND_PAID_SERVICE:
+      return true;
+    case common::TICKET_KIND_EMERGENCY:
+      // A burst pipe or a power cut in the flat is a repair (5.2.5); guiding an ambulance
+      // or a care visit is not a 居家服务.
+      return t.category() != common::WORK_CATEGORY_SECURITY &&
+             t.category() != common::WORK_CATEGORY_ELDERCARE_VISIT &&
+             t.category() != common::WORK_CATEGORY_GREENING;
+    default:
+      return false;
+  }
+}
+
+std::string ServedHousehold(const v1::Ticket& t) {
+  return IsInHomeService(t) ? t.location().unit_id() : std::string();
+}
+
+v1::CallbackSettings DefaultCallbackSettings() {
+  v1::CallbackSettings s;
+  s.set_new_staff_days(90);
+  s.set_new_contract_days(30);
+  s.set_new_item_days(90);
+  return s;
+}
+
+absl::Status CheckCallbackSettings(const v1::CallbackSettings& s, absl::string_view field) {
+  auto days = [&](int value, absl::string_view name) -> absl::Status {
+    if (value < 1 || value > 3650) return FieldError(Field(field, name), "1..3650 days");
+    return absl::OkStatus();
+  };
+  WUYE_RETURN_IF_ERROR(days(s.new_staff_days(), "new_staff_days"));
+  WUYE_RETURN_IF_ERROR(days(s.new_contract_days(), "new_contract_days"));
+  return days(s.new_item_days(), "new_item_days");
+}
+
 v1::CallbackReason DecideCallback(const CallbackInputs& in) {
   if (in.kind == common::TICKET_KIND_COMPLAINT) return v1::CALLBACK_REASON_COMPLAINT;
-  if (in.new_service_contract) return v1::CALLBACK_REASON_NEW_CONTRACT;
+  if (!in.in_home) return v1::CALLBACK_REASON_NOT_REQUIRED;
+  if (in.new_contract) return v1::CALLBACK_REASON_NEW_CONTRACT;
   if (in.new_service_item) return v1::CALLBACK_REASON_NEW_SERVICE_ITEM;
   if (in.worker_new) return v1::CALLBACK_REASON_NEW_STAFF;
   if (in.worker_complained) return v1::CALLBACK_REASON_COMPLAINED_STAFF;
   if (in.household_already_called) return v1::CALLBACK_REASON_NOT_REQUIRED;
-  if (in.households_called < RequiredCallbacks(in.quota_percent, in.households_served)) {
+  int quota = CallbackQuotaPercent(in.households_served);
+  if (in.households_called < RequiredCallbacks(quota, in.households_served)) {
     return v1::CALLBACK_REASON_SAMPLE;
   }
   return v1::CALLBACK_REASON_NOT_REQUIRED;
@@ -381,8 +444,8 @@ bool IsUnsatisfied(common::Satisfaction s) {
   return s == common::SATISFACTION_UNSATISFIED || s == common::SATISFACTION_VERY_UNSATISFIED;
 }
 
-bool IsNewStaff(absl::CivilDay start, absl::CivilDay day) {
-  return start <= day && day - start < kNewStaffDays;
+bool StartedWithin(absl::CivilDay start, absl::CivilDay day, int days) {
+  return start <= day && day - start < days;
 }
 
 std::string HouseholdKey(const v1::Ticket& t) {
@@ -391,6 +454,54 @@ std::string HouseholdKey(const v1::Ticket& t) {
   }
   if (!t.resident_id().empty()) return absl::StrCat("resident:", t.resident_id());
   return absl::StrCat("ticket:", t.id());
+}
+
+namespace {
+
+// The date as a civil day, or INVALID_ARGUMENT naming `field` when it is not a real one.
+absl::StatusOr<absl::CivilDay> CheckDay(const wuye::directory::v1::Date& d,
+                                        absl::string_view field) {
+  absl::CivilDay day(d.year(), d.month(), d.day());
+  if (d.year() < 2000 || d.year() > 2100 || day.year() != d.year() || day.month() != d.month() ||
+      day.day() != d.day()) {
+    return FieldError(field, "a real calendar date, years 2000..2100");
+  }
+  return day;
+}
+
+}  // namespace
+
+absl::Status PrepareContract(v1::ServiceContract& c, absl::string_view prefix) {
+  auto f = [&](absl::string_view name) { return Field(prefix, name); };
+  WUYE_RETURN_IF_ERROR(CheckId(c.estate_id(), f("estate_id")));
+  WUYE_RETURN_IF_ERROR(CheckId(c.unit_id(), f("unit_id")));
+  WUYE_RETURN_IF_ERROR(CheckText(c.summary(), f("summary"), 200));
+  if (!c.has_start_date()) return FieldError(f("start_date"), "required");
+  WUYE_ASSIGN_OR_RETURN(absl::CivilDay start, CheckDay(c.start_date(), f("start_date")));
+  if (c.has_end_date()) {
+    WUYE_ASSIGN_OR_RETURN(absl::CivilDay end, CheckDay(c.end_date(), f("end_date")));
+    if (end < start) return FieldError(f("end_date"), "not before start_date");
+  }
+  c.clear_id();
+  c.clear_created_by();
+  c.clear_create_time();
+  return absl::OkStatus();
+}
+
+std::string DateText(const wuye::directory::v1::Date& d) {
+  if (d.year() == 0 && d.month() == 0 && d.day() == 0) return "";
+  return absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
+}
+
+wuye::directory::v1::Date DateFromText(absl::string_view text) {
+  wuye::directory::v1::Date d;
+  absl::CivilDay day;
+  if (absl::ParseCivilTime(text, &day)) {
+    d.set_year(static_cast<int>(day.year()));
+    d.set_month(day.month());
+    d.set_day(day.day());
+  }
+  return d;
 }
 
 absl::TimeZone LoadZone(absl::string_view name) {

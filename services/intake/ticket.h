@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/intake/v1/intake.pb.h"
 
@@ -25,9 +26,6 @@ inline constexpr char kDefaultTimeZone[] = "Asia/Shanghai";
 inline constexpr absl::Duration kSupervisorAnswerWindow = absl::Minutes(5);
 // How far back a ticket's received_time may be set on creation.
 inline constexpr absl::Duration kMaxBackdating = absl::Hours(24 * 7);
-// A staff member who started less than this many days before the work is "new to the
-// service" (always called back).
-inline constexpr int kNewStaffDays = 90;
 inline constexpr int kMaxCallLog = 10000;
 inline constexpr absl::Duration kDefaultMatchWindow = absl::Minutes(30);
 
@@ -79,46 +77,83 @@ TicketState TargetForWorkOrder(wuye::events::v1::WorkOrderState state);
 // tells whether every active order of the ticket is completed. UNSPECIFIED: no move.
 TicketState NextStateForWork(TicketState current, TicketState target, bool all_done);
 
+// When the estate's front desk receives residents (directory Estate: desk_24h, or
+// desk_opens .. desk_closes, local minutes after midnight).
+struct DeskHours {
+  bool open_24h = true;  // the residential default (000_…, 二.5: 每日24小时服务接待)
+  int opens_min = 0, closes_min = 0;
+};
+// When a consultation received at `received` must be answered: at once, or within
+// kSupervisorAnswerWindow when the agent must ask a supervisor — counted from `received`
+// when the desk is open then (always, for a 24-hour desk), else from the desk's next opening
+// in `tz`.
+absl::Time AnswerDue(absl::Time received, bool needs_supervisor, const DeskHours& desk,
+                     absl::TimeZone tz);
+
 // Whether the consultation is late at `now`.
 bool IsOverdue(const v1::Ticket& ticket, absl::Time now);
 
 // ---- Callbacks ------------------------------------------------------------------------
 
-// The share of a month's households served that must be called back, in percent, for an
-// estate of `households` households: > 300 → 10, 100..300 → 20, < 100 (and unknown, 0) → 30.
-int CallbackQuotaPercent(int households);
+// The share of a month's households served that must be called back, in percent, chosen
+// by the number of households served that month (004_…, 5.5.2: 以当月提供过居家服务的户数为
+// 计算依据), never by the estate's size: > 300 → 10, 100..300 → 20, < 100 → 30.
+int CallbackQuotaPercent(int households_served);
 // ceil(percent × served / 100).
 int RequiredCallbacks(int quota_percent, int households_served);
 
-// Everything the callback rule looks at when a ticket is resolved.
+// An in-home service (居家服务, 004_…, 3: 家政服务、维修服务) done at a unit: a repair in
+// the unit, a paid household service, or an emergency repair at a unit (not a guard's or
+// a care visit). Only these count as a household served and are sampled.
+bool IsInHomeService(const v1::Ticket& ticket);
+// The household an in-home service served (its unit id), or "" for any other ticket.
+std::string ServedHousehold(const v1::Ticket& ticket);
+
+// The group's "new" windows (intake.proto CallbackSettings): defaults and checks.
+v1::CallbackSettings DefaultCallbackSettings();
+absl::Status CheckCallbackSettings(const v1::CallbackSettings& s, absl::string_view field);
+
+// Everything the callback rule looks at when a ticket is resolved. The facts are the
+// system's own (directory start dates, service contracts, the price list's launch dates),
+// judged against the group's windows by StartedWithin.
 struct CallbackInputs {
   wuye::common::v1::TicketKind kind = wuye::common::v1::TICKET_KIND_UNSPECIFIED;
-  bool new_service_contract = false;
-  bool new_service_item = false;
-  bool worker_new = false;         // a worker started less than kNewStaffDays ago
+  bool in_home = false;            // IsInHomeService
+  bool new_contract = false;       // the unit has a contract in force that started recently
+  bool new_service_item = false;   // the paid service's item was launched recently
+  bool worker_new = false;         // a worker started recently
   bool worker_complained = false;  // a worker was complained about last time
-  int quota_percent = 30;
   // Distinct households served in the estate this month, this ticket's included.
   int households_served = 0;
-  // Distinct households of this month already called back or due for it, this one's
+  // Distinct households served this month already called back or due for it, this one's
   // excluded; and whether this one's household is among them.
   int households_called = 0;
   bool household_already_called = false;
 };
 
-// Why the ticket is called back, or NOT_REQUIRED. Mandatory cases first (complaint, new
-// contract, new service item, new staff, complained-about staff); otherwise the sample: a
-// household not yet called this month is picked whenever the households called fall below
-// ceil(quota × households served so far). Resolutions of one estate-month are decided one
-// at a time in resolution order, so the quota holds at every moment of the month (and so at
-// its end), the picks are spread over the month as the work comes in, and the same
-// sequence of resolutions always gives the same picks.
+// Why the ticket is called back, or NOT_REQUIRED. Every complaint; then, for in-home
+// services only, the mandatory cases of 5.5.2 A–D (new contract, new service item, new
+// staff, complained-about staff) and otherwise the sample: a household not yet called this
+// month is picked whenever the households called fall below ceil(quota × households served
+// so far), the quota following the households served so far. Resolutions of one
+// estate-month are decided one at a time in resolution order, so the quota holds at every
+// moment of the month (and so at its end), the picks are spread over the month as the work
+// comes in, and the same sequence of resolutions always gives the same picks. Other tickets
+// (common areas, care visits) are not called back.
 v1::CallbackReason DecideCallback(const CallbackInputs& in);
 bool IsMandatory(v1::CallbackReason reason);
 bool IsUnsatisfied(wuye::common::v1::Satisfaction satisfaction);
 
-// Whether a staff member who started on `start` is new to the service on `day`.
-bool IsNewStaff(absl::CivilDay start, absl::CivilDay day);
+// Whether something that started on `start` is still new on `day`: started, and fewer than
+// `days` days ago.
+bool StartedWithin(absl::CivilDay start, absl::CivilDay day, int days);
+
+// Service contracts: checks every input field of a new one (at `prefix`) and clears the
+// output-only ones.
+absl::Status PrepareContract(v1::ServiceContract& contract, absl::string_view prefix);
+// A date as "YYYY-MM-DD" ("" when unset), and back (unset when not a date).
+std::string DateText(const wuye::directory::v1::Date& date);
+wuye::directory::v1::Date DateFromText(absl::string_view text);
 
 // The key a ticket is counted under as a "household served": its unit, else its resident,
 // else the ticket itself (a common-area job reported by nobody in particular).

@@ -26,7 +26,8 @@ std::string ReasonText(v1::CallbackReason r) {
     case v1::CALLBACK_REASON_COMPLAINED_STAFF:
       return "callback: work by staff complained about last time";
     default:
-      return "closed without a callback: not mandatory, monthly quota met";
+      return "closed without a callback: not mandatory, and the monthly quota met or not an "
+             "in-home service";
   }
 }
 
@@ -157,25 +158,38 @@ void TicketFlow::Transfer(pqxx::work& tx, v1::Ticket& t, const std::string& new_
 
 v1::CallbackReason TicketFlow::Decide(pqxx::work& tx, const v1::Ticket& t, const std::string& month,
                                       absl::TimeZone tz, absl::Time now) {
-  auto estate = store_.GetEstate(tx, t.group_id(), t.estate_id());
   CallbackInputs in;
   in.kind = t.kind();
-  in.new_service_contract = t.new_service_contract();
-  in.new_service_item = t.new_service_item();
-  std::vector<std::string> workers(t.worker_ids().begin(), t.worker_ids().end());
-  if (!workers.empty()) {
+  in.in_home = IsInHomeService(t);
+  if (in.in_home) {
+    // The facts behind 5.5.2 A–D, judged against the group's windows on the day of the work.
+    v1::CallbackSettings settings = store_.GetCallbackSettings(tx, t.group_id());
     absl::CivilDay today = absl::ToCivilDay(now, tz);
-    for (const auto& text : store_.StaffStartDates(tx, t.group_id(), workers)) {
+    auto new_since = [&](const std::string& text, int days) {
       absl::CivilDay start;
-      if (!text.empty() && absl::ParseCivilTime(text, &start) && IsNewStaff(start, today)) {
-        in.worker_new = true;
-      }
+      return !text.empty() && absl::ParseCivilTime(text, &start) &&
+             StartedWithin(start, today, days);
+    };
+    for (const auto& start :
+         store_.ContractStartsInForce(tx, t.group_id(), t.estate_id(), t.location().unit_id(),
+                                      absl::FormatCivilTime(today))) {
+      if (new_since(start, settings.new_contract_days())) in.new_contract = true;
     }
-    in.worker_complained = store_.AnyComplained(tx, t.group_id(), workers);
+    if (!t.service_item_code().empty()) {
+      auto launched = store_.ItemLaunch(tx, t.group_id(), t.estate_id(), t.service_item_code());
+      in.new_service_item = launched && StartedWithin(absl::ToCivilDay(*launched, tz), today,
+                                                      settings.new_item_days());
+    }
+    std::vector<std::string> workers(t.worker_ids().begin(), t.worker_ids().end());
+    if (!workers.empty()) {
+      for (const auto& start : store_.StaffStartDates(tx, t.group_id(), workers)) {
+        if (new_since(start, settings.new_staff_days())) in.worker_new = true;
+      }
+      in.worker_complained = store_.AnyComplained(tx, t.group_id(), workers);
+    }
   }
-  in.quota_percent = CallbackQuotaPercent(estate ? estate->household_count : 0);
   MonthCounts counts =
-      store_.CountMonth(tx, t.group_id(), t.estate_id(), month, HouseholdKey(t), t.id());
+      store_.CountMonth(tx, t.group_id(), t.estate_id(), month, ServedHousehold(t), t.id());
   in.households_served = counts.households_served;
   in.households_called = counts.households_called;
   in.household_already_called = counts.household_called;
@@ -189,7 +203,7 @@ absl::Status TicketFlow::Resolve(pqxx::work& tx, v1::Ticket& t, const ChangeCont
   std::string month = MonthKey(c.now, tz);
   // One decision at a time per estate-month, in resolution order (ticket.h DecideCallback).
   store_.LockMonth(tx, t.estate_id(), month);
-  store_.MarkResolved(tx, t.group_id(), t.id(), month, c.now);
+  store_.MarkResolved(tx, t.group_id(), t.id(), month, c.now, ServedHousehold(t));
   v1::CallbackReason reason = Decide(tx, t, month, tz, c.now);
   t.set_callback_reason(reason);
   ChangeContext decided = c;

@@ -147,6 +147,25 @@ TEST(PrepareTicket, ConsultationsAreDueAtOnceOrInFiveMinutes) {
   EXPECT_EQ(FieldOf(PrepareTicket(repair, "an answer", kNow, "ticket")), "answer");
 }
 
+// DOMAIN.md §2 (answered at once, or within 5 minutes) with 000_…, 二.5 (每日24小时服务接待):
+// the answer's clock runs while the estate's desk is open.
+TEST(AnswerDue, FollowsTheDeskHoursUnlessTheDeskIsOpenAroundTheClock) {
+  absl::TimeZone tz = LoadZone("Asia/Shanghai");
+  auto at = [&](int day, int h, int m) {
+    return absl::FromCivil(absl::CivilMinute(2026, 11, day, h, m), tz);
+  };
+  DeskHours around_the_clock;
+  EXPECT_EQ(AnswerDue(at(24, 3, 0), false, around_the_clock, tz), at(24, 3, 0));
+  EXPECT_EQ(AnswerDue(at(24, 3, 0), true, around_the_clock, tz), at(24, 3, 5));
+  DeskHours day_desk{.open_24h = false, .opens_min = 8 * 60, .closes_min = 20 * 60};
+  EXPECT_EQ(AnswerDue(at(24, 10, 0), true, day_desk, tz), at(24, 10, 5));  // open
+  EXPECT_EQ(AnswerDue(at(24, 6, 30), false, day_desk, tz), at(24, 8, 0));  // before opening
+  EXPECT_EQ(AnswerDue(at(24, 6, 30), true, day_desk, tz), at(24, 8, 5));
+  EXPECT_EQ(AnswerDue(at(24, 20, 0), true, day_desk, tz), at(25, 8, 5));  // closed at 20:00
+  EXPECT_EQ(AnswerDue(at(30, 23, 0), false, day_desk, tz),
+            absl::FromCivil(absl::CivilMinute(2026, 12, 1, 8, 0), tz));  // month's end
+}
+
 TEST(PrepareTicket, ComplaintsMayBeMajorSecondOrAboutABill) {
   v1::Ticket t = Consultation();
   t.set_kind(common::TICKET_KIND_COMPLAINT);
@@ -251,30 +270,60 @@ TEST(WorkOrders, MoveTheTicketForwardOnly) {
             ev::TICKET_STATE_UNSPECIFIED);
 }
 
-TEST(CallbackQuota, FollowsTheEstateSizeAtItsBoundaries) {
-  EXPECT_EQ(CallbackQuotaPercent(0), 30);  // unknown: the strictest
+// 004_…, 5.5.2: 以当月提供过居家服务的户数为计算依据 — the band follows the households
+// served in the month: 300户以上 10 %, 100户-300户 20 %, 100户以下 30 %.
+TEST(CallbackQuota, FollowsTheHouseholdsServedAtTheBoundaries) {
+  EXPECT_EQ(CallbackQuotaPercent(0), 30);
+  EXPECT_EQ(CallbackQuotaPercent(5), 30);
   EXPECT_EQ(CallbackQuotaPercent(99), 30);
   EXPECT_EQ(CallbackQuotaPercent(100), 20);
   EXPECT_EQ(CallbackQuotaPercent(300), 20);
   EXPECT_EQ(CallbackQuotaPercent(301), 10);
+  EXPECT_EQ(RequiredCallbacks(30, 5), 2);  // 5 served, whatever the estate's size
   EXPECT_EQ(RequiredCallbacks(10, 0), 0);
   EXPECT_EQ(RequiredCallbacks(10, 1), 1);
-  EXPECT_EQ(RequiredCallbacks(10, 10), 1);
-  EXPECT_EQ(RequiredCallbacks(10, 11), 2);
-  EXPECT_EQ(RequiredCallbacks(20, 99), 20);
-  EXPECT_EQ(RequiredCallbacks(30, 100), 30);
-  EXPECT_EQ(RequiredCallbacks(30, 101), 31);
+  EXPECT_EQ(RequiredCallbacks(30, 99), 30);
+  EXPECT_EQ(RequiredCallbacks(20, 100), 20);
+  EXPECT_EQ(RequiredCallbacks(20, 300), 60);
+  EXPECT_EQ(RequiredCallbacks(10, 301), 31);
 }
 
-// Resolves `n` tickets of distinct households one after another, as the store would count
-// them, and returns which were picked.
-std::vector<bool> Simulate(int estate_households, int n) {
+// 004_…, 3 (居家服務是指:家政服務、維修服務) and 5.5.2 (以户为单位): a household served is a
+// unit with an in-home service.
+TEST(CallbackQuota, OnlyInHomeServicesAtAUnitServeAHousehold) {
+  v1::Ticket t;
+  t.set_id("t1");
+  t.mutable_location()->set_unit_id("u1");
+  for (auto kind : {common::TICKET_KIND_REPAIR_UNIT, common::TICKET_KIND_PAID_SERVICE}) {
+    t.set_kind(kind);
+    EXPECT_TRUE(IsInHomeService(t)) << kind;
+    EXPECT_EQ(ServedHousehold(t), "u1");
+  }
+  t.set_kind(common::TICKET_KIND_EMERGENCY);
+  t.set_category(common::WORK_CATEGORY_PLUMBING);  // a burst pipe in the flat
+  EXPECT_TRUE(IsInHomeService(t));
+  t.set_category(common::WORK_CATEGORY_SECURITY);  // guiding an ambulance
+  EXPECT_FALSE(IsInHomeService(t));
+  for (auto kind : {common::TICKET_KIND_COMPLAINT, common::TICKET_KIND_ELDERCARE_REQUEST,
+                    common::TICKET_KIND_CONSULTATION}) {
+    t.set_kind(kind);
+    EXPECT_FALSE(IsInHomeService(t)) << kind;
+    EXPECT_EQ(ServedHousehold(t), "");
+  }
+  t.set_kind(common::TICKET_KIND_REPAIR_COMMON);
+  t.mutable_location()->set_common_area("lobby");
+  EXPECT_FALSE(IsInHomeService(t));
+}
+
+// Resolves `n` in-home tickets of distinct households one after another, as the store would
+// count them, and returns which were picked.
+std::vector<bool> Simulate(int n) {
   std::vector<bool> picked;
   int called = 0;
   for (int i = 1; i <= n; ++i) {
     CallbackInputs in;
     in.kind = common::TICKET_KIND_REPAIR_UNIT;
-    in.quota_percent = CallbackQuotaPercent(estate_households);
+    in.in_home = true;
     in.households_served = i;
     in.households_called = called;
     bool pick = DecideCallback(in) == v1::CALLBACK_REASON_SAMPLE;
@@ -284,45 +333,58 @@ std::vector<bool> Simulate(int estate_households, int n) {
   return picked;
 }
 
-TEST(CallbackSample, MeetsTheQuotaAtEveryMomentForEachSizeBoundary) {
-  for (int households : {99, 100, 300, 301}) {
-    int quota = CallbackQuotaPercent(households);
-    std::vector<bool> picked = Simulate(households, 400);
-    int called = 0;
-    for (int i = 1; i <= 400; ++i) {
-      called += picked[i - 1];
-      // At least the quota whenever the month might end, and never more than one over.
-      EXPECT_GE(called * 100, quota * i) << households << " at " << i;
-      EXPECT_LE(called, RequiredCallbacks(quota, i)) << households << " at " << i;
+// 004_…, 5.5.2: the quota of the households served holds whenever the month ends,
+// across the 99/100 and 300/301 boundaries.
+TEST(CallbackSample, MeetsTheQuotaOfTheHouseholdsServedAtEveryMoment) {
+  std::vector<bool> picked = Simulate(400);
+  int called = 0;
+  for (int i = 1; i <= 400; ++i) {
+    called += picked[i - 1];
+    int quota = CallbackQuotaPercent(i);
+    EXPECT_GE(called * 100, quota * i) << "at " << i;
+    if (i < 100) {
+      EXPECT_EQ(called, RequiredCallbacks(30, i)) << "at " << i;
     }
   }
+  // Past a boundary the quota falls; the calls made stay made and none is added until the
+  // lower band needs them: 30 at 99 served, still 30 at 100..150, then 20 % of the served.
+  int at99 = 0, at150 = 0, at151 = 0;
+  for (int i = 0; i < 151; ++i) {
+    if (i < 99) at99 += picked[i];
+    if (i < 150) at150 += picked[i];
+    at151 += picked[i];
+  }
+  EXPECT_EQ(at99, 30);
+  EXPECT_EQ(at150, 30);
+  EXPECT_EQ(at151, 31);
 }
 
 TEST(CallbackSample, IsReproducibleAndSpreadOverTheMonth) {
-  EXPECT_EQ(Simulate(301, 250), Simulate(301, 250));
-  // 10 %: one pick in every run of ten households, none bunched.
-  std::vector<bool> picked = Simulate(301, 100);
-  for (int block = 0; block < 10; ++block) {
+  EXPECT_EQ(Simulate(250), Simulate(250));
+  // Under 100 served, 30 %: three picks in every run of ten households, none bunched.
+  std::vector<bool> picked = Simulate(90);
+  for (int block = 0; block < 9; ++block) {
     int in_block = 0;
     for (int i = block * 10; i < block * 10 + 10; ++i) in_block += picked[i];
-    EXPECT_EQ(in_block, 1) << "block " << block;
+    EXPECT_EQ(in_block, 3) << "block " << block;
   }
 }
 
 TEST(CallbackSample, ASecondTicketOfACalledHouseholdIsNotPickedAgain) {
   CallbackInputs in;
   in.kind = common::TICKET_KIND_REPAIR_UNIT;
-  in.quota_percent = 30;
+  in.in_home = true;
   in.households_served = 1;
   in.households_called = 0;
   in.household_already_called = true;
   EXPECT_EQ(DecideCallback(in), v1::CALLBACK_REASON_NOT_REQUIRED);
 }
 
+// 004_…, 5.5.2 A–D (但以下情况必须全部回访) for in-home services, and every complaint.
 TEST(CallbackSample, EveryMandatoryCaseIsCalledWhateverTheSample) {
   CallbackInputs base;
   base.kind = common::TICKET_KIND_REPAIR_UNIT;
-  base.quota_percent = 10;
+  base.in_home = true;
   base.households_served = 5;
   base.households_called = 5;  // quota more than met
   base.household_already_called = true;
@@ -330,9 +392,10 @@ TEST(CallbackSample, EveryMandatoryCaseIsCalledWhateverTheSample) {
 
   CallbackInputs in = base;
   in.kind = common::TICKET_KIND_COMPLAINT;
+  in.in_home = false;
   EXPECT_EQ(DecideCallback(in), v1::CALLBACK_REASON_COMPLAINT);
   in = base;
-  in.new_service_contract = true;
+  in.new_contract = true;
   EXPECT_EQ(DecideCallback(in), v1::CALLBACK_REASON_NEW_CONTRACT);
   in = base;
   in.new_service_item = true;
@@ -343,6 +406,13 @@ TEST(CallbackSample, EveryMandatoryCaseIsCalledWhateverTheSample) {
   in = base;
   in.worker_complained = true;
   EXPECT_EQ(DecideCallback(in), v1::CALLBACK_REASON_COMPLAINED_STAFF);
+  // Not an in-home service (a common area): neither sampled nor a 居家服务 case.
+  in = base;
+  in.in_home = false;
+  in.worker_new = true;
+  in.household_already_called = false;
+  in.households_called = 0;
+  EXPECT_EQ(DecideCallback(in), v1::CALLBACK_REASON_NOT_REQUIRED);
 
   for (auto r : {v1::CALLBACK_REASON_COMPLAINT, v1::CALLBACK_REASON_NEW_CONTRACT,
                  v1::CALLBACK_REASON_NEW_SERVICE_ITEM, v1::CALLBACK_REASON_NEW_STAFF,
@@ -353,12 +423,52 @@ TEST(CallbackSample, EveryMandatoryCaseIsCalledWhateverTheSample) {
   EXPECT_FALSE(IsMandatory(v1::CALLBACK_REASON_NOT_REQUIRED));
 }
 
-TEST(CallbackSample, NewStaffMeansStartedWithinNinetyDays) {
+TEST(CallbackSample, NewMeansStartedWithinTheWindow) {
   absl::CivilDay day(2026, 11, 24);
-  EXPECT_TRUE(IsNewStaff(day, day));
-  EXPECT_TRUE(IsNewStaff(day - 89, day));
-  EXPECT_FALSE(IsNewStaff(day - 90, day));
-  EXPECT_FALSE(IsNewStaff(day + 1, day));  // not started yet: a data error, not "new"
+  EXPECT_TRUE(StartedWithin(day, day, 90));
+  EXPECT_TRUE(StartedWithin(day - 89, day, 90));
+  EXPECT_FALSE(StartedWithin(day - 90, day, 90));
+  EXPECT_FALSE(StartedWithin(day + 1, day, 90));  // not started yet: a data error, not "new"
+  EXPECT_TRUE(StartedWithin(day - 29, day, 30));
+  EXPECT_FALSE(StartedWithin(day - 30, day, 30));
+  v1::CallbackSettings s = DefaultCallbackSettings();
+  EXPECT_EQ(s.new_staff_days(), 90);
+  EXPECT_EQ(s.new_contract_days(), 30);
+  EXPECT_EQ(s.new_item_days(), 90);
+  EXPECT_TRUE(CheckCallbackSettings(s, "settings").ok());
+  s.set_new_item_days(0);
+  EXPECT_EQ(ErrorField(CheckCallbackSettings(s, "settings")), "settings.new_item_days");
+}
+
+TEST(ServiceContracts, NeedAUnitAStartAndAnEndNotBeforeIt) {
+  v1::ServiceContract c;
+  c.set_estate_id("0190a1b2-0000-7000-8000-000000000001");
+  c.set_unit_id("0190a1b2-0000-7000-8000-000000000002");
+  c.set_summary("Weekly home cleaning");
+  c.mutable_start_date()->set_year(2026);
+  c.mutable_start_date()->set_month(11);
+  c.mutable_start_date()->set_day(1);
+  c.set_id("ignored");
+  EXPECT_TRUE(PrepareContract(c, "contract").ok());
+  EXPECT_EQ(c.id(), "");
+  auto field = [&](auto mutate) {
+    v1::ServiceContract bad = c;
+    mutate(bad);
+    return ErrorField(PrepareContract(bad, "contract"));
+  };
+  EXPECT_EQ(field([](v1::ServiceContract& b) { b.clear_unit_id(); }), "contract.unit_id");
+  EXPECT_EQ(field([](v1::ServiceContract& b) { b.set_summary(" "); }), "contract.summary");
+  EXPECT_EQ(field([](v1::ServiceContract& b) { b.clear_start_date(); }), "contract.start_date");
+  EXPECT_EQ(field([](v1::ServiceContract& b) { b.mutable_start_date()->set_day(31); }),
+            "contract.start_date");
+  EXPECT_EQ(field([](v1::ServiceContract& b) {
+              b.mutable_end_date()->set_year(2026);
+              b.mutable_end_date()->set_month(10);
+              b.mutable_end_date()->set_day(31);
+            }),
+            "contract.end_date");
+  EXPECT_EQ(DateText(c.start_date()), "2026-11-01");
+  EXPECT_EQ(DateFromText("2026-11-01").day(), 1);
 }
 
 TEST(Satisfaction, OnlyTheTwoLowestLevelsReopen) {
