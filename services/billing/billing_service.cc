@@ -121,7 +121,24 @@ grpc::Status BillingServiceImpl::SetStandardPrice(Ctx* ctx, const v1::SetStandar
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kFinanceClerk}));
     WUYE_RETURN_IF_ERROR(CheckStandardPrice(req->price(), "price"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) {
-      store_.PutStandardPrice(tx, rc.caller.group_id, req->price(), rc.now, resp);
+      const std::string& group = rc.caller.group_id;
+      store_.PutStandardPrice(tx, group, req->price(), rc.now, resp);
+      // One band for every price (004_… 5.6.1): a new standard price re-checks the estates'.
+      for (const auto& [estate, price] : store_.EstatePricesOfItem(tx, group, resp->item_code())) {
+        if (!CheckEstatePrice(price, resp->price_fen(), "price").ok()) {
+          resp->add_estate_ids_outside_band(estate);
+        }
+      }
+      wuye::events::v1::StandardPriceSet event;
+      event.set_item_code(resp->item_code());
+      event.set_name(resp->name());
+      event.set_price_fen(resp->price_fen());
+      event.set_per(resp->per());
+      *event.mutable_effective_at() = resp->update_time();
+      outbox_.Append(tx,
+                     {"billing.standard_price.set", group, "", resp->item_code(), resp->version(),
+                      &event},
+                     rc.now, rc.trace_id);
       return absl::OkStatus();
     });
   });

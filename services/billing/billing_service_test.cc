@@ -555,6 +555,22 @@ TEST_F(BillingServiceTest, EstatePricesStayWithinThirtyPercentAndArePublished) {
   ASSERT_EQ(prices.prices_size(), 1);
   EXPECT_EQ(prices.prices(0).price_fen(), 13000);
   EXPECT_EQ(prices.prices(0).version(), 2);
+
+  // 004_… 5.6.1 (浮动幅度不超过30%): a new standard price re-checks the estates' prices and
+  // names those now outside the band; dispatch learns the standard price by event.
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.standard_price.set'"),
+            1);
+  std_req.set_request_id(NewId(absl::Now()));
+  std_req.mutable_price()->set_price_fen(9000);  // 13 000 > 9 000 × 1.3 = 11 700
+  ASSERT_TRUE(Call(&Stub::SetStandardPrice, admin_, std_req, &standard).ok());
+  ASSERT_EQ(standard.estate_ids_outside_band_size(), 1);
+  EXPECT_EQ(standard.estate_ids_outside_band(0), estate_);
+  std_req.set_request_id(NewId(absl::Now()));
+  std_req.mutable_price()->set_price_fen(11000);  // 13 000 ≤ 14 300: back inside
+  ASSERT_TRUE(Call(&Stub::SetStandardPrice, admin_, std_req, &standard).ok());
+  EXPECT_EQ(standard.estate_ids_outside_band_size(), 0);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.standard_price.set'"),
+            3);
 }
 
 // ---- Payments -------------------------------------------------------------------------

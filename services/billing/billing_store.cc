@@ -285,6 +285,9 @@ BillingStore::BillingStore(Db& db) {
        "SET name = excluded.name, price_fen = excluded.price_fen, per = excluded.per, "
        "version = standard_prices.version + 1, updated_at = excluded.updated_at "
        "RETURNING item_code, name, price_fen, per, version, " US("updated_at"));
+  prep("bl_estate_prices_of_item",
+       "SELECT estate_id::text, price_fen FROM estate_prices "
+       "WHERE group_id = $1 AND item_code = $2 AND NOT withdrawn ORDER BY estate_id");
   prep("bl_std_price_get",
        "SELECT item_code, name, price_fen, per, version, " US("updated_at") " FROM "
        "standard_prices WHERE group_id = $1 AND item_code = $2");
@@ -599,6 +602,15 @@ void BillingStore::PutStandardPrice(pqxx::work& tx, const std::string& group,
   out->set_per(Str(r[3]));
   out->set_version(r[4].as<int64_t>());
   *out->mutable_update_time() = Stamp(r[5]);
+}
+
+std::vector<std::pair<std::string, int64_t>> BillingStore::EstatePricesOfItem(
+    pqxx::work& tx, const std::string& group, const std::string& code) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& r : tx.exec_prepared("bl_estate_prices_of_item", group, code)) {
+    out.emplace_back(Str(r[0]), r[1].as<int64_t>());
+  }
+  return out;
 }
 
 std::optional<v1::StandardPrice> BillingStore::GetStandardPrice(pqxx::work& tx,

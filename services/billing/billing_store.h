@@ -81,6 +81,10 @@ class BillingStore {
   // ---- prices and schedules ----
   void PutStandardPrice(pqxx::work& tx, const std::string& group, const v1::StandardPrice& p,
                         absl::Time now, v1::StandardPrice* out);
+  // The estates' prices of an item still offered: (estate id, price).
+  std::vector<std::pair<std::string, int64_t>> EstatePricesOfItem(pqxx::work& tx,
+                                                                  const std::string& group,
+                                                                  const std::string& code);
   std::optional<v1::StandardPrice> GetStandardPrice(pqxx::work& tx, const std::string& group,
                                                     const std::string& code);
   void PutEstatePrice(pqxx::work& tx, const std::string& group, const v1::EstatePrice& p,
