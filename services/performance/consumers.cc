@@ -261,6 +261,7 @@ absl::Status ApplyEvidence(pqxx::work& tx, PerformanceStore& store, const std::s
                            std::vector<Evidence> batch) {
   std::vector<QualityDraft> quality;
   std::vector<LineDraft> lines;
+  std::vector<FindingDraft> findings;
   std::vector<FactDelta> facts;
   std::optional<std::map<std::string, FormTarget>> targets;  // office item → form item
   for (Evidence& ev : batch) {
@@ -291,9 +292,10 @@ absl::Status ApplyEvidence(pqxx::work& tx, PerformanceStore& store, const std::s
       quality.push_back(std::move(q.line));
     }
     for (LineDraft& l : ev.lines) lines.push_back(std::move(l));
-    for (const FindingDraft& f : ev.findings) store.InsertFinding(tx, group, f);
+    for (FindingDraft& f : ev.findings) findings.push_back(std::move(f));
     for (FactDelta& f : ev.facts) facts.push_back(std::move(f));
   }
+  store.InsertFindings(tx, group, findings);
   store.ApplyQuality(tx, group, quality);
   store.ApplyLines(tx, group, lines);
   store.AddFacts(tx, group, facts);

@@ -291,11 +291,15 @@ PerformanceStore::PerformanceStore(Db& db) {
        "$8::text[], $9::text[], $10::text[], $11::bigint[]) "
        "AS e(estate_id, period, item, points, state, source, note, entered_by, resp, at_us) "
        "ON CONFLICT (group_id, source_event_id, item) DO NOTHING");
-  prep("pf_finding_insert",
+  prep("pf_findings_insert",
        "INSERT INTO call_findings (group_id, id, estate_id, period, call_at, duration_seconds, "
-       "caller, state, source_event_id, quality_line_id) VALUES ($1::uuid, $2, $3, $4::date, " TS("$5")
-       ", $6, $7, $8, $9, CASE WHEN $10 <> '' THEN " QUALITY_ID("$1", "$9", "$10")
-       " END) ON CONFLICT (group_id, id) DO NOTHING RETURNING 1");
+       "caller, state, source_event_id, quality_line_id) "
+       "SELECT $1::uuid, f.id, f.estate_id, f.period, " TS("f.at_us") ", f.duration, f.caller, "
+       "f.state, f.source, CASE WHEN f.item <> '' THEN " QUALITY_ID("$1", "f.source", "f.item")
+       " END FROM unnest($2::uuid[], $3::uuid[], $4::date[], $5::bigint[], $6::int[], "
+       "$7::smallint[], $8::smallint[], $9::text[], $10::text[]) "
+       "AS f(id, estate_id, period, at_us, duration, caller, state, source, item) "
+       "ON CONFLICT (group_id, id) DO NOTHING");
   prep("pf_findings",
        absl::StrCat("SELECT ", kFindingCols,
                     " FROM call_findings f WHERE f.group_id = $1 AND f.estate_id = $2 AND "
@@ -637,12 +641,24 @@ void PerformanceStore::ApplyQuality(pqxx::work& tx, const std::string& group,
                    PgArray(resp), PgArray(at));
 }
 
-bool PerformanceStore::InsertFinding(pqxx::work& tx, const std::string& group,
-                                     const FindingDraft& f) {
-  return !tx.exec_prepared("pf_finding_insert", group, f.id, f.estate_id, f.period,
-                           Micros(f.call_at), f.duration_seconds, static_cast<int>(f.caller),
-                           static_cast<int>(f.state), f.source_event_id, f.quality_item)
-              .empty();
+void PerformanceStore::InsertFindings(pqxx::work& tx, const std::string& group,
+                                      const std::vector<FindingDraft>& findings) {
+  if (findings.empty()) return;
+  std::vector<std::string> ids, estates, periods, at, durations, callers, states, sources, items;
+  for (const FindingDraft& f : findings) {
+    ids.push_back(f.id);
+    estates.push_back(f.estate_id);
+    periods.push_back(f.period);
+    at.push_back(std::to_string(Micros(f.call_at)));
+    durations.push_back(std::to_string(f.duration_seconds));
+    callers.push_back(std::to_string(static_cast<int>(f.caller)));
+    states.push_back(std::to_string(static_cast<int>(f.state)));
+    sources.push_back(f.source_event_id);
+    items.push_back(f.quality_item);
+  }
+  tx.exec_prepared("pf_findings_insert", group, PgArray(ids), PgArray(estates), PgArray(periods),
+                   PgArray(at), PgArray(durations), PgArray(callers), PgArray(states),
+                   PgArray(sources), PgArray(items));
 }
 
 void PerformanceStore::AddFacts(pqxx::work& tx, const std::string& group,

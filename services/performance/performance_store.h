@@ -150,8 +150,9 @@ class PerformanceStore {
   // Writes quality lines set-based; evidence applied before (same source, item) is skipped.
   void ApplyQuality(pqxx::work& tx, const std::string& group,
                     const std::vector<QualityDraft>& lines);
-  // A finding, once (false when it was stored before).
-  bool InsertFinding(pqxx::work& tx, const std::string& group, const FindingDraft& f);
+  // Findings, set-based; one stored before is skipped.
+  void InsertFindings(pqxx::work& tx, const std::string& group,
+                      const std::vector<FindingDraft>& findings);
   void AddFacts(pqxx::work& tx, const std::string& group, const std::vector<FactDelta>& facts);
   void PutCollection(pqxx::work& tx, const std::string& group, const std::string& estate,
                      const std::string& period, int32_t arrears_bp, int32_t collection_bp,
