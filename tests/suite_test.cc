@@ -316,6 +316,15 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
       for (const auto& e : l.evidence) reward |= absl::StrContains(e, "housing_claim_help");
     }
     EXPECT_TRUE(reward) << "the manager's reward is not on the best sheet";
+    // Two ledgers (000_… 二, 002_… 第七章): the office's quality score apart from people's
+    // 100-point forms, which stay within 0..100 whatever the office's points.
+    for (const auto& f : s.estates) EXPECT_TRUE(f.has_quality) << f.name;
+    for (const auto* sheets : {&s.best, &s.worst}) {
+      for (const auto& l : *sheets) {
+        EXPECT_GE(l.score, 0) << l.name;
+        EXPECT_LE(l.score, 100) << l.name;
+      }
+    }
   }
 }
 

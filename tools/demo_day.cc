@@ -789,8 +789,20 @@ absl::Status Day::ManualEntriesStep() {
     WUYE_RETURN_IF_ERROR(
         CallWhenKnown(absl::StrCat("performance.CreateManualEntry ", e.key), As(e.by_role, e.by),
                       [&](auto* ctx) { return perf_->CreateManualEntry(ctx, req, &line); }));
+    if (line.pending()) {
+      // The housing claim counts (+100 for the office, its points on the helper's form)
+      // once the owners' supervisory committee's confirmation is recorded (000_…, 二.11).
+      ppb::ConfirmQualityLineRequest confirm;
+      confirm.set_request_id(Rid(absl::StrCat("score-confirm-", e.key)));
+      confirm.set_quality_line_id(line.quality_line_id());
+      confirm.set_confirmation_ref("业主监督委员会确认 (demo)");
+      ppb::QualityLine confirmed;
+      WUYE_RETURN_IF_ERROR(
+          Call(absl::StrCat("performance.ConfirmQualityLine ", e.key), As(e.by_role, e.by),
+               [&](auto* ctx) { return perf_->ConfirmQualityLine(ctx, confirm, &confirmed); }));
+    }
   }
-  Log("2 manual score entries (a reward, a deduction)");
+  Log("2 manual score entries (a reward the supervisory committee confirmed, a deduction)");
   return absl::OkStatus();
 }
 
@@ -1506,6 +1518,28 @@ absl::Status Day::ReportsStep() {
           return all;
         });
     if (!teams.ok()) s_.notes.push_back(std::string(teams.message()));
+    // The office's service quality ledgers (000_…, 二), apart from the people's forms; the
+    // people they name are read first for the month's best sheets.
+    std::set<std::string> named;
+    for (auto& f : s_.estates) {
+      ppb::GetQualityLedgerRequest req;
+      req.set_estate_id(f.estate_id);
+      *req.mutable_period() = MonthOf(day_);
+      ppb::QualityLedger ledger;
+      WUYE_RETURN_IF_ERROR(Call("performance.GetQualityLedger", admin, [&](auto* ctx) {
+        return perf_->GetQualityLedger(ctx, req, &ledger);
+      }));
+      f.has_quality = true;
+      f.quality_score = ledger.score();
+      f.quality_lines = ledger.lines_size();
+      f.quality_awaiting = ledger.awaiting_confirmation();
+      f.findings_to_review = ledger.findings_to_review();
+      for (const auto& l : ledger.lines()) {
+        if (l.state() != ppb::QUALITY_LINE_STATE_WITHDRAWN && l.points() > 0) {
+          named.insert(l.responsible_staff_ids().begin(), l.responsible_staff_ids().end());
+        }
+      }
+    }
     // Sheets fill from the day's events as performance consumes them: wait for lines.
     std::vector<std::pair<int, std::string>> ranked;  // score, staff id
     absl::Status filled = Until("score sheets", [&]() -> absl::StatusOr<bool> {
@@ -1536,7 +1570,7 @@ absl::Status Day::ReportsStep() {
       line.name = staff_names_.count(staff_id) ? staff_names_.at(staff_id) : staff_id;
       line.score = sh.score();
       for (const auto& l : sh.lines()) {
-        if (l.voided()) continue;
+        if (l.voided() || l.pending()) continue;
         line.evidence.push_back(absl::StrFormat("%+d %s%s%s", l.points(), l.rule(),
                                                 l.note().empty() ? "" : ": ", l.note()));
       }
@@ -1551,11 +1585,20 @@ absl::Status Day::ReportsStep() {
       s_.worst.push_back(*w);
       shown.insert(ranked[i].second);
     }
-    for (size_t i = ranked.size(), read = 0; i-- > 0 && s_.best.size() < 2 && read < 12; ++read) {
-      if (shown.count(ranked[i].second)) break;
-      absl::StatusOr<ScoreLine> b = sheet(ranked[i].second);
-      if (!b.ok()) break;
-      if (!b->evidence.empty()) s_.best.push_back(*b);
+    // Forms stop at 100, so many share the top: those a reward on the office's ledger
+    // names come first.
+    std::set<std::string> tried;
+    for (int pass = 0; pass < 2; ++pass) {
+      for (size_t i = ranked.size(), read = 0; i-- > 0 && s_.best.size() < 2 && read < 12;) {
+        const std::string& id = ranked[i].second;
+        if (shown.count(id)) break;  // down to the lowest
+        if (tried.count(id) || (pass == 0 && !named.count(id))) continue;
+        tried.insert(id);
+        ++read;
+        absl::StatusOr<ScoreLine> b = sheet(id);
+        if (!b.ok()) break;
+        if (!b->evidence.empty()) s_.best.push_back(*b);
+      }
     }
   }
   return absl::OkStatus();
@@ -1764,21 +1807,34 @@ void DaySummary::Print(std::ostream& out) const {
       for (const auto& e : l.evidence) out << "      " << e << "\n";
     }
   };
-  bool any_team = false;
-  for (const auto& f : estates) any_team |= f.has_team;
-  if (any_team) {
-    out << "\n  Team sheets of the month\n";
-    std::vector<int> w = {22, 11, 13, 16};
-    Line(out, {"estate", "team points", "average score", "unrecorded calls"}, w);
+  bool any_quality = false;
+  for (const auto& f : estates) any_quality |= f.has_quality;
+  if (any_quality) {
+    // 000_…, 二: the office's score, assessed by the owners' supervisory committee.
+    out << "\n  Office service quality ledger of the month (服务质量标准分值)\n";
+    std::vector<int> w = {22, 13, 14, 8, 17, 10};
+    Line(out,
+         {"estate", "quality score", "arrears points", "lines", "unrecorded calls", "to review"},
+         w);
     for (const auto& f : estates) {
       Line(out,
-           {f.name, absl::StrCat(f.team_points), absl::StrCat(f.team_average_score),
-            absl::StrCat(f.team_unrecorded_calls)},
+           {f.name, absl::StrCat(f.quality_score), absl::StrCat(f.team_points),
+            absl::StrCat(f.quality_lines), absl::StrCat(f.team_unrecorded_calls),
+            absl::StrCat(f.findings_to_review)},
            w);
     }
   }
+  bool any_team = false;
+  for (const auto& f : estates) any_team |= f.has_team;
+  if (any_team) {
+    // 002_…, 第七章: each person's 100-point monthly form.
+    out << "\n  People's monthly forms (100 points each)\n";
+    std::vector<int> w = {22, 18};
+    Line(out, {"estate", "average form score"}, w);
+    for (const auto& f : estates) Line(out, {f.name, absl::StrCat(f.team_average_score)}, w);
+  }
   if (!best.empty() || !worst.empty()) {
-    out << "\n  Score sheets of the month\n";
+    out << "\n  People's forms of the month\n";
     print_lines("highest", best);
     print_lines("lowest", worst);
   }

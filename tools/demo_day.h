@@ -70,6 +70,10 @@ struct EstateFigures {
   // performance.GetTeamSheet: the team's points for the arrears share, and its staff.
   bool has_team = false;
   int team_points = 0, team_average_score = 0, team_unrecorded_calls = 0;
+  // performance.GetQualityLedger: the office's service quality score (seed 000_…, 二),
+  // apart from the people's 100-point forms; findings of unrecorded calls to review.
+  bool has_quality = false;
+  int quality_score = 0, quality_lines = 0, quality_awaiting = 0, findings_to_review = 0;
 };
 
 struct SlaFigures {

@@ -1,6 +1,8 @@
 #include "services/performance/consumers.h"
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -11,6 +13,7 @@
 #include "shared/status.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
@@ -68,26 +71,30 @@ class Builder {
         at_(EvidenceTime(e)),
         period_(MonthDate(MonthOf(at_, tz))) {}
 
-  // A line of `rule` against each valid, distinct staff id.
+  // One office quality line of `item` for this event, naming each valid, distinct staff
+  // id as responsible.
   template <class Ids>
-  void Lines(std::string_view rule, const Ids& staff) {
-    std::set<std::string> seen;
-    for (const std::string& id : staff) {
-      if (IsValidId(id) && seen.insert(id).second) Line(rule, id);
-    }
+  QualityEvidence& Quality(std::string_view item, const Ids& staff) {
+    auto it = points_.find(std::string(item));
+    QualityEvidence q;
+    q.line.estate_id = estate_;
+    q.line.period = period_;
+    q.line.item = std::string(item);
+    q.line.points = it == points_.end() ? 0 : it->second;
+    q.line.source_event_id = e_.event_id();
+    q.line.at = at_;
+    q.line.responsible = Distinct(staff);
+    out_.quality.push_back(std::move(q));
+    return out_.quality.back();
   }
-  void Line(std::string_view rule, const std::string& staff) {
-    auto it = points_.find(std::string(rule));
-    LineDraft l;
-    l.id = NewId(at_);
-    l.staff_id = staff;
-    l.estate_id = estate_;
-    l.period = period_;
-    l.rule = std::string(rule);
-    l.points = it == points_.end() ? 0 : it->second;
-    l.source_event_id = e_.event_id();
-    l.at = at_;
-    out_.lines.push_back(std::move(l));
+  FindingDraft& Finding() {
+    out_.findings.emplace_back();
+    FindingDraft& f = out_.findings.back();
+    f.estate_id = estate_;
+    f.period = period_;
+    f.call_at = at_;
+    f.source_event_id = e_.event_id();
+    return f;
   }
   FactDelta& Fact(const std::string& staff) {
     FactDelta f;
@@ -162,14 +169,24 @@ Evidence EvidenceOf(const ev::Event& e, const std::map<std::string, int32_t>& po
     if (!Unpack(e, &p)) return {};
     std::string estate = EstateOf(e, p.estate_id());
     if (estate.empty()) return {};
+    if (!IsValidId(p.finding_id())) return {};
     Builder b(e, points, tz, estate);
     b.Fact(kNilId).unrecorded_calls = 1;
-    std::vector<std::string> staff = b.Distinct(p.staff_ids());
-    if (staff.empty()) {
-      b.Line(kCallUnrecorded, "");  // the desk: resolved against the staff copy
-    } else {
-      b.Lines(kCallUnrecorded, staff);
+    FindingDraft& f = b.Finding();
+    f.id = p.finding_id();
+    f.duration_seconds = p.duration_seconds();
+    f.caller = !p.has_caller_is_resident() ? pb::CALLER_KIND_UNSPECIFIED
+               : p.caller_is_resident()    ? pb::CALLER_KIND_RESIDENT
+                                           : pb::CALLER_KIND_NOT_RESIDENT;
+    // 000_…, 二.5: only an owner's (resident's) call in the carrier's log costs the office
+    // and the agents on duty; any other is a finding to review.
+    if (f.caller != pb::CALLER_KIND_RESIDENT) {
+      f.state = pb::FINDING_STATE_TO_REVIEW;
+      return b.Take();
     }
+    f.state = pb::FINDING_STATE_DEDUCTED;
+    f.quality_item = std::string(kCallUnrecorded);
+    b.Quality(kCallUnrecorded, p.staff_ids()).on_duty = true;
     return b.Take();
   }
   if (type == "intake.callback.recorded") {
@@ -185,7 +202,7 @@ Evidence EvidenceOf(const ev::Event& e, const std::map<std::string, int32_t>& po
       f.callbacks_satisfied = Satisfied(p.satisfaction()) ? 1 : 0;
       f.callbacks_unsatisfied = Unsatisfied(p.satisfaction()) ? 1 : 0;
     }
-    if (Unsatisfied(p.satisfaction()) && !p.paid()) b.Lines(kServiceUnsatisfied, p.worker_ids());
+    if (Unsatisfied(p.satisfaction()) && !p.paid()) b.Quality(kServiceUnsatisfied, p.worker_ids());
     return b.Take();
   }
   if (type == "intake.complaint.verified") {
@@ -195,7 +212,7 @@ Evidence EvidenceOf(const ev::Event& e, const std::map<std::string, int32_t>& po
     if (estate.empty()) return {};
     Builder b(e, points, tz, estate);
     b.Fact(p.staff_id()).complaints_against = 1;
-    b.Line(kComplaintVerified, p.staff_id());
+    b.Quality(kComplaintVerified, std::vector<std::string>{p.staff_id()});
     return b.Take();
   }
   if (type == "intake.ticket.changed" || type == "intake.ticket.created") {
@@ -221,7 +238,7 @@ Evidence EvidenceOf(const ev::Event& e, const std::map<std::string, int32_t>& po
     Builder b(e, points, tz, estate);
     std::vector<std::string> workers = b.Distinct(p.worker_ids());
     if (type == "dispatch.work_order.signature_missing") {
-      b.Lines(kWorkUnsigned, workers);
+      b.Quality(kWorkUnsigned, workers);
     } else if (type == "dispatch.work_order.completed") {
       // A miss is counted by dispatch.sla.breached; a completion counts the hit.
       bool hit = p.has_sla_deadline() && p.sla_met();
@@ -242,28 +259,44 @@ Evidence EvidenceOf(const ev::Event& e, const std::map<std::string, int32_t>& po
 
 absl::Status ApplyEvidence(pqxx::work& tx, PerformanceStore& store, const std::string& group,
                            std::vector<Evidence> batch) {
+  std::vector<QualityDraft> quality;
   std::vector<LineDraft> lines;
+  std::vector<FindingDraft> findings;
   std::vector<FactDelta> facts;
-  std::map<std::string, std::vector<std::string>> desks;  // estate → its agents
+  std::optional<std::map<std::string, FormTarget>> targets;  // office item → form item
   for (Evidence& ev : batch) {
-    for (LineDraft& l : ev.lines) {
-      if (!l.staff_id.empty()) {
-        lines.push_back(std::move(l));
-        continue;
+    for (QualityEvidence& q : ev.quality) {
+      if (q.on_duty && q.line.responsible.empty()) {
+        q.line.responsible = store.AgentsOnDuty(tx, group, q.line.estate_id, q.line.at);
       }
-      auto it = desks.find(l.estate_id);
-      if (it == desks.end()) {
-        it = desks.emplace(l.estate_id, store.DeskAgents(tx, group, l.estate_id)).first;
+      if (!targets) targets = store.FormTargets(tx, group);
+      auto t = targets->find(q.line.item);
+      if (t != targets->end()) {
+        for (const std::string& staff : q.line.responsible) {
+          LineDraft l;
+          l.id = NewId(q.line.at);
+          l.staff_id = staff;
+          l.estate_id = q.line.estate_id;
+          l.period = q.line.period;
+          l.rule = t->second.code;
+          l.points = t->second.points;
+          l.source_event_id = q.line.source_event_id;
+          l.note = q.line.note;
+          l.entered_by = q.line.entered_by;
+          l.at = q.line.at;
+          l.quality_item = q.line.item;
+          l.pending = q.line.state == pb::QUALITY_LINE_STATE_AWAITING_CONFIRMATION;
+          lines.push_back(std::move(l));
+        }
       }
-      for (const std::string& agent : it->second) {
-        LineDraft one = l;
-        one.id = NewId(l.at);
-        one.staff_id = agent;
-        lines.push_back(std::move(one));
-      }
+      quality.push_back(std::move(q.line));
     }
+    for (LineDraft& l : ev.lines) lines.push_back(std::move(l));
+    for (FindingDraft& f : ev.findings) findings.push_back(std::move(f));
     for (FactDelta& f : ev.facts) facts.push_back(std::move(f));
   }
+  store.InsertFindings(tx, group, findings);
+  store.ApplyQuality(tx, group, quality);
   store.ApplyLines(tx, group, lines);
   store.AddFacts(tx, group, facts);
   return absl::OkStatus();
@@ -304,6 +337,17 @@ class Handler {
       store_.UpsertStaff(tx, group, copy, staff.version());
       return absl::OkStatus();
     }
+    if (type == "directory.shift.created") {
+      dir::Shift shift;
+      if (!Unpack(e, &shift)) return Unreadable(e);
+      return Shift(tx, group, shift);
+    }
+    if (type == "directory.shift.deleted") {
+      ev::ShiftDeleted deleted;
+      if (!Unpack(e, &deleted)) return Unreadable(e);
+      if (IsValidId(deleted.shift().id())) store_.DeleteShift(tx, group, deleted.shift().id());
+      return absl::OkStatus();
+    }
     if (type == "billing.collection.reported") {
       ev::CollectionReported c;
       if (!Unpack(e, &c)) return Unreadable(e);
@@ -322,13 +366,56 @@ class Handler {
     }
     std::string zone = store_.EstateZone(tx, group, IsValidId(e.estate_id()) ? e.estate_id() : "");
     Evidence evidence = EvidenceOf(e, store_.RulePoints(tx, group), ZoneOr(zone));
-    if (evidence.lines.empty() && evidence.facts.empty()) return absl::OkStatus();
+    if (evidence.quality.empty() && evidence.lines.empty() && evidence.findings.empty() &&
+        evidence.facts.empty()) {
+      return absl::OkStatus();
+    }
     std::vector<Evidence> batch;
     batch.push_back(std::move(evidence));
     return ApplyEvidence(tx, store_, group, std::move(batch));
   }
 
  private:
+  // Keeps the roster; a shift that arrives after a deducted call it covers charges its
+  // agent too (the same evidence, so once).
+  absl::Status Shift(pqxx::work& tx, const std::string& group, const dir::Shift& shift) {
+    if (!IsValidId(shift.id()) || !IsValidId(shift.estate_id()) || !IsValidId(shift.staff_id()) ||
+        !shift.has_start_time() || !shift.has_end_time()) {
+      return absl::OkStatus();
+    }
+    absl::Time start = FromProtoTime(shift.start_time());
+    absl::Time end = FromProtoTime(shift.end_time());
+    store_.UpsertShift(tx, group, shift.id(), shift.estate_id(), shift.staff_id(), start, end);
+    auto staff = store_.GetStaff(tx, group, shift.staff_id());
+    if (!staff ||
+        std::find(staff->roles.begin(), staff->roles.end(), roles::kAgent) == staff->roles.end()) {
+      return absl::OkStatus();
+    }
+    auto uncharged =
+        store_.FindingsInShift(tx, group, shift.estate_id(), shift.staff_id(), start, end);
+    if (uncharged.empty()) return absl::OkStatus();
+    std::map<std::string, FormTarget> targets = store_.FormTargets(tx, group);
+    std::vector<LineDraft> lines;
+    for (const auto& u : uncharged) {
+      store_.AddResponsible(tx, group, u.quality_line_id, shift.staff_id());
+      auto t = targets.find(u.item);
+      if (t == targets.end()) continue;
+      LineDraft l;
+      l.id = NewId(u.call_at);
+      l.staff_id = shift.staff_id();
+      l.estate_id = shift.estate_id();
+      l.period = u.period;
+      l.rule = t->second.code;
+      l.points = t->second.points;
+      l.source_event_id = u.source_event_id;
+      l.at = u.call_at;
+      l.quality_line_id = u.quality_line_id;
+      lines.push_back(std::move(l));
+    }
+    store_.ApplyLines(tx, group, lines);
+    return absl::OkStatus();
+  }
+
   static absl::Status Unreadable(const ev::Event& e) {
     return absl::InvalidArgumentError(absl::StrCat(e.type(), ": unreadable payload"));
   }

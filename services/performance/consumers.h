@@ -1,13 +1,17 @@
 // What performance does on other services' events (docs/api/performance.md#events):
-//   wuye.directory.events  its copy of estates (time zone) and staff (roles, home estates);
-//   wuye.intake.events     intake.call.unrecorded, intake.callback.recorded,
-//                          intake.complaint.verified → lines; ticket closures and callbacks
-//                          → figures;
+//   wuye.directory.events  its copy of estates (time zone), staff (roles, home estates) and
+//                          the shift roster (who is on duty when);
+//   wuye.intake.events     intake.call.unrecorded (a finding; deducted when the caller is a
+//                          resident, from the agents on duty), intake.callback.recorded,
+//                          intake.complaint.verified → office quality lines and, by the
+//                          group's mapping, the responsible people's form lines; ticket
+//                          closures and callbacks → figures;
 //   wuye.dispatch.events   dispatch.work_order.signature_missing → lines; completions and
 //                          dispatch.sla.breached → figures;
-//   wuye.billing.events    billing.collection.reported → the estate's arrears team KPI.
+//   wuye.billing.events    billing.collection.reported → the estate's arrears team KPI (on
+//                          the office's quality ledger).
 // Each event's envelope id is the evidence reference of its lines: applied twice, counted
-// once (the inbox, and UNIQUE(group, source, staff, rule) under it).
+// once (the inbox, and UNIQUE(group, source, item) / (group, source, staff, rule) under it).
 #pragma once
 
 #include <map>
@@ -20,11 +24,18 @@
 
 namespace wuye::performance {
 
-// What an event is as evidence, before any lookup: lines and figures. A line with an
-// empty staff_id and rule call_unrecorded stands for the estate's desk (resolved by the
-// handler against the staff copy).
+// What an event is as evidence, before any lookup: office quality lines naming the people
+// responsible (their form lines follow by the group's mapping when applied), form-only
+// lines, findings and figures. A quality line with `on_duty` names the agents on duty at
+// its time (resolved by the handler against the shift roster) when it names nobody.
+struct QualityEvidence {
+  QualityDraft line;
+  bool on_duty = false;
+};
 struct Evidence {
+  std::vector<QualityEvidence> quality;
   std::vector<LineDraft> lines;
+  std::vector<FindingDraft> findings;
   std::vector<FactDelta> facts;
 };
 
@@ -36,8 +47,9 @@ Evidence EvidenceOf(const wuye::events::v1::Event& event,
 // The time an event's evidence happened at: the payload's own time, else occurred_at.
 absl::Time EvidenceTime(const wuye::events::v1::Event& event);
 
-// Applies many evidence events at once (the bench and the handler share it): resolves
-// desk lines, then writes every line and figure set-based.
+// Applies many evidence events at once (the bench, the handler and manual entries share
+// it): resolves the agents on duty, maps office lines onto the responsible people's forms,
+// then writes every line, finding and figure set-based.
 absl::Status ApplyEvidence(pqxx::work& tx, PerformanceStore& store, const std::string& group,
                            std::vector<Evidence> batch);
 

@@ -1,5 +1,7 @@
 #include "services/performance/performance.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
@@ -12,27 +14,30 @@ const std::vector<RuleDef>& Catalogue() {
   using S = pb::RuleSource;
   static const auto* rules = new std::vector<RuleDef>{
       {kHandoverNotRecorded, "shift handover not recorded or incomplete (交接班)",
-       S::RULE_SOURCE_MANUAL, -10},
-      {kNoDailyLog, "no daily work log", S::RULE_SOURCE_MANUAL, -10},
-      {kDressCode, "uniform / name badge / smoking rule broken", S::RULE_SOURCE_MANUAL, -10},
-      {kUncivilLanguage, "uncivil language, confirmed", S::RULE_SOURCE_MANUAL, -20},
-      {kQuarrel, "quarrel with a resident", S::RULE_SOURCE_MANUAL, -20},
-      {kPhysicalConflict, "physical conflict with a resident", S::RULE_SOURCE_MANUAL, -50},
+       S::RULE_SOURCE_MANUAL, -10, "000_… 二.1"},
+      {kNoDailyLog, "no daily work log", S::RULE_SOURCE_MANUAL, -10, "000_… 二.2"},
+      {kDressCode, "uniform / name badge / smoking rule broken", S::RULE_SOURCE_MANUAL, -10,
+       "000_… 二.3"},
+      {kUncivilLanguage, "uncivil language, confirmed", S::RULE_SOURCE_MANUAL, -20, "000_… 二.4"},
+      {kQuarrel, "quarrel with a resident", S::RULE_SOURCE_MANUAL, -20, "000_… 二.4"},
+      {kPhysicalConflict, "physical conflict with a resident", S::RULE_SOURCE_MANUAL, -50,
+       "000_… 二.4"},
       {kCallUnrecorded, "resident's call in the carrier's log but not recorded",
-       S::RULE_SOURCE_EVENT, -20},
+       S::RULE_SOURCE_EVENT, -20, "000_… 二.5"},
       {kServiceUnsatisfied, "on-site service rated unsatisfied (unpaid items)",
-       S::RULE_SOURCE_EVENT, -20},
-      {kWorkUnsigned, "on-site work not signed by the resident", S::RULE_SOURCE_EVENT, -20},
-      {kComplaintVerified, "verified complaint that a duty was not done", S::RULE_SOURCE_EVENT,
-       -20},
+       S::RULE_SOURCE_EVENT, -20, "000_… 二.5"},
+      {kWorkUnsigned, "on-site work not signed by the resident", S::RULE_SOURCE_EVENT, -20,
+       "000_… 二.5"},
+      {kComplaintVerified, "verified complaint that a duty was not done", S::RULE_SOURCE_EVENT, -20,
+       "000_… 二.6, 二.13"},
       {kViolationNotHandled, "violation (illegal building, change of use, renovation) not handled",
-       S::RULE_SOURCE_MANUAL, -50},
+       S::RULE_SOURCE_MANUAL, -50, "000_… 二.7–9"},
       {kArrearsAbove, "estate arrears rate, per percentage point above the 25 % baseline",
-       S::RULE_SOURCE_TEAM, -1000},
+       S::RULE_SOURCE_TEAM, -1000, "000_… 二.10"},
       {kArrearsBelow, "estate arrears rate, per percentage point below the 25 % baseline",
-       S::RULE_SOURCE_TEAM, 1000},
+       S::RULE_SOURCE_TEAM, 1000, "000_… 二.10"},
       {kHousingClaimHelp, "successful help to a resident in a housing-quality claim",
-       S::RULE_SOURCE_MANUAL, 100},
+       S::RULE_SOURCE_MANUAL, 100, "000_… 二.11"},
   };
   return *rules;
 }
@@ -42,6 +47,57 @@ const RuleDef* FindRule(std::string_view code) {
     if (r.code == code) return &r;
   }
   return nullptr;
+}
+
+bool NeedsConfirmation(std::string_view code) { return code == kHousingClaimHelp; }
+
+const std::vector<FormItemDef>& DefaultFormItems() {
+  static const auto* items = [] {
+    auto* out = new std::vector<FormItemDef>;
+    for (const RuleDef& r : Catalogue()) {
+      if (r.source == pb::RULE_SOURCE_TEAM) continue;
+      out->push_back({std::string(r.code), std::string(r.name), r.default_points / 10});
+    }
+    return out;
+  }();
+  return *items;
+}
+
+const FormItemDef* FindDefaultFormItem(std::string_view code) {
+  for (const FormItemDef& f : DefaultFormItems()) {
+    if (f.code == code) return &f;
+  }
+  return nullptr;
+}
+
+std::string DefaultFormItemOf(std::string_view office_code) {
+  const FormItemDef* f = FindDefaultFormItem(office_code);
+  return f == nullptr ? "" : f->code;
+}
+
+absl::Status CheckFormItem(const pb::FormItem& item, absl::string_view field, bool name_required) {
+  const std::string& code = item.code();
+  if (code.empty() || code.size() > 40) {
+    return FieldError(absl::StrCat(field, ".code"), "1..40 characters");
+  }
+  for (char c : code) {
+    if (!(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') && c != '_') {
+      return FieldError(absl::StrCat(field, ".code"), "lowercase letters, digits and _");
+    }
+  }
+  WUYE_RETURN_IF_ERROR(CheckText(item.name(), absl::StrCat(field, ".name"), 200, name_required));
+  if (item.points() < -100 || item.points() > 100) {
+    return FieldError(absl::StrCat(field, ".points"), "-100..100");
+  }
+  return absl::OkStatus();
+}
+
+int32_t ClampForm(int64_t score) {
+  return static_cast<int32_t>(std::clamp<int64_t>(score, 0, kFormMax));
+}
+
+std::string ClampSql(absl::string_view score) {
+  return absl::StrFormat("LEAST(%d, GREATEST(0, %s))", kFormMax, score);
 }
 
 absl::Status CheckRulePoints(const RuleDef& rule, int32_t points, absl::string_view field) {
@@ -62,8 +118,8 @@ pb::Settings DefaultSettings() {
 }
 
 absl::Status CheckSettings(const pb::Settings& s, absl::string_view field) {
-  if (s.base_score() < 1 || s.base_score() > 1000) {
-    return FieldError(absl::StrCat(field, ".base_score"), "1..1000");
+  if (s.base_score() < 1 || s.base_score() > kFormMax) {
+    return FieldError(absl::StrCat(field, ".base_score"), "1..100");
   }
   if (s.appeal_window_days() < 0 || s.appeal_window_days() > 60) {
     return FieldError(absl::StrCat(field, ".appeal_window_days"), "0..60");
@@ -93,9 +149,9 @@ std::string PaySql(absl::string_view score) {
 int32_t SheetScore(int32_t base, const std::vector<LinePoints>& lines) {
   int64_t score = base;
   for (const LinePoints& l : lines) {
-    if (!l.voided) score += l.points;
+    if (!l.voided && !l.pending) score += l.points;
   }
-  return static_cast<int32_t>(score);
+  return ClampForm(score);
 }
 
 int32_t ArrearsTeamPoints(int32_t arrears_bp, int32_t above_points, int32_t below_points) {
@@ -167,8 +223,12 @@ absl::Status CheckText(absl::string_view text, absl::string_view field, size_t m
 }
 
 std::string CsvField(absl::string_view s) {
-  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
-  return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\"", "\"\""}}), "\"");
+  std::string cell(s);
+  if (!cell.empty() && absl::string_view("=+-@\t\r").find(cell[0]) != absl::string_view::npos) {
+    cell.insert(0, "'");
+  }
+  if (cell.find_first_of(",\"\n\r") == std::string::npos) return cell;
+  return absl::StrCat("\"", absl::StrReplaceAll(cell, {{"\"", "\"\""}}), "\"");
 }
 
 }  // namespace wuye::performance

@@ -36,16 +36,48 @@ inline constexpr std::string_view kArrearsAbove = "arrears_above_baseline";
 inline constexpr std::string_view kArrearsBelow = "arrears_below_baseline";
 inline constexpr std::string_view kHousingClaimHelp = "housing_claim_help";
 
+// An item of the estate office's service quality ledger (服务质量标准分值, seed 000_…,
+// 二): the points the owners' supervisory committee assesses the office by.
 struct RuleDef {
   std::string_view code;
   std::string_view name;
   pb::RuleSource source;
   int32_t default_points;  // < 0 deduction, > 0 reward
+  std::string_view clause;
 };
 
-// The catalogue of DOMAIN.md §5, in its order.
+// The catalogue of DOMAIN.md §5 (seed 000_…, 二), in its order.
 const std::vector<RuleDef>& Catalogue();
 const RuleDef* FindRule(std::string_view code);
+
+// Office items whose line waits for the supervisory committee's confirmation before it
+// counts (000_…, 二.11: "以所作记录并经监督委员会确认的次数为准").
+bool NeedsConfirmation(std::string_view code);
+
+// ---- the person's monthly form (seed 002_…, 第七章) -------------------------------------
+
+// A form never goes above this nor below 0.
+inline constexpr int32_t kFormMax = 100;
+// The form's default items: one per office item that names a person (not the team's
+// arrears items), same code and name, at a tenth of the office's points (the seed gives
+// the form's grades, not its items: the group sets them; a tenth keeps one −50 from
+// failing a person and one +100 from doubling a form).
+struct FormItemDef {
+  std::string code;
+  std::string name;
+  int32_t default_points;
+};
+const std::vector<FormItemDef>& DefaultFormItems();
+const FormItemDef* FindDefaultFormItem(std::string_view code);
+// The default form item of an office item ("" for team items).
+std::string DefaultFormItemOf(std::string_view office_code);
+// Form item input: code [a-z0-9_]{1,40}, name ≤ 200 bytes (required when `name_required`),
+// points -100..100.
+absl::Status CheckFormItem(const pb::FormItem& item, absl::string_view field, bool name_required);
+// base + points kept within 0..kFormMax.
+int32_t ClampForm(int64_t score);
+// The same as SQL over an integer expression.
+std::string ClampSql(absl::string_view score);
 
 // The points a group may give a rule: a deduction stays in [-10000, 0], a reward in
 // [0, 10000]. FieldError on `field` otherwise.
@@ -75,10 +107,11 @@ Grade GradeOf(int32_t score);
 std::string GradeSql(absl::string_view score);
 std::string PaySql(absl::string_view score);
 
-// base + the points of the lines that count (not voided).
+// base + the points of the lines that count (not voided, not pending), within 0..100.
 struct LinePoints {
   int32_t points;
   bool voided;
+  bool pending = false;
 };
 int32_t SheetScore(int32_t base, const std::vector<LinePoints>& lines);
 
@@ -113,7 +146,8 @@ absl::Time AppealDeadline(const wuye::common::v1::Month& m, absl::TimeZone tz, i
 // Required (when `required`), at most `max` bytes, no control characters but newline/tab.
 absl::Status CheckText(absl::string_view text, absl::string_view field, size_t max, bool required);
 
-// CSV field quoting (RFC 4180).
+// CSV field quoting (RFC 4180), and neutralised: a cell starting with = + - @, a tab or a
+// carriage return gets a leading ' so that no spreadsheet runs it as a formula.
 std::string CsvField(absl::string_view s);
 
 }  // namespace wuye::performance

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/performance/consumers.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
@@ -25,13 +26,15 @@ absl::Status Refused(absl::string_view message, absl::string_view reason) {
   return WithReason(absl::FailedPreconditionError(message), reason);
 }
 
-pb::Rule RuleOf(const RuleDef& def, int32_t points) {
+pb::Rule RuleOf(const RuleDef& def, int32_t points, const std::string& form_item) {
   pb::Rule r;
   r.set_code(std::string(def.code));
   r.set_name(std::string(def.name));
   r.set_source(def.source);
   r.set_points(points);
   r.set_default_points(def.default_points);
+  r.set_form_item(form_item);
+  r.set_clause(std::string(def.clause));
   return r;
 }
 
@@ -70,8 +73,10 @@ grpc::Status PerformanceServiceImpl::ListRules(Ctx* ctx, const pb::ListRulesRequ
     WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     return db_.Transact([&](pqxx::work& tx) {
       auto points = store_.RulePoints(tx, rc.caller.group_id);
+      auto forms = store_.FormItemOf(tx, rc.caller.group_id);
       for (const RuleDef& def : Catalogue()) {
-        *resp->add_rules() = RuleOf(def, points[std::string(def.code)]);
+        std::string code(def.code);
+        *resp->add_rules() = RuleOf(def, points[code], forms[code]);
       }
       return absl::OkStatus();
     });
@@ -86,9 +91,20 @@ grpc::Status PerformanceServiceImpl::UpdateRule(Ctx* ctx, const pb::UpdateRuleRe
     const RuleDef* def = FindRule(req->code());
     if (def == nullptr) return FieldError("code", "not a rule of the catalogue");
     WUYE_RETURN_IF_ERROR(CheckRulePoints(*def, req->points(), "points"));
-    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) {
-      store_.PutRule(tx, rc.caller.group_id, req->code(), req->points(), rc.now);
-      *resp = RuleOf(*def, req->points());
+    if (req->has_form_item() && !req->form_item().empty() && def->source == pb::RULE_SOURCE_TEAM) {
+      return FieldError("form_item", "a team item moves onto nobody's form");
+    }
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      const std::string& group = rc.caller.group_id;
+      std::optional<std::string> form;
+      if (req->has_form_item()) {
+        form = req->form_item();
+        bool known = form->empty();
+        for (const pb::FormItem& f : store_.FormItems(tx, group)) known |= f.code() == *form;
+        if (!known) return FieldError("form_item", "not a form item of the group");
+      }
+      store_.PutRule(tx, group, req->code(), req->points(), form, rc.now);
+      *resp = RuleOf(*def, req->points(), store_.FormItemOf(tx, group)[req->code()]);
       return absl::OkStatus();
     });
   });
@@ -130,8 +146,7 @@ grpc::Status PerformanceServiceImpl::CreateManualEntry(Ctx* ctx,
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kQualityInspector, kTeamLead, kEstateManager}));
     WUYE_RETURN_IF_ERROR(CheckId(req->staff_id(), "staff_id"));
     const RuleDef* def = FindRule(req->rule());
-    if (def == nullptr) return FieldError("rule", "not a rule of the catalogue");
-    if (def->source != pb::RULE_SOURCE_MANUAL) {
+    if (def != nullptr && def->source != pb::RULE_SOURCE_MANUAL) {
       return FieldError("rule", "counted from events, not entered by people");
     }
     WUYE_RETURN_IF_ERROR(CheckText(req->note(), "note", 2000, true));
@@ -143,25 +158,75 @@ grpc::Status PerformanceServiceImpl::CreateManualEntry(Ctx* ctx,
     }
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
+      // Not an office item: a form item of the group's own (the form only).
+      std::optional<pb::FormItem> form_only;
+      if (def == nullptr) {
+        for (const pb::FormItem& f : store_.FormItems(tx, group)) {
+          if (f.code() == req->rule() && FindRule(f.code()) == nullptr) form_only = f;
+        }
+        if (!form_only) return FieldError("rule", "not an office item nor a form item");
+      }
       auto staff = store_.GetStaff(tx, group, req->staff_id());
       if (!staff || staff->home().empty()) {
         return absl::NotFoundError("staff_id: no such staff member");
       }
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(staff->home()));
       absl::TimeZone tz = ZoneOr(store_.EstateZone(tx, group, staff->home()));
-      LineDraft line;
-      line.id = NewId(rc.now);
-      line.staff_id = staff->id;
-      line.estate_id = staff->home();
-      line.period = MonthDate(MonthOf(at, tz));
-      line.rule = req->rule();
-      line.points = store_.RulePoints(tx, group)[req->rule()];
-      line.source_event_id = line.id;  // the entry is its own evidence
-      line.note = req->note();
-      line.entered_by = rc.caller.subject;
-      line.at = rc.now;
-      store_.ApplyLines(tx, group, {line});
-      auto written = store_.LineBySource(tx, group, line.id, line.staff_id, line.rule);
+      std::string id = NewId(rc.now);  // the entry is its own evidence
+      std::string period = MonthDate(MonthOf(at, tz));
+      Evidence evidence;
+      std::string form_rule = req->rule();
+      if (form_only) {
+        LineDraft line;
+        line.id = id;
+        line.staff_id = staff->id;
+        line.estate_id = staff->home();
+        line.period = period;
+        line.rule = form_only->code();
+        line.points = form_only->points();
+        line.source_event_id = id;
+        line.note = req->note();
+        line.entered_by = rc.caller.subject;
+        line.at = rc.now;
+        evidence.lines.push_back(std::move(line));
+      } else {
+        // 000_…, 二: a line of the office's quality ledger naming the person responsible;
+        // 二.11: a housing claim waits for the supervisory committee's confirmation.
+        QualityEvidence q;
+        q.line.estate_id = staff->home();
+        q.line.period = period;
+        q.line.item = req->rule();
+        q.line.points = store_.RulePoints(tx, group)[req->rule()];
+        q.line.state = NeedsConfirmation(req->rule()) ? pb::QUALITY_LINE_STATE_AWAITING_CONFIRMATION
+                                                      : pb::QUALITY_LINE_STATE_COUNTED;
+        q.line.source_event_id = id;
+        q.line.note = req->note();
+        q.line.entered_by = rc.caller.subject;
+        q.line.responsible = {staff->id};
+        q.line.at = rc.now;
+        evidence.quality.push_back(std::move(q));
+        auto targets = store_.FormTargets(tx, group);
+        auto t = targets.find(req->rule());
+        form_rule = t == targets.end() ? "" : t->second.code;
+      }
+      std::vector<Evidence> batch;
+      batch.push_back(std::move(evidence));
+      WUYE_RETURN_IF_ERROR(ApplyEvidence(tx, store_, group, std::move(batch)));
+      if (form_rule.empty()) {
+        // The office item maps to no form item: the office line only.
+        resp->set_staff_id(staff->id);
+        resp->set_estate_id(staff->home());
+        *resp->mutable_period() = MonthFromDate(period);
+        resp->set_rule(req->rule());
+        resp->set_evidence_ref(id);
+        resp->set_note(req->note());
+        resp->set_entered_by(rc.caller.subject);
+        if (auto q = store_.QualityLineBySource(tx, group, id, req->rule())) {
+          resp->set_quality_line_id(q->id());
+        }
+        return absl::OkStatus();
+      }
+      auto written = store_.LineBySource(tx, group, id, staff->id, form_rule);
       if (!written) return absl::InternalError("manual entry: line not written");
       *resp = *written;
       return absl::OkStatus();
@@ -199,7 +264,7 @@ grpc::Status PerformanceServiceImpl::GetSheet(Ctx* ctx, const pb::GetSheetReques
       pb::Settings settings = store_.GetSettings(tx, group);
       std::vector<LinePoints> points;
       for (auto& line : store_.Lines(tx, group, req->staff_id(), period)) {
-        points.push_back({line.points(), line.voided()});
+        points.push_back({line.points(), line.voided(), line.pending()});
         *out.add_lines() = std::move(line);
       }
       if (out.state() != pb::SHEET_STATE_CLOSED) {
@@ -274,12 +339,13 @@ grpc::Status PerformanceServiceImpl::ExportSheets(Ctx* ctx, const pb::ExportShee
         const pb::Ranking& r = row.ranking;
         const pb::Figures& f = row.figures;
         Grade g = GradeOf(r.score());
-        absl::StrAppend(
-            &csv, r.rank(), ",", r.staff_id(), ",", CsvField(absl::StrJoin(r.roles(), ";")), ",",
-            row.closed ? "closed" : "open", ",", r.score(), ",", std::string(g.name), ",",
-            g.pay_percent, ",", f.requests_handled(), ",", f.sla_hits(), ",", f.sla_misses(), ",",
-            f.callbacks_rated(), ",", f.callbacks_satisfied(), ",", f.callbacks_unsatisfied(), ",",
-            f.complaints_against(), ",", f.callbacks_made(), ",", f.callback_coverage_bp(), "\n");
+        absl::StrAppend(&csv, r.rank(), ",", CsvField(r.staff_id()), ",",
+                        CsvField(absl::StrJoin(r.roles(), ";")), ",",
+                        row.closed ? "closed" : "open", ",", r.score(), ",", std::string(g.name),
+                        ",", g.pay_percent, ",", f.requests_handled(), ",", f.sla_hits(), ",",
+                        f.sla_misses(), ",", f.callbacks_rated(), ",", f.callbacks_satisfied(), ",",
+                        f.callbacks_unsatisfied(), ",", f.complaints_against(), ",",
+                        f.callbacks_made(), ",", f.callback_coverage_bp(), "\n");
       }
       resp->set_csv(std::move(csv));
       return absl::OkStatus();
@@ -408,6 +474,144 @@ grpc::Status PerformanceServiceImpl::CloseMonth(Ctx* ctx, const pb::CloseMonthRe
         if (c.grade == "fail") resp->set_fail(resp->fail() + 1);
       }
       outbox_.AppendMany(tx, drafts, rc.now, rc.trace_id);
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- the person's form items ------------------------------------------------------------------
+
+grpc::Status PerformanceServiceImpl::ListFormItems(Ctx* ctx, const pb::ListFormItemsRequest*,
+                                                   pb::ListFormItemsResponse* resp) {
+  return rpc_.Run(ctx, "ListFormItems", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    return db_.Transact([&](pqxx::work& tx) {
+      for (auto& f : store_.FormItems(tx, rc.caller.group_id)) *resp->add_items() = std::move(f);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status PerformanceServiceImpl::UpdateFormItem(Ctx* ctx, const pb::UpdateFormItemRequest* req,
+                                                    pb::FormItem* resp) {
+  return rpc_.Run(ctx, "UpdateFormItem", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
+    const FormItemDef* def = FindDefaultFormItem(req->item().code());
+    WUYE_RETURN_IF_ERROR(CheckFormItem(req->item(), "item", def == nullptr));
+    if (def == nullptr && FindRule(req->item().code()) != nullptr) {
+      return FieldError("item.code", "an office team item is no form item");
+    }
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      pb::FormItem item = req->item();
+      if (def != nullptr && item.name().empty()) item.set_name(def->name);
+      store_.PutFormItem(tx, rc.caller.group_id, item, def == nullptr, rc.now);
+      for (const pb::FormItem& f : store_.FormItems(tx, rc.caller.group_id)) {
+        if (f.code() == item.code()) *resp = f;
+      }
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- the office's quality ledger --------------------------------------------------------------
+
+grpc::Status PerformanceServiceImpl::GetQualityLedger(Ctx* ctx,
+                                                      const pb::GetQualityLedgerRequest* req,
+                                                      pb::QualityLedger* resp) {
+  return rpc_.Run(ctx, "GetQualityLedger", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(CheckEstateRead(rc, req->estate_id(), req->period()));
+    return db_.Transact([&](pqxx::work& tx) {
+      const std::string& group = rc.caller.group_id;
+      std::string period = MonthDate(req->period());
+      resp->set_estate_id(req->estate_id());
+      *resp->mutable_period() = req->period();
+      pb::TeamSheet team = store_.TeamSheet(tx, group, req->estate_id(), period);
+      resp->set_arrears_reported(team.arrears_reported());
+      resp->set_arrears_share_bp(team.arrears_share_bp());
+      resp->set_arrears_points(team.team_points());
+      resp->set_score(team.quality_score());
+      for (auto& q : store_.QualityLines(tx, group, req->estate_id(), period)) {
+        if (q.state() == pb::QUALITY_LINE_STATE_AWAITING_CONFIRMATION) {
+          resp->set_awaiting_confirmation(resp->awaiting_confirmation() + 1);
+        }
+        *resp->add_lines() = std::move(q);
+      }
+      for (const auto& f : store_.Findings(tx, group, req->estate_id(), period)) {
+        if (f.state() == pb::FINDING_STATE_TO_REVIEW) {
+          resp->set_findings_to_review(resp->findings_to_review() + 1);
+        }
+      }
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status PerformanceServiceImpl::ConfirmQualityLine(Ctx* ctx,
+                                                        const pb::ConfirmQualityLineRequest* req,
+                                                        pb::QualityLine* resp) {
+  return rpc_.Run(ctx, "ConfirmQualityLine", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kEstateManager, kGroupAdmin}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->quality_line_id(), "quality_line_id"));
+    WUYE_RETURN_IF_ERROR(CheckText(req->confirmation_ref(), "confirmation_ref", 200, true));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      const std::string& group = rc.caller.group_id;
+      auto line = store_.GetQualityLine(tx, group, req->quality_line_id(), true);
+      if (!line) return absl::NotFoundError("quality_line_id: no such line");
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(line->estate_id()));
+      if (line->state() != pb::QUALITY_LINE_STATE_AWAITING_CONFIRMATION) {
+        return Refused("quality_line_id: the line awaits no confirmation",
+                       "NOT_AWAITING_CONFIRMATION");
+      }
+      store_.LockEvidence(tx, group, false);  // its form lines may move to an open month
+      store_.ConfirmQuality(tx, group, *line, req->confirmation_ref(), rc.caller.subject, rc.now);
+      *resp = *store_.GetQualityLine(tx, group, line->id(), false);
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- unrecorded-call findings -----------------------------------------------------------------
+
+grpc::Status PerformanceServiceImpl::ListCallFindings(Ctx* ctx,
+                                                      const pb::ListCallFindingsRequest* req,
+                                                      pb::ListCallFindingsResponse* resp) {
+  return rpc_.Run(ctx, "ListCallFindings", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(CheckEstateRead(rc, req->estate_id(), req->period()));
+    return db_.Transact([&](pqxx::work& tx) {
+      for (auto& f :
+           store_.Findings(tx, rc.caller.group_id, req->estate_id(), MonthDate(req->period()))) {
+        *resp->add_findings() = std::move(f);
+      }
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status PerformanceServiceImpl::DismissCallFinding(Ctx* ctx,
+                                                        const pb::DismissCallFindingRequest* req,
+                                                        pb::CallFinding* resp) {
+  return rpc_.Run(ctx, "DismissCallFinding", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor, kEstateManager, kGroupAdmin}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->finding_id(), "finding_id"));
+    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 2000, true));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      const std::string& group = rc.caller.group_id;
+      auto finding = store_.GetFinding(tx, group, req->finding_id(), true);
+      if (!finding) return absl::NotFoundError("finding_id: no such finding");
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(finding->estate_id()));
+      if (finding->state() == pb::FINDING_STATE_DISMISSED) {
+        return Refused("finding_id: dismissed before", "ALREADY_DISMISSED");
+      }
+      store_.LockEvidence(tx, group, false);  // reversals may move to an open month
+      if (finding->state() == pb::FINDING_STATE_DEDUCTED && !finding->quality_line_id().empty()) {
+        store_.WithdrawQuality(tx, group, finding->quality_line_id(),
+                               absl::StrCat("finding dismissed: ", req->reason()), rc.now);
+      }
+      store_.DismissFinding(tx, group, finding->id(), req->reason(), rc.caller.subject, rc.now);
+      *resp = *store_.GetFinding(tx, group, finding->id(), false);
       return absl::OkStatus();
     });
   });

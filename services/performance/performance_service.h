@@ -32,6 +32,17 @@ class PerformanceServiceImpl final : public pb::PerformanceService::Service {
   grpc::Status CreateAppeal(Ctx*, const pb::CreateAppealRequest*, pb::Appeal*) override;
   grpc::Status DecideAppeal(Ctx*, const pb::DecideAppealRequest*, pb::Appeal*) override;
   grpc::Status CloseMonth(Ctx*, const pb::CloseMonthRequest*, pb::CloseMonthResponse*) override;
+  grpc::Status ListFormItems(Ctx*, const pb::ListFormItemsRequest*,
+                             pb::ListFormItemsResponse*) override;
+  grpc::Status UpdateFormItem(Ctx*, const pb::UpdateFormItemRequest*, pb::FormItem*) override;
+  grpc::Status GetQualityLedger(Ctx*, const pb::GetQualityLedgerRequest*,
+                                pb::QualityLedger*) override;
+  grpc::Status ConfirmQualityLine(Ctx*, const pb::ConfirmQualityLineRequest*,
+                                  pb::QualityLine*) override;
+  grpc::Status ListCallFindings(Ctx*, const pb::ListCallFindingsRequest*,
+                                pb::ListCallFindingsResponse*) override;
+  grpc::Status DismissCallFinding(Ctx*, const pb::DismissCallFindingRequest*,
+                                  pb::CallFinding*) override;
 
  private:
   // Checks estate_id and period of the estate-wide reads, and the caller's right to them.

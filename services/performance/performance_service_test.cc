@@ -7,6 +7,7 @@
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -34,8 +35,8 @@ using ::wuye::testing::TestToken;
 namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 
-absl::Time Utc(int y, int m, int d, int hh = 0) {
-  return absl::FromCivil(absl::CivilSecond(y, m, d, hh, 0, 0), absl::UTCTimeZone());
+absl::Time Utc(int y, int m, int d, int hh = 0, int mm = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, m, d, hh, mm, 0), absl::UTCTimeZone());
 }
 
 class PerformanceServiceTest : public ::testing::Test {
@@ -121,6 +122,82 @@ class PerformanceServiceTest : public ::testing::Test {
     return event_id;
   }
 
+  // A shift of the roster, as the directory publishes it.
+  std::string Shift(const std::string& staff, absl::Time start, absl::Time end) {
+    dir::Shift sh;
+    sh.set_id(NewId(absl::Now()));
+    sh.set_group_id(group_);
+    sh.set_estate_id(estate_);
+    sh.set_staff_id(staff);
+    *sh.mutable_start_time() = ToProtoTime(start);
+    *sh.mutable_end_time() = ToProtoTime(end);
+    EXPECT_TRUE(Deliver("directory.shift.created", group_, sh, estate_).ok());
+    return sh.id();
+  }
+
+  // intake's finding of a call in the carrier's log nobody recorded; `resident` unset
+  // when intake did not say.
+  std::string UnrecordedCall(absl::Time at, std::optional<bool> resident) {
+    ev::UnrecordedCall u;
+    u.set_finding_id(NewId(absl::Now()));
+    u.set_estate_id(estate_);
+    *u.mutable_call_at() = ToProtoTime(at);
+    u.set_duration_seconds(90);
+    if (resident) u.set_caller_is_resident(*resident);
+    EXPECT_TRUE(Deliver("intake.call.unrecorded", group_, u, estate_).ok());
+    return u.finding_id();
+  }
+
+  pb::QualityLedger Ledger(int year, int month, const std::string& token = "") {
+    pb::GetQualityLedgerRequest req;
+    req.set_estate_id(estate_);
+    *req.mutable_period() = MakeMonth(year, month);
+    pb::QualityLedger out;
+    grpc::Status st =
+        Call(&Stub::GetQualityLedger, token.empty() ? manager_tok_ : token, req, &out);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return out;
+  }
+
+  std::vector<pb::CallFinding> Findings(int year, int month) {
+    pb::ListCallFindingsRequest req;
+    req.set_estate_id(estate_);
+    *req.mutable_period() = MakeMonth(year, month);
+    pb::ListCallFindingsResponse out;
+    grpc::Status st = Call(&Stub::ListCallFindings, manager_tok_, req, &out);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return {out.findings().begin(), out.findings().end()};
+  }
+
+  grpc::Status Dismiss(const std::string& token, const std::string& finding, pb::CallFinding* out,
+                       const std::string& reason = "the caller was a courier") {
+    pb::DismissCallFindingRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_finding_id(finding);
+    req.set_reason(reason);
+    return Call(&Stub::DismissCallFinding, token, req, out);
+  }
+
+  grpc::Status Confirm(const std::string& token, const std::string& quality_line,
+                       pb::QualityLine* out, const std::string& ref = "监督委员会 2026-10 纪要 3") {
+    pb::ConfirmQualityLineRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_quality_line_id(quality_line);
+    req.set_confirmation_ref(ref);
+    return Call(&Stub::ConfirmQualityLine, token, req, out);
+  }
+
+  // The group sets a form item's points.
+  void FormPoints(const std::string& code, int32_t points) {
+    pb::UpdateFormItemRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_item()->set_code(code);
+    req.mutable_item()->set_points(points);
+    pb::FormItem out;
+    grpc::Status st = Call(&Stub::UpdateFormItem, admin_tok_, req, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
   pb::CreateManualEntryRequest Entry(const std::string& staff, const std::string& rule,
                                      absl::Time at) {
     pb::CreateManualEntryRequest req;
@@ -176,8 +253,9 @@ class PerformanceServiceTest : public ::testing::Test {
   }
   std::string Snapshot() {
     std::string out;
-    for (const char* t : {"rule_overrides", "settings", "sheets", "lines", "facts", "team_kpis",
-                          "appeals", "wuye_outbox", "wuye_idempotency"}) {
+    for (const char* t :
+         {"rule_overrides", "settings", "sheets", "lines", "facts", "team_kpis", "appeals",
+          "wuye_outbox", "wuye_idempotency", "quality_lines", "form_items", "call_findings"}) {
       absl::StrAppend(&out, t, "=", Query(absl::StrCat("SELECT count(*) FROM ", t)), " ");
     }
     return out;
@@ -223,22 +301,41 @@ TEST_F(PerformanceServiceTest, RulesAndSettingsBelongToTheGroupAdmin) {
   us.mutable_settings()->set_appeal_window_days(5);
   pb::Settings settings;
   EXPECT_EQ(Field(Call(&Stub::UpdateSettings, admin_tok_, us, &settings)), "settings.base_score");
+  us.mutable_settings()->set_base_score(101);  // a form is of 100 points (002_…, 第七章)
+  EXPECT_EQ(Field(Call(&Stub::UpdateSettings, admin_tok_, us, &settings)), "settings.base_score");
+  up.set_points(-30);
+  up.set_form_item("no_such_item");
+  EXPECT_EQ(Field(Call(&Stub::UpdateRule, admin_tok_, up, &rule)), "form_item");
+  up.set_code("arrears_above_baseline");
+  up.set_points(-1000);
+  up.set_form_item("quarrel");  // the team's arrears move onto nobody's form
+  EXPECT_EQ(Field(Call(&Stub::UpdateRule, admin_tok_, up, &rule)), "form_item");
+  up.set_code("work_unsigned");
+  up.clear_form_item();
   EXPECT_EQ(Snapshot(), before);  // nothing written
 
   up.set_points(-30);
   ASSERT_TRUE(Call(&Stub::UpdateRule, admin_tok_, up, &rule).ok());
   EXPECT_EQ(rule.points(), -30);
   EXPECT_EQ(rule.default_points(), -20);
-  // The estate inherits the group's points: the next missing signature costs 30.
+  EXPECT_EQ(rule.form_item(), "work_unsigned");
+  EXPECT_EQ(rule.clause(), "000_… 二.5");
+  // The estate inherits the group's points: the next missing signature costs the office
+  // 30 (000_…, 二.5); the worker's form loses the form item's points (002_…, 第七章).
   ev::WorkOrderChanged w;
   w.set_work_order_id(NewId(absl::Now()));
   w.set_estate_id(estate_);
   w.add_worker_ids(tech_);
   ASSERT_TRUE(Deliver("dispatch.work_order.signature_missing", group_, w, estate_).ok());
+  pb::QualityLedger ledger = Ledger(2026, 10);
+  ASSERT_EQ(ledger.lines_size(), 1);
+  EXPECT_EQ(ledger.lines(0).points(), -30);
+  EXPECT_EQ(ledger.score(), -30);
   pb::Sheet s = Sheet(tech_, 2026, 10);
   ASSERT_EQ(s.lines_size(), 1);
-  EXPECT_EQ(s.lines(0).points(), -30);
-  EXPECT_EQ(s.score(), 70);
+  EXPECT_EQ(s.lines(0).points(), -2);
+  EXPECT_EQ(s.lines(0).quality_line_id(), ledger.lines(0).id());
+  EXPECT_EQ(s.score(), 98);
 
   pb::Settings got;
   ASSERT_TRUE(Call(&Stub::GetSettings, agent_tok_, pb::GetSettingsRequest(), &got).ok());
@@ -305,15 +402,16 @@ TEST_F(PerformanceServiceTest, StaffCannotEnterPointsNorForThemselves) {
 
   ASSERT_TRUE(
       Call(&Stub::CreateManualEntry, inspector_tok_, Entry(agent_, "dress_code", at), &line).ok());
-  EXPECT_EQ(line.points(), -10);
+  EXPECT_EQ(line.points(), -1);  // the form item's points; the office's −10 is its ledger's
   EXPECT_EQ(line.entered_by(), inspector_);
   EXPECT_EQ(line.note(), "seen on patrol at gate 2");
-  EXPECT_EQ(line.evidence_ref(), line.id());
+  EXPECT_FALSE(line.quality_line_id().empty());
   ASSERT_TRUE(
       Call(&Stub::CreateManualEntry, manager_tok_, Entry(agent_, "housing_claim_help", at), &line)
           .ok());
+  EXPECT_TRUE(line.pending());
   pb::Sheet s = Sheet(agent_, 2026, 10, agent_tok_);  // the staff member reads their own
-  EXPECT_EQ(s.score(), 190);
+  EXPECT_EQ(s.score(), 99);  // the reward waits for the committee's confirmation
   EXPECT_EQ(s.grade(), "excellent");
   EXPECT_EQ(s.lines_size(), 2);
   // Another staff member cannot read it.
@@ -421,7 +519,8 @@ TEST_F(PerformanceServiceTest, TheSameEvidenceEventTwiceCountsOnce) {
   ASSERT_EQ(s.lines_size(), 1);
   EXPECT_EQ(s.lines(0).evidence_ref(), id);
   EXPECT_EQ(s.lines(0).rule(), "complaint_verified");
-  EXPECT_EQ(s.score(), 80);
+  EXPECT_EQ(s.score(), 98);
+  EXPECT_EQ(Ledger(2026, 10).lines_size(), 1);
 
   // The batch path too: the same callback twice in one batch and once more after.
   ev::CallbackRecorded c;
@@ -449,25 +548,360 @@ TEST_F(PerformanceServiceTest, TheSameEvidenceEventTwiceCountsOnce) {
   }
   pb::Sheet t = Sheet(tech_, 2026, 10);
   ASSERT_EQ(t.lines_size(), 1);
-  EXPECT_EQ(t.score(), 80);
+  EXPECT_EQ(t.score(), 98);
+  EXPECT_EQ(Ledger(2026, 10).lines_size(), 2);
+  EXPECT_EQ(Ledger(2026, 10).score(), -40);
 }
 
-TEST_F(PerformanceServiceTest, UnrecordedCallWithoutNamesCountsAgainstTheDesk) {
+// ---- two ledgers: the office's quality score, people's 100-point forms -------------------------
+
+// 000_…, 二 (服务质量标准分值: −10/−20/−50, +100 for a housing claim confirmed by the
+// supervisory committee, 二.11) is the office's ledger; 002_…, 第七章 grades a person's
+// 100-point monthly form (98+, 91–97, 86–90, ≤ 85). One −50 no longer fails a person and one
+// +100 no longer gives them 200.
+TEST_F(PerformanceServiceTest, OfficeQualityScoreAndPeoplesFormsAreTwoLedgers) {
+  absl::Time at = Utc(2026, 10, 14);
+  pb::Line line;
+  ASSERT_TRUE(
+      Call(&Stub::CreateManualEntry, inspector_tok_, Entry(agent_, "physical_conflict", at), &line)
+          .ok());
+  EXPECT_EQ(line.points(), -5);
+  pb::QualityLedger ledger = Ledger(2026, 10);
+  ASSERT_EQ(ledger.lines_size(), 1);
+  EXPECT_EQ(ledger.lines(0).item(), "physical_conflict");
+  EXPECT_EQ(ledger.lines(0).points(), -50);
+  EXPECT_EQ(ledger.lines(0).state(), pb::QUALITY_LINE_STATE_COUNTED);
+  ASSERT_EQ(ledger.lines(0).responsible_staff_ids_size(), 1);
+  EXPECT_EQ(ledger.lines(0).responsible_staff_ids(0), agent_);  // who caused it
+  EXPECT_EQ(ledger.lines(0).entered_by(), inspector_);
+  EXPECT_EQ(ledger.score(), -50);
+  EXPECT_EQ(line.quality_line_id(), ledger.lines(0).id());
+  pb::Sheet s = Sheet(agent_, 2026, 10);
+  EXPECT_EQ(s.score(), 95);
+  EXPECT_EQ(s.grade(), "good");  // not failed by one −50
+
+  // A housing claim: +100 for the office and +10 on the helper's form, only once the
+  // committee's confirmation is recorded.
+  ASSERT_TRUE(
+      Call(&Stub::CreateManualEntry, manager_tok_, Entry(tech_, "housing_claim_help", at), &line)
+          .ok());
+  EXPECT_TRUE(line.pending());
+  ledger = Ledger(2026, 10);
+  ASSERT_EQ(ledger.lines_size(), 2);
+  pb::QualityLine claim;
+  for (const auto& l : ledger.lines()) {
+    if (l.item() == "housing_claim_help") claim = l;
+  }
+  EXPECT_EQ(claim.id(), line.quality_line_id());
+  EXPECT_EQ(claim.state(), pb::QUALITY_LINE_STATE_AWAITING_CONFIRMATION);
+  EXPECT_EQ(ledger.awaiting_confirmation(), 1);
+  EXPECT_EQ(ledger.score(), -50);  // not counted yet
+  ASSERT_TRUE(
+      Call(&Stub::CreateManualEntry, inspector_tok_, Entry(tech_, "physical_conflict", at), &line)
+          .ok());
+  EXPECT_EQ(Sheet(tech_, 2026, 10).score(), 95);
+
+  // Who records it and bad input.
+  std::string before = Snapshot();
+  pb::QualityLine confirmed;
+  EXPECT_EQ(Confirm(inspector_tok_, claim.id(), &confirmed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Field(Confirm(manager_tok_, claim.id(), &confirmed, "")), "confirmation_ref");
+  EXPECT_EQ(Field(Confirm(manager_tok_, "nope", &confirmed)), "quality_line_id");
+  EXPECT_EQ(Confirm(manager_tok_, NewId(absl::Now()), &confirmed).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  std::string elsewhere = TestToken(group_, {Estate(group_)}, {"estate_manager"}, "mgr-9");
+  EXPECT_EQ(Confirm(elsewhere, claim.id(), &confirmed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  std::string other_group = TestToken(NewId(absl::Now()), {"*"}, {"group_admin"}, "admin-9");
+  EXPECT_EQ(Confirm(other_group, claim.id(), &confirmed).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Snapshot(), before);
+
+  ASSERT_TRUE(Confirm(manager_tok_, claim.id(), &confirmed).ok());
+  EXPECT_EQ(confirmed.state(), pb::QUALITY_LINE_STATE_COUNTED);
+  EXPECT_EQ(confirmed.confirmed_by(), manager_);
+  EXPECT_EQ(confirmed.confirmation_ref(), "监督委员会 2026-10 纪要 3");
+  EXPECT_EQ(Reason(Confirm(manager_tok_, claim.id(), &confirmed)), "NOT_AWAITING_CONFIRMATION");
+  ledger = Ledger(2026, 10);
+  EXPECT_EQ(ledger.score(), -50 + 100 - 50);
+  EXPECT_EQ(ledger.awaiting_confirmation(), 0);
+  s = Sheet(tech_, 2026, 10);
+  EXPECT_EQ(s.score(), 100);  // 95 + 10, never above 100
+  EXPECT_EQ(s.grade(), "excellent");
+
+  // Never below 0: the group's own heavy form item, three times.
+  FormPoints("quarrel", -40);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        Call(&Stub::CreateManualEntry, inspector_tok_, Entry(agent_, "quarrel", at), &line).ok());
+  }
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 0);
+  EXPECT_EQ(Ledger(2026, 10).score(), -50 + 100 - 50 - 60);
+
+  // Rankings, the team sheet and the export read the forms; the team sheet shows the
+  // office's score apart.
+  pb::ListRankingsRequest rank;
+  rank.set_estate_id(estate_);
+  *rank.mutable_period() = MakeMonth(2026, 10);
+  pb::ListRankingsResponse ranks;
+  ASSERT_TRUE(Call(&Stub::ListRankings, manager_tok_, rank, &ranks).ok());
+  ASSERT_EQ(ranks.rankings_size(), 4);
+  EXPECT_EQ(ranks.rankings(0).score(), 100);
+  EXPECT_EQ(ranks.rankings(3).staff_id(), agent_);
+  EXPECT_EQ(ranks.rankings(3).score(), 0);
+  pb::GetTeamSheetRequest treq;
+  treq.set_estate_id(estate_);
+  *treq.mutable_period() = MakeMonth(2026, 10);
+  pb::TeamSheet team;
+  ASSERT_TRUE(Call(&Stub::GetTeamSheet, manager_tok_, treq, &team).ok());
+  EXPECT_EQ(team.quality_score(), -60);
+  EXPECT_EQ(team.average_score(), (100 + 100 + 100 + 0) / 4);
+  // The ledger is for managers of the estate.
+  pb::GetQualityLedgerRequest lreq;
+  lreq.set_estate_id(estate_);
+  *lreq.mutable_period() = MakeMonth(2026, 10);
+  pb::QualityLedger out;
+  EXPECT_EQ(Call(&Stub::GetQualityLedger, agent_tok_, lreq, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&Stub::GetQualityLedger, elsewhere, lreq, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(&Stub::GetQualityLedger, other_group, lreq, &out).ok());
+  EXPECT_EQ(out.lines_size(), 0);
+  lreq.mutable_period()->set_month(0);
+  EXPECT_EQ(Field(Call(&Stub::GetQualityLedger, manager_tok_, lreq, &out)), "period.month");
+
+  // Closing grades the forms within 0..100.
+  clock_.Set(Utc(2026, 11, 20));
+  pb::CloseMonthResponse closed;
+  ASSERT_TRUE(Close(manager_tok_, estate_, 2026, 10, &closed).ok());
+  EXPECT_EQ(closed.excellent(), 3);
+  EXPECT_EQ(closed.fail(), 1);
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 0);
+  EXPECT_EQ(Sheet(tech_, 2026, 10).score(), 100);
+}
+
+// 002_…, 第七章: the form's items and points are the group's; the office item moves onto the
+// responsible person's form by the group's mapping (000_… items → form items).
+TEST_F(PerformanceServiceTest, FormItemsAndTheirMappingAreTheGroups) {
+  pb::ListFormItemsResponse items;
+  ASSERT_TRUE(Call(&Stub::ListFormItems, agent_tok_, pb::ListFormItemsRequest(), &items).ok());
+  ASSERT_EQ(items.items_size(), 12);
+  EXPECT_EQ(items.items(0).code(), "handover_not_recorded");
+  EXPECT_EQ(items.items(0).points(), -1);
+
+  pb::UpdateFormItemRequest req;
+  req.set_request_id(NewId(absl::Now()));
+  req.mutable_item()->set_code("late_to_work");
+  req.mutable_item()->set_points(-3);
+  pb::FormItem item;
+  std::string before = Snapshot();
+  EXPECT_EQ(Call(&Stub::UpdateFormItem, manager_tok_, req, &item).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Field(Call(&Stub::UpdateFormItem, admin_tok_, req, &item)), "item.name");  // new
+  req.mutable_item()->set_name("late to work");
+  req.mutable_item()->set_points(-300);
+  EXPECT_EQ(Field(Call(&Stub::UpdateFormItem, admin_tok_, req, &item)), "item.points");
+  req.mutable_item()->set_points(-3);
+  req.mutable_item()->set_code("Late");
+  EXPECT_EQ(Field(Call(&Stub::UpdateFormItem, admin_tok_, req, &item)), "item.code");
+  req.mutable_item()->set_code("arrears_above_baseline");
+  EXPECT_EQ(Field(Call(&Stub::UpdateFormItem, admin_tok_, req, &item)), "item.code");
+  EXPECT_EQ(Snapshot(), before);
+  req.mutable_item()->set_code("late_to_work");
+  ASSERT_TRUE(Call(&Stub::UpdateFormItem, admin_tok_, req, &item).ok());
+  EXPECT_TRUE(item.custom());
+  EXPECT_EQ(item.points(), -3);
+
+  // The group's own item: the form only, no office line.
+  pb::Line line;
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(agent_, "late_to_work", Utc(2026, 10, 14)), &line)
+                  .ok());
+  EXPECT_EQ(line.points(), -3);
+  EXPECT_TRUE(line.quality_line_id().empty());
+  EXPECT_EQ(Ledger(2026, 10).lines_size(), 0);
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 97);
+
+  // The office's "quarrel" now moves onto the form as "late_to_work"; then onto nothing.
+  pb::UpdateRuleRequest up;
+  up.set_request_id(NewId(absl::Now()));
+  up.set_code("quarrel");
+  up.set_points(-20);
+  up.set_form_item("late_to_work");
+  pb::Rule rule;
+  ASSERT_TRUE(Call(&Stub::UpdateRule, admin_tok_, up, &rule).ok());
+  EXPECT_EQ(rule.form_item(), "late_to_work");
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(tech_, "quarrel", Utc(2026, 10, 14)), &line)
+                  .ok());
+  EXPECT_EQ(line.rule(), "late_to_work");
+  EXPECT_EQ(line.points(), -3);
+  up.set_request_id(NewId(absl::Now()));
+  up.set_form_item("");
+  ASSERT_TRUE(Call(&Stub::UpdateRule, admin_tok_, up, &rule).ok());
+  EXPECT_EQ(rule.form_item(), "");
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(tech_, "quarrel", Utc(2026, 10, 14)), &line)
+                  .ok());
+  EXPECT_TRUE(line.id().empty());  // the office line only
+  EXPECT_FALSE(line.quality_line_id().empty());
+  EXPECT_EQ(Sheet(tech_, 2026, 10).score(), 97);
+  EXPECT_EQ(Ledger(2026, 10).score(), -40);
+  // A points-only update keeps the mapping.
+  up.set_request_id(NewId(absl::Now()));
+  up.clear_form_item();
+  up.set_points(-25);
+  ASSERT_TRUE(Call(&Stub::UpdateRule, admin_tok_, up, &rule).ok());
+  EXPECT_EQ(rule.form_item(), "");
+}
+
+// ---- unrecorded calls (000_…, 二.5) ------------------------------------------------------------
+
+// "有业主通话记录而物业公司未记录的,每条扣服务质量标准分值20分" (000_…, 二.5): an owner's call in
+// the carrier's log that the office did not record costs the office 20, and it is the
+// agent (or agents) on duty at the call's time by the shift roster who caused it — not
+// every agent of the estate. A number of no resident is a finding to review.
+TEST_F(PerformanceServiceTest, UnrecordedCallCostsTheAgentOnDutyOnlyForResidentsCalls) {
   std::string agent2 = Staff({dir::STAFF_ROLE_AGENT}, estate_);
-  ev::UnrecordedCall u;
-  u.set_finding_id(NewId(absl::Now()));
-  u.set_estate_id(estate_);
-  *u.mutable_call_at() = ToProtoTime(Utc(2026, 10, 3));
-  ASSERT_TRUE(Deliver("intake.call.unrecorded", group_, u, estate_).ok());
-  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 80);
-  EXPECT_EQ(Sheet(agent2, 2026, 10).score(), 80);
-  EXPECT_EQ(Sheet(tech_, 2026, 10).score(), 100);  // not the desk
+  std::string agent3 = Staff({dir::STAFF_ROLE_AGENT}, estate_);
+  Shift(agent_, Utc(2026, 10, 3, 0), Utc(2026, 10, 3, 8));
+  Shift(agent2, Utc(2026, 10, 3, 8), Utc(2026, 10, 3, 16));
+  Shift(tech_, Utc(2026, 10, 3, 0), Utc(2026, 10, 3, 16));  // on duty, not at the desk
+
+  std::string resident = UnrecordedCall(Utc(2026, 10, 3, 2), true);
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 98);
+  EXPECT_EQ(Sheet(agent2, 2026, 10).score(), 100);  // not on duty then
+  EXPECT_EQ(Sheet(agent3, 2026, 10).score(), 100);  // no shift that day
+  EXPECT_EQ(Sheet(tech_, 2026, 10).score(), 100);   // not the desk
+  pb::QualityLedger ledger = Ledger(2026, 10);
+  ASSERT_EQ(ledger.lines_size(), 1);
+  EXPECT_EQ(ledger.lines(0).item(), "call_unrecorded");
+  EXPECT_EQ(ledger.lines(0).points(), -20);  // once for the office, not per agent
+  EXPECT_EQ(ledger.lines(0).responsible_staff_ids(0), agent_);
+
+  // A number of no resident, or one intake could not place: findings to review.
+  std::string stranger = UnrecordedCall(Utc(2026, 10, 3, 9), false);
+  std::string unknown = UnrecordedCall(Utc(2026, 10, 3, 10), std::nullopt);
+  EXPECT_EQ(Sheet(agent2, 2026, 10).score(), 100);
+  EXPECT_EQ(Ledger(2026, 10).score(), -20);
+  // At the hand-over both are on duty; at night nobody: the office still loses 20.
+  Shift(agent3, Utc(2026, 10, 3, 7), Utc(2026, 10, 3, 9));
+  UnrecordedCall(Utc(2026, 10, 3, 7, 30), true);
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 96);
+  EXPECT_EQ(Sheet(agent3, 2026, 10).score(), 98);
+  UnrecordedCall(Utc(2026, 10, 3, 20), true);
+  EXPECT_EQ(Ledger(2026, 10).score(), -60);
+
+  std::vector<pb::CallFinding> found = Findings(2026, 10);
+  ASSERT_EQ(found.size(), 5u);
+  EXPECT_EQ(found[0].id(), resident);
+  EXPECT_EQ(found[0].caller(), pb::CALLER_KIND_RESIDENT);
+  EXPECT_EQ(found[0].state(), pb::FINDING_STATE_DEDUCTED);
+  ASSERT_EQ(found[0].charged_staff_ids_size(), 1);
+  EXPECT_EQ(found[0].charged_staff_ids(0), agent_);
+  EXPECT_EQ(found[0].duration_seconds(), 90);
+  EXPECT_EQ(found[1].charged_staff_ids_size(), 2);  // 07:30, at the hand-over
+  EXPECT_EQ(found[2].id(), stranger);
+  EXPECT_EQ(found[2].caller(), pb::CALLER_KIND_NOT_RESIDENT);
+  EXPECT_EQ(found[2].state(), pb::FINDING_STATE_TO_REVIEW);
+  EXPECT_EQ(found[2].charged_staff_ids_size(), 0);
+  EXPECT_TRUE(found[2].quality_line_id().empty());
+  EXPECT_EQ(found[3].id(), unknown);
+  EXPECT_EQ(found[3].caller(), pb::CALLER_KIND_UNSPECIFIED);
+  EXPECT_EQ(found[3].state(), pb::FINDING_STATE_TO_REVIEW);
+  EXPECT_EQ(found[4].state(), pb::FINDING_STATE_DEDUCTED);  // 20:00, nobody on duty
+  EXPECT_EQ(found[4].charged_staff_ids_size(), 0);
+  EXPECT_EQ(Ledger(2026, 10).findings_to_review(), 2);
+
+  // A shift published after the call still charges its agent, once.
+  std::string agent4 = Staff({dir::STAFF_ROLE_AGENT}, estate_);
+  Shift(agent4, Utc(2026, 10, 3, 19), Utc(2026, 10, 3, 23));
+  Shift(agent4, Utc(2026, 10, 3, 19), Utc(2026, 10, 3, 23));
+  EXPECT_EQ(Sheet(agent4, 2026, 10).score(), 98);
+  EXPECT_EQ(Findings(2026, 10)[4].charged_staff_ids_size(), 1);
+  EXPECT_EQ(Ledger(2026, 10).score(), -60);
+
+  // The team sheet counts every finding; no finding carries a phone number.
   pb::GetTeamSheetRequest req;
   req.set_estate_id(estate_);
   *req.mutable_period() = MakeMonth(2026, 10);
   pb::TeamSheet team;
   ASSERT_TRUE(Call(&Stub::GetTeamSheet, manager_tok_, req, &team).ok());
-  EXPECT_EQ(team.unrecorded_calls(), 1);
+  EXPECT_EQ(team.unrecorded_calls(), 5);
+  // Findings are for managers of the estate.
+  pb::ListCallFindingsRequest lreq;
+  lreq.set_estate_id(estate_);
+  *lreq.mutable_period() = MakeMonth(2026, 10);
+  pb::ListCallFindingsResponse lout;
+  EXPECT_EQ(Call(&Stub::ListCallFindings, agent_tok_, lreq, &lout).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  std::string other = TestToken(NewId(absl::Now()), {"*"}, {"group_admin"}, "admin-2");
+  ASSERT_TRUE(Call(&Stub::ListCallFindings, other, lreq, &lout).ok());
+  EXPECT_EQ(lout.findings_size(), 0);
+}
+
+// 000_…, 二.5: a supervisor reviews a finding and may dismiss it with a reason; the reason
+// is kept and a deduction it made is withdrawn once.
+TEST_F(PerformanceServiceTest, DismissingAFindingWithdrawsItsDeductionOnce) {
+  std::string supervisor = Staff({dir::STAFF_ROLE_SUPERVISOR}, estate_);
+  std::string sup_tok = TestToken(group_, {estate_}, {"supervisor"}, supervisor);
+  Shift(agent_, Utc(2026, 10, 3, 0), Utc(2026, 10, 3, 8));
+  std::string deducted = UnrecordedCall(Utc(2026, 10, 3, 2), true);
+  std::string stranger = UnrecordedCall(Utc(2026, 10, 3, 3), false);
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 98);
+
+  pb::CallFinding out;
+  std::string before = Snapshot();
+  EXPECT_EQ(Dismiss(agent_tok_, deducted, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Field(Dismiss(sup_tok, deducted, &out, "")), "reason");
+  EXPECT_EQ(Field(Dismiss(sup_tok, "x", &out)), "finding_id");
+  EXPECT_EQ(Dismiss(sup_tok, NewId(absl::Now()), &out).error_code(), grpc::StatusCode::NOT_FOUND);
+  std::string other = TestToken(NewId(absl::Now()), {"*"}, {"supervisor"}, "sup-2");
+  EXPECT_EQ(Dismiss(other, deducted, &out).error_code(), grpc::StatusCode::NOT_FOUND);
+  std::string elsewhere = TestToken(group_, {Estate(group_)}, {"supervisor"}, "sup-3");
+  EXPECT_EQ(Dismiss(elsewhere, deducted, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Snapshot(), before);
+
+  pb::DismissCallFindingRequest req;
+  req.set_request_id(NewId(absl::Now()));
+  req.set_finding_id(deducted);
+  req.set_reason("the call was the carrier's test line");
+  ASSERT_TRUE(Call(&Stub::DismissCallFinding, sup_tok, req, &out).ok());
+  EXPECT_EQ(out.state(), pb::FINDING_STATE_DISMISSED);
+  EXPECT_EQ(out.dismiss_reason(), "the call was the carrier's test line");
+  EXPECT_EQ(out.dismissed_by(), supervisor);
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 100);
+  pb::QualityLedger ledger = Ledger(2026, 10);
+  ASSERT_EQ(ledger.lines_size(), 1);
+  EXPECT_EQ(ledger.lines(0).state(), pb::QUALITY_LINE_STATE_WITHDRAWN);
+  EXPECT_EQ(ledger.score(), 0);
+  // Once: the retry replays, a second dismissal is refused.
+  pb::CallFinding again;
+  ASSERT_TRUE(Call(&Stub::DismissCallFinding, sup_tok, req, &again).ok());
+  EXPECT_EQ(again.dismiss_time().seconds(), out.dismiss_time().seconds());
+  EXPECT_EQ(Reason(Dismiss(manager_tok_, deducted, &again)), "ALREADY_DISMISSED");
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 100);
+
+  // A finding to review is dismissed with its reason; nothing was deducted.
+  ASSERT_TRUE(Dismiss(sup_tok, stranger, &out).ok());
+  EXPECT_EQ(out.state(), pb::FINDING_STATE_DISMISSED);
+  EXPECT_EQ(Ledger(2026, 10).findings_to_review(), 0);
+
+  // Dismissed after the agent's month closed: the closed form stays as graded, and the
+  // deduction is given back in the next open month, referring to its own.
+  std::string late = UnrecordedCall(Utc(2026, 10, 3, 4), true);
+  clock_.Set(Utc(2026, 11, 20));
+  pb::CloseMonthResponse closed;
+  ASSERT_TRUE(Close(manager_tok_, estate_, 2026, 10, &closed).ok());
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 98);
+  ASSERT_TRUE(Dismiss(manager_tok_, late, &out).ok());
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 98);
+  pb::Sheet nov = Sheet(agent_, 2026, 11);
+  ASSERT_EQ(nov.lines_size(), 1);
+  EXPECT_EQ(nov.lines(0).points(), 2);
+  EXPECT_EQ(nov.lines(0).carried_from().month(), 10);
+  EXPECT_EQ(nov.score(), 100);
+  EXPECT_EQ(Ledger(2026, 10).score(), 0);
 }
 
 TEST_F(PerformanceServiceTest, FiguresTeamKpiRankingsAndExport) {
@@ -540,7 +974,7 @@ TEST_F(PerformanceServiceTest, FiguresTeamKpiRankingsAndExport) {
   EXPECT_EQ(ranks.rankings(2).rank(), 1);
   EXPECT_EQ(ranks.rankings(3).rank(), 4);
   EXPECT_EQ(ranks.rankings(3).staff_id(), agent_);
-  EXPECT_EQ(ranks.rankings(3).score(), 80);
+  EXPECT_EQ(ranks.rankings(3).score(), 98);
   rank.set_role("agent");
   ASSERT_TRUE(Call(&Stub::ListRankings, manager_tok_, rank, &ranks).ok());
   ASSERT_EQ(ranks.rankings_size(), 1);
@@ -563,7 +997,20 @@ TEST_F(PerformanceServiceTest, FiguresTeamKpiRankingsAndExport) {
   ASSERT_EQ(rows.size(), 5u);
   EXPECT_EQ(rows[0].substr(0, 14), "rank,staff_id,");
   EXPECT_NE(rows[4].find(agent_), std::string::npos);
-  EXPECT_NE(rows[4].find(",80,"), std::string::npos) << rows[4];
+  EXPECT_NE(rows[4].find(",98,"), std::string::npos) << rows[4];
+  // issue 20.18: no cell starts with a spreadsheet formula character.
+  for (const std::string& row : rows) {
+    for (absl::string_view cell : absl::StrSplit(row, ',')) {
+      EXPECT_TRUE(cell.empty() ||
+                  absl::string_view("=+-@\t\r").find(cell[0]) == absl::string_view::npos)
+          << row;
+    }
+  }
+  // The team sheet shows the office's quality score apart from the people's forms:
+  // −20 for the complaint (000_…, 二.6) and +1000 for arrears one point under 25 %.
+  ASSERT_TRUE(Call(&Stub::GetTeamSheet, manager_tok_, treq, &team).ok());
+  EXPECT_EQ(team.quality_score(), 980);
+  EXPECT_EQ(team.average_score(), (100 + 100 + 100 + 98) / 4);
 }
 
 // ---- appeals and closing
@@ -574,7 +1021,7 @@ TEST_F(PerformanceServiceTest, AppealsAreDecidedByAnotherManagerAndKept) {
   Complaint(agent_, Utc(2026, 10, 11));
   pb::Sheet s = Sheet(agent_, 2026, 10);
   ASSERT_EQ(s.lines_size(), 2);
-  EXPECT_EQ(s.score(), 60);
+  EXPECT_EQ(s.score(), 96);
 
   pb::Appeal a1, a2, out;
   // Not somebody else's line; bad input names the field.
@@ -613,7 +1060,7 @@ TEST_F(PerformanceServiceTest, AppealsAreDecidedByAnotherManagerAndKept) {
   ASSERT_TRUE(Decide(manager_tok_, a2.id(), pb::DECISION_REJECT, &out).ok());
   ASSERT_TRUE(Decide(admin_tok_, mine.id(), pb::DECISION_REJECT, &out).ok());
   s = Sheet(agent_, 2026, 10);
-  EXPECT_EQ(s.score(), 80);  // one line voided
+  EXPECT_EQ(s.score(), 98);  // one line voided
   EXPECT_TRUE(s.lines(0).voided());
   EXPECT_FALSE(s.lines(1).voided());
   ASSERT_EQ(s.appeals_size(), 2);  // both kept, with their reasons
@@ -630,8 +1077,13 @@ TEST_F(PerformanceServiceTest, AppealsAreDecidedByAnotherManagerAndKept) {
 }
 
 TEST_F(PerformanceServiceTest, CloseMonthGradesSetBasedAndPublishes) {
-  // agent 100 − 20 = 80 (fail); tech 100 − 10 = 90 (pass); manager 100 − 10 = 90 (pass,
-  // appeal rejected); inspector 100 (excellent).
+  // The group sets its form's points (002_…, 第七章): a verified complaint −20, a missing
+  // log or handover −10. agent 100 − 20 = 80 (fail); tech 100 − 10 = 90 (pass); manager
+  // 100 − 10 = 90 (pass, appeal rejected); inspector 100 (excellent).
+  FormPoints("complaint_verified", -20);
+  FormPoints("no_daily_log", -10);
+  FormPoints("handover_not_recorded", -10);
+  FormPoints("dress_code", -10);
   Complaint(agent_, Utc(2026, 10, 10));
   pb::Line line;
   ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
@@ -787,7 +1239,7 @@ TEST_F(PerformanceServiceTest, EvidenceArrivesAndSheetsLeaveThroughTheBus) {
   pb::Sheet s = Sheet(agent_, 2026, 10);
   ASSERT_EQ(s.lines_size(), 1);
   EXPECT_EQ(s.lines(0).evidence_ref(), sent.event_id());
-  EXPECT_EQ(s.score(), 80);
+  EXPECT_EQ(s.score(), 98);
   EXPECT_EQ(s.figures().complaints_against(), 1);
 
   clock_.Set(Utc(2026, 11, 20));

@@ -1,6 +1,8 @@
 #include "services/performance/performance_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "shared/ids.h"
 #include "shared/proto_time.h"
 
 namespace wuye::performance {
@@ -18,7 +20,8 @@ std::string Str(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::stri
 
 constexpr char kLineCols[] =
     "id, staff_id, estate_id, period::text, rule, points, source_event_id, note, entered_by, "
-    "voided, COALESCE(carried_from::text, ''), " US("created_at");
+    "voided, COALESCE(carried_from::text, ''), " US("created_at") ", "
+    "COALESCE(quality_line_id::text, ''), pending";
 
 pb::Line LineRow(const pqxx::row& r) {
   pb::Line l;
@@ -34,7 +37,64 @@ pb::Line LineRow(const pqxx::row& r) {
   l.set_voided(r[9].as<bool>());
   if (std::string from = Str(r[10]); !from.empty()) *l.mutable_carried_from() = MonthFromDate(from);
   *l.mutable_create_time() = Stamp(r[11]);
+  l.set_quality_line_id(Str(r[12]));
+  l.set_pending(r[13].as<bool>());
   return l;
+}
+
+// A quality line's id from its group, source and item.
+#define QUALITY_ID(group, source, item) \
+  "md5(" group "::text || ':' || " source " || ':' || " item ")::uuid"
+
+constexpr char kQualityCols[] =
+    "id, estate_id, period::text, item, points, state, source_event_id, note, entered_by, "
+    "responsible::text[], confirmation_ref, confirmed_by, COALESCE(" US("confirmed_at") ", 0), "
+    "withdraw_reason, " US("created_at");
+
+pb::QualityLine QualityRow(const pqxx::row& r) {
+  pb::QualityLine q;
+  q.set_id(Str(r[0]));
+  q.set_estate_id(Str(r[1]));
+  *q.mutable_period() = MonthFromDate(Str(r[2]));
+  q.set_item(Str(r[3]));
+  q.set_points(r[4].as<int32_t>());
+  q.set_state(static_cast<pb::QualityLineState>(r[5].as<int>()));
+  q.set_evidence_ref(Str(r[6]));
+  q.set_note(Str(r[7]));
+  q.set_entered_by(Str(r[8]));
+  for (auto& id : ParsePgArray(r[9])) q.add_responsible_staff_ids(std::move(id));
+  q.set_confirmation_ref(Str(r[10]));
+  q.set_confirmed_by(Str(r[11]));
+  if (r[12].as<int64_t>() != 0) *q.mutable_confirm_time() = Stamp(r[12]);
+  q.set_withdraw_reason(Str(r[13]));
+  *q.mutable_create_time() = Stamp(r[14]);
+  return q;
+}
+
+constexpr char kFindingCols[] =
+    "f.id, f.estate_id, f.period::text, " US("f.call_at") ", f.duration_seconds, f.caller, "
+    "f.state, COALESCE(f.quality_line_id::text, ''), f.dismiss_reason, f.dismissed_by, "
+    "COALESCE(" US("f.dismissed_at") ", 0), f.source_event_id, "
+    "ARRAY(SELECT DISTINCT l.staff_id::text FROM lines l WHERE l.group_id = f.group_id "
+    "  AND l.quality_line_id = f.quality_line_id AND l.source_event_id = f.source_event_id "
+    "  ORDER BY 1)";
+
+pb::CallFinding FindingRow(const pqxx::row& r) {
+  pb::CallFinding f;
+  f.set_id(Str(r[0]));
+  f.set_estate_id(Str(r[1]));
+  *f.mutable_period() = MonthFromDate(Str(r[2]));
+  *f.mutable_call_time() = Stamp(r[3]);
+  f.set_duration_seconds(r[4].as<int32_t>());
+  f.set_caller(static_cast<pb::CallerKind>(r[5].as<int>()));
+  f.set_state(static_cast<pb::FindingState>(r[6].as<int>()));
+  f.set_quality_line_id(Str(r[7]));
+  f.set_dismiss_reason(Str(r[8]));
+  f.set_dismissed_by(Str(r[9]));
+  if (r[10].as<int64_t>() != 0) *f.mutable_dismiss_time() = Stamp(r[10]);
+  f.set_evidence_ref(Str(r[11]));
+  for (auto& id : ParsePgArray(r[12])) f.add_charged_staff_ids(std::move(id));
+  return f;
 }
 
 constexpr char kAppealCols[] =
@@ -86,9 +146,10 @@ std::string ApplyLinesSql() {
       // one when its own is closed.
       "WITH ev AS ("
       "  SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::date[], $6::text[],"
-      "    $7::int[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::uuid[])"
+      "    $7::int[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::uuid[],"
+      "    $13::text[], $14::text[], $15::bool[])"
       "    AS e(id, staff_id, estate_id, period, rule, points, source, note, entered_by, at_us,"
-      "         sheet_id)"
+      "         sheet_id, qitem, qid, pending)"
       "), tgt AS ("
       "  SELECT e.*, CASE WHEN EXISTS (SELECT 1 FROM sheets s WHERE s.group_id = $1"
       "      AND s.staff_id = e.staff_id AND s.period = e.period AND s.state = 2)"
@@ -106,9 +167,11 @@ std::string ApplyLinesSql() {
       "  ON CONFLICT (group_id, staff_id, period) DO NOTHING"
       "), ins AS ("
       "  INSERT INTO lines (id, group_id, staff_id, estate_id, period, rule, points,"
-      "    source_event_id, note, entered_by, carried_from, created_at)"
+      "    source_event_id, note, entered_by, carried_from, created_at, quality_line_id, pending)"
       "  SELECT id, $1, staff_id, estate_id, target, rule, points, source, note, entered_by,"
-      "    CASE WHEN target <> period THEN period END, " TS("at_us") " FROM tgt"
+      "    CASE WHEN target <> period THEN period END, " TS("at_us") ","
+      "    COALESCE(NULLIF(qid, '')::uuid, CASE WHEN qitem <> '' THEN " QUALITY_ID(
+          "$1", "source", "qitem") " END), pending FROM tgt"
       "  ON CONFLICT (group_id, source_event_id, staff_id, rule) DO NOTHING"
       "  RETURNING 1"
       ") SELECT count(*) FROM ins";
@@ -122,7 +185,8 @@ std::string RankingsSql() {
       "  UNION SELECT staff_id FROM sheets WHERE group_id = $1 AND estate_id = $2 AND period = $3"
       "), pts AS ("
       "  SELECT staff_id, sum(points) AS pts FROM lines WHERE group_id = $1 AND period = $3"
-      "    AND NOT voided AND staff_id IN (SELECT staff_id FROM pop) GROUP BY staff_id"
+      "    AND NOT voided AND NOT pending AND staff_id IN (SELECT staff_id FROM pop)"
+      "  GROUP BY staff_id"
       "), f AS ("
       "  SELECT staff_id, ",
       kFigureSums,
@@ -130,8 +194,9 @@ std::string RankingsSql() {
       "    AND staff_id IN (SELECT staff_id FROM pop) GROUP BY staff_id"
       "), scored AS ("
       "  SELECT p.staff_id, COALESCE(st.roles, '{}') AS roles, COALESCE(sh.state = 2, false)"
-      "    AS closed, CASE WHEN sh.state = 2 THEN sh.score ELSE $5 + COALESCE(pts.pts, 0) END"
-      "    AS score"
+      "    AS closed, CASE WHEN sh.state = 2 THEN sh.score ELSE ",
+      ClampSql("$5 + COALESCE(pts.pts, 0)"),
+      " END AS score"
       "  FROM pop p LEFT JOIN pf_staff st ON st.id = p.staff_id AND st.group_id = $1"
       "  LEFT JOIN sheets sh ON sh.group_id = $1 AND sh.staff_id = p.staff_id AND sh.period = $3"
       "  LEFT JOIN pts ON pts.staff_id = p.staff_id"
@@ -148,9 +213,10 @@ std::string CloseSql() {
   return absl::StrCat(
       "UPDATE sheets s SET state = 2, base_score = $4::int, closed_at = ", TS("$5"),
       ", (score, grade, pay_percent) = (SELECT v, ", GradeSql("v"), ", ", PaySql("v"),
-      "  FROM (SELECT ($4::int + COALESCE(sum(l.points), 0))::int AS v FROM lines l"
+      "  FROM (SELECT ", ClampSql("$4::int + COALESCE(sum(l.points), 0)"),
+      "::int AS v FROM lines l"
       "    WHERE l.group_id = s.group_id AND l.staff_id = s.staff_id AND l.period = s.period"
-      "    AND NOT l.voided) q)"
+      "    AND NOT l.voided AND NOT l.pending) q)"
       " WHERE s.group_id = $1 AND s.period = $3 AND s.state = 1"
       "   AND ($2 = '' OR s.estate_id = NULLIF($2, '')::uuid)"
       " RETURNING s.id, s.staff_id, s.estate_id, s.score, s.grade, s.pay_percent");
@@ -174,15 +240,38 @@ PerformanceStore::PerformanceStore(Db& db) {
        "AND pf_staff.group_id = excluded.group_id");
   prep("pf_staff_get",
        "SELECT id, roles, estate_ids, active FROM pf_staff WHERE group_id = $1 AND id = $2");
-  prep("pf_desk_agents",
-       "SELECT id FROM pf_staff WHERE group_id = $1 AND estate_ids @> ARRAY[$2::uuid] AND active "
-       "AND 'agent' = ANY(roles) ORDER BY id");
+  prep("pf_shift_upsert",
+       "INSERT INTO pf_shifts (id, group_id, estate_id, staff_id, start_at, end_at) VALUES "
+       "($1, $2, $3, $4, " TS("$5") ", " TS("$6") ") ON CONFLICT (id) DO UPDATE SET "
+       "start_at = excluded.start_at, end_at = excluded.end_at "
+       "WHERE pf_shifts.group_id = excluded.group_id");
+  prep("pf_shift_delete", "DELETE FROM pf_shifts WHERE group_id = $1 AND id = $2");
+  prep("pf_on_duty",
+       "SELECT DISTINCT sh.staff_id::text FROM pf_shifts sh JOIN pf_staff st ON st.id = "
+       "sh.staff_id AND st.group_id = sh.group_id WHERE sh.group_id = $1 AND sh.estate_id = $2 "
+       "AND sh.start_at <= " TS("$3") " AND sh.end_at > " TS("$3") " AND 'agent' = ANY(st.roles) "
+       "ORDER BY 1");
+  prep("pf_findings_in_shift",
+       "SELECT f.source_event_id, f.quality_line_id::text, q.item, f.period::text, " US(
+           "f.call_at") " FROM call_findings f JOIN quality_lines q ON q.id = f.quality_line_id "
+       "WHERE f.group_id = $1 AND f.estate_id = $2 AND f.state = 1 AND f.call_at >= " TS("$4")
+       " AND f.call_at < " TS("$5") " AND NOT ($3::uuid = ANY(q.responsible)) ORDER BY f.call_at");
+  prep("pf_quality_add_responsible",
+       "UPDATE quality_lines SET responsible = array_append(responsible, $3::uuid) "
+       "WHERE group_id = $1 AND id = $2 AND NOT ($3::uuid = ANY(responsible))");
 
-  prep("pf_rules", "SELECT rule, points FROM rule_overrides WHERE group_id = $1");
+  prep("pf_rules", "SELECT rule, points, form_item FROM rule_overrides WHERE group_id = $1");
   prep("pf_rule_put",
-       "INSERT INTO rule_overrides (group_id, rule, points, updated_at) VALUES ($1, $2, $3, " TS(
-           "$4") ") ON CONFLICT (group_id, rule) DO UPDATE SET points = excluded.points, "
-                 "updated_at = excluded.updated_at");
+       "INSERT INTO rule_overrides (group_id, rule, points, updated_at, form_item) VALUES ($1, $2, "
+       "$3, " TS("$4") ", CASE WHEN $5 THEN $6 END) ON CONFLICT (group_id, rule) DO UPDATE SET "
+       "points = excluded.points, updated_at = excluded.updated_at, form_item = CASE WHEN $5 "
+       "THEN excluded.form_item ELSE rule_overrides.form_item END");
+  prep("pf_form_items",
+       "SELECT code, name, points, custom FROM form_items WHERE group_id = $1 ORDER BY code");
+  prep("pf_form_item_put",
+       "INSERT INTO form_items (group_id, code, name, points, custom, updated_at) VALUES ($1, $2, "
+       "$3, $4, $5, " TS("$6") ") ON CONFLICT (group_id, code) DO UPDATE SET name = "
+       "excluded.name, points = excluded.points, updated_at = excluded.updated_at");
   prep("pf_settings_get",
        "SELECT base_score, appeal_window_days FROM settings WHERE group_id = $1");
   prep("pf_settings_put",
@@ -192,6 +281,67 @@ PerformanceStore::PerformanceStore(Db& db) {
        "updated_at = excluded.updated_at");
 
   prep("pf_lines_apply", ApplyLinesSql());
+  prep("pf_quality_apply",
+       "INSERT INTO quality_lines (id, group_id, estate_id, period, item, points, state, "
+       "source_event_id, note, entered_by, responsible, created_at) "
+       "SELECT " QUALITY_ID("$1", "e.source", "e.item") ", $1::uuid, e.estate_id, e.period, e.item, "
+       "e.points, e.state, e.source, e.note, e.entered_by, "
+       "COALESCE(string_to_array(NULLIF(e.resp, ''), ',')::uuid[], '{}'), " TS("e.at_us") " "
+       "FROM unnest($2::uuid[], $3::date[], $4::text[], $5::int[], $6::smallint[], $7::text[], "
+       "$8::text[], $9::text[], $10::text[], $11::bigint[]) "
+       "AS e(estate_id, period, item, points, state, source, note, entered_by, resp, at_us) "
+       "ON CONFLICT (group_id, source_event_id, item) DO NOTHING");
+  prep("pf_findings_insert",
+       "INSERT INTO call_findings (group_id, id, estate_id, period, call_at, duration_seconds, "
+       "caller, state, source_event_id, quality_line_id) "
+       "SELECT $1::uuid, f.id, f.estate_id, f.period, " TS("f.at_us") ", f.duration, f.caller, "
+       "f.state, f.source, CASE WHEN f.item <> '' THEN " QUALITY_ID("$1", "f.source", "f.item")
+       " END FROM unnest($2::uuid[], $3::uuid[], $4::date[], $5::bigint[], $6::int[], "
+       "$7::smallint[], $8::smallint[], $9::text[], $10::text[]) "
+       "AS f(id, estate_id, period, at_us, duration, caller, state, source, item) "
+       "ON CONFLICT (group_id, id) DO NOTHING");
+  prep("pf_findings",
+       absl::StrCat("SELECT ", kFindingCols,
+                    " FROM call_findings f WHERE f.group_id = $1 AND f.estate_id = $2 AND "
+                    "f.period = $3::date ORDER BY f.call_at, f.id"));
+  prep("pf_finding_get", absl::StrCat("SELECT ", kFindingCols,
+                                      " FROM call_findings f WHERE f.group_id = $1 AND f.id = $2"));
+  prep("pf_finding_lock", "SELECT 1 FROM call_findings WHERE group_id = $1 AND id = $2 FOR UPDATE");
+  prep("pf_finding_dismiss",
+       "UPDATE call_findings SET state = 3, dismiss_reason = $3, dismissed_by = $4, "
+       "dismissed_at = " TS("$5") " WHERE group_id = $1 AND id = $2");
+  prep("pf_quality_lines",
+       absl::StrCat("SELECT ", kQualityCols,
+                    " FROM quality_lines WHERE group_id = $1 AND estate_id = $2 AND period = "
+                    "$3::date ORDER BY created_at, id"));
+  prep("pf_quality_get", absl::StrCat("SELECT ", kQualityCols,
+                                      " FROM quality_lines WHERE group_id = $1 AND id = $2"));
+  prep("pf_quality_by_source",
+       absl::StrCat("SELECT ", kQualityCols,
+                    " FROM quality_lines WHERE group_id = $1 AND source_event_id = $2 AND "
+                    "item = $3"));
+  prep("pf_quality_get_locked", absl::StrCat("SELECT ", kQualityCols,
+                                             " FROM quality_lines WHERE group_id = $1 AND id = $2 "
+                                             "FOR UPDATE"));
+  prep("pf_quality_score",
+       "SELECT (COALESCE((SELECT sum(points) FROM quality_lines WHERE group_id = $1 AND "
+       "estate_id = $2 AND period = $3::date AND state = 1), 0) + COALESCE((SELECT team_points "
+       "FROM team_kpis WHERE group_id = $1 AND estate_id = $2 AND period = $3::date), 0))::int");
+  prep("pf_quality_confirm",
+       "UPDATE quality_lines SET state = 1, confirmation_ref = $3, confirmed_by = $4, "
+       "confirmed_at = " TS("$5") " WHERE group_id = $1 AND id = $2 AND state = 2");
+  prep("pf_quality_withdraw",
+       "UPDATE quality_lines SET state = 3, withdraw_reason = $3 WHERE group_id = $1 AND id = $2 "
+       "AND state <> 3");
+  // The form lines an office line put on people's forms (not the copies and reversals made
+  // later, whose source names the line), with their sheet's state.
+  prep("pf_quality_form_lines",
+       "SELECT l.id, l.staff_id, l.estate_id, l.period::text, l.rule, l.points, "
+       "COALESCE(s.state, 1), l.pending FROM lines l LEFT JOIN sheets s ON s.group_id = "
+       "l.group_id AND s.staff_id = l.staff_id AND s.period = l.period WHERE l.group_id = $1 "
+       "AND l.quality_line_id = $2 AND NOT l.voided AND l.source_event_id NOT LIKE '%:%' "
+       "ORDER BY l.id");
+  prep("pf_line_unpend", "UPDATE lines SET pending = false WHERE group_id = $1 AND id = $2");
   prep("pf_facts_add",
        "INSERT INTO facts (group_id, staff_id, estate_id, period, requests_handled, sla_hits, "
        "sla_misses, callbacks_rated, callbacks_satisfied, callbacks_unsatisfied, "
@@ -312,11 +462,41 @@ std::optional<StaffCopy> PerformanceStore::GetStaff(pqxx::work& tx, const std::s
   return s;
 }
 
-std::vector<std::string> PerformanceStore::DeskAgents(pqxx::work& tx, const std::string& group,
-                                                      const std::string& estate) {
+void PerformanceStore::UpsertShift(pqxx::work& tx, const std::string& group, const std::string& id,
+                                   const std::string& estate, const std::string& staff,
+                                   absl::Time start, absl::Time end) {
+  tx.exec_prepared("pf_shift_upsert", id, group, estate, staff, Micros(start), Micros(end));
+}
+
+void PerformanceStore::DeleteShift(pqxx::work& tx, const std::string& group,
+                                   const std::string& id) {
+  tx.exec_prepared("pf_shift_delete", group, id);
+}
+
+std::vector<std::string> PerformanceStore::AgentsOnDuty(pqxx::work& tx, const std::string& group,
+                                                        const std::string& estate, absl::Time at) {
   std::vector<std::string> out;
-  for (const auto& r : tx.exec_prepared("pf_desk_agents", group, estate)) out.push_back(Str(r[0]));
+  for (const auto& r : tx.exec_prepared("pf_on_duty", group, estate, Micros(at))) {
+    out.push_back(Str(r[0]));
+  }
   return out;
+}
+
+std::vector<PerformanceStore::Uncharged> PerformanceStore::FindingsInShift(
+    pqxx::work& tx, const std::string& group, const std::string& estate, const std::string& staff,
+    absl::Time start, absl::Time end) {
+  std::vector<Uncharged> out;
+  for (const auto& r :
+       tx.exec_prepared("pf_findings_in_shift", group, estate, staff, Micros(start), Micros(end))) {
+    out.push_back(
+        {Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), absl::FromUnixMicros(r[4].as<int64_t>())});
+  }
+  return out;
+}
+
+void PerformanceStore::AddResponsible(pqxx::work& tx, const std::string& group,
+                                      const std::string& quality_line, const std::string& staff) {
+  tx.exec_prepared("pf_quality_add_responsible", group, quality_line, staff);
 }
 
 // ---- rules and settings ---------------------------------------------------------------------
@@ -332,8 +512,65 @@ std::map<std::string, int32_t> PerformanceStore::RulePoints(pqxx::work& tx,
 }
 
 void PerformanceStore::PutRule(pqxx::work& tx, const std::string& group, const std::string& rule,
-                               int32_t points, absl::Time now) {
-  tx.exec_prepared("pf_rule_put", group, rule, points, Micros(now));
+                               int32_t points, const std::optional<std::string>& form_item,
+                               absl::Time now) {
+  tx.exec_prepared("pf_rule_put", group, rule, points, Micros(now), form_item.has_value(),
+                   form_item.value_or(""));
+}
+
+std::map<std::string, std::string> PerformanceStore::FormItemOf(pqxx::work& tx,
+                                                                const std::string& group) {
+  std::map<std::string, std::string> out;
+  for (const RuleDef& r : Catalogue()) out[std::string(r.code)] = DefaultFormItemOf(r.code);
+  for (const auto& r : tx.exec_prepared("pf_rules", group)) {
+    if (!r[2].is_null()) out[Str(r[0])] = Str(r[2]);
+  }
+  return out;
+}
+
+std::vector<pb::FormItem> PerformanceStore::FormItems(pqxx::work& tx, const std::string& group) {
+  std::map<std::string, pb::FormItem> items;
+  for (const FormItemDef& d : DefaultFormItems()) {
+    pb::FormItem& f = items[d.code];
+    f.set_code(d.code);
+    f.set_name(d.name);
+    f.set_points(d.default_points);
+    f.set_default_points(d.default_points);
+  }
+  for (const auto& r : tx.exec_prepared("pf_form_items", group)) {
+    pb::FormItem& f = items[Str(r[0])];
+    f.set_code(Str(r[0]));
+    f.set_name(Str(r[1]));
+    f.set_points(r[2].as<int32_t>());
+    f.set_custom(r[3].as<bool>());
+    if (f.custom()) f.set_default_points(f.points());
+  }
+  // The defaults in the catalogue's order, then the group's own by code.
+  std::vector<pb::FormItem> out;
+  for (const FormItemDef& d : DefaultFormItems()) out.push_back(items[d.code]);
+  for (auto& [code, f] : items) {
+    if (f.custom()) out.push_back(f);
+  }
+  return out;
+}
+
+void PerformanceStore::PutFormItem(pqxx::work& tx, const std::string& group,
+                                   const pb::FormItem& item, bool custom, absl::Time now) {
+  tx.exec_prepared("pf_form_item_put", group, item.code(), item.name(), item.points(), custom,
+                   Micros(now));
+}
+
+std::map<std::string, FormTarget> PerformanceStore::FormTargets(pqxx::work& tx,
+                                                                const std::string& group) {
+  std::map<std::string, int32_t> form_points;
+  for (const pb::FormItem& f : FormItems(tx, group)) form_points[f.code()] = f.points();
+  std::map<std::string, FormTarget> out;
+  for (const auto& [office, form] : FormItemOf(tx, group)) {
+    auto it = form_points.find(form);
+    if (form.empty() || it == form_points.end()) continue;
+    out[office] = {form, it->second};
+  }
+  return out;
 }
 
 pb::Settings PerformanceStore::GetSettings(pqxx::work& tx, const std::string& group) {
@@ -357,7 +594,7 @@ int64_t PerformanceStore::ApplyLines(pqxx::work& tx, const std::string& group,
   if (lines.empty()) return 0;
   LockEvidence(tx, group, false);
   std::vector<std::string> ids, staff, estates, periods, rules, points, sources, notes, by, at,
-      sheet_ids;
+      sheet_ids, qitems, qids, pending;
   for (const LineDraft& l : lines) {
     ids.push_back(l.id);
     staff.push_back(l.staff_id);
@@ -371,12 +608,57 @@ int64_t PerformanceStore::ApplyLines(pqxx::work& tx, const std::string& group,
     at.push_back(std::to_string(Micros(l.at)));
     // A line's id doubles as the candidate id of its sheet (another table).
     sheet_ids.push_back(l.id);
+    qitems.push_back(l.quality_item);
+    qids.push_back(l.quality_line_id);
+    pending.push_back(l.pending ? "true" : "false");
   }
   return tx
       .exec_prepared1("pf_lines_apply", group, PgArray(ids), PgArray(staff), PgArray(estates),
                       PgArray(periods), PgArray(rules), PgArray(points), PgArray(sources),
-                      PgArray(notes), PgArray(by), PgArray(at), PgArray(sheet_ids))[0]
+                      PgArray(notes), PgArray(by), PgArray(at), PgArray(sheet_ids), PgArray(qitems),
+                      PgArray(qids), PgArray(pending))[0]
       .as<int64_t>();
+}
+
+void PerformanceStore::ApplyQuality(pqxx::work& tx, const std::string& group,
+                                    const std::vector<QualityDraft>& lines) {
+  if (lines.empty()) return;
+  std::vector<std::string> estates, periods, items, points, states, sources, notes, by, resp, at;
+  for (const QualityDraft& q : lines) {
+    estates.push_back(q.estate_id);
+    periods.push_back(q.period);
+    items.push_back(q.item);
+    points.push_back(std::to_string(q.points));
+    states.push_back(std::to_string(static_cast<int>(q.state)));
+    sources.push_back(q.source_event_id);
+    notes.push_back(q.note);
+    by.push_back(q.entered_by);
+    resp.push_back(absl::StrJoin(q.responsible, ","));
+    at.push_back(std::to_string(Micros(q.at)));
+  }
+  tx.exec_prepared("pf_quality_apply", group, PgArray(estates), PgArray(periods), PgArray(items),
+                   PgArray(points), PgArray(states), PgArray(sources), PgArray(notes), PgArray(by),
+                   PgArray(resp), PgArray(at));
+}
+
+void PerformanceStore::InsertFindings(pqxx::work& tx, const std::string& group,
+                                      const std::vector<FindingDraft>& findings) {
+  if (findings.empty()) return;
+  std::vector<std::string> ids, estates, periods, at, durations, callers, states, sources, items;
+  for (const FindingDraft& f : findings) {
+    ids.push_back(f.id);
+    estates.push_back(f.estate_id);
+    periods.push_back(f.period);
+    at.push_back(std::to_string(Micros(f.call_at)));
+    durations.push_back(std::to_string(f.duration_seconds));
+    callers.push_back(std::to_string(static_cast<int>(f.caller)));
+    states.push_back(std::to_string(static_cast<int>(f.state)));
+    sources.push_back(f.source_event_id);
+    items.push_back(f.quality_item);
+  }
+  tx.exec_prepared("pf_findings_insert", group, PgArray(ids), PgArray(estates), PgArray(periods),
+                   PgArray(at), PgArray(durations), PgArray(callers), PgArray(states),
+                   PgArray(sources), PgArray(items));
 }
 
 void PerformanceStore::AddFacts(pqxx::work& tx, const std::string& group,
@@ -507,7 +789,129 @@ pb::TeamSheet PerformanceStore::TeamSheet(pqxx::work& tx, const std::string& gro
     t.set_collection_rate_bp(k[0][1].as<int32_t>());
     t.set_team_points(k[0][2].as<int32_t>());
   }
+  t.set_quality_score(QualityScore(tx, group, estate, period));
   return t;
+}
+
+// ---- the office's quality ledger ------------------------------------------------------------
+
+std::vector<pb::QualityLine> PerformanceStore::QualityLines(pqxx::work& tx,
+                                                            const std::string& group,
+                                                            const std::string& estate,
+                                                            const std::string& period) {
+  std::vector<pb::QualityLine> out;
+  for (const auto& r : tx.exec_prepared("pf_quality_lines", group, estate, period)) {
+    out.push_back(QualityRow(r));
+  }
+  return out;
+}
+
+std::optional<pb::QualityLine> PerformanceStore::GetQualityLine(pqxx::work& tx,
+                                                                const std::string& group,
+                                                                const std::string& id,
+                                                                bool for_update) {
+  pqxx::result r =
+      tx.exec_prepared(for_update ? "pf_quality_get_locked" : "pf_quality_get", group, id);
+  if (r.empty()) return std::nullopt;
+  return QualityRow(r[0]);
+}
+
+std::optional<pb::QualityLine> PerformanceStore::QualityLineBySource(pqxx::work& tx,
+                                                                     const std::string& group,
+                                                                     const std::string& source,
+                                                                     const std::string& item) {
+  pqxx::result r = tx.exec_prepared("pf_quality_by_source", group, source, item);
+  if (r.empty()) return std::nullopt;
+  return QualityRow(r[0]);
+}
+
+int32_t PerformanceStore::QualityScore(pqxx::work& tx, const std::string& group,
+                                       const std::string& estate, const std::string& period) {
+  return tx.exec_prepared1("pf_quality_score", group, estate, period)[0].as<int32_t>();
+}
+
+void PerformanceStore::ConfirmQuality(pqxx::work& tx, const std::string& group,
+                                      const pb::QualityLine& line, const std::string& ref,
+                                      const std::string& by, absl::Time now) {
+  tx.exec_prepared("pf_quality_confirm", group, line.id(), ref, by, Micros(now));
+  std::vector<LineDraft> carried;
+  for (const auto& r : tx.exec_prepared("pf_quality_form_lines", group, line.id())) {
+    if (!r[7].as<bool>()) continue;  // not pending
+    if (r[6].as<int>() != 2) {
+      tx.exec_prepared("pf_line_unpend", group, Str(r[0]));
+      continue;
+    }
+    // Its form is closed: the reward counts in the next open month, referring back.
+    LineDraft d;
+    d.id = NewId(now);
+    d.staff_id = Str(r[1]);
+    d.estate_id = Str(r[2]);
+    d.period = Str(r[3]);
+    d.rule = Str(r[4]);
+    d.points = r[5].as<int32_t>();
+    d.source_event_id = absl::StrCat("confirm:", Str(r[0]));
+    d.note = "confirmed by the supervisory committee";
+    d.entered_by = by;
+    d.at = now;
+    d.quality_line_id = line.id();
+    carried.push_back(std::move(d));
+  }
+  ApplyLines(tx, group, carried);
+}
+
+void PerformanceStore::WithdrawQuality(pqxx::work& tx, const std::string& group,
+                                       const std::string& id, const std::string& reason,
+                                       absl::Time now) {
+  tx.exec_prepared("pf_quality_withdraw", group, id, reason);
+  std::vector<LineDraft> reversed;
+  for (const auto& r : tx.exec_prepared("pf_quality_form_lines", group, id)) {
+    if (r[6].as<int>() != 2 || r[7].as<bool>()) {
+      tx.exec_prepared("pf_line_void", group, Str(r[0]));
+      continue;
+    }
+    // Its form is closed: reversed in the next open month, referring back.
+    LineDraft d;
+    d.id = NewId(now);
+    d.staff_id = Str(r[1]);
+    d.estate_id = Str(r[2]);
+    d.period = Str(r[3]);
+    d.rule = Str(r[4]);
+    d.points = -r[5].as<int32_t>();
+    d.source_event_id = absl::StrCat("withdraw:", Str(r[0]));
+    d.note = absl::StrCat("withdrawn: ", reason);
+    d.at = now;
+    d.quality_line_id = id;
+    reversed.push_back(std::move(d));
+  }
+  ApplyLines(tx, group, reversed);
+}
+
+// ---- unrecorded-call findings ---------------------------------------------------------------
+
+std::vector<pb::CallFinding> PerformanceStore::Findings(pqxx::work& tx, const std::string& group,
+                                                        const std::string& estate,
+                                                        const std::string& period) {
+  std::vector<pb::CallFinding> out;
+  for (const auto& r : tx.exec_prepared("pf_findings", group, estate, period)) {
+    out.push_back(FindingRow(r));
+  }
+  return out;
+}
+
+std::optional<pb::CallFinding> PerformanceStore::GetFinding(pqxx::work& tx,
+                                                            const std::string& group,
+                                                            const std::string& id,
+                                                            bool for_update) {
+  if (for_update && tx.exec_prepared("pf_finding_lock", group, id).empty()) return std::nullopt;
+  pqxx::result r = tx.exec_prepared("pf_finding_get", group, id);
+  if (r.empty()) return std::nullopt;
+  return FindingRow(r[0]);
+}
+
+void PerformanceStore::DismissFinding(pqxx::work& tx, const std::string& group,
+                                      const std::string& id, const std::string& reason,
+                                      const std::string& by, absl::Time now) {
+  tx.exec_prepared("pf_finding_dismiss", group, id, reason, by, Micros(now));
 }
 
 // ---- appeals --------------------------------------------------------------------------------

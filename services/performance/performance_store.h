@@ -41,6 +41,36 @@ struct LineDraft {
   std::string source_event_id;
   std::string note, entered_by;
   absl::Time at;
+  // The office item of the quality line it comes from ("" for a form item only): the
+  // line's quality_line_id is that line's id; or the id itself, when known.
+  std::string quality_item, quality_line_id;
+  bool pending = false;  // awaiting the committee's confirmation
+};
+
+// One line of the office's quality ledger. Its id is md5(group:source:item)::uuid.
+struct QualityDraft {
+  std::string estate_id, period, item;
+  int32_t points = 0;
+  pb::QualityLineState state = pb::QUALITY_LINE_STATE_COUNTED;
+  std::string source_event_id, note, entered_by;
+  std::vector<std::string> responsible;
+  absl::Time at;
+};
+
+// The form item an office item moves onto, and its points.
+struct FormTarget {
+  std::string code;
+  int32_t points = 0;
+};
+
+struct FindingDraft {
+  std::string id, estate_id, period;
+  absl::Time call_at;
+  int32_t duration_seconds = 0;
+  pb::CallerKind caller = pb::CALLER_KIND_UNSPECIFIED;
+  pb::FindingState state = pb::FINDING_STATE_TO_REVIEW;
+  std::string source_event_id;
+  std::string quality_item;  // the deduction's office item when deducted
 };
 
 // Figures to add to a staff member's (or, with kNilId, the estate's) month.
@@ -75,15 +105,39 @@ class PerformanceStore {
   std::string EstateZone(pqxx::work& tx, const std::string& group, const std::string& estate);
   std::optional<StaffCopy> GetStaff(pqxx::work& tx, const std::string& group,
                                     const std::string& id);
-  // Active agents whose home estates include `estate` (the desk).
-  std::vector<std::string> DeskAgents(pqxx::work& tx, const std::string& group,
-                                      const std::string& estate);
+  // The shift roster.
+  void UpsertShift(pqxx::work& tx, const std::string& group, const std::string& id,
+                   const std::string& estate, const std::string& staff, absl::Time start,
+                   absl::Time end);
+  void DeleteShift(pqxx::work& tx, const std::string& group, const std::string& id);
+  // Agents (role "agent") on a shift of `estate` at `at` (start <= at < end).
+  std::vector<std::string> AgentsOnDuty(pqxx::work& tx, const std::string& group,
+                                        const std::string& estate, absl::Time at);
+  // Deducted findings of `estate` in [start, end) whose office line does not name `staff`
+  // yet: the evidence a shift that arrived after the call still charges.
+  struct Uncharged {
+    std::string source_event_id, quality_line_id, item, period;
+    absl::Time call_at;
+  };
+  std::vector<Uncharged> FindingsInShift(pqxx::work& tx, const std::string& group,
+                                         const std::string& estate, const std::string& staff,
+                                         absl::Time start, absl::Time end);
+  void AddResponsible(pqxx::work& tx, const std::string& group, const std::string& quality_line,
+                      const std::string& staff);
 
   // ---- rules and settings ----
   // The group's points for every rule (catalogue defaults where none is set).
   std::map<std::string, int32_t> RulePoints(pqxx::work& tx, const std::string& group);
   void PutRule(pqxx::work& tx, const std::string& group, const std::string& rule, int32_t points,
-               absl::Time now);
+               const std::optional<std::string>& form_item, absl::Time now);
+  // The group's form item of each office item (none for items mapped to nothing).
+  std::map<std::string, std::string> FormItemOf(pqxx::work& tx, const std::string& group);
+  // The group's form items: the defaults with its points, and its own.
+  std::vector<pb::FormItem> FormItems(pqxx::work& tx, const std::string& group);
+  void PutFormItem(pqxx::work& tx, const std::string& group, const pb::FormItem& item, bool custom,
+                   absl::Time now);
+  // office item → the form item and its points, by the group's mapping.
+  std::map<std::string, FormTarget> FormTargets(pqxx::work& tx, const std::string& group);
   pb::Settings GetSettings(pqxx::work& tx, const std::string& group);
   void PutSettings(pqxx::work& tx, const std::string& group, const pb::Settings& s, absl::Time now);
 
@@ -93,6 +147,12 @@ class PerformanceStore {
   // carried_from; evidence applied before (same source, staff, rule) is skipped. Returns
   // the number of lines written.
   int64_t ApplyLines(pqxx::work& tx, const std::string& group, const std::vector<LineDraft>& lines);
+  // Writes quality lines set-based; evidence applied before (same source, item) is skipped.
+  void ApplyQuality(pqxx::work& tx, const std::string& group,
+                    const std::vector<QualityDraft>& lines);
+  // Findings, set-based; one stored before is skipped.
+  void InsertFindings(pqxx::work& tx, const std::string& group,
+                      const std::vector<FindingDraft>& findings);
   void AddFacts(pqxx::work& tx, const std::string& group, const std::vector<FactDelta>& facts);
   void PutCollection(pqxx::work& tx, const std::string& group, const std::string& estate,
                      const std::string& period, int32_t arrears_bp, int32_t collection_bp,
@@ -120,6 +180,34 @@ class PerformanceStore {
   // The estate's summed figures; team KPI row if any.
   pb::TeamSheet TeamSheet(pqxx::work& tx, const std::string& group, const std::string& estate,
                           const std::string& period);
+
+  // ---- the office's quality ledger ----
+  std::vector<pb::QualityLine> QualityLines(pqxx::work& tx, const std::string& group,
+                                            const std::string& estate, const std::string& period);
+  std::optional<pb::QualityLine> GetQualityLine(pqxx::work& tx, const std::string& group,
+                                                const std::string& id, bool for_update);
+  std::optional<pb::QualityLine> QualityLineBySource(pqxx::work& tx, const std::string& group,
+                                                     const std::string& source,
+                                                     const std::string& item);
+  // counted points of the month + the arrears team points.
+  int32_t QualityScore(pqxx::work& tx, const std::string& group, const std::string& estate,
+                       const std::string& period);
+  // Records the committee's confirmation: the line counts, and its form lines stop being
+  // pending (on a closed form: a copy in the next open month, carried_from).
+  void ConfirmQuality(pqxx::work& tx, const std::string& group, const pb::QualityLine& line,
+                      const std::string& ref, const std::string& by, absl::Time now);
+  // Withdraws an office line: it counts nothing; its form lines are voided (on a closed
+  // form: reversed in the next open month).
+  void WithdrawQuality(pqxx::work& tx, const std::string& group, const std::string& id,
+                       const std::string& reason, absl::Time now);
+
+  // ---- unrecorded-call findings ----
+  std::vector<pb::CallFinding> Findings(pqxx::work& tx, const std::string& group,
+                                        const std::string& estate, const std::string& period);
+  std::optional<pb::CallFinding> GetFinding(pqxx::work& tx, const std::string& group,
+                                            const std::string& id, bool for_update);
+  void DismissFinding(pqxx::work& tx, const std::string& group, const std::string& id,
+                      const std::string& reason, const std::string& by, absl::Time now);
 
   // ---- appeals ----
   void InsertAppeal(pqxx::work& tx, const std::string& group, const std::string& id,

@@ -53,9 +53,15 @@ TEST(Arrears, TeamPointsAgainstTheBaseline) {
   EXPECT_EQ(ArrearsTeamPoints(2401, -1000, 1000), 990);
 }
 
-TEST(Lines, ScoreCountsWhatIsNotVoided) {
+// 002_…, 第七章: a person's monthly form is a 100-point form: never above 100, never below 0.
+TEST(Lines, ScoreCountsWhatIsNotVoidedWithinTheForm) {
   EXPECT_EQ(SheetScore(100, {}), 100);
-  EXPECT_EQ(SheetScore(100, {{-10, false}, {-20, false}, {100, false}}), 170);
+  EXPECT_EQ(SheetScore(100, {{-10, false}, {-20, false}, {100, false}}), 100);  // not 170
+  EXPECT_EQ(SheetScore(100, {{-10, false}, {5, false}}), 95);
+  EXPECT_EQ(SheetScore(100, {{-60, false}, {-60, false}}), 0);         // not -20
+  EXPECT_EQ(SheetScore(100, {{-10, false}, {-10, false, true}}), 90);  // pending counts nothing
+  EXPECT_EQ(ClampForm(250), 100);
+  EXPECT_EQ(ClampForm(-5), 0);
   EXPECT_EQ(SheetScore(100, {{-10, false}, {-20, true}}), 90);
   EXPECT_EQ(SheetScore(100, {{-50, true}, {-50, true}}), 100);
   EXPECT_EQ(GradeOf(SheetScore(100, {{-10, false}, {-5, false}})).name, "fail");  // 85
@@ -64,6 +70,30 @@ TEST(Lines, ScoreCountsWhatIsNotVoided) {
 
 TEST(Rules, CatalogueAndPoints) {
   ASSERT_EQ(Catalogue().size(), 14u);
+  // The form's default items: every office item that names a person, at a tenth of its
+  // points (000_… −50 → −5 on the form, +100 → +10); the arrears items are the team's.
+  EXPECT_EQ(DefaultFormItems().size(), 12u);
+  EXPECT_EQ(FindDefaultFormItem("physical_conflict")->default_points, -5);
+  EXPECT_EQ(FindDefaultFormItem("housing_claim_help")->default_points, 10);
+  EXPECT_EQ(FindDefaultFormItem("call_unrecorded")->default_points, -2);
+  EXPECT_EQ(FindDefaultFormItem("arrears_above_baseline"), nullptr);
+  EXPECT_EQ(DefaultFormItemOf("arrears_below_baseline"), "");
+  EXPECT_TRUE(NeedsConfirmation("housing_claim_help"));
+  EXPECT_FALSE(NeedsConfirmation("quarrel"));
+  pb::FormItem f;
+  f.set_code("late_to_work");
+  f.set_name("late to work");
+  f.set_points(-3);
+  EXPECT_TRUE(CheckFormItem(f, "item", true).ok());
+  f.set_code("Late!");
+  EXPECT_EQ(ErrorField(CheckFormItem(f, "item", true)), "item.code");
+  f.set_code("late");
+  f.set_points(-101);
+  EXPECT_EQ(ErrorField(CheckFormItem(f, "item", true)), "item.points");
+  f.set_points(0);
+  f.set_name("");
+  EXPECT_EQ(ErrorField(CheckFormItem(f, "item", true)), "item.name");
+  EXPECT_TRUE(CheckFormItem(f, "item", false).ok());
   const RuleDef* r = FindRule("physical_conflict");
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->default_points, -50);
@@ -87,6 +117,8 @@ TEST(Settings, Checks) {
   EXPECT_EQ(DefaultSettings().appeal_window_days(), 5);
   pb::Settings s = DefaultSettings();
   s.set_base_score(0);
+  EXPECT_EQ(ErrorField(CheckSettings(s, "settings")), "settings.base_score");
+  s.set_base_score(101);  // a form is of 100 points
   EXPECT_EQ(ErrorField(CheckSettings(s, "settings")), "settings.base_score");
   s = DefaultSettings();
   s.set_appeal_window_days(61);
@@ -121,6 +153,20 @@ TEST(Text, ChecksAndCsv) {
   EXPECT_EQ(CsvField("plain"), "plain");
   EXPECT_EQ(CsvField("a,b"), "\"a,b\"");
   EXPECT_EQ(CsvField("say \"hi\""), "\"say \"\"hi\"\"\"");
+}
+
+// issue 20.18: a CSV cell a spreadsheet would run as a formula is neutralised.
+TEST(Text, CsvNeutralisesFormulaCells) {
+  EXPECT_EQ(CsvField("=1+1"), "'=1+1");
+  EXPECT_EQ(CsvField("+86 138"), "'+86 138");
+  EXPECT_EQ(CsvField("-2"), "'-2");
+  EXPECT_EQ(CsvField("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(CsvField("\tx"), "'\tx");
+  EXPECT_EQ(CsvField("\rx"), "\"'\rx\"");
+  EXPECT_EQ(CsvField("=HYPERLINK(\"http://x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+  EXPECT_EQ(CsvField("a=b"), "a=b");  // only the first character matters
+  EXPECT_EQ(CsvField(""), "");
   EXPECT_EQ(CoverageBp(9, 10), 9000);
   EXPECT_EQ(CoverageBp(3, 0), 0);
 }
@@ -153,38 +199,54 @@ TEST(Evidence, CallbackUnsatisfiedUnpaid) {
   c.add_worker_ids(w1);  // listed twice: counted once
   c.set_agent_id(NewId(absl::Now()));
   Evidence e = EvidenceOf(Envelope("intake.callback.recorded", c), Defaults(), absl::UTCTimeZone());
-  ASSERT_EQ(e.lines.size(), 2u);
-  EXPECT_EQ(e.lines[0].rule, "service_unsatisfied");
-  EXPECT_EQ(e.lines[0].points, -20);
+  // 000_…, 二.5: one office line of −20 per unsatisfied visit, naming both workers.
+  ASSERT_EQ(e.quality.size(), 1u);
+  EXPECT_EQ(e.quality[0].line.item, "service_unsatisfied");
+  EXPECT_EQ(e.quality[0].line.points, -20);
+  EXPECT_EQ(e.quality[0].line.responsible, (std::vector<std::string>{w1, w2}));
   EXPECT_EQ(e.facts.size(), 3u);  // the agent's call, two workers rated
   c.set_paid(true);
   e = EvidenceOf(Envelope("intake.callback.recorded", c), Defaults(), absl::UTCTimeZone());
-  EXPECT_TRUE(e.lines.empty());  // paid items are not deducted
+  EXPECT_TRUE(e.quality.empty());  // paid items are not deducted
   c.set_paid(false);
   c.set_satisfaction(wuye::common::v1::SATISFACTION_SATISFIED);
   e = EvidenceOf(Envelope("intake.callback.recorded", c), Defaults(), absl::UTCTimeZone());
-  EXPECT_TRUE(e.lines.empty());
+  EXPECT_TRUE(e.quality.empty());
   EXPECT_EQ(e.facts[1].callbacks_satisfied, 1);
 }
 
 TEST(Evidence, UnrecordedCallAndComplaintAndSignature) {
+  // 000_…, 二.5: only a resident's call is deducted; others are findings to review.
   ev::UnrecordedCall u;
+  u.set_finding_id(NewId(absl::Now()));
   u.set_estate_id(NewId(absl::Now()));
   Evidence e = EvidenceOf(Envelope("intake.call.unrecorded", u), Defaults(), absl::UTCTimeZone());
-  ASSERT_EQ(e.lines.size(), 1u);
-  EXPECT_TRUE(e.lines[0].staff_id.empty());  // the desk
+  ASSERT_EQ(e.findings.size(), 1u);
+  EXPECT_EQ(e.findings[0].caller, pb::CALLER_KIND_UNSPECIFIED);
+  EXPECT_EQ(e.findings[0].state, pb::FINDING_STATE_TO_REVIEW);
+  EXPECT_TRUE(e.quality.empty());
+  u.set_caller_is_resident(false);
+  e = EvidenceOf(Envelope("intake.call.unrecorded", u), Defaults(), absl::UTCTimeZone());
+  EXPECT_EQ(e.findings[0].caller, pb::CALLER_KIND_NOT_RESIDENT);
+  EXPECT_TRUE(e.quality.empty());
+  u.set_caller_is_resident(true);
+  e = EvidenceOf(Envelope("intake.call.unrecorded", u), Defaults(), absl::UTCTimeZone());
+  EXPECT_EQ(e.findings[0].state, pb::FINDING_STATE_DEDUCTED);
+  ASSERT_EQ(e.quality.size(), 1u);
+  EXPECT_TRUE(e.quality[0].on_duty);  // the agents on duty, by the roster
+  EXPECT_TRUE(e.quality[0].line.responsible.empty());
+  EXPECT_EQ(e.quality[0].line.points, -20);
   u.add_staff_ids(NewId(absl::Now()));
   e = EvidenceOf(Envelope("intake.call.unrecorded", u), Defaults(), absl::UTCTimeZone());
-  ASSERT_EQ(e.lines.size(), 1u);
-  EXPECT_EQ(e.lines[0].staff_id, u.staff_ids(0));
-  EXPECT_EQ(e.lines[0].points, -20);
+  ASSERT_EQ(e.quality.size(), 1u);
+  EXPECT_EQ(e.quality[0].line.responsible, (std::vector<std::string>{u.staff_ids(0)}));
 
   ev::ComplaintVerified c;
   c.set_estate_id(u.estate_id());
   c.set_staff_id(NewId(absl::Now()));
   e = EvidenceOf(Envelope("intake.complaint.verified", c), Defaults(), absl::UTCTimeZone());
-  ASSERT_EQ(e.lines.size(), 1u);
-  EXPECT_EQ(e.lines[0].rule, "complaint_verified");
+  ASSERT_EQ(e.quality.size(), 1u);
+  EXPECT_EQ(e.quality[0].line.item, "complaint_verified");
   EXPECT_EQ(e.facts[0].complaints_against, 1);
 
   ev::WorkOrderChanged w;
@@ -194,14 +256,14 @@ TEST(Evidence, UnrecordedCallAndComplaintAndSignature) {
   points["work_unsigned"] = -30;
   ev::Event env = Envelope("dispatch.work_order.signature_missing", w);
   e = EvidenceOf(env, points, absl::UTCTimeZone());
-  ASSERT_EQ(e.lines.size(), 1u);
-  EXPECT_EQ(e.lines[0].points, -30);
-  EXPECT_EQ(e.lines[0].source_event_id, env.event_id());
+  ASSERT_EQ(e.quality.size(), 1u);
+  EXPECT_EQ(e.quality[0].line.points, -30);
+  EXPECT_EQ(e.quality[0].line.source_event_id, env.event_id());
 
   *w.mutable_sla_deadline() = ToProtoTime(absl::Now());
   w.set_sla_met(true);
   e = EvidenceOf(Envelope("dispatch.work_order.completed", w), points, absl::UTCTimeZone());
-  EXPECT_TRUE(e.lines.empty());
+  EXPECT_TRUE(e.quality.empty());
   ASSERT_EQ(e.facts.size(), 1u);
   EXPECT_EQ(e.facts[0].sla_hits, 1);
   EXPECT_EQ(e.facts[0].requests_handled, 1);
@@ -209,7 +271,7 @@ TEST(Evidence, UnrecordedCallAndComplaintAndSignature) {
   EXPECT_EQ(e.facts[0].sla_misses, 1);
   // Not evidence at all.
   e = EvidenceOf(Envelope("dispatch.work_order.assigned", w), points, absl::UTCTimeZone());
-  EXPECT_TRUE(e.lines.empty() && e.facts.empty());
+  EXPECT_TRUE(e.quality.empty() && e.lines.empty() && e.facts.empty());
 }
 
 }  // namespace
