@@ -84,6 +84,10 @@ absl::Status EldercareMoney::Post(pqxx::work& tx, const std::string& group,
       fee.kind() == ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE) {
     // 004_… 5.12: the office collects it from the clinic; no unit owes it.
     if (!IsValidId(fee.estate_id())) return absl::InvalidArgumentError("charge: no estate");
+    // Only an estate of the event's own group (issue 20.5: every write keyed by the group).
+    if (!store_.GetEstate(tx, group, fee.estate_id())) {
+      return absl::UnavailableError("charge: estate not yet in billing's copy");
+    }
     store_.PostLedger(
         tx, group, fee.estate_id(), "eldercare_clinic_fee", ref,
         {{"clinic_receivable", "", amount}, {"revenue:clinic_management_fee", "", -amount}}, at);
@@ -92,6 +96,7 @@ absl::Status EldercareMoney::Post(pqxx::work& tx, const std::string& group,
   if (!IsValidId(fee.unit_id())) return absl::InvalidArgumentError("charge: no valid unit id");
   auto unit = store_.GetUnit(tx, group, fee.unit_id());
   if (!unit) return absl::UnavailableError("charge: unit not yet in billing's copy");
+  store_.LockUnit(tx, group, unit->id);  // every money movement of a unit, one at a time
   switch (fee.kind()) {
     case ev::ELDER_FEE_KIND_DEPOSIT_REFUND:  // 5.9: in full, of what was paid
     case ev::ELDER_FEE_KIND_CHECKUP_RETURN:  // 5.6: 多还
