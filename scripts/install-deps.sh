@@ -23,6 +23,8 @@ PACKAGES=(
   python3-yaml
   # ps, pgrep, ss used by scripts
   procps iproute2
+  # the zone list behind shared/zone.h; the openssl CLI makes the TLS tests' certificates
+  tzdata openssl
 )
 
 log() { printf 'deps: %s\n' "$*"; }
