@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/billing/billing.h"
@@ -135,10 +136,9 @@ grpc::Status BillingServiceImpl::SetStandardPrice(Ctx* ctx, const v1::SetStandar
       event.set_price_fen(resp->price_fen());
       event.set_per(resp->per());
       *event.mutable_effective_at() = resp->update_time();
-      outbox_.Append(tx,
-                     {"billing.standard_price.set", group, "", resp->item_code(), resp->version(),
-                      &event},
-                     rc.now, rc.trace_id);
+      outbox_.Append(
+          tx, {"billing.standard_price.set", group, "", resp->item_code(), resp->version(), &event},
+          rc.now, rc.trace_id);
       return absl::OkStatus();
     });
   });
@@ -385,10 +385,17 @@ grpc::Status BillingServiceImpl::GetBillingRun(Ctx* ctx, const v1::GetBillingRun
 grpc::Status BillingServiceImpl::GetBill(Ctx* ctx, const v1::GetBillRequest* req, v1::Bill* resp) {
   return rpc_.Run(ctx, "GetBill", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    WUYE_RETURN_IF_ERROR(RequireAccountReader(rc));
+    // The care roles read the elderly-care bills they follow up, and no other bill.
+    const bool care_only = !RequireAccountReader(rc).ok() && MaySeeCareDetail(rc.caller);
+    if (!care_only) WUYE_RETURN_IF_ERROR(RequireAccountReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(*resp, VisibleBill(tx, rc, req->id(), "id"));
+      if (care_only && !absl::StartsWith(resp->source(), "eldercare:")) {
+        resp->Clear();
+        return absl::PermissionDeniedError(
+            "billing.GetBill: care roles read elderly-care bills only");
+      }
       MaskCareDetail(rc.caller, resp);
       return absl::OkStatus();
     });

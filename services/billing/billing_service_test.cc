@@ -558,8 +558,7 @@ TEST_F(BillingServiceTest, EstatePricesStayWithinThirtyPercentAndArePublished) {
 
   // 004_… 5.6.1 (浮动幅度不超过30%): a new standard price re-checks the estates' prices and
   // names those now outside the band; dispatch learns the standard price by event.
-  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.standard_price.set'"),
-            1);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.standard_price.set'"), 1);
   std_req.set_request_id(NewId(absl::Now()));
   std_req.mutable_price()->set_price_fen(9000);  // 13 000 > 9 000 × 1.3 = 11 700
   ASSERT_TRUE(Call(&Stub::SetStandardPrice, admin_, std_req, &standard).ok());
@@ -569,8 +568,7 @@ TEST_F(BillingServiceTest, EstatePricesStayWithinThirtyPercentAndArePublished) {
   std_req.mutable_price()->set_price_fen(11000);  // 13 000 ≤ 14 300: back inside
   ASSERT_TRUE(Call(&Stub::SetStandardPrice, admin_, std_req, &standard).ok());
   EXPECT_EQ(standard.estate_ids_outside_band_size(), 0);
-  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.standard_price.set'"),
-            3);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.standard_price.set'"), 3);
 }
 
 // ---- Payments -------------------------------------------------------------------------
@@ -1636,6 +1634,9 @@ TEST_F(BillingServiceTest, AnotherGroupSeesAndChangesNothingAndRolesAreEnforced)
   prices_req.set_estate_id(estate_);
   v1::ListEstatePricesResponse prices;
   EXPECT_TRUE(Call(&Stub::ListEstatePrices, tech, prices_req, &prices).ok());
+  // A nurse reads the elderly-care bills she follows up, not the unit's management fees.
+  EXPECT_EQ(Call(&Stub::GetBill, TestToken(group_, {"*"}, {"nurse"}), get_bill, &b).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   std::string agent = TestToken(group_, {"*"}, {"agent"});
   EXPECT_TRUE(Call(&Stub::GetUnitAccount, agent, account_req, &account).ok());  // the desk
   EXPECT_EQ(Call(&Stub::GetArrears, agent, arrears_req, &arrears).error_code(),

@@ -485,6 +485,7 @@ grpc::Status PerformanceServiceImpl::ListFormItems(Ctx* ctx, const pb::ListFormI
                                                    pb::ListFormItemsResponse* resp) {
   return rpc_.Run(ctx, "ListFormItems", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     return db_.Transact([&](pqxx::work& tx) {
       for (auto& f : store_.FormItems(tx, rc.caller.group_id)) *resp->add_items() = std::move(f);
       return absl::OkStatus();
