@@ -25,7 +25,11 @@ namespace dir = ::wuye::directory::v1;
 
 class Consumer {
  public:
-  explicit Consumer(Db& db) : store_(db), outbox_(db, "intake"), flow_(store_, outbox_) {}
+  Consumer(Db& db, std::string phone_key)
+      : store_(db),
+        outbox_(db, "intake"),
+        flow_(store_, outbox_),
+        phone_key_(std::move(phone_key)) {}
 
   absl::Status Apply(pqxx::work& tx, const ev::Event& e) {
     if (absl::StartsWith(e.type(), "dispatch.")) return WorkOrder(tx, e);
@@ -55,6 +59,24 @@ class Consumer {
                                        staff.home_estate_ids().end());
       store_.UpsertStaff(tx, e.group_id(), staff.id(), start, e.subject_version(), estates,
                          staff.active());
+    } else if (e.type() == "directory.resident.created" ||
+               e.type() == "directory.resident.updated") {
+      // Whose number a carrier-log call is (seed 000 二.5: 有业主通话记录): the number
+      // normalised as a carrier-log number and kept only as its hash; a number intake
+      // cannot read matches no call.
+      dir::Resident r;
+      if (!e.payload().UnpackTo(&r)) {
+        return absl::InvalidArgumentError("payload: not a Resident");
+      }
+      if (!IsValidId(r.id()) || !IsValidId(r.estate_id()) || !IsValidId(e.group_id())) {
+        return absl::OkStatus();
+      }
+      std::string hash;
+      if (auto digits = NormalizePhone(r.phone(), "phone"); digits.ok() && !digits->empty()) {
+        hash = HashPhone(phone_key_, *digits);
+      }
+      store_.UpsertResidentPhone(tx, e.group_id(), r.id(), r.estate_id(), hash,
+                                 std::max<int64_t>(e.subject_version(), 1));
     } else if (e.type() == "billing.price.published") {
       // An item is launched in an estate when its price is first published there (5.6.1:
       // 予以公开); the earliest publication seen is kept, whatever the order of arrival.
@@ -138,12 +160,13 @@ class Consumer {
   IntakeStore store_;
   Outbox outbox_;
   TicketFlow flow_;
+  std::string phone_key_;
 };
 
 }  // namespace
 
-EventHandler MakeHandler(Db& db) {
-  auto consumer = std::make_shared<Consumer>(db);
+EventHandler MakeHandler(Db& db, std::string phone_key) {
+  auto consumer = std::make_shared<Consumer>(db, std::move(phone_key));
   return [consumer](pqxx::work& tx, const ev::Event& e) { return consumer->Apply(tx, e); };
 }
 

@@ -4,15 +4,20 @@
 //    ticket_id, or for tickets intake does not have, are ignored; stale versions of a work
 //    order are ignored.
 //  - wuye.directory.events: the estates (household count, time zone) and staff (start date)
-//    that the callback rule needs, versioned by subject_version.
+//    that the callback rule needs, versioned by subject_version; and the residents' numbers,
+//    only as their hash under the phone key, to tell whether an unrecorded call is a
+//    resident's.
 #pragma once
+
+#include <string>
 
 #include "shared/bus.h"
 #include "shared/db.h"
 
 namespace wuye::intake {
 
-// The consumer's handler; it prepares its statements on `db`.
-EventHandler MakeHandler(Db& db);
+// The consumer's handler; it prepares its statements on `db` and hashes residents' numbers
+// under `phone_key` (the key the service hashes callers' numbers with).
+EventHandler MakeHandler(Db& db, std::string phone_key);
 
 }  // namespace wuye::intake

@@ -644,6 +644,13 @@ grpc::Status IntakeServiceImpl::ImportCarrierCallLog(Ctx* ctx,
             e.set_estate_id(req->estate_id());
             *e.mutable_call_at() = finding->call_time();
             e.set_duration_seconds(c.duration);
+            // Seed 000 二.5 deducts only an owner's (resident's) call: whether the number is
+            // one of the estate's residents', as the directory's events told intake; left
+            // unset (performance reviews it) while intake knows no resident of the estate.
+            if (auto resident =
+                    store_.ResidentPhone(tx, rc.caller.group_id, req->estate_id(), c.hash)) {
+              e.set_caller_is_resident(*resident);
+            }
             outbox_.Append(
                 tx, {"intake.call.unrecorded", rc.caller.group_id, req->estate_id(), id, 0, &e},
                 rc.now, rc.trace_id);

@@ -227,6 +227,16 @@ IntakeStore::IntakeStore(Db& db) {
        "INSERT INTO unrecorded_calls (id, group_id, estate_id, call_at, caller_hash, duration_s, "
        "found_at) VALUES ($1, $2, $3, " TS("$4") ", $5::bytea, $6, " TS("$7") ") "
        "ON CONFLICT DO NOTHING RETURNING id");
+  prep("in_resident_phone_upsert",
+       "INSERT INTO resident_phones (group_id, resident_id, estate_id, phone_hash, version) "
+       "VALUES ($1, $2, $3, NULLIF($4::bytea, ''::bytea), $5) ON CONFLICT (group_id, "
+       "resident_id) DO UPDATE SET estate_id = EXCLUDED.estate_id, phone_hash = "
+       "EXCLUDED.phone_hash, version = EXCLUDED.version WHERE resident_phones.version < "
+       "EXCLUDED.version");
+  prep("in_resident_phone_known",
+       "SELECT EXISTS (SELECT 1 FROM resident_phones WHERE group_id = $1 AND estate_id = $2 AND "
+       "phone_hash = $3::bytea), EXISTS (SELECT 1 FROM resident_phones WHERE group_id = $1 AND "
+       "estate_id = $2)");
 }
 
 absl::Status IntakeStore::CreateTickets(Db& db, absl::Span<TicketCreation* const> batch) {
@@ -574,6 +584,22 @@ bool IntakeStore::InsertUnrecordedCall(pqxx::work& tx, const std::string& group,
   auto res = tx.exec_prepared("in_unrecorded_insert", id, group, estate_id, Micros(call_at),
                               tx.esc_raw(caller_hash), duration_s, Micros(now));
   return !res.empty();
+}
+
+void IntakeStore::UpsertResidentPhone(pqxx::work& tx, const std::string& group,
+                                      const std::string& resident_id, const std::string& estate_id,
+                                      const std::string& phone_hash, int64_t version) {
+  tx.exec_prepared("in_resident_phone_upsert", group, resident_id, estate_id,
+                   tx.esc_raw(phone_hash), version);
+}
+
+std::optional<bool> IntakeStore::ResidentPhone(pqxx::work& tx, const std::string& group,
+                                               const std::string& estate_id,
+                                               const std::string& phone_hash) {
+  auto row = tx.exec_prepared1("in_resident_phone_known", group, estate_id, tx.esc_raw(phone_hash));
+  if (row[0].as<bool>()) return true;
+  if (!row[1].as<bool>()) return std::nullopt;
+  return false;
 }
 
 }  // namespace wuye::intake

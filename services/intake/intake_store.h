@@ -165,6 +165,15 @@ class IntakeStore {
   bool InsertUnrecordedCall(pqxx::work& tx, const std::string& group, const std::string& estate_id,
                             const std::string& id, absl::Time call_at,
                             const std::string& caller_hash, int duration_s, absl::Time now);
+  // Applies a directory resident's number (its hash; "" when it has no usable number) and
+  // estate if `version` is newer than the stored one: the old number then no longer matches.
+  void UpsertResidentPhone(pqxx::work& tx, const std::string& group, const std::string& resident_id,
+                           const std::string& estate_id, const std::string& phone_hash,
+                           int64_t version);
+  // Whether a resident of the estate has the number hashed as `phone_hash`; nullopt when
+  // intake knows no resident of the estate at all (it cannot say).
+  std::optional<bool> ResidentPhone(pqxx::work& tx, const std::string& group,
+                                    const std::string& estate_id, const std::string& phone_hash);
 };
 
 }  // namespace wuye::intake
