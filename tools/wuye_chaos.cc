@@ -37,6 +37,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -377,7 +378,8 @@ FlowResult RunFlow(const Suite& s, const std::string& run, int i, absl::Duration
   });
   if (!st.ok()) return fail("AcceptWorkOrder", st);
   // The resident agrees the price before the plumber sets out. Dispatch may not have heard
-  // of the resident yet (its directory copy lags a restart): that answer is retried.
+  // of the resident or of billing's price yet (its copies lag a restart of Redis or of
+  // billing's relay): those answers are retried.
   Await(
       [&] {
         st = step("agree", [&](auto* c, auto* out) {
@@ -386,7 +388,9 @@ FlowResult RunFlow(const Suite& s, const std::string& run, int i, absl::Duration
           req.set_id(r.order_id);
           return s.dispatch->AgreePrice(c, req, out);
         });
-        return st.error_code() != grpc::INVALID_ARGUMENT;
+        const bool no_price_yet = st.error_code() == grpc::FAILED_PRECONDITION &&
+                                  absl::StrContains(st.error_message(), "price of the item");
+        return st.error_code() != grpc::INVALID_ARGUMENT && !no_price_yet;
       },
       budget);
   if (!st.ok()) return fail("AgreePrice", st);
