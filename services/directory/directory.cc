@@ -225,7 +225,21 @@ absl::Status PrepareUnit(v1::Unit& u, absl::string_view prefix) {
   if (!IsValidId(u.building_id())) {
     return FieldError(Path(prefix, "building_id"), "not a valid id");
   }
-  return PrepareUnitFields(u, prefix);
+  WUYE_RETURN_IF_ERROR(PrepareUnitFields(u, prefix));
+  // Hand-over and move-in days (003_…, Q4 and Q6): real dates, a cleared one is unset, and
+  // nobody moves in before the unit is handed over.
+  if (!DateIsSet(u.handover_date())) u.clear_handover_date();
+  if (!DateIsSet(u.move_in_date())) u.clear_move_in_date();
+  if (u.has_handover_date()) {
+    WUYE_RETURN_IF_ERROR(CheckDate(u.handover_date(), Path(prefix, "handover_date")));
+  }
+  if (u.has_move_in_date()) {
+    WUYE_RETURN_IF_ERROR(CheckDate(u.move_in_date(), Path(prefix, "move_in_date")));
+    if (u.has_handover_date() && DateText(u.move_in_date()) < DateText(u.handover_date())) {
+      return FieldError(Path(prefix, "move_in_date"), "not before handover_date");
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PrepareImportedUnit(v1::ImportedUnit& u, absl::string_view prefix) {

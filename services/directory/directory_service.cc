@@ -351,8 +351,9 @@ grpc::Status DirectoryServiceImpl::UpdateUnit(Ctx* ctx, const v1::UpdateUnitRequ
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager}));
     WUYE_RETURN_IF_ERROR(CheckId(req->unit().id(), "unit.id"));
-    WUYE_RETURN_IF_ERROR(CheckMask(
-        req->update_mask(), {"building_area_m2", "type", "occupancy", "handed_over", "floor"}));
+    WUYE_RETURN_IF_ERROR(
+        CheckMask(req->update_mask(), {"building_area_m2", "type", "occupancy", "handed_over",
+                                       "floor", "handover_date", "move_in_date"}));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       auto unit = store_.GetUnit(tx, rc.caller.group_id, req->unit().id(), true);
       if (!unit) return absl::NotFoundError("unit.id: no such unit");
@@ -364,6 +365,8 @@ grpc::Status DirectoryServiceImpl::UpdateUnit(Ctx* ctx, const v1::UpdateUnitRequ
       if (MaskHas(m, "occupancy")) unit->set_occupancy(in.occupancy());
       if (MaskHas(m, "handed_over")) unit->set_handed_over(in.handed_over());
       if (MaskHas(m, "floor")) unit->set_floor(in.floor());
+      if (MaskHas(m, "handover_date")) *unit->mutable_handover_date() = in.handover_date();
+      if (MaskHas(m, "move_in_date")) *unit->mutable_move_in_date() = in.move_in_date();
       WUYE_RETURN_IF_ERROR(PrepareUnit(*unit, "unit"));
       store_.UpdateUnit(tx, *unit, rc.now, resp);
       Publish(tx, rc, "directory.unit.updated", resp->estate_id(), resp->id(), resp->version(),

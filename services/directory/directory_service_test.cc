@@ -338,6 +338,56 @@ TEST_F(DirectoryServiceTest, BuildingsAndUnitsAreCreatedListedAndUpdated) {
   EXPECT_EQ(buildings.buildings(0).name(), "3栋");
 }
 
+// 003_… Q4 and Q6 (業主入住后,每月需交繳梯燈費): billing prorates the first month from the
+// hand-over day and owes stair lighting from the move-in day, so the directory keeps both.
+TEST_F(DirectoryServiceTest, AUnitKeepsItsHandOverAndMoveInDays) {
+  v1::CreateUnitRequest req;
+  req.set_request_id("unit-dates");
+  req.mutable_unit()->set_building_id(MakeBuilding(estate_, "1").id());
+  req.mutable_unit()->set_number("101");
+  req.mutable_unit()->set_building_area_m2("90");
+  req.mutable_unit()->set_handed_over(true);
+  auto* handover = req.mutable_unit()->mutable_handover_date();
+  handover->set_year(2026);
+  handover->set_month(11);
+  handover->set_day(12);
+  v1::Unit unit;
+  ASSERT_TRUE(Call(&Stub::CreateUnit, admin_, req, &unit).ok());
+  EXPECT_EQ(unit.handover_date().day(), 12);
+  EXPECT_FALSE(unit.has_move_in_date());
+
+  v1::UpdateUnitRequest update;
+  update.set_request_id("unit-move-in");
+  update.mutable_unit()->set_id(unit.id());
+  update.mutable_unit()->set_occupancy(v1::OCCUPANCY_SELF_OCCUPIED);
+  auto* move_in = update.mutable_unit()->mutable_move_in_date();
+  move_in->set_year(2026);
+  move_in->set_month(11);
+  move_in->set_day(20);
+  for (const char* p : {"occupancy", "move_in_date"}) update.mutable_update_mask()->add_paths(p);
+  v1::Unit updated;
+  grpc::Status st = Call(&Stub::UpdateUnit, admin_, update, &updated);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(updated.move_in_date().day(), 20);
+  EXPECT_EQ(updated.handover_date().day(), 12);  // kept: not in the mask
+
+  // Nobody moves in before the hand-over, and a date must be a real one.
+  const std::string before = Snapshot();
+  update.set_request_id("unit-too-early");
+  move_in->set_day(11);
+  EXPECT_EQ(Call(&Stub::UpdateUnit, admin_, update, &updated).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  update.set_request_id("unit-bad-day");
+  move_in->set_day(31);
+  EXPECT_EQ(Call(&Stub::UpdateUnit, admin_, update, &updated).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Snapshot(), before);
+  v1::GetUnitRequest get;
+  get.set_id(unit.id());
+  ASSERT_TRUE(Call(&Stub::GetUnit, admin_, get, &updated).ok());
+  EXPECT_EQ(updated.move_in_date().day(), 20);
+}
+
 TEST_F(DirectoryServiceTest, ImportUnitsCreatesBuildingsAndUnitsAndIsIdempotent) {
   MakeBuilding(estate_, "A");  // exists already: reused, not created
   v1::ImportUnitsRequest req;

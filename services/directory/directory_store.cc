@@ -24,7 +24,8 @@ constexpr char kBuildingCols[] =
     "id, group_id, estate_id, name, floors, version, " US("created_at");
 constexpr char kUnitCols[] =
     "id, group_id, estate_id, building_id, number, area_m2::text, type, occupancy, handed_over, "
-    "floor, version, " US("created_at") ", " US("updated_at");
+    "floor, version, " US("created_at") ", " US("updated_at") ", "
+    "COALESCE(handover_date::text, ''), COALESCE(move_in_date::text, '')";
 constexpr char kResidentCols[] =
     "id, group_id, estate_id, unit_id, name, phone, COALESCE(birth_date::text, ''), role, "
     "COALESCE(lease_start::text, ''), COALESCE(lease_end::text, ''), version, " US(
@@ -93,6 +94,8 @@ v1::Unit UnitRow(const pqxx::row& r) {
   u.set_version(r[10].as<int64_t>());
   *u.mutable_create_time() = Micros(r[11]);
   *u.mutable_update_time() = Micros(r[12]);
+  if (!Str(r[13]).empty()) *u.mutable_handover_date() = DateFromText(Str(r[13]));
+  if (!Str(r[14]).empty()) *u.mutable_move_in_date() = DateFromText(Str(r[14]));
   return u;
 }
 
@@ -223,10 +226,10 @@ DirectoryStore::DirectoryStore(Db& db) {
   prep("dir_unit_insert",
        absl::StrCat(
            "INSERT INTO units (id, group_id, estate_id, building_id, number, area_m2, type, "
-           "occupancy, handed_over, floor, created_at, updated_at) VALUES ($1, $2, $3, $4, "
-           "$5, $6::numeric, $7, $8, $9, $10, " TS("$11") ", " TS(
-               "$11") ") "
-                      "ON CONFLICT DO NOTHING RETURNING ",
+           "occupancy, handed_over, floor, created_at, updated_at, handover_date, "
+           "move_in_date) VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, $10, " TS(
+               "$11") ", " TS("$11") ", NULLIF($12, '')::date, NULLIF($13, '')::date) "
+                                     "ON CONFLICT DO NOTHING RETURNING ",
            kUnitCols));
   prep("dir_unit_get",
        absl::StrCat("SELECT ", kUnitCols, " FROM units WHERE group_id = $1 AND id = $2"));
@@ -235,7 +238,8 @@ DirectoryStore::DirectoryStore(Db& db) {
       absl::StrCat("SELECT ", kUnitCols, " FROM units WHERE group_id = $1 AND id = $2 FOR UPDATE"));
   prep("dir_unit_update",
        absl::StrCat("UPDATE units SET area_m2 = $3::numeric, type = $4, occupancy = $5, "
-                    "handed_over = $6, floor = $7, version = version + 1, updated_at = " TS(
+                    "handed_over = $6, floor = $7, handover_date = NULLIF($9, '')::date, "
+                    "move_in_date = NULLIF($10, '')::date, version = version + 1, updated_at = " TS(
                         "$8") " WHERE group_id = $1 AND id = $2 RETURNING ",
                     kUnitCols));
   prep("dir_unit_list", absl::StrCat("SELECT ", kUnitCols,
@@ -431,7 +435,8 @@ bool DirectoryStore::InsertUnit(pqxx::work& tx, const v1::Unit& u, absl::Time no
   pqxx::result res;
   if (!TryInsert(tx, &res, "dir_unit_insert", u.id(), u.group_id(), u.estate_id(), u.building_id(),
                  u.number(), u.building_area_m2(), static_cast<int>(u.type()),
-                 static_cast<int>(u.occupancy()), u.handed_over(), u.floor(), ToMicros(now))) {
+                 static_cast<int>(u.occupancy()), u.handed_over(), u.floor(), ToMicros(now),
+                 DateText(u.handover_date()), DateText(u.move_in_date()))) {
     return false;
   }
   *out = UnitRow(res[0]);
@@ -447,7 +452,8 @@ std::optional<v1::Unit> DirectoryStore::GetUnit(pqxx::work& tx, const std::strin
 void DirectoryStore::UpdateUnit(pqxx::work& tx, const v1::Unit& u, absl::Time now, v1::Unit* out) {
   *out = UnitRow(tx.exec_prepared1("dir_unit_update", u.group_id(), u.id(), u.building_area_m2(),
                                    static_cast<int>(u.type()), static_cast<int>(u.occupancy()),
-                                   u.handed_over(), u.floor(), ToMicros(now)));
+                                   u.handed_over(), u.floor(), ToMicros(now),
+                                   DateText(u.handover_date()), DateText(u.move_in_date())));
 }
 
 std::vector<v1::Unit> DirectoryStore::ListUnits(pqxx::work& tx, const std::string& group,
