@@ -386,8 +386,9 @@ grpc::Status BillingServiceImpl::GetBill(Ctx* ctx, const v1::GetBillRequest* req
   return rpc_.Run(ctx, "GetBill", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     // The care roles read the elderly-care bills they follow up, and no other bill.
-    const bool care_only = !RequireAccountReader(rc).ok() && MaySeeCareDetail(rc.caller);
-    if (!care_only) WUYE_RETURN_IF_ERROR(RequireAccountReader(rc));
+    const absl::Status reader = RequireAccountReader(rc);
+    const bool care_only = !reader.ok() && MaySeeCareDetail(rc.caller);
+    if (!care_only) WUYE_RETURN_IF_ERROR(reader);
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(*resp, VisibleBill(tx, rc, req->id(), "id"));

@@ -83,16 +83,16 @@ absl::StatusOr<v1::Ticket> IntakeServiceImpl::VisibleTicket(pqxx::work& tx,
 }
 
 // Intake's copy of the directory's estates (consumers.cc) holds only the group's own.
-absl::Status IntakeServiceImpl::RequireKnownEstate(const RequestContext& rc,
-                                                   const std::string& estate_id,
-                                                   absl::string_view field) {
-  bool known = false;
+absl::StatusOr<EstateFacts> IntakeServiceImpl::KnownEstate(const RequestContext& rc,
+                                                          const std::string& estate_id,
+                                                          absl::string_view field) {
+  std::optional<EstateFacts> estate;
   WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
-    known = store_.GetEstate(tx, rc.caller.group_id, estate_id).has_value();
+    estate = store_.GetEstate(tx, rc.caller.group_id, estate_id);
     return absl::OkStatus();
   }));
-  if (!known) return absl::NotFoundError(absl::StrCat(field, ": no such estate"));
-  return absl::OkStatus();
+  if (!estate) return absl::NotFoundError(absl::StrCat(field, ": no such estate"));
+  return *std::move(estate);
 }
 
 absl::Status IntakeServiceImpl::RequireOwnerOrSupervisor(const RequestContext& rc,
@@ -115,7 +115,7 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
     v1::Ticket t = req->ticket();
     WUYE_RETURN_IF_ERROR(PrepareTicket(t, req->answer(), rc.now, "ticket"));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(t.estate_id()));
-    WUYE_RETURN_IF_ERROR(RequireKnownEstate(rc, t.estate_id(), "ticket.estate_id"));
+    WUYE_ASSIGN_OR_RETURN(EstateFacts estate, KnownEstate(rc, t.estate_id(), "ticket.estate_id"));
     std::string caller_hash;
     if (!t.caller_phone().empty()) {
       WUYE_ASSIGN_OR_RETURN(std::string digits,
@@ -141,16 +141,9 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
     }
     if (t.kind() == common::TICKET_KIND_CONSULTATION && req->answer().empty()) {
       // The answer's clock runs while the estate's desk is open (000_…, 二.5).
-      std::optional<EstateFacts> estate;
-      WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
-        estate = store_.GetEstate(tx, rc.caller.group_id, t.estate_id());
-        return absl::OkStatus();
-      }));
-      if (estate) {
-        *t.mutable_answer_due_time() =
-            ToProtoTime(AnswerDue(FromProtoTime(t.received_time()), t.needs_supervisor(),
-                                  estate->desk, LoadZone(estate->time_zone)));
-      }
+      *t.mutable_answer_due_time() =
+          ToProtoTime(AnswerDue(FromProtoTime(t.received_time()), t.needs_supervisor(),
+                                estate.desk, LoadZone(estate.time_zone)));
     }
     t.set_id(NewId(rc.now));
     t.set_group_id(rc.caller.group_id);

@@ -53,9 +53,10 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   // token does not name its estate.
   absl::StatusOr<v1::Ticket> VisibleTicket(pqxx::work& tx, const RequestContext& rc,
                                            const std::string& id, bool for_update);
-  // NOT_FOUND "<field>: no such estate" unless intake knows the estate in the caller's group.
-  absl::Status RequireKnownEstate(const RequestContext& rc, const std::string& estate_id,
-                                  absl::string_view field);
+  // The estate as intake knows it; NOT_FOUND "<field>: no such estate" unless it is the caller's
+  // group's.
+  absl::StatusOr<EstateFacts> KnownEstate(const RequestContext& rc, const std::string& estate_id,
+                                          absl::string_view field);
   // PERMISSION_DENIED unless the caller owns the ticket or is a supervisor.
   static absl::Status RequireOwnerOrSupervisor(const RequestContext& rc, const v1::Ticket& t);
   static ChangeContext Change(const RequestContext& rc, std::string reason);
