@@ -276,8 +276,9 @@ start_service() {  # NAME [VAR=value...]
   say "$name on 127.0.0.1:$svc_port (database $db, log $log), idle RSS $((rss_kib / 1024)) MiB"
 }
 
+# The services of services.txt that have a bench (services/<name>/<name>_bench).
 service_benches=()
-for name in intake billing eldercare dispatch performance; do
+for name in $(awk '!/^[[:space:]]*(#|$)/ {print $1}' services.txt); do
   [[ -x "$build/services/$name/wuye-$name" && -x "$build/services/$name/${name}_bench" ]] &&
     wanted "$name" &&
     service_benches+=("$name")

@@ -8,7 +8,8 @@
 # It runs a suite of its own beside any other: PostgreSQL, Redis and every service in a
 # scratch state directory (.chaos/<time>/), on their own ports below the kernel's ephemeral
 # range (services at 20051.., PostgreSQL 24329, Redis 26379: a restarted server never finds
-# its port taken by some client's outgoing connection), and
+# its port taken by some client's outgoing connection; all moved up by a multiple of 100
+# while another checkout's run holds them), and
 # removes it all at the end (kept on failure, with the logs). Sizes (environment):
 #   CHAOS_FLOWS (10000)  CHAOS_CONCURRENCY (32)  CHAOS_KILLS (50)
 #   CHAOS_REDIS_RESTARTS (5)  CHAOS_PG_RESTARTS (3)
@@ -39,9 +40,25 @@ done
 state=$ROOT/.chaos/$(date -u +%Y%m%dT%H%M%SZ)-$$
 mkdir -p -- "$state"
 export WUYE_STATE_DIR=$state
-export WUYE_PORT_OFFSET=${CHAOS_PORT_OFFSET:--30000}
-export WUYE_PG_PORT=${CHAOS_PG_PORT:-24329}
-export WUYE_REDIS_PORT=${CHAOS_REDIS_PORT:-26379}
+# Another checkout's chaos run (its `make test`) may hold these ports: unless they were
+# given, move the whole suite up by 100 until every port of it is free, and say so.
+listening() { [[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]]; }
+shift_by=0
+if [[ -z "${CHAOS_PORT_OFFSET:-}${CHAOS_PG_PORT:-}${CHAOS_REDIS_PORT:-}" ]] && command -v ss >/dev/null; then
+  for ((shift_by = 0; shift_by < 1000; shift_by += 100)); do
+    taken=""
+    for p in $((24329 + shift_by)) $((26379 + shift_by)) $(WUYE_PORT_OFFSET=$((shift_by - 30000)) \
+        scripts/services.sh list | while read -r _ p; do echo "$p $((p + 1000))"; done); do
+      listening "$p" && { taken=$p; break; }
+    done
+    [[ -z "$taken" ]] && break
+  done
+  ((shift_by < 1000)) || die "no free set of ports for the chaos suite"
+  ((shift_by == 0)) || say "the chaos suite's ports are taken (by another run?); using them + $shift_by"
+fi
+export WUYE_PORT_OFFSET=${CHAOS_PORT_OFFSET:-$((shift_by - 30000))}
+export WUYE_PG_PORT=${CHAOS_PG_PORT:-$((24329 + shift_by))}
+export WUYE_REDIS_PORT=${CHAOS_REDIS_PORT:-$((26379 + shift_by))}
 export WUYE_SERVICE_START_TIMEOUT=120
 
 ok=""

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Renders every overlay of deploy/ with `kubectl kustomize` and checks the objects
-# (scripts/check_manifests.py). Part of `make test`.
+# Checks that deploy/ is what scripts/gen-deploy.py writes from services.txt, then renders
+# every overlay with `kubectl kustomize` and checks the objects (scripts/check_manifests.py,
+# which also holds them against services.txt). Part of `make test`.
 #
 # Exit 77 (ctest: skipped) with a clear message when no usable kubectl is present: the
 # manifests need kustomize v4 or later (kubectl >= 1.21). Debian 12's own kubernetes-client
@@ -10,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 skip() { printf 'check-deploy: SKIPPED: %s\n' "$*"; exit 77; }
+# Needs nothing but python3: fails even where the rendering below is skipped.
+/usr/bin/python3 scripts/gen-deploy.py --check || exit 1
 command -v kubectl >/dev/null 2>&1 || skip "kubectl not found (see the comment at the top of $0)"
 minor=$(kubectl version --client -o json 2>/dev/null |
   /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["minor"].rstrip("+"))' ||

@@ -15,7 +15,9 @@
     most max_connections - reserved_connections (docs/operations.md, "Connection budget");
   - every Deployment verifies tokens with an ES256 public-key file mounted from a Secret;
   - with --production (the prod overlay): every Deployment has WUYE_PRODUCTION=true and no
-    HS256 secret (WUYE_JWT_SECRET, WUYE_JWT_SECRET_FILE), from env or a ConfigMap alike.
+    HS256 secret (WUYE_JWT_SECRET, WUYE_JWT_SECRET_FILE), from env or a ConfigMap alike;
+  - the services are those of services.txt: one Deployment wuye-<name> each, running image
+    wuye/<name>, with its own database Secret wuye-<name>-database, and no other service.
 
 With --production (the prod overlay) also: that budget is declared, every service serves
 TLS with client certificates (mutual TLS), PostgreSQL is reached with sslmode=verify-full,
@@ -27,6 +29,8 @@ import posixpath
 import sys
 
 import yaml
+
+from service_list import load as load_service_list
 
 
 def pod_selects(policy_selector, labels):
@@ -175,6 +179,29 @@ def check_token_keys(where, pod, c, configmaps, production, problems):
         problems.append(f"{name}: WUYE_PRODUCTION is not true")
 
 
+def check_service_list(by_kind, problems):
+    """One Deployment per service of services.txt, with its image and database; no other."""
+    listed = {f"wuye-{s.name}": s.name for s in load_service_list()}
+    deployed = {}
+    for dep in by_kind.get("Deployment", []):
+        c = dep["spec"]["template"]["spec"]["containers"][0]
+        if any(e.get("name") == "WUYE_PG_URL" for e in c.get("env") or []):
+            deployed[dep["metadata"]["name"]] = c
+    for name in sorted(set(deployed) - set(listed)):
+        problems.append(f"Deployment {name}: not a service of services.txt")
+    for name, service in listed.items():
+        c = deployed.get(name)
+        if c is None:
+            problems.append(f"services.txt: {service} has no Deployment {name}")
+            continue
+        if c.get("image", "").partition(":")[0] != f"wuye/{service}":
+            problems.append(f"Deployment {name}: image {c.get('image')} is not wuye/{service}")
+        url = next(e for e in c["env"] if e["name"] == "WUYE_PG_URL")
+        ref = (url.get("valueFrom") or {}).get("secretKeyRef") or {}
+        if ref.get("name") != f"{name}-database":
+            problems.append(f"Deployment {name}: WUYE_PG_URL is not from Secret {name}-database")
+
+
 def main():
     production = "--production" in sys.argv[1:]
     docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
@@ -227,6 +254,7 @@ def main():
     for secret in by_kind.get("Secret", []):
         problems.append(f"Secret {secret['metadata']['name']}: secrets must not be committed")
     budget = connection_budget(by_kind, configmaps, production, problems)
+    check_service_list(by_kind, problems)
     for p in problems:
         print(p)
     counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(by_kind.items()))

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# `make images`: builds one image per service from deploy/Dockerfile (one shared build
-# stage), tagged wuye/<service>:<tag>, with docker, podman or buildah, whichever is here.
+# `make images`: builds one image per service of services.txt from deploy/Dockerfile (one
+# shared build stage), tagged wuye/<service>:<tag>, with docker, podman or buildah,
+# whichever is here.
 #
-#   scripts/images.sh [TAG]        (default 0.1.0; deploy/ pins the same tag)
+#   scripts/images.sh [TAG]        (default: the Makefile's IMAGE_TAG, which deploy/ pins)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tag=${1:-0.1.0}
-services=(directory intake dispatch billing performance eldercare)
+tag=${1:-$(sed -n 's/^IMAGE_TAG *?= *//p' Makefile)}
+[[ -n "$tag" ]] || { echo "images: no tag given and none in the Makefile" >&2; exit 1; }
+mapfile -t services < <(awk '!/^[[:space:]]*(#|$)/ {print $1}' services.txt)
 
 tool=""
 for candidate in docker podman buildah; do
@@ -22,8 +24,10 @@ if [[ "$tool" == docker ]] && ! docker info >/dev/null 2>&1; then
 fi
 build() {  # SERVICE
   case "$tool" in
-    buildah) buildah bud -f deploy/Dockerfile --target "$1" -t "wuye/$1:$tag" . ;;
-    *) "$tool" build -f deploy/Dockerfile --target "$1" -t "wuye/$1:$tag" . ;;
+    buildah) buildah bud -f deploy/Dockerfile --target service --build-arg "SERVICE=$1" \
+               -t "wuye/$1:$tag" . ;;
+    *) "$tool" build -f deploy/Dockerfile --target service --build-arg "SERVICE=$1" \
+         -t "wuye/$1:$tag" . ;;
   esac
 }
 for s in "${services[@]}"; do

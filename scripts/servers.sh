@@ -7,8 +7,13 @@
 #   WUYE_STATE_DIR   state directory (default: <repo>/.local, git-ignored)
 #   WUYE_PG_PORT     PostgreSQL port on 127.0.0.1 (default 54329)
 #   WUYE_REDIS_PORT  Redis port on 127.0.0.1 (default 63799)
+#   WUYE_FREE_PORTS  1: where a default port (not one set above) is taken by another
+#                    process, e.g. another checkout's servers, `up` takes a free port
+#                    near it instead and says so in one line (scripts/run-tests.sh sets
+#                    it; `make demo` does not, so its ports stay the defaults)
 # Everything else is derived from these three, so another state dir plus other
-# ports gives a completely separate pair of servers.
+# ports gives a completely separate pair of servers. A server of this state dir that
+# runs is reported, and used, on the port it runs on (env, status).
 #
 # Layout:
 #   $STATE/pg/data             PostgreSQL cluster (initdb -U wuye, trust auth)
@@ -47,7 +52,8 @@ usage: scripts/servers.sh COMMAND [pg|redis]
   env              print export lines for WUYE_PG_URL, WUYE_REDIS_ADDR,
                    WUYE_STATE_DIR (use: eval "$(scripts/servers.sh env)")
 environment: WUYE_STATE_DIR (default <repo>/.local), WUYE_PG_PORT (54329),
-             WUYE_REDIS_PORT (63799)
+             WUYE_REDIS_PORT (63799), WUYE_FREE_PORTS (1: take free ports when the
+             defaults are taken)
 EOF
 }
 
@@ -67,6 +73,8 @@ load_config() {
   STATE=$(realpath -m -- "$STATE")
   PG_PORT=${WUYE_PG_PORT:-54329}
   REDIS_PORT=${WUYE_REDIS_PORT:-63799}
+  PG_PORT_FIXED=${WUYE_PG_PORT:+1}
+  REDIS_PORT_FIXED=${WUYE_REDIS_PORT:+1}
   check_port WUYE_PG_PORT "$PG_PORT"
   check_port WUYE_REDIS_PORT "$REDIS_PORT"
   PG_PORT=$((10#$PG_PORT))
@@ -80,7 +88,71 @@ load_config() {
   REDIS_DIR=$STATE/redis
   REDIS_PIDFILE=$REDIS_DIR/redis.pid
   REDIS_LOG=$REDIS_DIR/redis.log
+  REDIS_PORTFILE=$REDIS_DIR/redis.port
   resolve_pg_paths
+  adopt_running_ports
+}
+
+# A server of this state dir that runs is on the port it was started on, which need not
+# be today's default (WUYE_FREE_PORTS): use that one, unless a port was set explicitly.
+adopt_running_ports() {
+  local port
+  if [[ -z "$PG_PORT_FIXED" ]] && pg_running; then
+    port=$(pg_running_port)
+    if [[ "$port" =~ ^[0-9]+$ && "$port" != "$PG_PORT" ]]; then
+      PG_PORT=$port
+      resolve_pg_paths
+    fi
+  fi
+  if [[ -z "$REDIS_PORT_FIXED" && -f "$REDIS_PORTFILE" ]] && redis_pid >/dev/null; then
+    port=$(tr -dc '0-9' <"$REDIS_PORTFILE")
+    [[ -n "$port" ]] && REDIS_PORT=$port
+  fi
+  return 0
+}
+
+# With WUYE_FREE_PORTS=1, a default port that another process holds (another checkout's
+# servers, say) is swapped for a free one near it, the same one each time for this state
+# dir while it is free: one line says so. An explicitly set port is left alone (`up` then
+# fails on it, naming the holder).
+choose_free_ports() {  # TARGET...
+  [[ "${WUYE_FREE_PORTS:-}" == 1 ]] || return 0
+  local t
+  for t in "$@"; do
+    case $t in
+      pg)
+        if [[ -z "$PG_PORT_FIXED" ]] && ! pg_running && port_in_use "$PG_PORT"; then
+          local was=$PG_PORT
+          PG_PORT=$(free_port_near "$PG_PORT") || die "pg: no free port near $was"
+          log "pg    port $was is taken$(port_owner_hint "$was"); using $PG_PORT instead"
+          resolve_pg_paths
+        fi
+        ;;
+      redis)
+        if [[ -z "$REDIS_PORT_FIXED" ]] && ! redis_pid >/dev/null && port_in_use "$REDIS_PORT"; then
+          local was=$REDIS_PORT
+          REDIS_PORT=$(free_port_near "$REDIS_PORT") || die "redis: no free port near $was"
+          log "redis port $was is taken$(port_owner_hint "$was"); using $REDIS_PORT instead"
+        fi
+        ;;
+    esac
+  done
+}
+
+# A port above BASE that nothing listens on: BASE+1..BASE+500, starting at a place that
+# depends on the state dir, so two checkouts rarely pick the same one.
+free_port_near() {  # BASE
+  local base=$1 start i port
+  start=$((16#${HASH:0:4} % 500))
+  for ((i = 0; i < 500; i++)); do
+    port=$((base + 1 + (start + i) % 500))
+    ((port <= 65535)) || continue
+    if ! port_in_use "$port"; then
+      printf '%s\n' "$port"
+      return 0
+    fi
+  done
+  return 1
 }
 
 # Runs a command as the owner of the PostgreSQL cluster: `postgres` when we are
@@ -138,12 +210,19 @@ port_in_use() {  # PORT -> 0 if something listens on it (any address)
   fi
 }
 
-port_owner_hint() {  # PORT -> "(pid/name)" of the listener if visible
-  local port=$1 procs
+port_owner_hint() {  # PORT -> " [pid/name]" of the listener if visible, and whose it is
+  local port=$1 procs pid where=""
   command -v ss >/dev/null 2>&1 || return 0
   procs=$(ss -Hltnp "( sport = :$port )" 2>/dev/null |
     grep -o 'users:(([^)]*))' | head -n1 || true)
-  [[ -z "$procs" ]] || printf ' [%s]' "$procs"
+  [[ -n "$procs" ]] || return 0
+  # Another checkout's server: PostgreSQL names its data dir, our Redis runs in its dir.
+  pid=$(grep -o 'pid=[0-9]*' <<<"$procs" | head -n1 | cut -d= -f2)
+  if [[ -n "$pid" ]]; then
+    where=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | sed -n '/^-D$/{n;p;q}' || true)
+    [[ -n "$where" ]] || where=$(readlink "/proc/$pid/cwd" 2>/dev/null || true)
+  fi
+  printf ' [%s%s]' "$procs" "${where:+ in $where}"
 }
 
 # Creates DIR (mode 0700 unless given) owned by the cluster owner.
@@ -337,7 +416,7 @@ pg_up() {
     return 0
   fi
   if port_in_use "$PG_PORT"; then
-    die "pg: port $PG_PORT is already in use by another process$(port_owner_hint "$PG_PORT"); set WUYE_PG_PORT to a free port"
+    die "pg: port $PG_PORT is already in use by another process$(port_owner_hint "$PG_PORT"); set WUYE_PG_PORT to a free port (make test takes one by itself)"
   fi
   pg_prepare_dirs
   pg_initdb
@@ -438,7 +517,7 @@ redis_up() {
     return 0
   fi
   if port_in_use "$REDIS_PORT"; then
-    die "redis: port $REDIS_PORT is already in use by another process$(port_owner_hint "$REDIS_PORT"); set WUYE_REDIS_PORT to a free port"
+    die "redis: port $REDIS_PORT is already in use by another process$(port_owner_hint "$REDIS_PORT"); set WUYE_REDIS_PORT to a free port (make test takes one by itself)"
   fi
   mkdir -p -- "$REDIS_DIR"
   rm -f -- "$REDIS_PIDFILE"
@@ -452,6 +531,7 @@ redis_up() {
     tail_log "$REDIS_LOG"
     die "redis: could not start redis-server on port $REDIS_PORT"
   fi
+  printf '%s\n' "$REDIS_PORT" >"$REDIS_PORTFILE"
   redis_wait_ready
   redis_line "up"
 }
@@ -492,7 +572,7 @@ redis_down() {
     fi
     sleep 0.1
   done
-  rm -f -- "$REDIS_PIDFILE"
+  rm -f -- "$REDIS_PIDFILE" "$REDIS_PORTFILE"
   log "redis stopped (data $REDIS_DIR)"
 }
 
@@ -541,6 +621,7 @@ main() {
       ;;
     up | start)
       take_lock
+      choose_free_ports "${targets[@]}"
       "$ROOT/scripts/reserve-ports.sh" "$PG_PORT" "$REDIS_PORT"
       for t in "${targets[@]}"; do "${t}_up"; done
       ;;

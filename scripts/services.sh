@@ -18,7 +18,8 @@
 #
 # Per service, with STATE = $WUYE_STATE_DIR or <repo>/.local (as in scripts/servers.sh):
 #   database  wuye_<name> on the local PostgreSQL (created when missing)
-#   listens   127.0.0.1:<port> (gRPC) and 127.0.0.1:<port + 1000> (Prometheus /metrics)
+#   listens   127.0.0.1:<port> (gRPC) and 127.0.0.1:<metrics port> (Prometheus /metrics),
+#             both from services.txt
 #   env       WUYE_PG_URL, WUYE_REDIS_ADDR, WUYE_JWT_SECRET (from $STATE/jwt-secret,
 #             48 random bytes in base64, made once, mode 0600); intake also
 #             WUYE_INTAKE_PHONE_KEY ($STATE/intake-phone-key), eldercare WUYE_ELDERCARE_KEYS
@@ -33,17 +34,6 @@
 # WUYE_PORT_OFFSET (0; added to every port, for a second suite beside the first).
 set -euo pipefail
 
-# The services of the suite, in start order (stop goes in reverse): name:port.
-# The binary of each is <build>/services/<name>/wuye-<name>.
-SERVICES=(
-  directory:50051
-  intake:50052
-  dispatch:50053
-  billing:50054
-  performance:50055
-  eldercare:50056
-)
-
 readonly HOST=127.0.0.1
 # Added to every port, so that a second suite (make chaos) runs beside the first.
 PORT_OFFSET=${WUYE_PORT_OFFSET:-0}
@@ -54,6 +44,9 @@ readonly STOP_TIMEOUT=${WUYE_SERVICE_STOP_TIMEOUT:-20}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 readonly ROOT
+# The services of the suite, in start order (stop goes in reverse), with their ports: the
+# one list, services.txt. The binary of each is <build>/services/<name>/wuye-<name>.
+readonly SERVICE_LIST=$ROOT/services.txt
 SELF=$ROOT/scripts/services.sh
 STATE=$(realpath -m -- "${WUYE_STATE_DIR:-$ROOT/.local}")
 LOG_DIR=$STATE/logs
@@ -154,21 +147,25 @@ restarts_of() {  # NAME
   printf '%s\n' "${n:-0}"
 }
 
-# Parses SERVICES into NAMES[] and PORTS[name].
+# Reads services.txt into NAMES[], PORTS[name] and METRICS_PORTS[name] (offset added).
 declare -a NAMES=()
-declare -A PORTS=()
+declare -A PORTS=() METRICS_PORTS=()
 parse_services() {
-  local entry name port
-  for entry in "${SERVICES[@]}"; do
-    name=${entry%%:*}
-    port=${entry#*:}
-    [[ "$name" =~ ^[a-z][a-z0-9_]*$ ]] || die "bad service name '$name' in SERVICES"
-    if ! [[ "$port" =~ ^[0-9]{1,5}$ ]] || ((10#$port < 1 || 10#$port > 65535)); then
-      die "bad port '$port' for service $name in SERVICES"
-    fi
+  local name port metrics p _
+  [[ -r "$SERVICE_LIST" ]] || die "$SERVICE_LIST not found"
+  while read -r name port metrics _; do
+    [[ -z "$name" || "$name" == \#* ]] && continue
+    [[ "$name" =~ ^[a-z][a-z0-9_]*$ ]] || die "bad service name '$name' in $SERVICE_LIST"
+    for p in "$port" "$metrics"; do
+      if ! [[ "$p" =~ ^[0-9]{1,5}$ ]] || ((10#$p < 1 || 10#$p > 65535)); then
+        die "bad port '$p' for service $name in $SERVICE_LIST"
+      fi
+    done
     NAMES+=("$name")
     PORTS[$name]=$((10#$port + PORT_OFFSET))
-  done
+    METRICS_PORTS[$name]=$((10#$metrics + PORT_OFFSET))
+  done <"$SERVICE_LIST"
+  ((${#NAMES[@]} > 0)) || die "no services in $SERVICE_LIST"
 }
 
 # Serialises start/stop. The lock fd (8) is closed for every supervisor we launch.
@@ -199,8 +196,8 @@ supervisor_log() {  # LOG LEVEL MSG [JSON-FIELDS]
 # The loop that keeps one service running: start it, wait for it, record how it ended,
 # wait a second, start it again. SIGTERM ends the loop and leaves the service to the
 # `stop` command (which then stops it by its pid file).
-supervise() {  # NAME PORT BINARY
-  local name=$1 port=$2 bin=$3
+supervise() {  # NAME PORT METRICS-PORT BINARY
+  local name=$1 port=$2 metrics=$3 bin=$4
   local log=$LOG_DIR/$name.log pidfile=$RUN_DIR/$name.pid
   local stopping=0 child rc restarts=0 how started
   set +e
@@ -208,7 +205,7 @@ supervise() {  # NAME PORT BINARY
   printf '%s\n' "$$" >"$RUN_DIR/$name.supervisor.pid"
   while ((!stopping)); do
     started=$SECONDS
-    "$bin" "--listen=$HOST:$port" "--metrics_listen=$HOST:$((port + 1000))" </dev/null >>"$log" 2>&1 &
+    "$bin" "--listen=$HOST:$port" "--metrics_listen=$HOST:$metrics" </dev/null >>"$log" 2>&1 &
     child=$!
     printf '%s\n' "$child" >"$pidfile"
     supervisor_log "$log" info service.launched \
@@ -379,7 +376,7 @@ start_one() {  # NAME BUILD
   esac
   env "${keys[@]}" \
     WUYE_PG_URL="$(service_db_url "$name")" WUYE_REDIS_ADDR="$REDIS_ADDR" WUYE_JWT_SECRET="$secret" \
-    setsid nohup "$SELF" __supervise "$name" "$port" "$bin" \
+    setsid nohup "$SELF" __supervise "$name" "$port" "${METRICS_PORTS[$name]}" "$bin" \
     </dev/null >>"$LOG_DIR/$name.log" 2>&1 8>&- &
   local launcher=$!
   # The supervisor writes its own pid file first thing.
@@ -407,7 +404,7 @@ cmd_start() {  # BUILD
   take_lock
   ensure_secret
   local -a ports=()
-  for name in "${NAMES[@]}"; do ports+=("${PORTS[$name]}" "$((PORTS[$name] + 1000))"); done
+  for name in "${NAMES[@]}"; do ports+=("${PORTS[$name]}" "${METRICS_PORTS[$name]}"); done
   "$ROOT/scripts/reserve-ports.sh" "${ports[@]}"
   for name in "${NAMES[@]}"; do start_one "$name" "$build"; done
 }
@@ -502,8 +499,8 @@ main() {
   parse_services
   case "$cmd" in
     __supervise)
-      [[ $# -eq 4 ]] || die "usage: services.sh __supervise NAME PORT BINARY"
-      supervise "$2" "$3" "$4"
+      [[ $# -eq 5 ]] || die "usage: services.sh __supervise NAME PORT METRICS-PORT BINARY"
+      supervise "$2" "$3" "$4" "$5"
       ;;
     start) [[ $# -le 2 ]] || { usage >&2; exit 2; }; cmd_start "${2:-}" ;;
     stop) [[ $# -le 2 ]] || { usage >&2; exit 2; }; cmd_stop ;;

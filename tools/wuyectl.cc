@@ -38,19 +38,15 @@
 #include "shared/bus.h"
 #include "shared/ids.h"
 #include "shared/status.h"
+#include "wuye/service_list.h"
 
 namespace wuye::ctl {
 namespace {
 
 namespace pb = google::protobuf;
 
-struct ServiceInfo {
-  const char* name;
-  int port;
-};
-constexpr ServiceInfo kServices[] = {{"directory", 50051},   {"intake", 50052},
-                                     {"dispatch", 50053},    {"billing", 50054},
-                                     {"performance", 50055}, {"eldercare", 50056}};
+// The services and their default ports: services.txt, through the generated list.
+constexpr const auto& kServices = kListedServices;
 
 // Exit codes: 0 ok, 1 the call failed, 2 bad usage.
 constexpr int kCallFailed = 1;
@@ -110,16 +106,15 @@ std::shared_ptr<grpc::Channel> OpenChannel(const std::string& addr, const Option
 
 // ---- descriptors ----------------------------------------------------------------------
 
+// The service's main gRPC service (the first named in services.txt), if built in.
 const pb::ServiceDescriptor* FindService(const std::string& name) {
-  const pb::DescriptorPool* pool = pb::DescriptorPool::generated_pool();
-  if (const pb::FileDescriptor* file =
-          pool->FindFileByName(absl::StrCat("wuye/", name, "/v1/", name, ".proto"));
-      file != nullptr && file->service_count() > 0) {
-    return file->service(0);
+  for (const auto& s : kServices) {
+    if (s.name != name) continue;
+    std::string grpc_name(
+        absl::string_view(s.grpc_services).substr(0, absl::string_view(s.grpc_services).find(',')));
+    return pb::DescriptorPool::generated_pool()->FindServiceByName(grpc_name);
   }
-  std::string cap = name;
-  cap[0] = absl::ascii_toupper(cap[0]);
-  return pool->FindServiceByName(absl::StrCat("wuye.", name, ".v1.", cap, "Service"));
+  return nullptr;
 }
 
 std::string Kebab(absl::string_view camel) {

@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # Creates the development secrets of deploy/overlays/dev with fresh random values
-# (idempotent: existing secrets are kept). Never use these for real data.
+# (idempotent: existing secrets are kept), for the services of services.txt: each one's
+# database URL and Redis ACL user (reading the streams its line names). Never use these
+# for real data.
 set -euo pipefail
 ns=wuye-dev
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+services=()
+declare -A consumes=()
+while read -r name _ _ _ reads; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  services+=("$name")
+  [[ "$reads" == - ]] && reads=""
+  consumes[$name]=${reads//,/ }
+done <"$root/services.txt"
 kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns"
 rand() { head -c "$1" /dev/urandom | base64 | tr -d '\n/+=' ; }
 make_secret() {  # NAME KEY=VALUE...
@@ -17,7 +28,7 @@ pg_password=$(kubectl -n "$ns" get secret wuye-dev-postgres -o jsonpath='{.data.
 make_secret wuye-dev-postgres "password=$pg_password"
 # Tokens: an ES256 key pair. The services get only the public key; the private key stays
 # here, for minting: wuye-token --es256_key_file="$keys/jwt-es256.key" ...
-keys=${WUYE_DEV_KEY_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)/.local/k8s-dev}
+keys=${WUYE_DEV_KEY_DIR:-$root/.local/k8s-dev}
 mkdir -p "$keys"
 if [[ ! -f "$keys/jwt-es256.key" ]]; then
   (umask 077 && openssl ecparam -name prime256v1 -genkey -noout |
@@ -25,17 +36,14 @@ if [[ ! -f "$keys/jwt-es256.key" ]]; then
 fi
 openssl ec -in "$keys/jwt-es256.key" -pubout -out "$keys/jwt-es256.pub" 2>/dev/null
 make_secret wuye-jwt-public "keys.pem=$(cat "$keys/jwt-es256.pub")"
-for s in directory intake dispatch billing performance eldercare; do
+for s in "${services[@]}"; do
   make_secret "wuye-$s-database" "url=postgresql://wuye:$pg_password@postgres:5432/wuye_$s"
 done
 # Redis: an ACL user per service (docs/operations.md, "Redis ACL users and TLS"), one for
 # operators (wuyectl bus), and no default user. The ACL file is a Secret the Redis mounts.
-declare -A consumes=([directory]="" [intake]="dispatch directory"
-  [dispatch]="intake directory eldercare billing" [billing]="directory dispatch eldercare intake"
-  [performance]="intake dispatch billing directory" [eldercare]="directory")
 if ! kubectl -n "$ns" get secret wuye-dev-redis-acl >/dev/null 2>&1; then
   acl="user default off"$'\n'
-  for s in directory intake dispatch billing performance eldercare; do
+  for s in "${services[@]}"; do
     pw=$(kubectl -n "$ns" get secret "wuye-$s-redis" -o jsonpath='{.data.password}' 2>/dev/null | base64 -d || true)
     [[ -n "$pw" ]] || pw=$(rand 32)
     make_secret "wuye-$s-redis" "password=$pw"
