@@ -1304,6 +1304,18 @@ TEST_F(PerformanceServiceTest, OfficeAppealsKeepTheMonthCloseRules) {
   pb::Appeal out;
   EXPECT_EQ(Reason(QualityAppeal(manager_tok_, finding.quality_line_id(), &out)), "LINE_WITHDRAWN");
 
+  // A call nobody was on duty for: the office's 20 only. Upheld, a shift published later
+  // charges nobody for the withdrawn line.
+  std::string unmanned = UnrecordedCall(Utc(2026, 10, 4, 2), true);
+  std::string unmanned_line;
+  for (const auto& f : Findings(2026, 10)) {
+    if (f.id() == unmanned) unmanned_line = f.quality_line_id();
+  }
+  ASSERT_TRUE(QualityAppeal(manager_tok_, unmanned_line, &out).ok());
+  ASSERT_TRUE(CommitteeDecides(admin_tok_, out.id(), pb::DECISION_UPHOLD, &out).ok());
+  Shift(agent_, Utc(2026, 10, 4, 0), Utc(2026, 10, 4, 8));
+  EXPECT_EQ(Sheet(agent_, 2026, 10).lines_size(), 2);  // the complaint, the dismissed call
+
   std::string roamer_line, agent_line;
   pb::QualityLedger ledger = Ledger(2026, 10);
   for (const auto& l : ledger.lines()) {

@@ -267,7 +267,8 @@ PerformanceStore::PerformanceStore(Db& db) {
        "SELECT f.source_event_id, f.quality_line_id::text, q.item, f.period::text, " US(
            "f.call_at") " FROM call_findings f JOIN quality_lines q ON q.id = f.quality_line_id "
        "WHERE f.group_id = $1 AND f.estate_id = $2 AND f.state = 1 AND f.call_at >= " TS("$4")
-       " AND f.call_at < " TS("$5") " AND NOT ($3::uuid = ANY(q.responsible)) ORDER BY f.call_at");
+       " AND f.call_at < " TS("$5") " AND q.state <> 3 AND NOT ($3::uuid = ANY(q.responsible)) "
+       "ORDER BY f.call_at");
   prep("pf_quality_add_responsible",
        "UPDATE quality_lines SET responsible = array_append(responsible, $3::uuid) "
        "WHERE group_id = $1 AND id = $2 AND NOT ($3::uuid = ANY(responsible))");
