@@ -359,6 +359,7 @@ grpc::Status PerformanceServiceImpl::CreateAppeal(Ctx* ctx, const pb::CreateAppe
                                                   pb::Appeal* resp) {
   return rpc_.Run(ctx, "CreateAppeal", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    if (!req->quality_line_id().empty()) return CreateQualityAppeal(rc, *req, resp);
     // Any member of staff (whose sheet it may be); the line decides whose it is.
     WUYE_RETURN_IF_ERROR(rc.RequireRole(
         {roles::kEstateManager, roles::kSupervisor, roles::kTeamLead, roles::kAgent,
@@ -395,6 +396,45 @@ grpc::Status PerformanceServiceImpl::CreateAppeal(Ctx* ctx, const pb::CreateAppe
   });
 }
 
+// 000_…, 二: the owners' supervisory committee assesses the office; the office, through its
+// estate manager, objects to a line of its ledger (a reading: the seed names no appeal).
+absl::Status PerformanceServiceImpl::CreateQualityAppeal(RequestContext& rc,
+                                                         const pb::CreateAppealRequest& req,
+                                                         pb::Appeal* resp) {
+  WUYE_RETURN_IF_ERROR(rc.RequireRole({kEstateManager}));
+  WUYE_RETURN_IF_ERROR(CheckId(req.quality_line_id(), "quality_line_id"));
+  if (!req.line_id().empty()) {
+    return FieldError("line_id", "only one of line_id and quality_line_id");
+  }
+  WUYE_RETURN_IF_ERROR(CheckText(req.reason(), "reason", 2000, true));
+  return RunOnce(db_, rc.Key(), req, resp, [&](pqxx::work& tx) -> absl::Status {
+    const std::string& group = rc.caller.group_id;
+    auto line = store_.GetQualityLine(tx, group, req.quality_line_id(), true);
+    if (!line) return absl::NotFoundError("quality_line_id: no such line");
+    WUYE_RETURN_IF_ERROR(rc.RequireEstate(line->estate_id()));
+    int32_t window = store_.GetSettings(tx, group).appeal_window_days();
+    absl::TimeZone tz = ZoneOr(store_.EstateZone(tx, group, line->estate_id()));
+    if (rc.now >= AppealDeadline(line->period(), tz, window) ||
+        store_.EstateMonthClosed(tx, group, line->estate_id(), MonthDate(line->period()))) {
+      return Refused("quality_line_id: the appeal window of its month has closed",
+                     "APPEAL_WINDOW_CLOSED");
+    }
+    if (line->state() == pb::QUALITY_LINE_STATE_WITHDRAWN) {
+      return Refused("quality_line_id: the line is withdrawn", "LINE_WITHDRAWN");
+    }
+    if (line->state() == pb::QUALITY_LINE_STATE_AWAITING_CONFIRMATION) {
+      return Refused("quality_line_id: the line awaits the committee's confirmation",
+                     "AWAITING_CONFIRMATION");
+    }
+    if (!line->appeal_id().empty()) {
+      return Refused("quality_line_id: the line was appealed before", "ALREADY_APPEALED");
+    }
+    store_.InsertQualityAppeal(tx, group, NewId(rc.now), *line, req.reason(), rc.caller.subject,
+                               rc.now, resp);
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status PerformanceServiceImpl::DecideAppeal(Ctx* ctx, const pb::DecideAppealRequest* req,
                                                   pb::Appeal* resp) {
   return rpc_.Run(ctx, "DecideAppeal", req->request_id(), [&](RequestContext& rc) {
@@ -405,19 +445,37 @@ grpc::Status PerformanceServiceImpl::DecideAppeal(Ctx* ctx, const pb::DecideAppe
       return FieldError("decision", "UPHOLD or REJECT");
     }
     WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 2000, true));
+    WUYE_RETURN_IF_ERROR(CheckText(req->decision_ref(), "decision_ref", 200, false));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       auto appeal = store_.GetAppeal(tx, group, req->appeal_id(), true);
       if (!appeal) return absl::NotFoundError("appeal_id: no such appeal");
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(appeal->estate_id()));
-      if (appeal->staff_id() == rc.caller.subject) {
+      if (appeal->staff_id() == rc.caller.subject || appeal->appealed_by() == rc.caller.subject) {
         return absl::PermissionDeniedError("appeal_id: nobody decides their own appeal");
+      }
+      if (!appeal->quality_line_id().empty()) {
+        // The office's appeal: the supervisory committee's decision (000_…, 二), recorded by
+        // the group, never by the office that appealed nor by a person the line names.
+        WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
+        auto line = store_.GetQualityLine(tx, group, appeal->quality_line_id(), true);
+        if (!line) return absl::InternalError("office appeal without its line");
+        for (const std::string& staff : line->responsible_staff_ids()) {
+          if (staff == rc.caller.subject) {
+            return absl::PermissionDeniedError("appeal_id: the line names the caller");
+          }
+        }
       }
       if (appeal->state() != pb::APPEAL_STATE_PENDING) {
         return Refused("appeal_id: decided before", "ALREADY_DECIDED");
       }
+      if (!appeal->quality_line_id().empty() && req->decision_ref().empty()) {
+        return FieldError("decision_ref", "required: the supervisory committee's record");
+      }
+      // Its form lines may move to an open month (an office line withdrawn).
+      store_.LockEvidence(tx, group, false);
       store_.DecideAppeal(tx, group, appeal->id(), req->decision() == pb::DECISION_UPHOLD,
-                          req->reason(), rc.caller.subject, rc.now, resp);
+                          req->reason(), req->decision_ref(), rc.caller.subject, rc.now, resp);
       return absl::OkStatus();
     });
   });
@@ -536,7 +594,11 @@ grpc::Status PerformanceServiceImpl::GetQualityLedger(Ctx* ctx,
         if (q.state() == pb::QUALITY_LINE_STATE_AWAITING_CONFIRMATION) {
           resp->set_awaiting_confirmation(resp->awaiting_confirmation() + 1);
         }
+        if (q.under_appeal()) resp->set_under_appeal(resp->under_appeal() + 1);
         *resp->add_lines() = std::move(q);
+      }
+      for (auto& a : store_.QualityAppeals(tx, group, req->estate_id(), period)) {
+        *resp->add_appeals() = std::move(a);
       }
       for (const auto& f : store_.Findings(tx, group, req->estate_id(), period)) {
         if (f.state() == pb::FINDING_STATE_TO_REVIEW) {

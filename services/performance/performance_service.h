@@ -48,6 +48,9 @@ class PerformanceServiceImpl final : public pb::PerformanceService::Service {
   // Checks estate_id and period of the estate-wide reads, and the caller's right to them.
   absl::Status CheckEstateRead(const RequestContext& rc, const std::string& estate_id,
                                const wuye::common::v1::Month& period);
+  // CreateAppeal against a line of the office's quality ledger.
+  absl::Status CreateQualityAppeal(RequestContext& rc, const pb::CreateAppealRequest& req,
+                                   pb::Appeal* resp);
 
   Db& db_;
   PerformanceStore store_;

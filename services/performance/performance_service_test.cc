@@ -237,6 +237,44 @@ class PerformanceServiceTest : public ::testing::Test {
     return Call(&Stub::DecideAppeal, token, req, out);
   }
 
+  // The estate office's appeal against a line of its quality ledger.
+  grpc::Status QualityAppeal(const std::string& token, const std::string& quality_line,
+                             pb::Appeal* out, const std::string& request_id = "") {
+    pb::CreateAppealRequest req;
+    req.set_request_id(request_id.empty() ? NewId(absl::Now()) : request_id);
+    req.set_quality_line_id(quality_line);
+    req.set_reason("the resident's complaint concerned the developer, not the office");
+    return Call(&Stub::CreateAppeal, token, req, out);
+  }
+
+  // The supervisory committee's decision of an office appeal, recorded with its reference.
+  grpc::Status CommitteeDecides(const std::string& token, const std::string& appeal, pb::Decision d,
+                                pb::Appeal* out,
+                                const std::string& ref = "监督委员会 2026-11 纪要 7",
+                                const std::string& request_id = "") {
+    pb::DecideAppealRequest req;
+    req.set_request_id(request_id.empty() ? NewId(absl::Now()) : request_id);
+    req.set_appeal_id(appeal);
+    req.set_decision(d);
+    req.set_reason("the committee heard the office and the resident");
+    req.set_decision_ref(ref);
+    return Call(&Stub::DecideAppeal, token, req, out);
+  }
+
+  // The office line of `item` in the ledger of October 2026.
+  pb::QualityLine OfficeLine(const std::string& item, const std::string& estate = "") {
+    pb::GetQualityLedgerRequest req;
+    req.set_estate_id(estate.empty() ? estate_ : estate);
+    *req.mutable_period() = MakeMonth(2026, 10);
+    pb::QualityLedger ledger;
+    EXPECT_TRUE(Call(&Stub::GetQualityLedger, admin_tok_, req, &ledger).ok());
+    for (const auto& l : ledger.lines()) {
+      if (l.item() == item) return l;
+    }
+    ADD_FAILURE() << "no office line " << item;
+    return {};
+  }
+
   grpc::Status Close(const std::string& token, const std::string& estate, int y, int m,
                      pb::CloseMonthResponse* out, const std::string& request_id = "") {
     pb::CloseMonthRequest req;
@@ -1074,6 +1112,251 @@ TEST_F(PerformanceServiceTest, AppealsAreDecidedByAnotherManagerAndKept) {
   clock_.Set(Utc(2026, 11, 5, 16));
   s = Sheet(agent_, 2026, 10);
   EXPECT_EQ(Reason(Appeal(agent_tok_, s.lines(2).id(), &out)), "APPEAL_WINDOW_CLOSED");
+}
+
+// 000_…, 二: the office's service quality score (服务质量标准分值) is the owners' supervisory
+// committee's assessment — owners complain to it and it verifies (二.6, 二.13: "向监督会投诉,
+// 经查实"), it confirms the housing claims (二.11: "经监督委员会确认"). Neither 000_… nor 002_…
+// 第七章 names an appeal against it; the reading (docs/api/performance.md): the office,
+// through its estate manager, appeals a line of its ledger, and the committee decides,
+// recorded by a group admin with the committee's reference. Upheld, the line leaves the
+// office's score and the form line it put on the person responsible (002_…, 第七章, by the
+// group's mapping) is voided, exactly once; rejected, nothing changes.
+TEST_F(PerformanceServiceTest, OfficeAppealsAQualityLineAndTheCommitteeDecides) {
+  pb::Line quarrel, dress, claim;
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(agent_, "quarrel", Utc(2026, 10, 14)), &quarrel)
+                  .ok());
+  Complaint(tech_, Utc(2026, 10, 12));
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(tech_, "dress_code", Utc(2026, 10, 13)), &dress)
+                  .ok());
+  EXPECT_EQ(Ledger(2026, 10).score(), -20 - 20 - 10);
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 98);
+  EXPECT_EQ(Sheet(tech_, 2026, 10).score(), 97);
+  const std::string office_line = quarrel.quality_line_id();
+  ASSERT_FALSE(office_line.empty());
+
+  // Who may appeal for the office, and bad input: refused, nothing written.
+  std::string elsewhere = TestToken(group_, {Estate(group_)}, {"estate_manager"}, "mgr-9");
+  std::string other_group = TestToken(NewId(absl::Now()), {"*"}, {"estate_manager"}, "mgr-8");
+  std::string manager2 = Staff({dir::STAFF_ROLE_ESTATE_MANAGER}, estate_);
+  std::string manager2_tok = TestToken(group_, {estate_}, {"estate_manager"}, manager2);
+  std::string named_admin = TestToken(group_, {"*"}, {"group_admin"}, agent_);
+  std::string before = Snapshot();
+  pb::Appeal out;
+  for (const std::string& tok : {agent_tok_, inspector_tok_, admin_tok_}) {
+    EXPECT_EQ(QualityAppeal(tok, office_line, &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_EQ(QualityAppeal(elsewhere, office_line, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(QualityAppeal(other_group, office_line, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(QualityAppeal(manager_tok_, NewId(absl::Now()), &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Field(QualityAppeal(manager_tok_, "nope", &out)), "quality_line_id");
+  pb::CreateAppealRequest bad;
+  bad.set_request_id(NewId(absl::Now()));
+  bad.set_quality_line_id(office_line);
+  EXPECT_EQ(Field(Call(&Stub::CreateAppeal, manager_tok_, bad, &out)), "reason");
+  bad.set_reason("not ours");
+  bad.set_line_id(quarrel.id());
+  EXPECT_EQ(Field(Call(&Stub::CreateAppeal, manager_tok_, bad, &out)), "line_id");
+  EXPECT_EQ(Snapshot(), before);
+
+  // The office appeals; a retry answers the same appeal; one appeal per line.
+  std::string rid = NewId(absl::Now());
+  pb::Appeal appeal, again;
+  ASSERT_TRUE(QualityAppeal(manager_tok_, office_line, &appeal, rid).ok());
+  EXPECT_EQ(appeal.state(), pb::APPEAL_STATE_PENDING);
+  EXPECT_EQ(appeal.quality_line_id(), office_line);
+  EXPECT_TRUE(appeal.line_id().empty());
+  EXPECT_TRUE(appeal.staff_id().empty());
+  EXPECT_EQ(appeal.appealed_by(), manager_);
+  EXPECT_EQ(appeal.estate_id(), estate_);
+  EXPECT_EQ(appeal.period().month(), 10);
+  ASSERT_TRUE(QualityAppeal(manager_tok_, office_line, &again, rid).ok());
+  EXPECT_EQ(again.id(), appeal.id());
+  EXPECT_EQ(Query("SELECT count(*) FROM appeals"), 1);
+  EXPECT_EQ(Reason(QualityAppeal(manager2_tok, office_line, &out)), "ALREADY_APPEALED");
+
+  // While pending, the line is marked under appeal and still counts.
+  pb::QualityLedger ledger = Ledger(2026, 10);
+  EXPECT_EQ(ledger.under_appeal(), 1);
+  EXPECT_EQ(ledger.score(), -50);
+  ASSERT_EQ(ledger.appeals_size(), 1);
+  EXPECT_EQ(ledger.appeals(0).id(), appeal.id());
+  pb::QualityLine marked = OfficeLine("quarrel");
+  EXPECT_TRUE(marked.under_appeal());
+  EXPECT_EQ(marked.appeal_id(), appeal.id());
+  EXPECT_EQ(Sheet(agent_, 2026, 10).appeals_size(), 0);  // the office's, not the agent's
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 98);
+
+  // Who records the committee's decision, and bad input: refused, nothing written.
+  before = Snapshot();
+  EXPECT_EQ(CommitteeDecides(manager_tok_, appeal.id(), pb::DECISION_UPHOLD, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);  // who appealed
+  EXPECT_EQ(CommitteeDecides(manager2_tok, appeal.id(), pb::DECISION_UPHOLD, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);  // the office does not judge itself
+  EXPECT_EQ(CommitteeDecides(inspector_tok_, appeal.id(), pb::DECISION_UPHOLD, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CommitteeDecides(named_admin, appeal.id(), pb::DECISION_UPHOLD, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);  // the line names them
+  std::string other_admin = TestToken(NewId(absl::Now()), {"*"}, {"group_admin"}, "admin-9");
+  EXPECT_EQ(CommitteeDecides(other_admin, appeal.id(), pb::DECISION_UPHOLD, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Field(CommitteeDecides(admin_tok_, appeal.id(), pb::DECISION_UPHOLD, &out, "")),
+            "decision_ref");
+  EXPECT_EQ(Field(CommitteeDecides(admin_tok_, appeal.id(), pb::DECISION_UNSPECIFIED, &out)),
+            "decision");
+  EXPECT_EQ(Field(CommitteeDecides(admin_tok_, "x", pb::DECISION_UPHOLD, &out)), "appeal_id");
+  EXPECT_EQ(
+      CommitteeDecides(admin_tok_, NewId(absl::Now()), pb::DECISION_UPHOLD, &out).error_code(),
+      grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Snapshot(), before);
+
+  // Upheld: the office line is withdrawn and the agent's form line voided.
+  rid = NewId(absl::Now());
+  pb::Appeal upheld;
+  ASSERT_TRUE(CommitteeDecides(admin_tok_, appeal.id(), pb::DECISION_UPHOLD, &upheld,
+                               "监督委员会 2026-11 纪要 7", rid)
+                  .ok());
+  EXPECT_EQ(upheld.state(), pb::APPEAL_STATE_UPHELD);
+  EXPECT_EQ(upheld.decided_by(), "admin-1");
+  EXPECT_EQ(upheld.decision_ref(), "监督委员会 2026-11 纪要 7");
+  pb::QualityLine withdrawn = OfficeLine("quarrel");
+  EXPECT_EQ(withdrawn.state(), pb::QUALITY_LINE_STATE_WITHDRAWN);
+  EXPECT_FALSE(withdrawn.under_appeal());
+  EXPECT_EQ(withdrawn.withdraw_reason().rfind("appeal upheld: ", 0), 0u);
+  EXPECT_EQ(Ledger(2026, 10).score(), -30);
+  pb::Sheet s = Sheet(agent_, 2026, 10);
+  EXPECT_EQ(s.score(), 100);
+  ASSERT_EQ(s.lines_size(), 1);
+  EXPECT_TRUE(s.lines(0).voided());
+  // Once: the retry replays the answer, a second decision is refused, nothing moves again.
+  ASSERT_TRUE(CommitteeDecides(admin_tok_, appeal.id(), pb::DECISION_UPHOLD, &again,
+                               "监督委员会 2026-11 纪要 7", rid)
+                  .ok());
+  EXPECT_EQ(again.decide_time().seconds(), upheld.decide_time().seconds());
+  EXPECT_EQ(Reason(CommitteeDecides(admin_tok_, appeal.id(), pb::DECISION_REJECT, &out)),
+            "ALREADY_DECIDED");
+  EXPECT_EQ(Sheet(agent_, 2026, 10).lines_size(), 1);
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 100);
+  EXPECT_EQ(Ledger(2026, 10).score(), -30);
+
+  // The person's own appeal upheld before the office's: the form line is voided once.
+  s = Sheet(tech_, 2026, 10);
+  std::string complaint_line;
+  for (const auto& l : s.lines()) {
+    if (l.rule() == "complaint_verified") complaint_line = l.id();
+  }
+  pb::Appeal own;
+  ASSERT_TRUE(Appeal(tech_tok_, complaint_line, &own).ok());
+  ASSERT_TRUE(Decide(manager_tok_, own.id(), pb::DECISION_UPHOLD, &out).ok());
+  EXPECT_EQ(Sheet(tech_, 2026, 10).score(), 99);
+  pb::QualityLine complaint = OfficeLine("complaint_verified");
+  EXPECT_EQ(complaint.state(), pb::QUALITY_LINE_STATE_COUNTED);  // still the office's
+  ASSERT_TRUE(QualityAppeal(manager_tok_, complaint.id(), &appeal).ok());
+  ASSERT_TRUE(CommitteeDecides(admin_tok_, appeal.id(), pb::DECISION_UPHOLD, &out).ok());
+  s = Sheet(tech_, 2026, 10);
+  EXPECT_EQ(s.score(), 99);
+  EXPECT_EQ(s.lines_size(), 2);
+  EXPECT_EQ(Ledger(2026, 10).score(), -10);
+
+  // Rejected: the line counts as before.
+  ASSERT_TRUE(QualityAppeal(manager_tok_, dress.quality_line_id(), &appeal).ok());
+  ASSERT_TRUE(CommitteeDecides(admin_tok_, appeal.id(), pb::DECISION_REJECT, &out).ok());
+  EXPECT_EQ(out.state(), pb::APPEAL_STATE_REJECTED);
+  EXPECT_EQ(out.decision_reason(), "the committee heard the office and the resident");
+  pb::QualityLine kept = OfficeLine("dress_code");
+  EXPECT_EQ(kept.state(), pb::QUALITY_LINE_STATE_COUNTED);
+  EXPECT_FALSE(kept.under_appeal());
+  EXPECT_EQ(kept.appeal_id(), appeal.id());
+  ledger = Ledger(2026, 10);
+  EXPECT_EQ(ledger.score(), -10);
+  EXPECT_EQ(ledger.under_appeal(), 0);
+  EXPECT_EQ(ledger.appeals_size(), 3);
+  EXPECT_EQ(Sheet(tech_, 2026, 10).score(), 99);
+
+  // A housing claim awaiting the committee's confirmation (二.11) counts nothing yet.
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, manager_tok_,
+                   Entry(tech_, "housing_claim_help", Utc(2026, 10, 14)), &claim)
+                  .ok());
+  EXPECT_EQ(Reason(QualityAppeal(manager_tok_, claim.quality_line_id(), &out)),
+            "AWAITING_CONFIRMATION");
+}
+
+// 002_…, 第七章 grades each month's forms once; an office line's appeal keeps the month-close
+// rules of a person's (000_…, 二 lines): made within the appeal window, it blocks the close of
+// its estate's month while pending; a line withdrawn before (a dismissed finding, 二.5) is
+// appealed no more; upheld after the responsible person's form closed, the deduction is
+// given back once in their next open month.
+TEST_F(PerformanceServiceTest, OfficeAppealsKeepTheMonthCloseRules) {
+  std::string estate_b = Estate(group_);
+  std::string roamer = Staff({dir::STAFF_ROLE_AGENT}, estate_b);  // complained of in estate_
+  Complaint(roamer, Utc(2026, 10, 12));
+  Complaint(agent_, Utc(2026, 10, 13));
+  Shift(agent_, Utc(2026, 10, 3, 0), Utc(2026, 10, 3, 8));
+  std::string call = UnrecordedCall(Utc(2026, 10, 3, 2), true);
+  pb::CallFinding finding;
+  ASSERT_TRUE(Dismiss(manager_tok_, call, &finding).ok());
+  pb::Appeal out;
+  EXPECT_EQ(Reason(QualityAppeal(manager_tok_, finding.quality_line_id(), &out)), "LINE_WITHDRAWN");
+
+  // A call nobody was on duty for: the office's 20 only. Upheld, a shift published later
+  // charges nobody for the withdrawn line.
+  std::string unmanned = UnrecordedCall(Utc(2026, 10, 4, 2), true);
+  std::string unmanned_line;
+  for (const auto& f : Findings(2026, 10)) {
+    if (f.id() == unmanned) unmanned_line = f.quality_line_id();
+  }
+  ASSERT_TRUE(QualityAppeal(manager_tok_, unmanned_line, &out).ok());
+  ASSERT_TRUE(CommitteeDecides(admin_tok_, out.id(), pb::DECISION_UPHOLD, &out).ok());
+  Shift(agent_, Utc(2026, 10, 4, 0), Utc(2026, 10, 4, 8));
+  EXPECT_EQ(Sheet(agent_, 2026, 10).lines_size(), 2);  // the complaint, the dismissed call
+
+  std::string roamer_line, agent_line;
+  pb::QualityLedger ledger = Ledger(2026, 10);
+  for (const auto& l : ledger.lines()) {
+    if (l.item() != "complaint_verified") continue;
+    (l.responsible_staff_ids(0) == roamer ? roamer_line : agent_line) = l.id();
+  }
+  pb::Appeal appeal;
+  ASSERT_TRUE(QualityAppeal(manager_tok_, roamer_line, &appeal).ok());
+  EXPECT_EQ(Sheet(roamer, 2026, 10).score(), 98);
+
+  // The window closes 5 days after the month's end, Shanghai time.
+  clock_.Set(Utc(2026, 11, 5, 16));
+  EXPECT_EQ(Reason(QualityAppeal(manager_tok_, agent_line, &out)), "APPEAL_WINDOW_CLOSED");
+  // The roamer's own estate closes; the office line's estate waits for the decision.
+  pb::CloseMonthResponse closed;
+  ASSERT_TRUE(Close(admin_tok_, estate_b, 2026, 10, &closed).ok());
+  EXPECT_EQ(Sheet(roamer, 2026, 10).score(), 98);
+  EXPECT_EQ(Reason(Close(manager_tok_, estate_, 2026, 10, &closed)), "APPEALS_PENDING");
+  EXPECT_EQ(Reason(Close(admin_tok_, "", 2026, 10, &closed)), "APPEALS_PENDING");
+
+  // Upheld: the closed form stays as graded; the deduction comes back once, in November.
+  std::string rid = NewId(absl::Now());
+  ASSERT_TRUE(CommitteeDecides(admin_tok_, appeal.id(), pb::DECISION_UPHOLD, &out,
+                               "监督委员会 2026-11 纪要 9", rid)
+                  .ok());
+  ASSERT_TRUE(CommitteeDecides(admin_tok_, appeal.id(), pb::DECISION_UPHOLD, &out,
+                               "监督委员会 2026-11 纪要 9", rid)
+                  .ok());
+  EXPECT_EQ(Reason(CommitteeDecides(admin_tok_, appeal.id(), pb::DECISION_UPHOLD, &out)),
+            "ALREADY_DECIDED");
+  EXPECT_EQ(Sheet(roamer, 2026, 10).score(), 98);
+  pb::Sheet nov = Sheet(roamer, 2026, 11);
+  ASSERT_EQ(nov.lines_size(), 1);
+  EXPECT_EQ(nov.lines(0).points(), 2);
+  EXPECT_EQ(nov.lines(0).carried_from().month(), 10);
+  EXPECT_EQ(nov.score(), 100);
+  EXPECT_EQ(Ledger(2026, 10).score(), -20);  // the agent's complaint still counts
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 98);
+
+  ASSERT_TRUE(Close(manager_tok_, estate_, 2026, 10, &closed).ok());
+  EXPECT_EQ(Reason(QualityAppeal(manager_tok_, agent_line, &out)), "APPEAL_WINDOW_CLOSED");
 }
 
 TEST_F(PerformanceServiceTest, CloseMonthGradesSetBasedAndPublishes) {

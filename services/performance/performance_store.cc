@@ -49,7 +49,10 @@ pb::Line LineRow(const pqxx::row& r) {
 constexpr char kQualityCols[] =
     "id, estate_id, period::text, item, points, state, source_event_id, note, entered_by, "
     "responsible::text[], confirmation_ref, confirmed_by, COALESCE(" US("confirmed_at") ", 0), "
-    "withdraw_reason, " US("created_at");
+    "withdraw_reason, " US("created_at") ", "
+    // Its appeal, if any (one per line), and whether it awaits a decision.
+    "COALESCE((SELECT a.id::text || ':' || a.state FROM appeals a WHERE a.group_id = "
+    "quality_lines.group_id AND a.quality_line_id = quality_lines.id), '')";
 
 pb::QualityLine QualityRow(const pqxx::row& r) {
   pb::QualityLine q;
@@ -68,6 +71,11 @@ pb::QualityLine QualityRow(const pqxx::row& r) {
   if (r[12].as<int64_t>() != 0) *q.mutable_confirm_time() = Stamp(r[12]);
   q.set_withdraw_reason(Str(r[13]));
   *q.mutable_create_time() = Stamp(r[14]);
+  if (std::string appeal = Str(r[15]); !appeal.empty()) {
+    size_t colon = appeal.find(':');
+    q.set_appeal_id(appeal.substr(0, colon));
+    q.set_under_appeal(appeal.substr(colon + 1) == std::to_string(pb::APPEAL_STATE_PENDING));
+  }
   return q;
 }
 
@@ -99,7 +107,8 @@ pb::CallFinding FindingRow(const pqxx::row& r) {
 
 constexpr char kAppealCols[] =
     "id, line_id, staff_id, estate_id, period::text, reason, state, decision_reason, "
-    "decided_by, " US("created_at") ", COALESCE(" US("decided_at") ", 0)";
+    "decided_by, " US("created_at") ", COALESCE(" US("decided_at") ", 0), quality_line_id, "
+    "appealed_by, decision_ref";
 
 pb::Appeal AppealRow(const pqxx::row& r) {
   pb::Appeal a;
@@ -114,6 +123,9 @@ pb::Appeal AppealRow(const pqxx::row& r) {
   a.set_decided_by(Str(r[8]));
   *a.mutable_create_time() = Stamp(r[9]);
   if (r[10].as<int64_t>() != 0) *a.mutable_decide_time() = Stamp(r[10]);
+  a.set_quality_line_id(Str(r[11]));
+  a.set_appealed_by(Str(r[12]));
+  a.set_decision_ref(Str(r[13]));
   return a;
 }
 
@@ -255,7 +267,8 @@ PerformanceStore::PerformanceStore(Db& db) {
        "SELECT f.source_event_id, f.quality_line_id::text, q.item, f.period::text, " US(
            "f.call_at") " FROM call_findings f JOIN quality_lines q ON q.id = f.quality_line_id "
        "WHERE f.group_id = $1 AND f.estate_id = $2 AND f.state = 1 AND f.call_at >= " TS("$4")
-       " AND f.call_at < " TS("$5") " AND NOT ($3::uuid = ANY(q.responsible)) ORDER BY f.call_at");
+       " AND f.call_at < " TS("$5") " AND q.state <> 3 AND NOT ($3::uuid = ANY(q.responsible)) "
+       "ORDER BY f.call_at");
   prep("pf_quality_add_responsible",
        "UPDATE quality_lines SET responsible = array_append(responsible, $3::uuid) "
        "WHERE group_id = $1 AND id = $2 AND NOT ($3::uuid = ANY(responsible))");
@@ -332,7 +345,7 @@ PerformanceStore::PerformanceStore(Db& db) {
        "confirmed_at = " TS("$5") " WHERE group_id = $1 AND id = $2 AND state = 2");
   prep("pf_quality_withdraw",
        "UPDATE quality_lines SET state = 3, withdraw_reason = $3 WHERE group_id = $1 AND id = $2 "
-       "AND state <> 3");
+       "AND state <> 3 RETURNING 1");
   // The form lines an office line put on people's forms (not the copies and reversals made
   // later, whose source names the line), with their sheet's state.
   prep("pf_quality_form_lines",
@@ -397,9 +410,21 @@ PerformanceStore::PerformanceStore(Db& db) {
 
   prep("pf_appeal_insert",
        absl::StrCat("INSERT INTO appeals (id, group_id, line_id, staff_id, estate_id, period, "
-                    "reason, state, created_at) VALUES ($1, $2, $3, $4, $5, $6::date, $7, 1, " TS(
-                        "$8") ") RETURNING ",
+                    "reason, state, created_at, appealed_by) VALUES ($1, $2, $3, $4, $5, "
+                    "$6::date, $7, 1, " TS("$8") ", $9) RETURNING ",
                     kAppealCols));
+  prep("pf_quality_appeal_insert",
+       absl::StrCat("INSERT INTO appeals (id, group_id, quality_line_id, estate_id, period, "
+                    "reason, state, created_at, appealed_by) VALUES ($1, $2, $3, $4, $5::date, "
+                    "$6, 1, " TS("$7") ", $8) RETURNING ",
+                    kAppealCols));
+  prep("pf_quality_appeals",
+       absl::StrCat("SELECT ", kAppealCols,
+                    " FROM appeals WHERE group_id = $1 AND estate_id = $2 AND period = $3::date "
+                    "AND quality_line_id IS NOT NULL ORDER BY created_at, id"));
+  prep("pf_estate_month_closed",
+       "SELECT 1 FROM sheets WHERE group_id = $1 AND estate_id = $2 AND period = $3::date "
+       "AND state = 2 LIMIT 1");
   prep("pf_appeal_for_line", "SELECT 1 FROM appeals WHERE group_id = $1 AND line_id = $2");
   prep("pf_appeal_get",
        absl::StrCat("SELECT ", kAppealCols, " FROM appeals WHERE group_id = $1 AND id = $2"));
@@ -408,7 +433,8 @@ PerformanceStore::PerformanceStore(Db& db) {
                                             "FOR UPDATE"));
   prep("pf_appeal_decide",
        absl::StrCat("UPDATE appeals SET state = $3, decision_reason = $4, decided_by = $5, "
-                    "decided_at = " TS("$6") " WHERE group_id = $1 AND id = $2 RETURNING ",
+                    "decided_at = " TS("$6") ", decision_ref = $7 WHERE group_id = $1 AND id = $2 "
+                                             "RETURNING ",
                     kAppealCols));
   prep("pf_line_void", "UPDATE lines SET voided = true WHERE group_id = $1 AND id = $2");
   prep("pf_appeals",
@@ -859,10 +885,11 @@ void PerformanceStore::ConfirmQuality(pqxx::work& tx, const std::string& group,
   ApplyLines(tx, group, carried);
 }
 
-void PerformanceStore::WithdrawQuality(pqxx::work& tx, const std::string& group,
+bool PerformanceStore::WithdrawQuality(pqxx::work& tx, const std::string& group,
                                        const std::string& id, const std::string& reason,
                                        absl::Time now) {
-  tx.exec_prepared("pf_quality_withdraw", group, id, reason);
+  // Once: a line withdrawn before (a dismissed finding, an upheld appeal) is left as it is.
+  if (tx.exec_prepared("pf_quality_withdraw", group, id, reason).empty()) return false;
   std::vector<LineDraft> reversed;
   for (const auto& r : tx.exec_prepared("pf_quality_form_lines", group, id)) {
     if (r[6].as<int>() != 2 || r[7].as<bool>()) {
@@ -884,6 +911,7 @@ void PerformanceStore::WithdrawQuality(pqxx::work& tx, const std::string& group,
     reversed.push_back(std::move(d));
   }
   ApplyLines(tx, group, reversed);
+  return true;
 }
 
 // ---- unrecorded-call findings ---------------------------------------------------------------
@@ -919,9 +947,33 @@ void PerformanceStore::DismissFinding(pqxx::work& tx, const std::string& group,
 void PerformanceStore::InsertAppeal(pqxx::work& tx, const std::string& group, const std::string& id,
                                     const pb::Line& line, const std::string& reason, absl::Time now,
                                     pb::Appeal* out) {
-  *out =
-      AppealRow(tx.exec_prepared1("pf_appeal_insert", id, group, line.id(), line.staff_id(),
-                                  line.estate_id(), MonthDate(line.period()), reason, Micros(now)));
+  *out = AppealRow(tx.exec_prepared1("pf_appeal_insert", id, group, line.id(), line.staff_id(),
+                                     line.estate_id(), MonthDate(line.period()), reason,
+                                     Micros(now), line.staff_id()));
+}
+
+void PerformanceStore::InsertQualityAppeal(pqxx::work& tx, const std::string& group,
+                                           const std::string& id, const pb::QualityLine& line,
+                                           const std::string& reason, const std::string& by,
+                                           absl::Time now, pb::Appeal* out) {
+  *out = AppealRow(tx.exec_prepared1("pf_quality_appeal_insert", id, group, line.id(),
+                                     line.estate_id(), MonthDate(line.period()), reason,
+                                     Micros(now), by));
+}
+
+std::vector<pb::Appeal> PerformanceStore::QualityAppeals(pqxx::work& tx, const std::string& group,
+                                                         const std::string& estate,
+                                                         const std::string& period) {
+  std::vector<pb::Appeal> out;
+  for (const auto& r : tx.exec_prepared("pf_quality_appeals", group, estate, period)) {
+    out.push_back(AppealRow(r));
+  }
+  return out;
+}
+
+bool PerformanceStore::EstateMonthClosed(pqxx::work& tx, const std::string& group,
+                                         const std::string& estate, const std::string& period) {
+  return !tx.exec_prepared("pf_estate_month_closed", group, estate, period).empty();
 }
 
 bool PerformanceStore::LineAppealed(pqxx::work& tx, const std::string& group,
@@ -938,13 +990,19 @@ std::optional<pb::Appeal> PerformanceStore::GetAppeal(pqxx::work& tx, const std:
 }
 
 void PerformanceStore::DecideAppeal(pqxx::work& tx, const std::string& group, const std::string& id,
-                                    bool uphold, const std::string& reason, const std::string& by,
-                                    absl::Time now, pb::Appeal* out) {
+                                    bool uphold, const std::string& reason, const std::string& ref,
+                                    const std::string& by, absl::Time now, pb::Appeal* out) {
   *out = AppealRow(tx.exec_prepared1(
       "pf_appeal_decide", group, id,
       static_cast<int>(uphold ? pb::APPEAL_STATE_UPHELD : pb::APPEAL_STATE_REJECTED), reason, by,
-      Micros(now)));
-  if (uphold) tx.exec_prepared("pf_line_void", group, out->line_id());
+      Micros(now), ref));
+  if (!uphold) return;
+  if (out->quality_line_id().empty()) {
+    tx.exec_prepared("pf_line_void", group, out->line_id());
+  } else {
+    WithdrawQuality(tx, group, out->quality_line_id(), absl::StrCat("appeal upheld: ", reason),
+                    now);
+  }
 }
 
 // ---- closing a month ------------------------------------------------------------------------

@@ -197,8 +197,9 @@ class PerformanceStore {
   void ConfirmQuality(pqxx::work& tx, const std::string& group, const pb::QualityLine& line,
                       const std::string& ref, const std::string& by, absl::Time now);
   // Withdraws an office line: it counts nothing; its form lines are voided (on a closed
-  // form: reversed in the next open month).
-  void WithdrawQuality(pqxx::work& tx, const std::string& group, const std::string& id,
+  // form: reversed in the next open month). False (and nothing changed) when it was
+  // withdrawn before.
+  bool WithdrawQuality(pqxx::work& tx, const std::string& group, const std::string& id,
                        const std::string& reason, absl::Time now);
 
   // ---- unrecorded-call findings ----
@@ -214,11 +215,23 @@ class PerformanceStore {
                     const pb::Line& line, const std::string& reason, absl::Time now,
                     pb::Appeal* out);
   bool LineAppealed(pqxx::work& tx, const std::string& group, const std::string& line_id);
+  // An appeal of the estate office against a line of its quality ledger, by `by`.
+  void InsertQualityAppeal(pqxx::work& tx, const std::string& group, const std::string& id,
+                           const pb::QualityLine& line, const std::string& reason,
+                           const std::string& by, absl::Time now, pb::Appeal* out);
+  // The office's appeals of an estate's month.
+  std::vector<pb::Appeal> QualityAppeals(pqxx::work& tx, const std::string& group,
+                                         const std::string& estate, const std::string& period);
+  // True once a sheet of the estate's month is closed (CloseMonth ran for it).
+  bool EstateMonthClosed(pqxx::work& tx, const std::string& group, const std::string& estate,
+                         const std::string& period);
   std::optional<pb::Appeal> GetAppeal(pqxx::work& tx, const std::string& group,
                                       const std::string& id, bool for_update);
+  // Upheld: a form line's appeal voids the line; an office line's withdraws it
+  // (WithdrawQuality: its form lines voided once). `ref`: the committee's record.
   void DecideAppeal(pqxx::work& tx, const std::string& group, const std::string& id, bool uphold,
-                    const std::string& reason, const std::string& by, absl::Time now,
-                    pb::Appeal* out);
+                    const std::string& reason, const std::string& ref, const std::string& by,
+                    absl::Time now, pb::Appeal* out);
 
   // ---- closing a month ----
   // A transaction-scoped advisory lock per group: shared by writers of evidence,
