@@ -1431,6 +1431,9 @@ absl::Status Day::ReportsStep() {
       f.clinic_net_fen = cs.net_to_clinic_fen();
       f.clinic_deposits_held_fen = cs.deposits_held_fen();
       f.clinic_uncollected_fen = cs.uncollected_for_clinic_fen();
+      f.clinic_settled_fen = cs.settled_fen();
+      f.clinic_outstanding_fen = cs.outstanding_fen();
+      f.clinic_deposits_at_centre_fen = cs.deposits_at_emergency_centre_fen();
     }
     bpb::CheckLedgerRequest req;
     bpb::LedgerCheck check;
@@ -1779,15 +1782,19 @@ void DaySummary::Print(std::ostream& out) const {
   bool any_clinic = false;
   for (const auto& f : estates) any_clinic |= f.has_clinic;
   if (any_clinic) {
-    out << "\n  Clinic settlement of the month (社区医疗保健室; net > 0: the office owes the "
-           "clinic)\n";
-    std::vector<int> w = {22, 10, 10, 10, 9, 9, 9};
-    Line(out, {"estate", "for clinic", "collected", "unpaid", "mgmt fee", "net", "deposits"}, w);
+    out << "\n  Clinic settlement of the month (社区医疗保健室; net, outstanding > 0: the office "
+           "owes the clinic)\n";
+    std::vector<int> w = {22, 10, 10, 10, 9, 9, 9, 11, 9, 9};
+    Line(out,
+         {"estate", "for clinic", "collected", "unpaid", "mgmt fee", "net", "settled",
+          "outstanding", "deposits", "at centre"},
+         w);
     for (const auto& f : estates) {
       Line(out,
            {f.name, Yuan(f.clinic_billed_fen), Yuan(f.clinic_collected_fen),
             Yuan(f.clinic_uncollected_fen), Yuan(f.clinic_fee_fen), Yuan(f.clinic_net_fen),
-            Yuan(f.clinic_deposits_held_fen)},
+            Yuan(f.clinic_settled_fen), Yuan(f.clinic_outstanding_fen),
+            Yuan(f.clinic_deposits_held_fen), Yuan(f.clinic_deposits_at_centre_fen)},
            w);
     }
   }

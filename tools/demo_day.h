@@ -64,6 +64,9 @@ struct EstateFigures {
   bool has_clinic = false;
   int64_t clinic_billed_fen = 0, clinic_collected_fen = 0, clinic_fee_fen = 0;
   int64_t clinic_net_fen = 0, clinic_deposits_held_fen = 0, clinic_uncollected_fen = 0;
+  // Settlement payments of the month, what is still owed (> 0: the office owes the clinic),
+  // and the emergency deposits lodged with the emergency centre (004_… 5.9).
+  int64_t clinic_settled_fen = 0, clinic_outstanding_fen = 0, clinic_deposits_at_centre_fen = 0;
   // eldercare.ListDueVisits of the coming week (DaySummary.visits_due_by).
   bool has_visits = false;
   int elders = 0, visits_due = 0, visits_overdue = 0;
