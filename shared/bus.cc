@@ -403,6 +403,16 @@ absl::Status OutboxRelay::TrimOnce(absl::Time now) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> OutboxRelay::SessionSetting(const std::string& setting) {
+  if (absl::Status st = EnsureDatabase(); !st.ok()) return st;
+  try {
+    pqxx::nontransaction tx(*conn_);
+    return tx.exec_params1("SELECT current_setting($1)", setting)[0].as<std::string>();
+  } catch (const std::exception& e) {
+    return Db::FromException(e);
+  }
+}
+
 void OutboxRelay::Run() {
   int failures = 0;
   absl::Time next_trim = absl::Now();

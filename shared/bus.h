@@ -155,6 +155,12 @@ class OutboxRelay {
   // `now - dead_retention`.
   absl::Status TrimOnce(absl::Time now);
 
+  // `SHOW <setting>` in the relay's own session (the one that holds the leader's lock),
+  // opened if need be: what a dead node's session runs with (keepalives, tcp_user_timeout,
+  // idle_in_transaction_session_timeout). For tests and diagnostics; not while Start()'s
+  // loop runs.
+  absl::StatusOr<std::string> SessionSetting(const std::string& setting);
+
  private:
   absl::Status EnsureDatabase();
   void Run();

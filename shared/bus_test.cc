@@ -208,6 +208,56 @@ TEST(OutboxFloorTest, OldHolesArePassedTogetherAndAHoleAgesFromWhenItWasSeen) {
   EXPECT_EQ(empty.From(t0), 42);
 }
 
+// Issue 20, finding 11: "a dead node holds the relay's lock for two hours". The session that
+// holds the leader's advisory lock must notice a vanished peer in about a minute, and end a
+// transaction left idle: read back from that very session.
+TEST_F(BusTest, TheLeadersSessionHasKeepalivesAUserTimeoutAndAnIdleTransactionTimeout) {
+  OpenDb();
+  RelayOptions options;
+  options.stream = stream_;
+  DbOptions db;
+  db.url = tdb_.url();
+  db.keepalives_idle = absl::Seconds(17);
+  db.keepalives_interval = absl::Seconds(4);
+  db.keepalives_count = 3;
+  db.idle_in_transaction_timeout = absl::Seconds(42);
+  OutboxRelay relay(db, redis_, options);
+  ASSERT_TRUE(relay.RelayOnce().ok());  // the leader now
+  auto show = [&](const std::string& name) {
+    auto value = relay.SessionSetting(name);
+    EXPECT_TRUE(value.ok()) << name << ": " << value.status();
+    return value.ok() ? *value : "";
+  };
+  // Over TCP the server reports the socket's own values: these are in effect, not wishes.
+  EXPECT_EQ(show("tcp_keepalives_idle"), "17");
+  EXPECT_EQ(show("tcp_keepalives_interval"), "4");
+  EXPECT_EQ(show("tcp_keepalives_count"), "3");
+  // Unacknowledged data: given up after idle + interval x count = 29 s (the socket's value,
+  // in milliseconds).
+  EXPECT_EQ(show("tcp_user_timeout"), "29000");
+  EXPECT_EQ(show("idle_in_transaction_session_timeout"), "42s");
+  EXPECT_EQ(show("application_name"), "wuye-relay");
+  // And that session is the one holding the lock.
+  EXPECT_EQ(Query("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                  "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = "
+                  "'wuye-relay' AND a.datname = current_database() AND a.pid <> pg_backend_pid()"),
+            1);
+  // The pool's sessions have the same keepalives and idle-transaction timeout.
+  auto pool = Db::Open(db);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  std::string pooled;
+  ASSERT_TRUE((*pool)
+                  ->Transact([&](pqxx::work& tx) {
+                    pooled = tx.exec1(
+                                   "SELECT current_setting('tcp_keepalives_idle') || ',' || "
+                                   "current_setting('idle_in_transaction_session_timeout')")[0]
+                                 .as<std::string>();
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(pooled, "17,42s");
+}
+
 TEST_F(BusTest, AnEventCommittedAfterALaterOneIsRelayedToo) {
   OpenDb();
   RelayOptions options;
