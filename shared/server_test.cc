@@ -13,8 +13,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -70,8 +73,25 @@ class FakeDirectory : public v1::DirectoryService::Service {
     return st;
   }
 
+  // Holds its thread until `gate` opens: calls that occupy the server's threads or a
+  // connection's streams. Counts how many are inside at once.
+  grpc::Status GetEstate(grpc::ServerContext*, const v1::GetEstateRequest* req,
+                         v1::Estate* resp) override {
+    int now = ++inside;
+    for (int seen = most_inside.load();
+         now > seen && !most_inside.compare_exchange_weak(seen, now);) {
+    }
+    ++entered_gate;
+    gate.WaitForNotification();
+    --inside;
+    resp->set_id(req->id());
+    return grpc::Status::OK;
+  }
+
   std::atomic<int> handler_calls{0};
   absl::Notification entered, release, finished;
+  absl::Notification gate;
+  std::atomic<int> inside{0}, most_inside{0}, entered_gate{0};
   std::atomic<bool> body_ran{false};
   std::atomic<int> last_code{-1};
 
@@ -254,6 +274,87 @@ TEST_F(ServerTest, ACallItsCallerCancelledIsNotWorkedOn) {
   service_->finished.WaitForNotification();
   EXPECT_FALSE(service_->body_ran.load());
   EXPECT_EQ(service_->last_code, grpc::StatusCode::CANCELLED);
+}
+
+// ---- Resource quota ----------------------------------------------------------------------
+
+// Calls of GetEstate issued all at once on `stub`, their outcomes counted as they end.
+struct Burst {
+  explicit Burst(int n) : contexts(n), requests(n), responses(n) {}
+  void Issue(Stub& stub) {
+    for (size_t i = 0; i < contexts.size(); ++i) {
+      requests[i].set_id(absl::StrCat("e", i));
+      stub.async()->GetEstate(&contexts[i], &requests[i], &responses[i], [this](grpc::Status st) {
+        std::lock_guard lock(mu);
+        ++codes[st.error_code()];
+        ++ended;
+      });
+    }
+  }
+  int Count(grpc::StatusCode code) {
+    std::lock_guard lock(mu);
+    return codes[code];
+  }
+  std::vector<grpc::ClientContext> contexts;
+  std::vector<v1::GetEstateRequest> requests;
+  std::vector<v1::Estate> responses;
+  std::mutex mu;
+  std::map<grpc::StatusCode, int> codes;
+  std::atomic<int> ended{0};
+};
+
+// Issue 20, findings 1 and 10: the thread quota refuses what it cannot serve, at once,
+// RESOURCE_EXHAUSTED; the calls it took finish, and the server serves again afterwards.
+TEST_F(ServerTest, CallsBeyondTheThreadQuotaAreRefusedAndTheServerServesAgain) {
+  ServerOptions options;
+  options.max_threads = 4;  // the lowest the configuration allows
+  StartHost(options);
+  constexpr int kCalls = 24;
+  Burst burst(kCalls);
+  burst.Issue(*stub_);
+  // Every call either holds a thread or was refused: none is left waiting.
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return service_->entered_gate.load() + burst.ended.load() == kCalls; },
+                       absl::Seconds(30)))
+      << service_->entered_gate.load() << " inside, " << burst.ended.load() << " ended";
+  const int held = service_->entered_gate.load();
+  EXPECT_GE(held, 1);
+  EXPECT_LE(held, options.max_threads) << "no more calls at work than threads";
+  EXPECT_EQ(burst.Count(grpc::StatusCode::RESOURCE_EXHAUSTED), kCalls - held)
+      << "everything else refused, RESOURCE_EXHAUSTED";
+  service_->gate.Notify();
+  ASSERT_TRUE(testing::WaitFor([&] { return burst.ended.load() == kCalls; }, absl::Seconds(30)));
+  EXPECT_EQ(burst.Count(grpc::StatusCode::OK), held) << "the calls it took finish";
+  // Serving again, a burst as large as the quota included.
+  Burst after(2);
+  after.Issue(*stub_);
+  ASSERT_TRUE(testing::WaitFor([&] { return after.ended.load() == 2; }, absl::Seconds(30)));
+  EXPECT_EQ(after.Count(grpc::StatusCode::OK), 2);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + token_);
+  v1::CreateUnitRequest req;
+  req.set_request_id("after-the-burst");
+  req.mutable_unit()->set_number("101");
+  v1::Unit unit;
+  EXPECT_NE(stub_->CreateUnit(&ctx, req, &unit).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+// The stream cap: a connection has at most max_concurrent_streams calls at the server; the
+// others queue at the client (HTTP/2), are not refused, and run once those end.
+TEST_F(ServerTest, CallsBeyondAConnectionsStreamCapQueueAndAllRun) {
+  ServerOptions options;
+  options.max_concurrent_streams = 2;
+  StartHost(options);
+  constexpr int kCalls = 8;
+  Burst burst(kCalls);
+  burst.Issue(*stub_);
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return service_->entered_gate.load() == 2; }, absl::Seconds(30)));
+  service_->gate.Notify();
+  ASSERT_TRUE(testing::WaitFor([&] { return burst.ended.load() == kCalls; }, absl::Seconds(30)));
+  EXPECT_EQ(burst.Count(grpc::StatusCode::OK), kCalls) << "queued, not refused";
+  EXPECT_EQ(service_->entered_gate.load(), kCalls);
+  EXPECT_LE(service_->most_inside.load(), 2) << "never more than the cap at once";
 }
 
 // ---- TLS -------------------------------------------------------------------------------
