@@ -276,6 +276,102 @@ TEST_F(ServerTest, ACallItsCallerCancelledIsNotWorkedOn) {
   EXPECT_EQ(service_->last_code, grpc::StatusCode::CANCELLED);
 }
 
+// ---- Reflection ---------------------------------------------------------------------------
+
+// One request on the reflection stream, as bytes: the stream's status and the answer's bytes
+// (empty when there was none).
+std::pair<grpc::Status, std::string> Reflect(const std::shared_ptr<grpc::Channel>& channel,
+                                             const std::string& request) {
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto step = [&](auto op) {
+    void* tag;
+    bool ok = false;
+    op();
+    cq.Next(&tag, &ok);
+    return ok;
+  };
+  grpc::Slice slice(request);
+  grpc::ByteBuffer out(&slice, 1), in;
+  bool read = step([&] { call->StartCall(reinterpret_cast<void*>(1)); }) &&
+              step([&] { call->Write(out, reinterpret_cast<void*>(2)); }) &&
+              step([&] { call->WritesDone(reinterpret_cast<void*>(3)); }) &&
+              step([&] { call->Read(&in, reinterpret_cast<void*>(4)); });
+  grpc::Status status;
+  step([&] { call->Finish(&status, reinterpret_cast<void*>(5)); });
+  std::string answer;
+  if (read) {
+    std::vector<grpc::Slice> slices;
+    (void)in.Dump(&slices);
+    for (const auto& s : slices) answer.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return {status, answer};
+}
+
+// A ServerReflectionRequest with field `field` (a string) set to `value`, by hand.
+std::string ReflectionRequest(int field, const std::string& value) {
+  std::string out;
+  out.push_back(static_cast<char>(field << 3 | 2));
+  for (size_t n = value.size();; n >>= 7) {  // varint length
+    if (n < 0x80) {
+      out.push_back(static_cast<char>(n));
+      break;
+    }
+    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+  }
+  return out + value;
+}
+
+// Issue 20, finding 1: reflection is behind the same request limit as every ordinary method,
+// also in a server whose transport takes a bulk method's 16 MiB (this one serves
+// ImportUnits).
+TEST_F(ServerTest, AHugeReflectionRequestIsRefusedUndecodedAndReflectionServesOn) {
+  StartHost(ServerOptions{});
+  constexpr int kListServices = 7, kFileContainingSymbol = 4;
+  auto [listed, services] = Reflect(channel_, ReflectionRequest(kListServices, "*"));
+  ASSERT_TRUE(listed.ok()) << listed.error_message();
+  EXPECT_NE(services.find("wuye.directory.v1.DirectoryService"), std::string::npos);
+  EXPECT_NE(services.find("grpc.health.v1.Health"), std::string::npos);
+
+  // 2 MiB of empty unknown fields (a decoding bomb) and a 2 MiB symbol name: refused before
+  // decoding, RESOURCE_EXHAUSTED, without a token.
+  std::string bomb;
+  for (size_t i = 0; bomb.size() < (2u << 20); ++i) bomb.append("\x42\x00", 2);  // field 8, ""
+  for (const std::string& huge :
+       {bomb, ReflectionRequest(kFileContainingSymbol, std::string(2u << 20, 'x'))}) {
+    auto [st, answer] = Reflect(channel_, huge);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+    EXPECT_TRUE(answer.empty());
+  }
+  // Not a message at all: INVALID_ARGUMENT, not UNKNOWN.
+  EXPECT_EQ(Reflect(channel_, "\xff\xff\xff\xff").first.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  // The server serves on: reflection answers, with the file that defines the service.
+  auto [found, file] = Reflect(
+      channel_, ReflectionRequest(kFileContainingSymbol, "wuye.directory.v1.DirectoryService"));
+  ASSERT_TRUE(found.ok()) << found.error_message();
+  EXPECT_NE(file.find("wuye/directory/v1/directory.proto"), std::string::npos);
+  auto [missing, error] =
+      Reflect(channel_, ReflectionRequest(kFileContainingSymbol, "no.such.Symbol"));
+  EXPECT_TRUE(missing.ok());
+  EXPECT_NE(error.find("Symbol not found."), std::string::npos);
+  EXPECT_EQ(Reflect(channel_, ReflectionRequest(kListServices, "*")).first.error_code(),
+            grpc::StatusCode::OK);
+}
+
+TEST_F(ServerTest, ReflectionIsOffWhenTurnedOff) {
+  ServerOptions options;
+  options.reflection = false;
+  StartHost(options);
+  EXPECT_EQ(Reflect(channel_, ReflectionRequest(7, "*")).first.error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
 // ---- Resource quota ----------------------------------------------------------------------
 
 // Calls of GetEstate issued all at once on `stub`, their outcomes counted as they end.
