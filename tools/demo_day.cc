@@ -1761,9 +1761,10 @@ void DaySummary::Print(std::ostream& out) const {
           << (c.resident ? "a resident's number" : "a number of no resident") << ": "
           << (c.deducted ? "deducted, −20 for the office" : "to review, no deduction");
       if (c.deducted) {
-        out << (c.charged.empty() ? ", no agent on duty"
-                                  : absl::StrCat(", −20 on the form of ",
-                                                 absl::StrJoin(c.charged, ", "), " (on duty)"));
+        out << (c.charged.empty()
+                    ? ", no agent on duty"
+                    : absl::StrCat(", on the forms of ", absl::StrJoin(c.charged, ", "),
+                                   " (on duty) by the group's mapping"));
       }
       out << "\n";
     }
