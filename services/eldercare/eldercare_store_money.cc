@@ -72,7 +72,7 @@ std::pair<v1::ElderFees, int64_t> EldercareStore::GetFees(pqxx::work& tx, const 
 const sql::Statement kFeesPut = statements.Add("ec_fees_put",
     "INSERT INTO fee_settings (group_id, estate_id, fees, version, updated_at) VALUES ($1, "
     "NULLIF($2, '')::uuid, $3::bytea, 1, " WUYE_SQL_TIME("$4") ") ON CONFLICT (group_id, "
-    "COALESCE(estate_id, '00000000-0000-0000-0000-000000000000'::uuid)) DO UPDATE SET fees = "
+    "COALESCE(estate_id, " WUYE_SQL_NIL_UUID ")) DO UPDATE SET fees = "
     "EXCLUDED.fees, version = fee_settings.version + 1, updated_at = EXCLUDED.updated_at "
     "RETURNING version");
 
