@@ -8,6 +8,7 @@
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 
 namespace wuye::eldercare {
 namespace {
@@ -18,10 +19,11 @@ namespace {
 #define AFTER(param) "COALESCE(NULLIF(" param ", '')::uuid, '00000000-0000-0000-0000-000000000000')"
 #define AFTER_DESC(param) \
   "COALESCE(NULLIF(" param ", '')::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')"
-// The estate's local date at a time: eldercare's copy of the estate, Asia/Shanghai if absent.
-#define LOCAL_DAY(ts, estate)                                                           \
-  "(" ts " AT TIME ZONE COALESCE((SELECT time_zone FROM dir_estates WHERE id = " estate \
-  "), 'Asia/Shanghai'))::date"
+// The estate's local date at a time: eldercare's copy of the estate's zone, else the one
+// default of every service (shared/zone.h).
+#define LOCAL_DAY(ts, estate)                                                                  \
+  "(" ts " AT TIME ZONE COALESCE(NULLIF((SELECT time_zone FROM dir_estates WHERE id = " estate \
+  "), ''), " WUYE_SQL_DEFAULT_ESTATE_ZONE "))::date"
 
 constexpr char kElderCols[] =
     "id, group_id, estate_id, unit_id, resident_id, state, enrolled_on::text, "

@@ -15,6 +15,7 @@
 #include "shared/server.h"
 #include "shared/status.h"
 #include "shared/testing/test_env.h"
+#include "shared/zone.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
@@ -230,7 +231,7 @@ class IntakeServiceTest : public ::testing::Test {
     out.set_day(d.day());
     return out;
   }
-  absl::CivilDay Today() { return absl::ToCivilDay(clock_->Now(), LoadZone("Asia/Shanghai")); }
+  absl::CivilDay Today() { return absl::ToCivilDay(clock_->Now(), EstateZone("Asia/Shanghai")); }
   v1::CreateServiceContractRequest ContractRequest(const std::string& unit, absl::CivilDay start) {
     v1::CreateServiceContractRequest req;
     req.set_request_id(NewId(absl::Now()));
@@ -249,7 +250,7 @@ class IntakeServiceTest : public ::testing::Test {
     return out;
   }
   v1::CallbackCoverage Coverage() {
-    absl::CivilMonth month = absl::ToCivilMonth(clock_->Now(), LoadZone("Asia/Shanghai"));
+    absl::CivilMonth month = absl::ToCivilMonth(clock_->Now(), EstateZone("Asia/Shanghai"));
     v1::GetCallbackCoverageRequest req;
     req.set_estate_id(estate_);
     req.mutable_month()->set_year(static_cast<int>(month.year()));
