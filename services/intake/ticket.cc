@@ -21,14 +21,6 @@ std::string Field(absl::string_view prefix, absl::string_view name) {
   return absl::StrCat(prefix, ".", name);
 }
 
-bool ValidServiceItemCode(absl::string_view code) {
-  if (code.empty() || code.size() > 40) return false;
-  for (char c : code) {
-    if (!absl::ascii_isupper(c) && !absl::ascii_isdigit(c) && c != '_') return false;
-  }
-  return true;
-}
-
 // Order of the states along the worked path, for forward-only moves.
 int WorkRank(TicketState s) {
   switch (s) {
@@ -129,10 +121,7 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
     }
   }
   if (t.kind() == common::TICKET_KIND_PAID_SERVICE) {
-    if (!ValidServiceItemCode(t.service_item_code())) {
-      return FieldError(f("service_item_code"),
-                        "required for a paid service: A-Z, 0-9 and '_', at most 40");
-    }
+    WUYE_RETURN_IF_ERROR(CheckItemCode(t.service_item_code(), f("service_item_code")));
   } else if (!t.service_item_code().empty()) {
     return FieldError(f("service_item_code"), "only for paid services");
   }
