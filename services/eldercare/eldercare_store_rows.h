@@ -12,11 +12,13 @@
 #include "absl/time/civil_time.h"
 #include "services/eldercare/eldercare.h"
 #include "shared/sql.h"
+#include "shared/zone.h"
 
-// The estate's local date at a time: eldercare's copy of the estate, Asia/Shanghai if absent.
-#define LOCAL_DAY(ts, estate)                                                           \
-  "(" ts " AT TIME ZONE COALESCE((SELECT time_zone FROM dir_estates WHERE id = " estate \
-  "), 'Asia/Shanghai'))::date"
+// The estate's local date at a time: eldercare's copy of the estate's zone, else the one
+// default of every service (shared/zone.h).
+#define LOCAL_DAY(ts, estate)                                                                  \
+  "(" ts " AT TIME ZONE COALESCE(NULLIF((SELECT time_zone FROM dir_estates WHERE id = " estate \
+  "), ''), " WUYE_SQL_DEFAULT_ESTATE_ZONE "))::date"
 
 namespace wuye::eldercare::store_rows {
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "shared/basis_points.h"
 #include "shared/ids.h"
 #include "shared/sql.h"
 
@@ -149,7 +150,7 @@ pb::Figures FiguresRow(const pqxx::row& r, int at) {
   f.set_complaints_against(r[at + 6].as<int64_t>());
   f.set_callbacks_made(r[at + 7].as<int64_t>());
   f.set_tickets_closed(r[at + 8].as<int64_t>());
-  f.set_callback_coverage_bp(CoverageBp(f.callbacks_made(), f.tickets_closed()));
+  f.set_callback_coverage_bp(BasisPoints(f.callbacks_made(), f.tickets_closed(), 0));
   return f;
 }
 
