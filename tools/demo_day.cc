@@ -729,7 +729,9 @@ absl::Status Day::ComplaintsStep() {
 
 absl::Status Day::CarrierStep() {
   // The carrier's log of the sunny hotline: the recorded calls, one unanswered call, and
-  // one call at 19:05 that nobody recorded.
+  // two calls that nobody recorded: at 19:05 from an owner's number (王建国, 000_…, 二.5:
+  // 有业主通话记录而物业公司未记录的,每条扣20分: −20 for the office and the agent on duty),
+  // and at 19:40 from a number of no resident (a finding to review, not a deduction).
   ipb::ImportCarrierCallLogRequest req;
   req.set_request_id(Rid("carrier-log-sunny"));
   req.set_estate_id(E("sunny").id);
@@ -747,7 +749,8 @@ absl::Status Day::CarrierStep() {
     }
   }
   add(18, 2, "13611112222", 0);
-  add(19, 5, "13611113333", 150);
+  add(19, 5, "13800138001", 150);
+  add(19, 40, "13611113333", 95);
   ipb::ImportCarrierCallLogResponse resp;
   WUYE_RETURN_IF_ERROR(
       Call("intake.ImportCarrierCallLog", As("supervisor", "钱丽"),
@@ -1521,6 +1524,34 @@ absl::Status Day::ReportsStep() {
           return all;
         });
     if (!teams.ok()) s_.notes.push_back(std::string(teams.message()));
+    // The sunny hotline's unrecorded calls as performance judged them (000_…, 二.5).
+    if (intake_ && estates_.count("sunny")) {
+      absl::Status judged = Until("call findings", [&]() -> absl::StatusOr<bool> {
+        ppb::ListCallFindingsRequest req;
+        req.set_estate_id(E("sunny").id);
+        *req.mutable_period() = MonthOf(day_);
+        ppb::ListCallFindingsResponse resp;
+        WUYE_RETURN_IF_ERROR(Call("performance.ListCallFindings", admin, [&](auto* ctx) {
+          return perf_->ListCallFindings(ctx, req, &resp);
+        }));
+        s_.call_findings.clear();
+        for (const auto& finding : resp.findings()) {
+          DaySummary::CallFindingFigures c;
+          c.local_time = absl::FormatTime("%H:%M", FromProtoTime(finding.call_time()), tz_);
+          c.duration_seconds = finding.duration_seconds();
+          c.resident = finding.caller() == ppb::CALLER_KIND_RESIDENT;
+          c.deducted = finding.state() == ppb::FINDING_STATE_DEDUCTED;
+          for (const auto& id : finding.charged_staff_ids()) {
+            c.charged.push_back(staff_names_.count(id) ? staff_names_.at(id) : id);
+          }
+          s_.call_findings.push_back(std::move(c));
+        }
+        std::sort(s_.call_findings.begin(), s_.call_findings.end(),
+                  [](const auto& a, const auto& b) { return a.local_time < b.local_time; });
+        return static_cast<int>(s_.call_findings.size()) >= s_.carrier_findings;
+      });
+      if (!judged.ok()) s_.notes.push_back(std::string(judged.message()));
+    }
     // The office's service quality ledgers (000_…, 二), apart from the people's forms; the
     // people they name are read first for the month's best sheets.
     std::set<std::string> named;
@@ -1725,6 +1756,18 @@ void DaySummary::Print(std::ostream& out) const {
         << "\n  Carrier call log (sunny hotline): " << carrier_calls << " calls, "
         << carrier_matched << " matched to a ticket, " << carrier_skipped << " unanswered, "
         << carrier_findings << " unrecorded call(s) found\n";
+    for (const auto& c : call_findings) {
+      out << "    " << c.local_time << " (" << c.duration_seconds << " s), "
+          << (c.resident ? "a resident's number" : "a number of no resident") << ": "
+          << (c.deducted ? "deducted, −20 for the office" : "to review, no deduction");
+      if (c.deducted) {
+        out << (c.charged.empty()
+                    ? ", no agent on duty"
+                    : absl::StrCat(", on the forms of ", absl::StrJoin(c.charged, ", "),
+                                   " (on duty) by the group's mapping"));
+      }
+      out << "\n";
+    }
   }
   if (!sla.empty()) {
     out << "\n  SLA per priority (work orders)\n";

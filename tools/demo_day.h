@@ -102,6 +102,15 @@ struct DaySummary {
   // Carrier call log: calls, matched, skipped, new findings (first import), and findings
   // known so far.
   int carrier_calls = 0, carrier_matched = 0, carrier_skipped = 0, carrier_findings = 0;
+  // Performance's findings of the sunny hotline's unrecorded calls (000_…, 二.5): deducted
+  // (a resident's number: −20 for the office and the agents on duty) or to review.
+  struct CallFindingFigures {
+    std::string local_time;  // "19:05"
+    int duration_seconds = 0;
+    bool resident = false, deducted = false;
+    std::vector<std::string> charged;  // the agents on duty charged, by name
+  };
+  std::vector<CallFindingFigures> call_findings;
   // Dispatch: per priority name ("emergency", "small", "big", "scheduled").
   std::map<std::string, SlaFigures> sla;
   int work_orders_completed = 0, completed_without_signature = 0;  // all completed so far

@@ -15,6 +15,7 @@
 #include "shared/proto_time.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 
 namespace wuye::intake {
@@ -60,12 +61,23 @@ class Consumer {
       store_.UpsertStaff(tx, e.group_id(), staff.id(), start, e.subject_version(), estates,
                          staff.active());
     } else if (e.type() == "directory.resident.created" ||
-               e.type() == "directory.resident.updated") {
+               e.type() == "directory.resident.updated" ||
+               e.type() == "directory.resident.removed") {
       // Whose number a carrier-log call is (seed 000 二.5: 有业主通话记录): the number
       // normalised as a carrier-log number and kept only as its hash; a number intake
-      // cannot read matches no call.
+      // cannot read matches no call. With it what decides whether it was a resident's on
+      // a call's day: the role, a tenant's lease, the move-out day, the removal.
       dir::Resident r;
-      if (!e.payload().UnpackTo(&r)) {
+      ResidentTerms terms;
+      if (e.type() == "directory.resident.removed") {
+        ev::ResidentRemoved removed;
+        if (!e.payload().UnpackTo(&removed)) {
+          return absl::InvalidArgumentError("payload: not a ResidentRemoved");
+        }
+        r = removed.resident();
+        terms.removed_at = removed.has_removed_at() ? FromProtoTime(removed.removed_at())
+                                                    : FromProtoTime(e.occurred_at());
+      } else if (!e.payload().UnpackTo(&r)) {
         return absl::InvalidArgumentError("payload: not a Resident");
       }
       if (!IsValidId(r.id()) || !IsValidId(r.estate_id()) || !IsValidId(e.group_id())) {
@@ -75,7 +87,15 @@ class Consumer {
       if (auto digits = NormalizePhone(r.phone(), "phone"); digits.ok() && !digits->empty()) {
         hash = HashPhone(phone_key_, *digits);
       }
-      store_.UpsertResidentPhone(tx, e.group_id(), r.id(), r.estate_id(), hash,
+      auto day = [](const dir::Date& d) {
+        return d.year() > 0 ? absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day())
+                            : std::string();
+      };
+      terms.role = static_cast<int>(r.role());
+      terms.lease_start = day(r.lease_start());
+      terms.lease_end = day(r.lease_end());
+      terms.move_out_date = day(r.move_out_date());
+      store_.UpsertResidentPhone(tx, e.group_id(), r.id(), r.estate_id(), hash, terms,
                                  std::max<int64_t>(e.subject_version(), 1));
     } else if (e.type() == "billing.price.published") {
       // An item is launched in an estate when its price is first published there (5.6.1:
