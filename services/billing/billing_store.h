@@ -1,5 +1,11 @@
 // The only code that knows billing's tables. Every call takes the caller's group and
 // filters by it; rules live in billing.h and permissions in the handlers.
+//
+// One class over one file per aggregate, each statement declared beside the method that
+// runs it: billing_store.cc (the directory copy), _prices.cc (standard and estate prices,
+// fee schedules), _meters.cc (meter readings), _bills.cc (billing runs and bills),
+// _payments.cc (payments and the ledger), _collection.cc (arrears, disputes, reminders and
+// collection reports) and _settings.cc.
 #pragma once
 
 #include <optional>
@@ -11,6 +17,7 @@
 #include "services/billing/billing.h"
 #include "shared/db.h"
 #include "shared/migrate.h"
+#include "shared/sql.h"
 #include "wuye/billing/v1/billing.pb.h"
 
 namespace wuye {
@@ -224,6 +231,16 @@ class BillingStore {
   // The group's settings as stored (no defaults filled in); version 0 when never set.
   v1::BillingSettings GetSettings(pqxx::work& tx, const std::string& group);
   int64_t PutSettings(pqxx::work& tx, const std::string& group, const v1::BillingSettings& s);
+
+ private:
+  // The statements of each file, prepared by the constructor.
+  static const sql::Statements& CopyStatements();        // billing_store.cc
+  static const sql::Statements& PriceStatements();       // billing_store_prices.cc
+  static const sql::Statements& MeterStatements();       // billing_store_meters.cc
+  static const sql::Statements& BillStatements();        // billing_store_bills.cc
+  static const sql::Statements& PaymentStatements();     // billing_store_payments.cc
+  static const sql::Statements& CollectionStatements();  // billing_store_collection.cc
+  static const sql::Statements& SettingsStatements();    // billing_store_settings.cc
 };
 
 }  // namespace wuye::billing
