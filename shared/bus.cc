@@ -123,7 +123,7 @@ absl::StatusOr<std::vector<DeadLetterEntry>> ListDeadLetters(RedisConnection& re
 }
 
 absl::StatusOr<std::string> ReplayDeadLetter(RedisConnection& redis, const std::string& dead_stream,
-                                             const std::string& id) {
+                                             const std::string& id, int* held) {
   absl::string_view source = dead_stream;
   if (!absl::ConsumeSuffix(&source, ".dead") || ProducerOfStream(source).empty()) {
     return absl::InvalidArgumentError(
@@ -143,10 +143,26 @@ if f['stream'] ~= KEYS[2] then return redis.error_reply('NOENV from another stre
 if string.sub(f['reason'] or '', 1, 7) == 'forged:' then
   return redis.error_reply('NOENV forged: it would be refused again')
 end
+local behind = f['held_behind'] or ''
+if behind ~= '' and redis.call('XRANGE', KEYS[1], behind, behind)[1] then
+  return redis.error_reply('NOENV held behind dead letter ' .. behind .. ': replay that one')
+end
 local id = redis.call('XADD', KEYS[2], '*', 'type', f['type'] or '', 'env', f['env'],
                       'replay_of', ARGV[1])
 redis.call('XDEL', KEYS[1], ARGV[1])
-return id
+-- What its group parked behind it (always added after it), in order, right behind it.
+local n = 0
+for _, h in ipairs(redis.call('XRANGE', KEYS[1], ARGV[1], '+')) do
+  local g = {}
+  for i = 1, #h[2], 2 do g[h[2][i]] = h[2][i + 1] end
+  if g['held_behind'] == ARGV[1] and g['stream'] == KEYS[2] and g['env'] and g['env'] ~= '' then
+    redis.call('XADD', KEYS[2], '*', 'type', g['type'] or '', 'env', g['env'],
+               'replay_of', h[1], 'after', ARGV[1])
+    redis.call('XDEL', KEYS[1], h[1])
+    n = n + 1
+  end
+end
+return {id, n}
 )lua";
   auto reply = redis.Command({"EVAL", kScript, "2", dead_stream, std::string(source), id});
   if (!reply.ok()) return reply.status();
@@ -160,7 +176,9 @@ return id
     }
     return absl::UnavailableError(absl::StrCat("redis: replay refused: ", reply->str));
   }
-  return reply->str;
+  if (reply->elements.size() < 2) return absl::UnavailableError("redis: unexpected replay reply");
+  if (held != nullptr) *held = static_cast<int>(reply->elements[1].integer);
+  return reply->elements[0].str;
 }
 
 // ---- Relay ----------------------------------------------------------------------------
@@ -385,6 +403,16 @@ absl::Status OutboxRelay::TrimOnce(absl::Time now) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> OutboxRelay::SessionSetting(const std::string& setting) {
+  if (absl::Status st = EnsureDatabase(); !st.ok()) return st;
+  try {
+    pqxx::nontransaction tx(*conn_);
+    return tx.exec_params1("SELECT current_setting($1)", setting)[0].as<std::string>();
+  } catch (const std::exception& e) {
+    return Db::FromException(e);
+  }
+}
+
 void OutboxRelay::Run() {
   int failures = 0;
   absl::Time next_trim = absl::Now();
@@ -482,10 +510,29 @@ EventConsumer::EventConsumer(Db& db, const RedisOptions& redis, ConsumerOptions 
               "WHERE consumer_group = $1 AND stream = $2 AND subject_key = $3 "
               "AND (entry_ms, entry_seq) < ($4::bigint, $5::bigint) "
               "ORDER BY entry_ms, entry_seq LIMIT 1");
-  // Subjects of a batch of new entries with an unapplied entry (always an earlier one).
+  // Subjects of a batch of new entries with an unapplied entry (always an earlier one), or
+  // held behind a dead letter.
   db_.Prepare("wuye_bus_held_subjects",
               "SELECT 1 FROM wuye_bus_deliveries WHERE consumer_group = $1 AND stream = $2 "
+              "AND subject_key = ANY($3::text[]) UNION ALL "
+              "SELECT 1 FROM wuye_bus_holds WHERE consumer_group = $1 AND stream = $2 "
               "AND subject_key = ANY($3::text[]) LIMIT 1");
+  // The dead letter the subject is held behind, if any.
+  db_.Prepare("wuye_bus_hold",
+              "SELECT dead_letter_id, entry_ms, entry_seq FROM wuye_bus_holds "
+              "WHERE consumer_group = $1 AND stream = $2 AND subject_key = $3");
+  db_.Prepare("wuye_bus_hold_set",
+              "INSERT INTO wuye_bus_holds AS h (consumer_group, stream, subject_key, "
+              "dead_letter_id, entry_ms, entry_seq) VALUES ($1, $2, $3, $4, $5, $6) "
+              "ON CONFLICT (consumer_group, stream, subject_key) DO UPDATE SET "
+              "dead_letter_id = EXCLUDED.dead_letter_id, entry_ms = EXCLUDED.entry_ms, "
+              "entry_seq = EXCLUDED.entry_seq, held = 0, created_at = now()");
+  db_.Prepare("wuye_bus_hold_count",
+              "UPDATE wuye_bus_holds SET held = held + 1 WHERE consumer_group = $1 "
+              "AND stream = $2 AND subject_key = $3 AND dead_letter_id = $4");
+  db_.Prepare("wuye_bus_hold_release",
+              "DELETE FROM wuye_bus_holds WHERE consumer_group = $1 AND stream = $2 "
+              "AND subject_key = $3 AND dead_letter_id = $4");
   db_.Prepare("wuye_bus_done",
               "DELETE FROM wuye_bus_deliveries WHERE consumer_group = $1 AND stream = $2 "
               "AND entry_ms = $3 AND entry_seq = $4");
@@ -665,6 +712,7 @@ absl::StatusOr<int> EventConsumer::ClaimStale(const std::string& stream) {
                 deliveries.count(e.elements[0].str) ? deliveries[e.elements[0].str] : 2, true};
     if (const RedisReply* env = FieldOf(e.elements[1], "env")) entry.envelope = env->str;
     if (const RedisReply* of = FieldOf(e.elements[1], "replay_of")) entry.replay_of = of->str;
+    if (const RedisReply* a = FieldOf(e.elements[1], "after")) entry.after = a->str;
     if (absl::Status st = Handle(entry); !st.ok()) return st;
     ++handled;
   }
@@ -700,44 +748,80 @@ absl::StatusOr<bool> EventConsumer::StillPending(const std::string& stream, cons
   return !reply->elements.empty();
 }
 
-absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason, int refusals) {
+absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason, int refusals,
+                                       bool hold, const std::string& held_behind) {
   wuye::events::v1::Event event;
   event.ParseFromString(entry.envelope);
-  auto replies = commands_.Pipeline({{"XADD",
-                                      DeadLetterStream(entry.stream),
-                                      "*",
-                                      "stream",
-                                      entry.stream,
-                                      "id",
-                                      entry.id,
-                                      "group",
-                                      options_.group,
-                                      "event_id",
-                                      event.event_id(),
-                                      "type",
-                                      event.type(),
-                                      "reason",
-                                      reason,
-                                      "refusals",
-                                      absl::StrCat(refusals),
-                                      "deliveries",
-                                      absl::StrCat(entry.deliveries),
-                                      "env",
-                                      entry.envelope},
-                                     {"XACK", entry.stream, options_.group, entry.id}});
-  if (!replies.ok()) return replies.status();
-  if ((*replies)[0].is_error()) return absl::UnavailableError("redis: dead-letter XADD refused");
-  // Gone from the group: its row goes too (a failure here leaves a stale row, which the
-  // next claim round or the next entry of its subject removes).
+  std::vector<std::string> add = {"XADD",
+                                  DeadLetterStream(entry.stream),
+                                  "*",
+                                  "stream",
+                                  entry.stream,
+                                  "id",
+                                  entry.id,
+                                  "group",
+                                  options_.group,
+                                  "event_id",
+                                  event.event_id(),
+                                  "type",
+                                  event.type(),
+                                  "reason",
+                                  reason,
+                                  "refusals",
+                                  absl::StrCat(refusals),
+                                  "deliveries",
+                                  absl::StrCat(entry.deliveries),
+                                  "env",
+                                  entry.envelope};
+  if (!held_behind.empty()) {
+    add.push_back("held_behind");
+    add.push_back(held_behind);
+  }
+  const std::string key = SubjectKey(event);
+  hold = hold && held_behind.empty() && !key.empty();
+  auto added = commands_.Command(add);
+  if (!added.ok()) return added.status();
+  if (added->is_error()) return absl::UnavailableError("redis: dead-letter XADD refused");
+  // Gone from the group: its row goes too, and the hold of its subject is set or counted,
+  // before the entry is acknowledged. Without the hold the next entry of its subject would
+  // apply, so a failure here leaves the entry pending (delivered again, dead-lettered again:
+  // a duplicate that a replay absorbs).
   const int64_t ms = IdColumns(entry.id).first, seq = IdColumns(entry.id).second;
   absl::Status done = db_.Transact([&](pqxx::work& tx) {
     tx.exec_prepared("wuye_bus_done", options_.group, entry.stream, ms, seq);
+    if (hold) {
+      tx.exec_prepared("wuye_bus_hold_set", options_.group, entry.stream, key, added->str, ms, seq);
+    } else if (!held_behind.empty()) {
+      tx.exec_prepared("wuye_bus_hold_count", options_.group, entry.stream, key, held_behind);
+    }
     return absl::OkStatus();
   });
-  if (!done.ok()) LogWarn("bus.dead_letter_row").Str("error", done.message());
+  if (!done.ok()) {
+    if (hold || !held_behind.empty()) {
+      if (done.code() == absl::StatusCode::kUnavailable) db_down_ = true;
+      return done;
+    }
+    LogWarn("bus.dead_letter_row").Str("error", done.message());  // the next round removes it
+  }
+  auto ack = commands_.Command({"XACK", entry.stream, options_.group, entry.id});
+  if (!ack.ok()) return ack.status();
+  if (!held_behind.empty()) {
+    Metrics::Global().Add(absl::StrCat("wuye_bus_held_total{stream=\"", entry.stream, "\",group=\"",
+                                       options_.group, "\"}"));
+    LogWarn("bus.held")
+        .Str("stream", entry.stream)
+        .Str("entry", entry.id)
+        .Str("event_id", event.event_id())
+        .Str("type", event.type())
+        .Str("trace_id", event.trace_id())
+        .Str("dead_letter", held_behind)
+        .Str("parked_as", added->str);
+    return absl::OkStatus();
+  }
   Metrics::Global().Add(absl::StrCat("wuye_bus_dead_letters_total{stream=\"", entry.stream,
                                      "\",group=\"", options_.group, "\"}"));
   LogWarn("bus.dead_letter")
+      .Str("dead_letter", added->str)
       .Str("stream", entry.stream)
       .Str("entry", entry.id)
       .Str("event_id", event.event_id())
@@ -766,18 +850,37 @@ absl::Status EventConsumer::Handle(const Entry& entry) {
     WUYE_ASSIGN_OR_RETURN(Count count, Record(entry, key, Note::kAttempt, ""));
     if (count.unfinished > options_.max_deliveries) {
       return DeadLetter(entry, absl::StrCat("no answer after ", count.unfinished, " attempts"),
-                        count.refusals);
+                        count.refusals, /*hold=*/true);
     }
   }
   const int64_t ms = IdColumns(entry.id).first, seq = IdColumns(entry.id).second;
   for (int round = 0;; ++round) {
     bool applied = false, answered = false;
-    std::string holder;
+    std::string holder, park_behind, replay_behind;
     absl::Status answer;
     absl::Status st = db_.Transact([&](pqxx::work& tx) -> absl::Status {
       answered = false;
       holder.clear();
+      park_behind.clear();
+      replay_behind.clear();
+      std::string release;  // the hold this entry's replay ends
       if (!key.empty()) {
+        // Held behind a dead letter of its subject: only the dead letter's replay goes on;
+        // what its replay brought back waits for it; anything later is parked.
+        pqxx::result hold = tx.exec_prepared("wuye_bus_hold", options_.group, entry.stream, key);
+        if (!hold.empty() &&
+            std::pair{ms, seq} > std::pair{hold[0][1].as<int64_t>(), hold[0][2].as<int64_t>()}) {
+          std::string dead = hold[0][0].as<std::string>();
+          if (entry.replay_of == dead) {
+            release = std::move(dead);
+          } else if (entry.after == dead) {
+            replay_behind = std::move(dead);
+            return absl::OkStatus();
+          } else {
+            park_behind = std::move(dead);
+            return absl::OkStatus();
+          }
+        }
         pqxx::result held =
             tx.exec_prepared("wuye_bus_holder", options_.group, entry.stream, key, ms, seq);
         if (!held.empty()) {
@@ -794,6 +897,9 @@ absl::Status EventConsumer::Handle(const Entry& entry) {
         }
       }
       tx.exec_prepared("wuye_bus_done", options_.group, entry.stream, ms, seq);
+      if (!release.empty()) {
+        tx.exec_prepared("wuye_bus_hold_release", options_.group, entry.stream, key, release);
+      }
       return absl::OkStatus();
     });
     if (!st.ok() && !answered) {
@@ -809,7 +915,15 @@ absl::Status EventConsumer::Handle(const Entry& entry) {
         answer = absl::UnavailableError(st.message());
       }
     }
-    if (st.ok() && !holder.empty()) {
+    if (st.ok() && !park_behind.empty()) {
+      return DeadLetter(entry, absl::StrCat("held behind ", park_behind), 0, false, park_behind);
+    }
+    if (st.ok() && !replay_behind.empty()) {
+      // Replayed after the dead letter it was held behind, whose replay has not been applied
+      // yet (a peer has it): it waits for it, as behind any entry of its subject.
+      answer =
+          absl::UnavailableError(absl::StrCat("behind the replay of dead letter ", replay_behind));
+    } else if (st.ok() && !holder.empty()) {
       // An earlier entry of the subject is not applied yet: this one waits behind it, unless
       // that row is stale (its entry is no longer pending: applied by a peer, dead-lettered,
       // or lost with Redis's data).
@@ -846,14 +960,14 @@ absl::Status EventConsumer::Handle(const Entry& entry) {
         .Str("trace_id", event.trace_id())
         .Str("error", answer.message());
     if (!wait && count.refusals >= options_.max_deliveries) {
-      return DeadLetter(entry, std::string(answer.message()), count.refusals);
+      return DeadLetter(entry, std::string(answer.message()), count.refusals, /*hold=*/true);
     }
     if (wait && count.waited > options_.max_wait) {
       return DeadLetter(
           entry,
           absl::StrCat("waited ", absl::FormatDuration(absl::Trunc(count.waited, absl::Seconds(1))),
                        ": ", answer.message()),
-          count.refusals);
+          count.refusals, /*hold=*/true);
     }
     return absl::OkStatus();
   }
@@ -945,6 +1059,7 @@ absl::StatusOr<int> EventConsumer::PollOnce() {
         Entry entry{stream, e.elements[0].str, "", 2, true};
         if (const RedisReply* env = FieldOf(e.elements[1], "env")) entry.envelope = env->str;
         if (const RedisReply* of = FieldOf(e.elements[1], "replay_of")) entry.replay_of = of->str;
+        if (const RedisReply* a = FieldOf(e.elements[1], "after")) entry.after = a->str;
         WUYE_RETURN_IF_ERROR(Handle(entry));
         ++handled;
       }
@@ -973,6 +1088,7 @@ absl::StatusOr<int> EventConsumer::PollOnce() {
       Entry entry{stream.elements[0].str, e.elements[0].str, "", 1};
       if (const RedisReply* env = FieldOf(e.elements[1], "env")) entry.envelope = env->str;
       if (const RedisReply* of = FieldOf(e.elements[1], "replay_of")) entry.replay_of = of->str;
+      if (const RedisReply* a = FieldOf(e.elements[1], "after")) entry.after = a->str;
       entries.push_back(std::move(entry));
     }
     WUYE_RETURN_IF_ERROR(HandleBatch(entries));

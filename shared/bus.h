@@ -42,7 +42,8 @@ std::string ProducerOfStream(absl::string_view stream);
 std::string ForgeryOf(const wuye::events::v1::Event& event, absl::string_view producer);
 
 // One entry of a dead-letter stream: its id there and its fields (stream, id, group,
-// event_id, type, reason, refusals, deliveries, env).
+// event_id, type, reason, refusals, deliveries, env; and held_behind on an entry parked
+// behind an earlier dead letter of its subject).
 struct DeadLetterEntry {
   std::string id;
   std::map<std::string, std::string> fields;
@@ -55,11 +56,14 @@ absl::StatusOr<std::vector<DeadLetterEntry>> ListDeadLetters(RedisConnection& re
 // Moves the entry `id` of `dead_stream` back onto the stream it came from, in one step (a
 // Lua script: XADD there with a `replay_of` field, XDEL here). Every group on the stream
 // receives it again; those that applied it before skip it (their inbox), the one that gave
-// up applies it. Returns the new entry's id. NOT_FOUND when there is no such entry,
-// FAILED_PRECONDITION when it has no envelope or was forged, INVALID_ARGUMENT when
-// `dead_stream` is not of the form wuye.<service>.events.dead.
+// up applies it. The entries held behind it (field held_behind = `id`: later events of its
+// subject, which its group parked instead of applying) follow it in the same step, in their
+// order, each with an `after` field naming `id`; `*held` (when given) is how many. Returns
+// the new entry's id. NOT_FOUND when there is no such entry, FAILED_PRECONDITION when it has
+// no envelope, was forged, or is held behind a dead letter that is still there (replay that
+// one), INVALID_ARGUMENT when `dead_stream` is not of the form wuye.<service>.events.dead.
 absl::StatusOr<std::string> ReplayDeadLetter(RedisConnection& redis, const std::string& dead_stream,
-                                             const std::string& id);
+                                             const std::string& id, int* held = nullptr);
 
 // The Redis ACL rules of service `service`'s user (after "user wuye-<service> on >password"
 // in an ACL file, or as the arguments of ACL SETUSER): it may XADD to its own stream only,
@@ -151,6 +155,12 @@ class OutboxRelay {
   // `now - dead_retention`.
   absl::Status TrimOnce(absl::Time now);
 
+  // `SHOW <setting>` in the relay's own session (the one that holds the leader's lock),
+  // opened if need be: what a dead node's session runs with (keepalives, tcp_user_timeout,
+  // idle_in_transaction_session_timeout). For tests and diagnostics; not while Start()'s
+  // loop runs.
+  absl::StatusOr<std::string> SessionSetting(const std::string& setting);
+
  private:
   absl::Status EnsureDatabase();
   void Run();
@@ -190,7 +200,10 @@ struct ConsumerOptions {
 // entry pending; it is delivered again after claim_idle. UNAVAILABLE means "not yet" (e.g.
 // an event this one needs has not arrived): the entry waits, later entries of other
 // subjects go on, and it is never counted. Any other error is a refusal: after
-// max_deliveries of them the entry goes to the dead-letter stream.
+// max_deliveries of them the entry goes to the dead-letter stream. From then on the group
+// holds its subject (wuye_bus_holds): later entries of the subject go to the dead-letter
+// stream too, "held behind" it, unapplied, until its replay is applied; the replay brings
+// them back after it, in order.
 using EventHandler =
     std::function<absl::Status(pqxx::work& tx, const wuye::events::v1::Event& event)>;
 
@@ -215,6 +228,7 @@ class EventConsumer {
     int64_t deliveries = 1;
     bool claimed = false;   // taken over with XAUTOCLAIM: delivered before
     std::string replay_of;  // the dead-letter entry it was replayed from
+    std::string after;      // replayed behind this dead letter (it was held behind it)
   };
   // What a handler's failure counts as (wuye_bus_deliveries).
   enum class Note { kAttempt, kRefusal, kWait };
@@ -241,7 +255,11 @@ class EventConsumer {
   // Inserts the inbox row; false when the event was applied before.
   bool ClaimInbox(pqxx::work& tx, const Entry& entry, const wuye::events::v1::Event& event);
   void CountApplied(const Entry& entry, const wuye::events::v1::Event& event, bool applied);
-  absl::Status DeadLetter(const Entry& entry, std::string reason, int refusals = 0);
+  // `hold`: the group holds the entry's subject behind the dead letter from now on (not for
+  // a malformed or forged entry, which is never replayed). `held_behind`: the entry is
+  // parked behind that dead letter of its subject (and the hold stays there).
+  absl::Status DeadLetter(const Entry& entry, std::string reason, int refusals = 0,
+                          bool hold = false, const std::string& held_behind = "");
   void Run();
 
   Db& db_;

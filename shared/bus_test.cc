@@ -208,6 +208,56 @@ TEST(OutboxFloorTest, OldHolesArePassedTogetherAndAHoleAgesFromWhenItWasSeen) {
   EXPECT_EQ(empty.From(t0), 42);
 }
 
+// Issue 20, finding 11: "a dead node holds the relay's lock for two hours". The session that
+// holds the leader's advisory lock must notice a vanished peer in about a minute, and end a
+// transaction left idle: read back from that very session.
+TEST_F(BusTest, TheLeadersSessionHasKeepalivesAUserTimeoutAndAnIdleTransactionTimeout) {
+  OpenDb();
+  RelayOptions options;
+  options.stream = stream_;
+  DbOptions db;
+  db.url = tdb_.url();
+  db.keepalives_idle = absl::Seconds(17);
+  db.keepalives_interval = absl::Seconds(4);
+  db.keepalives_count = 3;
+  db.idle_in_transaction_timeout = absl::Seconds(42);
+  OutboxRelay relay(db, redis_, options);
+  ASSERT_TRUE(relay.RelayOnce().ok());  // the leader now
+  auto show = [&](const std::string& name) {
+    auto value = relay.SessionSetting(name);
+    EXPECT_TRUE(value.ok()) << name << ": " << value.status();
+    return value.ok() ? *value : "";
+  };
+  // Over TCP the server reports the socket's own values: these are in effect, not wishes.
+  EXPECT_EQ(show("tcp_keepalives_idle"), "17");
+  EXPECT_EQ(show("tcp_keepalives_interval"), "4");
+  EXPECT_EQ(show("tcp_keepalives_count"), "3");
+  // Unacknowledged data: given up after idle + interval x count = 29 s (the socket's value,
+  // in milliseconds).
+  EXPECT_EQ(show("tcp_user_timeout"), "29000");
+  EXPECT_EQ(show("idle_in_transaction_session_timeout"), "42s");
+  EXPECT_EQ(show("application_name"), "wuye-relay");
+  // And that session is the one holding the lock.
+  EXPECT_EQ(Query("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                  "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = "
+                  "'wuye-relay' AND a.datname = current_database() AND a.pid <> pg_backend_pid()"),
+            1);
+  // The pool's sessions have the same keepalives and idle-transaction timeout.
+  auto pool = Db::Open(db);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  std::string pooled;
+  ASSERT_TRUE((*pool)
+                  ->Transact([&](pqxx::work& tx) {
+                    pooled = tx.exec1(
+                                   "SELECT current_setting('tcp_keepalives_idle') || ',' || "
+                                   "current_setting('idle_in_transaction_session_timeout')")[0]
+                                 .as<std::string>();
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(pooled, "17,42s");
+}
+
 TEST_F(BusTest, AnEventCommittedAfterALaterOneIsRelayedToo) {
   OpenDb();
   RelayOptions options;
@@ -349,6 +399,145 @@ TEST_F(BusTest, APoisonEventGoesToTheDeadLetterStreamAndTheRestFlow) {
   Produce(1, "marker");
   ASSERT_TRUE(applied(7));
   EXPECT_EQ(Distinct(), 7);
+}
+
+TEST_F(BusTest, LaterEventsOfADeadLetteredSubjectAreHeldBehindItUntilItsReplay) {
+  OpenDb();
+  // Subject "p": a poison event, then two more; subject "q" has nothing to do with it.
+  Produce(1, "poison", "p", true);
+  Produce(1, "second", "p", true);
+  Produce(1, "third", "p", true);
+  Produce(1, "other", "q", true);
+  auto relay = Relay(redis_);
+  relay->Start();
+  std::atomic<bool> refuse{true};
+  EventHandler handler = [&](pqxx::work& tx, const wuye::events::v1::Event& e) {
+    if (e.type() == Type("poison") && refuse) {
+      return absl::FailedPreconditionError("cannot apply this");
+    }
+    return Recorder()(tx, e);
+  };
+  const std::string dead = DeadLetterStream(stream_);
+  RedisConnection conn(redis_);
+  auto list = [&] {
+    auto entries = ListDeadLetters(conn, dead);
+    EXPECT_TRUE(entries.ok()) << entries.status();
+    return entries.ok() ? *entries : std::vector<DeadLetterEntry>{};
+  };
+  auto order = [&](const std::string& subject) {  // types applied, in order of application
+    pqxx::connection c(tdb_.url());
+    pqxx::nontransaction tx(c);
+    return tx
+        .exec_params1(
+            "SELECT COALESCE(string_agg(type, ',' ORDER BY n), '') FROM applied "
+            "WHERE subject = $1",
+            subject)[0]
+        .as<std::string>();
+  };
+  std::string dead_id;
+  {
+    EventConsumer consumer(*db_, redis_, Options(), handler);
+    consumer.Start();
+    // The other subject flows; the poison is dead-lettered, and the two after it are parked
+    // behind it instead of applied.
+    ASSERT_TRUE(WaitFor([&] { return Redis({"XLEN", dead}, redis_) == 3; }, absl::Seconds(30)));
+    consumer.Stop();
+    EXPECT_EQ(order("q"), Type("other"));
+    EXPECT_EQ(order("p"), "") << "nothing of the dead-lettered subject applied";
+    std::vector<DeadLetterEntry> entries = list();
+    ASSERT_EQ(entries.size(), 3u);
+    dead_id = entries[0].id;
+    EXPECT_EQ(entries[0].fields["type"], Type("poison"));
+    EXPECT_EQ(entries[0].fields["reason"], "cannot apply this");
+    EXPECT_EQ(entries[0].fields.count("held_behind"), 0u);
+    for (int i : {1, 2}) {
+      EXPECT_EQ(entries[i].fields["held_behind"], dead_id);
+      EXPECT_EQ(entries[i].fields["reason"], absl::StrCat("held behind ", dead_id));
+      EXPECT_EQ(entries[i].fields["group"], "consumer");
+    }
+    EXPECT_EQ(entries[1].fields["type"], Type("second"));
+    EXPECT_EQ(entries[2].fields["type"], Type("third"));
+    auto pending = conn.Command({"XPENDING", stream_, "consumer"});
+    ASSERT_TRUE(pending.ok());
+    EXPECT_EQ(pending->elements[0].integer, 0) << "held entries are acknowledged, not pending";
+    // A held entry is replayed with its dead letter, not alone.
+    EXPECT_EQ(ReplayDeadLetter(conn, dead, entries[1].id).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+  // A new consumer (a restart): the hold is kept in the database, so an event of the subject
+  // produced meanwhile is held too, and the other subject still flows.
+  EventConsumer consumer(*db_, redis_, Options(), handler);
+  consumer.Start();
+  Produce(1, "fourth", "p", true);
+  Produce(1, "other2", "q", true);
+  ASSERT_TRUE(WaitFor([&] { return Redis({"XLEN", dead}, redis_) == 4; }, absl::Seconds(30)));
+  ASSERT_TRUE(WaitFor([&] { return order("q") == Type("other") + "," + Type("other2"); },
+                      absl::Seconds(30)));
+  EXPECT_EQ(order("p"), "");
+  EXPECT_EQ(Query("SELECT held FROM wuye_bus_holds"), 3);
+
+  // The cause is fixed; the operator replays the dead letter: it and the three held behind
+  // it apply, in order, once each.
+  refuse = false;
+  int held = 0;
+  auto replayed = ReplayDeadLetter(conn, dead, dead_id, &held);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(held, 3);
+  EXPECT_EQ(Redis({"XLEN", dead}, redis_), 0) << "moved, not copied";
+  const std::string want =
+      absl::StrCat(Type("poison"), ",", Type("second"), ",", Type("third"), ",", Type("fourth"));
+  ASSERT_TRUE(WaitFor([&] { return order("p") == want; }, absl::Seconds(30))) << order("p");
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_bus_holds"), 0) << "the hold ended with the replay";
+  // The subject flows again.
+  Produce(1, "fifth", "p", true);
+  ASSERT_TRUE(WaitFor([&] { return Applied() == 7; }, absl::Seconds(30)));
+  consumer.Stop();
+  EXPECT_EQ(order("p"), want + "," + Type("fifth"));
+  EXPECT_EQ(Distinct(), 7) << "nothing twice";
+  EXPECT_EQ(Redis({"XLEN", dead}, redis_), 0);
+}
+
+TEST_F(BusTest, ARefusedReplayMovesTheHoldAndKeepsItsHeldEntriesBehindIt) {
+  OpenDb();
+  Produce(1, "poison", "p", true);
+  Produce(1, "second", "p", true);
+  auto relay = Relay(redis_);
+  relay->Start();
+  std::atomic<bool> refuse{true};
+  EventConsumer consumer(*db_, redis_, Options(), [&](pqxx::work& tx, const auto& e) {
+    if (e.type() == Type("poison") && refuse) return absl::FailedPreconditionError("not yet");
+    return Recorder()(tx, e);
+  });
+  consumer.Start();
+  const std::string dead = DeadLetterStream(stream_);
+  RedisConnection conn(redis_);
+  ASSERT_TRUE(WaitFor([&] { return Redis({"XLEN", dead}, redis_) == 2; }, absl::Seconds(30)));
+  auto first = ListDeadLetters(conn, dead);
+  ASSERT_TRUE(first.ok());
+  // Replayed too early: refused again. It is dead-lettered anew and the entry replayed after
+  // it is held behind the new dead letter.
+  ASSERT_TRUE(ReplayDeadLetter(conn, dead, first->at(0).id).ok());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto now = ListDeadLetters(conn, dead);
+        return now.ok() && now->size() == 2 && now->at(0).id != first->at(0).id &&
+               now->at(1).fields["held_behind"] == now->at(0).id;
+      },
+      absl::Seconds(30)));
+  EXPECT_EQ(Applied(), 0);
+  refuse = false;
+  auto again = ListDeadLetters(conn, dead);
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(ReplayDeadLetter(conn, dead, again->at(0).id).ok());
+  ASSERT_TRUE(WaitFor([&] { return Applied() == 2; }, absl::Seconds(30)));
+  consumer.Stop();
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM applied WHERE n = (SELECT min(n) FROM "
+                               "applied) AND type = '",
+                               Type("poison"), "'")),
+            1)
+      << "the dead letter first";
+  EXPECT_EQ(Distinct(), 2);
+  EXPECT_EQ(Redis({"XLEN", dead}, redis_), 0);
 }
 
 TEST_F(BusTest, RequestsSucceedWhileRedisIsDownAndEveryEventArrivesAfterwards) {

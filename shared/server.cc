@@ -1,11 +1,18 @@
 #include "shared/server.h"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/message.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <grpc/byte_buffer.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpc/slice.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/call_op_set.h>
+#include <grpcpp/impl/codegen/method_handler.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 #include <grpcpp/impl/service_type.h>
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
@@ -17,6 +24,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -113,9 +121,12 @@ class SizeLimitedHandler : public grpc::internal::MethodHandler {
       (void)raw.Dump(&slices);
       std::vector<grpc_slice> c_slices;
       c_slices.reserve(slices.size());
+      // c_slice() gives a reference of its own, and the buffer takes another: ours are
+      // dropped once the buffer holds the slices (kept, they leaked the request's bytes).
       for (const grpc::Slice& slice : slices) c_slices.push_back(slice.c_slice());
       // The generated handler decodes it and takes ownership (as with the server's own).
       grpc_byte_buffer* buffer = grpc_raw_byte_buffer_create(c_slices.data(), c_slices.size());
+      for (grpc_slice& slice : c_slices) grpc_slice_unref(slice);
       request = inner_->Deserialize(param.call->call(), buffer, &status, nullptr);
       if (!status.ok()) {
         status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -205,6 +216,237 @@ bool LimitRequestSizes(grpc::Service* service, const std::string& full_name,
   return serves_bulk;
 }
 
+// ---- Server reflection -------------------------------------------------------------------
+
+// gRPC server reflection (grpc.reflection.v1alpha.ServerReflection, for grpcurl and the auth
+// suite), served here instead of by gRPC's plugin. The plugin's handler decodes each request
+// of its stream with the transport's limit, which is the bulk size in a server that serves a
+// bulk method, and a decoded message keeps its unknown fields: 16 MiB of them are hundreds
+// of MiB. This one receives each request as bytes, refuses one over max_message_bytes
+// RESOURCE_EXHAUSTED (ending the stream) without decoding it, and reads the rest with a
+// wire-format reader that keeps only the fields it answers and skips everything else.
+// Answers come from the generated descriptor pool, as the plugin's do.
+class BoundedReflection final : public grpc::Service {
+ public:
+  static constexpr char kName[] = "grpc.reflection.v1alpha.ServerReflection";
+
+  BoundedReflection(std::vector<std::string> services, size_t limit)
+      : services_(std::move(services)), limit_(limit) {
+    using Stream = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        grpc::internal::RpcMethod::BIDI_STREAMING,
+        new grpc::internal::BidiStreamingHandler<BoundedReflection, grpc::ByteBuffer,
+                                                 grpc::ByteBuffer>(
+            [](BoundedReflection* self, grpc::ServerContext*, Stream* stream) {
+              return self->Serve(stream);
+            },
+            this)));
+  }
+
+ private:
+  // A request: its host, and which question (the field number of the oneof) with its
+  // argument.
+  struct Request {
+    std::string host;
+    int question = 0;
+    std::string arg;       // file name, symbol or type name
+    std::string extendee;  // file_containing_extension
+    int32_t extension_number = 0;
+  };
+
+  using Wire = google::protobuf::internal::WireFormatLite;
+
+  static bool ParseExtensionRequest(const std::string& bytes, Request* out) {
+    google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                              static_cast<int>(bytes.size()));
+    while (uint32_t tag = in.ReadTag()) {
+      int field = Wire::GetTagFieldNumber(tag);
+      if (field == 1 && Wire::GetTagWireType(tag) == Wire::WIRETYPE_LENGTH_DELIMITED) {
+        if (!Wire::ReadString(&in, &out->extendee)) return false;
+      } else if (field == 2 && Wire::GetTagWireType(tag) == Wire::WIRETYPE_VARINT) {
+        uint32_t n = 0;
+        if (!in.ReadVarint32(&n)) return false;
+        out->extension_number = static_cast<int32_t>(n);
+      } else if (!Wire::SkipField(&in, tag)) {
+        return false;
+      }
+    }
+    return in.ConsumedEntireMessage();
+  }
+
+  static bool Parse(const std::string& bytes, Request* out) {
+    google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                              static_cast<int>(bytes.size()));
+    while (uint32_t tag = in.ReadTag()) {
+      int field = Wire::GetTagFieldNumber(tag);
+      bool delimited = Wire::GetTagWireType(tag) == Wire::WIRETYPE_LENGTH_DELIMITED;
+      if (field == 1 && delimited) {
+        if (!Wire::ReadString(&in, &out->host)) return false;
+      } else if ((field == 3 || field == 4 || field == 6 || field == 7) && delimited) {
+        out->question = field;
+        if (!Wire::ReadString(&in, &out->arg)) return false;
+      } else if (field == 5 && delimited) {
+        out->question = field;
+        std::string sub;
+        if (!Wire::ReadString(&in, &sub) || !ParseExtensionRequest(sub, out)) return false;
+      } else if (!Wire::SkipField(&in, tag)) {  // groups: bounded by the recursion limit
+        return false;
+      }
+    }
+    return in.ConsumedEntireMessage();
+  }
+
+  // `file` and what it imports, transitively, less what this stream has sent already.
+  static void AddFiles(const google::protobuf::FileDescriptor* file, std::set<std::string>* sent,
+                       std::vector<std::string>* out) {
+    if (!sent->insert(file->name()).second) return;
+    google::protobuf::FileDescriptorProto proto;
+    file->CopyTo(&proto);
+    out->push_back(proto.SerializeAsString());
+    for (int i = 0; i < file->dependency_count(); ++i) AddFiles(file->dependency(i), sent, out);
+  }
+
+  std::string Answer(const Request& request, const std::string& raw,
+                     std::set<std::string>* sent) const {
+    const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+    std::string body;  // the answer's oneof member, encoded
+    int member = 0;
+    auto error = [&](grpc::StatusCode code, const std::string& message) {
+      member = 7;
+      body.clear();
+      google::protobuf::io::StringOutputStream s(&body);
+      google::protobuf::io::CodedOutputStream o(&s);
+      Wire::WriteInt32(1, static_cast<int32_t>(code), &o);
+      Wire::WriteString(2, message, &o);
+    };
+    auto files = [&](const google::protobuf::FileDescriptor* file) {
+      std::vector<std::string> protos;
+      AddFiles(file, sent, &protos);
+      member = 4;
+      google::protobuf::io::StringOutputStream s(&body);
+      google::protobuf::io::CodedOutputStream o(&s);
+      for (const auto& p : protos) Wire::WriteBytes(1, p, &o);
+    };
+    switch (request.question) {
+      case 3:
+        if (const auto* file = pool->FindFileByName(request.arg)) {
+          files(file);
+        } else {
+          error(grpc::StatusCode::NOT_FOUND, "File not found.");
+        }
+        break;
+      case 4:
+        if (const auto* file = pool->FindFileContainingSymbol(request.arg)) {
+          files(file);
+        } else {
+          error(grpc::StatusCode::NOT_FOUND, "Symbol not found.");
+        }
+        break;
+      case 5: {
+        const auto* type = pool->FindMessageTypeByName(request.extendee);
+        const auto* extension =
+            type ? pool->FindExtensionByNumber(type, request.extension_number) : nullptr;
+        if (extension == nullptr) {
+          error(grpc::StatusCode::NOT_FOUND, type ? "Extension not found." : "Type not found.");
+        } else {
+          files(extension->file());
+        }
+        break;
+      }
+      case 6: {
+        const auto* type = pool->FindMessageTypeByName(request.arg);
+        if (type == nullptr) {
+          error(grpc::StatusCode::NOT_FOUND, "Type not found.");
+          break;
+        }
+        std::vector<const google::protobuf::FieldDescriptor*> extensions;
+        pool->FindAllExtensions(type, &extensions);
+        member = 5;
+        google::protobuf::io::StringOutputStream s(&body);
+        google::protobuf::io::CodedOutputStream o(&s);
+        Wire::WriteString(1, type->full_name(), &o);
+        for (const auto* e : extensions) Wire::WriteInt32(2, e->number(), &o);
+        break;
+      }
+      case 7: {
+        member = 6;
+        google::protobuf::io::StringOutputStream s(&body);
+        google::protobuf::io::CodedOutputStream o(&s);
+        for (const auto& name : services_) {
+          std::string service;
+          {
+            google::protobuf::io::StringOutputStream ss(&service);
+            google::protobuf::io::CodedOutputStream so(&ss);
+            Wire::WriteString(1, name, &so);
+          }
+          Wire::WriteBytes(1, service, &o);
+        }
+        break;
+      }
+      default:
+        error(grpc::StatusCode::UNIMPLEMENTED, "The request is not supported.");
+    }
+    std::string out;
+    {
+      google::protobuf::io::StringOutputStream s(&out);
+      google::protobuf::io::CodedOutputStream o(&s);
+      Wire::WriteString(1, request.host, &o);
+      Wire::WriteBytes(2, raw, &o);  // original_request: the request as it came
+      Wire::WriteBytes(member, body, &o);
+    }
+    return out;
+  }
+
+  grpc::Status Serve(grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
+    std::set<std::string> sent;  // files this stream has sent
+    grpc::ByteBuffer in;
+    while (stream->Read(&in)) {
+      if (in.Length() > limit_) {
+        Metrics::Global().RecordRpc("reflection.ServerReflectionInfo",
+                                    absl::StatusCode::kResourceExhausted, absl::ZeroDuration());
+        LogWarn("rpc.too_large")
+            .Str("method", "reflection.ServerReflectionInfo")
+            .Int("bytes", in.Length());
+        return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat("request of ", in.Length(),
+                                         " bytes: this method accepts at most ", limit_));
+      }
+      std::vector<grpc::Slice> slices;
+      (void)in.Dump(&slices);
+      std::string raw;
+      for (const auto& slice : slices) {
+        raw.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+      }
+      Request request;
+      if (!Parse(raw, &request)) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "request: not a valid ServerReflectionRequest");
+      }
+      std::string answer = Answer(request, raw, &sent);
+      grpc::Slice slice(answer);
+      if (!stream->Write(grpc::ByteBuffer(&slice, 1))) break;
+    }
+    return grpc::Status::OK;
+  }
+
+  std::vector<std::string> services_;
+  size_t limit_;
+};
+
+// Takes gRPC's own reflection plugin out of a server (it is process-wide once anything
+// asked for it): BoundedReflection serves the name.
+class WithoutGrpcReflection : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->erase(
+        std::remove_if(plugins->begin(), plugins->end(),
+                       [](const auto& p) { return p->name() == "proto_server_reflection"; }),
+        plugins->end());
+  }
+};
+
 std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const TlsOptions& tls) {
   if (!tls.enabled()) return grpc::InsecureServerCredentials();
   // Reads the files now and again every reload_interval: a renewed Secret is picked up
@@ -250,8 +492,6 @@ void ServiceHost::AddService(grpc::Service* service, std::string health_name) {
 
 absl::Status ServiceHost::Start() {
   grpc::EnableDefaultHealthCheckService(true);
-  // The plugin is process-wide: once a host has asked for reflection, every later one has it.
-  if (options_.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   if (options_.tls.enabled()) {
     if (options_.tls.key_file.empty()) return absl::InvalidArgumentError("tls_key_file: required");
     for (auto [path, flag] : {std::pair{&options_.tls.cert_file, "tls_cert_file"},
@@ -263,12 +503,22 @@ absl::Status ServiceHost::Start() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, ServerCredentials(options_.tls), &port_);
   bool serves_bulk = false;
+  std::vector<std::string> names;
   for (auto& [service, name] : services_) {
     serves_bulk = LimitRequestSizes(service, name, options_) || serves_bulk;
     builder.RegisterService(service);
+    names.push_back(name);
   }
-  // Only a bulk method's wrapper may see more than max_message_bytes; everything else the
-  // transport refuses (gRPC's own services too: health, reflection).
+  builder.SetOption(std::make_unique<WithoutGrpcReflection>());
+  if (options_.reflection) {
+    names.push_back("grpc.health.v1.Health");
+    names.push_back(BoundedReflection::kName);
+    reflection_ = std::make_unique<BoundedReflection>(
+        std::move(names), static_cast<size_t>(options_.max_message_bytes));
+    builder.RegisterService(reflection_.get());
+  }
+  // Only a bulk method's wrapper and reflection (which measure before they decode) may see
+  // more than max_message_bytes; everything else the transport refuses.
   builder.SetMaxReceiveMessageSize(
       serves_bulk ? std::max(options_.max_message_bytes, options_.bulk_message_bytes)
                   : options_.max_message_bytes);

@@ -61,9 +61,10 @@ struct ServerOptions {
   absl::Duration max_connection_age_grace = absl::Seconds(30);
   absl::Duration max_connection_idle = absl::Minutes(10);
   TlsOptions tls;
-  // gRPC server reflection (for grpcurl and the auth suite). Its requests take the
-  // transport's limit, which is the bulk size where a bulk method is served: production
-  // turns it off.
+  // gRPC server reflection (for grpcurl and the auth suite). Served by ServiceHost, not by
+  // gRPC's plugin: its requests are measured before they are decoded, and one over
+  // max_message_bytes is refused RESOURCE_EXHAUSTED like an ordinary method's. Production
+  // still turns it off (it tells anyone the whole API).
   bool reflection = true;
   absl::Duration shutdown_grace = absl::Seconds(15);
   // Health turns NOT_SERVING when PostgreSQL has not answered for this long.
@@ -104,6 +105,7 @@ class ServiceHost {
   ServerOptions options_;
   Db* db_;
   std::vector<std::pair<grpc::Service*, std::string>> services_;
+  std::unique_ptr<grpc::Service> reflection_;  // when options_.reflection
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::atomic<bool> serving_{false};

@@ -13,8 +13,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -70,8 +73,25 @@ class FakeDirectory : public v1::DirectoryService::Service {
     return st;
   }
 
+  // Holds its thread until `gate` opens: calls that occupy the server's threads or a
+  // connection's streams. Counts how many are inside at once.
+  grpc::Status GetEstate(grpc::ServerContext*, const v1::GetEstateRequest* req,
+                         v1::Estate* resp) override {
+    int now = ++inside;
+    for (int seen = most_inside.load();
+         now > seen && !most_inside.compare_exchange_weak(seen, now);) {
+    }
+    ++entered_gate;
+    gate.WaitForNotification();
+    --inside;
+    resp->set_id(req->id());
+    return grpc::Status::OK;
+  }
+
   std::atomic<int> handler_calls{0};
   absl::Notification entered, release, finished;
+  absl::Notification gate;
+  std::atomic<int> inside{0}, most_inside{0}, entered_gate{0};
   std::atomic<bool> body_ran{false};
   std::atomic<int> last_code{-1};
 
@@ -254,6 +274,183 @@ TEST_F(ServerTest, ACallItsCallerCancelledIsNotWorkedOn) {
   service_->finished.WaitForNotification();
   EXPECT_FALSE(service_->body_ran.load());
   EXPECT_EQ(service_->last_code, grpc::StatusCode::CANCELLED);
+}
+
+// ---- Reflection ---------------------------------------------------------------------------
+
+// One request on the reflection stream, as bytes: the stream's status and the answer's bytes
+// (empty when there was none).
+std::pair<grpc::Status, std::string> Reflect(const std::shared_ptr<grpc::Channel>& channel,
+                                             const std::string& request) {
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto step = [&](auto op) {
+    void* tag;
+    bool ok = false;
+    op();
+    cq.Next(&tag, &ok);
+    return ok;
+  };
+  grpc::Slice slice(request);
+  grpc::ByteBuffer out(&slice, 1), in;
+  bool read = step([&] { call->StartCall(reinterpret_cast<void*>(1)); }) &&
+              step([&] { call->Write(out, reinterpret_cast<void*>(2)); }) &&
+              step([&] { call->WritesDone(reinterpret_cast<void*>(3)); }) &&
+              step([&] { call->Read(&in, reinterpret_cast<void*>(4)); });
+  grpc::Status status;
+  step([&] { call->Finish(&status, reinterpret_cast<void*>(5)); });
+  std::string answer;
+  if (read) {
+    std::vector<grpc::Slice> slices;
+    (void)in.Dump(&slices);
+    for (const auto& s : slices) answer.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return {status, answer};
+}
+
+// A ServerReflectionRequest with field `field` (a string) set to `value`, by hand.
+std::string ReflectionRequest(int field, const std::string& value) {
+  std::string out;
+  out.push_back(static_cast<char>(field << 3 | 2));
+  for (size_t n = value.size();; n >>= 7) {  // varint length
+    if (n < 0x80) {
+      out.push_back(static_cast<char>(n));
+      break;
+    }
+    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+  }
+  return out + value;
+}
+
+// Issue 20, finding 1: reflection is behind the same request limit as every ordinary method,
+// also in a server whose transport takes a bulk method's 16 MiB (this one serves
+// ImportUnits).
+TEST_F(ServerTest, AHugeReflectionRequestIsRefusedUndecodedAndReflectionServesOn) {
+  StartHost(ServerOptions{});
+  constexpr int kListServices = 7, kFileContainingSymbol = 4;
+  auto [listed, services] = Reflect(channel_, ReflectionRequest(kListServices, "*"));
+  ASSERT_TRUE(listed.ok()) << listed.error_message();
+  EXPECT_NE(services.find("wuye.directory.v1.DirectoryService"), std::string::npos);
+  EXPECT_NE(services.find("grpc.health.v1.Health"), std::string::npos);
+
+  // 2 MiB of empty unknown fields (a decoding bomb) and a 2 MiB symbol name: refused before
+  // decoding, RESOURCE_EXHAUSTED, without a token.
+  std::string bomb;
+  for (size_t i = 0; bomb.size() < (2u << 20); ++i) bomb.append("\x42\x00", 2);  // field 8, ""
+  for (const std::string& huge :
+       {bomb, ReflectionRequest(kFileContainingSymbol, std::string(2u << 20, 'x'))}) {
+    auto [st, answer] = Reflect(channel_, huge);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+    EXPECT_TRUE(answer.empty());
+  }
+  // Not a message at all: INVALID_ARGUMENT, not UNKNOWN.
+  EXPECT_EQ(Reflect(channel_, "\xff\xff\xff\xff").first.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  // The server serves on: reflection answers, with the file that defines the service.
+  auto [found, file] = Reflect(
+      channel_, ReflectionRequest(kFileContainingSymbol, "wuye.directory.v1.DirectoryService"));
+  ASSERT_TRUE(found.ok()) << found.error_message();
+  EXPECT_NE(file.find("wuye/directory/v1/directory.proto"), std::string::npos);
+  auto [missing, error] =
+      Reflect(channel_, ReflectionRequest(kFileContainingSymbol, "no.such.Symbol"));
+  EXPECT_TRUE(missing.ok());
+  EXPECT_NE(error.find("Symbol not found."), std::string::npos);
+  EXPECT_EQ(Reflect(channel_, ReflectionRequest(kListServices, "*")).first.error_code(),
+            grpc::StatusCode::OK);
+}
+
+TEST_F(ServerTest, ReflectionIsOffWhenTurnedOff) {
+  ServerOptions options;
+  options.reflection = false;
+  StartHost(options);
+  EXPECT_EQ(Reflect(channel_, ReflectionRequest(7, "*")).first.error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+// ---- Resource quota ----------------------------------------------------------------------
+
+// Calls of GetEstate issued all at once on `stub`, their outcomes counted as they end.
+struct Burst {
+  explicit Burst(int n) : contexts(n), requests(n), responses(n) {}
+  void Issue(Stub& stub) {
+    for (size_t i = 0; i < contexts.size(); ++i) {
+      requests[i].set_id(absl::StrCat("e", i));
+      stub.async()->GetEstate(&contexts[i], &requests[i], &responses[i], [this](grpc::Status st) {
+        std::lock_guard lock(mu);
+        ++codes[st.error_code()];
+        ++ended;
+      });
+    }
+  }
+  int Count(grpc::StatusCode code) {
+    std::lock_guard lock(mu);
+    return codes[code];
+  }
+  std::vector<grpc::ClientContext> contexts;
+  std::vector<v1::GetEstateRequest> requests;
+  std::vector<v1::Estate> responses;
+  std::mutex mu;
+  std::map<grpc::StatusCode, int> codes;
+  std::atomic<int> ended{0};
+};
+
+// Issue 20, findings 1 and 10: the thread quota refuses what it cannot serve, at once,
+// RESOURCE_EXHAUSTED; the calls it took finish, and the server serves again afterwards.
+TEST_F(ServerTest, CallsBeyondTheThreadQuotaAreRefusedAndTheServerServesAgain) {
+  ServerOptions options;
+  options.max_threads = 4;  // the lowest the configuration allows
+  StartHost(options);
+  constexpr int kCalls = 24;
+  Burst burst(kCalls);
+  burst.Issue(*stub_);
+  // Every call either holds a thread or was refused: none is left waiting.
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return service_->entered_gate.load() + burst.ended.load() == kCalls; },
+                       absl::Seconds(30)))
+      << service_->entered_gate.load() << " inside, " << burst.ended.load() << " ended";
+  const int held = service_->entered_gate.load();
+  EXPECT_GE(held, 1);
+  EXPECT_LE(held, options.max_threads) << "no more calls at work than threads";
+  EXPECT_EQ(burst.Count(grpc::StatusCode::RESOURCE_EXHAUSTED), kCalls - held)
+      << "everything else refused, RESOURCE_EXHAUSTED";
+  service_->gate.Notify();
+  ASSERT_TRUE(testing::WaitFor([&] { return burst.ended.load() == kCalls; }, absl::Seconds(30)));
+  EXPECT_EQ(burst.Count(grpc::StatusCode::OK), held) << "the calls it took finish";
+  // Serving again, a burst as large as the quota included.
+  Burst after(2);
+  after.Issue(*stub_);
+  ASSERT_TRUE(testing::WaitFor([&] { return after.ended.load() == 2; }, absl::Seconds(30)));
+  EXPECT_EQ(after.Count(grpc::StatusCode::OK), 2);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + token_);
+  v1::CreateUnitRequest req;
+  req.set_request_id("after-the-burst");
+  req.mutable_unit()->set_number("101");
+  v1::Unit unit;
+  EXPECT_NE(stub_->CreateUnit(&ctx, req, &unit).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+// The stream cap: a connection has at most max_concurrent_streams calls at the server; the
+// others queue at the client (HTTP/2), are not refused, and run once those end.
+TEST_F(ServerTest, CallsBeyondAConnectionsStreamCapQueueAndAllRun) {
+  ServerOptions options;
+  options.max_concurrent_streams = 2;
+  StartHost(options);
+  constexpr int kCalls = 8;
+  Burst burst(kCalls);
+  burst.Issue(*stub_);
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return service_->entered_gate.load() == 2; }, absl::Seconds(30)));
+  service_->gate.Notify();
+  ASSERT_TRUE(testing::WaitFor([&] { return burst.ended.load() == kCalls; }, absl::Seconds(30)));
+  EXPECT_EQ(burst.Count(grpc::StatusCode::OK), kCalls) << "queued, not refused";
+  EXPECT_EQ(service_->entered_gate.load(), kCalls);
+  EXPECT_LE(service_->most_inside.load(), 2) << "never more than the cap at once";
 }
 
 // ---- TLS -------------------------------------------------------------------------------

@@ -174,11 +174,12 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
             << key << " " << st.at(key);
       }
     }
-    // The carrier log: five recorded hotline calls, one unanswered, one nobody recorded.
-    EXPECT_EQ(s.carrier_calls, 7);
+    // The carrier log: five recorded hotline calls, one unanswered, two nobody recorded
+    // (an owner's at 19:05, a number of no resident at 19:40).
+    EXPECT_EQ(s.carrier_calls, 8);
     EXPECT_EQ(s.carrier_matched, 5);
     EXPECT_EQ(s.carrier_skipped, 1);
-    EXPECT_EQ(s.carrier_findings, 1);
+    EXPECT_EQ(s.carrier_findings, 2);
     // Callback coverage: the band of the households served that month, whatever the
     // estate's size (004_…, 5.5.2: 以当月提供过居家服务的户数为计算依据); a day's work is
     // fewer than 100 households, so 30 % everywhere.
@@ -316,6 +317,17 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
       for (const auto& e : l.evidence) reward |= absl::StrContains(e, "housing_claim_help");
     }
     EXPECT_TRUE(reward) << "the manager's reward is not on the best sheet";
+    if (suite.Has("intake")) {
+      // 000_…, 二.5 (有业主通话记录而物业公司未记录的,每条扣服务质量标准分值20分): the owner's
+      // unrecorded call is deducted, the unknown number's is a finding to review.
+      ASSERT_EQ(s.call_findings.size(), 2u);
+      EXPECT_EQ(s.call_findings[0].local_time, "19:05");
+      EXPECT_TRUE(s.call_findings[0].resident);
+      EXPECT_TRUE(s.call_findings[0].deducted);
+      EXPECT_EQ(s.call_findings[1].local_time, "19:40");
+      EXPECT_FALSE(s.call_findings[1].resident);
+      EXPECT_FALSE(s.call_findings[1].deducted);
+    }
     // Two ledgers (000_… 二, 002_… 第七章): the office's quality score apart from people's
     // 100-point forms, which stay within 0..100 whatever the office's points.
     for (const auto& f : s.estates) EXPECT_TRUE(f.has_quality) << f.name;

@@ -64,6 +64,9 @@ struct EstateFigures {
   bool has_clinic = false;
   int64_t clinic_billed_fen = 0, clinic_collected_fen = 0, clinic_fee_fen = 0;
   int64_t clinic_net_fen = 0, clinic_deposits_held_fen = 0, clinic_uncollected_fen = 0;
+  // Settlement payments of the month, what is still owed (> 0: the office owes the clinic),
+  // and the emergency deposits lodged with the emergency centre (004_… 5.9).
+  int64_t clinic_settled_fen = 0, clinic_outstanding_fen = 0, clinic_deposits_at_centre_fen = 0;
   // eldercare.ListDueVisits of the coming week (DaySummary.visits_due_by).
   bool has_visits = false;
   int elders = 0, visits_due = 0, visits_overdue = 0;
@@ -99,6 +102,15 @@ struct DaySummary {
   // Carrier call log: calls, matched, skipped, new findings (first import), and findings
   // known so far.
   int carrier_calls = 0, carrier_matched = 0, carrier_skipped = 0, carrier_findings = 0;
+  // Performance's findings of the sunny hotline's unrecorded calls (000_…, 二.5): deducted
+  // (a resident's number: −20 for the office and the agents on duty) or to review.
+  struct CallFindingFigures {
+    std::string local_time;  // "19:05"
+    int duration_seconds = 0;
+    bool resident = false, deducted = false;
+    std::vector<std::string> charged;  // the agents on duty charged, by name
+  };
+  std::vector<CallFindingFigures> call_findings;
   // Dispatch: per priority name ("emergency", "small", "big", "scheduled").
   std::map<std::string, SlaFigures> sla;
   int work_orders_completed = 0, completed_without_signature = 0;  // all completed so far

@@ -21,6 +21,7 @@
 #include <future>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -666,12 +667,15 @@ constexpr char kBusHelp[] = R"(wuyectl bus: the dead letters of the event bus (d
 
   wuyectl bus dead-letters --stream=SERVICE [--from=ID] [--count=100]
       lists the entries of wuye.SERVICE.events.dead: id, group, type, event_id, refusals,
-      deliveries, reason (never the envelope)
+      deliveries, reason (never the envelope). An entry with held_behind=ID is a later event
+      of a dead letter's subject that its group parked, unapplied, behind dead letter ID
   wuyectl bus replay --stream=SERVICE --id=ID[,ID..]
   wuyectl bus replay --stream=SERVICE --all [--group=G]
       moves dead letters back onto wuye.SERVICE.events (all of them, or those one group
-      gave up on); the group that gave up applies them, the others skip them as duplicates.
-      Forged entries are never replayed (--all skips them)
+      gave up on), each followed by the entries held behind it, in order; the group that
+      gave up applies them, the others skip them as duplicates. A held entry is replayed
+      with the dead letter it is held behind, not alone. Forged entries are never replayed
+      (--all skips them)
 
 --stream also takes the stream's name (wuye.intake.events or wuye.intake.events.dead).
 Redis: --redis=HOST:PORT or WUYE_REDIS_ADDR; WUYE_REDIS_USER and WUYE_REDIS_PASSWORD
@@ -743,7 +747,9 @@ int Bus(const std::vector<std::string>& args) {
       };
       std::cout << e.id << "  group=" << field("group") << "  type=" << field("type")
                 << "  event_id=" << field("event_id") << "  refusals=" << field("refusals")
-                << "  deliveries=" << field("deliveries") << "  reason=" << field("reason") << "\n";
+                << "  deliveries=" << field("deliveries");
+      if (e.fields.count("held_behind")) std::cout << "  held_behind=" << field("held_behind");
+      std::cout << "  reason=" << field("reason") << "\n";
     }
     std::cerr << entries->size() << " dead letter(s) in " << dead << "\n";
     return 0;
@@ -753,6 +759,7 @@ int Bus(const std::vector<std::string>& args) {
   std::vector<std::string> ids;
   if (all == !kv["id"].empty()) Usage("bus replay: give either --id or --all");
   if (all) {
+    std::set<std::string> listed;
     std::string from = "-";
     for (;;) {
       auto entries = ListDeadLetters(conn, dead, from, 500);
@@ -764,8 +771,12 @@ int Bus(const std::vector<std::string>& args) {
         auto group = e.fields.find("group");
         auto reason = e.fields.find("reason");
         if (reason != e.fields.end() && absl::StartsWith(reason->second, "forged:")) continue;
+        // Held behind a dead letter that is replayed too: it follows that one.
+        auto behind = e.fields.find("held_behind");
+        if (behind != e.fields.end() && listed.count(behind->second)) continue;
         if (kv["group"].empty() || (group != e.fields.end() && group->second == kv["group"])) {
           ids.push_back(e.id);
+          listed.insert(e.id);
         }
       }
       if (entries->size() < 500) break;
@@ -778,14 +789,17 @@ int Bus(const std::vector<std::string>& args) {
   }
   int failed = 0;
   for (const auto& id : ids) {
-    auto replayed = ReplayDeadLetter(conn, dead, id);
+    int held = 0;
+    auto replayed = ReplayDeadLetter(conn, dead, id, &held);
     if (!replayed.ok()) {
       std::cerr << "wuyectl: " << id << ": " << replayed.status().message() << "\n";
       ++failed;
       if (replayed.status().code() == absl::StatusCode::kUnavailable) break;
       continue;
     }
-    std::cout << id << " -> " << stream << " " << *replayed << "\n";
+    std::cout << id << " -> " << stream << " " << *replayed;
+    if (held > 0) std::cout << "  (and the " << held << " held behind it, after it)";
+    std::cout << "\n";
   }
   std::cerr << ids.size() - failed << " replayed, " << failed << " failed\n";
   return failed == 0 ? 0 : kCallFailed;

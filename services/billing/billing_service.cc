@@ -18,6 +18,7 @@ namespace wuye::billing {
 namespace {
 
 using roles::kAgent;
+using roles::kClinic;
 using roles::kEstateManager;
 using roles::kFinanceClerk;
 using roles::kGroupAdmin;
@@ -40,6 +41,12 @@ absl::Status RequireArrearsReader(const RequestContext& rc) {
 // Billing runs: the roles that start them.
 absl::Status RequireRunReader(const RequestContext& rc) {
   return rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk});
+}
+
+// Elderly-care emergency deposits: the clinic keeps them and pays the emergency centre
+// (004_… 5.9); finance records it too.
+absl::Status RequireDepositKeeper(const RequestContext& rc) {
+  return rc.RequireRole({kGroupAdmin, kFinanceClerk, kClinic});
 }
 
 absl::Status CheckLabel(const std::string& text, absl::string_view field, size_t max) {
@@ -637,9 +644,13 @@ void BillingServiceImpl::FillAccount(pqxx::work& tx, const std::string& group, c
   }
   resp->set_open_bills_truncated(open > resp->open_bills_size());
   resp->set_credit_fen(store_.UnitLiability(tx, group, unit.id, "unit_credit"));
-  // Renovation deposits, and the elderly-care emergency deposit once it is paid.
+  // Renovation deposits, and the elderly-care emergency deposit once it is paid, in hand or
+  // lodged with the emergency centre (004_… 5.9).
+  const int64_t at_centre = eldercare_.DepositAtEmergencyCentre(tx, group, unit.id);
   resp->set_deposits_held_fen(store_.UnitLiability(tx, group, unit.id, "deposit_held") +
-                              store_.UnitLiability(tx, group, unit.id, "eldercare_deposit_held"));
+                              store_.UnitLiability(tx, group, unit.id, "eldercare_deposit_held") +
+                              at_centre);
+  resp->set_deposit_at_emergency_centre_fen(at_centre);
 }
 
 grpc::Status BillingServiceImpl::GetPayment(Ctx* ctx, const v1::GetPaymentRequest* req,
@@ -866,6 +877,90 @@ grpc::Status BillingServiceImpl::ReportClinicSettlement(
       *resp = eldercare_.Settlement(tx, rc.caller.group_id, estate.id, from, to);
       *resp->mutable_period() = m;
       *resp->mutable_as_of() = ToProtoTime(std::min(rc.now, to));
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- Elderly-care deposits and the clinic (004_… 5.9, 5.12) --------------------------------
+
+grpc::Status BillingServiceImpl::LodgeEmergencyDeposit(Ctx* ctx,
+                                                       const v1::LodgeEmergencyDepositRequest* req,
+                                                       v1::UnitAccount* resp) {
+  return rpc_.Run(ctx, "LodgeEmergencyDeposit", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireDepositKeeper(rc));
+    WUYE_RETURN_IF_ERROR(CheckId(req->unit_id(), "unit_id"));
+    if (req->amount_fen() <= 0 || req->amount_fen() > 100000000) {
+      return FieldError("amount_fen", "must be 1..100000000");
+    }
+    WUYE_RETURN_IF_ERROR(CheckLabel(req->reference(), "reference", 64));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, req->unit_id(), "unit_id"));
+      const std::string& group = rc.caller.group_id;
+      store_.LockUnit(tx, group, unit.id);
+      WUYE_RETURN_IF_ERROR(
+          eldercare_.LodgeDeposit(tx, group, unit, req->amount_fen(), req->reference(), rc.now));
+      FillAccount(tx, group, unit, resp);
+      for (auto& bill : *resp->mutable_open_bills()) MaskCareDetail(rc.caller, &bill);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::ReturnEmergencyDeposit(
+    Ctx* ctx, const v1::ReturnEmergencyDepositRequest* req, v1::UnitAccount* resp) {
+  return rpc_.Run(ctx, "ReturnEmergencyDeposit", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireDepositKeeper(rc));
+    WUYE_RETURN_IF_ERROR(CheckId(req->unit_id(), "unit_id"));
+    if (req->amount_fen() <= 0 || req->amount_fen() > 100000000) {
+      return FieldError("amount_fen", "must be 1..100000000");
+    }
+    if (req->from() != v1::DEPOSIT_BACK_FROM_EMERGENCY_CENTRE &&
+        req->from() != v1::DEPOSIT_BACK_FROM_FAMILY) {
+      return FieldError("from", "the emergency centre or the family");
+    }
+    WUYE_RETURN_IF_ERROR(CheckLabel(req->reference(), "reference", 64));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, req->unit_id(), "unit_id"));
+      const std::string& group = rc.caller.group_id;
+      store_.LockUnit(tx, group, unit.id);
+      WUYE_RETURN_IF_ERROR(eldercare_.DepositBack(tx, group, unit, req->amount_fen(), req->from(),
+                                                  req->reference(), rc.now));
+      FillAccount(tx, group, unit, resp);
+      for (auto& bill : *resp->mutable_open_bills()) MaskCareDetail(rc.caller, &bill);
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status BillingServiceImpl::SettleWithClinic(Ctx* ctx, const v1::SettleWithClinicRequest* req,
+                                                  v1::ClinicPayment* resp) {
+  return rpc_.Run(ctx, "SettleWithClinic", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kFinanceClerk}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+    if (req->direction() != v1::CLINIC_PAYMENT_DIRECTION_TO_CLINIC &&
+        req->direction() != v1::CLINIC_PAYMENT_DIRECTION_FROM_CLINIC) {
+      return FieldError("direction", "to or from the clinic");
+    }
+    WUYE_RETURN_IF_ERROR(CheckMoneyMovement(req->amount_fen(), req->method()));
+    WUYE_RETURN_IF_ERROR(CheckLabel(req->reference(), "reference", 64));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      WUYE_ASSIGN_OR_RETURN(EstateCopy estate,
+                            VisibleEstate(tx, rc, req->estate_id(), "estate_id"));
+      WUYE_ASSIGN_OR_RETURN(
+          int64_t outstanding,
+          eldercare_.SettleWithClinic(tx, rc.caller.group_id, estate.id, req->direction(),
+                                      req->amount_fen(), req->method(), req->reference(), rc.now));
+      resp->set_estate_id(estate.id);
+      resp->set_direction(req->direction());
+      resp->set_amount_fen(req->amount_fen());
+      resp->set_method(req->method());
+      resp->set_reference(req->reference());
+      resp->set_outstanding_fen(outstanding);
+      *resp->mutable_paid_time() = ToProtoTime(rc.now);
       return absl::OkStatus();
     });
   });

@@ -49,6 +49,12 @@ class BillingServiceImpl final : public v1::BillingService::Service {
                                 v1::CollectionReport*) override;
   grpc::Status ReportClinicSettlement(Ctx*, const v1::ReportClinicSettlementRequest*,
                                       v1::ClinicSettlement*) override;
+  grpc::Status LodgeEmergencyDeposit(Ctx*, const v1::LodgeEmergencyDepositRequest*,
+                                     v1::UnitAccount*) override;
+  grpc::Status ReturnEmergencyDeposit(Ctx*, const v1::ReturnEmergencyDepositRequest*,
+                                      v1::UnitAccount*) override;
+  grpc::Status SettleWithClinic(Ctx*, const v1::SettleWithClinicRequest*,
+                                v1::ClinicPayment*) override;
   grpc::Status GetBillingSettings(Ctx*, const v1::GetBillingSettingsRequest*,
                                   v1::BillingSettings*) override;
   grpc::Status UpdateBillingSettings(Ctx*, const v1::UpdateBillingSettingsRequest*,

@@ -1191,6 +1191,256 @@ TEST_F(EldercareMoneyTest, TheClinicSettlementIsForFinanceOfTheCallersEstates) {
   EXPECT_EQ(out.receivable_from_clinic_fen(), 0);
 }
 
+// 004_… 5.9 "急救中心抢救保证金由社区医疗保健室代收与保管,负责向《急救中心》缴纳第一次抢救治疗的
+// 保证金,抢救治疗费用与后续的治疗费用由该被抢救治疗老人的亲人们负责支付": the clinic lodges a
+// unit's deposit in hand with the emergency centre, and it comes back from the centre or is made
+// good by the family; never more lodged than is in hand, never more back than is lodged.
+TEST_F(EldercareMoneyTest, TheClinicLodgesTheEmergencyDepositWithTheCentreAndGetsItBack) {
+  std::string deposit = Fee(ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT, 300000);
+  Pay(300000, BillOf(deposit).id());
+  const std::string clinic = TestToken(group_, {estate_}, {"clinic"}, "clinic-1");
+  auto lodge = [&](const std::string& token, int64_t amount, const std::string& ref,
+                   const std::string& request_id = NewId(absl::Now()),
+                   v1::UnitAccount* out = nullptr) {
+    v1::LodgeEmergencyDepositRequest req;
+    req.set_request_id(request_id);
+    req.set_unit_id(unit_);
+    req.set_amount_fen(amount);
+    req.set_reference(ref);
+    v1::UnitAccount account;
+    grpc::Status st = Call(&Stub::LodgeEmergencyDeposit, token, req, out ? out : &account);
+    return st;
+  };
+  auto back = [&](const std::string& token, int64_t amount, v1::DepositBackFrom from,
+                  const std::string& ref, v1::UnitAccount* out = nullptr) {
+    v1::ReturnEmergencyDepositRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_unit_id(unit_);
+    req.set_amount_fen(amount);
+    req.set_from(from);
+    req.set_reference(ref);
+    v1::UnitAccount account;
+    return Call(&Stub::ReturnEmergencyDeposit, token, req, out ? out : &account);
+  };
+
+  // Lodged once per request_id: the replay answers the same account and moves nothing more.
+  const std::string once = NewId(absl::Now());
+  v1::UnitAccount first, replay;
+  ASSERT_TRUE(lodge(clinic, 300000, "EC-2026-001", once, &first).ok());
+  ASSERT_TRUE(lodge(clinic, 300000, "EC-2026-001", once, &replay).ok());
+  EXPECT_EQ(first.SerializeAsString(), replay.SerializeAsString());
+  EXPECT_EQ(first.deposits_held_fen(), 300000);  // still the resident's
+  EXPECT_EQ(first.deposit_at_emergency_centre_fen(), 300000);
+  EXPECT_EQ(Held("eldercare_deposit_held"), 0);
+  EXPECT_EQ(Held("eldercare_deposit_at_emergency_centre"), 300000);
+  v1::ClinicSettlement s = Settlement(clerk_);
+  EXPECT_EQ(s.deposits_held_fen(), 0);
+  EXPECT_EQ(s.deposits_lodged_fen(), 300000);
+  EXPECT_EQ(s.deposits_at_emergency_centre_fen(), 300000);
+
+  // Nothing more in hand.
+  grpc::Status st = lodge(clinic, 1, "EC-2026-002");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "NOT_ENOUGH_HELD");
+
+  // The family pays 1000 yuan of it back; the centre returns the rest; no more than lodged.
+  v1::UnitAccount after;
+  ASSERT_TRUE(back(clinic, 100000, v1::DEPOSIT_BACK_FROM_FAMILY, "RC-1", &after).ok());
+  EXPECT_EQ(after.deposit_at_emergency_centre_fen(), 200000);
+  EXPECT_EQ(after.deposits_held_fen(), 300000);
+  // In hand again, but a reference recorded before is refused under a new request_id.
+  EXPECT_EQ(Reason(lodge(clerk_, 1, "EC-2026-001")), "REFERENCE_REUSED");
+  st = back(clerk_, 200001, v1::DEPOSIT_BACK_FROM_EMERGENCY_CENTRE, "RC-2");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "NOT_ENOUGH_LODGED");
+  EXPECT_EQ(Reason(back(clerk_, 1, v1::DEPOSIT_BACK_FROM_EMERGENCY_CENTRE, "RC-1")),
+            "REFERENCE_REUSED");
+  ASSERT_TRUE(back(clerk_, 200000, v1::DEPOSIT_BACK_FROM_EMERGENCY_CENTRE, "RC-2", &after).ok());
+  EXPECT_EQ(after.deposit_at_emergency_centre_fen(), 0);
+  EXPECT_EQ(after.credit_fen(), 0);  // held again, not refunded: the elder is still enrolled
+  EXPECT_EQ(Held("eldercare_deposit_held"), 300000);
+  s = Settlement(clerk_);
+  EXPECT_EQ(s.deposits_back_fen(), 300000);
+  EXPECT_EQ(s.deposits_at_emergency_centre_fen(), 0);
+  EXPECT_EQ(s.deposits_held_fen(), 300000);
+  EXPECT_EQ(s.deposits_refunded_fen(), 0);
+
+  // Bad input changes nothing.
+  EXPECT_EQ(lodge(clinic, 0, "X").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(lodge(clinic, 1, "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(lodge(clinic, 1, "has space").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(back(clinic, 1, v1::DEPOSIT_BACK_FROM_UNSPECIFIED, "X").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::LodgeEmergencyDepositRequest nowhere;
+  nowhere.set_request_id(NewId(absl::Now()));
+  nowhere.set_unit_id(NewId(absl::Now()));
+  nowhere.set_amount_fen(1);
+  nowhere.set_reference("X");
+  v1::UnitAccount out;
+  EXPECT_EQ(Call(&Stub::LodgeEmergencyDeposit, clinic, nowhere, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Another group's clinic finds no such unit; roles that keep no deposit may not record.
+  EXPECT_EQ(lodge(TestToken(NewId(absl::Now()), {"*"}, {"clinic"}), 1, "X").error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(back(TestToken(NewId(absl::Now()), {"*"}, {"finance_clerk"}), 1,
+                 v1::DEPOSIT_BACK_FROM_FAMILY, "X")
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  for (const char* role : {"agent", "nurse", "estate_manager", "technician"}) {
+    EXPECT_EQ(lodge(TestToken(group_, {"*"}, {role}), 1, "X").error_code(),
+              grpc::StatusCode::PERMISSION_DENIED)
+        << role;
+    EXPECT_EQ(
+        back(TestToken(group_, {"*"}, {role}), 1, v1::DEPOSIT_BACK_FROM_FAMILY, "X").error_code(),
+        grpc::StatusCode::PERMISSION_DENIED)
+        << role;
+  }
+  EXPECT_EQ(lodge(TestToken(group_, {NewId(absl::Now())}, {"clinic"}), 1, "X").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);  // another estate's clinic
+  EXPECT_EQ(Held("eldercare_deposit_held"), 300000);
+  EXPECT_EQ(Held("eldercare_deposit_at_emergency_centre"), 0);
+  EXPECT_TRUE(Ledger().balanced());
+}
+
+// 004_… 5.9 "当解除《居家养老特约服务》约定时,《急救中心抢救保证金》将全额退还": exit returns at
+// once what is in hand; what is lodged with the emergency centre is still the resident's, and is
+// paid to the unit's credit when it comes back — in full, once.
+TEST_F(EldercareMoneyTest, ADepositLodgedAtExitIsRefundedInFullWhenItComesBack) {
+  std::string deposit = Fee(ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT, 300000);
+  Pay(300000, BillOf(deposit).id());
+  v1::LodgeEmergencyDepositRequest lodge;
+  lodge.set_request_id(NewId(absl::Now()));
+  lodge.set_unit_id(unit_);
+  lodge.set_amount_fen(100000);
+  lodge.set_reference("EC-7");
+  v1::UnitAccount account;
+  ASSERT_TRUE(Call(&Stub::LodgeEmergencyDeposit, clerk_, lodge, &account).ok());
+
+  Fee(ev::ELDER_FEE_KIND_DEPOSIT_REFUND, 300000, deposit);  // exit, delivered twice
+  account = Account(clerk_);
+  EXPECT_EQ(account.credit_fen(), 200000);  // what was in hand
+  EXPECT_EQ(account.deposits_held_fen(), 100000);
+  EXPECT_EQ(account.deposit_at_emergency_centre_fen(), 100000);
+  v1::ClinicSettlement s = Settlement(clerk_);
+  EXPECT_EQ(s.deposits_refunded_fen(), 200000);
+  EXPECT_EQ(s.deposits_refund_awaited_fen(), 100000);
+  EXPECT_EQ(s.deposits_at_emergency_centre_fen(), 100000);
+
+  v1::ReturnEmergencyDepositRequest back;
+  back.set_request_id(NewId(absl::Now()));
+  back.set_unit_id(unit_);
+  back.set_amount_fen(100000);
+  back.set_from(v1::DEPOSIT_BACK_FROM_EMERGENCY_CENTRE);
+  back.set_reference("RC-7");
+  for (int i = 0; i < 2; ++i) {  // a replay pays once
+    ASSERT_TRUE(Call(&Stub::ReturnEmergencyDeposit, clerk_, back, &account).ok());
+    EXPECT_EQ(account.credit_fen(), 300000);  // 全额退还
+    EXPECT_EQ(account.deposits_held_fen(), 0);
+  }
+  s = Settlement(clerk_);
+  EXPECT_EQ(s.deposits_refunded_fen(), 300000);
+  EXPECT_EQ(s.deposits_refund_awaited_fen(), 0);
+  EXPECT_EQ(s.deposits_at_emergency_centre_fen(), 0);
+  EXPECT_EQ(s.deposits_held_fen(), 0);
+  EXPECT_EQ(Held("unit_credit"), 300000);
+  EXPECT_TRUE(Ledger().balanced());
+}
+
+// 004_… 5.12 "管理处客户服务中心向社区医疗保健室征收…管理服务费用": the office pays the clinic
+// what it holds for it less the management fee, or the clinic pays the office; the settlement
+// shows what was settled in the month and what is still outstanding.
+TEST_F(EldercareMoneyTest, SettlementsWithTheClinicLeaveOnlyWhatIsOutstanding) {
+  for (auto [kind, fen] : {std::pair{ev::ELDER_FEE_KIND_HEALTH_CARD, int64_t{5000}},
+                           std::pair{ev::ELDER_FEE_KIND_SICKBED_DAYS, int64_t{24000}}}) {
+    Pay(fen, BillOf(Fee(kind, fen)).id());
+  }
+  Fee(ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE, 3000, "", ev::ELDER_FEE_PAYER_CLINIC);
+  ASSERT_EQ(Settlement(clerk_).outstanding_fen(), 26000);
+
+  auto settle = [&](const std::string& token, v1::ClinicPaymentDirection direction, int64_t amount,
+                    const std::string& ref, const std::string& request_id = NewId(absl::Now()),
+                    v1::ClinicPayment* out = nullptr, const std::string& estate = "") {
+    v1::SettleWithClinicRequest req;
+    req.set_request_id(request_id);
+    req.set_estate_id(estate.empty() ? estate_ : estate);
+    req.set_direction(direction);
+    req.set_amount_fen(amount);
+    req.set_method(v1::PAYMENT_METHOD_BANK_TRANSFER);
+    req.set_reference(ref);
+    v1::ClinicPayment payment;
+    return Call(&Stub::SettleWithClinic, token, req, out ? out : &payment);
+  };
+  const auto kTo = v1::CLINIC_PAYMENT_DIRECTION_TO_CLINIC;
+  const auto kFrom = v1::CLINIC_PAYMENT_DIRECTION_FROM_CLINIC;
+
+  // Never more than is owed that way.
+  grpc::Status st = settle(clerk_, kTo, 26001, "V-1");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "MORE_THAN_OUTSTANDING");
+  EXPECT_EQ(Reason(settle(clerk_, kFrom, 1, "V-1")), "MORE_THAN_OUTSTANDING");
+
+  // The office pays 200 yuan of the 260 owed: paid once per request_id.
+  const std::string once = NewId(absl::Now());
+  v1::ClinicPayment paid, replay;
+  ASSERT_TRUE(settle(clerk_, kTo, 20000, "V-1", once, &paid).ok());
+  ASSERT_TRUE(settle(clerk_, kTo, 20000, "V-1", once, &replay).ok());
+  EXPECT_EQ(paid.SerializeAsString(), replay.SerializeAsString());
+  EXPECT_EQ(paid.outstanding_fen(), 6000);
+  EXPECT_EQ(paid.reference(), "V-1");
+  EXPECT_EQ(Reason(settle(admin_, kTo, 1, "V-1")), "REFERENCE_REUSED");
+  v1::ClinicSettlement s = Settlement(clerk_);
+  EXPECT_EQ(s.net_to_clinic_fen(), 26000);
+  EXPECT_EQ(s.settled_fen(), 20000);
+  EXPECT_EQ(s.outstanding_fen(), 6000);
+  EXPECT_EQ(s.outstanding_at_start_fen() + s.net_to_clinic_fen() - s.settled_fen(),
+            s.outstanding_fen());
+  EXPECT_EQ(s.payable_to_clinic_fen(), 6000);  // the fee kept back from what was paid
+  EXPECT_EQ(s.receivable_from_clinic_fen(), 0);
+  EXPECT_EQ(Held("cash:bank_transfer"), 20000);  // paid out to the clinic
+
+  // Then the clinic owes more than the office holds for it, and pays the difference.
+  Fee(ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE, 10000, "", ev::ELDER_FEE_PAYER_CLINIC);
+  EXPECT_EQ(Reason(settle(clerk_, kTo, 1, "V-2")), "MORE_THAN_OUTSTANDING");
+  ASSERT_TRUE(settle(admin_, kFrom, 4000, "V-2", NewId(absl::Now()), &paid).ok());
+  EXPECT_EQ(paid.outstanding_fen(), 0);
+  s = Settlement(clerk_);
+  EXPECT_EQ(s.settled_fen(), 20000 - 4000);
+  EXPECT_EQ(s.outstanding_fen(), 0);
+  EXPECT_EQ(s.payable_to_clinic_fen(), 0);
+  EXPECT_EQ(s.receivable_from_clinic_fen(), 0);
+
+  // Bad input, other groups, roles without rights: refused, nothing moves.
+  EXPECT_EQ(settle(clerk_, v1::CLINIC_PAYMENT_DIRECTION_UNSPECIFIED, 1, "X").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(settle(clerk_, kTo, 0, "X").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(settle(clerk_, kTo, 1, "").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(settle(clerk_, kTo, 1, "X", NewId(absl::Now()), nullptr, "not-an-id").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      settle(clerk_, kTo, 1, "X", NewId(absl::Now()), nullptr, NewId(absl::Now())).error_code(),
+      grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      settle(TestToken(NewId(absl::Now()), {"*"}, {"finance_clerk"}), kTo, 1, "X").error_code(),
+      grpc::StatusCode::NOT_FOUND);
+  for (const char* role : {"agent", "nurse", "clinic", "estate_manager"}) {
+    EXPECT_EQ(settle(TestToken(group_, {"*"}, {role}), kTo, 1, "X").error_code(),
+              grpc::StatusCode::PERMISSION_DENIED)
+        << role;
+  }
+  EXPECT_EQ(Settlement(clerk_).settled_fen(), 16000);
+  // Last month: nothing settled, nothing outstanding.
+  absl::CivilMonth last =
+      absl::CivilMonth(absl::ToCivilDay(absl::Now(), ZoneOrUtc("Asia/Shanghai"))) - 1;
+  v1::ReportClinicSettlementRequest prev;
+  prev.set_estate_id(estate_);
+  *prev.mutable_period() = Month(static_cast<int>(last.year()), last.month());
+  v1::ClinicSettlement out;
+  ASSERT_TRUE(Call(&Stub::ReportClinicSettlement, clerk_, prev, &out).ok());
+  EXPECT_EQ(out.settled_fen(), 0);
+  EXPECT_EQ(out.outstanding_fen(), 0);
+  EXPECT_TRUE(Ledger().balanced());
+}
+
 TEST_F(BillingServiceTest, AnOpenComplaintPausesRemindersOfItsBillUntilItCloses) {
   std::string unit = Unit(estate_, "90");
   Run(estate_, Month(2026, 1));

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "services/billing/eldercare_money.h"
 #include "shared/status.h"
 
 namespace wuye::billing {
@@ -360,6 +361,40 @@ TEST(Payments, BadPaymentsAreRefusedNamingTheField) {
   bad.set_external_txn_no(std::string(65, 'x'));
   EXPECT_EQ(ErrorField(CheckPayment(bad, "payment")), "payment.external_txn_no");
   EXPECT_EQ(MethodName(v1::PAYMENT_METHOD_WECHAT_PAY), "wechat_pay");
+}
+
+// 004_… 5.12: a settlement with the clinic keeps the management fee back from what the office
+// holds for it, and never pays past what is outstanding either way. (The rest of
+// eldercare_money.h is tested through the API in billing_service_test.cc.)
+TEST(ClinicSettlementEntries, OffsetTheFeeAndMoveOnlyWhatIsOutstanding) {
+  auto sum = [](const std::vector<LedgerEntry>& entries) {
+    int64_t total = 0;
+    for (const auto& e : entries) total += e.amount_fen;
+    return total;
+  };
+  auto to = ClinicSettlementEntries(26000, 3000, v1::CLINIC_PAYMENT_DIRECTION_TO_CLINIC, 23000,
+                                    "cash:bank_transfer");
+  ASSERT_TRUE(to.ok());
+  EXPECT_EQ(sum(*to), 0);
+  EXPECT_EQ((*to)[0].amount_fen, 26000);  // clinic_payable cleared
+  EXPECT_EQ((*to)[1].amount_fen, -3000);  // clinic_receivable cleared
+  EXPECT_EQ((*to)[2].amount_fen, -23000);
+  EXPECT_EQ(ErrorReason(ClinicSettlementEntries(26000, 3000, v1::CLINIC_PAYMENT_DIRECTION_TO_CLINIC,
+                                                23001, "cash:cash")
+                            .status()),
+            "MORE_THAN_OUTSTANDING");
+  EXPECT_FALSE(
+      ClinicSettlementEntries(26000, 3000, v1::CLINIC_PAYMENT_DIRECTION_FROM_CLINIC, 1, "cash:cash")
+          .ok());
+  auto from = ClinicSettlementEntries(1000, 5000, v1::CLINIC_PAYMENT_DIRECTION_FROM_CLINIC, 4000,
+                                      "cash:cash");
+  ASSERT_TRUE(from.ok());
+  EXPECT_EQ(sum(*from), 0);
+  EXPECT_EQ((*from)[0].amount_fen, 4000);
+  EXPECT_EQ((*from)[2].amount_fen, -5000);
+  EXPECT_FALSE(ClinicSettlementEntries(1000, 5000, v1::CLINIC_PAYMENT_DIRECTION_FROM_CLINIC, 4001,
+                                       "cash:cash")
+                   .ok());
 }
 
 }  // namespace

@@ -16,6 +16,14 @@ namespace ev = ::wuye::events::v1;
 
 constexpr char kClinicBilled[] = "clinic_billed";
 constexpr char kClinicPayable[] = "clinic_payable";
+constexpr char kClinicReceivable[] = "clinic_receivable";
+constexpr char kDepositHeld[] = "eldercare_deposit_held";
+constexpr char kDepositAtCentre[] = "eldercare_deposit_at_emergency_centre";
+constexpr char kDepositRefundAwaited[] = "eldercare_deposit_refund_awaited";
+
+absl::Status Refused(absl::string_view message, absl::string_view reason) {
+  return WithReason(absl::FailedPreconditionError(message), reason);
+}
 
 }  // namespace
 
@@ -47,7 +55,7 @@ std::optional<HeldAccounts> HeldAccountsOf(const std::string& item) {
     return HeldAccounts{"family_call_fund_due", "family_call_fund", true};
   }
   if (item == "eldercare_emergency_deposit") {
-    return HeldAccounts{"eldercare_deposit_due", "eldercare_deposit_held", true};
+    return HeldAccounts{"eldercare_deposit_due", kDepositHeld, true};
   }
   if (item == "eldercare_health_card" || item == "eldercare_checkup" ||
       item == "eldercare_checkup_top_up" || item == "eldercare_sickbed_days" ||
@@ -73,6 +81,31 @@ void MaskCareDetail(const Caller& caller, v1::Bill* bill) {
 
 int64_t NetToClinic(const v1::ClinicSettlement& s) {
   return s.collected_for_clinic_fen() - s.returned_for_clinic_fen() - s.management_fee_fen();
+}
+
+absl::StatusOr<std::vector<LedgerEntry>> ClinicSettlementEntries(
+    int64_t payable, int64_t receivable, v1::ClinicPaymentDirection direction, int64_t amount,
+    const std::string& cash_account) {
+  const int64_t outstanding = payable - receivable;
+  if (direction == v1::CLINIC_PAYMENT_DIRECTION_TO_CLINIC) {
+    if (amount > outstanding) {
+      return Refused(absl::StrCat("amount_fen: more than the office owes the clinic (",
+                                  std::max<int64_t>(outstanding, 0), " fen)"),
+                     "MORE_THAN_OUTSTANDING");
+    }
+    // The fee the clinic owes is kept back from what is paid to it.
+    return std::vector<LedgerEntry>{{kClinicPayable, "", amount + receivable},
+                                    {kClinicReceivable, "", -receivable},
+                                    {cash_account, "", -amount}};
+  }
+  if (amount > -outstanding) {
+    return Refused(absl::StrCat("amount_fen: more than the clinic owes the office (",
+                                std::max<int64_t>(-outstanding, 0), " fen)"),
+                   "MORE_THAN_OUTSTANDING");
+  }
+  return std::vector<LedgerEntry>{{cash_account, "", amount},
+                                  {kClinicPayable, "", payable},
+                                  {kClinicReceivable, "", -(amount + payable)}};
 }
 
 absl::Status EldercareMoney::Post(pqxx::work& tx, const std::string& group,
@@ -145,11 +178,22 @@ absl::StatusOr<int64_t> EldercareMoney::GiveBack(pqxx::work& tx, const std::stri
   // What is still open is never owed now; of the rest, only what was paid comes back.
   int64_t cancel = std::min(amount, bill->amount_fen - bill->paid_fen);
   int64_t back = std::min(amount - cancel, bill->paid_fen);
+  // 5.9: a deposit lodged with the emergency centre is not in hand; its part of the refund is
+  // awaited and paid to the unit's credit when it comes back (DepositBack).
+  int64_t awaited = 0;
+  if (held->held == kDepositHeld) {
+    int64_t in_hand = store_.UnitLiability(tx, group, bill->unit_id, kDepositHeld);
+    awaited = std::clamp<int64_t>(back - in_hand, 0,
+                                  store_.UnitLiability(tx, group, bill->unit_id, kDepositAtCentre));
+    back -= awaited;
+  }
   if (!store_.PostLedger(tx, group, bill->estate_id, kind, ref,
                          {{held->due, unit_of_held, cancel},
                           {"receivable", bill->unit_id, -cancel},
                           {held->held, unit_of_held, back},
-                          {"unit_credit", bill->unit_id, -back}},
+                          {"unit_credit", bill->unit_id, -back},
+                          {kDepositAtCentre, bill->unit_id, awaited},
+                          {kDepositRefundAwaited, bill->unit_id, -awaited}},
                          at)) {
     return 0;  // given back before
   }
@@ -183,6 +227,76 @@ void EldercareMoney::Collected(pqxx::work& tx, const std::string& group, const s
       entries, at);
 }
 
+absl::Status EldercareMoney::LodgeDeposit(pqxx::work& tx, const std::string& group,
+                                          const UnitCopy& unit, int64_t amount,
+                                          const std::string& reference, absl::Time at) {
+  int64_t in_hand = store_.UnitLiability(tx, group, unit.id, kDepositHeld);
+  if (amount > in_hand) {
+    return Refused(absl::StrCat("amount_fen: more than the unit's emergency deposit in hand (",
+                                in_hand, " fen)"),
+                   "NOT_ENOUGH_HELD");
+  }
+  if (!store_.PostLedger(tx, group, unit.estate_id, "eldercare_deposit_lodged",
+                         absl::StrCat("eldercare_deposit_lodged:", reference),
+                         {{kDepositHeld, unit.id, amount}, {kDepositAtCentre, unit.id, -amount}},
+                         at)) {
+    return Refused("reference: a lodging with this reference is recorded", "REFERENCE_REUSED");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EldercareMoney::DepositBack(pqxx::work& tx, const std::string& group,
+                                         const UnitCopy& unit, int64_t amount,
+                                         v1::DepositBackFrom from, const std::string& reference,
+                                         absl::Time at) {
+  int64_t awaited = store_.UnitLiability(tx, group, unit.id, kDepositRefundAwaited);
+  int64_t lodged = store_.UnitLiability(tx, group, unit.id, kDepositAtCentre);
+  if (amount > awaited + lodged) {
+    return Refused(
+        absl::StrCat("amount_fen: more than is lodged for the unit (", awaited + lodged, " fen)"),
+        "NOT_ENOUGH_LODGED");
+  }
+  // A leaver's refund first: the rest of what exit could not pay from hand.
+  int64_t to_credit = std::min(amount, awaited);
+  const char* kind = from == v1::DEPOSIT_BACK_FROM_FAMILY ? "eldercare_deposit_back_family"
+                                                          : "eldercare_deposit_back_centre";
+  if (!store_.PostLedger(tx, group, unit.estate_id, kind,
+                         absl::StrCat("eldercare_deposit_back:", reference),
+                         {{kDepositRefundAwaited, unit.id, to_credit},
+                          {"unit_credit", unit.id, -to_credit},
+                          {kDepositAtCentre, unit.id, amount - to_credit},
+                          {kDepositHeld, unit.id, -(amount - to_credit)}},
+                         at)) {
+    return Refused("reference: a deposit back with this reference is recorded", "REFERENCE_REUSED");
+  }
+  return absl::OkStatus();
+}
+
+int64_t EldercareMoney::DepositAtEmergencyCentre(pqxx::work& tx, const std::string& group,
+                                                 const std::string& unit) {
+  return store_.UnitLiability(tx, group, unit, kDepositAtCentre) +
+         store_.UnitLiability(tx, group, unit, kDepositRefundAwaited);
+}
+
+absl::StatusOr<int64_t> EldercareMoney::SettleWithClinic(pqxx::work& tx, const std::string& group,
+                                                         const std::string& estate,
+                                                         v1::ClinicPaymentDirection direction,
+                                                         int64_t amount, v1::PaymentMethod method,
+                                                         const std::string& reference,
+                                                         absl::Time at) {
+  money_.LockEstate(tx, group, estate);  // one settlement of an estate at a time
+  auto [payable, receivable] = money_.ClinicBalances(tx, group, estate);
+  WUYE_ASSIGN_OR_RETURN(std::vector<LedgerEntry> entries,
+                        ClinicSettlementEntries(payable, receivable, direction, amount,
+                                                absl::StrCat("cash:", MethodName(method))));
+  if (!store_.PostLedger(tx, group, estate, "eldercare_clinic_settlement",
+                         absl::StrCat("eldercare_clinic_settlement:", reference), entries, at)) {
+    return Refused("reference: a settlement with this reference is recorded", "REFERENCE_REUSED");
+  }
+  auto [payable_after, receivable_after] = money_.ClinicBalances(tx, group, estate);
+  return payable_after - receivable_after;
+}
+
 v1::ClinicSettlement EldercareMoney::Settlement(pqxx::work& tx, const std::string& group,
                                                 const std::string& estate, absl::Time from,
                                                 absl::Time to) {
@@ -190,6 +304,7 @@ v1::ClinicSettlement EldercareMoney::Settlement(pqxx::work& tx, const std::strin
   out.set_estate_id(estate);
   money_.SettlementFigures(tx, group, estate, from, to, &out);
   out.set_net_to_clinic_fen(NetToClinic(out));
+  out.set_outstanding_fen(out.payable_to_clinic_fen() - out.receivable_from_clinic_fen());
   return out;
 }
 

@@ -7,7 +7,12 @@
 //     billed on its behalf (`clinic_billed`) and, once paid, money held for it
 //     (`clinic_payable`), never the office's revenue;
 //   - the emergency deposit: due (`eldercare_deposit_due`) until paid, then held
-//     (`eldercare_deposit_held`); on exit only what was paid is returned.
+//     (`eldercare_deposit_held`, in the clinic's hands); lodged with the emergency centre for a
+//     first rescue (`eldercare_deposit_at_emergency_centre`) until the centre, or the family,
+//     makes it good (5.9). On exit only what was paid is returned: what is in hand at once,
+//     what is lodged when it comes back (`eldercare_deposit_refund_awaited` meanwhile).
+//   - settlement payments between the office and the clinic clear clinic_payable against
+//     clinic_receivable and move the difference in cash.
 // Money billed on someone's behalf moves to its holding account when a payment settles the
 // bill (Collected), and back when the payment is reversed.
 #pragma once
@@ -51,6 +56,14 @@ void MaskCareDetail(const Caller& caller, v1::Bill* bill);
 // The clinic's net for a month: collected − returned − management fee.
 int64_t NetToClinic(const v1::ClinicSettlement& s);
 
+// The ledger entries of a settlement payment (5.12) when the office holds `payable` for the
+// clinic and the clinic owes `receivable`: the two are offset and `amount` moves in cash
+// (`cash_account`) the way `direction` says. FAILED_PRECONDITION (MORE_THAN_OUTSTANDING) when
+// `amount` exceeds what is outstanding that way.
+absl::StatusOr<std::vector<LedgerEntry>> ClinicSettlementEntries(
+    int64_t payable, int64_t receivable, v1::ClinicPaymentDirection direction, int64_t amount,
+    const std::string& cash_account);
+
 class EldercareMoney {
  public:
   explicit EldercareMoney(Db& db) : store_(db), money_(db) {}
@@ -68,6 +81,28 @@ class EldercareMoney {
                  const std::string& payment_id,
                  const std::vector<std::pair<std::string, int64_t>>& allocations, bool reverse,
                  absl::Time at);
+
+  // 5.9: the clinic lodges `amount` of a unit's emergency deposits in hand with the
+  // emergency centre (NOT_ENOUGH_HELD beyond that; REFERENCE_REUSED for a reference
+  // recorded before). The caller holds the unit's lock.
+  absl::Status LodgeDeposit(pqxx::work& tx, const std::string& group, const UnitCopy& unit,
+                            int64_t amount, const std::string& reference, absl::Time at);
+  // 5.9: `amount` of what is lodged for a unit comes back (from the centre, or made good by
+  // the family): first what is owed to a leaver, to the unit's credit; the rest held again.
+  // NOT_ENOUGH_LODGED beyond what is lodged. The caller holds the unit's lock.
+  absl::Status DepositBack(pqxx::work& tx, const std::string& group, const UnitCopy& unit,
+                           int64_t amount, v1::DepositBackFrom from, const std::string& reference,
+                           absl::Time at);
+  // 5.12: a settlement payment between the office and the estate's clinic, serialised per
+  // estate. Returns what is outstanding after it (> 0 the office owes the clinic).
+  absl::StatusOr<int64_t> SettleWithClinic(pqxx::work& tx, const std::string& group,
+                                           const std::string& estate,
+                                           v1::ClinicPaymentDirection direction, int64_t amount,
+                                           v1::PaymentMethod method, const std::string& reference,
+                                           absl::Time at);
+  // The unit's emergency deposit lodged with the centre (waiting for it or for a refund).
+  int64_t DepositAtEmergencyCentre(pqxx::work& tx, const std::string& group,
+                                   const std::string& unit);
 
   // The clinic settlement of an estate between `from` and `to`.
   v1::ClinicSettlement Settlement(pqxx::work& tx, const std::string& group,

@@ -6,6 +6,7 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -32,6 +33,12 @@ class EldercareMoneyStore {
   // Of `bill_ids`, the elder-care charge bills (item "eldercare_*").
   std::vector<ChargeBill> EldercareBills(pqxx::work& tx, const std::string& group,
                                          const std::vector<std::string>& bill_ids);
+  // Locks the estate's row of billing's copy: settlements with its clinic, one at a time.
+  void LockEstate(pqxx::work& tx, const std::string& group, const std::string& estate);
+  // The estate's clinic balances now: {held for the clinic (clinic_payable), owed by it
+  // (clinic_receivable)}.
+  std::pair<int64_t, int64_t> ClinicBalances(pqxx::work& tx, const std::string& group,
+                                             const std::string& estate);
   // The settlement's figures of the estate between `from` and `to` (flows) and at `to`
   // (balances); only the elder-care ledger transactions (kind "eldercare_*").
   void SettlementFigures(pqxx::work& tx, const std::string& group, const std::string& estate,

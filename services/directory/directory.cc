@@ -217,15 +217,6 @@ absl::Status PrepareUnitFields(UnitLike& u, absl::string_view prefix) {
     return FieldError(Path(prefix, "occupancy"), "unknown occupancy");
   }
   if (u.floor() < -10 || u.floor() > 300) return FieldError(Path(prefix, "floor"), "-10..300");
-  return absl::OkStatus();
-}
-}  // namespace
-
-absl::Status PrepareUnit(v1::Unit& u, absl::string_view prefix) {
-  if (!IsValidId(u.building_id())) {
-    return FieldError(Path(prefix, "building_id"), "not a valid id");
-  }
-  WUYE_RETURN_IF_ERROR(PrepareUnitFields(u, prefix));
   // Hand-over and move-in days (003_…, Q4 and Q6): real dates, a cleared one is unset, and
   // nobody moves in before the unit is handed over.
   if (!DateIsSet(u.handover_date())) u.clear_handover_date();
@@ -240,6 +231,14 @@ absl::Status PrepareUnit(v1::Unit& u, absl::string_view prefix) {
     }
   }
   return absl::OkStatus();
+}
+}  // namespace
+
+absl::Status PrepareUnit(v1::Unit& u, absl::string_view prefix) {
+  if (!IsValidId(u.building_id())) {
+    return FieldError(Path(prefix, "building_id"), "not a valid id");
+  }
+  return PrepareUnitFields(u, prefix);
 }
 
 absl::Status PrepareImportedUnit(v1::ImportedUnit& u, absl::string_view prefix) {
@@ -272,6 +271,15 @@ absl::Status PrepareResident(v1::Resident& r, absl::string_view prefix, const v1
   }
   if ((r.has_lease_start() || r.has_lease_end()) && r.role() != v1::RESIDENT_ROLE_TENANT) {
     return FieldError(Path(prefix, "lease_start"), "only tenants have a lease");
+  }
+  // The move-out day (000_…, 二.5: only a resident's call counts): a real date, and a tenant
+  // does not move out before the lease starts.
+  if (!DateIsSet(r.move_out_date())) r.clear_move_out_date();
+  if (r.has_move_out_date()) {
+    WUYE_RETURN_IF_ERROR(CheckDate(r.move_out_date(), Path(prefix, "move_out_date")));
+    if (r.has_lease_start() && DateText(r.move_out_date()) < DateText(r.lease_start())) {
+      return FieldError(Path(prefix, "move_out_date"), "must not be before lease_start");
+    }
   }
   return absl::OkStatus();
 }

@@ -410,7 +410,12 @@ grpc::Status DirectoryServiceImpl::ImportUnits(Ctx* ctx, const v1::ImportUnitsRe
                               "]: the unit exists with other content; change it with UpdateUnit")),
                           "UNIT_EXISTS_DIFFERENT");
       }
+      if (result.first_bad_dates >= 0) {
+        return FieldError(absl::StrCat("units[", result.first_bad_dates, "].move_in_date"),
+                          "not before the unit's handover_date");
+      }
       resp->set_created(static_cast<int32_t>(result.units_created.size()));
+      resp->set_updated(static_cast<int32_t>(result.units_updated.size()));
       resp->set_unchanged(result.unchanged);
       resp->set_buildings_created(static_cast<int32_t>(result.buildings_created.size()));
       // One event per chunk keeps envelopes small for consumers.
@@ -427,6 +432,12 @@ grpc::Status DirectoryServiceImpl::ImportUnits(Ctx* ctx, const v1::ImportUnitsRe
         }
         if (chunk.units().empty() && chunk.buildings_created().empty()) break;
         Publish(tx, rc, "directory.units.imported", req->estate_id(), req->estate_id(), 0, chunk);
+      }
+      // A changed hand-over or move-in day is published as UpdateUnit publishes it, so
+      // billing prorates from it (003_…, Q4 and Q6).
+      for (const auto& unit : result.units_updated) {
+        Publish(tx, rc, "directory.unit.updated", unit.estate_id(), unit.id(), unit.version(),
+                unit);
       }
       return absl::OkStatus();
     });
@@ -509,8 +520,9 @@ grpc::Status DirectoryServiceImpl::UpdateResident(Ctx* ctx, const v1::UpdateResi
         WUYE_RETURN_IF_ERROR(
             rc.RequireRole({kGroupAdmin, kEstateManager, kSupervisor, kTeamLead, kAgent}));
         WUYE_RETURN_IF_ERROR(CheckId(req->resident().id(), "resident.id"));
-        WUYE_RETURN_IF_ERROR(CheckMask(req->update_mask(), {"name", "phone", "date_of_birth",
-                                                            "role", "lease_start", "lease_end"}));
+        WUYE_RETURN_IF_ERROR(
+            CheckMask(req->update_mask(), {"name", "phone", "date_of_birth", "role", "lease_start",
+                                           "lease_end", "move_out_date"}));
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
           auto resident = store_.GetResident(tx, rc.caller.group_id, req->resident().id(), true);
           if (!resident) return absl::NotFoundError("resident.id: no such resident");
@@ -524,6 +536,7 @@ grpc::Status DirectoryServiceImpl::UpdateResident(Ctx* ctx, const v1::UpdateResi
           if (MaskHas(m, "role")) resident->set_role(in.role());
           if (MaskHas(m, "lease_start")) *resident->mutable_lease_start() = in.lease_start();
           if (MaskHas(m, "lease_end")) *resident->mutable_lease_end() = in.lease_end();
+          if (MaskHas(m, "move_out_date")) *resident->mutable_move_out_date() = in.move_out_date();
           // A cleared date is an unset one.
           if (!DateIsSet(resident->date_of_birth())) resident->clear_date_of_birth();
           if (!DateIsSet(resident->lease_start())) resident->clear_lease_start();
@@ -533,6 +546,31 @@ grpc::Status DirectoryServiceImpl::UpdateResident(Ctx* ctx, const v1::UpdateResi
           store_.UpdateResident(tx, *resident, rc.now, resp);
           Publish(tx, rc, "directory.resident.updated", resp->estate_id(), resp->id(),
                   resp->version(), *resp);
+          return absl::OkStatus();
+        });
+      });
+}
+
+grpc::Status DirectoryServiceImpl::DeleteResident(Ctx* ctx, const v1::DeleteResidentRequest* req,
+                                                  v1::DeleteResidentResponse* resp) {
+  return rpc_.Run(
+      ctx, "DeleteResident", req->request_id(), [&](RequestContext& rc) -> absl::Status {
+        WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+        WUYE_RETURN_IF_ERROR(
+            rc.RequireRole({kGroupAdmin, kEstateManager, kSupervisor, kTeamLead, kAgent}));
+        WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+        return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+          auto resident = store_.GetResident(tx, rc.caller.group_id, req->id(), true);
+          if (!resident) return absl::NotFoundError("id: no such resident");
+          WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, resident->estate_id(), "id").status());
+          // The row stays for history; from now on the resident is no longer the estate's,
+          // and a call from their number no resident's (000_…, 二.5).
+          wuye::events::v1::ResidentRemoved payload;
+          store_.RemoveResident(tx, rc.caller.group_id, resident->id(), rc.now,
+                                payload.mutable_resident());
+          *payload.mutable_removed_at() = ToProtoTime(rc.now);
+          Publish(tx, rc, "directory.resident.removed", resident->estate_id(), resident->id(),
+                  payload.resident().version(), payload);
           return absl::OkStatus();
         });
       });

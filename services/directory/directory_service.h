@@ -37,6 +37,8 @@ class DirectoryServiceImpl final : public v1::DirectoryService::Service {
   grpc::Status ListResidents(Ctx*, const v1::ListResidentsRequest*,
                              v1::ListResidentsResponse*) override;
   grpc::Status UpdateResident(Ctx*, const v1::UpdateResidentRequest*, v1::Resident*) override;
+  grpc::Status DeleteResident(Ctx*, const v1::DeleteResidentRequest*,
+                              v1::DeleteResidentResponse*) override;
   grpc::Status CreateStaff(Ctx*, const v1::CreateStaffRequest*, v1::Staff*) override;
   grpc::Status GetStaff(Ctx*, const v1::GetStaffRequest*, v1::Staff*) override;
   grpc::Status ListStaff(Ctx*, const v1::ListStaffRequest*, v1::ListStaffResponse*) override;

@@ -5,6 +5,9 @@
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "shared/bus.h"
 #include "shared/ids.h"
@@ -12,6 +15,7 @@
 #include "shared/server.h"
 #include "shared/status.h"
 #include "shared/testing/test_env.h"
+#include "wuye/events/v1/directory_events.pb.h"
 
 namespace wuye::directory {
 namespace {
@@ -431,6 +435,126 @@ TEST_F(DirectoryServiceTest, ImportUnitsCreatesBuildingsAndUnitsAndIsIdempotent)
   EXPECT_EQ(Snapshot(), before);
 }
 
+// 003_…, Q4 and Q6: an imported unit carries its hand-over and move-in days as CreateUnit
+// does, checked the same way; a re-import that changes them updates the unit and publishes
+// it as UpdateUnit does (billing prorates from them).
+TEST_F(DirectoryServiceTest, ImportUnitsTakesHandOverAndMoveInDays) {
+  auto day = [](v1::Date* d, int y, int m, int dd) {
+    d->set_year(y);
+    d->set_month(m);
+    d->set_day(dd);
+  };
+  v1::ImportUnitsRequest req;
+  req.set_request_id("import-dates-1");
+  req.set_estate_id(estate_);
+  for (int i = 0; i < 3; ++i) {
+    auto* u = req.add_units();
+    u->set_building_name("D");
+    u->set_number(absl::StrCat(101 + i));
+    u->set_building_area_m2("88.5");
+  }
+  day(req.mutable_units(0)->mutable_handover_date(), 2026, 11, 12);
+  day(req.mutable_units(0)->mutable_move_in_date(), 2026, 11, 20);
+  day(req.mutable_units(1)->mutable_handover_date(), 2026, 10, 1);
+
+  // Bad days: INVALID_ARGUMENT naming the row and the field, nothing imported.
+  const std::string before = Snapshot();
+  struct Bad {
+    int row;
+    const char* field;
+    std::function<void(v1::ImportedUnit*)> edit;
+  };
+  const Bad bads[] = {
+      {1, "units[1].handover_date",
+       [&](v1::ImportedUnit* u) { day(u->mutable_handover_date(), 2026, 2, 30); }},
+      {2, "units[2].move_in_date",
+       [&](v1::ImportedUnit* u) { day(u->mutable_move_in_date(), 2026, 13, 1); }},
+      {0, "units[0].move_in_date",  // before the hand-over
+       [&](v1::ImportedUnit* u) { day(u->mutable_move_in_date(), 2026, 11, 11); }},
+  };
+  for (const Bad& bad : bads) {
+    v1::ImportUnitsRequest wrong = req;
+    wrong.set_request_id(absl::StrCat("import-dates-bad-", bad.field));
+    bad.edit(wrong.mutable_units(bad.row));
+    v1::ImportUnitsResponse resp;
+    grpc::Status st = Call(&Stub::ImportUnits, admin_, wrong, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad.field;
+    EXPECT_EQ(Field(st), bad.field);
+  }
+  EXPECT_EQ(Snapshot(), before);
+
+  v1::ImportUnitsResponse resp;
+  grpc::Status st = Call(&Stub::ImportUnits, admin_, req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.created(), 3);
+  v1::ListUnitsRequest list;
+  list.set_estate_id(estate_);
+  v1::ListUnitsResponse units;
+  ASSERT_TRUE(Call(&Stub::ListUnits, admin_, list, &units).ok());
+  std::map<std::string, v1::Unit> by_number;
+  for (const auto& u : units.units()) by_number[u.number()] = u;
+  EXPECT_EQ(by_number["101"].handover_date().day(), 12);
+  EXPECT_EQ(by_number["101"].move_in_date().day(), 20);
+  EXPECT_EQ(by_number["102"].handover_date().month(), 10);
+  EXPECT_FALSE(by_number["102"].has_move_in_date());
+  EXPECT_FALSE(by_number["103"].has_handover_date());
+
+  // The same rows again: unchanged. A row that leaves a day unset keeps the stored one.
+  v1::ImportUnitsRequest again = req;
+  again.set_request_id("import-dates-2");
+  again.mutable_units(0)->clear_move_in_date();
+  ASSERT_TRUE(Call(&Stub::ImportUnits, admin_, again, &resp).ok());
+  EXPECT_EQ(resp.unchanged(), 3);
+  EXPECT_EQ(resp.updated(), 0);
+
+  // A move-in day before the unit's stored hand-over day: refused, nothing changed.
+  const std::string stored = Snapshot();
+  v1::ImportUnitsRequest early = req;
+  early.set_request_id("import-dates-early");
+  early.mutable_units(1)->clear_handover_date();
+  day(early.mutable_units(1)->mutable_move_in_date(), 2026, 9, 30);
+  st = Call(&Stub::ImportUnits, admin_, early, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "units[1].move_in_date");
+  EXPECT_EQ(Snapshot(), stored);
+
+  // Changed days: the units are updated, a new version each, published as an update.
+  int events = Count("wuye_outbox");
+  v1::ImportUnitsRequest changed = req;
+  changed.set_request_id("import-dates-3");
+  day(changed.mutable_units(1)->mutable_move_in_date(), 2026, 10, 15);
+  day(changed.mutable_units(2)->mutable_handover_date(), 2026, 11, 1);
+  ASSERT_TRUE(Call(&Stub::ImportUnits, admin_, changed, &resp).ok());
+  EXPECT_EQ(resp.created(), 0);
+  EXPECT_EQ(resp.unchanged(), 1);
+  EXPECT_EQ(resp.updated(), 2);
+  EXPECT_EQ(Count("wuye_outbox"), events + 2);
+  v1::GetUnitRequest get;
+  get.set_id(by_number["102"].id());
+  v1::Unit unit;
+  ASSERT_TRUE(Call(&Stub::GetUnit, admin_, get, &unit).ok());
+  EXPECT_EQ(unit.handover_date().month(), 10);
+  EXPECT_EQ(unit.move_in_date().day(), 15);
+  EXPECT_EQ(unit.version(), by_number["102"].version() + 1);
+  pqxx::connection conn(tdb_.url());
+  pqxx::nontransaction tx(conn);
+  auto rows = tx.exec("SELECT type, envelope FROM wuye_outbox ORDER BY id DESC LIMIT 2");
+  for (const auto& row : rows) {
+    EXPECT_EQ(row[0].as<std::string>(), "directory.unit.updated");
+    wuye::events::v1::Event event;
+    ASSERT_TRUE(event.ParseFromString(pqxx::binarystring(row[1]).str()));
+    v1::Unit published;
+    ASSERT_TRUE(event.payload().UnpackTo(&published));
+    EXPECT_EQ(event.subject_version(), published.version());
+    EXPECT_TRUE(published.has_handover_date());
+  }
+  // Its replay answers the same and changes nothing more.
+  v1::ImportUnitsResponse replay;
+  ASSERT_TRUE(Call(&Stub::ImportUnits, admin_, changed, &replay).ok());
+  EXPECT_EQ(replay.updated(), 2);
+  EXPECT_EQ(Count("wuye_outbox"), events + 2);
+}
+
 TEST_F(DirectoryServiceTest, ResidentsAreRegisteredByTheFrontDesk) {
   v1::Unit u = MakeUnit(MakeBuilding(estate_, "1").id(), "101");
   std::string agent = TestToken(group_, {estate_}, {"agent"});
@@ -476,6 +600,133 @@ TEST_F(DirectoryServiceTest, ResidentsAreRegisteredByTheFrontDesk) {
   ASSERT_TRUE(Call(&Stub::ListResidents, agent, list, &residents).ok());
   ASSERT_EQ(residents.residents_size(), 1);
   EXPECT_EQ(residents.residents(0).name(), "王阿姨");
+}
+
+// 000_…, 二.5 (有业主通话记录而物业公司未记录的,每条扣…20分): only a current resident's call
+// counts, so the front desk records a move-out day, or removes a resident entered by
+// mistake; the row stays for history and the change is published for intake.
+TEST_F(DirectoryServiceTest, TheFrontDeskRecordsAMoveOutAndRemovesAResident) {
+  v1::Unit u = MakeUnit(MakeBuilding(estate_, "1").id(), "101");
+  std::string agent = TestToken(group_, {estate_}, {"agent"});
+  auto create = [&](const std::string& rid, v1::ResidentRole role) {
+    v1::CreateResidentRequest req;
+    req.set_request_id(rid);
+    req.mutable_resident()->set_unit_id(u.id());
+    req.mutable_resident()->set_name("住户");
+    req.mutable_resident()->set_phone("13800138000");
+    req.mutable_resident()->set_role(role);
+    if (role == v1::RESIDENT_ROLE_TENANT) {
+      auto* start = req.mutable_resident()->mutable_lease_start();
+      start->set_year(2026);
+      start->set_month(3);
+      start->set_day(1);
+    }
+    v1::Resident r;
+    grpc::Status st = Call(&Stub::CreateResident, agent, req, &r);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return r;
+  };
+  v1::Resident tenant = create("res-tenant", v1::RESIDENT_ROLE_TENANT);
+  v1::Resident owner = create("res-owner", v1::RESIDENT_ROLE_OWNER);
+
+  // A move-out day: a real date, not before the lease started.
+  v1::UpdateResidentRequest out;
+  out.set_request_id("res-out-bad");
+  out.mutable_resident()->set_id(tenant.id());
+  out.mutable_update_mask()->add_paths("move_out_date");
+  auto* day = out.mutable_resident()->mutable_move_out_date();
+  day->set_year(2026);
+  day->set_month(2);
+  day->set_day(30);
+  const std::string before = Snapshot();
+  v1::Resident moved;
+  grpc::Status st = Call(&Stub::UpdateResident, agent, out, &moved);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "resident.move_out_date");
+  out.set_request_id("res-out-early");
+  day->set_day(28);  // before lease_start 2026-03-01
+  st = Call(&Stub::UpdateResident, agent, out, &moved);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "resident.move_out_date");
+  EXPECT_EQ(Snapshot(), before);
+
+  out.set_request_id("res-out");
+  day->set_month(11);
+  day->set_day(30);
+  st = Call(&Stub::UpdateResident, agent, out, &moved);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(moved.move_out_date().month(), 11);
+  EXPECT_EQ(moved.version(), tenant.version() + 1);
+  v1::GetResidentRequest get;
+  get.set_id(tenant.id());
+  v1::Resident read;
+  ASSERT_TRUE(Call(&Stub::GetResident, agent, get, &read).ok());
+  EXPECT_EQ(read.move_out_date().day(), 30);  // still listed, for history
+
+  // Removal: refused to roles that do not keep residents, to bad ids and to another
+  // group (NOT_FOUND), all changing nothing.
+  v1::DeleteResidentRequest del;
+  del.set_request_id("res-del");
+  del.set_id(owner.id());
+  v1::DeleteResidentResponse deleted;
+  const std::string kept = Snapshot();
+  std::string clerk = TestToken(group_, {estate_}, {"finance_clerk"});
+  EXPECT_EQ(Call(&Stub::DeleteResident, clerk, del, &deleted).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  std::string rival = TestToken(MakeGroup("Rival Property"), {"*"}, {"group_admin"});
+  const std::string with_rival = Snapshot();
+  EXPECT_EQ(Call(&Stub::DeleteResident, rival, del, &deleted).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::DeleteResidentRequest bad = del;
+  bad.set_id("not-an-id");
+  st = Call(&Stub::DeleteResident, agent, bad, &deleted);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "id");
+  EXPECT_EQ(Snapshot(), with_rival);
+  EXPECT_NE(kept, with_rival);  // the rival group itself
+
+  int events = Count("wuye_outbox");
+  st = Call(&Stub::DeleteResident, agent, del, &deleted);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(Count("wuye_outbox"), events + 1);
+  EXPECT_EQ(Count("residents"), 2);  // kept for history
+  {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    auto row = tx.exec1("SELECT type, envelope FROM wuye_outbox ORDER BY id DESC LIMIT 1");
+    EXPECT_EQ(row[0].as<std::string>(), "directory.resident.removed");
+    wuye::events::v1::Event event;
+    ASSERT_TRUE(event.ParseFromString(pqxx::binarystring(row[1]).str()));
+    wuye::events::v1::ResidentRemoved removed;
+    ASSERT_TRUE(event.payload().UnpackTo(&removed));
+    EXPECT_EQ(removed.resident().id(), owner.id());
+    EXPECT_EQ(removed.resident().version(), owner.version() + 1);
+    EXPECT_EQ(event.subject_version(), owner.version() + 1);
+    EXPECT_TRUE(removed.has_removed_at());
+  }
+  // A retry answers the same and publishes nothing more.
+  ASSERT_TRUE(Call(&Stub::DeleteResident, agent, del, &deleted).ok());
+  EXPECT_EQ(Count("wuye_outbox"), events + 1);
+
+  // Removed: no longer read, listed, changed or removed again.
+  get.set_id(owner.id());
+  EXPECT_EQ(Call(&Stub::GetResident, agent, get, &read).error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::ListResidentsRequest list;
+  list.set_estate_id(estate_);
+  v1::ListResidentsResponse residents;
+  ASSERT_TRUE(Call(&Stub::ListResidents, agent, list, &residents).ok());
+  ASSERT_EQ(residents.residents_size(), 1);
+  EXPECT_EQ(residents.residents(0).id(), tenant.id());
+  v1::UpdateResidentRequest rename;
+  rename.set_request_id("res-rename-removed");
+  rename.mutable_resident()->set_id(owner.id());
+  rename.mutable_resident()->set_name("Someone");
+  rename.mutable_update_mask()->add_paths("name");
+  EXPECT_EQ(Call(&Stub::UpdateResident, agent, rename, &read).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  del.set_request_id("res-del-again");
+  EXPECT_EQ(Call(&Stub::DeleteResident, agent, del, &deleted).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(DirectoryServiceTest, StaffAndShiftsFormTheRoster) {

@@ -29,7 +29,7 @@ constexpr char kUnitCols[] =
 constexpr char kResidentCols[] =
     "id, group_id, estate_id, unit_id, name, phone, COALESCE(birth_date::text, ''), role, "
     "COALESCE(lease_start::text, ''), COALESCE(lease_end::text, ''), version, " US(
-        "created_at") ", " US("updated_at");
+        "created_at") ", " US("updated_at") ", COALESCE(move_out_date::text, '')";
 constexpr char kStaffCols[] =
     "id, group_id, name, phone, roles, skills, home_estates, active, "
     "COALESCE(start_date::text, ''), version, " US("created_at") ", " US("updated_at");
@@ -114,6 +114,7 @@ v1::Resident ResidentRow(const pqxx::row& r) {
   x.set_version(r[10].as<int64_t>());
   *x.mutable_create_time() = Micros(r[11]);
   *x.mutable_update_time() = Micros(r[12]);
+  if (!Str(r[13]).empty()) *x.mutable_move_out_date() = DateFromText(Str(r[13]));
   return x;
 }
 
@@ -260,46 +261,65 @@ DirectoryStore::DirectoryStore(Db& db) {
   prep("dir_import_units",
        absl::StrCat(
            "INSERT INTO units (id, group_id, estate_id, building_id, number, area_m2, type, "
-           "occupancy, handed_over, floor, created_at, updated_at) "
+           "occupancy, handed_over, floor, created_at, updated_at, handover_date, move_in_date) "
            "SELECT id, $1, $2, building_id, number, area, type, occupancy, handed_over, floor, " TS(
-               "$11") ", " TS("$11") " FROM unnest($3::uuid[], $4::uuid[], $5::text[], "
+               "$11") ", " TS("$11") ", NULLIF(ho, '')::date, NULLIF(mi, '')::date "
+                                     "FROM unnest($3::uuid[], $4::uuid[], $5::text[], "
                                      "$6::numeric[], $7::smallint[], "
-                                     "$8::smallint[], $9::boolean[], $10::int[]) "
+                                     "$8::smallint[], $9::boolean[], $10::int[], $12::text[], "
+                                     "$13::text[]) "
                                      "AS t(id, building_id, number, area, type, occupancy, "
-                                     "handed_over, floor) "
+                                     "handed_over, floor, ho, mi) "
                                      "ON CONFLICT (building_id, number) DO NOTHING RETURNING ",
            kUnitCols));
   prep("dir_import_existing",
        "SELECT u.ord, (x.area_m2 = u.area AND x.type = u.type AND x.occupancy = u.occupancy AND "
-       "x.handed_over = u.handed_over AND x.floor = u.floor) "
+       "x.handed_over = u.handed_over AND x.floor = u.floor), x.id, "
+       "COALESCE(x.handover_date::text, ''), COALESCE(x.move_in_date::text, '') "
        "FROM unnest($2::uuid[], $3::text[], $4::numeric[], $5::smallint[], $6::smallint[], "
        "$7::boolean[], $8::int[]) WITH ORDINALITY "
        "AS u(building_id, number, area, type, occupancy, handed_over, floor, ord) "
        "JOIN units x ON x.building_id = u.building_id AND x.number = u.number AND x.group_id = $1 "
        "ORDER BY u.ord");
+  // Re-imported hand-over and move-in days of existing units (003_…, Q4 and Q6).
+  prep("dir_import_dates",
+       absl::StrCat("UPDATE units x SET handover_date = NULLIF(u.ho, '')::date, move_in_date = "
+                    "NULLIF(u.mi, '')::date, version = x.version + 1, updated_at = " TS(
+                        "$5") " FROM unnest($2::uuid[], $3::text[], $4::text[]) AS u(uid, ho, "
+                              "mi) WHERE x.group_id = $1 AND x.id = u.uid RETURNING ",
+                    kUnitCols));
 
   prep("dir_resident_insert",
        absl::StrCat(
            "INSERT INTO residents (id, group_id, estate_id, unit_id, name, phone, birth_date, "
-           "role, lease_start, lease_end, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, "
-           "NULLIF($7, '')::date, $8, NULLIF($9, '')::date, NULLIF($10, '')::date, " TS(
-               "$11") ", " TS("$11") ") RETURNING ",
+           "role, lease_start, lease_end, created_at, updated_at, move_out_date) VALUES ($1, $2, "
+           "$3, $4, $5, $6, NULLIF($7, '')::date, $8, NULLIF($9, '')::date, NULLIF($10, "
+           "'')::date, " TS("$11") ", " TS("$11") ", NULLIF($12, '')::date) RETURNING ",
            kResidentCols));
   prep("dir_resident_get",
-       absl::StrCat("SELECT ", kResidentCols, " FROM residents WHERE group_id = $1 AND id = $2"));
+       absl::StrCat("SELECT ", kResidentCols,
+                    " FROM residents WHERE group_id = $1 AND id = $2 AND removed_at IS NULL"));
   prep("dir_resident_get_locked",
        absl::StrCat("SELECT ", kResidentCols,
-                    " FROM residents WHERE group_id = $1 AND id = $2 FOR UPDATE"));
+                    " FROM residents WHERE group_id = $1 AND id = $2 AND removed_at IS NULL "
+                    "FOR UPDATE"));
   prep("dir_resident_update",
        absl::StrCat(
            "UPDATE residents SET name = $3, phone = $4, birth_date = NULLIF($5, '')::date, "
            "role = $6, lease_start = NULLIF($7, '')::date, lease_end = NULLIF($8, '')::date, "
-           "version = version + 1, updated_at = " TS(
+           "move_out_date = NULLIF($10, '')::date, version = version + 1, updated_at = " TS(
                "$9") " WHERE group_id = $1 AND id = $2 RETURNING ",
+           kResidentCols));
+  prep("dir_resident_remove",
+       absl::StrCat(
+           "UPDATE residents SET removed_at = " TS(
+               "$3") ", version = version + 1, "
+                     "updated_at = " TS("$3") " WHERE group_id = $1 AND id = $2 AND removed_at IS "
+                                              "NULL RETURNING ",
            kResidentCols));
   prep("dir_resident_list",
        absl::StrCat("SELECT ", kResidentCols,
-                    " FROM residents WHERE group_id = $1 AND estate_id = $2"
+                    " FROM residents WHERE group_id = $1 AND estate_id = $2 AND removed_at IS NULL"
                     " AND (" OPT_UUID("$3") " IS NULL OR unit_id = " OPT_UUID(
                         "$3") ")"
                               " AND id > " AFTER("$4") " ORDER BY id LIMIT $5"));
@@ -490,7 +510,8 @@ ImportResult DirectoryStore::ImportUnits(pqxx::work& tx, const std::string& grou
     building_ids[Str(r[0])] = Str(r[1]);
   }
   // 2. The units, as parallel arrays: one statement per chunk keeps each statement short.
-  std::vector<std::string> ids, bids, numbers, areas, types, occupancies, handed, floors;
+  std::vector<std::string> ids, bids, numbers, areas, types, occupancies, handed, floors, handovers,
+      move_ins;
   for (const auto& u : units) {
     ids.push_back(NewId(now));
     bids.push_back(building_ids[u.building_name()]);
@@ -500,33 +521,58 @@ ImportResult DirectoryStore::ImportUnits(pqxx::work& tx, const std::string& grou
     occupancies.push_back(std::to_string(u.occupancy()));
     handed.push_back(u.handed_over() ? "t" : "f");
     floors.push_back(std::to_string(u.floor()));
+    handovers.push_back(DateText(u.handover_date()));
+    move_ins.push_back(DateText(u.move_in_date()));
   }
   constexpr size_t kChunk = 20000;
   for (size_t start = 0; start < units.size(); start += kChunk) {
     auto chunk = [&](const std::vector<std::string>& column) {
       return PgArray(absl::MakeConstSpan(column).subspan(start, kChunk));
     };
-    for (const auto& r :
-         tx.exec_prepared("dir_import_units", group, estate_id, chunk(ids), chunk(bids),
-                          chunk(numbers), chunk(areas), chunk(types), chunk(occupancies),
-                          chunk(handed), chunk(floors), ToMicros(now))) {
+    for (const auto& r : tx.exec_prepared("dir_import_units", group, estate_id, chunk(ids),
+                                          chunk(bids), chunk(numbers), chunk(areas), chunk(types),
+                                          chunk(occupancies), chunk(handed), chunk(floors),
+                                          ToMicros(now), chunk(handovers), chunk(move_ins))) {
       result.units_created.push_back(UnitRow(r));
     }
   }
   if (result.units_created.size() == units.size()) return result;
   // 3. Units that were there already: the same content is fine, other content is a conflict.
+  // A day the row gives replaces the stored one; a day it leaves unset keeps it.
   std::set<std::string> created_ids;
   for (const auto& u : result.units_created) created_ids.insert(u.id());
+  std::vector<std::string> dated_ids, dated_handovers, dated_move_ins;
   for (const auto& r : tx.exec_prepared("dir_import_existing", group, PgArray(bids),
                                         PgArray(numbers), PgArray(areas), PgArray(types),
                                         PgArray(occupancies), PgArray(handed), PgArray(floors))) {
     int index = r[0].as<int>() - 1;
     if (created_ids.count(ids[index])) continue;
-    if (r[1].as<bool>()) {
-      ++result.unchanged;
-    } else if (result.first_conflict < 0) {
-      result.first_conflict = index;
+    if (!r[1].as<bool>()) {
+      if (result.first_conflict < 0) result.first_conflict = index;
+      continue;
     }
+    std::string stored_handover = Str(r[3]), stored_move_in = Str(r[4]);
+    std::string handover = handovers[index].empty() ? stored_handover : handovers[index];
+    std::string move_in = move_ins[index].empty() ? stored_move_in : move_ins[index];
+    if (handover == stored_handover && move_in == stored_move_in) {
+      ++result.unchanged;
+      continue;
+    }
+    if (!handover.empty() && !move_in.empty() && move_in < handover) {
+      if (result.first_bad_dates < 0) result.first_bad_dates = index;
+      continue;
+    }
+    dated_ids.push_back(Str(r[2]));
+    dated_handovers.push_back(handover);
+    dated_move_ins.push_back(move_in);
+  }
+  if (result.first_conflict >= 0 || result.first_bad_dates >= 0 || dated_ids.empty()) {
+    return result;
+  }
+  for (const auto& r :
+       tx.exec_prepared("dir_import_dates", group, PgArray(dated_ids), PgArray(dated_handovers),
+                        PgArray(dated_move_ins), ToMicros(now))) {
+    result.units_updated.push_back(UnitRow(r));
   }
   return result;
 }
@@ -536,7 +582,7 @@ void DirectoryStore::InsertResident(pqxx::work& tx, const v1::Resident& r, absl:
   *out = ResidentRow(tx.exec_prepared1(
       "dir_resident_insert", r.id(), r.group_id(), r.estate_id(), r.unit_id(), r.name(), r.phone(),
       DateText(r.date_of_birth()), static_cast<int>(r.role()), DateText(r.lease_start()),
-      DateText(r.lease_end()), ToMicros(now)));
+      DateText(r.lease_end()), ToMicros(now), DateText(r.move_out_date())));
 }
 
 std::optional<v1::Resident> DirectoryStore::GetResident(pqxx::work& tx, const std::string& group,
@@ -548,10 +594,15 @@ std::optional<v1::Resident> DirectoryStore::GetResident(pqxx::work& tx, const st
 
 void DirectoryStore::UpdateResident(pqxx::work& tx, const v1::Resident& r, absl::Time now,
                                     v1::Resident* out) {
-  *out = ResidentRow(tx.exec_prepared1("dir_resident_update", r.group_id(), r.id(), r.name(),
-                                       r.phone(), DateText(r.date_of_birth()),
-                                       static_cast<int>(r.role()), DateText(r.lease_start()),
-                                       DateText(r.lease_end()), ToMicros(now)));
+  *out = ResidentRow(tx.exec_prepared1(
+      "dir_resident_update", r.group_id(), r.id(), r.name(), r.phone(), DateText(r.date_of_birth()),
+      static_cast<int>(r.role()), DateText(r.lease_start()), DateText(r.lease_end()), ToMicros(now),
+      DateText(r.move_out_date())));
+}
+
+void DirectoryStore::RemoveResident(pqxx::work& tx, const std::string& group, const std::string& id,
+                                    absl::Time now, v1::Resident* out) {
+  *out = ResidentRow(tx.exec_prepared1("dir_resident_remove", group, id, ToMicros(now)));
 }
 
 std::vector<v1::Resident> DirectoryStore::ListResidents(pqxx::work& tx, const std::string& group,

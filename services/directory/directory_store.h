@@ -25,6 +25,11 @@ struct ImportResult {
   int unchanged = 0;
   // Index in the request of the first unit that exists with other content, or -1.
   int first_conflict = -1;
+  // Existing units whose hand-over or move-in day the import changed, as now stored.
+  std::vector<v1::Unit> units_updated;
+  // Index in the request of the first existing unit whose move-in day would fall before its
+  // hand-over day once the given days are applied, or -1 (then nothing was updated).
+  int first_bad_dates = -1;
 };
 
 class DirectoryStore {
@@ -69,6 +74,10 @@ class DirectoryStore {
   std::optional<v1::Resident> GetResident(pqxx::work& tx, const std::string& group,
                                           const std::string& id, bool for_update = false);
   void UpdateResident(pqxx::work& tx, const v1::Resident& r, absl::Time now, v1::Resident* out);
+  // Marks a (locked, not yet removed) resident removed at `now`, a new version; the row is
+  // kept but no longer read. `out` is the resident as last stored, at that version.
+  void RemoveResident(pqxx::work& tx, const std::string& group, const std::string& id,
+                      absl::Time now, v1::Resident* out);
   std::vector<v1::Resident> ListResidents(pqxx::work& tx, const std::string& group,
                                           const std::string& estate_id, const std::string& unit_id,
                                           const std::string& after, int limit);

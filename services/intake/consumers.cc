@@ -15,6 +15,7 @@
 #include "shared/proto_time.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 
 namespace wuye::intake {
@@ -54,6 +55,7 @@ class Consumer {
         .On({"directory.estate.created", "directory.estate.updated"}, this, &Consumer::Estate)
         .On({"directory.staff.created", "directory.staff.updated"}, this, &Consumer::Staff)
         .On({"directory.resident.created", "directory.resident.updated"}, this, &Consumer::Resident)
+        .On("directory.resident.removed", this, &Consumer::ResidentRemoved)
         .On("billing.price.published", this, &Consumer::PricePublished);
   }
   Consumer(const Consumer&) = delete;  // the routes point at this consumer
@@ -89,10 +91,23 @@ class Consumer {
     return absl::OkStatus();
   }
 
+  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r) {
+    return CopyResident(tx, e, r, ResidentTerms());
+  }
+  absl::Status ResidentRemoved(pqxx::work& tx, const ev::Event& e,
+                               const ev::ResidentRemoved& removed) {
+    ResidentTerms terms;
+    terms.removed_at = removed.has_removed_at() ? FromProtoTime(removed.removed_at())
+                                                : FromProtoTime(e.occurred_at());
+    return CopyResident(tx, e, removed.resident(), terms);
+  }
+
   // Whose number a carrier-log call is (seed 000 二.5: 有业主通话记录): the number normalised
   // as a carrier-log number and kept only as its hash; a number intake cannot read matches
-  // no call.
-  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r) {
+  // no call. With it what decides whether it was a resident's on a call's day: the role, a
+  // tenant's lease, the move-out day, the removal.
+  absl::Status CopyResident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r,
+                            ResidentTerms terms) {
     if (!IsValidId(r.id()) || !IsValidId(r.estate_id()) || !IsValidId(e.group_id())) {
       return absl::OkStatus();
     }
@@ -100,7 +115,15 @@ class Consumer {
     if (auto digits = NormalizePhone(r.phone(), "phone"); digits.ok() && !digits->empty()) {
       hash = HashPhone(phone_key_, *digits);
     }
-    store_.UpsertResidentPhone(tx, e.group_id(), r.id(), r.estate_id(), hash,
+    auto day = [](const dir::Date& d) {
+      return d.year() > 0 ? absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day())
+                          : std::string();
+    };
+    terms.role = static_cast<int>(r.role());
+    terms.lease_start = day(r.lease_start());
+    terms.lease_end = day(r.lease_end());
+    terms.move_out_date = day(r.move_out_date());
+    store_.UpsertResidentPhone(tx, e.group_id(), r.id(), r.estate_id(), hash, terms,
                                std::max<int64_t>(e.subject_version(), 1));
     return absl::OkStatus();
   }

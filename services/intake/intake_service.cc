@@ -3,6 +3,8 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
 #include "services/intake/ticket.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
@@ -84,8 +86,8 @@ absl::StatusOr<v1::Ticket> IntakeServiceImpl::VisibleTicket(pqxx::work& tx,
 
 // Intake's copy of the directory's estates (consumers.cc) holds only the group's own.
 absl::StatusOr<EstateFacts> IntakeServiceImpl::KnownEstate(const RequestContext& rc,
-                                                          const std::string& estate_id,
-                                                          absl::string_view field) {
+                                                           const std::string& estate_id,
+                                                           absl::string_view field) {
   std::optional<EstateFacts> estate;
   WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
     estate = store_.GetEstate(tx, rc.caller.group_id, estate_id);
@@ -142,8 +144,8 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
     if (t.kind() == common::TICKET_KIND_CONSULTATION && req->answer().empty()) {
       // The answer's clock runs while the estate's desk is open (000_…, 二.5).
       *t.mutable_answer_due_time() =
-          ToProtoTime(AnswerDue(FromProtoTime(t.received_time()), t.needs_supervisor(),
-                                estate.desk, LoadZone(estate.time_zone)));
+          ToProtoTime(AnswerDue(FromProtoTime(t.received_time()), t.needs_supervisor(), estate.desk,
+                                LoadZone(estate.time_zone)));
     }
     t.set_id(NewId(rc.now));
     t.set_group_id(rc.caller.group_id);
@@ -611,6 +613,9 @@ grpc::Status IntakeServiceImpl::ImportCarrierCallLog(Ctx* ctx,
         }
         WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+          // A call's day is the estate's local day: a tenant's lease and a move-out day are.
+          auto estate = store_.GetEstate(tx, rc.caller.group_id, req->estate_id());
+          absl::TimeZone zone = LoadZone(estate ? estate->time_zone : "");
           resp->set_calls(static_cast<int>(calls.size()));
           for (const auto& c : calls) {
             if (c.duration == 0) {
@@ -637,11 +642,15 @@ grpc::Status IntakeServiceImpl::ImportCarrierCallLog(Ctx* ctx,
             e.set_estate_id(req->estate_id());
             *e.mutable_call_at() = finding->call_time();
             e.set_duration_seconds(c.duration);
-            // Seed 000 二.5 deducts only an owner's (resident's) call: whether the number is
-            // one of the estate's residents', as the directory's events told intake; left
+            // Seed 000 二.5 deducts only an owner's (resident's) call: whether the number was
+            // one of the estate's residents' on the call's day (not moved out or removed by
+            // then; a tenant within the lease), as the directory's events told intake; left
             // unset (performance reviews it) while intake knows no resident of the estate.
-            if (auto resident =
-                    store_.ResidentPhone(tx, rc.caller.group_id, req->estate_id(), c.hash)) {
+            absl::CivilDay day = absl::ToCivilDay(c.at, zone);
+            std::string call_day =
+                absl::StrFormat("%04d-%02d-%02d", day.year(), day.month(), day.day());
+            if (auto resident = store_.ResidentPhone(tx, rc.caller.group_id, req->estate_id(),
+                                                     c.hash, c.at, call_day)) {
               e.set_caller_is_resident(*resident);
             }
             outbox_.Append(

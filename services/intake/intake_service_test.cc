@@ -6,6 +6,9 @@
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "services/intake/consumers.h"
 #include "services/intake/ticket.h"
@@ -17,6 +20,7 @@
 #include "shared/testing/test_env.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
@@ -1608,6 +1612,100 @@ TEST_F(IntakeServiceTest, AnUnrecordedCallSaysWhetherTheCallerIsAResidentOfTheEs
   EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE position(convert_to('13500005555', "
                   "'UTF8') in envelope) > 0"),
             0);
+}
+
+// Seed 000_… 二.5 (有业主通话记录而物业公司未记录的,每条扣服务质量标准分值20分): only a call
+// from a resident's number is deducted, and a resident is someone who lived there on the
+// call's day, in the estate's zone: not after moving out or being removed, and a tenant only
+// within the lease (both days inclusive). Anyone else's call is a finding to review.
+TEST_F(IntakeServiceTest, OnlyAResidentOnTheCallsDayMakesAnUnrecordedCallAResidents) {
+  const absl::TimeZone zone = LoadZone("Asia/Shanghai");
+  DirectoryEstate(350, 1, "Asia/Shanghai");
+  const absl::CivilDay d = Today() - 10;  // the calls' day
+  const absl::Time noon = absl::FromCivil(absl::CivilHour(d.year(), d.month(), d.day(), 12), zone);
+  auto date = [](absl::CivilDay day) {
+    dir::Date out;
+    out.set_year(static_cast<int>(day.year()));
+    out.set_month(day.month());
+    out.set_day(day.day());
+    return out;
+  };
+  auto resident = [&](const std::string& phone, dir::ResidentRole role,
+                      std::function<void(dir::Resident&)> edit = nullptr) {
+    dir::Resident r;
+    r.set_id(NewId(absl::Now()));
+    r.set_group_id(group_);
+    r.set_estate_id(estate_);
+    r.set_unit_id(NewId(absl::Now()));
+    r.set_name("住户");
+    r.set_phone(phone);
+    r.set_role(role);
+    r.set_version(1);
+    if (edit) edit(r);
+    Apply(Envelope("directory.resident.created", r, r.version()));
+    return r;
+  };
+  // One unrecorded call from `phone` at `at`: whether intake says it is a resident's.
+  auto resident_call = [&](const std::string& phone, absl::Time at) -> std::optional<bool> {
+    v1::ImportCarrierCallLogRequest log;
+    log.set_request_id(NewId(absl::Now()));
+    log.set_estate_id(estate_);
+    auto* c = log.add_calls();
+    *c->mutable_call_time() = ToProtoTime(at);
+    c->set_caller_phone(phone);
+    c->set_duration_seconds(60);
+    v1::ImportCarrierCallLogResponse resp;
+    grpc::Status st = Call(&Stub::ImportCarrierCallLog, supervisor_, log, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(resp.findings_size(), 1);
+    auto found = Events<ev::UnrecordedCall>("intake.call.unrecorded");
+    if (found.empty() || !found.back().has_caller_is_resident()) return std::nullopt;
+    return found.back().caller_is_resident();
+  };
+
+  // A current owner: a resident's call (−20 in performance).
+  resident("13900001111", dir::RESIDENT_ROLE_OWNER);
+  EXPECT_EQ(resident_call("13900001111", noon), true);
+
+  // Moved out: no longer a resident from the move-out day on; the day before, still one.
+  resident("13900002222", dir::RESIDENT_ROLE_OWNER,
+           [&](dir::Resident& r) { *r.mutable_move_out_date() = date(d - 30); });
+  EXPECT_EQ(resident_call("13900002222", noon), false);
+  resident("13900003333", dir::RESIDENT_ROLE_OWNER,
+           [&](dir::Resident& r) { *r.mutable_move_out_date() = date(d); });
+  EXPECT_EQ(resident_call("13900003333", noon), false);
+  resident("13900004444", dir::RESIDENT_ROLE_FAMILY,
+           [&](dir::Resident& r) { *r.mutable_move_out_date() = date(d + 1); });
+  EXPECT_EQ(resident_call("13900004444", noon), true);
+
+  // A tenant counts from lease_start to lease_end inclusive, not after the lease ended.
+  auto tenant = [&](const std::string& phone, absl::CivilDay start, absl::CivilDay end) {
+    return resident(phone, dir::RESIDENT_ROLE_TENANT, [&](dir::Resident& r) {
+      *r.mutable_lease_start() = date(start);
+      *r.mutable_lease_end() = date(end);
+    });
+  };
+  tenant("13900005555", d - 400, d - 1);  // the lease ended the day before
+  EXPECT_EQ(resident_call("13900005555", noon), false);
+  tenant("13900006666", d - 365, d);  // its last day
+  EXPECT_EQ(resident_call("13900006666", noon), true);
+  tenant("13900007777", d + 1, d + 366);  // not yet moved in
+  EXPECT_EQ(resident_call("13900007777", noon), false);
+  // The days are the estate's: 00:30 in Shanghai is already the next day (16:30 UTC before).
+  tenant("13900009999", d - 365, d);
+  EXPECT_EQ(resident_call("13900009999", noon + absl::Minutes(12 * 60 + 30)), false);
+
+  // Removed by the directory: a call before the removal was a resident's, none after it;
+  // a late, older update does not bring the resident back.
+  dir::Resident removed = resident("13900008888", dir::RESIDENT_ROLE_OWNER);
+  ev::ResidentRemoved gone;
+  *gone.mutable_resident() = removed;
+  gone.mutable_resident()->set_version(2);
+  *gone.mutable_removed_at() = ToProtoTime(noon + absl::Minutes(30));
+  Apply(Envelope("directory.resident.removed", gone, 2));
+  Apply(Envelope("directory.resident.updated", removed, 1));
+  EXPECT_EQ(resident_call("13900008888", noon + absl::Minutes(10)), true);
+  EXPECT_EQ(resident_call("13900008888", noon + absl::Minutes(40)), false);
 }
 
 // ---- A ticket's whole life over the bus -------------------------------------------------

@@ -228,15 +228,24 @@ IntakeStore::IntakeStore(Db& db) {
        "found_at) VALUES ($1, $2, $3, " TS("$4") ", $5::bytea, $6, " TS("$7") ") "
        "ON CONFLICT DO NOTHING RETURNING id");
   prep("in_resident_phone_upsert",
-       "INSERT INTO resident_phones (group_id, resident_id, estate_id, phone_hash, version) "
-       "VALUES ($1, $2, $3, NULLIF($4::bytea, ''::bytea), $5) ON CONFLICT (group_id, "
-       "resident_id) DO UPDATE SET estate_id = EXCLUDED.estate_id, phone_hash = "
-       "EXCLUDED.phone_hash, version = EXCLUDED.version WHERE resident_phones.version < "
+       "INSERT INTO resident_phones (group_id, resident_id, estate_id, phone_hash, version, role, "
+       "lease_start, lease_end, move_out_date, removed_at) VALUES ($1, $2, $3, "
+       "NULLIF($4::bytea, ''::bytea), $5, $6, NULLIF($7, '')::date, NULLIF($8, '')::date, "
+       "NULLIF($9, '')::date, " TS("NULLIF($10, '')::bigint") ") "
+       "ON CONFLICT (group_id, resident_id) DO UPDATE SET estate_id = EXCLUDED.estate_id, "
+       "phone_hash = EXCLUDED.phone_hash, version = EXCLUDED.version, role = EXCLUDED.role, "
+       "lease_start = EXCLUDED.lease_start, lease_end = EXCLUDED.lease_end, move_out_date = "
+       "EXCLUDED.move_out_date, removed_at = EXCLUDED.removed_at WHERE resident_phones.version < "
        "EXCLUDED.version");
+  // Seed 000 二.5 (有业主通话记录): a resident on the call's day. Role 2 is a tenant, whose
+  // lease bounds the days (inclusive).
   prep("in_resident_phone_known",
        "SELECT EXISTS (SELECT 1 FROM resident_phones WHERE group_id = $1 AND estate_id = $2 AND "
-       "phone_hash = $3::bytea), EXISTS (SELECT 1 FROM resident_phones WHERE group_id = $1 AND "
-       "estate_id = $2)");
+       "phone_hash = $3::bytea AND (removed_at IS NULL OR removed_at > " TS("$4") ") AND "
+       "(move_out_date IS NULL OR $5::date < move_out_date) AND (role <> 2 OR "
+       "((lease_start IS NULL OR $5::date >= lease_start) AND (lease_end IS NULL OR "
+       "$5::date <= lease_end)))), "
+       "EXISTS (SELECT 1 FROM resident_phones WHERE group_id = $1 AND estate_id = $2)");
 }
 
 absl::Status IntakeStore::CreateTickets(Db& db, absl::Span<TicketCreation* const> batch) {
@@ -588,15 +597,20 @@ bool IntakeStore::InsertUnrecordedCall(pqxx::work& tx, const std::string& group,
 
 void IntakeStore::UpsertResidentPhone(pqxx::work& tx, const std::string& group,
                                       const std::string& resident_id, const std::string& estate_id,
-                                      const std::string& phone_hash, int64_t version) {
+                                      const std::string& phone_hash, const ResidentTerms& terms,
+                                      int64_t version) {
+  std::string removed = terms.removed_at ? std::to_string(Micros(*terms.removed_at)) : "";
   tx.exec_prepared("in_resident_phone_upsert", group, resident_id, estate_id,
-                   tx.esc_raw(phone_hash), version);
+                   tx.esc_raw(phone_hash), version, terms.role, terms.lease_start, terms.lease_end,
+                   terms.move_out_date, removed);
 }
 
 std::optional<bool> IntakeStore::ResidentPhone(pqxx::work& tx, const std::string& group,
                                                const std::string& estate_id,
-                                               const std::string& phone_hash) {
-  auto row = tx.exec_prepared1("in_resident_phone_known", group, estate_id, tx.esc_raw(phone_hash));
+                                               const std::string& phone_hash, absl::Time call_at,
+                                               const std::string& call_day) {
+  auto row = tx.exec_prepared1("in_resident_phone_known", group, estate_id, tx.esc_raw(phone_hash),
+                               Micros(call_at), call_day);
   if (row[0].as<bool>()) return true;
   if (!row[1].as<bool>()) return std::nullopt;
   return false;

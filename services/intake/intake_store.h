@@ -62,6 +62,15 @@ struct EstateFacts {
   DeskHours desk;
 };
 
+// What decides whether a resident's number is a resident's on a given day (seed 000 二.5):
+// the role, a tenant's lease (inclusive "YYYY-MM-DD" days, "" when open), the move-out day
+// ("" while they live there) and when the directory removed them (none while registered).
+struct ResidentTerms {
+  int role = 0;  // wuye.directory.v1.ResidentRole; 0 unknown
+  std::string lease_start, lease_end, move_out_date;
+  std::optional<absl::Time> removed_at;
+};
+
 struct MonthCounts {
   int households_served = 0;  // distinct households served (in-home services) in the month
   int households_called = 0;  // of them, with a callback due or done (excluding `household`)
@@ -165,15 +174,19 @@ class IntakeStore {
   bool InsertUnrecordedCall(pqxx::work& tx, const std::string& group, const std::string& estate_id,
                             const std::string& id, absl::Time call_at,
                             const std::string& caller_hash, int duration_s, absl::Time now);
-  // Applies a directory resident's number (its hash; "" when it has no usable number) and
-  // estate if `version` is newer than the stored one: the old number then no longer matches.
+  // Applies a directory resident's number (its hash; "" when it has no usable number),
+  // estate and terms if `version` is newer than the stored one: the old number then no
+  // longer matches.
   void UpsertResidentPhone(pqxx::work& tx, const std::string& group, const std::string& resident_id,
                            const std::string& estate_id, const std::string& phone_hash,
-                           int64_t version);
-  // Whether a resident of the estate has the number hashed as `phone_hash`; nullopt when
-  // intake knows no resident of the estate at all (it cannot say).
+                           const ResidentTerms& terms, int64_t version);
+  // Whether the number hashed as `phone_hash` was a resident's of the estate on a call at
+  // `call_at`, whose estate-local day is `call_day` ("YYYY-MM-DD"): a resident not removed
+  // by then, not moved out on or before that day, and, for a tenant, within the lease.
+  // nullopt when intake knows no resident of the estate at all (it cannot say).
   std::optional<bool> ResidentPhone(pqxx::work& tx, const std::string& group,
-                                    const std::string& estate_id, const std::string& phone_hash);
+                                    const std::string& estate_id, const std::string& phone_hash,
+                                    absl::Time call_at, const std::string& call_day);
 };
 
 }  // namespace wuye::intake
