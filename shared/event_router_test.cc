@@ -94,5 +94,57 @@ TEST_F(EventRouterTest, APayloadOfAnotherMessageIsRefusedSoItReachesTheDeadLette
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
 }
 
+// A handler class routes to its own methods; the payload's message is the method's.
+class Counter {
+ public:
+  Counter() {
+    router.On({"intake.ticket.created", "intake.ticket.updated"}, this, &Counter::Ticket)
+        .On("dispatch.work_order.created", this, &Counter::Order);
+  }
+  absl::Status Ticket(pqxx::work&, const ev::Event&, const ev::TicketChanged& t) {
+    seen.push_back("ticket:" + t.ticket_id());
+    return absl::OkStatus();
+  }
+  absl::Status Order(pqxx::work&, const ev::Event&, const ev::WorkOrderChanged& w) {
+    seen.push_back("order:" + w.work_order_id());
+    return absl::OkStatus();
+  }
+  EventRouter router;
+  std::vector<std::string> seen;
+};
+
+TEST_F(EventRouterTest, MethodsOfAHandlerAreRoutesWithTheirOwnPayloads) {
+  Counter counter;
+  ev::TicketChanged ticket;
+  ticket.set_ticket_id("t1");
+  ev::WorkOrderChanged order;
+  order.set_work_order_id("w1");
+  EXPECT_TRUE(Apply(counter.router, EventOf("intake.ticket.updated", ticket)).ok());
+  EXPECT_TRUE(Apply(counter.router, EventOf("dispatch.work_order.created", order)).ok());
+  EXPECT_EQ(Apply(counter.router, EventOf("intake.ticket.created", order)).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(counter.seen, (std::vector<std::string>{"ticket:t1", "order:w1"}));
+}
+
+// A router with another context than a transaction (a pure reader of events) keeps the
+// same policy.
+TEST(BasicEventRouterTest, AnotherContextIsPassedThroughWithTheSamePolicy) {
+  BasicEventRouter<std::vector<std::string>&, int> router;
+  router.On<ev::TicketChanged>(
+      "intake.ticket.created",
+      [](std::vector<std::string>& out, int n, const ev::Event&, const ev::TicketChanged& t) {
+        out.push_back(t.ticket_id() + "/" + std::to_string(n));
+        return absl::OkStatus();
+      });
+  ev::TicketChanged ticket;
+  ticket.set_ticket_id("t1");
+  std::vector<std::string> out;
+  EXPECT_TRUE(router.Apply(out, 7, EventOf("intake.ticket.created", ticket)).ok());
+  EXPECT_TRUE(router.Apply(out, 8, EventOf("intake.ticket.deleted", ticket)).ok());
+  EXPECT_EQ(router.Apply(out, 9, EventOf("intake.ticket.created", ev::WorkOrderChanged())).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(out, (std::vector<std::string>{"t1/7"}));
+}
+
 }  // namespace
 }  // namespace wuye

@@ -7,6 +7,7 @@
 #include "services/billing/billing.h"
 #include "services/billing/billing_store.h"
 #include "services/billing/eldercare_money.h"
+#include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
@@ -21,15 +22,6 @@ namespace {
 
 namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
-
-template <class T>
-absl::StatusOr<T> Payload(const ev::Event& event) {
-  T out;
-  if (!event.payload().UnpackTo(&out)) {
-    return absl::InvalidArgumentError(absl::StrCat(event.type(), ": unreadable payload"));
-  }
-  return out;
-}
 
 // A unit as billing copies it; a malformed area is refused (the directory never sends one).
 absl::StatusOr<UnitCopy> CopyOf(const dir::Unit& u) {
@@ -62,55 +54,64 @@ bool IsOpen(ev::TicketState state) {
 
 class Handler {
  public:
-  explicit Handler(Db& db) : store_(db), eldercare_(db) {}
+  explicit Handler(Db& db) : store_(db), eldercare_(db) {
+    router_.On({"directory.estate.created", "directory.estate.updated"}, this, &Handler::Estate)
+        .On({"directory.unit.created", "directory.unit.updated"}, this, &Handler::Unit)
+        .On("directory.units.imported", this, &Handler::UnitsImported)
+        .On({"directory.resident.created", "directory.resident.updated"}, this, &Handler::Resident)
+        .On("dispatch.work_order.completed", this, &Handler::WorkOrderCompleted)
+        .On("eldercare.fee.charged", this, &Handler::ElderFee)
+        .On({"intake.ticket.created", "intake.ticket.changed"}, this, &Handler::Ticket);
+  }
+  Handler(const Handler&) = delete;  // the routes point at this handler
+  Handler& operator=(const Handler&) = delete;
 
-  absl::Status Apply(pqxx::work& tx, const ev::Event& e) {
-    const std::string& type = e.type();
-    if (type == "directory.estate.created" || type == "directory.estate.updated") {
-      WUYE_ASSIGN_OR_RETURN(dir::Estate estate, Payload<dir::Estate>(e));
-      store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.management_fee_fen_per_m2(),
-                          estate.time_zone(), estate.version());
-    } else if (type == "directory.unit.created" || type == "directory.unit.updated") {
-      WUYE_ASSIGN_OR_RETURN(dir::Unit unit, Payload<dir::Unit>(e));
-      WUYE_ASSIGN_OR_RETURN(UnitCopy copy, CopyOf(unit));
-      store_.UpsertUnits(tx, e.group_id(), {copy});
-    } else if (type == "directory.units.imported") {
-      WUYE_ASSIGN_OR_RETURN(ev::UnitsImported chunk, Payload<ev::UnitsImported>(e));
-      std::vector<UnitCopy> units;
-      units.reserve(chunk.units_size());
-      for (const auto& u : chunk.units()) {
-        WUYE_ASSIGN_OR_RETURN(UnitCopy copy, CopyOf(u));
-        units.push_back(std::move(copy));
-      }
-      store_.UpsertUnits(tx, e.group_id(), units);
-    } else if (type == "directory.resident.created" || type == "directory.resident.updated") {
-      WUYE_ASSIGN_OR_RETURN(dir::Resident r, Payload<dir::Resident>(e));
-      store_.UpsertResident(tx, e.group_id(), r.id(), r.unit_id(),
-                            r.role() == dir::RESIDENT_ROLE_OWNER, r.version());
-    } else if (type == "dispatch.work_order.completed") {
-      WUYE_ASSIGN_OR_RETURN(ev::WorkOrderChanged wo, Payload<ev::WorkOrderChanged>(e));
-      return WorkOrderCompleted(tx, e, wo);
-    } else if (type == "eldercare.fee.charged") {
-      WUYE_ASSIGN_OR_RETURN(ev::ElderFeeCharged fee, Payload<ev::ElderFeeCharged>(e));
-      return ElderFee(tx, e, fee);
-    } else if (type == "intake.ticket.created" || type == "intake.ticket.changed") {
-      WUYE_ASSIGN_OR_RETURN(ev::TicketChanged t, Payload<ev::TicketChanged>(e));
-      // Only tickets that dispute a bill matter; a ticket that stops naming its bill closes
-      // the dispute it had (the stored bill id is kept). A bill that is not of the ticket's
-      // group, estate and unit is not disputed by it (issue 20.5): the ticket counts as naming
-      // none.
-      if (!IsValidId(t.ticket_id())) return absl::OkStatus();
-      std::string bill = t.disputed_bill_id();
-      if (!bill.empty() && !DisputableBy(tx, e, t, bill)) bill.clear();
-      if (!bill.empty() || store_.HasDispute(tx, e.group_id(), t.ticket_id())) {
-        store_.UpsertDispute(tx, e.group_id(), t.ticket_id(), bill,
-                             !bill.empty() && IsOpen(t.state()), e.subject_version());
-      }
+  const EventRouter& router() const { return router_; }
+
+ private:
+  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const dir::Estate& estate) {
+    store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.management_fee_fen_per_m2(),
+                        estate.time_zone(), estate.version());
+    return absl::OkStatus();
+  }
+
+  absl::Status Unit(pqxx::work& tx, const ev::Event& e, const dir::Unit& unit) {
+    WUYE_ASSIGN_OR_RETURN(UnitCopy copy, CopyOf(unit));
+    store_.UpsertUnits(tx, e.group_id(), {copy});
+    return absl::OkStatus();
+  }
+
+  absl::Status UnitsImported(pqxx::work& tx, const ev::Event& e, const ev::UnitsImported& chunk) {
+    std::vector<UnitCopy> units;
+    units.reserve(chunk.units_size());
+    for (const auto& u : chunk.units()) {
+      WUYE_ASSIGN_OR_RETURN(UnitCopy copy, CopyOf(u));
+      units.push_back(std::move(copy));
+    }
+    store_.UpsertUnits(tx, e.group_id(), units);
+    return absl::OkStatus();
+  }
+
+  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r) {
+    store_.UpsertResident(tx, e.group_id(), r.id(), r.unit_id(),
+                          r.role() == dir::RESIDENT_ROLE_OWNER, r.version());
+    return absl::OkStatus();
+  }
+
+  // Only tickets that dispute a bill matter; a ticket that stops naming its bill closes the
+  // dispute it had (the stored bill id is kept). A bill that is not of the ticket's group,
+  // estate and unit is not disputed by it (issue 20.5): the ticket counts as naming none.
+  absl::Status Ticket(pqxx::work& tx, const ev::Event& e, const ev::TicketChanged& t) {
+    if (!IsValidId(t.ticket_id())) return absl::OkStatus();
+    std::string bill = t.disputed_bill_id();
+    if (!bill.empty() && !DisputableBy(tx, e, t, bill)) bill.clear();
+    if (!bill.empty() || store_.HasDispute(tx, e.group_id(), t.ticket_id())) {
+      store_.UpsertDispute(tx, e.group_id(), t.ticket_id(), bill,
+                           !bill.empty() && IsOpen(t.state()), e.subject_version());
     }
     return absl::OkStatus();
   }
 
- private:
   // Whether the ticket's group (and estate, and unit when it names one) owns the bill.
   bool DisputableBy(pqxx::work& tx, const ev::Event& e, const ev::TicketChanged& t,
                     const std::string& bill_id) {
@@ -168,13 +169,16 @@ class Handler {
 
   BillingStore store_;
   EldercareMoney eldercare_;
+  EventRouter router_;
 };
 
 }  // namespace
 
 EventHandler MakeHandler(Db& db) {
   auto handler = std::make_shared<Handler>(db);
-  return [handler](pqxx::work& tx, const ev::Event& event) { return handler->Apply(tx, event); };
+  return [handler](pqxx::work& tx, const ev::Event& event) {
+    return handler->router().Apply(tx, event);
+  };
 }
 
 }  // namespace wuye::billing

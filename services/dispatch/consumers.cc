@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/dispatch/dispatcher.h"
+#include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/log.h"
 #include "shared/proto_time.h"
@@ -20,15 +21,6 @@ namespace {
 namespace common = ::wuye::common::v1;
 namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
-
-template <class T>
-absl::StatusOr<T> Payload(const ev::Event& event) {
-  T out;
-  if (!event.payload().UnpackTo(&out)) {
-    return absl::InvalidArgumentError(absl::StrCat(event.type(), ": unreadable payload"));
-  }
-  return out;
-}
 
 // At most `max` code points, cut at a character boundary.
 std::string Clip(const std::string& text, size_t max) {
@@ -68,101 +60,125 @@ common::Priority PriorityOf(const ev::WorkRequested& w) {
 
 class Handler {
  public:
-  Handler(Db& db, const Clock& clock) : dispatcher_(db), clock_(clock) {}
+  Handler(Db& db, const Clock& clock) : dispatcher_(db), clock_(clock) {
+    router_.On("intake.work.requested", this, &Handler::WorkRequested)
+        .On("intake.ticket.changed", this, &Handler::TicketChanged)
+        .On("eldercare.emergency.raised", this, &Handler::ElderEmergency)
+        .On("billing.price.published", this, &Handler::PricePublished)
+        .On("billing.standard_price.set", this, &Handler::StandardPriceSet)
+        .On({"directory.resident.created", "directory.resident.updated"}, this, &Handler::Resident)
+        .On({"directory.estate.created", "directory.estate.updated"}, this, &Handler::Estate)
+        .On({"directory.unit.created", "directory.unit.updated"}, this, &Handler::Unit)
+        .On("directory.units.imported", this, &Handler::UnitsImported)
+        .On({"directory.staff.created", "directory.staff.updated"}, this, &Handler::Staff)
+        .On("directory.shift.created", this, &Handler::ShiftCreated)
+        .On("directory.shift.deleted", this, &Handler::ShiftDeleted);
+  }
+  Handler(const Handler&) = delete;  // the routes point at this handler
+  Handler& operator=(const Handler&) = delete;
 
-  absl::Status Apply(pqxx::work& tx, const ev::Event& e) {
-    const std::string& type = e.type();
-    const std::string& group = e.group_id();
-    DispatchStore& store = dispatcher_.store();
-    if (type == "intake.work.requested") {
-      WUYE_ASSIGN_OR_RETURN(ev::WorkRequested w, Payload<ev::WorkRequested>(e));
-      return WorkRequested(tx, e, w);
-    } else if (type == "intake.ticket.changed") {
-      WUYE_ASSIGN_OR_RETURN(ev::TicketChanged t, Payload<ev::TicketChanged>(e));
-      if (t.state() == ev::TICKET_STATE_CANCELLED && Valid(group, t.ticket_id())) {
-        return TicketCancelled(tx, e, t);
-      }
-    } else if (type == "eldercare.emergency.raised") {
-      WUYE_ASSIGN_OR_RETURN(ev::ElderEmergency em, Payload<ev::ElderEmergency>(e));
-      return ElderEmergency(tx, e, em);
-    } else if (type == "billing.price.published") {
-      WUYE_ASSIGN_OR_RETURN(ev::PricePublished p, Payload<ev::PricePublished>(e));
-      if (!Valid(group, p.estate_id()) || !CheckItemCode(p.item_code(), "item_code").ok()) {
-        return absl::OkStatus();
-      }
-      BillingPrice price{p.estate_id(),
-                         p.item_code(),
-                         p.name(),
-                         PerOf(p.per()),
-                         p.price_fen(),
-                         p.withdrawn(),
-                         std::max<int64_t>(e.subject_version(), 1)};
-      store.PutBillingPrice(tx, group, price);
-    } else if (type == "billing.standard_price.set") {
-      WUYE_ASSIGN_OR_RETURN(ev::StandardPriceSet p, Payload<ev::StandardPriceSet>(e));
-      if (!IsValidId(group) || !CheckItemCode(p.item_code(), "item_code").ok() ||
-          p.price_fen() <= 0) {
-        return absl::OkStatus();
-      }
-      BillingPrice price{"",
-                         p.item_code(),
-                         p.name(),
-                         PerOf(p.per()),
-                         p.price_fen(),
-                         false,
-                         std::max<int64_t>(e.subject_version(), 1)};
-      store.PutStandardPrice(tx, group, price);
-    } else if (type == "directory.resident.created" || type == "directory.resident.updated") {
-      WUYE_ASSIGN_OR_RETURN(dir::Resident r, Payload<dir::Resident>(e));
-      if (!Valid(group, r.id()) || !IsValidId(r.estate_id())) return absl::OkStatus();
-      std::string unit = IsValidId(r.unit_id()) ? r.unit_id() : "";
-      // Only where the resident lives: no name, no phone.
-      store.UpsertResident(tx, group, r.id(), r.estate_id(), unit,
-                           std::max<int64_t>(e.subject_version(), 1));
-    } else if (type == "directory.estate.created" || type == "directory.estate.updated") {
-      WUYE_ASSIGN_OR_RETURN(dir::Estate estate, Payload<dir::Estate>(e));
-      if (Valid(group, estate.id())) {
-        store.UpsertEstate(tx, group, estate.id(), estate.time_zone(), estate.version());
-      }
-    } else if (type == "directory.unit.created" || type == "directory.unit.updated") {
-      WUYE_ASSIGN_OR_RETURN(dir::Unit unit, Payload<dir::Unit>(e));
-      if (Valid(group, unit.id()) && IsValidId(unit.estate_id())) {
-        store.UpsertUnit(tx, group, unit.id(), unit.estate_id(), unit.version());
-      }
-    } else if (type == "directory.units.imported") {
-      WUYE_ASSIGN_OR_RETURN(ev::UnitsImported chunk, Payload<ev::UnitsImported>(e));
-      for (const auto& unit : chunk.units()) {
-        if (Valid(group, unit.id()) && IsValidId(unit.estate_id())) {
-          store.UpsertUnit(tx, group, unit.id(), unit.estate_id(), unit.version());
-        }
-      }
-    } else if (type == "directory.staff.created" || type == "directory.staff.updated") {
-      WUYE_ASSIGN_OR_RETURN(dir::Staff staff, Payload<dir::Staff>(e));
-      if (!Valid(group, staff.id())) return absl::OkStatus();
-      for (const auto& estate : staff.home_estate_ids()) {
-        if (!IsValidId(estate)) return absl::OkStatus();
-      }
-      store.UpsertStaff(tx, group, staff);
-    } else if (type == "directory.shift.created" || type == "directory.shift.deleted") {
-      dir::Shift shift;
-      bool deleted = type == "directory.shift.deleted";
-      if (deleted) {
-        WUYE_ASSIGN_OR_RETURN(ev::ShiftDeleted d, Payload<ev::ShiftDeleted>(e));
-        shift = d.shift();
-      } else {
-        WUYE_ASSIGN_OR_RETURN(shift, Payload<dir::Shift>(e));
-      }
-      if (!Valid(group, shift.id()) || !IsValidId(shift.estate_id()) ||
-          !IsValidId(shift.staff_id())) {
-        return absl::OkStatus();
-      }
-      store.UpsertShift(tx, group, shift, deleted,
-                        e.subject_version() > 0 ? e.subject_version() : (deleted ? 2 : 1));
+  const EventRouter& router() const { return router_; }
+
+ private:
+  DispatchStore& store() { return dispatcher_.store(); }
+
+  absl::Status TicketChanged(pqxx::work& tx, const ev::Event& e, const ev::TicketChanged& t) {
+    if (t.state() == ev::TICKET_STATE_CANCELLED && Valid(e.group_id(), t.ticket_id())) {
+      return TicketCancelled(tx, e, t);
     }
     return absl::OkStatus();
   }
 
- private:
+  absl::Status PricePublished(pqxx::work& tx, const ev::Event& e, const ev::PricePublished& p) {
+    const std::string& group = e.group_id();
+    if (!Valid(group, p.estate_id()) || !CheckItemCode(p.item_code(), "item_code").ok()) {
+      return absl::OkStatus();
+    }
+    BillingPrice price{p.estate_id(),
+                       p.item_code(),
+                       p.name(),
+                       PerOf(p.per()),
+                       p.price_fen(),
+                       p.withdrawn(),
+                       std::max<int64_t>(e.subject_version(), 1)};
+    store().PutBillingPrice(tx, group, price);
+    return absl::OkStatus();
+  }
+
+  absl::Status StandardPriceSet(pqxx::work& tx, const ev::Event& e, const ev::StandardPriceSet& p) {
+    const std::string& group = e.group_id();
+    if (!IsValidId(group) || !CheckItemCode(p.item_code(), "item_code").ok() ||
+        p.price_fen() <= 0) {
+      return absl::OkStatus();
+    }
+    BillingPrice price{"",
+                       p.item_code(),
+                       p.name(),
+                       PerOf(p.per()),
+                       p.price_fen(),
+                       false,
+                       std::max<int64_t>(e.subject_version(), 1)};
+    store().PutStandardPrice(tx, group, price);
+    return absl::OkStatus();
+  }
+
+  // Only where the resident lives: no name, no phone.
+  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r) {
+    const std::string& group = e.group_id();
+    if (!Valid(group, r.id()) || !IsValidId(r.estate_id())) return absl::OkStatus();
+    std::string unit = IsValidId(r.unit_id()) ? r.unit_id() : "";
+    store().UpsertResident(tx, group, r.id(), r.estate_id(), unit,
+                           std::max<int64_t>(e.subject_version(), 1));
+    return absl::OkStatus();
+  }
+
+  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const dir::Estate& estate) {
+    if (Valid(e.group_id(), estate.id())) {
+      store().UpsertEstate(tx, e.group_id(), estate.id(), estate.time_zone(), estate.version());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Unit(pqxx::work& tx, const ev::Event& e, const dir::Unit& unit) {
+    if (Valid(e.group_id(), unit.id()) && IsValidId(unit.estate_id())) {
+      store().UpsertUnit(tx, e.group_id(), unit.id(), unit.estate_id(), unit.version());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status UnitsImported(pqxx::work& tx, const ev::Event& e, const ev::UnitsImported& chunk) {
+    for (const auto& unit : chunk.units()) WUYE_RETURN_IF_ERROR(Unit(tx, e, unit));
+    return absl::OkStatus();
+  }
+
+  absl::Status Staff(pqxx::work& tx, const ev::Event& e, const dir::Staff& staff) {
+    const std::string& group = e.group_id();
+    if (!Valid(group, staff.id())) return absl::OkStatus();
+    for (const auto& estate : staff.home_estate_ids()) {
+      if (!IsValidId(estate)) return absl::OkStatus();
+    }
+    store().UpsertStaff(tx, group, staff);
+    return absl::OkStatus();
+  }
+
+  absl::Status ShiftCreated(pqxx::work& tx, const ev::Event& e, const dir::Shift& shift) {
+    return CopyShift(tx, e, shift, /*deleted=*/false);
+  }
+  absl::Status ShiftDeleted(pqxx::work& tx, const ev::Event& e, const ev::ShiftDeleted& d) {
+    return CopyShift(tx, e, d.shift(), /*deleted=*/true);
+  }
+  absl::Status CopyShift(pqxx::work& tx, const ev::Event& e, const dir::Shift& shift,
+                         bool deleted) {
+    const std::string& group = e.group_id();
+    if (!Valid(group, shift.id()) || !IsValidId(shift.estate_id()) ||
+        !IsValidId(shift.staff_id())) {
+      return absl::OkStatus();
+    }
+    store().UpsertShift(tx, group, shift, deleted,
+                        e.subject_version() > 0 ? e.subject_version() : (deleted ? 2 : 1));
+    return absl::OkStatus();
+  }
+
   absl::Status WorkRequested(pqxx::work& tx, const ev::Event& e, const ev::WorkRequested& w) {
     if (!Valid(e.group_id(), w.ticket_id())) return absl::OkStatus();
     pb::WorkOrder o;
@@ -249,6 +265,7 @@ class Handler {
 
   Dispatcher dispatcher_;
   const Clock& clock_;
+  EventRouter router_;
 };
 
 }  // namespace
@@ -259,7 +276,9 @@ std::vector<std::string> ConsumedStreams() {
 
 EventHandler MakeHandler(Db& db, const Clock& clock) {
   auto handler = std::make_shared<Handler>(db, clock);
-  return [handler](pqxx::work& tx, const ev::Event& event) { return handler->Apply(tx, event); };
+  return [handler](pqxx::work& tx, const ev::Event& event) {
+    return handler->router().Apply(tx, event);
+  };
 }
 
 }  // namespace wuye::dispatch

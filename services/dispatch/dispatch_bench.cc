@@ -24,6 +24,7 @@
 #include "services/dispatch/consumers.h"
 #include "services/dispatch/dispatcher.h"
 #include "shared/bus.h"
+#include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/outbox.h"
 #include "shared/proto_time.h"
@@ -216,19 +217,18 @@ int main(int argc, char** argv) {
     std::mutex mu;
     std::map<std::string, absl::Time> sent;
     std::vector<absl::Duration> latency;
+    wuye::EventRouter assigned;
+    assigned.On<ev::WorkOrderChanged>(
+        "dispatch.work_order.assigned",
+        [&](pqxx::work&, const ev::Event&, const ev::WorkOrderChanged& p) {
+          absl::Time at = absl::Now();
+          std::lock_guard<std::mutex> lock(mu);
+          auto it = sent.find(p.ticket_id());
+          if (it != sent.end()) latency.push_back(at - it->second);
+          return absl::OkStatus();
+        });
     wuye::EventConsumer follower(*intake, redis, consumer("intake", dispatch_stream),
-                                 [&](pqxx::work&, const ev::Event& e) {
-                                   if (e.type() != "dispatch.work_order.assigned") {
-                                     return absl::OkStatus();
-                                   }
-                                   ev::WorkOrderChanged p;
-                                   e.payload().UnpackTo(&p);
-                                   absl::Time at = absl::Now();
-                                   std::lock_guard<std::mutex> lock(mu);
-                                   auto it = sent.find(p.ticket_id());
-                                   if (it != sent.end()) latency.push_back(at - it->second);
-                                   return absl::OkStatus();
-                                 });
+                                 assigned.Handler());
     dispatch_consumer.Start();
     follower.Start();
     wuye::Outbox outbox(*intake, "intake");

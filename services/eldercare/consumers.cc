@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/eldercare/eldercare_store.h"
+#include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/status.h"
 #include "wuye/directory/v1/directory.pb.h"
@@ -15,15 +16,6 @@ namespace {
 namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 
-template <class T>
-absl::StatusOr<T> Payload(const ev::Event& event) {
-  T out;
-  if (!event.payload().UnpackTo(&out)) {
-    return absl::InvalidArgumentError(absl::StrCat(event.type(), ": unreadable payload"));
-  }
-  return out;
-}
-
 std::optional<absl::CivilDay> Day(bool has, const dir::Date& d) {
   if (!has || d.year() == 0) return std::nullopt;
   return absl::CivilDay(d.year(), d.month(), d.day());
@@ -31,57 +23,68 @@ std::optional<absl::CivilDay> Day(bool has, const dir::Date& d) {
 
 class Handler {
  public:
-  explicit Handler(Db& db) : store_(db) {}
-
-  absl::Status Apply(pqxx::work& tx, const ev::Event& e) {
-    const std::string& type = e.type();
-    const std::string& group = e.group_id();
-    if (type == "directory.estate.created" || type == "directory.estate.updated") {
-      WUYE_ASSIGN_OR_RETURN(dir::Estate estate, Payload<dir::Estate>(e));
-      if (!Valid(group, estate.id())) return absl::OkStatus();
-      store_.UpsertEstate(tx, group, estate.id(), estate.time_zone(), estate.version());
-    } else if (type == "directory.unit.created" || type == "directory.unit.updated") {
-      WUYE_ASSIGN_OR_RETURN(dir::Unit unit, Payload<dir::Unit>(e));
-      if (!Valid(group, unit.id())) return absl::OkStatus();
-      store_.UpsertUnit(tx, group, unit.id(), unit.estate_id(), unit.version());
-    } else if (type == "directory.units.imported") {
-      WUYE_ASSIGN_OR_RETURN(ev::UnitsImported chunk, Payload<ev::UnitsImported>(e));
-      for (const auto& unit : chunk.units()) {
-        if (Valid(group, unit.id())) {
-          store_.UpsertUnit(tx, group, unit.id(), unit.estate_id(), unit.version());
-        }
-      }
-    } else if (type == "directory.resident.created" || type == "directory.resident.updated") {
-      WUYE_ASSIGN_OR_RETURN(dir::Resident r, Payload<dir::Resident>(e));
-      if (!Valid(group, r.id()) || !IsValidId(r.estate_id()) || !IsValidId(r.unit_id())) {
-        return absl::OkStatus();
-      }
-      ResidentCopy copy;
-      copy.id = r.id();
-      copy.estate_id = r.estate_id();
-      copy.unit_id = r.unit_id();
-      copy.facts.role = static_cast<ResidentRole>(r.role());
-      copy.facts.date_of_birth = Day(r.has_date_of_birth(), r.date_of_birth());
-      copy.facts.lease_start = Day(r.has_lease_start(), r.lease_start());
-      copy.facts.lease_end = Day(r.has_lease_end(), r.lease_end());
-      copy.version = r.version();
-      store_.UpsertResident(tx, group, copy);
-    }
-    return absl::OkStatus();
+  explicit Handler(Db& db) : store_(db) {
+    router_.On({"directory.estate.created", "directory.estate.updated"}, this, &Handler::Estate)
+        .On({"directory.unit.created", "directory.unit.updated"}, this, &Handler::Unit)
+        .On("directory.units.imported", this, &Handler::UnitsImported)
+        .On({"directory.resident.created", "directory.resident.updated"}, this, &Handler::Resident);
   }
+  Handler(const Handler&) = delete;  // the routes point at this handler
+  Handler& operator=(const Handler&) = delete;
+
+  const EventRouter& router() const { return router_; }
 
  private:
   static bool Valid(const std::string& group, const std::string& id) {
     return IsValidId(group) && IsValidId(id);
   }
+
+  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const dir::Estate& estate) {
+    if (!Valid(e.group_id(), estate.id())) return absl::OkStatus();
+    store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.time_zone(), estate.version());
+    return absl::OkStatus();
+  }
+
+  absl::Status Unit(pqxx::work& tx, const ev::Event& e, const dir::Unit& unit) {
+    if (!Valid(e.group_id(), unit.id())) return absl::OkStatus();
+    store_.UpsertUnit(tx, e.group_id(), unit.id(), unit.estate_id(), unit.version());
+    return absl::OkStatus();
+  }
+
+  absl::Status UnitsImported(pqxx::work& tx, const ev::Event& e, const ev::UnitsImported& chunk) {
+    for (const auto& unit : chunk.units()) WUYE_RETURN_IF_ERROR(Unit(tx, e, unit));
+    return absl::OkStatus();
+  }
+
+  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r) {
+    const std::string& group = e.group_id();
+    if (!Valid(group, r.id()) || !IsValidId(r.estate_id()) || !IsValidId(r.unit_id())) {
+      return absl::OkStatus();
+    }
+    ResidentCopy copy;
+    copy.id = r.id();
+    copy.estate_id = r.estate_id();
+    copy.unit_id = r.unit_id();
+    copy.facts.role = static_cast<ResidentRole>(r.role());
+    copy.facts.date_of_birth = Day(r.has_date_of_birth(), r.date_of_birth());
+    copy.facts.lease_start = Day(r.has_lease_start(), r.lease_start());
+    copy.facts.lease_end = Day(r.has_lease_end(), r.lease_end());
+    copy.version = r.version();
+    store_.UpsertResident(tx, group, copy);
+    return absl::OkStatus();
+  }
+
   EldercareStore store_;
+  EventRouter router_;
 };
 
 }  // namespace
 
 EventHandler MakeHandler(Db& db) {
   auto handler = std::make_shared<Handler>(db);
-  return [handler](pqxx::work& tx, const ev::Event& event) { return handler->Apply(tx, event); };
+  return [handler](pqxx::work& tx, const ev::Event& event) {
+    return handler->router().Apply(tx, event);
+  };
 }
 
 }  // namespace wuye::eldercare

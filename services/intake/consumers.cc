@@ -4,13 +4,13 @@
 #include <memory>
 #include <set>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/intake/intake_store.h"
 #include "services/intake/ticket.h"
 #include "services/intake/ticket_flow.h"
 #include "shared/auth.h"
+#include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "wuye/directory/v1/directory.pb.h"
@@ -24,101 +24,124 @@ namespace {
 namespace ev = ::wuye::events::v1;
 namespace dir = ::wuye::directory::v1;
 
+// Every type dispatch publishes (docs/events.md#dispatch): each carries the order after the
+// change, and any of them may move a ticket or change who works on it.
+constexpr std::initializer_list<absl::string_view> kWorkOrderEvents = {
+    "dispatch.work_order.created",
+    "dispatch.work_order.assigned",
+    "dispatch.work_order.accepted",
+    "dispatch.work_order.declined",
+    "dispatch.work_order.price_agreed",
+    "dispatch.work_order.en_route",
+    "dispatch.work_order.on_site",
+    "dispatch.work_order.work_done",
+    "dispatch.work_order.signed",
+    "dispatch.work_order.completed",
+    "dispatch.work_order.cancelled",
+    "dispatch.work_order.signature_missing",
+    "dispatch.work_order.escalated",
+    "dispatch.work_order.care_informed",
+    "dispatch.sla.warning",
+    "dispatch.sla.breached"};
+
 class Consumer {
  public:
   Consumer(Db& db, std::string phone_key)
       : store_(db),
         outbox_(db, "intake"),
         flow_(store_, outbox_),
-        phone_key_(std::move(phone_key)) {}
-
-  absl::Status Apply(pqxx::work& tx, const ev::Event& e) {
-    if (absl::StartsWith(e.type(), "dispatch.")) return WorkOrder(tx, e);
-    if (e.type() == "directory.estate.created" || e.type() == "directory.estate.updated") {
-      dir::Estate estate;
-      if (!e.payload().UnpackTo(&estate))
-        return absl::InvalidArgumentError("payload: not an Estate");
-      if (!IsValidId(estate.id()) || !IsValidId(e.group_id())) return absl::OkStatus();
-      DeskHours desk;  // a directory that knows no desk_24h sends hours, or none: 24 hours
-      desk.open_24h = estate.desk_24h() || (!estate.has_desk_opens() && !estate.has_desk_closes());
-      if (!desk.open_24h) {
-        desk.opens_min = estate.desk_opens().hours() * 60 + estate.desk_opens().minutes();
-        desk.closes_min = estate.desk_closes().hours() * 60 + estate.desk_closes().minutes();
-      }
-      store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.household_count(),
-                          estate.time_zone(), desk, e.subject_version());
-    } else if (e.type() == "directory.staff.created" || e.type() == "directory.staff.updated") {
-      dir::Staff staff;
-      if (!e.payload().UnpackTo(&staff)) return absl::InvalidArgumentError("payload: not a Staff");
-      if (staff.id().empty() || !IsValidId(e.group_id())) return absl::OkStatus();
-      std::string start;
-      if (staff.has_start_date() && staff.start_date().year() > 0) {
-        start = absl::StrFormat("%04d-%02d-%02d", staff.start_date().year(),
-                                staff.start_date().month(), staff.start_date().day());
-      }
-      std::vector<std::string> estates(staff.home_estate_ids().begin(),
-                                       staff.home_estate_ids().end());
-      store_.UpsertStaff(tx, e.group_id(), staff.id(), start, e.subject_version(), estates,
-                         staff.active());
-    } else if (e.type() == "directory.resident.created" ||
-               e.type() == "directory.resident.updated" ||
-               e.type() == "directory.resident.removed") {
-      // Whose number a carrier-log call is (seed 000 二.5: 有业主通话记录): the number
-      // normalised as a carrier-log number and kept only as its hash; a number intake
-      // cannot read matches no call. With it what decides whether it was a resident's on
-      // a call's day: the role, a tenant's lease, the move-out day, the removal.
-      dir::Resident r;
-      ResidentTerms terms;
-      if (e.type() == "directory.resident.removed") {
-        ev::ResidentRemoved removed;
-        if (!e.payload().UnpackTo(&removed)) {
-          return absl::InvalidArgumentError("payload: not a ResidentRemoved");
-        }
-        r = removed.resident();
-        terms.removed_at = removed.has_removed_at() ? FromProtoTime(removed.removed_at())
-                                                    : FromProtoTime(e.occurred_at());
-      } else if (!e.payload().UnpackTo(&r)) {
-        return absl::InvalidArgumentError("payload: not a Resident");
-      }
-      if (!IsValidId(r.id()) || !IsValidId(r.estate_id()) || !IsValidId(e.group_id())) {
-        return absl::OkStatus();
-      }
-      std::string hash;
-      if (auto digits = NormalizePhone(r.phone(), "phone"); digits.ok() && !digits->empty()) {
-        hash = HashPhone(phone_key_, *digits);
-      }
-      auto day = [](const dir::Date& d) {
-        return d.year() > 0 ? absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day())
-                            : std::string();
-      };
-      terms.role = static_cast<int>(r.role());
-      terms.lease_start = day(r.lease_start());
-      terms.lease_end = day(r.lease_end());
-      terms.move_out_date = day(r.move_out_date());
-      store_.UpsertResidentPhone(tx, e.group_id(), r.id(), r.estate_id(), hash, terms,
-                                 std::max<int64_t>(e.subject_version(), 1));
-    } else if (e.type() == "billing.price.published") {
-      // An item is launched in an estate when its price is first published there (5.6.1:
-      // 予以公开); the earliest publication seen is kept, whatever the order of arrival.
-      ev::PricePublished price;
-      if (!e.payload().UnpackTo(&price)) {
-        return absl::InvalidArgumentError("payload: not a PricePublished");
-      }
-      if (price.withdrawn() || !IsValidId(price.estate_id()) || !IsValidId(e.group_id()) ||
-          price.item_code().empty() || price.item_code().size() > 40) {
-        return absl::OkStatus();
-      }
-      absl::Time at = price.has_effective_at() ? FromProtoTime(price.effective_at())
-                                               : FromProtoTime(e.occurred_at());
-      store_.RecordItemLaunch(tx, e.group_id(), price.estate_id(), price.item_code(), at);
-    }
-    return absl::OkStatus();  // other types: not intake's business
+        phone_key_(std::move(phone_key)) {
+    router_.On(kWorkOrderEvents, this, &Consumer::WorkOrder)
+        .On({"directory.estate.created", "directory.estate.updated"}, this, &Consumer::Estate)
+        .On({"directory.staff.created", "directory.staff.updated"}, this, &Consumer::Staff)
+        .On({"directory.resident.created", "directory.resident.updated"}, this, &Consumer::Resident)
+        .On("directory.resident.removed", this, &Consumer::ResidentRemoved)
+        .On("billing.price.published", this, &Consumer::PricePublished);
   }
+  Consumer(const Consumer&) = delete;  // the routes point at this consumer
+  Consumer& operator=(const Consumer&) = delete;
+
+  const EventRouter& router() const { return router_; }
 
  private:
-  absl::Status WorkOrder(pqxx::work& tx, const ev::Event& e) {
-    ev::WorkOrderChanged wo;
-    if (!e.payload().UnpackTo(&wo)) return absl::OkStatus();  // not a work-order event
+  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const dir::Estate& estate) {
+    if (!IsValidId(estate.id()) || !IsValidId(e.group_id())) return absl::OkStatus();
+    DeskHours desk;  // a directory that knows no desk_24h sends hours, or none: 24 hours
+    desk.open_24h = estate.desk_24h() || (!estate.has_desk_opens() && !estate.has_desk_closes());
+    if (!desk.open_24h) {
+      desk.opens_min = estate.desk_opens().hours() * 60 + estate.desk_opens().minutes();
+      desk.closes_min = estate.desk_closes().hours() * 60 + estate.desk_closes().minutes();
+    }
+    store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.household_count(), estate.time_zone(),
+                        desk, e.subject_version());
+    return absl::OkStatus();
+  }
+
+  absl::Status Staff(pqxx::work& tx, const ev::Event& e, const dir::Staff& staff) {
+    if (staff.id().empty() || !IsValidId(e.group_id())) return absl::OkStatus();
+    std::string start;
+    if (staff.has_start_date() && staff.start_date().year() > 0) {
+      start = absl::StrFormat("%04d-%02d-%02d", staff.start_date().year(),
+                              staff.start_date().month(), staff.start_date().day());
+    }
+    std::vector<std::string> estates(staff.home_estate_ids().begin(),
+                                     staff.home_estate_ids().end());
+    store_.UpsertStaff(tx, e.group_id(), staff.id(), start, e.subject_version(), estates,
+                       staff.active());
+    return absl::OkStatus();
+  }
+
+  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r) {
+    return CopyResident(tx, e, r, ResidentTerms());
+  }
+  absl::Status ResidentRemoved(pqxx::work& tx, const ev::Event& e,
+                               const ev::ResidentRemoved& removed) {
+    ResidentTerms terms;
+    terms.removed_at = removed.has_removed_at() ? FromProtoTime(removed.removed_at())
+                                                : FromProtoTime(e.occurred_at());
+    return CopyResident(tx, e, removed.resident(), terms);
+  }
+
+  // Whose number a carrier-log call is (seed 000 二.5: 有业主通话记录): the number normalised
+  // as a carrier-log number and kept only as its hash; a number intake cannot read matches
+  // no call. With it what decides whether it was a resident's on a call's day: the role, a
+  // tenant's lease, the move-out day, the removal.
+  absl::Status CopyResident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r,
+                            ResidentTerms terms) {
+    if (!IsValidId(r.id()) || !IsValidId(r.estate_id()) || !IsValidId(e.group_id())) {
+      return absl::OkStatus();
+    }
+    std::string hash;
+    if (auto digits = NormalizePhone(r.phone(), "phone"); digits.ok() && !digits->empty()) {
+      hash = HashPhone(phone_key_, *digits);
+    }
+    auto day = [](const dir::Date& d) {
+      return d.year() > 0 ? absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day())
+                          : std::string();
+    };
+    terms.role = static_cast<int>(r.role());
+    terms.lease_start = day(r.lease_start());
+    terms.lease_end = day(r.lease_end());
+    terms.move_out_date = day(r.move_out_date());
+    store_.UpsertResidentPhone(tx, e.group_id(), r.id(), r.estate_id(), hash, terms,
+                               std::max<int64_t>(e.subject_version(), 1));
+    return absl::OkStatus();
+  }
+
+  // An item is launched in an estate when its price is first published there (5.6.1:
+  // 予以公开); the earliest publication seen is kept, whatever the order of arrival.
+  absl::Status PricePublished(pqxx::work& tx, const ev::Event& e, const ev::PricePublished& price) {
+    if (price.withdrawn() || !IsValidId(price.estate_id()) || !IsValidId(e.group_id()) ||
+        price.item_code().empty() || price.item_code().size() > 40) {
+      return absl::OkStatus();
+    }
+    absl::Time at = price.has_effective_at() ? FromProtoTime(price.effective_at())
+                                             : FromProtoTime(e.occurred_at());
+    store_.RecordItemLaunch(tx, e.group_id(), price.estate_id(), price.item_code(), at);
+    return absl::OkStatus();
+  }
+
+  absl::Status WorkOrder(pqxx::work& tx, const ev::Event& e, const ev::WorkOrderChanged& wo) {
     if (wo.ticket_id().empty() || !IsValidId(wo.ticket_id()) || !IsValidId(e.group_id()) ||
         wo.work_order_id().empty()) {
       return absl::OkStatus();
@@ -181,13 +204,14 @@ class Consumer {
   Outbox outbox_;
   TicketFlow flow_;
   std::string phone_key_;
+  EventRouter router_;
 };
 
 }  // namespace
 
 EventHandler MakeHandler(Db& db, std::string phone_key) {
   auto consumer = std::make_shared<Consumer>(db, std::move(phone_key));
-  return [consumer](pqxx::work& tx, const ev::Event& e) { return consumer->Apply(tx, e); };
+  return [consumer](pqxx::work& tx, const ev::Event& e) { return consumer->router().Apply(tx, e); };
 }
 
 }  // namespace wuye::intake

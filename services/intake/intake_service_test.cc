@@ -1106,6 +1106,17 @@ TEST_F(IntakeServiceTest, WorkOrderEventsMoveTheTicketAndStaleOrForeignOnesAreIg
   Apply(Envelope("dispatch.work_order.completed",
                  Order(t.id(), NewId(absl::Now()), ev::WORK_ORDER_STATE_COMPLETED), 1,
                  NewId(absl::Now())));
+  // A work-order event whose payload is not a WorkOrderChanged is refused, no longer
+  // skipped, so the bus dead-letters it where an operator sees it (docs/events.md,
+  // consumers); a type intake does not route is nothing to do.
+  ev::TicketChanged other;
+  other.set_ticket_id(t.id());
+  absl::Status refused = db_->Transact([&](pqxx::work& tx) {
+    return handler_(tx, Envelope("dispatch.work_order.completed", other, 9));
+  });
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused;
+  Apply(Envelope("dispatch.work_order.archived",
+                 Order(t.id(), order, ev::WORK_ORDER_STATE_COMPLETED), 9));
   EXPECT_EQ(Snapshot(), before);
   EXPECT_EQ(Get(t.id()).state(), ev::TICKET_STATE_IN_PROGRESS);
 }

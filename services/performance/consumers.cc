@@ -5,9 +5,9 @@
 #include <optional>
 #include <set>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "shared/auth.h"
+#include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
@@ -24,11 +24,6 @@ namespace {
 namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 using wuye::common::v1::Satisfaction;
-
-template <class T>
-bool Unpack(const ev::Event& e, T* out) {
-  return e.payload().UnpackTo(out);
-}
 
 std::string_view RoleName(dir::StaffRole role) {
   switch (role) {
@@ -64,13 +59,9 @@ std::string_view RoleName(dir::StaffRole role) {
 // Evidence of one event, built up line by line.
 class Builder {
  public:
-  Builder(const ev::Event& e, const std::map<std::string, int32_t>& points, absl::TimeZone tz,
-          const std::string& estate)
-      : e_(e),
-        points_(points),
-        estate_(estate),
-        at_(EvidenceTime(e)),
-        period_(MonthDate(MonthOf(at_, tz))) {}
+  Builder(const ev::Event& e, const Points& points, absl::TimeZone tz, const std::string& estate,
+          absl::Time at)
+      : e_(e), points_(points), estate_(estate), at_(at), period_(MonthDate(MonthOf(at_, tz))) {}
 
   // One office quality line of `item` for this event, naming each valid, distinct staff
   // id as responsible.
@@ -118,7 +109,7 @@ class Builder {
 
  private:
   const ev::Event& e_;
-  const std::map<std::string, int32_t>& points_;
+  const Points& points_;
   std::string estate_;
   absl::Time at_;
   std::string period_;
@@ -139,123 +130,154 @@ bool Satisfied(Satisfaction s) {
          s == wuye::common::v1::SATISFACTION_VERY_SATISFIED;
 }
 
-}  // namespace
-
-absl::Time EvidenceTime(const ev::Event& e) {
-  auto t = [&](const google::protobuf::Timestamp& ts) {
-    return ts.seconds() != 0 ? FromProtoTime(ts) : FromProtoTime(e.occurred_at());
-  };
-  const std::string& type = e.type();
-  if (type == "intake.call.unrecorded") {
-    ev::UnrecordedCall p;
-    if (Unpack(e, &p)) return t(p.call_at());
-  } else if (type == "intake.callback.recorded") {
-    ev::CallbackRecorded p;
-    if (Unpack(e, &p)) return t(p.called_at());
-  } else if (type == "intake.complaint.verified") {
-    ev::ComplaintVerified p;
-    if (Unpack(e, &p)) return t(p.verified_at());
-  } else if (absl::StartsWith(type, "dispatch.")) {
-    ev::WorkOrderChanged p;
-    if (Unpack(e, &p)) return t(p.at());
-  }
-  return FromProtoTime(e.occurred_at());
+// The time the evidence happened at: the payload's own time, else the event's.
+absl::Time TimeOf(const google::protobuf::Timestamp& ts, const ev::Event& e) {
+  return ts.seconds() != 0 ? FromProtoTime(ts) : FromProtoTime(e.occurred_at());
 }
 
-Evidence EvidenceOf(const ev::Event& e, const std::map<std::string, int32_t>& points,
-                    absl::TimeZone tz) {
-  const std::string& type = e.type();
-  if (type == "intake.call.unrecorded") {
-    ev::UnrecordedCall p;
-    if (!Unpack(e, &p)) return {};
-    std::string estate = EstateOf(e, p.estate_id());
-    if (estate.empty()) return {};
-    if (!IsValidId(p.finding_id())) return {};
-    Builder b(e, points, tz, estate);
-    b.Fact(kNilId).unrecorded_calls = 1;
-    FindingDraft& f = b.Finding();
-    f.id = p.finding_id();
-    f.duration_seconds = p.duration_seconds();
-    f.caller = !p.has_caller_is_resident() ? pb::CALLER_KIND_UNSPECIFIED
-               : p.caller_is_resident()    ? pb::CALLER_KIND_RESIDENT
-                                           : pb::CALLER_KIND_NOT_RESIDENT;
-    // 000_…, 二.5: only an owner's (resident's) call in the carrier's log costs the office
-    // and the agents on duty; any other is a finding to review.
-    if (f.caller != pb::CALLER_KIND_RESIDENT) {
-      f.state = pb::FINDING_STATE_TO_REVIEW;
-      return b.Take();
-    }
-    f.state = pb::FINDING_STATE_DEDUCTED;
-    f.quality_item = std::string(kCallUnrecorded);
-    b.Quality(kCallUnrecorded, p.staff_ids()).on_duty = true;
+Evidence UnrecordedCallEvidence(const ev::Event& e, const ev::UnrecordedCall& p,
+                                const Points& points, absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  if (!IsValidId(p.finding_id())) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.call_at(), e));
+  b.Fact(kNilId).unrecorded_calls = 1;
+  FindingDraft& f = b.Finding();
+  f.id = p.finding_id();
+  f.duration_seconds = p.duration_seconds();
+  f.caller = !p.has_caller_is_resident() ? pb::CALLER_KIND_UNSPECIFIED
+             : p.caller_is_resident()    ? pb::CALLER_KIND_RESIDENT
+                                         : pb::CALLER_KIND_NOT_RESIDENT;
+  // 000_…, 二.5: only an owner's (resident's) call in the carrier's log costs the office
+  // and the agents on duty; any other is a finding to review.
+  if (f.caller != pb::CALLER_KIND_RESIDENT) {
+    f.state = pb::FINDING_STATE_TO_REVIEW;
     return b.Take();
   }
-  if (type == "intake.callback.recorded") {
-    ev::CallbackRecorded p;
-    if (!Unpack(e, &p)) return {};
-    std::string estate = EstateOf(e, p.estate_id());
-    if (estate.empty()) return {};
-    Builder b(e, points, tz, estate);
-    b.Fact(p.agent_id()).callbacks_made = 1;
-    for (const std::string& w : b.Distinct(p.worker_ids())) {
-      FactDelta& f = b.Fact(w);
-      f.callbacks_rated = 1;
-      f.callbacks_satisfied = Satisfied(p.satisfaction()) ? 1 : 0;
-      f.callbacks_unsatisfied = Unsatisfied(p.satisfaction()) ? 1 : 0;
-    }
-    if (Unsatisfied(p.satisfaction()) && !p.paid()) b.Quality(kServiceUnsatisfied, p.worker_ids());
-    return b.Take();
+  f.state = pb::FINDING_STATE_DEDUCTED;
+  f.quality_item = std::string(kCallUnrecorded);
+  b.Quality(kCallUnrecorded, p.staff_ids()).on_duty = true;
+  return b.Take();
+}
+
+Evidence CallbackEvidence(const ev::Event& e, const ev::CallbackRecorded& p, const Points& points,
+                          absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.called_at(), e));
+  b.Fact(p.agent_id()).callbacks_made = 1;
+  for (const std::string& w : b.Distinct(p.worker_ids())) {
+    FactDelta& f = b.Fact(w);
+    f.callbacks_rated = 1;
+    f.callbacks_satisfied = Satisfied(p.satisfaction()) ? 1 : 0;
+    f.callbacks_unsatisfied = Unsatisfied(p.satisfaction()) ? 1 : 0;
   }
-  if (type == "intake.complaint.verified") {
-    ev::ComplaintVerified p;
-    if (!Unpack(e, &p) || !IsValidId(p.staff_id())) return {};
-    std::string estate = EstateOf(e, p.estate_id());
-    if (estate.empty()) return {};
-    Builder b(e, points, tz, estate);
-    b.Fact(p.staff_id()).complaints_against = 1;
-    b.Quality(kComplaintVerified, std::vector<std::string>{p.staff_id()});
-    return b.Take();
+  if (Unsatisfied(p.satisfaction()) && !p.paid()) b.Quality(kServiceUnsatisfied, p.worker_ids());
+  return b.Take();
+}
+
+Evidence ComplaintEvidence(const ev::Event& e, const ev::ComplaintVerified& p, const Points& points,
+                           absl::TimeZone tz) {
+  if (!IsValidId(p.staff_id())) return {};
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.verified_at(), e));
+  b.Fact(p.staff_id()).complaints_against = 1;
+  b.Quality(kComplaintVerified, std::vector<std::string>{p.staff_id()});
+  return b.Take();
+}
+
+// A ticket closed now (not one that was closed already) is a request its owner handled.
+Evidence ClosureEvidence(const ev::Event& e, const ev::TicketChanged& p, const Points& points,
+                         absl::TimeZone tz) {
+  if (p.state() != ev::TICKET_STATE_CLOSED || p.previous_state() == ev::TICKET_STATE_CLOSED) {
+    return {};
   }
-  if (type == "intake.ticket.changed" || type == "intake.ticket.created") {
-    ev::TicketChanged p;
-    if (!Unpack(e, &p) || p.state() != ev::TICKET_STATE_CLOSED ||
-        p.previous_state() == ev::TICKET_STATE_CLOSED) {
-      return {};
-    }
-    std::string estate = EstateOf(e, p.estate_id());
-    if (estate.empty()) return {};
-    Builder b(e, points, tz, estate);
-    FactDelta& f = b.Fact(p.owner_id());
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, FromProtoTime(e.occurred_at()));
+  FactDelta& f = b.Fact(p.owner_id());
+  f.requests_handled = 1;
+  f.tickets_closed = 1;
+  return b.Take();
+}
+
+Evidence UnsignedWorkEvidence(const ev::Event& e, const ev::WorkOrderChanged& p,
+                              const Points& points, absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.at(), e));
+  b.Quality(kWorkUnsigned, p.worker_ids());
+  return b.Take();
+}
+
+// A miss is counted by dispatch.sla.breached; a completion counts the hit.
+Evidence CompletionEvidence(const ev::Event& e, const ev::WorkOrderChanged& p, const Points& points,
+                            absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.at(), e));
+  std::vector<std::string> workers = b.Distinct(p.worker_ids());
+  bool hit = p.has_sla_deadline() && p.sla_met();
+  for (const std::string& w : workers) {
+    FactDelta& f = b.Fact(w);
     f.requests_handled = 1;
-    f.tickets_closed = 1;
-    return b.Take();
+    f.sla_hits = hit ? 1 : 0;
   }
-  if (type == "dispatch.work_order.signature_missing" || type == "dispatch.work_order.completed" ||
-      type == "dispatch.sla.breached") {
-    ev::WorkOrderChanged p;
-    if (!Unpack(e, &p)) return {};
-    std::string estate = EstateOf(e, p.estate_id());
-    if (estate.empty()) return {};
-    Builder b(e, points, tz, estate);
-    std::vector<std::string> workers = b.Distinct(p.worker_ids());
-    if (type == "dispatch.work_order.signature_missing") {
-      b.Quality(kWorkUnsigned, workers);
-    } else if (type == "dispatch.work_order.completed") {
-      // A miss is counted by dispatch.sla.breached; a completion counts the hit.
-      bool hit = p.has_sla_deadline() && p.sla_met();
-      for (const std::string& w : workers) {
-        FactDelta& f = b.Fact(w);
-        f.requests_handled = 1;
-        f.sla_hits = hit ? 1 : 0;
-      }
-      if (workers.empty() && hit) b.Fact(kNilId).sla_hits = 1;
-    } else {
-      for (const std::string& w : workers) b.Fact(w).sla_misses = 1;
-      if (workers.empty()) b.Fact(kNilId).sla_misses = 1;
-    }
-    return b.Take();
-  }
-  return {};
+  if (workers.empty() && hit) b.Fact(kNilId).sla_hits = 1;
+  return b.Take();
+}
+
+Evidence SlaBreachEvidence(const ev::Event& e, const ev::WorkOrderChanged& p, const Points& points,
+                           absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.at(), e));
+  std::vector<std::string> workers = b.Distinct(p.worker_ids());
+  for (const std::string& w : workers) b.Fact(w).sla_misses = 1;
+  if (workers.empty()) b.Fact(kNilId).sla_misses = 1;
+  return b.Take();
+}
+
+// The evidence readers: one route per type that is evidence, the payload unpacked as the
+// message the type carries (a payload of another message is refused: shared/event_router.h).
+using EvidenceRouter = BasicEventRouter<Evidence&, const Points&, absl::TimeZone>;
+
+template <class T>
+EvidenceRouter::TypedHandler<T> Reader(Evidence (*of)(const ev::Event&, const T&, const Points&,
+                                                      absl::TimeZone)) {
+  return [of](Evidence& out, const Points& points, absl::TimeZone tz, const ev::Event& e,
+              const T& payload) {
+    out = of(e, payload, points, tz);
+    return absl::OkStatus();
+  };
+}
+
+const EvidenceRouter& EvidenceReaders() {
+  static const EvidenceRouter* const readers = [] {
+    auto* r = new EvidenceRouter;
+    r->On<ev::UnrecordedCall>("intake.call.unrecorded", Reader(&UnrecordedCallEvidence))
+        .On<ev::CallbackRecorded>("intake.callback.recorded", Reader(&CallbackEvidence))
+        .On<ev::ComplaintVerified>("intake.complaint.verified", Reader(&ComplaintEvidence))
+        .On<ev::TicketChanged>({"intake.ticket.created", "intake.ticket.changed"},
+                               Reader(&ClosureEvidence))
+        .On<ev::WorkOrderChanged>("dispatch.work_order.signature_missing",
+                                  Reader(&UnsignedWorkEvidence))
+        .On<ev::WorkOrderChanged>("dispatch.work_order.completed", Reader(&CompletionEvidence))
+        .On<ev::WorkOrderChanged>("dispatch.sla.breached", Reader(&SlaBreachEvidence));
+    return r;
+  }();
+  return *readers;
+}
+
+}  // namespace
+
+bool IsEvidence(absl::string_view type) { return EvidenceReaders().Routes(type); }
+
+absl::StatusOr<Evidence> EvidenceOf(const ev::Event& e, const Points& points, absl::TimeZone tz) {
+  Evidence out;
+  WUYE_RETURN_IF_ERROR(EvidenceReaders().Apply(out, points, tz, e));
+  return out;
 }
 
 absl::Status ApplyEvidence(pqxx::work& tx, PerformanceStore& store, const std::string& group,
@@ -307,66 +329,29 @@ namespace {
 
 class Handler {
  public:
-  explicit Handler(Db& db) : store_(db) {}
+  explicit Handler(Db& db) : store_(db) {
+    router_.On({"directory.estate.created", "directory.estate.updated"}, this, &Handler::Estate)
+        .On({"directory.staff.created", "directory.staff.updated"}, this, &Handler::Staff)
+        .On("directory.shift.created", this, &Handler::Shift)
+        .On("directory.shift.deleted", this, &Handler::ShiftDeleted)
+        .On("billing.collection.reported", this, &Handler::Collection);
+  }
+  Handler(const Handler&) = delete;  // the routes point at this handler
+  Handler& operator=(const Handler&) = delete;
 
+  // Evidence events are scored (EvidenceOf); the others keep performance's copies.
   absl::Status Apply(pqxx::work& tx, const ev::Event& e) {
-    const std::string& type = e.type();
+    if (!IsValidId(e.group_id())) return absl::OkStatus();  // platform events concern no sheet
+    if (IsEvidence(e.type())) return Score(tx, e);
+    return router_.Apply(tx, e);
+  }
+
+ private:
+  absl::Status Score(pqxx::work& tx, const ev::Event& e) {
     const std::string& group = e.group_id();
-    if (!IsValidId(group)) return absl::OkStatus();  // platform events concern no sheet
-    if (type == "directory.estate.created" || type == "directory.estate.updated") {
-      dir::Estate estate;
-      if (!Unpack(e, &estate)) return Unreadable(e);
-      if (IsValidId(estate.id())) {
-        store_.UpsertEstate(tx, group, estate.id(), estate.time_zone(), estate.version());
-      }
-      return absl::OkStatus();
-    }
-    if (type == "directory.staff.created" || type == "directory.staff.updated") {
-      dir::Staff staff;
-      if (!Unpack(e, &staff)) return Unreadable(e);
-      if (!IsValidId(staff.id())) return absl::OkStatus();
-      StaffCopy copy;
-      copy.id = staff.id();
-      copy.active = staff.active();
-      for (int r : staff.roles()) {
-        std::string_view name = RoleName(static_cast<dir::StaffRole>(r));
-        if (!name.empty()) copy.roles.emplace_back(name);
-      }
-      for (const std::string& id : staff.home_estate_ids()) {
-        if (IsValidId(id)) copy.estate_ids.push_back(id);
-      }
-      store_.UpsertStaff(tx, group, copy, staff.version());
-      return absl::OkStatus();
-    }
-    if (type == "directory.shift.created") {
-      dir::Shift shift;
-      if (!Unpack(e, &shift)) return Unreadable(e);
-      return Shift(tx, group, shift);
-    }
-    if (type == "directory.shift.deleted") {
-      ev::ShiftDeleted deleted;
-      if (!Unpack(e, &deleted)) return Unreadable(e);
-      if (IsValidId(deleted.shift().id())) store_.DeleteShift(tx, group, deleted.shift().id());
-      return absl::OkStatus();
-    }
-    if (type == "billing.collection.reported") {
-      ev::CollectionReported c;
-      if (!Unpack(e, &c)) return Unreadable(e);
-      if (!IsValidId(c.estate_id()) || !CheckMonth(c.period(), "period").ok()) {
-        return absl::OkStatus();
-      }
-      std::map<std::string, int32_t> points = store_.RulePoints(tx, group);
-      int32_t team = ArrearsTeamPoints(c.arrears_share_bp(), points[std::string(kArrearsAbove)],
-                                       points[std::string(kArrearsBelow)]);
-      store_.PutCollection(tx, group, c.estate_id(), MonthDate(c.period()), c.arrears_share_bp(),
-                           c.collection_rate_bp(), team, e.subject_version());
-      return absl::OkStatus();
-    }
-    if (!absl::StartsWith(type, "intake.") && !absl::StartsWith(type, "dispatch.")) {
-      return absl::OkStatus();
-    }
     std::string zone = store_.EstateZone(tx, group, IsValidId(e.estate_id()) ? e.estate_id() : "");
-    Evidence evidence = EvidenceOf(e, store_.RulePoints(tx, group), EstateZone(zone));
+    WUYE_ASSIGN_OR_RETURN(Evidence evidence,
+                          EvidenceOf(e, store_.RulePoints(tx, group), EstateZone(zone)));
     if (evidence.quality.empty() && evidence.lines.empty() && evidence.findings.empty() &&
         evidence.facts.empty()) {
       return absl::OkStatus();
@@ -376,10 +361,51 @@ class Handler {
     return ApplyEvidence(tx, store_, group, std::move(batch));
   }
 
- private:
+  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const dir::Estate& estate) {
+    if (IsValidId(estate.id())) {
+      store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.time_zone(), estate.version());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Staff(pqxx::work& tx, const ev::Event& e, const dir::Staff& staff) {
+    if (!IsValidId(staff.id())) return absl::OkStatus();
+    StaffCopy copy;
+    copy.id = staff.id();
+    copy.active = staff.active();
+    for (int r : staff.roles()) {
+      std::string_view name = RoleName(static_cast<dir::StaffRole>(r));
+      if (!name.empty()) copy.roles.emplace_back(name);
+    }
+    for (const std::string& id : staff.home_estate_ids()) {
+      if (IsValidId(id)) copy.estate_ids.push_back(id);
+    }
+    store_.UpsertStaff(tx, e.group_id(), copy, staff.version());
+    return absl::OkStatus();
+  }
+
+  absl::Status ShiftDeleted(pqxx::work& tx, const ev::Event& e, const ev::ShiftDeleted& deleted) {
+    if (IsValidId(deleted.shift().id())) store_.DeleteShift(tx, e.group_id(), deleted.shift().id());
+    return absl::OkStatus();
+  }
+
+  absl::Status Collection(pqxx::work& tx, const ev::Event& e, const ev::CollectionReported& c) {
+    const std::string& group = e.group_id();
+    if (!IsValidId(c.estate_id()) || !CheckMonth(c.period(), "period").ok()) {
+      return absl::OkStatus();
+    }
+    std::map<std::string, int32_t> points = store_.RulePoints(tx, group);
+    int32_t team = ArrearsTeamPoints(c.arrears_share_bp(), points[std::string(kArrearsAbove)],
+                                     points[std::string(kArrearsBelow)]);
+    store_.PutCollection(tx, group, c.estate_id(), MonthDate(c.period()), c.arrears_share_bp(),
+                         c.collection_rate_bp(), team, e.subject_version());
+    return absl::OkStatus();
+  }
+
   // Keeps the roster; a shift that arrives after a deducted call it covers charges its
   // agent too (the same evidence, so once).
-  absl::Status Shift(pqxx::work& tx, const std::string& group, const dir::Shift& shift) {
+  absl::Status Shift(pqxx::work& tx, const ev::Event& e, const dir::Shift& shift) {
+    const std::string& group = e.group_id();
     if (!IsValidId(shift.id()) || !IsValidId(shift.estate_id()) || !IsValidId(shift.staff_id()) ||
         !shift.has_start_time() || !shift.has_end_time()) {
       return absl::OkStatus();
@@ -417,11 +443,8 @@ class Handler {
     return absl::OkStatus();
   }
 
-  static absl::Status Unreadable(const ev::Event& e) {
-    return absl::InvalidArgumentError(absl::StrCat(e.type(), ": unreadable payload"));
-  }
-
   PerformanceStore store_;
+  EventRouter router_;
 };
 
 }  // namespace

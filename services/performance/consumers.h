@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "services/performance/performance_store.h"
 #include "shared/bus.h"
 #include "shared/db.h"
@@ -39,13 +41,18 @@ struct Evidence {
   std::vector<FactDelta> facts;
 };
 
-// Pure: the evidence of one event given the group's rule points and the estate's time
-// zone (which decides the event's month). Events that are no evidence give nothing.
-Evidence EvidenceOf(const wuye::events::v1::Event& event,
-                    const std::map<std::string, int32_t>& points, absl::TimeZone tz);
+// The group's points per rule code.
+using Points = std::map<std::string, int32_t>;
 
-// The time an event's evidence happened at: the payload's own time, else occurred_at.
-absl::Time EvidenceTime(const wuye::events::v1::Event& event);
+// Whether events of `type` are evidence (EvidenceOf reads them).
+bool IsEvidence(absl::string_view type);
+
+// Pure: the evidence of one event given the group's rule points and the estate's time
+// zone (which decides the event's month), happened at the payload's own time (else at
+// occurred_at). An event that is no evidence gives nothing; one whose payload is not the
+// message its type carries is refused (INVALID_ARGUMENT, as every consumer refuses it).
+absl::StatusOr<Evidence> EvidenceOf(const wuye::events::v1::Event& event, const Points& points,
+                                    absl::TimeZone tz);
 
 // Applies many evidence events at once (the bench, the handler and manual entries share
 // it): resolves the agents on duty, maps office lines onto the responsible people's forms,

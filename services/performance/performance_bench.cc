@@ -225,10 +225,11 @@ int RunBench(int argc, char** argv) {
     if (!st.ok()) Fatal(st.ToString());
     auto apply = [&](int from, int to) {
       for (int i = from; i < to; i += batch) {
-        absl::Status s = db.Transact([&](pqxx::work& tx) {
+        absl::Status s = db.Transact([&](pqxx::work& tx) -> absl::Status {
           std::vector<pf::Evidence> evidence;
           for (int j = i; j < std::min(to, i + batch); ++j) {
-            evidence.push_back(pf::EvidenceOf(all[j], points, tz));
+            WUYE_ASSIGN_OR_RETURN(pf::Evidence e, pf::EvidenceOf(all[j], points, tz));
+            evidence.push_back(std::move(e));
           }
           return pf::ApplyEvidence(tx, store, group, std::move(evidence));
         });
@@ -246,10 +247,11 @@ int RunBench(int argc, char** argv) {
     // Only the lines are idempotent by themselves; figures rely on the inbox, so the
     // redelivery goes through the line path alone (figures left out).
     for (int i = 0; i < redeliver; i += batch) {
-      absl::Status s = db.Transact([&](pqxx::work& tx) {
+      absl::Status s = db.Transact([&](pqxx::work& tx) -> absl::Status {
         std::vector<pf::Evidence> evidence;
         for (int j = i; j < std::min(redeliver, i + batch); ++j) {
-          evidence.push_back(pf::EvidenceOf(all[j], points, tz));
+          WUYE_ASSIGN_OR_RETURN(pf::Evidence e, pf::EvidenceOf(all[j], points, tz));
+          evidence.push_back(std::move(e));
           evidence.back().facts.clear();
         }
         return pf::ApplyEvidence(tx, store, group, std::move(evidence));

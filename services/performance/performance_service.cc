@@ -416,7 +416,7 @@ absl::Status PerformanceServiceImpl::CreateQualityAppeal(RequestContext& rc,
     if (!line) return absl::NotFoundError("quality_line_id: no such line");
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(line->estate_id()));
     int32_t window = store_.GetSettings(tx, group).appeal_window_days();
-    absl::TimeZone tz = ZoneOr(store_.EstateZone(tx, group, line->estate_id()));
+    absl::TimeZone tz = EstateZone(store_.EstateZone(tx, group, line->estate_id()));
     if (rc.now >= AppealDeadline(line->period(), tz, window) ||
         store_.EstateMonthClosed(tx, group, line->estate_id(), MonthDate(line->period()))) {
       return Refused("quality_line_id: the appeal window of its month has closed",

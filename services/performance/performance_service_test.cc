@@ -577,10 +577,13 @@ TEST_F(PerformanceServiceTest, TheSameEvidenceEventTwiceCountsOnce) {
   std::map<std::string, int32_t> rule_points;
   for (const RuleDef& r : Catalogue()) rule_points[std::string(r.code)] = r.default_points;
   for (int round = 0; round < 2; ++round) {
-    ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) {
+    ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) -> absl::Status {
                      std::vector<Evidence> batch;
-                     batch.push_back(EvidenceOf(e, rule_points, EstateZone("")));
-                     batch.push_back(EvidenceOf(e, rule_points, EstateZone("")));
+                     for (int i = 0; i < 2; ++i) {
+                       WUYE_ASSIGN_OR_RETURN(Evidence evidence,
+                                             EvidenceOf(e, rule_points, EstateZone("")));
+                       batch.push_back(std::move(evidence));
+                     }
                      return ApplyEvidence(tx, store, group_, std::move(batch));
                    })
                     .ok());
@@ -590,6 +593,23 @@ TEST_F(PerformanceServiceTest, TheSameEvidenceEventTwiceCountsOnce) {
   EXPECT_EQ(t.score(), 98);
   EXPECT_EQ(Ledger(2026, 10).lines_size(), 2);
   EXPECT_EQ(Ledger(2026, 10).score(), -40);
+}
+
+// docs/events.md (consumers): an event whose payload is not the message its type carries is
+// refused (it reaches the dead letters), where it used to count as no evidence; a type
+// performance does not route is nothing to do. Neither writes anything.
+TEST_F(PerformanceServiceTest, AnEventWithAnotherPayloadIsRefusedNotSkipped) {
+  ev::CallbackRecorded c;
+  c.set_estate_id(estate_);
+  c.set_satisfaction(wuye::common::v1::SATISFACTION_UNSATISFIED);
+  c.add_worker_ids(tech_);
+  for (const char* type : {"intake.complaint.verified", "dispatch.work_order.signature_missing",
+                           "directory.shift.created", "billing.collection.reported"}) {
+    EXPECT_EQ(Deliver(type, group_, c, estate_).code(), absl::StatusCode::kInvalidArgument) << type;
+  }
+  EXPECT_TRUE(Deliver("intake.complaint.major", group_, c, estate_).ok());
+  EXPECT_EQ(Sheet(tech_, 2026, 10).lines_size(), 0);
+  EXPECT_EQ(Ledger(2026, 10).lines_size(), 0);
 }
 
 // ---- two ledgers: the office's quality score, people's 100-point forms -------------------------

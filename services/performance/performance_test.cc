@@ -183,6 +183,13 @@ std::map<std::string, int32_t> Defaults() {
   return m;
 }
 
+// The evidence of `e` in UTC; a refusal fails the test.
+Evidence Read(const ev::Event& e, const Points& points) {
+  absl::StatusOr<Evidence> evidence = EvidenceOf(e, points, absl::UTCTimeZone());
+  EXPECT_TRUE(evidence.ok()) << evidence.status();
+  return evidence.ok() ? *std::move(evidence) : Evidence();
+}
+
 TEST(Evidence, CallbackUnsatisfiedUnpaid) {
   ev::CallbackRecorded c;
   c.set_estate_id(NewId(absl::Now()));
@@ -192,7 +199,7 @@ TEST(Evidence, CallbackUnsatisfiedUnpaid) {
   c.add_worker_ids(w2);
   c.add_worker_ids(w1);  // listed twice: counted once
   c.set_agent_id(NewId(absl::Now()));
-  Evidence e = EvidenceOf(Envelope("intake.callback.recorded", c), Defaults(), absl::UTCTimeZone());
+  Evidence e = Read(Envelope("intake.callback.recorded", c), Defaults());
   // 000_…, 二.5: one office line of −20 per unsatisfied visit, naming both workers.
   ASSERT_EQ(e.quality.size(), 1u);
   EXPECT_EQ(e.quality[0].line.item, "service_unsatisfied");
@@ -200,11 +207,11 @@ TEST(Evidence, CallbackUnsatisfiedUnpaid) {
   EXPECT_EQ(e.quality[0].line.responsible, (std::vector<std::string>{w1, w2}));
   EXPECT_EQ(e.facts.size(), 3u);  // the agent's call, two workers rated
   c.set_paid(true);
-  e = EvidenceOf(Envelope("intake.callback.recorded", c), Defaults(), absl::UTCTimeZone());
+  e = Read(Envelope("intake.callback.recorded", c), Defaults());
   EXPECT_TRUE(e.quality.empty());  // paid items are not deducted
   c.set_paid(false);
   c.set_satisfaction(wuye::common::v1::SATISFACTION_SATISFIED);
-  e = EvidenceOf(Envelope("intake.callback.recorded", c), Defaults(), absl::UTCTimeZone());
+  e = Read(Envelope("intake.callback.recorded", c), Defaults());
   EXPECT_TRUE(e.quality.empty());
   EXPECT_EQ(e.facts[1].callbacks_satisfied, 1);
 }
@@ -214,31 +221,31 @@ TEST(Evidence, UnrecordedCallAndComplaintAndSignature) {
   ev::UnrecordedCall u;
   u.set_finding_id(NewId(absl::Now()));
   u.set_estate_id(NewId(absl::Now()));
-  Evidence e = EvidenceOf(Envelope("intake.call.unrecorded", u), Defaults(), absl::UTCTimeZone());
+  Evidence e = Read(Envelope("intake.call.unrecorded", u), Defaults());
   ASSERT_EQ(e.findings.size(), 1u);
   EXPECT_EQ(e.findings[0].caller, pb::CALLER_KIND_UNSPECIFIED);
   EXPECT_EQ(e.findings[0].state, pb::FINDING_STATE_TO_REVIEW);
   EXPECT_TRUE(e.quality.empty());
   u.set_caller_is_resident(false);
-  e = EvidenceOf(Envelope("intake.call.unrecorded", u), Defaults(), absl::UTCTimeZone());
+  e = Read(Envelope("intake.call.unrecorded", u), Defaults());
   EXPECT_EQ(e.findings[0].caller, pb::CALLER_KIND_NOT_RESIDENT);
   EXPECT_TRUE(e.quality.empty());
   u.set_caller_is_resident(true);
-  e = EvidenceOf(Envelope("intake.call.unrecorded", u), Defaults(), absl::UTCTimeZone());
+  e = Read(Envelope("intake.call.unrecorded", u), Defaults());
   EXPECT_EQ(e.findings[0].state, pb::FINDING_STATE_DEDUCTED);
   ASSERT_EQ(e.quality.size(), 1u);
   EXPECT_TRUE(e.quality[0].on_duty);  // the agents on duty, by the roster
   EXPECT_TRUE(e.quality[0].line.responsible.empty());
   EXPECT_EQ(e.quality[0].line.points, -20);
   u.add_staff_ids(NewId(absl::Now()));
-  e = EvidenceOf(Envelope("intake.call.unrecorded", u), Defaults(), absl::UTCTimeZone());
+  e = Read(Envelope("intake.call.unrecorded", u), Defaults());
   ASSERT_EQ(e.quality.size(), 1u);
   EXPECT_EQ(e.quality[0].line.responsible, (std::vector<std::string>{u.staff_ids(0)}));
 
   ev::ComplaintVerified c;
   c.set_estate_id(u.estate_id());
   c.set_staff_id(NewId(absl::Now()));
-  e = EvidenceOf(Envelope("intake.complaint.verified", c), Defaults(), absl::UTCTimeZone());
+  e = Read(Envelope("intake.complaint.verified", c), Defaults());
   ASSERT_EQ(e.quality.size(), 1u);
   EXPECT_EQ(e.quality[0].line.item, "complaint_verified");
   EXPECT_EQ(e.facts[0].complaints_against, 1);
@@ -249,23 +256,46 @@ TEST(Evidence, UnrecordedCallAndComplaintAndSignature) {
   auto points = Defaults();
   points["work_unsigned"] = -30;
   ev::Event env = Envelope("dispatch.work_order.signature_missing", w);
-  e = EvidenceOf(env, points, absl::UTCTimeZone());
+  e = Read(env, points);
   ASSERT_EQ(e.quality.size(), 1u);
   EXPECT_EQ(e.quality[0].line.points, -30);
   EXPECT_EQ(e.quality[0].line.source_event_id, env.event_id());
 
   *w.mutable_sla_deadline() = ToProtoTime(absl::Now());
   w.set_sla_met(true);
-  e = EvidenceOf(Envelope("dispatch.work_order.completed", w), points, absl::UTCTimeZone());
+  e = Read(Envelope("dispatch.work_order.completed", w), points);
   EXPECT_TRUE(e.quality.empty());
   ASSERT_EQ(e.facts.size(), 1u);
   EXPECT_EQ(e.facts[0].sla_hits, 1);
   EXPECT_EQ(e.facts[0].requests_handled, 1);
-  e = EvidenceOf(Envelope("dispatch.sla.breached", w), points, absl::UTCTimeZone());
+  e = Read(Envelope("dispatch.sla.breached", w), points);
   EXPECT_EQ(e.facts[0].sla_misses, 1);
   // Not evidence at all.
-  e = EvidenceOf(Envelope("dispatch.work_order.assigned", w), points, absl::UTCTimeZone());
+  e = Read(Envelope("dispatch.work_order.assigned", w), points);
   EXPECT_TRUE(e.quality.empty() && e.lines.empty() && e.facts.empty());
+  EXPECT_FALSE(IsEvidence("dispatch.work_order.assigned"));
+  EXPECT_TRUE(IsEvidence("dispatch.sla.breached"));
+}
+
+// docs/events.md (consumers): an evidence event whose payload is not the message its type
+// carries is refused, so the bus dead-letters it where an operator sees it, instead of
+// counting as no evidence.
+TEST(Evidence, APayloadOfAnotherMessageIsRefused) {
+  ev::WorkOrderChanged w;
+  w.set_estate_id(NewId(absl::Now()));
+  w.add_worker_ids(NewId(absl::Now()));
+  for (const char* type : {"intake.call.unrecorded", "intake.callback.recorded",
+                           "intake.complaint.verified", "intake.ticket.changed"}) {
+    absl::StatusOr<Evidence> e = EvidenceOf(Envelope(type, w), Defaults(), absl::UTCTimeZone());
+    EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument) << type;
+  }
+  ev::CallbackRecorded c;
+  absl::StatusOr<Evidence> e =
+      EvidenceOf(Envelope("dispatch.sla.breached", c), Defaults(), absl::UTCTimeZone());
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
+  // A type that is no evidence is not read at all.
+  EXPECT_TRUE(
+      EvidenceOf(Envelope("intake.complaint.major", c), Defaults(), absl::UTCTimeZone()).ok());
 }
 
 }  // namespace
