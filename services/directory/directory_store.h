@@ -1,5 +1,9 @@
 // The only code that knows the directory's tables. Every call takes the caller's group and
 // filters by it; nothing here decides rules (directory.h) or permissions (the handlers).
+//
+// One class over one file per aggregate, each statement declared beside the method that
+// runs it: directory_store.cc (groups and estates), _units.cc (buildings, units and their
+// import), _residents.cc and _staff.cc (staff and their shifts).
 #pragma once
 
 #include <optional>
@@ -11,6 +15,7 @@
 #include "absl/time/time.h"
 #include "shared/db.h"
 #include "shared/migrate.h"
+#include "shared/sql.h"
 #include "wuye/directory/v1/directory.pb.h"
 
 namespace wuye {
@@ -106,6 +111,13 @@ class DirectoryStore {
                                     const std::string& estate_id, const std::string& staff_id,
                                     absl::Time window_start, absl::Time window_end,
                                     const std::string& after, int limit);
+
+ private:
+  // The statements of each file, prepared by the constructor.
+  static const sql::Statements& EstateStatements();    // directory_store.cc
+  static const sql::Statements& UnitStatements();      // directory_store_units.cc
+  static const sql::Statements& ResidentStatements();  // directory_store_residents.cc
+  static const sql::Statements& StaffStatements();     // directory_store_staff.cc
 };
 
 }  // namespace wuye::directory
