@@ -6,7 +6,6 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -20,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "shared/crypto.h"
 
 namespace wuye {
 namespace {
@@ -129,15 +129,10 @@ std::optional<std::string> B64UrlDecode(absl::string_view in) {
 // ---- keys and signatures ----
 
 std::optional<std::string> Hs256(std::string_view key, std::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
-           &len) == nullptr ||
-      len != kHs256SigBytes) {
-    return ClearErrors(std::optional<std::string>());
-  }
-  return std::string(reinterpret_cast<char*>(mac), len);
+  std::string mac = HmacSha256(absl::string_view(key.data(), key.size()),
+                               absl::string_view(data.data(), data.size()));
+  if (mac.size() != kHs256SigBytes) return std::nullopt;
+  return mac;
 }
 
 bool IsP256(EVP_PKEY* key) {

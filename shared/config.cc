@@ -10,6 +10,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "shared/secret.h"
 
 ABSL_FLAG(std::string, listen, "", "host:port to serve gRPC on (default 0.0.0.0:<service port>)");
 ABSL_FLAG(std::string, metrics_listen, "",
@@ -75,14 +76,6 @@ ABSL_FLAG(absl::Duration, pg_idle_in_transaction_timeout, absl::Seconds(60),
 
 namespace wuye {
 namespace {
-
-absl::StatusOr<std::string> ReadSecretFile(absl::string_view flag, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read the file"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return std::string(absl::StripTrailingAsciiWhitespace(ss.str()));
-}
 
 // The limits, TLS and PostgreSQL session flags, validated.
 absl::Status LoadLimits(ServiceConfig* c) {

@@ -2,11 +2,11 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <openssl/sha.h>
 
 #include <memory>
 #include <vector>
 
+#include "shared/crypto.h"
 #include "shared/status.h"
 
 namespace wuye {
@@ -23,9 +23,7 @@ std::string RequestHash(const google::protobuf::Message& request) {
     coded.SetSerializationDeterministic(true);
     copy->SerializeToCodedStream(&coded);
   }
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+  return Sha256(bytes);
 }
 
 namespace {

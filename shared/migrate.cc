@@ -1,23 +1,17 @@
 #include "shared/migrate.h"
 
-#include <openssl/sha.h>
-
 #include <cstdlib>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "shared/crypto.h"
 #include "shared/log.h"
 
 namespace wuye {
 namespace {
 
-std::string Sha256Hex(absl::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
-}
+std::string Sha256Hex(absl::string_view text) { return absl::BytesToHexString(Sha256(text)); }
 
 absl::Status ParseVersion(const Migration& m, int* version) {
   if (m.file.size() < 5 || m.file[3] != '_' || !absl::SimpleAtoi(m.file.substr(0, 3), version)) {

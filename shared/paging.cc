@@ -1,9 +1,8 @@
 #include "shared/paging.h"
 
-#include <openssl/sha.h>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "shared/crypto.h"
 #include "shared/ids.h"
 #include "shared/status.h"
 
@@ -17,9 +16,7 @@ constexpr size_t kTagSize = 8;
 
 std::string Tag(absl::string_view last_key, absl::string_view filters) {
   std::string text = absl::StrCat("wuye-page-v1\n", filters, "\n", last_key);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), kTagSize);
+  return Sha256(text).substr(0, kTagSize);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <google/protobuf/message.h>
 #include <google/protobuf/wire_format_lite.h>
 #include <grpc/byte_buffer.h>
+#include <grpc/slice.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/call_op_set.h>
 #include <grpcpp/impl/codegen/method_handler.h>
@@ -120,9 +121,12 @@ class SizeLimitedHandler : public grpc::internal::MethodHandler {
       (void)raw.Dump(&slices);
       std::vector<grpc_slice> c_slices;
       c_slices.reserve(slices.size());
+      // c_slice() gives a reference of its own, and the buffer takes another: ours are
+      // dropped once the buffer holds the slices (kept, they leaked the request's bytes).
       for (const grpc::Slice& slice : slices) c_slices.push_back(slice.c_slice());
       // The generated handler decodes it and takes ownership (as with the server's own).
       grpc_byte_buffer* buffer = grpc_raw_byte_buffer_create(c_slices.data(), c_slices.size());
+      for (grpc_slice& slice : c_slices) grpc_slice_unref(slice);
       request = inner_->Deserialize(param.call->call(), buffer, &status, nullptr);
       if (!status.ok()) {
         status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,

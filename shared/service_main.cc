@@ -2,10 +2,12 @@
 
 #include <cstdio>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "shared/log.h"
 #include "shared/metrics_http.h"
 #include "shared/server.h"
+#include "wuye/service_list.h"
 
 namespace wuye {
 
@@ -27,7 +29,20 @@ absl::StatusOr<std::unique_ptr<Db>> OpenServiceDatabase(const DbOptions& options
   return db;
 }
 
-int ServiceMain(int argc, char** argv, const ServiceSpec& spec) {
+int ServiceMain(int argc, char** argv, const ServiceSpec& given) {
+  ServiceSpec spec = given;
+  for (const ListedService& listed : kListedServices) {
+    if (spec.name != listed.name) continue;
+    if (spec.default_port == 0) spec.default_port = listed.port;
+    absl::string_view names = listed.grpc_services;  // the first is the main one
+    if (spec.grpc_service_name.empty())
+      spec.grpc_service_name = std::string(names.substr(0, names.find(',')));
+  }
+  if (spec.default_port == 0 || spec.grpc_service_name.empty()) {
+    std::fprintf(stderr, "%s: not in services.txt: give default_port and grpc_service_name\n",
+                 spec.name.c_str());
+    return 2;
+  }
   ServiceHost::BlockTerminationSignals();
   absl::StatusOr<ServiceConfig> config =
       LoadServiceConfig(argc, argv, spec.name, spec.default_port);

@@ -30,9 +30,10 @@ struct ServiceParts {
 
 struct ServiceSpec {
   std::string name;                // "directory"
-  int default_port;                // 50051
   const MigrationSet* migrations;  // the service's schema
-  std::string grpc_service_name;   // "wuye.directory.v1.DirectoryService", for health
+  // Both from the service's line of services.txt (wuye/service_list.h) when left unset:
+  int default_port = 0;           // 50051
+  std::string grpc_service_name;  // "wuye.directory.v1.DirectoryService", for health
   std::function<absl::StatusOr<std::unique_ptr<grpc::Service>>(ServiceParts&)> make;
   // Streams of other services this one consumes, and what it does with their events.
   std::vector<std::string> consumes = {};

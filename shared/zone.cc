@@ -87,4 +87,10 @@ bool LoadIanaZone(absl::string_view name, absl::TimeZone* tz) {
   return absl::LoadTimeZone(std::string(name), tz);
 }
 
+absl::TimeZone EstateZone(absl::string_view iana_name) {
+  absl::TimeZone tz;
+  if (LoadIanaZone(iana_name, &tz) || absl::LoadTimeZone(kDefaultEstateZone, &tz)) return tz;
+  return absl::FixedTimeZone(8 * 3600);
+}
+
 }  // namespace wuye

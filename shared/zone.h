@@ -23,4 +23,16 @@ absl::Status CheckTimeZoneName(absl::string_view name, absl::string_view field);
 // absl::LoadTimeZone for known IANA names only: false, leaving `tz` alone, for any other.
 bool LoadIanaZone(absl::string_view name, absl::TimeZone* tz);
 
+// The zone an estate's local day, month and desk hours are counted in when its own zone is
+// empty or unknown (a copy not yet filled by directory's event, an old row): the group's
+// estates are in mainland China (the seeds), so China Standard Time.
+inline constexpr char kDefaultEstateZone[] = "Asia/Shanghai";
+// kDefaultEstateZone as an SQL literal, for statements that turn a time into an estate's
+// local date themselves: `AT TIME ZONE COALESCE(NULLIF(time_zone, ''), <this>)`.
+#define WUYE_SQL_DEFAULT_ESTATE_ZONE "'Asia/Shanghai'"
+
+// The estate's zone: `iana_name` when it is a known IANA name, else kDefaultEstateZone
+// (UTC+8 should the system lack even that). Every service counts "today" with this.
+absl::TimeZone EstateZone(absl::string_view iana_name);
+
 }  // namespace wuye

@@ -45,5 +45,20 @@ TEST(Zone, IanaNamesAccepted) {
   EXPECT_EQ(absl::ToCivilHour(absl::FromUnixSeconds(0), shanghai), absl::CivilHour(1970, 1, 1, 8));
 }
 
+// Issue 21, item 3: one fallback for an estate's zone in every service, Asia/Shanghai (the
+// seeds' estates are in mainland China), so one estate has one "today" everywhere.
+TEST(Zone, EstateZoneFallsBackToShanghai) {
+  EXPECT_EQ(EstateZone("").name(), "Asia/Shanghai");
+  EXPECT_EQ(EstateZone("Nowhere/City").name(), "Asia/Shanghai");
+  EXPECT_EQ(EstateZone("../etc/passwd").name(), "Asia/Shanghai");
+  EXPECT_EQ(EstateZone("America/New_York").name(), "America/New_York");
+  EXPECT_EQ(EstateZone("UTC").name(), "UTC");
+  EXPECT_EQ(std::string(kDefaultEstateZone), "Asia/Shanghai");
+  EXPECT_EQ(std::string(WUYE_SQL_DEFAULT_ESTATE_ZONE), "'Asia/Shanghai'");
+  // 2026-11-30 17:00 UTC is already December 1st at an estate without a zone.
+  absl::Time t = absl::FromCivil(absl::CivilSecond(2026, 11, 30, 17, 0, 0), absl::UTCTimeZone());
+  EXPECT_EQ(absl::ToCivilDay(t, EstateZone("")), absl::CivilDay(2026, 12, 1));
+}
+
 }  // namespace
 }  // namespace wuye

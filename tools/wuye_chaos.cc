@@ -28,7 +28,6 @@
 #include <map>
 #include <mutex>
 #include <pqxx/pqxx>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,7 +35,6 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -44,6 +42,7 @@
 #include "absl/time/time.h"
 #include "shared/auth.h"
 #include "shared/proto_time.h"
+#include "shared/secret.h"
 #include "shared/status.h"
 #include "wuye/billing/v1/billing.grpc.pb.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
@@ -87,14 +86,9 @@ void Say(const std::string& s) { std::cerr << "chaos: " << s << std::endl; }
 }
 
 std::string ReadSecret(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    if (const char* env = std::getenv("WUYE_JWT_SECRET"); env && *env) return env;
-    Die("cannot read " + path);
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return std::string(absl::StripTrailingAsciiWhitespace(ss.str()));
+  auto secret = wuye::ReadSecretFileOrEnv("--jwt_secret_file", path, "WUYE_JWT_SECRET");
+  if (!secret.ok()) Die(std::string(secret.status().message()));
+  return *secret;
 }
 
 std::string Mint(const std::string& secret, const std::string& group, const std::string& subject,

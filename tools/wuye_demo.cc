@@ -21,11 +21,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -45,6 +43,7 @@
 #include "shared/auth.h"
 #include "shared/config.h"
 #include "shared/proto_time.h"
+#include "shared/secret.h"
 #include "shared/status.h"
 #include "tools/demo_day.h"
 #include "tools/display_width.h"
@@ -571,17 +570,11 @@ std::vector<StaffPlan> DemoStaff() {
 // Calling the directory.
 
 std::string ReadSecret(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    if (const char* env = std::getenv("WUYE_JWT_SECRET"); env != nullptr && *env != '\0')
-      return env;
-    std::cerr << "wuye-demo: cannot read the JWT secret file " << path
-              << " (made by scripts/services.sh start; or pass --jwt_secret_file)\n";
-    std::exit(1);
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return std::string(absl::StripTrailingAsciiWhitespace(ss.str()));
+  auto secret = wuye::ReadSecretFileOrEnv("--jwt_secret_file", path, "WUYE_JWT_SECRET");
+  if (secret.ok()) return *secret;
+  std::cerr << "wuye-demo: " << secret.status().message()
+            << " (made by scripts/services.sh start; or pass --jwt_secret_file)\n";
+  std::exit(1);
 }
 
 std::string Mint(const std::string& secret, const std::string& group,
@@ -670,7 +663,6 @@ class Directory {
 
 // ------------------------------------------------------------------------------------
 // Printing.
-
 
 bool LooksNumeric(absl::string_view cell) {
   return !cell.empty() && std::all_of(cell.begin(), cell.end(), [](char c) {

@@ -11,9 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -27,6 +25,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "shared/auth.h"
+#include "shared/secret.h"
 
 ABSL_FLAG(std::string, sub, "", "Subject (user or service id).");
 ABSL_FLAG(std::string, group, "", "Group id; may be empty only for platform_admin.");
@@ -53,14 +52,6 @@ std::vector<std::string> SplitList(const std::string& csv) {
     if (!part.empty()) out.emplace_back(part);
   }
   return out;
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
 }
 
 // O_EXCL: never silently replace an existing key someone may still rely on.
@@ -126,7 +117,7 @@ absl::StatusOr<std::string> Mint() {
 
   std::string key_file = absl::GetFlag(FLAGS_es256_key_file);
   if (!key_file.empty()) {
-    absl::StatusOr<std::string> pem = ReadFile(key_file);
+    absl::StatusOr<std::string> pem = wuye::ReadSecretFile("--es256_key_file", key_file);
     if (!pem.ok()) return pem.status();
     return wuye::MintEs256(claims, *pem);
   }

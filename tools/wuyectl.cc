@@ -38,6 +38,7 @@
 #include "shared/auth.h"
 #include "shared/bus.h"
 #include "shared/ids.h"
+#include "shared/secret.h"
 #include "shared/status.h"
 #include "wuye/service_list.h"
 
@@ -517,8 +518,8 @@ int Token(const std::vector<std::string>& args) {
     secret = s;
   } else {
     const char* dir = std::getenv("WUYE_STATE_DIR");
-    std::ifstream in(absl::StrCat(dir ? dir : ".local", "/jwt-secret"));
-    std::getline(in, secret);
+    secret = ReadSecretFile("jwt-secret", absl::StrCat(dir ? dir : ".local", "/jwt-secret"))
+                 .value_or("");
   }
   if (secret.empty()) Usage("token: no secret (set WUYE_JWT_SECRET or run from the repository)");
   if (kv["roles"].empty()) Usage("token: --roles is required");

@@ -281,34 +281,10 @@ absl::Status CheckEstatePrice(int64_t price_fen, int64_t standard_fen, absl::str
   return absl::OkStatus();
 }
 
-absl::Status CheckItemCode(absl::string_view code, absl::string_view field) {
-  if (code.size() < 2 || code.size() > 40) return FieldError(field, "2..40 characters");
-  for (char c : code) {
-    if (!absl::ascii_isupper(static_cast<unsigned char>(c)) &&
-        !absl::ascii_isdigit(static_cast<unsigned char>(c)) && c != '_') {
-      return FieldError(field, "upper-case letters, digits and '_' only");
-    }
-  }
-  return absl::OkStatus();
-}
-
-namespace {
-absl::Status CheckText(absl::string_view text, absl::string_view field, size_t max_bytes,
-                       bool required) {
-  if (required && absl::StripAsciiWhitespace(text).empty()) return FieldError(field, "required");
-  if (text.size() > max_bytes)
-    return FieldError(field, absl::StrCat("at most ", max_bytes, " bytes"));
-  for (char c : text) {
-    if (static_cast<unsigned char>(c) < 0x20) return FieldError(field, "no control characters");
-  }
-  return absl::OkStatus();
-}
-}  // namespace
-
 absl::Status CheckStandardPrice(const v1::StandardPrice& p, absl::string_view prefix) {
   auto f = [&](absl::string_view name) { return absl::StrCat(prefix, ".", name); };
   WUYE_RETURN_IF_ERROR(CheckItemCode(p.item_code(), f("item_code")));
-  WUYE_RETURN_IF_ERROR(CheckText(p.name(), f("name"), 300, true));
+  WUYE_RETURN_IF_ERROR(CheckText(p.name(), f("name"), 300, Presence::kRequired, Lines::kOne));
   if (p.price_fen() <= 0 || p.price_fen() > 100000000) {
     return FieldError(f("price_fen"), "must be 1..100000000");
   }
@@ -384,12 +360,6 @@ int AgeBucket(int64_t days) {
   return 3;
 }
 
-int32_t BasisPoints(int64_t part, int64_t whole, int32_t if_empty) {
-  if (whole <= 0) return if_empty;
-  if (part <= 0) return 0;
-  return static_cast<int32_t>((static_cast<__int128>(part) * 10000) / whole);
-}
-
 void CollectionRates(v1::CollectionReport* r) {
   r->set_collection_rate_bp(BasisPoints(r->collected_fen(), r->billed_fen(), 10000));
   r->set_arrears_share_bp(BasisPoints(r->owners_in_arrears(), r->owners(), 0));
@@ -417,12 +387,6 @@ wuye::common::v1::Month MonthOf(absl::CivilDay day) {
 
 absl::Time DueTime(const wuye::common::v1::Month& m, int due_day, absl::TimeZone tz) {
   return absl::FromCivil(absl::CivilDay(m.year(), m.month(), due_day) + 1, tz);
-}
-
-absl::TimeZone ZoneOrUtc(const std::string& name) {
-  absl::TimeZone tz;
-  if (name.empty() || !LoadIanaZone(name, &tz)) return absl::UTCTimeZone();
-  return tz;
 }
 
 }  // namespace wuye::billing

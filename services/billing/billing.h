@@ -24,6 +24,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "shared/basis_points.h"
+#include "shared/text.h"
+#include "shared/zone.h"
 #include "wuye/billing/v1/billing.pb.h"
 
 namespace wuye::billing {
@@ -158,7 +161,6 @@ PriceBand EstatePriceBand(int64_t standard_fen);
 // INVALID_ARGUMENT on `field` naming the allowed range when outside it.
 absl::Status CheckEstatePrice(int64_t price_fen, int64_t standard_fen, absl::string_view field);
 absl::Status CheckStandardPrice(const v1::StandardPrice& price, absl::string_view prefix);
-absl::Status CheckItemCode(absl::string_view code, absl::string_view field);
 
 // ---- Payments --------------------------------------------------------------------------
 
@@ -192,8 +194,6 @@ int AgeBucket(int64_t days_past_due);
 
 inline constexpr int32_t kCollectionTargetBp = 9500;
 inline constexpr int32_t kArrearsBaselineBp = 2500;
-// part / whole in basis points, rounded down; `if_empty` when whole is 0.
-int32_t BasisPoints(int64_t part, int64_t whole, int32_t if_empty);
 
 // Fills the collection rate (collected ÷ billed; 10000 with nothing billed), the arrears
 // share (owners in arrears ÷ owners, against the 25 % baseline of 000_… 二.10) and whether
@@ -211,7 +211,4 @@ absl::Time DueTime(const wuye::common::v1::Month& month, int due_day, absl::Time
 inline absl::Time CollectionCloseTime(absl::Time due, int32_t grace_days) {
   return due + absl::Hours(24) * grace_days;
 }
-// The estate's zone, UTC when the name is unknown.
-absl::TimeZone ZoneOrUtc(const std::string& name);
-
 }  // namespace wuye::billing

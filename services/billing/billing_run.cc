@@ -41,7 +41,7 @@ absl::StatusOr<int> BillingRunner::Tick() {
       v1::FeeSchedule schedule = store_.GetSchedule(tx, row->group_id, estate->id);
       v1::BillingSettings settings = WithDefaults(store_.GetSettings(tx, row->group_id));
       store_.LockEstateForRun(tx, estate->id);
-      absl::Time due = DueTime(run.period(), schedule.due_day(), ZoneOrUtc(estate->time_zone));
+      absl::Time due = DueTime(run.period(), schedule.due_day(), EstateZone(estate->time_zone));
       std::string prefix = NewId(now).substr(0, 24);
       chunk =
           store_.IssueChunk(tx, row->group_id, *estate, schedule, settings.first_month_proration(),

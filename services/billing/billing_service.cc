@@ -58,16 +58,6 @@ absl::Status CheckLabel(const std::string& text, absl::string_view field, size_t
   return absl::OkStatus();
 }
 
-absl::Status CheckFreeText(const std::string& text, absl::string_view field, size_t max,
-                           bool required) {
-  if (required && text.empty()) return FieldError(field, "required");
-  if (text.size() > max) return FieldError(field, absl::StrCat("at most ", max, " bytes"));
-  for (char c : text) {
-    if (static_cast<unsigned char>(c) < 0x20) return FieldError(field, "no control characters");
-  }
-  return absl::OkStatus();
-}
-
 // An amount of money moved and how: both required.
 absl::Status CheckMoneyMovement(int64_t amount_fen, v1::PaymentMethod method) {
   if (amount_fen <= 0 || amount_fen > 100000000) {
@@ -520,7 +510,8 @@ grpc::Status BillingServiceImpl::ReversePayment(Ctx* ctx, const v1::ReversePayme
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk}));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
-    WUYE_RETURN_IF_ERROR(CheckFreeText(req->reason(), "reason", 200, true));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->reason(), "reason", 200, Presence::kRequired, Lines::kMany));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       auto payment = store_.GetPayment(tx, group, req->id());
@@ -607,7 +598,8 @@ grpc::Status BillingServiceImpl::Refund(Ctx* ctx, const v1::RefundRequest* req,
       return FieldError("of", "credit or deposit");
     }
     WUYE_RETURN_IF_ERROR(CheckMoneyMovement(req->amount_fen(), req->method()));
-    WUYE_RETURN_IF_ERROR(CheckFreeText(req->reason(), "reason", 200, true));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->reason(), "reason", 200, Presence::kRequired, Lines::kMany));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, req->unit_id(), "unit_id"));
       const std::string& group = rc.caller.group_id;
@@ -737,7 +729,8 @@ grpc::Status BillingServiceImpl::RecordReminder(Ctx* ctx, const v1::RecordRemind
         !v1::ReminderChannel_IsValid(in.channel())) {
       return FieldError("reminder.channel", "required");
     }
-    WUYE_RETURN_IF_ERROR(CheckFreeText(in.note(), "reminder.note", 500, false));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(in.note(), "reminder.note", 500, Presence::kOptional, Lines::kMany));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(v1::Bill bill, VisibleBill(tx, rc, in.bill_id(), "reminder.bill_id"));
       if (bill.paid_fen() >= bill.amount_fen()) {
@@ -795,7 +788,7 @@ grpc::Status BillingServiceImpl::ReportCollection(Ctx* ctx, const v1::ReportColl
       v1::BillingSettings settings = WithDefaults(store_.GetSettings(tx, group));
       absl::Time due = store_.OpenReport(
           tx, group, estate.id, period,
-          DueTime(req->period(), schedule.due_day(), ZoneOrUtc(estate.time_zone)), resp);
+          DueTime(req->period(), schedule.due_day(), EstateZone(estate.time_zone)), resp);
       const absl::Time close = CollectionCloseTime(due, settings.collection_grace_days());
       resp->set_estate_id(estate.id);
       *resp->mutable_period() = req->period();
@@ -870,7 +863,7 @@ grpc::Status BillingServiceImpl::ReportClinicSettlement(
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(EstateCopy estate,
                             VisibleEstate(tx, rc, req->estate_id(), "estate_id"));
-      absl::TimeZone tz = ZoneOrUtc(estate.time_zone);
+      absl::TimeZone tz = EstateZone(estate.time_zone);
       const auto& m = req->period();
       absl::Time from = absl::FromCivil(absl::CivilMonth(m.year(), m.month()), tz);
       absl::Time to = absl::FromCivil(absl::CivilMonth(m.year(), m.month()) + 1, tz);

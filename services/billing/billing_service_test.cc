@@ -953,7 +953,7 @@ class EldercareMoneyTest : public BillingServiceTest {
 
   v1::ClinicSettlement Settlement(const std::string& token, grpc::Status* status = nullptr,
                                   const std::string& estate = "") {
-    absl::CivilDay today = absl::ToCivilDay(absl::Now(), ZoneOrUtc("Asia/Shanghai"));
+    absl::CivilDay today = absl::ToCivilDay(absl::Now(), EstateZone("Asia/Shanghai"));
     v1::ReportClinicSettlementRequest req;
     req.set_estate_id(estate.empty() ? estate_ : estate);
     *req.mutable_period() = Month(static_cast<int>(today.year()), today.month());
@@ -1181,7 +1181,7 @@ TEST_F(EldercareMoneyTest, TheClinicSettlementIsForFinanceOfTheCallersEstates) {
   EXPECT_EQ(s.management_fee_fen(), 3000);
   EXPECT_EQ(s.net_to_clinic_fen(), -3000);  // the clinic owes the office
   // Last month saw none of it.
-  absl::CivilDay today = absl::ToCivilDay(absl::Now(), ZoneOrUtc("Asia/Shanghai"));
+  absl::CivilDay today = absl::ToCivilDay(absl::Now(), EstateZone("Asia/Shanghai"));
   absl::CivilMonth last = absl::CivilMonth(today) - 1;
   v1::ReportClinicSettlementRequest prev;
   prev.set_estate_id(estate_);
@@ -1585,7 +1585,7 @@ TEST_F(BillingServiceTest, TheMonthsCollectionIsFixedAtItsCloseByTheServiceNotBy
   EXPECT_EQ(report.collected_fen(), 30000);
   EXPECT_EQ(report.owners(), 4);             // one per home; the parking space is none
   EXPECT_EQ(report.owners_in_arrears(), 0);  // nothing is past due yet
-  const absl::TimeZone shanghai = ZoneOrUtc("Asia/Shanghai");
+  const absl::TimeZone shanghai = EstateZone("Asia/Shanghai");
   const absl::Time close = absl::FromCivil(absl::CivilDay(next.year(), next.month(), 29), shanghai);
   EXPECT_EQ(FromProtoTime(report.close_time()), close);  // the due day's end, grace 0
   EXPECT_EQ(report.version(), 1);
@@ -1660,7 +1660,7 @@ TEST_F(BillingServiceTest, AMonthPastItsCloseIsFixedAsOfTheCloseWhoeverAsksFirst
   EXPECT_TRUE(report.final());
   EXPECT_FALSE(report.provisional());
   const absl::Time close = absl::FromCivil(absl::CivilDay(old_month.year(), old_month.month(), 16),
-                                           ZoneOrUtc("Asia/Shanghai")) +
+                                           EstateZone("Asia/Shanghai")) +
                            absl::Hours(24 * 30);
   EXPECT_EQ(FromProtoTime(report.close_time()), close);
   EXPECT_EQ(FromProtoTime(report.as_of()), close);

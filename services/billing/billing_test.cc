@@ -315,13 +315,25 @@ TEST(Arrears, DaysAndBuckets) {
   EXPECT_EQ(AgeBucket(181), 3);
 }
 
-TEST(Reports, BasisPointsRoundDown) {
-  EXPECT_EQ(BasisPoints(95, 100, 0), 9500);
-  EXPECT_EQ(BasisPoints(9499999, 10000000, 0), 9499);  // 94.99999 % is not 95 %
-  EXPECT_EQ(BasisPoints(1, 3, 0), 3333);
-  EXPECT_EQ(BasisPoints(0, 10, 7), 0);
-  EXPECT_EQ(BasisPoints(5, 0, 10000), 10000);
-  EXPECT_EQ(BasisPoints(10, 10, 0), 10000);
+// 001_… (四)1: 收费率达95%以上. The rate rounds down (shared/basis_points.h), so 94.99999 %
+// does not meet the target; nothing billed is a full rate.
+TEST(Reports, CollectionRateRoundsDownAgainstTheTarget) {
+  v1::CollectionReport r;
+  r.set_billed_fen(10000000);
+  r.set_collected_fen(9499999);
+  r.set_owners(4);
+  r.set_owners_in_arrears(1);
+  CollectionRates(&r);
+  EXPECT_EQ(r.collection_rate_bp(), 9499);
+  EXPECT_EQ(r.arrears_share_bp(), 2500);
+  EXPECT_FALSE(r.meets_collection_target());
+  r.set_collected_fen(9500000);
+  CollectionRates(&r);
+  EXPECT_TRUE(r.meets_collection_target());
+  v1::CollectionReport empty;
+  CollectionRates(&empty);
+  EXPECT_EQ(empty.collection_rate_bp(), 10000);
+  EXPECT_EQ(empty.arrears_share_bp(), 0);
 }
 
 TEST(Months, DueTimeIsTheEndOfTheDueDayInTheEstatesZone) {
@@ -330,7 +342,7 @@ TEST(Months, DueTimeIsTheEndOfTheDueDayInTheEstatesZone) {
   m.set_month(12);
   EXPECT_TRUE(CheckMonth(m, "period").ok());
   EXPECT_EQ(MonthStart(m), "2026-12-01");
-  absl::TimeZone shanghai = ZoneOrUtc("Asia/Shanghai");
+  absl::TimeZone shanghai = EstateZone("Asia/Shanghai");
   // Due on the 15th: overdue from 16 Dec 00:00 Shanghai = 15 Dec 16:00 UTC.
   EXPECT_EQ(DueTime(m, 15, shanghai),
             absl::FromCivil(absl::CivilSecond(2026, 12, 15, 16, 0, 0), absl::UTCTimeZone()));

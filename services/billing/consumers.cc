@@ -136,7 +136,7 @@ class Handler {
   std::string PeriodOf(pqxx::work& tx, const std::string& group, const std::string& estate,
                        absl::Time at) {
     auto copy = store_.GetEstate(tx, group, estate);
-    absl::TimeZone tz = ZoneOrUtc(copy ? copy->time_zone : "Asia/Shanghai");
+    absl::TimeZone tz = EstateZone(copy ? copy->time_zone : "");
     return MonthStart(MonthOf(absl::ToCivilDay(at, tz)));
   }
 

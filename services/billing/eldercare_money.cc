@@ -157,7 +157,7 @@ absl::Status EldercareMoney::Post(pqxx::work& tx, const std::string& group,
     return absl::OkStatus();  // charged before
   }
   auto estate = store_.GetEstate(tx, group, unit->estate_id);
-  absl::TimeZone tz = ZoneOrUtc(estate ? estate->time_zone : "Asia/Shanghai");
+  absl::TimeZone tz = EstateZone(estate ? estate->time_zone : "");
   store_.InsertChargeBill(tx, group, NewId(at), unit->estate_id, unit->id,
                           MonthStart(MonthOf(absl::ToCivilDay(at, tz))), item, ref, amount, at);
   return absl::OkStatus();

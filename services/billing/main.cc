@@ -8,9 +8,7 @@ int main(int argc, char** argv) {
   return wuye::ServiceMain(
       argc, argv,
       {.name = "billing",
-       .default_port = 50054,
        .migrations = &wuye::billing_migrations(),
-       .grpc_service_name = "wuye.billing.v1.BillingService",
        .make = [](wuye::ServiceParts& parts) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
          return std::make_unique<wuye::billing::BillingServiceImpl>(parts.db, parts.verifier,
                                                                     parts.clock);

@@ -9,6 +9,7 @@
 #include "absl/time/civil_time.h"
 #include "shared/ids.h"
 #include "shared/status.h"
+#include "shared/text.h"
 #include "shared/zone.h"
 
 namespace wuye::directory {
@@ -16,22 +17,6 @@ namespace {
 
 std::string Path(absl::string_view prefix, absl::string_view field) {
   return prefix.empty() ? std::string(field) : absl::StrCat(prefix, ".", field);
-}
-
-// Counts UTF-8 characters; false on malformed UTF-8.
-bool Utf8Length(absl::string_view s, int* count) {
-  *count = 0;
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (int k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    }
-    i += len;
-    ++*count;
-  }
-  return true;
 }
 
 }  // namespace
@@ -61,18 +46,6 @@ absl::StatusOr<int64_t> ParseArea(absl::string_view text, absl::string_view fiel
 
 std::string FormatArea(int64_t centi_m2) {
   return absl::StrFormat("%d.%02d", centi_m2 / 100, centi_m2 % 100);
-}
-
-absl::Status CheckName(absl::string_view text, absl::string_view field, int max_chars) {
-  if (absl::StripAsciiWhitespace(text).empty()) return FieldError(field, "required");
-  int chars = 0;
-  if (!Utf8Length(text, &chars)) return FieldError(field, "must be valid UTF-8");
-  if (chars > max_chars)
-    return FieldError(field, absl::StrCat("at most ", max_chars, " characters"));
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f) return FieldError(field, "must not contain control characters");
-  }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> NormalizePhone(absl::string_view text, absl::string_view field) {
@@ -132,8 +105,9 @@ absl::Status CheckTimeOfDay(const v1::TimeOfDay& t, absl::string_view field) {
 }
 
 absl::Status PrepareEstate(v1::Estate& e, absl::string_view prefix) {
-  WUYE_RETURN_IF_ERROR(CheckName(e.name(), Path(prefix, "name"), 200));
-  if (e.time_zone().empty()) e.set_time_zone(kDefaultTimeZone);
+  WUYE_RETURN_IF_ERROR(
+      CheckText(e.name(), Path(prefix, "name"), 200, Presence::kRequired, Lines::kOne));
+  if (e.time_zone().empty()) e.set_time_zone(kDefaultEstateZone);
   WUYE_RETURN_IF_ERROR(CheckTimeZone(e.time_zone(), Path(prefix, "time_zone")));
   // The desk: 24 hours (000_…, 二.5: 实行每日24小时服务接待) unless hours are given; the
   // residential default. Other estates default to 08:00-20:00.
@@ -197,7 +171,8 @@ absl::Status UpdateDeskHours(v1::Estate& e, const v1::Estate& in,
 
 absl::Status PrepareBuilding(v1::Building& b, absl::string_view prefix) {
   if (!IsValidId(b.estate_id())) return FieldError(Path(prefix, "estate_id"), "not a valid id");
-  WUYE_RETURN_IF_ERROR(CheckName(b.name(), Path(prefix, "name"), 64));
+  WUYE_RETURN_IF_ERROR(
+      CheckText(b.name(), Path(prefix, "name"), 64, Presence::kRequired, Lines::kOne));
   if (b.floors() < 0 || b.floors() > 300) return FieldError(Path(prefix, "floors"), "0..300");
   return absl::OkStatus();
 }
@@ -206,7 +181,8 @@ namespace {
 // The fields a created and an imported unit share (Unit and ImportedUnit).
 template <class UnitLike>
 absl::Status PrepareUnitFields(UnitLike& u, absl::string_view prefix) {
-  WUYE_RETURN_IF_ERROR(CheckName(u.number(), Path(prefix, "number"), 32));
+  WUYE_RETURN_IF_ERROR(
+      CheckText(u.number(), Path(prefix, "number"), 32, Presence::kRequired, Lines::kOne));
   WUYE_ASSIGN_OR_RETURN(int64_t area,
                         ParseArea(u.building_area_m2(), Path(prefix, "building_area_m2")));
   u.set_building_area_m2(FormatArea(area));
@@ -242,13 +218,15 @@ absl::Status PrepareUnit(v1::Unit& u, absl::string_view prefix) {
 }
 
 absl::Status PrepareImportedUnit(v1::ImportedUnit& u, absl::string_view prefix) {
-  WUYE_RETURN_IF_ERROR(CheckName(u.building_name(), Path(prefix, "building_name"), 64));
+  WUYE_RETURN_IF_ERROR(CheckText(u.building_name(), Path(prefix, "building_name"), 64,
+                                 Presence::kRequired, Lines::kOne));
   return PrepareUnitFields(u, prefix);
 }
 
 absl::Status PrepareResident(v1::Resident& r, absl::string_view prefix, const v1::Date& today) {
   if (!IsValidId(r.unit_id())) return FieldError(Path(prefix, "unit_id"), "not a valid id");
-  WUYE_RETURN_IF_ERROR(CheckName(r.name(), Path(prefix, "name"), 100));
+  WUYE_RETURN_IF_ERROR(
+      CheckText(r.name(), Path(prefix, "name"), 100, Presence::kRequired, Lines::kOne));
   if (!r.phone().empty()) {
     WUYE_ASSIGN_OR_RETURN(std::string phone, NormalizePhone(r.phone(), Path(prefix, "phone")));
     r.set_phone(phone);
@@ -285,7 +263,8 @@ absl::Status PrepareResident(v1::Resident& r, absl::string_view prefix, const v1
 }
 
 absl::Status PrepareStaff(v1::Staff& s, absl::string_view prefix) {
-  WUYE_RETURN_IF_ERROR(CheckName(s.name(), Path(prefix, "name"), 100));
+  WUYE_RETURN_IF_ERROR(
+      CheckText(s.name(), Path(prefix, "name"), 100, Presence::kRequired, Lines::kOne));
   if (!s.phone().empty()) {
     WUYE_ASSIGN_OR_RETURN(std::string phone, NormalizePhone(s.phone(), Path(prefix, "phone")));
     s.set_phone(phone);

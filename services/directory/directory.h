@@ -13,7 +13,6 @@
 
 namespace wuye::directory {
 
-inline constexpr char kDefaultTimeZone[] = "Asia/Shanghai";
 inline constexpr int kMaxImportUnits = 200000;
 
 // A building area as an exact number of hundredths of a m² (centi-m²): "89.5" → 8950.
@@ -22,8 +21,6 @@ absl::StatusOr<int64_t> ParseArea(absl::string_view text, absl::string_view fiel
 // 8950 → "89.50".
 std::string FormatArea(int64_t centi_m2);
 
-// Required text: not blank, at most `max_chars` characters (UTF-8), no control characters.
-absl::Status CheckName(absl::string_view text, absl::string_view field, int max_chars);
 // 7..15 digits, optionally with a leading '+', spaces and dashes. Returns the digits (with
 // the '+'), which is what is stored.
 absl::StatusOr<std::string> NormalizePhone(absl::string_view text, absl::string_view field);

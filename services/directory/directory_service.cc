@@ -13,6 +13,7 @@
 #include "shared/paging.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/text.h"
 #include "shared/zone.h"
 #include "wuye/events/v1/directory_events.pb.h"
 
@@ -29,9 +30,7 @@ using roles::kSupervisor;
 using roles::kTeamLead;
 
 v1::Date LocalDate(absl::Time now, const std::string& tz_name) {
-  absl::TimeZone tz;
-  if (!LoadIanaZone(tz_name, &tz)) tz = absl::UTCTimeZone();
-  absl::CivilDay day = absl::ToCivilDay(now, tz);
+  absl::CivilDay day = absl::ToCivilDay(now, EstateZone(tz_name));
   v1::Date d;
   d.set_year(static_cast<int32_t>(day.year()));
   d.set_month(day.month());
@@ -102,7 +101,8 @@ grpc::Status DirectoryServiceImpl::CreateGroup(Ctx* ctx, const v1::CreateGroupRe
                                                v1::Group* resp) {
   return rpc_.Run(ctx, "CreateGroup", req->request_id(), [&](RequestContext& rc) -> absl::Status {
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kPlatformAdmin}));
-    WUYE_RETURN_IF_ERROR(CheckName(req->group().name(), "group.name", 200));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->group().name(), "group.name", 200, Presence::kRequired, Lines::kOne));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       v1::Group group = req->group();
       group.set_id(NewId(rc.now));

@@ -33,13 +33,21 @@ TEST(FormatArea, AlwaysTwoDecimals) {
   EXPECT_EQ(FormatArea(700), "7.00");
 }
 
-TEST(CheckName, CountsCharactersNotBytes) {
-  EXPECT_TRUE(CheckName("阳光花园", "n", 4).ok());
-  EXPECT_FALSE(CheckName("阳光花园小", "n", 4).ok());
-  EXPECT_FALSE(CheckName("", "n", 10).ok());
-  EXPECT_FALSE(CheckName(" \t", "n", 10).ok());
-  EXPECT_FALSE(CheckName("a\nb", "n", 10).ok());
-  EXPECT_FALSE(CheckName("\xff\xfe", "n", 10).ok());
+// Names are one line of characters, not bytes (shared/text.h; text_test.cc has the rest).
+TEST(Names, CountCharactersNotBytes) {
+  v1::Building b;
+  b.set_estate_id(NewId(absl::Now()));
+  std::string name;
+  for (int i = 0; i < 64; ++i) name += "楼";  // 64 characters, 192 bytes
+  b.set_name(name);
+  EXPECT_TRUE(PrepareBuilding(b, "building").ok());
+  b.set_name(name + "楼");
+  EXPECT_EQ(ErrorField(PrepareBuilding(b, "building")), "building.name");
+  for (const std::string& bad :
+       {std::string(" \t"), std::string("1\n号楼"), std::string("\xff\xfe")}) {
+    b.set_name(bad);
+    EXPECT_EQ(ErrorField(PrepareBuilding(b, "building")), "building.name");
+  }
 }
 
 TEST(NormalizePhone, KeepsDigitsAndALeadingPlus) {

@@ -184,7 +184,8 @@ grpc::Status DispatchServiceImpl::AssignWorkOrder(Ctx* ctx, const pb::AssignWork
     if (req->automatic() == !staff.empty()) {
       return FieldError("staff_ids", "name staff, or set automatic, not both");
     }
-    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500, false));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->reason(), "reason", 500, Presence::kOptional, Lines::kMany));
     return Change(
         rc, *req, resp, req->id(),
         [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
@@ -238,7 +239,8 @@ grpc::Status DispatchServiceImpl::DeclineWorkOrder(Ctx* ctx, const pb::DeclineWo
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(RequireWorkerOrManager(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500, true));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->reason(), "reason", 500, Presence::kRequired, Lines::kMany));
     WUYE_ASSIGN_OR_RETURN(std::string staff, WorkerOf(rc, req->staff_id(), true));
     return Change(rc, *req, resp, req->id(),
                   [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
@@ -358,7 +360,9 @@ grpc::Status DispatchServiceImpl::CompleteWorkOrder(Ctx* ctx,
         rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kQualityInspector,
                         kTechnician, kCleaner, kGardener, kSecurityGuard, kCareWorker}));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500, req->without_signature()));
+    WUYE_RETURN_IF_ERROR(CheckText(
+        req->reason(), "reason", 500,
+        req->without_signature() ? Presence::kRequired : Presence::kOptional, Lines::kMany));
     bool may_waive = rc.caller.HasAnyRole({kSupervisor, kEstateManager, kGroupAdmin});
     bool may_check = MayCheck(rc.caller);
     return Change(
@@ -388,7 +392,8 @@ grpc::Status DispatchServiceImpl::CancelWorkOrder(Ctx* ctx, const pb::CancelWork
     WUYE_RETURN_IF_ERROR(
         rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kAgent}));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500, true));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->reason(), "reason", 500, Presence::kRequired, Lines::kMany));
     return Change(rc, *req, resp, req->id(), [&](pqxx::work&, pb::WorkOrder& o, const Act& act) {
       return Cancel(o, req->reason(), act);
     });

@@ -192,9 +192,9 @@ TEST(SlaPolicyTest, RangesAreChecked) {
   p = pb::SlaPolicy();
   p.set_repeat_repairs(1);
   EXPECT_EQ(ErrorField(CheckPolicy(p, "policy")), "policy.repeat_repairs");
-  EXPECT_EQ(ZoneOf("").name(), "Asia/Shanghai");
-  EXPECT_EQ(ZoneOf("Nowhere/City").name(), "Asia/Shanghai");
-  EXPECT_EQ(ZoneOf("America/New_York").name(), "America/New_York");
+  EXPECT_EQ(EstateZone("").name(), "Asia/Shanghai");
+  EXPECT_EQ(EstateZone("Nowhere/City").name(), "Asia/Shanghai");
+  EXPECT_EQ(EstateZone("America/New_York").name(), "America/New_York");
 }
 
 pb::WorkOrder NewOrder(common::Priority priority = common::PRIORITY_EMERGENCY,

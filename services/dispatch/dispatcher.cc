@@ -60,7 +60,7 @@ absl::StatusOr<bool> Dispatcher::Create(pqxx::work& tx, pb::WorkOrder& o, pb::Or
   if (o.has_received_time()) sla_start = std::min(FromProtoTime(o.received_time()), sla_start);
   *o.mutable_received_time() = ToProtoTime(sla_start);
   Open(o, origin, act);
-  StartSla(o, ComputeSla(policy, ZoneOf(policy.time_zone()), o.priority(), sla_start,
+  StartSla(o, ComputeSla(policy, EstateZone(policy.time_zone()), o.priority(), sla_start,
                          FromProtoTime(o.scheduled_time())));
   // Chosen before the insert, so that the order is written once, as it leaves here.
   pb::AssignmentDecision decision = Choose(tx, o, act.now);

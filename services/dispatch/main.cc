@@ -8,9 +8,7 @@ int main(int argc, char** argv) {
   return wuye::ServiceMain(
       argc, argv,
       {.name = "dispatch",
-       .default_port = 50053,
        .migrations = &wuye::dispatch_migrations(),
-       .grpc_service_name = "wuye.dispatch.v1.DispatchService",
        .make = [](wuye::ServiceParts& p) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
          return std::make_unique<wuye::dispatch::DispatchServiceImpl>(p.db, p.verifier, p.clock);
        },

@@ -30,12 +30,6 @@ absl::Status Precondition(absl::string_view message, absl::string_view reason) {
 
 bool HasTime(const google::protobuf::Timestamp& ts) { return ts.seconds() != 0 || ts.nanos() != 0; }
 
-size_t CodePoints(absl::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 void AddStep(pb::WorkOrder& order, const std::string& what, const std::string& staff_id,
              const std::string& reason, const Act& act) {
   pb::Step* step = order.add_history();
@@ -83,30 +77,6 @@ std::optional<absl::Time> LastEscalated(const pb::WorkOrder& order) {
 
 // -- input ------------------------------------------------------------------------------
 
-absl::Status CheckText(absl::string_view value, absl::string_view field, size_t max,
-                       bool required) {
-  if (required && absl::StripAsciiWhitespace(value).empty()) return FieldError(field, "required");
-  if (CodePoints(value) > max)
-    return FieldError(field, absl::StrCat("at most ", max, " characters"));
-  for (unsigned char c : value) {
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-      return FieldError(field, "no control characters");
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckItemCode(absl::string_view code, absl::string_view field) {
-  if (code.empty()) return FieldError(field, "required");
-  if (code.size() > 40) return FieldError(field, "at most 40 characters");
-  for (char c : code) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
-      return FieldError(field, "only A-Z, 0-9 and _");
-    }
-  }
-  return absl::OkStatus();
-}
-
 static absl::Status CheckOptionalId(const std::string& id, const std::string& field) {
   if (!id.empty() && !IsValidId(id)) return FieldError(field, "not a valid id");
   return absl::OkStatus();
@@ -122,7 +92,8 @@ absl::Status PrepareWorkOrder(pb::WorkOrder& o, absl::string_view field, absl::T
       if (!IsValidId(loc.unit_id())) return FieldError(f("location.unit_id"), "not a valid id");
       break;
     case common::Location::kCommonArea:
-      WUYE_RETURN_IF_ERROR(CheckText(loc.common_area(), f("location.common_area"), 200, true));
+      WUYE_RETURN_IF_ERROR(CheckText(loc.common_area(), f("location.common_area"), 200,
+                                     Presence::kRequired, Lines::kOne));
       break;
     default:
       return FieldError(f("location"), "a unit_id or a common_area is required");
@@ -137,7 +108,8 @@ absl::Status PrepareWorkOrder(pb::WorkOrder& o, absl::string_view field, absl::T
   WUYE_RETURN_IF_ERROR(CheckOptionalId(o.ticket_id(), f("ticket_id")));
   WUYE_RETURN_IF_ERROR(CheckOptionalId(o.resident_id(), f("resident_id")));
   WUYE_RETURN_IF_ERROR(CheckOptionalId(o.elder_id(), f("elder_id")));
-  WUYE_RETURN_IF_ERROR(CheckText(o.description(), f("description"), 2000, false));
+  WUYE_RETURN_IF_ERROR(
+      CheckText(o.description(), f("description"), 2000, Presence::kOptional, Lines::kMany));
   if (o.priority() == common::PRIORITY_SCHEDULED) {
     if (!HasTime(o.scheduled_time())) return FieldError(f("scheduled_time"), "required");
     if (FromProtoTime(o.scheduled_time()) < now - absl::Minutes(1)) {
@@ -188,7 +160,8 @@ absl::Status CheckQuantity(int64_t quantity_milli, absl::string_view field) {
 
 absl::Status CheckSignature(const pb::Signature& s, absl::string_view field, absl::Time now) {
   auto f = [&](absl::string_view name) { return absl::StrCat(field, ".", name); };
-  WUYE_RETURN_IF_ERROR(CheckText(s.resident_name(), f("resident_name"), 100, true));
+  WUYE_RETURN_IF_ERROR(
+      CheckText(s.resident_name(), f("resident_name"), 100, Presence::kRequired, Lines::kOne));
   if (s.method() == pb::SIGN_METHOD_UNSPECIFIED || !pb::SignMethod_IsValid(s.method())) {
     return FieldError(f("method"), "required");
   }
@@ -201,14 +174,14 @@ absl::Status CheckSignature(const pb::Signature& s, absl::string_view field, abs
   if (!s.resident_id().empty() && !IsValidId(s.resident_id())) {
     return FieldError(f("resident_id"), "not a valid id");
   }
-  return CheckText(s.opinion(), f("opinion"), 500, false);
+  return CheckText(s.opinion(), f("opinion"), 500, Presence::kOptional, Lines::kMany);
 }
 
 // -- SLA --------------------------------------------------------------------------------
 
 pb::SlaPolicy DefaultPolicy() {
   pb::SlaPolicy p;
-  p.set_time_zone(kDefaultZone);
+  p.set_time_zone(kDefaultEstateZone);
   p.set_day_start_minute(9 * 60);
   p.set_day_end_minute(22 * 60);
   p.set_emergency_day_minutes(10);
@@ -318,12 +291,6 @@ absl::Status CheckPolicy(const pb::SlaPolicy& p, absl::string_view field) {
         range(step.escalate_every_minutes(), at + "escalate_every_minutes", 1, 24 * 60));
   }
   return absl::OkStatus();
-}
-
-absl::TimeZone ZoneOf(const std::string& name) {
-  absl::TimeZone tz;
-  if (name.empty() || !LoadIanaZone(name, &tz)) absl::LoadTimeZone(kDefaultZone, &tz);
-  return tz;
 }
 
 bool IsDaytime(const pb::SlaPolicy& policy, absl::TimeZone zone, absl::Time t) {

@@ -11,6 +11,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "shared/text.h"
+#include "shared/zone.h"
 #include "wuye/dispatch/v1/dispatch.pb.h"
 
 namespace wuye::dispatch {
@@ -18,7 +20,6 @@ namespace wuye::dispatch {
 namespace pb = ::wuye::dispatch::v1;
 using State = ::wuye::events::v1::WorkOrderState;
 
-inline constexpr char kDefaultZone[] = "Asia/Shanghai";
 inline constexpr size_t kMaxSignatureImageBytes = 256 * 1024;
 // A quantity of paid work in thousandths of its unit: at most 10 000 hours or m².
 inline constexpr int64_t kMaxQuantityMilli = 10'000'000;
@@ -33,8 +34,6 @@ struct Act {
 
 // -- input ------------------------------------------------------------------------------
 
-// Text: at most `max` characters, no control characters but newline and tab.
-absl::Status CheckText(absl::string_view value, absl::string_view field, size_t max, bool required);
 // Checks a new order from CreateWorkOrder (fields named under `field`) and clears what is
 // output only. received_time, when given, lies within kMaxReceivedAge before `now`.
 absl::Status PrepareWorkOrder(pb::WorkOrder& order, absl::string_view field, absl::Time now);
@@ -42,12 +41,10 @@ absl::Status PrepareWorkOrder(pb::WorkOrder& order, absl::string_view field, abs
 absl::Status CheckQuantity(int64_t quantity_milli, absl::string_view field);
 absl::Status CheckSignature(const pb::Signature& signature, absl::string_view field,
                             absl::Time now);
-// An item code: 1..40 of A-Z, 0-9, '_'.
-absl::Status CheckItemCode(absl::string_view code, absl::string_view field);
 
 // -- SLA --------------------------------------------------------------------------------
 
-// The documents' defaults (DOMAIN.md §3), Asia/Shanghai.
+// The documents' defaults (DOMAIN.md §3), in kDefaultEstateZone (shared/zone.h).
 pb::SlaPolicy DefaultPolicy();
 // `over`'s non-zero fields over `base`'s.
 pb::SlaPolicy MergePolicy(const pb::SlaPolicy& base, const pb::SlaPolicy& over);
@@ -60,8 +57,6 @@ struct EscalationSteps {
   absl::Duration every;
 };
 EscalationSteps StepsFor(const pb::SlaPolicy& policy, ::wuye::common::v1::Priority priority);
-// The zone of a policy; Asia/Shanghai when empty or unknown.
-absl::TimeZone ZoneOf(const std::string& name);
 
 // Whether `t` falls in the emergency daytime window [day_start, day_end) local time.
 bool IsDaytime(const pb::SlaPolicy& policy, absl::TimeZone zone, absl::Time t);

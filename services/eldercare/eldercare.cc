@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/text.h"
 
 namespace wuye::eldercare {
 namespace {
@@ -15,13 +16,6 @@ namespace ev = ::wuye::events::v1;
 
 absl::Status Refused(absl::string_view rule, absl::string_view reason) {
   return WithReason(absl::FailedPreconditionError(rule), reason);
-}
-
-// Code points of UTF-8 text (bytes that do not start a sequence are not counted).
-size_t CodePoints(absl::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
 }
 
 }  // namespace
@@ -110,19 +104,6 @@ absl::StatusOr<std::string> CanonicalIdNumber(absl::string_view id, absl::string
   return out;
 }
 
-absl::Status CheckText(absl::string_view value, absl::string_view field, size_t max,
-                       bool required) {
-  if (required && absl::StripAsciiWhitespace(value).empty()) return FieldError(field, "required");
-  if (CodePoints(value) > max)
-    return FieldError(field, absl::StrCat("at most ", max, " characters"));
-  for (unsigned char c : value) {
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-      return FieldError(field, "no control characters");
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::string> CanonicalPhone(absl::string_view phone, absl::string_view field) {
   std::string digits;
   for (size_t i = 0; i < phone.size(); ++i) {
@@ -143,9 +124,12 @@ absl::StatusOr<std::string> CanonicalPhone(absl::string_view phone, absl::string
 }
 
 absl::Status CheckConsent(const v1::Consent& c, absl::string_view field, absl::Time now) {
-  WUYE_RETURN_IF_ERROR(CheckText(c.scope(), absl::StrCat(field, ".scope"), 500, true));
-  WUYE_RETURN_IF_ERROR(CheckText(c.version(), absl::StrCat(field, ".version"), 32, true));
-  WUYE_RETURN_IF_ERROR(CheckText(c.signed_by(), absl::StrCat(field, ".signed_by"), 100, true));
+  WUYE_RETURN_IF_ERROR(
+      CheckText(c.scope(), absl::StrCat(field, ".scope"), 500, Presence::kRequired, Lines::kMany));
+  WUYE_RETURN_IF_ERROR(CheckText(c.version(), absl::StrCat(field, ".version"), 32,
+                                 Presence::kRequired, Lines::kOne));
+  WUYE_RETURN_IF_ERROR(CheckText(c.signed_by(), absl::StrCat(field, ".signed_by"), 100,
+                                 Presence::kRequired, Lines::kOne));
   if (!c.has_signed_at() || c.signed_at().seconds() <= 0) {
     return FieldError(absl::StrCat(field, ".signed_at"), "required");
   }
@@ -162,8 +146,10 @@ absl::Status CheckFamilyContacts(google::protobuf::RepeatedPtrField<v1::FamilyCo
   for (int i = 0; i < contacts->size(); ++i) {
     v1::FamilyContact& c = (*contacts)[i];
     std::string prefix = absl::StrCat(field, "[", i, "]");
-    WUYE_RETURN_IF_ERROR(CheckText(c.name(), absl::StrCat(prefix, ".name"), 100, true));
-    WUYE_RETURN_IF_ERROR(CheckText(c.relation(), absl::StrCat(prefix, ".relation"), 50, false));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(c.name(), absl::StrCat(prefix, ".name"), 100, Presence::kRequired, Lines::kOne));
+    WUYE_RETURN_IF_ERROR(CheckText(c.relation(), absl::StrCat(prefix, ".relation"), 50,
+                                   Presence::kOptional, Lines::kOne));
     WUYE_ASSIGN_OR_RETURN(std::string phone,
                           CanonicalPhone(c.phone(), absl::StrCat(prefix, ".phone")));
     c.set_phone(phone);
@@ -172,12 +158,14 @@ absl::Status CheckFamilyContacts(google::protobuf::RepeatedPtrField<v1::FamilyCo
 }
 
 absl::Status CheckHealthCard(const v1::HealthCard& card, absl::string_view field) {
-  WUYE_RETURN_IF_ERROR(CheckText(card.blood_type(), absl::StrCat(field, ".blood_type"), 16, false));
+  WUYE_RETURN_IF_ERROR(CheckText(card.blood_type(), absl::StrCat(field, ".blood_type"), 16,
+                                 Presence::kOptional, Lines::kOne));
   for (auto [value, name] : {std::pair{&card.family_history(), "family_history"},
                              std::pair{&card.recent_illness(), "recent_illness"},
                              std::pair{&card.drug_allergies(), "drug_allergies"},
                              std::pair{&card.food_taboos(), "food_taboos"}}) {
-    WUYE_RETURN_IF_ERROR(CheckText(*value, absl::StrCat(field, ".", name), 2000, false));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(*value, absl::StrCat(field, ".", name), 2000, Presence::kOptional, Lines::kMany));
   }
   return absl::OkStatus();
 }

@@ -85,9 +85,6 @@ absl::StatusOr<std::string> CanonicalIdNumber(absl::string_view id, absl::string
 // The birth date encoded in a canonical ID number.
 absl::CivilDay IdBirthDate(absl::string_view canonical_id);
 
-// Text inputs: at most `max` characters (code points), no control characters other than
-// newline and tab; `required` refuses empty. Errors name `field`, never the value.
-absl::Status CheckText(absl::string_view value, absl::string_view field, size_t max, bool required);
 // 7..15 digits with an optional leading '+'; spaces and dashes dropped. Returns the digits.
 absl::StatusOr<std::string> CanonicalPhone(absl::string_view phone, absl::string_view field);
 

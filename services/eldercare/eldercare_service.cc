@@ -15,6 +15,7 @@
 #include "shared/paging.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/text.h"
 #include "shared/zone.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 
@@ -35,18 +36,8 @@ using roles::kSecurityGuard;
 using roles::kSupervisor;
 using roles::kTeamLead;
 
-constexpr char kDefaultZone[] = "Asia/Shanghai";
-
 bool IsFrontDesk(const Caller& c) { return c.HasAnyRole({kAgent, kTeamLead, kSupervisor}); }
 bool IsClinical(const Caller& c) { return c.HasAnyRole({kNurse, kCareWorker, kClinic}); }
-
-absl::TimeZone Zone(const std::string& name) {
-  absl::TimeZone tz;
-  if (name.empty() || !LoadIanaZone(name, &tz)) {
-    absl::LoadTimeZone(kDefaultZone, &tz);
-  }
-  return tz;
-}
 
 absl::CivilDay CivilOf(const v1::Date& d) { return absl::CivilDay(d.year(), d.month(), d.day()); }
 
@@ -85,7 +76,7 @@ absl::Status NotEnrolled() {
 
 // A purpose or reason: required text of at most 500 characters.
 absl::Status CheckPurpose(const std::string& text, absl::string_view field) {
-  return CheckText(text, field, 500, true);
+  return CheckText(text, field, 500, Presence::kRequired, Lines::kMany);
 }
 
 // A time of an observation: default `now`, never in the future.
@@ -132,7 +123,7 @@ absl::StatusOr<v1::Elder> ElderCareServiceImpl::EnrolledElder(pqxx::work& tx,
 
 absl::CivilDay ElderCareServiceImpl::Today(pqxx::work& tx, const RequestContext& rc,
                                            const std::string& estate) {
-  return absl::ToCivilDay(rc.now, Zone(store_.EstateZone(tx, rc.caller.group_id, estate)));
+  return absl::ToCivilDay(rc.now, EstateZone(store_.EstateZone(tx, rc.caller.group_id, estate)));
 }
 
 void ElderCareServiceImpl::Audit(pqxx::work& tx, const RequestContext& rc, const std::string& elder,
@@ -360,7 +351,8 @@ grpc::Status ElderCareServiceImpl::GetHealthCard(Ctx* ctx, const v1::GetHealthCa
     } else if (view == v1::CARD_VIEW_EMERGENCY) {
       WUYE_RETURN_IF_ERROR(CheckPurpose(req->purpose(), "purpose"));
     } else {
-      WUYE_RETURN_IF_ERROR(CheckText(req->purpose(), "purpose", 500, false));
+      WUYE_RETURN_IF_ERROR(
+          CheckText(req->purpose(), "purpose", 500, Presence::kOptional, Lines::kMany));
     }
     absl::Status st = db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(v1::Elder elder, VisibleElder(tx, rc, req->elder_id(), "elder_id"));
@@ -494,7 +486,8 @@ grpc::Status ElderCareServiceImpl::RecordCheckup(Ctx* ctx, const v1::RecordCheck
     WUYE_RETURN_IF_ERROR(CheckId(in.elder_id(), "checkup.elder_id"));
     WUYE_ASSIGN_OR_RETURN(absl::CivilDay performed,
                           DayOf(in.performed_on(), "checkup.performed_on"));
-    WUYE_RETURN_IF_ERROR(CheckText(in.results(), "checkup.results", 10000, true));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(in.results(), "checkup.results", 10000, Presence::kRequired, Lines::kMany));
     if (in.cost_fen() < 0 || in.cost_fen() > kCheckupMaxFen) {
       return FieldError("checkup.cost_fen", "1 to 1000000 fen");
     }
@@ -542,7 +535,8 @@ grpc::Status ElderCareServiceImpl::SetCarePlan(Ctx* ctx, const v1::SetCarePlanRe
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kClinic}));
     WUYE_RETURN_IF_ERROR(CheckId(req->checkup_id(), "checkup_id"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->care_plan(), "care_plan", 10000, true));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->care_plan(), "care_plan", 10000, Presence::kRequired, Lines::kMany));
     std::optional<absl::CivilDay> follow_up;
     if (req->has_follow_up_on()) {
       WUYE_ASSIGN_OR_RETURN(follow_up, DayOf(req->follow_up_on(), "follow_up_on"));
@@ -618,13 +612,14 @@ grpc::Status ElderCareServiceImpl::RecordVisit(Ctx* ctx, const v1::RecordVisitRe
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kAgent, kTeamLead, kSupervisor, kNurse, kCareWorker}));
     WUYE_RETURN_IF_ERROR(CheckId(req->elder_id(), "elder_id"));
     WUYE_ASSIGN_OR_RETURN(absl::Time at, PastTime(req->visited_at(), rc.now, "visited_at"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->observations(), "observations", 5000, false));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->observations(), "observations", 5000, Presence::kOptional, Lines::kMany));
     return RunOnceKeyed(rc, *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       WUYE_ASSIGN_OR_RETURN(v1::Elder elder,
                             EnrolledElder(tx, rc, req->elder_id(), "elder_id", true));
       std::string zone = store_.EstateZone(tx, group, elder.estate_id());
-      absl::CivilDay visited = absl::ToCivilDay(at, Zone(zone));
+      absl::CivilDay visited = absl::ToCivilDay(at, EstateZone(zone));
       absl::CivilDay next = NextVisitDue(visited, elder.visit_every_days());
       // A late-recorded older visit does not move the schedule back.
       if (next < CivilOf(elder.next_visit_due()) &&
@@ -690,7 +685,8 @@ grpc::Status ElderCareServiceImpl::RecordFamilyCall(Ctx* ctx,
         WUYE_RETURN_IF_ERROR(rc.RequireRole({kAgent, kTeamLead, kSupervisor}));
         WUYE_RETURN_IF_ERROR(CheckId(req->elder_id(), "elder_id"));
         WUYE_ASSIGN_OR_RETURN(absl::Time at, PastTime(req->called_at(), rc.now, "called_at"));
-        WUYE_RETURN_IF_ERROR(CheckText(req->what_was_seen(), "what_was_seen", 5000, true));
+        WUYE_RETURN_IF_ERROR(CheckText(req->what_was_seen(), "what_was_seen", 5000,
+                                       Presence::kRequired, Lines::kMany));
         if (req->has_cost_fen() && (req->cost_fen() < 0 || req->cost_fen() > kMaxFamilyCallFen)) {
           return FieldError("cost_fen", "0 to 100000 fen");
         }
@@ -739,7 +735,8 @@ grpc::Status ElderCareServiceImpl::RecordCareDay(Ctx* ctx, const v1::RecordCareD
     if (req->kind() != v1::CARE_KIND_SICKBED && req->kind() != v1::CARE_KIND_HOSPICE) {
       return FieldError("kind", "SICKBED or HOSPICE");
     }
-    WUYE_RETURN_IF_ERROR(CheckText(req->supervision_note(), "supervision_note", 5000, true));
+    WUYE_RETURN_IF_ERROR(CheckText(req->supervision_note(), "supervision_note", 5000,
+                                   Presence::kRequired, Lines::kMany));
     return RunOnceKeyed(rc, *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       WUYE_ASSIGN_OR_RETURN(v1::Elder elder, EnrolledElder(tx, rc, req->elder_id(), "elder_id"));
@@ -805,7 +802,8 @@ grpc::Status ElderCareServiceImpl::RaiseSafetyCheck(Ctx* ctx,
         WUYE_RETURN_IF_ERROR(rc.RequireGroup());
         WUYE_RETURN_IF_ERROR(rc.RequireRole({kTeamLead, kSupervisor, kEstateManager}));
         WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
-        WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 200, true));
+        WUYE_RETURN_IF_ERROR(
+            CheckText(req->reason(), "reason", 200, Presence::kRequired, Lines::kMany));
         WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
           const std::string& group = rc.caller.group_id;

@@ -1,6 +1,11 @@
 // The only code that knows eldercare's tables. Every call takes the caller's group and
 // filters by it (the directory copy, settlement and rotation are the service's own work
 // across groups). Encrypted values go in and out through SealedRecords, never in plain.
+//
+// One class over one file per aggregate, each statement declared beside the method that
+// runs it: eldercare_store.cc (the directory copy), _elders.cc, _health.cc (health records,
+// sealed values and their audit), _care.cc (checkups, visits, calls, care days), _money.cc
+// (charges, the family-call fund, fees) and _safety.cc (emergencies, safety checks).
 #pragma once
 
 #include <map>
@@ -16,6 +21,7 @@
 #include "services/eldercare/sealing.h"
 #include "shared/db.h"
 #include "shared/migrate.h"
+#include "shared/sql.h"
 #include "wuye/eldercare/v1/eldercare.pb.h"
 
 namespace wuye {
@@ -138,6 +144,8 @@ class EldercareStore {
   std::vector<UnchargedDay> UnchargedDaysBefore(pqxx::work& tx, absl::Time now, int limit);
   void MarkCharged(pqxx::work& tx, const std::vector<std::string>& day_ids,
                    const std::string& charge_id);
+
+  // ---- charges and the family-call fund
   void InsertCharge(pqxx::work& tx, const ChargeRow& c, absl::Time now);
   // The elder's latest charge of a kind: {charge id, amount}.
   std::optional<std::pair<std::string, int64_t>> LastChargeOfKind(pqxx::work& tx,
@@ -188,6 +196,15 @@ class EldercareStore {
   // Values under another key than `active`, locked (SKIP LOCKED), at most `limit`.
   std::vector<SealedRow> SealedNotUnder(pqxx::work& tx, const std::string& active, int limit);
   int64_t CountNotUnder(pqxx::work& tx, const std::string& active);
+
+ private:
+  // The statements of each file, prepared by the constructor.
+  static const sql::Statements& DirectoryCopyStatements();  // eldercare_store.cc
+  static const sql::Statements& ElderStatements();          // eldercare_store_elders.cc
+  static const sql::Statements& HealthStatements();         // eldercare_store_health.cc
+  static const sql::Statements& CareStatements();           // eldercare_store_care.cc
+  static const sql::Statements& MoneyStatements();          // eldercare_store_money.cc
+  static const sql::Statements& SafetyStatements();         // eldercare_store_safety.cc
 };
 
 // Encrypted fields of records: seals on write, opens on read, through the store.

@@ -123,11 +123,16 @@ TEST(ElderInputTest, PhonesTextsAndDates) {
   EXPECT_FALSE(CanonicalPhone("123456", "p").ok());
   EXPECT_FALSE(CanonicalPhone("1380013800a", "p").ok());
   EXPECT_FALSE(CanonicalPhone("1234567890123456", "p").ok());
-  EXPECT_TRUE(CheckText("", "f", 10, false).ok());
-  EXPECT_EQ(ErrorField(CheckText("  ", "f", 10, true)), "f");
-  EXPECT_TRUE(CheckText("青霉素过敏", "f", 5, true).ok());  // code points, not bytes
-  EXPECT_FALSE(CheckText("青霉素过敏了", "f", 5, true).ok());
-  EXPECT_FALSE(CheckText("a\x01", "f", 5, true).ok());
+  // Texts: shared/text.h (text_test.cc); here, which fields are one line.
+  v1::HealthCard card;
+  EXPECT_TRUE(CheckHealthCard(card, "card").ok());
+  card.set_drug_allergies("青霉素\n磺胺类");  // free text may span lines
+  EXPECT_TRUE(CheckHealthCard(card, "card").ok());
+  card.set_blood_type("A\nB");
+  EXPECT_EQ(ErrorField(CheckHealthCard(card, "card")), "card.blood_type");
+  card.set_blood_type("AB");
+  card.set_food_taboos(std::string(2001, 'x'));
+  EXPECT_EQ(ErrorField(CheckHealthCard(card, "card")), "card.food_taboos");
   v1::Date d;
   d.set_year(2026);
   d.set_month(2);

@@ -13,9 +13,7 @@ int main(int argc, char** argv) {
   return wuye::ServiceMain(
       argc, argv,
       {.name = "eldercare",
-       .default_port = 50056,
        .migrations = &wuye::eldercare_migrations(),
-       .grpc_service_name = "wuye.eldercare.v1.ElderCareService",
        .make = [](wuye::ServiceParts& parts) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
          auto ring = wuye::eldercare::Keyring::FromEnvironment();
          if (!ring.ok()) return ring.status();

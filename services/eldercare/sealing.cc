@@ -2,20 +2,19 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "shared/crypto.h"
 #include "shared/log.h"
+#include "shared/secret.h"
 #include "shared/status.h"
 
 ABSL_FLAG(std::string, eldercare_keys_file, "",
@@ -52,21 +51,13 @@ std::string AssociatedData(const SealedPlace& p, absl::string_view key_id) {
   return out;
 }
 
-absl::StatusOr<std::string> ReadFile(absl::string_view flag, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::FailedPreconditionError(absl::StrCat(flag, ": cannot read the file"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return std::string(absl::StripAsciiWhitespace(ss.str()));
-}
-
 // The environment variable if set, else the file named by the flag, else "".
 absl::StatusOr<std::string> Setting(const char* env, absl::string_view flag_name,
                                     const std::string& file) {
   if (const char* v = std::getenv(env); v != nullptr && *v != '\0') {
     return std::string(absl::StripAsciiWhitespace(v));
   }
-  if (!file.empty()) return ReadFile(flag_name, file);
+  if (!file.empty()) return ReadSecretFile(flag_name, file);
   return std::string();
 }
 
@@ -199,11 +190,7 @@ absl::StatusOr<std::string> Keyring::Open(const SealedPlace& place,
 }
 
 std::string Keyring::Digest(absl::string_view value) const {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), lookup_key_.data(), static_cast<int>(lookup_key_.size()),
-       reinterpret_cast<const unsigned char*>(value.data()), value.size(), out, &len);
-  return std::string(reinterpret_cast<const char*>(out), len);
+  return HmacSha256(lookup_key_, value);
 }
 
 }  // namespace wuye::eldercare

@@ -6,10 +6,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "services/intake/ticket.h"
+#include "shared/basis_points.h"
 #include "shared/ids.h"
 #include "shared/paging.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/text.h"
+#include "shared/zone.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
 namespace wuye::intake {
@@ -142,7 +145,7 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
             // The answer's clock runs while the estate's desk is open (000_…, 二.5).
             *t.mutable_answer_due_time() =
                 ToProtoTime(AnswerDue(FromProtoTime(t.received_time()), t.needs_supervisor(),
-                                      estate.desk, LoadZone(estate.time_zone)));
+                                      estate.desk, EstateZone(estate.time_zone)));
           }
           t.set_id(NewId(rc.now));
           t.set_group_id(rc.caller.group_id);
@@ -219,7 +222,8 @@ grpc::Status IntakeServiceImpl::TransferTicket(Ctx* ctx, const v1::TransferTicke
         WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor}));
         WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
         WUYE_RETURN_IF_ERROR(CheckStaffId(req->new_owner_id(), "new_owner_id"));
-        WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500));
+        WUYE_RETURN_IF_ERROR(
+            CheckText(req->reason(), "reason", 500, Presence::kRequired, Lines::kMany));
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
           WUYE_ASSIGN_OR_RETURN(v1::Ticket t, VisibleTicket(tx, rc, req->id(), true));
           if (t.owner_id() == req->new_owner_id()) {
@@ -267,8 +271,8 @@ grpc::Status IntakeServiceImpl::Step(Ctx* ctx, const char* method, const std::st
 grpc::Status IntakeServiceImpl::AnswerTicket(Ctx* ctx, const v1::AnswerTicketRequest* req,
                                              v1::Ticket* resp) {
   return Step(ctx, "AnswerTicket", req->request_id(), *req, req->id(),
-              CheckText(req->answer(), "answer", 4000), ev::TICKET_STATE_ANSWERED, "answered", resp,
-              [&](v1::Ticket& t) -> absl::Status {
+              CheckText(req->answer(), "answer", 4000, Presence::kRequired, Lines::kMany),
+              ev::TICKET_STATE_ANSWERED, "answered", resp, [&](v1::Ticket& t) -> absl::Status {
                 if (!IsAnswerable(t.kind())) {
                   return WithReason(absl::FailedPreconditionError(
                                         "ticket: only consultations, suggestions and praise are "
@@ -286,7 +290,8 @@ grpc::Status IntakeServiceImpl::ResolveTicket(Ctx* ctx, const v1::ResolveTicketR
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(RequireDesk(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->result(), "result", 4000));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->result(), "result", 4000, Presence::kRequired, Lines::kMany));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(v1::Ticket t, VisibleTicket(tx, rc, req->id(), true));
       WUYE_RETURN_IF_ERROR(RequireOwnerOrSupervisor(rc, t));
@@ -311,8 +316,8 @@ grpc::Status IntakeServiceImpl::ResolveTicket(Ctx* ctx, const v1::ResolveTicketR
 grpc::Status IntakeServiceImpl::CloseTicket(Ctx* ctx, const v1::CloseTicketRequest* req,
                                             v1::Ticket* resp) {
   return Step(ctx, "CloseTicket", req->request_id(), *req, req->id(),
-              CheckOptionalText(req->reason(), "reason", 500), ev::TICKET_STATE_CLOSED,
-              req->reason().empty() ? "closed" : req->reason(), resp,
+              CheckText(req->reason(), "reason", 500, Presence::kOptional, Lines::kMany),
+              ev::TICKET_STATE_CLOSED, req->reason().empty() ? "closed" : req->reason(), resp,
               [&](v1::Ticket& t) -> absl::Status {
                 // Only answered tickets close by hand; the rest close through their callback.
                 if (t.state() != ev::TICKET_STATE_ANSWERED) return Illegal(t, "closed by hand");
@@ -323,8 +328,9 @@ grpc::Status IntakeServiceImpl::CloseTicket(Ctx* ctx, const v1::CloseTicketReque
 grpc::Status IntakeServiceImpl::CancelTicket(Ctx* ctx, const v1::CancelTicketRequest* req,
                                              v1::Ticket* resp) {
   return Step(ctx, "CancelTicket", req->request_id(), *req, req->id(),
-              CheckText(req->reason(), "reason", 500), ev::TICKET_STATE_CANCELLED, req->reason(),
-              resp, [&](v1::Ticket&) { return absl::OkStatus(); });
+              CheckText(req->reason(), "reason", 500, Presence::kRequired, Lines::kMany),
+              ev::TICKET_STATE_CANCELLED, req->reason(), resp,
+              [&](v1::Ticket&) { return absl::OkStatus(); });
 }
 
 grpc::Status IntakeServiceImpl::ReopenTicket(Ctx* ctx, const v1::ReopenTicketRequest* req,
@@ -333,7 +339,8 @@ grpc::Status IntakeServiceImpl::ReopenTicket(Ctx* ctx, const v1::ReopenTicketReq
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor}));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->reason(), "reason", 500, Presence::kRequired, Lines::kMany));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(v1::Ticket t, VisibleTicket(tx, rc, req->id(), true));
       if (t.state() != ev::TICKET_STATE_CLOSED) return Illegal(t, "reopened");
@@ -359,7 +366,8 @@ grpc::Status IntakeServiceImpl::RecordCallback(Ctx* ctx, const v1::RecordCallbac
             in.satisfaction() == common::SATISFACTION_UNSPECIFIED) {
           return FieldError("callback.satisfaction", "required: one of the five levels");
         }
-        WUYE_RETURN_IF_ERROR(CheckOptionalText(in.comment(), "callback.comment", 2000));
+        WUYE_RETURN_IF_ERROR(
+            CheckText(in.comment(), "callback.comment", 2000, Presence::kOptional, Lines::kMany));
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
           auto found = store_.GetTicket(tx, rc.caller.group_id, in.ticket_id(), true);
           if (!found) return absl::NotFoundError("callback.ticket_id: no such ticket");
@@ -434,10 +442,7 @@ grpc::Status IntakeServiceImpl::GetCallbackCoverage(Ctx* ctx,
       resp->set_callbacks_required(
           RequiredCallbacks(resp->quota_percent(), rows.households_served));
       resp->set_callbacks_done(rows.callbacks_done);
-      resp->set_share_bp(
-          rows.households_served == 0
-              ? 0
-              : static_cast<int>(int64_t{rows.callbacks_done} * 10000 / rows.households_served));
+      resp->set_share_bp(BasisPoints(rows.callbacks_done, rows.households_served, 0));
       resp->set_met(rows.callbacks_done >= resp->callbacks_required() &&
                     rows.missing_mandatory.empty());
       for (auto& m : rows.missing_mandatory) *resp->add_missing_mandatory() = std::move(m);
@@ -530,7 +535,8 @@ grpc::Status IntakeServiceImpl::VerifyComplaint(Ctx* ctx, const v1::VerifyCompla
         WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor, kQualityInspector}));
         WUYE_RETURN_IF_ERROR(CheckId(req->ticket_id(), "ticket_id"));
         WUYE_RETURN_IF_ERROR(CheckStaffId(req->staff_id(), "staff_id"));
-        WUYE_RETURN_IF_ERROR(CheckText(req->finding(), "finding", 2000));
+        WUYE_RETURN_IF_ERROR(
+            CheckText(req->finding(), "finding", 2000, Presence::kRequired, Lines::kMany));
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
           auto t = store_.GetTicket(tx, rc.caller.group_id, req->ticket_id(), true);
           if (!t) return absl::NotFoundError("ticket_id: no such ticket");
@@ -607,7 +613,7 @@ grpc::Status IntakeServiceImpl::ImportCarrierCallLog(Ctx* ctx,
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
           // A call's day is the estate's local day: a tenant's lease and a move-out day are.
           auto estate = store_.GetEstate(tx, rc.caller.group_id, req->estate_id());
-          absl::TimeZone zone = LoadZone(estate ? estate->time_zone : "");
+          absl::TimeZone zone = EstateZone(estate ? estate->time_zone : "");
           resp->set_calls(static_cast<int>(calls.size()));
           for (const auto& c : calls) {
             if (c.duration == 0) {

@@ -18,6 +18,7 @@
 #include "shared/server.h"
 #include "shared/status.h"
 #include "shared/testing/test_env.h"
+#include "shared/zone.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
@@ -234,7 +235,7 @@ class IntakeServiceTest : public ::testing::Test {
     out.set_day(d.day());
     return out;
   }
-  absl::CivilDay Today() { return absl::ToCivilDay(clock_->Now(), LoadZone("Asia/Shanghai")); }
+  absl::CivilDay Today() { return absl::ToCivilDay(clock_->Now(), EstateZone("Asia/Shanghai")); }
   v1::CreateServiceContractRequest ContractRequest(const std::string& unit, absl::CivilDay start) {
     v1::CreateServiceContractRequest req;
     req.set_request_id(NewId(absl::Now()));
@@ -253,7 +254,7 @@ class IntakeServiceTest : public ::testing::Test {
     return out;
   }
   v1::CallbackCoverage Coverage() {
-    absl::CivilMonth month = absl::ToCivilMonth(clock_->Now(), LoadZone("Asia/Shanghai"));
+    absl::CivilMonth month = absl::ToCivilMonth(clock_->Now(), EstateZone("Asia/Shanghai"));
     v1::GetCallbackCoverageRequest req;
     req.set_estate_id(estate_);
     req.mutable_month()->set_year(static_cast<int>(month.year()));
@@ -1608,7 +1609,7 @@ TEST_F(IntakeServiceTest, AnUnrecordedCallSaysWhetherTheCallerIsAResidentOfTheEs
 // call's day, in the estate's zone: not after moving out or being removed, and a tenant only
 // within the lease (both days inclusive). Anyone else's call is a finding to review.
 TEST_F(IntakeServiceTest, OnlyAResidentOnTheCallsDayMakesAnUnrecordedCallAResidents) {
-  const absl::TimeZone zone = LoadZone("Asia/Shanghai");
+  const absl::TimeZone zone = EstateZone("Asia/Shanghai");
   DirectoryEstate(350, 1, "Asia/Shanghai");
   const absl::CivilDay d = Today() - 10;  // the calls' day
   const absl::Time noon = absl::FromCivil(absl::CivilHour(d.year(), d.month(), d.day(), 12), zone);

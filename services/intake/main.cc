@@ -17,9 +17,7 @@ int main(int argc, char** argv) {
   return wuye::ServiceMain(
       argc, argv,
       {.name = "intake",
-       .default_port = 50052,
        .migrations = &wuye::intake_migrations(),
-       .grpc_service_name = "wuye.intake.v1.IntakeService",
        .make = [&phone_key](
                    wuye::ServiceParts& parts) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
          WUYE_ASSIGN_OR_RETURN(phone_key,

@@ -1,10 +1,9 @@
 #include "services/intake/phone_key.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "shared/secret.h"
+#include "shared/status.h"
 
 namespace wuye::intake {
 
@@ -14,12 +13,7 @@ absl::StatusOr<std::string> LoadPhoneKey(const char* env_value, const std::strin
     key = env_value;
     source = "WUYE_INTAKE_PHONE_KEY";
   } else if (!file_path.empty()) {
-    std::ifstream in(file_path);
-    if (!in) return absl::InvalidArgumentError("phone_key_file: cannot read the file");
-    std::stringstream text;
-    text << in.rdbuf();
-    key = text.str();
-    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+    WUYE_ASSIGN_OR_RETURN(key, ReadSecretFile("phone_key_file", file_path, kMinPhoneKeyBytes));
     source = "phone_key_file";
   } else {
     return absl::InvalidArgumentError(

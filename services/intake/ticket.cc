@@ -1,15 +1,14 @@
 #include "services/intake/ticket.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "shared/crypto.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/text.h"
 #include "shared/zone.h"
 
 namespace wuye::intake {
@@ -18,32 +17,8 @@ namespace {
 namespace common = ::wuye::common::v1;
 namespace ev = ::wuye::events::v1;
 
-bool Utf8Length(absl::string_view text, int* chars) {
-  int n = 0;
-  for (size_t i = 0; i < text.size();) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len == 0 || i + len > text.size()) return false;
-    for (int k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return false;
-    }
-    i += len;
-    ++n;
-  }
-  *chars = n;
-  return true;
-}
-
 std::string Field(absl::string_view prefix, absl::string_view name) {
   return absl::StrCat(prefix, ".", name);
-}
-
-bool ValidServiceItemCode(absl::string_view code) {
-  if (code.empty() || code.size() > 40) return false;
-  for (char c : code) {
-    if (!absl::ascii_isupper(c) && !absl::ascii_isdigit(c) && c != '_') return false;
-  }
-  return true;
 }
 
 // Order of the states along the worked path, for forward-only moves.
@@ -83,26 +58,6 @@ bool IsAnswerable(common::TicketKind kind) {
          kind == common::TICKET_KIND_PRAISE;
 }
 
-absl::Status CheckText(absl::string_view text, absl::string_view field, int max_chars) {
-  if (absl::StripAsciiWhitespace(text).empty()) return FieldError(field, "required");
-  int chars = 0;
-  if (!Utf8Length(text, &chars)) return FieldError(field, "must be valid UTF-8");
-  if (chars > max_chars)
-    return FieldError(field, absl::StrCat("at most ", max_chars, " characters"));
-  for (unsigned char c : text) {
-    // Free text may hold line breaks; no other control characters.
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-      return FieldError(field, "must not contain control characters");
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckOptionalText(absl::string_view text, absl::string_view field, int max_chars) {
-  if (text.empty()) return absl::OkStatus();
-  return CheckText(text, field, max_chars);
-}
-
 absl::Status CheckStaffId(absl::string_view id, absl::string_view field) {
   if (id.empty()) return FieldError(field, "required");
   if (id.size() > 128) return FieldError(field, "at most 128 characters");
@@ -122,8 +77,9 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
   if (!common::TicketKind_IsValid(t.kind()) || t.kind() == common::TICKET_KIND_UNSPECIFIED) {
     return FieldError(f("kind"), "required: one of the ticket kinds");
   }
-  WUYE_RETURN_IF_ERROR(CheckText(t.summary(), f("summary"), 200));
-  WUYE_RETURN_IF_ERROR(CheckOptionalText(t.description(), f("description"), 4000));
+  WUYE_RETURN_IF_ERROR(CheckText(t.summary(), f("summary"), 200, Presence::kRequired, Lines::kOne));
+  WUYE_RETURN_IF_ERROR(
+      CheckText(t.description(), f("description"), 4000, Presence::kOptional, Lines::kMany));
 
   // Where.
   auto* loc = t.mutable_location();
@@ -133,7 +89,9 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
   bool has_unit = loc->place_case() == common::Location::kUnitId;
   bool has_area = loc->place_case() == common::Location::kCommonArea;
   if (has_unit) WUYE_RETURN_IF_ERROR(CheckId(loc->unit_id(), f("location.unit_id")));
-  if (has_area) WUYE_RETURN_IF_ERROR(CheckText(loc->common_area(), f("location.common_area"), 200));
+  if (has_area)
+    WUYE_RETURN_IF_ERROR(CheckText(loc->common_area(), f("location.common_area"), 200,
+                                   Presence::kRequired, Lines::kOne));
   if (t.has_location() || has_unit || has_area) loc->set_estate_id(t.estate_id());
   if ((t.kind() == common::TICKET_KIND_REPAIR_UNIT ||
        t.kind() == common::TICKET_KIND_PAID_SERVICE) &&
@@ -163,10 +121,7 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
     }
   }
   if (t.kind() == common::TICKET_KIND_PAID_SERVICE) {
-    if (!ValidServiceItemCode(t.service_item_code())) {
-      return FieldError(f("service_item_code"),
-                        "required for a paid service: A-Z, 0-9 and '_', at most 40");
-    }
+    WUYE_RETURN_IF_ERROR(CheckItemCode(t.service_item_code(), f("service_item_code")));
   } else if (!t.service_item_code().empty()) {
     return FieldError(f("service_item_code"), "only for paid services");
   }
@@ -196,7 +151,7 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
   if (!answer.empty()) {
     if (!consultation) return FieldError("answer", "only for consultations");
     if (t.needs_supervisor()) return FieldError("answer", "not with needs_supervisor");
-    WUYE_RETURN_IF_ERROR(CheckText(answer, "answer", 4000));
+    WUYE_RETURN_IF_ERROR(CheckText(answer, "answer", 4000, Presence::kRequired, Lines::kMany));
   }
 
   // Hotline caller.
@@ -268,11 +223,7 @@ absl::StatusOr<std::string> NormalizePhone(absl::string_view text, absl::string_
 }
 
 std::string HashPhone(absl::string_view key, absl::string_view normalized) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(normalized.data()), normalized.size(), out, &len);
-  return std::string(reinterpret_cast<const char*>(out), len);
+  return HmacSha256(key, normalized);
 }
 
 bool CanMove(common::TicketKind kind, TicketState from, TicketState to) {
@@ -475,7 +426,7 @@ absl::Status PrepareContract(v1::ServiceContract& c, absl::string_view prefix) {
   auto f = [&](absl::string_view name) { return Field(prefix, name); };
   WUYE_RETURN_IF_ERROR(CheckId(c.estate_id(), f("estate_id")));
   WUYE_RETURN_IF_ERROR(CheckId(c.unit_id(), f("unit_id")));
-  WUYE_RETURN_IF_ERROR(CheckText(c.summary(), f("summary"), 200));
+  WUYE_RETURN_IF_ERROR(CheckText(c.summary(), f("summary"), 200, Presence::kRequired, Lines::kOne));
   if (!c.has_start_date()) return FieldError(f("start_date"), "required");
   WUYE_ASSIGN_OR_RETURN(absl::CivilDay start, CheckDay(c.start_date(), f("start_date")));
   if (c.has_end_date()) {
@@ -502,14 +453,6 @@ wuye::directory::v1::Date DateFromText(absl::string_view text) {
     d.set_day(day.day());
   }
   return d;
-}
-
-absl::TimeZone LoadZone(absl::string_view name) {
-  absl::TimeZone tz;
-  if (name.empty() || !LoadIanaZone(name, &tz)) {
-    if (!absl::LoadTimeZone(kDefaultTimeZone, &tz)) tz = absl::UTCTimeZone();
-  }
-  return tz;
 }
 
 std::string MonthKey(int year, int month) { return absl::StrFormat("%04d-%02d", year, month); }

@@ -21,7 +21,6 @@ namespace wuye::intake {
 
 using wuye::events::v1::TicketState;
 
-inline constexpr char kDefaultTimeZone[] = "Asia/Shanghai";
 // A consultation the agent must take to a supervisor is answered within this.
 inline constexpr absl::Duration kSupervisorAnswerWindow = absl::Minutes(5);
 // How far back a ticket's received_time may be set on creation.
@@ -34,10 +33,6 @@ bool NeedsWork(wuye::common::v1::TicketKind kind);
 // Kinds answered rather than worked or resolved (consultation, suggestion, praise).
 bool IsAnswerable(wuye::common::v1::TicketKind kind);
 
-// Required text: not blank, at most `max_chars` characters (UTF-8), no control characters.
-absl::Status CheckText(absl::string_view text, absl::string_view field, int max_chars);
-// Optional text: empty, or CheckText.
-absl::Status CheckOptionalText(absl::string_view text, absl::string_view field, int max_chars);
 // A staff id: 1..128 printable ASCII characters, no spaces.
 absl::Status CheckStaffId(absl::string_view id, absl::string_view field);
 
@@ -159,8 +154,8 @@ wuye::directory::v1::Date DateFromText(absl::string_view text);
 // else the ticket itself (a common-area job reported by nobody in particular).
 std::string HouseholdKey(const v1::Ticket& ticket);
 
-// The estate-local month of `t` as "YYYY-MM", and the UTC range [start, end) of a month.
-absl::TimeZone LoadZone(absl::string_view name);
+// The estate-local month of `t` as "YYYY-MM" (the zone: EstateZone, shared/zone.h), and the
+// UTC range [start, end) of a month.
 std::string MonthKey(absl::Time t, absl::TimeZone tz);
 std::string MonthKey(int year, int month);
 absl::Status CheckMonth(const wuye::common::v1::Month& month, absl::string_view field);

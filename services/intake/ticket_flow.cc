@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
 namespace wuye::intake {
@@ -199,7 +200,7 @@ v1::CallbackReason TicketFlow::Decide(pqxx::work& tx, const v1::Ticket& t, const
 absl::Status TicketFlow::Resolve(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c) {
   WUYE_RETURN_IF_ERROR(Move(tx, t, ev::TICKET_STATE_RESOLVED, c));
   auto estate = store_.GetEstate(tx, t.group_id(), t.estate_id());
-  absl::TimeZone tz = LoadZone(estate ? estate->time_zone : "");
+  absl::TimeZone tz = EstateZone(estate ? estate->time_zone : "");
   std::string month = MonthKey(c.now, tz);
   // One decision at a time per estate-month, in resolution order (ticket.h DecideCallback).
   store_.LockMonth(tx, t.estate_id(), month);

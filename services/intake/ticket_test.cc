@@ -9,6 +9,7 @@
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 
 namespace wuye::intake {
 namespace {
@@ -150,7 +151,7 @@ TEST(PrepareTicket, ConsultationsAreDueAtOnceOrInFiveMinutes) {
 // DOMAIN.md §2 (answered at once, or within 5 minutes) with 000_…, 二.5 (每日24小时服务接待):
 // the answer's clock runs while the estate's desk is open.
 TEST(AnswerDue, FollowsTheDeskHoursUnlessTheDeskIsOpenAroundTheClock) {
-  absl::TimeZone tz = LoadZone("Asia/Shanghai");
+  absl::TimeZone tz = EstateZone("Asia/Shanghai");
   auto at = [&](int day, int h, int m) {
     return absl::FromCivil(absl::CivilMinute(2026, 11, day, h, m), tz);
   };
@@ -492,10 +493,10 @@ TEST(Households, AreUnitsElseResidentsElseTheTicket) {
 TEST(Months, UseTheEstateTimeZone) {
   // 2026-11-30 17:00 UTC is already December 1st in Shanghai.
   absl::Time t = absl::FromCivil(absl::CivilSecond(2026, 11, 30, 17, 0, 0), absl::UTCTimeZone());
-  EXPECT_EQ(MonthKey(t, LoadZone("Asia/Shanghai")), "2026-12");
-  EXPECT_EQ(MonthKey(t, LoadZone("UTC")), "2026-11");
-  EXPECT_EQ(MonthKey(t, LoadZone("")), "2026-12");  // default zone
-  EXPECT_EQ(MonthKey(t, LoadZone("Not/AZone")), "2026-12");
+  EXPECT_EQ(MonthKey(t, EstateZone("Asia/Shanghai")), "2026-12");
+  EXPECT_EQ(MonthKey(t, EstateZone("UTC")), "2026-11");
+  EXPECT_EQ(MonthKey(t, EstateZone("")), "2026-12");  // default zone
+  EXPECT_EQ(MonthKey(t, EstateZone("Not/AZone")), "2026-12");
   common::Month m;
   m.set_year(2026);
   m.set_month(13);

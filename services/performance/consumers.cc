@@ -11,6 +11,7 @@
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
@@ -365,7 +366,7 @@ class Handler {
       return absl::OkStatus();
     }
     std::string zone = store_.EstateZone(tx, group, IsValidId(e.estate_id()) ? e.estate_id() : "");
-    Evidence evidence = EvidenceOf(e, store_.RulePoints(tx, group), ZoneOr(zone));
+    Evidence evidence = EvidenceOf(e, store_.RulePoints(tx, group), EstateZone(zone));
     if (evidence.quality.empty() && evidence.lines.empty() && evidence.findings.empty() &&
         evidence.facts.empty()) {
       return absl::OkStatus();

@@ -8,9 +8,7 @@ int main(int argc, char** argv) {
   return wuye::ServiceMain(
       argc, argv,
       {.name = "performance",
-       .default_port = 50055,
        .migrations = &wuye::performance_migrations(),
-       .grpc_service_name = "wuye.performance.v1.PerformanceService",
        .make = [](wuye::ServiceParts& parts) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
          return std::make_unique<wuye::performance::PerformanceServiceImpl>(
              parts.db, parts.verifier, parts.clock);

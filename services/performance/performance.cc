@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "shared/status.h"
+#include "shared/text.h"
 #include "shared/zone.h"
 
 namespace wuye::performance {
@@ -85,7 +86,9 @@ absl::Status CheckFormItem(const pb::FormItem& item, absl::string_view field, bo
       return FieldError(absl::StrCat(field, ".code"), "lowercase letters, digits and _");
     }
   }
-  WUYE_RETURN_IF_ERROR(CheckText(item.name(), absl::StrCat(field, ".name"), 200, name_required));
+  WUYE_RETURN_IF_ERROR(CheckText(item.name(), absl::StrCat(field, ".name"), 200,
+                                 name_required ? Presence::kRequired : Presence::kOptional,
+                                 Lines::kOne));
   if (item.points() < -100 || item.points() > 100) {
     return FieldError(absl::StrCat(field, ".points"), "-100..100");
   }
@@ -160,11 +163,6 @@ int32_t ArrearsTeamPoints(int32_t arrears_bp, int32_t above_points, int32_t belo
   return static_cast<int32_t>(-diff * below_points / 100);
 }
 
-int32_t CoverageBp(int64_t callbacks_made, int64_t tickets_closed) {
-  if (tickets_closed <= 0) return 0;
-  return static_cast<int32_t>(callbacks_made * 10000 / tickets_closed);
-}
-
 absl::Status CheckMonth(const wuye::common::v1::Month& m, absl::string_view field) {
   if (m.year() < 2000 || m.year() > 2999) {
     return FieldError(absl::StrCat(field, ".year"), "2000..2999");
@@ -199,27 +197,10 @@ wuye::common::v1::Month MonthFromDate(std::string_view date) {
                    std::stoi(std::string(date.substr(5, 2))));
 }
 
-absl::TimeZone ZoneOr(std::string_view name) {
-  absl::TimeZone tz;
-  if (!name.empty() && LoadIanaZone(std::string(name), &tz)) return tz;
-  if (absl::LoadTimeZone("Asia/Shanghai", &tz)) return tz;
-  return absl::FixedTimeZone(8 * 3600);
-}
-
 absl::Time AppealDeadline(const wuye::common::v1::Month& m, absl::TimeZone tz,
                           int32_t window_days) {
   absl::CivilMonth next = absl::CivilMonth(m.year(), m.month()) + 1;
   return absl::FromCivil(absl::CivilDay(next) + window_days, tz);
-}
-
-absl::Status CheckText(absl::string_view text, absl::string_view field, size_t max, bool required) {
-  if (required && text.empty()) return FieldError(field, "required");
-  if (text.size() > max) return FieldError(field, absl::StrCat("at most ", max, " bytes"));
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 && c != '\n' && c != '\t') return FieldError(field, "no control characters");
-  }
-  return absl::OkStatus();
 }
 
 std::string CsvField(absl::string_view s) {

@@ -123,9 +123,6 @@ inline constexpr int32_t kArrearsBaselineBp = 2500;  // 25 %
 // for parts of a point. 24 % → +1000, 25 % → 0, 26.5 % → −1500 with the defaults.
 int32_t ArrearsTeamPoints(int32_t arrears_bp, int32_t above_points, int32_t below_points);
 
-// Desk callback coverage in basis points (0 when nothing was closed).
-int32_t CoverageBp(int64_t callbacks_made, int64_t tickets_closed);
-
 // ---- months and the appeal window -----------------------------------------------------
 
 // FieldError unless year 2000..2999 and month 1..12.
@@ -136,15 +133,10 @@ wuye::common::v1::Month NextMonth(const wuye::common::v1::Month& m);
 // "YYYY-MM-01" (PostgreSQL date) ⇄ Month.
 std::string MonthDate(const wuye::common::v1::Month& m);
 wuye::common::v1::Month MonthFromDate(std::string_view date);
-// The zone named, or Asia/Shanghai when it is empty or unknown.
-absl::TimeZone ZoneOr(std::string_view name);
 // When the appeal window of `m` closes: `window_days` after the month's end, local time.
 absl::Time AppealDeadline(const wuye::common::v1::Month& m, absl::TimeZone tz, int32_t window_days);
 
 // ---- input ----------------------------------------------------------------------------
-
-// Required (when `required`), at most `max` bytes, no control characters but newline/tab.
-absl::Status CheckText(absl::string_view text, absl::string_view field, size_t max, bool required);
 
 // CSV field quoting (RFC 4180), and neutralised: a cell starting with = + - @, a tab or a
 // carriage return gets a leading ' so that no spreadsheet runs it as a formula.

@@ -42,6 +42,7 @@
 #include "shared/migrate.h"
 #include "shared/proto_time.h"
 #include "shared/server.h"
+#include "shared/zone.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
@@ -187,7 +188,7 @@ int RunBench(int argc, char** argv) {
     if (!migrated.ok()) Fatal(migrated.ToString());
 
     // A month whose appeal window has closed: two months back, Shanghai time.
-    absl::TimeZone tz = pf::ZoneOr("");
+    absl::TimeZone tz = wuye::EstateZone("");
     auto period = pf::MonthOf(absl::Now() - absl::Hours(24 * 45), tz);
     absl::Time month_start = absl::FromCivil(absl::CivilMonth(period.year(), period.month()), tz);
     const std::string group = wuye::NewId(absl::Now());

@@ -7,6 +7,8 @@
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/text.h"
+#include "shared/zone.h"
 #include "wuye/events/v1/performance_events.pb.h"
 
 namespace wuye::performance {
@@ -149,7 +151,7 @@ grpc::Status PerformanceServiceImpl::CreateManualEntry(Ctx* ctx,
     if (def != nullptr && def->source != pb::RULE_SOURCE_MANUAL) {
       return FieldError("rule", "counted from events, not entered by people");
     }
-    WUYE_RETURN_IF_ERROR(CheckText(req->note(), "note", 2000, true));
+    WUYE_RETURN_IF_ERROR(CheckText(req->note(), "note", 2000, Presence::kRequired, Lines::kMany));
     if (!req->has_occurred_at()) return FieldError("occurred_at", "required");
     absl::Time at = FromProtoTime(req->occurred_at());
     if (at > rc.now + absl::Minutes(5)) return FieldError("occurred_at", "in the future");
@@ -171,7 +173,7 @@ grpc::Status PerformanceServiceImpl::CreateManualEntry(Ctx* ctx,
         return absl::NotFoundError("staff_id: no such staff member");
       }
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(staff->home()));
-      absl::TimeZone tz = ZoneOr(store_.EstateZone(tx, group, staff->home()));
+      absl::TimeZone tz = EstateZone(store_.EstateZone(tx, group, staff->home()));
       std::string id = NewId(rc.now);  // the entry is its own evidence
       std::string period = MonthDate(MonthOf(at, tz));
       Evidence evidence;
@@ -278,7 +280,7 @@ grpc::Status PerformanceServiceImpl::GetSheet(Ctx* ctx, const pb::GetSheetReques
       for (auto& a : store_.Appeals(tx, group, req->staff_id(), period)) {
         *out.add_appeals() = std::move(a);
       }
-      absl::TimeZone tz = ZoneOr(store_.EstateZone(tx, group, out.estate_id()));
+      absl::TimeZone tz = EstateZone(store_.EstateZone(tx, group, out.estate_id()));
       *out.mutable_appeal_deadline() =
           ToProtoTime(AppealDeadline(req->period(), tz, settings.appeal_window_days()));
       *resp = std::move(out);
@@ -366,7 +368,8 @@ grpc::Status PerformanceServiceImpl::CreateAppeal(Ctx* ctx, const pb::CreateAppe
          roles::kTechnician, roles::kCleaner, roles::kGardener, roles::kSecurityGuard,
          roles::kCareWorker, roles::kNurse, roles::kFinanceClerk, roles::kQualityInspector}));
     WUYE_RETURN_IF_ERROR(CheckId(req->line_id(), "line_id"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 2000, true));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->reason(), "reason", 2000, Presence::kRequired, Lines::kMany));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       auto line = store_.GetLine(tx, group, req->line_id());
@@ -378,7 +381,7 @@ grpc::Status PerformanceServiceImpl::CreateAppeal(Ctx* ctx, const pb::CreateAppe
       auto sheet = store_.GetSheetRow(tx, group, line->staff_id(), period);
       if (!sheet) return absl::InternalError("line without a sheet");
       int32_t window = store_.GetSettings(tx, group).appeal_window_days();
-      absl::TimeZone tz = ZoneOr(store_.EstateZone(tx, group, sheet->estate_id()));
+      absl::TimeZone tz = EstateZone(store_.EstateZone(tx, group, sheet->estate_id()));
       if (sheet->state() == pb::SHEET_STATE_CLOSED ||
           rc.now >= AppealDeadline(line->period(), tz, window)) {
         return Refused("line_id: the appeal window of its month has closed",
@@ -444,8 +447,10 @@ grpc::Status PerformanceServiceImpl::DecideAppeal(Ctx* ctx, const pb::DecideAppe
     if (req->decision() != pb::DECISION_UPHOLD && req->decision() != pb::DECISION_REJECT) {
       return FieldError("decision", "UPHOLD or REJECT");
     }
-    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 2000, true));
-    WUYE_RETURN_IF_ERROR(CheckText(req->decision_ref(), "decision_ref", 200, false));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->reason(), "reason", 2000, Presence::kRequired, Lines::kMany));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->decision_ref(), "decision_ref", 200, Presence::kOptional, Lines::kOne));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       auto appeal = store_.GetAppeal(tx, group, req->appeal_id(), true);
@@ -500,7 +505,7 @@ grpc::Status PerformanceServiceImpl::CloseMonth(Ctx* ctx, const pb::CloseMonthRe
       store_.LockEvidence(tx, group, true);  // no evidence lands in a sheet being closed
       std::string period = MonthDate(req->period());
       pb::Settings settings = store_.GetSettings(tx, group);
-      absl::TimeZone tz = ZoneOr(store_.EstateZone(tx, group, req->estate_id()));
+      absl::TimeZone tz = EstateZone(store_.EstateZone(tx, group, req->estate_id()));
       if (rc.now < AppealDeadline(req->period(), tz, settings.appeal_window_days())) {
         return Refused("period: the appeal window is still open", "APPEAL_WINDOW_OPEN");
       }
@@ -617,7 +622,8 @@ grpc::Status PerformanceServiceImpl::ConfirmQualityLine(Ctx* ctx,
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kEstateManager, kGroupAdmin}));
     WUYE_RETURN_IF_ERROR(CheckId(req->quality_line_id(), "quality_line_id"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->confirmation_ref(), "confirmation_ref", 200, true));
+    WUYE_RETURN_IF_ERROR(CheckText(req->confirmation_ref(), "confirmation_ref", 200,
+                                   Presence::kRequired, Lines::kOne));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       auto line = store_.GetQualityLine(tx, group, req->quality_line_id(), true);
@@ -659,7 +665,8 @@ grpc::Status PerformanceServiceImpl::DismissCallFinding(Ctx* ctx,
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor, kEstateManager, kGroupAdmin}));
     WUYE_RETURN_IF_ERROR(CheckId(req->finding_id(), "finding_id"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 2000, true));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->reason(), "reason", 2000, Presence::kRequired, Lines::kMany));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       auto finding = store_.GetFinding(tx, group, req->finding_id(), true);

@@ -21,6 +21,7 @@
 #include "shared/server.h"
 #include "shared/status.h"
 #include "shared/testing/test_env.h"
+#include "shared/zone.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
@@ -578,8 +579,8 @@ TEST_F(PerformanceServiceTest, TheSameEvidenceEventTwiceCountsOnce) {
   for (int round = 0; round < 2; ++round) {
     ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) {
                      std::vector<Evidence> batch;
-                     batch.push_back(EvidenceOf(e, rule_points, ZoneOr("")));
-                     batch.push_back(EvidenceOf(e, rule_points, ZoneOr("")));
+                     batch.push_back(EvidenceOf(e, rule_points, EstateZone("")));
+                     batch.push_back(EvidenceOf(e, rule_points, EstateZone("")));
                      return ApplyEvidence(tx, store, group_, std::move(batch));
                    })
                     .ok());
