@@ -52,10 +52,9 @@ void RecordResponse(pqxx::work& tx, const IdempotencyKey& key,
 // `estate_id`, an Estate's `id`; of a `home_estate_ids` list, one must be visible).
 absl::Status CheckReplayScope(const Caller& caller, const google::protobuf::Message& answer);
 
-// For a handler that writes its claim, effect and answer in one statement of its own (many
-// requests at once, shared/group_commit.h): the claim is a row of wuye_idempotency
-// (group_key, request_id, method, request_hash, response[, subject]) inserted ON CONFLICT DO
-// NOTHING.
+// For BatchedRunOnce (shared/batched_run_once.h), which writes many calls' claims, effects
+// and answers in one statement: the claim is a row of wuye_idempotency (group_key,
+// request_id, method, request_hash, response, subject) inserted ON CONFLICT DO NOTHING.
 // RequestHash is its request_hash; when the row was not inserted, Replay gives the stored
 // answer (or REQUEST_ID_REUSED).
 std::string RequestHash(const google::protobuf::Message& request);

@@ -7,7 +7,6 @@
 #include "absl/time/civil_time.h"
 #include "services/intake/ticket.h"
 #include "shared/basis_points.h"
-#include "shared/idempotency.h"
 #include "shared/ids.h"
 #include "shared/paging.h"
 #include "shared/proto_time.h"
@@ -59,13 +58,8 @@ IntakeServiceImpl::IntakeServiceImpl(Db& db, const TokenVerifier& verifier, cons
       flow_(store_, outbox_),
       rpc_("intake", verifier, clock),
       phone_key_(std::move(phone_key)),
-      creations_(
-          [this](absl::Span<TicketCreation* const> batch) {
-            return store_.CreateTickets(db_, batch);
-          },
-          kCreateBatch, kCreateWriters) {
-  PrepareIdempotency(db_);
-}
+      creations_(db, IntakeStore::kCreateTickets, IntakeStore::CreateTicketsSql(),
+                 &IntakeStore::CreateTicketsParams, kCreateBatch, kCreateWriters) {}
 
 ChangeContext IntakeServiceImpl::Change(const RequestContext& rc, std::string reason) {
   ChangeContext c;
@@ -128,43 +122,41 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
       caller_hash = HashPhone(phone_key_, digits);
       t.clear_caller_phone();
     }
-    WUYE_RETURN_IF_ERROR(ValidateRequestId(rc.request_id));
-    if (!t.first_complaint_id().empty()) {
-      // Read before the write: a ticket's estate and kind never change.
-      std::optional<v1::Ticket> first;
-      WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
-        first = store_.GetTicket(tx, rc.caller.group_id, t.first_complaint_id());
-        return absl::OkStatus();
-      }));
-      if (!first || first->estate_id() != t.estate_id()) {
-        return absl::NotFoundError("ticket.first_complaint_id: no such complaint in the estate");
-      }
-      if (first->kind() != common::TICKET_KIND_COMPLAINT) {
-        return FieldError("ticket.first_complaint_id", "must name a complaint");
-      }
-      t.set_second_complaint(true);
-    }
-    if (t.kind() == common::TICKET_KIND_CONSULTATION && req->answer().empty()) {
-      // The answer's clock runs while the estate's desk is open (000_…, 二.5).
-      *t.mutable_answer_due_time() =
-          ToProtoTime(AnswerDue(FromProtoTime(t.received_time()), t.needs_supervisor(), estate.desk,
-                                EstateZone(estate.time_zone)));
-    }
-    t.set_id(NewId(rc.now));
-    t.set_group_id(rc.caller.group_id);
-    t.set_owner_id(rc.caller.subject);
-    TicketCreation creation;
-    creation.key = rc.Key();
-    creation.request_hash = RequestHash(*req);
-    creation.rows =
-        flow_.Create(std::move(t), std::move(caller_hash), req->answer(), Change(rc, "received"));
-    v1::Ticket answer = creation.rows.ticket;
-    ForCaller(answer, rc.now);
-    creation.response = answer.SerializeAsString();
-    WUYE_RETURN_IF_ERROR(creations_.Submit(creation, [&rc] { return rc.StillWanted(); }));
-    if (!creation.created) return Replay(db_, rc.Key(), *req, resp);  // a retry
-    *resp = std::move(answer);
-    return absl::OkStatus();
+    return creations_.Run(
+        rc.Key(), *req, resp,
+        [&](TicketCreation& creation) -> absl::Status {
+          if (!t.first_complaint_id().empty()) {
+            // Read before the write: a ticket's estate and kind never change.
+            std::optional<v1::Ticket> first;
+            WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
+              first = store_.GetTicket(tx, rc.caller.group_id, t.first_complaint_id());
+              return absl::OkStatus();
+            }));
+            if (!first || first->estate_id() != t.estate_id()) {
+              return absl::NotFoundError(
+                  "ticket.first_complaint_id: no such complaint in the estate");
+            }
+            if (first->kind() != common::TICKET_KIND_COMPLAINT) {
+              return FieldError("ticket.first_complaint_id", "must name a complaint");
+            }
+            t.set_second_complaint(true);
+          }
+          if (t.kind() == common::TICKET_KIND_CONSULTATION && req->answer().empty()) {
+            // The answer's clock runs while the estate's desk is open (000_…, 二.5).
+            *t.mutable_answer_due_time() =
+                ToProtoTime(AnswerDue(FromProtoTime(t.received_time()), t.needs_supervisor(),
+                                      estate.desk, EstateZone(estate.time_zone)));
+          }
+          t.set_id(NewId(rc.now));
+          t.set_group_id(rc.caller.group_id);
+          t.set_owner_id(rc.caller.subject);
+          creation = flow_.Create(std::move(t), std::move(caller_hash), req->answer(),
+                                  Change(rc, "received"));
+          *resp = creation.rows.ticket;
+          ForCaller(*resp, rc.now);
+          return absl::OkStatus();
+        },
+        [&rc] { return rc.StillWanted(); });
   });
 }
 

@@ -7,9 +7,9 @@
 #include "services/intake/intake_store.h"
 #include "services/intake/ticket_flow.h"
 #include "shared/auth.h"
+#include "shared/batched_run_once.h"
 #include "shared/clock.h"
 #include "shared/db.h"
-#include "shared/group_commit.h"
 #include "shared/outbox.h"
 #include "shared/rpc.h"
 #include "wuye/intake/v1/intake.grpc.pb.h"
@@ -72,12 +72,12 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   TicketFlow flow_;
   RpcRunner rpc_;
   std::string phone_key_;
-  // CreateTicket's writes, group-committed: up to kCreateBatch calls in one statement, at
-  // most kCreateWriters statements at once (the pool's other connections stay free for the
-  // other calls and the consumers).
+  // CreateTicket's writes, group-committed with their claims and events: up to kCreateBatch
+  // calls in one statement, at most kCreateWriters statements at once (the pool's other
+  // connections stay free for the other calls and the consumers).
   static constexpr size_t kCreateBatch = 64;
   static constexpr int kCreateWriters = 2;
-  GroupCommit<TicketCreation> creations_;
+  BatchedRunOnce<NewTicket> creations_;
 };
 
 }  // namespace wuye::intake

@@ -11,8 +11,8 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "services/intake/ticket.h"
+#include "shared/batched_run_once.h"
 #include "shared/db.h"
-#include "shared/idempotency.h"
 #include "shared/migrate.h"
 #include "wuye/events/v1/envelope.pb.h"
 #include "wuye/intake/v1/intake.pb.h"
@@ -39,22 +39,16 @@ struct WorkOrderRow {
   std::vector<std::string> worker_ids;
 };
 
-// A new ticket as the rows that record it (TicketFlow::Create).
+// A new ticket as the rows that record it (TicketFlow::Create); its events and the claim of
+// its request_id are the platform's (BatchedRunOnce).
 struct NewTicket {
   v1::Ticket ticket;        // as stored: received, or answered at once
   std::string caller_hash;  // the hashed hotline number, or ""
   std::vector<v1::TicketChange> history;
-  std::vector<wuye::events::v1::Event> events;  // envelopes, in order
 };
 
-// One CreateTicket call, for IntakeStore::CreateTickets.
-struct TicketCreation {
-  IdempotencyKey key;
-  std::string request_hash;  // RequestHash(request)
-  std::string response;      // the serialized answer
-  NewTicket rows;
-  bool created = false;  // set by CreateTickets; false: the request_id was taken
-};
+// One CreateTicket call's rows and events, for BatchedRunOnce.
+using TicketCreation = BatchedRunOnce<NewTicket>::Effect;
 
 struct EstateFacts {
   int household_count = 0;  // 0: unknown
@@ -88,10 +82,13 @@ class IntakeStore {
   // Registers the named statements with `db`.
   explicit IntakeStore(Db& db);
 
-  // Writes every call of `batch` whose request_id is new — its idempotency row with the
-  // answer, the ticket, its history and its events — in one autocommitted statement, and
-  // marks which were. All or nothing; a request_id twice in the batch is written once.
-  absl::Status CreateTickets(Db& db, absl::Span<TicketCreation* const> batch);
+  // CreateTicket's own rows, written by BatchedRunOnce in one statement with the claims and
+  // events of many calls: the ticket and its history. The statement's name, its SQL (the
+  // CTEs) and their parameters.
+  static const char kCreateTickets[];
+  static std::string CreateTicketsSql();
+  static std::vector<std::string> CreateTicketsParams(pqxx::transaction_base& tx,
+                                                      absl::Span<const NewTicket* const> calls);
   std::optional<v1::Ticket> GetTicket(pqxx::work& tx, const std::string& group,
                                       const std::string& id, bool for_update = false);
   // Writes the ticket's state, owner, version, callback reason and body, and the history

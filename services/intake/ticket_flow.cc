@@ -77,15 +77,15 @@ v1::TicketChange TicketFlow::Change(const v1::Ticket& t, TicketState from,
   return change;
 }
 
-NewTicket TicketFlow::Create(v1::Ticket t, std::string caller_hash, const std::string& answer,
-                             const ChangeContext& c) const {
-  NewTicket out;
-  out.caller_hash = std::move(caller_hash);
+TicketCreation TicketFlow::Create(v1::Ticket t, std::string caller_hash, const std::string& answer,
+                                  const ChangeContext& c) const {
+  TicketCreation out;
+  out.rows.caller_hash = std::move(caller_hash);
   t.set_state(ev::TICKET_STATE_RECEIVED);
   t.set_version(1);
   *t.mutable_create_time() = ToProtoTime(c.now);
   *t.mutable_update_time() = ToProtoTime(c.now);
-  out.history.push_back(Change(t, ev::TICKET_STATE_UNSPECIFIED, "", c));
+  out.rows.history.push_back(Change(t, ev::TICKET_STATE_UNSPECIFIED, "", c));
   auto publish = [&](const EventDraft& draft) {
     out.events.push_back(outbox_.Envelope(draft, c.now, c.trace_id));
   };
@@ -125,11 +125,11 @@ NewTicket TicketFlow::Create(v1::Ticket t, std::string caller_hash, const std::s
     t.set_result(answer);
     t.set_state(ev::TICKET_STATE_ANSWERED);
     t.set_version(2);
-    out.history.push_back(Change(t, ev::TICKET_STATE_RECEIVED, t.owner_id(), answered));
+    out.rows.history.push_back(Change(t, ev::TICKET_STATE_RECEIVED, t.owner_id(), answered));
     ev::TicketChanged changed = Changed(t, ev::TICKET_STATE_RECEIVED, answered);
     publish({"intake.ticket.changed", t.group_id(), t.estate_id(), t.id(), t.version(), &changed});
   }
-  out.ticket = std::move(t);
+  out.rows.ticket = std::move(t);
   return out;
 }
 

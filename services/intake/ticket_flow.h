@@ -31,9 +31,9 @@ class TicketFlow {
   // A new ticket (received, or answered when `answer` is given) as the rows that record it:
   // the ticket, its history, and its events — intake.ticket.created, then the work request
   // or the major complaint if any, then intake.ticket.changed when answered. `t` has its id,
-  // group and owner; IntakeStore::CreateTickets writes the rows.
-  NewTicket Create(v1::Ticket t, std::string caller_hash, const std::string& answer,
-                   const ChangeContext& c) const;
+  // group and owner; CreateTicket's BatchedRunOnce writes them.
+  TicketCreation Create(v1::Ticket t, std::string caller_hash, const std::string& answer,
+                        const ChangeContext& c) const;
 
   // Moves `t` to `to` (FAILED_PRECONDITION when illegal; nothing written then).
   absl::Status Move(pqxx::work& tx, v1::Ticket& t, TicketState to, const ChangeContext& c);
