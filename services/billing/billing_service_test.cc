@@ -22,6 +22,7 @@
 #include "shared/server.h"
 #include "shared/status.h"
 #include "shared/testing/test_env.h"
+#include "shared/zone.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
@@ -1430,7 +1431,7 @@ TEST_F(EldercareMoneyTest, SettlementsWithTheClinicLeaveOnlyWhatIsOutstanding) {
   EXPECT_EQ(Settlement(clerk_).settled_fen(), 16000);
   // Last month: nothing settled, nothing outstanding.
   absl::CivilMonth last =
-      absl::CivilMonth(absl::ToCivilDay(absl::Now(), ZoneOrUtc("Asia/Shanghai"))) - 1;
+      absl::CivilMonth(absl::ToCivilDay(absl::Now(), EstateZone("Asia/Shanghai"))) - 1;
   v1::ReportClinicSettlementRequest prev;
   prev.set_estate_id(estate_);
   *prev.mutable_period() = Month(static_cast<int>(last.year()), last.month());

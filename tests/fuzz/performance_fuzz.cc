@@ -9,6 +9,7 @@
 #include <string>
 
 #include "services/performance/performance.h"
+#include "shared/zone.h"
 #include "tests/fuzz/fuzz.h"
 
 namespace pb = wuye::performance::v1;
@@ -24,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (month.ParseFromString(text) && perf::CheckMonth(month, "month").ok()) {
     auto back = perf::MonthFromDate(perf::MonthDate(month));
     if (back.year() != month.year() || back.month() != month.month()) std::abort();
-    (void)perf::AppealDeadline(month, perf::ZoneOr(text), 5);
+    (void)perf::AppealDeadline(month, wuye::EstateZone(text), 5);
     (void)perf::NextMonth(month);
   }
 
