@@ -409,7 +409,7 @@ absl::Status PerformanceServiceImpl::CreateQualityAppeal(RequestContext& rc,
   if (!req.line_id().empty()) {
     return FieldError("line_id", "only one of line_id and quality_line_id");
   }
-  WUYE_RETURN_IF_ERROR(CheckText(req.reason(), "reason", 2000, true));
+  WUYE_RETURN_IF_ERROR(CheckText(req.reason(), "reason", 2000, Presence::kRequired, Lines::kMany));
   return RunOnce(db_, rc.Key(), req, resp, [&](pqxx::work& tx) -> absl::Status {
     const std::string& group = rc.caller.group_id;
     auto line = store_.GetQualityLine(tx, group, req.quality_line_id(), true);
