@@ -7,6 +7,7 @@
 
 #include "absl/time/time.h"
 #include "services/dispatch/work_order.h"
+#include "shared/zone.h"
 #include "tests/fuzz/fuzz.h"
 
 namespace pb = wuye::dispatch::v1;
@@ -25,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pb::SlaPolicy over;
   if (over.ParseFromString(text) && wuye::dispatch::CheckPolicy(over, "policy").ok()) {
     pb::SlaPolicy policy = wuye::dispatch::MergePolicy(wuye::dispatch::DefaultPolicy(), over);
-    absl::TimeZone zone = wuye::dispatch::ZoneOf(policy.time_zone());
+    absl::TimeZone zone = wuye::EstateZone(policy.time_zone());
     for (int p = 1; p <= 4; ++p) {
       for (int64_t offset : {int64_t{0}, int64_t{3600 * 13}, int64_t{3600 * 23 + 59 * 60}}) {
         absl::Time created = now + absl::Seconds(offset);

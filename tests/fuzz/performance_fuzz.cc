@@ -9,6 +9,7 @@
 #include <string>
 
 #include "services/performance/performance.h"
+#include "shared/basis_points.h"
 #include "shared/zone.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -37,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (lo <= hi && perf::GradeOf(lo).pay_percent > perf::GradeOf(hi).pay_percent) std::abort();
     (void)perf::ArrearsTeamPoints(a % 10001, -1000, 1000);
     if (perf::ArrearsTeamPoints(perf::kArrearsBaselineBp, -1000, 1000) != 0) std::abort();
-    (void)perf::CoverageBp(a < 0 ? 0 : a, b < 0 ? 0 : b);
+    (void)wuye::BasisPoints(a < 0 ? 0 : a, b < 0 ? 0 : b, 0);
     (void)perf::SheetScore(100, {{a % 10001, false}, {b % 10001, (a & 1) != 0}});
   }
 
