@@ -4,8 +4,8 @@ service_list, part of `make test`):
 
   - every services/<name>/ with a CMakeLists.txt is listed, and every listed service's
     folder builds wuye-<name> (CMake itself refuses the latter);
-  - its main.cc: `.default_port` is the list's port, `.grpc_service_name` its first gRPC
-    name, and the streams it consumes (every StreamOf("x") in its non-test sources) are
+  - its main.cc states no `.default_port` or `.grpc_service_name` of its own other than the
+    list's (ServiceMain takes both from the list when unset), and the streams it consumes (every StreamOf("x") in its non-test sources) are
     the list's "reads";
   - the metrics port is port + 1000 (the binary's own default, shared/service_main.cc);
   - each gRPC name is a service declared in protos/ (package and name);
@@ -54,11 +54,11 @@ def main():
             continue  # listed before its code lands: CMake skips it too
         text = main_cc.read_text()
         port = re.search(r"\.default_port\s*=\s*(\d+)", text)
-        if not port or int(port.group(1)) != s.port:
+        if port and int(port.group(1)) != s.port:
             problems.append(f"services/{s.name}/main.cc: .default_port is "
                             f"{port.group(1) if port else 'missing'}, services.txt says {s.port}")
         grpc = re.search(r'\.grpc_service_name\s*=\s*"([^"]*)"', text)
-        if not grpc or grpc.group(1) != s.grpc[0]:
+        if grpc and grpc.group(1) != s.grpc[0]:
             problems.append(f"services/{s.name}/main.cc: .grpc_service_name is "
                             f"{grpc.group(1) if grpc else 'missing'}, services.txt says {s.grpc[0]}")
         streams = set()
