@@ -5,7 +5,6 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "services/intake/intake_store.h"
 #include "services/intake/ticket.h"
 #include "services/intake/ticket_flow.h"
@@ -81,8 +80,7 @@ class Consumer {
     if (staff.id().empty() || !IsValidId(e.group_id())) return absl::OkStatus();
     std::string start;
     if (staff.has_start_date() && staff.start_date().year() > 0) {
-      start = absl::StrFormat("%04d-%02d-%02d", staff.start_date().year(),
-                              staff.start_date().month(), staff.start_date().day());
+      start = DateText(staff.start_date());
     }
     std::vector<std::string> estates(staff.home_estate_ids().begin(),
                                      staff.home_estate_ids().end());
@@ -115,10 +113,7 @@ class Consumer {
     if (auto digits = NormalizePhone(r.phone(), "phone"); digits.ok() && !digits->empty()) {
       hash = HashPhone(phone_key_, *digits);
     }
-    auto day = [](const dir::Date& d) {
-      return d.year() > 0 ? absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day())
-                          : std::string();
-    };
+    auto day = [](const dir::Date& d) { return d.year() > 0 ? DateText(d) : std::string(); };
     terms.role = static_cast<int>(r.role());
     terms.lease_start = day(r.lease_start());
     terms.lease_end = day(r.lease_end());

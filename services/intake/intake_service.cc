@@ -3,7 +3,6 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "services/intake/ticket.h"
 #include "shared/basis_points.h"
@@ -644,9 +643,7 @@ grpc::Status IntakeServiceImpl::ImportCarrierCallLog(Ctx* ctx,
             // one of the estate's residents' on the call's day (not moved out or removed by
             // then; a tenant within the lease), as the directory's events told intake; left
             // unset (performance reviews it) while intake knows no resident of the estate.
-            absl::CivilDay day = absl::ToCivilDay(c.at, zone);
-            std::string call_day =
-                absl::StrFormat("%04d-%02d-%02d", day.year(), day.month(), day.day());
+            std::string call_day = absl::FormatCivilTime(absl::ToCivilDay(c.at, zone));
             if (auto resident = store_.ResidentPhone(tx, rc.caller.group_id, req->estate_id(),
                                                      c.hash, c.at, call_day)) {
               e.set_caller_is_resident(*resident);
