@@ -13,6 +13,7 @@
 #include "shared/ids.h"
 #include "shared/server.h"
 #include "shared/service_main.h"
+#include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
 
 namespace wuye {
@@ -128,9 +129,7 @@ TEST(Lifecycle, SigtermLetsTheCallInFlightFinishAndExitsZero) {
   ASSERT_TRUE(WaitFor([&] { return HealthStatus(channel) == 1; }, absl::Seconds(60)));
   auto stub = v1::DirectoryService::NewStub(channel);
   auto call = [&](auto method, const std::string& token, const auto& req, auto* resp) {
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + token);
-    return ((*stub).*method)(&ctx, req, resp);
+    return ::wuye::testing::CallWithToken(*stub, method, token, req, resp);
   };
   v1::CreateGroupRequest cg;
   cg.set_request_id("g");

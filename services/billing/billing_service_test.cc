@@ -21,6 +21,8 @@
 #include "shared/proto_time.h"
 #include "shared/server.h"
 #include "shared/status.h"
+#include "shared/testing/events.h"
+#include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
 #include "shared/zone.h"
 #include "wuye/directory/v1/directory.pb.h"
@@ -45,7 +47,7 @@ wuye::common::v1::Month Month(int year, int month) {
   return m;
 }
 
-class BillingServiceTest : public ::testing::Test {
+class BillingServiceTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
  protected:
   void SetUp() override {
     db_ = tdb_.Open(billing_migrations(), 8);
@@ -64,27 +66,15 @@ class BillingServiceTest : public ::testing::Test {
     estate_ = Estate(150);
   }
 
-  template <class Req, class Resp>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                    const std::string& token, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    return (stub_.get()->*method)(&ctx, req, resp);
-  }
-
   // Applies an event of another service through billing's handler.
   absl::Status Deliver(const std::string& type, const std::string& group,
                        const std::string& subject, int64_t version,
                        const google::protobuf::Message& payload) {
-    ev::Event e;
-    e.set_event_id(NewId(absl::Now()));
-    e.set_type(type);
-    e.set_group_id(group);
+    ev::Event e = ::wuye::testing::TestEvent(type, group, payload);
     e.set_subject(subject);
     e.set_subject_version(version);
     *e.mutable_occurred_at() = ToProtoTime(absl::Now());
-    e.mutable_payload()->PackFrom(payload);
-    return db_->Transact([&](pqxx::work& tx) { return handler_(tx, e); });
+    return ::wuye::testing::Deliver(*db_, handler_, e);
   }
 
   std::string Estate(int64_t rate, const std::string& group = "") {
@@ -223,7 +213,6 @@ class BillingServiceTest : public ::testing::Test {
   std::unique_ptr<BillingServiceImpl> service_;
   std::unique_ptr<ServiceHost> host_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<Stub> stub_;
   EventHandler handler_;
   std::string group_, admin_, clerk_, estate_;
 };

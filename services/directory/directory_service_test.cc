@@ -14,6 +14,8 @@
 #include "shared/proto_time.h"
 #include "shared/server.h"
 #include "shared/status.h"
+#include "shared/testing/events.h"
+#include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
 #include "wuye/events/v1/directory_events.pb.h"
 
@@ -23,7 +25,7 @@ namespace {
 using Stub = v1::DirectoryService::Stub;
 using ::wuye::testing::TestToken;
 
-class DirectoryServiceTest : public ::testing::Test {
+class DirectoryServiceTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
  protected:
   void SetUp() override {
     db_ = tdb_.Open(directory_migrations());
@@ -39,14 +41,6 @@ class DirectoryServiceTest : public ::testing::Test {
     group_ = MakeGroup("Acme Property");
     admin_ = TestToken(group_, {"*"}, {"group_admin"});
     estate_ = MakeEstate(admin_, "Sunny Gardens").id();
-  }
-
-  template <class Req, class Resp>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                    const std::string& token, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    return (stub_.get()->*method)(&ctx, req, resp);
   }
 
   std::string MakeGroup(const std::string& name) {
@@ -131,7 +125,6 @@ class DirectoryServiceTest : public ::testing::Test {
   std::unique_ptr<DirectoryServiceImpl> service_;
   std::unique_ptr<ServiceHost> host_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<Stub> stub_;
   std::string platform_, group_, admin_, estate_;
 };
 
@@ -1281,32 +1274,21 @@ TEST_F(DirectoryServiceTest, MissingOrBadTokensAreUnauthenticated) {
 }
 
 TEST_F(DirectoryServiceTest, ItsEventsReachAConsumerThroughTheBus) {
-  RelayOptions relay_options;
-  relay_options.stream = absl::StrCat("wuye.dirtest", NewId(absl::Now()).substr(24), ".events");
-  relay_options.poll = absl::Milliseconds(50);
-  RedisOptions redis;
-  redis.addr = ::wuye::testing::RedisAddr();
-  DbOptions db_options;
-  db_options.url = tdb_.url();
-  OutboxRelay relay(db_options, redis, relay_options);
-  relay.Start();
   // The consumer keeps its inbox in a database of its own, as another service would.
   ::wuye::testing::TestDatabase consumer_tdb;
   auto consumer_db = consumer_tdb.Open(MigrationSet{"none", {}});
   std::mutex mu;
   std::vector<std::string> seen;
-  ConsumerOptions options;
-  options.group = "observer";
-  options.streams = {relay_options.stream};
-  options.producers[relay_options.stream] = "directory";  // a stand-in for its stream
-  options.block = absl::Milliseconds(100);
-  EventConsumer consumer(*consumer_db, redis, options,
-                         [&](pqxx::work&, const wuye::events::v1::Event& e) {
-                           std::lock_guard lock(mu);
-                           seen.push_back(e.type());
-                           return absl::OkStatus();
-                         });
-  consumer.Start();
+  ::wuye::testing::TestBus bus;
+  std::string stream = bus.Stream("dir");
+  bus.Relay(tdb_.url(), stream, absl::Milliseconds(50));
+  // "directory": a stand-in for its stream.
+  bus.Consume(*consumer_db, "observer", stream, "directory",
+              [&](pqxx::work&, const wuye::events::v1::Event& e) {
+                std::lock_guard lock(mu);
+                seen.push_back(e.type());
+                return absl::OkStatus();
+              });
   v1::Building b = MakeBuilding(estate_, "Bus");
   MakeUnit(b.id(), "1");
   auto count = [&] {

@@ -23,6 +23,8 @@
 #include "shared/redis.h"
 #include "shared/server.h"
 #include "shared/status.h"
+#include "shared/testing/events.h"
+#include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
@@ -43,7 +45,7 @@ using Stub = pb::DispatchService::Stub;
 const absl::Time kStart =
     absl::FromCivil(absl::CivilSecond(2026, 11, 24, 2, 0, 0), absl::UTCTimeZone());
 
-class DispatchServiceTest : public ::testing::Test {
+class DispatchServiceTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
  protected:
   void SetUp() override {
     db_ = tdb_.Open(dispatch_migrations());
@@ -91,26 +93,14 @@ class DispatchServiceTest : public ::testing::Test {
   std::string Agent() { return Token({"agent"}); }
   std::string Tech(const std::string& id) { return Token({"technician"}, id); }
 
-  template <class Req, class Resp>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                    const std::string& token, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    return (stub_.get()->*method)(&ctx, req, resp);
-  }
-
   ev::Event Envelope(const std::string& type, const google::protobuf::Message& payload,
                      int64_t version = 1, const std::string& group = "") {
-    ev::Event e;
-    e.set_event_id(NewId(absl::Now()));
-    e.set_type(type);
-    e.set_group_id(group.empty() ? group_ : group);
+    ev::Event e = ::wuye::testing::TestEvent(type, group.empty() ? group_ : group, payload);
     e.set_subject_version(version);
-    e.mutable_payload()->PackFrom(payload);
     return e;
   }
   void Apply(const ev::Event& e) {
-    absl::Status st = db_->Transact([&](pqxx::work& tx) { return handler_(tx, e); });
+    absl::Status st = ::wuye::testing::Deliver(*db_, handler_, e);
     ASSERT_TRUE(st.ok()) << st;
   }
   void Apply(const std::string& type, const google::protobuf::Message& payload,
@@ -300,7 +290,6 @@ class DispatchServiceTest : public ::testing::Test {
   std::unique_ptr<DispatchServiceImpl> service_;
   std::unique_ptr<ServiceHost> host_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<Stub> stub_;
   EventHandler handler_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::string group_, estate_, other_estate_, unit_, w1_, w2_, resident_;
@@ -1382,47 +1371,22 @@ TEST_F(DispatchServiceTest, AnIntakeTicketDrivesAnOrderAcrossTheBus) {
   static const MigrationSet kNone{"bustest", {}};
   ::wuye::testing::TestDatabase peer_db;
   auto peer = peer_db.Open(kNone);
-  std::string suffix = NewId(absl::Now()).substr(24);
-  std::string intake_stream = absl::StrCat("wuye.t", suffix, "i.events");
-  std::string dispatch_stream = absl::StrCat("wuye.t", suffix, "d.events");
-  RedisOptions redis;
-  redis.addr = ::wuye::testing::RedisAddr();
-  auto relay = [&](const std::string& url, const std::string& stream) {
-    RelayOptions options;
-    options.stream = stream;
-    options.poll = absl::Milliseconds(10);
-    DbOptions db;
-    db.url = url;
-    auto r = std::make_unique<OutboxRelay>(db, redis, options);
-    r->Start();
-    return r;
-  };
-  auto consumer_options = [&](const std::string& group, const std::string& stream) {
-    ConsumerOptions options;
-    options.group = group;
-    options.streams = {stream};
-    // Stand-in streams: who may write each (shared/bus.h, ForgeryOf).
-    options.producers[stream] = stream == intake_stream ? "intake" : "dispatch";
-    options.block = absl::Milliseconds(100);
-    return options;
-  };
-  auto intake_relay = relay(peer_db.url(), intake_stream);
-  auto dispatch_relay = relay(tdb_.url(), dispatch_stream);
-  EventConsumer dispatch(*db_, redis, consumer_options("dispatch", intake_stream), handler_);
   std::atomic<int> assigned{0};
   std::string ticket = NewId(absl::Now());
-  EventConsumer intake(
-      *peer, redis, consumer_options("intake", dispatch_stream),
-      [&](pqxx::work&, const ev::Event& e) {
-        ev::WorkOrderChanged p;
-        e.payload().UnpackTo(&p);
-        if (e.type() == "dispatch.work_order.assigned" && p.ticket_id() == ticket) {
-          ++assigned;
-        }
-        return absl::OkStatus();
-      });
-  dispatch.Start();
-  intake.Start();
+  ::wuye::testing::TestBus bus;
+  std::string intake_stream = bus.Stream("i");
+  std::string dispatch_stream = bus.Stream("d");
+  bus.Relay(peer_db.url(), intake_stream, absl::Milliseconds(10));
+  bus.Relay(tdb_.url(), dispatch_stream, absl::Milliseconds(10));
+  bus.Consume(*db_, "dispatch", intake_stream, "intake", handler_);
+  bus.Consume(*peer, "intake", dispatch_stream, "dispatch", [&](pqxx::work&, const ev::Event& e) {
+    ev::WorkOrderChanged p;
+    e.payload().UnpackTo(&p);
+    if (e.type() == "dispatch.work_order.assigned" && p.ticket_id() == ticket) {
+      ++assigned;
+    }
+    return absl::OkStatus();
+  });
   ev::WorkRequested w;
   w.set_ticket_id(ticket);
   w.set_estate_id(estate_);
@@ -1456,10 +1420,7 @@ TEST_F(DispatchServiceTest, AnIntakeTicketDrivesAnOrderAcrossTheBus) {
   ASSERT_TRUE(Sign(o.id(), Lead(), 100, &out).ok());
   ASSERT_TRUE(Complete(o.id(), Lead(), &out).ok());
   EXPECT_EQ(out.ticket_id(), ticket);
-  dispatch.Stop();
-  intake.Stop();
-  intake_relay->Stop();
-  dispatch_relay->Stop();
+  bus.Stop();
 }
 
 }  // namespace

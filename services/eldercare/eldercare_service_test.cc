@@ -32,6 +32,8 @@
 #include "shared/redis.h"
 #include "shared/server.h"
 #include "shared/status.h"
+#include "shared/testing/events.h"
+#include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
@@ -72,7 +74,7 @@ dir::Date DirDate(absl::CivilDay d) {
   return out;
 }
 
-class EldercareServiceTest : public ::testing::Test {
+class EldercareServiceTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
  protected:
   void SetUp() override {
     db_ = tdb_.Open(eldercare_migrations());
@@ -122,23 +124,11 @@ class EldercareServiceTest : public ::testing::Test {
     manager_ = Token({"estate_manager"});
   }
 
-  template <class Req, class Resp>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                    const std::string& token, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    return (stub_.get()->*method)(&ctx, req, resp);
-  }
-
   // Applies a directory event through eldercare's consumer, as the bus would.
   void Directory(const std::string& type, const google::protobuf::Message& payload,
                  const std::string& group = "") {
-    ev::Event e;
-    e.set_event_id(NewId(absl::Now()));
-    e.set_type(type);
-    e.set_group_id(group.empty() ? group_ : group);
-    e.mutable_payload()->PackFrom(payload);
-    ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) { return handler_(tx, e); }).ok());
+    ev::Event e = ::wuye::testing::TestEvent(type, group.empty() ? group_ : group, payload);
+    ASSERT_TRUE(::wuye::testing::Deliver(*db_, handler_, e).ok());
   }
 
   dir::Estate EstateOf(const std::string& id, int64_t version) {
@@ -278,7 +268,6 @@ class EldercareServiceTest : public ::testing::Test {
   std::unique_ptr<ElderCareServiceImpl> service_;
   std::unique_ptr<ServiceHost> host_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<Stub> stub_;
   EventHandler handler_;
   std::string group_, estate_, other_estate_, agent_, nurse_, clinic_, manager_;
 };
@@ -1129,43 +1118,20 @@ TEST_F(EldercareServiceTest, DirectoryEventsArriveAndEldercareEventsLeaveThrough
   static const MigrationSet kNone{"bustest", {}};
   ::wuye::testing::TestDatabase peer_db;
   auto peer = peer_db.Open(kNone);
-  std::string suffix = NewId(absl::Now()).substr(24);
-  std::string directory_stream = absl::StrCat("wuye.t", suffix, "d.events");
-  std::string eldercare_stream = absl::StrCat("wuye.t", suffix, "e.events");
-  RedisOptions redis;
-  redis.addr = ::wuye::testing::RedisAddr();
-  auto relay = [&](const std::string& url, const std::string& stream) {
-    RelayOptions options;
-    options.stream = stream;
-    options.poll = absl::Milliseconds(20);
-    DbOptions db;
-    db.url = url;
-    auto r = std::make_unique<OutboxRelay>(db, redis, options);
-    r->Start();
-    return r;
-  };
-  auto consumer_options = [&](const std::string& group, const std::string& stream) {
-    ConsumerOptions options;
-    options.group = group;
-    options.streams = {stream};
-    // Stand-in streams: who may write each (shared/bus.h, ForgeryOf).
-    options.producers[stream] = stream == directory_stream ? "directory" : "eldercare";
-    options.block = absl::Milliseconds(100);
-    return options;
-  };
-  auto directory_relay = relay(peer_db.url(), directory_stream);
-  auto eldercare_relay = relay(tdb_.url(), eldercare_stream);
-  EventConsumer eldercare(*db_, redis, consumer_options("eldercare", directory_stream),
-                          MakeHandler(*db_));
   std::atomic<int> charges{0}, enrolled{0};
-  EventConsumer billing(*peer, redis, consumer_options("billing", eldercare_stream),
-                        [&](pqxx::work&, const ev::Event& e) {
-                          if (e.type() == "eldercare.fee.charged") ++charges;
-                          if (e.type() == "eldercare.elder.enrolled") ++enrolled;
-                          return absl::OkStatus();
-                        });
-  eldercare.Start();
-  billing.Start();
+  ::wuye::testing::TestBus bus;
+  std::string directory_stream = bus.Stream("d");
+  std::string eldercare_stream = bus.Stream("e");
+  const RedisOptions& redis = bus.redis();
+  bus.Relay(peer_db.url(), directory_stream);
+  bus.Relay(tdb_.url(), eldercare_stream);
+  bus.Consume(*db_, "eldercare", directory_stream, "directory", MakeHandler(*db_));
+  bus.Consume(*peer, "billing", eldercare_stream, "eldercare",
+              [&](pqxx::work&, const ev::Event& e) {
+                if (e.type() == "eldercare.fee.charged") ++charges;
+                if (e.type() == "eldercare.elder.enrolled") ++enrolled;
+                return absl::OkStatus();
+              });
 
   absl::CivilDay dob(1950, 1, 1);
   dir::Resident r;
@@ -1193,10 +1159,7 @@ TEST_F(EldercareServiceTest, DirectoryEventsArriveAndEldercareEventsLeaveThrough
   ASSERT_TRUE(Call(&Stub::EnrolElder, agent_, EnrolRequest(r.id(), IdFor(dob)), &elder).ok());
   EXPECT_TRUE(
       ::wuye::testing::WaitFor([&] { return charges == 4 && enrolled == 1; }, absl::Seconds(20)));
-  eldercare.Stop();
-  billing.Stop();
-  directory_relay->Stop();
-  eldercare_relay->Stop();
+  bus.Stop();
   RedisConnection conn(redis);
   (void)conn.Command({"DEL", directory_stream, eldercare_stream});
 }

@@ -17,6 +17,8 @@
 #include "shared/proto_time.h"
 #include "shared/server.h"
 #include "shared/status.h"
+#include "shared/testing/events.h"
+#include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
 #include "shared/zone.h"
 #include "wuye/directory/v1/directory.pb.h"
@@ -38,7 +40,7 @@ using ::wuye::testing::WaitFor;
 constexpr char kPhoneKey[] = "intake-test-phone-key-0123456789abcdef";
 constexpr char kPhone[] = "13800001111";
 
-class IntakeServiceTest : public ::testing::Test {
+class IntakeServiceTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
  protected:
   void SetUp() override {
     db_ = tdb_.Open(intake_migrations());
@@ -66,14 +68,6 @@ class IntakeServiceTest : public ::testing::Test {
     // test's own DirectoryEstate(..., 1) still applies.
     DirectoryEstate(0, 0, "");
     DirectoryEstate(0, 0, "", other_estate_);
-  }
-
-  template <class Req, class Resp>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                    const std::string& token, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    return (stub_.get()->*method)(&ctx, req, resp);
   }
 
   v1::CreateTicketRequest RepairRequest(const std::string& unit = "") {
@@ -150,18 +144,12 @@ class IntakeServiceTest : public ::testing::Test {
   // An event as another service would publish it, applied through intake's handler.
   ev::Event Envelope(const std::string& type, const google::protobuf::Message& payload,
                      int64_t version, const std::string& group = "") {
-    ev::Event e;
-    e.set_event_id(NewId(absl::Now()));
-    e.set_type(type);
-    e.set_group_id(group.empty() ? group_ : group);
+    ev::Event e = ::wuye::testing::TestEvent(type, group.empty() ? group_ : group, payload);
     e.set_subject_version(version);
     *e.mutable_occurred_at() = ToProtoTime(clock_->Now());
-    e.mutable_payload()->PackFrom(payload);
     return e;
   }
-  void Apply(const ev::Event& e) {
-    ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) { return handler_(tx, e); }).ok());
-  }
+  void Apply(const ev::Event& e) { ASSERT_TRUE(::wuye::testing::Deliver(*db_, handler_, e).ok()); }
   ev::WorkOrderChanged Order(const std::string& ticket, const std::string& order,
                              ev::WorkOrderState state, std::vector<std::string> workers = {}) {
     ev::WorkOrderChanged wo;
@@ -315,7 +303,6 @@ class IntakeServiceTest : public ::testing::Test {
   std::unique_ptr<IntakeServiceImpl> service_;
   std::unique_ptr<ServiceHost> host_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<Stub> stub_;
   EventHandler handler_;
   std::string group_, estate_, other_estate_;
   std::string agent_, agent2_, supervisor_, inspector_, manager_, outsider_, elsewhere_;
@@ -1714,21 +1701,15 @@ TEST_F(IntakeServiceTest, OnlyAResidentOnTheCallsDayMakesAnUnrecordedCallAReside
 TEST_F(IntakeServiceTest, ATicketLivesItsWholeLifeThroughRealWorkOrderEvents) {
   ::wuye::testing::PrivateServers servers;
   ASSERT_EQ(servers.Run("up redis"), 0);
-  RedisOptions redis;
-  redis.addr = servers.RedisAddr();
+  ::wuye::testing::TestBus bus(servers.RedisAddr());
+  const RedisOptions& redis = bus.redis();
 
   // Dispatch's side: its own database and outbox, relayed to wuye.dispatch.events.
   ::wuye::testing::TestDatabase dispatch_db;
   static const MigrationSet kNone{"dispatchtest", {}};
   auto ddb = dispatch_db.Open(kNone);
   wuye::Outbox dispatch(*ddb, "dispatch");
-  RelayOptions relay_options;
-  relay_options.stream = StreamOf("dispatch");
-  relay_options.poll = absl::Milliseconds(20);
-  DbOptions relay_db;
-  relay_db.url = dispatch_db.url();
-  OutboxRelay relay(relay_db, redis, relay_options);
-  relay.Start();
+  bus.Relay(dispatch_db.url(), StreamOf("dispatch"));
 
   // Intake's side: its consumer group on that stream, with the real handler.
   ConsumerOptions consumer_options;
@@ -1737,8 +1718,7 @@ TEST_F(IntakeServiceTest, ATicketLivesItsWholeLifeThroughRealWorkOrderEvents) {
   consumer_options.block = absl::Milliseconds(100);
   consumer_options.claim_idle = absl::Milliseconds(500);
   consumer_options.max_deliveries = 3;
-  EventConsumer consumer(*db_, redis, consumer_options, MakeHandler(*db_, kPhoneKey));
-  consumer.Start();
+  bus.Consume(*db_, consumer_options, MakeHandler(*db_, kPhoneKey));
 
   v1::Ticket t = Create(RepairRequest());
   std::string order = NewId(absl::Now());
@@ -1816,8 +1796,7 @@ TEST_F(IntakeServiceTest, ATicketLivesItsWholeLifeThroughRealWorkOrderEvents) {
   EXPECT_EQ(closed.history(1).change().actor().subject(), "dispatch");
   EXPECT_EQ(closed.history(1).change().reason(), "dispatch.work_order.created");
   // Every delivery applied once, nothing dead.
-  consumer.Stop();
-  relay.Stop();
+  bus.Stop();
   RedisConnection conn(redis);
   auto dead = conn.Command({"XLEN", DeadLetterStream(StreamOf("dispatch"))});
   ASSERT_TRUE(dead.ok());

@@ -20,6 +20,8 @@
 #include "shared/redis.h"
 #include "shared/server.h"
 #include "shared/status.h"
+#include "shared/testing/events.h"
+#include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
 #include "shared/zone.h"
 #include "wuye/directory/v1/directory.pb.h"
@@ -40,7 +42,7 @@ absl::Time Utc(int y, int m, int d, int hh = 0, int mm = 0) {
   return absl::FromCivil(absl::CivilSecond(y, m, d, hh, mm, 0), absl::UTCTimeZone());
 }
 
-class PerformanceServiceTest : public ::testing::Test {
+class PerformanceServiceTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
  protected:
   void SetUp() override {
     db_ = tdb_.Open(performance_migrations(), 8);
@@ -65,27 +67,16 @@ class PerformanceServiceTest : public ::testing::Test {
     tech_tok_ = TestToken(group_, {estate_}, {"technician"}, tech_);
   }
 
-  template <class Req, class Resp>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                    const std::string& token, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
-    return (stub_.get()->*method)(&ctx, req, resp);
-  }
-
   // Applies an event of another service through performance's handler.
   absl::Status Deliver(const std::string& type, const std::string& group,
                        const google::protobuf::Message& payload, const std::string& estate = "",
                        std::string event_id = "", int64_t version = 1) {
-    ev::Event e;
-    e.set_event_id(event_id.empty() ? NewId(absl::Now()) : event_id);
-    e.set_type(type);
-    e.set_group_id(group);
+    ev::Event e = ::wuye::testing::TestEvent(type, group, payload);
+    if (!event_id.empty()) e.set_event_id(event_id);
     e.set_estate_id(estate);
     e.set_subject_version(version);
     *e.mutable_occurred_at() = ToProtoTime(clock_.Now());
-    e.mutable_payload()->PackFrom(payload);
-    return db_->Transact([&](pqxx::work& tx) { return handler_(tx, e); });
+    return ::wuye::testing::Deliver(*db_, handler_, e);
   }
 
   std::string Estate(const std::string& group) {
@@ -308,7 +299,6 @@ class PerformanceServiceTest : public ::testing::Test {
   std::unique_ptr<TokenVerifier> verifier_;
   std::unique_ptr<PerformanceServiceImpl> service_;
   std::unique_ptr<ServiceHost> host_;
-  std::unique_ptr<Stub> stub_;
   EventHandler handler_;
   std::string group_, estate_, manager_, inspector_, agent_, tech_;
   std::string admin_tok_, manager_tok_, inspector_tok_, agent_tok_, tech_tok_;
@@ -567,12 +557,8 @@ TEST_F(PerformanceServiceTest, TheSameEvidenceEventTwiceCountsOnce) {
   c.set_estate_id(estate_);
   c.set_satisfaction(wuye::common::v1::SATISFACTION_UNSATISFIED);
   c.add_worker_ids(tech_);
-  ev::Event e;
-  e.set_event_id(NewId(absl::Now()));
-  e.set_type("intake.callback.recorded");
-  e.set_group_id(group_);
+  ev::Event e = ::wuye::testing::TestEvent("intake.callback.recorded", group_, c);
   *e.mutable_occurred_at() = ToProtoTime(Utc(2026, 10, 11));
-  e.mutable_payload()->PackFrom(c);
   PerformanceStore store(*db_);
   std::map<std::string, int32_t> rule_points;
   for (const RuleDef& r : Catalogue()) rule_points[std::string(r.code)] = r.default_points;
@@ -1479,42 +1465,18 @@ TEST_F(PerformanceServiceTest, EvidenceArrivesAndSheetsLeaveThroughTheBus) {
   static const MigrationSet kNone{"bustest", {}};
   ::wuye::testing::TestDatabase peer_db;
   auto peer = peer_db.Open(kNone);
-  std::string suffix = NewId(absl::Now()).substr(24);
-  std::string intake_stream = absl::StrCat("wuye.t", suffix, "i.events");
-  std::string perf_stream = absl::StrCat("wuye.t", suffix, "p.events");
-  RedisOptions redis;
-  redis.addr = ::wuye::testing::RedisAddr();
-  auto relay = [&](const std::string& url, const std::string& stream) {
-    RelayOptions options;
-    options.stream = stream;
-    options.poll = absl::Milliseconds(20);
-    DbOptions db;
-    db.url = url;
-    auto r = std::make_unique<OutboxRelay>(db, redis, options);
-    r->Start();
-    return r;
-  };
-  auto consumer_options = [&](const std::string& group, const std::string& stream) {
-    ConsumerOptions options;
-    options.group = group;
-    options.streams = {stream};
-    // Stand-in streams: who may write each (shared/bus.h, ForgeryOf).
-    options.producers[stream] = stream == intake_stream ? "intake" : "performance";
-    options.block = absl::Milliseconds(100);
-    return options;
-  };
-  auto intake_relay = relay(peer_db.url(), intake_stream);
-  auto perf_relay = relay(tdb_.url(), perf_stream);
-  EventConsumer performance(*db_, redis, consumer_options("performance", intake_stream),
-                            MakeHandler(*db_));
   std::atomic<int> closed{0};
-  EventConsumer payroll(*peer, redis, consumer_options("payroll", perf_stream),
-                        [&](pqxx::work&, const ev::Event& e) {
-                          if (e.type() == "performance.sheet.closed") ++closed;
-                          return absl::OkStatus();
-                        });
-  performance.Start();
-  payroll.Start();
+  ::wuye::testing::TestBus bus;
+  std::string intake_stream = bus.Stream("i");
+  std::string perf_stream = bus.Stream("p");
+  const RedisOptions& redis = bus.redis();
+  bus.Relay(peer_db.url(), intake_stream);
+  bus.Relay(tdb_.url(), perf_stream);
+  bus.Consume(*db_, "performance", intake_stream, "intake", MakeHandler(*db_));
+  bus.Consume(*peer, "payroll", perf_stream, "performance", [&](pqxx::work&, const ev::Event& e) {
+    if (e.type() == "performance.sheet.closed") ++closed;
+    return absl::OkStatus();
+  });
 
   ev::ComplaintVerified c;
   c.set_ticket_id(NewId(absl::Now()));
@@ -1551,10 +1513,7 @@ TEST_F(PerformanceServiceTest, EvidenceArrivesAndSheetsLeaveThroughTheBus) {
   ASSERT_TRUE(Close(admin_tok_, "", 2026, 10, &out).ok());
   EXPECT_EQ(out.sheets_closed(), 4);
   EXPECT_TRUE(::wuye::testing::WaitFor([&] { return closed == 4; }, absl::Seconds(20)));
-  performance.Stop();
-  payroll.Stop();
-  intake_relay->Stop();
-  perf_relay->Stop();
+  bus.Stop();
   (void)conn.Command({"DEL", intake_stream, perf_stream});
 }
 
