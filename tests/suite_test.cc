@@ -393,7 +393,7 @@ TEST(SuiteTest, DemoDay) {
 // events they had not acknowledged, and the day ends as the undisturbed one.
 struct Crash {
   const char* service;
-  const char* step;  // killed before this step of the day (tools/demo_day.cc)
+  const char* step;  // killed before this step of the day (tools/demo_day/day.cc, Day::Run)
 };
 
 void PrintTo(const Crash& c, std::ostream* os) { *os << c.service << " before " << c.step; }
