@@ -1,6 +1,8 @@
 // wuye-demo: loads a demo property group into a running directory service and prints what
 // it made: three estates (one per callback-sampling band of DOMAIN.md §2), their buildings
-// and units, some residents, the staff, and today's shifts.
+// and units, some residents, the staff, and today's shifts. The estates and their unit
+// layouts are below (DemoEstates); the residents and staff are text protos in
+// tools/demo_data/ (residents.textproto, staff.textproto), embedded at build time.
 //
 //   wuye-demo [--directory=127.0.0.1:50051] [--jwt_secret_file=.local/jwt-secret]
 //
@@ -46,6 +48,7 @@
 #include "shared/secret.h"
 #include "shared/status.h"
 #include "tools/demo_day.h"
+#include "tools/demo_day/script.h"
 #include "tools/display_width.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
 
@@ -89,14 +92,6 @@ uint64_t Hash(absl::string_view s) {  // FNV-1a: stable across runs and machines
   return h;
 }
 
-v1::Date MakeDate(int y, int m, int d) {
-  v1::Date date;
-  date.set_year(y);
-  date.set_month(m);
-  date.set_day(d);
-  return date;
-}
-
 v1::TimeOfDay MakeTime(int h, int m) {
   v1::TimeOfDay t;
   t.set_hours(h);
@@ -129,30 +124,6 @@ v1::ImportedUnit MakeUnit(absl::string_view building, std::string number, int fl
   return u;
 }
 
-struct ResidentPlan {
-  std::string key;   // request ids
-  std::string name;  // fictional
-  std::string phone;
-  v1::ResidentRole role;
-  v1::Date date_of_birth;        // year 0: not given
-  v1::Occupancy unit_occupancy;  // lives in the n-th unit of this occupancy
-  int unit_index = 0;
-  v1::Date lease_start, lease_end;  // tenants
-};
-
-enum class Slot { kNone, kDay, kNight };  // day 08:00-20:00, night 20:00-08:00 local
-
-struct StaffPlan {
-  std::string key;
-  std::string name;
-  std::string phone;
-  std::vector<v1::StaffRole> roles;
-  std::vector<v1::Skill> skills;
-  std::vector<std::string> homes;  // estate keys; shifts go to the first
-  v1::Date start_date;
-  Slot slot = Slot::kNone;
-};
-
 struct EstatePlan {
   std::string key;  // "sunny": request ids
   std::string name;
@@ -161,7 +132,6 @@ struct EstatePlan {
   std::string address;
   v1::TimeOfDay desk_opens, desk_closes;
   std::vector<v1::ImportedUnit> units;
-  std::vector<ResidentPlan> residents;
 };
 
 std::vector<EstatePlan> DemoEstates() {
@@ -175,7 +145,6 @@ std::vector<EstatePlan> DemoEstates() {
                    "上海市浦东新区阳光路 88 号 (88 Yangguang Road, Pudong, Shanghai)",
                    MakeTime(8, 0),
                    MakeTime(20, 0),
-                   {},
                    {}};
   const int sunny_layout[4] = {8950, 12630, 14375, 6820};  // flats 01..04 of each floor
   for (int b = 1; b <= 8; ++b) {
@@ -194,57 +163,6 @@ std::vector<EstatePlan> DemoEstates() {
       }
     }
   }
-  sunny.residents = {
-      {"sunny-1",
-       "王建国",
-       "13800138001",
-       v1::RESIDENT_ROLE_OWNER,
-       MakeDate(1952, 3, 14),
-       v1::OCCUPANCY_SELF_OCCUPIED,
-       0,
-       {},
-       {}},
-      {"sunny-2",
-       "李秀英",
-       "13800138002",
-       v1::RESIDENT_ROLE_FAMILY,
-       MakeDate(1955, 9, 2),
-       v1::OCCUPANCY_SELF_OCCUPIED,
-       0,
-       {},
-       {}},
-      {"sunny-3",
-       "张伟",
-       "13900139003",
-       v1::RESIDENT_ROLE_OWNER,
-       MakeDate(1983, 6, 21),
-       v1::OCCUPANCY_SELF_OCCUPIED,
-       5,
-       {},
-       {}},
-      {"sunny-4",
-       "刘淑珍",
-       "021-5888 2004",
-       v1::RESIDENT_ROLE_OWNER,
-       MakeDate(1946, 12, 30),
-       v1::OCCUPANCY_SELF_OCCUPIED,
-       12,
-       {},
-       {}},
-      {"sunny-5", "陈静", "13700137005", v1::RESIDENT_ROLE_TENANT, MakeDate(1990, 11, 5),
-       v1::OCCUPANCY_RENTED, 0, MakeDate(2026, 3, 1), MakeDate(2028, 2, 29)},
-      {"sunny-6", "周敏", "13600136006", v1::RESIDENT_ROLE_TENANT, MakeDate(1961, 4, 18),
-       v1::OCCUPANCY_RENTED, 3, MakeDate(2026, 7, 1), MakeDate(2028, 6, 30)},
-      {"sunny-7",
-       "赵磊",
-       "13500135007",
-       v1::RESIDENT_ROLE_OWNER,
-       {},
-       v1::OCCUPANCY_VACANT,
-       0,
-       {},
-       {}},
-  };
   estates.push_back(std::move(sunny));
 
   // 金融中心: an office tower, shops on the ground floor, 25 floors × 6 = 150 units.
@@ -255,7 +173,6 @@ std::vector<EstatePlan> DemoEstates() {
                    "上海市黄浦区中山东一路 200 号 (200 Zhongshan East 1st Road, Huangpu, Shanghai)",
                    MakeTime(8, 30),
                    MakeTime(18, 0),
-                   {},
                    {}};
   const int tower_layout[6] = {16840, 9680, 6250, 7530, 11000, 17890};
   for (int floor = 1; floor <= 25; ++floor) {
@@ -266,30 +183,6 @@ std::vector<EstatePlan> DemoEstates() {
                                      PickOccupancy(absl::StrCat("tower/", number), 15, 60)));
     }
   }
-  tower.residents = {
-      {"tower-1", "孙浩", "13811112001", v1::RESIDENT_ROLE_TENANT, MakeDate(1985, 2, 9),
-       v1::OCCUPANCY_RENTED, 0, MakeDate(2025, 1, 1), MakeDate(2027, 12, 31)},
-      {"tower-2",
-       "吴丽",
-       "13811112002",
-       v1::RESIDENT_ROLE_OWNER,
-       MakeDate(1963, 8, 8),
-       v1::OCCUPANCY_SELF_OCCUPIED,
-       0,
-       {},
-       {}},
-      {"tower-3", "郑强", "021-6333 2003", v1::RESIDENT_ROLE_TENANT, MakeDate(1979, 10, 30),
-       v1::OCCUPANCY_RENTED, 7, MakeDate(2026, 5, 1), MakeDate(2029, 4, 30)},
-      {"tower-4",
-       "冯晓东",
-       "13811112004",
-       v1::RESIDENT_ROLE_OWNER,
-       {},
-       v1::OCCUPANCY_SELF_OCCUPIED,
-       9,
-       {},
-       {}},
-  };
   estates.push_back(std::move(tower));
 
   // 翠湖苑: a small upscale court, 12 villas and 3 low-rise buildings × 6 floors × 4 = 84.
@@ -300,7 +193,6 @@ std::vector<EstatePlan> DemoEstates() {
                   "杭州市西湖区翠湖路 16 号 (16 Cuihu Road, Xihu, Hangzhou)",
                   MakeTime(8, 0),
                   MakeTime(20, 0),
-                  {},
                   {}};
   for (int v = 1; v <= 12; ++v) {
     std::string number = absl::StrFormat("V%02d", v);
@@ -319,251 +211,8 @@ std::vector<EstatePlan> DemoEstates() {
       }
     }
   }
-  jade.residents = {
-      {"jade-1",
-       "黄志明",
-       "13911113001",
-       v1::RESIDENT_ROLE_OWNER,
-       MakeDate(1950, 5, 20),
-       v1::OCCUPANCY_SELF_OCCUPIED,
-       0,
-       {},
-       {}},
-      {"jade-2",
-       "林美华",
-       "13911113002",
-       v1::RESIDENT_ROLE_FAMILY,
-       MakeDate(1953, 10, 11),
-       v1::OCCUPANCY_SELF_OCCUPIED,
-       0,
-       {},
-       {}},
-      {"jade-3",
-       "何俊",
-       "13911113003",
-       v1::RESIDENT_ROLE_OWNER,
-       MakeDate(1979, 2, 27),
-       v1::OCCUPANCY_SELF_OCCUPIED,
-       4,
-       {},
-       {}},
-      {"jade-4", "马晓燕", "13911113004", v1::RESIDENT_ROLE_TENANT, MakeDate(1988, 7, 19),
-       v1::OCCUPANCY_RENTED, 0, MakeDate(2026, 9, 1), MakeDate(2027, 8, 31)},
-      {"jade-5",
-       "高秀兰",
-       "0571-8765 3005",
-       v1::RESIDENT_ROLE_OWNER,
-       MakeDate(1944, 1, 25),
-       v1::OCCUPANCY_SELF_OCCUPIED,
-       9,
-       {},
-       {}},
-  };
   estates.push_back(std::move(jade));
   return estates;
-}
-
-std::vector<StaffPlan> DemoStaff() {
-  using R = v1::StaffRole;
-  using S = v1::Skill;
-  const v1::Date veteran = MakeDate(2018, 4, 1), mid = MakeDate(2021, 9, 15),
-                 recent = MakeDate(2025, 3, 3), newcomer = MakeDate(2026, 10, 12);
-  return {
-      // 阳光花园
-      {"sunny-manager",
-       "周晓红",
-       "021-5888 1001",
-       {R::STAFF_ROLE_ESTATE_MANAGER},
-       {},
-       {"sunny"},
-       veteran},
-      {"sunny-supervisor",
-       "钱丽",
-       "021-5888 1002",
-       {R::STAFF_ROLE_SUPERVISOR},
-       {},
-       {"sunny"},
-       veteran},
-      {"sunny-teamlead",
-       "孙婷",
-       "021-5888 1003",
-       {R::STAFF_ROLE_TEAM_LEAD, R::STAFF_ROLE_AGENT},
-       {},
-       {"sunny"},
-       mid,
-       Slot::kDay},
-      {"sunny-agent-1",
-       "李娜",
-       "021-5888 1004",
-       {R::STAFF_ROLE_AGENT},
-       {},
-       {"sunny"},
-       mid,
-       Slot::kDay},
-      {"sunny-agent-2",
-       "王芳",
-       "021-5888 1005",
-       {R::STAFF_ROLE_AGENT},
-       {},
-       {"sunny"},
-       recent,
-       Slot::kDay},
-      {"sunny-agent-3",
-       "陈雪",
-       "021-5888 1006",
-       {R::STAFF_ROLE_AGENT},
-       {},
-       {"sunny"},
-       newcomer,
-       Slot::kNight},
-      {"sunny-tech-1",
-       "刘强",
-       "13601001007",
-       {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_PLUMBING, S::SKILL_CIVIL},
-       {"sunny"},
-       veteran,
-       Slot::kDay},
-      {"sunny-tech-2",
-       "杨军",
-       "13601001008",
-       {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_ELECTRICAL, S::SKILL_APPLIANCES},
-       {"sunny"},
-       mid,
-       Slot::kDay},
-      {"sunny-tech-3",
-       "赵刚",
-       "13601001009",
-       {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_HVAC, S::SKILL_ELECTRICAL},
-       {"sunny"},
-       recent,
-       Slot::kNight},
-      {"sunny-cleaner",
-       "吴秀梅",
-       "13601001010",
-       {R::STAFF_ROLE_CLEANER},
-       {S::SKILL_CLEANING},
-       {"sunny"},
-       mid},
-      {"care-worker",
-       "徐丽华",
-       "13601001011",
-       {R::STAFF_ROLE_CARE_WORKER},
-       {S::SKILL_ELDERLY_CARE, S::SKILL_ERRANDS},
-       {"sunny", "jade"},
-       recent},
-      // 金融中心
-      {"tower-manager",
-       "郭伟",
-       "021-6333 1001",
-       {R::STAFF_ROLE_ESTATE_MANAGER},
-       {},
-       {"tower"},
-       veteran},
-      {"tower-supervisor",
-       "何敏",
-       "021-6333 1002",
-       {R::STAFF_ROLE_SUPERVISOR},
-       {},
-       {"tower", "jade"},
-       mid},
-      {"tower-agent-1",
-       "罗静",
-       "021-6333 1003",
-       {R::STAFF_ROLE_AGENT},
-       {},
-       {"tower"},
-       mid,
-       Slot::kDay},
-      {"tower-agent-2",
-       "梁晨",
-       "021-6333 1004",
-       {R::STAFF_ROLE_AGENT},
-       {},
-       {"tower"},
-       recent,
-       Slot::kNight},
-      {"tower-tech-1",
-       "宋涛",
-       "13701002005",
-       {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_ELECTRICAL, S::SKILL_HVAC},
-       {"tower"},
-       veteran,
-       Slot::kDay},
-      {"tower-tech-2",
-       "谢鹏",
-       "13701002006",
-       {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_PLUMBING, S::SKILL_LOCKSMITH},
-       {"tower"},
-       mid,
-       Slot::kNight},
-      {"tower-cleaner",
-       "韩梅",
-       "13701002007",
-       {R::STAFF_ROLE_CLEANER},
-       {S::SKILL_CLEANING},
-       {"tower"},
-       recent},
-      // 翠湖苑
-      {"jade-manager",
-       "唐建华",
-       "0571-8765 1001",
-       {R::STAFF_ROLE_ESTATE_MANAGER},
-       {},
-       {"jade"},
-       mid},
-      {"jade-agent-1",
-       "冯佳",
-       "0571-8765 1002",
-       {R::STAFF_ROLE_AGENT},
-       {},
-       {"jade"},
-       mid,
-       Slot::kDay},
-      {"jade-agent-2",
-       "曹雨",
-       "0571-8765 1003",
-       {R::STAFF_ROLE_AGENT},
-       {},
-       {"jade"},
-       newcomer,
-       Slot::kNight},
-      {"jade-tech-1",
-       "邓林",
-       "13801003004",
-       {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_PLUMBING, S::SKILL_ELECTRICAL},
-       {"jade"},
-       veteran,
-       Slot::kDay},
-      {"jade-tech-2",
-       "彭磊",
-       "13801003005",
-       {R::STAFF_ROLE_TECHNICIAN},
-       {S::SKILL_HVAC, S::SKILL_CIVIL},
-       {"jade"},
-       recent,
-       Slot::kNight},
-      {"jade-gardener",
-       "曾志强",
-       "13801003006",
-       {R::STAFF_ROLE_GARDENER},
-       {S::SKILL_GREENING},
-       {"jade"},
-       veteran},
-      // The group's finance office serves every estate.
-      {"finance-clerk",
-       "潘红",
-       "021-5888 1099",
-       {R::STAFF_ROLE_FINANCE_CLERK},
-       {},
-       {"sunny", "tower", "jade"},
-       veteran},
-  };
 }
 
 // ------------------------------------------------------------------------------------
@@ -785,6 +434,13 @@ int main(int argc, char** argv) {
   const std::string target = absl::GetFlag(FLAGS_directory);
   const std::string secret = ReadSecret(absl::GetFlag(FLAGS_jwt_secret_file));
 
+  // The residents and staff to load (tools/demo_data/), before anything is written.
+  absl::StatusOr<const wuye::demo::v1::DayScript*> script = wuye::demo::LoadDayScript();
+  if (!script.ok()) {
+    std::cerr << "wuye-demo: " << script.status().message() << "\n";
+    return 1;
+  }
+
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(kTimeZone, &tz)) {
     std::cerr << "wuye-demo: time zone " << kTimeZone << " not found (install tzdata)\n";
@@ -894,23 +550,24 @@ int main(int argc, char** argv) {
 
   // Residents.
   for (size_t i = 0; i < plans.size(); ++i) {
-    for (const ResidentPlan& rp : plans[i].residents) {
-      const auto& candidates = unit_ids[i][rp.unit_occupancy];
+    for (const wuye::demo::v1::ResidentPlan& rp : (*script)->resident()) {
+      if (rp.estate() != plans[i].key) continue;
+      const auto& candidates = unit_ids[i][rp.unit_occupancy()];
       if (candidates.empty()) {
-        std::cerr << "wuye-demo: estate " << plans[i].key << " has no unit for resident " << rp.key
-                  << "\n";
+        std::cerr << "wuye-demo: estate " << plans[i].key << " has no unit for resident "
+                  << rp.key() << "\n";
         return 1;
       }
       v1::CreateResidentRequest req;
-      req.set_request_id(absl::StrCat("demo-resident-", rp.key));
+      req.set_request_id(absl::StrCat("demo-resident-", rp.key()));
       v1::Resident* r = req.mutable_resident();
-      r->set_unit_id(candidates[rp.unit_index % candidates.size()]);
-      r->set_name(rp.name);
-      r->set_phone(rp.phone);
-      r->set_role(rp.role);
-      if (rp.date_of_birth.year() != 0) *r->mutable_date_of_birth() = rp.date_of_birth;
-      if (rp.lease_start.year() != 0) *r->mutable_lease_start() = rp.lease_start;
-      if (rp.lease_end.year() != 0) *r->mutable_lease_end() = rp.lease_end;
+      r->set_unit_id(candidates[rp.unit_index() % candidates.size()]);
+      r->set_name(rp.name());
+      r->set_phone(rp.phone());
+      r->set_role(rp.role());
+      if (rp.date_of_birth().year() != 0) *r->mutable_date_of_birth() = rp.date_of_birth();
+      if (rp.lease_start().year() != 0) *r->mutable_lease_start() = rp.lease_start();
+      if (rp.lease_end().year() != 0) *r->mutable_lease_end() = rp.lease_end();
       v1::Resident made;
       dir.Call("CreateResident",
                [&](auto* ctx) { return dir.stub().CreateResident(ctx, req, &made); });
@@ -921,20 +578,21 @@ int main(int argc, char** argv) {
   // Staff, and today's shifts (estate-local day) of the agents and technicians.
   const absl::CivilDay today = absl::ToCivilDay(absl::Now(), tz);
   const std::string today_text = absl::FormatCivilTime(today);
-  for (const StaffPlan& sp : DemoStaff()) {
+  using StaffPlan = wuye::demo::v1::StaffPlan;
+  for (const StaffPlan& sp : (*script)->staff()) {
     v1::CreateStaffRequest req;
-    req.set_request_id(absl::StrCat("demo-staff-", sp.key));
+    req.set_request_id(absl::StrCat("demo-staff-", sp.key()));
     v1::Staff* st = req.mutable_staff();
-    st->set_name(sp.name);
-    st->set_phone(sp.phone);
-    for (auto role : sp.roles) st->add_roles(role);
-    for (auto skill : sp.skills) st->add_skills(skill);
-    for (const auto& home : sp.homes) st->add_home_estate_ids(estate_ids.at(home));
-    *st->mutable_start_date() = sp.start_date;
+    st->set_name(sp.name());
+    st->set_phone(sp.phone());
+    for (int role : sp.roles()) st->add_roles(static_cast<v1::StaffRole>(role));
+    for (int skill : sp.skills()) st->add_skills(static_cast<v1::Skill>(skill));
+    for (const auto& home : sp.homes()) st->add_home_estate_ids(estate_ids.at(home));
+    *st->mutable_start_date() = sp.start_date();
     v1::Staff made;
     dir.Call("CreateStaff", [&](auto* ctx) { return dir.stub().CreateStaff(ctx, req, &made); });
     tally.Count(made.create_time());
-    if (sp.slot == Slot::kNone) continue;
+    if (sp.slot() == StaffPlan::SLOT_NONE) continue;
 
     // Yesterday's shifts too: the night shift that began yesterday covers the early hours
     // of today, and the demo's day (tools/demo_day.h) replays yesterday.
@@ -943,11 +601,11 @@ int main(int argc, char** argv) {
       const absl::Time night_start = absl::FromCivil(absl::CivilHour(d) + 20, tz);
       const absl::Time night_end = absl::FromCivil(absl::CivilHour(d + 1) + 8, tz);
       v1::CreateShiftRequest shift_req;
-      bool day = sp.slot == Slot::kDay;
-      shift_req.set_request_id(absl::StrCat("demo-shift-", sp.key, "-", absl::FormatCivilTime(d),
+      bool day = sp.slot() == StaffPlan::SLOT_DAY;
+      shift_req.set_request_id(absl::StrCat("demo-shift-", sp.key(), "-", absl::FormatCivilTime(d),
                                             day ? "-day" : "-night"));
       v1::Shift* shift = shift_req.mutable_shift();
-      shift->set_estate_id(estate_ids.at(sp.homes.front()));
+      shift->set_estate_id(estate_ids.at(sp.homes(0)));
       shift->set_staff_id(made.id());
       *shift->mutable_start_time() = wuye::ToProtoTime(day ? day_start : night_start);
       *shift->mutable_end_time() = wuye::ToProtoTime(day ? night_start : night_end);

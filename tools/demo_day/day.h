@@ -37,6 +37,7 @@
 #include "shared/auth.h"
 #include "shared/status.h"
 #include "tools/demo_day.h"
+#include "tools/demo_day/script.h"
 #include "wuye/billing/v1/billing.grpc.pb.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
 #include "wuye/dispatch/v1/dispatch.grpc.pb.h"
@@ -67,10 +68,6 @@ std::string EnumWord(const std::string& name, absl::string_view prefix);
 cpb::Month MonthOf(absl::CivilDay day);
 // A mainland ID number (GB 11643) of a birth date: region, date, sequence, check character.
 std::string IdNumber(absl::string_view region, int y, int m, int d, int seq);
-
-// The day's script: the text protos of tools/demo_data/ merged into one DayScript, parsed
-// once; an error names the file.
-absl::StatusOr<const v1::DayScript*> LoadDayScript();
 
 struct Estate {
   std::string key, id, name, time_zone;

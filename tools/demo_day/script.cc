@@ -1,10 +1,12 @@
 // The day's script from the text protos of tools/demo_data/, embedded at build time.
+#include "tools/demo_day/script.h"
+
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
 #include <utility>
 
-#include "tools/demo_day/day.h"
+#include "absl/strings/str_cat.h"
 
 namespace wuye {
 // tools/demo_data/*.textproto as (file name, text), in file-name order (wuye_embed_text in
