@@ -32,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "services/performance/consumers.h"
 #include "services/performance/evidence_flow.h"
 #include "services/performance/performance_service.h"
 #include "services/performance/performance_store.h"
