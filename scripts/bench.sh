@@ -7,7 +7,7 @@
 #   1. pgbench: single-row INSERT tps on the local PostgreSQL, in a scratch database
 #      (the baseline of every write figure);
 #   2. a real wuye-directory process on a fresh database and a free loopback port; once its
-#      health says SERVING, bench/directory_bench measures its idle memory, the rate of empty
+#      health says SERVING, services/directory/directory_bench measures its idle memory, the rate of empty
 #      gRPC calls (health Check), CreateUnit calls/s with p50/p99, and ImportUnits of 100k
 #      units in one call (then its replay and a re-import under a new request_id).
 #
@@ -37,7 +37,7 @@ die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || die "WUYE_BENCH_SECONDS='$seconds' is not a positive integer"
 [[ "$clients" =~ ^[1-9][0-9]*$ ]] || die "WUYE_BENCH_CLIENTS='$clients' is not a positive integer"
 server_bin=$build/services/directory/wuye-directory
-bench_bin=$build/bench/directory_bench
+bench_bin=$build/services/directory/directory_bench
 for bin in "$server_bin" "$bench_bin"; do
   [[ -x "$bin" ]] || die "$bin not found; build first (make build, or cmake --build $build --target directory_bench wuye-directory)"
 done
@@ -214,7 +214,7 @@ fi
 
 # ---- 4. the event bus -------------------------------------------------------------------
 
-bus_bin=$build/bench/bus_bench
+bus_bin=$build/shared/bus_bench
 if [[ -x "$bus_bin" ]] && wanted bus; then
   bus_db=bench_bus_$$
   scratch_dbs+=("$bus_db")
@@ -276,10 +276,12 @@ start_service() {  # NAME [VAR=value...]
   say "$name on 127.0.0.1:$svc_port (database $db, log $log), idle RSS $((rss_kib / 1024)) MiB"
 }
 
-# The services of services.txt that have a bench (services/<name>/<name>_bench).
+# The other services of services.txt that have a bench (services/<name>/<name>_bench);
+# directory's was measured above, against its own server.
 service_benches=()
 for name in $(awk '!/^[[:space:]]*(#|$)/ {print $1}' services.txt); do
-  [[ -x "$build/services/$name/wuye-$name" && -x "$build/services/$name/${name}_bench" ]] &&
+  [[ "$name" != directory ]] &&
+      [[ -x "$build/services/$name/wuye-$name" && -x "$build/services/$name/${name}_bench" ]] &&
     wanted "$name" &&
     service_benches+=("$name")
 done

@@ -3,7 +3,8 @@
 
 usage: bench_table.py PGBENCH_TPS RSS_FILE OUT_DIR STAMP [SERVICE...]
 Only the named services' figures are expected (when none is named: every service of
-services.txt with a bench, services/<name>/<name>_bench.cc). Writes the rows as JSON too, to OUT_DIR/services-STAMP.json. Exit 1 if a bench wrote nothing.
+services.txt with a bench, services/<name>/<name>_bench.cc, but directory, whose figures
+scripts/bench.sh prints itself). Writes the rows as JSON too, to OUT_DIR/services-STAMP.json. Exit 1 if a bench wrote nothing.
 """
 import json
 import pathlib
@@ -14,7 +15,8 @@ from service_list import ROOT, load
 pg_tps = float(sys.argv[1])
 rss_file, out_dir, stamp = pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), sys.argv[4]
 expected = set(sys.argv[5:]) or {
-    s.name for s in load() if (ROOT / "services" / s.name / f"{s.name}_bench.cc").exists()}
+    s.name for s in load()
+    if s.name != "directory" and (ROOT / "services" / s.name / f"{s.name}_bench.cc").exists()}
 rows, missing = [], []
 
 

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "shared/status.h"
@@ -131,6 +132,14 @@ absl::Status CheckTariff(const v1::Tariff& tariff, absl::string_view field) {
     last = t.up_to();
   }
   return absl::OkStatus();
+}
+
+const v1::Tariff* TariffFor(const v1::FeeSchedule& schedule, v1::MeterKind kind) {
+  const v1::Tariff* tariff = nullptr;
+  for (const auto& t : schedule.tariffs()) {
+    if (t.kind() == kind) tariff = &t;
+  }
+  return tariff;
 }
 
 int64_t TieredChargeFen(int64_t consumption_centi, const v1::Tariff& tariff) {
@@ -348,6 +357,140 @@ std::string MethodName(v1::PaymentMethod method) {
   }
 }
 
+std::string CashAccount(v1::PaymentMethod method) {
+  return absl::StrCat("cash:", MethodName(method));
+}
+
+std::vector<LedgerEntry> PaymentPostings(const std::string& unit, v1::PaymentMethod method,
+                                         int64_t amount_fen, int64_t credit_fen) {
+  return {{CashAccount(method), "", amount_fen},
+          {"receivable", unit, -(amount_fen - credit_fen)},
+          {"unit_credit", unit, -credit_fen}};
+}
+
+std::vector<LedgerEntry> ReversalPostings(const std::string& unit, v1::PaymentMethod method,
+                                          int64_t amount_fen, int64_t settled_fen,
+                                          int64_t credit_fen) {
+  return {{"receivable", unit, settled_fen},
+          {"unit_credit", unit, credit_fen},
+          {CashAccount(method), "", -amount_fen}};
+}
+
+std::vector<LedgerEntry> DepositPostings(const std::string& unit, v1::PaymentMethod method,
+                                         int64_t amount_fen) {
+  return {{CashAccount(method), "", amount_fen}, {"deposit_held", unit, -amount_fen}};
+}
+
+std::string RefundAccount(v1::RefundOf of) {
+  return of == v1::REFUND_OF_CREDIT ? "unit_credit" : "deposit_held";
+}
+
+std::vector<LedgerEntry> RefundPostings(v1::RefundOf of, const std::string& unit,
+                                        v1::PaymentMethod method, int64_t amount_fen) {
+  return {{RefundAccount(of), unit, amount_fen}, {CashAccount(method), "", -amount_fen}};
+}
+
+std::vector<LedgerEntry> BillingRunPostings(const IssuedFees& fees) {
+  return {{"receivable", "", fees.total()},
+          {"revenue:management_fee", "", -fees.management},
+          {"revenue:stair_lighting", "", -fees.lighting},
+          {"revenue:parking", "", -fees.parking},
+          {"revenue:water", "", -fees.water},
+          {"revenue:electricity", "", -fees.electricity},
+          {"revenue:gas", "", -fees.gas}};
+}
+
+std::vector<LedgerEntry> PaidServicePostings(const std::string& unit, int64_t quote_fen) {
+  return {{"receivable", unit, quote_fen}, {"revenue:paid_service", "", -quote_fen}};
+}
+
+// ---- Elderly-care money ----------------------------------------------------------------
+
+namespace ev = ::wuye::events::v1;
+
+std::string EldercareItem(ev::ElderFeeKind kind) {
+  switch (kind) {
+    case ev::ELDER_FEE_KIND_SERVICE_YEAR:
+      return "eldercare_service_year";
+    case ev::ELDER_FEE_KIND_FAMILY_CALL_FUND:
+      return "eldercare_family_call_fund";
+    case ev::ELDER_FEE_KIND_HEALTH_CARD:
+      return "eldercare_health_card";
+    case ev::ELDER_FEE_KIND_CHECKUP:
+      return "eldercare_checkup";
+    case ev::ELDER_FEE_KIND_CHECKUP_TOP_UP:
+      return "eldercare_checkup_top_up";
+    case ev::ELDER_FEE_KIND_EMERGENCY_DEPOSIT:
+      return "eldercare_emergency_deposit";
+    case ev::ELDER_FEE_KIND_SICKBED_DAYS:
+      return "eldercare_sickbed_days";
+    case ev::ELDER_FEE_KIND_HOSPICE_DAYS:
+      return "eldercare_hospice_days";
+    default:
+      return "";
+  }
+}
+
+std::optional<HeldAccounts> HeldAccountsOf(const std::string& item) {
+  if (item == "eldercare_family_call_fund") {
+    return HeldAccounts{"family_call_fund_due", "family_call_fund", true};
+  }
+  if (item == "eldercare_emergency_deposit") {
+    return HeldAccounts{"eldercare_deposit_due", kDepositHeld, true};
+  }
+  if (item == "eldercare_health_card" || item == "eldercare_checkup" ||
+      item == "eldercare_checkup_top_up" || item == "eldercare_sickbed_days" ||
+      item == "eldercare_hospice_days") {
+    return HeldAccounts{kClinicBilled, kClinicPayable, false};
+  }
+  return std::nullopt;
+}
+
+bool MaySeeCareDetail(const Caller& caller) {
+  return caller.HasAnyRole({roles::kNurse, roles::kCareWorker, roles::kClinic});
+}
+
+void MaskCareDetail(const Caller& caller, v1::Bill* bill) {
+  if (MaySeeCareDetail(caller)) return;
+  for (auto& line : *bill->mutable_lines()) {
+    if (absl::StartsWith(line.item(), "eldercare_") &&
+        line.item() != "eldercare_emergency_deposit") {
+      line.set_item(kEldercareServicesItem);
+    }
+  }
+}
+
+int64_t NetToClinic(const v1::ClinicSettlement& s) {
+  return s.collected_for_clinic_fen() - s.returned_for_clinic_fen() - s.management_fee_fen();
+}
+
+absl::StatusOr<std::vector<LedgerEntry>> ClinicSettlementEntries(
+    int64_t payable, int64_t receivable, v1::ClinicPaymentDirection direction, int64_t amount,
+    const std::string& cash_account) {
+  const int64_t outstanding = payable - receivable;
+  if (direction == v1::CLINIC_PAYMENT_DIRECTION_TO_CLINIC) {
+    if (amount > outstanding) {
+      return WithReason(absl::FailedPreconditionError(
+                            absl::StrCat("amount_fen: more than the office owes the clinic (",
+                                         std::max<int64_t>(outstanding, 0), " fen)")),
+                        "MORE_THAN_OUTSTANDING");
+    }
+    // The fee the clinic owes is kept back from what is paid to it.
+    return std::vector<LedgerEntry>{{kClinicPayable, "", amount + receivable},
+                                    {kClinicReceivable, "", -receivable},
+                                    {cash_account, "", -amount}};
+  }
+  if (amount > -outstanding) {
+    return WithReason(absl::FailedPreconditionError(
+                          absl::StrCat("amount_fen: more than the clinic owes the office (",
+                                       std::max<int64_t>(-outstanding, 0), " fen)")),
+                      "MORE_THAN_OUTSTANDING");
+  }
+  return std::vector<LedgerEntry>{{cash_account, "", amount},
+                                  {kClinicPayable, "", payable},
+                                  {kClinicReceivable, "", -(amount + payable)}};
+}
+
 int64_t DaysPastDue(absl::Time due, absl::Time now) {
   if (now < due) return -1;
   return absl::ToInt64Hours(now - due) / 24;
@@ -387,6 +530,67 @@ wuye::common::v1::Month MonthOf(absl::CivilDay day) {
 
 absl::Time DueTime(const wuye::common::v1::Month& m, int due_day, absl::TimeZone tz) {
   return absl::FromCivil(absl::CivilDay(m.year(), m.month(), due_day) + 1, tz);
+}
+
+std::vector<LedgerEntry> ClinicFeePostings(int64_t amount) {
+  return {{kClinicReceivable, "", amount}, {"revenue:clinic_management_fee", "", -amount}};
+}
+
+std::vector<LedgerEntry> FamilyCallDrawPostings(const std::string& unit, int64_t amount) {
+  return {{"family_call_fund", unit, amount}, {"revenue:eldercare_family_calls", "", -amount}};
+}
+
+std::vector<LedgerEntry> ElderChargePostings(const std::string& unit, const std::string& item,
+                                             int64_t amount) {
+  auto held = HeldAccountsOf(item);
+  LedgerEntry credit = held ? LedgerEntry{held->due, held->per_unit ? unit : "", -amount}
+                            : LedgerEntry{absl::StrCat("revenue:", item), "", -amount};
+  return {{"receivable", unit, amount}, credit};
+}
+
+std::vector<LedgerEntry> CollectedPostings(const std::string& unit, const std::string& item,
+                                           int64_t fen, bool reverse) {
+  auto held = HeldAccountsOf(item);
+  if (!held) return {};
+  if (reverse) fen = -fen;
+  const std::string of = held->per_unit ? unit : "";
+  return {{held->due, of, fen}, {held->held, of, -fen}};
+}
+
+std::vector<LedgerEntry> LodgePostings(const std::string& unit, int64_t amount) {
+  return {{kDepositHeld, unit, amount}, {kDepositAtCentre, unit, -amount}};
+}
+
+std::vector<LedgerEntry> DepositBackPostings(const std::string& unit, int64_t amount,
+                                             int64_t awaited) {
+  int64_t to_credit = std::min(amount, awaited);
+  return {{kDepositRefundAwaited, unit, to_credit},
+          {"unit_credit", unit, -to_credit},
+          {kDepositAtCentre, unit, amount - to_credit},
+          {kDepositHeld, unit, -(amount - to_credit)}};
+}
+
+GiveBackSplit SplitGiveBack(const HeldAccounts& held, int64_t amount, int64_t open, int64_t paid,
+                            int64_t in_hand, int64_t lodged) {
+  GiveBackSplit s;
+  s.cancel = std::min(amount, open);
+  s.back = std::min(amount - s.cancel, paid);
+  if (held.held == kDepositHeld) {
+    s.awaited = std::clamp<int64_t>(s.back - in_hand, 0, lodged);
+    s.back -= s.awaited;
+  }
+  return s;
+}
+
+std::vector<LedgerEntry> GiveBackPostings(const HeldAccounts& held, const std::string& unit,
+                                          const GiveBackSplit& s) {
+  const std::string of = held.per_unit ? unit : "";
+  return {{held.due, of, s.cancel},
+          {"receivable", unit, -s.cancel},
+          {held.held, of, s.back},
+          {"unit_credit", unit, -s.back},
+          {kDepositAtCentre, unit, s.awaited},
+          {kDepositRefundAwaited, unit, -s.awaited}};
 }
 
 }  // namespace wuye::billing

@@ -24,10 +24,12 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "shared/auth.h"
 #include "shared/basis_points.h"
 #include "shared/text.h"
 #include "shared/zone.h"
 #include "wuye/billing/v1/billing.pb.h"
+#include "wuye/events/v1/eldercare_events.pb.h"
 
 namespace wuye::billing {
 
@@ -107,6 +109,9 @@ absl::Status PrepareFeeSchedule(v1::FeeSchedule& schedule, absl::string_view pre
 
 // ---- Meters ----------------------------------------------------------------------------
 
+// The tariff of meters of `kind` in an estate's schedule (the last one listed for the kind),
+// or nullptr when the schedule has none: such a reading is refused (NO_TARIFF).
+const v1::Tariff* TariffFor(const v1::FeeSchedule& schedule, v1::MeterKind kind);
 // Tiers ascend strictly in up_to; the last has up_to 0 (no bound); prices >= 0.
 absl::Status CheckTariff(const v1::Tariff& tariff, absl::string_view field);
 // Charge of a month's consumption under a tiered tariff (rule in the header comment).
@@ -184,6 +189,122 @@ AllocationPlan Allocate(int64_t amount_fen, const std::string& named_bill,
 absl::Status CheckPayment(const v1::Payment& payment, absl::string_view prefix);
 // "cash", "card", "wechat_pay", "alipay", "bank_transfer".
 std::string MethodName(v1::PaymentMethod method);
+
+// ---- Ledger postings --------------------------------------------------------------------
+// Which accounts a money movement debits and credits. Accounts: "cash:<method>" (money in
+// hand), "receivable" (owed by units), "unit_credit" and "deposit_held" (held for a unit),
+// "revenue:<item>" (the office's), and the elder-care accounts below.
+
+// One line of a ledger transaction; the lines of one transaction sum to 0.
+struct LedgerEntry {
+  std::string account;
+  std::string unit_id;  // "" when the entry belongs to no unit
+  int64_t amount_fen;   // debit > 0, credit < 0
+};
+
+// "cash:<MethodName>": where money taken or paid out by `method` is.
+std::string CashAccount(v1::PaymentMethod method);
+// A payment of `amount_fen` by a unit: the cash in, `amount_fen − credit_fen` off the unit's
+// receivable (the bills it settles) and the rest to the unit's credit.
+std::vector<LedgerEntry> PaymentPostings(const std::string& unit, v1::PaymentMethod method,
+                                         int64_t amount_fen, int64_t credit_fen);
+// A payment reversed: `settled_fen` owed again, its `credit_fen` off the unit's credit, the
+// cash out.
+std::vector<LedgerEntry> ReversalPostings(const std::string& unit, v1::PaymentMethod method,
+                                          int64_t amount_fen, int64_t settled_fen,
+                                          int64_t credit_fen);
+// A deposit taken: the cash in, held for the unit.
+std::vector<LedgerEntry> DepositPostings(const std::string& unit, v1::PaymentMethod method,
+                                         int64_t amount_fen);
+// What a refund pays out of: the unit's credit, or its deposit held.
+std::string RefundAccount(v1::RefundOf of);
+// A refund: out of RefundAccount(of) of the unit, the cash out.
+std::vector<LedgerEntry> RefundPostings(v1::RefundOf of, const std::string& unit,
+                                        v1::PaymentMethod method, int64_t amount_fen);
+// The monthly fees a billing run issued, by item.
+struct IssuedFees {
+  int64_t management = 0, lighting = 0, parking = 0, water = 0, electricity = 0, gas = 0;
+  int64_t total() const { return management + lighting + parking + water + electricity + gas; }
+};
+// Bills issued by a run: owed by the units (one receivable line; the bills name the units),
+// each fee the office's revenue of its item.
+std::vector<LedgerEntry> BillingRunPostings(const IssuedFees& fees);
+// A paid work order done at a unit: owed by the unit, the office's paid-service revenue.
+std::vector<LedgerEntry> PaidServicePostings(const std::string& unit, int64_t quote_fen);
+
+// ---- Elderly-care money (004_… 5.2, 5.6, 5.9, 5.12; eldercare_money_flow.h moves it) --------
+
+inline constexpr char kClinicBilled[] = "clinic_billed";
+inline constexpr char kClinicPayable[] = "clinic_payable";
+inline constexpr char kClinicReceivable[] = "clinic_receivable";
+inline constexpr char kDepositHeld[] = "eldercare_deposit_held";
+inline constexpr char kDepositAtCentre[] = "eldercare_deposit_at_emergency_centre";
+inline constexpr char kDepositRefundAwaited[] = "eldercare_deposit_refund_awaited";
+
+// What non-care roles read for an elder-care fee on a bill (养老服务).
+inline constexpr char kEldercareServicesItem[] = "eldercare_services";
+
+// The bill item of an elder-care charge kind ("" for kinds that make no bill).
+std::string EldercareItem(events::v1::ElderFeeKind kind);
+
+// Where a bill item's money waits until paid and where it is held once paid, e.g.
+// {"clinic_billed", "clinic_payable"}; nullopt for items that are revenue at once.
+struct HeldAccounts {
+  std::string due, held;
+  bool per_unit = false;  // the entries carry the unit
+};
+std::optional<HeldAccounts> HeldAccountsOf(const std::string& item);
+
+// Whether the caller may read what care a bill's elder-care line is for: nurses, care
+// workers and the clinic.
+bool MaySeeCareDetail(const Caller& caller);
+// Rewrites the elder-care lines of a bill to kEldercareServicesItem for callers who may not
+// see care detail (the emergency deposit, refundable money of no care detail, stays).
+void MaskCareDetail(const Caller& caller, v1::Bill* bill);
+
+// The clinic's net for a month: collected − returned − management fee.
+int64_t NetToClinic(const v1::ClinicSettlement& s);
+
+// The ledger entries of a settlement payment (5.12) when the office holds `payable` for the
+// clinic and the clinic owes `receivable`: the two are offset and `amount` moves in cash
+// (`cash_account`) the way `direction` says. FAILED_PRECONDITION (MORE_THAN_OUTSTANDING) when
+// `amount` exceeds what is outstanding that way.
+absl::StatusOr<std::vector<LedgerEntry>> ClinicSettlementEntries(
+    int64_t payable, int64_t receivable, v1::ClinicPaymentDirection direction, int64_t amount,
+    const std::string& cash_account);
+
+// 5.12: the clinic's management fee, owed by the clinic (no unit) as the office's revenue.
+std::vector<LedgerEntry> ClinicFeePostings(int64_t amount);
+// 5.2.2: a family call the office pays from the unit's fund.
+std::vector<LedgerEntry> FamilyCallDrawPostings(const std::string& unit, int64_t amount);
+// An elder-care charge of bill `item` to a unit: owed by the unit; the office's revenue of
+// the item, or, for money kept for someone (HeldAccountsOf), its due account.
+std::vector<LedgerEntry> ElderChargePostings(const std::string& unit, const std::string& item,
+                                             int64_t amount);
+// A payment settled `fen` of a unit's bill of `item` kept for someone: from its due account
+// to its holding account (`reverse`: back). Nothing for an item that is revenue at once.
+std::vector<LedgerEntry> CollectedPostings(const std::string& unit, const std::string& item,
+                                           int64_t fen, bool reverse);
+// 5.9: `amount` of a unit's emergency deposit in hand lodged with the emergency centre.
+std::vector<LedgerEntry> LodgePostings(const std::string& unit, int64_t amount);
+// 5.9: `amount` of what is lodged for a unit comes back: first what is still owed to a leaver
+// (`awaited`, to the unit's credit), the rest held again.
+std::vector<LedgerEntry> DepositBackPostings(const std::string& unit, int64_t amount,
+                                             int64_t awaited);
+
+// 5.6 / 5.9: how `amount` given back of a charge kept for someone splits: first what is still
+// open on its bill (`cancel`, never owed now), then of what was paid (`back`, to the unit's
+// credit); of an emergency deposit, the part lodged with the centre and not in hand waits
+// (`awaited`) until it comes back.
+struct GiveBackSplit {
+  int64_t cancel = 0, back = 0, awaited = 0;
+};
+// `open`/`paid`: the bill's open and paid fen; `in_hand`/`lodged`: the unit's deposit held and
+// at the centre (read only for the emergency deposit's accounts).
+GiveBackSplit SplitGiveBack(const HeldAccounts& held, int64_t amount, int64_t open, int64_t paid,
+                            int64_t in_hand, int64_t lodged);
+std::vector<LedgerEntry> GiveBackPostings(const HeldAccounts& held, const std::string& unit,
+                                          const GiveBackSplit& split);
 
 // ---- Arrears and reports ---------------------------------------------------------------
 

@@ -43,7 +43,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "services/billing/billing_run.h"
+#include "services/billing/billing_jobs.h"
 #include "services/billing/billing_store.h"
 #include "shared/auth.h"
 #include "shared/clock.h"

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/billing/billing.h"
-#include "services/billing/billing_run.h"
+#include "services/billing/billing_jobs.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
 #include "shared/paging.h"
@@ -266,10 +266,7 @@ grpc::Status BillingServiceImpl::RecordMeterReading(Ctx* ctx,
                        "READING_OUT_OF_ORDER");
       }
       v1::FeeSchedule schedule = store_.GetSchedule(tx, rc.caller.group_id, unit.estate_id);
-      const v1::Tariff* tariff = nullptr;
-      for (const auto& t : schedule.tariffs()) {
-        if (t.kind() == in.kind()) tariff = &t;
-      }
+      const v1::Tariff* tariff = TariffFor(schedule, in.kind());
       if (tariff == nullptr) {
         return Refused("reading.kind: the estate has no tariff for this meter kind", "NO_TARIFF");
       }
@@ -472,12 +469,9 @@ grpc::Status BillingServiceImpl::RecordPayment(Ctx* ctx, const v1::RecordPayment
       }
       store_.AddPaid(tx, plan.allocations);
       store_.InsertAllocations(tx, payment.id(), plan.allocations);
-      int64_t settled = payment.amount_fen() - plan.credit_fen;
       store_.PostLedger(
           tx, group, unit.estate_id, "payment", absl::StrCat("payment:", payment.id()),
-          {{absl::StrCat("cash:", MethodName(payment.method())), "", payment.amount_fen()},
-           {"receivable", unit.id, -settled},
-           {"unit_credit", unit.id, -plan.credit_fen}},
+          PaymentPostings(unit.id, payment.method(), payment.amount_fen(), plan.credit_fen),
           rc.now);
       eldercare_.Collected(tx, group, unit.estate_id, payment.id(), plan.allocations, false,
                            rc.now);
@@ -537,12 +531,11 @@ grpc::Status BillingServiceImpl::ReversePayment(Ctx* ctx, const v1::ReversePayme
         settled += a.amount_fen();
       }
       store_.AddPaid(tx, undo);
-      store_.PostLedger(
-          tx, group, payment->estate_id(), "reversal", absl::StrCat("reversal:", payment->id()),
-          {{"receivable", payment->unit_id(), settled},
-           {"unit_credit", payment->unit_id(), payment->credit_fen()},
-           {absl::StrCat("cash:", MethodName(payment->method())), "", -payment->amount_fen()}},
-          rc.now);
+      store_.PostLedger(tx, group, payment->estate_id(), "reversal",
+                        absl::StrCat("reversal:", payment->id()),
+                        ReversalPostings(payment->unit_id(), payment->method(),
+                                         payment->amount_fen(), settled, payment->credit_fen()),
+                        rc.now);
       std::vector<std::pair<std::string, int64_t>> allocated;
       for (const auto& a : payment->allocations())
         allocated.emplace_back(a.bill_id(), a.amount_fen());
@@ -575,9 +568,7 @@ grpc::Status BillingServiceImpl::TakeDeposit(Ctx* ctx, const v1::TakeDepositRequ
       const std::string method = MethodName(req->method());
       if (!store_.PostLedger(tx, group, unit.estate_id, "deposit",
                              absl::StrCat("deposit:", method, ":", req->external_txn_no()),
-                             {{absl::StrCat("cash:", method), "", req->amount_fen()},
-                              {"deposit_held", unit.id, -req->amount_fen()}},
-                             rc.now)) {
+                             DepositPostings(unit.id, req->method(), req->amount_fen()), rc.now)) {
         return Refused("external_txn_no: a deposit with this transaction number is recorded",
                        "EXTERNAL_TXN_REUSED");
       }
@@ -603,8 +594,7 @@ grpc::Status BillingServiceImpl::Refund(Ctx* ctx, const v1::RefundRequest* req,
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(UnitCopy unit, VisibleUnit(tx, rc, req->unit_id(), "unit_id"));
       const std::string& group = rc.caller.group_id;
-      const std::string account =
-          req->of() == v1::REFUND_OF_CREDIT ? "unit_credit" : "deposit_held";
+      const std::string account = RefundAccount(req->of());
       // The unit's lock serialises its money moves: the balance read below is the one paid.
       store_.LockUnit(tx, group, unit.id);
       int64_t held = store_.UnitLiability(tx, group, unit.id, account);
@@ -612,11 +602,9 @@ grpc::Status BillingServiceImpl::Refund(Ctx* ctx, const v1::RefundRequest* req,
         return Refused(absl::StrCat("amount_fen: more than the unit has (", held, " fen)"),
                        "NOT_ENOUGH_HELD");
       }
-      store_.PostLedger(
-          tx, group, unit.estate_id, "refund", absl::StrCat("refund:", NewId(rc.now)),
-          {{account, unit.id, req->amount_fen()},
-           {absl::StrCat("cash:", MethodName(req->method())), "", -req->amount_fen()}},
-          rc.now);
+      store_.PostLedger(tx, group, unit.estate_id, "refund", absl::StrCat("refund:", NewId(rc.now)),
+                        RefundPostings(req->of(), unit.id, req->method(), req->amount_fen()),
+                        rc.now);
       FillAccount(tx, group, unit, resp);
       for (auto& bill : *resp->mutable_open_bills()) MaskCareDetail(rc.caller, &bill);
       return absl::OkStatus();

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "services/billing/billing_store.h"
-#include "services/billing/eldercare_money.h"
+#include "services/billing/eldercare_money_flow.h"
 #include "shared/auth.h"
 #include "shared/clock.h"
 #include "shared/db.h"
@@ -79,7 +79,7 @@ class BillingServiceImpl final : public v1::BillingService::Service {
   Db& db_;
   int account_bills_limit_ = 1000;
   BillingStore store_;
-  EldercareMoney eldercare_;
+  EldercareMoneyFlow eldercare_;
   Outbox outbox_;
   RpcRunner rpc_;
 };

@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/billing/billing.h"
-#include "services/billing/billing_run.h"
+#include "services/billing/billing_jobs.h"
 #include "services/billing/consumers.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"

@@ -39,12 +39,6 @@ struct UnitCopy {
   int64_t version = 0;
 };
 
-struct LedgerEntry {
-  std::string account;
-  std::string unit_id;  // "" when the entry belongs to no unit
-  int64_t amount_fen;   // debit > 0, credit < 0
-};
-
 // A billing run as the worker sees it.
 struct RunRow {
   v1::BillingRun run;
@@ -54,12 +48,10 @@ struct RunRow {
 };
 
 // What one chunk of a run did.
-struct ChunkResult {
-  int64_t units = 0;      // units looked at
-  std::string last_unit;  // the cursor after the chunk
-  int64_t bills = 0;      // bills inserted
-  int64_t management = 0, lighting = 0, parking = 0, water = 0, electricity = 0, gas = 0;
-  int64_t total() const { return management + lighting + parking + water + electricity + gas; }
+struct ChunkResult : IssuedFees {  // the fees its bills issued
+  int64_t units = 0;               // units looked at
+  std::string last_unit;           // the cursor after the chunk
+  int64_t bills = 0;               // bills inserted
 };
 
 class BillingStore {

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include "services/billing/eldercare_money.h"
+#include <map>
+#include <tuple>
+
 #include "shared/status.h"
 
 namespace wuye::billing {
@@ -375,9 +377,119 @@ TEST(Payments, BadPaymentsAreRefusedNamingTheField) {
   EXPECT_EQ(MethodName(v1::PAYMENT_METHOD_WECHAT_PAY), "wechat_pay");
 }
 
+// 002_… 1.2.5 (水费、燃气费、电费…缴费): each metered fee is priced by its estate's tariff of
+// that meter kind; a kind the schedule does not price has no tariff (the reading is refused).
+TEST(Tariff, TheScheduleTariffOfTheMeterKindAndNoneForAKindNotPriced) {
+  v1::FeeSchedule schedule;
+  EXPECT_EQ(TariffFor(schedule, v1::METER_KIND_WATER), nullptr);
+  v1::Tariff water = Tiers({{0, 345}});
+  v1::Tariff gas = Tiers({{0, 300}});
+  gas.set_kind(v1::METER_KIND_GAS);
+  *schedule.add_tariffs() = water;
+  *schedule.add_tariffs() = gas;
+  ASSERT_NE(TariffFor(schedule, v1::METER_KIND_WATER), nullptr);
+  EXPECT_EQ(TariffFor(schedule, v1::METER_KIND_WATER)->tiers(0).fen_per_unit(), 345);
+  EXPECT_EQ(TariffFor(schedule, v1::METER_KIND_GAS)->tiers(0).fen_per_unit(), 300);
+  EXPECT_EQ(TariffFor(schedule, v1::METER_KIND_ELECTRICITY), nullptr);
+  EXPECT_EQ(TariffFor(schedule, v1::METER_KIND_UNSPECIFIED), nullptr);
+  // Two tariffs of one kind: the last listed is the one in force.
+  v1::Tariff water2 = Tiers({{0, 400}});
+  *schedule.add_tariffs() = water2;
+  EXPECT_EQ(TariffFor(schedule, v1::METER_KIND_WATER)->tiers(0).fen_per_unit(), 400);
+}
+
+using Lines = std::vector<std::tuple<std::string, std::string, int64_t>>;
+Lines LinesOf(const std::vector<LedgerEntry>& entries) {
+  Lines out;
+  int64_t sum = 0;
+  for (const auto& e : entries) {
+    out.emplace_back(e.account, e.unit_id, e.amount_fen);
+    sum += e.amount_fen;
+  }
+  EXPECT_EQ(sum, 0) << "a ledger transaction balances";
+  return out;
+}
+
+// 002_… 1.2.5 (业户…缴费的信息…与财务部及时核对业户的缴费情况): every money movement posts a
+// balanced transaction the finance office can reconcile; which account each side is.
+TEST(LedgerPostings, APaymentSettlesTheReceivableAndTheRestIsCredit) {
+  EXPECT_EQ(CashAccount(v1::PAYMENT_METHOD_ALIPAY), "cash:alipay");
+  EXPECT_EQ(CashAccount(v1::PAYMENT_METHOD_BANK_TRANSFER), "cash:bank_transfer");
+  EXPECT_EQ(
+      LinesOf(PaymentPostings("u1", v1::PAYMENT_METHOD_CASH, 1500, 300)),
+      (Lines{{"cash:cash", "", 1500}, {"receivable", "u1", -1200}, {"unit_credit", "u1", -300}}));
+  // All of it settles bills; all of it is credit.
+  EXPECT_EQ(LinesOf(PaymentPostings("u1", v1::PAYMENT_METHOD_CARD, 800, 0)),
+            (Lines{{"cash:card", "", 800}, {"receivable", "u1", -800}, {"unit_credit", "u1", 0}}));
+  EXPECT_EQ(
+      LinesOf(PaymentPostings("u1", v1::PAYMENT_METHOD_WECHAT_PAY, 800, 800)),
+      (Lines{{"cash:wechat_pay", "", 800}, {"receivable", "u1", 0}, {"unit_credit", "u1", -800}}));
+}
+
+TEST(LedgerPostings, AReversalUndoesThePaymentLineByLine) {
+  auto paid = LinesOf(PaymentPostings("u1", v1::PAYMENT_METHOD_ALIPAY, 1500, 300));
+  auto reversed = LinesOf(ReversalPostings("u1", v1::PAYMENT_METHOD_ALIPAY, 1500, 1200, 300));
+  EXPECT_EQ(
+      reversed,
+      (Lines{{"receivable", "u1", 1200}, {"unit_credit", "u1", 300}, {"cash:alipay", "", -1500}}));
+  // Together they leave every account as it was.
+  std::map<std::pair<std::string, std::string>, int64_t> net;
+  for (const auto& [account, unit, fen] : paid) net[{account, unit}] += fen;
+  for (const auto& [account, unit, fen] : reversed) net[{account, unit}] += fen;
+  for (const auto& [key, fen] : net) EXPECT_EQ(fen, 0) << key.first;
+}
+
+// 001_… 物业客服领班职责 5 (押金费用统计入报表): a deposit is held for the unit, not revenue; a
+// refund pays out of what is held (the unit's credit or its deposit), never of revenue.
+TEST(LedgerPostings, DepositsAreHeldAndRefundsPayOutOfWhatIsHeld) {
+  EXPECT_EQ(LinesOf(DepositPostings("u1", v1::PAYMENT_METHOD_CASH, 50000)),
+            (Lines{{"cash:cash", "", 50000}, {"deposit_held", "u1", -50000}}));
+  EXPECT_EQ(RefundAccount(v1::REFUND_OF_CREDIT), "unit_credit");
+  EXPECT_EQ(RefundAccount(v1::REFUND_OF_DEPOSIT), "deposit_held");
+  EXPECT_EQ(LinesOf(RefundPostings(v1::REFUND_OF_CREDIT, "u1", v1::PAYMENT_METHOD_CARD, 200)),
+            (Lines{{"unit_credit", "u1", 200}, {"cash:card", "", -200}}));
+  EXPECT_EQ(
+      LinesOf(RefundPostings(v1::REFUND_OF_DEPOSIT, "u1", v1::PAYMENT_METHOD_BANK_TRANSFER, 50000)),
+      (Lines{{"deposit_held", "u1", 50000}, {"cash:bank_transfer", "", -50000}}));
+}
+
+// 002_… 1.2.4 (通知业户交纳管理费及各项费用) and 1.2.5 (水费、燃气费、电费、车位费): the bills a
+// run issues are owed by the units and each fee is the office's revenue of its own item.
+TEST(LedgerPostings, ARunsBillsAreOwedAndEachFeeIsItsItemsRevenue) {
+  IssuedFees fees;
+  EXPECT_EQ(LinesOf(BillingRunPostings(fees)), (Lines{{"receivable", "", 0},
+                                                      {"revenue:management_fee", "", 0},
+                                                      {"revenue:stair_lighting", "", 0},
+                                                      {"revenue:parking", "", 0},
+                                                      {"revenue:water", "", 0},
+                                                      {"revenue:electricity", "", 0},
+                                                      {"revenue:gas", "", 0}}));
+  fees.management = 100000;
+  fees.lighting = 2000;
+  fees.parking = 15000;
+  fees.water = 6900;
+  fees.electricity = 12000;
+  fees.gas = 3000;
+  EXPECT_EQ(fees.total(), 138900);
+  EXPECT_EQ(LinesOf(BillingRunPostings(fees)), (Lines{{"receivable", "", 138900},
+                                                      {"revenue:management_fee", "", -100000},
+                                                      {"revenue:stair_lighting", "", -2000},
+                                                      {"revenue:parking", "", -15000},
+                                                      {"revenue:water", "", -6900},
+                                                      {"revenue:electricity", "", -12000},
+                                                      {"revenue:gas", "", -3000}}));
+}
+
+// 001_… 物业客服领班职责 5 (日常有偿服务费用…日常维修费用…统计入报表): a paid work order done is
+// owed by its unit and is the office's paid-service revenue.
+TEST(LedgerPostings, APaidServiceIsOwedByTheUnitAndIsRevenue) {
+  EXPECT_EQ(LinesOf(PaidServicePostings("u1", 8800)),
+            (Lines{{"receivable", "u1", 8800}, {"revenue:paid_service", "", -8800}}));
+}
+
 // 004_… 5.12: a settlement with the clinic keeps the management fee back from what the office
 // holds for it, and never pays past what is outstanding either way. (The rest of
-// eldercare_money.h is tested through the API in billing_service_test.cc.)
+// eldercare_money_flow.h is tested through the API in billing_service_test.cc.)
 TEST(ClinicSettlementEntries, OffsetTheFeeAndMoveOnlyWhatIsOutstanding) {
   auto sum = [](const std::vector<LedgerEntry>& entries) {
     int64_t total = 0;
@@ -407,6 +519,140 @@ TEST(ClinicSettlementEntries, OffsetTheFeeAndMoveOnlyWhatIsOutstanding) {
   EXPECT_FALSE(ClinicSettlementEntries(1000, 5000, v1::CLINIC_PAYMENT_DIRECTION_FROM_CLINIC, 4001,
                                        "cash:cash")
                    .ok());
+}
+
+// 004_… 5.2.1–5.2.7: each elder-care fee has a keeper. The service year is the office's
+// revenue; the family-call fund (5.2.2 由管理處負責保管) is held by the office for the unit;
+// the health card, checkup and care days (由社區醫療保健室收取) are billed for the clinic; the
+// emergency deposit (5.2.5 由社區醫療保健室負責代收與保管) is held for the unit.
+TEST(ElderCareMoney, EachFeeLandsWithItsKeeper) {
+  namespace ev = ::wuye::events::v1;
+  EXPECT_EQ(EldercareItem(ev::ELDER_FEE_KIND_SERVICE_YEAR), "eldercare_service_year");
+  EXPECT_EQ(EldercareItem(ev::ELDER_FEE_KIND_HOSPICE_DAYS), "eldercare_hospice_days");
+  EXPECT_EQ(EldercareItem(ev::ELDER_FEE_KIND_FAMILY_CALL), "");  // drawn from the fund, no bill
+  EXPECT_EQ(EldercareItem(ev::ELDER_FEE_KIND_CLINIC_MANAGEMENT_FEE), "");
+  EXPECT_FALSE(HeldAccountsOf("eldercare_service_year").has_value());
+  for (const char* item : {"eldercare_health_card", "eldercare_checkup", "eldercare_checkup_top_up",
+                           "eldercare_sickbed_days", "eldercare_hospice_days"}) {
+    auto held = HeldAccountsOf(item);
+    ASSERT_TRUE(held.has_value()) << item;
+    EXPECT_EQ(held->due, "clinic_billed") << item;
+    EXPECT_EQ(held->held, "clinic_payable") << item;
+    EXPECT_FALSE(held->per_unit) << item;
+  }
+  EXPECT_EQ(HeldAccountsOf("eldercare_family_call_fund")->held, "family_call_fund");
+  EXPECT_TRUE(HeldAccountsOf("eldercare_family_call_fund")->per_unit);
+  EXPECT_EQ(HeldAccountsOf("eldercare_emergency_deposit")->held, "eldercare_deposit_held");
+  EXPECT_TRUE(HeldAccountsOf("eldercare_emergency_deposit")->per_unit);
+
+  EXPECT_EQ(LinesOf(ElderChargePostings("u1", "eldercare_service_year", 100000)),
+            (Lines{{"receivable", "u1", 100000}, {"revenue:eldercare_service_year", "", -100000}}));
+  EXPECT_EQ(LinesOf(ElderChargePostings("u1", "eldercare_checkup", 30000)),
+            (Lines{{"receivable", "u1", 30000}, {"clinic_billed", "", -30000}}));
+  EXPECT_EQ(LinesOf(ElderChargePostings("u1", "eldercare_emergency_deposit", 300000)),
+            (Lines{{"receivable", "u1", 300000}, {"eldercare_deposit_due", "u1", -300000}}));
+  // Paid: kept money moves from its due account to its holding account; back on reversal.
+  EXPECT_EQ(LinesOf(CollectedPostings("u1", "eldercare_checkup", 30000, false)),
+            (Lines{{"clinic_billed", "", 30000}, {"clinic_payable", "", -30000}}));
+  EXPECT_EQ(LinesOf(CollectedPostings("u1", "eldercare_family_call_fund", 10000, true)),
+            (Lines{{"family_call_fund_due", "u1", -10000}, {"family_call_fund", "u1", 10000}}));
+  EXPECT_TRUE(CollectedPostings("u1", "eldercare_service_year", 100000, false).empty());
+  // 5.2.2: a call is paid from the fund the office keeps; 5.12: the clinic's fee is owed by
+  // the clinic, never by a unit.
+  EXPECT_EQ(LinesOf(FamilyCallDrawPostings("u1", 300)),
+            (Lines{{"family_call_fund", "u1", 300}, {"revenue:eldercare_family_calls", "", -300}}));
+  EXPECT_EQ(LinesOf(ClinicFeePostings(1000)),
+            (Lines{{"clinic_receivable", "", 1000}, {"revenue:clinic_management_fee", "", -1000}}));
+  EXPECT_EQ(NetToClinic([] {
+              v1::ClinicSettlement s;
+              s.set_collected_for_clinic_fen(50000);
+              s.set_returned_for_clinic_fen(4000);
+              s.set_management_fee_fen(3000);
+              return s;
+            }()),
+            43000);
+}
+
+// 004_… 5.9 (繳納第一次搶救治療的保證金…解除…時,將全額退還): the deposit lodged with the
+// emergency centre leaves the clinic's hands; what comes back pays a leaver first; on exit
+// what is open is cancelled, what was paid is returned — at once from hand, the lodged part
+// when it comes back.
+TEST(ElderCareMoney, TheEmergencyDepositIsLodgedAndReturnedInFull) {
+  EXPECT_EQ(LinesOf(LodgePostings("u1", 300000)),
+            (Lines{{"eldercare_deposit_held", "u1", 300000},
+                   {"eldercare_deposit_at_emergency_centre", "u1", -300000}}));
+  EXPECT_EQ(LinesOf(DepositBackPostings("u1", 300000, 0)),
+            (Lines{{"eldercare_deposit_refund_awaited", "u1", 0},
+                   {"unit_credit", "u1", 0},
+                   {"eldercare_deposit_at_emergency_centre", "u1", 300000},
+                   {"eldercare_deposit_held", "u1", -300000}}));
+  EXPECT_EQ(LinesOf(DepositBackPostings("u1", 300000, 100000)),
+            (Lines{{"eldercare_deposit_refund_awaited", "u1", 100000},
+                   {"unit_credit", "u1", -100000},
+                   {"eldercare_deposit_at_emergency_centre", "u1", 200000},
+                   {"eldercare_deposit_held", "u1", -200000}}));
+  EXPECT_EQ(LinesOf(DepositBackPostings("u1", 50000, 100000))[1],
+            (std::tuple<std::string, std::string, int64_t>{"unit_credit", "u1", -50000}));
+
+  const HeldAccounts deposit = *HeldAccountsOf("eldercare_emergency_deposit");
+  // Open 1000, paid 2000; give back 2500: 1000 cancelled, 1500 returned, all in hand.
+  GiveBackSplit s = SplitGiveBack(deposit, 2500, 1000, 2000, 5000, 0);
+  EXPECT_EQ(s.cancel, 1000);
+  EXPECT_EQ(s.back, 1500);
+  EXPECT_EQ(s.awaited, 0);
+  // Never more back than was paid.
+  s = SplitGiveBack(deposit, 9000, 1000, 2000, 5000, 0);
+  EXPECT_EQ(s.cancel, 1000);
+  EXPECT_EQ(s.back, 2000);
+  // 500 in hand, 3000 lodged: of 2000 to return, 1500 waits for the centre.
+  s = SplitGiveBack(deposit, 2000, 0, 2000, 500, 3000);
+  EXPECT_EQ(s.back, 500);
+  EXPECT_EQ(s.awaited, 1500);
+  // What waits is at most what is lodged.
+  s = SplitGiveBack(deposit, 2000, 0, 2000, 500, 1000);
+  EXPECT_EQ(s.back, 1000);
+  EXPECT_EQ(s.awaited, 1000);
+  EXPECT_EQ(LinesOf(GiveBackPostings(deposit, "u1", {100, 1000, 1000})),
+            (Lines{{"eldercare_deposit_due", "u1", 100},
+                   {"receivable", "u1", -100},
+                   {"eldercare_deposit_held", "u1", 1000},
+                   {"unit_credit", "u1", -1000},
+                   {"eldercare_deposit_at_emergency_centre", "u1", 1000},
+                   {"eldercare_deposit_refund_awaited", "u1", -1000}}));
+  // 5.6 (多還少補): a checkup's return comes out of what is held for the clinic; nothing waits.
+  const HeldAccounts clinic = *HeldAccountsOf("eldercare_checkup");
+  s = SplitGiveBack(clinic, 4000, 0, 30000, 0, 99999);
+  EXPECT_EQ(s.back, 4000);
+  EXPECT_EQ(s.awaited, 0);
+  EXPECT_EQ(LinesOf(GiveBackPostings(clinic, "u1", s)),
+            (Lines{{"clinic_billed", "", 0},
+                   {"receivable", "u1", 0},
+                   {"clinic_payable", "", 4000},
+                   {"unit_credit", "u1", -4000},
+                   {"eldercare_deposit_at_emergency_centre", "u1", 0},
+                   {"eldercare_deposit_refund_awaited", "u1", 0}}));
+}
+
+// Privacy (DOMAIN.md: health fields only to care roles): a bill's elder-care lines read as
+// 养老服务 to everyone but nurses, care workers and the clinic; the deposit stays.
+TEST(ElderCareMoney, CareDetailOnABillIsMaskedForNonCareRoles) {
+  v1::Bill bill;
+  bill.add_lines()->set_item("eldercare_hospice_days");
+  bill.add_lines()->set_item("eldercare_emergency_deposit");
+  bill.add_lines()->set_item("management_fee");
+  Caller finance;
+  finance.roles = {"finance_clerk"};
+  Caller nurse;
+  nurse.roles = {"nurse"};
+  EXPECT_FALSE(MaySeeCareDetail(finance));
+  EXPECT_TRUE(MaySeeCareDetail(nurse));
+  v1::Bill seen = bill;
+  MaskCareDetail(nurse, &seen);
+  EXPECT_EQ(seen.lines(0).item(), "eldercare_hospice_days");
+  MaskCareDetail(finance, &bill);
+  EXPECT_EQ(bill.lines(0).item(), kEldercareServicesItem);
+  EXPECT_EQ(bill.lines(1).item(), "eldercare_emergency_deposit");
+  EXPECT_EQ(bill.lines(2).item(), "management_fee");
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/billing/billing.h"
 #include "services/billing/billing_store.h"
-#include "services/billing/eldercare_money.h"
+#include "services/billing/eldercare_money_flow.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
@@ -150,9 +150,7 @@ class Handler {
     absl::Time at = wo.has_at() ? FromProtoTime(wo.at()) : FromProtoTime(e.occurred_at());
     std::string source = absl::StrCat("work_order:", wo.work_order_id());
     if (!store_.PostLedger(tx, e.group_id(), unit.estate_id, "charge", source,
-                           {{"receivable", unit.id, wo.quote_fen()},
-                            {"revenue:paid_service", "", -wo.quote_fen()}},
-                           at)) {
+                           PaidServicePostings(unit.id, wo.quote_fen()), at)) {
       return absl::OkStatus();  // charged before
     }
     store_.InsertChargeBill(tx, e.group_id(), NewId(at), unit.estate_id, unit.id,
@@ -161,14 +159,14 @@ class Handler {
     return absl::OkStatus();
   }
 
-  // Elderly-care money goes to its keeper (eldercare_money.h).
+  // Elderly-care money goes to its keeper (eldercare_money_flow.h).
   absl::Status ElderFee(pqxx::work& tx, const ev::Event& e, const ev::ElderFeeCharged& fee) {
     absl::Time at = fee.has_at() ? FromProtoTime(fee.at()) : FromProtoTime(e.occurred_at());
     return eldercare_.Post(tx, e.group_id(), fee, at);
   }
 
   BillingStore store_;
-  EldercareMoney eldercare_;
+  EldercareMoneyFlow eldercare_;
   EventRouter router_;
 };
 

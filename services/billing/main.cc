@@ -1,5 +1,5 @@
 // The billing service: prices, meters, billing runs, payments, ledger, arrears, reports.
-#include "services/billing/billing_run.h"
+#include "services/billing/billing_jobs.h"
 #include "services/billing/billing_service.h"
 #include "services/billing/consumers.h"
 #include "shared/service_main.h"

@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "services/dispatch/dispatcher.h"
+#include "services/dispatch/work_order_flow.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/log.h"
@@ -18,49 +18,19 @@
 namespace wuye::dispatch {
 namespace {
 
-namespace common = ::wuye::common::v1;
 namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
-
-// At most `max` code points, cut at a character boundary.
-std::string Clip(const std::string& text, size_t max) {
-  size_t points = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && points++ == max) {
-      return text.substr(0, i);
-    }
-  }
-  return text;
-}
 
 bool Valid(const std::string& group, const std::string& id) {
   return IsValidId(group) && IsValidId(id);
 }
 
-// The category and priority a request implies when intake left them open.
-common::WorkCategory CategoryOf(const ev::WorkRequested& w) {
-  if (w.category() != common::WORK_CATEGORY_UNSPECIFIED) return w.category();
-  switch (w.kind()) {
-    case common::TICKET_KIND_ELDERCARE_REQUEST:
-      return common::WORK_CATEGORY_ELDERCARE_VISIT;
-    case common::TICKET_KIND_PAID_SERVICE:
-      return common::WORK_CATEGORY_ERRAND;
-    default:
-      return common::WORK_CATEGORY_CIVIL;
-  }
-}
 // What a price is per; billing's own check allows these three.
 std::string PerOf(const std::string& per) { return per == "hour" || per == "m2" ? per : "job"; }
 
-common::Priority PriorityOf(const ev::WorkRequested& w) {
-  if (w.priority() != common::PRIORITY_UNSPECIFIED) return w.priority();
-  return w.kind() == common::TICKET_KIND_EMERGENCY ? common::PRIORITY_EMERGENCY
-                                                   : common::PRIORITY_SMALL;
-}
-
 class Handler {
  public:
-  Handler(Db& db, const Clock& clock) : dispatcher_(db), clock_(clock) {
+  Handler(Db& db, const Clock& clock) : flow_(db), clock_(clock) {
     router_.On("intake.work.requested", this, &Handler::WorkRequested)
         .On("intake.ticket.changed", this, &Handler::TicketChanged)
         .On("eldercare.emergency.raised", this, &Handler::ElderEmergency)
@@ -80,7 +50,7 @@ class Handler {
   const EventRouter& router() const { return router_; }
 
  private:
-  DispatchStore& store() { return dispatcher_.store(); }
+  DispatchStore& store() { return flow_.store(); }
 
   absl::Status TicketChanged(pqxx::work& tx, const ev::Event& e, const ev::TicketChanged& t) {
     if (t.state() == ev::TICKET_STATE_CANCELLED && Valid(e.group_id(), t.ticket_id())) {
@@ -181,19 +151,8 @@ class Handler {
 
   absl::Status WorkRequested(pqxx::work& tx, const ev::Event& e, const ev::WorkRequested& w) {
     if (!Valid(e.group_id(), w.ticket_id())) return absl::OkStatus();
-    pb::WorkOrder o;
-    *o.mutable_location() = w.location();
-    if (o.location().estate_id().empty()) o.mutable_location()->set_estate_id(w.estate_id());
-    o.set_category(CategoryOf(w));
-    o.set_priority(PriorityOf(w));
-    o.set_ticket_id(w.ticket_id());
-    o.set_resident_id(w.resident_id());
-    o.set_description(Clip(w.description(), 2000));
-    o.set_service_item_code(w.service_item_code());
     absl::Time now = clock_.Now();
-    if (o.priority() == common::PRIORITY_SCHEDULED) {
-      *o.mutable_scheduled_time() = ToProtoTime(now + absl::Hours(24));
-    }
+    pb::WorkOrder o = OrderOfRequest(w, now);
     absl::Status ok = PrepareWorkOrder(o, "work_order", now);
     if (!ok.ok()) {
       LogWarn("dispatch.work_request.skipped")
@@ -202,25 +161,20 @@ class Handler {
       return absl::OkStatus();
     }
     o.set_group_id(e.group_id());
-    // The SLA clock starts when the desk received the request (the ticket's received_time),
-    // not when it was typed in.
-    absl::Time start = w.has_received_at()    ? FromProtoTime(w.received_at())
-                       : w.has_requested_at() ? FromProtoTime(w.requested_at())
-                                              : now;
+    // The SLA clock starts when the desk received the request, not when it was typed in.
     return Create(tx, e, o, pb::ORIGIN_TICKET, absl::StrCat("ticket:", w.ticket_id()),
-                  std::min(start, now))
+                  SlaStartOfRequest(w, now))
         .status();
   }
 
   // The front desk cancelled the ticket: its order goes too, unless the work is done.
   absl::Status TicketCancelled(pqxx::work& tx, const ev::Event& e, const ev::TicketChanged& t) {
-    auto o =
-        dispatcher_.store().GetByOrigin(tx, e.group_id(), absl::StrCat("ticket:", t.ticket_id()));
+    auto o = flow_.store().GetByOrigin(tx, e.group_id(), absl::StrCat("ticket:", t.ticket_id()));
     if (!o || !CheckMove(o->state(), ev::WORK_ORDER_STATE_CANCELLED).ok()) return absl::OkStatus();
     int steps = o->history_size();
-    Act act = Dispatcher::System(clock_.Now());
+    Act act = WorkOrderFlow::System(clock_.Now());
     WUYE_RETURN_IF_ERROR(Cancel(*o, "the ticket was cancelled", act));
-    dispatcher_.Save(tx, *o, steps, act.now, e.trace_id());
+    flow_.Save(tx, *o, steps, act.now, e.trace_id());
     return absl::OkStatus();
   }
 
@@ -229,41 +183,29 @@ class Handler {
         !IsValidId(em.elder_id())) {
       return absl::OkStatus();
     }
-    pb::WorkOrder o;
-    o.mutable_location()->set_estate_id(em.estate_id());
-    if (IsValidId(em.unit_id())) {
-      o.mutable_location()->set_unit_id(em.unit_id());
-    } else {
-      o.mutable_location()->set_common_area("estate gate");
-    }
-    // 000_…, item 13: guiding the ambulance is the security guards' duty (为救护车带路):
-    // the guard on duty at the estate gets the order; the care staff are informed.
-    o.set_category(common::WORK_CATEGORY_SECURITY);
-    o.set_priority(common::PRIORITY_EMERGENCY);
-    o.set_elder_id(em.elder_id());
-    o.set_description("Elderly-care emergency: meet the ambulance and guide it to the elder");
+    // 000_…, item 13: the security guards guide the ambulance; the care staff are informed.
+    pb::WorkOrder o = OrderOfElderEmergency(em);
     absl::Time now = clock_.Now();
     WUYE_RETURN_IF_ERROR(PrepareWorkOrder(o, "work_order", now));
     o.set_group_id(e.group_id());
-    absl::Time start = em.has_raised_at() ? std::min(FromProtoTime(em.raised_at()), now) : now;
-    WUYE_ASSIGN_OR_RETURN(bool created,
-                          Create(tx, e, o, pb::ORIGIN_ELDER_EMERGENCY,
-                                 absl::StrCat("elder_emergency:", em.emergency_id()), start));
+    WUYE_ASSIGN_OR_RETURN(bool created, Create(tx, e, o, pb::ORIGIN_ELDER_EMERGENCY,
+                                               absl::StrCat("elder_emergency:", em.emergency_id()),
+                                               SlaStartOfEmergency(em, now)));
     if (!created) return absl::OkStatus();
     int steps = o.history_size();
-    Act act = Dispatcher::System(now);
-    InformCare(o, dispatcher_.CareStaffOnShift(tx, o, now), act);
-    dispatcher_.Save(tx, o, steps, now, e.trace_id());
+    Act act = WorkOrderFlow::System(now);
+    InformCare(o, flow_.CareStaffOnShift(tx, o, now), act);
+    flow_.Save(tx, o, steps, now, e.trace_id());
     return absl::OkStatus();
   }
 
   absl::StatusOr<bool> Create(pqxx::work& tx, const ev::Event& e, pb::WorkOrder& o,
                               pb::Origin origin, const std::string& ref, absl::Time sla_start) {
-    Act act = Dispatcher::System(clock_.Now());
-    return dispatcher_.Create(tx, o, origin, ref, sla_start, false, act, e.trace_id());
+    Act act = WorkOrderFlow::System(clock_.Now());
+    return flow_.Create(tx, o, origin, ref, sla_start, false, act, e.trace_id());
   }
 
-  Dispatcher dispatcher_;
+  WorkOrderFlow flow_;
   const Clock& clock_;
   EventRouter router_;
 };

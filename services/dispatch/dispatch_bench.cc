@@ -22,7 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/dispatch/consumers.h"
-#include "services/dispatch/dispatcher.h"
+#include "services/dispatch/work_order_flow.h"
 #include "shared/bus.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
@@ -47,7 +47,7 @@ namespace common = ::wuye::common::v1;
 namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 using ::wuye::dispatch::Candidate;
-using ::wuye::dispatch::Dispatcher;
+using ::wuye::dispatch::WorkOrderFlow;
 
 double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 
@@ -147,14 +147,14 @@ int main(int argc, char** argv) {
     });
   }
   // 1. The decision: the eligible query and the ranking, in a read transaction each.
-  Dispatcher dispatcher(*db);
+  WorkOrderFlow flow(*db);
   std::vector<absl::Duration> decision, ranking;
   std::string chosen;
   for (int i = 0; i < absl::GetFlag(FLAGS_decisions); ++i) {
     absl::Time start = absl::Now();
     absl::Status st = db->Transact([&](pqxx::work& tx) -> absl::Status {
       std::vector<Candidate> eligible =
-          dispatcher.store().Eligible(tx, group, estate, dir::SKILL_PLUMBING, absl::Now(), {});
+          flow.store().Eligible(tx, group, estate, dir::SKILL_PLUMBING, absl::Now(), {});
       absl::Time rank_start = absl::Now();
       auto d = wuye::dispatch::ChooseWorker(std::move(eligible), absl::Now());
       ranking.push_back(absl::Now() - rank_start);

@@ -52,20 +52,20 @@ Act ActOf(const RequestContext& rc) {
 }  // namespace
 
 DispatchServiceImpl::DispatchServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock)
-    : db_(db), dispatcher_(db), rpc_("dispatch", verifier, clock) {}
+    : db_(db), flow_(db), rpc_("dispatch", verifier, clock) {}
 
 absl::Status DispatchServiceImpl::Change(const RequestContext& rc,
                                          const google::protobuf::Message& req, pb::WorkOrder* resp,
                                          const std::string& id, const Mutation& change,
                                          const AfterSave& after) {
   return RunOnce(db_, rc.Key(), req, resp, [&](pqxx::work& tx) -> absl::Status {
-    auto order = dispatcher_.store().Get(tx, rc.caller.group_id, id, true);
+    auto order = flow_.store().Get(tx, rc.caller.group_id, id, true);
     if (!order) return absl::NotFoundError("work order not found");
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(order->estate_id()));
     int steps = order->history_size();
     Act act = ActOf(rc);
     WUYE_RETURN_IF_ERROR(change(tx, *order, act));
-    dispatcher_.Save(tx, *order, steps, rc.now, rc.trace_id);
+    flow_.Save(tx, *order, steps, rc.now, rc.trace_id);
     if (after) WUYE_RETURN_IF_ERROR(after(tx, *order, act));
     *resp = *order;
     return absl::OkStatus();
@@ -100,15 +100,15 @@ grpc::Status DispatchServiceImpl::CreateWorkOrder(Ctx* ctx, const pb::CreateWork
         // A unit the copy does not know yet is taken on trust (the directory's events may
         // be on their way); a unit of another estate is refused.
         std::string estate =
-            dispatcher_.store().UnitEstate(tx, rc.caller.group_id, order.location().unit_id());
+            flow_.store().UnitEstate(tx, rc.caller.group_id, order.location().unit_id());
         if (!estate.empty() && estate != order.estate_id()) {
           return FieldError("work_order.location.unit_id", "not a unit of the estate");
         }
       }
       order.set_group_id(rc.caller.group_id);
       std::string ref = order.ticket_id().empty() ? "" : absl::StrCat("ticket:", order.ticket_id());
-      WUYE_ASSIGN_OR_RETURN(bool created, dispatcher_.Create(tx, order, pb::ORIGIN_DIRECT, ref,
-                                                             rc.now, true, ActOf(rc), rc.trace_id));
+      WUYE_ASSIGN_OR_RETURN(bool created, flow_.Create(tx, order, pb::ORIGIN_DIRECT, ref, rc.now,
+                                                       true, ActOf(rc), rc.trace_id));
       if (!created) {
         return WithReason(absl::AlreadyExistsError("work_order.ticket_id: the ticket has an order"),
                           "TICKET_HAS_ORDER");
@@ -126,7 +126,7 @@ grpc::Status DispatchServiceImpl::GetWorkOrder(Ctx* ctx, const pb::GetWorkOrderR
     WUYE_RETURN_IF_ERROR(RequireReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
-      auto order = dispatcher_.store().Get(tx, rc.caller.group_id, req->id(), false);
+      auto order = flow_.store().Get(tx, rc.caller.group_id, req->id(), false);
       if (!order) return absl::NotFoundError("work order not found");
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(order->estate_id()));
       *resp = *order;
@@ -158,7 +158,7 @@ grpc::Status DispatchServiceImpl::ListWorkOrders(Ctx* ctx, const pb::ListWorkOrd
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       ListFilter f{req->estate_id(), req->state(), req->worker_id(),
                    req->priority(),  page.after,   page.size + 1};
-      std::vector<pb::WorkOrder> rows = dispatcher_.store().List(tx, rc.caller.group_id, f);
+      std::vector<pb::WorkOrder> rows = flow_.store().List(tx, rc.caller.group_id, f);
       resp->clear_work_orders();
       resp->set_next_page_token(
           FillPage(std::move(rows), page, filters, resp->mutable_work_orders()));
@@ -193,14 +193,14 @@ grpc::Status DispatchServiceImpl::AssignWorkOrder(Ctx* ctx, const pb::AssignWork
             WUYE_RETURN_IF_ERROR(CheckMove(o.state(), o.state() == ev::WORK_ORDER_STATE_WAITING
                                                           ? ev::WORK_ORDER_STATE_ASSIGNED
                                                           : o.state()));
-            if (!dispatcher_.AutoAssign(tx, o, act)) {
+            if (!flow_.AutoAssign(tx, o, act)) {
               return WithReason(absl::FailedPreconditionError("nobody with the skill is on shift"),
                                 "NOBODY_ELIGIBLE");
             }
             return absl::OkStatus();
           }
           for (size_t i = 0; i < staff.size(); ++i) {
-            if (!dispatcher_.store().StaffActive(tx, rc.caller.group_id, staff[i])) {
+            if (!flow_.store().StaffActive(tx, rc.caller.group_id, staff[i])) {
               return FieldError(absl::StrCat("staff_ids[", i, "]"),
                                 "no active staff member of the group");
             }
@@ -214,7 +214,7 @@ grpc::Status DispatchServiceImpl::AssignWorkOrder(Ctx* ctx, const pb::AssignWork
           d.set_reason(absl::StrCat("assigned by hand by ", rc.caller.subject,
                                     req->reason().empty() ? "" : ": ", req->reason()));
           *d.mutable_decided_time() = ToProtoTime(rc.now);
-          dispatcher_.store().SaveDecision(tx, o.group_id(), d);
+          flow_.store().SaveDecision(tx, o.group_id(), d);
           return absl::OkStatus();
         });
   });
@@ -247,7 +247,7 @@ grpc::Status DispatchServiceImpl::DeclineWorkOrder(Ctx* ctx, const pb::DeclineWo
                     bool all_declined = false;
                     WUYE_RETURN_IF_ERROR(Decline(o, staff, req->reason(), act, &all_declined));
                     // Declined by all: somebody else, if anybody is on shift.
-                    if (all_declined) dispatcher_.AutoAssign(tx, o, act);
+                    if (all_declined) flow_.AutoAssign(tx, o, act);
                     return absl::OkStatus();
                   });
   });
@@ -257,7 +257,7 @@ absl::Status DispatchServiceImpl::CheckResident(pqxx::work& tx, const pb::WorkOr
                                                 const std::string& resident,
                                                 const std::string& field) {
   if (resident.empty()) return FieldError(field, "required: the resident of the unit");
-  auto place = dispatcher_.store().ResidentOf(tx, o.group_id(), resident);
+  auto place = flow_.store().ResidentOf(tx, o.group_id(), resident);
   bool here = place && place->estate_id == o.estate_id() &&
               (!o.location().has_unit_id() || place->unit_id == o.location().unit_id());
   if (!here) {
@@ -296,8 +296,8 @@ grpc::Status DispatchServiceImpl::AgreePrice(Ctx* ctx, const pb::AgreePriceReque
                         req->resident_id().empty() ? o.resident_id() : req->resident_id();
                     if (o.paid())
                       WUYE_RETURN_IF_ERROR(CheckResident(tx, o, resident, "resident_id"));
-                    auto price = dispatcher_.store().QuotePrice(tx, o.group_id(), o.estate_id(),
-                                                                o.service_item_code());
+                    auto price = flow_.store().QuotePrice(tx, o.group_id(), o.estate_id(),
+                                                          o.service_item_code());
                     return ::wuye::dispatch::AgreePrice(o, price, resident, req->quantity_milli(),
                                                         agreed_at, act);
                   });
@@ -343,8 +343,8 @@ grpc::Status DispatchServiceImpl::SignWorkOrder(Ctx* ctx, const pb::SignWorkOrde
                     }
                     WUYE_RETURN_IF_ERROR(Sign(o, signature, act));
                     if (!req->signature().image().empty()) {
-                      dispatcher_.store().SaveSignatureImage(tx, o.group_id(), o.id(),
-                                                             req->signature().image());
+                      flow_.store().SaveSignatureImage(tx, o.group_id(), o.id(),
+                                                       req->signature().image());
                     }
                     return absl::OkStatus();
                   });
@@ -380,7 +380,7 @@ grpc::Status DispatchServiceImpl::CompleteWorkOrder(Ctx* ctx,
         },
         // After the save, so that the repeat count sees this order completed.
         [&](pqxx::work& tx, const pb::WorkOrder& o, const Act& act) {
-          return dispatcher_.AfterCompletion(tx, o, act, rc.trace_id);
+          return flow_.AfterCompletion(tx, o, act, rc.trace_id);
         });
   });
 }
@@ -408,10 +408,10 @@ grpc::Status DispatchServiceImpl::ExplainAssignment(Ctx* ctx,
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin}));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
-      auto order = dispatcher_.store().Get(tx, rc.caller.group_id, req->id(), false);
+      auto order = flow_.store().Get(tx, rc.caller.group_id, req->id(), false);
       if (!order) return absl::NotFoundError("work order not found");
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(order->estate_id()));
-      auto decision = dispatcher_.store().Decision(tx, rc.caller.group_id, req->id());
+      auto decision = flow_.store().Decision(tx, rc.caller.group_id, req->id());
       if (!decision) {
         return WithReason(absl::FailedPreconditionError("assigned by hand only"),
                           "NO_AUTOMATIC_DECISION");
@@ -432,8 +432,8 @@ grpc::Status DispatchServiceImpl::GetSlaPolicy(Ctx* ctx, const pb::GetSlaPolicyR
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
     }
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
-      *resp = dispatcher_.EffectivePolicy(tx, rc.caller.group_id, req->estate_id());
-      auto own = dispatcher_.store().Policy(tx, rc.caller.group_id, req->estate_id());
+      *resp = flow_.EffectivePolicy(tx, rc.caller.group_id, req->estate_id());
+      auto own = flow_.store().Policy(tx, rc.caller.group_id, req->estate_id());
       if (own) {
         resp->set_version(own->version());
         *resp->mutable_update_time() = own->update_time();
@@ -457,8 +457,8 @@ grpc::Status DispatchServiceImpl::UpdateSlaPolicy(Ctx* ctx, const pb::UpdateSlaP
     }
     WUYE_RETURN_IF_ERROR(CheckPolicy(p, "policy"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      pb::SlaPolicy stored = dispatcher_.store().PutPolicy(tx, rc.caller.group_id, p, rc.now);
-      *resp = dispatcher_.EffectivePolicy(tx, rc.caller.group_id, p.estate_id());
+      pb::SlaPolicy stored = flow_.store().PutPolicy(tx, rc.caller.group_id, p, rc.now);
+      *resp = flow_.EffectivePolicy(tx, rc.caller.group_id, p.estate_id());
       resp->set_version(stored.version());
       *resp->mutable_update_time() = stored.update_time();
       return absl::OkStatus();

@@ -5,7 +5,7 @@
 
 #include <functional>
 
-#include "services/dispatch/dispatcher.h"
+#include "services/dispatch/work_order_flow.h"
 #include "shared/auth.h"
 #include "shared/clock.h"
 #include "shared/db.h"
@@ -55,7 +55,7 @@ class DispatchServiceImpl final : public pb::DispatchService::Service {
                                        bool required_for_managers);
 
   Db& db_;
-  Dispatcher dispatcher_;
+  WorkOrderFlow flow_;
   RpcRunner rpc_;
 };
 

@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/dispatch/consumers.h"
-#include "services/dispatch/dispatcher.h"
+#include "services/dispatch/dispatch_jobs.h"
 #include "shared/bus.h"
 #include "shared/ids.h"
 #include "shared/outbox.h"
@@ -58,7 +58,7 @@ class DispatchServiceTest : public ::testing::Test, protected ::wuye::testing::S
                                    grpc::InsecureChannelCredentials());
     stub_ = pb::DispatchService::NewStub(channel_);
     handler_ = MakeHandler(*db_, clock_);
-    dispatcher_ = std::make_unique<Dispatcher>(*db_);
+    jobs_ = std::make_unique<DispatchJobs>(*db_);
     group_ = NewId(absl::Now());
     estate_ = NewId(absl::Now());
     other_estate_ = NewId(absl::Now());
@@ -291,7 +291,7 @@ class DispatchServiceTest : public ::testing::Test, protected ::wuye::testing::S
   std::unique_ptr<ServiceHost> host_;
   std::shared_ptr<grpc::Channel> channel_;
   EventHandler handler_;
-  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<DispatchJobs> jobs_;
   std::string group_, estate_, other_estate_, unit_, w1_, w2_, resident_;
 };
 
@@ -705,30 +705,30 @@ TEST_F(DispatchServiceTest, NobodyOnShiftWaitsEscalatesAndIsAssignedWhenSomebody
   ASSERT_TRUE(Call(&Stub::ExplainAssignment, Lead(), explain, &d).ok());
   EXPECT_TRUE(d.chosen_staff_id().empty());
   // Escalates at once to the team lead, then every 30 minutes up to the estate manager.
-  EXPECT_EQ(*dispatcher_->Escalate(clock_.Now()), 1);
-  EXPECT_EQ(*dispatcher_->Escalate(clock_.Now()), 0);
-  EXPECT_EQ(*dispatcher_->Escalate(clock_.Now() + absl::Minutes(29)), 0);
-  EXPECT_EQ(*dispatcher_->Escalate(clock_.Now() + absl::Minutes(30)), 1);
-  EXPECT_EQ(*dispatcher_->Escalate(clock_.Now() + absl::Minutes(60)), 1);
-  EXPECT_EQ(*dispatcher_->Escalate(clock_.Now() + absl::Minutes(90)), 0);
+  EXPECT_EQ(*jobs_->Escalate(clock_.Now()), 1);
+  EXPECT_EQ(*jobs_->Escalate(clock_.Now()), 0);
+  EXPECT_EQ(*jobs_->Escalate(clock_.Now() + absl::Minutes(29)), 0);
+  EXPECT_EQ(*jobs_->Escalate(clock_.Now() + absl::Minutes(30)), 1);
+  EXPECT_EQ(*jobs_->Escalate(clock_.Now() + absl::Minutes(60)), 1);
+  EXPECT_EQ(*jobs_->Escalate(clock_.Now() + absl::Minutes(90)), 0);
   auto escalated = Events("dispatch.work_order.escalated");
   ASSERT_EQ(escalated.size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(Payload(escalated[i]).escalation_level(), i + 1);
   EXPECT_EQ(Get(o.id()).escalation_level(), 3);
   // An electrician comes on shift: the waiting order is assigned by the worker.
-  EXPECT_EQ(*dispatcher_->RetryWaiting(clock_.Now()), 0);
+  EXPECT_EQ(*jobs_->RetryWaiting(clock_.Now()), 0);
   std::string sparky = Staff({dir::SKILL_ELECTRICAL});
   OnShift(sparky);
   // Two replicas race: the order is assigned once.
   auto db2 = Db::Open(db_->options());
   ASSERT_TRUE(db2.ok());
-  Dispatcher replica(**db2);
+  DispatchJobs replica(**db2);
   std::atomic<int> assigned{0};
   std::vector<std::thread> threads;
   for (int r = 0; r < 2; ++r) {
     threads.emplace_back([&, r] {
       for (int i = 0; i < 10; ++i) {
-        auto n = (r == 0 ? *dispatcher_ : replica).RetryWaiting(clock_.Now());
+        auto n = (r == 0 ? *jobs_ : replica).RetryWaiting(clock_.Now());
         if (n.ok()) assigned += *n;
       }
     });
@@ -739,7 +739,7 @@ TEST_F(DispatchServiceTest, NobodyOnShiftWaitsEscalatesAndIsAssignedWhenSomebody
   pb::WorkOrder now = Get(o.id());
   EXPECT_EQ(now.state(), ev::WORK_ORDER_STATE_ASSIGNED);
   EXPECT_EQ(now.workers(0).staff_id(), sparky);
-  EXPECT_EQ(*dispatcher_->RetryWaiting(clock_.Now()), 0);
+  EXPECT_EQ(*jobs_->RetryWaiting(clock_.Now()), 0);
 }
 
 TEST_F(DispatchServiceTest, ShiftsAndStaffFromTheDirectoryDecideWhoIsEligible) {
@@ -773,8 +773,8 @@ TEST_F(DispatchServiceTest, DeadlineFiresOnceWithTwoReplicasRacing) {
   pb::WorkOrder o = Create();  // on site by 10:10
   auto db2 = Db::Open(db_->options());
   ASSERT_TRUE(db2.ok());
-  Dispatcher replica(**db2);
-  EXPECT_EQ(*dispatcher_->FireDeadlines(kStart + absl::Minutes(7)), 0);
+  DispatchJobs replica(**db2);
+  EXPECT_EQ(*jobs_->FireDeadlines(kStart + absl::Minutes(7)), 0);
   // Warning at 8 minutes, breach at 10; both replicas tick over and over.
   for (absl::Time t : {kStart + absl::Minutes(8), kStart + absl::Minutes(10)}) {
     std::atomic<int> fired{0};
@@ -782,7 +782,7 @@ TEST_F(DispatchServiceTest, DeadlineFiresOnceWithTwoReplicasRacing) {
     for (int r = 0; r < 2; ++r) {
       threads.emplace_back([&, r] {
         for (int i = 0; i < 20; ++i) {
-          auto n = (r == 0 ? *dispatcher_ : replica).FireDeadlines(t);
+          auto n = (r == 0 ? *jobs_ : replica).FireDeadlines(t);
           if (n.ok()) fired += *n;
         }
       });
@@ -800,10 +800,10 @@ TEST_F(DispatchServiceTest, DeadlineFiresOnceWithTwoReplicasRacing) {
 
 TEST_F(DispatchServiceTest, ADeadlinePassedWhileDownFiresOnceAfterRestart) {
   pb::WorkOrder o = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
-  // Nothing ran for two days; a fresh process (new pool, new dispatcher) starts.
+  // Nothing ran for two days; a fresh process (new pool, new jobs) starts.
   auto db2 = Db::Open(db_->options());
   ASSERT_TRUE(db2.ok());
-  Dispatcher restarted(**db2);
+  DispatchJobs restarted(**db2);
   absl::Time later = kStart + absl::Hours(48);
   EXPECT_EQ(*restarted.FireDeadlines(later), 1);
   EXPECT_EQ(*restarted.FireDeadlines(later), 0);
@@ -1308,13 +1308,13 @@ TEST_F(DispatchServiceTest, TheSlaClockStartsWhenTheRequestWasReceived) {
 // minutes on, and an estate may set its own.
 TEST_F(DispatchServiceTest, AnEmergencyEscalatesInMinutesByItsPrioritysSteps) {
   pb::WorkOrder o = Create();  // emergency, assigned at kStart
-  EXPECT_EQ(*dispatcher_->Escalate(kStart + absl::Minutes(4)), 0);
-  EXPECT_EQ(*dispatcher_->Escalate(kStart + absl::Minutes(5)), 1);
+  EXPECT_EQ(*jobs_->Escalate(kStart + absl::Minutes(4)), 0);
+  EXPECT_EQ(*jobs_->Escalate(kStart + absl::Minutes(5)), 1);
   // Then the SLA warning (8 minutes) is due, but only 5 minutes after the last step.
-  EXPECT_EQ(*dispatcher_->Escalate(kStart + absl::Minutes(9)), 0);
-  EXPECT_EQ(*dispatcher_->Escalate(kStart + absl::Minutes(10)), 1);
+  EXPECT_EQ(*jobs_->Escalate(kStart + absl::Minutes(9)), 0);
+  EXPECT_EQ(*jobs_->Escalate(kStart + absl::Minutes(10)), 1);
   pb::WorkOrder small = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
-  EXPECT_EQ(*dispatcher_->Escalate(kStart + absl::Minutes(14)), 0);  // 15 for small work
+  EXPECT_EQ(*jobs_->Escalate(kStart + absl::Minutes(14)), 0);  // 15 for small work
   // The estate sets 2 minutes for emergencies.
   pb::UpdateSlaPolicyRequest update;
   update.set_request_id("esc-1");
@@ -1330,9 +1330,9 @@ TEST_F(DispatchServiceTest, AnEmergencyEscalatesInMinutesByItsPrioritysSteps) {
   clock_.Advance(absl::Minutes(20));
   pb::WorkOrder later = Create();
   absl::Time t = clock_.Now();
-  ASSERT_TRUE(dispatcher_->Escalate(t + absl::Minutes(1)).ok());
+  ASSERT_TRUE(jobs_->Escalate(t + absl::Minutes(1)).ok());
   EXPECT_EQ(Get(later.id()).escalation_level(), 0);
-  ASSERT_TRUE(dispatcher_->Escalate(t + absl::Minutes(2)).ok());
+  ASSERT_TRUE(jobs_->Escalate(t + absl::Minutes(2)).ok());
   EXPECT_EQ(Get(later.id()).escalation_level(), 1);
   // Bad steps name the field.
   step->set_priority(common::PRIORITY_UNSPECIFIED);

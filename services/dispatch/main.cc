@@ -1,7 +1,7 @@
 // The dispatch service: work orders, SLA clocks, assignment, escalation, sign-off.
 #include "services/dispatch/consumers.h"
+#include "services/dispatch/dispatch_jobs.h"
 #include "services/dispatch/dispatch_service.h"
-#include "services/dispatch/dispatcher.h"
 #include "shared/service_main.h"
 
 int main(int argc, char** argv) {
@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
            [](wuye::ServiceParts& p) { return wuye::dispatch::MakeHandler(p.db, p.clock); },
        .make_workers =
            [](wuye::ServiceParts& p) {
-             auto d = std::make_shared<wuye::dispatch::Dispatcher>(p.db);
+             auto d = std::make_shared<wuye::dispatch::DispatchJobs>(p.db);
              const wuye::Clock* clock = &p.clock;
              std::vector<std::unique_ptr<wuye::PeriodicWorker>> workers;
              // SLA warnings and breaches: checked every second, so a 10-minute clock fires

@@ -75,6 +75,73 @@ std::optional<absl::Time> LastEscalated(const pb::WorkOrder& order) {
 
 }  // namespace
 
+std::string ClipChars(const std::string& text, size_t max) {
+  size_t points = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && points++ == max) {
+      return text.substr(0, i);
+    }
+  }
+  return text;
+}
+
+pb::WorkOrder OrderOfRequest(const ev::WorkRequested& w, absl::Time now) {
+  pb::WorkOrder o;
+  *o.mutable_location() = w.location();
+  if (o.location().estate_id().empty()) o.mutable_location()->set_estate_id(w.estate_id());
+  if (w.category() != common::WORK_CATEGORY_UNSPECIFIED) {
+    o.set_category(w.category());
+  } else if (w.kind() == common::TICKET_KIND_ELDERCARE_REQUEST) {
+    o.set_category(common::WORK_CATEGORY_ELDERCARE_VISIT);
+  } else if (w.kind() == common::TICKET_KIND_PAID_SERVICE) {
+    o.set_category(common::WORK_CATEGORY_ERRAND);
+  } else {
+    o.set_category(common::WORK_CATEGORY_CIVIL);
+  }
+  if (w.priority() != common::PRIORITY_UNSPECIFIED) {
+    o.set_priority(w.priority());
+  } else {
+    o.set_priority(w.kind() == common::TICKET_KIND_EMERGENCY ? common::PRIORITY_EMERGENCY
+                                                             : common::PRIORITY_SMALL);
+  }
+  o.set_ticket_id(w.ticket_id());
+  o.set_resident_id(w.resident_id());
+  o.set_description(ClipChars(w.description(), kMaxRequestDescription));
+  o.set_service_item_code(w.service_item_code());
+  if (o.priority() == common::PRIORITY_SCHEDULED) {
+    *o.mutable_scheduled_time() = ToProtoTime(now + absl::Hours(24));
+  }
+  return o;
+}
+
+pb::WorkOrder OrderOfElderEmergency(const ev::ElderEmergency& em) {
+  pb::WorkOrder o;
+  o.mutable_location()->set_estate_id(em.estate_id());
+  if (IsValidId(em.unit_id())) {
+    o.mutable_location()->set_unit_id(em.unit_id());
+  } else {
+    o.mutable_location()->set_common_area("estate gate");
+  }
+  // Guiding the ambulance is the security guards' duty: the guard on duty at the estate
+  // gets the order; the care staff are informed.
+  o.set_category(common::WORK_CATEGORY_SECURITY);
+  o.set_priority(common::PRIORITY_EMERGENCY);
+  o.set_elder_id(em.elder_id());
+  o.set_description("Elderly-care emergency: meet the ambulance and guide it to the elder");
+  return o;
+}
+
+absl::Time SlaStartOfEmergency(const ev::ElderEmergency& em, absl::Time now) {
+  return em.has_raised_at() ? std::min(FromProtoTime(em.raised_at()), now) : now;
+}
+
+absl::Time SlaStartOfRequest(const ev::WorkRequested& w, absl::Time now) {
+  absl::Time start = w.has_received_at()    ? FromProtoTime(w.received_at())
+                     : w.has_requested_at() ? FromProtoTime(w.requested_at())
+                                            : now;
+  return std::min(start, now);
+}
+
 // -- input ------------------------------------------------------------------------------
 
 static absl::Status CheckOptionalId(const std::string& id, const std::string& field) {

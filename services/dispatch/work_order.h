@@ -14,6 +14,8 @@
 #include "shared/text.h"
 #include "shared/zone.h"
 #include "wuye/dispatch/v1/dispatch.pb.h"
+#include "wuye/events/v1/eldercare_events.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
 
 namespace wuye::dispatch {
 
@@ -41,6 +43,26 @@ absl::Status PrepareWorkOrder(pb::WorkOrder& order, absl::string_view field, abs
 absl::Status CheckQuantity(int64_t quantity_milli, absl::string_view field);
 absl::Status CheckSignature(const pb::Signature& signature, absl::string_view field,
                             absl::Time now);
+
+// The order a work request from the front desk asks for, with what intake may leave open
+// filled in: the request's estate when the location names none; its category, else by the
+// ticket's kind (an elderly-care request: a care visit; paid service: an errand; else
+// civil works); its priority, else EMERGENCY for an emergency and SMALL otherwise; a
+// scheduled job 24 hours after `now`; the description cut to kMaxRequestDescription
+// characters. Not yet checked (PrepareWorkOrder) and of no group.
+inline constexpr size_t kMaxRequestDescription = 2000;
+pb::WorkOrder OrderOfRequest(const ::wuye::events::v1::WorkRequested& request, absl::Time now);
+// When the SLA clock of a requested order starts: when the desk received the request (the
+// ticket's received_time), else when it was requested, else `now`; never after `now`.
+absl::Time SlaStartOfRequest(const ::wuye::events::v1::WorkRequested& request, absl::Time now);
+// The order an elderly-care emergency raises (000_…, 13: 為救護車帶路): an emergency job for
+// the security guards, at the elder's unit (else the estate gate), to meet the ambulance and
+// guide it to the elder. Not yet checked (PrepareWorkOrder) and of no group. Its SLA clock
+// starts when the emergency was raised, never after `now`.
+pb::WorkOrder OrderOfElderEmergency(const ::wuye::events::v1::ElderEmergency& emergency);
+absl::Time SlaStartOfEmergency(const ::wuye::events::v1::ElderEmergency& emergency, absl::Time now);
+// At most `max` code points of `text`, cut at a character boundary.
+std::string ClipChars(const std::string& text, size_t max);
 
 // -- SLA --------------------------------------------------------------------------------
 

@@ -281,6 +281,12 @@ FeeLine DepositRefund(int64_t amount, const std::string& deposit_charge_id) {
           deposit_charge_id};
 }
 
+absl::StatusOr<int64_t> CheckupCost(int64_t cost_fen, int64_t advance_fen) {
+  int64_t cost = cost_fen == 0 ? advance_fen : cost_fen;
+  if (cost == 0) return FieldError("checkup.cost_fen", "required: the estate has no advance");
+  return cost;
+}
+
 FeeLine CheckupAdvance(int64_t advance_fen, absl::CivilDay on) {
   return {ev::ELDER_FEE_KIND_CHECKUP, ev::ELDER_FEE_PAYER_RESIDENT, advance_fen, 1,
           absl::StrCat("full checkup on ", DayText(on), ", advance")};
@@ -308,6 +314,10 @@ std::optional<FeeLine> CheckupSettlement(int64_t advance_fen, int64_t cost_fen,
 FeeLine FamilyCallFundTopUp(const Fees& fees) {
   return {ev::ELDER_FEE_KIND_FAMILY_CALL_FUND, ev::ELDER_FEE_PAYER_RESIDENT, fees.family_call_fund,
           1, "family-call fund, topped up"};
+}
+
+int64_t FamilyCallCost(std::optional<int64_t> cost_fen, const Fees& fees) {
+  return cost_fen ? *cost_fen : fees.family_call;
 }
 
 FeeLine FamilyCallCharge(int64_t cost_fen) {

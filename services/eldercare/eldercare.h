@@ -119,6 +119,9 @@ FeeLine ServiceYearCharge(absl::CivilDay from, const Fees& fees);
 // The deposit's refund on exit: `amount` as charged by `deposit_charge_id` (billing returns
 // what of it was paid).
 FeeLine DepositRefund(int64_t amount, const std::string& deposit_charge_id);
+// A checkup's actual cost: the cost given (`cost_fen` > 0), else the estate's advance.
+// INVALID_ARGUMENT on checkup.cost_fen when neither is known.
+absl::StatusOr<int64_t> CheckupCost(int64_t cost_fen, int64_t advance_fen);
 // A checkup's advance on `on`.
 FeeLine CheckupAdvance(int64_t advance_fen, absl::CivilDay on);
 // 多还少补: the difference between the actual cost and the advance `advance_charge_id`:
@@ -127,6 +130,8 @@ std::optional<FeeLine> CheckupSettlement(int64_t advance_fen, int64_t cost_fen,
                                          const std::string& advance_charge_id);
 // A top-up of the family-call fund.
 FeeLine FamilyCallFundTopUp(const Fees& fees);
+// What a family call costs: the cost given, else the estate's price of a call.
+int64_t FamilyCallCost(std::optional<int64_t> cost_fen, const Fees& fees);
 // One family call paid from the fund.
 FeeLine FamilyCallCharge(int64_t cost_fen);
 // Whether the fund, after a call, must be topped up: it cannot pay the next call.

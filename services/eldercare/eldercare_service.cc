@@ -7,8 +7,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
-#include "services/eldercare/care_jobs.h"
 #include "services/eldercare/eldercare.h"
+#include "services/eldercare/eldercare_jobs.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
 #include "shared/log.h"
@@ -500,8 +500,7 @@ grpc::Status ElderCareServiceImpl::RecordCheckup(Ctx* ctx, const v1::RecordCheck
       }
       // 004_… 5.2.4: the advance is collected for the clinic, then settled at actual cost.
       int64_t advance = store_.FeesFor(tx, group, elder.estate_id()).checkup_advance;
-      int64_t cost = in.cost_fen() == 0 ? advance : in.cost_fen();
-      if (cost == 0) return FieldError("checkup.cost_fen", "required: the estate has no advance");
+      WUYE_ASSIGN_OR_RETURN(int64_t cost, CheckupCost(in.cost_fen(), advance));
       v1::Checkup c;
       c.set_id(NewId(rc.now));
       c.set_elder_id(elder.id());
@@ -700,7 +699,8 @@ grpc::Status ElderCareServiceImpl::RecordFamilyCall(Ctx* ctx,
           // 004_… 5.2.2: the office pays the call from the prepaid fund, and has it topped up
           // when it cannot pay the next one.
           Fees fees = store_.FeesFor(tx, group, elder.estate_id());
-          int64_t cost = req->has_cost_fen() ? req->cost_fen() : fees.family_call;
+          int64_t cost = FamilyCallCost(
+              req->has_cost_fen() ? std::optional<int64_t>(req->cost_fen()) : std::nullopt, fees);
           ChargeTarget target{group, elder.estate_id(), elder.unit_id(), elder.resident_id(),
                               elder.id()};
           int64_t balance = elder.family_call_fund_fen();

@@ -196,6 +196,28 @@ TEST(ElderFeesTest, CheckupSettlesAtActualCost) {
   EXPECT_EQ(less->amount_fen, 4000);
 }
 
+// 004_… 5.2.4 (全面體檢的費用每人、每次300元…按每次體檢實際發生的費用進行結算): a checkup costs
+// what it actually cost; with no cost given, the advance; with neither, it is refused.
+TEST(ElderFeesTest, ACheckupCostsItsActualCostElseTheAdvance) {
+  EXPECT_EQ(*CheckupCost(34500, 30000), 34500);
+  EXPECT_EQ(*CheckupCost(26000, 30000), 26000);
+  EXPECT_EQ(*CheckupCost(0, 30000), 30000);
+  EXPECT_EQ(*CheckupCost(12000, 0), 12000);
+  EXPECT_EQ(ErrorField(CheckupCost(0, 0).status()), "checkup.cost_fen");
+}
+
+// 004_… 5.2.2 (親情電話聯系話費…由管理處負責保管與使用): a call costs what the desk recorded,
+// else the estate's price of a call; a call recorded as free costs nothing.
+TEST(ElderFeesTest, AFamilyCallCostsWhatWasRecordedElseTheEstatesPrice) {
+  Fees f;
+  f.family_call = 300;
+  EXPECT_EQ(FamilyCallCost(std::nullopt, f), 300);
+  EXPECT_EQ(FamilyCallCost(450, f), 450);
+  EXPECT_EQ(FamilyCallCost(0, f), 0);
+  f.family_call = 0;
+  EXPECT_EQ(FamilyCallCost(std::nullopt, f), 0);
+}
+
 // 004_… 5.2.2: the fund is topped up once it cannot pay the next call.
 TEST(ElderFeesTest, FamilyCallFundTopsUpWhenItCannotPayTheNextCall) {
   Fees f;

@@ -1,8 +1,8 @@
 // The eldercare service: enrolment, encrypted health records, care, visits and fees.
 // Refuses to start without its keys (WUYE_ELDERCARE_KEYS / --eldercare_keys_file and
 // WUYE_ELDERCARE_LOOKUP_KEY / --eldercare_lookup_key_file).
-#include "services/eldercare/care_jobs.h"
 #include "services/eldercare/consumers.h"
+#include "services/eldercare/eldercare_jobs.h"
 #include "services/eldercare/eldercare_service.h"
 #include "services/eldercare/sealing.h"
 #include "shared/service_main.h"

@@ -10,7 +10,7 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
-#include "services/eldercare/care_jobs.h"
+#include "services/eldercare/eldercare_jobs.h"
 #include "services/eldercare/eldercare_store.h"
 #include "shared/config.h"
 #include "shared/ids.h"

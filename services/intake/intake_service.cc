@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "services/intake/ticket.h"
-#include "shared/basis_points.h"
 #include "shared/ids.h"
 #include "shared/paging.h"
 #include "shared/proto_time.h"
@@ -435,15 +434,15 @@ grpc::Status IntakeServiceImpl::GetCallbackCoverage(Ctx* ctx,
       resp->set_estate_id(req->estate_id());
       *resp->mutable_month() = req->month();
       resp->set_estate_households(estate ? estate->household_count : 0);
-      // The band follows the households served this month, not the estate's size (5.5.2).
-      resp->set_quota_percent(CallbackQuotaPercent(rows.households_served));
+      CallbackCoverageFigures figures =
+          CallbackCoverageOf(rows.households_served, rows.callbacks_done,
+                             static_cast<int>(rows.missing_mandatory.size()));
+      resp->set_quota_percent(figures.quota_percent);
       resp->set_households_served(rows.households_served);
-      resp->set_callbacks_required(
-          RequiredCallbacks(resp->quota_percent(), rows.households_served));
+      resp->set_callbacks_required(figures.callbacks_required);
       resp->set_callbacks_done(rows.callbacks_done);
-      resp->set_share_bp(BasisPoints(rows.callbacks_done, rows.households_served, 0));
-      resp->set_met(rows.callbacks_done >= resp->callbacks_required() &&
-                    rows.missing_mandatory.empty());
+      resp->set_share_bp(figures.share_bp);
+      resp->set_met(figures.met);
       for (auto& m : rows.missing_mandatory) *resp->add_missing_mandatory() = std::move(m);
       return absl::OkStatus();
     });

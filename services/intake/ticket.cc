@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "shared/basis_points.h"
 #include "shared/crypto.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
@@ -330,6 +331,17 @@ int CallbackQuotaPercent(int households_served) {
 int RequiredCallbacks(int quota_percent, int households_served) {
   if (households_served <= 0) return 0;
   return (quota_percent * households_served + 99) / 100;
+}
+
+CallbackCoverageFigures CallbackCoverageOf(int households_served, int callbacks_done,
+                                           int mandatory_missing) {
+  CallbackCoverageFigures f;
+  // The band follows the households served this month, not the estate's size.
+  f.quota_percent = CallbackQuotaPercent(households_served);
+  f.callbacks_required = RequiredCallbacks(f.quota_percent, households_served);
+  f.share_bp = BasisPoints(callbacks_done, households_served, 0);
+  f.met = callbacks_done >= f.callbacks_required && mandatory_missing == 0;
+  return f;
 }
 
 bool IsInHomeService(const v1::Ticket& t) {

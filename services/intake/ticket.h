@@ -97,6 +97,19 @@ int CallbackQuotaPercent(int households_served);
 // ceil(percent × served / 100).
 int RequiredCallbacks(int quota_percent, int households_served);
 
+// A month's callback coverage (004_…, 5.5.2): the quota for the households served, the
+// callbacks it requires, the share of the households called back (basis points, 0 when
+// none was served) and whether the month meets the rule: at least the required number
+// called back and no mandatory callback (5.5.2 A–D) missing.
+struct CallbackCoverageFigures {
+  int quota_percent = 0;
+  int callbacks_required = 0;
+  int32_t share_bp = 0;
+  bool met = false;
+};
+CallbackCoverageFigures CallbackCoverageOf(int households_served, int callbacks_done,
+                                           int mandatory_missing);
+
 // An in-home service (居家服务, 004_…, 3: 家政服务、维修服务) done at a unit: a repair in
 // the unit, a paid household service, or an emergency repair at a unit (not a guard's or
 // a care visit). Only these count as a household served and are sampled.

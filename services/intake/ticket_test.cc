@@ -289,6 +289,38 @@ TEST(CallbackQuota, FollowsTheHouseholdsServedAtTheBoundaries) {
   EXPECT_EQ(RequiredCallbacks(10, 301), 31);
 }
 
+// 004_…, 5.5.2 (抽樣比例不低于…; 以下情況必須全部回訪): the month is met when at least the
+// quota of the households served is called back and no mandatory callback (A–D) is missing;
+// the share is of the households served, 0 when none was.
+TEST(CallbackQuota, CoverageIsMetByTheQuotaAndEveryMandatoryCallback) {
+  CallbackCoverageFigures none = CallbackCoverageOf(0, 0, 0);
+  EXPECT_EQ(none.quota_percent, 30);
+  EXPECT_EQ(none.callbacks_required, 0);
+  EXPECT_EQ(none.share_bp, 0);
+  EXPECT_TRUE(none.met);
+  EXPECT_FALSE(CallbackCoverageOf(0, 0, 1).met);  // a mandatory callback is still owed
+  // 5 served at 30 %: 2 required.
+  EXPECT_FALSE(CallbackCoverageOf(5, 1, 0).met);
+  CallbackCoverageFigures two = CallbackCoverageOf(5, 2, 0);
+  EXPECT_EQ(two.callbacks_required, 2);
+  EXPECT_EQ(two.share_bp, 4000);
+  EXPECT_TRUE(two.met);
+  EXPECT_FALSE(CallbackCoverageOf(5, 5, 1).met);  // all called, one mandatory missing
+  EXPECT_EQ(CallbackCoverageOf(5, 5, 0).share_bp, 10000);
+  // The bands at their boundaries: 99 → 30 %, 100 → 20 %, 300 → 20 %, 301 → 10 %.
+  EXPECT_EQ(CallbackCoverageOf(99, 29, 0).met, false);
+  EXPECT_EQ(CallbackCoverageOf(99, 30, 0).met, true);
+  EXPECT_EQ(CallbackCoverageOf(100, 19, 0).met, false);
+  EXPECT_EQ(CallbackCoverageOf(100, 20, 0).met, true);
+  EXPECT_EQ(CallbackCoverageOf(300, 60, 0).met, true);
+  EXPECT_EQ(CallbackCoverageOf(301, 30, 0).met, false);
+  CallbackCoverageFigures big = CallbackCoverageOf(301, 31, 0);
+  EXPECT_EQ(big.quota_percent, 10);
+  EXPECT_EQ(big.callbacks_required, 31);
+  EXPECT_EQ(big.share_bp, 1029);  // 31 / 301 rounds down
+  EXPECT_TRUE(big.met);
+}
+
 // 004_…, 3 (居家服務是指:家政服務、維修服務) and 5.5.2 (以户为单位): a household served is a
 // unit with an in-home service.
 TEST(CallbackQuota, OnlyInHomeServicesAtAUnitServeAHousehold) {

@@ -20,45 +20,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "services/performance/evidence.h"
 #include "services/performance/performance_store.h"
 #include "shared/bus.h"
 #include "shared/db.h"
 
 namespace wuye::performance {
-
-// What an event is as evidence, before any lookup: office quality lines naming the people
-// responsible (their form lines follow by the group's mapping when applied), form-only
-// lines, findings and figures. A quality line with `on_duty` names the agents on duty at
-// its time (resolved by the handler against the shift roster) when it names nobody.
-struct QualityEvidence {
-  QualityDraft line;
-  bool on_duty = false;
-};
-struct Evidence {
-  std::vector<QualityEvidence> quality;
-  std::vector<LineDraft> lines;
-  std::vector<FindingDraft> findings;
-  std::vector<FactDelta> facts;
-};
-
-// The group's points per rule code.
-using Points = std::map<std::string, int32_t>;
-
-// Whether events of `type` are evidence (EvidenceOf reads them).
-bool IsEvidence(absl::string_view type);
-
-// Pure: the evidence of one event given the group's rule points and the estate's time
-// zone (which decides the event's month), happened at the payload's own time (else at
-// occurred_at). An event that is no evidence gives nothing; one whose payload is not the
-// message its type carries is refused (INVALID_ARGUMENT, as every consumer refuses it).
-absl::StatusOr<Evidence> EvidenceOf(const wuye::events::v1::Event& event, const Points& points,
-                                    absl::TimeZone tz);
-
-// Applies many evidence events at once (the bench, the handler and manual entries share
-// it): resolves the agents on duty, maps office lines onto the responsible people's forms,
-// then writes every line, finding and figure set-based.
-absl::Status ApplyEvidence(pqxx::work& tx, PerformanceStore& store, const std::string& group,
-                           std::vector<Evidence> batch);
 
 EventHandler MakeHandler(Db& db);
 

@@ -6,7 +6,7 @@
 // callbacks, completions, SLA breaches, closed tickets, unrecorded calls, spread over the
 // staff), and then:
 //   1. scores them: each event is decoded exactly as the consumer's handler does
-//      (EvidenceOf) and applied through ApplyEvidence, the handler's own write path, in
+//      (EvidenceOf) and applied through EvidenceFlow, the handler's own write path, in
 //      transactions of --batch events;
 //   2. redelivers --redeliver of them, which must change no line (applied once);
 //   3. pushes --handler_events further events one by one through the consumer's handler
@@ -33,6 +33,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "services/performance/consumers.h"
+#include "services/performance/evidence_flow.h"
 #include "services/performance/performance_service.h"
 #include "services/performance/performance_store.h"
 #include "shared/auth.h"
@@ -231,7 +232,7 @@ int RunBench(int argc, char** argv) {
             WUYE_ASSIGN_OR_RETURN(pf::Evidence e, pf::EvidenceOf(all[j], points, tz));
             evidence.push_back(std::move(e));
           }
-          return pf::ApplyEvidence(tx, store, group, std::move(evidence));
+          return pf::EvidenceFlow(store).Apply(tx, group, std::move(evidence));
         });
         if (!s.ok()) Fatal(absl::StrCat("apply: ", s.ToString()));
       }
@@ -254,7 +255,7 @@ int RunBench(int argc, char** argv) {
           evidence.push_back(std::move(e));
           evidence.back().facts.clear();
         }
-        return pf::ApplyEvidence(tx, store, group, std::move(evidence));
+        return pf::EvidenceFlow(store).Apply(tx, group, std::move(evidence));
       });
       if (!s.ok()) Fatal(s.ToString());
     }

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/performance/consumers.h"
+#include "services/performance/evidence_flow.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
@@ -213,7 +213,7 @@ grpc::Status PerformanceServiceImpl::CreateManualEntry(Ctx* ctx,
       }
       std::vector<Evidence> batch;
       batch.push_back(std::move(evidence));
-      WUYE_RETURN_IF_ERROR(ApplyEvidence(tx, store_, group, std::move(batch)));
+      WUYE_RETURN_IF_ERROR(EvidenceFlow(store_).Apply(tx, group, std::move(batch)));
       if (form_rule.empty()) {
         // The office item maps to no form item: the office line only.
         resp->set_staff_id(staff->id);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/performance/consumers.h"
+#include "services/performance/evidence_flow.h"
 #include "shared/bus.h"
 #include "shared/ids.h"
 #include "shared/outbox.h"
@@ -570,7 +571,7 @@ TEST_F(PerformanceServiceTest, TheSameEvidenceEventTwiceCountsOnce) {
                                              EvidenceOf(e, rule_points, EstateZone("")));
                        batch.push_back(std::move(evidence));
                      }
-                     return ApplyEvidence(tx, store, group_, std::move(batch));
+                     return EvidenceFlow(store).Apply(tx, group_, std::move(batch));
                    })
                     .ok());
   }

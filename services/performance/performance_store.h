@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "services/performance/evidence.h"
 #include "services/performance/performance.h"
 #include "shared/db.h"
 #include "shared/migrate.h"
@@ -20,8 +21,6 @@ const MigrationSet& performance_migrations();
 
 namespace wuye::performance {
 
-inline constexpr char kNilId[] = "00000000-0000-0000-0000-000000000000";
-
 struct StaffCopy {
   std::string id;
   std::vector<std::string> roles;
@@ -31,54 +30,10 @@ struct StaffCopy {
   std::string home() const { return estate_ids.empty() ? "" : estate_ids.front(); }
 };
 
-// One line to write: a deduction or reward with its evidence.
-struct LineDraft {
-  std::string id;  // a new id (unused when the evidence was applied before)
-  std::string staff_id, estate_id;
-  std::string period;  // "YYYY-MM-01": the month of the evidence
-  std::string rule;
-  int32_t points = 0;
-  std::string source_event_id;
-  std::string note, entered_by;
-  absl::Time at;
-  // The office item of the quality line it comes from ("" for a form item only): the
-  // line's quality_line_id is that line's id; or the id itself, when known.
-  std::string quality_item, quality_line_id;
-  bool pending = false;  // awaiting the committee's confirmation
-};
-
-// One line of the office's quality ledger. Its id is md5(group:source:item)::uuid.
-struct QualityDraft {
-  std::string estate_id, period, item;
-  int32_t points = 0;
-  pb::QualityLineState state = pb::QUALITY_LINE_STATE_COUNTED;
-  std::string source_event_id, note, entered_by;
-  std::vector<std::string> responsible;
-  absl::Time at;
-};
-
 // The form item an office item moves onto, and its points.
 struct FormTarget {
   std::string code;
   int32_t points = 0;
-};
-
-struct FindingDraft {
-  std::string id, estate_id, period;
-  absl::Time call_at;
-  int32_t duration_seconds = 0;
-  pb::CallerKind caller = pb::CALLER_KIND_UNSPECIFIED;
-  pb::FindingState state = pb::FINDING_STATE_TO_REVIEW;
-  std::string source_event_id;
-  std::string quality_item;  // the deduction's office item when deducted
-};
-
-// Figures to add to a staff member's (or, with kNilId, the estate's) month.
-struct FactDelta {
-  std::string staff_id, estate_id, period;
-  int64_t requests_handled = 0, sla_hits = 0, sla_misses = 0, callbacks_rated = 0,
-          callbacks_satisfied = 0, callbacks_unsatisfied = 0, complaints_against = 0,
-          callbacks_made = 0, tickets_closed = 0, unrecorded_calls = 0;
 };
 
 struct ClosedSheet {

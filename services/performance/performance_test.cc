@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "services/performance/consumers.h"
+#include "services/performance/evidence.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"

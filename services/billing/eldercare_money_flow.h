@@ -1,5 +1,6 @@
 // Elderly-care money in billing (004_… 5.2, 5.9, 5.12; docs/api/billing.md, "Elderly-care
-// money"). Each fee lands with its keeper:
+// money"): the write path the consumers and the handlers share; its pure rules are in
+// billing.h. Each fee lands with its keeper:
 //   - the property office's: the service year (revenue), the family-call fund (held by the
 //     office, `family_call_fund`, drawn down by the calls it pays), the clinic's management
 //     fee (a receivable from the clinic, `clinic_receivable`, never a charge to a unit);
@@ -17,7 +18,6 @@
 // bill (Collected), and back when the payment is reversed.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,47 +26,14 @@
 #include "absl/time/time.h"
 #include "services/billing/billing_store.h"
 #include "services/billing/eldercare_money_store.h"
-#include "shared/auth.h"
 #include "wuye/billing/v1/billing.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 
 namespace wuye::billing {
 
-// What non-care roles read for an elder-care fee on a bill (养老服务).
-inline constexpr char kEldercareServicesItem[] = "eldercare_services";
-
-// The bill item of an elder-care charge kind ("" for kinds that make no bill).
-std::string EldercareItem(events::v1::ElderFeeKind kind);
-
-// Where a bill item's money waits until paid and where it is held once paid, e.g.
-// {"clinic_billed", "clinic_payable"}; nullopt for items that are revenue at once.
-struct HeldAccounts {
-  std::string due, held;
-  bool per_unit = false;  // the entries carry the unit
-};
-std::optional<HeldAccounts> HeldAccountsOf(const std::string& item);
-
-// Whether the caller may read what care a bill's elder-care line is for: nurses, care
-// workers and the clinic.
-bool MaySeeCareDetail(const Caller& caller);
-// Rewrites the elder-care lines of a bill to kEldercareServicesItem for callers who may not
-// see care detail (the emergency deposit, refundable money of no care detail, stays).
-void MaskCareDetail(const Caller& caller, v1::Bill* bill);
-
-// The clinic's net for a month: collected − returned − management fee.
-int64_t NetToClinic(const v1::ClinicSettlement& s);
-
-// The ledger entries of a settlement payment (5.12) when the office holds `payable` for the
-// clinic and the clinic owes `receivable`: the two are offset and `amount` moves in cash
-// (`cash_account`) the way `direction` says. FAILED_PRECONDITION (MORE_THAN_OUTSTANDING) when
-// `amount` exceeds what is outstanding that way.
-absl::StatusOr<std::vector<LedgerEntry>> ClinicSettlementEntries(
-    int64_t payable, int64_t receivable, v1::ClinicPaymentDirection direction, int64_t amount,
-    const std::string& cash_account);
-
-class EldercareMoney {
+class EldercareMoneyFlow {
  public:
-  explicit EldercareMoney(Db& db) : store_(db), money_(db) {}
+  explicit EldercareMoneyFlow(Db& db) : store_(db), money_(db) {}
 
   // Posts one "eldercare.fee.charged" exactly once per charge_id (ledger ref
   // "eldercare:<charge id>"). UNAVAILABLE while the unit, or the charge it settles, has not

@@ -1,7 +1,6 @@
-// What the handlers, the consumers and the background workers share: creating an order,
-// choosing a worker, saving an order with its events, and the timer ticks (SLA warnings and
-// breaches, escalation, re-trying waiting orders). Ticks claim orders with
-// FOR UPDATE SKIP LOCKED, so replicas may run them at once and each deadline fires once.
+// The write path of a work order that the handlers, the consumers and the timer ticks
+// (dispatch_jobs.h) share: creating an order, choosing a worker, saving an order with its
+// events.
 #pragma once
 
 #include <pqxx/pqxx>
@@ -11,15 +10,14 @@
 #include "absl/time/time.h"
 #include "services/dispatch/dispatch_store.h"
 #include "services/dispatch/work_order.h"
-#include "shared/clock.h"
 #include "shared/db.h"
 #include "shared/outbox.h"
 
 namespace wuye::dispatch {
 
-class Dispatcher {
+class WorkOrderFlow {
  public:
-  explicit Dispatcher(Db& db);
+  explicit WorkOrderFlow(Db& db);
 
   DispatchStore& store() { return store_; }
 
@@ -56,11 +54,6 @@ class Dispatcher {
   absl::Status AfterCompletion(pqxx::work& tx, const pb::WorkOrder& order, const Act& act,
                                const std::string& trace_id);
 
-  // Ticks; each returns the number of orders it changed.
-  absl::StatusOr<int> FireDeadlines(absl::Time now, int batch = 200);
-  absl::StatusOr<int> Escalate(absl::Time now, int batch = 200);
-  absl::StatusOr<int> RetryWaiting(absl::Time now, int batch = 100);
-
   // The actor of what the service does by itself.
   static Act System(absl::Time now);
 
@@ -71,7 +64,6 @@ class Dispatcher {
   void Publish(pqxx::work& tx, const pb::WorkOrder& order, int from_step, int64_t first_version,
                absl::Time now, const std::string& trace_id);
 
-  Db& db_;
   DispatchStore store_;
   Outbox outbox_;
 };

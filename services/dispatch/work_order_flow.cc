@@ -1,4 +1,4 @@
-#include "services/dispatch/dispatcher.h"
+#include "services/dispatch/work_order_flow.h"
 
 #include <algorithm>
 
@@ -13,9 +13,9 @@ namespace wuye::dispatch {
 namespace common = ::wuye::common::v1;
 namespace ev = ::wuye::events::v1;
 
-Dispatcher::Dispatcher(Db& db) : db_(db), store_(db), outbox_(db, "dispatch") {}
+WorkOrderFlow::WorkOrderFlow(Db& db) : store_(db), outbox_(db, "dispatch") {}
 
-Act Dispatcher::System(absl::Time now) {
+Act WorkOrderFlow::System(absl::Time now) {
   Act act;
   act.actor.set_subject("dispatch");
   act.actor.add_roles("service");
@@ -23,8 +23,8 @@ Act Dispatcher::System(absl::Time now) {
   return act;
 }
 
-pb::SlaPolicy Dispatcher::EffectivePolicy(pqxx::work& tx, const std::string& group,
-                                          const std::string& estate) {
+pb::SlaPolicy WorkOrderFlow::EffectivePolicy(pqxx::work& tx, const std::string& group,
+                                             const std::string& estate) {
   PolicyLayers layers = store_.Layers(tx, group, estate);
   pb::SlaPolicy policy = DefaultPolicy();
   if (layers.group) policy = MergePolicy(policy, *layers.group);
@@ -35,10 +35,10 @@ pb::SlaPolicy Dispatcher::EffectivePolicy(pqxx::work& tx, const std::string& gro
   return policy;
 }
 
-absl::StatusOr<bool> Dispatcher::Create(pqxx::work& tx, pb::WorkOrder& o, pb::Origin origin,
-                                        const std::string& origin_ref, absl::Time sla_start,
-                                        bool strict_price, const Act& act,
-                                        const std::string& trace_id) {
+absl::StatusOr<bool> WorkOrderFlow::Create(pqxx::work& tx, pb::WorkOrder& o, pb::Origin origin,
+                                           const std::string& origin_ref, absl::Time sla_start,
+                                           bool strict_price, const Act& act,
+                                           const std::string& trace_id) {
   if (o.paid()) {
     // 004_…, 5.6.1: the estate's published price, else the group's standard price.
     std::optional<ListPrice> price =
@@ -78,7 +78,8 @@ absl::StatusOr<bool> Dispatcher::Create(pqxx::work& tx, pb::WorkOrder& o, pb::Or
   return true;
 }
 
-pb::AssignmentDecision Dispatcher::Choose(pqxx::work& tx, const pb::WorkOrder& o, absl::Time now) {
+pb::AssignmentDecision WorkOrderFlow::Choose(pqxx::work& tx, const pb::WorkOrder& o,
+                                             absl::Time now) {
   std::vector<std::string> exclude;
   for (const auto& w : o.workers()) exclude.push_back(w.staff_id());
   std::vector<Candidate> eligible =
@@ -88,15 +89,15 @@ pb::AssignmentDecision Dispatcher::Choose(pqxx::work& tx, const pb::WorkOrder& o
   return decision;
 }
 
-bool Dispatcher::AutoAssign(pqxx::work& tx, pb::WorkOrder& o, const Act& act) {
+bool WorkOrderFlow::AutoAssign(pqxx::work& tx, pb::WorkOrder& o, const Act& act) {
   pb::AssignmentDecision decision = Choose(tx, o, act.now);
   store_.SaveDecision(tx, o.group_id(), decision);
   if (decision.chosen_staff_id().empty()) return false;
   return Assign(o, {decision.chosen_staff_id()}, "automatic", decision.reason(), act).ok();
 }
 
-void Dispatcher::Save(pqxx::work& tx, pb::WorkOrder& o, int steps_before, absl::Time now,
-                      const std::string& trace_id, const pb::SlaPolicy* policy) {
+void WorkOrderFlow::Save(pqxx::work& tx, pb::WorkOrder& o, int steps_before, absl::Time now,
+                         const std::string& trace_id, const pb::SlaPolicy* policy) {
   int64_t base = o.version();
   o.set_version(base + (o.history_size() - steps_before));
   *o.mutable_update_time() = ToProtoTime(now);
@@ -115,8 +116,8 @@ void Dispatcher::Save(pqxx::work& tx, pb::WorkOrder& o, int steps_before, absl::
   Publish(tx, o, steps_before, base + 1, now, trace_id);
 }
 
-void Dispatcher::Publish(pqxx::work& tx, const pb::WorkOrder& o, int from_step,
-                         int64_t first_version, absl::Time now, const std::string& trace_id) {
+void WorkOrderFlow::Publish(pqxx::work& tx, const pb::WorkOrder& o, int from_step,
+                            int64_t first_version, absl::Time now, const std::string& trace_id) {
   std::vector<ev::WorkOrderChanged> payloads;
   std::vector<EventDraft> drafts;
   payloads.reserve(o.history_size() - from_step);  // drafts point into it
@@ -135,8 +136,8 @@ void Dispatcher::Publish(pqxx::work& tx, const pb::WorkOrder& o, int from_step,
   outbox_.AppendMany(tx, drafts, now, trace_id);
 }
 
-std::vector<std::string> Dispatcher::CareStaffOnShift(pqxx::work& tx, const pb::WorkOrder& o,
-                                                      absl::Time now) {
+std::vector<std::string> WorkOrderFlow::CareStaffOnShift(pqxx::work& tx, const pb::WorkOrder& o,
+                                                         absl::Time now) {
   std::vector<std::string> out;
   for (const Candidate& c : store_.Eligible(tx, o.group_id(), o.estate_id(),
                                             ::wuye::directory::v1::SKILL_ELDERLY_CARE, now, {})) {
@@ -146,8 +147,8 @@ std::vector<std::string> Dispatcher::CareStaffOnShift(pqxx::work& tx, const pb::
   return out;
 }
 
-absl::Status Dispatcher::AfterCompletion(pqxx::work& tx, const pb::WorkOrder& o, const Act& act,
-                                         const std::string& trace_id) {
+absl::Status WorkOrderFlow::AfterCompletion(pqxx::work& tx, const pb::WorkOrder& o, const Act& act,
+                                            const std::string& trace_id) {
   // Repairs only: not paid cleaning, elderly-care emergencies or inspections.
   if (!o.location().has_unit_id() || !IsRepair(o)) return absl::OkStatus();
   pb::SlaPolicy policy = EffectivePolicy(tx, o.group_id(), o.estate_id());
@@ -171,61 +172,6 @@ absl::Status Dispatcher::AfterCompletion(pqxx::work& tx, const pb::WorkOrder& o,
   return Create(tx, inspection, pb::ORIGIN_PREVENTIVE, absl::StrCat("preventive:", o.id()), act.now,
                 false, act, trace_id)
       .status();
-}
-
-absl::StatusOr<int> Dispatcher::FireDeadlines(absl::Time now, int batch) {
-  int fired = 0;
-  WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) -> absl::Status {
-    fired = 0;
-    Act act = System(now);
-    for (pb::WorkOrder& o : store_.DueSla(tx, now, batch)) {
-      int steps = o.history_size();
-      SlaEvent due = SlaDue(o, now);
-      if (due != SlaEvent::kNone) {
-        FireSla(o, due, act);
-        ++fired;
-      }
-      Save(tx, o, steps, now, "");
-    }
-    return absl::OkStatus();
-  }));
-  return fired;
-}
-
-absl::StatusOr<int> Dispatcher::Escalate(absl::Time now, int batch) {
-  int escalated = 0;
-  WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) -> absl::Status {
-    escalated = 0;
-    Act act = System(now);
-    for (pb::WorkOrder& o : store_.DueEscalations(tx, now, batch)) {
-      int steps = o.history_size();
-      pb::SlaPolicy policy = EffectivePolicy(tx, o.group_id(), o.estate_id());
-      if (auto e = EscalationDue(o, policy, now)) {
-        ApplyEscalation(o, *e, act);
-        ++escalated;
-      }
-      Save(tx, o, steps, now, "", &policy);
-    }
-    return absl::OkStatus();
-  }));
-  return escalated;
-}
-
-absl::StatusOr<int> Dispatcher::RetryWaiting(absl::Time now, int batch) {
-  int assigned = 0;
-  WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) -> absl::Status {
-    assigned = 0;
-    Act act = System(now);
-    for (pb::WorkOrder& o : store_.Waiting(tx, batch)) {
-      int steps = o.history_size();
-      if (AutoAssign(tx, o, act)) {
-        Save(tx, o, steps, now, "");
-        ++assigned;
-      }
-    }
-    return absl::OkStatus();
-  }));
-  return assigned;
 }
 
 }  // namespace wuye::dispatch

@@ -1,4 +1,4 @@
-#include "services/billing/billing_run.h"
+#include "services/billing/billing_jobs.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -53,14 +53,7 @@ absl::StatusOr<int> BillingRunner::Tick() {
         store_.OpenReport(tx, row->group_id, estate->id, period, due, &ignored);
         store_.PostLedger(tx, row->group_id, estate->id, "billing_run",
                           absl::StrCat("run:", run.id(), ":", run.chunks_done()),
-                          {{"receivable", "", chunk.total()},
-                           {"revenue:management_fee", "", -chunk.management},
-                           {"revenue:stair_lighting", "", -chunk.lighting},
-                           {"revenue:parking", "", -chunk.parking},
-                           {"revenue:water", "", -chunk.water},
-                           {"revenue:electricity", "", -chunk.electricity},
-                           {"revenue:gas", "", -chunk.gas}},
-                          now);
+                          BillingRunPostings(chunk), now);
       }
     }
     std::string cursor_estate = estate ? estate->id : "";

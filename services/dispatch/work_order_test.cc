@@ -1,9 +1,10 @@
 // The dispatch domain, pure: SLA clocks at the 09:00 / 22:00 boundaries, across midnight and
 // across daylight-saving changes; the state machine move by move; the automatic choice and
 // its tie-breaks; escalation; repeat repairs.
+#include "services/dispatch/work_order.h"
+
 #include <gtest/gtest.h>
 
-#include "services/dispatch/work_order.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
@@ -778,6 +779,116 @@ TEST(PriceTest, QuantityTimesUnitPriceAgreedBeforeTheWorkStarts) {
   pb::WorkOrder unpaid = NewOrder(common::PRIORITY_SMALL);
   EXPECT_EQ(ErrorReason(AgreePrice(unpaid, ListPrice{1, "job", "estate"}, "r1", 0, kT0, At(kT0))),
             "NOT_PAID");
+}
+
+// 004_… 5.2.4 (小問題在24小時內處理完畢) and 5.2.5 (緊急情況…10分鐘內到達現場); 002_… 室内维修 2
+// (填写《派工单》,派工至工程部维修人员): a request from the desk becomes an order with what
+// intake left open filled in — an emergency ticket an emergency job, any other a small one;
+// the category by the ticket's kind.
+TEST(WorkRequest, DefaultsFillWhatIntakeLeftOpen) {
+  const absl::Time now = Utc(2026, 3, 10, 14, 0);
+  ev::WorkRequested w;
+  w.set_ticket_id("t1");
+  w.set_estate_id("e1");
+  w.set_resident_id("r1");
+  w.set_service_item_code("CLEAN_HOME");
+  w.mutable_location()->set_unit_id("u1");
+  w.set_description("drip");
+  struct Case {
+    common::TicketKind kind;
+    common::WorkCategory category;
+    common::Priority priority;
+  };
+  for (const Case& c :
+       {Case{common::TICKET_KIND_UNSPECIFIED, common::WORK_CATEGORY_CIVIL, common::PRIORITY_SMALL},
+        Case{common::TICKET_KIND_REPAIR_UNIT, common::WORK_CATEGORY_CIVIL, common::PRIORITY_SMALL},
+        Case{common::TICKET_KIND_EMERGENCY, common::WORK_CATEGORY_CIVIL,
+             common::PRIORITY_EMERGENCY},
+        Case{common::TICKET_KIND_PAID_SERVICE, common::WORK_CATEGORY_ERRAND,
+             common::PRIORITY_SMALL},
+        Case{common::TICKET_KIND_ELDERCARE_REQUEST, common::WORK_CATEGORY_ELDERCARE_VISIT,
+             common::PRIORITY_SMALL}}) {
+    w.set_kind(c.kind);
+    pb::WorkOrder o = OrderOfRequest(w, now);
+    EXPECT_EQ(o.category(), c.category) << common::TicketKind_Name(c.kind);
+    EXPECT_EQ(o.priority(), c.priority) << common::TicketKind_Name(c.kind);
+    EXPECT_EQ(o.location().estate_id(), "e1");  // the request's, as the location names none
+    EXPECT_EQ(o.location().unit_id(), "u1");
+    EXPECT_EQ(o.ticket_id(), "t1");
+    EXPECT_EQ(o.resident_id(), "r1");
+    EXPECT_EQ(o.service_item_code(), "CLEAN_HOME");
+    EXPECT_EQ(o.description(), "drip");
+    EXPECT_FALSE(o.has_scheduled_time());
+    EXPECT_TRUE(o.group_id().empty());
+  }
+  // What intake chose stays, whatever the kind.
+  w.set_kind(common::TICKET_KIND_EMERGENCY);
+  w.set_category(common::WORK_CATEGORY_PLUMBING);
+  w.set_priority(common::PRIORITY_BIG);
+  w.mutable_location()->set_estate_id("e2");
+  pb::WorkOrder chosen = OrderOfRequest(w, now);
+  EXPECT_EQ(chosen.category(), common::WORK_CATEGORY_PLUMBING);
+  EXPECT_EQ(chosen.priority(), common::PRIORITY_BIG);
+  EXPECT_EQ(chosen.location().estate_id(), "e2");
+  // A scheduled job is booked 24 hours on.
+  w.set_priority(common::PRIORITY_SCHEDULED);
+  pb::WorkOrder scheduled = OrderOfRequest(w, now);
+  EXPECT_EQ(FromProtoTime(scheduled.scheduled_time()), now + absl::Hours(24));
+}
+
+TEST(WorkRequest, TheDescriptionIsCutAtTwoThousandCharactersNotBytes) {
+  ev::WorkRequested w;
+  std::string han;
+  for (int i = 0; i < 2001; ++i) han += "漏";
+  w.set_description(han);
+  std::string cut = OrderOfRequest(w, absl::UnixEpoch()).description();
+  EXPECT_EQ(cut.size(), 2000u * 3);
+  EXPECT_EQ(ClipChars("ab漏c", 3), "ab漏");
+  EXPECT_EQ(ClipChars("ab漏c", 2), "ab");
+  EXPECT_EQ(ClipChars("ab漏c", 4), "ab漏c");
+  EXPECT_EQ(ClipChars("ab漏c", 10), "ab漏c");
+  EXPECT_EQ(ClipChars("", 0), "");
+  EXPECT_EQ(ClipChars("a", 0), "");
+}
+
+// The SLA clock starts when the desk received the call (004_… 5.2.5 counts the 10 minutes
+// from the call), else when the ticket was typed in, never in the future.
+TEST(WorkRequest, TheSlaClockStartsWhenTheDeskReceivedTheRequest) {
+  const absl::Time now = Utc(2026, 3, 10, 14, 0);
+  ev::WorkRequested w;
+  EXPECT_EQ(SlaStartOfRequest(w, now), now);
+  *w.mutable_requested_at() = ToProtoTime(now - absl::Minutes(3));
+  EXPECT_EQ(SlaStartOfRequest(w, now), now - absl::Minutes(3));
+  *w.mutable_received_at() = ToProtoTime(now - absl::Minutes(5));
+  EXPECT_EQ(SlaStartOfRequest(w, now), now - absl::Minutes(5));
+  *w.mutable_received_at() = ToProtoTime(now + absl::Minutes(5));
+  EXPECT_EQ(SlaStartOfRequest(w, now), now);
+}
+
+// 000_… 13 (協助醫療急救服務,對需要緊急搶救的業主,為救護車帶路): an elderly-care emergency is an
+// emergency job of the security guards, at the elder's unit or else the estate gate.
+TEST(ElderEmergency, TheGuardsMeetTheAmbulance) {
+  const absl::Time now = Utc(2026, 3, 10, 14, 0);
+  ev::ElderEmergency em;
+  em.set_estate_id("e1");
+  em.set_elder_id("el1");
+  em.set_unit_id(NewId(now));
+  pb::WorkOrder o = OrderOfElderEmergency(em);
+  EXPECT_EQ(o.category(), common::WORK_CATEGORY_SECURITY);
+  EXPECT_EQ(o.priority(), common::PRIORITY_EMERGENCY);
+  EXPECT_EQ(o.location().estate_id(), "e1");
+  EXPECT_EQ(o.location().unit_id(), em.unit_id());
+  EXPECT_EQ(o.elder_id(), "el1");
+  EXPECT_FALSE(o.description().empty());
+  em.set_unit_id("not an id");
+  pb::WorkOrder gate = OrderOfElderEmergency(em);
+  EXPECT_FALSE(gate.location().has_unit_id());
+  EXPECT_EQ(gate.location().common_area(), "estate gate");
+  EXPECT_EQ(SlaStartOfEmergency(em, now), now);
+  *em.mutable_raised_at() = ToProtoTime(now - absl::Minutes(2));
+  EXPECT_EQ(SlaStartOfEmergency(em, now), now - absl::Minutes(2));
+  *em.mutable_raised_at() = ToProtoTime(now + absl::Minutes(2));
+  EXPECT_EQ(SlaStartOfEmergency(em, now), now);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "services/eldercare/care_jobs.h"
+#include "services/eldercare/eldercare_jobs.h"
 
 #include <map>
 #include <set>

@@ -1,0 +1,244 @@
+#include "services/performance/evidence.h"
+
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include "shared/event_router.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+
+namespace wuye::performance {
+namespace {
+
+namespace ev = ::wuye::events::v1;
+using wuye::common::v1::Satisfaction;
+
+// Evidence of one event, built up line by line.
+class Builder {
+ public:
+  Builder(const ev::Event& e, const Points& points, absl::TimeZone tz, const std::string& estate,
+          absl::Time at)
+      : e_(e), points_(points), estate_(estate), at_(at), period_(MonthDate(MonthOf(at_, tz))) {}
+
+  // One office quality line of `item` for this event, naming each valid, distinct staff
+  // id as responsible.
+  template <class Ids>
+  QualityEvidence& Quality(std::string_view item, const Ids& staff) {
+    auto it = points_.find(std::string(item));
+    QualityEvidence q;
+    q.line.estate_id = estate_;
+    q.line.period = period_;
+    q.line.item = std::string(item);
+    q.line.points = it == points_.end() ? 0 : it->second;
+    q.line.source_event_id = e_.event_id();
+    q.line.at = at_;
+    q.line.responsible = Distinct(staff);
+    out_.quality.push_back(std::move(q));
+    return out_.quality.back();
+  }
+  FindingDraft& Finding() {
+    out_.findings.emplace_back();
+    FindingDraft& f = out_.findings.back();
+    f.estate_id = estate_;
+    f.period = period_;
+    f.call_at = at_;
+    f.source_event_id = e_.event_id();
+    return f;
+  }
+  FactDelta& Fact(const std::string& staff) {
+    FactDelta f;
+    f.staff_id = IsValidId(staff) ? staff : kNilId;
+    f.estate_id = estate_;
+    f.period = period_;
+    out_.facts.push_back(std::move(f));
+    return out_.facts.back();
+  }
+  template <class Ids>
+  std::vector<std::string> Distinct(const Ids& ids) {
+    std::set<std::string> seen;
+    std::vector<std::string> out;
+    for (const std::string& id : ids) {
+      if (IsValidId(id) && seen.insert(id).second) out.push_back(id);
+    }
+    return out;
+  }
+  Evidence Take() { return std::move(out_); }
+
+ private:
+  const ev::Event& e_;
+  const Points& points_;
+  std::string estate_;
+  absl::Time at_;
+  std::string period_;
+  Evidence out_;
+};
+
+std::string EstateOf(const ev::Event& e, const std::string& payload_estate) {
+  if (IsValidId(payload_estate)) return payload_estate;
+  return IsValidId(e.estate_id()) ? e.estate_id() : "";
+}
+
+bool Unsatisfied(Satisfaction s) {
+  return s == wuye::common::v1::SATISFACTION_UNSATISFIED ||
+         s == wuye::common::v1::SATISFACTION_VERY_UNSATISFIED;
+}
+bool Satisfied(Satisfaction s) {
+  return s == wuye::common::v1::SATISFACTION_SATISFIED ||
+         s == wuye::common::v1::SATISFACTION_VERY_SATISFIED;
+}
+
+// The time the evidence happened at: the payload's own time, else the event's.
+absl::Time TimeOf(const google::protobuf::Timestamp& ts, const ev::Event& e) {
+  return ts.seconds() != 0 ? FromProtoTime(ts) : FromProtoTime(e.occurred_at());
+}
+
+Evidence UnrecordedCallEvidence(const ev::Event& e, const ev::UnrecordedCall& p,
+                                const Points& points, absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  if (!IsValidId(p.finding_id())) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.call_at(), e));
+  b.Fact(kNilId).unrecorded_calls = 1;
+  FindingDraft& f = b.Finding();
+  f.id = p.finding_id();
+  f.duration_seconds = p.duration_seconds();
+  f.caller = !p.has_caller_is_resident() ? pb::CALLER_KIND_UNSPECIFIED
+             : p.caller_is_resident()    ? pb::CALLER_KIND_RESIDENT
+                                         : pb::CALLER_KIND_NOT_RESIDENT;
+  // 000_…, 二.5: only an owner's (resident's) call in the carrier's log costs the office
+  // and the agents on duty; any other is a finding to review.
+  if (f.caller != pb::CALLER_KIND_RESIDENT) {
+    f.state = pb::FINDING_STATE_TO_REVIEW;
+    return b.Take();
+  }
+  f.state = pb::FINDING_STATE_DEDUCTED;
+  f.quality_item = std::string(kCallUnrecorded);
+  b.Quality(kCallUnrecorded, p.staff_ids()).on_duty = true;
+  return b.Take();
+}
+
+Evidence CallbackEvidence(const ev::Event& e, const ev::CallbackRecorded& p, const Points& points,
+                          absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.called_at(), e));
+  b.Fact(p.agent_id()).callbacks_made = 1;
+  for (const std::string& w : b.Distinct(p.worker_ids())) {
+    FactDelta& f = b.Fact(w);
+    f.callbacks_rated = 1;
+    f.callbacks_satisfied = Satisfied(p.satisfaction()) ? 1 : 0;
+    f.callbacks_unsatisfied = Unsatisfied(p.satisfaction()) ? 1 : 0;
+  }
+  if (Unsatisfied(p.satisfaction()) && !p.paid()) b.Quality(kServiceUnsatisfied, p.worker_ids());
+  return b.Take();
+}
+
+Evidence ComplaintEvidence(const ev::Event& e, const ev::ComplaintVerified& p, const Points& points,
+                           absl::TimeZone tz) {
+  if (!IsValidId(p.staff_id())) return {};
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.verified_at(), e));
+  b.Fact(p.staff_id()).complaints_against = 1;
+  b.Quality(kComplaintVerified, std::vector<std::string>{p.staff_id()});
+  return b.Take();
+}
+
+// A ticket closed now (not one that was closed already) is a request its owner handled.
+Evidence ClosureEvidence(const ev::Event& e, const ev::TicketChanged& p, const Points& points,
+                         absl::TimeZone tz) {
+  if (p.state() != ev::TICKET_STATE_CLOSED || p.previous_state() == ev::TICKET_STATE_CLOSED) {
+    return {};
+  }
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, FromProtoTime(e.occurred_at()));
+  FactDelta& f = b.Fact(p.owner_id());
+  f.requests_handled = 1;
+  f.tickets_closed = 1;
+  return b.Take();
+}
+
+Evidence UnsignedWorkEvidence(const ev::Event& e, const ev::WorkOrderChanged& p,
+                              const Points& points, absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.at(), e));
+  b.Quality(kWorkUnsigned, p.worker_ids());
+  return b.Take();
+}
+
+// A miss is counted by dispatch.sla.breached; a completion counts the hit.
+Evidence CompletionEvidence(const ev::Event& e, const ev::WorkOrderChanged& p, const Points& points,
+                            absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.at(), e));
+  std::vector<std::string> workers = b.Distinct(p.worker_ids());
+  bool hit = p.has_sla_deadline() && p.sla_met();
+  for (const std::string& w : workers) {
+    FactDelta& f = b.Fact(w);
+    f.requests_handled = 1;
+    f.sla_hits = hit ? 1 : 0;
+  }
+  if (workers.empty() && hit) b.Fact(kNilId).sla_hits = 1;
+  return b.Take();
+}
+
+Evidence SlaBreachEvidence(const ev::Event& e, const ev::WorkOrderChanged& p, const Points& points,
+                           absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.at(), e));
+  std::vector<std::string> workers = b.Distinct(p.worker_ids());
+  for (const std::string& w : workers) b.Fact(w).sla_misses = 1;
+  if (workers.empty()) b.Fact(kNilId).sla_misses = 1;
+  return b.Take();
+}
+
+// The evidence readers: one route per type that is evidence, the payload unpacked as the
+// message the type carries (a payload of another message is refused: shared/event_router.h).
+using EvidenceRouter = BasicEventRouter<Evidence&, const Points&, absl::TimeZone>;
+
+template <class T>
+EvidenceRouter::TypedHandler<T> Reader(Evidence (*of)(const ev::Event&, const T&, const Points&,
+                                                      absl::TimeZone)) {
+  return [of](Evidence& out, const Points& points, absl::TimeZone tz, const ev::Event& e,
+              const T& payload) {
+    out = of(e, payload, points, tz);
+    return absl::OkStatus();
+  };
+}
+
+const EvidenceRouter& EvidenceReaders() {
+  static const EvidenceRouter* const readers = [] {
+    auto* r = new EvidenceRouter;
+    r->On<ev::UnrecordedCall>("intake.call.unrecorded", Reader(&UnrecordedCallEvidence))
+        .On<ev::CallbackRecorded>("intake.callback.recorded", Reader(&CallbackEvidence))
+        .On<ev::ComplaintVerified>("intake.complaint.verified", Reader(&ComplaintEvidence))
+        .On<ev::TicketChanged>({"intake.ticket.created", "intake.ticket.changed"},
+                               Reader(&ClosureEvidence))
+        .On<ev::WorkOrderChanged>("dispatch.work_order.signature_missing",
+                                  Reader(&UnsignedWorkEvidence))
+        .On<ev::WorkOrderChanged>("dispatch.work_order.completed", Reader(&CompletionEvidence))
+        .On<ev::WorkOrderChanged>("dispatch.sla.breached", Reader(&SlaBreachEvidence));
+    return r;
+  }();
+  return *readers;
+}
+
+}  // namespace
+
+bool IsEvidence(absl::string_view type) { return EvidenceReaders().Routes(type); }
+
+absl::StatusOr<Evidence> EvidenceOf(const ev::Event& e, const Points& points, absl::TimeZone tz) {
+  Evidence out;
+  WUYE_RETURN_IF_ERROR(EvidenceReaders().Apply(out, points, tz, e));
+  return out;
+}
+
+}  // namespace wuye::performance
