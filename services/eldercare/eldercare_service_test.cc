@@ -26,6 +26,7 @@
 #include "services/eldercare/consumers.h"
 #include "services/eldercare/eldercare.h"
 #include "shared/bus.h"
+#include "shared/civil_date.h"
 #include "shared/ids.h"
 #include "shared/outbox.h"
 #include "shared/proto_time.h"
@@ -64,13 +65,7 @@ std::string IdFor(absl::CivilDay dob, const std::string& seq = "123") {
   return first17 + IdCheckCharacter(first17);
 }
 
-dir::Date DirDate(absl::CivilDay d) {
-  dir::Date out;
-  out.set_year(static_cast<int>(d.year()));
-  out.set_month(d.month());
-  out.set_day(d.day());
-  return out;
-}
+ev::CivilDate DirDate(absl::CivilDay d) { return CivilDateOf(d); }
 
 class EldercareServiceTest : public ::testing::Test {
  protected:
@@ -141,24 +136,22 @@ class EldercareServiceTest : public ::testing::Test {
     ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) { return handler_(tx, e); }).ok());
   }
 
-  dir::Estate EstateOf(const std::string& id, int64_t version) {
-    dir::Estate e;
-    e.set_id(id);
+  ev::EstateChanged EstateOf(const std::string& id, int64_t version) {
+    ev::EstateChanged e;
+    e.set_estate_id(id);
     e.set_time_zone("Asia/Shanghai");
     e.set_version(version);
     return e;
   }
 
   // A resident in the directory copy; returns its id.
-  std::string Resident(absl::CivilDay dob, dir::ResidentRole role = dir::RESIDENT_ROLE_OWNER,
+  std::string Resident(absl::CivilDay dob, ev::ResidentRole role = ev::RESIDENT_ROLE_OWNER,
                        std::optional<std::pair<absl::CivilDay, absl::CivilDay>> lease = {},
                        const std::string& estate = "") {
-    dir::Resident r;
-    r.set_id(NewId(absl::Now()));
+    ev::ResidentChanged r;
+    r.set_resident_id(NewId(absl::Now()));
     r.set_estate_id(estate.empty() ? estate_ : estate);
     r.set_unit_id(NewId(absl::Now()));
-    r.set_name("Resident Name");
-    r.set_phone("13900000000");
     *r.mutable_date_of_birth() = DirDate(dob);
     r.set_role(role);
     if (lease) {
@@ -167,7 +160,7 @@ class EldercareServiceTest : public ::testing::Test {
     }
     r.set_version(1);
     Directory("directory.resident.created", r);
-    return r.id();
+    return r.resident_id();
   }
 
   v1::EnrolElderRequest EnrolRequest(const std::string& resident, const std::string& id_number,
@@ -191,7 +184,7 @@ class EldercareServiceTest : public ::testing::Test {
   v1::Elder Enrol(const std::string& id_seq = "123", const std::string& phone = "13812345678",
                   const std::string& estate = "") {
     absl::CivilDay dob(1956, 5, 17);
-    auto req = EnrolRequest(Resident(dob, dir::RESIDENT_ROLE_OWNER, {}, estate), IdFor(dob, id_seq),
+    auto req = EnrolRequest(Resident(dob, ev::RESIDENT_ROLE_OWNER, {}, estate), IdFor(dob, id_seq),
                             phone);
     v1::Elder elder;
     grpc::Status st = Call(&Stub::EnrolElder, agent_, req, &elder);
@@ -332,17 +325,17 @@ TEST_F(EldercareServiceTest, FiftyNineYearsAnd364DaysIsRefusedAndNothingWritten)
 
 TEST_F(EldercareServiceTest, TenantsNeedALeaseOfAYear) {
   absl::CivilDay dob(1950, 1, 1);
-  auto short_lease = Resident(dob, dir::RESIDENT_ROLE_TENANT,
+  auto short_lease = Resident(dob, ev::RESIDENT_ROLE_TENANT,
                               std::pair{absl::CivilDay(2026, 6, 1), absl::CivilDay(2027, 5, 30)});
   v1::Elder elder;
   grpc::Status st = Call(&Stub::EnrolElder, agent_, EnrolRequest(short_lease, IdFor(dob)), &elder);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Reason(st), "LEASE_UNDER_A_YEAR");
-  auto year = Resident(dob, dir::RESIDENT_ROLE_TENANT,
+  auto year = Resident(dob, ev::RESIDENT_ROLE_TENANT,
                        std::pair{absl::CivilDay(2026, 6, 1), absl::CivilDay(2027, 5, 31)});
   st = Call(&Stub::EnrolElder, agent_, EnrolRequest(year, IdFor(dob)), &elder);
   EXPECT_TRUE(st.ok()) << st.error_message();
-  auto family = Resident(dob, dir::RESIDENT_ROLE_FAMILY);
+  auto family = Resident(dob, ev::RESIDENT_ROLE_FAMILY);
   st = Call(&Stub::EnrolElder, agent_, EnrolRequest(family, IdFor(dob, "456")), &elder);
   EXPECT_EQ(Reason(st), "NOT_OWNER_OR_TENANT");
 }
@@ -1168,29 +1161,29 @@ TEST_F(EldercareServiceTest, DirectoryEventsArriveAndEldercareEventsLeaveThrough
   billing.Start();
 
   absl::CivilDay dob(1950, 1, 1);
-  dir::Resident r;
-  r.set_id(NewId(absl::Now()));
+  ev::ResidentChanged r;
+  r.set_resident_id(NewId(absl::Now()));
   r.set_estate_id(estate_);
   r.set_unit_id(NewId(absl::Now()));
   *r.mutable_date_of_birth() = DirDate(dob);
-  r.set_role(dir::RESIDENT_ROLE_OWNER);
+  r.set_role(ev::RESIDENT_ROLE_OWNER);
   r.set_version(1);
   Outbox directory_outbox(*peer, "directory");
   ASSERT_TRUE(peer->Transact([&](pqxx::work& tx) {
                     directory_outbox.Append(
-                        tx, {"directory.resident.created", group_, estate_, r.id(), 1, &r},
+                        tx, {"directory.resident.created", group_, estate_, r.resident_id(), 1, &r},
                         absl::Now(), "trace");
                     return absl::OkStatus();
                   })
                   .ok());
   ASSERT_TRUE(::wuye::testing::WaitFor(
       [&] {
-        return Count(absl::StrCat("SELECT count(*) FROM dir_residents WHERE id = '", r.id(),
+        return Count(absl::StrCat("SELECT count(*) FROM dir_residents WHERE id = '", r.resident_id(),
                                   "'")) == 1;
       },
       absl::Seconds(20)));
   v1::Elder elder;
-  ASSERT_TRUE(Call(&Stub::EnrolElder, agent_, EnrolRequest(r.id(), IdFor(dob)), &elder).ok());
+  ASSERT_TRUE(Call(&Stub::EnrolElder, agent_, EnrolRequest(r.resident_id(), IdFor(dob)), &elder).ok());
   EXPECT_TRUE(
       ::wuye::testing::WaitFor([&] { return charges == 4 && enrolled == 1; }, absl::Seconds(20)));
   eldercare.Stop();
@@ -1318,23 +1311,23 @@ TEST_F(EldercareServiceTest, ConcurrentRetriesEnrolOnceAndListsPage) {
 
 TEST_F(EldercareServiceTest, TheDirectoryCopyIgnoresStaleVersions) {
   absl::CivilDay dob(1950, 1, 1);
-  dir::Resident r;
-  r.set_id(NewId(absl::Now()));
+  ev::ResidentChanged r;
+  r.set_resident_id(NewId(absl::Now()));
   r.set_estate_id(estate_);
   r.set_unit_id(NewId(absl::Now()));
   *r.mutable_date_of_birth() = DirDate(dob);
-  r.set_role(dir::RESIDENT_ROLE_OWNER);
+  r.set_role(ev::RESIDENT_ROLE_OWNER);
   r.set_version(2);
   Directory("directory.resident.updated", r);
-  r.set_role(dir::RESIDENT_ROLE_FAMILY);
+  r.set_role(ev::RESIDENT_ROLE_FAMILY);
   r.set_version(1);
   Directory("directory.resident.created", r);  // late and stale
   v1::Elder elder;
-  EXPECT_TRUE(Call(&Stub::EnrolElder, agent_, EnrolRequest(r.id(), IdFor(dob)), &elder).ok());
+  EXPECT_TRUE(Call(&Stub::EnrolElder, agent_, EnrolRequest(r.resident_id(), IdFor(dob)), &elder).ok());
   // Another group's event never touches this group's copy.
   r.set_version(3);
   Directory("directory.resident.updated", r, NewId(absl::Now()));
-  EXPECT_EQ(Count(absl::StrCat("SELECT version FROM dir_residents WHERE id = '", r.id(), "'")), 2);
+  EXPECT_EQ(Count(absl::StrCat("SELECT version FROM dir_residents WHERE id = '", r.resident_id(), "'")), 2);
 }
 
 }  // namespace
