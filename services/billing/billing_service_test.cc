@@ -94,9 +94,9 @@ class BillingServiceTest : public ::testing::Test {
     e.set_management_fee_fen_per_m2(rate);
     e.set_time_zone("Asia/Shanghai");
     e.set_version(1);
-    EXPECT_TRUE(Deliver("directory.estate.created", group.empty() ? group_ : group, e.estate_id(),
-                        1, e)
-                    .ok());
+    EXPECT_TRUE(
+        Deliver("directory.estate.created", group.empty() ? group_ : group, e.estate_id(), 1, e)
+            .ok());
     return e.estate_id();
   }
 
@@ -1572,7 +1572,7 @@ TEST_F(BillingServiceTest, TheMonthsCollectionIsFixedAtItsCloseByTheServiceNotBy
   v1::FeeSchedule schedule;
   ASSERT_TRUE(Call(&Stub::SetFeeSchedule, admin_, fs, &schedule).ok());
   std::vector<std::string> homes;
-  for (int i = 0; i < 4; ++i) homes.push_back(Unit(estate_, "100"));      // 15000 each
+  for (int i = 0; i < 4; ++i) homes.push_back(Unit(estate_, "100"));     // 15000 each
   const std::string space = Unit(estate_, "12", ev::UNIT_TYPE_PARKING);  // 6000, never paid
   for (int i = 0; i < 2; ++i) {  // two co-owners of the first home
     ev::ResidentChanged r;
@@ -2281,9 +2281,8 @@ TEST_F(BillingServiceTest, StairLightingIsOwedAfterMoveInAndTheFirstMonthIsProra
   const std::string moved_in =
       Unit(estate_, "100", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_SELF_OCCUPIED, true, "",
            absl::CivilDay(2026, 10, 20), absl::CivilDay(2026, 11, 16));
-  const std::string handed_mid =
-      Unit(estate_, "100", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_VACANT, true, "",
-           absl::CivilDay(2026, 11, 21));
+  const std::string handed_mid = Unit(estate_, "100", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_VACANT,
+                                      true, "", absl::CivilDay(2026, 11, 21));
   Run(estate_, Month(2026, 11));
   auto lines = [&](const std::string& unit) {
     std::map<std::string, int64_t> out;

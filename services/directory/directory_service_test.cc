@@ -1,6 +1,5 @@
 // The directory over real gRPC against a real PostgreSQL database of its own.
 #include "services/directory/directory_service.h"
-#include "services/directory/directory.h"
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -10,6 +9,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "services/directory/directory.h"
 #include "shared/bus.h"
 #include "shared/civil_date.h"
 #include "shared/ids.h"

@@ -29,7 +29,6 @@
 #include "shared/outbox.h"
 #include "shared/proto_time.h"
 #include "shared/testing/test_env.h"
-#include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/envelope.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
@@ -45,7 +44,6 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(5), "how long the bus load run
 namespace {
 
 namespace common = ::wuye::common::v1;
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 using ::wuye::dispatch::Candidate;
 using ::wuye::dispatch::Dispatcher;
@@ -138,10 +136,10 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_explain)) {
     (void)db->Transact([&](pqxx::work& tx) {
       std::string sql = absl::StrCat("EXPLAIN ANALYZE EXECUTE dp_eligible('", group, "', '", estate,
-                                     "', ", static_cast<int>(dir::SKILL_PLUMBING), ", ",
+                                     "', ", static_cast<int>(ev::SKILL_PLUMBING), ", ",
                                      absl::ToUnixMicros(absl::Now()), ", '{}')");
       // Used once, so that the connection has prepared it.
-      wuye::dispatch::DispatchStore(*db).Eligible(tx, group, estate, dir::SKILL_PLUMBING,
+      wuye::dispatch::DispatchStore(*db).Eligible(tx, group, estate, ev::SKILL_PLUMBING,
                                                   absl::Now(), {});
       for (const auto& r : tx.exec(sql)) std::fprintf(stderr, "%s\n", r[0].c_str());
       return absl::OkStatus();
@@ -155,7 +153,7 @@ int main(int argc, char** argv) {
     absl::Time start = absl::Now();
     absl::Status st = db->Transact([&](pqxx::work& tx) -> absl::Status {
       std::vector<Candidate> eligible =
-          dispatcher.store().Eligible(tx, group, estate, dir::SKILL_PLUMBING, absl::Now(), {});
+          dispatcher.store().Eligible(tx, group, estate, ev::SKILL_PLUMBING, absl::Now(), {});
       absl::Time rank_start = absl::Now();
       auto d = wuye::dispatch::ChooseWorker(std::move(eligible), absl::Now());
       ranking.push_back(absl::Now() - rank_start);

@@ -24,7 +24,6 @@
 #include "shared/server.h"
 #include "shared/status.h"
 #include "shared/testing/test_env.h"
-#include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
@@ -35,7 +34,6 @@ namespace wuye::dispatch {
 namespace {
 
 namespace common = ::wuye::common::v1;
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 using Stub = pb::DispatchService::Stub;
 

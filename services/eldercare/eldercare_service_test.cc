@@ -34,7 +34,7 @@
 #include "shared/server.h"
 #include "shared/status.h"
 #include "shared/testing/test_env.h"
-#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 #include "wuye/events/v1/envelope.pb.h"
 
@@ -44,7 +44,6 @@ ABSL_DECLARE_FLAG(std::string, eldercare_lookup_key_file);
 namespace wuye::eldercare {
 namespace {
 
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 using Stub = v1::ElderCareService::Stub;
 using ::wuye::testing::TestToken;
@@ -184,8 +183,8 @@ class EldercareServiceTest : public ::testing::Test {
   v1::Elder Enrol(const std::string& id_seq = "123", const std::string& phone = "13812345678",
                   const std::string& estate = "") {
     absl::CivilDay dob(1956, 5, 17);
-    auto req = EnrolRequest(Resident(dob, ev::RESIDENT_ROLE_OWNER, {}, estate), IdFor(dob, id_seq),
-                            phone);
+    auto req =
+        EnrolRequest(Resident(dob, ev::RESIDENT_ROLE_OWNER, {}, estate), IdFor(dob, id_seq), phone);
     v1::Elder elder;
     grpc::Status st = Call(&Stub::EnrolElder, agent_, req, &elder);
     EXPECT_TRUE(st.ok()) << st.error_message();
@@ -1178,12 +1177,13 @@ TEST_F(EldercareServiceTest, DirectoryEventsArriveAndEldercareEventsLeaveThrough
                   .ok());
   ASSERT_TRUE(::wuye::testing::WaitFor(
       [&] {
-        return Count(absl::StrCat("SELECT count(*) FROM dir_residents WHERE id = '", r.resident_id(),
-                                  "'")) == 1;
+        return Count(absl::StrCat("SELECT count(*) FROM dir_residents WHERE id = '",
+                                  r.resident_id(), "'")) == 1;
       },
       absl::Seconds(20)));
   v1::Elder elder;
-  ASSERT_TRUE(Call(&Stub::EnrolElder, agent_, EnrolRequest(r.resident_id(), IdFor(dob)), &elder).ok());
+  ASSERT_TRUE(
+      Call(&Stub::EnrolElder, agent_, EnrolRequest(r.resident_id(), IdFor(dob)), &elder).ok());
   EXPECT_TRUE(
       ::wuye::testing::WaitFor([&] { return charges == 4 && enrolled == 1; }, absl::Seconds(20)));
   eldercare.Stop();
@@ -1323,11 +1323,14 @@ TEST_F(EldercareServiceTest, TheDirectoryCopyIgnoresStaleVersions) {
   r.set_version(1);
   Directory("directory.resident.created", r);  // late and stale
   v1::Elder elder;
-  EXPECT_TRUE(Call(&Stub::EnrolElder, agent_, EnrolRequest(r.resident_id(), IdFor(dob)), &elder).ok());
+  EXPECT_TRUE(
+      Call(&Stub::EnrolElder, agent_, EnrolRequest(r.resident_id(), IdFor(dob)), &elder).ok());
   // Another group's event never touches this group's copy.
   r.set_version(3);
   Directory("directory.resident.updated", r, NewId(absl::Now()));
-  EXPECT_EQ(Count(absl::StrCat("SELECT version FROM dir_residents WHERE id = '", r.resident_id(), "'")), 2);
+  EXPECT_EQ(
+      Count(absl::StrCat("SELECT version FROM dir_residents WHERE id = '", r.resident_id(), "'")),
+      2);
 }
 
 }  // namespace

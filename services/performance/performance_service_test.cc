@@ -22,8 +22,8 @@
 #include "shared/status.h"
 #include "shared/testing/test_env.h"
 #include "shared/zone.h"
-#include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 #include "wuye/events/v1/performance_events.pb.h"
@@ -33,7 +33,6 @@ namespace {
 
 using Stub = pb::PerformanceService::Stub;
 using ::wuye::testing::TestToken;
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 
 absl::Time Utc(int y, int m, int d, int hh = 0, int mm = 0) {
