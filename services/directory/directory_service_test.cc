@@ -897,15 +897,8 @@ TEST_F(DirectoryServiceTest, EachEventCarriesItsOwnPayloadWithoutNamesOrNumbers)
   dr.set_id(resident.id());
   v1::DeleteResidentResponse deleted;
   ASSERT_TRUE(Call(&Stub::DeleteResident, admin_, dr, &deleted).ok());
-  // Staff: created, then left; a shift, created and deleted.
+  // Staff: created; a shift, created and deleted; then the staff member left.
   v1::Staff tech = MakeStaff("李师傅", {estate_});
-  v1::UpdateStaffRequest us;
-  us.set_request_id(NewId(absl::Now()));
-  us.mutable_staff()->set_id(tech.id());
-  us.mutable_staff()->set_active(false);
-  mask(us.mutable_update_mask(), "active");
-  v1::Staff left;
-  ASSERT_TRUE(Call(&Stub::UpdateStaff, admin_, us, &left).ok());
   absl::Time start = absl::FromUnixSeconds(1795000000);
   v1::CreateShiftRequest cs;
   cs.set_request_id(NewId(absl::Now()));
@@ -920,6 +913,13 @@ TEST_F(DirectoryServiceTest, EachEventCarriesItsOwnPayloadWithoutNamesOrNumbers)
   ds.set_id(shift.id());
   v1::DeleteShiftResponse shift_deleted;
   ASSERT_TRUE(Call(&Stub::DeleteShift, admin_, ds, &shift_deleted).ok());
+  v1::UpdateStaffRequest us;
+  us.set_request_id(NewId(absl::Now()));
+  us.mutable_staff()->set_id(tech.id());
+  us.mutable_staff()->set_active(false);
+  mask(us.mutable_update_mask(), "active");
+  v1::Staff left;
+  ASSERT_TRUE(Call(&Stub::UpdateStaff, admin_, us, &left).ok());
 
   auto all = events();
   for (const auto& [type, list] : all) {
