@@ -85,6 +85,8 @@ TEST(Lifecycle, ARedisOffTheHostWithoutAPasswordIsRefusedAtStart) {
     close(out[0]);
     setenv("WUYE_PG_URL", tdb.url().c_str(), 1);
     setenv("WUYE_JWT_SECRET", ::wuye::testing::kTestSecret, 1);
+    // The phone-hash key the directory needs to start (its resident events hash numbers).
+    setenv("WUYE_INTAKE_PHONE_KEY", "test-phone-key-for-wuye-tests-0123456789", 1);
     setenv("WUYE_REDIS_ADDR", "redis.data.svc.cluster.local:6379", 1);
     unsetenv("WUYE_REDIS_PASSWORD");
     execl(WUYE_DIRECTORY_BINARY, WUYE_DIRECTORY_BINARY, "--listen=127.0.0.1:0",
@@ -111,6 +113,8 @@ TEST(Lifecycle, SigtermLetsTheCallInFlightFinishAndExitsZero) {
   if (pid == 0) {
     setenv("WUYE_PG_URL", tdb.url().c_str(), 1);
     setenv("WUYE_JWT_SECRET", ::wuye::testing::kTestSecret, 1);
+    // The phone-hash key the directory needs to start (its resident events hash numbers).
+    setenv("WUYE_INTAKE_PHONE_KEY", "test-phone-key-for-wuye-tests-0123456789", 1);
     std::string listen = absl::StrCat("--listen=127.0.0.1:", port);
     // The default grace (15 s) outlasts the import in a release build; a sanitized build
     // takes several times as long, so its grace is scaled with it.
