@@ -181,7 +181,7 @@ psql_admin "CREATE DATABASE \"$dir_db\""
 port=$(free_port)
 say "directory server on 127.0.0.1:$port (database $dir_db, log $server_log)"
 env "${env_clean[@]}" WUYE_PG_URL="$(db_url "$dir_db")" WUYE_JWT_SECRET="$secret" \
-  WUYE_REDIS_ADDR="$redis_addr" \
+  WUYE_REDIS_ADDR="$redis_addr" WUYE_INTAKE_PHONE_KEY="$(head -c 32 /dev/urandom | base64)" \
   "$server_bin" --listen="127.0.0.1:$port" --metrics_listen=127.0.0.1:0 --shutdown_grace=2s >"$server_log" 2>&1 &
 server_pid=$!
 
@@ -319,7 +319,7 @@ for name in "${service_benches[@]}"; do
         --billing_pg_url="$(db_url "bench_billing_$$")" --rate=3000 --threads=16 \
         --duration="${seconds}s" >"$json" || bench_rc=$? ;;
     eldercare)
-      start_service directory
+      start_service directory WUYE_INTAKE_PHONE_KEY="$(head -c 32 /dev/urandom | base64)"
       dir_port=$svc_port
       start_service eldercare "${eldercare_keys[@]}"
       say "eldercare_bench: health-card reads at 200/s"

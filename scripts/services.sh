@@ -21,8 +21,9 @@
 #   listens   127.0.0.1:<port> (gRPC) and 127.0.0.1:<metrics port> (Prometheus /metrics),
 #             both from services.txt
 #   env       WUYE_PG_URL, WUYE_REDIS_ADDR, WUYE_JWT_SECRET (from $STATE/jwt-secret,
-#             48 random bytes in base64, made once, mode 0600); intake also
-#             WUYE_INTAKE_PHONE_KEY ($STATE/intake-phone-key), eldercare WUYE_ELDERCARE_KEYS
+#             48 random bytes in base64, made once, mode 0600); intake and directory also
+#             WUYE_INTAKE_PHONE_KEY ($STATE/intake-phone-key: the directory hashes residents'
+#             numbers in its events with it), eldercare WUYE_ELDERCARE_KEYS
 #             ("local1:" + $STATE/eldercare-key) and WUYE_ELDERCARE_LOOKUP_KEY
 #             ($STATE/eldercare-lookup-key), each made once like the JWT secret
 #   log       $STATE/logs/<name>.log  (the service's JSON lines plus the supervisor's)
@@ -370,7 +371,7 @@ start_one() {  # NAME BUILD
   # Each service gets only its own keys.
   local -a keys=()
   case $name in
-    intake) keys=(WUYE_INTAKE_PHONE_KEY="$(<"$STATE/intake-phone-key")") ;;
+    intake | directory) keys=(WUYE_INTAKE_PHONE_KEY="$(<"$STATE/intake-phone-key")") ;;
     eldercare) keys=(WUYE_ELDERCARE_KEYS="local1:$(<"$STATE/eldercare-key")"
                      WUYE_ELDERCARE_LOOKUP_KEY="$(<"$STATE/eldercare-lookup-key")") ;;
   esac

@@ -50,7 +50,7 @@ std::string SampleEnvelope() {
   e.set_group_id(NewId(absl::Now()));
   e.set_estate_id(NewId(absl::Now()));
   e.set_subject(NewId(absl::Now()));
-  e.mutable_payload()->set_type_url("type.googleapis.com/wuye.directory.v1.Unit");
+  e.mutable_payload()->set_type_url("type.googleapis.com/wuye.events.v1.UnitChanged");
   e.mutable_payload()->set_value(std::string(180, 'x'));
   return e.SerializeAsString();
 }

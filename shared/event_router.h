@@ -2,10 +2,10 @@
 // the payload already unpacked as the message it expects.
 //
 //   EventRouter router;
-//   router.On<dir::Estate>({"directory.estate.created", "directory.estate.updated"},
-//                          [this](pqxx::work& tx, const ev::Event& e, const dir::Estate& s) {
-//                            return CopyEstate(tx, e, s);
-//                          });
+//   router.On<ev::EstateChanged>({"directory.estate.created", "directory.estate.updated"},
+//                                [this](pqxx::work& tx, const ev::Event& e,
+//                                       const ev::EstateChanged& s) { return CopyEstate(tx, e, s);
+//                                       });
 //   router.On("directory.unit.created", this, &Handler::CopyUnit);  // a method: T deduced
 //   EventConsumer consumer(db, redis, options, router.Handler());
 //

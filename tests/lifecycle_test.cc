@@ -86,6 +86,8 @@ TEST(Lifecycle, ARedisOffTheHostWithoutAPasswordIsRefusedAtStart) {
     close(out[0]);
     setenv("WUYE_PG_URL", tdb.url().c_str(), 1);
     setenv("WUYE_JWT_SECRET", ::wuye::testing::kTestSecret, 1);
+    // The phone-hash key the directory needs to start (its resident events hash numbers).
+    setenv("WUYE_INTAKE_PHONE_KEY", "test-phone-key-for-wuye-tests-0123456789", 1);
     setenv("WUYE_REDIS_ADDR", "redis.data.svc.cluster.local:6379", 1);
     unsetenv("WUYE_REDIS_PASSWORD");
     execl(WUYE_DIRECTORY_BINARY, WUYE_DIRECTORY_BINARY, "--listen=127.0.0.1:0",
@@ -112,6 +114,8 @@ TEST(Lifecycle, SigtermLetsTheCallInFlightFinishAndExitsZero) {
   if (pid == 0) {
     setenv("WUYE_PG_URL", tdb.url().c_str(), 1);
     setenv("WUYE_JWT_SECRET", ::wuye::testing::kTestSecret, 1);
+    // The phone-hash key the directory needs to start (its resident events hash numbers).
+    setenv("WUYE_INTAKE_PHONE_KEY", "test-phone-key-for-wuye-tests-0123456789", 1);
     std::string listen = absl::StrCat("--listen=127.0.0.1:", port);
     // A grace far beyond the import's time on any machine, loaded or sanitized: the test is
     // that the call in flight finishes and the process then exits, not how fast.

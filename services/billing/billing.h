@@ -50,7 +50,8 @@ inline int64_t RoundHundredthsHalfUp(int64_t numerator) { return (numerator + 50
 // Management fee (物业管理费) of a month: area × rate, rounded half up to the fen.
 int64_t ManagementFeeFen(int64_t area_centi_m2, int64_t fen_per_m2);
 
-// Unit types and occupancies as stored (wuye.directory.v1 numbers).
+// Unit types and occupancies as stored (the directory's numbers: wuye.events.v1.UnitType,
+// Occupancy).
 inline constexpr int kUnitTypeParking = 5;
 inline constexpr int kOccupancyVacant = 1;
 inline constexpr int kOccupancySelfOccupied = 2;

@@ -17,6 +17,7 @@
 #include "services/billing/billing.h"
 #include "services/billing/billing_jobs.h"
 #include "services/billing/consumers.h"
+#include "shared/civil_date.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/server.h"
@@ -78,39 +79,35 @@ class BillingServiceTest : public ::testing::Test, protected ::wuye::testing::St
   }
 
   std::string Estate(int64_t rate, const std::string& group = "") {
-    dir::Estate e;
-    e.set_id(NewId(absl::Now()));
-    e.set_group_id(group.empty() ? group_ : group);
+    ev::EstateChanged e;
+    e.set_estate_id(NewId(absl::Now()));
     e.set_management_fee_fen_per_m2(rate);
     e.set_time_zone("Asia/Shanghai");
     e.set_version(1);
-    EXPECT_TRUE(Deliver("directory.estate.created", e.group_id(), e.id(), 1, e).ok());
-    return e.id();
+    EXPECT_TRUE(
+        Deliver("directory.estate.created", group.empty() ? group_ : group, e.estate_id(), 1, e)
+            .ok());
+    return e.estate_id();
   }
 
   std::string Unit(const std::string& estate, const std::string& area,
-                   dir::UnitType type = dir::UNIT_TYPE_APARTMENT,
-                   dir::Occupancy occ = dir::OCCUPANCY_SELF_OCCUPIED, bool handed_over = true,
+                   ev::UnitType type = ev::UNIT_TYPE_APARTMENT,
+                   ev::Occupancy occ = ev::OCCUPANCY_SELF_OCCUPIED, bool handed_over = true,
                    const std::string& group = "", std::optional<absl::CivilDay> handover = {},
                    std::optional<absl::CivilDay> move_in = {}) {
-    dir::Unit u;
-    auto date = [](absl::CivilDay d, dir::Date* out) {
-      out->set_year(static_cast<int32_t>(d.year()));
-      out->set_month(d.month());
-      out->set_day(d.day());
-    };
-    if (handover) date(*handover, u.mutable_handover_date());
-    if (move_in) date(*move_in, u.mutable_move_in_date());
-    u.set_id(NewId(absl::Now()));
-    u.set_group_id(group.empty() ? group_ : group);
+    ev::UnitChanged u;
+    if (handover) *u.mutable_handover_date() = CivilDateOf(*handover);
+    if (move_in) *u.mutable_move_in_date() = CivilDateOf(*move_in);
+    u.set_unit_id(NewId(absl::Now()));
     u.set_estate_id(estate);
     u.set_building_area_m2(area);
     u.set_type(type);
     u.set_occupancy(occ);
     u.set_handed_over(handed_over);
     u.set_version(1);
-    EXPECT_TRUE(Deliver("directory.unit.created", u.group_id(), u.id(), 1, u).ok());
-    return u.id();
+    EXPECT_TRUE(
+        Deliver("directory.unit.created", group.empty() ? group_ : group, u.unit_id(), 1, u).ok());
+    return u.unit_id();
   }
 
   void Schedule(const std::string& estate, int64_t lighting = 500) {
@@ -223,32 +220,32 @@ TEST_F(BillingServiceTest, TheRunBillsEveryHandedOverUnitOnceAsTheDomainSays) {
   Schedule(estate_);
   struct Case {
     std::string area;
-    dir::UnitType type;
-    dir::Occupancy occ;
+    ev::UnitType type;
+    ev::Occupancy occ;
     bool handed;
     std::optional<absl::CivilDay> handover = {}, move_in = {};
   };
   std::vector<Case> cases = {
-      {"89.5", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true},
-      {"100.33", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_VACANT, true},  // vacant still owes
-      {"0.01", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_RENTED, true},
-      {"100.31", dir::UNIT_TYPE_VILLA, dir::OCCUPANCY_SELF_OCCUPIED, true},
-      {"55.55", dir::UNIT_TYPE_SHOP, dir::OCCUPANCY_RENTED, true},  // type rate 300
-      {"12.5", dir::UNIT_TYPE_PARKING, dir::OCCUPANCY_RENTED, true},
-      {"12.5", dir::UNIT_TYPE_PARKING, dir::OCCUPANCY_SELF_OCCUPIED, true},
-      {"12.5", dir::UNIT_TYPE_PARKING, dir::OCCUPANCY_VACANT, true},
-      {"99999.99", dir::UNIT_TYPE_OFFICE, dir::OCCUPANCY_RENTED, true},
-      {"70", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_VACANT, false},  // not handed over
+      {"89.5", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_SELF_OCCUPIED, true},
+      {"100.33", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_VACANT, true},  // vacant still owes
+      {"0.01", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_RENTED, true},
+      {"100.31", ev::UNIT_TYPE_VILLA, ev::OCCUPANCY_SELF_OCCUPIED, true},
+      {"55.55", ev::UNIT_TYPE_SHOP, ev::OCCUPANCY_RENTED, true},  // type rate 300
+      {"12.5", ev::UNIT_TYPE_PARKING, ev::OCCUPANCY_RENTED, true},
+      {"12.5", ev::UNIT_TYPE_PARKING, ev::OCCUPANCY_SELF_OCCUPIED, true},
+      {"12.5", ev::UNIT_TYPE_PARKING, ev::OCCUPANCY_VACANT, true},
+      {"99999.99", ev::UNIT_TYPE_OFFICE, ev::OCCUPANCY_RENTED, true},
+      {"70", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_VACANT, false},  // not handed over
       // The first month prorated from hand-over and move-in (003_…, Q4 and Q6).
-      {"88.88", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true,
+      {"88.88", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_SELF_OCCUPIED, true,
        absl::CivilDay(2026, 11, 7), absl::CivilDay(2026, 11, 19)},
-      {"61", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_VACANT, true, absl::CivilDay(2026, 11, 30)},
-      {"61", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_RENTED, true, absl::CivilDay(2026, 9, 1),
+      {"61", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_VACANT, true, absl::CivilDay(2026, 11, 30)},
+      {"61", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_RENTED, true, absl::CivilDay(2026, 9, 1),
        absl::CivilDay(2026, 12, 2)},  // moved in after the month: no lighting yet
-      {"12.5", dir::UNIT_TYPE_PARKING, dir::OCCUPANCY_RENTED, true, absl::CivilDay(2026, 11, 2)},
+      {"12.5", ev::UNIT_TYPE_PARKING, ev::OCCUPANCY_RENTED, true, absl::CivilDay(2026, 11, 2)},
   };
   // Handed over after the month: not billed, not counted.
-  Unit(estate_, "75", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true, "",
+  Unit(estate_, "75", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_SELF_OCCUPIED, true, "",
        absl::CivilDay(2026, 12, 1));
   std::map<std::string, Case> units;
   for (const auto& c : cases) {
@@ -1476,31 +1473,53 @@ TEST_F(BillingServiceTest, AnOpenComplaintPausesRemindersOfItsBillUntilItCloses)
 }
 
 TEST_F(BillingServiceTest, StaleDirectoryVersionsAreIgnored) {
-  dir::Unit u;
-  u.set_id(NewId(absl::Now()));
-  u.set_group_id(group_);
+  ev::UnitChanged u;
+  u.set_unit_id(NewId(absl::Now()));
   u.set_estate_id(estate_);
   u.set_building_area_m2("100");
   u.set_handed_over(true);
   u.set_version(3);
-  ASSERT_TRUE(Deliver("directory.unit.updated", group_, u.id(), 3, u).ok());
+  ASSERT_TRUE(Deliver("directory.unit.updated", group_, u.unit_id(), 3, u).ok());
   u.set_building_area_m2("50");
   u.set_version(2);
-  ASSERT_TRUE(Deliver("directory.unit.updated", group_, u.id(), 2, u).ok());
-  EXPECT_EQ(Query("SELECT area_centi FROM bl_units WHERE id = '" + u.id() + "'"), 10000);
+  ASSERT_TRUE(Deliver("directory.unit.updated", group_, u.unit_id(), 2, u).ok());
+  EXPECT_EQ(Query("SELECT area_centi FROM bl_units WHERE id = '" + u.unit_id() + "'"), 10000);
   // An import chunk carries units with their own versions.
-  ev::UnitsImported chunk;
+  ev::UnitImportChunk chunk;
   chunk.set_estate_id(estate_);
   u.set_building_area_m2("70.5");
   u.set_version(4);
   *chunk.add_units() = u;
-  dir::Unit fresh = u;
-  fresh.set_id(NewId(absl::Now()));
+  ev::UnitChanged fresh = u;
+  fresh.set_unit_id(NewId(absl::Now()));
   fresh.set_version(1);
   *chunk.add_units() = fresh;
   ASSERT_TRUE(Deliver("directory.units.imported", group_, estate_, 0, chunk).ok());
-  EXPECT_EQ(Query("SELECT area_centi FROM bl_units WHERE id = '" + u.id() + "'"), 7050);
+  EXPECT_EQ(Query("SELECT area_centi FROM bl_units WHERE id = '" + u.unit_id() + "'"), 7050);
   EXPECT_EQ(Query("SELECT count(*) FROM bl_units"), 2);
+}
+
+// Issue 21 #8: a directory event still carrying the API resource it carried before the
+// payload messages (one left in a stream at the upgrade) is refused by the router's one
+// policy, INVALID_ARGUMENT, so it reaches the dead letters; nothing is applied.
+TEST_F(BillingServiceTest, DirectoryEventWithTheOldResourcePayloadIsRefused) {
+  dir::Unit old;
+  old.set_id(NewId(absl::Now()));
+  old.set_group_id(group_);
+  old.set_estate_id(estate_);
+  old.set_building_area_m2("100");
+  old.set_version(1);
+  absl::Status st = Deliver("directory.unit.created", group_, old.id(), 1, old);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("wuye.events.v1.UnitChanged"), std::string::npos) << st;
+  EXPECT_EQ(Query("SELECT count(*) FROM bl_units"), 0);
+  dir::Estate estate;
+  estate.set_id(NewId(absl::Now()));
+  estate.set_management_fee_fen_per_m2(150);
+  estate.set_version(1);
+  EXPECT_EQ(Deliver("directory.estate.updated", group_, estate.id(), 1, estate).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Query("SELECT count(*) FROM bl_estates WHERE id = '" + estate.id() + "'"), 0);
 }
 
 // ---- Arrears and reports ----------------------------------------------------------------
@@ -1542,15 +1561,15 @@ TEST_F(BillingServiceTest, TheMonthsCollectionIsFixedAtItsCloseByTheServiceNotBy
   v1::FeeSchedule schedule;
   ASSERT_TRUE(Call(&Stub::SetFeeSchedule, admin_, fs, &schedule).ok());
   std::vector<std::string> homes;
-  for (int i = 0; i < 4; ++i) homes.push_back(Unit(estate_, "100"));      // 15000 each
-  const std::string space = Unit(estate_, "12", dir::UNIT_TYPE_PARKING);  // 6000, never paid
+  for (int i = 0; i < 4; ++i) homes.push_back(Unit(estate_, "100"));     // 15000 each
+  const std::string space = Unit(estate_, "12", ev::UNIT_TYPE_PARKING);  // 6000, never paid
   for (int i = 0; i < 2; ++i) {  // two co-owners of the first home
-    dir::Resident r;
-    r.set_id(NewId(absl::Now()));
+    ev::ResidentChanged r;
+    r.set_resident_id(NewId(absl::Now()));
     r.set_unit_id(homes[0]);
-    r.set_role(dir::RESIDENT_ROLE_OWNER);
+    r.set_role(ev::RESIDENT_ROLE_OWNER);
     r.set_version(1);
-    ASSERT_TRUE(Deliver("directory.resident.created", group_, r.id(), 1, r).ok());
+    ASSERT_TRUE(Deliver("directory.resident.created", group_, r.resident_id(), 1, r).ok());
   }
   // Next month: due on its 28th, so not closed while this test runs.
   const absl::CivilMonth next =
@@ -2109,7 +2128,7 @@ TEST_F(BillingServiceTest, ACrossGroupDisputeChangesNothing) {
   const std::string other = NewId(absl::Now());
   const std::string other_estate = Estate(150, other);
   const std::string other_unit =
-      Unit(other_estate, "90", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true, other);
+      Unit(other_estate, "90", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_SELF_OCCUPIED, true, other);
   const std::string other_admin = TestToken(other, {"*"}, {"group_admin"});
   {
     v1::StartBillingRunRequest req;
@@ -2142,9 +2161,8 @@ TEST_F(BillingServiceTest, ACrossGroupDisputeChangesNothing) {
     ASSERT_TRUE(Deliver("intake.ticket.created", group_, t.ticket_id(), 1, t).ok());
   }
   // A unit event of our group carrying their unit's id changes nothing of theirs.
-  dir::Unit forged;
-  forged.set_id(other_unit);
-  forged.set_group_id(group_);
+  ev::UnitChanged forged;
+  forged.set_unit_id(other_unit);
   forged.set_estate_id(estate_);
   forged.set_building_area_m2("1");
   forged.set_handed_over(false);
@@ -2168,7 +2186,7 @@ TEST_F(BillingServiceTest, ACrossGroupDisputeChangesNothing) {
   // Their own complaint about the bill of another of their units is not a dispute of it
   // either; one about the unit's own bill is.
   const std::string neighbour =
-      Unit(other_estate, "80", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true, other);
+      Unit(other_estate, "80", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_SELF_OCCUPIED, true, other);
   ev::TicketChanged own;
   own.set_ticket_id(NewId(absl::Now()));
   own.set_estate_id(other_estate);
@@ -2248,13 +2266,12 @@ TEST_F(BillingServiceTest, AReadingAboveTheMeterKindsCeilingIsRefusedEvenRightAf
 TEST_F(BillingServiceTest, StairLightingIsOwedAfterMoveInAndTheFirstMonthIsProrated) {
   Schedule(estate_);  // lighting 5.00 yuan
   const std::string vacant =
-      Unit(estate_, "100", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_VACANT, true);
+      Unit(estate_, "100", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_VACANT, true);
   const std::string moved_in =
-      Unit(estate_, "100", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_SELF_OCCUPIED, true, "",
+      Unit(estate_, "100", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_SELF_OCCUPIED, true, "",
            absl::CivilDay(2026, 10, 20), absl::CivilDay(2026, 11, 16));
-  const std::string handed_mid =
-      Unit(estate_, "100", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_VACANT, true, "",
-           absl::CivilDay(2026, 11, 21));
+  const std::string handed_mid = Unit(estate_, "100", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_VACANT,
+                                      true, "", absl::CivilDay(2026, 11, 21));
   Run(estate_, Month(2026, 11));
   auto lines = [&](const std::string& unit) {
     std::map<std::string, int64_t> out;
@@ -2275,7 +2292,7 @@ TEST_F(BillingServiceTest, StairLightingIsOwedAfterMoveInAndTheFirstMonthIsProra
   v1::BillingSettings settings;
   ASSERT_TRUE(Call(&Stub::UpdateBillingSettings, admin_, us, &settings).ok());
   const std::string whole =
-      Unit(estate_, "100", dir::UNIT_TYPE_APARTMENT, dir::OCCUPANCY_RENTED, true, "",
+      Unit(estate_, "100", ev::UNIT_TYPE_APARTMENT, ev::OCCUPANCY_RENTED, true, "",
            absl::CivilDay(2026, 12, 21), absl::CivilDay(2026, 12, 28));
   Run(estate_, Month(2026, 12));
   std::vector<v1::Bill> december = Bills(estate_, whole);

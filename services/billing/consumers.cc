@@ -7,11 +7,11 @@
 #include "services/billing/billing.h"
 #include "services/billing/billing_store.h"
 #include "services/billing/eldercare_money_flow.h"
+#include "shared/civil_date.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
-#include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
@@ -20,31 +20,22 @@
 namespace wuye::billing {
 namespace {
 
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 
 // A unit as billing copies it; a malformed area is refused (the directory never sends one).
-absl::StatusOr<UnitCopy> CopyOf(const dir::Unit& u) {
+absl::StatusOr<UnitCopy> CopyOf(const ev::UnitChanged& u) {
   WUYE_ASSIGN_OR_RETURN(int64_t area, ParseCenti(u.building_area_m2(), "unit.building_area_m2"));
   UnitCopy c;
-  c.id = u.id();
+  c.id = u.unit_id();
   c.estate_id = u.estate_id();
-  c.facts = {area, u.type() == dir::UNIT_TYPE_UNSPECIFIED ? 1 : static_cast<int>(u.type()),
-             u.occupancy() == dir::OCCUPANCY_UNSPECIFIED ? kOccupancyVacant
-                                                         : static_cast<int>(u.occupancy()),
+  c.facts = {area, u.type() == ev::UNIT_TYPE_UNSPECIFIED ? 1 : static_cast<int>(u.type()),
+             u.occupancy() == ev::OCCUPANCY_UNSPECIFIED ? kOccupancyVacant
+                                                        : static_cast<int>(u.occupancy()),
              u.handed_over()};
   c.version = u.version();
-  auto day = [](const dir::Date& d) -> std::optional<absl::CivilDay> {
-    if (d.year() == 0) return std::nullopt;  // unset
-    absl::CivilDay day(d.year(), d.month(), d.day());
-    // A day that does not exist (the directory never sends one) is taken as unknown.
-    if (day.year() != d.year() || day.month() != d.month() || day.day() != d.day()) {
-      return std::nullopt;
-    }
-    return day;
-  };
-  c.facts.handover_day = day(u.handover_date());
-  c.facts.move_in_day = day(u.move_in_date());
+  // An unset day, or one that does not exist (the directory never sends one), is unknown.
+  c.facts.handover_day = CivilDayOf(u.handover_date());
+  c.facts.move_in_day = CivilDayOf(u.move_in_date());
   return c;
 }
 
@@ -69,19 +60,19 @@ class Handler {
   const EventRouter& router() const { return router_; }
 
  private:
-  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const dir::Estate& estate) {
-    store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.management_fee_fen_per_m2(),
+  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const ev::EstateChanged& estate) {
+    store_.UpsertEstate(tx, e.group_id(), estate.estate_id(), estate.management_fee_fen_per_m2(),
                         estate.time_zone(), estate.version());
     return absl::OkStatus();
   }
 
-  absl::Status Unit(pqxx::work& tx, const ev::Event& e, const dir::Unit& unit) {
+  absl::Status Unit(pqxx::work& tx, const ev::Event& e, const ev::UnitChanged& unit) {
     WUYE_ASSIGN_OR_RETURN(UnitCopy copy, CopyOf(unit));
     store_.UpsertUnits(tx, e.group_id(), {copy});
     return absl::OkStatus();
   }
 
-  absl::Status UnitsImported(pqxx::work& tx, const ev::Event& e, const ev::UnitsImported& chunk) {
+  absl::Status UnitsImported(pqxx::work& tx, const ev::Event& e, const ev::UnitImportChunk& chunk) {
     std::vector<UnitCopy> units;
     units.reserve(chunk.units_size());
     for (const auto& u : chunk.units()) {
@@ -92,9 +83,9 @@ class Handler {
     return absl::OkStatus();
   }
 
-  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r) {
-    store_.UpsertResident(tx, e.group_id(), r.id(), r.unit_id(),
-                          r.role() == dir::RESIDENT_ROLE_OWNER, r.version());
+  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const ev::ResidentChanged& r) {
+    store_.UpsertResident(tx, e.group_id(), r.resident_id(), r.unit_id(),
+                          r.role() == ev::RESIDENT_ROLE_OWNER, r.version());
     return absl::OkStatus();
   }
 

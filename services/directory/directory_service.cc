@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "services/directory/directory.h"
+#include "services/directory/directory_events.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
 #include "shared/paging.h"
@@ -19,6 +20,8 @@
 
 namespace wuye::directory {
 namespace {
+
+namespace ev = ::wuye::events::v1;
 
 using roles::kAgent;
 using roles::kEstateManager;
@@ -74,8 +77,12 @@ absl::Status Taken(absl::string_view field, absl::string_view what) {
 }  // namespace
 
 DirectoryServiceImpl::DirectoryServiceImpl(Db& db, const TokenVerifier& verifier,
-                                           const Clock& clock)
-    : db_(db), store_(db), outbox_(db, "directory"), rpc_("directory", verifier, clock) {}
+                                           const Clock& clock, std::string phone_key)
+    : db_(db),
+      store_(db),
+      outbox_(db, "directory"),
+      rpc_("directory", verifier, clock),
+      phone_key_(std::move(phone_key)) {}
 
 void DirectoryServiceImpl::Publish(pqxx::work& tx, const RequestContext& rc,
                                    const std::string& type, const std::string& estate_id,
@@ -107,7 +114,8 @@ grpc::Status DirectoryServiceImpl::CreateGroup(Ctx* ctx, const v1::CreateGroupRe
       v1::Group group = req->group();
       group.set_id(NewId(rc.now));
       store_.InsertGroup(tx, group, rc.now, resp);
-      EventDraft draft{"directory.group.created", resp->id(), "", resp->id(), 1, resp};
+      ev::GroupCreated payload = GroupCreatedOf(*resp);
+      EventDraft draft{"directory.group.created", resp->id(), "", resp->id(), 1, &payload};
       outbox_.Append(tx, draft, rc.now, rc.trace_id);
       return absl::OkStatus();
     });
@@ -147,7 +155,8 @@ grpc::Status DirectoryServiceImpl::CreateEstate(Ctx* ctx, const v1::CreateEstate
       estate.set_id(NewId(rc.now));
       estate.set_group_id(rc.caller.group_id);
       store_.InsertEstate(tx, estate, rc.now, resp);
-      Publish(tx, rc, "directory.estate.created", resp->id(), resp->id(), resp->version(), *resp);
+      Publish(tx, rc, "directory.estate.created", resp->id(), resp->id(), resp->version(),
+              EstateChangedOf(*resp));
       return absl::OkStatus();
     });
   });
@@ -211,7 +220,8 @@ grpc::Status DirectoryServiceImpl::UpdateEstate(Ctx* ctx, const v1::UpdateEstate
       if (MaskHas(m, "address")) estate->set_address(in.address());
       WUYE_RETURN_IF_ERROR(PrepareEstate(*estate, "estate"));
       store_.UpdateEstate(tx, *estate, rc.now, resp);
-      Publish(tx, rc, "directory.estate.updated", resp->id(), resp->id(), resp->version(), *resp);
+      Publish(tx, rc, "directory.estate.updated", resp->id(), resp->id(), resp->version(),
+              EstateChangedOf(*resp));
       return absl::OkStatus();
     });
   });
@@ -236,7 +246,7 @@ grpc::Status DirectoryServiceImpl::CreateBuilding(Ctx* ctx, const v1::CreateBuil
             return Taken("building.name", "a building of this name exists in the estate");
           }
           Publish(tx, rc, "directory.building.created", resp->estate_id(), resp->id(),
-                  resp->version(), *resp);
+                  resp->version(), BuildingCreatedOf(*resp));
           return absl::OkStatus();
         });
       });
@@ -298,7 +308,7 @@ grpc::Status DirectoryServiceImpl::CreateUnit(Ctx* ctx, const v1::CreateUnitRequ
         return Taken("unit.number", "a unit of this number exists in the building");
       }
       Publish(tx, rc, "directory.unit.created", resp->estate_id(), resp->id(), resp->version(),
-              *resp);
+              UnitChangedOf(*resp));
       return absl::OkStatus();
     });
   });
@@ -370,7 +380,7 @@ grpc::Status DirectoryServiceImpl::UpdateUnit(Ctx* ctx, const v1::UpdateUnitRequ
       WUYE_RETURN_IF_ERROR(PrepareUnit(*unit, "unit"));
       store_.UpdateUnit(tx, *unit, rc.now, resp);
       Publish(tx, rc, "directory.unit.updated", resp->estate_id(), resp->id(), resp->version(),
-              *resp);
+              UnitChangedOf(*resp));
       return absl::OkStatus();
     });
   });
@@ -422,13 +432,14 @@ grpc::Status DirectoryServiceImpl::ImportUnits(Ctx* ctx, const v1::ImportUnitsRe
       constexpr size_t kChunk = 1000;
       for (size_t start = 0; start < std::max<size_t>(result.units_created.size(), 1);
            start += kChunk) {
-        wuye::events::v1::UnitsImported chunk;
+        ev::UnitImportChunk chunk;
         chunk.set_estate_id(req->estate_id());
         if (start == 0) {
-          for (auto& b : result.buildings_created) *chunk.add_buildings_created() = b;
+          for (auto& b : result.buildings_created)
+            *chunk.add_buildings_created() = BuildingCreatedOf(b);
         }
         for (size_t i = start; i < std::min(start + kChunk, result.units_created.size()); ++i) {
-          *chunk.add_units() = std::move(result.units_created[i]);
+          *chunk.add_units() = UnitChangedOf(result.units_created[i]);
         }
         if (chunk.units().empty() && chunk.buildings_created().empty()) break;
         Publish(tx, rc, "directory.units.imported", req->estate_id(), req->estate_id(), 0, chunk);
@@ -437,7 +448,7 @@ grpc::Status DirectoryServiceImpl::ImportUnits(Ctx* ctx, const v1::ImportUnitsRe
       // billing prorates from it (003_…, Q4 and Q6).
       for (const auto& unit : result.units_updated) {
         Publish(tx, rc, "directory.unit.updated", unit.estate_id(), unit.id(), unit.version(),
-                unit);
+                UnitChangedOf(unit));
       }
       return absl::OkStatus();
     });
@@ -467,7 +478,7 @@ grpc::Status DirectoryServiceImpl::CreateResident(Ctx* ctx, const v1::CreateResi
           resident.set_estate_id(unit->estate_id());
           store_.InsertResident(tx, resident, rc.now, resp);
           Publish(tx, rc, "directory.resident.created", resp->estate_id(), resp->id(),
-                  resp->version(), *resp);
+                  resp->version(), ResidentChangedOf(*resp, phone_key_));
           return absl::OkStatus();
         });
       });
@@ -545,7 +556,7 @@ grpc::Status DirectoryServiceImpl::UpdateResident(Ctx* ctx, const v1::UpdateResi
               PrepareResident(*resident, "resident", LocalDate(rc.now, estate.time_zone())));
           store_.UpdateResident(tx, *resident, rc.now, resp);
           Publish(tx, rc, "directory.resident.updated", resp->estate_id(), resp->id(),
-                  resp->version(), *resp);
+                  resp->version(), ResidentChangedOf(*resp, phone_key_));
           return absl::OkStatus();
         });
       });
@@ -565,12 +576,12 @@ grpc::Status DirectoryServiceImpl::DeleteResident(Ctx* ctx, const v1::DeleteResi
           WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, resident->estate_id(), "id").status());
           // The row stays for history; from now on the resident is no longer the estate's,
           // and a call from their number no resident's (000_…, 二.5).
-          wuye::events::v1::ResidentRemoved payload;
-          store_.RemoveResident(tx, rc.caller.group_id, resident->id(), rc.now,
-                                payload.mutable_resident());
+          v1::Resident removed;
+          store_.RemoveResident(tx, rc.caller.group_id, resident->id(), rc.now, &removed);
+          ev::ResidentChanged payload = ResidentChangedOf(removed, phone_key_);
           *payload.mutable_removed_at() = ToProtoTime(rc.now);
           Publish(tx, rc, "directory.resident.removed", resident->estate_id(), resident->id(),
-                  payload.resident().version(), payload);
+                  removed.version(), payload);
           return absl::OkStatus();
         });
       });
@@ -611,7 +622,8 @@ grpc::Status DirectoryServiceImpl::CreateStaff(Ctx* ctx, const v1::CreateStaffRe
       staff.set_id(NewId(rc.now));
       staff.set_group_id(rc.caller.group_id);
       store_.InsertStaff(tx, staff, rc.now, resp);
-      Publish(tx, rc, "directory.staff.created", "", resp->id(), resp->version(), *resp);
+      Publish(tx, rc, "directory.staff.created", "", resp->id(), resp->version(),
+              StaffChangedOf(*resp));
       return absl::OkStatus();
     });
   });
@@ -697,7 +709,8 @@ grpc::Status DirectoryServiceImpl::UpdateStaff(Ctx* ctx, const v1::UpdateStaffRe
         return absl::NotFoundError("staff.home_estate_ids: no such estate in the group");
       }
       store_.UpdateStaff(tx, *staff, rc.now, resp);
-      Publish(tx, rc, "directory.staff.updated", "", resp->id(), resp->version(), *resp);
+      Publish(tx, rc, "directory.staff.updated", "", resp->id(), resp->version(),
+              StaffChangedOf(*resp));
       return absl::OkStatus();
     });
   });
@@ -731,7 +744,8 @@ grpc::Status DirectoryServiceImpl::CreateShift(Ctx* ctx, const v1::CreateShiftRe
             absl::FailedPreconditionError("shift: overlaps another shift of the same staff member"),
             "SHIFT_OVERLAP");
       }
-      Publish(tx, rc, "directory.shift.created", resp->estate_id(), resp->id(), 1, *resp);
+      Publish(tx, rc, "directory.shift.created", resp->estate_id(), resp->id(), 1,
+              ShiftChangedOf(*resp, /*deleted=*/false));
       return absl::OkStatus();
     });
   });
@@ -777,9 +791,8 @@ grpc::Status DirectoryServiceImpl::DeleteShift(Ctx* ctx, const v1::DeleteShiftRe
       if (!shift) return absl::NotFoundError("id: no such shift");
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(shift->estate_id()));
       store_.DeleteShift(tx, rc.caller.group_id, req->id());
-      wuye::events::v1::ShiftDeleted payload;
-      *payload.mutable_shift() = *shift;
-      Publish(tx, rc, "directory.shift.deleted", shift->estate_id(), shift->id(), 2, payload);
+      Publish(tx, rc, "directory.shift.deleted", shift->estate_id(), shift->id(), 2,
+              ShiftChangedOf(*shift, /*deleted=*/true));
       return absl::OkStatus();
     });
   });

@@ -14,7 +14,10 @@ namespace wuye::directory {
 
 class DirectoryServiceImpl final : public v1::DirectoryService::Service {
  public:
-  DirectoryServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock);
+  // `phone_key` (intake's phone-hash key, shared/phone_key.h) keys the hash of a resident's
+  // number in the resident events; empty: the events carry no hash.
+  DirectoryServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock,
+                       std::string phone_key = "");
 
   using Ctx = grpc::ServerContext;
   grpc::Status CreateGroup(Ctx*, const v1::CreateGroupRequest*, v1::Group*) override;
@@ -60,6 +63,7 @@ class DirectoryServiceImpl final : public v1::DirectoryService::Service {
   DirectoryStore store_;
   Outbox outbox_;
   RpcRunner rpc_;
+  std::string phone_key_;
 };
 
 }  // namespace wuye::directory

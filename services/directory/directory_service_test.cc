@@ -9,8 +9,11 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "services/directory/directory.h"
 #include "shared/bus.h"
+#include "shared/civil_date.h"
 #include "shared/ids.h"
+#include "shared/phone_key.h"
 #include "shared/proto_time.h"
 #include "shared/server.h"
 #include "shared/status.h"
@@ -24,13 +27,17 @@ namespace {
 
 using Stub = v1::DirectoryService::Stub;
 using ::wuye::testing::TestToken;
+namespace ev = ::wuye::events::v1;
+
+// Intake's phone-hash key, which the directory holds to hash residents' numbers in events.
+constexpr char kPhoneKey[] = "directory-test-phone-key-0123456789abcdef";
 
 class DirectoryServiceTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
  protected:
   void SetUp() override {
     db_ = tdb_.Open(directory_migrations());
     verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
-    service_ = std::make_unique<DirectoryServiceImpl>(*db_, *verifier_, SystemClock());
+    service_ = std::make_unique<DirectoryServiceImpl>(*db_, *verifier_, SystemClock(), kPhoneKey);
     host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
     host_->AddService(service_.get(), "wuye.directory.v1.DirectoryService");
     ASSERT_TRUE(host_->Start().ok());
@@ -209,10 +216,11 @@ TEST_F(DirectoryServiceTest, TheDeskIsOpenTwentyFourHoursWhereTheEstateSaysSo) {
     wuye::events::v1::Event event;
     ASSERT_TRUE(event.ParseFromString(pqxx::binarystring(row[0]).str()));
     EXPECT_EQ(event.type(), "directory.estate.created");
-    v1::Estate published;
+    ev::EstateChanged published;
     ASSERT_TRUE(event.payload().UnpackTo(&published));
     EXPECT_TRUE(published.desk_24h());
-    EXPECT_EQ(published.duty_phone(), "057187650000");
+    // The duty phone is the API's to give; no event carries a phone number.
+    EXPECT_EQ(event.payload().value().find("057187650000"), std::string::npos);
   }
 
   // An office keeps hours by default; a residential estate may keep hours by saying so.
@@ -536,7 +544,7 @@ TEST_F(DirectoryServiceTest, ImportUnitsTakesHandOverAndMoveInDays) {
     EXPECT_EQ(row[0].as<std::string>(), "directory.unit.updated");
     wuye::events::v1::Event event;
     ASSERT_TRUE(event.ParseFromString(pqxx::binarystring(row[1]).str()));
-    v1::Unit published;
+    ev::UnitChanged published;
     ASSERT_TRUE(event.payload().UnpackTo(&published));
     EXPECT_EQ(event.subject_version(), published.version());
     EXPECT_TRUE(published.has_handover_date());
@@ -690,10 +698,10 @@ TEST_F(DirectoryServiceTest, TheFrontDeskRecordsAMoveOutAndRemovesAResident) {
     EXPECT_EQ(row[0].as<std::string>(), "directory.resident.removed");
     wuye::events::v1::Event event;
     ASSERT_TRUE(event.ParseFromString(pqxx::binarystring(row[1]).str()));
-    wuye::events::v1::ResidentRemoved removed;
+    ev::ResidentChanged removed;
     ASSERT_TRUE(event.payload().UnpackTo(&removed));
-    EXPECT_EQ(removed.resident().id(), owner.id());
-    EXPECT_EQ(removed.resident().version(), owner.version() + 1);
+    EXPECT_EQ(removed.resident_id(), owner.id());
+    EXPECT_EQ(removed.version(), owner.version() + 1);
     EXPECT_EQ(event.subject_version(), owner.version() + 1);
     EXPECT_TRUE(removed.has_removed_at());
   }
@@ -801,9 +809,232 @@ TEST_F(DirectoryServiceTest, EveryChangeWritesAnEventToTheOutbox) {
   EXPECT_EQ(event.group_id(), group_);
   EXPECT_EQ(event.estate_id(), estate_);
   EXPECT_EQ(event.subject_version(), 1);
-  v1::Unit unit;
+  ev::UnitChanged unit;
   ASSERT_TRUE(event.payload().UnpackTo(&unit));
   EXPECT_EQ(unit.number(), "1");
+}
+
+// Issue 21 #8: each event carries the directory's payload message for its type
+// (protos/wuye/events/v1/directory_events.proto), never an API resource; the envelope keeps
+// the group. No name, no phone number: a resident's number travels only as its hash under
+// intake's phone key, as intake hashes a caller's number (seed 000_…, 二.5: 有业主通话记录).
+TEST_F(DirectoryServiceTest, EachEventCarriesItsOwnPayloadWithoutNamesOrNumbers) {
+  // Every envelope of the outbox by type, the latest last.
+  auto events = [&]() {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    std::map<std::string, std::vector<ev::Event>> out;
+    for (const auto& row : tx.exec("SELECT envelope FROM wuye_outbox ORDER BY id")) {
+      ev::Event e;
+      EXPECT_TRUE(e.ParseFromString(pqxx::binarystring(row[0]).str()));
+      out[e.type()].push_back(e);
+    }
+    return out;
+  };
+  auto payload = [](const ev::Event& e, google::protobuf::Message& m) {
+    EXPECT_EQ(e.payload().type_url(), "type.googleapis.com/" + m.GetDescriptor()->full_name())
+        << e.type();
+    EXPECT_TRUE(e.payload().UnpackTo(&m)) << e.type();
+  };
+  auto mask = [](google::protobuf::FieldMask* m, const char* path) { m->add_paths(path); };
+
+  // Estate: update the household count.
+  v1::UpdateEstateRequest ue;
+  ue.set_request_id(NewId(absl::Now()));
+  ue.mutable_estate()->set_id(estate_);
+  ue.mutable_estate()->set_household_count(420);
+  mask(ue.mutable_update_mask(), "household_count");
+  v1::Estate estate;
+  ASSERT_TRUE(Call(&Stub::UpdateEstate, admin_, ue, &estate).ok());
+  // Building, unit, a changed hand-over day, an import.
+  v1::Building b = MakeBuilding(estate_, "3栋");
+  v1::Unit u = MakeUnit(b.id(), "1203", "89.5");
+  v1::UpdateUnitRequest uu;
+  uu.set_request_id(NewId(absl::Now()));
+  uu.mutable_unit()->set_id(u.id());
+  uu.mutable_unit()->mutable_handover_date()->set_year(2026);
+  uu.mutable_unit()->mutable_handover_date()->set_month(10);
+  uu.mutable_unit()->mutable_handover_date()->set_day(8);
+  mask(uu.mutable_update_mask(), "handover_date");
+  v1::Unit unit;
+  ASSERT_TRUE(Call(&Stub::UpdateUnit, admin_, uu, &unit).ok());
+  v1::ImportUnitsRequest import;
+  import.set_request_id(NewId(absl::Now()));
+  import.set_estate_id(estate_);
+  auto* iu = import.add_units();
+  iu->set_building_name("5栋");
+  iu->set_number("101");
+  iu->set_building_area_m2("60");
+  v1::ImportUnitsResponse imported;
+  ASSERT_TRUE(Call(&Stub::ImportUnits, admin_, import, &imported).ok());
+  // A resident: created, moved out, removed.
+  v1::CreateResidentRequest cr;
+  cr.set_request_id(NewId(absl::Now()));
+  cr.mutable_resident()->set_unit_id(u.id());
+  cr.mutable_resident()->set_name("张伟");
+  cr.mutable_resident()->set_phone("+86 139-0013-9000");
+  cr.mutable_resident()->set_role(v1::RESIDENT_ROLE_TENANT);
+  *cr.mutable_resident()->mutable_lease_start() = DateFromText("2026-01-01");
+  *cr.mutable_resident()->mutable_lease_end() = DateFromText("2027-12-31");
+  *cr.mutable_resident()->mutable_date_of_birth() = DateFromText("1950-03-14");
+  v1::Resident resident;
+  ASSERT_TRUE(Call(&Stub::CreateResident, admin_, cr, &resident).ok());
+  v1::UpdateResidentRequest ur;
+  ur.set_request_id(NewId(absl::Now()));
+  ur.mutable_resident()->set_id(resident.id());
+  *ur.mutable_resident()->mutable_move_out_date() = DateFromText("2026-06-30");
+  mask(ur.mutable_update_mask(), "move_out_date");
+  ASSERT_TRUE(Call(&Stub::UpdateResident, admin_, ur, &resident).ok());
+  v1::DeleteResidentRequest dr;
+  dr.set_request_id(NewId(absl::Now()));
+  dr.set_id(resident.id());
+  v1::DeleteResidentResponse deleted;
+  ASSERT_TRUE(Call(&Stub::DeleteResident, admin_, dr, &deleted).ok());
+  // Staff: created; a shift, created and deleted; then the staff member left.
+  v1::Staff tech = MakeStaff("李师傅", {estate_});
+  absl::Time start = absl::FromUnixSeconds(1795000000);
+  v1::CreateShiftRequest cs;
+  cs.set_request_id(NewId(absl::Now()));
+  cs.mutable_shift()->set_estate_id(estate_);
+  cs.mutable_shift()->set_staff_id(tech.id());
+  *cs.mutable_shift()->mutable_start_time() = ToProtoTime(start);
+  *cs.mutable_shift()->mutable_end_time() = ToProtoTime(start + absl::Hours(8));
+  v1::Shift shift;
+  ASSERT_TRUE(Call(&Stub::CreateShift, admin_, cs, &shift).ok());
+  v1::DeleteShiftRequest ds;
+  ds.set_request_id(NewId(absl::Now()));
+  ds.set_id(shift.id());
+  v1::DeleteShiftResponse shift_deleted;
+  ASSERT_TRUE(Call(&Stub::DeleteShift, admin_, ds, &shift_deleted).ok());
+  v1::UpdateStaffRequest us;
+  us.set_request_id(NewId(absl::Now()));
+  us.mutable_staff()->set_id(tech.id());
+  us.mutable_staff()->set_active(false);
+  mask(us.mutable_update_mask(), "active");
+  v1::Staff left;
+  ASSERT_TRUE(Call(&Stub::UpdateStaff, admin_, us, &left).ok());
+
+  auto all = events();
+  for (const auto& [type, list] : all) {
+    for (const ev::Event& e : list) {
+      EXPECT_EQ(e.group_id(), group_) << type;  // tenancy: the envelope names the group
+      EXPECT_EQ(e.producer(), "directory");
+      for (const char* personal : {"张伟", "李师傅", "13900139000", "139-0013"}) {
+        EXPECT_EQ(e.payload().value().find(personal), std::string::npos) << type << personal;
+      }
+    }
+  }
+
+  ev::GroupCreated group;
+  payload(all["directory.group.created"].at(0), group);
+  EXPECT_EQ(group.group_id(), group_);
+  EXPECT_EQ(group.name(), "Acme Property");
+
+  ev::EstateChanged ec;
+  payload(all["directory.estate.created"].at(0), ec);
+  EXPECT_EQ(ec.estate_id(), estate_);
+  EXPECT_EQ(ec.name(), "Sunny Gardens");
+  EXPECT_EQ(ec.management_fee_fen_per_m2(), 150);
+  EXPECT_EQ(ec.household_count(), 350);
+  EXPECT_FALSE(ec.time_zone().empty());
+  EXPECT_TRUE(ec.desk_24h());
+  EXPECT_EQ(ec.version(), 1);
+  payload(all["directory.estate.updated"].at(0), ec);
+  EXPECT_EQ(ec.household_count(), 420);
+  EXPECT_EQ(ec.version(), estate.version());
+  EXPECT_EQ(all["directory.estate.updated"].at(0).subject_version(), estate.version());
+
+  ev::BuildingCreated bc;
+  payload(all["directory.building.created"].at(0), bc);
+  EXPECT_EQ(bc.building_id(), b.id());
+  EXPECT_EQ(bc.estate_id(), estate_);
+  EXPECT_EQ(bc.name(), "3栋");
+
+  ev::UnitChanged uc;
+  payload(all["directory.unit.created"].at(0), uc);
+  EXPECT_EQ(uc.unit_id(), u.id());
+  EXPECT_EQ(uc.estate_id(), estate_);
+  EXPECT_EQ(uc.building_id(), b.id());
+  EXPECT_EQ(uc.number(), "1203");
+  EXPECT_EQ(uc.building_area_m2(), "89.50");
+  EXPECT_EQ(static_cast<int>(uc.type()), static_cast<int>(u.type()));
+  EXPECT_EQ(static_cast<int>(uc.occupancy()), static_cast<int>(u.occupancy()));
+  EXPECT_EQ(uc.handed_over(), u.handed_over());
+  EXPECT_EQ(uc.version(), 1);
+  EXPECT_FALSE(uc.has_handover_date());
+  payload(all["directory.unit.updated"].at(0), uc);
+  EXPECT_EQ(uc.version(), unit.version());
+  ASSERT_TRUE(uc.has_handover_date());
+  EXPECT_EQ(CivilDayOf(uc.handover_date()), absl::CivilDay(2026, 10, 8));
+  EXPECT_FALSE(uc.has_move_in_date());
+
+  ev::UnitImportChunk chunk;
+  payload(all["directory.units.imported"].at(0), chunk);
+  EXPECT_EQ(chunk.estate_id(), estate_);
+  ASSERT_EQ(chunk.buildings_created_size(), 1);
+  EXPECT_EQ(chunk.buildings_created(0).name(), "5栋");
+  ASSERT_EQ(chunk.units_size(), 1);
+  EXPECT_EQ(chunk.units(0).number(), "101");
+  EXPECT_EQ(chunk.units(0).building_id(), chunk.buildings_created(0).building_id());
+  EXPECT_EQ(chunk.units(0).building_area_m2(), "60.00");
+  EXPECT_EQ(chunk.units(0).version(), 1);
+
+  // The number as intake will hash a caller's: "+86 139 0013 9000" is "13900139000".
+  const std::string hash = HashPhone(kPhoneKey, "13900139000");
+  ev::ResidentChanged rc;
+  payload(all["directory.resident.created"].at(0), rc);
+  EXPECT_EQ(rc.resident_id(), resident.id());
+  EXPECT_EQ(rc.estate_id(), estate_);
+  EXPECT_EQ(rc.unit_id(), u.id());
+  EXPECT_EQ(rc.role(), ev::RESIDENT_ROLE_TENANT);
+  EXPECT_EQ(CivilDayOf(rc.lease_start()), absl::CivilDay(2026, 1, 1));
+  EXPECT_EQ(CivilDayOf(rc.lease_end()), absl::CivilDay(2027, 12, 31));
+  EXPECT_EQ(CivilDayOf(rc.date_of_birth()), absl::CivilDay(1950, 3, 14));
+  EXPECT_FALSE(rc.has_move_out_date());
+  EXPECT_FALSE(rc.has_removed_at());
+  EXPECT_EQ(rc.phone_hash(), hash);
+  EXPECT_EQ(rc.version(), 1);
+  payload(all["directory.resident.updated"].at(0), rc);
+  EXPECT_EQ(CivilDayOf(rc.move_out_date()), absl::CivilDay(2026, 6, 30));
+  EXPECT_EQ(rc.phone_hash(), hash);
+  EXPECT_EQ(rc.version(), 2);
+  const ev::Event& removal = all["directory.resident.removed"].at(0);
+  payload(removal, rc);
+  EXPECT_EQ(rc.resident_id(), resident.id());
+  EXPECT_EQ(rc.phone_hash(), hash);  // intake stops counting the number after removed_at
+  ASSERT_TRUE(rc.has_removed_at());
+  EXPECT_EQ(rc.removed_at().seconds(), removal.occurred_at().seconds());
+  EXPECT_EQ(rc.version(), 3);
+  EXPECT_EQ(removal.subject_version(), 3);
+
+  ev::StaffChanged sc;
+  payload(all["directory.staff.created"].at(0), sc);
+  EXPECT_EQ(sc.staff_id(), tech.id());
+  EXPECT_TRUE(all["directory.staff.created"].at(0).estate_id().empty());
+  ASSERT_EQ(sc.roles_size(), 1);
+  EXPECT_EQ(sc.roles(0), ev::STAFF_ROLE_TECHNICIAN);
+  ASSERT_EQ(sc.skills_size(), 1);
+  EXPECT_EQ(sc.skills(0), ev::SKILL_PLUMBING);
+  ASSERT_EQ(sc.home_estate_ids_size(), 1);
+  EXPECT_EQ(sc.home_estate_ids(0), estate_);
+  EXPECT_TRUE(sc.active());
+  EXPECT_EQ(sc.version(), 1);
+  payload(all["directory.staff.updated"].at(0), sc);
+  EXPECT_FALSE(sc.active());
+  EXPECT_EQ(sc.version(), left.version());
+
+  ev::ShiftChanged shc;
+  payload(all["directory.shift.created"].at(0), shc);
+  EXPECT_EQ(shc.shift_id(), shift.id());
+  EXPECT_EQ(shc.estate_id(), estate_);
+  EXPECT_EQ(shc.staff_id(), tech.id());
+  EXPECT_EQ(FromProtoTime(shc.start_time()), start);
+  EXPECT_EQ(FromProtoTime(shc.end_time()), start + absl::Hours(8));
+  EXPECT_FALSE(shc.deleted());
+  payload(all["directory.shift.deleted"].at(0), shc);
+  EXPECT_EQ(shc.shift_id(), shift.id());
+  EXPECT_TRUE(shc.deleted());
+  EXPECT_EQ(FromProtoTime(shc.start_time()), start);
 }
 
 // ---- Bad input: a clear error and nothing changed ---------------------------------------

@@ -1,6 +1,15 @@
 // The directory service: groups, estates, buildings, units, residents, staff and rosters.
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
 #include "services/directory/directory_service.h"
+#include "shared/phone_key.h"
 #include "shared/service_main.h"
+#include "shared/status.h"
+
+ABSL_FLAG(std::string, phone_key_file, "",
+          "file holding intake's HMAC key for phone-number hashes, which keys the hash of a "
+          "resident's number in the resident events (or set WUYE_INTAKE_PHONE_KEY)");
 
 int main(int argc, char** argv) {
   return wuye::ServiceMain(
@@ -8,7 +17,10 @@ int main(int argc, char** argv) {
       {.name = "directory",
        .migrations = &wuye::directory_migrations(),
        .make = [](wuye::ServiceParts& parts) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
-         return std::make_unique<wuye::directory::DirectoryServiceImpl>(parts.db, parts.verifier,
-                                                                        parts.clock);
+         WUYE_ASSIGN_OR_RETURN(std::string phone_key,
+                               wuye::LoadPhoneKey(std::getenv("WUYE_INTAKE_PHONE_KEY"),
+                                                  absl::GetFlag(FLAGS_phone_key_file)));
+         return std::make_unique<wuye::directory::DirectoryServiceImpl>(
+             parts.db, parts.verifier, parts.clock, std::move(phone_key));
        }});
 }

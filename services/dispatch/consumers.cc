@@ -9,7 +9,6 @@
 #include "shared/log.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
-#include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
@@ -18,7 +17,7 @@
 namespace wuye::dispatch {
 namespace {
 
-namespace dir = ::wuye::directory::v1;
+namespace common = ::wuye::common::v1;
 namespace ev = ::wuye::events::v1;
 
 bool Valid(const std::string& group, const std::string& id) {
@@ -93,37 +92,38 @@ class Handler {
   }
 
   // Only where the resident lives: no name, no phone.
-  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r) {
+  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const ev::ResidentChanged& r) {
     const std::string& group = e.group_id();
-    if (!Valid(group, r.id()) || !IsValidId(r.estate_id())) return absl::OkStatus();
+    if (!Valid(group, r.resident_id()) || !IsValidId(r.estate_id())) return absl::OkStatus();
     std::string unit = IsValidId(r.unit_id()) ? r.unit_id() : "";
-    store().UpsertResident(tx, group, r.id(), r.estate_id(), unit,
+    store().UpsertResident(tx, group, r.resident_id(), r.estate_id(), unit,
                            std::max<int64_t>(e.subject_version(), 1));
     return absl::OkStatus();
   }
 
-  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const dir::Estate& estate) {
-    if (Valid(e.group_id(), estate.id())) {
-      store().UpsertEstate(tx, e.group_id(), estate.id(), estate.time_zone(), estate.version());
+  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const ev::EstateChanged& estate) {
+    if (Valid(e.group_id(), estate.estate_id())) {
+      store().UpsertEstate(tx, e.group_id(), estate.estate_id(), estate.time_zone(),
+                           estate.version());
     }
     return absl::OkStatus();
   }
 
-  absl::Status Unit(pqxx::work& tx, const ev::Event& e, const dir::Unit& unit) {
-    if (Valid(e.group_id(), unit.id()) && IsValidId(unit.estate_id())) {
-      store().UpsertUnit(tx, e.group_id(), unit.id(), unit.estate_id(), unit.version());
+  absl::Status Unit(pqxx::work& tx, const ev::Event& e, const ev::UnitChanged& unit) {
+    if (Valid(e.group_id(), unit.unit_id()) && IsValidId(unit.estate_id())) {
+      store().UpsertUnit(tx, e.group_id(), unit.unit_id(), unit.estate_id(), unit.version());
     }
     return absl::OkStatus();
   }
 
-  absl::Status UnitsImported(pqxx::work& tx, const ev::Event& e, const ev::UnitsImported& chunk) {
+  absl::Status UnitsImported(pqxx::work& tx, const ev::Event& e, const ev::UnitImportChunk& chunk) {
     for (const auto& unit : chunk.units()) WUYE_RETURN_IF_ERROR(Unit(tx, e, unit));
     return absl::OkStatus();
   }
 
-  absl::Status Staff(pqxx::work& tx, const ev::Event& e, const dir::Staff& staff) {
+  absl::Status Staff(pqxx::work& tx, const ev::Event& e, const ev::StaffChanged& staff) {
     const std::string& group = e.group_id();
-    if (!Valid(group, staff.id())) return absl::OkStatus();
+    if (!Valid(group, staff.staff_id())) return absl::OkStatus();
     for (const auto& estate : staff.home_estate_ids()) {
       if (!IsValidId(estate)) return absl::OkStatus();
     }
@@ -131,16 +131,16 @@ class Handler {
     return absl::OkStatus();
   }
 
-  absl::Status ShiftCreated(pqxx::work& tx, const ev::Event& e, const dir::Shift& shift) {
+  absl::Status ShiftCreated(pqxx::work& tx, const ev::Event& e, const ev::ShiftChanged& shift) {
     return CopyShift(tx, e, shift, /*deleted=*/false);
   }
-  absl::Status ShiftDeleted(pqxx::work& tx, const ev::Event& e, const ev::ShiftDeleted& d) {
-    return CopyShift(tx, e, d.shift(), /*deleted=*/true);
+  absl::Status ShiftDeleted(pqxx::work& tx, const ev::Event& e, const ev::ShiftChanged& shift) {
+    return CopyShift(tx, e, shift, /*deleted=*/true);
   }
-  absl::Status CopyShift(pqxx::work& tx, const ev::Event& e, const dir::Shift& shift,
+  absl::Status CopyShift(pqxx::work& tx, const ev::Event& e, const ev::ShiftChanged& shift,
                          bool deleted) {
     const std::string& group = e.group_id();
-    if (!Valid(group, shift.id()) || !IsValidId(shift.estate_id()) ||
+    if (!Valid(group, shift.shift_id()) || !IsValidId(shift.estate_id()) ||
         !IsValidId(shift.staff_id())) {
       return absl::OkStatus();
     }

@@ -29,7 +29,7 @@
 #include "shared/outbox.h"
 #include "shared/proto_time.h"
 #include "shared/testing/test_env.h"
-#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/envelope.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
@@ -44,7 +44,6 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(5), "how long the bus load run
 namespace {
 
 namespace common = ::wuye::common::v1;
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 using ::wuye::dispatch::Candidate;
 using ::wuye::dispatch::WorkOrderFlow;
@@ -92,27 +91,27 @@ int main(int argc, char** argv) {
       std::exit(2);
     }
   };
-  dir::Estate es;
-  es.set_id(estate);
+  ev::EstateChanged es;
+  es.set_estate_id(estate);
   es.set_time_zone("Asia/Shanghai");
   es.set_version(1);
   apply(Envelope(group, "directory.estate.created", es));
   for (int i = 0; i < absl::GetFlag(FLAGS_staff); ++i) {
-    dir::Staff s;
-    s.set_id(wuye::NewId(absl::Now()));
-    s.add_skills(dir::SKILL_PLUMBING);
+    ev::StaffChanged s;
+    s.set_staff_id(wuye::NewId(absl::Now()));
+    s.add_skills(ev::SKILL_PLUMBING);
     s.add_home_estate_ids(estate);
     s.set_active(true);
     s.set_version(1);
     apply(Envelope(group, "directory.staff.created", s));
-    dir::Shift sh;
-    sh.set_id(wuye::NewId(absl::Now()));
+    ev::ShiftChanged sh;
+    sh.set_shift_id(wuye::NewId(absl::Now()));
     sh.set_estate_id(estate);
-    sh.set_staff_id(s.id());
+    sh.set_staff_id(s.staff_id());
     *sh.mutable_start_time() = wuye::ToProtoTime(now - absl::Hours(1));
     *sh.mutable_end_time() = wuye::ToProtoTime(now + absl::Hours(12));
     apply(Envelope(group, "directory.shift.created", sh));
-    staff.push_back(s.id());
+    staff.push_back(s.staff_id());
   }
   // Open load: orders assigned round-robin, written straight into the assignments table.
   absl::Status seeded = db->Transact([&](pqxx::work& tx) -> absl::Status {
@@ -137,10 +136,10 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_explain)) {
     (void)db->Transact([&](pqxx::work& tx) {
       std::string sql = absl::StrCat("EXPLAIN ANALYZE EXECUTE dp_eligible('", group, "', '", estate,
-                                     "', ", static_cast<int>(dir::SKILL_PLUMBING), ", ",
+                                     "', ", static_cast<int>(ev::SKILL_PLUMBING), ", ",
                                      absl::ToUnixMicros(absl::Now()), ", '{}')");
       // Used once, so that the connection has prepared it.
-      wuye::dispatch::DispatchStore(*db).Eligible(tx, group, estate, dir::SKILL_PLUMBING,
+      wuye::dispatch::DispatchStore(*db).Eligible(tx, group, estate, ev::SKILL_PLUMBING,
                                                   absl::Now(), {});
       for (const auto& r : tx.exec(sql)) std::fprintf(stderr, "%s\n", r[0].c_str());
       return absl::OkStatus();
@@ -154,7 +153,7 @@ int main(int argc, char** argv) {
     absl::Time start = absl::Now();
     absl::Status st = db->Transact([&](pqxx::work& tx) -> absl::Status {
       std::vector<Candidate> eligible =
-          flow.store().Eligible(tx, group, estate, dir::SKILL_PLUMBING, absl::Now(), {});
+          flow.store().Eligible(tx, group, estate, ev::SKILL_PLUMBING, absl::Now(), {});
       absl::Time rank_start = absl::Now();
       auto d = wuye::dispatch::ChooseWorker(std::move(eligible), absl::Now());
       ranking.push_back(absl::Now() - rank_start);

@@ -26,7 +26,6 @@
 #include "shared/testing/events.h"
 #include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
-#include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
@@ -37,7 +36,6 @@ namespace wuye::dispatch {
 namespace {
 
 namespace common = ::wuye::common::v1;
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 using Stub = pb::DispatchService::Stub;
 
@@ -64,14 +62,14 @@ class DispatchServiceTest : public ::testing::Test, protected ::wuye::testing::S
     other_estate_ = NewId(absl::Now());
     unit_ = NewId(absl::Now());
     for (const auto& e : {estate_, other_estate_}) {
-      dir::Estate estate;
-      estate.set_id(e);
+      ev::EstateChanged estate;
+      estate.set_estate_id(e);
       estate.set_time_zone("Asia/Shanghai");
       estate.set_version(1);
       Apply("directory.estate.created", estate);
     }
-    w1_ = Staff({dir::SKILL_PLUMBING});
-    w2_ = Staff({dir::SKILL_PLUMBING, dir::SKILL_CIVIL});
+    w1_ = Staff({ev::SKILL_PLUMBING});
+    w2_ = Staff({ev::SKILL_PLUMBING, ev::SKILL_CIVIL});
     OnShift(w1_);
     OnShift(w2_);
     resident_ = Resident(unit_);
@@ -108,34 +106,30 @@ class DispatchServiceTest : public ::testing::Test, protected ::wuye::testing::S
     Apply(Envelope(type, payload, version));
   }
 
-  std::string Staff(std::vector<dir::Skill> skills, const std::string& estate = "") {
-    dir::Staff s;
-    s.set_id(NewId(absl::Now()));
-    s.set_name("Worker");
-    s.set_phone("13900000000");
-    s.add_roles(dir::STAFF_ROLE_TECHNICIAN);
+  std::string Staff(std::vector<ev::Skill> skills, const std::string& estate = "") {
+    ev::StaffChanged s;
+    s.set_staff_id(NewId(absl::Now()));
+    s.add_roles(ev::STAFF_ROLE_TECHNICIAN);
     for (auto k : skills) s.add_skills(k);
     s.add_home_estate_ids(estate.empty() ? estate_ : estate);
     s.set_active(true);
     s.set_version(1);
     Apply("directory.staff.created", s);
-    return s.id();
+    return s.staff_id();
   }
   // A resident of `unit` (of estate_ unless said), as the directory publishes them.
   std::string Resident(const std::string& unit, const std::string& estate = "") {
-    dir::Resident r;
-    r.set_id(NewId(absl::Now()));
+    ev::ResidentChanged r;
+    r.set_resident_id(NewId(absl::Now()));
     r.set_estate_id(estate.empty() ? estate_ : estate);
     r.set_unit_id(unit);
-    r.set_name("Wang Fang");
-    r.set_phone("13800000000");
     r.set_version(1);
     Apply("directory.resident.created", r);
-    return r.id();
+    return r.resident_id();
   }
-  dir::Shift OnShift(const std::string& staff, const std::string& estate = "") {
-    dir::Shift sh;
-    sh.set_id(NewId(absl::Now()));
+  ev::ShiftChanged OnShift(const std::string& staff, const std::string& estate = "") {
+    ev::ShiftChanged sh;
+    sh.set_shift_id(NewId(absl::Now()));
     sh.set_estate_id(estate.empty() ? estate_ : estate);
     sh.set_staff_id(staff);
     *sh.mutable_start_time() = ToProtoTime(kStart - absl::Hours(1));
@@ -460,14 +454,14 @@ TEST_F(DispatchServiceTest, BadInputNamesTheFieldAndWritesNothing) {
     EXPECT_EQ(Field(st), c.field);
   }
   // A unit the directory places in another estate.
-  dir::Unit elsewhere;
-  elsewhere.set_id(NewId(absl::Now()));
+  ev::UnitChanged elsewhere;
+  elsewhere.set_unit_id(NewId(absl::Now()));
   elsewhere.set_estate_id(other_estate_);
   elsewhere.set_version(1);
   Apply("directory.unit.created", elsewhere);
   before = Snapshot();
   auto wrong = CreateRequest();
-  wrong.mutable_work_order()->mutable_location()->set_unit_id(elsewhere.id());
+  wrong.mutable_work_order()->mutable_location()->set_unit_id(elsewhere.unit_id());
   pb::WorkOrder o;
   EXPECT_EQ(Field(Call(&Stub::CreateWorkOrder, Agent(), wrong, &o)), "work_order.location.unit_id");
   pb::GetWorkOrderRequest get;
@@ -642,7 +636,7 @@ TEST_F(DispatchServiceTest, RolesAreEnforced) {
 }
 
 TEST_F(DispatchServiceTest, ManualAssignmentAddsWorkersAndDeclinedByAllReassigns) {
-  std::string w3 = Staff({dir::SKILL_PLUMBING});
+  std::string w3 = Staff({ev::SKILL_PLUMBING});
   OnShift(w3);
   pb::WorkOrder o = Create();
   std::string first = o.workers(0).staff_id();
@@ -717,7 +711,7 @@ TEST_F(DispatchServiceTest, NobodyOnShiftWaitsEscalatesAndIsAssignedWhenSomebody
   EXPECT_EQ(Get(o.id()).escalation_level(), 3);
   // An electrician comes on shift: the waiting order is assigned by the worker.
   EXPECT_EQ(*jobs_->RetryWaiting(clock_.Now()), 0);
-  std::string sparky = Staff({dir::SKILL_ELECTRICAL});
+  std::string sparky = Staff({ev::SKILL_ELECTRICAL});
   OnShift(sparky);
   // Two replicas race: the order is assigned once.
   auto db2 = Db::Open(db_->options());
@@ -744,21 +738,21 @@ TEST_F(DispatchServiceTest, NobodyOnShiftWaitsEscalatesAndIsAssignedWhenSomebody
 
 TEST_F(DispatchServiceTest, ShiftsAndStaffFromTheDirectoryDecideWhoIsEligible) {
   // Off shift: deleted shift, shift elsewhere, inactive staff.
-  std::string a = Staff({dir::SKILL_HVAC});
-  dir::Shift sa = OnShift(a);
-  ev::ShiftDeleted del;
-  *del.mutable_shift() = sa;
+  std::string a = Staff({ev::SKILL_HVAC});
+  ev::ShiftChanged sa = OnShift(a);
+  ev::ShiftChanged del = sa;
+  del.set_deleted(true);
   Apply("directory.shift.deleted", del, 2);
   Apply("directory.shift.created", sa, 1);  // late and out of order: stays deleted
-  std::string b = Staff({dir::SKILL_HVAC});
+  std::string b = Staff({ev::SKILL_HVAC});
   OnShift(b, other_estate_);
   pb::WorkOrder o = Create(common::WORK_CATEGORY_HVAC);
   EXPECT_EQ(o.state(), ev::WORK_ORDER_STATE_WAITING);
-  std::string c = Staff({dir::SKILL_HVAC});
+  std::string c = Staff({ev::SKILL_HVAC});
   OnShift(c);
-  dir::Staff left;
-  left.set_id(c);
-  left.add_skills(dir::SKILL_HVAC);
+  ev::StaffChanged left;
+  left.set_staff_id(c);
+  left.add_skills(ev::SKILL_HVAC);
   left.add_home_estate_ids(estate_);
   left.set_active(false);
   left.set_version(2);
@@ -912,12 +906,12 @@ TEST_F(DispatchServiceTest, IntakeWorkRequestsMakeOneOrderPerTicket) {
 // goes to the guard on duty at the estate; the care staff on shift are informed; the guard's
 // work ends on a check, not on a resident's signature.
 TEST_F(DispatchServiceTest, AmbulanceGuidanceGoesToTheGuardOnDutyAndTheCareStaffAreInformed) {
-  std::string carer = Staff({dir::SKILL_ELDERLY_CARE});
+  std::string carer = Staff({ev::SKILL_ELDERLY_CARE});
   OnShift(carer);
-  std::string off_duty_carer = Staff({dir::SKILL_ELDERLY_CARE});  // no shift now
-  std::string guard = Staff({dir::SKILL_SECURITY});
+  std::string off_duty_carer = Staff({ev::SKILL_ELDERLY_CARE});  // no shift now
+  std::string guard = Staff({ev::SKILL_SECURITY});
   OnShift(guard);
-  std::string guard_elsewhere = Staff({dir::SKILL_SECURITY}, other_estate_);
+  std::string guard_elsewhere = Staff({ev::SKILL_SECURITY}, other_estate_);
   OnShift(guard_elsewhere, other_estate_);
   ev::ElderEmergency em;
   em.set_emergency_id(NewId(absl::Now()));
@@ -1029,7 +1023,7 @@ TEST_F(DispatchServiceTest, TheResidentAgreesThePriceBeforeTheWorkStartsChargedB
   pb::WorkOrder o;
   EXPECT_EQ(Field(Call(&Stub::CreateWorkOrder, Agent(), req, &o)), "work_order.quantity_milli");
   req.mutable_work_order()->set_quantity_milli(2000);  // two hours, as estimated
-  std::string cleaner = Staff({dir::SKILL_CLEANING});
+  std::string cleaner = Staff({ev::SKILL_CLEANING});
   OnShift(cleaner);
   ASSERT_TRUE(Call(&Stub::CreateWorkOrder, Agent(), req, &o).ok());
   EXPECT_EQ(o.quote_fen(), 8000);
@@ -1139,9 +1133,9 @@ TEST_F(DispatchServiceTest, ThirdRepairOfAUnitRaisesOnePreventiveInspection) {
 // Issue 19 #10: repeat-repair detection counts repairs only. Paid cleaning of the unit and
 // the ambulance guided to it are not repairs and raise no inspection.
 TEST_F(DispatchServiceTest, RepeatRepairDetectionCountsRepairsOnly) {
-  std::string cleaner = Staff({dir::SKILL_CLEANING});
+  std::string cleaner = Staff({ev::SKILL_CLEANING});
   OnShift(cleaner);
-  std::string guard = Staff({dir::SKILL_SECURITY});
+  std::string guard = Staff({ev::SKILL_SECURITY});
   OnShift(guard);
   StandardPrice("CLEAN_HOME", 8000, "job");
   for (int i = 0; i < 3; ++i) {
@@ -1260,8 +1254,8 @@ TEST_F(DispatchServiceTest, TheSignatureNamesAResidentOfTheUnitAndKeepsTheirWord
   EXPECT_EQ(Get(o.id()).signature().opinion(), "修得很好,满意");
   // A resident who moved to another unit no longer signs for this one.
   pb::WorkOrder next = WorkDone(Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL));
-  dir::Resident moved;
-  moved.set_id(family);
+  ev::ResidentChanged moved;
+  moved.set_resident_id(family);
   moved.set_estate_id(estate_);
   moved.set_unit_id(NewId(absl::Now()));
   moved.set_version(2);
@@ -1273,9 +1267,9 @@ TEST_F(DispatchServiceTest, TheSignatureNamesAResidentOfTheUnitAndKeepsTheirWord
 // Issue 19 #10: locksmiths and appliance technicians have work categories of their own,
 // so the automatic choice finds them.
 TEST_F(DispatchServiceTest, LocksmithAndApplianceWorkIsDispatchedToThoseStaff) {
-  std::string locksmith = Staff({dir::SKILL_LOCKSMITH});
+  std::string locksmith = Staff({ev::SKILL_LOCKSMITH});
   OnShift(locksmith);
-  std::string fixer = Staff({dir::SKILL_APPLIANCES});
+  std::string fixer = Staff({ev::SKILL_APPLIANCES});
   OnShift(fixer);
   pb::WorkOrder lock = Create(common::WORK_CATEGORY_LOCKSMITH, common::PRIORITY_SMALL);
   ASSERT_EQ(lock.workers_size(), 1);

@@ -7,7 +7,7 @@
 namespace wuye::dispatch {
 namespace {
 
-namespace dir = ::wuye::directory::v1;
+namespace ev = ::wuye::events::v1;
 
 using sql::Bytes;
 using sql::Micros;
@@ -64,11 +64,12 @@ const sql::Statement kStaffUpsert = statements.Add(
     "home_estate_ids = EXCLUDED.home_estate_ids, version = EXCLUDED.version "
     "WHERE dir_staff.version < EXCLUDED.version AND dir_staff.group_id = EXCLUDED.group_id");
 
-void DispatchStore::UpsertStaff(pqxx::work& tx, const std::string& group, const dir::Staff& s) {
+void DispatchStore::UpsertStaff(pqxx::work& tx, const std::string& group,
+                                const ev::StaffChanged& s) {
   std::vector<std::string> skills, estates;
   for (int skill : s.skills()) skills.push_back(absl::StrCat(skill));
   for (const auto& e : s.home_estate_ids()) estates.push_back(e);
-  tx.exec_prepared(kStaffUpsert, s.id(), group, s.active(), ArrayOf(skills), ArrayOf(estates),
+  tx.exec_prepared(kStaffUpsert, s.staff_id(), group, s.active(), ArrayOf(skills), ArrayOf(estates),
                    s.version());
 }
 
@@ -81,9 +82,9 @@ const sql::Statement kShiftUpsert = statements.Add(
     "WHERE dir_shifts.version < EXCLUDED.version AND dir_shifts.group_id = "
     "EXCLUDED.group_id");
 
-void DispatchStore::UpsertShift(pqxx::work& tx, const std::string& group, const dir::Shift& s,
+void DispatchStore::UpsertShift(pqxx::work& tx, const std::string& group, const ev::ShiftChanged& s,
                                 bool deleted, int64_t version) {
-  tx.exec_prepared(kShiftUpsert, s.id(), group, s.estate_id(), s.staff_id(),
+  tx.exec_prepared(kShiftUpsert, s.shift_id(), group, s.estate_id(), s.staff_id(),
                    Micros(FromProtoTime(s.start_time())), Micros(FromProtoTime(s.end_time())),
                    deleted, version);
 }

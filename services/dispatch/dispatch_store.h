@@ -11,7 +11,7 @@
 #include "services/dispatch/work_order.h"
 #include "shared/db.h"
 #include "shared/migrate.h"
-#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 
 namespace wuye {
 const MigrationSet& dispatch_migrations();
@@ -56,9 +56,9 @@ class DispatchStore {
   void UpsertEstate(pqxx::work& tx, const std::string& group, const std::string& id,
                     const std::string& time_zone, int64_t version);
   void UpsertStaff(pqxx::work& tx, const std::string& group,
-                   const ::wuye::directory::v1::Staff& staff);
+                   const ::wuye::events::v1::StaffChanged& staff);
   void UpsertShift(pqxx::work& tx, const std::string& group,
-                   const ::wuye::directory::v1::Shift& shift, bool deleted, int64_t version);
+                   const ::wuye::events::v1::ShiftChanged& shift, bool deleted, int64_t version);
   void UpsertUnit(pqxx::work& tx, const std::string& group, const std::string& id,
                   const std::string& estate_id, int64_t version);
   void UpsertResident(pqxx::work& tx, const std::string& group, const std::string& id,

@@ -8,13 +8,12 @@
 #include "shared/proto_time.h"
 #include "shared/status.h"
 #include "shared/zone.h"
-#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 
 namespace wuye::dispatch {
 namespace {
 
 namespace common = ::wuye::common::v1;
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 
 absl::Status Illegal(State from, State to) {
@@ -812,29 +811,29 @@ ev::WorkOrderChanged ToEvent(const pb::WorkOrder& o, const std::string& staff_id
 int SkillFor(common::WorkCategory category) {
   switch (category) {
     case common::WORK_CATEGORY_PLUMBING:
-      return dir::SKILL_PLUMBING;
+      return ev::SKILL_PLUMBING;
     case common::WORK_CATEGORY_ELECTRICAL:
-      return dir::SKILL_ELECTRICAL;
+      return ev::SKILL_ELECTRICAL;
     case common::WORK_CATEGORY_HVAC:
-      return dir::SKILL_HVAC;
+      return ev::SKILL_HVAC;
     case common::WORK_CATEGORY_CIVIL:
-      return dir::SKILL_CIVIL;
+      return ev::SKILL_CIVIL;
     case common::WORK_CATEGORY_CLEANING:
-      return dir::SKILL_CLEANING;
+      return ev::SKILL_CLEANING;
     case common::WORK_CATEGORY_GREENING:
-      return dir::SKILL_GREENING;
+      return ev::SKILL_GREENING;
     case common::WORK_CATEGORY_SECURITY:
-      return dir::SKILL_SECURITY;
+      return ev::SKILL_SECURITY;
     case common::WORK_CATEGORY_ELDERCARE_VISIT:
-      return dir::SKILL_ELDERLY_CARE;
+      return ev::SKILL_ELDERLY_CARE;
     case common::WORK_CATEGORY_ERRAND:
-      return dir::SKILL_ERRANDS;
+      return ev::SKILL_ERRANDS;
     case common::WORK_CATEGORY_LOCKSMITH:
-      return dir::SKILL_LOCKSMITH;
+      return ev::SKILL_LOCKSMITH;
     case common::WORK_CATEGORY_APPLIANCES:
-      return dir::SKILL_APPLIANCES;
+      return ev::SKILL_APPLIANCES;
     default:
-      return dir::SKILL_UNSPECIFIED;
+      return ev::SKILL_UNSPECIFIED;
   }
 }
 

@@ -6,7 +6,7 @@
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
-#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 
 namespace wuye::dispatch {
 
@@ -140,7 +140,7 @@ std::vector<std::string> WorkOrderFlow::CareStaffOnShift(pqxx::work& tx, const p
                                                          absl::Time now) {
   std::vector<std::string> out;
   for (const Candidate& c : store_.Eligible(tx, o.group_id(), o.estate_id(),
-                                            ::wuye::directory::v1::SKILL_ELDERLY_CARE, now, {})) {
+                                            ::wuye::events::v1::SKILL_ELDERLY_CARE, now, {})) {
     out.push_back(c.staff_id);
   }
   std::sort(out.begin(), out.end());

@@ -8,13 +8,12 @@
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
-#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 
 namespace wuye::dispatch {
 namespace {
 
 namespace common = ::wuye::common::v1;
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 
 absl::TimeZone Zone(const char* name) {
@@ -587,19 +586,19 @@ TEST(AssignmentTest, NobodyEligible) {
 }
 
 TEST(AssignmentTest, SkillsOfCategories) {
-  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_PLUMBING), dir::SKILL_PLUMBING);
-  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_ELECTRICAL), dir::SKILL_ELECTRICAL);
-  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_HVAC), dir::SKILL_HVAC);
-  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_CIVIL), dir::SKILL_CIVIL);
-  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_CLEANING), dir::SKILL_CLEANING);
-  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_GREENING), dir::SKILL_GREENING);
-  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_SECURITY), dir::SKILL_SECURITY);
-  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_ELDERCARE_VISIT), dir::SKILL_ELDERLY_CARE);
-  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_ERRAND), dir::SKILL_ERRANDS);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_PLUMBING), ev::SKILL_PLUMBING);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_ELECTRICAL), ev::SKILL_ELECTRICAL);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_HVAC), ev::SKILL_HVAC);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_CIVIL), ev::SKILL_CIVIL);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_CLEANING), ev::SKILL_CLEANING);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_GREENING), ev::SKILL_GREENING);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_SECURITY), ev::SKILL_SECURITY);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_ELDERCARE_VISIT), ev::SKILL_ELDERLY_CARE);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_ERRAND), ev::SKILL_ERRANDS);
   // Issue 19 #10: locksmiths and appliance technicians have work to be dispatched to.
-  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_LOCKSMITH), dir::SKILL_LOCKSMITH);
-  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_APPLIANCES), dir::SKILL_APPLIANCES);
-  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_UNSPECIFIED), dir::SKILL_UNSPECIFIED);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_LOCKSMITH), ev::SKILL_LOCKSMITH);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_APPLIANCES), ev::SKILL_APPLIANCES);
+  EXPECT_EQ(SkillFor(common::WORK_CATEGORY_UNSPECIFIED), ev::SKILL_UNSPECIFIED);
 }
 
 // -- escalation -----------------------------------------------------------------------------

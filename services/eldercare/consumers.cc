@@ -4,22 +4,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/eldercare/eldercare_store.h"
+#include "shared/civil_date.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/status.h"
-#include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 
 namespace wuye::eldercare {
 namespace {
 
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
-
-std::optional<absl::CivilDay> Day(bool has, const dir::Date& d) {
-  if (!has || d.year() == 0) return std::nullopt;
-  return absl::CivilDay(d.year(), d.month(), d.day());
-}
 
 class Handler {
  public:
@@ -39,36 +33,36 @@ class Handler {
     return IsValidId(group) && IsValidId(id);
   }
 
-  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const dir::Estate& estate) {
-    if (!Valid(e.group_id(), estate.id())) return absl::OkStatus();
-    store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.time_zone(), estate.version());
+  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const ev::EstateChanged& estate) {
+    if (!Valid(e.group_id(), estate.estate_id())) return absl::OkStatus();
+    store_.UpsertEstate(tx, e.group_id(), estate.estate_id(), estate.time_zone(), estate.version());
     return absl::OkStatus();
   }
 
-  absl::Status Unit(pqxx::work& tx, const ev::Event& e, const dir::Unit& unit) {
-    if (!Valid(e.group_id(), unit.id())) return absl::OkStatus();
-    store_.UpsertUnit(tx, e.group_id(), unit.id(), unit.estate_id(), unit.version());
+  absl::Status Unit(pqxx::work& tx, const ev::Event& e, const ev::UnitChanged& unit) {
+    if (!Valid(e.group_id(), unit.unit_id())) return absl::OkStatus();
+    store_.UpsertUnit(tx, e.group_id(), unit.unit_id(), unit.estate_id(), unit.version());
     return absl::OkStatus();
   }
 
-  absl::Status UnitsImported(pqxx::work& tx, const ev::Event& e, const ev::UnitsImported& chunk) {
+  absl::Status UnitsImported(pqxx::work& tx, const ev::Event& e, const ev::UnitImportChunk& chunk) {
     for (const auto& unit : chunk.units()) WUYE_RETURN_IF_ERROR(Unit(tx, e, unit));
     return absl::OkStatus();
   }
 
-  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r) {
+  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const ev::ResidentChanged& r) {
     const std::string& group = e.group_id();
-    if (!Valid(group, r.id()) || !IsValidId(r.estate_id()) || !IsValidId(r.unit_id())) {
+    if (!Valid(group, r.resident_id()) || !IsValidId(r.estate_id()) || !IsValidId(r.unit_id())) {
       return absl::OkStatus();
     }
     ResidentCopy copy;
-    copy.id = r.id();
+    copy.id = r.resident_id();
     copy.estate_id = r.estate_id();
     copy.unit_id = r.unit_id();
     copy.facts.role = static_cast<ResidentRole>(r.role());
-    copy.facts.date_of_birth = Day(r.has_date_of_birth(), r.date_of_birth());
-    copy.facts.lease_start = Day(r.has_lease_start(), r.lease_start());
-    copy.facts.lease_end = Day(r.has_lease_end(), r.lease_end());
+    copy.facts.date_of_birth = CivilDayOf(r.date_of_birth());
+    copy.facts.lease_start = CivilDayOf(r.lease_start());
+    copy.facts.lease_end = CivilDayOf(r.lease_end());
     copy.version = r.version();
     store_.UpsertResident(tx, group, copy);
     return absl::OkStatus();

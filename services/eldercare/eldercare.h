@@ -52,7 +52,7 @@ inline constexpr int kMinAgeYears = 60;
 inline constexpr int kDefaultVisitEveryDays = 7;
 inline constexpr int kMaxVisitEveryDays = 90;
 
-// Roles of a resident as the directory sends them (wuye.directory.v1.ResidentRole).
+// Roles of a resident as the directory sends them (wuye.events.v1.ResidentRole).
 enum class ResidentRole { kUnspecified = 0, kOwner = 1, kTenant = 2, kFamily = 3 };
 
 // What eldercare's copy of the directory knows about a resident.

@@ -26,6 +26,7 @@
 #include "services/eldercare/eldercare.h"
 #include "services/eldercare/eldercare_jobs.h"
 #include "shared/bus.h"
+#include "shared/civil_date.h"
 #include "shared/ids.h"
 #include "shared/outbox.h"
 #include "shared/proto_time.h"
@@ -35,7 +36,7 @@
 #include "shared/testing/events.h"
 #include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
-#include "wuye/directory/v1/directory.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 #include "wuye/events/v1/envelope.pb.h"
 
@@ -45,7 +46,6 @@ ABSL_DECLARE_FLAG(std::string, eldercare_lookup_key_file);
 namespace wuye::eldercare {
 namespace {
 
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 using Stub = v1::ElderCareService::Stub;
 using ::wuye::testing::TestToken;
@@ -66,13 +66,7 @@ std::string IdFor(absl::CivilDay dob, const std::string& seq = "123") {
   return first17 + IdCheckCharacter(first17);
 }
 
-dir::Date DirDate(absl::CivilDay d) {
-  dir::Date out;
-  out.set_year(static_cast<int>(d.year()));
-  out.set_month(d.month());
-  out.set_day(d.day());
-  return out;
-}
+ev::CivilDate DirDate(absl::CivilDay d) { return CivilDateOf(d); }
 
 class EldercareServiceTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
  protected:
@@ -131,24 +125,22 @@ class EldercareServiceTest : public ::testing::Test, protected ::wuye::testing::
     ASSERT_TRUE(::wuye::testing::Deliver(*db_, handler_, e).ok());
   }
 
-  dir::Estate EstateOf(const std::string& id, int64_t version) {
-    dir::Estate e;
-    e.set_id(id);
+  ev::EstateChanged EstateOf(const std::string& id, int64_t version) {
+    ev::EstateChanged e;
+    e.set_estate_id(id);
     e.set_time_zone("Asia/Shanghai");
     e.set_version(version);
     return e;
   }
 
   // A resident in the directory copy; returns its id.
-  std::string Resident(absl::CivilDay dob, dir::ResidentRole role = dir::RESIDENT_ROLE_OWNER,
+  std::string Resident(absl::CivilDay dob, ev::ResidentRole role = ev::RESIDENT_ROLE_OWNER,
                        std::optional<std::pair<absl::CivilDay, absl::CivilDay>> lease = {},
                        const std::string& estate = "") {
-    dir::Resident r;
-    r.set_id(NewId(absl::Now()));
+    ev::ResidentChanged r;
+    r.set_resident_id(NewId(absl::Now()));
     r.set_estate_id(estate.empty() ? estate_ : estate);
     r.set_unit_id(NewId(absl::Now()));
-    r.set_name("Resident Name");
-    r.set_phone("13900000000");
     *r.mutable_date_of_birth() = DirDate(dob);
     r.set_role(role);
     if (lease) {
@@ -157,7 +149,7 @@ class EldercareServiceTest : public ::testing::Test, protected ::wuye::testing::
     }
     r.set_version(1);
     Directory("directory.resident.created", r);
-    return r.id();
+    return r.resident_id();
   }
 
   v1::EnrolElderRequest EnrolRequest(const std::string& resident, const std::string& id_number,
@@ -181,8 +173,8 @@ class EldercareServiceTest : public ::testing::Test, protected ::wuye::testing::
   v1::Elder Enrol(const std::string& id_seq = "123", const std::string& phone = "13812345678",
                   const std::string& estate = "") {
     absl::CivilDay dob(1956, 5, 17);
-    auto req = EnrolRequest(Resident(dob, dir::RESIDENT_ROLE_OWNER, {}, estate), IdFor(dob, id_seq),
-                            phone);
+    auto req =
+        EnrolRequest(Resident(dob, ev::RESIDENT_ROLE_OWNER, {}, estate), IdFor(dob, id_seq), phone);
     v1::Elder elder;
     grpc::Status st = Call(&Stub::EnrolElder, agent_, req, &elder);
     EXPECT_TRUE(st.ok()) << st.error_message();
@@ -321,17 +313,17 @@ TEST_F(EldercareServiceTest, FiftyNineYearsAnd364DaysIsRefusedAndNothingWritten)
 
 TEST_F(EldercareServiceTest, TenantsNeedALeaseOfAYear) {
   absl::CivilDay dob(1950, 1, 1);
-  auto short_lease = Resident(dob, dir::RESIDENT_ROLE_TENANT,
+  auto short_lease = Resident(dob, ev::RESIDENT_ROLE_TENANT,
                               std::pair{absl::CivilDay(2026, 6, 1), absl::CivilDay(2027, 5, 30)});
   v1::Elder elder;
   grpc::Status st = Call(&Stub::EnrolElder, agent_, EnrolRequest(short_lease, IdFor(dob)), &elder);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Reason(st), "LEASE_UNDER_A_YEAR");
-  auto year = Resident(dob, dir::RESIDENT_ROLE_TENANT,
+  auto year = Resident(dob, ev::RESIDENT_ROLE_TENANT,
                        std::pair{absl::CivilDay(2026, 6, 1), absl::CivilDay(2027, 5, 31)});
   st = Call(&Stub::EnrolElder, agent_, EnrolRequest(year, IdFor(dob)), &elder);
   EXPECT_TRUE(st.ok()) << st.error_message();
-  auto family = Resident(dob, dir::RESIDENT_ROLE_FAMILY);
+  auto family = Resident(dob, ev::RESIDENT_ROLE_FAMILY);
   st = Call(&Stub::EnrolElder, agent_, EnrolRequest(family, IdFor(dob, "456")), &elder);
   EXPECT_EQ(Reason(st), "NOT_OWNER_OR_TENANT");
 }
@@ -1134,29 +1126,30 @@ TEST_F(EldercareServiceTest, DirectoryEventsArriveAndEldercareEventsLeaveThrough
               });
 
   absl::CivilDay dob(1950, 1, 1);
-  dir::Resident r;
-  r.set_id(NewId(absl::Now()));
+  ev::ResidentChanged r;
+  r.set_resident_id(NewId(absl::Now()));
   r.set_estate_id(estate_);
   r.set_unit_id(NewId(absl::Now()));
   *r.mutable_date_of_birth() = DirDate(dob);
-  r.set_role(dir::RESIDENT_ROLE_OWNER);
+  r.set_role(ev::RESIDENT_ROLE_OWNER);
   r.set_version(1);
   Outbox directory_outbox(*peer, "directory");
   ASSERT_TRUE(peer->Transact([&](pqxx::work& tx) {
                     directory_outbox.Append(
-                        tx, {"directory.resident.created", group_, estate_, r.id(), 1, &r},
+                        tx, {"directory.resident.created", group_, estate_, r.resident_id(), 1, &r},
                         absl::Now(), "trace");
                     return absl::OkStatus();
                   })
                   .ok());
   ASSERT_TRUE(::wuye::testing::WaitFor(
       [&] {
-        return Count(absl::StrCat("SELECT count(*) FROM dir_residents WHERE id = '", r.id(),
-                                  "'")) == 1;
+        return Count(absl::StrCat("SELECT count(*) FROM dir_residents WHERE id = '",
+                                  r.resident_id(), "'")) == 1;
       },
       absl::Seconds(20)));
   v1::Elder elder;
-  ASSERT_TRUE(Call(&Stub::EnrolElder, agent_, EnrolRequest(r.id(), IdFor(dob)), &elder).ok());
+  ASSERT_TRUE(
+      Call(&Stub::EnrolElder, agent_, EnrolRequest(r.resident_id(), IdFor(dob)), &elder).ok());
   EXPECT_TRUE(
       ::wuye::testing::WaitFor([&] { return charges == 4 && enrolled == 1; }, absl::Seconds(20)));
   bus.Stop();
@@ -1281,23 +1274,26 @@ TEST_F(EldercareServiceTest, ConcurrentRetriesEnrolOnceAndListsPage) {
 
 TEST_F(EldercareServiceTest, TheDirectoryCopyIgnoresStaleVersions) {
   absl::CivilDay dob(1950, 1, 1);
-  dir::Resident r;
-  r.set_id(NewId(absl::Now()));
+  ev::ResidentChanged r;
+  r.set_resident_id(NewId(absl::Now()));
   r.set_estate_id(estate_);
   r.set_unit_id(NewId(absl::Now()));
   *r.mutable_date_of_birth() = DirDate(dob);
-  r.set_role(dir::RESIDENT_ROLE_OWNER);
+  r.set_role(ev::RESIDENT_ROLE_OWNER);
   r.set_version(2);
   Directory("directory.resident.updated", r);
-  r.set_role(dir::RESIDENT_ROLE_FAMILY);
+  r.set_role(ev::RESIDENT_ROLE_FAMILY);
   r.set_version(1);
   Directory("directory.resident.created", r);  // late and stale
   v1::Elder elder;
-  EXPECT_TRUE(Call(&Stub::EnrolElder, agent_, EnrolRequest(r.id(), IdFor(dob)), &elder).ok());
+  EXPECT_TRUE(
+      Call(&Stub::EnrolElder, agent_, EnrolRequest(r.resident_id(), IdFor(dob)), &elder).ok());
   // Another group's event never touches this group's copy.
   r.set_version(3);
   Directory("directory.resident.updated", r, NewId(absl::Now()));
-  EXPECT_EQ(Count(absl::StrCat("SELECT version FROM dir_residents WHERE id = '", r.id(), "'")), 2);
+  EXPECT_EQ(
+      Count(absl::StrCat("SELECT version FROM dir_residents WHERE id = '", r.resident_id(), "'")),
+      2);
 }
 
 }  // namespace

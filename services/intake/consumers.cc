@@ -9,10 +9,10 @@
 #include "services/intake/ticket.h"
 #include "services/intake/ticket_flow.h"
 #include "shared/auth.h"
+#include "shared/civil_date.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
-#include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
@@ -21,7 +21,12 @@ namespace wuye::intake {
 namespace {
 
 namespace ev = ::wuye::events::v1;
-namespace dir = ::wuye::directory::v1;
+
+// A directory day as intake stores it: "YYYY-MM-DD", or "" when unset.
+std::string DayText(const ev::CivilDate& d) {
+  std::optional<absl::CivilDay> day = CivilDayOf(d);
+  return day ? absl::FormatCivilTime(*day) : std::string();
+}
 
 // Every type dispatch publishes (docs/events.md#dispatch): each carries the order after the
 // change, and any of them may move a ticket or change who works on it.
@@ -45,11 +50,7 @@ constexpr std::initializer_list<absl::string_view> kWorkOrderEvents = {
 
 class Consumer {
  public:
-  Consumer(Db& db, std::string phone_key)
-      : store_(db),
-        outbox_(db, "intake"),
-        flow_(store_, outbox_),
-        phone_key_(std::move(phone_key)) {
+  explicit Consumer(Db& db) : store_(db), outbox_(db, "intake"), flow_(store_, outbox_) {
     router_.On(kWorkOrderEvents, this, &Consumer::WorkOrder)
         .On({"directory.estate.created", "directory.estate.updated"}, this, &Consumer::Estate)
         .On({"directory.staff.created", "directory.staff.updated"}, this, &Consumer::Staff)
@@ -63,63 +64,54 @@ class Consumer {
   const EventRouter& router() const { return router_; }
 
  private:
-  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const dir::Estate& estate) {
-    if (!IsValidId(estate.id()) || !IsValidId(e.group_id())) return absl::OkStatus();
-    DeskHours desk;  // a directory that knows no desk_24h sends hours, or none: 24 hours
-    desk.open_24h = estate.desk_24h() || (!estate.has_desk_opens() && !estate.has_desk_closes());
+  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const ev::EstateChanged& estate) {
+    if (!IsValidId(estate.estate_id()) || !IsValidId(e.group_id())) return absl::OkStatus();
+    DeskHours desk;
+    desk.open_24h = estate.desk_24h();
     if (!desk.open_24h) {
-      desk.opens_min = estate.desk_opens().hours() * 60 + estate.desk_opens().minutes();
-      desk.closes_min = estate.desk_closes().hours() * 60 + estate.desk_closes().minutes();
+      desk.opens_min = estate.desk_opens_minute();
+      desk.closes_min = estate.desk_closes_minute();
     }
-    store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.household_count(), estate.time_zone(),
-                        desk, e.subject_version());
+    store_.UpsertEstate(tx, e.group_id(), estate.estate_id(), estate.household_count(),
+                        estate.time_zone(), desk, e.subject_version());
     return absl::OkStatus();
   }
 
-  absl::Status Staff(pqxx::work& tx, const ev::Event& e, const dir::Staff& staff) {
-    if (staff.id().empty() || !IsValidId(e.group_id())) return absl::OkStatus();
-    std::string start;
-    if (staff.has_start_date() && staff.start_date().year() > 0) {
-      start = DateText(staff.start_date());
-    }
+  absl::Status Staff(pqxx::work& tx, const ev::Event& e, const ev::StaffChanged& staff) {
+    if (staff.staff_id().empty() || !IsValidId(e.group_id())) return absl::OkStatus();
+    std::string start = DayText(staff.start_date());
     std::vector<std::string> estates(staff.home_estate_ids().begin(),
                                      staff.home_estate_ids().end());
-    store_.UpsertStaff(tx, e.group_id(), staff.id(), start, e.subject_version(), estates,
+    store_.UpsertStaff(tx, e.group_id(), staff.staff_id(), start, e.subject_version(), estates,
                        staff.active());
     return absl::OkStatus();
   }
 
-  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r) {
+  absl::Status Resident(pqxx::work& tx, const ev::Event& e, const ev::ResidentChanged& r) {
     return CopyResident(tx, e, r, ResidentTerms());
   }
-  absl::Status ResidentRemoved(pqxx::work& tx, const ev::Event& e,
-                               const ev::ResidentRemoved& removed) {
+  absl::Status ResidentRemoved(pqxx::work& tx, const ev::Event& e, const ev::ResidentChanged& r) {
     ResidentTerms terms;
-    terms.removed_at = removed.has_removed_at() ? FromProtoTime(removed.removed_at())
-                                                : FromProtoTime(e.occurred_at());
-    return CopyResident(tx, e, removed.resident(), terms);
+    terms.removed_at =
+        r.has_removed_at() ? FromProtoTime(r.removed_at()) : FromProtoTime(e.occurred_at());
+    return CopyResident(tx, e, r, terms);
   }
 
-  // Whose number a carrier-log call is (seed 000 二.5: 有业主通话记录): the number normalised
-  // as a carrier-log number and kept only as its hash; a number intake cannot read matches
-  // no call. With it what decides whether it was a resident's on a call's day: the role, a
-  // tenant's lease, the move-out day, the removal.
-  absl::Status CopyResident(pqxx::work& tx, const ev::Event& e, const dir::Resident& r,
+  // Whose number a carrier-log call is (seed 000 二.5: 有业主通话记录): the directory sends
+  // only the hash of the number normalised as a carrier-log number (empty for a number that
+  // matches no call). With it what decides whether it was a resident's on a call's day: the
+  // role, a tenant's lease, the move-out day, the removal.
+  absl::Status CopyResident(pqxx::work& tx, const ev::Event& e, const ev::ResidentChanged& r,
                             ResidentTerms terms) {
-    if (!IsValidId(r.id()) || !IsValidId(r.estate_id()) || !IsValidId(e.group_id())) {
+    if (!IsValidId(r.resident_id()) || !IsValidId(r.estate_id()) || !IsValidId(e.group_id())) {
       return absl::OkStatus();
     }
-    std::string hash;
-    if (auto digits = NormalizePhone(r.phone(), "phone"); digits.ok() && !digits->empty()) {
-      hash = HashPhone(phone_key_, *digits);
-    }
-    auto day = [](const dir::Date& d) { return d.year() > 0 ? DateText(d) : std::string(); };
     terms.role = static_cast<int>(r.role());
-    terms.lease_start = day(r.lease_start());
-    terms.lease_end = day(r.lease_end());
-    terms.move_out_date = day(r.move_out_date());
-    store_.UpsertResidentPhone(tx, e.group_id(), r.id(), r.estate_id(), hash, terms,
-                               std::max<int64_t>(e.subject_version(), 1));
+    terms.lease_start = DayText(r.lease_start());
+    terms.lease_end = DayText(r.lease_end());
+    terms.move_out_date = DayText(r.move_out_date());
+    store_.UpsertResidentPhone(tx, e.group_id(), r.resident_id(), r.estate_id(), r.phone_hash(),
+                               terms, std::max<int64_t>(e.subject_version(), 1));
     return absl::OkStatus();
   }
 
@@ -198,14 +190,13 @@ class Consumer {
   IntakeStore store_;
   Outbox outbox_;
   TicketFlow flow_;
-  std::string phone_key_;
   EventRouter router_;
 };
 
 }  // namespace
 
-EventHandler MakeHandler(Db& db, std::string phone_key) {
-  auto consumer = std::make_shared<Consumer>(db, std::move(phone_key));
+EventHandler MakeHandler(Db& db, std::string /*phone_key*/) {
+  auto consumer = std::make_shared<Consumer>(db);
   return [consumer](pqxx::work& tx, const ev::Event& e) { return consumer->router().Apply(tx, e); };
 }
 

@@ -5,8 +5,8 @@
 //    order are ignored.
 //  - wuye.directory.events: the estates (household count, time zone) and staff (start date)
 //    that the callback rule needs, versioned by subject_version; and the residents' numbers,
-//    only as their hash under the phone key, to tell whether an unrecorded call is a
-//    resident's.
+//    only as the hash the directory makes under the phone key both hold
+//    (ResidentChanged.phone_hash), to tell whether an unrecorded call is a resident's.
 #pragma once
 
 #include <string>
@@ -16,8 +16,9 @@
 
 namespace wuye::intake {
 
-// The consumer's handler; it prepares its statements on `db` and hashes residents' numbers
-// under `phone_key` (the key the service hashes callers' numbers with).
+// The consumer's handler; it prepares its statements on `db`. `phone_key` is no longer
+// read (the directory's resident events carry the hash); it stays until the service
+// tests' fixtures move to shared/testing (issue 21 #7), then goes.
 EventHandler MakeHandler(Db& db, std::string phone_key);
 
 }  // namespace wuye::intake

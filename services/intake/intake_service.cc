@@ -116,7 +116,7 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
     std::string caller_hash;
     if (!t.caller_phone().empty()) {
       WUYE_ASSIGN_OR_RETURN(std::string digits,
-                            NormalizePhone(t.caller_phone(), "ticket.caller_phone"));
+                            NormalizeCallerPhone(t.caller_phone(), "ticket.caller_phone"));
       caller_hash = HashPhone(phone_key_, digits);
       t.clear_caller_phone();
     }
@@ -604,7 +604,7 @@ grpc::Status IntakeServiceImpl::ImportCarrierCallLog(Ctx* ctx,
           if (c.duration_seconds() < 0)
             return FieldError(field + ".duration_seconds", "must be >= 0");
           WUYE_ASSIGN_OR_RETURN(std::string digits,
-                                NormalizePhone(c.caller_phone(), field + ".caller_phone"));
+                                NormalizeCallerPhone(c.caller_phone(), field + ".caller_phone"));
           calls.push_back({at, HashPhone(phone_key_, digits), c.duration_seconds()});
         }
         WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));

@@ -60,7 +60,7 @@ struct EstateFacts {
 // the role, a tenant's lease (inclusive "YYYY-MM-DD" days, "" when open), the move-out day
 // ("" while they live there) and when the directory removed them (none while registered).
 struct ResidentTerms {
-  int role = 0;  // wuye.directory.v1.ResidentRole; 0 unknown
+  int role = 0;  // wuye.events.v1.ResidentRole; 0 unknown
   std::string lease_start, lease_end, move_out_date;
   std::optional<absl::Time> removed_at;
 };

@@ -5,8 +5,8 @@
 #include "absl/flags/flag.h"
 #include "services/intake/consumers.h"
 #include "services/intake/intake_service.h"
-#include "services/intake/phone_key.h"
 #include "services/intake/ticket.h"
+#include "shared/phone_key.h"
 #include "shared/service_main.h"
 
 ABSL_FLAG(std::string, phone_key_file, "",
@@ -20,9 +20,8 @@ int main(int argc, char** argv) {
        .migrations = &wuye::intake_migrations(),
        .make = [&phone_key](
                    wuye::ServiceParts& parts) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
-         WUYE_ASSIGN_OR_RETURN(phone_key,
-                               wuye::intake::LoadPhoneKey(std::getenv("WUYE_INTAKE_PHONE_KEY"),
-                                                          absl::GetFlag(FLAGS_phone_key_file)));
+         WUYE_ASSIGN_OR_RETURN(phone_key, wuye::LoadPhoneKey(std::getenv("WUYE_INTAKE_PHONE_KEY"),
+                                                             absl::GetFlag(FLAGS_phone_key_file)));
          return std::make_unique<wuye::intake::IntakeServiceImpl>(parts.db, parts.verifier,
                                                                   parts.clock, phone_key);
        },

@@ -160,7 +160,7 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
     if (t.channel() != common::CHANNEL_HOTLINE) {
       return FieldError(f("caller_phone"), "only for hotline tickets");
     }
-    WUYE_RETURN_IF_ERROR(NormalizePhone(t.caller_phone(), f("caller_phone")).status());
+    WUYE_RETURN_IF_ERROR(NormalizeCallerPhone(t.caller_phone(), f("caller_phone")).status());
   }
 
   // When.
@@ -203,28 +203,6 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
   t.clear_update_time();
   t.clear_history();
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> NormalizePhone(absl::string_view text, absl::string_view field) {
-  std::string digits;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (absl::ascii_isdigit(c)) {
-      digits.push_back(c);
-    } else if (!(c == '+' && i == 0) && c != ' ' && c != '-') {
-      return FieldError(field, "digits, with an optional leading '+', spaces and dashes");
-    }
-  }
-  // +86 138 0000 0000 and 138 0000 0000 are the same caller.
-  if (digits.size() == 13 && digits.compare(0, 2, "86") == 0 && digits[2] == '1') {
-    digits.erase(0, 2);
-  }
-  if (digits.size() < 7 || digits.size() > 15) return FieldError(field, "7 to 15 digits");
-  return digits;
-}
-
-std::string HashPhone(absl::string_view key, absl::string_view normalized) {
-  return HmacSha256(key, normalized);
 }
 
 bool CanMove(common::TicketKind kind, TicketState from, TicketState to) {

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "shared/phone_key.h"  // NormalizeCallerPhone, HashPhone: a caller's number
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/intake/v1/intake.pb.h"
@@ -41,13 +42,6 @@ absl::Status CheckStaffId(absl::string_view id, absl::string_view field);
 // time (default `now`), the consultation's answer deadline. Output-only fields are cleared.
 absl::Status PrepareTicket(v1::Ticket& ticket, absl::string_view answer, absl::Time now,
                            absl::string_view prefix);
-
-// The phone number's digits, for hashing: 7..15 digits after removing a leading '+',
-// spaces and dashes, and China's country code 86 in front of an 11-digit mobile number.
-// The error names `field` and never quotes the number.
-absl::StatusOr<std::string> NormalizePhone(absl::string_view text, absl::string_view field);
-// HMAC-SHA256 of the normalized number under `key`: 32 raw bytes.
-std::string HashPhone(absl::string_view key, absl::string_view normalized);
 
 // Whether `from` → `to` is a legal move of the ticket's life:
 //   received → answered | dispatched | in_progress | resolved | cancelled

@@ -178,20 +178,6 @@ TEST(PrepareTicket, ComplaintsMayBeMajorSecondOrAboutABill) {
   EXPECT_EQ(FieldOf(PrepareTicket(t, "", kNow, "ticket")), "ticket.disputed_bill_id");
 }
 
-TEST(Phone, NormalizesTheSameCallerToTheSameDigitsAndNeverQuotesIt) {
-  EXPECT_EQ(*NormalizePhone("+86 138-0000-1111", "p"), "13800001111");
-  EXPECT_EQ(*NormalizePhone("13800001111", "p"), "13800001111");
-  EXPECT_EQ(*NormalizePhone("0755-8888 1234", "p"), "075588881234");
-  absl::Status bad = NormalizePhone("138000011112222333", "p").status();
-  EXPECT_EQ(ErrorField(bad), "p");
-  EXPECT_EQ(bad.message().find("1380000"), std::string::npos);
-  std::string h1 = HashPhone("key-one", "13800001111");
-  EXPECT_EQ(h1.size(), 32u);
-  EXPECT_EQ(h1, HashPhone("key-one", "13800001111"));
-  EXPECT_NE(h1, HashPhone("key-two", "13800001111"));
-  EXPECT_NE(h1, HashPhone("key-one", "13800001112"));
-}
-
 TEST(StateMachine, AllowsExactlyTheDocumentedMoves) {
   using S = TicketState;
   std::set<std::pair<S, S>> legal = {

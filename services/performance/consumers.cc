@@ -13,7 +13,6 @@
 #include "shared/proto_time.h"
 #include "shared/status.h"
 #include "shared/zone.h"
-#include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
@@ -22,34 +21,33 @@
 namespace wuye::performance {
 namespace {
 
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 
-std::string_view RoleName(dir::StaffRole role) {
+std::string_view RoleName(ev::StaffRole role) {
   switch (role) {
-    case dir::STAFF_ROLE_AGENT:
+    case ev::STAFF_ROLE_AGENT:
       return roles::kAgent;
-    case dir::STAFF_ROLE_TEAM_LEAD:
+    case ev::STAFF_ROLE_TEAM_LEAD:
       return roles::kTeamLead;
-    case dir::STAFF_ROLE_SUPERVISOR:
+    case ev::STAFF_ROLE_SUPERVISOR:
       return roles::kSupervisor;
-    case dir::STAFF_ROLE_ESTATE_MANAGER:
+    case ev::STAFF_ROLE_ESTATE_MANAGER:
       return roles::kEstateManager;
-    case dir::STAFF_ROLE_TECHNICIAN:
+    case ev::STAFF_ROLE_TECHNICIAN:
       return roles::kTechnician;
-    case dir::STAFF_ROLE_CLEANER:
+    case ev::STAFF_ROLE_CLEANER:
       return roles::kCleaner;
-    case dir::STAFF_ROLE_GARDENER:
+    case ev::STAFF_ROLE_GARDENER:
       return roles::kGardener;
-    case dir::STAFF_ROLE_SECURITY_GUARD:
+    case ev::STAFF_ROLE_SECURITY_GUARD:
       return roles::kSecurityGuard;
-    case dir::STAFF_ROLE_CARE_WORKER:
+    case ev::STAFF_ROLE_CARE_WORKER:
       return roles::kCareWorker;
-    case dir::STAFF_ROLE_FINANCE_CLERK:
+    case ev::STAFF_ROLE_FINANCE_CLERK:
       return roles::kFinanceClerk;
-    case dir::STAFF_ROLE_QUALITY_INSPECTOR:
+    case ev::STAFF_ROLE_QUALITY_INSPECTOR:
       return roles::kQualityInspector;
-    case dir::STAFF_ROLE_GROUP_ADMIN:
+    case ev::STAFF_ROLE_GROUP_ADMIN:
       return roles::kGroupAdmin;
     default:
       return "";
@@ -90,20 +88,21 @@ class Handler {
     return EvidenceFlow(store_).Apply(tx, group, std::move(batch));
   }
 
-  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const dir::Estate& estate) {
-    if (IsValidId(estate.id())) {
-      store_.UpsertEstate(tx, e.group_id(), estate.id(), estate.time_zone(), estate.version());
+  absl::Status Estate(pqxx::work& tx, const ev::Event& e, const ev::EstateChanged& estate) {
+    if (IsValidId(estate.estate_id())) {
+      store_.UpsertEstate(tx, e.group_id(), estate.estate_id(), estate.time_zone(),
+                          estate.version());
     }
     return absl::OkStatus();
   }
 
-  absl::Status Staff(pqxx::work& tx, const ev::Event& e, const dir::Staff& staff) {
-    if (!IsValidId(staff.id())) return absl::OkStatus();
+  absl::Status Staff(pqxx::work& tx, const ev::Event& e, const ev::StaffChanged& staff) {
+    if (!IsValidId(staff.staff_id())) return absl::OkStatus();
     StaffCopy copy;
-    copy.id = staff.id();
+    copy.id = staff.staff_id();
     copy.active = staff.active();
     for (int r : staff.roles()) {
-      std::string_view name = RoleName(static_cast<dir::StaffRole>(r));
+      std::string_view name = RoleName(static_cast<ev::StaffRole>(r));
       if (!name.empty()) copy.roles.emplace_back(name);
     }
     for (const std::string& id : staff.home_estate_ids()) {
@@ -113,8 +112,8 @@ class Handler {
     return absl::OkStatus();
   }
 
-  absl::Status ShiftDeleted(pqxx::work& tx, const ev::Event& e, const ev::ShiftDeleted& deleted) {
-    if (IsValidId(deleted.shift().id())) store_.DeleteShift(tx, e.group_id(), deleted.shift().id());
+  absl::Status ShiftDeleted(pqxx::work& tx, const ev::Event& e, const ev::ShiftChanged& deleted) {
+    if (IsValidId(deleted.shift_id())) store_.DeleteShift(tx, e.group_id(), deleted.shift_id());
     return absl::OkStatus();
   }
 
@@ -133,15 +132,16 @@ class Handler {
 
   // Keeps the roster; a shift that arrives after a deducted call it covers charges its
   // agent too (the same evidence, so once).
-  absl::Status Shift(pqxx::work& tx, const ev::Event& e, const dir::Shift& shift) {
+  absl::Status Shift(pqxx::work& tx, const ev::Event& e, const ev::ShiftChanged& shift) {
     const std::string& group = e.group_id();
-    if (!IsValidId(shift.id()) || !IsValidId(shift.estate_id()) || !IsValidId(shift.staff_id()) ||
-        !shift.has_start_time() || !shift.has_end_time()) {
+    if (!IsValidId(shift.shift_id()) || !IsValidId(shift.estate_id()) ||
+        !IsValidId(shift.staff_id()) || !shift.has_start_time() || !shift.has_end_time()) {
       return absl::OkStatus();
     }
     absl::Time start = FromProtoTime(shift.start_time());
     absl::Time end = FromProtoTime(shift.end_time());
-    store_.UpsertShift(tx, group, shift.id(), shift.estate_id(), shift.staff_id(), start, end);
+    store_.UpsertShift(tx, group, shift.shift_id(), shift.estate_id(), shift.staff_id(), start,
+                       end);
     auto staff = store_.GetStaff(tx, group, shift.staff_id());
     if (!staff ||
         std::find(staff->roles.begin(), staff->roles.end(), roles::kAgent) == staff->roles.end()) {

@@ -25,8 +25,8 @@
 #include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
 #include "shared/zone.h"
-#include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 #include "wuye/events/v1/performance_events.pb.h"
@@ -36,7 +36,6 @@ namespace {
 
 using Stub = pb::PerformanceService::Stub;
 using ::wuye::testing::TestToken;
-namespace dir = ::wuye::directory::v1;
 namespace ev = ::wuye::events::v1;
 
 absl::Time Utc(int y, int m, int d, int hh = 0, int mm = 0) {
@@ -57,10 +56,10 @@ class PerformanceServiceTest : public ::testing::Test, protected ::wuye::testing
     handler_ = MakeHandler(*db_);
     group_ = NewId(absl::Now());
     estate_ = Estate(group_);
-    manager_ = Staff({dir::STAFF_ROLE_ESTATE_MANAGER}, estate_);
-    inspector_ = Staff({dir::STAFF_ROLE_QUALITY_INSPECTOR}, estate_);
-    agent_ = Staff({dir::STAFF_ROLE_AGENT}, estate_);
-    tech_ = Staff({dir::STAFF_ROLE_TECHNICIAN}, estate_);
+    manager_ = Staff({ev::STAFF_ROLE_ESTATE_MANAGER}, estate_);
+    inspector_ = Staff({ev::STAFF_ROLE_QUALITY_INSPECTOR}, estate_);
+    agent_ = Staff({ev::STAFF_ROLE_AGENT}, estate_);
+    tech_ = Staff({ev::STAFF_ROLE_TECHNICIAN}, estate_);
     admin_tok_ = TestToken(group_, {"*"}, {"group_admin"}, "admin-1");
     manager_tok_ = TestToken(group_, {estate_}, {"estate_manager"}, manager_);
     inspector_tok_ = TestToken(group_, {estate_}, {"quality_inspector"}, inspector_);
@@ -81,26 +80,24 @@ class PerformanceServiceTest : public ::testing::Test, protected ::wuye::testing
   }
 
   std::string Estate(const std::string& group) {
-    dir::Estate e;
-    e.set_id(NewId(absl::Now()));
-    e.set_group_id(group);
+    ev::EstateChanged e;
+    e.set_estate_id(NewId(absl::Now()));
     e.set_time_zone("Asia/Shanghai");
     e.set_version(1);
-    EXPECT_TRUE(Deliver("directory.estate.created", group, e, e.id()).ok());
-    return e.id();
+    EXPECT_TRUE(Deliver("directory.estate.created", group, e, e.estate_id()).ok());
+    return e.estate_id();
   }
 
-  std::string Staff(std::vector<dir::StaffRole> roles, const std::string& estate,
+  std::string Staff(std::vector<ev::StaffRole> roles, const std::string& estate,
                     const std::string& group = "") {
-    dir::Staff s;
-    s.set_id(NewId(absl::Now()));
-    s.set_group_id(group.empty() ? group_ : group);
+    ev::StaffChanged s;
+    s.set_staff_id(NewId(absl::Now()));
     for (auto r : roles) s.add_roles(r);
     s.add_home_estate_ids(estate);
     s.set_active(true);
     s.set_version(1);
-    EXPECT_TRUE(Deliver("directory.staff.created", s.group_id(), s).ok());
-    return s.id();
+    EXPECT_TRUE(Deliver("directory.staff.created", group.empty() ? group_ : group, s).ok());
+    return s.staff_id();
   }
 
   // A verified complaint against `staff` (−20), as intake sends it.
@@ -117,15 +114,14 @@ class PerformanceServiceTest : public ::testing::Test, protected ::wuye::testing
 
   // A shift of the roster, as the directory publishes it.
   std::string Shift(const std::string& staff, absl::Time start, absl::Time end) {
-    dir::Shift sh;
-    sh.set_id(NewId(absl::Now()));
-    sh.set_group_id(group_);
+    ev::ShiftChanged sh;
+    sh.set_shift_id(NewId(absl::Now()));
     sh.set_estate_id(estate_);
     sh.set_staff_id(staff);
     *sh.mutable_start_time() = ToProtoTime(start);
     *sh.mutable_end_time() = ToProtoTime(end);
     EXPECT_TRUE(Deliver("directory.shift.created", group_, sh, estate_).ok());
-    return sh.id();
+    return sh.shift_id();
   }
 
   // intake's finding of a call in the carrier's log nobody recorded; `resident` unset
@@ -808,8 +804,8 @@ TEST_F(PerformanceServiceTest, FormItemsAndTheirMappingAreTheGroups) {
 // agent (or agents) on duty at the call's time by the shift roster who caused it — not
 // every agent of the estate. A number of no resident is a finding to review.
 TEST_F(PerformanceServiceTest, UnrecordedCallCostsTheAgentOnDutyOnlyForResidentsCalls) {
-  std::string agent2 = Staff({dir::STAFF_ROLE_AGENT}, estate_);
-  std::string agent3 = Staff({dir::STAFF_ROLE_AGENT}, estate_);
+  std::string agent2 = Staff({ev::STAFF_ROLE_AGENT}, estate_);
+  std::string agent3 = Staff({ev::STAFF_ROLE_AGENT}, estate_);
   Shift(agent_, Utc(2026, 10, 3, 0), Utc(2026, 10, 3, 8));
   Shift(agent2, Utc(2026, 10, 3, 8), Utc(2026, 10, 3, 16));
   Shift(tech_, Utc(2026, 10, 3, 0), Utc(2026, 10, 3, 16));  // on duty, not at the desk
@@ -860,7 +856,7 @@ TEST_F(PerformanceServiceTest, UnrecordedCallCostsTheAgentOnDutyOnlyForResidents
   EXPECT_EQ(Ledger(2026, 10).findings_to_review(), 2);
 
   // A shift published after the call still charges its agent, once.
-  std::string agent4 = Staff({dir::STAFF_ROLE_AGENT}, estate_);
+  std::string agent4 = Staff({ev::STAFF_ROLE_AGENT}, estate_);
   Shift(agent4, Utc(2026, 10, 3, 19), Utc(2026, 10, 3, 23));
   Shift(agent4, Utc(2026, 10, 3, 19), Utc(2026, 10, 3, 23));
   EXPECT_EQ(Sheet(agent4, 2026, 10).score(), 98);
@@ -889,7 +885,7 @@ TEST_F(PerformanceServiceTest, UnrecordedCallCostsTheAgentOnDutyOnlyForResidents
 // 000_…, 二.5: a supervisor reviews a finding and may dismiss it with a reason; the reason
 // is kept and a deduction it made is withdrawn once.
 TEST_F(PerformanceServiceTest, DismissingAFindingWithdrawsItsDeductionOnce) {
-  std::string supervisor = Staff({dir::STAFF_ROLE_SUPERVISOR}, estate_);
+  std::string supervisor = Staff({ev::STAFF_ROLE_SUPERVISOR}, estate_);
   std::string sup_tok = TestToken(group_, {estate_}, {"supervisor"}, supervisor);
   Shift(agent_, Utc(2026, 10, 3, 0), Utc(2026, 10, 3, 8));
   std::string deducted = UnrecordedCall(Utc(2026, 10, 3, 2), true);
@@ -1148,7 +1144,7 @@ TEST_F(PerformanceServiceTest, OfficeAppealsAQualityLineAndTheCommitteeDecides) 
   // Who may appeal for the office, and bad input: refused, nothing written.
   std::string elsewhere = TestToken(group_, {Estate(group_)}, {"estate_manager"}, "mgr-9");
   std::string other_group = TestToken(NewId(absl::Now()), {"*"}, {"estate_manager"}, "mgr-8");
-  std::string manager2 = Staff({dir::STAFF_ROLE_ESTATE_MANAGER}, estate_);
+  std::string manager2 = Staff({ev::STAFF_ROLE_ESTATE_MANAGER}, estate_);
   std::string manager2_tok = TestToken(group_, {estate_}, {"estate_manager"}, manager2);
   std::string named_admin = TestToken(group_, {"*"}, {"group_admin"}, agent_);
   std::string before = Snapshot();
@@ -1302,7 +1298,7 @@ TEST_F(PerformanceServiceTest, OfficeAppealsAQualityLineAndTheCommitteeDecides) 
 // given back once in their next open month.
 TEST_F(PerformanceServiceTest, OfficeAppealsKeepTheMonthCloseRules) {
   std::string estate_b = Estate(group_);
-  std::string roamer = Staff({dir::STAFF_ROLE_AGENT}, estate_b);  // complained of in estate_
+  std::string roamer = Staff({ev::STAFF_ROLE_AGENT}, estate_b);  // complained of in estate_
   Complaint(roamer, Utc(2026, 10, 12));
   Complaint(agent_, Utc(2026, 10, 13));
   Shift(agent_, Utc(2026, 10, 3, 0), Utc(2026, 10, 3, 8));

@@ -2,7 +2,6 @@
 // refused, and a parsed envelope's payload must unpack or be refused, never crash.
 #include "google/protobuf/any.pb.h"
 #include "tests/fuzz/fuzz.h"
-#include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
@@ -25,10 +24,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   wuye::events::v1::Event event;
   if (!event.ParseFromArray(data, static_cast<int>(size))) return 0;
   const google::protobuf::Any& any = event.payload();
-  TryUnpack<wuye::directory::v1::Unit>(any);
-  TryUnpack<wuye::directory::v1::Staff>(any);
-  TryUnpack<wuye::directory::v1::Resident>(any);
-  TryUnpack<wuye::events::v1::UnitsImported>(any);
+  TryUnpack<wuye::events::v1::EstateChanged>(any);
+  TryUnpack<wuye::events::v1::UnitChanged>(any);
+  TryUnpack<wuye::events::v1::StaffChanged>(any);
+  TryUnpack<wuye::events::v1::ResidentChanged>(any);
+  TryUnpack<wuye::events::v1::UnitImportChunk>(any);
+  TryUnpack<wuye::events::v1::ShiftChanged>(any);
   TryUnpack<wuye::events::v1::TicketChanged>(any);
   TryUnpack<wuye::events::v1::WorkRequested>(any);
   TryUnpack<wuye::events::v1::CallbackRecorded>(any);

@@ -25,12 +25,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)wuye::intake::IsOverdue(ticket, now);
   }
 
-  auto digits = wuye::intake::NormalizePhone(text, "ticket.caller_phone");
+  auto digits = wuye::NormalizeCallerPhone(text, "ticket.caller_phone");
   if (digits.ok()) {
     for (char c : *digits) {
       if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) std::abort();
     }
-    if (wuye::intake::HashPhone("key", *digits).size() != 32) std::abort();
+    if (wuye::HashPhone("key", *digits).size() != 32) std::abort();
   } else {
     // The error never quotes the number: no 7 or more of the input's digits in a row.
     std::string input_digits;

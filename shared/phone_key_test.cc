@@ -1,4 +1,4 @@
-#include "services/intake/phone_key.h"
+#include "shared/phone_key.h"
 
 #include <unistd.h>
 
@@ -8,14 +8,30 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "shared/status.h"
 
-namespace wuye::intake {
+namespace wuye {
 namespace {
 
 std::string WriteKeyFile(const std::string& text) {
   std::string path = absl::StrCat(::testing::TempDir(), "phone-key-", getpid());
   std::ofstream(path) << text;
   return path;
+}
+
+// A caller's number (intake) and a resident's (the directory's events) hash alike.
+TEST(Phone, NormalizesTheSameCallerToTheSameDigitsAndNeverQuotesIt) {
+  EXPECT_EQ(*NormalizeCallerPhone("+86 138-0000-1111", "p"), "13800001111");
+  EXPECT_EQ(*NormalizeCallerPhone("13800001111", "p"), "13800001111");
+  EXPECT_EQ(*NormalizeCallerPhone("0755-8888 1234", "p"), "075588881234");
+  absl::Status bad = NormalizeCallerPhone("138000011112222333", "p").status();
+  EXPECT_EQ(ErrorField(bad), "p");
+  EXPECT_EQ(bad.message().find("1380000"), std::string::npos);
+  std::string h1 = HashPhone("key-one", "13800001111");
+  EXPECT_EQ(h1.size(), 32u);
+  EXPECT_EQ(h1, HashPhone("key-one", "13800001111"));
+  EXPECT_NE(h1, HashPhone("key-two", "13800001111"));
+  EXPECT_NE(h1, HashPhone("key-one", "13800001112"));
 }
 
 // Issue 20, item 16: the environment's key is held to the file's rule.
@@ -50,4 +66,4 @@ TEST(PhoneKey, MissingOrUnreadableKeyIsAnError) {
 }
 
 }  // namespace
-}  // namespace wuye::intake
+}  // namespace wuye
