@@ -39,4 +39,11 @@ void ApplyUpdateMask(const google::protobuf::Message& update,
   FieldMaskUtil::MergeMessageTo(update, mask, options, stored);
 }
 
+void LockForUpdate(pqxx::work& tx, absl::string_view resource) {
+  // A transaction-scoped advisory lock in a key space of its own (class 'mask').
+  constexpr int kLockClass = 0x6d61736b;
+  tx.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2))", kLockClass,
+                 std::string(resource));
+}
+
 }  // namespace wuye

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <pqxx/pqxx>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -26,5 +27,11 @@ absl::Status CheckUpdateMask(const google::protobuf::FieldMask& mask,
 // field replaced whole, an unset one cleared). `mask` must have passed CheckUpdateMask.
 void ApplyUpdateMask(const google::protobuf::Message& update,
                      const google::protobuf::FieldMask& mask, google::protobuf::Message* stored);
+
+// Serialises the updates of one resource (`resource` names it, e.g. "sla_policy/<group>/<estate>")
+// until `tx` ends: a merge reads the stored value and writes it back, so two concurrent masked
+// updates must not both read the same value (one's fields would be lost). Take it before
+// reading the stored value; it works whether or not the resource has a row yet.
+void LockForUpdate(pqxx::work& tx, absl::string_view resource);
 
 }  // namespace wuye

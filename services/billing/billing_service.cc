@@ -874,6 +874,7 @@ grpc::Status BillingServiceImpl::UpdateBillingSettings(Ctx* ctx,
     }
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       // With a mask, the masked fields over the stored settings, checked as a whole.
+      LockForUpdate(tx, absl::StrCat("billing_settings/", rc.caller.group_id));
       v1::BillingSettings merged = store_.GetSettings(tx, rc.caller.group_id);
       ApplyUpdateMask(req->settings(), req->update_mask(), &merged);
       merged.clear_version();
