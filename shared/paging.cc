@@ -58,4 +58,27 @@ absl::StatusOr<PageRequest> ParseIdPage(int32_t page_size, absl::string_view pag
   return page;
 }
 
+std::string SortedPageKey(absl::string_view sort, absl::string_view id) {
+  return absl::StrCat(sort, "/", id);
+}
+
+SortedKey SplitSortedKey(absl::string_view key) {
+  size_t slash = key.rfind('/');
+  if (slash == absl::string_view::npos) return {"", std::string(key)};
+  return {std::string(key.substr(0, slash)), std::string(key.substr(slash + 1))};
+}
+
+absl::StatusOr<PageRequest> ParseSortedPage(int32_t page_size, absl::string_view page_token,
+                                            absl::string_view filters,
+                                            absl::FunctionRef<bool(absl::string_view)> valid_sort) {
+  absl::StatusOr<PageRequest> page = ParsePage(page_size, page_token, filters);
+  if (!page.ok() || page->after.empty()) return page;
+  SortedKey key = SplitSortedKey(page->after);
+  if (key.sort.empty() || key.sort.find('/') != std::string::npos || !IsValidId(key.id) ||
+      !valid_sort(key.sort)) {
+    return FieldError("page_token", "not a token this service issued");
+  }
+  return page;
+}
+
 }  // namespace wuye

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -31,16 +32,43 @@ std::string NextPageToken(absl::string_view last_key, absl::string_view filters)
 absl::StatusOr<PageRequest> ParseIdPage(int32_t page_size, absl::string_view page_token,
                                         absl::string_view filters);
 
+// A list ordered by something other than its id (rankings by rank, visits by due date) keys
+// its pages by the sort value and the id, the id breaking ties so that the order is total:
+// the key is "<sort>/<id>" (a sort value has no '/').
+std::string SortedPageKey(absl::string_view sort, absl::string_view id);
+
+// The two parts of a SortedPageKey; both empty for the first page.
+struct SortedKey {
+  std::string sort;
+  std::string id;
+};
+SortedKey SplitSortedKey(absl::string_view key);
+
+// ParsePage for a list keyed by SortedPageKey: a token whose id part is not one of our ids,
+// or whose sort part `valid_sort` refuses, is refused too.
+absl::StatusOr<PageRequest> ParseSortedPage(int32_t page_size, absl::string_view page_token,
+                                            absl::string_view filters,
+                                            absl::FunctionRef<bool(absl::string_view)> valid_sort);
+
 // Moves up to page.size of `rows` (fetched with LIMIT page.size + 1, so a further row means
-// there is a next page) into `out`; returns the next page's token, "" on the last page.
+// there is a next page) into `out`; returns the next page's token, made from `key_of` of the
+// page's last row, "" on the last page.
+template <class Row, class Repeated, class KeyOf>
+std::string FillPageBy(std::vector<Row> rows, const PageRequest& page, absl::string_view filters,
+                       Repeated* out, KeyOf key_of) {
+  const bool more = static_cast<int>(rows.size()) > page.size;
+  if (more) rows.resize(page.size);
+  std::string token = more ? NextPageToken(key_of(rows.back()), filters) : "";
+  for (auto& row : rows) *out->Add() = std::move(row);
+  return token;
+}
+
+// FillPageBy for a list keyed by id.
 template <class Row, class Repeated>
 std::string FillPage(std::vector<Row> rows, const PageRequest& page, absl::string_view filters,
                      Repeated* out) {
-  const bool more = static_cast<int>(rows.size()) > page.size;
-  if (more) rows.resize(page.size);
-  std::string token = more ? NextPageToken(rows.back().id(), filters) : "";
-  for (auto& row : rows) *out->Add() = std::move(row);
-  return token;
+  return FillPageBy(std::move(rows), page, filters, out,
+                    [](const Row& row) { return std::string(row.id()); });
 }
 
 }  // namespace wuye

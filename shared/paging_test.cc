@@ -112,5 +112,76 @@ TEST(ParsePageTest, TokenWithTheKeyEditedIsRefused) {
   ExpectRefused(ParsePage(0, absl::WebSafeBase64Escape(raw), kFilters), "page_token");
 }
 
+constexpr char kId[] = "0190a1b2-0000-7000-8000-000000000001";
+
+bool IsDigits(absl::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == absl::string_view::npos;
+}
+
+TEST(SortedPageTest, KeyRoundTripsThroughTheToken) {
+  std::string token = NextPageToken(SortedPageKey("12", kId), kFilters);
+  absl::StatusOr<PageRequest> page = ParseSortedPage(5, token, kFilters, IsDigits);
+
+  ASSERT_TRUE(page.ok()) << page.status();
+  SortedKey key = SplitSortedKey(page->after);
+  EXPECT_EQ(key.sort, "12");
+  EXPECT_EQ(key.id, kId);
+}
+
+TEST(SortedPageTest, NoTokenStartsFromTheBeginning) {
+  absl::StatusOr<PageRequest> page = ParseSortedPage(0, "", kFilters, IsDigits);
+
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->after, "");
+  EXPECT_EQ(SplitSortedKey(page->after).sort, "");
+  EXPECT_EQ(SplitSortedKey(page->after).id, "");
+}
+
+TEST(SortedPageTest, AKeyWithABadSortPartOrIdIsRefused) {
+  // Tags carry no secret, so a caller can make a well-tagged token for any key: the key's
+  // parts are checked as well.
+  for (const std::string& key :
+       {SortedPageKey("x1", kId), SortedPageKey("", kId), SortedPageKey("12", "not-an-id"),
+        std::string(kId), SortedPageKey("1/2", kId)}) {
+    ExpectRefused(ParseSortedPage(0, NextPageToken(key, kFilters), kFilters, IsDigits),
+                  "page_token");
+  }
+}
+
+TEST(SortedPageTest, ATokenForOtherFiltersIsRefused) {
+  std::string token = NextPageToken(SortedPageKey("12", kId), kFilters);
+
+  ExpectRefused(ParseSortedPage(0, token, "estate=e2;state=active", IsDigits), "page_token");
+}
+
+struct Row {
+  std::string id_;
+  int rank;
+  const std::string& id() const { return id_; }
+};
+
+TEST(FillPageTest, AFullPageWithMoreRowsGivesTheLastKeptRowsKey) {
+  std::vector<Row> rows = {{"a", 1}, {"b", 1}, {"c", 2}};
+  PageRequest page;
+  page.size = 2;
+  std::vector<Row> out_rows;
+  struct Out {
+    std::vector<Row>* rows;
+    Row* Add() { return &rows->emplace_back(); }
+  } out{&out_rows};
+
+  std::string token = FillPageBy(rows, page, kFilters, &out,
+                                 [](const Row& r) { return SortedPageKey("1", r.id()); });
+
+  ASSERT_EQ(out_rows.size(), 2u);
+  EXPECT_EQ(ParsePage(0, token, kFilters)->after, "1/b");
+  out_rows.clear();
+  EXPECT_EQ(FillPage(rows, page, kFilters, &out), NextPageToken("b", kFilters));
+  out_rows.clear();
+  page.size = 3;
+  EXPECT_EQ(FillPage(rows, page, kFilters, &out), "");
+  EXPECT_EQ(out_rows.size(), 3u);
+}
+
 }  // namespace
 }  // namespace wuye

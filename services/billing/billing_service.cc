@@ -1,12 +1,15 @@
 #include "services/billing/billing_service.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/billing/billing.h"
 #include "services/billing/billing_jobs.h"
+#include "shared/field_mask.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
 #include "shared/paging.h"
@@ -188,11 +191,19 @@ grpc::Status BillingServiceImpl::ListEstatePrices(Ctx* ctx, const v1::ListEstate
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+    // Keyed by item code, unique within the estate.
+    const std::string filters = absl::StrCat("estate_prices;", req->estate_id());
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParsePage(req->page_size(), req->page_token(), filters));
+    if (!page.after.empty() && !CheckItemCode(page.after, "page_token").ok()) {
+      return FieldError("page_token", "not a token this service issued");
+    }
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, req->estate_id(), "estate_id").status());
-      for (auto& p : store_.ListEstatePrices(tx, rc.caller.group_id, req->estate_id())) {
-        *resp->add_prices() = std::move(p);
-      }
+      auto rows = store_.ListEstatePrices(tx, rc.caller.group_id, req->estate_id(), page.after,
+                                          page.size + 1);
+      resp->set_next_page_token(FillPageBy(std::move(rows), page, filters, resp->mutable_prices(),
+                                           [](const v1::EstatePrice& p) { return p.item_code(); }));
       return absl::OkStatus();
     });
   });
@@ -747,11 +758,24 @@ grpc::Status BillingServiceImpl::ListReminders(Ctx* ctx, const v1::ListReminders
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(RequireAccountReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->bill_id(), "bill_id"));
+    // Ordered by send time, then id: the key is both, the time in µs.
+    const std::string filters = absl::StrCat("reminders;", req->bill_id());
+    int64_t after_micros = std::numeric_limits<int64_t>::min();
+    WUYE_ASSIGN_OR_RETURN(
+        PageRequest page,
+        ParseSortedPage(req->page_size(), req->page_token(), filters, [&](absl::string_view sort) {
+          return absl::SimpleAtoi(sort, &after_micros);
+        }));
+    const SortedKey after = SplitSortedKey(page.after);
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_RETURN_IF_ERROR(VisibleBill(tx, rc, req->bill_id(), "bill_id").status());
-      for (auto& r : store_.ListReminders(tx, rc.caller.group_id, req->bill_id())) {
-        *resp->add_reminders() = std::move(r);
-      }
+      auto rows = store_.ListReminders(tx, rc.caller.group_id, req->bill_id(), after_micros,
+                                       after.id, page.size + 1);
+      resp->set_next_page_token(FillPageBy(
+          std::move(rows), page, filters, resp->mutable_reminders(), [](const v1::Reminder& r) {
+            return SortedPageKey(absl::StrCat(absl::ToUnixMicros(FromProtoTime(r.send_time()))),
+                                 r.id());
+          }));
       return absl::OkStatus();
     });
   });
@@ -830,9 +854,20 @@ grpc::Status BillingServiceImpl::UpdateBillingSettings(Ctx* ctx,
       return absl::PermissionDeniedError(
           "the group's billing settings need a token for every estate");
     }
-    WUYE_RETURN_IF_ERROR(CheckBillingSettings(req->settings(), "settings"));
+    WUYE_RETURN_IF_ERROR(CheckUpdateMask(req->update_mask(), v1::BillingSettings::descriptor(),
+                                         {"collection_grace_days", "first_month_proration",
+                                          "water_ceiling", "electricity_ceiling", "gas_ceiling"}));
+    if (req->update_mask().paths().empty()) {
+      WUYE_RETURN_IF_ERROR(CheckBillingSettings(req->settings(), "settings"));
+    }
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      v1::BillingSettings settings = WithDefaults(req->settings());
+      // With a mask, the masked fields over the stored settings, checked as a whole.
+      LockForUpdate(tx, absl::StrCat("billing_settings/", rc.caller.group_id));
+      v1::BillingSettings merged = store_.GetSettings(tx, rc.caller.group_id);
+      ApplyUpdateMask(req->settings(), req->update_mask(), &merged);
+      merged.clear_version();
+      WUYE_RETURN_IF_ERROR(CheckBillingSettings(merged, "settings"));
+      v1::BillingSettings settings = WithDefaults(merged);
       settings.set_version(store_.PutSettings(tx, rc.caller.group_id, settings));
       *resp = settings;
       return absl::OkStatus();

@@ -2301,5 +2301,151 @@ TEST_F(BillingServiceTest, StairLightingIsOwedAfterMoveInAndTheFirstMonthIsProra
   EXPECT_TRUE(Ledger().balanced());
 }
 
+// ---- Update masks and paging (API v1 hygiene) -----------------------------------------------
+
+TEST_F(BillingServiceTest, AnUpdateMaskChangesOnlyItsFieldsOfTheBillingSettings) {
+  v1::UpdateBillingSettingsRequest whole;
+  whole.set_request_id(NewId(absl::Now()));
+  whole.mutable_settings()->set_collection_grace_days(7);
+  whole.mutable_settings()->set_water_ceiling(800);
+  v1::BillingSettings settings;
+  ASSERT_TRUE(Call(&Stub::UpdateBillingSettings, admin_, whole, &settings).ok());
+
+  // A mask naming gas_ceiling: grace days and the water ceiling keep their stored values.
+  v1::UpdateBillingSettingsRequest masked;
+  masked.set_request_id(NewId(absl::Now()));
+  masked.mutable_settings()->set_gas_ceiling(2000);
+  masked.mutable_update_mask()->add_paths("gas_ceiling");
+  ASSERT_TRUE(Call(&Stub::UpdateBillingSettings, admin_, masked, &settings).ok());
+  EXPECT_EQ(settings.gas_ceiling(), 2000);
+  EXPECT_EQ(settings.collection_grace_days(), 7);
+  EXPECT_EQ(settings.water_ceiling(), 800);
+  EXPECT_EQ(settings.version(), 2);
+
+  // The same request_id with another mask is another request.
+  masked.mutable_update_mask()->add_paths("water_ceiling");
+  grpc::Status reused = Call(&Stub::UpdateBillingSettings, admin_, masked, &settings);
+  EXPECT_EQ(Field(reused), "request_id");
+  EXPECT_EQ(Reason(reused), "REQUEST_ID_REUSED");
+
+  // Unknown and non-updatable paths, and a merged result that fails the checks, change
+  // nothing.
+  const std::string before = Snapshot();
+  for (const char* path : {"version", "no_such_field"}) {
+    v1::UpdateBillingSettingsRequest bad;
+    bad.set_request_id(NewId(absl::Now()));
+    bad.mutable_update_mask()->add_paths(path);
+    grpc::Status st = Call(&Stub::UpdateBillingSettings, admin_, bad, &settings);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << path;
+    EXPECT_EQ(Field(st), "update_mask") << path;
+  }
+  v1::UpdateBillingSettingsRequest bad_value;
+  bad_value.set_request_id(NewId(absl::Now()));
+  bad_value.mutable_settings()->set_collection_grace_days(-1);
+  bad_value.mutable_update_mask()->add_paths("collection_grace_days");
+  EXPECT_EQ(Field(Call(&Stub::UpdateBillingSettings, admin_, bad_value, &settings)),
+            "settings.collection_grace_days");
+  EXPECT_EQ(Snapshot(), before);
+  v1::BillingSettings now;
+  ASSERT_TRUE(Call(&Stub::GetBillingSettings, admin_, v1::GetBillingSettingsRequest(), &now).ok());
+  EXPECT_EQ(now.version(), 2);
+  EXPECT_EQ(now.gas_ceiling(), 2000);
+
+  // Without a mask the settings are replaced whole, as before: unset fields take defaults.
+  whole.set_request_id(NewId(absl::Now()));
+  whole.mutable_settings()->Clear();
+  whole.mutable_settings()->set_collection_grace_days(3);
+  ASSERT_TRUE(Call(&Stub::UpdateBillingSettings, admin_, whole, &settings).ok());
+  EXPECT_EQ(settings.collection_grace_days(), 3);
+  EXPECT_EQ(settings.water_ceiling(), kDefaultWaterCeiling);
+  EXPECT_EQ(settings.gas_ceiling(), kDefaultGasCeiling);
+}
+
+TEST_F(BillingServiceTest, EstatePricesAndRemindersPageEveryItemOnce) {
+  std::vector<std::string> codes;
+  for (int i = 0; i < 5; ++i) {
+    std::string code = absl::StrCat("ITEM_", i);
+    v1::SetStandardPriceRequest std_req;
+    std_req.set_request_id(NewId(absl::Now()));
+    std_req.mutable_price()->set_item_code(code);
+    std_req.mutable_price()->set_name(code);
+    std_req.mutable_price()->set_price_fen(10000);
+    std_req.mutable_price()->set_per("job");
+    v1::StandardPrice standard;
+    ASSERT_TRUE(Call(&Stub::SetStandardPrice, admin_, std_req, &standard).ok());
+    v1::PublishEstatePriceRequest pub;
+    pub.set_request_id(NewId(absl::Now()));
+    pub.mutable_price()->set_estate_id(estate_);
+    pub.mutable_price()->set_item_code(code);
+    pub.mutable_price()->set_price_fen(10000);
+    v1::EstatePrice out;
+    ASSERT_TRUE(Call(&Stub::PublishEstatePrice, admin_, pub, &out).ok());
+    codes.push_back(code);
+  }
+  v1::ListEstatePricesRequest list;
+  list.set_estate_id(estate_);
+  list.set_page_size(2);
+  std::vector<std::string> seen;
+  std::string first_token;
+  for (int page = 0; page < 10; ++page) {
+    v1::ListEstatePricesResponse resp;
+    ASSERT_TRUE(Call(&Stub::ListEstatePrices, clerk_, list, &resp).ok());
+    EXPECT_LE(resp.prices_size(), 2);
+    for (const auto& p : resp.prices()) seen.push_back(p.item_code());
+    if (page == 0) first_token = resp.next_page_token();
+    if (resp.next_page_token().empty()) break;
+    list.set_page_token(resp.next_page_token());
+  }
+  EXPECT_EQ(seen, codes);
+  // A token is for its estate only; a page_size above the maximum is refused.
+  v1::ListEstatePricesRequest other;
+  other.set_estate_id(Estate(150));
+  other.set_page_token(first_token);
+  v1::ListEstatePricesResponse resp;
+  grpc::Status st = Call(&Stub::ListEstatePrices, clerk_, other, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "page_token");
+  other.clear_page_token();
+  other.set_page_size(1001);
+  EXPECT_EQ(Field(Call(&Stub::ListEstatePrices, clerk_, other, &resp)), "page_size");
+
+  // Reminders of a bill, oldest first.
+  std::string unit = Unit(estate_, "90");
+  std::string unit2 = Unit(estate_, "80");
+  Run(estate_, Month(2026, 1));
+  std::string bill = Bills(estate_, unit)[0].id();
+  std::string bill2 = Bills(estate_, unit2)[0].id();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    v1::RecordReminderRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_reminder()->set_bill_id(bill);
+    req.mutable_reminder()->set_channel(v1::REMINDER_CHANNEL_SMS);
+    req.mutable_reminder()->set_note(absl::StrCat("notice ", i));
+    v1::Reminder out;
+    ASSERT_TRUE(Call(&Stub::RecordReminder, clerk_, req, &out).ok());
+    ids.push_back(out.id());
+  }
+  v1::ListRemindersRequest rlist;
+  rlist.set_bill_id(bill);
+  rlist.set_page_size(2);
+  std::vector<std::string> rseen;
+  for (int page = 0; page < 10; ++page) {
+    v1::ListRemindersResponse rresp;
+    ASSERT_TRUE(Call(&Stub::ListReminders, clerk_, rlist, &rresp).ok());
+    EXPECT_LE(rresp.reminders_size(), 2);
+    for (const auto& r : rresp.reminders()) rseen.push_back(r.id());
+    if (rresp.next_page_token().empty()) break;
+    rlist.set_page_token(rresp.next_page_token());
+  }
+  EXPECT_EQ(rseen, ids);
+  ASSERT_FALSE(rlist.page_token().empty());
+  rlist.set_bill_id(bill2);
+  v1::ListRemindersResponse rresp;
+  st = Call(&Stub::ListReminders, clerk_, rlist, &rresp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "page_token");
+}
+
 }  // namespace
 }  // namespace wuye::billing

@@ -88,8 +88,10 @@ class BillingStore {
                                                     const std::string& code);
   void PutEstatePrice(pqxx::work& tx, const std::string& group, const v1::EstatePrice& p,
                       absl::Time now, v1::EstatePrice* out);
+  // Up to `limit` of the estate's prices with an item code after `after_code`, by code.
   std::vector<v1::EstatePrice> ListEstatePrices(pqxx::work& tx, const std::string& group,
-                                                const std::string& estate);
+                                                const std::string& estate,
+                                                const std::string& after_code, int limit);
   // The schedule, or a default one (version 0) when the estate has none.
   v1::FeeSchedule GetSchedule(pqxx::work& tx, const std::string& group, const std::string& estate);
   void PutSchedule(pqxx::work& tx, const std::string& group, const v1::FeeSchedule& s,
@@ -194,8 +196,11 @@ class BillingStore {
   bool HasDispute(pqxx::work& tx, const std::string& group, const std::string& ticket);
   void InsertReminder(pqxx::work& tx, const std::string& group, const v1::Reminder& r,
                       absl::Time now, v1::Reminder* out);
+  // Up to `limit` of the bill's reminders after (`after_micros`, `after_id`) in the order
+  // (send time in µs, id); INT64_MIN and "" for the first page.
   std::vector<v1::Reminder> ListReminders(pqxx::work& tx, const std::string& group,
-                                          const std::string& bill);
+                                          const std::string& bill, int64_t after_micros,
+                                          const std::string& after_id, int limit);
   // Billed and collected on the estate's monthly bills of the period as of `as_of`
   // (payments made by then and not reversed by then); owners: one per billed home (a unit
   // that is not a parking space), and those whose bill is open past due at `as_of`.

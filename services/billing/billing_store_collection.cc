@@ -106,14 +106,18 @@ void BillingStore::InsertReminder(pqxx::work& tx, const std::string& group, cons
 }
 
 const sql::Statement kReminders = statements.Add(
-    "bl_reminders",
-    absl::StrCat("SELECT ", kReminderCols,
-                 " FROM reminders WHERE group_id = $1 AND bill_id = $2 ORDER BY sent_at, id"));
+    "bl_reminders", absl::StrCat("SELECT ", kReminderCols,
+                                 " FROM reminders WHERE group_id = $1 AND bill_id = $2 AND (",
+                                 WUYE_SQL_MICROS("sent_at"), ", id) > ($3::bigint, ",
+                                 WUYE_SQL_AFTER("$4"), ") ORDER BY sent_at, id LIMIT $5"));
 
 std::vector<v1::Reminder> BillingStore::ListReminders(pqxx::work& tx, const std::string& group,
-                                                      const std::string& bill) {
+                                                      const std::string& bill, int64_t after_micros,
+                                                      const std::string& after_id, int limit) {
   std::vector<v1::Reminder> out;
-  for (const auto& r : tx.exec_prepared(kReminders, group, bill)) out.push_back(ReminderRow(r));
+  for (const auto& r : tx.exec_prepared(kReminders, group, bill, after_micros, after_id, limit)) {
+    out.push_back(ReminderRow(r));
+  }
   return out;
 }
 

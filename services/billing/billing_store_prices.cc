@@ -121,11 +121,20 @@ void BillingStore::PutEstatePrice(pqxx::work& tx, const std::string& group,
   *out = EstatePriceRow(r[0]);
 }
 
+const sql::Statement kEstatePricesPage = statements.Add(
+    "bl_estate_prices_page",
+    absl::StrCat("SELECT ", kEstatePriceCols,
+                 " FROM estate_prices p JOIN standard_prices s ON s.group_id = p.group_id AND "
+                 "s.item_code = p.item_code WHERE p.group_id = $1 AND p.estate_id = $2 "
+                 "AND p.item_code > $3 ORDER BY p.item_code LIMIT $4"));
+
 std::vector<v1::EstatePrice> BillingStore::ListEstatePrices(pqxx::work& tx,
                                                             const std::string& group,
-                                                            const std::string& estate) {
+                                                            const std::string& estate,
+                                                            const std::string& after_code,
+                                                            int limit) {
   std::vector<v1::EstatePrice> out;
-  for (const auto& r : tx.exec_prepared(kEstatePrices, group, estate, "")) {
+  for (const auto& r : tx.exec_prepared(kEstatePricesPage, group, estate, after_code, limit)) {
     out.push_back(EstatePriceRow(r));
   }
   return out;

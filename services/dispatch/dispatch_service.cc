@@ -1,6 +1,7 @@
 #include "services/dispatch/dispatch_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "shared/field_mask.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
 #include "shared/paging.h"
@@ -455,9 +456,23 @@ grpc::Status DispatchServiceImpl::UpdateSlaPolicy(Ctx* ctx, const pb::UpdateSlaP
       WUYE_RETURN_IF_ERROR(CheckId(p.estate_id(), "policy.estate_id"));
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(p.estate_id()));
     }
-    WUYE_RETURN_IF_ERROR(CheckPolicy(p, "policy"));
+    WUYE_RETURN_IF_ERROR(
+        CheckUpdateMask(req->update_mask(), pb::SlaPolicy::descriptor(),
+                        {"time_zone", "day_start_minute", "day_end_minute", "emergency_day_minutes",
+                         "emergency_night_minutes", "small_fix_hours", "big_response_hours",
+                         "warning_percent", "accept_within_minutes", "escalate_every_minutes",
+                         "repeat_repairs", "repeat_window_days", "escalations"}));
+    if (req->update_mask().paths().empty()) WUYE_RETURN_IF_ERROR(CheckPolicy(p, "policy"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      pb::SlaPolicy stored = flow_.store().PutPolicy(tx, rc.caller.group_id, p, rc.now);
+      // With a mask, the masked fields over the stored override (none: all inherited).
+      LockForUpdate(tx, absl::StrCat("sla_policy/", rc.caller.group_id, "/", p.estate_id()));
+      pb::SlaPolicy merged = flow_.store()
+                                 .Policy(tx, rc.caller.group_id, p.estate_id())
+                                 .value_or(pb::SlaPolicy());
+      ApplyUpdateMask(p, req->update_mask(), &merged);
+      merged.set_estate_id(p.estate_id());
+      WUYE_RETURN_IF_ERROR(CheckPolicy(merged, "policy"));
+      pb::SlaPolicy stored = flow_.store().PutPolicy(tx, rc.caller.group_id, merged, rc.now);
       *resp = flow_.EffectivePolicy(tx, rc.caller.group_id, p.estate_id());
       resp->set_version(stored.version());
       *resp->mutable_update_time() = stored.update_time();

@@ -1417,5 +1417,80 @@ TEST_F(DispatchServiceTest, AnIntakeTicketDrivesAnOrderAcrossTheBus) {
   bus.Stop();
 }
 
+// ---- Update masks (API v1 hygiene) ----------------------------------------------------------
+
+TEST_F(DispatchServiceTest, AnUpdateMaskChangesOnlyItsFieldsOfTheSlaPolicy) {
+  pb::UpdateSlaPolicyRequest whole;
+  whole.set_request_id("mask-whole");
+  whole.mutable_policy()->set_estate_id(estate_);
+  whole.mutable_policy()->set_small_fix_hours(12);
+  whole.mutable_policy()->set_warning_percent(70);
+  pb::SlaPolicy p;
+  ASSERT_TRUE(Call(&Stub::UpdateSlaPolicy, Token({"estate_manager"}), whole, &p).ok());
+
+  // Only big_response_hours changes; the override's other fields keep their stored values.
+  pb::UpdateSlaPolicyRequest masked;
+  masked.set_request_id("mask-1");
+  masked.mutable_policy()->set_estate_id(estate_);
+  masked.mutable_policy()->set_big_response_hours(48);
+  masked.mutable_update_mask()->add_paths("big_response_hours");
+  ASSERT_TRUE(Call(&Stub::UpdateSlaPolicy, Token({"estate_manager"}), masked, &p).ok());
+  EXPECT_EQ(p.big_response_hours(), 48);
+  EXPECT_EQ(p.small_fix_hours(), 12);
+  EXPECT_EQ(p.warning_percent(), 70);
+  EXPECT_EQ(p.version(), 2);
+
+  // The same request_id with another mask is another request.
+  masked.mutable_update_mask()->add_paths("small_fix_hours");
+  grpc::Status reused = Call(&Stub::UpdateSlaPolicy, Token({"estate_manager"}), masked, &p);
+  EXPECT_EQ(Field(reused), "request_id");
+  EXPECT_EQ(Reason(reused), "REQUEST_ID_REUSED");
+
+  // Bad paths, and a merge that fails the policy's checks, change nothing.
+  pb::GetSlaPolicyRequest get;
+  get.set_estate_id(estate_);
+  auto version = [&] {
+    pb::SlaPolicy now;
+    EXPECT_TRUE(Call(&Stub::GetSlaPolicy, Lead(), get, &now).ok());
+    return now.version();
+  };
+  int n = 0;
+  for (const char* path : {"estate_id", "version", "update_time", "nope"}) {
+    pb::UpdateSlaPolicyRequest bad;
+    bad.set_request_id(absl::StrCat("mask-bad-", ++n));
+    bad.mutable_policy()->set_estate_id(estate_);
+    bad.mutable_update_mask()->add_paths(path);
+    grpc::Status st = Call(&Stub::UpdateSlaPolicy, Token({"estate_manager"}), bad, &p);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << path;
+    EXPECT_EQ(Field(st), "update_mask") << path;
+  }
+  EXPECT_EQ(version(), 2);
+  pb::UpdateSlaPolicyRequest day;
+  day.set_request_id("mask-day-end");
+  day.mutable_policy()->set_estate_id(estate_);
+  day.mutable_policy()->set_day_start_minute(1300);
+  day.mutable_policy()->set_day_end_minute(1200);
+  day.mutable_update_mask()->add_paths("day_end_minute");
+  ASSERT_TRUE(Call(&Stub::UpdateSlaPolicy, Token({"estate_manager"}), day, &p).ok());
+  EXPECT_EQ(p.day_end_minute(), 1200);
+  EXPECT_EQ(version(), 3);
+  // Now a start after the stored end: the merged policy is refused as a whole one would be.
+  day.set_request_id("mask-day-start");
+  day.clear_update_mask();
+  day.mutable_update_mask()->add_paths("day_start_minute");
+  grpc::Status st = Call(&Stub::UpdateSlaPolicy, Token({"estate_manager"}), day, &p);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "policy.day_end_minute") << st.error_message();
+  EXPECT_EQ(version(), 3);
+
+  // Without a mask the override is replaced whole, as before.
+  whole.set_request_id("mask-whole-2");
+  whole.mutable_policy()->clear_warning_percent();
+  ASSERT_TRUE(Call(&Stub::UpdateSlaPolicy, Token({"estate_manager"}), whole, &p).ok());
+  EXPECT_EQ(p.small_fix_hours(), 12);
+  EXPECT_EQ(p.warning_percent(), 80);     // inherited again
+  EXPECT_EQ(p.big_response_hours(), 72);  // inherited again
+}
+
 }  // namespace
 }  // namespace wuye::dispatch

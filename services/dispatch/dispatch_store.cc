@@ -323,14 +323,18 @@ std::optional<pb::AssignmentDecision> DispatchStore::Decision(pqxx::work& tx,
 
 // ---- policies and prices --------------------------------------------------------------------
 
-const sql::Statement kPolicyGet = statements.Add(
-    "dp_policy_get", "SELECT data FROM sla_policies WHERE group_id = $1 AND estate_id = $2");
+const sql::Statement kPolicyGet =
+    statements.Add("dp_policy_get",
+                   "SELECT data, version FROM sla_policies WHERE group_id = $1 AND estate_id = $2");
 
 std::optional<pb::SlaPolicy> DispatchStore::Policy(pqxx::work& tx, const std::string& group,
                                                    const std::string& estate) {
   pqxx::result res = tx.exec_prepared(kPolicyGet, group, estate);
   if (res.empty()) return std::nullopt;
-  return Parse<pb::SlaPolicy>(res[0][0]);
+  // The data is stored without its version (PutPolicy); the column has it.
+  pb::SlaPolicy policy = Parse<pb::SlaPolicy>(res[0][0]);
+  policy.set_version(res[0][1].as<int64_t>());
+  return policy;
 }
 
 const sql::Statement kPolicyLayers = statements.Add(

@@ -9,6 +9,7 @@
 #include "absl/time/civil_time.h"
 #include "services/eldercare/eldercare.h"
 #include "services/eldercare/eldercare_jobs.h"
+#include "shared/field_mask.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
 #include "shared/log.h"
@@ -390,23 +391,43 @@ grpc::Status ElderCareServiceImpl::UpdateHealthCard(Ctx* ctx,
         WUYE_RETURN_IF_ERROR(rc.RequireGroup());
         WUYE_RETURN_IF_ERROR(rc.RequireRole({kNurse, kClinic}));
         const v1::HealthCard& card = req->card();
+        const google::protobuf::FieldMask& mask = req->update_mask();
         WUYE_RETURN_IF_ERROR(CheckId(card.elder_id(), "card.elder_id"));
-        WUYE_RETURN_IF_ERROR(CheckHealthCard(card, "card"));
+        WUYE_RETURN_IF_ERROR(CheckUpdateMask(
+            mask, v1::HealthCard::descriptor(),
+            {"blood_type", "family_history", "recent_illness", "drug_allergies", "food_taboos"}));
+        if (mask.paths().empty()) WUYE_RETURN_IF_ERROR(CheckHealthCard(card, "card"));
         return RunOnceKeyed(rc, *req, resp, [&](pqxx::work& tx) -> absl::Status {
           const std::string& group = rc.caller.group_id;
           WUYE_ASSIGN_OR_RETURN(v1::Elder elder,
                                 EnrolledElder(tx, rc, card.elder_id(), "card.elder_id", true));
+          // With a mask, the masked fields over the decrypted stored card, checked as a whole
+          // card (the checks name fields, never values). The elder's row, locked above,
+          // serialises the card's updates, so two merges never start from the same card.
+          v1::HealthCard merged;
+          std::vector<std::string> written = {"blood_type", "family_history", "recent_illness",
+                                              "drug_allergies", "food_taboos"};
+          if (!mask.paths().empty()) {
+            WUYE_ASSIGN_OR_RETURN(auto stored,
+                                  sealed_.Read(tx, group, "health_cards", elder.id(), written));
+            merged.set_blood_type(stored["blood_type"]);
+            merged.set_family_history(stored["family_history"]);
+            merged.set_recent_illness(stored["recent_illness"]);
+            merged.set_drug_allergies(stored["drug_allergies"]);
+            merged.set_food_taboos(stored["food_taboos"]);
+            written.assign(mask.paths().begin(), mask.paths().end());
+          }
+          ApplyUpdateMask(card, mask, &merged);
+          WUYE_RETURN_IF_ERROR(CheckHealthCard(merged, "card"));
           int64_t version = store_.UpsertCardMeta(tx, group, elder.id(), rc.caller.subject, rc.now);
           WUYE_RETURN_IF_ERROR(sealed_.Write(tx, group, elder.id(), "health_cards", elder.id(),
-                                             {{"blood_type", card.blood_type()},
-                                              {"family_history", card.family_history()},
-                                              {"recent_illness", card.recent_illness()},
-                                              {"drug_allergies", card.drug_allergies()},
-                                              {"food_taboos", card.food_taboos()}},
+                                             {{"blood_type", merged.blood_type()},
+                                              {"family_history", merged.family_history()},
+                                              {"recent_illness", merged.recent_illness()},
+                                              {"drug_allergies", merged.drug_allergies()},
+                                              {"food_taboos", merged.food_taboos()}},
                                              rc.now));
-          Audit(tx, rc, elder.id(), "health_card.write",
-                {"blood_type", "family_history", "recent_illness", "drug_allergies", "food_taboos"},
-                "");
+          Audit(tx, rc, elder.id(), "health_card.write", std::move(written), "");
           resp->set_elder_id(elder.id());
           resp->set_record("health_card");
           resp->set_version(version);
@@ -653,23 +674,35 @@ grpc::Status ElderCareServiceImpl::ListDueVisits(Ctx* ctx, const v1::ListDueVisi
     if (req->has_as_of()) {
       WUYE_ASSIGN_OR_RETURN(as_of, DayOf(req->as_of(), "as_of"));
     }
-    if (req->page_size() < 0 || req->page_size() > kMaxPageSize) {
-      return FieldError("page_size", "0 to 1000");
-    }
-    int limit = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
+    // Ordered by due date, then elder id: the page key is both.
+    const std::string filters =
+        absl::StrCat("due_visits;", req->estate_id(), ";", as_of ? DayText(*as_of) : "");
+    absl::CivilDay after_due;
+    WUYE_ASSIGN_OR_RETURN(
+        PageRequest page,
+        ParseSortedPage(req->page_size(), req->page_token(), filters, [&](absl::string_view sort) {
+          return absl::ParseCivilTime(sort, &after_due);
+        }));
+    const SortedKey after = SplitSortedKey(page.after);
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       absl::CivilDay day = as_of ? *as_of : Today(tx, rc, req->estate_id());
+      std::vector<v1::DueVisit> rows;
       for (const v1::Elder& e :
-           store_.DueVisits(tx, rc.caller.group_id, req->estate_id(), day, limit)) {
-        v1::DueVisit* v = resp->add_visits();
-        v->set_elder_id(e.id());
-        v->set_unit_id(e.unit_id());
-        *v->mutable_due() = e.next_visit_due();
+           store_.DueVisits(tx, rc.caller.group_id, req->estate_id(), day,
+                            after.id.empty() ? "" : DayText(after_due), after.id, page.size + 1)) {
+        v1::DueVisit& v = rows.emplace_back();
+        v.set_elder_id(e.id());
+        v.set_unit_id(e.unit_id());
+        *v.mutable_due() = e.next_visit_due();
         int late = static_cast<int>(day - CivilOf(e.next_visit_due()));
-        v->set_overdue(late > 0);
-        v->set_days_overdue(late > 0 ? late : 0);
+        v.set_overdue(late > 0);
+        v.set_days_overdue(late > 0 ? late : 0);
       }
+      resp->set_next_page_token(FillPageBy(
+          std::move(rows), page, filters, resp->mutable_visits(), [](const v1::DueVisit& v) {
+            return SortedPageKey(DayText(CivilOf(v.due())), v.elder_id());
+          }));
       return absl::OkStatus();
     });
   });

@@ -8,6 +8,7 @@
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -1294,6 +1295,113 @@ TEST_F(EldercareServiceTest, TheDirectoryCopyIgnoresStaleVersions) {
   EXPECT_EQ(
       Count(absl::StrCat("SELECT version FROM dir_residents WHERE id = '", r.resident_id(), "'")),
       2);
+}
+
+// ---- Update masks and paging (API v1 hygiene) -----------------------------------------------
+
+TEST_F(EldercareServiceTest, AnUpdateMaskWritesOnlyItsFieldsOfTheHealthCard) {
+  v1::Elder elder = Enrol();
+  WriteCard(elder.id(), "penicillin");
+  v1::UpdateHealthCardRequest masked;
+  masked.set_request_id("card-mask-1");
+  auto* card = masked.mutable_card();
+  card->set_elder_id(elder.id());
+  card->set_drug_allergies("aspirin");
+  card->set_blood_type("O+");  // not in the mask: ignored
+  masked.mutable_update_mask()->add_paths("drug_allergies");
+  v1::HealthRecordReceipt receipt;
+  ASSERT_TRUE(Call(&Stub::UpdateHealthCard, nurse_, masked, &receipt).ok());
+  EXPECT_EQ(receipt.version(), 2);
+  v1::HealthCard read;
+  ASSERT_TRUE(ReadCard(nurse_, elder.id(), &read).ok());
+  EXPECT_EQ(read.drug_allergies(), "aspirin");
+  EXPECT_EQ(read.blood_type(), "AB-");
+  EXPECT_EQ(read.family_history(), "father: hypertension");
+  EXPECT_EQ(read.recent_illness(), "bronchitis in October");
+  EXPECT_EQ(read.food_taboos(), "no shellfish");
+
+  // The same request_id with another mask is another request.
+  masked.mutable_update_mask()->add_paths("blood_type");
+  grpc::Status reused = Call(&Stub::UpdateHealthCard, nurse_, masked, &receipt);
+  EXPECT_EQ(Field(reused), "request_id");
+  EXPECT_EQ(Reason(reused), "REQUEST_ID_REUSED");
+
+  // Bad paths, and a merged card that fails the checks, change nothing, and the error
+  // carries no health value.
+  const std::string before = Snapshot();
+  int n = 0;
+  for (const char* path : {"elder_id", "version", "view", "update_time", "no_such_field"}) {
+    v1::UpdateHealthCardRequest bad;
+    bad.set_request_id(absl::StrCat("card-mask-bad-", ++n));
+    bad.mutable_card()->set_elder_id(elder.id());
+    bad.mutable_update_mask()->add_paths(path);
+    grpc::Status st = Call(&Stub::UpdateHealthCard, nurse_, bad, &receipt);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << path;
+    EXPECT_EQ(Field(st), "update_mask") << path;
+  }
+  v1::UpdateHealthCardRequest too_long;
+  too_long.set_request_id("card-mask-long");
+  too_long.mutable_card()->set_elder_id(elder.id());
+  too_long.mutable_card()->set_family_history(std::string(2001, 'x'));
+  too_long.mutable_update_mask()->add_paths("family_history");
+  grpc::Status st = Call(&Stub::UpdateHealthCard, nurse_, too_long, &receipt);
+  EXPECT_EQ(Field(st), "card.family_history");
+  for (const char* value : {"aspirin", "AB-", "bronchitis", "shellfish", "xxxx"}) {
+    EXPECT_EQ(st.error_message().find(value), std::string::npos) << value;
+  }
+  EXPECT_EQ(Snapshot(), before);
+
+  // Without a mask the card is replaced whole, as before.
+  v1::UpdateHealthCardRequest whole;
+  whole.set_request_id("card-whole");
+  whole.mutable_card()->set_elder_id(elder.id());
+  whole.mutable_card()->set_blood_type("O+");
+  ASSERT_TRUE(Call(&Stub::UpdateHealthCard, nurse_, whole, &receipt).ok());
+  ASSERT_TRUE(ReadCard(nurse_, elder.id(), &read).ok());
+  EXPECT_EQ(read.blood_type(), "O+");
+  EXPECT_EQ(read.drug_allergies(), "");
+  EXPECT_EQ(read.family_history(), "");
+}
+
+TEST_F(EldercareServiceTest, DueVisitsPageEveryElderOnceByDueDateThenId) {
+  // Five elders due on three days, two pairs sharing a day: ties are broken by id.
+  std::vector<std::string> enrolled;
+  const char* seqs[] = {"101", "102", "103", "104", "105"};
+  for (int i = 0; i < 5; ++i) {
+    enrolled.push_back(Enrol(seqs[i], absl::StrCat("1381234560", i)).id());
+    if (i % 2 == 1) Advance(absl::Hours(24));
+  }
+  std::vector<std::string> expected = enrolled;
+  std::sort(expected.begin(), expected.begin() + 2);
+  std::sort(expected.begin() + 2, expected.begin() + 4);
+  v1::ListDueVisitsRequest due;
+  due.set_estate_id(estate_);
+  *due.mutable_as_of() = ToDate(absl::CivilDay(2027, 1, 1));
+  due.set_page_size(2);
+  std::vector<std::string> seen;
+  std::string first_token;
+  for (int page = 0; page < 10; ++page) {
+    v1::ListDueVisitsResponse list;
+    ASSERT_TRUE(Call(&Stub::ListDueVisits, agent_, due, &list).ok());
+    EXPECT_LE(list.visits_size(), 2);
+    for (const auto& v : list.visits()) seen.push_back(v.elder_id());
+    if (page == 0) first_token = list.next_page_token();
+    if (list.next_page_token().empty()) break;
+    due.set_page_token(list.next_page_token());
+  }
+  EXPECT_EQ(seen, expected);
+  // The token is for the same estate and as_of only.
+  due.set_page_token(first_token);
+  *due.mutable_as_of() = ToDate(absl::CivilDay(2027, 1, 2));
+  v1::ListDueVisitsResponse list;
+  grpc::Status st = Call(&Stub::ListDueVisits, agent_, due, &list);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "page_token");
+  due.clear_as_of();
+  EXPECT_EQ(Field(Call(&Stub::ListDueVisits, agent_, due, &list)), "page_token");
+  due.clear_page_token();
+  due.set_page_size(1001);
+  EXPECT_EQ(Field(Call(&Stub::ListDueVisits, agent_, due, &list)), "page_size");
 }
 
 }  // namespace

@@ -102,9 +102,12 @@ class EldercareStore {
   int64_t BumpContactsVersion(pqxx::work& tx, const std::string& group, const std::string& id,
                               absl::Time now);
   int64_t ContactsVersion(pqxx::work& tx, const std::string& group, const std::string& id);
-  // Enrolled elders of an estate with a visit due on or before `as_of`, oldest due first.
+  // Up to `limit` enrolled elders of an estate with a visit due on or before `as_of`, by
+  // due date then id, after (`after_due` "YYYY-MM-DD", `after_id`); "" and "" from the start.
   std::vector<v1::Elder> DueVisits(pqxx::work& tx, const std::string& group,
-                                   const std::string& estate, absl::CivilDay as_of, int limit);
+                                   const std::string& estate, absl::CivilDay as_of,
+                                   const std::string& after_due, const std::string& after_id,
+                                   int limit);
   std::vector<v1::Elder> EnrolledInEstate(pqxx::work& tx, const std::string& group,
                                           const std::string& estate);
   // Enrolled elders whose service year has run out by their estate's today at `now`,

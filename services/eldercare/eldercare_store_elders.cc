@@ -180,13 +180,17 @@ const sql::Statement kElderDue = statements.Add(
     "ec_elder_due",
     absl::StrCat("SELECT ", kElderCols,
                  " FROM elders WHERE group_id = $1 AND estate_id = $2 AND state = 1 AND "
-                 "next_visit_due <= $3::date ORDER BY next_visit_due, id LIMIT $4"));
+                 "next_visit_due <= $3::date AND (next_visit_due, id) > "
+                 "(COALESCE(NULLIF($4, '')::date, '-infinity'::date), ",
+                 WUYE_SQL_AFTER("$5"), ") ORDER BY next_visit_due, id LIMIT $6"));
 
 std::vector<v1::Elder> EldercareStore::DueVisits(pqxx::work& tx, const std::string& group,
                                                  const std::string& estate, absl::CivilDay as_of,
-                                                 int limit) {
-  return Rows<v1::Elder>(tx.exec_prepared(kElderDue, group, estate, DayText(as_of), limit),
-                         ElderRow);
+                                                 const std::string& after_due,
+                                                 const std::string& after_id, int limit) {
+  return Rows<v1::Elder>(
+      tx.exec_prepared(kElderDue, group, estate, DayText(as_of), after_due, after_id, limit),
+      ElderRow);
 }
 
 const sql::Statement kElderEnrolledInEstate =

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "services/intake/ticket.h"
+#include "shared/field_mask.h"
 #include "shared/ids.h"
 #include "shared/paging.h"
 #include "shared/proto_time.h"
@@ -510,17 +511,27 @@ grpc::Status IntakeServiceImpl::GetCallbackSettings(Ctx* ctx,
 grpc::Status IntakeServiceImpl::UpdateCallbackSettings(Ctx* ctx,
                                                        const v1::UpdateCallbackSettingsRequest* req,
                                                        v1::CallbackSettings* resp) {
-  return rpc_.Run(ctx, "UpdateCallbackSettings", req->request_id(),
-                  [&](RequestContext& rc) -> absl::Status {
-                    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-                    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
-                    WUYE_RETURN_IF_ERROR(CheckCallbackSettings(req->settings(), "settings"));
-                    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-                      store_.PutCallbackSettings(tx, rc.caller.group_id, req->settings(), rc.now);
-                      *resp = req->settings();
-                      return absl::OkStatus();
-                    });
-                  });
+  return rpc_.Run(
+      ctx, "UpdateCallbackSettings", req->request_id(), [&](RequestContext& rc) -> absl::Status {
+        WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+        WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
+        WUYE_RETURN_IF_ERROR(
+            CheckUpdateMask(req->update_mask(), v1::CallbackSettings::descriptor(),
+                            {"new_staff_days", "new_contract_days", "new_item_days"}));
+        if (req->update_mask().paths().empty()) {
+          WUYE_RETURN_IF_ERROR(CheckCallbackSettings(req->settings(), "settings"));
+        }
+        return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+          // With a mask, the masked fields over the stored settings.
+          LockForUpdate(tx, absl::StrCat("callback_settings/", rc.caller.group_id));
+          v1::CallbackSettings merged = store_.GetCallbackSettings(tx, rc.caller.group_id);
+          ApplyUpdateMask(req->settings(), req->update_mask(), &merged);
+          WUYE_RETURN_IF_ERROR(CheckCallbackSettings(merged, "settings"));
+          store_.PutCallbackSettings(tx, rc.caller.group_id, merged, rc.now);
+          *resp = merged;
+          return absl::OkStatus();
+        });
+      });
 }
 
 // ---- Complaints -----------------------------------------------------------------------

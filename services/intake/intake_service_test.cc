@@ -1818,5 +1818,74 @@ TEST_F(IntakeServiceTest, ATicketLivesItsWholeLifeThroughRealWorkOrderEvents) {
   EXPECT_EQ(Query("SELECT count(*) FROM ticket_history WHERE to_state = 5"), 2);
 }
 
+// ---- Update masks (API v1 hygiene) ----------------------------------------------------------
+
+TEST_F(IntakeServiceTest, AnUpdateMaskChangesOnlyItsFieldsOfTheCallbackSettings) {
+  std::string admin = TestToken(group_, {"*"}, {"group_admin"}, "admin-1");
+  const v1::CallbackSettings defaults = DefaultCallbackSettings();
+  v1::UpdateCallbackSettingsRequest masked;
+  masked.set_request_id("cb-mask-1");
+  masked.mutable_settings()->set_new_item_days(45);
+  masked.mutable_update_mask()->add_paths("new_item_days");
+  v1::CallbackSettings settings;
+  // Over the defaults: the fields not named keep them.
+  ASSERT_TRUE(Call(&Stub::UpdateCallbackSettings, admin, masked, &settings).ok());
+  EXPECT_EQ(settings.new_item_days(), 45);
+  EXPECT_EQ(settings.new_staff_days(), defaults.new_staff_days());
+  EXPECT_EQ(settings.new_contract_days(), defaults.new_contract_days());
+  masked.set_request_id("cb-mask-2");
+  masked.mutable_settings()->Clear();
+  masked.mutable_settings()->set_new_staff_days(30);
+  masked.mutable_settings()->set_new_item_days(1);  // not in the mask: ignored
+  masked.clear_update_mask();
+  masked.mutable_update_mask()->add_paths("new_staff_days");
+  ASSERT_TRUE(Call(&Stub::UpdateCallbackSettings, admin, masked, &settings).ok());
+  v1::CallbackSettings stored;
+  ASSERT_TRUE(
+      Call(&Stub::GetCallbackSettings, agent_, v1::GetCallbackSettingsRequest(), &stored).ok());
+  EXPECT_EQ(stored.new_staff_days(), 30);
+  EXPECT_EQ(stored.new_item_days(), 45);
+  EXPECT_EQ(stored.new_contract_days(), defaults.new_contract_days());
+
+  // The same request_id with another mask is another request.
+  masked.mutable_update_mask()->add_paths("new_item_days");
+  grpc::Status reused = Call(&Stub::UpdateCallbackSettings, admin, masked, &settings);
+  EXPECT_EQ(Field(reused), "request_id");
+  EXPECT_EQ(Reason(reused), "REQUEST_ID_REUSED");
+
+  // A bad path, or a masked field left at 0 (the merged settings fail the check), changes
+  // nothing.
+  for (const char* path : {"no_such_field", "new_staff_days.x"}) {
+    v1::UpdateCallbackSettingsRequest bad;
+    bad.set_request_id(NewId(absl::Now()));
+    bad.mutable_update_mask()->add_paths(path);
+    grpc::Status st = Call(&Stub::UpdateCallbackSettings, admin, bad, &settings);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << path;
+    EXPECT_EQ(Field(st), "update_mask") << path;
+  }
+  v1::UpdateCallbackSettingsRequest zero;
+  zero.set_request_id(NewId(absl::Now()));
+  zero.mutable_update_mask()->add_paths("new_contract_days");
+  EXPECT_EQ(Field(Call(&Stub::UpdateCallbackSettings, admin, zero, &settings)),
+            "settings.new_contract_days");
+  v1::CallbackSettings after;
+  ASSERT_TRUE(
+      Call(&Stub::GetCallbackSettings, agent_, v1::GetCallbackSettingsRequest(), &after).ok());
+  EXPECT_EQ(after.SerializeAsString(), stored.SerializeAsString());
+
+  // Without a mask every field is required and replaced, as before.
+  v1::UpdateCallbackSettingsRequest whole;
+  whole.set_request_id(NewId(absl::Now()));
+  whole.mutable_settings()->set_new_staff_days(10);
+  EXPECT_EQ(Call(&Stub::UpdateCallbackSettings, admin, whole, &settings).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  whole.mutable_settings()->set_new_contract_days(11);
+  whole.mutable_settings()->set_new_item_days(12);
+  ASSERT_TRUE(Call(&Stub::UpdateCallbackSettings, admin, whole, &settings).ok());
+  EXPECT_EQ(settings.new_staff_days(), 10);
+  EXPECT_EQ(settings.new_contract_days(), 11);
+  EXPECT_EQ(settings.new_item_days(), 12);
+}
+
 }  // namespace
 }  // namespace wuye::intake

@@ -1,10 +1,16 @@
 #include "services/performance/performance_service.h"
 
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/performance/evidence_flow.h"
+#include "shared/field_mask.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
+#include "shared/paging.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
 #include "shared/text.h"
@@ -68,18 +74,34 @@ absl::Status PerformanceServiceImpl::CheckEstateRead(const RequestContext& rc,
 
 // ---- rules and settings -----------------------------------------------------------------------
 
-grpc::Status PerformanceServiceImpl::ListRules(Ctx* ctx, const pb::ListRulesRequest*,
+grpc::Status PerformanceServiceImpl::ListRules(Ctx* ctx, const pb::ListRulesRequest* req,
                                                pb::ListRulesResponse* resp) {
   return rpc_.Run(ctx, "ListRules", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireStaff());
+    // In the catalogue's (fixed) order; the page key is the last rule's code.
+    const std::string filters = "rules";
+    WUYE_ASSIGN_OR_RETURN(PageRequest page,
+                          ParsePage(req->page_size(), req->page_token(), filters));
+    if (!page.after.empty() && FindRule(page.after) == nullptr) {
+      return FieldError("page_token", "not a token this service issued");
+    }
     return db_.Transact([&](pqxx::work& tx) {
       auto points = store_.RulePoints(tx, rc.caller.group_id);
       auto forms = store_.FormItemOf(tx, rc.caller.group_id);
+      std::vector<pb::Rule> rows;
+      bool started = page.after.empty();
       for (const RuleDef& def : Catalogue()) {
         std::string code(def.code);
-        *resp->add_rules() = RuleOf(def, points[code], forms[code]);
+        if (!started) {
+          started = code == page.after;
+          continue;
+        }
+        if (static_cast<int>(rows.size()) > page.size) break;
+        rows.push_back(RuleOf(def, points[code], forms[code]));
       }
+      resp->set_next_page_token(FillPageBy(std::move(rows), page, filters, resp->mutable_rules(),
+                                           [](const pb::Rule& r) { return r.code(); }));
       return absl::OkStatus();
     });
   });
@@ -129,10 +151,19 @@ grpc::Status PerformanceServiceImpl::UpdateSettings(Ctx* ctx, const pb::UpdateSe
   return rpc_.Run(ctx, "UpdateSettings", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
-    WUYE_RETURN_IF_ERROR(CheckSettings(req->settings(), "settings"));
-    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) {
-      store_.PutSettings(tx, rc.caller.group_id, req->settings(), rc.now);
-      *resp = req->settings();
+    WUYE_RETURN_IF_ERROR(CheckUpdateMask(req->update_mask(), pb::Settings::descriptor(),
+                                         {"base_score", "appeal_window_days"}));
+    if (req->update_mask().paths().empty()) {
+      WUYE_RETURN_IF_ERROR(CheckSettings(req->settings(), "settings"));
+    }
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      // With a mask, the masked fields over the stored settings.
+      LockForUpdate(tx, absl::StrCat("settings/", rc.caller.group_id));
+      pb::Settings merged = store_.GetSettings(tx, rc.caller.group_id);
+      ApplyUpdateMask(req->settings(), req->update_mask(), &merged);
+      WUYE_RETURN_IF_ERROR(CheckSettings(merged, "settings"));
+      store_.PutSettings(tx, rc.caller.group_id, merged, rc.now);
+      *resp = merged;
       return absl::OkStatus();
     });
   });
@@ -294,13 +325,35 @@ grpc::Status PerformanceServiceImpl::ListRankings(Ctx* ctx, const pb::ListRankin
   return rpc_.Run(ctx, "ListRankings", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(CheckEstateRead(rc, req->estate_id(), req->period()));
     WUYE_RETURN_IF_ERROR(CheckRoleName(req->role(), "role"));
+    // Ordered by rank, then staff id: the page key is both. The ranks are computed whole, so
+    // the page is cut from them here.
+    const std::string filters = absl::StrCat("rankings;", req->estate_id(), ";",
+                                             MonthDate(req->period()), ";", req->role());
+    int after_rank = 0;
+    WUYE_ASSIGN_OR_RETURN(
+        PageRequest page,
+        ParseSortedPage(req->page_size(), req->page_token(), filters, [&](absl::string_view sort) {
+          return absl::SimpleAtoi(sort, &after_rank);
+        }));
+    const SortedKey after = SplitSortedKey(page.after);
     return db_.Transact([&](pqxx::work& tx) {
       const std::string& group = rc.caller.group_id;
       int32_t base = store_.GetSettings(tx, group).base_score();
+      std::vector<pb::Ranking> rows;
       for (auto& row : store_.Rankings(tx, group, req->estate_id(), MonthDate(req->period()),
                                        req->role(), base)) {
-        *resp->add_rankings() = std::move(row.ranking);
+        const pb::Ranking& r = row.ranking;
+        if (!after.id.empty() &&
+            std::pair(r.rank(), r.staff_id()) <= std::pair(after_rank, after.id)) {
+          continue;
+        }
+        if (static_cast<int>(rows.size()) > page.size) break;
+        rows.push_back(std::move(row.ranking));
       }
+      resp->set_next_page_token(FillPageBy(
+          std::move(rows), page, filters, resp->mutable_rankings(), [](const pb::Ranking& r) {
+            return SortedPageKey(absl::StrCat(r.rank()), r.staff_id());
+          }));
       return absl::OkStatus();
     });
   });
@@ -562,12 +615,28 @@ grpc::Status PerformanceServiceImpl::UpdateFormItem(Ctx* ctx, const pb::UpdateFo
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
     const FormItemDef* def = FindDefaultFormItem(req->item().code());
-    WUYE_RETURN_IF_ERROR(CheckFormItem(req->item(), "item", def == nullptr));
+    const google::protobuf::FieldMask& mask = req->update_mask();
+    WUYE_RETURN_IF_ERROR(CheckUpdateMask(mask, pb::FormItem::descriptor(), {"name", "points"}));
+    if (mask.paths().empty()) {
+      WUYE_RETURN_IF_ERROR(CheckFormItem(req->item(), "item", def == nullptr));
+    }
     if (def == nullptr && FindRule(req->item().code()) != nullptr) {
       return FieldError("item.code", "an office team item is no form item");
     }
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      pb::FormItem item = req->item();
+      // With a mask, the masked fields over the stored item (a new one: nothing stored).
+      LockForUpdate(tx, absl::StrCat("form_item/", rc.caller.group_id, "/", req->item().code()));
+      pb::FormItem item;
+      item.set_code(req->item().code());
+      if (!mask.paths().empty()) {
+        for (const pb::FormItem& f : store_.FormItems(tx, rc.caller.group_id)) {
+          if (f.code() != item.code()) continue;
+          item.set_name(f.name());
+          item.set_points(f.points());
+        }
+      }
+      ApplyUpdateMask(req->item(), mask, &item);
+      WUYE_RETURN_IF_ERROR(CheckFormItem(item, "item", def == nullptr));
       if (def != nullptr && item.name().empty()) item.set_name(def->name);
       store_.PutFormItem(tx, rc.caller.group_id, item, def == nullptr, rc.now);
       for (const pb::FormItem& f : store_.FormItems(tx, rc.caller.group_id)) {

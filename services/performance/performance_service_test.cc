@@ -7,6 +7,7 @@
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <thread>
 
@@ -1512,6 +1513,203 @@ TEST_F(PerformanceServiceTest, EvidenceArrivesAndSheetsLeaveThroughTheBus) {
   EXPECT_TRUE(::wuye::testing::WaitFor([&] { return closed == 4; }, absl::Seconds(20)));
   bus.Stop();
   (void)conn.Command({"DEL", intake_stream, perf_stream});
+}
+
+// ---- Update masks and paging (API v1 hygiene) -----------------------------------------------
+
+TEST_F(PerformanceServiceTest, AnUpdateMaskChangesOnlyItsFieldsOfTheSettings) {
+  pb::UpdateSettingsRequest whole;
+  whole.set_request_id("settings-whole");
+  whole.mutable_settings()->set_base_score(90);
+  whole.mutable_settings()->set_appeal_window_days(7);
+  pb::Settings settings;
+  ASSERT_TRUE(Call(&Stub::UpdateSettings, admin_tok_, whole, &settings).ok());
+
+  pb::UpdateSettingsRequest masked;
+  masked.set_request_id("settings-mask");
+  masked.mutable_settings()->set_appeal_window_days(10);
+  masked.mutable_update_mask()->add_paths("appeal_window_days");
+  ASSERT_TRUE(Call(&Stub::UpdateSettings, admin_tok_, masked, &settings).ok());
+  EXPECT_EQ(settings.appeal_window_days(), 10);
+  EXPECT_EQ(settings.base_score(), 90);
+  pb::Settings stored;
+  ASSERT_TRUE(Call(&Stub::GetSettings, agent_tok_, pb::GetSettingsRequest(), &stored).ok());
+  EXPECT_EQ(stored.base_score(), 90);
+  EXPECT_EQ(stored.appeal_window_days(), 10);
+
+  // The same request_id with another mask is another request.
+  masked.mutable_update_mask()->add_paths("base_score");
+  grpc::Status reused = Call(&Stub::UpdateSettings, admin_tok_, masked, &settings);
+  EXPECT_EQ(Field(reused), "request_id");
+  EXPECT_EQ(Reason(reused), "REQUEST_ID_REUSED");
+
+  // A bad path, or a merged result that fails the check (base_score 0), changes nothing.
+  const std::string before = Snapshot();
+  pb::UpdateSettingsRequest bad;
+  bad.set_request_id(NewId(absl::Now()));
+  bad.mutable_update_mask()->add_paths("base");
+  EXPECT_EQ(Field(Call(&Stub::UpdateSettings, admin_tok_, bad, &settings)), "update_mask");
+  bad.set_request_id(NewId(absl::Now()));
+  bad.clear_update_mask();
+  bad.mutable_update_mask()->add_paths("base_score");
+  EXPECT_EQ(Field(Call(&Stub::UpdateSettings, admin_tok_, bad, &settings)), "settings.base_score");
+  EXPECT_EQ(Snapshot(), before);
+  pb::Settings after;
+  ASSERT_TRUE(Call(&Stub::GetSettings, agent_tok_, pb::GetSettingsRequest(), &after).ok());
+  EXPECT_EQ(after.SerializeAsString(), stored.SerializeAsString());
+
+  // Without a mask the settings are replaced whole, as before.
+  whole.set_request_id("settings-whole-2");
+  whole.mutable_settings()->set_base_score(100);
+  whole.mutable_settings()->set_appeal_window_days(0);
+  ASSERT_TRUE(Call(&Stub::UpdateSettings, admin_tok_, whole, &settings).ok());
+  ASSERT_TRUE(Call(&Stub::GetSettings, agent_tok_, pb::GetSettingsRequest(), &after).ok());
+  EXPECT_EQ(after.base_score(), 100);
+  EXPECT_EQ(after.appeal_window_days(), 0);
+}
+
+TEST_F(PerformanceServiceTest, RulesAndRankingsPageEveryItemOnce) {
+  pb::ListRulesResponse all_rules;
+  ASSERT_TRUE(Call(&Stub::ListRules, agent_tok_, pb::ListRulesRequest(), &all_rules).ok());
+  ASSERT_EQ(all_rules.rules_size(), 14);
+  EXPECT_EQ(all_rules.next_page_token(), "");
+  pb::ListRulesRequest rules_req;
+  rules_req.set_page_size(4);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 20; ++page) {
+    pb::ListRulesResponse rules;
+    ASSERT_TRUE(Call(&Stub::ListRules, agent_tok_, rules_req, &rules).ok());
+    EXPECT_LE(rules.rules_size(), 4);
+    for (const auto& r : rules.rules()) seen.push_back(r.code());
+    if (rules.next_page_token().empty()) break;
+    rules_req.set_page_token(rules.next_page_token());
+  }
+  std::vector<std::string> codes;
+  for (const auto& r : all_rules.rules()) codes.push_back(r.code());
+  EXPECT_EQ(seen, codes);
+  rules_req.set_page_token("not-a-token");
+  pb::ListRulesResponse rules;
+  EXPECT_EQ(Field(Call(&Stub::ListRules, agent_tok_, rules_req, &rules)), "page_token");
+
+  // Rankings: three more agents, two complaints (two ranks below a tie of five at 100).
+  for (int i = 0; i < 3; ++i) Staff({dir::STAFF_ROLE_AGENT}, estate_);
+  Complaint(agent_, Utc(2026, 10, 10));
+  Complaint(tech_, Utc(2026, 10, 11));
+  Complaint(tech_, Utc(2026, 10, 12));
+  pb::ListRankingsRequest rank;
+  rank.set_estate_id(estate_);
+  *rank.mutable_period() = MakeMonth(2026, 10);
+  pb::ListRankingsResponse whole;
+  ASSERT_TRUE(Call(&Stub::ListRankings, manager_tok_, rank, &whole).ok());
+  ASSERT_EQ(whole.rankings_size(), 7);
+  EXPECT_EQ(whole.next_page_token(), "");
+  std::vector<std::pair<int, std::string>> expected;
+  for (const auto& r : whole.rankings()) expected.emplace_back(r.rank(), r.staff_id());
+  EXPECT_TRUE(std::is_sorted(expected.begin(), expected.end()));
+  EXPECT_EQ(expected.back().second, tech_);
+  rank.set_page_size(2);
+  std::vector<std::pair<int, std::string>> walked;
+  std::string first_token;
+  for (int page = 0; page < 20; ++page) {
+    pb::ListRankingsResponse ranks;
+    ASSERT_TRUE(Call(&Stub::ListRankings, manager_tok_, rank, &ranks).ok());
+    EXPECT_LE(ranks.rankings_size(), 2);
+    for (const auto& r : ranks.rankings()) walked.emplace_back(r.rank(), r.staff_id());
+    if (page == 0) first_token = ranks.next_page_token();
+    if (ranks.next_page_token().empty()) break;
+    rank.set_page_token(ranks.next_page_token());
+  }
+  EXPECT_EQ(walked, expected);
+  // A token is for its estate, month and role only.
+  rank.set_page_token(first_token);
+  rank.set_role("agent");
+  pb::ListRankingsResponse ranks;
+  grpc::Status st = Call(&Stub::ListRankings, manager_tok_, rank, &ranks);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "page_token");
+  rank.clear_role();
+  *rank.mutable_period() = MakeMonth(2026, 9);
+  EXPECT_EQ(Field(Call(&Stub::ListRankings, manager_tok_, rank, &ranks)), "page_token");
+  rank.clear_page_token();
+  rank.set_page_size(1001);
+  EXPECT_EQ(Field(Call(&Stub::ListRankings, manager_tok_, rank, &ranks)), "page_size");
+}
+
+TEST_F(PerformanceServiceTest, AnUpdateMaskChangesOnlyItsFieldsOfAFormItem) {
+  auto find = [&](const std::string& code) {
+    pb::ListFormItemsResponse items;
+    EXPECT_TRUE(Call(&Stub::ListFormItems, agent_tok_, pb::ListFormItemsRequest(), &items).ok());
+    for (const auto& f : items.items()) {
+      if (f.code() == code) return f;
+    }
+    return pb::FormItem();
+  };
+  const pb::FormItem handover = find("handover_not_recorded");
+  ASSERT_EQ(handover.points(), -1);
+
+  // Rename a default item without knowing its points.
+  pb::UpdateFormItemRequest rename;
+  rename.set_request_id("item-mask-1");
+  rename.mutable_item()->set_code("handover_not_recorded");
+  rename.mutable_item()->set_name("handover book not kept");
+  rename.mutable_update_mask()->add_paths("name");
+  pb::FormItem item;
+  ASSERT_TRUE(Call(&Stub::UpdateFormItem, admin_tok_, rename, &item).ok());
+  EXPECT_EQ(item.name(), "handover book not kept");
+  EXPECT_EQ(item.points(), -1);
+  // Then its points: the new name stays.
+  pb::UpdateFormItemRequest points;
+  points.set_request_id("item-mask-2");
+  points.mutable_item()->set_code("handover_not_recorded");
+  points.mutable_item()->set_points(-2);
+  points.mutable_update_mask()->add_paths("points");
+  ASSERT_TRUE(Call(&Stub::UpdateFormItem, admin_tok_, points, &item).ok());
+  EXPECT_EQ(find("handover_not_recorded").name(), "handover book not kept");
+  EXPECT_EQ(find("handover_not_recorded").points(), -2);
+
+  // The same request_id with another mask is another request.
+  points.mutable_update_mask()->add_paths("name");
+  grpc::Status reused = Call(&Stub::UpdateFormItem, admin_tok_, points, &item);
+  EXPECT_EQ(Field(reused), "request_id");
+  EXPECT_EQ(Reason(reused), "REQUEST_ID_REUSED");
+
+  // Bad paths, and a merge that fails the checks (a new item needs a name), change nothing.
+  const std::string before = Snapshot();
+  int n = 0;
+  for (const char* path : {"code", "default_points", "custom", "nope"}) {
+    pb::UpdateFormItemRequest bad;
+    bad.set_request_id(absl::StrCat("item-mask-bad-", ++n));
+    bad.mutable_item()->set_code("handover_not_recorded");
+    bad.mutable_update_mask()->add_paths(path);
+    grpc::Status st = Call(&Stub::UpdateFormItem, admin_tok_, bad, &item);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << path;
+    EXPECT_EQ(Field(st), "update_mask") << path;
+  }
+  pb::UpdateFormItemRequest fresh;
+  fresh.set_request_id("item-mask-new");
+  fresh.mutable_item()->set_code("late_to_work");
+  fresh.mutable_item()->set_name("late to work");  // not in the mask
+  fresh.mutable_item()->set_points(-3);
+  fresh.mutable_update_mask()->add_paths("points");
+  EXPECT_EQ(Field(Call(&Stub::UpdateFormItem, admin_tok_, fresh, &item)), "item.name");
+  pb::UpdateFormItemRequest too_much;
+  too_much.set_request_id("item-mask-range");
+  too_much.mutable_item()->set_code("handover_not_recorded");
+  too_much.mutable_item()->set_points(-300);
+  too_much.mutable_update_mask()->add_paths("points");
+  EXPECT_EQ(Field(Call(&Stub::UpdateFormItem, admin_tok_, too_much, &item)), "item.points");
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(find("handover_not_recorded").points(), -2);
+  EXPECT_EQ(find("late_to_work").code(), "");
+
+  // Without a mask name and points are replaced, as before: an empty name is the default's.
+  pb::UpdateFormItemRequest whole;
+  whole.set_request_id("item-whole");
+  whole.mutable_item()->set_code("handover_not_recorded");
+  whole.mutable_item()->set_points(-5);
+  ASSERT_TRUE(Call(&Stub::UpdateFormItem, admin_tok_, whole, &item).ok());
+  EXPECT_EQ(find("handover_not_recorded").name(), handover.name());
+  EXPECT_EQ(find("handover_not_recorded").points(), -5);
 }
 
 }  // namespace

@@ -266,6 +266,7 @@ absl::Status Day::ReportsStep() {
         ppb::ListRankingsRequest req;
         req.set_estate_id(es.id);
         *req.mutable_period() = MonthOf(day_);
+        req.set_page_size(1000);  // every ranked person of the estate
         ppb::ListRankingsResponse resp;
         WUYE_RETURN_IF_ERROR(Call("performance.ListRankings", admin,
                                   [&](auto* ctx) { return perf_->ListRankings(ctx, req, &resp); }));
