@@ -466,11 +466,11 @@ grpc::Status ElderCareServiceImpl::GetFamilyContacts(Ctx* ctx,
   });
 }
 
-grpc::Status ElderCareServiceImpl::UpdateFamilyContacts(Ctx* ctx,
-                                                        const v1::UpdateFamilyContactsRequest* req,
-                                                        v1::HealthRecordReceipt* resp) {
+grpc::Status ElderCareServiceImpl::SetFamilyContacts(Ctx* ctx,
+                                                     const v1::SetFamilyContactsRequest* req,
+                                                     v1::HealthRecordReceipt* resp) {
   return rpc_.Run(
-      ctx, "UpdateFamilyContacts", req->request_id(), [&](RequestContext& rc) -> absl::Status {
+      ctx, "SetFamilyContacts", req->request_id(), [&](RequestContext& rc) -> absl::Status {
         WUYE_RETURN_IF_ERROR(rc.RequireGroup());
         WUYE_RETURN_IF_ERROR(rc.RequireRole({kAgent, kTeamLead, kSupervisor, kEstateManager}));
         WUYE_RETURN_IF_ERROR(CheckId(req->elder_id(), "elder_id"));

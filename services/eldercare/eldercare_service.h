@@ -30,8 +30,8 @@ class ElderCareServiceImpl final : public v1::ElderCareService::Service {
                                 v1::HealthRecordReceipt*) override;
   grpc::Status GetFamilyContacts(Ctx*, const v1::GetFamilyContactsRequest*,
                                  v1::FamilyContacts*) override;
-  grpc::Status UpdateFamilyContacts(Ctx*, const v1::UpdateFamilyContactsRequest*,
-                                    v1::HealthRecordReceipt*) override;
+  grpc::Status SetFamilyContacts(Ctx*, const v1::SetFamilyContactsRequest*,
+                                 v1::HealthRecordReceipt*) override;
   grpc::Status RecordCheckup(Ctx*, const v1::RecordCheckupRequest*, v1::Checkup*) override;
   grpc::Status SetCarePlan(Ctx*, const v1::SetCarePlanRequest*, v1::Checkup*) override;
   grpc::Status GetCheckup(Ctx*, const v1::GetCheckupRequest*, v1::Checkup*) override;

@@ -1191,9 +1191,9 @@ TEST_F(EldercareServiceTest, EachMethodRefusesTheWrongRolesBeforeLookingAtTheInp
   v1::GetFamilyContactsRequest contacts;
   v1::FamilyContacts out;
   EXPECT_TRUE(denied(Call(&Stub::GetFamilyContacts, tech, contacts, &out)));
-  v1::UpdateFamilyContactsRequest update;
+  v1::SetFamilyContactsRequest update;
   v1::HealthRecordReceipt receipt;
-  EXPECT_TRUE(denied(Call(&Stub::UpdateFamilyContacts, nurse, update, &receipt)));
+  EXPECT_TRUE(denied(Call(&Stub::SetFamilyContacts, nurse, update, &receipt)));
   v1::RaiseEmergencyRequest emergency;
   v1::Emergency em;
   EXPECT_TRUE(denied(Call(&Stub::RaiseEmergency, finance, emergency, &em)));
@@ -1205,7 +1205,7 @@ TEST_F(EldercareServiceTest, EachMethodRefusesTheWrongRolesBeforeLookingAtTheInp
 
 TEST_F(EldercareServiceTest, FamilyContactsAreReplacedAndReadWithAPurpose) {
   v1::Elder elder = Enrol();
-  v1::UpdateFamilyContactsRequest update;
+  v1::SetFamilyContactsRequest update;
   update.set_request_id("contacts-1");
   update.set_elder_id(elder.id());
   auto* c = update.add_contacts();
@@ -1213,7 +1213,7 @@ TEST_F(EldercareServiceTest, FamilyContactsAreReplacedAndReadWithAPurpose) {
   c->set_relation("son");
   c->set_phone("+86 139-1111-2222");
   v1::HealthRecordReceipt receipt;
-  ASSERT_TRUE(Call(&Stub::UpdateFamilyContacts, agent_, update, &receipt).ok());
+  ASSERT_TRUE(Call(&Stub::SetFamilyContacts, agent_, update, &receipt).ok());
   EXPECT_EQ(receipt.version(), 2);
   v1::GetFamilyContactsRequest get;
   get.set_elder_id(elder.id());

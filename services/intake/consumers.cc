@@ -195,7 +195,7 @@ class Consumer {
 
 }  // namespace
 
-EventHandler MakeHandler(Db& db, std::string /*phone_key*/) {
+EventHandler MakeHandler(Db& db) {
   auto consumer = std::make_shared<Consumer>(db);
   return [consumer](pqxx::work& tx, const ev::Event& e) { return consumer->router().Apply(tx, e); };
 }

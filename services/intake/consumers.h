@@ -16,9 +16,8 @@
 
 namespace wuye::intake {
 
-// The consumer's handler; it prepares its statements on `db`. `phone_key` is no longer
-// read (the directory's resident events carry the hash); it stays until the service
-// tests' fixtures move to shared/testing (issue 21 #7), then goes.
-EventHandler MakeHandler(Db& db, std::string phone_key);
+// The consumer's handler; it prepares its statements on `db`. Residents' numbers arrive
+// hashed already (the directory hashes them with intake's phone key).
+EventHandler MakeHandler(Db& db);
 
 }  // namespace wuye::intake

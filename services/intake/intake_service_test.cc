@@ -61,7 +61,7 @@ class IntakeServiceTest : public ::testing::Test, protected ::wuye::testing::Stu
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
                                    grpc::InsecureChannelCredentials());
     stub_ = v1::IntakeService::NewStub(channel_);
-    handler_ = MakeHandler(*db_, kPhoneKey);
+    handler_ = MakeHandler(*db_);
     group_ = NewId(absl::Now());
     estate_ = NewId(absl::Now());
     other_estate_ = NewId(absl::Now());
@@ -1731,7 +1731,7 @@ TEST_F(IntakeServiceTest, ATicketLivesItsWholeLifeThroughRealWorkOrderEvents) {
   consumer_options.block = absl::Milliseconds(100);
   consumer_options.claim_idle = absl::Milliseconds(500);
   consumer_options.max_deliveries = 3;
-  bus.Consume(*db_, consumer_options, MakeHandler(*db_, kPhoneKey));
+  bus.Consume(*db_, consumer_options, MakeHandler(*db_));
 
   v1::Ticket t = Create(RepairRequest());
   std::string order = NewId(absl::Now());

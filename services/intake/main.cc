@@ -13,22 +13,19 @@ ABSL_FLAG(std::string, phone_key_file, "",
           "file holding the HMAC key for phone-number hashes (or set WUYE_INTAKE_PHONE_KEY)");
 
 int main(int argc, char** argv) {
-  std::string phone_key;  // loaded by `make`, before the handler is made
   return wuye::ServiceMain(
       argc, argv,
       {.name = "intake",
        .migrations = &wuye::intake_migrations(),
-       .make = [&phone_key](
-                   wuye::ServiceParts& parts) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
-         WUYE_ASSIGN_OR_RETURN(phone_key, wuye::LoadPhoneKey(std::getenv("WUYE_INTAKE_PHONE_KEY"),
-                                                             absl::GetFlag(FLAGS_phone_key_file)));
+       .make = [](wuye::ServiceParts& parts) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         WUYE_ASSIGN_OR_RETURN(std::string phone_key,
+                               wuye::LoadPhoneKey(std::getenv("WUYE_INTAKE_PHONE_KEY"),
+                                                  absl::GetFlag(FLAGS_phone_key_file)));
          return std::make_unique<wuye::intake::IntakeServiceImpl>(parts.db, parts.verifier,
                                                                   parts.clock, phone_key);
        },
        .consumes = {wuye::StreamOf("dispatch"), wuye::StreamOf("directory"),
                     wuye::StreamOf("billing")},
        .make_handler =
-           [&phone_key](wuye::ServiceParts& parts) {
-             return wuye::intake::MakeHandler(parts.db, phone_key);
-           }});
+           [](wuye::ServiceParts& parts) { return wuye::intake::MakeHandler(parts.db); }});
 }
