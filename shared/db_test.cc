@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "shared/field_mask.h"
 #include "shared/testing/test_env.h"
 
 namespace wuye {
@@ -536,6 +537,47 @@ TEST(WithDatabaseTest, TheResultIsAUsableUrl) {
   pqxx::nontransaction tx(conn);
 
   EXPECT_EQ(tx.exec1("SELECT current_database()")[0].as<std::string>(), database.name());
+}
+
+// Two masked updates of one resource must not both read its stored value: the second waits
+// for the first's transaction; another resource's update does not wait at all.
+TEST_F(DbTest, LockForUpdateSerialisesOneResourceAndLeavesOthersFree) {
+  pqxx::connection first(database_.url()), second(database_.url()), other(database_.url());
+  auto holder = std::make_unique<pqxx::work>(first);
+  LockForUpdate(*holder, "sla_policy/g1/e1");
+
+  {  // Another resource: taken at once (a wait would end in the statement timeout).
+    pqxx::work tx(other);
+    tx.exec("SET LOCAL statement_timeout = '30s'");
+    LockForUpdate(tx, "sla_policy/g1/e2");
+    tx.commit();
+  }
+
+  int waiter_pid = second.backendpid();
+  std::atomic<bool> taken{false};
+  std::thread waiter([&] {
+    pqxx::work tx(second);
+    LockForUpdate(tx, "sla_policy/g1/e1");
+    taken = true;
+    tx.commit();
+  });
+  pqxx::connection watcher(database_.url());
+  bool waits = testing::WaitFor(
+      [&] {
+        pqxx::nontransaction tx(watcher);
+        return tx.exec_params1(
+                     "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND "
+                     "wait_event_type = 'Lock'",
+                     waiter_pid)[0]
+                   .as<int>() == 1;
+      },
+      absl::Seconds(30));
+  EXPECT_TRUE(waits) << "the second update of the resource should wait for the first";
+  EXPECT_FALSE(taken);
+  holder->commit();
+  holder.reset();
+  waiter.join();
+  EXPECT_TRUE(taken);
 }
 
 }  // namespace

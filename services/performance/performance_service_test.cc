@@ -1592,7 +1592,7 @@ TEST_F(PerformanceServiceTest, RulesAndRankingsPageEveryItemOnce) {
   EXPECT_EQ(Field(Call(&Stub::ListRules, agent_tok_, rules_req, &rules)), "page_token");
 
   // Rankings: three more agents, two complaints (two ranks below a tie of five at 100).
-  for (int i = 0; i < 3; ++i) Staff({dir::STAFF_ROLE_AGENT}, estate_);
+  for (int i = 0; i < 3; ++i) Staff({ev::STAFF_ROLE_AGENT}, estate_);
   Complaint(agent_, Utc(2026, 10, 10));
   Complaint(tech_, Utc(2026, 10, 11));
   Complaint(tech_, Utc(2026, 10, 12));
