@@ -48,7 +48,7 @@ CREATE TABLE attendances (
 -- At most one open check-in per person and estate.
 CREATE UNIQUE INDEX attendances_open ON attendances (group_id, estate_id, staff_id)
   WHERE check_out_time IS NULL;
-CREATE INDEX attendances_by_time ON attendances (group_id, estate_id, check_in_time DESC, id DESC);
+CREATE INDEX attendances_by_estate ON attendances (group_id, estate_id, id DESC);
 
 -- The desk's own settings of an estate (its hours are dir_estates').
 CREATE TABLE desks (
@@ -88,10 +88,12 @@ CREATE TABLE tasks (
   closed_by_event_id  text         NOT NULL DEFAULT '',
   created_at          timestamptz  NOT NULL,
   closed_at           timestamptz,
+  updated_at          timestamptz  NOT NULL,
   version             bigint       NOT NULL,
   UNIQUE (group_id, source_event_id, first_role)
 );
-CREATE INDEX tasks_by_estate ON tasks (group_id, estate_id, created_at DESC, id DESC);
+CREATE INDEX tasks_by_estate ON tasks (group_id, estate_id, id DESC);
 CREATE INDEX tasks_by_subject ON tasks (group_id, subject_ref) WHERE state IN (1, 2, 3);
+CREATE INDEX tasks_changed ON tasks (group_id, estate_id, updated_at);
 -- The acknowledgement timer's queue: open or escalated, by due time.
-CREATE INDEX tasks_ack_due ON tasks (ack_due_at) WHERE state IN (1, 2);
+CREATE INDEX tasks_ack_due ON tasks (ack_due_at) WHERE state IN (1, 2) AND level < 3;
