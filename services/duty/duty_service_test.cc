@@ -7,13 +7,16 @@
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "services/duty/consumers.h"
 #include "services/duty/duty_jobs.h"
 #include "shared/ids.h"
+#include "shared/outbox.h"
 #include "shared/proto_time.h"
+#include "shared/redis.h"
 #include "shared/server.h"
 #include "shared/status.h"
 #include "shared/testing/events.h"
@@ -569,6 +572,80 @@ TEST_F(DutyServiceTest, WatchTasksSeesANewTask) {
   auto refused = stub_->WatchTasks(&bad, req);
   EXPECT_FALSE(refused->Read(&u));
   EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(DutyServiceTest, ConcurrentRetriesCheckInOnce) {
+  pb::CheckInRequest in;
+  in.set_request_id("same");
+  in.set_estate_id(estate_);
+  in.set_role(ev::STAFF_ROLE_AGENT);
+  std::vector<std::thread> threads;
+  std::vector<std::string> ids(6);
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      pb::Attendance a;
+      if (Call(&Stub::CheckIn, agent_tok_, in, &a).ok()) ids[i] = a.id();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const std::string& id : ids) EXPECT_EQ(id, ids[0]);
+  EXPECT_EQ(Count("attendances"), 1);
+  EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.attendance.checked_in'"), 1);
+}
+
+TEST_F(DutyServiceTest, TwoTimersRacingMoveATaskOnce) {
+  // Two replicas' acknowledgement timers at the same moment: SKIP LOCKED shares the rows.
+  RosterLeads();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(Deliver("dispatch.sla.warning", group_, Order(0), estate_).ok());
+  }
+  DutyJobs a(*db_), b(*db_);
+  std::atomic<int> moved{0};
+  auto run = [&](DutyJobs& jobs) {
+    for (int i = 0; i < 5; ++i) moved += *jobs.Escalate(kStart + absl::Minutes(16), 3);
+  };
+  std::thread ta(run, std::ref(a)), tb(run, std::ref(b));
+  ta.join();
+  tb.join();
+  while (int more = *a.Escalate(kStart + absl::Minutes(16))) moved += more;
+  EXPECT_EQ(moved.load(), 20);
+  EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.task.escalated'"), 20);
+  EXPECT_EQ(Count("tasks WHERE role = 3"), 20);  // every one at the supervisor now
+}
+
+TEST_F(DutyServiceTest, AMajorComplaintArrivesThroughTheBusOnce) {
+  // A stand-in intake: its own database and outbox, relayed to a stream of the test's.
+  static const MigrationSet kNone{"bustest", {}};
+  RosterLeads();
+  ::wuye::testing::TestDatabase peer_db;
+  auto peer = peer_db.Open(kNone);
+  ::wuye::testing::TestBus bus;
+  std::string intake_stream = bus.Stream("i");
+  bus.Relay(peer_db.url(), intake_stream);
+  bus.Consume(*db_, "duty", intake_stream, "intake", MakeHandler(*db_, clock_));
+  ev::MajorComplaint m;
+  m.set_ticket_id(NewId(absl::Now()));
+  m.set_estate_id(estate_);
+  Outbox intake_outbox(*peer, "intake");
+  ev::Event sent;
+  ASSERT_TRUE(peer->Transact([&](pqxx::work& tx) {
+                    sent = intake_outbox.Append(
+                        tx, {"intake.complaint.major", group_, estate_, m.ticket_id(), 0, &m},
+                        absl::Now(), "trace");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(::wuye::testing::WaitFor([&] { return Count("tasks") == 2; }, absl::Seconds(20)));
+  // The same envelope on the stream again (a relay that crashed before marking it sent).
+  RedisConnection conn(bus.redis());
+  ASSERT_TRUE(conn.Command({"XADD", intake_stream, "*", "type", sent.type(), "env",
+                            sent.SerializeAsString()})
+                  .ok());
+  ASSERT_TRUE(::wuye::testing::WaitFor([&] { return Count("wuye_inbox") == 1; }, absl::Seconds(5)));
+  absl::SleepFor(absl::Milliseconds(500));  // the second delivery is applied (a no-op)
+  EXPECT_EQ(Count("tasks"), 2);
+  bus.Stop();
+  (void)conn.Command({"DEL", intake_stream});
 }
 
 TEST_F(DutyServiceTest, AMalformedPayloadIsRefused) {
