@@ -456,6 +456,11 @@ grpc::Status DutyServiceImpl::UpdateSettings(Ctx* ctx, const pb::UpdateSettingsR
     WUYE_RETURN_IF_ERROR(
         CheckUpdateMask(req->update_mask(), pb::Settings::descriptor(), {"ack_windows"}));
     WUYE_RETURN_IF_ERROR(CheckSettings(req->settings(), "settings"));
+    // The settings are the windows: an update names at least one (the defaults back are
+    // named too), so that an empty request changes nothing by mistake.
+    if (req->settings().ack_windows().empty()) {
+      return FieldError("settings.ack_windows", "required: at least one kind's window");
+    }
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       LockForUpdate(tx, absl::StrCat("duty_settings/", rc.caller.group_id));
       pb::Settings merged = store_.GetSettings(tx, rc.caller.group_id);

@@ -539,8 +539,14 @@ TEST_F(DutyServiceTest, SettingsWindowsAreTheGroups) {
   EXPECT_EQ(Field(Call(&Stub::UpdateSettings, admin_tok_, up, &s)), "settings.ack_windows");
   up.mutable_update_mask()->add_paths("nonsense");
   EXPECT_EQ(Field(Call(&Stub::UpdateSettings, admin_tok_, up, &s)), "update_mask");
+  up.clear_update_mask();
+  up.mutable_settings()->clear_ack_windows();
+  EXPECT_EQ(Field(Call(&Stub::UpdateSettings, admin_tok_, up, &s)), "settings.ack_windows");
   pb::GetSettingsRequest get;
   ASSERT_TRUE(Call(&Stub::GetSettings, agent_tok_, get, &s).ok());
+  for (const pb::AckWindow& w : s.ack_windows()) {
+    if (w.kind() == ev::TASK_KIND_MAJOR_COMPLAINT) EXPECT_EQ(w.window().seconds(), 300);
+  }
   EXPECT_EQ(s.ack_windows_size(), static_cast<int>(Kinds().size()));
 }
 
