@@ -7,4 +7,5 @@ CREATE DATABASE wuye_dispatch;
 CREATE DATABASE wuye_billing;
 CREATE DATABASE wuye_performance;
 CREATE DATABASE wuye_eldercare;
+CREATE DATABASE wuye_duty;
 -- END services.txt

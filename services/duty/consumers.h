@@ -1,0 +1,23 @@
+// What the duty desk does on other services' events (docs/api/duty.md):
+//   wuye.directory.events  its copy of estates (time zone, desk hours), staff (roles, home
+//                          estates) and the shift roster (who is on duty when);
+//   wuye.intake.events, wuye.dispatch.events, wuye.eldercare.events
+//                          the tasks each event raises and the ones it closes (ReadEvent).
+// Each task is keyed by its event's envelope id and role: applied twice, raised once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "shared/bus.h"
+#include "shared/clock.h"
+#include "shared/db.h"
+
+namespace wuye::duty {
+
+// The streams it reads (services.txt's "reads").
+std::vector<std::string> ConsumedStreams();
+
+EventHandler MakeHandler(Db& db, const Clock& clock);
+
+}  // namespace wuye::duty

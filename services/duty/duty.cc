@@ -1,0 +1,406 @@
+#include "services/duty/duty.h"
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "shared/event_router.h"
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/events/v1/eldercare_events.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+
+namespace wuye::duty {
+namespace {
+
+struct RoleNameOf {
+  ev::StaffRole role;
+  std::string_view name;
+};
+constexpr RoleNameOf kRoleNames[] = {
+    {ev::STAFF_ROLE_AGENT, "agent"},
+    {ev::STAFF_ROLE_TEAM_LEAD, "team_lead"},
+    {ev::STAFF_ROLE_SUPERVISOR, "supervisor"},
+    {ev::STAFF_ROLE_ESTATE_MANAGER, "estate_manager"},
+    {ev::STAFF_ROLE_TECHNICIAN, "technician"},
+    {ev::STAFF_ROLE_CLEANER, "cleaner"},
+    {ev::STAFF_ROLE_GARDENER, "gardener"},
+    {ev::STAFF_ROLE_SECURITY_GUARD, "security_guard"},
+    {ev::STAFF_ROLE_CARE_WORKER, "care_worker"},
+    {ev::STAFF_ROLE_FINANCE_CLERK, "finance_clerk"},
+    {ev::STAFF_ROLE_QUALITY_INSPECTOR, "quality_inspector"},
+    {ev::STAFF_ROLE_GROUP_ADMIN, "group_admin"},
+};
+
+}  // namespace
+
+int LevelOf(ev::StaffRole role) {
+  switch (role) {
+    case ev::STAFF_ROLE_TEAM_LEAD:
+      return 1;
+    case ev::STAFF_ROLE_SUPERVISOR:
+      return 2;
+    case ev::STAFF_ROLE_ESTATE_MANAGER:
+      return 3;
+    default:
+      return 0;
+  }
+}
+
+std::optional<ev::StaffRole> NextUp(ev::StaffRole role) {
+  switch (LevelOf(role)) {
+    case 0:
+      return ev::STAFF_ROLE_TEAM_LEAD;
+    case 1:
+      return ev::STAFF_ROLE_SUPERVISOR;
+    case 2:
+      return ev::STAFF_ROLE_ESTATE_MANAGER;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string_view RoleName(ev::StaffRole role) {
+  for (const RoleNameOf& r : kRoleNames) {
+    if (r.role == role) return r.name;
+  }
+  return "";
+}
+
+std::optional<ev::StaffRole> RoleOfName(std::string_view name) {
+  for (const RoleNameOf& r : kRoleNames) {
+    if (r.name == name) return r.role;
+  }
+  return std::nullopt;
+}
+
+bool IsDutyRole(ev::StaffRole role) {
+  return ev::StaffRole_IsValid(role) && role != ev::STAFF_ROLE_UNSPECIFIED &&
+         role != ev::STAFF_ROLE_GROUP_ADMIN;
+}
+
+// ---- kinds ------------------------------------------------------------------------------
+
+const std::vector<KindRule>& Kinds() {
+  using ev::StaffRole;
+  static const std::vector<KindRule>* const kinds = new std::vector<KindRule>{
+      {ev::TASK_KIND_MAJOR_COMPLAINT,
+       "major_complaint",
+       "major complaint",
+       {ev::STAFF_ROLE_SUPERVISOR, ev::STAFF_ROLE_ESTATE_MANAGER},
+       absl::Minutes(15)},
+      {ev::TASK_KIND_SECOND_COMPLAINT,
+       "second_complaint",
+       "second complaint",
+       {ev::STAFF_ROLE_SUPERVISOR},
+       absl::Minutes(30)},
+      {ev::TASK_KIND_ESCALATION, "escalation", "work order escalated", {}, absl::Minutes(15)},
+      {ev::TASK_KIND_SLA_WARNING,
+       "sla_warning",
+       "work order about to miss its deadline",
+       {ev::STAFF_ROLE_TEAM_LEAD},
+       absl::Minutes(15)},
+      {ev::TASK_KIND_SLA_BREACH,
+       "sla_breach",
+       "work order missed its deadline",
+       {ev::STAFF_ROLE_SUPERVISOR},
+       absl::Minutes(15)},
+      {ev::TASK_KIND_CONSULTATION_OVERDUE,
+       "consultation_overdue",
+       "consultation not answered",
+       {ev::STAFF_ROLE_TEAM_LEAD},
+       absl::Minutes(10)},
+      {ev::TASK_KIND_CALLBACK_UNSATISFIED,
+       "callback_unsatisfied",
+       "unsatisfied callback",
+       {ev::STAFF_ROLE_SUPERVISOR},
+       absl::Hours(4)},
+      {ev::TASK_KIND_UNRECORDED_CALL,
+       "unrecorded_call",
+       "unrecorded call to review",
+       {ev::STAFF_ROLE_SUPERVISOR},
+       absl::Hours(24)},
+      {ev::TASK_KIND_DISPUTED_BILL,
+       "disputed_bill",
+       "disputed bill",
+       {ev::STAFF_ROLE_FINANCE_CLERK},
+       absl::Hours(4)},
+      {ev::TASK_KIND_APPEAL,
+       "appeal",
+       "appeal to decide",
+       {ev::STAFF_ROLE_ESTATE_MANAGER},
+       absl::Hours(24)},
+      {ev::TASK_KIND_ELDER_EMERGENCY,
+       "elder_emergency",
+       "elderly-care emergency",
+       {ev::STAFF_ROLE_SECURITY_GUARD, ev::STAFF_ROLE_CARE_WORKER},
+       absl::Minutes(3)},
+      {ev::TASK_KIND_SAFETY_CHECK,
+       "safety_check",
+       "safety check of elderly-care homes due",
+       {ev::STAFF_ROLE_CARE_WORKER},
+       absl::Minutes(30)},
+      {ev::TASK_KIND_METER_READING,
+       "meter_reading",
+       "meter reading flagged",
+       {ev::STAFF_ROLE_FINANCE_CLERK},
+       absl::Hours(24)},
+      {ev::TASK_KIND_DESK_GAP,
+       "desk_gap",
+       "nobody checked in at the 24-hour desk",
+       {ev::STAFF_ROLE_TEAM_LEAD},
+       absl::Minutes(10)},
+      {ev::TASK_KIND_ROLE_GAP, "role_gap", "nobody on duty for a task", {}, absl::Minutes(10)},
+  };
+  return *kinds;
+}
+
+const KindRule* FindKind(ev::TaskKind kind) {
+  for (const KindRule& k : Kinds()) {
+    if (k.kind == kind) return &k;
+  }
+  return nullptr;
+}
+
+// ---- settings -----------------------------------------------------------------------------
+
+absl::Status CheckSettings(const pb::Settings& settings, absl::string_view field) {
+  std::string name = absl::StrCat(field, ".ack_windows");
+  std::set<int> seen;
+  for (const pb::AckWindow& w : settings.ack_windows()) {
+    if (FindKind(w.kind()) == nullptr) return FieldError(name, "kind: not a kind of task");
+    if (!seen.insert(w.kind()).second) return FieldError(name, "each kind at most once");
+    if (w.window().nanos() != 0) return FieldError(name, "window: whole seconds");
+    absl::Duration d = absl::Seconds(w.window().seconds());
+    if (d < kMinWindow || d > kMaxWindow) {
+      return FieldError(name, "window: from 1 minute to 7 days");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Duration AckWindow(const pb::Settings& settings, ev::TaskKind kind) {
+  for (const pb::AckWindow& w : settings.ack_windows()) {
+    if (w.kind() == kind) return absl::Seconds(w.window().seconds());
+  }
+  const KindRule* k = FindKind(kind);
+  return k == nullptr ? absl::Minutes(15) : k->default_window;
+}
+
+pb::Settings EffectiveSettings(const pb::Settings& stored) {
+  pb::Settings out;
+  for (const KindRule& k : Kinds()) {
+    pb::AckWindow* w = out.add_ack_windows();
+    w->set_kind(k.kind);
+    w->mutable_window()->set_seconds(absl::ToInt64Seconds(AckWindow(stored, k.kind)));
+  }
+  return out;
+}
+
+// ---- tasks from events -------------------------------------------------------------------
+
+std::string TitleOf(ev::TaskKind kind, absl::string_view place) {
+  const KindRule* k = FindKind(kind);
+  std::string title(k == nullptr ? "task" : k->title);
+  if (!place.empty()) absl::StrAppend(&title, ", ", place);
+  return title;
+}
+
+std::string RefOf(absl::string_view kind, absl::string_view id) {
+  return absl::StrCat(kind, "/", id);
+}
+
+namespace {
+
+using wuye::common::v1::Location;
+
+std::string PlaceOf(const Location& l) {
+  if (!l.common_area().empty()) return l.common_area();
+  return "";  // a unit's words come from the store's copy of units (not kept yet)
+}
+
+// One task per role of the kind (or of `role` when given).
+void Raise(const ev::Event& e, ev::TaskKind kind, const std::string& estate_id,
+           std::string subject_ref, const Location& location, Reading& out,
+           std::optional<ev::StaffRole> role = std::nullopt) {
+  const KindRule* k = FindKind(kind);
+  std::vector<ev::StaffRole> roles = role ? std::vector<ev::StaffRole>{*role} : k->roles;
+  for (ev::StaffRole r : roles) {
+    TaskDraft d;
+    d.kind = kind;
+    d.role = r;
+    d.level = LevelOf(r);
+    d.estate_id = estate_id;
+    d.subject_ref = subject_ref;
+    d.location = location;
+    if (d.location.estate_id().empty()) d.location.set_estate_id(estate_id);
+    d.title = TitleOf(kind, PlaceOf(location));
+    d.source_event_id = e.event_id();
+    d.raised_at = FromProtoTime(e.occurred_at());
+    out.raise.push_back(std::move(d));
+  }
+}
+
+std::string EstateOf(const ev::Event& e, const std::string& payload_estate) {
+  return payload_estate.empty() ? e.estate_id() : payload_estate;
+}
+
+absl::Status MajorComplaint(Reading& out, const ev::Event& e, const ev::MajorComplaint& p) {
+  Raise(e, ev::TASK_KIND_MAJOR_COMPLAINT, EstateOf(e, p.estate_id()),
+        RefOf("ticket", p.ticket_id()), Location(), out);
+  return absl::OkStatus();
+}
+
+absl::Status Ticket(Reading& out, const ev::Event& e, const ev::TicketChanged& p) {
+  std::string estate = EstateOf(e, p.estate_id());
+  std::string ref = RefOf("ticket", p.ticket_id());
+  if (e.type() == "intake.ticket.created") {
+    // A major second complaint is raised by its intake.complaint.major (supervisor and
+    // manager); a second complaint that is not major reaches the supervisor from here.
+    if (!p.first_complaint_id().empty() && !p.major()) {
+      Raise(e, ev::TASK_KIND_SECOND_COMPLAINT, estate, ref, p.location(), out);
+    }
+    if (!p.disputed_bill_id().empty()) {
+      Raise(e, ev::TASK_KIND_DISPUTED_BILL, estate, ref, p.location(), out);
+    }
+  }
+  switch (p.state()) {
+    case ev::TICKET_STATE_ANSWERED:
+    case ev::TICKET_STATE_CLOSED:
+    case ev::TICKET_STATE_CANCELLED:
+      out.close_refs.push_back(ref);
+      break;
+    default:
+      break;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Callback(Reading& out, const ev::Event& e, const ev::CallbackRecorded& p) {
+  if (p.satisfaction() == wuye::common::v1::SATISFACTION_UNSATISFIED ||
+      p.satisfaction() == wuye::common::v1::SATISFACTION_VERY_UNSATISFIED) {
+    Raise(e, ev::TASK_KIND_CALLBACK_UNSATISFIED, EstateOf(e, p.estate_id()),
+          RefOf("ticket", p.ticket_id()), Location(), out);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status UnrecordedCall(Reading& out, const ev::Event& e, const ev::UnrecordedCall& p) {
+  // A resident's call is deducted by performance from the agents on duty; any other is a
+  // finding a supervisor reviews (performance's DismissCallFinding).
+  if (p.has_caller_is_resident() && p.caller_is_resident()) return absl::OkStatus();
+  Raise(e, ev::TASK_KIND_UNRECORDED_CALL, EstateOf(e, p.estate_id()),
+        RefOf("finding", p.finding_id()), Location(), out);
+  return absl::OkStatus();
+}
+
+absl::Status WorkOrder(Reading& out, const ev::Event& e, const ev::WorkOrderChanged& p) {
+  std::string estate = EstateOf(e, p.estate_id());
+  std::string ref = RefOf("work_order", p.work_order_id());
+  if (e.type() == "dispatch.work_order.escalated") {
+    // Dispatch's level: 1 team lead, 2 supervisor, 3 estate manager (DOMAIN.md §3).
+    static constexpr ev::StaffRole kLevels[] = {ev::STAFF_ROLE_TEAM_LEAD, ev::STAFF_ROLE_SUPERVISOR,
+                                                ev::STAFF_ROLE_ESTATE_MANAGER};
+    int level = p.escalation_level();
+    if (level < 1) return absl::OkStatus();
+    if (level > 3) level = 3;
+    Raise(e, ev::TASK_KIND_ESCALATION, estate, ref, p.location(), out, kLevels[level - 1]);
+  } else if (e.type() == "dispatch.sla.warning") {
+    Raise(e, ev::TASK_KIND_SLA_WARNING, estate, ref, p.location(), out);
+  } else if (e.type() == "dispatch.sla.breached") {
+    Raise(e, ev::TASK_KIND_SLA_BREACH, estate, ref, p.location(), out);
+  } else {  // completed, cancelled
+    out.close_refs.push_back(ref);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Emergency(Reading& out, const ev::Event& e, const ev::ElderEmergency& p) {
+  // Ids and the place only: nothing of the elder (004_…; DOMAIN.md §6, confidential).
+  Location where;
+  where.set_estate_id(EstateOf(e, p.estate_id()));
+  if (!p.unit_id().empty()) where.set_unit_id(p.unit_id());
+  Raise(e, ev::TASK_KIND_ELDER_EMERGENCY, where.estate_id(), RefOf("emergency", p.emergency_id()),
+        where, out);
+  return absl::OkStatus();
+}
+
+absl::Status SafetyCheck(Reading& out, const ev::Event& e, const ev::SafetyCheckRaised& p) {
+  Raise(e, ev::TASK_KIND_SAFETY_CHECK, EstateOf(e, p.estate_id()), RefOf("check", p.check_id()),
+        Location(), out);
+  return absl::OkStatus();
+}
+
+using TaskRouter = BasicEventRouter<Reading&>;
+
+const TaskRouter& Readers() {
+  static const TaskRouter* const readers = [] {
+    auto* r = new TaskRouter;
+    r->On<ev::MajorComplaint>("intake.complaint.major", &MajorComplaint)
+        .On<ev::TicketChanged>({"intake.ticket.created", "intake.ticket.changed"}, &Ticket)
+        .On<ev::CallbackRecorded>("intake.callback.recorded", &Callback)
+        .On<ev::UnrecordedCall>("intake.call.unrecorded", &UnrecordedCall)
+        .On<ev::WorkOrderChanged>(
+            {"dispatch.work_order.escalated", "dispatch.sla.warning", "dispatch.sla.breached",
+             "dispatch.work_order.completed", "dispatch.work_order.cancelled"},
+            &WorkOrder)
+        .On<ev::ElderEmergency>("eldercare.emergency.raised", &Emergency)
+        .On<ev::SafetyCheckRaised>("eldercare.safety_check.raised", &SafetyCheck);
+    return r;
+  }();
+  return *readers;
+}
+
+}  // namespace
+
+bool Reads(absl::string_view type) { return Readers().Routes(type); }
+
+absl::StatusOr<Reading> ReadEvent(const ev::Event& event) {
+  Reading out;
+  WUYE_RETURN_IF_ERROR(Readers().Apply(out, event));
+  return out;
+}
+
+// ---- the timer ----------------------------------------------------------------------------
+
+std::optional<Step> EscalationOf(ev::TaskKind kind, ev::StaffRole role, absl::Time ack_due,
+                                 absl::Time now, const pb::Settings& settings) {
+  if (now < ack_due) return std::nullopt;
+  std::optional<ev::StaffRole> up = NextUp(role);
+  if (!up) return std::nullopt;
+  return Step{*up, LevelOf(*up), now + AckWindow(settings, kind)};
+}
+
+std::optional<ev::StaffRole> GapTarget(ev::StaffRole role) { return NextUp(role); }
+
+// ---- the desk -----------------------------------------------------------------------------
+
+bool DeskOpen(const DeskHours& hours, int local_minute) {
+  if (hours.desk_24h) return true;
+  int open = hours.opens_minute, close = hours.closes_minute;
+  if (open == close) return true;  // the same minute both: around the clock
+  if (open < close) return local_minute >= open && local_minute < close;
+  return local_minute >= open || local_minute < close;  // over midnight
+}
+
+bool DeskGap(const DeskHours& hours, int local_minute, int agents_checked_in) {
+  return DeskOpen(hours, local_minute) && agents_checked_in == 0;
+}
+
+absl::Status CheckDutyPhone(absl::string_view phone, absl::string_view field) {
+  if (phone.empty()) return absl::OkStatus();  // none published yet
+  if (phone.size() < 3 || phone.size() > 32) return FieldError(field, "3 to 32 characters");
+  int digits = 0;
+  for (char c : phone) {
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      ++digits;
+    } else if (c != ' ' && c != '+' && c != '-') {
+      return FieldError(field, "digits, spaces, '+' and '-' only");
+    }
+  }
+  if (digits < 3) return FieldError(field, "at least 3 digits");
+  return absl::OkStatus();
+}
+
+}  // namespace wuye::duty

@@ -1,0 +1,382 @@
+// The domain of the duty desk, pure: the ladder, the tasks each event raises and the ones
+// it closes, acknowledgement windows, the desk's hours and gaps.
+#include "services/duty/duty.h"
+
+#include <gtest/gtest.h>
+
+#include "shared/proto_time.h"
+#include "shared/status.h"
+#include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/events/v1/eldercare_events.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+
+namespace wuye::duty {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'780'000'000);
+
+template <class T>
+ev::Event EventOf(const std::string& type, const T& payload, const std::string& estate = "e1") {
+  ev::Event e;
+  e.set_event_id("evt-1");
+  e.set_type(type);
+  e.set_group_id("g1");
+  e.set_estate_id(estate);
+  *e.mutable_occurred_at() = ToProtoTime(kT0);
+  e.mutable_payload()->PackFrom(payload);
+  return e;
+}
+
+std::vector<ev::StaffRole> RolesOf(const Reading& r) {
+  std::vector<ev::StaffRole> out;
+  for (const TaskDraft& d : r.raise) out.push_back(d.role);
+  return out;
+}
+
+// ---- the ladder: team lead → supervisor → estate manager (issue #22; DOMAIN.md §3) --------
+
+TEST(Ladder, LevelsAndTheNextOneUp) {
+  EXPECT_EQ(LevelOf(ev::STAFF_ROLE_AGENT), 0);
+  EXPECT_EQ(LevelOf(ev::STAFF_ROLE_SECURITY_GUARD), 0);
+  EXPECT_EQ(LevelOf(ev::STAFF_ROLE_TEAM_LEAD), 1);
+  EXPECT_EQ(LevelOf(ev::STAFF_ROLE_SUPERVISOR), 2);
+  EXPECT_EQ(LevelOf(ev::STAFF_ROLE_ESTATE_MANAGER), 3);
+  EXPECT_EQ(NextUp(ev::STAFF_ROLE_AGENT), ev::STAFF_ROLE_TEAM_LEAD);
+  EXPECT_EQ(NextUp(ev::STAFF_ROLE_CARE_WORKER), ev::STAFF_ROLE_TEAM_LEAD);
+  EXPECT_EQ(NextUp(ev::STAFF_ROLE_FINANCE_CLERK), ev::STAFF_ROLE_TEAM_LEAD);
+  EXPECT_EQ(NextUp(ev::STAFF_ROLE_TEAM_LEAD), ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(NextUp(ev::STAFF_ROLE_SUPERVISOR), ev::STAFF_ROLE_ESTATE_MANAGER);
+  EXPECT_EQ(NextUp(ev::STAFF_ROLE_ESTATE_MANAGER), std::nullopt);
+  EXPECT_EQ(GapTarget(ev::STAFF_ROLE_SECURITY_GUARD), ev::STAFF_ROLE_TEAM_LEAD);
+  EXPECT_EQ(GapTarget(ev::STAFF_ROLE_ESTATE_MANAGER), std::nullopt);
+}
+
+TEST(Ladder, RoleNamesAreTheTokens) {
+  for (int i = ev::StaffRole_MIN; i <= ev::StaffRole_MAX; ++i) {
+    if (!ev::StaffRole_IsValid(i) || i == ev::STAFF_ROLE_UNSPECIFIED) continue;
+    auto role = static_cast<ev::StaffRole>(i);
+    EXPECT_EQ(RoleOfName(RoleName(role)), role) << i;
+  }
+  EXPECT_EQ(RoleName(ev::STAFF_ROLE_TEAM_LEAD), "team_lead");
+  EXPECT_EQ(RoleName(ev::STAFF_ROLE_SECURITY_GUARD), "security_guard");
+  EXPECT_EQ(RoleOfName("resident"), std::nullopt);
+  EXPECT_FALSE(IsDutyRole(ev::STAFF_ROLE_UNSPECIFIED));
+  EXPECT_FALSE(IsDutyRole(ev::STAFF_ROLE_GROUP_ADMIN));
+  EXPECT_FALSE(IsDutyRole(static_cast<ev::StaffRole>(99)));
+  EXPECT_TRUE(IsDutyRole(ev::STAFF_ROLE_AGENT));
+}
+
+// ---- kinds and windows ------------------------------------------------------------------------
+
+TEST(Kinds, EveryKindOfTheEnumHasARule) {
+  for (int i = ev::TaskKind_MIN; i <= ev::TaskKind_MAX; ++i) {
+    if (!ev::TaskKind_IsValid(i) || i == ev::TASK_KIND_UNSPECIFIED) continue;
+    const KindRule* k = FindKind(static_cast<ev::TaskKind>(i));
+    ASSERT_NE(k, nullptr) << i;
+    EXPECT_GE(k->default_window, kMinWindow);
+    EXPECT_LE(k->default_window, kMaxWindow);
+  }
+  EXPECT_EQ(FindKind(ev::TASK_KIND_UNSPECIFIED), nullptr);
+  EXPECT_EQ(static_cast<int>(Kinds().size()), ev::TaskKind_MAX);
+}
+
+TEST(Kinds, EmergenciesAreInMinutes) {
+  // Issue #22 §2: "emergencies in minutes".
+  EXPECT_LE(FindKind(ev::TASK_KIND_ELDER_EMERGENCY)->default_window, absl::Minutes(5));
+}
+
+pb::Settings WindowOf(ev::TaskKind kind, int64_t seconds, int32_t nanos = 0) {
+  pb::Settings s;
+  pb::AckWindow* w = s.add_ack_windows();
+  w->set_kind(kind);
+  w->mutable_window()->set_seconds(seconds);
+  w->mutable_window()->set_nanos(nanos);
+  return s;
+}
+
+TEST(Settings, WindowsWithinTheirBounds) {
+  EXPECT_TRUE(CheckSettings(pb::Settings(), "settings").ok());
+  EXPECT_TRUE(CheckSettings(WindowOf(ev::TASK_KIND_SLA_BREACH, 60), "settings").ok());
+  EXPECT_TRUE(CheckSettings(WindowOf(ev::TASK_KIND_SLA_BREACH, 7 * 86400), "settings").ok());
+  for (const pb::Settings& bad :
+       {WindowOf(ev::TASK_KIND_SLA_BREACH, 59), WindowOf(ev::TASK_KIND_SLA_BREACH, 7 * 86400 + 1),
+        WindowOf(ev::TASK_KIND_SLA_BREACH, 0), WindowOf(ev::TASK_KIND_SLA_BREACH, -60),
+        WindowOf(ev::TASK_KIND_SLA_BREACH, 120, 5), WindowOf(ev::TASK_KIND_UNSPECIFIED, 600),
+        WindowOf(static_cast<ev::TaskKind>(99), 600)}) {
+    absl::Status s = CheckSettings(bad, "settings");
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad.DebugString();
+    EXPECT_EQ(ErrorField(s), "settings.ack_windows");
+  }
+  pb::Settings twice = WindowOf(ev::TASK_KIND_SLA_BREACH, 600);
+  *twice.add_ack_windows() = twice.ack_windows(0);
+  EXPECT_EQ(ErrorField(CheckSettings(twice, "settings")), "settings.ack_windows");
+}
+
+TEST(Settings, TheGroupsWindowElseTheDefault) {
+  pb::Settings s = WindowOf(ev::TASK_KIND_SLA_BREACH, 300);
+  EXPECT_EQ(AckWindow(s, ev::TASK_KIND_SLA_BREACH), absl::Minutes(5));
+  EXPECT_EQ(AckWindow(s, ev::TASK_KIND_MAJOR_COMPLAINT), absl::Minutes(15));
+  pb::Settings all = EffectiveSettings(s);
+  ASSERT_EQ(all.ack_windows_size(), static_cast<int>(Kinds().size()));
+  for (const pb::AckWindow& w : all.ack_windows()) {
+    EXPECT_EQ(absl::Seconds(w.window().seconds()), AckWindow(s, w.kind()));
+  }
+}
+
+// ---- tasks from events ------------------------------------------------------------------------
+
+TEST(Events, MajorComplaintReachesTheSupervisorAndTheManager) {
+  ev::MajorComplaint p;
+  p.set_ticket_id("t1");
+  p.set_estate_id("e1");
+  p.set_summary("the lift has been broken for a week, call 13800138000");
+  auto r = ReadEvent(EventOf("intake.complaint.major", p));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(RolesOf(*r),
+            (std::vector<ev::StaffRole>{ev::STAFF_ROLE_SUPERVISOR, ev::STAFF_ROLE_ESTATE_MANAGER}));
+  for (const TaskDraft& d : r->raise) {
+    EXPECT_EQ(d.kind, ev::TASK_KIND_MAJOR_COMPLAINT);
+    EXPECT_EQ(d.estate_id, "e1");
+    EXPECT_EQ(d.subject_ref, "ticket/t1");
+    EXPECT_EQ(d.level, LevelOf(d.role));
+    EXPECT_EQ(d.source_event_id, "evt-1");
+    EXPECT_EQ(d.raised_at, kT0);
+    // The summary is the resident's words: never in a task.
+    EXPECT_EQ(d.title, "major complaint");
+  }
+}
+
+TEST(Events, SecondComplaintAndDisputedBillFromANewTicket) {
+  ev::TicketChanged p;
+  p.set_ticket_id("t2");
+  p.set_estate_id("e1");
+  p.set_state(ev::TICKET_STATE_RECEIVED);
+  p.set_first_complaint_id("t1");
+  auto r = ReadEvent(EventOf("intake.ticket.created", p));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_SECOND_COMPLAINT);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(r->raise[0].subject_ref, "ticket/t2");
+
+  p.set_major(true);  // a major one: raised by its intake.complaint.major instead
+  EXPECT_TRUE(ReadEvent(EventOf("intake.ticket.created", p))->raise.empty());
+
+  p.set_major(false);
+  p.clear_first_complaint_id();
+  p.set_disputed_bill_id("b1");
+  r = ReadEvent(EventOf("intake.ticket.created", p));
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_DISPUTED_BILL);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_FINANCE_CLERK);
+
+  // A change of the same ticket raises nothing again.
+  EXPECT_TRUE(ReadEvent(EventOf("intake.ticket.changed", p))->raise.empty());
+}
+
+TEST(Events, TheTicketClosedClosesItsTasks) {
+  ev::TicketChanged p;
+  p.set_ticket_id("t1");
+  for (auto state :
+       {ev::TICKET_STATE_CLOSED, ev::TICKET_STATE_CANCELLED, ev::TICKET_STATE_ANSWERED}) {
+    p.set_state(state);
+    auto r = ReadEvent(EventOf("intake.ticket.changed", p));
+    EXPECT_EQ(r->close_refs, std::vector<std::string>{"ticket/t1"}) << state;
+  }
+  for (auto state : {ev::TICKET_STATE_RECEIVED, ev::TICKET_STATE_DISPATCHED,
+                     ev::TICKET_STATE_RESOLVED, ev::TICKET_STATE_REOPENED}) {
+    p.set_state(state);
+    EXPECT_TRUE(ReadEvent(EventOf("intake.ticket.changed", p))->close_refs.empty()) << state;
+  }
+}
+
+TEST(Events, EscalationLevelsAreTheLadder) {
+  ev::WorkOrderChanged p;
+  p.set_work_order_id("w1");
+  p.set_estate_id("e1");
+  p.mutable_location()->set_common_area("car park B2");
+  const ev::StaffRole want[] = {ev::STAFF_ROLE_TEAM_LEAD, ev::STAFF_ROLE_SUPERVISOR,
+                                ev::STAFF_ROLE_ESTATE_MANAGER, ev::STAFF_ROLE_ESTATE_MANAGER};
+  for (int level = 1; level <= 4; ++level) {
+    p.set_escalation_level(level);
+    auto r = ReadEvent(EventOf("dispatch.work_order.escalated", p));
+    ASSERT_EQ(r->raise.size(), 1u) << level;
+    EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_ESCALATION);
+    EXPECT_EQ(r->raise[0].role, want[level - 1]) << level;
+    EXPECT_EQ(r->raise[0].subject_ref, "work_order/w1");
+    EXPECT_EQ(r->raise[0].title, "work order escalated, car park B2");
+  }
+  p.set_escalation_level(0);
+  EXPECT_TRUE(ReadEvent(EventOf("dispatch.work_order.escalated", p))->raise.empty());
+}
+
+TEST(Events, SlaWarningAndBreach) {
+  ev::WorkOrderChanged p;
+  p.set_work_order_id("w1");
+  auto warn = ReadEvent(EventOf("dispatch.sla.warning", p));
+  ASSERT_EQ(warn->raise.size(), 1u);
+  EXPECT_EQ(warn->raise[0].kind, ev::TASK_KIND_SLA_WARNING);
+  EXPECT_EQ(warn->raise[0].role, ev::STAFF_ROLE_TEAM_LEAD);
+  EXPECT_EQ(warn->raise[0].estate_id, "e1");  // from the envelope when the payload has none
+  auto breach = ReadEvent(EventOf("dispatch.sla.breached", p));
+  ASSERT_EQ(breach->raise.size(), 1u);
+  EXPECT_EQ(breach->raise[0].kind, ev::TASK_KIND_SLA_BREACH);
+  EXPECT_EQ(breach->raise[0].role, ev::STAFF_ROLE_SUPERVISOR);
+}
+
+TEST(Events, TheOrderDoneClosesItsTasks) {
+  ev::WorkOrderChanged p;
+  p.set_work_order_id("w1");
+  for (const char* type : {"dispatch.work_order.completed", "dispatch.work_order.cancelled"}) {
+    auto r = ReadEvent(EventOf(type, p));
+    EXPECT_TRUE(r->raise.empty());
+    EXPECT_EQ(r->close_refs, std::vector<std::string>{"work_order/w1"}) << type;
+  }
+  EXPECT_FALSE(Reads("dispatch.work_order.accepted"));
+}
+
+TEST(Events, UnsatisfiedCallbacksOnly) {
+  ev::CallbackRecorded p;
+  p.set_ticket_id("t1");
+  for (auto s : {wuye::common::v1::SATISFACTION_UNSATISFIED,
+                 wuye::common::v1::SATISFACTION_VERY_UNSATISFIED}) {
+    p.set_satisfaction(s);
+    auto r = ReadEvent(EventOf("intake.callback.recorded", p));
+    ASSERT_EQ(r->raise.size(), 1u);
+    EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_CALLBACK_UNSATISFIED);
+    EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_SUPERVISOR);
+    EXPECT_EQ(r->raise[0].subject_ref, "ticket/t1");
+  }
+  for (auto s : {wuye::common::v1::SATISFACTION_NEUTRAL, wuye::common::v1::SATISFACTION_SATISFIED,
+                 wuye::common::v1::SATISFACTION_VERY_SATISFIED}) {
+    p.set_satisfaction(s);
+    EXPECT_TRUE(ReadEvent(EventOf("intake.callback.recorded", p))->raise.empty());
+  }
+}
+
+TEST(Events, UnrecordedCallsToReview) {
+  // 000_… 二.5: a resident's unrecorded call is deducted (performance); any other call is
+  // a finding a supervisor reviews.
+  ev::UnrecordedCall p;
+  p.set_finding_id("f1");
+  auto unknown = ReadEvent(EventOf("intake.call.unrecorded", p));
+  ASSERT_EQ(unknown->raise.size(), 1u);
+  EXPECT_EQ(unknown->raise[0].kind, ev::TASK_KIND_UNRECORDED_CALL);
+  EXPECT_EQ(unknown->raise[0].subject_ref, "finding/f1");
+  p.set_caller_is_resident(false);
+  EXPECT_EQ(ReadEvent(EventOf("intake.call.unrecorded", p))->raise.size(), 1u);
+  p.set_caller_is_resident(true);
+  EXPECT_TRUE(ReadEvent(EventOf("intake.call.unrecorded", p))->raise.empty());
+}
+
+TEST(Events, ElderlyCareEmergencyReachesTheGuardAndCareStaffWithNothingOfTheElder) {
+  ev::ElderEmergency p;
+  p.set_emergency_id("m1");
+  p.set_elder_id("elder-7");
+  p.set_estate_id("e1");
+  p.set_unit_id("u1201");
+  auto r = ReadEvent(EventOf("eldercare.emergency.raised", p));
+  EXPECT_EQ(RolesOf(*r), (std::vector<ev::StaffRole>{ev::STAFF_ROLE_SECURITY_GUARD,
+                                                     ev::STAFF_ROLE_CARE_WORKER}));
+  for (const TaskDraft& d : r->raise) {
+    EXPECT_EQ(d.kind, ev::TASK_KIND_ELDER_EMERGENCY);
+    EXPECT_EQ(d.subject_ref, "emergency/m1");
+    EXPECT_EQ(d.location.unit_id(), "u1201");
+    EXPECT_EQ(d.title.find("elder-7"), std::string::npos);
+    EXPECT_EQ(d.title, "elderly-care emergency");
+  }
+}
+
+TEST(Events, SafetyCheckReachesTheCareWorkers) {
+  ev::SafetyCheckRaised p;
+  p.set_check_id("c1");
+  p.set_estate_id("e1");
+  auto r = ReadEvent(EventOf("eldercare.safety_check.raised", p));
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_CARE_WORKER);
+  EXPECT_EQ(r->raise[0].subject_ref, "check/c1");
+}
+
+TEST(Events, OtherTypesAreNotTheDesksAndWrongPayloadsAreRefused) {
+  ev::MajorComplaint p;
+  auto none = ReadEvent(EventOf("intake.complaint.verified", p));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->raise.empty());
+  EXPECT_TRUE(none->close_refs.empty());
+  auto wrong = ReadEvent(EventOf("dispatch.sla.breached", p));
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// ---- the acknowledgement timer ------------------------------------------------------------
+
+TEST(Timer, NotAcknowledgedInTimeItMovesOneLevelUp) {
+  pb::Settings s = WindowOf(ev::TASK_KIND_SLA_WARNING, 600);
+  absl::Time due = kT0 + absl::Minutes(15);
+  EXPECT_EQ(EscalationOf(ev::TASK_KIND_SLA_WARNING, ev::STAFF_ROLE_TEAM_LEAD, due,
+                         due - absl::Seconds(1), s),
+            std::nullopt);
+  auto step = EscalationOf(ev::TASK_KIND_SLA_WARNING, ev::STAFF_ROLE_TEAM_LEAD, due, due, s);
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->role, ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(step->level, 2);
+  EXPECT_EQ(step->ack_due, due + absl::Minutes(10));  // a new window of the group's
+  auto next = EscalationOf(ev::TASK_KIND_SLA_WARNING, step->role, step->ack_due,
+                           step->ack_due + absl::Hours(1), s);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->role, ev::STAFF_ROLE_ESTATE_MANAGER);
+  EXPECT_EQ(next->ack_due, step->ack_due + absl::Hours(1) + absl::Minutes(10));
+  // At the manager it stays.
+  EXPECT_EQ(EscalationOf(ev::TASK_KIND_SLA_WARNING, ev::STAFF_ROLE_ESTATE_MANAGER, due,
+                         due + absl::Hours(5), s),
+            std::nullopt);
+  // A guard's emergency goes to the team lead first.
+  auto guard = EscalationOf(ev::TASK_KIND_ELDER_EMERGENCY, ev::STAFF_ROLE_SECURITY_GUARD, due, due,
+                            pb::Settings());
+  ASSERT_TRUE(guard);
+  EXPECT_EQ(guard->role, ev::STAFF_ROLE_TEAM_LEAD);
+  EXPECT_EQ(guard->ack_due, due + FindKind(ev::TASK_KIND_ELDER_EMERGENCY)->default_window);
+}
+
+// ---- the desk (000_… 二.5: 实行每日24小时服务接待,值班联系电话告知各位业主) ---------------------
+
+TEST(Desk, OpenHours) {
+  DeskHours always{.desk_24h = true};
+  EXPECT_TRUE(DeskOpen(always, 0));
+  EXPECT_TRUE(DeskOpen(always, 1439));
+  DeskHours day{.desk_24h = false, .opens_minute = 8 * 60, .closes_minute = 20 * 60};
+  EXPECT_FALSE(DeskOpen(day, 8 * 60 - 1));
+  EXPECT_TRUE(DeskOpen(day, 8 * 60));
+  EXPECT_TRUE(DeskOpen(day, 20 * 60 - 1));
+  EXPECT_FALSE(DeskOpen(day, 20 * 60));
+  DeskHours night{.desk_24h = false, .opens_minute = 22 * 60, .closes_minute = 6 * 60};
+  EXPECT_TRUE(DeskOpen(night, 23 * 60));
+  EXPECT_TRUE(DeskOpen(night, 0));
+  EXPECT_TRUE(DeskOpen(night, 6 * 60 - 1));
+  EXPECT_FALSE(DeskOpen(night, 6 * 60));
+  EXPECT_FALSE(DeskOpen(night, 22 * 60 - 1));
+  DeskHours same{.desk_24h = false, .opens_minute = 480, .closes_minute = 480};
+  EXPECT_TRUE(DeskOpen(same, 0));
+}
+
+TEST(Desk, AGapIsAnOpenDeskWithNobodyCheckedIn) {
+  DeskHours always{.desk_24h = true};
+  EXPECT_TRUE(DeskGap(always, 3 * 60, 0));
+  EXPECT_FALSE(DeskGap(always, 3 * 60, 1));
+  DeskHours day{.desk_24h = false, .opens_minute = 8 * 60, .closes_minute = 20 * 60};
+  EXPECT_FALSE(DeskGap(day, 3 * 60, 0));  // closed: no gap
+  EXPECT_TRUE(DeskGap(day, 9 * 60, 0));
+}
+
+TEST(Desk, DutyPhone) {
+  EXPECT_TRUE(CheckDutyPhone("", "desk.duty_phone").ok());
+  EXPECT_TRUE(CheckDutyPhone("010-6914 0000", "desk.duty_phone").ok());
+  EXPECT_TRUE(CheckDutyPhone("+86 10 69140000", "desk.duty_phone").ok());
+  for (const char* bad :
+       {"12", "call me", "010-6914-0000 ext. 2", "+-- -", "0123456789012345678901234567890123"}) {
+    absl::Status s = CheckDutyPhone(bad, "desk.duty_phone");
+    EXPECT_EQ(ErrorField(s), "desk.duty_phone") << bad;
+  }
+}
+
+}  // namespace
+}  // namespace wuye::duty

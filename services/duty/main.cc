@@ -1,0 +1,30 @@
+// The duty desk (docs/api/duty.md): who is on duty, the tasks other services' decisions
+// raise, and the acknowledgement timer that moves them up the ladder.
+#include "services/duty/consumers.h"
+#include "services/duty/duty_jobs.h"
+#include "services/duty/duty_service.h"
+#include "services/duty/duty_store.h"
+#include "shared/service_main.h"
+
+int main(int argc, char** argv) {
+  return wuye::ServiceMain(
+      argc, argv,
+      {.name = "duty",
+       .migrations = &wuye::duty_migrations(),
+       .make = [](wuye::ServiceParts& p) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         return std::make_unique<wuye::duty::DutyServiceImpl>(p.db, p.verifier, p.clock);
+       },
+       .consumes = wuye::duty::ConsumedStreams(),
+       .make_handler = [](wuye::ServiceParts& p) { return wuye::duty::MakeHandler(p.db, p.clock); },
+       .make_workers =
+           [](wuye::ServiceParts& p) {
+             auto d = std::make_shared<wuye::duty::DutyJobs>(p.db);
+             const wuye::Clock* clock = &p.clock;
+             std::vector<std::unique_ptr<wuye::PeriodicWorker>> workers;
+             // Acknowledgement windows are minutes (an emergency's 3): every second.
+             workers.push_back(std::make_unique<wuye::PeriodicWorker>(
+                 "duty_escalation", absl::Seconds(1),
+                 [d, clock] { return d->Escalate(clock->Now()); }));
+             return workers;
+           }});
+}
