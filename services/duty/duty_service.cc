@@ -91,7 +91,8 @@ DutyServiceImpl::DutyServiceImpl(Db& db, const TokenVerifier& verifier, const Cl
       flow_(store_, outbox_),
       rpc_("duty", verifier, clock),
       clock_(clock),
-      watch_poll_(watch_poll) {}
+      watch_poll_(watch_poll),
+      changes_(db.options().url) {}
 
 // ---- who is on duty ---------------------------------------------------------------------------
 
@@ -401,6 +402,8 @@ grpc::Status DutyServiceImpl::WatchTasks(Ctx* ctx, const pb::WatchTasksRequest* 
     TaskFilter open = f;
     open.states = {ev::TASK_STATE_OPEN, ev::TASK_STATE_ESCALATED, ev::TASK_STATE_ACKNOWLEDGED};
     absl::Time since = rc.now;
+    // Taken before the first read, so that a change committed meanwhile wakes the loop.
+    uint64_t generation = changes_.signal().Wait(req->estate_id(), 0, absl::ZeroDuration());
     std::vector<pb::Task> first;
     WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
       first = store_.TasksChangedSince(tx, rc.caller.group_id, open, ChangeCursor{}, 1000);
@@ -415,7 +418,19 @@ grpc::Status DutyServiceImpl::WatchTasks(Ctx* ctx, const pb::WatchTasksRequest* 
     }
     constexpr int kPage = 500;
     while (rc.StillWanted().ok()) {
-      absl::SleepFor(watch_poll_);
+      // Until a change of the estate or the poll's time, looking up every quarter second
+      // whether the caller is still there.
+      // (Real time, not the clock of the business: this is a wait, not a deadline.)
+      for (absl::Time poll_at = absl::Now() + watch_poll_; rc.StillWanted().ok();) {
+        uint64_t now =
+            changes_.signal().Wait(req->estate_id(), generation,
+                                   std::min(absl::Milliseconds(250),
+                                            std::max(absl::ZeroDuration(), poll_at - absl::Now())));
+        if (now != generation || absl::Now() >= poll_at) {
+          generation = now;
+          break;
+        }
+      }
       absl::Time polled = clock_.Now();
       // Every change of the window, page by page: a busy estate's five seconds may hold
       // more than one page, and the newest must not wait behind the oldest.

@@ -5,6 +5,7 @@
 
 #include "services/duty/duty_store.h"
 #include "services/duty/task_flow.h"
+#include "services/duty/task_signal.h"
 #include "shared/auth.h"
 #include "shared/clock.h"
 #include "shared/db.h"
@@ -16,9 +17,10 @@ namespace wuye::duty {
 
 class DutyServiceImpl final : public pb::DutyService::Service {
  public:
-  // `watch_poll`: how often WatchTasks looks for changes.
+  // WatchTasks looks for changes when PostgreSQL says a task of the estate changed (in
+  // any replica), and every `watch_poll` in any case (the fallback while not listening).
   DutyServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock,
-                  absl::Duration watch_poll = absl::Milliseconds(200));
+                  absl::Duration watch_poll = absl::Seconds(1));
 
   using Ctx = grpc::ServerContext;
   grpc::Status CheckIn(Ctx*, const pb::CheckInRequest*, pb::Attendance*) override;
@@ -44,6 +46,7 @@ class DutyServiceImpl final : public pb::DutyService::Service {
   RpcRunner rpc_;
   const Clock& clock_;
   absl::Duration watch_poll_;
+  ListeningTaskSignal changes_;
 };
 
 }  // namespace wuye::duty

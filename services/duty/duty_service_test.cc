@@ -41,7 +41,7 @@ class DutyServiceTest : public ::testing::Test, protected ::wuye::testing::StubC
   void SetUp() override {
     db_ = tdb_.Open(duty_migrations(), 8);
     verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
-    service_ = std::make_unique<DutyServiceImpl>(*db_, *verifier_, clock_, absl::Milliseconds(20));
+    service_ = std::make_unique<DutyServiceImpl>(*db_, *verifier_, clock_, watch_poll_);
     host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
     host_->AddService(service_.get(), "wuye.duty.v1.DutyService");
     ASSERT_TRUE(host_->Start().ok());
@@ -149,6 +149,7 @@ class DutyServiceTest : public ::testing::Test, protected ::wuye::testing::StubC
   ::wuye::testing::TestDatabase tdb_;
   std::unique_ptr<Db> db_;
   FakeClock clock_{kStart};
+  absl::Duration watch_poll_ = absl::Milliseconds(20);  // WatchTasks' fallback poll
   std::unique_ptr<TokenVerifier> verifier_;
   std::unique_ptr<DutyServiceImpl> service_;
   std::unique_ptr<ServiceHost> host_;
@@ -612,6 +613,33 @@ TEST_F(DutyServiceTest, WatchTasksSendsEveryChangeOfABusyMomentOnce) {
   while (reader->Read(&u)) ++updates;
   reader->Finish();
   EXPECT_EQ(updates, kTasks);  // nothing sent twice
+}
+
+// The screens' fallback poll out of reach: what wakes them is PostgreSQL's notification.
+class DutyServiceNotifiedTest : public DutyServiceTest {
+ protected:
+  DutyServiceNotifiedTest() { watch_poll_ = absl::Hours(1); }
+};
+
+TEST_F(DutyServiceNotifiedTest, AScreenIsWokenByTheChangeNotByItsPoll) {
+  RosterLeads();
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + manager_tok_);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));  // never hang
+  pb::WatchTasksRequest req;
+  req.set_estate_id(estate_);
+  auto reader = stub_->WatchTasks(&ctx, req);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Deliver("dispatch.sla.breached", group_, Order(0), estate_).ok());
+    pb::TaskUpdate u;
+    ASSERT_TRUE(reader->Read(&u)) << "task " << i << " never reached the screen";
+    EXPECT_EQ(u.task().kind(), ev::TASK_KIND_SLA_BREACH);
+  }
+  ctx.TryCancel();
+  pb::TaskUpdate u;
+  while (reader->Read(&u)) {
+  }
+  reader->Finish();
 }
 
 TEST_F(DutyServiceTest, ConcurrentRetriesCheckInOnce) {

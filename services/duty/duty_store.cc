@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/duty/task_signal.h"
 #include "shared/sql.h"
 
 namespace wuye::duty {
@@ -415,6 +416,13 @@ std::vector<pb::Task> DutyStore::TasksChangedSince(pqxx::work& tx, const std::st
     out.push_back(TaskRow(row));
   }
   return out;
+}
+
+const sql::Statement kSignalTask =
+    statements.Add("du_signal_task", absl::StrCat("SELECT pg_notify('", kTaskChannel, "', $1)"));
+
+void DutyStore::SignalTaskChange(pqxx::work& tx, const std::string& estate) {
+  tx.exec_prepared(kSignalTask, estate);
 }
 
 const sql::Statement kDueTasks = statements.Add(

@@ -111,6 +111,9 @@ class DutyStore {
   std::vector<pb::Task> TasksChangedSince(pqxx::work& tx, const std::string& group,
                                           const TaskFilter& filter, const ChangeCursor& from,
                                           int limit);
+  // Wakes the screens watching the estate's tasks, in every replica, once `tx` commits
+  // (NOTIFY on kTaskChannel; task_signal.h).
+  void SignalTaskChange(pqxx::work& tx, const std::string& estate);
   // Across groups: tasks waiting for acknowledgement whose due time has come, locked with
   // SKIP LOCKED so that replicas share them. Pairs of (group, task).
   std::vector<std::pair<std::string, pb::Task>> DueTasks(pqxx::work& tx, absl::Time now, int limit);

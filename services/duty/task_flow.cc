@@ -40,6 +40,7 @@ void TaskFlow::Publish(pqxx::work& tx, const std::string& group, const pb::Task&
                   .subject_version = t.version(),
                   .payload = &p},
                  now, trace_id);
+  store_.SignalTaskChange(tx, t.estate_id());
 }
 
 bool TaskFlow::Raise(pqxx::work& tx, const std::string& group, const TaskDraft& d, absl::Time now,
