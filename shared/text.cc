@@ -97,8 +97,8 @@ absl::Status CheckNoPersonalNumbers(absl::string_view value, absl::string_view f
   auto finish = [&]() -> bool {
     int digits = 0;
     for (int g : groups) digits += g;
-    bool date = groups.size() == 3 && groups[0] == 4 && groups[1] <= 2 && groups[2] <= 2 &&
-                seps == "--";
+    bool date =
+        groups.size() == 3 && groups[0] == 4 && groups[1] <= 2 && groups[2] <= 2 && seps == "--";
     groups.clear();
     seps.clear();
     pending_sep = 0;

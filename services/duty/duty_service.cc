@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "services/duty/handover.h"
 #include "shared/field_mask.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
@@ -14,7 +15,6 @@
 #include "shared/proto_time.h"
 #include "shared/status.h"
 #include "shared/text.h"
-#include "services/duty/handover.h"
 
 namespace wuye::duty {
 namespace {
@@ -465,7 +465,8 @@ grpc::Status DutyServiceImpl::UpdateSettings(Ctx* ctx, const pb::UpdateSettingsR
     // An update of the windows names at least one (the defaults back are named too), so
     // that an empty request changes nothing by mistake.
     const auto& paths = req->update_mask().paths();
-    bool windows = paths.empty() || std::find(paths.begin(), paths.end(), "ack_windows") != paths.end();
+    bool windows =
+        paths.empty() || std::find(paths.begin(), paths.end(), "ack_windows") != paths.end();
     if (windows && req->settings().ack_windows().empty()) {
       return FieldError("settings.ack_windows", "required: at least one kind's window");
     }

@@ -664,7 +664,6 @@ TEST_F(DutyServiceTest, AMalformedPayloadIsRefused) {
   EXPECT_EQ(Count("tasks"), 0);
 }
 
-
 // ---- handovers (交接班, 000_… 二.1; 001_…) and daily logs (上班日志, 000_… 二.2) ----------------
 
 class HandoverTest : public DutyServiceTest {
@@ -790,12 +789,15 @@ TEST_F(HandoverTest, AHandoverRecordsWhatIsOpenAndTheIncomingPersonAcknowledges)
             grpc::StatusCode::PERMISSION_DENIED);
   clock_.Set(kStart + absl::Minutes(12));
   pb::Handover acked;
-  ASSERT_TRUE(Call(&Stub::AcknowledgeHandover, next_tok, Acknowledge("ack-1", h.id()), &acked).ok());
+  ASSERT_TRUE(
+      Call(&Stub::AcknowledgeHandover, next_tok, Acknowledge("ack-1", h.id()), &acked).ok());
   EXPECT_EQ(FromProtoTime(acked.acknowledge_time()), kStart + absl::Minutes(12));
-  ASSERT_TRUE(Call(&Stub::AcknowledgeHandover, next_tok, Acknowledge("ack-1", h.id()), &again).ok());
+  ASSERT_TRUE(
+      Call(&Stub::AcknowledgeHandover, next_tok, Acknowledge("ack-1", h.id()), &again).ok());
   EXPECT_EQ(again.acknowledge_time().seconds(), acked.acknowledge_time().seconds());
-  EXPECT_EQ(Reason(Call(&Stub::AcknowledgeHandover, next_tok, Acknowledge("ack-2", h.id()), &again)),
-            "ALREADY_ACKNOWLEDGED");
+  EXPECT_EQ(
+      Reason(Call(&Stub::AcknowledgeHandover, next_tok, Acknowledge("ack-2", h.id()), &again)),
+      "ALREADY_ACKNOWLEDGED");
 
   // The record: the team lead reads every one, a colleague neither theirs nor the list.
   pb::GetHandoverRequest get;
@@ -879,8 +881,9 @@ TEST_F(HandoverTest, BadHandoversNameTheirFieldsAndChangeNothing) {
   pb::GetHandoverRequest get;
   get.set_id(made.id());
   EXPECT_EQ(Call(&Stub::GetHandover, stranger, get, &h).error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(Call(&Stub::AcknowledgeHandover, stranger, Acknowledge("a3", made.id()), &h).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      Call(&Stub::AcknowledgeHandover, stranger, Acknowledge("a3", made.id()), &h).error_code(),
+      grpc::StatusCode::NOT_FOUND);
 
   pb::ListHandoversRequest list;
   list.set_estate_id(estate_);
@@ -909,15 +912,13 @@ TEST_F(HandoverTest, TheHandoverTimerNamesWhoFailedOnce) {
   }
   clock_.Set(kStart + absl::Minutes(10));
   pb::Handover h;
-  ASSERT_TRUE(Call(&Stub::CreateHandover,
-                   TestToken(group_, {estate_}, {"security_guard"}, giver),
+  ASSERT_TRUE(Call(&Stub::CreateHandover, TestToken(group_, {estate_}, {"security_guard"}, giver),
                    HandOver("g", taker), &h)
                   .ok());
   ASSERT_TRUE(Call(&Stub::CreateHandover, TestToken(group_, {estate_}, {"agent"}, careful),
                    HandOver("c", agent_), &h)
                   .ok());
-  ASSERT_TRUE(
-      Call(&Stub::AcknowledgeHandover, agent_tok_, Acknowledge("c-ack", h.id()), &h).ok());
+  ASSERT_TRUE(Call(&Stub::AcknowledgeHandover, agent_tok_, Acknowledge("c-ack", h.id()), &h).ok());
 
   EXPECT_EQ(FireRacing(kStart + absl::Minutes(29)), 0);  // within the window
   EXPECT_EQ(FireRacing(kStart + absl::Minutes(31)), 7);

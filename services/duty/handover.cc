@@ -128,8 +128,8 @@ absl::Status WorkOrder(HoldingReading& out, const ev::Event& e, const ev::WorkOr
   for (const std::string& w : p.worker_ids()) {
     if (IsValidId(w) && seen.insert(w).second) h.holders.push_back(w);
   }
-  h.open = p.state() != ev::WORK_ORDER_STATE_COMPLETED &&
-           p.state() != ev::WORK_ORDER_STATE_CANCELLED;
+  h.open =
+      p.state() != ev::WORK_ORDER_STATE_COMPLETED && p.state() != ev::WORK_ORDER_STATE_CANCELLED;
   h.version = e.subject_version();
   // Serving is doing: the steps a worker takes, not an assignment they may decline.
   static const std::set<std::string> kServing = {
@@ -150,14 +150,13 @@ const HoldingRouter& HoldingReaders() {
     auto* r = new HoldingRouter;
     r->On<ev::TicketChanged>({"intake.ticket.created", "intake.ticket.changed"}, &Ticket)
         .On<ev::CallbackRecorded>("intake.callback.recorded", &Callback)
-        .On<ev::WorkOrderChanged>(
-            {"dispatch.work_order.created", "dispatch.work_order.assigned",
-             "dispatch.work_order.accepted", "dispatch.work_order.declined",
-             "dispatch.work_order.en_route", "dispatch.work_order.on_site",
-             "dispatch.work_order.work_done", "dispatch.work_order.signed",
-             "dispatch.work_order.completed", "dispatch.work_order.cancelled",
-             "dispatch.work_order.escalated"},
-            &WorkOrder);
+        .On<ev::WorkOrderChanged>({"dispatch.work_order.created", "dispatch.work_order.assigned",
+                                   "dispatch.work_order.accepted", "dispatch.work_order.declined",
+                                   "dispatch.work_order.en_route", "dispatch.work_order.on_site",
+                                   "dispatch.work_order.work_done", "dispatch.work_order.signed",
+                                   "dispatch.work_order.completed", "dispatch.work_order.cancelled",
+                                   "dispatch.work_order.escalated"},
+                                  &WorkOrder);
     return r;
   }();
   return *readers;

@@ -51,7 +51,7 @@ absl::Status CheckNotes(absl::string_view notes, absl::string_view field, bool r
 
 // A ticket or work order as duty keeps it: who holds it and whether it is still open.
 struct Holding {
-  std::string ref;       // "ticket/…", "work_order/…"
+  std::string ref;  // "ticket/…", "work_order/…"
   std::string estate_id;
   std::vector<std::string> holders;  // the ticket's owner; the order's workers
   bool open = false;

@@ -19,9 +19,9 @@ namespace {
 
 // Who reads every handover and every log of their estates (001_…: the team lead reads the
 // handover records; the quality inspector looks for the missing ones).
-const std::initializer_list<std::string_view> kReaders = {
-    roles::kGroupAdmin, roles::kEstateManager, roles::kSupervisor, roles::kTeamLead,
-    roles::kQualityInspector};
+const std::initializer_list<std::string_view> kReaders = {roles::kGroupAdmin, roles::kEstateManager,
+                                                          roles::kSupervisor, roles::kTeamLead,
+                                                          roles::kQualityInspector};
 
 absl::Status CallerIsStaff(const RequestContext& rc) {
   if (IsValidId(rc.caller.subject)) return absl::OkStatus();
@@ -43,8 +43,7 @@ absl::StatusOr<absl::CivilDay> DayOf(const ev::CivilDate& d, absl::string_view f
 
 // The caller's shift to hand over: the one named (theirs, at the estate, kept), else the
 // one running or last ended within a day; none for a duty by check-in only.
-static absl::StatusOr<std::optional<ShiftRow>> ShiftToHandOver(HandoverStore& store,
-                                                               pqxx::work& tx,
+static absl::StatusOr<std::optional<ShiftRow>> ShiftToHandOver(HandoverStore& store, pqxx::work& tx,
                                                                const RequestContext& rc,
                                                                const std::string& estate,
                                                                const std::string& shift_id) {
@@ -250,10 +249,12 @@ grpc::Status DutyServiceImpl::UpdateDailyLog(Ctx* ctx, const pb::UpdateDailyLogR
   return rpc_.Run(ctx, "UpdateDailyLog", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireStaff());
-    WUYE_RETURN_IF_ERROR(CheckUpdateMask(req->update_mask(), pb::DailyLog::descriptor(), {"notes"}));
+    WUYE_RETURN_IF_ERROR(
+        CheckUpdateMask(req->update_mask(), pb::DailyLog::descriptor(), {"notes"}));
     const pb::DailyLog& log = req->daily_log();
     WUYE_RETURN_IF_ERROR(CheckId(log.estate_id(), "daily_log.estate_id"));
-    if (!log.staff_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(log.staff_id(), "daily_log.staff_id"));
+    if (!log.staff_id().empty())
+      WUYE_RETURN_IF_ERROR(CheckId(log.staff_id(), "daily_log.staff_id"));
     WUYE_ASSIGN_OR_RETURN(absl::CivilDay day, DayOf(log.day(), "daily_log.day"));
     WUYE_RETURN_IF_ERROR(CheckNotes(log.notes(), "daily_log.notes", /*required=*/true));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(log.estate_id()));

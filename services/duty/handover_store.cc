@@ -101,16 +101,17 @@ std::optional<ShiftRow> HandoverStore::GetShift(pqxx::work& tx, const std::strin
 
 const sql::Statement kShiftNear = statements.Add(
     "du_ho_shift_near",
-    absl::StrCat("SELECT ", kShiftCols,
-                 " FROM dir_shifts WHERE group_id = $1 AND estate_id = $2 AND staff_id = $3 "
-                 "AND NOT deleted AND start_time <= " WUYE_SQL_TIME("$4") " AND end_time > "
-                 WUYE_SQL_TIME("$5") " ORDER BY end_time DESC LIMIT 1"));
+    absl::StrCat(
+        "SELECT ", kShiftCols,
+        " FROM dir_shifts WHERE group_id = $1 AND estate_id = $2 AND staff_id = $3 "
+        "AND NOT deleted AND start_time <= " WUYE_SQL_TIME("$4") " AND end_time > " WUYE_SQL_TIME(
+            "$5") " ORDER BY end_time DESC LIMIT 1"));
 
 std::optional<ShiftRow> HandoverStore::ShiftNear(pqxx::work& tx, const std::string& group,
                                                  const std::string& estate,
                                                  const std::string& staff, absl::Time now) {
-  pqxx::result r =
-      tx.exec_prepared(kShiftNear, group, estate, staff, Micros(now), Micros(now - absl::Hours(24)));
+  pqxx::result r = tx.exec_prepared(kShiftNear, group, estate, staff, Micros(now),
+                                    Micros(now - absl::Hours(24)));
   if (r.empty()) return std::nullopt;
   return ShiftOf(r[0]);
 }
@@ -142,17 +143,16 @@ const sql::Statement kHandoverInsert = statements.Add(
     "du_ho_insert",
     "INSERT INTO handovers (id, group_id, estate_id, shift_id, shift_end, outgoing_staff_id, "
     "incoming_staff_id, notes, open_refs, handed_over_at) VALUES ($1, $2, $3, NULLIF($4, "
-    "'')::uuid, " WUYE_SQL_TIME_OR_NULL("$5") ", $6, $7, $8, $9::text[], " WUYE_SQL_TIME("$10")
-    ") ON CONFLICT DO NOTHING");
+    "'')::uuid, " WUYE_SQL_TIME_OR_NULL("$5") ", $6, $7, $8, $9::text[], " WUYE_SQL_TIME(
+        "$10") ") ON CONFLICT DO NOTHING");
 
 bool HandoverStore::InsertHandover(pqxx::work& tx, const std::string& group,
                                    const pb::Handover& h) {
   std::vector<std::string> refs(h.open_refs().begin(), h.open_refs().end());
   int64_t shift_end = h.has_shift_end_time() ? Micros(FromProtoTime(h.shift_end_time())) : -1;
-  pqxx::result r = tx.exec_prepared(kHandoverInsert, h.id(), group, h.estate_id(), h.shift_id(),
-                                    shift_end, h.outgoing_staff_id(), h.incoming_staff_id(),
-                                    h.notes(), PgArray(refs),
-                                    Micros(FromProtoTime(h.handover_time())));
+  pqxx::result r = tx.exec_prepared(
+      kHandoverInsert, h.id(), group, h.estate_id(), h.shift_id(), shift_end, h.outgoing_staff_id(),
+      h.incoming_staff_id(), h.notes(), PgArray(refs), Micros(FromProtoTime(h.handover_time())));
   return r.affected_rows() == 1;
 }
 
@@ -182,12 +182,13 @@ void HandoverStore::Acknowledge(pqxx::work& tx, const std::string& group, const 
 
 const sql::Statement kHandoverList = statements.Add(
     "du_ho_list",
-    absl::StrCat("SELECT ", kHandoverCols,
-                 " FROM handovers WHERE group_id = $1 AND estate_id = $2 AND handed_over_at >= "
-                 WUYE_SQL_TIME("$3") " AND handed_over_at < " WUYE_SQL_TIME("$4")
-                 " AND ($5 = '' OR outgoing_staff_id = NULLIF($5, '')::uuid OR incoming_staff_id "
-                 "= NULLIF($5, '')::uuid) AND id < " WUYE_SQL_BEFORE("$6")
-                 " ORDER BY id DESC LIMIT $7"));
+    absl::StrCat(
+        "SELECT ", kHandoverCols,
+        " FROM handovers WHERE group_id = $1 AND estate_id = $2 AND handed_over_at "
+        ">= " WUYE_SQL_TIME("$3") " AND handed_over_at < " WUYE_SQL_TIME(
+            "$4") " AND ($5 = '' OR outgoing_staff_id = NULLIF($5, '')::uuid OR incoming_staff_id "
+                  "= NULLIF($5, '')::uuid) AND id < " WUYE_SQL_BEFORE(
+                      "$6") " ORDER BY id DESC LIMIT $7"));
 
 std::vector<pb::Handover> HandoverStore::ListHandovers(pqxx::work& tx, const std::string& group,
                                                        const std::string& estate, absl::Time from,
@@ -201,10 +202,10 @@ std::vector<pb::Handover> HandoverStore::ListHandovers(pqxx::work& tx, const std
   return out;
 }
 
-const sql::Statement kHandoverOfShift = statements.Add(
-    "du_ho_of_shift",
-    "SELECT incoming_staff_id::text, acknowledged_at IS NOT NULL FROM handovers "
-    "WHERE group_id = $1 AND shift_id = $2::uuid");
+const sql::Statement kHandoverOfShift =
+    statements.Add("du_ho_of_shift",
+                   "SELECT incoming_staff_id::text, acknowledged_at IS NOT NULL FROM handovers "
+                   "WHERE group_id = $1 AND shift_id = $2::uuid");
 
 std::optional<HandoverFound> HandoverStore::HandoverOfShift(pqxx::work& tx,
                                                             const std::string& group,
@@ -253,8 +254,7 @@ const sql::Statement kLogPut = statements.Add(
 
 void HandoverStore::PutDailyLogNotes(pqxx::work& tx, const std::string& group,
                                      const std::string& estate, const std::string& staff,
-                                     absl::CivilDay day, const std::string& notes,
-                                     absl::Time now) {
+                                     absl::CivilDay day, const std::string& notes, absl::Time now) {
   tx.exec_prepared(kLogPut, group, estate, staff, DayText(day), notes, Micros(now));
 }
 
@@ -263,9 +263,8 @@ const sql::Statement kLogHas = statements.Add(
     "SELECT 1 FROM daily_logs WHERE group_id = $1 AND estate_id = $2 AND staff_id = $3 "
     "AND day = $4::date AND btrim(notes, E' \\t\\r\\n') <> ''");
 
-bool HandoverStore::HasDailyLog(pqxx::work& tx, const std::string& group,
-                                const std::string& estate, const std::string& staff,
-                                absl::CivilDay day) {
+bool HandoverStore::HasDailyLog(pqxx::work& tx, const std::string& group, const std::string& estate,
+                                const std::string& staff, absl::CivilDay day) {
   return !tx.exec_prepared(kLogHas, group, estate, staff, DayText(day)).empty();
 }
 
@@ -291,13 +290,13 @@ static Timer TimerRow(const pqxx::row& r) {
 const sql::Statement kTimerArm = statements.Add(
     "du_ho_timer_arm",
     "INSERT INTO duty_timers (group_id, kind, key, estate_id, staff_id, base_at, day, due_at) "
-    "VALUES ($1, $2, $3, $4, $5, " WUYE_SQL_TIME_OR_NULL("$6") ", NULLIF($7, '')::date, "
-    WUYE_SQL_TIME("$8") ") ON CONFLICT DO NOTHING");
+    "VALUES ($1, $2, $3, $4, $5, " WUYE_SQL_TIME_OR_NULL(
+        "$6") ", NULLIF($7, '')::date, " WUYE_SQL_TIME("$8") ") ON CONFLICT DO NOTHING");
 
 void HandoverStore::ArmTimer(pqxx::work& tx, const Timer& t) {
   int64_t base = t.base_at == absl::InfinitePast() ? -1 : Micros(t.base_at);
-  tx.exec_prepared(kTimerArm, t.group_id, static_cast<int>(t.kind), t.key, t.estate_id,
-                   t.staff_id, base, t.day ? DayText(*t.day) : "", Micros(t.due_at));
+  tx.exec_prepared(kTimerArm, t.group_id, static_cast<int>(t.kind), t.key, t.estate_id, t.staff_id,
+                   base, t.day ? DayText(*t.day) : "", Micros(t.due_at));
 }
 
 const sql::Statement kTimersDue = statements.Add(

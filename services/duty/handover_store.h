@@ -49,8 +49,7 @@ class HandoverStore {
                                       const std::string& estate, const std::string& staff);
 
   // ---- the roster ----
-  std::optional<ShiftRow> GetShift(pqxx::work& tx, const std::string& group,
-                                   const std::string& id);
+  std::optional<ShiftRow> GetShift(pqxx::work& tx, const std::string& group, const std::string& id);
   // The staff member's shift at the estate running at `now`, else the last one ended
   // within a day; deleted shifts never.
   std::optional<ShiftRow> ShiftNear(pqxx::work& tx, const std::string& group,
@@ -66,9 +65,8 @@ class HandoverStore {
                    const std::string& note);
   // Handovers of the estate made in [from, to), of `staff` as outgoing or incoming ("" any).
   std::vector<pb::Handover> ListHandovers(pqxx::work& tx, const std::string& group,
-                                          const std::string& estate, absl::Time from,
-                                          absl::Time to, const std::string& staff,
-                                          const IdPage& page);
+                                          const std::string& estate, absl::Time from, absl::Time to,
+                                          const std::string& staff, const IdPage& page);
   std::optional<HandoverFound> HandoverOfShift(pqxx::work& tx, const std::string& group,
                                                const std::string& shift_id);
 

@@ -72,9 +72,8 @@ TEST(HandoverSettings, DefaultsAreReadingsAndTheGroupsOwnAreChecked) {
 // 000_… 二.1 "所有值班和交接班必須記錄" with DESIGN.md §5: the record names tickets, never a
 // resident's phone or ID number.
 TEST(HandoverNotes, TextWithoutPhoneOrIdNumbers) {
-  EXPECT_TRUE(CheckNotes("lift of building 3 stopped; ticket with the owner of 1201", "notes",
-                         true)
-                  .ok());
+  EXPECT_TRUE(
+      CheckNotes("lift of building 3 stopped; ticket with the owner of 1201", "notes", true).ok());
   EXPECT_EQ(ErrorField(CheckNotes("", "notes", true)), "notes");
   EXPECT_TRUE(CheckNotes("", "notes", false).ok());
   EXPECT_EQ(ErrorField(CheckNotes("call her back on 138 0013 8000", "notes", true)), "notes");
@@ -168,8 +167,7 @@ TEST(DailyLogTimer, TheCutOffIsTheNextMorningInTheEstatesZone) {
   EXPECT_EQ(LogCutoff(day, s, shanghai),
             absl::FromCivil(absl::CivilSecond(2026, 3, 2, 16, 0, 0), absl::UTCTimeZone()));
   // 23:30 UTC on the 1st is already the 2nd in Shanghai.
-  EXPECT_EQ(LocalDay(absl::FromCivil(absl::CivilSecond(2026, 3, 1, 23, 30, 0),
-                                     absl::UTCTimeZone()),
+  EXPECT_EQ(LocalDay(absl::FromCivil(absl::CivilSecond(2026, 3, 1, 23, 30, 0), absl::UTCTimeZone()),
                      shanghai),
             day);
   EXPECT_EQ(LogKey("s1", day), "s1/2026-03-02");

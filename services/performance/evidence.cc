@@ -4,11 +4,11 @@
 #include <string_view>
 #include <utility>
 
+#include "shared/civil_date.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
-#include "shared/civil_date.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/duty_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"

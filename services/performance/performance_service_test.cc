@@ -1713,7 +1713,6 @@ TEST_F(PerformanceServiceTest, AnUpdateMaskChangesOnlyItsFieldsOfAFormItem) {
   EXPECT_EQ(find("handover_not_recorded").points(), -5);
 }
 
-
 // ---- duty's evidence --------------------------------------------------------------------------
 
 // 000_… 二.1 "所有值班和交接班必須記錄、存檔" (−10 for each handover missing, abnormal or
