@@ -987,6 +987,15 @@ TEST_F(HandoverTest, TheDailyLogIsFilledFromEventsAndMissingOnesArePublishedOnce
   pb::Attendance a;
   ASSERT_TRUE(Call(&Stub::CheckIn, agent_tok_, in, &a).ok());
   Shift(supervisor_, kStart - absl::Hours(8), kStart);  // by the roster: the supervisor's
+  // A shift the roster took back is no day on duty.
+  ev::ShiftChanged gone;
+  gone.set_shift_id(Shift(manager_, kStart - absl::Hours(8), kStart));
+  gone.set_estate_id(estate_);
+  gone.set_staff_id(manager_);
+  *gone.mutable_start_time() = ToProtoTime(kStart - absl::Hours(8));
+  *gone.mutable_end_time() = ToProtoTime(kStart);
+  gone.set_deleted(true);
+  ASSERT_TRUE(Deliver("directory.shift.deleted", group_, gone, estate_).ok());
   const std::string ticket = Ticket(agent_, ev::TICKET_STATE_RECEIVED);
   const ev::CivilDate today = Day(2026, 3, 2);  // 17:00 in Shanghai
 

@@ -116,6 +116,12 @@ bool HandoverFlow::Fire(pqxx::work& tx, const Timer& t, absl::Time now) {
     return true;
   }
   if (!t.day) return false;
+  // Still a day on duty: the roster may have taken the shift back.
+  absl::TimeZone tz = ZoneOf(tx, group, t.estate_id);
+  if (!store_.OnDutyBetween(tx, group, t.estate_id, t.staff_id, absl::FromCivil(*t.day, tz),
+                            absl::FromCivil(*t.day + 1, tz))) {
+    return false;
+  }
   if (store_.HasDailyLog(tx, group, t.estate_id, t.staff_id, *t.day)) return false;
   ev::DailyLogMissing p;
   p.set_staff_id(t.staff_id);

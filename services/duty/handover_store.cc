@@ -258,6 +258,20 @@ void HandoverStore::PutDailyLogNotes(pqxx::work& tx, const std::string& group,
   tx.exec_prepared(kLogPut, group, estate, staff, DayText(day), notes, Micros(now));
 }
 
+const sql::Statement kOnDutyBetween = statements.Add(
+    "du_ho_on_duty_between",
+    "SELECT 1 FROM dir_shifts WHERE group_id = $1 AND estate_id = $2 AND staff_id = $3 AND NOT "
+    "deleted AND start_time >= " WUYE_SQL_TIME("$4") " AND start_time < " WUYE_SQL_TIME("$5")
+    " UNION ALL SELECT 1 FROM attendances WHERE group_id = $1 AND estate_id = $2 AND staff_id = "
+    "$3 AND check_in_time >= " WUYE_SQL_TIME("$4") " AND check_in_time < " WUYE_SQL_TIME("$5")
+    " LIMIT 1");
+
+bool HandoverStore::OnDutyBetween(pqxx::work& tx, const std::string& group,
+                                  const std::string& estate, const std::string& staff,
+                                  absl::Time from, absl::Time to) {
+  return !tx.exec_prepared(kOnDutyBetween, group, estate, staff, Micros(from), Micros(to)).empty();
+}
+
 const sql::Statement kLogHas = statements.Add(
     "du_ho_log_has",
     "SELECT 1 FROM daily_logs WHERE group_id = $1 AND estate_id = $2 AND staff_id = $3 "

@@ -77,6 +77,10 @@ class HandoverStore {
   void PutDailyLogNotes(pqxx::work& tx, const std::string& group, const std::string& estate,
                         const std::string& staff, absl::CivilDay day, const std::string& notes,
                         absl::Time now);
+  // Whether the person was on duty at the estate in [from, to): a kept roster shift
+  // starting then, or a check-in then.
+  bool OnDutyBetween(pqxx::work& tx, const std::string& group, const std::string& estate,
+                     const std::string& staff, absl::Time from, absl::Time to);
   // Whether the person wrote a log (non-blank notes) for the day.
   bool HasDailyLog(pqxx::work& tx, const std::string& group, const std::string& estate,
                    const std::string& staff, absl::CivilDay day);
