@@ -894,6 +894,46 @@ TEST_F(HandoverTest, BadHandoversNameTheirFieldsAndChangeNothing) {
   EXPECT_EQ(Field(Call(&Stub::ListHandovers, lead_tok_, list, &resp)), "window_end");
 }
 
+// What a handover lists follows the producer's versions: a late, older event does not
+// reopen a ticket nor give it back to its former owner; a redelivered one changes nothing.
+TEST_F(HandoverTest, HoldingsFollowTheNewestVersion) {
+  const std::string next = Staff({ev::STAFF_ROLE_AGENT});
+  auto deliver = [&](const ev::TicketChanged& t, int64_t version, const std::string& event_id) {
+    ev::Event e = ::wuye::testing::TestEvent("intake.ticket.changed", group_, t);
+    e.set_event_id(event_id);
+    e.set_estate_id(estate_);
+    e.set_subject_version(version);
+    *e.mutable_occurred_at() = ToProtoTime(clock_.Now());
+    return ::wuye::testing::Deliver(*db_, handler_, e);
+  };
+  ev::TicketChanged t;
+  t.set_ticket_id(NewId(absl::Now()));
+  t.set_estate_id(estate_);
+  t.set_owner_id(agent_);
+  t.set_state(ev::TICKET_STATE_RECEIVED);
+  ev::TicketChanged moved = t;  // version 2: another owner (a reassignment by intake)
+  moved.set_owner_id(next);
+  ev::TicketChanged closed = moved;  // version 3: closed
+  closed.set_state(ev::TICKET_STATE_CLOSED);
+  const std::string e1 = NewId(absl::Now()), e2 = NewId(absl::Now()), e3 = NewId(absl::Now());
+  ASSERT_TRUE(deliver(moved, 2, e2).ok());
+  ASSERT_TRUE(deliver(t, 1, e1).ok());  // late
+  pb::DraftHandoverRequest draft;
+  draft.set_estate_id(estate_);
+  pb::Handover d;
+  ASSERT_TRUE(Call(&Stub::DraftHandover, agent_tok_, draft, &d).ok());
+  EXPECT_EQ(d.open_refs_size(), 0);
+  ASSERT_TRUE(
+      Call(&Stub::DraftHandover, TestToken(group_, {estate_}, {"agent"}, next), draft, &d).ok());
+  ASSERT_EQ(d.open_refs_size(), 1);
+  ASSERT_TRUE(deliver(closed, 3, e3).ok());
+  ASSERT_TRUE(deliver(moved, 2, e2).ok());  // redelivered past the inbox
+  ASSERT_TRUE(
+      Call(&Stub::DraftHandover, TestToken(group_, {estate_}, {"agent"}, next), draft, &d).ok());
+  EXPECT_EQ(d.open_refs_size(), 0);
+  EXPECT_EQ(Count("holdings"), 1);
+}
+
 // 000_… 二.1 "(如發現交接班異常、未記錄或不全,每發現一處扣服務質量標準分值10分)": past the
 // group's window after a shift's end, a shift not handed over names its person, one not
 // acknowledged the incoming person; each once, with two timers racing.
