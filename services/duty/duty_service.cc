@@ -4,6 +4,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -399,40 +400,53 @@ grpc::Status DutyServiceImpl::WatchTasks(Ctx* ctx, const pb::WatchTasksRequest* 
     // First the tasks waiting or followed now, then every change. A change is looked for
     // again a few seconds back (a transaction that began earlier commits later) and sent
     // once per version.
-    std::map<std::string, int64_t> sent;
+    // Task id → the version sent and its update time.
+    absl::flat_hash_map<std::string, std::pair<int64_t, absl::Time>> sent;
     TaskFilter open = f;
     open.states = {ev::TASK_STATE_OPEN, ev::TASK_STATE_ESCALATED, ev::TASK_STATE_ACKNOWLEDGED};
     absl::Time since = rc.now;
     std::vector<pb::Task> first;
     WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
-      first = store_.TasksChangedSince(tx, rc.caller.group_id, open, absl::UnixEpoch(), 1000);
+      first = store_.TasksChangedSince(tx, rc.caller.group_id, open, ChangeCursor{}, 1000);
       return absl::OkStatus();
     }));
     for (pb::Task& t : first) {
-      sent[t.id()] = t.version();
+      sent[t.id()] = {t.version(), FromProtoTime(t.update_time())};
       pb::TaskUpdate u;
       *u.mutable_task() = std::move(t);
       u.set_initial(true);
       if (!writer->Write(u)) return absl::OkStatus();
     }
+    constexpr int kPage = 500;
     while (rc.StillWanted().ok()) {
       absl::SleepFor(watch_poll_);
-      std::vector<pb::Task> changed;
       absl::Time polled = clock_.Now();
-      WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
-        changed =
-            store_.TasksChangedSince(tx, rc.caller.group_id, f, since - absl::Seconds(5), 1000);
-        return absl::OkStatus();
-      }));
-      for (pb::Task& t : changed) {
-        auto it = sent.find(t.id());
-        if (it != sent.end() && it->second >= t.version()) continue;
-        sent[t.id()] = t.version();
-        pb::TaskUpdate u;
-        *u.mutable_task() = std::move(t);
-        if (!writer->Write(u)) return absl::OkStatus();
+      // Every change of the window, page by page: a busy estate's five seconds may hold
+      // more than one page, and the newest must not wait behind the oldest.
+      ChangeCursor from{since - absl::Seconds(5), ""};
+      for (bool more = true; more;) {
+        std::vector<pb::Task> changed;
+        WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
+          changed = store_.TasksChangedSince(tx, rc.caller.group_id, f, from, kPage);
+          return absl::OkStatus();
+        }));
+        more = changed.size() == kPage;
+        if (!changed.empty()) {
+          from = {FromProtoTime(changed.back().update_time()), changed.back().id()};
+        }
+        for (pb::Task& t : changed) {
+          auto it = sent.find(t.id());
+          if (it != sent.end() && it->second.first >= t.version()) continue;
+          sent[t.id()] = {t.version(), FromProtoTime(t.update_time())};
+          pb::TaskUpdate u;
+          *u.mutable_task() = std::move(t);
+          if (!writer->Write(u)) return absl::OkStatus();
+        }
       }
       since = std::max(since, polled);
+      // What was sent before the window can never be read again: forget it.
+      absl::erase_if(sent,
+                     [&](const auto& kv) { return kv.second.second < since - absl::Seconds(10); });
     }
     return absl::OkStatus();
   });

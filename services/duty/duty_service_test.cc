@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -581,6 +582,39 @@ TEST_F(DutyServiceTest, WatchTasksSeesANewTask) {
   auto refused = stub_->WatchTasks(&bad, req);
   EXPECT_FALSE(refused->Read(&u));
   EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(DutyServiceTest, WatchTasksSendsEveryChangeOfABusyMomentOnce) {
+  // More tasks change within one poll's window than one page holds (500): the screen still
+  // gets each of them, once.
+  RosterLeads();
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + manager_tok_);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(3));  // never hang
+  pb::WatchTasksRequest req;
+  req.set_estate_id(estate_);
+  auto reader = stub_->WatchTasks(&ctx, req);
+  constexpr int kTasks = 1200;
+  std::thread feed([&] {
+    for (int i = 0; i < kTasks; ++i) {
+      ASSERT_TRUE(Deliver("dispatch.sla.warning", group_, Order(0), estate_).ok());
+    }
+  });
+  std::set<std::string> seen;
+  int updates = 0;
+  pb::TaskUpdate u;
+  while (updates < kTasks && reader->Read(&u)) {
+    EXPECT_FALSE(u.initial());
+    seen.insert(u.task().id());
+    ++updates;
+  }
+  feed.join();
+  EXPECT_EQ(updates, kTasks);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kTasks));
+  ctx.TryCancel();
+  while (reader->Read(&u)) ++updates;
+  reader->Finish();
+  EXPECT_EQ(updates, kTasks);  // nothing sent twice
 }
 
 TEST_F(DutyServiceTest, ConcurrentRetriesCheckInOnce) {
