@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "services/duty/handover.h"
 #include "shared/event_router.h"
 #include "shared/proto_time.h"
 #include "shared/staff_roles.h"
@@ -164,6 +165,7 @@ pb::Settings EffectiveSettings(const pb::Settings& stored) {
     w->set_kind(k.kind);
     w->mutable_window()->set_seconds(absl::ToInt64Seconds(AckWindow(stored, k.kind)));
   }
+  FillHandoverSettings(stored, &out);
   return out;
 }
 

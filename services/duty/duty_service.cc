@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "services/duty/handover.h"
 #include "shared/field_mask.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
@@ -92,7 +93,9 @@ DutyServiceImpl::DutyServiceImpl(Db& db, const TokenVerifier& verifier, const Cl
       rpc_("duty", verifier, clock),
       clock_(clock),
       watch_poll_(watch_poll),
-      changes_(db.options().url) {}
+      changes_(db.options().url),
+      handover_store_(db),
+      handover_flow_(store_, handover_store_, outbox_) {}
 
 // ---- who is on duty ---------------------------------------------------------------------------
 
@@ -126,6 +129,7 @@ grpc::Status DutyServiceImpl::CheckIn(Ctx* ctx, const pb::CheckInRequest* req,
       if (!store_.CheckIn(tx, group, a)) {
         return Refused("already checked in at this estate", "ALREADY_CHECKED_IN");
       }
+      handover_flow_.ArmDailyLog(tx, group, a.estate_id(), a.staff_id(), rc.now);
       ev::AttendanceChanged p;
       p.set_attendance_id(a.id());
       p.set_estate_id(a.estate_id());
@@ -482,12 +486,17 @@ grpc::Status DutyServiceImpl::UpdateSettings(Ctx* ctx, const pb::UpdateSettingsR
   return rpc_.Run(ctx, "UpdateSettings", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
-    WUYE_RETURN_IF_ERROR(
-        CheckUpdateMask(req->update_mask(), pb::Settings::descriptor(), {"ack_windows"}));
+    WUYE_RETURN_IF_ERROR(CheckUpdateMask(
+        req->update_mask(), pb::Settings::descriptor(),
+        {"ack_windows", "handover_window", "daily_log_cutoff_minute", "handover_roles"}));
     WUYE_RETURN_IF_ERROR(CheckSettings(req->settings(), "settings"));
-    // The settings are the windows: an update names at least one (the defaults back are
-    // named too), so that an empty request changes nothing by mistake.
-    if (req->settings().ack_windows().empty()) {
+    WUYE_RETURN_IF_ERROR(CheckHandoverSettings(req->settings(), "settings"));
+    // An update of the windows names at least one (the defaults back are named too), so
+    // that an empty request changes nothing by mistake.
+    const auto& paths = req->update_mask().paths();
+    bool windows =
+        paths.empty() || std::find(paths.begin(), paths.end(), "ack_windows") != paths.end();
+    if (windows && req->settings().ack_windows().empty()) {
       return FieldError("settings.ack_windows", "required: at least one kind's window");
     }
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
@@ -495,6 +504,7 @@ grpc::Status DutyServiceImpl::UpdateSettings(Ctx* ctx, const pb::UpdateSettingsR
       pb::Settings merged = store_.GetSettings(tx, rc.caller.group_id);
       ApplyUpdateMask(req->settings(), req->update_mask(), &merged);
       store_.PutSettings(tx, rc.caller.group_id, merged, rc.now);
+      handover_flow_.Rearm(tx, rc.caller.group_id, merged);
       *resp = EffectiveSettings(merged);
       return absl::OkStatus();
     });

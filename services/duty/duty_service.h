@@ -4,6 +4,8 @@
 #pragma once
 
 #include "services/duty/duty_store.h"
+#include "services/duty/handover_flow.h"
+#include "services/duty/handover_store.h"
 #include "services/duty/task_flow.h"
 #include "services/duty/task_signal.h"
 #include "shared/auth.h"
@@ -37,6 +39,16 @@ class DutyServiceImpl final : public pb::DutyService::Service {
                           grpc::ServerWriter<pb::TaskUpdate>*) override;
   grpc::Status GetSettings(Ctx*, const pb::GetSettingsRequest*, pb::Settings*) override;
   grpc::Status UpdateSettings(Ctx*, const pb::UpdateSettingsRequest*, pb::Settings*) override;
+  // Handovers and daily logs: handover_service.cc.
+  grpc::Status DraftHandover(Ctx*, const pb::DraftHandoverRequest*, pb::Handover*) override;
+  grpc::Status CreateHandover(Ctx*, const pb::CreateHandoverRequest*, pb::Handover*) override;
+  grpc::Status AcknowledgeHandover(Ctx*, const pb::AcknowledgeHandoverRequest*,
+                                   pb::Handover*) override;
+  grpc::Status GetHandover(Ctx*, const pb::GetHandoverRequest*, pb::Handover*) override;
+  grpc::Status ListHandovers(Ctx*, const pb::ListHandoversRequest*,
+                             pb::ListHandoversResponse*) override;
+  grpc::Status GetDailyLog(Ctx*, const pb::GetDailyLogRequest*, pb::DailyLog*) override;
+  grpc::Status UpdateDailyLog(Ctx*, const pb::UpdateDailyLogRequest*, pb::DailyLog*) override;
 
  private:
   Db& db_;
@@ -47,6 +59,8 @@ class DutyServiceImpl final : public pb::DutyService::Service {
   const Clock& clock_;
   absl::Duration watch_poll_;
   ListeningTaskSignal changes_;
+  HandoverStore handover_store_;
+  HandoverFlow handover_flow_;
 };
 
 }  // namespace wuye::duty

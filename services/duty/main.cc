@@ -1,9 +1,11 @@
 // The duty desk (docs/api/duty.md): who is on duty, the tasks other services' decisions
-// raise, and the acknowledgement timer that moves them up the ladder.
+// raise, the acknowledgement timer that moves them up the ladder, handovers and daily logs
+// and the timer that finds them missing.
 #include "services/duty/consumers.h"
 #include "services/duty/duty_jobs.h"
 #include "services/duty/duty_service.h"
 #include "services/duty/duty_store.h"
+#include "services/duty/handover_flow.h"
 #include "shared/service_main.h"
 
 int main(int argc, char** argv) {
@@ -25,6 +27,11 @@ int main(int argc, char** argv) {
              workers.push_back(std::make_unique<wuye::PeriodicWorker>(
                  "duty_escalation", absl::Seconds(1),
                  [d, clock] { return d->Escalate(clock->Now()); }));
+             // Handover windows and log cut-offs are minutes and hours: every 10 seconds.
+             auto h = std::make_shared<wuye::duty::HandoverJobs>(p.db);
+             workers.push_back(std::make_unique<wuye::PeriodicWorker>(
+                 "duty_handover_log", absl::Seconds(10),
+                 [h, clock] { return h->FireDue(clock->Now()); }));
              return workers;
            }});
 }
