@@ -1,6 +1,7 @@
 // The duty desk (docs/api/duty.md): who is on duty, the tasks other services' decisions
 // raise, and the acknowledgement timer that moves them up the ladder.
 #include "services/duty/consumers.h"
+#include "services/duty/desk_gap.h"
 #include "services/duty/duty_jobs.h"
 #include "services/duty/duty_service.h"
 #include "services/duty/duty_store.h"
@@ -25,6 +26,11 @@ int main(int argc, char** argv) {
              workers.push_back(std::make_unique<wuye::PeriodicWorker>(
                  "duty_escalation", absl::Seconds(1),
                  [d, clock] { return d->Escalate(clock->Now()); }));
+             // A 24-hour desk without an agent (000_… 二.5): looked at every 15 seconds.
+             auto gaps = std::make_shared<wuye::duty::DeskGapJob>(p.db);
+             workers.push_back(std::make_unique<wuye::PeriodicWorker>(
+                 "duty_desk_gap", absl::Seconds(15),
+                 [gaps, clock] { return gaps->Run(clock->Now()); }));
              return workers;
            }});
 }
