@@ -498,7 +498,8 @@ TEST_F(BillingServiceTest, MeterReadingsRefuseDecreasesFlagJumpsAndRespectBilled
   EXPECT_EQ(confirmed.state(), v1::READING_STATE_BILLABLE);
 }
 
-// Issue #22 §2: a meter reading flagged as implausible is a task for the finance clerk on
+// 002_… (客服部月计划 2, "每月初配合工程部对每户业主进行远程数据抄表") and issue #22 §2: a
+// meter reading flagged as implausible is a task for the finance clerk on
 // duty, from billing's own event; the confirmation closes it. A billable reading publishes
 // nothing; a retry publishes nothing more. The unit and the meter only.
 TEST_F(BillingServiceTest, AFlaggedReadingAndItsConfirmationArePublishedOnce) {

@@ -340,7 +340,7 @@ absl::Status SafetyCheck(Reading& out, const ev::Event& e, const ev::SafetyCheck
 
 absl::Status ConsultationOverdue(Reading& out, const ev::Event& e,
                                  const ev::ConsultationOverdue& p) {
-  // 000_… 二.5: a consultation is answered within five minutes of the desk's hours.
+  // 002_… 2.2.2: a consultation is answered within five minutes (of the desk's hours).
   Raise(e, ev::TASK_KIND_CONSULTATION_OVERDUE, EstateOf(e, p.estate_id()),
         RefOf("ticket", p.ticket_id()), p.location(), out);
   return absl::OkStatus();

@@ -1,5 +1,6 @@
 // Intake's periodic work: the consultation timer. A consultation (咨询) not answered by its
-// due time (five minutes of the desk's open hours, 000_… 二.5; AnswerDue in ticket.h) is
+// due time (002_… 2.2.2 "解决不了的应向主管请示后五分钟内给予回复", five minutes counted in the
+// desk's open hours of 000_… 二.5; AnswerDue in ticket.h) is
 // published once as "intake.consultation.overdue" (ConsultationOverdue), for the duty
 // desk's team lead. Durable: the due time and whether it was published are the ticket's
 // row; replicas share the due rows with FOR UPDATE SKIP LOCKED, so each fires once.

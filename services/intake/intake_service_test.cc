@@ -872,7 +872,8 @@ TEST_F(IntakeServiceTest, AnIllegalMoveIsRefusedAndChangesNothing) {
   EXPECT_EQ(Snapshot(), before);
 }
 
-// 000_… 二.5: a consultation is answered within five minutes. One that is not is told to the
+// 002_… 2.2.2 (快速反应的原则): "解决不了的应向主管请示后五分钟内给予回复", in the desk's
+// hours of 000_… 二.5. A consultation not answered so is told to the
 // duty desk's team lead (issue #22 §2) by intake's own timer: durable (the ticket's row),
 // once per ticket with two replicas racing (FOR UPDATE SKIP LOCKED), never for one answered
 // in time, and with the place only (never the question).
