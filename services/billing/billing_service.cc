@@ -103,15 +103,15 @@ void PublishFlagged(Outbox& outbox, pqxx::work& tx, const std::string& group,
   p.set_consumption(r.consumption());
   p.set_confirmed(confirmed);
   *p.mutable_at() = ToProtoTime(now);
-  outbox.Append(tx,
-                {.type = confirmed ? "billing.meter_reading.confirmed"
-                                   : "billing.meter_reading.flagged",
-                 .group_id = group,
-                 .estate_id = r.estate_id(),
-                 .subject = r.id(),
-                 .subject_version = confirmed ? 2 : 1,
-                 .payload = &p},
-                now, trace_id);
+  outbox.Append(
+      tx,
+      {.type = confirmed ? "billing.meter_reading.confirmed" : "billing.meter_reading.flagged",
+       .group_id = group,
+       .estate_id = r.estate_id(),
+       .subject = r.id(),
+       .subject_version = confirmed ? 2 : 1,
+       .payload = &p},
+      now, trace_id);
 }
 
 }  // namespace

@@ -519,20 +519,19 @@ TEST_F(BillingServiceTest, AFlaggedReadingAndItsConfirmationArePublishedOnce) {
   v1::MeterReading out;
   ASSERT_TRUE(Call(&Stub::RecordMeterReading, clerk_, request(3, "100"), &out).ok());
   ASSERT_TRUE(Call(&Stub::RecordMeterReading, clerk_, request(4, "104"), &out).ok());
-  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type LIKE 'billing.meter_reading.%'"),
-            0);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type LIKE 'billing.meter_reading.%'"), 0);
   v1::RecordMeterReadingRequest jump = request(5, "200");  // 96 m³ after 4: flagged
   v1::MeterReading flagged, again;
   ASSERT_TRUE(Call(&Stub::RecordMeterReading, clerk_, jump, &flagged).ok());
   ASSERT_TRUE(Call(&Stub::RecordMeterReading, clerk_, jump, &again).ok());  // a retry
   ASSERT_EQ(flagged.state(), v1::READING_STATE_FLAGGED);
-  EXPECT_EQ(
-      Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.meter_reading.flagged'"), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.meter_reading.flagged'"),
+            1);
   {
     pqxx::connection conn(tdb_.url());
     pqxx::nontransaction tx(conn);
-    pqxx::row row = tx.exec1(
-        "SELECT envelope FROM wuye_outbox WHERE type = 'billing.meter_reading.flagged'");
+    pqxx::row row =
+        tx.exec1("SELECT envelope FROM wuye_outbox WHERE type = 'billing.meter_reading.flagged'");
     ev::Event e;
     ASSERT_TRUE(e.ParseFromString(pqxx::binarystring(row[0]).str()));
     ev::MeterReadingFlagged p;
@@ -555,8 +554,7 @@ TEST_F(BillingServiceTest, AFlaggedReadingAndItsConfirmationArePublishedOnce) {
   EXPECT_EQ(Reason(Call(&Stub::ConfirmMeterReading, clerk_, confirm, &confirmed)),
             "READING_NOT_FLAGGED");
   EXPECT_EQ(
-      Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.meter_reading.confirmed'"),
-      1);
+      Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.meter_reading.confirmed'"), 1);
 }
 
 // ---- Prices ---------------------------------------------------------------------------

@@ -100,10 +100,10 @@ class Handler {
 
   absl::Status Unit(pqxx::work& tx, const ev::Event& e, const ev::UnitChanged& u) {
     if (IsValidId(u.unit_id()) && IsValidId(u.estate_id())) {
-      places_.PutUnit(tx, e.group_id(), u.unit_id(),
-                      {u.estate_id(), IsValidId(u.building_id()) ? u.building_id() : "",
-                       u.number()},
-                      std::max<int64_t>(u.version(), 1));
+      places_.PutUnit(
+          tx, e.group_id(), u.unit_id(),
+          {u.estate_id(), IsValidId(u.building_id()) ? u.building_id() : "", u.number()},
+          std::max<int64_t>(u.version(), 1));
     }
     return absl::OkStatus();
   }

@@ -33,8 +33,7 @@ bool DeskGapDue(const DeskHours& hours, int local_minute, int agents_checked_in,
   return DeskGap(hours, local_minute, agents_checked_in) && now - last_agent_out >= kDeskGapGrace;
 }
 
-DeskGapJob::DeskGapJob(Db& db)
-    : db_(db), store_(db), outbox_(db, "duty"), flow_(store_, outbox_) {
+DeskGapJob::DeskGapJob(Db& db) : db_(db), store_(db), outbox_(db, "duty"), flow_(store_, outbox_) {
   statements.PrepareOn(db);
 }
 

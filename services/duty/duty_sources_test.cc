@@ -318,7 +318,8 @@ TEST_F(DutySourcesTest, ACheckInThatRacedTheTimerStillClosesTheGap) {
     tx.exec(absl::StrCat(
         "INSERT INTO attendances (id, group_id, estate_id, staff_id, role, check_in_time) "
         "VALUES ('",
-        NewId(absl::Now()), "', '", group_, "', '", estate_, "', '", agent_, "', 1, "
+        NewId(absl::Now()), "', '", group_, "', '", estate_, "', '", agent_,
+        "', 1, "
         "'2026-03-02 09:00:30+00')"));
     tx.commit();
   }

@@ -20,11 +20,11 @@ sql::Statements statements;
 const sql::Statement kDue = statements.Add(
     "in_consultations_overdue",
     "SELECT id::text, group_id::text, estate_id::text, body FROM tickets "
-    "WHERE state = 1 AND kind = 1 AND NOT overdue_published AND answer_due_at < "
-    WUYE_SQL_TIME("$1") " ORDER BY answer_due_at LIMIT $2 FOR UPDATE SKIP LOCKED");
-const sql::Statement kMark = statements.Add(
-    "in_consultation_overdue_mark",
-    "UPDATE tickets SET overdue_published = true WHERE group_id = $1 AND id = $2");
+    "WHERE state = 1 AND kind = 1 AND NOT overdue_published AND answer_due_at < " WUYE_SQL_TIME(
+        "$1") " ORDER BY answer_due_at LIMIT $2 FOR UPDATE SKIP LOCKED");
+const sql::Statement kMark =
+    statements.Add("in_consultation_overdue_mark",
+                   "UPDATE tickets SET overdue_published = true WHERE group_id = $1 AND id = $2");
 
 }  // namespace
 

@@ -512,8 +512,7 @@ absl::Status PerformanceServiceImpl::CreateQualityAppeal(RequestContext& rc,
     }
     store_.InsertQualityAppeal(tx, group, NewId(rc.now), *line, req.reason(), rc.caller.subject,
                                rc.now, resp);
-    PublishAppeal(outbox_, tx, group, *resp, "performance.appeal.created", 1, rc.now,
-                  rc.trace_id);
+    PublishAppeal(outbox_, tx, group, *resp, "performance.appeal.created", 1, rc.now, rc.trace_id);
     return absl::OkStatus();
   });
 }

@@ -1720,8 +1720,8 @@ TEST_F(PerformanceServiceTest, AppealsAndDismissalsArePublishedOnceForTheDutyDes
     pqxx::connection conn(tdb_.url());
     pqxx::nontransaction tx(conn);
     std::vector<ev::Event> out;
-    for (const auto& row : tx.exec(absl::StrCat(
-             "SELECT envelope FROM wuye_outbox WHERE type = '", type, "' ORDER BY id"))) {
+    for (const auto& row : tx.exec(absl::StrCat("SELECT envelope FROM wuye_outbox WHERE type = '",
+                                                type, "' ORDER BY id"))) {
       pqxx::binarystring bytes(row[0]);
       ev::Event e;
       EXPECT_TRUE(e.ParseFromString(bytes.str()));
