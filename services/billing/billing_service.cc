@@ -76,6 +76,44 @@ absl::Status Refused(absl::string_view message, absl::string_view reason) {
   return WithReason(absl::FailedPreconditionError(message), reason);
 }
 
+// "billing.meter_reading.flagged" (version 1) and ".confirmed" (version 2), for the duty
+// desk's finance clerk (docs/events.md).
+void PublishFlagged(Outbox& outbox, pqxx::work& tx, const std::string& group,
+                    const v1::MeterReading& r, bool confirmed, absl::Time now,
+                    const std::string& trace_id) {
+  wuye::events::v1::MeterReadingFlagged p;
+  p.set_reading_id(r.id());
+  p.set_estate_id(r.estate_id());
+  p.set_unit_id(r.unit_id());
+  p.set_meter_id(r.meter_id());
+  switch (r.kind()) {
+    case v1::METER_KIND_WATER:
+      p.set_meter_kind("water");
+      break;
+    case v1::METER_KIND_ELECTRICITY:
+      p.set_meter_kind("electricity");
+      break;
+    case v1::METER_KIND_GAS:
+      p.set_meter_kind("gas");
+      break;
+    default:
+      break;
+  }
+  *p.mutable_period() = r.period();
+  p.set_consumption(r.consumption());
+  p.set_confirmed(confirmed);
+  *p.mutable_at() = ToProtoTime(now);
+  outbox.Append(
+      tx,
+      {.type = confirmed ? "billing.meter_reading.confirmed" : "billing.meter_reading.flagged",
+       .group_id = group,
+       .estate_id = r.estate_id(),
+       .subject = r.id(),
+       .subject_version = confirmed ? 2 : 1,
+       .payload = &p},
+      now, trace_id);
+}
+
 }  // namespace
 
 BillingServiceImpl::BillingServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock)
@@ -296,6 +334,9 @@ grpc::Status BillingServiceImpl::RecordMeterReading(Ctx* ctx,
                                 outcome.consumption_centi, rc.now, resp)) {
         return absl::AlreadyExistsError("reading.period: the meter has a reading for this month");
       }
+      if (resp->state() == v1::READING_STATE_FLAGGED) {
+        PublishFlagged(outbox_, tx, rc.caller.group_id, *resp, false, rc.now, rc.trace_id);
+      }
       return absl::OkStatus();
     });
   });
@@ -323,6 +364,7 @@ grpc::Status BillingServiceImpl::ConfirmMeterReading(Ctx* ctx,
             "PERIOD_BILLED");
       }
       store_.MarkReadingBillable(tx, reading->id(), resp);
+      PublishFlagged(outbox_, tx, rc.caller.group_id, *resp, true, rc.now, rc.trace_id);
       return absl::OkStatus();
     });
   });

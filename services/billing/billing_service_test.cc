@@ -498,6 +498,65 @@ TEST_F(BillingServiceTest, MeterReadingsRefuseDecreasesFlagJumpsAndRespectBilled
   EXPECT_EQ(confirmed.state(), v1::READING_STATE_BILLABLE);
 }
 
+// 002_… (客服部月计划 2, "每月初配合工程部对每户业主进行远程数据抄表") and issue #22 §2: a
+// meter reading flagged as implausible is a task for the finance clerk on
+// duty, from billing's own event; the confirmation closes it. A billable reading publishes
+// nothing; a retry publishes nothing more. The unit and the meter only.
+TEST_F(BillingServiceTest, AFlaggedReadingAndItsConfirmationArePublishedOnce) {
+  Schedule(estate_);
+  std::string unit = Unit(estate_, "80");
+  auto request = [&](int month, const std::string& reading) {
+    v1::RecordMeterReadingRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    auto* r = req.mutable_reading();
+    r->set_unit_id(unit);
+    r->set_meter_id("W1");
+    r->set_kind(v1::METER_KIND_WATER);
+    *r->mutable_period() = Month(2026, month);
+    r->set_reading(reading);
+    return req;
+  };
+  v1::MeterReading out;
+  ASSERT_TRUE(Call(&Stub::RecordMeterReading, clerk_, request(3, "100"), &out).ok());
+  ASSERT_TRUE(Call(&Stub::RecordMeterReading, clerk_, request(4, "104"), &out).ok());
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type LIKE 'billing.meter_reading.%'"), 0);
+  v1::RecordMeterReadingRequest jump = request(5, "200");  // 96 m³ after 4: flagged
+  v1::MeterReading flagged, again;
+  ASSERT_TRUE(Call(&Stub::RecordMeterReading, clerk_, jump, &flagged).ok());
+  ASSERT_TRUE(Call(&Stub::RecordMeterReading, clerk_, jump, &again).ok());  // a retry
+  ASSERT_EQ(flagged.state(), v1::READING_STATE_FLAGGED);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.meter_reading.flagged'"),
+            1);
+  {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    pqxx::row row =
+        tx.exec1("SELECT envelope FROM wuye_outbox WHERE type = 'billing.meter_reading.flagged'");
+    ev::Event e;
+    ASSERT_TRUE(e.ParseFromString(pqxx::binarystring(row[0]).str()));
+    ev::MeterReadingFlagged p;
+    ASSERT_TRUE(e.payload().UnpackTo(&p));
+    EXPECT_EQ(e.subject(), flagged.id());
+    EXPECT_EQ(e.estate_id(), estate_);
+    EXPECT_EQ(p.unit_id(), unit);
+    EXPECT_EQ(p.meter_id(), "W1");
+    EXPECT_EQ(p.meter_kind(), "water");
+    EXPECT_EQ(p.consumption(), "96.00");
+    EXPECT_FALSE(p.confirmed());
+  }
+  v1::ConfirmMeterReadingRequest confirm;
+  confirm.set_request_id(NewId(absl::Now()));
+  confirm.set_id(flagged.id());
+  v1::MeterReading confirmed;
+  ASSERT_TRUE(Call(&Stub::ConfirmMeterReading, clerk_, confirm, &confirmed).ok());
+  ASSERT_TRUE(Call(&Stub::ConfirmMeterReading, clerk_, confirm, &confirmed).ok());  // a retry
+  confirm.set_request_id(NewId(absl::Now()));
+  EXPECT_EQ(Reason(Call(&Stub::ConfirmMeterReading, clerk_, confirm, &confirmed)),
+            "READING_NOT_FLAGGED");
+  EXPECT_EQ(
+      Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.meter_reading.confirmed'"), 1);
+}
+
 // ---- Prices ---------------------------------------------------------------------------
 
 TEST_F(BillingServiceTest, EstatePricesStayWithinThirtyPercentAndArePublished) {

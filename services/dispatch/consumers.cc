@@ -188,6 +188,7 @@ class Handler {
     absl::Time now = clock_.Now();
     WUYE_RETURN_IF_ERROR(PrepareWorkOrder(o, "work_order", now));
     o.set_group_id(e.group_id());
+    o.set_emergency_id(em.emergency_id());  // output only: set after the input is checked
     WUYE_ASSIGN_OR_RETURN(bool created, Create(tx, e, o, pb::ORIGIN_ELDER_EMERGENCY,
                                                absl::StrCat("elder_emergency:", em.emergency_id()),
                                                SlaStartOfEmergency(em, now)));

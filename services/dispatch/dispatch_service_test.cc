@@ -927,6 +927,7 @@ TEST_F(DispatchServiceTest, AmbulanceGuidanceGoesToTheGuardOnDutyAndTheCareStaff
   ASSERT_EQ(created.size(), 1u);
   ev::WorkOrderChanged p = Payload(created[0]);
   EXPECT_EQ(p.elder_id(), em.elder_id());
+  EXPECT_EQ(p.emergency_id(), em.emergency_id());  // the duty desk's emergency task (#22)
   EXPECT_EQ(p.priority(), common::PRIORITY_EMERGENCY);
   EXPECT_EQ(p.category(), common::WORK_CATEGORY_SECURITY);
   EXPECT_EQ(p.sign_off(), "check");
@@ -956,6 +957,9 @@ TEST_F(DispatchServiceTest, AmbulanceGuidanceGoesToTheGuardOnDutyAndTheCareStaff
   EXPECT_EQ(out.state(), ev::WORK_ORDER_STATE_COMPLETED);
   EXPECT_EQ(out.check().note(), "ambulance guided to building 3");
   EXPECT_TRUE(Events("dispatch.work_order.signature_missing").empty());
+  auto completed = Events("dispatch.work_order.completed");
+  ASSERT_EQ(completed.size(), 1u);
+  EXPECT_EQ(Payload(completed[0]).emergency_id(), em.emergency_id());
   // Nobody of the care staff on shift: the event says so, with nobody named.
   clock_.Advance(absl::Hours(9));  // every shift over
   em.set_emergency_id(NewId(absl::Now()));

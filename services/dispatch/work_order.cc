@@ -797,6 +797,7 @@ ev::WorkOrderChanged ToEvent(const pb::WorkOrder& o, const std::string& staff_id
   e.set_signature_missing(o.signature_missing());
   *e.mutable_at() = ToProtoTime(at);
   e.set_elder_id(o.elder_id());
+  e.set_emergency_id(o.emergency_id());
   e.set_sign_off(o.sign_off() == pb::SIGN_OFF_CHECK ? "check" : "resident");
   *e.mutable_informed_staff_ids() = o.informed_staff_ids();
   e.set_unit_price_fen(o.unit_price_fen());

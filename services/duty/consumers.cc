@@ -1,10 +1,12 @@
 #include "services/duty/consumers.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "services/duty/duty.h"
 #include "services/duty/duty_store.h"
 #include "services/duty/handover_flow.h"
+#include "services/duty/places.h"
 #include "services/duty/task_flow.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
@@ -19,6 +21,7 @@ class Handler {
  public:
   Handler(Db& db, const Clock& clock)
       : store_(db),
+        places_(db),
         outbox_(db, "duty"),
         flow_(store_, outbox_),
         clock_(clock),
@@ -26,7 +29,10 @@ class Handler {
         handover_(store_, handover_store_, outbox_) {
     router_.On({"directory.estate.created", "directory.estate.updated"}, this, &Handler::Estate)
         .On({"directory.staff.created", "directory.staff.updated"}, this, &Handler::Staff)
-        .On({"directory.shift.created", "directory.shift.deleted"}, this, &Handler::Shift);
+        .On({"directory.shift.created", "directory.shift.deleted"}, this, &Handler::Shift)
+        .On("directory.building.created", this, &Handler::Building)
+        .On({"directory.unit.created", "directory.unit.updated"}, this, &Handler::Unit)
+        .On("directory.units.imported", this, &Handler::UnitsImported);
   }
   Handler(const Handler&) = delete;  // the routes point at this handler
   Handler& operator=(const Handler&) = delete;
@@ -47,6 +53,7 @@ class Handler {
   // window; closings first, so an event never raises a task it closes.
   absl::Status Tasks(pqxx::work& tx, const ev::Event& e) {
     WUYE_ASSIGN_OR_RETURN(Reading r, ReadEvent(e));
+    TitlePlaces(places_, tx, e.group_id(), r.raise);  // "building 3 unit 1201"
     absl::Time now = clock_.Now();
     for (const std::string& ref : r.close_refs) {
       flow_.CloseAbout(tx, e.group_id(), ref, e.event_id(), now, e.trace_id());
@@ -95,7 +102,34 @@ class Handler {
     return absl::OkStatus();
   }
 
+  // Buildings and units: the words of a task's place (places.h).
+  absl::Status Building(pqxx::work& tx, const ev::Event& e, const ev::BuildingCreated& b) {
+    if (IsValidId(b.building_id()) && IsValidId(b.estate_id())) {
+      places_.PutBuilding(tx, e.group_id(), b.building_id(), b.estate_id(), b.name());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Unit(pqxx::work& tx, const ev::Event& e, const ev::UnitChanged& u) {
+    if (IsValidId(u.unit_id()) && IsValidId(u.estate_id())) {
+      places_.PutUnit(
+          tx, e.group_id(), u.unit_id(),
+          {u.estate_id(), IsValidId(u.building_id()) ? u.building_id() : "", u.number()},
+          std::max<int64_t>(u.version(), 1));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status UnitsImported(pqxx::work& tx, const ev::Event& e, const ev::UnitImportChunk& c) {
+    for (const ev::BuildingCreated& b : c.buildings_created()) {
+      WUYE_RETURN_IF_ERROR(Building(tx, e, b));
+    }
+    for (const ev::UnitChanged& u : c.units()) WUYE_RETURN_IF_ERROR(Unit(tx, e, u));
+    return absl::OkStatus();
+  }
+
   DutyStore store_;
+  PlaceStore places_;
   Outbox outbox_;
   TaskFlow flow_;
   const Clock& clock_;
@@ -107,7 +141,8 @@ class Handler {
 }  // namespace
 
 std::vector<std::string> ConsumedStreams() {
-  return {StreamOf("intake"), StreamOf("dispatch"), StreamOf("directory"), StreamOf("eldercare")};
+  return {StreamOf("intake"),    StreamOf("dispatch"),    StreamOf("directory"),
+          StreamOf("eldercare"), StreamOf("performance"), StreamOf("billing")};
 }
 
 EventHandler MakeHandler(Db& db, const Clock& clock) {

@@ -1,7 +1,9 @@
 // What the duty desk does on other services' events (docs/api/duty.md):
 //   wuye.directory.events  its copy of estates (time zone, desk hours), staff (roles, home
-//                          estates) and the shift roster (who is on duty when);
-//   wuye.intake.events, wuye.dispatch.events, wuye.eldercare.events
+//                          estates), the shift roster (who is on duty when), and buildings
+//                          and units (the words of a task's place, places.h);
+//   wuye.intake.events, wuye.dispatch.events, wuye.eldercare.events,
+//   wuye.performance.events, wuye.billing.events
 //                          the tasks each event raises and the ones it closes (ReadEvent);
 //                          intake's and dispatch's: who holds which open ticket and work
 //                          order and who served what on which day (ReadHoldings), for

@@ -9,9 +9,11 @@
 #include "shared/proto_time.h"
 #include "shared/staff_roles.h"
 #include "shared/status.h"
+#include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
+#include "wuye/events/v1/performance_events.pb.h"
 
 namespace wuye::duty {
 
@@ -283,6 +285,8 @@ absl::Status WorkOrder(Reading& out, const ev::Event& e, const ev::WorkOrderChan
     Raise(e, ev::TASK_KIND_SLA_BREACH, estate, ref, p.location(), out);
   } else {  // completed, cancelled
     out.close_refs.push_back(ref);
+    // The ambulance guided: the emergency's own tasks are done too.
+    if (!p.emergency_id().empty()) out.close_refs.push_back(RefOf("emergency", p.emergency_id()));
   }
   return absl::OkStatus();
 }
@@ -303,6 +307,46 @@ absl::Status SafetyCheck(Reading& out, const ev::Event& e, const ev::SafetyCheck
   return absl::OkStatus();
 }
 
+// ---- the producers' later events (issue #22 §2) ----
+
+absl::Status ConsultationOverdue(Reading& out, const ev::Event& e,
+                                 const ev::ConsultationOverdue& p) {
+  // 002_… 2.2.2: a consultation is answered within five minutes (of the desk's hours).
+  Raise(e, ev::TASK_KIND_CONSULTATION_OVERDUE, EstateOf(e, p.estate_id()),
+        RefOf("ticket", p.ticket_id()), p.location(), out);
+  return absl::OkStatus();
+}
+
+absl::Status Appeal(Reading& out, const ev::Event& e, const ev::AppealChanged& p) {
+  std::string ref = RefOf("appeal", p.appeal_id());
+  if (e.type() == "performance.appeal.decided") {
+    out.close_refs.push_back(ref);
+  } else if (!p.office()) {
+    // A staff member's appeal is the estate manager's to decide; the office's appeal of a
+    // quality line is the group's (the committee's record), no one's on duty at the estate.
+    Raise(e, ev::TASK_KIND_APPEAL, EstateOf(e, p.estate_id()), ref, Location(), out);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FindingDismissed(Reading& out, const ev::Event&, const ev::CallFindingDismissed& p) {
+  out.close_refs.push_back(RefOf("finding", p.finding_id()));
+  return absl::OkStatus();
+}
+
+absl::Status MeterReading(Reading& out, const ev::Event& e, const ev::MeterReadingFlagged& p) {
+  std::string ref = RefOf("reading", p.reading_id());
+  if (e.type() == "billing.meter_reading.confirmed" || p.confirmed()) {
+    out.close_refs.push_back(ref);
+    return absl::OkStatus();
+  }
+  Location where;
+  where.set_estate_id(EstateOf(e, p.estate_id()));
+  if (!p.unit_id().empty()) where.set_unit_id(p.unit_id());
+  Raise(e, ev::TASK_KIND_METER_READING, where.estate_id(), ref, where, out);
+  return absl::OkStatus();
+}
+
 using TaskRouter = BasicEventRouter<Reading&>;
 
 const TaskRouter& Readers() {
@@ -317,7 +361,13 @@ const TaskRouter& Readers() {
              "dispatch.work_order.completed", "dispatch.work_order.cancelled"},
             &WorkOrder)
         .On<ev::ElderEmergency>("eldercare.emergency.raised", &Emergency)
-        .On<ev::SafetyCheckRaised>("eldercare.safety_check.raised", &SafetyCheck);
+        .On<ev::SafetyCheckRaised>("eldercare.safety_check.raised", &SafetyCheck)
+        .On<ev::ConsultationOverdue>("intake.consultation.overdue", &ConsultationOverdue)
+        .On<ev::AppealChanged>({"performance.appeal.created", "performance.appeal.decided"},
+                               &Appeal)
+        .On<ev::CallFindingDismissed>("performance.call_finding.dismissed", &FindingDismissed)
+        .On<ev::MeterReadingFlagged>(
+            {"billing.meter_reading.flagged", "billing.meter_reading.confirmed"}, &MeterReading);
     return r;
   }();
   return *readers;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "services/duty/handover.h"
+#include "services/duty/desk_gap.h"
 #include "shared/field_mask.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
@@ -144,6 +145,10 @@ grpc::Status DutyServiceImpl::CheckIn(Ctx* ctx, const pb::CheckInRequest* req,
                       .subject_version = 1,
                       .payload = &p},
                      rc.now, rc.trace_id);
+      // An agent at the desk ends its gap (000_… 二.5; desk_gap.h).
+      if (a.role() == ev::STAFF_ROLE_AGENT) {
+        CloseDeskGap(flow_, tx, group, a.estate_id(), a.id(), rc.now, rc.trace_id);
+      }
       *resp = a;
       return absl::OkStatus();
     });

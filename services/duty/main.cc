@@ -2,6 +2,7 @@
 // raise, the acknowledgement timer that moves them up the ladder, handovers and daily logs
 // and the timer that finds them missing.
 #include "services/duty/consumers.h"
+#include "services/duty/desk_gap.h"
 #include "services/duty/duty_jobs.h"
 #include "services/duty/duty_service.h"
 #include "services/duty/duty_store.h"
@@ -32,6 +33,11 @@ int main(int argc, char** argv) {
              workers.push_back(std::make_unique<wuye::PeriodicWorker>(
                  "duty_handover_log", absl::Seconds(10),
                  [h, clock] { return h->FireDue(clock->Now()); }));
+             // A 24-hour desk without an agent (000_… 二.5): looked at every 15 seconds.
+             auto gaps = std::make_shared<wuye::duty::DeskGapJob>(p.db);
+             workers.push_back(std::make_unique<wuye::PeriodicWorker>(
+                 "duty_desk_gap", absl::Seconds(15),
+                 [gaps, clock] { return gaps->Run(clock->Now()); }));
              return workers;
            }});
 }

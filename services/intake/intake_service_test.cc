@@ -6,11 +6,14 @@
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <functional>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "services/intake/consumers.h"
+#include "services/intake/intake_jobs.h"
 #include "services/intake/ticket.h"
 #include "shared/bus.h"
 #include "shared/civil_date.h"
@@ -867,6 +870,46 @@ TEST_F(IntakeServiceTest, AnIllegalMoveIsRefusedAndChangesNothing) {
   st = Call(&Stub::ReopenTicket, supervisor_, reopen, &out);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Snapshot(), before);
+}
+
+// 002_… 2.2.2 (快速反应的原则): "解决不了的应向主管请示后五分钟内给予回复", in the desk's
+// hours of 000_… 二.5. A consultation not answered so is told to the
+// duty desk's team lead (issue #22 §2) by intake's own timer: durable (the ticket's row),
+// once per ticket with two replicas racing (FOR UPDATE SKIP LOCKED), never for one answered
+// in time, and with the place only (never the question).
+TEST_F(IntakeServiceTest, AnOverdueConsultationIsPublishedOnceForTheDutyDesk) {
+  v1::Ticket late = Create(ConsultationRequest(true));
+  v1::Ticket in_time = Create(ConsultationRequest(true));
+  IntakeJobs a(*db_), b(*db_);
+  clock_->Advance(absl::Minutes(1));
+  EXPECT_EQ(*a.ConsultationsOverdue(clock_->Now()), 0);
+  v1::AnswerTicketRequest answer;
+  answer.set_request_id(NewId(absl::Now()));
+  answer.set_id(in_time.id());
+  answer.set_answer("Thursday");
+  v1::Ticket answered;
+  ASSERT_TRUE(Call(&Stub::AnswerTicket, agent_, answer, &answered).ok());
+
+  clock_->Advance(absl::Minutes(6));
+  std::atomic<int> published{0};
+  auto run = [&](IntakeJobs& jobs) {
+    for (int i = 0; i < 5; ++i) published += *jobs.ConsultationsOverdue(clock_->Now());
+  };
+  std::thread ta(run, std::ref(a)), tb(run, std::ref(b));
+  ta.join();
+  tb.join();
+  EXPECT_EQ(published.load(), 1);
+  EXPECT_EQ(Outbox("intake.consultation.overdue"), 1);
+  auto events = Events<ev::ConsultationOverdue>("intake.consultation.overdue");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].ticket_id(), late.id());
+  EXPECT_EQ(events[0].estate_id(), estate_);
+  EXPECT_EQ(events[0].answer_due_at().seconds(), late.answer_due_time().seconds());
+  EXPECT_EQ(events[0].DebugString().find("water"), std::string::npos);
+  // Still unanswered later: nothing more.
+  clock_->Advance(absl::Hours(1));
+  EXPECT_EQ(*a.ConsultationsOverdue(clock_->Now()), 0);
+  EXPECT_EQ(Outbox("intake.consultation.overdue"), 1);
 }
 
 TEST_F(IntakeServiceTest, ConsultationsAreAnsweredInTimeAndTheLateOnesListed) {

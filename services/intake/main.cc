@@ -4,6 +4,7 @@
 
 #include "absl/flags/flag.h"
 #include "services/intake/consumers.h"
+#include "services/intake/intake_jobs.h"
 #include "services/intake/intake_service.h"
 #include "services/intake/ticket.h"
 #include "shared/phone_key.h"
@@ -27,5 +28,16 @@ int main(int argc, char** argv) {
        .consumes = {wuye::StreamOf("dispatch"), wuye::StreamOf("directory"),
                     wuye::StreamOf("billing")},
        .make_handler =
-           [](wuye::ServiceParts& parts) { return wuye::intake::MakeHandler(parts.db); }});
+           [](wuye::ServiceParts& parts) { return wuye::intake::MakeHandler(parts.db); },
+       .make_workers =
+           [](wuye::ServiceParts& parts) {
+             auto jobs = std::make_shared<wuye::intake::IntakeJobs>(parts.db);
+             const wuye::Clock* clock = &parts.clock;
+             std::vector<std::unique_ptr<wuye::PeriodicWorker>> workers;
+             // A consultation's answer is due in minutes (000_… 二.5): every 5 seconds.
+             workers.push_back(std::make_unique<wuye::PeriodicWorker>(
+                 "intake_consultation_overdue", absl::Seconds(5),
+                 [jobs, clock] { return jobs->ConsultationsOverdue(clock->Now()); }));
+             return workers;
+           }});
 }

@@ -56,6 +56,29 @@ absl::Status CheckRoleName(const std::string& role, absl::string_view field) {
   return absl::OkStatus();
 }
 
+// "performance.appeal.created" (version 1) and ".decided" (version 2): ids only, never the
+// reason (docs/events.md).
+void PublishAppeal(Outbox& outbox, pqxx::work& tx, const std::string& group, const pb::Appeal& a,
+                   const std::string& type, int64_t version, absl::Time now,
+                   const std::string& trace_id) {
+  wuye::events::v1::AppealChanged p;
+  p.set_appeal_id(a.id());
+  p.set_estate_id(a.estate_id());
+  p.set_staff_id(a.staff_id());
+  p.set_office(!a.quality_line_id().empty());
+  *p.mutable_period() = a.period();
+  p.set_upheld(a.state() == pb::APPEAL_STATE_UPHELD);
+  *p.mutable_at() = ToProtoTime(now);
+  outbox.Append(tx,
+                {.type = type,
+                 .group_id = group,
+                 .estate_id = a.estate_id(),
+                 .subject = a.id(),
+                 .subject_version = version,
+                 .payload = &p},
+                now, trace_id);
+}
+
 }  // namespace
 
 PerformanceServiceImpl::PerformanceServiceImpl(Db& db, const TokenVerifier& verifier,
@@ -447,6 +470,8 @@ grpc::Status PerformanceServiceImpl::CreateAppeal(Ctx* ctx, const pb::CreateAppe
       pb::Line scoped = *line;
       scoped.set_estate_id(sheet->estate_id());  // appeals follow the sheet's estate
       store_.InsertAppeal(tx, group, NewId(rc.now), scoped, req->reason(), rc.now, resp);
+      PublishAppeal(outbox_, tx, group, *resp, "performance.appeal.created", 1, rc.now,
+                    rc.trace_id);
       return absl::OkStatus();
     });
   });
@@ -487,6 +512,7 @@ absl::Status PerformanceServiceImpl::CreateQualityAppeal(RequestContext& rc,
     }
     store_.InsertQualityAppeal(tx, group, NewId(rc.now), *line, req.reason(), rc.caller.subject,
                                rc.now, resp);
+    PublishAppeal(outbox_, tx, group, *resp, "performance.appeal.created", 1, rc.now, rc.trace_id);
     return absl::OkStatus();
   });
 }
@@ -534,6 +560,8 @@ grpc::Status PerformanceServiceImpl::DecideAppeal(Ctx* ctx, const pb::DecideAppe
       store_.LockEvidence(tx, group, false);
       store_.DecideAppeal(tx, group, appeal->id(), req->decision() == pb::DECISION_UPHOLD,
                           req->reason(), req->decision_ref(), rc.caller.subject, rc.now, resp);
+      PublishAppeal(outbox_, tx, group, *resp, "performance.appeal.decided", 2, rc.now,
+                    rc.trace_id);
       return absl::OkStatus();
     });
   });
@@ -751,6 +779,19 @@ grpc::Status PerformanceServiceImpl::DismissCallFinding(Ctx* ctx,
       }
       store_.DismissFinding(tx, group, finding->id(), req->reason(), rc.caller.subject, rc.now);
       *resp = *store_.GetFinding(tx, group, finding->id(), false);
+      // The duty desk's review task closes (docs/events.md); never the reason.
+      wuye::events::v1::CallFindingDismissed dismissed;
+      dismissed.set_finding_id(resp->id());
+      dismissed.set_estate_id(resp->estate_id());
+      *dismissed.mutable_at() = ToProtoTime(rc.now);
+      outbox_.Append(tx,
+                     {.type = "performance.call_finding.dismissed",
+                      .group_id = group,
+                      .estate_id = resp->estate_id(),
+                      .subject = resp->id(),
+                      .subject_version = 0,
+                      .payload = &dismissed},
+                     rc.now, rc.trace_id);
       return absl::OkStatus();
     });
   });

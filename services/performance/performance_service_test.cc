@@ -1772,5 +1772,65 @@ TEST_F(PerformanceServiceTest, DutysMissingHandoverAndLogCostTenOnceNamingWhoFai
   EXPECT_EQ(Ledger(2026, 10).lines_size(), 2);
 }
 
+// Issue #22 §2: the appeal to decide reaches the estate manager on duty, and the
+// unrecorded call's review task closes when its finding is dismissed, from performance's own
+// events. Each is published once, through the outbox, with ids only (never the reason).
+TEST_F(PerformanceServiceTest, AppealsAndDismissalsArePublishedOnceForTheDutyDesk) {
+  auto payloads = [&](const std::string& type) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    std::vector<ev::Event> out;
+    for (const auto& row : tx.exec(absl::StrCat("SELECT envelope FROM wuye_outbox WHERE type = '",
+                                                type, "' ORDER BY id"))) {
+      pqxx::binarystring bytes(row[0]);
+      ev::Event e;
+      EXPECT_TRUE(e.ParseFromString(bytes.str()));
+      out.push_back(e);
+    }
+    return out;
+  };
+  Complaint(agent_, Utc(2026, 10, 10));
+  pb::Sheet s = Sheet(agent_, 2026, 10);
+  ASSERT_EQ(s.lines_size(), 1);
+  pb::CreateAppealRequest req;
+  req.set_request_id(NewId(absl::Now()));
+  req.set_line_id(s.lines(0).id());
+  req.set_reason("the resident at 13800138000 withdrew the complaint");
+  pb::Appeal a, again;
+  ASSERT_TRUE(Call(&Stub::CreateAppeal, agent_tok_, req, &a).ok());
+  ASSERT_TRUE(Call(&Stub::CreateAppeal, agent_tok_, req, &again).ok());  // a retry
+  EXPECT_EQ(Reason(Appeal(agent_tok_, s.lines(0).id(), &again)), "ALREADY_APPEALED");
+  std::vector<ev::Event> created = payloads("performance.appeal.created");
+  ASSERT_EQ(created.size(), 1u);
+  ev::AppealChanged p;
+  ASSERT_TRUE(created[0].payload().UnpackTo(&p));
+  EXPECT_EQ(created[0].subject(), a.id());
+  EXPECT_EQ(created[0].estate_id(), estate_);
+  EXPECT_EQ(p.appeal_id(), a.id());
+  EXPECT_EQ(p.staff_id(), agent_);
+  EXPECT_FALSE(p.office());
+  EXPECT_EQ(created[0].DebugString().find("13800138000"), std::string::npos);
+
+  ASSERT_TRUE(Decide(manager_tok_, a.id(), pb::DECISION_UPHOLD, &again).ok());
+  EXPECT_EQ(Reason(Decide(manager_tok_, a.id(), pb::DECISION_REJECT, &again)), "ALREADY_DECIDED");
+  std::vector<ev::Event> decided = payloads("performance.appeal.decided");
+  ASSERT_EQ(decided.size(), 1u);
+  ASSERT_TRUE(decided[0].payload().UnpackTo(&p));
+  EXPECT_TRUE(p.upheld());
+  EXPECT_EQ(decided[0].subject_version(), 2);
+
+  std::string stranger = UnrecordedCall(Utc(2026, 10, 3, 3), false);
+  pb::CallFinding f;
+  ASSERT_TRUE(Dismiss(manager_tok_, stranger, &f, "a courier, call 13800138000").ok());
+  EXPECT_EQ(Reason(Dismiss(manager_tok_, stranger, &f)), "ALREADY_DISMISSED");
+  std::vector<ev::Event> dismissed = payloads("performance.call_finding.dismissed");
+  ASSERT_EQ(dismissed.size(), 1u);
+  ev::CallFindingDismissed d;
+  ASSERT_TRUE(dismissed[0].payload().UnpackTo(&d));
+  EXPECT_EQ(d.finding_id(), stranger);
+  EXPECT_EQ(d.estate_id(), estate_);
+  EXPECT_EQ(dismissed[0].DebugString().find("13800138000"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace wuye::performance

@@ -1,0 +1,459 @@
+// The duty desk's places in words, its desk-gap timer and the tasks of the producers'
+// later events (issue #22 §1, §2), over real gRPC against a real PostgreSQL database of its
+// own. Other services' events go through the desk's own handler, as the bus would feed
+// them; the clock is a FakeClock.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "services/duty/consumers.h"
+#include "services/duty/desk_gap.h"
+#include "services/duty/duty_service.h"
+#include "services/duty/places.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/server.h"
+#include "shared/status.h"
+#include "shared/testing/events.h"
+#include "shared/testing/rpc_call.h"
+#include "shared/testing/test_env.h"
+#include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/events/v1/eldercare_events.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+#include "wuye/events/v1/performance_events.pb.h"
+
+namespace wuye::duty {
+namespace {
+
+using Stub = pb::DutyService::Stub;
+using ::wuye::testing::TestToken;
+
+// 09:00 UTC: 17:00 at an estate in Asia/Shanghai.
+const absl::Time kStart =
+    absl::FromCivil(absl::CivilSecond(2026, 3, 2, 9, 0, 0), absl::UTCTimeZone());
+
+class DutySourcesTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
+ protected:
+  void SetUp() override {
+    db_ = tdb_.Open(duty_migrations(), 8);
+    verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
+    service_ = std::make_unique<DutyServiceImpl>(*db_, *verifier_, clock_, absl::Milliseconds(20));
+    host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
+    host_->AddService(service_.get(), "wuye.duty.v1.DutyService");
+    ASSERT_TRUE(host_->Start().ok());
+    stub_ = pb::DutyService::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                                         grpc::InsecureChannelCredentials()));
+    handler_ = MakeHandler(*db_, clock_);
+    group_ = NewId(absl::Now());
+    estate_ = Estate(true, 0, 0);
+    lead_ = Staff({ev::STAFF_ROLE_TEAM_LEAD});
+    manager_ = Staff({ev::STAFF_ROLE_ESTATE_MANAGER});
+    clerk_ = Staff({ev::STAFF_ROLE_FINANCE_CLERK});
+    agent_ = Staff({ev::STAFF_ROLE_AGENT});
+    guard_ = Staff({ev::STAFF_ROLE_SECURITY_GUARD});
+    for (const std::string& s : {lead_, manager_, clerk_, guard_}) {
+      Shift(s, kStart - absl::Hours(8), kStart + absl::Hours(16));
+    }
+    manager_tok_ = TestToken(group_, {estate_}, {"estate_manager"}, manager_);
+    agent_tok_ = TestToken(group_, {estate_}, {"agent"}, agent_);
+  }
+
+  absl::Status Deliver(const std::string& type, const google::protobuf::Message& payload,
+                       std::string event_id = "") {
+    ev::Event e = ::wuye::testing::TestEvent(type, group_, payload);
+    if (!event_id.empty()) e.set_event_id(event_id);
+    e.set_estate_id(estate_);
+    e.set_subject_version(1);
+    *e.mutable_occurred_at() = ToProtoTime(clock_.Now());
+    return ::wuye::testing::Deliver(*db_, handler_, e);
+  }
+
+  // An estate in Asia/Shanghai: a 24-hour desk, or open from `opens` to `closes` (minutes
+  // after local midnight).
+  std::string Estate(bool desk_24h, int opens, int closes) {
+    ev::EstateChanged e;
+    e.set_estate_id(NewId(absl::Now()));
+    e.set_time_zone("Asia/Shanghai");
+    e.set_desk_24h(desk_24h);
+    e.set_desk_opens_minute(opens);
+    e.set_desk_closes_minute(closes);
+    e.set_version(1);
+    ev::Event env = ::wuye::testing::TestEvent("directory.estate.created", group_, e);
+    env.set_estate_id(e.estate_id());
+    EXPECT_TRUE(::wuye::testing::Deliver(*db_, handler_, env).ok());
+    return e.estate_id();
+  }
+
+  std::string Staff(std::vector<ev::StaffRole> roles) {
+    ev::StaffChanged s;
+    s.set_staff_id(NewId(absl::Now()));
+    for (auto r : roles) s.add_roles(r);
+    s.add_home_estate_ids(estate_);
+    s.set_active(true);
+    s.set_version(1);
+    EXPECT_TRUE(Deliver("directory.staff.created", s).ok());
+    return s.staff_id();
+  }
+
+  void Shift(const std::string& staff, absl::Time start, absl::Time end) {
+    ev::ShiftChanged sh;
+    sh.set_shift_id(NewId(absl::Now()));
+    sh.set_estate_id(estate_);
+    sh.set_staff_id(staff);
+    *sh.mutable_start_time() = ToProtoTime(start);
+    *sh.mutable_end_time() = ToProtoTime(end);
+    EXPECT_TRUE(Deliver("directory.shift.created", sh).ok());
+  }
+
+  // Building "3栋" with unit 1201 (version 1); returns the unit id.
+  std::string Unit1201() {
+    ev::BuildingCreated b;
+    b.set_building_id(NewId(absl::Now()));
+    b.set_estate_id(estate_);
+    b.set_name("3栋");
+    EXPECT_TRUE(Deliver("directory.building.created", b).ok());
+    ev::UnitChanged u;
+    u.set_unit_id(NewId(absl::Now()));
+    u.set_estate_id(estate_);
+    u.set_building_id(b.building_id());
+    u.set_number("1201");
+    u.set_version(1);
+    EXPECT_TRUE(Deliver("directory.unit.created", u).ok());
+    return u.unit_id();
+  }
+
+  std::vector<pb::Task> Tasks(int kind = 0) {
+    pb::ListTasksRequest req;
+    req.set_estate_id(estate_);
+    req.set_kind(static_cast<ev::TaskKind>(kind));
+    pb::ListTasksResponse resp;
+    grpc::Status st = Call(&Stub::ListTasks, manager_tok_, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return {resp.tasks().begin(), resp.tasks().end()};
+  }
+
+  int64_t Count(const std::string& table) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    return tx.exec1(absl::StrCat("SELECT count(*) FROM ", table))[0].as<int64_t>();
+  }
+
+  pb::Attendance CheckIn(const std::string& request_id) {
+    pb::CheckInRequest in;
+    in.set_request_id(request_id);
+    in.set_estate_id(estate_);
+    in.set_role(ev::STAFF_ROLE_AGENT);
+    pb::Attendance a;
+    grpc::Status st = Call(&Stub::CheckIn, agent_tok_, in, &a);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return a;
+  }
+
+  void CheckOut(const std::string& request_id) {
+    pb::CheckOutRequest out;
+    out.set_request_id(request_id);
+    out.set_estate_id(estate_);
+    pb::Attendance a;
+    grpc::Status st = Call(&Stub::CheckOut, agent_tok_, out, &a);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+  }
+
+  ::wuye::testing::TestDatabase tdb_;
+  std::unique_ptr<Db> db_;
+  FakeClock clock_{kStart};
+  std::unique_ptr<TokenVerifier> verifier_;
+  std::unique_ptr<DutyServiceImpl> service_;
+  std::unique_ptr<ServiceHost> host_;
+  EventHandler handler_;
+  std::string group_, estate_, lead_, manager_, clerk_, agent_, guard_;
+  std::string manager_tok_, agent_tok_;
+};
+
+// ---- places in words (issue #22 §2) -------------------------------------------------------------
+
+TEST(PlaceWordsTest, BuildingAndUnitNeverANumberThatLooksLikeAPhone) {
+  EXPECT_EQ(UnitWords("3栋", "1201"), "building 3 unit 1201");
+  EXPECT_EQ(UnitWords("A座", "502"), "building A unit 502");
+  EXPECT_EQ(UnitWords("12号楼", "0301"), "building 12 unit 0301");
+  EXPECT_EQ(UnitWords("", "1201"), "unit 1201");
+  EXPECT_EQ(UnitWords("3栋", ""), "");
+  EXPECT_EQ(UnitWords("3栋", "138 0013 8000"), "");
+  EXPECT_EQ(UnitWords("3栋\n", "1201"), "building 3 unit 1201");  // trimmed
+  EXPECT_EQ(UnitWords("3\x01栋", "1201"), "");
+  EXPECT_EQ(CommonAreaWords("car park B2"), "car park B2");
+  EXPECT_EQ(CommonAreaWords("lobby, call 13800138000"), "common area");
+  EXPECT_EQ(CommonAreaWords(std::string(61, 'x')), "common area");
+  EXPECT_EQ(CommonAreaWords("\xff\xfe"), "common area");
+}
+
+TEST_F(DutySourcesTest, AnEmergencysTitleSaysTheBuildingAndUnit_NeverTheElder) {
+  // Issue #22 §2: "an elder's emergency says 'elderly-care emergency, building 3 unit 1201'";
+  // 004_… keeps the elder's health confidential: ids and the place only.
+  std::string unit = Unit1201();
+  ev::ElderEmergency em;
+  em.set_emergency_id(NewId(absl::Now()));
+  em.set_elder_id(NewId(absl::Now()));
+  em.set_estate_id(estate_);
+  em.set_unit_id(unit);
+  ASSERT_TRUE(Deliver("eldercare.emergency.raised", em).ok());
+  std::vector<pb::Task> tasks = Tasks(ev::TASK_KIND_ELDER_EMERGENCY);
+  ASSERT_EQ(tasks.size(), 2u);  // the guard and the care workers
+  for (const pb::Task& t : tasks) {
+    EXPECT_EQ(t.title(), "elderly-care emergency, building 3 unit 1201");
+    EXPECT_EQ(t.DebugString().find(em.elder_id()), std::string::npos);
+  }
+  // 000_… item 13: the guards guide the ambulance; dispatch's order for it completed (it
+  // names the emergency) ends the emergency's tasks, once.
+  ev::WorkOrderChanged order;
+  order.set_work_order_id(NewId(absl::Now()));
+  order.set_estate_id(estate_);
+  order.set_emergency_id(em.emergency_id());
+  ASSERT_TRUE(Deliver("dispatch.work_order.completed", order).ok());
+  ASSERT_TRUE(Deliver("dispatch.work_order.completed", order).ok());
+  for (const pb::Task& t : Tasks(ev::TASK_KIND_ELDER_EMERGENCY)) {
+    EXPECT_EQ(t.state(), ev::TASK_STATE_DONE);
+  }
+  EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.task.done'"), 2);
+}
+
+TEST_F(DutySourcesTest, TheCopyOfUnitsIsIdempotentByVersion) {
+  std::string unit = Unit1201();
+  ev::UnitChanged u;
+  u.set_unit_id(unit);
+  u.set_estate_id(estate_);
+  u.set_number("1202");  // renumbered, version 2
+  u.set_version(2);
+  ASSERT_TRUE(Deliver("directory.unit.updated", u).ok());
+  u.set_number("1201");  // the old version again, late: no effect
+  u.set_version(1);
+  ASSERT_TRUE(Deliver("directory.unit.created", u).ok());
+  ASSERT_TRUE(Deliver("directory.unit.updated", u).ok());
+  EXPECT_EQ(Count("dir_units"), 1);
+  EXPECT_EQ(Count("dir_units WHERE number = '1202' AND version = 2"), 1);
+
+  // An import: its buildings and units, applied twice, copied once.
+  ev::UnitImportChunk chunk;
+  chunk.set_estate_id(estate_);
+  ev::BuildingCreated* b = chunk.add_buildings_created();
+  b->set_building_id(NewId(absl::Now()));
+  b->set_estate_id(estate_);
+  b->set_name("7幢");
+  ev::UnitChanged* imported = chunk.add_units();
+  imported->set_unit_id(NewId(absl::Now()));
+  imported->set_estate_id(estate_);
+  imported->set_building_id(b->building_id());
+  imported->set_number("0801");
+  imported->set_version(1);
+  ASSERT_TRUE(Deliver("directory.units.imported", chunk).ok());
+  ASSERT_TRUE(Deliver("directory.units.imported", chunk).ok());
+  EXPECT_EQ(Count("dir_units"), 2);
+  EXPECT_EQ(Count("dir_buildings"), 2);
+
+  // A flagged meter reading of the imported unit: its words come from the copy. A unit the
+  // copy does not know: the kind only.
+  ev::MeterReadingFlagged r;
+  r.set_reading_id(NewId(absl::Now()));
+  r.set_estate_id(estate_);
+  r.set_unit_id(imported->unit_id());
+  ASSERT_TRUE(Deliver("billing.meter_reading.flagged", r).ok());
+  r.set_reading_id(NewId(absl::Now()));
+  r.set_unit_id(NewId(absl::Now()));
+  ASSERT_TRUE(Deliver("billing.meter_reading.flagged", r).ok());
+  std::vector<std::string> titles;
+  for (const pb::Task& t : Tasks(ev::TASK_KIND_METER_READING)) titles.push_back(t.title());
+  std::sort(titles.begin(), titles.end());
+  EXPECT_EQ(titles, (std::vector<std::string>{"meter reading flagged",
+                                              "meter reading flagged, building 7 unit 0801"}));
+}
+
+// ---- the desk gap (000_… 二.5 "实行每日24小时服务接待") --------------------------------------
+
+TEST_F(DutySourcesTest, AGapAtThe24HourDeskIsRaisedOnceAndClosedByAnAgentsCheckIn) {
+  // 000_… 二.5: the desk receives residents 24 hours a day. Nobody checked in: a gap, a
+  // task for the team lead on duty, raised once however often the timer looks.
+  DeskGapJob job(*db_);
+  EXPECT_EQ(*job.Run(kStart), 1);
+  EXPECT_EQ(*job.Run(kStart + absl::Minutes(1)), 0);
+  std::vector<pb::Task> gaps = Tasks(ev::TASK_KIND_DESK_GAP);
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].role(), ev::STAFF_ROLE_TEAM_LEAD);
+  EXPECT_EQ(std::vector<std::string>(gaps[0].assignee_ids().begin(), gaps[0].assignee_ids().end()),
+            std::vector<std::string>{lead_});
+  EXPECT_EQ(gaps[0].subject_ref(), "desk/" + estate_);
+  EXPECT_EQ(gaps[0].title(), "nobody checked in at the 24-hour desk");
+
+  // An agent checks in: the gap's task is done, in the check-in's own transaction.
+  clock_.Set(kStart + absl::Minutes(2));
+  CheckIn("in-1");
+  gaps = Tasks(ev::TASK_KIND_DESK_GAP);
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].state(), ev::TASK_STATE_DONE);
+  EXPECT_EQ(*job.Run(kStart + absl::Minutes(3)), 0);
+
+  // The agent hands over: checking out and the next check-in within the grace is no gap;
+  // past it, a new gap, a new task.
+  clock_.Set(kStart + absl::Hours(8));
+  CheckOut("out-1");
+  EXPECT_EQ(*job.Run(kStart + absl::Hours(8) + kDeskGapGrace - absl::Seconds(1)), 0);
+  EXPECT_EQ(*job.Run(kStart + absl::Hours(8) + kDeskGapGrace), 1);
+  EXPECT_EQ(Tasks(ev::TASK_KIND_DESK_GAP).size(), 2u);
+  EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.task.raised'"), 2);
+  EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.task.done'"), 1);
+}
+
+TEST_F(DutySourcesTest, ACheckInThatRacedTheTimerStillClosesTheGap) {
+  // The timer raised the task in a transaction that did not yet see the check-in: its
+  // next look closes it (000_… 二.5).
+  DeskGapJob job(*db_);
+  ASSERT_EQ(*job.Run(kStart), 1);
+  {
+    pqxx::connection conn(tdb_.url());
+    pqxx::work tx(conn);
+    tx.exec(absl::StrCat(
+        "INSERT INTO attendances (id, group_id, estate_id, staff_id, role, check_in_time) "
+        "VALUES ('",
+        NewId(absl::Now()), "', '", group_, "', '", estate_, "', '", agent_,
+        "', 1, "
+        "'2026-03-02 09:00:30+00')"));
+    tx.commit();
+  }
+  EXPECT_EQ(*job.Run(kStart + absl::Minutes(1)), 1);
+  EXPECT_EQ(Tasks(ev::TASK_KIND_DESK_GAP)[0].state(), ev::TASK_STATE_DONE);
+}
+
+TEST_F(DutySourcesTest, TwoTimersRacingRaiseEachGapOnce) {
+  // Two replicas at the same moment (FOR UPDATE SKIP LOCKED): twelve estates, twelve tasks.
+  for (int i = 0; i < 11; ++i) Estate(true, 0, 0);
+  DeskGapJob a(*db_), b(*db_);
+  std::atomic<int> raised{0};
+  auto run = [&](DeskGapJob& job) {
+    for (int i = 0; i < 5; ++i) raised += *job.Run(kStart, 2);
+  };
+  std::thread ta(run, std::ref(a)), tb(run, std::ref(b));
+  ta.join();
+  tb.join();
+  raised += *a.Run(kStart);
+  EXPECT_EQ(raised.load(), 12);
+  EXPECT_EQ(Count("tasks WHERE kind = 14"), 12);
+  EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.task.raised'"), 12);
+}
+
+TEST_F(DutySourcesTest, ADeskWithHoursHasAGapOnlyWhileOpenInTheEstatesTime) {
+  // 08:00–17:00 in Asia/Shanghai: at 09:00 UTC (17:00 there) the desk is closed; at
+  // 01:00 UTC (09:00 there) it is open. The 24-hour desk of the fixture has its gap too.
+  std::string office = Estate(false, 8 * 60, 17 * 60);
+  DeskGapJob job(*db_);
+  EXPECT_EQ(*job.Run(kStart), 1);  // the fixture's 24-hour desk only
+  EXPECT_EQ(Count(absl::StrCat("tasks WHERE subject_ref = 'desk/", office, "'")), 0);
+  EXPECT_EQ(*job.Run(kStart + absl::Hours(16)), 1);
+  EXPECT_EQ(Count(absl::StrCat("tasks WHERE subject_ref = 'desk/", office, "'")), 1);
+}
+
+// ---- the producers' later events (issue #22 §2) ------------------------------------------------
+
+TEST_F(DutySourcesTest, AnOverdueConsultationReachesTheTeamLeadOnceAndClosesWhenAnswered) {
+  // 002_… 2.2.2: a consultation is answered within five minutes; intake's timer says when
+  // one was not.
+  std::string unit = Unit1201();
+  ev::ConsultationOverdue c;
+  c.set_ticket_id(NewId(absl::Now()));
+  c.set_estate_id(estate_);
+  c.mutable_location()->set_estate_id(estate_);
+  c.mutable_location()->set_unit_id(unit);
+  std::string event_id = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("intake.consultation.overdue", c, event_id).ok());
+  ASSERT_TRUE(Deliver("intake.consultation.overdue", c, event_id).ok());
+  std::vector<pb::Task> tasks = Tasks(ev::TASK_KIND_CONSULTATION_OVERDUE);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].role(), ev::STAFF_ROLE_TEAM_LEAD);
+  EXPECT_EQ(tasks[0].title(), "consultation not answered, building 3 unit 1201");
+  ev::TicketChanged answered;
+  answered.set_ticket_id(c.ticket_id());
+  answered.set_estate_id(estate_);
+  answered.set_state(ev::TICKET_STATE_ANSWERED);
+  ASSERT_TRUE(Deliver("intake.ticket.changed", answered).ok());
+  EXPECT_EQ(Tasks(ev::TASK_KIND_CONSULTATION_OVERDUE)[0].state(), ev::TASK_STATE_DONE);
+}
+
+// Issue #22 §2 "appeal to decide": the seeds name no appeal of a person's form line; the
+// estate manager decides it (docs/api/performance.md), the office's appeal of a quality line
+// is the supervisory committee's (000_… 二), recorded by the group: no task at the estate.
+TEST_F(DutySourcesTest, AnAppealIsTheEstateManagersToDecide_TheOfficesIsNot) {
+  ev::AppealChanged a;
+  a.set_appeal_id(NewId(absl::Now()));
+  a.set_estate_id(estate_);
+  a.set_staff_id(agent_);
+  std::string event_id = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("performance.appeal.created", a, event_id).ok());
+  ASSERT_TRUE(Deliver("performance.appeal.created", a, event_id).ok());
+  // The office's appeal of a quality line is the group's (the committee's record).
+  ev::AppealChanged office;
+  office.set_appeal_id(NewId(absl::Now()));
+  office.set_estate_id(estate_);
+  office.set_office(true);
+  ASSERT_TRUE(Deliver("performance.appeal.created", office).ok());
+  std::vector<pb::Task> tasks = Tasks(ev::TASK_KIND_APPEAL);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].role(), ev::STAFF_ROLE_ESTATE_MANAGER);
+  EXPECT_EQ(tasks[0].subject_ref(), "appeal/" + a.appeal_id());
+  EXPECT_EQ(tasks[0].title(), "appeal to decide");
+  a.set_upheld(true);
+  ASSERT_TRUE(Deliver("performance.appeal.decided", a).ok());
+  EXPECT_EQ(Tasks(ev::TASK_KIND_APPEAL)[0].state(), ev::TASK_STATE_DONE);
+  EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.task.done'"), 1);
+}
+
+// 000_… 二.5 (every call to the desk recorded): an unrecorded call not known to be a
+// resident's is a finding the supervisor reviews; dismissed in performance, its task is done.
+TEST_F(DutySourcesTest, ADismissedCallFindingClosesItsReviewTask) {
+  ev::UnrecordedCall call;
+  call.set_finding_id(NewId(absl::Now()));
+  call.set_estate_id(estate_);
+  ASSERT_TRUE(Deliver("intake.call.unrecorded", call).ok());
+  ASSERT_EQ(Tasks(ev::TASK_KIND_UNRECORDED_CALL).size(), 1u);
+  ev::CallFindingDismissed d;
+  d.set_finding_id(call.finding_id());
+  d.set_estate_id(estate_);
+  ASSERT_TRUE(Deliver("performance.call_finding.dismissed", d).ok());
+  ASSERT_TRUE(Deliver("performance.call_finding.dismissed", d).ok());
+  EXPECT_EQ(Tasks(ev::TASK_KIND_UNRECORDED_CALL)[0].state(), ev::TASK_STATE_DONE);
+  EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.task.done'"), 1);
+}
+
+// 002_… (客服部月计划 2): "每月初配合工程部对每户业主进行远程数据抄表" — the monthly reading; one
+// billing holds as implausible is the finance clerk's to check (issue #22 §2).
+TEST_F(DutySourcesTest, AFlaggedMeterReadingReachesTheFinanceClerkAndClosesWhenConfirmed) {
+  std::string unit = Unit1201();
+  ev::MeterReadingFlagged r;
+  r.set_reading_id(NewId(absl::Now()));
+  r.set_estate_id(estate_);
+  r.set_unit_id(unit);
+  r.set_meter_id("W1");
+  r.set_meter_kind("water");
+  std::string event_id = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("billing.meter_reading.flagged", r, event_id).ok());
+  ASSERT_TRUE(Deliver("billing.meter_reading.flagged", r, event_id).ok());
+  std::vector<pb::Task> tasks = Tasks(ev::TASK_KIND_METER_READING);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].role(), ev::STAFF_ROLE_FINANCE_CLERK);
+  EXPECT_EQ(tasks[0].title(), "meter reading flagged, building 3 unit 1201");
+  EXPECT_EQ(tasks[0].assignee_ids(0), clerk_);
+  r.set_confirmed(true);
+  ASSERT_TRUE(Deliver("billing.meter_reading.confirmed", r).ok());
+  EXPECT_EQ(Tasks(ev::TASK_KIND_METER_READING)[0].state(), ev::TASK_STATE_DONE);
+}
+
+TEST_F(DutySourcesTest, ItReadsThePerformanceAndBillingStreams) {
+  std::vector<std::string> streams = ConsumedStreams();
+  EXPECT_NE(std::find(streams.begin(), streams.end(), StreamOf("performance")), streams.end());
+  EXPECT_NE(std::find(streams.begin(), streams.end(), StreamOf("billing")), streams.end());
+}
+
+}  // namespace
+}  // namespace wuye::duty

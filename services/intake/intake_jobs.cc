@@ -1,0 +1,64 @@
+#include "services/intake/intake_jobs.h"
+
+#include "shared/proto_time.h"
+#include "shared/sql.h"
+#include "shared/status.h"
+#include "wuye/events/v1/intake_events.pb.h"
+#include "wuye/intake/v1/intake.pb.h"
+
+namespace wuye::intake {
+namespace {
+
+namespace ev = ::wuye::events::v1;
+
+// Declared first: the statements below add themselves to it in order (shared/sql.h).
+sql::Statements statements;
+
+// Across groups: consultations still waiting for their answer whose due time has passed
+// and that were not published yet, locked so that replicas take different ones; marked
+// published in the same statement's transaction.
+const sql::Statement kDue = statements.Add(
+    "in_consultations_overdue",
+    "SELECT id::text, group_id::text, estate_id::text, body FROM tickets "
+    "WHERE state = 1 AND kind = 1 AND NOT overdue_published AND answer_due_at < " WUYE_SQL_TIME(
+        "$1") " ORDER BY answer_due_at LIMIT $2 FOR UPDATE SKIP LOCKED");
+const sql::Statement kMark =
+    statements.Add("in_consultation_overdue_mark",
+                   "UPDATE tickets SET overdue_published = true WHERE group_id = $1 AND id = $2");
+
+}  // namespace
+
+IntakeJobs::IntakeJobs(Db& db) : db_(db), outbox_(db, "intake") { statements.PrepareOn(db); }
+
+absl::StatusOr<int> IntakeJobs::ConsultationsOverdue(absl::Time now, int batch) {
+  int published = 0;
+  WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) -> absl::Status {
+    published = 0;
+    for (const auto& row : tx.exec_prepared(kDue, sql::Micros(now), batch)) {
+      std::string id = sql::Text(row[0]), group = sql::Text(row[1]), estate = sql::Text(row[2]);
+      wuye::intake::v1::Ticket t;
+      t.ParseFromString(sql::Bytes(row[3]));
+      tx.exec_prepared(kMark, group, id);
+      ev::ConsultationOverdue p;
+      p.set_ticket_id(id);
+      p.set_estate_id(estate);
+      *p.mutable_location() = t.location();
+      if (p.location().estate_id().empty()) p.mutable_location()->set_estate_id(estate);
+      p.set_owner_id(t.owner_id());
+      *p.mutable_answer_due_at() = t.answer_due_time();
+      outbox_.Append(tx,
+                     {.type = "intake.consultation.overdue",
+                      .group_id = group,
+                      .estate_id = estate,
+                      .subject = id,
+                      .subject_version = 0,
+                      .payload = &p},
+                     now, "");
+      ++published;
+    }
+    return absl::OkStatus();
+  }));
+  return published;
+}
+
+}  // namespace wuye::intake

@@ -1,0 +1,28 @@
+// Intake's periodic work: the consultation timer. A consultation (咨询) not answered by its
+// due time (002_… 2.2.2 "解决不了的应向主管请示后五分钟内给予回复", five minutes counted in the
+// desk's open hours of 000_… 二.5; AnswerDue in ticket.h) is
+// published once as "intake.consultation.overdue" (ConsultationOverdue), for the duty
+// desk's team lead. Durable: the due time and whether it was published are the ticket's
+// row; replicas share the due rows with FOR UPDATE SKIP LOCKED, so each fires once.
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "shared/db.h"
+#include "shared/outbox.h"
+
+namespace wuye::intake {
+
+class IntakeJobs {
+ public:
+  explicit IntakeJobs(Db& db);
+
+  // Publishes up to `batch` consultations overdue at `now`; returns how many.
+  absl::StatusOr<int> ConsultationsOverdue(absl::Time now, int batch = 200);
+
+ private:
+  Db& db_;
+  Outbox outbox_;
+};
+
+}  // namespace wuye::intake
