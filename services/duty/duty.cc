@@ -195,6 +195,7 @@ pb::Settings EffectiveSettings(const pb::Settings& stored) {
     w->set_kind(k.kind);
     w->mutable_window()->set_seconds(absl::ToInt64Seconds(AckWindow(stored, k.kind)));
   }
+  out.set_notification_gateway_url(stored.notification_gateway_url());
   return out;
 }
 

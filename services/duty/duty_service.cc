@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "services/duty/notification.h"
+#include "services/duty/notifier.h"
 #include "shared/field_mask.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
@@ -453,12 +455,20 @@ grpc::Status DutyServiceImpl::UpdateSettings(Ctx* ctx, const pb::UpdateSettingsR
   return rpc_.Run(ctx, "UpdateSettings", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
-    WUYE_RETURN_IF_ERROR(
-        CheckUpdateMask(req->update_mask(), pb::Settings::descriptor(), {"ack_windows"}));
+    WUYE_RETURN_IF_ERROR(CheckUpdateMask(req->update_mask(), pb::Settings::descriptor(),
+                                         {"ack_windows", "notification_gateway_url"}));
     WUYE_RETURN_IF_ERROR(CheckSettings(req->settings(), "settings"));
-    // The settings are the windows: an update names at least one (the defaults back are
-    // named too), so that an empty request changes nothing by mistake.
-    if (req->settings().ack_windows().empty()) {
+    WUYE_RETURN_IF_ERROR(CheckGatewayUrl(req->settings().notification_gateway_url(),
+                                         "settings.notification_gateway_url",
+                                         GatewayHttpAllowed()));
+    // An update of the windows (the whole settings, or a mask naming them) names at least
+    // one (the defaults back are named too), so that an empty request changes nothing by
+    // mistake; a mask naming only the gateway URL leaves them alone.
+    bool only_url = req->update_mask().paths_size() > 0 &&
+                    std::all_of(req->update_mask().paths().begin(),
+                                req->update_mask().paths().end(),
+                                [](const std::string& p) { return p == "notification_gateway_url"; });
+    if (!only_url && req->settings().ack_windows().empty()) {
       return FieldError("settings.ack_windows", "required: at least one kind's window");
     }
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {

@@ -35,6 +35,11 @@ class DutyServiceImpl final : public pb::DutyService::Service {
                           grpc::ServerWriter<pb::TaskUpdate>*) override;
   grpc::Status GetSettings(Ctx*, const pb::GetSettingsRequest*, pb::Settings*) override;
   grpc::Status UpdateSettings(Ctx*, const pb::UpdateSettingsRequest*, pb::Settings*) override;
+  // notification_rpc.cc
+  grpc::Status ListNotifications(Ctx*, const pb::ListNotificationsRequest*,
+                                 pb::ListNotificationsResponse*) override;
+  grpc::Status RetryNotification(Ctx*, const pb::RetryNotificationRequest*,
+                                 pb::Notification*) override;
 
  private:
   Db& db_;
