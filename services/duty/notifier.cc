@@ -24,6 +24,9 @@ ABSL_FLAG(absl::Duration, duty_gateway_connect_timeout, absl::Seconds(3),
           "connect timeout of a POST to a notification gateway");
 ABSL_FLAG(absl::Duration, duty_gateway_timeout, absl::Seconds(10),
           "total timeout of a POST to a notification gateway");
+ABSL_FLAG(std::string, duty_gateway_ca_file, "",
+          "PEM CA bundle that gateways' certificates are verified against, instead of the "
+          "system's (a private CA)");
 ABSL_FLAG(int, duty_notify_max_attempts, 12,
           "attempts before a notification is given up (FAILED)");
 ABSL_FLAG(absl::Duration, duty_notify_max_age, absl::Hours(24),
@@ -73,6 +76,11 @@ absl::StatusOr<NotifierOptions> NotifierOptionsFromFlags() {
   o.http.allow_http = GatewayHttpAllowed();
   o.http.connect_timeout = absl::GetFlag(FLAGS_duty_gateway_connect_timeout);
   o.http.total_timeout = absl::GetFlag(FLAGS_duty_gateway_timeout);
+  o.http.ca_file = absl::GetFlag(FLAGS_duty_gateway_ca_file);
+  if (!o.http.ca_file.empty()) {
+    // Read now, so that a wrong path stops the start rather than every attempt.
+    WUYE_RETURN_IF_ERROR(ReadSecretFile("--duty_gateway_ca_file", o.http.ca_file).status());
+  }
   if (o.http.connect_timeout <= absl::ZeroDuration() ||
       o.http.total_timeout < o.http.connect_timeout || o.http.total_timeout > absl::Minutes(2)) {
     return absl::InvalidArgumentError(

@@ -84,13 +84,24 @@ class Receiver {
                                MHD_OPTION_END);
     EXPECT_NE(daemon_, nullptr) << "the receiver did not start on port " << port_;
   }
+  // The same over TLS with a certificate and its key (PEM).
+  Receiver(std::string group_key, const std::string& cert, const std::string& key)
+      : key_(std::move(group_key)), tls_(true), cert_(cert), tls_key_(key) {
+    port_ = ::wuye::testing::FreePort();
+    daemon_ = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS,
+        static_cast<uint16_t>(port_), nullptr, nullptr, &Receiver::Access, this,
+        MHD_OPTION_NOTIFY_COMPLETED, &Receiver::Completed, this, MHD_OPTION_HTTPS_MEM_KEY,
+        tls_key_.c_str(), MHD_OPTION_HTTPS_MEM_CERT, cert_.c_str(), MHD_OPTION_END);
+    EXPECT_NE(daemon_, nullptr) << "the TLS receiver did not start on port " << port_;
+  }
   ~Receiver() {
     release_.Notify();
     if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
   }
 
   std::string Url(absl::string_view path = "/notify") const {
-    return absl::StrCat("http://127.0.0.1:", port_, path);
+    return absl::StrCat(tls_ ? "https" : "http", "://127.0.0.1:", port_, path);
   }
 
   // Knobs: answer 503 to the first `n` requests; answer after `d` (or when the receiver
@@ -178,6 +189,8 @@ class Receiver {
   }
 
   std::string key_;
+  bool tls_ = false;
+  std::string cert_, tls_key_;
   int port_ = 0;
   MHD_Daemon* daemon_ = nullptr;
   absl::Notification release_;
@@ -656,6 +669,57 @@ TEST_F(NotifierTest, NoPostWithoutHttpsOrWithoutASecret) {
   EXPECT_EQ(Run(n2), 2);
   for (const Row& r : Rows()) EXPECT_EQ(r.last_error, "no gateway secret in this deployment");
   EXPECT_EQ(gw.Count(), 0);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// https is verified: a gateway whose certificate the client cannot verify gets nothing
+// (the attempt fails "TLS: ..."); trusted (here through --duty_gateway_ca_file), it does.
+TEST_F(NotifierTest, HttpsGatewaysAreVerified) {
+  ASSERT_TRUE(MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES)
+      << "libmicrohttpd without TLS";
+  char tmpl[] = "/tmp/wuye-notify-tls-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  // A self-signed certificate for 127.0.0.1 (its own CA), made with the openssl CLI.
+  ASSERT_EQ(std::system(absl::StrCat(
+                "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
+                "-keyout ", dir, "/key.pem -out ", dir, "/cert.pem 2>/dev/null")
+                                .c_str()),
+            0);
+  {
+    Receiver gw(KeyOf(group_), ReadAll(dir + "/cert.pem"), ReadAll(dir + "/key.pem"));
+    ASSERT_TRUE(absl::StartsWith(gw.Url(), "https://"));
+    SetGateway(group_, gw.Url());
+    ev::SafetyCheckRaised c;
+    c.set_check_id(NewId(absl::Now()));
+    c.set_estate_id(estate_);
+    ASSERT_TRUE(Deliver("eldercare.safety_check.raised", group_, c, estate_).ok());
+    NotifierOptions o = Options();
+    o.http.allow_http = false;
+    Notifier untrusting(*db_, clock_, o);
+    EXPECT_EQ(Run(untrusting), 1);
+    std::vector<Row> rows = Rows();
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].state, 1);
+    EXPECT_TRUE(absl::StartsWith(rows[0].last_error, "TLS")) << rows[0].last_error;
+    EXPECT_EQ(gw.Count(), 0);
+
+    o.http.ca_file = dir + "/cert.pem";
+    Notifier trusting(*db_, clock_, o);
+    clock_.Advance(absl::Minutes(1));
+    EXPECT_EQ(Run(trusting), 1);
+    EXPECT_EQ(Rows()[0].state, 2);
+    ASSERT_EQ(gw.Count(), 1);
+    EXPECT_TRUE(gw.Deliveries()[0].signed_ok);
+  }
+  std::system(absl::StrCat("rm -rf ", dir).c_str());
 }
 
 // Two replicas' notifiers racing over the same queue: each notification is posted once.
