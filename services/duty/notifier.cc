@@ -86,7 +86,8 @@ absl::StatusOr<NotifierOptions> NotifierOptionsFromFlags() {
     return absl::InvalidArgumentError(
         "--duty_gateway_timeout: from --duty_gateway_connect_timeout (> 0) to 2 minutes");
   }
-  o.lease = o.http.total_timeout * 2 + absl::Seconds(30);
+  // Twice an attempt, and room for the replicas' clocks to differ.
+  o.lease = o.http.total_timeout * 2 + absl::Seconds(10);
   o.max_attempts = absl::GetFlag(FLAGS_duty_notify_max_attempts);
   if (o.max_attempts < 1 || o.max_attempts > 100) {
     return absl::InvalidArgumentError("--duty_notify_max_attempts: from 1 to 100");

@@ -35,7 +35,7 @@ struct NotifierOptions {
   std::string secret;
   GatewayClientOptions http;
   // A claimed row's next attempt is this far ahead: longer than an attempt can take.
-  absl::Duration lease = absl::Seconds(60);
+  absl::Duration lease = absl::Seconds(30);
   absl::Duration backoff_base = absl::Seconds(5);
   absl::Duration backoff_cap = absl::Minutes(10);
   int max_attempts = 12;
