@@ -67,26 +67,25 @@ TEST(DutyNotifyProcess, ANotificationOutlivesACrashMidPostAndIsActedOnOnce) {
   Receiver gw(GatewayKeyOf(kSecret, group));
   gw.AnswerAfter(absl::Minutes(5));  // holds the first POST until the receiver goes
   ASSERT_TRUE(db->Transact([&](pqxx::work& tx) {
-                   duty::DutyStore store(*db);
-                   duty::pb::Settings s;
-                   s.set_notification_gateway_url(gw.Url());
-                   store.PutSettings(tx, group, s, absl::Now());
-                   return absl::OkStatus();
-                 }).ok());
+                  duty::DutyStore store(*db);
+                  duty::pb::Settings s;
+                  s.set_notification_gateway_url(gw.Url());
+                  store.PutSettings(tx, group, s, absl::Now());
+                  return absl::OkStatus();
+                }).ok());
   ev::SafetyCheckRaised check;
   check.set_check_id(NewId(absl::Now()));
   check.set_estate_id(estate);
   ASSERT_TRUE(deliver("eldercare.safety_check.raised", check, estate).ok());
   ASSERT_EQ(ReadRow(tdb.url()).state, 1);  // queued with the task
 
-  ::wuye::testing::ServiceProcess duty_process(
-      {.name = "duty",
-       .binary = WUYE_DUTY_BINARY,
-       .pg_url = tdb.url(),
-       .env = {{"WUYE_DUTY_GATEWAY_SECRET", kSecret},
-               {"WUYE_DUTY_GATEWAY_ALLOW_HTTP", "true"},
-               {"WUYE_DUTY_GATEWAY_CONNECT_TIMEOUT", "1s"},
-               {"WUYE_DUTY_GATEWAY_TIMEOUT", "3s"}}});
+  ::wuye::testing::ServiceProcess duty_process({.name = "duty",
+                                                .binary = WUYE_DUTY_BINARY,
+                                                .pg_url = tdb.url(),
+                                                .env = {{"WUYE_DUTY_GATEWAY_SECRET", kSecret},
+                                                        {"WUYE_DUTY_GATEWAY_ALLOW_HTTP", "true"},
+                                                        {"WUYE_DUTY_GATEWAY_CONNECT_TIMEOUT", "1s"},
+                                                        {"WUYE_DUTY_GATEWAY_TIMEOUT", "3s"}}});
   ASSERT_TRUE(duty_process.Start());
   ASSERT_TRUE(WaitFor([&] { return gw.Count() == 1; }, absl::Seconds(60)))
       << "the first POST never came; log: " << duty_process.log_path();

@@ -464,10 +464,10 @@ grpc::Status DutyServiceImpl::UpdateSettings(Ctx* ctx, const pb::UpdateSettingsR
     // An update of the windows (the whole settings, or a mask naming them) names at least
     // one (the defaults back are named too), so that an empty request changes nothing by
     // mistake; a mask naming only the gateway URL leaves them alone.
-    bool only_url = req->update_mask().paths_size() > 0 &&
-                    std::all_of(req->update_mask().paths().begin(),
-                                req->update_mask().paths().end(),
-                                [](const std::string& p) { return p == "notification_gateway_url"; });
+    bool only_url =
+        req->update_mask().paths_size() > 0 &&
+        std::all_of(req->update_mask().paths().begin(), req->update_mask().paths().end(),
+                    [](const std::string& p) { return p == "notification_gateway_url"; });
     if (!only_url && req->settings().ack_windows().empty()) {
       return FieldError("settings.ack_windows", "required: at least one kind's window");
     }

@@ -47,10 +47,10 @@ class Receiver {
 
   explicit Receiver(std::string group_key) : key_(std::move(group_key)) {
     port_ = FreePort();
-    daemon_ = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
-                               static_cast<uint16_t>(port_), nullptr, nullptr, &Receiver::Access,
-                               this, MHD_OPTION_NOTIFY_COMPLETED, &Receiver::Completed, this,
-                               MHD_OPTION_END);
+    daemon_ =
+        MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
+                         static_cast<uint16_t>(port_), nullptr, nullptr, &Receiver::Access, this,
+                         MHD_OPTION_NOTIFY_COMPLETED, &Receiver::Completed, this, MHD_OPTION_END);
     EXPECT_NE(daemon_, nullptr) << "the receiver did not start on port " << port_;
   }
   // The same over TLS with a certificate and its key (PEM).
@@ -144,8 +144,8 @@ class Receiver {
       self->deliveries_.push_back(d);
     }
     if (delay > absl::ZeroDuration()) self->release_.WaitForNotificationWithTimeout(delay);
-    MHD_Response* r = MHD_create_response_from_buffer(2, const_cast<char*>("ok"),
-                                                      MHD_RESPMEM_PERSISTENT);
+    MHD_Response* r =
+        MHD_create_response_from_buffer(2, const_cast<char*>("ok"), MHD_RESPMEM_PERSISTENT);
     if (status / 100 == 3) MHD_add_response_header(r, "Location", self->Url("/elsewhere").c_str());
     MHD_Result ret = MHD_queue_response(c, static_cast<unsigned>(status), r);
     MHD_destroy_response(r);
@@ -171,7 +171,6 @@ class Receiver {
   std::vector<Delivery> deliveries_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> paths_ ABSL_GUARDED_BY(mu_);
 };
-
 
 // What a group's gateway is given: the key derived for its group (docs/api/duty.md).
 inline std::string GatewayKeyOf(absl::string_view secret, absl::string_view group) {

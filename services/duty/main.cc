@@ -6,8 +6,8 @@
 #include "services/duty/duty_service.h"
 #include "services/duty/duty_store.h"
 #include "services/duty/notifier.h"
-#include "shared/status.h"
 #include "shared/service_main.h"
+#include "shared/status.h"
 
 int main(int argc, char** argv) {
   auto notify = std::make_shared<wuye::duty::NotifierOptions>();

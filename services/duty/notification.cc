@@ -41,8 +41,8 @@ std::string NotificationBody(const std::string& notification_id, const std::stri
       {"location", location},
       {"role", std::string(RoleName(task.role()))},
       {"level", task.level()},
-      {"assignee_staff_ids", std::vector<std::string>(task.assignee_ids().begin(),
-                                                      task.assignee_ids().end())},
+      {"assignee_staff_ids",
+       std::vector<std::string>(task.assignee_ids().begin(), task.assignee_ids().end())},
       {"ack_due_time", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", due, absl::UTCTimeZone())},
       {"ack_due_local", absl::FormatTime("%Y-%m-%d %H:%M", due, zone)},
       {"time_zone", zone.name()},
@@ -72,7 +72,8 @@ absl::Status CheckGatewayUrl(absl::string_view url, absl::string_view field, boo
   if (absl::StartsWith(url, "https://")) {
     rest = url.substr(8);
   } else if (absl::StartsWith(url, "http://")) {
-    if (!allow_http) return FieldError(field, "must be https:// (http:// is off in this deployment)");
+    if (!allow_http)
+      return FieldError(field, "must be https:// (http:// is off in this deployment)");
     rest = url.substr(7);
   } else {
     return FieldError(field, "must be an https:// URL");

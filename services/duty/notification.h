@@ -20,8 +20,8 @@
 namespace wuye::duty {
 
 // The headers of a POST to a gateway.
-inline constexpr char kTimestampHeader[] = "X-Wuye-Timestamp";  // Unix seconds
-inline constexpr char kSignatureHeader[] = "X-Wuye-Signature";  // "v1=<64 hex>"
+inline constexpr char kTimestampHeader[] = "X-Wuye-Timestamp";   // Unix seconds
+inline constexpr char kSignatureHeader[] = "X-Wuye-Signature";   // "v1=<64 hex>"
 inline constexpr char kIdempotencyHeader[] = "Idempotency-Key";  // the notification id
 // The deployment's secret: from the environment or the file, at least this many bytes.
 inline constexpr size_t kMinGatewaySecretBytes = 32;

@@ -39,7 +39,8 @@ pb::Notification ToProto(const NotificationRow& r) {
   n.set_last_error(r.last_error);
   n.set_http_status(r.http_status);
   SetTime(r.created_at, n.mutable_create_time());
-  if (r.state == NotificationState::kPending) SetTime(r.next_attempt_at, n.mutable_next_attempt_time());
+  if (r.state == NotificationState::kPending)
+    SetTime(r.next_attempt_at, n.mutable_next_attempt_time());
   SetTime(r.sent_at, n.mutable_send_time());
   SetTime(r.failed_at, n.mutable_fail_time());
   return n;
@@ -61,9 +62,8 @@ grpc::Status DutyServiceImpl::ListNotifications(Ctx* ctx, const pb::ListNotifica
                           ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) {
       std::vector<pb::Notification> rows;
-      for (const NotificationRow& r :
-           NotificationStore::List(tx, rc.caller.group_id, req->state(), req->task_id(),
-                                   page.after, page.size + 1)) {
+      for (const NotificationRow& r : NotificationStore::List(
+               tx, rc.caller.group_id, req->state(), req->task_id(), page.after, page.size + 1)) {
         rows.push_back(ToProto(r));
       }
       resp->set_next_page_token(

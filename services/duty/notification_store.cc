@@ -54,24 +54,26 @@ const sql::Statement kOldest = statements.Add(
     "SELECT " WUYE_SQL_MICROS("min(queued_at)") " FROM notifications WHERE state = 1");
 
 constexpr char kRowCols[] =
-    "id, estate_id, task_id, task_version, change, state, attempts, last_error, http_status, "
-    WUYE_SQL_MICROS("created_at") ", " WUYE_SQL_MICROS("next_attempt_at") ", " WUYE_SQL_MICROS(
-        "sent_at") ", " WUYE_SQL_MICROS("failed_at");
+    "id, estate_id, task_id, task_version, change, state, attempts, last_error, "
+    "http_status, " WUYE_SQL_MICROS("created_at") ", " WUYE_SQL_MICROS(
+        "next_attempt_at") ", " WUYE_SQL_MICROS("sent_at") ", " WUYE_SQL_MICROS("failed_at");
 
 const sql::Statement kList = statements.Add(
     "du_notification_list",
-    absl::StrCat("SELECT ", kRowCols, " FROM notifications WHERE group_id = $1 AND ($2 = 0 OR "
-                 "state = $2) AND ($3 = '' OR task_id = NULLIF($3, '')::uuid) AND id < "
-                 WUYE_SQL_BEFORE("$4") " ORDER BY id DESC LIMIT $5"));
+    absl::StrCat(
+        "SELECT ", kRowCols,
+        " FROM notifications WHERE group_id = $1 AND ($2 = 0 OR "
+        "state = $2) AND ($3 = '' OR task_id = NULLIF($3, '')::uuid) AND id < " WUYE_SQL_BEFORE(
+            "$4") " ORDER BY id DESC LIMIT $5"));
 
 const sql::Statement kGet = statements.Add(
     "du_notification_get",
     absl::StrCat("SELECT ", kRowCols, " FROM notifications WHERE group_id = $1 AND id = $2"));
 
-const sql::Statement kGetForUpdate = statements.Add(
-    "du_notification_get_for_update",
-    absl::StrCat("SELECT ", kRowCols,
-                 " FROM notifications WHERE group_id = $1 AND id = $2 FOR UPDATE"));
+const sql::Statement kGetForUpdate =
+    statements.Add("du_notification_get_for_update",
+                   absl::StrCat("SELECT ", kRowCols,
+                                " FROM notifications WHERE group_id = $1 AND id = $2 FOR UPDATE"));
 
 const sql::Statement kRequeue = statements.Add(
     "du_notification_requeue",

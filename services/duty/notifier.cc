@@ -5,8 +5,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "services/duty/notification.h"
 #include "services/duty/notification_store.h"
 #include "shared/ids.h"
@@ -27,8 +27,7 @@ ABSL_FLAG(absl::Duration, duty_gateway_timeout, absl::Seconds(10),
 ABSL_FLAG(std::string, duty_gateway_ca_file, "",
           "PEM CA bundle that gateways' certificates are verified against, instead of the "
           "system's (a private CA)");
-ABSL_FLAG(int, duty_notify_max_attempts, 12,
-          "attempts before a notification is given up (FAILED)");
+ABSL_FLAG(int, duty_notify_max_attempts, 12, "attempts before a notification is given up (FAILED)");
 ABSL_FLAG(absl::Duration, duty_notify_max_age, absl::Hours(24),
           "age after which a notification not yet sent is given up (FAILED)");
 
@@ -70,8 +69,8 @@ absl::StatusOr<NotifierOptions> NotifierOptionsFromFlags() {
           absl::StrCat("WUYE_DUTY_GATEWAY_SECRET: at least ", kMinGatewaySecretBytes, " bytes"));
     }
   } else if (std::string file = absl::GetFlag(FLAGS_duty_gateway_secret_file); !file.empty()) {
-    WUYE_ASSIGN_OR_RETURN(o.secret,
-                          ReadSecretFile("--duty_gateway_secret_file", file, kMinGatewaySecretBytes));
+    WUYE_ASSIGN_OR_RETURN(
+        o.secret, ReadSecretFile("--duty_gateway_secret_file", file, kMinGatewaySecretBytes));
   }
   o.http.allow_http = GatewayHttpAllowed();
   o.http.connect_timeout = absl::GetFlag(FLAGS_duty_gateway_connect_timeout);
@@ -146,7 +145,8 @@ absl::StatusOr<int> Notifier::Deliver(int batch) {
                              {kSignatureHeader, SignatureOf(key, ts, n->body)},
                              {kIdempotencyHeader, n->id}},
                             n->body);
-      if (answer.error.empty() && !answer.ok()) answer.error = absl::StrCat("HTTP ", answer.http_status);
+      if (answer.error.empty() && !answer.ok())
+        answer.error = absl::StrCat("HTTP ", answer.http_status);
     }
 
     absl::Time done = clock_.Now();
@@ -159,8 +159,8 @@ absl::StatusOr<int> Notifier::Deliver(int batch) {
                       ? kFailed
                       : kLost;
       } else {
-        absl::Time next = done + RetryDelay(n->attempts, options_.backoff_base,
-                                            options_.backoff_cap, Jitter());
+        absl::Time next =
+            done + RetryDelay(n->attempts, options_.backoff_base, options_.backoff_cap, Jitter());
         outcome = NotificationStore::MarkRetry(tx, *n, answer.http_status, answer.error, next)
                       ? kRetry
                       : kLost;
@@ -198,8 +198,8 @@ absl::StatusOr<int> Notifier::Deliver(int batch) {
     oldest = NotificationStore::OldestPending(tx);
     return absl::OkStatus();
   }));
-  Metrics::Global().Set(kQueueAge,
-                        oldest ? std::max(0.0, absl::ToDoubleSeconds(clock_.Now() - *oldest)) : 0.0);
+  Metrics::Global().Set(
+      kQueueAge, oldest ? std::max(0.0, absl::ToDoubleSeconds(clock_.Now() - *oldest)) : 0.0);
   return claimed;
 }
 

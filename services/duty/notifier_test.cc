@@ -58,9 +58,7 @@ const absl::Time kStart =
 constexpr char kSecret[] = "duty-gateway-test-secret-0123456789-abcdef";
 
 // What a group's gateway is given: the key derived for its group (docs/api/duty.md).
-std::string KeyOf(const std::string& group) {
-  return GatewayKeyOf(kSecret, group);
-}
+std::string KeyOf(const std::string& group) { return GatewayKeyOf(kSecret, group); }
 
 struct Row {
   std::string id, task_id, change, last_error;
@@ -139,7 +137,8 @@ class NotifierTest : public ::testing::Test, protected ::wuye::testing::StubCall
                      s.set_notification_gateway_url(url);
                      store.PutSettings(tx, group, s, clock_.Now());
                      return absl::OkStatus();
-                   }).ok());
+                   })
+                    .ok());
   }
 
   // An elder's emergency at a unit: two tasks (guard, care worker), two notifications.
@@ -216,16 +215,15 @@ TEST(NotificationRules, GatewayUrls) {
   EXPECT_TRUE(CheckGatewayUrl("https://sms.example.cn/hook?x=1", "f", false).ok());
   EXPECT_TRUE(CheckGatewayUrl("https://[::1]:8443/hook", "f", false).ok());
   EXPECT_TRUE(CheckGatewayUrl("http://127.0.0.1:9000/n", "f", true).ok());
-  for (const char* bad :
-       {"http://127.0.0.1:9000/n", "ftp://x.cn/", "https://", "https://user:pw@x.cn/",
-        "https://x.cn/a b", "https://x.cn/#frag", "https://x.cn:port/", "x.cn/hook",
-        "https://x_y!.cn/"}) {
+  for (const char* bad : {"http://127.0.0.1:9000/n", "ftp://x.cn/", "https://",
+                          "https://user:pw@x.cn/", "https://x.cn/a b", "https://x.cn/#frag",
+                          "https://x.cn:port/", "x.cn/hook", "https://x_y!.cn/"}) {
     absl::Status st = CheckGatewayUrl(bad, "settings.notification_gateway_url", false);
     EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(ErrorField(st), "settings.notification_gateway_url") << bad;
   }
-  EXPECT_FALSE(CheckGatewayUrl(absl::StrCat("https://x.cn/", std::string(1100, 'a')), "f", false)
-                   .ok());
+  EXPECT_FALSE(
+      CheckGatewayUrl(absl::StrCat("https://x.cn/", std::string(1100, 'a')), "f", false).ok());
 }
 
 TEST(NotificationRules, BackoffDoublesUpToItsCap) {
@@ -256,7 +254,8 @@ TEST_F(NotifierTest, AnEmergencyIsPostedSignedOnceAndSaysNothingOfTheElder) {
   ASSERT_EQ(Rows().size(), 2u);  // queued with the tasks, in their transaction
 
   Notifier n(*db_, clock_, Options());
-  int64_t sent_before = Metrics::Global().Counter("wuye_duty_notifications_total{outcome=\"sent\"}");
+  int64_t sent_before =
+      Metrics::Global().Counter("wuye_duty_notifications_total{outcome=\"sent\"}");
   EXPECT_EQ(Run(n), 2);
   ASSERT_EQ(gw.Count(), 2);
   EXPECT_EQ(Metrics::Global().Counter("wuye_duty_notifications_total{outcome=\"sent\"}"),
@@ -540,17 +539,18 @@ std::string ReadAll(const std::string& path) {
 // https is verified: a gateway whose certificate the client cannot verify gets nothing
 // (the attempt fails "TLS: ..."); trusted (here through --duty_gateway_ca_file), it does.
 TEST_F(NotifierTest, HttpsGatewaysAreVerified) {
-  ASSERT_TRUE(MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES)
-      << "libmicrohttpd without TLS";
+  ASSERT_TRUE(MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES) << "libmicrohttpd without TLS";
   char tmpl[] = "/tmp/wuye-notify-tls-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
   // A self-signed certificate for 127.0.0.1 (its own CA), made with the openssl CLI.
-  ASSERT_EQ(std::system(absl::StrCat(
-                "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-                "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
-                "-keyout ", dir, "/key.pem -out ", dir, "/cert.pem 2>/dev/null")
-                                .c_str()),
+  ASSERT_EQ(std::system(
+                absl::StrCat(
+                    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                    "-days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
+                    "-keyout ",
+                    dir, "/key.pem -out ", dir, "/cert.pem 2>/dev/null")
+                    .c_str()),
             0);
   {
     Receiver gw(KeyOf(group_), ReadAll(dir + "/cert.pem"), ReadAll(dir + "/key.pem"));
@@ -625,11 +625,11 @@ TEST_F(NotifierTest, ARowClaimedByAReplicaThatDiedIsSentAfterItsLease) {
     auto db2 = tdb_.Open(duty_migrations(), 1);
     NotificationStore::Prepare(*db2);
     ASSERT_TRUE(db2->Transact([&](pqxx::work& tx) {
-                     dead = NotificationStore::ClaimOne(tx, clock_.Now(),
-                                                        clock_.Now() + absl::Seconds(60),
-                                                        NewId(absl::Now()));
+                     dead = NotificationStore::ClaimOne(
+                         tx, clock_.Now(), clock_.Now() + absl::Seconds(60), NewId(absl::Now()));
                      return absl::OkStatus();
-                   }).ok());
+                   })
+                    .ok());
   }
   ASSERT_TRUE(dead.has_value());
   Notifier n(*db_, clock_, Options());
@@ -646,7 +646,8 @@ TEST_F(NotifierTest, ARowClaimedByAReplicaThatDiedIsSentAfterItsLease) {
   ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) {
                    EXPECT_FALSE(NotificationStore::MarkFailed(tx, *dead, 0, "late", clock_.Now()));
                    return absl::OkStatus();
-                 }).ok());
+                 })
+                  .ok());
   EXPECT_EQ(Rows()[0].state, 2);
 }
 
