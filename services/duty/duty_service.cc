@@ -445,6 +445,8 @@ grpc::Status DutyServiceImpl::GetSettings(Ctx* ctx, const pb::GetSettingsRequest
     WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     return db_.Transact([&](pqxx::work& tx) {
       *resp = EffectiveSettings(store_.GetSettings(tx, rc.caller.group_id));
+      // The gateway's address is the admins' business (it may name an internal host).
+      if (!rc.caller.HasRole(kGroupAdmin)) resp->clear_notification_gateway_url();
       return absl::OkStatus();
     });
   });

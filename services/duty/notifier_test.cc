@@ -704,8 +704,11 @@ TEST_F(NotifierTest, TheGatewayUrlIsAGroupSetting) {
   pb::GetSettingsRequest get;
   ASSERT_TRUE(Call(&Stub::GetSettings, admin, get, &got).ok());
   EXPECT_EQ(got.notification_gateway_url(), "https://sms.example.cn/wuye");
-  // A team lead may not set it.
+  // A team lead may neither read nor set it.
   std::string lead = TestToken(group_, {estate_}, {"team_lead"}, lead_);
+  ASSERT_TRUE(Call(&Stub::GetSettings, lead, get, &got).ok());
+  EXPECT_EQ(got.notification_gateway_url(), "");
+  EXPECT_GT(got.ack_windows_size(), 0);
   up.set_request_id(NewId(absl::Now()));
   up.mutable_settings()->set_notification_gateway_url("https://evil.example.com/");
   EXPECT_EQ(Call(&Stub::UpdateSettings, lead, up, &got).error_code(),
