@@ -60,6 +60,18 @@ constexpr char kSecret[] = "duty-gateway-test-secret-0123456789-abcdef";
 // What a group's gateway is given: the key derived for its group (docs/api/duty.md).
 std::string KeyOf(const std::string& group) { return GatewayKeyOf(kSecret, group); }
 
+// The queue-age gauge as the metrics endpoint shows it (-1 when absent).
+double QueueAge() {
+  std::string text = Metrics::Global().PrometheusText();
+  const std::string name = "wuye_duty_notification_queue_age_seconds ";
+  size_t at = text.find(name);
+  if (at == std::string::npos) return -1;
+  double v = -1;
+  EXPECT_TRUE(
+      absl::SimpleAtod(text.substr(at + name.size(), text.find('\n', at) - at - name.size()), &v));
+  return v;
+}
+
 struct Row {
   std::string id, task_id, change, last_error;
   int state = 0, attempts = 0, http_status = 0;
@@ -369,6 +381,8 @@ TEST_F(NotifierTest, AFailingGatewayIsRetriedWithBackoff) {
   EXPECT_EQ(Run(n), 1);
   rows = Rows();
   EXPECT_EQ(rows[0].attempts, 2);
+  // The oldest row waiting was queued at the start.
+  EXPECT_NEAR(QueueAge(), absl::ToDoubleSeconds(clock_.Now() - kStart), 0.01);  // 6 digits
   absl::Duration wait2 = rows[0].next_attempt_at - clock_.Now();
   EXPECT_GE(wait2, absl::Seconds(10));  // doubled
   EXPECT_LE(wait2, absl::Seconds(10) * 1.25);
@@ -378,6 +392,7 @@ TEST_F(NotifierTest, AFailingGatewayIsRetriedWithBackoff) {
   rows = Rows();
   EXPECT_EQ(rows[0].state, 2);
   EXPECT_EQ(rows[0].attempts, 3);
+  EXPECT_EQ(QueueAge(), 0);  // nothing waits
   ASSERT_EQ(gw.Count(), 3);
   EXPECT_EQ(gw.Unique(), 1);
   for (const Receiver::Delivery& d : gw.Deliveries()) EXPECT_TRUE(d.signed_ok);
