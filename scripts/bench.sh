@@ -331,6 +331,12 @@ for name in "${service_benches[@]}"; do
       say "dispatch_bench: the assignment decision among 500 staff, ticket → assigned over the bus at 200/s"
       WUYE_PG_URL=$admin_url WUYE_REDIS_ADDR=$bench_redis "$build/services/dispatch/dispatch_bench" \
         --staff=500 --rate=200 --duration="${seconds}s" >"$json" || bench_rc=$? ;;
+    duty)
+      start_service duty
+      say "duty_bench: intake.complaint.major → the task on a WatchTasks screen at 200/s"
+      WUYE_PG_URL=$admin_url WUYE_REDIS_ADDR=$bench_redis "$build/services/duty/duty_bench" \
+        --target="127.0.0.1:$svc_port" --rate=200 --duration="${seconds}s" >"$json" ||
+        bench_rc=$? ;;
     performance)
       start_service performance
       say "performance_bench: 10,000 staff scored from 100,000 evidence events, then the month closed"

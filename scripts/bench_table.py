@@ -71,6 +71,11 @@ if (d := load("dispatch")) is not None:
         row(f"dispatch ticket → assigned at {b['rate_per_s']:.0f}/s (bus)",
             f"p50 {lat.get('p50_ms', 0):.1f} ms, p99 {lat.get('p99_ms', 0):.1f} ms "
             f"({b['assigned']}/{b['sent']})", "goal p99 ≤ 100 ms")
+if (d := load("duty")) is not None:
+    lat = d["event_to_watch_tasks"]
+    row(f"duty event → task in WatchTasks at {d['rate_per_s']:.0f}/s",
+        f"p50 {lat.get('p50_ms', 0):.1f} ms, p99 {lat.get('p99_ms', 0):.1f} ms "
+        f"({d['seen']}/{d['sent']})", "screen within 1 s")
 if (d := load("performance")) is not None:
     row(f"performance: score {d['staff']:,} staff from {d['evidence_events']:,} events",
         f"{d['score_s']:.2f} s")

@@ -11,7 +11,8 @@
     no gRPC probe (Kubernetes' gRPC probes cannot speak TLS);
   - where the ConfigMap wuye-postgres names PostgreSQL's max_connections, the connection
     budget holds: the sum over Deployments of (HPA maxReplicas + rolling-update maxSurge)
-    x (WUYE_PG_POOL_SIZE + 2: the relay's and the health ping's own connections) is at
+    x (WUYE_PG_POOL_SIZE + 2: the relay's and the health ping's own connections, + 1 for
+    duty's LISTEN) is at
     most max_connections - reserved_connections (docs/operations.md, "Connection budget");
   - every Deployment verifies tokens with an ES256 public-key file mounted from a Secret;
   - with --production (the prod overlay): every Deployment has WUYE_PRODUCTION=true and no
@@ -76,6 +77,9 @@ def check_redis_user(where, service, c, problems):
                         f"{service}-redis")
 POOL_DEFAULT = 8            # --pg_pool_size's default
 OWN_CONNECTIONS = 2         # per pod, outside the pool: the outbox relay, the health ping
+# Services that hold a further connection of their own: duty's LISTEN for task changes
+# (services/duty/task_signal.h).
+LISTENING = {"wuye-duty": 1}
 MAX_MESSAGE_BYTES = 1 << 20  # the hardened default of --max_message_bytes
 
 
@@ -152,8 +156,9 @@ def connection_budget(by_kind, configmaps, production, problems):
         if isinstance(surge, str):  # a percentage: of the maximum, rounded up
             surge = -(-replicas * int(surge.rstrip("%")) // 100)
         pods = replicas + surge
-        total += pods * (pool + OWN_CONNECTIONS)
-        lines.append(f"{name} {pods} x ({pool} + {OWN_CONNECTIONS})")
+        own = OWN_CONNECTIONS + LISTENING.get(name, 0)
+        total += pods * (pool + own)
+        lines.append(f"{name} {pods} x ({pool} + {own})")
     if total > limit:
         problems.append(f"PostgreSQL connection budget: {total} ({', '.join(lines)}) is more "
                         f"than max_connections - reserved_connections = {limit}")

@@ -1,5 +1,8 @@
 #include "shared/text.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "shared/status.h"
@@ -82,6 +85,49 @@ absl::Status CheckItemCode(absl::string_view code, absl::string_view field) {
                 absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_');
   }
   if (!ok) return FieldError(field, "2..40 characters of A-Z, 0-9 and _");
+  return absl::OkStatus();
+}
+
+absl::Status CheckNoPersonalNumbers(absl::string_view value, absl::string_view field) {
+  // The run being read: its digit groups and the separator before each group after the
+  // first (' ' or '-').
+  std::vector<int> groups;
+  std::string seps;
+  int32_t pending_sep = 0;  // a separator seen after a digit, not yet followed by one
+  auto finish = [&]() -> bool {
+    int digits = 0;
+    for (int g : groups) digits += g;
+    bool date =
+        groups.size() == 3 && groups[0] == 4 && groups[1] <= 2 && groups[2] <= 2 && seps == "--";
+    groups.clear();
+    seps.clear();
+    pending_sep = 0;
+    return digits >= 7 && !date;
+  };
+  size_t i = 0;
+  while (i < value.size()) {
+    int32_t cp = NextCodePoint(value, &i);
+    bool digit = (cp >= '0' && cp <= '9') || (cp >= 0xFF10 && cp <= 0xFF19);
+    if (digit) {
+      if (groups.empty()) {
+        groups.push_back(1);
+      } else if (pending_sep != 0) {
+        seps.push_back(static_cast<char>(pending_sep));
+        groups.push_back(1);
+        pending_sep = 0;
+      } else {
+        ++groups.back();
+      }
+    } else if ((cp == ' ' || cp == '-') && !groups.empty() && pending_sep == 0) {
+      pending_sep = cp;
+    } else if (!groups.empty()) {
+      if (finish()) return FieldError(field, "must not contain a phone or ID number");
+    }
+    if (cp < 0) break;
+  }
+  if (!groups.empty() && finish()) {
+    return FieldError(field, "must not contain a phone or ID number");
+  }
   return absl::OkStatus();
 }
 

@@ -28,6 +28,13 @@ absl::Status CheckText(absl::string_view value, absl::string_view field, int max
 // both check with this one rule.
 absl::Status CheckItemCode(absl::string_view code, absl::string_view field);
 
+// Free text that must not carry a phone or ID number (a handover's notes, a log, a task's
+// words): INVALID_ARGUMENT naming `field`, "must not contain a phone or ID number", when it
+// holds a run of 7 or more digits (ASCII or full-width), counting digits across single
+// spaces and dashes ("138 0013 8000", "010-6914 0000", an 18-character ID number). A date
+// written yyyy-mm-dd is not a number. The value is never repeated in the error.
+absl::Status CheckNoPersonalNumbers(absl::string_view value, absl::string_view field);
+
 // Number of code points of valid UTF-8 text; -1 when `text` is not valid UTF-8 (overlong
 // forms, surrogates and values past U+10FFFF are invalid).
 int Utf8Chars(absl::string_view text);

@@ -73,6 +73,28 @@ TEST(CheckText, FreeTextMayHoldLineBreaksAndTabs) {
   }
 }
 
+// Free text a person writes (a handover's notes, a daily log) names a resident by ticket,
+// never by phone or ID number (DESIGN.md §5: no phone or ID number in logs and events).
+TEST(CheckNoPersonalNumbers, RefusesPhoneAndIdNumbersNotDatesAndCounts) {
+  for (const std::string& bad :
+       {std::string("call back 13800138000 tonight"), std::string("138 0013 8000"),
+        std::string("desk 010-6914 0000"), std::string("ID 11010519491231002X"),
+        std::string("\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98\xef\xbc\x90\xef\xbc\x90"
+                    "\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98"),  // full-width digits
+        std::string("1234567")}) {
+    absl::Status s = CheckNoPersonalNumbers(bad, "notes");
+    EXPECT_EQ(ErrorField(s), "notes") << bad;
+    EXPECT_EQ(Rule(s), "must not contain a phone or ID number");
+    EXPECT_EQ(s.message().find("0013"), std::string::npos);
+  }
+  for (const std::string& good :
+       {std::string("lift in building 3 stopped at 09:30, 2 tickets open"),
+        std::string("handed over on 2026-03-02, unit 1201"), std::string("123456"),
+        std::string("12 34 56"), std::string("meters 1234  5678"), std::string("")}) {
+    EXPECT_TRUE(CheckNoPersonalNumbers(good, "notes").ok()) << good;
+  }
+}
+
 // Billing's standard prices and dispatch's paid services name the same codes.
 TEST(CheckItemCode, OneRuleForBillingAndDispatch) {
   EXPECT_TRUE(CheckItemCode("CLEAN_HOME_2", "code").ok());

@@ -4,6 +4,7 @@
 
 #include "services/duty/duty.h"
 #include "services/duty/duty_store.h"
+#include "services/duty/handover_flow.h"
 #include "services/duty/task_flow.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
@@ -17,7 +18,12 @@ namespace {
 class Handler {
  public:
   Handler(Db& db, const Clock& clock)
-      : store_(db), outbox_(db, "duty"), flow_(store_, outbox_), clock_(clock) {
+      : store_(db),
+        outbox_(db, "duty"),
+        flow_(store_, outbox_),
+        clock_(clock),
+        handover_store_(db),
+        handover_(store_, handover_store_, outbox_) {
     router_.On({"directory.estate.created", "directory.estate.updated"}, this, &Handler::Estate)
         .On({"directory.staff.created", "directory.staff.updated"}, this, &Handler::Staff)
         .On({"directory.shift.created", "directory.shift.deleted"}, this, &Handler::Shift);
@@ -27,8 +33,13 @@ class Handler {
 
   absl::Status Apply(pqxx::work& tx, const ev::Event& e) {
     if (!IsValidId(e.group_id())) return absl::OkStatus();  // platform events concern no desk
-    if (Reads(e.type())) return Tasks(tx, e);
-    return router_.Apply(tx, e);
+    if (Reads(e.type())) {
+      WUYE_RETURN_IF_ERROR(Tasks(tx, e));
+    } else {
+      WUYE_RETURN_IF_ERROR(router_.Apply(tx, e));
+    }
+    // After the copies: a new shift's timers read the shift as kept.
+    return handover_.OnEvent(tx, e, clock_.Now());
   }
 
  private:
@@ -89,6 +100,8 @@ class Handler {
   TaskFlow flow_;
   const Clock& clock_;
   EventRouter router_;
+  HandoverStore handover_store_;
+  HandoverFlow handover_;
 };
 
 }  // namespace

@@ -2,7 +2,11 @@
 //   wuye.directory.events  its copy of estates (time zone, desk hours), staff (roles, home
 //                          estates) and the shift roster (who is on duty when);
 //   wuye.intake.events, wuye.dispatch.events, wuye.eldercare.events
-//                          the tasks each event raises and the ones it closes (ReadEvent).
+//                          the tasks each event raises and the ones it closes (ReadEvent);
+//                          intake's and dispatch's: who holds which open ticket and work
+//                          order and who served what on which day (ReadHoldings), for
+//                          handovers and daily logs; a roster shift arms its handover and
+//                          log timers (HandoverFlow).
 // Each task is keyed by its event's envelope id and role: applied twice, raised once.
 #pragma once
 

@@ -4,36 +4,16 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "services/duty/handover.h"
 #include "shared/event_router.h"
 #include "shared/proto_time.h"
+#include "shared/staff_roles.h"
 #include "shared/status.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
 namespace wuye::duty {
-namespace {
-
-struct RoleNameOf {
-  ev::StaffRole role;
-  std::string_view name;
-};
-constexpr RoleNameOf kRoleNames[] = {
-    {ev::STAFF_ROLE_AGENT, "agent"},
-    {ev::STAFF_ROLE_TEAM_LEAD, "team_lead"},
-    {ev::STAFF_ROLE_SUPERVISOR, "supervisor"},
-    {ev::STAFF_ROLE_ESTATE_MANAGER, "estate_manager"},
-    {ev::STAFF_ROLE_TECHNICIAN, "technician"},
-    {ev::STAFF_ROLE_CLEANER, "cleaner"},
-    {ev::STAFF_ROLE_GARDENER, "gardener"},
-    {ev::STAFF_ROLE_SECURITY_GUARD, "security_guard"},
-    {ev::STAFF_ROLE_CARE_WORKER, "care_worker"},
-    {ev::STAFF_ROLE_FINANCE_CLERK, "finance_clerk"},
-    {ev::STAFF_ROLE_QUALITY_INSPECTOR, "quality_inspector"},
-    {ev::STAFF_ROLE_GROUP_ADMIN, "group_admin"},
-};
-
-}  // namespace
 
 int LevelOf(ev::StaffRole role) {
   switch (role) {
@@ -61,19 +41,9 @@ std::optional<ev::StaffRole> NextUp(ev::StaffRole role) {
   }
 }
 
-std::string_view RoleName(ev::StaffRole role) {
-  for (const RoleNameOf& r : kRoleNames) {
-    if (r.role == role) return r.name;
-  }
-  return "";
-}
+std::string_view RoleName(ev::StaffRole role) { return TokenRoleName(role); }
 
-std::optional<ev::StaffRole> RoleOfName(std::string_view name) {
-  for (const RoleNameOf& r : kRoleNames) {
-    if (r.name == name) return r.role;
-  }
-  return std::nullopt;
-}
+std::optional<ev::StaffRole> RoleOfName(std::string_view name) { return StaffRoleOfToken(name); }
 
 bool IsDutyRole(ev::StaffRole role) {
   return ev::StaffRole_IsValid(role) && role != ev::STAFF_ROLE_UNSPECIFIED &&
@@ -195,6 +165,7 @@ pb::Settings EffectiveSettings(const pb::Settings& stored) {
     w->set_kind(k.kind);
     w->mutable_window()->set_seconds(absl::ToInt64Seconds(AckWindow(stored, k.kind)));
   }
+  FillHandoverSettings(stored, &out);
   out.set_notification_gateway_url(stored.notification_gateway_url());
   return out;
 }

@@ -4,9 +4,11 @@
 #include <map>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "services/duty/handover.h"
 #include "services/duty/notification.h"
 #include "services/duty/notifier.h"
 #include "shared/field_mask.h"
@@ -92,7 +94,10 @@ DutyServiceImpl::DutyServiceImpl(Db& db, const TokenVerifier& verifier, const Cl
       flow_(store_, outbox_),
       rpc_("duty", verifier, clock),
       clock_(clock),
-      watch_poll_(watch_poll) {}
+      watch_poll_(watch_poll),
+      changes_(db.options().url),
+      handover_store_(db),
+      handover_flow_(store_, handover_store_, outbox_) {}
 
 // ---- who is on duty ---------------------------------------------------------------------------
 
@@ -126,6 +131,7 @@ grpc::Status DutyServiceImpl::CheckIn(Ctx* ctx, const pb::CheckInRequest* req,
       if (!store_.CheckIn(tx, group, a)) {
         return Refused("already checked in at this estate", "ALREADY_CHECKED_IN");
       }
+      handover_flow_.ArmDailyLog(tx, group, a.estate_id(), a.staff_id(), rc.now);
       ev::AttendanceChanged p;
       p.set_attendance_id(a.id());
       p.set_estate_id(a.estate_id());
@@ -397,40 +403,67 @@ grpc::Status DutyServiceImpl::WatchTasks(Ctx* ctx, const pb::WatchTasksRequest* 
     // First the tasks waiting or followed now, then every change. A change is looked for
     // again a few seconds back (a transaction that began earlier commits later) and sent
     // once per version.
-    std::map<std::string, int64_t> sent;
+    // Task id → the version sent and its update time.
+    absl::flat_hash_map<std::string, std::pair<int64_t, absl::Time>> sent;
     TaskFilter open = f;
     open.states = {ev::TASK_STATE_OPEN, ev::TASK_STATE_ESCALATED, ev::TASK_STATE_ACKNOWLEDGED};
     absl::Time since = rc.now;
+    // Taken before the first read, so that a change committed meanwhile wakes the loop.
+    uint64_t generation = changes_.signal().Wait(req->estate_id(), 0, absl::ZeroDuration());
     std::vector<pb::Task> first;
     WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
-      first = store_.TasksChangedSince(tx, rc.caller.group_id, open, absl::UnixEpoch(), 1000);
+      first = store_.TasksChangedSince(tx, rc.caller.group_id, open, ChangeCursor{}, 1000);
       return absl::OkStatus();
     }));
     for (pb::Task& t : first) {
-      sent[t.id()] = t.version();
+      sent[t.id()] = {t.version(), FromProtoTime(t.update_time())};
       pb::TaskUpdate u;
       *u.mutable_task() = std::move(t);
       u.set_initial(true);
       if (!writer->Write(u)) return absl::OkStatus();
     }
+    constexpr int kPage = 500;
     while (rc.StillWanted().ok()) {
-      absl::SleepFor(watch_poll_);
-      std::vector<pb::Task> changed;
+      // Until a change of the estate or the poll's time, looking up every quarter second
+      // whether the caller is still there.
+      // (Real time, not the clock of the business: this is a wait, not a deadline.)
+      for (absl::Time poll_at = absl::Now() + watch_poll_; rc.StillWanted().ok();) {
+        uint64_t now =
+            changes_.signal().Wait(req->estate_id(), generation,
+                                   std::min(absl::Milliseconds(250),
+                                            std::max(absl::ZeroDuration(), poll_at - absl::Now())));
+        if (now != generation || absl::Now() >= poll_at) {
+          generation = now;
+          break;
+        }
+      }
       absl::Time polled = clock_.Now();
-      WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
-        changed =
-            store_.TasksChangedSince(tx, rc.caller.group_id, f, since - absl::Seconds(5), 1000);
-        return absl::OkStatus();
-      }));
-      for (pb::Task& t : changed) {
-        auto it = sent.find(t.id());
-        if (it != sent.end() && it->second >= t.version()) continue;
-        sent[t.id()] = t.version();
-        pb::TaskUpdate u;
-        *u.mutable_task() = std::move(t);
-        if (!writer->Write(u)) return absl::OkStatus();
+      // Every change of the window, page by page: a busy estate's five seconds may hold
+      // more than one page, and the newest must not wait behind the oldest.
+      ChangeCursor from{since - absl::Seconds(5), ""};
+      for (bool more = true; more;) {
+        std::vector<pb::Task> changed;
+        WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
+          changed = store_.TasksChangedSince(tx, rc.caller.group_id, f, from, kPage);
+          return absl::OkStatus();
+        }));
+        more = changed.size() == kPage;
+        if (!changed.empty()) {
+          from = {FromProtoTime(changed.back().update_time()), changed.back().id()};
+        }
+        for (pb::Task& t : changed) {
+          auto it = sent.find(t.id());
+          if (it != sent.end() && it->second.first >= t.version()) continue;
+          sent[t.id()] = {t.version(), FromProtoTime(t.update_time())};
+          pb::TaskUpdate u;
+          *u.mutable_task() = std::move(t);
+          if (!writer->Write(u)) return absl::OkStatus();
+        }
       }
       since = std::max(since, polled);
+      // What was sent before the window can never be read again: forget it.
+      absl::erase_if(sent,
+                     [&](const auto& kv) { return kv.second.second < since - absl::Seconds(10); });
     }
     return absl::OkStatus();
   });
@@ -457,20 +490,22 @@ grpc::Status DutyServiceImpl::UpdateSettings(Ctx* ctx, const pb::UpdateSettingsR
   return rpc_.Run(ctx, "UpdateSettings", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
-    WUYE_RETURN_IF_ERROR(CheckUpdateMask(req->update_mask(), pb::Settings::descriptor(),
-                                         {"ack_windows", "notification_gateway_url"}));
+    WUYE_RETURN_IF_ERROR(
+        CheckUpdateMask(req->update_mask(), pb::Settings::descriptor(),
+                        {"ack_windows", "handover_window", "daily_log_cutoff_minute",
+                         "handover_roles", "notification_gateway_url"}));
     WUYE_RETURN_IF_ERROR(CheckSettings(req->settings(), "settings"));
+    WUYE_RETURN_IF_ERROR(CheckHandoverSettings(req->settings(), "settings"));
     WUYE_RETURN_IF_ERROR(CheckGatewayUrl(req->settings().notification_gateway_url(),
                                          "settings.notification_gateway_url",
                                          GatewayHttpAllowed()));
     // An update of the windows (the whole settings, or a mask naming them) names at least
     // one (the defaults back are named too), so that an empty request changes nothing by
-    // mistake; a mask naming only the gateway URL leaves them alone.
-    bool only_url =
-        req->update_mask().paths_size() > 0 &&
-        std::all_of(req->update_mask().paths().begin(), req->update_mask().paths().end(),
-                    [](const std::string& p) { return p == "notification_gateway_url"; });
-    if (!only_url && req->settings().ack_windows().empty()) {
+    // mistake; a mask naming other fields only leaves them alone.
+    const auto& paths = req->update_mask().paths();
+    bool windows =
+        paths.empty() || std::find(paths.begin(), paths.end(), "ack_windows") != paths.end();
+    if (windows && req->settings().ack_windows().empty()) {
       return FieldError("settings.ack_windows", "required: at least one kind's window");
     }
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
@@ -478,6 +513,7 @@ grpc::Status DutyServiceImpl::UpdateSettings(Ctx* ctx, const pb::UpdateSettingsR
       pb::Settings merged = store_.GetSettings(tx, rc.caller.group_id);
       ApplyUpdateMask(req->settings(), req->update_mask(), &merged);
       store_.PutSettings(tx, rc.caller.group_id, merged, rc.now);
+      handover_flow_.Rearm(tx, rc.caller.group_id, merged);
       *resp = EffectiveSettings(merged);
       return absl::OkStatus();
     });

@@ -4,7 +4,10 @@
 #pragma once
 
 #include "services/duty/duty_store.h"
+#include "services/duty/handover_flow.h"
+#include "services/duty/handover_store.h"
 #include "services/duty/task_flow.h"
+#include "services/duty/task_signal.h"
 #include "shared/auth.h"
 #include "shared/clock.h"
 #include "shared/db.h"
@@ -16,9 +19,10 @@ namespace wuye::duty {
 
 class DutyServiceImpl final : public pb::DutyService::Service {
  public:
-  // `watch_poll`: how often WatchTasks looks for changes.
+  // WatchTasks looks for changes when PostgreSQL says a task of the estate changed (in
+  // any replica), and every `watch_poll` in any case (the fallback while not listening).
   DutyServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock,
-                  absl::Duration watch_poll = absl::Milliseconds(200));
+                  absl::Duration watch_poll = absl::Seconds(1));
 
   using Ctx = grpc::ServerContext;
   grpc::Status CheckIn(Ctx*, const pb::CheckInRequest*, pb::Attendance*) override;
@@ -35,6 +39,16 @@ class DutyServiceImpl final : public pb::DutyService::Service {
                           grpc::ServerWriter<pb::TaskUpdate>*) override;
   grpc::Status GetSettings(Ctx*, const pb::GetSettingsRequest*, pb::Settings*) override;
   grpc::Status UpdateSettings(Ctx*, const pb::UpdateSettingsRequest*, pb::Settings*) override;
+  // Handovers and daily logs: handover_service.cc.
+  grpc::Status DraftHandover(Ctx*, const pb::DraftHandoverRequest*, pb::Handover*) override;
+  grpc::Status CreateHandover(Ctx*, const pb::CreateHandoverRequest*, pb::Handover*) override;
+  grpc::Status AcknowledgeHandover(Ctx*, const pb::AcknowledgeHandoverRequest*,
+                                   pb::Handover*) override;
+  grpc::Status GetHandover(Ctx*, const pb::GetHandoverRequest*, pb::Handover*) override;
+  grpc::Status ListHandovers(Ctx*, const pb::ListHandoversRequest*,
+                             pb::ListHandoversResponse*) override;
+  grpc::Status GetDailyLog(Ctx*, const pb::GetDailyLogRequest*, pb::DailyLog*) override;
+  grpc::Status UpdateDailyLog(Ctx*, const pb::UpdateDailyLogRequest*, pb::DailyLog*) override;
   // notification_rpc.cc
   grpc::Status ListNotifications(Ctx*, const pb::ListNotificationsRequest*,
                                  pb::ListNotificationsResponse*) override;
@@ -49,6 +63,9 @@ class DutyServiceImpl final : public pb::DutyService::Service {
   RpcRunner rpc_;
   const Clock& clock_;
   absl::Duration watch_poll_;
+  ListeningTaskSignal changes_;
+  HandoverStore handover_store_;
+  HandoverFlow handover_flow_;
 };
 
 }  // namespace wuye::duty

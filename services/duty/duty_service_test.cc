@@ -7,12 +7,15 @@
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "services/duty/consumers.h"
 #include "services/duty/duty_jobs.h"
+#include "services/duty/handover_flow.h"
 #include "shared/ids.h"
 #include "shared/outbox.h"
 #include "shared/proto_time.h"
@@ -23,6 +26,7 @@
 #include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/events/v1/duty_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
@@ -40,7 +44,7 @@ class DutyServiceTest : public ::testing::Test, protected ::wuye::testing::StubC
   void SetUp() override {
     db_ = tdb_.Open(duty_migrations(), 8);
     verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
-    service_ = std::make_unique<DutyServiceImpl>(*db_, *verifier_, clock_, absl::Milliseconds(20));
+    service_ = std::make_unique<DutyServiceImpl>(*db_, *verifier_, clock_, watch_poll_);
     host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
     host_->AddService(service_.get(), "wuye.duty.v1.DutyService");
     ASSERT_TRUE(host_->Start().ok());
@@ -148,6 +152,7 @@ class DutyServiceTest : public ::testing::Test, protected ::wuye::testing::StubC
   ::wuye::testing::TestDatabase tdb_;
   std::unique_ptr<Db> db_;
   FakeClock clock_{kStart};
+  absl::Duration watch_poll_ = absl::Milliseconds(20);  // WatchTasks' fallback poll
   std::unique_ptr<TokenVerifier> verifier_;
   std::unique_ptr<DutyServiceImpl> service_;
   std::unique_ptr<ServiceHost> host_;
@@ -580,6 +585,66 @@ TEST_F(DutyServiceTest, WatchTasksSeesANewTask) {
   EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_F(DutyServiceTest, WatchTasksSendsEveryChangeOfABusyMomentOnce) {
+  // More tasks change within one poll's window than one page holds (500): the screen still
+  // gets each of them, once.
+  RosterLeads();
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + manager_tok_);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(3));  // never hang
+  pb::WatchTasksRequest req;
+  req.set_estate_id(estate_);
+  auto reader = stub_->WatchTasks(&ctx, req);
+  constexpr int kTasks = 1200;
+  std::thread feed([&] {
+    for (int i = 0; i < kTasks; ++i) {
+      ASSERT_TRUE(Deliver("dispatch.sla.warning", group_, Order(0), estate_).ok());
+    }
+  });
+  std::set<std::string> seen;
+  int updates = 0;
+  pb::TaskUpdate u;
+  while (updates < kTasks && reader->Read(&u)) {
+    // The first tasks may come with the opening snapshot (initial): the feed races it.
+    seen.insert(u.task().id());
+    ++updates;
+  }
+  feed.join();
+  EXPECT_EQ(updates, kTasks);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kTasks));
+  ctx.TryCancel();
+  while (reader->Read(&u)) ++updates;
+  reader->Finish();
+  EXPECT_EQ(updates, kTasks);  // nothing sent twice
+}
+
+// The screens' fallback poll out of reach: what wakes them is PostgreSQL's notification.
+class DutyServiceNotifiedTest : public DutyServiceTest {
+ protected:
+  DutyServiceNotifiedTest() { watch_poll_ = absl::Hours(1); }
+};
+
+TEST_F(DutyServiceNotifiedTest, AScreenIsWokenByTheChangeNotByItsPoll) {
+  RosterLeads();
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + manager_tok_);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(2));  // never hang
+  pb::WatchTasksRequest req;
+  req.set_estate_id(estate_);
+  auto reader = stub_->WatchTasks(&ctx, req);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Deliver("dispatch.sla.breached", group_, Order(0), estate_).ok());
+    pb::TaskUpdate u;
+    ASSERT_TRUE(reader->Read(&u)) << "task " << i << " never reached the screen";
+    EXPECT_EQ(u.task().kind(), ev::TASK_KIND_SLA_BREACH);
+  }
+  ctx.TryCancel();
+  pb::TaskUpdate u;
+  while (reader->Read(&u)) {
+  }
+  reader->Finish();
+}
+
 TEST_F(DutyServiceTest, ConcurrentRetriesCheckInOnce) {
   pb::CheckInRequest in;
   in.set_request_id("same");
@@ -659,6 +724,447 @@ TEST_F(DutyServiceTest, AMalformedPayloadIsRefused) {
   EXPECT_EQ(Deliver("dispatch.sla.breached", group_, m, estate_).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Count("tasks"), 0);
+}
+
+// ---- handovers (交接班, 000_… 二.1; 001_…) and daily logs (上班日志, 000_… 二.2) ----------------
+
+class HandoverTest : public DutyServiceTest {
+ protected:
+  std::string Ticket(const std::string& owner, ev::TicketState state) {
+    ev::TicketChanged t;
+    t.set_ticket_id(NewId(absl::Now()));
+    t.set_estate_id(estate_);
+    t.set_owner_id(owner);
+    t.set_state(state);
+    EXPECT_TRUE(Deliver("intake.ticket.created", group_, t, estate_).ok());
+    return t.ticket_id();
+  }
+
+  pb::CreateHandoverRequest HandOver(const std::string& request_id, const std::string& incoming) {
+    pb::CreateHandoverRequest req;
+    req.set_request_id(request_id);
+    req.set_estate_id(estate_);
+    req.set_incoming_staff_id(incoming);
+    req.set_notes("lift of building 3 stopped at 16:40; the ticket stays with its owner");
+    return req;
+  }
+
+  pb::AcknowledgeHandoverRequest Acknowledge(const std::string& request_id, const std::string& id) {
+    pb::AcknowledgeHandoverRequest req;
+    req.set_request_id(request_id);
+    req.set_id(id);
+    return req;
+  }
+
+  // The payloads of the events of `type` in the outbox.
+  template <class T>
+  std::vector<T> Published(const std::string& type) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    std::vector<T> out;
+    for (const auto& row :
+         tx.exec_params("SELECT envelope FROM wuye_outbox WHERE type = $1 ORDER BY id", type)) {
+      ev::Event e;
+      e.ParseFromString(pqxx::binarystring(row[0]).str());
+      T p;
+      EXPECT_TRUE(e.payload().UnpackTo(&p));
+      out.push_back(p);
+    }
+    return out;
+  }
+
+  // Two replicas' handover and log timers at the same moment, a few rows each, then until
+  // nothing is due: how many published.
+  int FireRacing(absl::Time now) {
+    HandoverJobs a(*db_), b(*db_);
+    std::atomic<int> published{0};
+    auto run = [&](HandoverJobs& jobs) {
+      for (int i = 0; i < 5; ++i) published += *jobs.FireDue(now, 2);
+    };
+    std::thread ta(run, std::ref(a)), tb(run, std::ref(b));
+    ta.join();
+    tb.join();
+    while (int more = *a.FireDue(now)) published += more;
+    return published.load();
+  }
+
+  static ev::CivilDate Day(int y, int m, int d) {
+    ev::CivilDate out;
+    out.set_year(y);
+    out.set_month(m);
+    out.set_day(d);
+    return out;
+  }
+};
+
+// 000_… 二.1 "嚴格排班和值班登記及交接制度;所有值班和交接班必須記錄、存檔" and 001_… "查阅交接班
+// 记录,跟进未达成工作": the outgoing person hands over what they hold open, the incoming one
+// acknowledges, the team lead reads it; tickets keep their first-contact owner (首接负责制).
+TEST_F(HandoverTest, AHandoverRecordsWhatIsOpenAndTheIncomingPersonAcknowledges) {
+  const std::string next = Staff({ev::STAFF_ROLE_AGENT});
+  const std::string next_tok = TestToken(group_, {estate_}, {"agent"}, next);
+  const std::string shift = Shift(agent_, kStart - absl::Hours(8), kStart);
+  const std::string open = Ticket(agent_, ev::TICKET_STATE_RECEIVED);
+  Ticket(agent_, ev::TICKET_STATE_CLOSED);
+  const std::string theirs = Ticket(next, ev::TICKET_STATE_RECEIVED);
+  ev::WorkOrderChanged order = Order(0);
+  order.add_worker_ids(agent_);
+  order.set_state(ev::WORK_ORDER_STATE_ACCEPTED);
+  ASSERT_TRUE(Deliver("dispatch.work_order.accepted", group_, order, estate_).ok());
+  std::vector<std::string> held = {"ticket/" + open, "work_order/" + order.work_order_id()};
+  std::sort(held.begin(), held.end());
+
+  clock_.Set(kStart + absl::Minutes(5));
+  pb::DraftHandoverRequest draft;
+  draft.set_estate_id(estate_);
+  pb::Handover d;
+  ASSERT_TRUE(Call(&Stub::DraftHandover, agent_tok_, draft, &d).ok());
+  EXPECT_EQ(d.shift_id(), shift);
+  EXPECT_EQ(std::vector<std::string>(d.open_refs().begin(), d.open_refs().end()), held);
+  EXPECT_EQ(Count("handovers"), 0);  // a draft is not stored
+
+  pb::Handover h;
+  ASSERT_TRUE(Call(&Stub::CreateHandover, agent_tok_, HandOver("ho-1", next), &h).ok());
+  EXPECT_EQ(h.shift_id(), shift);
+  EXPECT_EQ(h.outgoing_staff_id(), agent_);
+  EXPECT_EQ(h.incoming_staff_id(), next);
+  EXPECT_EQ(FromProtoTime(h.shift_end_time()), kStart);
+  EXPECT_EQ(std::vector<std::string>(h.open_refs().begin(), h.open_refs().end()), held);
+  EXPECT_FALSE(h.has_acknowledge_time());
+  // request_id: the same answer; another request for the same shift: refused.
+  pb::Handover again;
+  ASSERT_TRUE(Call(&Stub::CreateHandover, agent_tok_, HandOver("ho-1", next), &again).ok());
+  EXPECT_EQ(again.id(), h.id());
+  grpc::Status twice = Call(&Stub::CreateHandover, agent_tok_, HandOver("ho-2", next), &again);
+  EXPECT_EQ(twice.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(twice), "ALREADY_HANDED_OVER");
+  EXPECT_EQ(Count("handovers"), 1);
+
+  // The handover moves nothing: the incoming person holds only their own ticket.
+  ASSERT_TRUE(Call(&Stub::DraftHandover, next_tok, draft, &d).ok());
+  EXPECT_EQ(std::vector<std::string>(d.open_refs().begin(), d.open_refs().end()),
+            std::vector<std::string>{"ticket/" + theirs});
+
+  // Only the incoming person acknowledges, once.
+  EXPECT_EQ(Call(&Stub::AcknowledgeHandover, agent_tok_, Acknowledge("ack-0", h.id()), &again)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  clock_.Set(kStart + absl::Minutes(12));
+  pb::Handover acked;
+  ASSERT_TRUE(
+      Call(&Stub::AcknowledgeHandover, next_tok, Acknowledge("ack-1", h.id()), &acked).ok());
+  EXPECT_EQ(FromProtoTime(acked.acknowledge_time()), kStart + absl::Minutes(12));
+  ASSERT_TRUE(
+      Call(&Stub::AcknowledgeHandover, next_tok, Acknowledge("ack-1", h.id()), &again).ok());
+  EXPECT_EQ(again.acknowledge_time().seconds(), acked.acknowledge_time().seconds());
+  EXPECT_EQ(
+      Reason(Call(&Stub::AcknowledgeHandover, next_tok, Acknowledge("ack-2", h.id()), &again)),
+      "ALREADY_ACKNOWLEDGED");
+
+  // The record: the team lead reads every one, a colleague neither theirs nor the list.
+  pb::GetHandoverRequest get;
+  get.set_id(h.id());
+  ASSERT_TRUE(Call(&Stub::GetHandover, lead_tok_, get, &again).ok());
+  EXPECT_TRUE(again.has_acknowledge_time());
+  const std::string third = Staff({ev::STAFF_ROLE_AGENT});
+  const std::string third_tok = TestToken(group_, {estate_}, {"agent"}, third);
+  EXPECT_EQ(Call(&Stub::GetHandover, third_tok, get, &again).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  pb::ListHandoversRequest list;
+  list.set_estate_id(estate_);
+  *list.mutable_window_start() = ToProtoTime(kStart - absl::Hours(24));
+  *list.mutable_window_end() = ToProtoTime(kStart + absl::Hours(24));
+  pb::ListHandoversResponse archive;
+  ASSERT_TRUE(Call(&Stub::ListHandovers, lead_tok_, list, &archive).ok());
+  ASSERT_EQ(archive.handovers_size(), 1);
+  EXPECT_EQ(archive.handovers(0).id(), h.id());
+  EXPECT_EQ(Call(&Stub::ListHandovers, next_tok, list, &archive).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  list.set_staff_id(next);
+  ASSERT_TRUE(Call(&Stub::ListHandovers, next_tok, list, &archive).ok());
+  EXPECT_EQ(archive.handovers_size(), 1);
+
+  // Recorded and acknowledged in time: the timer finds nothing missing.
+  FireRacing(kStart + absl::Hours(1));
+  EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.handover.missing'"), 0);
+}
+
+TEST_F(HandoverTest, BadHandoversNameTheirFieldsAndChangeNothing) {
+  const std::string lead_shift = Shift(lead_, kStart - absl::Hours(8), kStart);
+  pb::Handover h;
+  pb::CreateHandoverRequest req = HandOver("bad", lead_);
+  req.set_estate_id("nope");
+  EXPECT_EQ(Field(Call(&Stub::CreateHandover, agent_tok_, req, &h)), "estate_id");
+  req.set_estate_id(estate_);
+  req.clear_incoming_staff_id();
+  EXPECT_EQ(Field(Call(&Stub::CreateHandover, agent_tok_, req, &h)), "incoming_staff_id");
+  req.set_incoming_staff_id("x");
+  EXPECT_EQ(Field(Call(&Stub::CreateHandover, agent_tok_, req, &h)), "incoming_staff_id");
+  req.set_incoming_staff_id(agent_);  // oneself
+  EXPECT_EQ(Field(Call(&Stub::CreateHandover, agent_tok_, req, &h)), "incoming_staff_id");
+  req.set_incoming_staff_id(lead_);
+  req.set_notes(" ");
+  EXPECT_EQ(Field(Call(&Stub::CreateHandover, agent_tok_, req, &h)), "notes");
+  req.set_notes("call the owner back on 13800138000");  // no phone numbers in the record
+  EXPECT_EQ(Field(Call(&Stub::CreateHandover, agent_tok_, req, &h)), "notes");
+  req.set_notes(std::string(4001, 'n'));
+  EXPECT_EQ(Field(Call(&Stub::CreateHandover, agent_tok_, req, &h)), "notes");
+  req.set_notes("all quiet");
+  req.set_shift_id("x");
+  EXPECT_EQ(Field(Call(&Stub::CreateHandover, agent_tok_, req, &h)), "shift_id");
+  req.set_shift_id(lead_shift);  // someone else's shift
+  EXPECT_EQ(Call(&Stub::CreateHandover, agent_tok_, req, &h).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  req.set_shift_id(NewId(absl::Now()));
+  EXPECT_EQ(Call(&Stub::CreateHandover, agent_tok_, req, &h).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  req.clear_shift_id();
+  req.set_incoming_staff_id(NewId(absl::Now()));  // nobody the directory knows
+  EXPECT_EQ(Call(&Stub::CreateHandover, agent_tok_, req, &h).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  req.set_incoming_staff_id(lead_);
+  req.set_estate_id(NewId(absl::Now()));  // not an estate of the token
+  EXPECT_EQ(Call(&Stub::CreateHandover, agent_tok_, req, &h).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Count("handovers"), 0);
+
+  // Acknowledging: the field, something that is not there, another group's.
+  EXPECT_EQ(Field(Call(&Stub::AcknowledgeHandover, lead_tok_, Acknowledge("a", "x"), &h)), "id");
+  EXPECT_EQ(Call(&Stub::AcknowledgeHandover, lead_tok_, Acknowledge("a", NewId(absl::Now())), &h)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  pb::Handover made;
+  ASSERT_TRUE(Call(&Stub::CreateHandover, agent_tok_, HandOver("good", lead_), &made).ok());
+  pb::AcknowledgeHandoverRequest ack = Acknowledge("a2", made.id());
+  ack.set_note("ok, ring 010-6914 0000");
+  EXPECT_EQ(Field(Call(&Stub::AcknowledgeHandover, lead_tok_, ack, &h)), "note");
+  const std::string other_group = NewId(absl::Now());
+  const std::string stranger = TestToken(other_group, {"*"}, {"group_admin"}, NewId(absl::Now()));
+  pb::GetHandoverRequest get;
+  get.set_id(made.id());
+  EXPECT_EQ(Call(&Stub::GetHandover, stranger, get, &h).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      Call(&Stub::AcknowledgeHandover, stranger, Acknowledge("a3", made.id()), &h).error_code(),
+      grpc::StatusCode::NOT_FOUND);
+
+  pb::ListHandoversRequest list;
+  list.set_estate_id(estate_);
+  pb::ListHandoversResponse resp;
+  EXPECT_EQ(Field(Call(&Stub::ListHandovers, lead_tok_, list, &resp)), "window_start");
+  *list.mutable_window_start() = ToProtoTime(kStart);
+  *list.mutable_window_end() = ToProtoTime(kStart + absl::Hours(24 * 40));
+  EXPECT_EQ(Field(Call(&Stub::ListHandovers, lead_tok_, list, &resp)), "window_end");
+}
+
+// What a handover lists follows the producer's versions: a late, older event does not
+// reopen a ticket nor give it back to its former owner; a redelivered one changes nothing.
+TEST_F(HandoverTest, HoldingsFollowTheNewestVersion) {
+  const std::string next = Staff({ev::STAFF_ROLE_AGENT});
+  auto deliver = [&](const ev::TicketChanged& t, int64_t version, const std::string& event_id) {
+    ev::Event e = ::wuye::testing::TestEvent("intake.ticket.changed", group_, t);
+    e.set_event_id(event_id);
+    e.set_estate_id(estate_);
+    e.set_subject_version(version);
+    *e.mutable_occurred_at() = ToProtoTime(clock_.Now());
+    return ::wuye::testing::Deliver(*db_, handler_, e);
+  };
+  ev::TicketChanged t;
+  t.set_ticket_id(NewId(absl::Now()));
+  t.set_estate_id(estate_);
+  t.set_owner_id(agent_);
+  t.set_state(ev::TICKET_STATE_RECEIVED);
+  ev::TicketChanged moved = t;  // version 2: another owner (a reassignment by intake)
+  moved.set_owner_id(next);
+  ev::TicketChanged closed = moved;  // version 3: closed
+  closed.set_state(ev::TICKET_STATE_CLOSED);
+  const std::string e1 = NewId(absl::Now()), e2 = NewId(absl::Now()), e3 = NewId(absl::Now());
+  ASSERT_TRUE(deliver(moved, 2, e2).ok());
+  ASSERT_TRUE(deliver(t, 1, e1).ok());  // late
+  pb::DraftHandoverRequest draft;
+  draft.set_estate_id(estate_);
+  pb::Handover d;
+  ASSERT_TRUE(Call(&Stub::DraftHandover, agent_tok_, draft, &d).ok());
+  EXPECT_EQ(d.open_refs_size(), 0);
+  ASSERT_TRUE(
+      Call(&Stub::DraftHandover, TestToken(group_, {estate_}, {"agent"}, next), draft, &d).ok());
+  ASSERT_EQ(d.open_refs_size(), 1);
+  ASSERT_TRUE(deliver(closed, 3, e3).ok());
+  ASSERT_TRUE(deliver(moved, 2, e2).ok());  // redelivered past the inbox
+  ASSERT_TRUE(
+      Call(&Stub::DraftHandover, TestToken(group_, {estate_}, {"agent"}, next), draft, &d).ok());
+  EXPECT_EQ(d.open_refs_size(), 0);
+  EXPECT_EQ(Count("holdings"), 1);
+}
+
+// 000_… 二.1 "(如發現交接班異常、未記錄或不全,每發現一處扣服務質量標準分值10分)": past the
+// group's window after a shift's end, a shift not handed over names its person, one not
+// acknowledged the incoming person; each once, with two timers racing.
+TEST_F(HandoverTest, TheHandoverTimerNamesWhoFailedOnce) {
+  std::vector<std::string> silent;
+  for (int i = 0; i < 6; ++i) {
+    silent.push_back(Staff({ev::STAFF_ROLE_AGENT}));
+    Shift(silent.back(), kStart - absl::Hours(8), kStart);
+  }
+  const std::string giver = Staff({ev::STAFF_ROLE_SECURITY_GUARD});
+  const std::string taker = Staff({ev::STAFF_ROLE_SECURITY_GUARD});
+  const std::string careful = Staff({ev::STAFF_ROLE_AGENT});
+  const std::string gardener = Staff({ev::STAFF_ROLE_GARDENER});  // keeps no round-the-clock post
+  for (const std::string& s : {giver, careful, gardener}) {
+    Shift(s, kStart - absl::Hours(8), kStart);
+  }
+  clock_.Set(kStart + absl::Minutes(10));
+  pb::Handover h;
+  ASSERT_TRUE(Call(&Stub::CreateHandover, TestToken(group_, {estate_}, {"security_guard"}, giver),
+                   HandOver("g", taker), &h)
+                  .ok());
+  ASSERT_TRUE(Call(&Stub::CreateHandover, TestToken(group_, {estate_}, {"agent"}, careful),
+                   HandOver("c", agent_), &h)
+                  .ok());
+  ASSERT_TRUE(Call(&Stub::AcknowledgeHandover, agent_tok_, Acknowledge("c-ack", h.id()), &h).ok());
+
+  EXPECT_EQ(FireRacing(kStart + absl::Minutes(29)), 0);  // within the window
+  EXPECT_EQ(FireRacing(kStart + absl::Minutes(31)), 7);
+  EXPECT_EQ(FireRacing(kStart + absl::Hours(2)), 0);  // fired once
+  auto missing = Published<ev::HandoverMissing>("duty.handover.missing");
+  ASSERT_EQ(missing.size(), 7u);
+  std::vector<std::string> named;
+  for (const ev::HandoverMissing& m : missing) {
+    EXPECT_EQ(m.estate_id(), estate_);
+    EXPECT_EQ(FromProtoTime(m.shift_end()), kStart);
+    if (m.staff_id() == taker) {
+      EXPECT_TRUE(m.acknowledging());
+    } else {
+      EXPECT_FALSE(m.acknowledging());
+      named.push_back(m.staff_id());
+    }
+  }
+  std::sort(named.begin(), named.end());
+  std::sort(silent.begin(), silent.end());
+  EXPECT_EQ(named, silent);
+}
+
+// The group's window is a setting (a reading: the seed names no time); new settings move
+// the deadlines of timers armed before them.
+TEST_F(HandoverTest, TheGroupsHandoverSettings) {
+  Shift(agent_, kStart - absl::Hours(8), kStart);
+  pb::UpdateSettingsRequest up;
+  up.set_request_id("s-1");
+  up.mutable_settings()->mutable_handover_window()->set_seconds(3600);
+  up.mutable_update_mask()->add_paths("handover_window");
+  pb::Settings s;
+  EXPECT_EQ(Call(&Stub::UpdateSettings, manager_tok_, up, &s).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(&Stub::UpdateSettings, admin_tok_, up, &s).ok());
+  EXPECT_EQ(s.handover_window().seconds(), 3600);
+  EXPECT_EQ(s.daily_log_cutoff_minute(), 600);
+  EXPECT_EQ(s.handover_roles_size(), 4);
+  EXPECT_EQ(s.ack_windows_size(), static_cast<int>(Kinds().size()));  // kept
+  for (auto [path, field] : std::vector<std::pair<std::string, std::string>>{
+           {"handover_window", "settings.handover_window"},
+           {"daily_log_cutoff_minute", "settings.daily_log_cutoff_minute"},
+           {"handover_roles", "settings.handover_roles"}}) {
+    pb::UpdateSettingsRequest bad;
+    bad.set_request_id("bad-" + path);
+    bad.mutable_update_mask()->add_paths(path);
+    bad.mutable_settings()->mutable_handover_window()->set_seconds(60);
+    bad.mutable_settings()->set_daily_log_cutoff_minute(1440);
+    bad.mutable_settings()->add_handover_roles(ev::STAFF_ROLE_GROUP_ADMIN);
+    if (path != "handover_window") bad.mutable_settings()->clear_handover_window();
+    if (path != "daily_log_cutoff_minute") bad.mutable_settings()->clear_daily_log_cutoff_minute();
+    if (path != "handover_roles") bad.mutable_settings()->clear_handover_roles();
+    EXPECT_EQ(Field(Call(&Stub::UpdateSettings, admin_tok_, bad, &s)), field);
+  }
+  EXPECT_EQ(FireRacing(kStart + absl::Minutes(31)), 0);
+  EXPECT_EQ(FireRacing(kStart + absl::Minutes(61)), 1);
+}
+
+// 000_… 二.2 "每位員工每天有上班日志,記錄接待服務業主情況" (−10 for each missing): the day's
+// tickets and orders come from events, the person writes the rest; a day on duty without a
+// log by the cut-off (10:00 the next morning, estate time) is published once.
+TEST_F(HandoverTest, TheDailyLogIsFilledFromEventsAndMissingOnesArePublishedOnce) {
+  pb::CheckInRequest in;  // a day on duty by check-in: the agent's
+  in.set_request_id("in");
+  in.set_estate_id(estate_);
+  in.set_role(ev::STAFF_ROLE_AGENT);
+  pb::Attendance a;
+  ASSERT_TRUE(Call(&Stub::CheckIn, agent_tok_, in, &a).ok());
+  Shift(supervisor_, kStart - absl::Hours(8), kStart);  // by the roster: the supervisor's
+  // A shift the roster took back is no day on duty.
+  ev::ShiftChanged gone;
+  gone.set_shift_id(Shift(manager_, kStart - absl::Hours(8), kStart));
+  gone.set_estate_id(estate_);
+  gone.set_staff_id(manager_);
+  *gone.mutable_start_time() = ToProtoTime(kStart - absl::Hours(8));
+  *gone.mutable_end_time() = ToProtoTime(kStart);
+  gone.set_deleted(true);
+  ASSERT_TRUE(Deliver("directory.shift.deleted", group_, gone, estate_).ok());
+  const std::string ticket = Ticket(agent_, ev::TICKET_STATE_RECEIVED);
+  const ev::CivilDate today = Day(2026, 3, 2);  // 17:00 in Shanghai
+
+  pb::GetDailyLogRequest get;
+  get.set_estate_id(estate_);
+  *get.mutable_day() = today;
+  pb::DailyLog log;
+  ASSERT_TRUE(Call(&Stub::GetDailyLog, agent_tok_, get, &log).ok());
+  EXPECT_EQ(log.staff_id(), agent_);
+  ASSERT_EQ(log.served_refs_size(), 1);
+  EXPECT_EQ(log.served_refs(0), "ticket/" + ticket);
+  EXPECT_TRUE(log.notes().empty());
+
+  pb::UpdateDailyLogRequest up;
+  up.set_request_id("log-1");
+  up.mutable_daily_log()->set_estate_id(estate_);
+  *up.mutable_daily_log()->mutable_day() = today;
+  up.mutable_daily_log()->set_notes("received 1 resident about the lift; ticket open");
+  up.mutable_update_mask()->add_paths("served_refs");
+  EXPECT_EQ(Field(Call(&Stub::UpdateDailyLog, agent_tok_, up, &log)), "update_mask");
+  up.mutable_update_mask()->set_paths(0, "notes");
+  pb::UpdateDailyLogRequest bad = up;
+  bad.mutable_daily_log()->clear_day();
+  EXPECT_EQ(Field(Call(&Stub::UpdateDailyLog, agent_tok_, bad, &log)), "daily_log.day");
+  *bad.mutable_daily_log()->mutable_day() = Day(2026, 2, 30);
+  EXPECT_EQ(Field(Call(&Stub::UpdateDailyLog, agent_tok_, bad, &log)), "daily_log.day");
+  *bad.mutable_daily_log()->mutable_day() = Day(2026, 3, 3);  // tomorrow, estate time
+  EXPECT_EQ(Field(Call(&Stub::UpdateDailyLog, agent_tok_, bad, &log)), "daily_log.day");
+  bad = up;
+  bad.mutable_daily_log()->set_notes("");
+  EXPECT_EQ(Field(Call(&Stub::UpdateDailyLog, agent_tok_, bad, &log)), "daily_log.notes");
+  bad.mutable_daily_log()->set_notes("owner 11010519491231002X asked about fees");
+  EXPECT_EQ(Field(Call(&Stub::UpdateDailyLog, agent_tok_, bad, &log)), "daily_log.notes");
+  bad = up;
+  bad.mutable_daily_log()->set_staff_id(supervisor_);  // nobody writes another's log
+  EXPECT_EQ(Call(&Stub::UpdateDailyLog, agent_tok_, bad, &log).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Count("daily_logs"), 0);
+
+  ASSERT_TRUE(Call(&Stub::UpdateDailyLog, agent_tok_, up, &log).ok());
+  EXPECT_EQ(log.notes(), up.daily_log().notes());
+  EXPECT_EQ(log.served_refs_size(), 1);
+  pb::DailyLog again;
+  ASSERT_TRUE(Call(&Stub::UpdateDailyLog, agent_tok_, up, &again).ok());
+  EXPECT_EQ(again.update_time().seconds(), log.update_time().seconds());
+  EXPECT_EQ(Count("daily_logs"), 1);
+
+  // The team lead reads anyone's; a colleague only their own.
+  get.set_staff_id(agent_);
+  ASSERT_TRUE(Call(&Stub::GetDailyLog, lead_tok_, get, &log).ok());
+  EXPECT_EQ(log.notes(), up.daily_log().notes());
+  get.set_staff_id(supervisor_);
+  EXPECT_EQ(Call(&Stub::GetDailyLog, agent_tok_, get, &log).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  get.clear_day();
+  EXPECT_EQ(Field(Call(&Stub::GetDailyLog, lead_tok_, get, &log)), "day");
+
+  // 10:00 on the 3rd in Shanghai is 02:00 UTC: kStart + 17 h.
+  FireRacing(kStart + absl::Hours(17) - absl::Minutes(1));
+  EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.daily_log.missing'"), 0);
+  FireRacing(kStart + absl::Hours(17));
+  FireRacing(kStart + absl::Hours(18));
+  auto missing = Published<ev::DailyLogMissing>("duty.daily_log.missing");
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0].staff_id(), supervisor_);
+  EXPECT_EQ(missing[0].estate_id(), estate_);
+  EXPECT_EQ(missing[0].day().day(), 2);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/duty/notification_store.h"
+#include "services/duty/task_signal.h"
 #include "shared/sql.h"
 
 namespace wuye::duty {
@@ -400,20 +401,32 @@ std::vector<pb::Task> DutyStore::ListTasks(pqxx::work& tx, const std::string& gr
 
 const sql::Statement kTaskChanged = statements.Add(
     "du_task_changed",
-    absl::StrCat("SELECT ", kTaskCols,
-                 " FROM tasks WHERE " DU_TASK_FILTER
-                 "AND updated_at >= " WUYE_SQL_TIME("$10") " ORDER BY updated_at, id LIMIT $11"));
+    absl::StrCat(
+        "SELECT ", kTaskCols,
+        " FROM tasks WHERE " DU_TASK_FILTER
+        // The range for the index, then the exact (µs, id) cursor.
+        "AND updated_at >= " WUYE_SQL_TIME(
+            "$10") " - interval '1 millisecond' "
+                   "AND (" WUYE_SQL_MICROS("updated_at") ", id) > ($10::bigint, " WUYE_SQL_AFTER(
+                       "$11") ") ORDER BY updated_at, id LIMIT $12"));
 
 std::vector<pb::Task> DutyStore::TasksChangedSince(pqxx::work& tx, const std::string& group,
-                                                   const TaskFilter& f, absl::Time since,
+                                                   const TaskFilter& f, const ChangeCursor& from,
                                                    int limit) {
   std::vector<pb::Task> out;
   for (const auto& row : tx.exec_prepared(
            kTaskChanged, group, f.estate_id, IntArray(f.states), f.kind, f.role, f.mine, f.see_all,
-           IntArray(f.caller_roles), f.caller, Micros(since), limit)) {
+           IntArray(f.caller_roles), f.caller, Micros(from.time), from.after_id, limit)) {
     out.push_back(TaskRow(row));
   }
   return out;
+}
+
+const sql::Statement kSignalTask =
+    statements.Add("du_signal_task", absl::StrCat("SELECT pg_notify('", kTaskChannel, "', $1)"));
+
+void DutyStore::SignalTaskChange(pqxx::work& tx, const std::string& estate) {
+  tx.exec_prepared(kSignalTask, estate);
 }
 
 const sql::Statement kDueTasks = statements.Add(

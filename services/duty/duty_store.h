@@ -31,6 +31,13 @@ struct IdPage {
   int limit = 51;
 };
 
+// Where a read of changed tasks starts: after (time, id); an empty id takes every task
+// changed at `time` itself.
+struct ChangeCursor {
+  absl::Time time = absl::UnixEpoch();
+  std::string after_id;
+};
+
 struct TaskFilter {
   std::string estate_id;    // "" for every estate of the group (all-estate tokens)
   std::vector<int> states;  // none: every state
@@ -99,10 +106,14 @@ class DutyStore {
                                        const std::string& subject_ref);
   std::vector<pb::Task> ListTasks(pqxx::work& tx, const std::string& group,
                                   const TaskFilter& filter, const IdPage& page);
-  // Tasks of the estate changed at or after `since` (WatchTasks polls), oldest change
-  // first, with the filter's visibility.
+  // Tasks of the estate changed after `from` (WatchTasks polls), oldest change first, with
+  // the filter's visibility. The next page starts at the last task's (update_time, id).
   std::vector<pb::Task> TasksChangedSince(pqxx::work& tx, const std::string& group,
-                                          const TaskFilter& filter, absl::Time since, int limit);
+                                          const TaskFilter& filter, const ChangeCursor& from,
+                                          int limit);
+  // Wakes the screens watching the estate's tasks, in every replica, once `tx` commits
+  // (NOTIFY on kTaskChannel; task_signal.h).
+  void SignalTaskChange(pqxx::work& tx, const std::string& estate);
   // Across groups: tasks waiting for acknowledgement whose due time has come, locked with
   // SKIP LOCKED so that replicas share them. Pairs of (group, task).
   std::vector<std::pair<std::string, pb::Task>> DueTasks(pqxx::work& tx, absl::Time now, int limit);

@@ -1,10 +1,12 @@
 // The duty desk (docs/api/duty.md): who is on duty, the tasks other services' decisions
-// raise, the acknowledgement timer that moves them up the ladder, and the notifier that
-// sends them to the groups' gateways.
+// raise, the acknowledgement timer that moves them up the ladder, handovers and daily logs
+// and the timer that finds them missing, and the notifier that sends tasks to the groups'
+// gateways.
 #include "services/duty/consumers.h"
 #include "services/duty/duty_jobs.h"
 #include "services/duty/duty_service.h"
 #include "services/duty/duty_store.h"
+#include "services/duty/handover_flow.h"
 #include "services/duty/notifier.h"
 #include "shared/service_main.h"
 #include "shared/status.h"
@@ -31,6 +33,11 @@ int main(int argc, char** argv) {
              workers.push_back(std::make_unique<wuye::PeriodicWorker>(
                  "duty_escalation", absl::Seconds(1),
                  [d, clock] { return d->Escalate(clock->Now()); }));
+             // Handover windows and log cut-offs are minutes and hours: every 10 seconds.
+             auto h = std::make_shared<wuye::duty::HandoverJobs>(p.db);
+             workers.push_back(std::make_unique<wuye::PeriodicWorker>(
+                 "duty_handover_log", absl::Seconds(10),
+                 [h, clock] { return h->FireDue(clock->Now()); }));
              // The notification outlet (notifier.h): due rows to the groups' gateways.
              auto n = std::make_shared<wuye::duty::Notifier>(p.db, p.clock, *notify);
              workers.push_back(std::make_unique<wuye::PeriodicWorker>(

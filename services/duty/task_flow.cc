@@ -42,6 +42,7 @@ void TaskFlow::Publish(pqxx::work& tx, const std::string& group, const pb::Task&
                   .subject_version = t.version(),
                   .payload = &p},
                  now, trace_id);
+  store_.SignalTaskChange(tx, t.estate_id());
   // The notification outlet (notifier.h): raised and escalated tasks reach the gateway.
   if (auto change = NotifyingChange(type)) QueueNotification(tx, store_, group, t, *change, now);
 }

@@ -11,6 +11,7 @@
 #include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
+#include "shared/staff_roles.h"
 #include "shared/status.h"
 #include "shared/zone.h"
 #include "wuye/events/v1/billing_events.pb.h"
@@ -22,37 +23,6 @@ namespace wuye::performance {
 namespace {
 
 namespace ev = ::wuye::events::v1;
-
-std::string_view RoleName(ev::StaffRole role) {
-  switch (role) {
-    case ev::STAFF_ROLE_AGENT:
-      return roles::kAgent;
-    case ev::STAFF_ROLE_TEAM_LEAD:
-      return roles::kTeamLead;
-    case ev::STAFF_ROLE_SUPERVISOR:
-      return roles::kSupervisor;
-    case ev::STAFF_ROLE_ESTATE_MANAGER:
-      return roles::kEstateManager;
-    case ev::STAFF_ROLE_TECHNICIAN:
-      return roles::kTechnician;
-    case ev::STAFF_ROLE_CLEANER:
-      return roles::kCleaner;
-    case ev::STAFF_ROLE_GARDENER:
-      return roles::kGardener;
-    case ev::STAFF_ROLE_SECURITY_GUARD:
-      return roles::kSecurityGuard;
-    case ev::STAFF_ROLE_CARE_WORKER:
-      return roles::kCareWorker;
-    case ev::STAFF_ROLE_FINANCE_CLERK:
-      return roles::kFinanceClerk;
-    case ev::STAFF_ROLE_QUALITY_INSPECTOR:
-      return roles::kQualityInspector;
-    case ev::STAFF_ROLE_GROUP_ADMIN:
-      return roles::kGroupAdmin;
-    default:
-      return "";
-  }
-}
 
 class Handler {
  public:
@@ -102,7 +72,7 @@ class Handler {
     copy.id = staff.staff_id();
     copy.active = staff.active();
     for (int r : staff.roles()) {
-      std::string_view name = RoleName(static_cast<ev::StaffRole>(r));
+      std::string_view name = TokenRoleName(static_cast<ev::StaffRole>(r));
       if (!name.empty()) copy.roles.emplace_back(name);
     }
     for (const std::string& id : staff.home_estate_ids()) {

@@ -8,6 +8,8 @@
 //                          closures and callbacks → figures;
 //   wuye.dispatch.events   dispatch.work_order.signature_missing → lines; completions and
 //                          dispatch.sla.breached → figures;
+//   wuye.duty.events       duty.handover.missing, duty.daily_log.missing → office quality
+//                          lines (000_… 二.1, 二.2) naming who failed, and their form lines;
 //   wuye.billing.events    billing.collection.reported → the estate's arrears team KPI (on
 //                          the office's quality ledger).
 // Each event's envelope id is the evidence reference of its lines: applied twice, counted

@@ -4,11 +4,13 @@
 #include <string_view>
 #include <utility>
 
+#include "shared/civil_date.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/events/v1/duty_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
 namespace wuye::performance {
@@ -200,6 +202,34 @@ Evidence SlaBreachEvidence(const ev::Event& e, const ev::WorkOrderChanged& p, co
   return b.Take();
 }
 
+// 000_… 二.1: a handover not recorded, or not acknowledged, within the group's window
+// (duty's timer): −10 for the office, on the form of the person who failed.
+Evidence HandoverMissingEvidence(const ev::Event& e, const ev::HandoverMissing& p,
+                                 const Points& points, absl::TimeZone tz) {
+  if (!IsValidId(p.staff_id())) return {};
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.shift_end(), e));
+  b.Quality(kHandoverNotRecorded, std::vector<std::string>{p.staff_id()}).line.note =
+      p.acknowledging() ? "handover not acknowledged by the incoming person"
+                        : "shift handover not recorded";
+  return b.Take();
+}
+
+// 000_… 二.2: a day on duty without a daily work log by the group's cut-off: −10 for the
+// office, on the person's form, in the month of the day.
+Evidence DailyLogMissingEvidence(const ev::Event& e, const ev::DailyLogMissing& p,
+                                 const Points& points, absl::TimeZone tz) {
+  if (!IsValidId(p.staff_id())) return {};
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  std::optional<absl::CivilDay> day = CivilDayOf(p.day());
+  if (!day) return {};
+  Builder b(e, points, tz, estate, absl::FromCivil(*day, tz));
+  b.Quality(kNoDailyLog, std::vector<std::string>{p.staff_id()}).line.note = "no daily work log";
+  return b.Take();
+}
+
 // The evidence readers: one route per type that is evidence, the payload unpacked as the
 // message the type carries (a payload of another message is refused: shared/event_router.h).
 using EvidenceRouter = BasicEventRouter<Evidence&, const Points&, absl::TimeZone>;
@@ -225,7 +255,9 @@ const EvidenceRouter& EvidenceReaders() {
         .On<ev::WorkOrderChanged>("dispatch.work_order.signature_missing",
                                   Reader(&UnsignedWorkEvidence))
         .On<ev::WorkOrderChanged>("dispatch.work_order.completed", Reader(&CompletionEvidence))
-        .On<ev::WorkOrderChanged>("dispatch.sla.breached", Reader(&SlaBreachEvidence));
+        .On<ev::WorkOrderChanged>("dispatch.sla.breached", Reader(&SlaBreachEvidence))
+        .On<ev::HandoverMissing>("duty.handover.missing", Reader(&HandoverMissingEvidence))
+        .On<ev::DailyLogMissing>("duty.daily_log.missing", Reader(&DailyLogMissingEvidence));
     return r;
   }();
   return *readers;

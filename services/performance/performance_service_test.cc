@@ -29,6 +29,7 @@
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
+#include "wuye/events/v1/duty_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 #include "wuye/events/v1/performance_events.pb.h"
 
@@ -1710,6 +1711,65 @@ TEST_F(PerformanceServiceTest, AnUpdateMaskChangesOnlyItsFieldsOfAFormItem) {
   ASSERT_TRUE(Call(&Stub::UpdateFormItem, admin_tok_, whole, &item).ok());
   EXPECT_EQ(find("handover_not_recorded").name(), handover.name());
   EXPECT_EQ(find("handover_not_recorded").points(), -5);
+}
+
+// ---- duty's evidence --------------------------------------------------------------------------
+
+// 000_… 二.1 "所有值班和交接班必須記錄、存檔" (−10 for each handover missing, abnormal or
+// incomplete) and 二.2 "每位員工每天有上班日志" (−10 for each missing log): duty's timer
+// events are lines of the office's quality ledger naming who failed, with their form lines
+// (by default −1); the same event twice counts once.
+TEST_F(PerformanceServiceTest, DutysMissingHandoverAndLogCostTenOnceNamingWhoFailed) {
+  ev::HandoverMissing h;
+  h.set_shift_id(NewId(absl::Now()));
+  h.set_estate_id(estate_);
+  h.set_staff_id(agent_);
+  h.set_acknowledging(true);
+  *h.mutable_shift_end() = ToProtoTime(Utc(2026, 10, 9, 10));
+  const std::string handover_event = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("duty.handover.missing", group_, h, estate_, handover_event).ok());
+  ASSERT_TRUE(Deliver("duty.handover.missing", group_, h, estate_, handover_event).ok());
+  ev::DailyLogMissing d;
+  d.set_staff_id(tech_);
+  d.set_estate_id(estate_);
+  d.mutable_day()->set_year(2026);
+  d.mutable_day()->set_month(10);
+  d.mutable_day()->set_day(31);  // the month is the day's, in the estate's zone
+  const std::string log_event = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("duty.daily_log.missing", group_, d, estate_, log_event).ok());
+  ASSERT_TRUE(Deliver("duty.daily_log.missing", group_, d, estate_, log_event).ok());
+
+  pb::QualityLedger ledger = Ledger(2026, 10);
+  ASSERT_EQ(ledger.lines_size(), 2);
+  EXPECT_EQ(ledger.score(), -20);
+  for (const pb::QualityLine& l : ledger.lines()) {
+    EXPECT_EQ(l.points(), -10);
+    ASSERT_EQ(l.responsible_staff_ids_size(), 1);
+    if (l.item() == "handover_not_recorded") {
+      EXPECT_EQ(l.responsible_staff_ids(0), agent_);
+      EXPECT_EQ(l.evidence_ref(), handover_event);
+      EXPECT_EQ(l.note(), "handover not acknowledged by the incoming person");
+    } else {
+      EXPECT_EQ(l.item(), "no_daily_log");
+      EXPECT_EQ(l.responsible_staff_ids(0), tech_);
+      EXPECT_EQ(l.evidence_ref(), log_event);
+    }
+  }
+  pb::Sheet agent = Sheet(agent_, 2026, 10);
+  ASSERT_EQ(agent.lines_size(), 1);
+  EXPECT_EQ(agent.lines(0).rule(), "handover_not_recorded");
+  EXPECT_EQ(agent.score(), 99);
+  pb::Sheet tech = Sheet(tech_, 2026, 10);
+  ASSERT_EQ(tech.lines_size(), 1);
+  EXPECT_EQ(tech.lines(0).rule(), "no_daily_log");
+
+  // Naming nobody, it is nobody's; a payload of another message is refused.
+  ev::HandoverMissing nobody = h;
+  nobody.clear_staff_id();
+  ASSERT_TRUE(Deliver("duty.handover.missing", group_, nobody, estate_).ok());
+  EXPECT_EQ(Deliver("duty.daily_log.missing", group_, h, estate_).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Ledger(2026, 10).lines_size(), 2);
 }
 
 }  // namespace
