@@ -168,6 +168,7 @@ pb::Settings EffectiveSettings(const pb::Settings& stored) {
     w->mutable_window()->set_seconds(absl::ToInt64Seconds(AckWindow(stored, k.kind)));
   }
   FillHandoverSettings(stored, &out);
+  out.set_notification_gateway_url(stored.notification_gateway_url());
   return out;
 }
 

@@ -10,6 +10,8 @@
 #include "absl/strings/str_join.h"
 #include "services/duty/handover.h"
 #include "services/duty/desk_gap.h"
+#include "services/duty/notification.h"
+#include "services/duty/notifier.h"
 #include "shared/field_mask.h"
 #include "shared/idempotency.h"
 #include "shared/ids.h"
@@ -481,6 +483,8 @@ grpc::Status DutyServiceImpl::GetSettings(Ctx* ctx, const pb::GetSettingsRequest
     WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     return db_.Transact([&](pqxx::work& tx) {
       *resp = EffectiveSettings(store_.GetSettings(tx, rc.caller.group_id));
+      // The gateway's address is the admins' business (it may name an internal host).
+      if (!rc.caller.HasRole(kGroupAdmin)) resp->clear_notification_gateway_url();
       return absl::OkStatus();
     });
   });
@@ -491,13 +495,18 @@ grpc::Status DutyServiceImpl::UpdateSettings(Ctx* ctx, const pb::UpdateSettingsR
   return rpc_.Run(ctx, "UpdateSettings", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
-    WUYE_RETURN_IF_ERROR(CheckUpdateMask(
-        req->update_mask(), pb::Settings::descriptor(),
-        {"ack_windows", "handover_window", "daily_log_cutoff_minute", "handover_roles"}));
+    WUYE_RETURN_IF_ERROR(
+        CheckUpdateMask(req->update_mask(), pb::Settings::descriptor(),
+                        {"ack_windows", "handover_window", "daily_log_cutoff_minute",
+                         "handover_roles", "notification_gateway_url"}));
     WUYE_RETURN_IF_ERROR(CheckSettings(req->settings(), "settings"));
     WUYE_RETURN_IF_ERROR(CheckHandoverSettings(req->settings(), "settings"));
-    // An update of the windows names at least one (the defaults back are named too), so
-    // that an empty request changes nothing by mistake.
+    WUYE_RETURN_IF_ERROR(CheckGatewayUrl(req->settings().notification_gateway_url(),
+                                         "settings.notification_gateway_url",
+                                         GatewayHttpAllowed()));
+    // An update of the windows (the whole settings, or a mask naming them) names at least
+    // one (the defaults back are named too), so that an empty request changes nothing by
+    // mistake; a mask naming other fields only leaves them alone.
     const auto& paths = req->update_mask().paths();
     bool windows =
         paths.empty() || std::find(paths.begin(), paths.end(), "ack_windows") != paths.end();

@@ -49,6 +49,11 @@ class DutyServiceImpl final : public pb::DutyService::Service {
                              pb::ListHandoversResponse*) override;
   grpc::Status GetDailyLog(Ctx*, const pb::GetDailyLogRequest*, pb::DailyLog*) override;
   grpc::Status UpdateDailyLog(Ctx*, const pb::UpdateDailyLogRequest*, pb::DailyLog*) override;
+  // notification_rpc.cc
+  grpc::Status ListNotifications(Ctx*, const pb::ListNotificationsRequest*,
+                                 pb::ListNotificationsResponse*) override;
+  grpc::Status RetryNotification(Ctx*, const pb::RetryNotificationRequest*,
+                                 pb::Notification*) override;
 
  private:
   Db& db_;

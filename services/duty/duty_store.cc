@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/duty/notification_store.h"
 #include "services/duty/task_signal.h"
 #include "shared/sql.h"
 
@@ -28,7 +29,10 @@ std::vector<int> ParseIntArray(const pqxx::field& f) {
 
 }  // namespace
 
-DutyStore::DutyStore(Db& db) { statements.PrepareOn(db); }
+DutyStore::DutyStore(Db& db) {
+  statements.PrepareOn(db);
+  NotificationStore::Prepare(db);  // TaskFlow queues notifications through a DutyStore
+}
 
 // ---- copies of the directory ------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 #include "services/duty/task_flow.h"
 
+#include "services/duty/notification.h"
+#include "services/duty/notifier.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 
@@ -41,6 +43,8 @@ void TaskFlow::Publish(pqxx::work& tx, const std::string& group, const pb::Task&
                   .payload = &p},
                  now, trace_id);
   store_.SignalTaskChange(tx, t.estate_id());
+  // The notification outlet (notifier.h): raised and escalated tasks reach the gateway.
+  if (auto change = NotifyingChange(type)) QueueNotification(tx, store_, group, t, *change, now);
 }
 
 bool TaskFlow::Raise(pqxx::work& tx, const std::string& group, const TaskDraft& d, absl::Time now,

@@ -63,6 +63,7 @@ if ! kubectl -n "$ns" get secret wuye-dev-redis-acl >/dev/null 2>&1; then
   make_secret wuye-dev-redis-acl "users.acl=$acl"
 fi
 make_secret wuye-intake-phone-hash "key=$(rand 32)"
+make_secret wuye-duty-gateway "secret=$(rand 32)"
 make_secret wuye-eldercare-keys "keys=k1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')" \
   "lookup=$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
 echo "secrets ready in namespace $ns; mint tokens with --es256_key_file=$keys/jwt-es256.key"
