@@ -1218,14 +1218,57 @@ TEST_F(DutySuiteTest, EveryKindFromItsProducerReachesThePeopleOnDutyAndClosesFro
     }
     EXPECT_EQ(kinds, (std::set<int>{ev::TASK_KIND_DISPUTED_BILL, ev::TASK_KIND_METER_READING}));
   }
-  // Another group's estate manager sees none of it: not at their estate, not with a token
-  // naming this group's estate, not by id.
+  // The other group's estate has only its manager on duty. A safety check raised there
+  // finds no care worker, team lead nor supervisor on duty: a role gap (issue #22 §1), so
+  // it reaches the next level up at once, as far as someone is on duty — the manager.
+  std::string other = TestToken(group2_, {estate2_}, {"estate_manager"}, manager2_);
+  std::string gap_task;
   {
-    std::string other = TestToken(group2_, {estate2_}, {"estate_manager"}, manager2_);
+    ASSERT_TRUE(Eventually([&] {
+      dut::ListOnDutyRequest req;
+      req.set_estate_id(estate2_);
+      dut::ListOnDutyResponse resp;
+      return Call(*duty_, &dut::DutyService::Stub::ListOnDuty, other, req, &resp).ok() &&
+             resp.on_duty_size() == 1 && resp.on_duty(0).staff_id() == manager2_;
+    })) << "duty does not know the other group's roster";
+    epb::RaiseSafetyCheckRequest req;
+    req.set_request_id(Rid("safety-check-2"));
+    req.set_estate_id(estate2_);
+    req.set_reason("typhoon Haikui");
+    epb::SafetyCheck check2;
+    grpc::Status st =
+        Call(*eldercare_, &epb::ElderCareService::Stub::RaiseSafetyCheck,
+             TestToken(group2_, {estate2_}, {"team_lead"}, "dsuite-lead2"), req, &check2);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    dut::Task raised;
+    ASSERT_TRUE(Eventually([&] {
+      for (const dut::Task& t : Tasks(other, estate2_)) {
+        if (t.subject_ref() == "check/" + check2.id()) raised = t;
+      }
+      return !raised.id().empty();
+    })) << "no task of the other group's safety check";
+    EXPECT_EQ(raised.kind(), ev::TASK_KIND_SAFETY_CHECK);
+    EXPECT_EQ(raised.state(), ev::TASK_STATE_ESCALATED);
+    EXPECT_EQ(raised.role(), ev::STAFF_ROLE_ESTATE_MANAGER);
+    EXPECT_EQ(raised.level(), 3);
+    EXPECT_THAT(raised.assignee_ids(), UnorderedElementsAreArray({manager2_}));
+    gap_task = raised.id();
+  }
+  // Each group's manager sees their own and none of the other's: not at their estate, not
+  // with a token naming the other's estate, not by id.
+  for (const dut::Task& t : Tasks(As("manager"), estate_)) EXPECT_NE(t.id(), gap_task);
+  {
+    std::string mine = TestToken(group_, {estate2_}, {"estate_manager"}, Id("manager"));
+    EXPECT_TRUE(Tasks(mine, estate2_).empty());
+  }
+  {
+    bool theirs_seen = false;
     for (const dut::Task& t : Tasks(other, estate2_)) {
       EXPECT_EQ(t.estate_id(), estate2_);
       EXPECT_EQ(ours.count(t.id()), 0u);
+      theirs_seen |= t.id() == gap_task;
     }
+    EXPECT_TRUE(theirs_seen);
     std::string all_estates = TestToken(group2_, {"*"}, {"estate_manager"}, manager2_);
     for (const dut::Task& t : Tasks(all_estates, "")) {
       EXPECT_EQ(t.estate_id(), estate2_);
