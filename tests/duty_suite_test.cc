@@ -598,17 +598,35 @@ TEST_F(DutySuiteTest, EveryKindFromItsProducerReachesThePeopleOnDutyAndClosesFro
   // ---- the group's settings ----
   Step("the group's settings");
   // Safety checks wait 1 minute (the minimum) for acknowledgement, so that the ladder is
-  // seen climbing within the test; every other kind keeps its default.
+  // seen climbing within the test. Emergencies get 15 minutes instead of their 3, so that
+  // on a slow machine the checks below still find the care worker's task where it was
+  // raised; every other kind keeps its default (10 minutes or more).
   {
     dut::UpdateSettingsRequest req;
     req.set_request_id(Rid("duty-settings"));
     dut::AckWindow* w = req.mutable_settings()->add_ack_windows();
     w->set_kind(ev::TASK_KIND_SAFETY_CHECK);
     w->mutable_window()->set_seconds(60);
+    w = req.mutable_settings()->add_ack_windows();
+    w->set_kind(ev::TASK_KIND_ELDER_EMERGENCY);
+    w->mutable_window()->set_seconds(15 * 60);
     req.mutable_update_mask()->add_paths("ack_windows");
     dut::Settings out;
     grpc::Status st = Call(*duty_, &dut::DutyService::Stub::UpdateSettings, Admin(), req, &out);
     ASSERT_TRUE(st.ok()) << st.error_message();
+    // An acknowledgement window under the minute is refused, and nothing changes.
+    dut::UpdateSettingsRequest bad = req;
+    bad.set_request_id(Rid("duty-settings"));
+    bad.mutable_settings()->mutable_ack_windows(0)->mutable_window()->set_seconds(30);
+    st = Call(*duty_, &dut::DutyService::Stub::UpdateSettings, Admin(), bad, &out);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    dut::Settings now_set;
+    ASSERT_TRUE(Call(*duty_, &dut::DutyService::Stub::GetSettings, Admin(),
+                     dut::GetSettingsRequest(), &now_set)
+                    .ok());
+    for (const dut::AckWindow& w : now_set.ack_windows()) {
+      if (w.kind() == ev::TASK_KIND_SAFETY_CHECK) EXPECT_EQ(w.window().seconds(), 60);
+    }
   }
   // Dispatch's group policy: an emergency has an hour to be on site (so that an order
   // received 50 minutes ago is past its 80 % warning and one received 100 minutes ago past
