@@ -25,7 +25,9 @@
 // its 1-minute minimum, watched through WatchTasks); every task closed by the producer's
 // later event (the ticket closed, cancelled or answered, the order completed or
 // cancelled, the appeal decided, the finding dismissed, the reading confirmed, an
-// agent's check-in); and another group's manager seeing none of it.
+// agent's check-in); each raise and each step up the ladder POSTed once to the group's
+// notification gateway (a local receiver), signed, with nothing personal; a role with
+// nobody on duty going up at once; and another group's manager seeing none of it.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
