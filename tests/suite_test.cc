@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -93,6 +94,7 @@ class Suite {
     std::string secret_file = absl::StrCat(::testing::TempDir(), "suite-secret-", getpid());
     std::ofstream(secret_file) << kTestSecret << "\n";
     std::string cmd = absl::StrCat(WUYE_DEMO_BINARY, " --directory=", Target("directory"),
+                                   Has("duty") ? absl::StrCat(" --duty=", Target("duty")) : "",
                                    " --jwt_secret_file=", secret_file, " 2>&1");
     FILE* pipe = popen(cmd.c_str(), "r");
     if (pipe == nullptr) return "";
@@ -117,6 +119,7 @@ class Suite {
     t.billing = Target("billing");
     t.performance = Target("performance");
     t.eldercare = Target("eldercare");
+    t.duty = Target("duty");
     t.group_id = group;
     return t;
   }
@@ -336,6 +339,32 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
         EXPECT_GE(l.score, 0) << l.name;
         EXPECT_LE(l.score, 100) << l.name;
       }
+    }
+  }
+  if (suite.Has("duty")) {
+    // 000_… 二.1 (值班登记): the desk's people checked in; every estate has someone on duty.
+    EXPECT_GT(s.duty.checked_in, 0);
+    for (const auto& f : s.estates) EXPECT_GT(f.on_duty_now, 0) << f.name;
+    if (suite.Has("intake")) {
+      // The major complaint reached the supervisor and the estate manager on duty, one task
+      // each, and says nothing of the resident.
+      ASSERT_EQ(s.duty.major_complaint.size(), 2u);
+      std::set<std::string> roles;
+      for (const auto& t : s.duty.major_complaint) {
+        roles.insert(t.role);
+        EXPECT_FALSE(t.assignees.empty()) << t.role;
+        EXPECT_EQ(t.title.find("138"), std::string::npos) << t.title;
+      }
+      EXPECT_EQ(roles, (std::set<std::string>{"supervisor", "estate_manager"}));
+      EXPECT_GE(s.duty.kinds.at("major_complaint").raised, 2);
+    }
+    // 000_… 二.1: every ended shift of the desk handed over and acknowledged.
+    EXPECT_GT(s.duty.handovers, 0);
+    EXPECT_EQ(s.duty.handovers_acknowledged, s.duty.handovers);
+    if (suite.Has("performance")) {
+      // 000_… 二.2 (每位员工每天有上班日志): the one log not written costs the office 10.
+      EXPECT_FALSE(s.duty.log_missing_staff.empty());
+      EXPECT_EQ(s.duty.log_missing_points, -10);
     }
   }
 }

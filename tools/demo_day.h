@@ -22,9 +22,13 @@ namespace wuye::demo {
 
 // host:port of each service; empty: the service is not running and its steps are skipped.
 // The directory is required (the day reads the group's estates, units, residents, staff).
+// The one person on duty yesterday whose work log the demo leaves unwritten (a StaffPlan
+// key of tools/demo_data/staff.textproto): the duty desk finds it missing (000_… 二.2).
+inline constexpr char kLogMissingStaff[] = "jade-agent-2";
+
 struct DayTargets {
   std::string directory;
-  std::string intake, dispatch, billing, performance, eldercare;
+  std::string intake, dispatch, billing, performance, eldercare, duty;
   std::string group_id;  // the demo group, as wuye-demo printed it
 };
 
@@ -48,6 +52,7 @@ struct DayOptions {
 struct EstateFigures {
   std::string estate_id, name;
   int households = 0;
+  int on_duty_now = 0;  // duty.ListOnDuty: people on duty at the estate when the day began
   // intake.GetCallbackCoverage of the day's month.
   bool has_coverage = false;
   int quota_percent = 0, households_served = 0, callbacks_required = 0, callbacks_done = 0;
@@ -129,8 +134,25 @@ struct DaySummary {
   // Performance: the month's best and worst sheets with their evidence.
   std::vector<ScoreLine> best, worst;
   std::vector<EstateFigures> estates;
+  // The duty desk (docs/api/duty.md).
+  struct DutyTask {
+    std::string title, role, acknowledged_by;
+    std::vector<std::string> assignees;  // by name
+  };
+  struct DutyKind {
+    int raised = 0, acknowledged = 0, done = 0, highest_level = 0;
+  };
+  struct DutyFigures {
+    int checked_in = 0;
+    std::vector<DutyTask> major_complaint;  // t05's tasks, one per role
+    std::map<std::string, DutyKind> kinds;  // "major_complaint", "escalation", ...
+    int handovers = 0, handovers_acknowledged = 0;
+    std::string log_missing_staff, log_missing_estate;  // kLogMissingStaff's name
+    int log_missing_points = 0;                         // its office line (−10), once seen
+  } duty;
 
   void Print(std::ostream& out) const;
+  void PrintDuty(std::ostream& out) const;
 };
 
 absl::StatusOr<DaySummary> RunDemoDay(const DayTargets& targets, const DayOptions& options);

@@ -46,11 +46,13 @@
 #include "shared/config.h"
 #include "shared/proto_time.h"
 #include "shared/secret.h"
+#include "shared/staff_roles.h"
 #include "shared/status.h"
 #include "tools/demo_day.h"
 #include "tools/demo_day/script.h"
 #include "tools/display_width.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
+#include "wuye/duty/v1/duty.grpc.pb.h"
 
 ABSL_FLAG(std::string, directory, "127.0.0.1:50051", "host:port of the directory service");
 // The day's services (tools/demo_day.h); empty: that service's steps are skipped. With none
@@ -60,6 +62,7 @@ ABSL_FLAG(std::string, dispatch, "", "host:port of the dispatch service (empty: 
 ABSL_FLAG(std::string, billing, "", "host:port of the billing service (empty: skip)");
 ABSL_FLAG(std::string, performance, "", "host:port of the performance service (empty: skip)");
 ABSL_FLAG(std::string, eldercare, "", "host:port of the eldercare service (empty: skip)");
+ABSL_FLAG(std::string, duty, "", "host:port of the duty desk (empty: skip)");
 ABSL_FLAG(std::string, day, "",
           "the estate-local day replayed, YYYY-MM-DD (default: yesterday in Asia/Shanghai)");
 ABSL_FLAG(absl::Duration, settle_timeout, absl::Seconds(60),
@@ -226,10 +229,13 @@ std::string ReadSecret(const std::string& path) {
   std::exit(1);
 }
 
+// A token of `group` over `estates` with one role; its subject the demo, or a staff member
+// acting for themselves.
 std::string Mint(const std::string& secret, const std::string& group,
-                 std::vector<std::string> estates, std::string role) {
+                 std::vector<std::string> estates, std::string role,
+                 const std::string& subject = kSubject) {
   wuye::TokenClaims claims;
-  claims.subject = kSubject;
+  claims.subject = subject;
   claims.group_id = group;
   claims.estate_ids = std::move(estates);
   claims.roles = {std::move(role)};
@@ -426,7 +432,8 @@ int main(int argc, char** argv) {
       "then, given any of the other services, replays a day of front-desk traffic across them\n"
       "and prints the manager's summary (tools/demo_day.h).\n"
       "  wuye-demo [--directory=127.0.0.1:50051] [--jwt_secret_file=.local/jwt-secret]\n"
-      "            [--intake=H:P] [--dispatch=H:P] [--billing=H:P] [--performance=H:P]\n"
+      "            [--intake=H:P] [--dispatch=H:P] [--billing=H:P] [--performance=H:P] "
+      "[--duty=H:P]\n"
       "            [--eldercare=H:P] [--day=YYYY-MM-DD]\n"
       "Each flag also reads WUYE_<FLAG> from the environment (WUYE_DIRECTORY, ...).\n"
       "--jwt_secret_file: the HS256 secret the services run with (default .local/jwt-secret;\n"
@@ -471,6 +478,20 @@ int main(int argc, char** argv) {
 
   // 2. Everything else, as the group's admin over all its estates.
   dir.set_token(Mint(secret, group.id(), {"*"}, std::string(wuye::roles::kGroupAdmin)));
+  // The duty desk, when it runs: the demo group closes each day's work logs at midnight, so
+  // that yesterday's (the day replayed) are due whatever the hour the demo runs.
+  std::unique_ptr<wuye::duty::v1::DutyService::Stub> duty;
+  if (const std::string duty_target = absl::GetFlag(FLAGS_duty); !duty_target.empty()) {
+    duty = wuye::duty::v1::DutyService::NewStub(
+        grpc::CreateChannel(duty_target, grpc::InsecureChannelCredentials()));
+    wuye::duty::v1::UpdateSettingsRequest req;
+    req.set_request_id("demo-duty-settings");
+    req.mutable_settings()->set_daily_log_cutoff_minute(0);
+    req.mutable_update_mask()->add_paths("daily_log_cutoff_minute");
+    wuye::duty::v1::Settings made;
+    dir.Call("duty.UpdateSettings",
+             [&](auto* ctx) { return duty->UpdateSettings(ctx, req, &made); });
+  }
   std::vector<EstatePlan> plans = DemoEstates();
   std::map<std::string, std::string> estate_ids;  // plan key → id
   std::vector<EstateSummary> summaries;
@@ -594,6 +615,31 @@ int main(int argc, char** argv) {
     tally.Count(made.create_time());
     if (sp.slot() == StaffPlan::SLOT_NONE) continue;
 
+    // Yesterday's work log (上班日志, 000_… 二.2), written before the roster reaches the duty
+    // desk: every one on duty yesterday kept theirs but jade's night agent, whose missing log
+    // the desk finds at the cut-off (−10 on the office's quality ledger).
+    if (duty && sp.key() != wuye::demo::kLogMissingStaff) {
+      wuye::duty::v1::UpdateDailyLogRequest req;
+      req.set_request_id(
+          absl::StrCat("demo-log-", sp.key(), "-", absl::FormatCivilTime(today - 1)));
+      wuye::duty::v1::DailyLog* log = req.mutable_daily_log();
+      log->set_estate_id(estate_ids.at(sp.homes(0)));
+      log->mutable_day()->set_year(static_cast<int32_t>((today - 1).year()));
+      log->mutable_day()->set_month((today - 1).month());
+      log->mutable_day()->set_day((today - 1).day());
+      log->set_notes(sp.slot() == StaffPlan::SLOT_DAY
+                         ? "白班: 接待住户来访与来电, 跟进报修与投诉, 已交接"
+                         : "夜班: 接听夜间来电, 巡查大堂, 已交接");
+      std::string role(wuye::TokenRoleName(static_cast<wuye::events::v1::StaffRole>(sp.roles(0))));
+      wuye::duty::v1::DailyLog kept;
+      std::string admin_token =
+          Mint(secret, group.id(), {"*"}, std::string(wuye::roles::kGroupAdmin));
+      dir.set_token(Mint(secret, group.id(), {"*"}, role, made.id()));
+      dir.Call("duty.UpdateDailyLog",
+               [&](auto* ctx) { return duty->UpdateDailyLog(ctx, req, &kept); });
+      dir.set_token(admin_token);
+    }
+
     // Yesterday's shifts too: the night shift that began yesterday covers the early hours
     // of today, and the demo's day (tools/demo_day.h) replays yesterday.
     for (absl::CivilDay d : {today - 1, today}) {
@@ -693,8 +739,9 @@ int main(int argc, char** argv) {
   targets.billing = absl::GetFlag(FLAGS_billing);
   targets.performance = absl::GetFlag(FLAGS_performance);
   targets.eldercare = absl::GetFlag(FLAGS_eldercare);
+  targets.duty = absl::GetFlag(FLAGS_duty);
   if (targets.intake.empty() && targets.dispatch.empty() && targets.billing.empty() &&
-      targets.performance.empty() && targets.eldercare.empty()) {
+      targets.performance.empty() && targets.eldercare.empty() && targets.duty.empty()) {
     return 0;
   }
   wuye::demo::DayOptions options;

@@ -758,13 +758,8 @@ grpc::Status DirectoryServiceImpl::ListShifts(Ctx* ctx, const v1::ListShiftsRequ
     WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     if (!req->staff_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(req->staff_id(), "staff_id"));
-    if (!req->has_window_start()) return FieldError("window_start", "required");
-    if (!req->has_window_end()) return FieldError("window_end", "required");
-    absl::Time start = FromProtoTime(req->window_start()), end = FromProtoTime(req->window_end());
-    if (end <= start) return FieldError("window_end", "must be after window_start");
-    if (end - start > absl::Hours(24 * 31)) {
-      return FieldError("window_end", "at most 31 days after window_start");
-    }
+    WUYE_ASSIGN_OR_RETURN(TimeWindow window, WindowOf(*req, absl::Hours(24 * 31)));
+    const absl::Time start = window.start, end = window.end;
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
     const std::string filters =
         absl::StrCat("shifts;", req->estate_id(), ";", req->staff_id(), ";",

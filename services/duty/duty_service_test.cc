@@ -1043,6 +1043,23 @@ TEST_F(HandoverTest, TheHandoverTimerNamesWhoFailedOnce) {
   EXPECT_EQ(named, silent);
 }
 
+// 000_… 二.1: a roster entered after its shift ended still owes the handover, within the
+// group's window from when the desk learnt of it (nobody could be asked before); a shift
+// over for more than a day when learnt is a replayed record and is not timed.
+TEST_F(HandoverTest, ALateRosterGetsItsWindowFromWhenTheDeskLearntOfIt) {
+  const std::string late = Staff({ev::STAFF_ROLE_AGENT});
+  const std::string replayed = Staff({ev::STAFF_ROLE_AGENT});
+  Shift(late, kStart - absl::Hours(11), kStart - absl::Hours(3));
+  Shift(replayed, kStart - absl::Hours(40), kStart - absl::Hours(32));
+  EXPECT_EQ(FireRacing(kStart), 0);  // both ended before the desk heard of them
+  EXPECT_EQ(FireRacing(kStart + absl::Minutes(29)), 0);
+  EXPECT_EQ(FireRacing(kStart + absl::Minutes(31)), 1);
+  auto missing = Published<ev::HandoverMissing>("duty.handover.missing");
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0].staff_id(), late);
+  EXPECT_EQ(FromProtoTime(missing[0].shift_end()), kStart - absl::Hours(3));
+}
+
 // The group's window is a setting (a reading: the seed names no time); new settings move
 // the deadlines of timers armed before them.
 TEST_F(HandoverTest, TheGroupsHandoverSettings) {

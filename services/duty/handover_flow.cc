@@ -1,5 +1,7 @@
 #include "services/duty/handover_flow.h"
 
+#include <algorithm>
+
 #include "shared/civil_date.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
@@ -44,8 +46,10 @@ void HandoverFlow::ArmShift(pqxx::work& tx, const std::string& group, const ev::
   handover.key = s->id;
   handover.estate_id = s->estate_id;
   handover.staff_id = s->staff_id;
-  handover.base_at = s->end;
-  handover.due_at = HandoverDue(s->end, settings);
+  // A shift entered after it ended (a roster written late, or replayed) owes its
+  // handover within the window from when the desk learnt of it: nobody was asked before.
+  handover.base_at = std::max(s->end, now);
+  handover.due_at = HandoverDue(handover.base_at, settings);
   store_.ArmTimer(tx, handover);
   // The day the shift starts is its day on duty (a night shift's log is the evening's).
   absl::CivilDay day = LocalDay(s->start, ZoneOf(tx, group, s->estate_id));

@@ -196,11 +196,8 @@ grpc::Status DutyServiceImpl::ListHandovers(Ctx* ctx, const pb::ListHandoversReq
     WUYE_RETURN_IF_ERROR(rc.RequireStaff());
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     if (!req->staff_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(req->staff_id(), "staff_id"));
-    if (!req->has_window_start()) return FieldError("window_start", "required");
-    if (!req->has_window_end()) return FieldError("window_end", "required");
-    absl::Time from = FromProtoTime(req->window_start()), to = FromProtoTime(req->window_end());
-    if (to <= from) return FieldError("window_end", "after window_start");
-    if (to - from > absl::Hours(24 * 31)) return FieldError("window_end", "at most 31 days");
+    WUYE_ASSIGN_OR_RETURN(TimeWindow window, WindowOf(*req, absl::Hours(24 * 31)));
+    const absl::Time from = window.start, to = window.end;
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
     if (!rc.caller.HasAnyRole(kReaders) &&
         (req->staff_id().empty() || req->staff_id() != rc.caller.subject)) {

@@ -70,6 +70,7 @@ absl::StatusOr<DaySummary> Day::Run() {
   if (!t_.performance.empty()) {
     perf_ = ppb::PerformanceService::NewStub(Channel(t_.performance));
   }
+  if (!t_.duty.empty()) duty_ = duty::v1::DutyService::NewStub(Channel(t_.duty));
 
   Step("directory");
   WUYE_RETURN_IF_ERROR(LoadDirectory());
@@ -86,9 +87,19 @@ absl::StatusOr<DaySummary> Day::Run() {
     Step("billing-setup");
     WUYE_RETURN_IF_ERROR(BillingSetupStep());
   }
+  if (duty_) {
+    Step("duty-morning");
+    WUYE_RETURN_IF_ERROR(DutyMorningStep());
+  } else {
+    Skip("duty: check-ins, tasks, handovers, work logs (no --duty)");
+  }
   if (intake_) {
     Step("tickets");
     WUYE_RETURN_IF_ERROR(TicketsStep());
+    if (duty_) {
+      Step("duty-complaint");
+      WUYE_RETURN_IF_ERROR(DutyComplaintStep());
+    }
     Step("complaints");
     WUYE_RETURN_IF_ERROR(ComplaintsStep());
     Step("carrier");
@@ -123,6 +134,10 @@ absl::StatusOr<DaySummary> Day::Run() {
   if (billing_) {
     Step("payments");
     WUYE_RETURN_IF_ERROR(PaymentsStep());
+  }
+  if (duty_) {
+    Step("duty-evening");
+    WUYE_RETURN_IF_ERROR(DutyEveningStep());
   }
   if (perf_) {
     Step("scores");

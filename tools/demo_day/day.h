@@ -9,6 +9,7 @@
 //   eldercare.cc   enrolments, visits, a sick-bed day, an emergency
 //   dispatch.cc    the work orders of the tickets, from acceptance to sign-off
 //   scores.cc      what people saw, scored by hand
+//   duty.cc        the duty desk: check-ins, the major complaint's tasks, handovers, logs
 //   reports.cc     the manager's figures at the end of the day, and their printing
 //
 // The day's data (estates' crews, tickets, elders, prices, score entries) is a DayScript
@@ -41,6 +42,7 @@
 #include "wuye/billing/v1/billing.grpc.pb.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
 #include "wuye/dispatch/v1/dispatch.grpc.pb.h"
+#include "wuye/duty/v1/duty.grpc.pb.h"
 #include "wuye/eldercare/v1/eldercare.grpc.pb.h"
 #include "wuye/intake/v1/intake.grpc.pb.h"
 #include "wuye/performance/v1/performance.grpc.pb.h"
@@ -237,6 +239,9 @@ class Day {
   absl::Status ManualEntriesStep();
   absl::Status PaymentsStep();
   absl::Status ReportsStep();
+  absl::Status DutyMorningStep();
+  absl::Status DutyComplaintStep();
+  absl::Status DutyEveningStep();
   absl::StatusOr<ipb::Ticket> GetTicket(const std::string& id);
 
   const DayTargets& t_;
@@ -255,11 +260,13 @@ class Day {
   std::unique_ptr<epb::ElderCareService::Stub> elder_;
   std::unique_ptr<dpb::DispatchService::Stub> dispatch_;
   std::unique_ptr<ppb::PerformanceService::Stub> perf_;
+  std::unique_ptr<duty::v1::DutyService::Stub> duty_;
 
   std::map<std::string, Estate> estates_;             // by key
   std::map<std::string, dirpb::Staff> staff_;         // by name
   std::map<std::string, std::string> staff_names_;    // id → name
   std::map<std::string, std::string> ticket_estate_;  // ticket key → estate key
+  std::map<std::string, std::vector<dirpb::Shift>> shifts_;  // estate key → yesterday's on
 };
 
 }  // namespace wuye::demo

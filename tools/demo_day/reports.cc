@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "shared/proto_time.h"
+#include "shared/staff_roles.h"
 #include "tools/demo_day/day.h"
 #include "tools/display_width.h"
 
@@ -323,6 +324,43 @@ absl::Status Day::ReportsStep() {
   return absl::OkStatus();
 }
 
+void DaySummary::PrintDuty(std::ostream& out) const {
+  if (duty.checked_in == 0 && duty.kinds.empty()) return;
+  out << "\n  The duty desk (值班)\n"
+      << "    " << duty.checked_in << " people checked in (值班登记); on duty now:";
+  for (const auto& f : estates) out << " " << f.name << " " << f.on_duty_now << ";";
+  out << "\n";
+  for (const DutyTask& t : duty.major_complaint) {
+    out << "    major complaint → " << t.role << " on duty: "
+        << (t.assignees.empty() ? "nobody (a role gap, sent up the ladder)"
+                                : absl::StrJoin(t.assignees, ", "))
+        << (t.acknowledged_by.empty() ? "" : absl::StrCat(", taken by ", t.acknowledged_by))
+        << "  \"" << t.title << "\"\n";
+  }
+  static const char* kLevels[] = {"-", "team lead", "supervisor", "estate manager"};
+  std::vector<int> w = {24, 7, 7, 5, 16};
+  out << "  Tasks of the day (each a decision put in front of the person on duty)\n";
+  Line(out, {"kind", "raised", "taken", "done", "highest level"}, w);
+  for (const auto& [kind, k] : duty.kinds) {
+    Line(out,
+         {kind, absl::StrCat(k.raised), absl::StrCat(k.acknowledged), absl::StrCat(k.done),
+          kLevels[std::clamp(k.highest_level, 0, 3)]},
+         w);
+  }
+  out << "    " << duty.handovers << " shift handovers (交接班) recorded, "
+      << duty.handovers_acknowledged << " acknowledged by the incoming person\n";
+  if (!duty.log_missing_staff.empty()) {
+    out << "    work log (上班日志) missing: " << duty.log_missing_staff;
+    if (duty.log_missing_points != 0) {
+      out << ", " << duty.log_missing_points << " on " << duty.log_missing_estate
+          << "'s quality ledger (000_… 二.2)";
+    } else {
+      out << " (its line not seen yet)";
+    }
+    out << "\n";
+  }
+}
+
 void DaySummary::Print(std::ostream& out) const {
   out << "\nThe day " << day << " (" << kTimeZone << ") as a manager reads it\n";
   for (const auto& s : skipped) out << "  skipped: " << s << "\n";
@@ -359,6 +397,7 @@ void DaySummary::Print(std::ostream& out) const {
     out << "  " << work_orders_completed << " orders finished today, "
         << completed_without_signature << " completed without the resident's signature\n";
   }
+  PrintDuty(out);
   bool any_cov = false, any_coll = false, any_visits = false;
   for (const auto& f : estates) {
     any_cov |= f.has_coverage;
