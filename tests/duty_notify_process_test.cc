@@ -68,15 +68,6 @@ TEST(DutyNotifyProcess, ANotificationOutlivesACrashMidPostAndIsActedOnOnce) {
                   duty::pb::Settings s;
                   s.set_notification_gateway_url(gw.Url());
                   store.PutSettings(tx, group, s, absl::Now());
-                  // An agent at the 24-hour desk: no desk-gap task (desk_gap.h), so the
-                  // safety check's is the only notification.
-                  duty::pb::Attendance agent;
-                  agent.set_id(NewId(absl::Now()));
-                  agent.set_estate_id(estate);
-                  agent.set_staff_id(NewId(absl::Now()));
-                  agent.set_role(ev::STAFF_ROLE_AGENT);
-                  *agent.mutable_check_in_time() = ToProtoTime(absl::Now());
-                  store.CheckIn(tx, group, agent);
                   return absl::OkStatus();
                 }).ok());
   ev::SafetyCheckRaised check;
