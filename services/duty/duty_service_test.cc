@@ -550,7 +550,9 @@ TEST_F(DutyServiceTest, SettingsWindowsAreTheGroups) {
   pb::GetSettingsRequest get;
   ASSERT_TRUE(Call(&Stub::GetSettings, agent_tok_, get, &s).ok());
   for (const pb::AckWindow& w : s.ack_windows()) {
-    if (w.kind() == ev::TASK_KIND_MAJOR_COMPLAINT) EXPECT_EQ(w.window().seconds(), 300);
+    if (w.kind() == ev::TASK_KIND_MAJOR_COMPLAINT) {
+      EXPECT_EQ(w.window().seconds(), 300);
+    }
   }
   EXPECT_EQ(s.ack_windows_size(), static_cast<int>(Kinds().size()));
 }
