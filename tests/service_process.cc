@@ -69,7 +69,7 @@ bool ServiceProcess::Start(absl::Duration timeout) {
           pid_ = -1;
           return true;  // died: stop waiting
         }
-        return HealthStatus(channel_) == 1;
+        return options_.ready ? options_.ready(port_) : HealthStatus(channel_) == 1;
       },
       timeout);
   if (!up || pid_ < 0) {

@@ -5,6 +5,7 @@
 #include <grpcpp/channel.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,6 +22,9 @@ struct ServiceProcessOptions {
   std::string redis_addr;                  // empty: no bus
   std::map<std::string, std::string> env;  // extra WUYE_* settings
   std::vector<std::string> args;
+  // When it is up, given its port; unset: its gRPC health says SERVING. (The gateway
+  // speaks HTTP, not gRPC.)
+  std::function<bool(int port)> ready = nullptr;
 };
 
 class ServiceProcess {

@@ -28,6 +28,8 @@ struct HttpServer::Exchange {
   HttpRequest request;
   size_t max_body = 0;
   bool responded = false;
+  bool too_large = false;  // the body grew past max_body; the rest is dropped
+  size_t dropped = 0;
   std::unique_ptr<BodyStream> stream;
   std::string pending;  // the stream's chunk being sent
   size_t sent = 0;      // of pending
@@ -132,18 +134,24 @@ MHD_Result Answer(void* cls, MHD_Connection* connection, const char* url, const 
     return MHD_YES;
   }
   if (*upload_data_size > 0) {
-    if (!x->responded) {
-      if (x->request.body.size() + *upload_data_size > x->max_body) {
-        x->request.body.clear();
-        *upload_data_size = 0;
-        return Queue(connection, x, TooLarge(x->max_body));
-      }
+    // The library takes an answer only before the body or after all of it: a body without
+    // a length that grows past the limit is read on and dropped, up to as much again, and
+    // answered 413 at its end; past that the connection is closed.
+    if (!x->responded && !x->too_large && x->request.body.size() + *upload_data_size > x->max_body) {
+      x->too_large = true;
+      std::string().swap(x->request.body);
+    }
+    if (x->too_large) {
+      x->dropped += *upload_data_size;
+      if (x->dropped > std::max<size_t>(x->max_body, 1 << 20)) return MHD_NO;
+    } else if (!x->responded) {
       x->request.body.append(upload_data, *upload_data_size);
     }
     *upload_data_size = 0;
     return MHD_YES;
   }
   if (x->responded) return MHD_YES;
+  if (x->too_large) return Queue(connection, x, TooLarge(x->max_body));
   return Queue(connection, x, server->handler()->OnRequest(std::move(x->request)));
 }
 
