@@ -9,10 +9,15 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -591,6 +596,129 @@ TEST_F(GatewayTest, SigtermEndsStreamsWithUnavailableAndExitsZero) {
   EXPECT_EQ(Str(end.fields().at("error").struct_value(), "code"), "unavailable");
   int status = g->Wait(absl::Seconds(20));
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+TEST_F(GatewayTest, HeadOverTheLimitAndSilentClientsAreCut) {
+  // A request head over --max_header_bytes (16 KiB) is refused, never parsed.
+  Reply big = Json("/wuye.directory.v1.DirectoryService/GetGroup", Root(), "{}",
+                   {absl::StrCat("X-Padding: ", std::string(40 << 10, 'p'))});
+  EXPECT_GE(big.status, 400);
+  EXPECT_LT(big.status, 500);
+  // A client that opens a connection, starts a request and goes silent is cut after
+  // --idle_timeout, and does not hold the gateway meanwhile.
+  std::unique_ptr<ServiceProcess> g(new ServiceProcess({.name = "gateway",
+                                                        .binary = WUYE_GATEWAY_BINARY,
+                                                        .pg_url = "",
+                                                        .redis_addr = "",
+                                                        .env = {},
+                                                        .args = {"--upstream=127.0.0.1:1", "--idle_timeout=2s"},
+                                                        .ready = &GatewayReady}));
+  ASSERT_TRUE(g->Start());
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(g->port()));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const std::string partial = "POST /wuye.directory.v1.DirectoryService/GetGroup HTTP/1.1\r\nHost: x\r\n";
+  ASSERT_EQ(write(fd, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
+  EXPECT_EQ(Http(Url("/", g.get()), "GET", {}).status, 501);  // others are served meanwhile
+  const absl::Time start = absl::Now();
+  char buf[256];
+  ssize_t n = read(fd, buf, sizeof buf);  // blocks until the gateway closes
+  EXPECT_LE(n, 0);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
+  close(fd);
+}
+
+TEST_F(GatewayTest, KeepAliveHealthAndMetrics) {
+  const int metrics_port = ::wuye::testing::FreePort();
+  std::unique_ptr<ServiceProcess> g(new ServiceProcess(
+      {.name = "gateway",
+       .binary = WUYE_GATEWAY_BINARY,
+       .pg_url = "",
+       .redis_addr = "",
+       .env = {},
+       .args = {"--upstream=127.0.0.1:1", absl::StrCat("--upstreams=directory=127.0.0.1:", directory_->port()),
+                absl::StrCat("--metrics_listen=127.0.0.1:", metrics_port)},
+       .ready = &GatewayReady}));
+  ASSERT_TRUE(g->Start());
+  // Two calls on one handle use one connection.
+  CURL* c = curl_easy_init();
+  std::string sink;
+  curl_easy_setopt(c, CURLOPT_URL, Url("/wuye.directory.v1.DirectoryService/GetGroup", g.get()).c_str());
+  curl_slist* h = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Append);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  ASSERT_EQ(curl_easy_perform(c), CURLE_OK);
+  ASSERT_EQ(curl_easy_perform(c), CURLE_OK);
+  long connects = -1;
+  curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+  EXPECT_EQ(connects, 0);  // the second call reused the first one's connection
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  const std::string base = absl::StrCat("http://127.0.0.1:", metrics_port);
+  EXPECT_EQ(Http(base + "/healthz", "GET", {}).status, 200);
+  EXPECT_EQ(Http(base + "/readyz", "GET", {}).status, 200);
+  Reply m = Http(base + "/metrics", "GET", {});
+  EXPECT_NE(m.body.find(R"(wuye_gateway_requests_total{method="/wuye.directory.v1.DirectoryService/GetGroup",)"
+                        R"(protocol="connect",code="unauthenticated"} 2)"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("wuye_gateway_open_connections"), std::string::npos);
+}
+
+TEST_F(GatewayTest, ServesHttpsFromCertificateFiles) {
+  const std::string dir = ::testing::TempDir();
+  const std::string cert = dir + "/gw-cert.pem", key = dir + "/gw-key.pem";
+  const std::string cmd = absl::StrCat(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext "
+      "subjectAltName=IP:127.0.0.1 -keyout ", key, " -out ", cert, " 2>/dev/null");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto https_ready = [cert](int port) {
+    CURL* c = curl_easy_init();
+    std::string sink;
+    curl_easy_setopt(c, CURLOPT_URL, absl::StrCat("https://127.0.0.1:", port, "/").c_str());
+    curl_easy_setopt(c, CURLOPT_CAINFO, cert.c_str());
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Append);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    return status == 501;
+  };
+  std::unique_ptr<ServiceProcess> g(new ServiceProcess(
+      {.name = "gateway",
+       .binary = WUYE_GATEWAY_BINARY,
+       .pg_url = "",
+       .redis_addr = "",
+       .env = {},
+       .args = {"--upstream=127.0.0.1:1", absl::StrCat("--upstreams=directory=127.0.0.1:", directory_->port()),
+                "--tls_cert_file=" + cert, "--tls_key_file=" + key},
+       .ready = https_ready}));
+  ASSERT_TRUE(g->Start());
+  // A call over TLS, verified against the certificate, reaches the directory.
+  CURL* c = curl_easy_init();
+  std::string body;
+  curl_easy_setopt(c, CURLOPT_URL,
+                   absl::StrCat("https://127.0.0.1:", g->port(), "/wuye.directory.v1.DirectoryService/GetGroup").c_str());
+  curl_easy_setopt(c, CURLOPT_CAINFO, cert.c_str());
+  curl_slist* h = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Append);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  ASSERT_EQ(curl_easy_perform(c), CURLE_OK);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  EXPECT_EQ(status, 401);  // the directory's refusal of a call without a token
+  EXPECT_EQ(Str(JsonOf(body), "code"), "unauthenticated");
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  // Plain HTTP to the TLS port is not served.
+  EXPECT_NE(Http(Url("/", g.get()), "GET", {}).status, 501);
 }
 
 // ---- the official Connect-ES client ------------------------------------------------------------
