@@ -12,6 +12,9 @@
 #                              missing (the build's step: a C++-only build needs no Node)
 #   scripts/buf.sh typecheck   tsc --noEmit of web/clients/test/usage.ts against the
 #                              generated .d.ts (ctest web_clients)
+#   scripts/buf.sh smoke-selftest
+#                              web/clients/test/connect_smoke_selftest.mjs (ctest
+#                              connect_smoke_selftest)
 #
 # `breaking` compares against, in this order:
 #   - $WUYE_BUF_AGAINST, any git revision, if set;
@@ -142,11 +145,21 @@ cmd_generate() {
 }
 
 cmd_typecheck() {
+  need_clients
+  web/node_modules/.bin/tsc -p web/clients/test/tsconfig.json
+  echo "buf: web/clients type-check passed"
+}
+
+need_clients() {
   need_buf
   [[ -f web/clients/gen/index.d.ts ]] ||
     die "web/clients/gen is missing: build it (\`make build\`, or scripts/buf.sh generate)"
-  web/node_modules/.bin/tsc -p web/clients/test/tsconfig.json
-  echo "buf: web/clients type-check passed"
+}
+
+cmd_smoke_selftest() {
+  need_clients
+  command -v node >/dev/null 2>&1 || die "node not found: run \`make deps\`"
+  node web/clients/test/connect_smoke_selftest.mjs
 }
 
 case "${1:-}" in
@@ -162,5 +175,6 @@ run \`make deps\`" >&2
     fi
     ;;
   typecheck) cmd_typecheck ;;
-  *) die "usage: scripts/buf.sh lint|breaking|generate|generate-if-present|typecheck" ;;
+  smoke-selftest) cmd_smoke_selftest ;;
+  *) die "usage: scripts/buf.sh lint|breaking|generate|generate-if-present|typecheck|smoke-selftest" ;;
 esac
