@@ -72,10 +72,15 @@ function listen(server) {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
 }
 
+// This process's environment without any WUYE_ variable, and then the case's own.
+const baseEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !k.startsWith("WUYE_")),
+);
+
 function run(env) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [script], {
-      env: { PATH: process.env.PATH, ...env },
+      env: { ...baseEnv, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
