@@ -19,6 +19,10 @@
 //                         script never hangs; a stream that gets too few messages ends
 //                         with deadline_exceeded
 //   WUYE_BINARY=1         application/proto bodies instead of JSON
+//   WUYE_HTTP_GET=1       Connect's GET for the unary call, where Connect-ES allows it: only
+//                         for a method marked `option idempotency_level = NO_SIDE_EFFECTS`
+//                         (ListOnDuty is not, yet: then it POSTs); the unary line says
+//                         which in "httpGet"
 //   WUYE_EXPECT_ERROR=1   instead: one call with a bad field (ListOnDuty, estate_id
 //                         "not-an-id") and the error it gets, with its details decoded
 //
@@ -28,7 +32,7 @@
 //           WUYE_STREAM_MESSAGES messages, then aborted (AbortController)
 //
 // Output: one JSON line per result on stdout (messages in protobuf's JSON mapping):
-//   {"call":"unary","method":"wuye.duty.v1.DutyService/ListOnDuty","ok":true,"message":{...}}
+//   {"call":"unary","method":"wuye.duty.v1.DutyService/ListOnDuty","ok":true,"httpGet":false,"message":{...}}
 //   {"call":"stream","method":"wuye.duty.v1.DutyService/WatchTasks","ok":true,"index":0,"message":{...}}
 //   {"call":"stream","method":"...","ok":true,"done":true,"messages":1}   (after the abort)
 // A call that fails prints
@@ -44,6 +48,7 @@ import { createClient, ConnectError, Code } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { createRegistry, toJson } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { duty, rpc, bearer } from "../index.js";
 
 const env = process.env;
@@ -71,6 +76,7 @@ const transport = createConnectTransport({
   baseUrl,
   httpVersion: "1.1",
   useBinaryFormat: env.WUYE_BINARY === "1",
+  useHttpGet: env.WUYE_HTTP_GET === "1",
   interceptors: env.WUYE_TOKEN ? [bearer(env.WUYE_TOKEN)] : [],
 });
 const client = createClient(duty.DutyService, transport);
@@ -100,7 +106,9 @@ async function unary() {
   const m = methods.listOnDuty;
   try {
     const res = await client.listOnDuty({ estateId }, { timeoutMs });
-    out({ call: "unary", method: name(m), ok: true, message: toJson(m.output, res) });
+    const httpGet =
+      env.WUYE_HTTP_GET === "1" && m.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
+    out({ call: "unary", method: name(m), ok: true, httpGet, message: toJson(m.output, res) });
     return true;
   } catch (err) {
     out(errorLine("unary", m, err));

@@ -140,6 +140,15 @@ for (const binary of ["0", "1"]) {
   });
 }
 
+await check("WUYE_HTTP_GET=1 on a method not marked side-effect-free: still POST", async () => {
+  const r = await run({
+    WUYE_GATEWAY_URL: url, WUYE_TOKEN: TOKEN, WUYE_ESTATE_ID: ESTATE, WUYE_HTTP_GET: "1",
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.lines[0].httpGet, false);
+  assert.equal(r.lines[0].ok, true);
+});
+
 await check("the bearer token is sent as Authorization", async () => {
   assert.ok(seen.authorization.length > 0);
   for (const a of seen.authorization) assert.equal(a, `Bearer ${TOKEN}`);
