@@ -32,6 +32,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 buf=$root/web/node_modules/.bin/buf
 SKIP=77
+tmp=
 
 die() { printf 'buf: error: %s\n' "$*" >&2; exit 1; }
 
@@ -84,9 +85,8 @@ of one commit, or a repository of one commit); set WUYE_BUF_AGAINST=<rev> to cho
     echo "buf: breaking: SKIPPED: $what has no protos/"
     exit $SKIP
   fi
-  local tmp
   tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' RETURN
+  trap 'rm -rf "$tmp"' EXIT
   git archive --format=tar "$rev" protos | tar -x -C "$tmp"
   echo "buf: breaking: protos/ of the working tree against $what"
   local out rc=0
