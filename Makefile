@@ -8,7 +8,8 @@ IMAGE_TAG ?= 0.1.0
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 SOURCES    = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: all deps configure build test test-asan demo bench chaos images fuzz up down status fmt lint clean
+.PHONY: all deps configure build test test-asan demo bench chaos images fuzz up down status fmt lint clean \
+        proto-lint proto-breaking web-clients
 
 all: build
 
@@ -72,6 +73,18 @@ fmt:
 
 lint: configure
 	clang-tidy -p $(BUILD) --quiet $(filter %.cc,$(filter-out %_test.cc,$(SOURCES)))
+
+# buf over protos/ (protos/buf.yaml, docs/api/protos.md) and the typed web clients
+# (web/clients/gen, also built by `make build`), with the tools of web/ that `make deps`
+# installs. proto-breaking compares with the last commit of main (scripts/buf.sh).
+proto-lint: deps
+	@scripts/buf.sh lint
+
+proto-breaking: deps
+	@scripts/buf.sh breaking || [ $$? -eq 77 ]
+
+web-clients: deps
+	@scripts/buf.sh generate
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

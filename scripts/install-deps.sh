@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 (bookworm) packages wuye needs that are missing, and
-# nothing else. Idempotent; prints a single line when everything is present.
+# nothing else; then the web tools of web/package-lock.json (buf, protobuf-es, Connect-ES,
+# TypeScript) with `npm ci`, unless web/node_modules already holds that lockfile's install.
+# Idempotent; prints two lines when everything is present.
 #
 #   scripts/install-deps.sh
 #
@@ -52,6 +54,41 @@ missing_packages() {
   done
 }
 
+# Node.js and npm, for web/ (buf and the typed clients): Debian's nodejs and npm, but only
+# where there is no `node` or no `npm` at all, so a newer Node installed otherwise (with
+# its own npm) is kept. Debian 12's Node 18 is new enough (web/package.json engines).
+missing_node_packages() {
+  command -v node >/dev/null 2>&1 || printf 'nodejs\n'
+  command -v npm >/dev/null 2>&1 || printf 'npm\n'
+}
+
+# The stamp web/node_modules carries of the install npm ci made: the lockfile's hash, and
+# the Node version and platform (buf's binary comes in a platform package).
+web_stamp() {
+  printf '%s node-%s %s\n' "$(sha256sum web/package-lock.json | cut -d' ' -f1)" \
+    "$(node -p process.version)" "$(node -p 'process.platform + "-" + process.arch')"
+}
+
+# npm ci of web/ unless web/node_modules is already the lockfile's install.
+install_web() {
+  local node_version
+  node_version=$(node -p 'process.versions.node')
+  node -e 'const [a,b,c]=process.versions.node.split(".").map(Number);
+           process.exit(a>18||(a===18&&(b>14||(b===14&&c>=1)))?0:1)' ||
+    die "Node $node_version is too old for web/ (18.14.1 or later)"
+  local stamp=web/node_modules/.wuye-stamp want
+  want=$(web_stamp)
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    log "web/node_modules current (Node $node_version)"
+    return 0
+  fi
+  log "npm ci --prefix web (Node $node_version, npm $(npm --version))"
+  run_quiet npm ci --prefix web --no-audit --no-fund
+  [[ -x web/node_modules/.bin/buf ]] || die "npm ci left no web/node_modules/.bin/buf"
+  printf '%s\n' "$want" >"$stamp"
+  log "web/node_modules installed: buf $(web/node_modules/.bin/buf --version)"
+}
+
 # Sets the global array SUDO to the prefix needed to run apt-get.
 choose_sudo() {
   SUDO=()
@@ -82,10 +119,12 @@ run_quiet() {
 main() {
   command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script is for Debian 12"
 
+  cd "$(dirname "$0")/.."
   local -a missing=()
-  mapfile -t missing < <(missing_packages)
+  mapfile -t missing < <(missing_packages; missing_node_packages)
   if [[ ${#missing[@]} -eq 0 ]]; then
     log "all ${#PACKAGES[@]} packages present"
+    install_web
     return 0
   fi
 
@@ -98,11 +137,12 @@ main() {
   run_quiet "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 
-  mapfile -t missing < <(missing_packages)
+  mapfile -t missing < <(missing_packages; missing_node_packages)
   if [[ ${#missing[@]} -ne 0 ]]; then
     die "still missing after apt-get install: ${missing[*]}"
   fi
   log "installed; all ${#PACKAGES[@]} packages present"
+  install_web
 }
 
 main "$@"
