@@ -140,12 +140,12 @@ for (const binary of ["0", "1"]) {
   });
 }
 
-await check("WUYE_HTTP_GET=1 on a method not marked side-effect-free: still POST", async () => {
+await check("WUYE_HTTP_GET=1: ListOnDuty is side-effect-free (idempotency_level), so a GET", async () => {
   const r = await run({
     WUYE_GATEWAY_URL: url, WUYE_TOKEN: TOKEN, WUYE_ESTATE_ID: ESTATE, WUYE_HTTP_GET: "1",
   });
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.lines[0].httpGet, false);
+  assert.equal(r.lines[0].httpGet, true);
   assert.equal(r.lines[0].ok, true);
 });
 
