@@ -14,9 +14,11 @@
     x (WUYE_PG_POOL_SIZE + 2: the relay's and the health ping's own connections, + 1 for
     duty's LISTEN) is at
     most max_connections - reserved_connections (docs/operations.md, "Connection budget");
-  - every service's Deployment verifies tokens with an ES256 public-key file mounted from a Secret;
-  - with --production (the prod overlay): every service's Deployment has WUYE_PRODUCTION=true and no
-    HS256 secret (WUYE_JWT_SECRET, WUYE_JWT_SECRET_FILE), from env or a ConfigMap alike;
+  - every service's Deployment verifies tokens with an ES256 public-key file mounted from a
+    Secret;
+  - with --production (the prod overlay): every service's Deployment has
+    WUYE_PRODUCTION=true and no HS256 secret (WUYE_JWT_SECRET, WUYE_JWT_SECRET_FILE), from
+    env or a ConfigMap alike;
   - the services are those of services.txt: one Deployment wuye-<name> each, running image
     wuye/<name>, with its own database Secret wuye-<name>-database, and no other Deployment
     but the gateway's;
