@@ -249,14 +249,15 @@ def service_target(svc, port_ref, pod_ports):
 
 def mounted(c, path):
     """True if PATH lies on one of the container's volume mounts."""
-    return isinstance(path, str) and any(
-        path.startswith(m.get("mountPath", "").rstrip("/") + "/") for m in c.get("volumeMounts") or [])
+    mounts = [m.get("mountPath", "").rstrip("/") + "/" for m in c.get("volumeMounts") or []]
+    return isinstance(path, str) and any(path.startswith(m) for m in mounts)
 
 
 def secrets_of(pod, c):
     """The Secrets a pod's container can read: secret volumes, env and envFrom references."""
-    names = {v["secret"].get("secretName") for v in pod["spec"].get("volumes") or [] if "secret" in v}
-    for v in pod["spec"].get("volumes") or []:
+    volumes = pod["spec"].get("volumes") or []
+    names = {v["secret"].get("secretName") for v in volumes if "secret" in v}
+    for v in volumes:
         for src in (v.get("projected") or {}).get("sources") or []:
             if "secret" in src:
                 names.add(src["secret"].get("name"))
@@ -383,8 +384,9 @@ def check_network(gateway, services, by_kind, problems):
         """The peer selects, in this namespace, only pods of the services (and some)."""
         if set(peer) != {"podSelector"}:
             return False
-        chosen = [w["spec"]["template"] for w in workloads
-                  if pod_selects(peer["podSelector"], w["spec"]["template"]["metadata"].get("labels") or {})]
+        templates = [w["spec"]["template"] for w in workloads]
+        chosen = [t for t in templates
+                  if pod_selects(peer["podSelector"], t["metadata"].get("labels") or {})]
         return bool(chosen) and all(any(t is s for s in service_pods) for t in chosen)
 
     # The services' gRPC port: from pods of this namespace only, and from the gateway.

@@ -62,7 +62,7 @@ readonly STOP_TIMEOUT=${WUYE_SERVICE_STOP_TIMEOUT:-20}
 # The gateway's local ports (its binary's defaults), moved by the offset like the others.
 readonly GATEWAY=gateway
 readonly GATEWAY_PORT=$((50080 + PORT_OFFSET)) GATEWAY_METRICS_PORT=$((51080 + PORT_OFFSET))
-readonly GATEWAY_CORS_ORIGINS=${WUYE_GATEWAY_CORS_ORIGINS:-http://$HOST:$GATEWAY_PORT,http://localhost:$GATEWAY_PORT}
+readonly GATEWAY_CORS_ORIGINS=${WUYE_GATEWAY_CORS_ORIGINS:-"http://$HOST:$GATEWAY_PORT,http://localhost:$GATEWAY_PORT"}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 readonly ROOT
@@ -455,7 +455,8 @@ start_one() {  # NAME BUILD
 # Why the gateway is not started from BUILD, or nothing when it can be.
 gateway_skipped() {  # BUILD
   if ((PORT_OFFSET != 0)); then
-    printf 'not started under WUYE_PORT_OFFSET=%s (its --upstream template takes the ports of services.txt as they are)\n' "$PORT_OFFSET"
+    printf 'not started under WUYE_PORT_OFFSET=%s (%s)\n' "$PORT_OFFSET" \
+      "its --upstream template takes the ports of services.txt as they are"
   elif [[ ! -x "$(binary_of "$GATEWAY" "$1")" ]]; then
     printf 'not built (%s); the services run without it\n' "$(binary_of "$GATEWAY" "$1")"
   fi
