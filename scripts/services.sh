@@ -12,7 +12,7 @@
 #            fine when nothing runs
 #   restart  stop, then start
 #   status   one line per service, then the gateway's; exit 0 if all run, else 3 (a
-#            gateway that is not built, or not started under WUYE_PORT_OFFSET, does not count)
+#            gateway that is not built does not count)
 #   list     the services, one "name port" line each (for other scripts), then the
 #            gateway's line, "gateway <HTTP port>"
 #
@@ -23,15 +23,15 @@
 # service; not a line of services.txt) is started after the services, supervised like them,
 # when <build>/services/gateway/wuye-gateway exists (otherwise start says so and goes on):
 #   listens   127.0.0.1:50080 (HTTP) and 127.0.0.1:51080 (Prometheus, /healthz, /readyz)
-#   env       WUYE_UPSTREAM=127.0.0.1:{port} (each service's port of services.txt),
+#   env       WUYE_UPSTREAM=127.0.0.1:{port} (each service's port of services.txt; under a
+#             WUYE_PORT_OFFSET, which {port} cannot add, also WUYE_UPSTREAMS naming each
+#             service's moved address),
 #             WUYE_CORS_ORIGINS=$WUYE_GATEWAY_CORS_ORIGINS, by default the gateway's own
 #             origins, http://127.0.0.1:50080 and http://localhost:50080: the console it
 #             serves calls it from there (same origin: browsers still send Origin on a POST);
 #             a console's development server elsewhere (say http://127.0.0.1:5173) is added
 #             here, comma-separated
 #   log, run  as a service's, under the name "gateway"
-# Under a WUYE_PORT_OFFSET other than 0 it is not started: its --upstream template
-# substitutes the ports of services.txt, and cannot add the offset.
 #
 # Per service, with STATE = $WUYE_STATE_DIR or <repo>/.local (as in scripts/servers.sh):
 #   database  wuye_<name> on the local PostgreSQL (created when missing)
@@ -417,7 +417,14 @@ start_one() {  # NAME BUILD
   # token: the services do): only where the services are, and the browser origins.
   local -a vars=()
   case $name in
-    "$GATEWAY") vars=(WUYE_UPSTREAM="$HOST:{port}" WUYE_CORS_ORIGINS="$GATEWAY_CORS_ORIGINS") ;;
+    "$GATEWAY")
+      vars=(WUYE_UPSTREAM="$HOST:{port}" WUYE_CORS_ORIGINS="$GATEWAY_CORS_ORIGINS")
+      # {port} is the port of services.txt; moved ports are named one by one.
+      if ((PORT_OFFSET != 0)); then
+        local moved="" s
+        for s in "${NAMES[@]}"; do moved+="${moved:+,}$s=$HOST:${PORTS[$s]}"; done
+        vars+=(WUYE_UPSTREAMS="$moved")
+      fi ;;
     *)
       vars=(WUYE_PG_URL="$(service_db_url "$name")" WUYE_REDIS_ADDR="$REDIS_ADDR"
             WUYE_JWT_SECRET="$(<"$SECRET_FILE")")
@@ -454,10 +461,7 @@ start_one() {  # NAME BUILD
 
 # Why the gateway is not started from BUILD, or nothing when it can be.
 gateway_skipped() {  # BUILD
-  if ((PORT_OFFSET != 0)); then
-    printf 'not started under WUYE_PORT_OFFSET=%s (%s)\n' "$PORT_OFFSET" \
-      "its --upstream template takes the ports of services.txt as they are"
-  elif [[ ! -x "$(binary_of "$GATEWAY" "$1")" ]]; then
+  if [[ ! -x "$(binary_of "$GATEWAY" "$1")" ]]; then
     printf 'not built (%s); the services run without it\n' "$(binary_of "$GATEWAY" "$1")"
   fi
 }
@@ -563,7 +567,7 @@ cmd_status() {  # [BUILD]
     elif [[ -n "$pid" ]]; then
       state=unsupervised; rc=3
     elif [[ -n "$skipped" ]]; then
-      state=absent  # the gateway, not built or not to be started here: not a failure
+      state=absent  # the gateway, not built: not a failure
     else
       state=stopped; rc=3
     fi
