@@ -22,7 +22,8 @@
 # The gateway (wuye-gateway, the HTTP edge: the Connect protocol and gRPC-Web to every
 # service; not a line of services.txt) is started after the services, supervised like them,
 # when <build>/services/gateway/wuye-gateway exists (otherwise start says so and goes on):
-#   listens   127.0.0.1:50080 (HTTP) and 127.0.0.1:51080 (Prometheus, /healthz, /readyz)
+#   listens   127.0.0.1:50080 (HTTP) and 127.0.0.1:51080 (Prometheus, /healthz, /readyz),
+#             plus WUYE_PORT_OFFSET; ready when /readyz answers 200
 #   env       WUYE_UPSTREAM=127.0.0.1:{port} (each service's port of services.txt; under a
 #             WUYE_PORT_OFFSET, which {port} cannot add, also WUYE_UPSTREAMS naming each
 #             service's moved address),
