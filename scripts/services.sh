@@ -30,8 +30,8 @@
 #             WUYE_CORS_ORIGINS=$WUYE_GATEWAY_CORS_ORIGINS, by default the gateway's own
 #             origins, http://127.0.0.1:50080 and http://localhost:50080: the console it
 #             serves calls it from there (same origin: browsers still send Origin on a POST);
-#             a console's development server elsewhere (say http://127.0.0.1:5173) is added
-#             here, comma-separated
+#             the variable replaces the list (comma-separated), e.g. to add a console's
+#             development server elsewhere (say http://127.0.0.1:5173)
 #   log, run  as a service's, under the name "gateway"
 #
 # Per service, with STATE = $WUYE_STATE_DIR or <repo>/.local (as in scripts/servers.sh):
