@@ -2,14 +2,17 @@
 """Checks that what still names the services by hand agrees with services.txt (ctest
 service_list, part of `make test`):
 
-  - every services/<name>/ with a CMakeLists.txt is listed, and every listed service's
-    folder builds wuye-<name> (CMake itself refuses the latter);
+  - every services/<name>/ with a CMakeLists.txt is listed (but services/gateway/, the
+    HTTP edge, which is not a service), and every listed service's folder builds
+    wuye-<name> (CMake itself refuses the latter);
   - its main.cc states no `.default_port` or `.grpc_service_name` of its own other than the
     list's (ServiceMain takes both from the list when unset), and the streams it consumes (every StreamOf("x") in its non-test sources) are
     the list's "reads";
   - the metrics port is port + 1000 (the binary's own default, shared/service_main.cc);
   - each gRPC name is a service declared in protos/ (package and name);
-  - docs/operations.md's Ports table has one row per service with its ports and reads;
+  - docs/operations.md's Ports table has one row per service with its ports and reads,
+    and the gateway's row its local ports, which no service takes and which
+    scripts/services.sh and the gateway's sources (once there) use;
   - deploy/ is what scripts/gen-deploy.py writes (scripts/check-deploy.sh checks the same,
     with the rendered manifests; here without kubectl).
 
@@ -21,6 +24,10 @@ import sys
 
 from service_list import ROOT, load
 
+# The gateway (services/gateway/, the HTTP edge; not a line of services.txt): its local
+# HTTP and metrics ports, its binary's defaults.
+GATEWAY, GATEWAY_PORT, GATEWAY_METRICS = "gateway", 50080, 51080
+
 
 def main():
     problems = []
@@ -30,8 +37,28 @@ def main():
         print(f"services.txt: {e}")
         return 1
     listed = {s.name for s in services}
+    if GATEWAY in listed:
+        problems.append(f"services.txt: {GATEWAY} is the HTTP gateway's name, not a service's")
+    taken = {p for s in services for p in (s.port, s.metrics)}
+    if {GATEWAY_PORT, GATEWAY_METRICS} & taken:
+        problems.append(f"services.txt: a service takes the gateway's port {GATEWAY_PORT} or "
+                        f"{GATEWAY_METRICS}")
+    script = (ROOT / "scripts" / "services.sh").read_text()
+    for p in (GATEWAY_PORT, GATEWAY_METRICS):
+        if f"{p} + PORT_OFFSET" not in script:
+            problems.append(f"scripts/services.sh: does not start the gateway on {p}")
+    sources = [f for f in (ROOT / "services" / GATEWAY).glob("*.[ch]*")
+               if not f.name.endswith(("_test.cc", "_bench.cc", "_fuzz.cc"))]
+    if sources:
+        text = "".join(f.read_text() for f in sources)
+        # The metrics port as a number or as the port + 1000, like the services'.
+        if str(GATEWAY_PORT) not in text or not (str(GATEWAY_METRICS) in text or
+                                                 re.search(r"\+\s*1000\b", text)):
+            problems.append(f"services/{GATEWAY}/: its sources do not default to the ports "
+                            f"{GATEWAY_PORT} and {GATEWAY_METRICS} (= + 1000) that "
+                            "docs/operations.md and scripts/services.sh use")
     for cmake in sorted((ROOT / "services").glob("*/CMakeLists.txt")):
-        if cmake.parent.name not in listed:
+        if cmake.parent.name not in listed and cmake.parent.name != GATEWAY:
             problems.append(f"services/{cmake.parent.name}/ is not in services.txt")
 
     declared = set()  # "package.Service" of every proto service
@@ -84,6 +111,12 @@ def main():
         elif (row[1], row[2]) != (str(s.port), str(s.metrics)) or reads != set(s.reads):
             problems.append(f"docs/operations.md: the Ports row of {s.name} differs from "
                             "services.txt (ports or consumes)")
+    row = rows.pop(GATEWAY, None)
+    if row is None:
+        problems.append(f"docs/operations.md: no row for {GATEWAY} in the Ports table")
+    elif (row[1], row[2]) != (str(GATEWAY_PORT), str(GATEWAY_METRICS)):
+        problems.append(f"docs/operations.md: the Ports row of {GATEWAY} is not "
+                        f"{GATEWAY_PORT}, {GATEWAY_METRICS}")
     for name in rows:
         problems.append(f"docs/operations.md: the Ports table names {name}, not in services.txt")
 

@@ -30,17 +30,23 @@ eval "$(scripts/servers.sh env)"  # WUYE_PG_URL, WUYE_REDIS_ADDR, WUYE_STATE_DIR
 state=$WUYE_STATE_DIR
 secret_file=$state/jwt-secret
 
+# The services' ports; `list` ends with the gateway's line, kept apart.
 declare -A port=()
-while read -r name p; do port[$name]=$p; done < <(scripts/services.sh list)
+gateway_running=""
+while read -r name p; do
+  [[ "$name" == gateway ]] && { gateway_port=$p; continue; }
+  port[$name]=$p
+done < <(scripts/services.sh list)
 directory=127.0.0.1:${port[directory]}
 
 # The day runs across the services that are up now (a service that is not is skipped,
 # and the summary says so).
 day_flags=()
 while read -r _ name svc_state _; do
+  [[ "$name" == gateway ]] && { [[ "$svc_state" == running ]] && gateway_running=yes; continue; }
   [[ "$name" != directory && "$svc_state" == running && -n "${port[$name]:-}" ]] &&
     day_flags+=("--$name=127.0.0.1:${port[$name]}")
-done < <(scripts/services.sh status || true)
+done < <(scripts/services.sh status "$build" || true)
 
 echo
 out=$(mktemp)
@@ -51,12 +57,25 @@ group_id=$(sed -n 's/^  group id   *//p' "$out" | head -n 1)
 
 b=$(show "$build")
 s=$(show "$state")
+if [[ -n "$gateway_running" ]]; then
+  gateway_line="http://127.0.0.1:$gateway_port (the Connect protocol and gRPC-Web, every service)"
+  gateway_hint="Or over HTTP, through the gateway (docs/operations.md, \"The gateway\"):
+
+  curl -H \"authorization: Bearer \$WUYE_TOKEN\" -H 'content-type: application/json' \\
+      -d '{}' http://127.0.0.1:$gateway_port/wuye.directory.v1.DirectoryService/ListEstates
+
+"
+else
+  gateway_line="not running (not built: cmake --build $b --target wuye-gateway)"
+  gateway_hint=""
+fi
 cat <<EOF
 
 ==================================================================================
 The suite is running (and stays running until \`make down\`).
 
-  services    $(scripts/services.sh list | while read -r name p; do printf '%s 127.0.0.1:%s  ' "$name" "$p"; done)
+  services    $(for name in $(awk '!/^[[:space:]]*(#|$)/ {print $1}' services.txt); do printf '%s 127.0.0.1:%s  ' "$name" "${port[$name]}"; done)
+  gateway     $gateway_line
   PostgreSQL  ${WUYE_PG_URL%/*}/wuye_<service>  (one database per service)
   Redis       $WUYE_REDIS_ADDR
   status      scripts/services.sh status   (and scripts/servers.sh status)
@@ -74,7 +93,7 @@ Talk to it with wuyectl, one command line for every service (\`wuyectl <service>
   $b/tools/wuyectl billing get-arrears --estate_id=<estate id> --json
   $b/tools/wuyectl performance list-rankings --help
 
-The services also serve reflection, for grpcurl (not packaged in Debian 12; any binary):
+${gateway_hint}The services also serve reflection, for grpcurl (not packaged in Debian 12; any binary):
 
   grpcurl -plaintext -H "authorization: Bearer \$WUYE_TOKEN" $directory list
   grpcurl -plaintext $directory grpc.health.v1.Health/Check

@@ -12,6 +12,11 @@ and the lines between the services.txt markers of deploy/base/kustomization.yaml
 resources) and deploy/overlays/dev/databases.sql (the dev PostgreSQL's databases).
 What only one service has (another Secret, say) goes by hand into
 deploy/base/<name>/own.yaml, a patch of its Deployment that the kustomization then names.
+
+The gateway (deploy/base/gateway/, the HTTP edge, not a line of services.txt) is written by
+hand; this script writes only its image line, between the IMAGE_TAG markers of its
+kustomization, so that one tag names every image. scripts/check_manifests.py checks that its
+upstream address template names each service's Service and gRPC port.
 """
 import pathlib
 import re
@@ -22,6 +27,8 @@ from service_list import ROOT, load
 DEPLOY = ROOT / "deploy"
 HEADER = "# Generated from services.txt by scripts/gen-deploy.py; do not edit.\n"
 BEGIN, END = "BEGIN services.txt (scripts/gen-deploy.py)", "END services.txt"
+TAG_BEGIN, TAG_END = "BEGIN IMAGE_TAG (scripts/gen-deploy.py)", "END IMAGE_TAG"
+GATEWAY = "gateway"  # deploy/base/gateway/: by hand but for its image tag
 
 
 def image_tag():
@@ -76,14 +83,14 @@ spec:
 """
 
 
-def between_markers(path, lines, indent, comment="#"):
+def between_markers(path, lines, indent, comment="#", markers=(BEGIN, END)):
     """PATH's text with the lines between the marker comments replaced by LINES."""
     text = path.read_text()
-    begin, end = (re.escape(f"{comment} {m}") for m in (BEGIN, END))
+    begin, end = (re.escape(f"{comment} {m}") for m in markers)
     pattern = re.compile(rf"(^[ \t]*{begin}\n).*?(^[ \t]*{end}\n)", re.M | re.S)
     if not pattern.search(text):
-        raise SystemExit(f"gen-deploy: {path} has no '{comment} {BEGIN}' ... "
-                         f"'{comment} {END}' lines")
+        raise SystemExit(f"gen-deploy: {path} has no '{comment} {markers[0]}' ... "
+                         f"'{comment} {markers[1]}' lines")
     body = "".join(f"{indent}{line}\n" for line in lines)
     return pattern.sub(lambda m: m.group(1) + body + m.group(2), text, count=1)
 
@@ -100,6 +107,12 @@ def wanted():
     files[base] = between_markers(base, [f"- {s.name}" for s in services], "  ")
     sql = DEPLOY / "overlays" / "dev" / "databases.sql"
     files[sql] = between_markers(sql, [f"CREATE DATABASE wuye_{s.name};" for s in services], "", "--")
+    if any(s.name == GATEWAY for s in services):
+        raise SystemExit(f"gen-deploy: services.txt lists {GATEWAY}, the gateway's folder name")
+    gateway = DEPLOY / "base" / GATEWAY / "kustomization.yaml"
+    files[gateway] = between_markers(
+        gateway, [f'- {{name: wuye-{GATEWAY}, newName: wuye/{GATEWAY}, newTag: "{tag}"}}'],
+        "  ", markers=(TAG_BEGIN, TAG_END))
     return files, {s.name for s in services}
 
 
@@ -115,7 +128,7 @@ def main():
     rel = lambda p: p.relative_to(ROOT)
     if check:
         for p in stale:
-            print(f"gen-deploy: {rel(p)} does not match services.txt")
+            print(f"gen-deploy: {rel(p)} does not match services.txt (or the Makefile's IMAGE_TAG)")
         for d in orphans:
             print(f"gen-deploy: {rel(d)}/ is of a service services.txt no longer lists")
         if stale or orphans:

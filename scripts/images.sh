@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make images`: builds one image per service of services.txt from deploy/Dockerfile (one
-# shared build stage), tagged wuye/<service>:<tag>, with docker, podman or buildah,
-# whichever is here.
+# shared build stage), tagged wuye/<service>:<tag>, and the gateway's, wuye/gateway:<tag>
+# (once services/gateway/ exists), with docker, podman or buildah, whichever is here.
 #
 #   scripts/images.sh [TAG]        (default: the Makefile's IMAGE_TAG, which deploy/ pins)
 set -euo pipefail
@@ -22,16 +22,22 @@ if [[ "$tool" == docker ]] && ! docker info >/dev/null 2>&1; then
   echo "images: docker is installed but its daemon does not answer (is it running, may you use it?)" >&2
   exit 1
 fi
-build() {  # SERVICE
+build() {  # SERVICE, or "gateway" (its own stage)
+  local -a how=(--target service --build-arg "SERVICE=$1")
+  [[ "$1" == gateway ]] && how=(--target gateway)
   case "$tool" in
-    buildah) buildah bud -f deploy/Dockerfile --target service --build-arg "SERVICE=$1" \
-               -t "wuye/$1:$tag" . ;;
-    *) "$tool" build -f deploy/Dockerfile --target service --build-arg "SERVICE=$1" \
-         -t "wuye/$1:$tag" . ;;
+    buildah) buildah bud -f deploy/Dockerfile "${how[@]}" -t "wuye/$1:$tag" . ;;
+    *) "$tool" build -f deploy/Dockerfile "${how[@]}" -t "wuye/$1:$tag" . ;;
   esac
 }
-for s in "${services[@]}"; do
+images=("${services[@]}")
+if [[ -f services/gateway/CMakeLists.txt ]]; then
+  images+=(gateway)
+else
+  echo "images: no services/gateway/ yet: no wuye/gateway image (deploy/base/gateway/ names it)" >&2
+fi
+for s in "${images[@]}"; do
   echo "images: wuye/$s:$tag ($tool)"
   build "$s"
 done
-echo "images: built ${#services[@]} images tagged $tag"
+echo "images: built ${#images[@]} images tagged $tag"

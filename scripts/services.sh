@@ -11,10 +11,28 @@
 #   stop     stop the supervisors and the services (SIGTERM, up to 20 s, then SIGKILL);
 #            fine when nothing runs
 #   restart  stop, then start
-#   status   one line per service; exit 0 if all run, else 3
-#   list     the services, one "name port" line each (for other scripts)
+#   status   one line per service, then the gateway's; exit 0 if all run, else 3 (a
+#            gateway that is not built does not count)
+#   list     the services, one "name port" line each (for other scripts), then the
+#            gateway's line, "gateway <HTTP port>"
 #
-# build-dir (default: build) holds <build>/services/<name>/wuye-<name>; only start uses it.
+# build-dir (default: build) holds <build>/services/<name>/wuye-<name>; start uses it, and
+# status, to tell whether the gateway is built.
+#
+# The gateway (wuye-gateway, the HTTP edge: the Connect protocol and gRPC-Web to every
+# service; not a line of services.txt) is started after the services, supervised like them,
+# when <build>/services/gateway/wuye-gateway exists (otherwise start says so and goes on):
+#   listens   127.0.0.1:50080 (HTTP) and 127.0.0.1:51080 (Prometheus, /healthz, /readyz),
+#             plus WUYE_PORT_OFFSET; ready when /readyz answers 200
+#   env       WUYE_UPSTREAM=127.0.0.1:{port} (each service's port of services.txt; under a
+#             WUYE_PORT_OFFSET, which {port} cannot add, also WUYE_UPSTREAMS naming each
+#             service's moved address),
+#             WUYE_CORS_ORIGINS=$WUYE_GATEWAY_CORS_ORIGINS, by default the gateway's own
+#             origins, http://127.0.0.1:50080 and http://localhost:50080: the console it
+#             serves calls it from there (same origin: browsers still send Origin on a POST);
+#             the variable replaces the list (comma-separated), e.g. to add a console's
+#             development server elsewhere (say http://127.0.0.1:5173)
+#   log, run  as a service's, under the name "gateway"
 #
 # Per service, with STATE = $WUYE_STATE_DIR or <repo>/.local (as in scripts/servers.sh):
 #   database  wuye_<name> on the local PostgreSQL (created when missing)
@@ -42,6 +60,10 @@ PORT_OFFSET=${WUYE_PORT_OFFSET:-0}
 readonly PORT_OFFSET
 readonly START_TIMEOUT=${WUYE_SERVICE_START_TIMEOUT:-90}
 readonly STOP_TIMEOUT=${WUYE_SERVICE_STOP_TIMEOUT:-20}
+# The gateway's local ports (its binary's defaults), moved by the offset like the others.
+readonly GATEWAY=gateway
+readonly GATEWAY_PORT=$((50080 + PORT_OFFSET)) GATEWAY_METRICS_PORT=$((51080 + PORT_OFFSET))
+readonly GATEWAY_CORS_ORIGINS=${WUYE_GATEWAY_CORS_ORIGINS:-"http://$HOST:$GATEWAY_PORT,http://localhost:$GATEWAY_PORT"}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 readonly ROOT
@@ -60,13 +82,14 @@ die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
   cat <<'EOF'
-usage: scripts/services.sh start|stop|restart|status [build-dir]
-  start    start the services that are not running, wait until they answer
-  stop     stop the services and their supervisors (fine when nothing runs)
+usage: scripts/services.sh start|stop|restart|status|list [build-dir]
+  start    start the services that are not running, then the gateway if it is built;
+           wait until they answer
+  stop     stop the gateway, the services and their supervisors (fine when nothing runs)
   restart  stop, then start
-  status   one line per service; exit 0 if all run, else 3
-  list     the services, one "name port" line each
-build-dir defaults to "build" (only start needs it).
+  status   one line per service and one for the gateway; exit 0 if all run, else 3
+  list     the services, one "name port" line each, then "gateway <HTTP port>"
+build-dir defaults to "build" (start needs it; status looks there for the gateway).
 EOF
 }
 
@@ -292,11 +315,21 @@ ensure_database() {  # NAME
 
 # ----------------------------------------------------------------- start ----
 
+# True if GET /readyz on 127.0.0.1:PORT answers 200 (plain HTTP/1.0, no curl needed).
+readyz_ok() {  # PORT
+  timeout 2 bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 1
+    printf "GET /readyz HTTP/1.0\r\nHost: %s\r\n\r\n" "$0" >&3
+    read -r _ status _ <&3
+    [[ "$status" == 200 ]]' "$HOST" "$1" 2>/dev/null
+}
+
 # Waits until NAME's service process is alive and accepts connections on PORT (and, when
-# OFFSET is given, has logged "server.started" after that byte of its log). Fails when the
-# service dies (a restart is counted) or the supervisor goes away.
-wait_ready() {  # NAME PORT [OFFSET]
-  local name=$1 port=$2 offset=${3:-} base deadline pid
+# OFFSET is given, has logged "server.started" after that byte of its log; when READYZ is
+# given, answers 200 on /readyz of that port). Fails when the service dies (a restart is
+# counted) or the supervisor goes away.
+wait_ready() {  # NAME PORT [OFFSET] [READYZ-PORT]
+  local name=$1 port=$2 offset=${3:-} readyz=${4:-} base deadline pid
   base=$(restarts_of "$name")
   deadline=$((SECONDS + START_TIMEOUT))
   while :; do
@@ -312,7 +345,8 @@ wait_ready() {  # NAME PORT [OFFSET]
     # SIGPIPE once the log has grown past a pipe's buffer (a service catching up on events).
     if pid=$(service_pid "$name") && port_accepts "$port" &&
       { [[ -z "$offset" ]] || grep -q '"msg":"server.started"' \
-        < <(tail -c "+$((offset + 1))" -- "$LOG_DIR/$name.log"); }; then
+        < <(tail -c "+$((offset + 1))" -- "$LOG_DIR/$name.log"); } &&
+      { [[ -z "$readyz" ]] || readyz_ok "$readyz"; }; then
       return 0
     fi
     if ((SECONDS >= deadline)); then
@@ -335,13 +369,27 @@ warn_if_stale() {  # NAME SUPERVISOR-PID SERVICE-PID BINARY
   fi
 }
 
+# The binary of NAME (a service of services.txt, or the gateway).
+binary_of() {  # NAME BUILD
+  if [[ "$1" == "$GATEWAY" ]]; then
+    printf '%s\n' "$2/services/gateway/wuye-gateway"
+  else
+    printf '%s\n' "$2/services/$1/wuye-$1"
+  fi
+}
+
 start_one() {  # NAME BUILD
-  local name=$1 build=$2 port=${PORTS[$1]} bin sup pid offset
-  bin=$build/services/$name/wuye-$name
+  local name=$1 build=$2 port metrics bin sup pid offset readyz=""
+  if [[ "$name" == "$GATEWAY" ]]; then
+    port=$GATEWAY_PORT metrics=$GATEWAY_METRICS_PORT readyz=$GATEWAY_METRICS_PORT
+  else
+    port=${PORTS[$name]} metrics=${METRICS_PORTS[$name]}
+  fi
+  bin=$(binary_of "$name" "$build")
   if sup=$(supervisor_pid "$name"); then
     if ! pid=$(service_pid "$name") || ! port_accepts "$port"; then
       log "$name: supervisor $sup runs; waiting for the service to come up"
-      wait_ready "$name" "$port" || { tail_log "$name"; die "$name did not come up"; }
+      wait_ready "$name" "$port" "" "$readyz" || { tail_log "$name"; die "$name did not come up"; }
       pid=$(service_pid "$name")
     fi
     log "$name  already running  pid $pid  $HOST:$port"
@@ -349,7 +397,7 @@ start_one() {  # NAME BUILD
     return 0
   fi
   [[ -x "$bin" ]] ||
-    die "$bin not found; build it first: cmake --build $build --target wuye-$name"
+    die "$bin not found; build it first: cmake --build $build --target $(basename "$bin")"
   if pid=$(service_pid "$name"); then
     warn "$name (pid $pid) runs without its supervisor; stopping it to start it supervised"
     stop_service "$name" "$pid"
@@ -357,7 +405,7 @@ start_one() {  # NAME BUILD
   if port_in_use "$port"; then
     die "$name: port $port is already in use by another process$(port_owner_hint "$port")"
   fi
-  ensure_database "$name"
+  [[ "$name" == "$GATEWAY" ]] || ensure_database "$name"
 
   mkdir -p -- "$LOG_DIR" "$RUN_DIR"
   rm -f -- "$RUN_DIR/$name.pid" "$RUN_DIR/$name.supervisor.pid" "$RUN_DIR/$name.last-exit"
@@ -365,19 +413,30 @@ start_one() {  # NAME BUILD
   touch -- "$LOG_DIR/$name.log"
   offset=$(stat -c %s -- "$LOG_DIR/$name.log")
 
-  local secret
-  secret=$(<"$SECRET_FILE")
   # Its own session (setsid) and immune to hangups (nohup): it outlives this shell.
-  # Each service gets only its own keys.
-  local -a keys=()
+  # Each service gets only its own keys; the gateway none (it holds no secret, verifies no
+  # token: the services do): only where the services are, and the browser origins.
+  local -a vars=()
   case $name in
-    intake | directory) keys=(WUYE_INTAKE_PHONE_KEY="$(<"$STATE/intake-phone-key")") ;;
-    eldercare) keys=(WUYE_ELDERCARE_KEYS="local1:$(<"$STATE/eldercare-key")"
-                     WUYE_ELDERCARE_LOOKUP_KEY="$(<"$STATE/eldercare-lookup-key")") ;;
+    "$GATEWAY")
+      vars=(WUYE_UPSTREAM="$HOST:{port}" WUYE_CORS_ORIGINS="$GATEWAY_CORS_ORIGINS")
+      # {port} is the port of services.txt; moved ports are named one by one.
+      if ((PORT_OFFSET != 0)); then
+        local moved="" s
+        for s in "${NAMES[@]}"; do moved+="${moved:+,}$s=$HOST:${PORTS[$s]}"; done
+        vars+=(WUYE_UPSTREAMS="$moved")
+      fi ;;
+    *)
+      vars=(WUYE_PG_URL="$(service_db_url "$name")" WUYE_REDIS_ADDR="$REDIS_ADDR"
+            WUYE_JWT_SECRET="$(<"$SECRET_FILE")")
+      case $name in
+        intake | directory) vars+=(WUYE_INTAKE_PHONE_KEY="$(<"$STATE/intake-phone-key")") ;;
+        eldercare) vars+=(WUYE_ELDERCARE_KEYS="local1:$(<"$STATE/eldercare-key")"
+                          WUYE_ELDERCARE_LOOKUP_KEY="$(<"$STATE/eldercare-lookup-key")") ;;
+      esac ;;
   esac
-  env "${keys[@]}" \
-    WUYE_PG_URL="$(service_db_url "$name")" WUYE_REDIS_ADDR="$REDIS_ADDR" WUYE_JWT_SECRET="$secret" \
-    setsid nohup "$SELF" __supervise "$name" "$port" "${METRICS_PORTS[$name]}" "$bin" \
+  env "${vars[@]}" \
+    setsid nohup "$SELF" __supervise "$name" "$port" "$metrics" "$bin" \
     </dev/null >>"$LOG_DIR/$name.log" 2>&1 8>&- &
   local launcher=$!
   # The supervisor writes its own pid file first thing.
@@ -390,12 +449,22 @@ start_one() {  # NAME BUILD
     fi
     sleep 0.05
   done
-  if ! wait_ready "$name" "$port" "$offset"; then
+  # A service logs server.started once its migrations ran; the gateway is ready when its
+  # /readyz says so.
+  [[ "$name" == "$GATEWAY" ]] && offset=""
+  if ! wait_ready "$name" "$port" "$offset" "$readyz"; then
     tail_log "$name"
     stop_one "$name" >/dev/null 2>&1 || true
     die "$name did not start (log: $LOG_DIR/$name.log)"
   fi
   log "$name  started  pid $(service_pid "$name")  $HOST:$port  (log $LOG_DIR/$name.log)"
+}
+
+# Why the gateway is not started from BUILD, or nothing when it can be.
+gateway_skipped() {  # BUILD
+  if [[ ! -x "$(binary_of "$GATEWAY" "$1")" ]]; then
+    printf 'not built (%s); the services run without it\n' "$(binary_of "$GATEWAY" "$1")"
+  fi
 }
 
 cmd_start() {  # BUILD
@@ -406,8 +475,18 @@ cmd_start() {  # BUILD
   ensure_secret
   local -a ports=()
   for name in "${NAMES[@]}"; do ports+=("${PORTS[$name]}" "${METRICS_PORTS[$name]}"); done
+  ports+=("$GATEWAY_PORT" "$GATEWAY_METRICS_PORT")
   "$ROOT/scripts/reserve-ports.sh" "${ports[@]}"
   for name in "${NAMES[@]}"; do start_one "$name" "$build"; done
+  # The gateway last: it needs the services (and is only useful with them).
+  local skipped
+  skipped=$(gateway_skipped "$build")
+  if [[ -n "$skipped" ]]; then
+    rm -f -- "$RUN_DIR/$GATEWAY.restarts" "$RUN_DIR/$GATEWAY.last-exit"
+    log "$GATEWAY  $skipped"
+  else
+    start_one "$GATEWAY" "$build"
+  fi
 }
 
 # ------------------------------------------------------------------ stop ----
@@ -458,19 +537,28 @@ stop_one() {  # NAME
 cmd_stop() {
   local i
   if [[ ! -d "$RUN_DIR" ]]; then
+    log "$GATEWAY  not running"
     for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do log "${NAMES[i]}  not running"; done
     return 0
   fi
   take_lock
+  # The gateway first: its calls in flight drain while the services still answer them.
+  stop_one "$GATEWAY"
   for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do stop_one "${NAMES[i]}"; done
 }
 
 # ---------------------------------------------------------------- status ----
 
-cmd_status() {
-  local name port sup pid state rc=0 restarts last
-  for name in "${NAMES[@]}"; do
-    port=${PORTS[$name]}
+cmd_status() {  # [BUILD]
+  local name port sup pid state rc=0 restarts last build=${1:-build} skipped=""
+  if [[ "$build" != /* && ! -d "$build" && -d "$ROOT/$build" ]]; then build=$ROOT/$build; fi
+  for name in "${NAMES[@]}" "$GATEWAY"; do
+    if [[ "$name" == "$GATEWAY" ]]; then
+      port=$GATEWAY_PORT
+      skipped=$(gateway_skipped "$build")
+    else
+      port=${PORTS[$name]}
+    fi
     sup=$(supervisor_pid "$name" || true)
     pid=$(service_pid "$name" || true)
     if [[ -n "$sup" && -n "$pid" ]] && port_accepts "$port"; then
@@ -479,6 +567,8 @@ cmd_status() {
       state=restarting; rc=3
     elif [[ -n "$pid" ]]; then
       state=unsupervised; rc=3
+    elif [[ -n "$skipped" ]]; then
+      state=absent  # the gateway, not built: not a failure
     else
       state=stopped; rc=3
     fi
@@ -486,6 +576,8 @@ cmd_status() {
     last=""
     if ((restarts > 0)) && [[ -f "$RUN_DIR/$name.last-exit" ]]; then
       last="  last death: $(<"$RUN_DIR/$name.last-exit")"
+    elif [[ "$state" == absent ]]; then
+      last="  ($skipped)"
     fi
     printf 'services: %-12s %-12s pid %-8s %s:%-6s restarts %s%s\n' \
       "$name" "$state" "${pid:--}" "$HOST" "$port" "$restarts" "$last"
@@ -511,8 +603,11 @@ main() {
       exec 8>&-  # release the lock; start takes it again
       cmd_start "${2:-}"
       ;;
-    status) [[ $# -le 2 ]] || { usage >&2; exit 2; }; cmd_status ;;
-    list) for name in "${NAMES[@]}"; do printf '%s %s\n' "$name" "${PORTS[$name]}"; done ;;
+    status) [[ $# -le 2 ]] || { usage >&2; exit 2; }; cmd_status "${2:-}" ;;
+    list)
+      for name in "${NAMES[@]}"; do printf '%s %s\n' "$name" "${PORTS[$name]}"; done
+      printf '%s %s\n' "$GATEWAY" "$GATEWAY_PORT"
+      ;;
     -h | --help | help) usage ;;
     *) usage >&2; exit 2 ;;
   esac
