@@ -205,7 +205,7 @@ def check_token_keys(where, pod, c, configmaps, production, problems):
 
 GATEWAY = "wuye-gateway"
 # Secrets the gateway may hold: its own HTTPS pair and the CA of the services' certificates.
-GATEWAY_SECRETS = {"wuye-gateway-tls", "wuye-gateway-upstream-ca"}
+GATEWAY_SECRETS = {"wuye-gateway-tls", "wuye-gateway-upstream-tls"}
 GATEWAY_MAX_TIMEOUT_S = 300            # the gateway's --max_timeout default (5m)
 GATEWAY_MAX_BULK_BODY = 16 << 20       # its --max_bulk_body_bytes default (16 MiB)
 DNS_PORT = 53
@@ -335,7 +335,8 @@ def check_gateway(dep, services, by_kind, configmaps, production, problems):
             problems.append(f"{where}: upstream of {s.name} is {address}, but port {port} of "
                             f"Service {host} does not reach its pods' gRPC port ({grpc})")
     # TLS: its own (mounted), and to the services when they speak it.
-    for key in ("WUYE_TLS_CERT_FILE", "WUYE_TLS_KEY_FILE", "WUYE_UPSTREAM_CA_FILE"):
+    for key in ("WUYE_TLS_CERT_FILE", "WUYE_TLS_KEY_FILE", "WUYE_UPSTREAM_CA_FILE",
+                "WUYE_UPSTREAM_CERT_FILE", "WUYE_UPSTREAM_KEY_FILE"):
         if env.get(key) and not mounted(c, env[key]):
             problems.append(f"{where}: {key}={env[key]} is on no mounted volume")
     if bool(env.get("WUYE_TLS_CERT_FILE")) != bool(env.get("WUYE_TLS_KEY_FILE")):
@@ -346,6 +347,13 @@ def check_gateway(dep, services, by_kind, configmaps, production, problems):
     if tls_services and not env.get("WUYE_UPSTREAM_CA_FILE"):
         problems.append(f"{where}: the services speak TLS ({', '.join(sorted(tls_services))}) "
                         "but WUYE_UPSTREAM_CA_FILE is not set")
+    mtls_services = [n for n, (sdep, _) in services.items()
+                     if container_env(sdep["spec"]["template"]["spec"]["containers"][0],
+                                      configmaps).get("WUYE_TLS_CLIENT_CA_FILE")]
+    if mtls_services and not (env.get("WUYE_UPSTREAM_CERT_FILE") and env.get("WUYE_UPSTREAM_KEY_FILE")):
+        problems.append(f"{where}: the services require client certificates "
+                        f"({', '.join(sorted(mtls_services))}) but the gateway presents none "
+                        "(WUYE_UPSTREAM_CERT_FILE, WUYE_UPSTREAM_KEY_FILE)")
     origins = [o.strip() for o in (env.get("WUYE_CORS_ORIGINS") or "").split(",") if o.strip()]
     for o in origins:
         if o == "*" or not re.fullmatch(r"https?://[^/\s*]+", o):

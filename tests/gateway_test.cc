@@ -721,6 +721,67 @@ TEST_F(GatewayTest, ServesHttpsFromCertificateFiles) {
   EXPECT_NE(Http(Url("/", g.get()), "GET", {}).status, 501);
 }
 
+bool Listening(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+TEST_F(GatewayTest, PresentsItsClientCertificateToServicesThatRequireOne) {
+  // A CA, a directory serving mutual TLS with a certificate for 127.0.0.1, and a client
+  // certificate for the gateway, all signed by that CA (the prod overlay's shape).
+  const std::string d = ::testing::TempDir() + "/gw-mtls-" + NewId(absl::Now());
+  const std::string script = absl::StrCat(
+      "set -e; mkdir -p ", d, "; cd ", d, "; ",
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=wuye-test-ca -keyout ca.key -out ca.crt; ",
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=wuye-directory -keyout srv.key -out srv.csr; ",
+      "printf 'subjectAltName=IP:127.0.0.1,DNS:wuye-directory' > srv.ext; ",
+      "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile srv.ext -out srv.crt; ",
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=wuye-gateway -keyout cli.key -out cli.csr; ",
+      "openssl x509 -req -in cli.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -out cli.crt");
+  ASSERT_EQ(std::system(absl::StrCat("bash -c \"", script, "\" >/dev/null 2>&1").c_str()), 0);
+  ::wuye::testing::TestDatabase db;
+  ServiceProcess tls_directory({.name = "directory",
+                                .binary = Binary("directory"),
+                                .pg_url = db.url(),
+                                .redis_addr = "",
+                                .env = ::wuye::testing::ServiceTestEnv("directory"),
+                                .args = {"--tls_cert_file=" + d + "/srv.crt", "--tls_key_file=" + d + "/srv.key",
+                                         "--tls_client_ca_file=" + d + "/ca.crt"},
+                                .ready = &Listening});
+  ASSERT_TRUE(tls_directory.Start());
+  auto gateway_with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--upstream=127.0.0.1:1",
+                                     absl::StrCat("--upstreams=directory=127.0.0.1:", tls_directory.port()),
+                                     "--upstream_ca_file=" + d + "/ca.crt"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto g = std::make_unique<ServiceProcess>(::wuye::testing::ServiceProcessOptions{.name = "gateway",
+                                                                                  .binary = WUYE_GATEWAY_BINARY,
+                                                                                  .pg_url = "",
+                                                                                  .redis_addr = "",
+                                                                                  .env = {},
+                                                                                  .args = args,
+                                                                                  .ready = &GatewayReady});
+    EXPECT_TRUE(g->Start());
+    return g;
+  };
+  auto with_cert = gateway_with({"--upstream_cert_file=" + d + "/cli.crt", "--upstream_key_file=" + d + "/cli.key"});
+  Reply ok = Http(Url("/wuye.directory.v1.DirectoryService/GetGroup", with_cert.get()), "POST",
+                  {"Content-Type: application/json"}, "{}");
+  EXPECT_EQ(ok.status, 401) << ok.body;  // through the handshake: the directory's own refusal
+  EXPECT_EQ(Str(JsonOf(ok.body), "code"), "unauthenticated");
+  auto without = gateway_with({});
+  Reply no = Http(Url("/wuye.directory.v1.DirectoryService/GetGroup", without.get()), "POST",
+                  {"Content-Type: application/json"}, "{}");
+  EXPECT_EQ(no.status, 503) << no.body;  // the service refused the handshake
+  EXPECT_EQ(Str(JsonOf(no.body), "code"), "unavailable");
+}
+
 // ---- the official Connect-ES client ------------------------------------------------------------
 
 TEST_F(GatewayTest, ConnectEsClientFromNode) {

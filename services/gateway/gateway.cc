@@ -295,6 +295,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options)
       return FieldError("cors_origins", absl::StrCat("\"", origin, "\": want scheme://host[:port]"));
     }
   }
+  if (options.upstream_cert_file.empty() != options.upstream_key_file.empty()) {
+    return FieldError("upstream_key_file", "give both --upstream_cert_file and --upstream_key_file, or neither");
+  }
+  if (!options.upstream_cert_file.empty() && options.upstream_ca_file.empty()) {
+    return FieldError("upstream_cert_file", "a client certificate needs TLS to the services (--upstream_ca_file)");
+  }
   std::unique_ptr<Gateway> gateway(new Gateway(std::move(options)));
   WUYE_RETURN_IF_ERROR(gateway->Bind());
   return gateway;
@@ -307,6 +313,10 @@ absl::Status Gateway::Bind() {
   if (!options_.upstream_ca_file.empty()) {
     grpc::SslCredentialsOptions ssl;
     WUYE_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(options_.upstream_ca_file));
+    if (!options_.upstream_cert_file.empty()) {
+      WUYE_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFile(options_.upstream_cert_file));
+      WUYE_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadFile(options_.upstream_key_file));
+    }
     creds = grpc::SslCredentials(ssl);
   }
   for (const auto& [name, address] : options_.upstreams) {

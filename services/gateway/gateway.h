@@ -32,6 +32,9 @@ struct GatewayOptions {
   std::map<std::string, std::string> upstreams;
   // CA bundle that the services' TLS certificates chain to; empty: plaintext to them.
   std::string upstream_ca_file;
+  // The gateway's client certificate and key for services that require one (mutual TLS).
+  std::string upstream_cert_file;
+  std::string upstream_key_file;
   // Browser origins allowed by CORS ("https://desk.example.com"); empty: none.
   std::vector<std::string> cors_origins;
   // Largest request body of an ordinary method, and of a bulk one (shared/server.h

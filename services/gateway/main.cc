@@ -33,6 +33,9 @@ ABSL_FLAG(std::string, upstreams, "",
           "run elsewhere)");
 ABSL_FLAG(std::string, upstream_ca_file, "",
           "CA bundle the services' TLS certificates chain to; empty: plaintext to the services");
+ABSL_FLAG(std::string, upstream_cert_file, "",
+          "PEM client certificate the gateway presents to services that require one (mutual TLS)");
+ABSL_FLAG(std::string, upstream_key_file, "", "PEM private key of --upstream_cert_file");
 ABSL_FLAG(std::string, cors_origins, "",
           "comma-separated browser origins allowed by CORS (https://desk.example.com); empty: none");
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "largest request body of an ordinary method (HTTP 413 beyond)");
@@ -76,6 +79,8 @@ int main(int argc, char** argv) {
     g.upstreams[kv.first] = kv.second;
   }
   g.upstream_ca_file = absl::GetFlag(FLAGS_upstream_ca_file);
+  g.upstream_cert_file = absl::GetFlag(FLAGS_upstream_cert_file);
+  g.upstream_key_file = absl::GetFlag(FLAGS_upstream_key_file);
   g.cors_origins = absl::StrSplit(absl::GetFlag(FLAGS_cors_origins), ',', absl::SkipWhitespace());
   g.max_body_bytes = static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_max_body_bytes)));
   g.max_bulk_body_bytes = static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_max_bulk_body_bytes)));
