@@ -21,7 +21,7 @@
 //   WUYE_BINARY=1         application/proto bodies instead of JSON
 //   WUYE_HTTP_GET=1       Connect's GET for the unary call, where Connect-ES allows it: only
 //                         for a method marked `option idempotency_level = NO_SIDE_EFFECTS`
-//                         (ListOnDuty is not, yet: then it POSTs); the unary line says
+//                         (ListOnDuty is); the unary line says
 //                         which in "httpGet"
 //   WUYE_EXPECT_ERROR=1   instead: one call with a bad field (ListOnDuty, estate_id
 //                         "not-an-id") and the error it gets, with its details decoded
