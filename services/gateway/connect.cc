@@ -61,50 +61,48 @@ std::string Unpadded(std::string base64) {
   return base64;
 }
 
-// A detail in JSON, when its type is in the compiled-in descriptors.
-std::optional<pb::Value> DebugOf(const pb::Any& any) {
-  absl::string_view type = any.type_url();
-  if (size_t slash = type.rfind('/'); slash != absl::string_view::npos) type.remove_prefix(slash + 1);
-  const pb::Descriptor* d = pb::DescriptorPool::generated_pool()->FindMessageTypeByName(std::string(type));
-  if (d == nullptr) return std::nullopt;
-  const pb::Message* prototype = pb::MessageFactory::generated_factory()->GetPrototype(d);
-  if (prototype == nullptr) return std::nullopt;
-  std::unique_ptr<pb::Message> detail(prototype->New());
-  if (!detail->ParseFromString(any.value())) return std::nullopt;
+// `text` as a JSON string, quoted and escaped.
+std::string Quoted(absl::string_view text) {
+  pb::Value v;
+  v.set_string_value(std::string(text));
   std::string json;
-  pb::Value value;
-  if (!pb::util::MessageToJsonString(*detail, &json).ok() ||
-      !pb::util::JsonStringToMessage(json, &value).ok()) {
-    return std::nullopt;
-  }
-  return value;
+  (void)pb::util::MessageToJsonString(v, &json);
+  return json;
 }
 
-pb::Struct ErrorStruct(grpc::StatusCode code, absl::string_view message, absl::string_view details) {
-  pb::Struct error;
-  auto& fields = *error.mutable_fields();
-  fields["code"].set_string_value(std::string(ConnectCodeName(code)));
-  if (!message.empty()) fields["message"].set_string_value(std::string(message));
+// A detail in JSON, when its type is in the compiled-in descriptors; else "".
+std::string DebugOf(absl::string_view type, const pb::Any& any) {
+  const pb::Descriptor* d = pb::DescriptorPool::generated_pool()->FindMessageTypeByName(std::string(type));
+  if (d == nullptr) return "";
+  const pb::Message* prototype = pb::MessageFactory::generated_factory()->GetPrototype(d);
+  if (prototype == nullptr) return "";
+  std::unique_ptr<pb::Message> detail(prototype->New());
+  std::string json;
+  if (!detail->ParseFromString(any.value()) || !pb::util::MessageToJsonString(*detail, &json).ok()) return "";
+  return json;
+}
+
+// {"code":…,"message":…,"details":[…]}, in that order (people read it with curl).
+std::string ErrorObject(grpc::StatusCode code, absl::string_view message, absl::string_view details) {
+  std::string out = absl::StrCat("{\"code\":", Quoted(ConnectCodeName(code)));
+  if (!message.empty()) absl::StrAppend(&out, ",\"message\":", Quoted(message));
   google::rpc::Status rich;
   if (!details.empty() && rich.ParseFromArray(details.data(), static_cast<int>(details.size())) &&
       !rich.details().empty()) {
-    auto* list = fields["details"].mutable_list_value();
-    for (const auto& any : rich.details()) {
-      auto& entry = *list->add_values()->mutable_struct_value()->mutable_fields();
+    absl::StrAppend(&out, ",\"details\":[");
+    for (int i = 0; i < rich.details_size(); ++i) {
+      const pb::Any& any = rich.details(i);
       absl::string_view type = any.type_url();
       if (size_t slash = type.rfind('/'); slash != absl::string_view::npos) type.remove_prefix(slash + 1);
-      entry["type"].set_string_value(std::string(type));
-      entry["value"].set_string_value(Unpadded(absl::Base64Escape(any.value())));
-      if (auto debug = DebugOf(any)) entry["debug"] = *std::move(debug);
+      absl::StrAppend(&out, i > 0 ? "," : "", "{\"type\":", Quoted(type), ",\"value\":\"",
+                      Unpadded(absl::Base64Escape(any.value())), "\"");
+      if (std::string debug = DebugOf(type, any); !debug.empty()) absl::StrAppend(&out, ",\"debug\":", debug);
+      absl::StrAppend(&out, "}");
     }
+    absl::StrAppend(&out, "]");
   }
-  return error;
-}
-
-std::string ToJson(const pb::Message& message) {
-  std::string json;
-  (void)pb::util::MessageToJsonString(message, &json);
-  return json;
+  absl::StrAppend(&out, "}");
+  return out;
 }
 
 // gRPC's percent-encoding of grpc-message: everything outside 0x20..0x7E, and '%'.
@@ -192,23 +190,31 @@ int HttpStatusOf(grpc::StatusCode code) {
 
 std::string ConnectErrorJson(grpc::StatusCode code, absl::string_view message,
                              absl::string_view details) {
-  return ToJson(ErrorStruct(code, message, details));
+  return ErrorObject(code, message, details);
 }
 
 std::string ConnectEndStreamJson(grpc::StatusCode code, absl::string_view message,
                                  absl::string_view details,
                                  const std::multimap<std::string, std::string>& trailers) {
-  pb::Struct end;
-  auto& fields = *end.mutable_fields();
-  if (code != grpc::StatusCode::OK) {
-    *fields["error"].mutable_struct_value() = ErrorStruct(code, message, details);
+  std::string out = "{";
+  if (code != grpc::StatusCode::OK) absl::StrAppend(&out, "\"error\":", ErrorObject(code, message, details), ",");
+  absl::StrAppend(&out, "\"metadata\":{");
+  bool first = true;
+  for (auto it = trailers.begin(); it != trailers.end();) {
+    const std::string& key = it->first;
+    auto range = trailers.equal_range(key);
+    if (IsForwardedTrailer(key)) {
+      absl::StrAppend(&out, first ? "" : ",", Quoted(key), ":[");
+      for (auto v = range.first; v != range.second; ++v) {
+        absl::StrAppend(&out, v == range.first ? "" : ",", Quoted(v->second));
+      }
+      absl::StrAppend(&out, "]");
+      first = false;
+    }
+    it = range.second;
   }
-  auto& metadata = *fields["metadata"].mutable_struct_value()->mutable_fields();
-  for (const auto& [key, value] : trailers) {
-    if (!IsForwardedTrailer(key)) continue;
-    metadata[key].mutable_list_value()->add_values()->set_string_value(value);
-  }
-  return ToJson(end);
+  absl::StrAppend(&out, "}}");
+  return out;
 }
 
 std::string GrpcWebTrailers(grpc::StatusCode code, absl::string_view message,
