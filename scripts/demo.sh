@@ -59,7 +59,7 @@ b=$(show "$build")
 s=$(show "$state")
 if [[ -n "$gateway_running" ]]; then
   gateway_line="http://127.0.0.1:$gateway_port (the Connect protocol and gRPC-Web, every service)"
-  gateway_hint="Or over HTTP, through the gateway (docs/operations.md, \"The gateway\"):
+  gateway_hint="Or over HTTP, through the gateway (docs/api/http.md):
 
   curl -H \"authorization: Bearer \$WUYE_TOKEN\" -H 'content-type: application/json' \\
       -d '{}' http://127.0.0.1:$gateway_port/wuye.directory.v1.DirectoryService/ListEstates

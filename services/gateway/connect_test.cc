@@ -209,6 +209,9 @@ TEST_F(RoutingTest, RefusalsFromTheHead) {
   HttpRequest gz = Post("/wuye.intake.v1.IntakeService/GetTicket", "application/json");
   gz.headers["content-encoding"] = "gzip";
   EXPECT_EQ(status_of(gz), 501);
+  HttpRequest v2 = Post("/wuye.intake.v1.IntakeService/GetTicket", "application/json");
+  v2.headers["connect-protocol-version"] = "2";
+  EXPECT_EQ(status_of(v2), 400);
   auto ok = gateway_->OnHead(Post("/wuye.intake.v1.IntakeService/GetTicket", "application/json"));
   EXPECT_FALSE(ok.refuse.has_value());
   EXPECT_GE(ok.max_body, 1u << 20);

@@ -428,6 +428,10 @@ std::variant<Target, HttpResponse> Classify(const Gateway& gateway, const HttpRe
     r.headers.emplace_back("Allow", "POST, GET, OPTIONS");
     return r;
   }
+  if (std::string v = head.Header("connect-protocol-version"); !v.empty() && v != "1") {
+    return ErrorIn(t.format, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                          "connect-protocol-version: only 1 is spoken"));
+  }
   t.route = gateway.Find(head.path);
   if (t.route == nullptr) {
     return ErrorIn(t.format, grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
