@@ -17,8 +17,9 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libhiredis-dev libpqxx-dev libgtest-dev libgmock-dev
   libbenchmark-dev libssl-dev nlohmann-json3-dev
-  # duty's notification gateway client (libcurl) and its tests' HTTP receiver
-  libcurl4-openssl-dev libmicrohttpd-dev
+  # duty's notification gateway client (libcurl) and its tests' HTTP receiver; the HTTP
+  # server of wuye-gateway (libmicrohttpd) and its TLS (GnuTLS); openssl makes test certificates
+  libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev openssl
   # servers used by tests (scripts/servers.sh) and their clients
   postgresql-15 postgresql-client-15 redis-server redis-tools
   # lint / formatting

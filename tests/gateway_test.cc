@@ -697,7 +697,7 @@ TEST_F(GatewayTest, ServesHttpsFromCertificateFiles) {
        .redis_addr = "",
        .env = {},
        .args = {"--upstream=127.0.0.1:1", absl::StrCat("--upstreams=directory=127.0.0.1:", directory_->port()),
-                "--tls_cert_file=" + cert, "--tls_key_file=" + key},
+                "--tls_cert_file=" + cert, "--tls_key_file=" + key, "--tls_reload_interval=1s"},
        .ready = https_ready}));
   ASSERT_TRUE(g->Start());
   // A call over TLS, verified against the certificate, reaches the directory.
@@ -720,6 +720,34 @@ TEST_F(GatewayTest, ServesHttpsFromCertificateFiles) {
   curl_easy_cleanup(c);
   // Plain HTTP to the TLS port is not served.
   EXPECT_NE(Http(Url("/", g.get()), "GET", {}).status, 501);
+  // A renewed pair (a Secret's volume swaps both files) is served without a restart.
+  const std::string cert2 = dir + "/gw-cert2.pem", key2 = dir + "/gw-key2.pem";
+  ASSERT_EQ(std::system(absl::StrCat("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=renewed "
+                                     "-addext subjectAltName=IP:127.0.0.1 -keyout ", key2, " -out ", cert2,
+                                     " 2>/dev/null && cp ", cert2, " ", cert, ".new && cp ", key2, " ", key,
+                                     ".new && mv ", key, ".new ", key, " && mv ", cert, ".new ", cert)
+                             .c_str()),
+            0);
+  auto trusts = [&](const std::string& ca) {
+    CURL* h = curl_easy_init();
+    std::string sink;
+    curl_easy_setopt(h, CURLOPT_URL, absl::StrCat("https://127.0.0.1:", g->port(), "/").c_str());
+    curl_easy_setopt(h, CURLOPT_CAINFO, ca.c_str());
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Append);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    const bool ok = curl_easy_perform(h) == CURLE_OK;
+    curl_easy_cleanup(h);
+    return ok;
+  };
+  EXPECT_TRUE(WaitFor([&] { return trusts(cert2); }, absl::Seconds(30))) << "the renewed certificate is not served";
+  EXPECT_TRUE(g->running());
+  // A pair that does not match is refused, and the last good one stays.
+  ASSERT_EQ(std::system(absl::StrCat("cp ", key2, " ", key, ".keep && openssl genrsa -out ", key,
+                                     ".new 2048 2>/dev/null && mv ", key, ".new ", key)
+                            .c_str()),
+            0);
+  absl::SleepFor(absl::Seconds(3));
+  EXPECT_TRUE(trusts(cert2));
 }
 
 bool Listening(int port) {
@@ -837,7 +865,9 @@ TEST_F(GatewayTest, ConnectEsClientFromNode) {
     ASSERT_GE(lines.size(), 3u);
     EXPECT_EQ(Str(lines[0], "call"), "unary");
     EXPECT_TRUE(lines[0].fields().at("ok").bool_value());
-    if (mode.contains("WUYE_HTTP_GET")) EXPECT_TRUE(lines[0].fields().at("httpGet").bool_value());
+    if (mode.contains("WUYE_HTTP_GET")) {
+      EXPECT_TRUE(lines[0].fields().at("httpGet").bool_value());
+    }
     // The stream's first message: the desk's gap task of the new estate (000_… 二.5).
     EXPECT_EQ(Str(lines[1], "call"), "stream");
     const auto& task = lines[1].fields().at("message").struct_value().fields().at("task").struct_value();

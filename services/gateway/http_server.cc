@@ -1,7 +1,10 @@
 #include "services/gateway/http_server.h"
 
 #include <arpa/inet.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <unistd.h>
@@ -9,7 +12,9 @@
 #include <cstdarg>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -18,9 +23,142 @@
 #include "absl/strings/strip.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
+#include "absl/synchronization/notification.h"
 #include "shared/status.h"
 
 namespace wuye::gateway {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+// The HTTPS certificate chain and key, loaded from their PEM files and loaded again when
+// either changes. The library asks for the pair at each handshake (its certificate
+// callback has no argument of ours, hence one identity per process: the gateway has one
+// server). A pair once served stays allocated until the process ends, so a handshake that
+// began with it never sees it freed; renewals come every few weeks.
+class TlsIdentity {
+ public:
+  TlsIdentity(std::string cert_file, std::string key_file, absl::Duration interval)
+      : cert_file_(std::move(cert_file)), key_file_(std::move(key_file)), interval_(interval) {}
+  ~TlsIdentity() {
+    stop_.Notify();
+    if (watcher_.joinable()) watcher_.join();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (current_.load() == this) current_ = nullptr;
+    for (auto& pair : pairs_) {
+      for (unsigned i = 0; i < pair->count; ++i) gnutls_pcert_deinit(&pair->certs[i]);
+      gnutls_privkey_deinit(pair->key);
+    }
+  }
+
+  absl::Status Load() {
+    WUYE_ASSIGN_OR_RETURN(std::string cert, ReadFile(cert_file_));
+    WUYE_ASSIGN_OR_RETURN(std::string key, ReadFile(key_file_));
+    auto pair = std::make_unique<Pair>();
+    gnutls_datum_t cert_datum{reinterpret_cast<unsigned char*>(cert.data()), static_cast<unsigned>(cert.size())};
+    pair->count = kMaxChain;
+    if (gnutls_pcert_list_import_x509_raw(pair->certs, &pair->count, &cert_datum, GNUTLS_X509_FMT_PEM, 0) < 0 ||
+        pair->count == 0) {
+      return FieldError("tls_cert_file", "not a PEM certificate chain (at most 8 certificates)");
+    }
+    gnutls_datum_t key_datum{reinterpret_cast<unsigned char*>(key.data()), static_cast<unsigned>(key.size())};
+    if (gnutls_privkey_init(&pair->key) < 0 ||
+        gnutls_privkey_import_x509_raw(pair->key, &key_datum, GNUTLS_X509_FMT_PEM, nullptr, 0) < 0) {
+      for (unsigned i = 0; i < pair->count; ++i) gnutls_pcert_deinit(&pair->certs[i]);
+      if (pair->key != nullptr) gnutls_privkey_deinit(pair->key);
+      return FieldError("tls_key_file", "not a PEM private key");
+    }
+    if (!Matches(pair->certs[0], pair->key)) {
+      for (unsigned i = 0; i < pair->count; ++i) gnutls_pcert_deinit(&pair->certs[i]);
+      gnutls_privkey_deinit(pair->key);
+      return FieldError("tls_key_file", "is not the key of the first certificate of tls_cert_file");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    pairs_.push_back(std::move(pair));
+    served_ = pairs_.back().get();
+    stamp_ = Stamp();
+    return absl::OkStatus();
+  }
+
+  // Serves this identity from now on and watches its files.
+  void Serve() {
+    current_ = this;
+    watcher_ = std::thread([this] {
+      while (!stop_.WaitForNotificationWithTimeout(interval_)) {
+        if (Stamp() == stamp_) continue;
+        if (absl::Status st = Load(); st.ok()) {
+          LogInfo("tls.reloaded").Str("cert_file", cert_file_);
+        } else {
+          LogWarn("tls.reload_failed").Str("error", st.ToString());  // keeps serving the last pair
+          stamp_ = Stamp();
+        }
+      }
+    });
+  }
+
+  static int Retrieve(gnutls_session_t, const gnutls_datum_t*, int, const gnutls_pk_algorithm_t*, int,
+                      gnutls_pcert_st** certs, unsigned int* count, gnutls_privkey_t* key) {
+    TlsIdentity* self = current_.load();
+    if (self == nullptr) return -1;
+    std::lock_guard<std::mutex> lock(self->mu_);
+    *certs = self->served_->certs;
+    *count = self->served_->count;
+    *key = self->served_->key;
+    return 0;
+  }
+
+ private:
+  static constexpr unsigned kMaxChain = 8;
+  struct Pair {
+    gnutls_pcert_st certs[kMaxChain];
+    unsigned count = 0;
+    gnutls_privkey_t key = nullptr;
+  };
+  // Whether `key` is the private key of `cert`'s public key.
+  static bool Matches(const gnutls_pcert_st& cert, gnutls_privkey_t key) {
+    gnutls_pubkey_t pub = nullptr;
+    gnutls_datum_t a{}, b{};
+    bool same = gnutls_pubkey_init(&pub) >= 0 && gnutls_pubkey_import_privkey(pub, key, 0, 0) >= 0 &&
+                gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &a) >= 0 &&
+                gnutls_pubkey_export2(cert.pubkey, GNUTLS_X509_FMT_DER, &b) >= 0 && a.size == b.size &&
+                std::memcmp(a.data, b.data, a.size) == 0;
+    gnutls_free(a.data);
+    gnutls_free(b.data);
+    if (pub != nullptr) gnutls_pubkey_deinit(pub);
+    return same;
+  }
+
+  // What identifies the files' contents: their change times and sizes (a Secret's
+  // volume swaps a symlink, which changes them).
+  std::string Stamp() const {
+    std::string out;
+    for (const std::string& f : {cert_file_, key_file_}) {
+      struct stat st {};
+      if (stat(f.c_str(), &st) == 0) {
+        absl::StrAppend(&out, st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, ":", st.st_size, ";");
+      }
+    }
+    return out;
+  }
+
+  static inline std::atomic<TlsIdentity*> current_{nullptr};
+  const std::string cert_file_, key_file_;
+  const absl::Duration interval_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Pair>> pairs_;  // every pair loaded; the last is served
+  Pair* served_ = nullptr;
+  std::string stamp_;
+  absl::Notification stop_;
+  std::thread watcher_;
+};
 
 // One request on a connection, from its head to the end of its answer.
 struct HttpServer::Exchange {
@@ -36,14 +174,6 @@ struct HttpServer::Exchange {
 };
 
 namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 MHD_Result Queue(MHD_Connection* connection, HttpServer::Exchange* x, HttpResponse response) {
   x->responded = true;
@@ -213,8 +343,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
     return FieldError("tls_key_file", "give both --tls_cert_file and --tls_key_file, or neither");
   }
   if (!o.tls_cert_file.empty()) {
-    WUYE_ASSIGN_OR_RETURN(server->cert_pem_, ReadFile(o.tls_cert_file));
-    WUYE_ASSIGN_OR_RETURN(server->key_pem_, ReadFile(o.tls_key_file));
+    server->tls_ = std::make_unique<TlsIdentity>(o.tls_cert_file, o.tls_key_file,
+                                                 std::max(o.tls_reload_interval, absl::Seconds(1)));
+    WUYE_RETURN_IF_ERROR(server->tls_->Load());
+    server->tls_->Serve();
     flags |= MHD_USE_TLS;
   }
   if (o.max_connections < 1) return FieldError("max_connections", "must be > 0");
@@ -234,9 +366,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
       {MHD_OPTION_NOTIFY_COMPLETED, fn(&Completed), self},
       {MHD_OPTION_NOTIFY_CONNECTION, fn(&Connected), self},
   };
-  if (flags & MHD_USE_TLS) {
-    opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, server->cert_pem_.data()});
-    opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, server->key_pem_.data()});
+  if (server->tls_) {
+    opts.push_back({MHD_OPTION_HTTPS_CERT_CALLBACK, 0, reinterpret_cast<void*>(&TlsIdentity::Retrieve)});
   }
   opts.push_back({MHD_OPTION_END, 0, nullptr});
   server->daemon_ = MHD_start_daemon(flags, static_cast<uint16_t>(port), nullptr, nullptr, &Answer, self,
@@ -249,6 +380,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
   server->serving_ = true;
   return server;
 }
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler* handler)
+    : options_(std::move(options)), handler_(handler) {}
 
 HttpServer::~HttpServer() { Shutdown(); }
 

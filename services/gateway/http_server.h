@@ -24,6 +24,9 @@ struct HttpServerOptions {
   std::string listen = "127.0.0.1:0";  // host:port (IPv4, or [v6]:port); port 0 picks one
   std::string tls_cert_file;           // PEM chain; empty: plain HTTP
   std::string tls_key_file;
+  // The pair is re-read when either file changes, looked at this often (a renewed Secret
+  // takes effect without a restart; handshakes under way keep the pair they began with).
+  absl::Duration tls_reload_interval = absl::Seconds(60);
   // Largest request head (request line and headers); larger: HTTP 431, never parsed.
   size_t max_header_bytes = 16 << 10;
   // A connection that sends nothing (or takes no data) for this long is closed: an idle
@@ -57,12 +60,11 @@ class HttpServer {
   std::atomic<int>& connections() { return connections_; }
 
  private:
-  HttpServer(HttpServerOptions options, HttpHandler* handler)
-      : options_(std::move(options)), handler_(handler) {}
+  HttpServer(HttpServerOptions options, HttpHandler* handler);
 
   HttpServerOptions options_;
   HttpHandler* handler_;
-  std::string cert_pem_, key_pem_;  // alive as long as the daemon
+  std::unique_ptr<class TlsIdentity> tls_;  // the certificate served, when HTTPS
   MHD_Daemon* daemon_ = nullptr;
   int port_ = 0;
   std::atomic<bool> serving_{false};

@@ -22,6 +22,7 @@ ABSL_DECLARE_FLAG(std::string, listen);
 ABSL_DECLARE_FLAG(std::string, metrics_listen);
 ABSL_DECLARE_FLAG(std::string, tls_cert_file);
 ABSL_DECLARE_FLAG(std::string, tls_key_file);
+ABSL_DECLARE_FLAG(absl::Duration, tls_reload_interval);
 ABSL_DECLARE_FLAG(absl::Duration, shutdown_grace);
 ABSL_DECLARE_FLAG(std::string, log_level);
 
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
   if (h.listen.empty()) h.listen = absl::StrCat("0.0.0.0:", kDefaultPort);
   h.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   h.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  h.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   h.max_header_bytes = static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_max_header_bytes)));
   h.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
   h.max_connections = absl::GetFlag(FLAGS_max_connections);
