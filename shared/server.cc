@@ -1,4 +1,5 @@
 #include "shared/server.h"
+#include "shared/signals.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
@@ -598,14 +599,19 @@ void ServiceHost::BlockTerminationSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-absl::Status ServiceHost::ServeUntilSignal() {
-  if (absl::Status st = Start(); !st.ok()) return st;
+int WaitForTerminationSignal() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   int sig = 0;
   sigwait(&set, &sig);
+  return sig;
+}
+
+absl::Status ServiceHost::ServeUntilSignal() {
+  if (absl::Status st = Start(); !st.ok()) return st;
+  const int sig = WaitForTerminationSignal();
   LogInfo("server.signal").Int("signal", sig);
   Shutdown();
   return absl::OkStatus();

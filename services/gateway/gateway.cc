@@ -6,8 +6,6 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
-#include <fstream>
-#include <sstream>
 #include <variant>
 
 #include "absl/algorithm/container.h"
@@ -21,6 +19,7 @@
 #include "absl/synchronization/notification.h"
 #include "shared/metrics.h"
 #include "shared/server.h"
+#include "shared/secret.h"
 #include "shared/status.h"
 #include "wuye/service_list.h"
 
@@ -118,13 +117,6 @@ struct Target {
   bool get = false;
 };
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void SetDeadline(grpc::ClientContext& ctx, absl::Duration timeout) {
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
@@ -312,10 +304,10 @@ absl::Status Gateway::Bind() {
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
   if (!options_.upstream_ca_file.empty()) {
     grpc::SslCredentialsOptions ssl;
-    WUYE_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(options_.upstream_ca_file));
+    WUYE_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadSecretFile("upstream_ca_file", options_.upstream_ca_file));
     if (!options_.upstream_cert_file.empty()) {
-      WUYE_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFile(options_.upstream_cert_file));
-      WUYE_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadFile(options_.upstream_key_file));
+      WUYE_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadSecretFile("upstream_cert_file", options_.upstream_cert_file));
+      WUYE_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadSecretFile("upstream_key_file", options_.upstream_key_file));
     }
     creds = grpc::SslCredentials(ssl);
   }

@@ -11,9 +11,7 @@
 
 #include <cstdarg>
 #include <cstring>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -24,20 +22,10 @@
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "absl/synchronization/notification.h"
+#include "shared/secret.h"
 #include "shared/status.h"
 
 namespace wuye::gateway {
-namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
 
 // The HTTPS certificate chain and key, loaded from their PEM files and loaded again when
 // either changes. The library asks for the pair at each handshake (its certificate
@@ -60,8 +48,8 @@ class TlsIdentity {
   }
 
   absl::Status Load() {
-    WUYE_ASSIGN_OR_RETURN(std::string cert, ReadFile(cert_file_));
-    WUYE_ASSIGN_OR_RETURN(std::string key, ReadFile(key_file_));
+    WUYE_ASSIGN_OR_RETURN(std::string cert, ReadSecretFile("tls_cert_file", cert_file_));
+    WUYE_ASSIGN_OR_RETURN(std::string key, ReadSecretFile("tls_key_file", key_file_));
     auto pair = std::make_unique<Pair>();
     gnutls_datum_t cert_datum{reinterpret_cast<unsigned char*>(cert.data()), static_cast<unsigned>(cert.size())};
     pair->count = kMaxChain;

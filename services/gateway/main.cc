@@ -3,8 +3,6 @@
 // services' gRPC; health and metrics like every service; on SIGTERM it stops taking
 // connections, lets calls finish up to --shutdown_grace, ends open streams with
 // "unavailable" (clients reconnect elsewhere) and exits 0.
-#include <signal.h>
-
 #include <cstdio>
 
 #include "absl/flags/declare.h"
@@ -16,6 +14,7 @@
 #include "shared/log.h"
 #include "shared/metrics_http.h"
 #include "shared/server.h"
+#include "shared/signals.h"
 
 // Shared with every service (shared/config.cc).
 ABSL_DECLARE_FLAG(std::string, listen);
@@ -122,12 +121,7 @@ int main(int argc, char** argv) {
       .Int("methods", static_cast<int64_t>((*gateway)->route_count()))
       .Str("upstream", absl::GetFlag(FLAGS_upstream));
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int sig = 0;
-  sigwait(&set, &sig);
+  const int sig = wuye::WaitForTerminationSignal();
   wuye::LogInfo("gateway.signal").Int("signal", sig);
   if (metrics) metrics->SetReadiness([] { return false; });
   (*server)->Shutdown();
