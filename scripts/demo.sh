@@ -54,6 +54,10 @@ trap 'rm -f -- "$out"' EXIT
 "$demo_bin" --directory="$directory" --jwt_secret_file="$secret_file" "${day_flags[@]}" | tee "$out"
 group_id=$(sed -n 's/^  group id   *//p' "$out" | head -n 1)
 [[ -n "$group_id" ]] || group_id='<group id>'
+# The console's local sign-in lists the staff of the groups in this file (services.sh).
+if [[ "$group_id" != '<group id>' ]] && ! grep -qx -- "$group_id" "$state/local-sign-in-groups" 2>/dev/null; then
+  printf '%s\n' "$group_id" >>"$state/local-sign-in-groups"
+fi
 
 b=$(show "$build")
 s=$(show "$state")

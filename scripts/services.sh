@@ -21,7 +21,10 @@
 #
 # The gateway (wuye-gateway, the HTTP edge: the Connect protocol and gRPC-Web to every
 # service; not a line of services.txt) is started after the services, supervised like them,
-# when <build>/services/gateway/wuye-gateway exists (otherwise start says so and goes on):
+# when <build>/services/gateway/wuye-gateway exists (otherwise start says so and goes on);
+# it serves web/console/dist at / when that is built (WUYE_CONSOLE_DIR) and the console's
+# local sign-in for the groups listed in $STATE/local-sign-in-groups (WUYE_LOCAL_SIGN_IN_FILE,
+# with WUYE_JWT_SECRET: the only secret it gets, and only here, never in Kubernetes):
 #   listens   127.0.0.1:50080 (HTTP) and 127.0.0.1:51080 (Prometheus, /healthz, /readyz),
 #             plus WUYE_PORT_OFFSET; ready when /readyz answers 200
 #   env       WUYE_UPSTREAM=127.0.0.1:{port} (each service's port of services.txt; under a
@@ -414,12 +417,19 @@ start_one() {  # NAME BUILD
   offset=$(stat -c %s -- "$LOG_DIR/$name.log")
 
   # Its own session (setsid) and immune to hangups (nohup): it outlives this shell.
-  # Each service gets only its own keys; the gateway none (it holds no secret, verifies no
-  # token: the services do): only where the services are, and the browser origins.
+  # Each service gets only its own keys; the gateway verifies no token (the services do):
+  # where the services are, the browser origins, and here only, for the console's local
+  # sign-in, the local token secret.
   local -a vars=()
   case $name in
     "$GATEWAY")
       vars=(WUYE_UPSTREAM="$HOST:{port}" WUYE_CORS_ORIGINS="$GATEWAY_CORS_ORIGINS")
+      # The web console when it is built, and its local sign-in (never in production): the
+      # staff of the groups listed in $STATE/local-sign-in-groups (make demo adds the demo
+      # group) sign in with tokens of the local secret.
+      [[ -f "$ROOT/web/console/dist/index.html" ]] && vars+=(WUYE_CONSOLE_DIR="$ROOT/web/console/dist")
+      touch -- "$STATE/local-sign-in-groups"
+      vars+=(WUYE_LOCAL_SIGN_IN_FILE="$STATE/local-sign-in-groups" WUYE_JWT_SECRET="$(<"$SECRET_FILE")")
       # {port} is the port of services.txt; moved ports are named one by one.
       if ((PORT_OFFSET != 0)); then
         local moved="" s

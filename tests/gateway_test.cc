@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -809,6 +810,71 @@ TEST_F(GatewayTest, PresentsItsClientCertificateToServicesThatRequireOne) {
                   {"Content-Type: application/json"}, "{}");
   EXPECT_EQ(no.status, 503) << no.body;  // the service refused the handshake
   EXPECT_EQ(Str(JsonOf(no.body), "code"), "unavailable");
+}
+
+TEST_F(GatewayTest, LocalSignInListsTheGroupsStaffAndMintsTheirTokens) {
+  dir::Group g = CreateGroup("登录物业");
+  const std::string admin = TestToken(g.id(), {"*"}, {"group_admin"}, "gw-local-admin");
+  Reply estate = Json("/wuye.directory.v1.DirectoryService/CreateEstate", admin,
+                      absl::Substitute(R"({"requestId":"$0","estate":{"name":"登录苑","managementFeeFenPerM2":150}})",
+                                       Rid("e")));
+  ASSERT_EQ(estate.status, 200);
+  const std::string estate_id = ParseJson<dir::Estate>(estate.body).id();
+  Reply staff = Json("/wuye.directory.v1.DirectoryService/CreateStaff", admin,
+                     absl::Substitute(R"({"requestId":"$0","staff":{"name":"王芳","phone":"13800000002",)"
+                                      R"("roles":["STAFF_ROLE_AGENT"],"homeEstateIds":["$1"],)"
+                                      R"("startDate":{"year":2024,"month":1,"day":1}}})",
+                                      Rid("s"), estate_id));
+  ASSERT_EQ(staff.status, 200);
+  const std::string agent_id = ParseJson<dir::Staff>(staff.body).id();
+  const std::string file = ::testing::TempDir() + "/gw-local-groups-" + NewId(absl::Now());
+  std::ofstream(file) << "# the demo's groups\n" << g.id() << "\n";
+  auto gateway_with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--upstream=127.0.0.1:1",
+                                     absl::StrCat("--upstreams=directory=127.0.0.1:", directory_->port())};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<ServiceProcess>(::wuye::testing::ServiceProcessOptions{
+        .name = "gateway",
+        .binary = WUYE_GATEWAY_BINARY,
+        .pg_url = "",
+        .redis_addr = "",
+        .env = {},
+        .args = args,
+        .ready = &GatewayReady});
+  };
+  auto g1 = gateway_with({"--local_sign_in_file=" + file});
+  ASSERT_TRUE(g1->Start());
+  Reply people = Http(Url("/local/people", g1.get()), "GET", {});
+  ASSERT_EQ(people.status, 200) << people.body;
+  EXPECT_NE(people.body.find("王芳"), std::string::npos);
+  EXPECT_NE(people.body.find("登录苑"), std::string::npos);
+  EXPECT_EQ(people.body.find("13800000002"), std::string::npos);  // never a phone number
+  Reply in = Http(Url("/local/sign-in", g1.get()), "POST", {"Content-Type: application/json"},
+                  absl::Substitute(R"({"staffId":"$0"})", agent_id));
+  ASSERT_EQ(in.status, 200) << in.body;
+  pb::Struct session = JsonOf(in.body);
+  EXPECT_EQ(Str(session, "staffId"), agent_id);
+  EXPECT_EQ(session.fields().at("roles").list_value().values(0).string_value(), "agent");
+  // The token is the person's: it reads their estate, and may not create a group.
+  const std::string token = Str(session, "token");
+  Reply read = Http(Url("/wuye.directory.v1.DirectoryService/GetEstate", g1.get()), "POST",
+                    {"Content-Type: application/json", Bearer(token)}, absl::Substitute(R"({"id":"$0"})", estate_id));
+  EXPECT_EQ(read.status, 200) << read.body;
+  Reply create = Http(Url("/wuye.directory.v1.DirectoryService/CreateGroup", g1.get()), "POST",
+                      {"Content-Type: application/json", Bearer(token)},
+                      absl::Substitute(R"({"requestId":"$0","group":{"name":"x"}})", Rid("g")));
+  EXPECT_EQ(create.status, 403);
+  // Someone not in the file's groups, or no one: refused.
+  EXPECT_EQ(Http(Url("/local/sign-in", g1.get()), "POST", {"Content-Type: application/json"},
+                 absl::Substitute(R"({"staffId":"$0"})", NewId(absl::Now())))
+                .status,
+            404);
+  EXPECT_EQ(Http(Url("/local/sign-in", g1.get()), "POST", {"Content-Type: application/json"}, "{}").status, 400);
+  // Without the flag there is no local sign-in at all.
+  EXPECT_EQ(Http(Url("/local/people"), "GET", {}).status, 404);
+  // And it is refused in production.
+  auto prod = gateway_with({"--local_sign_in_file=" + file, "--production"});
+  EXPECT_FALSE(prod->Start(absl::Seconds(10)));
 }
 
 // ---- the official Connect-ES client ------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "shared/metrics.h"
 #include "shared/server.h"
@@ -293,8 +294,14 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options)
   if (!options.upstream_cert_file.empty() && options.upstream_ca_file.empty()) {
     return FieldError("upstream_cert_file", "a client certificate needs TLS to the services (--upstream_ca_file)");
   }
+  if (!options.local_sign_in.groups_file.empty() && options.local_sign_in.jwt_secret.size() < 32) {
+    return FieldError("local_sign_in_file", "local sign-in mints HS256 tokens: set WUYE_JWT_SECRET (>= 32 bytes)");
+  }
   std::unique_ptr<Gateway> gateway(new Gateway(std::move(options)));
   WUYE_RETURN_IF_ERROR(gateway->Bind());
+  if (!gateway->options_.console_dir.empty()) {
+    WUYE_ASSIGN_OR_RETURN(gateway->console_, ConsoleFiles::Load(gateway->options_.console_dir));
+  }
   return gateway;
 }
 
@@ -330,6 +337,9 @@ absl::Status Gateway::Bind() {
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
     channels_.push_back(grpc::CreateCustomChannel(address, creds, args));
+    if (absl::string_view(listed.name) == "directory" && !options_.local_sign_in.groups_file.empty()) {
+      local_ = std::make_unique<LocalSignIn>(options_.local_sign_in, channels_.back());
+    }
     stubs_.push_back(std::make_unique<grpc::GenericStub>(channels_.back()));
     for (absl::string_view name : absl::StrSplit(listed.grpc_services, ',', absl::SkipEmpty())) {
       const pb::ServiceDescriptor* service =
@@ -455,9 +465,22 @@ std::variant<Target, HttpResponse> Classify(const Gateway& gateway, const HttpRe
 
 }  // namespace
 
+bool IsRpcPath(absl::string_view path) {
+  if (!absl::ConsumePrefix(&path, "/")) return false;
+  const size_t slash = path.find('/');
+  if (slash == absl::string_view::npos) return false;
+  absl::string_view service = path.substr(0, slash), method = path.substr(slash + 1);
+  return absl::StrContains(service, '.') && !method.empty() && !absl::StrContains(method, '/');
+}
+
 HeadVerdict Gateway::OnHead(const HttpRequest& head) {
   HeadVerdict v;
   if (head.method == "OPTIONS") return v;
+  if (LocalSignIn::Owns(head.path)) {
+    v.max_body = 4096;
+    return v;
+  }
+  if (console_ && (head.method == "GET" || head.method == "HEAD") && !IsRpcPath(head.path)) return v;
   auto classified = Classify(*this, head);
   if (auto* refused = std::get_if<HttpResponse>(&classified)) {
     Metrics::Global().Add(absl::StrCat("wuye_gateway_refused_total{status=\"", refused->status, "\"}"));
@@ -473,6 +496,14 @@ HeadVerdict Gateway::OnHead(const HttpRequest& head) {
 
 HttpResponse Gateway::OnRequest(HttpRequest request) {
   if (request.method == "OPTIONS") return Preflight(request);
+  if (LocalSignIn::Owns(request.path)) {
+    // Off: not found, so that the console offers only the production sign-in.
+    return local_ ? local_->Answer(request)
+                  : ConnectError(404, grpc::StatusCode::NOT_FOUND, "local sign-in is off on this gateway");
+  }
+  if (console_ && (request.method == "GET" || request.method == "HEAD") && !IsRpcPath(request.path)) {
+    return console_->Get(request);
+  }
   auto cors = CorsHeaders(request);
   auto classified = Classify(*this, request);
   HttpResponse r;

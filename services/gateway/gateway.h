@@ -21,7 +21,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/gateway/connect.h"
+#include "services/gateway/console_files.h"
 #include "services/gateway/http.h"
+#include "services/gateway/local_sign_in.h"
 
 namespace wuye::gateway {
 
@@ -45,7 +47,15 @@ struct GatewayOptions {
   // A stream without a named deadline lasts until the client leaves.
   absl::Duration default_timeout = absl::Seconds(30);
   absl::Duration max_timeout = absl::Minutes(5);
+  // The web console's built files, served at "/" (console_files.h); empty: none.
+  std::string console_dir;
+  // The console's local sign-in (local_sign_in.h); groups_file empty: none.
+  LocalSignInOptions local_sign_in;
 };
+
+// Whether `path` has the shape of a method's, "/<package>.<Service>/<Method>": such a path
+// is never one of the console's.
+bool IsRpcPath(absl::string_view path);
 
 // One method of one service, as the gateway serves it.
 struct Route {
@@ -99,6 +109,8 @@ class Gateway : public HttpHandler {
   absl::flat_hash_map<std::string, Route> routes_;
   std::shared_ptr<std::atomic<bool>> draining_ = std::make_shared<std::atomic<bool>>(false);
   std::atomic<bool> aborting_{false};
+  std::unique_ptr<ConsoleFiles> console_;
+  std::unique_ptr<LocalSignIn> local_;
 };
 
 }  // namespace wuye::gateway

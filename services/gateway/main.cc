@@ -13,6 +13,7 @@
 #include "shared/config.h"
 #include "shared/log.h"
 #include "shared/metrics_http.h"
+#include "shared/secret.h"
 #include "shared/server.h"
 #include "shared/signals.h"
 
@@ -24,6 +25,8 @@ ABSL_DECLARE_FLAG(std::string, tls_key_file);
 ABSL_DECLARE_FLAG(absl::Duration, tls_reload_interval);
 ABSL_DECLARE_FLAG(absl::Duration, shutdown_grace);
 ABSL_DECLARE_FLAG(std::string, log_level);
+ABSL_DECLARE_FLAG(std::string, jwt_secret_file);
+ABSL_DECLARE_FLAG(bool, production);
 
 ABSL_FLAG(std::string, upstream, "127.0.0.1:{port}",
           "address of a service; {name} and {port} are replaced from services.txt "
@@ -46,6 +49,11 @@ ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(30),
 ABSL_FLAG(int, max_connections, 1000, "open connections at most (one thread each)");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(30),
           "deadline of a unary call whose client names none (connect-timeout-ms, grpc-timeout)");
+ABSL_FLAG(std::string, console_dir, "",
+          "the web console's built files (web/console/dist), served at /; empty: no console");
+ABSL_FLAG(std::string, local_sign_in_file, "",
+          "local sign-in for the console (never in production): a file of group ids, one a "
+          "line, whose staff may sign in with tokens minted from WUYE_JWT_SECRET; empty: off");
 ABSL_FLAG(absl::Duration, max_timeout, absl::Minutes(5), "cap of any deadline a client names");
 
 namespace {
@@ -86,6 +94,25 @@ int main(int argc, char** argv) {
   g.max_bulk_body_bytes = static_cast<size_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_max_bulk_body_bytes)));
   g.default_timeout = absl::GetFlag(FLAGS_default_timeout);
   g.max_timeout = absl::GetFlag(FLAGS_max_timeout);
+  g.console_dir = absl::GetFlag(FLAGS_console_dir);
+  g.local_sign_in.groups_file = absl::GetFlag(FLAGS_local_sign_in_file);
+  if (!g.local_sign_in.groups_file.empty()) {
+    if (absl::GetFlag(FLAGS_production)) {
+      std::fprintf(stderr, "gateway: bad configuration: local_sign_in_file: never in production\n");
+      return 2;
+    }
+    if (const char* secret = std::getenv("WUYE_JWT_SECRET")) g.local_sign_in.jwt_secret = secret;
+    if (std::string f = absl::GetFlag(FLAGS_jwt_secret_file); !f.empty()) {
+      auto secret = wuye::ReadSecretFile("jwt_secret_file", f);
+      if (!secret.ok()) {
+        std::fprintf(stderr, "gateway: bad configuration: %s\n", std::string(secret.status().message()).c_str());
+        return 2;
+      }
+      g.local_sign_in.jwt_secret = *secret;
+    }
+    wuye::LogWarn("gateway.local_sign_in")
+        .Str("why", "anyone who reaches this gateway may sign in as any staff of the groups listed");
+  }
   auto gateway = wuye::gateway::Gateway::Create(std::move(g));
   if (!gateway.ok()) {
     std::fprintf(stderr, "gateway: bad configuration: %s\n", std::string(gateway.status().message()).c_str());

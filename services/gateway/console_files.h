@@ -1,0 +1,52 @@
+// The web console's built files (web/console/dist), served by the gateway at "/" so that
+// the console and the API share one origin (no CORS, one certificate). The files are held
+// in memory with their gzip form, and read again when index.html changes (a rebuilt
+// console is served without a restart). A path that names no file and has no extension is
+// one of the console's own pages: it gets index.html.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "services/gateway/http.h"
+
+namespace wuye::gateway {
+
+class ConsoleFiles {
+ public:
+  // Reads every file under `dir`; FAILED_PRECONDITION when it has no index.html.
+  static absl::StatusOr<std::unique_ptr<ConsoleFiles>> Load(std::string dir);
+
+  // The answer to GET (or HEAD) `path` with the request's headers (Accept-Encoding,
+  // If-None-Match).
+  HttpResponse Get(const HttpRequest& request);
+
+  size_t file_count();
+
+ private:
+  struct File {
+    std::string body;
+    std::string gzipped;  // empty when gzip does not make it smaller
+    std::string type;
+    std::string etag;
+    bool immutable = false;  // a content-hashed asset of the build
+  };
+  using Files = std::map<std::string, File, std::less<>>;
+
+  explicit ConsoleFiles(std::string dir) : dir_(std::move(dir)) {}
+  absl::StatusOr<std::shared_ptr<const Files>> Scan() const;
+  std::string IndexStamp() const;
+  std::shared_ptr<const Files> Current();
+
+  const std::string dir_;
+  absl::Mutex mu_;
+  std::shared_ptr<const Files> files_ ABSL_GUARDED_BY(mu_);
+  std::string stamp_ ABSL_GUARDED_BY(mu_);
+  absl::Time checked_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace wuye::gateway
