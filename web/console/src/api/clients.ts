@@ -1,0 +1,40 @@
+// The services, through the typed Connect clients generated from protos/ (@wuye/clients)
+// and nothing else. The gateway serves the console, so every call is same-origin:
+// POST /<package>.<Service>/<Method> on the page's own origin (docs/api/http.md).
+import { createClient, type Client, ConnectError, Code } from "@connectrpc/connect";
+import { createTransport } from "@wuye/clients/transport";
+import { DirectoryService } from "@wuye/clients/gen/wuye/directory/v1/directory_pb.js";
+import { IntakeService } from "@wuye/clients/gen/wuye/intake/v1/intake_pb.js";
+import { BadRequestSchema } from "@wuye/clients/gen/google/rpc/error_details_pb.js";
+import { session } from "../auth/session";
+
+// Every call is a POST, reads too: a GET's answer may be kept in the browser's HTTP cache,
+// and residents' names and numbers must not be (nothing personal kept beyond the session).
+// The token is asked each call, so a new sign-in applies at once.
+const transport = createTransport(window.location.origin, () => session.token() ?? "");
+
+export const directory: Client<typeof DirectoryService> = createClient(DirectoryService, transport);
+export const intake: Client<typeof IntakeService> = createClient(IntakeService, transport);
+
+/** A refusal as the person at the desk reads it: the field it names, and why. */
+export interface Refusal {
+  code: Code;
+  message: string;
+  fields: { field: string; description: string }[];
+}
+
+export function refusal(err: unknown): Refusal {
+  const e = ConnectError.from(err);
+  const fields = e.findDetails(BadRequestSchema).flatMap((b) =>
+    b.fieldViolations.map((v) => ({ field: v.field, description: v.description })),
+  );
+  return { code: e.code, message: e.rawMessage, fields };
+}
+
+/** Whether the call never got an answer (network, gateway down): safe to send again. */
+export function unanswered(err: unknown): boolean {
+  const code = ConnectError.from(err).code;
+  return code === Code.Unavailable || code === Code.Unknown || code === Code.DeadlineExceeded || code === Code.Canceled;
+}
+
+export { Code };

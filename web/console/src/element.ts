@@ -1,0 +1,39 @@
+// Element Plus, per component: only the components the console uses, and only their styles
+// (theme-chalk's per-component CSS), so the first load stays small (docs/console.md, budget).
+// A component used in a template must be imported in its file and have its style here.
+import "element-plus/theme-chalk/base.css";
+import "element-plus/theme-chalk/el-alert.css";
+import "element-plus/theme-chalk/el-autocomplete.css";
+import "element-plus/theme-chalk/el-badge.css";
+import "element-plus/theme-chalk/el-button.css";
+import "element-plus/theme-chalk/el-card.css";
+import "element-plus/theme-chalk/el-checkbox.css";
+import "element-plus/theme-chalk/el-descriptions.css";
+import "element-plus/theme-chalk/el-descriptions-item.css";
+import "element-plus/theme-chalk/el-dialog.css";
+import "element-plus/theme-chalk/el-drawer.css";
+import "element-plus/theme-chalk/el-empty.css";
+import "element-plus/theme-chalk/el-form.css";
+import "element-plus/theme-chalk/el-form-item.css";
+import "element-plus/theme-chalk/el-icon.css";
+import "element-plus/theme-chalk/el-input.css";
+import "element-plus/theme-chalk/el-loading.css";
+import "element-plus/theme-chalk/el-menu.css";
+import "element-plus/theme-chalk/el-menu-item.css";
+import "element-plus/theme-chalk/el-message.css";
+import "element-plus/theme-chalk/el-option.css";
+import "element-plus/theme-chalk/el-option-group.css";
+import "element-plus/theme-chalk/el-overlay.css";
+import "element-plus/theme-chalk/el-popper.css";
+import "element-plus/theme-chalk/el-radio-button.css";
+import "element-plus/theme-chalk/el-radio-group.css";
+import "element-plus/theme-chalk/el-scrollbar.css";
+import "element-plus/theme-chalk/el-select.css";
+import "element-plus/theme-chalk/el-select-dropdown.css";
+import "element-plus/theme-chalk/el-tab-pane.css";
+import "element-plus/theme-chalk/el-table.css";
+import "element-plus/theme-chalk/el-table-column.css";
+import "element-plus/theme-chalk/el-tabs.css";
+import "element-plus/theme-chalk/el-tag.css";
+import "element-plus/theme-chalk/el-timeline.css";
+import "element-plus/theme-chalk/el-timeline-item.css";

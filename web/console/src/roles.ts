@@ -1,0 +1,89 @@
+// Who may do what, from the services' role tables (docs/api/intake.md and the other
+// services' pages). The console hides what a role cannot use; the services refuse anyway.
+// Role names are the token's (`roles` claim): lower-case StaffRole names.
+
+export const ROLES = [
+  "agent",
+  "team_lead",
+  "supervisor",
+  "estate_manager",
+  "technician",
+  "cleaner",
+  "gardener",
+  "security_guard",
+  "care_worker",
+  "finance_clerk",
+  "quality_inspector",
+  "group_admin",
+  "nurse",
+  "clinic",
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export function parseRoles(names: readonly string[]): Role[] {
+  const known = new Set<string>(ROLES);
+  return names
+    .map((n) => n.toLowerCase().replace(/^staff_role_/, ""))
+    .filter((n): n is Role => known.has(n));
+}
+
+const DESK: Role[] = ["agent", "team_lead", "supervisor"];
+const MANAGERS: Role[] = ["team_lead", "supervisor", "estate_manager", "group_admin"];
+const FIELD: Role[] = ["technician", "cleaner", "gardener", "security_guard", "care_worker"];
+
+/** The console's pages (issue #24), each with the roles that have something to do there. */
+export const PAGES = [
+  { name: "desk", path: "/desk", roles: [...DESK, "estate_manager", "quality_inspector", "group_admin"], ready: true },
+  { name: "dispatch", path: "/dispatch", roles: [...MANAGERS, "agent", ...FIELD, "quality_inspector"], ready: false },
+  {
+    name: "callbacks",
+    path: "/callbacks",
+    roles: [...DESK, "estate_manager", "quality_inspector", "group_admin"],
+    ready: false,
+  },
+  {
+    name: "billing",
+    path: "/billing",
+    roles: ["agent", "team_lead", "supervisor", "estate_manager", "finance_clerk", "group_admin"],
+    ready: false,
+  },
+  {
+    name: "performance",
+    path: "/performance",
+    roles: [...MANAGERS, "quality_inspector", "agent", ...FIELD, "finance_clerk"],
+    ready: false,
+  },
+  {
+    name: "eldercare",
+    path: "/eldercare",
+    roles: [...DESK, "estate_manager", "care_worker", "nurse", "clinic", "security_guard", "group_admin"],
+    ready: false,
+  },
+  { name: "duty", path: "/duty", roles: [...ROLES], ready: false },
+  {
+    name: "manager",
+    path: "/manager",
+    roles: ["supervisor", "estate_manager", "quality_inspector", "group_admin"],
+    ready: false,
+  },
+] as const satisfies readonly { name: string; path: string; roles: readonly Role[]; ready: boolean }[];
+export type PageName = (typeof PAGES)[number]["name"];
+
+export function pagesFor(roles: readonly Role[]) {
+  return PAGES.filter((p) => p.roles.some((r) => roles.includes(r)));
+}
+
+export function hasAny(roles: readonly Role[], allowed: readonly Role[]): boolean {
+  return roles.some((r) => allowed.includes(r));
+}
+
+/** Intake (docs/api/intake.md, "Methods and who may call them"). */
+export const INTAKE = {
+  create: DESK,
+  read: [...DESK, "estate_manager", "quality_inspector", "group_admin"] as Role[],
+  transfer: ["supervisor"] as Role[],
+  reopen: ["supervisor"] as Role[],
+  callback: DESK,
+  /** Answer, resolve, close, cancel: the owner, or a supervisor. */
+  ownerOr: ["supervisor"] as Role[],
+};

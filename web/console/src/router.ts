@@ -1,0 +1,34 @@
+// Pages: the sign-in, the shell with the eight pages of issue #24 (only the desk is real
+// yet; the others say "coming"). A page is reachable only by the roles that use it.
+import { createRouter, createWebHistory, type RouteRecordRaw } from "vue-router";
+import { session } from "./auth/session";
+import { PAGES, pagesFor } from "./roles";
+
+const coming = () => import("./pages/ComingPage.vue");
+
+const routes: RouteRecordRaw[] = [
+  { path: "/sign-in", name: "sign-in", component: () => import("./pages/SignInPage.vue"), meta: { public: true } },
+  {
+    path: "/",
+    component: () => import("./layout/AppShell.vue"),
+    children: [
+      { path: "", name: "home", redirect: () => pagesFor(session.state.current?.roles ?? [])[0]?.path ?? "/sign-in" },
+      { path: "desk", name: "desk", component: () => import("./pages/DeskPage.vue"), meta: { page: "desk" } },
+      { path: "desk/new", name: "desk-new", component: () => import("./pages/NewRequestPage.vue"), meta: { page: "desk" } },
+      { path: "desk/tickets/:id", name: "ticket", component: () => import("./pages/TicketPage.vue"), props: true, meta: { page: "desk" } },
+      ...PAGES.filter((p) => !p.ready).map((p) => ({ path: p.path.slice(1), name: p.name, component: coming, meta: { page: p.name } })),
+    ],
+  },
+  { path: "/:rest(.*)*", redirect: "/" },
+];
+
+export const router = createRouter({ history: createWebHistory(), routes });
+
+router.beforeEach((to) => {
+  const s = session.state.current ?? session.restore();
+  if (to.meta.public) return true;
+  if (!s) return { name: "sign-in" };
+  const page = to.meta.page as string | undefined;
+  if (page && !pagesFor(s.roles).some((p) => p.name === page)) return { name: "home" };
+  return true;
+});
