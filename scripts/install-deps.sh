@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 (bookworm) packages wuye needs that are missing, and
 # nothing else; then the web tools of web/package-lock.json (buf, protobuf-es, Connect-ES,
-# TypeScript) with `npm ci`, unless web/node_modules already holds that lockfile's install.
+# TypeScript, the console's Vue, Element Plus, Vite and Playwright) with `npm ci`, unless web/node_modules already holds that lockfile's install.
 # Idempotent; prints two lines when everything is present.
 #
 #   scripts/install-deps.sh
@@ -30,6 +30,10 @@ PACKAGES=(
   procps iproute2
   # the zone list behind shared/zone.h; the openssl CLI makes the TLS tests' certificates
   tzdata openssl
+  # the headless browser of the web console's tests (Playwright drives it; never a
+  # browser download: tests/console_test.cc, web/console/playwright.config.ts), and a
+  # Chinese font for its zh-CN pages and screenshots
+  chromium fonts-wqy-microhei
 )
 
 log() { printf 'deps: %s\n' "$*"; }

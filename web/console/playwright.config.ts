@@ -1,0 +1,30 @@
+// The console's browser scenarios (tests/*.spec.ts), run by ctest's console_test against
+// the real suite behind wuye-gateway (WUYE_CONSOLE_URL), in Debian's headless chromium
+// (WUYE_CHROMIUM, default /usr/bin/chromium): Playwright never downloads a browser here.
+import { defineConfig } from "@playwright/test";
+
+const baseURL = process.env.WUYE_CONSOLE_URL;
+if (!baseURL) throw new Error("WUYE_CONSOLE_URL is not set: the scenarios run from ctest (console_test)");
+
+export default defineConfig({
+  testDir: "tests",
+  // One browser at a time: the machine's two cores also run the suite.
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  timeout: 120_000,
+  expect: { timeout: 20_000 },
+  reporter: [["list"]],
+  outputDir: "test-results",
+  use: {
+    baseURL,
+    locale: "zh-CN",
+    timezoneId: "Asia/Shanghai",
+    viewport: { width: 1366, height: 768 },
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.WUYE_CHROMIUM ?? "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-dev-shm-usage"],
+    },
+  },
+});

@@ -1,0 +1,128 @@
+// 受理台 in a real browser against the real suite (issue #24, page 1).
+import { expect, test } from "@playwright/test";
+import { choose, chooseUnit, field, rowsInTab, screenshot, signInAs, signOut, ticketsWithSummary } from "./desk";
+
+// Unique per run: the suite's database lives as long as console_test, and a summary names
+// the ticket in the queue.
+const run = Date.now().toString(36).slice(-5);
+
+test("an agent takes a phone repair for a unit; it is in the queue once, however often the form is sent", async ({ page }, info) => {
+  await page.goto("/sign-in");
+  await expect(page.getByTestId("local-sign-in")).toBeVisible();
+  await screenshot(page, info, "sign-in");
+
+  await signInAs(page, "李娜");
+  await expect(page).toHaveURL(/\/desk$/);
+  // Her pages, and not the manager's.
+  await expect(page.getByTestId("nav-desk")).toBeVisible();
+  await expect(page.getByTestId("nav-manager")).toHaveCount(0);
+  // Nothing of hers is kept in the browser but the session's token.
+  const stored = await page.evaluate(() => ({ session: Object.keys(sessionStorage), local: Object.keys(localStorage) }));
+  expect(stored).toEqual({ session: ["wuye.console.token"], local: [] });
+
+  // Keyboard first: N opens the form with the kind's select focused; the channel is the phone.
+  await page.keyboard.press("n");
+  await expect(page).toHaveURL(/\/desk\/new$/);
+  await expect(field(page, "field-channel")).toHaveValue("电话");
+  await choose(page, "field-kind", "户内");
+  await chooseUnit(page, "3栋501", "3栋 501");
+  await choose(page, "field-category", "水");
+  await expect(field(page, "field-priority")).toHaveValue(/小修/);
+  await field(page, "field-caller-phone").fill("13800138000");
+  const summary = `厨房水龙头漏水 ${run}`;
+  await field(page, "field-summary").fill(summary);
+  await field(page, "field-description").fill("水槽下方持续滴水，住户在家。");
+
+  // The first answer is lost on the way back (the ticket is made, the browser never hears):
+  // the person sends the same form again, and gets the same ticket.
+  let creates = 0;
+  await page.route("**/wuye.intake.v1.IntakeService/CreateTicket", async (route) => {
+    creates++;
+    if (creates === 1) {
+      await route.fetch();
+      await route.abort("connectionreset");
+    } else {
+      await route.continue();
+    }
+  });
+  await page.getByTestId("submit").click();
+  await expect(page.getByTestId("form-notice")).toContainText("再次提交不会重复建单");
+  await page.keyboard.press("Control+Enter");
+  await expect(page).toHaveURL(/\/desk$/);
+  expect(creates).toBe(2);
+
+  // One ticket: in the queue once (waiting, or already dispatched), with her as its owner.
+  await expect
+    .poll(async () => (await rowsInTab(page, "待处理", summary)) + (await rowsInTab(page, "处理中", summary)), { timeout: 30_000 })
+    .toBe(1);
+  expect(await ticketsWithSummary(page, summary)).toBe(1);
+  const row = page.getByTestId("queue").filter({ visible: true }).locator("tr", { hasText: summary });
+  await expect(row.getByTestId("queue-owner")).toHaveText("李娜");
+  await screenshot(page, info, "desk-queue");
+
+  // The same unit and kind again: the form warns of the open ticket.
+  await page.getByTestId("new-request").click();
+  await choose(page, "field-kind", "户内");
+  await chooseUnit(page, "3 501", "3栋 501");
+  await expect(page.getByTestId("similar-warning")).toContainText(summary);
+  await field(page, "field-summary").fill("厨房又漏水了");
+  await screenshot(page, info, "desk-new-request");
+
+  // The ticket's page: its history from the first change, and only her actions.
+  await page.getByTestId("similar-warning").getByRole("link").first().click();
+  await expect(page.getByTestId("ticket-summary")).toHaveText(summary);
+  await expect(page.getByTestId("ticket-owner")).toHaveText("李娜");
+  await expect(page.getByTestId("ticket-history")).toContainText("受理");
+  await expect(page.getByTestId("action-transfer")).toHaveCount(0);
+  await screenshot(page, info, "desk-ticket");
+});
+
+test("an agent sees no transfer button; a supervisor does, and transfers with a reason", async ({ page }, info) => {
+  await signInAs(page, "李娜");
+  await page.getByTestId("new-request").click();
+  await choose(page, "field-channel", "来访");
+  await choose(page, "field-kind", "投诉");
+  const summary = `夜间装修噪音 ${run}`;
+  await field(page, "field-summary").fill(summary);
+  await page.getByTestId("submit").click();
+  await expect(page).toHaveURL(/\/desk$/);
+  await expect.poll(() => rowsInTab(page, "待处理", summary)).toBe(1);
+  await page.getByTestId("queue").filter({ visible: true }).getByText(summary).click();
+  await expect(page.getByTestId("ticket-summary")).toHaveText(summary);
+  // Her own complaint: she may resolve it, not transfer it (supervisors only), nor cancel it
+  // (a complaint always needs a result).
+  await expect(page.getByTestId("action-resolve")).toBeVisible();
+  await expect(page.getByTestId("action-transfer")).toHaveCount(0);
+  await expect(page.getByTestId("action-cancel")).toHaveCount(0);
+  const ticketUrl = page.url();
+  await signOut(page);
+
+  await signInAs(page, "钱丽");
+  await page.goto(ticketUrl);
+  await expect(page.getByTestId("ticket-owner")).toHaveText("李娜");
+  await page.getByTestId("action-transfer").click();
+  await choose(page, "dialog-new-owner", "王芳");
+  await field(page, "dialog-text").fill("李娜今日下午轮休，由王芳跟进");
+  await page.getByTestId("dialog-confirm").click();
+  await expect(page.getByTestId("ticket-owner")).toHaveText("王芳");
+  await expect(page.getByTestId("ticket-history")).toContainText("李娜今日下午轮休");
+  await screenshot(page, info, "desk-ticket-transferred");
+});
+
+test("the desk at a phone's width: the form fits and sends", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "zh-CN" });
+  const page = await context.newPage();
+  await signInAs(page, "王芳");
+  await expect(page.getByTestId("side-nav")).toBeHidden();
+  await page.getByTestId("new-request").click();
+  await choose(page, "field-kind", "咨询");
+  const summary = `停车月卡怎么办理 ${run}`;
+  await field(page, "field-summary").fill(summary);
+  await field(page, "field-answer").fill("请带行驶证到管理处前台办理。");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await page.getByTestId("submit").tap();
+  await expect(page).toHaveURL(/\/desk$/);
+  await expect.poll(() => rowsInTab(page, "已完结", summary)).toBe(1);
+  await context.close();
+});
