@@ -77,7 +77,9 @@ test("an agent takes a phone repair for a unit; it is in the queue once, however
   await screenshot(page, info, "desk-ticket");
 });
 
-test("an agent sees no transfer button; a supervisor does, and transfers with a reason", async ({ page }, info) => {
+test("an agent sees no transfer button; a supervisor transfers, resolves, and an unsatisfied callback reopens", async ({
+  page,
+}, info) => {
   await signInAs(page, "李娜");
   await page.getByTestId("new-request").click();
   await choose(page, "field-channel", "来访");
@@ -107,6 +109,19 @@ test("an agent sees no transfer button; a supervisor does, and transfers with a 
   await expect(page.getByTestId("ticket-owner")).toHaveText("王芳");
   await expect(page.getByTestId("ticket-history")).toContainText("李娜今日下午轮休");
   await screenshot(page, info, "desk-ticket-transferred");
+
+  // The handling result to the resident resolves it; every complaint is called back
+  // (004_…, 5.5.2), and an unsatisfied answer reopens it (DOMAIN.md §2).
+  await page.getByTestId("action-resolve").click();
+  await field(page, "dialog-text").fill("已约谈装修户，夜间停止施工");
+  await page.getByTestId("dialog-confirm").click();
+  await expect(page.getByTestId("ticket-state")).toHaveText("待回访");
+  await page.getByTestId("action-callback").click();
+  await choose(page, "dialog-satisfaction", "不满意");
+  await field(page, "dialog-text").fill("住户表示昨晚仍有噪音");
+  await page.getByTestId("dialog-confirm").click();
+  await expect(page.getByTestId("ticket-state")).toHaveText("重新打开");
+  await expect(page.getByTestId("action-resolve")).toBeVisible();
 });
 
 test("the desk at a phone's width: the form fits and sends", async ({ browser }) => {
