@@ -9,7 +9,7 @@ CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 SOURCES    = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
 .PHONY: all deps configure build test test-asan demo bench chaos images fuzz up down status fmt lint clean \
-        proto-lint proto-breaking web-clients
+        proto-lint proto-breaking web-clients console console-dev
 
 all: build
 
@@ -85,6 +85,16 @@ proto-breaking: deps
 
 web-clients: deps
 	@scripts/buf.sh generate
+
+# The web console (docs/console.md): built into web/console/dist (`make build` does it too),
+# with its first-load budget; or Vite's dev server on 127.0.0.1:5173 in front of the
+# gateway of `make demo` (WUYE_GATEWAY_URL for another).
+console: deps
+	@scripts/buf.sh generate
+	@scripts/console.sh build
+
+console-dev: deps
+	@scripts/console.sh dev
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
