@@ -8,6 +8,8 @@
 #   scripts/console.sh build-if-present  the same, but only a warning when web/node_modules
 #                                        is missing (the build's step: a C++-only build
 #                                        needs no Node)
+#   scripts/console.sh rules             the desk's pure rules (web/console/tests/rules.spec.ts,
+#                                        Playwright's runner, no browser; ctest console_rules)
 #   scripts/console.sh dev               the Vite dev server on 127.0.0.1:5173, proxying the
 #                                        RPC paths and /local/ to $WUYE_GATEWAY_URL
 #                                        (default http://127.0.0.1:50080)
@@ -44,9 +46,13 @@ case "${1:-}" in
 run \`make deps\`" >&2
     fi
     ;;
+  rules)
+    need_tools
+    cd web/console && exec ../node_modules/.bin/playwright test --project=rules
+    ;;
   dev)
     need_tools
     cd web/console && exec ../node_modules/.bin/vite
     ;;
-  *) die "usage: scripts/console.sh build|build-if-present|dev" ;;
+  *) die "usage: scripts/console.sh build|build-if-present|rules|dev" ;;
 esac

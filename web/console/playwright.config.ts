@@ -1,10 +1,11 @@
 // The console's browser scenarios (tests/*.spec.ts), run by ctest's console_test against
 // the real suite behind wuye-gateway (WUYE_CONSOLE_URL), in Debian's headless chromium
 // (WUYE_CHROMIUM, default /usr/bin/chromium): Playwright never downloads a browser here.
+// Two projects: "rules", the desk's pure rules without a browser (ctest console_rules), and
+// "browser", the scenarios, which need the suite (WUYE_CONSOLE_URL).
 import { defineConfig } from "@playwright/test";
 
 const baseURL = process.env.WUYE_CONSOLE_URL;
-if (!baseURL) throw new Error("WUYE_CONSOLE_URL is not set: the scenarios run from ctest (console_test)");
 
 export default defineConfig({
   testDir: "tests",
@@ -16,6 +17,10 @@ export default defineConfig({
   expect: { timeout: 20_000 },
   reporter: [["list"]],
   outputDir: "test-results",
+  projects: [
+    { name: "rules", testMatch: /rules\.spec\.ts$/ },
+    { name: "browser", testMatch: /desk\.spec\.ts$/ },
+  ],
   use: {
     baseURL,
     locale: "zh-CN",

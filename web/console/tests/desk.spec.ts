@@ -6,6 +6,10 @@ import { choose, chooseUnit, field, rowsInTab, screenshot, signInAs, signOut, ti
 // the ticket in the queue.
 const run = Date.now().toString(36).slice(-5);
 
+test.beforeAll(() => {
+  if (!process.env.WUYE_CONSOLE_URL) throw new Error("WUYE_CONSOLE_URL is not set: the scenarios run from ctest (console_test)");
+});
+
 test("an agent takes a phone repair for a unit; it is in the queue once, however often the form is sent", async ({ page }, info) => {
   await page.goto("/sign-in");
   await expect(page.getByTestId("local-sign-in")).toBeVisible();
@@ -19,6 +23,11 @@ test("an agent takes a phone repair for a unit; it is in the queue once, however
   // Nothing of hers is kept in the browser but the session's token.
   const stored = await page.evaluate(() => ({ session: Object.keys(sessionStorage), local: Object.keys(localStorage) }));
   expect(stored).toEqual({ session: ["wuye.console.token"], local: [] });
+  // English beside Chinese.
+  await page.getByTestId("language-switch").getByText("EN").click();
+  await expect(page.getByTestId("nav-desk")).toContainText("Front desk");
+  await page.getByTestId("language-switch").getByText("中文").click();
+  await expect(page.getByTestId("nav-desk")).toContainText("受理台");
 
   // Keyboard first: N opens the form with the kind's select focused; the channel is the phone.
   await page.keyboard.press("n");
@@ -124,7 +133,7 @@ test("an agent sees no transfer button; a supervisor transfers, resolves, and an
   await expect(page.getByTestId("action-resolve")).toBeVisible();
 });
 
-test("the desk at a phone's width: the form fits and sends", async ({ browser }) => {
+test("the desk at a phone's width: the form fits and sends", async ({ browser }, info) => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "zh-CN" });
   const page = await context.newPage();
   await signInAs(page, "王芳");
@@ -136,6 +145,7 @@ test("the desk at a phone's width: the form fits and sends", async ({ browser })
   await field(page, "field-answer").fill("请带行驶证到管理处前台办理。");
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
+  await screenshot(page, info, "desk-phone");
   await page.getByTestId("submit").tap();
   await expect(page).toHaveURL(/\/desk$/);
   await expect.poll(() => rowsInTab(page, "已完结", summary)).toBe(1);
