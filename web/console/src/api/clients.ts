@@ -1,7 +1,7 @@
 // The services, through the typed Connect clients generated from protos/ (@wuye/clients)
 // and nothing else. The gateway serves the console, so every call is same-origin:
 // POST /<package>.<Service>/<Method> on the page's own origin (docs/api/http.md).
-import { createClient, type Client, ConnectError, Code } from "@connectrpc/connect";
+import { createClient, type Client, type Interceptor, ConnectError, Code } from "@connectrpc/connect";
 import { createTransport } from "@wuye/clients/transport";
 import { DirectoryService } from "@wuye/clients/gen/wuye/directory/v1/directory_pb.js";
 import { IntakeService } from "@wuye/clients/gen/wuye/intake/v1/intake_pb.js";
@@ -11,7 +11,19 @@ import { session } from "../auth/session";
 // Every call is a POST, reads too: a GET's answer may be kept in the browser's HTTP cache,
 // and residents' names and numbers must not be (nothing personal kept beyond the session).
 // The token is asked each call, so a new sign-in applies at once.
-const transport = createTransport(window.location.origin, () => session.token() ?? "");
+// A call refused `unauthenticated` (the token expired or was revoked) ends the session: the
+// person signs in again rather than meeting the same refusal on every page.
+const signOutWhenRefused: Interceptor = (next) => async (req) => {
+  try {
+    return await next(req);
+  } catch (e) {
+    if (ConnectError.from(e).code === Code.Unauthenticated && session.token()) session.signOut();
+    throw e;
+  }
+};
+const transport = createTransport(window.location.origin, () => session.token() ?? "", {
+  interceptors: [signOutWhenRefused],
+});
 
 export const directory: Client<typeof DirectoryService> = createClient(DirectoryService, transport);
 export const intake: Client<typeof IntakeService> = createClient(IntakeService, transport);
