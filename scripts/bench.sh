@@ -361,7 +361,7 @@ done
 # (services/gateway/gateway_bench.cc says what it measures.)
 if [[ -n "$want_gateway" ]]; then
   start_service directory WUYE_INTAKE_PHONE_KEY="$(head -c 32 /dev/urandom | base64)"
-  dir_port=$svc_port
+  dir_port=$svc_port dir_pid=$svc_pid
   gw_port=$(free_port) gw_log=$out_dir/gateway-$stamp.log
   env "${env_clean[@]}" "$gateway_bin" --listen="127.0.0.1:$gw_port" --metrics_listen=127.0.0.1:0 \
     --upstreams="directory=127.0.0.1:$dir_port" --upstream=127.0.0.1:1 --shutdown_grace=2s \
@@ -378,7 +378,7 @@ if [[ -n "$want_gateway" ]]; then
   say "gateway on 127.0.0.1:$gw_port in front of the directory (log $gw_log)"
   say "gateway_bench: DirectoryService.GetUnit direct vs Connect JSON vs Connect proto, $clients clients, ${seconds}s each"
   "$build/services/gateway/gateway_bench" --target="127.0.0.1:$dir_port" --gateway="127.0.0.1:$gw_port" \
-    --gateway_pid="$gw_pid" --threads="$clients" --duration="${seconds}s" \
+    --gateway_pid="$gw_pid" --target_pid="$dir_pid" --threads="$clients" --duration="${seconds}s" \
     >"$out_dir/gateway-$stamp.json" || bench_rc=$?
   stop_services
   service_benches+=(gateway)

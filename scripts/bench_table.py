@@ -93,6 +93,13 @@ if (d := load("gateway")) is not None:
             f"direct {direct['calls_per_s']:.0f} /s (goal ≥ 0.7)", g["rate_vs_direct"])
         row(f"gateway: GetUnit via {what}, p99", f"{g['p99_ms']:.2f} ms",
             f"direct {direct['p99_ms']:.2f} ms (goal ≤ 2)", g["p99_vs_direct"])
+    j, p = d["connect_json"], d["connect_proto"]
+    if j.get("gateway_cpu_us_per_call") is not None:
+        row("gateway: its CPU per call (JSON / proto)",
+            f"{j['gateway_cpu_us_per_call']:.0f} / {p['gateway_cpu_us_per_call']:.0f} µs",
+            f"directory's per GetUnit {direct['directory_cpu_us_per_call']:.0f} µs",
+            j["gateway_cpu_us_per_call"] / direct["directory_cpu_us_per_call"]
+            if direct.get("directory_cpu_us_per_call") else None)
 for line in rss_file.read_text().splitlines() if rss_file.exists() else []:
     name, kib = line.split("\t")
     row(f"{name} idle resident memory", f"{int(kib) / 1024:.1f} MiB", "goal ≤ 64 MiB")

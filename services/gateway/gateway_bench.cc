@@ -40,6 +40,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -57,7 +59,8 @@
 
 ABSL_FLAG(std::string, target, "", "host:port of the running directory server (required)");
 ABSL_FLAG(std::string, gateway, "", "host:port of the running gateway, in front of --target (required)");
-ABSL_FLAG(int, gateway_pid, 0, "pid of the gateway, for its memory after the load (0: skip)");
+ABSL_FLAG(int, gateway_pid, 0, "pid of the gateway, for its CPU time per call and memory (0: skip)");
+ABSL_FLAG(int, target_pid, 0, "pid of the directory, for its CPU time per call (0: skip)");
 ABSL_FLAG(std::string, jwt_secret, "", "the directory's HS256 secret (or WUYE_JWT_SECRET)");
 ABSL_FLAG(int, threads, 4, "closed-loop client threads, one call in flight each, for every way");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "how long each way is measured in all");
@@ -96,6 +99,21 @@ long RssKib(int pid, const std::string& key) {
     if (line.rfind(key + ":", 0) == 0) return std::strtol(line.c_str() + key.size() + 1, nullptr, 10);
   }
   return -1;
+}
+
+// CPU time the process has used so far (user + system), in seconds; -1 when unknown.
+double CpuSeconds(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // fields 3..13: state … cmajflt
+  double utime = 0, stime = 0;
+  if (!(fields >> utime >> stime)) return -1;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // A channel of its own (a local subchannel pool: its own TCP connection).
@@ -229,6 +247,7 @@ class ConnectCaller {
 struct Tally {
   long failed = 0;
   double seconds = 0;
+  double gateway_cpu_s = 0, directory_cpu_s = 0;  // while this way ran
   std::vector<double> ms;  // latencies of the calls that succeeded
   std::map<std::string, long> errors;
 
@@ -244,7 +263,9 @@ struct Tally {
     return {{"ok_calls", ms.size()}, {"failed_calls", failed}, {"seconds", seconds},
             {"calls_per_s", rate()}, {"p50_ms", At(0.50)},     {"p90_ms", At(0.90)},
             {"p99_ms", At(0.99)},    {"max_ms", ms.empty() ? NAN : ms.back()},
-            {"errors", errs}};
+            {"errors", errs},
+            {"gateway_cpu_us_per_call", ms.empty() ? NAN : 1e6 * gateway_cpu_s / ms.size()},
+            {"directory_cpu_us_per_call", ms.empty() ? NAN : 1e6 * directory_cpu_s / ms.size()}};
   }
 };
 
@@ -413,8 +434,14 @@ int main(int argc, char** argv) {
   const absl::Duration slice = duration / rounds;
   std::fprintf(stderr, "gateway_bench: GetUnit direct / Connect JSON / Connect proto, %d threads, %d rounds of %s each\n",
                threads, rounds, absl::FormatDuration(slice).c_str());
+  const int gateway_pid = absl::GetFlag(FLAGS_gateway_pid), target_pid = absl::GetFlag(FLAGS_target_pid);
   for (int r = 0; r < rounds; ++r) {
-    for (Way& way : ways) Run(way.calls, slice, way.tally);
+    for (Way& way : ways) {
+      const double gw0 = CpuSeconds(gateway_pid), dir0 = CpuSeconds(target_pid);
+      Run(way.calls, slice, way.tally);
+      if (gw0 >= 0) way.tally.gateway_cpu_s += CpuSeconds(gateway_pid) - gw0;
+      if (dir0 >= 0) way.tally.directory_cpu_s += CpuSeconds(target_pid) - dir0;
+    }
   }
   long connects = 0;
   for (auto& c : http_callers) connects += c->connects();
@@ -443,13 +470,17 @@ int main(int argc, char** argv) {
     out[ways[w].name]["p99_vs_direct"] = p99_ratio;
     out[ways[w].name]["goal_met"] = rate_ratio >= 0.7 && p99_ratio <= 2.0;
   }
-  if (int pid = absl::GetFlag(FLAGS_gateway_pid); pid > 0) {
-    out["gateway_rss_after_kib"] = RssKib(pid, "VmRSS");
-    out["gateway_peak_rss_kib"] = RssKib(pid, "VmHWM");
+  if (gateway_pid > 0) {
+    out["gateway_rss_after_kib"] = RssKib(gateway_pid, "VmRSS");
+    out["gateway_peak_rss_kib"] = RssKib(gateway_pid, "VmHWM");
   }
   for (const Way& way : ways) {
-    std::fprintf(stderr, "gateway_bench: %-13s %8.0f /s  p50 %.2f ms  p99 %.2f ms  (%ld failed)\n", way.name,
-                 way.tally.rate(), way.tally.At(0.5), way.tally.At(0.99), way.tally.failed);
+    const double n = static_cast<double>(std::max<size_t>(1, way.tally.ms.size()));
+    std::fprintf(stderr,
+                 "gateway_bench: %-13s %8.0f /s  p50 %.2f ms  p99 %.2f ms  CPU/call: gateway %.0f µs, "
+                 "directory %.0f µs  (%ld failed)\n",
+                 way.name, way.tally.rate(), way.tally.At(0.5), way.tally.At(0.99), 1e6 * way.tally.gateway_cpu_s / n,
+                 1e6 * way.tally.directory_cpu_s / n, way.tally.failed);
   }
   if (connects != threads * 2) {
     std::fprintf(stderr, "gateway_bench: %ld HTTP connections for %d clients: keep-alive did not hold\n",
