@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "services/gateway/gateway.h"
@@ -239,6 +240,30 @@ TEST_F(RoutingTest, CorsOnlyForConfiguredOrigins) {
   HttpResponse no = gateway_->OnRequest(pre);
   EXPECT_EQ(no.status, 403);
   for (const auto& [k, v] : no.headers) EXPECT_NE(k, "Access-Control-Allow-Origin");
+}
+
+// Found by the gateway_http fuzz target's harness: the body of every gRPC-Web-text request
+// was refused as "not base64" (absl::Base64Unescape decoded in place). Its message must
+// reach the service: here a closed port, so the answer is UNAVAILABLE (14), not 3.
+TEST_F(RoutingTest, GrpcWebTextBodyIsDecodedAndSentOn) {
+  HttpRequest r = Post("/wuye.intake.v1.IntakeService/GetTicket", "application/grpc-web-text");
+  r.body = absl::Base64Escape(Envelope(0, "\x0a\x02id"));
+  ASSERT_FALSE(gateway_->OnHead(r).refuse.has_value());
+  HttpResponse answer = gateway_->OnRequest(r);
+  EXPECT_EQ(answer.status, 200);
+  std::string raw;
+  ASSERT_TRUE(absl::Base64Unescape(answer.body, &raw));
+  auto frames = SplitEnvelopes(raw, raw.size());
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  ASSERT_EQ(frames->size(), 1u);
+  EXPECT_EQ((*frames)[0].flags, kFlagGrpcWebTrailer);
+  EXPECT_TRUE(absl::StartsWith((*frames)[0].payload, "grpc-status: 14\r\n")) << (*frames)[0].payload;
+  // Not base64 at all: refused, naming the body.
+  r.body = "%%%";
+  answer = gateway_->OnRequest(r);
+  ASSERT_TRUE(absl::Base64Unescape(answer.body, &raw));
+  EXPECT_NE(raw.find("grpc-status: 3\r\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("not base64"), std::string::npos) << raw;
 }
 
 TEST(GatewayOptionsTest, BadSettingsNameTheirFlag) {
