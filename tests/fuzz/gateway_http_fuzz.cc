@@ -10,7 +10,9 @@
 //
 // Never: a crash, a hang (a stream that does not end), an answer that is not HTTP
 // (status outside 100..599, a header with CR, LF or NUL in it), a Connect error that is
-// not a JSON object with a "code", a successful answer (no service is reachable), or a
+// not a JSON object with a "code", an answer that says the call succeeded (no service is
+// reachable: Connect unary must be a 4xx/5xx JSON error, Connect streaming an end-stream
+// envelope with "error", gRPC-Web a trailer frame with a grpc-status other than 0), or a
 // body read beyond the limit OnHead named.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
@@ -144,18 +146,39 @@ void CheckResponse(gw::HttpResponse& r, bool refused_at_head) {
     CheckConnectErrorBody(r.body);
     return;
   }
+  std::string body = std::move(r.body);
   if (r.stream) {
     // The stream of a failed call: a few chunks at most, then the end.
     std::string chunk;
     int chunks = 0;
     while (r.stream->Next(&chunk)) {
       if (++chunks > 4) Trap();
+      body += chunk;
       chunk.clear();
     }
     r.stream.reset();
-    return;
   }
-  if (r.status != 200 || r.body.empty()) Trap();  // an enveloped error: 200 and a trailer/end frame
+  // Enveloped: HTTP 200, and the last envelope says the call failed.
+  if (r.status != 200) Trap();
+  if (content_type == "application/grpc-web-text+proto") {
+    std::string decoded;  // never in place: absl's unescape writes its output over its input
+    if (!absl::Base64Unescape(body, &decoded)) Trap();
+    body = std::move(decoded);
+  }
+  auto frames = gw::SplitEnvelopes(body, body.size());
+  if (!frames.ok() || frames->empty()) Trap();
+  const gw::Frame& last = frames->back();
+  if (absl::StartsWith(content_type, "application/grpc-web")) {
+    if (last.flags != gw::kFlagGrpcWebTrailer || !absl::StartsWith(last.payload, "grpc-status: ") ||
+        absl::StartsWith(last.payload, "grpc-status: 0\r\n")) {
+      Trap();
+    }
+  } else if (absl::StartsWith(content_type, "application/connect+")) {
+    auto end = nlohmann::json::parse(last.payload, nullptr, false);
+    if (last.flags != gw::kFlagEndStream || end.is_discarded() || !end.contains("error")) Trap();
+  } else {
+    Trap();  // application/proto, or no content-type: a unary success
+  }
 }
 
 void FuzzPieces(Bytes& in) {
