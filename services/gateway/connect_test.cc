@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "services/gateway/gateway.h"
@@ -240,6 +241,26 @@ TEST_F(RoutingTest, CorsOnlyForConfiguredOrigins) {
   HttpResponse no = gateway_->OnRequest(pre);
   EXPECT_EQ(no.status, 403);
   for (const auto& [k, v] : no.headers) EXPECT_NE(k, "Access-Control-Allow-Origin");
+}
+
+// Found by the gateway_http fuzz target: a forwarded header with a byte outside printable
+// ASCII (here "Bearer \xff") made gRPC abort the gateway when the call started. It is
+// refused from the head, naming the header, and never reaches gRPC.
+TEST_F(RoutingTest, ForwardedHeaderThatIsNotMetadataIsRefusedNamingIt) {
+  for (const char* name : {"authorization", "x-trace-id", "traceparent", "tracestate"}) {
+    HttpRequest r = Post("/wuye.intake.v1.IntakeService/GetTicket", "application/json");
+    r.headers[name] = "Bearer \xff";
+    auto v = gateway_->OnHead(r);
+    ASSERT_TRUE(v.refuse.has_value()) << name;
+    EXPECT_EQ(v.refuse->status, 400) << name;
+    EXPECT_NE(v.refuse->body.find("invalid_argument"), std::string::npos) << v.refuse->body;
+    EXPECT_NE(v.refuse->body.find(absl::StrCat("\"field\":\"", name, "\"")), std::string::npos)
+        << v.refuse->body;
+    r.body = "{}";
+    EXPECT_EQ(gateway_->OnRequest(r).status, 400) << name;  // and OnRequest, should it be called
+    r.headers[name] = "tab\there";
+    EXPECT_TRUE(gateway_->OnHead(r).refuse.has_value()) << name;
+  }
 }
 
 // Found by the gateway_http fuzz target's harness: the body of every gRPC-Web-text request

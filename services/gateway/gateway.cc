@@ -445,6 +445,13 @@ std::variant<Target, HttpResponse> Classify(const Gateway& gateway, const HttpRe
     return ErrorIn(t.format, grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                                           absl::StrCat(encoding_header, ": only identity is supported")));
   }
+  // The headers that travel as gRPC metadata must be legal metadata: gRPC aborts the whole
+  // process on a value with a byte outside 0x20..0x7E (found by tests/fuzz/gateway_http_fuzz).
+  for (absl::string_view name : kForwardedHeaders) {
+    if (!IsMetadataValue(head.Header(name))) {
+      return ErrorIn(t.format, GrpcOf(FieldError(name, "want printable ASCII")));
+    }
+  }
   return t;
 }
 
