@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/rpc/status.pb.h"
+#include "shared/text.h"
 
 namespace wuye::gateway {
 namespace {
@@ -80,11 +81,33 @@ std::optional<pb::Value> DebugOf(const pb::Any& any) {
   return value;
 }
 
+// `text` as valid UTF-8: a byte that starts no valid sequence becomes U+FFFD. protobuf's
+// JSON writer passes some invalid sequences through (overlong forms such as E0 97 9A),
+// and a message may quote what a client sent (the path of "no method …").
+std::string ValidUtf8(absl::string_view text) {
+  if (Utf8Chars(text) >= 0) return std::string(text);
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    size_t len = 0;
+    for (size_t k = 1; k <= 4 && i + k <= text.size() && len == 0; ++k) {
+      if (Utf8Chars(text.substr(i, k)) == 1) len = k;
+    }
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(text.data() + i, len);
+      i += len;
+    }
+  }
+  return out;
+}
+
 pb::Struct ErrorStruct(grpc::StatusCode code, absl::string_view message, absl::string_view details) {
   pb::Struct error;
   auto& fields = *error.mutable_fields();
   fields["code"].set_string_value(std::string(ConnectCodeName(code)));
-  if (!message.empty()) fields["message"].set_string_value(std::string(message));
+  if (!message.empty()) fields["message"].set_string_value(ValidUtf8(message));
   google::rpc::Status rich;
   if (!details.empty() && rich.ParseFromArray(details.data(), static_cast<int>(details.size())) &&
       !rich.details().empty()) {
@@ -205,7 +228,7 @@ std::string ConnectEndStreamJson(grpc::StatusCode code, absl::string_view messag
   }
   auto& metadata = *fields["metadata"].mutable_struct_value()->mutable_fields();
   for (const auto& [key, value] : trailers) {
-    if (!IsForwardedTrailer(key)) continue;
+    if (!IsForwardedTrailer(key) || !IsMetadataValue(value)) continue;  // as GrpcWebTrailers: text only
     metadata[key].mutable_list_value()->add_values()->set_string_value(value);
   }
   return ToJson(end);

@@ -13,6 +13,7 @@
 #include "google/rpc/status.pb.h"
 #include "services/gateway/gateway.h"
 #include "shared/status.h"
+#include "shared/text.h"
 
 namespace wuye::gateway {
 namespace {
@@ -75,6 +76,22 @@ TEST(ConnectTest, ErrorJsonCarriesTheFieldViolation) {
   EXPECT_EQ(d.at("debug").struct_value().fields().at("fieldViolations").list_value().values(0)
                 .struct_value().fields().at("field").string_value(),
             "ticket.unit_id");
+}
+
+// Found by the gateway_http fuzz target: an overlong sequence in a message (a client's
+// path quoted in "no method …") came out as is, and the error was not valid UTF-8 JSON.
+TEST(ConnectTest, ErrorJsonIsValidUtf8WhateverTheMessage) {
+  std::string json = ConnectErrorJson(grpc::StatusCode::UNIMPLEMENTED, "no method /\xE0\x97\x9A\xFF/物业", "");
+  EXPECT_GE(Utf8Chars(json), 0) << json;
+  pb::Struct s = Parse(json);
+  EXPECT_EQ(s.fields().at("message").string_value(), "no method /\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD/物业");
+  EXPECT_EQ(Parse(ConnectErrorJson(grpc::StatusCode::NOT_FOUND, "单元 no such unit", "")).fields().at("message").string_value(),
+            "单元 no such unit");
+  // A trailer value that is not text is left out of the end of a stream, as of gRPC-Web's.
+  std::string end = ConnectEndStreamJson(grpc::StatusCode::OK, "", "", {{"x-a", "\xE0\x97\x9A"}, {"x-b", "ok"}});
+  EXPECT_GE(Utf8Chars(end), 0) << end;
+  EXPECT_EQ(end.find("x-a"), std::string::npos) << end;
+  EXPECT_NE(end.find("x-b"), std::string::npos) << end;
 }
 
 TEST(ConnectTest, EndStreamHasErrorAndMetadata) {
