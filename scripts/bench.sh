@@ -16,8 +16,12 @@
 # them again at the end only then; always stops the directory server and drops the scratch
 # databases. Tunables (environment): WUYE_BENCH_SECONDS (10) per rate figure,
 # WUYE_BENCH_CLIENTS (4) for pgbench and the gRPC client threads alike, WUYE_BENCH_ONLY
-# (e.g. "intake billing") to measure just those parts (directory, bus, a service's name)
-# after the pgbench baseline.
+# (e.g. "intake billing") to measure just those parts (directory, bus, a service's name,
+# gateway) after the pgbench baseline.
+#
+# The gateway part starts a directory and a wuye-gateway in front of it and measures a
+# directory read direct over gRPC and through the gateway (Connect JSON and binary), the
+# same clients for the same time (services/gateway/gateway_bench.cc).
 # Exit code: 0 when every figure was measured without errors, else non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -285,7 +289,12 @@ for name in $(awk '!/^[[:space:]]*(#|$)/ {print $1}' services.txt); do
     wanted "$name" &&
     service_benches+=("$name")
 done
-if ((${#service_benches[@]} > 0)); then
+gateway_bin=$build/services/gateway/wuye-gateway
+want_gateway=""
+if wanted gateway && [[ -x "$gateway_bin" && -x "$build/services/gateway/gateway_bench" ]]; then
+  want_gateway=yes
+fi
+if ((${#service_benches[@]} > 0)) || [[ -n "$want_gateway" ]]; then
   rport=$(free_port)
   redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no --dir "$tmp" \
     >"$tmp/redis.log" 2>&1 &
@@ -348,6 +357,32 @@ for name in "${service_benches[@]}"; do
   # off every work request of the intake bench while its own figure is being measured.
   redis-cli -p "$rport" FLUSHALL >/dev/null
 done
+# ---- 6. the gateway: a directory read direct over gRPC and through wuye-gateway ---------
+# (services/gateway/gateway_bench.cc says what it measures.)
+if [[ -n "$want_gateway" ]]; then
+  start_service directory WUYE_INTAKE_PHONE_KEY="$(head -c 32 /dev/urandom | base64)"
+  dir_port=$svc_port dir_pid=$svc_pid
+  gw_port=$(free_port) gw_log=$out_dir/gateway-$stamp.log
+  env "${env_clean[@]}" "$gateway_bin" --listen="127.0.0.1:$gw_port" --metrics_listen=127.0.0.1:0 \
+    --upstreams="directory=127.0.0.1:$dir_port" --upstream=127.0.0.1:1 --shutdown_grace=2s \
+    >"$gw_log" 2>&1 &
+  gw_pid=$!
+  svc_pids+=("$gw_pid")
+  deadline=$((SECONDS + 30))
+  until port_in_use "$gw_port"; do
+    alive "$gw_pid" && ((SECONDS < deadline)) || { tail -n 20 "$gw_log" >&2; die "the gateway did not start"; }
+    sleep 0.1
+  done
+  sleep 1
+  printf 'gateway\t%s\n' "$(awk '/^VmRSS:/ {print $2}' "/proc/$gw_pid/status")" >>"$tmp/rss"
+  say "gateway on 127.0.0.1:$gw_port in front of the directory (log $gw_log)"
+  say "gateway_bench: DirectoryService.GetUnit direct vs Connect JSON vs Connect proto, $clients clients, ${seconds}s each"
+  "$build/services/gateway/gateway_bench" --target="127.0.0.1:$dir_port" --gateway="127.0.0.1:$gw_port" \
+    --gateway_pid="$gw_pid" --target_pid="$dir_pid" --threads="$clients" --duration="${seconds}s" \
+    >"$out_dir/gateway-$stamp.json" || bench_rc=$?
+  stop_services
+  service_benches+=(gateway)
+fi
 if ((${#service_benches[@]} > 0)); then
   echo
   python3 scripts/bench_table.py "$pg_tps" "$tmp/rss" "$out_dir" "$stamp" "${service_benches[@]}" || bench_rc=$?

@@ -4,7 +4,7 @@
 usage: bench_table.py PGBENCH_TPS RSS_FILE OUT_DIR STAMP [SERVICE...]
 Only the named services' figures are expected (when none is named: every service of
 services.txt with a bench, services/<name>/<name>_bench.cc, but directory, whose figures
-scripts/bench.sh prints itself). Writes the rows as JSON too, to OUT_DIR/services-STAMP.json. Exit 1 if a bench wrote nothing.
+scripts/bench.sh prints itself; "gateway" is the gateway's part, services/gateway/gateway_bench.cc). Writes the rows as JSON too, to OUT_DIR/services-STAMP.json. Exit 1 if a bench wrote nothing.
 """
 import json
 import pathlib
@@ -82,6 +82,24 @@ if (d := load("performance")) is not None:
     row(f"performance: close the month ({d['sheets_closed']:,} sheets)",
         f"{d['close_month_s']:.2f} s")
     row("performance: score + close", f"{d['score_plus_close_s']:.2f} s", "goal ≤ 5 s")
+if (d := load("gateway")) is not None:
+    direct = d["direct"]
+    row(f"gateway: GetUnit direct gRPC ({d['threads']} clients)",
+        f"{direct['calls_per_s']:.0f} /s, p50 {direct['p50_ms']:.2f} ms, p99 {direct['p99_ms']:.2f} ms")
+    for way, what in (("connect_json", "Connect JSON"), ("connect_proto", "Connect proto")):
+        g = d[way]
+        row(f"gateway: GetUnit via {what}",
+            f"{g['calls_per_s']:.0f} /s, p50 {g['p50_ms']:.2f} ms, p99 {g['p99_ms']:.2f} ms",
+            f"direct {direct['calls_per_s']:.0f} /s (goal ≥ 0.7)", g["rate_vs_direct"])
+        row(f"gateway: GetUnit via {what}, p99", f"{g['p99_ms']:.2f} ms",
+            f"direct {direct['p99_ms']:.2f} ms (goal ≤ 2)", g["p99_vs_direct"])
+    j, p = d["connect_json"], d["connect_proto"]
+    if j.get("gateway_cpu_us_per_call") is not None:
+        row("gateway: its CPU per call (JSON / proto)",
+            f"{j['gateway_cpu_us_per_call']:.0f} / {p['gateway_cpu_us_per_call']:.0f} µs",
+            f"directory's per GetUnit {direct['directory_cpu_us_per_call']:.0f} µs",
+            j["gateway_cpu_us_per_call"] / direct["directory_cpu_us_per_call"]
+            if direct.get("directory_cpu_us_per_call") else None)
 for line in rss_file.read_text().splitlines() if rss_file.exists() else []:
     name, kib = line.split("\t")
     row(f"{name} idle resident memory", f"{int(kib) / 1024:.1f} MiB", "goal ≤ 64 MiB")

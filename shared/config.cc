@@ -8,7 +8,9 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "shared/secret.h"
 
@@ -146,7 +148,16 @@ void ParseFlagsWithEnv(int argc, char** argv, absl::string_view usage) {
 
 absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::string_view service,
                                                 int default_port) {
-  ParseFlagsWithEnv(argc, argv, absl::StrCat("wuye ", service, " service"));
+  // --help: the flags every service has (this file) and the service's own.
+  absl::FlagsUsageConfig usage;
+  const std::string own = absl::StrCat("services/", service, "/");
+  usage.contains_help_flags = [own](absl::string_view file) {
+    return absl::EndsWith(file, "shared/config.cc") || absl::StrContains(file, own);
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  ParseFlagsWithEnv(argc, argv,
+                    absl::StrCat("wuye ", service, " service. Each flag also reads WUYE_<FLAG>."));
   ServiceConfig c;
   c.service = std::string(service);
   c.server.listen = absl::GetFlag(FLAGS_listen);

@@ -13,9 +13,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/rpc/status.pb.h"
+#include "shared/text.h"
 
 namespace wuye::gateway {
 namespace {
@@ -61,10 +63,32 @@ std::string Unpadded(std::string base64) {
   return base64;
 }
 
+// `text` as valid UTF-8: a byte that starts no valid sequence becomes U+FFFD. protobuf's
+// JSON writer passes some invalid sequences through (overlong forms such as E0 97 9A),
+// and a message may quote what a client sent (the path of "no method …").
+std::string ValidUtf8(absl::string_view text) {
+  if (Utf8Chars(text) >= 0) return std::string(text);
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    size_t len = 0;
+    for (size_t k = 1; k <= 4 && i + k <= text.size() && len == 0; ++k) {
+      if (Utf8Chars(text.substr(i, k)) == 1) len = k;
+    }
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(text.data() + i, len);
+      i += len;
+    }
+  }
+  return out;
+}
+
 // `text` as a JSON string, quoted and escaped.
 std::string Quoted(absl::string_view text) {
   pb::Value v;
-  v.set_string_value(std::string(text));
+  v.set_string_value(ValidUtf8(text));
   std::string json;
   (void)pb::util::MessageToJsonString(v, &json);
   return json;
@@ -203,13 +227,15 @@ std::string ConnectEndStreamJson(grpc::StatusCode code, absl::string_view messag
   for (auto it = trailers.begin(); it != trailers.end();) {
     const std::string& key = it->first;
     auto range = trailers.equal_range(key);
-    if (IsForwardedTrailer(key)) {
-      absl::StrAppend(&out, first ? "" : ",", Quoted(key), ":[");
+    if (IsForwardedTrailer(key)) {  // text only, as GrpcWebTrailers
+      std::vector<std::string> values;
       for (auto v = range.first; v != range.second; ++v) {
-        absl::StrAppend(&out, v == range.first ? "" : ",", Quoted(v->second));
+        if (IsMetadataValue(v->second)) values.push_back(Quoted(v->second));
       }
-      absl::StrAppend(&out, "]");
-      first = false;
+      if (!values.empty()) {
+        absl::StrAppend(&out, first ? "" : ",", Quoted(key), ":[", absl::StrJoin(values, ","), "]");
+        first = false;
+      }
     }
     it = range.second;
   }

@@ -7,10 +7,13 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "services/gateway/gateway.h"
 #include "shared/status.h"
+#include "shared/text.h"
 
 namespace wuye::gateway {
 namespace {
@@ -73,6 +76,22 @@ TEST(ConnectTest, ErrorJsonCarriesTheFieldViolation) {
   EXPECT_EQ(d.at("debug").struct_value().fields().at("fieldViolations").list_value().values(0)
                 .struct_value().fields().at("field").string_value(),
             "ticket.unit_id");
+}
+
+// Found by the gateway_http fuzz target: an overlong sequence in a message (a client's
+// path quoted in "no method …") came out as is, and the error was not valid UTF-8 JSON.
+TEST(ConnectTest, ErrorJsonIsValidUtf8WhateverTheMessage) {
+  std::string json = ConnectErrorJson(grpc::StatusCode::UNIMPLEMENTED, "no method /\xE0\x97\x9A\xFF/物业", "");
+  EXPECT_GE(Utf8Chars(json), 0) << json;
+  pb::Struct s = Parse(json);
+  EXPECT_EQ(s.fields().at("message").string_value(), "no method /\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD/物业");
+  EXPECT_EQ(Parse(ConnectErrorJson(grpc::StatusCode::NOT_FOUND, "单元 no such unit", "")).fields().at("message").string_value(),
+            "单元 no such unit");
+  // A trailer value that is not text is left out of the end of a stream, as of gRPC-Web's.
+  std::string end = ConnectEndStreamJson(grpc::StatusCode::OK, "", "", {{"x-a", "\xE0\x97\x9A"}, {"x-b", "ok"}});
+  EXPECT_GE(Utf8Chars(end), 0) << end;
+  EXPECT_EQ(end.find("x-a"), std::string::npos) << end;
+  EXPECT_NE(end.find("x-b"), std::string::npos) << end;
 }
 
 TEST(ConnectTest, EndStreamHasErrorAndMetadata) {
@@ -242,6 +261,50 @@ TEST_F(RoutingTest, CorsOnlyForConfiguredOrigins) {
   HttpResponse no = gateway_->OnRequest(pre);
   EXPECT_EQ(no.status, 403);
   for (const auto& [k, v] : no.headers) EXPECT_NE(k, "Access-Control-Allow-Origin");
+}
+
+// Found by the gateway_http fuzz target: a forwarded header with a byte outside printable
+// ASCII (here "Bearer \xff") made gRPC abort the gateway when the call started. It is
+// refused from the head, naming the header, and never reaches gRPC.
+TEST_F(RoutingTest, ForwardedHeaderThatIsNotMetadataIsRefusedNamingIt) {
+  for (const char* name : {"authorization", "x-trace-id", "traceparent", "tracestate"}) {
+    HttpRequest r = Post("/wuye.intake.v1.IntakeService/GetTicket", "application/json");
+    r.headers[name] = "Bearer \xff";
+    auto v = gateway_->OnHead(r);
+    ASSERT_TRUE(v.refuse.has_value()) << name;
+    EXPECT_EQ(v.refuse->status, 400) << name;
+    EXPECT_NE(v.refuse->body.find("invalid_argument"), std::string::npos) << v.refuse->body;
+    EXPECT_NE(v.refuse->body.find(absl::StrCat("\"field\":\"", name, "\"")), std::string::npos)
+        << v.refuse->body;
+    r.body = "{}";
+    EXPECT_EQ(gateway_->OnRequest(r).status, 400) << name;  // and OnRequest, should it be called
+    r.headers[name] = "tab\there";
+    EXPECT_TRUE(gateway_->OnHead(r).refuse.has_value()) << name;
+  }
+}
+
+// Found by the gateway_http fuzz target's harness: the body of every gRPC-Web-text request
+// was refused as "not base64" (absl::Base64Unescape decoded in place). Its message must
+// reach the service: here a closed port, so the answer is UNAVAILABLE (14), not 3.
+TEST_F(RoutingTest, GrpcWebTextBodyIsDecodedAndSentOn) {
+  HttpRequest r = Post("/wuye.intake.v1.IntakeService/GetTicket", "application/grpc-web-text");
+  r.body = absl::Base64Escape(Envelope(0, "\x0a\x02id"));
+  ASSERT_FALSE(gateway_->OnHead(r).refuse.has_value());
+  HttpResponse answer = gateway_->OnRequest(r);
+  EXPECT_EQ(answer.status, 200);
+  std::string raw;
+  ASSERT_TRUE(absl::Base64Unescape(answer.body, &raw));
+  auto frames = SplitEnvelopes(raw, raw.size());
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  ASSERT_EQ(frames->size(), 1u);
+  EXPECT_EQ((*frames)[0].flags, kFlagGrpcWebTrailer);
+  EXPECT_TRUE(absl::StartsWith((*frames)[0].payload, "grpc-status: 14\r\n")) << (*frames)[0].payload;
+  // Not base64 at all: refused, naming the body.
+  r.body = "%%%";
+  answer = gateway_->OnRequest(r);
+  ASSERT_TRUE(absl::Base64Unescape(answer.body, &raw));
+  EXPECT_NE(raw.find("grpc-status: 3\r\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("not base64"), std::string::npos) << raw;
 }
 
 TEST(GatewayOptionsTest, BadSettingsNameTheirFlag) {

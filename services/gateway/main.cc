@@ -7,6 +7,8 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "services/gateway/gateway.h"
 #include "services/gateway/http_server.h"
@@ -69,9 +71,17 @@ int Fail(absl::string_view what, const absl::Status& st) {
 
 int main(int argc, char** argv) {
   wuye::ServiceHost::BlockTerminationSignals();
+  // --help lists this file's flags; the ones it shares with every service are named here.
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "gateway/main.cc"); };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   wuye::ParseFlagsWithEnv(argc, argv,
-                          "wuye-gateway: the Connect protocol and gRPC-Web over every service "
-                          "(docs/api/http.md)");
+                          "the Connect protocol and gRPC-Web over every service (docs/api/http.md).\n"
+                          "Also, as every service: --listen (0.0.0.0:50080), --metrics_listen "
+                          "(0.0.0.0:51080, or off), --tls_cert_file, --tls_key_file, --tls_reload_interval, "
+                          "--shutdown_grace, --log_level, --production; with --local_sign_in_file, "
+                          "WUYE_JWT_SECRET or --jwt_secret_file. Each flag also reads WUYE_<FLAG>.");
   wuye::SetLogService("gateway");
   wuye::LogLevel level;
   if (!wuye::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
