@@ -140,6 +140,12 @@ test("the desk at a phone's width: the form fits and sends", async ({ browser },
   await expect(page.getByTestId("side-nav")).toBeHidden();
   await page.getByTestId("new-request").click();
   await choose(page, "field-kind", "咨询");
+  // The unit found by the resident's name, and the resident with it.
+  const unit = field(page, "field-unit");
+  await unit.click();
+  await unit.pressSequentially("王建国");
+  await page.locator(".el-autocomplete-suggestion li:visible", { hasText: "王建国" }).first().tap();
+  await expect(page.getByTestId("field-resident")).toContainText("王建国");
   const summary = `停车月卡怎么办理 ${run}`;
   await field(page, "field-summary").fill(summary);
   await field(page, "field-answer").fill("请带行驶证到管理处前台办理。");
@@ -151,3 +157,15 @@ test("the desk at a phone's width: the form fits and sends", async ({ browser },
   await expect.poll(() => rowsInTab(page, "已完结", summary)).toBe(1);
   await context.close();
 });
+
+test("without the gateway's local sign-in, only the group's sign-in is offered", async ({ page }) => {
+  await page.route("**/local/people", (route) => route.fulfill({ status: 404, body: "" }));
+  await page.goto("/sign-in");
+  await expect(page.getByText("使用集团账号登录").first()).toBeVisible();
+  await expect(page.getByText("集团统一登录（OpenID Connect）尚未配置")).toBeVisible();
+  await expect(page.getByTestId("local-sign-in")).toHaveCount(0);
+  // And nothing behind the sign-in opens without a session.
+  await page.goto("/desk");
+  await expect(page).toHaveURL(/\/sign-in$/);
+});
+

@@ -133,7 +133,7 @@ const en: Shape<typeof zh> = {
     kind: "Kind",
     estate: "Estate",
     unit: "Unit",
-    unitPlaceholder: "Building and unit, e.g. 3 1202",
+    unitPlaceholder: "Building and unit (3 501) or a resident's name",
     unitNone: "No such unit",
     commonArea: "Common area",
     commonAreaPlaceholder: "e.g. Building 3 lobby, car park B2",

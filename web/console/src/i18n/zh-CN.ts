@@ -129,7 +129,7 @@ export default {
     kind: "类别",
     estate: "管理处",
     unit: "房号",
-    unitPlaceholder: "输入楼栋+房号，如 3 1202 或 3栋1202",
+    unitPlaceholder: "楼栋+房号（如 3 501、3栋501）或住户姓名",
     unitNone: "没有匹配的房号",
     commonArea: "公共区域",
     commonAreaPlaceholder: "如：3栋大堂、地库B2",
