@@ -23,6 +23,11 @@ test("an agent takes a phone repair for a unit; it is in the queue once, however
   // Nothing of hers is kept in the browser but the session's token.
   const stored = await page.evaluate(() => ({ session: Object.keys(sessionStorage), local: Object.keys(localStorage) }));
   expect(stored).toEqual({ session: ["wuye.console.token"], local: [] });
+  // The first screen, measured (printed, never asserted: the budget is the bundle's size).
+  await page.reload();
+  await expect(page.getByTestId("queue").filter({ visible: true })).toBeVisible();
+  const firstScreenMs = await page.evaluate(() => Math.round(performance.now()));
+  console.log(`console: the desk's first screen after a reload: ${firstScreenMs} ms`);
   // English beside Chinese.
   await page.getByTestId("language-switch").getByText("EN").click();
   await expect(page.getByTestId("nav-desk")).toContainText("Front desk");
