@@ -10,21 +10,21 @@ import { toDate } from "../estates";
 
 const MAX_PAGES = 5;
 
-async function list(estateId: string, state: TicketState, kind?: TicketKind): Promise<Ticket[]> {
+async function list(estateId: string, state: TicketState, kind?: TicketKind, ownerId = ""): Promise<Ticket[]> {
   const out: Ticket[] = [];
   let pageToken = "";
   let pages = 0;
   do {
-    const page = await intake.listTickets({ estateId, state, kind, pageSize: 1000, pageToken });
+    const page = await intake.listTickets({ estateId, state, kind, ownerId, pageSize: 1000, pageToken });
     out.push(...page.tickets);
     pageToken = page.nextPageToken;
   } while (pageToken && ++pages < MAX_PAGES);
   return out;
 }
 
-/** The estate's tickets in these states, overdue first, then oldest first. */
-export async function queue(estateId: string, states: readonly TicketState[]): Promise<Ticket[]> {
-  const lists = await Promise.all(states.map((s) => list(estateId, s)));
+/** The estate's tickets in these states (one owner's when given), overdue first, then oldest first. */
+export async function queue(estateId: string, states: readonly TicketState[], ownerId = ""): Promise<Ticket[]> {
+  const lists = await Promise.all(states.map((s) => list(estateId, s, undefined, ownerId)));
   return lists.flat().sort((a, b) =>
     queueOrder(
       { overdue: a.overdue, answerDueMs: toDate(a.answerDueTime)?.getTime(), receivedMs: toDate(a.receivedTime)?.getTime() ?? 0 },

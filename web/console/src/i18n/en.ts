@@ -124,6 +124,7 @@ const en: Shape<typeof zh> = {
     state: "State",
     kind: "Kind",
     overdue: "Overdue",
+    mine: "Only mine",
     refresh: "Refresh",
     noEstate: "Choose an estate",
   },

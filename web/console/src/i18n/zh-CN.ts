@@ -120,6 +120,7 @@ export default {
     state: "状态",
     kind: "类别",
     overdue: "超时",
+    mine: "只看我负责的",
     refresh: "刷新",
     noEstate: "请选择管理处",
   },
