@@ -2,7 +2,7 @@
 // yet; the others say "coming"). A page is reachable only by the roles that use it.
 import { createRouter, createWebHistory, type RouteRecordRaw } from "vue-router";
 import { session } from "./auth/session";
-import { PAGES, pagesFor } from "./roles";
+import { INTAKE, PAGES, hasAny, pagesFor, type Role } from "./roles";
 
 const coming = () => import("./pages/ComingPage.vue");
 
@@ -14,7 +14,12 @@ const routes: RouteRecordRaw[] = [
     children: [
       { path: "", name: "home", redirect: () => pagesFor(session.state.current?.roles ?? [])[0]?.path ?? "/sign-in" },
       { path: "desk", name: "desk", component: () => import("./pages/DeskPage.vue"), meta: { page: "desk" } },
-      { path: "desk/new", name: "desk-new", component: () => import("./pages/NewRequestPage.vue"), meta: { page: "desk" } },
+      {
+        path: "desk/new",
+        name: "desk-new",
+        component: () => import("./pages/NewRequestPage.vue"),
+        meta: { page: "desk", roles: INTAKE.create },
+      },
       { path: "desk/tickets/:id", name: "ticket", component: () => import("./pages/TicketPage.vue"), props: true, meta: { page: "desk" } },
       ...PAGES.filter((p) => !p.ready).map((p) => ({ path: p.path.slice(1), name: p.name, component: coming, meta: { page: p.name } })),
     ],
@@ -30,5 +35,7 @@ router.beforeEach((to) => {
   if (!s) return { name: "sign-in" };
   const page = to.meta.page as string | undefined;
   if (page && !pagesFor(s.roles).some((p) => p.name === page)) return { name: "home" };
+  const roles = to.meta.roles as Role[] | undefined;
+  if (roles && !hasAny(s.roles, roles)) return { name: "home" };
   return true;
 });
