@@ -179,3 +179,20 @@ test("without the gateway's local sign-in, only the group's sign-in is offered",
   await expect(page).toHaveURL(/\/sign-in$/);
 });
 
+
+test("each role sees its own pages and buttons: a manager reads the desk, a technician has none", async ({ page }) => {
+  await signInAs(page, "周晓红");
+  await expect(page.getByTestId("nav-desk")).toBeVisible();
+  await expect(page.getByTestId("nav-manager")).toBeVisible();
+  await expect(page.getByTestId("queue").filter({ visible: true })).toBeVisible();
+  await expect(page.getByTestId("new-request")).toHaveCount(0);
+  await page.goto("/desk/new");
+  await expect(page).toHaveURL(/\/desk$/);
+  await signOut(page);
+
+  await signInAs(page, "刘强");
+  await expect(page.getByTestId("nav-dispatch")).toBeVisible();
+  await expect(page.getByTestId("nav-desk")).toHaveCount(0);
+  await page.goto("/desk");
+  await expect(page).not.toHaveURL(/\/desk/);
+});
