@@ -165,6 +165,11 @@ test("the desk at a phone's width: the form fits and sends", async ({ browser },
   await page.getByTestId("submit").tap();
   await expect(page).toHaveURL(/\/desk$/);
   await expect.poll(() => rowsInTab(page, "已完结", summary)).toBe(1);
+  // Its page fits the phone too.
+  await page.getByTestId("queue").filter({ visible: true }).getByText(summary).tap();
+  await expect(page.getByTestId("ticket-summary")).toHaveText(summary);
+  await expect(page.getByTestId("ticket-state")).toHaveText("已答复");
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
   await context.close();
 });
 
