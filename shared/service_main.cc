@@ -7,6 +7,7 @@
 #include "shared/log.h"
 #include "shared/metrics_http.h"
 #include "shared/server.h"
+#include "shared/signals.h"
 #include "wuye/service_list.h"
 
 namespace wuye {
@@ -44,6 +45,7 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& given) {
     return 2;
   }
   ServiceHost::BlockTerminationSignals();
+  IgnoreMutexDeadlockChecks();
   absl::StatusOr<ServiceConfig> config =
       LoadServiceConfig(argc, argv, spec.name, spec.default_port);
   if (!config.ok()) {

@@ -2,6 +2,9 @@
 
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/type.pb.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
@@ -250,28 +253,86 @@ class UpstreamStream : public BodyStream {
 
 }  // namespace
 
+namespace {
+
+// JSON is converted straight to and from the binary form by the descriptors, with no
+// message object between (protobuf's JsonStringToMessage takes the same way, then parses).
+// protobuf 3.21 asks the resolver for every message type of a conversion at each
+// conversion, and its own resolver builds each type anew from the descriptor each time;
+// this one builds each once and hands out copies.
+class CachingResolver : public pb::util::TypeResolver {
+ public:
+  CachingResolver()
+      : inner_(pb::util::NewTypeResolverForDescriptorPool("type.googleapis.com",
+                                                          pb::DescriptorPool::generated_pool())) {}
+  pb::util::Status ResolveMessageType(const std::string& type_url, pb::Type* type) override {
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      if (auto it = types_.find(type_url); it != types_.end()) {
+        *type = it->second;
+        return pb::util::Status();
+      }
+    }
+    pb::util::Status st = inner_->ResolveMessageType(type_url, type);
+    if (st.ok()) {
+      absl::MutexLock lock(&mu_);
+      types_.emplace(type_url, *type);
+    }
+    return st;
+  }
+  pb::util::Status ResolveEnumType(const std::string& type_url, pb::Enum* enum_type) override {
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      if (auto it = enums_.find(type_url); it != enums_.end()) {
+        *enum_type = it->second;
+        return pb::util::Status();
+      }
+    }
+    pb::util::Status st = inner_->ResolveEnumType(type_url, enum_type);
+    if (st.ok()) {
+      absl::MutexLock lock(&mu_);
+      enums_.emplace(type_url, *enum_type);
+    }
+    return st;
+  }
+
+ private:
+  std::unique_ptr<pb::util::TypeResolver> inner_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, pb::Type> types_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, pb::Enum> enums_ ABSL_GUARDED_BY(mu_);
+};
+
+pb::util::TypeResolver& Resolver() {
+  static CachingResolver* resolver = new CachingResolver();
+  return *resolver;
+}
+
+std::string TypeUrl(const pb::Message& prototype) {
+  return absl::StrCat("type.googleapis.com/", prototype.GetDescriptor()->full_name());
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> DecodeRequest(const Route& route, Codec codec, std::string body) {
   if (codec == Codec::kProto) return body;
-  std::unique_ptr<pb::Message> message(route.request->New());
   pb::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   if (body.empty()) body = "{}";
-  if (auto st = pb::util::JsonStringToMessage(body, message.get(), options); !st.ok()) {
+  std::string binary;
+  if (auto st = pb::util::JsonToBinaryString(&Resolver(), TypeUrl(*route.request), body, &binary, options);
+      !st.ok()) {
     return FieldError("body", std::string(st.message()));
   }
-  return message->SerializeAsString();
+  return binary;
 }
 
 absl::StatusOr<std::string> EncodeResponse(const Route& route, Codec codec, std::string binary) {
   if (codec == Codec::kProto) return binary;
-  std::unique_ptr<pb::Message> message(route.response->New());
-  if (!message->ParseFromString(binary)) {
-    return absl::InternalError(absl::StrCat("the service's answer does not parse as ",
-                                            route.response->GetDescriptor()->full_name()));
-  }
   std::string json;
-  if (auto st = pb::util::MessageToJsonString(*message, &json); !st.ok()) {
-    return absl::InternalError(std::string(st.message()));
+  if (auto st = pb::util::BinaryToJsonString(&Resolver(), TypeUrl(*route.response), binary, &json); !st.ok()) {
+    return absl::InternalError(absl::StrCat("the service's answer does not read as ",
+                                            route.response->GetDescriptor()->full_name(), ": ", std::string(st.message())));
   }
   return json;
 }

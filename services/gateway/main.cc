@@ -71,6 +71,7 @@ int Fail(absl::string_view what, const absl::Status& st) {
 
 int main(int argc, char** argv) {
   wuye::ServiceHost::BlockTerminationSignals();
+  wuye::IgnoreMutexDeadlockChecks();
   // --help lists this file's flags; the ones it shares with every service are named here.
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view file) { return absl::EndsWith(file, "gateway/main.cc"); };
