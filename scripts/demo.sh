@@ -73,13 +73,40 @@ else
   gateway_line="not running (not built: cmake --build $b --target wuye-gateway)"
   gateway_hint=""
 fi
+# The web console, when the gateway serves it: its address, and someone of the demo group
+# to sign in as for each role (from the gateway's local sign-in, docs/console.md).
+console_line=""
+if [[ -n "$gateway_running" && -f web/console/dist/index.html ]]; then
+  who=$(curl -sf "http://127.0.0.1:$gateway_port/local/people" 2>/dev/null | GROUP="$group_id" python3 -c '
+import json, os, sys
+try:
+    groups = json.load(sys.stdin).get("groups", [])
+except ValueError:
+    sys.exit(0)
+people = [p for g in groups if g.get("id") == os.environ["GROUP"] for p in g.get("people", [])]
+first = {}
+# Someone with that role alone first, so each role shows its own page.
+for alone in (True, False):
+    for p in people:
+        roles = p.get("roles", [])
+        if alone and len(roles) != 1:
+            continue
+        for r in roles:
+            first.setdefault(r, p.get("name", ""))
+print(", ".join(f"{r} {n}" for r, n in first.items()))
+' 2>/dev/null || true)
+  console_line="
+  console     http://127.0.0.1:$gateway_port/   (the web console, docs/console.md)"
+  [[ -n "$who" ]] && console_line+="
+              sign in on its page as, for each role: $who"
+fi
 cat <<EOF
 
 ==================================================================================
 The suite is running (and stays running until \`make down\`).
 
   services    $(for name in $(awk '!/^[[:space:]]*(#|$)/ {print $1}' services.txt); do printf '%s 127.0.0.1:%s  ' "$name" "${port[$name]}"; done)
-  gateway     $gateway_line
+  gateway     $gateway_line$console_line
   PostgreSQL  ${WUYE_PG_URL%/*}/wuye_<service>  (one database per service)
   Redis       $WUYE_REDIS_ADDR
   status      scripts/services.sh status   (and scripts/servers.sh status)
