@@ -13,9 +13,9 @@
 // screenshots into docs/console/ (docs/console.md shows them). WUYE_CONSOLE_HOLD=<seconds>
 // keeps the suite up that long after the scenarios, printing the URL, for working on the
 // console by hand (`npx vite` with WUYE_GATEWAY_URL=<it>).
+#include <curl/curl.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <curl/curl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,7 +70,9 @@ long HttpGetStatus(const std::string& url) {
 }
 
 // The gateway is up when it serves the console's index.html.
-bool ConsoleServed(int port) { return HttpGetStatus(absl::StrCat("http://127.0.0.1:", port, "/")) == 200; }
+bool ConsoleServed(int port) {
+  return HttpGetStatus(absl::StrCat("http://127.0.0.1:", port, "/")) == 200;
+}
 
 std::string Binary(const std::string& name) {
   for (const auto& [n, path] : testing::BuiltServices()) {
@@ -95,10 +97,13 @@ class ConsoleTest : public ::testing::Test {
     curl_global_init(CURL_GLOBAL_ALL);
     // What the browser side needs, named, rather than a failure deep in Playwright.
     ASSERT_TRUE(fs::exists(kConsole / "dist" / "index.html"))
-        << "web/console/dist is not built: run `make deps` then `make build` (the console_build step)";
-    ASSERT_TRUE(fs::exists(fs::path(WUYE_SOURCE_DIR) / "web" / "node_modules" / ".bin" / "playwright"))
+        << "web/console/dist is not built: run `make deps` then `make build` (the console_build "
+           "step)";
+    ASSERT_TRUE(
+        fs::exists(fs::path(WUYE_SOURCE_DIR) / "web" / "node_modules" / ".bin" / "playwright"))
         << "Playwright is not installed: run `make deps` (npm ci of web/)";
-    ASSERT_TRUE(fs::exists(kChromium)) << kChromium << " is missing: run `make deps` (Debian's chromium)";
+    ASSERT_TRUE(fs::exists(kChromium))
+        << kChromium << " is missing: run `make deps` (Debian's chromium)";
 
     ASSERT_EQ(servers_.Run("up redis"), 0) << "the private redis-server did not start";
     for (const char* name : {"directory", "intake", "dispatch"}) {
@@ -109,12 +114,13 @@ class ConsoleTest : public ::testing::Test {
         continue;  // dispatch is optional: tickets then stay received
       }
       dbs_.push_back(std::make_unique<TestDatabase>());
-      auto p = std::make_unique<ServiceProcess>(ServiceProcessOptions{.name = name,
-                                                                      .binary = binary,
-                                                                      .pg_url = dbs_.back()->url(),
-                                                                      .redis_addr = servers_.RedisAddr(),
-                                                                      .env = testing::ServiceTestEnv(name),
-                                                                      .args = {}});
+      auto p = std::make_unique<ServiceProcess>(
+          ServiceProcessOptions{.name = name,
+                                .binary = binary,
+                                .pg_url = dbs_.back()->url(),
+                                .redis_addr = servers_.RedisAddr(),
+                                .env = testing::ServiceTestEnv(name),
+                                .args = {}});
       ASSERT_TRUE(p->Start()) << name << " did not start";
       procs_[name] = std::move(p);
     }
@@ -125,20 +131,24 @@ class ConsoleTest : public ::testing::Test {
     sign_in_file_ = absl::StrCat(::testing::TempDir(), "console-sign-in-", getpid());
     std::ofstream(sign_in_file_) << "# the demo group (console_test)\n" << group_ << "\n";
     std::string upstreams;
-    for (const auto& [name, p] : procs_) absl::StrAppend(&upstreams, upstreams.empty() ? "" : ",", name, "=127.0.0.1:", p->port());
-    gateway_ = std::make_unique<ServiceProcess>(ServiceProcessOptions{
-        .name = "gateway",
-        .binary = WUYE_GATEWAY_BINARY,
-        .pg_url = "",
-        .redis_addr = "",
-        .env = {},
-        .args = {"--upstream=127.0.0.1:1", "--upstreams=" + upstreams,
-                 "--console_dir=" + (kConsole / "dist").string(), "--local_sign_in_file=" + sign_in_file_},
-        .ready = &ConsoleServed});
+    for (const auto& [name, p] : procs_)
+      absl::StrAppend(&upstreams, upstreams.empty() ? "" : ",", name, "=127.0.0.1:", p->port());
+    gateway_ = std::make_unique<ServiceProcess>(
+        ServiceProcessOptions{.name = "gateway",
+                              .binary = WUYE_GATEWAY_BINARY,
+                              .pg_url = "",
+                              .redis_addr = "",
+                              .env = {},
+                              .args = {"--upstream=127.0.0.1:1", "--upstreams=" + upstreams,
+                                       "--console_dir=" + (kConsole / "dist").string(),
+                                       "--local_sign_in_file=" + sign_in_file_},
+                              .ready = &ConsoleServed});
     ASSERT_TRUE(gateway_->Start()) << "the gateway did not start";
   }
 
-  std::string Target(const std::string& name) { return absl::StrCat("127.0.0.1:", procs_.at(name)->port()); }
+  std::string Target(const std::string& name) {
+    return absl::StrCat("127.0.0.1:", procs_.at(name)->port());
+  }
 
   // wuye-demo loading the directory only; the group id it printed.
   std::string LoadDemoGroup() {
@@ -153,7 +163,8 @@ class ConsoleTest : public ::testing::Test {
     while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
     EXPECT_EQ(pclose(pipe), 0) << out;
     for (absl::string_view line : absl::StrSplit(out, '\n')) {
-      if (absl::ConsumePrefix(&line, "  group id")) return std::string(absl::StripAsciiWhitespace(line));
+      if (absl::ConsumePrefix(&line, "  group id"))
+        return std::string(absl::StripAsciiWhitespace(line));
     }
     ADD_FAILURE() << "no group id in wuye-demo's output:\n" << out;
     return "";
@@ -200,13 +211,16 @@ class ConsoleTest : public ::testing::Test {
 
 TEST_F(ConsoleTest, PlaywrightScenarios) {
   const std::string url = absl::StrCat("http://127.0.0.1:", gateway_->port());
-  std::string cmd = absl::StrCat("cd ", kConsole.string(), " && env WUYE_CONSOLE_URL=", url,
-                                 " WUYE_CHROMIUM=", kChromium, " ../node_modules/.bin/playwright test");
+  std::string cmd =
+      absl::StrCat("cd ", kConsole.string(), " && env WUYE_CONSOLE_URL=", url,
+                   " WUYE_CHROMIUM=", kChromium, " ../node_modules/.bin/playwright test");
   const int code = RunEchoed(cmd);
   EXPECT_EQ(code, 0) << "Playwright's scenarios failed (above; traces in web/console/test-results)";
   int hold = 0;
-  if (const char* h = std::getenv("WUYE_CONSOLE_HOLD"); h != nullptr && absl::SimpleAtoi(h, &hold) && hold > 0) {
-    std::cerr << "console_test: the suite stays up " << hold << " s: " << url << " (group " << group_ << ")\n";
+  if (const char* h = std::getenv("WUYE_CONSOLE_HOLD");
+      h != nullptr && absl::SimpleAtoi(h, &hold) && hold > 0) {
+    std::cerr << "console_test: the suite stays up " << hold << " s: " << url << " (group "
+              << group_ << ")\n";
     absl::SleepFor(absl::Seconds(hold));
   }
 }
