@@ -32,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "shared/testing/test_env.h"
 #include "tests/service_process.h"
@@ -192,8 +193,9 @@ class ConsoleTest : public ::testing::Test {
             ctx.AddMetadata("authorization", "Bearer " + token);
             itk::GetCallbackCoverageRequest req;
             req.set_estate_id(e.id());
-            req.mutable_month()->set_year(2026);
-            req.mutable_month()->set_month(12);
+            const absl::CivilMonth month = absl::ToCivilMonth(absl::Now(), absl::UTCTimeZone());
+            req.mutable_month()->set_year(static_cast<int32_t>(month.year()));
+            req.mutable_month()->set_month(month.month());
             itk::CallbackCoverage cov;
             return intake->GetCallbackCoverage(&ctx, req, &cov).ok() && cov.estate_households() > 0;
           },
