@@ -36,8 +36,10 @@ export async function choose(page: Page, testId: string, typed: string) {
   const input = field(page, testId);
   await input.click();
   await input.pressSequentially(typed);
-  await expect(page.locator(".el-select-dropdown__item:visible").first()).toBeVisible();
+  // The list filtered to what was typed before Enter takes its first line.
+  await expect(page.locator(".el-select-dropdown__item:visible").first()).toContainText(typed);
   await input.press("Enter");
+  await expect(page.getByTestId(testId)).toContainText(typed);
 }
 
 /** Finds a unit by typing its building and number, and takes the first suggestion. */
