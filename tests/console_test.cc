@@ -1,9 +1,10 @@
-// The web console in a real browser against the real suite (issue #24): the directory,
-// intake and dispatch as processes on a Redis of the test's own, the demo group loaded by
-// wuye-demo, and wuye-gateway serving the built console (--console_dir=web/console/dist)
-// with its local sign-in for the demo group (--local_sign_in_file). Then Playwright
-// (web/console/tests, `npx playwright test`, headless Debian chromium) drives the console
-// through the gateway's URL (WUYE_CONSOLE_URL) and this test asserts that it passed.
+// The web console in a real browser against the real suite (issue #24): every service built
+// here as a process on a Redis of the test's own, the demo group loaded and its day replayed
+// by wuye-demo (as make demo does), and wuye-gateway serving the built console
+// (--console_dir=web/console/dist) with its local sign-in for the demo group
+// (--local_sign_in_file). Then Playwright (web/console/tests, `npx playwright test`, headless
+// Debian chromium) drives the console through the gateway's URL (WUYE_CONSOLE_URL) and this test
+// asserts that it passed.
 //
 //   ConsoleTest.PlaywrightScenarios   every scenario of web/console/tests/*.spec.ts
 //
@@ -107,13 +108,9 @@ class ConsoleTest : public ::testing::Test {
         << kChromium << " is missing: run `make deps` (Debian's chromium)";
 
     ASSERT_EQ(servers_.Run("up redis"), 0) << "the private redis-server did not start";
-    for (const char* name : {"directory", "intake", "dispatch"}) {
-      const std::string binary = Binary(name);
-      if (binary.empty()) {
-        ASSERT_NE(std::string(name), "directory");
-        ASSERT_NE(std::string(name), "intake");
-        continue;  // dispatch is optional: tickets then stay received
-      }
+    // Every service built here, as make demo runs them, so that the day the demo replays
+    // fills the console's pages as it fills a manager's morning.
+    for (const auto& [name, binary] : testing::BuiltServices()) {
       dbs_.push_back(std::make_unique<TestDatabase>());
       auto p = std::make_unique<ServiceProcess>(
           ServiceProcessOptions{.name = name,
@@ -125,6 +122,8 @@ class ConsoleTest : public ::testing::Test {
       ASSERT_TRUE(p->Start()) << name << " did not start";
       procs_[name] = std::move(p);
     }
+    ASSERT_TRUE(procs_.count("directory") && procs_.count("intake"))
+        << "the directory and intake are needed";
     group_ = LoadDemoGroup();
     ASSERT_FALSE(group_.empty());
     WaitUntilIntakeKnowsTheEstates();
@@ -155,14 +154,21 @@ class ConsoleTest : public ::testing::Test {
   std::string LoadDemoGroup() {
     std::string secret_file = absl::StrCat(::testing::TempDir(), "console-secret-", getpid());
     std::ofstream(secret_file) << kTestSecret << "\n";
+    // The demo group, then yesterday's traffic across every service that runs (the day of
+    // make demo: tickets, work orders, callbacks, bills, payments, ...).
     std::string cmd = absl::StrCat(WUYE_DEMO_BINARY, " --directory=", Target("directory"),
-                                   " --jwt_secret_file=", secret_file, " 2>&1");
+                                   " --jwt_secret_file=", secret_file, " --settle_timeout=90s");
+    for (const auto& [name, p] : procs_) {
+      if (name != "directory") absl::StrAppend(&cmd, " --", name, "=", Target(name));
+    }
+    absl::StrAppend(&cmd, " 2>&1");
     FILE* pipe = popen(cmd.c_str(), "r");
     if (pipe == nullptr) return "";
     std::string out;
     char buf[4096];
     while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
     EXPECT_EQ(pclose(pipe), 0) << out;
+    std::cerr << "console_test: wuye-demo said:\n" << out;
     for (absl::string_view line : absl::StrSplit(out, '\n')) {
       if (absl::ConsumePrefix(&line, "  group id"))
         return std::string(absl::StripAsciiWhitespace(line));

@@ -72,12 +72,13 @@ test("an agent takes a phone repair for a unit; it is in the queue once, however
   expect(await ticketsWithSummary(page, summary)).toBe(1);
   const row = page.getByTestId("queue").filter({ visible: true }).locator("tr", { hasText: summary });
   await expect(row.getByTestId("queue-owner")).toHaveText("李娜");
+  await screenshot(page, info, "desk-queue");
   // Only hers (首接负责制): every row left is hers.
   await page.getByTestId("only-mine").click();
   await expect(page.getByTestId("queue").filter({ visible: true }).locator("tr", { hasText: summary })).toHaveCount(1);
   const owners = await page.getByTestId("queue").filter({ visible: true }).getByTestId("queue-owner").allTextContents();
   expect(owners.every((o) => o === "李娜")).toBe(true);
-  await screenshot(page, info, "desk-queue");
+  await page.getByTestId("only-mine").click();
 
   // The same unit and kind again: the form warns of the open ticket.
   await page.getByTestId("new-request").click();
