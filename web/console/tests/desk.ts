@@ -21,9 +21,11 @@ export async function signInAs(page: Page, name: string) {
   await expect(page.getByTestId("person")).toContainText(name);
 }
 
+/** Signs out; nothing of the session is left in the browser's storage. */
 export async function signOut(page: Page) {
   await page.getByTestId("sign-out").click();
   await expect(page).toHaveURL(/\/sign-in$/);
+  expect(await page.evaluate(() => sessionStorage.length + localStorage.length)).toBe(0);
 }
 
 /** The text field of an Element Plus input, select or autocomplete carrying `testId`. */
