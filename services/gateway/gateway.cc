@@ -266,37 +266,31 @@ class CachingResolver : public pb::util::TypeResolver {
       : inner_(pb::util::NewTypeResolverForDescriptorPool("type.googleapis.com",
                                                           pb::DescriptorPool::generated_pool())) {}
   pb::util::Status ResolveMessageType(const std::string& type_url, pb::Type* type) override {
-    {
-      absl::ReaderMutexLock lock(&mu_);
-      if (auto it = types_.find(type_url); it != types_.end()) {
-        *type = it->second;
-        return pb::util::Status();
-      }
-    }
-    pb::util::Status st = inner_->ResolveMessageType(type_url, type);
-    if (st.ok()) {
-      absl::MutexLock lock(&mu_);
-      types_.emplace(type_url, *type);
-    }
-    return st;
+    return Cached(types_, type_url, type, &pb::util::TypeResolver::ResolveMessageType);
   }
   pb::util::Status ResolveEnumType(const std::string& type_url, pb::Enum* enum_type) override {
+    return Cached(enums_, type_url, enum_type, &pb::util::TypeResolver::ResolveEnumType);
+  }
+
+ private:
+  template <typename T>
+  pb::util::Status Cached(absl::flat_hash_map<std::string, T>& cache, const std::string& url, T* out,
+                          pb::util::Status (pb::util::TypeResolver::*resolve)(const std::string&, T*)) {
     {
       absl::ReaderMutexLock lock(&mu_);
-      if (auto it = enums_.find(type_url); it != enums_.end()) {
-        *enum_type = it->second;
+      if (auto it = cache.find(url); it != cache.end()) {
+        *out = it->second;
         return pb::util::Status();
       }
     }
-    pb::util::Status st = inner_->ResolveEnumType(type_url, enum_type);
+    pb::util::Status st = ((*inner_).*resolve)(url, out);
     if (st.ok()) {
       absl::MutexLock lock(&mu_);
-      enums_.emplace(type_url, *enum_type);
+      cache.emplace(url, *out);
     }
     return st;
   }
 
- private:
   std::unique_ptr<pb::util::TypeResolver> inner_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, pb::Type> types_ ABSL_GUARDED_BY(mu_);
