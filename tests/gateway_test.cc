@@ -246,25 +246,27 @@ class GatewayTest : public ::testing::Test {
     return "";
   }
 
-  // A gateway in front of this test's directory and duty; every other service is at a
-  // port where nothing listens.
+  // A gateway process, not started, with `args`: every service is at a port where nothing
+  // listens unless an --upstreams among them names it.
+  static std::unique_ptr<ServiceProcess> NewGateway(std::vector<std::string> args,
+                                                    std::function<bool(int)> ready = &GatewayReady) {
+    args.insert(args.begin(), "--upstream=127.0.0.1:1");
+    return std::make_unique<ServiceProcess>(::wuye::testing::ServiceProcessOptions{.name = "gateway",
+                                                                                  .binary = WUYE_GATEWAY_BINARY,
+                                                                                  .pg_url = "",
+                                                                                  .redis_addr = "",
+                                                                                  .env = {},
+                                                                                  .args = std::move(args),
+                                                                                  .ready = std::move(ready)});
+  }
+  static std::string ToDirectory() { return absl::StrCat("--upstreams=directory=127.0.0.1:", directory_->port()); }
+
+  // A gateway in front of this test's directory and duty, started.
   static ServiceProcess* StartGateway() {
-    auto* g = new ServiceProcess(
-        {.name = "gateway",
-         .binary = WUYE_GATEWAY_BINARY,
-         .pg_url = "",
-         .redis_addr = "",
-         .env = {},
-         .args = {"--upstream=127.0.0.1:1",
-                  absl::StrCat("--upstreams=directory=127.0.0.1:", directory_->port(),
-                               ",duty=127.0.0.1:", duty_->port()),
-                  absl::StrCat("--max_body_bytes=", kBodyLimit), absl::StrCat("--cors_origins=", kOrigin)},
-         .ready = &GatewayReady});
-    if (!g->Start()) {
-      delete g;
-      return nullptr;
-    }
-    return g;
+    auto g = NewGateway({absl::StrCat("--upstreams=directory=127.0.0.1:", directory_->port(),
+                                      ",duty=127.0.0.1:", duty_->port()),
+                         absl::StrCat("--max_body_bytes=", kBodyLimit), absl::StrCat("--cors_origins=", kOrigin)});
+    return g->Start() ? g.release() : nullptr;
   }
 
   static std::string Url(const std::string& path, ServiceProcess* g = nullptr) {
@@ -608,13 +610,7 @@ TEST_F(GatewayTest, HeadOverTheLimitAndSilentClientsAreCut) {
   EXPECT_LT(big.status, 500);
   // A client that opens a connection, starts a request and goes silent is cut after
   // --idle_timeout, and does not hold the gateway meanwhile.
-  std::unique_ptr<ServiceProcess> g(new ServiceProcess({.name = "gateway",
-                                                        .binary = WUYE_GATEWAY_BINARY,
-                                                        .pg_url = "",
-                                                        .redis_addr = "",
-                                                        .env = {},
-                                                        .args = {"--upstream=127.0.0.1:1", "--idle_timeout=2s"},
-                                                        .ready = &GatewayReady}));
+  auto g = NewGateway({"--idle_timeout=2s"});
   ASSERT_TRUE(g->Start());
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -635,15 +631,7 @@ TEST_F(GatewayTest, HeadOverTheLimitAndSilentClientsAreCut) {
 
 TEST_F(GatewayTest, KeepAliveHealthAndMetrics) {
   const int metrics_port = ::wuye::testing::FreePort();
-  std::unique_ptr<ServiceProcess> g(new ServiceProcess(
-      {.name = "gateway",
-       .binary = WUYE_GATEWAY_BINARY,
-       .pg_url = "",
-       .redis_addr = "",
-       .env = {},
-       .args = {"--upstream=127.0.0.1:1", absl::StrCat("--upstreams=directory=127.0.0.1:", directory_->port()),
-                absl::StrCat("--metrics_listen=127.0.0.1:", metrics_port)},
-       .ready = &GatewayReady}));
+  auto g = NewGateway({ToDirectory(), absl::StrCat("--metrics_listen=127.0.0.1:", metrics_port)});
   ASSERT_TRUE(g->Start());
   // Two calls on one handle use one connection.
   CURL* c = curl_easy_init();
@@ -691,15 +679,8 @@ TEST_F(GatewayTest, ServesHttpsFromCertificateFiles) {
     curl_easy_cleanup(c);
     return status == 501;
   };
-  std::unique_ptr<ServiceProcess> g(new ServiceProcess(
-      {.name = "gateway",
-       .binary = WUYE_GATEWAY_BINARY,
-       .pg_url = "",
-       .redis_addr = "",
-       .env = {},
-       .args = {"--upstream=127.0.0.1:1", absl::StrCat("--upstreams=directory=127.0.0.1:", directory_->port()),
-                "--tls_cert_file=" + cert, "--tls_key_file=" + key, "--tls_reload_interval=1s"},
-       .ready = https_ready}));
+  auto g = NewGateway(
+      {ToDirectory(), "--tls_cert_file=" + cert, "--tls_key_file=" + key, "--tls_reload_interval=1s"}, https_ready);
   ASSERT_TRUE(g->Start());
   // A call over TLS, verified against the certificate, reaches the directory.
   CURL* c = curl_easy_init();
@@ -786,17 +767,9 @@ TEST_F(GatewayTest, PresentsItsClientCertificateToServicesThatRequireOne) {
                                 .ready = &Listening});
   ASSERT_TRUE(tls_directory.Start());
   auto gateway_with = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args = {"--upstream=127.0.0.1:1",
-                                     absl::StrCat("--upstreams=directory=127.0.0.1:", tls_directory.port()),
-                                     "--upstream_ca_file=" + d + "/ca.crt"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    auto g = std::make_unique<ServiceProcess>(::wuye::testing::ServiceProcessOptions{.name = "gateway",
-                                                                                  .binary = WUYE_GATEWAY_BINARY,
-                                                                                  .pg_url = "",
-                                                                                  .redis_addr = "",
-                                                                                  .env = {},
-                                                                                  .args = args,
-                                                                                  .ready = &GatewayReady});
+    extra.push_back(absl::StrCat("--upstreams=directory=127.0.0.1:", tls_directory.port()));
+    extra.push_back("--upstream_ca_file=" + d + "/ca.crt");
+    auto g = NewGateway(std::move(extra));
     EXPECT_TRUE(g->Start());
     return g;
   };
@@ -829,20 +802,7 @@ TEST_F(GatewayTest, LocalSignInListsTheGroupsStaffAndMintsTheirTokens) {
   const std::string agent_id = ParseJson<dir::Staff>(staff.body).id();
   const std::string file = ::testing::TempDir() + "/gw-local-groups-" + NewId(absl::Now());
   std::ofstream(file) << "# the demo's groups\n" << g.id() << "\n";
-  auto gateway_with = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args = {"--upstream=127.0.0.1:1",
-                                     absl::StrCat("--upstreams=directory=127.0.0.1:", directory_->port())};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return std::make_unique<ServiceProcess>(::wuye::testing::ServiceProcessOptions{
-        .name = "gateway",
-        .binary = WUYE_GATEWAY_BINARY,
-        .pg_url = "",
-        .redis_addr = "",
-        .env = {},
-        .args = args,
-        .ready = &GatewayReady});
-  };
-  auto g1 = gateway_with({"--local_sign_in_file=" + file});
+  auto g1 = NewGateway({ToDirectory(), "--local_sign_in_file=" + file});
   ASSERT_TRUE(g1->Start());
   Reply people = Http(Url("/local/people", g1.get()), "GET", {});
   ASSERT_EQ(people.status, 200) << people.body;
@@ -873,7 +833,7 @@ TEST_F(GatewayTest, LocalSignInListsTheGroupsStaffAndMintsTheirTokens) {
   // Without the flag there is no local sign-in at all.
   EXPECT_EQ(Http(Url("/local/people"), "GET", {}).status, 404);
   // And it is refused in production.
-  auto prod = gateway_with({"--local_sign_in_file=" + file, "--production"});
+  auto prod = NewGateway({ToDirectory(), "--local_sign_in_file=" + file, "--production"});
   EXPECT_FALSE(prod->Start(absl::Seconds(10)));
 }
 

@@ -121,8 +121,6 @@ std::shared_ptr<const ConsoleFiles::Files> ConsoleFiles::Current() {
   return files_;
 }
 
-size_t ConsoleFiles::file_count() { return Current()->size(); }
-
 HttpResponse ConsoleFiles::Get(const HttpRequest& request) {
   std::shared_ptr<const Files> files = Current();
   std::string path = request.path == "/" ? "/index.html" : request.path;

@@ -25,8 +25,6 @@ class ConsoleFiles {
   // If-None-Match).
   HttpResponse Get(const HttpRequest& request);
 
-  size_t file_count();
-
  private:
   struct File {
     std::string body;
