@@ -1,8 +1,8 @@
 // The console's browser scenarios (tests/*.spec.ts), run by ctest's console_test against
 // the real suite behind wuye-gateway (WUYE_CONSOLE_URL), in Debian's headless chromium
 // (WUYE_CHROMIUM, default /usr/bin/chromium): Playwright never downloads a browser here.
-// Two projects: "rules", the desk's pure rules without a browser (ctest console_rules), and
-// "browser", the scenarios, which need the suite (WUYE_CONSOLE_URL).
+// Two projects: "rules", the pages' pure rules without a browser (tests/*rules.spec.ts, ctest
+// console_rules), and "browser", the scenarios, which need the suite (WUYE_CONSOLE_URL).
 import { defineConfig } from "@playwright/test";
 
 const baseURL = process.env.WUYE_CONSOLE_URL;
@@ -19,7 +19,7 @@ export default defineConfig({
   outputDir: "test-results",
   projects: [
     { name: "rules", testMatch: /rules\.spec\.ts$/ },
-    { name: "browser", testMatch: /desk\.spec\.ts$/ },
+    { name: "browser", testMatch: /\.spec\.ts$/, testIgnore: /rules\.spec\.ts$/ },
   ],
   use: {
     baseURL,

@@ -21,7 +21,7 @@ const signOutWhenRefused: Interceptor = (next) => async (req) => {
     throw e;
   }
 };
-const transport = createTransport(window.location.origin, () => session.token() ?? "", {
+export const transport = createTransport(window.location.origin, () => session.token() ?? "", {
   interceptors: [signOutWhenRefused],
 });
 

@@ -3,6 +3,16 @@
 import { createI18n } from "vue-i18n";
 import zh from "./zh-CN";
 import en from "./en";
+import type { AreaMessages } from "./area";
+
+// Each page area's messages (areas/<name>.ts, made with area()) under the key <name>.
+const areas = import.meta.glob<{ default: AreaMessages }>("./areas/*.ts", { eager: true });
+const messages: Record<"zh-CN" | "en", Record<string, object>> = { "zh-CN": { ...zh }, en: { ...en } };
+for (const [path, mod] of Object.entries(areas)) {
+  const name = path.replace(/^\.\/areas\//, "").replace(/\.ts$/, "");
+  messages["zh-CN"][name] = mod.default["zh-CN"];
+  messages.en[name] = mod.default.en;
+}
 
 export type Locale = "zh-CN" | "en";
 
@@ -10,7 +20,8 @@ export const i18n = createI18n({
   legacy: false,
   locale: "zh-CN",
   fallbackLocale: "zh-CN",
-  messages: { "zh-CN": zh, en },
+  // The areas' keys are strings the templates name; the messages' type is the core's.
+  messages: messages as unknown as { "zh-CN": typeof zh; en: typeof zh },
 });
 
 export function setLocale(l: Locale) {
