@@ -15,7 +15,7 @@ export default area(
       total: "合计",
     },
     sla: {
-      title: "工单时效（按紧急程度）",
+      title: "工单时效",
       priority: "紧急程度",
       orders: "工单",
       met: "达标",
@@ -83,7 +83,7 @@ export default area(
       total: "Total",
     },
     sla: {
-      title: "Work-order SLA (by priority)",
+      title: "Work-order SLA",
       priority: "Priority",
       orders: "Orders",
       met: "Met",
