@@ -10,6 +10,7 @@ import {
   FIGURE_ROLES,
   addDays,
   arrearsTotal,
+  asksCollection,
   dayIn,
   dayText,
   figuresFor,
@@ -97,6 +98,15 @@ test("SLA per priority: a breached clock is missed even when met after, else met
     ["BIG", { orders: 1, met: 0, missed: 0, open: 1 }],
   ]);
   expect(slaPerPriority(rows, { year: 2026, month: 12, day: 6 }, SH)).toEqual([["SMALL", { orders: 1, met: 0, missed: 1, open: 0 }]]);
+});
+
+test("billing's collection report is asked of the estate's current month only (it fixes an unbilled past month)", () => {
+  const today = { year: 2026, month: 12, day: 6 };
+  expect(asksCollection(DAY, today)).toBe(true);
+  expect(asksCollection({ year: 2026, month: 12, day: 31 }, today)).toBe(true);
+  expect(asksCollection({ year: 2026, month: 11, day: 30 }, today)).toBe(false);
+  expect(asksCollection({ year: 2027, month: 1, day: 1 }, today)).toBe(false);
+  expect(asksCollection({ year: 2025, month: 12, day: 6 }, today)).toBe(false);
 });
 
 test("visits due: how many and how many overdue, nothing else of the elder", () => {

@@ -57,6 +57,17 @@ export function monthOf(d: Day): { year: number; month: number } {
 }
 
 /**
+ * Whether the page asks billing's ReportCollection for the day's month: only for the
+ * estate's current month, the month wuye-demo reports. The call is not a pure read: before
+ * the close it publishes a provisional report (performance scores it), and after the close
+ * it fixes a month that was never billed at 100 % (docs/api/billing.md); a billed month is
+ * fixed and published by billing itself at its close. So another month is not asked.
+ */
+export function asksCollection(day: Day, today: Day): boolean {
+  return day.year === today.year && day.month === today.month;
+}
+
+/**
  * The due visits' horizon: wuye-demo reads ListDueVisits with as_of = today + 7 in the
  * estate's calendar (the care worker's coming week), whatever day the summary is of.
  */

@@ -46,6 +46,7 @@ export default area(
       provisional: "月结前，数字随收款变化",
       final: "已月结",
       yuan: "元",
+      thisMonthOnly: "这里只看本月的收费率；往月的数字在月结时由收费系统固定。",
     },
     arrears: {
       title: "欠费账龄",
@@ -114,6 +115,7 @@ export default area(
       provisional: "before the month's close: changes with payments",
       final: "closed",
       yuan: "yuan",
+      thisMonthOnly: "The current month only; billing fixes past months' figures at their close.",
     },
     arrears: {
       title: "Arrears by age",
