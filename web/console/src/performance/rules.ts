@@ -139,10 +139,15 @@ export function canConfirm(line: QualityLine, c: Caller): boolean {
   return line.state === QualityLineState.AWAITING_CONFIRMATION && has(c, PERFORMANCE.confirm);
 }
 
-/** Whether the caller may object to an office line for the office (counted, not yet appealed). */
+/**
+ * Whether the caller may object to an office line for the office: a counted deduction (the
+ * office has no cause to object to a reward, nor to the arrears points billing reported),
+ * not yet appealed, while the month's window is open.
+ */
 export function canAppealOfficeLine(line: QualityLine, c: Caller, windowIsOpen: boolean): boolean {
   return (
     windowIsOpen &&
+    line.points < 0 &&
     line.state === QualityLineState.COUNTED &&
     !line.underAppeal &&
     !line.appealId &&
