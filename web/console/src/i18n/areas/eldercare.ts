@@ -61,6 +61,15 @@ export default area(
       breakGlass: "破窗",
       onlyBreakGlass: "只看破窗调阅",
       empty: "暂无记录。",
+      fieldNames: {
+        observations: "探访记录",
+        supervision_note: "护理监督记录",
+        id_number: "身份证号",
+        family_contacts: "亲属联系方式",
+        results: "体检结果",
+        care_plan: "护理方案",
+        what_was_seen: "亲情电话记录",
+      },
       actions: {
         health_card_read: "调阅健康卡",
         health_card_break_glass: "破窗调阅健康卡",
@@ -160,6 +169,15 @@ export default area(
       breakGlass: "Break-glass",
       onlyBreakGlass: "Break-glass reads only",
       empty: "No entry yet.",
+      fieldNames: {
+        observations: "visit observations",
+        supervision_note: "supervision note",
+        id_number: "ID number",
+        family_contacts: "family contacts",
+        results: "checkup results",
+        care_plan: "care plan",
+        what_was_seen: "family-call note",
+      },
       actions: {
         health_card_read: "read the health card",
         health_card_break_glass: "break-glass read",
