@@ -1,12 +1,14 @@
 // 居家养老 in a real browser against the real suite (issue #24, page 6). Seed 004_… 5.14:
 // "老人的所有資料,親人聯系電話、本人的健康卡檔案,均屬保密資料". The demo enrols one elder at
-// 阳光花园 (tools/demo); its health card is the clinic's to write, so the demo's card is empty.
+// 阳光花园 (tools/demo_day/eldercare.cc) and has no nurse or clinic, so its card is empty; the
+// cleaner is the demo's 吴秀梅 (tools/demo_data/staff.textproto, sunny-cleaner).
 import { expect, test, type Page } from "@playwright/test";
 import { field, screenshot, signInAs, signOut } from "./desk";
+import { HEALTH_RPCS } from "../src/eldercare/rules";
 
 const run = Date.now().toString(36).slice(-5);
-// The RPCs that carry health values or contacts (src/eldercare/rules.ts HEALTH_RPCS).
-const HEALTH = /\/wuye\.eldercare\.v1\.ElderCareService\/(GetHealthCard|GetCheckup|GetFamilyContacts)$/;
+// The RPCs that carry health values or contacts: GetHealthCard, GetCheckup, GetFamilyContacts.
+const HEALTH = new RegExp(`/wuye\\.eldercare\\.v1\\.ElderCareService/(${HEALTH_RPCS.join("|")})$`);
 // What the card's labels and values look like on the page (zh-CN and en).
 const HEALTH_TEXT = /血型|家族病史|近期疾病史|药物过敏|食物禁忌|Blood type|Drug allergies|Family history/;
 
