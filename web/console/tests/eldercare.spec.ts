@@ -154,7 +154,9 @@ test("the front desk reads the emergency part only, after a purpose; the estate 
 
   await signInAs(page, "周晓红");
   await page.goto("/eldercare");
-  await page.getByTestId("elders").locator("tbody tr").first().getByTestId("open-card").click();
+  const open = page.getByTestId("elders").locator("tbody tr").first().getByTestId("open-card");
+  await expect(open).toHaveText("紧急调阅");
+  await open.click();
   // No purpose read for her: only break-glass, with a reason, flagged.
   await expect(page.getByTestId("card-purpose")).toHaveCount(0);
   await expect(page.getByTestId("card-break-glass").locator("input")).toBeChecked();

@@ -23,6 +23,7 @@ export default area(
     card: {
       open: "健康卡",
       openEmergency: "急救信息",
+      openBreakGlass: "紧急调阅",
       title: "健康卡",
       purpose: "调阅目的",
       purposeHint: "请先说明调阅目的，系统将记录本次调阅（不要填写健康信息）。",
@@ -131,6 +132,7 @@ export default area(
     card: {
       open: "Health card",
       openEmergency: "Emergency info",
+      openBreakGlass: "Break-glass read",
       title: "Health card",
       purpose: "Purpose",
       purposeHint: "State why you read the card first; the read is recorded (no health detail here).",
