@@ -74,6 +74,7 @@ test("a person sees their own form with its evidence and appeals; the estate man
   await expect(appeal.getByTestId("appeal-state")).toHaveText("待裁决");
   // She cannot decide her own appeal.
   await expect(appeal.getByTestId("appeal-decide")).toHaveCount(0);
+  await expect(page.locator(".el-message")).toHaveCount(0);
   await screenshot(page, info, "performance");
   // Another's form: no way on the page, and the service refuses a crafted call with her token.
   const [year, month] = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit" })
