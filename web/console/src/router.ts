@@ -21,6 +21,8 @@ const routes: RouteRecordRaw[] = [
         meta: { page: "desk", roles: INTAKE.create },
       },
       { path: "desk/tickets/:id", name: "ticket", component: () => import("./pages/TicketPage.vue"), props: true, meta: { page: "desk" } },
+      { path: "performance", name: "performance", component: () => import("./pages/PerformancePage.vue"), meta: { page: "performance" } },
+      { path: "eldercare", name: "eldercare", component: () => import("./pages/EldercarePage.vue"), meta: { page: "eldercare" } },
       // 经理看板: its five services' clients and its charts load with this page only.
       { path: "manager", name: "manager", component: () => import("./pages/ManagerPage.vue"), meta: { page: "manager" } },
       ...PAGES.filter((p) => !p.ready).map((p) => ({ path: p.path.slice(1), name: p.name, component: coming, meta: { page: p.name } })),
