@@ -21,6 +21,8 @@ const routes: RouteRecordRaw[] = [
         meta: { page: "desk", roles: INTAKE.create },
       },
       { path: "desk/tickets/:id", name: "ticket", component: () => import("./pages/TicketPage.vue"), props: true, meta: { page: "desk" } },
+      { path: "callbacks", name: "callbacks", component: () => import("./pages/CallbacksPage.vue"), meta: { page: "callbacks" } },
+      { path: "billing", name: "billing", component: () => import("./pages/BillingPage.vue"), meta: { page: "billing" } },
       ...PAGES.filter((p) => !p.ready).map((p) => ({ path: p.path.slice(1), name: p.name, component: coming, meta: { page: p.name } })),
     ],
   },
