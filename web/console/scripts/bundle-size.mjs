@@ -2,9 +2,9 @@
 // The console's first-load budget (issue #24: gzipped ≤ 500 KB): after `vite build`, sums
 // the gzip sizes of what a browser loads for the first screen — index.html, the entry
 // chunk with its static imports and CSS, and the chunks of the first page — read from
-// dist/.vite/manifest.json. Two first screens: the sign-in page, and the desk (受理台)
-// behind the shell, where a signed-in agent lands. Prints both and every asset's total;
-// exits 1 when a first screen is over the budget.
+// dist/.vite/manifest.json. Three first screens: the sign-in page, the desk (受理台)
+// behind the shell, where a signed-in agent lands, and billing (收费), where a finance clerk
+// lands. Prints each and every asset's total; exits 1 when a first screen is over the budget.
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,6 +30,8 @@ const page = (name) => Object.keys(manifest).find((k) => k.endsWith(`/${name}.vu
 const screens = {
   "sign-in": ["SignInPage"],
   "desk (受理台)": ["AppShell", "DeskPage"],
+  // Where a finance clerk lands.
+  "billing (收费)": ["AppShell", "BillingPage"],
 };
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
