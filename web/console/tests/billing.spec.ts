@@ -19,8 +19,8 @@ const fenOf = (text: string) => {
 };
 
 /** Asked of billing through the gateway with the page's own session: the unit's account, and the month's collection. */
-async function billingSays(page: Page, unitId: string) {
-  return page.evaluate(async (unit) => {
+async function billingSays(page: Page, unitId: string, month: string) {
+  return page.evaluate(async ([unit, month]) => {
     const token = sessionStorage.getItem("wuye.console.token");
     const call = async (method: string, body: unknown) => {
       const r = await fetch(`/wuye.billing.v1.BillingService/${method}`, {
@@ -32,12 +32,11 @@ async function billingSays(page: Page, unitId: string) {
       return r.json();
     };
     const account = await call("GetUnitAccount", { unitId: unit });
-    const parts = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit" }).formatToParts(new Date());
-    const period = { year: Number(parts.find((p) => p.type === "year")!.value), month: Number(parts.find((p) => p.type === "month")!.value) };
+    const period = { year: Number(month.slice(0, 4)), month: Number(month.slice(5, 7)) };
     // A report is a new intent each time: its own request_id.
     const report = await call("ReportCollection", { requestId: `test-${crypto.randomUUID()}`, estateId: account.estateId, period });
     return { owed: Number(account.owedFen ?? 0), collected: Number(report.collectedFen ?? 0) };
-  }, unitId);
+  }, [unitId, month]);
 }
 
 test("a finance clerk records a payment twice and it counts once; a double click makes one payment", async ({ page }, info) => {
@@ -69,17 +68,25 @@ test("a finance clerk records a payment twice and it counts once; a double click
   const id = JSON.parse((await accountCall).postData() ?? "{}").unitId as string;
   expect(id).toBeTruthy();
   await expect(page.getByTestId("unit-account").locator(".el-loading-mask")).toHaveCount(0);
-  const before = await billingSays(page, id);
-  expect(fenOf((await page.getByTestId("account-owed").textContent())!)).toBe(before.owed);
 
-  // 1.23 yuan by WeChat Pay for this month's bill; the first answer is lost on the way back.
-  const month = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit" }).format(new Date()).slice(0, 7);
+  // 1.23 yuan by WeChat Pay for its monthly bill (the demo's month: yesterday's); the first
+  // answer is lost on the way back.
   await field(page, "payment-amount").fill("1.23");
   await page.getByTestId("payment-method").click();
   await page.locator(".el-select-dropdown__item:visible", { hasText: "微信支付" }).click();
   await field(page, "payment-txn").fill(`WX${run}A`);
   await page.getByTestId("payment-bill").click();
-  await page.locator(".el-select-dropdown__item:visible", { hasText: `${month} 月度账单` }).first().click();
+  const monthly = page.locator(".el-select-dropdown__item:visible", { hasText: "月度账单" }).first();
+  const month = (await monthly.textContent())!.trim().slice(0, 7);
+  expect(month).toMatch(/^\d{4}-\d{2}$/);
+  await monthly.click();
+  // The collection of that month, on the page and from billing.
+  await page.getByTestId("collection-month").click();
+  await page.locator(".el-select-dropdown__item:visible").filter({ hasText: new RegExp(`^\\s*${month}\\s*$`) }).click();
+  await expect(page.getByTestId("collection-month")).toContainText(month);
+  await expect(page.getByTestId("billing-figures").locator(".el-loading-mask")).toHaveCount(0);
+  const before = await billingSays(page, id, month);
+  expect(fenOf((await page.getByTestId("account-owed").textContent())!)).toBe(before.owed);
   let calls = 0;
   await page.route("**/wuye.billing.v1.BillingService/RecordPayment", async (route) => {
     calls++;
@@ -96,8 +103,8 @@ test("a finance clerk records a payment twice and it counts once; a double click
   await expect(page.getByTestId("payment-notice")).toContainText("已收款 ¥1.23");
   expect(calls).toBe(2);
   // Once: billing's account and collection moved by 1.23, and the page shows the same.
-  await expect.poll(async () => (await billingSays(page, id)).owed).toBe(before.owed - 123);
-  const once = await billingSays(page, id);
+  await expect.poll(async () => (await billingSays(page, id, month)).owed).toBe(before.owed - 123);
+  const once = await billingSays(page, id, month);
   expect(once.collected).toBe(before.collected + 123);
   await expect(page.getByTestId("account-owed")).toHaveText(`¥${(once.owed / 100).toLocaleString("en", { minimumFractionDigits: 2 })}`);
   await expect(page.getByTestId("collection-collected")).toHaveText(`¥${(once.collected / 100).toLocaleString("en", { minimumFractionDigits: 2 })}`);
@@ -110,8 +117,8 @@ test("a finance clerk records a payment twice and it counts once; a double click
   await field(page, "payment-txn").fill(`R${run}B`);
   await page.getByTestId("payment-submit").dblclick();
   await expect(page.getByTestId("payment-notice")).toContainText("已收款 ¥0.45");
-  await expect.poll(async () => (await billingSays(page, id)).owed).toBe(before.owed - 168);
-  expect((await billingSays(page, id)).collected).toBe(before.collected + 168);
+  await expect.poll(async () => (await billingSays(page, id, month)).owed).toBe(before.owed - 168);
+  expect((await billingSays(page, id, month)).collected).toBe(before.collected + 168);
 
   // A reminder (催缴) on the open bill, and its record.
   const bill = page.getByTestId("open-bills").locator("tbody tr.el-table__row").filter({ hasText: `${month}` }).first();
