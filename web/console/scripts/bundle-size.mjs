@@ -34,6 +34,8 @@ const screens = {
   "manager (经理看板)": ["AppShell", "ManagerPage"],
   "performance (绩效)": ["AppShell", "PerformancePage"],
   "eldercare (居家养老)": ["AppShell", "EldercarePage"],
+  // Where a finance clerk lands.
+  "billing (收费)": ["AppShell", "BillingPage"],
 };
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;

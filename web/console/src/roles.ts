@@ -38,14 +38,16 @@ export const PAGES = [
   {
     name: "callbacks",
     path: "/callbacks",
+    // intake's readers (ListTickets): the due list; coverage and the call by role (callbacks/rules.ts).
     roles: [...DESK, "estate_manager", "quality_inspector", "group_admin"],
-    ready: false,
+    ready: true,
   },
   {
     name: "billing",
     path: "/billing",
+    // billing's readers of a unit's account and of arrears (billing/rules.ts, BILLING).
     roles: ["agent", "team_lead", "supervisor", "estate_manager", "finance_clerk", "group_admin"],
-    ready: false,
+    ready: true,
   },
   // Every staff member has a monthly form (performance's GetSheet: the staff member, or managers).
   { name: "performance", path: "/performance", roles: [...ROLES], ready: true },

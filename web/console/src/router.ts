@@ -25,6 +25,8 @@ const routes: RouteRecordRaw[] = [
       { path: "eldercare", name: "eldercare", component: () => import("./pages/EldercarePage.vue"), meta: { page: "eldercare" } },
       // 经理看板: its five services' clients and its charts load with this page only.
       { path: "manager", name: "manager", component: () => import("./pages/ManagerPage.vue"), meta: { page: "manager" } },
+      { path: "callbacks", name: "callbacks", component: () => import("./pages/CallbacksPage.vue"), meta: { page: "callbacks" } },
+      { path: "billing", name: "billing", component: () => import("./pages/BillingPage.vue"), meta: { page: "billing" } },
       ...PAGES.filter((p) => !p.ready).map((p) => ({ path: p.path.slice(1), name: p.name, component: coming, meta: { page: p.name } })),
     ],
   },
