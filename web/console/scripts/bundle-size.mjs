@@ -30,6 +30,7 @@ const page = (name) => Object.keys(manifest).find((k) => k.endsWith(`/${name}.vu
 const screens = {
   "sign-in": ["SignInPage"],
   "desk (受理台)": ["AppShell", "DeskPage"],
+  "duty (值班)": ["AppShell", "DutyPage"],
 };
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;

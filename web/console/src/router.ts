@@ -21,6 +21,7 @@ const routes: RouteRecordRaw[] = [
         meta: { page: "desk", roles: INTAKE.create },
       },
       { path: "desk/tickets/:id", name: "ticket", component: () => import("./pages/TicketPage.vue"), props: true, meta: { page: "desk" } },
+      { path: "duty", name: "duty", component: () => import("./pages/DutyPage.vue"), meta: { page: "duty" } },
       ...PAGES.filter((p) => !p.ready).map((p) => ({ path: p.path.slice(1), name: p.name, component: coming, meta: { page: p.name } })),
     ],
   },

@@ -1,0 +1,157 @@
+// The inbox's live stream: duty's WatchTasks (a Connect server stream through the gateway,
+// docs/api/http.md "A stream") kept open while the page is shown. Dropped (the gateway
+// restarts, the network goes), it comes back by itself after a backoff (inbox.ts) and says
+// so; the browser going offline drops it at once and coming back online retries at once.
+// It stops for good when the page is left or the person signs out (the call is aborted).
+import { onBeforeUnmount, reactive, shallowRef, watch } from "vue";
+import { ConnectError } from "@connectrpc/connect";
+import type { Task } from "@wuye/clients/gen/wuye/duty/v1/duty_pb.js";
+import { duty } from "../api/duty";
+import { session } from "../auth/session";
+import { applyUpdate, backoffMs, emptyInbox, newConnection, reconnects, settle, type Inbox } from "./inbox";
+
+export type StreamState = "connecting" | "live" | "reconnecting" | "stopped";
+
+/** After the stream's headers, how long its first burst may go quiet before it is over. */
+const BURST_QUIET_MS = 1500;
+
+export function useTaskStream(estateId: string, mine: () => boolean) {
+  const inbox = shallowRef<Inbox<Task>>(emptyInbox<Task>());
+  const status = reactive({
+    state: "connecting" as StreamState,
+    attempt: 0,
+    retryAt: 0,
+    error: "",
+    /** Connections made (1 the first), for the screen and the tests. */
+    connections: 0,
+  });
+  /** Tasks raised or changed while the page was open (not in a first burst): shown as new. */
+  const fresh = reactive(new Set<string>());
+
+  let stopped = false;
+  let call: AbortController | undefined;
+  let wake: (() => void) | undefined;
+  let settleTimer: number | undefined;
+
+  function armSettle() {
+    window.clearTimeout(settleTimer);
+    settleTimer = window.setTimeout(() => {
+      inbox.value = settle(inbox.value);
+    }, BURST_QUIET_MS);
+  }
+
+  function sleep(msToWait: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = window.setTimeout(done, msToWait);
+      function done() {
+        window.clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+  }
+
+  async function run() {
+    while (!stopped) {
+      const ctrl = new AbortController();
+      call = ctrl;
+      inbox.value = newConnection(inbox.value);
+      status.connections++;
+      let code: number | undefined;
+      try {
+        const live = () => {
+          if (status.state !== "live") {
+            status.state = "live";
+            status.attempt = 0;
+            status.error = "";
+            armSettle();
+          }
+        };
+        for await (const u of duty.watchTasks({ estateId, mine: mine() }, { signal: ctrl.signal, onHeader: live })) {
+          live();
+          if (u.initial) armSettle();
+          else window.clearTimeout(settleTimer);
+          inbox.value = applyUpdate(inbox.value, u);
+          if (!u.initial && u.task) fresh.add(u.task.id);
+        }
+      } catch (e) {
+        code = ConnectError.from(e).code;
+        if (!ctrl.signal.aborted && !reconnects(code)) {
+          status.state = "stopped";
+          status.error = ConnectError.from(e).rawMessage;
+          return;
+        }
+      } finally {
+        window.clearTimeout(settleTimer);
+      }
+      if (stopped) return;
+      // Dropped: wait (backoff, or until the browser is online again), then once more.
+      status.state = "reconnecting";
+      const wait = ctrl.signal.aborted && navigator.onLine ? 0 : backoffMs(status.attempt++);
+      status.retryAt = Date.now() + wait;
+      await sleep(navigator.onLine ? wait : 24 * 3600_000);
+    }
+  }
+
+  function restart() {
+    if (stopped) return;
+    window.clearTimeout(settleTimer);
+    call?.abort();
+    wake?.();
+  }
+  function onOffline() {
+    // The connection is gone with the network: say so now rather than at its timeout.
+    call?.abort();
+  }
+  function onOnline() {
+    status.attempt = 0;
+    wake?.();
+  }
+  function stop() {
+    if (stopped) return;
+    stopped = true;
+    window.clearTimeout(settleTimer);
+    call?.abort();
+    wake?.();
+    window.removeEventListener("offline", onOffline);
+    window.removeEventListener("online", onOnline);
+  }
+
+  window.addEventListener("offline", onOffline);
+  window.addEventListener("online", onOnline);
+  // Signing out (or the session expiring) ends the stream before the page goes.
+  const unwatch = watch(
+    () => session.state.current,
+    (s) => {
+      if (!s) stop();
+    },
+  );
+  onBeforeUnmount(() => {
+    unwatch();
+    stop();
+  });
+
+  /** Another view of the tasks (mine or all): a new stream, the inbox started again. */
+  function reopen() {
+    inbox.value = emptyInbox<Task>();
+    fresh.clear();
+    status.state = "connecting";
+    status.attempt = 0;
+    restart();
+  }
+  /** After a refusal stopped it: try again by hand. */
+  function retry() {
+    if (status.state !== "stopped" || stopped) return;
+    status.state = "connecting";
+    status.attempt = 0;
+    run();
+  }
+  /** A task's newer version from a call's answer (an acknowledgement): merged like a change. */
+  function merge(task: Task) {
+    inbox.value = applyUpdate(inbox.value, { task, initial: !inbox.value.settled });
+  }
+
+  run();
+  return { inbox, status, fresh, reopen, retry, merge, stop };
+}
