@@ -14,6 +14,8 @@ export type StreamState = "connecting" | "live" | "reconnecting" | "stopped";
 
 /** After the stream's headers, how long its first burst may go quiet before it is over. */
 const BURST_QUIET_MS = 1500;
+/** A connection open this long without a message counts as one that worked. */
+const HEALTHY_MS = 10_000;
 
 export function useTaskStream(estateId: string, mine: () => boolean) {
   const inbox = shallowRef<Inbox<Task>>(emptyInbox<Task>());
@@ -32,6 +34,8 @@ export function useTaskStream(estateId: string, mine: () => boolean) {
   let call: AbortController | undefined;
   let wake: (() => void) | undefined;
   let settleTimer: number | undefined;
+  /** Connections since the inbox was (re)started: the first one's burst is not "new". */
+  let attempts = 0;
 
   function armSettle() {
     window.clearTimeout(settleTimer);
@@ -58,22 +62,30 @@ export function useTaskStream(estateId: string, mine: () => boolean) {
       call = ctrl;
       inbox.value = newConnection(inbox.value);
       status.connections++;
+      attempts++;
       let code: number | undefined;
+      // The backoff starts again only after a connection that worked: one that brought a
+      // message or lasted (a gateway that answers and drops at once is not one).
+      let since = 0;
+      let heard = false;
       try {
         const live = () => {
           if (status.state !== "live") {
             status.state = "live";
-            status.attempt = 0;
             status.error = "";
+            since = Date.now();
             armSettle();
           }
         };
         for await (const u of duty.watchTasks({ estateId, mine: mine() }, { signal: ctrl.signal, onHeader: live })) {
           live();
+          heard = true;
           if (u.initial) armSettle();
           else window.clearTimeout(settleTimer);
+          const before = u.task ? inbox.value.rows.get(u.task.id) : undefined;
           inbox.value = applyUpdate(inbox.value, u);
-          if (!u.initial && u.task) fresh.add(u.task.id);
+          // New to this screen: a change, or a task first seen after a reconnect.
+          if (u.task && (!u.initial || (!before && attempts > 1))) fresh.add(u.task.id);
         }
       } catch (e) {
         code = ConnectError.from(e).code;
@@ -86,6 +98,7 @@ export function useTaskStream(estateId: string, mine: () => boolean) {
         window.clearTimeout(settleTimer);
       }
       if (stopped) return;
+      if (heard || (since && Date.now() - since >= HEALTHY_MS)) status.attempt = 0;
       // Dropped: wait (backoff, or until the browser is online again), then once more.
       status.state = "reconnecting";
       const wait = ctrl.signal.aborted && navigator.onLine ? 0 : backoffMs(status.attempt++);
@@ -136,6 +149,7 @@ export function useTaskStream(estateId: string, mine: () => boolean) {
   function reopen() {
     inbox.value = emptyInbox<Task>();
     fresh.clear();
+    attempts = 0;
     status.state = "connecting";
     status.attempt = 0;
     restart();
