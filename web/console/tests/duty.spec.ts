@@ -9,6 +9,10 @@ import { field, screenshot, signInAs, signOut } from "./desk";
 
 const run = Date.now().toString(36).slice(-5);
 
+// Two browsers (two people) and a live stream each: more room than the default on a
+// machine whose two cores also run the suite.
+test.describe.configure({ timeout: 240_000 });
+
 test.beforeAll(() => {
   if (!process.env.WUYE_CONSOLE_URL) throw new Error("WUYE_CONSOLE_URL is not set: the scenarios run from ctest (console_test)");
 });
@@ -59,7 +63,7 @@ async function openInboxOnDuty(page: Page) {
   await expect(page.getByTestId("stream-status")).toHaveAttribute("data-state", "live");
 }
 
-test("a task reaches the open inbox live, is taken, and the stream comes back after a drop without a row twice", async ({ page, browser }, info) => {
+test("a task reaches the open inbox live, is taken, and the stream comes back after a drop without a row twice; the day's log is kept", async ({ page, browser }, info) => {
   await signInAs(page, "钱丽");
   await openInboxOnDuty(page);
   const status = page.getByTestId("stream-status");
@@ -115,6 +119,7 @@ test("a task reaches the open inbox live, is taken, and the stream comes back af
   await page.unroute("**/wuye.duty.v1.DutyService/WatchTasks");
   const second = inbox.locator(`[data-testid="task"][data-subject="ticket/${secondId}"]`);
   await expect(second).toHaveCount(1);
+  await expect(second).toContainText("新");
   await expect(row).toHaveCount(1);
   await expect(row).toHaveAttribute("data-state", "ACKNOWLEDGED");
   const ids = await inbox.getByTestId("task").evaluateAll((els) => els.map((e) => e.getAttribute("data-task-id")));
@@ -125,6 +130,16 @@ test("a task reaches the open inbox live, is taken, and the stream comes back af
   await expect(second).toBeVisible();
   await screenshot(page, info, "duty-phone");
   await page.setViewportSize({ width: 1366, height: 768 });
+  await second.getByTestId("task-ack").click();
+  await expect(second).toHaveAttribute("data-state", "ACKNOWLEDGED");
+
+  // Her day's log (000_… 二.2 上班日志): her own words, kept.
+  await page.getByRole("tab", { name: "工作日志" }).click();
+  const words = `处理车库照明重大投诉 ${run}`;
+  await field(page, "log-notes").fill(words);
+  await page.getByTestId("log-save").click();
+  await expect(page.getByTestId("log-notice")).toContainText("日志已保存");
+  await expect(page.getByTestId("log-panel")).not.toContainText("尚未填写");
 
   // Leaving the page ends the call.
   const ended = page.waitForEvent("requestfailed", (r) => r.url().endsWith("/wuye.duty.v1.DutyService/WatchTasks"));

@@ -60,6 +60,8 @@ export default area(
       sources: { ROSTER: "排班", CHECK_IN: "签到", BOTH: "排班 + 签到" },
       none: "当前无人值班",
       retry: "未收到答复，再次提交不会重复登记。",
+      desk: "服务台值班电话：{phone}（{hours}）",
+      desk24h: "24 小时",
     },
     handover: {
       draft: "起草交接",
@@ -168,6 +170,8 @@ export default area(
       sources: { ROSTER: "Roster", CHECK_IN: "Check-in", BOTH: "Roster + check-in" },
       none: "Nobody is on duty now",
       retry: "No answer came; sending again will not record it twice.",
+      desk: "Desk duty phone: {phone} ({hours})",
+      desk24h: "24 hours",
     },
     handover: {
       draft: "Draft handover",
