@@ -23,6 +23,8 @@ export function useTaskStream(estateId: string, mine: () => boolean) {
     state: "connecting" as StreamState,
     attempt: 0,
     retryAt: 0,
+    /** The browser says it is offline: waiting for the network, not for a timer. */
+    offline: !navigator.onLine,
     error: "",
     /** Connections made (1 the first), for the screen and the tests. */
     connections: 0,
@@ -101,9 +103,11 @@ export function useTaskStream(estateId: string, mine: () => boolean) {
       if (heard || (since && Date.now() - since >= HEALTHY_MS)) status.attempt = 0;
       // Dropped: wait (backoff, or until the browser is online again), then once more.
       status.state = "reconnecting";
-      const wait = ctrl.signal.aborted && navigator.onLine ? 0 : backoffMs(status.attempt++);
-      status.retryAt = Date.now() + wait;
-      await sleep(navigator.onLine ? wait : 24 * 3600_000);
+      status.offline = !navigator.onLine;
+      const wait = status.offline ? 24 * 3600_000 : ctrl.signal.aborted ? 0 : backoffMs(status.attempt++);
+      status.retryAt = status.offline ? 0 : Date.now() + wait;
+      await sleep(wait);
+      status.offline = !navigator.onLine;
     }
   }
 
@@ -115,9 +119,11 @@ export function useTaskStream(estateId: string, mine: () => boolean) {
   }
   function onOffline() {
     // The connection is gone with the network: say so now rather than at its timeout.
+    status.offline = true;
     call?.abort();
   }
   function onOnline() {
+    status.offline = false;
     status.attempt = 0;
     wake?.();
   }
