@@ -135,6 +135,15 @@ test("a task reaches the open inbox live, is taken, and the stream comes back af
   await second.getByTestId("task-ack").click();
   await expect(second).toHaveAttribute("data-state", "ACKNOWLEDGED");
 
+  // Widened to the estate (she is a supervisor): the same complaint's task for the estate
+  // manager too (one task each), on a new stream; back to hers.
+  await page.getByTestId("inbox-view").getByText("本管理处全部").click();
+  await expect(inbox.locator(`[data-testid="task"][data-subject="ticket/${ticketId}"]`)).toHaveCount(2);
+  await expect(status).toHaveAttribute("data-state", "live");
+  await page.getByTestId("inbox-view").getByText("只看我的").click();
+  await expect(row).toHaveCount(1);
+  await expect(inbox.locator(`[data-testid="task"][data-subject="ticket/${ticketId}"]`)).toHaveCount(1);
+
   // Her day's log (000_… 二.2 上班日志): her own words, kept.
   await page.getByRole("tab", { name: "工作日志" }).click();
   const words = `处理车库照明重大投诉 ${run}`;

@@ -38,6 +38,7 @@ export function useTaskStream(estateId: string, mine: () => boolean) {
   let settleTimer: number | undefined;
   /** Connections since the inbox was (re)started: the first one's burst is not "new". */
   let attempts = 0;
+  let restarting = false;
 
   function armSettle() {
     window.clearTimeout(settleTimer);
@@ -62,6 +63,7 @@ export function useTaskStream(estateId: string, mine: () => boolean) {
     while (!stopped) {
       const ctrl = new AbortController();
       call = ctrl;
+      restarting = false;
       inbox.value = newConnection(inbox.value);
       status.connections++;
       attempts++;
@@ -100,6 +102,11 @@ export function useTaskStream(estateId: string, mine: () => boolean) {
         window.clearTimeout(settleTimer);
       }
       if (stopped) return;
+      if (restarting) {
+        // Another view asked for (reopen): straight to the new connection.
+        restarting = false;
+        continue;
+      }
       if (heard || (since && Date.now() - since >= HEALTHY_MS)) status.attempt = 0;
       // Dropped: wait (backoff, or until the browser is online again), then once more.
       status.state = "reconnecting";
@@ -113,6 +120,7 @@ export function useTaskStream(estateId: string, mine: () => boolean) {
 
   function restart() {
     if (stopped) return;
+    restarting = true;
     window.clearTimeout(settleTimer);
     call?.abort();
     wake?.();
