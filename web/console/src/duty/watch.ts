@@ -4,7 +4,7 @@
 // so; the browser going offline drops it at once and coming back online retries at once.
 // It stops for good when the page is left or the person signs out (the call is aborted).
 import { onBeforeUnmount, reactive, shallowRef, watch } from "vue";
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Task } from "@wuye/clients/gen/wuye/duty/v1/duty_pb.js";
 import { duty } from "../api/duty";
 import { session } from "../auth/session";
@@ -93,6 +93,12 @@ export function useTaskStream(estateId: string, mine: () => boolean) {
         }
       } catch (e) {
         code = ConnectError.from(e).code;
+        // A stream's refusal comes after its headers, past the transport's interceptor:
+        // the token refused ends the session here too (api/clients.ts does it for calls).
+        if (code === Code.Unauthenticated && session.token()) {
+          session.signOut();
+          return;
+        }
         if (!ctrl.signal.aborted && !reconnects(code)) {
           status.state = "stopped";
           status.error = ConnectError.from(e).rawMessage;
