@@ -1,5 +1,5 @@
-// Pages: the sign-in, the shell with the eight pages of issue #24 (only the desk is real
-// yet; the others say "coming"). A page is reachable only by the roles that use it.
+// Pages: the sign-in, the shell with the eight pages of issue #24 (those not ready yet say
+// "coming"). A page is reachable only by the roles that use it.
 import { createRouter, createWebHistory, type RouteRecordRaw } from "vue-router";
 import { session } from "./auth/session";
 import { INTAKE, PAGES, hasAny, pagesFor, type Role } from "./roles";
@@ -22,6 +22,8 @@ const routes: RouteRecordRaw[] = [
       },
       { path: "desk/tickets/:id", name: "ticket", component: () => import("./pages/TicketPage.vue"), props: true, meta: { page: "desk" } },
       { path: "duty", name: "duty", component: () => import("./pages/DutyPage.vue"), meta: { page: "duty" } },
+      // 经理看板: its five services' clients and its charts load with this page only.
+      { path: "manager", name: "manager", component: () => import("./pages/ManagerPage.vue"), meta: { page: "manager" } },
       ...PAGES.filter((p) => !p.ready).map((p) => ({ path: p.path.slice(1), name: p.name, component: coming, meta: { page: p.name } })),
     ],
   },
