@@ -60,7 +60,14 @@ export const PAGES = [
     roles: [...DESK, "estate_manager", "nurse", "care_worker", "clinic", "group_admin"],
     ready: true,
   },
-  { name: "duty", path: "/duty", roles: [...ROLES], ready: false },
+  // Every staff role has an inbox, a check-in, handovers and a daily log (docs/api/duty.md:
+  // "staff of the estate"); the nurse and the clinic are not the estate's staff.
+  {
+    name: "duty",
+    path: "/duty",
+    roles: ROLES.filter((r) => r !== "nurse" && r !== "clinic"),
+    ready: true,
+  },
   {
     name: "manager",
     path: "/manager",

@@ -23,6 +23,7 @@ const routes: RouteRecordRaw[] = [
       { path: "desk/tickets/:id", name: "ticket", component: () => import("./pages/TicketPage.vue"), props: true, meta: { page: "desk" } },
       { path: "performance", name: "performance", component: () => import("./pages/PerformancePage.vue"), meta: { page: "performance" } },
       { path: "eldercare", name: "eldercare", component: () => import("./pages/EldercarePage.vue"), meta: { page: "eldercare" } },
+      { path: "duty", name: "duty", component: () => import("./pages/DutyPage.vue"), meta: { page: "duty" } },
       // 经理看板: its five services' clients and its charts load with this page only.
       { path: "manager", name: "manager", component: () => import("./pages/ManagerPage.vue"), meta: { page: "manager" } },
       { path: "callbacks", name: "callbacks", component: () => import("./pages/CallbacksPage.vue"), meta: { page: "callbacks" } },
