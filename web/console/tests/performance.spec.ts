@@ -106,7 +106,10 @@ test("a person sees their own form with its evidence and appeals; the estate man
   await expect(row).toContainText("周晓红");
   // Her form as the manager opens it: the line voided, the decision beside it.
   await page.getByRole("tab", { name: "团队考核" }).click();
+  // The tab reads the rankings again (her score moved): click her row once they are in.
+  await expect(page.getByTestId("rankings").locator(".el-loading-mask")).toHaveCount(0);
   await page.getByTestId("rankings").locator("tr", { hasText: "李娜" }).getByTestId("ranking-open").click();
+  await expect(page.locator(".el-drawer")).toContainText("李娜");
   const drawerLine = page.locator(".el-drawer").getByTestId("sheet-lines").locator("tr", { hasText: note });
   await expect(drawerLine.getByTestId("line-status")).toHaveText("已撤销");
   await expect(page.locator(".el-drawer").getByTestId("sheet-appeals").locator("tr", { hasText: reason })).toContainText("前台补办登记属实");
