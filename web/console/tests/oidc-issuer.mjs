@@ -55,8 +55,8 @@ let issuer = ""; // http://host:port, once listening
 
 const b64url = (buf) => Buffer.from(buf).toString("base64url");
 const json = (v) => b64url(JSON.stringify(v));
-function es256(claims) {
-  const input = `${json({ alg: "ES256", typ: "JWT", kid: jwk.kid })}.${json(claims)}`;
+function es256(claims, typ = "JWT") {
+  const input = `${json({ alg: "ES256", typ, kid: jwk.kid })}.${json(claims)}`;
   const sig = sign("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" });
   return `${input}.${b64url(sig)}`;
 }
@@ -237,7 +237,7 @@ async function token(req, res, config) {
     res,
     200,
     {
-      access_token: es256(access),
+      access_token: es256(access, "at+jwt"), // RFC 9068's type, as providers set it
       token_type: "Bearer",
       expires_in: lifetime,
       id_token: es256(id),
