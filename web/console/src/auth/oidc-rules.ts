@@ -4,7 +4,7 @@
 // auth/oidc.ts does the fetching, the storing and the redirects with them.
 import type { Session } from "./types";
 import { decodeJwt } from "./jwt";
-import { parseRoles } from "../roles";
+import { ROLES, type Role } from "../roles";
 
 /** What GET /console/config says of the group's provider (wuye-gateway --oidc_*). */
 export interface OidcConfig {
@@ -249,8 +249,8 @@ export function sessionFromAccessToken(token: string, now: number): Session {
   if (!sub) throw new OidcError("claims", "sub");
   const grp = str(c.grp);
   if (!grp) throw new OidcError("claims", "grp");
-  const rawRoles = stringArray(c.roles);
-  const roles = parseRoles(rawRoles ?? []);
+  // Exactly the services' names (shared/auth.h): a role they would not know is not read.
+  const roles = (stringArray(c.roles) ?? []).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
   if (roles.length === 0) throw new OidcError("claims", "roles");
   let estateIds: string[] = [];
   if (c.est !== undefined) {
