@@ -40,7 +40,9 @@
 With --production (the prod overlay) also: that budget is declared, every service serves
 TLS with client certificates (mutual TLS), PostgreSQL is reached with sslmode=verify-full,
 the request limits stay at their hardened values and gRPC reflection is off; the gateway
-serves TLS, allows only https:// CORS origins (never "*"), and every Ingress has TLS.
+serves TLS, allows only https:// CORS origins (never "*"), has no local sign-in and names the
+group's OpenID Connect provider by an https:// issuer (WUYE_OIDC_ISSUER, with
+WUYE_OIDC_CLIENT_ID), and every Ingress has TLS.
 
 Prints one line per problem and exits 1 if there is any.
 """
@@ -362,6 +364,17 @@ def check_gateway(dep, services, by_kind, configmaps, production, problems):
             problems.append(f"{where}: CORS origin {o} is not https:// in production")
     if production and not env.get("WUYE_TLS_CERT_FILE"):
         problems.append(f"{where}: no TLS (WUYE_TLS_CERT_FILE) in production")
+    # The console's sign-in: in production the group's OpenID Connect provider, never the
+    # local one (docs/operations.md, "Signing in with the group's provider").
+    issuer, client = env.get("WUYE_OIDC_ISSUER") or "", env.get("WUYE_OIDC_CLIENT_ID") or ""
+    if bool(issuer) != bool(client):
+        problems.append(f"{where}: WUYE_OIDC_ISSUER and WUYE_OIDC_CLIENT_ID: both or neither")
+    if production:
+        if env.get("WUYE_LOCAL_SIGN_IN_FILE"):
+            problems.append(f"{where}: WUYE_LOCAL_SIGN_IN_FILE is set in production")
+        if not re.fullmatch(r"https://[^/\s?#]+(/[^\s?#]*)?", issuer):
+            problems.append(f"{where}: WUYE_OIDC_ISSUER={issuer!r} is not the https:// issuer of "
+                            "the group's provider (the console's only sign-in in production)")
 
 
 def policies_for(labels, policies, kind):

@@ -16,6 +16,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
@@ -401,8 +402,11 @@ absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token, absl::Time 
   bool hs256 = alg_name == "HS256" && !cfg.production && !cfg.hs256_secret.empty();
   bool es256 = alg_name == "ES256" && !impl_->es256_keys.empty();
   if (!hs256 && !es256) return Unauthenticated("algorithm not allowed");
-  if (auto typ = header->find("typ"); typ != header->end() && *typ != json("JWT")) {
-    return Unauthenticated("unsupported header");
+  // "JWT", or RFC 9068's type for access tokens, which OpenID providers may set on those
+  // they issue (the console's sign-in: docs/operations.md); a media type, so in any case.
+  if (auto typ = header->find("typ"); typ != header->end()) {
+    const std::string t = typ->is_string() ? absl::AsciiStrToLower(typ->get<std::string>()) : "";
+    if (t != "jwt" && t != "at+jwt" && t != "application/at+jwt") return Unauthenticated("unsupported header");
   }
   // We understand no extensions, so any critical one must be refused (RFC 7515
   // §4.1.11).

@@ -195,7 +195,13 @@ TEST_F(AuthTest, AlgorithmWithoutMatchingKeyRefused) {
 TEST_F(AuthTest, HeaderTypAndCrit) {
   EXPECT_TRUE(hs_only_->Verify(Craft({{"alg", "HS256"}}, GoodPayload()), kNow).ok());
   EXPECT_TRUE(hs_only_->Verify(Craft({{"alg", "HS256"}, {"kid", "k1"}}, GoodPayload()), kNow).ok());
+  // RFC 9068 access tokens, as an OpenID provider issues them (the console's sign-in).
+  for (const char* typ : {"JWT", "at+jwt", "application/at+jwt", "AT+JWT"}) {
+    EXPECT_TRUE(hs_only_->Verify(Craft({{"alg", "HS256"}, {"typ", typ}}, GoodPayload()), kNow).ok()) << typ;
+  }
   ExpectRefused(*hs_only_, Craft({{"alg", "HS256"}, {"typ", "JOSE"}}, GoodPayload()),
+                "unsupported header");
+  ExpectRefused(*hs_only_, Craft({{"alg", "HS256"}, {"typ", "id+jwt"}}, GoodPayload()),
                 "unsupported header");
   ExpectRefused(*hs_only_, Craft({{"alg", "HS256"}, {"typ", 1}}, GoodPayload()),
                 "unsupported header");

@@ -6,6 +6,13 @@
 // Debian chromium) drives the console through the gateway's URL (WUYE_CONSOLE_URL) and this test
 // asserts that it passed.
 //
+// The group's OpenID Connect sign-in too: a test provider (web/console/tests/oidc-issuer.mjs,
+// not a part of the product) with an ES256 key made for this run, whose public key every
+// service takes beside the local HS256 secret (as outside --production they may), and the
+// gateway names it to the console (--oidc_issuer, --oidc_client_id). Its access tokens carry
+// iss "wuye", what the services here expect of the local tokens as well. tests/oidc.spec.ts
+// signs in through it (WUYE_OIDC_ISSUER).
+//
 //   ConsoleTest.PlaywrightScenarios   every scenario of web/console/tests/*.spec.ts
 //
 // Needs `make deps` (npm's web/node_modules with Playwright; Debian's chromium) and the
@@ -19,6 +26,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +44,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
+#include "shared/auth.h"
 #include "shared/testing/test_env.h"
 #include "tests/service_process.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
@@ -108,16 +118,28 @@ class ConsoleTest : public ::testing::Test {
         << kChromium << " is missing: run `make deps` (Debian's chromium)";
 
     ASSERT_EQ(servers_.Run("up redis"), 0) << "the private redis-server did not start";
+    // The test provider's signing key, made for this run; the services take its public half.
+    absl::StatusOr<Es256KeyPair> keys = GenerateEs256KeyPair();
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    const std::string stem = absl::StrCat(::testing::TempDir(), "console-oidc-", getpid());
+    oidc_key_file_ = stem + ".key";
+    oidc_public_file_ = stem + ".pub";
+    oidc_config_file_ = stem + ".json";
+    std::ofstream(oidc_key_file_) << keys->private_pem;
+    chmod(oidc_key_file_.c_str(), 0600);
+    std::ofstream(oidc_public_file_) << keys->public_pem;
     // Every service built here, as make demo runs them, so that the day the demo replays
     // fills the console's pages as it fills a manager's morning.
     for (const auto& [name, binary] : testing::BuiltServices()) {
       dbs_.push_back(std::make_unique<TestDatabase>());
+      std::map<std::string, std::string> env = testing::ServiceTestEnv(name);
+      env["WUYE_JWT_ES256_PUBLIC_KEY_FILE"] = oidc_public_file_;
       auto p = std::make_unique<ServiceProcess>(
           ServiceProcessOptions{.name = name,
                                 .binary = binary,
                                 .pg_url = dbs_.back()->url(),
                                 .redis_addr = servers_.RedisAddr(),
-                                .env = testing::ServiceTestEnv(name),
+                                .env = std::move(env),
                                 .args = {}});
       ASSERT_TRUE(p->Start()) << name << " did not start";
       procs_[name] = std::move(p);
@@ -130,6 +152,20 @@ class ConsoleTest : public ::testing::Test {
 
     sign_in_file_ = absl::StrCat(::testing::TempDir(), "console-sign-in-", getpid());
     std::ofstream(sign_in_file_) << "# the demo group (console_test)\n" << group_ << "\n";
+    // The provider first: the gateway names it. It reads its config (the console's
+    // registration, whom it lists) at each request: written once the gateway's port is known.
+    issuer_ = std::make_unique<ServiceProcess>(ServiceProcessOptions{
+        .name = "oidc-issuer",
+        .binary = (kConsole / "tests" / "oidc-issuer.mjs").string(),
+        .pg_url = "",
+        .redis_addr = "",
+        .env = {},
+        .args = {"--key_file=" + oidc_key_file_, "--config=" + oidc_config_file_, "--token_issuer=wuye",
+                 "--audience=wuye"},
+        .ready = [](int port) {
+          return HttpGetStatus(absl::StrCat("http://127.0.0.1:", port, "/.well-known/openid-configuration")) == 200;
+        }});
+    ASSERT_TRUE(issuer_->Start()) << "the test OpenID provider (node web/console/tests/oidc-issuer.mjs) did not start";
     std::string upstreams;
     for (const auto& [name, p] : procs_)
       absl::StrAppend(&upstreams, upstreams.empty() ? "" : ",", name, "=127.0.0.1:", p->port());
@@ -141,10 +177,21 @@ class ConsoleTest : public ::testing::Test {
                               .env = {},
                               .args = {"--upstream=127.0.0.1:1", "--upstreams=" + upstreams,
                                        "--console_dir=" + (kConsole / "dist").string(),
-                                       "--local_sign_in_file=" + sign_in_file_},
+                                       "--local_sign_in_file=" + sign_in_file_,
+                                       "--oidc_issuer=" + IssuerUrl(), "--oidc_client_id=wuye-console"},
                               .ready = &ConsoleServed});
     ASSERT_TRUE(gateway_->Start()) << "the gateway did not start";
+    // The console as the provider's public client, exact redirect URIs; the demo's staff
+    // (the gateway's local list, with their roles and estates) and one person without a
+    // group or roles, whose token the console must refuse.
+    const std::string console = absl::StrCat("http://127.0.0.1:", gateway_->port());
+    std::ofstream(oidc_config_file_) << R"({"clients":[{"client_id":"wuye-console","redirect_uris":[")" << console
+                                     << R"(/sign-in/callback"],"post_logout_redirect_uris":[")" << console
+                                     << R"(/sign-in"]}],"people_url":")" << console
+                                     << R"(/local/people","people":[{"sub":"oidc-no-claims","name":"无集团无岗位"}]})";
   }
+
+  std::string IssuerUrl() const { return absl::StrCat("http://127.0.0.1:", issuer_->port()); }
 
   std::string Target(const std::string& name) {
     return absl::StrCat("127.0.0.1:", procs_.at(name)->port());
@@ -217,23 +264,24 @@ class ConsoleTest : public ::testing::Test {
   PrivateServers servers_;
   std::vector<std::unique_ptr<TestDatabase>> dbs_;
   std::map<std::string, std::unique_ptr<ServiceProcess>> procs_;
-  std::unique_ptr<ServiceProcess> gateway_;
+  std::unique_ptr<ServiceProcess> gateway_, issuer_;
   std::string group_, sign_in_file_, demo_output_;
+  std::string oidc_key_file_, oidc_public_file_, oidc_config_file_;
 };
 
 TEST_F(ConsoleTest, PlaywrightScenarios) {
   const std::string url = absl::StrCat("http://127.0.0.1:", gateway_->port());
   std::string cmd =
       absl::StrCat("cd ", kConsole.string(), " && env WUYE_CONSOLE_URL=", url,
-                   " WUYE_CHROMIUM=", kChromium, " WUYE_DEMO_OUTPUT=", demo_output_,
-                   " ../node_modules/.bin/playwright test");
+                   " WUYE_OIDC_ISSUER=", IssuerUrl(), " WUYE_CHROMIUM=", kChromium,
+                   " WUYE_DEMO_OUTPUT=", demo_output_, " ../node_modules/.bin/playwright test");
   const int code = RunEchoed(cmd);
   EXPECT_EQ(code, 0) << "Playwright's scenarios failed (above; traces in web/console/test-results)";
   int hold = 0;
   if (const char* h = std::getenv("WUYE_CONSOLE_HOLD");
       h != nullptr && absl::SimpleAtoi(h, &hold) && hold > 0) {
     std::cerr << "console_test: the suite stays up " << hold << " s: " << url << " (group "
-              << group_ << ")\n";
+              << group_ << "; OpenID provider " << IssuerUrl() << ")\n";
     absl::SleepFor(absl::Seconds(hold));
   }
 }

@@ -50,21 +50,24 @@ std::string Gzipped(const std::string& body) {
   return rc == Z_STREAM_END && out.size() < body.size() ? out : "";
 }
 
-// Headers every console answer carries: the console runs only its own scripts and is
-// never framed by another site.
-void SecurityHeaders(HttpResponse& r) {
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  r.headers.emplace_back("Referrer-Policy", "no-referrer");
-  r.headers.emplace_back("Content-Security-Policy",
-                         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                         "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
-                         "frame-ancestors 'none'; base-uri 'self'; form-action 'self'");
+// The console runs only its own scripts, connects only to its own origin (and to the
+// group's OpenID Connect provider when one is configured), and is never framed by another
+// site. Leaving for the provider's sign-in page is a navigation, which the policy does not
+// govern; the console posts no form anywhere (form-action 'self').
+std::string Csp(const std::vector<std::string>& connect_origins) {
+  std::string connect = "'self'";
+  for (const auto& o : connect_origins) absl::StrAppend(&connect, " ", o);
+  return absl::StrCat(
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+      "img-src 'self' data: blob:; font-src 'self' data:; connect-src ", connect, "; "
+      "frame-ancestors 'none'; base-uri 'self'; form-action 'self'");
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ConsoleFiles>> ConsoleFiles::Load(std::string dir) {
-  std::unique_ptr<ConsoleFiles> c(new ConsoleFiles(std::move(dir)));
+absl::StatusOr<std::unique_ptr<ConsoleFiles>> ConsoleFiles::Load(std::string dir,
+                                                                  std::vector<std::string> connect_origins) {
+  std::unique_ptr<ConsoleFiles> c(new ConsoleFiles(std::move(dir), Csp(connect_origins)));
   auto files = c->Scan();
   if (!files.ok()) return files.status();
   absl::MutexLock lock(&c->mu_);
@@ -140,7 +143,9 @@ HttpResponse ConsoleFiles::Get(const HttpRequest& request) {
   }
   const File& f = it->second;
   HttpResponse r;
-  SecurityHeaders(r);
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("Content-Security-Policy", csp_);
   r.headers.emplace_back("Cache-Control", f.immutable ? "public, max-age=31536000, immutable" : "no-cache");
   r.headers.emplace_back("ETag", f.etag);
   r.headers.emplace_back("Vary", "Accept-Encoding");

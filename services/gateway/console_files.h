@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -19,7 +20,11 @@ namespace wuye::gateway {
 class ConsoleFiles {
  public:
   // Reads every file under `dir`; FAILED_PRECONDITION when it has no index.html.
-  static absl::StatusOr<std::unique_ptr<ConsoleFiles>> Load(std::string dir);
+  // `connect_origins` ("https://sso.example.com"): besides its own origin, where the
+  // console's scripts may connect (the OpenID Connect provider's discovery and token
+  // endpoint); the Content-Security-Policy names them in connect-src.
+  static absl::StatusOr<std::unique_ptr<ConsoleFiles>> Load(std::string dir,
+                                                            std::vector<std::string> connect_origins = {});
 
   // The answer to GET (or HEAD) `path` with the request's headers (Accept-Encoding,
   // If-None-Match).
@@ -35,12 +40,13 @@ class ConsoleFiles {
   };
   using Files = std::map<std::string, File, std::less<>>;
 
-  explicit ConsoleFiles(std::string dir) : dir_(std::move(dir)) {}
+  ConsoleFiles(std::string dir, std::string csp) : dir_(std::move(dir)), csp_(std::move(csp)) {}
   absl::StatusOr<std::shared_ptr<const Files>> Scan() const;
   std::string IndexStamp() const;
   std::shared_ptr<const Files> Current();
 
   const std::string dir_;
+  const std::string csp_;  // the Content-Security-Policy of every answer
   absl::Mutex mu_;
   std::shared_ptr<const Files> files_ ABSL_GUARDED_BY(mu_);
   std::string stamp_ ABSL_GUARDED_BY(mu_);

@@ -9,6 +9,8 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "services/gateway/console_config.h"
 #include "services/gateway/gateway.h"
 
 namespace wuye::gateway {
@@ -96,6 +98,113 @@ TEST_F(ConsoleFilesTest, AFolderWithoutIndexIsRefused) {
   fs::remove(dir_ + "/index.html");
   EXPECT_EQ(ConsoleFiles::Load(dir_).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ConsoleFiles::Load(dir_ + "/nope").status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ConsoleFilesTest, ThePolicyLetsTheConsoleConnectToTheProviderOnly) {
+  auto plain = ConsoleFiles::Load(dir_);
+  ASSERT_TRUE(plain.ok());
+  const std::string own = Header((*plain)->Get(Get("/")), "Content-Security-Policy");
+  EXPECT_NE(own.find("connect-src 'self';"), std::string::npos) << own;
+  auto with = ConsoleFiles::Load(dir_, {"https://sso.example.com"});
+  ASSERT_TRUE(with.ok());
+  for (const char* path : {"/", "/sign-in/callback", "/assets/index-3f9a1c.js"}) {
+    const std::string csp = Header((*with)->Get(Get(path)), "Content-Security-Policy");
+    EXPECT_NE(csp.find("connect-src 'self' https://sso.example.com;"), std::string::npos) << path << ": " << csp;
+    // Still no foreign script, frame or form target.
+    EXPECT_NE(csp.find("script-src 'self';"), std::string::npos) << csp;
+    EXPECT_NE(csp.find("form-action 'self'"), std::string::npos) << csp;
+    EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  }
+}
+
+ConsoleOidc Oidc(std::string issuer, std::string client = "wuye-console", std::string scopes = "openid") {
+  ConsoleOidc o;
+  o.issuer = std::move(issuer);
+  o.client_id = std::move(client);
+  o.scopes = std::move(scopes);
+  return o;
+}
+
+TEST(ConsoleOidcTest, TheProviderIsAnHttpsIssuerWithAClientAndTheOpenidScope) {
+  EXPECT_TRUE(ValidateConsoleOidc(ConsoleOidc{}).ok());  // none: fine
+  EXPECT_TRUE(ValidateConsoleOidc(Oidc("https://sso.example.com/realms/g1")).ok());
+  EXPECT_TRUE(ValidateConsoleOidc(Oidc("https://sso.example.com:8443", "c", "openid profile wuye")).ok());
+  EXPECT_TRUE(ValidateConsoleOidc(Oidc("http://127.0.0.1:5556")).ok());  // a test's own provider
+  EXPECT_TRUE(ValidateConsoleOidc(Oidc("http://localhost:5556/x")).ok());
+  struct Bad {
+    ConsoleOidc oidc;
+    const char* field;
+  } bad[] = {
+      {Oidc("http://sso.example.com"), "oidc_issuer"},  // plain http off the loopback
+      {Oidc("sso.example.com"), "oidc_issuer"},
+      {Oidc("https://sso.example.com/?tenant=1"), "oidc_issuer"},
+      {Oidc("https://sso.example.com/#x"), "oidc_issuer"},
+      {Oidc("https://sso.example.com; script-src *"), "oidc_issuer"},  // never into the CSP
+      {Oidc("https:///realms"), "oidc_issuer"},
+      {Oidc("https://sso.example.com", ""), "oidc_client_id"},
+      {Oidc("", "wuye-console"), "oidc_client_id"},
+      {Oidc("https://sso.example.com", "c", "profile"), "oidc_scopes"},
+      {Oidc("https://sso.example.com", "c", ""), "oidc_scopes"},
+  };
+  for (const auto& b : bad) {
+    absl::Status st = ValidateConsoleOidc(b.oidc);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << b.oidc.issuer;
+    EXPECT_NE(st.ToString().find(b.field), std::string::npos) << b.oidc.issuer << ": " << st;
+  }
+  EXPECT_EQ(OriginOf("https://sso.example.com/realms/g1"), "https://sso.example.com");
+  EXPECT_EQ(OriginOf("http://127.0.0.1:5556"), "http://127.0.0.1:5556");
+}
+
+HttpRequest Request(std::string method, std::string path) {
+  HttpRequest r;
+  r.method = std::move(method);
+  r.path = std::move(path);
+  return r;
+}
+
+TEST(ConsoleOidcTest, TheGatewayTellsTheConsoleItsProvider) {
+  GatewayOptions options;
+  options.oidc = Oidc("https://sso.example.com/realms/g1", "wuye-console", "openid wuye");
+  auto gateway = Gateway::Create(options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  HttpResponse r = (*gateway)->OnRequest(Request("GET", "/console/config"));
+  EXPECT_EQ(r.status, 200);
+  auto json = nlohmann::json::parse(r.body);
+  EXPECT_EQ(json["oidc"]["issuer"], "https://sso.example.com/realms/g1");
+  EXPECT_EQ(json["oidc"]["clientId"], "wuye-console");
+  EXPECT_EQ(json["oidc"]["scopes"], "openid wuye");
+  bool no_store = false;
+  for (const auto& [k, v] : r.headers) no_store = no_store || (k == "Cache-Control" && v == "no-store");
+  EXPECT_TRUE(no_store);
+  EXPECT_EQ((*gateway)->OnRequest(Request("POST", "/console/config")).status, 405);
+
+  // Without a provider: an empty object (the console offers no OpenID Connect sign-in).
+  auto none = Gateway::Create(GatewayOptions{});
+  ASSERT_TRUE(none.ok());
+  HttpResponse empty = (*none)->OnRequest(Request("GET", "/console/config"));
+  EXPECT_EQ(empty.status, 200);
+  EXPECT_EQ(empty.body, "{}");
+
+  // A bad provider stops the start, naming the flag.
+  GatewayOptions bad;
+  bad.oidc = Oidc("http://sso.example.com");
+  absl::Status st = Gateway::Create(bad).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.ToString().find("oidc_issuer"), std::string::npos) << st;
+}
+
+TEST_F(ConsoleFilesTest, TheGatewaysConsoleAllowsItsProvidersOrigin) {
+  GatewayOptions options;
+  options.console_dir = dir_;
+  options.oidc = Oidc("https://sso.example.com/realms/g1");
+  auto gateway = Gateway::Create(options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  HttpResponse index = (*gateway)->OnRequest(Get("/sign-in/callback"));
+  EXPECT_EQ(index.status, 200);
+  EXPECT_NE(Header(index, "Content-Security-Policy").find("connect-src 'self' https://sso.example.com;"),
+            std::string::npos);
+  // /console/config is the gateway's, not a page of the console.
+  EXPECT_NE((*gateway)->OnRequest(Get("/console/config")).body.find("sso.example.com"), std::string::npos);
 }
 
 TEST(RpcPathTest, MethodsAreNeverConsolePaths) {

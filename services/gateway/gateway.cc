@@ -352,11 +352,16 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options)
   if (!options.local_sign_in.groups_file.empty() && options.local_sign_in.jwt_secret.size() < 32) {
     return FieldError("local_sign_in_file", "local sign-in mints HS256 tokens: set WUYE_JWT_SECRET (>= 32 bytes)");
   }
+  WUYE_RETURN_IF_ERROR(ValidateConsoleOidc(options.oidc));
   std::unique_ptr<Gateway> gateway(new Gateway(std::move(options)));
   WUYE_RETURN_IF_ERROR(gateway->Bind());
+  const ConsoleOidc& oidc = gateway->options_.oidc;
   if (!gateway->options_.console_dir.empty()) {
-    WUYE_ASSIGN_OR_RETURN(gateway->console_, ConsoleFiles::Load(gateway->options_.console_dir));
+    std::vector<std::string> connect;
+    if (oidc.configured()) connect.push_back(OriginOf(oidc.issuer));
+    WUYE_ASSIGN_OR_RETURN(gateway->console_, ConsoleFiles::Load(gateway->options_.console_dir, connect));
   }
+  gateway->console_config_ = std::make_unique<ConsoleConfig>(oidc);
   return gateway;
 }
 
@@ -543,6 +548,7 @@ HeadVerdict Gateway::OnHead(const HttpRequest& head) {
     v.max_body = 4096;
     return v;
   }
+  if (ConsoleConfig::Owns(head.path)) return v;
   if (console_ && (head.method == "GET" || head.method == "HEAD") && !IsRpcPath(head.path)) return v;
   auto classified = Classify(*this, head);
   if (auto* refused = std::get_if<HttpResponse>(&classified)) {
@@ -564,6 +570,7 @@ HttpResponse Gateway::OnRequest(HttpRequest request) {
     return local_ ? local_->Answer(request)
                   : ConnectError(404, grpc::StatusCode::NOT_FOUND, "local sign-in is off on this gateway");
   }
+  if (ConsoleConfig::Owns(request.path)) return console_config_->Answer(request);
   if (console_ && (request.method == "GET" || request.method == "HEAD") && !IsRpcPath(request.path)) {
     return console_->Get(request);
   }

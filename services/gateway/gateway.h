@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/gateway/connect.h"
+#include "services/gateway/console_config.h"
 #include "services/gateway/console_files.h"
 #include "services/gateway/http.h"
 #include "services/gateway/local_sign_in.h"
@@ -51,6 +52,9 @@ struct GatewayOptions {
   std::string console_dir;
   // The console's local sign-in (local_sign_in.h); groups_file empty: none.
   LocalSignInOptions local_sign_in;
+  // The group's OpenID Connect provider, told to the console at GET /console/config
+  // (console_config.h); issuer empty: none.
+  ConsoleOidc oidc;
 };
 
 // Whether `path` has the shape of a method's, "/<package>.<Service>/<Method>": such a path
@@ -111,6 +115,7 @@ class Gateway : public HttpHandler {
   std::atomic<bool> aborting_{false};
   std::unique_ptr<ConsoleFiles> console_;
   std::unique_ptr<LocalSignIn> local_;
+  std::unique_ptr<ConsoleConfig> console_config_;
 };
 
 }  // namespace wuye::gateway

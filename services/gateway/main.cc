@@ -56,6 +56,11 @@ ABSL_FLAG(std::string, console_dir, "",
 ABSL_FLAG(std::string, local_sign_in_file, "",
           "local sign-in for the console (never in production): a file of group ids, one a "
           "line, whose staff may sign in with tokens minted from WUYE_JWT_SECRET; empty: off");
+ABSL_FLAG(std::string, oidc_issuer, "",
+          "the group's OpenID Connect provider for the console's sign-in (its issuer identifier, "
+          "https://…); told to the console at GET /console/config; empty: none");
+ABSL_FLAG(std::string, oidc_client_id, "", "the console's client id at that provider (a public client)");
+ABSL_FLAG(std::string, oidc_scopes, "openid", "scopes the console asks for, space-separated; must include openid");
 ABSL_FLAG(absl::Duration, max_timeout, absl::Minutes(5), "cap of any deadline a client names");
 
 namespace {
@@ -106,6 +111,9 @@ int main(int argc, char** argv) {
   g.default_timeout = absl::GetFlag(FLAGS_default_timeout);
   g.max_timeout = absl::GetFlag(FLAGS_max_timeout);
   g.console_dir = absl::GetFlag(FLAGS_console_dir);
+  g.oidc.issuer = absl::GetFlag(FLAGS_oidc_issuer);
+  g.oidc.client_id = absl::GetFlag(FLAGS_oidc_client_id);
+  g.oidc.scopes = absl::GetFlag(FLAGS_oidc_scopes);
   g.local_sign_in.groups_file = absl::GetFlag(FLAGS_local_sign_in_file);
   if (!g.local_sign_in.groups_file.empty()) {
     if (absl::GetFlag(FLAGS_production)) {

@@ -8,6 +8,13 @@ const coming = () => import("./pages/ComingPage.vue");
 
 const routes: RouteRecordRaw[] = [
   { path: "/sign-in", name: "sign-in", component: () => import("./pages/SignInPage.vue"), meta: { public: true } },
+  // The redirect back from the group's OpenID Connect provider (auth/oidc.ts).
+  {
+    path: "/sign-in/callback",
+    name: "sign-in-callback",
+    component: () => import("./pages/SignInCallbackPage.vue"),
+    meta: { public: true },
+  },
   {
     path: "/",
     component: () => import("./layout/AppShell.vue"),

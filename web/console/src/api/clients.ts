@@ -17,7 +17,7 @@ const signOutWhenRefused: Interceptor = (next) => async (req) => {
   try {
     return await next(req);
   } catch (e) {
-    if (ConnectError.from(e).code === Code.Unauthenticated && session.token()) session.signOut();
+    if (ConnectError.from(e).code === Code.Unauthenticated && session.token()) session.signOut("refused");
     throw e;
   }
 };

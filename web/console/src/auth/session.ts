@@ -4,6 +4,7 @@
 import { reactive, readonly } from "vue";
 import type { Session } from "./types";
 import { parseRoles } from "../roles";
+import { signedInWith } from "./oidc-rules";
 
 const KEY = "wuye.console.token";
 
@@ -53,7 +54,7 @@ function store(token: string | null) {
 function scheduleExpiry(s: Session) {
   window.clearTimeout(expiryTimer);
   const ms = Date.parse(s.expireTime) - Date.now();
-  expiryTimer = window.setTimeout(() => session.signOut(), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+  expiryTimer = window.setTimeout(() => session.signOut("expired"), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
 }
 
 export const session = {
@@ -82,10 +83,28 @@ export const session = {
   setName(name: string) {
     if (state.current) state.current.name = name;
   },
-  signOut() {
+  /**
+   * Forgets the session (memory and storage). "user": the person signed out; after a sign-in
+   * at the group's provider, the browser goes on to the provider's end_session_endpoint
+   * (when it has one), which ends the provider's session too and comes back to /sign-in.
+   * "expired" (the token's exp) and "refused" (a service said unauthenticated) only go to
+   * /sign-in, which says why: signing in again at the provider needs no password while its
+   * own session lasts.
+   */
+  signOut(reason: "user" | "expired" | "refused" = "user") {
+    const token = state.current?.token ?? sessionStorage.getItem(KEY);
     window.clearTimeout(expiryTimer);
     state.current = null;
     store(null);
-    window.location.assign("/sign-in");
+    if (reason !== "user") {
+      window.location.assign(`/sign-in?ended=${reason}`);
+    } else if (token && signedInWith(token) === "oidc") {
+      void import("./oidc")
+        .then((m) => m.oidcSignIn.signOutUrl())
+        .catch(() => null)
+        .then((url) => window.location.assign(url ?? "/sign-in"));
+    } else {
+      window.location.assign("/sign-in");
+    }
   },
 };

@@ -1,7 +1,7 @@
 // Sign-in (docs/console.md, "Sign-in"). Two ways, one result: a Session.
 //   - LocalSignIn: the gateway's local sign-in (--local_sign_in_file), for the demo and the
 //     tests: a list of the demo group's staff, and a token minted for the one picked.
-//   - OidcSignIn (a later step): the group's OpenID Connect provider, authorization code
+//   - OidcSignIn (auth/oidc.ts): the group's OpenID Connect provider, authorization code
 //     with PKCE; the issuer's ES256 access token is what the services verify.
 // The sign-in page asks each SignIn whether it is available and shows those that are.
 
@@ -46,11 +46,14 @@ export interface LocalSignIn extends SignIn {
   signIn(staffId: string): Promise<Session>;
 }
 
-/** The seam for production sign-in (not built yet): see docs/console.md. */
+/** Production sign-in (auth/oidc.ts; docs/console.md, "Sign-in"). */
 export interface OidcSignIn extends SignIn {
   readonly kind: "oidc";
   /** Sends the browser to the provider (authorization code + PKCE, S256). */
   begin(returnTo: string): Promise<void>;
-  /** On the redirect back: exchanges the code for tokens; the Session they give. */
-  complete(callbackUrl: string): Promise<Session>;
+  /**
+   * On the redirect back: exchanges the code for the access token; the Session it gives and
+   * the console's path to go on to. Throws an OidcError (oidc-rules.ts), having stored nothing.
+   */
+  complete(callbackUrl: string): Promise<{ session: Session; returnTo: string }>;
 }
