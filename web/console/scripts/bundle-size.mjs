@@ -2,8 +2,9 @@
 // The console's first-load budget (issue #24: gzipped ≤ 500 KB): after `vite build`, sums
 // the gzip sizes of what a browser loads for the first screen — index.html, the entry
 // chunk with its static imports and CSS, and the chunks of the first page — read from
-// dist/.vite/manifest.json. Two first screens: the sign-in page, and the desk (受理台)
-// behind the shell, where a signed-in agent lands. Prints both and every asset's total;
+// dist/.vite/manifest.json. Three first screens: the sign-in page, the desk (受理台)
+// behind the shell, where a signed-in agent lands, and the dispatch board (派单看板), where
+// field staff land. Prints each and every asset's total;
 // exits 1 when a first screen is over the budget.
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -30,6 +31,7 @@ const page = (name) => Object.keys(manifest).find((k) => k.endsWith(`/${name}.vu
 const screens = {
   "sign-in": ["SignInPage"],
   "desk (受理台)": ["AppShell", "DeskPage"],
+  "dispatch board (派单看板), where field staff land": ["AppShell", "DispatchPage"],
 };
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;

@@ -1,5 +1,5 @@
-// Pages: the sign-in, the shell with the eight pages of issue #24 (only the desk is real
-// yet; the others say "coming"). A page is reachable only by the roles that use it.
+// Pages: the sign-in, the shell with the eight pages of issue #24 (the desk and the dispatch
+// board are real; the others say "coming"). A page is reachable only by the roles that use it.
 import { createRouter, createWebHistory, type RouteRecordRaw } from "vue-router";
 import { session } from "./auth/session";
 import { INTAKE, PAGES, hasAny, pagesFor, type Role } from "./roles";
@@ -21,6 +21,14 @@ const routes: RouteRecordRaw[] = [
         meta: { page: "desk", roles: INTAKE.create },
       },
       { path: "desk/tickets/:id", name: "ticket", component: () => import("./pages/TicketPage.vue"), props: true, meta: { page: "desk" } },
+      { path: "dispatch", name: "dispatch", component: () => import("./pages/DispatchPage.vue"), meta: { page: "dispatch" } },
+      {
+        path: "dispatch/orders/:id",
+        name: "work-order",
+        component: () => import("./pages/WorkOrderPage.vue"),
+        props: true,
+        meta: { page: "dispatch" },
+      },
       ...PAGES.filter((p) => !p.ready).map((p) => ({ path: p.path.slice(1), name: p.name, component: coming, meta: { page: p.name } })),
     ],
   },
