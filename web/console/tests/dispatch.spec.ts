@@ -65,6 +65,7 @@ test("a phone repair is dispatched, the technician signs it off on a phone, and 
   await expect(page).toHaveURL(/\/desk\/tickets\//);
   const ticketUrl = page.url();
   await ticketReaches(page, "已派单");
+  await expect(page.getByTestId("ticket-work-order")).toHaveAttribute("href", `/dispatch/orders/${orderId}`);
   await signOut(page);
 
   // The supervisor: why it went to whom (or, with nobody on shift, she assigns it by hand).
@@ -249,6 +250,13 @@ test("a job nobody on shift can take waits and escalates; the supervisor assigns
   await expect(page.getByTestId("order-state")).toHaveText("已取消");
   await expect(page.getByTestId("order-history")).toContainText("住户已自行联系锁匠");
   await expect(page.getByTestId("order-actions").getByRole("button")).toHaveCount(0);
+  // Its ticket is hers to cancel too (首接负责制): the work it asked for will not be done.
+  await page.getByTestId("order-ticket").click();
+  await expect(page).toHaveURL(/\/desk\/tickets\//);
+  await page.getByTestId("action-cancel").click();
+  await field(page, "dialog-text").fill("住户已自行联系锁匠");
+  await page.getByTestId("dialog-confirm").click();
+  await expect(page.getByTestId("ticket-state")).toHaveText("已取消");
 });
 
 test("the board for a supervisor: nothing a technician's, the countdowns tick without a new read", async ({ page }) => {
