@@ -116,6 +116,21 @@ test("a phone repair is dispatched, the technician signs it off on a phone, and 
   await mine.tap();
   await expect(p.getByTestId("order-title")).toHaveText(summary);
   await expect(p.getByTestId("action-assign")).toHaveCount(0);
+  // He accepts where the signal is poor: the first answer is lost (the acceptance is made,
+  // the phone never hears); he taps again, and it is accepted once.
+  let accepts = 0;
+  await p.route("**/wuye.dispatch.v1.DispatchService/AcceptWorkOrder", async (route) => {
+    accepts++;
+    if (accepts === 1) {
+      await route.fetch();
+      await route.abort("connectionreset");
+    } else {
+      await route.continue();
+    }
+  });
+  await p.getByTestId("action-accept").tap();
+  await expect(p.locator(".el-message--error")).toContainText("再次提交不会重复执行");
+  await expect(p.getByTestId("order-state")).toHaveText("已派工");
   for (const [action, reached] of [
     ["accept", "已接单"],
     ["enRoute", "在途"],
@@ -130,6 +145,8 @@ test("a phone repair is dispatched, the technician signs it off on a phone, and 
     await expect(p.getByTestId("order-state")).toHaveText(reached);
   }
   await expect(p.getByTestId("order-history")).toContainText("到场");
+  expect(accepts).toBe(2);
+  await expect(p.getByTestId("order-history").locator('[data-what="accepted"]')).toHaveCount(1);
   // Done: no completion without the resident's signature (000_…, 二.5) — only the pad.
   await expect(p.getByTestId("action-complete")).toHaveCount(0);
   const pad = p.getByTestId("signature-pad");
