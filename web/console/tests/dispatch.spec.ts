@@ -276,19 +276,37 @@ test("a job nobody on shift can take waits and escalates; the supervisor assigns
   await expect(page.getByTestId("ticket-state")).toHaveText("已取消");
 });
 
-test("the board for a supervisor: nothing a technician's, the countdowns tick without a new read", async ({ page }) => {
+test("the board for a supervisor in another time zone: estate-local deadlines, countdowns ticking without a new read", async ({ browser }) => {
+  // The browser's clock is New York's; the estate's is Shanghai's: times are the estate's.
+  const context = await browser.newContext({ locale: "zh-CN", timezoneId: "America/New_York", viewport: { width: 1366, height: 768 } });
+  const page = await context.newPage();
   await signInAs(page, "钱丽");
   await page.getByTestId("nav-dispatch").click();
   await expect(page.getByTestId("board")).toBeVisible();
   await expect(page.getByTestId("only-mine")).toHaveCount(0);
-  const countdown = page.getByTestId("card-countdown").first();
-  if ((await countdown.count()) === 0) return; // no running clock in the estate now
+  const card = page.getByTestId("order-card").filter({ has: page.getByTestId("card-countdown") }).first();
+  if ((await card.count()) === 0) return context.close(); // no running clock in the estate now
+  const order = await rpc<{ slaDeadline: string }>(page, "wuye.dispatch.v1.DispatchService/GetWorkOrder", {
+    id: await card.getAttribute("data-id"),
+  });
+  const [estate, browserLocal] = await page.evaluate((deadline) => {
+    const f = (timeZone?: string) =>
+      new Intl.DateTimeFormat("zh-CN", { timeZone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(
+        new Date(deadline),
+      );
+    return [f("Asia/Shanghai"), f()];
+  }, order.slaDeadline);
+  await expect(card.getByTestId("card-due")).toContainText(estate);
+  expect(estate).not.toBe(browserLocal);
+
   let reads = 0;
   await page.route("**/wuye.dispatch.v1.DispatchService/ListWorkOrders", (route) => {
     reads++;
     return route.continue();
   });
+  const countdown = card.getByTestId("card-countdown");
   const before = await countdown.textContent();
   await expect.poll(() => countdown.textContent(), { timeout: 5_000 }).not.toBe(before);
   expect(reads).toBe(0);
+  await context.close();
 });
