@@ -169,6 +169,10 @@ class ConsoleTest : public ::testing::Test {
     while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
     EXPECT_EQ(pclose(pipe), 0) << out;
     std::cerr << "console_test: wuye-demo said:\n" << out;
+    // Its printed summary, for the manager's dashboard to be compared with
+    // (web/console/tests/manager.spec.ts, WUYE_DEMO_OUTPUT).
+    demo_output_ = absl::StrCat(::testing::TempDir(), "console-demo-", getpid(), ".txt");
+    std::ofstream(demo_output_) << out;
     for (absl::string_view line : absl::StrSplit(out, '\n')) {
       if (absl::ConsumePrefix(&line, "  group id"))
         return std::string(absl::StripAsciiWhitespace(line));
@@ -214,14 +218,15 @@ class ConsoleTest : public ::testing::Test {
   std::vector<std::unique_ptr<TestDatabase>> dbs_;
   std::map<std::string, std::unique_ptr<ServiceProcess>> procs_;
   std::unique_ptr<ServiceProcess> gateway_;
-  std::string group_, sign_in_file_;
+  std::string group_, sign_in_file_, demo_output_;
 };
 
 TEST_F(ConsoleTest, PlaywrightScenarios) {
   const std::string url = absl::StrCat("http://127.0.0.1:", gateway_->port());
   std::string cmd =
       absl::StrCat("cd ", kConsole.string(), " && env WUYE_CONSOLE_URL=", url,
-                   " WUYE_CHROMIUM=", kChromium, " ../node_modules/.bin/playwright test");
+                   " WUYE_CHROMIUM=", kChromium, " WUYE_DEMO_OUTPUT=", demo_output_,
+                   " ../node_modules/.bin/playwright test");
   const int code = RunEchoed(cmd);
   EXPECT_EQ(code, 0) << "Playwright's scenarios failed (above; traces in web/console/test-results)";
   int hold = 0;

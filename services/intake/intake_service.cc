@@ -191,17 +191,19 @@ grpc::Status IntakeServiceImpl::ListTickets(Ctx* ctx, const v1::ListTicketsReque
     if (!common::TicketKind_IsValid(req->kind())) return FieldError("kind", "unknown kind");
     if (!common::Channel_IsValid(req->channel())) return FieldError("channel", "unknown channel");
     if (!req->owner_id().empty()) WUYE_RETURN_IF_ERROR(CheckStaffId(req->owner_id(), "owner_id"));
+    if (!req->unit_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(req->unit_id(), "unit_id"));
     f.all_estates = rc.caller.all_estates;
     f.visible_estates = rc.caller.estate_ids;
     f.state = req->state();
     f.kind = req->kind();
     f.channel = req->channel();
     f.owner_id = req->owner_id();
+    f.unit_id = req->unit_id();
     f.overdue = req->overdue();
     f.now = rc.now;
-    const std::string filters =
-        absl::StrCat("estate=", f.estate_id, ";state=", f.state, ";kind=", f.kind,
-                     ";channel=", f.channel, ";owner=", f.owner_id, ";overdue=", f.overdue);
+    const std::string filters = absl::StrCat(
+        "estate=", f.estate_id, ";state=", f.state, ";kind=", f.kind, ";channel=", f.channel,
+        ";owner=", f.owner_id, ";unit=", f.unit_id, ";overdue=", f.overdue);
     WUYE_ASSIGN_OR_RETURN(PageRequest page,
                           ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -431,6 +432,13 @@ TEST_F(IntakeServiceTest, BadInputIsRefusedNamingTheFieldAndWritesNothing) {
          v1::ListTicketsResponse r;
          return Call(&Stub::ListTickets, agent_, req, &r);
        }},
+      {"unit_id",
+       [&] {
+         v1::ListTicketsRequest req;
+         req.set_unit_id("3-501");
+         v1::ListTicketsResponse r;
+         return Call(&Stub::ListTickets, agent_, req, &r);
+       }},
       {"reason",
        [&] {
          v1::TransferTicketRequest req;
@@ -816,7 +824,7 @@ TEST_F(IntakeServiceTest, TransferOnlyToAnActiveStaffMemberOfTheTicketsEstate) {
   DirectoryStaffAt("agent-8", {estate_}, false, 1);  // has left
   v1::Ticket t = Create(RepairRequest());
   std::string before = Snapshot();
-  for (const std::string& who : {"agent-404", "agent-7", "agent-8"}) {
+  for (const char* who : {"agent-404", "agent-7", "agent-8"}) {
     v1::TransferTicketRequest req;
     req.set_request_id(NewId(absl::Now()));
     req.set_id(t.id());
@@ -910,6 +918,46 @@ TEST_F(IntakeServiceTest, AnOverdueConsultationIsPublishedOnceForTheDutyDesk) {
   clock_->Advance(absl::Hours(1));
   EXPECT_EQ(*a.ConsultationsOverdue(clock_->Now()), 0);
   EXPECT_EQ(Outbox("intake.consultation.overdue"), 1);
+}
+
+// The desk's warning before a second request from the same unit: the unit's tickets, by
+// state and kind, in one read, and never another group's ticket at a unit of the same id.
+TEST_F(IntakeServiceTest, TicketsAreListedByUnit) {
+  const std::string unit = NewId(absl::Now());
+  v1::Ticket first = Create(RepairRequest(unit));
+  v1::Ticket second = Create(RepairRequest(unit));
+  Create(RepairRequest());  // another unit
+  v1::CreateTicketRequest complaint = ComplaintRequest();
+  complaint.mutable_ticket()->mutable_location()->set_unit_id(unit);
+  Create(complaint);
+
+  v1::ListTicketsRequest req;
+  req.set_unit_id(unit);
+  req.set_kind(common::TICKET_KIND_REPAIR_UNIT);
+  req.set_page_size(1);
+  v1::ListTicketsResponse page1, page2;
+  ASSERT_TRUE(Call(&Stub::ListTickets, agent_, req, &page1).ok());
+  ASSERT_EQ(page1.tickets_size(), 1);
+  ASSERT_FALSE(page1.next_page_token().empty());
+  req.set_page_token(page1.next_page_token());
+  ASSERT_TRUE(Call(&Stub::ListTickets, agent_, req, &page2).ok());
+  ASSERT_EQ(page2.tickets_size(), 1);
+  EXPECT_EQ(std::set<std::string>({page1.tickets(0).id(), page2.tickets(0).id()}),
+            std::set<std::string>({first.id(), second.id()}));
+
+  // A page token is for its own filters: another unit's list does not take it.
+  req.set_unit_id(NewId(absl::Now()));
+  v1::ListTicketsResponse other;
+  EXPECT_EQ(Call(&Stub::ListTickets, agent_, req, &other).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  // Another group's caller, and one of another estate, see nothing at that unit id.
+  for (const std::string& token : {outsider_, elsewhere_}) {
+    v1::ListTicketsRequest theirs;
+    theirs.set_unit_id(unit);
+    ASSERT_TRUE(Call(&Stub::ListTickets, token, theirs, &other).ok());
+    EXPECT_EQ(other.tickets_size(), 0);
+  }
 }
 
 TEST_F(IntakeServiceTest, ConsultationsAreAnsweredInTimeAndTheLateOnesListed) {

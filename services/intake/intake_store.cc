@@ -217,6 +217,7 @@ const sql::Statement kTicketList = statements.Add("in_ticket_list",
     " AND ($5 = 0 OR state = $5) AND ($6 = 0 OR kind = $6) AND ($7 = 0 OR channel = $7)"
     " AND ($8 = '' OR owner_id = $8)"
     " AND (NOT $9 OR (state = 1 AND kind = 1 AND answer_due_at < " WUYE_SQL_TIME("$10") "))"
+    " AND ($13 = '' OR household = 'unit:' || $13)"
     " AND id > " WUYE_SQL_AFTER("$11") " ORDER BY id LIMIT $12");
 }  // namespace
 
@@ -226,7 +227,7 @@ std::vector<v1::Ticket> IntakeStore::ListTickets(pqxx::work& tx, const std::stri
   std::vector<v1::Ticket> out;
   auto res = tx.exec_prepared(kTicketList, group, f.estate_id, f.all_estates,
                               PgArray(f.visible_estates), f.state, f.kind, f.channel, f.owner_id,
-                              f.overdue, sql::Micros(f.now), after, limit);
+                              f.overdue, sql::Micros(f.now), after, limit, f.unit_id);
   out.reserve(res.size());
   for (const auto& r : res) out.push_back(ParseBody(r[0]));
   return out;

@@ -29,6 +29,7 @@ struct TicketFilter {
   std::vector<std::string> visible_estates;  // otherwise these
   int state = 0, kind = 0, channel = 0;
   std::string owner_id;
+  std::string unit_id;                       // "" = any place
   bool overdue = false;
   absl::Time now;
 };

@@ -8,6 +8,8 @@ import "element-plus/theme-chalk/el-badge.css";
 import "element-plus/theme-chalk/el-button.css";
 import "element-plus/theme-chalk/el-card.css";
 import "element-plus/theme-chalk/el-checkbox.css";
+import "element-plus/theme-chalk/el-date-picker.css";
+import "element-plus/theme-chalk/el-date-picker-panel.css";
 import "element-plus/theme-chalk/el-descriptions.css";
 import "element-plus/theme-chalk/el-descriptions-item.css";
 import "element-plus/theme-chalk/el-dialog.css";
