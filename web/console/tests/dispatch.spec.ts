@@ -108,6 +108,7 @@ test("a phone repair is dispatched, the technician signs it off on a phone, and 
     timezoneId: "Asia/Shanghai",
   });
   const p = await phone.newPage();
+  p.on("pageerror", (e) => console.log(`dispatch: the phone's page threw: ${e.message}`));
   await signInAs(p, technician);
   await expect(p).toHaveURL(/\/dispatch$/);
   await expect(p.getByTestId("only-mine")).toHaveClass(/is-checked/);
@@ -166,7 +167,11 @@ test("a phone repair is dispatched, the technician signs it off on a phone, and 
   await expect(pad).toHaveAttribute("data-strokes", "3");
   expect(await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
   await screenshot(p, info, "dispatch-phone");
-  await p.getByTestId("sign-submit").tap();
+  // The screenshot may leave the phone's viewport settling; tap once it is still again.
+  const submit = p.getByTestId("sign-submit");
+  await submit.scrollIntoViewIfNeeded();
+  await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await submit.tap();
   await expect(p.getByTestId("order-state")).toHaveText("住户已签字");
   await expect(p.getByTestId("order-signature")).toContainText("张伟");
   await expect(p.getByTestId("order-signature")).toContainText("字节");
