@@ -30,6 +30,7 @@ const page = (name) => Object.keys(manifest).find((k) => k.endsWith(`/${name}.vu
 const screens = {
   "sign-in": ["SignInPage"],
   "desk (受理台)": ["AppShell", "DeskPage"],
+  "dispatch board (派单看板), where field staff land": ["AppShell", "DispatchPage"],
   "duty (值班)": ["AppShell", "DutyPage"],
   // Its charts are hand-drawn (docs/console.md); its five services' clients load with it.
   "manager (经理看板)": ["AppShell", "ManagerPage"],
