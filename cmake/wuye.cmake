@@ -1,12 +1,17 @@
 include(GoogleTest)
 
-# wuye_test(<name> SOURCES <files...> LIBS <targets...>)
+# wuye_test(<name> SOURCES <files...> LIBS <targets...> [LABELS <labels...>] [TIMEOUT <s>])
 # One GoogleTest binary; every TEST becomes its own ctest entry so that ctest -j spreads them.
+# TIMEOUT: each entry's own limit in seconds, over the run's default (scripts/run-tests.sh).
 function(wuye_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
+  set(props LABELS "${ARG_LABELS}")
+  if(ARG_TIMEOUT)
+    list(APPEND props TIMEOUT ${ARG_TIMEOUT})
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${props})
 endfunction()
 
 # The files as C++ initialisers, one a line: {"<file name>", R"<delim>(<text>)<delim>"},
