@@ -109,10 +109,10 @@ test("a person sees their own form with its evidence and appeals; the estate man
   // The tab reads the rankings again (her score moved): click her row once they are in.
   await expect(page.getByTestId("rankings").locator(".el-loading-mask")).toHaveCount(0);
   await page.getByTestId("rankings").locator("tr", { hasText: "李娜" }).getByTestId("ranking-open").click();
-  await expect(page.locator(".el-drawer")).toContainText("李娜");
-  const drawerLine = page.locator(".el-drawer").getByTestId("sheet-lines").locator("tr", { hasText: note });
+  const drawer = page.getByRole("dialog", { name: /^李娜 · / });
+  const drawerLine = drawer.getByTestId("sheet-lines").locator("tr", { hasText: note });
   await expect(drawerLine.getByTestId("line-status")).toHaveText("已撤销");
-  await expect(page.locator(".el-drawer").getByTestId("sheet-appeals").locator("tr", { hasText: reason })).toContainText("前台补办登记属实");
+  await expect(drawer.getByTestId("sheet-appeals").locator("tr", { hasText: reason })).toContainText("前台补办登记属实");
   await page.keyboard.press("Escape");
   // The office's ledger: the line's evidence stays (the office's score is the committee's).
   await page.getByRole("tab", { name: "服务质量台账" }).click();
