@@ -838,6 +838,12 @@ grpc::Status BillingServiceImpl::ReportCollection(Ctx* ctx, const v1::ReportColl
       WUYE_ASSIGN_OR_RETURN(EstateCopy estate,
                             VisibleEstate(tx, rc, req->estate_id(), "estate_id"));
       tx.exec("SET LOCAL statement_timeout = 60000");
+      // A month with no monthly bill has no collection to report: fixing it at its close
+      // would keep 0 of 0 (a rate of 100 %) for good, and performance would score it.
+      if (!store_.HasMonthlyBills(tx, group, estate.id, period)) {
+        return Refused("period: the estate has no monthly bill of this month",
+                       "MONTH_NOT_BILLED");
+      }
       v1::FeeSchedule schedule = store_.GetSchedule(tx, group, estate.id);
       v1::BillingSettings settings = WithDefaults(store_.GetSettings(tx, group));
       absl::Time due = store_.OpenReport(

@@ -1634,6 +1634,22 @@ TEST_F(BillingServiceTest, TheMonthsCollectionIsFixedAtItsCloseByTheServiceNotBy
   const absl::CivilMonth next =
       absl::CivilMonth(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())) + 1;
   const auto month = MonthOf(absl::CivilDay(next));
+  // Before the month is billed there is nothing to report, and nothing is fixed or published:
+  // a month closed with no bill would otherwise stay 0 of 0 (100 %) for good.
+  {
+    const std::string before = Snapshot();
+    for (const auto& period : {month, MonthOf(absl::CivilDay(absl::CivilMonth(2020, 1)))}) {
+      v1::ReportCollectionRequest unbilled;
+      unbilled.set_request_id(NewId(absl::Now()));
+      unbilled.set_estate_id(estate_);
+      *unbilled.mutable_period() = period;
+      v1::CollectionReport none;
+      grpc::Status st = Call(&Stub::ReportCollection, clerk_, unbilled, &none);
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+      EXPECT_EQ(Reason(st), "MONTH_NOT_BILLED");
+    }
+    EXPECT_EQ(Snapshot(), before);
+  }
   Run(estate_, month);
   for (int i = 2; i < 4; ++i) {
     v1::Payment p;

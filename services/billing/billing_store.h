@@ -209,6 +209,9 @@ class BillingStore {
   // The month's report row, made if missing with `due` as its due time (an existing row
   // keeps its own), locked. Fills version, final and, when final, the fixed figures.
   // Returns the row's due time.
+  // Whether the estate has a monthly bill of the month (period: its first day).
+  bool HasMonthlyBills(pqxx::work& tx, const std::string& group, const std::string& estate,
+                       const std::string& period);
   absl::Time OpenReport(pqxx::work& tx, const std::string& group, const std::string& estate,
                         const std::string& period, absl::Time due, v1::CollectionReport* out);
   // The report's next version (a provisional report).

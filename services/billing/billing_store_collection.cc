@@ -154,6 +154,16 @@ void BillingStore::CollectionFigures(pqxx::work& tx, const std::string& group,
   out->set_owners_in_arrears(r[3].as<int32_t>());
 }
 
+const sql::Statement kHasMonthlyBills = statements.Add(
+    "bl_has_monthly_bills",
+    "SELECT EXISTS (SELECT 1 FROM bills WHERE group_id = $1 AND estate_id = $2 AND "
+    "period = $3::date AND kind = 1)");
+
+bool BillingStore::HasMonthlyBills(pqxx::work& tx, const std::string& group,
+                                   const std::string& estate, const std::string& period) {
+  return tx.exec_prepared1(kHasMonthlyBills, group, estate, period)[0].as<bool>();
+}
+
 const sql::Statement kReportOpen = statements.Add(
     "bl_report_open",
     "INSERT INTO collection_reports (group_id, estate_id, period, version, final, due_at) "

@@ -5,7 +5,7 @@ import { createClient, type Client, type Interceptor, ConnectError, Code } from 
 import { createTransport } from "@wuye/clients/transport";
 import { DirectoryService } from "@wuye/clients/gen/wuye/directory/v1/directory_pb.js";
 import { IntakeService } from "@wuye/clients/gen/wuye/intake/v1/intake_pb.js";
-import { BadRequestSchema } from "@wuye/clients/gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "@wuye/clients/gen/google/rpc/error_details_pb.js";
 import { session } from "../auth/session";
 
 // Every call is a POST, reads too: a GET's answer may be kept in the browser's HTTP cache,
@@ -33,6 +33,8 @@ export interface Refusal {
   code: Code;
   message: string;
   fields: { field: string; description: string }[];
+  /** The service's reason (google.rpc.ErrorInfo), e.g. MONTH_NOT_BILLED; "" when none. */
+  reason: string;
 }
 
 export function refusal(err: unknown): Refusal {
@@ -40,7 +42,8 @@ export function refusal(err: unknown): Refusal {
   const fields = e.findDetails(BadRequestSchema).flatMap((b) =>
     b.fieldViolations.map((v) => ({ field: v.field, description: v.description })),
   );
-  return { code: e.code, message: e.rawMessage, fields };
+  const reason = e.findDetails(ErrorInfoSchema)[0]?.reason ?? "";
+  return { code: e.code, message: e.rawMessage, fields, reason };
 }
 
 /** Whether the call never got an answer (network, gateway down): safe to send again. */

@@ -201,6 +201,7 @@ const en: Shape<typeof zh> = {
     field: "{field}: {description}",
     denied: "You may not do this.",
     unavailable: "The service is unavailable; try again shortly.",
+    notBilled: "This month is not billed yet: no collection rate.",
   },
 };
 export default en;
