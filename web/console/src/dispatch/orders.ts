@@ -3,19 +3,16 @@
 import type { WorkOrder } from "@wuye/clients/gen/wuye/dispatch/v1/dispatch_pb.js";
 import type { WorkOrderState } from "@wuye/clients/gen/wuye/events/v1/dispatch_events_pb.js";
 import { dispatch } from "../api/dispatch";
+import { allPages } from "../api/paging";
 
 export async function listOrders(estateId: string, states: readonly WorkOrderState[], workerId = ""): Promise<WorkOrder[]> {
   const lists = await Promise.all(
-    states.map(async (state) => {
-      const out: WorkOrder[] = [];
-      let pageToken = "";
-      do {
+    states.map((state) =>
+      allPages<WorkOrder>(async (pageToken) => {
         const page = await dispatch.listWorkOrders({ estateId, state, workerId, pageSize: 1000, pageToken });
-        out.push(...page.workOrders);
-        pageToken = page.nextPageToken;
-      } while (pageToken);
-      return out;
-    }),
+        return { items: page.workOrders, next: page.nextPageToken };
+      }),
+    ),
   );
   return lists.flat();
 }

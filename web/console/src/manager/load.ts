@@ -13,6 +13,7 @@ import { dispatch } from "../api/dispatch";
 import { eldercare } from "../api/eldercare";
 import { performance } from "../api/performance";
 import { newRequestId } from "../api/request-id";
+import { allPages } from "../api/paging";
 import {
   monthOf,
   slaPerPriority,
@@ -27,21 +28,10 @@ import {
 
 const ms = (ts: Timestamp | undefined) => (ts ? Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6) : 0);
 
-/** Every page of a listing (the demo reads 1000 a page until the token is empty). */
-async function all<T>(page: (token: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
-  const out: T[] = [];
-  let token = "";
-  do {
-    const p = await page(token);
-    out.push(...p.items);
-    token = p.next;
-  } while (token);
-  return out;
-}
 
 /** intake ListTickets of the estate (every state, every page), counted for the day. */
 export async function loadTickets(estateId: string, day: Day, zone: string): Promise<TicketFigures> {
-  const rows = await all<TicketRow>(async (pageToken) => {
+  const rows = await allPages<TicketRow>(async (pageToken) => {
     const r = await intake.listTickets({ estateId, pageSize: 1000, pageToken });
     return {
       items: r.tickets.map((t) => ({ state: TicketState[t.state], receivedMs: ms(t.receivedTime ?? t.createTime) })),
@@ -53,7 +43,7 @@ export async function loadTickets(estateId: string, day: Day, zone: string): Pro
 
 /** dispatch ListWorkOrders of the estate (every page), SLA per priority for the day. */
 export async function loadSla(estateId: string, day: Day, zone: string): Promise<[string, SlaFigures][]> {
-  const rows = await all<OrderRow>(async (pageToken) => {
+  const rows = await allPages<OrderRow>(async (pageToken) => {
     const r = await dispatch.listWorkOrders({ estateId, pageSize: 1000, pageToken });
     return {
       items: r.workOrders.map((w) => ({
@@ -94,7 +84,7 @@ export function loadQuality(estateId: string, day: Day): Promise<QualityLedger> 
 
 /** eldercare ListDueVisits up to `asOf` (every page): counts only, nothing of the elder kept. */
 export async function loadVisits(estateId: string, asOf: Day): Promise<{ due: number; overdue: number }> {
-  const rows = await all<{ overdue: boolean }>(async (pageToken) => {
+  const rows = await allPages<{ overdue: boolean }>(async (pageToken) => {
     const r = await eldercare.listDueVisits({ estateId, asOf, pageSize: 1000, pageToken });
     return { items: r.visits.map((v) => ({ overdue: v.overdue })), next: r.nextPageToken };
   });
