@@ -29,15 +29,8 @@ export function parseYuan(typed: string): number | undefined {
   return Number.isSafeInteger(fen) ? fen : undefined;
 }
 
-/** Fen as yuan with two decimals and thousands separators ("12,345.67"). */
-export function formatFen(fen: number | bigint): string {
-  const n = typeof fen === "bigint" ? fen : BigInt(Math.trunc(fen));
-  const neg = n < 0n;
-  const abs = neg ? -n : n;
-  const yuan = (abs / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  const cents = (abs % 100n).toString().padStart(2, "0");
-  return `${neg ? "-" : ""}${yuan}.${cents}`;
-}
+/** Fen as yuan with two decimals and thousands separators ("12,345.67"): src/money.ts. */
+export { formatFen } from "../money";
 
 /** Basis points as a percentage with two decimals ("96.73 %"); the services round down. */
 export function percentBp(bp: number): string {

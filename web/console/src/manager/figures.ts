@@ -4,6 +4,7 @@
 // functions count the listing the same way. Plain functions on plain rows, no Vue and no
 // client, tested in tests/manager-rules.spec.ts.
 import type { Role } from "../roles";
+import { formatFen } from "../money";
 
 /** A day of the estate's calendar. */
 export interface Day {
@@ -192,9 +193,7 @@ export function percent(bp: number): string {
 
 /** Fen as yuan with two decimals, exactly (int64 as bigint): 5682627n → "56826.27". */
 export function yuan(fen: bigint): string {
-  const sign = fen < 0n ? "-" : "";
-  const a = fen < 0n ? -fen : fen;
-  return `${sign}${a / 100n}.${String(a % 100n).padStart(2, "0")}`;
+  return formatFen(fen, false);
 }
 
 /** GetArrears' four buckets (0–30, 31–90, 91–180, over 180 days past due) and their sum, in fen. */
