@@ -1,0 +1,3 @@
+#include "services/counter/cases.h"
+
+namespace wuye::counter {}  // namespace wuye::counter

@@ -1,0 +1,3 @@
+#include "services/counter/handover.h"
+
+namespace wuye::counter {}  // namespace wuye::counter

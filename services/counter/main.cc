@@ -1,0 +1,20 @@
+// The counter: hand-over and move-in, renovation, violations and disputes, keys, cards and
+// registers, notices and surveys (docs/api/counter.md).
+#include "services/counter/consumers.h"
+#include "services/counter/counter_service.h"
+#include "services/counter/counter_store.h"
+#include "shared/service_main.h"
+
+int main(int argc, char** argv) {
+  return wuye::ServiceMain(
+      argc, argv,
+      {.name = "counter",
+       .migrations = &wuye::counter_migrations(),
+       .make = [](wuye::ServiceParts& parts) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         return std::make_unique<wuye::counter::CounterServiceImpl>(parts.db, parts.verifier,
+                                                                    parts.clock);
+       },
+       .consumes = {wuye::StreamOf("directory"), wuye::StreamOf("intake")},
+       .make_handler =
+           [](wuye::ServiceParts& parts) { return wuye::counter::MakeHandler(parts.db); }});
+}

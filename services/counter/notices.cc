@@ -1,0 +1,3 @@
+#include "services/counter/notices.h"
+
+namespace wuye::counter {}  // namespace wuye::counter

@@ -1,0 +1,3 @@
+#include "services/counter/registers.h"
+
+namespace wuye::counter {}  // namespace wuye::counter

@@ -1,0 +1,3 @@
+#include "services/counter/renovation.h"
+
+namespace wuye::counter {}  // namespace wuye::counter
