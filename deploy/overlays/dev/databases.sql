@@ -8,4 +8,5 @@ CREATE DATABASE wuye_billing;
 CREATE DATABASE wuye_performance;
 CREATE DATABASE wuye_eldercare;
 CREATE DATABASE wuye_duty;
+CREATE DATABASE wuye_counter;
 -- END services.txt

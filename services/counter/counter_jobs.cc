@@ -1,0 +1,1 @@
+#include "services/counter/counter_jobs.h"
