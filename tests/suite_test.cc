@@ -427,6 +427,11 @@ void ExpectCounter(Suite& suite, const std::string& group, const demo::DaySummar
 
 // The figures a rerun or a crash must not change.
 void ExpectSameDay(const demo::DaySummary& a, const demo::DaySummary& b) {
+  EXPECT_EQ(a.counter.handover_state, b.counter.handover_state);
+  EXPECT_EQ(a.counter.defects_accepted, b.counter.defects_accepted);
+  EXPECT_EQ(a.counter.renovation_cases_open, b.counter.renovation_cases_open);
+  EXPECT_EQ(a.counter.replacement_fee_fen, b.counter.replacement_fee_fen);
+  EXPECT_EQ(a.counter.notice_tickets_resolved, b.counter.notice_tickets_resolved);
   EXPECT_EQ(a.ticket_ids, b.ticket_ids);
   EXPECT_EQ(a.ticket_states, b.ticket_states);
   EXPECT_EQ(a.payments_recorded, b.payments_recorded);
