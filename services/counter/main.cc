@@ -3,6 +3,7 @@
 // (WUYE_COUNTER_KEYS / --counter_keys_file and WUYE_COUNTER_LOOKUP_KEY /
 // --counter_lookup_key_file): the ID numbers it takes are sealed (shared/sealing.h).
 #include "services/counter/consumers.h"
+#include "services/counter/counter_jobs.h"
 #include "services/counter/counter_service.h"
 #include "services/counter/counter_store.h"
 #include "shared/sealing.h"
@@ -28,5 +29,13 @@ int main(int argc, char** argv) {
        },
        .consumes = {wuye::StreamOf("directory"), wuye::StreamOf("intake")},
        .make_handler =
-           [](wuye::ServiceParts& parts) { return wuye::counter::MakeHandler(parts.db); }});
+           [](wuye::ServiceParts& parts) { return wuye::counter::MakeHandler(parts.db); },
+       .make_workers =
+           [](wuye::ServiceParts& parts) {
+             auto patrols = std::make_shared<wuye::counter::PatrolCheck>(parts.db, parts.clock);
+             std::vector<std::unique_ptr<wuye::PeriodicWorker>> workers;
+             workers.push_back(std::make_unique<wuye::PeriodicWorker>(
+                 "counter_patrol_check", absl::Minutes(5), [patrols] { return patrols->Tick(); }));
+             return workers;
+           }});
 }
