@@ -212,9 +212,7 @@ grpc::Status CounterServiceImpl::SignAgreements(Ctx* ctx, const pb::SignAgreemen
       WUYE_RETURN_IF_ERROR(
           CheckHandoverStep(h.state(), pb::HANDOVER_STATE_REGISTERED, "SignAgreements"));
       absl::CivilDay today = absl::ToCivilDay(rc.now, store_.Zone(tx, group, h.estate_id()));
-      if (day > today) {
-        return FieldError("handover_date", "must not be in the future (the estate's day)");
-      }
+      WUYE_RETURN_IF_ERROR(CheckHandoverDay(day, today));
       h.set_state(pb::HANDOVER_STATE_SIGNED);
       *h.mutable_agreements() = req->agreements();
       *h.mutable_handover_date() = ToDate(day);
@@ -353,12 +351,7 @@ grpc::Status CounterServiceImpl::RecordMoveIn(Ctx* ctx, const pb::RecordMoveInRe
         return Refused("unit_id: the unit has not been handed over", "NOT_HANDED_OVER");
       }
       absl::CivilDay today = absl::ToCivilDay(rc.now, store_.Zone(tx, group, unit->estate_id));
-      if (day > today) {
-        return FieldError("move_in_date", "must not be in the future (the estate's day)");
-      }
-      if (day < *handed_over) {
-        return FieldError("move_in_date", "must not be before the hand-over day");
-      }
+      WUYE_RETURN_IF_ERROR(CheckMoveInDay(day, today, *handed_over));
       int32_t seq = handovers_.NextMoveInSeq(tx, group, unit->id);
       pb::MoveIn& m = *resp;
       m.set_id(NewId(rc.now));

@@ -59,6 +59,21 @@ absl::StatusOr<std::string> CheckOwnerIdNumber(absl::string_view id_number,
   return id;
 }
 
+absl::Status CheckHandoverDay(absl::CivilDay day, absl::CivilDay today) {
+  if (day > today) {
+    return FieldError("handover_date", "must not be in the future (the estate's day)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckMoveInDay(absl::CivilDay day, absl::CivilDay today, absl::CivilDay handed_over) {
+  if (day > today) {
+    return FieldError("move_in_date", "must not be in the future (the estate's day)");
+  }
+  if (day < handed_over) return FieldError("move_in_date", "must not be before the hand-over day");
+  return absl::OkStatus();
+}
+
 absl::Status CheckFileRef(const pb::FileRef& ref, absl::string_view field) {
   WUYE_RETURN_IF_ERROR(
       CheckText(ref.uri(), absl::StrCat(field, ".uri"), 300, Presence::kRequired, Lines::kOne));

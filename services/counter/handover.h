@@ -42,6 +42,13 @@ absl::StatusOr<std::string> CheckOwnerIdNumber(absl::string_view id_number,
                                                const std::optional<absl::CivilDay>& birth,
                                                absl::CivilDay today);
 
+// The hand-over day recorded at signing: not after the estate's `today` (INVALID_ARGUMENT
+// `handover_date`).
+absl::Status CheckHandoverDay(absl::CivilDay day, absl::CivilDay today);
+// A move-in day: not after the estate's `today`, not before the unit's hand-over day
+// (INVALID_ARGUMENT `move_in_date`).
+absl::Status CheckMoveInDay(absl::CivilDay day, absl::CivilDay today, absl::CivilDay handed_over);
+
 // A file reference: uri 1..300 printable characters on one line, title at most 100.
 absl::Status CheckFileRef(const pb::FileRef& ref, absl::string_view field);
 // 1..`max` file references (`min` 0 for optional lists).

@@ -82,6 +82,19 @@ TEST(HandoverOwnerTest, TheIdNumberIsValidAndCarriesTheResidentsBirthDate) {
   }
 }
 
+// 003_… Q4 (已收樓而未入住…空置物業, the fee paid by the owner): fees are owed from the
+// hand-over day whether anyone lives there or not, so that day cannot be one still to
+// come; residents move in on it or after.
+TEST(HandoverDaysTest, NoFutureHandOverAndNoMoveInBeforeIt_003_Q4) {
+  CivilDay today(2026, 11, 9), handed(2026, 11, 2);
+  EXPECT_TRUE(CheckHandoverDay(today, today).ok());
+  EXPECT_EQ(ErrorField(CheckHandoverDay(today + 1, today)), "handover_date");
+  EXPECT_TRUE(CheckMoveInDay(handed, today, handed).ok());
+  EXPECT_TRUE(CheckMoveInDay(today, today, handed).ok());
+  EXPECT_EQ(ErrorField(CheckMoveInDay(handed - 1, today, handed)), "move_in_date");
+  EXPECT_EQ(ErrorField(CheckMoveInDay(today + 1, today, handed)), "move_in_date");
+}
+
 TEST(HandoverInputTest, FileRefsKeysAndMeterValues) {
   pb::FileRef ref;
   EXPECT_EQ(ErrorField(CheckFileRef(ref, "signature")), "signature.uri");
