@@ -88,8 +88,7 @@ class CounterRegistersTest : public CounterServiceTest {
     return card;
   }
 
-  grpc::Status ReturnCard(const std::string& number, pb::Card* out,
-                          const std::string& token = "") {
+  grpc::Status ReturnCard(const std::string& number, pb::Card* out, const std::string& token = "") {
     pb::ReturnCardRequest req;
     req.set_request_id(Rid());
     req.set_estate_id(estate_);
@@ -119,8 +118,7 @@ class CounterRegistersTest : public CounterServiceTest {
 
   pb::RegisterEntry Open(const pb::CreateRegisterEntryRequest& req, const std::string& token = "") {
     pb::RegisterEntry e;
-    grpc::Status st =
-        Call(&Stub::CreateRegisterEntry, token.empty() ? agent_tok_ : token, req, &e);
+    grpc::Status st = Call(&Stub::CreateRegisterEntry, token.empty() ? agent_tok_ : token, req, &e);
     EXPECT_TRUE(st.ok()) << st.error_message();
     return e;
   }
@@ -273,8 +271,7 @@ TEST_F(CounterRegistersTest, BadLoansAreRefusedByFieldAndChangeNothing) {
   grpc::Status st = Call(&Stub::LendKey, agent_tok_, req, &out);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
   req = LendReq(NewId(absl::Now()));
-  EXPECT_EQ(Call(&Stub::LendKey, agent_tok_, req, &out).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(&Stub::LendKey, agent_tok_, req, &out).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Query("SELECT count(*) FROM key_loans"), 0);
   EXPECT_EQ(StateOf(key.id()), pb::KEY_STATE_IN_CABINET);
 }
@@ -378,11 +375,9 @@ TEST_F(CounterRegistersTest, CardsAreIssuedOncePerNumberAndReturnedOnce_001_Lead
   EXPECT_EQ(card.resident_id(), owner_);
   EXPECT_EQ(card.fee_fen(), 0);
   pb::Card got;
-  ASSERT_TRUE(Call(&Stub::GetCard, guard_tok_, [&] {
-    pb::GetCardRequest r;
-    r.set_id(card.id());
-    return r;
-  }(), &got).ok());
+  pb::GetCardRequest get;
+  get.set_id(card.id());
+  ASSERT_TRUE(Call(&Stub::GetCard, guard_tok_, get, &got).ok());
   EXPECT_EQ(got.number(), "A-0001");
 
   pb::Card out;
@@ -641,16 +636,16 @@ TEST_F(CounterRegistersTest, AFoundItemClosesTheLossItAnswers_001_Lead_2) {
   pb::RegisterEntry elsewhere = Open(far, admin_tok_);
 
   pb::RegisterEntry out;
-  EXPECT_EQ(Field(Call(&Stub::CloseRegisterEntry, agent_tok_, CloseReq(found.id(), umbrella.id()),
+  EXPECT_EQ(
+      Field(Call(&Stub::CloseRegisterEntry, agent_tok_, CloseReq(found.id(), umbrella.id()), &out)),
+      "matched_entry_id");
+  EXPECT_EQ(Field(Call(&Stub::CloseRegisterEntry, agent_tok_, CloseReq(found.id(), elsewhere.id()),
                        &out)),
             "matched_entry_id");
-  EXPECT_EQ(Field(Call(&Stub::CloseRegisterEntry, agent_tok_,
-                       CloseReq(found.id(), elsewhere.id()), &out)),
-            "matched_entry_id");
-  EXPECT_EQ(Call(&Stub::CloseRegisterEntry, agent_tok_,
-                 CloseReq(found.id(), NewId(absl::Now())), &out)
-                .error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      Call(&Stub::CloseRegisterEntry, agent_tok_, CloseReq(found.id(), NewId(absl::Now())), &out)
+          .error_code(),
+      grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Query("SELECT count(*) FROM register_entries WHERE closed"), 0);
 
   ASSERT_TRUE(
