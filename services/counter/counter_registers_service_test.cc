@@ -566,6 +566,32 @@ TEST_F(CounterRegistersTest, AReplacementNumberInUseChangesNothing_001_Lead_4) {
   EXPECT_EQ(Published("counter.card.replaced").size(), 1u);
 }
 
+// Concurrent issues of one number with different request ids: one card is out.
+TEST_F(CounterRegistersTest, ConcurrentIssuesOfANumberMakeOneCard_001_Lead_4) {
+  constexpr int kCallers = 6;
+  std::vector<grpc::Status> results(kCallers);
+  std::vector<pb::IssueCardRequest> reqs;
+  for (int i = 0; i < kCallers; ++i) reqs.push_back(AccessCard("A-0001"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] {
+      pb::Card out;
+      results[i] = Call(&Stub::IssueCard, agent_tok_, reqs[i], &out);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int ok = 0;
+  for (const auto& st : results) {
+    if (st.ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(Reason(st), "CARD_IN_USE") << st.error_message();
+    }
+  }
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM cards"), 1);
+}
+
 // The fee follows the group's settings.
 TEST_F(CounterRegistersTest, TheReplacementFeeIsTheSettings_001_Lead_4) {
   pb::UpdateSettingsRequest s;
