@@ -88,8 +88,7 @@ class CounterRegistersTest : public CounterServiceTest {
     return card;
   }
 
-  grpc::Status ReturnCard(const std::string& number, pb::Card* out,
-                          const std::string& token = "") {
+  grpc::Status ReturnCard(const std::string& number, pb::Card* out, const std::string& token = "") {
     pb::ReturnCardRequest req;
     req.set_request_id(Rid());
     req.set_estate_id(estate_);
@@ -119,8 +118,7 @@ class CounterRegistersTest : public CounterServiceTest {
 
   pb::RegisterEntry Open(const pb::CreateRegisterEntryRequest& req, const std::string& token = "") {
     pb::RegisterEntry e;
-    grpc::Status st =
-        Call(&Stub::CreateRegisterEntry, token.empty() ? agent_tok_ : token, req, &e);
+    grpc::Status st = Call(&Stub::CreateRegisterEntry, token.empty() ? agent_tok_ : token, req, &e);
     EXPECT_TRUE(st.ok()) << st.error_message();
     return e;
   }
@@ -273,8 +271,7 @@ TEST_F(CounterRegistersTest, BadLoansAreRefusedByFieldAndChangeNothing) {
   grpc::Status st = Call(&Stub::LendKey, agent_tok_, req, &out);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
   req = LendReq(NewId(absl::Now()));
-  EXPECT_EQ(Call(&Stub::LendKey, agent_tok_, req, &out).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(&Stub::LendKey, agent_tok_, req, &out).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Query("SELECT count(*) FROM key_loans"), 0);
   EXPECT_EQ(StateOf(key.id()), pb::KEY_STATE_IN_CABINET);
 }
@@ -378,11 +375,9 @@ TEST_F(CounterRegistersTest, CardsAreIssuedOncePerNumberAndReturnedOnce_001_Lead
   EXPECT_EQ(card.resident_id(), owner_);
   EXPECT_EQ(card.fee_fen(), 0);
   pb::Card got;
-  ASSERT_TRUE(Call(&Stub::GetCard, guard_tok_, [&] {
-    pb::GetCardRequest r;
-    r.set_id(card.id());
-    return r;
-  }(), &got).ok());
+  pb::GetCardRequest get;
+  get.set_id(card.id());
+  ASSERT_TRUE(Call(&Stub::GetCard, guard_tok_, get, &got).ok());
   EXPECT_EQ(got.number(), "A-0001");
 
   pb::Card out;
@@ -571,6 +566,32 @@ TEST_F(CounterRegistersTest, AReplacementNumberInUseChangesNothing_001_Lead_4) {
   EXPECT_EQ(Published("counter.card.replaced").size(), 1u);
 }
 
+// Concurrent issues of one number with different request ids: one card is out.
+TEST_F(CounterRegistersTest, ConcurrentIssuesOfANumberMakeOneCard_001_Lead_4) {
+  constexpr int kCallers = 6;
+  std::vector<grpc::Status> results(kCallers);
+  std::vector<pb::IssueCardRequest> reqs;
+  for (int i = 0; i < kCallers; ++i) reqs.push_back(AccessCard("A-0001"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] {
+      pb::Card out;
+      results[i] = Call(&Stub::IssueCard, agent_tok_, reqs[i], &out);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int ok = 0;
+  for (const auto& st : results) {
+    if (st.ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(Reason(st), "CARD_IN_USE") << st.error_message();
+    }
+  }
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM cards"), 1);
+}
+
 // The fee follows the group's settings.
 TEST_F(CounterRegistersTest, TheReplacementFeeIsTheSettings_001_Lead_4) {
   pb::UpdateSettingsRequest s;
@@ -641,16 +662,16 @@ TEST_F(CounterRegistersTest, AFoundItemClosesTheLossItAnswers_001_Lead_2) {
   pb::RegisterEntry elsewhere = Open(far, admin_tok_);
 
   pb::RegisterEntry out;
-  EXPECT_EQ(Field(Call(&Stub::CloseRegisterEntry, agent_tok_, CloseReq(found.id(), umbrella.id()),
+  EXPECT_EQ(
+      Field(Call(&Stub::CloseRegisterEntry, agent_tok_, CloseReq(found.id(), umbrella.id()), &out)),
+      "matched_entry_id");
+  EXPECT_EQ(Field(Call(&Stub::CloseRegisterEntry, agent_tok_, CloseReq(found.id(), elsewhere.id()),
                        &out)),
             "matched_entry_id");
-  EXPECT_EQ(Field(Call(&Stub::CloseRegisterEntry, agent_tok_,
-                       CloseReq(found.id(), elsewhere.id()), &out)),
-            "matched_entry_id");
-  EXPECT_EQ(Call(&Stub::CloseRegisterEntry, agent_tok_,
-                 CloseReq(found.id(), NewId(absl::Now())), &out)
-                .error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      Call(&Stub::CloseRegisterEntry, agent_tok_, CloseReq(found.id(), NewId(absl::Now())), &out)
+          .error_code(),
+      grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Query("SELECT count(*) FROM register_entries WHERE closed"), 0);
 
   ASSERT_TRUE(

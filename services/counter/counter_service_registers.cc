@@ -21,11 +21,10 @@ const std::initializer_list<std::string_view> kKeyKeepers = {
     kAgent, kTeamLead, kSupervisor, kEstateManager, kSecurityGuard, kGroupAdmin};
 // Lending and returning, and reading the cabinet and its loans: also technicians.
 const std::initializer_list<std::string_view> kKeyUsers = {
-    kAgent,         kTeamLead,      kSupervisor, kEstateManager,
-    kSecurityGuard, kTechnician,    kGroupAdmin};
+    kAgent, kTeamLead, kSupervisor, kEstateManager, kSecurityGuard, kTechnician, kGroupAdmin};
 // Cards and registers (001_… 物业客服领班 1, 2, 4): the desk and the guards.
-const std::initializer_list<std::string_view> kDesk = {
-    kAgent, kTeamLead, kSupervisor, kEstateManager, kSecurityGuard, kGroupAdmin};
+const std::initializer_list<std::string_view> kDesk = {kAgent,         kTeamLead,      kSupervisor,
+                                                       kEstateManager, kSecurityGuard, kGroupAdmin};
 
 // NOT_FOUND naming `field` unless the estate is one of the caller's group.
 absl::Status RequireKnownEstate(RegistersStore& store, pqxx::work& tx, const std::string& group,
@@ -74,9 +73,8 @@ grpc::Status CounterServiceImpl::CreateKey(Ctx* ctx, const pb::CreateKeyRequest*
       key.set_version(1);
       *key.mutable_create_time() = ToProtoTime(rc.now);
       if (!registers_.InsertKey(tx, group, key)) {
-        return WithReason(
-            absl::AlreadyExistsError("number: the estate has a key of this number"),
-            "KEY_NUMBER_TAKEN");
+        return WithReason(absl::AlreadyExistsError("number: the estate has a key of this number"),
+                          "KEY_NUMBER_TAKEN");
       }
       *resp = std::move(key);
       return absl::OkStatus();
@@ -169,8 +167,8 @@ grpc::Status CounterServiceImpl::ListKeyLoans(Ctx* ctx, const pb::ListKeyLoansRe
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     if (!req->key_id().empty()) WUYE_RETURN_IF_ERROR(CheckId(req->key_id(), "key_id"));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
-    const std::string filters = absl::StrCat("loans;", req->estate_id(), ";", req->key_id(), ";",
-                                             req->open_only());
+    const std::string filters =
+        absl::StrCat("loans;", req->estate_id(), ";", req->key_id(), ";", req->open_only());
     WUYE_ASSIGN_OR_RETURN(PageRequest page,
                           ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
@@ -192,7 +190,8 @@ grpc::Status CounterServiceImpl::CheckKeys(Ctx* ctx, const pb::CheckKeysRequest*
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
-      WUYE_RETURN_IF_ERROR(RequireKnownEstate(registers_, tx, group, req->estate_id(), "estate_id"));
+      WUYE_RETURN_IF_ERROR(
+          RequireKnownEstate(registers_, tx, group, req->estate_id(), "estate_id"));
       // Every key of the estate locked: no loan or return moves while the count is written.
       auto keys = registers_.LockKeysForCheck(tx, group, req->estate_id());
       WUYE_ASSIGN_OR_RETURN(CheckPlan plan, PlanCheck(keys, req->found_numbers()));
@@ -261,8 +260,7 @@ grpc::Status CounterServiceImpl::IssueCard(Ctx* ctx, const pb::IssueCardRequest*
   });
 }
 
-grpc::Status CounterServiceImpl::GetCard(Ctx* ctx, const pb::GetCardRequest* req,
-                                         pb::Card* resp) {
+grpc::Status CounterServiceImpl::GetCard(Ctx* ctx, const pb::GetCardRequest* req, pb::Card* resp) {
   return rpc_.Run(ctx, "GetCard", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole(kDesk));
@@ -375,8 +373,8 @@ grpc::Status CounterServiceImpl::ReportCardLost(Ctx* ctx, const pb::ReportCardLo
       blocked.set_card_number(resp->number());
       blocked.set_kind(CardKindWord(resp->kind()));
       *blocked.mutable_at() = ToProtoTime(rc.now);
-      outbox_.Append(tx, {"counter.card.blocked", group, estate, resp->id(), resp->version(),
-                          &blocked},
+      outbox_.Append(tx,
+                     {"counter.card.blocked", group, estate, resp->id(), resp->version(), &blocked},
                      rc.now, rc.trace_id);
       if (!fresh.id().empty()) {
         ev::CardReplaced replaced;
@@ -387,9 +385,9 @@ grpc::Status CounterServiceImpl::ReportCardLost(Ctx* ctx, const pb::ReportCardLo
         replaced.set_replaces_card_id(lost->id());
         replaced.set_fee_fen(fresh.fee_fen());
         *replaced.mutable_at() = ToProtoTime(rc.now);
-        outbox_.Append(tx, {"counter.card.replaced", group, estate, fresh.id(), fresh.version(),
-                            &replaced},
-                       rc.now, rc.trace_id);
+        outbox_.Append(
+            tx, {"counter.card.replaced", group, estate, fresh.id(), fresh.version(), &replaced},
+            rc.now, rc.trace_id);
       }
       return absl::OkStatus();
     });
@@ -442,15 +440,14 @@ grpc::Status CounterServiceImpl::ListRegisterEntries(Ctx* ctx,
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     if (!pb::RegisterKind_IsValid(req->kind())) return FieldError("kind", "not a register kind");
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
-    const std::string filters = absl::StrCat("entries;", req->estate_id(), ";", req->kind(), ";",
-                                             req->open_only());
+    const std::string filters =
+        absl::StrCat("entries;", req->estate_id(), ";", req->kind(), ";", req->open_only());
     WUYE_ASSIGN_OR_RETURN(PageRequest page,
                           ParseIdPage(req->page_size(), req->page_token(), filters));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto rows = registers_.ListEntries(tx, rc.caller.group_id, req->estate_id(), req->kind(),
                                          req->open_only(), page.after, page.size + 1);
-      resp->set_next_page_token(
-          FillPage(std::move(rows), page, filters, resp->mutable_entries()));
+      resp->set_next_page_token(FillPage(std::move(rows), page, filters, resp->mutable_entries()));
       return absl::OkStatus();
     });
   });

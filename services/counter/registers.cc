@@ -63,7 +63,8 @@ absl::Status CheckLoanRequest(const pb::LendKeyRequest& req, absl::Time now) {
     return FieldError("borrower_staff_id", "exactly one of borrower_staff_id and borrower_name");
   }
   if (staff) WUYE_RETURN_IF_ERROR(CheckId(req.borrower_staff_id(), "borrower_staff_id"));
-  if (named) WUYE_RETURN_IF_ERROR(CheckName(req.borrower_name(), "borrower_name", Presence::kRequired));
+  if (named)
+    WUYE_RETURN_IF_ERROR(CheckName(req.borrower_name(), "borrower_name", Presence::kRequired));
   WUYE_RETURN_IF_ERROR(CheckText(req.purpose(), "purpose", 200, Presence::kRequired, Lines::kMany));
   WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req.purpose(), "purpose"));
   return CheckDue(req.due_time(), req.has_due_time(), now, "due_time");
@@ -146,10 +147,10 @@ absl::Status CheckNewCard(const pb::IssueCardRequest& req) {
 
 absl::Status CardIsOut(pb::CardState state, absl::string_view field) {
   if (state == pb::CARD_STATE_ISSUED) return absl::OkStatus();
-  return Refused(absl::StrCat(field, state == pb::CARD_STATE_BLOCKED
-                                         ? ": the card is blocked (reported lost)"
-                                         : ": the card was returned"),
-                 "CARD_NOT_ISSUED");
+  return Refused(
+      absl::StrCat(field, state == pb::CARD_STATE_BLOCKED ? ": the card is blocked (reported lost)"
+                                                          : ": the card was returned"),
+      "CARD_NOT_ISSUED");
 }
 
 int64_t ReplacementFee(pb::CardKind kind, const pb::Settings& settings) {
@@ -202,10 +203,10 @@ absl::Status CheckCloseEntry(const pb::CloseRegisterEntryRequest& req) {
 absl::Status CanClose(const EntryAtClose& entry, const EntryAtClose* match) {
   if (entry.closed) return Refused("entry_id: the entry is closed", "ALREADY_CLOSED");
   if (match == nullptr) return absl::OkStatus();
-  const bool pair = (entry.kind == pb::REGISTER_KIND_FOUND_ITEM &&
-                     match->kind == pb::REGISTER_KIND_LOST_REPORT) ||
-                    (entry.kind == pb::REGISTER_KIND_LOST_REPORT &&
-                     match->kind == pb::REGISTER_KIND_FOUND_ITEM);
+  const bool pair =
+      (entry.kind == pb::REGISTER_KIND_FOUND_ITEM &&
+       match->kind == pb::REGISTER_KIND_LOST_REPORT) ||
+      (entry.kind == pb::REGISTER_KIND_LOST_REPORT && match->kind == pb::REGISTER_KIND_FOUND_ITEM);
   if (!pair) {
     return FieldError("matched_entry_id",
                       "a found item matches a loss report only, and a loss report a found item");

@@ -27,8 +27,8 @@ const sql::Statement kEstateKnown = statements.Add(
 
 constexpr char kKeyCols[] =
     "id, estate_id, number, COALESCE(unit_id::text, ''), common_area, label, state, "
-    "COALESCE(current_loan_id::text, ''), " WUYE_SQL_MICROS("last_check_at") ", version, "
-    WUYE_SQL_MICROS("created_at");
+    "COALESCE(current_loan_id::text, ''), " WUYE_SQL_MICROS(
+        "last_check_at") ", version, " WUYE_SQL_MICROS("created_at");
 
 pb::Key KeyRow(const pqxx::row& r) {
   pb::Key k;
@@ -53,12 +53,12 @@ pb::Key KeyRow(const pqxx::row& r) {
 const sql::Statement kKeyInsert = statements.Add(
     "ct_key_insert",
     "INSERT INTO office_keys (id, group_id, estate_id, number, unit_id, common_area, label, "
-    "state, version, created_at) VALUES ($1, $2, $3, $4, NULLIF($5, '')::uuid, $6, $7, $8, $9, "
-    WUYE_SQL_TIME("$10") ") ON CONFLICT (group_id, estate_id, number) DO NOTHING");
+    "state, version, created_at) VALUES ($1, $2, $3, $4, NULLIF($5, '')::uuid, $6, $7, $8, "
+    "$9, " WUYE_SQL_TIME("$10") ") ON CONFLICT (group_id, estate_id, number) DO NOTHING");
 
-const sql::Statement kKeyGet = statements.Add(
-    "ct_key_get", std::string("SELECT ") + kKeyCols +
-                      " FROM office_keys WHERE group_id = $1 AND id = $2");
+const sql::Statement kKeyGet =
+    statements.Add("ct_key_get", std::string("SELECT ") + kKeyCols +
+                                     " FROM office_keys WHERE group_id = $1 AND id = $2");
 const sql::Statement kKeyLock = statements.Add(
     "ct_key_lock", std::string("SELECT ") + kKeyCols +
                        " FROM office_keys WHERE group_id = $1 AND id = $2 FOR UPDATE");
@@ -74,10 +74,10 @@ const sql::Statement kKeysForCheck = statements.Add(
     "SELECT id, number, state FROM office_keys WHERE group_id = $1 AND estate_id = $2 "
     "ORDER BY id FOR UPDATE");
 
-const sql::Statement kKeySetState = statements.Add(
-    "ct_key_set_state",
-    "UPDATE office_keys SET state = $3, current_loan_id = NULLIF($4, '')::uuid, "
-    "version = version + 1 WHERE group_id = $1 AND id = $2");
+const sql::Statement kKeySetState =
+    statements.Add("ct_key_set_state",
+                   "UPDATE office_keys SET state = $3, current_loan_id = NULLIF($4, '')::uuid, "
+                   "version = version + 1 WHERE group_id = $1 AND id = $2");
 
 const sql::Statement kKeyApplyCheck = statements.Add(
     "ct_key_apply_check",
@@ -88,8 +88,8 @@ const sql::Statement kKeyApplyCheck = statements.Add(
 const sql::Statement kKeyCheckInsert = statements.Add(
     "ct_keycheck_insert",
     "INSERT INTO key_checks (id, group_id, estate_id, checked_at, checked_by, keys_registered, "
-    "keys_found, keys_lent, missing_numbers) VALUES ($1, $2, $3, " WUYE_SQL_TIME("$4")
-    ", $5, $6, $7, $8, $9::text[])");
+    "keys_found, keys_lent, missing_numbers) VALUES ($1, $2, $3, " WUYE_SQL_TIME(
+        "$4") ", $5, $6, $7, $8, $9::text[])");
 
 constexpr char kLoanCols[] =
     "id, key_id, estate_id, borrower_staff_id, borrower_name, purpose, "
@@ -115,20 +115,21 @@ pb::KeyLoan LoanRow(const pqxx::row& r) {
 const sql::Statement kLoanInsert = statements.Add(
     "ct_loan_insert",
     "INSERT INTO key_loans (id, group_id, estate_id, key_id, borrower_staff_id, borrower_name, "
-    "purpose, lent_at, due_at, lent_by) VALUES ($1, $2, $3, $4, $5, $6, $7, " WUYE_SQL_TIME("$8")
-    ", " WUYE_SQL_TIME_OR_NULL("$9") ", $10)");
+    "purpose, lent_at, due_at, lent_by) VALUES ($1, $2, $3, $4, $5, $6, $7, " WUYE_SQL_TIME(
+        "$8") ", " WUYE_SQL_TIME_OR_NULL("$9") ", $10)");
 
 const sql::Statement kLoanClose = statements.Add(
     "ct_loan_close", std::string("UPDATE key_loans SET returned_at = ") + WUYE_SQL_TIME("$3") +
                          ", received_by = $4 WHERE group_id = $1 AND key_id = $2 "
-                         "AND returned_at IS NULL RETURNING " + kLoanCols);
+                         "AND returned_at IS NULL RETURNING " +
+                         kLoanCols);
 
-const sql::Statement kLoanList = statements.Add(
-    "ct_loan_list", std::string("SELECT ") + kLoanCols +
-                        " FROM key_loans WHERE group_id = $1 AND estate_id = $2 "
-                        "AND ($3 = '' OR key_id = NULLIF($3, '')::uuid) "
-                        "AND (NOT $4 OR returned_at IS NULL) "
-                        "AND id > " WUYE_SQL_AFTER("$5") " ORDER BY id LIMIT $6");
+const sql::Statement kLoanList =
+    statements.Add("ct_loan_list", std::string("SELECT ") + kLoanCols +
+                                       " FROM key_loans WHERE group_id = $1 AND estate_id = $2 "
+                                       "AND ($3 = '' OR key_id = NULLIF($3, '')::uuid) "
+                                       "AND (NOT $4 OR returned_at IS NULL) "
+                                       "AND id > " WUYE_SQL_AFTER("$5") " ORDER BY id LIMIT $6");
 
 // ---- cards ------------------------------------------------------------------------------
 
@@ -165,41 +166,41 @@ const sql::Statement kCardInsert = statements.Add(
     "NULLIF($6, '')::uuid, NULLIF($7, '')::uuid, $8, $9, " WUYE_SQL_TIME("$10") ", $11, "
     "NULLIF($12, '')::uuid, $13, $14)");
 
-const sql::Statement kCardGet = statements.Add(
-    "ct_card_get", std::string("SELECT ") + kCardCols +
-                       " FROM cards WHERE group_id = $1 AND id = $2");
-const sql::Statement kCardLock = statements.Add(
-    "ct_card_lock", std::string("SELECT ") + kCardCols +
-                        " FROM cards WHERE group_id = $1 AND id = $2 FOR UPDATE");
+const sql::Statement kCardGet =
+    statements.Add("ct_card_get", std::string("SELECT ") + kCardCols +
+                                      " FROM cards WHERE group_id = $1 AND id = $2");
+const sql::Statement kCardLock =
+    statements.Add("ct_card_lock", std::string("SELECT ") + kCardCols +
+                                       " FROM cards WHERE group_id = $1 AND id = $2 FOR UPDATE");
 
 // The issued card first, then the latest; its row is locked after the choice.
-const sql::Statement kCardByNumber = statements.Add(
-    "ct_card_by_number",
-    "SELECT id FROM cards WHERE group_id = $1 AND estate_id = $2 AND number = $3 "
-    "ORDER BY (state = 1) DESC, issued_at DESC, id DESC LIMIT 1");
+const sql::Statement kCardByNumber =
+    statements.Add("ct_card_by_number",
+                   "SELECT id FROM cards WHERE group_id = $1 AND estate_id = $2 AND number = $3 "
+                   "ORDER BY (state = 1) DESC, issued_at DESC, id DESC LIMIT 1");
 
 const sql::Statement kCardNumberIssued = statements.Add(
     "ct_card_number_issued",
     "SELECT 1 FROM cards WHERE group_id = $1 AND estate_id = $2 AND number = $3 AND state = 1");
 
 const sql::Statement kCardReturn = statements.Add(
-    "ct_card_return", std::string("UPDATE cards SET state = 2, returned_at = ") +
-                          WUYE_SQL_TIME("$3") +
-                          ", version = version + 1 WHERE group_id = $1 AND id = $2 RETURNING " +
-                          kCardCols);
+    "ct_card_return",
+    std::string("UPDATE cards SET state = 2, returned_at = ") + WUYE_SQL_TIME("$3") +
+        ", version = version + 1 WHERE group_id = $1 AND id = $2 RETURNING " + kCardCols);
 
-const sql::Statement kCardBlock = statements.Add(
-    "ct_card_block", std::string("UPDATE cards SET state = 3, blocked_at = ") +
-                         WUYE_SQL_TIME("$3") +
-                         ", replaced_by = NULLIF($4, '')::uuid, version = version + 1 "
-                         "WHERE group_id = $1 AND id = $2 RETURNING " + kCardCols);
+const sql::Statement kCardBlock =
+    statements.Add("ct_card_block",
+                   std::string("UPDATE cards SET state = 3, blocked_at = ") + WUYE_SQL_TIME("$3") +
+                       ", replaced_by = NULLIF($4, '')::uuid, version = version + 1 "
+                       "WHERE group_id = $1 AND id = $2 RETURNING " +
+                       kCardCols);
 
-const sql::Statement kCardList = statements.Add(
-    "ct_card_list", std::string("SELECT ") + kCardCols +
-                        " FROM cards WHERE group_id = $1 AND estate_id = $2 "
-                        "AND ($3 = 0 OR kind = $3) AND ($4 = 0 OR state = $4) "
-                        "AND ($5 = '' OR unit_id = NULLIF($5, '')::uuid) "
-                        "AND id > " WUYE_SQL_AFTER("$6") " ORDER BY id LIMIT $7");
+const sql::Statement kCardList =
+    statements.Add("ct_card_list", std::string("SELECT ") + kCardCols +
+                                       " FROM cards WHERE group_id = $1 AND estate_id = $2 "
+                                       "AND ($3 = 0 OR kind = $3) AND ($4 = 0 OR state = $4) "
+                                       "AND ($5 = '' OR unit_id = NULLIF($5, '')::uuid) "
+                                       "AND id > " WUYE_SQL_AFTER("$6") " ORDER BY id LIMIT $7");
 
 // ---- registers --------------------------------------------------------------------------
 
@@ -235,9 +236,9 @@ const sql::Statement kEntryInsert = statements.Add(
     "unit_id, kept_at, due_at, opened_at, opened_by) VALUES ($1, $2, $3, $4, $5, $6, "
     "NULLIF($7, '')::uuid, $8, " WUYE_SQL_TIME_OR_NULL("$9") ", " WUYE_SQL_TIME("$10") ", $11)");
 
-const sql::Statement kEntryGet = statements.Add(
-    "ct_entry_get", std::string("SELECT ") + kEntryCols +
-                        " FROM register_entries WHERE group_id = $1 AND id = $2");
+const sql::Statement kEntryGet =
+    statements.Add("ct_entry_get", std::string("SELECT ") + kEntryCols +
+                                       " FROM register_entries WHERE group_id = $1 AND id = $2");
 const sql::Statement kEntryLock = statements.Add(
     "ct_entry_lock", std::string("SELECT ") + kEntryCols +
                          " FROM register_entries WHERE group_id = $1 AND id = $2 FOR UPDATE");
@@ -247,7 +248,8 @@ const sql::Statement kEntryClose = statements.Add(
                                   "closed_at = ") +
                           WUYE_SQL_TIME("$4") +
                           ", closed_by = $5, matched_entry_id = NULLIF($6, '')::uuid "
-                          "WHERE group_id = $1 AND id = $2 RETURNING " + kEntryCols);
+                          "WHERE group_id = $1 AND id = $2 RETURNING " +
+                          kEntryCols);
 
 const sql::Statement kEntryList = statements.Add(
     "ct_entry_list", std::string("SELECT ") + kEntryCols +
@@ -267,10 +269,10 @@ bool RegistersStore::EstateKnown(pqxx::work& tx, const std::string& group,
 // ---- keys ---------------------------------------------------------------------------------
 
 bool RegistersStore::InsertKey(pqxx::work& tx, const std::string& group, const pb::Key& k) {
-  pqxx::result r = tx.exec_prepared(kKeyInsert, k.id(), group, k.estate_id(), k.number(),
-                                    k.opens().unit_id(), k.opens().common_area(), k.label(),
-                                    static_cast<int>(k.state()), k.version(),
-                                    Micros(FromProtoTime(k.create_time())));
+  pqxx::result r =
+      tx.exec_prepared(kKeyInsert, k.id(), group, k.estate_id(), k.number(), k.opens().unit_id(),
+                       k.opens().common_area(), k.label(), static_cast<int>(k.state()), k.version(),
+                       Micros(FromProtoTime(k.create_time())));
   return r.affected_rows() == 1;
 }
 
@@ -317,8 +319,7 @@ void RegistersStore::ApplyCheck(pqxx::work& tx, const std::string& group, const 
   tx.exec_prepared(kKeyApplyCheck, group, PgArray(ids), PgArray(states), Micros(at));
 }
 
-void RegistersStore::InsertCheck(pqxx::work& tx, const std::string& group,
-                                 const pb::KeyCheck& c) {
+void RegistersStore::InsertCheck(pqxx::work& tx, const std::string& group, const pb::KeyCheck& c) {
   std::vector<std::string> missing(c.missing_numbers().begin(), c.missing_numbers().end());
   tx.exec_prepared(kKeyCheckInsert, c.id(), group, c.estate_id(),
                    Micros(FromProtoTime(c.check_time())), c.checked_by(), c.keys_registered(),
@@ -381,8 +382,8 @@ bool RegistersStore::NumberIssued(pqxx::work& tx, const std::string& group,
   return !tx.exec_prepared(kCardNumberIssued, group, estate, number).empty();
 }
 
-pb::Card RegistersStore::ReturnCard(pqxx::work& tx, const std::string& group,
-                                    const std::string& id, absl::Time at) {
+pb::Card RegistersStore::ReturnCard(pqxx::work& tx, const std::string& group, const std::string& id,
+                                    absl::Time at) {
   return CardRow(tx.exec_prepared1(kCardReturn, group, id, Micros(at)));
 }
 
@@ -409,8 +410,8 @@ void RegistersStore::InsertEntry(pqxx::work& tx, const std::string& group,
                                  const pb::RegisterEntry& e) {
   tx.exec_prepared(kEntryInsert, e.id(), group, e.estate_id(), static_cast<int>(e.kind()),
                    e.description(), e.person_name(), e.unit_id(), e.kept_at(),
-                   DueMicros(e.has_due_time(), e.due_time()),
-                   Micros(FromProtoTime(e.open_time())), e.opened_by());
+                   DueMicros(e.has_due_time(), e.due_time()), Micros(FromProtoTime(e.open_time())),
+                   e.opened_by());
 }
 
 std::optional<pb::RegisterEntry> RegistersStore::GetEntry(pqxx::work& tx, const std::string& group,
@@ -424,8 +425,7 @@ pb::RegisterEntry RegistersStore::CloseEntry(pqxx::work& tx, const std::string& 
                                              const std::string& id, const std::string& to_name,
                                              absl::Time at, const std::string& by,
                                              const std::string& matched) {
-  return EntryRow(
-      tx.exec_prepared1(kEntryClose, group, id, to_name, Micros(at), by, matched));
+  return EntryRow(tx.exec_prepared1(kEntryClose, group, id, to_name, Micros(at), by, matched));
 }
 
 std::vector<pb::RegisterEntry> RegistersStore::ListEntries(pqxx::work& tx, const std::string& group,

@@ -29,9 +29,8 @@ class RegistersStore {
   bool InsertKey(pqxx::work& tx, const std::string& group, const pb::Key& key);
   std::optional<pb::Key> GetKey(pqxx::work& tx, const std::string& group, const std::string& id,
                                 RowLock lock);
-  std::vector<pb::Key> ListKeys(pqxx::work& tx, const std::string& group,
-                                const std::string& estate, pb::KeyState state,
-                                const std::string& after, int limit);
+  std::vector<pb::Key> ListKeys(pqxx::work& tx, const std::string& group, const std::string& estate,
+                                pb::KeyState state, const std::string& after, int limit);
   // Every key of the estate, locked, in id order.
   std::vector<KeyAtCheck> LockKeysForCheck(pqxx::work& tx, const std::string& group,
                                            const std::string& estate);
@@ -67,8 +66,8 @@ class RegistersStore {
   // any) at `at`; its version moves on. Returns it as stored.
   pb::Card ReturnCard(pqxx::work& tx, const std::string& group, const std::string& id,
                       absl::Time at);
-  pb::Card BlockCard(pqxx::work& tx, const std::string& group, const std::string& id,
-                     absl::Time at, const std::string& replaced_by);
+  pb::Card BlockCard(pqxx::work& tx, const std::string& group, const std::string& id, absl::Time at,
+                     const std::string& replaced_by);
   std::vector<pb::Card> ListCards(pqxx::work& tx, const std::string& group,
                                   const pb::ListCardsRequest& filter, const std::string& after,
                                   int limit);
