@@ -82,8 +82,8 @@ events::v1::RenovationApplied AppliedEvent(const pb::Renovation& r, const pb::Se
 events::v1::RenovationDecided DecidedEvent(const pb::Renovation& r, absl::Time at);
 events::v1::RenovationAccepted AcceptedEvent(const pb::Renovation& r, absl::Time at);
 events::v1::PatrolMissed PatrolMissedEvent(const std::string& renovation_id,
-                                           const std::string& estate_id,
-                                           const std::string& unit_id, absl::CivilDay day);
+                                           const std::string& estate_id, const std::string& unit_id,
+                                           absl::CivilDay day);
 // The subject_version of "counter.renovation.patrol_missed": yyyymmdd.
 int64_t DayNumber(absl::CivilDay day);
 
