@@ -531,6 +531,31 @@ TEST_F(CounterRenovationTest, RequestIdsReplayTheFirstAnswer) {
   EXPECT_EQ(Count("renovation_admissions"), 1);
 }
 
+TEST_F(CounterRenovationTest, ConcurrentRetriesMakeOneRenovationAndAUnitHasOneAtATime) {
+  auto req = Application(unit_, owner_);
+  pb::Renovation a, b;
+  grpc::Status sa, sb;
+  std::thread t1([&] { sa = Call(&Stub::CreateRenovation, agent_tok_, req, &a); });
+  std::thread t2([&] { sb = Call(&Stub::CreateRenovation, agent_tok_, req, &b); });
+  t1.join();
+  t2.join();
+  ASSERT_TRUE(sa.ok() && sb.ok()) << sa.error_message() << sb.error_message();
+  EXPECT_EQ(a.id(), b.id());
+  EXPECT_EQ(Count("renovations"), 1);
+  EXPECT_EQ(Published("counter.renovation.applied").size(), 1u);
+  // Two different applications for another unit at once: one is taken.
+  std::string unit = Unit(estate_, "1801");
+  std::string owner = Resident(unit, estate_, ev::RESIDENT_ROLE_OWNER);
+  auto r1 = Application(unit, owner), r2 = Application(unit, owner);
+  std::thread t3([&] { sa = Call(&Stub::CreateRenovation, agent_tok_, r1, &a); });
+  std::thread t4([&] { sb = Call(&Stub::CreateRenovation, agent_tok_, r2, &b); });
+  t3.join();
+  t4.join();
+  EXPECT_NE(sa.ok(), sb.ok());
+  EXPECT_EQ(Reason(sa.ok() ? sb : sa), "RENOVATION_IN_PROGRESS");
+  EXPECT_EQ(Count("renovations"), 2);
+}
+
 TEST_F(CounterRenovationTest, OtherGroupsOtherEstatesAndOtherRolesSeeNothing) {
   pb::Renovation r = Apply();
   pb::Renovation out;
