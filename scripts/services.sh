@@ -46,7 +46,9 @@
 #             WUYE_INTAKE_PHONE_KEY ($STATE/intake-phone-key: the directory hashes residents'
 #             numbers in its events with it), eldercare WUYE_ELDERCARE_KEYS
 #             ("local1:" + $STATE/eldercare-key) and WUYE_ELDERCARE_LOOKUP_KEY
-#             ($STATE/eldercare-lookup-key), each made once like the JWT secret
+#             ($STATE/eldercare-lookup-key), counter WUYE_COUNTER_KEYS ("local1:" +
+#             $STATE/counter-key) and WUYE_COUNTER_LOOKUP_KEY ($STATE/counter-lookup-key),
+#             each made once like the JWT secret
 #   log       $STATE/logs/<name>.log  (the service's JSON lines plus the supervisor's)
 #   run       $STATE/run/<name>.pid             the service process
 #             $STATE/run/<name>.supervisor.pid  its supervisor loop
@@ -281,6 +283,8 @@ ensure_secret() {
   ensure_key_file "$STATE/intake-phone-key"
   ensure_key_file "$STATE/eldercare-key"
   ensure_key_file "$STATE/eldercare-lookup-key"
+  ensure_key_file "$STATE/counter-key"
+  ensure_key_file "$STATE/counter-lookup-key"
 }
 
 # Sets ADMIN_URL, REDIS_ADDR from scripts/servers.sh, after checking the servers run.
@@ -443,6 +447,8 @@ start_one() {  # NAME BUILD
         intake | directory) vars+=(WUYE_INTAKE_PHONE_KEY="$(<"$STATE/intake-phone-key")") ;;
         eldercare) vars+=(WUYE_ELDERCARE_KEYS="local1:$(<"$STATE/eldercare-key")"
                           WUYE_ELDERCARE_LOOKUP_KEY="$(<"$STATE/eldercare-lookup-key")") ;;
+        counter) vars+=(WUYE_COUNTER_KEYS="local1:$(<"$STATE/counter-key")"
+                        WUYE_COUNTER_LOOKUP_KEY="$(<"$STATE/counter-lookup-key")") ;;
       esac ;;
   esac
   env "${vars[@]}" \

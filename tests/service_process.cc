@@ -112,6 +112,11 @@ std::map<std::string, std::string> ServiceTestEnv(const std::string& name) {
     return {{"WUYE_ELDERCARE_KEYS", "test1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="},
             {"WUYE_ELDERCARE_LOOKUP_KEY", "bG9va3VwLWtleS1mb3Itd3V5ZS10ZXN0cy0wMTIzNDU2Nzg5"}};
   }
+  // The counter's keys for the ID numbers of RegisterOwner.
+  if (name == "counter") {
+    return {{"WUYE_COUNTER_KEYS", "test1:Y291bnRlci10ZXN0LWtleS0wMTIzNDU2Nzg5YWJjZGU="},
+            {"WUYE_COUNTER_LOOKUP_KEY", "Y291bnRlci1sb29rdXAta2V5LWZvci13dXllLXRlc3Rz"}};
+  }
   return {};
 }
 

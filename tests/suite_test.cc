@@ -120,6 +120,7 @@ class Suite {
     t.performance = Target("performance");
     t.eldercare = Target("eldercare");
     t.duty = Target("duty");
+    t.counter = Target("counter");
     t.group_id = group;
     return t;
   }
@@ -154,7 +155,8 @@ grpc::Status Rpc(const std::string& token, Fn&& fn) {
 void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySummary& s) {
   const bool dispatch = suite.Has("dispatch");
   if (suite.Has("intake")) {
-    EXPECT_EQ(s.tickets, 19);
+    // The day's 19, and the counter's two calls about the water cut.
+    EXPECT_EQ(s.tickets, suite.Has("counter") ? 21 : 19);
     const auto& st = s.ticket_states;
     for (const char* key : {"t01-consultation", "t11-suggestion", "t12-praise",
                             "t13-consultation-supervisor", "t19-consultation"}) {
@@ -358,6 +360,11 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
       EXPECT_EQ(roles, (std::set<std::string>{"supervisor", "estate_manager"}));
       EXPECT_GE(s.duty.kinds.at("major_complaint").raised, 2);
     }
+    if (suite.Has("counter")) {
+      // The counter's decisions reach the person on duty: the renovation to decide (then
+      // decided), the lost card to block at the gate.
+      EXPECT_GE(s.duty.kinds.count("renovation_to_decide") + s.duty.kinds.count("card_to_block"), 1u);
+    }
     // 000_… 二.1: every ended shift of the desk handed over and acknowledged.
     EXPECT_GT(s.duty.handovers, 0);
     EXPECT_EQ(s.duty.handovers_acknowledged, s.duty.handovers);
@@ -369,8 +376,62 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
   }
 }
 
+// The counter's day (docs/api/counter.md), across processes: the directory marks the unit
+// the counter handed over, billing asks for the renovation deposit and the card's fee,
+// intake resolves the water cut's calls, performance holds the +100 for the committee.
+void ExpectCounter(Suite& suite, const std::string& group, const demo::DaySummary& s) {
+  if (!suite.Has("counter")) return;
+  const demo::DaySummary::CounterFigures& c = s.counter;
+  // 002_… 第七章 4: 业主登记→签约→交费→钥匙及资料交接→抄表→验房.
+  EXPECT_EQ(c.handover_state, "completed");
+  EXPECT_EQ(c.defects, 2);
+  EXPECT_EQ(c.defects_under_warranty, 1);  // 003_… Q3: leakage 5 years; the rack none
+  EXPECT_EQ(c.defects_accepted, 1);
+  EXPECT_TRUE(c.unit_handed_over);
+  EXPECT_EQ(c.unit_occupancy, 2);  // self-occupied
+  EXPECT_EQ(c.renovation_state, "approved");
+  EXPECT_EQ(c.renovation_deposit_fen, 200000);
+  EXPECT_EQ(c.renovation_cases_open, 1);
+  EXPECT_TRUE(c.card_blocked);
+  EXPECT_EQ(c.replacement_fee_fen, 2000);
+  if (suite.Has("intake")) {
+    EXPECT_EQ(c.notice_tickets, 2);
+    EXPECT_EQ(c.notice_tickets_resolved, 2);
+  }
+  if (suite.Has("billing")) {
+    auto stub = bpb::BillingService::NewStub(
+        grpc::CreateChannel(suite.Target("billing"), grpc::InsecureChannelCredentials()));
+    std::string token = AdminToken(group);
+    auto charged = [&](const std::string& unit, const std::string& item, int64_t fen) {
+      return testing::WaitFor(
+          [&] {
+            bpb::GetUnitAccountRequest req;
+            req.set_unit_id(unit);
+            bpb::UnitAccount account;
+            grpc::ClientContext ctx;
+            ctx.AddMetadata("authorization", "Bearer " + token);
+            if (!stub->GetUnitAccount(&ctx, req, &account).ok()) return false;
+            for (const auto& b : account.open_bills()) {
+              for (const auto& line : b.lines()) {
+                if (line.item() == item && line.amount_fen() == fen) return true;
+              }
+            }
+            return false;
+          },
+          absl::Seconds(30));
+    };
+    EXPECT_TRUE(charged(c.renovation_unit_id, "renovation_deposit", 200000));
+    EXPECT_TRUE(charged(c.card_unit_id, "card_replacement", 2000));
+  }
+}
+
 // The figures a rerun or a crash must not change.
 void ExpectSameDay(const demo::DaySummary& a, const demo::DaySummary& b) {
+  EXPECT_EQ(a.counter.handover_state, b.counter.handover_state);
+  EXPECT_EQ(a.counter.defects_accepted, b.counter.defects_accepted);
+  EXPECT_EQ(a.counter.renovation_cases_open, b.counter.renovation_cases_open);
+  EXPECT_EQ(a.counter.replacement_fee_fen, b.counter.replacement_fee_fen);
+  EXPECT_EQ(a.counter.notice_tickets_resolved, b.counter.notice_tickets_resolved);
   EXPECT_EQ(a.ticket_ids, b.ticket_ids);
   EXPECT_EQ(a.ticket_states, b.ticket_states);
   EXPECT_EQ(a.payments_recorded, b.payments_recorded);
@@ -408,12 +469,14 @@ TEST(SuiteTest, DemoDay) {
   ASSERT_TRUE(day.ok()) << day.status();
   day->Print(std::cerr);
   ExpectEndState(suite, group, *day);
+  ExpectCounter(suite, group, *day);
   FirstDay() = *day;
 
   // The same day again: every request is a replay; nothing new anywhere.
   absl::StatusOr<demo::DaySummary> again = demo::RunDemoDay(suite.Targets(group), options);
   ASSERT_TRUE(again.ok()) << again.status();
   ExpectEndState(suite, group, *again);
+  ExpectCounter(suite, group, *again);
   ExpectSameDay(*day, *again);
 }
 

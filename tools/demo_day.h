@@ -28,7 +28,7 @@ inline constexpr char kLogMissingStaff[] = "jade-agent-2";
 
 struct DayTargets {
   std::string directory;
-  std::string intake, dispatch, billing, performance, eldercare, duty;
+  std::string intake, dispatch, billing, performance, eldercare, duty, counter;
   std::string group_id;  // the demo group, as wuye-demo printed it
 };
 
@@ -150,9 +150,24 @@ struct DaySummary {
     std::string log_missing_staff, log_missing_estate;  // kLogMissingStaff's name
     int log_missing_points = 0;                         // its office line (−10), once seen
   } duty;
+  // The counter (docs/api/counter.md).
+  struct CounterFigures {
+    std::string handover_unit, handover_id, handover_state;  // "completed"
+    int defects = 0, defects_under_warranty = 0, defects_accepted = 0;
+    bool unit_handed_over = false;  // in the directory, after the counter's event
+    int unit_occupancy = 0;         // directory.v1.Occupancy
+    std::string renovation_unit_id, card_unit_id;
+    std::string renovation_state;   // "approved"
+    int64_t renovation_deposit_fen = 0;
+    int renovation_cases_open = 0;  // the patrol's finding
+    bool card_blocked = false;
+    int64_t replacement_fee_fen = 0;
+    int notice_tickets = 0, notice_tickets_resolved = 0;
+  } counter;
 
   void Print(std::ostream& out) const;
   void PrintDuty(std::ostream& out) const;
+  void PrintCounter(std::ostream& out) const;
 };
 
 absl::StatusOr<DaySummary> RunDemoDay(const DayTargets& targets, const DayOptions& options);

@@ -63,6 +63,7 @@ ABSL_FLAG(std::string, billing, "", "host:port of the billing service (empty: sk
 ABSL_FLAG(std::string, performance, "", "host:port of the performance service (empty: skip)");
 ABSL_FLAG(std::string, eldercare, "", "host:port of the eldercare service (empty: skip)");
 ABSL_FLAG(std::string, duty, "", "host:port of the duty desk (empty: skip)");
+ABSL_FLAG(std::string, counter, "", "host:port of the counter (empty: skip)");
 ABSL_FLAG(std::string, day, "",
           "the estate-local day replayed, YYYY-MM-DD (default: yesterday in Asia/Shanghai)");
 ABSL_FLAG(absl::Duration, settle_timeout, absl::Seconds(60),
@@ -434,7 +435,7 @@ int main(int argc, char** argv) {
       "  wuye-demo [--directory=127.0.0.1:50051] [--jwt_secret_file=.local/jwt-secret]\n"
       "            [--intake=H:P] [--dispatch=H:P] [--billing=H:P] [--performance=H:P] "
       "[--duty=H:P]\n"
-      "            [--eldercare=H:P] [--day=YYYY-MM-DD]\n"
+      "            [--eldercare=H:P] [--counter=H:P] [--day=YYYY-MM-DD]\n"
       "Each flag also reads WUYE_<FLAG> from the environment (WUYE_DIRECTORY, ...).\n"
       "--jwt_secret_file: the HS256 secret the services run with (default .local/jwt-secret;\n"
       "WUYE_JWT_SECRET when the file cannot be read).");
@@ -740,8 +741,10 @@ int main(int argc, char** argv) {
   targets.performance = absl::GetFlag(FLAGS_performance);
   targets.eldercare = absl::GetFlag(FLAGS_eldercare);
   targets.duty = absl::GetFlag(FLAGS_duty);
+  targets.counter = absl::GetFlag(FLAGS_counter);
   if (targets.intake.empty() && targets.dispatch.empty() && targets.billing.empty() &&
-      targets.performance.empty() && targets.eldercare.empty() && targets.duty.empty()) {
+      targets.performance.empty() && targets.eldercare.empty() && targets.duty.empty() &&
+      targets.counter.empty()) {
     return 0;
   }
   wuye::demo::DayOptions options;

@@ -404,6 +404,44 @@ std::vector<LedgerEntry> PaidServicePostings(const std::string& unit, int64_t qu
   return {{"receivable", unit, quote_fen}, {"revenue:paid_service", "", -quote_fen}};
 }
 
+// ---- The counter's money -----------------------------------------------------------------
+
+std::vector<LedgerEntry> ChargePostings(const std::string& unit, const std::string& item,
+                                        int64_t amount) {
+  auto held = HeldAccountsOf(item);
+  LedgerEntry credit = held ? LedgerEntry{held->due, held->per_unit ? unit : "", -amount}
+                            : LedgerEntry{absl::StrCat("revenue:", item), "", -amount};
+  return {{"receivable", unit, amount}, credit};
+}
+
+v1::MeterKind MeterKindOf(absl::string_view name) {
+  if (name == "water") return v1::METER_KIND_WATER;
+  if (name == "electricity") return v1::METER_KIND_ELECTRICITY;
+  if (name == "gas") return v1::METER_KIND_GAS;
+  return v1::METER_KIND_UNSPECIFIED;
+}
+
+wuye::common::v1::Month OpeningPeriod(absl::CivilDay day) {
+  return MonthOf(absl::CivilDay(absl::CivilMonth(day) - 1));
+}
+
+DepositRelease ReleaseDeposit(int64_t amount, int64_t paid, int64_t held, int64_t deduction) {
+  DepositRelease r;
+  r.cancel = std::max<int64_t>(amount - paid, 0);
+  r.released = std::clamp<int64_t>(std::min(paid, held), 0, paid);
+  r.deducted = std::clamp<int64_t>(deduction, 0, r.released);
+  r.back = r.released - r.deducted;
+  return r;
+}
+
+std::vector<LedgerEntry> ReleasePostings(const std::string& unit, const DepositRelease& r) {
+  return {{kRenovationDepositDue, unit, r.cancel},
+          {"receivable", unit, -r.cancel},
+          {"deposit_held", unit, r.released},
+          {"unit_credit", unit, -r.back},
+          {kRenovationDeductionRevenue, "", -r.deducted}};
+}
+
 // ---- Elderly-care money ----------------------------------------------------------------
 
 namespace ev = ::wuye::events::v1;
@@ -432,6 +470,9 @@ std::string EldercareItem(ev::ElderFeeKind kind) {
 }
 
 std::optional<HeldAccounts> HeldAccountsOf(const std::string& item) {
+  if (item == kRenovationDepositItem) {
+    return HeldAccounts{kRenovationDepositDue, "deposit_held", true};
+  }
   if (item == "eldercare_family_call_fund") {
     return HeldAccounts{"family_call_fund_due", "family_call_fund", true};
   }
@@ -542,10 +583,7 @@ std::vector<LedgerEntry> FamilyCallDrawPostings(const std::string& unit, int64_t
 
 std::vector<LedgerEntry> ElderChargePostings(const std::string& unit, const std::string& item,
                                              int64_t amount) {
-  auto held = HeldAccountsOf(item);
-  LedgerEntry credit = held ? LedgerEntry{held->due, held->per_unit ? unit : "", -amount}
-                            : LedgerEntry{absl::StrCat("revenue:", item), "", -amount};
-  return {{"receivable", unit, amount}, credit};
+  return ChargePostings(unit, item, amount);
 }
 
 std::vector<LedgerEntry> CollectedPostings(const std::string& unit, const std::string& item,

@@ -233,6 +233,46 @@ std::vector<LedgerEntry> BillingRunPostings(const IssuedFees& fees);
 // A paid work order done at a unit: owed by the unit, the office's paid-service revenue.
 std::vector<LedgerEntry> PaidServicePostings(const std::string& unit, int64_t quote_fen);
 
+// ---- The counter's money (issue 25; counter_money_flow.h moves it) ---------------------
+
+// 003_… Q9, 000_… 二.9: the renovation deposit the office asks when it approves a
+// renovation: owed (`renovation_deposit_due`, per unit) until paid, then held for the unit
+// in `deposit_held` beside the deposits TakeDeposit takes (refundable with REFUND_OF_DEPOSIT,
+// counted in deposits_held_fen); released at acceptance less the deduction.
+inline constexpr char kRenovationDepositItem[] = "renovation_deposit";
+inline constexpr char kRenovationDepositDue[] = "renovation_deposit_due";
+// A replacement access or IC card the unit pays for: the office's revenue at once.
+inline constexpr char kCardReplacementItem[] = "card_replacement";
+// What the office keeps of a renovation deposit for damage or breaches found at acceptance.
+inline constexpr char kRenovationDeductionRevenue[] = "revenue:renovation_deduction";
+
+// A charge of bill `item` to a unit: owed by the unit; the office's revenue of the item, or,
+// for money kept for the unit (HeldAccountsOf: the renovation deposit), its due account.
+std::vector<LedgerEntry> ChargePostings(const std::string& unit, const std::string& item,
+                                        int64_t amount);
+
+// The counter's "meters read at hand-over": the meter's kind of a name ("water",
+// "electricity", "gas"; METER_KIND_UNSPECIFIED for any other).
+v1::MeterKind MeterKindOf(absl::string_view name);
+// The month an opening reading taken at `day` is filed under: the month before it, so that
+// the hand-over month's own reading is measured from it and billed with that month.
+wuye::common::v1::Month OpeningPeriod(absl::CivilDay day);
+
+// How a renovation deposit is settled at acceptance. Of its charge bill (`amount`, `paid`):
+// what is still open is cancelled (never owed now: the works are over); of what was paid,
+// what the unit still has in deposit_held (`held`: a deposit refunded by hand before is not
+// paid twice) is released: the deduction (at most that) to the office, the rest to the
+// unit's credit, refundable with REFUND_OF_CREDIT.
+struct DepositRelease {
+  int64_t cancel = 0;    // the bill's open part, cancelled
+  int64_t released = 0;  // out of deposit_held
+  int64_t deducted = 0;  // of which the office keeps
+  int64_t back = 0;      // of which the unit's credit
+  bool empty() const { return cancel == 0 && released == 0; }
+};
+DepositRelease ReleaseDeposit(int64_t amount, int64_t paid, int64_t held, int64_t deduction);
+std::vector<LedgerEntry> ReleasePostings(const std::string& unit, const DepositRelease& r);
+
 // ---- Elderly-care money (004_… 5.2, 5.6, 5.9, 5.12; eldercare_money_flow.h moves it) --------
 
 inline constexpr char kClinicBilled[] = "clinic_billed";

@@ -120,6 +120,8 @@ BillingServiceImpl::BillingServiceImpl(Db& db, const TokenVerifier& verifier, co
     : db_(db),
       store_(db),
       eldercare_(db),
+      counter_money_(db),
+      counter_store_(db),
       outbox_(db, "billing"),
       rpc_("billing", verifier, clock) {}
 
@@ -320,6 +322,11 @@ grpc::Status BillingServiceImpl::RecordMeterReading(Ctx* ctx,
         return Refused("reading.kind: the estate has no tariff for this meter kind", "NO_TARIFF");
       }
       auto prior = store_.LastBillableReading(tx, unit.id, in.meter_id(), period);
+      // A meter with no billable reading of its own yet is measured from the unit's opening
+      // reading of its kind, taken at hand-over (counter.meters.read), if any.
+      if (!prior && !in.meter_replaced()) {
+        prior = counter_store_.OpeningReading(tx, unit.id, in.kind(), period);
+      }
       WUYE_ASSIGN_OR_RETURN(ReadingOutcome outcome,
                             EvaluateReading(prior, reading, in.meter_replaced(), old_final));
       WUYE_RETURN_IF_ERROR(CheckConsumptionCeiling(outcome.consumption_centi, in.kind(),
@@ -528,6 +535,8 @@ grpc::Status BillingServiceImpl::RecordPayment(Ctx* ctx, const v1::RecordPayment
           rc.now);
       eldercare_.Collected(tx, group, unit.estate_id, payment.id(), plan.allocations, false,
                            rc.now);
+      counter_money_.Collected(tx, group, unit.estate_id, payment.id(), plan.allocations, false,
+                               rc.now);
       for (const auto& [bill, amount] : plan.allocations) {
         auto* a = payment.add_allocations();
         a->set_bill_id(bill);
@@ -593,6 +602,8 @@ grpc::Status BillingServiceImpl::ReversePayment(Ctx* ctx, const v1::ReversePayme
       for (const auto& a : payment->allocations())
         allocated.emplace_back(a.bill_id(), a.amount_fen());
       eldercare_.Collected(tx, group, payment->estate_id(), payment->id(), allocated, true, rc.now);
+      counter_money_.Collected(tx, group, payment->estate_id(), payment->id(), allocated, true,
+                               rc.now);
       store_.MarkReversed(tx, payment->id(), req->reason(), rc.now);
       *resp = *store_.GetPayment(tx, group, payment->id());
       return absl::OkStatus();

@@ -3,6 +3,8 @@
 #pragma once
 
 #include "services/billing/billing_store.h"
+#include "services/billing/counter_money_flow.h"
+#include "services/billing/counter_money_store.h"
 #include "services/billing/eldercare_money_flow.h"
 #include "shared/auth.h"
 #include "shared/clock.h"
@@ -80,6 +82,8 @@ class BillingServiceImpl final : public v1::BillingService::Service {
   int account_bills_limit_ = 1000;
   BillingStore store_;
   EldercareMoneyFlow eldercare_;
+  CounterMoneyFlow counter_money_;  // renovation deposits a payment settles
+  CounterMoneyStore counter_store_;  // opening meter readings
   Outbox outbox_;
   RpcRunner rpc_;
 };

@@ -28,6 +28,7 @@
 #include "shared/zone.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
@@ -2520,6 +2521,362 @@ TEST_F(BillingServiceTest, EstatePricesAndRemindersPageEveryItemOnce) {
   st = Call(&Stub::ListReminders, clerk_, rlist, &rresp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Field(st), "page_token");
+}
+
+// ---- The counter's events (issue 25) ---------------------------------------------------------
+
+class CounterMoneyTest : public BillingServiceTest {
+ protected:
+  void SetUp() override {
+    BillingServiceTest::SetUp();
+    Schedule(estate_);
+    unit_ = Unit(estate_, "90");
+  }
+
+  // Every counter event is delivered twice (a redelivery under another event id): applied
+  // once.
+  void Twice(const std::string& type, const google::protobuf::Message& payload,
+             const std::string& group = "") {
+    for (int i = 0; i < 2; ++i) {
+      absl::Status st = Deliver(type, group.empty() ? group_ : group, NewId(absl::Now()), 1, payload);
+      EXPECT_TRUE(st.ok()) << type << ": " << st;
+    }
+  }
+  v1::UnitAccount Account(const std::string& unit = "") {
+    v1::GetUnitAccountRequest req;
+    req.set_unit_id(unit.empty() ? unit_ : unit);
+    v1::UnitAccount account;
+    EXPECT_TRUE(Call(&Stub::GetUnitAccount, clerk_, req, &account).ok());
+    return account;
+  }
+  // The unit's charge bills of `item`.
+  std::vector<v1::Bill> Charges(const std::string& item) {
+    std::vector<v1::Bill> out;
+    for (const auto& b : Bills(estate_, unit_)) {
+      if (b.kind() == v1::BILL_KIND_CHARGE && b.lines_size() == 1 && b.lines(0).item() == item) {
+        out.push_back(b);
+      }
+    }
+    return out;
+  }
+  void Exec(const std::string& sql) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    tx.exec(sql);
+  }
+  // −(sum of an account's entries): what is held on it (a liability or revenue).
+  int64_t Balance(const std::string& account) {
+    return Query(absl::StrCat(
+        "SELECT COALESCE(-sum(amount_fen), 0) FROM ledger_entries WHERE account = '", account,
+        "'"));
+  }
+  grpc::Status Pay(int64_t amount, const std::string& bill, v1::Payment* out) {
+    return Call(&Stub::RecordPayment, clerk_, PaymentReq(unit_, amount, NewId(absl::Now()), bill),
+                out);
+  }
+  ev::RenovationDecided Decided(int64_t deposit, bool approved = true) {
+    ev::RenovationDecided d;
+    d.set_renovation_id(NewId(absl::Now()));
+    d.set_estate_id(estate_);
+    d.set_unit_id(unit_);
+    d.set_approved(approved);
+    d.set_deposit_fen(deposit);
+    *d.mutable_at() = ToProtoTime(absl::Now());
+    return d;
+  }
+  ev::RenovationAccepted Accepted(const ev::RenovationDecided& d, int64_t deduction) {
+    ev::RenovationAccepted a;
+    a.set_renovation_id(d.renovation_id());
+    a.set_estate_id(d.estate_id());
+    a.set_unit_id(d.unit_id());
+    a.set_deposit_fen(d.deposit_fen());
+    a.set_deduction_fen(deduction);
+    a.set_passed(deduction == 0);
+    *a.mutable_at() = ToProtoTime(absl::Now());
+    return a;
+  }
+  ev::MetersRead Meters(std::vector<std::pair<std::string, std::string>> readings) {
+    ev::MetersRead m;
+    m.set_unit_id(unit_);
+    m.set_estate_id(estate_);
+    m.set_handover_id(NewId(absl::Now()));
+    for (const auto& [meter, value] : readings) {
+      auto* r = m.add_readings();
+      r->set_meter(meter);
+      r->set_value(value);
+    }
+    // Monday 2026-11-09 10:00 in Shanghai: the hand-over month is November.
+    *m.mutable_read_at() = ToProtoTime(absl::FromCivil(absl::CivilSecond(2026, 11, 9, 10, 0, 0),
+                                                       EstateZone("Asia/Shanghai")));
+    return m;
+  }
+  grpc::Status Reading(const std::string& meter, int month, const std::string& value,
+                       v1::MeterReading* out) {
+    v1::RecordMeterReadingRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_reading()->set_unit_id(unit_);
+    req.mutable_reading()->set_meter_id(meter);
+    req.mutable_reading()->set_kind(v1::METER_KIND_WATER);
+    *req.mutable_reading()->mutable_period() = Month(2026, month);
+    req.mutable_reading()->set_reading(value);
+    return Call(&Stub::RecordMeterReading, clerk_, req, out);
+  }
+
+  std::string unit_;
+};
+
+// Issue 25 §1 (meter readings at hand-over, billing's readings) and 003_… 客服助理 4 (業主收樓
+// 工作流程 … 水電開通): the readings taken with the owner at hand-over are the unit's opening
+// readings, filed under the month before the hand-over's, so the hand-over month's reading —
+// of a meter labelled by its kind or of the unit's one meter of the kind under its own
+// label — consumes only what was used since the owner took the keys.
+TEST_F(CounterMoneyTest, HandOverReadingsAreTheFirstMonthsBaseline) {
+  Twice("counter.meters.read", Meters({{"water", "123.45"}, {"electricity", "800"}}));
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM meter_readings WHERE unit_id = '", unit_,
+                               "' AND opening AND period = '2026-10-01' AND consumption_centi = "
+                               "0 AND amount_fen = 0 AND state = 1")),
+            2);
+  EXPECT_EQ(Query(absl::StrCat("SELECT reading_centi FROM meter_readings WHERE unit_id = '", unit_,
+                               "' AND meter_id = 'water'")),
+            12345);
+  // A second hand-over's readings of kinds read already change nothing.
+  const std::string before = Snapshot();
+  Twice("counter.meters.read", Meters({{"water", "0"}, {"electricity", "1"}}));
+  EXPECT_EQ(Snapshot(), before);
+
+  // November's reading of the water meter, under the desk's own label: 20 m³ since hand-over.
+  v1::MeterReading november;
+  grpc::Status st = Reading("W1", 11, "143.45", &november);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(november.consumption(), "20.00");
+  EXPECT_EQ(november.amount_fen(), 20 * 345);
+  EXPECT_EQ(november.state(), v1::READING_STATE_BILLABLE);
+  // December's is measured from November's, as always.
+  v1::MeterReading december;
+  ASSERT_TRUE(Reading("W1", 12, "150", &december).ok());
+  EXPECT_EQ(december.consumption(), "6.55");
+  // Below the opening reading: refused as any decreasing reading.
+  v1::MeterReading bad;
+  Exec(absl::StrCat("DELETE FROM meter_readings WHERE unit_id = '", unit_,
+                    "' AND meter_id = 'W1'"));
+  st = Reading("W1", 11, "100", &bad);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "METER_READING_DECREASED");
+  EXPECT_TRUE(Ledger().balanced());
+}
+
+TEST_F(CounterMoneyTest, MalformedOrForeignMeterReadingsChangeNothing) {
+  const std::string before = Snapshot();
+  for (auto readings : std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {{"steam", "1"}}, {{"water", "1.234"}}, {{"water", "-1"}}, {{"water", ""}},
+           {{"water", "1"}, {"gas", "x"}}}) {
+    EXPECT_EQ(Deliver("counter.meters.read", group_, unit_, 1, Meters(readings)).code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  ev::MetersRead bad_unit = Meters({{"water", "1"}});
+  bad_unit.set_unit_id("not-an-id");
+  EXPECT_EQ(Deliver("counter.meters.read", group_, unit_, 1, bad_unit).code(),
+            absl::StatusCode::kInvalidArgument);
+  // Another group's event naming this group's unit, and this group's naming another's:
+  // none of this group's business.
+  const std::string other = NewId(absl::Now());
+  const std::string other_unit = Unit(Estate(150, other), "80", ev::UNIT_TYPE_APARTMENT,
+                                      ev::OCCUPANCY_SELF_OCCUPIED, true, other);
+  const std::string with_other = Snapshot();
+  Twice("counter.meters.read", Meters({{"water", "1"}}), other);
+  ev::MetersRead theirs = Meters({{"water", "1"}});
+  theirs.set_unit_id(other_unit);
+  Twice("counter.meters.read", theirs);
+  EXPECT_EQ(Snapshot(), with_other);
+  // A unit billing does not know yet waits (the entry is delivered again).
+  ev::MetersRead early = Meters({{"water", "1"}});
+  early.set_unit_id(NewId(absl::Now()));
+  EXPECT_EQ(Deliver("counter.meters.read", group_, unit_, 1, early).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Snapshot(), with_other);
+  EXPECT_EQ(with_other, before);  // the copies of the other group's estate and unit aside
+}
+
+// 003_… Q9 (業主辦理裝修申請手續 …) and 000_… 二.9, with issue 25 §2 ("the deposit held by
+// billing … then the deposit refunded less any deduction, by billing"): an approved
+// renovation asks the unit for its deposit once; paid, it is held for the unit like a
+// deposit taken at the desk (001_… 押金費用統計入報表); accepted, it comes back to the unit's
+// credit less the deduction, which is the office's income, and the credit is refundable.
+TEST_F(CounterMoneyTest, ARenovationDepositIsAskedHeldAndReleasedLessTheDeduction) {
+  ev::RenovationDecided decided = Decided(200000);
+  Twice("counter.renovation.decided", decided);
+  Twice("counter.renovation.decided", Decided(150000, /*approved=*/false));
+  Twice("counter.renovation.decided", Decided(0));
+  auto charges = Charges(kRenovationDepositItem);
+  ASSERT_EQ(charges.size(), 1u);
+  EXPECT_EQ(charges[0].amount_fen(), 200000);
+  EXPECT_EQ(charges[0].source(), absl::StrCat("renovation:", decided.renovation_id()));
+  EXPECT_EQ(Account().owed_fen(), 200000);
+  EXPECT_EQ(Account().deposits_held_fen(), 0);  // nothing held of a deposit nobody paid
+  EXPECT_EQ(Balance(kRenovationDepositDue), 200000);
+
+  v1::Payment payment;
+  ASSERT_TRUE(Pay(200000, charges[0].id(), &payment).ok());
+  v1::UnitAccount account = Account();
+  EXPECT_EQ(account.owed_fen(), 0);
+  EXPECT_EQ(account.deposits_held_fen(), 200000);
+  EXPECT_EQ(Balance("deposit_held"), 200000);
+  EXPECT_EQ(Balance(kRenovationDepositDue), 0);
+  EXPECT_TRUE(Ledger().balanced());
+
+  // A payment reversed takes the deposit back out of hand; paid again, it is held again.
+  v1::ReversePaymentRequest rev;
+  rev.set_request_id(NewId(absl::Now()));
+  rev.set_id(payment.id());
+  rev.set_reason("bank returned the transfer");
+  v1::Payment reversed;
+  ASSERT_TRUE(Call(&Stub::ReversePayment, clerk_, rev, &reversed).ok());
+  EXPECT_EQ(Account().deposits_held_fen(), 0);
+  EXPECT_EQ(Account().owed_fen(), 200000);
+  ASSERT_TRUE(Pay(200000, charges[0].id(), &payment).ok());
+  EXPECT_EQ(Account().deposits_held_fen(), 200000);
+
+  Twice("counter.renovation.accepted", Accepted(decided, 30000));
+  account = Account();
+  EXPECT_EQ(account.deposits_held_fen(), 0);
+  EXPECT_EQ(account.credit_fen(), 170000);
+  EXPECT_EQ(account.owed_fen(), 0);
+  EXPECT_EQ(Balance(kRenovationDeductionRevenue), 30000);
+  v1::LedgerCheck check = Ledger();
+  EXPECT_TRUE(check.balanced());
+  EXPECT_EQ(check.unbalanced_transactions(), 0);
+
+  v1::RefundRequest refund;
+  refund.set_request_id(NewId(absl::Now()));
+  refund.set_unit_id(unit_);
+  refund.set_of(v1::REFUND_OF_CREDIT);
+  refund.set_amount_fen(170000);
+  refund.set_method(v1::PAYMENT_METHOD_CASH);
+  refund.set_reason("renovation deposit, less the deduction");
+  v1::UnitAccount after;
+  grpc::Status st = Call(&Stub::Refund, clerk_, refund, &after);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(after.credit_fen(), 0);
+  EXPECT_TRUE(Ledger().balanced());
+}
+
+// The deposit the unit never paid is not owed once the works are accepted: its bill is
+// cancelled; of a deposit paid in part, the part paid comes back less the deduction, and the
+// deduction never takes more than was paid.
+TEST_F(CounterMoneyTest, AnUnpaidDepositIsCancelledAtAcceptance) {
+  ev::RenovationDecided unpaid = Decided(100000);
+  Twice("counter.renovation.decided", unpaid);
+  Twice("counter.renovation.accepted", Accepted(unpaid, 20000));
+  auto charges = Charges(kRenovationDepositItem);
+  ASSERT_EQ(charges.size(), 1u);
+  EXPECT_EQ(charges[0].amount_fen(), 0);
+  v1::UnitAccount account = Account();
+  EXPECT_EQ(account.owed_fen(), 0);
+  EXPECT_EQ(account.credit_fen(), 0);
+  EXPECT_EQ(account.deposits_held_fen(), 0);
+  EXPECT_EQ(Balance(kRenovationDeductionRevenue), 0);
+  EXPECT_EQ(Balance(kRenovationDepositDue), 0);
+
+  ev::RenovationDecided part = Decided(100000);
+  Twice("counter.renovation.decided", part);
+  std::string bill;
+  for (const auto& b : Charges(kRenovationDepositItem)) {
+    if (b.source() == absl::StrCat("renovation:", part.renovation_id())) bill = b.id();
+  }
+  v1::Payment payment;
+  ASSERT_TRUE(Pay(40000, bill, &payment).ok());
+  EXPECT_EQ(Account().deposits_held_fen(), 40000);
+  Twice("counter.renovation.accepted", Accepted(part, 10000));
+  account = Account();
+  EXPECT_EQ(account.owed_fen(), 0);
+  EXPECT_EQ(account.deposits_held_fen(), 0);
+  EXPECT_EQ(account.credit_fen(), 30000);
+  EXPECT_EQ(Balance(kRenovationDeductionRevenue), 10000);
+
+  // A deduction above what was paid takes what was paid, no more.
+  ev::RenovationDecided small = Decided(50000);
+  Twice("counter.renovation.decided", small);
+  for (const auto& b : Charges(kRenovationDepositItem)) {
+    if (b.source() == absl::StrCat("renovation:", small.renovation_id())) bill = b.id();
+  }
+  ASSERT_TRUE(Pay(20000, bill, &payment).ok());
+  Twice("counter.renovation.accepted", Accepted(small, 45000));
+  account = Account();
+  EXPECT_EQ(account.owed_fen(), 0);
+  EXPECT_EQ(account.credit_fen(), 30000);
+  EXPECT_EQ(Balance(kRenovationDeductionRevenue), 30000);
+  // A renovation with no deposit asked: nothing to release.
+  const std::string before = Snapshot();
+  Twice("counter.renovation.accepted", Accepted(Decided(0), 0));
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_TRUE(Ledger().balanced());
+  EXPECT_EQ(Ledger().unbalanced_transactions(), 0);
+
+  // A negative deduction can never be applied.
+  EXPECT_EQ(Deliver("counter.renovation.accepted", group_, unit_, 1, Accepted(part, -1)).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Issue 25 §4 (access and IC cards: replacement): a replacement card with a fee is a charge
+// to the unit, the office's revenue, once per card; no fee or no unit, no charge.
+TEST_F(CounterMoneyTest, AReplacementCardIsChargedOnce) {
+  ev::CardReplaced card;
+  card.set_card_id(NewId(absl::Now()));
+  card.set_estate_id(estate_);
+  card.set_unit_id(unit_);
+  card.set_card_number("A-0042");
+  card.set_replaces_card_id(NewId(absl::Now()));
+  card.set_fee_fen(2000);
+  *card.mutable_at() = ToProtoTime(absl::Now());
+  Twice("counter.card.replaced", card);
+  ev::CardReplaced free_card = card;
+  free_card.set_card_id(NewId(absl::Now()));
+  free_card.set_fee_fen(0);
+  Twice("counter.card.replaced", free_card);
+  ev::CardReplaced visitor = card;
+  visitor.set_card_id(NewId(absl::Now()));
+  visitor.clear_unit_id();
+  Twice("counter.card.replaced", visitor);
+  auto charges = Charges(kCardReplacementItem);
+  ASSERT_EQ(charges.size(), 1u);
+  EXPECT_EQ(charges[0].amount_fen(), 2000);
+  EXPECT_EQ(charges[0].source(), absl::StrCat("card:", card.card_id()));
+  EXPECT_EQ(Account().owed_fen(), 2000);
+  EXPECT_EQ(Balance("revenue:card_replacement"), 2000);
+  v1::Payment payment;
+  ASSERT_TRUE(Pay(2000, charges[0].id(), &payment).ok());
+  EXPECT_EQ(Account().owed_fen(), 0);
+  EXPECT_EQ(Account().deposits_held_fen(), 0);  // a fee, not a deposit
+  EXPECT_TRUE(Ledger().balanced());
+}
+
+// Tenancy (issue 20.5: every write keyed by the group): another group's counter events about
+// this group's unit, and this group's about another group's unit, move no money.
+TEST_F(CounterMoneyTest, AnotherGroupsEventsMoveNoMoney) {
+  const std::string other = NewId(absl::Now());
+  const std::string other_unit = Unit(Estate(150, other), "80", ev::UNIT_TYPE_APARTMENT,
+                                      ev::OCCUPANCY_SELF_OCCUPIED, true, other);
+  const std::string before = Snapshot();
+  ev::RenovationDecided decided = Decided(200000);
+  ev::CardReplaced card;
+  card.set_card_id(NewId(absl::Now()));
+  card.set_estate_id(estate_);
+  card.set_unit_id(unit_);
+  card.set_fee_fen(2000);
+  Twice("counter.renovation.decided", decided, other);
+  Twice("counter.renovation.accepted", Accepted(decided, 0), other);
+  Twice("counter.card.replaced", card, other);
+  decided.set_unit_id(other_unit);
+  card.set_unit_id(other_unit);
+  Twice("counter.renovation.decided", decided);
+  Twice("counter.card.replaced", card);
+  // This group's unit under another estate than its own: not that unit.
+  ev::RenovationDecided elsewhere = Decided(200000);
+  elsewhere.set_estate_id(NewId(absl::Now()));
+  Twice("counter.renovation.decided", elsewhere);
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Account().owed_fen(), 0);
+  EXPECT_TRUE(Ledger().balanced());
 }
 
 }  // namespace

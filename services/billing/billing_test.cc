@@ -655,5 +655,59 @@ TEST(ElderCareMoney, CareDetailOnABillIsMaskedForNonCareRoles) {
   EXPECT_EQ(bill.lines(2).item(), "management_fee");
 }
 
+// Issue 25 §2 and 003_… Q9: a renovation deposit at acceptance — the open part cancelled,
+// what was paid and is still held released, the deduction (at most that) the office's, the
+// rest the unit's credit; every posting balanced.
+TEST(CounterMoney, ARenovationDepositIsReleasedLessTheDeductionOfWhatWasPaid) {
+  auto sum = [](const std::vector<LedgerEntry>& entries) {
+    int64_t total = 0;
+    for (const auto& e : entries) total += e.amount_fen;
+    return total;
+  };
+  struct Case {
+    int64_t amount, paid, held, deduction;
+    DepositRelease want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {200000, 200000, 200000, 30000, {0, 200000, 30000, 170000}},   // paid in full
+           {200000, 200000, 200000, 0, {0, 200000, 0, 200000}},           // passed
+           {100000, 0, 0, 20000, {100000, 0, 0, 0}},                      // never paid
+           {100000, 40000, 40000, 10000, {60000, 40000, 10000, 30000}},   // paid in part
+           {50000, 20000, 20000, 45000, {30000, 20000, 20000, 0}},        // deduction > paid
+           {100000, 100000, 30000, 0, {0, 30000, 0, 30000}},              // refunded by hand
+           {100000, 100000, 500000, 0, {0, 100000, 0, 100000}},           // other deposits held
+           {100000, 100000, 100000, -5, {0, 100000, 0, 100000}},
+       }) {
+    DepositRelease r = ReleaseDeposit(c.amount, c.paid, c.held, c.deduction);
+    EXPECT_EQ(r.cancel, c.want.cancel) << c.amount << "/" << c.paid << "/" << c.deduction;
+    EXPECT_EQ(r.released, c.want.released);
+    EXPECT_EQ(r.deducted, c.want.deducted);
+    EXPECT_EQ(r.back, c.want.back);
+    EXPECT_EQ(sum(ReleasePostings("u1", r)), 0);
+  }
+  EXPECT_TRUE(ReleaseDeposit(100000, 100000, 0, 0).empty());
+  // The deposit is owed until paid, then held for the unit beside TakeDeposit's deposits.
+  auto held = HeldAccountsOf(kRenovationDepositItem);
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->due, kRenovationDepositDue);
+  EXPECT_EQ(held->held, "deposit_held");
+  auto charge = ChargePostings("u1", kRenovationDepositItem, 200000);
+  EXPECT_EQ(sum(charge), 0);
+  EXPECT_EQ(charge[1].account, kRenovationDepositDue);
+  auto card = ChargePostings("u1", kCardReplacementItem, 2000);
+  EXPECT_EQ(card[1].account, "revenue:card_replacement");
+}
+
+// Issue 25 §1: the meters read at hand-over are filed under the month before the hand-over.
+TEST(CounterMoney, OpeningReadingsAreFiledUnderTheMonthBeforeTheHandOver) {
+  EXPECT_EQ(MonthStart(OpeningPeriod(absl::CivilDay(2026, 11, 9))), "2026-10-01");
+  EXPECT_EQ(MonthStart(OpeningPeriod(absl::CivilDay(2027, 1, 1))), "2026-12-01");
+  EXPECT_EQ(MeterKindOf("water"), v1::METER_KIND_WATER);
+  EXPECT_EQ(MeterKindOf("electricity"), v1::METER_KIND_ELECTRICITY);
+  EXPECT_EQ(MeterKindOf("gas"), v1::METER_KIND_GAS);
+  EXPECT_EQ(MeterKindOf("Water"), v1::METER_KIND_UNSPECIFIED);
+  EXPECT_EQ(MeterKindOf(""), v1::METER_KIND_UNSPECIFIED);
+}
+
 }  // namespace
 }  // namespace wuye::billing

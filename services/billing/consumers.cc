@@ -6,12 +6,14 @@
 #include "absl/strings/str_cat.h"
 #include "services/billing/billing.h"
 #include "services/billing/billing_store.h"
+#include "services/billing/counter_money_flow.h"
 #include "services/billing/eldercare_money_flow.h"
 #include "shared/civil_date.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
@@ -45,14 +47,18 @@ bool IsOpen(ev::TicketState state) {
 
 class Handler {
  public:
-  explicit Handler(Db& db) : store_(db), eldercare_(db) {
+  explicit Handler(Db& db) : store_(db), eldercare_(db), counter_(db) {
     router_.On({"directory.estate.created", "directory.estate.updated"}, this, &Handler::Estate)
         .On({"directory.unit.created", "directory.unit.updated"}, this, &Handler::Unit)
         .On("directory.units.imported", this, &Handler::UnitsImported)
         .On({"directory.resident.created", "directory.resident.updated"}, this, &Handler::Resident)
         .On("dispatch.work_order.completed", this, &Handler::WorkOrderCompleted)
         .On("eldercare.fee.charged", this, &Handler::ElderFee)
-        .On({"intake.ticket.created", "intake.ticket.changed"}, this, &Handler::Ticket);
+        .On({"intake.ticket.created", "intake.ticket.changed"}, this, &Handler::Ticket)
+        .On("counter.meters.read", this, &Handler::MetersRead)
+        .On("counter.renovation.decided", this, &Handler::RenovationDecided)
+        .On("counter.renovation.accepted", this, &Handler::RenovationAccepted)
+        .On("counter.card.replaced", this, &Handler::CardReplaced);
   }
   Handler(const Handler&) = delete;  // the routes point at this handler
   Handler& operator=(const Handler&) = delete;
@@ -156,8 +162,28 @@ class Handler {
     return eldercare_.Post(tx, e.group_id(), fee, at);
   }
 
+  // The counter's money goes through its own flow (counter_money_flow.h).
+  static absl::Time At(const ev::Event& e, bool has_at, const google::protobuf::Timestamp& at) {
+    return has_at ? FromProtoTime(at) : FromProtoTime(e.occurred_at());
+  }
+  absl::Status MetersRead(pqxx::work& tx, const ev::Event& e, const ev::MetersRead& m) {
+    return counter_.OpenMeters(tx, e.group_id(), m, At(e, m.has_read_at(), m.read_at()));
+  }
+  absl::Status RenovationDecided(pqxx::work& tx, const ev::Event& e,
+                                 const ev::RenovationDecided& d) {
+    return counter_.AskDeposit(tx, e.group_id(), d, At(e, d.has_at(), d.at()));
+  }
+  absl::Status RenovationAccepted(pqxx::work& tx, const ev::Event& e,
+                                  const ev::RenovationAccepted& a) {
+    return counter_.ReleaseDeposit(tx, e.group_id(), a, At(e, a.has_at(), a.at()));
+  }
+  absl::Status CardReplaced(pqxx::work& tx, const ev::Event& e, const ev::CardReplaced& c) {
+    return counter_.ChargeCard(tx, e.group_id(), c, At(e, c.has_at(), c.at()));
+  }
+
   BillingStore store_;
   EldercareMoneyFlow eldercare_;
+  CounterMoneyFlow counter_;
   EventRouter router_;
 };
 

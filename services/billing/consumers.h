@@ -6,7 +6,14 @@
 //   wuye.eldercare.events  eldercare.fee.charged → a charge, a deposit held or returned, or
 //                          a fee owed by the estate's clinic, once per charge_id;
 //   wuye.intake.events     intake.ticket.created/changed with disputed_bill_id → reminders
-//                          of that bill pause while the complaint is open.
+//                          of that bill pause while the complaint is open;
+//   wuye.counter.events    counter.meters.read → the unit's opening meter readings;
+//                          counter.renovation.decided (approved, with a deposit) → a charge
+//                          of "renovation_deposit", held once paid; counter.renovation.accepted
+//                          → the deposit released less the deduction; counter.card.replaced
+//                          with a fee → a charge of "card_replacement" (counter_money_flow.h),
+//                          each once per hand-over, renovation or card; a unit of another
+//                          group is none of this group's business (ignored).
 #pragma once
 
 #include "shared/bus.h"

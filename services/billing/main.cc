@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
                                                                     parts.clock);
        },
        .consumes = {wuye::StreamOf("directory"), wuye::StreamOf("dispatch"),
-                    wuye::StreamOf("eldercare"), wuye::StreamOf("intake")},
+                    wuye::StreamOf("eldercare"), wuye::StreamOf("intake"),
+                    wuye::StreamOf("counter")},
        .make_handler =
            [](wuye::ServiceParts& parts) { return wuye::billing::MakeHandler(parts.db); },
        .make_workers =

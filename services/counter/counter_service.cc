@@ -9,7 +9,8 @@ namespace wuye::counter {
 
 using roles::kGroupAdmin;
 
-CounterServiceImpl::CounterServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock)
+CounterServiceImpl::CounterServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock,
+                                       const Keyring& keys)
     : db_(db),
       store_(db),
       handovers_(db),
@@ -18,7 +19,8 @@ CounterServiceImpl::CounterServiceImpl(Db& db, const TokenVerifier& verifier, co
       registers_(db),
       notices_(db),
       outbox_(db, "counter"),
-      rpc_("counter", verifier, clock) {}
+      rpc_("counter", verifier, clock),
+      keys_(keys) {}
 
 // ---- settings -------------------------------------------------------------------------------
 

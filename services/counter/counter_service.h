@@ -14,13 +14,17 @@
 #include "shared/db.h"
 #include "shared/outbox.h"
 #include "shared/rpc.h"
+#include "shared/sealing.h"
 #include "wuye/counter/v1/counter.grpc.pb.h"
 
 namespace wuye::counter {
 
 class CounterServiceImpl final : public pb::CounterService::Service {
  public:
-  CounterServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock);
+  // `keys` seals the ID numbers the counter takes (RegisterOwner); it must outlive the
+  // service.
+  CounterServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock,
+                     const Keyring& keys);
 
   using Ctx = grpc::ServerContext;
   // ---- hand-over, move-in, defects (counter_service_handover.cc)
@@ -107,6 +111,7 @@ class CounterServiceImpl final : public pb::CounterService::Service {
   NoticesStore notices_;
   Outbox outbox_;
   RpcRunner rpc_;
+  const Keyring& keys_;
 };
 
 }  // namespace wuye::counter

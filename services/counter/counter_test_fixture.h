@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/counter/consumers.h"
 #include "services/counter/counter_service.h"
@@ -19,6 +20,7 @@
 #include "shared/clock.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
+#include "shared/sealing.h"
 #include "shared/server.h"
 #include "shared/status.h"
 #include "shared/testing/events.h"
@@ -53,7 +55,10 @@ class CounterServiceTest : public ::testing::Test, protected ::wuye::testing::St
   void SetUp() override {
     db_ = tdb_.Open(counter_migrations(), 8);
     verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
-    service_ = std::make_unique<CounterServiceImpl>(*db_, *verifier_, clock_);
+    keys_ = std::make_unique<Keyring>(
+        *Keyring::Parse("counter", "t1:" + absl::Base64Escape(std::string(32, 'c')),
+                        absl::Base64Escape(std::string(32, 'l'))));
+    service_ = std::make_unique<CounterServiceImpl>(*db_, *verifier_, clock_, *keys_);
     host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
     host_->AddService(service_.get(), "wuye.counter.v1.CounterService");
     ASSERT_TRUE(host_->Start().ok());
@@ -194,6 +199,8 @@ class CounterServiceTest : public ::testing::Test, protected ::wuye::testing::St
   // move it forward freely, never past the real time).
   FakeClock clock_{Shanghai(2026, 11, 9, 9, 30)};
   std::unique_ptr<TokenVerifier> verifier_;
+  // The counter's test keys (the ID numbers of RegisterOwner are sealed with them).
+  std::unique_ptr<Keyring> keys_;
   std::unique_ptr<CounterServiceImpl> service_;
   std::unique_ptr<ServiceHost> host_;
   EventHandler handler_;

@@ -82,7 +82,8 @@ DirectoryServiceImpl::DirectoryServiceImpl(Db& db, const TokenVerifier& verifier
       store_(db),
       outbox_(db, "directory"),
       rpc_("directory", verifier, clock),
-      phone_key_(std::move(phone_key)) {}
+      phone_key_(std::move(phone_key)),
+      units_(store_, outbox_) {}
 
 void DirectoryServiceImpl::Publish(pqxx::work& tx, const RequestContext& rc,
                                    const std::string& type, const std::string& estate_id,
@@ -377,11 +378,7 @@ grpc::Status DirectoryServiceImpl::UpdateUnit(Ctx* ctx, const v1::UpdateUnitRequ
       if (MaskHas(m, "floor")) unit->set_floor(in.floor());
       if (MaskHas(m, "handover_date")) *unit->mutable_handover_date() = in.handover_date();
       if (MaskHas(m, "move_in_date")) *unit->mutable_move_in_date() = in.move_in_date();
-      WUYE_RETURN_IF_ERROR(PrepareUnit(*unit, "unit"));
-      store_.UpdateUnit(tx, *unit, rc.now, resp);
-      Publish(tx, rc, "directory.unit.updated", resp->estate_id(), resp->id(), resp->version(),
-              UnitChangedOf(*resp));
-      return absl::OkStatus();
+      return units_.Save(tx, *unit, "unit", rc.now, rc.trace_id, resp);
     });
   });
 }

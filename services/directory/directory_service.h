@@ -3,6 +3,7 @@
 #pragma once
 
 #include "services/directory/directory_store.h"
+#include "services/directory/unit_flow.h"
 #include "shared/auth.h"
 #include "shared/clock.h"
 #include "shared/db.h"
@@ -64,6 +65,7 @@ class DirectoryServiceImpl final : public v1::DirectoryService::Service {
   Outbox outbox_;
   RpcRunner rpc_;
   std::string phone_key_;
+  UnitFlow units_;  // UpdateUnit's write path, shared with the counter's events
 };
 
 }  // namespace wuye::directory

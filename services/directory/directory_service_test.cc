@@ -7,8 +7,12 @@
 
 #include <functional>
 #include <map>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "services/directory/consumers.h"
 #include "services/directory/directory.h"
 #include "shared/bus.h"
 #include "shared/civil_date.h"
@@ -20,6 +24,7 @@
 #include "shared/testing/events.h"
 #include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
+#include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 
 namespace wuye::directory {
@@ -48,6 +53,17 @@ class DirectoryServiceTest : public ::testing::Test, protected ::wuye::testing::
     group_ = MakeGroup("Acme Property");
     admin_ = TestToken(group_, {"*"}, {"group_admin"});
     estate_ = MakeEstate(admin_, "Sunny Gardens").id();
+    handler_ = MakeHandler(*db_);
+  }
+
+  // Applies an event of another service (the counter's) through the directory's handler.
+  absl::Status Deliver(const std::string& type, const std::string& group,
+                       const google::protobuf::Message& payload, const std::string& estate) {
+    ev::Event e = ::wuye::testing::TestEvent(type, group, payload);
+    e.set_estate_id(estate);
+    e.set_subject_version(1);
+    *e.mutable_occurred_at() = ToProtoTime(absl::Now());
+    return ::wuye::testing::Deliver(*db_, handler_, e);
   }
 
   std::string MakeGroup(const std::string& name) {
@@ -132,6 +148,7 @@ class DirectoryServiceTest : public ::testing::Test, protected ::wuye::testing::
   std::unique_ptr<DirectoryServiceImpl> service_;
   std::unique_ptr<ServiceHost> host_;
   std::shared_ptr<grpc::Channel> channel_;
+  EventHandler handler_;
   std::string platform_, group_, admin_, estate_;
 };
 
@@ -1537,6 +1554,198 @@ TEST_F(DirectoryServiceTest, ItsEventsReachAConsumerThroughTheBus) {
 TEST_F(DirectoryServiceTest, HealthAndReflectionAreServed) {
   EXPECT_EQ(::wuye::testing::HealthStatus(channel_), 1);
   EXPECT_EQ(::wuye::testing::HealthStatus(channel_, "wuye.directory.v1.DirectoryService"), 1);
+}
+
+// ---- The counter's events -------------------------------------------------------------
+
+ev::CivilDate Day(int y, int m, int d) {
+  ev::CivilDate out;
+  out.set_year(y);
+  out.set_month(m);
+  out.set_day(d);
+  return out;
+}
+
+class DirectoryCounterEventsTest : public DirectoryServiceTest {
+ protected:
+  v1::Unit Unit(const std::string& id) {
+    v1::GetUnitRequest get;
+    get.set_id(id);
+    v1::Unit unit;
+    EXPECT_TRUE(Call(&Stub::GetUnit, admin_, get, &unit).ok());
+    return unit;
+  }
+  // The last event the directory wrote, of `type`.
+  std::optional<ev::UnitChanged> LastUnitUpdated() {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    auto rows = tx.exec(
+        "SELECT envelope FROM wuye_outbox WHERE type = 'directory.unit.updated' "
+        "ORDER BY id DESC LIMIT 1");
+    if (rows.empty()) return std::nullopt;
+    ev::Event event;
+    EXPECT_TRUE(event.ParseFromString(pqxx::binarystring(rows[0][0]).str()));
+    ev::UnitChanged unit;
+    EXPECT_TRUE(event.payload().UnpackTo(&unit));
+    EXPECT_EQ(event.group_id(), group_);
+    EXPECT_EQ(event.subject(), unit.unit_id());
+    EXPECT_EQ(event.subject_version(), unit.version());
+    return unit;
+  }
+  ev::UnitHandedOver HandOver(const v1::Unit& unit, ev::CivilDate day) {
+    ev::UnitHandedOver h;
+    h.set_unit_id(unit.id());
+    h.set_estate_id(unit.estate_id());
+    h.set_handover_id(NewId(absl::Now()));
+    *h.mutable_handover_date() = day;
+    return h;
+  }
+  ev::UnitMovedIn MoveIn(const v1::Unit& unit, ev::Occupancy occupancy, ev::CivilDate day) {
+    ev::UnitMovedIn m;
+    m.set_unit_id(unit.id());
+    m.set_estate_id(unit.estate_id());
+    m.set_occupancy(occupancy);
+    *m.mutable_move_in_date() = day;
+    return m;
+  }
+};
+
+// 003_… Q4 (對已收樓而未入住…的空置物業,每月物業管理服務費由[業主]交納) and 003_… 客服助理 4
+// (業主收樓工作流程): the counter's hand-over marks the unit handed over on its day, vacant,
+// exactly as UpdateUnit would — a new version and its "directory.unit.updated", from which
+// billing prorates the first month. Applied twice, it changes the unit once.
+TEST_F(DirectoryCounterEventsTest, AHandOverMarksTheUnitHandedOverOnce) {
+  v1::Unit unit = MakeUnit(MakeBuilding(estate_, "1").id(), "101");
+  ASSERT_FALSE(unit.handed_over());
+  const int events = Count("wuye_outbox");
+  ev::UnitHandedOver h = HandOver(unit, Day(2026, 11, 9));
+  ASSERT_TRUE(Deliver("counter.unit.handed_over", group_, h, estate_).ok());
+  v1::Unit after = Unit(unit.id());
+  EXPECT_TRUE(after.handed_over());
+  EXPECT_EQ(DateText(after.handover_date()), "2026-11-09");
+  EXPECT_EQ(after.occupancy(), v1::OCCUPANCY_VACANT);
+  EXPECT_FALSE(after.has_move_in_date());
+  EXPECT_EQ(after.version(), unit.version() + 1);
+  EXPECT_EQ(after.building_area_m2(), unit.building_area_m2());
+  EXPECT_EQ(Count("wuye_outbox"), events + 1);
+  auto published = LastUnitUpdated();
+  ASSERT_TRUE(published.has_value());
+  EXPECT_EQ(published->unit_id(), unit.id());
+  EXPECT_TRUE(published->handed_over());
+  EXPECT_EQ(published->handover_date().day(), 9);
+  EXPECT_EQ(published->occupancy(), ev::OCCUPANCY_VACANT);
+  EXPECT_EQ(published->version(), after.version());
+
+  // The same hand-over again (another delivery, another event id): nothing changes.
+  ASSERT_TRUE(Deliver("counter.unit.handed_over", group_, h, estate_).ok());
+  h.set_handover_id(NewId(absl::Now()));
+  ASSERT_TRUE(Deliver("counter.unit.handed_over", group_, h, estate_).ok());
+  EXPECT_EQ(Unit(unit.id()).version(), after.version());
+  EXPECT_EQ(Count("wuye_outbox"), events + 1);
+
+  // A unit already lived in keeps its occupancy when handed over (a corrected day).
+  ASSERT_TRUE(Deliver("counter.unit.moved_in", group_,
+                      MoveIn(unit, ev::OCCUPANCY_SELF_OCCUPIED, Day(2026, 11, 20)), estate_)
+                  .ok());
+  ASSERT_TRUE(
+      Deliver("counter.unit.handed_over", group_, HandOver(unit, Day(2026, 11, 10)), estate_).ok());
+  after = Unit(unit.id());
+  EXPECT_EQ(DateText(after.handover_date()), "2026-11-10");
+  EXPECT_EQ(after.occupancy(), v1::OCCUPANCY_SELF_OCCUPIED);
+  EXPECT_EQ(DateText(after.move_in_date()), "2026-11-20");
+}
+
+// 003_… Q6 (業主入住后,每月需交繳梯燈費): the move-in sets the occupancy and the move-in day
+// billing owes stair lighting from, once.
+TEST_F(DirectoryCounterEventsTest, AMoveInSetsOccupancyAndDayOnce) {
+  v1::Unit unit = MakeUnit(MakeBuilding(estate_, "2").id(), "201");
+  ASSERT_TRUE(
+      Deliver("counter.unit.handed_over", group_, HandOver(unit, Day(2026, 11, 2)), estate_).ok());
+  const v1::Unit handed = Unit(unit.id());
+  const int events = Count("wuye_outbox");
+  ev::UnitMovedIn m = MoveIn(unit, ev::OCCUPANCY_RENTED, Day(2026, 11, 16));
+  ASSERT_TRUE(Deliver("counter.unit.moved_in", group_, m, estate_).ok());
+  v1::Unit after = Unit(unit.id());
+  EXPECT_EQ(after.occupancy(), v1::OCCUPANCY_RENTED);
+  EXPECT_EQ(DateText(after.move_in_date()), "2026-11-16");
+  EXPECT_EQ(DateText(after.handover_date()), "2026-11-02");
+  EXPECT_TRUE(after.handed_over());
+  EXPECT_EQ(after.version(), handed.version() + 1);
+  EXPECT_EQ(Count("wuye_outbox"), events + 1);
+  auto published = LastUnitUpdated();
+  ASSERT_TRUE(published.has_value());
+  EXPECT_EQ(published->occupancy(), ev::OCCUPANCY_RENTED);
+  EXPECT_EQ(published->move_in_date().day(), 16);
+
+  ASSERT_TRUE(Deliver("counter.unit.moved_in", group_, m, estate_).ok());
+  EXPECT_EQ(Unit(unit.id()).version(), after.version());
+  EXPECT_EQ(Count("wuye_outbox"), events + 1);
+
+  // The owner moves in after the tenant left: a new occupancy, a new version.
+  m.set_occupancy(ev::OCCUPANCY_SELF_OCCUPIED);
+  ASSERT_TRUE(Deliver("counter.unit.moved_in", group_, m, estate_).ok());
+  EXPECT_EQ(Unit(unit.id()).occupancy(), v1::OCCUPANCY_SELF_OCCUPIED);
+  EXPECT_EQ(Unit(unit.id()).version(), after.version() + 1);
+}
+
+// An event that can never be applied goes to the dead letters (INVALID_ARGUMENT) and
+// changes nothing: no occupancy, a missing or impossible day, a move-in before the
+// hand-over (as UpdateUnit refuses it), a malformed unit id.
+TEST_F(DirectoryCounterEventsTest, AMalformedEventIsRefusedAndChangesNothing) {
+  v1::Unit unit = MakeUnit(MakeBuilding(estate_, "3").id(), "301");
+  ASSERT_TRUE(
+      Deliver("counter.unit.handed_over", group_, HandOver(unit, Day(2026, 11, 9)), estate_).ok());
+  const std::string before = Snapshot();
+  const int64_t version = Unit(unit.id()).version();
+  std::vector<std::pair<std::string, ev::UnitMovedIn>> bad_move_ins;
+  bad_move_ins.push_back({"vacant", MoveIn(unit, ev::OCCUPANCY_VACANT, Day(2026, 11, 20))});
+  bad_move_ins.push_back({"unset", MoveIn(unit, ev::OCCUPANCY_UNSPECIFIED, Day(2026, 11, 20))});
+  bad_move_ins.push_back({"before", MoveIn(unit, ev::OCCUPANCY_RENTED, Day(2026, 11, 8))});
+  bad_move_ins.push_back({"no day", MoveIn(unit, ev::OCCUPANCY_RENTED, Day(2026, 11, 20))});
+  bad_move_ins.back().second.clear_move_in_date();
+  bad_move_ins.push_back({"bad id", MoveIn(unit, ev::OCCUPANCY_RENTED, Day(2026, 11, 20))});
+  bad_move_ins.back().second.set_unit_id("not-an-id");
+  for (const auto& [name, m] : bad_move_ins) {
+    EXPECT_EQ(Deliver("counter.unit.moved_in", group_, m, estate_).code(),
+              absl::StatusCode::kInvalidArgument)
+        << name;
+  }
+  ev::UnitHandedOver no_day = HandOver(unit, Day(2026, 11, 9));
+  no_day.clear_handover_date();
+  EXPECT_EQ(Deliver("counter.unit.handed_over", group_, no_day, estate_).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Deliver("counter.unit.handed_over", group_, HandOver(unit, Day(2026, 2, 30)), estate_)
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  // A payload of another message on a routed type.
+  EXPECT_EQ(Deliver("counter.unit.moved_in", group_, no_day, estate_).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Unit(unit.id()).version(), version);
+}
+
+// Tenancy: a counter event naming a unit of another group (or of another estate than the
+// unit's, or no unit at all) is applied as nothing.
+TEST_F(DirectoryCounterEventsTest, AnotherGroupsUnitIsLeftAlone) {
+  v1::Unit unit = MakeUnit(MakeBuilding(estate_, "4").id(), "401");
+  const std::string other_group = MakeGroup("Other Property");
+  const std::string before = Snapshot();
+  EXPECT_TRUE(
+      Deliver("counter.unit.handed_over", other_group, HandOver(unit, Day(2026, 11, 9)), estate_)
+          .ok());
+  EXPECT_TRUE(Deliver("counter.unit.moved_in", other_group,
+                      MoveIn(unit, ev::OCCUPANCY_RENTED, Day(2026, 11, 20)), estate_)
+                  .ok());
+  ev::UnitHandedOver elsewhere = HandOver(unit, Day(2026, 11, 9));
+  elsewhere.set_estate_id(NewId(absl::Now()));
+  EXPECT_TRUE(Deliver("counter.unit.handed_over", group_, elsewhere, estate_).ok());
+  ev::UnitHandedOver unknown = HandOver(unit, Day(2026, 11, 9));
+  unknown.set_unit_id(NewId(absl::Now()));
+  EXPECT_TRUE(Deliver("counter.unit.handed_over", group_, unknown, estate_).ok());
+  EXPECT_EQ(Snapshot(), before);
+  v1::Unit after = Unit(unit.id());
+  EXPECT_FALSE(after.handed_over());
+  EXPECT_EQ(after.version(), unit.version());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
+#include "services/directory/consumers.h"
 #include "services/directory/directory_service.h"
 #include "shared/phone_key.h"
 #include "shared/service_main.h"
@@ -22,5 +23,8 @@ int main(int argc, char** argv) {
                                                   absl::GetFlag(FLAGS_phone_key_file)));
          return std::make_unique<wuye::directory::DirectoryServiceImpl>(
              parts.db, parts.verifier, parts.clock, std::move(phone_key));
-       }});
+       },
+       .consumes = {wuye::StreamOf("counter")},
+       .make_handler =
+           [](wuye::ServiceParts& parts) { return wuye::directory::MakeHandler(parts.db); }});
 }

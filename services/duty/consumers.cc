@@ -142,7 +142,8 @@ class Handler {
 
 std::vector<std::string> ConsumedStreams() {
   return {StreamOf("intake"),    StreamOf("dispatch"),    StreamOf("directory"),
-          StreamOf("eldercare"), StreamOf("performance"), StreamOf("billing")};
+          StreamOf("eldercare"), StreamOf("performance"), StreamOf("billing"),
+          StreamOf("counter")};
 }
 
 EventHandler MakeHandler(Db& db, const Clock& clock) {

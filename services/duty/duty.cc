@@ -10,6 +10,7 @@
 #include "shared/staff_roles.h"
 #include "shared/status.h"
 #include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
@@ -124,6 +125,28 @@ const std::vector<KindRule>& Kinds() {
        {ev::STAFF_ROLE_TEAM_LEAD},
        absl::Minutes(10)},
       {ev::TASK_KIND_ROLE_GAP, "role_gap", "nobody on duty for a task", {}, absl::Minutes(10)},
+      // The counter's (issue #25). The windows are readings: the seeds ask that each be
+      // decided, patrolled, handled; a lost card is refused at the gates as soon as can be.
+      {ev::TASK_KIND_RENOVATION_APPLICATION,
+       "renovation_application",
+       "renovation application to decide",
+       {ev::STAFF_ROLE_ESTATE_MANAGER},
+       absl::Hours(24)},
+      {ev::TASK_KIND_PATROL_MISSED,
+       "patrol_missed",
+       "renovation patrol missed",
+       {ev::STAFF_ROLE_SUPERVISOR},
+       absl::Hours(4)},
+      {ev::TASK_KIND_CASE_UNHANDLED,
+       "case_unhandled",
+       "case found not handled",
+       {ev::STAFF_ROLE_ESTATE_MANAGER},
+       absl::Hours(4)},
+      {ev::TASK_KIND_CARD_TO_BLOCK,
+       "card_to_block",
+       "lost card to block at the gates",
+       {ev::STAFF_ROLE_SECURITY_GUARD},
+       absl::Minutes(30)},
   };
   return *kinds;
 }
@@ -348,6 +371,87 @@ absl::Status MeterReading(Reading& out, const ev::Event& e, const ev::MeterReadi
   return absl::OkStatus();
 }
 
+// ---- the counter's events (issue #25: every decision reaches a person) ----
+// Each task is raised once per subject, not once per delivery: its key is the event's type
+// and subject (the raise's source_event_id), so a second event about the same thing (a
+// republication under a new envelope id) raises nothing more. Ids and the place only:
+// never a name, a phone, a card's number.
+
+// The unit of a counter event as the task's place (its words: places.h).
+Location UnitPlace(const std::string& estate, const std::string& unit) {
+  Location where;
+  where.set_estate_id(estate);
+  if (!unit.empty()) where.set_unit_id(unit);
+  return where;
+}
+
+// Raises `kind` about `subject_ref`, keyed by `key` (once per subject).
+void RaiseOnce(const ev::Event& e, ev::TaskKind kind, const std::string& estate,
+               const std::string& subject_ref, const Location& where, const std::string& key,
+               Reading& out) {
+  size_t first = out.raise.size();
+  Raise(e, kind, estate, subject_ref, where, out);
+  for (size_t i = first; i < out.raise.size(); ++i) out.raise[i].source_event_id = key;
+}
+
+// 000_… 二.9 (装修审批记录): an application waits for the office's decision — the estate
+// manager's; decided (approved or not), the task is done.
+absl::Status Renovation(Reading& out, const ev::Event& e, const ev::RenovationApplied& p) {
+  if (p.renovation_id().empty()) return absl::OkStatus();
+  std::string ref = RefOf("renovation", p.renovation_id());
+  std::string estate = EstateOf(e, p.estate_id());
+  RaiseOnce(e, ev::TASK_KIND_RENOVATION_APPLICATION, estate, ref, UnitPlace(estate, p.unit_id()),
+            absl::StrCat(e.type(), "/", p.renovation_id()), out);
+  return absl::OkStatus();
+}
+
+absl::Status RenovationDecided(Reading& out, const ev::Event&, const ev::RenovationDecided& p) {
+  if (!p.renovation_id().empty()) out.close_refs.push_back(RefOf("renovation", p.renovation_id()));
+  return absl::OkStatus();
+}
+
+// 000_… 二.9 (日常巡查记录): a day of approved work without a patrol record is a finding,
+// the supervisor's; once per renovation and day.
+absl::Status PatrolMissed(Reading& out, const ev::Event& e, const ev::PatrolMissed& p) {
+  if (p.renovation_id().empty()) return absl::OkStatus();
+  std::string day = p.has_date() ? absl::StrCat(p.date().year() * 10000 + p.date().month() * 100 +
+                                                p.date().day())
+                                 : absl::StrCat(e.subject_version());
+  std::string estate = EstateOf(e, p.estate_id());
+  RaiseOnce(e, ev::TASK_KIND_PATROL_MISSED, estate, RefOf("renovation", p.renovation_id()),
+            UnitPlace(estate, p.unit_id()),
+            absl::StrCat(e.type(), "/", p.renovation_id(), "/", day), out);
+  return absl::OkStatus();
+}
+
+// 000_… 二.7–9 "如发现未处理…": an inspection found a case not handled — the estate
+// manager's, once per inspection (the event's subject); the case closed, the task is done.
+absl::Status CaseUnhandled(Reading& out, const ev::Event& e, const ev::CaseFoundUnhandled& p) {
+  if (p.case_id().empty()) return absl::OkStatus();
+  std::string inspection = p.inspection_id().empty() ? e.subject() : p.inspection_id();
+  std::string estate = EstateOf(e, p.estate_id());
+  RaiseOnce(e, ev::TASK_KIND_CASE_UNHANDLED, estate, RefOf("case", p.case_id()),
+            UnitPlace(estate, ""),
+            absl::StrCat(e.type(), "/", inspection.empty() ? e.event_id() : inspection), out);
+  return absl::OkStatus();
+}
+
+absl::Status CaseClosed(Reading& out, const ev::Event&, const ev::CaseChanged& p) {
+  if (!p.case_id().empty()) out.close_refs.push_back(RefOf("case", p.case_id()));
+  return absl::OkStatus();
+}
+
+// Issue #25 §4: a card reported lost is to be refused at the gates — the security guard on
+// duty blocks it at the access-control system until an integration consumes the event
+// itself. Once per card; the task names the card by id, never by its number.
+absl::Status CardBlocked(Reading& out, const ev::Event& e, const ev::CardBlocked& p) {
+  if (p.card_id().empty()) return absl::OkStatus();
+  std::string estate = EstateOf(e, p.estate_id());
+  RaiseOnce(e, ev::TASK_KIND_CARD_TO_BLOCK, estate, RefOf("card", p.card_id()),
+            UnitPlace(estate, ""), absl::StrCat(e.type(), "/", p.card_id()), out);
+  return absl::OkStatus();
+}
+
 using TaskRouter = BasicEventRouter<Reading&>;
 
 const TaskRouter& Readers() {
@@ -368,7 +472,13 @@ const TaskRouter& Readers() {
                                &Appeal)
         .On<ev::CallFindingDismissed>("performance.call_finding.dismissed", &FindingDismissed)
         .On<ev::MeterReadingFlagged>(
-            {"billing.meter_reading.flagged", "billing.meter_reading.confirmed"}, &MeterReading);
+            {"billing.meter_reading.flagged", "billing.meter_reading.confirmed"}, &MeterReading)
+        .On<ev::RenovationApplied>("counter.renovation.applied", &Renovation)
+        .On<ev::RenovationDecided>("counter.renovation.decided", &RenovationDecided)
+        .On<ev::PatrolMissed>("counter.renovation.patrol_missed", &PatrolMissed)
+        .On<ev::CaseFoundUnhandled>("counter.case.found_unhandled", &CaseUnhandled)
+        .On<ev::CaseChanged>("counter.case.closed", &CaseClosed)
+        .On<ev::CardBlocked>("counter.card.blocked", &CardBlocked);
     return r;
   }();
   return *readers;

@@ -23,6 +23,7 @@
 #include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
 #include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
@@ -449,10 +450,147 @@ TEST_F(DutySourcesTest, AFlaggedMeterReadingReachesTheFinanceClerkAndClosesWhenC
   EXPECT_EQ(Tasks(ev::TASK_KIND_METER_READING)[0].state(), ev::TASK_STATE_DONE);
 }
 
+// ---- the counter's events (issue #25: every decision reaches a person) -------------------------
+
+// 000_… 二.9 (装修审批记录): a renovation application waits for the office's decision — the
+// estate manager on duty gets it, at the unit, once per renovation however often it is
+// delivered; the decision closes it. Another group's event is that group's alone.
+TEST_F(DutySourcesTest, ARenovationApplicationReachesTheManagerOnceAndClosesWhenDecided) {
+  std::string unit = Unit1201();
+  ev::RenovationApplied a;
+  a.set_renovation_id(NewId(absl::Now()));
+  a.set_estate_id(estate_);
+  a.set_unit_id(unit);
+  a.set_documents_complete(true);
+  std::string event_id = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("counter.renovation.applied", a, event_id).ok());
+  ASSERT_TRUE(Deliver("counter.renovation.applied", a, event_id).ok());
+  ASSERT_TRUE(Deliver("counter.renovation.applied", a).ok());  // the same subject, republished
+  std::vector<pb::Task> tasks = Tasks(ev::TASK_KIND_RENOVATION_APPLICATION);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].role(), ev::STAFF_ROLE_ESTATE_MANAGER);
+  EXPECT_EQ(tasks[0].state(), ev::TASK_STATE_OPEN);
+  ASSERT_EQ(tasks[0].assignee_ids_size(), 1);
+  EXPECT_EQ(tasks[0].assignee_ids(0), manager_);
+  EXPECT_EQ(tasks[0].subject_ref(), "renovation/" + a.renovation_id());
+  EXPECT_EQ(tasks[0].location().unit_id(), unit);
+  EXPECT_EQ(tasks[0].title(), "renovation application to decide, building 3 unit 1201");
+  EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.task.raised'"), 1);
+
+  // Another group's application (the same ids) raises nothing of this group's.
+  ev::Event foreign = ::wuye::testing::TestEvent("counter.renovation.applied",
+                                                 NewId(absl::Now()), a);
+  foreign.set_estate_id(estate_);
+  *foreign.mutable_occurred_at() = ToProtoTime(clock_.Now());
+  ASSERT_TRUE(::wuye::testing::Deliver(*db_, handler_, foreign).ok());
+  EXPECT_EQ(Count(absl::StrCat("tasks WHERE group_id = '", group_, "' AND kind = ",
+                               ev::TASK_KIND_RENOVATION_APPLICATION)),
+            1);
+  EXPECT_EQ(Tasks(ev::TASK_KIND_RENOVATION_APPLICATION).size(), 1u);
+
+  ev::RenovationDecided d;
+  d.set_renovation_id(a.renovation_id());
+  d.set_estate_id(estate_);
+  d.set_unit_id(unit);
+  d.set_approved(true);
+  d.set_deposit_fen(200000);
+  ASSERT_TRUE(Deliver("counter.renovation.decided", d).ok());
+  ASSERT_TRUE(Deliver("counter.renovation.decided", d).ok());
+  EXPECT_EQ(Tasks(ev::TASK_KIND_RENOVATION_APPLICATION)[0].state(), ev::TASK_STATE_DONE);
+  EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.task.done'"), 1);
+}
+
+// 000_… 二.9 (日常巡查记录): a day of approved work without a patrol record is a finding for
+// the supervisor on duty — once per renovation and day.
+TEST_F(DutySourcesTest, AMissedPatrolReachesTheSupervisorOncePerDay) {
+  std::string supervisor = Staff({ev::STAFF_ROLE_SUPERVISOR});
+  Shift(supervisor, kStart - absl::Hours(8), kStart + absl::Hours(16));
+  std::string unit = Unit1201();
+  ev::PatrolMissed p;
+  p.set_renovation_id(NewId(absl::Now()));
+  p.set_estate_id(estate_);
+  p.set_unit_id(unit);
+  p.mutable_date()->set_year(2026);
+  p.mutable_date()->set_month(3);
+  p.mutable_date()->set_day(1);
+  std::string event_id = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("counter.renovation.patrol_missed", p, event_id).ok());
+  ASSERT_TRUE(Deliver("counter.renovation.patrol_missed", p, event_id).ok());
+  ASSERT_TRUE(Deliver("counter.renovation.patrol_missed", p).ok());
+  p.mutable_date()->set_day(2);  // the next day is another finding
+  ASSERT_TRUE(Deliver("counter.renovation.patrol_missed", p).ok());
+  std::vector<pb::Task> tasks = Tasks(ev::TASK_KIND_PATROL_MISSED);
+  ASSERT_EQ(tasks.size(), 2u);
+  for (const pb::Task& t : tasks) {
+    EXPECT_EQ(t.role(), ev::STAFF_ROLE_SUPERVISOR);
+    ASSERT_EQ(t.assignee_ids_size(), 1);
+    EXPECT_EQ(t.assignee_ids(0), supervisor);
+    EXPECT_EQ(t.subject_ref(), "renovation/" + p.renovation_id());
+    EXPECT_EQ(t.title(), "renovation patrol missed, building 3 unit 1201");
+  }
+}
+
+// 000_… 二.7–9 "如发现未处理…": a case an inspection found not handled reaches the estate
+// manager on duty, once per inspection; the case closed, the task is done.
+TEST_F(DutySourcesTest, ACaseFoundUnhandledReachesTheManagerAndClosesWithTheCase) {
+  ev::CaseFoundUnhandled c;
+  c.set_case_id(NewId(absl::Now()));
+  c.set_estate_id(estate_);
+  c.set_inspection_id(NewId(absl::Now()));
+  c.set_owner_staff_id(agent_);
+  c.set_inspector_staff_id(lead_);
+  ASSERT_TRUE(Deliver("counter.case.found_unhandled", c).ok());
+  ASSERT_TRUE(Deliver("counter.case.found_unhandled", c).ok());  // the same inspection
+  std::vector<pb::Task> tasks = Tasks(ev::TASK_KIND_CASE_UNHANDLED);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].role(), ev::STAFF_ROLE_ESTATE_MANAGER);
+  EXPECT_EQ(tasks[0].assignee_ids(0), manager_);
+  EXPECT_EQ(tasks[0].subject_ref(), "case/" + c.case_id());
+  EXPECT_EQ(tasks[0].title(), "case found not handled");
+  // Neither who owns the case nor who inspected is named by the task.
+  EXPECT_EQ(tasks[0].DebugString().find(agent_), std::string::npos);
+  EXPECT_EQ(tasks[0].DebugString().find(lead_), std::string::npos);
+  ev::CaseChanged closed;
+  closed.set_case_id(c.case_id());
+  closed.set_estate_id(estate_);
+  closed.set_kind("illegal_building");
+  closed.set_closed(true);
+  ASSERT_TRUE(Deliver("counter.case.closed", closed).ok());
+  EXPECT_EQ(Tasks(ev::TASK_KIND_CASE_UNHANDLED)[0].state(), ev::TASK_STATE_DONE);
+}
+
+// Issue #25 §4: a card reported lost is blocked at the access-control system by the security
+// guard on duty (until an integration consumes the event itself): once per card, naming the
+// card by id — never its number.
+TEST_F(DutySourcesTest, ALostCardReachesTheGuardOnDutyOnceByIdNeverByNumber) {
+  ev::CardBlocked b;
+  b.set_card_id(NewId(absl::Now()));
+  b.set_estate_id(estate_);
+  b.set_card_number("13800138000");
+  b.set_kind("access");
+  ASSERT_TRUE(Deliver("counter.card.blocked", b).ok());
+  ASSERT_TRUE(Deliver("counter.card.blocked", b).ok());
+  std::vector<pb::Task> tasks = Tasks(ev::TASK_KIND_CARD_TO_BLOCK);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].role(), ev::STAFF_ROLE_SECURITY_GUARD);
+  ASSERT_EQ(tasks[0].assignee_ids_size(), 1);
+  EXPECT_EQ(tasks[0].assignee_ids(0), guard_);
+  EXPECT_EQ(tasks[0].subject_ref(), "card/" + b.card_id());
+  EXPECT_EQ(tasks[0].title(), "lost card to block at the gates");
+  EXPECT_EQ(tasks[0].DebugString().find("13800138000"), std::string::npos);
+  EXPECT_EQ(Count("wuye_outbox WHERE position('13800138000' in encode(envelope, 'escape')) > 0"),
+            0);
+  // A payload of another message is refused, nothing raised.
+  EXPECT_EQ(Deliver("counter.card.blocked", ev::CaseChanged()).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count(absl::StrCat("tasks WHERE kind = ", ev::TASK_KIND_CARD_TO_BLOCK)), 1);
+}
+
 TEST_F(DutySourcesTest, ItReadsThePerformanceAndBillingStreams) {
   std::vector<std::string> streams = ConsumedStreams();
   EXPECT_NE(std::find(streams.begin(), streams.end(), StreamOf("performance")), streams.end());
   EXPECT_NE(std::find(streams.begin(), streams.end(), StreamOf("billing")), streams.end());
+  EXPECT_NE(std::find(streams.begin(), streams.end(), StreamOf("counter")), streams.end());
 }
 
 }  // namespace

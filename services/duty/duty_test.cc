@@ -6,6 +6,7 @@
 
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
@@ -305,6 +306,110 @@ TEST(Events, OtherTypesAreNotTheDesksAndWrongPayloadsAreRefused) {
   EXPECT_TRUE(none->close_refs.empty());
   auto wrong = ReadEvent(EventOf("dispatch.sla.breached", p));
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// ---- the counter's events (issue #25: every decision reaches a person) ---------------------
+
+// 000_… 二.9 (装修审批记录): an application is the estate manager's to decide, at the unit;
+// decided, its task closes. Keyed by the renovation, not the envelope: once per subject.
+TEST(Events, ARenovationApplicationIsTheManagersUntilDecided) {
+  ev::RenovationApplied p;
+  p.set_renovation_id("r1");
+  p.set_estate_id("e1");
+  p.set_unit_id("u1");
+  p.set_documents_complete(false);
+  auto r = ReadEvent(EventOf("counter.renovation.applied", p));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->raise.size(), 1u);
+  const TaskDraft& d = r->raise[0];
+  EXPECT_EQ(d.kind, ev::TASK_KIND_RENOVATION_APPLICATION);
+  EXPECT_EQ(d.role, ev::STAFF_ROLE_ESTATE_MANAGER);
+  EXPECT_EQ(d.level, 3);
+  EXPECT_EQ(d.subject_ref, "renovation/r1");
+  EXPECT_EQ(d.location.estate_id(), "e1");
+  EXPECT_EQ(d.location.unit_id(), "u1");
+  EXPECT_EQ(d.title, "renovation application to decide");
+  EXPECT_EQ(d.source_event_id, "counter.renovation.applied/r1");
+  EXPECT_EQ(d.raised_at, kT0);
+  ev::RenovationDecided decided;
+  decided.set_renovation_id("r1");
+  decided.set_approved(true);
+  r = ReadEvent(EventOf("counter.renovation.decided", decided));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->raise.empty());
+  EXPECT_EQ(r->close_refs, (std::vector<std::string>{"renovation/r1"}));
+  p.clear_renovation_id();  // about nothing: no task
+  EXPECT_TRUE(ReadEvent(EventOf("counter.renovation.applied", p))->raise.empty());
+}
+
+// 000_… 二.9 (日常巡查记录): a day of approved work without a patrol is the supervisor's,
+// once per renovation and day.
+TEST(Events, AMissedPatrolIsTheSupervisorsOncePerDay) {
+  ev::PatrolMissed p;
+  p.set_renovation_id("r1");
+  p.set_estate_id("e1");
+  p.set_unit_id("u1");
+  p.mutable_date()->set_year(2026);
+  p.mutable_date()->set_month(11);
+  p.mutable_date()->set_day(9);
+  auto r = ReadEvent(EventOf("counter.renovation.patrol_missed", p));
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_PATROL_MISSED);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(r->raise[0].subject_ref, "renovation/r1");
+  EXPECT_EQ(r->raise[0].location.unit_id(), "u1");
+  EXPECT_EQ(r->raise[0].source_event_id, "counter.renovation.patrol_missed/r1/20261109");
+  EXPECT_TRUE(r->close_refs.empty());
+}
+
+// 000_… 二.7–9 "如发现未处理": a case an inspection found not handled is the estate
+// manager's, once per inspection; the case closed, its task closes.
+TEST(Events, ACaseFoundUnhandledIsTheManagersUntilTheCaseCloses) {
+  ev::CaseFoundUnhandled p;
+  p.set_case_id("c1");
+  p.set_estate_id("e1");
+  p.set_inspection_id("i1");
+  p.set_owner_staff_id("s1");
+  p.set_inspector_staff_id("s2");
+  auto r = ReadEvent(EventOf("counter.case.found_unhandled", p));
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_CASE_UNHANDLED);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_ESTATE_MANAGER);
+  EXPECT_EQ(r->raise[0].subject_ref, "case/c1");
+  EXPECT_EQ(r->raise[0].source_event_id, "counter.case.found_unhandled/i1");
+  EXPECT_EQ(r->raise[0].title, "case found not handled");
+  ev::CaseChanged closed;
+  closed.set_case_id("c1");
+  closed.set_closed(true);
+  r = ReadEvent(EventOf("counter.case.closed", closed));
+  EXPECT_EQ(r->close_refs, (std::vector<std::string>{"case/c1"}));
+  EXPECT_TRUE(r->raise.empty());
+  // Opening a case is the counter's own work: nothing for the desk.
+  EXPECT_FALSE(Reads("counter.case.opened"));
+}
+
+// Issue #25 §4: a lost card is blocked at the gates by the security guard on duty; the task
+// names the card by id, never by its number.
+TEST(Events, ALostCardIsTheGuardsToBlock_ByIdNotNumber) {
+  ev::CardBlocked p;
+  p.set_card_id("k1");
+  p.set_estate_id("e1");
+  p.set_card_number("13800138000");
+  p.set_kind("access");
+  auto r = ReadEvent(EventOf("counter.card.blocked", p));
+  ASSERT_EQ(r->raise.size(), 1u);
+  const TaskDraft& d = r->raise[0];
+  EXPECT_EQ(d.kind, ev::TASK_KIND_CARD_TO_BLOCK);
+  EXPECT_EQ(d.role, ev::STAFF_ROLE_SECURITY_GUARD);
+  EXPECT_EQ(d.level, 0);
+  EXPECT_EQ(d.subject_ref, "card/k1");
+  EXPECT_EQ(d.source_event_id, "counter.card.blocked/k1");
+  EXPECT_EQ(d.title.find("13800138000"), std::string::npos);
+  EXPECT_EQ(d.location.DebugString().find("13800138000"), std::string::npos);
+  EXPECT_LE(FindKind(ev::TASK_KIND_CARD_TO_BLOCK)->default_window, absl::Hours(1));
+  // A payload of another message is refused.
+  EXPECT_EQ(ReadEvent(EventOf("counter.card.blocked", ev::RenovationApplied())).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // ---- the acknowledgement timer ------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
+#include "shared/id_number.h"
 #include "wuye/eldercare/v1/eldercare.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 
@@ -74,16 +75,10 @@ bool LeaseIsAYearOrMore(absl::CivilDay start, absl::CivilDay end);
 // UNDER_60, NOT_OWNER_OR_TENANT, LEASE_UNKNOWN, LEASE_NOT_CURRENT, LEASE_UNDER_A_YEAR.
 absl::Status CheckEligible(const ResidentFacts& resident, absl::CivilDay on);
 
-// GB 11643 check character of the first 17 digits ("10X98765432" by weighted sum mod 11).
-char IdCheckCharacter(absl::string_view first17);
-
-// Validates an 18-character mainland ID number: 17 digits, a check character that matches
-// (0-9 or X; a lower-case x is accepted), and a real birth date not after `today`. Returns
-// the canonical form (upper-case X). Errors name `field` and never echo the value.
-absl::StatusOr<std::string> CanonicalIdNumber(absl::string_view id, absl::string_view field,
-                                              absl::CivilDay today);
-// The birth date encoded in a canonical ID number.
-absl::CivilDay IdBirthDate(absl::string_view canonical_id);
+// The ID-number check is shared (shared/id_number.h); these names stay eldercare's too.
+using ::wuye::CanonicalIdNumber;
+using ::wuye::IdBirthDate;
+using ::wuye::IdCheckCharacter;
 
 // 7..15 digits with an optional leading '+'; spaces and dashes dropped. Returns the digits.
 absl::StatusOr<std::string> CanonicalPhone(absl::string_view phone, absl::string_view field);

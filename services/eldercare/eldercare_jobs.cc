@@ -10,9 +10,16 @@
 #include "shared/status.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
 
+WUYE_KEYRING_FLAGS(eldercare);
+
 namespace wuye::eldercare {
 
 namespace ev = ::wuye::events::v1;
+
+absl::StatusOr<Keyring> KeyringFromEnvironment() {
+  return Keyring::FromEnvironment("eldercare", absl::GetFlag(FLAGS_eldercare_keys_file),
+                                  absl::GetFlag(FLAGS_eldercare_lookup_key_file));
+}
 
 std::string PublishCharge(pqxx::work& tx, EldercareStore& store, const Outbox& outbox,
                           const ChargeTarget& t, const FeeLine& line, absl::Time now,

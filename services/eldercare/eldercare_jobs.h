@@ -10,10 +10,10 @@
 #include "absl/time/time.h"
 #include "services/eldercare/eldercare.h"
 #include "services/eldercare/eldercare_store.h"
-#include "services/eldercare/sealing.h"
 #include "shared/clock.h"
 #include "shared/db.h"
 #include "shared/outbox.h"
+#include "shared/sealing.h"
 
 namespace wuye::eldercare {
 
@@ -47,6 +47,12 @@ class Settlement {
   EldercareStore store_;
   Outbox outbox_;
 };
+
+// The service's keyring ("eldercare"): WUYE_ELDERCARE_KEYS or --eldercare_keys_file, and
+// WUYE_ELDERCARE_LOOKUP_KEY or --eldercare_lookup_key_file (shared/sealing.h).
+// FAILED_PRECONDITION when no key is configured: the service and the rotation tool refuse
+// to start.
+absl::StatusOr<Keyring> KeyringFromEnvironment();
 
 struct RotationResult {
   int reencrypted = 0;

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "services/eldercare/eldercare_store.h"
-#include "services/eldercare/sealing.h"
+#include "shared/sealing.h"
 #include "shared/auth.h"
 #include "shared/clock.h"
 #include "shared/db.h"

@@ -74,7 +74,7 @@ class EldercareServiceTest : public ::testing::Test, protected ::wuye::testing::
   void SetUp() override {
     db_ = tdb_.Open(eldercare_migrations());
     verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
-    keys_ = std::make_unique<Keyring>(*Keyring::Parse(KeySpec("k1", 'a'), kLookupKey));
+    keys_ = std::make_unique<Keyring>(*Keyring::Parse("eldercare", KeySpec("k1", 'a'), kLookupKey));
     StartService(*keys_);
     handler_ = MakeHandler(*db_);
     group_ = NewId(absl::Now());
@@ -680,7 +680,8 @@ TEST_F(EldercareServiceTest, RotationReencryptsEveryRecordAndTheOldKeyCanGo) {
   ASSERT_GT(sealed, 10);
   EXPECT_EQ(Count("SELECT count(*) FROM sealed_values WHERE key_id = 'k1'"), sealed);
 
-  Keyring both = *Keyring::Parse(KeySpec("k2", 'b') + "," + KeySpec("k1", 'a'), kLookupKey);
+  Keyring both =
+      *Keyring::Parse("eldercare", KeySpec("k2", 'b') + "," + KeySpec("k1", 'a'), kLookupKey);
   StartService(both);
   std::string platform = TestToken("", {}, {"platform_admin"});
   v1::RotateKeysRequest rotate;
@@ -698,7 +699,7 @@ TEST_F(EldercareServiceTest, RotationReencryptsEveryRecordAndTheOldKeyCanGo) {
   EXPECT_EQ(Count("SELECT count(*) FROM sealed_values WHERE key_id = 'k2'"), sealed);
   EXPECT_GE(Count("SELECT count(*) FROM audit_log WHERE action = 'key.rotate'"), 2);
 
-  Keyring new_only = *Keyring::Parse(KeySpec("k2", 'b'), kLookupKey);
+  Keyring new_only = *Keyring::Parse("eldercare", KeySpec("k2", 'b'), kLookupKey);
   StartService(new_only);
   v1::HealthCard card;
   ASSERT_TRUE(ReadCard(nurse_, elder.id(), &card).ok());
@@ -722,11 +723,11 @@ TEST_F(EldercareServiceTest, RotationReencryptsEveryRecordAndTheOldKeyCanGo) {
 TEST_F(EldercareServiceTest, TheServiceRefusesToStartWithoutAKey) {
   unsetenv("WUYE_ELDERCARE_KEYS");
   unsetenv("WUYE_ELDERCARE_LOOKUP_KEY");
-  auto ring = Keyring::FromEnvironment();
+  auto ring = KeyringFromEnvironment();
   EXPECT_EQ(ring.status().code(), absl::StatusCode::kFailedPrecondition);
   setenv("WUYE_ELDERCARE_KEYS", KeySpec("e1", 'z').c_str(), 1);
   setenv("WUYE_ELDERCARE_LOOKUP_KEY", kLookupKey.c_str(), 1);
-  ring = Keyring::FromEnvironment();
+  ring = KeyringFromEnvironment();
   ASSERT_TRUE(ring.ok()) << ring.status();
   EXPECT_EQ(ring->active_key_id(), "e1");
   unsetenv("WUYE_ELDERCARE_KEYS");
@@ -742,12 +743,12 @@ TEST_F(EldercareServiceTest, TheServiceRefusesToStartWithoutAKey) {
   std::fclose(f);
   absl::SetFlag(&FLAGS_eldercare_keys_file, keys_file);
   absl::SetFlag(&FLAGS_eldercare_lookup_key_file, lookup_file);
-  ring = Keyring::FromEnvironment();
+  ring = KeyringFromEnvironment();
   ASSERT_TRUE(ring.ok()) << ring.status();
   EXPECT_EQ(ring->active_key_id(), "f2");
   EXPECT_TRUE(ring->Has("f1"));
   absl::SetFlag(&FLAGS_eldercare_keys_file, dir + "/missing");
-  EXPECT_FALSE(Keyring::FromEnvironment().ok());
+  EXPECT_FALSE(KeyringFromEnvironment().ok());
   absl::SetFlag(&FLAGS_eldercare_keys_file, "");
   absl::SetFlag(&FLAGS_eldercare_lookup_key_file, "");
 }

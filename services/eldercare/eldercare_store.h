@@ -18,7 +18,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "services/eldercare/eldercare.h"
-#include "services/eldercare/sealing.h"
+#include "shared/sealing.h"
 #include "shared/db.h"
 #include "shared/migrate.h"
 #include "shared/sql.h"

@@ -4,20 +4,20 @@
 #include "services/eldercare/consumers.h"
 #include "services/eldercare/eldercare_jobs.h"
 #include "services/eldercare/eldercare_service.h"
-#include "services/eldercare/sealing.h"
+#include "shared/sealing.h"
 #include "shared/service_main.h"
 
 int main(int argc, char** argv) {
   // The keys live as long as the process; the service holds a reference.
-  static std::unique_ptr<wuye::eldercare::Keyring> keys;
+  static std::unique_ptr<wuye::Keyring> keys;
   return wuye::ServiceMain(
       argc, argv,
       {.name = "eldercare",
        .migrations = &wuye::eldercare_migrations(),
        .make = [](wuye::ServiceParts& parts) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
-         auto ring = wuye::eldercare::Keyring::FromEnvironment();
+         auto ring = wuye::eldercare::KeyringFromEnvironment();
          if (!ring.ok()) return ring.status();
-         keys = std::make_unique<wuye::eldercare::Keyring>(std::move(*ring));
+         keys = std::make_unique<wuye::Keyring>(std::move(*ring));
          return std::make_unique<wuye::eldercare::ElderCareServiceImpl>(parts.db, parts.verifier,
                                                                         parts.clock, *keys);
        },

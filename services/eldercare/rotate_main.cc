@@ -23,7 +23,7 @@ ABSL_FLAG(int, batch, 500, "values re-encrypted per transaction");
 int main(int argc, char** argv) {
   wuye::ParseFlagsWithEnv(argc, argv, "wuye-eldercare-rotate --pg_url=... (keys from the env)");
   wuye::SetLogService("eldercare-rotate");
-  auto keys = wuye::eldercare::Keyring::FromEnvironment();
+  auto keys = wuye::eldercare::KeyringFromEnvironment();
   if (!keys.ok()) {
     std::fprintf(stderr, "wuye-eldercare-rotate: %s\n",
                  std::string(keys.status().message()).c_str());

@@ -14,6 +14,7 @@
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 
@@ -56,7 +57,9 @@ class Consumer {
         .On({"directory.staff.created", "directory.staff.updated"}, this, &Consumer::Staff)
         .On({"directory.resident.created", "directory.resident.updated"}, this, &Consumer::Resident)
         .On("directory.resident.removed", this, &Consumer::ResidentRemoved)
-        .On("billing.price.published", this, &Consumer::PricePublished);
+        .On("billing.price.published", this, &Consumer::PricePublished)
+        .On("counter.notice.tickets_linked", this, &Consumer::NoticeTicketsLinked)
+        .On("counter.notice.ended", this, &Consumer::NoticeEnded);
   }
   Consumer(const Consumer&) = delete;  // the routes point at this consumer
   Consumer& operator=(const Consumer&) = delete;
@@ -185,6 +188,77 @@ class Consumer {
     }
     if (next == ev::TICKET_STATE_RESOLVED) return flow_.Resolve(tx, t, c);
     return flow_.Move(tx, t, next, c);
+  }
+
+  // The counter's notices of a cut (docs/api/counter.md): the tickets it caused are answered
+  // once with the notice and resolved together when it ends, each through the flow the desk's
+  // calls take (AnswerTicket, CloseTicket, ResolveTicket), so history, events and the callback
+  // rule follow as for any ticket. Only tickets of the event's group and the notice's estate;
+  // a ticket already past the step is left alone, so an event applied twice changes once.
+  ChangeContext NoticeChange(const ev::Event& e, const ev::NoticeTickets& n,
+                             const std::string& reason) {
+    ChangeContext c;
+    c.actor.set_subject("counter");
+    c.actor.add_roles(std::string(roles::kService));
+    c.now = n.has_at() ? FromProtoTime(n.at()) : FromProtoTime(e.occurred_at());
+    c.reason = reason;
+    c.trace_id = e.trace_id();
+    return c;
+  }
+
+  // The notice's tickets of the group and estate, locked, in the order listed.
+  std::vector<v1::Ticket> NoticeTickets(pqxx::work& tx, const ev::Event& e,
+                                        const ev::NoticeTickets& n) {
+    std::vector<v1::Ticket> out;
+    if (!IsValidId(e.group_id()) || !IsValidId(n.estate_id())) return out;
+    std::set<std::string> seen;
+    for (const auto& id : n.ticket_ids()) {
+      if (!IsValidId(id) || !seen.insert(id).second) continue;
+      auto t = store_.GetTicket(tx, e.group_id(), id, /*for_update=*/true);
+      if (t && t->estate_id() == n.estate_id()) out.push_back(*t);
+    }
+    return out;
+  }
+
+  // "counter.notice.tickets_linked": a consultation, suggestion or praise still received is
+  // answered with the notice (received → answered, as AnswerTicket). Complaints and work
+  // are not answerable: they wait for the notice's end or their work order.
+  absl::Status NoticeTicketsLinked(pqxx::work& tx, const ev::Event& e, const ev::NoticeTickets& n) {
+    if (n.answer().empty()) return absl::OkStatus();
+    ChangeContext c = NoticeChange(e, n, absl::StrCat("answered with notice ", n.notice_id()));
+    for (v1::Ticket& t : NoticeTickets(tx, e, n)) {
+      if (t.state() != ev::TICKET_STATE_RECEIVED || !IsAnswerable(t.kind())) continue;
+      t.set_result(n.answer());
+      WUYE_RETURN_IF_ERROR(flow_.Move(tx, t, ev::TICKET_STATE_ANSWERED, c));
+    }
+    return absl::OkStatus();
+  }
+
+  // "counter.notice.ended": each linked ticket still open takes the resolution as its result
+  // and moves on by the desk's rules: an answered one is closed (CloseTicket); a received
+  // consultation, suggestion or praise is answered and closed; a received complaint, or a
+  // reopened ticket, is resolved (ResolveTicket: then callback due or closed by the callback
+  // rule). Work waiting for its work order is left to dispatch (ResolveTicket refuses it too).
+  absl::Status NoticeEnded(pqxx::work& tx, const ev::Event& e, const ev::NoticeTickets& n) {
+    if (n.answer().empty()) return absl::OkStatus();
+    const std::string why = absl::StrCat("notice ", n.notice_id(), " ended");
+    ChangeContext c = NoticeChange(e, n, why);
+    for (v1::Ticket& t : NoticeTickets(tx, e, n)) {
+      const bool answerable = IsAnswerable(t.kind());
+      if (t.state() == ev::TICKET_STATE_ANSWERED ||
+          (answerable && t.state() == ev::TICKET_STATE_RECEIVED)) {
+        t.set_result(n.answer());
+        if (t.state() == ev::TICKET_STATE_RECEIVED) {
+          WUYE_RETURN_IF_ERROR(flow_.Move(tx, t, ev::TICKET_STATE_ANSWERED, c));
+        }
+        WUYE_RETURN_IF_ERROR(flow_.Move(tx, t, ev::TICKET_STATE_CLOSED, c));
+      } else if (t.state() == ev::TICKET_STATE_REOPENED ||
+                 (t.state() == ev::TICKET_STATE_RECEIVED && !NeedsWork(t.kind()))) {
+        t.set_result(n.answer());
+        WUYE_RETURN_IF_ERROR(flow_.Resolve(tx, t, c));
+      }
+    }
+    return absl::OkStatus();
   }
 
   IntakeStore store_;

@@ -7,6 +7,11 @@
 //    that the callback rule needs, versioned by subject_version; and the residents' numbers,
 //    only as the hash the directory makes under the phone key both hold
 //    (ResidentChanged.phone_hash), to tell whether an unrecorded call is a resident's.
+//  - wuye.counter.events (NoticeTickets): a cut's linked tickets of the notice's estate are
+//    answered with the notice ("counter.notice.tickets_linked": consultations, suggestions
+//    and praise still received) and, when it ends ("counter.notice.ended"), closed or
+//    resolved with its resolution by the desk's rules; tickets already past that step, of
+//    another estate or unknown to the group are left alone.
 #pragma once
 
 #include <string>

@@ -28,6 +28,7 @@
 #include "shared/zone.h"
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
@@ -1976,6 +1977,137 @@ TEST_F(IntakeServiceTest, AnUpdateMaskChangesOnlyItsFieldsOfTheCallbackSettings)
   EXPECT_EQ(settings.new_staff_days(), 10);
   EXPECT_EQ(settings.new_contract_days(), 11);
   EXPECT_EQ(settings.new_item_days(), 12);
+}
+
+// ---- The counter's notices (issue #25 §5) --------------------------------------------------
+
+// A cut's notice as the counter publishes it ("counter.notice.tickets_linked" with the
+// notice's title and period, "counter.notice.ended" with its resolution).
+ev::NoticeTickets NoticeOf(const std::string& notice, const std::string& estate,
+                           const std::vector<std::string>& tickets, const std::string& answer) {
+  ev::NoticeTickets n;
+  n.set_notice_id(notice);
+  n.set_estate_id(estate);
+  for (const auto& t : tickets) n.add_ticket_ids(t);
+  n.set_answer(answer);
+  return n;
+}
+constexpr char kNoticeAnswer[] = "停水通知 (2026-11-09 10:30 – 2026-11-09 18:30)";
+constexpr char kResolution[] = "供水已恢复";
+
+// The seed's desk answers a cut once (001_… 物业客服领班 6: 制作并发放租户公告): each
+// consultation linked is answered with the notice as AnswerTicket would; complaints and work
+// wait; another estate's ticket and unknown ids are ignored; applied twice, it changes once.
+TEST_F(IntakeServiceTest, ACutsLinkedTicketsAreAnsweredWithTheNoticeOnce) {
+  v1::Ticket consult = Create(ConsultationRequest(false));
+  v1::Ticket complaint = Create(ComplaintRequest());
+  v1::Ticket repair = Create(RepairRequest());
+  auto far_req = ConsultationRequest(false);
+  far_req.mutable_ticket()->set_estate_id(other_estate_);
+  v1::Ticket far = Create(far_req, elsewhere_);
+  const std::string notice = NewId(absl::Now());
+  const int changed_before = Outbox("intake.ticket.changed");
+
+  ev::NoticeTickets n =
+      NoticeOf(notice, estate_,
+               {consult.id(), complaint.id(), repair.id(), far.id(), NewId(absl::Now()), "junk"},
+               kNoticeAnswer);
+  Apply(Envelope("counter.notice.tickets_linked", n, 2));
+
+  v1::Ticket answered = Get(consult.id());
+  EXPECT_EQ(answered.state(), ev::TICKET_STATE_ANSWERED);
+  EXPECT_EQ(answered.result(), kNoticeAnswer);
+  EXPECT_EQ(answered.version(), consult.version() + 1);
+  ASSERT_FALSE(answered.history().empty());
+  const auto& last = answered.history(answered.history_size() - 1);
+  EXPECT_EQ(last.from_state(), ev::TICKET_STATE_RECEIVED);
+  EXPECT_EQ(last.to_state(), ev::TICKET_STATE_ANSWERED);
+  EXPECT_EQ(last.change().actor().subject(), "counter");
+  EXPECT_NE(last.change().reason().find(notice), std::string::npos) << last.change().reason();
+  EXPECT_EQ(Get(complaint.id()).state(), ev::TICKET_STATE_RECEIVED);
+  EXPECT_EQ(Get(repair.id()).state(), ev::TICKET_STATE_RECEIVED);
+  EXPECT_EQ(Get(far.id(), elsewhere_).state(), ev::TICKET_STATE_RECEIVED);
+  ASSERT_EQ(Outbox("intake.ticket.changed"), changed_before + 1);
+  auto changes = Events<ev::TicketChanged>("intake.ticket.changed");
+  EXPECT_EQ(changes.back().ticket_id(), consult.id());
+  EXPECT_EQ(changes.back().state(), ev::TICKET_STATE_ANSWERED);
+  EXPECT_EQ(changes.back().previous_state(), ev::TICKET_STATE_RECEIVED);
+
+  // The same news again (a redelivery, or the ticket linked a second time): nothing more.
+  std::string before = Snapshot();
+  Apply(Envelope("counter.notice.tickets_linked", n, 2));
+  Apply(
+      Envelope("counter.notice.tickets_linked", NoticeOf(notice, estate_, {consult.id()}, "x"), 3));
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Get(consult.id()).version(), answered.version());
+  EXPECT_EQ(Get(consult.id()).result(), kNoticeAnswer);
+}
+
+// When the cut ends, its tickets are closed together with the resolution, each by the desk's
+// rules: the answered consultation closed, the complaint resolved then called back (every
+// complaint is, 004_… 5.5.2), the repair left to its work order; twice changes once.
+TEST_F(IntakeServiceTest, ACutsEndResolvesItsOpenTicketsOnce) {
+  v1::Ticket consult = Create(ConsultationRequest(false));
+  v1::Ticket unanswered = Create(ConsultationRequest(false));
+  v1::Ticket complaint = Create(ComplaintRequest());
+  v1::Ticket repair = Create(RepairRequest());
+  v1::Ticket done = Create(ComplaintRequest());
+  v1::Ticket resolved_done;
+  ASSERT_TRUE(Resolve(done.id(), agent_, &resolved_done).ok());
+  const std::string notice = NewId(absl::Now());
+  Apply(Envelope("counter.notice.tickets_linked",
+                 NoticeOf(notice, estate_, {consult.id()}, kNoticeAnswer), 2));
+
+  ev::NoticeTickets ended = NoticeOf(
+      notice, estate_, {consult.id(), unanswered.id(), complaint.id(), repair.id(), done.id()},
+      kResolution);
+  Apply(Envelope("counter.notice.ended", ended, 3));
+
+  v1::Ticket c = Get(consult.id());
+  EXPECT_EQ(c.state(), ev::TICKET_STATE_CLOSED);
+  EXPECT_EQ(c.result(), kResolution);
+  EXPECT_EQ(c.history(c.history_size() - 1).change().actor().subject(), "counter");
+  v1::Ticket u = Get(unanswered.id());
+  EXPECT_EQ(u.state(), ev::TICKET_STATE_CLOSED);
+  EXPECT_EQ(u.result(), kResolution);
+  v1::Ticket k = Get(complaint.id());
+  EXPECT_EQ(k.state(), ev::TICKET_STATE_CALLBACK_DUE);
+  EXPECT_EQ(k.callback_reason(), v1::CALLBACK_REASON_COMPLAINT);
+  EXPECT_EQ(k.result(), kResolution);
+  std::vector<TicketState> path;
+  for (const auto& h : k.history()) path.push_back(h.to_state());
+  EXPECT_EQ(path, (std::vector<TicketState>{ev::TICKET_STATE_RECEIVED, ev::TICKET_STATE_RESOLVED,
+                                            ev::TICKET_STATE_CALLBACK_DUE}));
+  EXPECT_EQ(Get(repair.id()).state(), ev::TICKET_STATE_RECEIVED);
+  v1::Ticket d = Get(done.id());
+  EXPECT_EQ(d.version(), resolved_done.version());
+  EXPECT_NE(d.result(), kResolution);
+
+  std::string before = Snapshot();
+  Apply(Envelope("counter.notice.ended", ended, 3));
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Get(complaint.id()).version(), k.version());
+}
+
+// Another group's notice names ids intake holds for this group: nothing of them moves.
+TEST_F(IntakeServiceTest, AnotherGroupsNoticeMovesNoTicket) {
+  v1::Ticket consult = Create(ConsultationRequest(false));
+  v1::Ticket complaint = Create(ComplaintRequest());
+  std::string before = Snapshot();
+  const std::string other_group = NewId(absl::Now());
+  const std::string notice = NewId(absl::Now());
+  Apply(Envelope("counter.notice.tickets_linked",
+                 NoticeOf(notice, estate_, {consult.id(), complaint.id()}, kNoticeAnswer), 2,
+                 other_group));
+  Apply(Envelope("counter.notice.ended",
+                 NoticeOf(notice, estate_, {consult.id(), complaint.id()}, kResolution), 3,
+                 other_group));
+  // Nor does a notice of this group naming another estate.
+  Apply(Envelope("counter.notice.ended",
+                 NoticeOf(notice, other_estate_, {consult.id(), complaint.id()}, kResolution), 4));
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Get(consult.id()).state(), ev::TICKET_STATE_RECEIVED);
+  EXPECT_EQ(Get(complaint.id()).state(), ev::TICKET_STATE_RECEIVED);
 }
 
 }  // namespace

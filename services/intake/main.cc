@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
                                                                   parts.clock, phone_key);
        },
        .consumes = {wuye::StreamOf("dispatch"), wuye::StreamOf("directory"),
-                    wuye::StreamOf("billing")},
+                    wuye::StreamOf("billing"), wuye::StreamOf("counter")},
        .make_handler =
            [](wuye::ServiceParts& parts) { return wuye::intake::MakeHandler(parts.db); },
        .make_workers =

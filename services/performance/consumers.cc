@@ -49,10 +49,7 @@ class Handler {
     std::string zone = store_.EstateZone(tx, group, IsValidId(e.estate_id()) ? e.estate_id() : "");
     WUYE_ASSIGN_OR_RETURN(Evidence evidence,
                           EvidenceOf(e, store_.RulePoints(tx, group), EstateZone(zone)));
-    if (evidence.quality.empty() && evidence.lines.empty() && evidence.findings.empty() &&
-        evidence.facts.empty()) {
-      return absl::OkStatus();
-    }
+    if (evidence.empty()) return absl::OkStatus();
     std::vector<Evidence> batch;
     batch.push_back(std::move(evidence));
     return EvidenceFlow(store_).Apply(tx, group, std::move(batch));

@@ -10,6 +10,11 @@
 //                          dispatch.sla.breached → figures;
 //   wuye.duty.events       duty.handover.missing, duty.daily_log.missing → office quality
 //                          lines (000_… 二.1, 二.2) naming who failed, and their form lines;
+//   wuye.counter.events    counter.case.found_unhandled → −50 violation_not_handled naming
+//                          the case's owner (000_… 二.7–9); counter.defect.claim_succeeded
+//                          → +100 housing_claim_help awaiting the supervisory committee's
+//                          confirmation (二.11); counter.survey.closed → the office's
+//                          satisfaction figure of the month (a figure, no points);
 //   wuye.billing.events    billing.collection.reported → the estate's arrears team KPI (on
 //                          the office's quality ledger).
 // Each event's envelope id is the evidence reference of its lines: applied twice, counted

@@ -4,11 +4,14 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 #include "shared/civil_date.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/duty_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
@@ -67,6 +70,15 @@ class Builder {
       if (IsValidId(id) && seen.insert(id).second) out.push_back(id);
     }
     return out;
+  }
+  SurveyDraft& Survey() {
+    out_.surveys.emplace_back();
+    SurveyDraft& v = out_.surveys.back();
+    v.estate_id = estate_;
+    v.period = period_;
+    v.source_event_id = e_.event_id();
+    v.at = at_;
+    return v;
   }
   Evidence Take() { return std::move(out_); }
 
@@ -230,6 +242,65 @@ Evidence DailyLogMissingEvidence(const ev::Event& e, const ev::DailyLogMissing& 
   return b.Take();
 }
 
+// ---- the counter's events (issue #25) ----
+
+// 000_… 二.7–9 "定期或不定期进行检查,如发现未处理…每发现一件扣服务质量标准分值50分": an
+// inspection found a violation or dispute case not handled — −50 for the office once (the
+// counter publishes one event per inspection; its envelope id is the evidence), on the form
+// of the staff member who owns the case, entered by the inspector who found it.
+Evidence CaseUnhandledEvidence(const ev::Event& e, const ev::CaseFoundUnhandled& p,
+                               const Points& points, absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.at(), e));
+  QualityEvidence& q =
+      b.Quality(kViolationNotHandled, std::vector<std::string>{p.owner_staff_id()});
+  q.line.note = IsValidId(p.case_id())
+                    ? absl::StrCat("counter case ", p.case_id(), " found not handled")
+                    : "counter case found not handled";
+  if (IsValidId(p.inspector_staff_id())) q.line.entered_by = p.inspector_staff_id();
+  return b.Take();
+}
+
+// 000_… 二.11 "每成功协助业主进行一次房屋质量维权奖励服务质量标准分值100分,以所作记录并经监督
+// 委员会确认的次数为准": a warranty claim the office followed to its repair and the owner's
+// acceptance is the +100 of the staff member who followed it — awaiting the committee's
+// confirmation (ConfirmQualityLine) like a manual entry of the item, counted on neither
+// ledger until then.
+Evidence ClaimSucceededEvidence(const ev::Event& e, const ev::DefectClaimSucceeded& p,
+                                const Points& points, absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty()) return {};
+  Builder b(e, points, tz, estate, TimeOf(p.at(), e));
+  QualityEvidence& q = b.Quality(kHousingClaimHelp, std::vector<std::string>{p.staff_id()});
+  q.line.state = pb::QUALITY_LINE_STATE_AWAITING_CONFIRMATION;
+  q.line.note = IsValidId(p.defect_id())
+                    ? absl::StrCat("counter defect ", p.defect_id(),
+                                   ": warranty claim repaired and accepted by the owner")
+                    : "warranty claim repaired and accepted by the owner";
+  return b.Take();
+}
+
+// Issue #25 §5: a closed satisfaction survey is a figure of the office's month (the month
+// of its close, estate time), never points. A survey whose figures cannot be (a share
+// outside 0..10000, more answers than households) is not kept.
+Evidence SurveyEvidence(const ev::Event& e, const ev::SurveyClosed& p, const Points& points,
+                        absl::TimeZone tz) {
+  std::string estate = EstateOf(e, p.estate_id());
+  if (estate.empty() || !IsValidId(p.survey_id())) return {};
+  if (p.households_answered() < 0 || p.households() < p.households_answered() ||
+      p.satisfied_bp() < 0 || p.satisfied_bp() > 10000) {
+    return {};
+  }
+  Builder b(e, points, tz, estate, TimeOf(p.at(), e));
+  SurveyDraft& v = b.Survey();
+  v.survey_id = p.survey_id();
+  v.households_answered = p.households_answered();
+  v.households = p.households();
+  v.satisfied_bp = p.satisfied_bp();
+  return b.Take();
+}
+
 // The evidence readers: one route per type that is evidence, the payload unpacked as the
 // message the type carries (a payload of another message is refused: shared/event_router.h).
 using EvidenceRouter = BasicEventRouter<Evidence&, const Points&, absl::TimeZone>;
@@ -257,7 +328,12 @@ const EvidenceRouter& EvidenceReaders() {
         .On<ev::WorkOrderChanged>("dispatch.work_order.completed", Reader(&CompletionEvidence))
         .On<ev::WorkOrderChanged>("dispatch.sla.breached", Reader(&SlaBreachEvidence))
         .On<ev::HandoverMissing>("duty.handover.missing", Reader(&HandoverMissingEvidence))
-        .On<ev::DailyLogMissing>("duty.daily_log.missing", Reader(&DailyLogMissingEvidence));
+        .On<ev::DailyLogMissing>("duty.daily_log.missing", Reader(&DailyLogMissingEvidence))
+        .On<ev::CaseFoundUnhandled>("counter.case.found_unhandled",
+                                    Reader(&CaseUnhandledEvidence))
+        .On<ev::DefectClaimSucceeded>("counter.defect.claim_succeeded",
+                                      Reader(&ClaimSucceededEvidence))
+        .On<ev::SurveyClosed>("counter.survey.closed", Reader(&SurveyEvidence));
     return r;
   }();
   return *readers;

@@ -62,6 +62,15 @@ struct FactDelta {
           callbacks_made = 0, tickets_closed = 0, unrecorded_calls = 0;
 };
 
+// A satisfaction survey the counter closed (counter.survey.closed): a figure of the
+// office's month, never points. Kept once per survey.
+struct SurveyDraft {
+  std::string survey_id, estate_id, period;
+  int32_t households_answered = 0, households = 0, satisfied_bp = 0;
+  std::string source_event_id;
+  absl::Time at;
+};
+
 // What an event is as evidence, before any lookup: office quality lines naming the people
 // responsible (their form lines follow by the group's mapping when applied), form-only
 // lines, findings and figures. A quality line with `on_duty` names the agents on duty at
@@ -75,6 +84,12 @@ struct Evidence {
   std::vector<LineDraft> lines;
   std::vector<FindingDraft> findings;
   std::vector<FactDelta> facts;
+  std::vector<SurveyDraft> surveys;
+
+  bool empty() const {
+    return quality.empty() && lines.empty() && findings.empty() && facts.empty() &&
+           surveys.empty();
+  }
 };
 
 // The group's points per rule code.

@@ -14,6 +14,7 @@ absl::Status EvidenceFlow::Apply(pqxx::work& tx, const std::string& group,
   std::vector<LineDraft> lines;
   std::vector<FindingDraft> findings;
   std::vector<FactDelta> facts;
+  std::vector<SurveyDraft> surveys;
   std::optional<std::map<std::string, FormTarget>> targets;  // office item → form item
   for (Evidence& ev : batch) {
     for (QualityEvidence& q : ev.quality) {
@@ -45,11 +46,13 @@ absl::Status EvidenceFlow::Apply(pqxx::work& tx, const std::string& group,
     for (LineDraft& l : ev.lines) lines.push_back(std::move(l));
     for (FindingDraft& f : ev.findings) findings.push_back(std::move(f));
     for (FactDelta& f : ev.facts) facts.push_back(std::move(f));
+    for (SurveyDraft& v : ev.surveys) surveys.push_back(std::move(v));
   }
   store_.InsertFindings(tx, group, findings);
   store_.ApplyQuality(tx, group, quality);
   store_.ApplyLines(tx, group, lines);
   store_.AddFacts(tx, group, facts);
+  store_.PutSurveys(tx, group, surveys);
   return absl::OkStatus();
 }
 

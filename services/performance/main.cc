@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
              parts.db, parts.verifier, parts.clock);
        },
        .consumes = {wuye::StreamOf("intake"), wuye::StreamOf("dispatch"), wuye::StreamOf("billing"),
-                    wuye::StreamOf("directory"), wuye::StreamOf("duty")},
+                    wuye::StreamOf("directory"), wuye::StreamOf("duty"),
+                    wuye::StreamOf("counter")},
        .make_handler =
            [](wuye::ServiceParts& parts) { return wuye::performance::MakeHandler(parts.db); }});
 }

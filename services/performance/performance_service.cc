@@ -692,6 +692,7 @@ grpc::Status PerformanceServiceImpl::GetQualityLedger(Ctx* ctx,
       resp->set_arrears_share_bp(team.arrears_share_bp());
       resp->set_arrears_points(team.team_points());
       resp->set_score(team.quality_score());
+      *resp->mutable_satisfaction() = team.satisfaction();
       for (auto& q : store_.QualityLines(tx, group, req->estate_id(), period)) {
         if (q.state() == pb::QUALITY_LINE_STATE_AWAITING_CONFIRMATION) {
           resp->set_awaiting_confirmation(resp->awaiting_confirmation() + 1);

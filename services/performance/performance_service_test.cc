@@ -27,6 +27,7 @@
 #include "shared/testing/test_env.h"
 #include "shared/zone.h"
 #include "wuye/events/v1/billing_events.pb.h"
+#include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/duty_events.pb.h"
@@ -1830,6 +1831,208 @@ TEST_F(PerformanceServiceTest, AppealsAndDismissalsArePublishedOnceForTheDutyDes
   EXPECT_EQ(d.finding_id(), stranger);
   EXPECT_EQ(d.estate_id(), estate_);
   EXPECT_EQ(dismissed[0].DebugString().find("13800138000"), std::string::npos);
+}
+
+// ---- the counter's evidence (issue #25) --------------------------------------------------------
+
+// 000_… 二.7–9 "定期或不定期进行检查,如发现未处理…每发现一件扣服务质量标准分值50分": the
+// counter's inspection that found a case not handled is −50 on the estate office's ledger
+// once per inspection (its event is the evidence), and by the group's mapping the form item
+// (−5 by default) on the form of the staff member who owns the case. Another group's event
+// touches nothing of this group.
+TEST_F(PerformanceServiceTest, ACaseFoundUnhandledCostsTheOfficeFiftyOnTheOwnersForm) {
+  ev::CaseFoundUnhandled c;
+  c.set_case_id(NewId(absl::Now()));
+  c.set_estate_id(estate_);
+  c.set_inspection_id(NewId(absl::Now()));
+  c.set_owner_staff_id(agent_);
+  c.set_inspector_staff_id(inspector_);
+  *c.mutable_at() = ToProtoTime(Utc(2026, 10, 12, 2));
+  const std::string event_id = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("counter.case.found_unhandled", group_, c, estate_, event_id).ok());
+  ASSERT_TRUE(Deliver("counter.case.found_unhandled", group_, c, estate_, event_id).ok());
+
+  pb::QualityLedger ledger = Ledger(2026, 10);
+  ASSERT_EQ(ledger.lines_size(), 1);
+  const pb::QualityLine& line = ledger.lines(0);
+  EXPECT_EQ(line.item(), "violation_not_handled");
+  EXPECT_EQ(line.points(), -50);
+  EXPECT_EQ(line.state(), pb::QUALITY_LINE_STATE_COUNTED);
+  EXPECT_EQ(line.evidence_ref(), event_id);
+  EXPECT_EQ(line.entered_by(), inspector_);
+  ASSERT_EQ(line.responsible_staff_ids_size(), 1);
+  EXPECT_EQ(line.responsible_staff_ids(0), agent_);
+  EXPECT_EQ(ledger.score(), -50);
+  // On the owner's form, by the mapping: −5, the line of the office line.
+  pb::Sheet owner = Sheet(agent_, 2026, 10);
+  ASSERT_EQ(owner.lines_size(), 1);
+  EXPECT_EQ(owner.lines(0).rule(), "violation_not_handled");
+  EXPECT_EQ(owner.lines(0).points(), -5);
+  EXPECT_EQ(owner.lines(0).quality_line_id(), line.id());
+  EXPECT_EQ(owner.lines(0).evidence_ref(), event_id);
+  EXPECT_EQ(owner.score(), 95);
+  EXPECT_EQ(Sheet(inspector_, 2026, 10).lines_size(), 0);  // who found it is not charged
+
+  // The group's mapping decides the form's points of a later inspection's finding.
+  FormPoints("violation_not_handled", -8);
+  ev::CaseFoundUnhandled again = c;
+  again.set_inspection_id(NewId(absl::Now()));
+  ASSERT_TRUE(Deliver("counter.case.found_unhandled", group_, again, estate_).ok());
+  EXPECT_EQ(Ledger(2026, 10).score(), -100);
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 87);
+
+  // Another group's event (the same ids) is that group's alone.
+  std::string other = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("counter.case.found_unhandled", other, c, estate_).ok());
+  EXPECT_EQ(Ledger(2026, 10).lines_size(), 2);
+  EXPECT_EQ(Sheet(agent_, 2026, 10).score(), 87);
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM quality_lines WHERE group_id = '", group_,
+                               "'")),
+            2);
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM quality_lines WHERE group_id = '", other,
+                               "'")),
+            1);
+  // A payload of another message is refused (the bus dead-letters it), nothing written.
+  std::string before = Snapshot();
+  EXPECT_EQ(Deliver("counter.case.found_unhandled", group_, ev::SurveyClosed(), estate_).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+// 000_… 二.11 "每成功协助业主进行一次房屋质量维权奖励服务质量标准分值100分,以所作记录并经监督委员
+// 会确认的次数为准": the counter's defect claim helped to success is +100 awaiting the
+// supervisory committee's confirmation — counted on neither ledger (the helper's +10 form
+// line pending) until ConfirmQualityLine records it, as a manual entry of the item is.
+TEST_F(PerformanceServiceTest, AClaimHelpedToSuccessCountsOnceTheCommitteeConfirmsIt) {
+  pb::Line line;
+  for (int i = 0; i < 2; ++i) {  // the helper's form at 90, so that +10 shows
+    ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                     Entry(tech_, "physical_conflict", Utc(2026, 10, 14)), &line)
+                    .ok());
+  }
+  ev::DefectClaimSucceeded d;
+  d.set_defect_id(NewId(absl::Now()));
+  d.set_estate_id(estate_);
+  d.set_unit_id(NewId(absl::Now()));
+  d.set_staff_id(tech_);
+  *d.mutable_at() = ToProtoTime(Utc(2026, 10, 15, 2));
+  const std::string event_id = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("counter.defect.claim_succeeded", group_, d, estate_, event_id).ok());
+  ASSERT_TRUE(Deliver("counter.defect.claim_succeeded", group_, d, estate_, event_id).ok());
+
+  pb::QualityLedger ledger = Ledger(2026, 10);
+  ASSERT_EQ(ledger.lines_size(), 3);
+  pb::QualityLine claim = OfficeLine("housing_claim_help");
+  EXPECT_EQ(claim.state(), pb::QUALITY_LINE_STATE_AWAITING_CONFIRMATION);
+  EXPECT_EQ(claim.points(), 100);
+  EXPECT_EQ(claim.evidence_ref(), event_id);
+  ASSERT_EQ(claim.responsible_staff_ids_size(), 1);
+  EXPECT_EQ(claim.responsible_staff_ids(0), tech_);
+  EXPECT_EQ(ledger.awaiting_confirmation(), 1);
+  EXPECT_EQ(ledger.score(), -100);  // not counted yet
+  pb::Sheet s = Sheet(tech_, 2026, 10);
+  ASSERT_EQ(s.lines_size(), 3);
+  pb::Line reward;
+  for (const pb::Line& l : s.lines()) {
+    if (l.rule() == "housing_claim_help") reward = l;
+  }
+  EXPECT_TRUE(reward.pending());
+  EXPECT_EQ(reward.points(), 10);
+  EXPECT_EQ(reward.quality_line_id(), claim.id());
+  EXPECT_EQ(s.score(), 90);
+  // The office cannot appeal it, nor anyone but the estate manager or an admin confirm it.
+  pb::Appeal appeal;
+  EXPECT_EQ(Reason(QualityAppeal(manager_tok_, claim.id(), &appeal)), "AWAITING_CONFIRMATION");
+  pb::QualityLine confirmed;
+  std::string before = Snapshot();
+  EXPECT_EQ(Confirm(inspector_tok_, claim.id(), &confirmed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  std::string other_group = TestToken(NewId(absl::Now()), {"*"}, {"group_admin"}, "admin-9");
+  EXPECT_EQ(Confirm(other_group, claim.id(), &confirmed).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Snapshot(), before);
+
+  ASSERT_TRUE(Confirm(manager_tok_, claim.id(), &confirmed).ok());
+  EXPECT_EQ(confirmed.state(), pb::QUALITY_LINE_STATE_COUNTED);
+  EXPECT_EQ(confirmed.confirmed_by(), manager_);
+  EXPECT_EQ(Reason(Confirm(manager_tok_, claim.id(), &confirmed)), "NOT_AWAITING_CONFIRMATION");
+  ledger = Ledger(2026, 10);
+  EXPECT_EQ(ledger.score(), 0);
+  EXPECT_EQ(ledger.awaiting_confirmation(), 0);
+  EXPECT_EQ(Sheet(tech_, 2026, 10).score(), 100);
+  // Redelivered after the confirmation: still one line, still counted, once.
+  ASSERT_TRUE(Deliver("counter.defect.claim_succeeded", group_, d, estate_, event_id).ok());
+  EXPECT_EQ(OfficeLine("housing_claim_help").state(), pb::QUALITY_LINE_STATE_COUNTED);
+  EXPECT_EQ(Ledger(2026, 10).score(), 0);
+  EXPECT_EQ(Sheet(tech_, 2026, 10).lines_size(), 3);
+
+  // Another group's claim (the same staff id) is nothing of this group's.
+  ASSERT_TRUE(Deliver("counter.defect.claim_succeeded", NewId(absl::Now()), d, estate_).ok());
+  EXPECT_EQ(Ledger(2026, 10).lines_size(), 3);
+  EXPECT_EQ(Sheet(tech_, 2026, 10).lines_size(), 3);
+}
+
+// Issue #25 §5 ("满意度调查 … as a figure for the office"): the counter's closed surveys are
+// the office's satisfaction figure of the month — on the team sheet and the quality ledger,
+// never in its score; each survey once, in the month of its close (estate time).
+TEST_F(PerformanceServiceTest, ClosedSurveysAreTheOfficesSatisfactionFigureOfTheMonth) {
+  auto team = [&](int month) {
+    pb::GetTeamSheetRequest req;
+    req.set_estate_id(estate_);
+    *req.mutable_period() = MakeMonth(2026, month);
+    pb::TeamSheet out;
+    grpc::Status st = Call(&Stub::GetTeamSheet, manager_tok_, req, &out);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return out;
+  };
+  auto survey = [&](int answered, int households, int bp, absl::Time at) {
+    ev::SurveyClosed v;
+    v.set_survey_id(NewId(absl::Now()));
+    v.set_estate_id(estate_);
+    v.set_households_answered(answered);
+    v.set_households(households);
+    v.set_satisfied_bp(bp);
+    *v.mutable_at() = ToProtoTime(at);
+    return v;
+  };
+  EXPECT_EQ(team(10).satisfaction().surveys(), 0);
+
+  ev::SurveyClosed first = survey(180, 240, 8650, Utc(2026, 10, 20, 8));
+  const std::string event_id = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("counter.survey.closed", group_, first, estate_, event_id).ok());
+  ASSERT_TRUE(Deliver("counter.survey.closed", group_, first, estate_, event_id).ok());
+  // The same survey under another envelope: kept once.
+  ASSERT_TRUE(Deliver("counter.survey.closed", group_, first, estate_).ok());
+  ASSERT_TRUE(
+      Deliver("counter.survey.closed", group_, survey(20, 60, 5000, Utc(2026, 10, 3)), estate_)
+          .ok());
+  // 2026-10-31 16:30 UTC is 1 November in Shanghai: November's.
+  ASSERT_TRUE(Deliver("counter.survey.closed", group_,
+                      survey(50, 50, 10000, Utc(2026, 10, 31, 16, 30)), estate_)
+                  .ok());
+  // Another group's survey of an estate with the same id: not this group's.
+  ASSERT_TRUE(Deliver("counter.survey.closed", NewId(absl::Now()),
+                      survey(1, 1, 0, Utc(2026, 10, 20)), estate_)
+                  .ok());
+  // A survey whose figures cannot be is not kept.
+  ASSERT_TRUE(
+      Deliver("counter.survey.closed", group_, survey(61, 60, 5000, Utc(2026, 10, 3)), estate_)
+          .ok());
+
+  pb::TeamSheet october = team(10);
+  EXPECT_EQ(october.satisfaction().surveys(), 2);
+  EXPECT_EQ(october.satisfaction().households_answered(), 200);
+  EXPECT_EQ(october.satisfaction().households(), 300);
+  // Weighted by the households that answered: (8650 × 180 + 5000 × 20) / 200.
+  EXPECT_EQ(october.satisfaction().satisfied_bp(), 8285);
+  EXPECT_EQ(october.quality_score(), 0);  // a figure, not points
+  pb::QualityLedger ledger = Ledger(2026, 10);
+  EXPECT_EQ(ledger.satisfaction().DebugString(), october.satisfaction().DebugString());
+  EXPECT_EQ(ledger.score(), 0);
+  EXPECT_EQ(ledger.lines_size(), 0);
+  pb::TeamSheet november = team(11);
+  EXPECT_EQ(november.satisfaction().surveys(), 1);
+  EXPECT_EQ(november.satisfaction().satisfied_bp(), 10000);
+  EXPECT_EQ(Query("SELECT count(*) FROM surveys"), 4);
 }
 
 }  // namespace

@@ -550,6 +550,34 @@ void PerformanceStore::AddFacts(pqxx::work& tx, const std::string& group,
                    PgArray(cols[9]));
 }
 
+const sql::Statement kSurveysPut = statements.Add(
+    "pf_surveys_put",
+    "INSERT INTO surveys (group_id, survey_id, estate_id, period, households_answered, "
+    "households, satisfied_bp, source_event_id, closed_at) SELECT $1::uuid, v.id, v.estate_id, "
+    "v.period, v.answered, v.households, v.bp, v.source, " WUYE_SQL_TIME("v.at_us") " FROM "
+    "unnest($2::uuid[], $3::uuid[], $4::date[], $5::int[], $6::int[], $7::int[], $8::text[], "
+    "$9::bigint[]) AS v(id, estate_id, period, answered, households, bp, source, at_us) "
+    "ON CONFLICT (group_id, survey_id) DO NOTHING");
+
+void PerformanceStore::PutSurveys(pqxx::work& tx, const std::string& group,
+                                  const std::vector<SurveyDraft>& surveys) {
+  if (surveys.empty()) return;
+  std::vector<std::string> ids, estates, periods, answered, households, bp, sources, at;
+  for (const SurveyDraft& v : surveys) {
+    ids.push_back(v.survey_id);
+    estates.push_back(v.estate_id);
+    periods.push_back(v.period);
+    answered.push_back(std::to_string(v.households_answered));
+    households.push_back(std::to_string(v.households));
+    bp.push_back(std::to_string(v.satisfied_bp));
+    sources.push_back(v.source_event_id);
+    at.push_back(std::to_string(Micros(v.at)));
+  }
+  tx.exec_prepared(kSurveysPut, group, PgArray(ids), PgArray(estates), PgArray(periods),
+                   PgArray(answered), PgArray(households), PgArray(bp), PgArray(sources),
+                   PgArray(at));
+}
+
 const sql::Statement kCollectionPut = statements.Add(
     "pf_collection_put",
     "INSERT INTO team_kpis (group_id, estate_id, period, arrears_share_bp, collection_rate_bp, "
@@ -722,6 +750,15 @@ const sql::Statement kTeamKpi =
                    "SELECT arrears_share_bp, collection_rate_bp, team_points FROM team_kpis "
                    "WHERE group_id = $1 AND estate_id = $2 AND period = $3::date");
 
+// The month's surveys: answers and households summed, the satisfied share weighted by
+// the households that answered (rounded to the nearest basis point).
+const sql::Statement kSatisfaction = statements.Add(
+    "pf_satisfaction",
+    "SELECT count(*), COALESCE(sum(households_answered), 0), COALESCE(sum(households), 0), "
+    "COALESCE(round(sum(satisfied_bp::numeric * households_answered) / "
+    "NULLIF(sum(households_answered), 0)), 0)::int FROM surveys WHERE group_id = $1 AND "
+    "estate_id = $2 AND period = $3::date");
+
 pb::TeamSheet PerformanceStore::TeamSheet(pqxx::work& tx, const std::string& group,
                                           const std::string& estate, const std::string& period) {
   pb::TeamSheet t;
@@ -738,6 +775,12 @@ pb::TeamSheet PerformanceStore::TeamSheet(pqxx::work& tx, const std::string& gro
     t.set_team_points(k[0][2].as<int32_t>());
   }
   t.set_quality_score(QualityScore(tx, group, estate, period));
+  pqxx::row v = tx.exec_prepared1(kSatisfaction, group, estate, period);
+  pb::SatisfactionFigure* sat = t.mutable_satisfaction();
+  sat->set_surveys(v[0].as<int32_t>());
+  sat->set_households_answered(v[1].as<int32_t>());
+  sat->set_households(v[2].as<int32_t>());
+  sat->set_satisfied_bp(v[3].as<int32_t>());
   return t;
 }
 

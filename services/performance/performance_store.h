@@ -109,6 +109,8 @@ class PerformanceStore {
   void InsertFindings(pqxx::work& tx, const std::string& group,
                       const std::vector<FindingDraft>& findings);
   void AddFacts(pqxx::work& tx, const std::string& group, const std::vector<FactDelta>& facts);
+  // The counter's closed surveys, once per survey (the office's satisfaction figure).
+  void PutSurveys(pqxx::work& tx, const std::string& group, const std::vector<SurveyDraft>& surveys);
   void PutCollection(pqxx::work& tx, const std::string& group, const std::string& estate,
                      const std::string& period, int32_t arrears_bp, int32_t collection_bp,
                      int32_t team_points, int64_t version);

@@ -9,6 +9,7 @@
 #include "shared/proto_time.h"
 #include "shared/status.h"
 #include "shared/zone.h"
+#include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
@@ -296,6 +297,127 @@ TEST(Evidence, APayloadOfAnotherMessageIsRefused) {
   // A type that is no evidence is not read at all.
   EXPECT_TRUE(
       EvidenceOf(Envelope("intake.complaint.major", c), Defaults(), absl::UTCTimeZone()).ok());
+}
+
+// ---- the counter's evidence (issue #25) ------------------------------------------------------
+
+// 000_… 二.7–9 "定期或不定期进行检查,如发现未处理…每发现一件扣服务质量标准分值50分": a case an
+// inspection found not handled is one −50 office line (the event is its evidence), naming
+// the case's owner (whose form it moves onto), entered by the inspector, in the month of the
+// inspection in the estate's zone.
+TEST(Evidence, CounterCaseFoundUnhandledIsMinusFiftyOnItsOwner) {
+  ev::CaseFoundUnhandled c;
+  c.set_case_id(NewId(absl::Now()));
+  c.set_estate_id(NewId(absl::Now()));
+  c.set_inspection_id(NewId(absl::Now()));
+  c.set_owner_staff_id(NewId(absl::Now()));
+  c.set_inspector_staff_id(NewId(absl::Now()));
+  // 2026-10-31 17:00 UTC is 2026-11-01 01:00 in Shanghai: November's.
+  *c.mutable_at() = ToProtoTime(absl::FromCivil(absl::CivilSecond(2026, 10, 31, 17, 0, 0),
+                                                absl::UTCTimeZone()));
+  ev::Event env = Envelope("counter.case.found_unhandled", c);
+  absl::StatusOr<Evidence> read = EvidenceOf(env, Defaults(), EstateZone("Asia/Shanghai"));
+  ASSERT_TRUE(read.ok()) << read.status();
+  const Evidence& e = *read;
+  ASSERT_EQ(e.quality.size(), 1u);
+  const QualityDraft& q = e.quality[0].line;
+  EXPECT_EQ(q.item, "violation_not_handled");
+  EXPECT_EQ(q.points, -50);
+  EXPECT_EQ(q.state, pb::QUALITY_LINE_STATE_COUNTED);
+  EXPECT_EQ(q.source_event_id, env.event_id());
+  EXPECT_EQ(q.estate_id, c.estate_id());
+  EXPECT_EQ(q.period, "2026-11-01");
+  EXPECT_EQ(q.responsible, (std::vector<std::string>{c.owner_staff_id()}));
+  EXPECT_EQ(q.entered_by, c.inspector_staff_id());
+  EXPECT_EQ(q.note, "counter case " + c.case_id() + " found not handled");
+  EXPECT_FALSE(e.quality[0].on_duty);
+  EXPECT_TRUE(e.lines.empty() && e.facts.empty() && e.surveys.empty());
+  // The group's points; an owner not known still costs the office, nobody's form.
+  auto points = Defaults();
+  points["violation_not_handled"] = -80;
+  c.set_owner_staff_id("someone");
+  Evidence nobody = Read(Envelope("counter.case.found_unhandled", c), points);
+  ASSERT_EQ(nobody.quality.size(), 1u);
+  EXPECT_EQ(nobody.quality[0].line.points, -80);
+  EXPECT_TRUE(nobody.quality[0].line.responsible.empty());
+  // No estate: nothing.
+  c.clear_estate_id();
+  EXPECT_TRUE(Read(Envelope("counter.case.found_unhandled", c), points).empty());
+}
+
+// 000_… 二.11 "每成功协助业主进行一次房屋质量维权奖励服务质量标准分值100分,以所作记录并经监督委员
+// 会确认的次数为准": a warranty claim helped to success is +100 awaiting the committee's
+// confirmation, naming who followed it.
+TEST(Evidence, CounterClaimSucceededAwaitsTheCommittee) {
+  ev::DefectClaimSucceeded d;
+  d.set_defect_id(NewId(absl::Now()));
+  d.set_estate_id(NewId(absl::Now()));
+  d.set_unit_id(NewId(absl::Now()));
+  d.set_staff_id(NewId(absl::Now()));
+  ev::Event env = Envelope("counter.defect.claim_succeeded", d);
+  Evidence e = Read(env, Defaults());
+  ASSERT_EQ(e.quality.size(), 1u);
+  const QualityDraft& q = e.quality[0].line;
+  EXPECT_EQ(q.item, "housing_claim_help");
+  EXPECT_EQ(q.points, 100);
+  EXPECT_EQ(q.state, pb::QUALITY_LINE_STATE_AWAITING_CONFIRMATION);
+  EXPECT_TRUE(NeedsConfirmation(q.item));
+  EXPECT_EQ(q.responsible, (std::vector<std::string>{d.staff_id()}));
+  EXPECT_EQ(q.source_event_id, env.event_id());
+  EXPECT_EQ(q.period, "2026-09-01");  // no `at`: the envelope's time (2026-09-21 UTC)
+}
+
+// Issue #25 §5: a closed survey is the office's figure of the month, never points; figures
+// that cannot be are not kept.
+TEST(Evidence, CounterSurveyIsAFigureNotPoints) {
+  ev::SurveyClosed v;
+  v.set_survey_id(NewId(absl::Now()));
+  v.set_estate_id(NewId(absl::Now()));
+  v.set_households_answered(180);
+  v.set_households(240);
+  v.set_satisfied_bp(8650);
+  *v.mutable_at() = ToProtoTime(absl::FromCivil(absl::CivilSecond(2026, 11, 30, 12, 0, 0),
+                                                absl::UTCTimeZone()));
+  ev::Event env = Envelope("counter.survey.closed", v);
+  Evidence e = Read(env, Defaults());
+  EXPECT_TRUE(e.quality.empty() && e.lines.empty() && e.facts.empty() && e.findings.empty());
+  ASSERT_EQ(e.surveys.size(), 1u);
+  EXPECT_EQ(e.surveys[0].survey_id, v.survey_id());
+  EXPECT_EQ(e.surveys[0].estate_id, v.estate_id());
+  EXPECT_EQ(e.surveys[0].period, "2026-11-01");
+  EXPECT_EQ(e.surveys[0].households_answered, 180);
+  EXPECT_EQ(e.surveys[0].households, 240);
+  EXPECT_EQ(e.surveys[0].satisfied_bp, 8650);
+  EXPECT_EQ(e.surveys[0].source_event_id, env.event_id());
+  for (auto bad : {std::pair<int, int>{241, 240}, {-1, 240}}) {
+    ev::SurveyClosed b = v;
+    b.set_households_answered(bad.first);
+    b.set_households(bad.second);
+    EXPECT_TRUE(Read(Envelope("counter.survey.closed", b), Defaults()).empty());
+  }
+  for (int bp : {-1, 10001}) {
+    ev::SurveyClosed b = v;
+    b.set_satisfied_bp(bp);
+    EXPECT_TRUE(Read(Envelope("counter.survey.closed", b), Defaults()).empty());
+  }
+  ev::SurveyClosed no_id = v;
+  no_id.clear_survey_id();
+  EXPECT_TRUE(Read(Envelope("counter.survey.closed", no_id), Defaults()).empty());
+}
+
+TEST(Evidence, TheCountersOtherEventsAreNoEvidenceAndWrongPayloadsAreRefused) {
+  for (const char* type : {"counter.case.found_unhandled", "counter.defect.claim_succeeded",
+                           "counter.survey.closed"}) {
+    EXPECT_TRUE(IsEvidence(type)) << type;
+    ev::WorkOrderChanged w;
+    EXPECT_EQ(EvidenceOf(Envelope(type, w), Defaults(), absl::UTCTimeZone()).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << type;
+  }
+  for (const char* type : {"counter.case.opened", "counter.case.closed",
+                           "counter.renovation.applied", "counter.card.blocked"}) {
+    EXPECT_FALSE(IsEvidence(type)) << type;
+  }
 }
 
 }  // namespace

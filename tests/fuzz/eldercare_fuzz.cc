@@ -6,18 +6,19 @@
 
 #include "absl/time/civil_time.h"
 #include "services/eldercare/eldercare.h"
-#include "services/eldercare/sealing.h"
+#include "shared/sealing.h"
 #include "tests/fuzz/fuzz.h"
 
 namespace pb = wuye::eldercare::v1;
-using wuye::eldercare::Keyring;
-using wuye::eldercare::SealedPlace;
-using wuye::eldercare::SealedValue;
+using wuye::Keyring;
+using wuye::SealedPlace;
+using wuye::SealedValue;
 
 namespace {
 const Keyring& Ring() {
-  static const Keyring ring = *Keyring::Parse("fuzz:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-                                              "bG9va3VwLWtleS1mb3Itd3V5ZS10ZXN0cy0wMTIzNDU2Nzg5");
+  static const Keyring ring =
+      *Keyring::Parse("eldercare", "fuzz:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                      "bG9va3VwLWtleS1mb3Itd3V5ZS10ZXN0cy0wMTIzNDU2Nzg5");
   return ring;
 }
 }  // namespace

@@ -71,6 +71,7 @@ absl::StatusOr<DaySummary> Day::Run() {
     perf_ = ppb::PerformanceService::NewStub(Channel(t_.performance));
   }
   if (!t_.duty.empty()) duty_ = duty::v1::DutyService::NewStub(Channel(t_.duty));
+  if (!t_.counter.empty()) counter_ = ctpb::CounterService::NewStub(Channel(t_.counter));
 
   Step("directory");
   WUYE_RETURN_IF_ERROR(LoadDirectory());
@@ -138,6 +139,14 @@ absl::StatusOr<DaySummary> Day::Run() {
   if (duty_) {
     Step("duty-evening");
     WUYE_RETURN_IF_ERROR(DutyEveningStep());
+  }
+  // The counter's day last: the unit it hands over is billed from the next billing run on
+  // (prorated from its day), so the month's run of the day stays the same for every day.
+  if (counter_) {
+    Step("counter");
+    WUYE_RETURN_IF_ERROR(CounterStep());
+  } else {
+    Skip("counter: hand-over, renovation, cards, notices (no --counter)");
   }
   if (perf_) {
     Step("scores");

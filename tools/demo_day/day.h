@@ -10,6 +10,8 @@
 //   dispatch.cc    the work orders of the tickets, from acceptance to sign-off
 //   scores.cc      what people saw, scored by hand
 //   duty.cc        the duty desk: check-ins, the major complaint's tasks, handovers, logs
+//   counter.cc     the counter: a hand-over with two defects, a renovation and its patrol's
+//                  finding, a lost access card, a water cut and the calls it caused
 //   reports.cc     the manager's figures at the end of the day, and their printing
 //
 // The day's data (estates' crews, tickets, elders, prices, score entries) is a DayScript
@@ -40,6 +42,7 @@
 #include "tools/demo_day.h"
 #include "tools/demo_day/script.h"
 #include "wuye/billing/v1/billing.grpc.pb.h"
+#include "wuye/counter/v1/counter.grpc.pb.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
 #include "wuye/dispatch/v1/dispatch.grpc.pb.h"
 #include "wuye/duty/v1/duty.grpc.pb.h"
@@ -51,6 +54,7 @@ namespace wuye::demo {
 
 namespace bpb = ::wuye::billing::v1;
 namespace cpb = ::wuye::common::v1;
+namespace ctpb = ::wuye::counter::v1;
 namespace dirpb = ::wuye::directory::v1;
 namespace dpb = ::wuye::dispatch::v1;
 namespace epb = ::wuye::eldercare::v1;
@@ -243,6 +247,13 @@ class Day {
   absl::Status DutyComplaintStep();
   absl::Status DutyEveningStep();
   absl::StatusOr<ipb::Ticket> GetTicket(const std::string& id);
+  absl::Status CounterStep();
+  absl::Status HandoverStep();
+  absl::Status RenovationStep();
+  absl::Status LostCardStep();
+  absl::Status WaterCutStep();
+  // The unit "building/number" of the estate `estate` (a key), or nullptr.
+  const dirpb::Unit* UnitAt(const std::string& estate, absl::string_view key);
 
   const DayTargets& t_;
   const DayOptions& o_;
@@ -261,6 +272,7 @@ class Day {
   std::unique_ptr<dpb::DispatchService::Stub> dispatch_;
   std::unique_ptr<ppb::PerformanceService::Stub> perf_;
   std::unique_ptr<duty::v1::DutyService::Stub> duty_;
+  std::unique_ptr<ctpb::CounterService::Stub> counter_;
 
   std::map<std::string, Estate> estates_;             // by key
   std::map<std::string, dirpb::Staff> staff_;         // by name

@@ -361,6 +361,26 @@ void DaySummary::PrintDuty(std::ostream& out) const {
   }
 }
 
+void DaySummary::PrintCounter(std::ostream& out) const {
+  const CounterFigures& c = counter;
+  if (c.handover_state.empty()) return;
+  out << "\n  The counter (柜台)\n"
+      << "    hand-over (交房) of " << c.handover_unit << ": " << c.handover_state << "; "
+      << c.defects << " defects at the inspection, " << c.defects_under_warranty
+      << " under warranty (sent to the developer), " << c.defects_accepted
+      << " repaired and accepted by the owner (+100 for the office once the committee confirms)\n"
+      << "    the directory: " << (c.unit_handed_over ? "handed over" : "NOT handed over")
+      << (c.unit_occupancy == 2 ? ", lived in by its owner" : "") << " (billing prorates from the day)\n"
+      << "    renovation (装修): " << c.renovation_state << ", deposit " << Yuan(c.renovation_deposit_fen)
+      << " yuan asked by billing, " << c.renovation_cases_open << " case(s) open from the patrol\n"
+      << "    access card lost: " << (c.card_blocked ? "blocked" : "NOT blocked")
+      << ", replaced for " << Yuan(c.replacement_fee_fen) << " yuan\n";
+  if (c.notice_tickets > 0) {
+    out << "    water cut (停水) notice: " << c.notice_tickets << " calls linked, "
+        << c.notice_tickets_resolved << " resolved together when it ended\n";
+  }
+}
+
 void DaySummary::Print(std::ostream& out) const {
   out << "\nThe day " << day << " (" << kTimeZone << ") as a manager reads it\n";
   for (const auto& s : skipped) out << "  skipped: " << s << "\n";
@@ -398,6 +418,7 @@ void DaySummary::Print(std::ostream& out) const {
         << completed_without_signature << " completed without the resident's signature\n";
   }
   PrintDuty(out);
+  PrintCounter(out);
   bool any_cov = false, any_coll = false, any_visits = false;
   for (const auto& f : estates) {
     any_cov |= f.has_coverage;

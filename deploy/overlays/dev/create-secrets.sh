@@ -66,4 +66,6 @@ make_secret wuye-intake-phone-hash "key=$(rand 32)"
 make_secret wuye-duty-gateway "secret=$(rand 32)"
 make_secret wuye-eldercare-keys "keys=k1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')" \
   "lookup=$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+make_secret wuye-counter-keys "keys=k1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')" \
+  "lookup=$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
 echo "secrets ready in namespace $ns; mint tokens with --es256_key_file=$keys/jwt-es256.key"

@@ -1,4 +1,4 @@
-#include "services/eldercare/sealing.h"
+#include "shared/sealing.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <memory>
 
-#include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -17,14 +16,7 @@
 #include "shared/secret.h"
 #include "shared/status.h"
 
-ABSL_FLAG(std::string, eldercare_keys_file, "",
-          "file holding the health-data keys \"kid:base64,...\", active first (or set "
-          "WUYE_ELDERCARE_KEYS)");
-ABSL_FLAG(std::string, eldercare_lookup_key_file, "",
-          "file holding the base64 HMAC key for ID-number lookups (or set "
-          "WUYE_ELDERCARE_LOOKUP_KEY)");
-
-namespace wuye::eldercare {
+namespace wuye {
 namespace {
 
 constexpr size_t kKeyBytes = 32;
@@ -41,9 +33,11 @@ bool ValidKeyId(absl::string_view id) {
   return true;
 }
 
-// Length-prefixed parts, so that no two places share an encoding.
-std::string AssociatedData(const SealedPlace& p, absl::string_view key_id) {
-  std::string out = "wuye.eldercare.v1";
+// Length-prefixed parts, so that no two places share an encoding. The service's prefix
+// ("wuye.eldercare.v1") keeps one service's ciphertext from opening in another's.
+std::string AssociatedData(absl::string_view service, const SealedPlace& p,
+                           absl::string_view key_id) {
+  std::string out = absl::StrCat("wuye.", service, ".v1");
   for (absl::string_view part : {absl::string_view(p.group_id), absl::string_view(p.table),
                                  absl::string_view(p.row_id), absl::string_view(p.field), key_id}) {
     absl::StrAppend(&out, "|", part.size(), ":", part);
@@ -52,60 +46,82 @@ std::string AssociatedData(const SealedPlace& p, absl::string_view key_id) {
 }
 
 // The environment variable if set, else the file named by the flag, else "".
-absl::StatusOr<std::string> Setting(const char* env, absl::string_view flag_name,
+absl::StatusOr<std::string> Setting(const std::string& env, absl::string_view flag_name,
                                     const std::string& file) {
-  if (const char* v = std::getenv(env); v != nullptr && *v != '\0') {
+  if (const char* v = std::getenv(env.c_str()); v != nullptr && *v != '\0') {
     return std::string(absl::StripAsciiWhitespace(v));
   }
   if (!file.empty()) return ReadSecretFile(flag_name, file);
   return std::string();
 }
 
+bool ValidService(absl::string_view service) {
+  if (service.empty() || service.size() > 32) return false;
+  for (char c : service) {
+    if (c < 'a' || c > 'z') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-absl::StatusOr<Keyring> Keyring::Parse(absl::string_view keys, absl::string_view lookup_key) {
+absl::StatusOr<Keyring> Keyring::Parse(absl::string_view service, absl::string_view keys,
+                                       absl::string_view lookup_key) {
+  if (!ValidService(service)) {
+    return absl::InvalidArgumentError("keyring: the service name must be lower-case letters");
+  }
+  const std::string svc(service);
+  const std::string env = absl::AsciiStrToUpper(service);
   Keyring ring;
+  ring.service_ = svc;
   for (absl::string_view entry : absl::StrSplit(keys, ',', absl::SkipWhitespace())) {
     entry = absl::StripAsciiWhitespace(entry);
     size_t colon = entry.find(':');
     if (colon == absl::string_view::npos) {
-      return absl::InvalidArgumentError("eldercare keys: each entry must be kid:base64key");
+      return absl::InvalidArgumentError(
+          absl::StrCat(svc, " keys: each entry must be kid:base64key"));
     }
     absl::string_view id = entry.substr(0, colon);
     if (!ValidKeyId(id)) {
       return absl::InvalidArgumentError(
-          "eldercare keys: a key id must be 1..32 characters of A-Z a-z 0-9 - _");
+          absl::StrCat(svc, " keys: a key id must be 1..32 characters of A-Z a-z 0-9 - _"));
     }
     std::string raw;
     if (!absl::Base64Unescape(entry.substr(colon + 1), &raw) || raw.size() != kKeyBytes) {
       return absl::InvalidArgumentError(
-          absl::StrCat("eldercare keys: key ", id, " must be 32 bytes in base64"));
+          absl::StrCat(svc, " keys: key ", id, " must be 32 bytes in base64"));
     }
     if (!ring.keys_.emplace(std::string(id), std::move(raw)).second) {
-      return absl::InvalidArgumentError(absl::StrCat("eldercare keys: key id ", id, " twice"));
+      return absl::InvalidArgumentError(absl::StrCat(svc, " keys: key id ", id, " twice"));
     }
     if (ring.active_.empty()) ring.active_ = std::string(id);
   }
   if (ring.active_.empty()) {
     return absl::FailedPreconditionError(
-        "eldercare keys: none configured (WUYE_ELDERCARE_KEYS or --eldercare_keys_file)");
+        absl::StrCat(svc, " keys: none configured (WUYE_", env, "_KEYS or --", svc, "_keys_file)"));
   }
   if (!absl::Base64Unescape(absl::StripAsciiWhitespace(lookup_key), &ring.lookup_key_) ||
       ring.lookup_key_.size() < kKeyBytes) {
     return absl::FailedPreconditionError(
-        "eldercare lookup key: must be at least 32 bytes in base64 (WUYE_ELDERCARE_LOOKUP_KEY "
-        "or --eldercare_lookup_key_file)");
+        absl::StrCat(svc, " lookup key: must be at least 32 bytes in base64 (WUYE_", env,
+                     "_LOOKUP_KEY or --", svc, "_lookup_key_file)"));
   }
   return ring;
 }
 
-absl::StatusOr<Keyring> Keyring::FromEnvironment() {
-  WUYE_ASSIGN_OR_RETURN(std::string keys, Setting("WUYE_ELDERCARE_KEYS", "eldercare_keys_file",
-                                                  absl::GetFlag(FLAGS_eldercare_keys_file)));
-  WUYE_ASSIGN_OR_RETURN(std::string lookup,
-                        Setting("WUYE_ELDERCARE_LOOKUP_KEY", "eldercare_lookup_key_file",
-                                absl::GetFlag(FLAGS_eldercare_lookup_key_file)));
-  return Parse(keys, lookup);
+absl::StatusOr<Keyring> Keyring::FromEnvironment(absl::string_view service,
+                                                 const std::string& keys_file,
+                                                 const std::string& lookup_key_file) {
+  if (!ValidService(service)) {
+    return absl::InvalidArgumentError("keyring: the service name must be lower-case letters");
+  }
+  const std::string env = absl::StrCat("WUYE_", absl::AsciiStrToUpper(service));
+  WUYE_ASSIGN_OR_RETURN(std::string keys,
+                        Setting(env + "_KEYS", absl::StrCat(service, "_keys_file"), keys_file));
+  WUYE_ASSIGN_OR_RETURN(
+      std::string lookup,
+      Setting(env + "_LOOKUP_KEY", absl::StrCat(service, "_lookup_key_file"), lookup_key_file));
+  return Parse(service, keys, lookup);
 }
 
 absl::StatusOr<SealedValue> Keyring::Seal(const SealedPlace& place,
@@ -116,7 +132,7 @@ absl::StatusOr<SealedValue> Keyring::Seal(const SealedPlace& place,
   out.blob.resize(kNonceBytes + plaintext.size() + kTagBytes);
   auto* blob = reinterpret_cast<unsigned char*>(out.blob.data());
   if (RAND_bytes(blob, kNonceBytes) != 1) return absl::InternalError("seal: no random nonce");
-  std::string aad = AssociatedData(place, active_);
+  std::string aad = AssociatedData(service_, place, active_);
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   int len = 0;
   bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) &&
@@ -140,7 +156,7 @@ absl::StatusOr<std::string> Keyring::Open(const SealedPlace& place,
                                           const SealedValue& sealed) const {
   auto key = keys_.find(sealed.key_id);
   if (key == keys_.end()) {
-    LogError("eldercare.key_not_loaded")
+    LogError(absl::StrCat(service_, ".key_not_loaded"))
         .Str("table", place.table)
         .Str("row", place.row_id)
         .Str("field", place.field)
@@ -151,7 +167,7 @@ absl::StatusOr<std::string> Keyring::Open(const SealedPlace& place,
         "KEY_NOT_LOADED");
   }
   auto reject = [&] {
-    LogError("eldercare.ciphertext_rejected")
+    LogError(absl::StrCat(service_, ".ciphertext_rejected"))
         .Str("table", place.table)
         .Str("row", place.row_id)
         .Str("field", place.field)
@@ -166,7 +182,7 @@ absl::StatusOr<std::string> Keyring::Open(const SealedPlace& place,
   const auto* blob = reinterpret_cast<const unsigned char*>(sealed.blob.data());
   size_t text_len = sealed.blob.size() - kNonceBytes - kTagBytes;
   std::string plain(text_len, '\0');
-  std::string aad = AssociatedData(place, sealed.key_id);
+  std::string aad = AssociatedData(service_, place, sealed.key_id);
   std::string tag(sealed.blob.end() - kTagBytes, sealed.blob.end());
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   int len = 0;
@@ -193,4 +209,4 @@ std::string Keyring::Digest(absl::string_view value) const {
   return HmacSha256(lookup_key_, value);
 }
 
-}  // namespace wuye::eldercare
+}  // namespace wuye

@@ -1,26 +1,29 @@
-// AES-256-GCM sealing: round trip, binding to place and key, tampering, rotation, keys.
-#include "services/eldercare/sealing.h"
+// AES-256-GCM sealing: round trip, binding to service, place and key, tampering, rotation,
+// keys from the environment.
+#include "shared/sealing.h"
 
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 #include "absl/strings/escaping.h"
 #include "shared/status.h"
 
-namespace wuye::eldercare {
+namespace wuye {
 namespace {
 
 std::string Key(char fill) { return absl::Base64Escape(std::string(32, fill)); }
 const std::string kLookup = absl::Base64Escape(std::string(32, 'L'));
 
 Keyring Ring(const std::string& spec) {
-  auto ring = Keyring::Parse(spec, kLookup);
+  auto ring = Keyring::Parse("eldercare", spec, kLookup);
   EXPECT_TRUE(ring.ok()) << ring.status();
   return *ring;
 }
 
 const SealedPlace kPlace{"g1", "health_cards", "row-1", "drug_allergies"};
 
-TEST(ElderSealingTest, RoundTripsWithTheActiveKeyAndAFreshNonce) {
+TEST(SealingTest, RoundTripsWithTheActiveKeyAndAFreshNonce) {
   Keyring ring = Ring("k1:" + Key('a') + ",k0:" + Key('b'));
   EXPECT_EQ(ring.active_key_id(), "k1");
   auto a = ring.Seal(kPlace, "penicillin");
@@ -33,7 +36,7 @@ TEST(ElderSealingTest, RoundTripsWithTheActiveKeyAndAFreshNonce) {
   EXPECT_EQ(*ring.Open(kPlace, *ring.Seal(kPlace, "")), "");
 }
 
-TEST(ElderSealingTest, AMovedOrAlteredCiphertextIsRejected) {
+TEST(SealingTest, AMovedOrAlteredCiphertextIsRejected) {
   Keyring ring = Ring("k1:" + Key('a'));
   SealedValue v = *ring.Seal(kPlace, "penicillin");
   for (SealedPlace other :
@@ -55,7 +58,7 @@ TEST(ElderSealingTest, AMovedOrAlteredCiphertextIsRejected) {
   EXPECT_EQ(ring.Open(kPlace, short_blob).status().code(), absl::StatusCode::kDataLoss);
 }
 
-TEST(ElderSealingTest, TheKeyIdIsBoundAndAMissingKeyIsNamed) {
+TEST(SealingTest, TheKeyIdIsBoundAndAMissingKeyIsNamed) {
   // Two rings that give the same bytes different ids: the id is part of the binding.
   Keyring a = Ring("k1:" + Key('a'));
   Keyring b = Ring("k2:" + Key('a'));
@@ -67,7 +70,7 @@ TEST(ElderSealingTest, TheKeyIdIsBoundAndAMissingKeyIsNamed) {
   EXPECT_EQ(ErrorReason(missing.status()), "KEY_NOT_LOADED");
 }
 
-TEST(ElderSealingTest, RotationOpensOldValuesAndTheOldKeyCanGoAfterwards) {
+TEST(SealingTest, RotationOpensOldValuesAndTheOldKeyCanGoAfterwards) {
   Keyring old_ring = Ring("k1:" + Key('a'));
   SealedValue v1 = *old_ring.Seal(kPlace, "shellfish");
   Keyring both = Ring("k2:" + Key('c') + ",k1:" + Key('a'));
@@ -78,21 +81,23 @@ TEST(ElderSealingTest, RotationOpensOldValuesAndTheOldKeyCanGoAfterwards) {
   EXPECT_FALSE(new_only.Open(kPlace, v1).ok());
 }
 
-TEST(ElderSealingTest, BadKeyConfigurationsAreRefusedWithoutEchoingKeys) {
-  EXPECT_EQ(Keyring::Parse("", kLookup).status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_FALSE(Keyring::Parse("k1", kLookup).ok());
-  EXPECT_FALSE(Keyring::Parse("k1:" + absl::Base64Escape("short"), kLookup).ok());
-  EXPECT_FALSE(Keyring::Parse("k 1:" + Key('a'), kLookup).ok());
-  EXPECT_FALSE(Keyring::Parse("k1:" + Key('a') + ",k1:" + Key('b'), kLookup).ok());
-  EXPECT_FALSE(Keyring::Parse("k1:" + Key('a'), "").ok());
-  auto st = Keyring::Parse("k1:" + Key('a') + "x", kLookup);
+TEST(SealingTest, BadKeyConfigurationsAreRefusedWithoutEchoingKeys) {
+  EXPECT_EQ(Keyring::Parse("eldercare", "", kLookup).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(Keyring::Parse("eldercare", "k1", kLookup).ok());
+  EXPECT_FALSE(Keyring::Parse("eldercare", "k1:" + absl::Base64Escape("short"), kLookup).ok());
+  EXPECT_FALSE(Keyring::Parse("eldercare", "k 1:" + Key('a'), kLookup).ok());
+  EXPECT_FALSE(Keyring::Parse("eldercare", "k1:" + Key('a') + ",k1:" + Key('b'), kLookup).ok());
+  EXPECT_FALSE(Keyring::Parse("eldercare", "k1:" + Key('a'), "").ok());
+  auto st = Keyring::Parse("eldercare", "k1:" + Key('a') + "x", kLookup);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(std::string(st.status().message()).find(Key('a')), std::string::npos);
 }
 
-TEST(ElderSealingTest, DigestsAreKeyedAndStable) {
+TEST(SealingTest, DigestsAreKeyedAndStable) {
   Keyring a = Ring("k1:" + Key('a'));
-  auto other = Keyring::Parse("k1:" + Key('a'), absl::Base64Escape(std::string(32, 'M')));
+  auto other =
+      Keyring::Parse("eldercare", "k1:" + Key('a'), absl::Base64Escape(std::string(32, 'M')));
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(a.Digest("11010519491231002X"), a.Digest("11010519491231002X"));
   EXPECT_NE(a.Digest("11010519491231002X"), a.Digest("110105196603071239"));
@@ -100,5 +105,37 @@ TEST(ElderSealingTest, DigestsAreKeyedAndStable) {
   EXPECT_EQ(a.Digest("x").size(), 32u);
 }
 
+TEST(SealingTest, OneServicesCiphertextDoesNotOpenInAnothersRing) {
+  auto elder = Keyring::Parse("eldercare", "k1:" + Key('a'), kLookup);
+  auto counter = Keyring::Parse("counter", "k1:" + Key('a'), kLookup);
+  ASSERT_TRUE(elder.ok() && counter.ok());
+  EXPECT_EQ(counter->service(), "counter");
+  SealedValue v = *elder->Seal(kPlace, "11010519491231002X");
+  EXPECT_EQ(counter->Open(kPlace, v).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(*elder->Open(kPlace, v), "11010519491231002X");
+  EXPECT_FALSE(Keyring::Parse("", "k1:" + Key('a'), kLookup).ok());
+  EXPECT_FALSE(Keyring::Parse("Counter", "k1:" + Key('a'), kLookup).ok());
+}
+
+TEST(SealingTest, FromTheEnvironmentByTheServicesName) {
+  unsetenv("WUYE_COUNTER_KEYS");
+  unsetenv("WUYE_COUNTER_LOOKUP_KEY");
+  auto none = Keyring::FromEnvironment("counter", "", "");
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(none.status().message()).find("WUYE_COUNTER_KEYS"), std::string::npos);
+  setenv("WUYE_COUNTER_KEYS", ("c1:" + Key('c')).c_str(), 1);
+  setenv("WUYE_COUNTER_LOOKUP_KEY", kLookup.c_str(), 1);
+  auto ring = Keyring::FromEnvironment("counter", "", "");
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  EXPECT_EQ(ring->active_key_id(), "c1");
+  // Another service's variables are not this one's.
+  EXPECT_FALSE(Keyring::FromEnvironment("eldercare", "", "").ok());
+  unsetenv("WUYE_COUNTER_KEYS");
+  unsetenv("WUYE_COUNTER_LOOKUP_KEY");
+  auto missing = Keyring::FromEnvironment("counter", "/nonexistent/keys", "");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(std::string(missing.status().message()).find("counter_keys_file"), std::string::npos);
+}
+
 }  // namespace
-}  // namespace wuye::eldercare
+}  // namespace wuye
