@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "services/counter/handover.h"  // CheckFileRef, shared by the areas
 #include "shared/civil_date.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
@@ -34,11 +35,6 @@ bool ValidTime(const pb::TimeOfDay& t) {
 }
 
 }  // namespace
-
-absl::Status CheckFileRef(const pb::FileRef& f, const std::string& field) {
-  WUYE_RETURN_IF_ERROR(CheckText(f.uri(), field + ".uri", 300, Presence::kRequired, Lines::kOne));
-  return CheckText(f.title(), field + ".title", 100, Presence::kOptional, Lines::kOne);
-}
 
 absl::Status CheckDocuments(const google::protobuf::RepeatedPtrField<pb::RenovationDocument>& docs,
                             const std::string& field) {

@@ -25,8 +25,6 @@ inline constexpr int kMaxPatrolFindings = 10;
 inline constexpr int kMaxFindingPhotos = 10;
 inline constexpr int kMaxOvertimes = 200;
 
-// A file reference: uri 1..300 characters on one line, title at most 100.
-absl::Status CheckFileRef(const pb::FileRef& f, const std::string& field);
 // Documents: each of a kind and with its file.
 absl::Status CheckDocuments(const google::protobuf::RepeatedPtrField<pb::RenovationDocument>& docs,
                             const std::string& field);
