@@ -47,7 +47,8 @@ absl::Status CheckCaseAction(const pb::Case& c, const pb::RecordCaseActionReques
                                  Lines::kOne));
   if (c.state() != pb::CASE_STATE_OPEN) return CaseClosed();
   if (c.actions_size() >= kMaxCaseActions) {
-    return WithReason(absl::FailedPreconditionError("case: at most 200 actions"), "TOO_MANY_ACTIONS");
+    return WithReason(absl::FailedPreconditionError("case: at most 200 actions"),
+                      "TOO_MANY_ACTIONS");
   }
   return absl::OkStatus();
 }
@@ -77,8 +78,8 @@ absl::Status CheckClose(const pb::Case& c, const pb::CloseCaseRequest& req) {
 }
 
 absl::Status CheckInspection(const pb::InspectCaseRequest& req) {
-  return CheckText(req.note(), "note", 500, req.handled() ? Presence::kOptional : Presence::kRequired,
-                   Lines::kMany);
+  return CheckText(req.note(), "note", 500,
+                   req.handled() ? Presence::kOptional : Presence::kRequired, Lines::kMany);
 }
 
 events::v1::CaseChanged CaseEvent(const pb::Case& c, absl::Time at) {

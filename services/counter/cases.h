@@ -1,10 +1,10 @@
 // The counter's rules of violation and dispute cases, their actions and inspections. Pure: no I/O,
 // no clock.
 //
-// Seeds: 000_… 二.7 (私搭乱建、擅自改变房屋用途: 勸告、報告並協助有關部門依法處理), 二.8 (違反管理規約:
-// 告知、勸阻、制止; 糾紛: 協調、制止), 二.9 (violations found in a renovation); for each, 處理過程
-// 及處理結果必須形成書面材料, 由相關責任人簽字, 整理后存檔, and an inspection (定期或不定期進行
-// 檢查) that finds one not handled costs 50 points.
+// Seeds: 000_… 二.7 (私搭乱建、擅自改变房屋用途: 勸告、報告並協助有關部門依法處理), 二.8
+// (違反管理規約: 告知、勸阻、制止; 糾紛: 協調、制止), 二.9 (violations found in a renovation); for
+// each, 處理過程 及處理結果必須形成書面材料, 由相關責任人簽字, 整理后存檔, and an inspection
+// (定期或不定期進行 檢查) that finds one not handled costs 50 points.
 #pragma once
 
 #include <string>

@@ -27,8 +27,8 @@ bool CasesStore::EstateKnown(pqxx::work& tx, const std::string& group, const std
 const sql::Statement kInsert = statements.Add(
     "ct_case_insert",
     "INSERT INTO cases (id, group_id, estate_id, kind, state, renovation_id, body, version, "
-    "updated_at) VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::uuid, $7, $8, " WUYE_SQL_TIME("$9")
-    ")");
+    "updated_at) VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::uuid, $7, $8, " WUYE_SQL_TIME(
+        "$9") ")");
 
 void CasesStore::Insert(pqxx::work& tx, const std::string& group, const pb::Case& c,
                         absl::Time now) {
@@ -51,8 +51,8 @@ std::optional<pb::Case> CasesStore::Get(pqxx::work& tx, const std::string& group
 
 const sql::Statement kUpdate = statements.Add(
     "ct_case_update",
-    "UPDATE cases SET state = $3, body = $4, version = $5, updated_at = " WUYE_SQL_TIME("$6")
-    " WHERE group_id = $1 AND id = $2");
+    "UPDATE cases SET state = $3, body = $4, version = $5, updated_at = " WUYE_SQL_TIME(
+        "$6") " WHERE group_id = $1 AND id = $2");
 
 void CasesStore::Update(pqxx::work& tx, const std::string& group, const pb::Case& c,
                         absl::Time now) {
@@ -60,19 +60,19 @@ void CasesStore::Update(pqxx::work& tx, const std::string& group, const pb::Case
                    pqxx::binarystring(c.SerializeAsString()), c.version(), sql::Micros(now));
 }
 
-const sql::Statement kList = statements.Add(
-    "ct_case_list",
-    "SELECT body, id FROM cases WHERE group_id = $1 AND estate_id = $2 "
-    "AND ($3 = 0 OR state = $3) AND ($4 = 0 OR kind = $4) "
-    "AND ($5 = '' OR renovation_id = NULLIF($5, '')::uuid) "
-    "AND id > " WUYE_SQL_AFTER("$6") " ORDER BY id LIMIT $7");
+const sql::Statement kList =
+    statements.Add("ct_case_list",
+                   "SELECT body, id FROM cases WHERE group_id = $1 AND estate_id = $2 "
+                   "AND ($3 = 0 OR state = $3) AND ($4 = 0 OR kind = $4) "
+                   "AND ($5 = '' OR renovation_id = NULLIF($5, '')::uuid) "
+                   "AND id > " WUYE_SQL_AFTER("$6") " ORDER BY id LIMIT $7");
 
 std::vector<pb::Case> CasesStore::List(pqxx::work& tx, const std::string& group,
                                        const std::string& estate, int state, int kind,
                                        const std::string& renovation, const PageRequest& page) {
   std::vector<pb::Case> out;
-  for (const auto& row : tx.exec_prepared(kList, group, estate, state, kind, renovation,
-                                          page.after, page.size + 1)) {
+  for (const auto& row :
+       tx.exec_prepared(kList, group, estate, state, kind, renovation, page.after, page.size + 1)) {
     out.push_back(CaseOf(row[0]));
   }
   return out;

@@ -186,9 +186,9 @@ TEST_F(CounterRenovationTest, TheWholeFlowFromApplicationToAcceptance) {
 
   // The office's written consent for 19:00–20:00 that day; 19:30 then comes in.
   clock_.Set(Shanghai(2026, 11, 10, 17, 0));
-  ASSERT_TRUE(
-      Call(&Stub::GrantOvertime, manager_tok_, Overtime(r.id(), MakeDate(2026, 11, 10), 19, 20), &out)
-          .ok());
+  ASSERT_TRUE(Call(&Stub::GrantOvertime, manager_tok_,
+                   Overtime(r.id(), MakeDate(2026, 11, 10), 19, 20), &out)
+                  .ok());
   ASSERT_EQ(out.overtime_size(), 1);
   EXPECT_EQ(out.overtime(0).granted_by(), manager_);
   clock_.Set(Shanghai(2026, 11, 10, 19, 30));
@@ -269,8 +269,8 @@ TEST_F(CounterRenovationTest, TheWholeFlowFromApplicationToAcceptance) {
 // without a patrol is found once, by the daily check.
 TEST_F(CounterRenovationTest, TheDailyCheckFindsEachDayWithoutAPatrolOnce) {
   pb::Renovation r = Approved(MakeDate(2026, 11, 9), MakeDate(2026, 11, 12));
-  pb::Renovation applied_only = Apply(true, MakeDate(2026, 11, 9), MakeDate(2026, 11, 12),
-                                      Unit(estate_, "1204"));
+  pb::Renovation applied_only =
+      Apply(true, MakeDate(2026, 11, 9), MakeDate(2026, 11, 12), Unit(estate_, "1204"));
   pb::Patrol patrol;
   ASSERT_TRUE(Call(&Stub::RecordPatrol, guard_tok_, Patrol(r.id(), 0), &patrol).ok());
   PatrolCheck check(*db_, clock_);
@@ -380,8 +380,7 @@ TEST_F(CounterRenovationTest, DecisionsAreTheOfficesAndOnce) {
   EXPECT_EQ(Reason(Call(&Stub::AddRenovationDocuments, agent_tok_, add, &out)), "ALREADY_DECIDED");
   add.set_request_id(Rid());
   add.mutable_documents(0)->set_kind(pb::DOCUMENT_KIND_UNSPECIFIED);
-  EXPECT_EQ(Field(Call(&Stub::AddRenovationDocuments, agent_tok_, add, &out)),
-            "documents[0].kind");
+  EXPECT_EQ(Field(Call(&Stub::AddRenovationDocuments, agent_tok_, add, &out)), "documents[0].kind");
   // A rejected unit may apply again; a group admin may decide, with the group's deposit.
   pb::UpdateSettingsRequest settings;
   settings.set_request_id(Rid());
@@ -392,8 +391,9 @@ TEST_F(CounterRenovationTest, DecisionsAreTheOfficesAndOnce) {
   pb::Renovation again = Apply();
   ASSERT_TRUE(Decide(admin_tok_, again.id(), true, &out).ok());
   EXPECT_EQ(out.deposit_fen(), 300000);
-  EXPECT_EQ(Payload<ev::RenovationDecided>(Published("counter.renovation.decided")[1]).deposit_fen(),
-            300000);
+  EXPECT_EQ(
+      Payload<ev::RenovationDecided>(Published("counter.renovation.decided")[1]).deposit_fen(),
+      300000);
 }
 
 TEST_F(CounterRenovationTest, AdmissionsOvertimeAndPatrolsRefuseWhatTheRulesRefuse) {
@@ -531,12 +531,38 @@ TEST_F(CounterRenovationTest, RequestIdsReplayTheFirstAnswer) {
   EXPECT_EQ(Count("renovation_admissions"), 1);
 }
 
+TEST_F(CounterRenovationTest, ConcurrentRetriesMakeOneRenovationAndAUnitHasOneAtATime) {
+  auto req = Application(unit_, owner_);
+  pb::Renovation a, b;
+  grpc::Status sa, sb;
+  std::thread t1([&] { sa = Call(&Stub::CreateRenovation, agent_tok_, req, &a); });
+  std::thread t2([&] { sb = Call(&Stub::CreateRenovation, agent_tok_, req, &b); });
+  t1.join();
+  t2.join();
+  ASSERT_TRUE(sa.ok() && sb.ok()) << sa.error_message() << sb.error_message();
+  EXPECT_EQ(a.id(), b.id());
+  EXPECT_EQ(Count("renovations"), 1);
+  EXPECT_EQ(Published("counter.renovation.applied").size(), 1u);
+  // Two different applications for another unit at once: one is taken.
+  std::string unit = Unit(estate_, "1801");
+  std::string owner = Resident(unit, estate_, ev::RESIDENT_ROLE_OWNER);
+  auto r1 = Application(unit, owner), r2 = Application(unit, owner);
+  std::thread t3([&] { sa = Call(&Stub::CreateRenovation, agent_tok_, r1, &a); });
+  std::thread t4([&] { sb = Call(&Stub::CreateRenovation, agent_tok_, r2, &b); });
+  t3.join();
+  t4.join();
+  EXPECT_NE(sa.ok(), sb.ok());
+  EXPECT_EQ(Reason(sa.ok() ? sb : sa), "RENOVATION_IN_PROGRESS");
+  EXPECT_EQ(Count("renovations"), 2);
+}
+
 TEST_F(CounterRenovationTest, OtherGroupsOtherEstatesAndOtherRolesSeeNothing) {
   pb::Renovation r = Apply();
   pb::Renovation out;
   pb::GetRenovationRequest get;
   get.set_id(r.id());
-  EXPECT_EQ(Call(&Stub::GetRenovation, foreign_tok_, get, &out).error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(&Stub::GetRenovation, foreign_tok_, get, &out).error_code(),
+            StatusCode::NOT_FOUND);
   EXPECT_EQ(Decide(foreign_tok_, r.id(), true, &out).error_code(), StatusCode::NOT_FOUND);
   EXPECT_EQ(Call(&Stub::GetRenovation, other_estate_tok_, get, &out).error_code(),
             StatusCode::PERMISSION_DENIED);
@@ -555,9 +581,9 @@ TEST_F(CounterRenovationTest, OtherGroupsOtherEstatesAndOtherRolesSeeNothing) {
   EXPECT_EQ(Call(&Stub::CreateRenovation, agent_tok_, Application(far_unit, far_owner), &created)
                 .error_code(),
             StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(Call(&Stub::CreateRenovation, guard_tok_, Application(unit_, owner_), &created)
-                .error_code(),
-            StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Call(&Stub::CreateRenovation, guard_tok_, Application(unit_, owner_), &created).error_code(),
+      StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Count("renovations"), 1);
   EXPECT_EQ(Get(r.id()).state(), pb::RENOVATION_STATE_APPLIED);
 

@@ -154,14 +154,16 @@ grpc::Status CounterServiceImpl::RecordCaseAction(Ctx* ctx, const pb::RecordCase
         {kAgent, kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kSecurityGuard}));
     WUYE_RETURN_IF_ERROR(CheckId(req->case_id(), "case_id"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      WUYE_ASSIGN_OR_RETURN(pb::Case c, VisibleCase(cases_, tx, rc, req->case_id(), "case_id", true));
+      WUYE_ASSIGN_OR_RETURN(pb::Case c,
+                            VisibleCase(cases_, tx, rc, req->case_id(), "case_id", true));
       WUYE_RETURN_IF_ERROR(CheckCaseAction(c, *req));
       pb::CaseAction* a = c.add_actions();
       a->set_kind(req->kind());
       a->set_note(req->note());
       a->set_authority(req->authority());
       a->mutable_change()->mutable_actor()->set_subject(rc.caller.subject);
-      for (const auto& role : rc.caller.roles) a->mutable_change()->mutable_actor()->add_roles(role);
+      for (const auto& role : rc.caller.roles)
+        a->mutable_change()->mutable_actor()->add_roles(role);
       *a->mutable_change()->mutable_at() = ToProtoTime(rc.now);
       Touch(c, rc.now);
       cases_.Update(tx, rc.caller.group_id, c, rc.now);
@@ -180,7 +182,8 @@ grpc::Status CounterServiceImpl::CloseCase(Ctx* ctx, const pb::CloseCaseRequest*
     WUYE_RETURN_IF_ERROR(CheckId(req->case_id(), "case_id"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
-      WUYE_ASSIGN_OR_RETURN(pb::Case c, VisibleCase(cases_, tx, rc, req->case_id(), "case_id", true));
+      WUYE_ASSIGN_OR_RETURN(pb::Case c,
+                            VisibleCase(cases_, tx, rc, req->case_id(), "case_id", true));
       // 000_… 二.7–9: 書面材料, 由相關責任人簽字, 整理后存檔.
       WUYE_RETURN_IF_ERROR(CheckClose(c, *req));
       c.set_state(pb::CASE_STATE_CLOSED);
@@ -210,7 +213,8 @@ grpc::Status CounterServiceImpl::InspectCase(Ctx* ctx, const pb::InspectCaseRequ
     WUYE_RETURN_IF_ERROR(CheckInspection(*req));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
-      WUYE_ASSIGN_OR_RETURN(pb::Case c, VisibleCase(cases_, tx, rc, req->case_id(), "case_id", true));
+      WUYE_ASSIGN_OR_RETURN(pb::Case c,
+                            VisibleCase(cases_, tx, rc, req->case_id(), "case_id", true));
       const std::string inspection = NewId(rc.now);
       cases_.InsertInspection(tx, group, inspection, c.id(), rc.caller.subject, req->handled(),
                               req->note(), rc.now);
@@ -225,9 +229,9 @@ grpc::Status CounterServiceImpl::InspectCase(Ctx* ctx, const pb::InspectCaseRequ
         found.set_owner_staff_id(c.owner_staff_id());
         found.set_inspector_staff_id(rc.caller.subject);
         *found.mutable_at() = ToProtoTime(rc.now);
-        outbox_.Append(tx,
-                       {"counter.case.found_unhandled", group, c.estate_id(), inspection, 1, &found},
-                       rc.now, rc.trace_id);
+        outbox_.Append(
+            tx, {"counter.case.found_unhandled", group, c.estate_id(), inspection, 1, &found},
+            rc.now, rc.trace_id);
       }
       Touch(c, rc.now);
       cases_.Update(tx, group, c, rc.now);

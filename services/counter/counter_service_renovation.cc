@@ -110,9 +110,10 @@ grpc::Status CounterServiceImpl::GetRenovation(Ctx* ctx, const pb::GetRenovation
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       auto r = Visible(renovations_, tx, rc, req->id(), false);
-      if (!r.ok()) return r.status().code() == absl::StatusCode::kNotFound
-                              ? absl::NotFoundError("id: no such renovation")
-                              : r.status();
+      if (!r.ok())
+        return r.status().code() == absl::StatusCode::kNotFound
+                   ? absl::NotFoundError("id: no such renovation")
+                   : r.status();
       *resp = *r;
       return absl::OkStatus();
     });
@@ -269,12 +270,11 @@ grpc::Status CounterServiceImpl::AdmitWorkers(Ctx* ctx, const pb::AdmitWorkersRe
       const std::string& group = rc.caller.group_id;
       WUYE_ASSIGN_OR_RETURN(pb::Renovation r,
                             Visible(renovations_, tx, rc, req->renovation_id(), false));
-      absl::CivilSecond local =
-          absl::ToCivilSecond(rc.now, store_.Zone(tx, group, r.estate_id()));
-      WUYE_ASSIGN_OR_RETURN(bool under_consent,
-                            CheckAdmission(store_.GetSettings(tx, group), r, req->pass_numbers(),
-                                           absl::CivilDay(local),
-                                           local.hour() * 60 + local.minute()));
+      absl::CivilSecond local = absl::ToCivilSecond(rc.now, store_.Zone(tx, group, r.estate_id()));
+      WUYE_ASSIGN_OR_RETURN(
+          bool under_consent,
+          CheckAdmission(store_.GetSettings(tx, group), r, req->pass_numbers(),
+                         absl::CivilDay(local), local.hour() * 60 + local.minute()));
       pb::Admission a;
       a.set_id(NewId(rc.now));
       a.set_renovation_id(r.id());
@@ -321,8 +321,7 @@ grpc::Status CounterServiceImpl::RecordPatrol(Ctx* ctx, const pb::RecordPatrolRe
         c.set_kind(pb::CASE_KIND_RENOVATION_DAMAGE);
         c.mutable_location()->set_estate_id(r.estate_id());
         c.mutable_location()->set_unit_id(r.unit_id());
-        c.set_description(
-            absl::StrCat(ViolationKindName(finding.kind()), ": ", finding.note()));
+        c.set_description(absl::StrCat(ViolationKindName(finding.kind()), ": ", finding.note()));
         c.set_state(pb::CASE_STATE_OPEN);
         c.set_owner_staff_id(rc.caller.subject);
         c.set_renovation_id(r.id());
@@ -383,10 +382,9 @@ grpc::Status CounterServiceImpl::AcceptRenovation(Ctx* ctx, const pb::AcceptReno
       Touch(r, rc.now);
       renovations_.Update(tx, group, r, rc.now);
       auto accepted = AcceptedEvent(r, rc.now);
-      outbox_.Append(tx,
-                     {"counter.renovation.accepted", group, r.estate_id(), r.id(), r.version(),
-                      &accepted},
-                     rc.now, rc.trace_id);
+      outbox_.Append(
+          tx, {"counter.renovation.accepted", group, r.estate_id(), r.id(), r.version(), &accepted},
+          rc.now, rc.trace_id);
       *resp = r;
       return absl::OkStatus();
     });

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "services/counter/handover.h"  // CheckFileRef, shared by the areas
 #include "shared/civil_date.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
@@ -35,11 +36,6 @@ bool ValidTime(const pb::TimeOfDay& t) {
 
 }  // namespace
 
-absl::Status CheckFileRef(const pb::FileRef& f, const std::string& field) {
-  WUYE_RETURN_IF_ERROR(CheckText(f.uri(), field + ".uri", 300, Presence::kRequired, Lines::kOne));
-  return CheckText(f.title(), field + ".title", 100, Presence::kOptional, Lines::kOne);
-}
-
 absl::Status CheckDocuments(const google::protobuf::RepeatedPtrField<pb::RenovationDocument>& docs,
                             const std::string& field) {
   for (int i = 0; i < docs.size(); ++i) {
@@ -67,8 +63,8 @@ absl::Status CheckApplication(const pb::CreateRenovationRequest& req, absl::Civi
   WUYE_RETURN_IF_ERROR(CheckDocuments(req.documents(), "documents"));
   WUYE_RETURN_IF_ERROR(
       CheckText(req.contractor().name(), "contractor.name", 100, Presence::kRequired, Lines::kOne));
-  WUYE_RETURN_IF_ERROR(CheckText(req.contractor().licence_number(), "contractor.licence_number",
-                                 32, Presence::kOptional, Lines::kOne));
+  WUYE_RETURN_IF_ERROR(CheckText(req.contractor().licence_number(), "contractor.licence_number", 32,
+                                 Presence::kOptional, Lines::kOne));
   if (req.workers().empty() || req.workers_size() > kMaxWorkers) {
     return FieldError("workers", "one to 50 workers");
   }
@@ -113,8 +109,8 @@ absl::Status CheckDocumentsComplete(const pb::Settings& s, const pb::Renovation&
   if (missing.empty()) return absl::OkStatus();
   std::vector<std::string> names;
   for (pb::DocumentKind k : missing) names.push_back(DocumentKindName(k));
-  return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                        "documents: missing ", absl::StrJoin(names, ", "))),
+  return WithReason(absl::FailedPreconditionError(
+                        absl::StrCat("documents: missing ", absl::StrJoin(names, ", "))),
                     "MISSING_DOCUMENTS");
 }
 
@@ -134,7 +130,8 @@ absl::Status CheckOvertime(const pb::Settings& s, const pb::Renovation& r,
   WUYE_ASSIGN_OR_RETURN(absl::CivilDay day, DayOf(req.date(), "date"));
   if (!req.has_window()) return FieldError("window", "required");
   const pb::DayWindow& w = req.window();
-  if (!ValidTime(w.start())) return FieldError("window.start", "must be a time from 00:00 to 24:00");
+  if (!ValidTime(w.start()))
+    return FieldError("window.start", "must be a time from 00:00 to 24:00");
   if (!ValidTime(w.end())) return FieldError("window.end", "must be a time from 00:00 to 24:00");
   const int a = MinuteOf(w.start()), b = MinuteOf(w.end());
   if (b <= a) return FieldError("window", "must end after it starts");
@@ -217,8 +214,8 @@ absl::Status CheckAcceptance(const pb::Renovation& r, const pb::AcceptRenovation
     return FieldError("deduction_fen", "must not exceed the deposit");
   }
   if (r.cases_open() > 0) {
-    return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                          "renovation: ", r.cases_open(), " linked case(s) still open")),
+    return WithReason(absl::FailedPreconditionError(absl::StrCat("renovation: ", r.cases_open(),
+                                                                 " linked case(s) still open")),
                       "OPEN_CASES");
   }
   return absl::OkStatus();
@@ -259,8 +256,8 @@ events::v1::RenovationAccepted AcceptedEvent(const pb::Renovation& r, absl::Time
 }
 
 events::v1::PatrolMissed PatrolMissedEvent(const std::string& renovation_id,
-                                           const std::string& estate_id,
-                                           const std::string& unit_id, absl::CivilDay day) {
+                                           const std::string& estate_id, const std::string& unit_id,
+                                           absl::CivilDay day) {
   events::v1::PatrolMissed e;
   e.set_renovation_id(renovation_id);
   e.set_estate_id(estate_id);
@@ -269,8 +266,6 @@ events::v1::PatrolMissed PatrolMissedEvent(const std::string& renovation_id,
   return e;
 }
 
-int64_t DayNumber(absl::CivilDay day) {
-  return day.year() * 10000 + day.month() * 100 + day.day();
-}
+int64_t DayNumber(absl::CivilDay day) { return day.year() * 10000 + day.month() * 100 + day.day(); }
 
 }  // namespace wuye::counter

@@ -25,8 +25,6 @@ inline constexpr int kMaxPatrolFindings = 10;
 inline constexpr int kMaxFindingPhotos = 10;
 inline constexpr int kMaxOvertimes = 200;
 
-// A file reference: uri 1..300 characters on one line, title at most 100.
-absl::Status CheckFileRef(const pb::FileRef& f, const std::string& field);
 // Documents: each of a kind and with its file.
 absl::Status CheckDocuments(const google::protobuf::RepeatedPtrField<pb::RenovationDocument>& docs,
                             const std::string& field);
@@ -82,8 +80,8 @@ events::v1::RenovationApplied AppliedEvent(const pb::Renovation& r, const pb::Se
 events::v1::RenovationDecided DecidedEvent(const pb::Renovation& r, absl::Time at);
 events::v1::RenovationAccepted AcceptedEvent(const pb::Renovation& r, absl::Time at);
 events::v1::PatrolMissed PatrolMissedEvent(const std::string& renovation_id,
-                                           const std::string& estate_id,
-                                           const std::string& unit_id, absl::CivilDay day);
+                                           const std::string& estate_id, const std::string& unit_id,
+                                           absl::CivilDay day);
 // The subject_version of "counter.renovation.patrol_missed": yyyymmdd.
 int64_t DayNumber(absl::CivilDay day);
 

@@ -29,10 +29,10 @@ std::string DateText(const pb::Date& d) {
 }
 
 // The counts a renovation answers with, beside its body.
-#define RENOVATION_COLUMNS                                                                     \
-  "r.body, "                                                                                   \
-  "(SELECT count(*) FROM cases c WHERE c.group_id = r.group_id AND c.renovation_id = r.id "    \
-  "AND c.state = 1), "                                                                         \
+#define RENOVATION_COLUMNS                                                                    \
+  "r.body, "                                                                                  \
+  "(SELECT count(*) FROM cases c WHERE c.group_id = r.group_id AND c.renovation_id = r.id "   \
+  "AND c.state = 1), "                                                                        \
   "(SELECT count(*) FROM cases c WHERE c.group_id = r.group_id AND c.renovation_id = r.id), " \
   "(SELECT count(*) FROM renovation_missed_days m WHERE m.renovation_id = r.id) "
 
@@ -61,19 +61,19 @@ RenovationStore::RenovationStore(Db& db) { statements.PrepareOn(db); }
 const sql::Statement kInsert = statements.Add(
     "ct_renovation_insert",
     "INSERT INTO renovations (id, group_id, estate_id, unit_id, state, start_date, end_date, "
-    "body, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6::date, $7::date, $8, $9, "
-    WUYE_SQL_TIME("$10") ")");
+    "body, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6::date, $7::date, $8, "
+    "$9, " WUYE_SQL_TIME("$10") ")");
 
 void RenovationStore::Insert(pqxx::work& tx, const std::string& group, const pb::Renovation& r,
                              absl::Time now) {
   tx.exec_prepared(kInsert, r.id(), group, r.estate_id(), r.unit_id(), static_cast<int>(r.state()),
-                   DateText(r.start_date()), DateText(r.end_date()),
-                   pqxx::binarystring(BodyOf(r)), r.version(), sql::Micros(now));
+                   DateText(r.start_date()), DateText(r.end_date()), pqxx::binarystring(BodyOf(r)),
+                   r.version(), sql::Micros(now));
 }
 
-const sql::Statement kGet = statements.Add(
-    "ct_renovation_get",
-    "SELECT " RENOVATION_COLUMNS "FROM renovations r WHERE r.group_id = $1 AND r.id = $2");
+const sql::Statement kGet =
+    statements.Add("ct_renovation_get", "SELECT " RENOVATION_COLUMNS
+                                        "FROM renovations r WHERE r.group_id = $1 AND r.id = $2");
 const sql::Statement kGetForUpdate = statements.Add(
     "ct_renovation_get_for_update", "SELECT " RENOVATION_COLUMNS
                                     "FROM renovations r WHERE r.group_id = $1 AND r.id = $2 "
@@ -99,19 +99,20 @@ void RenovationStore::Update(pqxx::work& tx, const std::string& group, const pb:
                    next_check ? DayText(*next_check) : std::string());
 }
 
-const sql::Statement kList = statements.Add(
-    "ct_renovation_list",
-    "SELECT " RENOVATION_COLUMNS "FROM renovations r WHERE r.group_id = $1 AND r.estate_id = $2 "
-    "AND ($3 = 0 OR r.state = $3) AND ($4 = '' OR r.unit_id = NULLIF($4, '')::uuid) "
-    "AND r.id > " WUYE_SQL_AFTER("$5") " ORDER BY r.id LIMIT $6");
+const sql::Statement kList =
+    statements.Add("ct_renovation_list",
+                   "SELECT " RENOVATION_COLUMNS
+                   "FROM renovations r WHERE r.group_id = $1 AND r.estate_id = $2 "
+                   "AND ($3 = 0 OR r.state = $3) AND ($4 = '' OR r.unit_id = NULLIF($4, '')::uuid) "
+                   "AND r.id > " WUYE_SQL_AFTER("$5") " ORDER BY r.id LIMIT $6");
 
 std::vector<pb::Renovation> RenovationStore::List(pqxx::work& tx, const std::string& group,
                                                   const std::string& estate, int state,
                                                   const std::string& unit,
                                                   const PageRequest& page) {
   std::vector<pb::Renovation> out;
-  for (const auto& row : tx.exec_prepared(kList, group, estate, state, unit, page.after,
-                                          page.size + 1)) {
+  for (const auto& row :
+       tx.exec_prepared(kList, group, estate, state, unit, page.after, page.size + 1)) {
     out.push_back(RenovationOf(row));
   }
   return out;
@@ -149,10 +150,10 @@ void RenovationStore::InsertPatrol(pqxx::work& tx, const std::string& group, con
                    p.patrol_time().seconds() * 1000000 + p.patrol_time().nanos() / 1000);
 }
 
-const sql::Statement kPatrolList = statements.Add(
-    "ct_patrol_list",
-    "SELECT body FROM renovation_patrols WHERE group_id = $1 AND renovation_id = $2 "
-    "AND id > " WUYE_SQL_AFTER("$3") " ORDER BY id LIMIT $4");
+const sql::Statement kPatrolList =
+    statements.Add("ct_patrol_list",
+                   "SELECT body FROM renovation_patrols WHERE group_id = $1 AND renovation_id = $2 "
+                   "AND id > " WUYE_SQL_AFTER("$3") " ORDER BY id LIMIT $4");
 
 std::vector<pb::Patrol> RenovationStore::ListPatrols(pqxx::work& tx, const std::string& group,
                                                      const std::string& renovation,
@@ -197,10 +198,10 @@ bool RenovationStore::PatrolledOn(pqxx::work& tx, const std::string& renovation,
   return tx.exec_prepared1(kPatrolledOn, renovation, DayText(day))[0].as<int64_t>() > 0;
 }
 
-const sql::Statement kMissedInsert = statements.Add(
-    "ct_renovation_missed_insert",
-    "INSERT INTO renovation_missed_days (renovation_id, day, group_id, found_at) "
-    "VALUES ($1, $2::date, $3, " WUYE_SQL_TIME("$4") ") ON CONFLICT DO NOTHING");
+const sql::Statement kMissedInsert =
+    statements.Add("ct_renovation_missed_insert",
+                   "INSERT INTO renovation_missed_days (renovation_id, day, group_id, found_at) "
+                   "VALUES ($1, $2::date, $3, " WUYE_SQL_TIME("$4") ") ON CONFLICT DO NOTHING");
 
 bool RenovationStore::InsertMissed(pqxx::work& tx, const std::string& group,
                                    const std::string& renovation, absl::CivilDay day,
@@ -209,9 +210,9 @@ bool RenovationStore::InsertMissed(pqxx::work& tx, const std::string& group,
              .affected_rows() > 0;
 }
 
-const sql::Statement kSetNextCheck = statements.Add(
-    "ct_renovation_set_next_check",
-    "UPDATE renovations SET next_check_day = $2::date WHERE id = $1");
+const sql::Statement kSetNextCheck =
+    statements.Add("ct_renovation_set_next_check",
+                   "UPDATE renovations SET next_check_day = $2::date WHERE id = $1");
 
 void RenovationStore::SetNextCheck(pqxx::work& tx, const std::string& renovation,
                                    absl::CivilDay day) {

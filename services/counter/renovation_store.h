@@ -28,8 +28,8 @@ class RenovationStore {
 
   void Insert(pqxx::work& tx, const std::string& group, const pb::Renovation& r, absl::Time now);
   // With its counts (cases open and all, patrols missed); locked when `for_update`.
-  std::optional<pb::Renovation> Get(pqxx::work& tx, const std::string& group,
-                                    const std::string& id, bool for_update);
+  std::optional<pb::Renovation> Get(pqxx::work& tx, const std::string& group, const std::string& id,
+                                    bool for_update);
   // Writes `r` (its version already raised); `next_check` sets the daily check's next day.
   void Update(pqxx::work& tx, const std::string& group, const pb::Renovation& r, absl::Time now,
               std::optional<absl::CivilDay> next_check = std::nullopt);

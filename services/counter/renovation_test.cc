@@ -151,9 +151,9 @@ TEST(RenovationRules, WorkersComeInOnlyToAnApprovedRenovationInItsPeriodWithRegi
             "pass_numbers[1]");
   EXPECT_EQ(ErrorReason(CheckAdmission(s, r, Passes({"P-1"}), kToday - 1, 600).status()),
             "OUTSIDE_PERIOD");
-  EXPECT_EQ(ErrorReason(
-                CheckAdmission(s, r, Passes({"P-1"}), absl::CivilDay(2026, 12, 1), 600).status()),
-            "OUTSIDE_PERIOD");
+  EXPECT_EQ(
+      ErrorReason(CheckAdmission(s, r, Passes({"P-1"}), absl::CivilDay(2026, 12, 1), 600).status()),
+      "OUTSIDE_PERIOD");
   EXPECT_TRUE(CheckAdmission(s, r, Passes({"P-1"}), absl::CivilDay(2026, 11, 30), 600).ok());
   for (auto state : {pb::RENOVATION_STATE_APPLIED, pb::RENOVATION_STATE_REJECTED,
                      pb::RENOVATION_STATE_ACCEPTED}) {
