@@ -163,6 +163,7 @@ struct DaySummary {
     bool card_blocked = false;
     int64_t replacement_fee_fen = 0;
     int notice_tickets = 0, notice_tickets_resolved = 0;
+    int renovation_tasks = 0, card_tasks = 0;  // duty's tasks of the counter's decisions
   } counter;
 
   void Print(std::ostream& out) const;

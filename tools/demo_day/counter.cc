@@ -50,6 +50,27 @@ absl::Status Day::CounterStep() {
   } else {
     Skip("counter: the water cut's tickets (no --intake)");
   }
+  if (duty_) {
+    // Every decision reaches a person: the renovation to decide went to the estate manager
+    // (and closed with the decision), the lost card to the guard on duty.
+    const std::string sunny = E("sunny").id;
+    WUYE_RETURN_IF_ERROR(Until("duty: the counter's tasks", [&]() -> absl::StatusOr<bool> {
+      duty::v1::ListTasksRequest req;
+      req.set_estate_id(sunny);
+      req.set_page_size(1000);
+      duty::v1::ListTasksResponse resp;
+      WUYE_RETURN_IF_ERROR(Call("duty.ListTasks", Admin(),
+                                [&](auto* ctx) { return duty_->ListTasks(ctx, req, &resp); }));
+      s_.counter.renovation_tasks = s_.counter.card_tasks = 0;
+      for (const auto& t : resp.tasks()) {
+        if (t.kind() == evpb::TASK_KIND_RENOVATION_APPLICATION) ++s_.counter.renovation_tasks;
+        if (t.kind() == evpb::TASK_KIND_CARD_TO_BLOCK) ++s_.counter.card_tasks;
+      }
+      return s_.counter.renovation_tasks > 0 && s_.counter.card_tasks > 0;
+    }));
+    Log(absl::StrFormat("duty: %d renovation to decide, %d lost card to block at the gate",
+                        s_.counter.renovation_tasks, s_.counter.card_tasks));
+  }
   return absl::OkStatus();
 }
 
