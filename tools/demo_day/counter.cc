@@ -33,6 +33,24 @@ ctpb::Date DateOf(absl::CivilDay day) {
 
 }  // namespace
 
+absl::Status Day::AwaitCharge(const std::string& unit_id, absl::string_view item, int64_t fen) {
+  if (!billing_) return absl::OkStatus();
+  return Until(absl::StrCat("billing: the ", item, " charge"), [&]() -> absl::StatusOr<bool> {
+    bpb::GetUnitAccountRequest req;
+    req.set_unit_id(unit_id);
+    bpb::UnitAccount account;
+    WUYE_RETURN_IF_ERROR(Call("billing.GetUnitAccount", Admin(), [&](auto* ctx) {
+      return billing_->GetUnitAccount(ctx, req, &account);
+    }));
+    for (const auto& bill : account.open_bills()) {
+      for (const auto& line : bill.lines()) {
+        if (line.item() == item && line.amount_fen() == fen) return true;
+      }
+    }
+    return false;
+  });
+}
+
 const dirpb::Unit* Day::UnitAt(const std::string& estate, absl::string_view key) {
   Estate& es = E(estate);
   for (const dirpb::Unit& u : es.units) {
@@ -227,7 +245,7 @@ absl::Status Day::HandoverStep() {
   ctpb::Defect& leak = found[0];
   if (leak.state() == ctpb::DEFECT_STATE_RECORDED) {
     WUYE_RETURN_IF_ERROR(move(leak, ctpb::DEFECT_STATE_SENT_TO_DEVELOPER,
-                              "保修函 KF-2026-0815 已送开发商工程部", false));
+                              "保修函已送开发商工程部，回执存档", false));
   }
   if (leak.state() == ctpb::DEFECT_STATE_SENT_TO_DEVELOPER) {
     WUYE_RETURN_IF_ERROR(move(leak, ctpb::DEFECT_STATE_REPAIRED, "开发商重做防水，闭水试验48小时无渗漏", false));
@@ -362,6 +380,10 @@ absl::Status Day::RenovationStep() {
     WUYE_RETURN_IF_ERROR(Call("counter.GetRenovation", agent,
                               [&](auto* ctx) { return counter_->GetRenovation(ctx, get, &r); }));
   }
+  // Billing asks the unit for the deposit (a charge of its own, held once paid).
+  if (r.state() == ctpb::RENOVATION_STATE_APPROVED && r.deposit_fen() > 0) {
+    WUYE_RETURN_IF_ERROR(AwaitCharge(unit_id, "renovation_deposit", r.deposit_fen()));
+  }
   s_.counter.renovation_unit_id = unit_id;
   s_.counter.renovation_state = EnumWord(ctpb::RenovationState_Name(r.state()), "RENOVATION_STATE_");
   s_.counter.renovation_deposit_fen = r.deposit_fen();
@@ -421,6 +443,10 @@ absl::Status Day::LostCardStep() {
       return counter_->GetCard(ctx, req, &replacement);
     }));
     s_.counter.replacement_fee_fen = replacement.fee_fen();
+    if (replacement.fee_fen() > 0) {
+      WUYE_RETURN_IF_ERROR(
+          AwaitCharge(owner->second.unit_id(), "card_replacement", replacement.fee_fen()));
+    }
   }
   Log(absl::StrFormat("access card %s lost: %s, replaced by %s for %s yuan", old_number,
                       s_.counter.card_blocked ? "blocked" : "NOT blocked", new_number,

@@ -254,6 +254,8 @@ class Day {
   absl::Status WaterCutStep();
   // The unit "building/number" of the estate `estate` (a key), or nullptr.
   const dirpb::Unit* UnitAt(const std::string& estate, absl::string_view key);
+  // Waits until billing shows the unit charged `fen` for `item` (the counter's events).
+  absl::Status AwaitCharge(const std::string& unit_id, absl::string_view item, int64_t fen);
 
   const DayTargets& t_;
   const DayOptions& o_;
