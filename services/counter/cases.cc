@@ -32,7 +32,9 @@ absl::Status CheckNewCase(const pb::CreateCaseRequest& req) {
   if (req.kind() == pb::CASE_KIND_UNSPECIFIED || !pb::CaseKind_IsValid(req.kind())) {
     return FieldError("kind", "must be a case kind");
   }
-  return CheckText(req.description(), "description", 1000, Presence::kRequired, Lines::kMany);
+  WUYE_RETURN_IF_ERROR(
+      CheckText(req.description(), "description", 1000, Presence::kRequired, Lines::kMany));
+  return CheckNoPersonalNumbers(req.description(), "description");
 }
 
 absl::Status CheckCaseAction(const pb::Case& c, const pb::RecordCaseActionRequest& req) {
@@ -40,6 +42,7 @@ absl::Status CheckCaseAction(const pb::Case& c, const pb::RecordCaseActionReques
     return FieldError("kind", "must be an action kind");
   }
   WUYE_RETURN_IF_ERROR(CheckText(req.note(), "note", 1000, Presence::kRequired, Lines::kMany));
+  WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req.note(), "note"));
   WUYE_RETURN_IF_ERROR(CheckText(req.authority(), "authority", 100,
                                  req.kind() == pb::CASE_ACTION_KIND_REPORT_TO_AUTHORITY
                                      ? Presence::kRequired
@@ -66,6 +69,7 @@ absl::Status CheckClose(const pb::Case& c, const pb::CloseCaseRequest& req) {
   WUYE_RETURN_IF_ERROR(
       CheckText(req.signed_by(), "signed_by", 100, Presence::kOptional, Lines::kOne));
   WUYE_RETURN_IF_ERROR(CheckText(req.note(), "note", 1000, Presence::kOptional, Lines::kMany));
+  WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req.note(), "note"));
   if (c.state() != pb::CASE_STATE_OPEN) return CaseClosed();
   // 000_… 二.7–9: 處理過程及處理結果必須形成書面材料, 由相關責任人簽字.
   if (!CheckText(req.signed_record().uri(), "", 300, Presence::kRequired, Lines::kOne).ok()) {
@@ -78,8 +82,10 @@ absl::Status CheckClose(const pb::Case& c, const pb::CloseCaseRequest& req) {
 }
 
 absl::Status CheckInspection(const pb::InspectCaseRequest& req) {
-  return CheckText(req.note(), "note", 500,
-                   req.handled() ? Presence::kOptional : Presence::kRequired, Lines::kMany);
+  WUYE_RETURN_IF_ERROR(CheckText(req.note(), "note", 500,
+                                 req.handled() ? Presence::kOptional : Presence::kRequired,
+                                 Lines::kMany));
+  return CheckNoPersonalNumbers(req.note(), "note");
 }
 
 events::v1::CaseChanged CaseEvent(const pb::Case& c, absl::Time at) {

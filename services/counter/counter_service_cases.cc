@@ -2,6 +2,7 @@
 // disputes").
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "services/counter/cases.h"
 #include "services/counter/counter_service.h"
@@ -46,7 +47,13 @@ grpc::Status CounterServiceImpl::CreateCase(Ctx* ctx, const pb::CreateCaseReques
     WUYE_RETURN_IF_ERROR(rc.RequireRole(
         {kAgent, kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kSecurityGuard}));
     WUYE_RETURN_IF_ERROR(CheckNewCase(*req));
-    const auto& loc = req->location();
+    // Ids are stored in lower case, as the copies hold them (an estate named in capitals
+    // would otherwise be a case no estate-scoped caller could see).
+    wuye::common::v1::Location loc = req->location();
+    loc.set_estate_id(absl::AsciiStrToLower(loc.estate_id()));
+    if (loc.place_case() == wuye::common::v1::Location::kUnitId) {
+      loc.set_unit_id(absl::AsciiStrToLower(loc.unit_id()));
+    }
     WUYE_RETURN_IF_ERROR(CheckId(loc.estate_id(), "location.estate_id"));
     switch (loc.place_case()) {
       case wuye::common::v1::Location::kUnitId:

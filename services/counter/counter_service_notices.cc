@@ -9,6 +9,7 @@
 //    5: 《意见调查表》的发放与回收); read by the desk and the quality inspectors.
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "services/counter/counter_service.h"
 #include "services/counter/notices.h"
@@ -161,7 +162,8 @@ grpc::Status CounterServiceImpl::LinkTickets(Ctx* ctx, const pb::LinkTicketsRequ
       std::set<std::string> linked(n->ticket_ids().begin(), n->ticket_ids().end());
       std::vector<std::string> added;
       for (int i = 0; i < req->ticket_ids_size(); ++i) {
-        const std::string& id = req->ticket_ids(i);
+        // Ids are stored in lower case: the same ticket in capitals is the same ticket.
+        const std::string id = absl::AsciiStrToLower(req->ticket_ids(i));
         if (linked.count(id)) continue;
         const std::string field = absl::StrCat("ticket_ids[", i, "]");
         auto t = store_.GetTicket(tx, group, id);
@@ -318,6 +320,7 @@ grpc::Status CounterServiceImpl::RecordSurveyResponse(Ctx* ctx,
       pb::SurveyResponse r;
       r.set_id(NewId(rc.now));
       r.set_survey_id(s->id());
+      r.set_estate_id(s->estate_id());
       r.set_unit_id(req->unit_id());
       *r.mutable_answers() = req->answers();
       r.set_comment(req->comment());

@@ -1,6 +1,8 @@
 // Handlers of the counter: keys, cards, registers (docs/api/counter.md, "Keys, cards and
 // registers"). Person names (a borrower's, a holder's, who handed in or took back an item)
 // are stored and answered, never logged, put in an error or published.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "services/counter/counter_service.h"
 #include "shared/field_mask.h"
@@ -107,17 +109,24 @@ grpc::Status CounterServiceImpl::LendKey(Ctx* ctx, const pb::LendKeyRequest* req
   return rpc_.Run(ctx, "LendKey", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole(kKeyUsers));
-    WUYE_RETURN_IF_ERROR(CheckLoanRequest(*req, rc.now));
+    // The due time against now only for a new loan: a retry is answered as first.
+    WUYE_RETURN_IF_ERROR(CheckLoanRequest(*req, absl::InfinitePast()));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      WUYE_RETURN_IF_ERROR(CheckLoanRequest(*req, rc.now));
       const std::string& group = rc.caller.group_id;
       // The key's row lock decides between concurrent loans: the second one waits, then
       // reads the key lent.
       auto key = registers_.GetKey(tx, group, req->key_id(), RowLock::kLock);
       if (!key) return absl::NotFoundError("key_id: no such key");
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(key->estate_id()));
-      if (!req->borrower_staff_id().empty() &&
-          !store_.GetStaff(tx, group, req->borrower_staff_id())) {
-        return absl::NotFoundError("borrower_staff_id: no such member of staff");
+      if (!req->borrower_staff_id().empty()) {
+        // A member of staff of the key's estate who still works there.
+        auto staff = store_.GetStaff(tx, group, req->borrower_staff_id());
+        if (!staff || !staff->active ||
+            std::find(staff->estate_ids.begin(), staff->estate_ids.end(), key->estate_id()) ==
+                staff->estate_ids.end()) {
+          return absl::NotFoundError("borrower_staff_id: no such member of the estate's staff");
+        }
       }
       WUYE_RETURN_IF_ERROR(CanLend(key->state()));
       pb::KeyLoan loan;
@@ -229,8 +238,13 @@ grpc::Status CounterServiceImpl::IssueCard(Ctx* ctx, const pb::IssueCardRequest*
         WUYE_RETURN_IF_ERROR(RequireUnitOf(store_, tx, group, req->unit_id(), estate, "unit_id"));
       }
       if (!req->resident_id().empty()) {
+        // A resident of the unit still living there (a removed one is kept with no role).
         auto resident = store_.GetResident(tx, group, req->resident_id());
-        if (!resident) return absl::NotFoundError("resident_id: no such resident");
+        absl::CivilDay today = absl::ToCivilDay(rc.now, store_.Zone(tx, group, estate));
+        if (!resident || resident->role == 0 ||
+            (resident->move_out_date && *resident->move_out_date <= today)) {
+          return absl::NotFoundError("resident_id: no such resident");
+        }
         if (resident->unit_id != req->unit_id()) {
           return FieldError("resident_id", "not a resident of the unit");
         }
@@ -403,9 +417,11 @@ grpc::Status CounterServiceImpl::CreateRegisterEntry(Ctx* ctx,
   return rpc_.Run(ctx, "CreateRegisterEntry", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole(kDesk));
-    WUYE_RETURN_IF_ERROR(CheckNewEntry(*req, rc.now));
+    // The due time against now only for a new entry: a retry is answered as first.
+    WUYE_RETURN_IF_ERROR(CheckNewEntry(*req, absl::InfinitePast()));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      WUYE_RETURN_IF_ERROR(CheckNewEntry(*req, rc.now));
       const std::string& group = rc.caller.group_id;
       WUYE_RETURN_IF_ERROR(
           RequireKnownEstate(registers_, tx, group, req->estate_id(), "estate_id"));

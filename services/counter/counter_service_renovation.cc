@@ -62,7 +62,9 @@ grpc::Status CounterServiceImpl::CreateRenovation(Ctx* ctx, const pb::CreateReno
       absl::CivilDay today = absl::ToCivilDay(rc.now, store_.Zone(tx, group, unit->estate_id));
       WUYE_RETURN_IF_ERROR(CheckApplication(*req, today));
       auto resident = store_.GetResident(tx, group, req->applicant_resident_id());
-      if (!resident || resident->unit_id != unit->id) {
+      // An owner or tenant of the unit (a removed resident is kept with no role).
+      if (!resident || resident->unit_id != unit->id ||
+          (resident->role != 1 && resident->role != 2)) {
         return absl::NotFoundError("applicant_resident_id: no such resident of the unit");
       }
       if (resident->move_out_date && *resident->move_out_date <= today) {
@@ -181,6 +183,7 @@ grpc::Status CounterServiceImpl::DecideRenovation(Ctx* ctx, const pb::DecideReno
     WUYE_RETURN_IF_ERROR(CheckText(req->reason(), "reason", 500,
                                    req->approve() ? Presence::kOptional : Presence::kRequired,
                                    Lines::kMany));
+    WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req->reason(), "reason"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       WUYE_ASSIGN_OR_RETURN(pb::Renovation r,
@@ -278,6 +281,7 @@ grpc::Status CounterServiceImpl::AdmitWorkers(Ctx* ctx, const pb::AdmitWorkersRe
       pb::Admission a;
       a.set_id(NewId(rc.now));
       a.set_renovation_id(r.id());
+      a.set_estate_id(r.estate_id());
       *a.mutable_pass_numbers() = req->pass_numbers();
       *a.mutable_admit_time() = ToProtoTime(rc.now);
       a.set_under_overtime_consent(under_consent);
@@ -298,6 +302,7 @@ grpc::Status CounterServiceImpl::RecordPatrol(Ctx* ctx, const pb::RecordPatrolRe
     WUYE_RETURN_IF_ERROR(CheckId(req->renovation_id(), "renovation_id"));
     WUYE_RETURN_IF_ERROR(CheckFindings(req->findings()));
     WUYE_RETURN_IF_ERROR(CheckText(req->note(), "note", 500, Presence::kOptional, Lines::kMany));
+    WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req->note(), "note"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       WUYE_ASSIGN_OR_RETURN(pb::Renovation r,
@@ -308,6 +313,7 @@ grpc::Status CounterServiceImpl::RecordPatrol(Ctx* ctx, const pb::RecordPatrolRe
       pb::Patrol p;
       p.set_id(NewId(rc.now));
       p.set_renovation_id(r.id());
+      p.set_estate_id(r.estate_id());
       *p.mutable_date() = ToDate(today);
       *p.mutable_patrol_time() = ToProtoTime(rc.now);
       p.set_patrolled_by(rc.caller.subject);

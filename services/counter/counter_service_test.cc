@@ -74,3 +74,65 @@ TEST_F(CounterServiceTest, CopiesTakeOnlyNewerVersionsAndStayInTheirGroup) {
 
 }  // namespace
 }  // namespace wuye::counter::testing
+
+namespace wuye::counter::testing {
+namespace {
+
+// A second read of the merged counter found these; each stays fixed.
+TEST_F(CounterServiceTest, AKeyGoesOnlyToStaffOfItsEstateAndALoanRetriedAfterItsDueTimeIsAnswered) {
+  pb::CreateKeyRequest create;
+  create.set_request_id(Rid());
+  create.mutable_opens()->set_estate_id(estate_);
+  create.mutable_opens()->set_common_area("plant room B1");
+  create.set_number("K-B1-1");
+  pb::Key key;
+  ASSERT_TRUE(Call(&Stub::CreateKey, agent_tok_, create, &key).ok());
+
+  pb::LendKeyRequest lend;
+  lend.set_request_id(Rid());
+  lend.set_key_id(key.id());
+  lend.set_borrower_staff_id(Staff(other_estate_));  // works at the other estate only
+  lend.set_purpose("pump inspection");
+  pb::KeyLoan loan;
+  grpc::Status st = Call(&Stub::LendKey, agent_tok_, lend, &loan);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Query("SELECT count(*) FROM key_loans"), 0);
+
+  lend.set_request_id(Rid());
+  lend.set_borrower_staff_id(guard_);
+  *lend.mutable_due_time() = ToProtoTime(clock_.Now() + absl::Hours(1));
+  ASSERT_TRUE(Call(&Stub::LendKey, agent_tok_, lend, &loan).ok());
+  // The answer was lost; the desk retries two hours later: the same loan, not a refusal.
+  clock_.Set(clock_.Now() + absl::Hours(2));
+  pb::KeyLoan again;
+  st = Call(&Stub::LendKey, agent_tok_, lend, &again);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(again.id(), loan.id());
+  EXPECT_EQ(Query("SELECT count(*) FROM key_loans"), 1);
+}
+
+TEST_F(CounterServiceTest, ACaseNamesNoPhoneNumberAndAnEstateInCapitalsIsTheEstate) {
+  pb::CreateCaseRequest req;
+  req.set_request_id(Rid());
+  req.set_kind(pb::CASE_KIND_NEIGHBOUR_DISPUTE);
+  req.mutable_location()->set_estate_id(estate_);
+  req.mutable_location()->set_common_area("3栋 corridor");
+  req.set_description("noise at night, the neighbour's number is 13812345678");
+  pb::Case c;
+  grpc::Status st = Call(&Stub::CreateCase, admin_tok_, req, &c);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "description");
+
+  req.set_request_id(Rid());
+  req.set_description("noise at night from the flat above");
+  req.mutable_location()->set_estate_id(absl::AsciiStrToUpper(estate_));
+  ASSERT_TRUE(Call(&Stub::CreateCase, admin_tok_, req, &c).ok());
+  EXPECT_EQ(c.estate_id(), estate_);
+  pb::GetCaseRequest get;
+  get.set_id(c.id());
+  pb::Case got;
+  EXPECT_TRUE(Call(&Stub::GetCase, agent_tok_, get, &got).ok());  // an estate-scoped caller
+}
+
+}  // namespace
+}  // namespace wuye::counter::testing

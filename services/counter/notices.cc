@@ -93,7 +93,9 @@ absl::Status CheckResponse(const pb::RecordSurveyResponseRequest& req, int quest
       return FieldError(absl::StrCat("answers[", i, "]"), "one of the five points of the scale");
     }
   }
-  return CheckText(req.comment(), "comment", kMaxSurveyComment, Presence::kOptional, Lines::kMany);
+  WUYE_RETURN_IF_ERROR(
+      CheckText(req.comment(), "comment", kMaxSurveyComment, Presence::kOptional, Lines::kMany));
+  return CheckNoPersonalNumbers(req.comment(), "comment");
 }
 
 pb::SurveyResults TallySurvey(const pb::Survey& survey,

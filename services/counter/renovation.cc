@@ -182,6 +182,7 @@ absl::Status CheckFindings(const google::protobuf::RepeatedPtrField<pb::PatrolFi
       return FieldError(f + ".kind", "must be a violation kind");
     }
     WUYE_RETURN_IF_ERROR(CheckText(x.note(), f + ".note", 500, Presence::kRequired, Lines::kMany));
+    WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(x.note(), f + ".note"));
     if (x.photos_size() > kMaxFindingPhotos) return FieldError(f + ".photos", "at most 10 photos");
     for (int j = 0; j < x.photos_size(); ++j) {
       WUYE_RETURN_IF_ERROR(CheckFileRef(x.photos(j), absl::StrCat(f, ".photos[", j, "]")));
@@ -205,6 +206,7 @@ absl::Status CheckAcceptance(const pb::Renovation& r, const pb::AcceptRenovation
   if (req.deduction_fen() < 0) return FieldError("deduction_fen", "must not be negative");
   WUYE_RETURN_IF_ERROR(CheckText(req.deduction_reason(), "deduction_reason", 500,
                                  Presence::kOptional, Lines::kMany));
+  WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req.deduction_reason(), "deduction_reason"));
   if (req.deduction_fen() > 0) {
     WUYE_RETURN_IF_ERROR(CheckText(req.deduction_reason(), "deduction_reason", 500,
                                    Presence::kRequired, Lines::kMany));
