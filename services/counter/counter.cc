@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "shared/status.h"
 
 namespace wuye::counter {
@@ -131,6 +133,20 @@ pb::Date ToDate(absl::CivilDay day) {
 
 std::string DayText(absl::CivilDay day) {
   return absl::StrFormat("%04d-%02d-%02d", day.year(), day.month(), day.day());
+}
+
+std::optional<absl::CivilDay> ParseDayText(absl::string_view text) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, '-');
+  int y, m, d;
+  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &y) || !absl::SimpleAtoi(parts[1], &m) ||
+      !absl::SimpleAtoi(parts[2], &d)) {
+    return std::nullopt;
+  }
+  return absl::CivilDay(y, m, d);
+}
+
+absl::Status Refused(absl::string_view message, absl::string_view reason) {
+  return WithReason(absl::FailedPreconditionError(message), reason);
 }
 
 int MinuteOf(const pb::TimeOfDay& t) { return t.hours() * 60 + t.minutes(); }

@@ -5,10 +5,10 @@
 
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "wuye/counter/v1/counter.pb.h"
@@ -31,6 +31,12 @@ absl::StatusOr<absl::CivilDay> DayOf(const pb::Date& d, absl::string_view field)
 pb::Date ToDate(absl::CivilDay day);
 // "2026-12-06", the form dates take in SQL.
 std::string DayText(absl::CivilDay day);
+// A date column read as text ("2026-12-06"); nullopt for "" (NULL) or anything else.
+std::optional<absl::CivilDay> ParseDayText(absl::string_view text);
+
+// FAILED_PRECONDITION with its reason (`KEY_ALREADY_LENT`): the refusal every area gives
+// for a state that does not allow the call.
+absl::Status Refused(absl::string_view message, absl::string_view reason);
 
 // Minutes after local midnight of a time of day, or of a window's ends.
 int MinuteOf(const pb::TimeOfDay& t);

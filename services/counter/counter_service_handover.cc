@@ -35,10 +35,6 @@ absl::Status NotFound(absl::string_view field, absl::string_view what) {
   return absl::NotFoundError(absl::StrCat(field, ": no such ", what));
 }
 
-absl::Status Refused(absl::string_view message, absl::string_view reason) {
-  return WithReason(absl::FailedPreconditionError(message), reason);
-}
-
 void Stamp(pb::DefectStep* step, pb::DefectState state, const RequestContext& rc,
            const std::string& note) {
   step->set_state(state);

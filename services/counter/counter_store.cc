@@ -1,7 +1,5 @@
 #include "services/counter/counter_store.h"
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "shared/sql.h"
 #include "shared/zone.h"
 
@@ -13,16 +11,6 @@ using sql::Text;
 sql::Statements statements;
 
 std::string DayParam(const std::optional<absl::CivilDay>& day) { return day ? DayText(*day) : ""; }
-
-std::optional<absl::CivilDay> ParseDay(const std::string& text) {
-  std::vector<std::string> parts = absl::StrSplit(text, '-');
-  int y, m, d;
-  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &y) || !absl::SimpleAtoi(parts[1], &m) ||
-      !absl::SimpleAtoi(parts[2], &d)) {
-    return std::nullopt;
-  }
-  return absl::CivilDay(y, m, d);
-}
 
 }  // namespace
 
@@ -157,8 +145,8 @@ std::optional<UnitCopy> CounterStore::GetUnit(pqxx::work& tx, const std::string&
   u.estate_id = Text(r[0][1]);
   u.number = Text(r[0][2]);
   u.handed_over = r[0][3].as<bool>();
-  u.handover_date = ParseDay(Text(r[0][4]));
-  u.move_in_date = ParseDay(Text(r[0][5]));
+  u.handover_date = ParseDayText(Text(r[0][4]));
+  u.move_in_date = ParseDayText(Text(r[0][5]));
   u.occupancy = r[0][6].as<int>();
   u.version = r[0][7].as<int64_t>();
   return u;
@@ -179,8 +167,8 @@ std::optional<ResidentCopy> CounterStore::GetResident(pqxx::work& tx, const std:
   c.estate_id = Text(r[0][1]);
   c.unit_id = Text(r[0][2]);
   c.role = r[0][3].as<int>();
-  c.birth_date = ParseDay(Text(r[0][4]));
-  c.move_out_date = ParseDay(Text(r[0][5]));
+  c.birth_date = ParseDayText(Text(r[0][4]));
+  c.move_out_date = ParseDayText(Text(r[0][5]));
   c.version = r[0][6].as<int64_t>();
   return c;
 }

@@ -22,10 +22,6 @@ std::string DefectWord(pb::DefectState s) {
   return name.empty() ? absl::StrCat(static_cast<int>(s)) : name.substr(13);  // "DEFECT_STATE_"
 }
 
-absl::Status Refused(absl::string_view message, absl::string_view reason) {
-  return WithReason(absl::FailedPreconditionError(message), reason);
-}
-
 }  // namespace
 
 absl::Status CheckHandoverStep(pb::HandoverState state, pb::HandoverState needed,

@@ -12,10 +12,6 @@
 namespace wuye::counter {
 namespace {
 
-absl::Status Refused(absl::string_view message, absl::string_view reason) {
-  return WithReason(absl::FailedPreconditionError(message), reason);
-}
-
 absl::Status CheckOptionalId(absl::string_view id, absl::string_view field) {
   if (!id.empty() && !IsValidId(id)) return FieldError(field, "not a valid id");
   return absl::OkStatus();

@@ -12,16 +12,9 @@ using sql::Text;
 
 sql::Statements statements;
 
-// 'YYYY-MM-DD' as a day (the form a date column reads as text).
+// 'YYYY-MM-DD' as a day (the form a date column reads as text); 1970-01-01 if unreadable.
 absl::CivilDay ParseDay(const std::string& text) {
-  std::vector<std::string> parts = absl::StrSplit(text, '-');
-  int y = 1970, m = 1, d = 1;
-  if (parts.size() == 3) {
-    (void)absl::SimpleAtoi(parts[0], &y);
-    (void)absl::SimpleAtoi(parts[1], &m);
-    (void)absl::SimpleAtoi(parts[2], &d);
-  }
-  return absl::CivilDay(y, m, d);
+  return ParseDayText(text).value_or(absl::CivilDay(1970, 1, 1));
 }
 
 std::string DateText(const pb::Date& d) {
