@@ -241,7 +241,10 @@ OutboxRelay::OutboxRelay(DbOptions db, RedisOptions redis, RelayOptions options)
     : db_options_(std::move(db)),
       redis_(std::move(redis)),
       options_(std::move(options)),
-      floor_(options_.gap_timeout, options_.full_check_every) {}
+      floor_(options_.gap_timeout, options_.full_check_every) {
+  // WAIT holds its reply up to replica_wait: the socket must wait longer than that.
+  if (options_.min_replicas > 0) redis_.SetCommandTimeout(redis.command_timeout + options_.replica_wait);
+}
 
 OutboxRelay::~OutboxRelay() { Stop(); }
 
@@ -301,21 +304,48 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
       }
       return 0;
     }
+    // Rows added on this very connection and waiting for a replica are not added again:
+    // this WAIT covers them. After a reconnect (perhaps to a new primary) they are.
+    const bool same_connection = redis_.connected() && redis_.connects() == added_on_;
+    if (!same_connection) awaiting_replicas_.clear();
     std::vector<std::vector<std::string>> commands;
-    commands.reserve(rows.size());
+    commands.reserve(rows.size() + 1);
     std::vector<std::string> ids;
     std::vector<int64_t> relayed;
     for (const auto& row : rows) {
+      int64_t id = row[0].as<int64_t>();
       ids.push_back(row[0].as<std::string>());
-      relayed.push_back(row[0].as<int64_t>());
+      relayed.push_back(id);
+      if (awaiting_replicas_.contains(id)) continue;
       commands.push_back({"XADD", options_.stream, "*", "type", row[1].as<std::string>(), "env",
                           pqxx::binarystring(row[2]).str()});
     }
-    auto replies = redis_.Pipeline(commands);
-    if (!replies.ok()) return replies.status();
-    for (const auto& reply : *replies) {
-      if (reply.is_error()) return absl::UnavailableError("redis: XADD refused");
+    if (options_.min_replicas > 0) {
+      commands.push_back({"WAIT", absl::StrCat(options_.min_replicas),
+                          absl::StrCat(absl::ToInt64Milliseconds(options_.replica_wait))});
     }
+    auto replies = redis_.Pipeline(commands);
+    if (!replies.ok()) {
+      awaiting_replicas_.clear();
+      return replies.status();
+    }
+    for (const auto& reply : *replies) {
+      if (reply.is_error()) {
+        awaiting_replicas_.clear();
+        return absl::UnavailableError("redis: XADD refused");
+      }
+    }
+    if (options_.min_replicas > 0 && replies->back().integer < options_.min_replicas) {
+      // On the primary only: a failover now would lose them. Kept unsent, and waited for
+      // again (or added again on a new connection).
+      awaiting_replicas_.insert(relayed.begin(), relayed.end());
+      added_on_ = redis_.connects();
+      Metrics::Global().Add(
+          absl::StrCat("wuye_bus_replica_waits_total{stream=\"", options_.stream, "\"}"));
+      return absl::UnavailableError(absl::StrCat("redis: events on ", replies->back().integer,
+                                                 " replicas of ", options_.min_replicas));
+    }
+    awaiting_replicas_.clear();
     tx.exec_prepared("wuye_relay_sent", PgArray(ids));
     tx.commit();
     floor_.Relayed(relayed, Monotonic());

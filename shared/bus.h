@@ -78,6 +78,13 @@ struct RelayOptions {
   // Wait between outbox checks when the last one found nothing (a check is one indexed
   // SELECT on an empty range).
   absl::Duration poll = absl::Milliseconds(20);
+  // Redis replicates asynchronously: an entry its primary acknowledged is lost if the
+  // primary dies before a replica has it. With min_replicas > 0 an outbox row is marked sent
+  // only once WAIT says that many replicas have its entry (waiting up to replica_wait);
+  // until then the rows stay unsent and are sent again if the connection changed (the new
+  // primary may lack them; consumers' inboxes absorb the copies).
+  int min_replicas = 0;
+  absl::Duration replica_wait = absl::Seconds(1);
   // The wait after a check that found events; it doubles with each empty check up to `poll`.
   absl::Duration busy_poll = absl::Milliseconds(2);
   // An outbox id missing below one relayed is waited for this long (OutboxFloor); a check
@@ -171,6 +178,11 @@ class OutboxRelay {
   std::unique_ptr<pqxx::connection> conn_;
   bool leader_ = false;
   OutboxFloor floor_;
+  // With min_replicas: the outbox rows already added to the stream on connection number
+  // `added_on_` that WAIT has not yet seen on enough replicas (not added again while that
+  // connection lasts: the next WAIT covers them).
+  std::set<int64_t> awaiting_replicas_;
+  uint64_t added_on_ = 0;
   absl::Notification stop_;
   std::thread thread_;
 };

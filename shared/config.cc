@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "shared/secret.h"
 
 ABSL_FLAG(std::string, listen, "", "host:port to serve gRPC on (default 0.0.0.0:<service port>)");
@@ -48,6 +49,13 @@ ABSL_FLAG(absl::Duration, bus_max_wait, absl::Hours(24),
           "an event whose handler answers UNAVAILABLE this long goes to the dead-letter stream");
 ABSL_FLAG(absl::Duration, bus_dead_retention, absl::Hours(24 * 30),
           "dead-letter entries are trimmed past this age");
+ABSL_FLAG(std::string, redis_sentinels, "",
+          "Redis under Sentinel: the sentinels, host:port,host:port (then --redis_addr is not used)");
+ABSL_FLAG(std::string, redis_master, "wuye", "the name the sentinels know the primary by");
+ABSL_FLAG(int, bus_min_replicas, 0,
+          "Redis replicas that must hold an event before its outbox row counts as sent");
+ABSL_FLAG(absl::Duration, bus_replica_wait, absl::Seconds(1),
+          "how long the relay waits for --bus_min_replicas (WAIT) before sending again");
 ABSL_FLAG(std::string, redis_user, "", "Redis ACL user (with WUYE_REDIS_PASSWORD)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
@@ -173,6 +181,10 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   c.db.acquire_timeout = absl::GetFlag(FLAGS_pg_acquire_timeout);
   c.redis.addr = absl::GetFlag(FLAGS_redis_addr);
   c.redis.user = absl::GetFlag(FLAGS_redis_user);
+  c.redis.sentinels = absl::StrSplit(absl::GetFlag(FLAGS_redis_sentinels), ',', absl::SkipEmpty());
+  c.redis.master = absl::GetFlag(FLAGS_redis_master);
+  c.bus.min_replicas = absl::GetFlag(FLAGS_bus_min_replicas);
+  c.bus.replica_wait = absl::GetFlag(FLAGS_bus_replica_wait);
   if (const char* pw = std::getenv("WUYE_REDIS_PASSWORD")) c.redis.password = pw;
   c.bus.retention = absl::GetFlag(FLAGS_bus_retention);
   c.bus.claim_idle = absl::GetFlag(FLAGS_bus_claim_idle);
@@ -231,12 +243,24 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   if (c.bus.dead_retention <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("bus_dead_retention: must be > 0");
   }
+  if (c.bus.min_replicas < 0 || c.bus.min_replicas > 16) {
+    return absl::InvalidArgumentError("bus_min_replicas: must be 0..16");
+  }
+  if (c.bus.replica_wait < absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError("bus_replica_wait: must be >= 10ms");
+  }
+  if (!c.redis.sentinels.empty() && c.redis.master.empty()) {
+    return absl::InvalidArgumentError("redis_master: required with --redis_sentinels");
+  }
   // Anyone who reaches a Redis off this host could forge events: it needs an ACL user.
-  if (std::string host = c.redis.addr.substr(0, c.redis.addr.rfind(':'));
-      !c.redis.addr.empty() && host != "127.0.0.1" && host != "localhost" && host != "[::1]" &&
-      c.redis.password.empty()) {
-    return absl::InvalidArgumentError(
-        "redis_addr: a Redis off this host needs WUYE_REDIS_PASSWORD (and --redis_user)");
+  std::vector<std::string> redis_hosts = c.redis.sentinels;
+  if (redis_hosts.empty() && !c.redis.addr.empty()) redis_hosts.push_back(c.redis.addr);
+  for (const std::string& addr : redis_hosts) {
+    std::string host = addr.substr(0, addr.rfind(':'));
+    if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && c.redis.password.empty()) {
+      return absl::InvalidArgumentError(
+          "redis_addr: a Redis off this host needs WUYE_REDIS_PASSWORD (and --redis_user)");
+    }
   }
   if (c.auth.hs256_secret.empty() && c.auth.es256_public_key_pem.empty()) {
     return absl::InvalidArgumentError(

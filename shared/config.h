@@ -21,6 +21,8 @@ struct BusConfig {
   int max_deliveries = 5;                                // handler refusals → dead-letter stream
   absl::Duration max_wait = absl::Hours(24);             // waiting this long → dead-letter stream
   absl::Duration dead_retention = absl::Hours(24 * 30);  // dead letters trimmed past this age
+  int min_replicas = 0;                                  // Redis replicas an event must reach
+  absl::Duration replica_wait = absl::Seconds(1);        // how long the relay waits for them
 };
 
 struct ServiceConfig {

@@ -273,6 +273,14 @@ std::string ConnectionUrl(const DbOptions& options, absl::string_view applicatio
   add_unless_given("connect_timeout", absl::StrCat(std::max<int64_t>(
                                           1, absl::ToInt64Seconds(options.connect_timeout))));
   add.push_back(absl::StrCat("application_name=", application));
+  // Several hosts (a primary and its standbys, libpq's multi-host form): connect to the one
+  // that takes writes, whichever it is now, so that a promoted standby is found without a
+  // restart.
+  size_t hosts_from = url.find("://");
+  hosts_from = hosts_from == std::string::npos ? 0 : hosts_from + 3;
+  absl::string_view hosts =
+      absl::string_view(url).substr(hosts_from, url.find_first_of("/?", hosts_from) - hosts_from);
+  if (absl::StrContains(hosts, ',')) add_unless_given("target_session_attrs", "read-write");
   add_unless_given("keepalives", "1");
   add_unless_given("keepalives_idle", absl::StrCat(std::max<int64_t>(
                                           1, absl::ToInt64Seconds(options.keepalives_idle))));

@@ -507,6 +507,20 @@ TEST(ConnectionUrlTest, AddsKeepalivesAndTimeoutsUnlessTheUrlGivesThem) {
   EXPECT_TRUE(absl::StrContains(url, "&keepalives_interval=10")) << url;
 }
 
+// docs/operations.md, "PostgreSQL failover": a primary and its standby in one URL.
+TEST(ConnectionUrlTest, SeveralHostsConnectToTheOneThatTakesWrites) {
+  DbOptions options;
+  options.url = "postgresql://u@pg-a:5432,pg-b:5432/db";
+  EXPECT_TRUE(absl::StrContains(ConnectionUrl(options, "wuye"), "target_session_attrs=read-write"));
+  options.url = "postgresql://u@pg-a:5432,pg-b:5432/db?target_session_attrs=primary";
+  std::string url = ConnectionUrl(options, "wuye");
+  EXPECT_FALSE(absl::StrContains(url, "read-write")) << url;
+  options.url = "postgresql://u@pg-a:5432/db";
+  EXPECT_FALSE(absl::StrContains(ConnectionUrl(options, "wuye"), "target_session_attrs"));
+  EXPECT_EQ(WithDatabase("postgresql://u@pg-a:5432,pg-b:5432/old?sslmode=require", "new"),
+            "postgresql://u@pg-a:5432,pg-b:5432/new?sslmode=require");
+}
+
 TEST(WithDatabaseTest, ReplacesTheDatabaseName) {
   EXPECT_EQ(WithDatabase("postgresql://wuye@127.0.0.1:54329/postgres", "t_1"),
             "postgresql://wuye@127.0.0.1:54329/t_1");

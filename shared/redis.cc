@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -57,19 +58,68 @@ void RedisConnection::SetCommandTimeout(absl::Duration timeout) {
   if (ctx_ != nullptr) redisSetTimeout(ctx_, Tv(timeout_));
 }
 
+namespace {
+
+bool SplitAddr(const std::string& addr, std::string* host, int* port) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos || !absl::SimpleAtoi(addr.substr(colon + 1), port)) return false;
+  *host = addr.substr(0, colon);
+  return true;
+}
+
+}  // namespace
+
+// Each sentinel in turn, until one names the primary. A sentinel that cannot be reached or
+// does not know the name is passed over; the first to answer is believed (Sentinel's own
+// quorum decided the failover it reports).
+absl::StatusOr<std::string> RedisConnection::AskSentinels() {
+  for (const std::string& sentinel : options_.sentinels) {
+    std::string host;
+    int port = 0;
+    if (!SplitAddr(sentinel, &host, &port)) {
+      return absl::InvalidArgumentError("redis_sentinels: each must be host:port");
+    }
+    redisContext* s = redisConnectWithTimeout(host.c_str(), port, Tv(options_.connect_timeout));
+    if (s == nullptr || s->err) {
+      if (s != nullptr) redisFree(s);
+      continue;
+    }
+    redisSetTimeout(s, Tv(options_.connect_timeout));
+    auto* raw = static_cast<redisReply*>(redisCommand(
+        s, "SENTINEL get-master-addr-by-name %b", options_.master.data(), options_.master.size()));
+    std::string primary;
+    if (raw != nullptr && raw->type == REDIS_REPLY_ARRAY && raw->elements == 2) {
+      primary = absl::StrCat(absl::string_view(raw->element[0]->str, raw->element[0]->len), ":",
+                             absl::string_view(raw->element[1]->str, raw->element[1]->len));
+    }
+    if (raw != nullptr) freeReplyObject(raw);
+    redisFree(s);
+    if (!primary.empty()) return primary;
+  }
+  return absl::UnavailableError(
+      absl::StrCat("redis: no sentinel names a primary for ", options_.master));
+}
+
 absl::Status RedisConnection::EnsureConnected() {
   if (ctx_ != nullptr) return absl::OkStatus();
-  size_t colon = options_.addr.rfind(':');
+  std::string addr = options_.addr;
+  if (!options_.sentinels.empty()) {
+    auto primary = AskSentinels();
+    if (!primary.ok()) return primary.status();
+    addr = *std::move(primary);
+  }
+  std::string host;
   int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(options_.addr.substr(colon + 1), &port)) {
+  if (!SplitAddr(addr, &host, &port)) {
     return absl::InvalidArgumentError("redis_addr: must be host:port");
   }
-  std::string host = options_.addr.substr(0, colon);
+  server_ = addr;
   ctx_ = redisConnectWithTimeout(host.c_str(), port, Tv(options_.connect_timeout));
   if (ctx_ == nullptr || ctx_->err) {
     Drop();
-    return absl::UnavailableError(absl::StrCat("redis ", options_.addr, ": cannot connect"));
+    return absl::UnavailableError(absl::StrCat("redis ", addr, ": cannot connect"));
   }
+  ++connects_;
   redisSetTimeout(ctx_, Tv(timeout_));
   if (!options_.password.empty()) {
     auto reply = options_.user.empty() ? Command({"AUTH", options_.password})
@@ -78,6 +128,17 @@ absl::Status RedisConnection::EnsureConnected() {
     if (reply->is_error()) {
       Drop();
       return absl::UnauthenticatedError("redis: AUTH refused");
+    }
+  }
+  if (!options_.sentinels.empty()) {
+    // A sentinel can name a primary that has just been demoted (its view lags the
+    // failover): one that says it is a replica is left, to be asked about again.
+    auto role = Command({"ROLE"});
+    if (!role.ok()) return role.status();
+    if (role->type != RedisReply::Type::kArray || role->elements.empty() ||
+        role->elements[0].str != "master") {
+      Drop();
+      return absl::UnavailableError(absl::StrCat("redis ", addr, ": not the primary yet"));
     }
   }
   return absl::OkStatus();
@@ -116,6 +177,16 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::Pipeline(
     }
     out.push_back(Copy(static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
+  }
+  // A primary demoted by a failover answers writes with READONLY (and ends blocked reads
+  // with UNBLOCKED): the connection is left
+  // (after every reply of the pipeline is read) so that the next call finds the new one.
+  for (const RedisReply& reply : out) {
+    if (reply.is_error() &&
+        (absl::StartsWith(reply.str, "READONLY") || absl::StartsWith(reply.str, "UNBLOCKED"))) {
+      Drop();
+      break;
+    }
   }
   return out;
 }

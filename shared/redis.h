@@ -16,6 +16,11 @@ namespace wuye {
 
 struct RedisOptions {
   std::string addr;      // host:port; empty = no bus (events wait in the outbox)
+  // Redis under Sentinel: the sentinels (host:port each), asked in turn for the primary of
+  // `master` at every connect; `addr` is then not used. A connection that finds itself on a
+  // replica (ROLE, or a READONLY reply after a failover) is dropped and found again.
+  std::vector<std::string> sentinels;
+  std::string master = "wuye";
   std::string user;      // ACL user (WUYE_REDIS_USER); empty: the default user
   std::string password;  // from WUYE_REDIS_PASSWORD only
   absl::Duration connect_timeout = absl::Seconds(1);
@@ -51,6 +56,11 @@ class RedisConnection {
   void SetCommandTimeout(absl::Duration timeout);
 
   bool connected() const { return ctx_ != nullptr; }
+  // How many connections this object has made: a WAIT covers the writes of the connection
+  // it is sent on, so a caller waiting for replicas knows whether earlier writes are covered.
+  uint64_t connects() const { return connects_; }
+  // host:port of the server of the current (or last) connection.
+  const std::string& server() const { return server_; }
 
  private:
   absl::Status EnsureConnected();
@@ -59,7 +69,11 @@ class RedisConnection {
 
   RedisOptions options_;
   absl::Duration timeout_;
+  absl::StatusOr<std::string> AskSentinels();
+
   redisContext* ctx_ = nullptr;
+  uint64_t connects_ = 0;
+  std::string server_;
 };
 
 }  // namespace wuye

@@ -76,11 +76,13 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& given) {
   // The bus: this service's outbox goes to its stream; other streams come in.
   std::unique_ptr<OutboxRelay> relay;
   std::unique_ptr<EventConsumer> consumer;
-  if (!config->redis.addr.empty()) {
+  if (!config->redis.addr.empty() || !config->redis.sentinels.empty()) {
     RelayOptions relay_options;
     relay_options.stream = StreamOf(spec.name);
     relay_options.retention = config->bus.retention;
     relay_options.dead_retention = config->bus.dead_retention;
+    relay_options.min_replicas = config->bus.min_replicas;
+    relay_options.replica_wait = config->bus.replica_wait;
     relay = std::make_unique<OutboxRelay>(config->db, config->redis, relay_options);
     relay->Start();
     if (!spec.consumes.empty() && spec.make_handler) {
