@@ -8,7 +8,7 @@ IMAGE_TAG ?= 0.1.0
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 SOURCES    = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: all deps configure build test test-asan demo bench chaos images fuzz up down status fmt lint clean \
+.PHONY: all deps configure build test test-asan demo bench chaos scale images fuzz up down status fmt lint clean \
         proto-lint proto-breaking web-clients console console-dev
 
 all: build
@@ -49,6 +49,12 @@ bench: build
 # CHAOS_KILLS, CHAOS_REDIS_RESTARTS, CHAOS_PG_RESTARTS (scripts/chaos.sh).
 chaos: build
 	@scripts/chaos.sh $(BUILD)
+
+# One cell at a large group's size (1 000 estates, 300 000 households, a month of traffic
+# compressed), on a suite of its own; prints rates with one and two replicas, p99, what
+# bounded each, and database size per month. Sizes: SCALE_* (scripts/scale.sh).
+scale: build
+	@scripts/scale.sh $(BUILD)
 
 # libFuzzer targets of tests/fuzz with ASan and UBSan, FUZZ_SECONDS each (default 60).
 fuzz: deps

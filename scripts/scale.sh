@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `make scale`: one cell at a large group's size (tools/wuye_scale.cc, docs/scaling.md). It
+# starts a suite of its own (PostgreSQL, Redis and every service as SCALE_REPLICAS replicas,
+# in .scale/<time>/, on the chaos suite's ports moved up by 1000), loads the group and plays
+# a month of traffic compressed, then prints each phase's rate with one and with two
+# replicas, p99, CPU and what bounded it, and each database's size per month of traffic.
+# Everything it started is stopped at the end; the state is removed unless the run failed.
+#
+#   scripts/scale.sh [build-dir]       (default: build)
+#
+# Sizes (environment): SCALE_ESTATES (1000), SCALE_UNITS_PER_ESTATE (300), SCALE_STAFF
+# (5000), SCALE_TICKETS_PER_HOUSEHOLD (2), SCALE_CONCURRENCY (32), SCALE_REPLICAS (2),
+# SCALE_BUDGET (40m: the whole run, loading included; a traffic phase that reaches its share
+# stops there and the figures say so). The figures go to .bench/scale-<time>.json too.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+build=${1:-build}
+say() { printf 'scale: %s\n' "$*" >&2; }
+die() { printf 'scale: error: %s\n' "$*" >&2; exit 2; }
+
+driver=$build/tools/wuye-scale
+[[ -x "$driver" ]] || die "$driver not found; build first (cmake --build $build --target wuye-scale)"
+
+state=$ROOT/.scale/$(date -u +%Y%m%dT%H%M%SZ)-$$
+mkdir -p -- "$state"
+export WUYE_STATE_DIR=$state
+export WUYE_PORT_OFFSET=${SCALE_PORT_OFFSET:--29000}
+export WUYE_PG_PORT=${SCALE_PG_PORT:-25329}
+export WUYE_REDIS_PORT=${SCALE_REDIS_PORT:-27379}
+export WUYE_REPLICAS=${SCALE_REPLICAS:-2}
+export WUYE_SERVICE_START_TIMEOUT=120
+
+ok=""
+cleanup() {
+  local rc=$?
+  set +e
+  scripts/services.sh stop >/dev/null 2>&1
+  scripts/servers.sh down >/dev/null 2>&1
+  if [[ -n "$ok" ]]; then rm -rf -- "$state"; else say "kept $state (logs in $state/logs)"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+
+scripts/servers.sh up >&2
+scripts/services.sh start "$build" >&2
+eval "$(scripts/servers.sh env)"
+# Each service's replicas as one comma list: "name replica port" lines.
+declare -A addrs=()
+while read -r name _ port; do
+  addrs[$name]=${addrs[$name]:+${addrs[$name]},}127.0.0.1:$port
+done < <(scripts/services.sh list-replicas)
+
+mkdir -p .bench
+json=.bench/scale-$(basename "$state").json
+rc=0
+"$driver" --pg_url="$WUYE_PG_URL" --jwt_secret_file="$state/jwt-secret" \
+  --directory="${addrs[directory]}" --intake="${addrs[intake]}" \
+  --dispatch="${addrs[dispatch]}" --billing="${addrs[billing]}" \
+  --eldercare="${addrs[eldercare]:-}" \
+  --estates="${SCALE_ESTATES:-1000}" --units_per_estate="${SCALE_UNITS_PER_ESTATE:-300}" \
+  --staff="${SCALE_STAFF:-5000}" --tickets_per_household="${SCALE_TICKETS_PER_HOUSEHOLD:-2}" \
+  --concurrency="${SCALE_CONCURRENCY:-32}" --budget="${SCALE_BUDGET:-40m}" \
+  --json_out="$json" || rc=$?
+((rc == 0)) && ok=yes
+exit "$rc"
