@@ -69,6 +69,9 @@ ABSL_FLAG(double, orders_worked_share, 0.1,
           "share of the work orders worked to completion (six calls each)");
 ABSL_FLAG(double, paying_share, 0.9, "share of households that pay the month's bill");
 ABSL_FLAG(double, elder_share, 0.01, "share of households with an elder enrolled");
+ABSL_FLAG(int, months, 1,
+          "months of traffic played one after another (a later month's rates against the "
+          "first's show whether a year of data costs more per call than a month)");
 ABSL_FLAG(int, concurrency, 32, "callers in each closed loop");
 ABSL_FLAG(absl::Duration, budget, absl::Minutes(40),
           "the whole run; each traffic phase gets its share and stops there");
@@ -505,15 +508,25 @@ int main(int argc, char** argv) {
   Say(absl::StrCat("loaded in ", absl::FormatDuration(traffic_start - run_start),
                    "; a month of traffic within ", absl::FormatDuration(traffic_budget)));
 
+  const int months = std::max(1, absl::GetFlag(FLAGS_months));
+  const int64_t tickets =
+      static_cast<int64_t>(households * absl::GetFlag(FLAGS_tickets_per_household));
+  int64_t tickets_made = 0, orders_before = 0;
+  const absl::CivilMonth this_month(absl::ToCivilMonth(absl::Now(), absl::UTCTimeZone()));
+  for (int m = 0; m < months; ++m) {
+  // Month m of `months`, its billing period counted back from this month; each phase's name
+  // carries the month when there are several.
+  const absl::Duration month_budget = traffic_budget / months;
+  const std::string mo = months > 1 ? absl::StrCat(" m", m + 1) : "";
+  const std::string mrun = absl::StrCat(run, "-m", m);
   // ---- Tickets: repairs (a work order each), consultations answered at once, complaints ----
-  const int64_t tickets = static_cast<int64_t>(households * absl::GetFlag(FLAGS_tickets_per_household));
   std::vector<std::string> ticket_ids(tickets);
-  auto ticket_deadline = absl::Now() + traffic_budget * 0.4;
-  keep(Halves("intake.CreateTicket", tickets, cell.intake.size(), ticket_deadline,
+  auto ticket_deadline = absl::Now() + month_budget * 0.4;
+  keep(Halves("intake.CreateTicket" + mo, tickets, cell.intake.size(), ticket_deadline,
               [&](int64_t i, int use) {
                 const int64_t h = i % households;
                 itk::CreateTicketRequest req;
-                req.set_request_id(absl::StrCat("scale-ticket-", run, "-", i));
+                req.set_request_id(absl::StrCat("scale-ticket-", mrun, "-", i));
                 itk::Ticket* t = req.mutable_ticket();
                 t->set_estate_id(cell.estates[h / per]);
                 t->mutable_location()->set_unit_id(cell.units[h]);
@@ -545,12 +558,12 @@ int main(int argc, char** argv) {
                 ticket_ids[i] = made.id();
                 return st;
               }));
-  int64_t tickets_made = 0;
   for (const auto& id : ticket_ids) tickets_made += !id.empty();
 
   // ---- Dispatch: the orders its consumer makes of the repairs, then a share worked ----
   int64_t repairs = 0;
   for (int64_t i = 0; i < tickets; ++i) repairs += i % 10 < 5 && !ticket_ids[i].empty();
+  const int64_t repairs_so_far = orders_before;
   {
     Sampler sampler(pg_url);
     const absl::Time t0 = absl::Now();
@@ -560,32 +573,34 @@ int main(int argc, char** argv) {
           orders = CountIn(pg_url, "wuye_dispatch",
                            "SELECT count(*) FROM work_orders WHERE group_id = $1 AND origin = 2",
                            cell.group_id);
-          return orders >= repairs;
+          return orders >= repairs_so_far + repairs;
         },
-        std::max(absl::Minutes(1), traffic_budget * 0.1));
+        std::max(absl::Minutes(1), month_budget * 0.1));
     sampler.Stop();
     Phase p;
-    p.name = "dispatch: orders from events";
+    p.name = "dispatch: orders from events" + mo;
     p.asked = repairs;
-    p.ok = orders;
+    p.ok = orders - repairs_so_far;
+    orders_before = orders;
     p.seconds = absl::ToDoubleSeconds(absl::Now() - t0);  // the drain after the last ticket
     // The consumer's pace: orders over the time between the first and the last one made.
     const int64_t spread_ms = CountIn(
         pg_url, "wuye_dispatch",
         "SELECT COALESCE(extract(epoch FROM max(created_at) - min(created_at)) * 1000, 0)::bigint "
-        "FROM work_orders WHERE group_id = $1 AND origin = 2",
+        "FROM (SELECT created_at FROM work_orders WHERE group_id = $1 AND origin = 2 "
+        "ORDER BY created_at DESC LIMIT " + std::to_string(std::max<int64_t>(1, p.ok)) + ") o",
         cell.group_id);
-    p.rate = spread_ms > 0 ? orders * 1000.0 / spread_ms : 0;
+    p.rate = spread_ms > 0 ? p.ok * 1000.0 / spread_ms : 0;
     p.cpu_busy = sampler.cpu_busy();
     p.waits = sampler.waits();
     p.limit = "the tickets' pace";
-    p.cut_short = orders < repairs;
+    p.cut_short = p.ok < repairs;
     Say(absl::StrFormat("%-28s %lld of %lld orders, the last %.1f s after the last ticket", p.name,
-                        static_cast<long long>(orders), static_cast<long long>(repairs),
+                        static_cast<long long>(p.ok), static_cast<long long>(repairs),
                         p.seconds));
     phases.push_back(p);
   }
-  std::vector<int64_t> worked;
+  std::vector<int64_t> worked;  // the tickets whose orders are worked
   {
     const int64_t every = std::max<int64_t>(1, std::llround(1.0 / std::max(
                                                                  1e-6, absl::GetFlag(FLAGS_orders_worked_share))));
@@ -593,10 +608,10 @@ int main(int argc, char** argv) {
       if (!ticket_ids[i].empty()) worked.push_back(i);
     }
   }
-  keep(Halves("dispatch: an order worked", static_cast<int64_t>(worked.size()),
-              cell.dispatch.size(), absl::Now() + traffic_budget * 0.15, [&](int64_t k, int use) {
+  keep(Halves("dispatch: an order worked" + mo, static_cast<int64_t>(worked.size()),
+              cell.dispatch.size(), absl::Now() + month_budget * 0.15, [&](int64_t k, int use) {
                 const int64_t i = worked[k];
-                const std::string rid = absl::StrCat("scale-order-", run, "-", i, "-");
+                const std::string rid = absl::StrCat("scale-order-", mrun, "-", i, "-");
                 auto* d = cell.dispatch.Pick(k, use);
                 auto* in = cell.intake.Pick(k, use);
                 std::string order_id;
@@ -672,9 +687,9 @@ int main(int argc, char** argv) {
 
   // ---- Billing: the month's run over every unit, then the payments ----
   {
-    const absl::CivilMonth month(absl::ToCivilMonth(absl::Now(), absl::UTCTimeZone()));
+    const absl::CivilMonth month = this_month - (months - 1 - m);
     bil::StartBillingRunRequest req;
-    req.set_request_id("scale-run-" + run);
+    req.set_request_id("scale-run-" + mrun);
     req.mutable_period()->set_year(static_cast<int32_t>(month.year()));
     req.mutable_period()->set_month(month.month());
     bil::BillingRun billing_run;
@@ -696,10 +711,10 @@ int main(int argc, char** argv) {
                      .ok() &&
                  billing_run.state() == bil::RUN_STATE_DONE;
         },
-        std::max(absl::Minutes(2), traffic_budget * 0.15));
+        std::max(absl::Minutes(2), month_budget * 0.15));
     sampler.Stop();
     Phase p;
-    p.name = "billing: the month's run";
+    p.name = "billing: the month's run" + mo;
     p.asked = households;
     p.ok = billing_run.bills_issued();
     p.seconds = absl::ToDoubleSeconds(absl::Now() - t0);
@@ -715,17 +730,17 @@ int main(int argc, char** argv) {
   const int64_t payers =
       static_cast<int64_t>(households * std::clamp(absl::GetFlag(FLAGS_paying_share), 0.0, 1.0));
   const int64_t fee_fen = kAreaCentiM2 * kFeeFenPerM2 / 100;
-  keep(Halves("billing.RecordPayment", payers, cell.billing.size(),
-              absl::Now() + traffic_budget * 0.2, [&](int64_t i, int use) {
+  keep(Halves("billing.RecordPayment" + mo, payers, cell.billing.size(),
+              absl::Now() + month_budget * 0.2, [&](int64_t i, int use) {
                 // Every payer at its own unit, spread over the estates.
                 const int64_t h = i * households / std::max<int64_t>(1, payers);
                 bil::RecordPaymentRequest req;
-                req.set_request_id(absl::StrCat("scale-pay-", run, "-", h));
+                req.set_request_id(absl::StrCat("scale-pay-", mrun, "-", h));
                 bil::Payment* p = req.mutable_payment();
                 p->set_unit_id(cell.units[h]);
                 p->set_amount_fen(fee_fen);
                 p->set_method(i % 2 ? bil::PAYMENT_METHOD_WECHAT_PAY : bil::PAYMENT_METHOD_ALIPAY);
-                p->set_external_txn_no(absl::StrCat("scale-", run, "-", h));
+                p->set_external_txn_no(absl::StrCat("scale-", mrun, "-", h));
                 bil::Payment out;
                 return Call(
                     cell.clerk,
@@ -734,11 +749,11 @@ int main(int argc, char** argv) {
               }));
 
   // ---- Elders: enrolled and visited ----
-  if (!cell.eldercare.empty()) {
+  if (!cell.eldercare.empty() && m == 0) {
     const int64_t elders =
         static_cast<int64_t>(households * std::clamp(absl::GetFlag(FLAGS_elder_share), 0.0, 1.0));
     keep(Halves("eldercare: enrol and visit", elders, cell.eldercare.size(),
-                absl::Now() + traffic_budget * 0.1, [&](int64_t i, int use) {
+                absl::Now() + month_budget * 0.1, [&](int64_t i, int use) {
                   const int64_t h = i * households / std::max<int64_t>(1, elders);
                   auto* e = cell.eldercare.Pick(i, use);
                   eld::EnrolElderRequest req;
@@ -772,21 +787,47 @@ int main(int argc, char** argv) {
                 }));
   }
 
+  }  // months
+
   // ---- Figures ----
   const auto sizes_after = DatabaseSizes(pg_url);
   // The share of the month's tickets the run got through scales the growth to a month.
-  const double month_share = tickets > 0 ? double(tickets_made) / tickets : 1.0;
+  const double month_share = tickets > 0 ? double(tickets_made) / tickets : double(months);
   std::printf("\nscale: %d estates, %lld households, %d staff; %lld of %lld tickets "
-              "(%.0f%% of the month) in %s\n",
+              "(%.1f months' worth) in %s\n",
               estates, static_cast<long long>(households), staff,
-              static_cast<long long>(tickets_made), static_cast<long long>(tickets),
-              100 * month_share, absl::FormatDuration(absl::Now() - traffic_start).c_str());
-  std::printf("\n  %-30s %3s %9s %9s %8s %8s %5s  %s\n", "phase", "r", "calls", "rate/s", "p50 ms",
+              static_cast<long long>(tickets_made), static_cast<long long>(tickets * months),
+              month_share, absl::FormatDuration(absl::Now() - traffic_start).c_str());
+  std::printf("\n  %-34s %3s %9s %9s %8s %8s %5s  %s\n", "phase", "r", "calls", "rate/s", "p50 ms",
               "p99 ms", "cpu", "bounded by");
   for (const Phase& p : phases) {
-    std::printf("  %-30s %3d %9lld %9.0f %8.1f %8.1f %4.0f%%  %s%s\n", p.name.c_str(), p.replicas,
+    std::printf("  %-34s %3d %9lld %9.0f %8.1f %8.1f %4.0f%%  %s%s\n", p.name.c_str(), p.replicas,
                 static_cast<long long>(p.ok), p.rate, p.p50_ms, p.p99_ms, 100 * p.cpu_busy,
                 p.limit.c_str(), p.cut_short ? " (cut short by --budget)" : "");
+  }
+  if (months > 1) {
+    // A later month against the first: the same calls on a database holding more months.
+    auto pace = [&](const std::string& name) {
+      int64_t ok = 0;
+      double seconds = 0, p99 = 0;
+      for (const Phase& p : phases) {
+        if (p.name == name && p.replicas == 1) {
+          ok += p.ok;
+          seconds += p.seconds;
+          p99 = p.p99_ms;
+        }
+      }
+      return std::pair{seconds > 0 ? ok / seconds : 0.0, p99};
+    };
+    std::printf("\n  month %d against month 1 (one replica; 1.00 = a month's data costs what a "
+                "year's does)\n", months);
+    for (const char* call : {"intake.CreateTicket", "billing.RecordPayment"}) {
+      auto first = pace(absl::StrCat(call, " m1"));
+      auto last = pace(absl::StrCat(call, " m", months));
+      std::printf("  %-30s rate %.2f×  p99 %.2f×\n", call,
+                  first.first > 0 ? last.first / first.first : 0.0,
+                  first.second > 0 ? last.second / first.second : 0.0);
+    }
   }
   std::printf("\n  %-22s %12s %12s %16s\n", "database", "after load", "after month",
               "per month of traffic");
