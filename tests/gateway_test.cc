@@ -837,6 +837,61 @@ TEST_F(GatewayTest, LocalSignInListsTheGroupsStaffAndMintsTheirTokens) {
   EXPECT_FALSE(prod->Start(absl::Seconds(10)));
 }
 
+// ---- cells -------------------------------------------------------------------------------
+
+// docs/scaling.md: a group lives in one cell, and the gateway sends its calls there. A second
+// directory stands for another cell's; the group is created there by a platform call naming
+// the cell, and its own token then reaches it without naming anything.
+TEST_F(GatewayTest, AGroupsCallsReachItsCell) {
+  ::wuye::testing::TestDatabase east_db;
+  ServiceProcess east({.name = "directory",
+                       .binary = Binary("directory"),
+                       .pg_url = east_db.url(),
+                       .redis_addr = "",
+                       .env = ::wuye::testing::ServiceTestEnv("directory"),
+                       .args = {}});
+  ASSERT_TRUE(east.Start());
+  const std::string file = ::testing::TempDir() + "/gw-cells-" + NewId(absl::Now());
+  std::ofstream(file) << "cell east 127.0.0.1:" << east.port() << "\n";
+  auto g = NewGateway({ToDirectory(), "--cells_file=" + file});
+  ASSERT_TRUE(g->Start());
+  const std::string create = "/wuye.directory.v1.DirectoryService/CreateGroup";
+  const std::string get = "/wuye.directory.v1.DirectoryService/GetGroup";
+  Reply made = Http(Url(create, g.get()), "POST",
+                    {"Content-Type: application/json", Bearer(Root()), "x-wuye-cell: east"},
+                    absl::Substitute(R"({"requestId":"$0","group":{"name":"东区物业"}})", Rid("g")));
+  ASSERT_EQ(made.status, 200) << made.body;
+  const std::string id = ParseJson<dir::Group>(made.body).id();
+  const std::string body = absl::Substitute(R"({"id":"$0"})", id);
+  const std::string admin = TestToken(id, {"*"}, {"group_admin"}, "gw-east-admin");
+  // Not placed yet: the group's calls stay home, where it is not.
+  EXPECT_EQ(Http(Url(get, g.get()), "POST", {"Content-Type: application/json", Bearer(admin)}, body).status,
+            404);
+  // Placed (the file is read again when it changes): its calls reach the east cell.
+  sleep(1);
+  std::ofstream(file) << "cell east 127.0.0.1:" << east.port() << "\ngroup " << id << " east\n";
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Http(Url(get, g.get()), "POST", {"Content-Type: application/json", Bearer(admin)}, body)
+                   .status == 200;
+      },
+      absl::Seconds(10)));
+  // The home cell does not hold it; a cell the file lacks is refused, naming the header.
+  EXPECT_EQ(Http(Url(get, g.get()), "POST",
+                 {"Content-Type: application/json", Bearer(Root()), "x-wuye-cell: home"}, body)
+                .status,
+            404);
+  Reply unknown = Http(Url(get, g.get()), "POST",
+                       {"Content-Type: application/json", Bearer(Root()), "x-wuye-cell: west"}, body);
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("x-wuye-cell"), std::string::npos) << unknown.body;
+  // A bad cells file stops the gateway at start.
+  const std::string bad = file + "-bad";
+  std::ofstream(bad) << "group " << id << " nowhere\n";
+  auto refused = NewGateway({ToDirectory(), "--cells_file=" + bad});
+  EXPECT_FALSE(refused->Start(absl::Seconds(10)));
+}
+
 // ---- the official Connect-ES client ------------------------------------------------------------
 
 // Runs web/clients/test/connect_smoke.mjs with `env`; its stdout lines, parsed.

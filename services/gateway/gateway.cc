@@ -140,14 +140,14 @@ std::atomic<int> streams_open{0};
 // has gone, or a gateway that drains, cancels it.
 class UpstreamStream : public BodyStream {
  public:
-  UpstreamStream(const Route& route, const WireFormat& format, const HttpRequest& request,
-                 std::string binary, std::optional<absl::Duration> timeout,
-                 std::shared_ptr<std::atomic<bool>> draining)
+  UpstreamStream(const Route& route, grpc::GenericStub* stub, const WireFormat& format,
+                 const HttpRequest& request, std::string binary,
+                 std::optional<absl::Duration> timeout, std::shared_ptr<std::atomic<bool>> draining)
       : route_(route), format_(format), client_gone_(request.client_gone), draining_(std::move(draining)) {
     Metrics::Global().Set("wuye_gateway_streams_open", ++streams_open);
     Forward(request, ctx_);
     if (timeout) SetDeadline(ctx_, *timeout);
-    call_ = route.stub->PrepareCall(&ctx_, route.path, &cq_);
+    call_ = stub->PrepareCall(&ctx_, route.path, &cq_);
     call_->StartCall(Tag(kStart));
     ok_ = Await(kStart);
     if (ok_) {
@@ -378,6 +378,26 @@ absl::Status Gateway::Bind() {
     }
     creds = grpc::SslCredentials(ssl);
   }
+  auto make_channel = [this, creds](const std::string& address) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    args.SetMaxSendMessageSize(static_cast<int>(options_.max_bulk_body_bytes) + (1 << 20));
+    // Each service its own connection, kept warm (a restarted service is found again).
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+    return grpc::CreateCustomChannel(address, creds, args);
+  };
+  // The other cells' services, made when a call first needs one (the same credentials).
+  cells_ = std::make_unique<CellRouter>(
+      options_.cells_file, [make_channel](const std::string& service, const std::string& address) {
+        const ListedService* listed = nullptr;
+        for (const auto& l : kListedServices) {
+          if (service == l.name) listed = &l;
+        }
+        return std::make_unique<grpc::GenericStub>(make_channel(absl::StrReplaceAll(
+            address, {{"{name}", service}, {"{port}", absl::StrCat(listed ? listed->port : 0)}})));
+      });
+  WUYE_RETURN_IF_ERROR(cells_->Load());
   for (const auto& upstream : options_.upstreams) {
     const std::string& name = upstream.first;  // not a structured binding: clang 14 (make fuzz) cannot capture one
     if (!absl::c_any_of(kListedServices, [&](const ListedService& s) { return name == s.name; })) {
@@ -391,13 +411,7 @@ absl::Status Gateway::Bind() {
             ? it->second
             : absl::StrReplaceAll(options_.upstream,
                                   {{"{name}", listed.name}, {"{port}", absl::StrCat(listed.port)}});
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 << 20);
-    args.SetMaxSendMessageSize(static_cast<int>(options_.max_bulk_body_bytes) + (1 << 20));
-    // Each service its own connection, kept warm (a restarted service is found again).
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-    channels_.push_back(grpc::CreateCustomChannel(address, creds, args));
+    channels_.push_back(make_channel(address));
     if (absl::string_view(listed.name) == "directory" && !options_.local_sign_in.groups_file.empty()) {
       local_ = std::make_unique<LocalSignIn>(options_.local_sign_in, channels_.back());
     }
@@ -626,27 +640,33 @@ HttpResponse Gateway::OnRequest(HttpRequest request) {
       body = std::move(request.body);
     }
     absl::StatusOr<std::string> binary = st.ok() ? DecodeRequest(*t.route, t.format.codec, std::move(body)) : st;
+    // The cell of the caller's group (cells.h); the home cell's stub otherwise.
+    absl::StatusOr<grpc::GenericStub*> stub =
+        cells_->Pick(t.route->service, request.Header("authorization"), request.Header("x-wuye-cell"),
+                     t.route->stub);
     if (!binary.ok()) {
       r = refuse(binary.status());
+    } else if (!stub.ok()) {
+      r = refuse(stub.status());
     } else if (t.route->server_streaming) {
       if (draining_->load()) {
         r = refuse(absl::UnavailableError("the gateway is shutting down; reconnect"));
       } else {
         std::optional<absl::Duration> timeout = *named;
         if (timeout) timeout = std::min(*timeout, options_.max_timeout);
-        r = Stream(*t.route, t.format, request, *std::move(binary), timeout);
+        r = Stream(*t.route, *stub, t.format, request, *std::move(binary), timeout);
       }
     } else {
       absl::Duration timeout = named->value_or(options_.default_timeout);
-      r = Unary(*t.route, t.format, request, *std::move(binary), std::min(timeout, options_.max_timeout));
+      r = Unary(*t.route, *stub, t.format, request, *std::move(binary), std::min(timeout, options_.max_timeout));
     }
   }
   for (auto& h : cors) r.headers.push_back(std::move(h));
   return r;
 }
 
-HttpResponse Gateway::Unary(const Route& route, const WireFormat& format, HttpRequest& request,
-                            std::string binary, absl::Duration timeout) {
+HttpResponse Gateway::Unary(const Route& route, grpc::GenericStub* stub, const WireFormat& format,
+                            HttpRequest& request, std::string binary, absl::Duration timeout) {
   const absl::Time start = absl::Now();
   grpc::ClientContext ctx;
   Forward(request, ctx);
@@ -654,7 +674,7 @@ HttpResponse Gateway::Unary(const Route& route, const WireFormat& format, HttpRe
   grpc::ByteBuffer in = ToBuffer(binary), out;
   grpc::Status status;
   absl::Notification done;
-  route.stub->UnaryCall(&ctx, route.path, grpc::StubOptions(), &in, &out, [&](grpc::Status s) {
+  stub->UnaryCall(&ctx, route.path, grpc::StubOptions(), &in, &out, [&](grpc::Status s) {
     status = std::move(s);
     done.Notify();
   });
@@ -686,11 +706,12 @@ HttpResponse Gateway::Unary(const Route& route, const WireFormat& format, HttpRe
   return r;
 }
 
-HttpResponse Gateway::Stream(const Route& route, const WireFormat& format, HttpRequest& request,
-                             std::string binary, std::optional<absl::Duration> timeout) {
+HttpResponse Gateway::Stream(const Route& route, grpc::GenericStub* stub, const WireFormat& format,
+                             HttpRequest& request, std::string binary,
+                             std::optional<absl::Duration> timeout) {
   HttpResponse r;
   r.headers.emplace_back("Content-Type", ContentTypeOf(format));
-  r.stream = std::make_unique<UpstreamStream>(route, format, request, std::move(binary), timeout, draining_);
+  r.stream = std::make_unique<UpstreamStream>(route, stub, format, request, std::move(binary), timeout, draining_);
   return r;
 }
 

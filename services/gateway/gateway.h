@@ -20,6 +20,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/gateway/cells.h"
 #include "services/gateway/connect.h"
 #include "services/gateway/console_config.h"
 #include "services/gateway/console_files.h"
@@ -50,6 +51,8 @@ struct GatewayOptions {
   absl::Duration max_timeout = absl::Minutes(5);
   // The web console's built files, served at "/" (console_files.h); empty: none.
   std::string console_dir;
+  // Where groups live when this gateway fronts several cells (cells.h); empty: one cell.
+  std::string cells_file;
   // The console's local sign-in (local_sign_in.h); groups_file empty: none.
   LocalSignInOptions local_sign_in;
   // The group's OpenID Connect provider, told to the console at GET /console/config
@@ -102,10 +105,11 @@ class Gateway : public HttpHandler {
   absl::Status Bind();
   std::vector<std::pair<std::string, std::string>> CorsHeaders(const HttpRequest& request) const;
   HttpResponse Preflight(const HttpRequest& request) const;
-  HttpResponse Unary(const Route& route, const WireFormat& format, HttpRequest& request,
-                     std::string binary, absl::Duration timeout);
-  HttpResponse Stream(const Route& route, const WireFormat& format, HttpRequest& request,
-                      std::string binary, std::optional<absl::Duration> timeout);
+  HttpResponse Unary(const Route& route, grpc::GenericStub* stub, const WireFormat& format,
+                     HttpRequest& request, std::string binary, absl::Duration timeout);
+  HttpResponse Stream(const Route& route, grpc::GenericStub* stub, const WireFormat& format,
+                      HttpRequest& request, std::string binary,
+                      std::optional<absl::Duration> timeout);
 
   GatewayOptions options_;
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
@@ -116,6 +120,7 @@ class Gateway : public HttpHandler {
   std::unique_ptr<ConsoleFiles> console_;
   std::unique_ptr<LocalSignIn> local_;
   std::unique_ptr<ConsoleConfig> console_config_;
+  std::unique_ptr<CellRouter> cells_;
 };
 
 }  // namespace wuye::gateway

@@ -51,6 +51,9 @@ ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(30),
 ABSL_FLAG(int, max_connections, 1000, "open connections at most (one thread each)");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(30),
           "deadline of a unary call whose client names none (connect-timeout-ms, grpc-timeout)");
+ABSL_FLAG(std::string, cells_file, "",
+          "where groups live when this gateway fronts several cells (docs/scaling.md); "
+          "read again when it changes; empty: one cell");
 ABSL_FLAG(std::string, console_dir, "",
           "the web console's built files (web/console/dist), served at /; empty: no console");
 ABSL_FLAG(std::string, local_sign_in_file, "",
@@ -111,6 +114,7 @@ int main(int argc, char** argv) {
   g.default_timeout = absl::GetFlag(FLAGS_default_timeout);
   g.max_timeout = absl::GetFlag(FLAGS_max_timeout);
   g.console_dir = absl::GetFlag(FLAGS_console_dir);
+  g.cells_file = absl::GetFlag(FLAGS_cells_file);
   g.oidc.issuer = absl::GetFlag(FLAGS_oidc_issuer);
   g.oidc.client_id = absl::GetFlag(FLAGS_oidc_client_id);
   g.oidc.scopes = absl::GetFlag(FLAGS_oidc_scopes);
