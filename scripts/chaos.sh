@@ -112,7 +112,7 @@ faults_done=$state/faults-done
   --jwt_secret_file="$state/jwt-secret" \
   --directory="${addrs[directory]}" --intake="${addrs[intake]}" \
   --dispatch="${addrs[dispatch]}" --billing="${addrs[billing]}" \
-  --eldercare="${addrs[eldercare]}" \
+  --eldercare="${addrs[eldercare]}" --duty="${addrs[duty]}" \
   --flows_done_file="$flows_done" --faults_done_file="$faults_done" \
   --json_out="$state/result.json" &
 driver_pid=$!

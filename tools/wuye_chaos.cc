@@ -11,11 +11,15 @@
 // (eldercare's enrolment fees reach billing as charges); every --timer_every-th flow of the
 // first half raises, in an estate of its own whose SLA policy gives emergencies one minute,
 // an emergency repair (dispatch's SLA warning and breach and its escalations, durable timers)
-// and a consultation due at once (intake's overdue timer). After the drain, every timer
-// that fell due must have fired exactly once.
+// and a consultation due at once (intake's overdue timer; with --duty, the task duty raises
+// of it, whose acknowledgement window the run sets to a minute, escalates: duty's timer).
+// Half-way, a billing run of the timers' estate starts (billing's run executor, a durable
+// job): it must finish with one monthly bill per unit.
+// After the drain, every timer that fell due must have fired exactly once.
 //
 //   wuye-chaos --flows=200 --concurrency=16 --pg_url=postgresql://.../postgres
 //              --directory=... --intake=... --dispatch=... --billing=... --eldercare=...
+//              --duty=...
 //
 // Each service flag is one address or a comma list of its replicas' addresses
 // (127.0.0.1:20052,127.0.0.1:20152): calls go round robin over them, and a replica that is
@@ -61,7 +65,9 @@
 #include "wuye/billing/v1/billing.grpc.pb.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
 #include "wuye/dispatch/v1/dispatch.grpc.pb.h"
+#include "wuye/duty/v1/duty.grpc.pb.h"
 #include "wuye/eldercare/v1/eldercare.grpc.pb.h"
+#include "wuye/events/v1/duty_events.pb.h"
 #include "wuye/events/v1/envelope.pb.h"
 #include "wuye/intake/v1/intake.grpc.pb.h"
 
@@ -71,6 +77,8 @@ ABSL_FLAG(std::string, dispatch, "127.0.0.1:50053", "dispatch host:port[,host:po
 ABSL_FLAG(std::string, billing, "127.0.0.1:50054", "billing host:port[,host:port...]");
 ABSL_FLAG(std::string, eldercare, "",
           "eldercare host:port[,host:port...]; empty: no eldercare flows");
+ABSL_FLAG(std::string, duty, "",
+          "duty host:port[,host:port...]; empty: its task escalations are not checked");
 ABSL_FLAG(int, elder_every, 20, "every n-th flow also enrols an elder (0: none)");
 ABSL_FLAG(int, timer_every, 25,
           "every n-th flow of the first half also raises an emergency and a consultation whose "
@@ -96,6 +104,7 @@ namespace itk = ::wuye::intake::v1;
 namespace dsp = ::wuye::dispatch::v1;
 namespace bil = ::wuye::billing::v1;
 namespace eld = ::wuye::eldercare::v1;
+namespace dty = ::wuye::duty::v1;
 namespace common = ::wuye::common::v1;
 namespace ev = ::wuye::events::v1;
 
@@ -172,12 +181,14 @@ struct Suite {
   std::unique_ptr<dsp::DispatchService::Stub> dispatch;
   std::unique_ptr<bil::BillingService::Stub> billing;
   std::unique_ptr<eld::ElderCareService::Stub> eldercare;  // null: no eldercare flows
+  std::unique_ptr<dty::DutyService::Stub> duty;            // null: duty not checked
   std::string group_id, estate_id;
   std::vector<std::string> units;
   std::vector<std::string> residents;  // of units[i], for the flows' units
   // The timers' estate: its own units and plumbers, emergencies due within a minute.
   std::string timer_estate_id;
   std::vector<std::string> timer_units;
+  std::string billing_run_id;  // of the timers' estate, started half-way
   std::string admin, agent, supervisor, clerk, carer;  // tokens
 };
 
@@ -322,6 +333,46 @@ void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Du
         },
         budget);
     Must(st, "UpdateSlaPolicy");
+    // Duty's task of an overdue consultation goes to the team lead on duty (one is, here);
+    // not acknowledged within a minute, to the supervisor, a minute later to the estate
+    // manager.
+    if (s.duty) {
+      dir::CreateStaffRequest lead;
+      lead.set_request_id("chaos-team-lead-" + run);
+      lead.mutable_staff()->set_name("Team lead");
+      lead.mutable_staff()->add_roles(dir::STAFF_ROLE_TEAM_LEAD);
+      lead.mutable_staff()->add_home_estate_ids(s.timer_estate_id);
+      lead.mutable_staff()->mutable_start_date()->set_year(2020);
+      lead.mutable_staff()->mutable_start_date()->set_month(1);
+      lead.mutable_staff()->mutable_start_date()->set_day(1);
+      dir::Staff made_lead;
+      Must(Call(
+               s.admin,
+               [&](auto* c) { return s.directory->CreateStaff(c, lead, &made_lead); }, budget),
+           "CreateStaff (team lead)");
+      dir::CreateShiftRequest shift;
+      shift.set_request_id("chaos-team-lead-shift-" + run);
+      shift.mutable_shift()->set_estate_id(s.timer_estate_id);
+      shift.mutable_shift()->set_staff_id(made_lead.id());
+      *shift.mutable_shift()->mutable_start_time() =
+          wuye::ToProtoTime(absl::Now() - absl::Minutes(5));
+      *shift.mutable_shift()->mutable_end_time() = wuye::ToProtoTime(absl::Now() + absl::Hours(12));
+      dir::Shift made_shift;
+      Must(Call(
+               s.admin,
+               [&](auto* c) { return s.directory->CreateShift(c, shift, &made_shift); }, budget),
+           "CreateShift (team lead)");
+      dty::UpdateSettingsRequest set;
+      set.set_request_id("chaos-duty-settings-" + run);
+      dty::AckWindow* w = set.mutable_settings()->add_ack_windows();
+      w->set_kind(ev::TASK_KIND_CONSULTATION_OVERDUE);
+      w->mutable_window()->set_seconds(60);
+      set.mutable_update_mask()->add_paths("ack_windows");
+      dty::Settings out;
+      Must(Call(
+               s.admin, [&](auto* c) { return s.duty->UpdateSettings(c, set, &out); }, budget),
+           "UpdateSettings (duty)");
+    }
   }
   {
     bil::SetStandardPriceRequest req;
@@ -707,7 +758,25 @@ struct Holdings {
   int64_t emergencies = 0, emergencies_distinct = 0, emergencies_settled = 0;
   int64_t timers_due = 0, timers_once = 0, timers_twice = 0, timers_missing = 0;
   int64_t warnings_skipped = 0;  // breached before its warning's tick: none due
+  // The billing run: its state (3 done), units, and the monthly bills it issued.
+  int64_t run_state = 0, run_units = 0, run_bills = 0, run_bills_distinct = 0;
+  // Duty: the tasks of the overdue consultations, and those whose escalation is overdue.
+  int64_t duty_tasks = 0, duty_escalations = 0, duty_late = 0;
 };
+
+// The level of a duty task's role (services/duty: team lead 1, supervisor 2, manager 3).
+int LevelOfRole(int role) {
+  switch (role) {
+    case ev::STAFF_ROLE_TEAM_LEAD:
+      return 1;
+    case ev::STAFF_ROLE_SUPERVISOR:
+      return 2;
+    case ev::STAFF_ROLE_ESTATE_MANAGER:
+      return 3;
+    default:
+      return 0;
+  }
+}
 
 // Counts each durable timer of the timers' estate that fell due: once, twice or more (the
 // extra firings), never. A consultation's overdue event (one per ticket); an emergency
@@ -869,6 +938,67 @@ absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
       h.emergencies_distinct = static_cast<int64_t>(refs.size());
       CountTimers(h, overdue, consultations, orders);
     }
+    if (!s.billing_run_id.empty()) {
+      pqxx::connection conn(billing);
+      pqxx::nontransaction tx(conn);
+      auto run = tx.exec_params(
+          "SELECT state, units_total, period, estate_id FROM billing_runs WHERE id = $1",
+          s.billing_run_id);
+      if (!run.empty()) {
+        h.run_state = run[0][0].as<int64_t>();
+        h.run_units = run[0][1].as<int64_t>();
+        auto bills = tx.exec_params1(
+            "SELECT count(*), count(DISTINCT unit_id) FROM bills WHERE group_id = $1 AND "
+            "estate_id = $2 AND kind = 1 AND period = $3",
+            group, run[0][3].as<std::string>(), run[0][2].as<std::string>());
+        h.run_bills = bills[0].as<int64_t>();
+        h.run_bills_distinct = bills[1].as<int64_t>();
+      }
+      // One durable job: done once, one bill per unit it counted.
+      ++h.timers_due;
+      if (h.run_state == 3 && h.run_bills_distinct == h.run_units) ++h.timers_once;
+      if (h.run_state != 3) ++h.timers_missing;
+      h.timers_twice += h.run_bills - h.run_bills_distinct;
+    }
+    if (!s.timer_estate_id.empty() && s.duty) {
+      // Each task's escalations: one duty.task.escalated per level it climbed.
+      pqxx::connection conn(DbUrl(admin, "wuye_duty"));
+      pqxx::nontransaction tx(conn);
+      // Each task's level when raised (a role nobody holds on duty is skipped at once:
+      // not an escalation of the timer's), and its escalations since.
+      std::map<std::string, int> escalated, raised_level;
+      for (const auto& row :
+           tx.exec("SELECT type, envelope FROM wuye_outbox WHERE type IN ('duty.task.raised', "
+                   "'duty.task.escalated')")) {
+        ev::Event e;
+        if (!e.ParseFromString(wuye::sql::Bytes(row[1])) || e.group_id() != group) continue;
+        if (row[0].as<std::string>() == "duty.task.raised") {
+          ev::TaskChanged raised;
+          if (e.payload().UnpackTo(&raised)) raised_level[e.subject()] = raised.level();
+        } else {
+          ++escalated[e.subject()];
+          ++h.duty_escalations;
+        }
+      }
+      for (const auto& row : tx.exec_params(
+               "SELECT id::text, level, first_role, (state IN (1, 2) AND level < 3 AND "
+               "ack_due_at < now() - interval '10 seconds') FROM tasks WHERE group_id = $1 AND "
+               "estate_id = $2 AND kind = $3",
+               group, s.timer_estate_id, static_cast<int>(ev::TASK_KIND_CONSULTATION_OVERDUE))) {
+        ++h.duty_tasks;
+        const std::string id = row[0].as<std::string>();
+        const auto raised = raised_level.find(id);
+        const int climbed = row[1].as<int>() - (raised == raised_level.end()
+                                                    ? LevelOfRole(row[2].as<int>())
+                                                    : raised->second);
+        const int fired = escalated[id];
+        h.timers_due += climbed;
+        h.timers_once += std::min(fired, climbed);
+        h.timers_twice += std::max(0, fired - climbed);
+        h.timers_missing += std::max(0, climbed - fired);
+        h.duty_late += row[3].as<bool>();  // due 10 s ago and not escalated: not yet settled
+      }
+    }
 
   } catch (const std::exception& e) {
     return absl::UnavailableError(e.what());
@@ -907,6 +1037,9 @@ int main(int argc, char** argv) {
   if (std::string e = absl::GetFlag(FLAGS_eldercare); !e.empty()) {
     s.eldercare = eld::ElderCareService::NewStub(channel(e));
   }
+  if (std::string d = absl::GetFlag(FLAGS_duty); !d.empty()) {
+    s.duty = dty::DutyService::NewStub(channel(d));
+  }
   Setup(s, ReadSecret(absl::GetFlag(FLAGS_jwt_secret_file)), run, budget);
   Say(absl::StrCat("group ", s.group_id, ", ", s.units.size(), " units; driving ", flows,
                    " flows, ", absl::GetFlag(FLAGS_concurrency), " at a time"));
@@ -915,6 +1048,7 @@ int main(int argc, char** argv) {
   std::vector<SideResult> elder_results(flows), timer_results(flows);
   const int elder_every = s.eldercare ? absl::GetFlag(FLAGS_elder_every) : 0;
   const int timer_every = s.timer_estate_id.empty() ? 0 : absl::GetFlag(FLAGS_timer_every);
+  std::string billing_run_id, billing_run_failure;  // written by the one flow that starts it
   std::atomic<int> next{0}, finished{0};
   const absl::Time start = absl::Now();
   std::vector<std::thread> workers;
@@ -924,6 +1058,27 @@ int main(int argc, char** argv) {
         // The timers in the first half only: they fall due (a minute) before the drain ends.
         if (timer_every > 0 && i % timer_every == 0 && i < flows / 2) {
           timer_results[i] = RunTimerFlow(s, run, i, budget);
+        }
+        if (timer_every > 0 && i == flows / 2) {
+          // The billing run of the timers' estate, this month in the estate's zone.
+          absl::TimeZone zone;
+          if (!absl::LoadTimeZone("Asia/Shanghai", &zone)) zone = absl::FixedTimeZone(8 * 3600);
+          const absl::CivilMonth month(absl::ToCivilDay(absl::Now(), zone));
+          bil::StartBillingRunRequest req;
+          req.set_request_id("chaos-billing-run-" + run);
+          req.set_estate_id(s.timer_estate_id);
+          req.mutable_period()->set_year(static_cast<int32_t>(month.year()));
+          req.mutable_period()->set_month(month.month());
+          bil::BillingRun made;
+          grpc::Status st = Call(
+              s.clerk, [&](auto* c) { return s.billing->StartBillingRun(c, req, &made); },
+              budget);
+          if (st.ok()) {
+            billing_run_id = made.id();
+          } else {
+            billing_run_failure = absl::StrCat("StartBillingRun: ", st.error_code(), " ",
+                                               st.error_message());
+          }
         }
         if (elder_every > 0 && i % elder_every == elder_every / 2) {
           elder_results[i] = RunElderFlow(s, run, i, budget);
@@ -969,6 +1124,8 @@ int main(int argc, char** argv) {
     }
   }
   const int64_t residents = static_cast<int64_t>(s.residents.size()) + elder_residents;
+  s.billing_run_id = billing_run_id;
+  if (!billing_run_failure.empty()) failures["StartBillingRun"] = {1, billing_run_failure};
   for (const auto& [step, f] : failures) {
     Say(absl::StrCat(f.first, " flows stopped at ", step, " (first: ", f.second, ")"));
   }
@@ -990,7 +1147,9 @@ int main(int argc, char** argv) {
     if (h.residents < residents || h.elders < enrolled || h.visits < visited ||
         h.care_days < care_days || h.elder_bills_distinct < h.elder_charges ||
         h.consultations < consultations || h.overdue_subjects < h.consultations ||
-        h.emergencies_distinct < emergencies || h.emergencies_settled < h.emergencies) {
+        h.emergencies_distinct < emergencies || h.emergencies_settled < h.emergencies ||
+        (s.duty && (h.duty_tasks < h.consultations || h.duty_late > 0)) ||
+        (!s.billing_run_id.empty() && h.run_state != 3)) {
       return false;
     }
     // Every accepted ticket has its order; orders the flows saw completed are completed and
@@ -1061,6 +1220,16 @@ int main(int argc, char** argv) {
     std::printf("  %-34s %lld consultations (%lld overdue events), %lld emergency orders\n",
                 "timers' estate holds", static_cast<long long>(h.consultations),
                 static_cast<long long>(h.overdue_events), static_cast<long long>(h.emergencies));
+    if (!s.billing_run_id.empty()) {
+      std::printf("  %-34s %s, %lld units, %lld monthly bills (%lld units)\n",
+                  "billing run of the timers' estate", h.run_state == 3 ? "done" : "NOT done",
+                  static_cast<long long>(h.run_units), static_cast<long long>(h.run_bills),
+                  static_cast<long long>(h.run_bills_distinct));
+    }
+    if (s.duty) {
+      std::printf("  %-34s %lld tasks of them, %lld escalations\n", "duty holds",
+                  static_cast<long long>(h.duty_tasks), static_cast<long long>(h.duty_escalations));
+    }
     std::printf("  %-34s %lld due, %lld fired once, %lld extra firings, %lld never fired%s\n",
                 "durable timers", static_cast<long long>(h.timers_due),
                 static_cast<long long>(h.timers_once), static_cast<long long>(h.timers_twice),
