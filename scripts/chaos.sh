@@ -15,7 +15,7 @@
 # CHAOS_REPLICAS (2) replicas (scripts/services.sh WUYE_REPLICAS: replica b on the ports
 # + 100), sharing its database and consumer group; the driver spreads its calls over them
 # (round robin) and a kill names a service and a replica. Sizes (environment):
-#   CHAOS_FLOWS (10000)  CHAOS_CONCURRENCY (32)  CHAOS_KILLS (50)
+#   CHAOS_FLOWS (4000)  CHAOS_CONCURRENCY (32)  CHAOS_KILLS (50)
 #   CHAOS_REDIS_RESTARTS (5)  CHAOS_PG_RESTARTS (3)  CHAOS_REPLICAS (2)
 # Faults are spread over the time the flows take: one every CHAOS_FAULT_EVERY seconds (2),
 # in a fixed shuffled order, until the flows are done and the faults are all made.
@@ -30,7 +30,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
 build=${1:-build}
-flows=${CHAOS_FLOWS:-10000}
+flows=${CHAOS_FLOWS:-4000}
 concurrency=${CHAOS_CONCURRENCY:-32}
 kills=${CHAOS_KILLS:-50}
 redis_restarts=${CHAOS_REDIS_RESTARTS:-5}
