@@ -43,8 +43,8 @@
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <set>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,6 +62,7 @@
 #include "shared/secret.h"
 #include "shared/sql.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 #include "wuye/billing/v1/billing.grpc.pb.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
 #include "wuye/dispatch/v1/dispatch.grpc.pb.h"
@@ -110,6 +111,7 @@ namespace ev = ::wuye::events::v1;
 
 constexpr char kItem[] = "CHAOS_FIX";
 constexpr int64_t kPriceFen = 8800;
+constexpr char kZone[] = "Asia/Shanghai";  // the chaos estates'
 
 void Say(const std::string& s) { std::cerr << "chaos: " << s << std::endl; }
 [[noreturn]] void Die(const std::string& s) {
@@ -188,21 +190,20 @@ struct Suite {
   // The timers' estate: its own units and plumbers, emergencies due within a minute.
   std::string timer_estate_id;
   std::vector<std::string> timer_units;
-  std::string billing_run_id;  // of the timers' estate, started half-way
+  std::string billing_run_id;                          // of the timers' estate, started half-way
   std::string admin, agent, supervisor, clerk, carer;  // tokens
 };
 
 // An estate of the group with `units` units and `technicians` plumbers on shift for the
 // next 12 hours; its id, and the units' ids into `unit_ids`.
 std::string MakeEstate(Suite& s, const std::string& tag, const std::string& name, int units,
-                       int technicians, std::vector<std::string>& unit_ids,
-                       absl::Duration budget) {
+                       int technicians, std::vector<std::string>& unit_ids, absl::Duration budget) {
   dir::Estate estate;
   {
     dir::CreateEstateRequest req;
     req.set_request_id("chaos-estate-" + tag);
     req.mutable_estate()->set_name(name);
-    req.mutable_estate()->set_time_zone("Asia/Shanghai");
+    req.mutable_estate()->set_time_zone(kZone);
     req.mutable_estate()->set_management_fee_fen_per_m2(150);
     req.mutable_estate()->set_household_count(units);
     Must(Call(
@@ -291,7 +292,7 @@ void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Du
   s.clerk = Mint(secret, s.group_id, "chaos-clerk", wuye::roles::kFinanceClerk);
   s.carer = Mint(secret, s.group_id, "chaos-carer", wuye::roles::kCareWorker);
   s.estate_id = MakeEstate(s, run, "Chaos Gardens", absl::GetFlag(FLAGS_units),
-                          absl::GetFlag(FLAGS_technicians), s.units, budget);
+                           absl::GetFlag(FLAGS_technicians), s.units, budget);
   // The resident who agrees the price and signs (dispatch checks they live in the unit).
   const size_t used = std::min<size_t>(s.units.size(), absl::GetFlag(FLAGS_flows));
   for (size_t i = 0; i < used; ++i) {
@@ -327,8 +328,7 @@ void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Du
     Await(
         [&] {
           st = Call(
-              s.admin, [&](auto* c) { return s.dispatch->UpdateSlaPolicy(c, req, &made); },
-              budget);
+              s.admin, [&](auto* c) { return s.dispatch->UpdateSlaPolicy(c, req, &made); }, budget);
           return st.error_code() != grpc::NOT_FOUND;
         },
         budget);
@@ -347,8 +347,8 @@ void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Du
       lead.mutable_staff()->mutable_start_date()->set_day(1);
       dir::Staff made_lead;
       Must(Call(
-               s.admin,
-               [&](auto* c) { return s.directory->CreateStaff(c, lead, &made_lead); }, budget),
+               s.admin, [&](auto* c) { return s.directory->CreateStaff(c, lead, &made_lead); },
+               budget),
            "CreateStaff (team lead)");
       dir::CreateShiftRequest shift;
       shift.set_request_id("chaos-team-lead-shift-" + run);
@@ -359,8 +359,8 @@ void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Du
       *shift.mutable_shift()->mutable_end_time() = wuye::ToProtoTime(absl::Now() + absl::Hours(12));
       dir::Shift made_shift;
       Must(Call(
-               s.admin,
-               [&](auto* c) { return s.directory->CreateShift(c, shift, &made_shift); }, budget),
+               s.admin, [&](auto* c) { return s.directory->CreateShift(c, shift, &made_shift); },
+               budget),
            "CreateShift (team lead)");
       dty::UpdateSettingsRequest set;
       set.set_request_id("chaos-duty-settings-" + run);
@@ -617,11 +617,7 @@ SideResult RunElderFlow(const Suite& s, const std::string& run, int i, absl::Dur
     r.failed_step = absl::StrCat(step, ": ", st.error_code(), " ", st.error_message());
     return r;
   };
-  const absl::TimeZone zone = [] {
-    absl::TimeZone z;
-    return absl::LoadTimeZone("Asia/Shanghai", &z) ? z : absl::FixedTimeZone(8 * 3600);
-  }();
-  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), zone);
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), wuye::EstateZone(kZone));
   const int year = static_cast<int>(today.year()) - 76 - (i / 1000) % 10, month = 3,
             day = 1 + (i / 20) % 28;
   dir::Resident resident;
@@ -921,9 +917,9 @@ absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
       {
         pqxx::connection conn(dispatch);
         pqxx::nontransaction tx(conn);
-        for (const auto& row : tx.exec_params(
-                 "SELECT data FROM work_orders WHERE group_id = $1 AND estate_id = $2", group,
-                 s.timer_estate_id)) {
+        for (const auto& row :
+             tx.exec_params("SELECT data FROM work_orders WHERE group_id = $1 AND estate_id = $2",
+                            group, s.timer_estate_id)) {
           dsp::WorkOrder o;
           if (o.ParseFromString(wuye::sql::Bytes(row[0]))) {
             orders.push_back(std::move(o));
@@ -988,9 +984,9 @@ absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
         ++h.duty_tasks;
         const std::string id = row[0].as<std::string>();
         const auto raised = raised_level.find(id);
-        const int climbed = row[1].as<int>() - (raised == raised_level.end()
-                                                    ? LevelOfRole(row[2].as<int>())
-                                                    : raised->second);
+        const int climbed =
+            row[1].as<int>() -
+            (raised == raised_level.end() ? LevelOfRole(row[2].as<int>()) : raised->second);
         const int fired = escalated[id];
         h.timers_due += climbed;
         h.timers_once += std::min(fired, climbed);
@@ -1025,8 +1021,10 @@ int main(int argc, char** argv) {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     args.SetLoadBalancingPolicyName("round_robin");
-    const bool named = absl::StrContains(addresses, ":///") || absl::StartsWith(addresses, "ipv");
-    return grpc::CreateCustomChannel(named ? addresses : "ipv4:" + addresses,
+    // One address (perhaps a name) as it is; a list of host:port as IPv4 addresses.
+    const bool as_is = !absl::StrContains(addresses, ',') || absl::StrContains(addresses, ":///") ||
+                       absl::StartsWith(addresses, "ipv");
+    return grpc::CreateCustomChannel(as_is ? addresses : "ipv4:" + addresses,
                                      grpc::InsecureChannelCredentials(), args);
   };
   Suite s;
@@ -1061,9 +1059,7 @@ int main(int argc, char** argv) {
         }
         if (timer_every > 0 && i == flows / 2) {
           // The billing run of the timers' estate, this month in the estate's zone.
-          absl::TimeZone zone;
-          if (!absl::LoadTimeZone("Asia/Shanghai", &zone)) zone = absl::FixedTimeZone(8 * 3600);
-          const absl::CivilMonth month(absl::ToCivilDay(absl::Now(), zone));
+          const absl::CivilMonth month(absl::ToCivilDay(absl::Now(), wuye::EstateZone(kZone)));
           bil::StartBillingRunRequest req;
           req.set_request_id("chaos-billing-run-" + run);
           req.set_estate_id(s.timer_estate_id);
@@ -1071,13 +1067,12 @@ int main(int argc, char** argv) {
           req.mutable_period()->set_month(month.month());
           bil::BillingRun made;
           grpc::Status st = Call(
-              s.clerk, [&](auto* c) { return s.billing->StartBillingRun(c, req, &made); },
-              budget);
+              s.clerk, [&](auto* c) { return s.billing->StartBillingRun(c, req, &made); }, budget);
           if (st.ok()) {
             billing_run_id = made.id();
           } else {
-            billing_run_failure = absl::StrCat("StartBillingRun: ", st.error_code(), " ",
-                                               st.error_message());
+            billing_run_failure =
+                absl::StrCat("StartBillingRun: ", st.error_code(), " ", st.error_message());
           }
         }
         if (elder_every > 0 && i % elder_every == elder_every / 2) {
@@ -1162,32 +1157,28 @@ int main(int argc, char** argv) {
   bool drained = Await(settled, absl::GetFlag(FLAGS_drain_timeout));
   const double drain_seconds = absl::ToDoubleSeconds(absl::Now() - drain_start);
 
-  const int64_t lost = std::max<int64_t>(0, accepted - h.tickets) +
-                       std::max<int64_t>(0, accepted - h.orders_distinct) +
-                       std::max<int64_t>(0, completed - h.orders_completed) +
-                       std::max<int64_t>(0, completed - h.tickets_resolved) +
-                       std::max<int64_t>(0, completed - h.charges_distinct) +
-                       std::max<int64_t>(0, paid - h.payments_distinct) +
-                       std::max<int64_t>(0, unsigned_done - h.unsigned_lines) +
-                       std::max<int64_t>(0, residents - h.residents) +
-                       std::max<int64_t>(0, enrolled - h.elders) +
-                       std::max<int64_t>(0, visited - h.visits) +
-                       std::max<int64_t>(0, care_days - h.care_days) +
-                       std::max<int64_t>(0, h.elder_charges - h.elder_bills_distinct) +
-                       std::max<int64_t>(0, consultations - h.consultations) +
-                       std::max<int64_t>(0, emergencies - h.emergencies_distinct) +
-                       h.timers_missing;
-  const int64_t twice = (h.tickets - std::min(h.tickets, accepted)) +
-                        (h.orders - h.orders_distinct) + (h.charges - h.charges_distinct) +
-                        (h.payments - h.payments_distinct) +
-                        std::max<int64_t>(0, h.unsigned_lines - unsigned_done) +
-                        std::max<int64_t>(0, h.residents - residents) +
-                        std::max<int64_t>(0, h.elders - enrolled) +
-                        std::max<int64_t>(0, h.visits - visited) +
-                        std::max<int64_t>(0, h.care_days - care_days) +
-                        (h.elder_bills - h.elder_bills_distinct) +
-                        std::max<int64_t>(0, h.consultations - consultations) +
-                        (h.emergencies - h.emergencies_distinct) + h.timers_twice;
+  const int64_t lost =
+      std::max<int64_t>(0, accepted - h.tickets) +
+      std::max<int64_t>(0, accepted - h.orders_distinct) +
+      std::max<int64_t>(0, completed - h.orders_completed) +
+      std::max<int64_t>(0, completed - h.tickets_resolved) +
+      std::max<int64_t>(0, completed - h.charges_distinct) +
+      std::max<int64_t>(0, paid - h.payments_distinct) +
+      std::max<int64_t>(0, unsigned_done - h.unsigned_lines) +
+      std::max<int64_t>(0, residents - h.residents) + std::max<int64_t>(0, enrolled - h.elders) +
+      std::max<int64_t>(0, visited - h.visits) + std::max<int64_t>(0, care_days - h.care_days) +
+      std::max<int64_t>(0, h.elder_charges - h.elder_bills_distinct) +
+      std::max<int64_t>(0, consultations - h.consultations) +
+      std::max<int64_t>(0, emergencies - h.emergencies_distinct) + h.timers_missing;
+  const int64_t twice =
+      (h.tickets - std::min(h.tickets, accepted)) + (h.orders - h.orders_distinct) +
+      (h.charges - h.charges_distinct) + (h.payments - h.payments_distinct) +
+      std::max<int64_t>(0, h.unsigned_lines - unsigned_done) +
+      std::max<int64_t>(0, h.residents - residents) + std::max<int64_t>(0, h.elders - enrolled) +
+      std::max<int64_t>(0, h.visits - visited) + std::max<int64_t>(0, h.care_days - care_days) +
+      (h.elder_bills - h.elder_bills_distinct) +
+      std::max<int64_t>(0, h.consultations - consultations) +
+      (h.emergencies - h.emergencies_distinct) + h.timers_twice;
   std::printf("\nchaos: %d flows in %.1f s\n", flows, flow_seconds);
   std::printf("  %-34s %lld\n", "flows accepted (ticket created)",
               static_cast<long long>(accepted));
@@ -1230,14 +1221,14 @@ int main(int argc, char** argv) {
       std::printf("  %-34s %lld tasks of them, %lld escalations\n", "duty holds",
                   static_cast<long long>(h.duty_tasks), static_cast<long long>(h.duty_escalations));
     }
-    std::printf("  %-34s %lld due, %lld fired once, %lld extra firings, %lld never fired%s\n",
-                "durable timers", static_cast<long long>(h.timers_due),
-                static_cast<long long>(h.timers_once), static_cast<long long>(h.timers_twice),
-                static_cast<long long>(h.timers_missing),
-                h.warnings_skipped > 0
-                    ? absl::StrFormat(" (%d warnings not due: breached first)", h.warnings_skipped)
-                          .c_str()
-                    : "");
+    std::printf(
+        "  %-34s %lld due, %lld fired once, %lld extra firings, %lld never fired%s\n",
+        "durable timers", static_cast<long long>(h.timers_due),
+        static_cast<long long>(h.timers_once), static_cast<long long>(h.timers_twice),
+        static_cast<long long>(h.timers_missing),
+        h.warnings_skipped > 0
+            ? absl::StrFormat(" (%d warnings not due: breached first)", h.warnings_skipped).c_str()
+            : "");
   }
   std::printf("  %-34s %lld\n", "lost", static_cast<long long>(lost));
   std::printf("  %-34s %lld\n", "applied twice", static_cast<long long>(twice));
