@@ -44,9 +44,10 @@ demo: build
 bench: build
 	@scripts/bench.sh $(BUILD)
 
-# Flows across the suite while services are killed and Redis and PostgreSQL restarted, on a
-# suite of its own; prints lost / twice / ledger imbalance / drain time. Sizes: CHAOS_FLOWS,
-# CHAOS_KILLS, CHAOS_REDIS_RESTARTS, CHAOS_PG_RESTARTS (scripts/chaos.sh).
+# Flows across the suite, every service as two replicas, while replicas are killed and Redis
+# and PostgreSQL restarted, on a suite of its own; prints lost / twice / ledger imbalance /
+# timers fired once / leadership moves / claims / drain time. Sizes: CHAOS_FLOWS,
+# CHAOS_KILLS, CHAOS_REDIS_RESTARTS, CHAOS_PG_RESTARTS, CHAOS_REPLICAS (scripts/chaos.sh).
 chaos: build
 	@scripts/chaos.sh $(BUILD)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make chaos`: mixed flows across the suite (tools/wuye_chaos.cc) while this script kills
-# services with SIGKILL, restarts Redis and restarts PostgreSQL; then the driver checks that
-# nothing accepted was lost or applied twice and that the ledger balances.
+# service replicas with SIGKILL, restarts Redis and restarts PostgreSQL; then the driver
+# checks that nothing accepted was lost or applied twice, that the ledger balances and that
+# every durable timer that fell due fired exactly once.
 #
 #   scripts/chaos.sh [build-dir]      (default: build)
 #
@@ -10,30 +11,41 @@
 # range (services at 20051.., PostgreSQL 24329, Redis 26379: a restarted server never finds
 # its port taken by some client's outgoing connection; all moved up by a multiple of 100
 # while another checkout's run holds them), and
-# removes it all at the end (kept on failure, with the logs). Sizes (environment):
-#   CHAOS_FLOWS (10000)  CHAOS_CONCURRENCY (32)  CHAOS_KILLS (50)
-#   CHAOS_REDIS_RESTARTS (5)  CHAOS_PG_RESTARTS (3)
+# removes it all at the end (kept on failure, with the logs). Every service runs as
+# CHAOS_REPLICAS (2) replicas (scripts/services.sh WUYE_REPLICAS: replica b on the ports
+# + 100), sharing its database and consumer group; the driver spreads its calls over them
+# (round robin) and a kill names a service and a replica. Sizes (environment):
+#   CHAOS_FLOWS (4000)  CHAOS_CONCURRENCY (32)  CHAOS_KILLS (50)
+#   CHAOS_REDIS_RESTARTS (5)  CHAOS_PG_RESTARTS (3)  CHAOS_REPLICAS (2)
 # Faults are spread over the time the flows take: one every CHAOS_FAULT_EVERY seconds (2),
 # in a fixed shuffled order, until the flows are done and the faults are all made.
-# Exit code: the driver's (0: nothing lost, nothing twice, ledger balanced, drained).
+# At the end, besides the driver's figures: the relay's leadership moves (per service, the
+# `relay.leader` lines of all its replicas' logs but the first), the entries consumers took
+# over (`bus.claimed` lines), and one line
+#   FIGURE chaos replicas=… flows=… lost=… twice=… leader_moves=… claims=… timers_once=…/…
+# Exit code: the driver's (0: nothing lost, nothing twice, ledger balanced, drained, every
+# timer due fired once).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
 build=${1:-build}
-flows=${CHAOS_FLOWS:-10000}
+flows=${CHAOS_FLOWS:-4000}
 concurrency=${CHAOS_CONCURRENCY:-32}
 kills=${CHAOS_KILLS:-50}
 redis_restarts=${CHAOS_REDIS_RESTARTS:-5}
 pg_restarts=${CHAOS_PG_RESTARTS:-3}
 every=${CHAOS_FAULT_EVERY:-2}
+replicas=${CHAOS_REPLICAS:-2}
+[[ "$replicas" =~ ^[1-4]$ ]] || { printf 'chaos: error: CHAOS_REPLICAS must be 1 to 4\n' >&2; exit 2; }
+export WUYE_REPLICAS=$replicas
 
 say() { printf 'chaos: %s\n' "$*" >&2; }
 die() { printf 'chaos: error: %s\n' "$*" >&2; exit 2; }
 
 driver=$build/tools/wuye-chaos
 [[ -x "$driver" ]] || die "$driver not found; build first (cmake --build $build --target wuye-chaos)"
-for s in directory intake dispatch billing; do
+for s in $(scripts/services.sh list | awk '$1 != "gateway" {print $1}'); do
   [[ -x "$build/services/$s/wuye-$s" ]] || die "wuye-$s is not built"
 done
 
@@ -47,8 +59,8 @@ shift_by=0
 if [[ -z "${CHAOS_PORT_OFFSET:-}${CHAOS_PG_PORT:-}${CHAOS_REDIS_PORT:-}" ]] && command -v ss >/dev/null; then
   for ((shift_by = 0; shift_by < 1000; shift_by += 100)); do
     taken=""
-    for p in $((24329 + shift_by)) $((26379 + shift_by)) $(WUYE_PORT_OFFSET=$((shift_by - 30000)) \
-        scripts/services.sh list | while read -r _ p; do echo "$p $((p + 1000))"; done); do
+    for p in $((24329 + shift_by)) $((26379 + shift_by)) $((20080 + shift_by)) $((21080 + shift_by)) \
+        $(WUYE_PORT_OFFSET=$((shift_by - 30000)) scripts/services.sh list-replicas | cut -d' ' -f3,4); do
       listening "$p" && { taken=$p; break; }
     done
     [[ -z "$taken" ]] && break
@@ -75,15 +87,21 @@ trap cleanup EXIT
 scripts/servers.sh up >&2
 scripts/services.sh start "$build" >&2
 eval "$(scripts/servers.sh env)"
-declare -A port=()
-while read -r name p; do port[$name]=$p; done < <(scripts/services.sh list)
+# Each service's replicas, as the driver's comma list of addresses.
+declare -A addrs=()
+while read -r name _ p _; do
+  addrs[$name]=${addrs[$name]:+${addrs[$name]},}127.0.0.1:$p
+done < <(scripts/services.sh list-replicas)
 
 # The faults, shuffled with a fixed seed so that two runs make the same ones.
 faults=()
 # The services only: `list` ends with the gateway, which no flow here goes through (it
 # runs, when built, untouched by the faults).
 mapfile -t names < <(scripts/services.sh list | awk '$1 != "gateway" {print $1}')
-for ((i = 0; i < kills; i++)); do faults+=("kill:${names[i % ${#names[@]}]}"); done
+# A kill names a replica: its file name, <service> for replica a, <service>-b for b.
+mapfile -t instances < <(scripts/services.sh list-replicas |
+  awk '{print ($2 == "a" ? $1 : $1 "-" $2)}')
+for ((i = 0; i < kills; i++)); do faults+=("kill:${instances[i % ${#instances[@]}]}"); done
 for ((i = 0; i < redis_restarts; i++)); do faults+=("redis"); done
 for ((i = 0; i < pg_restarts; i++)); do faults+=("pg"); done
 mapfile -t faults < <(printf '%s\n' "${faults[@]}" | shuf --random-source=<(yes chaos))
@@ -92,8 +110,9 @@ flows_done=$state/flows-done
 faults_done=$state/faults-done
 "$driver" --flows="$flows" --concurrency="$concurrency" --pg_url="$WUYE_PG_URL" \
   --jwt_secret_file="$state/jwt-secret" \
-  --directory="127.0.0.1:${port[directory]}" --intake="127.0.0.1:${port[intake]}" \
-  --dispatch="127.0.0.1:${port[dispatch]}" --billing="127.0.0.1:${port[billing]}" \
+  --directory="${addrs[directory]}" --intake="${addrs[intake]}" \
+  --dispatch="${addrs[dispatch]}" --billing="${addrs[billing]}" \
+  --eldercare="${addrs[eldercare]}" --duty="${addrs[duty]}" \
   --flows_done_file="$flows_done" --faults_done_file="$faults_done" \
   --json_out="$state/result.json" &
 driver_pid=$!
@@ -107,7 +126,9 @@ for fault in "${faults[@]}"; do
       name=${fault#kill:}
       if pid=$(cat "$state/run/$name.pid" 2>/dev/null) && kill -KILL "$pid" 2>/dev/null; then
         made_kills=$((made_kills + 1))
-        say "fault: SIGKILL $name (pid $pid)"
+        replica=a
+        [[ "$name" == *-* ]] && replica=${name#*-}
+        say "fault: SIGKILL ${name%%-*} replica $replica (pid $pid)"
       fi ;;
     redis)
       say "fault: restarting Redis"
@@ -123,11 +144,48 @@ say "faults made: $made_kills kills, $made_redis Redis restarts, $made_pg Postgr
 rc=0
 wait "$driver_pid" || rc=$?
 restarts=0
-for name in "${names[@]}"; do
+for name in "${instances[@]}"; do
   restarts=$((restarts + $(cat "$state/run/$name.restarts" 2>/dev/null || echo 0)))
 done
 printf '  %-34s %s kills (%s restarts by the supervisors), %s Redis, %s PostgreSQL restarts\n' \
   "faults" "$made_kills" "$restarts" "$made_redis" "$made_pg"
+# The relay's leadership: each replica that takes a service's advisory lock logs
+# relay.leader once (again after it lost its session, e.g. to a PostgreSQL restart); every
+# line after the first of a service is a move (a switch when the next holder is another
+# replica). Claims: the entries consumers took over with XAUTOCLAIM (bus.claimed).
+leader_moves=0 leader_switches=0 claims=0 moves_by=""
+for name in "${names[@]}"; do
+  logs=()
+  for inst in "${instances[@]}"; do
+    [[ "$inst" == "$name" || "$inst" == "$name"-* ]] && logs+=("$state/logs/$inst.log")
+  done
+  # "<time> <log file>" per relay.leader line, in time order.
+  takes=$(for log in "${logs[@]}"; do
+    grep -h '"msg":"relay.leader"' -- "$log" 2>/dev/null | cut -d'"' -f4 | sed "s|\$| $log|" || true
+  done | sort)
+  n=$(grep -c . <<<"$takes" || true)
+  if ((n > 1)); then
+    leader_moves=$((leader_moves + n - 1))
+    switches=$(awk '{ if (NR > 1 && $2 != last) s++; last = $2 } END { print s + 0 }' <<<"$takes")
+    leader_switches=$((leader_switches + switches))
+    moves_by+=" $name $((n - 1))/$switches"
+  fi
+  c=$(cat -- "${logs[@]}" 2>/dev/null | grep '"msg":"bus.claimed"' |
+    sed -n 's/.*"entries":\([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}' || true)
+  claims=$((claims + ${c:-0}))
+done
+printf '  %-34s %s, %s of them to another replica%s\n' "relay leadership moves" \
+  "$leader_moves" "$leader_switches" "${moves_by:+ (per service, moves/switches:${moves_by})}"
+printf '  %-34s %s entries\n' "claimed by consumers (XAUTOCLAIM)" "$claims"
+figure() {  # KEY from the driver's JSON
+  sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" "$state/result.json" 2>/dev/null | head -n 1
+}
+if [[ -f "$state/result.json" ]]; then
+  printf 'FIGURE chaos replicas=%s flows=%s lost=%s twice=%s leader_moves=%s leader_switches=%s claims=%s timers_once=%s/%s kills=%s drain_s=%s\n' \
+    "$replicas" "$(figure flows)" "$(figure lost)" "$(figure twice)" "$leader_moves" \
+    "$leader_switches" "$claims" "$(figure timers_once)" "$(figure timers_due)" "$made_kills" \
+    "$(sed -n 's/.*"drain_s": *\([0-9.]*\).*/\1/p' "$state/result.json" | head -n 1)"
+fi
 mkdir -p .bench
 [[ -f "$state/result.json" ]] && cp -- "$state/result.json" ".bench/chaos-$(basename "$state").json"
 ((rc == 0)) && ok=yes

@@ -10,6 +10,8 @@ service_list, part of `make test`):
     the list's "reads";
   - the metrics port is port + 1000 (the binary's own default, shared/service_main.cc);
   - each gRPC name is a service declared in protos/ (package and name);
+  - no replica's port (scripts/services.sh WUYE_REPLICAS: the ports + 100, 200, 300)
+    is another port of the suite;
   - docs/operations.md's Ports table has one row per service with its ports and reads,
     and the gateway's row its local ports, which no service takes and which
     scripts/services.sh and the gateway's sources (once there) use;
@@ -43,6 +45,15 @@ def main():
     if {GATEWAY_PORT, GATEWAY_METRICS} & taken:
         problems.append(f"services.txt: a service takes the gateway's port {GATEWAY_PORT} or "
                         f"{GATEWAY_METRICS}")
+    # scripts/services.sh's replicas b, c, d (WUYE_REPLICAS) listen on the ports + 100,
+    # + 200, + 300: none may land on another port of the suite.
+    base = taken | {GATEWAY_PORT, GATEWAY_METRICS}
+    for s in services:
+        for k in (1, 2, 3):
+            for p in (s.port + 100 * k, s.metrics + 100 * k):
+                if p in base:
+                    problems.append(f"services.txt: {s.name}'s replica port {p} (+ {100 * k}, "
+                                    "scripts/services.sh WUYE_REPLICAS) is another port of the suite")
     script = (ROOT / "scripts" / "services.sh").read_text()
     for p in (GATEWAY_PORT, GATEWAY_METRICS):
         if f"{p} + PORT_OFFSET" not in script:

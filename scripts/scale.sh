@@ -46,9 +46,9 @@ trap cleanup EXIT
 scripts/servers.sh up >&2
 scripts/services.sh start "$build" >&2
 eval "$(scripts/servers.sh env)"
-# Each service's replicas as one comma list: "name replica port" lines.
+# Each service's replicas as one comma list (list-replicas: "name replica port metrics-port").
 declare -A addrs=()
-while read -r name _ port; do
+while read -r name _ port _; do
   addrs[$name]=${addrs[$name]:+${addrs[$name]},}127.0.0.1:$port
 done < <(scripts/services.sh list-replicas)
 

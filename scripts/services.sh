@@ -3,7 +3,7 @@
 # PostgreSQL and Redis of scripts/servers.sh. Each service runs under a small supervisor
 # loop that restarts it when it dies and records the death in its log.
 #
-#   scripts/services.sh start|stop|restart|status [build-dir]
+#   scripts/services.sh start|stop|restart|status|list|list-replicas [build-dir]
 #
 #   start    start every service that is not running (idempotent) and wait until each
 #            answers on its port; exit non-zero, with the end of its log, if one dies.
@@ -11,10 +11,21 @@
 #   stop     stop the supervisors and the services (SIGTERM, up to 20 s, then SIGKILL);
 #            fine when nothing runs
 #   restart  stop, then start
-#   status   one line per service, then the gateway's; exit 0 if all run, else 3 (a
-#            gateway that is not built does not count)
-#   list     the services, one "name port" line each (for other scripts), then the
-#            gateway's line, "gateway <HTTP port>"
+#   status   one line per service replica (replica a under the service's name, b as
+#            <name>-b), then the gateway's; exit 0 if all run, else 3 (a gateway that is
+#            not built does not count)
+#   list     the services, one "name port" line each (replica a's port: for other scripts),
+#            then the gateway's line, "gateway <HTTP port>"
+#   list-replicas  every replica of WUYE_REPLICAS, one "name replica port metrics-port" line
+#            each (replica a, b, ...; no gateway line)
+#
+# Replicas: WUYE_REPLICAS (1..4, default 1) processes per service, each supervised on its
+# own. Replica a is the service's line of services.txt; replica b (c, d) listens on the
+# port + 100 (+ 200, + 300) and the metrics port + 100 (...), and keeps its own files under
+# the name <name>-b (pid, supervisor pid, restarts, last exit, log). All replicas of a
+# service share its database and its consumer group; each is its own consumer (the bus
+# names it by host and pid). stop and status also cover replicas still running from an
+# earlier start with more of them. The gateway runs once and calls replica a.
 #
 # build-dir (default: build) holds <build>/services/<name>/wuye-<name>; start uses it, and
 # status, to tell whether the gateway is built.
@@ -54,8 +65,10 @@
 #             $STATE/run/<name>.supervisor.pid  its supervisor loop
 #             $STATE/run/<name>.restarts        restarts since the last start
 #             $STATE/run/<name>.last-exit       how the service last ended
+#             (replica b: the same files under <name>-b)
 # Tunables: WUYE_SERVICE_START_TIMEOUT (s, default 90), WUYE_SERVICE_STOP_TIMEOUT (20),
-# WUYE_PORT_OFFSET (0; added to every port, for a second suite beside the first).
+# WUYE_PORT_OFFSET (0; added to every port, for a second suite beside the first),
+# WUYE_REPLICAS (1; processes per service, see above).
 set -euo pipefail
 
 readonly HOST=127.0.0.1
@@ -63,6 +76,11 @@ readonly HOST=127.0.0.1
 PORT_OFFSET=${WUYE_PORT_OFFSET:-0}
 [[ "$PORT_OFFSET" =~ ^-?[0-9]{1,5}$ ]] || { echo "services: WUYE_PORT_OFFSET must be an integer" >&2; exit 1; }
 readonly PORT_OFFSET
+# Processes per service; replica k (0 = a) listens on the ports of services.txt + 100 k.
+REPLICAS=${WUYE_REPLICAS:-1}
+[[ "$REPLICAS" =~ ^[1-4]$ ]] || { echo "services: WUYE_REPLICAS must be 1 to 4" >&2; exit 1; }
+readonly REPLICAS
+readonly REPLICA_LETTERS=(a b c d) REPLICA_PORT_STEP=100
 readonly START_TIMEOUT=${WUYE_SERVICE_START_TIMEOUT:-90}
 readonly STOP_TIMEOUT=${WUYE_SERVICE_STOP_TIMEOUT:-20}
 # The gateway's local ports (its binary's defaults), moved by the offset like the others.
@@ -87,13 +105,14 @@ die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
   cat <<'EOF'
-usage: scripts/services.sh start|stop|restart|status|list [build-dir]
+usage: scripts/services.sh start|stop|restart|status|list|list-replicas [build-dir]
   start    start the services that are not running, then the gateway if it is built;
            wait until they answer
   stop     stop the gateway, the services and their supervisors (fine when nothing runs)
   restart  stop, then start
-  status   one line per service and one for the gateway; exit 0 if all run, else 3
+  status   one line per service replica and one for the gateway; exit 0 if all run, else 3
   list     the services, one "name port" line each, then "gateway <HTTP port>"
+  list-replicas  one "name replica port metrics-port" line per replica (WUYE_REPLICAS)
 build-dir defaults to "build" (start needs it; status looks there for the gateway).
 EOF
 }
@@ -118,14 +137,18 @@ read_pidfile() {  # FILE -> digits or nothing
   printf '%s\n' "$pid"
 }
 
-# The live service process of NAME, from its pid file (checked: alive, and its command
-# is wuye-<name>, so that a recycled pid is never taken for ours).
+# The service a replica's name belongs to: "intake-b" is replica b of intake, "intake"
+# its replica a (service names have no "-").
+service_of() { printf '%s\n' "${1%%-*}"; }
+
+# The live service process of NAME (a replica's name), from its pid file (checked: alive,
+# and its command is wuye-<service>, so that a recycled pid is never taken for ours).
 service_pid() {  # NAME
   local name=$1 pid comm want
   pid=$(read_pidfile "$RUN_DIR/$name.pid") || return 1
   pid_alive "$pid" || return 1
   comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
-  want=wuye-$name
+  want=wuye-$(service_of "$name")
   [[ "$comm" == "${want:0:15}" ]] || return 1  # comm is cut at 15 characters
   printf '%s\n' "$pid"
 }
@@ -176,9 +199,12 @@ restarts_of() {  # NAME
   printf '%s\n' "${n:-0}"
 }
 
-# Reads services.txt into NAMES[], PORTS[name] and METRICS_PORTS[name] (offset added).
-declare -a NAMES=()
-declare -A PORTS=() METRICS_PORTS=()
+# Reads services.txt into NAMES[], PORTS[name] and METRICS_PORTS[name] (offset added),
+# and the replicas: INSTANCES[] (those WUYE_REPLICAS runs, in start order: each service's
+# replicas one after the other), ALL_INSTANCES[] (up to replica d, for stop and status),
+# with PORTS, METRICS_PORTS and REPLICA_OF of each ("intake-b": intake's replica b).
+declare -a NAMES=() INSTANCES=() ALL_INSTANCES=()
+declare -A PORTS=() METRICS_PORTS=() REPLICA_OF=()
 parse_services() {
   local name port metrics p _
   [[ -r "$SERVICE_LIST" ]] || die "$SERVICE_LIST not found"
@@ -191,10 +217,35 @@ parse_services() {
       fi
     done
     NAMES+=("$name")
-    PORTS[$name]=$((10#$port + PORT_OFFSET))
-    METRICS_PORTS[$name]=$((10#$metrics + PORT_OFFSET))
+    local k inst
+    for ((k = 0; k < ${#REPLICA_LETTERS[@]}; k++)); do
+      inst=$name
+      ((k == 0)) || inst=$name-${REPLICA_LETTERS[k]}
+      PORTS[$inst]=$((10#$port + PORT_OFFSET + k * REPLICA_PORT_STEP))
+      METRICS_PORTS[$inst]=$((10#$metrics + PORT_OFFSET + k * REPLICA_PORT_STEP))
+      REPLICA_OF[$inst]=${REPLICA_LETTERS[k]}
+      ALL_INSTANCES+=("$inst")
+      ((k < REPLICAS)) && INSTANCES+=("$inst")
+    done
   done <"$SERVICE_LIST"
   ((${#NAMES[@]} > 0)) || die "no services in $SERVICE_LIST"
+}
+
+# The replicas stop and status cover: those of WUYE_REPLICAS, and any other that has a
+# pid file (started earlier with more replicas), in start order.
+present_instances() {
+  local inst
+  for inst in "${ALL_INSTANCES[@]}"; do
+    if [[ "${REPLICA_OF[$inst]}" == a ]] || in_current "$inst" ||
+      [[ -e "$RUN_DIR/$inst.pid" || -e "$RUN_DIR/$inst.supervisor.pid" ]]; then
+      printf '%s\n' "$inst"
+    fi
+  done
+}
+in_current() {  # NAME
+  local inst
+  for inst in "${INSTANCES[@]}"; do [[ "$inst" == "$1" ]] && return 0; done
+  return 1
 }
 
 # Serialises start/stop. The lock fd (8) is closed for every supervisor we launch.
@@ -381,7 +432,7 @@ binary_of() {  # NAME BUILD
   if [[ "$1" == "$GATEWAY" ]]; then
     printf '%s\n' "$2/services/gateway/wuye-gateway"
   else
-    printf '%s\n' "$2/services/$1/wuye-$1"
+    printf '%s\n' "$2/services/$(service_of "$1")/wuye-$(service_of "$1")"
   fi
 }
 
@@ -412,7 +463,9 @@ start_one() {  # NAME BUILD
   if port_in_use "$port"; then
     die "$name: port $port is already in use by another process$(port_owner_hint "$port")"
   fi
-  [[ "$name" == "$GATEWAY" ]] || ensure_database "$name"
+  local svc
+  svc=$(service_of "$name")
+  [[ "$name" == "$GATEWAY" ]] || ensure_database "$svc"
 
   mkdir -p -- "$LOG_DIR" "$RUN_DIR"
   rm -f -- "$RUN_DIR/$name.pid" "$RUN_DIR/$name.supervisor.pid" "$RUN_DIR/$name.last-exit"
@@ -441,9 +494,11 @@ start_one() {  # NAME BUILD
         vars+=(WUYE_UPSTREAMS="$moved")
       fi ;;
     *)
-      vars=(WUYE_PG_URL="$(service_db_url "$name")" WUYE_REDIS_ADDR="$REDIS_ADDR"
+      # Every replica of a service: its database, its consumer group (the bus names each
+      # replica's consumer by host and pid), its keys.
+      vars=(WUYE_PG_URL="$(service_db_url "$svc")" WUYE_REDIS_ADDR="$REDIS_ADDR"
             WUYE_JWT_SECRET="$(<"$SECRET_FILE")")
-      case $name in
+      case $svc in
         intake | directory) vars+=(WUYE_INTAKE_PHONE_KEY="$(<"$STATE/intake-phone-key")") ;;
         eldercare) vars+=(WUYE_ELDERCARE_KEYS="local1:$(<"$STATE/eldercare-key")"
                           WUYE_ELDERCARE_LOOKUP_KEY="$(<"$STATE/eldercare-lookup-key")") ;;
@@ -490,10 +545,10 @@ cmd_start() {  # BUILD
   take_lock
   ensure_secret
   local -a ports=()
-  for name in "${NAMES[@]}"; do ports+=("${PORTS[$name]}" "${METRICS_PORTS[$name]}"); done
+  for name in "${INSTANCES[@]}"; do ports+=("${PORTS[$name]}" "${METRICS_PORTS[$name]}"); done
   ports+=("$GATEWAY_PORT" "$GATEWAY_METRICS_PORT")
   "$ROOT/scripts/reserve-ports.sh" "${ports[@]}"
-  for name in "${NAMES[@]}"; do start_one "$name" "$build"; done
+  for name in "${INSTANCES[@]}"; do start_one "$name" "$build"; done
   # The gateway last: it needs the services (and is only useful with them).
   local skipped
   skipped=$(gateway_skipped "$build")
@@ -554,13 +609,15 @@ cmd_stop() {
   local i
   if [[ ! -d "$RUN_DIR" ]]; then
     log "$GATEWAY  not running"
-    for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do log "${NAMES[i]}  not running"; done
+    for ((i = ${#INSTANCES[@]} - 1; i >= 0; i--)); do log "${INSTANCES[i]}  not running"; done
     return 0
   fi
   take_lock
   # The gateway first: its calls in flight drain while the services still answer them.
   stop_one "$GATEWAY"
-  for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do stop_one "${NAMES[i]}"; done
+  local -a present
+  mapfile -t present < <(present_instances)
+  for ((i = ${#present[@]} - 1; i >= 0; i--)); do stop_one "${present[i]}"; done
 }
 
 # ---------------------------------------------------------------- status ----
@@ -568,7 +625,9 @@ cmd_stop() {
 cmd_status() {  # [BUILD]
   local name port sup pid state rc=0 restarts last build=${1:-build} skipped=""
   if [[ "$build" != /* && ! -d "$build" && -d "$ROOT/$build" ]]; then build=$ROOT/$build; fi
-  for name in "${NAMES[@]}" "$GATEWAY"; do
+  local -a present
+  mapfile -t present < <(present_instances)
+  for name in "${present[@]}" "$GATEWAY"; do
     if [[ "$name" == "$GATEWAY" ]]; then
       port=$GATEWAY_PORT
       skipped=$(gateway_skipped "$build")
@@ -623,6 +682,12 @@ main() {
     list)
       for name in "${NAMES[@]}"; do printf '%s %s\n' "$name" "${PORTS[$name]}"; done
       printf '%s %s\n' "$GATEWAY" "$GATEWAY_PORT"
+      ;;
+    list-replicas)
+      for name in "${INSTANCES[@]}"; do
+        printf '%s %s %s %s\n' "$(service_of "$name")" "${REPLICA_OF[$name]}" "${PORTS[$name]}" \
+          "${METRICS_PORTS[$name]}"
+      done
       ;;
     -h | --help | help) usage ;;
     *) usage >&2; exit 2 ;;

@@ -727,6 +727,15 @@ absl::StatusOr<int> EventConsumer::ClaimStale(const std::string& stream) {
   }
   const auto& entries = claimed->elements[1].elements;
   if (entries.empty()) return 0;
+  // Taken over from a consumer that died or stalled (another replica, or this process's
+  // predecessor), or this consumer's own entry whose handler failed: counted per stream.
+  Metrics::Global().Add(absl::StrCat("wuye_bus_claimed_total{stream=\"", stream, "\",group=\"",
+                                     options_.group, "\"}"),
+                        static_cast<int64_t>(entries.size()));
+  LogInfo("bus.claimed")
+      .Str("stream", stream)
+      .Str("group", options_.group)
+      .Int("entries", static_cast<int64_t>(entries.size()));
   // How often each was delivered (for the dead-letter entry only): XPENDING of this consumer.
   auto pending = commands_.Command({"XPENDING", stream, options_.group, "-", "+",
                                     absl::StrCat(options_.batch * 4), options_.consumer});

@@ -613,6 +613,10 @@ TEST_F(BusTest, AConsumerKilledInItsHandlerIsTakenOverAndTheEventAppliedOnce) {
   waitpid(child, &status, 0);
   EXPECT_EQ(Applied(), 0) << "the killed handler's transaction never committed";
 
+  // The survivor (another replica) takes the dead consumer's entry over, and counts it.
+  const std::string claimed =
+      absl::StrCat("wuye_bus_claimed_total{stream=\"", stream_, "\",group=\"consumer\"}");
+  const int64_t claimed_before = Metrics::Global().Counter(claimed);
   ConsumerOptions options = Options();
   options.consumer = "survivor";
   EventConsumer survivor(*db_, redis_, options, Recorder());
@@ -622,6 +626,8 @@ TEST_F(BusTest, AConsumerKilledInItsHandlerIsTakenOverAndTheEventAppliedOnce) {
   ASSERT_TRUE(WaitFor([&] { return Applied() >= 2; }, absl::Seconds(20)));
   EXPECT_EQ(Applied(), 2);
   EXPECT_EQ(Distinct(), 2);
+  EXPECT_EQ(Metrics::Global().Counter(claimed) - claimed_before, 1)
+      << "one entry was pending on the killed consumer";
 }
 
 TEST_F(BusTest, TrimmingNeverRemovesWhatAGroupHasNotAcknowledged) {

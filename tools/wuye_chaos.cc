@@ -6,8 +6,24 @@
 // the charge billing posts from the completion → a payment for it (every seventh sent twice,
 // as a payment gateway does).
 //
+// Beside the flows: every --elder_every-th flow writes a resident to the directory, enrols
+// them in eldercare once eldercare has heard of them, records a visit and a sick-bed day
+// (eldercare's enrolment fees reach billing as charges); every --timer_every-th flow of the
+// first half raises, in an estate of its own whose SLA policy gives emergencies one minute,
+// an emergency repair (dispatch's SLA warning and breach and its escalations, durable timers)
+// and a consultation due at once (intake's overdue timer; with --duty, the task duty raises
+// of it, whose acknowledgement window the run sets to a minute, escalates: duty's timer).
+// Half-way, a billing run of the timers' estate starts (billing's run executor, a durable
+// job): it must finish with one monthly bill per unit.
+// After the drain, every timer that fell due must have fired exactly once.
+//
 //   wuye-chaos --flows=200 --concurrency=16 --pg_url=postgresql://.../postgres
-//              --directory=... --intake=... --dispatch=... --billing=... --performance=...
+//              --directory=... --intake=... --dispatch=... --billing=... --eldercare=...
+//              --duty=...
+//
+// Each service flag is one address or a comma list of its replicas' addresses
+// (127.0.0.1:20052,127.0.0.1:20152): calls go round robin over them, and a replica that is
+// down is left out until it answers again.
 //
 // Every call carries a request_id fixed by the run and the flow, and is retried on
 // UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED and INTERNAL (a service killed or its database
@@ -28,6 +44,7 @@
 #include <map>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,16 +60,30 @@
 #include "shared/auth.h"
 #include "shared/proto_time.h"
 #include "shared/secret.h"
+#include "shared/sql.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 #include "wuye/billing/v1/billing.grpc.pb.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
 #include "wuye/dispatch/v1/dispatch.grpc.pb.h"
+#include "wuye/duty/v1/duty.grpc.pb.h"
+#include "wuye/eldercare/v1/eldercare.grpc.pb.h"
+#include "wuye/events/v1/duty_events.pb.h"
+#include "wuye/events/v1/envelope.pb.h"
 #include "wuye/intake/v1/intake.grpc.pb.h"
 
-ABSL_FLAG(std::string, directory, "127.0.0.1:50051", "directory host:port");
-ABSL_FLAG(std::string, intake, "127.0.0.1:50052", "intake host:port");
-ABSL_FLAG(std::string, dispatch, "127.0.0.1:50053", "dispatch host:port");
-ABSL_FLAG(std::string, billing, "127.0.0.1:50054", "billing host:port");
+ABSL_FLAG(std::string, directory, "127.0.0.1:50051", "directory host:port[,host:port...]");
+ABSL_FLAG(std::string, intake, "127.0.0.1:50052", "intake host:port[,host:port...]");
+ABSL_FLAG(std::string, dispatch, "127.0.0.1:50053", "dispatch host:port[,host:port...]");
+ABSL_FLAG(std::string, billing, "127.0.0.1:50054", "billing host:port[,host:port...]");
+ABSL_FLAG(std::string, eldercare, "",
+          "eldercare host:port[,host:port...]; empty: no eldercare flows");
+ABSL_FLAG(std::string, duty, "",
+          "duty host:port[,host:port...]; empty: its task escalations are not checked");
+ABSL_FLAG(int, elder_every, 20, "every n-th flow also enrols an elder (0: none)");
+ABSL_FLAG(int, timer_every, 25,
+          "every n-th flow of the first half also raises an emergency and a consultation whose "
+          "timers fall due during the run (0: none)");
 ABSL_FLAG(std::string, pg_url, "",
           "the suite's PostgreSQL, any database (checks read wuye_<service>)");
 ABSL_FLAG(std::string, jwt_secret_file, ".local/jwt-secret", "the services' HS256 secret");
@@ -73,11 +104,14 @@ namespace dir = ::wuye::directory::v1;
 namespace itk = ::wuye::intake::v1;
 namespace dsp = ::wuye::dispatch::v1;
 namespace bil = ::wuye::billing::v1;
+namespace eld = ::wuye::eldercare::v1;
+namespace dty = ::wuye::duty::v1;
 namespace common = ::wuye::common::v1;
 namespace ev = ::wuye::events::v1;
 
 constexpr char kItem[] = "CHAOS_FIX";
 constexpr int64_t kPriceFen = 8800;
+constexpr char kZone[] = "Asia/Shanghai";  // the chaos estates'
 
 void Say(const std::string& s) { std::cerr << "chaos: " << s << std::endl; }
 [[noreturn]] void Die(const std::string& s) {
@@ -148,11 +182,94 @@ struct Suite {
   std::unique_ptr<itk::IntakeService::Stub> intake;
   std::unique_ptr<dsp::DispatchService::Stub> dispatch;
   std::unique_ptr<bil::BillingService::Stub> billing;
+  std::unique_ptr<eld::ElderCareService::Stub> eldercare;  // null: no eldercare flows
+  std::unique_ptr<dty::DutyService::Stub> duty;            // null: duty not checked
   std::string group_id, estate_id;
   std::vector<std::string> units;
-  std::vector<std::string> residents;           // of units[i], for the flows' units
-  std::string admin, agent, supervisor, clerk;  // tokens
+  std::vector<std::string> residents;  // of units[i], for the flows' units
+  // The timers' estate: its own units and plumbers, emergencies due within a minute.
+  std::string timer_estate_id;
+  std::vector<std::string> timer_units;
+  std::string billing_run_id;                          // of the timers' estate, started half-way
+  std::string admin, agent, supervisor, clerk, carer;  // tokens
 };
+
+// An estate of the group with `units` units and `technicians` plumbers on shift for the
+// next 12 hours; its id, and the units' ids into `unit_ids`.
+std::string MakeEstate(Suite& s, const std::string& tag, const std::string& name, int units,
+                       int technicians, std::vector<std::string>& unit_ids, absl::Duration budget) {
+  dir::Estate estate;
+  {
+    dir::CreateEstateRequest req;
+    req.set_request_id("chaos-estate-" + tag);
+    req.mutable_estate()->set_name(name);
+    req.mutable_estate()->set_time_zone(kZone);
+    req.mutable_estate()->set_management_fee_fen_per_m2(150);
+    req.mutable_estate()->set_household_count(units);
+    Must(Call(
+             s.admin, [&](auto* c) { return s.directory->CreateEstate(c, req, &estate); }, budget),
+         "CreateEstate");
+  }
+  const std::string estate_id = estate.id();
+  {
+    dir::ImportUnitsRequest req;
+    req.set_request_id("chaos-units-" + tag);
+    req.set_estate_id(estate_id);
+    for (int i = 0; i < units; ++i) {
+      dir::ImportedUnit* u = req.add_units();
+      u->set_building_name(absl::StrCat("B", i / 100 + 1));
+      u->set_number(absl::StrFormat("%04d", i % 100 + 101));
+      u->set_building_area_m2("88.50");
+      u->set_occupancy(dir::OCCUPANCY_SELF_OCCUPIED);
+      u->set_handed_over(true);
+      u->set_floor(i % 100 / 4 + 1);
+    }
+    dir::ImportUnitsResponse resp;
+    Must(Call(
+             s.admin, [&](auto* c) { return s.directory->ImportUnits(c, req, &resp); }, budget),
+         "ImportUnits");
+    dir::ListUnitsRequest list;
+    list.set_estate_id(estate_id);
+    list.set_page_size(1000);
+    do {
+      dir::ListUnitsResponse page;
+      Must(Call(
+               s.admin, [&](auto* c) { return s.directory->ListUnits(c, list, &page); }, budget),
+           "ListUnits");
+      for (const auto& u : page.units()) unit_ids.push_back(u.id());
+      list.set_page_token(page.next_page_token());
+    } while (!list.page_token().empty());
+  }
+  const absl::Time now = absl::Now();
+  for (int t = 0; t < technicians; ++t) {
+    dir::CreateStaffRequest req;
+    req.set_request_id(absl::StrCat("chaos-tech-", tag, "-", t));
+    dir::Staff* st = req.mutable_staff();
+    st->set_name(absl::StrCat("Plumber ", t + 1));
+    st->add_roles(dir::STAFF_ROLE_TECHNICIAN);
+    st->add_skills(dir::SKILL_PLUMBING);
+    st->add_home_estate_ids(estate_id);
+    st->mutable_start_date()->set_year(2020);
+    st->mutable_start_date()->set_month(1);
+    st->mutable_start_date()->set_day(1);
+    dir::Staff made;
+    Must(Call(
+             s.admin, [&](auto* c) { return s.directory->CreateStaff(c, req, &made); }, budget),
+         "CreateStaff");
+    dir::CreateShiftRequest shift;
+    shift.set_request_id(absl::StrCat("chaos-shift-", tag, "-", t));
+    shift.mutable_shift()->set_estate_id(estate_id);
+    shift.mutable_shift()->set_staff_id(made.id());
+    *shift.mutable_shift()->mutable_start_time() = wuye::ToProtoTime(now - absl::Minutes(5));
+    *shift.mutable_shift()->mutable_end_time() = wuye::ToProtoTime(now + absl::Hours(12));
+    dir::Shift made_shift;
+    Must(Call(
+             s.admin, [&](auto* c) { return s.directory->CreateShift(c, shift, &made_shift); },
+             budget),
+         "CreateShift");
+  }
+  return estate_id;
+}
 
 // The chaos group: one estate, its units, a resident of each unit a flow uses, plumbers on
 // shift for the next 12 hours, and the price of the paid item in billing (published to
@@ -173,48 +290,9 @@ void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Du
   s.agent = Mint(secret, s.group_id, "chaos-agent", wuye::roles::kAgent);
   s.supervisor = Mint(secret, s.group_id, "chaos-supervisor", wuye::roles::kSupervisor);
   s.clerk = Mint(secret, s.group_id, "chaos-clerk", wuye::roles::kFinanceClerk);
-  dir::Estate estate;
-  {
-    dir::CreateEstateRequest req;
-    req.set_request_id("chaos-estate-" + run);
-    req.mutable_estate()->set_name("Chaos Gardens");
-    req.mutable_estate()->set_time_zone("Asia/Shanghai");
-    req.mutable_estate()->set_management_fee_fen_per_m2(150);
-    req.mutable_estate()->set_household_count(absl::GetFlag(FLAGS_units));
-    Must(Call(
-             s.admin, [&](auto* c) { return s.directory->CreateEstate(c, req, &estate); }, budget),
-         "CreateEstate");
-  }
-  s.estate_id = estate.id();
-  {
-    dir::ImportUnitsRequest req;
-    req.set_request_id("chaos-units-" + run);
-    req.set_estate_id(s.estate_id);
-    for (int i = 0; i < absl::GetFlag(FLAGS_units); ++i) {
-      dir::ImportedUnit* u = req.add_units();
-      u->set_building_name(absl::StrCat("B", i / 100 + 1));
-      u->set_number(absl::StrFormat("%04d", i % 100 + 101));
-      u->set_building_area_m2("88.50");
-      u->set_occupancy(dir::OCCUPANCY_SELF_OCCUPIED);
-      u->set_handed_over(true);
-      u->set_floor(i % 100 / 4 + 1);
-    }
-    dir::ImportUnitsResponse resp;
-    Must(Call(
-             s.admin, [&](auto* c) { return s.directory->ImportUnits(c, req, &resp); }, budget),
-         "ImportUnits");
-    dir::ListUnitsRequest list;
-    list.set_estate_id(s.estate_id);
-    list.set_page_size(1000);
-    do {
-      dir::ListUnitsResponse page;
-      Must(Call(
-               s.admin, [&](auto* c) { return s.directory->ListUnits(c, list, &page); }, budget),
-           "ListUnits");
-      for (const auto& u : page.units()) s.units.push_back(u.id());
-      list.set_page_token(page.next_page_token());
-    } while (!list.page_token().empty());
-  }
+  s.carer = Mint(secret, s.group_id, "chaos-carer", wuye::roles::kCareWorker);
+  s.estate_id = MakeEstate(s, run, "Chaos Gardens", absl::GetFlag(FLAGS_units),
+                           absl::GetFlag(FLAGS_technicians), s.units, budget);
   // The resident who agrees the price and signs (dispatch checks they live in the unit).
   const size_t used = std::min<size_t>(s.units.size(), absl::GetFlag(FLAGS_flows));
   for (size_t i = 0; i < used; ++i) {
@@ -229,33 +307,72 @@ void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Du
          "CreateResident");
     s.residents.push_back(made.id());
   }
-  const absl::Time now = absl::Now();
-  for (int t = 0; t < absl::GetFlag(FLAGS_technicians); ++t) {
-    dir::CreateStaffRequest req;
-    req.set_request_id(absl::StrCat("chaos-tech-", run, "-", t));
-    dir::Staff* st = req.mutable_staff();
-    st->set_name(absl::StrCat("Plumber ", t + 1));
-    st->add_roles(dir::STAFF_ROLE_TECHNICIAN);
-    st->add_skills(dir::SKILL_PLUMBING);
-    st->add_home_estate_ids(s.estate_id);
-    st->mutable_start_date()->set_year(2020);
-    st->mutable_start_date()->set_month(1);
-    st->mutable_start_date()->set_day(1);
-    dir::Staff made;
-    Must(Call(
-             s.admin, [&](auto* c) { return s.directory->CreateStaff(c, req, &made); }, budget),
-         "CreateStaff");
-    dir::CreateShiftRequest shift;
-    shift.set_request_id(absl::StrCat("chaos-shift-", run, "-", t));
-    shift.mutable_shift()->set_estate_id(s.estate_id);
-    shift.mutable_shift()->set_staff_id(made.id());
-    *shift.mutable_shift()->mutable_start_time() = wuye::ToProtoTime(now - absl::Minutes(5));
-    *shift.mutable_shift()->mutable_end_time() = wuye::ToProtoTime(now + absl::Hours(12));
-    dir::Shift made_shift;
-    Must(Call(
-             s.admin, [&](auto* c) { return s.directory->CreateShift(c, shift, &made_shift); },
-             budget),
-         "CreateShift");
+  // The timers' estate: three plumbers, and emergencies on site within a minute, escalated
+  // after a minute not accepted and every minute after (dispatch's durable timers).
+  if (absl::GetFlag(FLAGS_timer_every) > 0) {
+    s.timer_estate_id =
+        MakeEstate(s, run + "-timers", "Chaos Timers", 20, 3, s.timer_units, budget);
+    dsp::UpdateSlaPolicyRequest req;
+    req.set_request_id("chaos-sla-" + run);
+    dsp::SlaPolicy* p = req.mutable_policy();
+    p->set_estate_id(s.timer_estate_id);
+    p->set_emergency_day_minutes(1);
+    p->set_emergency_night_minutes(1);
+    dsp::PriorityEscalation* e = p->add_escalations();
+    e->set_priority(common::PRIORITY_EMERGENCY);
+    e->set_accept_within_minutes(1);
+    e->set_escalate_every_minutes(1);
+    dsp::SlaPolicy made;
+    grpc::Status st;
+    // Dispatch learns of the estate from the directory's event: NOT_FOUND until then.
+    Await(
+        [&] {
+          st = Call(
+              s.admin, [&](auto* c) { return s.dispatch->UpdateSlaPolicy(c, req, &made); }, budget);
+          return st.error_code() != grpc::NOT_FOUND;
+        },
+        budget);
+    Must(st, "UpdateSlaPolicy");
+    // Duty's task of an overdue consultation goes to the team lead on duty (one is, here);
+    // not acknowledged within a minute, to the supervisor, a minute later to the estate
+    // manager.
+    if (s.duty) {
+      dir::CreateStaffRequest lead;
+      lead.set_request_id("chaos-team-lead-" + run);
+      lead.mutable_staff()->set_name("Team lead");
+      lead.mutable_staff()->add_roles(dir::STAFF_ROLE_TEAM_LEAD);
+      lead.mutable_staff()->add_home_estate_ids(s.timer_estate_id);
+      lead.mutable_staff()->mutable_start_date()->set_year(2020);
+      lead.mutable_staff()->mutable_start_date()->set_month(1);
+      lead.mutable_staff()->mutable_start_date()->set_day(1);
+      dir::Staff made_lead;
+      Must(Call(
+               s.admin, [&](auto* c) { return s.directory->CreateStaff(c, lead, &made_lead); },
+               budget),
+           "CreateStaff (team lead)");
+      dir::CreateShiftRequest shift;
+      shift.set_request_id("chaos-team-lead-shift-" + run);
+      shift.mutable_shift()->set_estate_id(s.timer_estate_id);
+      shift.mutable_shift()->set_staff_id(made_lead.id());
+      *shift.mutable_shift()->mutable_start_time() =
+          wuye::ToProtoTime(absl::Now() - absl::Minutes(5));
+      *shift.mutable_shift()->mutable_end_time() = wuye::ToProtoTime(absl::Now() + absl::Hours(12));
+      dir::Shift made_shift;
+      Must(Call(
+               s.admin, [&](auto* c) { return s.directory->CreateShift(c, shift, &made_shift); },
+               budget),
+           "CreateShift (team lead)");
+      dty::UpdateSettingsRequest set;
+      set.set_request_id("chaos-duty-settings-" + run);
+      dty::AckWindow* w = set.mutable_settings()->add_ack_windows();
+      w->set_kind(ev::TASK_KIND_CONSULTATION_OVERDUE);
+      w->mutable_window()->set_seconds(60);
+      set.mutable_update_mask()->add_paths("ack_windows");
+      dty::Settings out;
+      Must(Call(
+               s.admin, [&](auto* c) { return s.duty->UpdateSettings(c, set, &out); }, budget),
+           "UpdateSettings (duty)");
+    }
   }
   {
     bil::SetStandardPriceRequest req;
@@ -474,6 +591,152 @@ FlowResult RunFlow(const Suite& s, const std::string& run, int i, absl::Duration
   return r;
 }
 
+// A mainland ID number (GB 11643: region, birth date, sequence, check character) born on
+// the given day: what eldercare checks against the resident's date of birth.
+std::string IdNumber(int year, int month, int day, int seq) {
+  std::string body = absl::StrFormat("310115%04d%02d%02d%03d", year, month, day, seq % 1000);
+  static constexpr int kWeights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+  int sum = 0;
+  for (int k = 0; k < 17; ++k) sum += (body[k] - '0') * kWeights[k];
+  return body + "10X98765432"[sum % 11];
+}
+
+// What a side flow did, for the checks.
+struct SideResult {
+  bool resident = false, enrolled = false, visited = false, care_day = false;  // eldercare
+  bool consultation = false, emergency = false;                                // timers
+  std::string failed_step;
+};
+
+// A directory write (a new resident, aged 76, owner of a flow's unit), their enrolment in
+// eldercare once eldercare has heard of them, a visit and a sick-bed day.
+SideResult RunElderFlow(const Suite& s, const std::string& run, int i, absl::Duration budget) {
+  SideResult r;
+  const std::string rid = absl::StrCat("chaos-", run, "-", i, "-elder-");
+  auto fail = [&](std::string step, const grpc::Status& st) {
+    r.failed_step = absl::StrCat(step, ": ", st.error_code(), " ", st.error_message());
+    return r;
+  };
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), wuye::EstateZone(kZone));
+  const int year = static_cast<int>(today.year()) - 76 - (i / 1000) % 10, month = 3,
+            day = 1 + (i / 20) % 28;
+  dir::Resident resident;
+  {
+    dir::CreateResidentRequest req;
+    req.set_request_id(rid + "resident");
+    req.mutable_resident()->set_unit_id(s.units[i % s.units.size()]);
+    req.mutable_resident()->set_name(absl::StrCat("Elder ", i));
+    req.mutable_resident()->set_role(dir::RESIDENT_ROLE_OWNER);
+    req.mutable_resident()->mutable_date_of_birth()->set_year(year);
+    req.mutable_resident()->mutable_date_of_birth()->set_month(month);
+    req.mutable_resident()->mutable_date_of_birth()->set_day(day);
+    grpc::Status st = Call(
+        s.admin, [&](auto* c) { return s.directory->CreateResident(c, req, &resident); }, budget);
+    if (!st.ok()) return fail("CreateResident (elder)", st);
+  }
+  r.resident = true;
+  eld::Elder elder;
+  {
+    eld::EnrolElderRequest req;
+    req.set_request_id(rid + "enrol");
+    req.set_resident_id(resident.id());
+    req.set_id_number(IdNumber(year, month, day, i));
+    eld::Consent* consent = req.mutable_consent();
+    consent->set_scope("home elderly care and health records");
+    consent->set_version("2026-01");
+    *consent->mutable_signed_at() = wuye::ToProtoTime(absl::Now() - absl::Hours(1));
+    consent->set_signed_by(absl::StrCat("Elder ", i));
+    eld::FamilyContact* c = req.add_family_contacts();
+    c->set_name("Family");
+    c->set_relation("child");
+    c->set_phone("13800138000");
+    req.set_visit_every_days(7);
+    // Eldercare learns of the resident from the directory's event: NOT_FOUND until then.
+    grpc::Status st;
+    Await(
+        [&] {
+          st = Call(
+              s.agent, [&](auto* ctx) { return s.eldercare->EnrolElder(ctx, req, &elder); },
+              budget);
+          return st.error_code() != grpc::NOT_FOUND;
+        },
+        budget);
+    if (!st.ok()) return fail("EnrolElder", st);
+  }
+  r.enrolled = true;
+  {
+    eld::RecordVisitRequest req;
+    req.set_request_id(rid + "visit");
+    req.set_elder_id(elder.id());
+    *req.mutable_visited_at() = elder.create_time();
+    req.set_observations("In good spirits; medicine box refilled.");
+    req.set_care_plan_followed(true);
+    eld::Visit out;
+    grpc::Status st = Call(
+        s.carer, [&](auto* ctx) { return s.eldercare->RecordVisit(ctx, req, &out); }, budget);
+    if (!st.ok()) return fail("RecordVisit", st);
+  }
+  r.visited = true;
+  {
+    eld::RecordCareDayRequest req;
+    req.set_request_id(rid + "careday");
+    req.set_elder_id(elder.id());
+    // The enrolment day (eldercare's today in the estate's zone): never in the future.
+    *req.mutable_day() = elder.enrolled_on();
+    req.set_kind(eld::CARE_KIND_SICKBED);
+    req.set_supervision_note("Dressing changed; temperature normal.");
+    eld::CareDay out;
+    grpc::Status st = Call(
+        s.carer, [&](auto* ctx) { return s.eldercare->RecordCareDay(ctx, req, &out); }, budget);
+    if (!st.ok()) return fail("RecordCareDay", st);
+  }
+  r.care_day = true;
+  return r;
+}
+
+// In the timers' estate: a consultation left unanswered (due at once: intake publishes it
+// overdue, once) and an emergency repair nobody accepts (dispatch warns at 80 % of its
+// one-minute SLA, breaches it, escalates each minute: each once).
+SideResult RunTimerFlow(const Suite& s, const std::string& run, int i, absl::Duration budget) {
+  SideResult r;
+  const std::string rid = absl::StrCat("chaos-", run, "-", i, "-timer-");
+  const std::string unit = s.timer_units[i % s.timer_units.size()];
+  for (bool emergency : {false, true}) {
+    itk::CreateTicketRequest req;
+    req.set_request_id(rid + (emergency ? "emergency" : "consultation"));
+    itk::Ticket* t = req.mutable_ticket();
+    t->set_estate_id(s.timer_estate_id);
+    t->mutable_location()->set_unit_id(unit);
+    t->set_channel(common::CHANNEL_APP);
+    if (emergency) {
+      t->set_kind(common::TICKET_KIND_REPAIR_UNIT);
+      t->set_summary(absl::StrCat("Chaos burst pipe ", i));
+      t->set_category(common::WORK_CATEGORY_PLUMBING);
+      t->set_priority(common::PRIORITY_EMERGENCY);
+    } else {
+      t->set_kind(common::TICKET_KIND_CONSULTATION);
+      t->set_summary(absl::StrCat("Chaos question ", i));
+    }
+    itk::Ticket made;
+    grpc::Status st;
+    // Intake learns of the estate from the directory's event: NOT_FOUND until then.
+    Await(
+        [&] {
+          st = Call(
+              s.agent, [&](auto* c) { return s.intake->CreateTicket(c, req, &made); }, budget);
+          return st.error_code() != grpc::NOT_FOUND;
+        },
+        budget);
+    if (!st.ok()) {
+      r.failed_step = absl::StrCat("CreateTicket (", emergency ? "emergency" : "consultation",
+                                   "): ", st.error_code(), " ", st.error_message());
+      return r;
+    }
+    (emergency ? r.emergency : r.consultation) = true;
+  }
+  return r;
+}
+
 // What the services hold for the run's group, read from their databases.
 struct Holdings {
   int64_t tickets = 0, tickets_resolved = 0;
@@ -482,7 +745,72 @@ struct Holdings {
   int64_t payments = 0, payments_distinct = 0;
   int64_t ledger_sum = 0;
   int64_t unsigned_lines = 0;  // performance: one line per order completed unsigned
+  // The side flows: the directory's residents, eldercare's elders, visits, care days and
+  // charges, and billing's bills of those charges.
+  int64_t residents = 0, elders = 0, visits = 0, care_days = 0, elder_charges = 0;
+  int64_t elder_bills = 0, elder_bills_distinct = 0;
+  // The timers' estate: consultations and emergency orders, and their timers.
+  int64_t consultations = 0, overdue_events = 0, overdue_subjects = 0;
+  int64_t emergencies = 0, emergencies_distinct = 0, emergencies_settled = 0;
+  int64_t timers_due = 0, timers_once = 0, timers_twice = 0, timers_missing = 0;
+  int64_t warnings_skipped = 0;  // breached before its warning's tick: none due
+  // The billing run: its state (3 done), units, and the monthly bills it issued.
+  int64_t run_state = 0, run_units = 0, run_bills = 0, run_bills_distinct = 0;
+  // Duty: the tasks of the overdue consultations, and those whose escalation is overdue.
+  int64_t duty_tasks = 0, duty_escalations = 0, duty_late = 0;
 };
+
+// The level of a duty task's role (services/duty: team lead 1, supervisor 2, manager 3).
+int LevelOfRole(int role) {
+  switch (role) {
+    case ev::STAFF_ROLE_TEAM_LEAD:
+      return 1;
+    case ev::STAFF_ROLE_SUPERVISOR:
+      return 2;
+    case ev::STAFF_ROLE_ESTATE_MANAGER:
+      return 3;
+    default:
+      return 0;
+  }
+}
+
+// Counts each durable timer of the timers' estate that fell due: once, twice or more (the
+// extra firings), never. A consultation's overdue event (one per ticket); an emergency
+// order's SLA warning and breach, and each escalation level it reached (one step each).
+void CountTimers(Holdings& h, const std::map<std::string, int>& overdue_by_ticket,
+                 const std::vector<std::string>& consultation_ids,
+                 const std::vector<dsp::WorkOrder>& orders) {
+  auto tally = [&h](int fired) {
+    ++h.timers_due;
+    if (fired == 1) ++h.timers_once;
+    if (fired == 0) ++h.timers_missing;
+    if (fired > 1) h.timers_twice += fired - 1;
+  };
+  for (const std::string& id : consultation_ids) {
+    auto it = overdue_by_ticket.find(id);
+    tally(it == overdue_by_ticket.end() ? 0 : it->second);
+  }
+  for (const dsp::WorkOrder& o : orders) {
+    int warned = 0, breached = 0;
+    std::map<int, int> escalated;  // level → steps
+    for (const dsp::Step& step : o.history()) {
+      if (step.what() == "sla_warning") ++warned;
+      if (step.what() == "sla_breached") ++breached;
+      if (step.what() == "escalated") ++escalated[step.escalation_level()];
+    }
+    if (warned == 0 && breached > 0) {
+      ++h.warnings_skipped;  // the breach was due first: the warning is not
+    } else if (o.sla_warned() || warned > 0) {
+      tally(warned);
+    }
+    if (o.sla_breached() || breached > 0) tally(breached);
+    for (int level = 1; level <= o.escalation_level(); ++level) tally(escalated[level]);
+    for (const auto& [level, n] : escalated) {
+      if (level < 1 || level > o.escalation_level()) h.timers_twice += n;  // a step too many
+    }
+    h.emergencies_settled += o.sla_breached() && o.escalation_level() >= 1;
+  }
+}
 
 std::string DbUrl(const std::string& admin, const std::string& db) {
   size_t slash = admin.rfind('/');
@@ -490,33 +818,42 @@ std::string DbUrl(const std::string& admin, const std::string& db) {
   return admin.substr(0, slash + 1) + db + (query == std::string::npos ? "" : admin.substr(query));
 }
 
-int64_t One(const std::string& url, const std::string& sql, const std::string& group) {
+template <class... Args>
+int64_t One(const std::string& url, const std::string& sql, const Args&... args) {
   pqxx::connection conn(url);
   pqxx::nontransaction tx(conn);
-  return tx.exec_params1(sql, group)[0].as<int64_t>(0);
+  const pqxx::row row = tx.exec_params1(sql, args...);
+  return row[0].as<int64_t>(0);
 }
 
-absl::StatusOr<Holdings> Read(const std::string& admin, const std::string& group) {
+absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
+  const std::string& group = s.group_id;
   Holdings h;
   try {
     const std::string intake = DbUrl(admin, "wuye_intake"),
                       dispatch = DbUrl(admin, "wuye_dispatch"),
                       billing = DbUrl(admin, "wuye_billing"),
                       performance = DbUrl(admin, "wuye_performance");
-    h.tickets = One(intake, "SELECT count(*) FROM tickets WHERE group_id = $1", group);
+    // The flows' estate (the timers' has tickets and orders of its own).
+    h.tickets = One(intake, "SELECT count(*) FROM tickets WHERE group_id = $1 AND estate_id = $2",
+                    group, s.estate_id);
     // resolved, callback due, closed (events/v1 TicketState 5, 6, 7)
-    h.tickets_resolved = One(
-        intake, "SELECT count(*) FROM tickets WHERE group_id = $1 AND state IN (5, 6, 7)", group);
+    h.tickets_resolved = One(intake,
+                             "SELECT count(*) FROM tickets WHERE group_id = $1 AND estate_id = $2 "
+                             "AND state IN (5, 6, 7)",
+                             group, s.estate_id);
     // Orders made of tickets (origin 2); dispatch also raises preventive inspections (origin
     // 4) after the third repair of a unit within 90 days, which the flows trigger too.
-    h.orders =
-        One(dispatch, "SELECT count(*) FROM work_orders WHERE group_id = $1 AND origin = 2", group);
+    h.orders = One(dispatch,
+                   "SELECT count(*) FROM work_orders WHERE group_id = $1 AND estate_id = $2 AND "
+                   "origin = 2",
+                   group, s.estate_id);
     h.preventive =
         One(dispatch, "SELECT count(*) FROM work_orders WHERE group_id = $1 AND origin = 4", group);
-    h.orders_distinct =
-        One(dispatch,
-            "SELECT count(DISTINCT origin_ref) FROM work_orders WHERE group_id = $1 AND origin = 2",
-            group);
+    h.orders_distinct = One(dispatch,
+                            "SELECT count(DISTINCT origin_ref) FROM work_orders WHERE group_id = "
+                            "$1 AND estate_id = $2 AND origin = 2",
+                            group, s.estate_id);
     h.orders_completed = One(
         dispatch,
         "SELECT count(*) FROM work_orders WHERE group_id = $1 AND origin = 2 AND state = 8", group);
@@ -537,6 +874,128 @@ absl::StatusOr<Holdings> Read(const std::string& admin, const std::string& group
         One(performance,
             "SELECT count(*) FROM lines WHERE group_id = $1 AND rule = 'work_unsigned'", group);
 
+    const std::string directory = DbUrl(admin, "wuye_directory");
+    h.residents = One(directory, "SELECT count(*) FROM residents WHERE group_id = $1", group);
+    if (s.eldercare) {
+      const std::string eldercare = DbUrl(admin, "wuye_eldercare");
+      h.elders = One(eldercare, "SELECT count(*) FROM elders WHERE group_id = $1", group);
+      h.visits = One(eldercare, "SELECT count(*) FROM visits WHERE group_id = $1", group);
+      h.care_days = One(eldercare, "SELECT count(*) FROM care_days WHERE group_id = $1", group);
+      h.elder_charges = One(
+          eldercare, "SELECT count(*) FROM charges WHERE group_id = $1 AND amount_fen > 0", group);
+      h.elder_bills = One(
+          billing, "SELECT count(*) FROM bills WHERE group_id = $1 AND source LIKE 'eldercare:%'",
+          group);
+      h.elder_bills_distinct = One(billing,
+                                   "SELECT count(DISTINCT source) FROM bills WHERE group_id = $1 "
+                                   "AND source LIKE 'eldercare:%'",
+                                   group);
+    }
+    if (!s.timer_estate_id.empty()) {
+      std::vector<std::string> consultations;
+      std::map<std::string, int> overdue;
+      std::vector<dsp::WorkOrder> orders;
+      {
+        pqxx::connection conn(intake);
+        pqxx::nontransaction tx(conn);
+        for (const auto& row :
+             tx.exec_params("SELECT id::text FROM tickets WHERE group_id = $1 AND estate_id = $2 "
+                            "AND kind = 1",
+                            group, s.timer_estate_id)) {
+          consultations.push_back(row[0].as<std::string>());
+        }
+        // Each overdue consultation's event, as intake's outbox holds it (kept a day).
+        for (const auto& row : tx.exec(
+                 "SELECT envelope FROM wuye_outbox WHERE type = 'intake.consultation.overdue'")) {
+          ev::Event e;
+          if (!e.ParseFromString(wuye::sql::Bytes(row[0]))) continue;
+          if (e.group_id() != group) continue;
+          ++overdue[e.subject()];
+          ++h.overdue_events;
+        }
+      }
+      {
+        pqxx::connection conn(dispatch);
+        pqxx::nontransaction tx(conn);
+        for (const auto& row :
+             tx.exec_params("SELECT data FROM work_orders WHERE group_id = $1 AND estate_id = $2",
+                            group, s.timer_estate_id)) {
+          dsp::WorkOrder o;
+          if (o.ParseFromString(wuye::sql::Bytes(row[0]))) {
+            orders.push_back(std::move(o));
+          }
+        }
+      }
+      h.consultations = static_cast<int64_t>(consultations.size());
+      h.overdue_subjects = static_cast<int64_t>(overdue.size());
+      h.emergencies = static_cast<int64_t>(orders.size());
+      std::set<std::string> refs;
+      for (const auto& o : orders) refs.insert(o.ticket_id());
+      h.emergencies_distinct = static_cast<int64_t>(refs.size());
+      CountTimers(h, overdue, consultations, orders);
+    }
+    if (!s.billing_run_id.empty()) {
+      pqxx::connection conn(billing);
+      pqxx::nontransaction tx(conn);
+      auto run = tx.exec_params(
+          "SELECT state, units_total, period, estate_id FROM billing_runs WHERE id = $1",
+          s.billing_run_id);
+      if (!run.empty()) {
+        h.run_state = run[0][0].as<int64_t>();
+        h.run_units = run[0][1].as<int64_t>();
+        auto bills = tx.exec_params1(
+            "SELECT count(*), count(DISTINCT unit_id) FROM bills WHERE group_id = $1 AND "
+            "estate_id = $2 AND kind = 1 AND period = $3",
+            group, run[0][3].as<std::string>(), run[0][2].as<std::string>());
+        h.run_bills = bills[0].as<int64_t>();
+        h.run_bills_distinct = bills[1].as<int64_t>();
+      }
+      // One durable job: done once, one bill per unit it counted.
+      ++h.timers_due;
+      if (h.run_state == 3 && h.run_bills_distinct == h.run_units) ++h.timers_once;
+      if (h.run_state != 3) ++h.timers_missing;
+      h.timers_twice += h.run_bills - h.run_bills_distinct;
+    }
+    if (!s.timer_estate_id.empty() && s.duty) {
+      // Each task's escalations: one duty.task.escalated per level it climbed.
+      pqxx::connection conn(DbUrl(admin, "wuye_duty"));
+      pqxx::nontransaction tx(conn);
+      // Each task's level when raised (a role nobody holds on duty is skipped at once:
+      // not an escalation of the timer's), and its escalations since.
+      std::map<std::string, int> escalated, raised_level;
+      for (const auto& row :
+           tx.exec("SELECT type, envelope FROM wuye_outbox WHERE type IN ('duty.task.raised', "
+                   "'duty.task.escalated')")) {
+        ev::Event e;
+        if (!e.ParseFromString(wuye::sql::Bytes(row[1])) || e.group_id() != group) continue;
+        if (row[0].as<std::string>() == "duty.task.raised") {
+          ev::TaskChanged raised;
+          if (e.payload().UnpackTo(&raised)) raised_level[e.subject()] = raised.level();
+        } else {
+          ++escalated[e.subject()];
+          ++h.duty_escalations;
+        }
+      }
+      for (const auto& row : tx.exec_params(
+               "SELECT id::text, level, first_role, (state IN (1, 2) AND level < 3 AND "
+               "ack_due_at < now() - interval '10 seconds') FROM tasks WHERE group_id = $1 AND "
+               "estate_id = $2 AND kind = $3",
+               group, s.timer_estate_id, static_cast<int>(ev::TASK_KIND_CONSULTATION_OVERDUE))) {
+        ++h.duty_tasks;
+        const std::string id = row[0].as<std::string>();
+        const auto raised = raised_level.find(id);
+        const int climbed =
+            row[1].as<int>() -
+            (raised == raised_level.end() ? LevelOfRole(row[2].as<int>()) : raised->second);
+        const int fired = escalated[id];
+        h.timers_due += climbed;
+        h.timers_once += std::min(fired, climbed);
+        h.timers_twice += std::max(0, fired - climbed);
+        h.timers_missing += std::max(0, climbed - fired);
+        h.duty_late += row[3].as<bool>();  // due 10 s ago and not escalated: not yet settled
+      }
+    }
+
   } catch (const std::exception& e) {
     return absl::UnavailableError(e.what());
   }
@@ -555,28 +1014,70 @@ int main(int argc, char** argv) {
   const absl::Duration budget = absl::GetFlag(FLAGS_step_budget);
   const int flows = absl::GetFlag(FLAGS_flows);
 
-  auto channel = [](const std::string& target) {
+  // One channel per service over all its replicas: "ipv4:" with their addresses, round
+  // robin (a replica that is down is skipped until it answers again).
+  auto channel = [](const std::string& addresses) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+    args.SetLoadBalancingPolicyName("round_robin");
+    // One address (perhaps a name) as it is; a list of host:port as IPv4 addresses.
+    const bool as_is = !absl::StrContains(addresses, ',') || absl::StrContains(addresses, ":///") ||
+                       absl::StartsWith(addresses, "ipv");
+    return grpc::CreateCustomChannel(as_is ? addresses : "ipv4:" + addresses,
+                                     grpc::InsecureChannelCredentials(), args);
   };
   Suite s;
   s.directory = dir::DirectoryService::NewStub(channel(absl::GetFlag(FLAGS_directory)));
   s.intake = itk::IntakeService::NewStub(channel(absl::GetFlag(FLAGS_intake)));
   s.dispatch = dsp::DispatchService::NewStub(channel(absl::GetFlag(FLAGS_dispatch)));
   s.billing = bil::BillingService::NewStub(channel(absl::GetFlag(FLAGS_billing)));
+  if (std::string e = absl::GetFlag(FLAGS_eldercare); !e.empty()) {
+    s.eldercare = eld::ElderCareService::NewStub(channel(e));
+  }
+  if (std::string d = absl::GetFlag(FLAGS_duty); !d.empty()) {
+    s.duty = dty::DutyService::NewStub(channel(d));
+  }
   Setup(s, ReadSecret(absl::GetFlag(FLAGS_jwt_secret_file)), run, budget);
   Say(absl::StrCat("group ", s.group_id, ", ", s.units.size(), " units; driving ", flows,
                    " flows, ", absl::GetFlag(FLAGS_concurrency), " at a time"));
 
   std::vector<FlowResult> results(flows);
+  std::vector<SideResult> elder_results(flows), timer_results(flows);
+  const int elder_every = s.eldercare ? absl::GetFlag(FLAGS_elder_every) : 0;
+  const int timer_every = s.timer_estate_id.empty() ? 0 : absl::GetFlag(FLAGS_timer_every);
+  std::string billing_run_id, billing_run_failure;  // written by the one flow that starts it
   std::atomic<int> next{0}, finished{0};
   const absl::Time start = absl::Now();
   std::vector<std::thread> workers;
   for (int w = 0; w < absl::GetFlag(FLAGS_concurrency); ++w) {
     workers.emplace_back([&] {
       for (int i; (i = next.fetch_add(1)) < flows;) {
+        // The timers in the first half only: they fall due (a minute) before the drain ends.
+        if (timer_every > 0 && i % timer_every == 0 && i < flows / 2) {
+          timer_results[i] = RunTimerFlow(s, run, i, budget);
+        }
+        if (timer_every > 0 && i == flows / 2) {
+          // The billing run of the timers' estate, this month in the estate's zone.
+          const absl::CivilMonth month(absl::ToCivilDay(absl::Now(), wuye::EstateZone(kZone)));
+          bil::StartBillingRunRequest req;
+          req.set_request_id("chaos-billing-run-" + run);
+          req.set_estate_id(s.timer_estate_id);
+          req.mutable_period()->set_year(static_cast<int32_t>(month.year()));
+          req.mutable_period()->set_month(month.month());
+          bil::BillingRun made;
+          grpc::Status st = Call(
+              s.clerk, [&](auto* c) { return s.billing->StartBillingRun(c, req, &made); }, budget);
+          if (st.ok()) {
+            billing_run_id = made.id();
+          } else {
+            billing_run_failure =
+                absl::StrCat("StartBillingRun: ", st.error_code(), " ", st.error_message());
+          }
+        }
+        if (elder_every > 0 && i % elder_every == elder_every / 2) {
+          elder_results[i] = RunElderFlow(s, run, i, budget);
+        }
         results[i] = RunFlow(s, run, i, budget);
         int done = finished.fetch_add(1) + 1;
         if (done % std::max(1, flows / 10) == 0) Say(absl::StrCat(done, "/", flows, " flows"));
@@ -602,6 +1103,24 @@ int main(int argc, char** argv) {
     auto& [n, first] = failures[r.failed_step.substr(0, r.failed_step.find(':'))];
     if (n++ == 0) first = r.failed_step;
   }
+  int64_t elder_residents = 0, enrolled = 0, visited = 0, care_days = 0;
+  int64_t consultations = 0, emergencies = 0;
+  for (const auto* side : {&elder_results, &timer_results}) {
+    for (const SideResult& r : *side) {
+      elder_residents += r.resident;
+      enrolled += r.enrolled;
+      visited += r.visited;
+      care_days += r.care_day;
+      consultations += r.consultation;
+      emergencies += r.emergency;
+      if (r.failed_step.empty()) continue;
+      auto& [n, first] = failures[r.failed_step.substr(0, r.failed_step.find(':'))];
+      if (n++ == 0) first = r.failed_step;
+    }
+  }
+  const int64_t residents = static_cast<int64_t>(s.residents.size()) + elder_residents;
+  s.billing_run_id = billing_run_id;
+  if (!billing_run_failure.empty()) failures["StartBillingRun"] = {1, billing_run_failure};
   for (const auto& [step, f] : failures) {
     Say(absl::StrCat(f.first, " flows stopped at ", step, " (first: ", f.second, ")"));
   }
@@ -614,9 +1133,20 @@ int main(int argc, char** argv) {
   const absl::Time drain_start = absl::Now();
   Holdings h;
   auto settled = [&] {
-    auto read = Read(pg, s.group_id);
+    auto read = Read(pg, s);
     if (!read.ok()) return false;
     h = *read;
+    // The side flows' writes have arrived (eldercare's charges in billing too), and every
+    // timer has fallen due and fired: each consultation published overdue, each emergency
+    // breached and escalated.
+    if (h.residents < residents || h.elders < enrolled || h.visits < visited ||
+        h.care_days < care_days || h.elder_bills_distinct < h.elder_charges ||
+        h.consultations < consultations || h.overdue_subjects < h.consultations ||
+        h.emergencies_distinct < emergencies || h.emergencies_settled < h.emergencies ||
+        (s.duty && (h.duty_tasks < h.consultations || h.duty_late > 0)) ||
+        (!s.billing_run_id.empty() && h.run_state != 3)) {
+      return false;
+    }
     // Every accepted ticket has its order; orders the flows saw completed are completed and
     // charged; ledger balanced. (Orders beyond what the flows saw may still be in flight.)
     return h.tickets >= accepted && h.orders_distinct >= accepted &&
@@ -627,17 +1157,28 @@ int main(int argc, char** argv) {
   bool drained = Await(settled, absl::GetFlag(FLAGS_drain_timeout));
   const double drain_seconds = absl::ToDoubleSeconds(absl::Now() - drain_start);
 
-  const int64_t lost = std::max<int64_t>(0, accepted - h.tickets) +
-                       std::max<int64_t>(0, accepted - h.orders_distinct) +
-                       std::max<int64_t>(0, completed - h.orders_completed) +
-                       std::max<int64_t>(0, completed - h.tickets_resolved) +
-                       std::max<int64_t>(0, completed - h.charges_distinct) +
-                       std::max<int64_t>(0, paid - h.payments_distinct) +
-                       std::max<int64_t>(0, unsigned_done - h.unsigned_lines);
-  const int64_t twice = (h.tickets - std::min(h.tickets, accepted)) +
-                        (h.orders - h.orders_distinct) + (h.charges - h.charges_distinct) +
-                        (h.payments - h.payments_distinct) +
-                        std::max<int64_t>(0, h.unsigned_lines - unsigned_done);
+  const int64_t lost =
+      std::max<int64_t>(0, accepted - h.tickets) +
+      std::max<int64_t>(0, accepted - h.orders_distinct) +
+      std::max<int64_t>(0, completed - h.orders_completed) +
+      std::max<int64_t>(0, completed - h.tickets_resolved) +
+      std::max<int64_t>(0, completed - h.charges_distinct) +
+      std::max<int64_t>(0, paid - h.payments_distinct) +
+      std::max<int64_t>(0, unsigned_done - h.unsigned_lines) +
+      std::max<int64_t>(0, residents - h.residents) + std::max<int64_t>(0, enrolled - h.elders) +
+      std::max<int64_t>(0, visited - h.visits) + std::max<int64_t>(0, care_days - h.care_days) +
+      std::max<int64_t>(0, h.elder_charges - h.elder_bills_distinct) +
+      std::max<int64_t>(0, consultations - h.consultations) +
+      std::max<int64_t>(0, emergencies - h.emergencies_distinct) + h.timers_missing;
+  const int64_t twice =
+      (h.tickets - std::min(h.tickets, accepted)) + (h.orders - h.orders_distinct) +
+      (h.charges - h.charges_distinct) + (h.payments - h.payments_distinct) +
+      std::max<int64_t>(0, h.unsigned_lines - unsigned_done) +
+      std::max<int64_t>(0, h.residents - residents) + std::max<int64_t>(0, h.elders - enrolled) +
+      std::max<int64_t>(0, h.visits - visited) + std::max<int64_t>(0, h.care_days - care_days) +
+      (h.elder_bills - h.elder_bills_distinct) +
+      std::max<int64_t>(0, h.consultations - consultations) +
+      (h.emergencies - h.emergencies_distinct) + h.timers_twice;
   std::printf("\nchaos: %d flows in %.1f s\n", flows, flow_seconds);
   std::printf("  %-34s %lld\n", "flows accepted (ticket created)",
               static_cast<long long>(accepted));
@@ -655,6 +1196,40 @@ int main(int argc, char** argv) {
               static_cast<long long>(h.payments), static_cast<long long>(h.payments_distinct));
   std::printf("  %-34s %lld unsigned-work lines\n", "performance holds",
               static_cast<long long>(h.unsigned_lines));
+  std::printf("  %-34s %lld residents (%lld written by the flows)\n", "directory holds",
+              static_cast<long long>(h.residents), static_cast<long long>(elder_residents));
+  if (s.eldercare) {
+    std::printf("  %-34s %lld elders (%lld enrolled), %lld visits, %lld care days\n",
+                "eldercare holds", static_cast<long long>(h.elders),
+                static_cast<long long>(enrolled), static_cast<long long>(h.visits),
+                static_cast<long long>(h.care_days));
+    std::printf("  %-34s %lld of eldercare's %lld charges (%lld bills)\n", "billing holds",
+                static_cast<long long>(h.elder_bills_distinct),
+                static_cast<long long>(h.elder_charges), static_cast<long long>(h.elder_bills));
+  }
+  if (!s.timer_estate_id.empty()) {
+    std::printf("  %-34s %lld consultations (%lld overdue events), %lld emergency orders\n",
+                "timers' estate holds", static_cast<long long>(h.consultations),
+                static_cast<long long>(h.overdue_events), static_cast<long long>(h.emergencies));
+    if (!s.billing_run_id.empty()) {
+      std::printf("  %-34s %s, %lld units, %lld monthly bills (%lld units)\n",
+                  "billing run of the timers' estate", h.run_state == 3 ? "done" : "NOT done",
+                  static_cast<long long>(h.run_units), static_cast<long long>(h.run_bills),
+                  static_cast<long long>(h.run_bills_distinct));
+    }
+    if (s.duty) {
+      std::printf("  %-34s %lld tasks of them, %lld escalations\n", "duty holds",
+                  static_cast<long long>(h.duty_tasks), static_cast<long long>(h.duty_escalations));
+    }
+    std::printf(
+        "  %-34s %lld due, %lld fired once, %lld extra firings, %lld never fired%s\n",
+        "durable timers", static_cast<long long>(h.timers_due),
+        static_cast<long long>(h.timers_once), static_cast<long long>(h.timers_twice),
+        static_cast<long long>(h.timers_missing),
+        h.warnings_skipped > 0
+            ? absl::StrFormat(" (%d warnings not due: breached first)", h.warnings_skipped).c_str()
+            : "");
+  }
   std::printf("  %-34s %lld\n", "lost", static_cast<long long>(lost));
   std::printf("  %-34s %lld\n", "applied twice", static_cast<long long>(twice));
   std::printf("  %-34s %lld fen\n", "ledger imbalance", static_cast<long long>(h.ledger_sum));
@@ -664,9 +1239,12 @@ int main(int argc, char** argv) {
     std::ofstream(out) << absl::StrFormat(
         "{\"flows\": %d, \"accepted\": %d, \"paid\": %d, \"unsigned\": %d, \"lost\": %d, "
         "\"twice\": %d, \"ledger_imbalance_fen\": %d, \"drain_s\": %.2f, \"drained\": %s, "
-        "\"flow_s\": %.2f}\n",
+        "\"flow_s\": %.2f, \"elders\": %d, \"consultations\": %d, \"emergencies\": %d, "
+        "\"timers_due\": %d, \"timers_once\": %d, \"timers_twice\": %d, "
+        "\"timers_missing\": %d}\n",
         flows, accepted, paid, unsigned_done, lost, twice, h.ledger_sum, drain_seconds,
-        drained ? "true" : "false", flow_seconds);
+        drained ? "true" : "false", flow_seconds, enrolled, consultations, emergencies,
+        h.timers_due, h.timers_once, h.timers_twice, h.timers_missing);
   }
   // A flow that stopped is a failure too: the faults must delay the suite, not break it.
   return lost == 0 && twice == 0 && h.ledger_sum == 0 && drained && failures.empty() ? 0 : 1;
