@@ -62,6 +62,7 @@
 #include "shared/secret.h"
 #include "shared/sql.h"
 #include "shared/status.h"
+#include "tools/rpc_client.h"
 #include "shared/zone.h"
 #include "wuye/billing/v1/billing.grpc.pb.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
@@ -108,70 +109,18 @@ namespace eld = ::wuye::eldercare::v1;
 namespace dty = ::wuye::duty::v1;
 namespace common = ::wuye::common::v1;
 namespace ev = ::wuye::events::v1;
+using ::wuye::tools::Await;
+using ::wuye::tools::Call;
+using ::wuye::tools::Mint;
 
 constexpr char kItem[] = "CHAOS_FIX";
 constexpr int64_t kPriceFen = 8800;
 constexpr char kZone[] = "Asia/Shanghai";  // the chaos estates'
 
 void Say(const std::string& s) { std::cerr << "chaos: " << s << std::endl; }
-[[noreturn]] void Die(const std::string& s) {
-  std::cerr << "chaos: error: " << s << std::endl;
-  std::exit(2);
-}
+[[noreturn]] void Die(const std::string& s) { wuye::tools::Die("chaos", s); }
 
-std::string ReadSecret(const std::string& path) {
-  auto secret = wuye::ReadSecretFileOrEnv("--jwt_secret_file", path, "WUYE_JWT_SECRET");
-  if (!secret.ok()) Die(std::string(secret.status().message()));
-  return *secret;
-}
-
-std::string Mint(const std::string& secret, const std::string& group, const std::string& subject,
-                 std::string_view role) {
-  wuye::TokenClaims c;
-  c.subject = subject;
-  c.group_id = group;
-  c.estate_ids = {"*"};
-  c.roles = {std::string(role)};
-  c.issued_at = absl::Now();
-  c.expires_at = c.issued_at + absl::Hours(6);
-  auto token = wuye::MintHs256(c, secret);
-  if (!token.ok()) Die(std::string(token.status().message()));
-  return *token;
-}
-
-bool Transient(grpc::StatusCode code) {
-  return code == grpc::UNAVAILABLE || code == grpc::DEADLINE_EXCEEDED || code == grpc::ABORTED ||
-         code == grpc::INTERNAL || code == grpc::UNKNOWN || code == grpc::RESOURCE_EXHAUSTED;
-}
-
-// One call, retried with the same request while the failure is transient, up to `budget`.
-template <class Fn>
-grpc::Status Call(const std::string& token, Fn&& fn, absl::Duration budget) {
-  const absl::Time give_up = absl::Now() + budget;
-  absl::Duration backoff = absl::Milliseconds(50);
-  for (;;) {
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + token);
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    grpc::Status st = fn(&ctx);
-    if (st.ok() || !Transient(st.error_code()) || absl::Now() + backoff > give_up) return st;
-    absl::SleepFor(backoff);
-    backoff = std::min(backoff * 2, absl::Seconds(1));
-  }
-}
-
-// Polls `ready` (which makes its own calls) until it is true or `budget` ends.
-template <class Fn>
-bool Await(Fn&& ready, absl::Duration budget) {
-  const absl::Time give_up = absl::Now() + budget;
-  absl::Duration wait = absl::Milliseconds(20);
-  while (!ready()) {
-    if (absl::Now() > give_up) return false;
-    absl::SleepFor(wait);
-    wait = std::min(wait * 2, absl::Milliseconds(500));
-  }
-  return true;
-}
+std::string ReadSecret(const std::string& path) { return wuye::tools::ReadJwtSecret("chaos", path); }
 
 void Must(const grpc::Status& st, const std::string& what) {
   if (!st.ok()) Die(absl::StrCat(what, ": ", st.error_code(), " ", st.error_message()));
