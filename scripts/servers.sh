@@ -556,7 +556,9 @@ standby_line() {  # STATE-WORD
 # Writes the standby's wuye.conf (pg_basebackup copied the primary's): its port, the
 # socket dir, and cluster_name, which is the application_name its WAL receiver gives
 # the primary (primary_conninfo names none) and so its name in
-# synchronous_standby_names.
+# synchronous_standby_names. wal_retrieve_retry_interval: once the primary is gone,
+# PostgreSQL 15 acts on a promote request only after this wait between attempts to
+# fetch WAL (5 s by default), which would be most of the failover's time.
 standby_write_conf() {
   local conf=$STANDBY_DATA/wuye.conf sock_q=${PG_SOCK//\'/\'\'}
   cat >"$conf" <<CONF
@@ -564,6 +566,7 @@ standby_write_conf() {
 port = $STANDBY_PORT
 unix_socket_directories = '$sock_q'
 cluster_name = '$STANDBY_NAME'
+wal_retrieve_retry_interval = '250ms'
 CONF
   if ((IS_ROOT)); then chown postgres:postgres -- "$conf"; fi
   chmod 600 -- "$conf"
