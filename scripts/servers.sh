@@ -21,7 +21,8 @@
 #
 # The standby (for failover tests, docs/operations.md "PostgreSQL failover") is made
 # only when asked: `up standby` copies the running primary (pg_basebackup -R with the
-# replication slot wuye_standby) and starts it streaming on its own port, then makes
+# replication slot wuye_standby) and starts it streaming on its own port (fetching WAL
+# again every 250 ms once the primary is gone, so that a promotion is not held up), then makes
 # the primary's commits wait for it (synchronous_standby_names = wuye_standby, its
 # application_name, and synchronous_commit = on, set with ALTER SYSTEM). `kill pg`
 # SIGKILLs the primary's postmaster and all its processes (a crash, not a shutdown);

@@ -149,6 +149,9 @@ int FreePort() {
 
 PrivateServers::PrivateServers()
     : pg_port_(FreePort()), redis_port_(FreePort()), standby_port_(FreePort()) {
+  // Three free ports, all different (the kernel may hand out a just-closed one again).
+  while (redis_port_ == pg_port_) redis_port_ = FreePort();
+  while (standby_port_ == pg_port_ || standby_port_ == redis_port_) standby_port_ = FreePort();
   state_ = (std::filesystem::temp_directory_path() / ("wuye-srv-" + NewId(absl::Now()).substr(24)))
                .string();
 }
