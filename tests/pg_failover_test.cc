@@ -21,8 +21,9 @@
 // and then checks, on the new primary: every write answered OK is there (its request_id
 // in wuye_idempotency, and the entity its answer named in the service's own table), and
 // none was applied twice (the table holds exactly the entities answered, one each); every
-// service reports SERVING again, and its outbox relay empties the outbox on the new
-// primary. No timing assertions: the figures are printed, not judged.
+// service reports SERVING again, its outbox relay empties the outbox on the new primary,
+// and duty's LISTEN connection (PgListener) is there. No timing assertions: the figures
+// are printed, not judged.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
