@@ -1,32 +1,55 @@
 #!/usr/bin/env bash
 # A project-local PostgreSQL 15 and Redis 7 for wuye's tests and development.
 #
-#   scripts/servers.sh up|start|down|stop|restart|status|env [pg|redis]
+#   scripts/servers.sh up|start|down|stop|restart|status|env [pg|redis|standby]
+#   scripts/servers.sh kill pg|standby
+#   scripts/servers.sh promote standby
 #
-# No second argument means both servers. Configuration (environment):
+# No second argument means both servers (`down`: the standby too). Configuration
+# (environment):
 #   WUYE_STATE_DIR   state directory (default: <repo>/.local, git-ignored)
 #   WUYE_PG_PORT     PostgreSQL port on 127.0.0.1 (default 54329)
 #   WUYE_REDIS_PORT  Redis port on 127.0.0.1 (default 63799)
+#   WUYE_PG_STANDBY_PORT  the standby's port (default: the PostgreSQL port + 1)
 #   WUYE_FREE_PORTS  1: where a default port (not one set above) is taken by another
 #                    process, e.g. another checkout's servers, `up` takes a free port
 #                    near it instead and says so in one line (scripts/run-tests.sh sets
 #                    it; `make demo` does not, so its ports stay the defaults)
-# Everything else is derived from these three, so another state dir plus other
-# ports gives a completely separate pair of servers. A server of this state dir that
-# runs is reported, and used, on the port it runs on (env, status).
+# Everything else is derived from these, so another state dir plus other ports gives a
+# completely separate pair of servers. A server of this state dir that runs is
+# reported, and used, on the port it runs on (env, status).
+#
+# The standby (for failover tests, docs/operations.md "PostgreSQL failover") is made
+# only when asked: `up standby` copies the running primary (pg_basebackup -R with the
+# replication slot wuye_standby) and starts it streaming on its own port (fetching WAL
+# again every 250 ms once the primary is gone, so that a promotion is not held up), then makes
+# the primary's commits wait for it (synchronous_standby_names = wuye_standby, its
+# application_name, and synchronous_commit = on, set with ALTER SYSTEM). `kill pg`
+# SIGKILLs the primary's postmaster and all its processes (a crash, not a shutdown);
+# `promote standby` makes the standby the primary and clears the synchronous standby
+# names it may have copied (it has no standby of its own: its commits would wait for
+# ever). `down standby` first clears the running primary's synchronous standby names,
+# so its commits do not wait for a standby that is gone; the standby keeps its data
+# (and the primary its slot) for the next `up standby`. Once the standby has been
+# promoted, the old primary does not start again (it would be a second primary).
 #
 # Layout:
 #   $STATE/pg/data             PostgreSQL cluster (initdb -U wuye, trust auth)
 #   $STATE/pg/postgresql.log   its log
 #   $STATE/pg/sock             its unix socket dir (or /tmp/wuye-<hash> when
 #                              that path is too long for a socket)
+#   $STATE/pg-standby/data     the standby's cluster (a copy of pg/data), with its
+#   $STATE/pg-standby/postgresql.log  log; its socket is in the primary's socket dir
 #   $STATE/redis/              Redis AOF, redis.pid, redis.log
 # As root, PostgreSQL runs as the `postgres` user. If postgres cannot reach the
 # state dir (e.g. a repo under a 0700 home), the pg/ part lives in
-# /var/tmp/wuye-pg-<hash>/ instead, and that path is kept in $STATE/pg.location.
+# /var/tmp/wuye-pg-<hash>/ instead, and that path is kept in $STATE/pg.location (the
+# standby then lives in /var/tmp/wuye-pg-<hash>-standby/).
 #
 # `eval "$(scripts/servers.sh env)"` exports WUYE_PG_URL, WUYE_REDIS_ADDR and
-# WUYE_STATE_DIR. `status` exits 0 when the requested servers run, 3 otherwise.
+# WUYE_STATE_DIR, and WUYE_PG_FAILOVER_URL (both hosts, libpq's multi-host form) when
+# there is a standby. `status` exits 0 when the requested servers run, 3 otherwise (with
+# no second argument the standby's line is shown when there is one, and not counted).
 set -euo pipefail
 
 readonly PG_BIN=/usr/lib/postgresql/15/bin
@@ -44,16 +67,21 @@ die() { printf 'servers: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
   cat <<'EOF'
-usage: scripts/servers.sh COMMAND [pg|redis]
-  up | start       start the servers (idempotent), wait until they answer
-  down | stop      stop what `up` started (fine when nothing runs)
+usage: scripts/servers.sh COMMAND [pg|redis|standby]
+  up | start       start the servers (idempotent), wait until they answer;
+                   `up standby`: a synchronous streaming standby of the running pg
+  down | stop      stop what `up` started (fine when nothing runs); with no second
+                   argument the standby too
   restart          down, then up
   status           one line per server; exit 0 if all requested run, else 3
   env              print export lines for WUYE_PG_URL, WUYE_REDIS_ADDR,
-                   WUYE_STATE_DIR (use: eval "$(scripts/servers.sh env)")
+                   WUYE_STATE_DIR, and WUYE_PG_FAILOVER_URL when there is a standby
+                   (use: eval "$(scripts/servers.sh env)")
+  kill pg|standby  SIGKILL that PostgreSQL's postmaster and all its processes
+  promote standby  make the standby the primary (no synchronous standby of its own)
 environment: WUYE_STATE_DIR (default <repo>/.local), WUYE_PG_PORT (54329),
-             WUYE_REDIS_PORT (63799), WUYE_FREE_PORTS (1: take free ports when the
-             defaults are taken)
+             WUYE_REDIS_PORT (63799), WUYE_PG_STANDBY_PORT (pg's + 1),
+             WUYE_FREE_PORTS (1: take free ports when the defaults are taken)
 EOF
 }
 
@@ -75,8 +103,10 @@ load_config() {
   REDIS_PORT=${WUYE_REDIS_PORT:-63799}
   PG_PORT_FIXED=${WUYE_PG_PORT:+1}
   REDIS_PORT_FIXED=${WUYE_REDIS_PORT:+1}
+  STANDBY_PORT_FIXED=${WUYE_PG_STANDBY_PORT:+1}
   check_port WUYE_PG_PORT "$PG_PORT"
   check_port WUYE_REDIS_PORT "$REDIS_PORT"
+  [[ -z "$STANDBY_PORT_FIXED" ]] || check_port WUYE_PG_STANDBY_PORT "$WUYE_PG_STANDBY_PORT"
   PG_PORT=$((10#$PG_PORT))
   REDIS_PORT=$((10#$REDIS_PORT))
   [[ "$PG_PORT" != "$REDIS_PORT" ]] ||
@@ -91,6 +121,7 @@ load_config() {
   REDIS_PORTFILE=$REDIS_DIR/redis.port
   resolve_pg_paths
   adopt_running_ports
+  resolve_standby
 }
 
 # A server of this state dir that runs is on the port it was started on, which need not
@@ -256,27 +287,29 @@ take_lock() {
 
 # ------------------------------------------------------------ postgresql ----
 
-# First line of postmaster.pid (empty if none or unreadable).
-pg_postmaster_pid() {
-  local pid=""
-  if [[ -r "$PG_DATA/postmaster.pid" ]]; then
-    read -r pid <"$PG_DATA/postmaster.pid" || true
+# First line of postmaster.pid of DATA (default: the primary's; empty if none or
+# unreadable).
+pg_postmaster_pid() {  # [DATA]
+  local pid="" data=${1:-$PG_DATA}
+  if [[ -r "$data/postmaster.pid" ]]; then
+    read -r pid <"$data/postmaster.pid" || true
   fi
   [[ "$pid" =~ ^[0-9]+$ ]] && printf '%s\n' "$pid"
   return 0
 }
 
 # Our postmaster runs: the pid in postmaster.pid is a live (non-zombie)
-# `postgres` process.
-pg_running() {
-  [[ -f "$PG_DATA/PG_VERSION" ]] || return 1
-  if [[ ! -r "$PG_DATA" ]]; then
+# `postgres` process. DATA: the primary's by default.
+pg_running() {  # [DATA]
+  local data=${1:-$PG_DATA}
+  [[ -f "$data/PG_VERSION" ]] || return 1
+  if [[ ! -r "$data" ]]; then
     # Not ours to read (someone else's cluster): ask pg_ctl.
-    as_pg "$PG_BIN/pg_ctl" status -D "$PG_DATA" >/dev/null 2>&1
+    as_pg "$PG_BIN/pg_ctl" status -D "$data" >/dev/null 2>&1
     return
   fi
   local pid comm
-  pid=$(pg_postmaster_pid)
+  pid=$(pg_postmaster_pid "$data")
   [[ -n "$pid" ]] && pid_alive "$pid" || return 1
   comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
   [[ "$comm" == postgres || "$comm" == postmaster ]]
@@ -293,8 +326,8 @@ pg_wait_stale_pid() {
   done
 }
 
-pg_running_port() {  # port line of postmaster.pid (4th line)
-  sed -n '4p' "$PG_DATA/postmaster.pid" 2>/dev/null || true
+pg_running_port() {  # [DATA] -> port line of postmaster.pid (4th line)
+  sed -n '4p' "${1:-$PG_DATA}/postmaster.pid" 2>/dev/null || true
 }
 
 pg_ready() {
@@ -415,6 +448,9 @@ pg_up() {
     pg_line "already running"
     return 0
   fi
+  if standby_promoted; then
+    die "pg: the standby ($STANDBY_DATA) was promoted and takes the writes now; this old primary would be a second one: remove $PG_DATA and $STANDBY_BASE to start afresh"
+  fi
   if port_in_use "$PG_PORT"; then
     die "pg: port $PG_PORT is already in use by another process$(port_owner_hint "$PG_PORT"); set WUYE_PG_PORT to a free port (make test takes one by itself)"
   fi
@@ -471,6 +507,263 @@ pg_status() {
   fi
   pg_line "stopped"
   return 3
+}
+
+# --------------------------------------------------------------- standby ----
+
+readonly STANDBY_NAME=wuye_standby  # its application_name, and its slot on the primary
+
+# Sets STANDBY_PORT, STANDBY_BASE, STANDBY_DATA, STANDBY_LOG. Creates nothing. The
+# standby's socket goes in the primary's socket dir (another port, another file).
+resolve_standby() {
+  STANDBY_BASE=$PG_BASE-standby
+  STANDBY_DATA=$STANDBY_BASE/data
+  STANDBY_LOG=$STANDBY_BASE/postgresql.log
+  if [[ -n "$STANDBY_PORT_FIXED" ]]; then
+    STANDBY_PORT=$((10#$WUYE_PG_STANDBY_PORT))
+  else
+    STANDBY_PORT=$((PG_PORT + 1))
+    if pg_running "$STANDBY_DATA"; then
+      local port
+      port=$(pg_running_port "$STANDBY_DATA")
+      [[ "$port" =~ ^[0-9]+$ ]] && STANDBY_PORT=$port
+    fi
+  fi
+  check_port WUYE_PG_STANDBY_PORT "$STANDBY_PORT"
+  [[ "$STANDBY_PORT" != "$PG_PORT" && "$STANDBY_PORT" != "$REDIS_PORT" ]] ||
+    die "the standby's port $STANDBY_PORT is also pg's or redis's: set WUYE_PG_STANDBY_PORT"
+}
+
+standby_exists() { [[ -f "$STANDBY_DATA/PG_VERSION" ]]; }
+
+# A standby that has been promoted: its data has no standby.signal any more.
+standby_promoted() { standby_exists && [[ ! -f "$STANDBY_DATA/standby.signal" ]]; }
+
+# psql against one of our servers as wuye, on the postgres database; one -c per statement
+# (ALTER SYSTEM runs outside a transaction block).
+pg_sql() {  # PORT SQL...
+  local port=$1 arg
+  shift
+  local -a cmds=()
+  for arg in "$@"; do cmds+=(-c "$arg"); done
+  (cd / && "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$HOST" -p "$port" -U wuye \
+    -d postgres "${cmds[@]}")
+}
+
+standby_line() {  # STATE-WORD
+  log "standby $1 on $HOST:$STANDBY_PORT (data $STANDBY_DATA)"
+}
+
+# Writes the standby's wuye.conf (pg_basebackup copied the primary's): its port, the
+# socket dir, and cluster_name, which is the application_name its WAL receiver gives
+# the primary (primary_conninfo names none) and so its name in
+# synchronous_standby_names. wal_retrieve_retry_interval: once the primary is gone,
+# PostgreSQL 15 acts on a promote request only after this wait between attempts to
+# fetch WAL (5 s by default), which would be most of the failover's time.
+standby_write_conf() {
+  local conf=$STANDBY_DATA/wuye.conf sock_q=${PG_SOCK//\'/\'\'}
+  cat >"$conf" <<CONF
+# generated by wuye scripts/servers.sh up standby; do not edit
+port = $STANDBY_PORT
+unix_socket_directories = '$sock_q'
+cluster_name = '$STANDBY_NAME'
+wal_retrieve_retry_interval = '250ms'
+CONF
+  if ((IS_ROOT)); then chown postgres:postgres -- "$conf"; fi
+  chmod 600 -- "$conf"
+}
+
+# The primary lets wuye replicate from the loopback (initdb's pg_hba.conf does, with
+# trust; an older or edited one may not).
+standby_allow_replication() {
+  local hba=$PG_DATA/pg_hba.conf
+  if ! grep -Eq '^[[:space:]]*host[[:space:]]+replication[[:space:]]+(all|wuye)[[:space:]]+127\.0\.0\.1/32' "$hba"; then
+    printf 'host    replication     wuye            127.0.0.1/32            trust\n' >>"$hba"
+    pg_sql "$PG_PORT" "SELECT pg_reload_conf()" >/dev/null
+    log "pg    pg_hba.conf: replication by wuye from $HOST allowed"
+  fi
+}
+
+# Copies the running primary into STANDBY_DATA with its own replication slot (made
+# afresh: an old one left by a standby removed since would keep WAL for nobody).
+standby_basebackup() {
+  [[ -x "$PG_BIN/pg_basebackup" ]] ||
+    die "$PG_BIN/pg_basebackup not found; run scripts/install-deps.sh (postgresql-15)"
+  pg_running || die "standby: the primary is not running (scripts/servers.sh up pg first)"
+  if [[ -d "$STANDBY_DATA" ]] && [[ -n "$(ls -A -- "$STANDBY_DATA" 2>/dev/null)" ]]; then
+    die "$STANDBY_DATA exists but holds no cluster (interrupted pg_basebackup?); remove it and retry"
+  fi
+  standby_allow_replication
+  pg_sql "$PG_PORT" "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$STANDBY_NAME' AND NOT active" >/dev/null
+  make_pg_dir "$STANDBY_BASE" 700
+  log "standby: pg_basebackup from $HOST:$PG_PORT into $STANDBY_DATA"
+  local out
+  if ! out=$(as_pg "$PG_BIN/pg_basebackup" -h "$HOST" -p "$PG_PORT" -U wuye -D "$STANDBY_DATA" \
+    -R -C -S "$STANDBY_NAME" -X stream -c fast --no-sync 2>&1 9>&-); then
+    printf '%s\n' "$out" >&2
+    die "standby: pg_basebackup from $HOST:$PG_PORT failed"
+  fi
+  sync -f "$STANDBY_DATA" 2>/dev/null || true
+}
+
+# The primary's commits wait until the standby has the WAL on disk.
+standby_make_synchronous() {
+  pg_sql "$PG_PORT" "ALTER SYSTEM SET synchronous_standby_names = '$STANDBY_NAME'" \
+    "ALTER SYSTEM SET synchronous_commit = 'on'" "SELECT pg_reload_conf()" >/dev/null
+  local deadline=$((SECONDS + PG_START_TIMEOUT)) state=""
+  until [[ "$state" == sync ]]; do
+    if ((SECONDS >= deadline)); then
+      tail_log "$STANDBY_LOG"
+      die "standby: not a synchronous standby of $HOST:$PG_PORT after ${PG_START_TIMEOUT}s (state '${state}')"
+    fi
+    sleep 0.2
+    state=$(pg_sql "$PG_PORT" "SELECT sync_state FROM pg_stat_replication WHERE application_name = '$STANDBY_NAME'" 2>/dev/null || true)
+  done
+}
+
+# The primary's commits no longer wait for a standby.
+primary_drop_synchronous() {
+  pg_sql "$PG_PORT" "ALTER SYSTEM RESET synchronous_standby_names" "SELECT pg_reload_conf()" >/dev/null &&
+    log "pg    commits no longer wait for a synchronous standby"
+}
+
+standby_up() {
+  pg_check_tools
+  if pg_running "$STANDBY_DATA"; then
+    standby_wait_ready
+    standby_line "already running"
+    return 0
+  fi
+  if port_in_use "$STANDBY_PORT"; then
+    die "standby: port $STANDBY_PORT is already in use by another process$(port_owner_hint "$STANDBY_PORT"); set WUYE_PG_STANDBY_PORT to a free port"
+  fi
+  standby_exists || standby_basebackup
+  pg_wait_stale_pid_of "$STANDBY_DATA"
+  standby_write_conf
+  if ((IS_ROOT)); then
+    touch -- "$STANDBY_LOG"
+    chown postgres:postgres -- "$STANDBY_LOG"
+  fi
+  local out
+  if ! out=$(as_pg "$PG_BIN/pg_ctl" start -D "$STANDBY_DATA" -l "$STANDBY_LOG" -w -t "$PG_START_TIMEOUT" 2>&1 9>&-); then
+    printf '%s\n' "$out" >&2
+    tail_log "$STANDBY_LOG"
+    die "standby: could not start the cluster in $STANDBY_DATA"
+  fi
+  standby_wait_ready
+  if ! standby_promoted && pg_running; then
+    standby_make_synchronous
+    standby_line "up (synchronous standby of $HOST:$PG_PORT)"
+  else
+    standby_line "up"
+  fi
+}
+
+standby_wait_ready() {
+  local deadline=$((SECONDS + PG_START_TIMEOUT))
+  until "$PG_BIN/pg_isready" -q -h "$HOST" -p "$STANDBY_PORT" -U wuye -d postgres -t 2 >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      tail_log "$STANDBY_LOG"
+      die "standby: not accepting connections on $HOST:$STANDBY_PORT after ${PG_START_TIMEOUT}s"
+    fi
+    sleep 0.2
+  done
+}
+
+standby_down() {  # [quiet: no line when there is no standby]
+  if ! standby_exists; then
+    [[ "${1:-}" == quiet ]] || log "standby not running (no $STANDBY_DATA)"
+    return 0
+  fi
+  # A primary still waiting for this standby would wait for ever.
+  if ! standby_promoted && pg_running; then primary_drop_synchronous; fi
+  if ! pg_running "$STANDBY_DATA"; then
+    standby_line "not running"
+    return 0
+  fi
+  local out
+  if ! out=$(as_pg "$PG_BIN/pg_ctl" stop -D "$STANDBY_DATA" -m fast -w -t "$PG_START_TIMEOUT" 2>&1 9>&-); then
+    printf '%s\n' "$out" >&2
+    die "standby: could not stop the cluster in $STANDBY_DATA"
+  fi
+  standby_line "stopped"
+}
+
+standby_status() {
+  if ! standby_exists; then
+    log "standby none (no $STANDBY_DATA)"
+    return 3
+  fi
+  if pg_running "$STANDBY_DATA"; then
+    if standby_promoted; then standby_line "running, promoted (takes writes)"; else standby_line "running"; fi
+    return 0
+  fi
+  standby_line "stopped"
+  return 3
+}
+
+# pg_ctl promote, with the synchronous standby names cleared first (ALTER SYSTEM is
+# allowed during recovery): the promoted server has no standby, and names copied from the
+# primary by pg_basebackup would make its every commit wait for ever.
+standby_promote() {
+  standby_exists || die "standby: none to promote (no $STANDBY_DATA)"
+  pg_running "$STANDBY_DATA" || die "standby: not running; start it first (up standby)"
+  pg_sql "$STANDBY_PORT" "ALTER SYSTEM RESET synchronous_standby_names" "SELECT pg_reload_conf()" >/dev/null
+  if standby_promoted; then
+    standby_line "already promoted"
+    return 0
+  fi
+  local out
+  if ! out=$(as_pg "$PG_BIN/pg_ctl" promote -D "$STANDBY_DATA" -w -t "$PG_START_TIMEOUT" 2>&1 9>&-); then
+    printf '%s\n' "$out" >&2
+    tail_log "$STANDBY_LOG"
+    die "standby: could not promote the cluster in $STANDBY_DATA"
+  fi
+  local names
+  names=$(pg_sql "$STANDBY_PORT" "SHOW synchronous_standby_names")
+  [[ -z "$names" ]] || die "standby: promoted, but synchronous_standby_names is still '$names'"
+  standby_line "promoted: the primary now"
+}
+
+# ---------------------------------------------------------------- crash ----
+
+pg_wait_stale_pid_of() {  # DATA
+  local pid deadline=$((SECONDS + 10))
+  pid=$(pg_postmaster_pid "$1")
+  [[ -n "$pid" ]] || return 0
+  while [[ -e "/proc/$pid" ]] && ! pid_alive "$pid" && ((SECONDS < deadline)); do
+    sleep 0.1
+  done
+}
+
+# SIGKILLs the postmaster of DATA and every process it started (backends, WAL sender
+# and writer, checkpointer...), as a crash of its machine would: no shutdown checkpoint,
+# clients' connections cut. Then removes what the dead server leaves behind outside
+# its data dir (its socket and lock file, its System V and dynamic shared memory), so
+# nothing piles up run after run.
+pg_kill() {  # DATA PORT LABEL
+  local data=$1 port=$2 label=$3 pid
+  if ! pg_running "$data"; then
+    log "$label not running (data $data)"
+    return 0
+  fi
+  pid=$(pg_postmaster_pid "$data")
+  kill -STOP "$pid" 2>/dev/null || true  # it starts nothing new meanwhile
+  local -a kids shm
+  mapfile -t kids < <(ps -o pid= --ppid "$pid" | tr -d ' ')
+  mapfile -t shm < <(grep -o '/dev/shm/PostgreSQL\.[0-9]*' "/proc/$pid/maps" 2>/dev/null | sort -u || true)
+  local sysv
+  sysv=$(sed -n '7p' "$data/postmaster.pid" 2>/dev/null | awk '{print $2}')
+  kill -KILL "$pid" "${kids[@]}" 2>/dev/null || true
+  local deadline=$((SECONDS + 10)) p
+  for p in "$pid" "${kids[@]}"; do
+    while pid_alive "$p" && ((SECONDS < deadline)); do sleep 0.05; done
+  done
+  pid_alive "$pid" && die "$label: postmaster $pid still alive after SIGKILL"
+  if [[ "$sysv" =~ ^[0-9]+$ ]]; then ipcrm -m "$sysv" 2>/dev/null || true; fi
+  ((${#shm[@]} == 0)) || rm -f -- "${shm[@]}"
+  rm -f -- "$PG_SOCK/.s.PGSQL.$port" "$PG_SOCK/.s.PGSQL.$port.lock"
+  log "$label killed (SIGKILL: postmaster $pid and its ${#kids[@]} processes) on $HOST:$port"
 }
 
 # ----------------------------------------------------------------- redis ----
@@ -591,6 +884,10 @@ print_env() {
   printf 'export WUYE_PG_URL=%q\n' "postgresql://wuye@$HOST:$PG_PORT/postgres"
   printf 'export WUYE_REDIS_ADDR=%q\n' "$HOST:$REDIS_PORT"
   printf 'export WUYE_STATE_DIR=%q\n' "$STATE"
+  if standby_exists; then
+    printf 'export WUYE_PG_FAILOVER_URL=%q\n' \
+      "postgresql://wuye@$HOST:$PG_PORT,$HOST:$STANDBY_PORT/postgres"
+  fi
 }
 
 main() {
@@ -599,6 +896,8 @@ main() {
   case "$cmd" in
     -h | --help | help) usage; return 0 ;;
     up | start | down | stop | restart | status | env) ;;
+    kill) [[ "$which" == pg || "$which" == standby ]] || { usage >&2; exit 2; } ;;
+    promote) [[ "$which" == standby ]] || { usage >&2; exit 2; } ;;
     *) usage >&2; exit 2 ;;
   esac
   local -a targets
@@ -606,6 +905,7 @@ main() {
     all | both) targets=(pg redis) ;;
     pg | postgres | postgresql) targets=(pg) ;;
     redis) targets=(redis) ;;
+    standby) targets=(standby) ;;
     *) usage >&2; exit 2 ;;
   esac
 
@@ -617,12 +917,18 @@ main() {
       for t in "${targets[@]}"; do
         "${t}_status" || rc=3
       done
+      if [[ "$which" == all ]] && standby_exists; then standby_status || true; fi
       return "$rc"
       ;;
     up | start)
       take_lock
       choose_free_ports "${targets[@]}"
-      "$ROOT/scripts/reserve-ports.sh" "$PG_PORT" "$REDIS_PORT"
+      resolve_standby  # its default port follows pg's
+      if [[ "$which" == standby ]]; then
+        "$ROOT/scripts/reserve-ports.sh" "$STANDBY_PORT"
+      else
+        "$ROOT/scripts/reserve-ports.sh" "$PG_PORT" "$REDIS_PORT"
+      fi
       for t in "${targets[@]}"; do "${t}_up"; done
       ;;
     down | stop)
@@ -631,12 +937,26 @@ main() {
         return 0
       }
       take_lock
+      # The standby first: a primary that waits for it is let go before it stops.
+      if [[ "$which" == all ]]; then standby_down quiet; fi
       for t in "${targets[@]}"; do "${t}_down"; done
       ;;
     restart)
       take_lock
       for t in "${targets[@]}"; do "${t}_down"; done
       for t in "${targets[@]}"; do "${t}_up"; done
+      ;;
+    kill)
+      take_lock
+      if [[ "$which" == pg ]]; then
+        pg_kill "$PG_DATA" "$PG_PORT" "pg   "
+      else
+        pg_kill "$STANDBY_DATA" "$STANDBY_PORT" "standby"
+      fi
+      ;;
+    promote)
+      take_lock
+      standby_promote
       ;;
   esac
 }

@@ -44,7 +44,12 @@ void PgListener::Run() {
   bool logged_down = false;
   while (!stop_) {
     try {
-      pqxx::connection conn(options_.url);
+      // ConnectionUrl: with several hosts, the one that takes writes (NOTIFY is sent on
+      // the primary and never reaches a standby), and keepalives so that a vanished server
+      // is noticed.
+      DbOptions db;
+      db.url = options_.url;
+      pqxx::connection conn(ConnectionUrl(db, "wuye-listener"));
       Receiver receiver(conn, options_.channel, on_notify_);
       conn.get_notifs();  // sends the LISTEN
       listening_ = true;

@@ -147,7 +147,11 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-PrivateServers::PrivateServers() : pg_port_(FreePort()), redis_port_(FreePort()) {
+PrivateServers::PrivateServers()
+    : pg_port_(FreePort()), redis_port_(FreePort()), standby_port_(FreePort()) {
+  // Three free ports, all different (the kernel may hand out a just-closed one again).
+  while (redis_port_ == pg_port_) redis_port_ = FreePort();
+  while (standby_port_ == pg_port_ || standby_port_ == redis_port_) standby_port_ = FreePort();
   state_ = (std::filesystem::temp_directory_path() / ("wuye-srv-" + NewId(absl::Now()).substr(24)))
                .string();
 }
@@ -159,13 +163,19 @@ PrivateServers::~PrivateServers() {
 
 int PrivateServers::Run(const std::string& args) {
   std::string cmd = absl::StrCat("WUYE_STATE_DIR=", state_, " WUYE_PG_PORT=", pg_port_,
-                                 " WUYE_REDIS_PORT=", redis_port_, " ", WUYE_SOURCE_DIR,
+                                 " WUYE_REDIS_PORT=", redis_port_,
+                                 " WUYE_PG_STANDBY_PORT=", standby_port_, " ", WUYE_SOURCE_DIR,
                                  "/scripts/servers.sh ", args, " >&2");
   return std::system(cmd.c_str());
 }
 
 std::string PrivateServers::PgUrl(const std::string& database) const {
   return absl::StrCat("postgresql://wuye@127.0.0.1:", pg_port_, "/", database);
+}
+
+std::string PrivateServers::FailoverUrl(const std::string& database) const {
+  return absl::StrCat("postgresql://wuye@127.0.0.1:", pg_port_, ",127.0.0.1:", standby_port_, "/",
+                      database);
 }
 
 std::string PrivateServers::RedisAddr() const { return absl::StrCat("127.0.0.1:", redis_port_); }

@@ -53,19 +53,25 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::strin
 int FreePort();
 
 // A PostgreSQL and a Redis of the test's own (scripts/servers.sh with a private state dir
-// and free ports), which the test may stop and start. Nothing is started until asked.
+// and free ports), which the test may stop and start, and a standby of that PostgreSQL
+// ("up standby", "kill pg", "promote standby"). Nothing is started until asked.
 class PrivateServers {
  public:
   PrivateServers();
-  ~PrivateServers();
+  ~PrivateServers();  // stops everything (`down`) and removes the state dir
   // Runs `scripts/servers.sh <args>` for this pair, e.g. "up redis"; returns its exit code.
   int Run(const std::string& args);
   std::string PgUrl(const std::string& database) const;
+  // Both PostgreSQL servers, the primary first, in libpq's multi-host form
+  // (postgresql://wuye@127.0.0.1:P1,127.0.0.1:P2/<database>).
+  std::string FailoverUrl(const std::string& database) const;
   std::string RedisAddr() const;
+  int pg_port() const { return pg_port_; }
+  int standby_port() const { return standby_port_; }
 
  private:
   std::string state_;
-  int pg_port_, redis_port_;
+  int pg_port_, redis_port_, standby_port_;
 };
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
