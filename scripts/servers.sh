@@ -540,13 +540,16 @@ redis_up() {
   fi
   mkdir -p -- "$REDIS_DIR"
   rm -f -- "$REDIS_PIDFILE"
-  redis_follow_args "$REDIS_PORT"  # under Sentinel: a replica of the primary promoted meanwhile
+  # Under Sentinel it may start as a replica of the primary promoted meanwhile. A primary
+  # sends a joining replica its copy at once (repl-diskless-sync-delay 0), not after the
+  # default 5 s wait for more replicas.
+  redis_follow_args "$REDIS_PORT"
   local out
   if ! out=$( (cd "$REDIS_DIR" && redis-server \
     --port "$REDIS_PORT" --bind "$HOST" --dir "$REDIS_DIR" \
     --appendonly yes --appendfsync always \
     --daemonize yes --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_LOG" \
-    --save "" "${FOLLOW[@]}") 2>&1 9>&-); then
+    --save "" --repl-diskless-sync-delay 0 "${FOLLOW[@]}") 2>&1 9>&-); then
     printf '%s\n' "$out" >&2
     tail_log "$REDIS_LOG"
     die "redis: could not start redis-server on port $REDIS_PORT"
@@ -759,7 +762,7 @@ redis_replica_up() {
     --port "$REPLICA_PORT" --bind "$HOST" --dir "$REPLICA_DIR" \
     --appendonly yes --appendfsync always \
     --daemonize yes --pidfile "$REPLICA_DIR/redis.pid" --logfile "$REPLICA_DIR/redis.log" \
-    --save "" "${FOLLOW[@]}") 2>&1 9>&-); then
+    --save "" --repl-diskless-sync-delay 0 "${FOLLOW[@]}") 2>&1 9>&-); then
     printf '%s\n' "$out" >&2
     tail_log "$REPLICA_DIR/redis.log"
     die "redis-replica: could not start redis-server on port $REPLICA_PORT"

@@ -147,7 +147,34 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-PrivateServers::PrivateServers() : pg_port_(FreePort()), redis_port_(FreePort()) {
+namespace {
+
+// The first of `n` consecutive free loopback ports.
+int FreePorts(int n) {
+  for (;;) {
+    const int first = FreePort();
+    if (first + n - 1 > 65535) continue;
+    bool free = true;
+    for (int port = first + 1; port < first + n && free; ++port) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<uint16_t>(port));
+      free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      close(fd);
+    }
+    if (free) return first;
+  }
+}
+
+}  // namespace
+
+PrivateServers::PrivateServers()
+    : pg_port_(FreePort()),
+      redis_port_(FreePort()),
+      redis_replica_port_(FreePort()),
+      sentinel_port_(FreePorts(3)) {
   state_ = (std::filesystem::temp_directory_path() / ("wuye-srv-" + NewId(absl::Now()).substr(24)))
                .string();
 }
@@ -159,8 +186,10 @@ PrivateServers::~PrivateServers() {
 
 int PrivateServers::Run(const std::string& args) {
   std::string cmd = absl::StrCat("WUYE_STATE_DIR=", state_, " WUYE_PG_PORT=", pg_port_,
-                                 " WUYE_REDIS_PORT=", redis_port_, " ", WUYE_SOURCE_DIR,
-                                 "/scripts/servers.sh ", args, " >&2");
+                                 " WUYE_REDIS_PORT=", redis_port_, " ");
+  absl::StrAppend(&cmd, "WUYE_REDIS_REPLICA_PORT=", redis_replica_port_,
+                  " WUYE_SENTINEL_PORT=", sentinel_port_, " ");
+  absl::StrAppend(&cmd, WUYE_SOURCE_DIR, "/scripts/servers.sh ", args, " >&2");
   return std::system(cmd.c_str());
 }
 
@@ -169,6 +198,15 @@ std::string PrivateServers::PgUrl(const std::string& database) const {
 }
 
 std::string PrivateServers::RedisAddr() const { return absl::StrCat("127.0.0.1:", redis_port_); }
+
+std::string PrivateServers::RedisReplicaAddr() const {
+  return absl::StrCat("127.0.0.1:", redis_replica_port_);
+}
+
+std::vector<std::string> PrivateServers::Sentinels() const {
+  return {absl::StrCat("127.0.0.1:", sentinel_port_), absl::StrCat("127.0.0.1:", sentinel_port_ + 1),
+          absl::StrCat("127.0.0.1:", sentinel_port_ + 2)};
+}
 
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
