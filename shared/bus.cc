@@ -82,6 +82,8 @@ std::string ForgeryOf(const wuye::events::v1::Event& event, absl::string_view pr
 std::vector<std::string> RedisAclRules(absl::string_view service,
                                        const std::vector<std::string>& consumes) {
   const std::string own = StreamOf(service);
+  // ROLE: a connection made through Sentinel checks it reached the primary; WAIT: the
+  // relay's --bus_min_replicas. Neither names a key.
   std::vector<std::string> rules = {"resetkeys",
                                     "resetchannels",
                                     "-@all",
@@ -90,6 +92,8 @@ std::vector<std::string> RedisAclRules(absl::string_view service,
                                     "+xlen",
                                     "+xinfo|groups",
                                     "+xpending",
+                                    "+role",
+                                    "+wait",
                                     absl::StrCat("~", own),
                                     absl::StrCat("~", DeadLetterStream(own))};
   if (consumes.empty()) return rules;
@@ -237,14 +241,21 @@ void OutboxFloor::Advance(absl::Time now) {
   seen_.clear();
 }
 
+namespace {
+
+// WAIT holds its reply up to replica_wait: the relay's socket waits that much longer.
+RedisOptions RelayRedis(RedisOptions redis, const RelayOptions& options) {
+  if (options.min_replicas > 0) redis.command_timeout += options.replica_wait;
+  return redis;
+}
+
+}  // namespace
+
 OutboxRelay::OutboxRelay(DbOptions db, RedisOptions redis, RelayOptions options)
     : db_options_(std::move(db)),
-      redis_(std::move(redis)),
+      redis_(RelayRedis(std::move(redis), options)),
       options_(std::move(options)),
-      floor_(options_.gap_timeout, options_.full_check_every) {
-  // WAIT holds its reply up to replica_wait: the socket must wait longer than that.
-  if (options_.min_replicas > 0) redis_.SetCommandTimeout(redis.command_timeout + options_.replica_wait);
-}
+      floor_(options_.gap_timeout, options_.full_check_every) {}
 
 OutboxRelay::~OutboxRelay() { Stop(); }
 
@@ -304,6 +315,7 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
       }
       return 0;
     }
+    short_of_replicas_ = false;
     // Rows added on this very connection and waiting for a replica are not added again:
     // this WAIT covers them. After a reconnect (perhaps to a new primary) they are.
     const bool same_connection = redis_.connected() && redis_.connects() == added_on_;
@@ -331,8 +343,10 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
     }
     for (const auto& reply : *replies) {
       if (reply.is_error()) {
+        // READONLY from a demoted primary (the connection is dropped: the next pass asks the
+        // sentinels again), NOPERM, OOM ...
         awaiting_replicas_.clear();
-        return absl::UnavailableError("redis: XADD refused");
+        return absl::UnavailableError(absl::StrCat("redis: XADD refused: ", reply.str));
       }
     }
     if (options_.min_replicas > 0 && replies->back().integer < options_.min_replicas) {
@@ -340,6 +354,7 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
       // again (or added again on a new connection).
       awaiting_replicas_.insert(relayed.begin(), relayed.end());
       added_on_ = redis_.connects();
+      short_of_replicas_ = true;
       Metrics::Global().Add(
           absl::StrCat("wuye_bus_replica_waits_total{stream=\"", options_.stream, "\"}"));
       return absl::UnavailableError(absl::StrCat("redis: events on ", replies->back().integer,
@@ -444,7 +459,7 @@ absl::StatusOr<std::string> OutboxRelay::SessionSetting(const std::string& setti
 }
 
 void OutboxRelay::Run() {
-  int failures = 0;
+  int failures = 0, replica_waits = 0;
   absl::Time next_trim = absl::Now();
   // After a check that found events, the next one comes soon (more are likely on their
   // way); each empty check doubles the wait, up to options_.poll when idle.
@@ -458,6 +473,18 @@ void OutboxRelay::Run() {
       next_trim = absl::Now() + options_.trim_every;
     }
     absl::StatusOr<int> sent = RelayOnce();
+    if (!sent.ok() && short_of_replicas_) {
+      // Redis answers, but too few replicas have confirmed the entries: WAIT itself waited
+      // replica_wait, so the next pass comes at once, not after a backoff (the rows are
+      // marked sent the moment a replica is back).
+      if (failures > 0) LogInfo("relay.recovered").Int("after_failures", failures);
+      failures = 0;
+      if (replica_waits++ == 0) {
+        LogWarn("relay.waiting_for_replicas").Str("error", sent.status().message());
+      }
+      stop_.WaitForNotificationWithTimeout(options_.busy_poll);
+      continue;
+    }
     if (!sent.ok()) {
       if (failures++ == 0) LogWarn("relay.failing").Str("error", sent.status().message());
       Metrics::Global().Add("wuye_bus_relay_errors_total");
@@ -466,6 +493,10 @@ void OutboxRelay::Run() {
     }
     if (failures > 0) LogInfo("relay.recovered").Int("after_failures", failures);
     failures = 0;
+    if (replica_waits > 0 && *sent > 0) {
+      LogInfo("relay.replicas_confirm").Int("after_waits", replica_waits);
+      replica_waits = 0;
+    }
     if (*sent == options_.batch) continue;  // more waiting
     if (!leader_) {
       stop_.WaitForNotificationWithTimeout(absl::Seconds(1));
@@ -1074,9 +1105,16 @@ absl::StatusOr<int> EventConsumer::PollOnce() {
     handled += *claimed;
     Housekeep(stream);
   }
+  if (!reader_.connected() && reader_.connects() > 0) {
+    // The reader lost its connection (Redis restarted, or failed over to a replica that had
+    // the deliveries of the old primary): entries given to this consumer whose reply never
+    // came are pending under its name. They go first, as after a database failure, rather
+    // than after claim_idle.
+    reread_own_ = true;
+  }
   if (reread_own_) {
-    // What this consumer read when the database failed is pending here, with no row. It goes
-    // first, before anything newer of its subjects is read.
+    // What this consumer read when the database or its reader failed is pending here, with
+    // no row. It goes first, before anything newer of its subjects is read.
     for (const auto& stream : options_.streams) {
       auto own = commands_.Command({"XREADGROUP", "GROUP", options_.group, options_.consumer,
                                     "COUNT", absl::StrCat(options_.batch), "STREAMS", stream, "0"});

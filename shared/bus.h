@@ -183,6 +183,8 @@ class OutboxRelay {
   // connection lasts: the next WAIT covers them).
   std::set<int64_t> awaiting_replicas_;
   uint64_t added_on_ = 0;
+  // The last RelayOnce failed only because WAIT found too few replicas (Run: no backoff).
+  bool short_of_replicas_ = false;
   absl::Notification stop_;
   std::thread thread_;
 };
