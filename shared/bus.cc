@@ -286,6 +286,10 @@ absl::Status OutboxRelay::EnsureDatabase() {
     conn_->prepare("wuye_relay_unsent",
                    "SELECT id, type, envelope FROM wuye_outbox WHERE sent_at IS NULL "
                    "AND id >= $2 ORDER BY id LIMIT $1");
+    // With min_replicas: the same, past the rows already added and not yet confirmed.
+    conn_->prepare("wuye_relay_unsent_past",
+                   "SELECT id, type, envelope FROM wuye_outbox WHERE sent_at IS NULL "
+                   "AND id >= $2 AND id <> ALL($3::bigint[]) ORDER BY id LIMIT $1");
     conn_->prepare("wuye_relay_sent",
                    "UPDATE wuye_outbox SET sent_at = now() WHERE id = ANY($1::bigint[])");
     return absl::OkStatus();
@@ -306,29 +310,38 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
       LogInfo("relay.leader").Str("stream", options_.stream);
     }
     pqxx::work tx(*conn_);
-    pqxx::result rows =
-        tx.exec_prepared("wuye_relay_unsent", options_.batch, floor_.From(Monotonic()));
-    if (rows.empty()) {
+    short_of_replicas_ = false;
+    // Rows added on this very connection and waiting for a replica are not added again:
+    // this pass's WAIT covers them. After a reconnect (perhaps to a new primary) they are.
+    const bool same_connection = redis_.connected() && redis_.connects() == added_on_;
+    if (!same_connection) awaiting_replicas_.clear();
+    // The check reads past them, so that events keep flowing while no replica confirms
+    // (a replica being rebuilt): they are on the primary, where consumers read them, and
+    // still unsent in the outbox, which re-adds them if the primary goes. Only past
+    // kMaxAwaitingReplicas rows does the relay stop adding more.
+    pqxx::result rows;
+    if (awaiting_replicas_.empty()) {
+      rows = tx.exec_prepared("wuye_relay_unsent", options_.batch, floor_.From(Monotonic()));
+    } else if (awaiting_replicas_.size() < kMaxAwaitingReplicas) {
+      std::vector<std::string> skip;
+      skip.reserve(awaiting_replicas_.size());
+      for (int64_t id : awaiting_replicas_) skip.push_back(absl::StrCat(id));
+      rows = tx.exec_prepared("wuye_relay_unsent_past", options_.batch, floor_.From(Monotonic()),
+                              PgArray(skip));
+    }
+    if (rows.empty() && awaiting_replicas_.empty()) {
       if (!floor_.known()) {  // an empty outbox: the floor is past its last id
         floor_.NothingBelow(
             tx.exec1("SELECT COALESCE(max(id), 0) + 1 FROM wuye_outbox")[0].as<int64_t>());
       }
       return 0;
     }
-    short_of_replicas_ = false;
-    // Rows added on this very connection and waiting for a replica are not added again:
-    // this WAIT covers them. After a reconnect (perhaps to a new primary) they are.
-    const bool same_connection = redis_.connected() && redis_.connects() == added_on_;
-    if (!same_connection) awaiting_replicas_.clear();
     std::vector<std::vector<std::string>> commands;
     commands.reserve(rows.size() + 1);
-    std::vector<std::string> ids;
-    std::vector<int64_t> relayed;
+    std::vector<int64_t> added;
+    added.reserve(rows.size());
     for (const auto& row : rows) {
-      int64_t id = row[0].as<int64_t>();
-      ids.push_back(row[0].as<std::string>());
-      relayed.push_back(id);
-      if (awaiting_replicas_.contains(id)) continue;
+      added.push_back(row[0].as<int64_t>());
       commands.push_back({"XADD", options_.stream, "*", "type", row[1].as<std::string>(), "env",
                           pqxx::binarystring(row[2]).str()});
     }
@@ -352,7 +365,7 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
     if (options_.min_replicas > 0 && replies->back().integer < options_.min_replicas) {
       // On the primary only: a failover now would lose them. Kept unsent, and waited for
       // again (or added again on a new connection).
-      awaiting_replicas_.insert(relayed.begin(), relayed.end());
+      awaiting_replicas_.insert(added.begin(), added.end());
       added_on_ = redis_.connects();
       short_of_replicas_ = true;
       Metrics::Global().Add(
@@ -360,13 +373,20 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
       return absl::UnavailableError(absl::StrCat("redis: events on ", replies->back().integer,
                                                  " replicas of ", options_.min_replicas));
     }
+    // Confirmed: this pass's rows and every one waiting on this connection.
+    std::vector<int64_t> relayed(awaiting_replicas_.begin(), awaiting_replicas_.end());
+    relayed.insert(relayed.end(), added.begin(), added.end());
+    std::sort(relayed.begin(), relayed.end());
     awaiting_replicas_.clear();
+    std::vector<std::string> ids;
+    ids.reserve(relayed.size());
+    for (int64_t id : relayed) ids.push_back(absl::StrCat(id));
     tx.exec_prepared("wuye_relay_sent", PgArray(ids));
     tx.commit();
     floor_.Relayed(relayed, Monotonic());
     Metrics::Global().Add(absl::StrCat("wuye_bus_relayed_total{stream=\"", options_.stream, "\"}"),
-                          static_cast<int64_t>(rows.size()));
-    return static_cast<int>(rows.size());
+                          static_cast<int64_t>(relayed.size()));
+    return static_cast<int>(relayed.size());
   } catch (const std::exception& e) {
     absl::Status st = Db::FromException(e);
     if (!conn_->is_open()) conn_.reset();
@@ -497,7 +517,7 @@ void OutboxRelay::Run() {
       LogInfo("relay.replicas_confirm").Int("after_waits", replica_waits);
       replica_waits = 0;
     }
-    if (*sent == options_.batch) continue;  // more waiting
+    if (*sent >= options_.batch) continue;  // more waiting
     if (!leader_) {
       stop_.WaitForNotificationWithTimeout(absl::Seconds(1));
       continue;
@@ -1119,6 +1139,11 @@ absl::StatusOr<int> EventConsumer::PollOnce() {
       auto own = commands_.Command({"XREADGROUP", "GROUP", options_.group, options_.consumer,
                                     "COUNT", absl::StrCat(options_.batch), "STREAMS", stream, "0"});
       if (!own.ok()) return own.status();
+      if (own->is_error() && !absl::StartsWith(own->str, "NOGROUP")) {
+        // READONLY: this connection was still on a demoted primary (now dropped); the next
+        // round reads them from the new one.
+        return absl::UnavailableError(absl::StrCat("redis: XREADGROUP refused: ", own->str));
+      }
       if (own->is_error() || own->elements.empty() || own->elements[0].elements.size() < 2) {
         continue;
       }
