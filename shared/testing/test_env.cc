@@ -204,7 +204,8 @@ std::string PrivateServers::RedisReplicaAddr() const {
 }
 
 std::vector<std::string> PrivateServers::Sentinels() const {
-  return {absl::StrCat("127.0.0.1:", sentinel_port_), absl::StrCat("127.0.0.1:", sentinel_port_ + 1),
+  return {absl::StrCat("127.0.0.1:", sentinel_port_),
+          absl::StrCat("127.0.0.1:", sentinel_port_ + 1),
           absl::StrCat("127.0.0.1:", sentinel_port_ + 2)};
 }
 
