@@ -819,7 +819,7 @@ dir $dir
 sentinel resolve-hostnames no
 sentinel monitor $SENTINEL_MASTER $HOST $primary 2
 sentinel down-after-milliseconds $SENTINEL_MASTER 1000
-sentinel failover-timeout $SENTINEL_MASTER 3000
+sentinel failover-timeout $SENTINEL_MASTER 10000
 sentinel parallel-syncs $SENTINEL_MASTER 1
 SENTINEL_CONF
 }

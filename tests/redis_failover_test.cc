@@ -115,6 +115,31 @@ class RedisFailoverTest : public ::testing::Test {
     return "";
   }
 
+  // Whether every sentinel names `addr` as the primary.
+  bool AllSentinelsName(const std::string& addr) {
+    for (const std::string& s : servers_.Sentinels()) {
+      RedisOptions o;
+      o.addr = s;
+      RedisConnection conn(o);
+      auto r = conn.Command({"SENTINEL", "get-master-addr-by-name", "wuye"});
+      if (!r.ok() || r->elements.size() != 2 ||
+          absl::StrCat(r->elements[0].str, ":", r->elements[1].str) != addr) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Replicas in sync with the node at `addr` (ROLE: master, offset, [replicas]).
+  int Replicas(const std::string& addr) {
+    RedisOptions o;
+    o.addr = addr;
+    RedisConnection conn(o);
+    auto role = conn.Command({"ROLE"});
+    if (!role.ok() || role->elements.size() < 3 || role->elements[0].str != "master") return 0;
+    return static_cast<int>(role->elements[2].elements.size());
+  }
+
   // Tickets accepted at or after `since`.
   std::vector<std::string> AcceptedSince(absl::Time since) {
     std::lock_guard lock(mu_);
@@ -294,8 +319,21 @@ void RedisFailoverTest::RunScenario(int min_replicas, int kills, Figures& f) {
     EXPECT_TRUE(failed_over) << "the sentinels did not promote the replica after kill " << k + 1;
     const int64_t failover_ms = absl::ToInt64Milliseconds(absl::Now() - killed_at);
     failovers.push_back(failover_ms);
+    // The promoted node may become a replica again later: it gets its password back. And
+    // the killed node returns only once every sentinel names the new primary.
+    const std::string promoted = Primary();
+    {
+      RedisOptions o;
+      o.addr = promoted;
+      RedisConnection conn(o);
+      EXPECT_TRUE(conn.Command({"CONFIG", "SET", "masterauth", ""}).ok());
+    }
+    EXPECT_TRUE(WaitFor([&] { return AllSentinelsName(promoted); }, absl::Seconds(30)))
+        << "the sentinels disagree after kill " << k + 1;
     // Back as a replica of the new primary (scripts/servers.sh asks the sentinels).
     EXPECT_EQ(servers_.Run("up " + node), 0);
+    EXPECT_TRUE(WaitFor([&] { return Replicas(promoted) >= 1; }, absl::Seconds(30)))
+        << "the killed node did not come back as a replica of " << promoted;
     const bool back = WaitFor([&] { return recovered.load(); }, absl::Seconds(60));
     if (!back) stop = true;
     watch.join();
