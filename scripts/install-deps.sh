@@ -20,8 +20,9 @@ PACKAGES=(
   # duty's notification gateway client (libcurl) and its tests' HTTP receiver; the HTTP
   # server of wuye-gateway (libmicrohttpd) and its TLS (GnuTLS); openssl makes test certificates
   libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev openssl
-  # servers used by tests (scripts/servers.sh) and their clients
-  postgresql-15 postgresql-client-15 redis-server redis-tools
+  # servers used by tests (scripts/servers.sh) and their clients; redis-sentinel for the
+  # failover tests (its binary comes from redis-tools; its own service is kept stopped)
+  postgresql-15 postgresql-client-15 redis-server redis-tools redis-sentinel
   # lint / formatting
   clang-format clang-tidy
   # the deploy check (scripts/check-deploy.sh) reads rendered manifests with PyYAML
@@ -94,6 +95,32 @@ install_web() {
   log "web/node_modules installed: buf $(web/node_modules/.bin/buf --version)"
 }
 
+# The redis-sentinel package starts a sentinel of its own on port 26379 (monitoring a
+# "mymaster" on 6379) wherever its init script may run: a machine with systemd, or a
+# container without a policy-rc.d that forbids it. wuye's tests and scripts/servers.sh run
+# their own sentinels, so the package's is stopped and kept from starting at boot.
+quiet_package_sentinel() {
+  [[ -x /etc/init.d/redis-sentinel ]] || return 0
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
+    if systemctl is-enabled --quiet redis-sentinel 2>/dev/null ||
+      systemctl is-active --quiet redis-sentinel 2>/dev/null; then
+      "${SUDO[@]}" systemctl disable --now redis-sentinel >/dev/null 2>&1 || true
+      log "stopped and disabled the package's redis-sentinel service"
+    fi
+    return 0
+  fi
+  local pid=""
+  [[ -r /run/sentinel/redis-sentinel.pid ]] && pid=$(tr -dc '0-9' </run/sentinel/redis-sentinel.pid)
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    "${SUDO[@]}" /etc/init.d/redis-sentinel stop >/dev/null 2>&1 ||
+      "${SUDO[@]}" kill -TERM "$pid" 2>/dev/null || true
+    log "stopped the package's redis-sentinel (pid $pid)"
+  fi
+  if command -v update-rc.d >/dev/null 2>&1 && compgen -G '/etc/rc[2-5].d/S*redis-sentinel' >/dev/null; then
+    "${SUDO[@]}" update-rc.d redis-sentinel disable >/dev/null 2>&1 || true
+  fi
+}
+
 # Sets the global array SUDO to the prefix needed to run apt-get.
 choose_sudo() {
   SUDO=()
@@ -135,6 +162,7 @@ main() {
 
   log "missing ${#missing[@]} of ${#PACKAGES[@]} packages: ${missing[*]}"
   choose_sudo "${missing[@]}"
+  local -a missing_before=("${missing[@]}")
 
   log "apt-get update"
   run_quiet "${SUDO[@]}" apt-get update -q
@@ -147,6 +175,7 @@ main() {
     die "still missing after apt-get install: ${missing[*]}"
   fi
   log "installed; all ${#PACKAGES[@]} packages present"
+  if printf '%s\n' "${missing_before[@]}" | grep -qx redis-sentinel; then quiet_package_sentinel; fi
   install_web
 }
 

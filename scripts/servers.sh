@@ -2,11 +2,12 @@
 # A project-local PostgreSQL 15 and Redis 7 for wuye's tests and development.
 #
 #   scripts/servers.sh up|start|down|stop|restart|status|env [pg|redis|standby]
-#   scripts/servers.sh kill pg|standby
+#   scripts/servers.sh up|down|status redis-replica|sentinels
+#   scripts/servers.sh kill pg|standby|redis|redis-replica
 #   scripts/servers.sh promote standby
 #
-# No second argument means both servers (`down`: the standby too). Configuration
-# (environment):
+# No second argument means both servers (`down`: the standby, a Redis replica and the
+# sentinels that run too). Configuration (environment):
 #   WUYE_STATE_DIR   state directory (default: <repo>/.local, git-ignored)
 #   WUYE_PG_PORT     PostgreSQL port on 127.0.0.1 (default 54329)
 #   WUYE_REDIS_PORT  Redis port on 127.0.0.1 (default 63799)
@@ -15,6 +16,9 @@
 #                    process, e.g. another checkout's servers, `up` takes a free port
 #                    near it instead and says so in one line (scripts/run-tests.sh sets
 #                    it; `make demo` does not, so its ports stay the defaults)
+#   WUYE_REDIS_REPLICA_PORT  the Redis replica's port (default: Redis port + 1)
+#   WUYE_SENTINEL_PORT       the first of the three sentinels' ports (default: Redis
+#                            port + 2; the others follow it)
 # Everything else is derived from these, so another state dir plus other ports gives a
 # completely separate pair of servers. A server of this state dir that runs is
 # reported, and used, on the port it runs on (env, status).
@@ -41,6 +45,15 @@
 #   $STATE/pg-standby/data     the standby's cluster (a copy of pg/data), with its
 #   $STATE/pg-standby/postgresql.log  log; its socket is in the primary's socket dir
 #   $STATE/redis/              Redis AOF, redis.pid, redis.log
+#   $STATE/redis-replica/      the same for the replica (`up redis-replica`)
+#   $STATE/sentinel/<n>/       sentinel n (1..3): sentinel.conf (written once, then
+#                              rewritten by the sentinel itself), sentinel.pid, sentinel.log
+#
+# Redis under Sentinel (tests of failover): `up redis`, `up redis-replica` (replicaof the
+# primary), `up sentinels` (three, quorum 2, monitoring the primary as `wuye`). `kill redis`
+# SIGKILLs a node; `up` of a node starts it again as a replica of the primary the sentinels
+# name when that is the other node (else the sentinels turn it into one). `env` prints
+# WUYE_REDIS_SENTINELS while the sentinels run.
 # As root, PostgreSQL runs as the `postgres` user. If postgres cannot reach the
 # state dir (e.g. a repo under a 0700 home), the pg/ part lives in
 # /var/tmp/wuye-pg-<hash>/ instead, and that path is kept in $STATE/pg.location (the
@@ -67,21 +80,25 @@ die() { printf 'servers: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
   cat <<'EOF'
-usage: scripts/servers.sh COMMAND [pg|redis|standby]
+usage: scripts/servers.sh COMMAND [pg|redis|standby|redis-replica|sentinels]
   up | start       start the servers (idempotent), wait until they answer;
                    `up standby`: a synchronous streaming standby of the running pg
   down | stop      stop what `up` started (fine when nothing runs); with no second
-                   argument the standby too
+                   argument the standby, a Redis replica and the sentinels too
   restart          down, then up
   status           one line per server; exit 0 if all requested run, else 3
   env              print export lines for WUYE_PG_URL, WUYE_REDIS_ADDR,
-                   WUYE_STATE_DIR, and WUYE_PG_FAILOVER_URL when there is a standby
+                   WUYE_STATE_DIR, WUYE_PG_FAILOVER_URL when there is a standby and
+                   WUYE_REDIS_SENTINELS while the sentinels run
                    (use: eval "$(scripts/servers.sh env)")
-  kill pg|standby  SIGKILL that PostgreSQL's postmaster and all its processes
+  kill pg|standby|redis|redis-replica
+                   SIGKILL that server (PostgreSQL: its postmaster and all its processes)
   promote standby  make the standby the primary (no synchronous standby of its own)
 environment: WUYE_STATE_DIR (default <repo>/.local), WUYE_PG_PORT (54329),
              WUYE_REDIS_PORT (63799), WUYE_PG_STANDBY_PORT (pg's + 1),
-             WUYE_FREE_PORTS (1: take free ports when the defaults are taken)
+             WUYE_FREE_PORTS (1: take free ports when the defaults are taken),
+             WUYE_REDIS_REPLICA_PORT (Redis port + 1),
+             WUYE_SENTINEL_PORT (Redis port + 2; three ports from it)
 EOF
 }
 
@@ -122,6 +139,7 @@ load_config() {
   resolve_pg_paths
   adopt_running_ports
   resolve_standby
+  load_sentinel_config
 }
 
 # A server of this state dir that runs is on the port it was started on, which need not
@@ -814,19 +832,24 @@ redis_up() {
   fi
   mkdir -p -- "$REDIS_DIR"
   rm -f -- "$REDIS_PIDFILE"
+  # Under Sentinel it may start as a replica of the primary promoted meanwhile. A primary
+  # sends a joining replica its copy at once (repl-diskless-sync-delay 0), not after the
+  # default 5 s wait for more replicas.
+  redis_follow_args "$REDIS_PORT"
   local out
   if ! out=$( (cd "$REDIS_DIR" && redis-server \
     --port "$REDIS_PORT" --bind "$HOST" --dir "$REDIS_DIR" \
     --appendonly yes --appendfsync always \
     --daemonize yes --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_LOG" \
-    --save "") 2>&1 9>&-); then
+    --save "" --repl-diskless-sync-delay 0 "${FOLLOW[@]}") 2>&1 9>&-); then
     printf '%s\n' "$out" >&2
     tail_log "$REDIS_LOG"
     die "redis: could not start redis-server on port $REDIS_PORT"
   fi
   printf '%s\n' "$REDIS_PORT" >"$REDIS_PORTFILE"
   redis_wait_ready
-  redis_line "up"
+  redis_node_wait "$REDIS_PORT" "$REDIS_LOG" "${#FOLLOW[@]}"
+  redis_line "up${FOLLOW[*]:+ (replicaof ${FOLLOW[1]}:${FOLLOW[2]})}"
 }
 
 redis_wait_ready() {
@@ -878,6 +901,294 @@ redis_status() {
   return 3
 }
 
+# -------------------------------------------------------- redis sentinel ----
+# A Redis replica and three sentinels beside the primary above, for failover tests. The
+# primary keeps its own functions (redis_*); these are apart from them.
+
+readonly SENTINEL_COUNT=3
+readonly SENTINEL_MASTER=wuye
+
+# The replica's and the sentinels' ports and places, once the primary's port is known.
+load_sentinel_config() {
+  REPLICA_PORT=${WUYE_REDIS_REPLICA_PORT:-$((REDIS_PORT + 1))}
+  SENTINEL_PORT=${WUYE_SENTINEL_PORT:-$((REDIS_PORT + 2))}
+  check_port WUYE_REDIS_REPLICA_PORT "$REPLICA_PORT"
+  check_port WUYE_SENTINEL_PORT "$SENTINEL_PORT"
+  REPLICA_PORT=$((10#$REPLICA_PORT))
+  SENTINEL_PORT=$((10#$SENTINEL_PORT))
+  ((SENTINEL_PORT + SENTINEL_COUNT - 1 <= 65535)) ||
+    die "WUYE_SENTINEL_PORT=$SENTINEL_PORT leaves no room for $SENTINEL_COUNT sentinels"
+  REPLICA_DIR=$STATE/redis-replica
+  SENTINEL_BASE=$STATE/sentinel
+}
+
+# Prints the pid in PIDFILE if that process is alive and is a Redis (server or sentinel).
+redis_family_pid() {  # PIDFILE
+  local pid comm
+  [[ -f "$1" ]] || return 1
+  pid=$(tr -dc '0-9' <"$1")
+  [[ -n "$pid" ]] && pid_alive "$pid" || return 1
+  comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
+  [[ "$comm" == redis-server* || "$comm" == redis-sentinel* || "$comm" == redis-check* ]] ||
+    return 1
+  printf '%s\n' "$pid"
+}
+
+sentinel_port() { printf '%s\n' $((SENTINEL_PORT + $1 - 1)); }  # N (1..3)
+sentinel_dir() { printf '%s\n' "$SENTINEL_BASE/$1"; }
+
+sentinels_running() {
+  local n
+  for ((n = 1; n <= SENTINEL_COUNT; n++)); do
+    redis_family_pid "$(sentinel_dir "$n")/sentinel.pid" >/dev/null && return 0
+  done
+  return 1
+}
+
+# "host port" of the primary the first answering sentinel names; nothing when none does.
+sentinel_primary() {
+  local n reply
+  local -a lines
+  for ((n = 1; n <= SENTINEL_COUNT; n++)); do
+    redis_family_pid "$(sentinel_dir "$n")/sentinel.pid" >/dev/null || continue
+    reply=$(timeout 3 redis-cli -h "$HOST" -p "$(sentinel_port "$n")" \
+      sentinel get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | tr -d '\r') || continue
+    mapfile -t lines <<<"$reply"
+    if [[ ${#lines[@]} -eq 2 && "${lines[1]}" =~ ^[0-9]+$ ]]; then
+      printf '%s %s\n' "${lines[0]}" "${lines[1]}"
+      return 0
+    fi
+  done
+  return 0
+}
+
+# Sets FOLLOW to the --replicaof arguments of the node on PORT: the primary the sentinels
+# name when that is another node (a killed primary comes back as a replica of the one
+# promoted meanwhile); without sentinels, DEFAULT_PORT's node when given.
+redis_follow_args() {  # PORT [DEFAULT_PORT]
+  local port=$1 default=${2:-} primary
+  FOLLOW=()
+  primary=$(sentinel_primary)
+  if [[ -n "$primary" ]]; then
+    [[ "${primary#* }" == "$port" ]] || FOLLOW=(--replicaof "${primary% *}" "${primary#* }")
+  elif [[ -n "$default" ]]; then
+    FOLLOW=(--replicaof "$HOST" "$default")
+  fi
+}
+
+# Waits for PONG; for a node started as a replica (FOLLOWS > 0) also for its link to the
+# primary (a warning only when it does not come: the primary may be down).
+redis_node_wait() {  # PORT LOG FOLLOWS
+  local port=$1 logfile=$2 follows=$3 deadline=$((SECONDS + REDIS_TIMEOUT))
+  until [[ "$(timeout 5 redis-cli -h "$HOST" -p "$port" ping 2>/dev/null)" == PONG ]]; do
+    if ((SECONDS >= deadline)); then
+      tail_log "$logfile"
+      die "redis: no PONG on $HOST:$port after ${REDIS_TIMEOUT}s"
+    fi
+    sleep 0.1
+  done
+  ((follows > 0)) || return 0
+  until timeout 5 redis-cli -h "$HOST" -p "$port" info replication 2>/dev/null |
+    grep -q '^master_link_status:up'; do
+    if ((SECONDS >= deadline)); then
+      warn "redis on $HOST:$port: not yet in sync with its primary"
+      return 0
+    fi
+    sleep 0.1
+  done
+}
+
+# SIGTERM (a clean shutdown), waited for; 1 when nothing ran.
+redis_family_stop() {  # PIDFILE LOG
+  local pid deadline=$((SECONDS + REDIS_TIMEOUT))
+  if ! pid=$(redis_family_pid "$1"); then
+    rm -f -- "$1"
+    return 1
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  while pid_alive "$pid"; do
+    if ((SECONDS >= deadline)); then
+      tail_log "$2"
+      die "pid $pid did not exit within ${REDIS_TIMEOUT}s"
+    fi
+    sleep 0.1
+  done
+  rm -f -- "$1"
+}
+
+# SIGKILL, as a crash: no shutdown, nothing written beyond what AOF's `always` did.
+redis_family_kill() {  # PIDFILE WHAT
+  local pid
+  if ! pid=$(redis_family_pid "$1"); then
+    log "$2 not running"
+    return 0
+  fi
+  kill -KILL "$pid"
+  while pid_alive "$pid"; do sleep 0.05; done
+  log "$2 killed (pid $pid)"
+}
+
+redis_kill() { redis_family_kill "$REDIS_PIDFILE" "redis on $HOST:$REDIS_PORT"; }
+
+# ---- the replica
+
+replica_line() {
+  log "redis-replica $1 on $HOST:$REPLICA_PORT (data $REPLICA_DIR)"
+}
+
+redis_replica_up() {
+  command -v redis-server >/dev/null 2>&1 ||
+    die "redis-server not found; run scripts/install-deps.sh (redis-server)"
+  if redis_family_pid "$REPLICA_DIR/redis.pid" >/dev/null; then
+    replica_line "already running"
+    return 0
+  fi
+  if port_in_use "$REPLICA_PORT"; then
+    die "redis-replica: port $REPLICA_PORT is already in use$(port_owner_hint "$REPLICA_PORT"); set WUYE_REDIS_REPLICA_PORT"
+  fi
+  mkdir -p -- "$REPLICA_DIR"
+  rm -f -- "$REPLICA_DIR/redis.pid"
+  redis_follow_args "$REPLICA_PORT" "$REDIS_PORT"
+  local out
+  if ! out=$( (cd "$REPLICA_DIR" && redis-server \
+    --port "$REPLICA_PORT" --bind "$HOST" --dir "$REPLICA_DIR" \
+    --appendonly yes --appendfsync always \
+    --daemonize yes --pidfile "$REPLICA_DIR/redis.pid" --logfile "$REPLICA_DIR/redis.log" \
+    --save "" --repl-diskless-sync-delay 0 "${FOLLOW[@]}") 2>&1 9>&-); then
+    printf '%s\n' "$out" >&2
+    tail_log "$REPLICA_DIR/redis.log"
+    die "redis-replica: could not start redis-server on port $REPLICA_PORT"
+  fi
+  redis_node_wait "$REPLICA_PORT" "$REPLICA_DIR/redis.log" "${#FOLLOW[@]}"
+  replica_line "up${FOLLOW[*]:+ (replicaof ${FOLLOW[1]}:${FOLLOW[2]})}"
+}
+
+redis_replica_down() {
+  if redis_family_stop "$REPLICA_DIR/redis.pid" "$REPLICA_DIR/redis.log"; then
+    replica_line "stopped"
+  else
+    replica_line "not running"
+  fi
+}
+
+redis_replica_status() {
+  if redis_family_pid "$REPLICA_DIR/redis.pid" >/dev/null; then
+    replica_line "running"
+    return 0
+  fi
+  replica_line "stopped"
+  return 3
+}
+
+redis_replica_kill() {
+  redis_family_kill "$REPLICA_DIR/redis.pid" "redis-replica on $HOST:$REPLICA_PORT"
+}
+
+# ---- the sentinels
+
+# Writes sentinel N's config unless it has one for these nodes: from then on the sentinel
+# rewrites the file itself (its id, the current primary, the replicas, the other
+# sentinels), so it lives in the state dir and is kept across restarts.
+sentinel_write_conf() {  # N PRIMARY_PORT
+  local n=$1 primary=$2 dir conf monitored
+  dir=$(sentinel_dir "$n")
+  conf=$dir/sentinel.conf
+  if [[ -f "$conf" ]]; then
+    monitored=$(sed -n "s/^sentinel monitor $SENTINEL_MASTER [^ ]* \([0-9]*\) .*/\1/p" "$conf")
+    if [[ "$monitored" == "$REDIS_PORT" || "$monitored" == "$REPLICA_PORT" ]] &&
+      grep -q "^port $(sentinel_port "$n")\$" "$conf"; then
+      return 0
+    fi
+  fi
+  cat >"$conf" <<SENTINEL_CONF
+# generated by wuye scripts/servers.sh; from here on rewritten by the sentinel
+port $(sentinel_port "$n")
+bind $HOST
+daemonize yes
+pidfile $dir/sentinel.pid
+logfile $dir/sentinel.log
+dir $dir
+sentinel resolve-hostnames no
+sentinel monitor $SENTINEL_MASTER $HOST $primary 2
+sentinel down-after-milliseconds $SENTINEL_MASTER 1000
+sentinel failover-timeout $SENTINEL_MASTER 10000
+sentinel parallel-syncs $SENTINEL_MASTER 1
+SENTINEL_CONF
+}
+
+sentinels_up() {
+  command -v redis-sentinel >/dev/null 2>&1 ||
+    die "redis-sentinel not found; run scripts/install-deps.sh (redis-sentinel)"
+  local n port dir primary out
+  primary=$(sentinel_primary)
+  primary=${primary#* }
+  [[ -n "$primary" ]] || primary=$REDIS_PORT
+  for ((n = 1; n <= SENTINEL_COUNT; n++)); do
+    port=$(sentinel_port "$n")
+    dir=$(sentinel_dir "$n")
+    redis_family_pid "$dir/sentinel.pid" >/dev/null && continue
+    if port_in_use "$port"; then
+      die "sentinel $n: port $port is already in use$(port_owner_hint "$port"); set WUYE_SENTINEL_PORT"
+    fi
+    mkdir -p -- "$dir"
+    rm -f -- "$dir/sentinel.pid"
+    sentinel_write_conf "$n" "$primary"
+    if ! out=$( (cd "$dir" && redis-sentinel "$dir/sentinel.conf") 2>&1 9>&-); then
+      printf '%s\n' "$out" >&2
+      tail_log "$dir/sentinel.log"
+      die "sentinel $n: could not start redis-sentinel on port $port"
+    fi
+  done
+  # Up when each answers and has found the other two (their hello messages go through the
+  # primary every two seconds): only then can two of them agree on a failover.
+  local deadline=$((SECONDS + 30)) others
+  for ((n = 1; n <= SENTINEL_COUNT; n++)); do
+    port=$(sentinel_port "$n")
+    until others=$(timeout 3 redis-cli -h "$HOST" -p "$port" sentinel master "$SENTINEL_MASTER" \
+      2>/dev/null | tr -d '\r' | sed -n '/^num-other-sentinels$/{n;p;q}') &&
+      [[ "$others" == $((SENTINEL_COUNT - 1)) ]]; do
+      if ((SECONDS >= deadline)); then
+        tail_log "$(sentinel_dir "$n")/sentinel.log"
+        die "sentinel $n on $HOST:$port: has not found the other sentinels after 30s"
+      fi
+      sleep 0.2
+    done
+  done
+  log "sentinels up on $HOST:$SENTINEL_PORT..$((SENTINEL_PORT + SENTINEL_COUNT - 1)) (master $SENTINEL_MASTER, quorum 2; state $SENTINEL_BASE)"
+}
+
+sentinels_down() {
+  local n any=0
+  for ((n = 1; n <= SENTINEL_COUNT; n++)); do
+    if redis_family_stop "$(sentinel_dir "$n")/sentinel.pid" "$(sentinel_dir "$n")/sentinel.log"; then
+      any=1
+    fi
+  done
+  if ((any)); then log "sentinels stopped"; else log "sentinels not running"; fi
+}
+
+sentinels_status() {
+  local n rc=0
+  for ((n = 1; n <= SENTINEL_COUNT; n++)); do
+    if redis_family_pid "$(sentinel_dir "$n")/sentinel.pid" >/dev/null; then
+      log "sentinel $n running on $HOST:$(sentinel_port "$n")"
+    else
+      log "sentinel $n stopped"
+      rc=3
+    fi
+  done
+  return "$rc"
+}
+
+print_sentinel_env() {
+  sentinels_running || return 0
+  local n list=""
+  for ((n = 1; n <= SENTINEL_COUNT; n++)); do
+    list+="${list:+,}$HOST:$(sentinel_port "$n")"
+  done
+  printf "export WUYE_REDIS_SENTINELS='%s'\n" "$list"
+}
+
 # -------------------------------------------------------------- commands ----
 
 print_env() {
@@ -888,6 +1199,7 @@ print_env() {
     printf 'export WUYE_PG_FAILOVER_URL=%q\n' \
       "postgresql://wuye@$HOST:$PG_PORT,$HOST:$STANDBY_PORT/postgres"
   fi
+  print_sentinel_env
 }
 
 main() {
@@ -896,7 +1208,7 @@ main() {
   case "$cmd" in
     -h | --help | help) usage; return 0 ;;
     up | start | down | stop | restart | status | env) ;;
-    kill) [[ "$which" == pg || "$which" == standby ]] || { usage >&2; exit 2; } ;;
+    kill) [[ "$which" =~ ^(pg|standby|redis|redis-replica|replica)$ ]] || { usage >&2; exit 2; } ;;
     promote) [[ "$which" == standby ]] || { usage >&2; exit 2; } ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -906,6 +1218,8 @@ main() {
     pg | postgres | postgresql) targets=(pg) ;;
     redis) targets=(redis) ;;
     standby) targets=(standby) ;;
+    redis-replica | replica) targets=(redis_replica) ;;
+    sentinels | sentinel) targets=(sentinels) ;;
     *) usage >&2; exit 2 ;;
   esac
 
@@ -913,6 +1227,14 @@ main() {
   local t rc=0
   case "$cmd" in
     env) print_env ;;
+    kill)
+      take_lock
+      case "$which" in
+        redis | redis-replica | replica) "${targets[0]}_kill" ;;
+        pg | postgres | postgresql) pg_kill "$PG_DATA" "$PG_PORT" "pg   " ;;
+        standby) pg_kill "$STANDBY_DATA" "$STANDBY_PORT" "standby" ;;
+      esac
+      ;;
     status)
       for t in "${targets[@]}"; do
         "${t}_status" || rc=3
@@ -924,11 +1246,14 @@ main() {
       take_lock
       choose_free_ports "${targets[@]}"
       resolve_standby  # its default port follows pg's
-      if [[ "$which" == standby ]]; then
-        "$ROOT/scripts/reserve-ports.sh" "$STANDBY_PORT"
-      else
-        "$ROOT/scripts/reserve-ports.sh" "$PG_PORT" "$REDIS_PORT"
-      fi
+      case "$which" in
+        standby) "$ROOT/scripts/reserve-ports.sh" "$STANDBY_PORT" ;;
+        redis-replica | replica) "$ROOT/scripts/reserve-ports.sh" "$REPLICA_PORT" ;;
+        sentinels | sentinel)
+          "$ROOT/scripts/reserve-ports.sh" $(seq "$SENTINEL_PORT" $((SENTINEL_PORT + SENTINEL_COUNT - 1)))
+          ;;
+        *) "$ROOT/scripts/reserve-ports.sh" "$PG_PORT" "$REDIS_PORT" ;;
+      esac
       for t in "${targets[@]}"; do "${t}_up"; done
       ;;
     down | stop)
@@ -937,22 +1262,19 @@ main() {
         return 0
       }
       take_lock
-      # The standby first: a primary that waits for it is let go before it stops.
-      if [[ "$which" == all ]]; then standby_down quiet; fi
+      # Everything: the standby first (a primary that waits for it is let go before it
+      # stops), the sentinels (no failover while the nodes stop), the replica.
+      if [[ "$which" == all || "$which" == both ]]; then
+        standby_down quiet
+        if sentinels_running; then sentinels_down; fi
+        if redis_family_pid "$REPLICA_DIR/redis.pid" >/dev/null; then redis_replica_down; fi
+      fi
       for t in "${targets[@]}"; do "${t}_down"; done
       ;;
     restart)
       take_lock
       for t in "${targets[@]}"; do "${t}_down"; done
       for t in "${targets[@]}"; do "${t}_up"; done
-      ;;
-    kill)
-      take_lock
-      if [[ "$which" == pg ]]; then
-        pg_kill "$PG_DATA" "$PG_PORT" "pg   "
-      else
-        pg_kill "$STANDBY_DATA" "$STANDBY_PORT" "standby"
-      fi
       ;;
     promote)
       take_lock

@@ -82,6 +82,8 @@ std::string ForgeryOf(const wuye::events::v1::Event& event, absl::string_view pr
 std::vector<std::string> RedisAclRules(absl::string_view service,
                                        const std::vector<std::string>& consumes) {
   const std::string own = StreamOf(service);
+  // ROLE: a connection made through Sentinel checks it reached the primary; WAIT: the
+  // relay's --bus_min_replicas. Neither names a key.
   std::vector<std::string> rules = {"resetkeys",
                                     "resetchannels",
                                     "-@all",
@@ -90,6 +92,8 @@ std::vector<std::string> RedisAclRules(absl::string_view service,
                                     "+xlen",
                                     "+xinfo|groups",
                                     "+xpending",
+                                    "+role",
+                                    "+wait",
                                     absl::StrCat("~", own),
                                     absl::StrCat("~", DeadLetterStream(own))};
   if (consumes.empty()) return rules;
@@ -237,14 +241,21 @@ void OutboxFloor::Advance(absl::Time now) {
   seen_.clear();
 }
 
+namespace {
+
+// WAIT holds its reply up to replica_wait: the relay's socket waits that much longer.
+RedisOptions RelayRedis(RedisOptions redis, const RelayOptions& options) {
+  if (options.min_replicas > 0) redis.command_timeout += options.replica_wait;
+  return redis;
+}
+
+}  // namespace
+
 OutboxRelay::OutboxRelay(DbOptions db, RedisOptions redis, RelayOptions options)
     : db_options_(std::move(db)),
-      redis_(std::move(redis)),
+      redis_(RelayRedis(std::move(redis), options)),
       options_(std::move(options)),
-      floor_(options_.gap_timeout, options_.full_check_every) {
-  // WAIT holds its reply up to replica_wait: the socket must wait longer than that.
-  if (options_.min_replicas > 0) redis_.SetCommandTimeout(redis.command_timeout + options_.replica_wait);
-}
+      floor_(options_.gap_timeout, options_.full_check_every) {}
 
 OutboxRelay::~OutboxRelay() { Stop(); }
 
@@ -275,6 +286,10 @@ absl::Status OutboxRelay::EnsureDatabase() {
     conn_->prepare("wuye_relay_unsent",
                    "SELECT id, type, envelope FROM wuye_outbox WHERE sent_at IS NULL "
                    "AND id >= $2 ORDER BY id LIMIT $1");
+    // With min_replicas: the same, past the rows already added and not yet confirmed.
+    conn_->prepare("wuye_relay_unsent_past",
+                   "SELECT id, type, envelope FROM wuye_outbox WHERE sent_at IS NULL "
+                   "AND id >= $2 AND id <> ALL($3::bigint[]) ORDER BY id LIMIT $1");
     conn_->prepare("wuye_relay_sent",
                    "UPDATE wuye_outbox SET sent_at = now() WHERE id = ANY($1::bigint[])");
     return absl::OkStatus();
@@ -295,28 +310,38 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
       LogInfo("relay.leader").Str("stream", options_.stream);
     }
     pqxx::work tx(*conn_);
-    pqxx::result rows =
-        tx.exec_prepared("wuye_relay_unsent", options_.batch, floor_.From(Monotonic()));
-    if (rows.empty()) {
+    short_of_replicas_ = false;
+    // Rows added on this very connection and waiting for a replica are not added again:
+    // this pass's WAIT covers them. After a reconnect (perhaps to a new primary) they are.
+    const bool same_connection = redis_.connected() && redis_.connects() == added_on_;
+    if (!same_connection) awaiting_replicas_.clear();
+    // The check reads past them, so that events keep flowing while no replica confirms
+    // (a replica being rebuilt): they are on the primary, where consumers read them, and
+    // still unsent in the outbox, which re-adds them if the primary goes. Only past
+    // kMaxAwaitingReplicas rows does the relay stop adding more.
+    pqxx::result rows;
+    if (awaiting_replicas_.empty()) {
+      rows = tx.exec_prepared("wuye_relay_unsent", options_.batch, floor_.From(Monotonic()));
+    } else if (awaiting_replicas_.size() < kMaxAwaitingReplicas) {
+      std::vector<std::string> skip;
+      skip.reserve(awaiting_replicas_.size());
+      for (int64_t id : awaiting_replicas_) skip.push_back(absl::StrCat(id));
+      rows = tx.exec_prepared("wuye_relay_unsent_past", options_.batch, floor_.From(Monotonic()),
+                              PgArray(skip));
+    }
+    if (rows.empty() && awaiting_replicas_.empty()) {
       if (!floor_.known()) {  // an empty outbox: the floor is past its last id
         floor_.NothingBelow(
             tx.exec1("SELECT COALESCE(max(id), 0) + 1 FROM wuye_outbox")[0].as<int64_t>());
       }
       return 0;
     }
-    // Rows added on this very connection and waiting for a replica are not added again:
-    // this WAIT covers them. After a reconnect (perhaps to a new primary) they are.
-    const bool same_connection = redis_.connected() && redis_.connects() == added_on_;
-    if (!same_connection) awaiting_replicas_.clear();
     std::vector<std::vector<std::string>> commands;
     commands.reserve(rows.size() + 1);
-    std::vector<std::string> ids;
-    std::vector<int64_t> relayed;
+    std::vector<int64_t> added;
+    added.reserve(rows.size());
     for (const auto& row : rows) {
-      int64_t id = row[0].as<int64_t>();
-      ids.push_back(row[0].as<std::string>());
-      relayed.push_back(id);
-      if (awaiting_replicas_.contains(id)) continue;
+      added.push_back(row[0].as<int64_t>());
       commands.push_back({"XADD", options_.stream, "*", "type", row[1].as<std::string>(), "env",
                           pqxx::binarystring(row[2]).str()});
     }
@@ -331,27 +356,37 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
     }
     for (const auto& reply : *replies) {
       if (reply.is_error()) {
+        // READONLY from a demoted primary (the connection is dropped: the next pass asks the
+        // sentinels again), NOPERM, OOM ...
         awaiting_replicas_.clear();
-        return absl::UnavailableError("redis: XADD refused");
+        return absl::UnavailableError(absl::StrCat("redis: XADD refused: ", reply.str));
       }
     }
     if (options_.min_replicas > 0 && replies->back().integer < options_.min_replicas) {
       // On the primary only: a failover now would lose them. Kept unsent, and waited for
       // again (or added again on a new connection).
-      awaiting_replicas_.insert(relayed.begin(), relayed.end());
+      awaiting_replicas_.insert(added.begin(), added.end());
       added_on_ = redis_.connects();
+      short_of_replicas_ = true;
       Metrics::Global().Add(
           absl::StrCat("wuye_bus_replica_waits_total{stream=\"", options_.stream, "\"}"));
       return absl::UnavailableError(absl::StrCat("redis: events on ", replies->back().integer,
                                                  " replicas of ", options_.min_replicas));
     }
+    // Confirmed: this pass's rows and every one waiting on this connection.
+    std::vector<int64_t> relayed(awaiting_replicas_.begin(), awaiting_replicas_.end());
+    relayed.insert(relayed.end(), added.begin(), added.end());
+    std::sort(relayed.begin(), relayed.end());
     awaiting_replicas_.clear();
+    std::vector<std::string> ids;
+    ids.reserve(relayed.size());
+    for (int64_t id : relayed) ids.push_back(absl::StrCat(id));
     tx.exec_prepared("wuye_relay_sent", PgArray(ids));
     tx.commit();
     floor_.Relayed(relayed, Monotonic());
     Metrics::Global().Add(absl::StrCat("wuye_bus_relayed_total{stream=\"", options_.stream, "\"}"),
-                          static_cast<int64_t>(rows.size()));
-    return static_cast<int>(rows.size());
+                          static_cast<int64_t>(relayed.size()));
+    return static_cast<int>(relayed.size());
   } catch (const std::exception& e) {
     absl::Status st = Db::FromException(e);
     if (!conn_->is_open()) conn_.reset();
@@ -444,7 +479,7 @@ absl::StatusOr<std::string> OutboxRelay::SessionSetting(const std::string& setti
 }
 
 void OutboxRelay::Run() {
-  int failures = 0;
+  int failures = 0, replica_waits = 0;
   absl::Time next_trim = absl::Now();
   // After a check that found events, the next one comes soon (more are likely on their
   // way); each empty check doubles the wait, up to options_.poll when idle.
@@ -458,6 +493,18 @@ void OutboxRelay::Run() {
       next_trim = absl::Now() + options_.trim_every;
     }
     absl::StatusOr<int> sent = RelayOnce();
+    if (!sent.ok() && short_of_replicas_) {
+      // Redis answers, but too few replicas have confirmed the entries: WAIT itself waited
+      // replica_wait, so the next pass comes at once, not after a backoff (the rows are
+      // marked sent the moment a replica is back).
+      if (failures > 0) LogInfo("relay.recovered").Int("after_failures", failures);
+      failures = 0;
+      if (replica_waits++ == 0) {
+        LogWarn("relay.waiting_for_replicas").Str("error", sent.status().message());
+      }
+      stop_.WaitForNotificationWithTimeout(options_.busy_poll);
+      continue;
+    }
     if (!sent.ok()) {
       if (failures++ == 0) LogWarn("relay.failing").Str("error", sent.status().message());
       Metrics::Global().Add("wuye_bus_relay_errors_total");
@@ -466,7 +513,11 @@ void OutboxRelay::Run() {
     }
     if (failures > 0) LogInfo("relay.recovered").Int("after_failures", failures);
     failures = 0;
-    if (*sent == options_.batch) continue;  // more waiting
+    if (replica_waits > 0 && *sent > 0) {
+      LogInfo("relay.replicas_confirm").Int("after_waits", replica_waits);
+      replica_waits = 0;
+    }
+    if (*sent >= options_.batch) continue;  // more waiting
     if (!leader_) {
       stop_.WaitForNotificationWithTimeout(absl::Seconds(1));
       continue;
@@ -1083,13 +1134,25 @@ absl::StatusOr<int> EventConsumer::PollOnce() {
     handled += *claimed;
     Housekeep(stream);
   }
+  if (!reader_.connected() && reader_.connects() > 0) {
+    // The reader lost its connection (Redis restarted, or failed over to a replica that had
+    // the deliveries of the old primary): entries given to this consumer whose reply never
+    // came are pending under its name. They go first, as after a database failure, rather
+    // than after claim_idle.
+    reread_own_ = true;
+  }
   if (reread_own_) {
-    // What this consumer read when the database failed is pending here, with no row. It goes
-    // first, before anything newer of its subjects is read.
+    // What this consumer read when the database or its reader failed is pending here, with
+    // no row. It goes first, before anything newer of its subjects is read.
     for (const auto& stream : options_.streams) {
       auto own = commands_.Command({"XREADGROUP", "GROUP", options_.group, options_.consumer,
                                     "COUNT", absl::StrCat(options_.batch), "STREAMS", stream, "0"});
       if (!own.ok()) return own.status();
+      if (own->is_error() && !absl::StartsWith(own->str, "NOGROUP")) {
+        // READONLY: this connection was still on a demoted primary (now dropped); the next
+        // round reads them from the new one.
+        return absl::UnavailableError(absl::StrCat("redis: XREADGROUP refused: ", own->str));
+      }
       if (own->is_error() || own->elements.empty() || own->elements[0].elements.size() < 2) {
         continue;
       }

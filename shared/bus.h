@@ -180,9 +180,13 @@ class OutboxRelay {
   OutboxFloor floor_;
   // With min_replicas: the outbox rows already added to the stream on connection number
   // `added_on_` that WAIT has not yet seen on enough replicas (not added again while that
-  // connection lasts: the next WAIT covers them).
+  // connection lasts: the next WAIT covers them; later rows are added meanwhile, up to
+  // kMaxAwaitingReplicas of them in all).
+  static constexpr size_t kMaxAwaitingReplicas = 50000;
   std::set<int64_t> awaiting_replicas_;
   uint64_t added_on_ = 0;
+  // The last RelayOnce failed only because WAIT found too few replicas (Run: no backoff).
+  bool short_of_replicas_ = false;
   absl::Notification stop_;
   std::thread thread_;
 };

@@ -581,6 +581,128 @@ TEST_F(BusTest, RedisRestartsWhileEventsFlowLoseNothingAndApplyNothingTwice) {
   EXPECT_EQ(Distinct(), kEvents + 1) << "an event was lost";
 }
 
+// Redis replicates asynchronously (issue #26 §3): with min_replicas the relay marks a row sent
+// only once WAIT says a replica has its entry.
+TEST_F(BusTest, WithMinReplicasRowsStayUnsentUntilAReplicaHasThemAndAreNotAddedTwice) {
+  ::wuye::testing::PrivateServers servers;
+  ASSERT_EQ(servers.Run("up redis"), 0);  // no replica yet
+  OpenDb();
+  RedisOptions redis;
+  redis.addr = servers.RedisAddr();
+  RelayOptions options;
+  options.stream = stream_;
+  options.min_replicas = 1;
+  options.replica_wait = absl::Milliseconds(100);
+  DbOptions db;
+  db.url = tdb_.url();
+  OutboxRelay relay(db, redis, options);
+  const std::string waits = absl::StrCat("wuye_bus_replica_waits_total{stream=\"", stream_, "\"}");
+  const int64_t waits_before = Metrics::Global().Counter(waits);
+  Produce(5);
+
+  auto sent = relay.RelayOnce();
+  EXPECT_EQ(sent.status().code(), absl::StatusCode::kUnavailable) << sent.status();
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE sent_at IS NULL"), 5)
+      << "on the primary only: not sent";
+  EXPECT_EQ(Redis({"XLEN", stream_}, redis), 5);
+  EXPECT_EQ(Metrics::Global().Counter(waits), waits_before + 1);
+  // Waited for again on the same connection, not added again; a new row is added once.
+  Produce(1);
+  sent = relay.RelayOnce();
+  EXPECT_EQ(sent.status().code(), absl::StatusCode::kUnavailable) << sent.status();
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE sent_at IS NULL"), 6);
+  EXPECT_EQ(Redis({"XLEN", stream_}, redis), 6) << "the same entries XADDed twice";
+  EXPECT_EQ(Metrics::Global().Counter(waits), waits_before + 2);
+
+  // A replica attaches (and copies the stream): the next WAIT counts it.
+  ASSERT_EQ(servers.Run("up redis-replica"), 0);
+  sent = relay.RelayOnce();
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(*sent, 6);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE sent_at IS NULL"), 0);
+  EXPECT_EQ(Redis({"XLEN", stream_}, redis), 6);
+  RedisOptions replica;
+  replica.addr = servers.RedisReplicaAddr();
+  EXPECT_EQ(Redis({"XLEN", stream_}, replica), 6);
+  EXPECT_EQ(Metrics::Global().Counter(waits), waits_before + 2);
+
+  // With the replica gone again, new rows wait; once the relay's connection is lost they are
+  // added again (the server it reaches next may lack them: consumers absorb the copies).
+  ASSERT_EQ(servers.Run("kill redis-replica"), 0);
+  Produce(2);
+  EXPECT_EQ(relay.RelayOnce().status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Redis({"XLEN", stream_}, redis), 8);
+  EXPECT_GE(Redis({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}, redis), 1)
+      << "only the relay's connection is open";
+  EXPECT_FALSE(relay.RelayOnce().ok());  // finds its connection gone
+  EXPECT_EQ(relay.RelayOnce().status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Redis({"XLEN", stream_}, redis), 10) << "added again on the new connection";
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE sent_at IS NULL"), 2);
+}
+
+TEST_F(BusTest, WithMinReplicasAndNoReplicaEventsStillFlowPastABatch) {
+  ::wuye::testing::PrivateServers servers;
+  ASSERT_EQ(servers.Run("up redis"), 0);
+  OpenDb();
+  RedisOptions redis;
+  redis.addr = servers.RedisAddr();
+  RelayOptions options;
+  options.stream = stream_;
+  options.batch = 2;
+  options.min_replicas = 1;
+  options.replica_wait = absl::Milliseconds(50);
+  DbOptions db;
+  db.url = tdb_.url();
+  OutboxRelay relay(db, redis, options);
+  Produce(5);
+  // Each pass adds the next rows past those waiting for a replica (a batch of 2 would
+  // otherwise hold the stream at the first two while the replica is away).
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(relay.RelayOnce().status().code(), absl::StatusCode::kUnavailable);
+  }
+  EXPECT_EQ(Redis({"XLEN", stream_}, redis), 5);
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE sent_at IS NULL"), 5);
+  ASSERT_EQ(servers.Run("up redis-replica"), 0);
+  auto sent = relay.RelayOnce();
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(*sent, 5) << "one WAIT confirms every entry of the connection";
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE sent_at IS NULL"), 0);
+  EXPECT_EQ(Redis({"XLEN", stream_}, redis), 5);
+}
+
+TEST_F(BusTest, WithMinReplicasAndARelayRunningEventsArriveOnceAReplicaIsBack) {
+  ::wuye::testing::PrivateServers servers;
+  ASSERT_EQ(servers.Run("up redis"), 0);
+  RedisOptions redis;
+  redis.addr = servers.RedisAddr();
+  OpenDb();
+  RelayOptions options;
+  options.stream = stream_;
+  options.poll = absl::Milliseconds(50);
+  options.min_replicas = 1;
+  options.replica_wait = absl::Milliseconds(100);
+  DbOptions db;
+  db.url = tdb_.url();
+  OutboxRelay relay(db, redis, options);
+  relay.Start();
+  EventConsumer consumer(*db_, redis, Options(), Recorder());
+  consumer.Start();
+  Produce(20);
+  // Consumers see entries the primary holds (they may apply them early: a copy added again
+  // later is absorbed); the rows stay unsent while no replica confirms them.
+  ASSERT_TRUE(WaitFor([&] { return Applied() == 20; }, absl::Seconds(20)));
+  EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE sent_at IS NULL"), 20);
+  ASSERT_EQ(servers.Run("up redis-replica"), 0);
+  const std::string unsent = "SELECT count(*) FROM wuye_outbox WHERE sent_at IS NULL";
+  ASSERT_TRUE(WaitFor([&] { return Query(unsent) == 0; }, absl::Seconds(20)));
+  Produce(1);
+  ASSERT_TRUE(WaitFor([&] { return Applied() >= 21; }, absl::Seconds(20)));
+  consumer.Stop();
+  relay.Stop();
+  EXPECT_EQ(Applied(), 21);
+  EXPECT_EQ(Distinct(), 21);
+}
+
 TEST_F(BusTest, AConsumerKilledInItsHandlerIsTakenOverAndTheEventAppliedOnce) {
   // The child is forked before this process opens any connection.
   int ready[2];
@@ -911,6 +1033,16 @@ TEST_F(BusTest, WithAnAclUserPerServiceTheBusWorksAndNoServiceWritesAnothersStre
   auto elsewhere = producer_conn.Command({"XADD", StreamOf("intake"), "*", "env", "x"});
   ASSERT_TRUE(elsewhere.ok());
   EXPECT_TRUE(elsewhere->is_error() && absl::StartsWith(elsewhere->str, "NOPERM"));
+  // What a connection under Sentinel (ROLE) and a relay with --bus_min_replicas (WAIT) ask.
+  for (const std::string& service : {service_, consumer_service}) {
+    RedisConnection conn(as(service));
+    for (const std::vector<std::string>& command :
+         std::vector<std::vector<std::string>>{{"ROLE"}, {"WAIT", "0", "10"}}) {
+      auto reply = conn.Command(command);
+      ASSERT_TRUE(reply.ok()) << reply.status();
+      EXPECT_FALSE(reply->is_error()) << service << " " << command[0] << ": " << reply->str;
+    }
+  }
   RedisOptions wrong = as(service_);
   wrong.password = "guess";
   RedisConnection intruder(wrong);

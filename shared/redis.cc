@@ -1,6 +1,9 @@
 #include "shared/redis.h"
 
 #include <hiredis/hiredis.h>
+#include <signal.h>
+
+#include <mutex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -44,7 +47,13 @@ RedisReply Copy(const redisReply* r) {
 }  // namespace
 
 RedisConnection::RedisConnection(RedisOptions options)
-    : options_(std::move(options)), timeout_(options_.command_timeout) {}
+    : options_(std::move(options)), timeout_(options_.command_timeout) {
+  // hiredis sends with write(2): a second write to a server that died (a primary killed
+  // during a failover) raises SIGPIPE, which would end the whole process. It is ignored
+  // once, process-wide; the write then fails with EPIPE and the connection is dropped.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { signal(SIGPIPE, SIG_IGN); });
+}
 
 RedisConnection::~RedisConnection() { Drop(); }
 
@@ -135,6 +144,11 @@ absl::Status RedisConnection::EnsureConnected() {
     // failover): one that says it is a replica is left, to be asked about again.
     auto role = Command({"ROLE"});
     if (!role.ok()) return role.status();
+    if (role->is_error()) {
+      // Not a failover: this user may not ask (its ACL lacks +role, see RedisAclRules).
+      Drop();
+      return absl::FailedPreconditionError(absl::StrCat("redis ", addr, ": ROLE refused"));
+    }
     if (role->type != RedisReply::Type::kArray || role->elements.empty() ||
         role->elements[0].str != "master") {
       Drop();

@@ -1,5 +1,6 @@
 #include "shared/service_main.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/string_view.h"
@@ -83,6 +84,11 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& given) {
     relay_options.dead_retention = config->bus.dead_retention;
     relay_options.min_replicas = config->bus.min_replicas;
     relay_options.replica_wait = config->bus.replica_wait;
+    // Under Sentinel an outage is mostly a failover, over in a few seconds: retry at least
+    // every second (each retry asks the sentinels again) rather than backing off to 5 s.
+    const absl::Duration redis_backoff =
+        config->redis.sentinels.empty() ? relay_options.max_backoff : absl::Seconds(1);
+    relay_options.max_backoff = redis_backoff;
     relay = std::make_unique<OutboxRelay>(config->db, config->redis, relay_options);
     relay->Start();
     if (!spec.consumes.empty() && spec.make_handler) {
@@ -92,6 +98,7 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& given) {
       consumer_options.claim_idle = config->bus.claim_idle;
       consumer_options.max_deliveries = config->bus.max_deliveries;
       consumer_options.max_wait = config->bus.max_wait;
+      consumer_options.max_backoff = std::min(consumer_options.max_backoff, redis_backoff);
       consumer = std::make_unique<EventConsumer>(**db, config->redis, consumer_options,
                                                  spec.make_handler(parts));
       consumer->Start();

@@ -96,6 +96,7 @@ std::string TestToken(const std::string& group, const std::vector<std::string>& 
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 namespace wuye::testing {
 
@@ -147,11 +148,48 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-PrivateServers::PrivateServers()
-    : pg_port_(FreePort()), redis_port_(FreePort()), standby_port_(FreePort()) {
-  // Three free ports, all different (the kernel may hand out a just-closed one again).
-  while (redis_port_ == pg_port_) redis_port_ = FreePort();
-  while (standby_port_ == pg_port_ || standby_port_ == redis_port_) standby_port_ = FreePort();
+namespace {
+
+// The first of `n` consecutive free loopback ports.
+int FreePorts(int n) {
+  for (;;) {
+    const int first = FreePort();
+    if (first + n - 1 > 65535) continue;
+    bool free = true;
+    for (int port = first + 1; port < first + n && free; ++port) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<uint16_t>(port));
+      free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      close(fd);
+    }
+    if (free) return first;
+  }
+}
+
+}  // namespace
+
+PrivateServers::PrivateServers() {
+  // Every port different (the kernel may hand out a just-closed one again): PostgreSQL, its
+  // standby, Redis, its replica, and three sentinels in a row.
+  std::set<int> taken;
+  auto fresh = [&](int n) {
+    for (;;) {
+      int first = n == 1 ? FreePort() : FreePorts(n);
+      bool clash = false;
+      for (int p = first; p < first + n; ++p) clash |= taken.contains(p);
+      if (clash) continue;
+      for (int p = first; p < first + n; ++p) taken.insert(p);
+      return first;
+    }
+  };
+  pg_port_ = fresh(1);
+  redis_port_ = fresh(1);
+  standby_port_ = fresh(1);
+  redis_replica_port_ = fresh(1);
+  sentinel_port_ = fresh(3);
   state_ = (std::filesystem::temp_directory_path() / ("wuye-srv-" + NewId(absl::Now()).substr(24)))
                .string();
 }
@@ -164,8 +202,10 @@ PrivateServers::~PrivateServers() {
 int PrivateServers::Run(const std::string& args) {
   std::string cmd = absl::StrCat("WUYE_STATE_DIR=", state_, " WUYE_PG_PORT=", pg_port_,
                                  " WUYE_REDIS_PORT=", redis_port_,
-                                 " WUYE_PG_STANDBY_PORT=", standby_port_, " ", WUYE_SOURCE_DIR,
-                                 "/scripts/servers.sh ", args, " >&2");
+                                 " WUYE_PG_STANDBY_PORT=", standby_port_, " ");
+  absl::StrAppend(&cmd, "WUYE_REDIS_REPLICA_PORT=", redis_replica_port_,
+                  " WUYE_SENTINEL_PORT=", sentinel_port_, " ");
+  absl::StrAppend(&cmd, WUYE_SOURCE_DIR, "/scripts/servers.sh ", args, " >&2");
   return std::system(cmd.c_str());
 }
 
@@ -179,6 +219,16 @@ std::string PrivateServers::FailoverUrl(const std::string& database) const {
 }
 
 std::string PrivateServers::RedisAddr() const { return absl::StrCat("127.0.0.1:", redis_port_); }
+
+std::string PrivateServers::RedisReplicaAddr() const {
+  return absl::StrCat("127.0.0.1:", redis_replica_port_);
+}
+
+std::vector<std::string> PrivateServers::Sentinels() const {
+  return {absl::StrCat("127.0.0.1:", sentinel_port_),
+          absl::StrCat("127.0.0.1:", sentinel_port_ + 1),
+          absl::StrCat("127.0.0.1:", sentinel_port_ + 2)};
+}
 
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;

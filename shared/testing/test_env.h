@@ -68,10 +68,15 @@ class PrivateServers {
   std::string RedisAddr() const;
   int pg_port() const { return pg_port_; }
   int standby_port() const { return standby_port_; }
+  // Redis under Sentinel ("up redis-replica", "up sentinels"; "kill redis"): the replica's
+  // address, and the three sentinels' (free ports of their own).
+  std::string RedisReplicaAddr() const;
+  std::vector<std::string> Sentinels() const;
 
  private:
   std::string state_;
   int pg_port_, redis_port_, standby_port_;
+  int redis_replica_port_, sentinel_port_;  // the sentinels: sentinel_port_ and the next two
 };
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.

@@ -47,7 +47,7 @@ if ! kubectl -n "$ns" get secret wuye-dev-redis-acl >/dev/null 2>&1; then
     pw=$(kubectl -n "$ns" get secret "wuye-$s-redis" -o jsonpath='{.data.password}' 2>/dev/null | base64 -d || true)
     [[ -n "$pw" ]] || pw=$(rand 32)
     make_secret "wuye-$s-redis" "password=$pw"
-    line="user wuye-$s on >$pw resetchannels -@all +xadd +xtrim +xlen +xinfo|groups +xpending"
+    line="user wuye-$s on >$pw resetchannels -@all +xadd +xtrim +xlen +xinfo|groups +xpending +role +wait"
     line+=" ~wuye.$s.events ~wuye.$s.events.dead"
     if [[ -n "${consumes[$s]}" ]]; then
       read_sel="(+xgroup|create +xreadgroup +xack +xautoclaim +xpending" dead_sel="(+xadd"
