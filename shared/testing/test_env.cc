@@ -159,7 +159,10 @@ PrivateServers::~PrivateServers() {
 
 int PrivateServers::Run(const std::string& args) {
   std::string cmd = absl::StrCat("WUYE_STATE_DIR=", state_, " WUYE_PG_PORT=", pg_port_,
-                                 " WUYE_REDIS_PORT=", redis_port_, " ", WUYE_SOURCE_DIR,
+                                 " WUYE_REDIS_PORT=", redis_port_,
+                                 listen_extra_.empty() ? "" : " WUYE_LISTEN_EXTRA='",
+                                 listen_extra_, listen_extra_.empty() ? "" : "'", " ",
+                                 WUYE_SOURCE_DIR,
                                  "/scripts/servers.sh ", args, " >&2");
   return std::system(cmd.c_str());
 }

@@ -62,10 +62,16 @@ class PrivateServers {
   int Run(const std::string& args);
   std::string PgUrl(const std::string& database) const;
   std::string RedisAddr() const;
+  int pg_port() const { return pg_port_; }
+  int redis_port() const { return redis_port_; }
+  // Addresses (space-separated) both servers also listen on, from the next "up" on
+  // (scripts/servers.sh WUYE_LISTEN_EXTRA), e.g. a network namespace's way out.
+  void ListenAlsoOn(std::string addresses) { listen_extra_ = std::move(addresses); }
 
  private:
   std::string state_;
   int pg_port_, redis_port_;
+  std::string listen_extra_;
 };
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
