@@ -149,9 +149,11 @@ void Db::Unwatch(const pqxx::connection* conn) {
 
 void Db::GuardStalls() {
   // A server answers within statement_timeout (it ends the statement then); past that and
-  // a ping's time, the server is asked directly.
-  const absl::Duration limit = options_.statement_timeout + options_.ping_timeout;
+  // a ping's time, the server is asked directly. While the latest ping failed already, a
+  // wait of one ping's time is enough to ask.
   while (!stop_guard_.WaitForNotificationWithTimeout(absl::Milliseconds(250))) {
+    const absl::Duration limit =
+        Unreachable() ? options_.ping_timeout : options_.statement_timeout + options_.ping_timeout;
     std::vector<std::pair<const pqxx::connection*, uint64_t>> stalled;
     {
       std::lock_guard lock(watch_mu_);
