@@ -114,9 +114,9 @@ class Db {
   void ClosePingConnection();
   // The stall guard: every connection out of the pool is watched (a duplicate of its
   // socket, so that the number is never another's); one that has waited for a reply longer
-  // than statement_timeout + ping_timeout while the server does not answer a ping has its
-  // socket shut from this side, so that the call fails UNAVAILABLE instead of hanging until
-  // the server comes back.
+  // than statement_timeout + ping_timeout (ping_timeout once a ping has failed) while the
+  // server does not answer a ping has its socket shut from this side, so that the call
+  // fails UNAVAILABLE instead of hanging until the server comes back.
   void Watch(const pqxx::connection* conn);
   void Unwatch(const pqxx::connection* conn);
   void GuardStalls();
