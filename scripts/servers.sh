@@ -12,6 +12,11 @@
 #   WUYE_PG_PORT     PostgreSQL port on 127.0.0.1 (default 54329)
 #   WUYE_REDIS_PORT  Redis port on 127.0.0.1 (default 63799)
 #   WUYE_PG_STANDBY_PORT  the standby's port (default: the PostgreSQL port + 1)
+#   WUYE_LISTEN_EXTRA  addresses (space-separated) both servers listen on besides
+#                    127.0.0.1, e.g. a test's veth end (tests/partition_test.cc);
+#                    PostgreSQL trusts clients from their subnets like local ones (a
+#                    Redis reached from off the host wants a password: the test sets
+#                    one). Unset: loopback only
 #   WUYE_FREE_PORTS  1: where a default port (not one set above) is taken by another
 #                    process, e.g. another checkout's servers, `up` takes a free port
 #                    near it instead and says so in one line (scripts/run-tests.sh sets
@@ -442,11 +447,40 @@ pg_write_runtime_conf() {
 port = $PG_PORT
 unix_socket_directories = '$sock_q'
 EOF
+  if [[ -n "${WUYE_LISTEN_EXTRA:-}" ]]; then
+    printf "listen_addresses = '%s'\n" "$(listen_list ,)" >>"$tmp"
+  fi
+  pg_write_extra_hba
   if ! cmp -s -- "$tmp" "$conf"; then
     cat -- "$tmp" >"$conf"
     if ((IS_ROOT)); then chown postgres:postgres -- "$conf"; fi
     chmod 600 -- "$conf"
   fi
+  rm -f -- "$tmp"
+}
+
+# Every address to listen on, joined by SEP: 127.0.0.1 and WUYE_LISTEN_EXTRA's.
+listen_list() {  # SEP
+  local out=$HOST a
+  for a in ${WUYE_LISTEN_EXTRA:-}; do
+    [[ "$a" =~ ^[0-9.]+$ ]] || die "WUYE_LISTEN_EXTRA: '$a' is not an IPv4 address"
+    out+="$1$a"
+  done
+  printf '%s\n' "$out"
+}
+
+# pg_hba.conf trusts the subnets of WUYE_LISTEN_EXTRA's addresses (samenet) while it is
+# set; the lines are marked and taken out again by an `up` without it.
+pg_write_extra_hba() {
+  local hba=$PG_DATA/pg_hba.conf mark='# wuye WUYE_LISTEN_EXTRA'
+  [[ -f "$hba" ]] || return 0
+  local tmp
+  tmp=$(mktemp)
+  grep -vF -- "$mark" "$hba" >"$tmp" || true
+  if [[ -n "${WUYE_LISTEN_EXTRA:-}" ]]; then
+    printf 'host all all samenet trust %s\n' "$mark" >>"$tmp"
+  fi
+  if ! cmp -s -- "$tmp" "$hba"; then cat -- "$tmp" >"$hba"; fi
   rm -f -- "$tmp"
 }
 
@@ -838,7 +872,7 @@ redis_up() {
   redis_follow_args "$REDIS_PORT"
   local out
   if ! out=$( (cd "$REDIS_DIR" && redis-server \
-    --port "$REDIS_PORT" --bind "$HOST" --dir "$REDIS_DIR" \
+    --port "$REDIS_PORT" --bind "$(listen_list ' ')" --dir "$REDIS_DIR" \
     --appendonly yes --appendfsync always \
     --daemonize yes --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_LOG" \
     --save "" --repl-diskless-sync-delay 0 "${FOLLOW[@]}") 2>&1 9>&-); then

@@ -24,6 +24,10 @@ ABSL_FLAG(int, pg_pool_size, 8, "PostgreSQL connections in the pool");
 ABSL_FLAG(absl::Duration, pg_statement_timeout, absl::Seconds(5), "statement_timeout");
 ABSL_FLAG(absl::Duration, pg_acquire_timeout, absl::Seconds(2),
           "how long a call waits for a free connection");
+ABSL_FLAG(absl::Duration, pg_ping_timeout, absl::Seconds(2),
+          "the longest health ping of PostgreSQL; while the latest one failed, calls fail "
+          "UNAVAILABLE at once, and a call waiting for an answer longer than "
+          "pg_statement_timeout + this while pings fail has its connection cut");
 ABSL_FLAG(std::string, redis_addr, "", "Redis host:port of the event bus");
 ABSL_FLAG(std::string, jwt_issuer, "wuye", "required iss claim");
 ABSL_FLAG(std::string, jwt_audience, "wuye", "required aud claim");
@@ -179,6 +183,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   c.db.pool_size = absl::GetFlag(FLAGS_pg_pool_size);
   c.db.statement_timeout = absl::GetFlag(FLAGS_pg_statement_timeout);
   c.db.acquire_timeout = absl::GetFlag(FLAGS_pg_acquire_timeout);
+  c.db.ping_timeout = absl::GetFlag(FLAGS_pg_ping_timeout);
   c.redis.addr = absl::GetFlag(FLAGS_redis_addr);
   c.redis.user = absl::GetFlag(FLAGS_redis_user);
   c.redis.sentinels = absl::StrSplit(absl::GetFlag(FLAGS_redis_sentinels), ',', absl::SkipEmpty());
@@ -225,6 +230,9 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   if (c.db.url.empty()) return absl::InvalidArgumentError("pg_url: required (or WUYE_PG_URL)");
   if (c.db.pool_size < 1 || c.db.pool_size > 200) {
     return absl::InvalidArgumentError("pg_pool_size: must be 1..200");
+  }
+  if (c.db.ping_timeout < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("pg_ping_timeout: must be >= 100ms");
   }
   if (c.db.statement_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("pg_statement_timeout: must be > 0");

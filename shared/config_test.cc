@@ -76,5 +76,26 @@ TEST(ConfigDeathTest, MaxLifetimeMustBePositive) {
       ::testing::ExitedWithCode(3), "jwt_max_lifetime: must be > 0");
 }
 
+// Issue 26 §4: the health ping's bound is a flag (and WUYE_PG_PING_TIMEOUT); too small a
+// one would call every server unreachable.
+TEST(ConfigDeathTest, PingTimeoutIsReadAndBounded) {
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        LoadAndExit({"--pg_ping_timeout=10ms"});
+      },
+      ::testing::ExitedWithCode(3), "pg_ping_timeout: must be >= 100ms");
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        setenv("WUYE_PG_PING_TIMEOUT", "3s", 1);
+        std::vector<char*> argv = {const_cast<char*>("wuye-test")};
+        setenv("WUYE_PG_URL", "postgresql://nobody@127.0.0.1:1/none", 1);
+        auto config = LoadServiceConfig(1, argv.data(), "test", 50999);
+        std::_Exit(config.ok() && config->db.ping_timeout == absl::Seconds(3) ? 0 : 3);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 }  // namespace
 }  // namespace wuye

@@ -1,5 +1,15 @@
 #include "shared/db.h"
 
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <linux/tcp.h>  // struct tcp_info with tcpi_bytes_received (glibc's lacks it)
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <typeinfo>
 
 #include "absl/strings/match.h"
@@ -18,17 +28,165 @@ void PoolFigures(int open, size_t idle) {
   Metrics::Global().Set("wuye_db_pool_in_use", open - static_cast<double>(idle));
 }
 
+int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Waits until `fd` is ready for `events`; false when `deadline` passed first (or on error).
+bool WaitSocket(int fd, short events, absl::Time deadline) {
+  if (fd < 0) return false;
+  for (;;) {
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return false;
+    pollfd p{fd, events, 0};
+    int n = poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return false;
+  }
+}
+
+const absl::Status& PingDown() {
+  static const absl::Status* st = new absl::Status(absl::UnavailableError("database: unavailable"));
+  return *st;
+}
+
+absl::Status PingTimedOut() {
+  return absl::UnavailableError("database: no answer within ping_timeout");
+}
+
+// Sends `sql` on a ping connection and reads every result, each wait bounded by `deadline`.
+absl::Status RunBounded(PGconn* conn, const char* sql, absl::Time deadline) {
+  if (PQsendQuery(conn, sql) != 1) return PingDown();
+  for (;;) {
+    int flushed = PQflush(conn);
+    if (flushed == 0) break;
+    if (flushed < 0) return PingDown();
+    if (!WaitSocket(PQsocket(conn), POLLOUT | POLLIN, deadline)) return PingTimedOut();
+    if (PQconsumeInput(conn) != 1) return PingDown();
+  }
+  bool ok = true;
+  for (;;) {
+    while (PQisBusy(conn)) {
+      if (!WaitSocket(PQsocket(conn), POLLIN, deadline)) return PingTimedOut();
+      if (PQconsumeInput(conn) != 1) return PingDown();
+    }
+    PGresult* result = PQgetResult(conn);
+    if (result == nullptr) break;
+    ExecStatusType status = PQresultStatus(result);
+    ok = ok && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK);
+    PQclear(result);
+  }
+  return ok ? absl::OkStatus() : PingDown();
+}
+
 }  // namespace
 
+absl::Duration ReplyWait::Sample(uint64_t bytes_received, absl::Duration since_sent,
+                                 absl::Duration since_received, absl::Time now) {
+  if (bytes_received != bytes_received_) {  // an answer came: any wait before it is over
+    bytes_received_ = bytes_received;
+    waiting_since_ = absl::InfiniteFuture();
+  }
+  // Nothing sent since the last answer. The kernel keeps these times in jiffies (4 ms at
+  // HZ=250): a statement sent in the jiffy of the last answer looks like it, and counts as
+  // sent after it. Counting a wait that is none costs only a ping (the server answers).
+  if (since_sent > since_received) {
+    waiting_since_ = absl::InfiniteFuture();
+    return absl::ZeroDuration();
+  }
+  if (waiting_since_ == absl::InfiniteFuture()) waiting_since_ = now - since_sent;
+  return now - waiting_since_;
+}
+
 Db::Db(DbOptions options) : options_(std::move(options)) {}
-Db::~Db() = default;
+
+Db::~Db() {
+  if (!stop_guard_.HasBeenNotified()) stop_guard_.Notify();
+  if (guard_.joinable()) guard_.join();
+  ClosePingConnection();
+  for (auto& [conn, w] : watched_) close(w.fd);
+}
 
 absl::StatusOr<std::unique_ptr<Db>> Db::Open(const DbOptions& options) {
   if (options.url.empty()) return absl::InvalidArgumentError("pg_url: required");
   if (options.pool_size < 1) return absl::InvalidArgumentError("pg_pool_size: must be >= 1");
+  if (options.ping_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("pg_ping_timeout: must be > 0");
+  }
   std::unique_ptr<Db> db(new Db(options));
   if (absl::Status st = db->Ping(); !st.ok()) return st;
+  db->guard_ = std::thread([raw = db.get()] { raw->GuardStalls(); });
   return db;
+}
+
+bool Db::Unreachable() const {
+  // Recent: a failed ping older than this says nothing of now (nobody pings any more).
+  const int64_t recent_ms = absl::ToInt64Milliseconds(options_.ping_timeout * 2 + absl::Seconds(1));
+  return ping_failing_.load() && SteadyMillis() - ping_failed_at_ms_.load() < recent_ms;
+}
+
+void Db::Watch(const pqxx::connection* conn) {
+  int fd = conn->sock();
+  int dup = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return;
+  std::lock_guard lock(watch_mu_);
+  Watched& w = watched_[conn];
+  if (w.fd >= 0) close(w.fd);
+  w = Watched{};
+  w.fd = dup;
+  w.serial = ++watch_serial_;
+}
+
+void Db::Unwatch(const pqxx::connection* conn) {
+  std::lock_guard lock(watch_mu_);
+  auto it = watched_.find(conn);
+  if (it == watched_.end()) return;
+  close(it->second.fd);
+  watched_.erase(it);
+}
+
+void Db::GuardStalls() {
+  // A server answers within statement_timeout (it ends the statement then); past that and
+  // a ping's time, the server is asked directly. While the latest ping failed already, a
+  // wait of one ping's time is enough to ask.
+  while (!stop_guard_.WaitForNotificationWithTimeout(absl::Milliseconds(250))) {
+    const absl::Duration limit =
+        Unreachable() ? options_.ping_timeout : options_.statement_timeout + options_.ping_timeout;
+    std::vector<std::pair<const pqxx::connection*, uint64_t>> stalled;
+    {
+      std::lock_guard lock(watch_mu_);
+      absl::Time now = absl::Now();
+      for (auto& [conn, w] : watched_) {
+        struct tcp_info info {};
+        socklen_t len = sizeof info;
+        if (w.cut || getsockopt(w.fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) continue;
+        if (len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received) {
+          continue;  // an old kernel: no byte counts
+        }
+        absl::Duration waited = w.wait.Sample(
+            info.tcpi_bytes_received, absl::Milliseconds(info.tcpi_last_data_sent),
+            absl::Milliseconds(info.tcpi_last_data_recv), now);
+        if (waited > limit) stalled.emplace_back(conn, w.serial);
+      }
+    }
+    if (stalled.empty()) continue;
+    // A server that answers a ping is alive: the statement runs under a longer
+    // statement_timeout of its own (SET LOCAL), or waits for a lock; it is left alone.
+    if (Ping().ok()) continue;
+    std::lock_guard lock(watch_mu_);
+    for (const auto& [conn, serial] : stalled) {
+      auto it = watched_.find(conn);
+      if (it == watched_.end() || it->second.serial != serial || it->second.cut) continue;
+      // The call blocked on it sees the connection end: UNAVAILABLE (outcome unknown during
+      // a COMMIT, so the caller retries with its request_id).
+      shutdown(it->second.fd, SHUT_RDWR);
+      it->second.cut = true;
+      Metrics::Global().Add("wuye_db_stalled_cuts_total");
+      LogWarn("db.stalled_connection_cut");
+    }
+  }
 }
 
 void Db::Prepare(std::string name, std::string sql) {
@@ -56,6 +214,10 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Connect() {
 }
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Acquire() {
+  if (Unreachable()) {
+    Metrics::Global().Add("wuye_db_fail_fast_total");
+    return absl::UnavailableError("database: unreachable");
+  }
   std::unique_lock lock(mu_);
   auto deadline =
       std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(options_.acquire_timeout);
@@ -91,10 +253,13 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Acquire() {
     conn->prepare(statements_[done].first, statements_[done].second);
   }
   PoolFigures(open_, idle_.size());
+  lock.unlock();
+  Watch(conn.get());
   return conn;
 }
 
 void Db::Release(std::unique_ptr<pqxx::connection> conn, bool broken) {
+  Unwatch(conn.get());
   std::lock_guard lock(mu_);
   if (broken || !conn->is_open()) {
     // One lost connection usually means the server restarted: the idle ones are gone too.
@@ -201,30 +366,55 @@ absl::Status Db::WithConnection(const std::function<absl::Status(pqxx::connectio
   return st;
 }
 
-absl::Status Db::Ping() {
-  // Watched every half second: one connection, kept. A short tcp_user_timeout so that a
-  // ping to a vanished server fails in seconds instead of hanging on the kept connection.
+void Db::ClosePingConnection() {
+  if (ping_conn_ != nullptr) PQfinish(ping_conn_);
+  ping_conn_ = nullptr;
+}
+
+absl::Status Db::PingOnce(absl::Time deadline, bool fresh) {
+  // A short tcp_user_timeout at both ends as well, so that the server drops the session of
+  // a client that vanished.
   constexpr absl::Duration kPingTcpTimeout = absl::Seconds(5);
+  if (fresh) {
+    ClosePingConnection();
+    const std::string url = ConnectionUrl(options_, "wuye-health", kPingTcpTimeout);
+    ping_conn_ = PQconnectStart(url.c_str());
+    if (ping_conn_ == nullptr || PQstatus(ping_conn_) == CONNECTION_BAD) return PingDown();
+    PostgresPollingStatusType polling = PGRES_POLLING_WRITING;
+    while (polling != PGRES_POLLING_OK) {
+      if (polling == PGRES_POLLING_FAILED) return PingDown();
+      if (!WaitSocket(PQsocket(ping_conn_), polling == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                      deadline)) {
+        return PingTimedOut();
+      }
+      polling = PQconnectPoll(ping_conn_);
+    }
+    if (PQsetnonblocking(ping_conn_, 1) != 0) return PingDown();
+    const std::string settings = SessionSettings(options_, kPingTcpTimeout);
+    if (absl::Status st = RunBounded(ping_conn_, settings.c_str(), deadline); !st.ok()) return st;
+  }
+  return RunBounded(ping_conn_, "SELECT 1", deadline);
+}
+
+absl::Status Db::Ping() {
+  // Watched every half second by the service: one connection, kept, every wait bounded.
   std::lock_guard lock(ping_mu_);
+  const absl::Time deadline = absl::Now() + options_.ping_timeout;
   absl::Status st;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    bool fresh = ping_conn_ == nullptr || !ping_conn_->is_open();
-    try {
-      if (fresh) {
-        ping_conn_.reset();
-        ping_conn_ = std::make_unique<pqxx::connection>(
-            ConnectionUrl(options_, "wuye-health", kPingTcpTimeout));
-        pqxx::nontransaction(*ping_conn_).exec(SessionSettings(options_, kPingTcpTimeout));
-      }
-      pqxx::nontransaction tx(*ping_conn_);
-      tx.exec("SELECT 1");
-      return absl::OkStatus();
-    } catch (const std::exception& e) {
-      st = FromException(e);
-      ping_conn_.reset();
-      // A kept connection that broke (a server restart) is retried once on a new one.
-      if (fresh) return st;
-    }
+    bool fresh = ping_conn_ == nullptr || PQstatus(ping_conn_) != CONNECTION_OK;
+    st = PingOnce(deadline, fresh);
+    if (st.ok()) break;
+    ClosePingConnection();
+    // A kept connection that broke (a server restart) is retried once on a new one.
+    if (fresh || absl::Now() >= deadline) break;
+  }
+  if (st.ok()) {
+    ping_failing_ = false;
+  } else {
+    ping_failed_at_ms_ = SteadyMillis();
+    ping_failing_ = true;
+    Metrics::Global().Add("wuye_db_ping_failures_total");
   }
   return st;
 }

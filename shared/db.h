@@ -2,6 +2,7 @@
 // every connection, transactions that map database failures to absl::Status.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -9,11 +10,13 @@
 #include <mutex>
 #include <pqxx/pqxx>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 
@@ -34,6 +37,28 @@ struct DbOptions {
   int keepalives_count = 3;
   // A session that stays idle inside a transaction this long is ended by the server.
   absl::Duration idle_in_transaction_timeout = absl::Seconds(60);
+  // The longest Ping (connecting included): a server that does not answer SELECT 1 in this
+  // time is unreachable, whether the network is cut (packets vanish) or the server is frozen
+  // (its kernel still acknowledges, so no TCP timeout would ever fire).
+  absl::Duration ping_timeout = absl::Seconds(2);
+};
+
+// What the stall guard of a pool knows of one connection that is out of the pool, from the
+// kernel's TCP figures (TCP_INFO) sampled now and then: whether the client has sent
+// something since it last received anything, and since when. The server answers every
+// statement within statement_timeout (it ends it then), so a connection waiting much longer
+// is on a server that is frozen or cut off. The kernel's times are in jiffies: data sent in
+// the jiffy of the last receipt counts as sent after it (a false wait costs only a ping).
+class ReplyWait {
+ public:
+  // One sample: `bytes_received` so far, and how long ago data was last sent and received.
+  // Returns how long the client has been waiting for a reply at `now` (zero: not waiting).
+  absl::Duration Sample(uint64_t bytes_received, absl::Duration since_sent,
+                        absl::Duration since_received, absl::Time now);
+
+ private:
+  uint64_t bytes_received_ = 0;
+  absl::Time waiting_since_ = absl::InfiniteFuture();
 };
 
 class Db {
@@ -66,7 +91,11 @@ class Db {
   absl::Status WithConnection(const std::function<absl::Status(pqxx::connection&)>& body);
 
   // Runs one trivial query on a connection of its own, outside the pool, kept between
-  // calls; a lost one is replaced (once per call).
+  // calls; a lost one is replaced (once per call). Bounded by options.ping_timeout however
+  // the server fails (refused, cut off, frozen). While the latest ping failed (and is
+  // recent), taking a connection from the pool fails at once with UNAVAILABLE instead of
+  // waiting for connect_timeout: calls fail fast while the server is unreachable, and go
+  // on as soon as a ping succeeds (a service pings every db_probe_interval).
   absl::Status Ping();
 
   const DbOptions& options() const { return options_; }
@@ -80,6 +109,18 @@ class Db {
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect();
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Acquire();
   void Release(std::unique_ptr<pqxx::connection> conn, bool broken);
+  // The ping's own connection (raw libpq, so that every wait is bounded by a deadline).
+  absl::Status PingOnce(absl::Time deadline, bool fresh);
+  void ClosePingConnection();
+  // The stall guard: every connection out of the pool is watched (a duplicate of its
+  // socket, so that the number is never another's); one that has waited for a reply longer
+  // than statement_timeout + ping_timeout (ping_timeout once a ping has failed) while the
+  // server does not answer a ping has its socket shut from this side, so that the call
+  // fails UNAVAILABLE instead of hanging until the server comes back.
+  void Watch(const pqxx::connection* conn);
+  void Unwatch(const pqxx::connection* conn);
+  void GuardStalls();
+  bool Unreachable() const;
 
   DbOptions options_;
   std::mutex mu_;
@@ -90,7 +131,21 @@ class Db {
   // How many of statements_ each open connection has prepared.
   std::map<const pqxx::connection*, size_t> prepared_;
   std::mutex ping_mu_;
-  std::unique_ptr<pqxx::connection> ping_conn_;
+  struct pg_conn* ping_conn_ = nullptr;
+  // The latest ping's outcome (monotonic times, ms): calls fail fast while it failed.
+  std::atomic<bool> ping_failing_{false};
+  std::atomic<int64_t> ping_failed_at_ms_{0};
+  struct Watched {
+    int fd = -1;  // our duplicate of the connection's socket
+    uint64_t serial = 0;
+    ReplyWait wait;
+    bool cut = false;
+  };
+  uint64_t watch_serial_ = 0;
+  std::mutex watch_mu_;
+  std::map<const pqxx::connection*, Watched> watched_;
+  absl::Notification stop_guard_;
+  std::thread guard_;
 };
 
 // A PostgreSQL array literal ('{"a","b"}') for binding a list as one text parameter

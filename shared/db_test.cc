@@ -1,6 +1,15 @@
 #include "shared/db.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
+#include <future>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -408,6 +417,203 @@ TEST_F(DbTest, PingKeepsOneConnectionAndReplacesALostOne) {
   std::vector<int> second = PingSessions(database_.name());
   ASSERT_EQ(second.size(), 1u);
   EXPECT_NE(second, first);
+}
+
+// A TCP proxy in front of the test server that can freeze: it then neither accepts, reads
+// nor forwards, while the kernel still acknowledges what arrives, as for a server stopped
+// with SIGSTOP (no TCP timeout fires, and the server's statement_timeout cannot).
+class FreezingProxy {
+ public:
+  explicit FreezingProxy(int upstream_port) : upstream_port_(upstream_port) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    listen(listen_fd_, 16);
+    socklen_t len = sizeof addr;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~FreezingProxy() {
+    stop_ = true;
+    thread_.join();
+    for (auto [a, b] : pairs_) {
+      close(a);
+      close(b);
+    }
+    close(listen_fd_);
+  }
+  int port() const { return port_; }
+  void Freeze() { frozen_ = true; }
+  void Thaw() { frozen_ = false; }
+
+ private:
+  void Run() {
+    char buf[65536];
+    while (!stop_) {
+      if (frozen_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      std::vector<pollfd> fds = {{listen_fd_, POLLIN, 0}};
+      for (auto [a, b] : pairs_) {
+        fds.push_back({a, POLLIN, 0});
+        fds.push_back({b, POLLIN, 0});
+      }
+      if (poll(fds.data(), fds.size(), 20) <= 0) continue;
+      std::vector<std::pair<int, int>> alive;
+      for (size_t i = 0; i + 1 < fds.size(); i += 2) {
+        auto [a, b] = pairs_[i / 2];
+        bool open = true;
+        for (auto [from, to, revents] : {std::tuple{a, b, fds[i + 1].revents},
+                                         std::tuple{b, a, fds[i + 2].revents}}) {
+          if (!open || !(revents & (POLLIN | POLLHUP | POLLERR))) continue;
+          ssize_t n = read(from, buf, sizeof buf);
+          if (n <= 0 || write(to, buf, n) != n) open = false;
+        }
+        if (open) {
+          alive.emplace_back(a, b);
+        } else {
+          close(a);
+          close(b);
+        }
+      }
+      pairs_ = std::move(alive);
+      if (fds[0].revents & POLLIN) {
+        int client = accept(listen_fd_, nullptr, nullptr);
+        int server = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(upstream_port_);
+        if (connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+          pairs_.emplace_back(client, server);
+        } else {
+          close(client);
+          close(server);
+        }
+      }
+    }
+  }
+
+  int upstream_port_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> frozen_{false}, stop_{false};
+  std::vector<std::pair<int, int>> pairs_;
+  std::thread thread_;
+};
+
+// The URL `url` with its host:port replaced by 127.0.0.1:`port`; the old port in *old_port.
+std::string ThroughPort(const std::string& url, int port, int* old_port) {
+  size_t at = url.find('@') + 1;
+  size_t slash = url.find('/', at);
+  std::string hostport = url.substr(at, slash - at);
+  *old_port = std::stoi(hostport.substr(hostport.rfind(':') + 1));
+  return absl::StrCat(url.substr(0, at), "127.0.0.1:", port, url.substr(slash));
+}
+
+// Runs `call` in a thread and waits up to `limit`: a call that hangs past it is a failure
+// (`unstick` is then run so that the thread can end).
+absl::Status Bounded(const std::function<absl::Status()>& call, absl::Duration limit,
+                     const std::function<void()>& unstick, absl::Duration* took) {
+  absl::Time start = absl::Now();
+  auto done = std::async(std::launch::async, call);
+  if (done.wait_for(absl::ToChronoMilliseconds(limit)) != std::future_status::ready) {
+    ADD_FAILURE() << "the call still hangs after " << limit;
+    unstick();
+  }
+  absl::Status st = done.get();
+  *took = absl::Now() - start;
+  return st;
+}
+
+// Issue 26 §4: a frozen server (SIGSTOP: its kernel acknowledges, nothing answers) must not
+// hang calls. The health ping gives up after ping_timeout; a statement waiting past
+// statement_timeout + ping_timeout has its connection cut by the stall guard, and calls
+// then fail fast with UNAVAILABLE; nothing half-done is committed, and everything resumes
+// once the server answers again.
+TEST_F(DbTest, AFrozenServerFailsCallsWithUnavailableAndTheyResumeByThemselves) {
+  int pg_port = 0;
+  std::string direct = database_.url();
+  ThroughPort(direct, 0, &pg_port);
+  FreezingProxy proxy(pg_port);
+  DbOptions options;
+  options.url = ThroughPort(direct, proxy.port(), &pg_port);
+  options.statement_timeout = absl::Seconds(1);
+  options.ping_timeout = absl::Milliseconds(500);
+  absl::StatusOr<std::unique_ptr<Db>> opened = Db::Open(options);  // not OpenDb: its own url
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<Db> db = std::move(*opened);
+  Exec(*db, "CREATE TABLE frozen (x int)");
+
+  proxy.Freeze();
+  absl::Duration took;
+  absl::Status st = Bounded(
+      [&] {
+        return db->Transact([](pqxx::work& tx) {
+          tx.exec("INSERT INTO frozen VALUES (1)");
+          return absl::OkStatus();
+        });
+      },
+      absl::Seconds(60), [&] { proxy.Thaw(); }, &took);
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable) << st;
+  std::cout << "a call on a frozen server failed after " << took << "\n";
+  EXPECT_EQ(db->Ping().code(), absl::StatusCode::kUnavailable);
+  // Unreachable now: the next call does not wait for anything.
+  st = Bounded([&] { return db->Transact([](pqxx::work&) { return absl::OkStatus(); }); },
+               absl::Seconds(60), [&] { proxy.Thaw(); }, &took);
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable) << st;
+  std::cout << "the next call failed after " << took << "\n";
+
+  proxy.Thaw();
+  ASSERT_TRUE(testing::WaitFor([&] { return db->Ping().ok(); }, absl::Seconds(30)));
+  EXPECT_EQ(Count(*db, "frozen"), 0) << "the cut transaction was not committed";
+  Exec(*db, "INSERT INTO frozen VALUES (2)");
+  EXPECT_EQ(Count(*db, "frozen"), 1);
+}
+
+// The stall guard leaves a living server alone: a statement given a longer
+// statement_timeout of its own runs past statement_timeout + ping_timeout and completes.
+TEST_F(DbTest, TheStallGuardSparesALongStatementOnAServerThatAnswers) {
+  DbOptions options;
+  options.statement_timeout = absl::Seconds(1);
+  options.ping_timeout = absl::Milliseconds(500);
+  std::unique_ptr<Db> db = OpenDb(options);
+  ASSERT_NE(db, nullptr);
+  absl::Status st = db->Transact([](pqxx::work& tx) {
+    tx.exec("SET LOCAL statement_timeout = '20s'");
+    tx.exec("SELECT pg_sleep(3)");
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(st.ok()) << st;
+}
+
+TEST(ReplyWaitTest, CountsFromTheFirstSendAfterAnAnswer) {
+  ReplyWait w;
+  absl::Time t0 = absl::FromUnixSeconds(1000);
+  // Idle: the last thing was an answer.
+  EXPECT_EQ(w.Sample(100, absl::Seconds(3), absl::Seconds(2), t0), absl::ZeroDuration());
+  // A statement sent 1 s ago, no answer since: waiting 1 s, then 4 s.
+  EXPECT_EQ(w.Sample(100, absl::Seconds(1), absl::Seconds(4), t0 + absl::Seconds(2)),
+            absl::Seconds(1));
+  // Retransmissions refresh the last send: the wait still counts from the first.
+  EXPECT_EQ(w.Sample(100, absl::Milliseconds(10), absl::Seconds(7), t0 + absl::Seconds(5)),
+            absl::Seconds(4));
+  // An answer came (more bytes received): the wait is over.
+  EXPECT_EQ(w.Sample(180, absl::Seconds(1), absl::Milliseconds(5), t0 + absl::Seconds(6)),
+            absl::ZeroDuration());
+  // The next statement, sent between two samples right after that answer: counted anew.
+  EXPECT_EQ(w.Sample(240, absl::Milliseconds(100), absl::Milliseconds(200), t0 + absl::Seconds(7)),
+            absl::Milliseconds(100));
+  // Sent in the same jiffy as the last answer: counted as waiting (the server is asked).
+  ReplyWait tie;
+  EXPECT_EQ(tie.Sample(300, absl::Milliseconds(8), absl::Milliseconds(8), t0),
+            absl::Milliseconds(8));
+  EXPECT_EQ(tie.Sample(300, absl::Seconds(2), absl::Seconds(2), t0 + absl::Seconds(2)),
+            absl::Seconds(2) + absl::Milliseconds(8));
 }
 
 TEST_F(DbTest, WithConnectionRunsOutsideATransaction) {

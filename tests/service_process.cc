@@ -35,8 +35,9 @@ ServiceProcess::~ServiceProcess() {
 
 bool ServiceProcess::Start(absl::Duration timeout) {
   if (port_ == 0) port_ = FreePort();
-  std::vector<std::string> args = {options_.binary, absl::StrCat("--listen=127.0.0.1:", port_),
-                                   "--metrics_listen=127.0.0.1:0", "--shutdown_grace=2s"};
+  std::vector<std::string> args = options_.command_prefix;
+  args.insert(args.end(), {options_.binary, absl::StrCat("--listen=", options_.listen_host, ":", port_),
+                                   "--metrics_listen=127.0.0.1:0", "--shutdown_grace=2s"});
   args.insert(args.end(), options_.args.begin(), options_.args.end());
   pid_ = fork();
   if (pid_ < 0) return false;
@@ -57,11 +58,12 @@ bool ServiceProcess::Start(absl::Duration timeout) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   channel_ =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
+      grpc::CreateChannel(absl::StrCat(options_.connect_host, ":", port_),
+                                 grpc::InsecureChannelCredentials());
   bool up = WaitFor(
       [&] {
         int status = 0;

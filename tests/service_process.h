@@ -22,6 +22,12 @@ struct ServiceProcessOptions {
   std::string redis_addr;                  // empty: no bus
   std::map<std::string, std::string> env;  // extra WUYE_* settings
   std::vector<std::string> args;
+  // Run under these words first, e.g. {"ip", "netns", "exec", "wuye-p42"} (a network
+  // namespace of the test's; they must exec the binary, so that the pid is its).
+  std::vector<std::string> command_prefix = {};
+  // Where it listens (--listen=<listen_host>:<port>) and where the test reaches it.
+  std::string listen_host = "127.0.0.1";
+  std::string connect_host = "127.0.0.1";
   // When it is up, given its port; unset: its gRPC health says SERVING. (The gateway
   // speaks HTTP, not gRPC.)
   std::function<bool(int port)> ready = nullptr;

@@ -205,6 +205,7 @@ int PrivateServers::Run(const std::string& args) {
                                  " WUYE_PG_STANDBY_PORT=", standby_port_, " ");
   absl::StrAppend(&cmd, "WUYE_REDIS_REPLICA_PORT=", redis_replica_port_,
                   " WUYE_SENTINEL_PORT=", sentinel_port_, " ");
+  if (!listen_extra_.empty()) absl::StrAppend(&cmd, "WUYE_LISTEN_EXTRA='", listen_extra_, "' ");
   absl::StrAppend(&cmd, WUYE_SOURCE_DIR, "/scripts/servers.sh ", args, " >&2");
   return std::system(cmd.c_str());
 }

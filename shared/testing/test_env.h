@@ -68,15 +68,20 @@ class PrivateServers {
   std::string RedisAddr() const;
   int pg_port() const { return pg_port_; }
   int standby_port() const { return standby_port_; }
+  int redis_port() const { return redis_port_; }
   // Redis under Sentinel ("up redis-replica", "up sentinels"; "kill redis"): the replica's
   // address, and the three sentinels' (free ports of their own).
   std::string RedisReplicaAddr() const;
   std::vector<std::string> Sentinels() const;
+  // Addresses (space-separated) both servers also listen on, from the next "up" on
+  // (scripts/servers.sh WUYE_LISTEN_EXTRA), e.g. a network namespace's way out.
+  void ListenAlsoOn(std::string addresses) { listen_extra_ = std::move(addresses); }
 
  private:
   std::string state_;
   int pg_port_, redis_port_, standby_port_;
   int redis_replica_port_, sentinel_port_;  // the sentinels: sentinel_port_ and the next two
+  std::string listen_extra_;
 };
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
