@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make scale`: one cell at a large group's size (tools/wuye_scale.cc, docs/scaling.md). It
 # starts a suite of its own (PostgreSQL, Redis and every service as SCALE_REPLICAS replicas,
-# in .scale/<time>/, on the chaos suite's ports moved up by 1000), loads the group and plays
-# a month of traffic compressed, then prints each phase's rate with one and with two
+# in .scale/<time>/, on ports of its own: services at 22051.., PostgreSQL 25329, Redis
+# 27379), loads the group and plays a month of traffic compressed, then prints each phase's rate with one and with two
 # replicas, p99, CPU and what bounded it, and each database's size per month of traffic.
 # Everything it started is stopped at the end; the state is removed unless the run failed.
 #
@@ -26,7 +26,7 @@ driver=$build/tools/wuye-scale
 state=$ROOT/.scale/$(date -u +%Y%m%dT%H%M%SZ)-$$
 mkdir -p -- "$state"
 export WUYE_STATE_DIR=$state
-export WUYE_PORT_OFFSET=${SCALE_PORT_OFFSET:--29000}
+export WUYE_PORT_OFFSET=${SCALE_PORT_OFFSET:--28000}
 export WUYE_PG_PORT=${SCALE_PG_PORT:-25329}
 export WUYE_REDIS_PORT=${SCALE_REDIS_PORT:-27379}
 export WUYE_REPLICAS=${SCALE_REPLICAS:-2}

@@ -286,10 +286,11 @@ absl::Status OutboxRelay::EnsureDatabase() {
     conn_->prepare("wuye_relay_unsent",
                    "SELECT id, type, envelope FROM wuye_outbox WHERE sent_at IS NULL "
                    "AND id >= $2 ORDER BY id LIMIT $1");
-    // With min_replicas: the same, past the rows already added and not yet confirmed.
+    // With min_replicas: the rows after the last one added and not yet confirmed. (A row
+    // below it that commits late is found once they are confirmed: the floor waits.)
     conn_->prepare("wuye_relay_unsent_past",
                    "SELECT id, type, envelope FROM wuye_outbox WHERE sent_at IS NULL "
-                   "AND id >= $2 AND id <> ALL($3::bigint[]) ORDER BY id LIMIT $1");
+                   "AND id > $2 ORDER BY id LIMIT $1");
     conn_->prepare("wuye_relay_sent",
                    "UPDATE wuye_outbox SET sent_at = now() WHERE id = ANY($1::bigint[])");
     return absl::OkStatus();
@@ -300,6 +301,8 @@ absl::Status OutboxRelay::EnsureDatabase() {
 }
 
 absl::StatusOr<int> OutboxRelay::RelayOnce() {
+  // Only a pass that reached WAIT says so: a database failure before it backs off.
+  short_of_replicas_ = false;
   if (absl::Status st = EnsureDatabase(); !st.ok()) return st;
   try {
     if (!leader_) {
@@ -310,7 +313,6 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
       LogInfo("relay.leader").Str("stream", options_.stream);
     }
     pqxx::work tx(*conn_);
-    short_of_replicas_ = false;
     // Rows added on this very connection and waiting for a replica are not added again:
     // this pass's WAIT covers them. After a reconnect (perhaps to a new primary) they are.
     const bool same_connection = redis_.connected() && redis_.connects() == added_on_;
@@ -323,12 +325,9 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
     if (awaiting_replicas_.empty()) {
       rows = tx.exec_prepared("wuye_relay_unsent", options_.batch, floor_.From(Monotonic()));
     } else if (awaiting_replicas_.size() < kMaxAwaitingReplicas) {
-      std::vector<std::string> skip;
-      skip.reserve(awaiting_replicas_.size());
-      for (int64_t id : awaiting_replicas_) skip.push_back(absl::StrCat(id));
-      rows = tx.exec_prepared("wuye_relay_unsent_past", options_.batch, floor_.From(Monotonic()),
-                              PgArray(skip));
-    }
+      rows = tx.exec_prepared("wuye_relay_unsent_past", options_.batch,
+                              *awaiting_replicas_.rbegin());
+    }  // else a pass of WAIT alone, so that a replica that lags behind can catch up
     if (rows.empty() && awaiting_replicas_.empty()) {
       if (!floor_.known()) {  // an empty outbox: the floor is past its last id
         floor_.NothingBelow(

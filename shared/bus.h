@@ -182,7 +182,7 @@ class OutboxRelay {
   // `added_on_` that WAIT has not yet seen on enough replicas (not added again while that
   // connection lasts: the next WAIT covers them; later rows are added meanwhile, up to
   // kMaxAwaitingReplicas of them in all).
-  static constexpr size_t kMaxAwaitingReplicas = 50000;
+  static constexpr size_t kMaxAwaitingReplicas = 10000;
   std::set<int64_t> awaiting_replicas_;
   uint64_t added_on_ = 0;
   // The last RelayOnce failed only because WAIT found too few replicas (Run: no backoff).

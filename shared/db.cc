@@ -56,6 +56,32 @@ absl::Status PingTimedOut() {
   return absl::UnavailableError("database: no answer within ping_timeout");
 }
 
+// The ping connection's tcp_user_timeout, at both ends, so that the server also drops the
+// session of a client that vanished.
+constexpr absl::Duration kPingTcpTimeout = absl::Seconds(5);
+
+// One URL per host of a libpq URL in the multi-host form ("…@a:1,b:2/db?x" → "…@a:1/db?x",
+// "…@b:2/db?x"); the URL itself when it names one host (or names them in its query). The
+// ping tries them one by one, each with its own deadline: libpq's asynchronous connect moves
+// to the next host on a refusal but never on a timeout, so a first host that answers
+// nothing (its machine gone) would otherwise make every ping fail.
+std::vector<std::string> HostUrls(const std::string& url) {
+  size_t from = url.find("://");
+  if (from == std::string::npos) return {url};
+  from += 3;
+  size_t end = url.find_first_of("/?", from);
+  if (end == std::string::npos) end = url.size();
+  size_t at = url.rfind('@', end);
+  size_t hosts_from = at == std::string::npos || at < from ? from : at + 1;
+  absl::string_view hosts(url.data() + hosts_from, end - hosts_from);
+  if (!absl::StrContains(hosts, ',')) return {url};
+  std::vector<std::string> out;
+  for (absl::string_view host : absl::StrSplit(hosts, ',', absl::SkipEmpty())) {
+    out.push_back(absl::StrCat(url.substr(0, hosts_from), host, url.substr(end)));
+  }
+  return out;
+}
+
 // Sends `sql` on a ping connection and reads every result, each wait bounded by `deadline`.
 absl::Status RunBounded(PGconn* conn, const char* sql, absl::Time deadline) {
   if (PQsendQuery(conn, sql) != 1) return PingDown();
@@ -371,27 +397,34 @@ void Db::ClosePingConnection() {
   ping_conn_ = nullptr;
 }
 
-absl::Status Db::PingOnce(absl::Time deadline, bool fresh) {
-  // A short tcp_user_timeout at both ends as well, so that the server drops the session of
-  // a client that vanished.
-  constexpr absl::Duration kPingTcpTimeout = absl::Seconds(5);
-  if (fresh) {
-    ClosePingConnection();
-    const std::string url = ConnectionUrl(options_, "wuye-health", kPingTcpTimeout);
-    ping_conn_ = PQconnectStart(url.c_str());
-    if (ping_conn_ == nullptr || PQstatus(ping_conn_) == CONNECTION_BAD) return PingDown();
-    PostgresPollingStatusType polling = PGRES_POLLING_WRITING;
-    while (polling != PGRES_POLLING_OK) {
-      if (polling == PGRES_POLLING_FAILED) return PingDown();
-      if (!WaitSocket(PQsocket(ping_conn_), polling == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                      deadline)) {
-        return PingTimedOut();
-      }
-      polling = PQconnectPoll(ping_conn_);
+absl::Status Db::ConnectPing(const std::string& url, absl::Time deadline) {
+  ClosePingConnection();
+  ping_conn_ = PQconnectStart(url.c_str());
+  if (ping_conn_ == nullptr || PQstatus(ping_conn_) == CONNECTION_BAD) return PingDown();
+  PostgresPollingStatusType polling = PGRES_POLLING_WRITING;
+  while (polling != PGRES_POLLING_OK) {
+    if (polling == PGRES_POLLING_FAILED) return PingDown();
+    if (!WaitSocket(PQsocket(ping_conn_), polling == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                    deadline)) {
+      return PingTimedOut();
     }
-    if (PQsetnonblocking(ping_conn_, 1) != 0) return PingDown();
-    const std::string settings = SessionSettings(options_, kPingTcpTimeout);
-    if (absl::Status st = RunBounded(ping_conn_, settings.c_str(), deadline); !st.ok()) return st;
+    polling = PQconnectPoll(ping_conn_);
+  }
+  if (PQsetnonblocking(ping_conn_, 1) != 0) return PingDown();
+  const std::string settings = SessionSettings(options_, kPingTcpTimeout);
+  return RunBounded(ping_conn_, settings.c_str(), deadline);
+}
+
+absl::Status Db::PingOnce(absl::Time deadline, bool fresh) {
+  if (fresh) {
+    absl::Status st = PingDown();
+    for (const std::string& url :
+         HostUrls(ConnectionUrl(options_, "wuye-health", kPingTcpTimeout))) {
+      // Each host its own ping_timeout (within the whole ping's deadline).
+      st = ConnectPing(url, std::min(deadline, absl::Now() + options_.ping_timeout));
+      if (st.ok()) break;
+    }
+    if (!st.ok()) return st;
   }
   return RunBounded(ping_conn_, "SELECT 1", deadline);
 }
@@ -399,7 +432,9 @@ absl::Status Db::PingOnce(absl::Time deadline, bool fresh) {
 absl::Status Db::Ping() {
   // Watched every half second by the service: one connection, kept, every wait bounded.
   std::lock_guard lock(ping_mu_);
-  const absl::Time deadline = absl::Now() + options_.ping_timeout;
+  const absl::Time deadline =
+      absl::Now() + options_.ping_timeout *
+                        static_cast<int64_t>(HostUrls(options_.url).size());
   absl::Status st;
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool fresh = ping_conn_ == nullptr || PQstatus(ping_conn_) != CONNECTION_OK;
@@ -410,11 +445,16 @@ absl::Status Db::Ping() {
     if (fresh || absl::Now() >= deadline) break;
   }
   if (st.ok()) {
+    pings_failed_in_a_row_ = 0;
     ping_failing_ = false;
   } else {
-    ping_failed_at_ms_ = SteadyMillis();
-    ping_failing_ = true;
     Metrics::Global().Add("wuye_db_ping_failures_total");
+    // Calls fail fast only after two pings in a row failed: one slow answer of a busy
+    // server is not an outage.
+    if (++pings_failed_in_a_row_ >= 2) {
+      ping_failed_at_ms_ = SteadyMillis();
+      ping_failing_ = true;
+    }
   }
   return st;
 }

@@ -111,6 +111,8 @@ class Db {
   void Release(std::unique_ptr<pqxx::connection> conn, bool broken);
   // The ping's own connection (raw libpq, so that every wait is bounded by a deadline).
   absl::Status PingOnce(absl::Time deadline, bool fresh);
+  // Opens the ping connection to `url` (one host), every wait bounded by `deadline`.
+  absl::Status ConnectPing(const std::string& url, absl::Time deadline);
   void ClosePingConnection();
   // The stall guard: every connection out of the pool is watched (a duplicate of its
   // socket, so that the number is never another's); one that has waited for a reply longer
@@ -134,6 +136,7 @@ class Db {
   struct pg_conn* ping_conn_ = nullptr;
   // The latest ping's outcome (monotonic times, ms): calls fail fast while it failed.
   std::atomic<bool> ping_failing_{false};
+  int pings_failed_in_a_row_ = 0;  // under ping_mu_
   std::atomic<int64_t> ping_failed_at_ms_{0};
   struct Watched {
     int fd = -1;  // our duplicate of the connection's socket

@@ -575,17 +575,42 @@ TEST_F(DbTest, AFrozenServerFailsCallsWithUnavailableAndTheyResumeByThemselves) 
   EXPECT_EQ(Count(*db, "frozen"), 1);
 }
 
+// Issue 26 §2 with §4: after a failover the old primary's address may answer nothing at all
+// (its machine gone). The ping tries each host of a multi-host URL with its own
+// ping_timeout, so it reaches the new primary and calls are not failed fast.
+TEST_F(DbTest, APingOverSeveralHostsPassesAFirstHostThatAnswersNothing) {
+  int pg_port = 0;
+  std::string direct = database_.url();
+  ThroughPort(direct, 0, &pg_port);
+  FreezingProxy gone(pg_port);
+  gone.Freeze();  // connections are accepted by its kernel, and never answered
+  DbOptions options;
+  size_t at = direct.find('@') + 1;
+  options.url = absl::StrCat(direct.substr(0, at), "127.0.0.1:", gone.port(), ",127.0.0.1:",
+                             pg_port, direct.substr(direct.find('/', at)));
+  options.ping_timeout = absl::Milliseconds(500);
+  absl::StatusOr<std::unique_ptr<Db>> opened = Db::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::unique_ptr<Db> db = std::move(*opened);
+  for (int i = 0; i < 3; ++i) {
+    absl::Status ping = db->Ping();
+    EXPECT_TRUE(ping.ok()) << ping;
+  }
+  Exec(*db, "CREATE TABLE behind_a_dead_host (x int)");
+  EXPECT_EQ(Count(*db, "behind_a_dead_host"), 0);
+}
+
 // The stall guard leaves a living server alone: a statement given a longer
 // statement_timeout of its own runs past statement_timeout + ping_timeout and completes.
 TEST_F(DbTest, TheStallGuardSparesALongStatementOnAServerThatAnswers) {
   DbOptions options;
   options.statement_timeout = absl::Seconds(1);
-  options.ping_timeout = absl::Milliseconds(500);
+  options.ping_timeout = absl::Seconds(2);  // the default: a loaded machine answers within it
   std::unique_ptr<Db> db = OpenDb(options);
   ASSERT_NE(db, nullptr);
   absl::Status st = db->Transact([](pqxx::work& tx) {
     tx.exec("SET LOCAL statement_timeout = '20s'");
-    tx.exec("SELECT pg_sleep(3)");
+    tx.exec("SELECT pg_sleep(4)");
     return absl::OkStatus();
   });
   EXPECT_TRUE(st.ok()) << st;

@@ -6,7 +6,7 @@
 // acknowledged is lost or applied twice. Each case prints its figures (FIGURE lines).
 //
 // The cuts need root: the test makes a network namespace `wuye-p<pid>` with a veth pair,
-// the host's end holding 10.R.S.1 (the test's side), .3 (PostgreSQL's) and .4 (Redis's) of
+// the host's end holding 198.18.S.1 (or 198.19.S.1) (the test's side), .3 (PostgreSQL's) and .4 (Redis's) of
 // a /29, the namespace's end .2. A private PostgreSQL and Redis (scripts/servers.sh) also
 // listen on .3 and .4; intake runs inside the namespace (`ip netns exec`), listening on
 // 0.0.0.0, reaching them there, and the test reaches it at .2. A cut replaces the
@@ -83,7 +83,9 @@ class NetNs {
  public:
   NetNs() {
     std::random_device rd;
-    subnet_ = absl::StrCat("10.", 100 + rd() % 150, ".", rd() % 256, ".");
+    // RFC 2544's benchmarking range: never a real network's, so no route of the host's is
+    // shadowed.
+    subnet_ = absl::StrCat("198.", 18 + rd() % 2, ".", rd() % 256, ".");
     name_ = absl::StrCat("wuye-p", getpid());
     host_if_ = absl::StrCat("wuh", getpid());
     ns_if_ = absl::StrCat("wun", getpid());

@@ -73,10 +73,11 @@ absl::StatusOr<CellTable> ParseCells(absl::string_view text) {
 }
 
 std::string GroupOfBearer(absl::string_view authorization) {
-  if (!absl::ConsumePrefix(&authorization, "Bearer ") &&
-      !absl::ConsumePrefix(&authorization, "bearer ")) {
+  // The scheme in any case, as the services read it (shared/rpc.cc).
+  if (authorization.size() < 7 || !absl::EqualsIgnoreCase(authorization.substr(0, 7), "bearer ")) {
     return "";
   }
+  authorization.remove_prefix(7);
   std::vector<absl::string_view> parts = absl::StrSplit(authorization, '.');
   if (parts.size() != 3 || parts[1].size() > 8192) return "";
   std::string payload;

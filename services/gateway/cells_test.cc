@@ -63,6 +63,7 @@ TEST(ParseCellsTest, EveryBadLineIsNamed) {
 
 TEST(GroupOfBearerTest, ReadsTheGroupClaimWithoutVerifying) {
   EXPECT_EQ(GroupOfBearer("Bearer " + TestToken(kEastGroup, {"*"}, {"agent"})), kEastGroup);
+  EXPECT_EQ(GroupOfBearer("BEARER " + TestToken(kEastGroup, {"*"}, {"agent"})), kEastGroup);
   EXPECT_EQ(GroupOfBearer("Bearer " + TestToken("", {"*"}, {"platform_admin"})), "");
   EXPECT_EQ(GroupOfBearer(""), "");
   EXPECT_EQ(GroupOfBearer("Basic dXNlcjpwYXNz"), "");
