@@ -92,7 +92,7 @@ class Db {
 
   // Runs one trivial query on a connection of its own, outside the pool, kept between
   // calls; a lost one is replaced (once per call). Bounded by options.ping_timeout however
-  // the server fails (refused, cut off, frozen). While the latest ping failed (and is
+  // the server fails (refused, cut off, frozen). While the last two pings failed (the latest
   // recent), taking a connection from the pool fails at once with UNAVAILABLE instead of
   // waiting for connect_timeout: calls fail fast while the server is unreachable, and go
   // on as soon as a ping succeeds (a service pings every db_probe_interval).
