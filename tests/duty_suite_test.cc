@@ -53,6 +53,7 @@
 #include "services/duty/gateway_receiver_testing.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
 #include "tests/service_process.h"
 #include "wuye/billing/v1/billing.grpc.pb.h"
@@ -99,25 +100,18 @@ const char* const kServices[] = {"directory",   "intake",    "dispatch", "billin
 template <class Stub, class Req, class Resp>
 grpc::Status Call(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
                   const std::string& token, const Req& req, Resp* resp) {
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", "Bearer " + token);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  return (stub.*method)(&ctx, req, resp);
+  return ::wuye::testing::CallWithDeadline(stub, method, token, req, resp, absl::Seconds(30));
 }
 
-// The same request (the same request_id) again while the service has not learnt from the
-// bus of what it names: NOT_FOUND until its consumer has the directory's (or another
-// producer's) event. A refusal changes nothing, so the retry is the first call.
+// Again while the service has not learnt from the bus of what the request names: NOT_FOUND
+// until its consumer has the directory's (or another producer's) event.
 template <class Stub, class Req, class Resp>
 grpc::Status CallWhenKnown(Stub& stub,
                            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
                            const std::string& token, const Req& req, Resp* resp) {
-  absl::Time give_up = absl::Now() + kSettle;
-  for (;;) {
-    grpc::Status st = Call(stub, method, token, req, resp);
-    if (st.error_code() != grpc::StatusCode::NOT_FOUND || absl::Now() > give_up) return st;
-    absl::SleepFor(absl::Milliseconds(250));
-  }
+  return ::wuye::testing::CallUntilSettled(
+      stub, method, token, req, resp, kSettle, absl::Seconds(30),
+      [](const grpc::Status& st) { return st.error_code() == grpc::StatusCode::NOT_FOUND; });
 }
 
 bool Eventually(const std::function<bool()>& condition, absl::Duration timeout = kSettle) {

@@ -45,7 +45,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "shared/id_number.h"
 #include "shared/proto_time.h"
+#include "shared/testing/rpc_call.h"
 #include "shared/testing/test_env.h"
 #include "tests/service_process.h"
 #include "wuye/billing/v1/billing.grpc.pb.h"
@@ -86,25 +88,19 @@ constexpr absl::Duration kPace = absl::Milliseconds(50);
 template <class Stub, class Req, class Resp>
 grpc::Status Call(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
                   const std::string& token, const Req& req, Resp* resp) {
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", "Bearer " + token);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  return (stub.*method)(&ctx, req, resp);
+  return ::wuye::testing::CallWithDeadline(stub, method, token, req, resp, absl::Seconds(5));
 }
 
-// The same request again while the service has not learnt from the bus of what it names
-// (NOT_FOUND, or PERMISSION_DENIED for a person whose roles it does not know yet), or
-// while the database is unavailable. A refusal changes nothing, so the retry is the call.
+// Again while the service has not learnt from the bus of what the request names (NOT_FOUND,
+// or PERMISSION_DENIED for a person whose roles it does not know yet), or while the database
+// is unavailable.
 template <class Stub, class Req, class Resp>
 grpc::Status CallWhenKnown(Stub& stub,
                            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
                            const std::string& token, const Req& req, Resp* resp) {
-  absl::Time give_up = absl::Now() + kSettle;
-  for (;;) {
-    grpc::Status st = Call(stub, method, token, req, resp);
-    if (st.ok() || absl::Now() > give_up) return st;
-    absl::SleepFor(absl::Milliseconds(250));
-  }
+  return ::wuye::testing::CallUntilSettled(stub, method, token, req, resp, kSettle,
+                                           absl::Seconds(5),
+                                           [](const grpc::Status& st) { return !st.ok(); });
 }
 
 bool Transient(grpc::StatusCode code) {
@@ -113,12 +109,7 @@ bool Transient(grpc::StatusCode code) {
 }
 
 // A mainland ID number (GB 11643) with its check character, for the elder's enrolment.
-std::string IdNumber(const std::string& first17) {
-  static const int kWeights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
-  int sum = 0;
-  for (int i = 0; i < 17; ++i) sum += (first17[i] - '0') * kWeights[i];
-  return first17 + "10X98765432"[sum % 11];
-}
+std::string IdNumber(const std::string& first17) { return first17 + IdCheckCharacter(first17); }
 
 // ---- one service's writes -------------------------------------------------------------
 
