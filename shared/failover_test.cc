@@ -61,6 +61,22 @@ TEST(FailoverTest, PoolPingRelayAndListenerFindThePromotedStandbyByThemselves) {
     pqxx::connection admin(servers.PgUrl("postgres"));
     pqxx::nontransaction(admin).exec("CREATE DATABASE failover");
   }
+  // A synchronous standby has the commit on disk, not yet replayed: until it is, a
+  // connection to it that names the new database is refused as "does not exist", which
+  // libpq does not pass over to the next host. (A service's database is older than that.)
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        try {
+          pqxx::connection standby(absl::StrCat("postgresql://wuye@127.0.0.1:",
+                                                servers.standby_port(), "/postgres"));
+          return !pqxx::nontransaction(standby)
+                      .exec("SELECT 1 FROM pg_database WHERE datname = 'failover'")
+                      .empty();
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      absl::Seconds(30)));
   // The standby first: only target_session_attrs=read-write (ConnectionUrl adds it for
   // several hosts) keeps a client off it.
   const std::string url = absl::StrCat("postgresql://wuye@127.0.0.1:", servers.standby_port(),
