@@ -1,0 +1,152 @@
+// China's working calendar and the SLA clocks that run on it (issue 27).
+//
+// The week is Monday to Friday, except where a year's arrangement says otherwise: statutory
+// holidays are days off even on a weekday, and 调休 makes some Saturdays and Sundays working
+// days. A year's arrangement is data — a small text file per year (ParseCalendarYear), the
+// State Council's shipped with wuye (NationalCalendarYears), a group's or an estate's
+// imported through the directory's API — and a WorkCalendar stacks them: the national years,
+// then the group's, then the estate's, a later one replacing an earlier one's whole year.
+//
+// An SLA clock counts either elapsed time, or only the time of working days (whole local
+// days), or only office hours on working days. Durations are counted in the estate's zone,
+// so a working day that a daylight-saving change shortens counts 23 hours.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+
+namespace wuye {
+
+// What an SLA clock counts.
+enum class SlaClock {
+  kElapsed = 0,      // every second
+  kWorkingDays = 1,  // the whole local days that are working days
+  kOfficeHours = 2,  // the office hours of working days
+};
+
+// Office hours of a working day: [start_minute, end_minute) after local midnight.
+struct OfficeSpan {
+  int start_minute = 0;
+  int end_minute = 0;
+  bool operator==(const OfficeSpan&) const = default;
+};
+
+// 09:00–12:00 and 13:30–17:30 when a year names none (a setting of each year's file).
+const std::vector<OfficeSpan>& DefaultOfficeHours();
+
+// One exception to the Monday-to-Friday week.
+struct CalendarDay {
+  absl::CivilDay day;
+  bool working = false;  // false: a holiday (放假); true: a make-up working day (调休上班)
+  std::string name;      // e.g. "春节", "春节调休上班"
+  bool operator==(const CalendarDay&) const = default;
+};
+
+// One year's arrangement, as its file gives it.
+struct CalendarYear {
+  int year = 0;
+  std::string source;              // the notice it follows, for people reading a deadline
+  std::vector<OfficeSpan> office;  // empty: DefaultOfficeHours()
+  std::vector<CalendarDay> days;   // ascending, each day once
+  bool operator==(const CalendarYear&) const = default;
+};
+
+// Limits of a file: it is operator input.
+inline constexpr size_t kMaxCalendarFileBytes = 64 * 1024;
+inline constexpr int kMinCalendarYear = 2000;
+inline constexpr int kMaxCalendarYear = 2100;
+
+// Parses a year's file. Lines (blank lines and `#` comments ignored):
+//   year 2026
+//   source 国务院办公厅关于2026年部分节假日安排的通知（2025-11-04）
+//   office 09:00-12:00 13:30-17:30          (optional; ascending, not overlapping)
+//   off 2026-02-15..2026-02-23 春节          (holidays; one day or an inclusive range)
+//   work 2026-02-14 春节调休上班              (make-up working days: Saturdays or Sundays)
+// INVALID_ARGUMENT "line N: ..." for anything else: a day outside the year, a day named
+// twice, a make-up day that is already a weekday, a missing `year` line.
+absl::StatusOr<CalendarYear> ParseCalendarYear(absl::string_view text);
+
+// The file of a year (ParseCalendarYear(FormatCalendarYear(y)) == y, days merged into ranges).
+std::string FormatCalendarYear(const CalendarYear& year);
+
+// The State Council's arrangements shipped with wuye (shared/calendars/cn-YYYY.txt), parsed.
+const std::vector<CalendarYear>& NationalCalendarYears();
+
+// A span of days an SLA clock did not count, for telling people why a deadline is late.
+struct SkippedDays {
+  absl::CivilDay first;
+  absl::CivilDay last;  // inclusive
+  std::string name;     // the holiday's name, or "周末" for an ordinary weekend
+  bool operator==(const SkippedDays&) const = default;
+};
+
+class WorkCalendar {
+ public:
+  // Monday to Friday, DefaultOfficeHours(), no holidays.
+  WorkCalendar() = default;
+  // The national years (NationalCalendarYears()); a group's and an estate's years go on top.
+  static WorkCalendar National();
+
+  // Replaces the year's arrangement whole.
+  void SetYear(const CalendarYear& year);
+  bool HasYear(int year) const { return years_.contains(year); }
+  // The year's source; "" for a year no arrangement covers.
+  absl::string_view Source(int year) const;
+
+  bool IsWorkingDay(absl::CivilDay day) const;
+  // The holiday's or make-up day's name; "周末" for an ordinary Saturday or Sunday; "".
+  std::string DayName(absl::CivilDay day) const;
+  const std::vector<OfficeSpan>& OfficeHours(int year) const;
+
+  // The time the clock counts in [from, to) (zero when to <= from).
+  absl::Duration Counted(absl::Time from, absl::Time to, SlaClock clock,
+                         const absl::TimeZone& tz) const;
+  // The first instant by which the clock has counted `amount` from `from`: `from` itself for
+  // a zero amount. absl::InfiniteFuture() if ten years hold no counted time.
+  absl::Time Advance(absl::Time from, absl::Duration amount, SlaClock clock,
+                     const absl::TimeZone& tz) const;
+  // The rest days the clock skipped in [from, due), grouped by name (nothing for kElapsed).
+  std::vector<SkippedDays> Skipped(absl::Time from, absl::Time due, SlaClock clock,
+                                   const absl::TimeZone& tz) const;
+  // "due 周二 2026-02-24 09:30（跳过：2026-02-15至2026-02-23 春节）" — what a desk shows.
+  std::string Explain(absl::Time from, absl::Time due, SlaClock clock,
+                      const absl::TimeZone& tz) const;
+
+ private:
+  struct Year {
+    std::string source;
+    std::vector<OfficeSpan> office;
+    absl::btree_map<absl::CivilDay, CalendarDay> days;
+  };
+  // The counted intervals of a local day, ascending.
+  void CountedSpans(absl::CivilDay day, SlaClock clock, const absl::TimeZone& tz,
+                    std::vector<std::pair<absl::Time, absl::Time>>* out) const;
+  const CalendarDay* Exception(absl::CivilDay day) const;
+
+  absl::btree_map<int, Year> years_;
+};
+
+// An SLA clock that can stop and start: what it counted until `settled_at`, and whether it
+// runs from there. A pause, a resume, a calendar or policy change first settles the clock
+// on the calendar in force until then, so time already spent is never counted again or lost.
+struct SlaProgress {
+  absl::Duration spent = absl::ZeroDuration();
+  absl::Time settled_at = absl::UnixEpoch();
+  bool running = true;
+};
+
+// `p` brought to `now` on `calendar` (nothing counted while stopped).
+SlaProgress Settle(const SlaProgress& p, absl::Time now, const WorkCalendar& calendar,
+                   SlaClock clock, const absl::TimeZone& tz);
+// When a clock of `window` is due: InfiniteFuture while stopped; settled_at when spent.
+absl::Time DueTime(const SlaProgress& p, absl::Duration window, const WorkCalendar& calendar,
+                   SlaClock clock, const absl::TimeZone& tz);
+
+}  // namespace wuye
