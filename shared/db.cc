@@ -300,6 +300,15 @@ void Db::Release(std::unique_ptr<pqxx::connection> conn, bool broken) {
   cv_.notify_one();
 }
 
+namespace {
+constexpr char kReadOnlySqlState[] = "25006";
+
+bool IsReadOnlyServer(const std::exception& e) {
+  auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+  return sql != nullptr && sql->sqlstate() == kReadOnlySqlState;
+}
+}  // namespace
+
 absl::Status Db::FromException(const std::exception& e) {
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e)) {
     return absl::UnavailableError(
@@ -327,6 +336,11 @@ absl::Status Db::FromException(const std::exception& e) {
     if (state == "23505") return absl::AlreadyExistsError("already exists");
     if (state == "57P01" || state == "57P02" || state == "57P03" || state.rfind("08", 0) == 0) {
       return absl::UnavailableError("database: unavailable");
+    }
+    // read_only_sql_transaction: the connection reached a standby, or a primary demoted after
+    // a failover. Not this request's fault; the pool drops the connection (IsReadOnlyServer).
+    if (state == kReadOnlySqlState) {
+      return absl::UnavailableError("database: the server is read-only (a standby)");
     }
     return absl::InternalError(absl::StrCat("database: error ", state));
   }
@@ -360,7 +374,9 @@ absl::Status Db::Transact(const Body& body) {
       last = FromException(e);
     } catch (const std::exception& e) {
       last = FromException(e);
-      broken = !(*conn)->is_open();
+      // A read-only server will not take this write on any of its connections: drop them all
+      // and run the body again (nothing was committed) on one that libpq finds read-write.
+      broken = !(*conn)->is_open() || IsReadOnlyServer(e);
       retry = last.code() == absl::StatusCode::kAborted ||
               (broken && last.code() == absl::StatusCode::kUnavailable);
     }

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -154,6 +155,33 @@ TEST_F(DbTest, TransientSerializationFailuresAreRetried) {
 
   ASSERT_TRUE(st.ok()) << st;
   EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(Count(*db, "items"), 1);
+}
+
+// A write refused because the server is read-only (a standby, or a primary demoted by a
+// failover) is the server's state, not the request's: UNAVAILABLE rather than INTERNAL, and
+// the pool leaves that connection (and the server's others) to find a read-write one.
+TEST_F(DbTest, AWriteOnAReadOnlyServerIsUnavailableAndRetriedOnAFreshConnection) {
+  std::unique_ptr<Db> db = OpenDb();
+  ASSERT_NE(db, nullptr);
+  Exec(*db, "CREATE TABLE items (name text PRIMARY KEY)");
+  std::set<int> backends;
+  int attempts = 0;
+  absl::Status st = db->Transact([&](pqxx::work& tx) {
+    ++attempts;
+    backends.insert(tx.exec1("SELECT pg_backend_pid()")[0].as<int>());
+    // As a standby answers every write.
+    tx.exec("DO $$ BEGIN RAISE EXCEPTION 'read-only' USING ERRCODE = '25006'; END $$");
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable) << st;
+  EXPECT_GT(attempts, 1);
+  EXPECT_EQ(backends.size(), static_cast<size_t>(attempts));  // a fresh connection each time
+  // Once the server takes writes again, so does the pool.
+  EXPECT_TRUE(db->Transact([](pqxx::work& tx) {
+                  tx.exec("INSERT INTO items VALUES ('after')");
+                  return absl::OkStatus();
+                }).ok());
   EXPECT_EQ(Count(*db, "items"), 1);
 }
 
