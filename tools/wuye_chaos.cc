@@ -12,9 +12,11 @@
 // first half raises, in an estate of its own whose SLA policy gives emergencies one minute,
 // an emergency repair (dispatch's SLA warning and breach and its escalations, durable timers)
 // and a consultation due at once (intake's overdue timer; with --duty, the task duty raises
-// of it, whose acknowledgement window the run sets to a minute, escalates: duty's timer).
+// of it, whose acknowledgement window the run sets to a minute, escalates: duty's timer),
+// and a lock repair nobody there can do (dispatch keeps the order WAITING and escalates it).
 // Half-way, a billing run of the timers' estate starts (billing's run executor, a durable
-// job): it must finish with one monthly bill per unit.
+// job): it must finish with one monthly bill per unit; and a locksmith comes on shift there:
+// dispatch's retry of waiting orders must assign each lock repair once.
 // After the drain, every timer that fell due must have fired exactly once.
 //
 //   wuye-chaos --flows=200 --concurrency=16 --pg_url=postgresql://.../postgres
@@ -140,6 +142,7 @@ struct Suite {
   std::string timer_estate_id;
   std::vector<std::string> timer_units;
   std::string billing_run_id;                          // of the timers' estate, started half-way
+  bool locksmith_on_shift = false;                     // there, from half-way
   std::string admin, agent, supervisor, clerk, carer;  // tokens
 };
 
@@ -553,7 +556,7 @@ std::string IdNumber(int year, int month, int day, int seq) {
 // What a side flow did, for the checks.
 struct SideResult {
   bool resident = false, enrolled = false, visited = false, care_day = false;  // eldercare
-  bool consultation = false, emergency = false;                                // timers
+  bool consultation = false, emergency = false, waiting = false;                // timers
   std::string failed_step;
 };
 
@@ -644,20 +647,30 @@ SideResult RunElderFlow(const Suite& s, const std::string& run, int i, absl::Dur
 }
 
 // In the timers' estate: a consultation left unanswered (due at once: intake publishes it
-// overdue, once) and an emergency repair nobody accepts (dispatch warns at 80 % of its
-// one-minute SLA, breaches it, escalates each minute: each once).
+// overdue, once), an emergency repair nobody accepts (dispatch warns at 80 % of its
+// one-minute SLA, breaches it, escalates each minute: each once), and a lock repair nobody
+// there can do (dispatch keeps it WAITING and escalates it; once a locksmith comes on shift
+// half-way, its retry of waiting orders assigns it: once).
 SideResult RunTimerFlow(const Suite& s, const std::string& run, int i, absl::Duration budget) {
   SideResult r;
   const std::string rid = absl::StrCat("chaos-", run, "-", i, "-timer-");
   const std::string unit = s.timer_units[i % s.timer_units.size()];
-  for (bool emergency : {false, true}) {
+  enum Kind { kConsultation, kEmergency, kWaiting };
+  for (Kind kind : {kConsultation, kEmergency, kWaiting}) {
+    const bool emergency = kind == kEmergency;
+    const char* name = kind == kConsultation ? "consultation" : emergency ? "emergency" : "lock";
     itk::CreateTicketRequest req;
-    req.set_request_id(rid + (emergency ? "emergency" : "consultation"));
+    req.set_request_id(rid + name);
     itk::Ticket* t = req.mutable_ticket();
     t->set_estate_id(s.timer_estate_id);
     t->mutable_location()->set_unit_id(unit);
     t->set_channel(common::CHANNEL_APP);
-    if (emergency) {
+    if (kind == kWaiting) {
+      t->set_kind(common::TICKET_KIND_REPAIR_UNIT);
+      t->set_summary(absl::StrCat("Chaos jammed lock ", i));
+      t->set_category(common::WORK_CATEGORY_LOCKSMITH);
+      t->set_priority(common::PRIORITY_SMALL);
+    } else if (emergency) {
       t->set_kind(common::TICKET_KIND_REPAIR_UNIT);
       t->set_summary(absl::StrCat("Chaos burst pipe ", i));
       t->set_category(common::WORK_CATEGORY_PLUMBING);
@@ -677,13 +690,43 @@ SideResult RunTimerFlow(const Suite& s, const std::string& run, int i, absl::Dur
         },
         budget);
     if (!st.ok()) {
-      r.failed_step = absl::StrCat("CreateTicket (", emergency ? "emergency" : "consultation",
-                                   "): ", st.error_code(), " ", st.error_message());
+      r.failed_step = absl::StrCat("CreateTicket (", name, "): ", st.error_code(), " ",
+                                   st.error_message());
       return r;
     }
-    (emergency ? r.emergency : r.consultation) = true;
+    (kind == kConsultation ? r.consultation : emergency ? r.emergency : r.waiting) = true;
   }
   return r;
+}
+
+// Half-way: a locksmith joins the timers' estate, on shift from now (dispatch's retry then
+// assigns the lock repairs waiting there). "" or the step that failed.
+std::string PutLocksmithOnShift(const Suite& s, const std::string& run, absl::Duration budget) {
+  dir::CreateStaffRequest req;
+  req.set_request_id("chaos-locksmith-" + run);
+  dir::Staff* st = req.mutable_staff();
+  st->set_name("Locksmith");
+  st->add_roles(dir::STAFF_ROLE_TECHNICIAN);
+  st->add_skills(dir::SKILL_LOCKSMITH);
+  st->add_home_estate_ids(s.timer_estate_id);
+  st->mutable_start_date()->set_year(2020);
+  st->mutable_start_date()->set_month(1);
+  st->mutable_start_date()->set_day(1);
+  dir::Staff made;
+  grpc::Status status = Call(
+      s.admin, [&](auto* c) { return s.directory->CreateStaff(c, req, &made); }, budget);
+  if (!status.ok()) return absl::StrCat("CreateStaff: ", status.error_code(), " ", status.error_message());
+  dir::CreateShiftRequest shift;
+  shift.set_request_id("chaos-locksmith-shift-" + run);
+  shift.mutable_shift()->set_estate_id(s.timer_estate_id);
+  shift.mutable_shift()->set_staff_id(made.id());
+  *shift.mutable_shift()->mutable_start_time() = wuye::ToProtoTime(absl::Now() - absl::Minutes(1));
+  *shift.mutable_shift()->mutable_end_time() = wuye::ToProtoTime(absl::Now() + absl::Hours(12));
+  dir::Shift made_shift;
+  status = Call(
+      s.admin, [&](auto* c) { return s.directory->CreateShift(c, shift, &made_shift); }, budget);
+  if (!status.ok()) return absl::StrCat("CreateShift: ", status.error_code(), " ", status.error_message());
+  return "";
 }
 
 // What the services hold for the run's group, read from their databases.
@@ -701,6 +744,7 @@ struct Holdings {
   // The timers' estate: consultations and emergency orders, and their timers.
   int64_t consultations = 0, overdue_events = 0, overdue_subjects = 0;
   int64_t emergencies = 0, emergencies_distinct = 0, emergencies_settled = 0;
+  int64_t waiting = 0, waiting_distinct = 0, waiting_assigned = 0;  // lock repairs
   int64_t timers_due = 0, timers_once = 0, timers_twice = 0, timers_missing = 0;
   int64_t warnings_skipped = 0;  // breached before its warning's tick: none due
   // The billing run: its state (3 done), units, and the monthly bills it issued.
@@ -759,6 +803,36 @@ void CountTimers(Holdings& h, const std::map<std::string, int>& overdue_by_ticke
     }
     h.emergencies_settled += o.sla_breached() && o.escalation_level() >= 1;
   }
+}
+
+// Dispatch's retry of waiting orders: each lock repair WAITING until the locksmith came on
+// shift is assigned once after (one "assigned" step), or never if the locksmith never came.
+// Its escalation while it waited is a durable timer too (level 1 at once: CountTimers).
+void CountRetries(Holdings& h, const std::vector<dsp::WorkOrder>& orders, bool locksmith) {
+  std::set<std::string> tickets;
+  for (const dsp::WorkOrder& o : orders) {
+    tickets.insert(o.ticket_id());
+    int assigned = 0;
+    for (const dsp::Step& step : o.history()) assigned += step.what() == "assigned";
+    h.waiting_assigned += assigned > 0;
+    if (!locksmith) continue;
+    ++h.timers_due;
+    if (assigned == 1) ++h.timers_once;
+    if (assigned == 0) ++h.timers_missing;
+    if (assigned > 1) h.timers_twice += assigned - 1;
+    for (int level = 1; level <= o.escalation_level(); ++level) {
+      int steps = 0;
+      for (const dsp::Step& step : o.history()) {
+        steps += step.what() == "escalated" && step.escalation_level() == level;
+      }
+      ++h.timers_due;
+      if (steps == 1) ++h.timers_once;
+      if (steps == 0) ++h.timers_missing;
+      if (steps > 1) h.timers_twice += steps - 1;
+    }
+  }
+  h.waiting = static_cast<int64_t>(orders.size());
+  h.waiting_distinct = static_cast<int64_t>(tickets.size());
 }
 
 std::string DbUrl(const std::string& admin, const std::string& db) {
@@ -843,7 +917,7 @@ absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
     if (!s.timer_estate_id.empty()) {
       std::vector<std::string> consultations;
       std::map<std::string, int> overdue;
-      std::vector<dsp::WorkOrder> orders;
+      std::vector<dsp::WorkOrder> orders, waiting;
       {
         pqxx::connection conn(intake);
         pqxx::nontransaction tx(conn);
@@ -870,7 +944,10 @@ absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
              tx.exec_params("SELECT data FROM work_orders WHERE group_id = $1 AND estate_id = $2",
                             group, s.timer_estate_id)) {
           dsp::WorkOrder o;
-          if (o.ParseFromString(wuye::sql::Bytes(row[0]))) {
+          if (!o.ParseFromString(wuye::sql::Bytes(row[0]))) continue;
+          if (o.category() == common::WORK_CATEGORY_LOCKSMITH) {
+            waiting.push_back(std::move(o));
+          } else {
             orders.push_back(std::move(o));
           }
         }
@@ -882,6 +959,7 @@ absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
       for (const auto& o : orders) refs.insert(o.ticket_id());
       h.emergencies_distinct = static_cast<int64_t>(refs.size());
       CountTimers(h, overdue, consultations, orders);
+      CountRetries(h, waiting, s.locksmith_on_shift);
     }
     if (!s.billing_run_id.empty()) {
       pqxx::connection conn(billing);
@@ -996,6 +1074,7 @@ int main(int argc, char** argv) {
   const int elder_every = s.eldercare ? absl::GetFlag(FLAGS_elder_every) : 0;
   const int timer_every = s.timer_estate_id.empty() ? 0 : absl::GetFlag(FLAGS_timer_every);
   std::string billing_run_id, billing_run_failure;  // written by the one flow that starts it
+  std::string locksmith_failure;                     // likewise, the locksmith's shift
   std::atomic<int> next{0}, finished{0};
   const absl::Time start = absl::Now();
   std::vector<std::thread> workers;
@@ -1023,6 +1102,7 @@ int main(int argc, char** argv) {
             billing_run_failure =
                 absl::StrCat("StartBillingRun: ", st.error_code(), " ", st.error_message());
           }
+          locksmith_failure = PutLocksmithOnShift(s, run, budget);
         }
         if (elder_every > 0 && i % elder_every == elder_every / 2) {
           elder_results[i] = RunElderFlow(s, run, i, budget);
@@ -1053,7 +1133,7 @@ int main(int argc, char** argv) {
     if (n++ == 0) first = r.failed_step;
   }
   int64_t elder_residents = 0, enrolled = 0, visited = 0, care_days = 0;
-  int64_t consultations = 0, emergencies = 0;
+  int64_t consultations = 0, emergencies = 0, waiting = 0;
   for (const auto* side : {&elder_results, &timer_results}) {
     for (const SideResult& r : *side) {
       elder_residents += r.resident;
@@ -1062,6 +1142,7 @@ int main(int argc, char** argv) {
       care_days += r.care_day;
       consultations += r.consultation;
       emergencies += r.emergency;
+      waiting += r.waiting;
       if (r.failed_step.empty()) continue;
       auto& [n, first] = failures[r.failed_step.substr(0, r.failed_step.find(':'))];
       if (n++ == 0) first = r.failed_step;
@@ -1070,6 +1151,8 @@ int main(int argc, char** argv) {
   const int64_t residents = static_cast<int64_t>(s.residents.size()) + elder_residents;
   s.billing_run_id = billing_run_id;
   if (!billing_run_failure.empty()) failures["StartBillingRun"] = {1, billing_run_failure};
+  s.locksmith_on_shift = timer_every > 0 && locksmith_failure.empty();
+  if (!locksmith_failure.empty()) failures["PutLocksmithOnShift"] = {1, locksmith_failure};
   for (const auto& [step, f] : failures) {
     Say(absl::StrCat(f.first, " flows stopped at ", step, " (first: ", f.second, ")"));
   }
@@ -1092,6 +1175,7 @@ int main(int argc, char** argv) {
         h.care_days < care_days || h.elder_bills_distinct < h.elder_charges ||
         h.consultations < consultations || h.overdue_subjects < h.consultations ||
         h.emergencies_distinct < emergencies || h.emergencies_settled < h.emergencies ||
+        h.waiting_distinct < waiting || (s.locksmith_on_shift && h.waiting_assigned < h.waiting) ||
         (s.duty && (h.duty_tasks < h.consultations || h.duty_late > 0)) ||
         (!s.billing_run_id.empty() && h.run_state != 3)) {
       return false;
@@ -1118,7 +1202,8 @@ int main(int argc, char** argv) {
       std::max<int64_t>(0, visited - h.visits) + std::max<int64_t>(0, care_days - h.care_days) +
       std::max<int64_t>(0, h.elder_charges - h.elder_bills_distinct) +
       std::max<int64_t>(0, consultations - h.consultations) +
-      std::max<int64_t>(0, emergencies - h.emergencies_distinct) + h.timers_missing;
+      std::max<int64_t>(0, emergencies - h.emergencies_distinct) +
+      std::max<int64_t>(0, waiting - h.waiting_distinct) + h.timers_missing;
   const int64_t twice =
       (h.tickets - std::min(h.tickets, accepted)) + (h.orders - h.orders_distinct) +
       (h.charges - h.charges_distinct) + (h.payments - h.payments_distinct) +
@@ -1127,7 +1212,8 @@ int main(int argc, char** argv) {
       std::max<int64_t>(0, h.visits - visited) + std::max<int64_t>(0, h.care_days - care_days) +
       (h.elder_bills - h.elder_bills_distinct) +
       std::max<int64_t>(0, h.consultations - consultations) +
-      (h.emergencies - h.emergencies_distinct) + h.timers_twice;
+      (h.emergencies - h.emergencies_distinct) + (h.waiting - h.waiting_distinct) +
+      h.timers_twice;
   std::printf("\nchaos: %d flows in %.1f s\n", flows, flow_seconds);
   std::printf("  %-34s %lld\n", "flows accepted (ticket created)",
               static_cast<long long>(accepted));
@@ -1160,6 +1246,8 @@ int main(int argc, char** argv) {
     std::printf("  %-34s %lld consultations (%lld overdue events), %lld emergency orders\n",
                 "timers' estate holds", static_cast<long long>(h.consultations),
                 static_cast<long long>(h.overdue_events), static_cast<long long>(h.emergencies));
+    std::printf("  %-34s %lld waited for a locksmith, %lld assigned by the retry\n", "",
+                static_cast<long long>(h.waiting), static_cast<long long>(h.waiting_assigned));
     if (!s.billing_run_id.empty()) {
       std::printf("  %-34s %s, %lld units, %lld monthly bills (%lld units)\n",
                   "billing run of the timers' estate", h.run_state == 3 ? "done" : "NOT done",
