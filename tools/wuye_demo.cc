@@ -778,7 +778,7 @@ int main(int argc, char** argv) {
   {
     v1::ExplainDeadlineRequest req;
     req.set_estate_id(estate_ids.at("sunny"));
-    const absl::CivilMinute start(stocktake.closed - 2, 10, 0);
+    const absl::CivilMinute start(absl::CivilHour(stocktake.closed - 2) + 10);
     *req.mutable_start_time() = wuye::ToProtoTime(absl::FromCivil(start, tz));
     req.mutable_amount()->set_seconds(3 * 24 * 3600);
     req.set_clock(wuye::common::v1::SLA_CLOCK_WORKING_DAYS);
