@@ -1,6 +1,8 @@
 // wuye-demo: loads a demo property group into a running directory service and prints what
 // it made: three estates (one per callback-sampling band of DOMAIN.md §2), their buildings
-// and units, some residents, the staff, and today's shifts. The estates and their unit
+// and units, some residents, the staff, and today's shifts; and one estate's own working
+// calendar of the year (阳光花园's stocktake day off, imported through ImportWorkCalendar) with
+// one deadline ExplainDeadline counts on it (issue 27). The estates and their unit
 // layouts are below (DemoEstates); the residents and staff are text protos in
 // tools/demo_data/ (residents.textproto, staff.textproto), embedded at build time.
 //
