@@ -62,11 +62,11 @@ struct StoredYear {
 // The year as the directory stores it for (group, estate), locked for update when asked.
 std::optional<StoredYear> ReadStoredYear(pqxx::transaction_base& tx, const std::string& group,
                                          const std::string& estate, int year, bool lock) {
-  pqxx::result r = tx.exec_params(
-      absl::StrCat("SELECT calendar, version FROM wuye_work_calendars"
-                   " WHERE group_id = $1 AND estate_id = $2 AND year = $3",
-                   lock ? " FOR UPDATE" : ""),
-      group, estate, year);
+  pqxx::result r =
+      tx.exec_params(absl::StrCat("SELECT calendar, version FROM wuye_work_calendars"
+                                  " WHERE group_id = $1 AND estate_id = $2 AND year = $3",
+                                  lock ? " FOR UPDATE" : ""),
+                     group, estate, year);
   if (r.empty()) return std::nullopt;
   return StoredYear{r[0][0].as<std::string>(), r[0][1].as<int64_t>()};
 }
@@ -81,17 +81,19 @@ v1::Date DateOf(absl::CivilDay day) {
 
 SlaClock ClockOf(common::v1::SlaClock clock) {
   switch (clock) {
-    case common::v1::SLA_CLOCK_WORKING_DAYS: return SlaClock::kWorkingDays;
-    case common::v1::SLA_CLOCK_OFFICE_HOURS: return SlaClock::kOfficeHours;
-    default: return SlaClock::kElapsed;
+    case common::v1::SLA_CLOCK_WORKING_DAYS:
+      return SlaClock::kWorkingDays;
+    case common::v1::SLA_CLOCK_OFFICE_HOURS:
+      return SlaClock::kOfficeHours;
+    default:
+      return SlaClock::kElapsed;
   }
 }
 
 }  // namespace
 
 absl::Status DirectoryServiceImpl::CalendarScope(pqxx::work& tx, const RequestContext& rc,
-                                                 const std::string& estate_id,
-                                                 v1::Estate* estate) {
+                                                 const std::string& estate_id, v1::Estate* estate) {
   if (estate_id.empty()) return absl::OkStatus();
   WUYE_ASSIGN_OR_RETURN(v1::Estate found, VisibleEstate(tx, rc, estate_id, "estate_id"));
   if (estate != nullptr) *estate = std::move(found);
@@ -151,8 +153,9 @@ grpc::Status DirectoryServiceImpl::ImportWorkCalendar(Ctx* ctx,
       });
 }
 
-grpc::Status DirectoryServiceImpl::WithdrawWorkCalendar(
-    Ctx* ctx, const v1::WithdrawWorkCalendarRequest* req, v1::WorkCalendarChange* resp) {
+grpc::Status DirectoryServiceImpl::WithdrawWorkCalendar(Ctx* ctx,
+                                                        const v1::WithdrawWorkCalendarRequest* req,
+                                                        v1::WorkCalendarChange* resp) {
   return rpc_.Run(
       ctx, "WithdrawWorkCalendar", req->request_id(), [&](RequestContext& rc) -> absl::Status {
         WUYE_RETURN_IF_ERROR(rc.RequireGroup());
@@ -245,8 +248,8 @@ grpc::Status DirectoryServiceImpl::ExplainDeadline(Ctx* ctx, const v1::ExplainDe
     const absl::Time start = FromProtoTime(req->start_time());
     const int64_t start_year = absl::ToCivilYear(start, absl::UTCTimeZone()).year();
     if (start_year < kMinCalendarYear || start_year >= kMaxCalendarYear) {
-      return FieldError("start_time", absl::StrCat("a time from ", kMinCalendarYear, " to ",
-                                                   kMaxCalendarYear));
+      return FieldError("start_time",
+                        absl::StrCat("a time from ", kMinCalendarYear, " to ", kMaxCalendarYear));
     }
     const auto& d = req->amount();
     if ((d.seconds() < 0 || d.nanos() < 0) || (d.seconds() == 0 && d.nanos() == 0)) {

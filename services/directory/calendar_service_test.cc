@@ -44,8 +44,7 @@ constexpr char kGroup2027[] =
     "off 2027-02-09 春节\n"
     "work 2027-02-13 春节调休上班\n";
 
-class CalendarServiceTest : public ::testing::Test,
-                            protected ::wuye::testing::StubCaller<Stub> {
+class CalendarServiceTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
  protected:
   void SetUp() override {
     db_ = tdb_.Open(directory_migrations());
@@ -54,9 +53,8 @@ class CalendarServiceTest : public ::testing::Test,
     host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
     host_->AddService(service_.get(), "wuye.directory.v1.DirectoryService");
     ASSERT_TRUE(host_->Start().ok());
-    stub_ = v1::DirectoryService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
-                            grpc::InsecureChannelCredentials()));
+    stub_ = v1::DirectoryService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", host_->port()), grpc::InsecureChannelCredentials()));
     platform_ = TestToken("", {}, {"platform_admin"});
     group_ = MakeGroup("Acme Property");
     admin_ = TestToken(group_, {"*"}, {"group_admin"});
@@ -86,9 +84,8 @@ class CalendarServiceTest : public ::testing::Test,
     return estate.id();
   }
 
-  grpc::Status Import(const std::string& token, const std::string& estate,
-                      const std::string& text, v1::WorkCalendarChange* out,
-                      std::string request_id = "") {
+  grpc::Status Import(const std::string& token, const std::string& estate, const std::string& text,
+                      v1::WorkCalendarChange* out, std::string request_id = "") {
     v1::ImportWorkCalendarRequest req;
     req.set_request_id(request_id.empty() ? NewId(absl::Now()) : request_id);
     req.set_estate_id(estate);
@@ -111,9 +108,9 @@ class CalendarServiceTest : public ::testing::Test,
     return Call(&Stub::GetWorkCalendar, token, req, out);
   }
   // A deadline of `amount` on `clock` from `start` (local civil time in `zone`).
-  grpc::Status Explain(const std::string& token, const std::string& estate,
-                       absl::CivilMinute start, const char* zone, absl::Duration amount,
-                       common::v1::SlaClock clock, v1::ExplainDeadlineResponse* out) {
+  grpc::Status Explain(const std::string& token, const std::string& estate, absl::CivilMinute start,
+                       const char* zone, absl::Duration amount, common::v1::SlaClock clock,
+                       v1::ExplainDeadlineResponse* out) {
     absl::TimeZone tz;
     EXPECT_TRUE(absl::LoadTimeZone(zone, &tz));
     v1::ExplainDeadlineRequest req;
@@ -247,8 +244,8 @@ TEST_F(CalendarServiceTest, EachChangePublishesOnceAndAnIdenticalImportNothing) 
   {
     pqxx::connection conn(tdb_.url());
     pqxx::nontransaction tx(conn);
-    auto row = tx.exec1(
-        "SELECT envelope FROM wuye_outbox WHERE type = 'directory.calendar.changed'");
+    auto row =
+        tx.exec1("SELECT envelope FROM wuye_outbox WHERE type = 'directory.calendar.changed'");
     ev::Event event;
     ASSERT_TRUE(event.ParseFromString(pqxx::binarystring(row[0]).str()));
     EXPECT_EQ(event.group_id(), group_);
@@ -346,8 +343,8 @@ TEST_F(CalendarServiceTest, BadInputIsRefusedNamingTheFieldAndChangesNothing) {
   no_start.set_estate_id(estate_);
   no_start.mutable_amount()->set_seconds(60);
   EXPECT_EQ(Field(Call(&Stub::ExplainDeadline, admin_, no_start, &due)), "start_time");
-  EXPECT_EQ(Field(Explain(admin_, "", absl::CivilMinute(2026, 2, 12, 10, 0), "UTC",
-                          absl::Hours(1), kWorkingDays, &due)),
+  EXPECT_EQ(Field(Explain(admin_, "", absl::CivilMinute(2026, 2, 12, 10, 0), "UTC", absl::Hours(1),
+                          kWorkingDays, &due)),
             "estate_id");
   EXPECT_EQ(Snapshot(), before);
   // An estate that does not exist, or is another group's: NOT_FOUND, nothing stored.
@@ -445,9 +442,8 @@ TEST_F(CalendarServiceTest, AnotherGroupNeverSeesTheCalendar) {
 // Thursday, Friday, the make-up Saturday the 14th, skips the nine days of the holiday, and
 // ends on the make-up Saturday the 28th.
 TEST_F(CalendarServiceTest, SevenWorkingDaysAcrossTheSpringFestivalOfTheNotice) {
-  v1::ExplainDeadlineResponse due =
-      MustExplain(estate_, absl::CivilMinute(2026, 2, 12, 10, 0), "Asia/Shanghai",
-                  7 * kWorkingDay, kWorkingDays);
+  v1::ExplainDeadlineResponse due = MustExplain(estate_, absl::CivilMinute(2026, 2, 12, 10, 0),
+                                                "Asia/Shanghai", 7 * kWorkingDay, kWorkingDays);
   EXPECT_EQ(due.due_local(), "2026-02-28T10:00:00+08:00");
   EXPECT_EQ(due.time_zone(), "Asia/Shanghai");
   ASSERT_GE(due.skipped_size(), 1);
@@ -463,14 +459,14 @@ TEST_F(CalendarServiceTest, SevenWorkingDaysAcrossTheSpringFestivalOfTheNotice) 
             << due.explanation() << "\n";
 }
 
-// The same notice: 国庆节、中秋节 10月1日至7日放假调休，共7天；9月20日（周日）、10月10日（周六）上班.
-// Office hours 09:00-12:00 and 13:30-17:30 (7 hours a working day).
+// The same notice: 国庆节、中秋节
+// 10月1日至7日放假调休，共7天；9月20日（周日）、10月10日（周六）上班. Office hours 09:00-12:00 and
+// 13:30-17:30 (7 hours a working day).
 TEST_F(CalendarServiceTest, OfficeHoursAcrossNationalDayOfTheNotice) {
   // 16:00 on Wednesday 30 September: 1.5 hours that day, the holiday skipped, 6.5 hours of
   // Thursday 8 October.
-  v1::ExplainDeadlineResponse due =
-      MustExplain(estate_, absl::CivilMinute(2026, 9, 30, 16, 0), "Asia/Shanghai",
-                  absl::Hours(8), kOfficeHours);
+  v1::ExplainDeadlineResponse due = MustExplain(estate_, absl::CivilMinute(2026, 9, 30, 16, 0),
+                                                "Asia/Shanghai", absl::Hours(8), kOfficeHours);
   EXPECT_EQ(due.due_local(), "2026-10-08T17:00:00+08:00");
   ASSERT_EQ(due.skipped_size(), 1);
   EXPECT_EQ(Day(due.skipped(0).first()), "2026-10-01");
@@ -483,8 +479,8 @@ TEST_F(CalendarServiceTest, OfficeHoursAcrossNationalDayOfTheNotice) {
   EXPECT_EQ(due.due_local(), "2026-10-10T17:00:00+08:00");
   EXPECT_EQ(due.skipped_size(), 0);
   // On the clock, the holiday counts like any day.
-  due = MustExplain(estate_, absl::CivilMinute(2026, 9, 30, 16, 0), "Asia/Shanghai",
-                    absl::Hours(8), kElapsed);
+  due = MustExplain(estate_, absl::CivilMinute(2026, 9, 30, 16, 0), "Asia/Shanghai", absl::Hours(8),
+                    kElapsed);
   EXPECT_EQ(due.due_local(), "2026-10-01T00:00:00+08:00");
   EXPECT_EQ(due.skipped_size(), 0);
   std::cout << "FIGURE calendar_national_day_8_office_hours_due 2026-10-08T17:00:00+08:00\n";
@@ -510,9 +506,9 @@ TEST_F(CalendarServiceTest, AcrossADaylightSavingChangeWithAnImportedWorkingSund
   // The working Sunday's office hours count: due Sunday 12:00 EDT, 16:00 UTC.
   due = MustExplain(ny, saturday, "America/New_York", absl::Hours(3), kOfficeHours);
   EXPECT_EQ(due.due_local(), "2026-03-08T12:00:00-04:00");
-  EXPECT_EQ(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProtoTime(due.due_time()),
-                             absl::UTCTimeZone()),
-            "2026-03-08T16:00:00Z");
+  EXPECT_EQ(
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProtoTime(due.due_time()), absl::UTCTimeZone()),
+      "2026-03-08T16:00:00Z");
   ASSERT_EQ(due.skipped_size(), 1);
   EXPECT_EQ(due.skipped(0).name(), "周末");  // the Saturday only
   EXPECT_EQ(Day(due.skipped(0).last()), "2026-03-07");
@@ -524,8 +520,8 @@ TEST_F(CalendarServiceTest, AcrossADaylightSavingChangeWithAnImportedWorkingSund
   due = MustExplain(ny, saturday, "America/New_York", absl::Hours(24), kElapsed);
   EXPECT_EQ(due.due_local(), "2026-03-08T11:00:00-04:00");
   // The Shanghai estate of the same group keeps the State Council's year.
-  due = MustExplain(estate_, absl::CivilMinute(2026, 3, 7, 10, 0), "Asia/Shanghai",
-                    absl::Hours(3), kOfficeHours);
+  due = MustExplain(estate_, absl::CivilMinute(2026, 3, 7, 10, 0), "Asia/Shanghai", absl::Hours(3),
+                    kOfficeHours);
   EXPECT_EQ(due.due_local(), "2026-03-09T12:00:00+08:00");
   std::cout << "FIGURE calendar_dst_working_sunday_3_office_hours_due 2026-03-08T16:00:00Z\n";
 }
