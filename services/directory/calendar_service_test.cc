@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <future>
 #include <iostream>
 
 #include "absl/strings/match.h"
@@ -291,6 +292,27 @@ TEST_F(CalendarServiceTest, EachChangePublishesOnceAndAnIdenticalImportNothing) 
   EXPECT_EQ(event.subject_version(), 2);
   std::cout << "FIGURE calendar_events_for_import_replay_identical_withdraw " << CalendarEvents()
             << "\n";
+}
+
+// Two first imports of one year at once (two replicas, two operators): each gets its own
+// version, and each version is published once.
+TEST_F(CalendarServiceTest, ConcurrentFirstImportsTakeVersionsOneAfterTheOther) {
+  v1::WorkCalendarChange a, b;
+  auto first = std::async(std::launch::async, [&] {
+    return Import(admin_, estate_, "year 2028\nsource A\n", &a).ok();
+  });
+  auto second = std::async(std::launch::async, [&] {
+    return Import(admin_, estate_, "year 2028\nsource B\n", &b).ok();
+  });
+  ASSERT_TRUE(first.get());
+  ASSERT_TRUE(second.get());
+  EXPECT_NE(a.version(), b.version());
+  EXPECT_EQ(std::max(a.version(), b.version()), 2);
+  EXPECT_EQ(CalendarEvents(), 2);
+  v1::WorkCalendarYear year;
+  ASSERT_TRUE(Get(admin_, estate_, 2028, &year).ok());
+  EXPECT_EQ(year.version(), 2);
+  EXPECT_EQ(year.source(), a.version() == 2 ? "A" : "B");
 }
 
 // ---- Refusals ------------------------------------------------------------------------------
