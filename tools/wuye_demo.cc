@@ -1,6 +1,8 @@
 // wuye-demo: loads a demo property group into a running directory service and prints what
 // it made: three estates (one per callback-sampling band of DOMAIN.md §2), their buildings
-// and units, some residents, the staff, and today's shifts. The estates and their unit
+// and units, some residents, the staff, and today's shifts; and one estate's own working
+// calendar of the year (阳光花园's stocktake day off, imported through ImportWorkCalendar) with
+// one deadline ExplainDeadline counts on it (issue 27). The estates and their unit
 // layouts are below (DemoEstates); the residents and staff are text protos in
 // tools/demo_data/ (residents.textproto, staff.textproto), embedded at build time.
 //
@@ -48,6 +50,7 @@
 #include "shared/secret.h"
 #include "shared/staff_roles.h"
 #include "shared/status.h"
+#include "shared/work_calendar.h"
 #include "tools/demo_day.h"
 #include "tools/demo_day/script.h"
 #include "tools/display_width.h"
@@ -419,6 +422,35 @@ int AgeOn(const v1::Date& birth, absl::CivilDay today) {
 
 }  // namespace
 
+// The demo's estate override of the working calendar (issue 27): 阳光花园's office closes for
+// its year-end stocktake on the first Friday from 15 December, on top of the State Council's
+// arrangement of the year (an estate's year replaces the year below it whole, so it carries
+// the national days too). A pure function of the year, so a rerun sends the same request.
+struct CalendarOverride {
+  absl::CivilDay closed;
+  std::string file;
+};
+CalendarOverride StocktakeOverride(int year) {
+  wuye::CalendarYear y;
+  y.year = year;
+  for (const wuye::CalendarYear& national : wuye::NationalCalendarYears()) {
+    if (national.year == year) y = national;
+  }
+  CalendarOverride out;
+  out.closed = absl::NextWeekday(absl::CivilDay(year, 12, 14), absl::Weekday::friday);
+  y.source = absl::StrCat(y.source.empty() ? "" : absl::StrCat(y.source, "；"),
+                          "阳光花园管理处通知（年终盘点，管理处闭门一天）");
+  bool named = false;
+  for (const wuye::CalendarDay& d : y.days) named = named || d.day == out.closed;
+  if (!named) {
+    y.days.push_back({out.closed, false, "年终盘点（管理处闭门）"});
+    std::sort(y.days.begin(), y.days.end(),
+              [](const wuye::CalendarDay& a, const wuye::CalendarDay& b) { return a.day < b.day; });
+  }
+  out.file = wuye::FormatCalendarYear(y);
+  return out;
+}
+
 int main(int argc, char** argv) {
   absl::SetFlag(&FLAGS_jwt_secret_file, kDefaultSecretFile);
   // --help lists this file's flags (the program name is not the file name).
@@ -522,6 +554,20 @@ int main(int argc, char** argv) {
     dir.Call("ImportUnits",
              [&](auto* ctx) { return dir.stub().ImportUnits(ctx, import, &imported); });
     summaries.push_back(std::move(s));
+  }
+
+  // 阳光花园's own working calendar of this year: its office's stocktake day off.
+  const int calendar_year =
+      static_cast<int>(absl::ToCivilYear(absl::Now(), tz).year());
+  const CalendarOverride stocktake = StocktakeOverride(calendar_year);
+  {
+    v1::ImportWorkCalendarRequest req;
+    req.set_request_id(absl::StrCat("demo-calendar-sunny-", calendar_year));
+    req.set_estate_id(estate_ids.at("sunny"));
+    req.set_calendar(stocktake.file);
+    v1::WorkCalendarChange change;
+    dir.Call("ImportWorkCalendar",
+             [&](auto* ctx) { return dir.stub().ImportWorkCalendar(ctx, req, &change); });
   }
 
   // Buildings and units as the directory has them: ids for the residents, and the counts.
@@ -729,6 +775,24 @@ int main(int argc, char** argv) {
                                    s.estate.desk_closes().minutes())});
   }
   PrintTable(ids, "  ");
+  // A deadline on that calendar, with its reason: a written reply (3 working days) to a
+  // complaint received two days before the stocktake.
+  {
+    v1::ExplainDeadlineRequest req;
+    req.set_estate_id(estate_ids.at("sunny"));
+    const absl::CivilMinute start(absl::CivilHour(stocktake.closed - 2) + 10);
+    *req.mutable_start_time() = wuye::ToProtoTime(absl::FromCivil(start, tz));
+    req.mutable_amount()->set_seconds(3 * 24 * 3600);
+    req.set_clock(wuye::common::v1::SLA_CLOCK_WORKING_DAYS);
+    v1::ExplainDeadlineResponse due;
+    dir.Call("ExplainDeadline",
+             [&](auto* ctx) { return dir.stub().ExplainDeadline(ctx, req, &due); });
+    std::cout << "\n  working calendar: " << summaries[0].estate.name() << " closes "
+              << absl::FormatCivilTime(stocktake.closed)
+              << " (its own year over the State Council's); a reply due 3 working days after "
+              << absl::FormatTime("%Y-%m-%d %H:%M", absl::FromCivil(start, tz), tz) << ": "
+              << due.explanation() << "\n";
+  }
   std::cout << std::flush;
 
   // The day, when any of its services is given.

@@ -10,6 +10,7 @@
 // JSON (--data='{...}' or --data=@file.json). Everything comes from the compiled-in
 // descriptors, so a new RPC needs no change here. `--help` works at every level.
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/duration.pb.h>
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -204,6 +205,17 @@ absl::Status SetMessageFromText(pb::Message* sub, const std::string& value) {
     ts->set_seconds(absl::ToUnixSeconds(t));
     ts->set_nanos(
         static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(ts->seconds()))));
+    return absl::OkStatus();
+  }
+  if (d->full_name() == "google.protobuf.Duration") {  // 168h, 90m, 1h30m
+    absl::Duration span;
+    if (!absl::ParseDuration(value, &span) || span == absl::InfiniteDuration() ||
+        span == -absl::InfiniteDuration()) {
+      return absl::InvalidArgumentError("want a duration, e.g. 168h or 90m");
+    }
+    auto* out = static_cast<pb::Duration*>(sub);
+    out->set_seconds(absl::IDivDuration(span, absl::Seconds(1), &span));
+    out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(span)));
     return absl::OkStatus();
   }
   if (!value.empty() && value[0] == '{') {

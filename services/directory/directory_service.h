@@ -50,6 +50,15 @@ class DirectoryServiceImpl final : public v1::DirectoryService::Service {
   grpc::Status CreateShift(Ctx*, const v1::CreateShiftRequest*, v1::Shift*) override;
   grpc::Status ListShifts(Ctx*, const v1::ListShiftsRequest*, v1::ListShiftsResponse*) override;
   grpc::Status DeleteShift(Ctx*, const v1::DeleteShiftRequest*, v1::DeleteShiftResponse*) override;
+  // The working calendar (calendar_service.cc).
+  grpc::Status ImportWorkCalendar(Ctx*, const v1::ImportWorkCalendarRequest*,
+                                  v1::WorkCalendarChange*) override;
+  grpc::Status WithdrawWorkCalendar(Ctx*, const v1::WithdrawWorkCalendarRequest*,
+                                    v1::WorkCalendarChange*) override;
+  grpc::Status GetWorkCalendar(Ctx*, const v1::GetWorkCalendarRequest*,
+                               v1::WorkCalendarYear*) override;
+  grpc::Status ExplainDeadline(Ctx*, const v1::ExplainDeadlineRequest*,
+                               v1::ExplainDeadlineResponse*) override;
 
  private:
   // Appends "directory.<kind>.<what>" for `subject` to the outbox.
@@ -59,6 +68,14 @@ class DirectoryServiceImpl final : public v1::DirectoryService::Service {
   // The estate, or NOT_FOUND; PERMISSION_DENIED when the token does not name it.
   absl::StatusOr<v1::Estate> VisibleEstate(pqxx::work& tx, const RequestContext& rc,
                                            const std::string& estate_id, absl::string_view field);
+  // OK for the group's calendar (estate_id empty); else VisibleEstate's answer on field
+  // `estate_id`, the estate copied to `estate` when given.
+  absl::Status CalendarScope(pqxx::work& tx, const RequestContext& rc,
+                             const std::string& estate_id, v1::Estate* estate);
+  // Stores a year of the group's (estate_id empty) or an estate's calendar at `version`
+  // ("" withdraws it) and publishes directory.calendar.changed, in `tx`.
+  void StoreCalendar(pqxx::work& tx, const RequestContext& rc, const std::string& estate_id,
+                     int year, const std::string& calendar, int64_t version);
 
   Db& db_;
   DirectoryStore store_;
