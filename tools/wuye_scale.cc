@@ -40,6 +40,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -81,6 +83,9 @@ ABSL_FLAG(double, sheets_share, 1.0,
           "share of the staff whose score sheet is read each month (performance.GetSheet)");
 ABSL_FLAG(int, statements_top, 8,
           "statements per database in the cost-per-call report (pg_stat_statements)");
+ABSL_FLAG(std::string, statements_watch, "unit_balances,ledger_entries WHERE unit_id",
+          "statements shown in the cost-per-call report whatever their rank: comma-separated "
+          "pieces of their text");
 ABSL_FLAG(int, concurrency, 32, "callers in each closed loop");
 ABSL_FLAG(absl::Duration, budget, absl::Minutes(40),
           "the whole run; each traffic phase gets its share and stops there");
@@ -414,6 +419,12 @@ std::string ReportStatements(const StatementCosts& first, const StatementCosts& 
     const StatementCost* b;
     double ratio;
   };
+  const std::vector<std::string> watch =
+      absl::StrSplit(absl::GetFlag(FLAGS_statements_watch), ',', absl::SkipEmpty());
+  auto watched = [&](const std::string& sql) {
+    return std::any_of(watch.begin(), watch.end(),
+                       [&](const std::string& w) { return absl::StrContains(sql, w); });
+  };
   std::map<std::string, std::vector<Row>> by_db;
   for (const auto& [key, b] : last) {
     auto it = first.find(key);
@@ -438,7 +449,7 @@ std::string ReportStatements(const StatementCosts& first, const StatementCosts& 
       const Row& r = rows[i];
       const bool grows = r.ratio >= kGrowth && r.b->BlocksPerCall() >= kMinBlocks;
       if (grows) growing.push_back(r);
-      if (static_cast<int>(i) >= top && !grows) continue;
+      if (static_cast<int>(i) >= top && !grows && !watched(r.b->query)) continue;
       std::printf("  %-18s %7lld %9.1f %7lld %9.1f %6.2f%s %6.1f %6.1f  %s\n", db.c_str(),
                   static_cast<long long>(r.a->calls), r.a->BlocksPerCall(),
                   static_cast<long long>(r.b->calls), r.b->BlocksPerCall(), r.ratio,
