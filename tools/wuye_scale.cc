@@ -83,7 +83,8 @@ ABSL_FLAG(double, sheets_share, 1.0,
           "share of the staff whose score sheet is read each month (performance.GetSheet)");
 ABSL_FLAG(int, statements_top, 8,
           "statements per database in the cost-per-call report (pg_stat_statements)");
-ABSL_FLAG(std::string, statements_watch, "unit_balances,ledger_entries WHERE unit_id",
+ABSL_FLAG(std::string, statements_watch,
+          "unit_balances,ledger_entries WHERE unit_id,AND origin = ,DELETE FROM wuye_",
           "statements shown in the cost-per-call report whatever their rank: comma-separated "
           "pieces of their text");
 ABSL_FLAG(int, concurrency, 32, "callers in each closed loop");
@@ -848,7 +849,7 @@ int main(int argc, char** argv) {
     Say(absl::StrCat("the assigned orders could not be read: ", e.what()));
   }
   keep(Halves("dispatch: an order worked" + mo, static_cast<int64_t>(worked.size()),
-              cell.dispatch.size(), absl::Now() + month_budget * 0.15, [&](int64_t k, int use) {
+              cell.dispatch.size(), absl::Now() + month_budget * 0.4, [&](int64_t k, int use) {
                 const auto& [order_id, worker] = worked[k];
                 const std::string rid = absl::StrCat("scale-order-", mrun, "-", order_id, "-");
                 auto* d = cell.dispatch.Pick(k, use);
