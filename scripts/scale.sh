@@ -11,7 +11,11 @@
 # Sizes (environment): SCALE_ESTATES (1000), SCALE_UNITS_PER_ESTATE (300), SCALE_STAFF
 # (5000), SCALE_TICKETS_PER_HOUSEHOLD (2), SCALE_CONCURRENCY (32), SCALE_REPLICAS (2),
 # SCALE_BUDGET (40m: the whole run, loading included; a traffic phase that reaches its share
-# stops there and the figures say so). The figures go to .bench/scale-<time>.json too.
+# stops there and the figures say so), SCALE_MONTHS (1: months of traffic played one after
+# another; with more, each statement's buffers per call in the last month against the first,
+# from pg_stat_statements, which this suite's PostgreSQL loads), SCALE_ORDERS_WORKED_SHARE (0.1:
+# the share of work orders worked to completion; 1 for a history run, so that open orders do
+# not pile up as they would not in an estate). The figures go to .bench/scale-<time>.json too.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -30,6 +34,8 @@ export WUYE_PORT_OFFSET=${SCALE_PORT_OFFSET:--28000}
 export WUYE_PG_PORT=${SCALE_PG_PORT:-25329}
 export WUYE_REDIS_PORT=${SCALE_REDIS_PORT:-27379}
 export WUYE_REPLICAS=${SCALE_REPLICAS:-2}
+# Each statement's buffers per call, month 1 against the last (tools/wuye_scale.cc).
+export WUYE_PG_STAT_STATEMENTS=1
 export WUYE_SERVICE_START_TIMEOUT=120
 
 ok=""
@@ -58,7 +64,8 @@ rc=0
 "$driver" --pg_url="$WUYE_PG_URL" --jwt_secret_file="$state/jwt-secret" \
   --directory="${addrs[directory]}" --intake="${addrs[intake]}" \
   --dispatch="${addrs[dispatch]}" --billing="${addrs[billing]}" \
-  --eldercare="${addrs[eldercare]:-}" \
+  --eldercare="${addrs[eldercare]:-}" --performance="${addrs[performance]:-}" \
+  --months="${SCALE_MONTHS:-1}" --orders_worked_share="${SCALE_ORDERS_WORKED_SHARE:-0.1}" \
   --estates="${SCALE_ESTATES:-1000}" --units_per_estate="${SCALE_UNITS_PER_ESTATE:-300}" \
   --staff="${SCALE_STAFF:-5000}" --tickets_per_household="${SCALE_TICKETS_PER_HOUSEHOLD:-2}" \
   --concurrency="${SCALE_CONCURRENCY:-32}" --budget="${SCALE_BUDGET:-40m}" \

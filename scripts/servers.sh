@@ -21,6 +21,9 @@
 #                    process, e.g. another checkout's servers, `up` takes a free port
 #                    near it instead and says so in one line (scripts/run-tests.sh sets
 #                    it; `make demo` does not, so its ports stay the defaults)
+#   WUYE_PG_STAT_STATEMENTS  1: PostgreSQL loads pg_stat_statements (shared_preload_libraries;
+#                    at its next start). `make scale` sets it for its own server; unset: not
+#                    loaded
 #   WUYE_REDIS_REPLICA_PORT  the Redis replica's port (default: Redis port + 1)
 #   WUYE_SENTINEL_PORT       the first of the three sentinels' ports (default: Redis
 #                            port + 2; the others follow it)
@@ -449,6 +452,16 @@ unix_socket_directories = '$sock_q'
 EOF
   if [[ -n "${WUYE_LISTEN_EXTRA:-}" ]]; then
     printf "listen_addresses = '%s'\n" "$(listen_list ,)" >>"$tmp"
+  fi
+  if [[ "${WUYE_PG_STAT_STATEMENTS:-}" == 1 ]]; then
+    # Each statement's buffers and rows per call (make scale's cost per call); takes effect
+    # when the server starts.
+    cat >>"$tmp" <<'STATEMENTS'
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.max = 10000
+pg_stat_statements.track = top
+pg_stat_statements.track_utility = off
+STATEMENTS
   fi
   pg_write_extra_hba
   if ! cmp -s -- "$tmp" "$conf"; then

@@ -976,6 +976,64 @@ TEST_F(BusTest, DeadLettersAreTrimmedByAge) {
   EXPECT_EQ(Redis({"XLEN", dead}, redis_), 0);
 }
 
+// Issue 26 §5: the outbox, the inbox and the request ids are pruned, so a year of traffic costs
+// per call what a day does; each by its own retention (--bus_keep_sent, --bus_keep_keys), and
+// an unsent event never, however old.
+TEST_F(BusTest, SentRowsRequestIdsAndInboxRowsArePrunedPastTheirRetentionOnly) {
+  OpenDb();
+  RelayOptions options;
+  options.stream = stream_;
+  options.keep_sent = absl::Hours(2);
+  options.keep_keys = absl::Hours(48);
+  DbOptions db;
+  db.url = tdb_.url();
+  OutboxRelay relay(db, redis_, options);
+  ASSERT_TRUE(relay.RelayOnce().ok());  // becomes the leader (nothing to send)
+  {
+    pqxx::connection conn(tdb_.url());
+    pqxx::work tx(conn);
+    for (const auto& [type, sent] :
+         std::vector<std::pair<std::string, std::string>>{{"sent.3h", "now() - interval '3 hours'"},
+                                                          {"sent.1h", "now() - interval '1 hour'"},
+                                                          {"unsent.old", "NULL"}}) {
+      tx.exec(absl::StrCat("INSERT INTO wuye_outbox (event_id, type, envelope, created_at, "
+                           "sent_at) VALUES (gen_random_uuid(), '", type, "', '\\x00', now() - "
+                           "interval '100 days', ", sent, ")"));
+    }
+    for (const auto& [key, age] : std::vector<std::pair<std::string, std::string>>{
+             {"k-49h", "49 hours"}, {"k-47h", "47 hours"}, {"k-3h", "3 hours"}}) {
+      tx.exec(absl::StrCat("INSERT INTO wuye_idempotency (group_key, request_id, method, "
+                           "request_hash, created_at) VALUES ('g', '", key, "', 'm', '\\x00', "
+                           "now() - interval '", age, "')"));
+      tx.exec(absl::StrCat("INSERT INTO wuye_inbox (event_id, stream, type, applied_at) VALUES "
+                           "(gen_random_uuid(), 's', '", key, "', now() - interval '", age, "')"));
+    }
+    tx.commit();
+  }
+  auto text = [&](const std::string& sql) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    return tx.exec1(sql)[0].as<std::string>("");
+  };
+  ASSERT_TRUE(relay.TrimOnce(absl::Now()).ok());
+  EXPECT_EQ(text("SELECT string_agg(type, ',' ORDER BY type) FROM wuye_outbox"),
+            "sent.1h,unsent.old")
+      << "a sent row goes after --bus_keep_sent; an unsent one stays, however old";
+  EXPECT_EQ(text("SELECT string_agg(request_id, ',' ORDER BY request_id) FROM wuye_idempotency"),
+            "k-3h,k-47h");
+  EXPECT_EQ(text("SELECT string_agg(type, ',' ORDER BY type) FROM wuye_inbox"), "k-3h,k-47h");
+
+  // A replica that is not the relay's leader prunes nothing.
+  {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    tx.exec("UPDATE wuye_idempotency SET created_at = now() - interval '100 days'");
+  }
+  OutboxRelay follower(db, redis_, options);
+  ASSERT_TRUE(follower.TrimOnce(absl::Now()).ok());
+  EXPECT_EQ(Query("SELECT count(*)::int FROM wuye_idempotency"), 2);
+}
+
 TEST_F(BusTest, WithAnAclUserPerServiceTheBusWorksAndNoServiceWritesAnothersStream) {
   // The rules docs/operations.md gives to each service, on a Redis of the test's own.
   ::wuye::testing::PrivateServers servers;

@@ -53,6 +53,11 @@ ABSL_FLAG(absl::Duration, bus_max_wait, absl::Hours(24),
           "an event whose handler answers UNAVAILABLE this long goes to the dead-letter stream");
 ABSL_FLAG(absl::Duration, bus_dead_retention, absl::Hours(24 * 30),
           "dead-letter entries are trimmed past this age");
+ABSL_FLAG(absl::Duration, bus_keep_sent, absl::Hours(24),
+          "sent outbox rows are deleted past this age (kept to re-send after a Redis loss)");
+ABSL_FLAG(absl::Duration, bus_keep_keys, absl::Hours(24 * 30),
+          "request_id answers and inbox rows are deleted past this age; must exceed "
+          "--bus_retention");
 ABSL_FLAG(std::string, redis_sentinels, "",
           "Redis under Sentinel: the sentinels, host:port,host:port (then --redis_addr is not used)");
 ABSL_FLAG(std::string, redis_master, "wuye", "the name the sentinels know the primary by");
@@ -196,6 +201,8 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   c.bus.max_deliveries = absl::GetFlag(FLAGS_bus_max_deliveries);
   c.bus.max_wait = absl::GetFlag(FLAGS_bus_max_wait);
   c.bus.dead_retention = absl::GetFlag(FLAGS_bus_dead_retention);
+  c.bus.keep_sent = absl::GetFlag(FLAGS_bus_keep_sent);
+  c.bus.keep_keys = absl::GetFlag(FLAGS_bus_keep_keys);
   c.auth.issuer = absl::GetFlag(FLAGS_jwt_issuer);
   c.auth.audience = absl::GetFlag(FLAGS_jwt_audience);
   if (const char* secret = std::getenv("WUYE_JWT_SECRET")) c.auth.hs256_secret = secret;
@@ -250,6 +257,13 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   }
   if (c.bus.dead_retention <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("bus_dead_retention: must be > 0");
+  }
+  if (c.bus.keep_sent <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("bus_keep_sent: must be > 0");
+  }
+  // A redelivery of an entry still on the stream must find its inbox row.
+  if (c.bus.keep_keys <= c.bus.retention) {
+    return absl::InvalidArgumentError("bus_keep_keys: must exceed bus_retention");
   }
   if (c.bus.min_replicas < 0 || c.bus.min_replicas > 16) {
     return absl::InvalidArgumentError("bus_min_replicas: must be 0..16");

@@ -98,4 +98,35 @@ TEST(ConfigDeathTest, PingTimeoutIsReadAndBounded) {
 }
 
 }  // namespace
+// Issue 26 §5: the outbox's and the request ids' retentions are settings; a request id kept no
+// longer than the stream keeps its entries would let a redelivery apply twice.
+TEST(ConfigDeathTest, PruningRetentionsAreReadAndBounded) {
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        LoadAndExit({"--bus_keep_keys=100h", "--bus_retention=168h"});
+      },
+      ::testing::ExitedWithCode(3), "bus_keep_keys: must exceed bus_retention");
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        LoadAndExit({"--bus_keep_sent=0s"});
+      },
+      ::testing::ExitedWithCode(3), "bus_keep_sent: must be > 0");
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        setenv("WUYE_BUS_KEEP_SENT", "6h", 1);
+        setenv("WUYE_BUS_KEEP_KEYS", "2160h", 1);
+        std::vector<char*> argv = {const_cast<char*>("wuye-test")};
+        setenv("WUYE_PG_URL", "postgresql://nobody@127.0.0.1:1/none", 1);
+        auto config = LoadServiceConfig(1, argv.data(), "test", 50999);
+        std::_Exit(config.ok() && config->bus.keep_sent == absl::Hours(6) &&
+                           config->bus.keep_keys == absl::Hours(2160)
+                       ? 0
+                       : 3);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 }  // namespace wuye

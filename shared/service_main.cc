@@ -82,6 +82,8 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& given) {
     relay_options.stream = StreamOf(spec.name);
     relay_options.retention = config->bus.retention;
     relay_options.dead_retention = config->bus.dead_retention;
+    relay_options.keep_sent = config->bus.keep_sent;
+    relay_options.keep_keys = config->bus.keep_keys;
     relay_options.min_replicas = config->bus.min_replicas;
     relay_options.replica_wait = config->bus.replica_wait;
     // Under Sentinel an outage is mostly a failover, over in a few seconds: retry at least

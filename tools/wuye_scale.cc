@@ -39,6 +39,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -46,18 +49,22 @@
 #include "shared/db.h"
 #include "shared/id_number.h"
 #include "shared/proto_time.h"
+#include "shared/zone.h"
 #include "tools/rpc_client.h"
 #include "wuye/billing/v1/billing.grpc.pb.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
 #include "wuye/dispatch/v1/dispatch.grpc.pb.h"
 #include "wuye/eldercare/v1/eldercare.grpc.pb.h"
 #include "wuye/intake/v1/intake.grpc.pb.h"
+#include "wuye/performance/v1/performance.grpc.pb.h"
 
 ABSL_FLAG(std::string, directory, "127.0.0.1:50051", "directory replicas, host:port[,host:port]");
 ABSL_FLAG(std::string, intake, "127.0.0.1:50052", "intake replicas");
 ABSL_FLAG(std::string, dispatch, "127.0.0.1:50053", "dispatch replicas");
 ABSL_FLAG(std::string, billing, "127.0.0.1:50054", "billing replicas");
 ABSL_FLAG(std::string, eldercare, "127.0.0.1:50056", "eldercare replicas (empty: no elders)");
+ABSL_FLAG(std::string, performance, "",
+          "performance replicas (empty: no score sheets read)");
 ABSL_FLAG(std::string, pg_url, "", "the cell's PostgreSQL, any database (sizes and waits)");
 ABSL_FLAG(std::string, jwt_secret_file, ".local/jwt-secret", "the services' HS256 secret");
 ABSL_FLAG(std::string, run, "", "names this run's request ids (default: the time)");
@@ -72,6 +79,14 @@ ABSL_FLAG(double, elder_share, 0.01, "share of households with an elder enrolled
 ABSL_FLAG(int, months, 1,
           "months of traffic played one after another (a later month's rates against the "
           "first's show whether a year of data costs more per call than a month)");
+ABSL_FLAG(double, sheets_share, 1.0,
+          "share of the staff whose score sheet is read each month (performance.GetSheet)");
+ABSL_FLAG(int, statements_top, 8,
+          "statements per database in the cost-per-call report (pg_stat_statements)");
+ABSL_FLAG(std::string, statements_watch,
+          "unit_balances,ledger_entries WHERE unit_id,AND origin = ,DELETE FROM wuye_",
+          "statements shown in the cost-per-call report whatever their rank: comma-separated "
+          "pieces of their text");
 ABSL_FLAG(int, concurrency, 32, "callers in each closed loop");
 ABSL_FLAG(absl::Duration, budget, absl::Minutes(40),
           "the whole run; each traffic phase gets its share and stops there");
@@ -84,6 +99,7 @@ namespace itk = ::wuye::intake::v1;
 namespace dsp = ::wuye::dispatch::v1;
 namespace bil = ::wuye::billing::v1;
 namespace eld = ::wuye::eldercare::v1;
+namespace prf = ::wuye::performance::v1;
 namespace common = ::wuye::common::v1;
 namespace ev = ::wuye::events::v1;
 using ::wuye::tools::Await;
@@ -289,10 +305,184 @@ int64_t CountIn(const std::string& pg_url, const std::string& db, const std::str
   try {
     pqxx::connection conn(wuye::WithDatabase(pg_url, db));
     pqxx::nontransaction tx(conn);
-    return tx.exec_params1(sql, group)[0].as<int64_t>(0);
+    return tx.exec_params1("/* wuye-scale */ " + sql, group)[0].as<int64_t>(0);
   } catch (const std::exception&) {
     return -1;
   }
+}
+
+// ---- What each statement costs per call (pg_stat_statements) ---------------------------
+//
+// Timings on a shared machine say little; the buffers a statement touches per call say
+// exactly how much of the table it reads. The first month's figures against the last
+// month's show which statements read more as history accumulates (issue 26 §5: a year of
+// data should cost per call what a month does). Needs the cell's PostgreSQL started with
+// shared_preload_libraries = pg_stat_statements (scripts/scale.sh: WUYE_PG_STAT_STATEMENTS).
+
+struct StatementCost {
+  std::string db, query;
+  int64_t calls = 0;
+  double blocks = 0;  // shared_blks_hit + shared_blks_read, all calls
+  double rows = 0;
+  double BlocksPerCall() const { return calls > 0 ? blocks / calls : 0; }
+  double RowsPerCall() const { return calls > 0 ? rows / calls : 0; }
+};
+using StatementCosts = std::map<std::pair<std::string, int64_t>, StatementCost>;  // db, queryid
+
+// The extension in every service database (and postgres, where it is read); false when the
+// server was not started with the library.
+bool EnableStatements(const std::string& pg_url) {
+  try {
+    std::vector<std::string> dbs{"postgres"};
+    {
+      pqxx::connection conn(pg_url);
+      pqxx::nontransaction tx(conn);
+      for (const auto& row :
+           tx.exec("SELECT datname FROM pg_database WHERE datname LIKE 'wuye\\_%'")) {
+        dbs.push_back(row[0].as<std::string>());
+      }
+    }
+    for (const auto& db : dbs) {
+      pqxx::connection conn(wuye::WithDatabase(pg_url, db));
+      pqxx::nontransaction tx(conn);
+      tx.exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      tx.exec("SELECT count(*) FROM pg_stat_statements");  // fails when not preloaded
+    }
+    return true;
+  } catch (const std::exception& e) {
+    Say(absl::StrCat("no cost per call (pg_stat_statements): ", e.what()));
+    return false;
+  }
+}
+
+void ResetStatements(const std::string& pg_url) {
+  try {
+    pqxx::connection conn(pg_url);
+    pqxx::nontransaction tx(conn);
+    tx.exec("SELECT pg_stat_statements_reset()");
+  } catch (const std::exception& e) {
+    Say(absl::StrCat("pg_stat_statements_reset: ", e.what()));
+  }
+}
+
+// Every service database's statements since the last reset, the tool's own left out (they
+// carry the comment /* wuye-scale */).
+StatementCosts ReadStatements(const std::string& pg_url) {
+  StatementCosts out;
+  try {
+    pqxx::connection conn(pg_url);
+    pqxx::nontransaction tx(conn);
+    for (const auto& row : tx.exec(
+             "SELECT d.datname, s.queryid, min(s.query), sum(s.calls)::bigint, "
+             "sum(s.shared_blks_hit + s.shared_blks_read)::float8, sum(s.rows)::float8 "
+             "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+             "WHERE d.datname LIKE 'wuye\\_%' AND s.toplevel AND s.queryid IS NOT NULL "
+             "AND s.query NOT LIKE '%wuye-scale%' GROUP BY 1, 2")) {
+      StatementCost c;
+      c.db = row[0].as<std::string>();
+      c.query = row[2].as<std::string>();
+      c.calls = row[3].as<int64_t>();
+      c.blocks = row[4].as<double>();
+      c.rows = row[5].as<double>();
+      out[{c.db, row[1].as<int64_t>()}] = std::move(c);
+    }
+  } catch (const std::exception& e) {
+    Say(absl::StrCat("pg_stat_statements: ", e.what()));
+  }
+  return out;
+}
+
+// A statement's text on one line, at most `width` characters.
+std::string OneLine(const std::string& sql, size_t width) {
+  std::string out;
+  for (char ch : sql) {
+    if (ch == '\n' || ch == '\t' || ch == '\r') ch = ' ';
+    if (ch == ' ' && !out.empty() && out.back() == ' ') continue;
+    out.push_back(ch);
+  }
+  if (out.size() > width) out = out.substr(0, width - 3) + "...";
+  return out;
+}
+
+// The report: per database, the statements that touch the most buffers per call in the last
+// month, with the first month's figure and the ratio; then every statement whose buffers per
+// call grew by half or more (the ones to fix). FIGURE lines for the lead, JSON for the file.
+std::string ReportStatements(const StatementCosts& first, const StatementCosts& last, int months) {
+  // A timer's sweep runs a few times a compressed month: two calls are enough to compare.
+  constexpr int64_t kMinCalls = 2;
+  constexpr double kGrowth = 1.5;   // "grows with history"
+  constexpr double kMinBlocks = 4;  // less is an index lookup and its heap page
+  const int top = std::max(1, absl::GetFlag(FLAGS_statements_top));
+  struct Row {
+    std::string db;
+    int64_t queryid;
+    const StatementCost* a;
+    const StatementCost* b;
+    double ratio;
+  };
+  const std::vector<std::string> watch =
+      absl::StrSplit(absl::GetFlag(FLAGS_statements_watch), ',', absl::SkipEmpty());
+  auto watched = [&](const std::string& sql) {
+    return std::any_of(watch.begin(), watch.end(),
+                       [&](const std::string& w) { return absl::StrContains(sql, w); });
+  };
+  std::map<std::string, std::vector<Row>> by_db;
+  for (const auto& [key, b] : last) {
+    auto it = first.find(key);
+    if (it == first.end() || b.calls < kMinCalls || it->second.calls < kMinCalls) continue;
+    const StatementCost& a = it->second;
+    const double ratio =
+        a.BlocksPerCall() > 0 ? b.BlocksPerCall() / a.BlocksPerCall() : b.BlocksPerCall() > 0;
+    by_db[key.first].push_back({key.first, key.second, &a, &b, ratio});
+  }
+  std::printf("\n  cost per call (pg_stat_statements): buffers touched (shared hit + read) and rows "
+              "per call,\n  month 1 against month %d (ratio 1.00: a statement reads as much with %d "
+              "months of history as with one)\n", months, months);
+  std::printf("  %-18s %7s %9s %7s %9s %7s %6s %6s  %s\n", "database", "calls1", "blk/call1",
+              "callsN", "blk/callN", "ratio", "rows1", "rowsN", "statement");
+  std::ostringstream json;
+  std::vector<Row> growing;
+  for (auto& [db, rows] : by_db) {
+    std::sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) {
+      return x.b->BlocksPerCall() > y.b->BlocksPerCall();
+    });
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      const bool grows = r.ratio >= kGrowth && r.b->BlocksPerCall() >= kMinBlocks;
+      if (grows) growing.push_back(r);
+      if (static_cast<int>(i) >= top && !grows && !watched(r.b->query)) continue;
+      std::printf("  %-18s %7lld %9.1f %7lld %9.1f %6.2f%s %6.1f %6.1f  %s\n", db.c_str(),
+                  static_cast<long long>(r.a->calls), r.a->BlocksPerCall(),
+                  static_cast<long long>(r.b->calls), r.b->BlocksPerCall(), r.ratio,
+                  grows ? "!" : " ", r.a->RowsPerCall(), r.b->RowsPerCall(),
+                  OneLine(r.b->query, 110).c_str());
+      std::printf("FIGURE scale.per_call db=%s queryid=%lld months=%d calls_m1=%lld "
+                  "blocks_per_call_m1=%.1f calls_mN=%lld blocks_per_call_mN=%.1f ratio=%.2f "
+                  "rows_per_call_m1=%.1f rows_per_call_mN=%.1f grows=%d sql=\"%s\"\n",
+                  db.c_str(), static_cast<long long>(r.queryid), months,
+                  static_cast<long long>(r.a->calls), r.a->BlocksPerCall(),
+                  static_cast<long long>(r.b->calls), r.b->BlocksPerCall(), r.ratio,
+                  r.a->RowsPerCall(), r.b->RowsPerCall(), grows ? 1 : 0,
+                  absl::StrReplaceAll(OneLine(r.b->query, 160), {{"\"", "'"}}).c_str());
+      json << (json.tellp() > 0 ? ", " : "")
+           << absl::StrFormat(
+                  "{\"db\": \"%s\", \"queryid\": %d, \"calls_m1\": %d, \"blocks_per_call_m1\": "
+                  "%.2f, \"calls_mN\": %d, \"blocks_per_call_mN\": %.2f, \"ratio\": %.3f, "
+                  "\"grows\": %s}",
+                  db, r.queryid, r.a->calls, r.a->BlocksPerCall(), r.b->calls,
+                  r.b->BlocksPerCall(), r.ratio, grows ? "true" : "false");
+    }
+  }
+  std::printf("FIGURE scale.per_call_growing months=%d statements=%zu\n", months, growing.size());
+  if (!growing.empty()) {
+    std::printf("\n  growing with history (ratio >= %.1f and >= %.0f buffers a call): %zu\n",
+                kGrowth, kMinBlocks, growing.size());
+    for (const Row& r : growing) {
+      std::printf("    %-18s %6.1f -> %7.1f  %s\n", r.db.c_str(), r.a->BlocksPerCall(),
+                  r.b->BlocksPerCall(), OneLine(r.b->query, 200).c_str());
+    }
+  }
+  return json.str();
 }
 
 // ---- The cell --------------------------------------------------------------------------
@@ -303,11 +493,13 @@ struct Cell {
   Replicas<dsp::DispatchService> dispatch;
   Replicas<bil::BillingService> billing;
   Replicas<eld::ElderCareService> eldercare;
+  Replicas<prf::PerformanceService> performance;
   std::string group_id;
   std::vector<std::string> estates;
   std::vector<std::string> units;      // estate e's units at [e * per, (e + 1) * per)
   std::vector<std::string> residents;  // of units[i]
-  std::string admin, agent, supervisor, clerk, care;
+  std::vector<std::string> staff;      // ids, as made
+  std::string admin, agent, supervisor, clerk, care, manager;
 };
 
 // Eighteen characters that pass GB 11643: born 1940–1959, a sequence from `i`.
@@ -340,7 +532,8 @@ int main(int argc, char** argv) {
             Replicas<itk::IntakeService>(absl::GetFlag(FLAGS_intake)),
             Replicas<dsp::DispatchService>(absl::GetFlag(FLAGS_dispatch)),
             Replicas<bil::BillingService>(absl::GetFlag(FLAGS_billing)),
-            Replicas<eld::ElderCareService>(absl::GetFlag(FLAGS_eldercare))};
+            Replicas<eld::ElderCareService>(absl::GetFlag(FLAGS_eldercare)),
+            Replicas<prf::PerformanceService>(absl::GetFlag(FLAGS_performance))};
   if (cell.directory.empty() || cell.intake.empty() || cell.dispatch.empty() ||
       cell.billing.empty()) {
     Die("--directory, --intake, --dispatch and --billing are required");
@@ -370,6 +563,7 @@ int main(int argc, char** argv) {
   cell.supervisor = Mint(secret, cell.group_id, "scale-supervisor", wuye::roles::kSupervisor);
   cell.clerk = Mint(secret, cell.group_id, "scale-clerk", wuye::roles::kFinanceClerk);
   cell.care = Mint(secret, cell.group_id, "scale-care", wuye::roles::kCareWorker);
+  cell.manager = Mint(secret, cell.group_id, "scale-manager", wuye::roles::kEstateManager);
   const absl::Time load_deadline = absl::InfiniteFuture();
   cell.estates.resize(estates);
   keep({Loop("directory.CreateEstate", 0, estates, 1, load_deadline, [&](int64_t e, int) {
@@ -424,6 +618,7 @@ int main(int argc, char** argv) {
   })});
   const int staff = absl::GetFlag(FLAGS_staff);
   const absl::Time now = absl::Now();
+  cell.staff.resize(staff);
   keep(Halves("directory.CreateStaff", staff, cell.directory.size(), load_deadline,
               [&](int64_t t, int use) {
                 dir::CreateStaffRequest req;
@@ -447,6 +642,7 @@ int main(int argc, char** argv) {
                     cell.admin,
                     [&](auto* c) { return cell.directory.Pick(t, use)->CreateStaff(c, req, &made); },
                     call_budget);
+                cell.staff[t] = made.id();
                 if (!s.ok() || t % 5 >= 3) return s;
                 // The technicians on shift for the whole run (dispatch assigns on shift only).
                 dir::CreateShiftRequest shift;
@@ -513,7 +709,11 @@ int main(int argc, char** argv) {
       static_cast<int64_t>(households * absl::GetFlag(FLAGS_tickets_per_household));
   int64_t tickets_made = 0, orders_before = 0;
   const absl::CivilMonth this_month(absl::ToCivilMonth(absl::Now(), absl::UTCTimeZone()));
+  // Cost per call: the statements of month 1, and of the last month, each from a reset.
+  const bool statements = EnableStatements(pg_url);
+  StatementCosts first_month, last_month;
   for (int m = 0; m < months; ++m) {
+  if (statements && (m == 0 || m == months - 1)) ResetStatements(pg_url);
   // Month m of `months`, its billing period counted back from this month; each phase's name
   // carries the month when there are several.
   const absl::Duration month_budget = traffic_budget / months;
@@ -559,6 +759,36 @@ int main(int argc, char** argv) {
                 return st;
               }));
   for (const auto& id : ticket_ids) tickets_made += !id.empty();
+
+  // ---- Callbacks: the complaints resolved with their result, then called back (回访) ----
+  std::vector<int64_t> complaints;
+  for (int64_t i = 0; i < tickets; ++i) {
+    if (i % 10 >= 8 && !ticket_ids[i].empty()) complaints.push_back(i);
+  }
+  keep(Halves("intake: complaint called back" + mo, static_cast<int64_t>(complaints.size()),
+              cell.intake.size(), absl::Now() + month_budget * 0.1, [&](int64_t k, int use) {
+                const std::string& id = ticket_ids[complaints[k]];
+                auto* in = cell.intake.Pick(k, use);
+                itk::ResolveTicketRequest resolve;
+                resolve.set_request_id(absl::StrCat("scale-resolve-", mrun, "-", k));
+                resolve.set_id(id);
+                resolve.set_result("Spoke with the neighbour; works end by 18:00 from now on");
+                itk::Ticket t;
+                grpc::Status st = Call(
+                    cell.supervisor, [&](auto* c) { return in->ResolveTicket(c, resolve, &t); },
+                    call_budget);
+                if (!st.ok() || t.state() != ev::TICKET_STATE_CALLBACK_DUE) return st;
+                itk::RecordCallbackRequest req;
+                req.set_request_id(absl::StrCat("scale-callback-", mrun, "-", k));
+                req.mutable_callback()->set_ticket_id(id);
+                req.mutable_callback()->set_satisfaction(k % 7 == 0
+                                                             ? common::SATISFACTION_NEUTRAL
+                                                             : common::SATISFACTION_SATISFIED);
+                itk::Callback cb;
+                return Call(
+                    cell.supervisor, [&](auto* c) { return in->RecordCallback(c, req, &cb); },
+                    call_budget);
+              }));
 
   // ---- Dispatch: the orders its consumer makes of the repairs, then a share worked ----
   int64_t repairs = 0;
@@ -609,7 +839,8 @@ int main(int argc, char** argv) {
     const int64_t want = static_cast<int64_t>(
         repairs * std::clamp(absl::GetFlag(FLAGS_orders_worked_share), 0.0, 1.0));
     for (const auto& row : tx.exec_params(
-             "SELECT id::text, worker_ids[1]::text FROM work_orders WHERE group_id = $1 "
+             "/* wuye-scale */ SELECT id::text, worker_ids[1]::text FROM work_orders "
+             "WHERE group_id = $1 "
              "AND origin = 2 AND state = 2 ORDER BY id LIMIT $2",
              cell.group_id, want)) {
       worked.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
@@ -618,7 +849,7 @@ int main(int argc, char** argv) {
     Say(absl::StrCat("the assigned orders could not be read: ", e.what()));
   }
   keep(Halves("dispatch: an order worked" + mo, static_cast<int64_t>(worked.size()),
-              cell.dispatch.size(), absl::Now() + month_budget * 0.15, [&](int64_t k, int use) {
+              cell.dispatch.size(), absl::Now() + month_budget * 0.4, [&](int64_t k, int use) {
                 const auto& [order_id, worker] = worked[k];
                 const std::string rid = absl::StrCat("scale-order-", mrun, "-", order_id, "-");
                 auto* d = cell.dispatch.Pick(k, use);
@@ -718,15 +949,53 @@ int main(int argc, char** argv) {
                 req.set_request_id(absl::StrCat("scale-pay-", mrun, "-", h));
                 bil::Payment* p = req.mutable_payment();
                 p->set_unit_id(cell.units[h]);
-                p->set_amount_fen(fee_fen);
+                // A household in ten pays a quarter ahead: the rest is its credit (预交), and
+                // every household then looks at its account, as the app shows it after paying.
+                p->set_amount_fen(h % 10 == 0 ? 3 * fee_fen : fee_fen);
                 p->set_method(i % 2 ? bil::PAYMENT_METHOD_WECHAT_PAY : bil::PAYMENT_METHOD_ALIPAY);
                 p->set_external_txn_no(absl::StrCat("scale-", mrun, "-", h));
                 bil::Payment out;
-                return Call(
+                grpc::Status st = Call(
                     cell.clerk,
                     [&](auto* c) { return cell.billing.Pick(i, use)->RecordPayment(c, req, &out); },
                     call_budget);
+                if (!st.ok()) return st;
+                bil::GetUnitAccountRequest get;
+                get.set_unit_id(cell.units[h]);
+                bil::UnitAccount account;
+                return Call(
+                    cell.clerk,
+                    [&](auto* c) {
+                      return cell.billing.Pick(i, use)->GetUnitAccount(c, get, &account);
+                    },
+                    call_budget);
               }));
+
+  // ---- Score sheets: each staff member's sheet of the month, read by the estate manager ----
+  if (!cell.performance.empty()) {
+    const absl::CivilMonth period(
+        absl::ToCivilMonth(absl::Now(), wuye::EstateZone(wuye::kDefaultEstateZone)));
+    const int64_t readers = static_cast<int64_t>(
+        cell.staff.size() * std::clamp(absl::GetFlag(FLAGS_sheets_share), 0.0, 1.0));
+    keep(Halves("performance.GetSheet" + mo, readers, cell.performance.size(),
+                absl::Now() + month_budget * 0.05, [&](int64_t k, int use) {
+                  const int64_t t = k * static_cast<int64_t>(cell.staff.size()) /
+                                    std::max<int64_t>(1, readers);
+                  prf::GetSheetRequest req;
+                  req.set_staff_id(cell.staff[t]);
+                  req.mutable_period()->set_year(static_cast<int32_t>(period.year()));
+                  req.mutable_period()->set_month(period.month());
+                  prf::Sheet sheet;
+                  grpc::Status st = Call(
+                      cell.manager,
+                      [&](auto* c) {
+                        return cell.performance.Pick(k, use)->GetSheet(c, req, &sheet);
+                      },
+                      call_budget);
+                  // A staff member with nothing on the month's sheet yet is an answer too.
+                  return st.error_code() == grpc::StatusCode::NOT_FOUND ? grpc::Status::OK : st;
+                }));
+  }
 
   // ---- Elders: enrolled and visited ----
   if (!cell.eldercare.empty() && m == 0) {
@@ -767,6 +1036,8 @@ int main(int argc, char** argv) {
                 }));
   }
 
+  if (statements && m == 0) first_month = ReadStatements(pg_url);
+  if (statements && m == months - 1) last_month = ReadStatements(pg_url);
   }  // months
 
   // ---- Figures ----
@@ -809,6 +1080,8 @@ int main(int argc, char** argv) {
                   first.second > 0 ? last.second / first.second : 0.0);
     }
   }
+  const std::string statements_json =
+      statements ? ReportStatements(first_month, last_month, months) : "";
   std::printf("\n  %-22s %12s %12s %16s\n", "database", "after load", "after month",
               "per month of traffic");
   std::ostringstream json_sizes;
@@ -836,7 +1109,8 @@ int main(int argc, char** argv) {
                  p.name, p.replicas, p.ok, p.failed, p.rate, p.p50_ms, p.p99_ms, p.cpu_busy,
                  p.limit, p.cut_short ? "true" : "false");
     }
-    out << "], \"databases\": {" << json_sizes.str() << "}}\n";
+    out << "], \"databases\": {" << json_sizes.str() << "}, \"statements\": ["
+        << statements_json << "]}\n";
   }
   int64_t failed = 0;
   for (const Phase& p : phases) failed += p.failed;

@@ -676,6 +676,80 @@ TEST_F(BillingServiceTest, PaymentsSettleOldestFirstOrTheNamedBillAndOverpayment
   EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE type = 'billing.payment.recorded'"), 2);
 }
 
+// Issue 26 §5: a unit's credit and deposits are read from running sums (migration 012), not
+// summed over its whole ledger. The sums must be exactly the entries' sums, however the entries
+// came: payments ahead month after month, a reversal, a refund, several units in one statement.
+TEST_F(BillingServiceTest, AUnitsRunningBalancesAreTheSumsOfItsLedgerEntries) {
+  const std::string a = Unit(estate_, "100"), b = Unit(estate_, "80");  // 150.00 and 120.00
+  std::vector<v1::Payment> paid;
+  for (int m = 1; m <= 4; ++m) {
+    Run(estate_, Month(2026, m));
+    for (const auto& [unit, fen] : {std::pair{a, 45000}, std::pair{b, 12000 + 100 * m}}) {
+      v1::Payment p;
+      ASSERT_TRUE(Call(&Stub::RecordPayment, clerk_,
+                       PaymentReq(unit, fen, absl::StrCat("RB-", m, "-", unit)), &p)
+                      .ok());
+      paid.push_back(p);
+    }
+  }
+  v1::ReversePaymentRequest rev;
+  rev.set_request_id("rb-rev");
+  rev.set_id(paid[2].id());  // a's second month, 300.00 of it credit
+  rev.set_reason("bank returned the transfer");
+  v1::Payment reversed;
+  ASSERT_TRUE(Call(&Stub::ReversePayment, clerk_, rev, &reversed).ok());
+  v1::RefundRequest refund;
+  refund.set_request_id("rb-refund");
+  refund.set_unit_id(b);
+  refund.set_of(v1::REFUND_OF_CREDIT);
+  refund.set_amount_fen(300);
+  refund.set_method(v1::PAYMENT_METHOD_CASH);
+  refund.set_reason("moving out");
+  v1::UnitAccount after_refund;
+  ASSERT_TRUE(Call(&Stub::Refund, clerk_, refund, &after_refund).ok());
+
+  // Entries of two units in one statement, one of them on two accounts.
+  {
+    pqxx::connection conn(tdb_.url());
+    pqxx::work tx(conn);
+    tx.exec_params(
+        "INSERT INTO ledger_txns (id, group_id, estate_id, kind, ref, created_at) VALUES "
+        "('00000000-0000-4000-8000-0000000000aa', $1, $2, 'test', 'rb-direct', now())",
+        group_, estate_);
+    tx.exec_params(
+        "INSERT INTO ledger_entries (txn_id, group_id, account, unit_id, amount_fen) VALUES "
+        "('00000000-0000-4000-8000-0000000000aa', $1, 'unit_credit', $2, -700), "
+        "('00000000-0000-4000-8000-0000000000aa', $1, 'unit_credit', $2, -50), "
+        "('00000000-0000-4000-8000-0000000000aa', $1, 'deposit_held', $2, -1000), "
+        "('00000000-0000-4000-8000-0000000000aa', $1, 'unit_credit', $3, -20), "
+        "('00000000-0000-4000-8000-0000000000aa', $1, 'cash:cash', NULL, 1770)",
+        group_, a, b);
+    tx.commit();
+  }
+
+  // Every (unit, account) has one running sum, equal to its entries' sum.
+  EXPECT_EQ(Query("SELECT count(*) FROM (SELECT unit_id, account FROM ledger_entries WHERE "
+                  "unit_id IS NOT NULL GROUP BY 1, 2) e"),
+            Query("SELECT count(*) FROM unit_balances"));
+  EXPECT_EQ(Query("SELECT count(*) FROM (SELECT unit_id, account, sum(amount_fen) AS s FROM "
+                  "ledger_entries WHERE unit_id IS NOT NULL GROUP BY 1, 2) e FULL JOIN "
+                  "unit_balances u USING (unit_id, account) WHERE u.sum_fen IS DISTINCT FROM e.s"),
+            0);
+  // a: 4 × 300.00 ahead, one of them reversed, then 7.50 more; b: 1.00 + … + 4.00 ahead,
+  // 3.00 refunded, then 0.20.
+  v1::GetUnitAccountRequest req;
+  v1::UnitAccount account;
+  req.set_unit_id(a);
+  ASSERT_TRUE(Call(&Stub::GetUnitAccount, clerk_, req, &account).ok());
+  EXPECT_EQ(account.credit_fen(), 3 * 30000 + 750);
+  EXPECT_EQ(account.deposits_held_fen(), 1000);
+  req.set_unit_id(b);
+  ASSERT_TRUE(Call(&Stub::GetUnitAccount, clerk_, req, &account).ok());
+  EXPECT_EQ(account.credit_fen(), 1000 - 300 + 20);
+  EXPECT_EQ(after_refund.credit_fen(), 1000 - 300);
+  EXPECT_TRUE(Ledger().balanced());
+}
+
 TEST_F(BillingServiceTest, APaymentIsRecordedOncePerRequestIdAndPerExternalTransaction) {
   std::string unit = Unit(estate_, "100");
   Run(estate_, Month(2026, 1));

@@ -173,10 +173,12 @@ v1::LedgerCheck BillingStore::CheckLedger(pqxx::work& tx, const std::string& gro
   return c;
 }
 
+// The running sum migration 012 keeps of the unit's entries on the account (issue 26 §5: not a
+// sum over the unit's whole history).
 const sql::Statement kUnitLiability = statements.Add(
     "bl_unit_liability",
-    "SELECT COALESCE(-sum(amount_fen), 0) FROM ledger_entries WHERE unit_id = $2 AND "
-    "account = $3 AND group_id = $1");
+    "SELECT COALESCE(-(SELECT sum_fen FROM unit_balances WHERE unit_id = $2 AND account = $3 "
+    "AND group_id = $1), 0)");
 
 int64_t BillingStore::UnitLiability(pqxx::work& tx, const std::string& group,
                                     const std::string& unit, const std::string& account) {
