@@ -302,6 +302,7 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
     int orders = 0;
     for (const auto& [p, f] : s.sla) orders += f.orders;
     EXPECT_GE(orders, 8);
+    EXPECT_GE(s.work_orders_paused, 1);  // issue 27: t18, the resident not at home
   }
   if (dispatch && suite.Has("billing") && suite.Has("intake")) {
     // The paid home cleaning of 阳光花园, at the estate's price (8000 standard + 10 %).

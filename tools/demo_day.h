@@ -119,6 +119,10 @@ struct DaySummary {
   // Dispatch: per priority name ("emergency", "small", "big", "scheduled").
   std::map<std::string, SlaFigures> sla;
   int work_orders_completed = 0, completed_without_signature = 0;  // all completed so far
+  // Orders whose SLA clock was paused (issue 27: the resident not at home, agreed by phone),
+  // and the time paused in all.
+  int work_orders_paused = 0;
+  int64_t paused_minutes = 0;
   // Billing.
   int payments_recorded = 0;
   std::string duplicate_payment_id;  // the payment sent twice: both answers named it

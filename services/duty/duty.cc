@@ -147,6 +147,12 @@ const std::vector<KindRule>& Kinds() {
        "lost card to block at the gates",
        {ev::STAFF_ROLE_SECURITY_GUARD},
        absl::Minutes(30)},
+      // Dispatch's pauses (issue #27 §2): the clock runs until a supervisor decides.
+      {ev::TASK_KIND_PAUSE_REQUEST,
+       "pause_request",
+       "work order pause to approve",
+       {ev::STAFF_ROLE_SUPERVISOR},
+       absl::Minutes(30)},
   };
   return *kinds;
 }
@@ -307,8 +313,19 @@ absl::Status WorkOrder(Reading& out, const ev::Event& e, const ev::WorkOrderChan
     Raise(e, ev::TASK_KIND_SLA_WARNING, estate, ref, p.location(), out);
   } else if (e.type() == "dispatch.sla.breached") {
     Raise(e, ev::TASK_KIND_SLA_BREACH, estate, ref, p.location(), out);
+  } else if (e.type() == "dispatch.work_order.pause_requested") {
+    // Issue #27 §2: without the resident's agreement a pause needs a supervisor's approval.
+    if (!p.pause_id().empty()) {
+      Raise(e, ev::TASK_KIND_PAUSE_REQUEST, estate, RefOf("pause", p.pause_id()), p.location(),
+            out);
+    }
+  } else if (e.type() == "dispatch.work_order.paused" ||
+             e.type() == "dispatch.work_order.pause_refused") {
+    if (!p.pause_id().empty()) out.close_refs.push_back(RefOf("pause", p.pause_id()));
   } else {  // completed, cancelled
     out.close_refs.push_back(ref);
+    // A pause still waiting for approval is moot once the order is closed.
+    if (!p.pause_id().empty()) out.close_refs.push_back(RefOf("pause", p.pause_id()));
     // The ambulance guided: the emergency's own tasks are done too.
     if (!p.emergency_id().empty()) out.close_refs.push_back(RefOf("emergency", p.emergency_id()));
   }
@@ -463,7 +480,9 @@ const TaskRouter& Readers() {
         .On<ev::UnrecordedCall>("intake.call.unrecorded", &UnrecordedCall)
         .On<ev::WorkOrderChanged>(
             {"dispatch.work_order.escalated", "dispatch.sla.warning", "dispatch.sla.breached",
-             "dispatch.work_order.completed", "dispatch.work_order.cancelled"},
+             "dispatch.work_order.completed", "dispatch.work_order.cancelled",
+             "dispatch.work_order.pause_requested", "dispatch.work_order.paused",
+             "dispatch.work_order.pause_refused"},
             &WorkOrder)
         .On<ev::ElderEmergency>("eldercare.emergency.raised", &Emergency)
         .On<ev::SafetyCheckRaised>("eldercare.safety_check.raised", &SafetyCheck)

@@ -1186,5 +1186,40 @@ TEST_F(HandoverTest, TheDailyLogIsFilledFromEventsAndMissingOnesArePublishedOnce
   EXPECT_EQ(missing[0].day().day(), 2);
 }
 
+
+// Issue 27 §2: a work-order pause asked without the resident's agreement reaches the
+// supervisor on duty, once, named by the pause's id; the decision closes it, and so does the
+// order closed before anyone decided.
+TEST_F(DutyServiceTest, APauseRequestReachesTheSupervisorOnDutyUntilItIsDecided) {
+  Shift(supervisor_, kStart - absl::Hours(1), kStart + absl::Hours(8));
+  ev::WorkOrderChanged o = Order(0);
+  o.set_pause_id(NewId(absl::Now()));
+  o.set_pause_reason_code("RESIDENT_BUYS_PART");
+  o.set_reason("等住户自购配件");
+  ASSERT_TRUE(Deliver("dispatch.work_order.pause_requested", group_, o, estate_, "pr-1").ok());
+  ASSERT_TRUE(Deliver("dispatch.work_order.pause_requested", group_, o, estate_, "pr-1").ok());
+  std::vector<pb::Task> tasks = Tasks(supervisor_tok_);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].kind(), ev::TASK_KIND_PAUSE_REQUEST);
+  EXPECT_EQ(tasks[0].role(), ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(tasks[0].subject_ref(), absl::StrCat("pause/", o.pause_id()));
+  ASSERT_EQ(tasks[0].assignee_ids_size(), 1);
+  EXPECT_EQ(tasks[0].assignee_ids(0), supervisor_);
+  EXPECT_EQ(FromProtoTime(tasks[0].ack_due_time()), kStart + absl::Minutes(30));
+  // Approved in dispatch ("paused"): done.
+  ASSERT_TRUE(Deliver("dispatch.work_order.paused", group_, o, estate_).ok());
+  tasks = Tasks(supervisor_tok_);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].state(), ev::TASK_STATE_DONE);
+
+  // Another request, the order cancelled before a decision: done too.
+  ev::WorkOrderChanged other = Order(0);
+  other.set_pause_id(NewId(absl::Now()));
+  ASSERT_TRUE(Deliver("dispatch.work_order.pause_requested", group_, other, estate_).ok());
+  ASSERT_TRUE(Deliver("dispatch.work_order.cancelled", group_, other, estate_).ok());
+  for (const auto& t : Tasks(supervisor_tok_)) EXPECT_EQ(t.state(), ev::TASK_STATE_DONE);
+  EXPECT_EQ(Count(absl::StrCat("tasks WHERE kind = ", ev::TASK_KIND_PAUSE_REQUEST)), 2);
+}
+
 }  // namespace
 }  // namespace wuye::duty

@@ -236,6 +236,26 @@ TEST(Events, TheOrderDoneClosesItsTasks) {
   EXPECT_FALSE(Reads("dispatch.work_order.accepted"));
 }
 
+// Issue 27 §2: a pause without the resident's agreement waits for the supervisor on duty.
+TEST(Events, APauseRequestIsTheSupervisorsUntilDecided) {
+  ev::WorkOrderChanged p;
+  p.set_work_order_id("w1");
+  p.set_pause_id("p1");
+  auto r = ReadEvent(EventOf("dispatch.work_order.pause_requested", p));
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_PAUSE_REQUEST);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(r->raise[0].subject_ref, "pause/p1");
+  for (const char* type : {"dispatch.work_order.paused", "dispatch.work_order.pause_refused"}) {
+    auto d = ReadEvent(EventOf(type, p));
+    EXPECT_TRUE(d->raise.empty());
+    EXPECT_EQ(d->close_refs, std::vector<std::string>{"pause/p1"}) << type;
+  }
+  auto closed = ReadEvent(EventOf("dispatch.work_order.completed", p));
+  EXPECT_EQ(closed->close_refs, (std::vector<std::string>{"work_order/w1", "pause/p1"}));
+  EXPECT_FALSE(Reads("dispatch.work_order.resumed"));
+}
+
 TEST(Events, UnsatisfiedCallbacksOnly) {
   ev::CallbackRecorded p;
   p.set_ticket_id("t1");

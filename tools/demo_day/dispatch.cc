@@ -1,5 +1,6 @@
 // Dispatch: the work orders dispatch made of the day's tickets and of the elder's emergency,
-// each taken from acceptance to sign-off (one resident refuses to sign; the big repair stays
+// each taken from acceptance to sign-off (one resident refuses to sign; one is not at home
+// and the repair is paused with their agreement by phone, then resumed; the big repair stays
 // under way).
 #include <set>
 
@@ -78,6 +79,29 @@ absl::Status Day::WorkOrderLife(const std::string& key, const dpb::WorkOrder& fi
     req.set_id(wo.id());
     WUYE_RETURN_IF_ERROR(Call("dispatch.AgreePrice", supervisor,
                               [&](auto* ctx) { return dispatch_->AgreePrice(ctx, req, &wo); }));
+  }
+  if (key == "t18-small-repair" && wo.pauses_size() == 0 &&
+      !state_at_least(evpb::WORK_ORDER_STATE_EN_ROUTE)) {
+    // Issue 27 §2: the resident is not at home; they agree by phone to another time, the
+    // technician pauses the order (its SLA clock stops) and resumes it when they are back.
+    dpb::PauseWorkOrderRequest pause;
+    pause.set_request_id(Rid(key + "-pause"));
+    pause.set_id(wo.id());
+    pause.set_reason_code("NOT_HOME");
+    pause.set_note("敲门无人应答，电话联系住户，约定回家后再上门");
+    pause.mutable_agreement()->set_method(dpb::AGREEMENT_METHOD_PHONE);
+    WUYE_RETURN_IF_ERROR(Call("dispatch.PauseWorkOrder", tech, [&](auto* ctx) {
+      return dispatch_->PauseWorkOrder(ctx, pause, &wo);
+    }));
+    dpb::ResumeWorkOrderRequest resume;
+    resume.set_request_id(Rid(key + "-resume"));
+    resume.set_id(wo.id());
+    WUYE_RETURN_IF_ERROR(Call("dispatch.ResumeWorkOrder", tech, [&](auto* ctx) {
+      return dispatch_->ResumeWorkOrder(ctx, resume, &wo);
+    }));
+    Log(absl::StrFormat("a small repair paused (%s, the resident agreed by phone) and resumed; "
+                        "due %s",
+                        wo.pauses(0).reason_label(), wo.sla_due_reason()));
   }
   const std::pair<dpb::ProgressStep, evpb::WorkOrderState> steps[] = {
       {dpb::PROGRESS_STEP_EN_ROUTE, evpb::WORK_ORDER_STATE_EN_ROUTE},

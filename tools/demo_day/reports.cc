@@ -173,6 +173,14 @@ absl::Status Day::ReportsStep() {
             ++s_.work_orders_completed;
             if (wo.signature_missing()) ++s_.completed_without_signature;
           }
+          if (wo.pauses_size() > 0) {
+            ++s_.work_orders_paused;
+            for (const auto& p : wo.pauses()) {
+              if (p.has_paused_at() && p.has_resumed_at()) {
+                s_.paused_minutes += (p.resumed_at().seconds() - p.paused_at().seconds()) / 60;
+              }
+            }
+          }
           SlaFigures& f = s_.sla[EnumWord(cpb::Priority_Name(wo.priority()), "PRIORITY_")];
           ++f.orders;
           if (wo.sla_breached()) {
@@ -416,6 +424,10 @@ void DaySummary::Print(std::ostream& out) const {
     }
     out << "  " << work_orders_completed << " orders finished today, "
         << completed_without_signature << " completed without the resident's signature\n";
+    if (work_orders_paused > 0) {
+      out << "  " << work_orders_paused << " paused with the resident's agreement ("
+          << paused_minutes << " min paused; the clock kept the time already spent)\n";
+    }
   }
   PrintDuty(out);
   PrintCounter(out);
