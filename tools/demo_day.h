@@ -107,6 +107,13 @@ struct DaySummary {
   // Carrier call log: calls, matched, skipped, new findings (first import), and findings
   // known so far.
   int carrier_calls = 0, carrier_matched = 0, carrier_skipped = 0, carrier_findings = 0;
+  // The 12345 government hotline (issue 27 §3): the city's order imported through the port
+  // ("csv"), its due time on the estate's working calendar and why, the reply sent back.
+  struct HotlineFigures {
+    std::string order_number, ticket_id, due_reason;
+    bool replied = false, on_time = false;
+    int exported = 0;  // replies in the export file
+  } hotline;
   // Performance's findings of the sunny hotline's unrecorded calls (000_…, 二.5): deducted
   // (a resident's number: −20 for the office and the agents on duty) or to review.
   struct CallFindingFigures {

@@ -153,6 +153,23 @@ const std::vector<KindRule>& Kinds() {
        "work order pause to approve",
        {ev::STAFF_ROLE_SUPERVISOR},
        absl::Minutes(30)},
+      // The 12345 hotline's (issue 27 §3): the order's reply is due in working days, so the
+      // windows are hours.
+      {ev::TASK_KIND_HOTLINE_ORDER,
+       "hotline_order",
+       "12345 order received",
+       {ev::STAFF_ROLE_SUPERVISOR},
+       absl::Hours(4)},
+      {ev::TASK_KIND_HOTLINE_DUE_SOON,
+       "hotline_due_soon",
+       "12345 reply due soon",
+       {ev::STAFF_ROLE_TEAM_LEAD},
+       absl::Hours(2)},
+      {ev::TASK_KIND_HOTLINE_OVERDUE,
+       "hotline_overdue",
+       "12345 reply overdue",
+       {ev::STAFF_ROLE_SUPERVISOR, ev::STAFF_ROLE_ESTATE_MANAGER},
+       absl::Hours(1)},
   };
   return *kinds;
 }
@@ -469,6 +486,28 @@ absl::Status CardBlocked(Reading& out, const ev::Event& e, const ev::CardBlocked
   return absl::OkStatus();
 }
 
+// Issue 27 §3: a city's 12345 order (政务服务便民热线) reaches the person on duty when it
+// arrives (the supervisor: a complaint the city rates the company on), when its reply is due
+// soon (the team lead) and when it is overdue (the supervisor and the estate manager); the
+// reply sent back to the hotline closes them. Once per order and kind; ids, the place and
+// the city's order number only (never the caller, the number nor the complaint's text).
+absl::Status HotlineOrder(Reading& out, const ev::Event& e, const ev::HotlineOrderEvent& p) {
+  if (p.ticket_id().empty()) return absl::OkStatus();
+  std::string estate = EstateOf(e, p.estate_id());
+  std::string ref = RefOf("hotline", p.ticket_id());
+  if (e.type() == "intake.hotline.replied") {
+    out.close_refs.push_back(ref);
+    return absl::OkStatus();
+  }
+  ev::TaskKind kind = e.type() == "intake.hotline.received"   ? ev::TASK_KIND_HOTLINE_ORDER
+                      : e.type() == "intake.hotline.due_soon" ? ev::TASK_KIND_HOTLINE_DUE_SOON
+                                                              : ev::TASK_KIND_HOTLINE_OVERDUE;
+  Location where = p.location();
+  if (where.estate_id().empty()) where.set_estate_id(estate);
+  RaiseOnce(e, kind, estate, ref, where, absl::StrCat(e.type(), "/", p.ticket_id()), out);
+  return absl::OkStatus();
+}
+
 using TaskRouter = BasicEventRouter<Reading&>;
 
 const TaskRouter& Readers() {
@@ -497,7 +536,10 @@ const TaskRouter& Readers() {
         .On<ev::PatrolMissed>("counter.renovation.patrol_missed", &PatrolMissed)
         .On<ev::CaseFoundUnhandled>("counter.case.found_unhandled", &CaseUnhandled)
         .On<ev::CaseChanged>("counter.case.closed", &CaseClosed)
-        .On<ev::CardBlocked>("counter.card.blocked", &CardBlocked);
+        .On<ev::CardBlocked>("counter.card.blocked", &CardBlocked)
+        .On<ev::HotlineOrderEvent>({"intake.hotline.received", "intake.hotline.due_soon",
+                                    "intake.hotline.overdue", "intake.hotline.replied"},
+                                   &HotlineOrder);
     return r;
   }();
   return *readers;

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <iostream>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -591,6 +593,51 @@ TEST_F(DutySourcesTest, ItReadsThePerformanceAndBillingStreams) {
   EXPECT_NE(std::find(streams.begin(), streams.end(), StreamOf("performance")), streams.end());
   EXPECT_NE(std::find(streams.begin(), streams.end(), StreamOf("billing")), streams.end());
   EXPECT_NE(std::find(streams.begin(), streams.end(), StreamOf("counter")), streams.end());
+}
+
+// Issue 27 §3: a city's 12345 order reaches the supervisor when it arrives, the team lead
+// when its reply is due soon, the supervisor and the estate manager when it is overdue;
+// each once (a redelivery, or the same event republished, raises nothing more), and the
+// reply sent back to the hotline closes them all. The task names the place, never the
+// caller nor the complaint (the event carries neither).
+TEST_F(DutySourcesTest, A12345OrderReachesThePersonOnDutyOnceAndItsReplyClosesIt) {
+  // A supervisor on duty too (the fixture has none: a supervisor's task would go up a level).
+  Shift(Staff({ev::STAFF_ROLE_SUPERVISOR}), kStart - absl::Hours(8), kStart + absl::Hours(16));
+  std::string unit = Unit1201();
+  ev::HotlineOrderEvent h;
+  h.set_ticket_id(NewId(absl::Now()));
+  h.set_estate_id(estate_);
+  h.mutable_location()->set_estate_id(estate_);
+  h.mutable_location()->set_unit_id(unit);
+  h.set_city("shenzhen");
+  h.set_order_number("SZ20260930-0001");
+  for (const char* type :
+       {"intake.hotline.received", "intake.hotline.due_soon", "intake.hotline.overdue"}) {
+    std::string event_id = NewId(absl::Now());
+    ASSERT_TRUE(Deliver(type, h, event_id).ok());
+    ASSERT_TRUE(Deliver(type, h, event_id).ok());  // redelivered
+    ASSERT_TRUE(Deliver(type, h).ok());            // republished under a new envelope
+  }
+  std::vector<pb::Task> received = Tasks(ev::TASK_KIND_HOTLINE_ORDER);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].role(), ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(received[0].title(), "12345 order received, building 3 unit 1201");
+  EXPECT_EQ(received[0].subject_ref(), absl::StrCat("hotline/", h.ticket_id()));
+  std::vector<pb::Task> soon = Tasks(ev::TASK_KIND_HOTLINE_DUE_SOON);
+  ASSERT_EQ(soon.size(), 1u);
+  EXPECT_EQ(soon[0].role(), ev::STAFF_ROLE_TEAM_LEAD);
+  std::vector<pb::Task> overdue = Tasks(ev::TASK_KIND_HOTLINE_OVERDUE);
+  ASSERT_EQ(overdue.size(), 2u);
+  std::set<int> roles;
+  for (const auto& t : overdue) roles.insert(t.role());
+  EXPECT_EQ(roles, (std::set<int>{ev::STAFF_ROLE_SUPERVISOR, ev::STAFF_ROLE_ESTATE_MANAGER}));
+
+  ASSERT_TRUE(Deliver("intake.hotline.replied", h).ok());
+  for (ev::TaskKind kind : {ev::TASK_KIND_HOTLINE_ORDER, ev::TASK_KIND_HOTLINE_DUE_SOON,
+                            ev::TASK_KIND_HOTLINE_OVERDUE}) {
+    for (const auto& t : Tasks(kind)) EXPECT_EQ(t.state(), ev::TASK_STATE_DONE) << kind;
+  }
+  std::cout << "FIGURE duty_hotline_tasks " << Count("tasks") << "\n";
 }
 
 }  // namespace

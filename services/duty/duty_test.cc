@@ -503,5 +503,33 @@ TEST(Desk, DutyPhone) {
   }
 }
 
+// Issue 27 §3: the 12345 hotline's events, read: a task per kind and role, keyed by the
+// event's type and the ticket (once per order), the reply closing them.
+TEST(Events, A12345OrderIsRaisedOncePerKindAndClosedByItsReply) {
+  ev::HotlineOrderEvent p;
+  p.set_ticket_id("t1");
+  p.set_estate_id("e1");
+  p.set_order_number("SZ-1");
+  auto r = ReadEvent(EventOf("intake.hotline.received", p));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_HOTLINE_ORDER);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(r->raise[0].subject_ref, "hotline/t1");
+  EXPECT_EQ(r->raise[0].source_event_id, "intake.hotline.received/t1");
+  EXPECT_EQ(r->raise[0].location.estate_id(), "e1");
+  r = ReadEvent(EventOf("intake.hotline.due_soon", p));
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_TEAM_LEAD);
+  r = ReadEvent(EventOf("intake.hotline.overdue", p));
+  EXPECT_EQ(RolesOf(*r), (std::vector<ev::StaffRole>{ev::STAFF_ROLE_SUPERVISOR,
+                                                      ev::STAFF_ROLE_ESTATE_MANAGER}));
+  r = ReadEvent(EventOf("intake.hotline.replied", p));
+  EXPECT_TRUE(r->raise.empty());
+  EXPECT_EQ(r->close_refs, (std::vector<std::string>{"hotline/t1"}));
+  EXPECT_EQ(ReadEvent(EventOf("intake.hotline.received", ev::RenovationApplied())).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace wuye::duty

@@ -105,6 +105,8 @@ absl::StatusOr<DaySummary> Day::Run() {
     WUYE_RETURN_IF_ERROR(ComplaintsStep());
     Step("carrier");
     WUYE_RETURN_IF_ERROR(CarrierStep());
+    Step("hotline");
+    WUYE_RETURN_IF_ERROR(HotlineStep());
   } else {
     Skip("intake: tickets, complaints, callbacks, carrier call log (no --intake)");
   }

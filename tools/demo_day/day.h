@@ -232,6 +232,7 @@ class Day {
   absl::Status TicketsStep();
   absl::Status ComplaintsStep();
   absl::Status CarrierStep();
+  absl::Status HotlineStep();
   absl::Status EldercareStep();
   absl::Status BillingSetupStep();
   absl::Status ReadingsStep();

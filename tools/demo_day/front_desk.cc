@@ -186,6 +186,68 @@ absl::Status Day::CarrierStep() {
   return absl::OkStatus();
 }
 
+absl::Status Day::HotlineStep() {
+  // Issue 27 §3: a resident of Sunny Garden complained to the city's 12345 hotline at 10:20
+  // about the bins by building 2; the city's platform forwards the order with 7 working days
+  // to reply. The desk imports the platform's file (the "csv" format, the city's name for
+  // the estate mapped to its id), replies, and exports the reply for the platform.
+  const Estate& es = E("sunny");
+  const std::string order = absl::StrCat("SZ", absl::FormatCivilTime(day_), "-0001");
+  std::string file =
+      "order_number,received_time,deadline_working_days,estate,category,content,caller_name,"
+      "caller_phone\n";
+  absl::StrAppend(&file, order, ",",
+                  absl::FormatTime("%Y-%m-%dT%H:%M:%S%Ez", At(10, 20), absl::FixedTimeZone(8 * 3600)),
+                  ",7,阳光花园,环境卫生,\"2号楼旁垃圾桶满溢两天无人清运，气味很大\",",
+                  "市民,137 0000 4521\n");
+  ipb::ImportHotlineOrdersRequest req;
+  req.set_request_id(Rid("hotline-import"));
+  req.set_format("csv");
+  req.set_city("shenzhen");
+  req.set_content(file);
+  (*req.mutable_estate_refs())["阳光花园"] = es.id;
+  ipb::ImportHotlineOrdersResponse imported;
+  const std::string agent = As("agent", "王芳");
+  WUYE_RETURN_IF_ERROR(Call("intake.ImportHotlineOrders", agent, [&](auto* ctx) {
+    return intake_->ImportHotlineOrders(ctx, req, &imported);
+  }));
+  if (imported.lines_size() != 1 || imported.lines(0).ticket_id().empty()) {
+    return absl::InternalError(absl::StrCat("intake.ImportHotlineOrders: the order was not taken: ",
+                                            imported.lines_size() > 0
+                                                ? imported.lines(0).reason()
+                                                : std::string("no line")));
+  }
+  s_.hotline.order_number = order;
+  s_.hotline.ticket_id = imported.lines(0).ticket_id();
+  WUYE_ASSIGN_OR_RETURN(ipb::Ticket t, GetTicket(s_.hotline.ticket_id));
+  s_.hotline.due_reason = t.external_due_reason();
+
+  ipb::RecordHotlineReplyRequest reply;
+  reply.set_request_id(Rid("hotline-reply"));
+  reply.set_ticket_id(s_.hotline.ticket_id);
+  reply.set_reply("已安排保洁当日清运2号楼旁垃圾桶并消毒，增加每日清运一次；已电话告知诉求人。");
+  ipb::HotlineReply replied;
+  WUYE_RETURN_IF_ERROR(Call("intake.RecordHotlineReply", agent, [&](auto* ctx) {
+    return intake_->RecordHotlineReply(ctx, reply, &replied);
+  }));
+  s_.hotline.replied = true;
+  s_.hotline.on_time = replied.on_time();
+
+  ipb::ExportHotlineRepliesRequest exp;
+  exp.set_request_id(Rid("hotline-export"));
+  exp.set_format("csv");
+  exp.set_city("shenzhen");
+  ipb::ExportHotlineRepliesResponse exported;
+  WUYE_RETURN_IF_ERROR(Call("intake.ExportHotlineReplies", agent, [&](auto* ctx) {
+    return intake_->ExportHotlineReplies(ctx, exp, &exported);
+  }));
+  s_.hotline.exported = exported.replies_size();
+  Log(absl::StrFormat("12345 order %s imported (%s), replied %s, %d reply exported", order,
+                      s_.hotline.due_reason, replied.on_time() ? "in time" : "late",
+                      exported.replies_size()));
+  return absl::OkStatus();
+}
+
 absl::Status Day::CallbacksStep() {
   // Repairs the technicians finished come back from dispatch as resolved tickets; those
   // due for a callback are called.

@@ -399,6 +399,13 @@ void DaySummary::Print(std::ostream& out) const {
         << "\n  Carrier call log (sunny hotline): " << carrier_calls << " calls, "
         << carrier_matched << " matched to a ticket, " << carrier_skipped << " unanswered, "
         << carrier_findings << " unrecorded call(s) found\n";
+    if (!hotline.order_number.empty()) {
+      out << "  12345 government hotline: order " << hotline.order_number << ", "
+          << hotline.due_reason << "; "
+          << (hotline.replied ? (hotline.on_time ? "replied in time" : "replied late")
+                              : "not replied")
+          << ", " << hotline.exported << " reply exported to the platform\n";
+    }
     for (const auto& c : call_findings) {
       out << "    " << c.local_time << " (" << c.duration_seconds << " s), "
           << (c.resident ? "a resident's number" : "a number of no resident") << ": "
