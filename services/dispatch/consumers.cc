@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "absl/container/flat_hash_map.h"
+
 #include "absl/strings/str_cat.h"
 #include "services/dispatch/work_order_flow.h"
 #include "shared/event_router.h"
@@ -9,6 +11,7 @@
 #include "shared/log.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/work_calendar_store.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
@@ -41,7 +44,8 @@ class Handler {
         .On("directory.units.imported", this, &Handler::UnitsImported)
         .On({"directory.staff.created", "directory.staff.updated"}, this, &Handler::Staff)
         .On("directory.shift.created", this, &Handler::ShiftCreated)
-        .On("directory.shift.deleted", this, &Handler::ShiftDeleted);
+        .On("directory.shift.deleted", this, &Handler::ShiftDeleted)
+        .On("directory.calendar.changed", this, &Handler::CalendarChanged);
   }
   Handler(const Handler&) = delete;  // the routes point at this handler
   Handler& operator=(const Handler&) = delete;
@@ -146,6 +150,41 @@ class Handler {
     }
     store().UpsertShift(tx, group, shift, deleted,
                         e.subject_version() > 0 ? e.subject_version() : (deleted ? 2 : 1));
+    return absl::OkStatus();
+  }
+
+  // Issue 27 §1: a group's or an estate's working calendar changed. In the same
+  // transaction, every open order of it is settled on the calendar in force until now (the
+  // time already spent is kept, never counted twice) and its due and warning times are
+  // computed forward on the new one. A replay or an older version changes nothing.
+  absl::Status CalendarChanged(pqxx::work& tx, const ev::Event& e, const ev::CalendarChanged& c) {
+    const std::string& group = e.group_id();
+    if (!IsValidId(group) || (!c.group_id().empty() && c.group_id() != group)) {
+      return absl::OkStatus();
+    }
+    if (!c.estate_id().empty() && !IsValidId(c.estate_id())) return absl::OkStatus();
+    ev::CalendarChanged change = c;
+    change.set_group_id(group);
+    // Locked first, so that the timers wait for the new times.
+    std::vector<pb::WorkOrder> orders = store().OpenClocks(tx, group, c.estate_id());
+    absl::flat_hash_map<std::string, SlaCalendar> before;
+    for (const auto& o : orders) {
+      if (!before.contains(o.estate_id())) {
+        before.emplace(o.estate_id(), flow_.CalendarOf(tx, group, o.estate_id()));
+      }
+    }
+    if (!ApplyCalendarChanged(tx, change)) return absl::OkStatus();
+    absl::Time now = clock_.Now();
+    absl::flat_hash_map<std::string, SlaCalendar> after;
+    for (pb::WorkOrder& o : orders) {
+      if (!after.contains(o.estate_id())) {
+        after.emplace(o.estate_id(), flow_.CalendarOf(tx, group, o.estate_id()));
+      }
+      int steps = o.history_size();
+      SettleClock(o, now, before.at(o.estate_id()));
+      RecomputeClock(o, after.at(o.estate_id()), now);
+      flow_.Save(tx, o, steps, now, e.trace_id());
+    }
     return absl::OkStatus();
   }
 

@@ -7,6 +7,7 @@
 #include "shared/paging.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/zone.h"
 
 namespace wuye::dispatch {
 namespace {
@@ -461,7 +462,8 @@ grpc::Status DispatchServiceImpl::UpdateSlaPolicy(Ctx* ctx, const pb::UpdateSlaP
                         {"time_zone", "day_start_minute", "day_end_minute", "emergency_day_minutes",
                          "emergency_night_minutes", "small_fix_hours", "big_response_hours",
                          "warning_percent", "accept_within_minutes", "escalate_every_minutes",
-                         "repeat_repairs", "repeat_window_days", "escalations"}));
+                         "repeat_repairs", "repeat_window_days", "escalations",
+                         "small_fix_clock", "big_response_clock", "emergency_clock"}));
     if (req->update_mask().paths().empty()) WUYE_RETURN_IF_ERROR(CheckPolicy(p, "policy"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       // With a mask, the masked fields over the stored override (none: all inherited).
@@ -476,6 +478,170 @@ grpc::Status DispatchServiceImpl::UpdateSlaPolicy(Ctx* ctx, const pb::UpdateSlaP
       *resp = flow_.EffectivePolicy(tx, rc.caller.group_id, p.estate_id());
       resp->set_version(stored.version());
       *resp->mutable_update_time() = stored.update_time();
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- pauses (issue 27 §2) -------------------------------------------------------------------
+
+namespace {
+
+// Who may pause and resume: managers, agents, and the order's field staff.
+absl::Status RequirePauser(const RequestContext& rc) {
+  return rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kAgent, kTechnician,
+                         kCleaner, kGardener, kSecurityGuard, kCareWorker});
+}
+bool IsDesk(const Caller& c) { return IsManager(c) || c.HasAnyRole({kAgent}); }
+
+}  // namespace
+
+grpc::Status DispatchServiceImpl::PauseWorkOrder(Ctx* ctx, const pb::PauseWorkOrderRequest* req,
+                                                 pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "PauseWorkOrder", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequirePauser(rc));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    WUYE_RETURN_IF_ERROR(CheckText(req->reason_code(), "reason_code", 32, Presence::kRequired,
+                                   Lines::kOne));
+    WUYE_RETURN_IF_ERROR(CheckText(req->note(), "note", 500, Presence::kOptional, Lines::kMany));
+    if (req->has_agreement()) {
+      WUYE_RETURN_IF_ERROR(CheckAgreement(req->agreement(), "agreement", rc.now));
+    }
+    return Change(rc, *req, resp, req->id(),
+                  [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
+                    if (!IsDesk(rc.caller) && !IsActiveWorker(o, rc.caller.subject)) {
+                      return absl::PermissionDeniedError("not a worker of this order");
+                    }
+                    pb::PauseReasons reasons = flow_.store()
+                                                   .PauseReasons(tx, rc.caller.group_id)
+                                                   .value_or(DefaultPauseReasons());
+                    std::optional<std::string> label = PauseLabel(reasons, req->reason_code());
+                    if (!label) {
+                      return FieldError("reason_code", "not a reason of the group's list");
+                    }
+                    SlaCalendar cal = flow_.CalendarOf(tx, o.group_id(), o.estate_id());
+                    return PauseOrder(o, NewId(rc.now), req->reason_code(), *label, req->note(),
+                                      req->has_agreement() ? &req->agreement() : nullptr, cal,
+                                      act);
+                  });
+  });
+}
+
+grpc::Status DispatchServiceImpl::DecidePause(Ctx* ctx, const pb::DecidePauseRequest* req,
+                                              pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "DecidePause", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    // A supervisor's approval (or a team lead's; an estate manager's above them).
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kTeamLead, kSupervisor, kEstateManager}));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    WUYE_RETURN_IF_ERROR(CheckText(req->note(), "note", 500, Presence::kRequired, Lines::kMany));
+    return Change(rc, *req, resp, req->id(),
+                  [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
+                    SlaCalendar cal = flow_.CalendarOf(tx, o.group_id(), o.estate_id());
+                    return ::wuye::dispatch::DecidePause(o, req->approve(), req->note(), cal,
+                                                         act);
+                  });
+  });
+}
+
+grpc::Status DispatchServiceImpl::ResumeWorkOrder(Ctx* ctx, const pb::ResumeWorkOrderRequest* req,
+                                                  pb::WorkOrder* resp) {
+  return rpc_.Run(ctx, "ResumeWorkOrder", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequirePauser(rc));
+    WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
+    return Change(rc, *req, resp, req->id(),
+                  [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
+                    if (!IsDesk(rc.caller) && !IsActiveWorker(o, rc.caller.subject)) {
+                      return absl::PermissionDeniedError("not a worker of this order");
+                    }
+                    SlaCalendar cal = flow_.CalendarOf(tx, o.group_id(), o.estate_id());
+                    return ResumeOrder(o, cal, act);
+                  });
+  });
+}
+
+grpc::Status DispatchServiceImpl::GetPauseReasons(Ctx* ctx, const pb::GetPauseReasonsRequest*,
+                                                  pb::PauseReasons* resp) {
+  return rpc_.Run(ctx, "GetPauseReasons", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(RequireReader(rc));
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      *resp = flow_.store().PauseReasons(tx, rc.caller.group_id).value_or(DefaultPauseReasons());
+      return absl::OkStatus();
+    });
+  });
+}
+
+grpc::Status DispatchServiceImpl::UpdatePauseReasons(Ctx* ctx,
+                                                     const pb::UpdatePauseReasonsRequest* req,
+                                                     pb::PauseReasons* resp) {
+  return rpc_.Run(ctx, "UpdatePauseReasons", req->request_id(), [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
+    pb::PauseReasons reasons;
+    *reasons.mutable_reasons() = req->reasons();
+    WUYE_RETURN_IF_ERROR(CheckPauseReasons(reasons, "reasons"));
+    return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+      *resp = flow_.store().PutPauseReasons(tx, rc.caller.group_id, reasons, rc.now);
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---- the SLA report (issue 27 §2) -----------------------------------------------------------
+
+grpc::Status DispatchServiceImpl::GetSlaReport(Ctx* ctx, const pb::GetSlaReportRequest* req,
+                                               pb::SlaReport* resp) {
+  return rpc_.Run(ctx, "GetSlaReport", "", [&](RequestContext& rc) {
+    WUYE_RETURN_IF_ERROR(rc.RequireGroup());
+    WUYE_RETURN_IF_ERROR(rc.RequireRole(
+        {kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kQualityInspector}));
+    if (req->estate_id().empty()) {
+      if (!rc.caller.all_estates) return FieldError("estate_id", "required");
+    } else {
+      WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
+      WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
+    }
+    if (req->year() < kMinCalendarYear || req->year() > kMaxCalendarYear) {
+      return FieldError("year", absl::StrCat(kMinCalendarYear, "..", kMaxCalendarYear));
+    }
+    if (req->month() < 1 || req->month() > 12) return FieldError("month", "1..12");
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      resp->Clear();
+      resp->set_year(req->year());
+      resp->set_month(req->month());
+      std::vector<std::string> estates =
+          req->estate_id().empty() ? flow_.store().OrderEstates(tx, rc.caller.group_id)
+                                   : std::vector<std::string>{req->estate_id()};
+      for (const std::string& estate : estates) {
+        // The month in the estate's local time.
+        absl::TimeZone zone =
+            EstateZone(flow_.EffectivePolicy(tx, rc.caller.group_id, estate).time_zone());
+        absl::CivilMonth month(req->year(), req->month());
+        absl::Time from = absl::FromCivil(month, zone);
+        absl::Time to = absl::FromCivil(month + 1, zone);
+        for (const auto& row :
+             flow_.store().SlaRows(tx, rc.caller.group_id, estate, from, to, rc.now)) {
+          pb::SlaFigures* f;
+          if (row.staff_id.empty()) {
+            pb::EstateSlaRow* e = resp->add_estates();
+            e->set_estate_id(estate);
+            f = e->mutable_figures();
+          } else {
+            pb::WorkerSlaRow* w = resp->add_workers();
+            w->set_estate_id(estate);
+            w->set_staff_id(row.staff_id);
+            f = w->mutable_figures();
+          }
+          f->set_orders(row.orders);
+          f->set_sla_met(row.met);
+          f->set_sla_met_unpaused(row.met_unpaused);
+          f->set_pauses(row.pauses);
+          *f->mutable_paused() = ToProtoDuration(row.paused);
+        }
+      }
       return absl::OkStatus();
     });
   });

@@ -36,6 +36,14 @@ class DispatchServiceImpl final : public pb::DispatchService::Service {
                                  pb::AssignmentDecision*) override;
   grpc::Status GetSlaPolicy(Ctx*, const pb::GetSlaPolicyRequest*, pb::SlaPolicy*) override;
   grpc::Status UpdateSlaPolicy(Ctx*, const pb::UpdateSlaPolicyRequest*, pb::SlaPolicy*) override;
+  grpc::Status PauseWorkOrder(Ctx*, const pb::PauseWorkOrderRequest*, pb::WorkOrder*) override;
+  grpc::Status DecidePause(Ctx*, const pb::DecidePauseRequest*, pb::WorkOrder*) override;
+  grpc::Status ResumeWorkOrder(Ctx*, const pb::ResumeWorkOrderRequest*, pb::WorkOrder*) override;
+  grpc::Status GetPauseReasons(Ctx*, const pb::GetPauseReasonsRequest*,
+                               pb::PauseReasons*) override;
+  grpc::Status UpdatePauseReasons(Ctx*, const pb::UpdatePauseReasonsRequest*,
+                                  pb::PauseReasons*) override;
+  grpc::Status GetSlaReport(Ctx*, const pb::GetSlaReportRequest*, pb::SlaReport*) override;
 
  private:
   using Mutation = std::function<absl::Status(pqxx::work&, pb::WorkOrder&, const Act&)>;

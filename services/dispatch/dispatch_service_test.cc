@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <iostream>
 #include <set>
 #include <thread>
 
@@ -1494,6 +1495,493 @@ TEST_F(DispatchServiceTest, AnUpdateMaskChangesOnlyItsFieldsOfTheSlaPolicy) {
   EXPECT_EQ(p.small_fix_hours(), 12);
   EXPECT_EQ(p.warning_percent(), 80);     // inherited again
   EXPECT_EQ(p.big_response_hours(), 72);  // inherited again
+}
+
+
+// ---- issue 27: SLA clocks on China's working calendar, and pauses --------------------------
+
+absl::Time Shanghai(int y, int m, int d, int h, int min = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, m, d, h, min, 0), EstateZone("Asia/Shanghai"));
+}
+
+class SlaCalendarTest : public DispatchServiceTest {
+ protected:
+  // The group's default policy, whole.
+  void GroupPolicy(const pb::SlaPolicy& policy) {
+    pb::UpdateSlaPolicyRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    *req.mutable_policy() = policy;
+    pb::SlaPolicy out;
+    grpc::Status st = Call(&Stub::UpdateSlaPolicy, Token({"group_admin"}), req, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  // The directory's directory.calendar.changed for the group (estate "") or an estate.
+  void CalendarChanged(const std::string& text, int64_t version, const std::string& estate = "",
+                       const std::string& group = "") {
+    ev::CalendarChanged c;
+    c.set_group_id(group.empty() ? group_ : group);
+    c.set_estate_id(estate);
+    c.set_year(2026);
+    c.set_calendar(text);
+    c.set_version(version);
+    Apply(Envelope("directory.calendar.changed", c, version, group));
+  }
+  pb::WorkOrder CreateAt(absl::Time received, common::Priority priority) {
+    auto req = CreateRequest(common::WORK_CATEGORY_PLUMBING, priority);
+    *req.mutable_work_order()->mutable_received_time() = ToProtoTime(received);
+    pb::WorkOrder o;
+    grpc::Status st = Call(&Stub::CreateWorkOrder, Agent(), req, &o);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return o;
+  }
+  grpc::Status Pause(const std::string& id, const std::string& token, pb::WorkOrder* o,
+                     const std::string& code = "NOT_HOME", bool agreed = true,
+                     const std::string& request_id = "") {
+    pb::PauseWorkOrderRequest req;
+    req.set_request_id(request_id.empty() ? NewId(absl::Now()) : request_id);
+    req.set_id(id);
+    req.set_reason_code(code);
+    req.set_note("住户出差，电话约定周六上门");
+    if (agreed) req.mutable_agreement()->set_method(pb::AGREEMENT_METHOD_PHONE);
+    return Call(&Stub::PauseWorkOrder, token, req, o);
+  }
+  grpc::Status Decide(const std::string& id, const std::string& token, bool approve,
+                      pb::WorkOrder* o) {
+    pb::DecidePauseRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_id(id);
+    req.set_approve(approve);
+    req.set_note(approve ? "配件需住户自购，同意暂停" : "可先上门查看，不同意暂停");
+    return Call(&Stub::DecidePause, token, req, o);
+  }
+  grpc::Status Resume(const std::string& id, const std::string& token, pb::WorkOrder* o) {
+    pb::ResumeWorkOrderRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_id(id);
+    return Call(&Stub::ResumeWorkOrder, token, req, o);
+  }
+  static absl::Duration Spent(const pb::WorkOrder& o) { return FromProtoDuration(o.sla_spent()); }
+};
+
+// Issue 27 §1 ("deadlines across the 2026 Spring Festival with its make-up days"), on the
+// State Council's notice compiled in (国务院办公厅关于2026年部分节假日安排的通知: 2月15日至
+// 23日放假调休，2月14日（周六）、2月28日（周六）上班). A big repair's 72 h response counted
+// in working days is 3 working days: Friday 13 February from 10:00, the make-up Saturday,
+// then the festival skipped, Tuesday 24 and Wednesday 25 until 10:00.
+TEST_F(SlaCalendarTest, AWorkingDaysDeadlineSkipsTheSpringFestivalAndCountsItsMakeUpDay) {
+  clock_.Set(Shanghai(2026, 2, 13, 10));
+  pb::SlaPolicy policy;
+  policy.set_big_response_clock(common::SLA_CLOCK_WORKING_DAYS);
+  GroupPolicy(policy);
+  pb::WorkOrder o = CreateAt(clock_.Now(), common::PRIORITY_BIG);
+  EXPECT_EQ(o.sla_clock(), "response");
+  EXPECT_EQ(o.sla_clock_kind(), common::SLA_CLOCK_WORKING_DAYS);
+  EXPECT_EQ(FromProtoTime(o.sla_deadline()), Shanghai(2026, 2, 25, 10));
+  // The warning at 80 %: 57 h 36 min of working days (14 h + 24 h + 19 h 36 min).
+  EXPECT_EQ(FromProtoTime(o.sla_warn_time()), Shanghai(2026, 2, 24, 19, 36));
+  EXPECT_NE(o.sla_due_reason().find("春节"), std::string::npos) << o.sla_due_reason();
+  EXPECT_NE(o.sla_due_reason().find("2026-02-25"), std::string::npos) << o.sla_due_reason();
+  std::cout << "FIGURE big repair 72 h on working days from 2026-02-13 10:00: "
+            << o.sla_due_reason() << "\n";
+  // A small repair keeps the seeds' elapsed 24 h (the default clock).
+  pb::WorkOrder small = CreateAt(clock_.Now(), common::PRIORITY_SMALL);
+  EXPECT_EQ(small.sla_clock_kind(), common::SLA_CLOCK_ELAPSED);
+  EXPECT_EQ(FromProtoTime(small.sla_deadline()), Shanghai(2026, 2, 14, 10));
+  // Nothing fires over the festival; the warning and the breach at their times, once.
+  EXPECT_EQ(*jobs_->FireDeadlines(Shanghai(2026, 2, 23, 23)), 1);  // the small one's breach
+  EXPECT_EQ(*jobs_->FireDeadlines(Shanghai(2026, 2, 24, 19, 35)), 0);
+  EXPECT_EQ(*jobs_->FireDeadlines(Shanghai(2026, 2, 24, 19, 36)), 1);
+  EXPECT_EQ(*jobs_->FireDeadlines(Shanghai(2026, 2, 25, 9, 59)), 0);
+  EXPECT_EQ(*jobs_->FireDeadlines(Shanghai(2026, 2, 25, 10)), 1);
+  EXPECT_EQ(*jobs_->FireDeadlines(Shanghai(2026, 2, 26, 10)), 0);
+
+  // Office hours: a small repair's 24 h counted in office hours (7 h a day by default).
+  policy.set_small_fix_clock(common::SLA_CLOCK_OFFICE_HOURS);
+  policy.set_small_fix_hours(14);
+  GroupPolicy(policy);
+  pb::WorkOrder office = CreateAt(clock_.Now(), common::PRIORITY_SMALL);
+  // Friday 10:00–12:00 and 13:30–17:30 (6 h), the make-up Saturday (7 h), then 1 h on
+  // Tuesday 24 February from 09:00.
+  EXPECT_EQ(FromProtoTime(office.sla_deadline()), Shanghai(2026, 2, 24, 10));
+
+  // An emergency's minutes are always elapsed time.
+  policy.set_emergency_clock(common::SLA_CLOCK_WORKING_DAYS);
+  pb::UpdateSlaPolicyRequest bad;
+  bad.set_request_id("emergency-clock");
+  *bad.mutable_policy() = policy;
+  pb::SlaPolicy out;
+  grpc::Status st = Call(&Stub::UpdateSlaPolicy, Token({"group_admin"}), bad, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "policy.emergency_clock");
+  // Field by field with update_mask, as the other fields.
+  pb::UpdateSlaPolicyRequest masked;
+  masked.set_request_id("clock-mask");
+  masked.mutable_policy()->set_estate_id(estate_);
+  masked.mutable_policy()->set_small_fix_clock(common::SLA_CLOCK_WORKING_DAYS);
+  masked.mutable_update_mask()->add_paths("small_fix_clock");
+  ASSERT_TRUE(Call(&Stub::UpdateSlaPolicy, Token({"estate_manager"}), masked, &out).ok());
+  EXPECT_EQ(out.small_fix_clock(), common::SLA_CLOCK_WORKING_DAYS);
+  EXPECT_EQ(out.big_response_clock(), common::SLA_CLOCK_WORKING_DAYS);  // the group's
+  EXPECT_EQ(out.emergency_clock(), common::SLA_CLOCK_ELAPSED);
+}
+
+// Issue 27 §1 ("changing the calendar re-computes open deadlines forward and never loses
+// time already spent"; "a calendar edited mid-deadline ... durable timers that fire once").
+TEST_F(SlaCalendarTest, ACalendarEditedMidDeadlineMovesItForwardKeepingTheTimeSpent) {
+  clock_.Set(Shanghai(2026, 3, 2, 10));  // a Monday
+  pb::SlaPolicy policy;
+  policy.set_small_fix_clock(common::SLA_CLOCK_WORKING_DAYS);
+  policy.set_small_fix_hours(48);
+  GroupPolicy(policy);
+  pb::WorkOrder o = CreateAt(clock_.Now(), common::PRIORITY_SMALL);
+  EXPECT_EQ(FromProtoTime(o.sla_deadline()), Shanghai(2026, 3, 4, 10));
+  EXPECT_EQ(FromProtoTime(o.sla_warn_time()), Shanghai(2026, 3, 4, 0, 24));  // 38 h 24 min
+  // An order of another estate with its own calendar, and another group's event.
+  std::string before = Snapshot();
+  CalendarChanged("year 2026\noff 2026-03-03..2026-03-04 停电检修\n", 1, "", NewId(absl::Now()));
+  EXPECT_EQ(Snapshot(), before);
+
+  // Tuesday 10:00: the group declares Tuesday and Wednesday days off (停电检修).
+  clock_.Set(Shanghai(2026, 3, 3, 10));
+  const std::string edit = "year 2026\noff 2026-03-03..2026-03-04 停电检修\n";
+  CalendarChanged(edit, 1);
+  pb::WorkOrder moved = Get(o.id());
+  // 24 h already counted (Monday 14 h, Tuesday until 10:00 on the calendar then in force)
+  // are kept; the other 24 h are Thursday's.
+  EXPECT_EQ(Spent(moved), absl::Hours(24));
+  EXPECT_EQ(FromProtoTime(moved.sla_deadline()), Shanghai(2026, 3, 6, 0));
+  EXPECT_EQ(FromProtoTime(moved.sla_warn_time()), Shanghai(2026, 3, 5, 14, 24));
+  EXPECT_NE(moved.sla_due_reason().find("停电检修"), std::string::npos) << moved.sla_due_reason();
+  std::cout << "FIGURE small repair 48 h on working days, calendar edited mid-deadline: "
+            << moved.sla_due_reason() << "\n";
+  // A replay of the same version changes nothing (the spent time is not counted twice).
+  clock_.Set(Shanghai(2026, 3, 3, 12));
+  CalendarChanged(edit, 1);
+  EXPECT_EQ(Spent(Get(o.id())), absl::Hours(24));
+  EXPECT_EQ(Get(o.id()).version(), moved.version());
+
+  // The old warning time passes without a warning; at the new one it fires once, with two
+  // replicas racing; the breach once at the new deadline.
+  EXPECT_EQ(*jobs_->FireDeadlines(Shanghai(2026, 3, 4, 0, 30)), 0);
+  EXPECT_EQ(*jobs_->FireDeadlines(Shanghai(2026, 3, 4, 10, 30)), 0);
+  auto db2 = Db::Open(db_->options());
+  ASSERT_TRUE(db2.ok());
+  DispatchJobs replica(**db2);
+  for (absl::Time t : {Shanghai(2026, 3, 5, 14, 24), Shanghai(2026, 3, 6, 0)}) {
+    std::atomic<int> fired{0};
+    std::vector<std::thread> threads;
+    for (int r = 0; r < 2; ++r) {
+      threads.emplace_back([&, r] {
+        for (int i = 0; i < 10; ++i) {
+          auto n = (r == 0 ? *jobs_ : replica).FireDeadlines(t);
+          if (n.ok()) fired += *n;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(fired.load(), 1);
+  }
+  ASSERT_EQ(Events("dispatch.sla.warning").size(), 1u);
+  ASSERT_EQ(Events("dispatch.sla.breached").size(), 1u);
+  EXPECT_EQ(FromProtoTime(Payload(Events("dispatch.sla.breached")[0]).sla_deadline()),
+            Shanghai(2026, 3, 6, 0));
+
+  // The edit withdrawn (version 2): the order, breached, is not re-armed for a time passed.
+  clock_.Set(Shanghai(2026, 3, 6, 9));
+  CalendarChanged("", 2);
+  EXPECT_TRUE(Get(o.id()).sla_breached());
+  EXPECT_EQ(*jobs_->FireDeadlines(Shanghai(2026, 3, 7, 9)), 0);
+}
+
+// Issue 27 §2: a pause with the resident's agreement (by phone) stops the clock at once;
+// while paused nothing fires; resumed, the due time is computed from the time spent.
+TEST_F(SlaCalendarTest, APauseWithTheResidentsAgreementStopsTheClockAndKeepsItsHistory) {
+  pb::WorkOrder o = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  std::string worker = o.workers(0).staff_id();
+  ASSERT_TRUE(Accept(o.id(), worker, &o).ok());
+  clock_.Advance(absl::Hours(2));
+  pb::WorkOrder paused;
+  ASSERT_TRUE(Pause(o.id(), Tech(worker), &paused).ok());
+  EXPECT_TRUE(paused.sla_paused());
+  EXPECT_FALSE(paused.sla_running());
+  EXPECT_EQ(Spent(paused), absl::Hours(2));
+  ASSERT_EQ(paused.pauses_size(), 1);
+  const pb::Pause& p = paused.pauses(0);
+  EXPECT_EQ(p.state(), pb::PAUSE_STATE_ACTIVE);
+  EXPECT_EQ(p.reason_code(), "NOT_HOME");
+  EXPECT_EQ(p.reason_label(), "住户不在家");
+  EXPECT_EQ(p.agreement().method(), pb::AGREEMENT_METHOD_PHONE);
+  EXPECT_EQ(p.agreement().recorded_by().subject(), worker);
+  EXPECT_EQ(FromProtoTime(p.paused_at()), kStart + absl::Hours(2));
+  EXPECT_EQ(p.requested_by().subject(), worker);
+  // While paused: no warning, breach or SLA escalation, however long.
+  EXPECT_EQ(*jobs_->FireDeadlines(kStart + absl::Hours(40)), 0);
+  EXPECT_EQ(*jobs_->Escalate(kStart + absl::Hours(40)), 0);
+  // Pausing a paused order, resuming twice: refused with a reason.
+  pb::WorkOrder out;
+  EXPECT_EQ(Reason(Pause(o.id(), Tech(worker), &out)), "ALREADY_PAUSED");
+  clock_.Advance(absl::Hours(30));
+  pb::WorkOrder resumed;
+  ASSERT_TRUE(Resume(o.id(), Agent(), &resumed).ok());
+  EXPECT_FALSE(resumed.sla_paused());
+  EXPECT_EQ(Spent(resumed), absl::Hours(2));
+  EXPECT_EQ(FromProtoTime(resumed.sla_deadline()), clock_.Now() + absl::Hours(22));
+  EXPECT_EQ(resumed.pauses(0).state(), pb::PAUSE_STATE_RESUMED);
+  EXPECT_EQ(FromProtoTime(resumed.pauses(0).resumed_at()), clock_.Now());
+  EXPECT_EQ(resumed.pauses(0).resumed_by().subject(), "staff-agent");
+  grpc::Status again = Resume(o.id(), Agent(), &out);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(again), "NOT_PAUSED");
+  // The events: paused and resumed, with the pause's id and reason code, no note, no names.
+  auto paused_events = Events("dispatch.work_order.paused");
+  auto resumed_events = Events("dispatch.work_order.resumed");
+  ASSERT_EQ(paused_events.size(), 1u);
+  ASSERT_EQ(resumed_events.size(), 1u);
+  ev::WorkOrderChanged e = Payload(paused_events[0]);
+  EXPECT_EQ(e.pause_id(), p.id());
+  EXPECT_EQ(e.pause_reason_code(), "NOT_HOME");
+  EXPECT_TRUE(e.sla_paused());
+  EXPECT_EQ(paused_events[0].SerializeAsString().find("出差"), std::string::npos);
+  EXPECT_FALSE(Payload(resumed_events[0]).sla_paused());
+  // Work done 20 h later: met counting the pause (22 h of 24), missed as if never paused.
+  clock_.Advance(absl::Hours(20));
+  ASSERT_TRUE(Progress(o.id(), worker, pb::PROGRESS_STEP_ON_SITE, &out).ok());
+  ASSERT_TRUE(Progress(o.id(), worker, pb::PROGRESS_STEP_WORK_DONE, &out).ok());
+  EXPECT_TRUE(out.sla_met());
+  EXPECT_FALSE(out.sla_met_unpaused());
+  EXPECT_EQ(FromProtoDuration(out.sla_spent_unpaused()), absl::Hours(52));
+  // A done order does not pause.
+  grpc::Status done = Pause(o.id(), Tech(worker), &out);
+  EXPECT_EQ(done.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(done), "NOT_PAUSABLE");
+}
+
+// Issue 27 §2 ("a pause needs the resident's agreement recorded or a supervisor's
+// approval"): without agreement the pause is requested and the clock runs; an approval
+// stops it from the approval; a refusal leaves it running. Team leads and supervisors decide.
+TEST_F(SlaCalendarTest, APauseWithoutAgreementWaitsForASupervisorsApproval) {
+  pb::WorkOrder o = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  std::string worker = o.workers(0).staff_id();
+  pb::WorkOrder requested;
+  ASSERT_TRUE(Pause(o.id(), Tech(worker), &requested, "RESIDENT_BUYS_PART", false).ok());
+  EXPECT_FALSE(requested.sla_paused());
+  EXPECT_TRUE(requested.sla_running());
+  EXPECT_EQ(requested.pauses(0).state(), pb::PAUSE_STATE_REQUESTED);
+  ASSERT_EQ(Events("dispatch.work_order.pause_requested").size(), 1u);
+  EXPECT_EQ(Payload(Events("dispatch.work_order.pause_requested")[0]).pause_reason_code(),
+            "RESIDENT_BUYS_PART");
+  pb::WorkOrder out;
+  EXPECT_EQ(Reason(Pause(o.id(), Tech(worker), &out)), "PAUSE_REQUESTED");
+  // A technician does not approve; an agent neither.
+  std::string before = Snapshot();
+  EXPECT_EQ(Decide(o.id(), Tech(worker), true, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Decide(o.id(), Agent(), true, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Snapshot(), before);
+  // The clock ran for the hour the request waited.
+  clock_.Advance(absl::Hours(1));
+  pb::WorkOrder approved;
+  ASSERT_TRUE(Decide(o.id(), Sup(), true, &approved).ok());
+  EXPECT_TRUE(approved.sla_paused());
+  EXPECT_EQ(Spent(approved), absl::Hours(1));
+  EXPECT_EQ(approved.pauses(0).state(), pb::PAUSE_STATE_ACTIVE);
+  EXPECT_EQ(FromProtoTime(approved.pauses(0).paused_at()), kStart + absl::Hours(1));
+  EXPECT_TRUE(approved.pauses(0).decision().approved());
+  EXPECT_EQ(approved.pauses(0).decision().decided_by().subject(), "staff-supervisor");
+  EXPECT_EQ(Events("dispatch.work_order.paused").size(), 1u);
+  EXPECT_EQ(Reason(Decide(o.id(), Sup(), true, &out)), "NO_PAUSE_REQUESTED");
+
+  // Refused: the clock never stopped; another pause may be asked later.
+  pb::WorkOrder r = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  ASSERT_TRUE(Pause(r.id(), Lead(), &r, "RESCHEDULED", false).ok());
+  clock_.Advance(absl::Hours(1));
+  pb::WorkOrder refused;
+  ASSERT_TRUE(Decide(r.id(), Lead(), false, &refused).ok());
+  EXPECT_EQ(refused.pauses(0).state(), pb::PAUSE_STATE_REFUSED);
+  EXPECT_FALSE(refused.pauses(0).decision().approved());
+  EXPECT_FALSE(refused.sla_paused());
+  EXPECT_EQ(FromProtoTime(refused.sla_deadline()), kStart + absl::Hours(25));  // made at 1 h
+  EXPECT_EQ(Events("dispatch.work_order.pause_refused").size(), 1u);
+  ASSERT_TRUE(Pause(r.id(), Lead(), &out).ok());
+  EXPECT_EQ(out.pauses_size(), 2);
+  EXPECT_TRUE(out.sla_paused());
+}
+
+// Issue 27 §2 ("the time paused is kept when the policy changes"; "pauses under a changed
+// policy"): pause, change the SLA policy and the calendar, resume: the spent time, the
+// window and the pause history are intact.
+TEST_F(SlaCalendarTest, APauseSurvivesAChangedPolicyAndCalendar) {
+  clock_.Set(Shanghai(2026, 3, 2, 10));
+  pb::SlaPolicy policy;
+  policy.set_small_fix_clock(common::SLA_CLOCK_WORKING_DAYS);
+  policy.set_small_fix_hours(48);
+  GroupPolicy(policy);
+  pb::WorkOrder o = CreateAt(clock_.Now(), common::PRIORITY_SMALL);
+  clock_.Set(Shanghai(2026, 3, 2, 16));
+  pb::WorkOrder paused;
+  ASSERT_TRUE(Pause(o.id(), Agent(), &paused).ok());
+  EXPECT_EQ(Spent(paused), absl::Hours(6));
+  // The policy changes (another window and clock) and the calendar (Wednesday off).
+  policy.set_small_fix_clock(common::SLA_CLOCK_OFFICE_HOURS);
+  policy.set_small_fix_hours(4);
+  GroupPolicy(policy);
+  clock_.Set(Shanghai(2026, 3, 3, 9));
+  CalendarChanged("year 2026\noff 2026-03-04 停水\n", 1);
+  pb::WorkOrder still = Get(o.id());
+  EXPECT_TRUE(still.sla_paused());
+  EXPECT_EQ(Spent(still), absl::Hours(6));
+  EXPECT_EQ(still.pauses_size(), 1);
+  clock_.Set(Shanghai(2026, 3, 3, 12));
+  pb::WorkOrder resumed;
+  ASSERT_TRUE(Resume(o.id(), Agent(), &resumed).ok());
+  EXPECT_EQ(Spent(resumed), absl::Hours(6));
+  EXPECT_EQ(resumed.sla_clock_kind(), common::SLA_CLOCK_WORKING_DAYS);
+  EXPECT_EQ(FromProtoDuration(resumed.sla_window()), absl::Hours(48));
+  // 42 h left from Tuesday 12:00: Tuesday's 12 h, Wednesday off, Thursday 24 h, Friday 6 h.
+  EXPECT_EQ(FromProtoTime(resumed.sla_deadline()), Shanghai(2026, 3, 6, 6));
+  ASSERT_EQ(resumed.pauses_size(), 1);
+  EXPECT_EQ(FromProtoTime(resumed.pauses(0).paused_at()), Shanghai(2026, 3, 2, 16));
+  EXPECT_EQ(FromProtoTime(resumed.pauses(0).resumed_at()), Shanghai(2026, 3, 3, 12));
+  // As if never paused: Monday's 14 h and Tuesday's 12 h.
+  EXPECT_EQ(FromProtoDuration(resumed.sla_spent_unpaused()), absl::Hours(26));
+}
+
+// Issue 27 §2, the bad cases: an unknown reason, a missing agreement method, a completed
+// order, another group's order, a technician deciding; and request ids replayed.
+TEST_F(SlaCalendarTest, BadPausesAreRefusedAndChangeNothingAndRetriesReplay) {
+  pb::WorkOrder o = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  std::string before = Snapshot();
+  pb::WorkOrder out;
+  grpc::Status st = Pause(o.id(), Agent(), &out, "ON_HOLIDAY");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "reason_code");
+  pb::PauseWorkOrderRequest no_method;
+  no_method.set_request_id("no-method");
+  no_method.set_id(o.id());
+  no_method.set_reason_code("NOT_HOME");
+  no_method.mutable_agreement();
+  EXPECT_EQ(Field(Call(&Stub::PauseWorkOrder, Agent(), no_method, &out)), "agreement.method");
+  st = Pause(o.id(), Token({"supervisor"}, "", "*", NewId(absl::Now())), &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  st = Pause(o.id(), Tech(w2_ == o.workers(0).staff_id() ? w1_ : w2_), &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);  // not its worker
+  st = Resume(o.id(), Agent(), &out);
+  EXPECT_EQ(Reason(st), "NOT_PAUSED");
+  EXPECT_EQ(Snapshot(), before);
+
+  // A request id retried returns the first answer and pauses once; reused for another
+  // request it is refused.
+  pb::WorkOrder first, retry;
+  ASSERT_TRUE(Pause(o.id(), Agent(), &first, "NOT_HOME", true, "pause-1").ok());
+  ASSERT_TRUE(Pause(o.id(), Agent(), &retry, "NOT_HOME", true, "pause-1").ok());
+  EXPECT_EQ(first.SerializeAsString(), retry.SerializeAsString());
+  EXPECT_EQ(Get(o.id()).pauses_size(), 1);
+  st = Pause(o.id(), Agent(), &retry, "RESCHEDULED", true, "pause-1");
+  EXPECT_EQ(Reason(st), "REQUEST_ID_REUSED");
+
+  // The group's own list of reasons (group_admin only), seeded until then.
+  pb::PauseReasons reasons;
+  ASSERT_TRUE(Call(&Stub::GetPauseReasons, Agent(), pb::GetPauseReasonsRequest(), &reasons).ok());
+  ASSERT_EQ(reasons.reasons_size(), 3);
+  EXPECT_EQ(reasons.reasons(0).label(), "住户不在家");
+  EXPECT_EQ(reasons.version(), 0);
+  pb::UpdatePauseReasonsRequest update;
+  update.set_request_id("reasons-1");
+  auto* r = update.add_reasons();
+  r->set_code("WAIT_PROPERTY_PART");
+  r->set_label("等物业采购配件");
+  EXPECT_EQ(Call(&Stub::UpdatePauseReasons, Sup(), update, &reasons).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  update.add_reasons()->set_code("bad code");
+  EXPECT_EQ(Field(Call(&Stub::UpdatePauseReasons, Token({"group_admin"}), update, &reasons)),
+            "reasons[1].code");
+  update.mutable_reasons()->RemoveLast();
+  update.set_request_id("reasons-2");
+  ASSERT_TRUE(Call(&Stub::UpdatePauseReasons, Token({"group_admin"}), update, &reasons).ok());
+  EXPECT_EQ(reasons.version(), 1);
+  // The pause made with the old list keeps its code and label.
+  EXPECT_EQ(Get(o.id()).pauses(0).reason_label(), "住户不在家");
+  pb::WorkOrder other = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  EXPECT_EQ(Field(Pause(other.id(), Agent(), &out, "NOT_HOME")), "reason_code");
+  EXPECT_TRUE(Pause(other.id(), Agent(), &out, "WAIT_PROPERTY_PART").ok());
+  // A cancelled order does not pause; a paused order cancelled ends its pause.
+  pb::CancelWorkOrderRequest cancel;
+  cancel.set_request_id("cancel-paused");
+  cancel.set_id(other.id());
+  cancel.set_reason("住户不再需要");
+  ASSERT_TRUE(Call(&Stub::CancelWorkOrder, Agent(), cancel, &out).ok());
+  EXPECT_EQ(out.pauses(0).state(), pb::PAUSE_STATE_RESUMED);
+  EXPECT_FALSE(out.sla_paused());
+  EXPECT_EQ(Reason(Pause(other.id(), Agent(), &out, "WAIT_PROPERTY_PART")), "NOT_PAUSABLE");
+}
+
+// Issue 27 §2 ("reports show SLA met with and without pauses, and the pause time per worker
+// and per estate, so pausing cannot hide misses").
+TEST_F(SlaCalendarTest, TheReportShowsSlaMetWithAndWithoutPausesAndThePauseTime) {
+  pb::WorkOrder a = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  pb::WorkOrder b = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  std::string wa = a.workers(0).staff_id(), wb = b.workers(0).staff_id();
+  ASSERT_NE(wa, wb);
+  pb::WorkOrder out;
+  ASSERT_TRUE(Accept(a.id(), wa, &out).ok());
+  ASSERT_TRUE(Accept(b.id(), wb, &out).ok());
+  // a: paused 10 h by agreement, done at 30 h: met counting the pause, missed without it.
+  clock_.Advance(absl::Hours(2));
+  ASSERT_TRUE(Pause(a.id(), Tech(wa), &out).ok());
+  clock_.Advance(absl::Hours(10));
+  ASSERT_TRUE(Resume(a.id(), Tech(wa), &out).ok());
+  // b: done at 12 h, never paused: met both ways.
+  ASSERT_TRUE(Progress(b.id(), wb, pb::PROGRESS_STEP_ON_SITE, &out).ok());
+  ASSERT_TRUE(Progress(b.id(), wb, pb::PROGRESS_STEP_WORK_DONE, &out).ok());
+  clock_.Advance(absl::Hours(18));
+  ASSERT_TRUE(Progress(a.id(), wa, pb::PROGRESS_STEP_ON_SITE, &out).ok());
+  ASSERT_TRUE(Progress(a.id(), wa, pb::PROGRESS_STEP_WORK_DONE, &out).ok());
+
+  pb::GetSlaReportRequest req;
+  req.set_estate_id(estate_);
+  req.set_year(2026);
+  req.set_month(11);
+  pb::SlaReport report;
+  grpc::Status st = Call(&Stub::GetSlaReport, Token({"quality_inspector"}), req, &report);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(report.estates_size(), 1);
+  const pb::SlaFigures& f = report.estates(0).figures();
+  EXPECT_EQ(f.orders(), 2);
+  EXPECT_EQ(f.sla_met(), 2);
+  EXPECT_EQ(f.sla_met_unpaused(), 1);
+  EXPECT_EQ(f.pauses(), 1);
+  EXPECT_EQ(FromProtoDuration(f.paused()), absl::Hours(10));
+  std::cout << "FIGURE SLA report 2026-11: orders " << f.orders() << ", met with pauses "
+            << f.sla_met() << ", met without pauses " << f.sla_met_unpaused() << ", paused "
+            << absl::FormatDuration(FromProtoDuration(f.paused())) << "\n";
+  ASSERT_EQ(report.workers_size(), 2);
+  for (const auto& w : report.workers()) {
+    if (w.staff_id() == wa) {
+      EXPECT_EQ(w.figures().sla_met(), 1);
+      EXPECT_EQ(w.figures().sla_met_unpaused(), 0);
+      EXPECT_EQ(FromProtoDuration(w.figures().paused()), absl::Hours(10));
+    } else {
+      EXPECT_EQ(w.staff_id(), wb);
+      EXPECT_EQ(w.figures().sla_met_unpaused(), 1);
+      EXPECT_EQ(w.figures().pauses(), 0);
+    }
+  }
+  // Another month is empty; readers only; the month is checked; tenancy.
+  req.set_month(10);
+  ASSERT_TRUE(Call(&Stub::GetSlaReport, Lead(), req, &report).ok());
+  EXPECT_EQ(report.estates(0).figures().orders(), 0);
+  EXPECT_EQ(Call(&Stub::GetSlaReport, Tech(wa), req, &report).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  req.set_month(13);
+  EXPECT_EQ(Field(Call(&Stub::GetSlaReport, Lead(), req, &report)), "month");
+  req.set_month(11);
+  ASSERT_TRUE(Call(&Stub::GetSlaReport, Token({"supervisor"}, "", "*", NewId(absl::Now())), req,
+                   &report)
+                  .ok());
+  EXPECT_EQ(report.estates(0).figures().orders(), 0);
+  EXPECT_EQ(Call(&Stub::GetSlaReport, Token({"supervisor"}, "", other_estate_), req, &report)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace

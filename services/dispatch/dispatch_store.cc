@@ -1,5 +1,7 @@
 #include "services/dispatch/dispatch_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "shared/proto_time.h"
 #include "shared/sql.h"
@@ -156,6 +158,28 @@ const sql::Statement kOrderInsert = statements.Add(
     WUYE_SQL_TIME("$14") ", " WUYE_SQL_TIME("$14") ", $15::bytea, $16) "
     "ON CONFLICT DO NOTHING RETURNING 1");
 
+// The SLA progress columns, mirrored from the order (issue 27).
+const sql::Statement kOrderSla = statements.Add(
+    "dp_order_sla",
+    "UPDATE work_orders SET sla_spent_us = CASE WHEN $7::boolean THEN $3::bigint END, "
+    "sla_settled_at = CASE WHEN $7::boolean THEN " WUYE_SQL_TIME("$4") " END, "
+    "sla_running = CASE WHEN $7::boolean THEN $5::boolean END, "
+    "sla_stopped_at = " WUYE_SQL_TIME_OR_NULL("$6") ", "
+    "sla_met = CASE WHEN $6::bigint >= 0 THEN $8::boolean END, "
+    "sla_met_unpaused = CASE WHEN $6::bigint >= 0 THEN $9::boolean END "
+    "WHERE group_id = $1 AND id = $2");
+
+static void PutSla(pqxx::work& tx, const pb::WorkOrder& o) {
+  bool progress = HasProgress(o);
+  tx.exec_prepared(kOrderSla, o.group_id(), o.id(),
+                   absl::ToInt64Microseconds(FromProtoDuration(o.sla_spent())),
+                   Micros(FromProtoTime(o.sla_settled_time())), o.sla_running(),
+                   progress && o.has_sla_stopped_time()
+                       ? Micros(FromProtoTime(o.sla_stopped_time()))
+                       : int64_t{-1},
+                   progress, o.sla_met(), o.sla_met_unpaused());
+}
+
 bool DispatchStore::Insert(pqxx::work& tx, const pb::WorkOrder& o, const std::string& origin_ref,
                            absl::Time next_sla, absl::Time next_escalation) {
   pqxx::result res = tx.exec_prepared(
@@ -164,6 +188,7 @@ bool DispatchStore::Insert(pqxx::work& tx, const pb::WorkOrder& o, const std::st
       origin_ref, o.location().has_unit_id() ? o.location().unit_id() : std::string(),
       ArrayOf(ActiveWorkers(o)), MicrosOrNull(next_sla), MicrosOrNull(next_escalation), o.version(),
       Micros(FromProtoTime(o.create_time())), tx.esc_raw(o.SerializeAsString()), IsRepair(o));
+  if (!res.empty()) PutSla(tx, o);
   return !res.empty();
 }
 
@@ -185,6 +210,7 @@ void DispatchStore::Update(pqxx::work& tx, const pb::WorkOrder& o, absl::Time ne
                    ArrayOf(ActiveWorkers(o)), MicrosOrNull(next_sla), MicrosOrNull(next_escalation),
                    MicrosOrNull(completed), o.version(), Micros(FromProtoTime(o.update_time())),
                    tx.esc_raw(o.SerializeAsString()));
+  PutSla(tx, o);
   if (loads_changed) SyncLoads(tx, o);
 }
 
@@ -415,6 +441,125 @@ const sql::Statement kPriceStandard = statements.Add(
 void DispatchStore::PutStandardPrice(pqxx::work& tx, const std::string& group,
                                      const BillingPrice& p) {
   tx.exec_prepared(kPriceStandard, group, p.item_code, p.name, p.price_fen, p.per, p.version);
+}
+
+// ---- SLA progress and pauses ----------------------------------------------------------------
+
+const sql::Statement kPausePut = statements.Add(
+    "dp_pause_put",
+    "INSERT INTO work_order_pauses (id, group_id, estate_id, work_order_id, reason_code, "
+    "worker_ids, paused_at, resumed_at) VALUES ($3, $1, $2, $4, $5, $6::uuid[], "
+    WUYE_SQL_TIME("$7") ", " WUYE_SQL_TIME_OR_NULL("$8") ") "
+    "ON CONFLICT (id) DO UPDATE SET resumed_at = EXCLUDED.resumed_at "
+    "WHERE work_order_pauses.group_id = EXCLUDED.group_id");
+
+void DispatchStore::PutPause(pqxx::work& tx, const pb::WorkOrder& o, const pb::Pause& p) {
+  std::vector<std::string> workers(p.worker_ids().begin(), p.worker_ids().end());
+  tx.exec_prepared(kPausePut, o.group_id(), o.estate_id(), p.id(), o.id(), p.reason_code(),
+                   ArrayOf(workers), Micros(FromProtoTime(p.paused_at())),
+                   p.has_resumed_at() ? Micros(FromProtoTime(p.resumed_at())) : int64_t{-1});
+}
+
+const sql::Statement kOpenClocks = statements.Add(
+    "dp_open_clocks",
+    "SELECT data FROM work_orders WHERE group_id = $1 AND ($2 = '' OR estate_id = "
+    "NULLIF($2, '')::uuid) AND sla_settled_at IS NOT NULL AND sla_stopped_at IS NULL "
+    "AND state NOT IN (8, 9) ORDER BY id FOR UPDATE");
+
+std::vector<pb::WorkOrder> DispatchStore::OpenClocks(pqxx::work& tx, const std::string& group,
+                                                     const std::string& estate) {
+  return Orders(tx.exec_prepared(kOpenClocks, group, estate));
+}
+
+const sql::Statement kReasonsGet = statements.Add(
+    "dp_reasons_get", "SELECT data, version FROM pause_reasons WHERE group_id = $1");
+
+std::optional<pb::PauseReasons> DispatchStore::PauseReasons(pqxx::work& tx,
+                                                            const std::string& group) {
+  pqxx::result res = tx.exec_prepared(kReasonsGet, group);
+  if (res.empty()) return std::nullopt;
+  pb::PauseReasons out = Parse<pb::PauseReasons>(res[0][0]);
+  out.set_version(res[0][1].as<int64_t>());
+  return out;
+}
+
+const sql::Statement kReasonsPut = statements.Add(
+    "dp_reasons_put",
+    "INSERT INTO pause_reasons (group_id, data, version, updated_at) VALUES ($1, $2::bytea, 1, "
+    WUYE_SQL_TIME("$3") ") ON CONFLICT (group_id) DO UPDATE SET data = EXCLUDED.data, "
+    "version = pause_reasons.version + 1, updated_at = EXCLUDED.updated_at RETURNING version");
+
+pb::PauseReasons DispatchStore::PutPauseReasons(pqxx::work& tx, const std::string& group,
+                                                pb::PauseReasons reasons, absl::Time now) {
+  reasons.clear_version();
+  pqxx::result res =
+      tx.exec_prepared(kReasonsPut, group, tx.esc_raw(reasons.SerializeAsString()), Micros(now));
+  reasons.set_version(res[0][0].as<int64_t>());
+  return reasons;
+}
+
+const sql::Statement kOrderEstates = statements.Add(
+    "dp_order_estates",
+    "SELECT DISTINCT estate_id::text FROM work_orders WHERE group_id = $1 ORDER BY 1");
+
+std::vector<std::string> DispatchStore::OrderEstates(pqxx::work& tx, const std::string& group) {
+  std::vector<std::string> out;
+  for (const auto& r : tx.exec_prepared(kOrderEstates, group)) out.push_back(Text(r[0]));
+  return out;
+}
+
+// Orders whose clock stopped in [from, to) (not cancelled), per estate ('' ) and per worker.
+const sql::Statement kSlaMet = statements.Add(
+    "dp_sla_met",
+    "SELECT '' AS staff, count(*)::int, (count(*) FILTER (WHERE sla_met))::int, "
+    "(count(*) FILTER (WHERE sla_met_unpaused))::int FROM work_orders WHERE group_id = $1 "
+    "AND estate_id = $2::uuid AND sla_stopped_at >= " WUYE_SQL_TIME("$3") " AND sla_stopped_at < "
+    WUYE_SQL_TIME("$4") " AND state <> 9 "
+    "UNION ALL SELECT w::text, count(*)::int, (count(*) FILTER (WHERE sla_met))::int, "
+    "(count(*) FILTER (WHERE sla_met_unpaused))::int FROM work_orders, unnest(worker_ids) w "
+    "WHERE group_id = $1 AND estate_id = $2::uuid AND sla_stopped_at >= " WUYE_SQL_TIME("$3") " "
+    "AND sla_stopped_at < " WUYE_SQL_TIME("$4") " AND state <> 9 GROUP BY w");
+
+// The time of pauses within [from, to) (an active pause until `now`), per estate and worker.
+const sql::Statement kSlaPaused = statements.Add(
+    "dp_sla_paused",
+    "WITH p AS (SELECT worker_ids, (extract(epoch FROM least(COALESCE(resumed_at, "
+    WUYE_SQL_TIME("$5") "), " WUYE_SQL_TIME("$4") ") - greatest(paused_at, " WUYE_SQL_TIME("$3")
+    ")) * 1000000)::bigint AS us FROM work_order_pauses WHERE group_id = $1 AND estate_id = "
+    "$2::uuid AND paused_at < " WUYE_SQL_TIME("$4") " AND COALESCE(resumed_at, "
+    WUYE_SQL_TIME("$5") ") > " WUYE_SQL_TIME("$3") ") "
+    "SELECT '' AS staff, count(*)::int, COALESCE(sum(us), 0)::bigint FROM p "
+    "UNION ALL SELECT w::text, count(*)::int, COALESCE(sum(us), 0)::bigint FROM p, "
+    "unnest(worker_ids) w GROUP BY w");
+
+std::vector<DispatchStore::SlaRow> DispatchStore::SlaRows(pqxx::work& tx, const std::string& group,
+                                                          const std::string& estate,
+                                                          absl::Time from, absl::Time to,
+                                                          absl::Time now) {
+  std::vector<SlaRow> rows;
+  auto row = [&](const std::string& staff) -> SlaRow& {
+    for (auto& r : rows) {
+      if (r.staff_id == staff) return r;
+    }
+    rows.push_back(SlaRow{staff});
+    return rows.back();
+  };
+  row("");  // the estate's row first, even when empty
+  for (const auto& r : tx.exec_prepared(kSlaMet, group, estate, Micros(from), Micros(to))) {
+    SlaRow& out = row(Text(r[0]));
+    out.orders = r[1].as<int>();
+    out.met = r[2].as<int>();
+    out.met_unpaused = r[3].as<int>();
+  }
+  for (const auto& r :
+       tx.exec_prepared(kSlaPaused, group, estate, Micros(from), Micros(to), Micros(now))) {
+    SlaRow& out = row(Text(r[0]));
+    out.pauses = r[1].as<int>();
+    out.paused = absl::Microseconds(r[2].as<int64_t>());
+  }
+  std::sort(rows.begin() + 1, rows.end(),
+            [](const SlaRow& a, const SlaRow& b) { return a.staff_id < b.staff_id; });
+  return rows;
 }
 
 // ---- timers ---------------------------------------------------------------------------------

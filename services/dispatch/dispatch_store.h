@@ -119,6 +119,28 @@ class DispatchStore {
   void PutBillingPrice(pqxx::work& tx, const std::string& group, const BillingPrice& price);
   void PutStandardPrice(pqxx::work& tx, const std::string& group, const BillingPrice& price);
 
+  // -- SLA progress and pauses (issue 27)
+  // The pause's row (the report's pause time), by its id.
+  void PutPause(pqxx::work& tx, const pb::WorkOrder& order, const pb::Pause& pause);
+  // The group's open orders whose clock counts (running or paused), of one estate or every
+  // estate (""), locked.
+  std::vector<pb::WorkOrder> OpenClocks(pqxx::work& tx, const std::string& group,
+                                        const std::string& estate);
+  // The group's list of pause reasons; nullopt: the seeded default.
+  std::optional<pb::PauseReasons> PauseReasons(pqxx::work& tx, const std::string& group);
+  pb::PauseReasons PutPauseReasons(pqxx::work& tx, const std::string& group,
+                                   pb::PauseReasons reasons, absl::Time now);
+  // The estates of the group that have orders.
+  std::vector<std::string> OrderEstates(pqxx::work& tx, const std::string& group);
+  // The report's figures of an estate for [from, to): per estate (staff_id "") and per worker.
+  struct SlaRow {
+    std::string staff_id;
+    int orders = 0, met = 0, met_unpaused = 0, pauses = 0;
+    absl::Duration paused;
+  };
+  std::vector<SlaRow> SlaRows(pqxx::work& tx, const std::string& group, const std::string& estate,
+                              absl::Time from, absl::Time to, absl::Time now);
+
   // -- timers (across groups, FOR UPDATE SKIP LOCKED)
   std::vector<pb::WorkOrder> DueSla(pqxx::work& tx, absl::Time now, int limit);
   std::vector<pb::WorkOrder> DueEscalations(pqxx::work& tx, absl::Time now, int limit);

@@ -264,6 +264,10 @@ pb::SlaPolicy DefaultPolicy() {
   emergency->set_priority(common::PRIORITY_EMERGENCY);
   emergency->set_accept_within_minutes(5);
   emergency->set_escalate_every_minutes(5);
+  // Issue 27 §1: the seeds' 24 h and 72 h are elapsed hours; a group may count working time.
+  p.set_small_fix_clock(common::SLA_CLOCK_ELAPSED);
+  p.set_big_response_clock(common::SLA_CLOCK_ELAPSED);
+  p.set_emergency_clock(common::SLA_CLOCK_ELAPSED);
   return p;
 }
 
@@ -284,6 +288,15 @@ pb::SlaPolicy MergePolicy(const pb::SlaPolicy& base, const pb::SlaPolicy& over) 
       take(over.escalate_every_minutes(), base.escalate_every_minutes()));
   out.set_repeat_repairs(take(over.repeat_repairs(), base.repeat_repairs()));
   out.set_repeat_window_days(take(over.repeat_window_days(), base.repeat_window_days()));
+  if (over.small_fix_clock() != common::SLA_CLOCK_UNSPECIFIED) {
+    out.set_small_fix_clock(over.small_fix_clock());
+  }
+  if (over.big_response_clock() != common::SLA_CLOCK_UNSPECIFIED) {
+    out.set_big_response_clock(over.big_response_clock());
+  }
+  if (over.emergency_clock() != common::SLA_CLOCK_UNSPECIFIED) {
+    out.set_emergency_clock(over.emergency_clock());
+  }
   for (const auto& step : over.escalations()) {
     pb::PriorityEscalation* into = nullptr;
     for (auto& mine : *out.mutable_escalations()) {
@@ -339,6 +352,17 @@ absl::Status CheckPolicy(const pb::SlaPolicy& p, absl::string_view field) {
   WUYE_RETURN_IF_ERROR(range(p.escalate_every_minutes(), "escalate_every_minutes", 1, 24 * 60));
   WUYE_RETURN_IF_ERROR(range(p.repeat_repairs(), "repeat_repairs", 2, 100));
   WUYE_RETURN_IF_ERROR(range(p.repeat_window_days(), "repeat_window_days", 1, 366));
+  if (!common::SlaClock_IsValid(p.small_fix_clock())) {
+    return FieldError(f("small_fix_clock"), "unknown clock");
+  }
+  if (!common::SlaClock_IsValid(p.big_response_clock())) {
+    return FieldError(f("big_response_clock"), "unknown clock");
+  }
+  // An emergency's 10 minutes (004_…, 5.2.5) are minutes of the clock, night or holiday.
+  if (p.emergency_clock() != common::SLA_CLOCK_UNSPECIFIED &&
+      p.emergency_clock() != common::SLA_CLOCK_ELAPSED) {
+    return FieldError(f("emergency_clock"), "an emergency's minutes are always elapsed time");
+  }
   for (int i = 0; i < p.escalations_size(); ++i) {
     const pb::PriorityEscalation& step = p.escalations(i);
     std::string at = absl::StrCat("escalations[", i, "].");
@@ -406,7 +430,8 @@ void StartSla(pb::WorkOrder& order, const SlaClock& clock) {
 }
 
 SlaEvent SlaDue(const pb::WorkOrder& order, absl::Time now) {
-  if (order.sla_clock().empty() || order.sla_stopped() || order.sla_breached()) {
+  if (order.sla_clock().empty() || order.sla_stopped() || order.sla_breached() ||
+      order.sla_paused()) {
     return SlaEvent::kNone;
   }
   if (now >= FromProtoTime(order.sla_deadline())) return SlaEvent::kBreach;
@@ -425,11 +450,316 @@ void FireSla(pb::WorkOrder& order, SlaEvent event, const Act& act) {
 }
 
 absl::Time NextSlaTime(const pb::WorkOrder& order) {
-  if (order.sla_clock().empty() || order.sla_stopped() || order.sla_breached()) {
+  if (order.sla_clock().empty() || order.sla_stopped() || order.sla_breached() ||
+      order.sla_paused()) {
     return absl::InfiniteFuture();
   }
   return order.sla_warned() ? FromProtoTime(order.sla_deadline())
                             : FromProtoTime(order.sla_warn_time());
+}
+
+// -- SLA clocks on the working calendar -------------------------------------------------
+
+google::protobuf::Duration ToProtoDuration(absl::Duration d) {
+  google::protobuf::Duration out;
+  int64_t seconds = absl::IDivDuration(d, absl::Seconds(1), &d);
+  out.set_seconds(seconds);
+  out.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(d)));
+  return out;
+}
+
+absl::Duration FromProtoDuration(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+::wuye::SlaClock ClockKindOf(common::SlaClock clock) {
+  switch (clock) {
+    case common::SLA_CLOCK_WORKING_DAYS:
+      return ::wuye::SlaClock::kWorkingDays;
+    case common::SLA_CLOCK_OFFICE_HOURS:
+      return ::wuye::SlaClock::kOfficeHours;
+    default:
+      return ::wuye::SlaClock::kElapsed;
+  }
+}
+
+SlaSpec SpecFor(const pb::SlaPolicy& policy, absl::TimeZone zone, common::Priority priority,
+                absl::Time start, absl::Time scheduled) {
+  SlaSpec spec;
+  switch (priority) {
+    case common::PRIORITY_EMERGENCY:
+      spec.name = "on_site";
+      spec.window = absl::Minutes(IsDaytime(policy, zone, start) ? policy.emergency_day_minutes()
+                                                                 : policy.emergency_night_minutes());
+      break;
+    case common::PRIORITY_BIG:
+      spec.name = "response";
+      spec.kind = policy.big_response_clock() == common::SLA_CLOCK_UNSPECIFIED
+                      ? common::SLA_CLOCK_ELAPSED
+                      : policy.big_response_clock();
+      spec.window = absl::Hours(policy.big_response_hours());
+      break;
+    case common::PRIORITY_SCHEDULED:
+      spec.name = "scheduled";
+      spec.window = std::max(scheduled, start) - start;
+      break;
+    default:
+      spec.name = "fixed";
+      spec.kind = policy.small_fix_clock() == common::SLA_CLOCK_UNSPECIFIED
+                      ? common::SLA_CLOCK_ELAPSED
+                      : policy.small_fix_clock();
+      spec.window = absl::Hours(policy.small_fix_hours());
+      break;
+  }
+  return spec;
+}
+
+bool HasProgress(const pb::WorkOrder& order) { return order.has_sla_window(); }
+
+namespace {
+
+SlaProgress ProgressOf(const pb::WorkOrder& o, bool unpaused) {
+  SlaProgress p;
+  p.spent = FromProtoDuration(unpaused ? o.sla_spent_unpaused() : o.sla_spent());
+  p.settled_at = FromProtoTime(o.sla_settled_time());
+  p.running = unpaused ? !o.has_sla_stopped_time() : o.sla_running();
+  return p;
+}
+
+// Stops or starts the clock from `act.now`, its progress settled first.
+void RunClock(pb::WorkOrder& o, bool running, const SlaCalendar& cal, absl::Time now) {
+  SettleClock(o, now, cal);
+  o.set_sla_running(running);
+  o.set_sla_paused(!running);
+  RecomputeClock(o, cal, now);
+}
+
+pb::Pause* LastPause(pb::WorkOrder& o) {
+  return o.pauses_size() == 0 ? nullptr : o.mutable_pauses(o.pauses_size() - 1);
+}
+
+}  // namespace
+
+void StartClock(pb::WorkOrder& o, const SlaSpec& spec, int warning_percent, absl::Time start,
+                const SlaCalendar& cal, absl::Time now) {
+  o.set_sla_clock(spec.name);
+  o.set_sla_clock_kind(spec.kind);
+  // Whole seconds, so that the clock survives storage as it is.
+  absl::Duration window = absl::Seconds(absl::ToInt64Seconds(spec.window));
+  *o.mutable_sla_window() = ToProtoDuration(window);
+  *o.mutable_sla_warn_window() =
+      ToProtoDuration(absl::Seconds(absl::ToInt64Seconds(window * warning_percent / 100)));
+  *o.mutable_sla_spent() = ToProtoDuration(absl::ZeroDuration());
+  *o.mutable_sla_spent_unpaused() = ToProtoDuration(absl::ZeroDuration());
+  *o.mutable_sla_settled_time() = ToProtoTime(start);
+  o.set_sla_running(true);
+  o.set_sla_paused(false);
+  o.set_sla_stopped(false);
+  o.set_sla_met(false);
+  o.set_sla_met_unpaused(false);
+  o.set_sla_warned(false);
+  o.set_sla_breached(false);
+  RecomputeClock(o, cal, now);
+}
+
+void SettleClock(pb::WorkOrder& o, absl::Time at, const SlaCalendar& cal) {
+  if (!HasProgress(o)) return;
+  ::wuye::SlaClock kind = ClockKindOf(o.sla_clock_kind());
+  SlaProgress paused = Settle(ProgressOf(o, false), at, cal.calendar, kind, cal.zone);
+  SlaProgress unpaused = Settle(ProgressOf(o, true), at, cal.calendar, kind, cal.zone);
+  *o.mutable_sla_spent() = ToProtoDuration(paused.spent);
+  *o.mutable_sla_spent_unpaused() = ToProtoDuration(unpaused.spent);
+  *o.mutable_sla_settled_time() = ToProtoTime(paused.settled_at);
+}
+
+void RecomputeClock(pb::WorkOrder& o, const SlaCalendar& cal, absl::Time now) {
+  if (!HasProgress(o) || o.sla_stopped()) return;
+  ::wuye::SlaClock kind = ClockKindOf(o.sla_clock_kind());
+  SlaProgress p = ProgressOf(o, false);
+  if (!p.running) {
+    // Paused: the times stay as they were; nothing fires until it runs again.
+    o.set_sla_due_reason(cal.calendar.Explain(FromProtoTime(o.received_time()),
+                                              absl::InfiniteFuture(), kind, cal.zone));
+    return;
+  }
+  absl::Time due = DueTime(p, FromProtoDuration(o.sla_window()), cal.calendar, kind, cal.zone);
+  absl::Time warn =
+      DueTime(p, FromProtoDuration(o.sla_warn_window()), cal.calendar, kind, cal.zone);
+  // A warning or breach that fired for an earlier time fires once more at its later one.
+  if (o.sla_warned() && warn > now && warn > FromProtoTime(o.sla_warn_time())) {
+    o.set_sla_warned(false);
+  }
+  if (o.sla_breached() && due > now && due > FromProtoTime(o.sla_deadline())) {
+    o.set_sla_breached(false);
+  }
+  *o.mutable_sla_deadline() = ToProtoTime(due);
+  *o.mutable_sla_warn_time() = ToProtoTime(warn);
+  o.set_sla_due_reason(
+      cal.calendar.Explain(FromProtoTime(o.received_time()), due, kind, cal.zone));
+}
+
+void FinishClock(pb::WorkOrder& o, const SlaCalendar& cal, const Act& act) {
+  if (!HasProgress(o) || !o.sla_stopped() || o.has_sla_stopped_time()) return;
+  // Settled as it ran until now (the paused time not counted), then stopped for good.
+  SettleClock(o, act.now, cal);
+  absl::Duration window = FromProtoDuration(o.sla_window());
+  bool cancelled = o.state() == ev::WORK_ORDER_STATE_CANCELLED;
+  o.set_sla_met(!cancelled && FromProtoDuration(o.sla_spent()) <= window);
+  o.set_sla_met_unpaused(!cancelled && FromProtoDuration(o.sla_spent_unpaused()) <= window);
+  o.set_sla_running(false);
+  o.set_sla_paused(false);
+  *o.mutable_sla_stopped_time() = ToProtoTime(act.now);
+  if (pb::Pause* last = LastPause(o)) {
+    if (last->state() == pb::PAUSE_STATE_ACTIVE) {
+      last->set_state(pb::PAUSE_STATE_RESUMED);
+      *last->mutable_resumed_at() = ToProtoTime(act.now);
+      *last->mutable_resumed_by() = act.actor;
+    } else if (last->state() == pb::PAUSE_STATE_REQUESTED) {
+      last->set_state(pb::PAUSE_STATE_WITHDRAWN);
+    }
+  }
+}
+
+// -- pauses -----------------------------------------------------------------------------
+
+pb::PauseReasons DefaultPauseReasons() {
+  pb::PauseReasons r;
+  auto add = [&](const char* code, const char* label) {
+    pb::PauseReason* reason = r.add_reasons();
+    reason->set_code(code);
+    reason->set_label(label);
+  };
+  add("NOT_HOME", "住户不在家");
+  add("RESCHEDULED", "住户改约");
+  add("RESIDENT_BUYS_PART", "等住户自购配件");
+  return r;
+}
+
+absl::Status CheckPauseReasons(const pb::PauseReasons& r, absl::string_view field) {
+  if (r.reasons().empty()) return FieldError(field, "at least one reason");
+  if (r.reasons_size() > 50) return FieldError(field, "at most 50 reasons");
+  for (int i = 0; i < r.reasons_size(); ++i) {
+    std::string at = absl::StrCat(field, "[", i, "].");
+    const std::string& code = r.reasons(i).code();
+    bool ok = !code.empty() && code.size() <= 32;
+    for (char c : code) ok &= (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return FieldError(at + "code", "1..32 of A-Z, 0-9 and _");
+    for (int j = 0; j < i; ++j) {
+      if (r.reasons(j).code() == code) return FieldError(at + "code", "listed twice");
+    }
+    WUYE_RETURN_IF_ERROR(
+        CheckText(r.reasons(i).label(), at + "label", 50, Presence::kRequired, Lines::kOne));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<std::string> PauseLabel(const pb::PauseReasons& r, const std::string& code) {
+  for (const auto& reason : r.reasons()) {
+    if (reason.code() == code) return reason.label();
+  }
+  return std::nullopt;
+}
+
+absl::Status CheckAgreement(const pb::PauseAgreement& a, absl::string_view field, absl::Time now) {
+  if (a.method() == pb::AGREEMENT_METHOD_UNSPECIFIED || !pb::AgreementMethod_IsValid(a.method())) {
+    return FieldError(absl::StrCat(field, ".method"), "required: phone, in person or app");
+  }
+  if (HasTime(a.agreed_at()) && FromProtoTime(a.agreed_at()) > now + absl::Minutes(5)) {
+    return FieldError(absl::StrCat(field, ".agreed_at"), "must not be in the future");
+  }
+  return absl::OkStatus();
+}
+
+const pb::Pause* OpenPause(const pb::WorkOrder& o) {
+  if (o.pauses_size() == 0) return nullptr;
+  const pb::Pause& last = o.pauses(o.pauses_size() - 1);
+  return last.state() == pb::PAUSE_STATE_ACTIVE || last.state() == pb::PAUSE_STATE_REQUESTED
+             ? &last
+             : nullptr;
+}
+
+absl::Status PauseOrder(pb::WorkOrder& o, const std::string& pause_id, const std::string& code,
+                        const std::string& label, const std::string& note,
+                        const pb::PauseAgreement* agreement, const SlaCalendar& cal,
+                        const Act& act) {
+  State s = o.state();
+  if (!IsOpen(s) || s == ev::WORK_ORDER_STATE_WORK_DONE || s == ev::WORK_ORDER_STATE_SIGNED) {
+    return Precondition(absl::StrCat("work order: ", ev::WorkOrderState_Name(s),
+                                     "; only an order before its work is done pauses"),
+                        "NOT_PAUSABLE");
+  }
+  if (o.sla_clock().empty() || o.sla_stopped() || !HasProgress(o)) {
+    return Precondition("work order: its SLA clock has stopped; there is nothing to pause",
+                        "SLA_STOPPED");
+  }
+  if (const pb::Pause* open = OpenPause(o)) {
+    return open->state() == pb::PAUSE_STATE_ACTIVE
+               ? Precondition("work order: already paused", "ALREADY_PAUSED")
+               : Precondition("work order: a pause waits for a supervisor's approval",
+                              "PAUSE_REQUESTED");
+  }
+  pb::Pause* p = o.add_pauses();
+  p->set_id(pause_id);
+  p->set_reason_code(code);
+  p->set_reason_label(label);
+  p->set_note(note);
+  *p->mutable_requested_by() = act.actor;
+  *p->mutable_requested_at() = ToProtoTime(act.now);
+  for (const auto& w : ActiveWorkers(o)) p->add_worker_ids(w);
+  if (agreement == nullptr) {
+    p->set_state(pb::PAUSE_STATE_REQUESTED);
+    AddStep(o, "pause_requested", "", label, act);
+    return absl::OkStatus();
+  }
+  *p->mutable_agreement() = *agreement;
+  if (!HasTime(agreement->agreed_at())) {
+    *p->mutable_agreement()->mutable_agreed_at() = ToProtoTime(act.now);
+  }
+  *p->mutable_agreement()->mutable_recorded_by() = act.actor;
+  p->set_state(pb::PAUSE_STATE_ACTIVE);
+  *p->mutable_paused_at() = ToProtoTime(act.now);
+  RunClock(o, false, cal, act.now);
+  AddStep(o, "paused", "", label, act);
+  return absl::OkStatus();
+}
+
+absl::Status DecidePause(pb::WorkOrder& o, bool approve, const std::string& note,
+                         const SlaCalendar& cal, const Act& act) {
+  const pb::Pause* open = OpenPause(o);
+  if (open == nullptr || open->state() != pb::PAUSE_STATE_REQUESTED) {
+    return Precondition("work order: no pause waits for approval", "NO_PAUSE_REQUESTED");
+  }
+  pb::Pause* p = LastPause(o);
+  pb::PauseDecision* d = p->mutable_decision();
+  d->set_approved(approve);
+  d->set_note(note);
+  *d->mutable_decided_by() = act.actor;
+  *d->mutable_decided_at() = ToProtoTime(act.now);
+  if (!approve) {
+    p->set_state(pb::PAUSE_STATE_REFUSED);
+    AddStep(o, "pause_refused", "", p->reason_label(), act);
+    return absl::OkStatus();
+  }
+  // The clock stops from the approval, not from the request.
+  p->set_state(pb::PAUSE_STATE_ACTIVE);
+  *p->mutable_paused_at() = ToProtoTime(act.now);
+  RunClock(o, false, cal, act.now);
+  AddStep(o, "paused", "", p->reason_label(), act);
+  return absl::OkStatus();
+}
+
+absl::Status ResumeOrder(pb::WorkOrder& o, const SlaCalendar& cal, const Act& act) {
+  const pb::Pause* open = OpenPause(o);
+  if (open == nullptr || open->state() != pb::PAUSE_STATE_ACTIVE) {
+    return Precondition("work order: not paused; its clock runs", "NOT_PAUSED");
+  }
+  pb::Pause* p = LastPause(o);
+  p->set_state(pb::PAUSE_STATE_RESUMED);
+  *p->mutable_resumed_at() = ToProtoTime(act.now);
+  *p->mutable_resumed_by() = act.actor;
+  RunClock(o, true, cal, act.now);
+  AddStep(o, "resumed", "", p->reason_label(), act);
+  return absl::OkStatus();
 }
 
 // -- state machine ----------------------------------------------------------------------
@@ -798,6 +1128,12 @@ ev::WorkOrderChanged ToEvent(const pb::WorkOrder& o, const std::string& staff_id
   *e.mutable_at() = ToProtoTime(at);
   e.set_elder_id(o.elder_id());
   e.set_emergency_id(o.emergency_id());
+  e.set_sla_paused(o.sla_paused());
+  if (o.pauses_size() > 0) {
+    // The order's latest pause: its id and reason code (the note and names stay out).
+    e.set_pause_id(o.pauses(o.pauses_size() - 1).id());
+    e.set_pause_reason_code(o.pauses(o.pauses_size() - 1).reason_code());
+  }
   e.set_sign_off(o.sign_off() == pb::SIGN_OFF_CHECK ? "check" : "resident");
   *e.mutable_informed_staff_ids() = o.informed_staff_ids();
   e.set_unit_price_fen(o.unit_price_fen());
@@ -889,7 +1225,8 @@ absl::Time NextEscalationTime(const pb::WorkOrder& order, const pb::SlaPolicy& p
   if (s == ev::WORK_ORDER_STATE_ASSIGNED) {
     t = std::min(t, StateSince(order) + steps.accept_within);
   }
-  if (!order.sla_clock().empty() && !order.sla_stopped()) {
+  // Paused: no SLA escalation until the clock runs again.
+  if (!order.sla_clock().empty() && !order.sla_stopped() && !order.sla_paused()) {
     t = std::min(t, FromProtoTime(order.sla_warn_time()));
   }
   if (t == absl::InfiniteFuture()) return t;
@@ -903,7 +1240,7 @@ std::optional<Escalation> EscalationDue(const pb::WorkOrder& order, const pb::Sl
   Escalation e;
   e.level = order.escalation_level() + 1;
   State s = order.state();
-  bool late = !order.sla_clock().empty() && !order.sla_stopped() &&
+  bool late = !order.sla_clock().empty() && !order.sla_stopped() && !order.sla_paused() &&
               now >= FromProtoTime(order.sla_warn_time());
   if (s == ev::WORK_ORDER_STATE_WAITING) {
     e.reason = "waiting: nobody with the skill on shift, or declined by all";

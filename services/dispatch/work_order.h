@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "shared/text.h"
+#include "shared/work_calendar.h"
 #include "shared/zone.h"
 #include "wuye/dispatch/v1/dispatch.pb.h"
 #include "wuye/events/v1/eldercare_events.pb.h"
@@ -104,6 +105,72 @@ SlaEvent SlaDue(const pb::WorkOrder& order, absl::Time now);
 void FireSla(pb::WorkOrder& order, SlaEvent event, const Act& act);
 // When the clock next needs attention; InfiniteFuture when never.
 absl::Time NextSlaTime(const pb::WorkOrder& order);
+
+// -- SLA clocks on the working calendar (issue 27 §1) ------------------------------------
+
+// What an SLA kind counts, from the policy's enum (UNSPECIFIED: elapsed).
+::wuye::SlaClock ClockKindOf(::wuye::common::v1::SlaClock clock);
+
+// An order's clock as the policy sets it when the order is made: its name, what it counts
+// and its window (an emergency's minutes and a scheduled order's time always elapsed).
+struct SlaSpec {
+  std::string name;
+  ::wuye::common::v1::SlaClock kind = ::wuye::common::v1::SLA_CLOCK_ELAPSED;
+  absl::Duration window;
+};
+SlaSpec SpecFor(const pb::SlaPolicy& policy, absl::TimeZone zone,
+                ::wuye::common::v1::Priority priority, absl::Time start, absl::Time scheduled);
+
+// The estate's calendar and zone that an order's clock counts on.
+struct SlaCalendar {
+  WorkCalendar calendar;
+  absl::TimeZone zone;
+};
+
+// Whether the order's clock keeps its progress (orders made before issue 27 do not: their
+// deadline is fixed).
+bool HasProgress(const pb::WorkOrder& order);
+// Starts the clock at `start` with `spec`; the warning at `warning_percent` of the window.
+void StartClock(pb::WorkOrder& order, const SlaSpec& spec, int warning_percent, absl::Time start,
+                const SlaCalendar& cal, absl::Time now);
+// Brings the progress (and the progress as if never paused) to `at` on `cal`.
+void SettleClock(pb::WorkOrder& order, absl::Time at, const SlaCalendar& cal);
+// The due and warning times from the progress on `cal`, and the due time's reason. A
+// warning or breach already fired whose time moves after `now` fires again at its new time.
+void RecomputeClock(pb::WorkOrder& order, const SlaCalendar& cal, absl::Time now);
+// After the clock stopped (work done, on site, completed, cancelled): settles it, records
+// whether it was met counting pauses and as if never paused, and ends an active pause
+// (a requested one is withdrawn). Nothing for a clock already finished.
+void FinishClock(pb::WorkOrder& order, const SlaCalendar& cal, const Act& act);
+
+// -- pauses (issue 27 §2) ---------------------------------------------------------------
+
+// The seeded list: 住户不在家, 住户改约, 等住户自购配件.
+pb::PauseReasons DefaultPauseReasons();
+absl::Status CheckPauseReasons(const pb::PauseReasons& reasons, absl::string_view field);
+// The label of `code` in the list; nullopt when it is not there.
+std::optional<std::string> PauseLabel(const pb::PauseReasons& reasons, const std::string& code);
+absl::Status CheckAgreement(const pb::PauseAgreement& agreement, absl::string_view field,
+                            absl::Time now);
+// The pause now active or requested (nullptr when none).
+const pb::Pause* OpenPause(const pb::WorkOrder& order);
+// A pause with the resident's agreement stops the clock at once ("paused"); without, it is
+// requested ("pause_requested") and the clock runs. FAILED_PRECONDITION: the work is done
+// or the order closed (NOT_PAUSABLE), its clock stopped (SLA_STOPPED), already paused
+// (ALREADY_PAUSED), a pause waiting for approval (PAUSE_REQUESTED).
+absl::Status PauseOrder(pb::WorkOrder& order, const std::string& pause_id, const std::string& code,
+                        const std::string& label, const std::string& note,
+                        const pb::PauseAgreement* agreement, const SlaCalendar& cal,
+                        const Act& act);
+// A supervisor approves (the clock stops from now: "paused") or refuses ("pause_refused") a
+// requested pause; FAILED_PRECONDITION NO_PAUSE_REQUESTED when there is none.
+absl::Status DecidePause(pb::WorkOrder& order, bool approve, const std::string& note,
+                         const SlaCalendar& cal, const Act& act);
+// Ends the active pause ("resumed"); FAILED_PRECONDITION NOT_PAUSED when the clock runs.
+absl::Status ResumeOrder(pb::WorkOrder& order, const SlaCalendar& cal, const Act& act);
+
+google::protobuf::Duration ToProtoDuration(absl::Duration d);
+absl::Duration FromProtoDuration(const google::protobuf::Duration& d);
 
 // -- state machine ----------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
+#include "shared/work_calendar_store.h"
 #include "wuye/events/v1/directory_events.pb.h"
 
 namespace wuye::dispatch {
@@ -35,6 +36,15 @@ pb::SlaPolicy WorkOrderFlow::EffectivePolicy(pqxx::work& tx, const std::string& 
   return policy;
 }
 
+SlaCalendar WorkOrderFlow::CalendarOf(pqxx::work& tx, const std::string& group,
+                                      const std::string& estate, const pb::SlaPolicy* policy) {
+  SlaCalendar cal;
+  cal.calendar = LoadWorkCalendar(tx, group, estate);
+  cal.zone = EstateZone(policy != nullptr ? policy->time_zone()
+                                          : EffectivePolicy(tx, group, estate).time_zone());
+  return cal;
+}
+
 absl::StatusOr<bool> WorkOrderFlow::Create(pqxx::work& tx, pb::WorkOrder& o, pb::Origin origin,
                                            const std::string& origin_ref, absl::Time sla_start,
                                            bool strict_price, const Act& act,
@@ -60,8 +70,11 @@ absl::StatusOr<bool> WorkOrderFlow::Create(pqxx::work& tx, pb::WorkOrder& o, pb:
   if (o.has_received_time()) sla_start = std::min(FromProtoTime(o.received_time()), sla_start);
   *o.mutable_received_time() = ToProtoTime(sla_start);
   Open(o, origin, act);
-  StartSla(o, ComputeSla(policy, EstateZone(policy.time_zone()), o.priority(), sla_start,
-                         FromProtoTime(o.scheduled_time())));
+  // Issue 27 §1: the clock counts what the policy says on the estate's working calendar.
+  SlaCalendar cal = CalendarOf(tx, o.group_id(), o.estate_id(), &policy);
+  StartClock(o,
+             SpecFor(policy, cal.zone, o.priority(), sla_start, FromProtoTime(o.scheduled_time())),
+             policy.warning_percent(), sla_start, cal, act.now);
   // Chosen before the insert, so that the order is written once, as it leaves here.
   pb::AssignmentDecision decision = Choose(tx, o, act.now);
   if (!decision.chosen_staff_id().empty()) {
@@ -106,6 +119,12 @@ void WorkOrderFlow::Save(pqxx::work& tx, pb::WorkOrder& o, int steps_before, abs
     own = EffectivePolicy(tx, o.group_id(), o.estate_id());
     policy = &own;
   }
+  if (o.sla_stopped() && HasProgress(o) && !o.has_sla_stopped_time()) {
+    // The clock stopped in this change: what it counted, met with and without pauses.
+    Act act = o.history_size() > 0 ? Act{o.history(o.history_size() - 1).actor(), now}
+                                   : System(now);
+    FinishClock(o, CalendarOf(tx, o.group_id(), o.estate_id(), policy), act);
+  }
   bool loads_changed = false;
   for (int i = steps_before; i < o.history_size(); ++i) {
     const std::string& what = o.history(i).what();
@@ -113,6 +132,10 @@ void WorkOrderFlow::Save(pqxx::work& tx, pb::WorkOrder& o, int steps_before, abs
         what == "assigned" || what == "declined" || what == "completed" || what == "cancelled";
   }
   store_.Update(tx, o, NextSlaTime(o), NextEscalationTime(o, *policy), loads_changed);
+  // The pauses that stopped the clock, for the reports (pause time per worker and estate).
+  for (const pb::Pause& pause : o.pauses()) {
+    if (pause.has_paused_at()) store_.PutPause(tx, o, pause);
+  }
   Publish(tx, o, steps_before, base + 1, now, trace_id);
 }
 
@@ -130,6 +153,14 @@ void WorkOrderFlow::Publish(pqxx::work& tx, const pb::WorkOrder& o, int from_ste
     payload.set_escalation_level(step.escalation_level());
     *payload.mutable_actor() = step.actor();
     if (step.what() == "created") payload.clear_worker_ids();  // as created: nobody yet
+    if ((step.what() == "pause_requested" || step.what() == "paused" ||
+         step.what() == "pause_refused" || step.what() == "resumed") &&
+        o.pauses_size() > 0) {
+      // The pause's id and reason code; its label is the step's reason. No note, no names.
+      const pb::Pause& pause = o.pauses(o.pauses_size() - 1);
+      payload.set_pause_id(pause.id());
+      payload.set_pause_reason_code(pause.reason_code());
+    }
     drafts.push_back({EventType(step.what()), o.group_id(), o.estate_id(), o.id(),
                       first_version + (i - from_step), &payload});
   }

@@ -26,6 +26,11 @@ class WorkOrderFlow {
   pb::SlaPolicy EffectivePolicy(pqxx::work& tx, const std::string& group,
                                 const std::string& estate);
 
+  // The calendar and zone the estate's SLA clocks count on: the State Council's years, the
+  // group's and the estate's imports over them (LoadWorkCalendar), in the policy's zone.
+  SlaCalendar CalendarOf(pqxx::work& tx, const std::string& group,
+                         const std::string& estate, const pb::SlaPolicy* policy = nullptr);
+
   // Creates a prepared order of `order.group_id()`: quotes paid work from the estate's
   // price, else the group's standard price (`strict_price`: no price, or no quantity for
   // a price per hour or m², is INVALID_ARGUMENT; else the quote stays 0 until the
