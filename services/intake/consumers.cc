@@ -13,6 +13,7 @@
 #include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
+#include "shared/work_calendar_store.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
@@ -59,7 +60,8 @@ class Consumer {
         .On("directory.resident.removed", this, &Consumer::ResidentRemoved)
         .On("billing.price.published", this, &Consumer::PricePublished)
         .On("counter.notice.tickets_linked", this, &Consumer::NoticeTicketsLinked)
-        .On("counter.notice.ended", this, &Consumer::NoticeEnded);
+        .On("counter.notice.ended", this, &Consumer::NoticeEnded)
+        .On("directory.calendar.changed", this, &Consumer::CalendarChanged);
   }
   Consumer(const Consumer&) = delete;  // the routes point at this consumer
   Consumer& operator=(const Consumer&) = delete;
@@ -67,6 +69,14 @@ class Consumer {
   const EventRouter& router() const { return router_; }
 
  private:
+  // "directory.calendar.changed": intake's copy of the group's and estates' working
+  // calendars (shared/work_calendar_store.h), on which 12345 orders' due times are counted.
+  absl::Status CalendarChanged(pqxx::work& tx, const ev::Event& e, const ev::CalendarChanged& c) {
+    if (!IsValidId(e.group_id()) || c.group_id() != e.group_id()) return absl::OkStatus();
+    ApplyCalendarChanged(tx, c);
+    return absl::OkStatus();
+  }
+
   absl::Status Estate(pqxx::work& tx, const ev::Event& e, const ev::EstateChanged& estate) {
     if (!IsValidId(estate.estate_id()) || !IsValidId(e.group_id())) return absl::OkStatus();
     DeskHours desk;

@@ -26,6 +26,27 @@ const sql::Statement kMark =
     statements.Add("in_consultation_overdue_mark",
                    "UPDATE tickets SET overdue_published = true WHERE group_id = $1 AND id = $2");
 
+// Across groups, the 12345 orders without a reply whose warn time (due time) has come and
+// that were not published yet, locked so that replicas take different ones.
+const sql::Statement kHotlineDueSoon = statements.Add(
+    "in_hotline_due_soon",
+    "SELECT id::text, group_id::text, estate_id::text, body FROM tickets "
+    "WHERE hotline_order IS NOT NULL AND hotline_replied_at IS NULL AND NOT "
+    "hotline_due_soon_published AND hotline_warn_at <= " WUYE_SQL_TIME(
+        "$1") " ORDER BY hotline_warn_at LIMIT $2 FOR UPDATE SKIP LOCKED");
+const sql::Statement kHotlineDueSoonMark = statements.Add(
+    "in_hotline_due_soon_mark",
+    "UPDATE tickets SET hotline_due_soon_published = true WHERE group_id = $1 AND id = $2");
+const sql::Statement kHotlineOverdue = statements.Add(
+    "in_hotline_overdue",
+    "SELECT id::text, group_id::text, estate_id::text, body FROM tickets "
+    "WHERE hotline_order IS NOT NULL AND hotline_replied_at IS NULL AND NOT "
+    "hotline_overdue_published AND external_due_at < " WUYE_SQL_TIME(
+        "$1") " ORDER BY external_due_at LIMIT $2 FOR UPDATE SKIP LOCKED");
+const sql::Statement kHotlineOverdueMark = statements.Add(
+    "in_hotline_overdue_mark",
+    "UPDATE tickets SET hotline_overdue_published = true WHERE group_id = $1 AND id = $2");
+
 }  // namespace
 
 IntakeJobs::IntakeJobs(Db& db) : db_(db), outbox_(db, "intake") { statements.PrepareOn(db); }
@@ -59,6 +80,51 @@ absl::StatusOr<int> IntakeJobs::ConsultationsOverdue(absl::Time now, int batch) 
     return absl::OkStatus();
   }));
   return published;
+}
+
+absl::StatusOr<int> IntakeJobs::Hotline(absl::Time now, int batch, bool overdue) {
+  int published = 0;
+  WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) -> absl::Status {
+    published = 0;
+    for (const auto& row :
+         tx.exec_prepared(overdue ? kHotlineOverdue : kHotlineDueSoon, sql::Micros(now), batch)) {
+      std::string id = sql::Text(row[0]), group = sql::Text(row[1]), estate = sql::Text(row[2]);
+      wuye::intake::v1::Ticket t;
+      t.ParseFromString(sql::Bytes(row[3]));
+      tx.exec_prepared(overdue ? kHotlineOverdueMark : kHotlineDueSoonMark, group, id);
+      // Imported after its due time: "overdue" says it all.
+      if (!overdue && FromProtoTime(t.external_due_time()) < now) continue;
+      ev::HotlineOrderEvent p;
+      p.set_ticket_id(id);
+      p.set_estate_id(estate);
+      *p.mutable_location() = t.location();
+      if (p.location().estate_id().empty()) p.mutable_location()->set_estate_id(estate);
+      p.set_owner_id(t.owner_id());
+      p.set_city(t.hotline().city());
+      p.set_order_number(t.hotline().order_number());
+      *p.mutable_hotline_received_at() = t.hotline().hotline_received_time();
+      *p.mutable_due_at() = t.external_due_time();
+      outbox_.Append(tx,
+                     {.type = overdue ? "intake.hotline.overdue" : "intake.hotline.due_soon",
+                      .group_id = group,
+                      .estate_id = estate,
+                      .subject = id,
+                      .subject_version = 0,
+                      .payload = &p},
+                     now, "");
+      ++published;
+    }
+    return absl::OkStatus();
+  }));
+  return published;
+}
+
+absl::StatusOr<int> IntakeJobs::HotlinesDueSoon(absl::Time now, int batch) {
+  return Hotline(now, batch, false);
+}
+
+absl::StatusOr<int> IntakeJobs::HotlinesOverdue(absl::Time now, int batch) {
+  return Hotline(now, batch, true);
 }
 
 }  // namespace wuye::intake

@@ -4,6 +4,11 @@
 // published once as "intake.consultation.overdue" (ConsultationOverdue), for the duty
 // desk's team lead. Durable: the due time and whether it was published are the ticket's
 // row; replicas share the due rows with FOR UPDATE SKIP LOCKED, so each fires once.
+//
+// The 12345 timers (issue 27 §3): a 12345 order not replied to is published once as
+// "intake.hotline.due_soon" from its warn time (--hotline_due_soon_working_days working
+// days before its due time) and once as "intake.hotline.overdue" past its due time, both
+// for the person on duty (duty's consumer). Durable and shared the same way.
 #pragma once
 
 #include "absl/status/statusor.h"
@@ -19,8 +24,15 @@ class IntakeJobs {
 
   // Publishes up to `batch` consultations overdue at `now`; returns how many.
   absl::StatusOr<int> ConsultationsOverdue(absl::Time now, int batch = 200);
+  // Publishes up to `batch` 12345 orders due soon at `now` (one already past its due time
+  // is left to HotlinesOverdue); returns how many were published.
+  absl::StatusOr<int> HotlinesDueSoon(absl::Time now, int batch = 200);
+  // Publishes up to `batch` 12345 orders past their due time without a reply.
+  absl::StatusOr<int> HotlinesOverdue(absl::Time now, int batch = 200);
 
  private:
+  absl::StatusOr<int> Hotline(absl::Time now, int batch, bool overdue);
+
   Db& db_;
   Outbox outbox_;
 };

@@ -111,6 +111,9 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(RequireDesk(rc));
     v1::Ticket t = req->ticket();
+    if (t.channel() == common::CHANNEL_GOVERNMENT_HOTLINE) {
+      return FieldError("ticket.channel", "12345 orders come through ImportHotlineOrders");
+    }
     WUYE_RETURN_IF_ERROR(PrepareTicket(t, req->answer(), rc.now, "ticket"));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(t.estate_id()));
     WUYE_ASSIGN_OR_RETURN(EstateFacts estate, KnownEstate(rc, t.estate_id(), "ticket.estate_id"));

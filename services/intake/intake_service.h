@@ -47,6 +47,22 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
                                v1::ComplaintVerification*) override;
   grpc::Status ImportCarrierCallLog(Ctx*, const v1::ImportCarrierCallLogRequest*,
                                     v1::ImportCarrierCallLogResponse*) override;
+  // The 12345 government hotline (hotline_service.cc).
+  grpc::Status ImportHotlineOrders(Ctx*, const v1::ImportHotlineOrdersRequest*,
+                                   v1::ImportHotlineOrdersResponse*) override;
+  grpc::Status RecordHotlineReply(Ctx*, const v1::RecordHotlineReplyRequest*,
+                                  v1::HotlineReply*) override;
+  grpc::Status ExportHotlineReplies(Ctx*, const v1::ExportHotlineRepliesRequest*,
+                                    v1::ExportHotlineRepliesResponse*) override;
+  grpc::Status ImportHotlineCallbacks(Ctx*, const v1::ImportHotlineCallbacksRequest*,
+                                      v1::ImportHotlineCallbacksResponse*) override;
+  grpc::Status GetHotlineReport(Ctx*, const v1::GetHotlineReportRequest*,
+                                v1::HotlineReport*) override;
+
+  // intake.hotline.due_soon this many working days before a 12345 order's due time
+  // (--hotline_due_soon_working_days; default kDefaultHotlineDueSoonDays), for orders
+  // imported from now on.
+  void set_hotline_due_soon_days(int days) { hotline_due_soon_days_ = days; }
 
  private:
   // The ticket (locked for update when asked), or NOT_FOUND; PERMISSION_DENIED when the
@@ -72,6 +88,7 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   TicketFlow flow_;
   RpcRunner rpc_;
   std::string phone_key_;
+  int hotline_due_soon_days_ = 1;
   // CreateTicket's writes, group-committed with their claims and events: up to kCreateBatch
   // calls in one statement, at most kCreateWriters statements at once (the pool's other
   // connections stay free for the other calls and the consumers).

@@ -602,7 +602,7 @@ namespace {
 const sql::Statement kHotlineNear = statements.Add(
     "in_hotline_near",
     "SELECT EXISTS (SELECT 1 FROM tickets WHERE group_id = $1 AND estate_id = $2 AND "
-    "caller_hash = $3::bytea AND received_at BETWEEN " WUYE_SQL_TIME("$4") " AND " WUYE_SQL_TIME(
+    "channel = 1 AND caller_hash = $3::bytea AND received_at BETWEEN " WUYE_SQL_TIME("$4") " AND " WUYE_SQL_TIME(
         "$5") ")");
 }  // namespace
 
@@ -676,6 +676,139 @@ std::optional<bool> IntakeStore::ResidentPhone(pqxx::work& tx, const std::string
   if (row[0].as<bool>()) return true;
   if (!row[1].as<bool>()) return std::nullopt;
   return false;
+}
+
+// ---- 12345 orders ----------------------------------------------------------------------
+
+namespace {
+const sql::Statement kHotlineInsert = statements.Add(
+    "in_hotline_insert",
+    "WITH t AS (INSERT INTO tickets (id, group_id, estate_id, state, kind, channel, owner_id, "
+    "caller_hash, received_at, household, version, body, hotline_city, hotline_order, "
+    "hotline_month, external_due_at, hotline_warn_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+    "NULLIF($8::bytea, ''::bytea), " WUYE_SQL_TIME("$9") ", $10, $11, $12, $13, $14, $15, "
+    WUYE_SQL_TIME("$16") ", " WUYE_SQL_TIME("$17") ") "
+    "ON CONFLICT (group_id, hotline_city, hotline_order) WHERE hotline_order IS NOT NULL "
+    "DO NOTHING RETURNING id) " HISTORY_INSERT("$2", "t.id", "$18", "$19", "$20", "$21", "$22",
+                                                "$23", "$24", "$25") " FROM t RETURNING ticket_id");
+const sql::Statement kHotlineFind = statements.Add(
+    "in_hotline_find",
+    "SELECT id::text FROM tickets WHERE group_id = $1 AND hotline_city = $2 AND "
+    "hotline_order = $3");
+const sql::Statement kHotlineReplied = statements.Add(
+    "in_hotline_replied",
+    "UPDATE tickets SET hotline_replied_at = COALESCE(hotline_replied_at, " WUYE_SQL_TIME(
+        "$3") ") WHERE group_id = $1 AND id = $2");
+const sql::Statement kHotlineReplyInsert = statements.Add(
+    "in_hotline_reply_insert",
+    "INSERT INTO hotline_replies (id, group_id, estate_id, ticket_id, city, order_number, reply, "
+    "replied_by, replied_at, on_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " WUYE_SQL_TIME(
+        "$9") ", $10)");
+const sql::Statement kHotlineUnexported = statements.Add(
+    "in_hotline_unexported",
+    "SELECT id::text, estate_id::text, ticket_id::text, city, order_number, reply, replied_by, "
+    WUYE_SQL_MICROS("replied_at") ", on_time FROM hotline_replies WHERE group_id = $1 AND "
+    "city = $2 AND exported_at IS NULL ORDER BY replied_at, id LIMIT $3 FOR UPDATE");
+const sql::Statement kHotlineExported = statements.Add(
+    "in_hotline_exported",
+    "UPDATE hotline_replies SET exported_at = " WUYE_SQL_TIME("$3") " WHERE group_id = $1 AND "
+    "id = ANY($2::uuid[])");
+const sql::Statement kHotlineResult = statements.Add(
+    "in_hotline_result",
+    "UPDATE tickets SET hotline_result = $3, hotline_callback_at = " WUYE_SQL_TIME("$4") " WHERE "
+    "group_id = $1 AND id = $2");
+const sql::Statement kHotlineMonth = statements.Add(
+    "in_hotline_month",
+    "SELECT count(*), count(hotline_replied_at), "
+    "count(*) FILTER (WHERE hotline_replied_at <= external_due_at), "
+    "count(*) FILTER (WHERE hotline_replied_at IS NULL AND external_due_at < " WUYE_SQL_TIME(
+        "$4") "), "
+    "count(*) FILTER (WHERE hotline_result = 1), count(*) FILTER (WHERE hotline_result = 2), "
+    "count(*) FILTER (WHERE hotline_result = 3) "
+    "FROM tickets WHERE group_id = $1 AND estate_id = $2 AND hotline_month = $3");
+}  // namespace
+
+bool IntakeStore::InsertHotlineTicket(pqxx::work& tx, const NewTicket& row,
+                                      const HotlineColumns& h) {
+  const v1::Ticket& t = row.ticket;
+  const v1::TicketChange& c = row.history.at(0);
+  const auto& actor = c.change().actor();
+  auto res = tx.exec_prepared(
+      kHotlineInsert, t.id(), t.group_id(), t.estate_id(), static_cast<int>(t.state()),
+      static_cast<int>(t.kind()), static_cast<int>(t.channel()), t.owner_id(),
+      tx.esc_raw(row.caller_hash), sql::Micros(FromProtoTime(t.received_time())), HouseholdKey(t),
+      t.version(), tx.esc_raw(Body(t)), h.city, h.order_number, h.month, sql::Micros(h.due),
+      sql::Micros(h.warn), static_cast<int>(c.from_state()), static_cast<int>(c.to_state()),
+      c.from_owner_id(), c.to_owner_id(), actor.subject(), Roles(actor),
+      sql::Micros(FromProtoTime(c.change().at())), c.change().reason());
+  return !res.empty();
+}
+
+std::optional<std::string> IntakeStore::HotlineTicketId(pqxx::work& tx, const std::string& group,
+                                                        const std::string& city,
+                                                        const std::string& order_number) {
+  auto res = tx.exec_prepared(kHotlineFind, group, city, order_number);
+  if (res.empty()) return std::nullopt;
+  return sql::Text(res[0][0]);
+}
+
+void IntakeStore::MarkHotlineReplied(pqxx::work& tx, const std::string& group,
+                                     const std::string& id, absl::Time at) {
+  tx.exec_prepared(kHotlineReplied, group, id, sql::Micros(at));
+}
+
+void IntakeStore::InsertHotlineReply(pqxx::work& tx, const std::string& group,
+                                     const v1::HotlineReply& r) {
+  tx.exec_prepared(kHotlineReplyInsert, r.id(), group, r.estate_id(), r.ticket_id(), r.city(),
+                   r.order_number(), r.reply(), r.replied_by(),
+                   sql::Micros(FromProtoTime(r.reply_time())), r.on_time());
+}
+
+std::vector<v1::HotlineReply> IntakeStore::UnexportedHotlineReplies(pqxx::work& tx,
+                                                                    const std::string& group,
+                                                                    const std::string& city,
+                                                                    int limit) {
+  std::vector<v1::HotlineReply> out;
+  for (const auto& row : tx.exec_prepared(kHotlineUnexported, group, city, limit)) {
+    v1::HotlineReply r;
+    r.set_id(sql::Text(row[0]));
+    r.set_estate_id(sql::Text(row[1]));
+    r.set_ticket_id(sql::Text(row[2]));
+    r.set_city(sql::Text(row[3]));
+    r.set_order_number(sql::Text(row[4]));
+    r.set_reply(sql::Text(row[5]));
+    r.set_replied_by(sql::Text(row[6]));
+    *r.mutable_reply_time() = sql::Stamp(row[7]);
+    r.set_on_time(row[8].as<bool>());
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void IntakeStore::MarkHotlineRepliesExported(pqxx::work& tx, const std::string& group,
+                                             const std::vector<std::string>& ids, absl::Time at) {
+  if (ids.empty()) return;
+  tx.exec_prepared(kHotlineExported, group, PgArray(ids), sql::Micros(at));
+}
+
+void IntakeStore::SetHotlineResult(pqxx::work& tx, const std::string& group, const std::string& id,
+                                   int result, absl::Time at) {
+  tx.exec_prepared(kHotlineResult, group, id, result, sql::Micros(at));
+}
+
+HotlineMonthRows IntakeStore::HotlineMonth(pqxx::work& tx, const std::string& group,
+                                           const std::string& estate_id, const std::string& month,
+                                           absl::Time now) {
+  HotlineMonthRows out;
+  auto row = tx.exec_prepared1(kHotlineMonth, group, estate_id, month, sql::Micros(now));
+  out.orders = row[0].as<int>();
+  out.replied = row[1].as<int>();
+  out.replied_on_time = row[2].as<int>();
+  out.overdue_unreplied = row[3].as<int>();
+  out.satisfied = row[4].as<int>();
+  out.basically_satisfied = row[5].as<int>();
+  out.unsatisfied = row[6].as<int>();
+  return out;
 }
 
 }  // namespace wuye::intake

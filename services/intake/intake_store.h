@@ -78,6 +78,19 @@ struct CoverageRows {
   std::vector<v1::MissingCallback> missing_mandatory;
 };
 
+// A 12345 order's columns (migration 008) beside its ticket.
+struct HotlineColumns {
+  std::string city, order_number;
+  std::string month;  // "YYYY-MM" of the hotline's receipt, estate-local
+  absl::Time due, warn;
+};
+
+// An estate-month of 12345 orders (GetHotlineReport).
+struct HotlineMonthRows {
+  int orders = 0, replied = 0, replied_on_time = 0, overdue_unreplied = 0;
+  int satisfied = 0, basically_satisfied = 0, unsatisfied = 0;
+};
+
 class IntakeStore {
  public:
   // Registers the named statements with `db`.
@@ -182,6 +195,30 @@ class IntakeStore {
   // `call_at`, whose estate-local day is `call_day` ("YYYY-MM-DD"): a resident not removed
   // by then, not moved out on or before that day, and, for a tenant, within the lease.
   // nullopt when intake knows no resident of the estate at all (it cannot say).
+  // ---- 12345 orders (migration 008) ----
+  // Writes a new 12345 order's ticket and its first history row unless the group already
+  // has the city's order; false then (nothing written).
+  bool InsertHotlineTicket(pqxx::work& tx, const NewTicket& row, const HotlineColumns& h);
+  // The ticket of the city's order, if any.
+  std::optional<std::string> HotlineTicketId(pqxx::work& tx, const std::string& group,
+                                             const std::string& city,
+                                             const std::string& order_number);
+  // Keeps the first reply's time; stops the order's timers.
+  void MarkHotlineReplied(pqxx::work& tx, const std::string& group, const std::string& id,
+                          absl::Time at);
+  void InsertHotlineReply(pqxx::work& tx, const std::string& group, const v1::HotlineReply& r);
+  // Up to `limit` replies of the city not exported yet, oldest first, locked.
+  std::vector<v1::HotlineReply> UnexportedHotlineReplies(pqxx::work& tx, const std::string& group,
+                                                         const std::string& city, int limit);
+  void MarkHotlineRepliesExported(pqxx::work& tx, const std::string& group,
+                                  const std::vector<std::string>& ids, absl::Time at);
+  // Records the government's callback result of a ticket.
+  void SetHotlineResult(pqxx::work& tx, const std::string& group, const std::string& id,
+                        int result, absl::Time at);
+  HotlineMonthRows HotlineMonth(pqxx::work& tx, const std::string& group,
+                                const std::string& estate_id, const std::string& month,
+                                absl::Time now);
+
   std::optional<bool> ResidentPhone(pqxx::work& tx, const std::string& group,
                                     const std::string& estate_id, const std::string& phone_hash,
                                     absl::Time call_at, const std::string& call_day);

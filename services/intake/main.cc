@@ -4,12 +4,17 @@
 
 #include "absl/flags/flag.h"
 #include "services/intake/consumers.h"
+#include "services/intake/hotline.h"
 #include "services/intake/intake_jobs.h"
 #include "services/intake/intake_service.h"
 #include "services/intake/ticket.h"
 #include "shared/phone_key.h"
 #include "shared/service_main.h"
+#include "shared/status.h"
 
+ABSL_FLAG(int, hotline_due_soon_working_days, wuye::intake::kDefaultHotlineDueSoonDays,
+          "working days before a 12345 order's due time at which intake.hotline.due_soon is "
+          "published (0..10)");
 ABSL_FLAG(std::string, phone_key_file, "",
           "file holding the HMAC key for phone-number hashes (or set WUYE_INTAKE_PHONE_KEY)");
 
@@ -22,8 +27,14 @@ int main(int argc, char** argv) {
          WUYE_ASSIGN_OR_RETURN(std::string phone_key,
                                wuye::LoadPhoneKey(std::getenv("WUYE_INTAKE_PHONE_KEY"),
                                                   absl::GetFlag(FLAGS_phone_key_file)));
-         return std::make_unique<wuye::intake::IntakeServiceImpl>(parts.db, parts.verifier,
-                                                                  parts.clock, phone_key);
+         int due_soon = absl::GetFlag(FLAGS_hotline_due_soon_working_days);
+         if (due_soon < 0 || due_soon > 10) {
+           return absl::InvalidArgumentError("--hotline_due_soon_working_days: 0..10");
+         }
+         auto service = std::make_unique<wuye::intake::IntakeServiceImpl>(
+             parts.db, parts.verifier, parts.clock, phone_key);
+         service->set_hotline_due_soon_days(due_soon);
+         return std::unique_ptr<grpc::Service>(std::move(service));
        },
        .consumes = {wuye::StreamOf("dispatch"), wuye::StreamOf("directory"),
                     wuye::StreamOf("billing"), wuye::StreamOf("counter")},
@@ -38,6 +49,14 @@ int main(int argc, char** argv) {
              workers.push_back(std::make_unique<wuye::PeriodicWorker>(
                  "intake_consultation_overdue", absl::Seconds(5),
                  [jobs, clock] { return jobs->ConsultationsOverdue(clock->Now()); }));
+             // A 12345 order's deadline is days away: every minute.
+             workers.push_back(std::make_unique<wuye::PeriodicWorker>(
+                 "intake_hotline_due", absl::Minutes(1),
+                 [jobs, clock]() -> absl::StatusOr<int> {
+                   WUYE_ASSIGN_OR_RETURN(int soon, jobs->HotlinesDueSoon(clock->Now()));
+                   WUYE_ASSIGN_OR_RETURN(int late, jobs->HotlinesOverdue(clock->Now()));
+                   return soon + late;
+                 }));
              return workers;
            }});
 }

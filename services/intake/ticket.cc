@@ -202,6 +202,9 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
   t.clear_create_time();
   t.clear_update_time();
   t.clear_history();
+  t.clear_hotline();
+  t.clear_external_due_time();
+  t.clear_external_due_reason();
   return absl::OkStatus();
 }
 

@@ -157,6 +157,14 @@ void TicketFlow::Transfer(pqxx::work& tx, v1::Ticket& t, const std::string& new_
   Publish(tx, t, t.state(), c);
 }
 
+void TicketFlow::Note(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c) {
+  t.set_version(t.version() + 1);
+  *t.mutable_update_time() = ToProtoTime(c.now);
+  v1::TicketChange change = Change(t, t.state(), t.owner_id(), c);
+  store_.UpdateTicket(tx, t, &change);
+  Publish(tx, t, t.state(), c);
+}
+
 v1::CallbackReason TicketFlow::Decide(pqxx::work& tx, const v1::Ticket& t, const std::string& month,
                                       absl::TimeZone tz, absl::Time now) {
   CallbackInputs in;

@@ -42,6 +42,9 @@ class TicketFlow {
                 const ChangeContext& c);
   // → resolved, then → callback due or closed by the callback rule (ticket.h).
   absl::Status Resolve(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c);
+  // Records a change of the ticket's body alone (a 12345 reply, the government's callback):
+  // bumps the version, writes a history row, publishes intake.ticket.changed.
+  void Note(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c);
   // Publishes intake.ticket.changed for the ticket as it is now (e.g. workers learnt).
   void Publish(pqxx::work& tx, const v1::Ticket& t, TicketState previous, const ChangeContext& c);
 

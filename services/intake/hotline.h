@@ -1,0 +1,30 @@
+// The 12345 order's deadline (issue 27 §3): the hotline's working days counted on the
+// estate's working calendar from when the hotline received it (or the due time it gave),
+// the desk's words for it, and when the order is "due soon". Pure.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "shared/work_calendar.h"
+
+namespace wuye::intake {
+
+// The default of --hotline_due_soon_working_days: intake.hotline.due_soon one working day
+// before the due time.
+inline constexpr int kDefaultHotlineDueSoonDays = 1;
+
+struct HotlineDue {
+  absl::Time due;
+  std::string reason;  // WorkCalendar::Explain, or the hotline's own due time
+  absl::Time warn;     // intake.hotline.due_soon from here (never before `received`)
+};
+
+// `working_days` > 0: `received` advanced that many working days (SlaClock::kWorkingDays)
+// on `calendar` in `tz`; otherwise `given`. `warn_days` working days before the due time
+// (0: at the due time).
+HotlineDue HotlineDueOf(const WorkCalendar& calendar, absl::Time received, int working_days,
+                        std::optional<absl::Time> given, int warn_days, const absl::TimeZone& tz);
+
+}  // namespace wuye::intake
