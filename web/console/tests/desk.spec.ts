@@ -1,6 +1,7 @@
 // 受理台 in a real browser against the real suite (issue #24, page 1).
 import { expect, test } from "@playwright/test";
 import { choose, chooseUnit, field, rowsInTab, screenshot, signInAs, signOut, ticketsWithSummary } from "./desk";
+import { rpc } from "./dispatch";
 
 // Unique per run: the suite's database lives as long as console_test, and a summary names
 // the ticket in the queue.
@@ -205,4 +206,46 @@ test("each role sees its own pages and buttons: a manager reads the desk, a tech
   await expect(page.getByTestId("nav-desk")).toHaveCount(0);
   await page.goto("/desk");
   await expect(page).not.toHaveURL(/\/desk/);
+});
+
+test("a 12345 order from the city's platform shows its reply deadline on the working calendar, and the desk replies to the hotline once", async ({ page }) => {
+  test.setTimeout(120_000);
+  // Issue 27 §3: the order comes through the port (ImportHotlineOrders, the documented csv),
+  // not the desk's form; the agent who imported it owns it (首接负责制).
+  await signInAs(page, "李娜");
+  const { estates } = await rpc<{ estates: { id: string; name: string }[] }>(page, "wuye.directory.v1.DirectoryService/ListEstates", {
+    pageSize: 1000,
+  });
+  const estate = estates.find((e) => e.name === "阳光花园")!;
+  const number = `SZ-${Date.now().toString(36)}`;
+  // A minute ago in Beijing time, as the platforms write it.
+  const received = `${new Date(Date.now() - 60_000 + 8 * 3600_000).toISOString().slice(0, 19)}+08:00`;
+  const csv =
+    "order_number,received_time,deadline_working_days,estate,category,content,caller_name,caller_phone\n" +
+    `${number},${received},3,${estate.id},环境卫生,楼道灯坏了两周无人修,王某,139 1234 5678\n`;
+  const content = btoa(String.fromCharCode(...new TextEncoder().encode(csv)));
+  const imported = await rpc<{ created: number; lines: { ticketId: string }[] }>(page, "wuye.intake.v1.IntakeService/ImportHotlineOrders", {
+    requestId: `import-${number}`,
+    format: "csv",
+    city: "shenzhen",
+    content,
+  });
+  expect(imported.created).toBe(1);
+  // The desk's own form never offers the channel.
+  await page.getByTestId("new-request").click();
+  await field(page, "field-channel").click();
+  await expect(page.locator(".el-select-dropdown__item:visible", { hasText: "12345" })).toHaveCount(0);
+
+  await page.goto(`/desk/tickets/${imported.lines[0].ticketId}`);
+  await expect(page.getByTestId("hotline-order")).toHaveText(`shenzhen · ${number}`);
+  await expect(page.getByTestId("hotline-due-reason")).toContainText("到期");
+  await expect(page.getByTestId("hotline-not-replied")).toBeVisible();
+  await expect(page.getByTestId("ticket-hotline")).not.toContainText("1234");  // the caller's number is nobody's to read
+  await page.getByTestId("hotline-reply").click();
+  await page.getByTestId("hotline-reply-confirm").click();
+  await expect(page.getByTestId("hotline-reply-error")).toContainText("必填");
+  await page.getByTestId("hotline-reply-text").locator("textarea").fill("已安排电工当日修复楼道灯，并向住户致歉。");
+  await page.getByTestId("hotline-reply-confirm").click();
+  await expect(page.getByTestId("hotline-on-time")).toHaveText("按时");
+  await expect(page.getByTestId("hotline-reply")).toHaveCount(0);
 });

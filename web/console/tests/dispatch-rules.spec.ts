@@ -10,7 +10,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { WorkOrderState } from "@wuye/clients/gen/wuye/events/v1/dispatch_events_pb.js";
 import { Priority } from "@wuye/clients/gen/wuye/common/v1/domain_pb.js";
-import { AssignmentDecisionSchema, SignOff, WorkOrderSchema, type WorkOrder } from "@wuye/clients/gen/wuye/dispatch/v1/dispatch_pb.js";
+import { AssignmentDecisionSchema, PauseState, SignOff, WorkOrderSchema, type WorkOrder } from "@wuye/clients/gen/wuye/dispatch/v1/dispatch_pb.js";
 import {
   ACTION_TARGET,
   allowedActions,
@@ -110,6 +110,18 @@ function serviceAccepts(a: OrderAction, o: OrderLike, c: Caller): boolean {
       return manager && canMove(s, s === S.WAITING ? S.ASSIGNED : s);
     case "autoAssign":
       return manager && canMove(s, s === S.WAITING ? S.ASSIGNED : s);
+    // Issue 27 §2 (dispatch_service.cc RequirePauser, IsDesk, IsActiveWorker; work_order.cc
+    // NOT_PAUSABLE, SLA_STOPPED, ALREADY_PAUSED, PAUSE_REQUESTED, NOT_PAUSED, NO_PAUSE_REQUESTED).
+    case "pause":
+    case "resume": {
+      if (!any(c.roles, [...MANAGERS, "agent", ...FIELD])) return false;
+      if (!any(c.roles, [...MANAGERS, "agent"]) && !active) return false;
+      const requested = (o.pauses ?? []).some((p) => p.state === PauseState.REQUESTED);
+      if (a === "resume") return !!o.slaPaused;
+      return [S.WAITING, S.ASSIGNED, S.ACCEPTED, S.EN_ROUTE, S.ON_SITE].includes(s) && !o.slaStopped && !o.slaPaused && !requested;
+    }
+    case "decidePause":
+      return any(c.roles, ["team_lead", "supervisor", "estate_manager"]) && (o.pauses ?? []).some((p) => p.state === PauseState.REQUESTED);
   }
 }
 
@@ -143,7 +155,15 @@ const callers: Caller[] = [
 ];
 
 type Workers = "none" | "assigned" | "accepted" | "declined" | "someoneElse";
-function order(state: WorkOrderState, signOff: SignOff, price: "unpaid" | "toAgree" | "agreed", workers: Workers): WorkOrder {
+/** The SLA clock: running, paused, a pause waiting for a supervisor, stopped for good. */
+type Clock = "running" | "paused" | "requested" | "stopped";
+function order(
+  state: WorkOrderState,
+  signOff: SignOff,
+  price: "unpaid" | "toAgree" | "agreed",
+  workers: Workers,
+  clock: Clock = "running",
+): WorkOrder {
   const w = {
     none: [],
     assigned: [{ staffId: "tech", assignedAt: at(T0) }],
@@ -159,6 +179,14 @@ function order(state: WorkOrderState, signOff: SignOff, price: "unpaid" | "toAgr
     serviceItemCode: price !== "unpaid" ? "CLEAN-2H" : "",
     priceAgreement: price === "agreed" ? { residentId: "r", quoteFen: 8000n } : undefined,
     workers: w,
+    slaStopped: clock === "stopped",
+    slaPaused: clock === "paused",
+    pauses:
+      clock === "paused"
+        ? [{ id: "p", state: PauseState.ACTIVE }]
+        : clock === "requested"
+          ? [{ id: "p", state: PauseState.REQUESTED }]
+          : [],
   });
 }
 
@@ -168,10 +196,11 @@ test("every action offered is a call dispatch accepts, and every call it accepts
     for (const signOff of [SignOff.RESIDENT, SignOff.CHECK, SignOff.UNSPECIFIED]) {
       for (const price of ["unpaid", "toAgree", "agreed"] as const) {
         for (const workers of ["none", "assigned", "accepted", "declined", "someoneElse"] as const) {
-          const o = order(state, signOff, price, workers);
+          for (const clock of ["running", "paused", "requested", "stopped"] as const) {
+          const o = order(state, signOff, price, workers, clock);
           for (const c of callers) {
             const offered = allowedActions(o, c);
-            const where = `${S[state]} ${SignOff[signOff]} ${price} ${workers}, ${c.name}: [${offered.join(",")}]`;
+            const where = `${S[state]} ${SignOff[signOff]} ${price} ${workers} ${clock}, ${c.name}: [${offered.join(",")}]`;
             if (new Set(offered).size !== offered.length) throw new Error(`${where}: an action twice`);
             for (const a of actions) {
               const accepts = serviceAccepts(a, o, c);
@@ -182,6 +211,7 @@ test("every action offered is a call dispatch accepts, and every call it accepts
               if (offered.includes(a) && to !== "same" && !canMove(state, to)) throw new Error(`${where}: ${a} is no legal move`);
               checked++;
             }
+          }
           }
         }
       }
@@ -197,16 +227,16 @@ test("what each person sees on a repair in a unit as it goes (the scenario's ste
   const agent = { staffId: "agent", roles: ["agent"] as Role[] };
   const r = (s: WorkOrderState, w: Workers) => order(s, SignOff.RESIDENT, "unpaid", w);
   // Waiting: nobody on shift with the skill; a manager assigns, the agent may only cancel.
-  expect(allowedActions(r(S.WAITING, "none"), sup)).toEqual(["assign", "autoAssign", "cancel"]);
-  expect(allowedActions(r(S.WAITING, "none"), agent)).toEqual(["cancel"]);
+  expect(allowedActions(r(S.WAITING, "none"), sup)).toEqual(["assign", "autoAssign", "cancel", "pause"]);
+  expect(allowedActions(r(S.WAITING, "none"), agent)).toEqual(["cancel", "pause"]);
   expect(allowedActions(r(S.WAITING, "none"), tech)).toEqual([]);
   // Assigned to the technician: accept or decline; another technician sees nothing to do.
-  expect(allowedActions(r(S.ASSIGNED, "assigned"), tech)).toEqual(["accept", "decline"]);
+  expect(allowedActions(r(S.ASSIGNED, "assigned"), tech)).toEqual(["accept", "decline", "pause"]);
   expect(allowedActions(r(S.ASSIGNED, "assigned"), { staffId: "other", roles: ["technician"] })).toEqual([]);
   // Accepted: en route or straight on site; then work done.
-  expect(allowedActions(r(S.ACCEPTED, "accepted"), tech)).toEqual(["enRoute", "onSite"]);
-  expect(allowedActions(r(S.EN_ROUTE, "accepted"), tech)).toEqual(["onSite"]);
-  expect(allowedActions(r(S.ON_SITE, "accepted"), tech)).toEqual(["workDone"]);
+  expect(allowedActions(r(S.ACCEPTED, "accepted"), tech)).toEqual(["enRoute", "onSite", "pause"]);
+  expect(allowedActions(r(S.EN_ROUTE, "accepted"), tech)).toEqual(["onSite", "pause"]);
+  expect(allowedActions(r(S.ON_SITE, "accepted"), tech)).toEqual(["workDone", "pause"]);
   // Work done in a unit: the resident signs; no signature, no completion (000_…, 二.5) —
   // a supervisor may complete without it, a team lead may not.
   expect(allowedActions(r(S.WORK_DONE, "accepted"), tech)).toEqual(["sign"]);
@@ -221,11 +251,20 @@ test("what each person sees on a repair in a unit as it goes (the scenario's ste
   expect(allowedActions(common, lead)).toEqual(["check"]);
   // Paid work (004_…, 5.1.3): the price agreed before anyone sets out.
   const paid = order(S.ACCEPTED, SignOff.RESIDENT, "toAgree", "accepted");
-  expect(allowedActions(paid, tech)).toEqual(["agreePrice"]);
-  expect(allowedActions(paid, agent)).toEqual(["agreePrice", "cancel"]);
-  expect(allowedActions(order(S.ACCEPTED, SignOff.RESIDENT, "agreed", "accepted"), tech)).toEqual(["enRoute", "onSite"]);
+  expect(allowedActions(paid, tech)).toEqual(["agreePrice", "pause"]);
+  expect(allowedActions(paid, agent)).toEqual(["agreePrice", "cancel", "pause"]);
+  expect(allowedActions(order(S.ACCEPTED, SignOff.RESIDENT, "agreed", "accepted"), tech)).toEqual(["enRoute", "onSite", "pause"]);
   // Declined: the technician is off the order.
   expect(allowedActions(r(S.WAITING, "declined"), tech)).toEqual([]);
+  // Issue 27 §2: a paused clock resumes (never a second pause); a pause asked without the
+  // resident's agreement is decided by a team lead, supervisor or manager, not the agent.
+  const paused = order(S.ACCEPTED, SignOff.RESIDENT, "unpaid", "accepted", "paused");
+  expect(allowedActions(paused, tech)).toEqual(["enRoute", "onSite", "resume"]);
+  const asked = order(S.ACCEPTED, SignOff.RESIDENT, "unpaid", "accepted", "requested");
+  expect(allowedActions(asked, agent)).toEqual(["cancel"]);
+  expect(allowedActions(asked, sup)).toEqual(["enRoute", "onSite", "assign", "cancel", "decidePause"]);
+  // An emergency on site: its clock stopped for good, nothing to pause.
+  expect(allowedActions(order(S.ON_SITE, SignOff.RESIDENT, "unpaid", "accepted", "stopped"), tech)).toEqual(["workDone"]);
 });
 
 // -- SLA ------------------------------------------------------------------------------------
@@ -241,6 +280,7 @@ function clocked(deadline: number, warn: number, extra: Partial<WorkOrder> = {})
     createTime: extra.createTime ?? at(T0),
     slaStopped: extra.slaStopped ?? false,
     slaBreached: extra.slaBreached ?? false,
+    slaPaused: extra.slaPaused ?? false,
   });
 }
 
@@ -259,6 +299,9 @@ test("an order's SLA state follows dispatch's warning and deadline (DOMAIN.md §
   // Stopped (on site for an emergency, work done for a small job): no countdown.
   expect(slaState(clocked(deadline, warn, { slaStopped: true }), deadline + 1)).toBe("stopped");
   expect(slaState(create(WorkOrderSchema, {}), T0)).toBe("stopped");
+  // Paused (issue 27 §2): neither due soon nor overdue while the pause holds the clock,
+  // whatever the deadline it had; dispatch computes a new one when it resumes.
+  expect(slaState(clocked(deadline, warn, { slaPaused: true }), deadline + 1)).toBe("paused");
 });
 
 test("the countdown ticks each second, and past the deadline counts how late", () => {

@@ -281,6 +281,76 @@ test("a job nobody on shift can take waits and escalates; the supervisor assigns
   await expect(page.getByTestId("ticket-state")).toHaveText("已取消");
 });
 
+test("a repair waiting for the resident pauses its clock with their agreement and resumes; a pause without it waits for the supervisor", async ({ page }) => {
+  test.setTimeout(240_000);
+  // Issue 27 §2: the resident is not at home; the agent records their agreement by phone.
+  await signInAs(page, "李娜");
+  await page.getByTestId("new-request").click();
+  await choose(page, "field-kind", "户内");
+  const unit = field(page, "field-unit");
+  await unit.click();
+  await unit.pressSequentially("张伟");
+  await page.locator(".el-autocomplete-suggestion li:visible", { hasText: "张伟" }).first().click();
+  await choose(page, "field-category", "水");
+  const summary = `厨房水龙头关不紧 ${run}`;
+  await field(page, "field-summary").fill(summary);
+  await page.getByTestId("submit").click();
+  await expect(page).toHaveURL(/\/desk$/);
+  await page.getByTestId("nav-dispatch").click();
+  const card = await boardCard(page, summary);
+  await card.click();
+  await expect(page).toHaveURL(/\/dispatch\/orders\//);
+  const orderUrl = page.url();
+  // The deadline says why it falls where it does, on the estate's calendar.
+  await expect(page.getByTestId("order-due-reason")).toContainText("到期");
+  await expect(page.getByTestId("order-countdown")).toBeVisible();
+
+  await page.getByTestId("action-pause").click();
+  await choose(page, "dialog-pause-reason", "住户不在家");
+  await choose(page, "dialog-pause-agreement", "电话同意");
+  await field(page, "dialog-text").fill("住户出差，周末回来");
+  await page.getByTestId("dialog-confirm").click();
+  await expect(page.getByTestId("order-paused")).toHaveText("已暂停");
+  await expect(page.getByTestId("order-countdown")).toHaveCount(0);
+  await expect(page.getByTestId("order-pause")).toContainText("住户不在家");
+  await expect(page.getByTestId("order-pauses")).toContainText("电话同意");
+  await expect(page.getByTestId("order-history")).toContainText("暂停计时");
+  await expect(page.getByTestId("action-pause")).toHaveCount(0);
+  // The board shows it apart: no countdown while its clock waits.
+  await page.getByTestId("nav-dispatch").click();
+  const paused = await boardCard(page, summary);
+  await expect(paused).toHaveAttribute("data-sla", "paused");
+  await expect(paused.getByTestId("card-paused")).toHaveText("已暂停");
+  await paused.click();
+
+  // The resident is back: resumed, the clock runs again from the time already spent.
+  await page.getByTestId("action-resume").click();
+  await expect(page.getByTestId("order-countdown")).toBeVisible();
+  await expect(page.getByTestId("order-pauses").locator("li").first()).toHaveAttribute("data-state", "RESUMED");
+  await expect(page.getByTestId("order-history")).toContainText("恢复计时");
+
+  // Asked again without the resident's agreement: the clock keeps running until a
+  // supervisor approves, and the agent cannot decide it herself.
+  await page.getByTestId("action-pause").click();
+  await choose(page, "dialog-pause-reason", "住户改约");
+  await choose(page, "dialog-pause-agreement", "住户未同意");
+  await page.getByTestId("dialog-confirm").click();
+  await expect(page.getByTestId("order-pause-requested")).toContainText("住户改约");
+  await expect(page.getByTestId("order-countdown")).toBeVisible();
+  await expect(page.getByTestId("action-decidePause")).toHaveCount(0);
+  await signOut(page);
+
+  await signInAs(page, "钱丽");
+  await page.goto(orderUrl);
+  await page.getByTestId("action-decidePause").click();
+  await page.getByTestId("dialog-confirm").click();
+  await expect(page.getByTestId("dialog-error")).toContainText("审批意见: 必填");
+  await field(page, "dialog-text").fill("已与住户核实，同意改约");
+  await page.getByTestId("dialog-confirm").click();
+  await expect(page.getByTestId("order-paused")).toHaveText("已暂停");
+  await expect(page.getByTestId("order-pauses")).toContainText("已与住户核实");
+});
+
 test("the board for a supervisor in another time zone: estate-local deadlines, countdowns ticking without a new read", async ({ browser }) => {
   // The browser's clock is New York's; the estate's is Shanghai's: times are the estate's.
   const context = await browser.newContext({ locale: "zh-CN", timezoneId: "America/New_York", viewport: { width: 1366, height: 768 } });

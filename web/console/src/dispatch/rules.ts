@@ -8,7 +8,7 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { WorkOrderState } from "@wuye/clients/gen/wuye/events/v1/dispatch_events_pb.js";
 import { Priority } from "@wuye/clients/gen/wuye/common/v1/domain_pb.js";
-import { SignOff } from "@wuye/clients/gen/wuye/dispatch/v1/dispatch_pb.js";
+import { PauseState, SignOff } from "@wuye/clients/gen/wuye/dispatch/v1/dispatch_pb.js";
 import type { Role } from "../roles";
 
 const S = WorkOrderState;
@@ -34,6 +34,10 @@ export const DISPATCH = {
   /** CompleteWorkOrder without_signature (a SIGN_OFF_RESIDENT order), with a reason. */
   waive: ["supervisor", "estate_manager", "group_admin"] as readonly Role[],
   cancel: [...MANAGERS, "agent"] as readonly Role[],
+  /** PauseWorkOrder and ResumeWorkOrder: besides the order's own field staff (issue 27 §2). */
+  pause: [...MANAGERS, "agent"] as readonly Role[],
+  /** DecidePause: approve or refuse a pause asked without the resident's agreement. */
+  decidePause: ["team_lead", "supervisor", "estate_manager"] as readonly Role[],
 } as const;
 
 export type OrderAction =
@@ -49,7 +53,10 @@ export type OrderAction =
   | "complete"
   | "completeWithoutSignature"
   | "check"
-  | "cancel";
+  | "cancel"
+  | "pause"
+  | "resume"
+  | "decidePause";
 
 /** The state each action moves the order to (the same state: it stays). */
 export const ACTION_TARGET: Record<OrderAction, WorkOrderState | "same"> = {
@@ -66,6 +73,9 @@ export const ACTION_TARGET: Record<OrderAction, WorkOrderState | "same"> = {
   completeWithoutSignature: S.COMPLETED,
   check: S.COMPLETED,
   cancel: S.CANCELLED,
+  pause: "same",
+  resume: "same",
+  decidePause: "same",
 };
 
 export interface Caller {
@@ -85,6 +95,10 @@ export interface OrderLike {
   paid: boolean;
   priceAgreement?: unknown;
   workers: readonly WorkerLike[];
+  /** The SLA clock (issue 27): stopped for good, stopped by a pause, and the pauses. */
+  slaStopped?: boolean;
+  slaPaused?: boolean;
+  pauses?: readonly { state: PauseState }[];
 }
 
 const hasAny = (roles: readonly Role[], allowed: readonly Role[]) => roles.some((r) => allowed.includes(r));
@@ -151,14 +165,22 @@ export function allowedActions(o: OrderLike, c: Caller): OrderAction[] {
   if (manager && BEFORE_WORK_DONE.includes(s)) out.push("assign");
   if (manager && s === S.WAITING) out.push("autoAssign");
   if (hasAny(c.roles, DISPATCH.cancel) && BEFORE_WORK_DONE.includes(s)) out.push("cancel");
+  // Issue 27 §2: a running clock pauses (with the resident's agreement, or asked of a
+  // supervisor) and a paused one resumes, by the order's field staff, managers and agents;
+  // a pause asked without agreement is decided by a team lead, supervisor or manager.
+  const pauses = hasAny(c.roles, DISPATCH.pause) || (field && !!mine);
+  const requested = (o.pauses ?? []).some((p) => p.state === PauseState.REQUESTED);
+  if (pauses && BEFORE_WORK_DONE.includes(s) && !o.slaStopped && !o.slaPaused && !requested) out.push("pause");
+  if (pauses && o.slaPaused) out.push("resume");
+  if (requested && hasAny(c.roles, DISPATCH.decidePause)) out.push("decidePause");
   return out;
 }
 
 // -- SLA ------------------------------------------------------------------------------------
 
 /** Where an order's clock stands: past its deadline, past its warning (80 % of the window), before it, or stopped. */
-export type SlaState = "overdue" | "dueSoon" | "onTime" | "stopped";
-export const SLA_COLUMNS: readonly SlaState[] = ["overdue", "dueSoon", "onTime", "stopped"];
+export type SlaState = "overdue" | "dueSoon" | "onTime" | "paused" | "stopped";
+export const SLA_COLUMNS: readonly SlaState[] = ["overdue", "dueSoon", "onTime", "paused", "stopped"];
 
 export interface SlaLike {
   slaClock: string;
@@ -166,6 +188,8 @@ export interface SlaLike {
   slaWarnTime?: Timestamp;
   slaStopped: boolean;
   slaBreached: boolean;
+  /** A pause stopped the clock (issue 27 §2): its deadline waits until it resumes. */
+  slaPaused?: boolean;
 }
 
 export function ms(ts: Timestamp | undefined): number | undefined {
@@ -176,12 +200,14 @@ export function ms(ts: Timestamp | undefined): number | undefined {
  * The order's SLA state at `nowMs`, from dispatch's own deadline and warning time (it
  * fires its warning at warn time and its breach at the deadline, services/dispatch
  * work_order.cc SlaDue): overdue once the deadline passed (or dispatch recorded a breach),
- * due soon once the warning time passed, on time before; stopped when the clock stopped (on
+ * due soon once the warning time passed, on time before; paused while a pause holds the
+ * clock (issue 27 §2: no warning or breach fires then); stopped when the clock stopped (on
  * site for an emergency or a big job, work done for the others) or there is none.
  */
 export function slaState(o: SlaLike, nowMs: number): SlaState {
   const deadline = ms(o.slaDeadline);
   if (!o.slaClock || o.slaStopped || deadline === undefined) return "stopped";
+  if (o.slaPaused) return "paused";
   if (o.slaBreached || nowMs >= deadline) return "overdue";
   const warn = ms(o.slaWarnTime);
   if (warn !== undefined && nowMs >= warn) return "dueSoon";
@@ -264,7 +290,7 @@ export function boardOrder(a: BoardLike, b: BoardLike): number {
 
 /** The open orders in the board's columns, each column in boardOrder. */
 export function boardColumns<T extends BoardLike>(orders: readonly T[], nowMs: number): Record<SlaState, T[]> {
-  const out: Record<SlaState, T[]> = { overdue: [], dueSoon: [], onTime: [], stopped: [] };
+  const out: Record<SlaState, T[]> = { overdue: [], dueSoon: [], onTime: [], paused: [], stopped: [] };
   for (const o of orders) out[slaState(o, nowMs)].push(o);
   for (const k of SLA_COLUMNS) out[k].sort(boardOrder);
   return out;
