@@ -1795,6 +1795,11 @@ TEST_F(SlaCalendarTest, APauseWithoutAgreementWaitsForASupervisorsApproval) {
   pb::WorkOrder r = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
   ASSERT_TRUE(Pause(r.id(), Lead(), &r, "RESCHEDULED", false).ok());
   clock_.Advance(absl::Hours(1));
+  // Whoever asked does not approve their own pause (a second person's word stops the clock);
+  // they may refuse it.
+  before = Snapshot();
+  EXPECT_EQ(Reason(Decide(r.id(), Lead(), true, &out)), "SELF_APPROVAL");
+  EXPECT_EQ(Snapshot(), before);
   pb::WorkOrder refused;
   ASSERT_TRUE(Decide(r.id(), Lead(), false, &refused).ok());
   EXPECT_EQ(refused.pauses(0).state(), pb::PAUSE_STATE_REFUSED);

@@ -585,12 +585,12 @@ void RecomputeClock(pb::WorkOrder& o, const SlaCalendar& cal, absl::Time now) {
   absl::Time due = DueTime(p, FromProtoDuration(o.sla_window()), cal.calendar, kind, cal.zone);
   absl::Time warn =
       DueTime(p, FromProtoDuration(o.sla_warn_window()), cal.calendar, kind, cal.zone);
-  // A warning or breach that fired for an earlier time fires once more at its later one.
+  // A warning that fired for an earlier time fires once more at its later one. A breach that
+  // fired stands: it was real when it fired, and duty's task of it is raised once. (The clock
+  // is settled before it is re-timed, so a fired timer's time has passed and neither moves
+  // later in practice; this keeps "once" even if one did.)
   if (o.sla_warned() && warn > now && warn > FromProtoTime(o.sla_warn_time())) {
     o.set_sla_warned(false);
-  }
-  if (o.sla_breached() && due > now && due > FromProtoTime(o.sla_deadline())) {
-    o.set_sla_breached(false);
   }
   *o.mutable_sla_deadline() = ToProtoTime(due);
   *o.mutable_sla_warn_time() = ToProtoTime(warn);
@@ -730,6 +730,13 @@ absl::Status DecidePause(pb::WorkOrder& o, bool approve, const std::string& note
     return Precondition("work order: no pause waits for approval", "NO_PAUSE_REQUESTED");
   }
   pb::Pause* p = LastPause(o);
+  // The approval is a second person's (issue 27 §2): whoever asked cannot stop the clock on
+  // their own word. They may refuse their own request (withdraw it).
+  if (approve && !act.actor.subject().empty() &&
+      act.actor.subject() == p->requested_by().subject()) {
+    return Precondition("work order: a pause is approved by someone other than who asked for it",
+                        "SELF_APPROVAL");
+  }
   pb::PauseDecision* d = p->mutable_decision();
   d->set_approved(approve);
   d->set_note(note);

@@ -1,10 +1,12 @@
 #include "services/intake/consumers.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "services/intake/hotline.h"
 #include "services/intake/intake_store.h"
 #include "services/intake/ticket.h"
 #include "services/intake/ticket_flow.h"
@@ -14,6 +16,7 @@
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/work_calendar_store.h"
+#include "shared/zone.h"
 #include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/counter_events.pb.h"
 #include "wuye/events/v1/directory_events.pb.h"
@@ -52,7 +55,9 @@ constexpr std::initializer_list<absl::string_view> kWorkOrderEvents = {
 
 class Consumer {
  public:
-  explicit Consumer(Db& db) : store_(db), outbox_(db, "intake"), flow_(store_, outbox_) {
+  Consumer(Db& db, int hotline_due_soon_days)
+      : store_(db), outbox_(db, "intake"), flow_(store_, outbox_),
+        hotline_due_soon_days_(hotline_due_soon_days) {
     router_.On(kWorkOrderEvents, this, &Consumer::WorkOrder)
         .On({"directory.estate.created", "directory.estate.updated"}, this, &Consumer::Estate)
         .On({"directory.staff.created", "directory.staff.updated"}, this, &Consumer::Staff)
@@ -70,10 +75,49 @@ class Consumer {
 
  private:
   // "directory.calendar.changed": intake's copy of the group's and estates' working
-  // calendars (shared/work_calendar_store.h), on which 12345 orders' due times are counted.
+  // calendars (shared/work_calendar_store.h), on which 12345 orders' due times are counted;
+  // the open orders counted in working days are re-timed forward on the new calendar in the
+  // same transaction (issue 27 §1): the working time counted on the old one until the change
+  // stays spent, the rest is counted on the new one.
   absl::Status CalendarChanged(pqxx::work& tx, const ev::Event& e, const ev::CalendarChanged& c) {
     if (!IsValidId(e.group_id()) || c.group_id() != e.group_id()) return absl::OkStatus();
-    ApplyCalendarChanged(tx, c);
+    const std::string& group = e.group_id();
+    std::vector<v1::Ticket> open;
+    for (const std::string& id : store_.OpenHotlineOrders(tx, group, c.estate_id())) {
+      auto t = store_.GetTicket(tx, group, id, /*for_update=*/true);
+      if (t && t->hotline().deadline_working_days() > 0) open.push_back(*std::move(t));
+    }
+    std::map<std::string, WorkCalendar> before;
+    for (const v1::Ticket& t : open) {
+      if (!before.contains(t.estate_id())) before[t.estate_id()] = LoadWorkCalendar(tx, group, t.estate_id());
+    }
+    if (!ApplyCalendarChanged(tx, c)) return absl::OkStatus();  // a replay or an older version
+    // The change counts from when the directory made it (never later than now).
+    const absl::Time now = std::min(absl::Now(), e.has_occurred_at() ? FromProtoTime(e.occurred_at())
+                                                                     : absl::Now());
+    std::map<std::string, std::pair<WorkCalendar, absl::TimeZone>> after;
+    for (v1::Ticket& t : open) {
+      auto it = after.find(t.estate_id());
+      if (it == after.end()) {
+        auto facts = store_.GetEstate(tx, group, t.estate_id());
+        it = after.emplace(t.estate_id(),
+                           std::make_pair(LoadWorkCalendar(tx, group, t.estate_id()),
+                                          EstateZone(facts ? facts->time_zone : "")))
+                 .first;
+      }
+      const auto& [calendar, tz] = it->second;
+      const absl::Time old_due = FromProtoTime(t.external_due_time());
+      HotlineDue due = HotlineDueRetimed(before[t.estate_id()], calendar,
+                                         FromProtoTime(t.hotline().hotline_received_time()),
+                                         t.hotline().deadline_working_days(), old_due, now,
+                                         hotline_due_soon_days_, tz);
+      if (due.due == old_due && due.reason == t.external_due_reason()) continue;
+      *t.mutable_external_due_time() = ToProtoTime(due.due);
+      t.set_external_due_reason(due.reason);
+      store_.UpdateTicket(tx, t);
+      store_.RetimeHotline(tx, group, t.id(), due.due, due.warn, /*rearm_due_soon=*/due.warn > now,
+                           /*rearm_overdue=*/due.due > now);
+    }
     return absl::OkStatus();
   }
 
@@ -274,13 +318,14 @@ class Consumer {
   IntakeStore store_;
   Outbox outbox_;
   TicketFlow flow_;
+  int hotline_due_soon_days_;  // --hotline_due_soon_working_days
   EventRouter router_;
 };
 
 }  // namespace
 
-EventHandler MakeHandler(Db& db) {
-  auto consumer = std::make_shared<Consumer>(db);
+EventHandler MakeHandler(Db& db, int hotline_due_soon_days) {
+  auto consumer = std::make_shared<Consumer>(db, hotline_due_soon_days);
   return [consumer](pqxx::work& tx, const ev::Event& e) { return consumer->router().Apply(tx, e); };
 }
 

@@ -7,6 +7,8 @@
 //    that the callback rule needs, versioned by subject_version; and the residents' numbers,
 //    only as the hash the directory makes under the phone key both hold
 //    (ResidentChanged.phone_hash), to tell whether an unrecorded call is a resident's.
+//  - wuye.directory.events (CalendarChanged): its copy of the working calendars; open 12345
+//    orders counted in working days re-timed forward on the new calendar (time spent kept).
 //  - wuye.counter.events (NoticeTickets): a cut's linked tickets of the notice's estate are
 //    answered with the notice ("counter.notice.tickets_linked": consultations, suggestions
 //    and praise still received) and, when it ends ("counter.notice.ended"), closed or
@@ -23,6 +25,8 @@ namespace wuye::intake {
 
 // The consumer's handler; it prepares its statements on `db`. Residents' numbers arrive
 // hashed already (the directory hashes them with intake's phone key).
-EventHandler MakeHandler(Db& db);
+// `hotline_due_soon_days`: --hotline_due_soon_working_days, for the 12345 orders a calendar
+// change re-times.
+EventHandler MakeHandler(Db& db, int hotline_due_soon_days = 1);
 
 }  // namespace wuye::intake

@@ -53,4 +53,18 @@ HotlineDue HotlineDueOf(const WorkCalendar& calendar, absl::Time received, int w
   return out;
 }
 
+HotlineDue HotlineDueRetimed(const WorkCalendar& before, const WorkCalendar& after,
+                             absl::Time received, int working_days, absl::Time old_due,
+                             absl::Time now, int warn_days, const absl::TimeZone& tz) {
+  const absl::Duration window = absl::Hours(24) * working_days;
+  SlaProgress p{absl::ZeroDuration(), received, true};
+  p = Settle(p, std::max(now, received), before, SlaClock::kWorkingDays, tz);
+  HotlineDue out;
+  out.due = p.spent >= window ? old_due : DueTime(p, window, after, SlaClock::kWorkingDays, tz);
+  out.reason = absl::StrCat(working_days, "个工作日：",
+                            after.Explain(received, out.due, SlaClock::kWorkingDays, tz));
+  out.warn = WarnTime(after, out.due, warn_days, received, tz);
+  return out;
+}
+
 }  // namespace wuye::intake

@@ -27,4 +27,11 @@ struct HotlineDue {
 HotlineDue HotlineDueOf(const WorkCalendar& calendar, absl::Time received, int working_days,
                         std::optional<absl::Time> given, int warn_days, const absl::TimeZone& tz);
 
+// An order of `working_days` whose calendar changed at `now` from `before` to `after`
+// (issue 27 §1): the working time counted on `before` until `now` stays spent, the rest is
+// counted on `after` from `now`. A deadline already past stays where it was.
+HotlineDue HotlineDueRetimed(const WorkCalendar& before, const WorkCalendar& after,
+                             absl::Time received, int working_days, absl::Time old_due,
+                             absl::Time now, int warn_days, const absl::TimeZone& tz);
+
 }  // namespace wuye::intake

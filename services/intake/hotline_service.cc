@@ -287,6 +287,11 @@ grpc::Status IntakeServiceImpl::RecordHotlineReply(Ctx* ctx,
           if (at < FromProtoTime(t.hotline().hotline_received_time())) {
             return FieldError("reply_time", "not before the hotline received the order");
           }
+          // Nor before the order reached the desk: a reply cannot be dated back into the
+          // time before anyone here had it (and so be judged on time after the deadline).
+          if (t.has_create_time() && at < FromProtoTime(t.create_time())) {
+            return FieldError("reply_time", "not before the order was imported");
+          }
           v1::HotlineReply r;
           r.set_id(NewId(rc.now));
           r.set_ticket_id(t.id());
@@ -386,6 +391,12 @@ grpc::Status IntakeServiceImpl::ImportHotlineCallbacks(
             if (t->hotline().government_result() == c.result &&
                 FromProtoTime(t->hotline().government_callback_time()) == c.at) {
               r->set_outcome(v1::HotlineLineResult::OUTCOME_ALREADY_IMPORTED);
+              continue;
+            }
+            // An older file imported again never replaces a later callback's result.
+            if (t->hotline().government_result() != v1::HOTLINE_RESULT_UNSPECIFIED &&
+                c.at < FromProtoTime(t->hotline().government_callback_time())) {
+              refuse("callback_time", "older than the callback already recorded");
               continue;
             }
             t->mutable_hotline()->set_government_result(c.result);

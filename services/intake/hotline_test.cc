@@ -318,6 +318,14 @@ TEST_F(HotlineTest, AnOrderFlowsFromImportToTheMonthlyReport) {
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(cb.already_imported(), 1);
   EXPECT_EQ(Snapshot(), before);
+  // An older file's result, imported after, does not replace the later callback's.
+  st = Call(&Stub::ImportHotlineCallbacks, agent_,
+            CallbacksRequest("order_number,result,callback_time\n"
+                             "SZ20260930-0001,不满意,2026-10-11 09:00\n"),
+            &cb);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(cb.refused(), 1) << cb.DebugString();
+  EXPECT_EQ(Snapshot(), before);
 
   // The month the hotline received it in.
   v1::HotlineReport r = Report(2026, 9);
@@ -386,6 +394,44 @@ TEST_F(HotlineTest, TheEstatesCalendarFromTheDirectoryCounts) {
   // 30th: 14 h, 9th: 24 h, Saturday 10th (make-up): 24 h, Monday 12th: 10 h.
   EXPECT_EQ(FromProtoTime(t.external_due_time()), Beijing(2026, 10, 12, 10));
   EXPECT_TRUE(absl::StrContains(t.external_due_reason(), "物业检修日")) << t.external_due_reason();
+}
+
+// Issue 27 §1, "changing the calendar re-computes open deadlines forward and never loses
+// time already spent": an order received Wednesday 30 September 10:00 with 3 working days is
+// due on the make-up Saturday 10 October 10:00 (国务院办公厅关于2026年部分节假日安排的通知:
+// 10-01..10-07 off, 10-10 worked). On Thursday 8 October at 12:00 the estate declares Friday
+// the 9th a day off: the 26 hours counted so far stay counted, the other 46 run from then on
+// the new calendar — the 8th's 12, the 10th's 24, Monday the 12th's 10: due 12 October 10:00.
+TEST_F(HotlineTest, ACalendarChangedMidDeadlineMovesItForwardKeepingTheTimeSpent) {
+  clock_->Set(Beijing(2026, 10, 1, 9));
+  auto imported = Import(Csv({Order("SZ-MOVE-1")}));
+  ASSERT_EQ(imported.created(), 1) << imported.DebugString();
+  const std::string id = imported.lines(0).ticket_id();
+  ASSERT_EQ(FromProtoTime(Get(id).external_due_time()), Beijing(2026, 10, 10, 10));
+
+  clock_->Set(Beijing(2026, 10, 8, 12));
+  ev::CalendarChanged c;
+  c.set_group_id(group_);
+  c.set_estate_id(estate_);
+  c.set_year(2026);
+  c.set_calendar(FormatCalendarYear(NationalCalendarYears().at(0)) + "off 2026-10-09 停电检修\n");
+  c.set_version(1);
+  Apply(Envelope("directory.calendar.changed", c, 1));
+  v1::Ticket moved = Get(id);
+  EXPECT_EQ(FromProtoTime(moved.external_due_time()), Beijing(2026, 10, 12, 10));
+  EXPECT_TRUE(absl::StrContains(moved.external_due_reason(), "停电检修"))
+      << moved.external_due_reason();
+  // The same event again, or an older version, changes nothing.
+  std::string before = Snapshot();
+  Apply(Envelope("directory.calendar.changed", c, 1));
+  EXPECT_EQ(Snapshot(), before);
+  // A replied order is not re-timed: its deadline was judged when the reply was recorded.
+  v1::HotlineReply replied;
+  ASSERT_TRUE(Call(&Stub::RecordHotlineReply, agent_, ReplyRequest(id), &replied).ok());
+  c.set_calendar(FormatCalendarYear(NationalCalendarYears().at(0)));
+  c.set_version(2);
+  Apply(Envelope("directory.calendar.changed", c, 2));
+  EXPECT_EQ(FromProtoTime(Get(id).external_due_time()), Beijing(2026, 10, 12, 10));
 }
 
 TEST_F(HotlineTest, ADuplicateImportChangesNothing) {
@@ -496,6 +542,12 @@ TEST_F(HotlineTest, BadLinesAreRefusedOneByOneAndBadFilesWhole) {
   auto early = ReplyRequest(r.lines(10).ticket_id());
   *early.mutable_reply_time() = ToProtoTime(Beijing(2026, 9, 29, 10));
   EXPECT_EQ(Field(Call(&Stub::RecordHotlineReply, agent_, early, &reply)), "reply_time");
+  // Nor dated back to before the order was imported (so judged on time after its deadline).
+  v1::Ticket imported = Get(r.lines(10).ticket_id());
+  auto backdated = ReplyRequest(imported.id());
+  *backdated.mutable_reply_time() =
+      ToProtoTime(FromProtoTime(imported.create_time()) - absl::Seconds(1));
+  EXPECT_EQ(Field(Call(&Stub::RecordHotlineReply, agent_, backdated, &reply)), "reply_time");
   auto empty = ReplyRequest(r.lines(10).ticket_id());
   empty.set_reply(" ");
   EXPECT_EQ(Field(Call(&Stub::RecordHotlineReply, agent_, empty, &reply)), "reply");

@@ -695,6 +695,18 @@ const sql::Statement kHotlineFind = statements.Add(
     "in_hotline_find",
     "SELECT id::text FROM tickets WHERE group_id = $1 AND hotline_city = $2 AND "
     "hotline_order = $3");
+// The open 12345 orders counted in working days whose deadline a calendar change moves
+// (issue 27 §1: re-computed forward), locked in id order.
+const sql::Statement kHotlineOpen = statements.Add(
+    "in_hotline_open",
+    "SELECT id::text FROM tickets WHERE group_id = $1 AND ($2 = '' OR estate_id::text = $2) "
+    "AND hotline_order IS NOT NULL AND hotline_replied_at IS NULL ORDER BY id FOR UPDATE");
+const sql::Statement kHotlineRetime = statements.Add(
+    "in_hotline_retime",
+    "UPDATE tickets SET external_due_at = " WUYE_SQL_TIME("$3") ", hotline_warn_at = " WUYE_SQL_TIME(
+        "$4") ", hotline_due_soon_published = hotline_due_soon_published AND NOT $5, "
+              "hotline_overdue_published = hotline_overdue_published AND NOT $6 "
+              "WHERE group_id = $1 AND id = $2");
 const sql::Statement kHotlineReplied = statements.Add(
     "in_hotline_replied",
     "UPDATE tickets SET hotline_replied_at = COALESCE(hotline_replied_at, " WUYE_SQL_TIME(
@@ -750,6 +762,22 @@ std::optional<std::string> IntakeStore::HotlineTicketId(pqxx::work& tx, const st
   auto res = tx.exec_prepared(kHotlineFind, group, city, order_number);
   if (res.empty()) return std::nullopt;
   return sql::Text(res[0][0]);
+}
+
+std::vector<std::string> IntakeStore::OpenHotlineOrders(pqxx::work& tx, const std::string& group,
+                                                        const std::string& estate_id) {
+  std::vector<std::string> ids;
+  for (const auto& row : tx.exec_prepared(kHotlineOpen, group, estate_id)) {
+    ids.push_back(sql::Text(row[0]));
+  }
+  return ids;
+}
+
+void IntakeStore::RetimeHotline(pqxx::work& tx, const std::string& group, const std::string& id,
+                                absl::Time due, absl::Time warn, bool rearm_due_soon,
+                                bool rearm_overdue) {
+  tx.exec_prepared(kHotlineRetime, group, id, sql::Micros(due), sql::Micros(warn), rearm_due_soon,
+                   rearm_overdue);
 }
 
 void IntakeStore::MarkHotlineReplied(pqxx::work& tx, const std::string& group,

@@ -204,6 +204,13 @@ class IntakeStore {
                                              const std::string& city,
                                              const std::string& order_number);
   // Keeps the first reply's time; stops the order's timers.
+  // The unreplied 12345 orders of the group (estate_id "": all its estates), locked.
+  std::vector<std::string> OpenHotlineOrders(pqxx::work& tx, const std::string& group,
+                                             const std::string& estate_id);
+  // An order's new due and warning times; a timer already fired fires again at its new time
+  // only when asked (the time moved later than now).
+  void RetimeHotline(pqxx::work& tx, const std::string& group, const std::string& id,
+                     absl::Time due, absl::Time warn, bool rearm_due_soon, bool rearm_overdue);
   void MarkHotlineReplied(pqxx::work& tx, const std::string& group, const std::string& id,
                           absl::Time at);
   void InsertHotlineReply(pqxx::work& tx, const std::string& group, const v1::HotlineReply& r);

@@ -39,7 +39,10 @@ int main(int argc, char** argv) {
        .consumes = {wuye::StreamOf("dispatch"), wuye::StreamOf("directory"),
                     wuye::StreamOf("billing"), wuye::StreamOf("counter")},
        .make_handler =
-           [](wuye::ServiceParts& parts) { return wuye::intake::MakeHandler(parts.db); },
+           [](wuye::ServiceParts& parts) {
+             return wuye::intake::MakeHandler(parts.db,
+                                              absl::GetFlag(FLAGS_hotline_due_soon_working_days));
+           },
        .make_workers =
            [](wuye::ServiceParts& parts) {
              auto jobs = std::make_shared<wuye::intake::IntakeJobs>(parts.db);
