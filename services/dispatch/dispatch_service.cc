@@ -1,5 +1,8 @@
 #include "services/dispatch/dispatch_service.h"
 
+#include <algorithm>
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "shared/field_mask.h"
 #include "shared/idempotency.h"
@@ -622,6 +625,41 @@ grpc::Status DispatchServiceImpl::GetSlaReport(Ctx* ctx, const pb::GetSlaReportR
         absl::CivilMonth month(req->year(), req->month());
         absl::Time from = absl::FromCivil(month, zone);
         absl::Time to = absl::FromCivil(month + 1, zone);
+        // The clocks still open, at the month's end or now: past their window counting the
+        // pauses, and as if never paused (pausing cannot hide a miss), per estate and worker.
+        struct Open {
+          int open = 0, missed = 0, missed_unpaused = 0, paused = 0;
+        };
+        std::map<std::string, Open> open;  // "" the estate
+        const absl::Time at = std::min(rc.now, to);
+        if (from <= rc.now) {
+          SlaCalendar cal = flow_.CalendarOf(tx, rc.caller.group_id, estate);
+          for (pb::WorkOrder o :
+               flow_.store().OpenClocksBefore(tx, rc.caller.group_id, estate, to)) {
+            SettleClock(o, at, cal);
+            const absl::Duration window = FromProtoDuration(o.sla_window());
+            std::vector<std::string> who = {""};
+            for (const auto& w : o.workers()) {
+              if (!w.has_declined_at()) who.push_back(w.staff_id());
+            }
+            for (const std::string& id : who) {
+              Open& c = open[id];
+              ++c.open;
+              c.missed += FromProtoDuration(o.sla_spent()) > window;
+              c.missed_unpaused += FromProtoDuration(o.sla_spent_unpaused()) > window;
+              c.paused += o.sla_paused();
+            }
+          }
+        }
+        auto put_open = [&](pb::SlaFigures* f, const std::string& staff) {
+          auto it = open.find(staff);
+          if (it == open.end()) return;
+          f->set_open(it->second.open);
+          f->set_open_missed(it->second.missed);
+          f->set_open_missed_unpaused(it->second.missed_unpaused);
+          f->set_open_paused(it->second.paused);
+          open.erase(it);
+        };
         for (const auto& row :
              flow_.store().SlaRows(tx, rc.caller.group_id, estate, from, to, rc.now)) {
           pb::SlaFigures* f;
@@ -640,6 +678,14 @@ grpc::Status DispatchServiceImpl::GetSlaReport(Ctx* ctx, const pb::GetSlaReportR
           f->set_sla_met_unpaused(row.met_unpaused);
           f->set_pauses(row.pauses);
           *f->mutable_paused() = ToProtoDuration(row.paused);
+          put_open(f, row.staff_id);
+        }
+        // Workers with open orders only.
+        for (const auto& [staff, c] : std::map<std::string, Open>(open)) {
+          pb::WorkerSlaRow* w = resp->add_workers();
+          w->set_estate_id(estate);
+          w->set_staff_id(staff);
+          put_open(w->mutable_figures(), staff);
         }
       }
       return absl::OkStatus();

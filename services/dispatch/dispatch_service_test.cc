@@ -1987,6 +1987,30 @@ TEST_F(SlaCalendarTest, TheReportShowsSlaMetWithAndWithoutPausesAndThePauseTime)
   EXPECT_EQ(Call(&Stub::GetSlaReport, Token({"supervisor"}, "", other_estate_), req, &report)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+
+  // An order left paused never stops its clock, so the stopped clocks' figures never see it;
+  // the open ones do — past its window as if never paused: pausing cannot hide a miss.
+  // (The desk pauses it, with the resident's agreement, whether or not anyone is on it.)
+  pb::WorkOrder c = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  ASSERT_TRUE(Pause(c.id(), Agent(), &out).ok());
+  clock_.Advance(absl::Hours(25));
+  req.set_estate_id(estate_);
+  ASSERT_TRUE(Call(&Stub::GetSlaReport, Lead(), req, &report).ok());
+  const pb::SlaFigures& g = report.estates(0).figures();
+  EXPECT_EQ(g.orders(), 2);
+  EXPECT_EQ(g.open(), 1);
+  EXPECT_EQ(g.open_paused(), 1);
+  EXPECT_EQ(g.open_missed(), 0);
+  EXPECT_EQ(g.open_missed_unpaused(), 1);
+  for (const auto& w : out.workers()) {
+    bool seen = false;
+    for (const auto& row : report.workers()) {
+      if (row.staff_id() != w.staff_id()) continue;
+      seen = true;
+      EXPECT_EQ(row.figures().open_missed_unpaused(), 1);
+    }
+    EXPECT_TRUE(seen) << w.staff_id();
+  }
 }
 
 }  // namespace

@@ -471,6 +471,20 @@ std::vector<pb::WorkOrder> DispatchStore::OpenClocks(pqxx::work& tx, const std::
   return Orders(tx.exec_prepared(kOpenClocks, group, estate));
 }
 
+// The same, read without locking them (the report), made before `$3`.
+const sql::Statement kOpenClocksRead = statements.Add(
+    "dp_open_clocks_read",
+    "SELECT data FROM work_orders WHERE group_id = $1 AND estate_id = $2::uuid "
+    "AND sla_settled_at IS NOT NULL AND sla_stopped_at IS NULL AND state NOT IN (8, 9) "
+    "AND created_at < " WUYE_SQL_TIME("$3") " ORDER BY id");
+
+std::vector<pb::WorkOrder> DispatchStore::OpenClocksBefore(pqxx::work& tx,
+                                                           const std::string& group,
+                                                           const std::string& estate,
+                                                           absl::Time before) {
+  return Orders(tx.exec_prepared(kOpenClocksRead, group, estate, Micros(before)));
+}
+
 const sql::Statement kReasonsGet = statements.Add(
     "dp_reasons_get", "SELECT data, version FROM pause_reasons WHERE group_id = $1");
 

@@ -124,6 +124,9 @@ class DispatchStore {
   void PutPause(pqxx::work& tx, const pb::WorkOrder& order, const pb::Pause& pause);
   // The group's open orders whose clock counts (running or paused), of one estate or every
   // estate (""), locked.
+  // The estate's open clocks of orders made before `before`, not locked (the report).
+  std::vector<pb::WorkOrder> OpenClocksBefore(pqxx::work& tx, const std::string& group,
+                                              const std::string& estate, absl::Time before);
   std::vector<pb::WorkOrder> OpenClocks(pqxx::work& tx, const std::string& group,
                                         const std::string& estate);
   // The group's list of pause reasons; nullopt: the seeded default.
