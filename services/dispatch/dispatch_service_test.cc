@@ -1853,6 +1853,26 @@ TEST_F(SlaCalendarTest, APauseSurvivesAChangedPolicyAndCalendar) {
 
 // Issue 27 §2, the bad cases: an unknown reason, a missing agreement method, a completed
 // order, another group's order, a technician deciding; and request ids replayed.
+// A pause still waiting for approval when the clock stops (a big repair's response: on site)
+// is withdrawn, as a step and an event, so that duty closes the supervisor's task.
+TEST_F(SlaCalendarTest, APauseStillRequestedWhenTheClockStopsIsWithdrawn) {
+  pb::WorkOrder o = CreateAt(clock_.Now(), common::PRIORITY_BIG);
+  ASSERT_GT(o.workers_size(), 0);
+  std::string worker = o.workers(0).staff_id();
+  pb::WorkOrder out;
+  ASSERT_TRUE(Accept(o.id(), worker, &out).ok());
+  ASSERT_TRUE(Pause(o.id(), Tech(worker), &out, "RESIDENT_BUYS_PART", false).ok());
+  ASSERT_TRUE(Progress(o.id(), worker, pb::PROGRESS_STEP_ON_SITE, &out).ok());
+  ASSERT_EQ(out.pauses_size(), 1);
+  EXPECT_EQ(out.pauses(0).state(), pb::PAUSE_STATE_WITHDRAWN);
+  EXPECT_EQ(out.history(out.history_size() - 1).what(), "pause_withdrawn");
+  auto withdrawn = Events("dispatch.work_order.pause_withdrawn");
+  ASSERT_EQ(withdrawn.size(), 1u);
+  EXPECT_EQ(Payload(withdrawn[0]).pause_id(), out.pauses(0).id());
+  pb::WorkOrder decided;
+  EXPECT_EQ(Reason(Decide(o.id(), Sup(), true, &decided)), "NO_PAUSE_REQUESTED");
+}
+
 TEST_F(SlaCalendarTest, BadPausesAreRefusedAndChangeNothingAndRetriesReplay) {
   pb::WorkOrder o = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
   std::string before = Snapshot();

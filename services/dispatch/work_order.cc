@@ -615,7 +615,9 @@ void FinishClock(pb::WorkOrder& o, const SlaCalendar& cal, const Act& act) {
       *last->mutable_resumed_at() = ToProtoTime(act.now);
       *last->mutable_resumed_by() = act.actor;
     } else if (last->state() == pb::PAUSE_STATE_REQUESTED) {
+      // Nothing left to approve: the step (and its event) closes the supervisor's task.
       last->set_state(pb::PAUSE_STATE_WITHDRAWN);
+      AddStep(o, "pause_withdrawn", "", last->reason_label(), act);
     }
   }
 }

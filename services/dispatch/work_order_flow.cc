@@ -154,7 +154,8 @@ void WorkOrderFlow::Publish(pqxx::work& tx, const pb::WorkOrder& o, int from_ste
     *payload.mutable_actor() = step.actor();
     if (step.what() == "created") payload.clear_worker_ids();  // as created: nobody yet
     if ((step.what() == "pause_requested" || step.what() == "paused" ||
-         step.what() == "pause_refused" || step.what() == "resumed") &&
+         step.what() == "pause_refused" || step.what() == "resumed" ||
+         step.what() == "pause_withdrawn") &&
         o.pauses_size() > 0) {
       // The pause's id and reason code; its label is the step's reason. No note, no names.
       const pb::Pause& pause = o.pauses(o.pauses_size() - 1);

@@ -337,7 +337,8 @@ absl::Status WorkOrder(Reading& out, const ev::Event& e, const ev::WorkOrderChan
             out);
     }
   } else if (e.type() == "dispatch.work_order.paused" ||
-             e.type() == "dispatch.work_order.pause_refused") {
+             e.type() == "dispatch.work_order.pause_refused" ||
+             e.type() == "dispatch.work_order.pause_withdrawn") {
     if (!p.pause_id().empty()) out.close_refs.push_back(RefOf("pause", p.pause_id()));
   } else {  // completed, cancelled
     out.close_refs.push_back(ref);
@@ -521,7 +522,7 @@ const TaskRouter& Readers() {
             {"dispatch.work_order.escalated", "dispatch.sla.warning", "dispatch.sla.breached",
              "dispatch.work_order.completed", "dispatch.work_order.cancelled",
              "dispatch.work_order.pause_requested", "dispatch.work_order.paused",
-             "dispatch.work_order.pause_refused"},
+             "dispatch.work_order.pause_refused", "dispatch.work_order.pause_withdrawn"},
             &WorkOrder)
         .On<ev::ElderEmergency>("eldercare.emergency.raised", &Emergency)
         .On<ev::SafetyCheckRaised>("eldercare.safety_check.raised", &SafetyCheck)

@@ -106,6 +106,7 @@ export default area(
       pause_requested: "申请暂停",
       paused: "暂停计时",
       pause_refused: "暂停未获批准",
+      pause_withdrawn: "暂停申请撤回（已停表）",
       resumed: "恢复计时",
     },
     explain: {
@@ -306,6 +307,7 @@ export default area(
       pause_requested: "Pause asked",
       paused: "Clock paused",
       pause_refused: "Pause refused",
+      pause_withdrawn: "Pause request withdrawn (clock stopped)",
       resumed: "Clock resumed",
     },
     explain: {
