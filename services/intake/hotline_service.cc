@@ -176,7 +176,12 @@ grpc::Status IntakeServiceImpl::ImportHotlineOrders(Ctx* ctx,
               r->set_line(o.line);
               r->set_outcome(v1::HotlineLineResult::OUTCOME_ALREADY_IMPORTED);
               r->set_order_number(o.order_number);
-              r->set_ticket_id(*known);
+              // Its ticket only when the caller may see its estate (the same order number
+              // imported for another estate of the group is not theirs to read).
+              if (auto k = store_.GetTicket(tx, rc.caller.group_id, *known, false);
+                  k && rc.caller.CanSeeEstate(k->estate_id())) {
+                r->set_ticket_id(*known);
+              }
               continue;
             }
 
