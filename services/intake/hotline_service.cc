@@ -341,7 +341,7 @@ grpc::Status IntakeServiceImpl::ExportHotlineReplies(Ctx* ctx,
           std::vector<std::string> ids;
           // Only the estates the caller works at; the others' stay for their own desks.
           for (auto& r : store_.UnexportedHotlineReplies(tx, rc.caller.group_id, req->city(),
-                                                         kMaxHotlineLines)) {
+                                                         kMaxHotlineLines, rc.caller)) {
             if (!rc.caller.CanSeeEstate(r.estate_id())) continue;
             rows.push_back({r.order_number(), FromProtoTime(r.reply_time()), r.replied_by(),
                             r.reply()});

@@ -720,7 +720,8 @@ const sql::Statement kHotlineUnexported = statements.Add(
     "in_hotline_unexported",
     "SELECT id::text, estate_id::text, ticket_id::text, city, order_number, reply, replied_by, "
     WUYE_SQL_MICROS("replied_at") ", on_time FROM hotline_replies WHERE group_id = $1 AND "
-    "city = $2 AND exported_at IS NULL ORDER BY replied_at, id LIMIT $3 FOR UPDATE");
+    "city = $2 AND exported_at IS NULL AND ($5 OR estate_id::text = ANY($4::text[])) "
+    "ORDER BY replied_at, id LIMIT $3 FOR UPDATE");
 const sql::Statement kHotlineExported = statements.Add(
     "in_hotline_exported",
     "UPDATE hotline_replies SET exported_at = " WUYE_SQL_TIME("$3") " WHERE group_id = $1 AND "
@@ -795,9 +796,11 @@ void IntakeStore::InsertHotlineReply(pqxx::work& tx, const std::string& group,
 std::vector<v1::HotlineReply> IntakeStore::UnexportedHotlineReplies(pqxx::work& tx,
                                                                     const std::string& group,
                                                                     const std::string& city,
-                                                                    int limit) {
+                                                                    int limit,
+                                                                    const Caller& caller) {
   std::vector<v1::HotlineReply> out;
-  for (const auto& row : tx.exec_prepared(kHotlineUnexported, group, city, limit)) {
+  for (const auto& row : tx.exec_prepared(kHotlineUnexported, group, city, limit,
+                                          PgArray(caller.estate_ids), caller.all_estates)) {
     v1::HotlineReply r;
     r.set_id(sql::Text(row[0]));
     r.set_estate_id(sql::Text(row[1]));

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "services/intake/ticket.h"
+#include "shared/auth.h"
 #include "shared/batched_run_once.h"
 #include "shared/db.h"
 #include "shared/migrate.h"
@@ -214,9 +215,11 @@ class IntakeStore {
   void MarkHotlineReplied(pqxx::work& tx, const std::string& group, const std::string& id,
                           absl::Time at);
   void InsertHotlineReply(pqxx::work& tx, const std::string& group, const v1::HotlineReply& r);
-  // Up to `limit` replies of the city not exported yet, oldest first, locked.
+  // Up to `limit` replies of the city not exported yet, of the estates `caller` works at,
+  // oldest first, locked (another estate's backlog never fills an estate desk's page).
   std::vector<v1::HotlineReply> UnexportedHotlineReplies(pqxx::work& tx, const std::string& group,
-                                                         const std::string& city, int limit);
+                                                         const std::string& city, int limit,
+                                                         const Caller& caller);
   void MarkHotlineRepliesExported(pqxx::work& tx, const std::string& group,
                                   const std::vector<std::string>& ids, absl::Time at);
   // Records the government's callback result of a ticket.
