@@ -275,6 +275,10 @@ TEST_F(ConsoleTest, PlaywrightScenarios) {
       absl::StrCat("cd ", kConsole.string(), " && env WUYE_CONSOLE_URL=", url,
                    " WUYE_OIDC_ISSUER=", IssuerUrl(), " WUYE_CHROMIUM=", kChromium,
                    " WUYE_DEMO_OUTPUT=", demo_output_, " ../node_modules/.bin/playwright test");
+  // A developer's run of some scenarios only: WUYE_CONSOLE_GREP=<Playwright --grep pattern>.
+  if (const char* grep = std::getenv("WUYE_CONSOLE_GREP"); grep != nullptr && *grep != '\0') {
+    absl::StrAppend(&cmd, " --grep '", grep, "'");
+  }
   const int code = RunEchoed(cmd);
   EXPECT_EQ(code, 0) << "Playwright's scenarios failed (above; traces in web/console/test-results)";
   int hold = 0;
