@@ -38,10 +38,6 @@ using roles::kQualityInspector;
 using roles::kSupervisor;
 using roles::kTeamLead;
 
-absl::Status RequireHotlineDesk(const RequestContext& rc) {
-  return rc.RequireRole({kAgent, kTeamLead, kSupervisor});
-}
-
 absl::StatusOr<const HotlineFormat*> FormatOf(absl::string_view name) {
   const HotlineFormat* f = FindHotlineFormat(name);
   if (f == nullptr) return FieldError("format", "unknown format (known: csv)");
@@ -112,7 +108,7 @@ grpc::Status IntakeServiceImpl::ImportHotlineOrders(Ctx* ctx,
   return rpc_.Run(
       ctx, "ImportHotlineOrders", req->request_id(), [&](RequestContext& rc) -> absl::Status {
         WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-        WUYE_RETURN_IF_ERROR(RequireHotlineDesk(rc));
+        WUYE_RETURN_IF_ERROR(RequireDesk(rc));
         WUYE_ASSIGN_OR_RETURN(const HotlineFormat* format, FormatOf(req->format()));
         WUYE_RETURN_IF_ERROR(CheckHotlineCity(req->city(), "city"));
         for (const auto& [ref, estate] : req->estate_refs()) {
@@ -274,7 +270,7 @@ grpc::Status IntakeServiceImpl::RecordHotlineReply(Ctx* ctx,
   return rpc_.Run(
       ctx, "RecordHotlineReply", req->request_id(), [&](RequestContext& rc) -> absl::Status {
         WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-        WUYE_RETURN_IF_ERROR(RequireHotlineDesk(rc));
+        WUYE_RETURN_IF_ERROR(RequireDesk(rc));
         WUYE_RETURN_IF_ERROR(CheckId(req->ticket_id(), "ticket_id"));
         WUYE_RETURN_IF_ERROR(
             CheckText(req->reply(), "reply", 2000, Presence::kRequired, Lines::kMany));
@@ -332,7 +328,7 @@ grpc::Status IntakeServiceImpl::ExportHotlineReplies(Ctx* ctx,
   return rpc_.Run(
       ctx, "ExportHotlineReplies", req->request_id(), [&](RequestContext& rc) -> absl::Status {
         WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-        WUYE_RETURN_IF_ERROR(RequireHotlineDesk(rc));
+        WUYE_RETURN_IF_ERROR(RequireDesk(rc));
         WUYE_ASSIGN_OR_RETURN(const HotlineFormat* format, FormatOf(req->format()));
         WUYE_RETURN_IF_ERROR(CheckHotlineCity(req->city(), "city"));
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
@@ -362,7 +358,7 @@ grpc::Status IntakeServiceImpl::ImportHotlineCallbacks(
   return rpc_.Run(
       ctx, "ImportHotlineCallbacks", req->request_id(), [&](RequestContext& rc) -> absl::Status {
         WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-        WUYE_RETURN_IF_ERROR(RequireHotlineDesk(rc));
+        WUYE_RETURN_IF_ERROR(RequireDesk(rc));
         WUYE_ASSIGN_OR_RETURN(const HotlineFormat* format, FormatOf(req->format()));
         WUYE_RETURN_IF_ERROR(CheckHotlineCity(req->city(), "city"));
         WUYE_ASSIGN_OR_RETURN(HotlineCallbacks parsed, format->ParseCallbacks(req->content()));

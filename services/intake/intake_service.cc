@@ -27,9 +27,6 @@ using roles::kQualityInspector;
 using roles::kSupervisor;
 using roles::kTeamLead;
 
-absl::Status RequireDesk(const RequestContext& rc) {
-  return rc.RequireRole({kAgent, kTeamLead, kSupervisor});
-}
 absl::Status RequireReader(const RequestContext& rc) {
   return rc.RequireRole(
       {kAgent, kTeamLead, kSupervisor, kEstateManager, kQualityInspector, kGroupAdmin});
@@ -48,6 +45,10 @@ absl::Status Illegal(const v1::Ticket& t, absl::string_view what) {
 }
 
 }  // namespace
+
+absl::Status RequireDesk(const RequestContext& rc) {
+  return rc.RequireRole({roles::kAgent, roles::kTeamLead, roles::kSupervisor});
+}
 
 IntakeServiceImpl::IntakeServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock,
                                      std::string phone_key)

@@ -16,6 +16,10 @@
 
 namespace wuye::intake {
 
+// The desk's own writes (taking requests, 12345 orders and their replies): agents, team
+// leads and supervisors.
+absl::Status RequireDesk(const RequestContext& rc);
+
 class IntakeServiceImpl final : public v1::IntakeService::Service {
  public:
   // `phone_key` keys the HMAC of phone numbers (never empty).
