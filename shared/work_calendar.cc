@@ -93,7 +93,7 @@ absl::StatusOr<CalendarYear> ParseCalendarYear(absl::string_view text) {
   }
   CalendarYear year;
   absl::btree_map<absl::CivilDay, CalendarDay> days;
-  bool office_seen = false, source_seen = false;
+  bool office_seen = false, source_seen = false, mode_seen = false;
   int line_no = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_no;
@@ -114,7 +114,15 @@ absl::StatusOr<CalendarYear> ParseCalendarYear(absl::string_view text) {
       continue;
     }
     if (year.year == 0) return LineError(line_no, "the file starts with its `year` line");
-    if (keyword == "source") {
+    if (keyword == "mode") {
+      if (mode_seen) return LineError(line_no, "a second `mode` line");
+      if (!days.empty()) return LineError(line_no, "`mode` comes before the days");
+      if (words.size() != 2 || (words[1] != "overlay" && words[1] != "replace")) {
+        return LineError(line_no, "`mode` is `replace` (the default) or `overlay`");
+      }
+      year.overlay = words[1] == "overlay";
+      mode_seen = true;
+    } else if (keyword == "source") {
       if (source_seen) return LineError(line_no, "a second `source` line");
       absl::string_view rest = absl::StripAsciiWhitespace(line.substr(keyword.size()));
       if (rest.empty()) return LineError(line_no, "`source` names the notice the year follows");
@@ -161,7 +169,7 @@ absl::StatusOr<CalendarYear> ParseCalendarYear(absl::string_view text) {
       std::string name(absl::StripAsciiWhitespace(words[2]));
       for (absl::CivilDay d = first; d <= last; ++d) {
         bool working = keyword == "work";
-        if (working && !IsWeekend(d)) {
+        if (working && !year.overlay && !IsWeekend(d)) {
           return LineError(line_no, absl::StrCat(absl::FormatCivilTime(d),
                                                  " is a weekday: a working day already"));
         }
@@ -171,7 +179,7 @@ absl::StatusOr<CalendarYear> ParseCalendarYear(absl::string_view text) {
       }
     } else {
       return LineError(line_no, absl::StrCat("unknown keyword `", keyword,
-                                             "` (year, source, office, off, work)"));
+                                             "` (year, mode, source, office, off, work)"));
     }
   }
   if (year.year == 0) return absl::InvalidArgumentError("no `year` line");
@@ -181,6 +189,7 @@ absl::StatusOr<CalendarYear> ParseCalendarYear(absl::string_view text) {
 
 std::string FormatCalendarYear(const CalendarYear& year) {
   std::string out = absl::StrCat("year ", year.year, "\n");
+  if (year.overlay) absl::StrAppend(&out, "mode overlay\n");
   if (!year.source.empty()) absl::StrAppend(&out, "source ", year.source, "\n");
   if (!year.office.empty()) absl::StrAppend(&out, "office ", OfficeText(year.office), "\n");
   for (size_t i = 0; i < year.days.size();) {
@@ -221,10 +230,28 @@ WorkCalendar WorkCalendar::National() {
 
 void WorkCalendar::SetYear(const CalendarYear& year) {
   Year& y = years_[year.year];
-  y.source = year.source;
-  y.office = year.office;
-  y.days.clear();
-  for (const CalendarDay& d : year.days) y.days.emplace(d.day, d);
+  if (!year.overlay) {
+    y.source = year.source;
+    y.office = year.office;
+    y.days.clear();
+  } else {
+    if (!year.source.empty()) {
+      y.source = y.source.empty() ? year.source : absl::StrCat(y.source, "；", year.source);
+    }
+    if (!year.office.empty()) y.office = year.office;
+  }
+  for (const CalendarDay& d : year.days) y.days.insert_or_assign(d.day, d);
+}
+
+std::optional<CalendarYear> WorkCalendar::YearOf(int year) const {
+  auto it = years_.find(year);
+  if (it == years_.end()) return std::nullopt;
+  CalendarYear out;
+  out.year = year;
+  out.source = it->second.source;
+  out.office = it->second.office;
+  for (const auto& [day, d] : it->second.days) out.days.push_back(d);
+  return out;
 }
 
 absl::string_view WorkCalendar::Source(int year) const {

@@ -5,13 +5,15 @@
 // days. A year's arrangement is data — a small text file per year (ParseCalendarYear), the
 // State Council's shipped with wuye (NationalCalendarYears), a group's or an estate's
 // imported through the directory's API — and a WorkCalendar stacks them: the national years,
-// then the group's, then the estate's, a later one replacing an earlier one's whole year.
+// then the group's, then the estate's. A later layer's year either replaces the year below
+// it whole, or (`mode overlay`) changes only the days and office hours it names.
 //
 // An SLA clock counts either elapsed time, or only the time of working days (whole local
 // days), or only office hours on working days. Durations are counted in the estate's zone,
 // so a working day that a daylight-saving change shortens counts 23 hours.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,9 @@ struct CalendarYear {
   std::string source;              // the notice it follows, for people reading a deadline
   std::vector<OfficeSpan> office;  // empty: DefaultOfficeHours()
   std::vector<CalendarDay> days;   // ascending, each day once
+  // False: the year replaces whatever a layer below says of it. True: the year lays its days
+  // (and office hours, if it names any) over the layer below, which keeps the rest.
+  bool overlay = false;
   bool operator==(const CalendarYear&) const = default;
 };
 
@@ -65,12 +70,15 @@ inline constexpr int kMaxCalendarYear = 2100;
 
 // Parses a year's file. Lines (blank lines and `#` comments ignored):
 //   year 2026
+//   mode overlay                             (optional, before the days: see `overlay`)
 //   source 国务院办公厅关于2026年部分节假日安排的通知（2025-11-04）
 //   office 09:00-12:00 13:30-17:30          (optional; ascending, not overlapping)
 //   off 2026-02-15..2026-02-23 春节          (holidays; one day or an inclusive range)
-//   work 2026-02-14 春节调休上班              (make-up working days: Saturdays or Sundays)
+//   work 2026-02-14 春节调休上班              (make-up working days: Saturdays or Sundays;
+//                                            in an overlay any day, e.g. a holiday the
+//                                            estate's office works through)
 // INVALID_ARGUMENT "line N: ..." for anything else: a day outside the year, a day named
-// twice, a make-up day that is already a weekday, a missing `year` line.
+// twice, a make-up day that is already a weekday (in a whole year), a missing `year` line.
 absl::StatusOr<CalendarYear> ParseCalendarYear(absl::string_view text);
 
 // The file of a year (ParseCalendarYear(FormatCalendarYear(y)) == y, days merged into ranges).
@@ -94,8 +102,12 @@ class WorkCalendar {
   // The national years (NationalCalendarYears()); a group's and an estate's years go on top.
   static WorkCalendar National();
 
-  // Replaces the year's arrangement whole.
+  // Replaces the year's arrangement whole, or lays an overlay's days and office hours over it
+  // (an overlay's source is added to the year's).
   void SetYear(const CalendarYear& year);
+  // The year as the layers set so far make it, as a whole year (never an overlay); nullopt
+  // for a year no layer covered.
+  std::optional<CalendarYear> YearOf(int year) const;
   bool HasYear(int year) const { return years_.contains(year); }
   // The year's source; "" for a year no arrangement covers.
   absl::string_view Source(int year) const;

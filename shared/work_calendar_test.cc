@@ -161,6 +161,40 @@ TEST(WorkCalendarTest, AFileRoundTrips) {
   EXPECT_EQ(*ParseCalendarYear(FormatCalendarYear(*custom)), *custom);
 }
 
+// Issue 27 §1 (estate overrides): an estate that closes its office one extra day, or works
+// through a holiday, says only that; the State Council's year stays beneath it.
+TEST(WorkCalendarTest, AnOverlayChangesOnlyTheDaysItNames) {
+  absl::StatusOr<CalendarYear> overlay = ParseCalendarYear(
+      "year 2026\nmode overlay\nsource 管理处通知\n"
+      "off 2026-12-18 年终盘点\nwork 2026-10-05 国庆值守\n");
+  ASSERT_TRUE(overlay.ok()) << overlay.status();
+  EXPECT_TRUE(overlay->overlay);
+  EXPECT_EQ(*ParseCalendarYear(FormatCalendarYear(*overlay)), *overlay);
+  WorkCalendar calendar = WorkCalendar::National();
+  calendar.SetYear(*overlay);
+  EXPECT_FALSE(calendar.IsWorkingDay(Day(2026, 12, 18)));  // a Friday, closed
+  EXPECT_EQ(calendar.DayName(Day(2026, 12, 18)), "年终盘点");
+  EXPECT_TRUE(calendar.IsWorkingDay(Day(2026, 10, 5)));    // a National Day holiday, worked
+  EXPECT_FALSE(calendar.IsWorkingDay(Day(2026, 10, 6)));   // the rest of the holiday stays
+  EXPECT_FALSE(calendar.IsWorkingDay(Day(2026, 2, 16)));   // 春节 stays
+  EXPECT_TRUE(calendar.IsWorkingDay(Day(2026, 2, 28)));    // its make-up Saturday stays
+  EXPECT_EQ(calendar.OfficeHours(2026), DefaultOfficeHours());
+  EXPECT_THAT(std::string(calendar.Source(2026)), HasSubstr("国务院办公厅"));
+  EXPECT_THAT(std::string(calendar.Source(2026)), HasSubstr("管理处通知"));
+  std::optional<CalendarYear> merged = calendar.YearOf(2026);
+  ASSERT_TRUE(merged.has_value());
+  EXPECT_FALSE(merged->overlay);
+  EXPECT_EQ(merged->days.size(), NationalCalendarYears().at(0).days.size() + 1);
+  // Office hours named by an overlay replace the year's; a whole year replaces everything.
+  calendar.SetYear(*ParseCalendarYear("year 2026\nmode overlay\noffice 08:30-17:00\n"));
+  EXPECT_EQ(calendar.OfficeHours(2026), (std::vector<OfficeSpan>{{510, 1020}}));
+  EXPECT_FALSE(calendar.IsWorkingDay(Day(2026, 12, 18)));
+  calendar.SetYear(*ParseCalendarYear("year 2026\n"));
+  EXPECT_TRUE(calendar.IsWorkingDay(Day(2026, 2, 16)));
+  EXPECT_TRUE(calendar.IsWorkingDay(Day(2026, 12, 18)));
+  EXPECT_FALSE(calendar.YearOf(2031).has_value());
+}
+
 TEST(WorkCalendarTest, ABadFileIsRefusedNamingItsLine) {
   struct Case {
     const char* text;
@@ -182,6 +216,9 @@ TEST(WorkCalendarTest, ABadFileIsRefusedNamingItsLine) {
            {"year 2026\noffice 9:00-17:00\n", "line 2: `9:00-17:00` is not a span"},
            {"year 2026\noffice 17:00-09:00\n", "line 2: `17:00-09:00` is not a span"},
            {"year 2026\nholiday 2026-01-01 x\n", "line 2: unknown keyword `holiday`"},
+           {"year 2026\nmode layered\n", "line 2: `mode` is `replace` (the default) or `overlay`"},
+           {"year 2026\noff 2026-12-18 盘点\nmode overlay\n", "line 3: `mode` comes before the days"},
+           {"year 2026\nmode overlay\nmode overlay\n", "line 3: a second `mode` line"},
        }) {
     absl::StatusOr<CalendarYear> y = ParseCalendarYear(c.text);
     ASSERT_FALSE(y.ok()) << c.text;

@@ -423,9 +423,9 @@ int AgeOn(const v1::Date& birth, absl::CivilDay today) {
 }  // namespace
 
 // The demo's estate override of the working calendar (issue 27): 阳光花园's office closes for
-// its year-end stocktake on the first Friday from 15 December, on top of the State Council's
-// arrangement of the year (an estate's year replaces the year below it whole, so it carries
-// the national days too). A pure function of the year, so a rerun sends the same request.
+// its year-end stocktake on the first Friday from 15 December, an overlay on the State
+// Council's arrangement of the year (the rest of the year stays as the notice says). A pure
+// function of the year, so a rerun sends the same request.
 struct CalendarOverride {
   absl::CivilDay closed;
   std::string file;
@@ -433,20 +433,11 @@ struct CalendarOverride {
 CalendarOverride StocktakeOverride(int year) {
   wuye::CalendarYear y;
   y.year = year;
-  for (const wuye::CalendarYear& national : wuye::NationalCalendarYears()) {
-    if (national.year == year) y = national;
-  }
+  y.overlay = true;
+  y.source = "阳光花园管理处通知（年终盘点，管理处闭门一天）";
   CalendarOverride out;
   out.closed = absl::NextWeekday(absl::CivilDay(year, 12, 14), absl::Weekday::friday);
-  y.source = absl::StrCat(y.source.empty() ? "" : absl::StrCat(y.source, "；"),
-                          "阳光花园管理处通知（年终盘点，管理处闭门一天）");
-  bool named = false;
-  for (const wuye::CalendarDay& d : y.days) named = named || d.day == out.closed;
-  if (!named) {
-    y.days.push_back({out.closed, false, "年终盘点（管理处闭门）"});
-    std::sort(y.days.begin(), y.days.end(),
-              [](const wuye::CalendarDay& a, const wuye::CalendarDay& b) { return a.day < b.day; });
-  }
+  y.days.push_back({out.closed, false, "年终盘点（管理处闭门）"});
   out.file = wuye::FormatCalendarYear(y);
   return out;
 }

@@ -188,30 +188,27 @@ grpc::Status DirectoryServiceImpl::GetWorkCalendar(Ctx* ctx, const v1::GetWorkCa
     WUYE_RETURN_IF_ERROR(CheckYear(req->year(), "year"));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
       WUYE_RETURN_IF_ERROR(CalendarScope(tx, rc, req->estate_id(), nullptr));
-      // The layers from the top: the estate's, the group's, the State Council's.
-      std::optional<CalendarYear> year;
-      v1::CalendarLayer layer = v1::CALENDAR_LAYER_NONE;
+      // The layers from the bottom: the State Council's, the group's, the estate's; each
+      // replaces the year below it or lays its days over it (`mode overlay`).
+      WorkCalendar calendar = WorkCalendar::National();
+      v1::CalendarLayer layer = calendar.HasYear(req->year()) ? v1::CALENDAR_LAYER_NATIONAL
+                                                              : v1::CALENDAR_LAYER_NONE;
       int64_t version = 0;
-      auto take = [&](const std::string& estate, v1::CalendarLayer as) {
-        if (year) return;
+      std::optional<CalendarYear> top;  // the top imported layer's own file
+      auto lay = [&](const std::string& estate, v1::CalendarLayer as) {
         std::optional<StoredYear> stored =
             ReadStoredYear(tx, rc.caller.group_id, estate, req->year(), false);
         if (!stored || stored->calendar.empty()) return;
         absl::StatusOr<CalendarYear> parsed = ParseCalendarYear(stored->calendar);
         if (!parsed.ok()) return;  // never stored so (the import parses it first)
-        year = *std::move(parsed);
+        calendar.SetYear(*parsed);
+        top = *std::move(parsed);
         layer = as;
         version = stored->version;
       };
-      if (!req->estate_id().empty()) take(req->estate_id(), v1::CALENDAR_LAYER_ESTATE);
-      take("", v1::CALENDAR_LAYER_GROUP);
-      if (!year) {
-        for (const CalendarYear& national : NationalCalendarYears()) {
-          if (national.year != req->year()) continue;
-          year = national;
-          layer = v1::CALENDAR_LAYER_NATIONAL;
-        }
-      }
+      lay("", v1::CALENDAR_LAYER_GROUP);
+      if (!req->estate_id().empty()) lay(req->estate_id(), v1::CALENDAR_LAYER_ESTATE);
+      std::optional<CalendarYear> year = calendar.YearOf(req->year());
       if (!year) {
         year.emplace();
         year->year = req->year();
@@ -232,7 +229,8 @@ grpc::Status DirectoryServiceImpl::GetWorkCalendar(Ctx* ctx, const v1::GetWorkCa
         out->set_working(day.working);
         out->set_name(day.name);
       }
-      resp->set_calendar(FormatCalendarYear(*year));
+      resp->set_overlay(top && top->overlay);
+      resp->set_calendar(FormatCalendarYear(top ? *top : *year));
       return absl::OkStatus();
     });
   });

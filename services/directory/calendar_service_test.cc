@@ -582,5 +582,47 @@ TEST_F(CalendarServiceTest, ACalendarEditedBetweenTwoCallsMovesTheDeadline) {
   std::cout << "FIGURE calendar_edited_mid_deadline_due 2026-03-02T10:00:00+08:00\n";
 }
 
+// Issue 27 §1 (estate overrides): an estate's office closes one extra day by importing just
+// that day as an overlay; the group's and the State Council's days stay beneath it, and a
+// group that changes its year later still reaches the estate.
+TEST_F(CalendarServiceTest, AnEstatesOverlayClosesOneDayAndKeepsTheLayersBelow) {
+  v1::WorkCalendarChange change;
+  ASSERT_TRUE(Import(admin_, estate_,
+                     "year 2026\nmode overlay\nsource 管理处通知\noff 2026-02-27 管理处闭门盘点\n",
+                     &change)
+                  .ok());
+  EXPECT_EQ(change.calendar(),
+            "year 2026\nmode overlay\nsource 管理处通知\noff 2026-02-27 管理处闭门盘点\n");
+  v1::WorkCalendarYear year;
+  ASSERT_TRUE(Get(admin_, estate_, 2026, &year).ok());
+  EXPECT_EQ(year.layer(), v1::CALENDAR_LAYER_ESTATE);
+  EXPECT_TRUE(year.overlay());
+  EXPECT_EQ(year.days_size(), 40);  // the notice's 39 and the stocktake
+  EXPECT_TRUE(absl::StrContains(year.source(), kNotice2026)) << year.source();
+  EXPECT_TRUE(absl::StrContains(year.source(), "管理处通知")) << year.source();
+  EXPECT_EQ(year.calendar(), change.calendar());  // what the operator edits is the overlay
+  const absl::CivilMinute start(2026, 2, 12, 10, 0);
+  v1::ExplainDeadlineResponse due =
+      MustExplain(estate_, start, "Asia/Shanghai", 7 * kWorkingDay, kWorkingDays);
+  EXPECT_EQ(due.due_local(), "2026-03-02T10:00:00+08:00");
+  ASSERT_EQ(due.skipped_size(), 3);
+  EXPECT_EQ(due.skipped(0).name(), "春节");
+  EXPECT_EQ(due.skipped(1).name(), "管理处闭门盘点");
+  // The group moves a day of its own later: the estate's overlay lies on the group's year.
+  ASSERT_TRUE(Import(admin_, "",
+                     "year 2026\nmode overlay\nsource 集团通知\noff 2026-02-13 集团年会\n",
+                     &change)
+                  .ok());
+  due = MustExplain(estate_, start, "Asia/Shanghai", 7 * kWorkingDay, kWorkingDays);
+  EXPECT_EQ(due.due_local(), "2026-03-03T10:00:00+08:00");
+  ASSERT_TRUE(Get(admin_, estate_, 2026, &year).ok());
+  EXPECT_EQ(year.days_size(), 41);
+  // The estate's overlay withdrawn: only the group's day stays.
+  ASSERT_TRUE(Withdraw(admin_, estate_, 2026, &change).ok());
+  due = MustExplain(estate_, start, "Asia/Shanghai", 7 * kWorkingDay, kWorkingDays);
+  EXPECT_EQ(due.due_local(), "2026-03-02T10:00:00+08:00");
+  std::cout << "FIGURE calendar_overlay_due 2026-03-03T10:00:00+08:00\n";
+}
+
 }  // namespace
 }  // namespace wuye::directory
