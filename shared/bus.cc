@@ -577,6 +577,10 @@ EventConsumer::EventConsumer(Db& db, const RedisOptions& redis, ConsumerOptions 
     if (!options_.producers.count(stream)) options_.producers[stream] = ProducerOfStream(stream);
   }
   reader_.SetCommandTimeout(options_.block + absl::Seconds(2));
+  // WAIT holds its reply up to replica_wait.
+  if (options_.min_replicas > 0) {
+    commands_.SetCommandTimeout(redis.command_timeout + options_.replica_wait);
+  }
   db_.Prepare("wuye_inbox_insert",
               "INSERT INTO wuye_inbox (event_id, stream, type) VALUES ($1::uuid, $2, $3) "
               "ON CONFLICT DO NOTHING RETURNING 1");
@@ -871,6 +875,18 @@ absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason, i
   auto added = commands_.Command(add);
   if (!added.ok()) return added.status();
   if (added->is_error()) return absl::UnavailableError("redis: dead-letter XADD refused");
+  if (options_.min_replicas > 0) {
+    auto copies = commands_.Command({"WAIT", absl::StrCat(options_.min_replicas),
+                                     absl::StrCat(absl::ToInt64Milliseconds(options_.replica_wait))});
+    if (!copies.ok()) return copies.status();
+    if (copies->is_error() || copies->integer < options_.min_replicas) {
+      Metrics::Global().Add(
+          absl::StrCat("wuye_bus_replica_waits_total{stream=\"", DeadLetterStream(entry.stream), "\"}"));
+      return absl::UnavailableError(absl::StrCat("redis: dead letter on ",
+                                                 copies->is_error() ? 0 : copies->integer,
+                                                 " replicas of ", options_.min_replicas));
+    }
+  }
   // Gone from the group: its row goes too, and the hold of its subject is set or counted,
   // before the entry is acknowledged. Without the hold the next entry of its subject would
   // apply, so a failure here leaves the entry pending (delivered again, dead-lettered again:

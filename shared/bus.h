@@ -210,6 +210,12 @@ struct ConsumerOptions {
   // The service that may write each stream (its events' `producer` and type prefix); a
   // stream not named here: the one its name says (ProducerOfStream).
   std::map<std::string, std::string> producers;
+  // As the relay's (--bus_min_replicas): a dead letter is acknowledged on its stream only
+  // once WAIT says this many replicas have it, so a failover cannot lose the only copy of
+  // an entry the group gave up on. Otherwise it stays pending and is dead-lettered again
+  // later (a copy that a replay absorbs).
+  int min_replicas = 0;
+  absl::Duration replica_wait = absl::Seconds(1);
 };
 
 // Applies one event inside the consumer's transaction. An error rolls it back and leaves the

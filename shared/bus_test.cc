@@ -640,6 +640,42 @@ TEST_F(BusTest, WithMinReplicasRowsStayUnsentUntilAReplicaHasThemAndAreNotAddedT
   EXPECT_EQ(Query("SELECT count(*) FROM wuye_outbox WHERE sent_at IS NULL"), 2);
 }
 
+// Issue #26 §3: a dead letter is the only copy of an entry the group gave up on, so with
+// min_replicas it is acknowledged on its stream only once a replica has it.
+TEST_F(BusTest, WithMinReplicasADeadLetterIsAcknowledgedOnlyOnceAReplicaHasIt) {
+  ::wuye::testing::PrivateServers servers;
+  ASSERT_EQ(servers.Run("up redis"), 0);  // no replica yet
+  OpenDb();
+  RedisOptions redis;
+  redis.addr = servers.RedisAddr();
+  Produce(1, "poison");
+  auto relay = Relay(redis);
+  relay->Start();
+  ConsumerOptions options = Options();
+  options.min_replicas = 1;
+  options.replica_wait = absl::Milliseconds(50);
+  EventConsumer consumer(*db_, redis, options, [](pqxx::work&, const auto&) {
+    return absl::FailedPreconditionError("cannot apply this");
+  });
+  consumer.Start();
+  const std::string dead = DeadLetterStream(stream_);
+  ASSERT_TRUE(WaitFor([&] { return Redis({"XLEN", dead}, redis) >= 1; }, absl::Seconds(20)));
+  // On the primary only: still pending in the group, so a failover now cannot lose it.
+  auto pending = [&]() -> long long {
+    RedisConnection conn(redis);
+    auto reply = conn.Command({"XPENDING", stream_, "consumer"});
+    return reply.ok() && !reply->elements.empty() ? reply->elements[0].integer : -1;
+  };
+  EXPECT_EQ(pending(), 1);
+  ASSERT_EQ(servers.Run("up redis-replica"), 0);
+  ASSERT_TRUE(WaitFor([&] { return pending() == 0; }, absl::Seconds(20)));
+  consumer.Stop();
+  RedisOptions replica;
+  replica.addr = servers.RedisReplicaAddr();
+  EXPECT_GE(Redis({"XLEN", dead}, replica), 1);
+  EXPECT_EQ(Applied(), 0);
+}
+
 TEST_F(BusTest, WithMinReplicasAndNoReplicaEventsStillFlowPastABatch) {
   ::wuye::testing::PrivateServers servers;
   ASSERT_EQ(servers.Run("up redis"), 0);

@@ -100,6 +100,8 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& given) {
       consumer_options.claim_idle = config->bus.claim_idle;
       consumer_options.max_deliveries = config->bus.max_deliveries;
       consumer_options.max_wait = config->bus.max_wait;
+      consumer_options.min_replicas = config->bus.min_replicas;
+      consumer_options.replica_wait = config->bus.replica_wait;
       consumer_options.max_backoff = std::min(consumer_options.max_backoff, redis_backoff);
       consumer = std::make_unique<EventConsumer>(**db, config->redis, consumer_options,
                                                  spec.make_handler(parts));
