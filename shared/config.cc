@@ -61,6 +61,8 @@ ABSL_FLAG(absl::Duration, bus_keep_keys, absl::Hours(24 * 30),
 ABSL_FLAG(std::string, redis_sentinels, "",
           "Redis under Sentinel: the sentinels, host:port,host:port (then --redis_addr is not used)");
 ABSL_FLAG(std::string, redis_master, "wuye", "the name the sentinels know the primary by");
+ABSL_FLAG(std::string, redis_sentinel_user, "",
+          "the sentinels' ACL user (with WUYE_REDIS_SENTINEL_PASSWORD); empty: the default user");
 ABSL_FLAG(int, bus_min_replicas, 0,
           "Redis replicas that must hold an event before its outbox row counts as sent");
 ABSL_FLAG(absl::Duration, bus_replica_wait, absl::Seconds(1),
@@ -193,6 +195,8 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   c.redis.user = absl::GetFlag(FLAGS_redis_user);
   c.redis.sentinels = absl::StrSplit(absl::GetFlag(FLAGS_redis_sentinels), ',', absl::SkipEmpty());
   c.redis.master = absl::GetFlag(FLAGS_redis_master);
+  c.redis.sentinel_user = absl::GetFlag(FLAGS_redis_sentinel_user);
+  if (const char* pw = std::getenv("WUYE_REDIS_SENTINEL_PASSWORD")) c.redis.sentinel_password = pw;
   c.bus.min_replicas = absl::GetFlag(FLAGS_bus_min_replicas);
   c.bus.replica_wait = absl::GetFlag(FLAGS_bus_replica_wait);
   if (const char* pw = std::getenv("WUYE_REDIS_PASSWORD")) c.redis.password = pw;

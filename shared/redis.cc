@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "shared/log.h"
 
 namespace wuye {
 namespace {
@@ -81,6 +82,26 @@ bool SplitAddr(const std::string& addr, std::string* host, int* port) {
 // Each sentinel in turn, until one names the primary. A sentinel that cannot be reached or
 // does not know the name is passed over; the first to answer is believed (Sentinel's own
 // quorum decided the failover it reports).
+namespace {
+
+// AUTH on a sentinel's connection; a refusal is logged (the sentinel, never the password) and
+// the sentinel passed over.
+bool AuthSentinel(redisContext* s, const std::string& sentinel, const std::string& user,
+                  const std::string& password) {
+  auto* raw = static_cast<redisReply*>(
+      user.empty() ? redisCommand(s, "AUTH %b", password.data(), password.size())
+                   : redisCommand(s, "AUTH %b %b", user.data(), user.size(), password.data(),
+                                  password.size()));
+  const bool ok = raw != nullptr && raw->type == REDIS_REPLY_STATUS;
+  if (raw != nullptr && raw->type == REDIS_REPLY_ERROR) {
+    LogWarn("redis.sentinel_auth_refused").Str("sentinel", sentinel);
+  }
+  if (raw != nullptr) freeReplyObject(raw);
+  return ok;
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> RedisConnection::AskSentinels() {
   for (const std::string& sentinel : options_.sentinels) {
     std::string host;
@@ -94,6 +115,10 @@ absl::StatusOr<std::string> RedisConnection::AskSentinels() {
       continue;
     }
     redisSetTimeout(s, Tv(options_.connect_timeout));
+    if (!options_.sentinel_password.empty() && !AuthSentinel(s, sentinel, options_.sentinel_user, options_.sentinel_password)) {
+      redisFree(s);
+      continue;
+    }
     auto* raw = static_cast<redisReply*>(redisCommand(
         s, "SENTINEL get-master-addr-by-name %b", options_.master.data(), options_.master.size()));
     std::string primary;

@@ -21,6 +21,10 @@ struct RedisOptions {
   // replica (ROLE, or a READONLY reply after a failover) is dropped and found again.
   std::vector<std::string> sentinels;
   std::string master = "wuye";
+  // Sentinels that require a password (their `requirepass`, or an ACL user of theirs): sent
+  // with AUTH before asking. From WUYE_REDIS_SENTINEL_PASSWORD only, never logged.
+  std::string sentinel_user;      // --redis_sentinel_user; empty: the default user
+  std::string sentinel_password;  // empty: the sentinels are asked without AUTH
   std::string user;      // ACL user (WUYE_REDIS_USER); empty: the default user
   std::string password;  // from WUYE_REDIS_PASSWORD only
   absl::Duration connect_timeout = absl::Seconds(1);

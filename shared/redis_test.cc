@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -232,6 +234,57 @@ TEST(RedisSentinelTest, RealSentinelsPromoteTheReplicaOfAKilledPrimaryAndTheClie
   ASSERT_TRUE(role.ok());
   ASSERT_FALSE(role->elements.empty());
   EXPECT_EQ(role->elements[0].str, "slave");
+}
+
+// A real redis-sentinel of the test's own that requires a password (`requirepass`).
+class SentinelWithPassword {
+ public:
+  SentinelWithPassword(const std::string& primary, const std::string& password) {
+    char dir_template[] = "/tmp/wuye-sentinel-XXXXXX";
+    dir_ = mkdtemp(dir_template);
+    port_ = FreePort();
+    const size_t colon = primary.rfind(':');
+    std::ofstream(dir_ + "/sentinel.conf")
+        << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_ << "\nrequirepass " << password
+        << "\nsentinel monitor wuye " << primary.substr(0, colon) << " "
+        << primary.substr(colon + 1) << " 1\n";
+    const std::string start =
+        absl::StrCat("redis-sentinel ", dir_, "/sentinel.conf --daemonize yes --pidfile ", dir_,
+                     "/sentinel.pid --logfile ", dir_, "/sentinel.log");
+    EXPECT_EQ(std::system(start.c_str()), 0);
+  }
+  ~SentinelWithPassword() {
+    (void)std::system(absl::StrCat("kill $(cat ", dir_, "/sentinel.pid) 2>/dev/null; rm -rf ", dir_)
+                          .c_str());
+  }
+  std::string addr() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  std::string dir_;
+  int port_ = 0;
+};
+
+// Issue #26: sentinels that require a password are asked with AUTH first; without the right
+// one they name nothing, and the password is never logged.
+TEST(RedisSentinelTest, SentinelsThatRequireAPasswordAreAskedWithAuth) {
+  PrivateServers servers;
+  ASSERT_EQ(servers.Run("up redis"), 0);
+  SentinelWithPassword sentinel(servers.RedisAddr(), "sentinel-secret-1");
+  RedisOptions options = Through({sentinel.addr()});
+  options.sentinel_password = "sentinel-secret-1";
+  RedisConnection conn(options);
+  ASSERT_TRUE(WaitFor([&] { return conn.Command({"PING"}).ok(); }, absl::Seconds(20)));
+  EXPECT_EQ(conn.server(), servers.RedisAddr());
+
+  RedisOptions wrong = Through({sentinel.addr()});
+  wrong.sentinel_password = "not-the-password";
+  RedisConnection refused(wrong);
+  auto reply = refused.Command({"PING"});
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+  EXPECT_FALSE(absl::StrContains(reply.status().message(), "not-the-password"));
+  RedisConnection without(Through({sentinel.addr()}));
+  EXPECT_FALSE(without.Command({"PING"}).ok());
 }
 
 }  // namespace
