@@ -2183,7 +2183,17 @@ TEST_F(SlaCalendarTest, AnOrderMadeOrPausedWhileACalendarChangeIsAppliedCountsOn
       " AND classid = 1667329125 AND objsubid = 2"
       " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
   for (int i = 0; i < 6000 && Count(waiting) < 2; ++i) absl::SleepFor(absl::Milliseconds(10));
-  EXPECT_EQ(Count(waiting), 2);
+  if (Count(waiting) != 2) {
+    ADD_FAILURE() << "not both waiting for the calendar lock";
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    for (const auto& r : tx.exec("SELECT state, coalesce(wait_event_type, ''), "
+                                 "coalesce(wait_event, ''), left(query, 120) FROM pg_stat_activity"
+                                 " WHERE datname = current_database() AND pid <> pg_backend_pid()")) {
+      std::cout << "backend: " << r[0].c_str() << " " << r[1].c_str() << " " << r[2].c_str()
+                << " " << r[3].c_str() << "\n";
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mu);
     release = true;
