@@ -4,7 +4,19 @@
 
 namespace wuye {
 
+namespace {
+constexpr int kCalendarLockClass = 0x63616c65;  // 'cale'
+}  // namespace
+
+void LockWorkCalendars(pqxx::transaction_base& tx, std::string_view group_id, CalendarLock mode) {
+  tx.exec_params(mode == CalendarLock::kShared
+                     ? "SELECT pg_advisory_xact_lock_shared($1, hashtext($2))"
+                     : "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                 kCalendarLockClass, std::string(group_id));
+}
+
 bool ApplyCalendarChanged(pqxx::work& tx, const events::v1::CalendarChanged& event) {
+  LockWorkCalendars(tx, event.group_id(), CalendarLock::kExclusive);
   std::string calendar = event.calendar();
   if (!calendar.empty()) {
     absl::StatusOr<CalendarYear> year = ParseCalendarYear(calendar);
@@ -22,6 +34,7 @@ bool ApplyCalendarChanged(pqxx::work& tx, const events::v1::CalendarChanged& eve
 
 WorkCalendar LoadWorkCalendar(pqxx::transaction_base& tx, std::string_view group_id,
                               std::string_view estate_id) {
+  LockWorkCalendars(tx, group_id, CalendarLock::kShared);
   WorkCalendar calendar = WorkCalendar::National();
   // The group's rows sort before the estate's ('' first), so the estate's years win.
   pqxx::result rows = tx.exec_params(

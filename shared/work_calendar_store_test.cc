@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include "absl/time/clock.h"
 #include "shared/db.h"
 #include "shared/testing/test_env.h"
 
@@ -63,6 +66,51 @@ TEST(WorkCalendarStoreTest, AnEstateSeesTheGroupsYearUnlessItHasItsOwnAndOnlyThe
   // Text that does not parse is kept as withdrawn.
   EXPECT_TRUE(apply(Changed("g1", "", "year 2026\nholiday 2026-03-06 x\n", 2)));
   EXPECT_TRUE(working("g1", "e1", wednesday));
+}
+
+// Issue 27: a change waits for whoever reads the group's calendars and readers wait for a
+// change (the group's calendar lock); another group's calendars are not held up. Two
+// connections; the waiting one is seen in pg_locks, no sleeps as assertions.
+TEST(WorkCalendarStoreTest, AChangeWaitsForTheGroupsReadersAndOtherGroupsDoNot) {
+  testing::TestDatabase database;
+  std::unique_ptr<Db> db = database.Open(kNoServiceTables);
+  pqxx::connection reader_conn(database.url()), writer_conn(database.url());
+  auto waiting = [&] {
+    pqxx::connection conn(database.url());
+    pqxx::nontransaction tx(conn);
+    return tx.exec1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    " AND classid = 1667329125 AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())")[0]
+        .as<int>();
+  };
+  pqxx::work reader(reader_conn);
+  EXPECT_TRUE(LoadWorkCalendar(reader, "g1", "e1").IsWorkingDay(absl::CivilDay(2026, 3, 4)));
+  bool applied = false;
+  std::thread writer([&] {
+    pqxx::work tx(writer_conn);
+    applied = ApplyCalendarChanged(tx, Changed("g1", "", "year 2026\noff 2026-03-04 停水\n", 1));
+    tx.commit();
+  });
+  for (int i = 0; i < 6000 && waiting() < 1; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(waiting(), 1);
+  // Another group reads on while g1's change waits.
+  EXPECT_TRUE(LoadWorkCalendar(reader, "g2", "e1").IsWorkingDay(absl::CivilDay(2026, 3, 4)));
+  reader.commit();
+  writer.join();
+  EXPECT_TRUE(applied);
+  // A change holding the lock: a reader of the group waits, then reads the new calendar.
+  pqxx::work change(writer_conn);
+  ASSERT_TRUE(ApplyCalendarChanged(change, Changed("g1", "", "year 2026\noff 2026-03-05 停电\n", 2)));
+  bool thursday = true;
+  std::thread read([&] {
+    pqxx::work tx(reader_conn);
+    thursday = LoadWorkCalendar(tx, "g1", "e1").IsWorkingDay(absl::CivilDay(2026, 3, 5));
+  });
+  for (int i = 0; i < 6000 && waiting() < 1; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(waiting(), 1);
+  change.commit();
+  read.join();
+  EXPECT_FALSE(thursday);
 }
 
 }  // namespace

@@ -105,12 +105,21 @@ class Handler {
     return absl::OkStatus();
   }
 
+  // The directory's zone of an estate is the one its clocks count in: when it changes, the
+  // open clocks are settled in the old zone up to the change and re-timed forward in the
+  // new one (the calendar change's path, under the calendar lock taken first).
   absl::Status Estate(pqxx::work& tx, const ev::Event& e, const ev::EstateChanged& estate) {
-    if (Valid(e.group_id(), estate.estate_id())) {
-      store().UpsertEstate(tx, e.group_id(), estate.estate_id(), estate.time_zone(),
-                           estate.version());
-    }
-    return absl::OkStatus();
+    if (!Valid(e.group_id(), estate.estate_id())) return absl::OkStatus();
+    return flow_
+        .Retime(tx, e.group_id(), estate.estate_id(), EventTime(e), /*zones_only=*/true,
+                "the estate's time zone changed in the directory",
+                WorkOrderFlow::System(clock_.Now()), e.trace_id(),
+                [&]() -> absl::StatusOr<bool> {
+                  store().UpsertEstate(tx, e.group_id(), estate.estate_id(), estate.time_zone(),
+                                       estate.version());
+                  return true;
+                })
+        .status();
   }
 
   absl::Status Unit(pqxx::work& tx, const ev::Event& e, const ev::UnitChanged& unit) {
@@ -154,9 +163,12 @@ class Handler {
   }
 
   // Issue 27 §1: a group's or an estate's working calendar changed. In the same
-  // transaction, every open order of it is settled on the calendar in force until now (the
-  // time already spent is kept, never counted twice) and its due and warning times are
-  // computed forward on the new one. A replay or an older version changes nothing.
+  // transaction, under the group's calendar lock (taken first), every open order of it is
+  // settled on the calendar in force until the change was made (the event's time: a backlog
+  // of the bus does not count on the old calendar; the time already spent is kept, never
+  // counted twice) and its due and warning times are computed forward on the new one; an
+  // order whose due time moved records a "retimed" step. A replay or an older version
+  // changes nothing.
   absl::Status CalendarChanged(pqxx::work& tx, const ev::Event& e, const ev::CalendarChanged& c) {
     const std::string& group = e.group_id();
     if (!IsValidId(group) || (!c.group_id().empty() && c.group_id() != group)) {
@@ -165,27 +177,20 @@ class Handler {
     if (!c.estate_id().empty() && !IsValidId(c.estate_id())) return absl::OkStatus();
     ev::CalendarChanged change = c;
     change.set_group_id(group);
-    // Locked first, so that the timers wait for the new times.
-    std::vector<pb::WorkOrder> orders = store().OpenClocks(tx, group, c.estate_id());
-    absl::flat_hash_map<std::string, SlaCalendar> before;
-    for (const auto& o : orders) {
-      if (!before.contains(o.estate_id())) {
-        before.emplace(o.estate_id(), flow_.CalendarOf(tx, group, o.estate_id()));
-      }
-    }
-    if (!ApplyCalendarChanged(tx, change)) return absl::OkStatus();
+    std::string why = absl::StrCat("working calendar ", c.year(), " of the ",
+                                   c.estate_id().empty() ? "group" : "estate", " changed (version ",
+                                   c.version(), ")");
+    return flow_
+        .Retime(tx, group, c.estate_id(), EventTime(e), /*zones_only=*/false, why,
+                WorkOrderFlow::System(clock_.Now()), e.trace_id(),
+                [&]() -> absl::StatusOr<bool> { return ApplyCalendarChanged(tx, change); })
+        .status();
+  }
+
+  // When the event's change was made (never later than now).
+  absl::Time EventTime(const ev::Event& e) {
     absl::Time now = clock_.Now();
-    absl::flat_hash_map<std::string, SlaCalendar> after;
-    for (pb::WorkOrder& o : orders) {
-      if (!after.contains(o.estate_id())) {
-        after.emplace(o.estate_id(), flow_.CalendarOf(tx, group, o.estate_id()));
-      }
-      int steps = o.history_size();
-      SettleClock(o, now, before.at(o.estate_id()));
-      RecomputeClock(o, after.at(o.estate_id()), now);
-      flow_.Save(tx, o, steps, now, e.trace_id());
-    }
-    return absl::OkStatus();
+    return e.has_occurred_at() ? std::min(now, FromProtoTime(e.occurred_at())) : now;
   }
 
   absl::Status WorkRequested(pqxx::work& tx, const ev::Event& e, const ev::WorkRequested& w) {

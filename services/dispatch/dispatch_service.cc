@@ -469,15 +469,30 @@ grpc::Status DispatchServiceImpl::UpdateSlaPolicy(Ctx* ctx, const pb::UpdateSlaP
                          "small_fix_clock", "big_response_clock", "emergency_clock"}));
     if (req->update_mask().paths().empty()) WUYE_RETURN_IF_ERROR(CheckPolicy(p, "policy"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      // With a mask, the masked fields over the stored override (none: all inherited).
-      LockForUpdate(tx, absl::StrCat("sla_policy/", rc.caller.group_id, "/", p.estate_id()));
-      pb::SlaPolicy merged = flow_.store()
-                                 .Policy(tx, rc.caller.group_id, p.estate_id())
-                                 .value_or(pb::SlaPolicy());
-      ApplyUpdateMask(p, req->update_mask(), &merged);
-      merged.set_estate_id(p.estate_id());
-      WUYE_RETURN_IF_ERROR(CheckPolicy(merged, "policy"));
-      pb::SlaPolicy stored = flow_.store().PutPolicy(tx, rc.caller.group_id, merged, rc.now);
+      // A changed time_zone moves the zone the clocks count in where the directory does
+      // not know the estate: the open clocks are settled in the old zone up to now and
+      // re-timed in the new one (the calendar change's path; its lock first).
+      pb::SlaPolicy stored;
+      WUYE_RETURN_IF_ERROR(
+          flow_
+              .Retime(tx, rc.caller.group_id, p.estate_id(), rc.now, /*zones_only=*/true,
+                      "the SLA policy's time zone changed", WorkOrderFlow::System(rc.now),
+                      rc.trace_id,
+                      [&]() -> absl::StatusOr<bool> {
+                        // With a mask, the masked fields over the stored override (none:
+                        // all inherited).
+                        LockForUpdate(tx, absl::StrCat("sla_policy/", rc.caller.group_id, "/",
+                                                       p.estate_id()));
+                        pb::SlaPolicy merged = flow_.store()
+                                                   .Policy(tx, rc.caller.group_id, p.estate_id())
+                                                   .value_or(pb::SlaPolicy());
+                        ApplyUpdateMask(p, req->update_mask(), &merged);
+                        merged.set_estate_id(p.estate_id());
+                        WUYE_RETURN_IF_ERROR(CheckPolicy(merged, "policy"));
+                        stored = flow_.store().PutPolicy(tx, rc.caller.group_id, merged, rc.now);
+                        return true;
+                      })
+              .status());
       *resp = flow_.EffectivePolicy(tx, rc.caller.group_id, p.estate_id());
       resp->set_version(stored.version());
       *resp->mutable_update_time() = stored.update_time();

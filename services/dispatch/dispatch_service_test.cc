@@ -10,11 +10,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "services/dispatch/consumers.h"
 #include "services/dispatch/dispatch_jobs.h"
 #include "shared/bus.h"
@@ -2031,6 +2034,288 @@ TEST_F(SlaCalendarTest, TheReportShowsSlaMetWithAndWithoutPausesAndThePauseTime)
     }
     EXPECT_TRUE(seen) << w.staff_id();
   }
+}
+
+// ---- issue 27: calendar and zone changes, settled at their time, under the calendar lock ----
+
+// The order's last step.
+const pb::Step& LastStep(const pb::WorkOrder& o) { return o.history(o.history_size() - 1); }
+
+// Issue 27 §1 ("changing the calendar re-computes open deadlines forward and never loses time
+// already spent"): the change counts from when the directory made it (the event's time), not
+// from when dispatch reads it off a backlog; an order whose due time moves records it as a
+// step (its version moves, its event goes out); an order whose times stay is not touched.
+TEST_F(SlaCalendarTest, ACalendarChangeCountsFromTheEventsTimeAndRecordsTheMove) {
+  clock_.Set(Shanghai(2026, 3, 2, 10));  // a Monday
+  pb::SlaPolicy policy;
+  policy.set_small_fix_clock(common::SLA_CLOCK_WORKING_DAYS);
+  policy.set_small_fix_hours(48);
+  GroupPolicy(policy);
+  pb::WorkOrder o = CreateAt(clock_.Now(), common::PRIORITY_SMALL);
+  pb::WorkOrder emergency = CreateAt(clock_.Now(), common::PRIORITY_EMERGENCY);
+  EXPECT_EQ(FromProtoTime(o.sla_deadline()), Shanghai(2026, 3, 4, 10));
+  // Made on Tuesday 08:00, after the change was made but before dispatch read it.
+  clock_.Set(Shanghai(2026, 3, 3, 8));
+  pb::WorkOrder late = CreateAt(clock_.Now(), common::PRIORITY_SMALL);
+  EXPECT_EQ(FromProtoTime(late.sla_deadline()), Shanghai(2026, 3, 5, 8));
+
+  // The directory made the change at Tuesday 00:00; dispatch reads it at 10:00.
+  clock_.Set(Shanghai(2026, 3, 3, 10));
+  ev::CalendarChanged c;
+  c.set_group_id(group_);
+  c.set_year(2026);
+  c.set_calendar("year 2026\noff 2026-03-03..2026-03-04 停电检修\n");
+  c.set_version(1);
+  ev::Event changed = Envelope("directory.calendar.changed", c, 1);
+  *changed.mutable_occurred_at() = ToProtoTime(Shanghai(2026, 3, 3, 0));
+
+  // Bad events first: an estate id that is none, another group's envelope.
+  std::string before = Snapshot();
+  ev::CalendarChanged bad = c;
+  bad.set_estate_id("not-an-id");
+  Apply(Envelope("directory.calendar.changed", bad, 1));
+  ev::CalendarChanged foreign = c;
+  foreign.set_group_id(NewId(absl::Now()));
+  Apply(Envelope("directory.calendar.changed", foreign, 1));
+  EXPECT_EQ(Snapshot(), before);
+
+  Apply(changed);
+  pb::WorkOrder moved = Get(o.id());
+  // Monday's 14 h counted on the old calendar, not Tuesday's 10 h too: 34 h left, Thursday's
+  // 24 h and Friday's first 10.
+  EXPECT_EQ(Spent(moved), absl::Hours(14));
+  EXPECT_EQ(FromProtoTime(moved.sla_deadline()), Shanghai(2026, 3, 6, 10));
+  EXPECT_EQ(FromProtoTime(moved.sla_warn_time()), Shanghai(2026, 3, 6, 0, 24));
+  EXPECT_EQ(moved.version(), o.version() + 1);
+  const pb::Step& step = LastStep(moved);
+  EXPECT_EQ(step.what(), "retimed");
+  EXPECT_EQ(step.actor().subject(), "dispatch");
+  EXPECT_NE(step.reason().find("version 1"), std::string::npos) << step.reason();
+  EXPECT_EQ(FromProtoTime(step.previous_due_time()), Shanghai(2026, 3, 4, 10));
+  EXPECT_EQ(FromProtoTime(step.due_time()), Shanghai(2026, 3, 6, 10));
+  EXPECT_EQ(FromProtoTime(step.at()), Shanghai(2026, 3, 3, 10));
+  std::cout << "FIGURE calendar change made 00:00, read 10:00: spent " << Spent(moved)
+            << ", due " << absl::FormatTime("%Y-%m-%d %H:%M", FromProtoTime(moved.sla_deadline()),
+                                            EstateZone("Asia/Shanghai"))
+            << " (" << step.reason() << ")\n";
+  // The order made after the change: nothing of it counted on the old calendar.
+  pb::WorkOrder late_moved = Get(late.id());
+  EXPECT_EQ(Spent(late_moved), absl::ZeroDuration());
+  EXPECT_EQ(FromProtoTime(late_moved.sla_deadline()), Shanghai(2026, 3, 7, 0));
+  // The emergency's minutes are elapsed and long run out: its times do not move, it is not
+  // touched.
+  EXPECT_EQ(Get(emergency.id()).version(), emergency.version());
+  // One event per moved order, as other steps publish, with both due times.
+  std::vector<ev::Event> retimed = Events("dispatch.work_order.retimed");
+  ASSERT_EQ(retimed.size(), 2u);
+  for (const ev::Event& e : retimed) {
+    if (e.subject() != o.id()) continue;
+    EXPECT_EQ(e.subject_version(), moved.version());
+    EXPECT_EQ(FromProtoTime(Payload(e).previous_sla_deadline()), Shanghai(2026, 3, 4, 10));
+    EXPECT_EQ(FromProtoTime(Payload(e).sla_deadline()), Shanghai(2026, 3, 6, 10));
+  }
+
+  // A replay, later, changes nothing.
+  before = Snapshot();
+  clock_.Set(Shanghai(2026, 3, 3, 15));
+  Apply(changed);
+  EXPECT_EQ(Snapshot(), before);
+  // The timers follow the new times: at the old warning and deadline only the emergency's
+  // breach (due since Monday 10:10) fires.
+  EXPECT_EQ(*jobs_->FireDeadlines(Shanghai(2026, 3, 4, 10, 30)), 1);
+  EXPECT_TRUE(Get(emergency.id()).sla_breached());
+  EXPECT_FALSE(Get(o.id()).sla_warned());
+  EXPECT_EQ(*jobs_->FireDeadlines(Shanghai(2026, 3, 6, 0, 24)), 1);  // o's warning
+}
+
+// Issue 27 §1, concurrency: an order made, or paused, while a calendar change is being
+// applied waits for the change (the group's calendar lock) and counts on the new calendar.
+// Two connections: the change's transaction is held open, the RPCs are seen waiting on the
+// lock in pg_locks, then the change commits.
+TEST_F(SlaCalendarTest, AnOrderMadeOrPausedWhileACalendarChangeIsAppliedCountsOnTheNewOne) {
+  clock_.Set(Shanghai(2026, 3, 2, 10));
+  pb::SlaPolicy policy;
+  policy.set_small_fix_clock(common::SLA_CLOCK_WORKING_DAYS);
+  policy.set_small_fix_hours(48);
+  GroupPolicy(policy);
+  pb::WorkOrder paused = CreateAt(clock_.Now(), common::PRIORITY_SMALL);
+  clock_.Set(Shanghai(2026, 3, 3, 10));
+
+  auto db2 = Db::Open(db_->options());
+  ASSERT_TRUE(db2.ok());
+  EventHandler handler2 = MakeHandler(**db2, clock_);
+  ev::CalendarChanged c;
+  c.set_group_id(group_);
+  c.set_year(2026);
+  c.set_calendar("year 2026\noff 2026-03-03..2026-03-04 停电检修\n");
+  c.set_version(1);
+  ev::Event changed = Envelope("directory.calendar.changed", c, 1);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool applied = false, release = false;
+  absl::Status change_status;
+  std::thread change([&] {
+    change_status = (*db2)->Transact([&](pqxx::work& tx) -> absl::Status {
+      WUYE_RETURN_IF_ERROR(handler2(tx, changed));
+      std::unique_lock<std::mutex> lock(mu);
+      applied = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+      return absl::OkStatus();
+    });
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return applied; });
+  }
+  pb::WorkOrder made, paused_out;
+  grpc::Status made_status, pause_status;
+  std::thread create([&] {
+    auto req = CreateRequest(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+    *req.mutable_work_order()->mutable_received_time() = ToProtoTime(clock_.Now());
+    made_status = Call(&Stub::CreateWorkOrder, Agent(), req, &made);
+  });
+  std::thread pause([&] { pause_status = Pause(paused.id(), Agent(), &paused_out); });
+  // Both wait for the group's calendar lock (class 'cale'), held by the change.
+  const std::string waiting =
+      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+      " AND classid = 1667329125 AND objsubid = 2"
+      " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+  for (int i = 0; i < 6000 && Count(waiting) < 2; ++i) absl::SleepFor(absl::Milliseconds(10));
+  if (Count(waiting) != 2) {
+    ADD_FAILURE() << "not both waiting for the calendar lock";
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    for (const auto& r : tx.exec("SELECT state, coalesce(wait_event_type, ''), "
+                                 "coalesce(wait_event, ''), left(query, 120) FROM pg_stat_activity"
+                                 " WHERE datname = current_database() AND pid <> pg_backend_pid()")) {
+      std::cout << "backend: " << r[0].c_str() << " " << r[1].c_str() << " " << r[2].c_str()
+                << " " << r[3].c_str() << "\n";
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  change.join();
+  create.join();
+  pause.join();
+  ASSERT_TRUE(change_status.ok()) << change_status;
+  ASSERT_TRUE(made_status.ok()) << made_status.error_message();
+  ASSERT_TRUE(pause_status.ok()) << pause_status.error_message();
+  // Made at Tuesday 10:00 on the new calendar: Tuesday and Wednesday off, due when Thursday
+  // and Friday are counted (on the old one: Thursday 10:00).
+  EXPECT_EQ(FromProtoTime(made.sla_deadline()), Shanghai(2026, 3, 7, 0));
+  EXPECT_NE(made.sla_due_reason().find("停电检修"), std::string::npos) << made.sla_due_reason();
+  // The pause came after the change's re-timing: 24 h spent, the step after "retimed".
+  EXPECT_TRUE(paused_out.sla_paused());
+  EXPECT_EQ(Spent(paused_out), absl::Hours(24));
+  ASSERT_GE(paused_out.history_size(), 2);
+  EXPECT_EQ(paused_out.history(paused_out.history_size() - 2).what(), "retimed");
+  EXPECT_EQ(LastStep(paused_out).what(), "paused");
+  // A replay changes nothing.
+  std::string before = Snapshot();
+  Apply(changed);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+// Issue 27 §1, one zone: the directory's zone of an estate is the one its clocks count in
+// (as ExplainDeadline's and intake's), a policy's only where the directory does not know the
+// estate. When that zone changes, an open working-day clock is settled in the old zone up to
+// the change and re-timed forward in the new one, keeping its spent time.
+TEST_F(SlaCalendarTest, AZoneChangeSettlesOpenClocksInTheOldZoneAndKeepsTheirSpentTime) {
+  clock_.Set(Shanghai(2026, 3, 6, 10));  // a Friday
+  pb::SlaPolicy policy;
+  policy.set_small_fix_clock(common::SLA_CLOCK_WORKING_DAYS);
+  policy.set_small_fix_hours(48);
+  GroupPolicy(policy);
+  pb::WorkOrder o = CreateAt(clock_.Now(), common::PRIORITY_SMALL);
+  pb::WorkOrder emergency = CreateAt(clock_.Now(), common::PRIORITY_EMERGENCY);
+  // Friday's 14 h, the weekend off, Monday's 24 h, Tuesday's first 10.
+  EXPECT_EQ(FromProtoTime(o.sla_deadline()), Shanghai(2026, 3, 10, 10));
+  // An estate the directory does not know (yet): its clocks count in the policy's zone.
+  const std::string lost = NewId(absl::Now());
+  auto req = CreateRequest(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  req.mutable_work_order()->mutable_location()->set_estate_id(lost);
+  req.mutable_work_order()->mutable_location()->set_unit_id(NewId(absl::Now()));
+  *req.mutable_work_order()->mutable_received_time() = ToProtoTime(clock_.Now());
+  pb::WorkOrder lost_order;
+  ASSERT_TRUE(Call(&Stub::CreateWorkOrder, Agent(), req, &lost_order).ok());
+  EXPECT_EQ(FromProtoTime(lost_order.sla_deadline()), Shanghai(2026, 3, 10, 10));
+
+  // Friday 20:00 in Shanghai (07:00 in New York): the directory moves the estate.
+  clock_.Set(Shanghai(2026, 3, 6, 20));
+  ev::EstateChanged estate;
+  estate.set_estate_id(estate_);
+  estate.set_time_zone("America/New_York");
+  estate.set_version(2);
+  Apply("directory.estate.updated", estate, 2);
+  pb::WorkOrder moved = Get(o.id());
+  // 10 h spent in Shanghai are kept; 38 h left from Friday 07:00 in New York: Friday's 17 h,
+  // Monday's (after the clocks went forward on Sunday) 21 h: Monday 21:00 EDT.
+  EXPECT_EQ(Spent(moved), absl::Hours(10));
+  EXPECT_EQ(FromProtoTime(moved.sla_deadline()), Shanghai(2026, 3, 10, 9));
+  EXPECT_EQ(LastStep(moved).what(), "retimed");
+  EXPECT_NE(LastStep(moved).reason().find("Asia/Shanghai → America/New_York"), std::string::npos)
+      << LastStep(moved).reason();
+  EXPECT_EQ(moved.version(), o.version() + 1);
+  EXPECT_EQ(Get(emergency.id()).version(), emergency.version());  // elapsed: not touched
+  EXPECT_EQ(Get(lost_order.id()).version(), lost_order.version());  // another estate
+  std::cout << "FIGURE working-day order across a zone change Shanghai → New York: spent "
+            << Spent(moved) << ", due "
+            << absl::FormatTime("%Y-%m-%d %H:%M %Z", FromProtoTime(moved.sla_deadline()),
+                                EstateZone("America/New_York"))
+            << "\n";
+  pb::GetSlaPolicyRequest get;
+  get.set_estate_id(estate_);
+  pb::SlaPolicy effective;
+  ASSERT_TRUE(Call(&Stub::GetSlaPolicy, Lead(), get, &effective).ok());
+  EXPECT_EQ(effective.time_zone(), "America/New_York");
+
+  // A replay and an older version change nothing.
+  std::string before = Snapshot();
+  Apply("directory.estate.updated", estate, 2);
+  estate.set_time_zone("Asia/Shanghai");
+  estate.set_version(1);
+  Apply("directory.estate.updated", estate, 1);
+  EXPECT_EQ(Snapshot(), before);
+
+  // The estate's policy naming a zone does not override the directory's: nothing moves.
+  pb::UpdateSlaPolicyRequest zone;
+  zone.set_request_id(NewId(absl::Now()));
+  zone.mutable_policy()->set_estate_id(estate_);
+  zone.mutable_policy()->set_time_zone("Europe/Berlin");
+  zone.mutable_update_mask()->add_paths("time_zone");
+  pb::SlaPolicy out;
+  ASSERT_TRUE(Call(&Stub::UpdateSlaPolicy, Token({"group_admin"}), zone, &out).ok());
+  EXPECT_EQ(out.time_zone(), "America/New_York");
+  EXPECT_EQ(Get(o.id()).version(), moved.version());
+
+  // Where the directory does not know the estate, its policy's zone counts: the same move.
+  // A bad zone first: refused, nothing changed.
+  before = Snapshot();
+  zone.set_request_id(NewId(absl::Now()));
+  zone.mutable_policy()->set_estate_id(lost);
+  zone.mutable_policy()->set_time_zone("Mars/Olympus");
+  grpc::Status st = Call(&Stub::UpdateSlaPolicy, Token({"group_admin"}), zone, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "policy.time_zone");
+  EXPECT_EQ(Snapshot(), before);
+  zone.set_request_id(NewId(absl::Now()));
+  zone.mutable_policy()->set_time_zone("America/New_York");
+  ASSERT_TRUE(Call(&Stub::UpdateSlaPolicy, Token({"group_admin"}), zone, &out).ok());
+  EXPECT_EQ(out.time_zone(), "America/New_York");
+  pb::WorkOrder lost_moved = Get(lost_order.id());
+  EXPECT_EQ(Spent(lost_moved), absl::Hours(10));
+  EXPECT_EQ(FromProtoTime(lost_moved.sla_deadline()), Shanghai(2026, 3, 10, 9));
+  EXPECT_EQ(LastStep(lost_moved).what(), "retimed");
+  // Its replay (the same request id) changes nothing.
+  before = Snapshot();
+  ASSERT_TRUE(Call(&Stub::UpdateSlaPolicy, Token({"group_admin"}), zone, &out).ok());
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Events("dispatch.work_order.retimed").size(), 2u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "shared/proto_time.h"
 #include "shared/sql.h"
+#include "shared/work_calendar_store.h"
 
 namespace wuye::dispatch {
 namespace {
@@ -248,6 +249,9 @@ const sql::Statement kOrderGetLocked =
 
 std::optional<pb::WorkOrder> DispatchStore::Get(pqxx::work& tx, const std::string& group,
                                                 const std::string& id, bool for_update) {
+  // Whoever changes an order may read its calendar: the calendars' lock before the row's
+  // (shared/work_calendar_store.h), so a calendar change never deadlocks with it.
+  if (for_update) LockWorkCalendars(tx, group, CalendarLock::kShared);
   pqxx::result res = tx.exec_prepared(for_update ? kOrderGetLocked : kOrderGet, group, id);
   if (res.empty()) return std::nullopt;
   return Parse<pb::WorkOrder>(res[0][0]);
@@ -260,6 +264,7 @@ const sql::Statement kOrderByOrigin = statements.Add(
 
 std::optional<pb::WorkOrder> DispatchStore::GetByOrigin(pqxx::work& tx, const std::string& group,
                                                         const std::string& origin_ref) {
+  LockWorkCalendars(tx, group, CalendarLock::kShared);  // before the row, as in Get
   pqxx::result res = tx.exec_prepared(kOrderByOrigin, group, origin_ref);
   if (res.empty()) return std::nullopt;
   return Parse<pb::WorkOrder>(res[0][0]);

@@ -598,6 +598,32 @@ void RecomputeClock(pb::WorkOrder& o, const SlaCalendar& cal, absl::Time now) {
       cal.calendar.Explain(FromProtoTime(o.received_time()), due, kind, cal.zone));
 }
 
+bool RetimeClock(pb::WorkOrder& o, absl::Time at, const SlaCalendar& before,
+                 const SlaCalendar& after, const std::string& why, const Act& act) {
+  if (!HasProgress(o) || o.sla_stopped()) return false;
+  pb::WorkOrder was = o;
+  SettleClock(o, std::max(at, FromProtoTime(o.sla_settled_time())), before);
+  RecomputeClock(o, after, act.now);
+  // A window (or its warning share) spent before the change keeps the time it ran out at:
+  // the old calendar counted it, the new one has nothing left to count.
+  absl::Duration spent = FromProtoDuration(o.sla_spent());
+  if (spent >= FromProtoDuration(o.sla_window())) *o.mutable_sla_deadline() = was.sla_deadline();
+  if (spent >= FromProtoDuration(o.sla_warn_window())) {
+    *o.mutable_sla_warn_time() = was.sla_warn_time();
+    o.set_sla_warned(was.sla_warned());
+  }
+  if (FromProtoTime(o.sla_deadline()) == FromProtoTime(was.sla_deadline()) &&
+      FromProtoTime(o.sla_warn_time()) == FromProtoTime(was.sla_warn_time())) {
+    o = std::move(was);
+    return false;
+  }
+  AddStep(o, "retimed", "", why, act);
+  pb::Step* step = o.mutable_history(o.history_size() - 1);
+  *step->mutable_previous_due_time() = was.sla_deadline();
+  *step->mutable_due_time() = o.sla_deadline();
+  return true;
+}
+
 void FinishClock(pb::WorkOrder& o, const SlaCalendar& cal, const Act& act) {
   if (!HasProgress(o) || !o.sla_stopped() || o.has_sla_stopped_time()) return;
   // Settled as it ran until now (the paused time not counted), then stopped for good.

@@ -138,6 +138,14 @@ void SettleClock(pb::WorkOrder& order, absl::Time at, const SlaCalendar& cal);
 // The due and warning times from the progress on `cal`, and the due time's reason. A
 // warning or breach already fired whose time moves after `now` fires again at its new time.
 void RecomputeClock(pb::WorkOrder& order, const SlaCalendar& cal, absl::Time now);
+// What the clock counts on changed from `before` to `after` (a working calendar, or the zone
+// it counts in; issue 27): the clock is settled on `before` up to `at` (never before its own
+// settled time: what was settled stays) and its times computed forward on `after`. When
+// its due or warning time moved (a time already run out on `before` stays), a "retimed"
+// step records it (`why`, the old and new due;
+// by `act`, the system) and true is returned; otherwise the order is left as it was.
+bool RetimeClock(pb::WorkOrder& order, absl::Time at, const SlaCalendar& before,
+                 const SlaCalendar& after, const std::string& why, const Act& act);
 // After the clock stopped (work done, on site, completed, cancelled): settles it, records
 // whether it was met counting pauses and as if never paused, and ends an active pause
 // (a requested one is withdrawn). Nothing for a clock already finished.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
@@ -30,10 +31,55 @@ pb::SlaPolicy WorkOrderFlow::EffectivePolicy(pqxx::work& tx, const std::string& 
   pb::SlaPolicy policy = DefaultPolicy();
   if (layers.group) policy = MergePolicy(policy, *layers.group);
   if (estate.empty()) return policy;
-  if (!layers.directory_zone.empty()) policy.set_time_zone(layers.directory_zone);
   if (layers.estate) policy = MergePolicy(policy, *layers.estate);
+  // The directory's zone of the estate wins over a policy's: every deadline of the estate
+  // (dispatch's, ExplainDeadline's, intake's) counts in one zone.
+  if (!layers.directory_zone.empty()) policy.set_time_zone(layers.directory_zone);
   policy.set_estate_id(estate);
   return policy;
+}
+
+absl::StatusOr<int> WorkOrderFlow::Retime(pqxx::work& tx, const std::string& group,
+                                          const std::string& estate, absl::Time at,
+                                          bool zones_only, const std::string& why,
+                                          const Act& act, const std::string& trace_id,
+                                          const std::function<absl::StatusOr<bool>()>& change) {
+  LockWorkCalendars(tx, group, CalendarLock::kExclusive);
+  // Locked first, so that the timers wait for the new times.
+  std::vector<pb::WorkOrder> orders = store_.OpenClocks(tx, group, estate);
+  absl::flat_hash_map<std::string, SlaCalendar> before;
+  for (const auto& o : orders) {
+    if (!before.contains(o.estate_id())) {
+      before.emplace(o.estate_id(), CalendarOf(tx, group, o.estate_id()));
+    }
+  }
+  WUYE_ASSIGN_OR_RETURN(bool changed, change());
+  if (!changed) return 0;
+  at = std::min(at, act.now);
+  absl::flat_hash_map<std::string, pb::SlaPolicy> policies;
+  absl::flat_hash_map<std::string, SlaCalendar> after;
+  int moved = 0;
+  for (pb::WorkOrder& o : orders) {
+    auto it = after.find(o.estate_id());
+    if (it == after.end()) {
+      pb::SlaPolicy& policy = policies[o.estate_id()] = EffectivePolicy(tx, group, o.estate_id());
+      it = after.emplace(o.estate_id(), CalendarOf(tx, group, o.estate_id(), &policy)).first;
+    }
+    const SlaCalendar& old_cal = before.at(o.estate_id());
+    const SlaCalendar& new_cal = it->second;
+    bool zone_moved = old_cal.zone.name() != new_cal.zone.name();
+    if (zones_only && !zone_moved) continue;
+    std::string reason = why;
+    if (zone_moved) {
+      absl::StrAppend(&reason, " (time zone ", old_cal.zone.name(), " → ", new_cal.zone.name(),
+                      ")");
+    }
+    int steps = o.history_size();
+    if (!RetimeClock(o, at, old_cal, new_cal, reason, act)) continue;
+    Save(tx, o, steps, act.now, trace_id, &policies.at(o.estate_id()));
+    ++moved;
+  }
+  return moved;
 }
 
 SlaCalendar WorkOrderFlow::CalendarOf(pqxx::work& tx, const std::string& group,
@@ -153,6 +199,10 @@ void WorkOrderFlow::Publish(pqxx::work& tx, const pb::WorkOrder& o, int from_ste
     payload.set_escalation_level(step.escalation_level());
     *payload.mutable_actor() = step.actor();
     if (step.what() == "created") payload.clear_worker_ids();  // as created: nobody yet
+    if (step.what() == "retimed") {
+      *payload.mutable_previous_sla_deadline() = step.previous_due_time();
+      *payload.mutable_sla_deadline() = step.due_time();
+    }
     if ((step.what() == "pause_requested" || step.what() == "paused" ||
          step.what() == "pause_refused" || step.what() == "resumed" ||
          step.what() == "pause_withdrawn") &&

@@ -3,6 +3,7 @@
 // events.
 #pragma once
 
+#include <functional>
 #include <pqxx/pqxx>
 #include <string>
 
@@ -21,8 +22,10 @@ class WorkOrderFlow {
 
   DispatchStore& store() { return store_; }
 
-  // The policy in force: the documents' defaults, the group's, the estate's; the zone of
-  // the estate's override, else the directory's zone of the estate, else the group's.
+  // The policy in force: the documents' defaults, the group's, the estate's. Its zone (the
+  // one the estate's clocks count in, as the directory's ExplainDeadline and intake count):
+  // the directory's zone of the estate when the copy knows the estate; else the estate
+  // override's, else the group's.
   pb::SlaPolicy EffectivePolicy(pqxx::work& tx, const std::string& group,
                                 const std::string& estate);
 
@@ -30,6 +33,19 @@ class WorkOrderFlow {
   // group's and the estate's imports over them (LoadWorkCalendar), in the policy's zone.
   SlaCalendar CalendarOf(pqxx::work& tx, const std::string& group,
                          const std::string& estate, const pb::SlaPolicy* policy = nullptr);
+
+  // What the open clocks of the group's estate (every estate: "") count on changes in
+  // `change` (a working calendar, or the zone they count in; issue 27). Takes the group's
+  // calendar lock exclusive first (callers take it themselves before they read anything),
+  // reads and locks the open clocks and what they count on, runs `change` (false: nothing
+  // changed, nothing more is done), then re-times each (RetimeClock) from `at`, the
+  // change's time (never after act.now); `zones_only`: only the orders whose zone changed.
+  // An order whose due time moved is saved with its "retimed" step and event; why it
+  // moved: `why`, and the two zones when they differ. Returns how many moved.
+  absl::StatusOr<int> Retime(pqxx::work& tx, const std::string& group, const std::string& estate,
+                             absl::Time at, bool zones_only, const std::string& why,
+                             const Act& act, const std::string& trace_id,
+                             const std::function<absl::StatusOr<bool>()>& change);
 
   // Creates a prepared order of `order.group_id()`: quotes paid work from the estate's
   // price, else the group's standard price (`strict_price`: no price, or no quantity for

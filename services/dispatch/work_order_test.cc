@@ -216,6 +216,14 @@ pb::WorkOrder NewOrder(common::Priority priority = common::PRIORITY_EMERGENCY,
   return o;
 }
 
+// What the service does by itself (as WorkOrderFlow::System).
+Act SystemAt(absl::Time t) {
+  Act act;
+  act.actor.set_subject("dispatch");
+  act.now = t;
+  return act;
+}
+
 Act At(absl::Time t, const std::string& who = "lead-1") {
   Act act;
   act.actor.set_subject(who);
@@ -888,6 +896,69 @@ TEST(ElderEmergency, TheGuardsMeetTheAmbulance) {
   EXPECT_EQ(SlaStartOfEmergency(em, now), now - absl::Minutes(2));
   *em.mutable_raised_at() = ToProtoTime(now + absl::Minutes(2));
   EXPECT_EQ(SlaStartOfEmergency(em, now), now);
+}
+
+// Issue 27 §1: a change of what a clock counts on (a calendar, the zone) settles it on the
+// old one up to the change and re-times it forward on the new one; the move is a step.
+pb::WorkOrder WorkingDaysOrder(const SlaCalendar& cal, absl::Time start) {
+  pb::WorkOrder o;
+  o.set_state(ev::WORK_ORDER_STATE_ASSIGNED);
+  *o.mutable_received_time() = ToProtoTime(start);
+  SlaSpec spec{"fixed", common::SLA_CLOCK_WORKING_DAYS, absl::Hours(48)};
+  StartClock(o, spec, 80, start, cal, start);
+  return o;
+}
+
+TEST(RetimeTest, AZoneChangeKeepsTheSpentTimeAndRecordsTheMove) {
+  SlaCalendar shanghai{WorkCalendar::National(), kShanghai};
+  SlaCalendar new_york{WorkCalendar::National(), kNewYork};
+  // Friday 6 March 2026 10:00 in Shanghai: Friday's 14 h, Monday, Tuesday's first 10 h.
+  pb::WorkOrder o = WorkingDaysOrder(shanghai, Local(kShanghai, 2026, 3, 6, 10, 0));
+  EXPECT_EQ(FromProtoTime(o.sla_deadline()), Local(kShanghai, 2026, 3, 10, 10, 0));
+  absl::Time change = Local(kShanghai, 2026, 3, 6, 20, 0);  // 07:00 in New York
+  ASSERT_TRUE(RetimeClock(o, change, shanghai, new_york, "zone", SystemAt(change)));
+  EXPECT_EQ(FromProtoDuration(o.sla_spent()), absl::Hours(10));
+  EXPECT_EQ(FromProtoTime(o.sla_settled_time()), change);
+  // 38 h left: Friday's 17 h, Monday 9 March (after the clocks went forward) until 21:00.
+  EXPECT_EQ(FromProtoTime(o.sla_deadline()), Local(kNewYork, 2026, 3, 9, 21, 0));
+  const pb::Step& step = o.history(o.history_size() - 1);
+  EXPECT_EQ(step.what(), "retimed");
+  EXPECT_EQ(step.reason(), "zone");
+  EXPECT_EQ(FromProtoTime(step.previous_due_time()), Local(kShanghai, 2026, 3, 10, 10, 0));
+  EXPECT_EQ(FromProtoTime(step.due_time()), Local(kNewYork, 2026, 3, 9, 21, 0));
+  EXPECT_EQ(EventType(step.what()), "dispatch.work_order.retimed");
+}
+
+TEST(RetimeTest, NothingSettledIsRecountedAndUnmovedOrPausedOrdersAreLeftAlone) {
+  SlaCalendar national{WorkCalendar::National(), kShanghai};
+  WorkCalendar edited = WorkCalendar::National();
+  auto year = ParseCalendarYear("year 2026\noff 2026-03-03..2026-03-04 停电检修\n");
+  ASSERT_TRUE(year.ok());
+  edited.SetYear(*year);
+  SlaCalendar off{edited, kShanghai};
+  // Made Tuesday 08:00; the change was made at 00:00: nothing of it before its start counts.
+  absl::Time start = Local(kShanghai, 2026, 3, 3, 8, 0);
+  pb::WorkOrder o = WorkingDaysOrder(national, start);
+  absl::Time now = Local(kShanghai, 2026, 3, 3, 10, 0);
+  ASSERT_TRUE(RetimeClock(o, Local(kShanghai, 2026, 3, 3, 0, 0), national, off, "calendar",
+                          SystemAt(now)));
+  EXPECT_EQ(FromProtoDuration(o.sla_spent()), absl::ZeroDuration());
+  EXPECT_EQ(FromProtoTime(o.sla_settled_time()), start);
+  EXPECT_EQ(FromProtoTime(o.sla_deadline()), Local(kShanghai, 2026, 3, 7, 0, 0));
+  // The same change again: nothing moves, the order is as it was.
+  pb::WorkOrder same = o;
+  EXPECT_FALSE(RetimeClock(same, now, off, off, "calendar", SystemAt(now)));
+  EXPECT_EQ(same.SerializeAsString(), o.SerializeAsString());
+  // A paused clock keeps its times until it runs again: not touched.
+  pb::WorkOrder paused = WorkingDaysOrder(national, Local(kShanghai, 2026, 3, 2, 10, 0));
+  Act act = SystemAt(Local(kShanghai, 2026, 3, 2, 16, 0));
+  pb::PauseAgreement agreement;
+  agreement.set_method(pb::AGREEMENT_METHOD_PHONE);
+  ASSERT_TRUE(PauseOrder(paused, "p1", "NOT_HOME", "住户不在家", "", &agreement, national, act)
+                  .ok());
+  pb::WorkOrder kept = paused;
+  EXPECT_FALSE(RetimeClock(paused, now, national, off, "calendar", SystemAt(now)));
+  EXPECT_EQ(paused.SerializeAsString(), kept.SerializeAsString());
 }
 
 }  // namespace

@@ -82,6 +82,9 @@ class Consumer {
   absl::Status CalendarChanged(pqxx::work& tx, const ev::Event& e, const ev::CalendarChanged& c) {
     if (!IsValidId(e.group_id()) || c.group_id() != e.group_id()) return absl::OkStatus();
     const std::string& group = e.group_id();
+    // First, before anything is read: an import counting on the old calendar finishes
+    // before the open orders are read, or waits and counts on the new one.
+    LockWorkCalendars(tx, group, CalendarLock::kExclusive);
     std::vector<v1::Ticket> open;
     for (const std::string& id : store_.OpenHotlineOrders(tx, group, c.estate_id())) {
       auto t = store_.GetTicket(tx, group, id, /*for_update=*/true);

@@ -119,6 +119,8 @@ grpc::Status IntakeServiceImpl::ImportHotlineOrders(Ctx* ctx,
         WUYE_ASSIGN_OR_RETURN(HotlineOrders parsed, format->ParseOrders(req->content()));
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
           resp->Clear();
+          // The calendars' lock before any row (shared/work_calendar_store.h).
+          LockWorkCalendars(tx, rc.caller.group_id, CalendarLock::kShared);
           for (const auto& e : parsed.refused) *resp->add_lines() = Refused(e);
           struct EstateCalendar {
             std::optional<EstateFacts> facts;
