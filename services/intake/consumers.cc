@@ -76,10 +76,11 @@ class Consumer {
 
  private:
   // "directory.calendar.changed": intake's copy of the group's and estates' working
-  // calendars (shared/work_calendar_store.h), on which 12345 orders' due times are counted;
-  // the open orders counted in working days are re-timed forward on the new calendar in the
-  // same transaction (issue 27 §1): the working time counted on the old one until the change
-  // stays spent, the rest is counted on the new one.
+  // calendars (shared/work_calendar_store.h), on which 12345 orders' due times and
+  // complaints' written replies are counted; the open orders counted in working days and the
+  // complaints still waiting for their reply are re-timed forward on the new calendar in the
+  // same transaction (issue 27 §1): the time counted on the old one until the change stays
+  // spent, the rest is counted on the new one.
   absl::Status CalendarChanged(pqxx::work& tx, const ev::Event& e, const ev::CalendarChanged& c) {
     if (!IsValidId(e.group_id()) || c.group_id() != e.group_id()) return absl::OkStatus();
     const std::string& group = e.group_id();
@@ -106,8 +107,9 @@ class Consumer {
     // The change counts from when the directory made it (never later than now).
     const absl::Time now = std::min(absl::Now(), e.has_occurred_at() ? FromProtoTime(e.occurred_at())
                                                                      : absl::Now());
-    std::map<std::string, std::pair<WorkCalendar, absl::TimeZone>> after;
-    auto after_of = [&](const std::string& estate) -> const std::pair<WorkCalendar, absl::TimeZone>& {
+    using CalendarInZone = std::pair<WorkCalendar, absl::TimeZone>;
+    std::map<std::string, CalendarInZone> after;
+    auto after_of = [&](const std::string& estate) -> const CalendarInZone& {
       auto it = after.find(estate);
       if (it == after.end()) {
         auto facts = store_.GetEstate(tx, group, estate);
