@@ -170,6 +170,18 @@ const std::vector<KindRule>& Kinds() {
        "12345 reply overdue",
        {ev::STAFF_ROLE_SUPERVISOR, ev::STAFF_ROLE_ESTATE_MANAGER},
        absl::Hours(1)},
+      // A complaint's written reply (issue 27 §1): due in working days, so the windows are
+      // hours; the supervisor on duty sees that the resident gets the handling result.
+      {ev::TASK_KIND_COMPLAINT_REPLY_DUE_SOON,
+       "complaint_reply_due_soon",
+       "complaint reply due soon",
+       {ev::STAFF_ROLE_SUPERVISOR},
+       absl::Hours(2)},
+      {ev::TASK_KIND_COMPLAINT_REPLY_OVERDUE,
+       "complaint_reply_overdue",
+       "complaint reply overdue",
+       {ev::STAFF_ROLE_SUPERVISOR},
+       absl::Hours(1)},
   };
   return *kinds;
 }
@@ -290,6 +302,10 @@ absl::Status Ticket(Reading& out, const ev::Event& e, const ev::TicketChanged& p
     case ev::TICKET_STATE_CLOSED:
     case ev::TICKET_STATE_CANCELLED:
       out.close_refs.push_back(ref);
+      // The ticket ended: its complaint reply's tasks too (issue 27 §1).
+      if (p.state() != ev::TICKET_STATE_ANSWERED) {
+        out.close_refs.push_back(RefOf("complaint_reply", p.ticket_id()));
+      }
       break;
     default:
       break;
@@ -509,6 +525,27 @@ absl::Status HotlineOrder(Reading& out, const ev::Event& e, const ev::HotlineOrd
   return absl::OkStatus();
 }
 
+// Issue 27 §1: a complaint's written reply to the resident (the handling result) due soon
+// or overdue reaches the supervisor on duty; the result given ("intake.complaint.replied")
+// or the ticket closed or cancelled closes them. Once per complaint and kind; ids and the
+// place only (never the resident, a number nor the complaint's text).
+absl::Status ComplaintReply(Reading& out, const ev::Event& e, const ev::ComplaintReplyEvent& p) {
+  if (p.ticket_id().empty()) return absl::OkStatus();
+  std::string estate = EstateOf(e, p.estate_id());
+  std::string ref = RefOf("complaint_reply", p.ticket_id());
+  if (e.type() == "intake.complaint.replied") {
+    out.close_refs.push_back(ref);
+    return absl::OkStatus();
+  }
+  ev::TaskKind kind = e.type() == "intake.complaint.reply_due_soon"
+                          ? ev::TASK_KIND_COMPLAINT_REPLY_DUE_SOON
+                          : ev::TASK_KIND_COMPLAINT_REPLY_OVERDUE;
+  Location where = p.location();
+  if (where.estate_id().empty()) where.set_estate_id(estate);
+  RaiseOnce(e, kind, estate, ref, where, absl::StrCat(e.type(), "/", p.ticket_id()), out);
+  return absl::OkStatus();
+}
+
 using TaskRouter = BasicEventRouter<Reading&>;
 
 const TaskRouter& Readers() {
@@ -540,7 +577,11 @@ const TaskRouter& Readers() {
         .On<ev::CardBlocked>("counter.card.blocked", &CardBlocked)
         .On<ev::HotlineOrderEvent>({"intake.hotline.received", "intake.hotline.due_soon",
                                     "intake.hotline.overdue", "intake.hotline.replied"},
-                                   &HotlineOrder);
+                                   &HotlineOrder)
+        .On<ev::ComplaintReplyEvent>({"intake.complaint.reply_due_soon",
+                                      "intake.complaint.reply_overdue",
+                                      "intake.complaint.replied"},
+                                     &ComplaintReply);
     return r;
   }();
   return *readers;

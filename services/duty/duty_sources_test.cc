@@ -640,5 +640,52 @@ TEST_F(DutySourcesTest, A12345OrderReachesThePersonOnDutyOnceAndItsReplyClosesIt
   std::cout << "FIGURE duty_hotline_tasks " << Count("tasks") << "\n";
 }
 
+// Issue 27 §1 ("a complaint's written reply" runs on working days): intake's reply timers
+// put a task in front of the estate's supervisor on duty — due soon (kind 25) and overdue
+// (kind 26), each once whatever the redeliveries — and the handling result given closes
+// both; a second complaint's tasks are closed by its ticket closing. Ids and the place only.
+TEST_F(DutySourcesTest, AComplaintReplyDueReachesTheSupervisorOnDutyOnceAndTheResultClosesIt) {
+  Shift(Staff({ev::STAFF_ROLE_SUPERVISOR}), kStart - absl::Hours(8), kStart + absl::Hours(16));
+  std::string unit = Unit1201();
+  ev::ComplaintReplyEvent c;
+  c.set_ticket_id(NewId(absl::Now()));
+  c.set_estate_id(estate_);
+  c.mutable_location()->set_estate_id(estate_);
+  c.mutable_location()->set_unit_id(unit);
+  for (const char* type : {"intake.complaint.reply_due_soon", "intake.complaint.reply_overdue"}) {
+    std::string event_id = NewId(absl::Now());
+    ASSERT_TRUE(Deliver(type, c, event_id).ok());
+    ASSERT_TRUE(Deliver(type, c, event_id).ok());  // redelivered
+    ASSERT_TRUE(Deliver(type, c).ok());            // republished under a new envelope
+  }
+  std::vector<pb::Task> soon = Tasks(ev::TASK_KIND_COMPLAINT_REPLY_DUE_SOON);
+  ASSERT_EQ(soon.size(), 1u);
+  EXPECT_EQ(soon[0].role(), ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(soon[0].title(), "complaint reply due soon, building 3 unit 1201");
+  EXPECT_EQ(soon[0].subject_ref(), absl::StrCat("complaint_reply/", c.ticket_id()));
+  std::vector<pb::Task> overdue = Tasks(ev::TASK_KIND_COMPLAINT_REPLY_OVERDUE);
+  ASSERT_EQ(overdue.size(), 1u);
+  EXPECT_EQ(overdue[0].role(), ev::STAFF_ROLE_SUPERVISOR);
+  ASSERT_TRUE(Deliver("intake.complaint.replied", c).ok());
+  for (ev::TaskKind kind :
+       {ev::TASK_KIND_COMPLAINT_REPLY_DUE_SOON, ev::TASK_KIND_COMPLAINT_REPLY_OVERDUE}) {
+    for (const auto& t : Tasks(kind)) EXPECT_EQ(t.state(), ev::TASK_STATE_DONE) << kind;
+  }
+
+  // Another complaint's overdue task, closed by its ticket ending.
+  ev::ComplaintReplyEvent other = c;
+  other.set_ticket_id(NewId(absl::Now()));
+  ASSERT_TRUE(Deliver("intake.complaint.reply_overdue", other).ok());
+  ev::TicketChanged closed;
+  closed.set_ticket_id(other.ticket_id());
+  closed.set_estate_id(estate_);
+  closed.set_state(ev::TICKET_STATE_CLOSED);
+  ASSERT_TRUE(Deliver("intake.ticket.changed", closed).ok());
+  overdue = Tasks(ev::TASK_KIND_COMPLAINT_REPLY_OVERDUE);
+  ASSERT_EQ(overdue.size(), 2u);
+  for (const auto& t : overdue) EXPECT_EQ(t.state(), ev::TASK_STATE_DONE);
+  std::cout << "FIGURE duty_complaint_reply_tasks " << overdue.size() + soon.size() << "\n";
+}
+
 }  // namespace
 }  // namespace wuye::duty

@@ -78,7 +78,13 @@ TEST(Kinds, EveryKindOfTheEnumHasARule) {
     EXPECT_LE(k->default_window, kMaxWindow);
   }
   EXPECT_EQ(FindKind(ev::TASK_KIND_UNSPECIFIED), nullptr);
-  EXPECT_EQ(static_cast<int>(Kinds().size()), ev::TaskKind_MAX);
+  // One rule per kind of the enum (its numbers are handed out to parallel work, so a number
+  // may be missing until its work is merged).
+  int kinds = 0;
+  for (int i = ev::TaskKind_MIN; i <= ev::TaskKind_MAX; ++i) {
+    if (ev::TaskKind_IsValid(i) && i != ev::TASK_KIND_UNSPECIFIED) ++kinds;
+  }
+  EXPECT_EQ(static_cast<int>(Kinds().size()), kinds);
 }
 
 TEST(Kinds, EmergenciesAreInMinutes) {
@@ -182,7 +188,11 @@ TEST(Events, TheTicketClosedClosesItsTasks) {
        {ev::TICKET_STATE_CLOSED, ev::TICKET_STATE_CANCELLED, ev::TICKET_STATE_ANSWERED}) {
     p.set_state(state);
     auto r = ReadEvent(EventOf("intake.ticket.changed", p));
-    EXPECT_EQ(r->close_refs, std::vector<std::string>{"ticket/t1"}) << state;
+    // Issue 27 §1: a ticket that ended (closed, cancelled) closes its complaint reply's
+    // tasks too.
+    std::vector<std::string> want{"ticket/t1"};
+    if (state != ev::TICKET_STATE_ANSWERED) want.push_back("complaint_reply/t1");
+    EXPECT_EQ(r->close_refs, want) << state;
   }
   for (auto state : {ev::TICKET_STATE_RECEIVED, ev::TICKET_STATE_DISPATCHED,
                      ev::TICKET_STATE_RESOLVED, ev::TICKET_STATE_REOPENED}) {
@@ -530,6 +540,38 @@ TEST(Events, A12345OrderIsRaisedOncePerKindAndClosedByItsReply) {
   EXPECT_TRUE(r->raise.empty());
   EXPECT_EQ(r->close_refs, (std::vector<std::string>{"hotline/t1"}));
   EXPECT_EQ(ReadEvent(EventOf("intake.hotline.received", ev::RenovationApplied())).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Issue 27 §1 ("a complaint's written reply" runs on working days): due soon and overdue
+// reach the supervisor on duty, once per complaint and kind (keyed by type and ticket);
+// the handling result given closes both; nothing of the resident is in the task.
+TEST(Events, AComplaintReplyDueSoonOrOverdueReachesTheSupervisorAndTheReplyClosesIt) {
+  ev::ComplaintReplyEvent p;
+  p.set_ticket_id("t7");
+  p.set_estate_id("e1");
+  p.mutable_location()->set_unit_id("u-1");
+  auto r = ReadEvent(EventOf("intake.complaint.reply_due_soon", p));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_COMPLAINT_REPLY_DUE_SOON);
+  EXPECT_EQ(static_cast<int>(r->raise[0].kind), 25);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(r->raise[0].subject_ref, "complaint_reply/t7");
+  EXPECT_EQ(r->raise[0].source_event_id, "intake.complaint.reply_due_soon/t7");
+  EXPECT_EQ(r->raise[0].location.estate_id(), "e1");
+  EXPECT_EQ(r->raise[0].location.unit_id(), "u-1");
+  EXPECT_EQ(r->raise[0].title, "complaint reply due soon");
+  r = ReadEvent(EventOf("intake.complaint.reply_overdue", p));
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_COMPLAINT_REPLY_OVERDUE);
+  EXPECT_EQ(static_cast<int>(r->raise[0].kind), 26);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(r->raise[0].source_event_id, "intake.complaint.reply_overdue/t7");
+  r = ReadEvent(EventOf("intake.complaint.replied", p));
+  EXPECT_TRUE(r->raise.empty());
+  EXPECT_EQ(r->close_refs, (std::vector<std::string>{"complaint_reply/t7"}));
+  EXPECT_EQ(ReadEvent(EventOf("intake.complaint.replied", ev::RenovationApplied())).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

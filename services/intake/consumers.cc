@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "services/intake/complaint_reply.h"
 #include "services/intake/hotline.h"
 #include "services/intake/intake_store.h"
 #include "services/intake/ticket.h"
@@ -75,10 +76,11 @@ class Consumer {
 
  private:
   // "directory.calendar.changed": intake's copy of the group's and estates' working
-  // calendars (shared/work_calendar_store.h), on which 12345 orders' due times are counted;
-  // the open orders counted in working days are re-timed forward on the new calendar in the
-  // same transaction (issue 27 §1): the working time counted on the old one until the change
-  // stays spent, the rest is counted on the new one.
+  // calendars (shared/work_calendar_store.h), on which 12345 orders' due times and
+  // complaints' written replies are counted; the open orders counted in working days and the
+  // complaints still waiting for their reply are re-timed forward on the new calendar in the
+  // same transaction (issue 27 §1): the time counted on the old one until the change stays
+  // spent, the rest is counted on the new one.
   absl::Status CalendarChanged(pqxx::work& tx, const ev::Event& e, const ev::CalendarChanged& c) {
     if (!IsValidId(e.group_id()) || c.group_id() != e.group_id()) return absl::OkStatus();
     const std::string& group = e.group_id();
@@ -90,25 +92,52 @@ class Consumer {
       auto t = store_.GetTicket(tx, group, id, /*for_update=*/true);
       if (t && t->hotline().deadline_working_days() > 0) open.push_back(*std::move(t));
     }
+    // Complaints waiting for their written reply, the same way (complaint_reply.h).
+    std::vector<v1::Ticket> replies;
+    for (const std::string& id : store_.OpenComplaintReplies(tx, group, c.estate_id())) {
+      auto t = store_.GetTicket(tx, group, id, /*for_update=*/true);
+      if (t && t->has_complaint_reply()) replies.push_back(*std::move(t));
+    }
     std::map<std::string, WorkCalendar> before;
-    for (const v1::Ticket& t : open) {
-      if (!before.contains(t.estate_id())) before[t.estate_id()] = LoadWorkCalendar(tx, group, t.estate_id());
+    for (const auto* tickets : {&open, &replies}) {
+      for (const v1::Ticket& t : *tickets) {
+        if (!before.contains(t.estate_id())) {
+          before[t.estate_id()] = LoadWorkCalendar(tx, group, t.estate_id());
+        }
+      }
     }
     if (!ApplyCalendarChanged(tx, c)) return absl::OkStatus();  // a replay or an older version
     // The change counts from when the directory made it (never later than now).
     const absl::Time now = std::min(absl::Now(), e.has_occurred_at() ? FromProtoTime(e.occurred_at())
                                                                      : absl::Now());
-    std::map<std::string, std::pair<WorkCalendar, absl::TimeZone>> after;
-    for (v1::Ticket& t : open) {
-      auto it = after.find(t.estate_id());
+    using CalendarInZone = std::pair<WorkCalendar, absl::TimeZone>;
+    std::map<std::string, CalendarInZone> after;
+    auto after_of = [&](const std::string& estate) -> const CalendarInZone& {
+      auto it = after.find(estate);
       if (it == after.end()) {
-        auto facts = store_.GetEstate(tx, group, t.estate_id());
-        it = after.emplace(t.estate_id(),
-                           std::make_pair(LoadWorkCalendar(tx, group, t.estate_id()),
-                                          EstateZone(facts ? facts->time_zone : "")))
+        auto facts = store_.GetEstate(tx, group, estate);
+        it = after.emplace(estate, std::make_pair(LoadWorkCalendar(tx, group, estate),
+                                                  EstateZone(facts ? facts->time_zone : "")))
                  .first;
       }
-      const auto& [calendar, tz] = it->second;
+      return it->second;
+    };
+    for (v1::Ticket& t : replies) {
+      const auto& [calendar, tz] = after_of(t.estate_id());
+      v1::ComplaintReply* r = t.mutable_complaint_reply();
+      const absl::Time old_due = FromProtoTime(r->due_time());
+      Deadline due = ComplaintReplyRetimed(before[t.estate_id()], calendar,
+                                           FromProtoTime(t.received_time()), r->window_hours(),
+                                           r->clock(), old_due, now, tz);
+      if (due.due == old_due && due.reason == r->due_reason()) continue;
+      *r->mutable_due_time() = ToProtoTime(due.due);
+      r->set_due_reason(due.reason);
+      store_.UpdateTicket(tx, t);
+      store_.RetimeReply(tx, group, t.id(), due.due, due.warn, /*rearm_due_soon=*/due.warn > now,
+                         /*rearm_overdue=*/due.due > now);
+    }
+    for (v1::Ticket& t : open) {
+      const auto& [calendar, tz] = after_of(t.estate_id());
       const absl::Time old_due = FromProtoTime(t.external_due_time());
       HotlineDue due = HotlineDueRetimed(before[t.estate_id()], calendar,
                                          FromProtoTime(t.hotline().hotline_received_time()),

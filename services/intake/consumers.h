@@ -8,7 +8,8 @@
 //    only as the hash the directory makes under the phone key both hold
 //    (ResidentChanged.phone_hash), to tell whether an unrecorded call is a resident's.
 //  - wuye.directory.events (CalendarChanged): its copy of the working calendars; open 12345
-//    orders counted in working days re-timed forward on the new calendar (time spent kept).
+//    orders counted in working days, and complaints waiting for their written reply,
+//    re-timed forward on the new calendar (time spent kept).
 //  - wuye.counter.events (NoticeTickets): a cut's linked tickets of the notice's estate are
 //    answered with the notice ("counter.notice.tickets_linked": consultations, suggestions
 //    and praise still received) and, when it ends ("counter.notice.ended"), closed or

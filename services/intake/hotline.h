@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "services/intake/deadline.h"
 #include "shared/work_calendar.h"
 
 namespace wuye::intake {
@@ -15,11 +16,9 @@ namespace wuye::intake {
 // before the due time.
 inline constexpr int kDefaultHotlineDueSoonDays = 1;
 
-struct HotlineDue {
-  absl::Time due;
-  std::string reason;  // WorkCalendar::Explain, or the hotline's own due time
-  absl::Time warn;     // intake.hotline.due_soon from here (never before `received`)
-};
+// reason: WorkCalendar::Explain, or the hotline's own due time; warn:
+// intake.hotline.due_soon from here (never before `received`).
+using HotlineDue = Deadline;
 
 // `working_days` > 0: `received` advanced that many working days (SlaClock::kWorkingDays)
 // on `calendar` in `tz`; otherwise `given`. `warn_days` working days before the due time

@@ -1,5 +1,6 @@
 #include "services/intake/intake_jobs.h"
 
+#include "services/intake/complaint_reply.h"
 #include "shared/proto_time.h"
 #include "shared/sql.h"
 #include "shared/status.h"
@@ -46,6 +47,27 @@ const sql::Statement kHotlineOverdue = statements.Add(
 const sql::Statement kHotlineOverdueMark = statements.Add(
     "in_hotline_overdue_mark",
     "UPDATE tickets SET hotline_overdue_published = true WHERE group_id = $1 AND id = $2");
+
+// Across groups, the complaints whose written reply was not given and whose warn time (due
+// time) has come, not published yet, locked so that replicas take different ones.
+const sql::Statement kReplyDueSoon = statements.Add(
+    "in_reply_due_soon",
+    "SELECT id::text, group_id::text, estate_id::text, body FROM tickets "
+    "WHERE reply_due_at IS NOT NULL AND reply_given_at IS NULL AND NOT "
+    "reply_due_soon_published AND reply_warn_at <= " WUYE_SQL_TIME(
+        "$1") " ORDER BY reply_warn_at LIMIT $2 FOR UPDATE SKIP LOCKED");
+const sql::Statement kReplyDueSoonMark = statements.Add(
+    "in_reply_due_soon_mark",
+    "UPDATE tickets SET reply_due_soon_published = true WHERE group_id = $1 AND id = $2");
+const sql::Statement kReplyOverdue = statements.Add(
+    "in_reply_overdue",
+    "SELECT id::text, group_id::text, estate_id::text, body FROM tickets "
+    "WHERE reply_due_at IS NOT NULL AND reply_given_at IS NULL AND NOT "
+    "reply_overdue_published AND reply_due_at < " WUYE_SQL_TIME(
+        "$1") " ORDER BY reply_due_at LIMIT $2 FOR UPDATE SKIP LOCKED");
+const sql::Statement kReplyOverdueMark = statements.Add(
+    "in_reply_overdue_mark",
+    "UPDATE tickets SET reply_overdue_published = true WHERE group_id = $1 AND id = $2");
 
 }  // namespace
 
@@ -125,6 +147,47 @@ absl::StatusOr<int> IntakeJobs::HotlinesDueSoon(absl::Time now, int batch) {
 
 absl::StatusOr<int> IntakeJobs::HotlinesOverdue(absl::Time now, int batch) {
   return Hotline(now, batch, true);
+}
+
+}  // namespace wuye::intake
+
+namespace wuye::intake {
+
+absl::StatusOr<int> IntakeJobs::Replies(absl::Time now, int batch, bool overdue) {
+  int published = 0;
+  WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) -> absl::Status {
+    published = 0;
+    for (const auto& row :
+         tx.exec_prepared(overdue ? kReplyOverdue : kReplyDueSoon, sql::Micros(now), batch)) {
+      std::string id = sql::Text(row[0]), group = sql::Text(row[1]);
+      wuye::intake::v1::Ticket t;
+      t.ParseFromString(sql::Bytes(row[3]));
+      tx.exec_prepared(overdue ? kReplyOverdueMark : kReplyDueSoonMark, group, id);
+      // Already past its due time when the warning came round: "overdue" says it all.
+      if (!overdue && FromProtoTime(t.complaint_reply().due_time()) < now) continue;
+      ev::ComplaintReplyEvent p = ComplaintReplyEventOf(t);
+      outbox_.Append(tx,
+                     {.type = overdue ? "intake.complaint.reply_overdue"
+                                      : "intake.complaint.reply_due_soon",
+                      .group_id = group,
+                      .estate_id = t.estate_id(),
+                      .subject = id,
+                      .subject_version = 0,
+                      .payload = &p},
+                     now, "");
+      ++published;
+    }
+    return absl::OkStatus();
+  }));
+  return published;
+}
+
+absl::StatusOr<int> IntakeJobs::RepliesDueSoon(absl::Time now, int batch) {
+  return Replies(now, batch, false);
+}
+
+absl::StatusOr<int> IntakeJobs::RepliesOverdue(absl::Time now, int batch) {
+  return Replies(now, batch, true);
 }
 
 }  // namespace wuye::intake

@@ -9,6 +9,12 @@
 // "intake.hotline.due_soon" from its warn time (--hotline_due_soon_working_days working
 // days before its due time) and once as "intake.hotline.overdue" past its due time, both
 // for the person on duty (duty's consumer). Durable and shared the same way.
+//
+// The complaint reply's timers (issue #27 §1, complaint_reply.h): a complaint whose written
+// reply (the handling result) is not given is published once as
+// "intake.complaint.reply_due_soon" from its warn time and once as
+// "intake.complaint.reply_overdue" past its due time, for the supervisor on duty. Durable
+// and shared the same way.
 #pragma once
 
 #include "absl/status/statusor.h"
@@ -29,9 +35,15 @@ class IntakeJobs {
   absl::StatusOr<int> HotlinesDueSoon(absl::Time now, int batch = 200);
   // Publishes up to `batch` 12345 orders past their due time without a reply.
   absl::StatusOr<int> HotlinesOverdue(absl::Time now, int batch = 200);
+  // Publishes up to `batch` complaints whose reply is due soon at `now` (one already past
+  // its due time is left to RepliesOverdue); returns how many were published.
+  absl::StatusOr<int> RepliesDueSoon(absl::Time now, int batch = 200);
+  // Publishes up to `batch` complaints past their reply's due time without it.
+  absl::StatusOr<int> RepliesOverdue(absl::Time now, int batch = 200);
 
  private:
   absl::StatusOr<int> Hotline(absl::Time now, int batch, bool overdue);
+  absl::StatusOr<int> Replies(absl::Time now, int batch, bool overdue);
 
   Db& db_;
   Outbox outbox_;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "services/intake/complaint_reply.h"
 #include "services/intake/ticket.h"
 #include "shared/field_mask.h"
 #include "shared/ids.h"
@@ -11,6 +12,7 @@
 #include "shared/proto_time.h"
 #include "shared/status.h"
 #include "shared/text.h"
+#include "shared/work_calendar_store.h"
 #include "shared/zone.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
@@ -150,11 +152,38 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
                 ToProtoTime(AnswerDue(FromProtoTime(t.received_time()), t.needs_supervisor(),
                                       estate.desk, EstateZone(estate.time_zone)));
           }
+          std::string reply_month;
+          absl::Time reply_warn = absl::InfinitePast();
+          if (t.kind() == common::TICKET_KIND_COMPLAINT) {
+            // The written reply's deadline (issue #27 §1): the group's window on the
+            // estate's working calendar, from when the complaint came in.
+            v1::CallbackSettings settings;
+            WorkCalendar calendar;
+            WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
+              settings = store_.GetCallbackSettings(tx, rc.caller.group_id);
+              calendar = LoadWorkCalendar(tx, rc.caller.group_id, t.estate_id());
+              return absl::OkStatus();
+            }));
+            const absl::TimeZone tz = EstateZone(estate.time_zone);
+            const absl::Time received = FromProtoTime(t.received_time());
+            Deadline due =
+                ComplaintReplyDue(calendar, received, settings.complaint_reply_hours(),
+                                  settings.complaint_reply_clock(), tz);
+            v1::ComplaintReply* r = t.mutable_complaint_reply();
+            *r->mutable_due_time() = ToProtoTime(due.due);
+            r->set_due_reason(due.reason);
+            r->set_clock(settings.complaint_reply_clock());
+            r->set_window_hours(settings.complaint_reply_hours());
+            reply_month = MonthKey(received, tz);
+            reply_warn = due.warn;
+          }
           t.set_id(NewId(rc.now));
           t.set_group_id(rc.caller.group_id);
           t.set_owner_id(rc.caller.subject);
           creation = flow_.Create(std::move(t), std::move(caller_hash), req->answer(),
                                   Change(rc, "received"));
+          creation.rows.reply_month = std::move(reply_month);
+          creation.rows.reply_warn = reply_warn;
           *resp = creation.rows.ticket;
           ForCaller(*resp, rc.now);
           return absl::OkStatus();
@@ -521,17 +550,26 @@ grpc::Status IntakeServiceImpl::UpdateCallbackSettings(Ctx* ctx,
       ctx, "UpdateCallbackSettings", req->request_id(), [&](RequestContext& rc) -> absl::Status {
         WUYE_RETURN_IF_ERROR(rc.RequireGroup());
         WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin}));
-        WUYE_RETURN_IF_ERROR(
-            CheckUpdateMask(req->update_mask(), v1::CallbackSettings::descriptor(),
-                            {"new_staff_days", "new_contract_days", "new_item_days"}));
+        WUYE_RETURN_IF_ERROR(CheckUpdateMask(
+            req->update_mask(), v1::CallbackSettings::descriptor(),
+            {"new_staff_days", "new_contract_days", "new_item_days", "complaint_reply_hours",
+             "complaint_reply_clock"}));
+        // A whole replacement from a client that predates the complaint reply's fields
+        // leaves them 0: the defaults then (a mask naming them takes them as given).
+        v1::CallbackSettings whole = req->settings();
+        FillComplaintReplyDefaults(whole);
         if (req->update_mask().paths().empty()) {
-          WUYE_RETURN_IF_ERROR(CheckCallbackSettings(req->settings(), "settings"));
+          WUYE_RETURN_IF_ERROR(CheckCallbackSettings(whole, "settings"));
         }
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
           // With a mask, the masked fields over the stored settings.
           LockForUpdate(tx, absl::StrCat("callback_settings/", rc.caller.group_id));
           v1::CallbackSettings merged = store_.GetCallbackSettings(tx, rc.caller.group_id);
-          ApplyUpdateMask(req->settings(), req->update_mask(), &merged);
+          if (req->update_mask().paths().empty()) {
+            merged = whole;
+          } else {
+            ApplyUpdateMask(req->settings(), req->update_mask(), &merged);
+          }
           WUYE_RETURN_IF_ERROR(CheckCallbackSettings(merged, "settings"));
           store_.PutCallbackSettings(tx, rc.caller.group_id, merged, rc.now);
           *resp = merged;

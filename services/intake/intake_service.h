@@ -62,6 +62,9 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
                                       v1::ImportHotlineCallbacksResponse*) override;
   grpc::Status GetHotlineReport(Ctx*, const v1::GetHotlineReportRequest*,
                                 v1::HotlineReport*) override;
+  // A complaint's written reply (complaint_reply_service.cc, issue #27 §1).
+  grpc::Status GetComplaintReplyReport(Ctx*, const v1::GetComplaintReplyReportRequest*,
+                                       v1::ComplaintReplyReport*) override;
 
   // intake.hotline.due_soon this many working days before a 12345 order's due time
   // (--hotline_due_soon_working_days; default kDefaultHotlineDueSoonDays), for orders

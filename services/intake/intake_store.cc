@@ -55,15 +55,18 @@ const char IntakeStore::kCreateTickets[] = "in_ticket_create_batch";
 std::string IntakeStore::CreateTicketsSql() {
   return "t AS ("
          "  INSERT INTO tickets (id, group_id, estate_id, state, kind, channel, owner_id,"
-         "    answer_due_at, caller_hash, received_at, household, version, body)"
+         "    answer_due_at, caller_hash, received_at, household, version, body,"
+         "    reply_due_at, reply_warn_at, reply_month)"
          "  SELECT x.id, claimed.group_key::uuid, x.estate, x.state, x.kind, x.channel, x.owner,"
          "    to_timestamp(NULLIF(x.due, '')::float8 / 1000000), NULLIF(x.hash, ''::bytea),"
-         "    " WUYE_SQL_TIME("x.received") ", x.household, x.version, x.body"
+         "    " WUYE_SQL_TIME("x.received") ", x.household, x.version, x.body,"
+         "    to_timestamp(NULLIF(x.rdue, '')::float8 / 1000000),"
+         "    to_timestamp(NULLIF(x.rwarn, '')::float8 / 1000000), NULLIF(x.rmonth, '')"
          "  FROM unnest($1::uuid[], $2::uuid[], $3::smallint[], $4::smallint[], $5::smallint[],"
          "    $6::text[], $7::text[], $8::bytea[], $9::bigint[], $10::text[], $11::bigint[],"
-         "    $12::bytea[]) WITH ORDINALITY"
+         "    $12::bytea[], $22::text[], $23::text[], $24::text[]) WITH ORDINALITY"
          "    AS x(id, estate, state, kind, channel, owner, due, hash, received, household,"
-         "         version, body, call)"
+         "         version, body, rdue, rwarn, rmonth, call)"
          "  JOIN claimed ON claimed.call = x.call"
          "  RETURNING id, group_id"
          "), h AS ("
@@ -84,8 +87,14 @@ std::vector<std::string> IntakeStore::CreateTicketsParams(
       households, versions, bodies;
   std::vector<std::string> h_ticket, h_from, h_to, h_from_owner, h_to_owner, h_actor, h_roles, h_at,
       h_reason;
+  std::vector<std::string> reply_dues, reply_warns, reply_months;
   for (const NewTicket* c : calls) {
     const v1::Ticket& t = c->ticket;
+    const bool reply = t.has_complaint_reply() && !c->reply_month.empty();
+    reply_dues.push_back(
+        OptionalMicros(reply ? &t.complaint_reply().due_time() : nullptr));
+    reply_warns.push_back(reply ? std::to_string(sql::Micros(c->reply_warn)) : std::string());
+    reply_months.push_back(reply ? c->reply_month : std::string());
     ids.push_back(t.id());
     estates.push_back(t.estate_id());
     states.push_back(std::to_string(static_cast<int>(t.state())));
@@ -115,7 +124,7 @@ std::vector<std::string> IntakeStore::CreateTicketsParams(
           PgArray(received),   PgArray(households), PgArray(versions), PgArray(bodies),
           PgArray(h_ticket),   PgArray(h_from),     PgArray(h_to),     PgArray(h_from_owner),
           PgArray(h_to_owner), PgArray(h_actor),    PgArray(h_roles),  PgArray(h_at),
-          PgArray(h_reason)};
+          PgArray(h_reason),   PgArray(reply_dues), PgArray(reply_warns), PgArray(reply_months)};
 }
 
 namespace {
@@ -540,7 +549,8 @@ std::optional<absl::Time> IntakeStore::ItemLaunch(pqxx::work& tx, const std::str
 namespace {
 const sql::Statement kSettingsGet =
     statements.Add("in_settings_get",
-                   "SELECT new_staff_days, new_contract_days, new_item_days FROM callback_settings "
+                   "SELECT new_staff_days, new_contract_days, new_item_days, "
+                   "complaint_reply_hours, complaint_reply_clock FROM callback_settings "
                    "WHERE group_id = $1");
 }  // namespace
 
@@ -551,23 +561,28 @@ v1::CallbackSettings IntakeStore::GetCallbackSettings(pqxx::work& tx, const std:
   s.set_new_staff_days(res[0][0].as<int>());
   s.set_new_contract_days(res[0][1].as<int>());
   s.set_new_item_days(res[0][2].as<int>());
+  s.set_complaint_reply_hours(res[0][3].as<int>());
+  s.set_complaint_reply_clock(static_cast<wuye::common::v1::SlaClock>(res[0][4].as<int>()));
   return s;
 }
 
 namespace {
 const sql::Statement kSettingsPut = statements.Add("in_settings_put",
     "INSERT INTO callback_settings (group_id, new_staff_days, new_contract_days, "
-    "new_item_days, updated_at) VALUES ($1, $2, $3, $4, " WUYE_SQL_TIME("$5") ") "
+    "new_item_days, updated_at, complaint_reply_hours, complaint_reply_clock) "
+    "VALUES ($1, $2, $3, $4, " WUYE_SQL_TIME("$5") ", $6, $7) "
     "ON CONFLICT (group_id) "
     "DO UPDATE SET new_staff_days = EXCLUDED.new_staff_days, new_contract_days = "
     "EXCLUDED.new_contract_days, new_item_days = EXCLUDED.new_item_days, updated_at = "
-    "EXCLUDED.updated_at");
+    "EXCLUDED.updated_at, complaint_reply_hours = EXCLUDED.complaint_reply_hours, "
+    "complaint_reply_clock = EXCLUDED.complaint_reply_clock");
 }  // namespace
 
 void IntakeStore::PutCallbackSettings(pqxx::work& tx, const std::string& group,
                                       const v1::CallbackSettings& s, absl::Time now) {
   tx.exec_prepared(kSettingsPut, group, s.new_staff_days(), s.new_contract_days(),
-                   s.new_item_days(), sql::Micros(now));
+                   s.new_item_days(), sql::Micros(now), s.complaint_reply_hours(),
+                   static_cast<int>(s.complaint_reply_clock()));
 }
 
 namespace {
@@ -839,6 +854,67 @@ HotlineMonthRows IntakeStore::HotlineMonth(pqxx::work& tx, const std::string& gr
   out.satisfied = row[4].as<int>();
   out.basically_satisfied = row[5].as<int>();
   out.unsatisfied = row[6].as<int>();
+  return out;
+}
+
+// ---- complaints' written replies (migration 010) -----------------------------------------
+
+namespace {
+const sql::Statement kReplyGiven = statements.Add(
+    "in_reply_given",
+    "UPDATE tickets SET reply_given_at = COALESCE(reply_given_at, " WUYE_SQL_TIME("$3") ") "
+    "WHERE group_id = $1 AND id = $2 AND reply_due_at IS NOT NULL");
+// The complaints of the group (estate "": all its estates) still waiting for their reply,
+// locked in id order (a calendar change re-times them).
+const sql::Statement kReplyOpen = statements.Add(
+    "in_reply_open",
+    "SELECT id::text FROM tickets WHERE group_id = $1 AND ($2 = '' OR estate_id::text = $2) "
+    "AND reply_due_at IS NOT NULL AND reply_given_at IS NULL ORDER BY id FOR UPDATE");
+const sql::Statement kReplyRetime = statements.Add(
+    "in_reply_retime",
+    "UPDATE tickets SET reply_due_at = " WUYE_SQL_TIME("$3") ", reply_warn_at = " WUYE_SQL_TIME(
+        "$4") ", reply_due_soon_published = reply_due_soon_published AND NOT $5, "
+              "reply_overdue_published = reply_overdue_published AND NOT $6 "
+              "WHERE group_id = $1 AND id = $2");
+const sql::Statement kReplyMonth = statements.Add(
+    "in_reply_month",
+    "SELECT count(*), count(*) FILTER (WHERE reply_given_at <= reply_due_at), "
+    "count(*) FILTER (WHERE reply_given_at > reply_due_at), "
+    "count(*) FILTER (WHERE reply_given_at IS NULL AND reply_due_at < " WUYE_SQL_TIME("$4") ") "
+    "FROM tickets WHERE group_id = $1 AND estate_id = $2 AND reply_month = $3");
+}  // namespace
+
+void IntakeStore::MarkReplyGiven(pqxx::work& tx, const std::string& group, const std::string& id,
+                                 absl::Time at) {
+  tx.exec_prepared(kReplyGiven, group, id, sql::Micros(at));
+}
+
+std::vector<std::string> IntakeStore::OpenComplaintReplies(pqxx::work& tx,
+                                                           const std::string& group,
+                                                           const std::string& estate_id) {
+  std::vector<std::string> ids;
+  for (const auto& row : tx.exec_prepared(kReplyOpen, group, estate_id)) {
+    ids.push_back(sql::Text(row[0]));
+  }
+  return ids;
+}
+
+void IntakeStore::RetimeReply(pqxx::work& tx, const std::string& group, const std::string& id,
+                              absl::Time due, absl::Time warn, bool rearm_due_soon,
+                              bool rearm_overdue) {
+  tx.exec_prepared(kReplyRetime, group, id, sql::Micros(due), sql::Micros(warn), rearm_due_soon,
+                   rearm_overdue);
+}
+
+ReplyMonthRows IntakeStore::ReplyMonth(pqxx::work& tx, const std::string& group,
+                                       const std::string& estate_id, const std::string& month,
+                                       absl::Time now) {
+  ReplyMonthRows out;
+  auto row = tx.exec_prepared1(kReplyMonth, group, estate_id, month, sql::Micros(now));
+  out.complaints = row[0].as<int>();
+  out.on_time = row[1].as<int>();
+  out.late = row[2].as<int>();
+  out.open_past_due = row[3].as<int>();
   return out;
 }
 

@@ -47,6 +47,10 @@ struct NewTicket {
   v1::Ticket ticket;        // as stored: received, or answered at once
   std::string caller_hash;  // the hashed hotline number, or ""
   std::vector<v1::TicketChange> history;
+  // A complaint with a reply deadline (ticket.complaint_reply): its month ("YYYY-MM" of
+  // received_time, estate-local) and due-soon time; "" otherwise.
+  std::string reply_month;
+  absl::Time reply_warn = absl::InfinitePast();
 };
 
 // One CreateTicket call's rows and events, for BatchedRunOnce.
@@ -90,6 +94,11 @@ struct HotlineColumns {
 struct HotlineMonthRows {
   int orders = 0, replied = 0, replied_on_time = 0, overdue_unreplied = 0;
   int satisfied = 0, basically_satisfied = 0, unsatisfied = 0;
+};
+
+// An estate-month of complaints' written replies (GetComplaintReplyReport).
+struct ReplyMonthRows {
+  int complaints = 0, on_time = 0, late = 0, open_past_due = 0;
 };
 
 class IntakeStore {
@@ -228,6 +237,21 @@ class IntakeStore {
   HotlineMonthRows HotlineMonth(pqxx::work& tx, const std::string& group,
                                 const std::string& estate_id, const std::string& month,
                                 absl::Time now);
+
+  // ---- complaints' written replies (migration 010) ----
+  // Keeps the first time the handling result was given (a complaint with a deadline only);
+  // stops its timers.
+  void MarkReplyGiven(pqxx::work& tx, const std::string& group, const std::string& id,
+                      absl::Time at);
+  // The complaints of the group (estate_id "": all its estates) waiting for their reply,
+  // locked.
+  std::vector<std::string> OpenComplaintReplies(pqxx::work& tx, const std::string& group,
+                                                const std::string& estate_id);
+  // A reply's new due and warning times; a timer already fired fires again only when asked.
+  void RetimeReply(pqxx::work& tx, const std::string& group, const std::string& id,
+                   absl::Time due, absl::Time warn, bool rearm_due_soon, bool rearm_overdue);
+  ReplyMonthRows ReplyMonth(pqxx::work& tx, const std::string& group, const std::string& estate_id,
+                            const std::string& month, absl::Time now);
 
   std::optional<bool> ResidentPhone(pqxx::work& tx, const std::string& group,
                                     const std::string& estate_id, const std::string& phone_hash,

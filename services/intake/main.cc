@@ -60,6 +60,14 @@ int main(int argc, char** argv) {
                    WUYE_ASSIGN_OR_RETURN(int late, jobs->HotlinesOverdue(clock->Now()));
                    return soon + late;
                  }));
+             // A complaint's written reply is due in working days: every minute.
+             workers.push_back(std::make_unique<wuye::PeriodicWorker>(
+                 "intake_complaint_reply_due", absl::Minutes(1),
+                 [jobs, clock]() -> absl::StatusOr<int> {
+                   WUYE_ASSIGN_OR_RETURN(int soon, jobs->RepliesDueSoon(clock->Now()));
+                   WUYE_ASSIGN_OR_RETURN(int late, jobs->RepliesOverdue(clock->Now()));
+                   return soon + late;
+                 }));
              return workers;
            }});
 }

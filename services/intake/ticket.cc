@@ -1,5 +1,7 @@
 #include "services/intake/ticket.h"
 
+#include "services/intake/complaint_reply.h"
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -205,6 +207,7 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
   t.clear_hotline();
   t.clear_external_due_time();
   t.clear_external_due_reason();
+  t.clear_complaint_reply();
   return absl::OkStatus();
 }
 
@@ -351,6 +354,7 @@ v1::CallbackSettings DefaultCallbackSettings() {
   s.set_new_staff_days(90);
   s.set_new_contract_days(30);
   s.set_new_item_days(90);
+  FillComplaintReplyDefaults(s);
   return s;
 }
 
@@ -361,7 +365,8 @@ absl::Status CheckCallbackSettings(const v1::CallbackSettings& s, absl::string_v
   };
   WUYE_RETURN_IF_ERROR(days(s.new_staff_days(), "new_staff_days"));
   WUYE_RETURN_IF_ERROR(days(s.new_contract_days(), "new_contract_days"));
-  return days(s.new_item_days(), "new_item_days");
+  WUYE_RETURN_IF_ERROR(days(s.new_item_days(), "new_item_days"));
+  return CheckComplaintReplySettings(s, field);
 }
 
 v1::CallbackReason DecideCallback(const CallbackInputs& in) {

@@ -1,5 +1,6 @@
 #include "services/intake/ticket_flow.h"
 
+#include "services/intake/complaint_reply.h"
 #include "absl/strings/str_cat.h"
 #include "shared/proto_time.h"
 #include "shared/status.h"
@@ -206,7 +207,22 @@ v1::CallbackReason TicketFlow::Decide(pqxx::work& tx, const v1::Ticket& t, const
 }
 
 absl::Status TicketFlow::Resolve(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c) {
+  WUYE_RETURN_IF_ERROR(CheckMove(t.kind(), t.state(), ev::TICKET_STATE_RESOLVED));
+  // A complaint's written reply (issue #27 §1) is the handling result given now; the first
+  // one is the one its deadline is judged by.
+  const bool replied = t.has_complaint_reply() && !t.complaint_reply().has_reply_time();
+  if (replied) {
+    v1::ComplaintReply* r = t.mutable_complaint_reply();
+    *r->mutable_reply_time() = ToProtoTime(c.now);
+    r->set_on_time(c.now <= FromProtoTime(r->due_time()));
+    store_.MarkReplyGiven(tx, t.group_id(), t.id(), c.now);
+  }
   WUYE_RETURN_IF_ERROR(Move(tx, t, ev::TICKET_STATE_RESOLVED, c));
+  if (replied) {
+    ev::ComplaintReplyEvent e = ComplaintReplyEventOf(t);
+    outbox_.Append(tx, {"intake.complaint.replied", t.group_id(), t.estate_id(), t.id(), 0, &e},
+                   c.now, c.trace_id);
+  }
   auto estate = store_.GetEstate(tx, t.group_id(), t.estate_id());
   absl::TimeZone tz = EstateZone(estate ? estate->time_zone : "");
   std::string month = MonthKey(c.now, tz);

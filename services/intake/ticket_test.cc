@@ -2,6 +2,8 @@
 // consultation deadline and the callback rule at its boundaries.
 #include "services/intake/ticket.h"
 
+#include "services/intake/complaint_reply.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -457,6 +459,30 @@ TEST(CallbackSample, NewMeansStartedWithinTheWindow) {
   EXPECT_TRUE(CheckCallbackSettings(s, "settings").ok());
   s.set_new_item_days(0);
   EXPECT_EQ(ErrorField(CheckCallbackSettings(s, "settings")), "settings.new_item_days");
+}
+
+// Issue #27 §1, a complaint's written reply: the group's window (default 72 hours on the
+// working-day clock: 3 working days; the seeds give no figure) and its checks; the desk's
+// words for it; due soon a third of the window before, at most 24 hours of the clock.
+TEST(ComplaintReply, TheGroupsWindowItsChecksAndWords) {
+  v1::CallbackSettings s = DefaultCallbackSettings();
+  EXPECT_EQ(s.complaint_reply_hours(), 72);
+  EXPECT_EQ(s.complaint_reply_clock(), common::SLA_CLOCK_WORKING_DAYS);
+  s.set_complaint_reply_hours(2161);
+  EXPECT_EQ(ErrorField(CheckCallbackSettings(s, "settings")), "settings.complaint_reply_hours");
+  s.set_complaint_reply_hours(2160);
+  s.set_complaint_reply_clock(common::SLA_CLOCK_UNSPECIFIED);
+  EXPECT_EQ(ErrorField(CheckCallbackSettings(s, "settings")), "settings.complaint_reply_clock");
+  FillComplaintReplyDefaults(s);
+  EXPECT_EQ(s.complaint_reply_clock(), common::SLA_CLOCK_WORKING_DAYS);
+  EXPECT_EQ(s.complaint_reply_hours(), 2160);  // only what is unset takes the default
+  EXPECT_EQ(ComplaintReplyLabel(72, common::SLA_CLOCK_WORKING_DAYS), "3个工作日");
+  EXPECT_EQ(ComplaintReplyLabel(30, common::SLA_CLOCK_WORKING_DAYS), "30小时（工作日）");
+  EXPECT_EQ(ComplaintReplyLabel(16, common::SLA_CLOCK_OFFICE_HOURS), "16个办公小时");
+  EXPECT_EQ(ComplaintReplyLabel(48, common::SLA_CLOCK_ELAPSED), "48小时");
+  EXPECT_EQ(ComplaintReplyWarnBefore(72), absl::Hours(24));
+  EXPECT_EQ(ComplaintReplyWarnBefore(24), absl::Hours(8));
+  EXPECT_EQ(ComplaintReplyWarnBefore(6), absl::Hours(2));
 }
 
 TEST(ServiceContracts, NeedAUnitAStartAndAnEndNotBeforeIt) {

@@ -1,0 +1,502 @@
+// A complaint's written reply (issue #27 §1: "a complaint's written reply" is among the
+// deadlines that run on working days; DOMAIN.md §2: the resident gets the handling result)
+// through intake's API, against a real PostgreSQL database of its own: the deadline on the
+// estate's working calendar across the 2026 National Day and its make-up day, with the
+// calendar's reason; a calendar edited mid-deadline keeping the time spent; the timers
+// firing once with two replicas; replied on time and late in the monthly report; the
+// group's setting (bad input, roles, tenancy, request_id replays); 12345 orders keeping the
+// city's deadline; nothing of the resident in the events.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/intake/complaint_reply.h"
+#include "services/intake/consumers.h"
+#include "services/intake/intake_jobs.h"
+#include "services/intake/intake_service.h"
+#include "shared/ids.h"
+#include "shared/proto_time.h"
+#include "shared/server.h"
+#include "shared/status.h"
+#include "shared/testing/events.h"
+#include "shared/testing/rpc_call.h"
+#include "shared/testing/test_env.h"
+#include "shared/work_calendar.h"
+#include "shared/zone.h"
+#include "wuye/events/v1/directory_events.pb.h"
+#include "wuye/events/v1/intake_events.pb.h"
+
+namespace wuye::intake {
+namespace {
+
+namespace common = ::wuye::common::v1;
+namespace ev = ::wuye::events::v1;
+using Stub = v1::IntakeService::Stub;
+using ::wuye::testing::TestToken;
+
+constexpr char kPhoneKey[] = "intake-test-phone-key-0123456789abcdef";
+constexpr char kResidentName[] = "李桂兰";
+constexpr char kPhone[] = "13812345678";
+
+absl::Time Beijing(int y, int m, int d, int hh, int mm = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, m, d, hh, mm, 0), EstateZone("Asia/Shanghai"));
+}
+
+class ComplaintReplyTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
+ protected:
+  void SetUp() override {
+    db_ = tdb_.Open(intake_migrations());
+    verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
+    // Wednesday 30 September 2026, the last working day before National Day.
+    clock_ = std::make_unique<FakeClock>(Beijing(2026, 9, 30, 11));
+    service_ = std::make_unique<IntakeServiceImpl>(*db_, *verifier_, *clock_, kPhoneKey);
+    host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
+    host_->AddService(service_.get(), "wuye.intake.v1.IntakeService");
+    ASSERT_TRUE(host_->Start().ok());
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::IntakeService::NewStub(channel_);
+    handler_ = MakeHandler(*db_);
+    group_ = NewId(absl::Now());
+    estate_ = NewId(absl::Now());
+    unit_ = NewId(absl::Now());
+    agent_ = TestToken(group_, {estate_}, {"agent"}, "agent-1");
+    supervisor_ = TestToken(group_, {"*"}, {"supervisor"}, "sup-1");
+    manager_ = TestToken(group_, {estate_}, {"estate_manager"}, "mgr-1");
+    admin_ = TestToken(group_, {"*"}, {"group_admin"}, "admin-1");
+    other_group_ = NewId(absl::Now());
+    other_admin_ = TestToken(other_group_, {"*"}, {"group_admin"}, "admin-9");
+    ev::EstateChanged e;
+    e.set_estate_id(estate_);
+    e.set_household_count(200);
+    e.set_desk_24h(true);
+    e.set_time_zone("Asia/Shanghai");
+    Apply(Envelope("directory.estate.updated", e, 1));
+  }
+
+  ev::Event Envelope(const std::string& type, const google::protobuf::Message& payload,
+                     int64_t version) {
+    ev::Event e = ::wuye::testing::TestEvent(type, group_, payload);
+    e.set_subject_version(version);
+    *e.mutable_occurred_at() = ToProtoTime(clock_->Now());
+    return e;
+  }
+  void Apply(const ev::Event& e) { ASSERT_TRUE(::wuye::testing::Deliver(*db_, handler_, e).ok()); }
+
+  // A complaint received at `received` (default: Wednesday 30 September 10:00).
+  v1::Ticket Complain(absl::Time received = Beijing(2026, 9, 30, 10)) {
+    v1::CreateTicketRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    v1::Ticket* t = req.mutable_ticket();
+    t->set_estate_id(estate_);
+    t->mutable_location()->set_unit_id(unit_);
+    t->set_channel(common::CHANNEL_HOTLINE);
+    t->set_kind(common::TICKET_KIND_COMPLAINT);
+    t->set_summary("楼道堆放杂物无人清理");
+    t->set_description(absl::StrCat(kResidentName, "说已经反映三次了"));
+    t->set_caller_phone(kPhone);
+    *t->mutable_received_time() = ToProtoTime(received);
+    v1::Ticket out;
+    grpc::Status st = Call(&Stub::CreateTicket, agent_, req, &out);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return out;
+  }
+  v1::Ticket Get(const std::string& id) {
+    v1::GetTicketRequest req;
+    req.set_id(id);
+    v1::Ticket t;
+    grpc::Status st = Call(&Stub::GetTicket, agent_, req, &t);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return t;
+  }
+  v1::Ticket Resolve(const std::string& id) {
+    v1::ResolveTicketRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_id(id);
+    req.set_result("已清理楼道杂物，并书面告知住户处理结果。");
+    v1::Ticket t;
+    grpc::Status st = Call(&Stub::ResolveTicket, agent_, req, &t);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return t;
+  }
+  grpc::Status Report(const std::string& token, const std::string& estate, int year, int month,
+                      v1::ComplaintReplyReport* out) {
+    v1::GetComplaintReplyReportRequest req;
+    req.set_estate_id(estate);
+    req.mutable_month()->set_year(year);
+    req.mutable_month()->set_month(month);
+    return Call(&Stub::GetComplaintReplyReport, token, req, out);
+  }
+  v1::CallbackSettings Settings(const std::string& token) {
+    v1::CallbackSettings s;
+    EXPECT_TRUE(Call(&Stub::GetCallbackSettings, token, v1::GetCallbackSettingsRequest(), &s).ok());
+    return s;
+  }
+  // An update of the complaint reply's fields only (a mask naming both).
+  v1::UpdateCallbackSettingsRequest ReplySettings(int hours, common::SlaClock clock) {
+    v1::UpdateCallbackSettingsRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.mutable_settings()->set_complaint_reply_hours(hours);
+    req.mutable_settings()->set_complaint_reply_clock(clock);
+    req.mutable_update_mask()->add_paths("complaint_reply_hours");
+    req.mutable_update_mask()->add_paths("complaint_reply_clock");
+    return req;
+  }
+
+  int Query(const std::string& sql) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    return tx.exec1(sql)[0].as<int>();
+  }
+  template <class T>
+  std::vector<T> Events(const std::string& type) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    std::vector<T> out;
+    for (const auto& r :
+         tx.exec_params("SELECT envelope FROM wuye_outbox WHERE type = $1 ORDER BY id", type)) {
+      ev::Event e;
+      e.ParseFromString(pqxx::binarystring(r[0]).str());
+      T payload;
+      e.payload().UnpackTo(&payload);
+      out.push_back(payload);
+    }
+    return out;
+  }
+  // Outbox rows of the complaint reply's events holding `text` (as UTF-8 bytes).
+  int ReplyEventsHolding(const std::string& text) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    return tx
+        .exec_params1("SELECT count(*) FROM wuye_outbox WHERE type LIKE 'intake.complaint.%' "
+                      "AND position(convert_to($1, 'UTF8') in envelope) > 0",
+                      text)[0]
+        .as<int>();
+  }
+  std::string Snapshot() {
+    std::string out;
+    for (const char* t : {"tickets", "ticket_history", "wuye_outbox", "callback_settings"}) {
+      absl::StrAppend(&out, t, "=", Query(absl::StrCat("SELECT count(*) FROM ", t)), " ");
+    }
+    absl::StrAppend(&out, "versions=", Query("SELECT coalesce(sum(version), 0) FROM tickets"));
+    return out;
+  }
+  static std::string Field(const grpc::Status& st) { return ErrorField(FromGrpcStatus(st)); }
+  static std::string Reason(const grpc::Status& st) { return ErrorReason(FromGrpcStatus(st)); }
+
+  ::wuye::testing::TestDatabase tdb_;
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<TokenVerifier> verifier_;
+  std::unique_ptr<FakeClock> clock_;
+  std::unique_ptr<IntakeServiceImpl> service_;
+  std::unique_ptr<ServiceHost> host_;
+  std::shared_ptr<grpc::Channel> channel_;
+  EventHandler handler_;
+  std::string group_, estate_, unit_, other_group_;
+  std::string agent_, supervisor_, manager_, admin_, other_admin_;
+};
+
+// Issue #27 §1 (a complaint's written reply runs on working days; "deadlines across ...
+// National Day with their make-up days"; "shown with the calendar's reason"). The brief
+// names "Friday 2026-09-30": that day is a Wednesday, the last working day before the
+// holiday, and is the day taken. Received 10:00 with the default window (72 h on the
+// working-day clock = 3 working days): the 14 hours left of the 30th, 1–7 October (国庆节)
+// skipped, the 8th and 9th count, Saturday the 10th is a make-up working day
+// (国庆节调休上班): due Saturday 2026-10-10 10:00, with the reason naming the holiday.
+TEST_F(ComplaintReplyTest, AComplaintBeforeNationalDayIsDueAfterTheHolidayWithTheReason) {
+  v1::Ticket t = Complain();
+  ASSERT_TRUE(t.has_complaint_reply()) << t.DebugString();
+  EXPECT_EQ(FromProtoTime(t.complaint_reply().due_time()), Beijing(2026, 10, 10, 10));
+  EXPECT_EQ(t.complaint_reply().clock(), common::SLA_CLOCK_WORKING_DAYS);
+  EXPECT_EQ(t.complaint_reply().window_hours(), 72);
+  EXPECT_FALSE(t.complaint_reply().has_reply_time());
+  const std::string& reason = t.complaint_reply().due_reason();
+  EXPECT_TRUE(absl::StartsWith(reason, "3个工作日：")) << reason;
+  EXPECT_TRUE(absl::StrContains(reason, "国庆节")) << reason;
+  EXPECT_TRUE(absl::StrContains(reason, "2026-10-10")) << reason;
+  // Shown the same on a later read.
+  v1::Ticket read = Get(t.id());
+  EXPECT_EQ(read.complaint_reply().SerializeAsString(), t.complaint_reply().SerializeAsString());
+  std::cout << "FIGURE complaint_reply_due " << reason << "\n";
+
+  // Not a complaint: no reply deadline.
+  v1::CreateTicketRequest consult;
+  consult.set_request_id(NewId(absl::Now()));
+  consult.mutable_ticket()->set_estate_id(estate_);
+  consult.mutable_ticket()->set_channel(common::CHANNEL_WALK_IN);
+  consult.mutable_ticket()->set_kind(common::TICKET_KIND_CONSULTATION);
+  consult.mutable_ticket()->set_summary("物业费怎么交");
+  // An output-only field sent in is ignored.
+  consult.mutable_ticket()->mutable_complaint_reply()->set_window_hours(5);
+  v1::Ticket c;
+  ASSERT_TRUE(Call(&Stub::CreateTicket, agent_, consult, &c).ok());
+  EXPECT_FALSE(c.has_complaint_reply());
+
+  // A 12345 order keeps the city's deadline (external_due_time) and no second one.
+  v1::ImportHotlineOrdersRequest imp;
+  imp.set_request_id(NewId(absl::Now()));
+  imp.set_format("csv");
+  imp.set_city("shenzhen");
+  imp.set_content(absl::StrCat(
+      "order_number,received_time,deadline_working_days,due_time,estate,unit_id,category,"
+      "content,caller_name,caller_phone\r\n"
+      "SZ-R-1,2026-09-30 10:00,5,,",
+      estate_, ",,环境卫生,楼道堆物,,\r\n"));
+  v1::ImportHotlineOrdersResponse imported;
+  ASSERT_TRUE(Call(&Stub::ImportHotlineOrders, agent_, imp, &imported).ok());
+  ASSERT_EQ(imported.created(), 1) << imported.DebugString();
+  v1::Ticket order = Get(imported.lines(0).ticket_id());
+  EXPECT_EQ(order.kind(), common::TICKET_KIND_COMPLAINT);
+  EXPECT_TRUE(order.has_external_due_time());
+  EXPECT_FALSE(order.has_complaint_reply());
+}
+
+// Issue #27 §1: "changing the calendar re-computes open deadlines forward and never loses
+// time already spent". Received Wednesday 30 September 10:00, due Saturday 10 October 10:00.
+// On Friday the 9th at 12:00 the estate's calendar is edited: Thursday the 8th (already
+// counted) becomes a day off and Saturday the 10th is no longer a make-up day. The 50 hours
+// counted on the old calendar (14 + 24 + 12) stay spent; the other 22 run on the new one
+// from then: the 9th's 12, then Monday the 12th's 10 — due 12 October 10:00 (counting the
+// new calendar from scratch would say 13 October 10:00).
+TEST_F(ComplaintReplyTest, ACalendarEditedMidDeadlineKeepsTheTimeSpent) {
+  v1::Ticket t = Complain();
+  ASSERT_EQ(FromProtoTime(t.complaint_reply().due_time()), Beijing(2026, 10, 10, 10));
+  clock_->Set(Beijing(2026, 10, 9, 12));
+  CalendarYear year;
+  for (const auto& y : NationalCalendarYears()) {
+    if (y.year == 2026) year = y;
+  }
+  std::vector<CalendarDay> days;
+  for (const auto& d : year.days) {
+    if (d.day != absl::CivilDay(2026, 10, 10)) days.push_back(d);
+  }
+  days.push_back({absl::CivilDay(2026, 10, 8), false, "停电检修"});
+  std::sort(days.begin(), days.end(),
+            [](const CalendarDay& a, const CalendarDay& b) { return a.day < b.day; });
+  year.days = days;
+  year.source = "estate edit";
+  ev::CalendarChanged c;
+  c.set_group_id(group_);
+  c.set_estate_id(estate_);
+  c.set_year(2026);
+  c.set_calendar(FormatCalendarYear(year));
+  c.set_version(1);
+  Apply(Envelope("directory.calendar.changed", c, 1));
+  v1::Ticket moved = Get(t.id());
+  EXPECT_EQ(FromProtoTime(moved.complaint_reply().due_time()), Beijing(2026, 10, 12, 10));
+  EXPECT_TRUE(absl::StrContains(moved.complaint_reply().due_reason(), "停电检修"))
+      << moved.complaint_reply().due_reason();
+  std::cout << "FIGURE complaint_reply_retimed " << moved.complaint_reply().due_reason() << "\n";
+  // The same event again changes nothing.
+  std::string before = Snapshot();
+  Apply(Envelope("directory.calendar.changed", c, 1));
+  EXPECT_EQ(Snapshot(), before);
+  // A complaint given its result is not re-timed: judged when it was given.
+  clock_->Set(Beijing(2026, 10, 9, 15));
+  v1::Ticket done = Resolve(t.id());
+  EXPECT_TRUE(done.complaint_reply().on_time());
+  c.set_calendar(FormatCalendarYear(NationalCalendarYears().at(0)));
+  c.set_version(2);
+  Apply(Envelope("directory.calendar.changed", c, 2));
+  EXPECT_EQ(FromProtoTime(Get(t.id()).complaint_reply().due_time()), Beijing(2026, 10, 12, 10));
+}
+
+// Issue #27 §1 and HELPERS "timers durable ... firing once with two replicas racing": due
+// soon a third of the window before, at most one working day (Friday 9 October 10:00 for a
+// reply due Saturday the 10th at 10:00), overdue past the due time; each once with two
+// replicas racing; a complaint given its result is neither. The events carry ids, the place
+// and the times: never the resident's name or number.
+TEST_F(ComplaintReplyTest, TheTimersFireOnceEachWithTwoReplicas) {
+  v1::Ticket first = Complain(), second = Complain();
+  auto other_db = tdb_.Open(intake_migrations());
+  IntakeJobs a(*db_), b(*other_db);
+  auto race = [&](bool overdue, absl::Time now) {
+    std::atomic<int> total{0};
+    auto run = [&](IntakeJobs& jobs) {
+      for (int i = 0; i < 20; ++i) {
+        auto n = overdue ? jobs.RepliesOverdue(now) : jobs.RepliesDueSoon(now);
+        ASSERT_TRUE(n.ok()) << n.status();
+        total += *n;
+      }
+    };
+    std::thread ta([&] { run(a); }), tb([&] { run(b); });
+    ta.join();
+    tb.join();
+    return total.load();
+  };
+  EXPECT_EQ(race(false, Beijing(2026, 10, 9, 9, 59)), 0);
+  EXPECT_EQ(race(false, Beijing(2026, 10, 9, 10, 1)), 2);
+  EXPECT_EQ(race(false, Beijing(2026, 10, 9, 11)), 0);
+  auto soon = Events<ev::ComplaintReplyEvent>("intake.complaint.reply_due_soon");
+  ASSERT_EQ(soon.size(), 2u);
+  EXPECT_EQ(FromProtoTime(soon[0].due_at()), Beijing(2026, 10, 10, 10));
+  EXPECT_EQ(soon[0].location().unit_id(), unit_);
+  EXPECT_EQ(soon[0].owner_id(), "agent-1");
+
+  // The first is given its result on time; the second is not.
+  clock_->Set(Beijing(2026, 10, 9, 16));
+  Resolve(first.id());
+  auto replied = Events<ev::ComplaintReplyEvent>("intake.complaint.replied");
+  ASSERT_EQ(replied.size(), 1u);
+  EXPECT_EQ(replied[0].ticket_id(), first.id());
+  EXPECT_TRUE(replied[0].on_time());
+  EXPECT_EQ(race(true, Beijing(2026, 10, 10, 9, 59)), 0);
+  EXPECT_EQ(race(true, Beijing(2026, 10, 10, 10, 1)), 1);
+  EXPECT_EQ(race(true, Beijing(2026, 10, 12, 10)), 0);
+  auto overdue = Events<ev::ComplaintReplyEvent>("intake.complaint.reply_overdue");
+  ASSERT_EQ(overdue.size(), 1u);
+  EXPECT_EQ(overdue[0].ticket_id(), second.id());
+
+  // Privacy: nothing of the resident in the events.
+  EXPECT_EQ(ReplyEventsHolding(kResidentName), 0);
+  EXPECT_EQ(ReplyEventsHolding(kPhone), 0);
+  std::cout << "FIGURE complaint_reply_timer_events "
+            << Query("SELECT count(*) FROM wuye_outbox WHERE type LIKE 'intake.complaint.%'")
+            << "\n";
+}
+
+// Issue #27 §1 (counted in a report): per estate and month — complaints, replied on time,
+// replied late, open past due. Three complaints of September: one given its result on
+// Friday the 9th (in time), one on Monday the 12th (after Saturday's due time), one not at
+// all; a complaint received in October counts in October. Roles and tenancy.
+TEST_F(ComplaintReplyTest, RepliedOnTimeAndLateAreCountedInTheMonthlyReport) {
+  v1::Ticket on_time = Complain(), late = Complain(), open = Complain();
+  clock_->Set(Beijing(2026, 10, 9, 16));
+  v1::Ticket r1 = Resolve(on_time.id());
+  EXPECT_EQ(FromProtoTime(r1.complaint_reply().reply_time()), Beijing(2026, 10, 9, 16));
+  EXPECT_TRUE(r1.complaint_reply().on_time());
+  clock_->Set(Beijing(2026, 10, 12, 9));
+  v1::Ticket r2 = Resolve(late.id());
+  EXPECT_FALSE(r2.complaint_reply().on_time());
+  Complain(Beijing(2026, 10, 12, 8));
+
+  v1::ComplaintReplyReport r;
+  ASSERT_TRUE(Report(manager_, estate_, 2026, 9, &r).ok());
+  EXPECT_EQ(r.complaints(), 3);
+  EXPECT_EQ(r.replied_on_time(), 1);
+  EXPECT_EQ(r.replied_late(), 1);
+  EXPECT_EQ(r.open_past_due(), 1);
+  EXPECT_EQ(r.on_time_bp(), 3333);
+  std::cout << "FIGURE complaint_reply_report complaints=" << r.complaints()
+            << " on_time=" << r.replied_on_time() << " late=" << r.replied_late()
+            << " open_past_due=" << r.open_past_due() << "\n";
+  ASSERT_TRUE(Report(supervisor_, estate_, 2026, 10, &r).ok());
+  EXPECT_EQ(r.complaints(), 1);
+  EXPECT_EQ(r.open_past_due(), 0);
+
+  // Roles: the desk's agent does not read the report.
+  EXPECT_EQ(Report(agent_, estate_, 2026, 9, &r).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // Tenancy: another group's admin sees nothing of this group's estate.
+  ASSERT_TRUE(Report(other_admin_, estate_, 2026, 9, &r).ok());
+  EXPECT_EQ(r.complaints(), 0);
+  // An estate manager of another estate is refused.
+  std::string elsewhere = TestToken(group_, {NewId(absl::Now())}, {"estate_manager"}, "mgr-9");
+  EXPECT_EQ(Report(elsewhere, estate_, 2026, 9, &r).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Bad input names the field.
+  grpc::Status bad = Report(manager_, estate_, 2026, 13, &r);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(bad), "month.month");
+  bad = Report(manager_, "not-an-id", 2026, 9, &r);
+  EXPECT_EQ(Field(bad), "estate_id");
+}
+
+// The group's setting (issue #27 §1: the seeds give no figure, so the window is the group's;
+// docs/api/intake.md): bad input is INVALID_ARGUMENT naming the field and changes nothing;
+// only a group admin changes it; a group's setting is its own; a request_id replayed
+// returns the first answer, reused with another request is refused; the clock may be office
+// hours or elapsed time, and a complaint received after the change takes it.
+TEST_F(ComplaintReplyTest, TheGroupSetsTheWindowAndItsClock) {
+  v1::CallbackSettings defaults = Settings(agent_);
+  EXPECT_EQ(defaults.complaint_reply_hours(), kDefaultComplaintReplyHours);
+  EXPECT_EQ(defaults.complaint_reply_clock(), common::SLA_CLOCK_WORKING_DAYS);
+
+  const std::string before = Snapshot();
+  v1::CallbackSettings out;
+  struct Bad {
+    int hours;
+    common::SlaClock clock;
+    const char* field;
+  };
+  for (const Bad& b : {Bad{0, common::SLA_CLOCK_WORKING_DAYS, "settings.complaint_reply_hours"},
+                       Bad{2161, common::SLA_CLOCK_ELAPSED, "settings.complaint_reply_hours"},
+                       Bad{-3, common::SLA_CLOCK_ELAPSED, "settings.complaint_reply_hours"},
+                       Bad{8, common::SLA_CLOCK_UNSPECIFIED, "settings.complaint_reply_clock"},
+                       Bad{8, static_cast<common::SlaClock>(9), "settings.complaint_reply_clock"}}) {
+    grpc::Status st = Call(&Stub::UpdateCallbackSettings, admin_, ReplySettings(b.hours, b.clock),
+                           &out);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << b.hours;
+    EXPECT_EQ(Field(st), b.field) << b.hours << " " << b.clock;
+  }
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Settings(agent_).SerializeAsString(), defaults.SerializeAsString());
+
+  // Roles: a supervisor or an agent may not change it.
+  for (const std::string& token : {supervisor_, agent_, manager_}) {
+    EXPECT_EQ(Call(&Stub::UpdateCallbackSettings, token,
+                   ReplySettings(16, common::SLA_CLOCK_OFFICE_HOURS), &out)
+                  .error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_EQ(Snapshot(), before);
+
+  // 16 office hours (the default office hours 09:00–12:00 and 13:30–17:30), replayed with
+  // the same request_id: one change, the same answer.
+  v1::UpdateCallbackSettingsRequest office = ReplySettings(16, common::SLA_CLOCK_OFFICE_HOURS);
+  ASSERT_TRUE(Call(&Stub::UpdateCallbackSettings, admin_, office, &out).ok());
+  EXPECT_EQ(out.complaint_reply_hours(), 16);
+  EXPECT_EQ(out.complaint_reply_clock(), common::SLA_CLOCK_OFFICE_HOURS);
+  EXPECT_EQ(out.new_staff_days(), defaults.new_staff_days());
+  v1::CallbackSettings again;
+  ASSERT_TRUE(Call(&Stub::UpdateCallbackSettings, admin_, office, &again).ok());
+  EXPECT_EQ(again.SerializeAsString(), out.SerializeAsString());
+  office.mutable_settings()->set_complaint_reply_hours(20);
+  grpc::Status reused = Call(&Stub::UpdateCallbackSettings, admin_, office, &again);
+  EXPECT_EQ(Field(reused), "request_id");
+  EXPECT_EQ(Reason(reused), "REQUEST_ID_REUSED");
+  EXPECT_EQ(Settings(agent_).complaint_reply_hours(), 16);
+  // Tenancy: the other group keeps the default.
+  EXPECT_EQ(Settings(other_admin_).complaint_reply_hours(), kDefaultComplaintReplyHours);
+  EXPECT_EQ(Settings(other_admin_).complaint_reply_clock(), common::SLA_CLOCK_WORKING_DAYS);
+
+  // Received Wednesday 30 September 10:00: 6 office hours that day (10:00–12:00,
+  // 13:30–17:30), the holiday skipped, 7 on the 8th, and 3 on the 9th: due Friday 9 October
+  // 12:00.
+  v1::Ticket t = Complain();
+  EXPECT_EQ(FromProtoTime(t.complaint_reply().due_time()), Beijing(2026, 10, 9, 12));
+  EXPECT_TRUE(absl::StartsWith(t.complaint_reply().due_reason(), "16个办公小时："))
+      << t.complaint_reply().due_reason();
+  EXPECT_EQ(t.complaint_reply().clock(), common::SLA_CLOCK_OFFICE_HOURS);
+
+  // Elapsed: 48 hours straight through the holiday.
+  ASSERT_TRUE(Call(&Stub::UpdateCallbackSettings, admin_,
+                   ReplySettings(48, common::SLA_CLOCK_ELAPSED), &out)
+                  .ok());
+  v1::Ticket e = Complain();
+  EXPECT_EQ(FromProtoTime(e.complaint_reply().due_time()), Beijing(2026, 10, 2, 10));
+  EXPECT_TRUE(absl::StartsWith(e.complaint_reply().due_reason(), "48小时："))
+      << e.complaint_reply().due_reason();
+  // The earlier complaint keeps the window it came in with.
+  EXPECT_EQ(Get(t.id()).complaint_reply().window_hours(), 16);
+
+  // A whole replacement from a client that predates the fields (no mask, the fields 0)
+  // takes the defaults.
+  v1::UpdateCallbackSettingsRequest whole;
+  whole.set_request_id(NewId(absl::Now()));
+  whole.mutable_settings()->set_new_staff_days(90);
+  whole.mutable_settings()->set_new_contract_days(30);
+  whole.mutable_settings()->set_new_item_days(90);
+  ASSERT_TRUE(Call(&Stub::UpdateCallbackSettings, admin_, whole, &out).ok());
+  EXPECT_EQ(out.complaint_reply_hours(), kDefaultComplaintReplyHours);
+  EXPECT_EQ(out.complaint_reply_clock(), common::SLA_CLOCK_WORKING_DAYS);
+}
+
+}  // namespace
+}  // namespace wuye::intake
