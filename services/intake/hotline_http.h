@@ -32,9 +32,11 @@ absl::Status CheckHotlineBaseUrl(absl::string_view url, absl::string_view field)
 // 16..4096 printable ASCII characters without spaces. Errors name `field`, never the token.
 absl::Status CheckHotlineToken(absl::string_view token, absl::string_view field);
 
+// The exchange holds its endpoint's row locked in an open transaction while a request is
+// out, so a request must end well within --pg_idle_in_transaction_timeout (60 s by default).
 struct HotlineHttpOptions {
   absl::Duration connect_timeout = absl::Seconds(5);
-  absl::Duration total_timeout = absl::Seconds(30);
+  absl::Duration total_timeout = absl::Seconds(20);
   // A CA bundle file instead of the system's; "" for the system's.
   std::string ca_file;
 };
