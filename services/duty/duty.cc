@@ -559,8 +559,7 @@ absl::Status HotlineEndpoint(Reading& out, const ev::Event& e, const ev::Hotline
             out);
   for (size_t i = first; i < out.raise.size(); ++i) {
     out.raise[i].subject_words = absl::StrCat(p.city(), " platform exchange failing");
-    out.raise[i].title =
-        TitleOf(ev::TASK_KIND_HOTLINE_ATTENTION, "", out.raise[i].subject_words);
+    out.raise[i].title = TitleOf(ev::TASK_KIND_HOTLINE_ATTENTION, "", out.raise[i].subject_words);
   }
   return absl::OkStatus();
 }

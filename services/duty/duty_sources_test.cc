@@ -643,7 +643,8 @@ TEST_F(DutySourcesTest, A12345OrderReachesThePersonOnDutyOnceAndItsReplyClosesIt
 // Issue 27 §3: a 12345 order the government's callback rated unsatisfied (政府回访不满意)
 // reaches the supervisor on duty once per callback (a redelivery or a republished event
 // raises nothing more); the title names the city's order number, never the caller; the
-// next reply sent back to the hotline closes it.
+// next reply sent back to the hotline closes it. 002_… 2.3.5: "解决不满意的问题" — someone
+// has to take the dissatisfaction up.
 TEST_F(DutySourcesTest, A12345OrderRatedUnsatisfiedReachesTheSupervisorOnceAndTheReplyClosesIt) {
   Shift(Staff({ev::STAFF_ROLE_SUPERVISOR}), kStart - absl::Hours(8), kStart + absl::Hours(16));
   std::string unit = Unit1201();

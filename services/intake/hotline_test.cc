@@ -795,8 +795,8 @@ TEST_F(HotlineTest, TheCallersNumberIsNowhereButAsItsHash) {
 // ---- The 12345 government hotline over HTTP ----------------------------------------------
 
 // Issue 27 §3: an unsatisfied government callback (政府回访不满意) reopens the matter, as
-// our own callback's does ("An unsatisfied answer reopens the matter", DOMAIN.md; 004_…
-// 5.5.2 every complaint called back), and publishes intake.hotline.rated for the
+// our own callback's does ("An unsatisfied answer reopens the matter", DOMAIN.md; 002_…
+// 2.3.5 "进行回访，了解客户对信息处理的满意度，解决不满意的问题"), and publishes intake.hotline.rated for the
 // supervisor's task — once: the same file again changes nothing. A rating while the matter
 // is still being worked on only notes it.
 TEST_F(HotlineTest, AnUnsatisfiedGovernmentCallbackReopensTheMatterOnce) {
