@@ -182,6 +182,15 @@ const std::vector<KindRule>& Kinds() {
        "complaint reply overdue",
        {ev::STAFF_ROLE_SUPERVISOR},
        absl::Hours(1)},
+      // A 12345 matter for the supervisor (issue 27 §3): the government's callback said the
+      // resident was not satisfied (the city counts it against the company, and the matter
+      // is reopened), or the exchange with the city's platform has stopped (orders may be
+      // waiting unseen). The title's words say which.
+      {ev::TASK_KIND_HOTLINE_ATTENTION,
+       "hotline_attention",
+       "12345 needs attention",
+       {ev::STAFF_ROLE_SUPERVISOR},
+       absl::Hours(2)},
   };
   return *kinds;
 }
@@ -232,9 +241,10 @@ pb::Settings EffectiveSettings(const pb::Settings& stored) {
 
 // ---- tasks from events -------------------------------------------------------------------
 
-std::string TitleOf(ev::TaskKind kind, absl::string_view place) {
+std::string TitleOf(ev::TaskKind kind, absl::string_view place, absl::string_view subject_words) {
   const KindRule* k = FindKind(kind);
   std::string title(k == nullptr ? "task" : k->title);
+  if (!subject_words.empty()) absl::StrAppend(&title, ": ", subject_words);
   if (!place.empty()) absl::StrAppend(&title, ", ", place);
   return title;
 }
@@ -465,9 +475,9 @@ absl::Status RenovationDecided(Reading& out, const ev::Event&, const ev::Renovat
 // the supervisor's; once per renovation and day.
 absl::Status PatrolMissed(Reading& out, const ev::Event& e, const ev::PatrolMissed& p) {
   if (p.renovation_id().empty()) return absl::OkStatus();
-  std::string day = p.has_date() ? absl::StrCat(p.date().year() * 10000 + p.date().month() * 100 +
-                                                p.date().day())
-                                 : absl::StrCat(e.subject_version());
+  std::string day =
+      p.has_date() ? absl::StrCat(p.date().year() * 10000 + p.date().month() * 100 + p.date().day())
+                   : absl::StrCat(e.subject_version());
   std::string estate = EstateOf(e, p.estate_id());
   RaiseOnce(e, ev::TASK_KIND_PATROL_MISSED, estate, RefOf("renovation", p.renovation_id()),
             UnitPlace(estate, p.unit_id()),
@@ -512,15 +522,36 @@ absl::Status HotlineOrder(Reading& out, const ev::Event& e, const ev::HotlineOrd
   if (p.ticket_id().empty()) return absl::OkStatus();
   std::string estate = EstateOf(e, p.estate_id());
   std::string ref = RefOf("hotline", p.ticket_id());
+  std::string rating_ref = RefOf("hotline_rating", p.ticket_id());
   if (e.type() == "intake.hotline.replied") {
     out.close_refs.push_back(ref);
+    out.close_refs.push_back(rating_ref);
+    return absl::OkStatus();
+  }
+  Location where = p.location();
+  if (where.estate_id().empty()) where.set_estate_id(estate);
+  if (e.type() == "intake.hotline.rated") {
+    // The government's callback (政府回访): unsatisfied, the supervisor hears of it, once
+    // per callback; any other rating closes the task an earlier one raised.
+    if (p.rating() != ev::HOTLINE_RATING_UNSATISFIED) {
+      out.close_refs.push_back(rating_ref);
+      return absl::OkStatus();
+    }
+    size_t first = out.raise.size();
+    RaiseOnce(e, ev::TASK_KIND_HOTLINE_ATTENTION, estate, rating_ref, where,
+              absl::StrCat(e.type(), "/", p.ticket_id(), "/", p.callback_at().seconds()), out);
+    // The city's order number, so the supervisor finds it on the platform; never the caller.
+    for (size_t i = first; i < out.raise.size(); ++i) {
+      out.raise[i].subject_words =
+          absl::StrCat("order ", p.city(), " ", p.order_number(), " rated unsatisfied");
+      out.raise[i].title =
+          TitleOf(ev::TASK_KIND_HOTLINE_ATTENTION, PlaceOf(where), out.raise[i].subject_words);
+    }
     return absl::OkStatus();
   }
   ev::TaskKind kind = e.type() == "intake.hotline.received"   ? ev::TASK_KIND_HOTLINE_ORDER
                       : e.type() == "intake.hotline.due_soon" ? ev::TASK_KIND_HOTLINE_DUE_SOON
                                                               : ev::TASK_KIND_HOTLINE_OVERDUE;
-  Location where = p.location();
-  if (where.estate_id().empty()) where.set_estate_id(estate);
   RaiseOnce(e, kind, estate, ref, where, absl::StrCat(e.type(), "/", p.ticket_id()), out);
   return absl::OkStatus();
 }
@@ -543,6 +574,30 @@ absl::Status ComplaintReply(Reading& out, const ev::Event& e, const ev::Complain
   Location where = p.location();
   if (where.estate_id().empty()) where.set_estate_id(estate);
   RaiseOnce(e, kind, estate, ref, where, absl::StrCat(e.type(), "/", p.ticket_id()), out);
+  return absl::OkStatus();
+}
+
+// Issue 27 §3: the HTTP exchange with a city's 12345 platform has failed for longer than
+// its setting: the supervisor of each estate it covers hears of it (orders may be waiting
+// unseen, replies not sent); once per failure, closed when it works again. The city only.
+absl::Status HotlineEndpoint(Reading& out, const ev::Event& e, const ev::HotlineEndpointEvent& p) {
+  if (p.city().empty()) return absl::OkStatus();
+  std::string estate = EstateOf(e, p.estate_id());
+  std::string ref = RefOf("hotline_endpoint", p.city());
+  if (e.type() == "intake.hotline.endpoint_recovered") {
+    out.close_refs.push_back(ref);
+    return absl::OkStatus();
+  }
+  Location where;
+  where.set_estate_id(estate);
+  size_t first = out.raise.size();
+  RaiseOnce(e, ev::TASK_KIND_HOTLINE_ATTENTION, estate, ref, where,
+            absl::StrCat(e.type(), "/", p.city(), "/", estate, "/", p.failing_since().seconds()),
+            out);
+  for (size_t i = first; i < out.raise.size(); ++i) {
+    out.raise[i].subject_words = absl::StrCat(p.city(), " platform exchange failing");
+    out.raise[i].title = TitleOf(ev::TASK_KIND_HOTLINE_ATTENTION, "", out.raise[i].subject_words);
+  }
   return absl::OkStatus();
 }
 
@@ -575,13 +630,17 @@ const TaskRouter& Readers() {
         .On<ev::CaseFoundUnhandled>("counter.case.found_unhandled", &CaseUnhandled)
         .On<ev::CaseChanged>("counter.case.closed", &CaseClosed)
         .On<ev::CardBlocked>("counter.card.blocked", &CardBlocked)
-        .On<ev::HotlineOrderEvent>({"intake.hotline.received", "intake.hotline.due_soon",
-                                    "intake.hotline.overdue", "intake.hotline.replied"},
-                                   &HotlineOrder)
+        .On<ev::HotlineOrderEvent>(
+            {"intake.hotline.received", "intake.hotline.due_soon", "intake.hotline.overdue",
+             "intake.hotline.replied", "intake.hotline.rated"},
+            &HotlineOrder)
         .On<ev::ComplaintReplyEvent>({"intake.complaint.reply_due_soon",
                                       "intake.complaint.reply_overdue",
                                       "intake.complaint.replied"},
-                                     &ComplaintReply);
+                                     &ComplaintReply)
+        .On<ev::HotlineEndpointEvent>(
+            {"intake.hotline.endpoint_failing", "intake.hotline.endpoint_recovered"},
+            &HotlineEndpoint);
     return r;
   }();
   return *readers;

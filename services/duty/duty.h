@@ -80,6 +80,10 @@ struct TaskDraft {
   std::string subject_ref;  // "ticket/…", "work_order/…", …
   wuye::common::v1::Location location;
   std::string title;
+  // Words naming the subject after the kind's title ("shenzhen SZ-1": a 12345 order's city
+  // and number), or "": ids and the city's references only, never a name or a number of a
+  // person.
+  std::string subject_words;
   std::string source_event_id;  // the envelope's id
   absl::Time raised_at;         // the event's occurred_at
 };
@@ -99,7 +103,9 @@ absl::StatusOr<Reading> ReadEvent(const ev::Event& event);
 
 // What a task says: the kind and the place, never a name, a number or a health field.
 // `place` is words for the place ("building 3 unit 1201", "car park B2"), or "".
-std::string TitleOf(ev::TaskKind kind, absl::string_view place);
+// `subject_words` (TaskDraft::subject_words) follow the kind's title when given.
+std::string TitleOf(ev::TaskKind kind, absl::string_view place,
+                    absl::string_view subject_words = "");
 // "<kind>/<id>".
 std::string RefOf(absl::string_view kind, absl::string_view id);
 

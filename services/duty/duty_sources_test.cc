@@ -480,13 +480,13 @@ TEST_F(DutySourcesTest, ARenovationApplicationReachesTheManagerOnceAndClosesWhen
   EXPECT_EQ(Count("wuye_outbox WHERE type = 'duty.task.raised'"), 1);
 
   // Another group's application (the same ids) raises nothing of this group's.
-  ev::Event foreign = ::wuye::testing::TestEvent("counter.renovation.applied",
-                                                 NewId(absl::Now()), a);
+  ev::Event foreign =
+      ::wuye::testing::TestEvent("counter.renovation.applied", NewId(absl::Now()), a);
   foreign.set_estate_id(estate_);
   *foreign.mutable_occurred_at() = ToProtoTime(clock_.Now());
   ASSERT_TRUE(::wuye::testing::Deliver(*db_, handler_, foreign).ok());
-  EXPECT_EQ(Count(absl::StrCat("tasks WHERE group_id = '", group_, "' AND kind = ",
-                               ev::TASK_KIND_RENOVATION_APPLICATION)),
+  EXPECT_EQ(Count(absl::StrCat("tasks WHERE group_id = '", group_,
+                               "' AND kind = ", ev::TASK_KIND_RENOVATION_APPLICATION)),
             1);
   EXPECT_EQ(Tasks(ev::TASK_KIND_RENOVATION_APPLICATION).size(), 1u);
 
@@ -685,6 +685,43 @@ TEST_F(DutySourcesTest, AComplaintReplyDueReachesTheSupervisorOnDutyOnceAndTheRe
   ASSERT_EQ(overdue.size(), 2u);
   for (const auto& t : overdue) EXPECT_EQ(t.state(), ev::TASK_STATE_DONE);
   std::cout << "FIGURE duty_complaint_reply_tasks " << overdue.size() + soon.size() << "\n";
+}
+
+// Issue 27 §3: a 12345 order the government's callback rated unsatisfied (政府回访不满意)
+// reaches the supervisor on duty once per callback (a redelivery or a republished event
+// raises nothing more); the title names the city's order number, never the caller; the
+// next reply sent back to the hotline closes it. 002_… 2.3.5: "解决不满意的问题" — someone
+// has to take the dissatisfaction up.
+TEST_F(DutySourcesTest, A12345OrderRatedUnsatisfiedReachesTheSupervisorOnceAndTheReplyClosesIt) {
+  Shift(Staff({ev::STAFF_ROLE_SUPERVISOR}), kStart - absl::Hours(8), kStart + absl::Hours(16));
+  std::string unit = Unit1201();
+  ev::HotlineOrderEvent h;
+  h.set_ticket_id(NewId(absl::Now()));
+  h.set_estate_id(estate_);
+  h.mutable_location()->set_estate_id(estate_);
+  h.mutable_location()->set_unit_id(unit);
+  h.set_city("shenzhen");
+  h.set_order_number("SZ20260930-0001");
+  h.set_rating(ev::HOTLINE_RATING_UNSATISFIED);
+  *h.mutable_callback_at() = ToProtoTime(kStart);
+  std::string event_id = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("intake.hotline.rated", h, event_id).ok());
+  ASSERT_TRUE(Deliver("intake.hotline.rated", h, event_id).ok());  // redelivered
+  ASSERT_TRUE(Deliver("intake.hotline.rated", h).ok());            // republished
+  std::vector<pb::Task> tasks = Tasks(ev::TASK_KIND_HOTLINE_ATTENTION);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].role(), ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(tasks[0].title(),
+            "12345 needs attention: order shenzhen SZ20260930-0001 rated unsatisfied, building 3 "
+            "unit 1201");
+  EXPECT_EQ(tasks[0].subject_ref(), absl::StrCat("hotline_rating/", h.ticket_id()));
+  EXPECT_NE(tasks[0].state(), ev::TASK_STATE_DONE);
+
+  ASSERT_TRUE(Deliver("intake.hotline.replied", h).ok());
+  tasks = Tasks(ev::TASK_KIND_HOTLINE_ATTENTION);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].state(), ev::TASK_STATE_DONE);
+  std::cout << "FIGURE duty_hotline_unsatisfied_tasks " << tasks.size() << "\n";
 }
 
 }  // namespace

@@ -534,11 +534,11 @@ TEST(Events, A12345OrderIsRaisedOncePerKindAndClosedByItsReply) {
   ASSERT_EQ(r->raise.size(), 1u);
   EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_TEAM_LEAD);
   r = ReadEvent(EventOf("intake.hotline.overdue", p));
-  EXPECT_EQ(RolesOf(*r), (std::vector<ev::StaffRole>{ev::STAFF_ROLE_SUPERVISOR,
-                                                      ev::STAFF_ROLE_ESTATE_MANAGER}));
+  EXPECT_EQ(RolesOf(*r),
+            (std::vector<ev::StaffRole>{ev::STAFF_ROLE_SUPERVISOR, ev::STAFF_ROLE_ESTATE_MANAGER}));
   r = ReadEvent(EventOf("intake.hotline.replied", p));
   EXPECT_TRUE(r->raise.empty());
-  EXPECT_EQ(r->close_refs, (std::vector<std::string>{"hotline/t1"}));
+  EXPECT_EQ(r->close_refs, (std::vector<std::string>{"hotline/t1", "hotline_rating/t1"}));
   EXPECT_EQ(ReadEvent(EventOf("intake.hotline.received", ev::RenovationApplied())).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -573,6 +573,62 @@ TEST(Events, AComplaintReplyDueSoonOrOverdueReachesTheSupervisorAndTheReplyClose
   EXPECT_EQ(r->close_refs, (std::vector<std::string>{"complaint_reply/t7"}));
   EXPECT_EQ(ReadEvent(EventOf("intake.complaint.replied", ev::RenovationApplied())).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Issue 27 §3: the government's callback on a 12345 order (政府回访). Unsatisfied: the
+// supervisor's task, once per callback, its title naming the city's order number (never the
+// caller); a later rating that is not unsatisfied, or the next reply sent to the hotline,
+// closes it.
+TEST(Events, A12345OrderRatedUnsatisfiedIsTheSupervisorsTaskClosedByTheNextReply) {
+  ev::HotlineOrderEvent p;
+  p.set_ticket_id("t1");
+  p.set_estate_id("e1");
+  p.set_city("shenzhen");
+  p.set_order_number("SZ-1");
+  p.set_rating(ev::HOTLINE_RATING_UNSATISFIED);
+  p.mutable_callback_at()->set_seconds(1000);
+  auto r = ReadEvent(EventOf("intake.hotline.rated", p));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_HOTLINE_ATTENTION);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(r->raise[0].subject_ref, "hotline_rating/t1");
+  EXPECT_EQ(r->raise[0].source_event_id, "intake.hotline.rated/t1/1000");
+  EXPECT_EQ(r->raise[0].title, "12345 needs attention: order shenzhen SZ-1 rated unsatisfied");
+  EXPECT_TRUE(r->close_refs.empty());
+  // Another callback of the same order, later: a task of its own.
+  p.mutable_callback_at()->set_seconds(2000);
+  r = ReadEvent(EventOf("intake.hotline.rated", p));
+  EXPECT_EQ(r->raise[0].source_event_id, "intake.hotline.rated/t1/2000");
+  p.set_rating(ev::HOTLINE_RATING_BASICALLY_SATISFIED);
+  r = ReadEvent(EventOf("intake.hotline.rated", p));
+  EXPECT_TRUE(r->raise.empty());
+  EXPECT_EQ(r->close_refs, (std::vector<std::string>{"hotline_rating/t1"}));
+  r = ReadEvent(EventOf("intake.hotline.replied", p));
+  EXPECT_EQ(r->close_refs, (std::vector<std::string>{"hotline/t1", "hotline_rating/t1"}));
+}
+
+// Issue 27 §3: the HTTP exchange with a city's platform failing for longer than its setting
+// is the supervisor's task, once per failure, naming the city only; working again closes
+// it.
+TEST(Events, A12345PlatformFailingIsTheSupervisorsTaskUntilItWorksAgain) {
+  ev::HotlineEndpointEvent p;
+  p.set_city("shenzhen");
+  p.set_estate_id("e1");
+  p.mutable_failing_since()->set_seconds(500);
+  p.set_last_error("orders: HTTP 503");
+  auto r = ReadEvent(EventOf("intake.hotline.endpoint_failing", p));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_HOTLINE_ATTENTION);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(r->raise[0].estate_id, "e1");
+  EXPECT_EQ(r->raise[0].subject_ref, "hotline_endpoint/shenzhen");
+  EXPECT_EQ(r->raise[0].source_event_id, "intake.hotline.endpoint_failing/shenzhen/e1/500");
+  EXPECT_EQ(r->raise[0].title, "12345 needs attention: shenzhen platform exchange failing");
+  r = ReadEvent(EventOf("intake.hotline.endpoint_recovered", p));
+  EXPECT_TRUE(r->raise.empty());
+  EXPECT_EQ(r->close_refs, (std::vector<std::string>{"hotline_endpoint/shenzhen"}));
 }
 
 }  // namespace

@@ -108,7 +108,9 @@ std::string PlaceStore::Words(pqxx::work& tx, const std::string& group,
 
 void TitlePlaces(PlaceStore& places, pqxx::work& tx, const std::string& group,
                  std::vector<TaskDraft>& drafts) {
-  for (TaskDraft& d : drafts) d.title = TitleOf(d.kind, places.Words(tx, group, d.location));
+  for (TaskDraft& d : drafts) {
+    d.title = TitleOf(d.kind, places.Words(tx, group, d.location), d.subject_words);
+  }
 }
 
 }  // namespace wuye::duty

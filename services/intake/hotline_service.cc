@@ -112,158 +112,162 @@ grpc::Status IntakeServiceImpl::ImportHotlineOrders(Ctx* ctx,
         WUYE_ASSIGN_OR_RETURN(const HotlineFormat* format, FormatOf(req->format()));
         WUYE_RETURN_IF_ERROR(CheckHotlineCity(req->city(), "city"));
         for (const auto& [ref, estate] : req->estate_refs()) {
-          WUYE_RETURN_IF_ERROR(CheckText(ref, "estate_refs", 100, Presence::kRequired,
-                                         Lines::kOne));
+          WUYE_RETURN_IF_ERROR(
+              CheckText(ref, "estate_refs", 100, Presence::kRequired, Lines::kOne));
           WUYE_RETURN_IF_ERROR(CheckId(estate, "estate_refs"));
         }
         WUYE_ASSIGN_OR_RETURN(HotlineOrders parsed, format->ParseOrders(req->content()));
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-          resp->Clear();
-          // The calendars' lock before any row (shared/work_calendar_store.h).
-          LockWorkCalendars(tx, rc.caller.group_id, CalendarLock::kShared);
-          for (const auto& e : parsed.refused) *resp->add_lines() = Refused(e);
-          struct EstateCalendar {
-            std::optional<EstateFacts> facts;
-            WorkCalendar calendar;
-            absl::TimeZone tz;
-          };
-          std::map<std::string, EstateCalendar> estates;
-          for (const HotlineOrderLine& o : parsed.lines) {
-            auto refuse = [&](absl::string_view field, absl::string_view reason) {
-              *resp->add_lines() = Refused({o.line, o.order_number, std::string(field),
-                                            std::string(reason)});
-            };
-            // Where: an estate of the group the caller works at.
-            std::string estate_id = o.estate_ref;
-            if (auto it = req->estate_refs().find(o.estate_ref); it != req->estate_refs().end()) {
-              estate_id = it->second;
-            }
-            if (!IsValidId(estate_id)) {
-              refuse("estate", "no such estate (map the city's reference with estate_refs)");
-              continue;
-            }
-            auto [it, added] = estates.try_emplace(estate_id);
-            EstateCalendar& ec = it->second;
-            if (added) {
-              ec.facts = store_.GetEstate(tx, rc.caller.group_id, estate_id);
-              if (ec.facts) {
-                ec.calendar = LoadWorkCalendar(tx, rc.caller.group_id, estate_id);
-                ec.tz = EstateZone(ec.facts->time_zone);
-              }
-            }
-            if (!ec.facts) {
-              refuse("estate", "no such estate");
-              continue;
-            }
-            if (!rc.caller.CanSeeEstate(estate_id)) {
-              refuse("estate", "not an estate of the caller's");
-              continue;
-            }
-            if (!o.unit_id.empty() && !IsValidId(o.unit_id)) {
-              refuse("unit_id", "must be a unit id");
-              continue;
-            }
-            if (o.received > rc.now) {
-              refuse("received_time", "must not be in the future");
-              continue;
-            }
-            // The same order again: nothing changes.
-            if (auto known =
-                    store_.HotlineTicketId(tx, rc.caller.group_id, req->city(), o.order_number)) {
-              auto* r = resp->add_lines();
-              r->set_line(o.line);
-              r->set_outcome(v1::HotlineLineResult::OUTCOME_ALREADY_IMPORTED);
-              r->set_order_number(o.order_number);
-              // Its ticket only when the caller may see its estate (the same order number
-              // imported for another estate of the group is not theirs to read).
-              if (auto k = store_.GetTicket(tx, rc.caller.group_id, *known, false);
-                  k && rc.caller.CanSeeEstate(k->estate_id())) {
-                r->set_ticket_id(*known);
-              }
-              continue;
-            }
-
-            v1::Ticket t;
-            t.set_estate_id(estate_id);
-            if (!o.unit_id.empty()) t.mutable_location()->set_unit_id(o.unit_id);
-            t.set_channel(common::CHANNEL_GOVERNMENT_HOTLINE);
-            t.set_kind(common::TICKET_KIND_COMPLAINT);
-            t.set_summary(o.category.empty() ? absl::StrCat("12345 ", o.order_number)
-                                             : absl::StrCat("12345 ", o.order_number, " ",
-                                                            o.category));
-            t.set_description(o.content);
-            if (auto s = PrepareTicket(t, "", rc.now, "line"); !s.ok()) {
-              refuse("", s.message());
-              continue;
-            }
-            HotlineDue due = HotlineDueOf(ec.calendar, o.received, o.deadline_working_days,
-                                          o.due, hotline_due_soon_days_, ec.tz);
-            auto* h = t.mutable_hotline();
-            h->set_city(req->city());
-            h->set_order_number(o.order_number);
-            *h->mutable_hotline_received_time() = ToProtoTime(o.received);
-            h->set_deadline_working_days(o.deadline_working_days);
-            h->set_category(o.category);
-            *t.mutable_external_due_time() = ToProtoTime(due.due);
-            t.set_external_due_reason(due.reason);
-            t.set_id(NewId(rc.now));
-            t.set_group_id(rc.caller.group_id);
-            t.set_owner_id(rc.caller.subject);
-
-            std::string caller_hash;
-            if (!o.caller_phone.empty()) {
-              // Read by the format already; hashed here and dropped.
-              auto digits = NormalizeCallerPhone(o.caller_phone, "caller_phone");
-              if (digits.ok()) caller_hash = HashPhone(phone_key_, *digits);
-            }
-            TicketCreation creation =
-                flow_.Create(std::move(t), std::move(caller_hash), "",
-                             Change(rc, absl::StrCat("12345 order received (", req->city(), ")")));
-            const v1::Ticket& made = creation.rows.ticket;
-            HotlineColumns cols{req->city(), o.order_number, MonthKey(o.received, ec.tz), due.due,
-                                due.warn};
-            if (!store_.InsertHotlineTicket(tx, creation.rows, cols)) {
-              // Another import took the order since the look-up above.
-              auto* r = resp->add_lines();
-              r->set_line(o.line);
-              r->set_outcome(v1::HotlineLineResult::OUTCOME_ALREADY_IMPORTED);
-              r->set_order_number(o.order_number);
-              r->set_ticket_id(
-                  store_.HotlineTicketId(tx, rc.caller.group_id, req->city(), o.order_number)
-                      .value_or(""));
-              continue;
-            }
-            for (const ev::Event& e : creation.events) {
-              tx.exec_prepared("wuye_outbox_append", e.event_id(), e.type(),
-                               tx.esc_raw(e.SerializeAsString()));
-            }
-            ev::HotlineOrderEvent received = OrderEvent(made);
-            outbox_.Append(tx,
-                           {"intake.hotline.received", made.group_id(), made.estate_id(),
-                            made.id(), 0, &received},
-                           rc.now, rc.trace_id);
-            auto* r = resp->add_lines();
-            r->set_line(o.line);
-            r->set_outcome(v1::HotlineLineResult::OUTCOME_CREATED);
-            r->set_order_number(o.order_number);
-            r->set_ticket_id(made.id());
-          }
-          for (const auto& l : resp->lines()) {
-            switch (l.outcome()) {
-              case v1::HotlineLineResult::OUTCOME_CREATED:
-                resp->set_created(resp->created() + 1);
-                break;
-              case v1::HotlineLineResult::OUTCOME_ALREADY_IMPORTED:
-                resp->set_already_imported(resp->already_imported() + 1);
-                break;
-              default:
-                resp->set_refused(resp->refused() + 1);
-            }
-          }
-          SortLines(resp);
-          return absl::OkStatus();
+          return ImportHotlineOrdersTx(tx, rc, req->city(), req->estate_refs(), parsed, resp);
         });
       });
+}
+
+// One file of orders, imported in `tx` for `rc`'s caller (a desk's RPC, or the HTTP
+// exchange acting for an endpoint's estates).
+absl::Status IntakeServiceImpl::ImportHotlineOrdersTx(
+    pqxx::work& tx, const RequestContext& rc, const std::string& city,
+    const google::protobuf::Map<std::string, std::string>& estate_refs, const HotlineOrders& parsed,
+    v1::ImportHotlineOrdersResponse* resp) {
+  resp->Clear();
+  // The calendars' lock before any row (shared/work_calendar_store.h).
+  LockWorkCalendars(tx, rc.caller.group_id, CalendarLock::kShared);
+  for (const auto& e : parsed.refused) *resp->add_lines() = Refused(e);
+  struct EstateCalendar {
+    std::optional<EstateFacts> facts;
+    WorkCalendar calendar;
+    absl::TimeZone tz;
+  };
+  std::map<std::string, EstateCalendar> estates;
+  for (const HotlineOrderLine& o : parsed.lines) {
+    auto refuse = [&](absl::string_view field, absl::string_view reason) {
+      *resp->add_lines() =
+          Refused({o.line, o.order_number, std::string(field), std::string(reason)});
+    };
+    // Where: an estate of the group the caller works at.
+    std::string estate_id = o.estate_ref;
+    if (auto it = estate_refs.find(o.estate_ref); it != estate_refs.end()) {
+      estate_id = it->second;
+    }
+    if (!IsValidId(estate_id)) {
+      refuse("estate", "no such estate (map the city's reference with estate_refs)");
+      continue;
+    }
+    auto [it, added] = estates.try_emplace(estate_id);
+    EstateCalendar& ec = it->second;
+    if (added) {
+      ec.facts = store_.GetEstate(tx, rc.caller.group_id, estate_id);
+      if (ec.facts) {
+        ec.calendar = LoadWorkCalendar(tx, rc.caller.group_id, estate_id);
+        ec.tz = EstateZone(ec.facts->time_zone);
+      }
+    }
+    if (!ec.facts) {
+      refuse("estate", "no such estate");
+      continue;
+    }
+    if (!rc.caller.CanSeeEstate(estate_id)) {
+      refuse("estate", "not an estate of the caller's");
+      continue;
+    }
+    if (!o.unit_id.empty() && !IsValidId(o.unit_id)) {
+      refuse("unit_id", "must be a unit id");
+      continue;
+    }
+    if (o.received > rc.now) {
+      refuse("received_time", "must not be in the future");
+      continue;
+    }
+    // The same order again: nothing changes.
+    if (auto known = store_.HotlineTicketId(tx, rc.caller.group_id, city, o.order_number)) {
+      auto* r = resp->add_lines();
+      r->set_line(o.line);
+      r->set_outcome(v1::HotlineLineResult::OUTCOME_ALREADY_IMPORTED);
+      r->set_order_number(o.order_number);
+      // Its ticket only when the caller may see its estate (the same order number
+      // imported for another estate of the group is not theirs to read).
+      if (auto k = store_.GetTicket(tx, rc.caller.group_id, *known, false);
+          k && rc.caller.CanSeeEstate(k->estate_id())) {
+        r->set_ticket_id(*known);
+      }
+      continue;
+    }
+
+    v1::Ticket t;
+    t.set_estate_id(estate_id);
+    if (!o.unit_id.empty()) t.mutable_location()->set_unit_id(o.unit_id);
+    t.set_channel(common::CHANNEL_GOVERNMENT_HOTLINE);
+    t.set_kind(common::TICKET_KIND_COMPLAINT);
+    t.set_summary(o.category.empty() ? absl::StrCat("12345 ", o.order_number)
+                                     : absl::StrCat("12345 ", o.order_number, " ", o.category));
+    t.set_description(o.content);
+    if (auto s = PrepareTicket(t, "", rc.now, "line"); !s.ok()) {
+      refuse("", s.message());
+      continue;
+    }
+    HotlineDue due = HotlineDueOf(ec.calendar, o.received, o.deadline_working_days, o.due,
+                                  hotline_due_soon_days_, ec.tz);
+    auto* h = t.mutable_hotline();
+    h->set_city(city);
+    h->set_order_number(o.order_number);
+    *h->mutable_hotline_received_time() = ToProtoTime(o.received);
+    h->set_deadline_working_days(o.deadline_working_days);
+    h->set_category(o.category);
+    *t.mutable_external_due_time() = ToProtoTime(due.due);
+    t.set_external_due_reason(due.reason);
+    t.set_id(NewId(rc.now));
+    t.set_group_id(rc.caller.group_id);
+    t.set_owner_id(rc.caller.subject);
+
+    std::string caller_hash;
+    if (!o.caller_phone.empty()) {
+      // Read by the format already; hashed here and dropped.
+      auto digits = NormalizeCallerPhone(o.caller_phone, "caller_phone");
+      if (digits.ok()) caller_hash = HashPhone(phone_key_, *digits);
+    }
+    TicketCreation creation =
+        flow_.Create(std::move(t), std::move(caller_hash), "",
+                     Change(rc, absl::StrCat("12345 order received (", city, ")")));
+    const v1::Ticket& made = creation.rows.ticket;
+    HotlineColumns cols{city, o.order_number, MonthKey(o.received, ec.tz), due.due, due.warn};
+    if (!store_.InsertHotlineTicket(tx, creation.rows, cols)) {
+      // Another import took the order since the look-up above.
+      auto* r = resp->add_lines();
+      r->set_line(o.line);
+      r->set_outcome(v1::HotlineLineResult::OUTCOME_ALREADY_IMPORTED);
+      r->set_order_number(o.order_number);
+      r->set_ticket_id(
+          store_.HotlineTicketId(tx, rc.caller.group_id, city, o.order_number).value_or(""));
+      continue;
+    }
+    for (const ev::Event& e : creation.events) {
+      tx.exec_prepared("wuye_outbox_append", e.event_id(), e.type(),
+                       tx.esc_raw(e.SerializeAsString()));
+    }
+    ev::HotlineOrderEvent received = OrderEvent(made);
+    outbox_.Append(
+        tx, {"intake.hotline.received", made.group_id(), made.estate_id(), made.id(), 0, &received},
+        rc.now, rc.trace_id);
+    auto* r = resp->add_lines();
+    r->set_line(o.line);
+    r->set_outcome(v1::HotlineLineResult::OUTCOME_CREATED);
+    r->set_order_number(o.order_number);
+    r->set_ticket_id(made.id());
+  }
+  for (const auto& l : resp->lines()) {
+    switch (l.outcome()) {
+      case v1::HotlineLineResult::OUTCOME_CREATED:
+        resp->set_created(resp->created() + 1);
+        break;
+      case v1::HotlineLineResult::OUTCOME_ALREADY_IMPORTED:
+        resp->set_already_imported(resp->already_imported() + 1);
+        break;
+      default:
+        resp->set_refused(resp->refused() + 1);
+    }
+  }
+  SortLines(resp);
+  return absl::OkStatus();
 }
 
 grpc::Status IntakeServiceImpl::RecordHotlineReply(Ctx* ctx,
@@ -341,8 +345,8 @@ grpc::Status IntakeServiceImpl::ExportHotlineReplies(Ctx* ctx,
           for (auto& r : store_.UnexportedHotlineReplies(tx, rc.caller.group_id, req->city(),
                                                          kMaxHotlineLines, rc.caller)) {
             if (!rc.caller.CanSeeEstate(r.estate_id())) continue;
-            rows.push_back({r.order_number(), FromProtoTime(r.reply_time()), r.replied_by(),
-                            r.reply()});
+            rows.push_back(
+                {r.order_number(), FromProtoTime(r.reply_time()), r.replied_by(), r.reply()});
             ids.push_back(r.id());
             *r.mutable_export_time() = ToProtoTime(rc.now);
             *resp->add_replies() = std::move(r);
@@ -354,9 +358,9 @@ grpc::Status IntakeServiceImpl::ExportHotlineReplies(Ctx* ctx,
       });
 }
 
-grpc::Status IntakeServiceImpl::ImportHotlineCallbacks(
-    Ctx* ctx, const v1::ImportHotlineCallbacksRequest* req,
-    v1::ImportHotlineCallbacksResponse* resp) {
+grpc::Status IntakeServiceImpl::ImportHotlineCallbacks(Ctx* ctx,
+                                                       const v1::ImportHotlineCallbacksRequest* req,
+                                                       v1::ImportHotlineCallbacksResponse* resp) {
   return rpc_.Run(
       ctx, "ImportHotlineCallbacks", req->request_id(), [&](RequestContext& rc) -> absl::Status {
         WUYE_RETURN_IF_ERROR(rc.RequireGroup());
@@ -365,65 +369,96 @@ grpc::Status IntakeServiceImpl::ImportHotlineCallbacks(
         WUYE_RETURN_IF_ERROR(CheckHotlineCity(req->city(), "city"));
         WUYE_ASSIGN_OR_RETURN(HotlineCallbacks parsed, format->ParseCallbacks(req->content()));
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-          resp->Clear();
-          for (const auto& e : parsed.refused) *resp->add_lines() = Refused(e);
-          for (const HotlineCallbackLine& c : parsed.lines) {
-            auto* r = resp->add_lines();
-            r->set_line(c.line);
-            r->set_order_number(c.order_number);
-            auto refuse = [&](absl::string_view field, absl::string_view reason) {
-              r->set_outcome(v1::HotlineLineResult::OUTCOME_REFUSED);
-              r->set_field(std::string(field));
-              r->set_reason(std::string(reason));
-            };
-            std::optional<v1::Ticket> t;
-            if (auto id =
-                    store_.HotlineTicketId(tx, rc.caller.group_id, req->city(), c.order_number)) {
-              t = store_.GetTicket(tx, rc.caller.group_id, *id, true);
-            }
-            // Another estate's order is as unknown to the caller as one never imported.
-            if (!t || !rc.caller.CanSeeEstate(t->estate_id())) {
-              refuse("order_number", "no such 12345 order of the city");
-              continue;
-            }
-            if (c.at < FromProtoTime(t->hotline().hotline_received_time())) {
-              refuse("callback_time", "not before the hotline received the order");
-              continue;
-            }
-            r->set_ticket_id(t->id());
-            if (t->hotline().government_result() == c.result &&
-                FromProtoTime(t->hotline().government_callback_time()) == c.at) {
-              r->set_outcome(v1::HotlineLineResult::OUTCOME_ALREADY_IMPORTED);
-              continue;
-            }
-            // An older file imported again never replaces a later callback's result.
-            if (t->hotline().government_result() != v1::HOTLINE_RESULT_UNSPECIFIED &&
-                c.at < FromProtoTime(t->hotline().government_callback_time())) {
-              refuse("callback_time", "older than the callback already recorded");
-              continue;
-            }
-            t->mutable_hotline()->set_government_result(c.result);
-            *t->mutable_hotline()->mutable_government_callback_time() = ToProtoTime(c.at);
-            store_.SetHotlineResult(tx, rc.caller.group_id, t->id(), static_cast<int>(c.result),
-                                    c.at);
-            flow_.Note(tx, *t,
-                       Change(rc, absl::StrCat("12345 government callback: ",
-                                               ResultName(c.result))));
-            r->set_outcome(v1::HotlineLineResult::OUTCOME_CREATED);
-          }
-          for (const auto& l : resp->lines()) {
-            if (l.outcome() == v1::HotlineLineResult::OUTCOME_CREATED) {
-              resp->set_recorded(resp->recorded() + 1);
-            } else if (l.outcome() == v1::HotlineLineResult::OUTCOME_ALREADY_IMPORTED) {
-              resp->set_already_imported(resp->already_imported() + 1);
-            } else {
-              resp->set_refused(resp->refused() + 1);
-            }
-          }
-          SortLines(resp);
-          return absl::OkStatus();
+          return ImportHotlineCallbacksTx(tx, rc, req->city(), parsed, resp);
         });
       });
+}
+
+// One file of callback results, recorded in `tx` for `rc`'s caller.
+absl::Status IntakeServiceImpl::ImportHotlineCallbacksTx(pqxx::work& tx, const RequestContext& rc,
+                                                         const std::string& city,
+                                                         const HotlineCallbacks& parsed,
+                                                         v1::ImportHotlineCallbacksResponse* resp) {
+  resp->Clear();
+  for (const auto& e : parsed.refused) *resp->add_lines() = Refused(e);
+  for (const HotlineCallbackLine& c : parsed.lines) {
+    auto* r = resp->add_lines();
+    r->set_line(c.line);
+    r->set_order_number(c.order_number);
+    auto refuse = [&](absl::string_view field, absl::string_view reason) {
+      r->set_outcome(v1::HotlineLineResult::OUTCOME_REFUSED);
+      r->set_field(std::string(field));
+      r->set_reason(std::string(reason));
+    };
+    std::optional<v1::Ticket> t;
+    if (auto id = store_.HotlineTicketId(tx, rc.caller.group_id, city, c.order_number)) {
+      t = store_.GetTicket(tx, rc.caller.group_id, *id, true);
+    }
+    // Another estate's order is as unknown to the caller as one never imported.
+    if (!t || !rc.caller.CanSeeEstate(t->estate_id())) {
+      refuse("order_number", "no such 12345 order of the city");
+      continue;
+    }
+    if (c.at < FromProtoTime(t->hotline().hotline_received_time())) {
+      refuse("callback_time", "not before the hotline received the order");
+      continue;
+    }
+    r->set_ticket_id(t->id());
+    if (t->hotline().government_result() == c.result &&
+        FromProtoTime(t->hotline().government_callback_time()) == c.at) {
+      r->set_outcome(v1::HotlineLineResult::OUTCOME_ALREADY_IMPORTED);
+      continue;
+    }
+    // An older file imported again never replaces a later callback's result.
+    if (t->hotline().government_result() != v1::HOTLINE_RESULT_UNSPECIFIED &&
+        c.at < FromProtoTime(t->hotline().government_callback_time())) {
+      refuse("callback_time", "older than the callback already recorded");
+      continue;
+    }
+    WUYE_RETURN_IF_ERROR(RecordHotlineRating(tx, *t, c, Change(rc, "")));
+    r->set_outcome(v1::HotlineLineResult::OUTCOME_CREATED);
+  }
+  for (const auto& l : resp->lines()) {
+    if (l.outcome() == v1::HotlineLineResult::OUTCOME_CREATED) {
+      resp->set_recorded(resp->recorded() + 1);
+    } else if (l.outcome() == v1::HotlineLineResult::OUTCOME_ALREADY_IMPORTED) {
+      resp->set_already_imported(resp->already_imported() + 1);
+    } else {
+      resp->set_refused(resp->refused() + 1);
+    }
+  }
+  SortLines(resp);
+  return absl::OkStatus();
+}
+
+// The government's callback on a 12345 order (政府回访), recorded: the result on the order,
+// a line in the ticket's history, and "intake.hotline.rated" for duty (an unsatisfied one is
+// the supervisor's task). An unsatisfied answer reopens the matter (DOMAIN.md), as our own
+// callback's does (RecordCallback): a ticket closed or waiting for its callback is reopened;
+// one still being worked on stays as it is, the rating noted.
+absl::Status IntakeServiceImpl::RecordHotlineRating(pqxx::work& tx, v1::Ticket& t,
+                                                    const HotlineCallbackLine& c,
+                                                    ChangeContext change) {
+  t.mutable_hotline()->set_government_result(c.result);
+  *t.mutable_hotline()->mutable_government_callback_time() = ToProtoTime(c.at);
+  store_.SetHotlineResult(tx, t.group_id(), t.id(), static_cast<int>(c.result), c.at);
+  const bool unsatisfied = c.result == v1::HOTLINE_RESULT_UNSATISFIED;
+  const bool reopen = unsatisfied && (t.state() == ev::TICKET_STATE_CLOSED ||
+                                      t.state() == ev::TICKET_STATE_CALLBACK_DUE);
+  change.reason =
+      absl::StrCat("12345 government callback: ", ResultName(c.result), reopen ? ", reopened" : "");
+  if (reopen) {
+    WUYE_RETURN_IF_ERROR(flow_.Move(tx, t, ev::TICKET_STATE_REOPENED, change));
+  } else {
+    flow_.Note(tx, t, change);
+  }
+  ev::HotlineOrderEvent e = OrderEvent(t);
+  *e.mutable_callback_at() = ToProtoTime(c.at);
+  e.set_rating(static_cast<ev::HotlineRating>(static_cast<int>(c.result)));
+  e.set_reopened(reopen);
+  outbox_.Append(tx, {"intake.hotline.rated", t.group_id(), t.estate_id(), t.id(), 0, &e},
+                 change.now, change.trace_id);
+  return absl::OkStatus();
 }
 
 grpc::Status IntakeServiceImpl::GetHotlineReport(Ctx* ctx, const v1::GetHotlineReportRequest* req,
@@ -436,9 +471,9 @@ grpc::Status IntakeServiceImpl::GetHotlineReport(Ctx* ctx, const v1::GetHotlineR
     WUYE_RETURN_IF_ERROR(CheckMonth(req->month(), "month"));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(req->estate_id()));
     return db_.Transact([&](pqxx::work& tx) -> absl::Status {
-      HotlineMonthRows m = store_.HotlineMonth(
-          tx, rc.caller.group_id, req->estate_id(),
-          MonthKey(req->month().year(), req->month().month()), rc.now);
+      HotlineMonthRows m =
+          store_.HotlineMonth(tx, rc.caller.group_id, req->estate_id(),
+                              MonthKey(req->month().year(), req->month().month()), rc.now);
       resp->set_estate_id(req->estate_id());
       *resp->mutable_month() = req->month();
       resp->set_orders(m.orders);

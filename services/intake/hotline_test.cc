@@ -4,25 +4,33 @@
 // reply, its export, the government's callback, the monthly report; duplicates, bad lines,
 // roles, tenancy, request_id replays, the timers firing once, and the caller's number
 // nowhere but as its hash.
+#include "services/intake/hotline.h"
+
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
+#include <microhttpd.h>
 
 #include <atomic>
 #include <iostream>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "services/intake/consumers.h"
-#include "services/intake/hotline.h"
 #include "services/intake/hotline_format.h"
+#include "services/intake/hotline_http.h"
 #include "services/intake/intake_jobs.h"
 #include "services/intake/intake_service.h"
 #include "shared/ids.h"
 #include "shared/log.h"
+#include "shared/metrics.h"
 #include "shared/proto_time.h"
+#include "shared/sealing.h"
 #include "shared/server.h"
 #include "shared/status.h"
 #include "shared/testing/events.h"
@@ -107,9 +115,9 @@ class HotlineTest : public ::testing::Test, protected ::wuye::testing::StubCalle
   }
   // An order of the estate received 2026-09-30 10:00 Beijing time, due in `days` working days.
   std::string Order(const std::string& number, int days = 3, const std::string& estate = "") {
-    return absl::StrCat(number, ",2026-09-30 10:00,", days, ",,",
-                        estate.empty() ? estate_ : estate, ",,环境卫生,\"", kComplaint,
-                        "，\"\"请尽快\"\"\",", kCallerName, ",", kPhone);
+    return absl::StrCat(number, ",2026-09-30 10:00,", days, ",,", estate.empty() ? estate_ : estate,
+                        ",,环境卫生,\"", kComplaint, "，\"\"请尽快\"\"\",", kCallerName, ",",
+                        kPhone);
   }
   v1::ImportHotlineOrdersRequest ImportRequest(const std::string& content) {
     v1::ImportHotlineOrdersRequest req;
@@ -119,10 +127,11 @@ class HotlineTest : public ::testing::Test, protected ::wuye::testing::StubCalle
     req.set_content(content);
     return req;
   }
-  v1::ImportHotlineOrdersResponse Import(const std::string& content, const std::string& token = "") {
+  v1::ImportHotlineOrdersResponse Import(const std::string& content,
+                                         const std::string& token = "") {
     v1::ImportHotlineOrdersResponse resp;
-    grpc::Status st =
-        Call(&Stub::ImportHotlineOrders, token.empty() ? agent_ : token, ImportRequest(content), &resp);
+    grpc::Status st = Call(&Stub::ImportHotlineOrders, token.empty() ? agent_ : token,
+                           ImportRequest(content), &resp);
     EXPECT_TRUE(st.ok()) << st.error_message();
     return resp;
   }
@@ -195,8 +204,10 @@ class HotlineTest : public ::testing::Test, protected ::wuye::testing::StubCalle
     pqxx::connection conn(tdb_.url());
     pqxx::nontransaction tx(conn);
     return tx
-        .exec_params1(absl::StrCat("SELECT count(*) FROM ", table, " WHERE position(convert_to($1, "
-                                   "'UTF8') in ", column, ") > 0"),
+        .exec_params1(absl::StrCat("SELECT count(*) FROM ", table,
+                                   " WHERE position(convert_to($1, "
+                                   "'UTF8') in ",
+                                   column, ") > 0"),
                       text)[0]
         .as<int>();
   }
@@ -290,8 +301,9 @@ TEST_F(HotlineTest, AnOrderFlowsFromImportToTheMonthlyReport) {
   std::vector<std::string> lines = absl::StrSplit(exported.content(), "\r\n", absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 2u) << exported.content();
   EXPECT_EQ(lines[0], "order_number,reply_time,replied_by,reply");
-  EXPECT_EQ(lines[1],
-            "SZ20260930-0001,2026-10-09T15:00:00+08:00,agent-1,已派电工更换楼道灯，住户确认恢复照明。");
+  EXPECT_EQ(
+      lines[1],
+      "SZ20260930-0001,2026-10-09T15:00:00+08:00,agent-1,已派电工更换楼道灯，住户确认恢复照明。");
   v1::ExportHotlineRepliesResponse again;
   ASSERT_TRUE(Call(&Stub::ExportHotlineReplies, agent_, ExportRequest(), &again).ok());
   EXPECT_EQ(again.replies_size(), 0);
@@ -463,17 +475,17 @@ TEST_F(HotlineTest, ADuplicateImportChangesNothing) {
 TEST_F(HotlineTest, BadLinesAreRefusedOneByOneAndBadFilesWhole) {
   std::string before = Snapshot();
   auto r = Import(Csv({
-      absl::StrCat("SZ-BAD-1,yesterday,3,,", estate_, ",,,text,,"),                   // 2
-      absl::StrCat("SZ-BAD-2,2026-09-30 10:00,3,2026-10-09,", estate_, ",,,text,,"),  // 3
-      absl::StrCat("SZ-BAD-3,2026-09-30 10:00,99,,", estate_, ",,,text,,"),           // 4
-      "SZ-BAD-4,2026-09-30 10:00,3,,no-such-estate,,,text,,",                         // 5
-      absl::StrCat("SZ-BAD-5,2026-09-30 10:00,3,,", estate_, ",,,text,,12ab"),        // 6
-      absl::StrCat("SZ-BAD-6,2026-09-30 10:00,3,,", estate_, ",,,,,"),                // 7
-      "SZ-BAD-7,2026-09-30 10:00,3",                                                  // 8
-      absl::StrCat("SZ BAD 8,2026-09-30 10:00,3,,", estate_, ",,,text,,"),            // 9
-      absl::StrCat("SZ-BAD-9,2026-10-30 10:00,3,,", estate_, ",,,text,,"),            // 10
+      absl::StrCat("SZ-BAD-1,yesterday,3,,", estate_, ",,,text,,"),                     // 2
+      absl::StrCat("SZ-BAD-2,2026-09-30 10:00,3,2026-10-09,", estate_, ",,,text,,"),    // 3
+      absl::StrCat("SZ-BAD-3,2026-09-30 10:00,99,,", estate_, ",,,text,,"),             // 4
+      "SZ-BAD-4,2026-09-30 10:00,3,,no-such-estate,,,text,,",                           // 5
+      absl::StrCat("SZ-BAD-5,2026-09-30 10:00,3,,", estate_, ",,,text,,12ab"),          // 6
+      absl::StrCat("SZ-BAD-6,2026-09-30 10:00,3,,", estate_, ",,,,,"),                  // 7
+      "SZ-BAD-7,2026-09-30 10:00,3",                                                    // 8
+      absl::StrCat("SZ BAD 8,2026-09-30 10:00,3,,", estate_, ",,,text,,"),              // 9
+      absl::StrCat("SZ-BAD-9,2026-10-30 10:00,3,,", estate_, ",,,text,,"),              // 10
       absl::StrCat("SZ-BAD-10,2026-09-30 10:00,3,,", NewId(absl::Now()), ",,,text,,"),  // 11
-      Order("SZ-GOOD-1"),                                                             // 12
+      Order("SZ-GOOD-1"),                                                               // 12
   }));
   EXPECT_EQ(r.created(), 1);
   EXPECT_EQ(r.refused(), 10);
@@ -778,6 +790,524 @@ TEST_F(HotlineTest, TheCallersNumberIsNowhereButAsItsHash) {
                   }() +
                   "', 'hex')"),
             1);
+}
+
+// ---- The 12345 government hotline over HTTP ----------------------------------------------
+
+// Issue 27 §3: an unsatisfied government callback (政府回访不满意) reopens the matter, as
+// our own callback's does ("An unsatisfied answer reopens the matter", DOMAIN.md; 002_…
+// 2.3.5 "进行回访，了解客户对信息处理的满意度，解决不满意的问题"), and publishes intake.hotline.rated for the
+// supervisor's task — once: the same file again changes nothing. A rating while the matter
+// is still being worked on only notes it.
+TEST_F(HotlineTest, AnUnsatisfiedGovernmentCallbackReopensTheMatterOnce) {
+  auto imported = Import(Csv({Order("SZ-U-1"), Order("SZ-U-2")}));
+  ASSERT_EQ(imported.created(), 2);
+  const std::string id = imported.lines(0).ticket_id(), open = imported.lines(1).ticket_id();
+  clock_->Set(Beijing(2026, 10, 9, 15));
+  v1::HotlineReply reply;
+  ASSERT_TRUE(Call(&Stub::RecordHotlineReply, agent_, ReplyRequest(id), &reply).ok());
+  v1::ResolveTicketRequest resolve;
+  resolve.set_request_id(NewId(absl::Now()));
+  resolve.set_id(id);
+  resolve.set_result("已更换楼道灯");
+  v1::Ticket resolved;
+  ASSERT_TRUE(Call(&Stub::ResolveTicket, agent_, resolve, &resolved).ok());
+  ASSERT_EQ(resolved.state(), ev::TICKET_STATE_CALLBACK_DUE);
+
+  clock_->Set(Beijing(2026, 10, 12, 16));
+  const std::string file =
+      "order_number,result,callback_time\n"
+      "SZ-U-1,不满意,2026-10-12 15:00\n"
+      "SZ-U-2,unsatisfied,2026-10-12 15:05\n";
+  v1::ImportHotlineCallbacksResponse cb;
+  grpc::Status st = Call(&Stub::ImportHotlineCallbacks, agent_, CallbacksRequest(file), &cb);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(cb.recorded(), 2) << cb.DebugString();
+  v1::Ticket t = Get(id);
+  EXPECT_EQ(t.state(), ev::TICKET_STATE_REOPENED);
+  EXPECT_EQ(t.hotline().government_result(), v1::HOTLINE_RESULT_UNSATISFIED);
+  EXPECT_EQ(Get(open).state(), ev::TICKET_STATE_RECEIVED);  // still being worked on
+  auto rated = Events<ev::HotlineOrderEvent>("intake.hotline.rated");
+  ASSERT_EQ(rated.size(), 2u);
+  EXPECT_EQ(rated[0].ticket_id(), id);
+  EXPECT_EQ(rated[0].order_number(), "SZ-U-1");
+  EXPECT_EQ(rated[0].rating(), ev::HOTLINE_RATING_UNSATISFIED);
+  EXPECT_TRUE(rated[0].reopened());
+  EXPECT_EQ(FromProtoTime(rated[0].callback_at()), Beijing(2026, 10, 12, 15));
+  EXPECT_FALSE(rated[1].reopened());
+  // The same file again: nothing changes, no second event.
+  std::string before = Snapshot();
+  ASSERT_TRUE(Call(&Stub::ImportHotlineCallbacks, agent_, CallbacksRequest(file), &cb).ok());
+  EXPECT_EQ(cb.already_imported(), 2);
+  EXPECT_EQ(Snapshot(), before);
+  // A later, satisfied callback is recorded and published (duty closes the task with it).
+  ASSERT_TRUE(Call(&Stub::ImportHotlineCallbacks, agent_,
+                   CallbacksRequest("order_number,result,callback_time\n"
+                                    "SZ-U-1,满意,2026-10-12 15:30\n"),
+                   &cb)
+                  .ok());
+  rated = Events<ev::HotlineOrderEvent>("intake.hotline.rated");
+  ASSERT_EQ(rated.size(), 3u);
+  EXPECT_EQ(rated[2].rating(), ev::HOTLINE_RATING_SATISFIED);
+  EXPECT_FALSE(rated[2].reopened());
+  std::cout << "FIGURE hotline_rated_events " << rated.size() << "\n";
+}
+
+constexpr char kPlatformToken[] = "platform-token-S3CRET-0123456789";
+
+// A city's 12345 platform as a real HTTP server on a loopback port (libmicrohttpd): its
+// orders and callbacks are lists; a cursor is how many of them a fetch has been given (the
+// next fetch gets the rest); the replies posted to it are kept. It can fail every request
+// (503) until told otherwise. It checks the bearer token itself.
+class Platform {
+ public:
+  struct Post {
+    std::string key;
+    std::string body;
+  };
+
+  Platform() {
+    port_ = ::wuye::testing::FreePort();
+    daemon_ =
+        MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
+                         static_cast<uint16_t>(port_), nullptr, nullptr, &Platform::Access, this,
+                         MHD_OPTION_NOTIFY_COMPLETED, &Platform::Completed, this, MHD_OPTION_END);
+    EXPECT_NE(daemon_, nullptr) << "the platform did not start on port " << port_;
+  }
+  ~Platform() {
+    if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
+  }
+  std::string Url() const { return absl::StrCat("http://127.0.0.1:", port_, "/api/12345"); }
+
+  void AddOrder(const std::string& line) {
+    absl::MutexLock l(&mu_);
+    orders_.push_back(line);
+  }
+  void AddCallback(const std::string& line) {
+    absl::MutexLock l(&mu_);
+    callbacks_.push_back(line);
+  }
+  void Fail(bool fail) {
+    absl::MutexLock l(&mu_);
+    fail_ = fail;
+  }
+  std::vector<Post> Posts() const {
+    absl::MutexLock l(&mu_);
+    return posts_;
+  }
+  // Orders given out (counted once per line handed over): each exactly once if the
+  // cursor is kept.
+  int OrdersGiven() const {
+    absl::MutexLock l(&mu_);
+    return orders_given_;
+  }
+  int Requests() const {
+    absl::MutexLock l(&mu_);
+    return requests_;
+  }
+  int BadTokens() const {
+    absl::MutexLock l(&mu_);
+    return bad_tokens_;
+  }
+
+ private:
+  static MHD_Result Answer(MHD_Connection* c, int status, const std::string& body,
+                           const std::string& cursor) {
+    MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
+                                                      MHD_RESPMEM_MUST_COPY);
+    if (!cursor.empty()) MHD_add_response_header(r, "X-Hotline-Cursor", cursor.c_str());
+    MHD_add_response_header(r, "Content-Type", "text/csv");
+    MHD_Result ret = MHD_queue_response(c, static_cast<unsigned>(status), r);
+    MHD_destroy_response(r);
+    return ret;
+  }
+
+  static MHD_Result Access(void* cls, MHD_Connection* c, const char* url, const char* method,
+                           const char*, const char* upload, size_t* upload_size, void** state) {
+    auto* self = static_cast<Platform*>(cls);
+    if (*state == nullptr) {
+      *state = new std::string;
+      return MHD_YES;
+    }
+    auto* body = static_cast<std::string*>(*state);
+    if (*upload_size > 0) {
+      body->append(upload, *upload_size);
+      *upload_size = 0;
+      return MHD_YES;
+    }
+    const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char* cursor_arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
+    const char* key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+    std::string path(url), verb(method);
+    absl::MutexLock l(&self->mu_);
+    ++self->requests_;
+    if (auth == nullptr || std::string(auth) != absl::StrCat("Bearer ", kPlatformToken)) {
+      ++self->bad_tokens_;
+      return Answer(c, 401, "", "");
+    }
+    if (self->fail_) return Answer(c, 503, "", "");
+    size_t from = 0;
+    if (cursor_arg != nullptr) {
+      int n = 0;
+      if (absl::SimpleAtoi(absl::string_view(cursor_arg).substr(1), &n)) from = n;
+    }
+    if (verb == "GET" && path == "/api/12345/orders") {
+      std::string out =
+          "order_number,received_time,deadline_working_days,due_time,estate,unit_id,category,"
+          "content,caller_name,caller_phone\r\n";
+      for (size_t i = from; i < self->orders_.size(); ++i) {
+        absl::StrAppend(&out, self->orders_[i], "\r\n");
+        ++self->orders_given_;
+      }
+      std::string next = absl::StrCat("o", self->orders_.size());
+      return from >= self->orders_.size() ? Answer(c, 204, "", next) : Answer(c, 200, out, next);
+    }
+    if (verb == "GET" && path == "/api/12345/callbacks") {
+      std::string out = "order_number,result,callback_time\r\n";
+      for (size_t i = from; i < self->callbacks_.size(); ++i) {
+        absl::StrAppend(&out, self->callbacks_[i], "\r\n");
+      }
+      std::string next = absl::StrCat("c", self->callbacks_.size());
+      return from >= self->callbacks_.size() ? Answer(c, 204, "", next) : Answer(c, 200, out, next);
+    }
+    if (verb == "POST" && path == "/api/12345/replies") {
+      self->posts_.push_back({key == nullptr ? "" : key, *body});
+      return Answer(c, 200, "ok", "");
+    }
+    return Answer(c, 404, "", "");
+  }
+
+  static void Completed(void*, MHD_Connection*, void** state, MHD_RequestTerminationCode) {
+    delete static_cast<std::string*>(*state);
+    *state = nullptr;
+  }
+
+  int port_ = 0;
+  MHD_Daemon* daemon_ = nullptr;
+  mutable absl::Mutex mu_;
+  std::vector<std::string> orders_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> callbacks_ ABSL_GUARDED_BY(mu_);
+  std::vector<Post> posts_ ABSL_GUARDED_BY(mu_);
+  bool fail_ ABSL_GUARDED_BY(mu_) = false;
+  int orders_given_ ABSL_GUARDED_BY(mu_) = 0;
+  int requests_ ABSL_GUARDED_BY(mu_) = 0;
+  int bad_tokens_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class HotlineHttpTest : public HotlineTest {
+ protected:
+  void SetUp() override {
+    HotlineTest::SetUp();
+    keys_ = std::make_unique<Keyring>(
+        *Keyring::Parse("intake", absl::StrCat("k1:", absl::Base64Escape(std::string(32, 'k'))),
+                        absl::Base64Escape(std::string(32, 'l'))));
+    service_->set_hotline_keyring(keys_.get());
+    admin_ = TestToken(group_, {"*"}, {"group_admin"}, "admin-1");
+  }
+  v1::SetHotlineEndpointRequest SetRequest(const std::string& url) {
+    v1::SetHotlineEndpointRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    auto* e = req.mutable_endpoint();
+    e->set_city("shenzhen");
+    e->set_base_url(url);
+    e->set_format("csv");
+    e->set_token(kPlatformToken);
+    e->mutable_poll_interval()->set_seconds(300);
+    return req;
+  }
+  grpc::Status Set(const v1::SetHotlineEndpointRequest& req, v1::HotlineEndpoint* out,
+                   const std::string& token = "") {
+    return Call(&Stub::SetHotlineEndpoint, token.empty() ? admin_ : token, req, out);
+  }
+  v1::HotlineEndpoint Endpoint() {
+    v1::GetHotlineEndpointRequest req;
+    req.set_city("shenzhen");
+    v1::HotlineEndpoint out;
+    grpc::Status st = Call(&Stub::GetHotlineEndpoint, admin_, req, &out);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return out;
+  }
+
+  std::unique_ptr<Keyring> keys_;
+  std::string admin_;
+};
+
+// Issue 27 §3 ("an import of orders and an export of replies, as files or an HTTP endpoint
+// the group configures"): the orders a city's platform has are fetched once and become
+// tickets, even with two replicas' jobs racing; the cursor is kept; the government's
+// callbacks come the same way (an unsatisfied one reopening the matter); a reply is posted
+// once, and marked exported only once the platform took it.
+TEST_F(HotlineHttpTest, OrdersAreFetchedOnceAndRepliesPostedOnceWithTwoReplicas) {
+  Platform platform;
+  platform.AddOrder(Order("SZ-H-1"));
+  platform.AddOrder(Order("SZ-H-2"));
+  v1::HotlineEndpoint set;
+  grpc::Status st = Set(SetRequest(platform.Url()), &set);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_TRUE(set.token_set());
+  EXPECT_TRUE(set.token().empty());
+
+  auto other_db = tdb_.Open(intake_migrations());
+  IntakeServiceImpl other(*other_db, *verifier_, *clock_, kPhoneKey);
+  other.set_hotline_keyring(keys_.get());
+  auto race = [&](absl::Time now) {
+    std::atomic<int> total{0};
+    auto run = [&](IntakeServiceImpl& s) {
+      for (int i = 0; i < 5; ++i) {
+        auto n = s.ExchangeHotline(now);
+        ASSERT_TRUE(n.ok()) << n.status();
+        total += *n;
+      }
+    };
+    std::thread ta([&] { run(*service_); }), tb([&] { run(other); });
+    ta.join();
+    tb.join();
+    return total.load();
+  };
+  EXPECT_EQ(race(clock_->Now()), 1);  // one exchange: the next is 5 minutes away
+  EXPECT_EQ(platform.OrdersGiven(), 2);
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE hotline_order LIKE 'SZ-H-%'"), 2);
+  EXPECT_EQ(Outbox("intake.hotline.received"), 2);
+  v1::HotlineEndpoint e = Endpoint();
+  EXPECT_EQ(e.orders_cursor(), "o2");
+  EXPECT_EQ(e.callbacks_cursor(), "c0");
+  EXPECT_EQ(e.failures(), 0);
+  EXPECT_EQ(FromProtoTime(e.last_success_time()), clock_->Now());
+  EXPECT_EQ(FromProtoTime(e.next_exchange_time()), clock_->Now() + absl::Minutes(5));
+  auto received = Events<ev::HotlineOrderEvent>("intake.hotline.received");
+  std::string id = received[0].ticket_id();
+  EXPECT_EQ(Get(id).owner_id(), "hotline:shenzhen");
+
+  // Not yet time: nothing asked. Then one more order; the cursor takes only it.
+  EXPECT_EQ(race(clock_->Now() + absl::Minutes(4)), 0);
+  platform.AddOrder(Order("SZ-H-3"));
+  clock_->Set(clock_->Now() + absl::Minutes(5));
+  v1::HotlineReply reply;
+  ASSERT_TRUE(Call(&Stub::RecordHotlineReply, agent_, ReplyRequest(id), &reply).ok());
+  // The reply is posted by the exchange, not by a file.
+  EXPECT_EQ(race(clock_->Now()), 1);
+  EXPECT_EQ(platform.OrdersGiven(), 3);
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE hotline_order LIKE 'SZ-H-%'"), 3);
+  std::vector<Platform::Post> posts = platform.Posts();
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(posts[0].body, "order_number,reply_time,replied_by,reply"));
+  EXPECT_TRUE(absl::StrContains(posts[0].body, "已派电工更换楼道灯"));
+  EXPECT_FALSE(posts[0].key.empty());
+  EXPECT_EQ(Query("SELECT count(*) FROM hotline_replies WHERE exported_at IS NULL"), 0);
+  v1::ExportHotlineRepliesResponse exported;
+  ASSERT_TRUE(Call(&Stub::ExportHotlineReplies, agent_, ExportRequest(), &exported).ok());
+  EXPECT_EQ(exported.replies_size(), 0);  // sent already
+
+  // The government's callback, unsatisfied, by the same exchange: the supervisor's event.
+  platform.AddCallback("SZ-H-1,不满意,2026-09-30 10:30");
+  clock_->Set(clock_->Now() + absl::Minutes(5));
+  EXPECT_EQ(race(clock_->Now()), 1);
+  EXPECT_EQ(platform.Posts().size(), 1u);  // nothing more to post
+  auto rated = Events<ev::HotlineOrderEvent>("intake.hotline.rated");
+  ASSERT_EQ(rated.size(), 1u);
+  EXPECT_EQ(rated[0].rating(), ev::HOTLINE_RATING_UNSATISFIED);
+  EXPECT_EQ(rated[0].order_number(), "SZ-H-1");
+  EXPECT_EQ(Endpoint().callbacks_cursor(), "c1");
+  EXPECT_EQ(platform.BadTokens(), 0);
+  std::cout << "FIGURE hotline_http_requests " << platform.Requests() << " orders_given "
+            << platform.OrdersGiven() << " posts " << platform.Posts().size() << "\n";
+}
+
+// A platform that fails: retried with backoff (never later than the poll interval), the
+// replies kept until it takes them, a metric counted by city, and past the endpoint's
+// alert_after a duty task (intake.hotline.endpoint_failing, once per estate) — closed
+// (endpoint_recovered) when it works again. Neither the token nor the URL is in a log line,
+// an answer, an event or the idempotency store.
+TEST_F(HotlineHttpTest, AFailingPlatformIsRetriedAndAPersonHearsOfIt) {
+  SetLogLevel(LogLevel::kDebug);
+  ::testing::internal::CaptureStderr();
+  Platform platform;
+  platform.AddOrder(Order("SZ-F-1"));
+  platform.Fail(true);
+  v1::SetHotlineEndpointRequest req = SetRequest(platform.Url());
+  req.mutable_endpoint()->add_estate_ids(estate_);
+  req.mutable_endpoint()->mutable_alert_after()->set_seconds(3600);
+  v1::HotlineEndpoint set;
+  ASSERT_TRUE(Set(req, &set).ok());
+  const int64_t failed_before = Metrics::Global().Counter(
+      "wuye_intake_hotline_exchanges_total{city=\"shenzhen\",outcome=\"failed\"}");
+
+  absl::Time start = clock_->Now();
+  ASSERT_EQ(*service_->ExchangeHotline(start), 1);
+  v1::HotlineEndpoint e = Endpoint();
+  EXPECT_EQ(e.failures(), 1);
+  EXPECT_EQ(e.last_error(), "orders: HTTP 503");
+  EXPECT_EQ(FromProtoTime(e.failing_since()), start);
+  EXPECT_EQ(FromProtoTime(e.next_exchange_time()), start + absl::Minutes(1));
+  EXPECT_EQ(e.orders_cursor(), "");
+  // Backoff: 1, 2, 4 minutes, then the poll interval (5 minutes) at most.
+  absl::Time t = start + absl::Minutes(1);
+  for (absl::Duration want :
+       {absl::Minutes(2), absl::Minutes(4), absl::Minutes(5), absl::Minutes(5)}) {
+    ASSERT_EQ(*service_->ExchangeHotline(t), 1);
+    EXPECT_EQ(FromProtoTime(Endpoint().next_exchange_time()), t + want);
+    t += want;
+  }
+  EXPECT_EQ(Outbox("intake.hotline.endpoint_failing"), 0);  // not an hour yet
+  EXPECT_EQ(Metrics::Global().Counter(
+                "wuye_intake_hotline_exchanges_total{city=\"shenzhen\",outcome=\"failed\"}") -
+                failed_before,
+            5);
+  // An hour of failures: the estate's manager hears of it, once.
+  t = start + absl::Hours(1);
+  ASSERT_EQ(*service_->ExchangeHotline(t), 1);
+  ASSERT_EQ(*service_->ExchangeHotline(t + absl::Minutes(10)), 1);
+  auto failing = Events<ev::HotlineEndpointEvent>("intake.hotline.endpoint_failing");
+  ASSERT_EQ(failing.size(), 1u);
+  EXPECT_EQ(failing[0].city(), "shenzhen");
+  EXPECT_EQ(failing[0].estate_id(), estate_);
+  EXPECT_EQ(FromProtoTime(failing[0].failing_since()), start);
+  EXPECT_EQ(failing[0].last_error(), "orders: HTTP 503");
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE hotline_order = 'SZ-F-1'"), 0);
+
+  // It works again: the order comes, the task is closed, the count starts over.
+  platform.Fail(false);
+  t += absl::Minutes(20);
+  ASSERT_EQ(*service_->ExchangeHotline(t), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE hotline_order = 'SZ-F-1'"), 1);
+  EXPECT_EQ(Outbox("intake.hotline.endpoint_recovered"), 1);
+  e = Endpoint();
+  EXPECT_EQ(e.failures(), 0);
+  EXPECT_FALSE(e.has_failing_since());
+  EXPECT_EQ(e.last_error(), "");
+
+  // A reply the platform refuses stays unexported and is posted again later.
+  auto received = Events<ev::HotlineOrderEvent>("intake.hotline.received");
+  clock_->Set(t);
+  v1::HotlineReply reply;
+  ASSERT_TRUE(
+      Call(&Stub::RecordHotlineReply, agent_, ReplyRequest(received[0].ticket_id()), &reply).ok());
+  platform.Fail(true);
+  t += absl::Minutes(5);
+  ASSERT_EQ(*service_->ExchangeHotline(t), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM hotline_replies WHERE exported_at IS NULL"), 1);
+  platform.Fail(false);
+  t += absl::Minutes(1);
+  ASSERT_EQ(*service_->ExchangeHotline(t), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM hotline_replies WHERE exported_at IS NULL"), 0);
+  EXPECT_EQ(platform.Posts().size(), 1u);
+  std::string logs = ::testing::internal::GetCapturedStderr();
+  SetLogLevel(LogLevel::kInfo);
+  // The URL is the admin's own setting (GetHotlineEndpoint shows it), but no log line, event
+  // or metric holds it; the token is nowhere but sealed.
+  for (const std::string& secret : {std::string(kPlatformToken), platform.Url()}) {
+    EXPECT_FALSE(absl::StrContains(logs, secret)) << secret;
+    EXPECT_EQ(Holding("wuye_outbox", "envelope", secret), 0) << secret;
+    EXPECT_FALSE(absl::StrContains(Metrics::Global().PrometheusText(), secret));
+  }
+  EXPECT_FALSE(absl::StrContains(Endpoint().DebugString(), kPlatformToken));
+  EXPECT_EQ(Holding("wuye_idempotency", "response", kPlatformToken), 0);
+  EXPECT_EQ(Holding("hotline_endpoints", "token_sealed", kPlatformToken), 0);
+  EXPECT_EQ(Holding("hotline_endpoints", "body", kPlatformToken), 0);
+  EXPECT_TRUE(absl::StrContains(logs, "intake.hotline.exchange_failed"));
+}
+
+// The endpoint's RPCs: group admins only; a group sees only its own; bad input is
+// INVALID_ARGUMENT naming the field and changes nothing; a request_id replays.
+TEST_F(HotlineHttpTest, TheEndpointIsTheGroupAdminsAndChecked) {
+  Platform platform;
+  v1::HotlineEndpoint out;
+  for (const std::string& token : {agent_, supervisor_, manager_}) {
+    EXPECT_EQ(Set(SetRequest(platform.Url()), &out, token).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  v1::GetHotlineEndpointRequest get;
+  get.set_city("shenzhen");
+  EXPECT_EQ(Call(&Stub::GetHotlineEndpoint, supervisor_, get, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(&Stub::GetHotlineEndpoint, admin_, get, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  struct Bad {
+    std::function<void(v1::HotlineEndpoint*)> spoil;
+    std::string field;
+  };
+  const std::vector<Bad> bad = {
+      {[](auto* e) { e->set_city("Shen Zhen"); }, "endpoint.city"},
+      {[](auto* e) { e->set_base_url("http://platform.example.gov.cn/api"); }, "endpoint.base_url"},
+      {[](auto* e) { e->set_base_url("ftp://127.0.0.1/api"); }, "endpoint.base_url"},
+      {[](auto* e) { e->set_base_url("https://u:p@platform.example.gov.cn/api"); },
+       "endpoint.base_url"},
+      {[](auto* e) { e->set_base_url("https://platform.example.gov.cn/api?x=1"); },
+       "endpoint.base_url"},
+      {[](auto* e) { e->set_base_url(""); }, "endpoint.base_url"},
+      {[](auto* e) { e->set_format("xml"); }, "endpoint.format"},
+      {[](auto* e) { e->set_token("short"); }, "endpoint.token"},
+      {[](auto* e) { e->set_token("has a space in it, sixteen+"); }, "endpoint.token"},
+      {[](auto* e) { e->mutable_poll_interval()->set_seconds(10); }, "endpoint.poll_interval"},
+      {[](auto* e) { e->mutable_poll_interval()->set_seconds(2 * 86400); },
+       "endpoint.poll_interval"},
+      {[](auto* e) { e->mutable_alert_after()->set_seconds(60); }, "endpoint.alert_after"},
+      {[](auto* e) { e->add_estate_ids("not-an-id"); }, "endpoint.estate_ids"},
+      {[](auto* e) { (*e->mutable_estate_refs())["SZ-NS-01"] = "nope"; }, "endpoint.estate_refs"},
+      {[](auto* e) { e->set_failures(3); }, "endpoint"},
+  };
+  for (const Bad& b : bad) {
+    v1::SetHotlineEndpointRequest req = SetRequest(platform.Url());
+    b.spoil(req.mutable_endpoint());
+    grpc::Status st = Set(req, &out);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << b.field;
+    EXPECT_EQ(Field(st), b.field) << st.error_message();
+    EXPECT_FALSE(absl::StrContains(st.error_message(), kPlatformToken));
+  }
+  v1::SetHotlineEndpointRequest unknown_estate = SetRequest(platform.Url());
+  unknown_estate.mutable_endpoint()->add_estate_ids(NewId(absl::Now()));
+  EXPECT_EQ(Set(unknown_estate, &out).error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::SetHotlineEndpointRequest no_token = SetRequest(platform.Url());
+  no_token.mutable_endpoint()->clear_token();
+  EXPECT_EQ(Field(Set(no_token, &out)), "endpoint.token");  // a new endpoint needs one
+  EXPECT_EQ(Query("SELECT count(*) FROM hotline_endpoints"), 0);
+
+  // Set; a replay answers the same and changes nothing; the same id for another request is
+  // refused.
+  v1::SetHotlineEndpointRequest first = SetRequest(platform.Url());
+  ASSERT_TRUE(Set(first, &out).ok());
+  EXPECT_EQ(out.poll_interval().seconds(), 300);
+  EXPECT_EQ(out.base_url(), platform.Url());
+  v1::HotlineEndpoint replay;
+  ASSERT_TRUE(Set(first, &replay).ok());
+  EXPECT_EQ(replay.DebugString(), out.DebugString());
+  v1::SetHotlineEndpointRequest reused = first;
+  reused.mutable_endpoint()->mutable_poll_interval()->set_seconds(600);
+  EXPECT_EQ(Field(Set(reused, &out)), "request_id");
+  EXPECT_EQ(Endpoint().poll_interval().seconds(), 300);
+  // Changed without the token: the stored one is kept.
+  v1::SetHotlineEndpointRequest slower = SetRequest(platform.Url());
+  slower.mutable_endpoint()->clear_token();
+  slower.mutable_endpoint()->mutable_poll_interval()->set_seconds(600);
+  ASSERT_TRUE(Set(slower, &out).ok());
+  EXPECT_TRUE(out.token_set());
+  ASSERT_EQ(*service_->ExchangeHotline(clock_->Now()), 1);
+  EXPECT_EQ(platform.BadTokens(), 0);
+  EXPECT_EQ(Endpoint().failures(), 0);
+
+  // Another group sees none of it and cannot remove it.
+  std::string other_admin = TestToken(NewId(absl::Now()), {"*"}, {"group_admin"}, "admin-9");
+  EXPECT_EQ(Call(&Stub::GetHotlineEndpoint, other_admin, get, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::RemoveHotlineEndpointRequest remove;
+  remove.set_request_id(NewId(absl::Now()));
+  remove.set_city("shenzhen");
+  v1::RemoveHotlineEndpointResponse removed;
+  EXPECT_EQ(Call(&Stub::RemoveHotlineEndpoint, other_admin, remove, &removed).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(&Stub::RemoveHotlineEndpoint, supervisor_, remove, &removed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(&Stub::RemoveHotlineEndpoint, admin_, remove, &removed).ok());
+  ASSERT_TRUE(Call(&Stub::RemoveHotlineEndpoint, admin_, remove, &removed).ok());  // replay
+  EXPECT_EQ(Query("SELECT count(*) FROM hotline_endpoints"), 0);
+  EXPECT_EQ(*service_->ExchangeHotline(clock_->Now() + absl::Hours(1)), 0);
+
+  // Without sealing keys no endpoint can be set.
+  service_->set_hotline_keyring(nullptr);
+  grpc::Status st = Set(SetRequest(platform.Url()), &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "NO_SEALING_KEYS");
 }
 
 }  // namespace

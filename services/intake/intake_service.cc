@@ -61,7 +61,9 @@ IntakeServiceImpl::IntakeServiceImpl(Db& db, const TokenVerifier& verifier, cons
       rpc_("intake", verifier, clock),
       phone_key_(std::move(phone_key)),
       creations_(db, IntakeStore::kCreateTickets, IntakeStore::CreateTicketsSql(),
-                 &IntakeStore::CreateTicketsParams, kCreateBatch, kCreateWriters) {}
+                 &IntakeStore::CreateTicketsParams, kCreateBatch, kCreateWriters) {
+  PrepareHotlineExchange(db);
+}
 
 ChangeContext IntakeServiceImpl::Change(const RequestContext& rc, std::string reason) {
   ChangeContext c;

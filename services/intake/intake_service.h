@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "services/intake/hotline_format.h"
+#include "services/intake/hotline_http.h"
 #include "services/intake/intake_store.h"
 #include "services/intake/ticket_flow.h"
 #include "shared/auth.h"
@@ -12,9 +14,14 @@
 #include "shared/db.h"
 #include "shared/outbox.h"
 #include "shared/rpc.h"
+#include "shared/sealing.h"
 #include "wuye/intake/v1/intake.grpc.pb.h"
 
 namespace wuye::intake {
+
+struct HotlineEndpointRow;
+// Registers the statements of the HTTP exchange (hotline_exchange.cc) on `db`.
+void PrepareHotlineExchange(Db& db);
 
 // The desk's own writes (taking requests, 12345 orders and their replies): agents, team
 // leads and supervisors.
@@ -66,6 +73,23 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   grpc::Status GetComplaintReplyReport(Ctx*, const v1::GetComplaintReplyReportRequest*,
                                        v1::ComplaintReplyReport*) override;
 
+  // The HTTP form of the 12345 port (hotline_exchange.cc).
+  grpc::Status SetHotlineEndpoint(Ctx*, const v1::SetHotlineEndpointRequest*,
+                                  v1::HotlineEndpoint*) override;
+  grpc::Status GetHotlineEndpoint(Ctx*, const v1::GetHotlineEndpointRequest*,
+                                  v1::HotlineEndpoint*) override;
+  grpc::Status RemoveHotlineEndpoint(Ctx*, const v1::RemoveHotlineEndpointRequest*,
+                                     v1::RemoveHotlineEndpointResponse*) override;
+
+  // The exchange job: up to `batch` endpoints whose time has come at `now`, each fetched
+  // from and posted to once (replicas share them with FOR UPDATE SKIP LOCKED); returns
+  // how many were exchanged with (failed ones included).
+  absl::StatusOr<int> ExchangeHotline(absl::Time now, int batch = 20);
+  // The "intake" ring that seals the endpoints' tokens (not owned; null: no endpoint can
+  // be set, none is exchanged with).
+  void set_hotline_keyring(const Keyring* keys) { hotline_keys_ = keys; }
+  void set_hotline_http(HotlineHttpOptions options) { hotline_http_ = HotlineHttp(options); }
+
   // intake.hotline.due_soon this many working days before a 12345 order's due time
   // (--hotline_due_soon_working_days; default kDefaultHotlineDueSoonDays), for orders
   // imported from now on.
@@ -83,6 +107,20 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   // PERMISSION_DENIED unless the caller owns the ticket or is a supervisor.
   static absl::Status RequireOwnerOrSupervisor(const RequestContext& rc, const v1::Ticket& t);
   static ChangeContext Change(const RequestContext& rc, std::string reason);
+  // hotline_service.cc: the import of a parsed file in `tx`, as the RPC and the HTTP
+  // exchange do it.
+  absl::Status ImportHotlineOrdersTx(pqxx::work& tx, const RequestContext& rc,
+                                     const std::string& city,
+                                     const google::protobuf::Map<std::string, std::string>& refs,
+                                     const HotlineOrders& parsed,
+                                     v1::ImportHotlineOrdersResponse* resp);
+  absl::Status ImportHotlineCallbacksTx(pqxx::work& tx, const RequestContext& rc,
+                                        const std::string& city, const HotlineCallbacks& parsed,
+                                        v1::ImportHotlineCallbacksResponse* resp);
+  // hotline_service.cc: a government callback result recorded on its 12345 order `t`
+  // (locked), reopening it when unsatisfied, with "intake.hotline.rated".
+  absl::Status RecordHotlineRating(pqxx::work& tx, v1::Ticket& t, const HotlineCallbackLine& c,
+                                   ChangeContext change);
   // A simple state change by the owner or a supervisor (answer, close, cancel).
   grpc::Status Step(Ctx* ctx, const char* method, const std::string& request_id,
                     const google::protobuf::Message& req, const std::string& id, absl::Status input,
@@ -96,6 +134,14 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   RpcRunner rpc_;
   std::string phone_key_;
   int hotline_due_soon_days_ = 1;
+  const Keyring* hotline_keys_ = nullptr;
+  HotlineHttp hotline_http_;
+  void ExchangeOne(pqxx::work& tx, const HotlineEndpointRow& row, absl::Time now);
+  // intake.hotline.endpoint_failing / _recovered, once per estate the endpoint covers.
+  void PublishEndpoint(pqxx::work& tx, const std::string& group, const std::string& city,
+                       const v1::HotlineEndpoint& body, const std::string& type,
+                       absl::Time failing_since, int failures, const std::string& last_error,
+                       absl::Time now);
   // CreateTicket's writes, group-committed with their claims and events: up to kCreateBatch
   // calls in one statement, at most kCreateWriters statements at once (the pool's other
   // connections stay free for the other calls and the consumers).
