@@ -9,7 +9,7 @@
 #       (default: build, docs/flamegraph-createticket.svg; needs wuye-intake, intake_bench
 #        and perf — Debian's linux-perf —, as root or with perf_event_paranoid ≤ 1)
 #
-# Tunables: WUYE_BENCH_SECONDS (10) of recording; WUYE_FLAME_FREQ (199) samples per second
+# Tunables: WUYE_BENCH_SECONDS (10) of recording; WUYE_FLAME_FREQ (499) samples per second
 # per thread; WUYE_FLAME_CALLGRAPH (dwarf: stacks unwound from the debug information, as the
 # build keeps no frame pointers; "fp" is cheaper and shallower). The folded stacks are kept
 # beside the SVG's name (.folded). Always stops the server and drops its database.
@@ -20,7 +20,7 @@ build=${1:-build}
 out=${2:-docs/flamegraph-createticket.svg}
 seconds=${WUYE_BENCH_SECONDS:-10}
 clients=${WUYE_BENCH_CLIENTS:-4}
-freq=${WUYE_FLAME_FREQ:-199}
+freq=${WUYE_FLAME_FREQ:-499}
 callgraph=${WUYE_FLAME_CALLGRAPH:-dwarf}
 readonly PG_BIN=/usr/lib/postgresql/15/bin
 say() { printf 'flamegraph: %s\n' "$*" >&2; }
@@ -109,15 +109,17 @@ WUYE_JWT_SECRET=$secret "$bench" --target="127.0.0.1:$port" --threads="$clients"
   --open_duration=1s --rate=10 >"$tmp/bench.json" &
 bench_pid=$!
 sleep 1
-perf record -F "$freq" "${cg[@]}" -p "$server_pid" -o "$tmp/perf.data" -- sleep "$seconds" \
+# System-wide (-a), then only the server's samples: on this VM, `perf record -p` attached to
+# a running process records no samples.
+perf record -F "$freq" "${cg[@]}" -a -o "$tmp/perf.data" -- sleep "$seconds" \
   >"$tmp/perf.log" 2>&1 || { cat "$tmp/perf.log" >&2; die "perf record failed"; }
 wait "$bench_pid" || die "intake_bench failed ($(tail -c 300 "$tmp/bench.json"))"
 rate=$(python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["create_ticket_per_s"])' "$tmp/bench.json")
 say "folding the samples (perf script)"
-perf script -i "$tmp/perf.data" 2>/dev/null >"$tmp/perf.txt"
+perf script -i "$tmp/perf.data" --pid="$server_pid" 2>/dev/null >"$tmp/perf.txt"
 python3 scripts/flamegraph.py --fold-only "$tmp/perf.txt" >"${out%.svg}.folded"
 python3 scripts/flamegraph.py --folded "${out%.svg}.folded" \
   --title "wuye-intake during CreateTicket, closed loop, $clients clients" \
-  --subtitle "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $load, $rate calls/s; perf record -F $freq ($callgraph stacks) of the server's threads, ${seconds}s" \
+  --subtitle "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $load, $rate calls/s; perf record -a -F $freq ($callgraph stacks), the server's threads, ${seconds}s" \
   >"$out"
 say "wrote $out ($(wc -c <"$out") bytes) and ${out%.svg}.folded"
