@@ -19,6 +19,16 @@
 # (e.g. "intake billing") to measure just those parts (directory, bus, a service's name,
 # gateway) after the pgbench baseline.
 #
+# Intake and billing (issue #28): each service's write figure has, as its baseline, pgbench
+# running that call's own SQL (CreateTicket's one statement, RecordPayment's transaction), a
+# script the service's bench writes from the same code (shared/bench_support.h), with the same
+# clients for the same time on the service's database after its run, the server stopped.
+# Intake also gives the server's CPU per CreateTicket against an empty call's (health Check),
+# the open loop at 1000/s quiet and with a CPU hog pinned to one core (WUYE_BENCH_BUSY=0: no
+# hog; the bus's latency at 500/s likewise), and the open loop at half and at twice its
+# closed-loop capacity (accepted calls' p99, refusals). `make flamegraph` draws where
+# CreateTicket's CPU goes (scripts/flamegraph.sh).
+#
 # The gateway part starts a directory and a wuye-gateway in front of it and measures a
 # directory read direct over gRPC and through the gateway (Connect JSON and binary), the
 # same clients for the same time (services/gateway/gateway_bench.cc).

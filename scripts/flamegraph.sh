@@ -12,7 +12,7 @@
 # Tunables: WUYE_BENCH_SECONDS (10) of recording; WUYE_FLAME_FREQ (499) samples per second
 # per thread; WUYE_FLAME_CALLGRAPH (dwarf: stacks unwound from the debug information, as the
 # build keeps no frame pointers; "fp" is cheaper and shallower). The folded stacks are kept
-# beside the SVG's name (.folded). Always stops the server and drops its database.
+# in .bench/. Always stops the server and its Redis and drops its database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -117,9 +117,11 @@ wait "$bench_pid" || die "intake_bench failed ($(tail -c 300 "$tmp/bench.json"))
 rate=$(python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["create_ticket_per_s"])' "$tmp/bench.json")
 say "folding the samples (perf script)"
 perf script -i "$tmp/perf.data" --pid="$server_pid" 2>/dev/null >"$tmp/perf.txt"
-python3 scripts/flamegraph.py --fold-only "$tmp/perf.txt" >"${out%.svg}.folded"
-python3 scripts/flamegraph.py --folded "${out%.svg}.folded" \
+mkdir -p .bench
+folded=.bench/$(basename "${out%.svg}")-$(date -u +%Y%m%dT%H%M%SZ).folded
+python3 scripts/flamegraph.py --fold-only "$tmp/perf.txt" >"$folded"
+python3 scripts/flamegraph.py --folded "$folded" \
   --title "wuye-intake during CreateTicket, closed loop, $clients clients" \
   --subtitle "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $load, $rate calls/s; perf record -a -F $freq ($callgraph stacks), the server's threads, ${seconds}s" \
   >"$out"
-say "wrote $out ($(wc -c <"$out") bytes) and ${out%.svg}.folded"
+say "wrote $out ($(wc -c <"$out") bytes); the folded stacks in $folded"
