@@ -335,7 +335,7 @@ nlohmann::json PaymentFigure(bool* failed) {
 
 // The unit `n` (1..) of the script's units, as SQL (n an expression) and as text (n a number).
 std::string ScriptUnitSql(const std::string& n) {
-  return absl::StrCat("('00000000-0000-7000-8000-' || lpad(to_hex(", n, "), 12, '0'))");
+  return absl::StrCat("('00000000-0000-7000-8000-' || lpad(to_hex(", n, "::int), 12, '0'))");
 }
 std::string ScriptUnit(int n) {
   char hex[13];
