@@ -35,6 +35,10 @@ def load(name, part=None):
         return None
 
 
+def ms(value):
+    return "-" if value is None else f"{value:.1f} ms"
+
+
 def goal(value, ok, text):
     return f"{text} {'✓' if ok else '✗'}" if value == value else text  # NaN: not measured
 
@@ -60,19 +64,19 @@ if (d := load("intake")) is not None:
 
     p99 = o["p99_ms"] if o["p99_ms"] is not None else float("nan")
     row(f"intake CreateTicket at {o['offered_per_s']:.0f}/s offered",
-        f"p50 {o['p50_ms'] or 0:.1f} ms, p99 {p99:.1f} ms{refused(o)}",
+        f"p50 {ms(o['p50_ms'])}, p99 {ms(o['p99_ms'])}{refused(o)}",
         goal(p99, p99 <= 20 and not o.get("refused"), "goal p99 ≤ 20 ms"))
     if b := d.get("open_loop_busy"):
         p99 = b["p99_ms"] if b["p99_ms"] is not None else float("nan")
         row(f"  the same, a CPU hog on CPU {b['hog_cpu']}",
-            f"p50 {b['p50_ms'] or 0:.1f} ms, p99 {p99:.1f} ms{refused(b)}",
+            f"p50 {ms(b['p50_ms'])}, p99 {ms(b['p99_ms'])}{refused(b)}",
             goal(p99, p99 <= 20 and not b.get("refused"), "goal p99 ≤ 20 ms"))
     if ov := d.get("overload"):
         h, t = ov["half"], ov["twice"]
         r = ov["accepted_p99_ratio"] if ov["accepted_p99_ratio"] is not None else float("nan")
         row(f"intake CreateTicket offered 2× capacity ({t['offered_per_s']:.0f}/s)",
-            f"{t['calls_per_s']:.0f} /s accepted, p99 {t['p99_ms']:.1f} ms",
-            f"at half ({h['offered_per_s']:.0f}/s) p99 {h['p99_ms']:.1f} ms", r)
+            f"{t['calls_per_s']:.0f} /s accepted, p99 {ms(t['p99_ms'])}",
+            f"at half ({h['offered_per_s']:.0f}/s) p99 {ms(h['p99_ms'])}", r)
         row("  goal", goal(r, r <= 3, "accepted p99 ≤ 3× half load's"))
         refused_p99 = t["refused_p99_ms"]
         row("  refused RESOURCE_EXHAUSTED",
@@ -101,7 +105,7 @@ if (d := load("billing")) is not None:
         if own is not None and own.get("tps"):
             r = rate / own["tps"]
             row(f"billing RecordPayment, closed loop, {p['threads']} clients",
-                f"{rate:.0f} /s, p99 {p['p99_ms']:.1f} ms",
+                f"{rate:.0f} /s, p99 {ms(p['p99_ms'])}",
                 f"pgbench, its own transaction {own['tps']:.0f} tps", r)
             row("  goal", goal(r, r >= 0.5, "≥ 0.5"))
         else:
