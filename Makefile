@@ -8,7 +8,7 @@ IMAGE_TAG ?= 0.1.0
 CMAKE_GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 SOURCES    = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: all deps configure build test test-asan demo bench chaos scale images fuzz up down status fmt lint clean \
+.PHONY: all deps configure build test test-asan demo bench flamegraph chaos scale images fuzz up down status fmt lint clean \
         proto-lint proto-breaking web-clients console console-dev
 
 all: build
@@ -43,6 +43,11 @@ demo: build
 
 bench: build
 	@scripts/bench.sh $(BUILD)
+
+# perf's samples of wuye-intake during the CreateTicket closed loop, drawn as
+# docs/flamegraph-createticket.svg (scripts/flamegraph.sh; needs linux-perf).
+flamegraph: build
+	@scripts/flamegraph.sh $(BUILD)
 
 # Flows across the suite, every service as two replicas, while replicas are killed and Redis
 # and PostgreSQL restarted, on a suite of its own; prints lost / twice / ledger imbalance /

@@ -19,6 +19,16 @@
 # (e.g. "intake billing") to measure just those parts (directory, bus, a service's name,
 # gateway) after the pgbench baseline.
 #
+# Intake and billing (issue #28): each service's write figure has, as its baseline, pgbench
+# running that call's own SQL (CreateTicket's one statement, RecordPayment's transaction), a
+# script the service's bench writes from the same code (shared/bench_support.h), with the same
+# clients for the same time on the service's database after its run, the server stopped.
+# Intake also gives the server's CPU per CreateTicket against an empty call's (health Check),
+# the open loop at 1000/s quiet and with a CPU hog pinned to one core (WUYE_BENCH_BUSY=0: no
+# hog; the bus's latency at 500/s likewise), and the open loop at half and at twice its
+# closed-loop capacity (accepted calls' p99, refusals). `make flamegraph` draws where
+# CreateTicket's CPU goes (scripts/flamegraph.sh).
+#
 # The gateway part starts a directory and a wuye-gateway in front of it and measures a
 # directory read direct over gRPC and through the gateway (Connect JSON and binary), the
 # same clients for the same time (services/gateway/gateway_bench.cc).
@@ -43,6 +53,7 @@ die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 server_bin=$build/services/directory/wuye-directory
 bench_bin=$build/services/directory/directory_bench
 for bin in "$server_bin" "$bench_bin"; do
+  wanted directory || break  # only the directory part needs them
   [[ -x "$bin" ]] || die "$bin not found; build first (make build, or cmake --build $build --target directory_bench wuye-directory)"
 done
 for tool in pgbench psql; do
@@ -232,7 +243,8 @@ if [[ -x "$bus_bin" ]] && wanted bus; then
   echo
   printf '%-34s %-22s %-34s %s\n' "redis-benchmark XADD (-P 16)" "${rb:-?} /s" "-" "-"
   "$bus_bin" --bench_pg_url="$(db_url "$bus_db")" --bench_redis_addr="$redis_addr" \
-    --seconds="$seconds" --json_out="$out_dir/bus-$stamp.json" || bench_rc=$?
+    --seconds="$seconds" --busy="$( [[ "${WUYE_BENCH_BUSY:-1}" == 0 ]] && echo false || echo true)" \
+    --json_out="$out_dir/bus-$stamp.json" || bench_rc=$?
 fi
 # ---- 5. every other service, each a real process on its own database ----------------------
 # They share a private Redis (no persistence, emptied after each service) so that their
@@ -280,6 +292,31 @@ start_service() {  # NAME [VAR=value...]
   say "$name on 127.0.0.1:$svc_port (database $db, log $log), idle RSS $((rss_kib / 1024)) MiB"
 }
 
+# The baseline of a service's write figure: pgbench running the very statements one call
+# makes (a script its bench wrote: shared/bench_support.h), the same clients, for the same
+# time, on the service's database after its run. Writes OUT_DIR/NAME-pgbench-STAMP.json.
+statement_pgbench() {  # NAME URL SCRIPT
+  local name=$1 url=$2 script=$3 out tps lat failed
+  [[ -s "$script" ]] || { say "$name: no pgbench script written"; bench_rc=1; return 0; }
+  say "pgbench: $name's own statements ($script), $clients clients, ${seconds}s"
+  if ! out=$("$PG_BIN/pgbench" -n -M prepared -D run="$RANDOM$RANDOM" -D seq=0 -f "$script" \
+      -c "$clients" -j "$threads" -T "$seconds" "$url" 2>&1); then
+    printf '%s\n' "$out" | tail -n 5 >&2
+    say "$name: pgbench failed on its script"
+    bench_rc=1
+    return 0
+  fi
+  tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -n1)
+  lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' <<<"$out" | head -n1)
+  failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out" | head -n1)
+  printf '{"tps": %s, "latency_ms": %s, "clients": %s, "failed": %s, "script": "%s"}\n' \
+    "${tps:-0}" "${lat:-0}" "$clients" "${failed:-0}" "$script" >"$out_dir/$name-pgbench-$stamp.json"
+  [[ -n "$tps" && "${failed:-0}" == 0 ]] || { printf '%s\n' "$out" | tail -n 5 >&2; bench_rc=1; }
+}
+# WUYE_BENCH_BUSY=0: no busy variant (a CPU hog pinned to one core) of the latency figures.
+busy=true
+[[ "${WUYE_BENCH_BUSY:-1}" == 0 ]] && busy=""
+
 # The other services of services.txt that have a bench (services/<name>/<name>_bench);
 # directory's was measured above, against its own server.
 service_benches=()
@@ -310,23 +347,42 @@ for name in "${service_benches[@]}"; do
   case $name in
     intake)
       start_service intake WUYE_INTAKE_PHONE_KEY="$(head -c 32 /dev/urandom | base64)"
+      intake_pid=$svc_pid
       # Intake takes tickets only for estates it knows (from directory's events): one here.
       bench_group=$(cat /proc/sys/kernel/random/uuid) bench_estate=$(cat /proc/sys/kernel/random/uuid)
-      "$PG_BIN/psql" "$(db_url "bench_intake_$$")" -X -q -v ON_ERROR_STOP=1 -c \
+      intake_url=$(db_url "bench_intake_$$")
+      "$PG_BIN/psql" "$intake_url" -X -q -v ON_ERROR_STOP=1 -c \
         "INSERT INTO estates VALUES ('$bench_estate', '$bench_group', 0, '', 0)" >/dev/null
-      say "intake_bench: CreateTicket closed loop, then open loop at 1000/s"
+      say "intake_bench: CreateTicket closed loop (and the server's CPU per call), health Check, open loop at 1000/s${busy:+ quiet and busy}, then at half and twice the capacity"
       "$build/services/intake/intake_bench" --target="127.0.0.1:$svc_port" --threads="$clients" \
-        --group_id="$bench_group" --estate_id="$bench_estate" \
+        --group_id="$bench_group" --estate_id="$bench_estate" --server_pid="$intake_pid" \
         --closed_duration="${seconds}s" --open_duration="${seconds}s" --rate=1000 \
-        --pgbench_tps="$pg_tps" >"$json" || bench_rc=$? ;;
+        --busy="${busy:-false}" --overload --pgbench_tps="$pg_tps" >"$json" || bench_rc=$?
+      # The baseline: pgbench running the statement one CreateTicket makes, on intake's own
+      # database as the bench left it, with the server stopped (its relay would otherwise
+      # publish pgbench's events).
+      "$build/services/intake/intake_bench" --pgbench_script="$out_dir/createticket-$stamp.sql" \
+        --pg_url="$intake_url" --group_id="$bench_group" --estate_id="$bench_estate" \
+        --jwt_secret="$secret" || bench_rc=$?
+      stop_services
+      statement_pgbench intake "$intake_url" "$out_dir/createticket-$stamp.sql" ;;
     billing)
       start_service billing
+      billing_url=$(db_url "bench_billing_$$")
       # RecordPayment is offered above what it can take, so the rate answered is its capacity.
       say "billing_bench: bare INSERT … SELECT vs the billing run over ${WUYE_BENCH_UNITS:-1000000} units, RecordPayment offered 3000/s"
       "$build/services/billing/billing_bench" --pg_url="$admin_url" \
         --units="${WUYE_BENCH_UNITS:-1000000}" --target="127.0.0.1:$svc_port" \
-        --billing_pg_url="$(db_url "bench_billing_$$")" --rate=3000 --threads=16 \
-        --duration="${seconds}s" >"$json" || bench_rc=$? ;;
+        --billing_pg_url="$billing_url" --rate=3000 --threads=16 \
+        --duration="${seconds}s" >"$json" || bench_rc=$?
+      say "billing_bench: RecordPayment, closed loop, $clients clients"
+      "$build/services/billing/billing_bench" --units=0 --target="127.0.0.1:$svc_port" \
+        --billing_pg_url="$billing_url" --closed --threads="$clients" \
+        --duration="${seconds}s" >"$out_dir/billing-closed-$stamp.json" || bench_rc=$?
+      "$build/services/billing/billing_bench" --units=0 --billing_pg_url="$billing_url" \
+        --pgbench_script="$out_dir/recordpayment-$stamp.sql" || bench_rc=$?
+      stop_services
+      statement_pgbench billing "$billing_url" "$out_dir/recordpayment-$stamp.sql" ;;
     eldercare)
       start_service directory WUYE_INTAKE_PHONE_KEY="$(head -c 32 /dev/urandom | base64)"
       dir_port=$svc_port

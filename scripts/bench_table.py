@@ -24,10 +24,10 @@ def row(figure, value, baseline="-", ratio=None):
     rows.append({"figure": figure, "value": value, "baseline": baseline, "ratio": ratio})
 
 
-def load(name):
+def load(name, part=None):
     if name not in expected:
         return None
-    path = out_dir / f"{name}-{stamp}.json"
+    path = out_dir / (f"{name}-{stamp}.json" if part is None else f"{name}-{part}-{stamp}.json")
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -35,14 +35,54 @@ def load(name):
         return None
 
 
+def ms(value):
+    return "-" if value is None else f"{value:.1f} ms"
+
+
+def goal(value, ok, text):
+    return f"{text} {'✓' if ok else '✗'}" if value == value else text  # NaN: not measured
+
+
 if (d := load("intake")) is not None:
     cps = d["create_ticket_per_s"]
-    row("intake CreateTicket, closed loop", f"{cps:.0f} /s", f"pgbench INSERT {pg_tps:.0f} tps",
-        cps / pg_tps if pg_tps else None)
+    own = load("intake", "pgbench")
+    if own is not None and own.get("tps"):
+        r = cps / own["tps"]
+        row(f"intake CreateTicket, closed loop, {d['closed_loop']['threads']} clients", f"{cps:.0f} /s",
+            f"pgbench, its own statement {own['tps']:.0f} tps", r)
+        row("  goal", goal(r, r >= 0.6, "≥ 0.6"))
+    row("  the same against pgbench's one-row INSERT", f"{cps:.0f} /s",
+        f"pgbench INSERT {pg_tps:.0f} tps", cps / pg_tps if pg_tps else None)
+    if c := d.get("server_cpu"):
+        r = c["ratio"] if c["ratio"] is not None else float("nan")
+        row("intake server CPU per CreateTicket", f"{c['create_ticket_us_per_call']:.0f} µs",
+            f"per empty call (health) {c['empty_call_us_per_call']:.0f} µs", r)
+        row("  goal", goal(r, r <= 3, "≤ 3×"))
     o = d["open_loop"]
+    def refused(r):
+        return f", {r['refused']} refused" if r.get("refused") else ""
+
+    p99 = o["p99_ms"] if o["p99_ms"] is not None else float("nan")
     row(f"intake CreateTicket at {o['offered_per_s']:.0f}/s offered",
-        f"p50 {d['create_ticket_p50_ms_at_offered']:.1f} ms, p99 "
-        f"{d['create_ticket_p99_ms_at_offered']:.1f} ms", "goal p99 ≤ 20 ms")
+        f"p50 {ms(o['p50_ms'])}, p99 {ms(o['p99_ms'])}{refused(o)}",
+        goal(p99, p99 <= 20 and not o.get("refused"), "goal p99 ≤ 20 ms"))
+    if b := d.get("open_loop_busy"):
+        p99 = b["p99_ms"] if b["p99_ms"] is not None else float("nan")
+        row(f"  the same, a CPU hog on CPU {b['hog_cpu']}",
+            f"p50 {ms(b['p50_ms'])}, p99 {ms(b['p99_ms'])}{refused(b)}",
+            goal(p99, p99 <= 20 and not b.get("refused"), "goal p99 ≤ 20 ms"))
+    if ov := d.get("overload"):
+        h, t = ov["half"], ov["twice"]
+        r = ov["accepted_p99_ratio"] if ov["accepted_p99_ratio"] is not None else float("nan")
+        row(f"intake CreateTicket offered 2× capacity ({t['offered_per_s']:.0f}/s)",
+            f"{t['calls_per_s']:.0f} /s accepted, p99 {ms(t['p99_ms'])}",
+            f"at half ({h['offered_per_s']:.0f}/s) p99 {ms(h['p99_ms'])}", r)
+        row("  goal", goal(r, r <= 3, "accepted p99 ≤ 3× half load's"))
+        refused_p99 = t["refused_p99_ms"]
+        row("  refused RESOURCE_EXHAUSTED",
+            f"{t['refused']} of {t['ok_calls'] + t['failed_calls']}"
+            + (f", p99 {refused_p99:.1f} ms" if refused_p99 is not None and t["refused"] else ""),
+            f"other errors: {t['other_errors']}" + (" (a problem)" if t["other_errors"] else ""))
 if (d := load("billing")) is not None:
     if r := d.get("billing_run"):
         row(f"billing run, {r['units']:,} units", f"{r['billing_run_s']:.1f} s",
@@ -54,11 +94,23 @@ if (d := load("billing")) is not None:
     if p := d.get("record_payment"):
         rate = p["record_payment_per_s"]
         if rate < 0.95 * p["offered_per_s"]:  # above capacity: the latency is the queue's
-            figure, value = "billing RecordPayment capacity", f"{rate:.0f} /s"
+            figure, value = f"billing RecordPayment capacity ({p['threads']} clients)", f"{rate:.0f} /s"
         else:
             figure = f"billing RecordPayment at {p['offered_per_s']:.0f}/s offered"
             value = f"{rate:.0f} /s, p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms"
         row(figure, value, f"pgbench INSERT {pg_tps:.0f} tps", rate / pg_tps if pg_tps else None)
+    closed, own = load("billing", "closed"), load("billing", "pgbench")
+    if closed is not None and (p := closed.get("record_payment")):
+        rate = p["record_payment_per_s"]
+        if own is not None and own.get("tps"):
+            r = rate / own["tps"]
+            row(f"billing RecordPayment, closed loop, {p['threads']} clients",
+                f"{rate:.0f} /s, p99 {ms(p['p99_ms'])}",
+                f"pgbench, its own transaction {own['tps']:.0f} tps", r)
+            row("  goal", goal(r, r >= 0.5, "≥ 0.5"))
+        else:
+            row(f"billing RecordPayment, closed loop, {p['threads']} clients", f"{rate:.0f} /s",
+                "pgbench, its own transaction: not measured")
 if (d := load("eldercare")) is not None:
     row(f"eldercare health-card reads at {d['offered_per_s']:.0f}/s offered",
         f"{d['reads_per_s']:.0f} /s, p50 {d['p50_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms")

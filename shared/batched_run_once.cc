@@ -72,6 +72,33 @@ std::string ComposeOnceStatement(const std::string& ctes) {
   return sql;
 }
 
+std::vector<std::string> OnceParams(pqxx::transaction_base& tx,
+                                    absl::Span<OnceCall* const> written) {
+  std::vector<std::string> groups, request_ids, methods, hashes, answers, subjects;
+  std::vector<std::string> e_call, e_id, e_type, e_envelope;
+  for (size_t i = 0; i < written.size(); ++i) {
+    const OnceCall& c = *written[i];
+    groups.push_back(c.key.group);
+    request_ids.push_back(c.key.request_id);
+    methods.push_back(c.key.method);
+    hashes.push_back(tx.esc_raw(c.request_hash));
+    answers.push_back(tx.esc_raw(c.answer));
+    subjects.push_back(c.key.caller != nullptr ? c.key.caller->subject : std::string());
+    for (const auto& e : c.events) {
+      e_call.push_back(std::to_string(i + 1));
+      e_id.push_back(e.event_id());
+      e_type.push_back(e.type());
+      e_envelope.push_back(tx.esc_raw(e.SerializeAsString()));
+    }
+  }
+  std::vector<std::string> values;
+  for (const auto* column : {&groups, &request_ids, &methods, &hashes, &answers, &subjects,
+                             &e_call, &e_id, &e_type, &e_envelope}) {
+    values.push_back(PgArray(*column));
+  }
+  return values;
+}
+
 absl::Status WriteOnceBatch(Db& db, const std::string& statement, absl::Span<OnceCall* const> batch,
                             const std::function<std::vector<std::string>(
                                 pqxx::transaction_base&, absl::Span<OnceCall* const>)>& params) {
@@ -88,28 +115,8 @@ absl::Status WriteOnceBatch(Db& db, const std::string& statement, absl::Span<Onc
       c->claimed = false;
       if (keys.emplace(c->key.group, c->key.request_id).second) written.push_back(c);
     }
-    std::vector<std::string> groups, request_ids, methods, hashes, answers, subjects;
-    std::vector<std::string> e_call, e_id, e_type, e_envelope;
-    for (size_t i = 0; i < written.size(); ++i) {
-      const OnceCall& c = *written[i];
-      groups.push_back(c.key.group);
-      request_ids.push_back(c.key.request_id);
-      methods.push_back(c.key.method);
-      hashes.push_back(tx.esc_raw(c.request_hash));
-      answers.push_back(tx.esc_raw(c.answer));
-      subjects.push_back(c.key.caller != nullptr ? c.key.caller->subject : std::string());
-      for (const auto& e : c.events) {
-        e_call.push_back(std::to_string(i + 1));
-        e_id.push_back(e.event_id());
-        e_type.push_back(e.type());
-        e_envelope.push_back(tx.esc_raw(e.SerializeAsString()));
-      }
-    }
     std::vector<std::string> values = params(tx, written);
-    for (const auto* column : {&groups, &request_ids, &methods, &hashes, &answers, &subjects,
-                               &e_call, &e_id, &e_type, &e_envelope}) {
-      values.push_back(PgArray(*column));
-    }
+    for (std::string& v : OnceParams(tx, written)) values.push_back(std::move(v));
     pqxx::result claimed = tx.exec_prepared(statement, pqxx::prepare::make_dynamic_params(values));
     for (const auto& row : claimed) {
       const int64_t call = row[0].as<int64_t>();

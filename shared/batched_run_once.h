@@ -52,6 +52,11 @@ std::string ComposeOnceStatement(const std::string& ctes);
 // The highest $n that `sql` names outside quotes and comments (0 for none).
 int HighestParameter(const std::string& sql);
 
+// The values of the platform's own parameters of ComposeOnceStatement ($n+1..$n+10) for the
+// calls written, in order (WriteOnceBatch binds them after the service's).
+std::vector<std::string> OnceParams(pqxx::transaction_base& tx,
+                                    absl::Span<OnceCall* const> written);
+
 // Writes `batch` with the prepared statement `statement` (ComposeOnceStatement), the
 // service's parameters being `params(tx, calls)` for the calls written: each request_id once
 // (the first of a request_id twice in the batch is written; the other replays), in key order.

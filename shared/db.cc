@@ -223,6 +223,14 @@ void Db::Prepare(std::string name, std::string sql) {
   statements_.emplace_back(std::move(name), std::move(sql));
 }
 
+std::string Db::PreparedSql(const std::string& name) {
+  std::lock_guard lock(mu_);
+  for (const auto& [known, sql] : statements_) {
+    if (known == name) return sql;
+  }
+  return "";
+}
+
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Db::Connect() {
   try {
     auto conn = std::make_unique<pqxx::connection>(ConnectionUrl(options_, "wuye"));

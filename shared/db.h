@@ -72,6 +72,9 @@ class Db {
   // Registers a named statement; every connection prepares all of them before its next use
   // (stores register theirs when they are built). A name registered before is ignored.
   void Prepare(std::string name, std::string sql);
+  // The SQL registered under `name`, or "" when none is (for the benches, which replay a
+  // call's statements with pgbench).
+  std::string PreparedSql(const std::string& name);
 
   // Runs `body` in a transaction and commits if it returns OK; rolls back otherwise.
   // Serialization failures and deadlocks are retried; a connection lost before COMMIT is

@@ -13,7 +13,19 @@
 //     database). Open loop: --threads client threads, each with its own channel, send at a
 //     fixed total --rate for --duration; a call's latency counts from when it was due, so a
 //     slow server shows as latency, not as fewer calls offered. Every call has its own
-//     request_id and external transaction number.
+//     request_id and external transaction number. With --closed, a closed loop instead:
+//     --threads clients, each one call in flight, for --duration (its capacity with that
+//     many clients, the figure compared with pgbench running the same transaction).
+//
+//  3. --pgbench_script=PATH: writes the transaction one RecordPayment runs (for a unit with no
+//     open bill, as in figure 2: the request_id's claim, the unit read and its lock, the
+//     external transaction looked up, the open bills locked, the payment, the ledger
+//     transaction and its entries — migration 012's statement trigger keeps the unit's
+//     balance —, the event, the stored answer; BEGIN … COMMIT), each statement's SQL taken
+//     from the store that registers it and its parameters those of a sample payment, as a
+//     pgbench script over --payment_units units it seeds into --billing_pg_url (patterned
+//     ids, so that the script picks one at random), fresh ids in every transaction
+//     (shared/bench_support.h says how to run it); then exits.
 //
 // Token: minted for a fresh group from --jwt_secret (or WUYE_JWT_SECRET), or taken from
 // WUYE_BENCH_TOKEN together with --group (the token's group).
@@ -31,6 +43,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <string>
@@ -46,6 +59,12 @@
 #include "services/billing/billing_jobs.h"
 #include "services/billing/billing_store.h"
 #include "shared/auth.h"
+#include "shared/bench_support.h"
+#include "shared/idempotency.h"
+#include "shared/outbox.h"
+#include "shared/proto_time.h"
+#include "services/billing/billing.h"
+#include "wuye/events/v1/billing_events.pb.h"
 #include "shared/clock.h"
 #include "shared/db.h"
 #include "shared/ids.h"
@@ -65,6 +84,10 @@ ABSL_FLAG(double, rate, 500, "RecordPayment calls offered per second, in total")
 ABSL_FLAG(int, threads, 8, "client threads of the RecordPayment figure");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(5), "how long the RecordPayment figure runs");
 ABSL_FLAG(int, payment_units, 200, "units the payments spread over");
+ABSL_FLAG(bool, closed, false,
+          "RecordPayment in a closed loop instead: each of --threads clients one call in flight");
+ABSL_FLAG(std::string, pgbench_script, "",
+          "write one RecordPayment's transaction as a pgbench script to this file, and exit");
 
 namespace {
 
@@ -249,8 +272,15 @@ nlohmann::json PaymentFigure(bool* failed) {
       auto stub = v1::BillingService::NewStub(NewChannel(target));
       // Each thread's arrivals are evenly spread and offset from the others'.
       auto due = start + interval * t / threads;
-      for (long seq = 0; due < start + duration; ++seq, due += interval) {
-        std::this_thread::sleep_until(due);
+      const bool closed = absl::GetFlag(FLAGS_closed);
+      for (long seq = 0; closed ? SteadyClock::now() < start + duration : due < start + duration;
+           ++seq, due += interval) {
+        if (closed) {
+          if (seq == 0) std::this_thread::sleep_until(start);
+          due = SteadyClock::now();
+        } else {
+          std::this_thread::sleep_until(due);
+        }
         v1::RecordPaymentRequest req;
         req.set_request_id(absl::StrCat("bench-", run, "-", t, "-", seq));
         auto* p = req.mutable_payment();
@@ -291,12 +321,152 @@ nlohmann::json PaymentFigure(bool* failed) {
     return all[i];
   };
   *failed = errors.load() > 0;
-  nlohmann::json out = {{"offered_per_s", rate}, {"record_payment_per_s", ok.load() / seconds},
+  nlohmann::json out = {{"offered_per_s", absl::GetFlag(FLAGS_closed) ? 0.0 : rate},
+                        {"closed_loop", absl::GetFlag(FLAGS_closed)},
+                        {"record_payment_per_s", ok.load() / seconds},
                         {"ok", ok.load()},       {"errors", errors.load()},
                         {"p50_ms", pct(0.5)},    {"p99_ms", pct(0.99)},
                         {"threads", threads},    {"seconds", seconds}};
   if (!error.empty()) out["first_error"] = error;
   return out;
+}
+
+// ---- 3. the pgbench script of one RecordPayment -------------------------------------------
+
+// The unit `n` (1..) of the script's units, as SQL (n an expression) and as text (n a number).
+std::string ScriptUnitSql(const std::string& n) {
+  return absl::StrCat("('00000000-0000-7000-8000-' || lpad(to_hex(", n, "::int), 12, '0'))");
+}
+std::string ScriptUnit(int n) {
+  char hex[13];
+  std::snprintf(hex, sizeof hex, "%012x", n);
+  return absl::StrCat("00000000-0000-7000-8000-", hex);
+}
+
+void WritePgbenchScript(const std::string& url, const std::string& path) {
+  namespace billing = ::wuye::billing;
+  const int unit_count = std::max(1, absl::GetFlag(FLAGS_payment_units));
+  const std::string group = wuye::NewId(absl::Now()), estate = wuye::NewId(absl::Now());
+  wuye::DbOptions options;
+  options.url = url;
+  options.pool_size = 1;
+  auto db = wuye::Db::Open(options);
+  if (!db.ok()) Fatal(absl::StrCat("--billing_pg_url: ", db.status().ToString()));
+  billing::BillingStore store(**db);  // registers the statements whose SQL is taken below
+  wuye::PrepareIdempotency(**db);
+  wuye::Outbox outbox(**db, "billing");
+
+  const absl::Time now = absl::Now();
+  const std::string unit = ScriptUnit(1);
+  const std::string request_id = absl::StrCat("bench-pgbench-", wuye::NewId(now));
+  const std::string payment_id = wuye::NewId(now);
+  const std::string txn_no = absl::StrCat("BENCH", wuye::NewId(now).substr(24), "-0-0");
+  const std::string ledger_txn = "00000000-0000-4000-8000-00000000fee1";  // :id from \gset
+  const int64_t amount = 3500;
+  const auto method = v1::PAYMENT_METHOD_WECHAT_PAY;
+  const std::string micros = std::to_string(absl::ToUnixMicros(now));
+  const std::string method_n = std::to_string(static_cast<int>(method));
+
+  v1::RecordPaymentRequest req;
+  req.set_request_id(request_id);
+  auto* in = req.mutable_payment();
+  in->set_unit_id(unit);
+  in->set_amount_fen(amount);
+  in->set_method(method);
+  in->set_external_txn_no(txn_no);
+  v1::Payment payment = *in;  // as the handler completes it: all of it credit, no open bill
+  payment.set_id(payment_id);
+  payment.set_estate_id(estate);
+  payment.set_credit_fen(amount);
+  *payment.mutable_paid_time() = wuye::ToProtoTime(now);
+  wuye::events::v1::PaymentRecorded event;
+  event.set_payment_id(payment.id());
+  event.set_estate_id(payment.estate_id());
+  event.set_unit_id(payment.unit_id());
+  event.set_amount_fen(payment.amount_fen());
+  event.set_method(billing::MethodName(payment.method()));
+  event.set_credit_fen(payment.credit_fen());
+  *event.mutable_paid_at() = payment.paid_time();
+  wuye::events::v1::Event envelope = outbox.Envelope(
+      {"billing.payment.recorded", group, estate, payment.id(), 1, &event}, now,
+      "0af7651916cd43dd8448eb211c80319c");
+  std::vector<std::string> accounts, units, amounts;
+  for (const auto& e : billing::PaymentPostings(unit, method, amount, amount)) {
+    if (e.amount_fen == 0) continue;  // as PostLedger skips it
+    accounts.push_back(e.account);
+    units.push_back(e.unit_id);
+    amounts.push_back(std::to_string(e.amount_fen));
+  }
+
+  const std::vector<wuye::bench::Fresh> fresh = {
+      {unit, ScriptUnitSql(":u")},
+      {payment_id, wuye::bench::FreshUuid(0)},
+      {envelope.event_id(), wuye::bench::FreshUuid(1)},
+      {request_id, wuye::bench::FreshText("bench-pgbench-")},
+      {txn_no, wuye::bench::FreshText("PGBENCH")},
+      {ledger_txn, ":id"}};
+  std::string script;
+  try {
+    pqxx::connection conn(url);
+    {
+      pqxx::work seed(conn);
+      seed.exec_params("INSERT INTO bl_estates VALUES ($1, $2, 150, 'Asia/Shanghai', 1)", estate,
+                       group);
+      seed.exec_params(
+          "INSERT INTO bl_units (id, group_id, estate_id, area_centi, type, occupancy, "
+          "handed_over, version) SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, "
+          "'0'))::uuid, $1, $2, 9000, 1, 2, true, 1 FROM generate_series(1, $3) g "
+          "ON CONFLICT DO NOTHING",
+          group, estate, unit_count);
+      seed.commit();
+    }
+    pqxx::nontransaction tx(conn);
+    struct Step {
+      std::string statement;
+      std::vector<std::optional<std::string>> values;
+      bool gset = false;  // its one row's columns become variables (\gset)
+    };
+    const std::vector<Step> steps = {
+        {"wuye_idem_claim",
+         {group, request_id, "billing.RecordPayment", tx.esc_raw(wuye::RequestHash(req)),
+          "billing-bench"}},
+        {"bl_unit_get", {group, unit}},
+        {"bl_unit_lock", {group, unit}},
+        {"bl_payment_by_txn", {group, method_n, txn_no}},
+        {"bl_bills_open_locked", {group, unit}},
+        {"bl_payment_insert",
+         {payment_id, group, estate, unit, std::to_string(amount), method_n, txn_no, "",
+          std::to_string(amount), micros}},
+        {"bl_ledger_txn", {group, estate, "payment", absl::StrCat("payment:", payment_id), micros},
+         true},
+        {"bl_ledger_entries",
+         {ledger_txn, group, wuye::PgArray(accounts), wuye::PgArray(units),
+          wuye::PgArray(amounts)}},
+        {"wuye_outbox_append",
+         {envelope.event_id(), envelope.type(), tx.esc_raw(envelope.SerializeAsString())}},
+        {"wuye_idem_record", {group, request_id, tx.esc_raw(payment.SerializeAsString())}},
+    };
+    script = absl::StrCat(wuye::bench::kCounterLine, "\\set u random(1, ", unit_count, ")\n",
+                          "BEGIN;\n");
+    for (const Step& step : steps) {
+      const std::string sql = (*db)->PreparedSql(step.statement);
+      if (sql.empty()) Fatal(absl::StrCat("no statement ", step.statement));
+      std::string line = wuye::bench::PgbenchStatement(
+          sql, step.values, wuye::bench::ParameterTypes(tx, sql), fresh);
+      if (step.gset) line = absl::StrCat(line.substr(0, line.size() - 2), " \\gset\n");
+      absl::StrAppend(&script, "-- ", step.statement, "\n", line);
+    }
+    absl::StrAppend(&script, "COMMIT;\n");
+  } catch (const std::exception& e) {
+    Fatal(absl::StrCat("--pgbench_script: ", e.what()));
+  }
+  std::ofstream out(path);
+  out << "-- One RecordPayment's transaction, written by billing_bench --pgbench_script.\n"
+         "-- Run: pgbench -n -M prepared -D run=<a number new for each run> -D seq=0 -f "
+         "THIS_FILE <billing's database>\n"
+      << script;
+  if (!out) Fatal(absl::StrCat("cannot write ", path));
+  std::fprintf(stderr, "billing_bench: wrote %s\n", path.c_str());
 }
 
 }  // namespace
@@ -306,6 +476,11 @@ int main(int argc, char** argv) {
       "billing_bench: the billing run against a bare INSERT … SELECT, and RecordPayment "
       "calls/s against a running wuye-billing; prints JSON.");
   absl::ParseCommandLine(argc, argv);
+  if (const std::string path = absl::GetFlag(FLAGS_pgbench_script); !path.empty()) {
+    if (absl::GetFlag(FLAGS_billing_pg_url).empty()) Fatal("--pgbench_script needs --billing_pg_url");
+    WritePgbenchScript(absl::GetFlag(FLAGS_billing_pg_url), path);
+    return 0;
+  }
   nlohmann::json result;
   bool failed = false;
   if (absl::GetFlag(FLAGS_units) > 0) {

@@ -1,12 +1,25 @@
 // intake_bench: CreateTicket against one running wuye-intake (the lead compares it with
 // pgbench's single-row INSERT on the same PostgreSQL; scripts/bench.sh gives that figure).
 //
-// Two figures, each bounded in time:
+// The figures, each bounded in time:
 //   1. closed loop: --threads client threads, each with its own channel and one call in
-//      flight, for --closed_duration: calls per second and latency;
-//   2. open loop: calls started on a fixed schedule of --rate per second for
+//      flight, for --closed_duration: calls per second and latency; with --server_pid, the
+//      server's CPU time per call (/proc/<pid>/stat utime + stime over the loop);
+//   2. the empty call (with --server_pid): the standard health Check, the same clients for
+//      the same time, and the server's CPU per Check: CreateTicket's CPU is compared with it;
+//   3. open loop: calls started on a fixed schedule of --rate per second for
 //      --open_duration, whatever the answers do (latency counts from the scheduled start,
-//      so a stalled server cannot hide its queue): p50 / p99 and how many answered.
+//      so a stalled server cannot hide its queue): p50 / p99 and how many answered; with
+//      --busy, once more with a CPU-bound process pinned to the last CPU (shared/bench_support.h);
+//   4. with --overload: the open loop at half the closed loop's capacity, then at twice it:
+//      the accepted calls' p99 at 2× against their p99 at half load, how many were refused
+//      RESOURCE_EXHAUSTED and how fast (p99 of the refusals); any other error is a problem.
+//
+// --pgbench_script=PATH instead writes the statement one CreateTicket makes (a batch of one:
+// BatchedRunOnce's claim and outbox insert around IntakeStore's CTEs, composed by the same
+// code with the parameters of a sample call built as the handler builds them) as a pgbench
+// script, fresh ids in every transaction (shared/bench_support.h says how to run it), and
+// exits; --pg_url names a database migrated like intake's, for the byte escapes.
 // Every call is a full CreateTicket: a hotline repair with a caller number (validation,
 // phone hash, idempotency row, ticket, history, two outbox events), each with its own
 // request_id.
@@ -18,6 +31,8 @@
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 #include <signal.h>
@@ -29,6 +44,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -42,8 +59,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "services/intake/intake_store.h"
+#include "services/intake/ticket.h"
+#include "services/intake/ticket_flow.h"
 #include "shared/auth.h"
+#include "shared/batched_run_once.h"
+#include "shared/bench_support.h"
+#include "shared/db.h"
 #include "shared/ids.h"
+#include "shared/idempotency.h"
+#include "shared/outbox.h"
+#include "shared/proto_time.h"
 #include "wuye/intake/v1/intake.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50052", "host:port of the running intake server");
@@ -58,6 +84,12 @@ ABSL_FLAG(absl::Duration, open_duration, absl::Seconds(5), "open loop: how long 
 ABSL_FLAG(int, channels, 8, "open loop: channels (TCP connections) the calls spread over");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(5), "deadline of each call");
 ABSL_FLAG(double, pgbench_tps, 0, "baseline: pgbench single-row INSERT tps (0: none)");
+ABSL_FLAG(int, server_pid, 0, "the server's pid: its CPU per call, and the empty call's (0: none)");
+ABSL_FLAG(bool, busy, false, "open loop once more with a CPU hog pinned to the last CPU");
+ABSL_FLAG(bool, overload, false, "open loop at half and at twice the closed loop's capacity");
+ABSL_FLAG(std::string, pgbench_script, "",
+          "write one CreateTicket's statement as a pgbench script to this file, and exit");
+ABSL_FLAG(std::string, pg_url, "", "--pgbench_script: a database migrated like intake's");
 
 namespace {
 
@@ -104,9 +136,13 @@ void Prepare(grpc::ClientContext& ctx, const Setup& s) {
 
 struct Result {
   long ok = 0, failed = 0;
+  long refused = 0;  // of failed: RESOURCE_EXHAUSTED
   double seconds = 0;
-  std::vector<double> ms;  // latencies of successful calls
-  std::string first_error;
+  double server_cpu_s = -1;  // the server's CPU time over the run (--server_pid)
+  std::vector<double> ms;          // latencies of successful calls
+  std::vector<double> refused_ms;  // latencies of the refusals
+  std::map<int, long> errors;      // failed calls by status code
+  std::string first_error;         // the first failure other than a refusal
 
   double Percentile(double q) {
     if (ms.empty()) return NAN;
@@ -125,7 +161,30 @@ struct Result {
             {"max_ms", ms.empty() ? NAN : ms.back()},
             {"first_error", first_error}};
   }
+  // Records a failed call.
+  void Fail(const grpc::Status& st, double latency_ms) {
+    ++failed;
+    ++errors[st.error_code()];
+    if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++refused;
+      refused_ms.push_back(latency_ms);
+    } else if (first_error.empty()) {
+      first_error = absl::StrCat(st.error_code(), ": ", st.error_message());
+    }
+  }
+  long others() const { return failed - refused; }
+  void Merge(Result& r) {
+    ok += r.ok;
+    failed += r.failed;
+    refused += r.refused;
+    ms.insert(ms.end(), r.ms.begin(), r.ms.end());
+    refused_ms.insert(refused_ms.end(), r.refused_ms.begin(), r.refused_ms.end());
+    for (auto [code, n] : r.errors) errors[code] += n;
+    if (first_error.empty()) first_error = r.first_error;
+  }
 };
+
+double CpuNow(int pid) { return pid > 0 ? wuye::bench::ProcessCpuSeconds(pid) : -1; }
 
 Result ClosedLoop(const Setup& s, const std::string& target, int threads, absl::Duration length) {
   std::atomic<long> seq{0};
@@ -147,8 +206,8 @@ Result ClosedLoop(const Setup& s, const std::string& target, int threads, absl::
         if (st.ok()) {
           ++me.ok;
           me.ms.push_back(Ms(Clock::now() - t0));
-        } else if (me.failed++ == 0) {
-          me.first_error = absl::StrCat(st.error_code(), ": ", st.error_message());
+        } else {
+          me.Fail(st, Ms(Clock::now() - t0));
         }
       }
     });
@@ -156,12 +215,56 @@ Result ClosedLoop(const Setup& s, const std::string& target, int threads, absl::
   for (auto& w : workers) w.join();
   Result all;
   all.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  for (auto& r : per) {
-    all.ok += r.ok;
-    all.failed += r.failed;
-    all.ms.insert(all.ms.end(), r.ms.begin(), r.ms.end());
-    if (all.first_error.empty()) all.first_error = r.first_error;
+  for (auto& r : per) all.Merge(r);
+  return all;
+}
+
+// ---- the empty call: the standard health Check, through a generic stub ----------------
+
+constexpr char kHealthCheck[] = "/grpc.health.v1.Health/Check";
+
+Result HealthLoop(const std::string& target, int threads, absl::Duration length) {
+  std::vector<Result> per(threads);
+  std::vector<std::thread> workers;
+  Clock::time_point start = Clock::now();
+  Clock::time_point stop = start + absl::ToChronoNanoseconds(length);
+  for (int i = 0; i < threads; ++i) {
+    workers.emplace_back([&, i] {
+      grpc::GenericStub stub(NewChannel(target));
+      grpc::CompletionQueue cq;
+      grpc::Slice empty(std::string{});
+      const grpc::ByteBuffer request(&empty, 1);
+      Result& me = per[i];
+      while (Clock::now() < stop) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        grpc::ByteBuffer resp;
+        grpc::Status st;
+        Clock::time_point t0 = Clock::now();
+        auto call = stub.PrepareUnaryCall(&ctx, kHealthCheck, request, &cq);
+        call->StartCall();
+        call->Finish(&resp, &st, reinterpret_cast<void*>(1));
+        void* tag;
+        bool ok;
+        if (!cq.Next(&tag, &ok)) break;
+        if (st.ok()) {
+          ++me.ok;
+          me.ms.push_back(Ms(Clock::now() - t0));
+        } else {
+          me.Fail(st, Ms(Clock::now() - t0));
+        }
+      }
+      cq.Shutdown();
+      void* tag;
+      bool ok;
+      while (cq.Next(&tag, &ok)) {
+      }
+    });
   }
+  for (auto& w : workers) w.join();
+  Result all;
+  all.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (auto& r : per) all.Merge(r);
   return all;
 }
 
@@ -175,7 +278,7 @@ struct Pending {
 };
 
 Result OpenLoop(const Setup& s, const std::string& target, double rate, absl::Duration length,
-                int channels) {
+                int channels, long first_seq) {
   std::vector<std::unique_ptr<v1::IntakeService::Stub>> stubs;
   for (int i = 0; i < channels; ++i)
     stubs.push_back(v1::IntakeService::NewStub(NewChannel(target)));
@@ -190,8 +293,8 @@ Result OpenLoop(const Setup& s, const std::string& target, double rate, absl::Du
       if (p->status.ok()) {
         ++r.ok;
         r.ms.push_back(Ms(Clock::now() - p->scheduled));
-      } else if (r.failed++ == 0) {
-        r.first_error = absl::StrCat(p->status.error_code(), ": ", p->status.error_message());
+      } else {
+        r.Fail(p->status, Ms(Clock::now() - p->scheduled));
       }
     }
   });
@@ -203,13 +306,96 @@ Result OpenLoop(const Setup& s, const std::string& target, double rate, absl::Du
     auto* p = new Pending;
     p->scheduled = at;
     Prepare(p->ctx, s);
-    p->reader = stubs[i % channels]->AsyncCreateTicket(&p->ctx, Request(s, 1000000000L + i), &cq);
+    p->reader = stubs[i % channels]->AsyncCreateTicket(&p->ctx, Request(s, first_seq + i), &cq);
     p->reader->Finish(&p->resp, &p->status, p);
   }
   cq.Shutdown();  // returns once every call started has finished (deadline-bounded)
   receiver.join();
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return r;
+}
+
+// ---- the pgbench script of one CreateTicket --------------------------------------------
+
+// Builds the sample call's rows, events and answer as IntakeServiceImpl::CreateTicket does
+// (validation, the caller's number hashed, TicketFlow::Create), composes the statement as
+// BatchedRunOnce does for a batch of one, and writes it with the call's parameters.
+void WritePgbenchScript(const Setup& s, const std::string& group, const std::string& pg_url,
+                        const std::string& path) {
+  namespace intake = ::wuye::intake;
+  wuye::DbOptions options;
+  options.url = pg_url;
+  options.pool_size = 1;
+  auto db = wuye::Db::Open(options);
+  if (!db.ok()) Fatal(absl::StrCat("--pg_url: ", db.status().ToString()));
+  intake::IntakeStore store(**db);
+  wuye::Outbox outbox(**db, "intake");
+  intake::TicketFlow flow(store, outbox);
+
+  const absl::Time now = absl::Now();
+  v1::CreateTicketRequest req = Request(s, 0);
+  v1::Ticket t = req.ticket();
+  absl::Status prepared = intake::PrepareTicket(t, req.answer(), now, "ticket");
+  if (!prepared.ok()) Fatal(absl::StrCat("the sample ticket: ", prepared.ToString()));
+  auto digits = wuye::NormalizeCallerPhone(t.caller_phone(), "ticket.caller_phone");
+  if (!digits.ok()) Fatal(digits.status().ToString());
+  std::string key(32, 'k');
+  std::string caller_hash = wuye::HashPhone(key, *digits);
+  t.clear_caller_phone();
+  wuye::Caller caller;
+  caller.subject = "bench-agent";
+  caller.group_id = group;
+  caller.roles = {"agent"};
+  intake::ChangeContext change;
+  change.actor.set_subject(caller.subject);
+  change.actor.add_roles("agent");
+  change.now = now;
+  change.reason = "received";
+  change.trace_id = "0af7651916cd43dd8448eb211c80319c";
+  t.set_id(wuye::NewId(now));
+  t.set_group_id(group);
+  t.set_owner_id(caller.subject);
+  intake::TicketCreation creation = flow.Create(t, caller_hash, req.answer(), change);
+  v1::Ticket answer = creation.rows.ticket;
+  answer.clear_caller_phone();
+  answer.set_overdue(false);
+
+  wuye::OnceCall call;
+  call.key = {group, req.request_id(), "intake.CreateTicket", &caller};
+  call.request_hash = wuye::RequestHash(req);
+  call.answer = answer.SerializeAsString();
+  call.events = creation.events;
+
+  std::vector<wuye::bench::Fresh> fresh = {
+      {creation.rows.ticket.id(), wuye::bench::FreshUuid(0)},
+      {req.request_id(), wuye::bench::FreshText("bench-pgbench-")}};
+  for (size_t i = 0; i < call.events.size(); ++i) {
+    fresh.push_back({call.events[i].event_id(), wuye::bench::FreshUuid(static_cast<int>(i) + 1)});
+  }
+  std::string statement;
+  try {
+    pqxx::connection conn(pg_url);
+    pqxx::nontransaction tx(conn);
+    const intake::NewTicket* rows = &creation.rows;
+    std::vector<std::string> values = intake::IntakeStore::CreateTicketsParams(tx, {&rows, 1});
+    wuye::OnceCall* calls = &call;
+    for (std::string& v : wuye::OnceParams(tx, {&calls, 1})) values.push_back(std::move(v));
+    std::vector<std::optional<std::string>> given(values.begin(), values.end());
+    const std::string sql = wuye::ComposeOnceStatement(intake::IntakeStore::CreateTicketsSql());
+    statement =
+        wuye::bench::PgbenchStatement(sql, given, wuye::bench::ParameterTypes(tx, sql), fresh);
+  } catch (const std::exception& e) {
+    Fatal(absl::StrCat("--pg_url: ", e.what()));
+  }
+  std::ofstream out(path);
+  out << "-- One CreateTicket's statement (a batch of one), written by intake_bench "
+         "--pgbench_script.\n"
+         "-- Run: pgbench -n -M prepared -D run=<a number new for each run> -D seq=0 -f "
+         "THIS_FILE <intake's database>\n"
+      << wuye::bench::kCounterLine << statement;
+  if (!out) Fatal(absl::StrCat("cannot write ", path));
+  std::fprintf(stderr, "intake_bench: wrote %s (%zu bytes of SQL)\n", path.c_str(),
+               statement.size());
 }
 
 }  // namespace
@@ -256,6 +442,13 @@ int main(int argc, char** argv) {
     s.token = *minted;
   }
 
+  if (const std::string path = absl::GetFlag(FLAGS_pgbench_script); !path.empty()) {
+    if (absl::GetFlag(FLAGS_group_id).empty()) Fatal("--pgbench_script needs --group_id");
+    if (absl::GetFlag(FLAGS_pg_url).empty()) Fatal("--pgbench_script needs --pg_url");
+    WritePgbenchScript(s, absl::GetFlag(FLAGS_group_id), absl::GetFlag(FLAGS_pg_url), path);
+    return 0;
+  }
+
   // One call first: the server is there and the token works.
   {
     auto stub = v1::IntakeService::NewStub(NewChannel(target));
@@ -266,10 +459,47 @@ int main(int argc, char** argv) {
     if (!st.ok()) Fatal(absl::StrCat("first CreateTicket failed: ", st.error_message()));
   }
 
+  const int pid = absl::GetFlag(FLAGS_server_pid);
+  const absl::Duration closed_length = absl::GetFlag(FLAGS_closed_duration);
+  const absl::Duration open_length = absl::GetFlag(FLAGS_open_duration);
   std::fprintf(stderr, "intake_bench: closed loop, %d threads\n", threads);
-  Result closed = ClosedLoop(s, target, threads, absl::GetFlag(FLAGS_closed_duration));
+  double cpu0 = CpuNow(pid);
+  Result closed = ClosedLoop(s, target, threads, closed_length);
+  double cpu1 = CpuNow(pid);
+  if (cpu0 >= 0 && cpu1 >= 0) closed.server_cpu_s = cpu1 - cpu0;
+  Result health;
+  if (pid > 0) {
+    std::fprintf(stderr, "intake_bench: health Check (the empty call), %d threads\n", threads);
+    health = HealthLoop(target, threads, closed_length);
+    double cpu2 = CpuNow(pid);
+    if (cpu2 >= 0 && cpu1 >= 0) health.server_cpu_s = cpu2 - cpu1;
+  }
+  long seq = 1000000000L;
   std::fprintf(stderr, "intake_bench: open loop at %.0f calls/s\n", rate);
-  Result open = OpenLoop(s, target, rate, absl::GetFlag(FLAGS_open_duration), channels);
+  Result open = OpenLoop(s, target, rate, open_length, channels, seq);
+  seq += 1000000000L;
+  Result busy;
+  int hog_cpu = -1;
+  if (absl::GetFlag(FLAGS_busy)) {
+    wuye::bench::CpuHog hog(wuye::bench::LastCpu());
+    if (!hog.running()) Fatal("cannot start the CPU hog");
+    hog_cpu = hog.cpu();
+    absl::SleepFor(absl::Milliseconds(200));  // the hog on its CPU before the first call
+    std::fprintf(stderr, "intake_bench: open loop at %.0f calls/s, a CPU hog on CPU %d\n", rate,
+                 hog_cpu);
+    busy = OpenLoop(s, target, rate, open_length, channels, seq);
+    seq += 1000000000L;
+  }
+  double cps = closed.seconds > 0 ? closed.ok / closed.seconds : 0;
+  Result half, twice;
+  const bool overload = absl::GetFlag(FLAGS_overload) && cps > 0;
+  if (overload) {
+    std::fprintf(stderr, "intake_bench: open loop at half the capacity, %.0f calls/s\n", cps / 2);
+    half = OpenLoop(s, target, cps / 2, open_length, channels, seq);
+    seq += 1000000000L;
+    std::fprintf(stderr, "intake_bench: open loop at twice the capacity, %.0f calls/s\n", cps * 2);
+    twice = OpenLoop(s, target, cps * 2, open_length, channels, seq);
+  }
 
   nlohmann::json out;
   out["target"] = target;
@@ -278,7 +508,6 @@ int main(int argc, char** argv) {
   out["open_loop"] = open.Json();
   out["open_loop"]["offered_per_s"] = rate;
   double pg = absl::GetFlag(FLAGS_pgbench_tps);
-  double cps = closed.seconds > 0 ? closed.ok / closed.seconds : 0;
   out["create_ticket_per_s"] = cps;
   out["create_ticket_p50_ms_at_offered"] = open.Percentile(0.5);
   out["create_ticket_p99_ms_at_offered"] = open.Percentile(0.99);
@@ -286,6 +515,59 @@ int main(int argc, char** argv) {
     out["pgbench_tps"] = pg;
     out["ratio_to_pgbench"] = cps / pg;
   }
+  std::vector<std::string> problems;
+  if (closed.failed > 0) problems.push_back(absl::StrCat("closed loop: ", closed.failed, " failed, first: ", closed.first_error));
+  // A refusal (RESOURCE_EXHAUSTED) is the server's backpressure answering a rate above its
+  // capacity, counted and shown; any other failure is a problem.
+  if (open.others() > 0) problems.push_back(absl::StrCat("open loop: ", open.others(), " failed, first: ", open.first_error));
+  out["open_loop"]["refused"] = open.refused;
+  if (pid > 0 && closed.server_cpu_s >= 0 && closed.ok > 0 && health.ok > 0 &&
+      health.server_cpu_s >= 0) {
+    const double per_call = 1e6 * closed.server_cpu_s / closed.ok;
+    const double per_empty = 1e6 * health.server_cpu_s / health.ok;
+    out["server_cpu"] = {{"create_ticket_us_per_call", per_call},
+                         {"empty_call_us_per_call", per_empty},
+                         {"ratio", per_empty > 0 ? per_call / per_empty : NAN},
+                         {"goal_ratio_at_most", 3.0},
+                         {"empty_calls_per_s", health.ok / health.seconds},
+                         {"create_ticket_cpu_s", closed.server_cpu_s},
+                         {"empty_call_cpu_s", health.server_cpu_s}};
+    if (health.failed > 0) problems.push_back(absl::StrCat("health Check: ", health.failed, " failed, first: ", health.first_error));
+  } else if (pid > 0) {
+    problems.push_back("the server's CPU time could not be measured");
+  }
+  if (absl::GetFlag(FLAGS_busy)) {
+    out["open_loop_busy"] = busy.Json();
+    out["open_loop_busy"]["offered_per_s"] = rate;
+    out["open_loop_busy"]["hog_cpu"] = hog_cpu;
+    out["open_loop_busy"]["refused"] = busy.refused;
+    if (busy.others() > 0) problems.push_back(absl::StrCat("open loop, busy: ", busy.others(), " failed, first: ", busy.first_error));
+  }
+  if (overload) {
+    auto refusals = [](Result& r) {
+      return nlohmann::json{{"refused", r.refused},
+                            {"refused_p99_ms", wuye::bench::Percentile(r.refused_ms, 0.99)},
+                            {"other_errors", r.others()}};
+    };
+    nlohmann::json o;
+    o["half"] = half.Json();
+    o["half"]["offered_per_s"] = cps / 2;
+    o["half"].update(refusals(half));
+    o["twice"] = twice.Json();
+    o["twice"]["offered_per_s"] = cps * 2;
+    o["twice"].update(refusals(twice));
+    const double p99_half = half.Percentile(0.99), p99_twice = twice.Percentile(0.99);
+    o["accepted_p99_ratio"] = p99_half > 0 ? p99_twice / p99_half : NAN;
+    o["goal_ratio_at_most"] = 3.0;
+    out["overload"] = o;
+    for (Result* r : {&half, &twice}) {
+      if (r->others() > 0) {
+        problems.push_back(absl::StrCat("overload: ", r->others(), " calls failed otherwise than RESOURCE_EXHAUSTED, first: ", r->first_error));
+      }
+    }
+  }
+  out["problems"] = problems;
+  for (const auto& p : problems) std::fprintf(stderr, "intake_bench: PROBLEM: %s\n", p.c_str());
   std::printf("%s\n", out.dump(2).c_str());
-  return closed.failed + open.failed == 0 ? 0 : 1;
+  return problems.empty() ? 0 : 1;
 }
