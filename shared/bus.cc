@@ -872,20 +872,32 @@ absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason, i
   }
   const std::string key = SubjectKey(event);
   hold = hold && held_behind.empty() && !key.empty();
-  auto added = commands_.Command(add);
-  if (!added.ok()) return added.status();
-  if (added->is_error()) return absl::UnavailableError("redis: dead-letter XADD refused");
+  // Added before and waiting for a replica: wait again rather than add a copy. (A copy is
+  // still possible after a failover or on another replica; a replay absorbs it.)
+  const std::string entry_key = absl::StrCat(entry.stream, "/", entry.id);
+  std::string dead_id;
+  if (auto it = unconfirmed_dead_.find(entry_key); it != unconfirmed_dead_.end()) {
+    dead_id = it->second;
+  } else {
+    auto added = commands_.Command(add);
+    if (!added.ok()) return added.status();
+    if (added->is_error()) return absl::UnavailableError("redis: dead-letter XADD refused");
+    dead_id = added->str;
+  }
   if (options_.min_replicas > 0) {
     auto copies = commands_.Command({"WAIT", absl::StrCat(options_.min_replicas),
                                      absl::StrCat(absl::ToInt64Milliseconds(options_.replica_wait))});
     if (!copies.ok()) return copies.status();
     if (copies->is_error() || copies->integer < options_.min_replicas) {
+      if (unconfirmed_dead_.size() >= 10000) unconfirmed_dead_.clear();  // bounded
+      unconfirmed_dead_[entry_key] = dead_id;
       Metrics::Global().Add(
           absl::StrCat("wuye_bus_replica_waits_total{stream=\"", DeadLetterStream(entry.stream), "\"}"));
       return absl::UnavailableError(absl::StrCat("redis: dead letter on ",
                                                  copies->is_error() ? 0 : copies->integer,
                                                  " replicas of ", options_.min_replicas));
     }
+    unconfirmed_dead_.erase(entry_key);
   }
   // Gone from the group: its row goes too, and the hold of its subject is set or counted,
   // before the entry is acknowledged. Without the hold the next entry of its subject would
@@ -895,7 +907,7 @@ absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason, i
   absl::Status done = db_.Transact([&](pqxx::work& tx) {
     tx.exec_prepared("wuye_bus_done", options_.group, entry.stream, ms, seq);
     if (hold) {
-      tx.exec_prepared("wuye_bus_hold_set", options_.group, entry.stream, key, added->str, ms, seq);
+      tx.exec_prepared("wuye_bus_hold_set", options_.group, entry.stream, key, dead_id, ms, seq);
     } else if (!held_behind.empty()) {
       tx.exec_prepared("wuye_bus_hold_count", options_.group, entry.stream, key, held_behind);
     }
@@ -920,13 +932,13 @@ absl::Status EventConsumer::DeadLetter(const Entry& entry, std::string reason, i
         .Str("type", event.type())
         .Str("trace_id", event.trace_id())
         .Str("dead_letter", held_behind)
-        .Str("parked_as", added->str);
+        .Str("parked_as", dead_id);
     return absl::OkStatus();
   }
   Metrics::Global().Add(absl::StrCat("wuye_bus_dead_letters_total{stream=\"", entry.stream,
                                      "\",group=\"", options_.group, "\"}"));
   LogWarn("bus.dead_letter")
-      .Str("dead_letter", added->str)
+      .Str("dead_letter", dead_id)
       .Str("stream", entry.stream)
       .Str("entry", entry.id)
       .Str("event_id", event.event_id())

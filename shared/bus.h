@@ -282,6 +282,9 @@ class EventConsumer {
   // parked behind that dead letter of its subject (and the hold stays there).
   absl::Status DeadLetter(const Entry& entry, std::string reason, int refusals = 0,
                           bool hold = false, const std::string& held_behind = "");
+  // Dead letters added but not yet confirmed on --bus_min_replicas replicas (entry stream
+  // and id → the dead letter's id): a retry only waits again instead of adding a copy.
+  std::map<std::string, std::string> unconfirmed_dead_;
   void Run();
 
   Db& db_;

@@ -110,6 +110,14 @@ class Handler {
   // new one (the calendar change's path, under the calendar lock taken first).
   absl::Status Estate(pqxx::work& tx, const ev::Event& e, const ev::EstateChanged& estate) {
     if (!Valid(e.group_id(), estate.estate_id())) return absl::OkStatus();
+    // Most updates (a name, the desk's hours) leave the zone as it was: no clock moves, so
+    // neither the group's calendar lock nor the estate's open orders are taken.
+    if (!estate.time_zone().empty() &&
+        store().EstateZone(tx, e.group_id(), estate.estate_id()) == estate.time_zone()) {
+      store().UpsertEstate(tx, e.group_id(), estate.estate_id(), estate.time_zone(),
+                           estate.version());
+      return absl::OkStatus();
+    }
     return flow_
         .Retime(tx, e.group_id(), estate.estate_id(), EventTime(e), /*zones_only=*/true,
                 "the estate's time zone changed in the directory",

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "shared/field_mask.h"
 #include "shared/idempotency.h"
@@ -473,26 +474,39 @@ grpc::Status DispatchServiceImpl::UpdateSlaPolicy(Ctx* ctx, const pb::UpdateSlaP
       // not know the estate: the open clocks are settled in the old zone up to now and
       // re-timed in the new one (the calendar change's path; its lock first).
       pb::SlaPolicy stored;
-      WUYE_RETURN_IF_ERROR(
-          flow_
-              .Retime(tx, rc.caller.group_id, p.estate_id(), rc.now, /*zones_only=*/true,
-                      "the SLA policy's time zone changed", WorkOrderFlow::System(rc.now),
-                      rc.trace_id,
-                      [&]() -> absl::StatusOr<bool> {
-                        // With a mask, the masked fields over the stored override (none:
-                        // all inherited).
-                        LockForUpdate(tx, absl::StrCat("sla_policy/", rc.caller.group_id, "/",
-                                                       p.estate_id()));
-                        pb::SlaPolicy merged = flow_.store()
-                                                   .Policy(tx, rc.caller.group_id, p.estate_id())
-                                                   .value_or(pb::SlaPolicy());
-                        ApplyUpdateMask(p, req->update_mask(), &merged);
-                        merged.set_estate_id(p.estate_id());
-                        WUYE_RETURN_IF_ERROR(CheckPolicy(merged, "policy"));
-                        stored = flow_.store().PutPolicy(tx, rc.caller.group_id, merged, rc.now);
-                        return true;
-                      })
-              .status());
+      // A policy that leaves its time_zone as it was moves no clock's zone: no calendar lock,
+      // no open orders locked (a group's policy would otherwise take every open order).
+      const bool zone_named =
+          req->update_mask().paths().empty()
+              ? true
+              : absl::c_linear_search(req->update_mask().paths(), std::string("time_zone"));
+      // Read under the policy's lock (taken again, harmlessly, by put).
+      LockForUpdate(tx, absl::StrCat("sla_policy/", rc.caller.group_id, "/", p.estate_id()));
+      const bool zone_may_move =
+          zone_named && flow_.store()
+                                .Policy(tx, rc.caller.group_id, p.estate_id())
+                                .value_or(pb::SlaPolicy())
+                                .time_zone() != p.time_zone();
+      auto put = [&]() -> absl::StatusOr<bool> {
+        // With a mask, the masked fields over the stored override (none: all inherited).
+        LockForUpdate(tx, absl::StrCat("sla_policy/", rc.caller.group_id, "/", p.estate_id()));
+        pb::SlaPolicy merged =
+            flow_.store().Policy(tx, rc.caller.group_id, p.estate_id()).value_or(pb::SlaPolicy());
+        ApplyUpdateMask(p, req->update_mask(), &merged);
+        merged.set_estate_id(p.estate_id());
+        WUYE_RETURN_IF_ERROR(CheckPolicy(merged, "policy"));
+        stored = flow_.store().PutPolicy(tx, rc.caller.group_id, merged, rc.now);
+        return true;
+      };
+      if (!zone_may_move) {
+        WUYE_RETURN_IF_ERROR(put().status());
+      } else {
+        WUYE_RETURN_IF_ERROR(flow_
+                                 .Retime(tx, rc.caller.group_id, p.estate_id(), rc.now,
+                                         /*zones_only=*/true, "the SLA policy's time zone changed",
+                                         WorkOrderFlow::System(rc.now), rc.trace_id, put)
+                                 .status());
+      }
       *resp = flow_.EffectivePolicy(tx, rc.caller.group_id, p.estate_id());
       resp->set_version(stored.version());
       *resp->mutable_update_time() = stored.update_time();
