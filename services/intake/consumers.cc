@@ -272,7 +272,8 @@ class Consumer {
       }
       return absl::OkStatus();
     }
-    if (next == ev::TICKET_STATE_RESOLVED) return flow_.Resolve(tx, t, c);
+    // The work done is not the written reply to a complaint: its deadline keeps running.
+    if (next == ev::TICKET_STATE_RESOLVED) return flow_.Resolve(tx, t, c, /*gives_reply=*/false);
     return flow_.Move(tx, t, next, c);
   }
 
@@ -341,7 +342,7 @@ class Consumer {
       } else if (t.state() == ev::TICKET_STATE_REOPENED ||
                  (t.state() == ev::TICKET_STATE_RECEIVED && !NeedsWork(t.kind()))) {
         t.set_result(n.answer());
-        WUYE_RETURN_IF_ERROR(flow_.Resolve(tx, t, c));
+        WUYE_RETURN_IF_ERROR(flow_.Resolve(tx, t, c, /*gives_reply=*/true));
       }
     }
     return absl::OkStatus();

@@ -1,10 +1,15 @@
 #include "services/intake/intake_store.h"
 
+#include <map>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
+#include "services/intake/complaint_reply.h"
 #include "services/intake/ticket.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/sql.h"
+#include "shared/work_calendar_store.h"
 
 namespace wuye::intake {
 namespace {
@@ -88,12 +93,43 @@ std::vector<std::string> IntakeStore::CreateTicketsParams(
   std::vector<std::string> h_ticket, h_from, h_to, h_from_owner, h_to_owner, h_actor, h_roles, h_at,
       h_reason;
   std::vector<std::string> reply_dues, reply_warns, reply_months;
+  // A complaint's reply deadline was counted (CreateTicket) on the calendar read in a
+  // transaction of its own, before this one. A calendar change committed in between re-timed
+  // the complaints then waiting (consumers.cc), not this one, which no one would re-time
+  // again. So here, under the group's calendar lock taken shared (shared/work_calendar_store.h:
+  // a change takes it exclusive before it reads the open complaints), the deadline is counted
+  // again on the calendar in force now: a change either committed before this point and is
+  // counted here, or waits for this insert and then finds the complaint and re-times it. The
+  // deadline is counted whole on the current calendar, as for a complaint created after the
+  // change (it is stored after it). Only the stored row changes; the answer and the events
+  // built before are the creation's snapshot, as when a change re-times a stored complaint.
+  std::map<std::pair<std::string, std::string>, WorkCalendar> calendars;
   for (const NewTicket* c : calls) {
-    const v1::Ticket& t = c->ticket;
-    const bool reply = t.has_complaint_reply() && !c->reply_month.empty();
+    v1::Ticket retimed;
+    const bool reply = c->ticket.has_complaint_reply() && !c->reply_month.empty();
+    absl::Time reply_warn = c->reply_warn;
+    if (reply) {
+      const v1::Ticket& in = c->ticket;
+      auto key = std::make_pair(in.group_id(), in.estate_id());
+      auto it = calendars.find(key);
+      if (it == calendars.end()) {
+        LockWorkCalendars(tx, in.group_id(), CalendarLock::kShared);
+        it = calendars.emplace(key, LoadWorkCalendar(tx, in.group_id(), in.estate_id())).first;
+      }
+      const v1::ComplaintReply& r = in.complaint_reply();
+      Deadline due = ComplaintReplyDue(it->second, FromProtoTime(in.received_time()),
+                                       r.window_hours(), r.clock(), c->reply_zone);
+      if (due.due != FromProtoTime(r.due_time()) || due.reason != r.due_reason()) {
+        retimed = in;
+        *retimed.mutable_complaint_reply()->mutable_due_time() = ToProtoTime(due.due);
+        retimed.mutable_complaint_reply()->set_due_reason(due.reason);
+        reply_warn = due.warn;
+      }
+    }
+    const v1::Ticket& t = retimed.id().empty() ? c->ticket : retimed;
     reply_dues.push_back(
         OptionalMicros(reply ? &t.complaint_reply().due_time() : nullptr));
-    reply_warns.push_back(reply ? std::to_string(sql::Micros(c->reply_warn)) : std::string());
+    reply_warns.push_back(reply ? std::to_string(sql::Micros(reply_warn)) : std::string());
     reply_months.push_back(reply ? c->reply_month : std::string());
     ids.push_back(t.id());
     estates.push_back(t.estate_id());

@@ -51,6 +51,7 @@ struct NewTicket {
   // received_time, estate-local) and due-soon time; "" otherwise.
   std::string reply_month;
   absl::Time reply_warn = absl::InfinitePast();
+  absl::TimeZone reply_zone;  // the estate's (EstateZone), the reply's deadline counts in
 };
 
 // One CreateTicket call's rows and events, for BatchedRunOnce.
