@@ -66,10 +66,12 @@ Deadline ComplaintReplyDue(const WorkCalendar& calendar, absl::Time received, in
 }
 
 Deadline ComplaintReplyRetimed(const WorkCalendar& before, const WorkCalendar& after,
-                               absl::Time received, int hours, common::SlaClock clock,
-                               absl::Time old_due, absl::Time now, const absl::TimeZone& tz) {
-  return DeadlineRetimed(before, after, received, absl::Hours(hours), ClockOf(clock), old_due, now,
-                         ComplaintReplyWarnBefore(hours), ComplaintReplyLabel(hours, clock), tz);
+                               const SlaProgress& kept, absl::Time received, int hours,
+                               common::SlaClock clock, absl::Time old_due, absl::Time now,
+                               const absl::TimeZone& tz, const absl::TimeZone& before_tz) {
+  return DeadlineRetimed(before, after, kept, received, absl::Hours(hours), ClockOf(clock),
+                         old_due, now, ComplaintReplyWarnBefore(hours),
+                         ComplaintReplyLabel(hours, clock), tz, before_tz);
 }
 
 wuye::events::v1::ComplaintReplyEvent ComplaintReplyEventOf(const v1::Ticket& t) {

@@ -41,9 +41,12 @@ absl::Duration ComplaintReplyWarnBefore(int hours);
 Deadline ComplaintReplyDue(const WorkCalendar& calendar, absl::Time received, int hours,
                            wuye::common::v1::SlaClock clock, const absl::TimeZone& tz);
 // The same after the calendar changed at `now` from `before` to `after` (time spent kept).
+// `kept`: the progress stored at the last change (ProgressFrom(received) before any).
 Deadline ComplaintReplyRetimed(const WorkCalendar& before, const WorkCalendar& after,
-                               absl::Time received, int hours, wuye::common::v1::SlaClock clock,
-                               absl::Time old_due, absl::Time now, const absl::TimeZone& tz);
+                               const SlaProgress& kept, absl::Time received, int hours,
+                               wuye::common::v1::SlaClock clock,
+                               absl::Time old_due, absl::Time now, const absl::TimeZone& tz,
+                               const absl::TimeZone& before_tz);
 
 // The payload of the complaint reply's events: ids, the place, the owner and the times
 // (never the resident, a number nor the complaint's text).

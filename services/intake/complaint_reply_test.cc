@@ -31,6 +31,7 @@
 #include "shared/work_calendar.h"
 #include "shared/zone.h"
 #include "wuye/events/v1/directory_events.pb.h"
+#include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/events/v1/intake_events.pb.h"
 
 namespace wuye::intake {
@@ -306,6 +307,207 @@ TEST_F(ComplaintReplyTest, ACalendarEditedMidDeadlineKeepsTheTimeSpent) {
   c.set_version(2);
   Apply(Envelope("directory.calendar.changed", c, 2));
   EXPECT_EQ(FromProtoTime(Get(t.id()).complaint_reply().due_time()), Beijing(2026, 10, 12, 10));
+}
+
+// Issue #27 §1 (a calendar change re-times what waits, "the time spent stays spent"): the
+// progress is kept from change to change, not counted again from receipt. A complaint
+// received Monday 16 November 2026 10:00 (72 h on working days: due Thursday the 19th
+// 10:00). Tuesday 09:00 the estate marks that Monday off (停水): the 14 h counted on Monday
+// and Tuesday's 9 h stay spent (23 h), due still Thursday 10:00. Wednesday 09:00 an
+// unrelated change (a day in December off): 47 h kept, due still Thursday 10:00 — counted
+// again from receipt on the edited calendar it would lose Monday's 14 h (Friday 00:00).
+TEST_F(ComplaintReplyTest, TheTimeKeptByARetroactiveEditSurvivesTheNextChange) {
+  clock_->Set(Beijing(2026, 11, 16, 10));
+  v1::Ticket t = Complain(Beijing(2026, 11, 16, 10));
+  ASSERT_EQ(FromProtoTime(t.complaint_reply().due_time()), Beijing(2026, 11, 19, 10));
+  CalendarYear year;
+  for (const auto& y : NationalCalendarYears()) {
+    if (y.year == 2026) year = y;
+  }
+  auto change = [&](std::vector<CalendarDay> extra, int64_t version) {
+    CalendarYear edited = year;
+    for (const auto& d : extra) edited.days.push_back(d);
+    std::sort(edited.days.begin(), edited.days.end(),
+              [](const CalendarDay& a, const CalendarDay& b) { return a.day < b.day; });
+    edited.source = "estate edit";
+    ev::CalendarChanged c;
+    c.set_group_id(group_);
+    c.set_estate_id(estate_);
+    c.set_year(2026);
+    c.set_calendar(FormatCalendarYear(edited));
+    c.set_version(version);
+    Apply(Envelope("directory.calendar.changed", c, version));
+  };
+  auto spent_hours = [&] {
+    return Query(absl::StrCat("SELECT coalesce(reply_spent_us / 3600000000, -1) FROM tickets "
+                              "WHERE id = '", t.id(), "'"));
+  };
+  EXPECT_EQ(spent_hours(), -1);  // nothing settled before the first change
+  const CalendarDay monday_off{absl::CivilDay(2026, 11, 16), false, "停水"};
+  clock_->Set(Beijing(2026, 11, 17, 9));
+  change({monday_off}, 1);
+  EXPECT_EQ(spent_hours(), 23);
+  EXPECT_EQ(FromProtoTime(Get(t.id()).complaint_reply().due_time()), Beijing(2026, 11, 19, 10));
+  clock_->Set(Beijing(2026, 11, 18, 9));
+  change({monday_off, {absl::CivilDay(2026, 12, 24), false, "消防演练"}}, 2);
+  EXPECT_EQ(spent_hours(), 47);
+  v1::Ticket kept = Get(t.id());
+  EXPECT_EQ(FromProtoTime(kept.complaint_reply().due_time()), Beijing(2026, 11, 19, 10));
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM tickets WHERE id = '", t.id(),
+                               "' AND reply_due_at = '2026-11-19 02:00:00+00'")),
+            1);
+  std::cout << "FIGURE complaint_reply_progress_kept spent_h=" << spent_hours() << " due="
+            << absl::FormatTime("%Y-%m-%d %H:%M", FromProtoTime(kept.complaint_reply().due_time()),
+                                EstateZone("Asia/Shanghai"))
+            << "\n";
+  // The same event again changes nothing (the copy's version is not newer).
+  change({monday_off, {absl::CivilDay(2026, 12, 24), false, "消防演练"}}, 2);
+  EXPECT_EQ(spent_hours(), 47);
+}
+
+// Issue #27 §1 (deadlines in the estate's local time; HELPERS "timers ... in the estate's
+// local time"): when directory.estate.updated changes the zone the estate's clocks count in,
+// a complaint waiting for its reply is re-timed as dispatch re-times its orders — the time
+// counted in the old zone stays spent, the rest is counted in the new one. 14 office hours
+// (09:00–12:00, 13:30–17:30), received Monday 16 November 2026 09:00 Beijing: due Tuesday
+// 17:30 Beijing. At Monday 13:30 Beijing the estate moves to Asia/Urumqi (two hours
+// behind): 3 h spent, the 11 h left counted on Urumqi's office hours from 11:30 there —
+// due Tuesday 17:00 Urumqi (19:00 Beijing). An update that leaves the zone does nothing.
+TEST_F(ComplaintReplyTest, AChangeOfTheEstatesZoneRetimesTheReplyKeepingTheTimeSpent) {
+  v1::CallbackSettings out;
+  ASSERT_TRUE(Call(&Stub::UpdateCallbackSettings, admin_,
+                   ReplySettings(14, common::SLA_CLOCK_OFFICE_HOURS), &out)
+                  .ok());
+  clock_->Set(Beijing(2026, 11, 16, 9));
+  v1::Ticket t = Complain(Beijing(2026, 11, 16, 9));
+  ASSERT_EQ(FromProtoTime(t.complaint_reply().due_time()), Beijing(2026, 11, 17, 17, 30));
+  auto estate = [&](const std::string& zone, int households, int64_t version) {
+    ev::EstateChanged e;
+    e.set_estate_id(estate_);
+    e.set_household_count(households);
+    e.set_desk_24h(true);
+    e.set_time_zone(zone);
+    Apply(Envelope("directory.estate.updated", e, version));
+  };
+  auto spent_minutes = [&] {
+    return Query(absl::StrCat("SELECT coalesce(reply_spent_us / 60000000, -1) FROM tickets "
+                              "WHERE id = '", t.id(), "'"));
+  };
+  // The same zone (another household count): nothing re-timed, nothing settled.
+  clock_->Set(Beijing(2026, 11, 16, 11));
+  estate("Asia/Shanghai", 201, 2);
+  EXPECT_EQ(spent_minutes(), -1);
+  clock_->Set(Beijing(2026, 11, 16, 13, 30));
+  estate("Asia/Urumqi", 201, 3);
+  EXPECT_EQ(spent_minutes(), 180);
+  v1::Ticket moved = Get(t.id());
+  EXPECT_EQ(FromProtoTime(moved.complaint_reply().due_time()), Beijing(2026, 11, 17, 19));
+  std::cout << "FIGURE complaint_reply_zone_moved due="
+            << absl::FormatTime("%Y-%m-%d %H:%M %Z",
+                                FromProtoTime(moved.complaint_reply().due_time()),
+                                EstateZone("Asia/Urumqi"))
+            << " spent_min=" << spent_minutes() << "\n";
+  // An older event (version 2 again) and a replay change nothing.
+  std::string before = Snapshot();
+  estate("Asia/Shanghai", 201, 2);
+  estate("Asia/Urumqi", 201, 3);
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(FromProtoTime(Get(t.id()).complaint_reply().due_time()), Beijing(2026, 11, 17, 19));
+}
+
+// Issue #27 §1 (the written reply's deadline runs on the estate's working calendar; a
+// calendar change re-times what waits): a calendar change committed after CreateTicket read
+// the calendar and before its batched insert (the test hook) still reaches the complaint —
+// the insert counts the deadline again under the calendar lock. The change: 8 October off
+// (停电检修) and the make-up Saturday the 10th withdrawn, so a complaint received Wednesday
+// 30 September 10:00 is due Tuesday the 13th 10:00 (14 h of the 30th, the 9th, the 12th,
+// the 13th's 10 hours), not Saturday the 10th.
+TEST_F(ComplaintReplyTest, ACalendarChangedBetweenTheReadAndTheInsertTimesTheComplaint) {
+  CalendarYear year;
+  for (const auto& y : NationalCalendarYears()) {
+    if (y.year == 2026) year = y;
+  }
+  std::vector<CalendarDay> days;
+  for (const auto& d : year.days) {
+    if (d.day != absl::CivilDay(2026, 10, 10)) days.push_back(d);
+  }
+  days.push_back({absl::CivilDay(2026, 10, 8), false, "停电检修"});
+  std::sort(days.begin(), days.end(),
+            [](const CalendarDay& a, const CalendarDay& b) { return a.day < b.day; });
+  year.days = days;
+  year.source = "estate edit";
+  ev::CalendarChanged c;
+  c.set_group_id(group_);
+  c.set_estate_id(estate_);
+  c.set_year(2026);
+  c.set_calendar(FormatCalendarYear(year));
+  c.set_version(1);
+  int calls = 0;
+  service_->before_create_write_for_test = [&] {
+    if (calls++ == 0) Apply(Envelope("directory.calendar.changed", c, 1));
+  };
+  v1::Ticket t = Complain();
+  service_->before_create_write_for_test = nullptr;
+  EXPECT_EQ(calls, 1);
+  // The answer is the creation's snapshot (counted on the calendar read); the stored
+  // complaint, its timers and what GetTicket shows are on the new calendar.
+  EXPECT_EQ(FromProtoTime(t.complaint_reply().due_time()), Beijing(2026, 10, 10, 10));
+  v1::Ticket stored = Get(t.id());
+  EXPECT_EQ(FromProtoTime(stored.complaint_reply().due_time()), Beijing(2026, 10, 13, 10));
+  EXPECT_TRUE(absl::StrContains(stored.complaint_reply().due_reason(), "停电检修"))
+      << stored.complaint_reply().due_reason();
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM tickets WHERE id = '", t.id(),
+                               "' AND reply_due_at = '2026-10-13 02:00:00+00'")),
+            1);
+  std::cout << "FIGURE complaint_reply_calendar_raced " << stored.complaint_reply().due_reason()
+            << "\n";
+  // Without a change in between, the insert keeps what CreateTicket counted.
+  v1::Ticket calm = Complain();
+  EXPECT_EQ(FromProtoTime(calm.complaint_reply().due_time()), Beijing(2026, 10, 13, 10));
+  EXPECT_EQ(Get(calm.id()).complaint_reply().due_reason(), calm.complaint_reply().due_reason());
+}
+
+// Issue #27 §1 ("a complaint's written reply"); DOMAIN.md §2 (the resident gets the handling
+// result); docs/api/intake.md "Given": only the desk's resolution with its result
+// (ResolveTicket) or a counter notice's end gives the reply. A work order completing the
+// complaint resolves it but writes nothing to the resident: no reply time, no
+// intake.complaint.replied, and the deadline's timers keep running (reply_given_at empty).
+TEST_F(ComplaintReplyTest, AWorkOrderCompletingTheComplaintIsNotTheWrittenReply) {
+  v1::Ticket t = Complain();
+  std::string order = NewId(absl::Now());
+  auto work = [&](const char* type, ev::WorkOrderState state, int64_t version) {
+    ev::WorkOrderChanged wo;
+    wo.set_work_order_id(order);
+    wo.set_ticket_id(t.id());
+    wo.set_estate_id(estate_);
+    wo.set_state(state);
+    wo.add_worker_ids("tech-1");
+    *wo.mutable_at() = ToProtoTime(clock_->Now());
+    Apply(Envelope(type, wo, version));
+  };
+  work("dispatch.work_order.created", ev::WORK_ORDER_STATE_ASSIGNED, 1);
+  clock_->Set(Beijing(2026, 10, 8, 15));
+  work("dispatch.work_order.completed", ev::WORK_ORDER_STATE_COMPLETED, 2);
+  v1::Ticket done = Get(t.id());
+  EXPECT_NE(done.state(), ev::TICKET_STATE_DISPATCHED);
+  EXPECT_NE(done.state(), ev::TICKET_STATE_RECEIVED);
+  ASSERT_TRUE(done.has_complaint_reply());
+  EXPECT_FALSE(done.complaint_reply().has_reply_time());
+  EXPECT_FALSE(done.complaint_reply().on_time());
+  EXPECT_EQ(FromProtoTime(done.complaint_reply().due_time()), Beijing(2026, 10, 10, 10));
+  EXPECT_TRUE(Events<ev::ComplaintReplyEvent>("intake.complaint.replied").empty());
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM tickets WHERE id = '", t.id(),
+                               "' AND reply_given_at IS NULL AND reply_due_at IS NOT NULL")),
+            1);
+  // Still waiting for its reply: past the due time it is open past due in the report.
+  clock_->Set(Beijing(2026, 10, 12, 9));
+  v1::ComplaintReplyReport r;
+  ASSERT_TRUE(Report(manager_, estate_, 2026, 9, &r).ok());
+  EXPECT_EQ(r.replied_on_time(), 0);
+  EXPECT_EQ(r.open_past_due(), 1);
+  std::cout << "FIGURE complaint_reply_after_work_order state=" << done.state()
+            << " replied=" << done.complaint_reply().has_reply_time()
+            << " open_past_due=" << r.open_past_due() << "\n";
 }
 
 // Issue #27 §1 and HELPERS "timers durable ... firing once with two replicas racing": due

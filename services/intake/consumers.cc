@@ -1,8 +1,10 @@
 #include "services/intake/consumers.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -87,22 +89,12 @@ class Consumer {
     // First, before anything is read: an import counting on the old calendar finishes
     // before the open orders are read, or waits and counts on the new one.
     LockWorkCalendars(tx, group, CalendarLock::kExclusive);
-    std::vector<v1::Ticket> open;
-    for (const std::string& id : store_.OpenHotlineOrders(tx, group, c.estate_id())) {
-      auto t = store_.GetTicket(tx, group, id, /*for_update=*/true);
-      if (t && t->hotline().deadline_working_days() > 0) open.push_back(*std::move(t));
-    }
-    // Complaints waiting for their written reply, the same way (complaint_reply.h).
-    std::vector<v1::Ticket> replies;
-    for (const std::string& id : store_.OpenComplaintReplies(tx, group, c.estate_id())) {
-      auto t = store_.GetTicket(tx, group, id, /*for_update=*/true);
-      if (t && t->has_complaint_reply()) replies.push_back(*std::move(t));
-    }
-    std::map<std::string, WorkCalendar> before;
-    for (const auto* tickets : {&open, &replies}) {
+    Waiting waiting = LoadWaiting(tx, group, c.estate_id());
+    std::map<std::string, CalendarInZone> before;
+    for (const auto* tickets : {&waiting.orders, &waiting.replies}) {
       for (const v1::Ticket& t : *tickets) {
         if (!before.contains(t.estate_id())) {
-          before[t.estate_id()] = LoadWorkCalendar(tx, group, t.estate_id());
+          before[t.estate_id()] = InForce(tx, group, t.estate_id());
         }
       }
     }
@@ -110,47 +102,95 @@ class Consumer {
     // The change counts from when the directory made it (never later than now).
     const absl::Time now = std::min(absl::Now(), e.has_occurred_at() ? FromProtoTime(e.occurred_at())
                                                                      : absl::Now());
-    using CalendarInZone = std::pair<WorkCalendar, absl::TimeZone>;
     std::map<std::string, CalendarInZone> after;
     auto after_of = [&](const std::string& estate) -> const CalendarInZone& {
       auto it = after.find(estate);
-      if (it == after.end()) {
-        auto facts = store_.GetEstate(tx, group, estate);
-        it = after.emplace(estate, std::make_pair(LoadWorkCalendar(tx, group, estate),
-                                                  EstateZone(facts ? facts->time_zone : "")))
-                 .first;
-      }
+      if (it == after.end()) it = after.emplace(estate, InForce(tx, group, estate)).first;
       return it->second;
     };
-    for (v1::Ticket& t : replies) {
+    RetimeWaiting(
+        tx, group, waiting, [&](const std::string& estate) -> const CalendarInZone& {
+          return before.at(estate);
+        },
+        after_of, now);
+    return absl::OkStatus();
+  }
+
+  // The deadlines a change of calendar or zone re-times: the unreplied 12345 orders counted
+  // in working days and the complaints waiting for their written reply of the group (or the
+  // estate), locked, each with the progress its clock kept at the last change (migration
+  // 011), from which it is settled step by step; none yet: from receipt.
+  struct Waiting {
+    std::vector<v1::Ticket> orders, replies;
+    std::map<std::string, SlaProgress> kept;
+  };
+  Waiting LoadWaiting(pqxx::work& tx, const std::string& group, const std::string& estate_id) {
+    Waiting w;
+    for (const OpenDeadline& o : store_.OpenHotlineOrders(tx, group, estate_id)) {
+      auto t = store_.GetTicket(tx, group, o.id, /*for_update=*/true);
+      if (!t || t->hotline().deadline_working_days() <= 0) continue;
+      w.kept[o.id] =
+          o.kept.value_or(ProgressFrom(FromProtoTime(t->hotline().hotline_received_time())));
+      w.orders.push_back(*std::move(t));
+    }
+    for (const OpenDeadline& o : store_.OpenComplaintReplies(tx, group, estate_id)) {
+      auto t = store_.GetTicket(tx, group, o.id, /*for_update=*/true);
+      if (!t || !t->has_complaint_reply()) continue;
+      w.kept[o.id] = o.kept.value_or(ProgressFrom(FromProtoTime(t->received_time())));
+      w.replies.push_back(*std::move(t));
+    }
+    return w;
+  }
+
+  using CalendarInZone = std::pair<WorkCalendar, absl::TimeZone>;
+  using CalendarOf = std::function<const CalendarInZone&(const std::string& estate)>;
+  // The estate's calendar and zone as intake holds them now.
+  CalendarInZone InForce(pqxx::work& tx, const std::string& group, const std::string& estate) {
+    auto facts = store_.GetEstate(tx, group, estate);
+    return {LoadWorkCalendar(tx, group, estate), EstateZone(facts ? facts->time_zone : "")};
+  }
+
+  // Re-times `w` forward at `now`: the time counted on the estate's calendar and zone in
+  // force until now (`before_of`) stays spent, the rest is counted on `after_of`'s. The
+  // progress is stored even when the due time stays: the next change settles from it.
+  void RetimeWaiting(pqxx::work& tx, const std::string& group, Waiting& w,
+                     const CalendarOf& before_of, const CalendarOf& after_of, absl::Time now) {
+    for (v1::Ticket& t : w.replies) {
+      const auto& [old_calendar, old_tz] = before_of(t.estate_id());
       const auto& [calendar, tz] = after_of(t.estate_id());
       v1::ComplaintReply* r = t.mutable_complaint_reply();
       const absl::Time old_due = FromProtoTime(r->due_time());
-      Deadline due = ComplaintReplyRetimed(before[t.estate_id()], calendar,
+      Deadline due = ComplaintReplyRetimed(old_calendar, calendar, w.kept[t.id()],
                                            FromProtoTime(t.received_time()), r->window_hours(),
-                                           r->clock(), old_due, now, tz);
-      if (due.due == old_due && due.reason == r->due_reason()) continue;
-      *r->mutable_due_time() = ToProtoTime(due.due);
-      r->set_due_reason(due.reason);
-      store_.UpdateTicket(tx, t);
-      store_.RetimeReply(tx, group, t.id(), due.due, due.warn, /*rearm_due_soon=*/due.warn > now,
-                         /*rearm_overdue=*/due.due > now);
+                                           r->clock(), old_due, now, tz, old_tz);
+      const bool moved = due.due != old_due || due.reason != r->due_reason();
+      if (moved) {
+        *r->mutable_due_time() = ToProtoTime(due.due);
+        r->set_due_reason(due.reason);
+        store_.UpdateTicket(tx, t);
+      }
+      store_.RetimeReply(tx, group, t.id(), due.due, due.warn, due.progress,
+                         /*rearm_due_soon=*/moved && due.warn > now,
+                         /*rearm_overdue=*/moved && due.due > now);
     }
-    for (v1::Ticket& t : open) {
+    for (v1::Ticket& t : w.orders) {
+      const auto& [old_calendar, old_tz] = before_of(t.estate_id());
       const auto& [calendar, tz] = after_of(t.estate_id());
       const absl::Time old_due = FromProtoTime(t.external_due_time());
-      HotlineDue due = HotlineDueRetimed(before[t.estate_id()], calendar,
+      HotlineDue due = HotlineDueRetimed(old_calendar, calendar, w.kept[t.id()],
                                          FromProtoTime(t.hotline().hotline_received_time()),
                                          t.hotline().deadline_working_days(), old_due, now,
-                                         hotline_due_soon_days_, tz);
-      if (due.due == old_due && due.reason == t.external_due_reason()) continue;
-      *t.mutable_external_due_time() = ToProtoTime(due.due);
-      t.set_external_due_reason(due.reason);
-      store_.UpdateTicket(tx, t);
-      store_.RetimeHotline(tx, group, t.id(), due.due, due.warn, /*rearm_due_soon=*/due.warn > now,
-                           /*rearm_overdue=*/due.due > now);
+                                         hotline_due_soon_days_, tz, old_tz);
+      const bool moved = due.due != old_due || due.reason != t.external_due_reason();
+      if (moved) {
+        *t.mutable_external_due_time() = ToProtoTime(due.due);
+        t.set_external_due_reason(due.reason);
+        store_.UpdateTicket(tx, t);
+      }
+      store_.RetimeHotline(tx, group, t.id(), due.due, due.warn, due.progress,
+                           /*rearm_due_soon=*/moved && due.warn > now,
+                           /*rearm_overdue=*/moved && due.due > now);
     }
-    return absl::OkStatus();
   }
 
   absl::Status Estate(pqxx::work& tx, const ev::Event& e, const ev::EstateChanged& estate) {
@@ -161,8 +201,32 @@ class Consumer {
       desk.opens_min = estate.desk_opens_minute();
       desk.closes_min = estate.desk_closes_minute();
     }
-    store_.UpsertEstate(tx, e.group_id(), estate.estate_id(), estate.household_count(),
+    // A change of the zone the estate's clocks count in (issue 27 §1; as dispatch does on this
+    // event) re-times its complaints waiting for their reply and its 12345 orders counted in
+    // working days: the time counted in the old zone until the change stays spent, the rest is
+    // counted in the new one. Only when the zone really changes (EstateZone's names differ):
+    // then the group's calendar lock is taken exclusive before the tickets are read.
+    const std::string& group = e.group_id();
+    auto held = store_.GetEstate(tx, group, estate.estate_id());
+    const bool zone_moves =
+        held && EstateZone(held->time_zone).name() != EstateZone(estate.time_zone()).name();
+    Waiting waiting;
+    std::optional<CalendarInZone> before;
+    if (zone_moves) {
+      LockWorkCalendars(tx, group, CalendarLock::kExclusive);
+      waiting = LoadWaiting(tx, group, estate.estate_id());
+      before = InForce(tx, group, estate.estate_id());
+    }
+    store_.UpsertEstate(tx, group, estate.estate_id(), estate.household_count(),
                         estate.time_zone(), desk, e.subject_version());
+    if (!zone_moves) return absl::OkStatus();
+    CalendarInZone after = InForce(tx, group, estate.estate_id());
+    if (after.second.name() == before->second.name()) return absl::OkStatus();  // older event
+    const absl::Time now = std::min(absl::Now(), e.has_occurred_at() ? FromProtoTime(e.occurred_at())
+                                                                     : absl::Now());
+    RetimeWaiting(
+        tx, group, waiting, [&](const std::string&) -> const CalendarInZone& { return *before; },
+        [&](const std::string&) -> const CalendarInZone& { return after; }, now);
     return absl::OkStatus();
   }
 
@@ -272,7 +336,8 @@ class Consumer {
       }
       return absl::OkStatus();
     }
-    if (next == ev::TICKET_STATE_RESOLVED) return flow_.Resolve(tx, t, c);
+    // The work done is not the written reply to a complaint: its deadline keeps running.
+    if (next == ev::TICKET_STATE_RESOLVED) return flow_.Resolve(tx, t, c, /*gives_reply=*/false);
     return flow_.Move(tx, t, next, c);
   }
 
@@ -341,7 +406,7 @@ class Consumer {
       } else if (t.state() == ev::TICKET_STATE_REOPENED ||
                  (t.state() == ev::TICKET_STATE_RECEIVED && !NeedsWork(t.kind()))) {
         t.set_result(n.answer());
-        WUYE_RETURN_IF_ERROR(flow_.Resolve(tx, t, c));
+        WUYE_RETURN_IF_ERROR(flow_.Resolve(tx, t, c, /*gives_reply=*/true));
       }
     }
     return absl::OkStatus();

@@ -35,16 +35,21 @@ Deadline DeadlineOf(const WorkCalendar& calendar, absl::Time start, absl::Durati
   out.due = calendar.Advance(start, window, clock, tz);
   out.reason = absl::StrCat(label, "：", calendar.Explain(start, out.due, clock, tz));
   out.warn = WarnTime(calendar, out.due, warn_before, clock, start, tz);
+  out.progress = ProgressFrom(start);
   return out;
 }
 
-Deadline DeadlineRetimed(const WorkCalendar& before, const WorkCalendar& after, absl::Time start,
-                         absl::Duration window, SlaClock clock, absl::Time old_due,
-                         absl::Time now, absl::Duration warn_before, absl::string_view label,
-                         const absl::TimeZone& tz) {
-  SlaProgress p{absl::ZeroDuration(), start, true};
-  p = Settle(p, std::max(now, start), before, clock, tz);
+Deadline DeadlineRetimed(const WorkCalendar& before, const WorkCalendar& after,
+                         const SlaProgress& kept, absl::Time start, absl::Duration window,
+                         SlaClock clock, absl::Time old_due, absl::Time now,
+                         absl::Duration warn_before, absl::string_view label,
+                         const absl::TimeZone& tz, const absl::TimeZone& before_tz) {
+  // Step by step, as dispatch's clocks: only the time since the last settling is counted on
+  // the calendar (and in the zone) in force until now (a change arriving out of order counts
+  // nothing).
+  SlaProgress p = Settle(kept, std::max(now, kept.settled_at), before, clock, before_tz);
   Deadline out;
+  out.progress = p;
   out.due = p.spent >= window ? old_due : DueTime(p, window, after, clock, tz);
   out.reason = absl::StrCat(label, "：", after.Explain(start, out.due, clock, tz));
   out.warn = WarnTime(after, out.due, warn_before, clock, start, tz);

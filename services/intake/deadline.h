@@ -16,7 +16,13 @@ struct Deadline {
   absl::Time due;
   std::string reason;  // `label` + "：" + WorkCalendar::Explain
   absl::Time warn;     // due soon from here (never before the start)
+  // The clock settled up to the last calendar change (DeadlineRetimed), to be kept with the
+  // deadline so the next change starts from it; {0, start} when counted afresh.
+  SlaProgress progress;
 };
+
+// The progress of a deadline nothing has settled yet: nothing spent, counting from `start`.
+inline SlaProgress ProgressFrom(absl::Time start) { return {absl::ZeroDuration(), start, true}; }
 
 // The latest instant t <= `due` from which `clock` still counts `before` up to `due`;
 // `floor` when even that counts less (and never before `floor`). `before` zero: `due`.
@@ -30,12 +36,17 @@ Deadline DeadlineOf(const WorkCalendar& calendar, absl::Time start, absl::Durati
                     const absl::TimeZone& tz);
 
 // A deadline whose calendar changed at `now` from `before` to `after` (issue 27 §1): the
-// time counted on `before` from `start` until `now` stays spent (SlaProgress/Settle), the
-// rest is counted on `after` from `now` (DueTime). A deadline already spent stays at
-// `old_due`.
-Deadline DeadlineRetimed(const WorkCalendar& before, const WorkCalendar& after, absl::Time start,
+// time kept (`kept`: spent until its settled_at, stored at the last change; ProgressFrom
+// (start) before any) plus the time counted on `before` from kept.settled_at until `now`
+// stays spent (SlaProgress/Settle), the rest is counted on `after` from `now` (DueTime). A
+// deadline already spent stays at `old_due`. The result's `progress` is the clock settled at
+// `now`, for the next change: never counted again from `start`, so time a retroactive edit
+// took away or gave is kept. `before_tz`: the zone the clock counted in until `now` (an
+// estate's zone changed), `tz` the one it counts in from now; the same for a calendar change.
+Deadline DeadlineRetimed(const WorkCalendar& before, const WorkCalendar& after,
+                         const SlaProgress& kept, absl::Time start,
                          absl::Duration window, SlaClock clock, absl::Time old_due,
                          absl::Time now, absl::Duration warn_before, absl::string_view label,
-                         const absl::TimeZone& tz);
+                         const absl::TimeZone& tz, const absl::TimeZone& before_tz);
 
 }  // namespace wuye::intake

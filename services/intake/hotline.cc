@@ -24,11 +24,12 @@ HotlineDue HotlineDueOf(const WorkCalendar& calendar, absl::Time received, int w
 }
 
 HotlineDue HotlineDueRetimed(const WorkCalendar& before, const WorkCalendar& after,
-                             absl::Time received, int working_days, absl::Time old_due,
-                             absl::Time now, int warn_days, const absl::TimeZone& tz) {
-  return DeadlineRetimed(before, after, received, Days(working_days), SlaClock::kWorkingDays,
+                             const SlaProgress& kept, absl::Time received, int working_days,
+                             absl::Time old_due, absl::Time now, int warn_days,
+                             const absl::TimeZone& tz, const absl::TimeZone& before_tz) {
+  return DeadlineRetimed(before, after, kept, received, Days(working_days), SlaClock::kWorkingDays,
                          old_due, now, Days(warn_days), absl::StrCat(working_days, "个工作日"),
-                         tz);
+                         tz, before_tz);
 }
 
 }  // namespace wuye::intake

@@ -28,9 +28,11 @@ HotlineDue HotlineDueOf(const WorkCalendar& calendar, absl::Time received, int w
 
 // An order of `working_days` whose calendar changed at `now` from `before` to `after`
 // (issue 27 §1): the working time counted on `before` until `now` stays spent, the rest is
-// counted on `after` from `now`. A deadline already past stays where it was.
+// counted on `after` from `now`. A deadline already past stays where it was. `kept`: the
+// progress stored at the last change (ProgressFrom(received) before any).
 HotlineDue HotlineDueRetimed(const WorkCalendar& before, const WorkCalendar& after,
-                             absl::Time received, int working_days, absl::Time old_due,
-                             absl::Time now, int warn_days, const absl::TimeZone& tz);
+                             const SlaProgress& kept, absl::Time received, int working_days,
+                             absl::Time old_due, absl::Time now, int warn_days,
+                             const absl::TimeZone& tz, const absl::TimeZone& before_tz);
 
 }  // namespace wuye::intake

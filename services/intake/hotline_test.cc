@@ -446,6 +446,47 @@ TEST_F(HotlineTest, ACalendarChangedMidDeadlineMovesItForwardKeepingTheTimeSpent
   EXPECT_EQ(FromProtoTime(Get(id).external_due_time()), Beijing(2026, 10, 12, 10));
 }
 
+// Issue 27 §1 ("never loses time already spent"), step by step as dispatch's clocks: an
+// order received Wednesday 30 September 10:00 (3 working days, due Saturday 10 October
+// 10:00). Thursday 8 October 12:00 the estate marks the 30th off after the fact: the 30th's
+// 14 h and the 8th's 12 h stay spent (26 h kept, migration 011), still due the 10th 10:00.
+// Friday the 9th 12:00 an unrelated change (24 December off): 50 h kept, still due the 10th
+// 10:00 — counted again from receipt on the edited calendar it would be the 11th 00:00.
+TEST_F(HotlineTest, TheTimeKeptByARetroactiveEditSurvivesTheNextChange) {
+  clock_->Set(Beijing(2026, 10, 1, 9));
+  auto imported = Import(Csv({Order("SZ-KEEP-1")}));
+  ASSERT_EQ(imported.created(), 1) << imported.DebugString();
+  const std::string id = imported.lines(0).ticket_id();
+  ASSERT_EQ(FromProtoTime(Get(id).external_due_time()), Beijing(2026, 10, 10, 10));
+  auto spent_hours = [&] {
+    return Query(absl::StrCat("SELECT coalesce(hotline_spent_us / 3600000000, -1) FROM tickets "
+                              "WHERE id = '", id, "'"));
+  };
+  EXPECT_EQ(spent_hours(), -1);
+  const std::string year = FormatCalendarYear(NationalCalendarYears().at(0));
+  ev::CalendarChanged c;
+  c.set_group_id(group_);
+  c.set_estate_id(estate_);
+  c.set_year(2026);
+  c.set_calendar(year + "off 2026-09-30 停水\n");
+  c.set_version(1);
+  clock_->Set(Beijing(2026, 10, 8, 12));
+  Apply(Envelope("directory.calendar.changed", c, 1));
+  EXPECT_EQ(spent_hours(), 26);
+  EXPECT_EQ(FromProtoTime(Get(id).external_due_time()), Beijing(2026, 10, 10, 10));
+  c.set_calendar(year + "off 2026-09-30 停水\noff 2026-12-24 消防演练\n");
+  c.set_version(2);
+  clock_->Set(Beijing(2026, 10, 9, 12));
+  Apply(Envelope("directory.calendar.changed", c, 2));
+  EXPECT_EQ(spent_hours(), 50);
+  v1::Ticket kept = Get(id);
+  EXPECT_EQ(FromProtoTime(kept.external_due_time()), Beijing(2026, 10, 10, 10));
+  std::cout << "FIGURE hotline_progress_kept spent_h=" << spent_hours() << " due="
+            << absl::FormatTime("%Y-%m-%d %H:%M", FromProtoTime(kept.external_due_time()),
+                                EstateZone("Asia/Shanghai"))
+            << "\n";
+}
+
 TEST_F(HotlineTest, ADuplicateImportChangesNothing) {
   std::string file = Csv({Order("SZ-DUP-1"), Order("SZ-DUP-2")});
   auto first = Import(file);

@@ -186,6 +186,8 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
                                   Change(rc, "received"));
           creation.rows.reply_month = std::move(reply_month);
           creation.rows.reply_warn = reply_warn;
+          creation.rows.reply_zone = EstateZone(estate.time_zone);
+          if (before_create_write_for_test) before_create_write_for_test();
           *resp = creation.rows.ticket;
           ForCaller(*resp, rc.now);
           return absl::OkStatus();
@@ -341,7 +343,8 @@ grpc::Status IntakeServiceImpl::ResolveTicket(Ctx* ctx, const v1::ResolveTicketR
                           "NOT_RESOLVABLE");
       }
       t.set_result(req->result());
-      WUYE_RETURN_IF_ERROR(flow_.Resolve(tx, t, Change(rc, "handling result given")));
+      WUYE_RETURN_IF_ERROR(flow_.Resolve(tx, t, Change(rc, "handling result given"),
+                                           /*gives_reply=*/true));
       *resp = t;
       ForCaller(*resp, rc.now);
       return absl::OkStatus();

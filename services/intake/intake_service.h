@@ -2,6 +2,7 @@
 // domain and the store, publish events. Each handler is one RpcRunner::Run.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "services/intake/hotline_format.h"
@@ -94,6 +95,10 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   // (--hotline_due_soon_working_days; default kDefaultHotlineDueSoonDays), for orders
   // imported from now on.
   void set_hotline_due_soon_days(int days) { hotline_due_soon_days_ = days; }
+
+  // Tests only: called by CreateTicket between reading the calendar a complaint's reply
+  // deadline is counted on and the batched insert (to commit a calendar change there).
+  std::function<void()> before_create_write_for_test;
 
  private:
   // The ticket (locked for update when asked), or NOT_FOUND; PERMISSION_DENIED when the

@@ -1,10 +1,16 @@
 #include "services/intake/intake_store.h"
 
+#include <map>
+#include <set>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
+#include "services/intake/complaint_reply.h"
 #include "services/intake/ticket.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/sql.h"
+#include "shared/work_calendar_store.h"
 
 namespace wuye::intake {
 namespace {
@@ -28,6 +34,14 @@ std::string Body(const v1::Ticket& t) {
   copy.clear_caller_phone();
   copy.clear_overdue();
   return copy.SerializeAsString();
+}
+
+// The progress a re-timed deadline kept (migration 011): spent µs and settled_at µs, NULL
+// before the first change.
+std::optional<SlaProgress> KeptProgress(const pqxx::field& spent, const pqxx::field& settled) {
+  if (spent.is_null() || settled.is_null()) return std::nullopt;
+  return SlaProgress{absl::Microseconds(spent.as<int64_t>()),
+                     absl::FromUnixMicros(settled.as<int64_t>()), true};
 }
 
 v1::Ticket ParseBody(const pqxx::field& f) {
@@ -88,12 +102,49 @@ std::vector<std::string> IntakeStore::CreateTicketsParams(
   std::vector<std::string> h_ticket, h_from, h_to, h_from_owner, h_to_owner, h_actor, h_roles, h_at,
       h_reason;
   std::vector<std::string> reply_dues, reply_warns, reply_months;
+  // A complaint's reply deadline was counted (CreateTicket) on the calendar read in a
+  // transaction of its own, before this one. A calendar change committed in between re-timed
+  // the complaints then waiting (consumers.cc), not this one, which no one would re-time
+  // again. So here, under the group's calendar lock taken shared (shared/work_calendar_store.h:
+  // a change takes it exclusive before it reads the open complaints), the deadline is counted
+  // again on the calendar in force now: a change either committed before this point and is
+  // counted here, or waits for this insert and then finds the complaint and re-times it. The
+  // deadline is counted whole on the current calendar, as for a complaint created after the
+  // change (it is stored after it). Only the stored row changes; the answer and the events
+  // built before are the creation's snapshot, as when a change re-times a stored complaint.
+  std::set<std::string> groups;  // locked in one order, whatever the batch's
   for (const NewTicket* c : calls) {
-    const v1::Ticket& t = c->ticket;
-    const bool reply = t.has_complaint_reply() && !c->reply_month.empty();
+    if (c->ticket.has_complaint_reply() && !c->reply_month.empty()) {
+      groups.insert(c->ticket.group_id());
+    }
+  }
+  for (const std::string& g : groups) LockWorkCalendars(tx, g, CalendarLock::kShared);
+  std::map<std::pair<std::string, std::string>, WorkCalendar> calendars;
+  for (const NewTicket* c : calls) {
+    v1::Ticket retimed;
+    const bool reply = c->ticket.has_complaint_reply() && !c->reply_month.empty();
+    absl::Time reply_warn = c->reply_warn;
+    if (reply) {
+      const v1::Ticket& in = c->ticket;
+      auto key = std::make_pair(in.group_id(), in.estate_id());
+      auto it = calendars.find(key);
+      if (it == calendars.end()) {
+        it = calendars.emplace(key, LoadWorkCalendar(tx, in.group_id(), in.estate_id())).first;
+      }
+      const v1::ComplaintReply& r = in.complaint_reply();
+      Deadline due = ComplaintReplyDue(it->second, FromProtoTime(in.received_time()),
+                                       r.window_hours(), r.clock(), c->reply_zone);
+      if (due.due != FromProtoTime(r.due_time()) || due.reason != r.due_reason()) {
+        retimed = in;
+        *retimed.mutable_complaint_reply()->mutable_due_time() = ToProtoTime(due.due);
+        retimed.mutable_complaint_reply()->set_due_reason(due.reason);
+        reply_warn = due.warn;
+      }
+    }
+    const v1::Ticket& t = retimed.id().empty() ? c->ticket : retimed;
     reply_dues.push_back(
         OptionalMicros(reply ? &t.complaint_reply().due_time() : nullptr));
-    reply_warns.push_back(reply ? std::to_string(sql::Micros(c->reply_warn)) : std::string());
+    reply_warns.push_back(reply ? std::to_string(sql::Micros(reply_warn)) : std::string());
     reply_months.push_back(reply ? c->reply_month : std::string());
     ids.push_back(t.id());
     estates.push_back(t.estate_id());
@@ -714,13 +765,15 @@ const sql::Statement kHotlineFind = statements.Add(
 // (issue 27 §1: re-computed forward), locked in id order.
 const sql::Statement kHotlineOpen = statements.Add(
     "in_hotline_open",
-    "SELECT id::text FROM tickets WHERE group_id = $1 AND ($2 = '' OR estate_id::text = $2) "
+    "SELECT id::text, hotline_spent_us, " WUYE_SQL_MICROS("hotline_settled_at") " FROM tickets "
+    "WHERE group_id = $1 AND ($2 = '' OR estate_id::text = $2) "
     "AND hotline_order IS NOT NULL AND hotline_replied_at IS NULL ORDER BY id FOR UPDATE");
 const sql::Statement kHotlineRetime = statements.Add(
     "in_hotline_retime",
     "UPDATE tickets SET external_due_at = " WUYE_SQL_TIME("$3") ", hotline_warn_at = " WUYE_SQL_TIME(
         "$4") ", hotline_due_soon_published = hotline_due_soon_published AND NOT $5, "
-              "hotline_overdue_published = hotline_overdue_published AND NOT $6 "
+              "hotline_overdue_published = hotline_overdue_published AND NOT $6, "
+              "hotline_spent_us = $7, hotline_settled_at = " WUYE_SQL_TIME("$8") " "
               "WHERE group_id = $1 AND id = $2");
 const sql::Statement kHotlineReplied = statements.Add(
     "in_hotline_replied",
@@ -780,20 +833,22 @@ std::optional<std::string> IntakeStore::HotlineTicketId(pqxx::work& tx, const st
   return sql::Text(res[0][0]);
 }
 
-std::vector<std::string> IntakeStore::OpenHotlineOrders(pqxx::work& tx, const std::string& group,
-                                                        const std::string& estate_id) {
-  std::vector<std::string> ids;
+std::vector<OpenDeadline> IntakeStore::OpenHotlineOrders(pqxx::work& tx,
+                                                         const std::string& group,
+                                                         const std::string& estate_id) {
+  std::vector<OpenDeadline> out;
   for (const auto& row : tx.exec_prepared(kHotlineOpen, group, estate_id)) {
-    ids.push_back(sql::Text(row[0]));
+    out.push_back({sql::Text(row[0]), KeptProgress(row[1], row[2])});
   }
-  return ids;
+  return out;
 }
 
 void IntakeStore::RetimeHotline(pqxx::work& tx, const std::string& group, const std::string& id,
-                                absl::Time due, absl::Time warn, bool rearm_due_soon,
-                                bool rearm_overdue) {
+                                absl::Time due, absl::Time warn, const SlaProgress& progress,
+                                bool rearm_due_soon, bool rearm_overdue) {
   tx.exec_prepared(kHotlineRetime, group, id, sql::Micros(due), sql::Micros(warn), rearm_due_soon,
-                   rearm_overdue);
+                   rearm_overdue, absl::ToInt64Microseconds(progress.spent),
+                   sql::Micros(progress.settled_at));
 }
 
 void IntakeStore::MarkHotlineReplied(pqxx::work& tx, const std::string& group,
@@ -868,13 +923,15 @@ const sql::Statement kReplyGiven = statements.Add(
 // locked in id order (a calendar change re-times them).
 const sql::Statement kReplyOpen = statements.Add(
     "in_reply_open",
-    "SELECT id::text FROM tickets WHERE group_id = $1 AND ($2 = '' OR estate_id::text = $2) "
+    "SELECT id::text, reply_spent_us, " WUYE_SQL_MICROS("reply_settled_at") " FROM tickets "
+    "WHERE group_id = $1 AND ($2 = '' OR estate_id::text = $2) "
     "AND reply_due_at IS NOT NULL AND reply_given_at IS NULL ORDER BY id FOR UPDATE");
 const sql::Statement kReplyRetime = statements.Add(
     "in_reply_retime",
     "UPDATE tickets SET reply_due_at = " WUYE_SQL_TIME("$3") ", reply_warn_at = " WUYE_SQL_TIME(
         "$4") ", reply_due_soon_published = reply_due_soon_published AND NOT $5, "
-              "reply_overdue_published = reply_overdue_published AND NOT $6 "
+              "reply_overdue_published = reply_overdue_published AND NOT $6, "
+              "reply_spent_us = $7, reply_settled_at = " WUYE_SQL_TIME("$8") " "
               "WHERE group_id = $1 AND id = $2");
 const sql::Statement kReplyMonth = statements.Add(
     "in_reply_month",
@@ -889,21 +946,22 @@ void IntakeStore::MarkReplyGiven(pqxx::work& tx, const std::string& group, const
   tx.exec_prepared(kReplyGiven, group, id, sql::Micros(at));
 }
 
-std::vector<std::string> IntakeStore::OpenComplaintReplies(pqxx::work& tx,
-                                                           const std::string& group,
-                                                           const std::string& estate_id) {
-  std::vector<std::string> ids;
+std::vector<OpenDeadline> IntakeStore::OpenComplaintReplies(pqxx::work& tx,
+                                                            const std::string& group,
+                                                            const std::string& estate_id) {
+  std::vector<OpenDeadline> out;
   for (const auto& row : tx.exec_prepared(kReplyOpen, group, estate_id)) {
-    ids.push_back(sql::Text(row[0]));
+    out.push_back({sql::Text(row[0]), KeptProgress(row[1], row[2])});
   }
-  return ids;
+  return out;
 }
 
 void IntakeStore::RetimeReply(pqxx::work& tx, const std::string& group, const std::string& id,
-                              absl::Time due, absl::Time warn, bool rearm_due_soon,
-                              bool rearm_overdue) {
+                              absl::Time due, absl::Time warn, const SlaProgress& progress,
+                              bool rearm_due_soon, bool rearm_overdue) {
   tx.exec_prepared(kReplyRetime, group, id, sql::Micros(due), sql::Micros(warn), rearm_due_soon,
-                   rearm_overdue);
+                   rearm_overdue, absl::ToInt64Microseconds(progress.spent),
+                   sql::Micros(progress.settled_at));
 }
 
 ReplyMonthRows IntakeStore::ReplyMonth(pqxx::work& tx, const std::string& group,

@@ -15,6 +15,7 @@
 #include "shared/batched_run_once.h"
 #include "shared/db.h"
 #include "shared/migrate.h"
+#include "shared/work_calendar.h"
 #include "wuye/events/v1/envelope.pb.h"
 #include "wuye/intake/v1/intake.pb.h"
 
@@ -51,10 +52,18 @@ struct NewTicket {
   // received_time, estate-local) and due-soon time; "" otherwise.
   std::string reply_month;
   absl::Time reply_warn = absl::InfinitePast();
+  absl::TimeZone reply_zone;  // the estate's (EstateZone), the reply's deadline counts in
 };
 
 // One CreateTicket call's rows and events, for BatchedRunOnce.
 using TicketCreation = BatchedRunOnce<NewTicket>::Effect;
+
+// A deadline the calendar's consumer re-times: the ticket and the progress its clock kept at
+// the last change (migration 011; none before the first: counted from receipt).
+struct OpenDeadline {
+  std::string id;
+  std::optional<SlaProgress> kept;
+};
 
 struct EstateFacts {
   int household_count = 0;  // 0: unknown
@@ -215,12 +224,14 @@ class IntakeStore {
                                              const std::string& order_number);
   // Keeps the first reply's time; stops the order's timers.
   // The unreplied 12345 orders of the group (estate_id "": all its estates), locked.
-  std::vector<std::string> OpenHotlineOrders(pqxx::work& tx, const std::string& group,
-                                             const std::string& estate_id);
-  // An order's new due and warning times; a timer already fired fires again at its new time
-  // only when asked (the time moved later than now).
+  std::vector<OpenDeadline> OpenHotlineOrders(pqxx::work& tx, const std::string& group,
+                                              const std::string& estate_id);
+  // An order's new due and warning times and its clock's progress settled at the change; a
+  // timer already fired fires again at its new time only when asked (the time moved later
+  // than now).
   void RetimeHotline(pqxx::work& tx, const std::string& group, const std::string& id,
-                     absl::Time due, absl::Time warn, bool rearm_due_soon, bool rearm_overdue);
+                     absl::Time due, absl::Time warn, const SlaProgress& progress,
+                     bool rearm_due_soon, bool rearm_overdue);
   void MarkHotlineReplied(pqxx::work& tx, const std::string& group, const std::string& id,
                           absl::Time at);
   void InsertHotlineReply(pqxx::work& tx, const std::string& group, const v1::HotlineReply& r);
@@ -245,11 +256,13 @@ class IntakeStore {
                       absl::Time at);
   // The complaints of the group (estate_id "": all its estates) waiting for their reply,
   // locked.
-  std::vector<std::string> OpenComplaintReplies(pqxx::work& tx, const std::string& group,
-                                                const std::string& estate_id);
-  // A reply's new due and warning times; a timer already fired fires again only when asked.
+  std::vector<OpenDeadline> OpenComplaintReplies(pqxx::work& tx, const std::string& group,
+                                                 const std::string& estate_id);
+  // A reply's new due and warning times and its clock's progress settled at the change; a
+  // timer already fired fires again only when asked.
   void RetimeReply(pqxx::work& tx, const std::string& group, const std::string& id,
-                   absl::Time due, absl::Time warn, bool rearm_due_soon, bool rearm_overdue);
+                   absl::Time due, absl::Time warn, const SlaProgress& progress,
+                   bool rearm_due_soon, bool rearm_overdue);
   ReplyMonthRows ReplyMonth(pqxx::work& tx, const std::string& group, const std::string& estate_id,
                             const std::string& month, absl::Time now);
 

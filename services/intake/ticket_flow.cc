@@ -206,11 +206,14 @@ v1::CallbackReason TicketFlow::Decide(pqxx::work& tx, const v1::Ticket& t, const
   return DecideCallback(in);
 }
 
-absl::Status TicketFlow::Resolve(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c) {
+absl::Status TicketFlow::Resolve(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c,
+                                 bool gives_reply) {
   WUYE_RETURN_IF_ERROR(CheckMove(t.kind(), t.state(), ev::TICKET_STATE_RESOLVED));
   // A complaint's written reply (issue #27 §1) is the handling result given now; the first
-  // one is the one its deadline is judged by.
-  const bool replied = t.has_complaint_reply() && !t.complaint_reply().has_reply_time();
+  // one is the one its deadline is judged by. Only a resolution that writes the result to the
+  // resident gives it; a work order's completion does not.
+  const bool replied =
+      gives_reply && t.has_complaint_reply() && !t.complaint_reply().has_reply_time();
   if (replied) {
     v1::ComplaintReply* r = t.mutable_complaint_reply();
     *r->mutable_reply_time() = ToProtoTime(c.now);

@@ -40,8 +40,11 @@ class TicketFlow {
   // Moves ownership.
   void Transfer(pqxx::work& tx, v1::Ticket& t, const std::string& new_owner,
                 const ChangeContext& c);
-  // → resolved, then → callback due or closed by the callback rule (ticket.h).
-  absl::Status Resolve(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c);
+  // → resolved, then → callback due or closed by the callback rule (ticket.h). `gives_reply`:
+  // the handling result is written to the resident now (ResolveTicket, a counter notice's
+  // end), so a complaint's written reply (issue #27 §1) is given if it was not; a work
+  // order's completion passes false — finishing the work is not a reply, its deadline runs on.
+  absl::Status Resolve(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c, bool gives_reply);
   // Records a change of the ticket's body alone (a 12345 reply, the government's callback):
   // bumps the version, writes a history row, publishes intake.ticket.changed.
   void Note(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c);
