@@ -508,6 +508,24 @@ TEST_F(ComplaintReplyTest, AWorkOrderCompletingTheComplaintIsNotTheWrittenReply)
   std::cout << "FIGURE complaint_reply_after_work_order state=" << done.state()
             << " replied=" << done.complaint_reply().has_reply_time()
             << " open_past_due=" << r.open_past_due() << "\n";
+  // Every complaint is called back (004_… 5.5.2): the callback tells the resident the
+  // handling result, so it gives the reply — late here, once.
+  ASSERT_EQ(done.state(), ev::TICKET_STATE_CALLBACK_DUE);
+  v1::RecordCallbackRequest cb;
+  cb.set_request_id(NewId(absl::Now()));
+  cb.mutable_callback()->set_ticket_id(t.id());
+  cb.mutable_callback()->set_satisfaction(common::SATISFACTION_SATISFIED);
+  v1::Callback recorded;
+  grpc::Status st = Call(&Stub::RecordCallback, agent_, cb, &recorded);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  v1::Ticket called = Get(t.id());
+  ASSERT_TRUE(called.complaint_reply().has_reply_time());
+  EXPECT_EQ(FromProtoTime(called.complaint_reply().reply_time()), Beijing(2026, 10, 12, 9));
+  EXPECT_FALSE(called.complaint_reply().on_time());
+  EXPECT_EQ(Events<ev::ComplaintReplyEvent>("intake.complaint.replied").size(), 1u);
+  ASSERT_TRUE(Report(manager_, estate_, 2026, 9, &r).ok());
+  EXPECT_EQ(r.replied_late(), 1);
+  EXPECT_EQ(r.open_past_due(), 0);
 }
 
 // Issue #27 §1 and HELPERS "timers durable ... firing once with two replicas racing": due

@@ -433,9 +433,15 @@ grpc::Status IntakeServiceImpl::RecordCallback(Ctx* ctx, const v1::RecordCallbac
           std::vector<std::string> workers(t.worker_ids().begin(), t.worker_ids().end());
           // The workers' "complained about last time" follows what this callback said.
           store_.SetComplained(tx, rc.caller.group_id, workers, unsatisfied);
+          // A complaint whose work order finished owes its written reply (issue #27 §1)
+          // until someone tells the resident the handling result: this callback does.
+          const ChangeContext called =
+              Change(rc, unsatisfied ? "callback: unsatisfied, reopened" : "callback: done");
+          const bool replied = TicketFlow::OwesReply(t);
+          if (replied) flow_.MarkReply(tx, t, called);
           WUYE_RETURN_IF_ERROR(flow_.Move(
-              tx, t, unsatisfied ? ev::TICKET_STATE_REOPENED : ev::TICKET_STATE_CLOSED,
-              Change(rc, unsatisfied ? "callback: unsatisfied, reopened" : "callback: done")));
+              tx, t, unsatisfied ? ev::TICKET_STATE_REOPENED : ev::TICKET_STATE_CLOSED, called));
+          if (replied) flow_.PublishReply(tx, t, called);
 
           ev::CallbackRecorded e;
           e.set_callback_id(cb.id());

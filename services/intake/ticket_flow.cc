@@ -206,26 +206,34 @@ v1::CallbackReason TicketFlow::Decide(pqxx::work& tx, const v1::Ticket& t, const
   return DecideCallback(in);
 }
 
+bool TicketFlow::OwesReply(const v1::Ticket& t) {
+  return t.has_complaint_reply() && !t.complaint_reply().has_reply_time();
+}
+
+// A complaint's written reply (issue #27 §1) is the handling result given to the resident;
+// the first one is the one its deadline is judged by.
+void TicketFlow::MarkReply(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c) {
+  v1::ComplaintReply* r = t.mutable_complaint_reply();
+  *r->mutable_reply_time() = ToProtoTime(c.now);
+  r->set_on_time(c.now <= FromProtoTime(r->due_time()));
+  store_.MarkReplyGiven(tx, t.group_id(), t.id(), c.now);
+}
+
+void TicketFlow::PublishReply(pqxx::work& tx, const v1::Ticket& t, const ChangeContext& c) {
+  ev::ComplaintReplyEvent e = ComplaintReplyEventOf(t);
+  outbox_.Append(tx, {"intake.complaint.replied", t.group_id(), t.estate_id(), t.id(), 0, &e},
+                 c.now, c.trace_id);
+}
+
 absl::Status TicketFlow::Resolve(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c,
                                  bool gives_reply) {
   WUYE_RETURN_IF_ERROR(CheckMove(t.kind(), t.state(), ev::TICKET_STATE_RESOLVED));
-  // A complaint's written reply (issue #27 §1) is the handling result given now; the first
-  // one is the one its deadline is judged by. Only a resolution that writes the result to the
-  // resident gives it; a work order's completion does not.
-  const bool replied =
-      gives_reply && t.has_complaint_reply() && !t.complaint_reply().has_reply_time();
-  if (replied) {
-    v1::ComplaintReply* r = t.mutable_complaint_reply();
-    *r->mutable_reply_time() = ToProtoTime(c.now);
-    r->set_on_time(c.now <= FromProtoTime(r->due_time()));
-    store_.MarkReplyGiven(tx, t.group_id(), t.id(), c.now);
-  }
+  // Only a resolution that writes the result to the resident gives a complaint's written
+  // reply; a work order's completion does not (the callback will).
+  const bool replied = gives_reply && OwesReply(t);
+  if (replied) MarkReply(tx, t, c);
   WUYE_RETURN_IF_ERROR(Move(tx, t, ev::TICKET_STATE_RESOLVED, c));
-  if (replied) {
-    ev::ComplaintReplyEvent e = ComplaintReplyEventOf(t);
-    outbox_.Append(tx, {"intake.complaint.replied", t.group_id(), t.estate_id(), t.id(), 0, &e},
-                   c.now, c.trace_id);
-  }
+  if (replied) PublishReply(tx, t, c);
   auto estate = store_.GetEstate(tx, t.group_id(), t.estate_id());
   absl::TimeZone tz = EstateZone(estate ? estate->time_zone : "");
   std::string month = MonthKey(c.now, tz);

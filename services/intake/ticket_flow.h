@@ -43,8 +43,14 @@ class TicketFlow {
   // → resolved, then → callback due or closed by the callback rule (ticket.h). `gives_reply`:
   // the handling result is written to the resident now (ResolveTicket, a counter notice's
   // end), so a complaint's written reply (issue #27 §1) is given if it was not; a work
-  // order's completion passes false — finishing the work is not a reply, its deadline runs on.
+  // order's completion passes false — finishing the work is not a reply, its deadline runs on
+  // until the callback (every complaint is called back) tells the resident the result.
   absl::Status Resolve(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c, bool gives_reply);
+  // A complaint's written reply (issue #27 §1) still owed; marking it given (before the
+  // ticket's move is saved) and publishing intake.complaint.replied (after).
+  static bool OwesReply(const v1::Ticket& t);
+  void MarkReply(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c);
+  void PublishReply(pqxx::work& tx, const v1::Ticket& t, const ChangeContext& c);
   // Records a change of the ticket's body alone (a 12345 reply, the government's callback):
   // bumps the version, writes a history row, publishes intake.ticket.changed.
   void Note(pqxx::work& tx, v1::Ticket& t, const ChangeContext& c);
