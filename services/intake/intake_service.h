@@ -136,7 +136,13 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   int hotline_due_soon_days_ = 1;
   const Keyring* hotline_keys_ = nullptr;
   HotlineHttp hotline_http_;
-  void ExchangeOne(pqxx::work& tx, const HotlineEndpointRow& row, absl::Time now);
+  // One claimed endpoint's exchange, no transaction open across a request: "" when it
+  // went well (or the endpoint was changed or removed meanwhile), else the generic reason.
+  std::string ExchangeOne(const HotlineEndpointRow& row, absl::Time now);
+  // How the exchange of `claimed` went: next_at, the failures, the alert; nothing when the
+  // endpoint was removed or set again since it was claimed.
+  absl::Status FinishExchange(const HotlineEndpointRow& claimed, const std::string& failure,
+                              absl::Time now);
   // intake.hotline.endpoint_failing / _recovered, once per estate the endpoint covers.
   void PublishEndpoint(pqxx::work& tx, const std::string& group, const std::string& city,
                        const v1::HotlineEndpoint& body, const std::string& type,
