@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include <atomic>
+#include <functional>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -905,6 +906,11 @@ class Platform {
     absl::MutexLock l(&mu_);
     return requests_;
   }
+  // Called (outside the platform's lock) while an orders request is being answered.
+  void OnOrders(std::function<void()> hook) {
+    absl::MutexLock l(&mu_);
+    on_orders_ = std::move(hook);
+  }
   int BadTokens() const {
     absl::MutexLock l(&mu_);
     return bad_tokens_;
@@ -939,6 +945,14 @@ class Platform {
     const char* cursor_arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
     const char* key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
     std::string path(url), verb(method);
+    if (verb == "GET" && path == "/api/12345/orders") {
+      std::function<void()> hook;
+      {
+        absl::MutexLock l(&self->mu_);
+        hook = self->on_orders_;
+      }
+      if (hook) hook();
+    }
     absl::MutexLock l(&self->mu_);
     ++self->requests_;
     if (auth == nullptr || std::string(auth) != absl::StrCat("Bearer ", kPlatformToken)) {
@@ -989,6 +1003,7 @@ class Platform {
   std::vector<std::string> callbacks_ ABSL_GUARDED_BY(mu_);
   std::vector<Post> posts_ ABSL_GUARDED_BY(mu_);
   bool fail_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> on_orders_ ABSL_GUARDED_BY(mu_);
   int orders_given_ ABSL_GUARDED_BY(mu_) = 0;
   int requests_ ABSL_GUARDED_BY(mu_) = 0;
   int bad_tokens_ ABSL_GUARDED_BY(mu_) = 0;
@@ -1404,6 +1419,34 @@ TEST_F(HotlineHttpTest, AClaimedEndpointWaitsForItsLease) {
   EXPECT_EQ(platform.Requests(), 0);
   ASSERT_EQ(*service_->ExchangeHotline(start + kHotlineLease), 1);
   EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE hotline_order = 'SZ-L-1'"), 1);
+}
+
+// No transaction is open while a request is out: while the platform answers, another
+// session can lock the endpoint's row at once (NOWAIT), so neither the row nor, through the
+// import, the group's calendar lock and tickets wait on the network.
+TEST_F(HotlineHttpTest, NoRowIsHeldWhileThePlatformAnswers) {
+  Platform platform;
+  platform.AddOrder(Order("SZ-T-1"));
+  std::atomic<int> checks{0}, lockable{-1};
+  platform.OnOrders([&] {
+    pqxx::connection conn(tdb_.url());
+    pqxx::work tx(conn);
+    try {
+      lockable = tx.exec1("SELECT count(*) FROM (SELECT 1 FROM hotline_endpoints FOR UPDATE "
+                          "NOWAIT) s")[0]
+                     .as<int>();
+    } catch (const std::exception&) {
+      lockable = -2;  // held by the exchange
+    }
+    ++checks;
+  });
+  v1::HotlineEndpoint set;
+  ASSERT_TRUE(Set(SetRequest(platform.Url()), &set).ok());
+  ASSERT_EQ(*service_->ExchangeHotline(clock_->Now()), 1);
+  EXPECT_EQ(checks.load(), 1);
+  EXPECT_EQ(lockable.load(), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE hotline_order = 'SZ-T-1'"), 1);
+  EXPECT_EQ(Endpoint().orders_cursor(), "o1");
 }
 
 }  // namespace
