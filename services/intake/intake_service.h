@@ -81,9 +81,11 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   grpc::Status RemoveHotlineEndpoint(Ctx*, const v1::RemoveHotlineEndpointRequest*,
                                      v1::RemoveHotlineEndpointResponse*) override;
 
-  // The exchange job: up to `batch` endpoints whose time has come at `now`, each fetched
-  // from and posted to once (replicas share them with FOR UPDATE SKIP LOCKED); returns
-  // how many were exchanged with (failed ones included).
+  // The exchange job: up to `batch` endpoints whose time has come at `now`, each claimed
+  // with a lease (FOR UPDATE SKIP LOCKED, next_at pushed kHotlineLease ahead, committed) so
+  // replicas share them, then fetched from and posted to once with no transaction open
+  // across a request; an endpoint's error is its own failure, the pass goes on. Returns how
+  // many were exchanged with (failed ones included); an error only when a claim itself fails.
   absl::StatusOr<int> ExchangeHotline(absl::Time now, int batch = 20);
   // The "intake" ring that seals the endpoints' tokens (not owned; null: no endpoint can
   // be set, none is exchanged with).
