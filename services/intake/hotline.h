@@ -15,6 +15,10 @@ namespace wuye::intake {
 // The default of --hotline_due_soon_working_days: intake.hotline.due_soon one working day
 // before the due time.
 inline constexpr int kDefaultHotlineDueSoonDays = 1;
+// How far ahead of intake's clock an order's received time may be (the city platform's
+// clock running a little ahead): up to this it is taken and recorded as received now;
+// further ahead the line is refused (received_time, "must not be in the future").
+inline constexpr absl::Duration kHotlineClockSkew = absl::Minutes(5);
 
 // reason: WorkCalendar::Explain, or the hotline's own due time; warn:
 // intake.hotline.due_soon from here (never before `received`).

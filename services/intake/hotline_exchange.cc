@@ -4,19 +4,35 @@
 // the replies not sent yet. The bodies go through the endpoint's format and the same
 // import as the file RPCs, so an order fetched twice changes nothing.
 //
-// Once with two replicas: the job takes an endpoint whose time has come with FOR UPDATE
-// SKIP LOCKED and keeps the row locked while it talks to the platform (each exchange is
-// bounded by the client's timeouts), so the other replica skips it. The cursors the
-// platform gives are stored in the same transaction as the orders they brought: a crash
-// before the commit takes them again from the old cursor (and the import drops the
-// duplicates); a reply is marked exported only in the transaction of the POST the
-// platform accepted — a failure leaves it for the next exchange, never loses it.
+// Once with two replicas, and no transaction open across the network: the job claims an
+// endpoint whose time has come in a short transaction of its own (FOR UPDATE SKIP LOCKED,
+// then next_at pushed kHotlineLease ahead and committed — a lease: the other replica finds
+// it not due; a replica that dies mid-exchange leaves it to be taken again when the lease
+// ends). The HTTP requests are made with no transaction open; each answer is then applied
+// in a short transaction of its own that first checks the endpoint is still the one
+// claimed (not removed nor changed meanwhile, else the answer is dropped): the orders
+// imported and their cursor stored together (a crash before the commit takes them again
+// from the old cursor, and the import drops the duplicates); the callbacks and theirs
+// likewise; a reply is marked exported only in a transaction after the platform accepted
+// the POST — a failure leaves it for the next exchange (the same Idempotency-Key), never
+// loses it. How the exchange went (next_at, failures, the alert) is a last transaction.
+//
+// A refused order is never skipped: when any line of a fetched batch is refused, the
+// orders cursor stays where it was (the next exchange fetches the same batch; the lines
+// imported already are duplicates that change nothing) and the exchange counts as failing
+// ("2 orders refused: estate" — the refused lines' field names, never their content), so
+// past alert_after a person hears of it; it recovers by itself once the lines import
+// (an estate reference mapped, the endpoint's estates widened). An error in one endpoint's
+// exchange is recorded as that endpoint's failure; the job goes on with the next one.
 //
 // The token is sealed with the "intake" ring (shared/sealing.h), bound to the endpoint's
 // row; it is never returned, logged, published nor put in a metric label, and so is the
 // URL: a failure is told by its generic reason ("timeout", "HTTP 503").
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <set>
+#include <typeinfo>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -90,12 +106,23 @@ const sql::Statement kPut = statements.Add(
 const sql::Statement kRemove =
     statements.Add("in_hotline_endpoint_remove",
                    "DELETE FROM hotline_endpoints WHERE group_id = $1 AND city = $2");
-// After an exchange: the cursors, how it went, the next time.
-const sql::Statement kAfter = statements.Add(
-    "in_hotline_endpoint_after",
-    "UPDATE hotline_endpoints SET orders_cursor = $3, callbacks_cursor = $4, next_at = " WUYE_SQL_TIME(
-        "$5") ", last_success_at = " WUYE_SQL_TIME_OR_NULL("$6") ", failing_since = " WUYE_SQL_TIME_OR_NULL("$7") ", failures = $8, last_error = $9, alert_published = $10 "
-                                                                                                 "WHERE group_id = $1 AND city = $2");
+// The claim: the lease pushes next_at ahead so that no other replica finds it due.
+const sql::Statement kLease = statements.Add(
+    "in_hotline_endpoint_lease", "UPDATE hotline_endpoints SET next_at = " WUYE_SQL_TIME(
+                                     "$3") " WHERE group_id = $1 AND city = $2");
+const sql::Statement kOrdersCursor =
+    statements.Add("in_hotline_endpoint_orders_cursor",
+                   "UPDATE hotline_endpoints SET orders_cursor = $3 WHERE group_id = $1 AND city = $2");
+const sql::Statement kCallbacksCursor = statements.Add(
+    "in_hotline_endpoint_callbacks_cursor",
+    "UPDATE hotline_endpoints SET callbacks_cursor = $3 WHERE group_id = $1 AND city = $2");
+// After an exchange: how it went, the next time.
+const sql::Statement kOutcome = statements.Add(
+    "in_hotline_endpoint_outcome",
+    "UPDATE hotline_endpoints SET next_at = " WUYE_SQL_TIME("$3") ", last_success_at = " WUYE_SQL_TIME_OR_NULL(
+        "$4") ", failing_since = " WUYE_SQL_TIME_OR_NULL("$5") ", failures = $6, last_error = $7, "
+                                                               "alert_published = $8 WHERE "
+                                                               "group_id = $1 AND city = $2");
 const sql::Statement kGroupEstates = statements.Add(
     "in_hotline_group_estates", "SELECT id::text FROM estates WHERE group_id = $1 ORDER BY id");
 
@@ -216,6 +243,32 @@ void CountExchange(absl::string_view city, bool ok) {
                                      ok ? "ok" : "failed", "\"}"));
 }
 
+// The endpoint's row locked, when it is still the one `claimed` (not removed, nor set
+// again since: another URL, token, format or mapping makes the claimed exchange's answers
+// stale).
+std::optional<HotlineEndpointRow> StillClaimed(pqxx::work& tx, const HotlineEndpointRow& claimed) {
+  pqxx::result found = tx.exec_prepared(kGetForUpdate, claimed.group_id, claimed.city);
+  if (found.empty()) return std::nullopt;
+  HotlineEndpointRow now = RowOf(found[0]);
+  if (now.id != claimed.id || now.updated_at != claimed.updated_at ||
+      now.token.blob != claimed.token.blob ||
+      now.body.SerializeAsString() != claimed.body.SerializeAsString()) {
+    return std::nullopt;
+  }
+  return now;
+}
+
+// "3 orders refused: estate, received_time": how many and the fields, never a line's content.
+std::string RefusedNote(const v1::ImportHotlineOrdersResponse& resp) {
+  std::set<std::string> fields;
+  for (const auto& l : resp.lines()) {
+    if (l.outcome() != v1::HotlineLineResult::OUTCOME_REFUSED) continue;
+    fields.insert(l.field().empty() ? "line" : l.field());
+  }
+  return absl::StrCat(resp.refused(), resp.refused() == 1 ? " order" : " orders",
+                      " refused: ", absl::StrJoin(fields, ", "));
+}
+
 }  // namespace
 
 void PrepareHotlineExchange(Db& db) { statements.PrepareOn(db); }
@@ -329,27 +382,47 @@ void IntakeServiceImpl::PublishEndpoint(pqxx::work& tx, const std::string& group
 absl::StatusOr<int> IntakeServiceImpl::ExchangeHotline(absl::Time now, int batch) {
   int exchanged = 0;
   for (int i = 0; i < batch; ++i) {
-    bool took = false;
+    // 1. The claim, committed before any request goes out.
+    std::optional<HotlineEndpointRow> claimed;
     WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) -> absl::Status {
-      took = false;
+      claimed.reset();
       pqxx::result due = tx.exec_prepared(kDue, sql::Micros(now));
       if (due.empty()) return absl::OkStatus();
-      took = true;
       HotlineEndpointRow row = RowOf(due[0]);
-      ExchangeOne(tx, row, now);
+      tx.exec_prepared(kLease, row.group_id, row.city, sql::Micros(now + kHotlineLease));
+      claimed = std::move(row);
       return absl::OkStatus();
     }));
-    if (!took) break;
+    if (!claimed) break;
     ++exchanged;
+    // 2. The exchange, each answer applied in its own transaction; an error is this
+    // endpoint's failure, not the pass's.
+    std::string failure;
+    try {
+      failure = ExchangeOne(*claimed, now);
+    } catch (const std::exception& e) {
+      // The exception's text can quote values: only its kind.
+      LogError("intake.hotline.exchange_error")
+          .Str("group_id", claimed->group_id)
+          .Str("city", claimed->city)
+          .Str("kind", typeid(e).name());
+      failure = "internal error";
+    }
+    // 3. How it went. When even that cannot be stored the lease runs out and the endpoint
+    // is taken again then.
+    if (absl::Status s = FinishExchange(*claimed, failure, now); !s.ok()) {
+      LogWarn("intake.hotline.outcome_not_stored")
+          .Str("group_id", claimed->group_id)
+          .Str("city", claimed->city)
+          .Str("code", absl::StatusCodeToString(s.code()));
+    }
   }
   return exchanged;
 }
 
-void IntakeServiceImpl::ExchangeOne(pqxx::work& tx, const HotlineEndpointRow& row, absl::Time now) {
+std::string IntakeServiceImpl::ExchangeOne(const HotlineEndpointRow& row, absl::Time now) {
   const v1::HotlineEndpoint& cfg = row.body;
   const HotlineFormat* format = FindHotlineFormat(cfg.format());
-  std::string failure;
-  std::string orders_cursor = row.orders_cursor, callbacks_cursor = row.callbacks_cursor;
 
   // Who acts: the endpoint, for the estates it covers; the tickets' owner is the endpoint
   // until the supervisor (told by the hotline_order task) hands them to an agent.
@@ -362,118 +435,153 @@ void IntakeServiceImpl::ExchangeOne(pqxx::work& tx, const HotlineEndpointRow& ro
   rc.method = "intake.HotlineExchange";
   rc.now = now;
 
-  std::string token;
-  if (hotline_keys_ == nullptr) {
-    failure = "no sealing keys";
-  } else if (format == nullptr) {
-    failure = "unknown format";
-  } else {
-    auto opened = hotline_keys_->Open(TokenPlace(row.group_id, row.id), row.token);
-    if (!opened.ok()) {
-      failure = "token cannot be opened";
-    } else {
-      token = *std::move(opened);
-    }
-  }
+  if (hotline_keys_ == nullptr) return "no sealing keys";
+  if (format == nullptr) return "unknown format";
+  auto opened = hotline_keys_->Open(TokenPlace(row.group_id, row.id), row.token);
+  if (!opened.ok()) return "token cannot be opened";
+  const std::string token = *std::move(opened);
   const std::string base(cfg.base_url());
-  // 1. New orders since the cursor.
-  if (failure.empty()) {
-    HotlineHttpAnswer a = hotline_http_.Get(base + "/orders", token, orders_cursor);
-    if (!a.ok()) {
-      failure = absl::StrCat("orders: ", a.Reason());
-    } else if (a.http_status != 204 && !a.body.empty()) {
+
+  // An answer applied in a short transaction, when the endpoint is still the claimed one;
+  // `stale` tells it was not (the answer dropped; FinishExchange records nothing either).
+  bool stale = false;
+  auto apply = [&](const std::function<absl::Status(pqxx::work&)>& body) -> absl::Status {
+    return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+      stale = !StillClaimed(tx, row).has_value();
+      if (stale) return absl::OkStatus();
+      return body(tx);
+    });
+  };
+  auto store_cursor = [&](const sql::Statement& statement, const std::string& cursor) {
+    return apply([&](pqxx::work& tx) -> absl::Status {
+      tx.exec_prepared(statement, row.group_id, row.city, cursor);
+      return absl::OkStatus();
+    });
+  };
+
+  // 1. New orders since the cursor; the cursor moves only when no line was refused.
+  std::string refused;
+  {
+    HotlineHttpAnswer a = hotline_http_.Get(base + "/orders", token, row.orders_cursor);
+    if (!a.ok()) return absl::StrCat("orders: ", a.Reason());
+    if (a.http_status != 204 && !a.body.empty()) {
       auto parsed = format->ParseOrders(a.body);
-      if (!parsed.ok()) {
-        failure = "orders: the body is not the format's";
-      } else {
-        v1::ImportHotlineOrdersResponse resp;
-        absl::Status s = ImportHotlineOrdersTx(tx, rc, row.city, cfg.estate_refs(), *parsed, &resp);
-        if (!s.ok()) {
-          failure = "orders: import failed";
-        } else {
-          if (!a.cursor.empty()) orders_cursor = a.cursor;
-          LogInfo("intake.hotline.orders_fetched")
-              .Str("group_id", row.group_id)
-              .Str("city", row.city)
-              .Int("created", resp.created())
-              .Int("already_imported", resp.already_imported())
-              .Int("refused", resp.refused());
+      if (!parsed.ok()) return "orders: the body is not the format's";
+      v1::ImportHotlineOrdersResponse resp;
+      absl::Status s = apply([&](pqxx::work& tx) -> absl::Status {
+        WUYE_RETURN_IF_ERROR(
+            ImportHotlineOrdersTx(tx, rc, row.city, cfg.estate_refs(), *parsed, &resp));
+        if (resp.refused() == 0 && !a.cursor.empty()) {
+          tx.exec_prepared(kOrdersCursor, row.group_id, row.city, a.cursor);
         }
-      }
-    } else if (!a.cursor.empty()) {
-      orders_cursor = a.cursor;
+        return absl::OkStatus();
+      });
+      if (!s.ok()) return "orders: import failed";
+      if (stale) return "";
+      LogInfo("intake.hotline.orders_fetched")
+          .Str("group_id", row.group_id)
+          .Str("city", row.city)
+          .Int("created", resp.created())
+          .Int("already_imported", resp.already_imported())
+          .Int("refused", resp.refused());
+      if (resp.refused() > 0) refused = RefusedNote(resp);
+    } else if (!a.cursor.empty() && a.cursor != row.orders_cursor) {
+      if (!store_cursor(kOrdersCursor, a.cursor).ok()) return "orders: cursor not stored";
+      if (stale) return "";
     }
   }
   // 2. The government's callbacks since the cursor.
-  if (failure.empty()) {
-    HotlineHttpAnswer a = hotline_http_.Get(base + "/callbacks", token, callbacks_cursor);
-    if (!a.ok()) {
-      failure = absl::StrCat("callbacks: ", a.Reason());
-    } else if (a.http_status != 204 && !a.body.empty()) {
+  {
+    HotlineHttpAnswer a = hotline_http_.Get(base + "/callbacks", token, row.callbacks_cursor);
+    if (!a.ok()) return absl::StrCat("callbacks: ", a.Reason());
+    if (a.http_status != 204 && !a.body.empty()) {
       auto parsed = format->ParseCallbacks(a.body);
-      if (!parsed.ok()) {
-        failure = "callbacks: the body is not the format's";
-      } else {
-        v1::ImportHotlineCallbacksResponse resp;
-        absl::Status s = ImportHotlineCallbacksTx(tx, rc, row.city, *parsed, &resp);
-        if (!s.ok()) {
-          failure = "callbacks: import failed";
-        } else if (!a.cursor.empty()) {
-          callbacks_cursor = a.cursor;
+      if (!parsed.ok()) return "callbacks: the body is not the format's";
+      v1::ImportHotlineCallbacksResponse resp;
+      absl::Status s = apply([&](pqxx::work& tx) -> absl::Status {
+        WUYE_RETURN_IF_ERROR(ImportHotlineCallbacksTx(tx, rc, row.city, *parsed, &resp));
+        if (!a.cursor.empty()) {
+          tx.exec_prepared(kCallbacksCursor, row.group_id, row.city, a.cursor);
         }
-      }
-    } else if (!a.cursor.empty()) {
-      callbacks_cursor = a.cursor;
+        return absl::OkStatus();
+      });
+      if (!s.ok()) return "callbacks: import failed";
+      if (stale) return "";
+    } else if (!a.cursor.empty() && a.cursor != row.callbacks_cursor) {
+      if (!store_cursor(kCallbacksCursor, a.cursor).ok()) return "callbacks: cursor not stored";
+      if (stale) return "";
     }
   }
-  // 3. The replies not sent yet, marked exported only when the platform took them.
-  if (failure.empty()) {
+  // 3. The replies not sent yet, marked exported only once the platform took them.
+  {
     std::vector<HotlineReplyRow> rows;
     std::vector<std::string> ids;
-    for (const auto& r :
-         store_.UnexportedHotlineReplies(tx, row.group_id, row.city, kMaxHotlineLines, rc.caller)) {
-      rows.push_back({r.order_number(), FromProtoTime(r.reply_time()), r.replied_by(), r.reply()});
-      ids.push_back(r.id());
-    }
+    absl::Status s = apply([&](pqxx::work& tx) -> absl::Status {
+      rows.clear();
+      ids.clear();
+      for (const auto& r : store_.UnexportedHotlineReplies(tx, row.group_id, row.city,
+                                                           kMaxHotlineLines, rc.caller)) {
+        rows.push_back(
+            {r.order_number(), FromProtoTime(r.reply_time()), r.replied_by(), r.reply()});
+        ids.push_back(r.id());
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return "replies: not read";
+    if (stale) return "";
     if (!ids.empty()) {
       HotlineHttpAnswer a = hotline_http_.Post(base + "/replies", token, IdempotencyKeyOf(ids),
                                                format->FormatReplies(rows));
-      if (!a.ok()) {
-        failure = absl::StrCat("replies: ", a.Reason());
-      } else {
+      if (!a.ok()) return absl::StrCat("replies: ", a.Reason());
+      // Marked even when the endpoint changed meanwhile: the platform has them.
+      absl::Status marked = db_.Transact([&](pqxx::work& tx) -> absl::Status {
         store_.MarkHotlineRepliesExported(tx, row.group_id, ids, now);
-      }
+        return absl::OkStatus();
+      });
+      if (!marked.ok()) return "replies: not marked exported";
     }
   }
+  return refused;
+}
 
-  CountExchange(row.city, failure.empty());
-  if (failure.empty()) {
-    if (row.alert_published) {
-      PublishEndpoint(tx, row.group_id, row.city, cfg, "intake.hotline.endpoint_recovered",
-                      row.failing_since, 0, "", now);
+absl::Status IntakeServiceImpl::FinishExchange(const HotlineEndpointRow& claimed,
+                                               const std::string& failure, absl::Time now) {
+  CountExchange(claimed.city, failure.empty());
+  return db_.Transact([&](pqxx::work& tx) -> absl::Status {
+    // Removed or set again meanwhile: its own next_at (set then) stands.
+    std::optional<HotlineEndpointRow> current = StillClaimed(tx, claimed);
+    if (!current) return absl::OkStatus();
+    const HotlineEndpointRow& row = *current;
+    const v1::HotlineEndpoint& cfg = row.body;
+    if (failure.empty()) {
+      if (row.alert_published) {
+        PublishEndpoint(tx, row.group_id, row.city, cfg, "intake.hotline.endpoint_recovered",
+                        row.failing_since, 0, "", now);
+      }
+      tx.exec_prepared(kOutcome, row.group_id, row.city, sql::Micros(now + PollOf(cfg)),
+                       sql::Micros(now), int64_t{-1}, 0, std::string(), false);
+      return absl::OkStatus();
     }
-    tx.exec_prepared(kAfter, row.group_id, row.city, orders_cursor, callbacks_cursor,
-                     sql::Micros(now + PollOf(cfg)), sql::Micros(now), int64_t{-1}, 0,
-                     std::string(), false);
-    return;
-  }
-  absl::Time since = row.failing_since == absl::InfinitePast() ? now : row.failing_since;
-  int failures = row.failures + 1;
-  bool alert = row.alert_published;
-  LogWarn("intake.hotline.exchange_failed")
-      .Str("group_id", row.group_id)
-      .Str("city", row.city)
-      .Str("reason", failure)
-      .Int("failures", failures);
-  if (!alert && now - since >= AlertAfterOf(cfg)) {
-    // A person hears of it: duty's hotline_endpoint_failing for each estate it covers.
-    PublishEndpoint(tx, row.group_id, row.city, cfg, "intake.hotline.endpoint_failing", since,
-                    failures, failure, now);
-    alert = true;
-  }
-  tx.exec_prepared(kAfter, row.group_id, row.city, orders_cursor, callbacks_cursor,
-                   sql::Micros(now + HotlineRetryAfter(PollOf(cfg), failures)),
-                   MicrosOrNull(row.last_success_at), sql::Micros(since), failures, failure, alert);
+    absl::Time since = row.failing_since == absl::InfinitePast() ? now : row.failing_since;
+    int failures = row.failures + 1;
+    bool alert = row.alert_published;
+    LogWarn("intake.hotline.exchange_failed")
+        .Str("group_id", row.group_id)
+        .Str("city", row.city)
+        .Str("reason", failure)
+        .Int("failures", failures);
+    if (!alert && now - since >= AlertAfterOf(cfg)) {
+      // A person hears of it: duty's hotline_endpoint_failing for each estate it covers.
+      PublishEndpoint(tx, row.group_id, row.city, cfg, "intake.hotline.endpoint_failing", since,
+                      failures, failure, now);
+      alert = true;
+    }
+    tx.exec_prepared(kOutcome, row.group_id, row.city,
+                     sql::Micros(now + HotlineRetryAfter(PollOf(cfg), failures)),
+                     MicrosOrNull(row.last_success_at), sql::Micros(since), failures, failure,
+                     alert);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace wuye::intake

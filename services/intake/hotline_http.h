@@ -32,8 +32,12 @@ absl::Status CheckHotlineBaseUrl(absl::string_view url, absl::string_view field)
 // 16..4096 printable ASCII characters without spaces. Errors name `field`, never the token.
 absl::Status CheckHotlineToken(absl::string_view token, absl::string_view field);
 
-// The exchange holds its endpoint's row locked in an open transaction while a request is
-// out, so a request must end well within --pg_idle_in_transaction_timeout (60 s by default).
+// An exchange's lease on its endpoint (next_at pushed this far ahead when it is claimed):
+// longer than the three requests of an exchange at their timeouts and the imports, so no
+// other replica takes the endpoint while it is out; a replica that dies mid-exchange leaves
+// it to be taken again when the lease ends. No transaction is open while a request is out.
+inline constexpr absl::Duration kHotlineLease = absl::Minutes(5);
+
 struct HotlineHttpOptions {
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration total_timeout = absl::Seconds(20);

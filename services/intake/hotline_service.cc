@@ -174,10 +174,12 @@ absl::Status IntakeServiceImpl::ImportHotlineOrdersTx(
       refuse("unit_id", "must be a unit id");
       continue;
     }
-    if (o.received > rc.now) {
+    if (o.received > rc.now + kHotlineClockSkew) {
       refuse("received_time", "must not be in the future");
       continue;
     }
+    // A platform's clock a little ahead of ours: received now.
+    const absl::Time received_at = std::min(o.received, rc.now);
     // The same order again: nothing changes.
     if (auto known = store_.HotlineTicketId(tx, rc.caller.group_id, city, o.order_number)) {
       auto* r = resp->add_lines();
@@ -205,12 +207,12 @@ absl::Status IntakeServiceImpl::ImportHotlineOrdersTx(
       refuse("", s.message());
       continue;
     }
-    HotlineDue due = HotlineDueOf(ec.calendar, o.received, o.deadline_working_days, o.due,
+    HotlineDue due = HotlineDueOf(ec.calendar, received_at, o.deadline_working_days, o.due,
                                   hotline_due_soon_days_, ec.tz);
     auto* h = t.mutable_hotline();
     h->set_city(city);
     h->set_order_number(o.order_number);
-    *h->mutable_hotline_received_time() = ToProtoTime(o.received);
+    *h->mutable_hotline_received_time() = ToProtoTime(received_at);
     h->set_deadline_working_days(o.deadline_working_days);
     h->set_category(o.category);
     *t.mutable_external_due_time() = ToProtoTime(due.due);
@@ -229,7 +231,7 @@ absl::Status IntakeServiceImpl::ImportHotlineOrdersTx(
         flow_.Create(std::move(t), std::move(caller_hash), "",
                      Change(rc, absl::StrCat("12345 order received (", city, ")")));
     const v1::Ticket& made = creation.rows.ticket;
-    HotlineColumns cols{city, o.order_number, MonthKey(o.received, ec.tz), due.due, due.warn};
+    HotlineColumns cols{city, o.order_number, MonthKey(received_at, ec.tz), due.due, due.warn};
     if (!store_.InsertHotlineTicket(tx, creation.rows, cols)) {
       // Another import took the order since the look-up above.
       auto* r = resp->add_lines();

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include <atomic>
+#include <functional>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -946,6 +947,11 @@ class Platform {
     absl::MutexLock l(&mu_);
     return requests_;
   }
+  // Called (outside the platform's lock) while an orders request is being answered.
+  void OnOrders(std::function<void()> hook) {
+    absl::MutexLock l(&mu_);
+    on_orders_ = std::move(hook);
+  }
   int BadTokens() const {
     absl::MutexLock l(&mu_);
     return bad_tokens_;
@@ -980,6 +986,14 @@ class Platform {
     const char* cursor_arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
     const char* key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
     std::string path(url), verb(method);
+    if (verb == "GET" && path == "/api/12345/orders") {
+      std::function<void()> hook;
+      {
+        absl::MutexLock l(&self->mu_);
+        hook = self->on_orders_;
+      }
+      if (hook) hook();
+    }
     absl::MutexLock l(&self->mu_);
     ++self->requests_;
     if (auth == nullptr || std::string(auth) != absl::StrCat("Bearer ", kPlatformToken)) {
@@ -1030,6 +1044,7 @@ class Platform {
   std::vector<std::string> callbacks_ ABSL_GUARDED_BY(mu_);
   std::vector<Post> posts_ ABSL_GUARDED_BY(mu_);
   bool fail_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> on_orders_ ABSL_GUARDED_BY(mu_);
   int orders_given_ ABSL_GUARDED_BY(mu_) = 0;
   int requests_ ABSL_GUARDED_BY(mu_) = 0;
   int bad_tokens_ ABSL_GUARDED_BY(mu_) = 0;
@@ -1349,6 +1364,130 @@ TEST_F(HotlineHttpTest, TheEndpointIsTheGroupAdminsAndChecked) {
   grpc::Status st = Set(SetRequest(platform.Url()), &out);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Reason(st), "NO_SEALING_KEYS");
+}
+
+// Issue 27 §3 (orders come from the city's platform): a platform whose clock runs a little
+// ahead does not lose its orders — a received time up to kHotlineClockSkew (5 minutes)
+// ahead is taken as received now; further ahead the line is refused.
+TEST_F(HotlineTest, AReceivedTimeAFewMinutesAheadIsTakenAsNow) {
+  auto r = Import(Csv({
+      absl::StrCat("SZ-SKEW-1,2026-09-30 11:02,3,,", estate_, ",,,text,,"),  // 2 minutes ahead
+      absl::StrCat("SZ-SKEW-2,2026-09-30 11:06,3,,", estate_, ",,,text,,"),  // 6 minutes ahead
+  }));
+  EXPECT_EQ(r.created(), 1);
+  EXPECT_EQ(r.refused(), 1);
+  ASSERT_EQ(r.lines_size(), 2);
+  EXPECT_EQ(r.lines(0).outcome(), Line::OUTCOME_CREATED);
+  EXPECT_EQ(r.lines(1).outcome(), Line::OUTCOME_REFUSED);
+  EXPECT_EQ(r.lines(1).field(), "received_time");
+  v1::Ticket t = Get(r.lines(0).ticket_id());
+  EXPECT_EQ(FromProtoTime(t.hotline().hotline_received_time()), clock_->Now());
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets"), 1);
+}
+
+// Issue 27 §3: an order the platform gives that cannot be imported yet (the city's estate
+// reference not mapped) is not skipped: the orders cursor stays, the same batch is fetched
+// again (the lines imported already change nothing), the endpoint shows failing with the
+// refused lines' field names only, a person hears of it past alert_after, and once the
+// admin maps the reference the order comes in and the endpoint recovers by itself.
+TEST_F(HotlineHttpTest, ARefusedOrderIsFetchedAgainUntilItImports) {
+  Platform platform;
+  platform.AddOrder(Order("SZ-R-1"));
+  platform.AddOrder(Order("SZ-R-2", 3, "SZ-NS-01"));  // the city's own estate reference
+  v1::SetHotlineEndpointRequest req = SetRequest(platform.Url());
+  req.mutable_endpoint()->mutable_alert_after()->set_seconds(600);
+  v1::HotlineEndpoint set;
+  ASSERT_TRUE(Set(req, &set).ok());
+
+  const absl::Time start = clock_->Now();
+  ASSERT_EQ(*service_->ExchangeHotline(start), 1);
+  EXPECT_EQ(platform.OrdersGiven(), 2);
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE hotline_order LIKE 'SZ-R-%'"), 1);
+  v1::HotlineEndpoint e = Endpoint();
+  EXPECT_EQ(e.orders_cursor(), "");  // not moved past the refused line
+  EXPECT_EQ(e.failures(), 1);
+  EXPECT_EQ(e.last_error(), "1 order refused: estate");
+  EXPECT_EQ(FromProtoTime(e.failing_since()), start);
+  EXPECT_EQ(FromProtoTime(e.next_exchange_time()), start + absl::Minutes(1));
+
+  // Still not mapped: the same batch again, nothing new; past alert_after the alert.
+  ASSERT_EQ(*service_->ExchangeHotline(start + absl::Minutes(1)), 1);
+  EXPECT_EQ(platform.OrdersGiven(), 4);
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE hotline_order LIKE 'SZ-R-%'"), 1);
+  EXPECT_EQ(Outbox("intake.hotline.received"), 1);
+  EXPECT_EQ(Endpoint().orders_cursor(), "");
+  EXPECT_EQ(Outbox("intake.hotline.endpoint_failing"), 0);
+  ASSERT_EQ(*service_->ExchangeHotline(start + absl::Minutes(10)), 1);
+  auto failing = Events<ev::HotlineEndpointEvent>("intake.hotline.endpoint_failing");
+  ASSERT_FALSE(failing.empty());
+  EXPECT_EQ(failing[0].last_error(), "1 order refused: estate");
+  EXPECT_EQ(Holding("wuye_outbox", "envelope", "SZ-NS-01"), 0);
+
+  // The admin maps the reference: the order comes, the cursor moves, it recovers.
+  v1::SetHotlineEndpointRequest mapped = SetRequest(platform.Url());
+  mapped.mutable_endpoint()->mutable_alert_after()->set_seconds(600);
+  (*mapped.mutable_endpoint()->mutable_estate_refs())["SZ-NS-01"] = estate_;
+  ASSERT_TRUE(Set(mapped, &set).ok());
+  ASSERT_EQ(*service_->ExchangeHotline(start + absl::Minutes(15)), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE hotline_order LIKE 'SZ-R-%'"), 2);
+  EXPECT_EQ(Outbox("intake.hotline.received"), 2);
+  e = Endpoint();
+  EXPECT_EQ(e.orders_cursor(), "o2");
+  EXPECT_EQ(e.failures(), 0);
+  EXPECT_EQ(e.last_error(), "");
+  EXPECT_EQ(Outbox("intake.hotline.endpoint_recovered"), static_cast<int>(failing.size()));
+  // And then only what is new.
+  ASSERT_EQ(*service_->ExchangeHotline(start + absl::Minutes(25)), 1);
+  EXPECT_EQ(platform.OrdersGiven(), 8);
+  std::cout << "FIGURE hotline_refused_refetches orders_given " << platform.OrdersGiven() << "\n";
+}
+
+// An endpoint claimed by a replica that died mid-exchange is not exchanged by another while
+// its lease runs (kHotlineLease), and is taken again once it has run out.
+TEST_F(HotlineHttpTest, AClaimedEndpointWaitsForItsLease) {
+  Platform platform;
+  platform.AddOrder(Order("SZ-L-1"));
+  v1::HotlineEndpoint set;
+  ASSERT_TRUE(Set(SetRequest(platform.Url()), &set).ok());
+  const absl::Time start = clock_->Now();
+  // A claim as the job makes it, never followed by its exchange.
+  ASSERT_EQ(Query(absl::StrCat("WITH c AS (UPDATE hotline_endpoints SET next_at = "
+                               "to_timestamp(",
+                               absl::ToUnixSeconds(start + kHotlineLease),
+                               ") RETURNING 1) SELECT count(*) FROM c")),
+            1);
+  EXPECT_EQ(*service_->ExchangeHotline(start + kHotlineLease - absl::Seconds(1)), 0);
+  EXPECT_EQ(platform.Requests(), 0);
+  ASSERT_EQ(*service_->ExchangeHotline(start + kHotlineLease), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE hotline_order = 'SZ-L-1'"), 1);
+}
+
+// No transaction is open while a request is out: while the platform answers, another
+// session can lock the endpoint's row at once (NOWAIT), so neither the row nor, through the
+// import, the group's calendar lock and tickets wait on the network.
+TEST_F(HotlineHttpTest, NoRowIsHeldWhileThePlatformAnswers) {
+  Platform platform;
+  platform.AddOrder(Order("SZ-T-1"));
+  std::atomic<int> checks{0}, lockable{-1};
+  platform.OnOrders([&] {
+    pqxx::connection conn(tdb_.url());
+    pqxx::work tx(conn);
+    try {
+      lockable = tx.exec1("SELECT count(*) FROM (SELECT 1 FROM hotline_endpoints FOR UPDATE "
+                          "NOWAIT) s")[0]
+                     .as<int>();
+    } catch (const std::exception&) {
+      lockable = -2;  // held by the exchange
+    }
+    ++checks;
+  });
+  v1::HotlineEndpoint set;
+  ASSERT_TRUE(Set(SetRequest(platform.Url()), &set).ok());
+  ASSERT_EQ(*service_->ExchangeHotline(clock_->Now()), 1);
+  EXPECT_EQ(checks.load(), 1);
+  EXPECT_EQ(lockable.load(), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE hotline_order = 'SZ-T-1'"), 1);
+  EXPECT_EQ(Endpoint().orders_cursor(), "o1");
 }
 
 }  // namespace

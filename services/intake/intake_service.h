@@ -82,9 +82,11 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   grpc::Status RemoveHotlineEndpoint(Ctx*, const v1::RemoveHotlineEndpointRequest*,
                                      v1::RemoveHotlineEndpointResponse*) override;
 
-  // The exchange job: up to `batch` endpoints whose time has come at `now`, each fetched
-  // from and posted to once (replicas share them with FOR UPDATE SKIP LOCKED); returns
-  // how many were exchanged with (failed ones included).
+  // The exchange job: up to `batch` endpoints whose time has come at `now`, each claimed
+  // with a lease (FOR UPDATE SKIP LOCKED, next_at pushed kHotlineLease ahead, committed) so
+  // replicas share them, then fetched from and posted to once with no transaction open
+  // across a request; an endpoint's error is its own failure, the pass goes on. Returns how
+  // many were exchanged with (failed ones included); an error only when a claim itself fails.
   absl::StatusOr<int> ExchangeHotline(absl::Time now, int batch = 20);
   // The "intake" ring that seals the endpoints' tokens (not owned; null: no endpoint can
   // be set, none is exchanged with).
@@ -141,7 +143,13 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   int hotline_due_soon_days_ = 1;
   const Keyring* hotline_keys_ = nullptr;
   HotlineHttp hotline_http_;
-  void ExchangeOne(pqxx::work& tx, const HotlineEndpointRow& row, absl::Time now);
+  // One claimed endpoint's exchange, no transaction open across a request: "" when it
+  // went well (or the endpoint was changed or removed meanwhile), else the generic reason.
+  std::string ExchangeOne(const HotlineEndpointRow& row, absl::Time now);
+  // How the exchange of `claimed` went: next_at, the failures, the alert; nothing when the
+  // endpoint was removed or set again since it was claimed.
+  absl::Status FinishExchange(const HotlineEndpointRow& claimed, const std::string& failure,
+                              absl::Time now);
   // intake.hotline.endpoint_failing / _recovered, once per estate the endpoint covers.
   void PublishEndpoint(pqxx::work& tx, const std::string& group, const std::string& city,
                        const v1::HotlineEndpoint& body, const std::string& type,
