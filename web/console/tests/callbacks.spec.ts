@@ -45,10 +45,16 @@ test("an unsatisfied callback recorded on the callbacks page reopens the ticket"
   await page.getByTestId("queue").filter({ visible: true }).getByText(summary).click();
   await expect(page.getByTestId("ticket-summary")).toHaveText(summary);
   const ticketUrl = page.url();
+  // A complaint's written reply has its deadline on the working calendar, with its reason
+  // (issue 27 §1), and the handling result given is that reply, on time.
+  await expect(page.getByTestId("reply-due")).not.toBeEmpty();
+  await expect(page.getByTestId("reply-due-reason")).toContainText("到期");
+  await expect(page.getByTestId("reply-waiting")).toBeVisible();
   await page.getByTestId("action-resolve").click();
   await field(page, "dialog-text").fill("已协调楼上住户维修防水层");
   await page.getByTestId("dialog-confirm").click();
   await expect(page.getByTestId("ticket-state")).toHaveText("待回访");
+  await expect(page.getByTestId("reply-on-time")).toHaveText("按时");
 
   // The agent's callbacks page: the due list with the call, but no coverage (intake gives
   // GetCallbackCoverage to supervisors, managers, quality and the group only).
