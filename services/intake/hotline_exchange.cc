@@ -269,6 +269,16 @@ std::string RefusedNote(const v1::ImportHotlineOrdersResponse& resp) {
                       " refused: ", absl::StrJoin(fields, ", "));
 }
 
+// Callbacks of orders not (yet) here: their order may be one the orders step refuses until
+// the admin fixes its mapping, so the callbacks cursor waits for them as the orders' does.
+int UnknownOrderCallbacks(const v1::ImportHotlineCallbacksResponse& resp) {
+  int n = 0;
+  for (const auto& l : resp.lines()) {
+    n += l.outcome() == v1::HotlineLineResult::OUTCOME_REFUSED && l.field() == "order_number";
+  }
+  return n;
+}
+
 }  // namespace
 
 void PrepareHotlineExchange(Db& db) { statements.PrepareOn(db); }
@@ -500,13 +510,17 @@ std::string IntakeServiceImpl::ExchangeOne(const HotlineEndpointRow& row, absl::
       v1::ImportHotlineCallbacksResponse resp;
       absl::Status s = apply([&](pqxx::work& tx) -> absl::Status {
         WUYE_RETURN_IF_ERROR(ImportHotlineCallbacksTx(tx, rc, row.city, *parsed, &resp));
-        if (!a.cursor.empty()) {
+        if (!a.cursor.empty() && UnknownOrderCallbacks(resp) == 0) {
           tx.exec_prepared(kCallbacksCursor, row.group_id, row.city, a.cursor);
         }
         return absl::OkStatus();
       });
       if (!s.ok()) return "callbacks: import failed";
       if (stale) return "";
+      if (int unknown = UnknownOrderCallbacks(resp); unknown > 0) {
+        absl::StrAppend(&refused, refused.empty() ? "" : "; ", unknown,
+                        unknown == 1 ? " callback" : " callbacks", " refused: order_number");
+      }
     } else if (!a.cursor.empty() && a.cursor != row.callbacks_cursor) {
       if (!store_cursor(kCallbacksCursor, a.cursor).ok()) return "callbacks: cursor not stored";
       if (stale) return "";

@@ -1423,6 +1423,15 @@ TEST_F(HotlineHttpTest, ARefusedOrderIsFetchedAgainUntilItImports) {
   EXPECT_EQ(failing[0].last_error(), "1 order refused: estate");
   EXPECT_EQ(Holding("wuye_outbox", "envelope", "SZ-NS-01"), 0);
 
+  // The government's callback of the refused order waits with it (the callbacks cursor does
+  // not move past a callback of an order not here), and is recorded once the order is.
+  platform.AddCallback("SZ-R-2,不满意,2026-09-30 10:30");
+  const std::string callbacks_cursor = Endpoint().callbacks_cursor();
+  ASSERT_EQ(*service_->ExchangeHotline(FromProtoTime(Endpoint().next_exchange_time())), 1);
+  EXPECT_EQ(Endpoint().callbacks_cursor(), callbacks_cursor);  // not moved past it
+  EXPECT_EQ(Endpoint().last_error(), "1 order refused: estate; 1 callback refused: order_number");
+  EXPECT_EQ(Outbox("intake.hotline.rated"), 0);
+
   // The admin maps the reference: the order comes, the cursor moves, it recovers.
   v1::SetHotlineEndpointRequest mapped = SetRequest(platform.Url());
   mapped.mutable_endpoint()->mutable_alert_after()->set_seconds(600);
@@ -1433,12 +1442,14 @@ TEST_F(HotlineHttpTest, ARefusedOrderIsFetchedAgainUntilItImports) {
   EXPECT_EQ(Outbox("intake.hotline.received"), 2);
   e = Endpoint();
   EXPECT_EQ(e.orders_cursor(), "o2");
+  EXPECT_EQ(e.callbacks_cursor(), "c1");
+  EXPECT_EQ(Outbox("intake.hotline.rated"), 1);
   EXPECT_EQ(e.failures(), 0);
   EXPECT_EQ(e.last_error(), "");
   EXPECT_EQ(Outbox("intake.hotline.endpoint_recovered"), static_cast<int>(failing.size()));
   // And then only what is new.
   ASSERT_EQ(*service_->ExchangeHotline(start + absl::Minutes(25)), 1);
-  EXPECT_EQ(platform.OrdersGiven(), 8);
+  EXPECT_EQ(platform.OrdersGiven(), 10);
   std::cout << "FIGURE hotline_refused_refetches orders_given " << platform.OrdersGiven() << "\n";
 }
 
