@@ -286,6 +286,15 @@ void RedisFailoverTest::RunScenario(int min_replicas, int kills, Figures& f) {
       to_replica.addr = first_node ? servers_.RedisReplicaAddr() : servers_.RedisAddr();
       to_primary.addr = primary;
       RedisConnection replica(to_replica), old_primary(to_primary);
+      // The node restarted by the last round may still be on its way back as the replica:
+      // the cut needs it attached first.
+      ASSERT_TRUE(WaitFor(
+          [&] {
+            auto r = old_primary.Command({"CLIENT", "LIST", "TYPE", "replica"});
+            return r.ok() && !r->is_error() && !r->str.empty();
+          },
+          absl::Seconds(30)))
+          << "no replica attached to " << primary;
       auto auth = replica.Command({"CONFIG", "SET", "masterauth", "cut-off"});
       ASSERT_TRUE(auth.ok() && !auth->is_error()) << (auth.ok() ? auth->str : "no reply");
       auto cut = old_primary.Command({"CLIENT", "KILL", "TYPE", "replica"});
