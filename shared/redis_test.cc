@@ -161,6 +161,11 @@ TEST(RedisSentinelTest, AReadonlyReplyDropsTheConnectionAndTheNextCommandFindsTh
   RedisConnection conn(Through({sentinel.addr()}));
   ASSERT_TRUE(conn.Command({"XADD", "s", "*", "n", "1"}).ok());
   ASSERT_EQ(conn.server(), servers.RedisAddr());
+  // The replica may still be syncing: the entry must reach it before it is promoted.
+  ASSERT_TRUE(WaitFor([&] {
+    auto synced = conn.Command({"WAIT", "1", "1000"});
+    return synced.ok() && synced->integer == 1;
+  }, absl::Seconds(30))) << "the replica never acknowledged the first entry";
 
   // A failover that leaves the old primary running, as a replica of the new one, with this
   // connection still open to it (as when a sentinel's CLIENT KILL has not reached it yet).
