@@ -13,14 +13,18 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "nlohmann/json.hpp"
 #include "shared/crypto.h"
+#include "shared/status.h"
 
 namespace wuye {
 namespace {
@@ -337,9 +341,68 @@ bool Caller::CanSeeEstate(std::string_view estate_id) const {
 
 // ---- TokenVerifier ----
 
+// The caller a token's claims name; the first claim refused, if any.
+static absl::Status ClaimsOf(const json& c, Caller* out) {
+  Caller& caller = *out;
+  auto sub = c.find("sub");
+  if (sub == c.end()) return Unauthenticated("missing subject");
+  if (!sub->is_string()) return Unauthenticated("bad claim");
+  caller.subject = sub->get<std::string>();
+  if (caller.subject.empty()) return Unauthenticated("missing subject");
+
+  auto roles_it = c.find("roles");
+  if (roles_it == c.end()) return Unauthenticated("missing roles");
+  std::optional<std::vector<std::string>> role_list = StringArray(*roles_it);
+  if (!role_list) return Unauthenticated("bad claim");
+  if (role_list->empty()) return Unauthenticated("missing roles");
+  caller.roles = *std::move(role_list);
+
+  if (auto grp = c.find("grp"); grp != c.end()) {
+    if (!grp->is_string()) return Unauthenticated("bad claim");
+    caller.group_id = grp->get<std::string>();
+  }
+  if (caller.group_id.empty() && !caller.HasRole(roles::kPlatformAdmin)) {
+    return Unauthenticated("missing group");
+  }
+
+  if (auto est = c.find("est"); est != c.end()) {
+    std::optional<std::vector<std::string>> ids = StringArray(*est);
+    if (!ids) return Unauthenticated("bad claim");
+    bool star = std::find(ids->begin(), ids->end(), "*") != ids->end();
+    // "*" mixed with ids is ambiguous; only ["*"] alone means every estate.
+    if (star && ids->size() != 1) return Unauthenticated("bad claim");
+    if (star) {
+      caller.all_estates = true;
+    } else {
+      caller.estate_ids = *std::move(ids);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// What a token says once its signature and claims are checked: everything but the checks
+// against the clock, which every call makes again.
+struct CheckedToken {
+  Caller caller;
+  absl::Time expires;
+  std::optional<absl::Time> not_before, issued;
+  absl::Status claims;  // a claim refused after the times are checked (the order of reasons)
+};
+
 struct TokenVerifier::Impl {
   AuthConfig config;
   std::vector<PkeyPtr> es256_keys;  // empty when only HS256 is configured
+
+  // A client sends the same token on every call of its session: its signature and claims
+  // are checked once, and a call with the same bytes only meets the clock again. Bounded;
+  // emptied when full (a few thousand live tokens per process is a busy one).
+  static constexpr size_t kMaxChecked = 4096;
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, std::shared_ptr<const CheckedToken>> checked
+      ABSL_GUARDED_BY(mu);
+
+  absl::StatusOr<CheckedToken> Check(std::string_view token) const;
+  absl::Status CheckTimes(const CheckedToken& t, absl::Time now) const;
 };
 
 TokenVerifier::TokenVerifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -381,8 +444,9 @@ absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(const AuthC
   return std::unique_ptr<TokenVerifier>(new TokenVerifier(std::move(impl)));
 }
 
-absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token, absl::Time now) const {
-  const AuthConfig& cfg = impl_->config;
+absl::StatusOr<CheckedToken> TokenVerifier::Impl::Check(std::string_view token) const {
+  const AuthConfig& cfg = config;
+  CheckedToken out;
   if (token.size() > kMaxTokenBytes) return Unauthenticated("too large");
   // Abseil here is built with its own string_view, distinct from
   // std::string_view.
@@ -400,7 +464,7 @@ absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token, absl::Time 
   }
   const std::string& alg_name = alg->get_ref<const std::string&>();
   bool hs256 = alg_name == "HS256" && !cfg.production && !cfg.hs256_secret.empty();
-  bool es256 = alg_name == "ES256" && !impl_->es256_keys.empty();
+  bool es256 = alg_name == "ES256" && !es256_keys.empty();
   if (!hs256 && !es256) return Unauthenticated("algorithm not allowed");
   // "JWT", or RFC 9068's type for access tokens, which OpenID providers may set on those
   // they issue (the console's sign-in: docs/operations.md); a media type, so in any case.
@@ -422,7 +486,7 @@ absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token, absl::Time 
       return Unauthenticated("bad signature");
     }
   } else if (std::none_of(
-                 impl_->es256_keys.begin(), impl_->es256_keys.end(),
+                 es256_keys.begin(), es256_keys.end(),
                  [&](const PkeyPtr& key) { return Es256Verify(key.get(), signing_input, *sig); })) {
     return Unauthenticated("bad signature");
   }
@@ -456,60 +520,54 @@ absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token, absl::Time 
   if (exp == c.end()) return Unauthenticated("missing expiry");
   std::optional<absl::Time> exp_time = NumericDate(*exp);
   if (!exp_time) return Unauthenticated("bad claim");
-  if (now >= *exp_time + cfg.leeway) return Unauthenticated("expired");
+  out.expires = *exp_time;
   if (auto nbf = c.find("nbf"); nbf != c.end()) {
-    std::optional<absl::Time> nbf_time = NumericDate(*nbf);
-    if (!nbf_time) return Unauthenticated("bad claim");
-    if (now + cfg.leeway < *nbf_time) return Unauthenticated("not yet valid");
+    out.not_before = NumericDate(*nbf);
+    if (!out.not_before) return Unauthenticated("bad claim");
   }
-  std::optional<absl::Time> iat_time;
   if (auto iat = c.find("iat"); iat != c.end()) {
-    iat_time = NumericDate(*iat);
-    if (!iat_time) return Unauthenticated("bad claim");
+    out.issued = NumericDate(*iat);
+    if (!out.issued) return Unauthenticated("bad claim");
   }
+  out.claims = ClaimsOf(c, &out.caller);
+  return out;
+}
+
+absl::Status TokenVerifier::Impl::CheckTimes(const CheckedToken& t, absl::Time now) const {
+  const AuthConfig& cfg = config;
+  if (now >= t.expires + cfg.leeway) return Unauthenticated("expired");
+  if (t.not_before && now + cfg.leeway < *t.not_before) return Unauthenticated("not yet valid");
   // A stolen token is worth only its lifetime; an iat in the future would stretch it.
   if (cfg.max_lifetime != absl::InfiniteDuration()) {
-    if (iat_time && *iat_time > now + cfg.leeway) return Unauthenticated("issued in the future");
-    if (*exp_time - iat_time.value_or(now) > cfg.max_lifetime) {
+    if (t.issued && *t.issued > now + cfg.leeway) return Unauthenticated("issued in the future");
+    if (t.expires - t.issued.value_or(now) > cfg.max_lifetime) {
       return Unauthenticated("lifetime too long");
     }
   }
+  return absl::OkStatus();
+}
 
-  Caller caller;
-  auto sub = c.find("sub");
-  if (sub == c.end()) return Unauthenticated("missing subject");
-  if (!sub->is_string()) return Unauthenticated("bad claim");
-  caller.subject = sub->get<std::string>();
-  if (caller.subject.empty()) return Unauthenticated("missing subject");
-
-  auto roles_it = c.find("roles");
-  if (roles_it == c.end()) return Unauthenticated("missing roles");
-  std::optional<std::vector<std::string>> role_list = StringArray(*roles_it);
-  if (!role_list) return Unauthenticated("bad claim");
-  if (role_list->empty()) return Unauthenticated("missing roles");
-  caller.roles = *std::move(role_list);
-
-  if (auto grp = c.find("grp"); grp != c.end()) {
-    if (!grp->is_string()) return Unauthenticated("bad claim");
-    caller.group_id = grp->get<std::string>();
+absl::StatusOr<Caller> TokenVerifier::Verify(std::string_view token, absl::Time now) const {
+  if (token.size() > kMaxTokenBytes) return Unauthenticated("too large");
+  std::shared_ptr<const CheckedToken> checked;
+  {
+    absl::MutexLock lock(&impl_->mu);
+    auto it = impl_->checked.find(absl::string_view(token.data(), token.size()));
+    if (it != impl_->checked.end()) checked = it->second;
   }
-  if (caller.group_id.empty() && !caller.HasRole(roles::kPlatformAdmin)) {
-    return Unauthenticated("missing group");
-  }
-
-  if (auto est = c.find("est"); est != c.end()) {
-    std::optional<std::vector<std::string>> ids = StringArray(*est);
-    if (!ids) return Unauthenticated("bad claim");
-    bool star = std::find(ids->begin(), ids->end(), "*") != ids->end();
-    // "*" mixed with ids is ambiguous; only ["*"] alone means every estate.
-    if (star && ids->size() != 1) return Unauthenticated("bad claim");
-    if (star) {
-      caller.all_estates = true;
-    } else {
-      caller.estate_ids = *std::move(ids);
+  if (checked == nullptr) {
+    absl::StatusOr<CheckedToken> fresh = impl_->Check(token);
+    if (!fresh.ok()) return fresh.status();
+    checked = std::make_shared<const CheckedToken>(*std::move(fresh));
+    if (checked->claims.ok() && impl_->CheckTimes(*checked, now).ok()) {
+      absl::MutexLock lock(&impl_->mu);
+      if (impl_->checked.size() >= Impl::kMaxChecked) impl_->checked.clear();
+      impl_->checked.emplace(std::string(token), checked);
     }
   }
-  return caller;
+  WUYE_RETURN_IF_ERROR(impl_->CheckTimes(*checked, now));
+  WUYE_RETURN_IF_ERROR(checked->claims);
+  return checked->caller;
 }
 
 // ---- minting ----

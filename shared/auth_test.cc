@@ -245,6 +245,37 @@ TEST_F(AuthTest, ExpiryAndNotBefore) {
   ExpectRefused(*hs_only_, *token, "expired", kNow + absl::Hours(2));
 }
 
+// A token verified once is kept (its signature and claims are not checked again), but every
+// call meets the clock: the same bytes expire, and a not-yet-valid one is not kept early.
+TEST_F(AuthTest, AKeptTokenStillMeetsTheClockOnEveryCall) {
+  auto token = MintHs256(GoodClaims(), kSecret);
+  ASSERT_TRUE(token.ok());
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(hs_only_->Verify(*token, kNow).ok());
+  ExpectRefused(*hs_only_, *token, "expired", kNow + absl::Hours(2));
+  EXPECT_TRUE(hs_only_->Verify(*token, kNow).ok()) << "a refusal by the clock keeps nothing out";
+
+  json p = GoodPayload();
+  p["nbf"] = 1'700'000'000 + 120;
+  const std::string later = Craft(GoodHeader(), p);
+  ExpectRefused(*hs_only_, later, "not yet valid");
+  EXPECT_TRUE(hs_only_->Verify(later, kNow + absl::Minutes(2)).ok());
+  ExpectRefused(*hs_only_, later, "not yet valid");
+
+  // A claim refused is refused every time, after the clock as before.
+  p = GoodPayload();
+  p.erase("sub");
+  const std::string anonymous = Craft(GoodHeader(), p);
+  for (int i = 0; i < 2; ++i) ExpectRefused(*hs_only_, anonymous, "missing subject");
+  ExpectRefused(*hs_only_, anonymous, "expired", kNow + absl::Hours(2));
+
+  // Another verifier (another key) does not share what this one kept.
+  AuthConfig other;
+  other.hs256_secret = std::string(40, 'z');
+  auto v = TokenVerifier::Create(other);
+  ASSERT_TRUE(v.ok());
+  ExpectRefused(**v, *token, "bad signature");
+}
+
 TEST_F(AuthTest, FloatDates) {
   json p = GoodPayload();
   p["exp"] = 1'700'000'000.5 + 3600;

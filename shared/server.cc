@@ -37,34 +37,37 @@
 namespace wuye {
 namespace {
 
-// CheckRepeatedFields below `path`.
-absl::Status CheckRepeated(const google::protobuf::Message& message, const std::string& path,
-                           int max) {
+// The path (as "staff.roles" or "units[2].tiers") of the first repeated field of `message`
+// with more than `max` entries; empty when there is none. Names are built only on the way
+// out of a refusal: every request passes here.
+std::string FirstOverfullField(const google::protobuf::Message& message, int max) {
   const google::protobuf::Reflection* reflection = message.GetReflection();
   std::vector<const google::protobuf::FieldDescriptor*> fields;
   reflection->ListFields(message, &fields);
   for (const auto* field : fields) {
-    std::string name = path.empty() ? field->name() : absl::StrCat(path, ".", field->name());
-    if (field->is_repeated()) {
-      int n = reflection->FieldSize(message, field);
-      if (n > max) return FieldError(name, absl::StrCat("at most ", max, " entries"));
-      if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
-      for (int i = 0; i < n; ++i) {
-        WUYE_RETURN_IF_ERROR(CheckRepeated(reflection->GetRepeatedMessage(message, field, i),
-                                           absl::StrCat(name, "[", i, "]"), max));
-      }
-    } else if (field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
-      WUYE_RETURN_IF_ERROR(CheckRepeated(reflection->GetMessage(message, field), name, max));
+    bool nested = field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE;
+    if (!field->is_repeated()) {
+      if (!nested) continue;
+      std::string inner = FirstOverfullField(reflection->GetMessage(message, field), max);
+      if (!inner.empty()) return absl::StrCat(field->name(), ".", inner);
+      continue;
+    }
+    int n = reflection->FieldSize(message, field);
+    if (n > max) return field->name();
+    if (!nested) continue;
+    for (int i = 0; i < n; ++i) {
+      std::string inner =
+          FirstOverfullField(reflection->GetRepeatedMessage(message, field, i), max);
+      if (!inner.empty()) return absl::StrCat(field->name(), "[", i, "].", inner);
     }
   }
-  return absl::OkStatus();
+  return "";
 }
 
 // grpc::Service keeps its methods, and each method its handler, in private members, and
-// has no call that swaps a handler without destroying the old one; reading one message
-// synchronously needs CompletionQueue::Pluck, private to gRPC's own handlers. An explicit
-// template instantiation may name a private member ([temp.spec.general]/6), which gives the
-// three pointers to member that wrapping needs. Pinned to gRPC 1.51's layout; a gRPC that
+// has no call that swaps a handler without destroying the old one. An explicit template
+// instantiation may name a private member ([temp.spec.general]/6), which gives the two
+// pointers to member that wrapping needs. Pinned to gRPC 1.51's layout; a gRPC that
 // renames them fails to compile here, not at run time.
 template <class Tag, typename Tag::type Member>
 struct PrivateMember {
@@ -78,21 +81,16 @@ struct MethodHandlerSlot {
   using type = std::unique_ptr<grpc::internal::MethodHandler> grpc::internal::RpcServiceMethod::*;
   friend type Reach(MethodHandlerSlot);
 };
-struct QueuePluck {
-  using type = bool (grpc::CompletionQueue::*)(grpc::internal::CompletionQueueTag*);
-  friend type Reach(QueuePluck);
-};
 template struct PrivateMember<ServiceMethods, &grpc::Service::methods_>;
 template struct PrivateMember<MethodHandlerSlot, &grpc::internal::RpcServiceMethod::handler_>;
-template struct PrivateMember<QueuePluck, &grpc::CompletionQueue::Pluck>;
 
-// gRPC 1.51 has one receive limit per server, and decodes a unary request before any
-// handler or interceptor sees it. So the transport's limit is the bulk methods' size (in a
-// server that serves one), and every unary method of our services runs behind this handler: it
-// receives the request as bytes, refuses it RESOURCE_EXHAUSTED when it is longer than the method's
-// limit (before a token is looked at, and without decoding it), and hands it to the generated
-// handler otherwise. The method is served as a stream of one message (as gRPC's own "streamed
-// unary" does), which the client cannot tell from a unary call.
+// gRPC 1.51 has one receive limit per server, so the transport's limit is the bulk methods'
+// size (in a server that serves one). The sync server receives a unary call's request with
+// the call, as bytes, and has the method's handler decode it (MethodHandler::Deserialize)
+// before the handler runs. Every unary method of our services runs behind this handler: it
+// refuses a request longer than the method's limit RESOURCE_EXHAUSTED (before a token is
+// looked at, and without decoding it), has the generated handler decode the rest, and
+// bounds the repeated fields of what it decoded. A refused call never reaches the method.
 class SizeLimitedHandler : public grpc::internal::MethodHandler {
  public:
   // `max_entries`: most entries of any repeated field of the request, at any depth; 0: no
@@ -101,58 +99,46 @@ class SizeLimitedHandler : public grpc::internal::MethodHandler {
                      std::string method)
       : inner_(inner), limit_(limit), max_entries_(max_entries), method_(std::move(method)) {}
 
-  void RunHandler(const HandlerParameter& param) override {
-    grpc::ByteBuffer raw;
-    grpc::internal::CallOpSet<grpc::internal::CallOpRecvMessage<grpc::ByteBuffer>> ops;
-    ops.RecvMessage(&raw);
-    param.call->PerformOps(&ops);
-    bool got = (param.call->cq()->*Reach(QueuePluck{}))(&ops) && ops.got_message;
-    void* request = nullptr;
-    grpc::Status status;
-    if (!got) {
-      status = grpc::Status(grpc::StatusCode::CANCELLED, "the call ended before its request");
-    } else if (raw.Length() > limit_) {
-      status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                            absl::StrCat("request of ", raw.Length(),
-                                         " bytes: this method accepts at most ", limit_));
+  // Takes `raw` (as the generated handler does). On a refusal `status` says why and the
+  // result is null: the generated handler then sends the status without running the method.
+  void* Deserialize(grpc_call* call, grpc_byte_buffer* raw, grpc::Status* status,
+                    void** handler_data) override {
+    if (raw == nullptr) {
+      *status = grpc::Status(grpc::StatusCode::CANCELLED, "the call ended before its request");
+      return nullptr;
+    }
+    size_t bytes = grpc_byte_buffer_length(raw);
+    if (bytes > limit_) {
+      grpc_byte_buffer_destroy(raw);
+      *status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                             absl::StrCat("request of ", bytes,
+                                          " bytes: this method accepts at most ", limit_));
       Metrics::Global().RecordRpc(method_, absl::StatusCode::kResourceExhausted,
                                   absl::ZeroDuration());
-      LogWarn("rpc.too_large").Str("method", method_).Int("bytes", raw.Length());
-    } else {
-      std::vector<grpc::Slice> slices;
-      (void)raw.Dump(&slices);
-      std::vector<grpc_slice> c_slices;
-      c_slices.reserve(slices.size());
-      // c_slice() gives a reference of its own, and the buffer takes another: ours are
-      // dropped once the buffer holds the slices (kept, they leaked the request's bytes).
-      for (const grpc::Slice& slice : slices) c_slices.push_back(slice.c_slice());
-      // The generated handler decodes it and takes ownership (as with the server's own).
-      grpc_byte_buffer* buffer = grpc_raw_byte_buffer_create(c_slices.data(), c_slices.size());
-      for (grpc_slice& slice : c_slices) grpc_slice_unref(slice);
-      request = inner_->Deserialize(param.call->call(), buffer, &status, nullptr);
-      if (!status.ok()) {
-        status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                              "request: not a valid message of this method");
-      } else if (max_entries_ > 0) {
-        // The generated handler returns the request as its MessageLite base.
-        auto* message = static_cast<google::protobuf::MessageLite*>(request);
-        auto* full = dynamic_cast<const google::protobuf::Message*>(message);
-        absl::Status bounded = full ? CheckRepeatedFields(*full, max_entries_) : absl::OkStatus();
-        if (!bounded.ok()) {
-          status = ToGrpcStatus(bounded);
-          Metrics::Global().RecordRpc(method_, bounded.code(), absl::ZeroDuration());
-          LogInfo("rpc")
-              .Str("method", method_)
-              .Str("code", "INVALID_ARGUMENT")
-              .Str("error", bounded.message());
-          message->~MessageLite();  // the generated handler only destroys what it runs
-          request = nullptr;
-        }
-      }
+      LogWarn("rpc.too_large").Str("method", method_).Int("bytes", bytes);
+      return nullptr;
     }
-    inner_->RunHandler(
-        HandlerParameter(param.call, param.server_context, request, status, nullptr, nullptr));
+    void* request = inner_->Deserialize(call, raw, status, handler_data);
+    if (!status->ok()) {
+      *status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                             "request: not a valid message of this method");
+      return nullptr;
+    }
+    if (max_entries_ == 0) return request;
+    // The generated handler returns the request as its MessageLite base.
+    auto* message = static_cast<google::protobuf::MessageLite*>(request);
+    auto* full = dynamic_cast<const google::protobuf::Message*>(message);
+    absl::Status bounded = full ? CheckRepeatedFields(*full, max_entries_) : absl::OkStatus();
+    if (bounded.ok()) return request;
+    *status = ToGrpcStatus(bounded);
+    Metrics::Global().RecordRpc(method_, bounded.code(), absl::ZeroDuration());
+    LogInfo("rpc").Str("method", method_).Str("code", "INVALID_ARGUMENT").Str("error",
+                                                                          bounded.message());
+    message->~MessageLite();  // the generated handler only destroys what it runs
+    return nullptr;
   }
+
+  void RunHandler(const HandlerParameter& param) override { inner_->RunHandler(param); }
 
  private:
   std::unique_ptr<grpc::internal::MethodHandler> inner_;
@@ -207,12 +193,10 @@ bool LimitRequestSizes(grpc::Service* service, const std::string& full_name,
     bool bulk = is_bulk(*method);
     size_t limit =
         static_cast<size_t>(bulk ? options.bulk_message_bytes : options.max_message_bytes);
-    // The wrapper owns the generated handler from now on. Served as a stream (of one
-    // message), the request is not read by the server before the handler runs.
+    // The wrapper owns the generated handler from now on.
     slot.reset(new SizeLimitedHandler(slot.release(), limit,
                                       bulk ? 0 : options.max_repeated_entries,
                                       absl::StrCat(ShortName(*descriptor), ".", method->name())));
-    served->SetMethodType(grpc::internal::RpcMethod::BIDI_STREAMING);
     serves_bulk = serves_bulk || bulk;
   }
   return serves_bulk;
@@ -477,7 +461,9 @@ absl::Status CheckReadable(const std::string& path, absl::string_view flag) {
 }  // namespace
 
 absl::Status CheckRepeatedFields(const google::protobuf::Message& message, int max_entries) {
-  return CheckRepeated(message, "", max_entries);
+  std::string field = FirstOverfullField(message, max_entries);
+  if (field.empty()) return absl::OkStatus();
+  return FieldError(field, absl::StrCat("at most ", max_entries, " entries"));
 }
 
 ServiceHost::ServiceHost(ServerOptions options, Db* db) : options_(std::move(options)), db_(db) {}

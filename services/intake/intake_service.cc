@@ -90,7 +90,8 @@ absl::StatusOr<EstateFacts> IntakeServiceImpl::KnownEstate(const RequestContext&
                                                            const std::string& estate_id,
                                                            absl::string_view field) {
   std::optional<EstateFacts> estate;
-  WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
+  // One statement, one round trip: no BEGIN and COMMIT around it.
+  WUYE_RETURN_IF_ERROR(db_.Autocommit([&](pqxx::nontransaction& tx) {
     estate = store_.GetEstate(tx, rc.caller.group_id, estate_id);
     return absl::OkStatus();
   }));

@@ -405,7 +405,8 @@ const sql::Statement kEstateGet = statements.Add(
     "estates WHERE group_id = $1 AND id = $2");
 }  // namespace
 
-std::optional<EstateFacts> IntakeStore::GetEstate(pqxx::work& tx, const std::string& group,
+std::optional<EstateFacts> IntakeStore::GetEstate(pqxx::transaction_base& tx,
+                                                  const std::string& group,
                                                   const std::string& id) {
   auto res = tx.exec_prepared(kEstateGet, group, id);
   if (res.empty()) return std::nullopt;

@@ -152,7 +152,7 @@ class IntakeStore {
   CoverageRows Coverage(pqxx::work& tx, const std::string& group, const std::string& estate_id,
                         const std::string& month);
 
-  std::optional<EstateFacts> GetEstate(pqxx::work& tx, const std::string& group,
+  std::optional<EstateFacts> GetEstate(pqxx::transaction_base& tx, const std::string& group,
                                        const std::string& id);
   // Applies a directory estate if `version` is newer than the stored one.
   void UpsertEstate(pqxx::work& tx, const std::string& group, const std::string& id,
