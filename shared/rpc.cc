@@ -77,9 +77,11 @@ absl::Status RequestContext::RequireEstate(const std::string& estate_id) const {
 
 absl::Status RequestContext::StillWanted() const {
   if (server_context == nullptr) return absl::OkStatus();
-  if (server_context->IsCancelled()) return absl::CancelledError("the call was cancelled");
   if (server_context->deadline() <= std::chrono::system_clock::now()) {
     return absl::DeadlineExceededError("the call's deadline passed before its work was done");
+  }
+  if (absl::Now() - received >= kAskCancelledAfter && server_context->IsCancelled()) {
+    return absl::CancelledError("the call was cancelled");
   }
   return absl::OkStatus();
 }

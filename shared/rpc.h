@@ -26,6 +26,7 @@ struct RequestContext {
   std::string trace_id;    // from x-trace-id, or new
   std::string request_id;  // of mutating calls
   absl::Time now;          // read once per call
+  absl::Time received = absl::InfinitePast();  // when the runner took the call (real time)
   // The call's gRPC context (null in tests that build a RequestContext by hand).
   grpc::ServerContext* server_context = nullptr;
 
@@ -40,8 +41,12 @@ struct RequestContext {
   absl::Status RequireGroup() const;
   // CANCELLED when the caller has cancelled the call (or gone), DEADLINE_EXCEEDED when its
   // deadline has passed: work for it would be thrown away. Safe from any thread while the
-  // call lasts (group commit's writer asks it for every waiting caller).
+  // call lasts (group commit's writer asks it for every waiting caller). The deadline is
+  // always checked; whether the caller cancelled only once the call is kAskCancelledAfter
+  // old: on the sync server that question polls gRPC's completion queue, which costs more
+  // than the work of a call just received (and its write is replayable by request_id).
   absl::Status StillWanted() const;
+  static constexpr absl::Duration kAskCancelledAfter = absl::Milliseconds(20);
   // The idempotency key of this call.
   IdempotencyKey Key() const { return {caller.group_id, request_id, method, &caller}; }
 };
@@ -57,8 +62,9 @@ class RpcRunner {
                    Body&& body) const {
     RequestContext rc;
     absl::Time start = absl::Now();
+    rc.received = start;
     absl::Status status = Begin(ctx, method, request_id, &rc);
-    // A call that waited for a thread until its caller gave up is not worked on.
+    // A call that waited for a thread until its deadline passed is not worked on.
     if (status.ok()) status = rc.StillWanted();
     if (status.ok()) {
       try {

@@ -55,15 +55,18 @@ class FakeDirectory : public v1::DirectoryService::Service {
     });
   }
 
-  // Waits until the test lets it go, then runs its body through RpcRunner: a call that
-  // waited for a thread while its caller gave up.
+  // Waits until the test lets it go, then asks whether the call is still wanted before its
+  // work, as a group commit's writer does for a call that waited for its turn while its
+  // caller gave up.
   grpc::Status GetUnit(grpc::ServerContext* ctx, const v1::GetUnitRequest* req,
                        v1::Unit* resp) override {
-    entered.Notify();
-    release.WaitForNotification();
-    // The server learns of a cancellation (or a passed deadline) asynchronously: let it.
-    testing::WaitFor([ctx] { return ctx->IsCancelled(); }, absl::Seconds(30));
-    grpc::Status st = rpc_.Run(ctx, "GetUnit", "", [&](RequestContext&) {
+    grpc::Status st = rpc_.Run(ctx, "GetUnit", "", [&](RequestContext& rc) -> absl::Status {
+      entered.Notify();
+      release.WaitForNotification();
+      // The server learns of a cancellation (or a passed deadline) asynchronously: let it.
+      testing::WaitFor([ctx] { return ctx->IsCancelled(); }, absl::Seconds(30));
+      absl::SleepFor(RequestContext::kAskCancelledAfter);  // old enough to be asked
+      WUYE_RETURN_IF_ERROR(rc.StillWanted());
       body_ran = true;
       resp->set_id(req->id());
       return absl::OkStatus();
