@@ -312,7 +312,9 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
       if (!leader_) return 0;
       LogInfo("relay.leader").Str("stream", options_.stream);
     }
-    pqxx::work tx(*conn_);
+    // Each statement on its own (no BEGIN and COMMIT: two round trips fewer a pass). Only
+    // the leader marks rows sent, so nothing changes them between the read and the update.
+    pqxx::nontransaction tx(*conn_);
     // Rows added on this very connection and waiting for a replica are not added again:
     // this pass's WAIT covers them. After a reconnect (perhaps to a new primary) they are.
     const bool same_connection = redis_.connected() && redis_.connects() == added_on_;
@@ -381,7 +383,6 @@ absl::StatusOr<int> OutboxRelay::RelayOnce() {
     ids.reserve(relayed.size());
     for (int64_t id : relayed) ids.push_back(absl::StrCat(id));
     tx.exec_prepared("wuye_relay_sent", PgArray(ids));
-    tx.commit();
     floor_.Relayed(relayed, Monotonic());
     Metrics::Global().Add(absl::StrCat("wuye_bus_relayed_total{stream=\"", options_.stream, "\"}"),
                           static_cast<int64_t>(relayed.size()));
