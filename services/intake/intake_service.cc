@@ -89,13 +89,17 @@ absl::StatusOr<v1::Ticket> IntakeServiceImpl::VisibleTicket(pqxx::work& tx,
 absl::StatusOr<EstateFacts> IntakeServiceImpl::KnownEstate(const RequestContext& rc,
                                                            const std::string& estate_id,
                                                            absl::string_view field) {
-  std::optional<EstateFacts> estate;
+  const absl::Time now = absl::Now();  // the cache's own time, not the service's clock
+  std::optional<EstateFacts> estate = estates_.Find(rc.caller.group_id, estate_id, now);
+  if (estate) return *std::move(estate);
+  const std::uint64_t generation = EstateGeneration();
   // One statement, one round trip: no BEGIN and COMMIT around it.
   WUYE_RETURN_IF_ERROR(db_.Autocommit([&](pqxx::nontransaction& tx) {
     estate = store_.GetEstate(tx, rc.caller.group_id, estate_id);
     return absl::OkStatus();
   }));
   if (!estate) return absl::NotFoundError(absl::StrCat(field, ": no such estate"));
+  estates_.Keep(rc.caller.group_id, estate_id, *estate, generation, now);
   return *std::move(estate);
 }
 

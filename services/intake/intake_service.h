@@ -107,8 +107,8 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   // token does not name its estate.
   absl::StatusOr<v1::Ticket> VisibleTicket(pqxx::work& tx, const RequestContext& rc,
                                            const std::string& id, bool for_update);
-  // The estate as intake knows it; NOT_FOUND "<field>: no such estate" unless it is the caller's
-  // group's.
+  // The estate as intake knows it (EstateCache: kept up to a second); NOT_FOUND "<field>: no
+  // such estate" unless it is the caller's group's.
   absl::StatusOr<EstateFacts> KnownEstate(const RequestContext& rc, const std::string& estate_id,
                                           absl::string_view field);
   // PERMISSION_DENIED unless the caller owns the ticket or is a supervisor.
@@ -161,6 +161,7 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   static constexpr size_t kCreateBatch = 64;
   static constexpr int kCreateWriters = 2;
   BatchedRunOnce<NewTicket> creations_;
+  EstateCache estates_;  // KnownEstate's
 };
 
 }  // namespace wuye::intake

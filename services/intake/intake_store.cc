@@ -1,5 +1,6 @@
 #include "services/intake/intake_store.h"
 
+#include <atomic>
 #include <map>
 #include <set>
 #include <utility>
@@ -430,11 +431,38 @@ const sql::Statement kEstateUpsert = statements.Add(
     "WHERE estates.version < EXCLUDED.version AND estates.group_id = EXCLUDED.group_id");
 }  // namespace
 
+namespace {
+std::atomic<std::uint64_t> estate_generation{0};
+}  // namespace
+
+std::uint64_t EstateGeneration() { return estate_generation.load(); }
+
+std::optional<EstateFacts> EstateCache::Find(const std::string& group, const std::string& estate,
+                                             absl::Time now) {
+  const std::uint64_t generation = EstateGeneration();
+  absl::MutexLock lock(&mu_);
+  auto it = kept_.find(std::make_pair(group, estate));
+  if (it == kept_.end()) return std::nullopt;
+  if (it->second.generation != generation || now >= it->second.until) {
+    kept_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.facts;
+}
+
+void EstateCache::Keep(const std::string& group, const std::string& estate,
+                       const EstateFacts& facts, std::uint64_t generation, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (kept_.size() >= kMaxEstates) kept_.clear();
+  kept_[std::make_pair(group, estate)] = Kept{facts, generation, now + ttl_};
+}
+
 void IntakeStore::UpsertEstate(pqxx::work& tx, const std::string& group, const std::string& id,
                                int household_count, const std::string& time_zone,
                                const DeskHours& desk, int64_t version) {
   tx.exec_prepared(kEstateUpsert, id, group, household_count, time_zone, version, desk.open_24h,
                    desk.opens_min, desk.closes_min);
+  estate_generation.fetch_add(1);
 }
 
 namespace {

@@ -2,12 +2,15 @@
 // by it; nothing here decides rules (ticket.h) or permissions (the handlers).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "services/intake/ticket.h"
@@ -69,6 +72,37 @@ struct EstateFacts {
   int household_count = 0;  // 0: unknown
   std::string time_zone;
   DeskHours desk;
+};
+
+// Moves on whenever this process applies a change to an estate (UpsertEstate).
+std::uint64_t EstateGeneration();
+
+// The estates CreateTicket reads, kept for a moment: every call of a busy desk names one of a
+// few estates, and its read was a round trip to PostgreSQL of its own. An estate is kept at
+// most `ttl`, and not past a change this process applies (EstateGeneration); a change applied
+// by another replica reaches new tickets within `ttl`, as a directory event reaches them
+// after the bus's delay. An estate not found is not kept (one added is found at once).
+class EstateCache {
+ public:
+  static constexpr absl::Duration kDefaultTtl = absl::Seconds(1);
+  explicit EstateCache(absl::Duration ttl = kDefaultTtl) : ttl_(ttl) {}
+
+  std::optional<EstateFacts> Find(const std::string& group, const std::string& estate,
+                                  absl::Time now);
+  // `generation`: EstateGeneration() read before the estate was.
+  void Keep(const std::string& group, const std::string& estate, const EstateFacts& facts,
+            std::uint64_t generation, absl::Time now);
+
+ private:
+  static constexpr size_t kMaxEstates = 20000;  // emptied when full
+  struct Kept {
+    EstateFacts facts;
+    std::uint64_t generation = 0;
+    absl::Time until;
+  };
+  const absl::Duration ttl_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::pair<std::string, std::string>, Kept> kept_ ABSL_GUARDED_BY(mu_);
 };
 
 // What decides whether a resident's number is a resident's on a given day (seed 000 二.5):
@@ -154,7 +188,8 @@ class IntakeStore {
 
   std::optional<EstateFacts> GetEstate(pqxx::transaction_base& tx, const std::string& group,
                                        const std::string& id);
-  // Applies a directory estate if `version` is newer than the stored one.
+  // Applies a directory estate if `version` is newer than the stored one. Moves
+  // EstateGeneration() on, so that this process's EstateCache forgets what it holds.
   void UpsertEstate(pqxx::work& tx, const std::string& group, const std::string& id,
                     int household_count, const std::string& time_zone, const DeskHours& desk,
                     int64_t version);

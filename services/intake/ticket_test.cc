@@ -3,6 +3,7 @@
 #include "services/intake/ticket.h"
 
 #include "services/intake/complaint_reply.h"
+#include "services/intake/intake_store.h"
 
 #include <gtest/gtest.h>
 
@@ -547,6 +548,28 @@ TEST(Months, UseTheEstateTimeZone) {
   EXPECT_EQ(ErrorField(CheckMonth(m, "month")), "month.month");
   m.set_month(12);
   EXPECT_TRUE(CheckMonth(m, "month").ok());
+}
+
+// CreateTicket's estates (EstateCache): kept for the ttl, and forgotten at once when this
+// process applies a change to any estate.
+TEST(EstateCache, KeepsAnEstateForItsTtlAndNotPastAChangeAppliedHere) {
+  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  EstateCache cache(absl::Seconds(1));
+  EstateFacts facts;
+  facts.time_zone = "Asia/Shanghai";
+  facts.desk.opens_min = 8 * 60;
+  EXPECT_FALSE(cache.Find("g1", "e1", t0).has_value());
+  cache.Keep("g1", "e1", facts, EstateGeneration(), t0);
+  auto kept = cache.Find("g1", "e1", t0 + absl::Milliseconds(999));
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->time_zone, "Asia/Shanghai");
+  EXPECT_EQ(kept->desk.opens_min, 8 * 60);
+  EXPECT_FALSE(cache.Find("g2", "e1", t0).has_value()) << "another group's estate of that id";
+  EXPECT_FALSE(cache.Find("g1", "e1", t0 + absl::Seconds(1)).has_value()) << "past its ttl";
+
+  // Read before a change this process applied: not kept past it.
+  cache.Keep("g1", "e1", facts, EstateGeneration() - 1, t0);
+  EXPECT_FALSE(cache.Find("g1", "e1", t0).has_value());
 }
 
 }  // namespace
