@@ -1430,6 +1430,14 @@ absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
                                    "SELECT count(DISTINCT source) FROM bills WHERE group_id = $1 "
                                    "AND source LIKE 'eldercare:%'",
                                    group);
+      // The clinic's management fee of a settlement is owed by the clinic, not a unit:
+      // billing posts it to the ledger (one transaction a charge, its ref unique), no bill.
+      const int64_t clinic_fees = One(billing,
+                                      "SELECT count(*) FROM ledger_txns WHERE group_id = $1 AND "
+                                      "kind = 'eldercare_clinic_fee'",
+                                      group);
+      h.elder_bills += clinic_fees;
+      h.elder_bills_distinct += clinic_fees;
     }
     if (!s.timer_estate_id.empty()) {
       std::vector<std::string> consultations;
@@ -1816,7 +1824,8 @@ int main(int argc, char** argv) {
                 "eldercare holds", static_cast<long long>(h.elders),
                 static_cast<long long>(enrolled), static_cast<long long>(h.visits),
                 static_cast<long long>(h.care_days));
-    std::printf("  %-34s %lld of eldercare's %lld charges (%lld bills)\n", "billing holds",
+    std::printf("  %-34s %lld of eldercare's %lld charges (%lld bills or clinic fees)\n",
+                "billing holds",
                 static_cast<long long>(h.elder_bills_distinct),
                 static_cast<long long>(h.elder_charges), static_cast<long long>(h.elder_bills));
   }
