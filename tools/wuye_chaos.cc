@@ -1110,6 +1110,7 @@ void TallyTimer(Holdings& h, const std::string& kind, int64_t fired) {
 
 // Firings of `kind` that no timer due explains (a step beyond the level reached).
 void Extra(Holdings& h, const std::string& kind, int64_t n) {
+  if (n <= 0) return;
   h.timer_kinds[kind].twice += n;
   h.timers_twice += n;
 }
