@@ -51,8 +51,9 @@ flamegraph: build
 
 # Flows across the suite, every service as two replicas, while replicas are killed and Redis
 # and PostgreSQL restarted, on a suite of its own; prints lost / twice / ledger imbalance /
-# timers fired once / leadership moves / claims / drain time. Sizes: CHAOS_FLOWS,
-# CHAOS_KILLS, CHAOS_REDIS_RESTARTS, CHAOS_PG_RESTARTS, CHAOS_REPLICAS (scripts/chaos.sh).
+# timers fired once (in all and by kind) / leadership moves / claims / drain time. Sizes:
+# CHAOS_FLOWS, CHAOS_KILLS, CHAOS_REDIS_RESTARTS, CHAOS_PG_RESTARTS, CHAOS_REPLICAS;
+# CHAOS_SLOW_TIMERS=0 leaves out the timers that need six minutes (scripts/chaos.sh).
 chaos: build
 	@scripts/chaos.sh $(BUILD)
 

@@ -2,7 +2,11 @@
 # `make chaos`: mixed flows across the suite (tools/wuye_chaos.cc) while this script kills
 # service replicas with SIGKILL, restarts Redis and restarts PostgreSQL; then the driver
 # checks that nothing accepted was lost or applied twice, that the ledger balances and that
-# every durable timer that fell due fired exactly once.
+# every durable timer that fell due fired exactly once: dispatch's SLA warnings, breaches,
+# escalations and retry of waiting orders, intake's overdue consultations, billing's run and
+# collection close, duty's acknowledgement escalations, handovers, daily logs, desk gaps and
+# notifications (to a local gateway in the driver), eldercare's settlement of care days and
+# the counter's patrol check (tools/wuye_chaos.cc says how each is made to fall due).
 #
 #   scripts/chaos.sh [build-dir]      (default: build)
 #
@@ -19,10 +23,19 @@
 #   CHAOS_REDIS_RESTARTS (5)  CHAOS_PG_RESTARTS (3)  CHAOS_REPLICAS (2)
 # Faults are spread over the time the flows take: one every CHAOS_FAULT_EVERY seconds (2),
 # in a fixed shuffled order, until the flows are done and the faults are all made.
+# CHAOS_SLOW_TIMERS (1): also the timers that fall due five minutes after they are armed
+# at the earliest (duty's handover window, eldercare's settlement and the counter's patrol
+# check, which look every five minutes); the run then lasts six minutes at least. 0 leaves
+# them out (the short run of `make test`).
+# Duty's notifier needs a gateway secret and http:// (the driver's gateway is local): this
+# script gives the services WUYE_DUTY_GATEWAY_SECRET (made per run) and
+# WUYE_DUTY_GATEWAY_ALLOW_HTTP=true.
 # At the end, besides the driver's figures: the relay's leadership moves (per service, the
 # `relay.leader` lines of all its replicas' logs but the first), the entries consumers took
 # over (`bus.claimed` lines), and one line
 #   FIGURE chaos replicas=… flows=… lost=… twice=… leader_moves=… claims=… timers_once=…/…
+# after the driver's own, one a kind of timer:
+#   FIGURE chaos_timers kind=… due=… once=… twice=… missing=…
 # Exit code: the driver's (0: nothing lost, nothing twice, ledger balanced, drained, every
 # timer due fired once).
 set -euo pipefail
@@ -37,7 +50,9 @@ redis_restarts=${CHAOS_REDIS_RESTARTS:-5}
 pg_restarts=${CHAOS_PG_RESTARTS:-3}
 every=${CHAOS_FAULT_EVERY:-2}
 replicas=${CHAOS_REPLICAS:-2}
+slow_timers=${CHAOS_SLOW_TIMERS:-1}
 [[ "$replicas" =~ ^[1-4]$ ]] || { printf 'chaos: error: CHAOS_REPLICAS must be 1 to 4\n' >&2; exit 2; }
+[[ "$slow_timers" =~ ^[01]$ ]] || { printf 'chaos: error: CHAOS_SLOW_TIMERS must be 0 or 1\n' >&2; exit 2; }
 export WUYE_REPLICAS=$replicas
 
 say() { printf 'chaos: %s\n' "$*" >&2; }
@@ -72,6 +87,11 @@ export WUYE_PORT_OFFSET=${CHAOS_PORT_OFFSET:-$((shift_by - 30000))}
 export WUYE_PG_PORT=${CHAOS_PG_PORT:-$((24329 + shift_by))}
 export WUYE_REDIS_PORT=${CHAOS_REDIS_PORT:-$((26379 + shift_by))}
 export WUYE_SERVICE_START_TIMEOUT=120
+# Duty's notifier sends to the driver's local gateway: http://, signed with a secret of this
+# run (every flag of a service also reads WUYE_<FLAG>).
+export WUYE_DUTY_GATEWAY_ALLOW_HTTP=true
+WUYE_DUTY_GATEWAY_SECRET=$(head -c 48 /dev/urandom | base64 -w0)
+export WUYE_DUTY_GATEWAY_SECRET
 
 ok=""
 cleanup() {
@@ -112,7 +132,8 @@ faults_done=$state/faults-done
   --jwt_secret_file="$state/jwt-secret" \
   --directory="${addrs[directory]}" --intake="${addrs[intake]}" \
   --dispatch="${addrs[dispatch]}" --billing="${addrs[billing]}" \
-  --eldercare="${addrs[eldercare]}" --duty="${addrs[duty]}" \
+  --eldercare="${addrs[eldercare]}" --duty="${addrs[duty]}" --counter="${addrs[counter]}" \
+  --slow_timers="$( ((slow_timers)) && echo true || echo false)" \
   --flows_done_file="$flows_done" --faults_done_file="$faults_done" \
   --json_out="$state/result.json" &
 driver_pid=$!

@@ -16,12 +16,31 @@
 // and a lock repair nobody there can do (dispatch keeps the order WAITING and escalates it).
 // Half-way, a billing run of the timers' estate starts (billing's run executor, a durable
 // job): it must finish with one monthly bill per unit; and a locksmith comes on shift there:
-// dispatch's retry of waiting orders must assign each lock repair once.
-// After the drain, every timer that fell due must have fired exactly once.
+// dispatch's retry of waiting orders must assign each lock repair once. A second run, of
+// last month, opens a month already past its close (its bills fell due on the 15th):
+// billing's collection close must fix it once.
+// Duty, from the start: the group's settings send its notifications to a local gateway in
+// this process (--notify; the service needs --duty_gateway_allow_http and a gateway secret,
+// which scripts/chaos.sh gives it), put the daily log's cut-off at midnight and the handover
+// window at its least, five minutes; two agents of the timers' estate have shifts that
+// ended yesterday (no handover, no log: duty's handover and daily-log timers), and no agent
+// ever checks in at the estates' 24-hour desks (duty's desk-gap timer, one task a desk).
+// With --slow_timers (the default; scripts/chaos.sh CHAOS_SLOW_TIMERS), the calendar
+// estate: in UTC-11, an elder with a sick-bed day today and a renovation from today,
+// approved; then the estate moves to UTC+14, so that its day ends at once: eldercare's
+// settlement must charge the care day once and the counter's patrol check must find each
+// day without a patrol once. Those two look every five minutes and the handover is due five
+// minutes after duty learns of the shift, so the drain waits six minutes after they were
+// armed.
+// After the drain, every timer that fell due must have fired exactly once: counted from the
+// services' databases (their outboxes, kept a day, and their own rows) and, for the
+// notifier, from what the gateway received (a repeat of a delivery with the same
+// Idempotency-Key is counted apart, as resent: the gateway drops it). Totals and one
+// `FIGURE chaos_timers kind=… due=… once=… twice=… missing=…` line a kind.
 //
 //   wuye-chaos --flows=200 --concurrency=16 --pg_url=postgresql://.../postgres
 //              --directory=... --intake=... --dispatch=... --billing=... --eldercare=...
-//              --duty=...
+//              --duty=... --counter=...
 //
 // Each service flag is one address or a comma list of its replicas' addresses
 // (127.0.0.1:20052,127.0.0.1:20152): calls go round robin over them, and a replica that is
@@ -35,7 +54,10 @@
 // only) holds exactly what the flows were answered. It prints flows accepted, lost, applied
 // twice, the ledger's imbalance and the drain time, and writes them as JSON (--json_out).
 // Exit 0 when nothing was lost or applied twice and the ledger balances.
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
 
 #include <atomic>
 #include <chrono>
@@ -67,11 +89,14 @@
 #include "tools/rpc_client.h"
 #include "shared/zone.h"
 #include "wuye/billing/v1/billing.grpc.pb.h"
+#include "wuye/counter/v1/counter.grpc.pb.h"
 #include "wuye/directory/v1/directory.grpc.pb.h"
 #include "wuye/dispatch/v1/dispatch.grpc.pb.h"
 #include "wuye/duty/v1/duty.grpc.pb.h"
 #include "wuye/eldercare/v1/eldercare.grpc.pb.h"
+#include "wuye/events/v1/billing_events.pb.h"
 #include "wuye/events/v1/duty_events.pb.h"
+#include "wuye/events/v1/eldercare_events.pb.h"
 #include "wuye/events/v1/envelope.pb.h"
 #include "wuye/intake/v1/intake.grpc.pb.h"
 
@@ -83,6 +108,15 @@ ABSL_FLAG(std::string, eldercare, "",
           "eldercare host:port[,host:port...]; empty: no eldercare flows");
 ABSL_FLAG(std::string, duty, "",
           "duty host:port[,host:port...]; empty: its task escalations are not checked");
+ABSL_FLAG(std::string, counter, "",
+          "counter host:port[,host:port...]; empty: its patrol check is not driven");
+ABSL_FLAG(bool, slow_timers, true,
+          "also drive the timers that fall due five minutes after they are armed at the "
+          "earliest (duty's handover window, eldercare's settlement and the counter's patrol "
+          "check, which look every five minutes): the drain then waits for them");
+ABSL_FLAG(bool, notify, true,
+          "receive duty's notifications on a local HTTP gateway (the duty service needs "
+          "--duty_gateway_allow_http and a gateway secret; without them none is counted)");
 ABSL_FLAG(int, elder_every, 20, "every n-th flow also enrols an elder (0: none)");
 ABSL_FLAG(int, timer_every, 25,
           "every n-th flow of the first half also raises an emergency and a consultation whose "
@@ -109,6 +143,7 @@ namespace dsp = ::wuye::dispatch::v1;
 namespace bil = ::wuye::billing::v1;
 namespace eld = ::wuye::eldercare::v1;
 namespace dty = ::wuye::duty::v1;
+namespace ctr = ::wuye::counter::v1;
 namespace common = ::wuye::common::v1;
 namespace ev = ::wuye::events::v1;
 using ::wuye::tools::Await;
@@ -128,6 +163,75 @@ void Must(const grpc::Status& st, const std::string& what) {
   if (!st.ok()) Die(absl::StrCat(what, ": ", st.error_code(), " ", st.error_message()));
 }
 
+// Duty's notifications as a group's gateway receives them: a local HTTP server (127.0.0.1,
+// a free port) that answers 200 to every POST and counts the deliveries of each
+// Idempotency-Key (the notification's id). It checks no signature: notifier_test does.
+class GatewayReceiver {
+ public:
+  GatewayReceiver() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = 0;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
+                               nullptr, nullptr, &GatewayReceiver::Access, this,
+                               MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
+                               MHD_OPTION_END);
+    if (daemon_ == nullptr) return;
+    const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+    if (info != nullptr) port_ = info->port;
+  }
+  ~GatewayReceiver() {
+    if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
+  }
+  GatewayReceiver(const GatewayReceiver&) = delete;
+  GatewayReceiver& operator=(const GatewayReceiver&) = delete;
+
+  bool ok() const { return daemon_ != nullptr && port_ != 0; }
+  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_, "/wuye-duty"); }
+  // Deliveries by Idempotency-Key.
+  std::map<std::string, int> Deliveries() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return deliveries_;
+  }
+
+ private:
+  static MHD_Result Access(void* cls, MHD_Connection* connection, const char* /*url*/,
+                           const char* method, const char* /*version*/,
+                           const char* /*upload_data*/, size_t* upload_data_size,
+                           void** con_cls) {
+    auto* self = static_cast<GatewayReceiver*>(cls);
+    static int started;
+    if (*con_cls == nullptr) {  // the headers: the body follows
+      *con_cls = &started;
+      return MHD_YES;
+    }
+    if (*upload_data_size > 0) {  // the body: read and dropped
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+    unsigned int code = MHD_HTTP_OK;
+    if (std::string(method) != "POST") {
+      code = MHD_HTTP_METHOD_NOT_ALLOWED;
+    } else if (const char* key =
+                   MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Idempotency-Key")) {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      ++self->deliveries_[key];
+    } else {
+      code = MHD_HTTP_BAD_REQUEST;
+    }
+    MHD_Response* response = MHD_create_response_from_buffer(0, nullptr, MHD_RESPMEM_PERSISTENT);
+    MHD_Result result = MHD_queue_response(connection, code, response);
+    MHD_destroy_response(response);
+    return result;
+  }
+
+  MHD_Daemon* daemon_ = nullptr;
+  uint16_t port_ = 0;
+  mutable std::mutex mu_;
+  std::map<std::string, int> deliveries_;
+};
+
 struct Suite {
   std::unique_ptr<dir::DirectoryService::Stub> directory;
   std::unique_ptr<itk::IntakeService::Stub> intake;
@@ -135,6 +239,8 @@ struct Suite {
   std::unique_ptr<bil::BillingService::Stub> billing;
   std::unique_ptr<eld::ElderCareService::Stub> eldercare;  // null: no eldercare flows
   std::unique_ptr<dty::DutyService::Stub> duty;            // null: duty not checked
+  std::unique_ptr<ctr::CounterService::Stub> counter;      // null: no patrol check
+  GatewayReceiver* receiver = nullptr;  // duty's notifications; null: not counted
   std::string group_id, estate_id;
   std::vector<std::string> units;
   std::vector<std::string> residents;  // of units[i], for the flows' units
@@ -144,18 +250,32 @@ struct Suite {
   std::string billing_run_id;                          // of the timers' estate, started half-way
   bool locksmith_on_shift = false;                     // there, from half-way
   std::string admin, agent, supervisor, clerk, carer;  // tokens
+  // Duty's handover and daily-log timers: agents of the timers' estate, each with a shift
+  // that ended yesterday (its handover is due the handover window after duty learns of it,
+  // its day's log at the cut-off, midnight here).
+  std::set<std::string> handover_staff;  // and the team lead
+  int past_shifts = 0;
+  // The calendar estate: an estate whose day the run ends by moving it a day ahead (its
+  // time zone from UTC-11 to UTC+14), so that eldercare's settlement of its care day and the
+  // counter's patrol check of its renovation fall due; both look every five minutes.
+  std::string calendar_estate_id;
+  std::vector<std::string> calendar_units;
+  std::string renovation_id;
+  absl::Time slow_armed_at = absl::InfinitePast();  // when the slow timers were armed
+  std::string previous_run_id;  // billing's run of last month: its collection is past close
 };
 
 // An estate of the group with `units` units and `technicians` plumbers on shift for the
 // next 12 hours; its id, and the units' ids into `unit_ids`.
 std::string MakeEstate(Suite& s, const std::string& tag, const std::string& name, int units,
-                       int technicians, std::vector<std::string>& unit_ids, absl::Duration budget) {
+                       int technicians, std::vector<std::string>& unit_ids, absl::Duration budget,
+                       const std::string& zone = kZone) {
   dir::Estate estate;
   {
     dir::CreateEstateRequest req;
     req.set_request_id("chaos-estate-" + tag);
     req.mutable_estate()->set_name(name);
-    req.mutable_estate()->set_time_zone(kZone);
+    req.mutable_estate()->set_time_zone(zone);
     req.mutable_estate()->set_management_fee_fen_per_m2(150);
     req.mutable_estate()->set_household_count(units);
     Must(Call(
@@ -243,6 +363,44 @@ void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Du
   s.supervisor = Mint(secret, s.group_id, "chaos-supervisor", wuye::roles::kSupervisor);
   s.clerk = Mint(secret, s.group_id, "chaos-clerk", wuye::roles::kFinanceClerk);
   s.carer = Mint(secret, s.group_id, "chaos-carer", wuye::roles::kCareWorker);
+  // Duty's settings first, before duty raises any task of the group (a desk without an
+  // agent is one as soon as duty learns of the estate): the acknowledgement window of an
+  // overdue consultation a minute; the handover window its least, five minutes; the daily
+  // log due at midnight; and the notifications to the local gateway.
+  if (s.duty && absl::GetFlag(FLAGS_timer_every) > 0) {
+    auto update = [&](bool with_gateway) {
+      dty::UpdateSettingsRequest set;
+      set.set_request_id(absl::StrCat("chaos-duty-settings-", run, with_gateway ? "" : "-plain"));
+      dty::AckWindow* w = set.mutable_settings()->add_ack_windows();
+      w->set_kind(ev::TASK_KIND_CONSULTATION_OVERDUE);
+      w->mutable_window()->set_seconds(60);
+      set.mutable_update_mask()->add_paths("ack_windows");
+      set.mutable_settings()->set_daily_log_cutoff_minute(0);
+      set.mutable_update_mask()->add_paths("daily_log_cutoff_minute");
+      if (absl::GetFlag(FLAGS_slow_timers)) {
+        set.mutable_settings()->mutable_handover_window()->set_seconds(300);
+        set.mutable_update_mask()->add_paths("handover_window");
+      }
+      if (with_gateway) {
+        set.mutable_settings()->set_notification_gateway_url(s.receiver->url());
+        set.mutable_update_mask()->add_paths("notification_gateway_url");
+      }
+      dty::Settings out;
+      return Call(
+          s.admin, [&](auto* c) { return s.duty->UpdateSettings(c, set, &out); }, budget);
+    };
+    grpc::Status st = grpc::Status(grpc::INVALID_ARGUMENT, "no receiver");
+    if (s.receiver != nullptr) st = update(true);
+    if (st.error_code() == grpc::INVALID_ARGUMENT) {
+      if (s.receiver != nullptr) {
+        Say(absl::StrCat("duty refuses the local gateway (", st.error_message(),
+                         "): its notifications are not counted"));
+      }
+      s.receiver = nullptr;
+      st = update(false);
+    }
+    Must(st, "UpdateSettings (duty)");
+  }
   s.estate_id = MakeEstate(s, run, "Chaos Gardens", absl::GetFlag(FLAGS_units),
                            absl::GetFlag(FLAGS_technicians), s.units, budget);
   // The resident who agrees the price and signs (dispatch checks they live in the unit).
@@ -314,16 +472,41 @@ void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Du
                s.admin, [&](auto* c) { return s.directory->CreateShift(c, shift, &made_shift); },
                budget),
            "CreateShift (team lead)");
-      dty::UpdateSettingsRequest set;
-      set.set_request_id("chaos-duty-settings-" + run);
-      dty::AckWindow* w = set.mutable_settings()->add_ack_windows();
-      w->set_kind(ev::TASK_KIND_CONSULTATION_OVERDUE);
-      w->mutable_window()->set_seconds(60);
-      set.mutable_update_mask()->add_paths("ack_windows");
-      dty::Settings out;
-      Must(Call(
-               s.admin, [&](auto* c) { return s.duty->UpdateSettings(c, set, &out); }, budget),
-           "UpdateSettings (duty)");
+      s.handover_staff.insert(made_lead.id());
+      // Two agents whose shifts ended yesterday: nobody handed over (duty.handover.missing
+      // once the handover window has passed since duty learnt of the shift) and no daily
+      // log of the day (duty.daily_log.missing at once: its cut-off, midnight, is past).
+      for (int k = 0; k < 2; ++k) {
+        dir::CreateStaffRequest agent;
+        agent.set_request_id(absl::StrCat("chaos-agent-", run, "-", k));
+        agent.mutable_staff()->set_name(absl::StrCat("Agent ", k + 1));
+        agent.mutable_staff()->add_roles(dir::STAFF_ROLE_AGENT);
+        agent.mutable_staff()->add_home_estate_ids(s.timer_estate_id);
+        agent.mutable_staff()->mutable_start_date()->set_year(2020);
+        agent.mutable_staff()->mutable_start_date()->set_month(1);
+        agent.mutable_staff()->mutable_start_date()->set_day(1);
+        dir::Staff made_agent;
+        Must(Call(
+                 s.admin,
+                 [&](auto* c) { return s.directory->CreateStaff(c, agent, &made_agent); },
+                 budget),
+             "CreateStaff (agent)");
+        dir::CreateShiftRequest past;
+        past.set_request_id(absl::StrCat("chaos-agent-shift-", run, "-", k));
+        past.mutable_shift()->set_estate_id(s.timer_estate_id);
+        past.mutable_shift()->set_staff_id(made_agent.id());
+        *past.mutable_shift()->mutable_start_time() =
+            wuye::ToProtoTime(absl::Now() - absl::Hours(30));
+        *past.mutable_shift()->mutable_end_time() =
+            wuye::ToProtoTime(absl::Now() - absl::Hours(22));
+        dir::Shift made_past;
+        Must(Call(
+                 s.admin,
+                 [&](auto* c) { return s.directory->CreateShift(c, past, &made_past); }, budget),
+             "CreateShift (agent, yesterday)");
+        s.handover_staff.insert(made_agent.id());
+        ++s.past_shifts;
+      }
     }
   }
   {
@@ -646,6 +829,147 @@ SideResult RunElderFlow(const Suite& s, const std::string& run, int i, absl::Dur
   return r;
 }
 
+// The calendar estate (--slow_timers): in UTC-11, a resident aged 76 of its first unit,
+// enrolled in eldercare with a sick-bed day today, and a renovation of the unit from today,
+// approved (the counter looks at it from today). Then the estate moves to UTC+14: its today
+// is a day or two later, so the care day is one to settle (eldercare's settlement) and
+// the renovation's days so far had no patrol (the counter's check): both are durable
+// timers that look every five minutes.
+constexpr char kCalendarZone[] = "Pacific/Pago_Pago", kCalendarZoneAfter[] = "Pacific/Kiritimati";
+
+SideResult SetupCalendar(Suite& s, const std::string& run, absl::Duration budget) {
+  SideResult r;
+  const std::string rid = absl::StrCat("chaos-", run, "-calendar-");
+  auto fail = [&](std::string step, const grpc::Status& st) {
+    r.failed_step = absl::StrCat(step, ": ", st.error_code(), " ", st.error_message());
+    return r;
+  };
+  s.calendar_estate_id = MakeEstate(s, run + "-calendar", "Chaos Calendar", 2, 0,
+                                    s.calendar_units, budget, kCalendarZone);
+  const absl::TimeZone zone = wuye::EstateZone(kCalendarZone);
+  const int year = static_cast<int>(absl::ToCivilDay(absl::Now(), zone).year()) - 76;
+  dir::Resident resident;
+  {
+    dir::CreateResidentRequest req;
+    req.set_request_id(rid + "resident");
+    req.mutable_resident()->set_unit_id(s.calendar_units[0]);
+    req.mutable_resident()->set_name("Calendar elder");
+    req.mutable_resident()->set_role(dir::RESIDENT_ROLE_OWNER);
+    req.mutable_resident()->mutable_date_of_birth()->set_year(year);
+    req.mutable_resident()->mutable_date_of_birth()->set_month(3);
+    req.mutable_resident()->mutable_date_of_birth()->set_day(1);
+    grpc::Status st = Call(
+        s.admin, [&](auto* c) { return s.directory->CreateResident(c, req, &resident); }, budget);
+    if (!st.ok()) return fail("CreateResident (calendar)", st);
+  }
+  r.resident = true;
+  if (s.eldercare) {
+    eld::Elder elder;
+    eld::EnrolElderRequest req;
+    req.set_request_id(rid + "enrol");
+    req.set_resident_id(resident.id());
+    req.set_id_number(IdNumber(year, 3, 1, 999));
+    eld::Consent* consent = req.mutable_consent();
+    consent->set_scope("home elderly care and health records");
+    consent->set_version("2026-01");
+    *consent->mutable_signed_at() = wuye::ToProtoTime(absl::Now() - absl::Hours(1));
+    consent->set_signed_by("Calendar elder");
+    eld::FamilyContact* c = req.add_family_contacts();
+    c->set_name("Family");
+    c->set_relation("child");
+    c->set_phone("13800138000");
+    grpc::Status st;
+    // Eldercare learns of the resident from the directory's event: NOT_FOUND until then.
+    Await(
+        [&] {
+          st = Call(
+              s.agent, [&](auto* ctx) { return s.eldercare->EnrolElder(ctx, req, &elder); },
+              budget);
+          return st.error_code() != grpc::NOT_FOUND;
+        },
+        budget);
+    if (!st.ok()) return fail("EnrolElder (calendar)", st);
+    r.enrolled = true;
+    eld::RecordCareDayRequest day;
+    day.set_request_id(rid + "careday");
+    day.set_elder_id(elder.id());
+    *day.mutable_day() = elder.enrolled_on();
+    day.set_kind(eld::CARE_KIND_SICKBED);
+    day.set_supervision_note("Dressing changed; temperature normal.");
+    eld::CareDay out;
+    st = Call(
+        s.carer, [&](auto* ctx) { return s.eldercare->RecordCareDay(ctx, day, &out); }, budget);
+    if (!st.ok()) return fail("RecordCareDay (calendar)", st);
+    r.care_day = true;
+  }
+  if (s.counter) {
+    ctr::Renovation made;
+    grpc::Status st;
+    // The counter learns of the unit and the resident from the directory's events:
+    // NOT_FOUND until then. Today is the estate's (UTC-11).
+    Await(
+        [&] {
+          const absl::CivilDay today = absl::ToCivilDay(absl::Now(), zone);
+          const absl::CivilDay end = today + 29;
+          ctr::CreateRenovationRequest req;
+          req.set_request_id(absl::StrCat(rid, "renovation-", today.day()));
+          req.set_unit_id(s.calendar_units[0]);
+          req.set_applicant_resident_id(resident.id());
+          req.add_items("Kitchen tiles replaced");
+          for (auto kind : {ctr::DOCUMENT_KIND_FLOOR_PLAN, ctr::DOCUMENT_KIND_WIRING_PLAN,
+                            ctr::DOCUMENT_KIND_PLUMBING_PLAN, ctr::DOCUMENT_KIND_UNDERTAKING,
+                            ctr::DOCUMENT_KIND_CONTRACTOR_LICENCE}) {
+            ctr::RenovationDocument* d = req.add_documents();
+            d->set_kind(kind);
+            d->mutable_file()->set_uri(
+                absl::StrCat("oss://chaos/renovation/", static_cast<int>(kind), ".pdf"));
+          }
+          req.mutable_contractor()->set_name("Chaos Decorators");
+          ctr::Worker* w = req.add_workers();
+          w->set_name("Tiler");
+          w->set_pass_number("CHAOS-1");
+          req.mutable_start_date()->set_year(static_cast<int32_t>(today.year()));
+          req.mutable_start_date()->set_month(today.month());
+          req.mutable_start_date()->set_day(today.day());
+          req.mutable_end_date()->set_year(static_cast<int32_t>(end.year()));
+          req.mutable_end_date()->set_month(end.month());
+          req.mutable_end_date()->set_day(end.day());
+          st = Call(
+              s.agent, [&](auto* c) { return s.counter->CreateRenovation(c, req, &made); },
+              budget);
+          // Before the counter has the estate's zone, its today is another day.
+          return st.error_code() != grpc::NOT_FOUND &&
+                 !(st.error_code() == grpc::INVALID_ARGUMENT &&
+                   absl::StrContains(st.error_message(), "start_date"));
+        },
+        budget);
+    if (!st.ok()) return fail("CreateRenovation (calendar)", st);
+    ctr::DecideRenovationRequest decide;
+    decide.set_request_id(rid + "approve");
+    decide.set_renovation_id(made.id());
+    decide.set_approve(true);
+    ctr::Renovation approved;
+    st = Call(
+        s.supervisor,
+        [&](auto* c) { return s.counter->DecideRenovation(c, decide, &approved); }, budget);
+    if (!st.ok()) return fail("DecideRenovation (calendar)", st);
+    s.renovation_id = made.id();
+  }
+  {
+    dir::UpdateEstateRequest req;
+    req.set_request_id(rid + "zone");
+    req.mutable_estate()->set_id(s.calendar_estate_id);
+    req.mutable_estate()->set_time_zone(kCalendarZoneAfter);
+    req.mutable_update_mask()->add_paths("time_zone");
+    dir::Estate out;
+    grpc::Status st = Call(
+        s.admin, [&](auto* c) { return s.directory->UpdateEstate(c, req, &out); }, budget);
+    if (!st.ok()) return fail("UpdateEstate (calendar zone)", st);
+  }
+  s.slow_armed_at = absl::Now();
+  return r;
+}
+
 // In the timers' estate: a consultation left unanswered (due at once: intake publishes it
 // overdue, once), an emergency repair nobody accepts (dispatch warns at 80 % of its
 // one-minute SLA, breaches it, escalates each minute: each once), and a lock repair nobody
@@ -746,6 +1070,12 @@ struct Holdings {
   int64_t emergencies = 0, emergencies_distinct = 0, emergencies_settled = 0;
   int64_t waiting = 0, waiting_distinct = 0, waiting_assigned = 0;  // lock repairs
   int64_t timers_due = 0, timers_once = 0, timers_twice = 0, timers_missing = 0;
+  // The same by kind of timer (the sums above are theirs).
+  struct Tally {
+    int64_t due = 0, once = 0, twice = 0, missing = 0;
+  };
+  std::map<std::string, Tally> timer_kinds;
+  int64_t notifications_resent = 0;  // a delivery again with its Idempotency-Key
   int64_t warnings_skipped = 0;  // breached before its warning's tick: none due
   // The billing run: its state (3 done), units, and the monthly bills it issued.
   int64_t run_state = 0, run_units = 0, run_bills = 0, run_bills_distinct = 0;
@@ -767,21 +1097,33 @@ int LevelOfRole(int role) {
   }
 }
 
+// One timer of `kind` that fell due and fired `fired` times: once, twice or more (the
+// extra firings), never.
+void TallyTimer(Holdings& h, const std::string& kind, int64_t fired) {
+  Holdings::Tally& t = h.timer_kinds[kind];
+  ++t.due;
+  ++h.timers_due;
+  if (fired == 1) ++t.once, ++h.timers_once;
+  if (fired == 0) ++t.missing, ++h.timers_missing;
+  if (fired > 1) t.twice += fired - 1, h.timers_twice += fired - 1;
+}
+
+// Firings of `kind` that no timer due explains (a step beyond the level reached).
+void Extra(Holdings& h, const std::string& kind, int64_t n) {
+  if (n <= 0) return;
+  h.timer_kinds[kind].twice += n;
+  h.timers_twice += n;
+}
+
 // Counts each durable timer of the timers' estate that fell due: once, twice or more (the
 // extra firings), never. A consultation's overdue event (one per ticket); an emergency
 // order's SLA warning and breach, and each escalation level it reached (one step each).
 void CountTimers(Holdings& h, const std::map<std::string, int>& overdue_by_ticket,
                  const std::vector<std::string>& consultation_ids,
                  const std::vector<dsp::WorkOrder>& orders) {
-  auto tally = [&h](int fired) {
-    ++h.timers_due;
-    if (fired == 1) ++h.timers_once;
-    if (fired == 0) ++h.timers_missing;
-    if (fired > 1) h.timers_twice += fired - 1;
-  };
   for (const std::string& id : consultation_ids) {
     auto it = overdue_by_ticket.find(id);
-    tally(it == overdue_by_ticket.end() ? 0 : it->second);
+    TallyTimer(h, "consultation_overdue", it == overdue_by_ticket.end() ? 0 : it->second);
   }
   for (const dsp::WorkOrder& o : orders) {
     int warned = 0, breached = 0;
@@ -794,12 +1136,14 @@ void CountTimers(Holdings& h, const std::map<std::string, int>& overdue_by_ticke
     if (warned == 0 && breached > 0) {
       ++h.warnings_skipped;  // the breach was due first: the warning is not
     } else if (o.sla_warned() || warned > 0) {
-      tally(warned);
+      TallyTimer(h, "sla_warning", warned);
     }
-    if (o.sla_breached() || breached > 0) tally(breached);
-    for (int level = 1; level <= o.escalation_level(); ++level) tally(escalated[level]);
+    if (o.sla_breached() || breached > 0) TallyTimer(h, "sla_breach", breached);
+    for (int level = 1; level <= o.escalation_level(); ++level) {
+      TallyTimer(h, "order_escalation", escalated[level]);
+    }
     for (const auto& [level, n] : escalated) {
-      if (level < 1 || level > o.escalation_level()) h.timers_twice += n;  // a step too many
+      if (level < 1 || level > o.escalation_level()) Extra(h, "order_escalation", n);
     }
     h.emergencies_settled += o.sla_breached() && o.escalation_level() >= 1;
   }
@@ -816,19 +1160,13 @@ void CountRetries(Holdings& h, const std::vector<dsp::WorkOrder>& orders, bool l
     for (const dsp::Step& step : o.history()) assigned += step.what() == "assigned";
     h.waiting_assigned += assigned > 0;
     if (!locksmith) continue;
-    ++h.timers_due;
-    if (assigned == 1) ++h.timers_once;
-    if (assigned == 0) ++h.timers_missing;
-    if (assigned > 1) h.timers_twice += assigned - 1;
+    TallyTimer(h, "waiting_retry", assigned);
     for (int level = 1; level <= o.escalation_level(); ++level) {
       int steps = 0;
       for (const dsp::Step& step : o.history()) {
         steps += step.what() == "escalated" && step.escalation_level() == level;
       }
-      ++h.timers_due;
-      if (steps == 1) ++h.timers_once;
-      if (steps == 0) ++h.timers_missing;
-      if (steps > 1) h.timers_twice += steps - 1;
+      TallyTimer(h, "order_escalation", steps);
     }
   }
   h.waiting = static_cast<int64_t>(orders.size());
@@ -847,6 +1185,186 @@ int64_t One(const std::string& url, const std::string& sql, const Args&... args)
   pqxx::nontransaction tx(conn);
   const pqxx::row row = tx.exec_params1(sql, args...);
   return row[0].as<int64_t>(0);
+}
+
+// A local date of an estate's zone as PostgreSQL computes it, `ago` before now.
+#define CHAOS_LOCAL_DAY(ago) \
+  "((now() - interval '" ago "') AT TIME ZONE COALESCE(NULLIF(e.time_zone, ''), 'Asia/Shanghai'))::date"
+
+absl::CivilDay DayOfText(const std::string& text) {
+  absl::CivilDay day;
+  absl::ParseCivilTime(text, &day);
+  return day;
+}
+
+// The events of `types` in a service's outbox (kept a day) of the run's group.
+std::vector<ev::Event> OutboxEvents(pqxx::nontransaction& tx, const std::string& group,
+                                    const std::string& types) {
+  std::vector<ev::Event> out;
+  for (const auto& row :
+       tx.exec(absl::StrCat("SELECT envelope FROM wuye_outbox WHERE type IN (", types, ")"))) {
+    ev::Event e;
+    if (!e.ParseFromString(wuye::sql::Bytes(row[0])) || e.group_id() != group) continue;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// The timers beside the flows' own: eldercare's settlement of care days, the counter's
+// patrol check, billing's collection close, duty's handover and daily-log timers, its desk
+// gap and its notifier. Each is counted from what the service published or recorded, like
+// CountTimers: once, twice or more, never.
+void CountLaterTimers(Holdings& h, const std::string& admin, const Suite& s) {
+  const std::string& group = s.group_id;
+  if (s.eldercare) {
+    // Per elder and kind of care: the days due (ended six minutes ago in the estate's zone,
+    // past one look of the settlement, which looks every five; or charged already), those
+    // charged, and the days the charges of that kind count (a day charged twice counts
+    // twice there).
+    pqxx::connection conn(DbUrl(admin, "wuye_eldercare"));
+    pqxx::nontransaction tx(conn);
+    std::map<std::pair<std::string, int>, int64_t> charged_days;
+    for (const auto& row : tx.exec_params(
+             "SELECT elder_id::text, kind, sum(quantity)::bigint FROM charges WHERE group_id = $1 "
+             "AND kind IN ($2, $3) GROUP BY 1, 2",
+             group, static_cast<int>(ev::ELDER_FEE_KIND_SICKBED_DAYS),
+             static_cast<int>(ev::ELDER_FEE_KIND_HOSPICE_DAYS))) {
+      const int care_kind = row[1].as<int>() == ev::ELDER_FEE_KIND_SICKBED_DAYS
+                                ? eld::CARE_KIND_SICKBED
+                                : eld::CARE_KIND_HOSPICE;
+      charged_days[{row[0].as<std::string>(), care_kind}] = row[2].as<int64_t>();
+    }
+    for (const auto& row : tx.exec_params(
+             "SELECT d.elder_id::text, d.kind, count(*) FILTER (WHERE d.charge_id IS NOT NULL OR "
+             "d.day < " CHAOS_LOCAL_DAY("6 minutes") "), count(d.charge_id) FROM care_days d "
+             "LEFT JOIN dir_estates e ON e.id = d.estate_id WHERE d.group_id = $1 GROUP BY 1, 2",
+             group)) {
+      const int64_t due = row[2].as<int64_t>(), charged = row[3].as<int64_t>();
+      for (int64_t k = 0; k < due; ++k) TallyTimer(h, "settlement", k < charged ? 1 : 0);
+      Extra(h, "settlement",
+            std::max<int64_t>(0, charged_days[{row[0].as<std::string>(), row[1].as<int>()}] -
+                                     charged));
+    }
+  }
+  if (s.counter && !s.renovation_id.empty()) {
+    // The renovation's days from its start (its first day to check, approved that day)
+    // that ended six minutes ago in the estate's zone (the check looks every five), or
+    // that were found missed already: one counter.renovation.patrol_missed each.
+    pqxx::connection conn(DbUrl(admin, "wuye_counter"));
+    pqxx::nontransaction tx(conn);
+    std::map<int64_t, int> missed;  // yyyymmdd → events
+    for (const ev::Event& e : OutboxEvents(tx, group, "'counter.renovation.patrol_missed'")) {
+      if (e.subject() == s.renovation_id) ++missed[e.subject_version()];
+    }
+    auto rows = tx.exec_params(
+        "SELECT r.start_date::text, r.end_date::text, " CHAOS_LOCAL_DAY("6 minutes") "::text, "
+        CHAOS_LOCAL_DAY("0 seconds") "::text FROM renovations r LEFT JOIN dir_estates e ON "
+        "e.id = r.estate_id WHERE r.id = $1",
+        s.renovation_id);
+    if (!rows.empty()) {
+      const absl::CivilDay start = DayOfText(rows[0][0].as<std::string>()),
+                           end = DayOfText(rows[0][1].as<std::string>()),
+                           settled = DayOfText(rows[0][2].as<std::string>()),
+                           today = DayOfText(rows[0][3].as<std::string>());
+      for (absl::CivilDay day = start; day <= end && day < today; ++day) {
+        const int64_t number = day.year() * 10000 + day.month() * 100 + day.day();
+        auto it = missed.find(number);
+        const int fired = it == missed.end() ? 0 : it->second;
+        if (day < settled || fired > 0) TallyTimer(h, "patrol_check", fired);
+        if (it != missed.end()) missed.erase(it);
+      }
+      for (const auto& [day, n] : missed) Extra(h, "patrol_check", n);  // a day not ended
+    }
+  }
+  {
+    // Each month of the group past its close (its due day + the grace; the closer looks
+    // every 5 s) or fixed: one final billing.collection.reported.
+    pqxx::connection conn(DbUrl(admin, "wuye_billing"));
+    pqxx::nontransaction tx(conn);
+    std::map<std::string, int> finals;  // "<estate>/<yyyy-mm>" → final events
+    for (const ev::Event& e : OutboxEvents(tx, group, "'billing.collection.reported'")) {
+      ev::CollectionReported report;
+      if (e.payload().UnpackTo(&report) && report.final()) ++finals[e.subject()];
+    }
+    for (const auto& row : tx.exec_params(
+             "SELECT r.estate_id::text || '/' || to_char(r.period, 'YYYY-MM') FROM "
+             "collection_reports r LEFT JOIN billing_settings s ON s.group_id = r.group_id WHERE "
+             "r.group_id = $1 AND (r.final OR r.due_at + COALESCE(s.grace_days, 0) * interval "
+             "'24 hours' <= now() - interval '15 seconds')",
+             group)) {
+      TallyTimer(h, "collection_close", finals[row[0].as<std::string>()]);
+    }
+  }
+  if (s.duty && !s.timer_estate_id.empty()) {
+    // What the gateway received, first: each delivery's notification and task change were
+    // committed before it was sent, so the reads below see them.
+    std::map<std::string, int> deliveries;
+    if (s.receiver != nullptr) deliveries = s.receiver->Deliveries();
+    pqxx::connection conn(DbUrl(admin, "wuye_duty"));
+    pqxx::nontransaction tx(conn);
+    std::map<std::string, int> handovers, logs;  // subject → missing events
+    std::set<std::pair<std::string, int64_t>> changes;  // tasks raised or escalated, version
+    for (const ev::Event& e :
+         OutboxEvents(tx, group,
+                      "'duty.handover.missing', 'duty.daily_log.missing', 'duty.task.raised', "
+                      "'duty.task.escalated'")) {
+      if (e.type() == "duty.handover.missing") {
+        ++handovers[e.subject()];
+      } else if (e.type() == "duty.daily_log.missing") {
+        ++logs[e.subject()];
+      } else {
+        changes.insert({e.subject(), e.subject_version()});
+      }
+    }
+    // The handover and log timers that fell due (the job looks every 10 s) or fired. A
+    // handover is owed by the run's agents and team lead (the plumbers' roles owe none:
+    // their timers fire without an event); a day's log by whoever was on duty that day.
+    for (const auto& row : tx.exec_params(
+             "SELECT kind, key, staff_id::text FROM duty_timers WHERE group_id = $1 AND "
+             "(fired_at IS NOT NULL OR due_at <= now() - interval '20 seconds')",
+             group)) {
+      const std::string key = row[1].as<std::string>();
+      if (row[0].as<int>() == 1) {
+        if (s.handover_staff.count(row[2].as<std::string>())) {
+          TallyTimer(h, "handover", handovers[key]);
+        }
+      } else {
+        TallyTimer(h, "daily_log", logs[key]);
+      }
+    }
+    // Each desk of the group open around the clock, where no agent ever checked in: one
+    // desk-gap task (kind 14).
+    for (const auto& row : tx.exec_params(
+             "SELECT (SELECT count(*) FROM tasks t WHERE t.group_id = e.group_id AND t.kind = $2 "
+             "AND t.subject_ref = 'desk/' || e.id::text) FROM dir_estates e WHERE e.group_id = $1 "
+             "AND e.desk_24h",
+             group, static_cast<int>(ev::TASK_KIND_DESK_GAP))) {
+      TallyTimer(h, "desk_gap", row[0].as<int64_t>());
+    }
+    // Each task raised or escalated: its notification received by the gateway, once
+    // (a repeat with the same Idempotency-Key, after a replica died between the send and
+    // its mark, is dropped by the gateway: counted apart as resent).
+    if (s.receiver != nullptr) {
+      std::map<std::pair<std::string, int64_t>, std::string> rows;
+      for (const auto& row : tx.exec_params(
+               "SELECT task_id::text, task_version, id::text FROM notifications WHERE group_id = "
+               "$1",
+               group)) {
+        rows[{row[0].as<std::string>(), row[1].as<int64_t>()}] = row[2].as<std::string>();
+      }
+      for (const auto& change : changes) {
+        auto row = rows.find(change);
+        auto got = row == rows.end() ? deliveries.end() : deliveries.find(row->second);
+        TallyTimer(h, "notifier", got == deliveries.end() ? 0 : 1);
+        if (got != deliveries.end()) {
+          h.notifications_resent += got->second - 1;
+          deliveries.erase(got);
+        }
+      }
+      // A delivery of no task change of the group: sent beside the one owed.
+      for (const auto& [key, n] : deliveries) Extra(h, "notifier", n);
+    }
+  }
 }
 
 absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
@@ -913,6 +1431,14 @@ absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
                                    "SELECT count(DISTINCT source) FROM bills WHERE group_id = $1 "
                                    "AND source LIKE 'eldercare:%'",
                                    group);
+      // The clinic's management fee of a settlement is owed by the clinic, not a unit:
+      // billing posts it to the ledger (one transaction a charge, its ref unique), no bill.
+      const int64_t clinic_fees = One(billing,
+                                      "SELECT count(*) FROM ledger_txns WHERE group_id = $1 AND "
+                                      "kind = 'eldercare_clinic_fee'",
+                                      group);
+      h.elder_bills += clinic_fees;
+      h.elder_bills_distinct += clinic_fees;
     }
     if (!s.timer_estate_id.empty()) {
       std::vector<std::string> consultations;
@@ -978,10 +1504,11 @@ absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
         h.run_bills_distinct = bills[1].as<int64_t>();
       }
       // One durable job: done once, one bill per unit it counted.
-      ++h.timers_due;
-      if (h.run_state == 3 && h.run_bills_distinct == h.run_units) ++h.timers_once;
-      if (h.run_state != 3) ++h.timers_missing;
-      h.timers_twice += h.run_bills - h.run_bills_distinct;
+      Holdings::Tally& t = h.timer_kinds["billing_run"];
+      ++t.due, ++h.timers_due;
+      if (h.run_state == 3 && h.run_bills_distinct == h.run_units) ++t.once, ++h.timers_once;
+      if (h.run_state != 3) ++t.missing, ++h.timers_missing;
+      Extra(h, "billing_run", h.run_bills - h.run_bills_distinct);
     }
     if (!s.timer_estate_id.empty() && s.duty) {
       // Each task's escalations: one duty.task.escalated per level it climbed.
@@ -1015,13 +1542,13 @@ absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
             row[1].as<int>() -
             (raised == raised_level.end() ? LevelOfRole(row[2].as<int>()) : raised->second);
         const int fired = escalated[id];
-        h.timers_due += climbed;
-        h.timers_once += std::min(fired, climbed);
-        h.timers_twice += std::max(0, fired - climbed);
-        h.timers_missing += std::max(0, climbed - fired);
+        // Each level climbed a timer, each escalation event one firing.
+        for (int k = 0; k < climbed; ++k) TallyTimer(h, "duty_escalation", k < fired ? 1 : 0);
+        Extra(h, "duty_escalation", std::max(0, fired - climbed));
         h.duty_late += row[3].as<bool>();  // due 10 s ago and not escalated: not yet settled
       }
     }
+    CountLaterTimers(h, admin, s);
 
   } catch (const std::exception& e) {
     return absl::UnavailableError(e.what());
@@ -1065,7 +1592,26 @@ int main(int argc, char** argv) {
   if (std::string d = absl::GetFlag(FLAGS_duty); !d.empty()) {
     s.duty = dty::DutyService::NewStub(channel(d));
   }
+  if (std::string c = absl::GetFlag(FLAGS_counter); !c.empty()) {
+    s.counter = ctr::CounterService::NewStub(channel(c));
+  }
+  std::unique_ptr<GatewayReceiver> receiver;
+  if (s.duty && absl::GetFlag(FLAGS_notify)) {
+    receiver = std::make_unique<GatewayReceiver>();
+    if (receiver->ok()) {
+      s.receiver = receiver.get();
+    } else {
+      Say("the local gateway did not start: duty's notifications are not counted");
+    }
+  }
+  const bool slow = absl::GetFlag(FLAGS_slow_timers);
   Setup(s, ReadSecret(absl::GetFlag(FLAGS_jwt_secret_file)), run, budget);
+  // The handover timers of the agents' shifts run from now.
+  if (slow && s.past_shifts > 0) s.slow_armed_at = absl::Now();
+  std::vector<SideResult> calendar_results(1);
+  if (slow && !s.timer_estate_id.empty() && (s.eldercare || s.counter)) {
+    calendar_results[0] = SetupCalendar(s, run, budget);
+  }
   Say(absl::StrCat("group ", s.group_id, ", ", s.units.size(), " units; driving ", flows,
                    " flows, ", absl::GetFlag(FLAGS_concurrency), " at a time"));
 
@@ -1074,6 +1620,7 @@ int main(int argc, char** argv) {
   const int elder_every = s.eldercare ? absl::GetFlag(FLAGS_elder_every) : 0;
   const int timer_every = s.timer_estate_id.empty() ? 0 : absl::GetFlag(FLAGS_timer_every);
   std::string billing_run_id, billing_run_failure;  // written by the one flow that starts it
+  std::string previous_run_id;                       // last month's, likewise
   std::string locksmith_failure;                     // likewise, the locksmith's shift
   std::atomic<int> next{0}, finished{0};
   const absl::Time start = absl::Now();
@@ -1101,6 +1648,20 @@ int main(int argc, char** argv) {
           } else {
             billing_run_failure =
                 absl::StrCat("StartBillingRun: ", st.error_code(), " ", st.error_message());
+          }
+          // And last month's: its bills fell due on the 15th, so its collection is past its
+          // close as soon as the run opens it (billing's collection close, a durable timer).
+          const absl::CivilMonth last = month - 1;
+          req.set_request_id("chaos-billing-run-last-month-" + run);
+          req.mutable_period()->set_year(static_cast<int32_t>(last.year()));
+          req.mutable_period()->set_month(last.month());
+          st = Call(
+              s.clerk, [&](auto* c) { return s.billing->StartBillingRun(c, req, &made); }, budget);
+          if (st.ok()) {
+            previous_run_id = made.id();
+          } else if (billing_run_failure.empty()) {
+            billing_run_failure = absl::StrCat("StartBillingRun (last month): ", st.error_code(),
+                                               " ", st.error_message());
           }
           locksmith_failure = PutLocksmithOnShift(s, run, budget);
         }
@@ -1134,7 +1695,7 @@ int main(int argc, char** argv) {
   }
   int64_t elder_residents = 0, enrolled = 0, visited = 0, care_days = 0;
   int64_t consultations = 0, emergencies = 0, waiting = 0;
-  for (const auto* side : {&elder_results, &timer_results}) {
+  for (const auto* side : {&elder_results, &timer_results, &calendar_results}) {
     for (const SideResult& r : *side) {
       elder_residents += r.resident;
       enrolled += r.enrolled;
@@ -1150,6 +1711,7 @@ int main(int argc, char** argv) {
   }
   const int64_t residents = static_cast<int64_t>(s.residents.size()) + elder_residents;
   s.billing_run_id = billing_run_id;
+  s.previous_run_id = previous_run_id;
   if (!billing_run_failure.empty()) failures["StartBillingRun"] = {1, billing_run_failure};
   s.locksmith_on_shift = timer_every > 0 && locksmith_failure.empty();
   if (!locksmith_failure.empty()) failures["PutLocksmithOnShift"] = {1, locksmith_failure};
@@ -1163,6 +1725,23 @@ int main(int argc, char** argv) {
     while (!std::filesystem::exists(f)) absl::SleepFor(absl::Milliseconds(200));
   }
   const absl::Time drain_start = absl::Now();
+  // What the run armed of the later timers (CountLaterTimers): how many must have fallen due.
+  std::map<std::string, int64_t> later_expected;
+  later_expected["collection_close"] = s.previous_run_id.empty() ? 0 : 1;
+  if (s.duty && !s.timer_estate_id.empty()) {
+    later_expected["daily_log"] = s.past_shifts;
+    later_expected["handover"] = slow ? s.past_shifts : 0;
+    later_expected["desk_gap"] = 2 + (s.calendar_estate_id.empty() ? 0 : 1);  // 24-hour desks
+    if (s.receiver != nullptr) later_expected["notifier"] = 1;
+  }
+  if (s.eldercare) later_expected["settlement"] = calendar_results[0].care_day ? 1 : 0;
+  if (s.counter) later_expected["patrol_check"] = s.renovation_id.empty() ? 0 : 1;
+  // The slow timers fall due five minutes after they were armed (a look every five minutes,
+  // the least handover window): the drain waits that long, and a minute more.
+  absl::Duration drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  if (slow && s.slow_armed_at != absl::InfinitePast()) {
+    drain_timeout = std::max(drain_timeout, s.slow_armed_at + absl::Minutes(6) - drain_start);
+  }
   Holdings h;
   auto settled = [&] {
     auto read = Read(pg, s);
@@ -1180,6 +1759,14 @@ int main(int argc, char** argv) {
         (!s.billing_run_id.empty() && h.run_state != 3)) {
       return false;
     }
+    // The later timers: each fell due as many times as the run armed it, and none is owed.
+    for (const auto& [kind, expected] : later_expected) {
+      auto it = h.timer_kinds.find(kind);
+      if (it == h.timer_kinds.end() ? expected > 0
+                                    : it->second.due < expected || it->second.missing > 0) {
+        return false;
+      }
+    }
     // Every accepted ticket has its order; orders the flows saw completed are completed and
     // charged; ledger balanced. (Orders beyond what the flows saw may still be in flight.)
     return h.tickets >= accepted && h.orders_distinct >= accepted &&
@@ -1187,7 +1774,7 @@ int main(int argc, char** argv) {
            h.tickets_resolved >= completed && h.unsigned_lines >= unsigned_done &&
            h.ledger_sum == 0;
   };
-  bool drained = Await(settled, absl::GetFlag(FLAGS_drain_timeout));
+  bool drained = Await(settled, drain_timeout);
   const double drain_seconds = absl::ToDoubleSeconds(absl::Now() - drain_start);
 
   const int64_t lost =
@@ -1238,7 +1825,8 @@ int main(int argc, char** argv) {
                 "eldercare holds", static_cast<long long>(h.elders),
                 static_cast<long long>(enrolled), static_cast<long long>(h.visits),
                 static_cast<long long>(h.care_days));
-    std::printf("  %-34s %lld of eldercare's %lld charges (%lld bills)\n", "billing holds",
+    std::printf("  %-34s %lld of eldercare's %lld charges (%lld bills or clinic fees)\n",
+                "billing holds",
                 static_cast<long long>(h.elder_bills_distinct),
                 static_cast<long long>(h.elder_charges), static_cast<long long>(h.elder_bills));
   }
@@ -1267,21 +1855,54 @@ int main(int argc, char** argv) {
             ? absl::StrFormat(" (%d warnings not due: breached first)", h.warnings_skipped).c_str()
             : "");
   }
+  if (!h.timer_kinds.empty()) {
+    // Three kinds a line: "kind due/once/extra/never".
+    std::string line;
+    int n = 0;
+    for (const auto& [kind, t] : h.timer_kinds) {
+      if (n > 0) absl::StrAppend(&line, n % 3 == 0 ? absl::StrCat("\n", std::string(37, ' ')) : ", ");
+      absl::StrAppend(&line, kind, " ", t.due, "/", t.once, "/", t.twice, "/", t.missing);
+      ++n;
+    }
+    std::printf("  %-34s %s", "  by kind (due/once/extra/never)", line.c_str());
+    std::printf("\n");
+    if (s.receiver != nullptr) {
+      std::printf("  %-34s %lld (dropped by the gateway: same Idempotency-Key)\n",
+                  "  notifications sent again", static_cast<long long>(h.notifications_resent));
+    }
+  }
   std::printf("  %-34s %lld\n", "lost", static_cast<long long>(lost));
   std::printf("  %-34s %lld\n", "applied twice", static_cast<long long>(twice));
   std::printf("  %-34s %lld fen\n", "ledger imbalance", static_cast<long long>(h.ledger_sum));
   std::printf("  %-34s %.1f s%s\n", "backlog drained after the faults", drain_seconds,
               drained ? "" : " (NOT drained: timed out)");
+  // One line a kind of timer, for the closing note.
+  for (const auto& [kind, t] : h.timer_kinds) {
+    std::printf("FIGURE chaos_timers kind=%s due=%lld once=%lld twice=%lld missing=%lld%s\n",
+                kind.c_str(), static_cast<long long>(t.due), static_cast<long long>(t.once),
+                static_cast<long long>(t.twice), static_cast<long long>(t.missing),
+                kind == "notifier"
+                    ? absl::StrCat(" resent=", h.notifications_resent).c_str()
+                    : "");
+  }
+  std::fflush(stdout);
   if (std::string out = absl::GetFlag(FLAGS_json_out); !out.empty()) {
+    // By kind: [due, once, twice, missing].
+    std::string kinds;
+    for (const auto& [kind, t] : h.timer_kinds) {
+      absl::StrAppend(&kinds, kinds.empty() ? "" : ", ", "\"", kind, "\": [", t.due, ", ",
+                      t.once, ", ", t.twice, ", ", t.missing, "]");
+    }
     std::ofstream(out) << absl::StrFormat(
         "{\"flows\": %d, \"accepted\": %d, \"paid\": %d, \"unsigned\": %d, \"lost\": %d, "
         "\"twice\": %d, \"ledger_imbalance_fen\": %d, \"drain_s\": %.2f, \"drained\": %s, "
         "\"flow_s\": %.2f, \"elders\": %d, \"consultations\": %d, \"emergencies\": %d, "
         "\"timers_due\": %d, \"timers_once\": %d, \"timers_twice\": %d, "
-        "\"timers_missing\": %d}\n",
+        "\"timers_missing\": %d, \"notifications_resent\": %d, \"timer_kinds\": {%s}}\n",
         flows, accepted, paid, unsigned_done, lost, twice, h.ledger_sum, drain_seconds,
         drained ? "true" : "false", flow_seconds, enrolled, consultations, emergencies,
-        h.timers_due, h.timers_once, h.timers_twice, h.timers_missing);
+        h.timers_due, h.timers_once, h.timers_twice, h.timers_missing, h.notifications_resent,
+        kinds);
   }
   // A flow that stopped is a failure too: the faults must delay the suite, not break it.
   return lost == 0 && twice == 0 && h.ledger_sum == 0 && drained && failures.empty() ? 0 : 1;
