@@ -467,6 +467,67 @@ TEST_F(ComplaintReplyTest, ACalendarChangedBetweenTheReadAndTheInsertTimesTheCom
   EXPECT_EQ(Get(calm.id()).complaint_reply().due_reason(), calm.complaint_reply().due_reason());
 }
 
+// Issue #27 §1 (the written reply's deadline counts in the estate's zone; a zone change
+// re-times what waits): a zone change consumed after CreateTicket read the estate and before
+// its batched insert (the test hook) still reaches the complaint — the insert reads the zone
+// again under the calendar lock the zone change takes. 14 office hours (09:00–12:00,
+// 13:30–17:30), received Monday 16 November 2026 09:00 Beijing (07:00 Urumqi): counted whole
+// in Urumqi, the zone in force when it is stored — due Tuesday 17:30 Urumqi (19:30 Beijing),
+// not Tuesday 17:30 Beijing as counted in the zone read.
+TEST_F(ComplaintReplyTest, AZoneChangedBetweenTheReadAndTheInsertTimesTheComplaintInTheNewZone) {
+  v1::CallbackSettings out;
+  ASSERT_TRUE(Call(&Stub::UpdateCallbackSettings, admin_,
+                   ReplySettings(14, common::SLA_CLOCK_OFFICE_HOURS), &out)
+                  .ok());
+  clock_->Set(Beijing(2026, 11, 16, 9));
+  ev::EstateChanged moved;
+  moved.set_estate_id(estate_);
+  moved.set_household_count(200);
+  moved.set_desk_24h(true);
+  moved.set_time_zone("Asia/Urumqi");
+  int calls = 0;
+  service_->before_create_write_for_test = [&] {
+    if (calls++ == 0) Apply(Envelope("directory.estate.updated", moved, 2));
+  };
+  v1::Ticket t = Complain(Beijing(2026, 11, 16, 9));
+  service_->before_create_write_for_test = nullptr;
+  EXPECT_EQ(calls, 1);
+  // The answer is the creation's snapshot (counted in the zone read); the stored complaint,
+  // its timers and what GetTicket shows count in the new zone.
+  EXPECT_EQ(FromProtoTime(t.complaint_reply().due_time()), Beijing(2026, 11, 17, 17, 30));
+  v1::Ticket stored = Get(t.id());
+  EXPECT_EQ(FromProtoTime(stored.complaint_reply().due_time()), Beijing(2026, 11, 17, 19, 30));
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM tickets WHERE id = '", t.id(),
+                               "' AND reply_due_at = '2026-11-17 11:30:00+00' AND "
+                               "reply_month = '2026-11'")),
+            1);
+  std::cout << "FIGURE complaint_reply_zone_raced due="
+            << absl::FormatTime("%Y-%m-%d %H:%M %Z",
+                                FromProtoTime(stored.complaint_reply().due_time()),
+                                EstateZone("Asia/Urumqi"))
+            << "\n";
+  // Without a change in between, the insert keeps what CreateTicket counted (now in Urumqi).
+  v1::Ticket calm = Complain(Beijing(2026, 11, 16, 9));
+  EXPECT_EQ(FromProtoTime(calm.complaint_reply().due_time()), Beijing(2026, 11, 17, 19, 30));
+  EXPECT_EQ(FromProtoTime(Get(calm.id()).complaint_reply().due_time()),
+            Beijing(2026, 11, 17, 19, 30));
+  // The month its report counts it in, too: received Tuesday 1 December 01:00 Beijing (still
+  // 30 November 23:00 in Urumqi, the zone read), the estate moved back to Shanghai in between:
+  // December's.
+  calls = 0;
+  moved.set_time_zone("Asia/Shanghai");
+  service_->before_create_write_for_test = [&] {
+    if (calls++ == 0) Apply(Envelope("directory.estate.updated", moved, 3));
+  };
+  clock_->Set(Beijing(2026, 12, 1, 1));
+  v1::Ticket december = Complain(Beijing(2026, 12, 1, 1));
+  service_->before_create_write_for_test = nullptr;
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM tickets WHERE id = '", december.id(),
+                               "' AND reply_month = '2026-12'")),
+            1);
+}
+
 // Issue #27 §1 ("a complaint's written reply"); DOMAIN.md §2 (the resident gets the handling
 // result); docs/api/intake.md "Given": only the desk's resolution with its result
 // (ResolveTicket) or a counter notice's end gives the reply. A work order completing the
