@@ -1453,6 +1453,88 @@ TEST_F(HotlineHttpTest, ARefusedOrderIsFetchedAgainUntilItImports) {
   std::cout << "FIGURE hotline_refused_refetches orders_given " << platform.OrdersGiven() << "\n";
 }
 
+// Issue 27 §3 (the endpoint's failure is a duty task for each estate it covers, closed when
+// it works again): the admin changing the endpoint's estates while its failure is told leaves
+// no task stranded — an estate it stops covering is told it recovered, one it comes to cover
+// is told it is failing (again, for an estate it covered before), and its recovery or its
+// removal tells the estates it covers then. Counted per estate in the outbox: every
+// "failing" an estate was told is followed by a "recovered" (duty closes estate by estate).
+TEST_F(HotlineHttpTest, AnEndpointsEstatesChangedWhileItFailsLeaveNoTaskStranded) {
+  Platform platform;
+  platform.Fail(true);
+  auto set = [&](std::vector<std::string> estates) {
+    v1::SetHotlineEndpointRequest req = SetRequest(platform.Url());
+    for (const std::string& e : estates) req.mutable_endpoint()->add_estate_ids(e);
+    req.mutable_endpoint()->mutable_alert_after()->set_seconds(600);
+    v1::HotlineEndpoint out;
+    grpc::Status st = Set(req, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  };
+  // Per estate: "failing" told minus "recovered" told (1: a task open, 0: none).
+  auto open = [&](const std::string& estate) {
+    int n = 0;
+    for (const auto& e : Events<ev::HotlineEndpointEvent>("intake.hotline.endpoint_failing")) {
+      n += e.estate_id() == estate;
+    }
+    for (const auto& e : Events<ev::HotlineEndpointEvent>("intake.hotline.endpoint_recovered")) {
+      n -= e.estate_id() == estate;
+    }
+    return n;
+  };
+  set({estate_});
+  absl::Time t = clock_->Now();
+  ASSERT_EQ(*service_->ExchangeHotline(t), 1);
+  ASSERT_EQ(*service_->ExchangeHotline(t + absl::Minutes(10)), 1);
+  ASSERT_EQ(open(estate_), 1);
+  ASSERT_EQ(open(other_estate_), 0);
+
+  // Moved to the other estate mid-failure: estate_'s task closes, other_estate_ hears of it
+  // with the failure's own start and error.
+  set({other_estate_});
+  EXPECT_EQ(open(estate_), 0);
+  EXPECT_EQ(open(other_estate_), 1);
+  auto failing = Events<ev::HotlineEndpointEvent>("intake.hotline.endpoint_failing");
+  ASSERT_EQ(failing.size(), 2u);
+  EXPECT_EQ(failing[1].estate_id(), other_estate_);
+  EXPECT_EQ(FromProtoTime(failing[1].failing_since()), t);
+  EXPECT_EQ(failing[1].last_error(), "orders: HTTP 503");
+  // Set again with the same estates, or failing on: nothing more told.
+  set({other_estate_});
+  ASSERT_EQ(*service_->ExchangeHotline(t + absl::Minutes(20)), 1);
+  EXPECT_EQ(Outbox("intake.hotline.endpoint_failing"), 2);
+  EXPECT_EQ(Outbox("intake.hotline.endpoint_recovered"), 1);
+  // Every estate of the group (no list): estate_ hears of it again.
+  set({});
+  EXPECT_EQ(open(estate_), 1);
+  EXPECT_EQ(open(other_estate_), 1);
+  // It works again: both close.
+  platform.Fail(false);
+  ASSERT_EQ(*service_->ExchangeHotline(t + absl::Minutes(30)), 1);
+  EXPECT_EQ(open(estate_), 0);
+  EXPECT_EQ(open(other_estate_), 0);
+
+  // A second failure, the estates narrowed, then the endpoint removed: nothing left open.
+  platform.Fail(true);
+  const absl::Time t2 = t + absl::Hours(2);
+  ASSERT_EQ(*service_->ExchangeHotline(t2), 1);
+  ASSERT_EQ(*service_->ExchangeHotline(t2 + absl::Minutes(15)), 1);
+  EXPECT_EQ(open(estate_), 1);
+  EXPECT_EQ(open(other_estate_), 1);
+  set({estate_});
+  EXPECT_EQ(open(estate_), 1);
+  EXPECT_EQ(open(other_estate_), 0);
+  v1::RemoveHotlineEndpointRequest remove;
+  remove.set_request_id(NewId(absl::Now()));
+  remove.set_city("shenzhen");
+  v1::RemoveHotlineEndpointResponse removed;
+  ASSERT_TRUE(Call(&Stub::RemoveHotlineEndpoint, admin_, remove, &removed).ok());
+  EXPECT_EQ(open(estate_), 0);
+  EXPECT_EQ(open(other_estate_), 0);
+  std::cout << "FIGURE hotline_endpoint_estates_changed failing_told "
+            << Outbox("intake.hotline.endpoint_failing") << " recovered_told "
+            << Outbox("intake.hotline.endpoint_recovered") << "\n";
+}
+
 // An endpoint claimed by a replica that died mid-exchange is not exchanged by another while
 // its lease runs (kHotlineLease), and is taken again once it has run out.
 TEST_F(HotlineHttpTest, AClaimedEndpointWaitsForItsLease) {
