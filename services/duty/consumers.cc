@@ -58,6 +58,9 @@ class Handler {
     for (const std::string& ref : r.close_refs) {
       flow_.CloseAbout(tx, e.group_id(), ref, e.event_id(), now, e.trace_id());
     }
+    for (const auto& [ref, estate] : r.close_refs_in_estate) {
+      flow_.CloseAbout(tx, e.group_id(), ref, e.event_id(), now, e.trace_id(), estate);
+    }
     for (const TaskDraft& d : r.raise) {
       if (!IsValidId(d.estate_id)) continue;  // a task belongs to an estate
       flow_.Raise(tx, e.group_id(), d, now, e.trace_id());

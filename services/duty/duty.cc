@@ -580,20 +580,23 @@ absl::Status ComplaintReply(Reading& out, const ev::Event& e, const ev::Complain
 // Issue 27 §3: the HTTP exchange with a city's 12345 platform has failed for longer than
 // its setting: the supervisor of each estate it covers hears of it (orders may be waiting
 // unseen, replies not sent); once per failure, closed when it works again. The city only.
+// Raised and closed estate by estate: intake tells "recovered" to an estate the endpoint no
+// longer covers (and "failing" to one it now covers) when its estates change mid-failure.
 absl::Status HotlineEndpoint(Reading& out, const ev::Event& e, const ev::HotlineEndpointEvent& p) {
   if (p.city().empty()) return absl::OkStatus();
   std::string estate = EstateOf(e, p.estate_id());
   std::string ref = RefOf("hotline_endpoint", p.city());
   if (e.type() == "intake.hotline.endpoint_recovered") {
-    out.close_refs.push_back(ref);
+    out.close_refs_in_estate.emplace_back(ref, estate);
     return absl::OkStatus();
   }
+  // Once per event (intake tells each estate once per failure, and again only to an estate
+  // the endpoint comes to cover mid-failure — perhaps one it covered before, whose task the
+  // "recovered" told it then has closed).
   Location where;
   where.set_estate_id(estate);
   size_t first = out.raise.size();
-  RaiseOnce(e, ev::TASK_KIND_HOTLINE_ATTENTION, estate, ref, where,
-            absl::StrCat(e.type(), "/", p.city(), "/", estate, "/", p.failing_since().seconds()),
-            out);
+  Raise(e, ev::TASK_KIND_HOTLINE_ATTENTION, estate, ref, where, out);
   for (size_t i = first; i < out.raise.size(); ++i) {
     out.raise[i].subject_words = absl::StrCat(p.city(), " platform exchange failing");
     out.raise[i].title = TitleOf(ev::TASK_KIND_HOTLINE_ATTENTION, "", out.raise[i].subject_words);

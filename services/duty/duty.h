@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -92,7 +93,10 @@ struct TaskDraft {
 // closes (a ticket closed, an order completed).
 struct Reading {
   std::vector<TaskDraft> raise;
-  std::vector<std::string> close_refs;
+  std::vector<std::string> close_refs;  // the group's open tasks about each, whatever estate
+  // The open tasks about `ref` (first) of one estate (second) only: a subject whose tasks are
+  // raised per estate and closed estate by estate (a 12345 endpoint's failure).
+  std::vector<std::pair<std::string, std::string>> close_refs_in_estate;
 };
 
 // Whether events of `type` are read by ReadEvent (the consumer routes exactly these).

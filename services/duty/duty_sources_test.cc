@@ -724,5 +724,45 @@ TEST_F(DutySourcesTest, A12345OrderRatedUnsatisfiedReachesTheSupervisorOnceAndTh
   std::cout << "FIGURE duty_hotline_unsatisfied_tasks " << tasks.size() << "\n";
 }
 
+// Issue 27 §3: a city's 12345 platform failing is a task for each estate the endpoint
+// covers, and "recovered" closes the task of the estate it names only — intake tells it to
+// an estate the endpoint stops covering mid-failure while the estates still covered keep
+// theirs, until the exchange works again (the bad case: a recovery for one estate must not
+// close another's, nor leave its own open).
+TEST_F(DutySourcesTest, A12345EndpointsTaskIsClosedEstateByEstate) {
+  Shift(Staff({ev::STAFF_ROLE_SUPERVISOR}), kStart - absl::Hours(8), kStart + absl::Hours(16));
+  const std::string other = Estate(true, 0, 0);
+  ev::HotlineEndpointEvent p;
+  p.set_city("shenzhen");
+  p.mutable_failing_since()->set_seconds(500);
+  p.set_last_error("orders: HTTP 503");
+  for (const std::string& estate : {estate_, other}) {
+    p.set_estate_id(estate);
+    ASSERT_TRUE(Deliver("intake.hotline.endpoint_failing", p).ok());
+  }
+  auto open_in = [&](const std::string& estate) {
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    return tx
+        .exec_params1(
+            "SELECT count(*) FROM tasks WHERE kind = $1 AND estate_id = $2::uuid AND "
+            "state IN (1, 2, 3)",
+            static_cast<int>(ev::TASK_KIND_HOTLINE_ATTENTION), estate)[0]
+        .as<int>();
+  };
+  ASSERT_EQ(open_in(estate_), 1);
+  ASSERT_EQ(open_in(other), 1);
+  // The endpoint stops covering `other`: its task closes, estate_'s stays.
+  p.set_estate_id(other);
+  ASSERT_TRUE(Deliver("intake.hotline.endpoint_recovered", p).ok());
+  EXPECT_EQ(open_in(other), 0);
+  EXPECT_EQ(open_in(estate_), 1);
+  // It works again: estate_'s closes too.
+  p.set_estate_id(estate_);
+  ASSERT_TRUE(Deliver("intake.hotline.endpoint_recovered", p).ok());
+  EXPECT_EQ(open_in(estate_), 0);
+  std::cout << "FIGURE duty_hotline_endpoint_tasks " << Count("tasks WHERE kind = 24") << "\n";
+}
+
 }  // namespace
 }  // namespace wuye::duty

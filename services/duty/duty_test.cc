@@ -624,11 +624,15 @@ TEST(Events, A12345PlatformFailingIsTheSupervisorsTaskUntilItWorksAgain) {
   EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_SUPERVISOR);
   EXPECT_EQ(r->raise[0].estate_id, "e1");
   EXPECT_EQ(r->raise[0].subject_ref, "hotline_endpoint/shenzhen");
-  EXPECT_EQ(r->raise[0].source_event_id, "intake.hotline.endpoint_failing/shenzhen/e1/500");
+  EXPECT_EQ(r->raise[0].source_event_id, "evt-1");  // once per event
   EXPECT_EQ(r->raise[0].title, "12345 needs attention: shenzhen platform exchange failing");
+  // Closed estate by estate: the estate the event names, not another the endpoint covered.
   r = ReadEvent(EventOf("intake.hotline.endpoint_recovered", p));
   EXPECT_TRUE(r->raise.empty());
-  EXPECT_EQ(r->close_refs, (std::vector<std::string>{"hotline_endpoint/shenzhen"}));
+  EXPECT_TRUE(r->close_refs.empty());
+  EXPECT_EQ(
+      r->close_refs_in_estate,
+      (std::vector<std::pair<std::string, std::string>>{{"hotline_endpoint/shenzhen", "e1"}}));
 }
 
 }  // namespace

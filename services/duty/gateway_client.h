@@ -1,8 +1,8 @@
 // The one HTTP client of the duty desk: a POST to a group's notification gateway, through
-// libcurl. Timeouts on connecting and on the whole exchange; redirects are never followed
-// (a 3xx is an answer, not a 2xx); https peers and host names are verified against the
-// system's CA store; only http(s) is spoken (http only when the options allow it). The
-// answer's body is read and dropped.
+// shared/http_client.h (libcurl). Timeouts on connecting and on the whole exchange; redirects are
+// never followed (a 3xx is an answer, not a 2xx); https peers and host names are verified against
+// the system's CA store; only http(s) is spoken (http only when the options allow it). The answer's
+// body is read and dropped.
 #pragma once
 
 #include <string>

@@ -83,9 +83,11 @@ bool TaskFlow::Raise(pqxx::work& tx, const std::string& group, const TaskDraft& 
 }
 
 int TaskFlow::CloseAbout(pqxx::work& tx, const std::string& group, const std::string& subject_ref,
-                         const std::string& event_id, absl::Time now, const std::string& trace_id) {
+                         const std::string& event_id, absl::Time now, const std::string& trace_id,
+                         const std::string& estate) {
   int closed = 0;
   for (pb::Task& t : store_.OpenTasksAbout(tx, group, subject_ref)) {
+    if (!estate.empty() && t.estate_id() != estate) continue;
     t.set_state(ev::TASK_STATE_DONE);
     *t.mutable_close_time() = ToProtoTime(now);
     *t.mutable_update_time() = ToProtoTime(now);

@@ -20,9 +20,11 @@ class TaskFlow {
   // the next level up at once, a role gap). False when the event raised it before.
   bool Raise(pqxx::work& tx, const std::string& group, const TaskDraft& draft, absl::Time now,
              const std::string& trace_id);
-  // Closes every task about `subject_ref` still open or acknowledged (DONE).
+  // Closes every task about `subject_ref` still open or acknowledged (DONE); with `estate`
+  // ("" any), only that estate's.
   int CloseAbout(pqxx::work& tx, const std::string& group, const std::string& subject_ref,
-                 const std::string& event_id, absl::Time now, const std::string& trace_id);
+                 const std::string& event_id, absl::Time now, const std::string& trace_id,
+                 const std::string& estate = "");
   // Saves an acknowledgement made by the handler (state, by, time set on `task`).
   void Acknowledged(pqxx::work& tx, const std::string& group, pb::Task& task, absl::Time now,
                     const std::string& trace_id);

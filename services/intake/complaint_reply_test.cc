@@ -21,6 +21,7 @@
 #include "services/intake/consumers.h"
 #include "services/intake/intake_jobs.h"
 #include "services/intake/intake_service.h"
+#include "services/intake/intake_test_fixture.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
 #include "shared/server.h"
@@ -42,7 +43,7 @@ namespace ev = ::wuye::events::v1;
 using Stub = v1::IntakeService::Stub;
 using ::wuye::testing::TestToken;
 
-constexpr char kPhoneKey[] = "intake-test-phone-key-0123456789abcdef";
+constexpr const char* kPhoneKey = kTestPhoneKey;  // intake_test_fixture.h
 constexpr char kResidentName[] = "李桂兰";
 constexpr char kPhone[] = "13812345678";
 
@@ -50,25 +51,12 @@ absl::Time Beijing(int y, int m, int d, int hh, int mm = 0) {
   return absl::FromCivil(absl::CivilSecond(y, m, d, hh, mm, 0), EstateZone("Asia/Shanghai"));
 }
 
-class ComplaintReplyTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
+class ComplaintReplyTest : public IntakeTestBase {
  protected:
   void SetUp() override {
-    db_ = tdb_.Open(intake_migrations());
-    verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
     // Wednesday 30 September 2026, the last working day before National Day.
-    clock_ = std::make_unique<FakeClock>(Beijing(2026, 9, 30, 11));
-    service_ = std::make_unique<IntakeServiceImpl>(*db_, *verifier_, *clock_, kPhoneKey);
-    host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
-    host_->AddService(service_.get(), "wuye.intake.v1.IntakeService");
-    ASSERT_TRUE(host_->Start().ok());
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
-                                   grpc::InsecureChannelCredentials());
-    stub_ = v1::IntakeService::NewStub(channel_);
-    handler_ = MakeHandler(*db_);
-    group_ = NewId(absl::Now());
-    estate_ = NewId(absl::Now());
+    StartIntake(Beijing(2026, 9, 30, 11));
     unit_ = NewId(absl::Now());
-    agent_ = TestToken(group_, {estate_}, {"agent"}, "agent-1");
     supervisor_ = TestToken(group_, {"*"}, {"supervisor"}, "sup-1");
     manager_ = TestToken(group_, {estate_}, {"estate_manager"}, "mgr-1");
     admin_ = TestToken(group_, {"*"}, {"group_admin"}, "admin-1");
@@ -82,15 +70,31 @@ class ComplaintReplyTest : public ::testing::Test, protected ::wuye::testing::St
     Apply(Envelope("directory.estate.updated", e, 1));
   }
 
-  ev::Event Envelope(const std::string& type, const google::protobuf::Message& payload,
-                     int64_t version) {
-    ev::Event e = ::wuye::testing::TestEvent(type, group_, payload);
-    e.set_subject_version(version);
-    *e.mutable_occurred_at() = ToProtoTime(clock_->Now());
-    return e;
+  // The directory's event of the estate's 2026 calendar as an edit makes it: the national
+  // year without the days `drop` and with `add` (source "estate edit"), at `version`.
+  ev::CalendarChanged EditedCalendar2026(const std::vector<CalendarDay>& add,
+                                         const std::vector<absl::CivilDay>& drop, int64_t version) {
+    CalendarYear year;
+    for (const auto& y : NationalCalendarYears()) {
+      if (y.year == 2026) year = y;
+    }
+    std::vector<CalendarDay> days;
+    for (const auto& d : year.days) {
+      if (std::find(drop.begin(), drop.end(), d.day) == drop.end()) days.push_back(d);
+    }
+    days.insert(days.end(), add.begin(), add.end());
+    std::sort(days.begin(), days.end(),
+              [](const CalendarDay& a, const CalendarDay& b) { return a.day < b.day; });
+    year.days = days;
+    year.source = "estate edit";
+    ev::CalendarChanged c;
+    c.set_group_id(group_);
+    c.set_estate_id(estate_);
+    c.set_year(2026);
+    c.set_calendar(FormatCalendarYear(year));
+    c.set_version(version);
+    return c;
   }
-  void Apply(const ev::Event& e) { ASSERT_TRUE(::wuye::testing::Deliver(*db_, handler_, e).ok()); }
-
   // A complaint received at `received` (default: Wednesday 30 September 10:00).
   v1::Ticket Complain(absl::Time received = Beijing(2026, 9, 30, 10)) {
     v1::CreateTicketRequest req;
@@ -108,14 +112,6 @@ class ComplaintReplyTest : public ::testing::Test, protected ::wuye::testing::St
     grpc::Status st = Call(&Stub::CreateTicket, agent_, req, &out);
     EXPECT_TRUE(st.ok()) << st.error_message();
     return out;
-  }
-  v1::Ticket Get(const std::string& id) {
-    v1::GetTicketRequest req;
-    req.set_id(id);
-    v1::Ticket t;
-    grpc::Status st = Call(&Stub::GetTicket, agent_, req, &t);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return t;
   }
   v1::Ticket Resolve(const std::string& id) {
     v1::ResolveTicketRequest req;
@@ -151,26 +147,6 @@ class ComplaintReplyTest : public ::testing::Test, protected ::wuye::testing::St
     return req;
   }
 
-  int Query(const std::string& sql) {
-    pqxx::connection conn(tdb_.url());
-    pqxx::nontransaction tx(conn);
-    return tx.exec1(sql)[0].as<int>();
-  }
-  template <class T>
-  std::vector<T> Events(const std::string& type) {
-    pqxx::connection conn(tdb_.url());
-    pqxx::nontransaction tx(conn);
-    std::vector<T> out;
-    for (const auto& r :
-         tx.exec_params("SELECT envelope FROM wuye_outbox WHERE type = $1 ORDER BY id", type)) {
-      ev::Event e;
-      e.ParseFromString(pqxx::binarystring(r[0]).str());
-      T payload;
-      e.payload().UnpackTo(&payload);
-      out.push_back(payload);
-    }
-    return out;
-  }
   // Outbox rows of the complaint reply's events holding `text` (as UTF-8 bytes).
   int ReplyEventsHolding(const std::string& text) {
     pqxx::connection conn(tdb_.url());
@@ -189,19 +165,8 @@ class ComplaintReplyTest : public ::testing::Test, protected ::wuye::testing::St
     absl::StrAppend(&out, "versions=", Query("SELECT coalesce(sum(version), 0) FROM tickets"));
     return out;
   }
-  static std::string Field(const grpc::Status& st) { return ErrorField(FromGrpcStatus(st)); }
-  static std::string Reason(const grpc::Status& st) { return ErrorReason(FromGrpcStatus(st)); }
-
-  ::wuye::testing::TestDatabase tdb_;
-  std::unique_ptr<Db> db_;
-  std::unique_ptr<TokenVerifier> verifier_;
-  std::unique_ptr<FakeClock> clock_;
-  std::unique_ptr<IntakeServiceImpl> service_;
-  std::unique_ptr<ServiceHost> host_;
-  std::shared_ptr<grpc::Channel> channel_;
-  EventHandler handler_;
-  std::string group_, estate_, unit_, other_group_;
-  std::string agent_, supervisor_, manager_, admin_, other_admin_;
+  std::string unit_, other_group_;
+  std::string supervisor_, manager_, admin_, other_admin_;
 };
 
 // Issue #27 §1 (a complaint's written reply runs on working days; "deadlines across ...
@@ -270,25 +235,8 @@ TEST_F(ComplaintReplyTest, ACalendarEditedMidDeadlineKeepsTheTimeSpent) {
   v1::Ticket t = Complain();
   ASSERT_EQ(FromProtoTime(t.complaint_reply().due_time()), Beijing(2026, 10, 10, 10));
   clock_->Set(Beijing(2026, 10, 9, 12));
-  CalendarYear year;
-  for (const auto& y : NationalCalendarYears()) {
-    if (y.year == 2026) year = y;
-  }
-  std::vector<CalendarDay> days;
-  for (const auto& d : year.days) {
-    if (d.day != absl::CivilDay(2026, 10, 10)) days.push_back(d);
-  }
-  days.push_back({absl::CivilDay(2026, 10, 8), false, "停电检修"});
-  std::sort(days.begin(), days.end(),
-            [](const CalendarDay& a, const CalendarDay& b) { return a.day < b.day; });
-  year.days = days;
-  year.source = "estate edit";
-  ev::CalendarChanged c;
-  c.set_group_id(group_);
-  c.set_estate_id(estate_);
-  c.set_year(2026);
-  c.set_calendar(FormatCalendarYear(year));
-  c.set_version(1);
+  ev::CalendarChanged c = EditedCalendar2026({{absl::CivilDay(2026, 10, 8), false, "停电检修"}},
+                                             {absl::CivilDay(2026, 10, 10)}, 1);
   Apply(Envelope("directory.calendar.changed", c, 1));
   v1::Ticket moved = Get(t.id());
   EXPECT_EQ(FromProtoTime(moved.complaint_reply().due_time()), Beijing(2026, 10, 12, 10));
@@ -320,23 +268,8 @@ TEST_F(ComplaintReplyTest, TheTimeKeptByARetroactiveEditSurvivesTheNextChange) {
   clock_->Set(Beijing(2026, 11, 16, 10));
   v1::Ticket t = Complain(Beijing(2026, 11, 16, 10));
   ASSERT_EQ(FromProtoTime(t.complaint_reply().due_time()), Beijing(2026, 11, 19, 10));
-  CalendarYear year;
-  for (const auto& y : NationalCalendarYears()) {
-    if (y.year == 2026) year = y;
-  }
   auto change = [&](std::vector<CalendarDay> extra, int64_t version) {
-    CalendarYear edited = year;
-    for (const auto& d : extra) edited.days.push_back(d);
-    std::sort(edited.days.begin(), edited.days.end(),
-              [](const CalendarDay& a, const CalendarDay& b) { return a.day < b.day; });
-    edited.source = "estate edit";
-    ev::CalendarChanged c;
-    c.set_group_id(group_);
-    c.set_estate_id(estate_);
-    c.set_year(2026);
-    c.set_calendar(FormatCalendarYear(edited));
-    c.set_version(version);
-    Apply(Envelope("directory.calendar.changed", c, version));
+    Apply(Envelope("directory.calendar.changed", EditedCalendar2026(extra, {}, version), version));
   };
   auto spent_hours = [&] {
     return Query(absl::StrCat("SELECT coalesce(reply_spent_us / 3600000000, -1) FROM tickets "
@@ -423,25 +356,8 @@ TEST_F(ComplaintReplyTest, AChangeOfTheEstatesZoneRetimesTheReplyKeepingTheTimeS
 // 30 September 10:00 is due Tuesday the 13th 10:00 (14 h of the 30th, the 9th, the 12th,
 // the 13th's 10 hours), not Saturday the 10th.
 TEST_F(ComplaintReplyTest, ACalendarChangedBetweenTheReadAndTheInsertTimesTheComplaint) {
-  CalendarYear year;
-  for (const auto& y : NationalCalendarYears()) {
-    if (y.year == 2026) year = y;
-  }
-  std::vector<CalendarDay> days;
-  for (const auto& d : year.days) {
-    if (d.day != absl::CivilDay(2026, 10, 10)) days.push_back(d);
-  }
-  days.push_back({absl::CivilDay(2026, 10, 8), false, "停电检修"});
-  std::sort(days.begin(), days.end(),
-            [](const CalendarDay& a, const CalendarDay& b) { return a.day < b.day; });
-  year.days = days;
-  year.source = "estate edit";
-  ev::CalendarChanged c;
-  c.set_group_id(group_);
-  c.set_estate_id(estate_);
-  c.set_year(2026);
-  c.set_calendar(FormatCalendarYear(year));
-  c.set_version(1);
+  ev::CalendarChanged c = EditedCalendar2026({{absl::CivilDay(2026, 10, 8), false, "停电检修"}},
+                                             {absl::CivilDay(2026, 10, 10)}, 1);
   int calls = 0;
   service_->before_create_write_for_test = [&] {
     if (calls++ == 0) Apply(Envelope("directory.calendar.changed", c, 1));
@@ -465,6 +381,67 @@ TEST_F(ComplaintReplyTest, ACalendarChangedBetweenTheReadAndTheInsertTimesTheCom
   v1::Ticket calm = Complain();
   EXPECT_EQ(FromProtoTime(calm.complaint_reply().due_time()), Beijing(2026, 10, 13, 10));
   EXPECT_EQ(Get(calm.id()).complaint_reply().due_reason(), calm.complaint_reply().due_reason());
+}
+
+// Issue #27 §1 (the written reply's deadline counts in the estate's zone; a zone change
+// re-times what waits): a zone change consumed after CreateTicket read the estate and before
+// its batched insert (the test hook) still reaches the complaint — the insert reads the zone
+// again under the calendar lock the zone change takes. 14 office hours (09:00–12:00,
+// 13:30–17:30), received Monday 16 November 2026 09:00 Beijing (07:00 Urumqi): counted whole
+// in Urumqi, the zone in force when it is stored — due Tuesday 17:30 Urumqi (19:30 Beijing),
+// not Tuesday 17:30 Beijing as counted in the zone read.
+TEST_F(ComplaintReplyTest, AZoneChangedBetweenTheReadAndTheInsertTimesTheComplaintInTheNewZone) {
+  v1::CallbackSettings out;
+  ASSERT_TRUE(Call(&Stub::UpdateCallbackSettings, admin_,
+                   ReplySettings(14, common::SLA_CLOCK_OFFICE_HOURS), &out)
+                  .ok());
+  clock_->Set(Beijing(2026, 11, 16, 9));
+  ev::EstateChanged moved;
+  moved.set_estate_id(estate_);
+  moved.set_household_count(200);
+  moved.set_desk_24h(true);
+  moved.set_time_zone("Asia/Urumqi");
+  int calls = 0;
+  service_->before_create_write_for_test = [&] {
+    if (calls++ == 0) Apply(Envelope("directory.estate.updated", moved, 2));
+  };
+  v1::Ticket t = Complain(Beijing(2026, 11, 16, 9));
+  service_->before_create_write_for_test = nullptr;
+  EXPECT_EQ(calls, 1);
+  // The answer is the creation's snapshot (counted in the zone read); the stored complaint,
+  // its timers and what GetTicket shows count in the new zone.
+  EXPECT_EQ(FromProtoTime(t.complaint_reply().due_time()), Beijing(2026, 11, 17, 17, 30));
+  v1::Ticket stored = Get(t.id());
+  EXPECT_EQ(FromProtoTime(stored.complaint_reply().due_time()), Beijing(2026, 11, 17, 19, 30));
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM tickets WHERE id = '", t.id(),
+                               "' AND reply_due_at = '2026-11-17 11:30:00+00' AND "
+                               "reply_month = '2026-11'")),
+            1);
+  std::cout << "FIGURE complaint_reply_zone_raced due="
+            << absl::FormatTime("%Y-%m-%d %H:%M %Z",
+                                FromProtoTime(stored.complaint_reply().due_time()),
+                                EstateZone("Asia/Urumqi"))
+            << "\n";
+  // Without a change in between, the insert keeps what CreateTicket counted (now in Urumqi).
+  v1::Ticket calm = Complain(Beijing(2026, 11, 16, 9));
+  EXPECT_EQ(FromProtoTime(calm.complaint_reply().due_time()), Beijing(2026, 11, 17, 19, 30));
+  EXPECT_EQ(FromProtoTime(Get(calm.id()).complaint_reply().due_time()),
+            Beijing(2026, 11, 17, 19, 30));
+  // The month its report counts it in, too: received Tuesday 1 December 01:00 Beijing (still
+  // 30 November 23:00 in Urumqi, the zone read), the estate moved back to Shanghai in between:
+  // December's.
+  calls = 0;
+  moved.set_time_zone("Asia/Shanghai");
+  service_->before_create_write_for_test = [&] {
+    if (calls++ == 0) Apply(Envelope("directory.estate.updated", moved, 3));
+  };
+  clock_->Set(Beijing(2026, 12, 1, 1));
+  v1::Ticket december = Complain(Beijing(2026, 12, 1, 1));
+  service_->before_create_write_for_test = nullptr;
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM tickets WHERE id = '", december.id(),
+                               "' AND reply_month = '2026-12'")),
+            1);
 }
 
 // Issue #27 §1 ("a complaint's written reply"); DOMAIN.md §2 (the resident gets the handling
@@ -538,18 +515,7 @@ TEST_F(ComplaintReplyTest, TheTimersFireOnceEachWithTwoReplicas) {
   auto other_db = tdb_.Open(intake_migrations());
   IntakeJobs a(*db_), b(*other_db);
   auto race = [&](bool overdue, absl::Time now) {
-    std::atomic<int> total{0};
-    auto run = [&](IntakeJobs& jobs) {
-      for (int i = 0; i < 20; ++i) {
-        auto n = overdue ? jobs.RepliesOverdue(now) : jobs.RepliesDueSoon(now);
-        ASSERT_TRUE(n.ok()) << n.status();
-        total += *n;
-      }
-    };
-    std::thread ta([&] { run(a); }), tb([&] { run(b); });
-    ta.join();
-    tb.join();
-    return total.load();
+    return Race(a, b, [&](IntakeJobs& jobs) { return overdue ? jobs.RepliesOverdue(now) : jobs.RepliesDueSoon(now); });
   };
   EXPECT_EQ(race(false, Beijing(2026, 10, 9, 9, 59)), 0);
   EXPECT_EQ(race(false, Beijing(2026, 10, 9, 10, 1)), 2);

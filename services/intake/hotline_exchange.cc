@@ -321,6 +321,26 @@ grpc::Status IntakeServiceImpl::SetHotlineEndpoint(Ctx* ctx,
           tx.exec_prepared(kPut, rc.caller.group_id, in.city(), id,
                            pqxx::binarystring(body.SerializeAsString()), token.key_id,
                            pqxx::binarystring(token.blob), sql::Micros(rc.now), moved);
+          // Set again while its failure is told (a duty task for each estate it covered):
+          // an estate it no longer covers is told it recovered (its task closes: the
+          // endpoint's own recovery or removal will not tell that estate), one it now covers
+          // is told it is failing; the estates it keeps keep theirs.
+          if (old && old->alert_published) {
+            std::vector<std::string> before = EndpointEstates(tx, rc.caller.group_id, old->body);
+            std::vector<std::string> after = EndpointEstates(tx, rc.caller.group_id, body);
+            auto minus = [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
+              std::vector<std::string> out;
+              for (const std::string& x : a) {
+                if (std::find(b.begin(), b.end(), x) == b.end()) out.push_back(x);
+              }
+              return out;
+            };
+            PublishEndpoint(tx, rc.caller.group_id, in.city(), minus(before, after),
+                            "intake.hotline.endpoint_recovered", old->failing_since, 0, "", rc.now);
+            PublishEndpoint(tx, rc.caller.group_id, in.city(), minus(after, before),
+                            "intake.hotline.endpoint_failing", old->failing_since, old->failures,
+                            old->last_error, rc.now);
+          }
           HotlineEndpointRow now = RowOf(tx.exec_prepared(kGet, rc.caller.group_id, in.city())[0]);
           *resp = Shown(now);
           return absl::OkStatus();
@@ -358,7 +378,7 @@ grpc::Status IntakeServiceImpl::RemoveHotlineEndpoint(Ctx* ctx,
           HotlineEndpointRow row = RowOf(found[0]);
           // A task raised for its failures is closed with it.
           if (row.alert_published) {
-            PublishEndpoint(tx, row.group_id, row.city, row.body,
+            PublishEndpoint(tx, row.group_id, row.city, EndpointEstates(tx, row.group_id, row.body),
                             "intake.hotline.endpoint_recovered", row.failing_since, 0, "", rc.now);
           }
           tx.exec_prepared(kRemove, rc.caller.group_id, req->city());
@@ -367,15 +387,22 @@ grpc::Status IntakeServiceImpl::RemoveHotlineEndpoint(Ctx* ctx,
       });
 }
 
-void IntakeServiceImpl::PublishEndpoint(pqxx::work& tx, const std::string& group,
-                                        const std::string& city, const v1::HotlineEndpoint& body,
-                                        const std::string& type, absl::Time failing_since,
-                                        int failures, const std::string& last_error,
-                                        absl::Time now) {
+std::vector<std::string> IntakeServiceImpl::EndpointEstates(pqxx::work& tx,
+                                                            const std::string& group,
+                                                            const v1::HotlineEndpoint& body) {
   std::vector<std::string> estates(body.estate_ids().begin(), body.estate_ids().end());
   if (estates.empty()) {
     for (const auto& r : tx.exec_prepared(kGroupEstates, group)) estates.push_back(sql::Text(r[0]));
   }
+  return estates;
+}
+
+void IntakeServiceImpl::PublishEndpoint(pqxx::work& tx, const std::string& group,
+                                        const std::string& city,
+                                        const std::vector<std::string>& estates,
+                                        const std::string& type, absl::Time failing_since,
+                                        int failures, const std::string& last_error,
+                                        absl::Time now) {
   for (const std::string& estate : estates) {
     ev::HotlineEndpointEvent e;
     e.set_city(city);
@@ -569,8 +596,8 @@ absl::Status IntakeServiceImpl::FinishExchange(const HotlineEndpointRow& claimed
     const v1::HotlineEndpoint& cfg = row.body;
     if (failure.empty()) {
       if (row.alert_published) {
-        PublishEndpoint(tx, row.group_id, row.city, cfg, "intake.hotline.endpoint_recovered",
-                        row.failing_since, 0, "", now);
+        PublishEndpoint(tx, row.group_id, row.city, EndpointEstates(tx, row.group_id, cfg),
+                        "intake.hotline.endpoint_recovered", row.failing_since, 0, "", now);
       }
       tx.exec_prepared(kOutcome, row.group_id, row.city, sql::Micros(now + PollOf(cfg)),
                        sql::Micros(now), int64_t{-1}, 0, std::string(), false);
@@ -586,8 +613,8 @@ absl::Status IntakeServiceImpl::FinishExchange(const HotlineEndpointRow& claimed
         .Int("failures", failures);
     if (!alert && now - since >= AlertAfterOf(cfg)) {
       // A person hears of it: duty's hotline_endpoint_failing for each estate it covers.
-      PublishEndpoint(tx, row.group_id, row.city, cfg, "intake.hotline.endpoint_failing", since,
-                      failures, failure, now);
+      PublishEndpoint(tx, row.group_id, row.city, EndpointEstates(tx, row.group_id, cfg),
+                      "intake.hotline.endpoint_failing", since, failures, failure, now);
       alert = true;
     }
     tx.exec_prepared(kOutcome, row.group_id, row.city,

@@ -1,75 +1,16 @@
 #include "services/intake/hotline_http.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
-#include <memory>
-#include <mutex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/intake/hotline_format.h"
+#include "shared/http_client.h"
 #include "shared/status.h"
 
 namespace wuye::intake {
 namespace {
-
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-using Easy = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
-using Slist = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
-
-struct Sink {
-  std::string body;
-  std::string cursor;
-  bool too_long = false;
-};
-
-size_t Write(char* data, size_t size, size_t n, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  size_t len = size * n;
-  if (sink->body.size() + len > kMaxHotlineFileBytes) {
-    sink->too_long = true;
-    return 0;  // aborts the transfer
-  }
-  sink->body.append(data, len);
-  return len;
-}
-
-size_t Header(char* data, size_t size, size_t n, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  absl::string_view line(data, size * n);
-  constexpr absl::string_view kName = "x-hotline-cursor:";
-  if (line.size() > kName.size() && absl::StartsWithIgnoreCase(line, kName)) {
-    sink->cursor = std::string(absl::StripAsciiWhitespace(line.substr(kName.size())));
-    if (sink->cursor.size() > 500) sink->cursor.clear();
-  }
-  return size * n;
-}
-
-std::string Reason(CURLcode code) {
-  switch (code) {
-    case CURLE_OPERATION_TIMEDOUT:
-      return "timeout";
-    case CURLE_COULDNT_RESOLVE_HOST:
-      return "host not found";
-    case CURLE_COULDNT_CONNECT:
-      return "connect failed";
-    case CURLE_UNSUPPORTED_PROTOCOL:
-      return "scheme not allowed";
-    case CURLE_PEER_FAILED_VERIFICATION:
-      return "TLS: the platform's certificate did not verify";
-    case CURLE_SSL_CONNECT_ERROR:
-      return "TLS: handshake failed";
-    default:
-      // curl's own generic words for the code, never the URL or the data.
-      return absl::StrCat("curl: ", curl_easy_strerror(code));
-  }
-}
 
 // The host part of an http(s) URL already checked by CheckHotlineBaseUrl.
 absl::string_view HostOf(absl::string_view url) {
@@ -149,19 +90,14 @@ std::string HotlineHttpAnswer::Reason() const {
   return "";
 }
 
-HotlineHttp::HotlineHttp(HotlineHttpOptions options) : options_(std::move(options)) {
-  GlobalInit();
-}
+HotlineHttp::HotlineHttp(HotlineHttpOptions options) : options_(std::move(options)) {}
 
 HotlineHttpAnswer HotlineHttp::Get(const std::string& url, const std::string& token,
                                    const std::string& cursor) const {
   std::string full = url;
   if (!cursor.empty()) {
-    char* escaped = curl_escape(cursor.c_str(), static_cast<int>(cursor.size()));
-    if (escaped != nullptr) {
-      absl::StrAppend(&full, "?cursor=", escaped);
-      curl_free(escaped);
-    }
+    std::string escaped = UrlEscape(cursor);
+    if (!escaped.empty()) absl::StrAppend(&full, "?cursor=", escaped);
   }
   return Perform(full, token, nullptr, "");
 }
@@ -174,68 +110,30 @@ HotlineHttpAnswer HotlineHttp::Post(const std::string& url, const std::string& t
 
 HotlineHttpAnswer HotlineHttp::Perform(const std::string& url, const std::string& token,
                                        const std::string* post_body, const std::string& key) const {
-  HotlineHttpAnswer answer;
-  Easy easy(curl_easy_init(), &curl_easy_cleanup);
-  if (!easy) {
-    answer.error = "curl: cannot start";
-    return answer;
-  }
-  CURL* c = easy.get();
-  Slist list(nullptr, &curl_slist_free_all);
-  auto add = [&](const std::string& line) {
-    curl_slist* next = curl_slist_append(list.get(), line.c_str());
-    if (next != nullptr) {
-      (void)list.release();
-      list.reset(next);
-    }
-  };
-  add(absl::StrCat("Authorization: Bearer ", token));
-  add("Accept: text/csv");
-  add("Expect:");
-  if (post_body != nullptr) {
-    add("Content-Type: text/csv; charset=utf-8");
-    if (!key.empty()) add(absl::StrCat("Idempotency-Key: ", key));
-  }
-  Sink sink;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  HttpRequest request;
+  request.url = url;
   // http only where the endpoint's check let it through: a loopback host.
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, IsLoopback(HostOf(url)) ? "http,https" : "https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(options_.total_timeout)));
+  request.allow_http = IsLoopback(HostOf(url));
+  request.post_body = post_body;
+  request.headers = {absl::StrCat("Authorization: Bearer ", token), "Accept: text/csv", "Expect:"};
   if (post_body != nullptr) {
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, post_body->data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(post_body->size()));
-  } else {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    request.headers.push_back("Content-Type: text/csv; charset=utf-8");
+    if (!key.empty()) request.headers.push_back(absl::StrCat("Idempotency-Key: ", key));
   }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list.get());
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "wuye-intake/1");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Write);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &Header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
-  CURLcode code = curl_easy_perform(c);
-  if (sink.too_long) {
-    answer.error = "body too long";
-    return answer;
-  }
-  if (code != CURLE_OK) {
-    answer.error = Reason(code);
-    return answer;
-  }
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  answer.http_status = static_cast<int>(status);
-  answer.body = std::move(sink.body);
-  answer.cursor = std::move(sink.cursor);
+  request.user_agent = "wuye-intake/1";
+  request.connect_timeout = options_.connect_timeout;
+  request.total_timeout = options_.total_timeout;
+  request.ca_file = options_.ca_file;
+  request.keep_body = true;
+  request.max_body = kMaxHotlineFileBytes;
+  request.header_to_keep = "x-hotline-cursor";
+  request.peer_words = "the platform's";
+  HttpAnswer got = HttpPerform(request);
+  HotlineHttpAnswer answer;
+  answer.http_status = got.http_status;
+  answer.error = std::move(got.error);
+  answer.body = std::move(got.body);
+  answer.cursor = std::move(got.header_value);
   return answer;
 }
 

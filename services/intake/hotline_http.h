@@ -1,6 +1,7 @@
 // The HTTP form of the 12345 port (issue 27 §3; docs/api/intake.md "12345 over HTTP"): the
 // check of a city platform's endpoint as a group admin gives it, and the one HTTP client
-// that talks to it (libcurl). The bodies are the endpoint's format (HotlineFormat).
+// that talks to it (shared/http_client.h, libcurl). The bodies are the endpoint's format
+// (HotlineFormat).
 //
 // The token goes only into the Authorization header; the URL, the token and the bodies are
 // never in an error, a log line or a metric label: a failure is told in generic words

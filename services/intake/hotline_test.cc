@@ -27,6 +27,7 @@
 #include "services/intake/hotline_http.h"
 #include "services/intake/intake_jobs.h"
 #include "services/intake/intake_service.h"
+#include "services/intake/intake_test_fixture.h"
 #include "shared/ids.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
@@ -50,7 +51,7 @@ using Stub = v1::IntakeService::Stub;
 using Line = v1::HotlineLineResult;
 using ::wuye::testing::TestToken;
 
-constexpr char kPhoneKey[] = "intake-test-phone-key-0123456789abcdef";
+constexpr const char* kPhoneKey = kTestPhoneKey;  // intake_test_fixture.h
 // The caller's number in the city's file, and the same digits as any byte string would hold
 // them.
 constexpr char kPhone[] = "139 1234 5678";
@@ -62,25 +63,11 @@ absl::Time Beijing(int y, int m, int d, int hh, int mm = 0) {
   return absl::FromCivil(absl::CivilSecond(y, m, d, hh, mm, 0), EstateZone("Asia/Shanghai"));
 }
 
-class HotlineTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
+class HotlineTest : public IntakeTestBase {
  protected:
   void SetUp() override {
-    db_ = tdb_.Open(intake_migrations());
-    verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
     // The day after the hotline received the order, before the National Day holiday.
-    clock_ = std::make_unique<FakeClock>(Beijing(2026, 9, 30, 11));
-    service_ = std::make_unique<IntakeServiceImpl>(*db_, *verifier_, *clock_, kPhoneKey);
-    host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
-    host_->AddService(service_.get(), "wuye.intake.v1.IntakeService");
-    ASSERT_TRUE(host_->Start().ok());
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
-                                   grpc::InsecureChannelCredentials());
-    stub_ = v1::IntakeService::NewStub(channel_);
-    handler_ = MakeHandler(*db_);
-    group_ = NewId(absl::Now());
-    estate_ = NewId(absl::Now());
-    other_estate_ = NewId(absl::Now());
-    agent_ = TestToken(group_, {estate_}, {"agent"}, "agent-1");
+    StartIntake(Beijing(2026, 9, 30, 11));
     supervisor_ = TestToken(group_, {"*"}, {"supervisor"}, "sup-1");
     manager_ = TestToken(group_, {estate_}, {"estate_manager"}, "mgr-1");
     outsider_ = TestToken(NewId(absl::Now()), {"*"}, {"supervisor", "agent"}, "sup-9");
@@ -97,15 +84,6 @@ class HotlineTest : public ::testing::Test, protected ::wuye::testing::StubCalle
     e.set_time_zone("Asia/Shanghai");
     Apply(Envelope("directory.estate.updated", e, 1));
   }
-  ev::Event Envelope(const std::string& type, const google::protobuf::Message& payload,
-                     int64_t version) {
-    ev::Event e = ::wuye::testing::TestEvent(type, group_, payload);
-    e.set_subject_version(version);
-    *e.mutable_occurred_at() = ToProtoTime(clock_->Now());
-    return e;
-  }
-  void Apply(const ev::Event& e) { ASSERT_TRUE(::wuye::testing::Deliver(*db_, handler_, e).ok()); }
-
   // A file of the csv format: the header, then `rows` as given.
   static std::string Csv(const std::vector<std::string>& rows) {
     std::string out =
@@ -135,14 +113,6 @@ class HotlineTest : public ::testing::Test, protected ::wuye::testing::StubCalle
                            ImportRequest(content), &resp);
     EXPECT_TRUE(st.ok()) << st.error_message();
     return resp;
-  }
-  v1::Ticket Get(const std::string& id) {
-    v1::GetTicketRequest req;
-    req.set_id(id);
-    v1::Ticket t;
-    grpc::Status st = Call(&Stub::GetTicket, agent_, req, &t);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return t;
   }
   v1::RecordHotlineReplyRequest ReplyRequest(const std::string& ticket) {
     v1::RecordHotlineReplyRequest req;
@@ -177,29 +147,6 @@ class HotlineTest : public ::testing::Test, protected ::wuye::testing::StubCalle
     return out;
   }
 
-  int Query(const std::string& sql) {
-    pqxx::connection conn(tdb_.url());
-    pqxx::nontransaction tx(conn);
-    return tx.exec1(sql)[0].as<int>();
-  }
-  int Outbox(const std::string& type) {
-    return Query("SELECT count(*) FROM wuye_outbox WHERE type = '" + type + "'");
-  }
-  template <class T>
-  std::vector<T> Events(const std::string& type) {
-    pqxx::connection conn(tdb_.url());
-    pqxx::nontransaction tx(conn);
-    std::vector<T> out;
-    for (const auto& r :
-         tx.exec_params("SELECT envelope FROM wuye_outbox WHERE type = $1 ORDER BY id", type)) {
-      ev::Event e;
-      e.ParseFromString(pqxx::binarystring(r[0]).str());
-      T payload;
-      e.payload().UnpackTo(&payload);
-      out.push_back(payload);
-    }
-    return out;
-  }
   // Whether `text` (as UTF-8 bytes) is in any row of `table`'s column.
   int Holding(const std::string& table, const std::string& column, const std::string& text) {
     pqxx::connection conn(tdb_.url());
@@ -220,19 +167,7 @@ class HotlineTest : public ::testing::Test, protected ::wuye::testing::StubCalle
     absl::StrAppend(&out, "versions=", Query("SELECT coalesce(sum(version), 0) FROM tickets"));
     return out;
   }
-  static std::string Field(const grpc::Status& st) { return ErrorField(FromGrpcStatus(st)); }
-  static std::string Reason(const grpc::Status& st) { return ErrorReason(FromGrpcStatus(st)); }
-
-  ::wuye::testing::TestDatabase tdb_;
-  std::unique_ptr<Db> db_;
-  std::unique_ptr<TokenVerifier> verifier_;
-  std::unique_ptr<FakeClock> clock_;
-  std::unique_ptr<IntakeServiceImpl> service_;
-  std::unique_ptr<ServiceHost> host_;
-  std::shared_ptr<grpc::Channel> channel_;
-  EventHandler handler_;
-  std::string group_, estate_, other_estate_;
-  std::string agent_, supervisor_, manager_, outsider_, elsewhere_;
+  std::string supervisor_, manager_, outsider_, elsewhere_;
 };
 
 // The whole flow. An order the hotline received Wednesday 2026-09-30 10:00 with 3 working
@@ -733,18 +668,7 @@ TEST_F(HotlineTest, TheTimersFireOnceEachWithTwoReplicas) {
   IntakeJobs a(*db_), b(*other_db);
 
   auto race = [&](bool overdue, absl::Time now) {
-    std::atomic<int> total{0};
-    auto run = [&](IntakeJobs& jobs) {
-      for (int i = 0; i < 20; ++i) {
-        auto n = overdue ? jobs.HotlinesOverdue(now) : jobs.HotlinesDueSoon(now);
-        ASSERT_TRUE(n.ok()) << n.status();
-        total += *n;
-      }
-    };
-    std::thread ta([&] { run(a); }), tb([&] { run(b); });
-    ta.join();
-    tb.join();
-    return total.load();
+    return Race(a, b, [&](IntakeJobs& jobs) { return overdue ? jobs.HotlinesOverdue(now) : jobs.HotlinesDueSoon(now); });
   };
   EXPECT_EQ(race(false, Beijing(2026, 10, 9, 9, 59)), 0);  // before the warn time
   EXPECT_EQ(race(false, Beijing(2026, 10, 9, 10, 1)), 2);
@@ -1451,6 +1375,88 @@ TEST_F(HotlineHttpTest, ARefusedOrderIsFetchedAgainUntilItImports) {
   ASSERT_EQ(*service_->ExchangeHotline(start + absl::Minutes(25)), 1);
   EXPECT_EQ(platform.OrdersGiven(), 10);
   std::cout << "FIGURE hotline_refused_refetches orders_given " << platform.OrdersGiven() << "\n";
+}
+
+// Issue 27 §3 (the endpoint's failure is a duty task for each estate it covers, closed when
+// it works again): the admin changing the endpoint's estates while its failure is told leaves
+// no task stranded — an estate it stops covering is told it recovered, one it comes to cover
+// is told it is failing (again, for an estate it covered before), and its recovery or its
+// removal tells the estates it covers then. Counted per estate in the outbox: every
+// "failing" an estate was told is followed by a "recovered" (duty closes estate by estate).
+TEST_F(HotlineHttpTest, AnEndpointsEstatesChangedWhileItFailsLeaveNoTaskStranded) {
+  Platform platform;
+  platform.Fail(true);
+  auto set = [&](std::vector<std::string> estates) {
+    v1::SetHotlineEndpointRequest req = SetRequest(platform.Url());
+    for (const std::string& e : estates) req.mutable_endpoint()->add_estate_ids(e);
+    req.mutable_endpoint()->mutable_alert_after()->set_seconds(600);
+    v1::HotlineEndpoint out;
+    grpc::Status st = Set(req, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  };
+  // Per estate: "failing" told minus "recovered" told (1: a task open, 0: none).
+  auto open = [&](const std::string& estate) {
+    int n = 0;
+    for (const auto& e : Events<ev::HotlineEndpointEvent>("intake.hotline.endpoint_failing")) {
+      n += e.estate_id() == estate;
+    }
+    for (const auto& e : Events<ev::HotlineEndpointEvent>("intake.hotline.endpoint_recovered")) {
+      n -= e.estate_id() == estate;
+    }
+    return n;
+  };
+  set({estate_});
+  absl::Time t = clock_->Now();
+  ASSERT_EQ(*service_->ExchangeHotline(t), 1);
+  ASSERT_EQ(*service_->ExchangeHotline(t + absl::Minutes(10)), 1);
+  ASSERT_EQ(open(estate_), 1);
+  ASSERT_EQ(open(other_estate_), 0);
+
+  // Moved to the other estate mid-failure: estate_'s task closes, other_estate_ hears of it
+  // with the failure's own start and error.
+  set({other_estate_});
+  EXPECT_EQ(open(estate_), 0);
+  EXPECT_EQ(open(other_estate_), 1);
+  auto failing = Events<ev::HotlineEndpointEvent>("intake.hotline.endpoint_failing");
+  ASSERT_EQ(failing.size(), 2u);
+  EXPECT_EQ(failing[1].estate_id(), other_estate_);
+  EXPECT_EQ(FromProtoTime(failing[1].failing_since()), t);
+  EXPECT_EQ(failing[1].last_error(), "orders: HTTP 503");
+  // Set again with the same estates, or failing on: nothing more told.
+  set({other_estate_});
+  ASSERT_EQ(*service_->ExchangeHotline(t + absl::Minutes(20)), 1);
+  EXPECT_EQ(Outbox("intake.hotline.endpoint_failing"), 2);
+  EXPECT_EQ(Outbox("intake.hotline.endpoint_recovered"), 1);
+  // Every estate of the group (no list): estate_ hears of it again.
+  set({});
+  EXPECT_EQ(open(estate_), 1);
+  EXPECT_EQ(open(other_estate_), 1);
+  // It works again: both close.
+  platform.Fail(false);
+  ASSERT_EQ(*service_->ExchangeHotline(t + absl::Minutes(30)), 1);
+  EXPECT_EQ(open(estate_), 0);
+  EXPECT_EQ(open(other_estate_), 0);
+
+  // A second failure, the estates narrowed, then the endpoint removed: nothing left open.
+  platform.Fail(true);
+  const absl::Time t2 = t + absl::Hours(2);
+  ASSERT_EQ(*service_->ExchangeHotline(t2), 1);
+  ASSERT_EQ(*service_->ExchangeHotline(t2 + absl::Minutes(15)), 1);
+  EXPECT_EQ(open(estate_), 1);
+  EXPECT_EQ(open(other_estate_), 1);
+  set({estate_});
+  EXPECT_EQ(open(estate_), 1);
+  EXPECT_EQ(open(other_estate_), 0);
+  v1::RemoveHotlineEndpointRequest remove;
+  remove.set_request_id(NewId(absl::Now()));
+  remove.set_city("shenzhen");
+  v1::RemoveHotlineEndpointResponse removed;
+  ASSERT_TRUE(Call(&Stub::RemoveHotlineEndpoint, admin_, remove, &removed).ok());
+  EXPECT_EQ(open(estate_), 0);
+  EXPECT_EQ(open(other_estate_), 0);
+  std::cout << "FIGURE hotline_endpoint_estates_changed failing_told "
+            << Outbox("intake.hotline.endpoint_failing") << " recovered_told "
+            << Outbox("intake.hotline.endpoint_recovered") << "\n";
 }
 
 // An endpoint claimed by a replica that died mid-exchange is not exchanged by another while

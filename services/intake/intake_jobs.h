@@ -42,9 +42,6 @@ class IntakeJobs {
   absl::StatusOr<int> RepliesOverdue(absl::Time now, int batch = 200);
 
  private:
-  absl::StatusOr<int> Hotline(absl::Time now, int batch, bool overdue);
-  absl::StatusOr<int> Replies(absl::Time now, int batch, bool overdue);
-
   Db& db_;
   Outbox outbox_;
 };

@@ -150,9 +150,12 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   // endpoint was removed or set again since it was claimed.
   absl::Status FinishExchange(const HotlineEndpointRow& claimed, const std::string& failure,
                               absl::Time now);
-  // intake.hotline.endpoint_failing / _recovered, once per estate the endpoint covers.
+  // The estates an endpoint covers: those it names, or all of the group's.
+  std::vector<std::string> EndpointEstates(pqxx::work& tx, const std::string& group,
+                                           const v1::HotlineEndpoint& body);
+  // intake.hotline.endpoint_failing / _recovered, once per estate of `estates`.
   void PublishEndpoint(pqxx::work& tx, const std::string& group, const std::string& city,
-                       const v1::HotlineEndpoint& body, const std::string& type,
+                       const std::vector<std::string>& estates, const std::string& type,
                        absl::Time failing_since, int failures, const std::string& last_error,
                        absl::Time now);
   // CreateTicket's writes, group-committed with their claims and events: up to kCreateBatch

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/intake/consumers.h"
 #include "services/intake/intake_jobs.h"
+#include "services/intake/intake_test_fixture.h"
 #include "services/intake/ticket.h"
 #include "shared/bus.h"
 #include "shared/civil_date.h"
@@ -43,7 +44,7 @@ using Stub = v1::IntakeService::Stub;
 using ::wuye::testing::TestToken;
 using ::wuye::testing::WaitFor;
 
-constexpr char kPhoneKey[] = "intake-test-phone-key-0123456789abcdef";
+constexpr const char* kPhoneKey = kTestPhoneKey;  // intake_test_fixture.h
 
 // A resident's number as the directory's events carry it: its hash under the phone key the
 // directory shares with intake, or none for a number that is no caller's.
@@ -53,24 +54,10 @@ std::string PhoneHashOf(const std::string& phone) {
 }
 constexpr char kPhone[] = "13800001111";
 
-class IntakeServiceTest : public ::testing::Test, protected ::wuye::testing::StubCaller<Stub> {
+class IntakeServiceTest : public IntakeTestBase {
  protected:
   void SetUp() override {
-    db_ = tdb_.Open(intake_migrations());
-    verifier_ = std::move(*TokenVerifier::Create(::wuye::testing::TestAuthConfig()));
-    clock_ = std::make_unique<FakeClock>(absl::Now());
-    service_ = std::make_unique<IntakeServiceImpl>(*db_, *verifier_, *clock_, kPhoneKey);
-    host_ = std::make_unique<ServiceHost>(ServerOptions{}, db_.get());
-    host_->AddService(service_.get(), "wuye.intake.v1.IntakeService");
-    ASSERT_TRUE(host_->Start().ok());
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
-                                   grpc::InsecureChannelCredentials());
-    stub_ = v1::IntakeService::NewStub(channel_);
-    handler_ = MakeHandler(*db_);
-    group_ = NewId(absl::Now());
-    estate_ = NewId(absl::Now());
-    other_estate_ = NewId(absl::Now());
-    agent_ = TestToken(group_, {estate_}, {"agent"}, "agent-1");
+    StartIntake(absl::Now());
     agent2_ = TestToken(group_, {estate_}, {"agent"}, "agent-2");
     supervisor_ = TestToken(group_, {"*"}, {"supervisor"}, "sup-1");
     inspector_ = TestToken(group_, {"*"}, {"quality_inspector"}, "qi-1");
@@ -128,15 +115,6 @@ class IntakeServiceTest : public ::testing::Test, protected ::wuye::testing::Stu
     return t;
   }
 
-  v1::Ticket Get(const std::string& id, const std::string& token = "") {
-    v1::GetTicketRequest req;
-    req.set_id(id);
-    v1::Ticket t;
-    grpc::Status st = Call(&Stub::GetTicket, token.empty() ? agent_ : token, req, &t);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return t;
-  }
-
   grpc::Status Resolve(const std::string& id, const std::string& token, v1::Ticket* out) {
     v1::ResolveTicketRequest req;
     req.set_request_id(NewId(absl::Now()));
@@ -154,15 +132,6 @@ class IntakeServiceTest : public ::testing::Test, protected ::wuye::testing::Stu
     return Call(&Stub::RecordCallback, agent_, req, out);
   }
 
-  // An event as another service would publish it, applied through intake's handler.
-  ev::Event Envelope(const std::string& type, const google::protobuf::Message& payload,
-                     int64_t version, const std::string& group = "") {
-    ev::Event e = ::wuye::testing::TestEvent(type, group.empty() ? group_ : group, payload);
-    e.set_subject_version(version);
-    *e.mutable_occurred_at() = ToProtoTime(clock_->Now());
-    return e;
-  }
-  void Apply(const ev::Event& e) { ASSERT_TRUE(::wuye::testing::Deliver(*db_, handler_, e).ok()); }
   ev::WorkOrderChanged Order(const std::string& ticket, const std::string& order,
                              ev::WorkOrderState state, std::vector<std::string> workers = {}) {
     ev::WorkOrderChanged wo;
@@ -269,30 +238,6 @@ class IntakeServiceTest : public ::testing::Test, protected ::wuye::testing::Stu
     return Get(t.id());
   }
 
-  int Query(const std::string& sql) {
-    pqxx::connection conn(tdb_.url());
-    pqxx::nontransaction tx(conn);
-    return tx.exec1(sql)[0].as<int>();
-  }
-  int Outbox(const std::string& type) {
-    return Query("SELECT count(*) FROM wuye_outbox WHERE type = '" + type + "'");
-  }
-  // The payloads of the outbox's events of `type`, oldest first.
-  template <class T>
-  std::vector<T> Events(const std::string& type) {
-    pqxx::connection conn(tdb_.url());
-    pqxx::nontransaction tx(conn);
-    std::vector<T> out;
-    for (const auto& r :
-         tx.exec_params("SELECT envelope FROM wuye_outbox WHERE type = $1 ORDER BY id", type)) {
-      ev::Event e;
-      e.ParseFromString(pqxx::binarystring(r[0]).str());
-      T payload;
-      e.payload().UnpackTo(&payload);
-      out.push_back(payload);
-    }
-    return out;
-  }
   std::string Snapshot() {
     std::string out;
     for (const char* t :
@@ -302,19 +247,7 @@ class IntakeServiceTest : public ::testing::Test, protected ::wuye::testing::Stu
     }
     return out;
   }
-  static std::string Field(const grpc::Status& st) { return ErrorField(FromGrpcStatus(st)); }
-  static std::string Reason(const grpc::Status& st) { return ErrorReason(FromGrpcStatus(st)); }
-
-  ::wuye::testing::TestDatabase tdb_;
-  std::unique_ptr<Db> db_;
-  std::unique_ptr<TokenVerifier> verifier_;
-  std::unique_ptr<FakeClock> clock_;
-  std::unique_ptr<IntakeServiceImpl> service_;
-  std::unique_ptr<ServiceHost> host_;
-  std::shared_ptr<grpc::Channel> channel_;
-  EventHandler handler_;
-  std::string group_, estate_, other_estate_;
-  std::string agent_, agent2_, supervisor_, inspector_, manager_, outsider_, elsewhere_;
+  std::string agent2_, supervisor_, inspector_, manager_, outsider_, elsewhere_;
 };
 
 // ---- Creation -------------------------------------------------------------------------

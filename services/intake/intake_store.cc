@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -12,6 +13,7 @@
 #include "shared/proto_time.h"
 #include "shared/sql.h"
 #include "shared/work_calendar_store.h"
+#include "shared/zone.h"
 
 namespace wuye::intake {
 namespace {
@@ -113,6 +115,10 @@ std::vector<std::string> IntakeStore::CreateTicketsParams(
   // deadline is counted whole on the current calendar, as for a complaint created after the
   // change (it is stored after it). Only the stored row changes; the answer and the events
   // built before are the creation's snapshot, as when a change re-times a stored complaint.
+  // The estate's zone likewise: a zone change (consumers.cc, Estate) takes the same lock
+  // exclusive before it reads the waiting complaints, so the zone is read again here, under
+  // the lock, with the calendar — one statement per estate of the batch's complaints only
+  // (a repair or a consultation takes neither the lock nor this read).
   std::set<std::string> groups;  // locked in one order, whatever the batch's
   for (const NewTicket* c : calls) {
     if (c->ticket.has_complaint_reply() && !c->reply_month.empty()) {
@@ -120,33 +126,48 @@ std::vector<std::string> IntakeStore::CreateTicketsParams(
     }
   }
   for (const std::string& g : groups) LockWorkCalendars(tx, g, CalendarLock::kShared);
-  std::map<std::pair<std::string, std::string>, WorkCalendar> calendars;
+  // Per estate: the calendar in force and the zone held now (nullopt: no row, keep the one
+  // CreateTicket read).
+  std::map<std::pair<std::string, std::string>,
+           std::pair<WorkCalendar, std::optional<absl::TimeZone>>>
+      in_force;
   for (const NewTicket* c : calls) {
     v1::Ticket retimed;
     const bool reply = c->ticket.has_complaint_reply() && !c->reply_month.empty();
     absl::Time reply_warn = c->reply_warn;
+    std::string reply_month = c->reply_month;
     if (reply) {
       const v1::Ticket& in = c->ticket;
       auto key = std::make_pair(in.group_id(), in.estate_id());
-      auto it = calendars.find(key);
-      if (it == calendars.end()) {
-        it = calendars.emplace(key, LoadWorkCalendar(tx, in.group_id(), in.estate_id())).first;
+      auto it = in_force.find(key);
+      if (it == in_force.end()) {
+        std::optional<absl::TimeZone> zone;
+        pqxx::result held =
+            tx.exec_params("SELECT time_zone FROM estates WHERE group_id = $1 AND id = $2",
+                           in.group_id(), in.estate_id());
+        if (!held.empty()) zone = EstateZone(sql::Text(held[0][0]));
+        it = in_force
+                 .emplace(key,
+                          std::make_pair(LoadWorkCalendar(tx, in.group_id(), in.estate_id()), zone))
+                 .first;
       }
+      const absl::TimeZone tz = it->second.second.value_or(c->reply_zone);
       const v1::ComplaintReply& r = in.complaint_reply();
-      Deadline due = ComplaintReplyDue(it->second, FromProtoTime(in.received_time()),
-                                       r.window_hours(), r.clock(), c->reply_zone);
+      const absl::Time received = FromProtoTime(in.received_time());
+      Deadline due = ComplaintReplyDue(it->second.first, received, r.window_hours(), r.clock(), tz);
       if (due.due != FromProtoTime(r.due_time()) || due.reason != r.due_reason()) {
         retimed = in;
         *retimed.mutable_complaint_reply()->mutable_due_time() = ToProtoTime(due.due);
         retimed.mutable_complaint_reply()->set_due_reason(due.reason);
         reply_warn = due.warn;
       }
+      if (tz.name() != c->reply_zone.name()) reply_month = MonthKey(received, tz);
     }
     const v1::Ticket& t = retimed.id().empty() ? c->ticket : retimed;
     reply_dues.push_back(
         OptionalMicros(reply ? &t.complaint_reply().due_time() : nullptr));
     reply_warns.push_back(reply ? std::to_string(sql::Micros(reply_warn)) : std::string());
-    reply_months.push_back(reply ? c->reply_month : std::string());
+    reply_months.push_back(reply ? reply_month : std::string());
     ids.push_back(t.id());
     estates.push_back(t.estate_id());
     states.push_back(std::to_string(static_cast<int>(t.state())));

@@ -55,7 +55,9 @@ struct NewTicket {
   // received_time, estate-local) and due-soon time; "" otherwise.
   std::string reply_month;
   absl::Time reply_warn = absl::InfinitePast();
-  absl::TimeZone reply_zone;  // the estate's (EstateZone), the reply's deadline counts in
+  // The estate's zone (EstateZone) as CreateTicket read it; the insert counts the reply's
+  // deadline again in the zone held then (a zone change may land in between).
+  absl::TimeZone reply_zone;
 };
 
 // One CreateTicket call's rows and events, for BatchedRunOnce.
