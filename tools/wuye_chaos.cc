@@ -736,6 +736,66 @@ std::string IdNumber(int year, int month, int day, int seq) {
   return body + "10X98765432"[sum % 11];
 }
 
+// An owner of `unit`, born on the day given, in the directory.
+grpc::Status CreateOwner(const Suite& s, const std::string& request_id, const std::string& unit,
+                         const std::string& name, int year, int month, int day,
+                         absl::Duration budget, dir::Resident* out) {
+  dir::CreateResidentRequest req;
+  req.set_request_id(request_id);
+  req.mutable_resident()->set_unit_id(unit);
+  req.mutable_resident()->set_name(name);
+  req.mutable_resident()->set_role(dir::RESIDENT_ROLE_OWNER);
+  req.mutable_resident()->mutable_date_of_birth()->set_year(year);
+  req.mutable_resident()->mutable_date_of_birth()->set_month(month);
+  req.mutable_resident()->mutable_date_of_birth()->set_day(day);
+  return Call(s.admin, [&](auto* c) { return s.directory->CreateResident(c, req, out); }, budget);
+}
+
+// The resident enrolled in eldercare (consent signed an hour ago, a family contact) once
+// eldercare has heard of them from the directory's event: NOT_FOUND until then.
+grpc::Status Enrol(const Suite& s, const std::string& request_id, const std::string& resident_id,
+                   const std::string& id_number, const std::string& signed_by,
+                   int visit_every_days, absl::Duration budget, eld::Elder* out) {
+  eld::EnrolElderRequest req;
+  req.set_request_id(request_id);
+  req.set_resident_id(resident_id);
+  req.set_id_number(id_number);
+  eld::Consent* consent = req.mutable_consent();
+  consent->set_scope("home elderly care and health records");
+  consent->set_version("2026-01");
+  *consent->mutable_signed_at() = wuye::ToProtoTime(absl::Now() - absl::Hours(1));
+  consent->set_signed_by(signed_by);
+  eld::FamilyContact* c = req.add_family_contacts();
+  c->set_name("Family");
+  c->set_relation("child");
+  c->set_phone("13800138000");
+  if (visit_every_days > 0) req.set_visit_every_days(visit_every_days);
+  grpc::Status st;
+  Await(
+      [&] {
+        st = Call(s.agent, [&](auto* ctx) { return s.eldercare->EnrolElder(ctx, req, out); },
+                  budget);
+        return st.error_code() != grpc::NOT_FOUND;
+      },
+      budget);
+  return st;
+}
+
+// A sick-bed day of the elder on their enrolment day (eldercare's today in the estate's
+// zone: never in the future).
+grpc::Status RecordSickbedDay(const Suite& s, const std::string& request_id,
+                              const eld::Elder& elder, absl::Duration budget) {
+  eld::RecordCareDayRequest req;
+  req.set_request_id(request_id);
+  req.set_elder_id(elder.id());
+  *req.mutable_day() = elder.enrolled_on();
+  req.set_kind(eld::CARE_KIND_SICKBED);
+  req.set_supervision_note("Dressing changed; temperature normal.");
+  eld::CareDay out;
+  return Call(s.carer, [&](auto* ctx) { return s.eldercare->RecordCareDay(ctx, req, &out); },
+              budget);
+}
+
 // What a side flow did, for the checks.
 struct SideResult {
   bool resident = false, enrolled = false, visited = false, care_day = false;  // eldercare
@@ -756,48 +816,14 @@ SideResult RunElderFlow(const Suite& s, const std::string& run, int i, absl::Dur
   const int year = static_cast<int>(today.year()) - 76 - (i / 1000) % 10, month = 3,
             day = 1 + (i / 20) % 28;
   dir::Resident resident;
-  {
-    dir::CreateResidentRequest req;
-    req.set_request_id(rid + "resident");
-    req.mutable_resident()->set_unit_id(s.units[i % s.units.size()]);
-    req.mutable_resident()->set_name(absl::StrCat("Elder ", i));
-    req.mutable_resident()->set_role(dir::RESIDENT_ROLE_OWNER);
-    req.mutable_resident()->mutable_date_of_birth()->set_year(year);
-    req.mutable_resident()->mutable_date_of_birth()->set_month(month);
-    req.mutable_resident()->mutable_date_of_birth()->set_day(day);
-    grpc::Status st = Call(
-        s.admin, [&](auto* c) { return s.directory->CreateResident(c, req, &resident); }, budget);
-    if (!st.ok()) return fail("CreateResident (elder)", st);
-  }
+  grpc::Status st = CreateOwner(s, rid + "resident", s.units[i % s.units.size()],
+                                absl::StrCat("Elder ", i), year, month, day, budget, &resident);
+  if (!st.ok()) return fail("CreateResident (elder)", st);
   r.resident = true;
   eld::Elder elder;
-  {
-    eld::EnrolElderRequest req;
-    req.set_request_id(rid + "enrol");
-    req.set_resident_id(resident.id());
-    req.set_id_number(IdNumber(year, month, day, i));
-    eld::Consent* consent = req.mutable_consent();
-    consent->set_scope("home elderly care and health records");
-    consent->set_version("2026-01");
-    *consent->mutable_signed_at() = wuye::ToProtoTime(absl::Now() - absl::Hours(1));
-    consent->set_signed_by(absl::StrCat("Elder ", i));
-    eld::FamilyContact* c = req.add_family_contacts();
-    c->set_name("Family");
-    c->set_relation("child");
-    c->set_phone("13800138000");
-    req.set_visit_every_days(7);
-    // Eldercare learns of the resident from the directory's event: NOT_FOUND until then.
-    grpc::Status st;
-    Await(
-        [&] {
-          st = Call(
-              s.agent, [&](auto* ctx) { return s.eldercare->EnrolElder(ctx, req, &elder); },
-              budget);
-          return st.error_code() != grpc::NOT_FOUND;
-        },
-        budget);
-    if (!st.ok()) return fail("EnrolElder", st);
-  }
+  st = Enrol(s, rid + "enrol", resident.id(), IdNumber(year, month, day, i),
+             absl::StrCat("Elder ", i), 7, budget, &elder);
+  if (!st.ok()) return fail("EnrolElder", st);
   r.enrolled = true;
   {
     eld::RecordVisitRequest req;
@@ -807,24 +833,13 @@ SideResult RunElderFlow(const Suite& s, const std::string& run, int i, absl::Dur
     req.set_observations("In good spirits; medicine box refilled.");
     req.set_care_plan_followed(true);
     eld::Visit out;
-    grpc::Status st = Call(
-        s.carer, [&](auto* ctx) { return s.eldercare->RecordVisit(ctx, req, &out); }, budget);
+    st = Call(s.carer, [&](auto* ctx) { return s.eldercare->RecordVisit(ctx, req, &out); },
+              budget);
     if (!st.ok()) return fail("RecordVisit", st);
   }
   r.visited = true;
-  {
-    eld::RecordCareDayRequest req;
-    req.set_request_id(rid + "careday");
-    req.set_elder_id(elder.id());
-    // The enrolment day (eldercare's today in the estate's zone): never in the future.
-    *req.mutable_day() = elder.enrolled_on();
-    req.set_kind(eld::CARE_KIND_SICKBED);
-    req.set_supervision_note("Dressing changed; temperature normal.");
-    eld::CareDay out;
-    grpc::Status st = Call(
-        s.carer, [&](auto* ctx) { return s.eldercare->RecordCareDay(ctx, req, &out); }, budget);
-    if (!st.ok()) return fail("RecordCareDay", st);
-  }
+  st = RecordSickbedDay(s, rid + "careday", elder, budget);
+  if (!st.ok()) return fail("RecordCareDay", st);
   r.care_day = true;
   return r;
 }
@@ -849,62 +864,22 @@ SideResult SetupCalendar(Suite& s, const std::string& run, absl::Duration budget
   const absl::TimeZone zone = wuye::EstateZone(kCalendarZone);
   const int year = static_cast<int>(absl::ToCivilDay(absl::Now(), zone).year()) - 76;
   dir::Resident resident;
-  {
-    dir::CreateResidentRequest req;
-    req.set_request_id(rid + "resident");
-    req.mutable_resident()->set_unit_id(s.calendar_units[0]);
-    req.mutable_resident()->set_name("Calendar elder");
-    req.mutable_resident()->set_role(dir::RESIDENT_ROLE_OWNER);
-    req.mutable_resident()->mutable_date_of_birth()->set_year(year);
-    req.mutable_resident()->mutable_date_of_birth()->set_month(3);
-    req.mutable_resident()->mutable_date_of_birth()->set_day(1);
-    grpc::Status st = Call(
-        s.admin, [&](auto* c) { return s.directory->CreateResident(c, req, &resident); }, budget);
-    if (!st.ok()) return fail("CreateResident (calendar)", st);
-  }
+  grpc::Status st = CreateOwner(s, rid + "resident", s.calendar_units[0], "Calendar elder", year,
+                                3, 1, budget, &resident);
+  if (!st.ok()) return fail("CreateResident (calendar)", st);
   r.resident = true;
   if (s.eldercare) {
     eld::Elder elder;
-    eld::EnrolElderRequest req;
-    req.set_request_id(rid + "enrol");
-    req.set_resident_id(resident.id());
-    req.set_id_number(IdNumber(year, 3, 1, 999));
-    eld::Consent* consent = req.mutable_consent();
-    consent->set_scope("home elderly care and health records");
-    consent->set_version("2026-01");
-    *consent->mutable_signed_at() = wuye::ToProtoTime(absl::Now() - absl::Hours(1));
-    consent->set_signed_by("Calendar elder");
-    eld::FamilyContact* c = req.add_family_contacts();
-    c->set_name("Family");
-    c->set_relation("child");
-    c->set_phone("13800138000");
-    grpc::Status st;
-    // Eldercare learns of the resident from the directory's event: NOT_FOUND until then.
-    Await(
-        [&] {
-          st = Call(
-              s.agent, [&](auto* ctx) { return s.eldercare->EnrolElder(ctx, req, &elder); },
-              budget);
-          return st.error_code() != grpc::NOT_FOUND;
-        },
-        budget);
+    st = Enrol(s, rid + "enrol", resident.id(), IdNumber(year, 3, 1, 999), "Calendar elder", 0,
+               budget, &elder);
     if (!st.ok()) return fail("EnrolElder (calendar)", st);
     r.enrolled = true;
-    eld::RecordCareDayRequest day;
-    day.set_request_id(rid + "careday");
-    day.set_elder_id(elder.id());
-    *day.mutable_day() = elder.enrolled_on();
-    day.set_kind(eld::CARE_KIND_SICKBED);
-    day.set_supervision_note("Dressing changed; temperature normal.");
-    eld::CareDay out;
-    st = Call(
-        s.carer, [&](auto* ctx) { return s.eldercare->RecordCareDay(ctx, day, &out); }, budget);
+    st = RecordSickbedDay(s, rid + "careday", elder, budget);
     if (!st.ok()) return fail("RecordCareDay (calendar)", st);
     r.care_day = true;
   }
   if (s.counter) {
     ctr::Renovation made;
-    grpc::Status st;
     // The counter learns of the unit and the resident from the directory's events:
     // NOT_FOUND until then. Today is the estate's (UTC-11).
     Await(
@@ -962,7 +937,7 @@ SideResult SetupCalendar(Suite& s, const std::string& run, absl::Duration budget
     req.mutable_estate()->set_time_zone(kCalendarZoneAfter);
     req.mutable_update_mask()->add_paths("time_zone");
     dir::Estate out;
-    grpc::Status st = Call(
+    st = Call(
         s.admin, [&](auto* c) { return s.directory->UpdateEstate(c, req, &out); }, budget);
     if (!st.ok()) return fail("UpdateEstate (calendar zone)", st);
   }
