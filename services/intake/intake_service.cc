@@ -93,8 +93,9 @@ absl::StatusOr<EstateFacts> IntakeServiceImpl::KnownEstate(const RequestContext&
   std::optional<EstateFacts> estate = estates_.Find(rc.caller.group_id, estate_id, now);
   if (estate) return *std::move(estate);
   const std::uint64_t generation = EstateGeneration();
-  // One statement, one round trip: no BEGIN and COMMIT around it.
-  WUYE_RETURN_IF_ERROR(db_.Autocommit([&](pqxx::nontransaction& tx) {
+  // A transaction, not one autocommitted statement: Transact replaces a pooled connection
+  // that broke (PostgreSQL restarted) and reads again. The cache makes it rare.
+  WUYE_RETURN_IF_ERROR(db_.Transact([&](pqxx::work& tx) {
     estate = store_.GetEstate(tx, rc.caller.group_id, estate_id);
     return absl::OkStatus();
   }));

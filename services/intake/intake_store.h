@@ -81,9 +81,11 @@ std::uint64_t EstateGeneration();
 
 // The estates CreateTicket reads, kept for a moment: every call of a busy desk names one of a
 // few estates, and its read was a round trip to PostgreSQL of its own. An estate is kept at
-// most `ttl`, and not past a change this process applies (EstateGeneration); a change applied
-// by another replica reaches new tickets within `ttl`, as a directory event reaches them
-// after the bus's delay. An estate not found is not kept (one added is found at once).
+// most `ttl`, and not past a change this process applies (EstateGeneration, moved when the
+// change is written: a read racing its commit may still keep the old facts, for `ttl`); a
+// change applied by another replica reaches new tickets within `ttl`, as a directory event
+// reaches them after the bus's delay. An estate not found is not kept (one added is found at
+// once).
 class EstateCache {
  public:
   static constexpr absl::Duration kDefaultTtl = absl::Seconds(1);
