@@ -215,5 +215,84 @@ TEST(GroupCommitTest, AnItemWhoseCallerHasGoneIsNotWritten) {
   EXPECT_EQ(wanted.writes, 1);
 }
 
+// Admission by waiting time: writers that cannot keep up (each write 20 ms, one writer, eight
+// callers) leave a standing queue; once it has stood for the interval, a new item is refused
+// at once, never written, while the accepted ones are each written once. When the callers
+// stop, the next one alone is taken.
+TEST(GroupCommitTest, AStandingQueueRefusesNewItemsAtOnceUntilItDrains) {
+  std::atomic<int> written{0};
+  WriteQueueOptions admission;
+  admission.target = absl::Milliseconds(1);
+  admission.interval = absl::Milliseconds(10);
+  GroupCommit<Item> commit(
+      [&](absl::Span<Item* const> batch) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        for (Item* item : batch) ++item->writes;
+        written += static_cast<int>(batch.size());
+        return absl::OkStatus();
+      },
+      /*max_batch=*/2, /*max_writers=*/1, /*max_queue=*/0, admission);
+  constexpr int kThreads = 8, kMostEach = 40;
+  std::vector<std::vector<Item>> items(kThreads, std::vector<Item>(kMostEach));
+  std::vector<std::vector<absl::Status>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kMostEach; ++i) {
+        got[t].push_back(commit.Submit(items[t][i]));
+        if (got[t].back().code() == absl::StatusCode::kResourceExhausted) break;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  int accepted = 0, refused = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    for (size_t i = 0; i < got[t].size(); ++i) {
+      if (got[t][i].ok()) {
+        ++accepted;
+        EXPECT_EQ(items[t][i].writes, 1);
+      } else {
+        ++refused;
+        EXPECT_EQ(got[t][i].code(), absl::StatusCode::kResourceExhausted) << got[t][i];
+        EXPECT_EQ(items[t][i].writes, 0) << "a refused item was written";
+      }
+    }
+  }
+  EXPECT_GT(refused, 0) << "a queue standing 20 ms a batch was never refused";
+  EXPECT_EQ(commit.refused_standing(), refused);
+  EXPECT_EQ(written.load(), accepted);
+  Item alone;
+  EXPECT_TRUE(commit.Submit(alone).ok()) << "nothing waits: the next caller is taken";
+  EXPECT_EQ(alone.writes, 1);
+}
+
+// A stall is not a standing queue: one write held for 200 ms while four callers queue behind
+// it makes one late batch, and none of them, nor the next caller, is refused.
+TEST(GroupCommitTest, AStallThatLeavesNoStandingQueueRefusesNothing) {
+  HeldWriter held;
+  WriteQueueOptions admission;
+  admission.target = absl::Milliseconds(1);
+  admission.interval = absl::Milliseconds(50);
+  GroupCommit<Item> commit(held.Write(), /*max_batch=*/8, /*max_writers=*/1, /*max_queue=*/0,
+                           admission);
+  std::vector<Item> items(5);
+  std::vector<absl::Status> got(5);
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { got[0] = commit.Submit(items[0]); });
+  held.WaitEntered();
+  for (int i = 1; i < 5; ++i) threads.emplace_back([&, i] { got[i] = commit.Submit(items[i]); });
+  WaitQueued(commit, 4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  held.Release();
+  for (auto& th : threads) th.join();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(got[i].ok()) << i << ": " << got[i];
+    EXPECT_EQ(items[i].writes, 1);
+  }
+  Item next;
+  EXPECT_TRUE(commit.Submit(next).ok());
+  EXPECT_EQ(commit.refused_standing(), 0);
+}
+
 }  // namespace
 }  // namespace wuye
