@@ -12,9 +12,11 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/intake/consumers.h"
 #include "services/intake/intake_jobs.h"
+#include "services/intake/intake_store.h"
 #include "services/intake/intake_test_fixture.h"
 #include "services/intake/ticket.h"
 #include "shared/bus.h"
@@ -1220,6 +1222,273 @@ TEST_F(IntakeServiceTest,
                                     static_cast<int>(v1::CALLBACK_REASON_SAMPLE)));
     EXPECT_GE(picked, p.required) << p.served;
   }
+}
+
+// ---- The month's households (issue 26 §5) ----------------------------------------------
+
+// The callback rule's counts as they were read before intake 012: every ticket of the
+// estate resolved in the month. Kept here only to prove the month's state gives the same.
+constexpr char kMonthCountsOfTheTickets[] =
+    "SELECT count(DISTINCT served_unit), "
+    "count(DISTINCT served_unit) FILTER (WHERE callback_reason NOT IN (0, 7) AND id <> $5), "
+    "bool_or(served_unit = $4 AND callback_reason NOT IN (0, 7) AND id <> $5) "
+    "FROM tickets WHERE group_id = $1 AND estate_id = $2 AND resolved_month = $3";
+
+class MonthHouseholdsTest : public IntakeServiceTest {
+ protected:
+  // Noon on the 15th of `month` in the estates' zone.
+  void SetMonth(int year, int month) {
+    clock_->Set(absl::FromCivil(absl::CivilHour(year, month, 15, 12), EstateZone("Asia/Shanghai")));
+  }
+  // A repair of `unit` in the other estate, its work order completed.
+  v1::Ticket ServedElsewhere(const std::string& unit) {
+    auto req = RepairRequest(unit);
+    req.mutable_ticket()->set_estate_id(other_estate_);
+    v1::Ticket t = Create(req, elsewhere_);
+    ev::WorkOrderChanged wo =
+        Order(t.id(), NewId(absl::Now()), ev::WORK_ORDER_STATE_COMPLETED, {"tech-9"});
+    wo.set_estate_id(other_estate_);
+    Apply(Envelope("dispatch.work_order.completed", wo, 1));
+    return Get(t.id(), elsewhere_);
+  }
+  v1::Ticket ResolveAgain(const std::string& id) {
+    v1::Ticket out;
+    grpc::Status st = Resolve(id, agent_, &out);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return out;
+  }
+  void Reopen(const std::string& id) {
+    v1::ReopenTicketRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_id(id);
+    req.set_reason("the tap leaks again");
+    v1::Ticket out;
+    grpc::Status st = Call(&Stub::ReopenTicket, supervisor_, req, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  void CallBack(const std::string& id, common::Satisfaction s) {
+    v1::Callback cb;
+    grpc::Status st = Callback(id, s, &cb);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
+  // CountMonth equals the old count over the tickets for every estate of the group and
+  // another group's, every month with tickets and one without, every household with a
+  // ticket, "" and one without, and every ticket left out (and none); and the month's state
+  // is what its tickets say. In `tx`, so that a change not yet committed is seen too.
+  void ExpectCountsOfTheTickets(pqxx::work& tx, const std::string& where) {
+    SCOPED_TRACE(where);
+    IntakeStore store(*db_);
+    std::vector<std::string> groups = {group_, NewId(absl::Now())};
+    std::vector<std::string> estates = {estate_, other_estate_};
+    std::vector<std::string> months = {"2025-12"}, units = {"", NewId(absl::Now())},
+                             tickets = {NewId(absl::Now())};
+    for (const auto& r : tx.exec("SELECT DISTINCT resolved_month FROM tickets "
+                                 "WHERE resolved_month IS NOT NULL")) {
+      months.push_back(r[0].as<std::string>());
+    }
+    for (const auto& r :
+         tx.exec("SELECT DISTINCT served_unit FROM tickets WHERE served_unit IS NOT NULL")) {
+      units.push_back(r[0].as<std::string>());
+    }
+    for (const auto& r : tx.exec("SELECT id::text FROM tickets")) {
+      tickets.push_back(r[0].as<std::string>());
+    }
+    int compared = 0, called = 0;
+    for (const auto& g : groups) {
+      for (const auto& e : estates) {
+        for (const auto& m : months) {
+          for (const auto& u : units) {
+            for (const auto& x : tickets) {
+              if (g != group_ && x != tickets[0]) continue;  // nothing there: a few suffice
+              MonthCounts got = store.CountMonth(tx, g, e, m, u, x);
+              auto old = tx.exec_params1(kMonthCountsOfTheTickets, g, e, m, u, x);
+              bool old_called = !old[2].is_null() && old[2].as<bool>();
+              ASSERT_EQ(got.households_served, old[0].as<int>()) << e << " " << m << " " << x;
+              ASSERT_EQ(got.households_called, old[1].as<int>()) << e << " " << m << " " << x;
+              ASSERT_EQ(got.household_called, old_called) << e << " " << m << " " << u << " " << x;
+              ++compared;
+              called += old_called;
+            }
+          }
+        }
+      }
+    }
+    EXPECT_GT(called, 0);  // some households were called, so the comparison says something
+    // The state itself, row for row.
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM ((SELECT group_id, estate_id, resolved_month, "
+                       "served_unit, count(*)::int, (count(*) FILTER (WHERE callback_reason "
+                       "NOT IN (0, 7)))::int FROM tickets WHERE resolved_month IS NOT NULL AND "
+                       "served_unit IS NOT NULL GROUP BY 1, 2, 3, 4) "
+                       "EXCEPT SELECT * FROM month_households) d")[0]
+                      .as<int>() +
+                  tx.exec1("SELECT count(*) FROM (SELECT * FROM month_households EXCEPT "
+                           "SELECT group_id, estate_id, resolved_month, served_unit, "
+                           "count(*)::int, (count(*) FILTER (WHERE callback_reason NOT IN "
+                           "(0, 7)))::int FROM tickets WHERE resolved_month IS NOT NULL AND "
+                           "served_unit IS NOT NULL GROUP BY 1, 2, 3, 4) d")[0]
+                      .as<int>(),
+              0);
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM month_counts c FULL JOIN (SELECT group_id, "
+                       "estate_id, month, count(*)::int AS n, (count(*) FILTER (WHERE called > "
+                       "0))::int AS k FROM month_households GROUP BY 1, 2, 3) h USING (group_id, "
+                       "estate_id, month) WHERE c.households IS DISTINCT FROM h.n OR "
+                       "c.households_called IS DISTINCT FROM h.k")[0]
+                  .as<int>(),
+              0);
+    EXPECT_GT(compared, 0);
+  }
+  void ExpectCountsOfTheTickets(const std::string& where) {
+    ASSERT_TRUE(db_->Transact([&](pqxx::work& tx) {
+                     ExpectCountsOfTheTickets(tx, where);
+                     return absl::OkStatus();
+                   })
+                    .ok());
+  }
+};
+
+// 004_…, 5.5.2 (以当月提供过居家服务的户数为计算依据; 以户为单位): the households served and
+// called in an estate's month, read from the month's state, are what the old count over
+// every ticket of the month said, through three months of repairs, a second job in a unit,
+// a complaint, satisfied and unsatisfied callbacks (but 以下情况必须全部回访 D: the worker
+// complained about is called back next time), reopened tickets resolved again in the same
+// month and in a later one, a ticket whose unit changes, the resolving ticket itself left
+// out half-way through its resolution, and the other estate's month; and a database
+// upgraded to intake 012 gives the same.
+TEST_F(MonthHouseholdsTest, TheMonthsHouseholdsAreWhatTheOldCountOverItsTicketsSaid) {
+  DirectoryEstate(352, 1);
+  std::vector<std::string> unit;
+  for (int i = 0; i < 8; ++i) unit.push_back(NewId(absl::Now()));
+
+  // January: six households, a second job in one, a complaint, the other estate.
+  SetMonth(2026, 1);
+  std::vector<v1::Ticket> jan;
+  for (int i = 0; i < 6; ++i) jan.push_back(ServedRepair(unit[i]));
+  jan.push_back(ServedRepair(unit[0]));
+  v1::Ticket complaint = Create(ComplaintRequest());
+  ResolveAgain(complaint.id());
+  v1::Ticket elsewhere = ServedElsewhere(unit[1]);
+  std::vector<std::string> due, closed;
+  for (const auto& t : jan) {
+    (t.state() == ev::TICKET_STATE_CALLBACK_DUE ? due : closed).push_back(t.id());
+  }
+  ASSERT_GE(due.size(), 2u);
+  ASSERT_GE(closed.size(), 2u);
+  ExpectCountsOfTheTickets("january");
+  CallBack(due[0], common::SATISFACTION_SATISFIED);
+  CallBack(due[1], common::SATISFACTION_UNSATISFIED);  // reopened, still counted in January
+  CallBack(complaint.id(), common::SATISFACTION_NEUTRAL);
+  ExpectCountsOfTheTickets("january's callbacks");
+  // Reopened and resolved again within January.
+  Reopen(closed[0]);
+  ExpectCountsOfTheTickets("reopened in january");
+  ResolveAgain(closed[0]);
+  ExpectCountsOfTheTickets("resolved again in january");
+
+  // February: the reopened one resolved again moves to February; a closed one reopened;
+  // new work, by the worker the unsatisfied callback marked (D: always called back).
+  SetMonth(2026, 2);
+  Reopen(closed[1]);
+  ExpectCountsOfTheTickets("reopened in february");
+  ResolveAgain(due[1]);
+  ResolveAgain(closed[1]);
+  ServedRepair(unit[1], "tech-2");
+  ServedRepair(unit[6], "tech-2");
+  v1::Ticket marked = ServedRepair(unit[7], "tech-1");
+  ExpectCountsOfTheTickets("february");
+
+  // March: a February ticket called back unsatisfied, resolved again in March; half-way
+  // through a resolution (the month moved, the callback not yet decided) the ticket is left
+  // out of what it was called for; a writer moves a ticket to another unit.
+  SetMonth(2026, 3);
+  v1::Ticket feb_due;
+  for (const auto& id : {due[1], closed[1], marked.id()}) {
+    v1::Ticket t = Get(id);
+    if (t.state() == ev::TICKET_STATE_CALLBACK_DUE) feb_due = t;
+  }
+  ASSERT_FALSE(feb_due.id().empty());
+  CallBack(feb_due.id(), common::SATISFACTION_VERY_UNSATISFIED);
+  ServedRepair(unit[2]);
+  ExpectCountsOfTheTickets("march, one reopened");
+  IntakeStore store(*db_);
+  for (const std::string& to : {feb_due.location().unit_id(), unit[3], std::string()}) {
+    absl::Status half = db_->Transact([&](pqxx::work& tx) {
+      store.MarkResolved(tx, group_, feb_due.id(), "2026-03", clock_->Now(), to);
+      ExpectCountsOfTheTickets(tx, "half-way through a resolution to unit " + to);
+      return absl::CancelledError("rolled back");
+    });
+    EXPECT_EQ(half.code(), absl::StatusCode::kCancelled) << half;
+  }
+  ResolveAgain(feb_due.id());
+  Query(absl::StrCat("UPDATE tickets SET served_unit = '", unit[5], "' WHERE id = '", jan[3].id(),
+                     "' RETURNING 1"));
+  Query(absl::StrCat("UPDATE tickets SET served_unit = '", unit[4], "' WHERE id = '",
+                     elsewhere.id(), "' RETURNING 1"));
+  ExpectCountsOfTheTickets("march");
+
+  // A database upgraded to intake 012 with these tickets: the state taken from them.
+  auto state = [&] {
+    std::string out;
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    for (const char* q : {"SELECT * FROM month_households ORDER BY 1, 2, 3, 4",
+                          "SELECT * FROM month_counts ORDER BY 1, 2, 3"}) {
+      for (const auto& r : tx.exec(q)) {
+        for (const auto& f : r) absl::StrAppend(&out, f.c_str(), " ");
+        out += "\n";
+      }
+    }
+    return out;
+  };
+  std::string kept = state();
+  const Migration* m012 = nullptr;
+  for (const auto& m : intake_migrations().migrations) {
+    if (absl::StartsWith(m.file, "012_")) m012 = &m;
+  }
+  ASSERT_NE(m012, nullptr);
+  {
+    pqxx::connection conn(tdb_.url());
+    pqxx::work tx(conn);
+    tx.exec("DROP TABLE month_households, month_counts");
+    tx.exec("DROP FUNCTION tickets_month_households() CASCADE");
+    tx.exec("DROP FUNCTION month_households_add(uuid, uuid, text, text, int, int)");
+    tx.exec(m012->sql);
+    tx.commit();
+  }
+  EXPECT_EQ(state(), kept);
+  ExpectCountsOfTheTickets("upgraded");
+}
+
+// 004_…, 5.5.2 (100户以下的抽样比例不低于30%): resolutions of one estate-month racing each
+// other decide one at a time (the month's lock), so the month's state counts every household
+// once and the sample picks exactly the quota, as in resolution order.
+TEST_F(MonthHouseholdsTest, ConcurrentResolutionsInOneEstateCountEveryHouseholdOnce) {
+  DirectoryEstate(352, 1);
+  SetMonth(2026, 5);
+  constexpr int kThreads = 4, kEach = 6;
+  std::vector<std::vector<std::string>> ids(kThreads);
+  for (int i = 0; i < kThreads; ++i) {
+    for (int j = 0; j < kEach; ++j) ids[i].push_back(Create(RepairRequest()).id());
+  }
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (const auto& id : ids[i]) {
+        Apply(Envelope("dispatch.work_order.completed",
+                       Order(id, NewId(absl::Now()), ev::WORK_ORDER_STATE_COMPLETED, {"tech-1"}),
+                       1));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const int served = kThreads * kEach;
+  EXPECT_EQ(
+      Query(absl::StrCat("SELECT households FROM month_counts WHERE estate_id = '", estate_, "'")),
+      served);
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM tickets WHERE callback_reason = ",
+                               static_cast<int>(v1::CALLBACK_REASON_SAMPLE))),
+            RequiredCallbacks(CallbackQuotaPercent(served), served));
+  ExpectCountsOfTheTickets("raced");
 }
 
 // 004_…, 5.5.2 A–D (但以下情况必须全部回访): new contract, new service item, new staff and

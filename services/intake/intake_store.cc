@@ -371,13 +371,25 @@ void IntakeStore::LockMonth(pqxx::work& tx, const std::string& estate_id,
 }
 
 namespace {
-// Households served: the distinct units of the month's in-home services (served_unit).
+// Households served: the distinct units of the month's in-home services (served_unit);
+// called: those with a ticket whose callback_reason is neither 0 nor 7, the resolving ticket
+// ($5) left out. Intake 012's triggers keep the month's and the units' counts, so this reads
+// four rows however large the month: the month's, the household's, the resolving ticket's
+// (when it counts as called in the month) and its unit's, whose called count says whether
+// the unit stays called without it.
 const sql::Statement kMonthCounts = statements.Add(
     "in_month_counts",
-    "SELECT count(DISTINCT served_unit), "
-    "count(DISTINCT served_unit) FILTER (WHERE callback_reason NOT IN (0, 7) AND id <> $5), "
-    "bool_or(served_unit = $4 AND callback_reason NOT IN (0, 7) AND id <> $5) "
-    "FROM tickets WHERE group_id = $1 AND estate_id = $2 AND resolved_month = $3");
+    "SELECT coalesce(m.households, 0), "
+    "coalesce(m.households_called, 0) - CASE WHEN xu.called = 1 THEN 1 ELSE 0 END, "
+    "coalesce(h.called, 0) - CASE WHEN x.served_unit = $4 THEN 1 ELSE 0 END > 0 "
+    "FROM (SELECT) AS one "
+    "LEFT JOIN month_counts m ON m.group_id = $1 AND m.estate_id = $2 AND m.month = $3 "
+    "LEFT JOIN month_households h ON h.group_id = $1 AND h.estate_id = $2 AND h.month = $3 "
+    "AND h.served_unit = $4 "
+    "LEFT JOIN tickets x ON x.id = $5 AND x.group_id = $1 AND x.estate_id = $2 "
+    "AND x.resolved_month = $3 AND x.callback_reason NOT IN (0, 7) "
+    "LEFT JOIN month_households xu ON xu.group_id = $1 AND xu.estate_id = $2 AND xu.month = $3 "
+    "AND xu.served_unit = x.served_unit");
 }  // namespace
 
 MonthCounts IntakeStore::CountMonth(pqxx::work& tx, const std::string& group,
@@ -388,7 +400,7 @@ MonthCounts IntakeStore::CountMonth(pqxx::work& tx, const std::string& group,
   MonthCounts c;
   c.households_served = r[0].as<int>();
   c.households_called = r[1].as<int>();
-  c.household_called = !r[2].is_null() && r[2].as<bool>();
+  c.household_called = r[2].as<bool>();
   return c;
 }
 

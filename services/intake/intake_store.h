@@ -119,9 +119,9 @@ struct ResidentTerms {
 };
 
 struct MonthCounts {
-  int households_served = 0;  // distinct households served (in-home services) in the month
-  int households_called = 0;  // of them, with a callback due or done (excluding `household`)
-  bool household_called = false;
+  int households_served = 0;      // distinct households served (in-home services) in the month
+  int households_called = 0;      // of them, picked for a callback (the resolving ticket left out)
+  bool household_called = false;  // `household` is one of them
 };
 
 struct CoverageRows {
@@ -184,6 +184,8 @@ class IntakeStore {
 
   // Serializes callback decisions of one estate-month (transaction-scoped advisory lock).
   void LockMonth(pqxx::work& tx, const std::string& estate_id, const std::string& month);
+  // The callback rule's counts of an estate-month, `exclude_ticket` left out of the called
+  // ones: a few rows of the month's state (intake 012), whatever the month's size.
   MonthCounts CountMonth(pqxx::work& tx, const std::string& group, const std::string& estate_id,
                          const std::string& month, const std::string& household,
                          const std::string& exclude_ticket);
