@@ -231,6 +231,7 @@ WorkCalendar WorkCalendar::National() {
 void WorkCalendar::SetYear(const CalendarYear& year) {
   Year& y = years_[year.year];
   if (!year.overlay) {
+    y.whole = true;
     y.source = year.source;
     y.office = year.office;
     y.days.clear();
@@ -252,6 +253,11 @@ std::optional<CalendarYear> WorkCalendar::YearOf(int year) const {
   out.office = it->second.office;
   for (const auto& [day, d] : it->second.days) out.days.push_back(d);
   return out;
+}
+
+bool WorkCalendar::HasArrangement(int year) const {
+  auto it = years_.find(year);
+  return it != years_.end() && it->second.whole;
 }
 
 absl::string_view WorkCalendar::Source(int year) const {
@@ -369,6 +375,19 @@ std::string WorkCalendar::Explain(absl::Time from, absl::Time due, SlaClock cloc
   }
   if (clock == SlaClock::kOfficeHours) {
     absl::StrAppend(&out, "；只计办公时间 ", OfficeText(OfficeHours(static_cast<int>(day.year()))));
+  }
+  if (clock != SlaClock::kElapsed) {
+    // The days of a year nobody loaded were counted Monday to Friday: its holidays, unknown,
+    // were counted as working days, which the desk must know.
+    std::vector<int> missing;
+    for (int y = static_cast<int>(absl::ToCivilDay(std::min(from, due), tz).year());
+         y <= static_cast<int>(day.year()); ++y) {
+      if (!HasArrangement(y)) missing.push_back(y);
+    }
+    if (!missing.empty()) {
+      absl::StrAppend(&out, "；未载入", absl::StrJoin(missing, "、"),
+                      "年节假日安排，按周一至周五计");
+    }
   }
   return out;
 }

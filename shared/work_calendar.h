@@ -109,6 +109,10 @@ class WorkCalendar {
   // for a year no layer covered.
   std::optional<CalendarYear> YearOf(int year) const;
   bool HasYear(int year) const { return years_.contains(year); }
+  // Whether a whole year's arrangement (the State Council's shipped one, or a group's or an
+  // estate's imported without `mode overlay`) covers the year. False for a year only overlays
+  // touch: its other days are counted Monday to Friday, with no statutory holidays.
+  bool HasArrangement(int year) const;
   // The year's source; "" for a year no arrangement covers.
   absl::string_view Source(int year) const;
 
@@ -127,12 +131,17 @@ class WorkCalendar {
   // The rest days the clock skipped in [from, due), grouped by name (nothing for kElapsed).
   std::vector<SkippedDays> Skipped(absl::Time from, absl::Time due, SlaClock clock,
                                    const absl::TimeZone& tz) const;
-  // "due 周二 2026-02-24 09:30（跳过：2026-02-15至2026-02-23 春节）" — what a desk shows.
+  // What a desk shows: "2026-10-09（周五）10:00 到期；不计：2026-10-01至2026-10-07 国庆节，
+  // 2026-10-03至2026-10-04 周末" (working days), with "；只计办公时间 09:00-12:00 13:30-17:30"
+  // for office hours. A working-time clock from or to a year no arrangement covers
+  // (HasArrangement: e.g. the State Council's next year before it is imported or shipped)
+  // adds "；未载入2027年节假日安排，按周一至周五计", so the desk knows the holidays are missing.
   std::string Explain(absl::Time from, absl::Time due, SlaClock clock,
                       const absl::TimeZone& tz) const;
 
  private:
   struct Year {
+    bool whole = false;  // a whole year was set, not only overlays
     std::string source;
     std::vector<OfficeSpan> office;
     absl::btree_map<absl::CivilDay, CalendarDay> days;

@@ -195,6 +195,59 @@ TEST(WorkCalendarTest, AnOverlayChangesOnlyTheDaysItNames) {
   EXPECT_FALSE(calendar.YearOf(2031).has_value());
 }
 
+// Issue 27 §1 ("the State Council's published arrangement for 2026 (and 2027 where it has
+// been published) shipped as data"): the notice for 2027 is not out yet, so only cn-2026
+// ships. A deadline that runs into 2027 counts its days Monday to Friday — 2027-01-01, a
+// Friday and surely 元旦, counts as a working day — and its reason says the year's
+// arrangement is not loaded, so that a desk is not misled.
+TEST(WorkCalendarTest, ADeadlineIntoAYearWithNoArrangementSaysTheYearIsNotLoaded) {
+  WorkCalendar cn = WorkCalendar::National();
+  absl::TimeZone sh = Zone("Asia/Shanghai");
+  EXPECT_TRUE(cn.HasArrangement(2026));
+  EXPECT_FALSE(cn.HasArrangement(2027));
+  // 5 working days from Tuesday 2026-12-29 10:00: Tue 14 h, Wed, Thu, Fri 2027-01-01, the
+  // weekend, Mon, and Tuesday 2027-01-05 until 10:00.
+  absl::Time received = At("2026-12-29T10:00:00", sh);
+  absl::Time due = cn.Advance(received, absl::Hours(5 * 24), SlaClock::kWorkingDays, sh);
+  EXPECT_EQ(Local(due, sh), "2027-01-05T10:00");
+  EXPECT_EQ(cn.Explain(received, due, SlaClock::kWorkingDays, sh),
+            "2027-01-05（周二）10:00 到期；不计：2027-01-02至2027-01-03 周末；"
+            "未载入2027年节假日安排，按周一至周五计");
+  EXPECT_THAT(
+      cn.Explain(received, cn.Advance(received, absl::Hours(24), SlaClock::kOfficeHours, sh),
+                 SlaClock::kOfficeHours, sh),
+      HasSubstr("未载入2027年节假日安排"));
+  // Within 2026, and on the clock (which no calendar changes), nothing is said.
+  absl::Time in_2026 = cn.Advance(received, absl::Hours(24), SlaClock::kWorkingDays, sh);
+  EXPECT_EQ(cn.Explain(received, in_2026, SlaClock::kWorkingDays, sh),
+            "2026-12-30（周三）10:00 到期");
+  EXPECT_EQ(cn.Explain(received, received + absl::Hours(120), SlaClock::kElapsed, sh),
+            "2027-01-03（周日）10:00 到期");
+  // A year not loaded at either end is named, and each of them.
+  EXPECT_THAT(WorkCalendar().Explain(At("2025-12-31T10:00:00", sh), At("2027-01-04T10:00:00", sh),
+                                     SlaClock::kWorkingDays, sh),
+              HasSubstr("未载入2025、2026、2027年节假日安排"));
+  // An estate's overlay alone does not arrange the year: the holidays are still unknown.
+  WorkCalendar overlaid = cn;
+  overlaid.SetYear(*ParseCalendarYear("year 2027\nmode overlay\noff 2027-01-04 盘点\n"));
+  EXPECT_FALSE(overlaid.HasArrangement(2027));
+  EXPECT_THAT(
+      overlaid.Explain(received,
+                       overlaid.Advance(received, absl::Hours(5 * 24), SlaClock::kWorkingDays, sh),
+                       SlaClock::kWorkingDays, sh),
+      HasSubstr("未载入2027年节假日安排"));
+  // The group imports the notice once it is out: the year is arranged, the note goes.
+  WorkCalendar imported = cn;
+  imported.SetYear(
+      *ParseCalendarYear("year 2027\nsource 国务院办公厅关于2027年部分节假日安排的通知"
+                         "\noff 2027-01-01..2027-01-03 元旦\n"));
+  EXPECT_TRUE(imported.HasArrangement(2027));
+  absl::Time later = imported.Advance(received, absl::Hours(5 * 24), SlaClock::kWorkingDays, sh);
+  EXPECT_EQ(Local(later, sh), "2027-01-06T10:00");
+  EXPECT_EQ(imported.Explain(received, later, SlaClock::kWorkingDays, sh),
+            "2027-01-06（周三）10:00 到期；不计：2027-01-01至2027-01-03 元旦");
+}
+
 TEST(WorkCalendarTest, ABadFileIsRefusedNamingItsLine) {
   struct Case {
     const char* text;

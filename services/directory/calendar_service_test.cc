@@ -481,8 +481,8 @@ TEST_F(CalendarServiceTest, SevenWorkingDaysAcrossTheSpringFestivalOfTheNotice) 
             << due.explanation() << "\n";
 }
 
-// The same notice: 国庆节、中秋节
-// 10月1日至7日放假调休，共7天；9月20日（周日）、10月10日（周六）上班. Office hours 09:00-12:00 and
+// The same notice: 七、国庆节：10月1日至7日放假调休，共7天；9月20日（周日）、10月10日（周六）
+// 上班 (中秋节 is its own holiday this year, 9月25日至27日). Office hours 09:00-12:00 and
 // 13:30-17:30 (7 hours a working day).
 TEST_F(CalendarServiceTest, OfficeHoursAcrossNationalDayOfTheNotice) {
   // 16:00 on Wednesday 30 September: 1.5 hours that day, the holiday skipped, 6.5 hours of

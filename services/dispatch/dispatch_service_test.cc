@@ -1,8 +1,9 @@
 // Dispatch over real gRPC against a real PostgreSQL database of its own: creation and
 // automatic assignment from the directory copy, the whole order, bad input, request ids,
 // tenancy, roles, events, consumers applied twice, SLA deadlines fired once by racing
-// workers and after a restart, escalation, repeat repairs, and an order driven by an intake
-// ticket across the bus.
+// workers and after a restart (on the working calendar too: across the Spring Festival, a
+// calendar edited mid-deadline, a daylight-saving change), escalation, repeat repairs, and an
+// order driven by an intake ticket across the bus.
 #include "services/dispatch/dispatch_service.h"
 
 #include <grpcpp/create_channel.h>
@@ -1694,6 +1695,91 @@ TEST_F(SlaCalendarTest, ACalendarEditedMidDeadlineMovesItForwardKeepingTheTimeSp
   CalendarChanged("", 2);
   EXPECT_TRUE(Get(o.id()).sla_breached());
   EXPECT_EQ(*jobs_->FireDeadlines(Shanghai(2026, 3, 7, 9)), 0);
+}
+
+// Issue 27, "Must hold": deadlines "across a daylight-saving change in a zone that has one
+// ... all through the API, with durable timers that fire once". An estate in New York, whose
+// clocks go forward on Sunday 2026-03-08 (02:00 EST → 03:00 EDT, UTC-5 → UTC-4), imports that
+// Sunday as a working day (a stocktake, as an overlay: the State Council's year stays
+// beneath). Its orders count in its zone: the working Sunday is a local day of 23 hours, and
+// office hours are hours of the local clock on either side of the change.
+TEST_F(SlaCalendarTest, DeadlinesAcrossADaylightSavingChangeFireOnceAtTheirLocalTime) {
+  const absl::TimeZone ny = EstateZone("America/New_York");
+  auto NewYork = [&](int d, int h, int min = 0) {
+    return absl::FromCivil(absl::CivilSecond(2026, 3, d, h, min, 0), ny);
+  };
+  auto Utc = [](absl::Time t) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M", t, absl::UTCTimeZone());
+  };
+  ev::EstateChanged estate;
+  estate.set_estate_id(estate_);
+  estate.set_time_zone("America/New_York");
+  estate.set_version(2);
+  Apply("directory.estate.updated", estate, 2);
+  CalendarChanged("year 2026\nmode overlay\nwork 2026-03-08 stocktake Sunday\n", 1, estate_);
+  pb::SlaPolicy policy;
+  policy.set_small_fix_clock(common::SLA_CLOCK_WORKING_DAYS);
+  policy.set_small_fix_hours(48);
+  policy.set_big_response_clock(common::SLA_CLOCK_OFFICE_HOURS);
+  policy.set_big_response_hours(8);
+  GroupPolicy(policy);
+
+  // Friday 2026-03-06 10:00 EST (15:00 UTC).
+  clock_.Set(NewYork(6, 10));
+  pb::WorkOrder small = CreateAt(clock_.Now(), common::PRIORITY_SMALL);
+  pb::WorkOrder big = CreateAt(clock_.Now(), common::PRIORITY_BIG);
+  // 48 working hours: Friday's 14, the Saturday skipped, the working Sunday's 23 (midnight EST
+  // to midnight EDT), Monday's first 11: Monday 11:00 EDT, 15:00 UTC — 72 hours on the clock
+  // after it came in, not the 73 that a Sunday of 24 hours would make.
+  EXPECT_EQ(small.sla_clock_kind(), common::SLA_CLOCK_WORKING_DAYS);
+  EXPECT_EQ(FromProtoTime(small.sla_deadline()), NewYork(9, 11));
+  EXPECT_EQ(Utc(FromProtoTime(small.sla_deadline())), "2026-03-09T15:00");
+  EXPECT_EQ(FromProtoTime(small.sla_deadline()) - clock_.Now(), absl::Hours(72));
+  // The warning at 80 %, 38 h 24 min: Friday's 14, Sunday's 23, then 1 h 24 min of Monday.
+  EXPECT_EQ(FromProtoTime(small.sla_warn_time()), NewYork(9, 1, 24));
+  EXPECT_EQ(small.sla_due_reason(), "2026-03-09（周一）11:00 到期；不计：2026-03-07 周末")
+      << small.sla_due_reason();
+  // 8 office hours: Friday 10:00–12:00 and 13:30–17:30 EST (6 h), then Sunday 09:00–11:00
+  // EDT: 15:00 UTC, where the Friday's offset would have said 16:00.
+  EXPECT_EQ(big.sla_clock_kind(), common::SLA_CLOCK_OFFICE_HOURS);
+  EXPECT_EQ(FromProtoTime(big.sla_deadline()), NewYork(8, 11));
+  EXPECT_EQ(Utc(FromProtoTime(big.sla_deadline())), "2026-03-08T15:00");
+  EXPECT_EQ(FromProtoTime(big.sla_warn_time()), NewYork(8, 9, 24));  // 6 h 24 min
+  EXPECT_NE(big.sla_due_reason().find("只计办公时间 09:00-12:00 13:30-17:30"), std::string::npos)
+      << big.sla_due_reason();
+  std::cout << "FIGURE small repair 48 h on working days in New York across the DST change: "
+            << small.sla_due_reason() << " (" << Utc(FromProtoTime(small.sla_deadline()))
+            << " UTC)\n";
+
+  // Each timer fires once at its time, with two replicas racing; nothing a minute before.
+  auto db2 = Db::Open(db_->options());
+  ASSERT_TRUE(db2.ok());
+  DispatchJobs replica(**db2);
+  for (absl::Time t : {NewYork(8, 9, 24), NewYork(8, 11), NewYork(9, 1, 24), NewYork(9, 11)}) {
+    EXPECT_EQ(*jobs_->FireDeadlines(t - absl::Minutes(1)), 0) << Utc(t);
+    std::atomic<int> fired{0};
+    std::vector<std::thread> threads;
+    for (int r = 0; r < 2; ++r) {
+      threads.emplace_back([&, r] {
+        for (int i = 0; i < 10; ++i) {
+          auto n = (r == 0 ? *jobs_ : replica).FireDeadlines(t);
+          if (n.ok()) fired += *n;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(fired.load(), 1) << Utc(t);
+  }
+  EXPECT_EQ(*jobs_->FireDeadlines(NewYork(12, 12)), 0);
+  EXPECT_EQ(Events("dispatch.sla.warning").size(), 2u);
+  std::vector<ev::Event> breaches = Events("dispatch.sla.breached");
+  ASSERT_EQ(breaches.size(), 2u);
+  EXPECT_EQ(Payload(breaches[0]).work_order_id(), big.id());
+  EXPECT_EQ(FromProtoTime(Payload(breaches[0]).sla_deadline()), NewYork(8, 11));
+  EXPECT_EQ(Payload(breaches[1]).work_order_id(), small.id());
+  EXPECT_EQ(FromProtoTime(Payload(breaches[1]).sla_deadline()), NewYork(9, 11));
+  EXPECT_TRUE(Get(small.id()).sla_breached());
+  EXPECT_TRUE(Get(big.id()).sla_breached());
 }
 
 // Issue 27 §2: a pause with the resident's agreement (by phone) stops the clock at once;

@@ -2,10 +2,11 @@
 // deadlines that run on working days; DOMAIN.md §2: the resident gets the handling result)
 // through intake's API, against a real PostgreSQL database of its own: the deadline on the
 // estate's working calendar across the 2026 National Day and its make-up day, with the
-// calendar's reason; a calendar edited mid-deadline keeping the time spent; the timers
-// firing once with two replicas; replied on time and late in the monthly report; the
-// group's setting (bad input, roles, tenancy, request_id replays); 12345 orders keeping the
-// city's deadline; nothing of the resident in the events.
+// calendar's reason; across a daylight-saving change in New York; a calendar edited
+// mid-deadline keeping the time spent; the timers firing once with two replicas; replied on
+// time and late in the monthly report; the group's setting (bad input, roles, tenancy,
+// request_id replays); 12345 orders keeping the city's deadline; nothing of the resident in
+// the events.
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
@@ -346,6 +347,53 @@ TEST_F(ComplaintReplyTest, AChangeOfTheEstatesZoneRetimesTheReplyKeepingTheTimeS
   estate("Asia/Urumqi", 201, 3);
   EXPECT_EQ(Snapshot(), before);
   EXPECT_EQ(FromProtoTime(Get(t.id()).complaint_reply().due_time()), Beijing(2026, 11, 17, 19));
+}
+
+// Issue #27, "Must hold": deadlines "across a daylight-saving change in a zone that has one
+// ... with durable timers that fire once". An estate in New York, whose clocks go forward on
+// Sunday 2026-03-08 (UTC-5 → UTC-4). A complaint received Friday 2026-03-06 10:00 EST with
+// the default 3 working days: Friday's 14 hours, the weekend skipped, Monday, Tuesday, and
+// Wednesday the 11th until 10:00 EDT — 14:00 UTC, 119 hours on the clock, not 120. "Due
+// soon" a working day earlier, Tuesday 10:00 EDT; each fires once with two replicas.
+TEST_F(ComplaintReplyTest, AcrossADaylightSavingChangeTheReplyIsDueAtItsLocalTimeAndFiresOnce) {
+  const absl::TimeZone ny = EstateZone("America/New_York");
+  auto NewYork = [&](int d, int h, int min = 0) {
+    return absl::FromCivil(absl::CivilSecond(2026, 3, d, h, min, 0), ny);
+  };
+  ev::EstateChanged e;
+  e.set_estate_id(estate_);
+  e.set_household_count(200);
+  e.set_desk_24h(true);
+  e.set_time_zone("America/New_York");
+  Apply(Envelope("directory.estate.updated", e, 2));
+  clock_->Set(NewYork(6, 10));
+  v1::Ticket t = Complain(NewYork(6, 10));
+  const absl::Time due = FromProtoTime(t.complaint_reply().due_time());
+  EXPECT_EQ(due, NewYork(11, 10));
+  EXPECT_EQ(absl::FormatTime("%Y-%m-%dT%H:%M", due, absl::UTCTimeZone()), "2026-03-11T14:00");
+  EXPECT_EQ(due - NewYork(6, 10), absl::Hours(119));
+  EXPECT_EQ(t.complaint_reply().due_reason(),
+            "3个工作日：2026-03-11（周三）10:00 到期；不计：2026-03-07至2026-03-08 周末")
+      << t.complaint_reply().due_reason();
+
+  auto other_db = tdb_.Open(intake_migrations());
+  IntakeJobs a(*db_), b(*other_db);
+  auto race = [&](bool overdue, absl::Time now) {
+    return Race(a, b, [&](IntakeJobs& jobs) {
+      return overdue ? jobs.RepliesOverdue(now) : jobs.RepliesDueSoon(now);
+    });
+  };
+  EXPECT_EQ(race(false, NewYork(10, 9, 59)), 0);
+  EXPECT_EQ(race(false, NewYork(10, 10, 1)), 1);
+  EXPECT_EQ(race(true, NewYork(11, 9, 59)), 0);
+  EXPECT_EQ(race(true, NewYork(11, 10, 1)), 1);
+  EXPECT_EQ(race(true, NewYork(12, 10)), 0);
+  auto soon = Events<ev::ComplaintReplyEvent>("intake.complaint.reply_due_soon");
+  ASSERT_EQ(soon.size(), 1u);
+  EXPECT_EQ(FromProtoTime(soon[0].due_at()), NewYork(11, 10));
+  auto overdue = Events<ev::ComplaintReplyEvent>("intake.complaint.reply_overdue");
+  ASSERT_EQ(overdue.size(), 1u);
+  EXPECT_EQ(overdue[0].ticket_id(), t.id());
 }
 
 // Issue #27 §1 (the written reply's deadline runs on the estate's working calendar; a
