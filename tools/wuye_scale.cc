@@ -84,7 +84,7 @@ ABSL_FLAG(double, sheets_share, 1.0,
 ABSL_FLAG(int, statements_top, 8,
           "statements per database in the cost-per-call report (pg_stat_statements)");
 ABSL_FLAG(std::string, statements_watch,
-          "unit_balances,ledger_entries WHERE unit_id,AND origin = ,DELETE FROM wuye_",
+          "unit_balances,ledger_entries WHERE unit_id,AND origin = ,DELETE FROM wuye_,month_counts",
           "statements shown in the cost-per-call report whatever their rank: comma-separated "
           "pieces of their text");
 ABSL_FLAG(int, concurrency, 32, "callers in each closed loop");
