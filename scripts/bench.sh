@@ -26,9 +26,7 @@
 # Intake also gives the server's CPU per CreateTicket against an empty call's (health Check),
 # the open loop at 1000/s quiet and with a CPU hog pinned to one core (WUYE_BENCH_BUSY=0: no
 # hog; the bus's latency at 500/s likewise), and the open loop at half and at twice its
-# closed-loop capacity (accepted calls' p99, refusals; WUYE_BENCH_WRITE_QUEUE_TARGET sets
-# intake's --write_queue_target, e.g. 0 to compare without admission by waiting time).
-# `make flamegraph` draws where
+# closed-loop capacity (accepted calls' p99, refusals). `make flamegraph` draws where
 # CreateTicket's CPU goes (scripts/flamegraph.sh).
 #
 # The gateway part starts a directory and a wuye-gateway in front of it and measures a
@@ -348,7 +346,7 @@ for name in "${service_benches[@]}"; do
   json=$out_dir/$name-$stamp.json
   case $name in
     intake)
-      start_service intake ${WUYE_BENCH_WRITE_QUEUE_TARGET:+WUYE_WRITE_QUEUE_TARGET=$WUYE_BENCH_WRITE_QUEUE_TARGET} WUYE_INTAKE_PHONE_KEY="$(head -c 32 /dev/urandom | base64)"
+      start_service intake WUYE_INTAKE_PHONE_KEY="$(head -c 32 /dev/urandom | base64)"
       intake_pid=$svc_pid
       # Intake takes tickets only for estates it knows (from directory's events): one here.
       bench_group=$(cat /proc/sys/kernel/random/uuid) bench_estate=$(cat /proc/sys/kernel/random/uuid)

@@ -82,15 +82,14 @@ class BatchedRunOnce {
                                                         absl::Span<const Rows* const> calls)>;
 
   // `statement` names the composed statement (e.g. "in_ticket_create_batch"), registered on
-  // `db` here. Up to `max_batch` calls in one statement, at most `max_writers` at once;
-  // `admission` as for GroupCommit.
+  // `db` here. Up to `max_batch` calls in one statement, at most `max_writers` at once.
   BatchedRunOnce(Db& db, std::string statement, const std::string& ctes, Params params,
-                 size_t max_batch, int max_writers, WriteQueueOptions admission = {})
+                 size_t max_batch, int max_writers)
       : db_(db),
         statement_(std::move(statement)),
         params_(std::move(params)),
         commit_([this](absl::Span<Call* const> batch) { return Write(batch); }, max_batch,
-                max_writers, /*max_queue=*/0, admission) {
+                max_writers) {
     db_.Prepare(statement_, ComposeOnceStatement(ctes));
     PrepareIdempotency(db_);
   }
@@ -120,8 +119,6 @@ class BatchedRunOnce {
 
   // Calls waiting for a writer (for tests and metrics).
   size_t queued() { return commit_.queued(); }
-  // Calls refused because the queue was standing (GroupCommit::refused_standing).
-  int64_t refused_standing() { return commit_.refused_standing(); }
 
  private:
   struct Call : OnceCall {

@@ -79,11 +79,6 @@ ABSL_FLAG(int, max_repeated_entries, 1000,
           "most entries of a repeated request field of an ordinary method");
 ABSL_FLAG(int, grpc_max_threads, 64, "threads serving calls; beyond them RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, grpc_max_concurrent_streams, 64, "concurrent calls per client connection");
-ABSL_FLAG(absl::Duration, write_queue_target, absl::Milliseconds(5),
-          "group-committed writes: the wait a batch should stay under (0: no admission by time)");
-ABSL_FLAG(absl::Duration, write_queue_interval, absl::Milliseconds(100),
-          "group-committed writes: new ones are refused RESOURCE_EXHAUSTED while every batch for "
-          "this long waited past --write_queue_target");
 ABSL_FLAG(absl::Duration, grpc_max_connection_age, absl::Minutes(30),
           "a client connection is closed (gracefully) after this long");
 ABSL_FLAG(absl::Duration, grpc_max_connection_idle, absl::Minutes(10),
@@ -111,8 +106,6 @@ absl::Status LoadLimits(ServiceConfig* c) {
   s.max_repeated_entries = absl::GetFlag(FLAGS_max_repeated_entries);
   s.max_threads = absl::GetFlag(FLAGS_grpc_max_threads);
   s.max_concurrent_streams = absl::GetFlag(FLAGS_grpc_max_concurrent_streams);
-  s.write_queue.target = absl::GetFlag(FLAGS_write_queue_target);
-  s.write_queue.interval = absl::GetFlag(FLAGS_write_queue_interval);
   s.max_connection_age = absl::GetFlag(FLAGS_grpc_max_connection_age);
   s.max_connection_idle = absl::GetFlag(FLAGS_grpc_max_connection_idle);
   s.reflection = absl::GetFlag(FLAGS_reflection);
@@ -132,13 +125,6 @@ absl::Status LoadLimits(ServiceConfig* c) {
     return absl::InvalidArgumentError("max_repeated_entries: must be >= 10");
   }
   if (s.max_threads < 4) return absl::InvalidArgumentError("grpc_max_threads: must be >= 4");
-  if (s.write_queue.target < absl::ZeroDuration() || s.write_queue.target > absl::Seconds(10)) {
-    return absl::InvalidArgumentError("write_queue_target: must be 0..10s");
-  }
-  if (s.write_queue.interval < absl::Milliseconds(10) ||
-      s.write_queue.interval > absl::Minutes(1)) {
-    return absl::InvalidArgumentError("write_queue_interval: must be 10ms..1m");
-  }
   if (s.max_concurrent_streams < 1) {
     return absl::InvalidArgumentError("grpc_max_concurrent_streams: must be >= 1");
   }

@@ -15,18 +15,9 @@
 // once (the caller retries with its request_id). An item whose caller no longer wants it
 // (its still_wanted check fails: the call was cancelled or its deadline passed) is not
 // written; its caller gets that status.
-//
-// Admission by waiting time (WriteQueueOptions, after CoDel): a count bounds memory, not
-// latency. When every batch taken for a whole `interval` had waited longer than `target`,
-// the queue is standing (more arrives than the writers can take), and a new item is refused
-// RESOURCE_EXHAUSTED at once while anything waits, until a batch is taken that waited less
-// than `target`. The accepted calls keep their latency, and the refused ones learn it fast.
-// A burst or a stall (one slow write, a paused process) makes a batch or two late, not a
-// whole interval of them, and refuses nothing; nor is anyone refused while nothing waits.
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -36,18 +27,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "absl/types/span.h"
 
 namespace wuye {
-
-struct WriteQueueOptions {
-  // Longest a batch may have waited for a writer, as a rule; zero: no admission by time.
-  absl::Duration target = absl::ZeroDuration();
-  // How long batches must keep waiting longer than `target` before new items are refused.
-  absl::Duration interval = absl::Milliseconds(100);
-};
 
 template <class Item>
 class GroupCommit {
@@ -57,13 +39,11 @@ class GroupCommit {
   using StillWanted = std::function<absl::Status()>;
 
   // max_queue 0: 4 × max_batch × max_writers.
-  GroupCommit(Write write, size_t max_batch, int max_writers, size_t max_queue = 0,
-              WriteQueueOptions admission = {})
+  GroupCommit(Write write, size_t max_batch, int max_writers, size_t max_queue = 0)
       : write_(std::move(write)),
         max_batch_(max_batch),
         max_writers_(max_writers),
-        max_queue_(max_queue > 0 ? max_queue : 4 * max_batch * static_cast<size_t>(max_writers)),
-        admission_(admission) {}
+        max_queue_(max_queue > 0 ? max_queue : 4 * max_batch * static_cast<size_t>(max_writers)) {}
 
   // Writes `item` (in a batch with others, perhaps by another caller's thread) and returns
   // the outcome of its write. `still_wanted` (may be null) is asked, by whichever thread
@@ -78,13 +58,6 @@ class GroupCommit {
       return absl::ResourceExhaustedError(
           "too many writes waiting; retry later with the same request_id");
     }
-    if (standing_ && !queue_.empty()) {
-      ++refused_standing_;
-      mu_.Unlock();
-      return absl::ResourceExhaustedError(
-          "writes are waiting longer than they should; retry later with the same request_id");
-    }
-    if (admission_.target > absl::ZeroDuration()) mine.queued_at = absl::Now();
     queue_.push_back(&mine);
     // Woken only when its item is written, or when it is first in the queue and a writer
     // slot is free: then it writes the batch from the front. No caller wakes to find nothing
@@ -101,7 +74,6 @@ class GroupCommit {
         batch.push_back(queue_.front());
         queue_.pop_front();
       }
-      Taken(batch.front()->queued_at);
       ++writers_;
       mu_.Unlock();
       WriteBatch(batch);
@@ -119,34 +91,13 @@ class GroupCommit {
     return queue_.size();
   }
 
-  // Items refused because the queue was standing (WriteQueueOptions), since the start.
-  int64_t refused_standing() {
-    absl::MutexLock lock(&mu_);
-    return refused_standing_;
-  }
-
  private:
   struct Pending {
     Item* item = nullptr;
     StillWanted still_wanted;
     absl::Status status;
-    absl::Time queued_at;  // when admission by time is on
     bool done = false;
   };
-
-  // A batch whose oldest item was queued at `oldest` is taken: is the queue standing?
-  void Taken(absl::Time oldest) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (admission_.target <= absl::ZeroDuration()) return;
-    const absl::Time now = absl::Now();
-    if (now - oldest < admission_.target) {
-      above_since_ = absl::InfiniteFuture();
-      standing_ = false;
-    } else if (above_since_ == absl::InfiniteFuture()) {
-      above_since_ = now;
-    } else if (now - above_since_ >= admission_.interval) {
-      standing_ = true;
-    }
-  }
 
   void WriteBatch(std::vector<Pending*> batch) {
     // Callers that have gone get their status and are left out.
@@ -182,15 +133,9 @@ class GroupCommit {
   const size_t max_batch_;
   const int max_writers_;
   const size_t max_queue_;
-  const WriteQueueOptions admission_;
   absl::Mutex mu_;
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
   int writers_ ABSL_GUARDED_BY(mu_) = 0;
-  // Since when every batch taken had waited longer than admission_.target (InfiniteFuture:
-  // the last one did not), and whether that has lasted admission_.interval.
-  absl::Time above_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  bool standing_ ABSL_GUARDED_BY(mu_) = false;
-  int64_t refused_standing_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace wuye

@@ -19,7 +19,6 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "shared/db.h"
-#include "shared/group_commit.h"
 
 namespace wuye {
 
@@ -58,10 +57,6 @@ struct ServerOptions {
   // connection_age_grace).
   int max_threads = 64;
   int max_concurrent_streams = 64;
-  // Group-committed writes (GroupCommit): a new one is refused RESOURCE_EXHAUSTED while the
-  // queue stands, i.e. while every batch for `interval` waited longer than `target`. Set
-  // here for the services' hot writes (intake's CreateTicket); zero target: off.
-  WriteQueueOptions write_queue;
   absl::Duration max_connection_age = absl::Minutes(30);
   absl::Duration max_connection_age_grace = absl::Seconds(30);
   absl::Duration max_connection_idle = absl::Minutes(10);

@@ -53,7 +53,7 @@ absl::Status RequireDesk(const RequestContext& rc) {
 }
 
 IntakeServiceImpl::IntakeServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock,
-                                     std::string phone_key, WriteQueueOptions write_queue)
+                                     std::string phone_key)
     : db_(db),
       store_(db),
       outbox_(db, "intake"),
@@ -61,7 +61,7 @@ IntakeServiceImpl::IntakeServiceImpl(Db& db, const TokenVerifier& verifier, cons
       rpc_("intake", verifier, clock),
       phone_key_(std::move(phone_key)),
       creations_(db, IntakeStore::kCreateTickets, IntakeStore::CreateTicketsSql(),
-                 &IntakeStore::CreateTicketsParams, kCreateBatch, kCreateWriters, write_queue) {
+                 &IntakeStore::CreateTicketsParams, kCreateBatch, kCreateWriters) {
   PrepareHotlineExchange(db);
 }
 

@@ -30,10 +30,9 @@ absl::Status RequireDesk(const RequestContext& rc);
 
 class IntakeServiceImpl final : public v1::IntakeService::Service {
  public:
-  // `phone_key` keys the HMAC of phone numbers (never empty). `write_queue`: CreateTicket's
-  // admission by waiting time (ServerOptions::write_queue; off by default).
+  // `phone_key` keys the HMAC of phone numbers (never empty).
   IntakeServiceImpl(Db& db, const TokenVerifier& verifier, const Clock& clock,
-                    std::string phone_key, WriteQueueOptions write_queue = {});
+                    std::string phone_key);
 
   using Ctx = grpc::ServerContext;
   grpc::Status CreateTicket(Ctx*, const v1::CreateTicketRequest*, v1::Ticket*) override;

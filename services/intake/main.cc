@@ -42,8 +42,8 @@ int main(int argc, char** argv) {
          if (due_soon < 0 || due_soon > 10) {
            return absl::InvalidArgumentError("--hotline_due_soon_working_days: 0..10");
          }
-         auto service = std::make_unique<wuye::intake::IntakeServiceImpl>(
-             parts.db, parts.verifier, parts.clock, phone_key, parts.config.server.write_queue);
+         auto service = std::make_unique<wuye::intake::IntakeServiceImpl>(parts.db, parts.verifier,
+                                                                          parts.clock, phone_key);
          service->set_hotline_due_soon_days(due_soon);
          // The 12345 HTTP port's tokens are sealed with the "intake" ring; without it the
          // port's file form still works, and SetHotlineEndpoint is FAILED_PRECONDITION.
