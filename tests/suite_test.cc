@@ -167,6 +167,13 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
       EXPECT_EQ(st.at(key), "closed") << key;
     }
     EXPECT_EQ(st.at("t06-second-complaint"), "reopened");  // the unsatisfied callback
+    // Issue 27 §3: the city's 12345 order imported through the port as a ticket, due on the
+    // estate's working calendar with the reason shown, replied to in time, exported once.
+    EXPECT_FALSE(s.hotline.ticket_id.empty());
+    EXPECT_NE(s.hotline.due_reason.find("个工作日"), std::string::npos) << s.hotline.due_reason;
+    EXPECT_TRUE(s.hotline.replied);
+    EXPECT_TRUE(s.hotline.on_time);
+    EXPECT_EQ(s.hotline.exported, 1);
     for (const char* key :
          {"t02-small-repair", "t03-emergency-0930", "t07-paid-service", "t09-emergency-2150",
           "t10-emergency-2300", "t14-small-repair", "t18-small-repair"}) {
