@@ -502,10 +502,15 @@ struct Cell {
   std::string admin, agent, supervisor, clerk, care, manager;
 };
 
-// Eighteen characters that pass GB 11643: born 1940–1959, a sequence from `i`.
+// Eighteen characters that pass GB 11643: born 1940–1959, distinct for every `i` below
+// 6 720 000 (20 years × 12 months × 28 days × 1 000 sequence numbers). Each part comes from
+// its own digits of `i`: taken modulo together, households a hundred apart shared one
+// number after 210 of them.
 std::string ElderIdNumber(int64_t i) {
-  std::string body = absl::StrFormat("310104%04d%02d%02d%03d", 1940 + i % 20, 1 + i % 12,
-                                     1 + i % 28, i % 1000);
+  const int seq = static_cast<int>(i % 1000), day = static_cast<int>(i / 1000 % 28),
+            month = static_cast<int>(i / 28000 % 12), year = static_cast<int>(i / 336000 % 20);
+  std::string body =
+      absl::StrFormat("310104%04d%02d%02d%03d", 1940 + year, 1 + month, 1 + day, seq);
   return body + wuye::IdCheckCharacter(body);
 }
 
