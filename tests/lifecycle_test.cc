@@ -24,7 +24,6 @@ using ::wuye::testing::HealthStatus;
 using ::wuye::testing::TestToken;
 using ::wuye::testing::WaitFor;
 
-using ::wuye::testing::FreePort;
 using ::wuye::testing::PrivateServers;
 
 TEST(Lifecycle, HealthFollowsPostgresAndCallsWorkAgainWithoutRestart) {
@@ -108,7 +107,8 @@ TEST(Lifecycle, ARedisOffTheHostWithoutAPasswordIsRefusedAtStart) {
 
 TEST(Lifecycle, SigtermLetsTheCallInFlightFinishAndExitsZero) {
   ::wuye::testing::TestDatabase tdb;
-  int port = FreePort();
+  const std::vector<int> ports = ::wuye::testing::DistinctFreePorts(2);
+  const int port = ports[0];
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -117,11 +117,12 @@ TEST(Lifecycle, SigtermLetsTheCallInFlightFinishAndExitsZero) {
     // The phone-hash key the directory needs to start (its resident events hash numbers).
     setenv("WUYE_INTAKE_PHONE_KEY", "test-phone-key-for-wuye-tests-0123456789", 1);
     std::string listen = absl::StrCat("--listen=127.0.0.1:", port);
+    std::string metrics = absl::StrCat("--metrics_listen=127.0.0.1:", ports[1]);
     // A grace far beyond the import's time on any machine, loaded or sanitized: the test is
     // that the call in flight finishes and the process then exits, not how fast.
     const char* grace = "--shutdown_grace=300s";
     execl(WUYE_DIRECTORY_BINARY, WUYE_DIRECTORY_BINARY, listen.c_str(),
-          "--metrics_listen=127.0.0.1:0", "--log_level=warn", grace, static_cast<char*>(nullptr));
+          metrics.c_str(), "--log_level=warn", grace, static_cast<char*>(nullptr));
     _exit(127);
   }
   auto channel =

@@ -33,11 +33,60 @@ ServiceProcess::~ServiceProcess() {
   }
 }
 
+namespace {
+
+std::string ReadFrom(const std::string& path, std::streamoff offset) {
+  std::ifstream in(path);
+  in.seekg(offset);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::streamoff FileSize(const std::string& path) {
+  std::ifstream in(path, std::ios::ate);
+  return in ? static_cast<std::streamoff>(in.tellg()) : 0;
+}
+
+// What a service, the gateway or the metrics endpoint says when its port is taken.
+bool CouldNotBind(const std::string& log) {
+  for (const char* words : {"could not bind", "cannot serve HTTP on", "metrics: cannot listen on"})
+    if (log.find(words) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
 bool ServiceProcess::Start(absl::Duration timeout) {
-  if (port_ == 0) port_ = FreePort();
+  // Ports chosen here may be taken between choosing and binding, by a test running
+  // alongside; a first start that could not bind tries fresh ones. A restart keeps its ports.
+  const bool ours = port_ == 0;
+  for (int attempt = 1;; ++attempt) {
+    if (port_ == 0) {
+      std::vector<int> ports = DistinctFreePorts(2);
+      port_ = ports[0];
+      metrics_port_ = ports[1];
+    }
+    const std::streamoff log_start = FileSize(log_);
+    if (Launch(timeout)) return true;
+    const std::string log = ReadFrom(log_, log_start);
+    if (ours && pid_ < 0 && attempt < 5 && CouldNotBind(log)) {
+      std::cerr << options_.name << ": port " << port_ << " or " << metrics_port_
+                << " was taken; trying others\n";
+      port_ = 0;
+      continue;
+    }
+    std::cerr << options_.name << " did not start; the end of its log:\n"
+              << log.substr(log.size() > 3000 ? log.size() - 3000 : 0) << "\n";
+    return false;
+  }
+}
+
+bool ServiceProcess::Launch(absl::Duration timeout) {
   std::vector<std::string> args = options_.command_prefix;
   args.insert(args.end(), {options_.binary, absl::StrCat("--listen=", options_.listen_host, ":", port_),
-                                   "--metrics_listen=127.0.0.1:0", "--shutdown_grace=2s"});
+                           absl::StrCat("--metrics_listen=127.0.0.1:", metrics_port_),
+                           "--shutdown_grace=2s"});
   args.insert(args.end(), options_.args.begin(), options_.args.end());
   pid_ = fork();
   if (pid_ < 0) return false;
@@ -61,8 +110,7 @@ bool ServiceProcess::Start(absl::Duration timeout) {
     execvp(argv[0], argv.data());
     _exit(127);
   }
-  channel_ =
-      grpc::CreateChannel(absl::StrCat(options_.connect_host, ":", port_),
+  channel_ = grpc::CreateChannel(absl::StrCat(options_.connect_host, ":", port_),
                                  grpc::InsecureChannelCredentials());
   bool up = WaitFor(
       [&] {
@@ -74,16 +122,7 @@ bool ServiceProcess::Start(absl::Duration timeout) {
         return options_.ready ? options_.ready(port_) : HealthStatus(channel_) == 1;
       },
       timeout);
-  if (!up || pid_ < 0) {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string text = ss.str();
-    std::cerr << options_.name << " did not start; the end of its log:\n"
-              << text.substr(text.size() > 3000 ? text.size() - 3000 : 0) << "\n";
-    return false;
-  }
-  return true;
+  return up && pid_ > 0;
 }
 
 void ServiceProcess::Kill(int signal) {

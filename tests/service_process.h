@@ -38,7 +38,7 @@ class ServiceProcess {
   explicit ServiceProcess(ServiceProcessOptions options);
   ~ServiceProcess();  // SIGKILL if still running
 
-  // Starts it on a free port (the same port again after a Kill) and waits until health
+  // Starts it on free ports (the same ports again after a Kill) and waits until health
   // says SERVING; false (with the log's tail on stderr) if it does not within `timeout`.
   bool Start(absl::Duration timeout = absl::Seconds(60));
   void Kill(int signal);
@@ -52,7 +52,11 @@ class ServiceProcess {
  private:
   ServiceProcessOptions options_;
   pid_t pid_ = -1;
+  // Forks and execs it on port_ and waits; false if it died or did not come up.
+  bool Launch(absl::Duration timeout);
+
   int port_ = 0;
+  int metrics_port_ = 0;
   std::string log_;
   std::shared_ptr<grpc::Channel> channel_;
 };

@@ -96,7 +96,9 @@ std::string TestToken(const std::string& group, const std::vector<std::string>& 
 #include <unistd.h>
 
 #include <filesystem>
+#include <random>
 #include <set>
+#include <utility>
 
 namespace wuye::testing {
 
@@ -136,16 +138,55 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::strin
   return 0;  // status field absent: UNKNOWN
 }
 
+namespace {
+
+// Where test ports are drawn from: below the kernel's ephemeral range, which outgoing
+// connections use. Not the kernel's own choice for port 0: on some kernels (Linux 6.18 here)
+// that is the same port nearly every time, so tests alongside each other were all handed it.
+std::pair<int, int> TestPortRange() {
+  int low = 32768, high = 60999;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d %d", &low, &high) != 2) low = 32768;
+    std::fclose(f);
+  }
+  if (low > 17384) return {16384, low - 1};
+  return {high < 64000 ? high + 1 : 10000, 65000};
+}
+
+// A loopback socket bound to a free port drawn at random, and that port.
+std::pair<int, int> BoundSocket() {
+  static const std::pair<int, int> range = TestPortRange();
+  thread_local std::mt19937 gen{std::random_device{}()};
+  std::uniform_int_distribution<int> pick(range.first, range.second);
+  for (;;) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int port = pick(gen);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return {fd, port};
+    close(fd);
+  }
+}
+
+}  // namespace
+
 int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  (void)bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  auto [fd, port] = BoundSocket();
   close(fd);
-  return ntohs(addr.sin_port);
+  return port;
+}
+
+std::vector<int> DistinctFreePorts(int n) {
+  std::vector<std::pair<int, int>> held;
+  for (int i = 0; i < n; ++i) held.push_back(BoundSocket());
+  std::vector<int> ports;
+  for (auto [fd, port] : held) {
+    close(fd);
+    ports.push_back(port);
+  }
+  return ports;
 }
 
 namespace {

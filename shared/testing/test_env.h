@@ -51,6 +51,9 @@ namespace wuye::testing {
 int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service = "");
 // A free TCP port on the loopback interface.
 int FreePort();
+// `n` free loopback ports, all different: each is held while the next is asked for (the
+// kernel may hand a just-closed port out again at once).
+std::vector<int> DistinctFreePorts(int n);
 
 // A PostgreSQL and a Redis of the test's own (scripts/servers.sh with a private state dir
 // and free ports), which the test may stop and start, and a standby of that PostgreSQL
