@@ -270,6 +270,9 @@ void OutboxRelay::Stop() {
 
 absl::Status OutboxRelay::EnsureDatabase() {
   if (conn_ != nullptr && conn_->is_open()) return absl::OkStatus();
+  // The lock went with the session: the database went away, or the lease ran out while this
+  // process was frozen and another replica leads now.
+  if (leader_) LogWarn("relay.leader_lost").Str("stream", options_.stream);
   conn_.reset();
   leader_ = false;
   floor_.Reset();
@@ -282,6 +285,10 @@ absl::Status OutboxRelay::EnsureDatabase() {
     conn_ =
         std::make_unique<pqxx::connection>(ConnectionUrl(db_options_, "wuye-relay", dead_after));
     pqxx::nontransaction(*conn_).exec(SessionSettings(db_options_, dead_after));
+    if (options_.lease > absl::ZeroDuration()) {
+      pqxx::nontransaction(*conn_).exec(absl::StrCat("SET idle_session_timeout = ",
+                                                     absl::ToInt64Milliseconds(options_.lease)));
+    }
     // Checked hundreds of times a second under load: parsed and planned once.
     conn_->prepare("wuye_relay_unsent",
                    "SELECT id, type, envelope FROM wuye_outbox WHERE sent_at IS NULL "

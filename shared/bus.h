@@ -95,6 +95,12 @@ struct RelayOptions {
   absl::Duration full_check_every = absl::Seconds(1);
   absl::Duration max_backoff = absl::Seconds(5);
   absl::Duration trim_every = absl::Seconds(30);
+  // The leader's lease: PostgreSQL ends the relay's session once it has been idle this long
+  // (idle_session_timeout), which frees the leader's lock for another replica. A frozen
+  // process (SIGSTOP, a debugger, a paused container) is noticed by nothing else: its kernel
+  // still answers TCP keepalives. A working relay uses its session at least once per backoff
+  // and pass of Redis calls, so the lease must exceed that. Zero: no lease.
+  absl::Duration lease = absl::Seconds(30);
   // Entries are trimmed only once every group has acknowledged them AND they are older.
   absl::Duration retention = absl::Hours(24 * 7);
   // Sent outbox rows are deleted after this long.

@@ -71,9 +71,11 @@ class BusTest : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<OutboxRelay> Relay(const RedisOptions& redis) {
+  std::unique_ptr<OutboxRelay> Relay(const RedisOptions& redis,
+                                     absl::Duration lease = RelayOptions{}.lease) {
     RelayOptions options;
     options.stream = stream_;
+    options.lease = lease;
     options.poll = absl::Milliseconds(50);
     options.max_backoff = absl::Milliseconds(300);
     DbOptions db;
@@ -211,7 +213,7 @@ TEST(OutboxFloorTest, OldHolesArePassedTogetherAndAHoleAgesFromWhenItWasSeen) {
 // Issue 20, finding 11: "a dead node holds the relay's lock for two hours". The session that
 // holds the leader's advisory lock must notice a vanished peer in about a minute, and end a
 // transaction left idle: read back from that very session.
-TEST_F(BusTest, TheLeadersSessionHasKeepalivesAUserTimeoutAndAnIdleTransactionTimeout) {
+TEST_F(BusTest, TheLeadersSessionHasKeepalivesAUserTimeoutAnIdleTransactionTimeoutAndALease) {
   OpenDb();
   RelayOptions options;
   options.stream = stream_;
@@ -221,6 +223,7 @@ TEST_F(BusTest, TheLeadersSessionHasKeepalivesAUserTimeoutAndAnIdleTransactionTi
   db.keepalives_interval = absl::Seconds(4);
   db.keepalives_count = 3;
   db.idle_in_transaction_timeout = absl::Seconds(42);
+  options.lease = absl::Seconds(37);
   OutboxRelay relay(db, redis_, options);
   ASSERT_TRUE(relay.RelayOnce().ok());  // the leader now
   auto show = [&](const std::string& name) {
@@ -236,6 +239,7 @@ TEST_F(BusTest, TheLeadersSessionHasKeepalivesAUserTimeoutAndAnIdleTransactionTi
   // in milliseconds).
   EXPECT_EQ(show("tcp_user_timeout"), "29000");
   EXPECT_EQ(show("idle_in_transaction_session_timeout"), "42s");
+  EXPECT_EQ(show("idle_session_timeout"), "37s");  // the leader's lease
   EXPECT_EQ(show("application_name"), "wuye-relay");
   // And that session is the one holding the lock.
   EXPECT_EQ(Query("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
@@ -256,6 +260,37 @@ TEST_F(BusTest, TheLeadersSessionHasKeepalivesAUserTimeoutAndAnIdleTransactionTi
                   })
                   .ok());
   EXPECT_EQ(pooled, "17,42s");
+}
+
+// A leader whose process is frozen keeps a session that answers keepalives: only its lease
+// (idle_session_timeout) ends it. Here the frozen one is a relay whose passes are not run.
+TEST_F(BusTest, AFrozenLeaderLosesItsLeaseAndAnotherRelaysInItsPlaceOnce) {
+  OpenDb();
+  auto frozen = Relay(redis_, absl::Seconds(1));
+  auto other = Relay(redis_, absl::Seconds(1));
+  ASSERT_TRUE(frozen->RelayOnce().ok());  // the leader
+  Produce(1);
+  auto sent = other->RelayOnce();
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(*sent, 0);  // a follower sends nothing
+  // The leader runs no pass now: once its lease has run out, the other leads and sends.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto n = other->RelayOnce();
+        return n.ok() && *n == 1;
+      },
+      absl::Seconds(30)));
+  EXPECT_EQ(Redis({"XLEN", stream_}, redis_), 1);
+  // Thawed, the old leader finds its session gone, then follows.
+  EXPECT_EQ(frozen->RelayOnce().status().code(), absl::StatusCode::kUnavailable);
+  Produce(1);
+  sent = frozen->RelayOnce();
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(*sent, 0);
+  sent = other->RelayOnce();
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(*sent, 1);
+  EXPECT_EQ(Redis({"XLEN", stream_}, redis_), 2);
 }
 
 TEST_F(BusTest, AnEventCommittedAfterALaterOneIsRelayedToo) {

@@ -67,6 +67,9 @@ ABSL_FLAG(int, bus_min_replicas, 0,
           "Redis replicas that must hold an event before its outbox row counts as sent");
 ABSL_FLAG(absl::Duration, bus_replica_wait, absl::Seconds(1),
           "how long the relay waits for --bus_min_replicas (WAIT) before sending again");
+ABSL_FLAG(absl::Duration, bus_relay_lease, absl::Seconds(30),
+          "the relay leader's session ends after this long idle, freeing leadership for another "
+          "replica (a frozen process); 0: never");
 ABSL_FLAG(std::string, redis_user, "", "Redis ACL user (with WUYE_REDIS_PASSWORD)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
@@ -199,6 +202,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   if (const char* pw = std::getenv("WUYE_REDIS_SENTINEL_PASSWORD")) c.redis.sentinel_password = pw;
   c.bus.min_replicas = absl::GetFlag(FLAGS_bus_min_replicas);
   c.bus.replica_wait = absl::GetFlag(FLAGS_bus_replica_wait);
+  c.bus.relay_lease = absl::GetFlag(FLAGS_bus_relay_lease);
   if (const char* pw = std::getenv("WUYE_REDIS_PASSWORD")) c.redis.password = pw;
   c.bus.retention = absl::GetFlag(FLAGS_bus_retention);
   c.bus.claim_idle = absl::GetFlag(FLAGS_bus_claim_idle);
@@ -274,6 +278,14 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   }
   if (c.bus.replica_wait < absl::Milliseconds(10)) {
     return absl::InvalidArgumentError("bus_replica_wait: must be >= 10ms");
+  }
+  // A working leader's session may be idle for a backoff (5 s at most) and one pass of Redis
+  // calls (connects and a command, 2 s each at most, and WAIT): a shorter lease would move
+  // leadership while nothing is wrong.
+  if (c.bus.relay_lease != absl::ZeroDuration() &&
+      c.bus.relay_lease < absl::Seconds(10) + c.bus.replica_wait) {
+    return absl::InvalidArgumentError(
+        "bus_relay_lease: must be 0 (no lease) or at least 10s + bus_replica_wait");
   }
   if (!c.redis.sentinels.empty() && c.redis.master.empty()) {
     return absl::InvalidArgumentError("redis_master: required with --redis_sentinels");

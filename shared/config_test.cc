@@ -129,4 +129,37 @@ TEST(ConfigDeathTest, PruningRetentionsAreReadAndBounded) {
       ::testing::ExitedWithCode(0), "");
 }
 
+// Issue 26 §4: the relay leader's lease is a setting; one shorter than a working leader's
+// longest idle time (a backoff and a pass of Redis calls) would move leadership for nothing.
+TEST(ConfigDeathTest, TheRelayLeaseIsReadAndBounded) {
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        LoadAndExit({"--bus_relay_lease=5s"});
+      },
+      ::testing::ExitedWithCode(3), "bus_relay_lease: must be 0 \\(no lease\\) or at least");
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        LoadAndExit({"--bus_relay_lease=12s", "--bus_replica_wait=3s"});
+      },
+      ::testing::ExitedWithCode(3), "at least 10s \\+ bus_replica_wait");
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        setenv("WUYE_BUS_RELAY_LEASE", "0s", 1);
+        std::vector<char*> argv = {const_cast<char*>("wuye-test")};
+        setenv("WUYE_PG_URL", "postgresql://nobody@127.0.0.1:1/none", 1);
+        auto config = LoadServiceConfig(1, argv.data(), "test", 50999);
+        std::_Exit(config.ok() && config->bus.relay_lease == absl::ZeroDuration() ? 0 : 3);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        LoadAndExit({"--bus_relay_lease=45s"});
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 }  // namespace wuye

@@ -86,6 +86,7 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& given) {
     relay_options.keep_keys = config->bus.keep_keys;
     relay_options.min_replicas = config->bus.min_replicas;
     relay_options.replica_wait = config->bus.replica_wait;
+    relay_options.lease = config->bus.relay_lease;
     // Under Sentinel an outage is mostly a failover, over in a few seconds: retry at least
     // every second (each retry asks the sentinels again) rather than backing off to 5 s.
     const absl::Duration redis_backoff =
