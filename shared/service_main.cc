@@ -92,6 +92,13 @@ int ServiceMain(int argc, char** argv, const ServiceSpec& given) {
     const absl::Duration redis_backoff =
         config->redis.sentinels.empty() ? relay_options.max_backoff : absl::Seconds(1);
     relay_options.max_backoff = redis_backoff;
+    if (!config->redis.sentinels.empty() && config->bus.min_replicas == 0) {
+      // Sentinel fails over to a replica, which lacks what the dead primary had not yet sent
+      // it: without WAIT, those events are gone (docs/operations.md, Redis under Sentinel).
+      LogWarn("bus.no_replica_wait")
+          .Str("why", "under Sentinel, events on a primary that dies before replicating are lost")
+          .Str("fix", "--bus_min_replicas=1");
+    }
     relay = std::make_unique<OutboxRelay>(config->db, config->redis, relay_options);
     relay->Start();
     if (!spec.consumes.empty() && spec.make_handler) {
