@@ -141,16 +141,18 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::strin
 namespace {
 
 // Where test ports are drawn from: below the kernel's ephemeral range, which outgoing
-// connections use. Not the kernel's own choice for port 0: on some kernels (Linux 6.18 here)
-// that is the same port nearly every time, so tests alongside each other were all handed it.
+// connections use, and below the fixed ports of the chaos and scale suites (20000–28000,
+// scripts/chaos.sh and scale.sh), which `make test` runs beside the tests. Not the kernel's
+// own choice for port 0: on some kernels (Linux 6.18 here) that is the same port nearly every
+// time, so tests running side by side were all handed it.
 std::pair<int, int> TestPortRange() {
   int low = 32768, high = 60999;
   if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
     if (std::fscanf(f, "%d %d", &low, &high) != 2) low = 32768;
     std::fclose(f);
   }
-  if (low > 17384) return {16384, low - 1};
-  return {high < 64000 ? high + 1 : 10000, 65000};
+  if (low >= 20000 || high < 10000) return {10000, 19999};
+  return {high < 64000 ? high + 1 : 10000, 65000};  // an odd range: above it
 }
 
 // A loopback socket bound to a free port drawn at random, and that port.
