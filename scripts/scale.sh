@@ -15,7 +15,8 @@
 # another; with more, each statement's buffers per call in the last month against the first,
 # from pg_stat_statements, which this suite's PostgreSQL loads), SCALE_ORDERS_WORKED_SHARE (0.1:
 # the share of work orders worked to completion; 1 for a history run, so that open orders do
-# not pile up as they would not in an estate). The figures go to .bench/scale-<time>.json too.
+# not pile up as they would not in an estate), SCALE_ELDER_SHARE (0.01: households with an
+# elder enrolled). The figures go to .bench/scale-<time>.json too.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -66,6 +67,7 @@ rc=0
   --dispatch="${addrs[dispatch]}" --billing="${addrs[billing]}" \
   --eldercare="${addrs[eldercare]:-}" --performance="${addrs[performance]:-}" \
   --months="${SCALE_MONTHS:-1}" --orders_worked_share="${SCALE_ORDERS_WORKED_SHARE:-0.1}" \
+  --elder_share="${SCALE_ELDER_SHARE:-0.01}" \
   --estates="${SCALE_ESTATES:-1000}" --units_per_estate="${SCALE_UNITS_PER_ESTATE:-300}" \
   --staff="${SCALE_STAFF:-5000}" --tickets_per_household="${SCALE_TICKETS_PER_HOUSEHOLD:-2}" \
   --concurrency="${SCALE_CONCURRENCY:-32}" --budget="${SCALE_BUDGET:-40m}" \
