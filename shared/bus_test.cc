@@ -266,11 +266,15 @@ TEST_F(BusTest, TheLeadersSessionHasKeepalivesAUserTimeoutAnIdleTransactionTimeo
 // (idle_session_timeout) ends it. Here the frozen one is a relay whose passes are not run.
 TEST_F(BusTest, AFrozenLeaderLosesItsLeaseAndAnotherRelaysInItsPlaceOnce) {
   OpenDb();
-  auto frozen = Relay(redis_, absl::Seconds(1));
-  auto other = Relay(redis_, absl::Seconds(1));
-  ASSERT_TRUE(frozen->RelayOnce().ok());  // the leader
-  Produce(1);
+  auto frozen = Relay(redis_, absl::Seconds(3));
+  auto other = Relay(redis_, absl::Seconds(3));
+  ASSERT_TRUE(other->SessionSetting("application_name").ok());  // connected, not leading
+  ASSERT_TRUE(frozen->RelayOnce().ok());                        // the leader
   auto sent = other->RelayOnce();
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(*sent, 0);
+  Produce(1);
+  sent = other->RelayOnce();
   ASSERT_TRUE(sent.ok()) << sent.status();
   EXPECT_EQ(*sent, 0);  // a follower sends nothing
   // The leader runs no pass now: once its lease has run out, the other leads and sends.

@@ -69,7 +69,7 @@ ABSL_FLAG(absl::Duration, bus_replica_wait, absl::Seconds(1),
           "how long the relay waits for --bus_min_replicas (WAIT) before sending again");
 ABSL_FLAG(absl::Duration, bus_relay_lease, absl::Seconds(30),
           "the relay leader's session ends after this long idle, freeing leadership for another "
-          "replica (a frozen process); 0: never");
+          "replica (a frozen process); 0: never; raised to what one relay pass may take");
 ABSL_FLAG(std::string, redis_user, "", "Redis ACL user (with WUYE_REDIS_PASSWORD)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
@@ -279,13 +279,30 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(int argc, char** argv, absl::str
   if (c.bus.replica_wait < absl::Milliseconds(10)) {
     return absl::InvalidArgumentError("bus_replica_wait: must be >= 10ms");
   }
-  // A working leader's session may be idle for a backoff (5 s at most) and one pass of Redis
-  // calls (connects and a command, 2 s each at most, and WAIT): a shorter lease would move
-  // leadership while nothing is wrong.
-  if (c.bus.relay_lease != absl::ZeroDuration() &&
-      c.bus.relay_lease < absl::Seconds(10) + c.bus.replica_wait) {
-    return absl::InvalidArgumentError(
-        "bus_relay_lease: must be 0 (no lease) or at least 10s + bus_replica_wait");
+  // A working leader's session may idle for a back-off (5 s; 1 s under Sentinel) and one
+  // pass of Redis calls: asking each sentinel (connect, AUTH, the primary's address) and
+  // connecting to the primary, then AUTH, ROLE and the pipeline, each command within its
+  // timeout (and WAIT's with --bus_min_replicas). A shorter lease would move leadership while
+  // nothing is wrong, so a shorter one is raised to that (and said). PostgreSQL takes at most
+  // 2^31 - 1 ms.
+  if (c.bus.relay_lease < absl::ZeroDuration() || c.bus.relay_lease > absl::Hours(24 * 24)) {
+    return absl::InvalidArgumentError("bus_relay_lease: must be 0 (no lease) to 576h");
+  }
+  if (c.bus.relay_lease != absl::ZeroDuration()) {
+    const int sentinels = static_cast<int>(c.redis.sentinels.size());
+    const absl::Duration command =
+        c.redis.command_timeout + (c.bus.min_replicas > 0 ? c.bus.replica_wait : absl::ZeroDuration());
+    const absl::Duration least =
+        (sentinels > 0 ? absl::Seconds(1) : absl::Seconds(5)) +
+        c.redis.connect_timeout * (1 + sentinels) + (c.redis.command_timeout * 2) * sentinels +
+        command * 3 + absl::Seconds(2);
+    if (c.bus.relay_lease < least) {
+      LogWarn("bus.relay_lease_raised")
+          .Str("asked", absl::FormatDuration(c.bus.relay_lease))
+          .Str("lease", absl::FormatDuration(least))
+          .Str("why", "a working leader may idle that long: a back-off and one pass of Redis calls");
+      c.bus.relay_lease = least;
+    }
   }
   if (!c.redis.sentinels.empty() && c.redis.master.empty()) {
     return absl::InvalidArgumentError("redis_master: required with --redis_sentinels");

@@ -24,6 +24,7 @@ struct BusConfig {
   int min_replicas = 0;                                  // Redis replicas an event must reach
   absl::Duration replica_wait = absl::Seconds(1);        // how long the relay waits for them
   absl::Duration relay_lease = absl::Seconds(30);        // the relay leader's idle session ends
+                                                         // (raised to what a pass may take)
   absl::Duration keep_sent = absl::Hours(24);            // sent outbox rows deleted past this age
   absl::Duration keep_keys = absl::Hours(24 * 30);       // request ids, inbox rows: the same
 };

@@ -1,7 +1,9 @@
 #include "shared/testing/test_env.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -152,7 +154,8 @@ std::pair<int, int> TestPortRange() {
     std::fclose(f);
   }
   if (low >= 20000 || high < 10000) return {10000, 19999};
-  return {high < 64000 ? high + 1 : 10000, 65000};  // an odd range: above it
+  if (high < 64000) return {high + 1, 65000};  // an odd range: above it
+  return {10000, 19999};                       // and if there is no room above, below it
 }
 
 // A loopback socket bound to a free port drawn at random, and that port.
@@ -160,14 +163,21 @@ std::pair<int, int> BoundSocket() {
   static const std::pair<int, int> range = TestPortRange();
   thread_local std::mt19937 gen{std::random_device{}()};
   std::uniform_int_distribution<int> pick(range.first, range.second);
-  for (;;) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+  for (int attempt = 0;; ++attempt) {
+    // Close-on-exec: a process forked meanwhile (a server started by a script) must not
+    // inherit it and so hold the port.
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      std::fprintf(stderr, "no socket for a free port: %s\n", std::strerror(errno));
+      return {-1, pick(gen)};
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     const int port = pick(gen);
     addr.sin_port = htons(static_cast<uint16_t>(port));
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return {fd, port};
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 || attempt == 1000)
+      return {fd, port};
     close(fd);
   }
 }
@@ -176,7 +186,7 @@ std::pair<int, int> BoundSocket() {
 
 int FreePort() {
   auto [fd, port] = BoundSocket();
-  close(fd);
+  if (fd >= 0) close(fd);
   return port;
 }
 
@@ -185,7 +195,7 @@ std::vector<int> DistinctFreePorts(int n) {
   for (int i = 0; i < n; ++i) held.push_back(BoundSocket());
   std::vector<int> ports;
   for (auto [fd, port] : held) {
-    close(fd);
+    if (fd >= 0) close(fd);
     ports.push_back(port);
   }
   return ports;
