@@ -2,7 +2,7 @@
 # `make scale`: one cell at a large group's size (tools/wuye_scale.cc, docs/scaling.md). It
 # starts a suite of its own (PostgreSQL, Redis and every service as SCALE_REPLICAS replicas,
 # in .scale/<time>/, on ports of its own: services at 22051.., PostgreSQL 25329, Redis
-# 27379), loads the group and plays a month of traffic compressed, then prints each phase's rate with one and with two
+# 27379, all moved up by 100s while another run holds them), loads the group and plays a month of traffic compressed, then prints each phase's rate with one and with two
 # replicas, p99, CPU and what bounded it, and each database's size per month of traffic.
 # Everything it started is stopped at the end; the state is removed unless the run failed.
 #
@@ -31,9 +31,27 @@ driver=$build/tools/wuye-scale
 state=$ROOT/.scale/$(date -u +%Y%m%dT%H%M%SZ)-$$
 mkdir -p -- "$state"
 export WUYE_STATE_DIR=$state
-export WUYE_PORT_OFFSET=${SCALE_PORT_OFFSET:--28000}
-export WUYE_PG_PORT=${SCALE_PG_PORT:-25329}
-export WUYE_REDIS_PORT=${SCALE_REDIS_PORT:-27379}
+# Another checkout's run (its `make test`: scale_small) may hold these ports: unless they were
+# given, move the whole suite up by 100 until every port of it is free, and say so (as
+# scripts/chaos.sh does; the two suites' ports stay apart).
+listening() { [[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]]; }
+shift_by=0
+if [[ -z "${SCALE_PORT_OFFSET:-}${SCALE_PG_PORT:-}${SCALE_REDIS_PORT:-}" ]] && command -v ss >/dev/null; then
+  for ((shift_by = 0; shift_by < 1000; shift_by += 100)); do
+    taken=""
+    for p in $((25329 + shift_by)) $((27379 + shift_by)) $((22080 + shift_by)) $((23080 + shift_by)) \
+        $(WUYE_PORT_OFFSET=$((shift_by - 28000)) WUYE_REPLICAS=${SCALE_REPLICAS:-2} \
+          scripts/services.sh list-replicas | cut -d' ' -f3,4); do
+      listening "$p" && { taken=$p; break; }
+    done
+    [[ -z "$taken" ]] && break
+  done
+  ((shift_by < 1000)) || die "no free set of ports for the scale suite"
+  ((shift_by == 0)) || say "the scale suite's ports are taken (by another run?); using them + $shift_by"
+fi
+export WUYE_PORT_OFFSET=${SCALE_PORT_OFFSET:-$((shift_by - 28000))}
+export WUYE_PG_PORT=${SCALE_PG_PORT:-$((25329 + shift_by))}
+export WUYE_REDIS_PORT=${SCALE_REDIS_PORT:-$((27379 + shift_by))}
 export WUYE_REPLICAS=${SCALE_REPLICAS:-2}
 # Each statement's buffers per call, month 1 against the last (tools/wuye_scale.cc).
 export WUYE_PG_STAT_STATEMENTS=1
