@@ -69,18 +69,10 @@ mkdir -p -- "$state"
 export WUYE_STATE_DIR=$state
 # Another checkout's chaos run (its `make test`) may hold these ports: unless they were
 # given, move the whole suite up by 100 until every port of it is free, and say so.
-listening() { [[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]]; }
 shift_by=0
-if [[ -z "${CHAOS_PORT_OFFSET:-}${CHAOS_PG_PORT:-}${CHAOS_REDIS_PORT:-}" ]] && command -v ss >/dev/null; then
-  for ((shift_by = 0; shift_by < 1000; shift_by += 100)); do
-    taken=""
-    for p in $((24329 + shift_by)) $((26379 + shift_by)) $((20080 + shift_by)) $((21080 + shift_by)) \
-        $(WUYE_PORT_OFFSET=$((shift_by - 30000)) scripts/services.sh list-replicas | cut -d' ' -f3,4); do
-      listening "$p" && { taken=$p; break; }
-    done
-    [[ -z "$taken" ]] && break
-  done
-  ((shift_by < 1000)) || die "no free set of ports for the chaos suite"
+if [[ -z "${CHAOS_PORT_OFFSET:-}${CHAOS_PG_PORT:-}${CHAOS_REDIS_PORT:-}" ]]; then
+  shift_by=$(scripts/suite-port-shift.sh 24329 26379 -30000) ||
+    die "no free set of ports for the chaos suite"
   ((shift_by == 0)) || say "the chaos suite's ports are taken (by another run?); using them + $shift_by"
 fi
 export WUYE_PORT_OFFSET=${CHAOS_PORT_OFFSET:-$((shift_by - 30000))}

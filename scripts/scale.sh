@@ -32,21 +32,12 @@ state=$ROOT/.scale/$(date -u +%Y%m%dT%H%M%SZ)-$$
 mkdir -p -- "$state"
 export WUYE_STATE_DIR=$state
 # Another checkout's run (its `make test`: scale_small) may hold these ports: unless they were
-# given, move the whole suite up by 100 until every port of it is free, and say so (as
-# scripts/chaos.sh does; the two suites' ports stay apart).
-listening() { [[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]]; }
+# given, move the whole suite up by 100 until every port of it is free, and say so (the
+# chaos suite's ports stay apart from these).
 shift_by=0
-if [[ -z "${SCALE_PORT_OFFSET:-}${SCALE_PG_PORT:-}${SCALE_REDIS_PORT:-}" ]] && command -v ss >/dev/null; then
-  for ((shift_by = 0; shift_by < 1000; shift_by += 100)); do
-    taken=""
-    for p in $((25329 + shift_by)) $((27379 + shift_by)) $((22080 + shift_by)) $((23080 + shift_by)) \
-        $(WUYE_PORT_OFFSET=$((shift_by - 28000)) WUYE_REPLICAS=${SCALE_REPLICAS:-2} \
-          scripts/services.sh list-replicas | cut -d' ' -f3,4); do
-      listening "$p" && { taken=$p; break; }
-    done
-    [[ -z "$taken" ]] && break
-  done
-  ((shift_by < 1000)) || die "no free set of ports for the scale suite"
+if [[ -z "${SCALE_PORT_OFFSET:-}${SCALE_PG_PORT:-}${SCALE_REDIS_PORT:-}" ]]; then
+  shift_by=$(WUYE_REPLICAS=${SCALE_REPLICAS:-2} scripts/suite-port-shift.sh 25329 27379 -28000) ||
+    die "no free set of ports for the scale suite"
   ((shift_by == 0)) || say "the scale suite's ports are taken (by another run?); using them + $shift_by"
 fi
 export WUYE_PORT_OFFSET=${SCALE_PORT_OFFSET:-$((shift_by - 28000))}
