@@ -2,11 +2,13 @@
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
+#include "services/directory/calendar_watch.h"
 #include "services/directory/consumers.h"
 #include "services/directory/directory_service.h"
 #include "shared/phone_key.h"
 #include "shared/service_main.h"
 #include "shared/status.h"
+#include "shared/worker.h"
 
 ABSL_FLAG(std::string, phone_key_file, "",
           "file holding intake's HMAC key for phone-number hashes, which keys the hash of a "
@@ -26,5 +28,17 @@ int main(int argc, char** argv) {
        },
        .consumes = {wuye::StreamOf("counter")},
        .make_handler =
-           [](wuye::ServiceParts& parts) { return wuye::directory::MakeHandler(parts.db); }});
+           [](wuye::ServiceParts& parts) { return wuye::directory::MakeHandler(parts.db); },
+       .make_workers =
+           [](wuye::ServiceParts& p) {
+             // Next year's working calendar: gauges hourly, a warning a day from 45 days
+             // before the year while a group has none (calendar_watch.h).
+             auto watch = std::make_shared<wuye::directory::NextYearCalendarWatch>(p.db);
+             const wuye::Clock* clock = &p.clock;
+             std::vector<std::unique_ptr<wuye::PeriodicWorker>> workers;
+             workers.push_back(std::make_unique<wuye::PeriodicWorker>(
+                 "directory_calendar_watch", absl::Hours(1),
+                 [watch, clock] { return watch->Tick(clock->Now()); }));
+             return workers;
+           }});
 }
