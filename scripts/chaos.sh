@@ -3,7 +3,8 @@
 # service replicas with SIGKILL, restarts Redis and restarts PostgreSQL; then the driver
 # checks that nothing accepted was lost or applied twice, that the ledger balances and that
 # every durable timer that fell due fired exactly once: dispatch's SLA warnings, breaches,
-# escalations and retry of waiting orders, intake's overdue consultations, billing's run and
+# escalations and retry of waiting orders, intake's overdue consultations and the due-soon
+# and overdue timers of its 12345 orders' and complaints' replies, billing's run and
 # collection close, duty's acknowledgement escalations, handovers, daily logs, desk gaps and
 # notifications (to a local gateway in the driver), eldercare's settlement of care days and
 # the counter's patrol check (tools/wuye_chaos.cc says how each is made to fall due).

@@ -13,7 +13,11 @@
 // an emergency repair (dispatch's SLA warning and breach and its escalations, durable timers)
 // and a consultation due at once (intake's overdue timer; with --duty, the task duty raises
 // of it, whose acknowledgement window the run sets to a minute, escalates: duty's timer),
-// and a lock repair nobody there can do (dispatch keeps the order WAITING and escalates it).
+// a lock repair nobody there can do (dispatch keeps the order WAITING and escalates it), a
+// complaint that came in 57 minutes ago, whose written reply the group's settings make due
+// an hour (elapsed) after it came in, and a 12345 order imported through intake's csv port,
+// received now and due, as the city gives it, in three minutes (intake's due-soon warning
+// of each, at once, and its overdue, three minutes later: durable timers).
 // Half-way, a billing run of the timers' estate starts (billing's run executor, a durable
 // job): it must finish with one monthly bill per unit; and a locksmith comes on shift there:
 // dispatch's retry of waiting orders must assign each lock repair once. A second run, of
@@ -443,6 +447,23 @@ void Setup(Suite& s, const std::string& secret, const std::string& run, absl::Du
         },
         budget);
     Must(st, "UpdateSlaPolicy");
+    // A complaint's written reply is due an hour after it came in, counted elapsed: the
+    // least window intake takes (1..2160 hours), and a clock that runs at any hour
+    // (RunTimerFlow's complaints came in almost that hour ago). The flows raise no other
+    // complaint.
+    {
+      itk::UpdateCallbackSettingsRequest set;
+      set.set_request_id("chaos-intake-settings-" + run);
+      set.mutable_settings()->set_complaint_reply_hours(1);
+      set.mutable_settings()->set_complaint_reply_clock(common::SLA_CLOCK_ELAPSED);
+      set.mutable_update_mask()->add_paths("complaint_reply_hours");
+      set.mutable_update_mask()->add_paths("complaint_reply_clock");
+      itk::CallbackSettings out;
+      Must(Call(
+               s.admin, [&](auto* c) { return s.intake->UpdateCallbackSettings(c, set, &out); },
+               budget),
+           "UpdateCallbackSettings (intake)");
+    }
     // Duty's task of an overdue consultation goes to the team lead on duty (one is, here);
     // not acknowledged within a minute, to the supervisor, a minute later to the estate
     // manager.
@@ -800,6 +821,8 @@ grpc::Status RecordSickbedDay(const Suite& s, const std::string& request_id,
 struct SideResult {
   bool resident = false, enrolled = false, visited = false, care_day = false;  // eldercare
   bool consultation = false, emergency = false, waiting = false;                // timers
+  bool hotline = false, complaint = false;  // intake's deadline timers, due by intake_due
+  absl::Time intake_due = absl::InfinitePast();
   std::string failed_step;
 };
 
@@ -945,19 +968,35 @@ SideResult SetupCalendar(Suite& s, const std::string& run, absl::Duration budget
   return r;
 }
 
+// How long after RunTimerFlow makes them intake's deadline timers of a 12345 order and of a
+// complaint's written reply are due. Intake looks for both every minute on each replica:
+// the due-soon warning fires at the first look (its time has come already), the overdue at
+// the first look past the due time. Three minutes leave the warning a few looks before
+// its deadline (one looked at only after it is not due: the overdue says it all).
+constexpr absl::Duration kIntakeDueIn = absl::Minutes(3);
+
 // In the timers' estate: a consultation left unanswered (due at once: intake publishes it
 // overdue, once), an emergency repair nobody accepts (dispatch warns at 80 % of its
-// one-minute SLA, breaches it, escalates each minute: each once), and a lock repair nobody
+// one-minute SLA, breaches it, escalates each minute: each once), a lock repair nobody
 // there can do (dispatch keeps it WAITING and escalates it; once a locksmith comes on shift
-// half-way, its retry of waiting orders assigns it: once).
+// half-way, its retry of waiting orders assigns it: once), a complaint nobody answers and a
+// 12345 order nobody replies to (intake publishes each due soon and overdue: each once).
+// The complaint came in 57 minutes ago (CreateTicket takes a received_time up to 7 days
+// back): its reply, an hour elapsed (Setup), is due in three minutes, its warning (a third
+// of the window before) at once. The order, imported as the city's csv file gives it, was
+// received now and is due in three minutes (a due_time the city gave): its warning, a
+// working day before its due time but never before its receipt, at once.
 SideResult RunTimerFlow(const Suite& s, const std::string& run, int i, absl::Duration budget) {
   SideResult r;
   const std::string rid = absl::StrCat("chaos-", run, "-", i, "-timer-");
   const std::string unit = s.timer_units[i % s.timer_units.size()];
-  enum Kind { kConsultation, kEmergency, kWaiting };
-  for (Kind kind : {kConsultation, kEmergency, kWaiting}) {
+  enum Kind { kConsultation, kEmergency, kWaiting, kComplaint };
+  for (Kind kind : {kConsultation, kEmergency, kWaiting, kComplaint}) {
     const bool emergency = kind == kEmergency;
-    const char* name = kind == kConsultation ? "consultation" : emergency ? "emergency" : "lock";
+    const char* name = kind == kConsultation ? "consultation"
+                       : emergency           ? "emergency"
+                       : kind == kWaiting    ? "lock"
+                                             : "complaint";
     itk::CreateTicketRequest req;
     req.set_request_id(rid + name);
     itk::Ticket* t = req.mutable_ticket();
@@ -974,6 +1013,12 @@ SideResult RunTimerFlow(const Suite& s, const std::string& run, int i, absl::Dur
       t->set_summary(absl::StrCat("Chaos burst pipe ", i));
       t->set_category(common::WORK_CATEGORY_PLUMBING);
       t->set_priority(common::PRIORITY_EMERGENCY);
+    } else if (kind == kComplaint) {
+      t->set_kind(common::TICKET_KIND_COMPLAINT);
+      t->set_summary(absl::StrCat("Chaos complaint ", i));
+      const absl::Time received = absl::Now() - (absl::Hours(1) - kIntakeDueIn);
+      *t->mutable_received_time() = wuye::ToProtoTime(received);
+      r.intake_due = std::max(r.intake_due, received + absl::Hours(1));
     } else {
       t->set_kind(common::TICKET_KIND_CONSULTATION);
       t->set_summary(absl::StrCat("Chaos question ", i));
@@ -993,8 +1038,40 @@ SideResult RunTimerFlow(const Suite& s, const std::string& run, int i, absl::Dur
                                    st.error_message());
       return r;
     }
-    (kind == kConsultation ? r.consultation : emergency ? r.emergency : r.waiting) = true;
+    (kind == kConsultation ? r.consultation
+     : emergency           ? r.emergency
+     : kind == kWaiting    ? r.waiting
+                           : r.complaint) = true;
   }
+  // The 12345 order: one line of the city's csv file (taken again with the same request_id,
+  // or as the same order number, it changes nothing).
+  const absl::Time received = absl::Now(), due = received + kIntakeDueIn;
+  itk::ImportHotlineOrdersRequest req;
+  req.set_request_id(rid + "hotline");
+  req.set_format("csv");
+  req.set_city("chaos");
+  req.set_content(absl::StrCat(
+      "order_number,received_time,due_time,estate,unit_id,category,content\r\n", "chaos-", run, "-",
+      i, ",", absl::FormatTime(absl::RFC3339_sec, received, absl::UTCTimeZone()), ",",
+      absl::FormatTime(absl::RFC3339_sec, due, absl::UTCTimeZone()), ",", s.timer_estate_id, ",",
+      unit, ",Chaos,Chaos hotline complaint ", i, "\r\n"));
+  itk::ImportHotlineOrdersResponse imported;
+  grpc::Status st = Call(
+      s.agent, [&](auto* c) { return s.intake->ImportHotlineOrders(c, req, &imported); }, budget);
+  if (st.ok() && (imported.lines_size() != 1 ||
+                  imported.lines(0).outcome() == itk::HotlineLineResult::OUTCOME_REFUSED)) {
+    st = grpc::Status(grpc::FAILED_PRECONDITION,
+                      imported.lines_size() == 1
+                          ? absl::StrCat("refused on ", imported.lines(0).field(), ": ",
+                                         imported.lines(0).reason())
+                          : absl::StrCat(imported.lines_size(), " lines"));
+  }
+  if (!st.ok()) {
+    r.failed_step = absl::StrCat("ImportHotlineOrders: ", st.error_code(), " ", st.error_message());
+    return r;
+  }
+  r.hotline = true;
+  r.intake_due = std::max(r.intake_due, due);
   return r;
 }
 
@@ -1044,14 +1121,17 @@ struct Holdings {
   int64_t consultations = 0, overdue_events = 0, overdue_subjects = 0;
   int64_t emergencies = 0, emergencies_distinct = 0, emergencies_settled = 0;
   int64_t waiting = 0, waiting_distinct = 0, waiting_assigned = 0;  // lock repairs
+  // The 12345 orders and complaints there, whose deadlines are intake's timers.
+  int64_t hotline_orders = 0, complaints = 0;
   int64_t timers_due = 0, timers_once = 0, timers_twice = 0, timers_missing = 0;
   // The same by kind of timer (the sums above are theirs).
   struct Tally {
     int64_t due = 0, once = 0, twice = 0, missing = 0;
+    int64_t skipped = 0;  // warnings whose deadline came first: not due
   };
   std::map<std::string, Tally> timer_kinds;
   int64_t notifications_resent = 0;  // a delivery again with its Idempotency-Key
-  int64_t warnings_skipped = 0;  // breached before its warning's tick: none due
+  int64_t warnings_skipped = 0;      // breached (overdue) before its warning's tick: none due
   // The billing run: its state (3 done), units, and the monthly bills it issued.
   int64_t run_state = 0, run_units = 0, run_bills = 0, run_bills_distinct = 0;
   // Duty: the tasks of the overdue consultations, and those whose escalation is overdue.
@@ -1183,6 +1263,64 @@ std::vector<ev::Event> OutboxEvents(pqxx::nontransaction& tx, const std::string&
     out.push_back(std::move(e));
   }
   return out;
+}
+
+// Intake's deadline timers of the group: each 12345 order's reply due soon and overdue, each
+// complaint's written reply due soon and overdue (RunTimerFlow), counted from intake's
+// outbox (the events, kept a day) and the tickets' rows (the times, and whether each was
+// published). A timer fell due when its event was published, or its time passed 90 s ago
+// (intake looks every minute) with the answer still owed. A warning marked published
+// without its event was looked at only after its deadline: not due (the overdue says it).
+void CountIntakeDeadlines(Holdings& h, pqxx::nontransaction& tx, const std::string& group) {
+  struct Timer {
+    const char* kind;
+    const char* event;
+    const char* at;         // its time on the ticket's row
+    const char* published;  // marked when it was looked at
+    const char* owed;       // a ticket of the timer whose answer is still owed
+    bool warning;
+  };
+  static constexpr Timer kTimers[] = {
+      {"hotline_due_soon", "intake.hotline.due_soon", "hotline_warn_at",
+       "hotline_due_soon_published", "hotline_order IS NOT NULL AND hotline_replied_at IS NULL",
+       true},
+      {"hotline_overdue", "intake.hotline.overdue", "external_due_at", "hotline_overdue_published",
+       "hotline_order IS NOT NULL AND hotline_replied_at IS NULL", false},
+      {"complaint_reply_due_soon", "intake.complaint.reply_due_soon", "reply_warn_at",
+       "reply_due_soon_published", "reply_due_at IS NOT NULL AND reply_given_at IS NULL", true},
+      {"complaint_reply_overdue", "intake.complaint.reply_overdue", "reply_due_at",
+       "reply_overdue_published", "reply_due_at IS NOT NULL AND reply_given_at IS NULL", false},
+  };
+  std::map<std::pair<std::string, std::string>, int> fired;  // (event, ticket) → events
+  for (const ev::Event& e :
+       OutboxEvents(tx, group,
+                    "'intake.hotline.due_soon', 'intake.hotline.overdue', "
+                    "'intake.complaint.reply_due_soon', 'intake.complaint.reply_overdue'")) {
+    ++fired[{e.type(), e.subject()}];
+  }
+  for (const Timer& timer : kTimers) {
+    for (const auto& row : tx.exec_params(
+             absl::StrCat("SELECT id::text, ", timer.published,
+                          " FROM tickets WHERE group_id = $1 AND (", timer.published, " OR (",
+                          timer.owed, " AND ", timer.at, " <= now() - interval '90 seconds'))"),
+             group)) {
+      auto it = fired.find({timer.event, row[0].as<std::string>()});
+      const int n = it == fired.end() ? 0 : it->second;
+      if (it != fired.end()) fired.erase(it);
+      if (timer.warning && n == 0 && row[1].as<bool>()) {
+        ++h.timer_kinds[timer.kind].skipped;
+        ++h.warnings_skipped;
+        continue;
+      }
+      TallyTimer(h, timer.kind, n);
+    }
+  }
+  // An event of a ticket none of whose timers fell due: fired beside the one owed.
+  for (const Timer& timer : kTimers) {
+    for (const auto& [key, n] : fired) {
+      if (key.first == timer.event) Extra(h, timer.kind, n);
+    }
+  }
 }
 
 // The timers beside the flows' own: eldercare's settlement of care days, the counter's
@@ -1428,6 +1566,13 @@ absl::StatusOr<Holdings> Read(const std::string& admin, const Suite& s) {
                             group, s.timer_estate_id)) {
           consultations.push_back(row[0].as<std::string>());
         }
+        auto made = tx.exec_params1(
+            "SELECT count(*) FILTER (WHERE hotline_order IS NOT NULL), count(*) FILTER (WHERE "
+            "reply_due_at IS NOT NULL) FROM tickets WHERE group_id = $1 AND estate_id = $2",
+            group, s.timer_estate_id);
+        h.hotline_orders = made[0].as<int64_t>();
+        h.complaints = made[1].as<int64_t>();
+        CountIntakeDeadlines(h, tx, group);
         // Each overdue consultation's event, as intake's outbox holds it (kept a day).
         for (const auto& row : tx.exec(
                  "SELECT envelope FROM wuye_outbox WHERE type = 'intake.consultation.overdue'")) {
@@ -1669,7 +1814,8 @@ int main(int argc, char** argv) {
     if (n++ == 0) first = r.failed_step;
   }
   int64_t elder_residents = 0, enrolled = 0, visited = 0, care_days = 0;
-  int64_t consultations = 0, emergencies = 0, waiting = 0;
+  int64_t consultations = 0, emergencies = 0, waiting = 0, hotlines = 0, complaints = 0;
+  absl::Time intake_due = absl::InfinitePast();  // the last of intake's deadline timers
   for (const auto* side : {&elder_results, &timer_results, &calendar_results}) {
     for (const SideResult& r : *side) {
       elder_residents += r.resident;
@@ -1679,6 +1825,9 @@ int main(int argc, char** argv) {
       consultations += r.consultation;
       emergencies += r.emergency;
       waiting += r.waiting;
+      hotlines += r.hotline;
+      complaints += r.complaint;
+      intake_due = std::max(intake_due, r.intake_due);
       if (r.failed_step.empty()) continue;
       auto& [n, first] = failures[r.failed_step.substr(0, r.failed_step.find(':'))];
       if (n++ == 0) first = r.failed_step;
@@ -1711,11 +1860,22 @@ int main(int argc, char** argv) {
   }
   if (s.eldercare) later_expected["settlement"] = calendar_results[0].care_day ? 1 : 0;
   if (s.counter) later_expected["patrol_check"] = s.renovation_id.empty() ? 0 : 1;
+  // Intake's deadline timers: each order's and each complaint's warning (unless its deadline
+  // came first) and overdue.
+  later_expected["hotline_due_soon"] = later_expected["hotline_overdue"] = hotlines;
+  later_expected["complaint_reply_due_soon"] = later_expected["complaint_reply_overdue"] =
+      complaints;
   // The slow timers fall due five minutes after they were armed (a look every five minutes,
   // the least handover window): the drain waits that long, and a minute more.
   absl::Duration drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   if (slow && s.slow_armed_at != absl::InfinitePast()) {
     drain_timeout = std::max(drain_timeout, s.slow_armed_at + absl::Minutes(6) - drain_start);
+  }
+  // Intake's overdue timers fall due three minutes after they were armed, at the latest when
+  // the flows' first half ends; the drain waits for the first look past each and a minute
+  // more.
+  if (intake_due != absl::InfinitePast()) {
+    drain_timeout = std::max(drain_timeout, intake_due + absl::Minutes(2) - drain_start);
   }
   Holdings h;
   auto settled = [&] {
@@ -1728,6 +1888,7 @@ int main(int argc, char** argv) {
     if (h.residents < residents || h.elders < enrolled || h.visits < visited ||
         h.care_days < care_days || h.elder_bills_distinct < h.elder_charges ||
         h.consultations < consultations || h.overdue_subjects < h.consultations ||
+        h.hotline_orders < hotlines || h.complaints < complaints ||
         h.emergencies_distinct < emergencies || h.emergencies_settled < h.emergencies ||
         h.waiting_distinct < waiting || (s.locksmith_on_shift && h.waiting_assigned < h.waiting) ||
         (s.duty && (h.duty_tasks < h.consultations || h.duty_late > 0)) ||
@@ -1737,8 +1898,9 @@ int main(int argc, char** argv) {
     // The later timers: each fell due as many times as the run armed it, and none is owed.
     for (const auto& [kind, expected] : later_expected) {
       auto it = h.timer_kinds.find(kind);
-      if (it == h.timer_kinds.end() ? expected > 0
-                                    : it->second.due < expected || it->second.missing > 0) {
+      if (it == h.timer_kinds.end()
+              ? expected > 0
+              : it->second.due + it->second.skipped < expected || it->second.missing > 0) {
         return false;
       }
     }
@@ -1765,7 +1927,9 @@ int main(int argc, char** argv) {
       std::max<int64_t>(0, h.elder_charges - h.elder_bills_distinct) +
       std::max<int64_t>(0, consultations - h.consultations) +
       std::max<int64_t>(0, emergencies - h.emergencies_distinct) +
-      std::max<int64_t>(0, waiting - h.waiting_distinct) + h.timers_missing;
+      std::max<int64_t>(0, waiting - h.waiting_distinct) +
+      std::max<int64_t>(0, hotlines - h.hotline_orders) +
+      std::max<int64_t>(0, complaints - h.complaints) + h.timers_missing;
   const int64_t twice =
       (h.tickets - std::min(h.tickets, accepted)) + (h.orders - h.orders_distinct) +
       (h.charges - h.charges_distinct) + (h.payments - h.payments_distinct) +
@@ -1775,7 +1939,8 @@ int main(int argc, char** argv) {
       (h.elder_bills - h.elder_bills_distinct) +
       std::max<int64_t>(0, h.consultations - consultations) +
       (h.emergencies - h.emergencies_distinct) + (h.waiting - h.waiting_distinct) +
-      h.timers_twice;
+      std::max<int64_t>(0, h.hotline_orders - hotlines) +
+      std::max<int64_t>(0, h.complaints - complaints) + h.timers_twice;
   std::printf("\nchaos: %d flows in %.1f s\n", flows, flow_seconds);
   std::printf("  %-34s %lld\n", "flows accepted (ticket created)",
               static_cast<long long>(accepted));
@@ -1811,6 +1976,8 @@ int main(int argc, char** argv) {
                 static_cast<long long>(h.overdue_events), static_cast<long long>(h.emergencies));
     std::printf("  %-34s %lld waited for a locksmith, %lld assigned by the retry\n", "",
                 static_cast<long long>(h.waiting), static_cast<long long>(h.waiting_assigned));
+    std::printf("  %-34s %lld 12345 orders, %lld complaints (reply deadlines)\n", "",
+                static_cast<long long>(h.hotline_orders), static_cast<long long>(h.complaints));
     if (!s.billing_run_id.empty()) {
       std::printf("  %-34s %s, %lld units, %lld monthly bills (%lld units)\n",
                   "billing run of the timers' estate", h.run_state == 3 ? "done" : "NOT done",
@@ -1821,14 +1988,15 @@ int main(int argc, char** argv) {
       std::printf("  %-34s %lld tasks of them, %lld escalations\n", "duty holds",
                   static_cast<long long>(h.duty_tasks), static_cast<long long>(h.duty_escalations));
     }
-    std::printf(
-        "  %-34s %lld due, %lld fired once, %lld extra firings, %lld never fired%s\n",
-        "durable timers", static_cast<long long>(h.timers_due),
-        static_cast<long long>(h.timers_once), static_cast<long long>(h.timers_twice),
-        static_cast<long long>(h.timers_missing),
-        h.warnings_skipped > 0
-            ? absl::StrFormat(" (%d warnings not due: breached first)", h.warnings_skipped).c_str()
-            : "");
+    std::printf("  %-34s %lld due, %lld fired once, %lld extra firings, %lld never fired%s\n",
+                "durable timers", static_cast<long long>(h.timers_due),
+                static_cast<long long>(h.timers_once), static_cast<long long>(h.timers_twice),
+                static_cast<long long>(h.timers_missing),
+                h.warnings_skipped > 0
+                    ? absl::StrFormat(" (%d warnings not due: their deadline came first)",
+                                      h.warnings_skipped)
+                          .c_str()
+                    : "");
   }
   if (!h.timer_kinds.empty()) {
     // Three kinds a line: "kind due/once/extra/never".
