@@ -168,7 +168,8 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
     }
     EXPECT_EQ(st.at("t06-second-complaint"), "reopened");  // the unsatisfied callback
     // Issue 27 §3: the city's 12345 order imported through the port as a ticket, due on the
-    // estate's working calendar with the reason shown, replied to in time, exported once.
+    // estate's working calendar with the reason shown, replied to and exported once — on
+    // time by the export that delivered it to the platform.
     EXPECT_FALSE(s.hotline.ticket_id.empty());
     EXPECT_NE(s.hotline.due_reason.find("个工作日"), std::string::npos) << s.hotline.due_reason;
     EXPECT_TRUE(s.hotline.replied);

@@ -111,8 +111,9 @@ struct DaySummary {
   // ("csv"), its due time on the estate's working calendar and why, the reply sent back.
   struct HotlineFigures {
     std::string order_number, ticket_id, due_reason;
-    bool replied = false, on_time = false;
-    int exported = 0;  // replies in the export file
+    bool replied = false;
+    bool on_time = false;  // the export delivered it to the platform by the due time
+    int exported = 0;      // replies in the export file
   } hotline;
   // Performance's findings of the sunny hotline's unrecorded calls (000_…, 二.5): deducted
   // (a resident's number: −20 for the office and the agents on duty) or to review.

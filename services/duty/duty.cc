@@ -515,15 +515,19 @@ absl::Status CardBlocked(Reading& out, const ev::Event& e, const ev::CardBlocked
 
 // Issue 27 §3: a city's 12345 order (政务服务便民热线) reaches the person on duty when it
 // arrives (the supervisor: a complaint the city rates the company on), when its reply is due
-// soon (the team lead) and when it is overdue (the supervisor and the estate manager); the
-// reply sent back to the hotline closes them. Once per order and kind; ids, the place and
-// the city's order number only (never the caller, the number nor the complaint's text).
+// soon (the team lead) and when it is overdue (the supervisor and the estate manager); a
+// reply delivered to the city's platform (exported or posted: "intake.hotline.delivered")
+// closes them — a reply only recorded closes nothing, and a due-soon or overdue task of an
+// order whose reply is recorded but not delivered says so (答复未报送). Once per order and
+// kind; ids, the place and the city's order number only (never the caller, the number nor
+// the complaint's text).
 absl::Status HotlineOrder(Reading& out, const ev::Event& e, const ev::HotlineOrderEvent& p) {
   if (p.ticket_id().empty()) return absl::OkStatus();
   std::string estate = EstateOf(e, p.estate_id());
   std::string ref = RefOf("hotline", p.ticket_id());
   std::string rating_ref = RefOf("hotline_rating", p.ticket_id());
-  if (e.type() == "intake.hotline.replied") {
+  if (e.type() == "intake.hotline.replied") return absl::OkStatus();
+  if (e.type() == "intake.hotline.delivered") {
     out.close_refs.push_back(ref);
     out.close_refs.push_back(rating_ref);
     return absl::OkStatus();
@@ -552,7 +556,14 @@ absl::Status HotlineOrder(Reading& out, const ev::Event& e, const ev::HotlineOrd
   ev::TaskKind kind = e.type() == "intake.hotline.received"   ? ev::TASK_KIND_HOTLINE_ORDER
                       : e.type() == "intake.hotline.due_soon" ? ev::TASK_KIND_HOTLINE_DUE_SOON
                                                               : ev::TASK_KIND_HOTLINE_OVERDUE;
+  size_t first = out.raise.size();
   RaiseOnce(e, kind, estate, ref, where, absl::StrCat(e.type(), "/", p.ticket_id()), out);
+  if (kind != ev::TASK_KIND_HOTLINE_ORDER && p.has_replied_at()) {
+    for (size_t i = first; i < out.raise.size(); ++i) {
+      out.raise[i].subject_words = "reply recorded, not delivered to the platform (答复未报送)";
+      out.raise[i].title = TitleOf(kind, PlaceOf(where), out.raise[i].subject_words);
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -635,7 +646,7 @@ const TaskRouter& Readers() {
         .On<ev::CardBlocked>("counter.card.blocked", &CardBlocked)
         .On<ev::HotlineOrderEvent>(
             {"intake.hotline.received", "intake.hotline.due_soon", "intake.hotline.overdue",
-             "intake.hotline.replied", "intake.hotline.rated"},
+             "intake.hotline.replied", "intake.hotline.delivered", "intake.hotline.rated"},
             &HotlineOrder)
         .On<ev::ComplaintReplyEvent>({"intake.complaint.reply_due_soon",
                                       "intake.complaint.reply_overdue",

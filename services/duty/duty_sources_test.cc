@@ -598,8 +598,8 @@ TEST_F(DutySourcesTest, ItReadsThePerformanceAndBillingStreams) {
 // Issue 27 §3: a city's 12345 order reaches the supervisor when it arrives, the team lead
 // when its reply is due soon, the supervisor and the estate manager when it is overdue;
 // each once (a redelivery, or the same event republished, raises nothing more), and the
-// reply sent back to the hotline closes them all. The task names the place, never the
-// caller nor the complaint (the event carries neither).
+// reply delivered to the city's platform closes them all (a reply only recorded does not). The task
+// names the place, never the caller nor the complaint (the event carries neither).
 TEST_F(DutySourcesTest, A12345OrderReachesThePersonOnDutyOnceAndItsReplyClosesIt) {
   // A supervisor on duty too (the fixture has none: a supervisor's task would go up a level).
   Shift(Staff({ev::STAFF_ROLE_SUPERVISOR}), kStart - absl::Hours(8), kStart + absl::Hours(16));
@@ -632,7 +632,13 @@ TEST_F(DutySourcesTest, A12345OrderReachesThePersonOnDutyOnceAndItsReplyClosesIt
   for (const auto& t : overdue) roles.insert(t.role());
   EXPECT_EQ(roles, (std::set<int>{ev::STAFF_ROLE_SUPERVISOR, ev::STAFF_ROLE_ESTATE_MANAGER}));
 
+  // A reply recorded closes nothing (issue 27 §3: it counts once it reached the city's
+  // platform); its delivery closes them all.
   ASSERT_TRUE(Deliver("intake.hotline.replied", h).ok());
+  for (const auto& t : Tasks(ev::TASK_KIND_HOTLINE_DUE_SOON)) {
+    EXPECT_NE(t.state(), ev::TASK_STATE_DONE);
+  }
+  ASSERT_TRUE(Deliver("intake.hotline.delivered", h).ok());
   for (ev::TaskKind kind : {ev::TASK_KIND_HOTLINE_ORDER, ev::TASK_KIND_HOTLINE_DUE_SOON,
                             ev::TASK_KIND_HOTLINE_OVERDUE}) {
     for (const auto& t : Tasks(kind)) EXPECT_EQ(t.state(), ev::TASK_STATE_DONE) << kind;
@@ -690,7 +696,7 @@ TEST_F(DutySourcesTest, AComplaintReplyDueReachesTheSupervisorOnDutyOnceAndTheRe
 // Issue 27 §3: a 12345 order the government's callback rated unsatisfied (政府回访不满意)
 // reaches the supervisor on duty once per callback (a redelivery or a republished event
 // raises nothing more); the title names the city's order number, never the caller; the
-// next reply sent back to the hotline closes it. 002_… 2.3.5: "解决不满意的问题" — someone
+// next reply delivered to the city's platform closes it. 002_… 2.3.5: "解决不满意的问题" — someone
 // has to take the dissatisfaction up.
 TEST_F(DutySourcesTest, A12345OrderRatedUnsatisfiedReachesTheSupervisorOnceAndTheReplyClosesIt) {
   Shift(Staff({ev::STAFF_ROLE_SUPERVISOR}), kStart - absl::Hours(8), kStart + absl::Hours(16));
@@ -717,7 +723,7 @@ TEST_F(DutySourcesTest, A12345OrderRatedUnsatisfiedReachesTheSupervisorOnceAndTh
   EXPECT_EQ(tasks[0].subject_ref(), absl::StrCat("hotline_rating/", h.ticket_id()));
   EXPECT_NE(tasks[0].state(), ev::TASK_STATE_DONE);
 
-  ASSERT_TRUE(Deliver("intake.hotline.replied", h).ok());
+  ASSERT_TRUE(Deliver("intake.hotline.delivered", h).ok());
   tasks = Tasks(ev::TASK_KIND_HOTLINE_ATTENTION);
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_EQ(tasks[0].state(), ev::TASK_STATE_DONE);

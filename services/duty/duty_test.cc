@@ -516,8 +516,9 @@ TEST(Desk, DutyPhone) {
 }
 
 // Issue 27 §3: the 12345 hotline's events, read: a task per kind and role, keyed by the
-// event's type and the ticket (once per order), the reply closing them.
-TEST(Events, A12345OrderIsRaisedOncePerKindAndClosedByItsReply) {
+// event's type and the ticket (once per order), the reply's delivery to the city's platform
+// closing them — not the reply recorded (issue 27 §3; the seeds are silent on 12345).
+TEST(Events, A12345OrderIsRaisedOncePerKindAndClosedByItsReplysDelivery) {
   ev::HotlineOrderEvent p;
   p.set_ticket_id("t1");
   p.set_estate_id("e1");
@@ -538,7 +539,15 @@ TEST(Events, A12345OrderIsRaisedOncePerKindAndClosedByItsReply) {
             (std::vector<ev::StaffRole>{ev::STAFF_ROLE_SUPERVISOR, ev::STAFF_ROLE_ESTATE_MANAGER}));
   r = ReadEvent(EventOf("intake.hotline.replied", p));
   EXPECT_TRUE(r->raise.empty());
+  EXPECT_TRUE(r->close_refs.empty());
+  r = ReadEvent(EventOf("intake.hotline.delivered", p));
+  EXPECT_TRUE(r->raise.empty());
   EXPECT_EQ(r->close_refs, (std::vector<std::string>{"hotline/t1", "hotline_rating/t1"}));
+  // Due soon with a reply recorded, not delivered: the task says so.
+  p.mutable_replied_at()->set_seconds(1000);
+  r = ReadEvent(EventOf("intake.hotline.due_soon", p));
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_NE(r->raise[0].title.find("答复未报送"), std::string::npos) << r->raise[0].title;
   EXPECT_EQ(ReadEvent(EventOf("intake.hotline.received", ev::RenovationApplied())).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -604,7 +613,7 @@ TEST(Events, A12345OrderRatedUnsatisfiedIsTheSupervisorsTaskClosedByTheNextReply
   r = ReadEvent(EventOf("intake.hotline.rated", p));
   EXPECT_TRUE(r->raise.empty());
   EXPECT_EQ(r->close_refs, (std::vector<std::string>{"hotline_rating/t1"}));
-  r = ReadEvent(EventOf("intake.hotline.replied", p));
+  r = ReadEvent(EventOf("intake.hotline.delivered", p));
   EXPECT_EQ(r->close_refs, (std::vector<std::string>{"hotline/t1", "hotline_rating/t1"}));
 }
 

@@ -116,10 +116,11 @@ class Consumer {
     return absl::OkStatus();
   }
 
-  // The deadlines a change of calendar or zone re-times: the unreplied 12345 orders counted
-  // in working days and the complaints waiting for their written reply of the group (or the
-  // estate), locked, each with the progress its clock kept at the last change (migration
-  // 011), from which it is settled step by step; none yet: from receipt.
+  // The deadlines a change of calendar or zone re-times: the 12345 orders counted in working
+  // days no reply of which was delivered yet (issue 27 §3) and the complaints waiting for
+  // their written reply of the group (or the estate), locked, each with the progress its
+  // clock kept at the last change (migration 011), from which it is settled step by step;
+  // none yet: from receipt.
   struct Waiting {
     std::vector<v1::Ticket> orders, replies;
     std::map<std::string, SlaProgress> kept;

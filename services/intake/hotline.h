@@ -19,6 +19,12 @@ inline constexpr int kDefaultHotlineDueSoonDays = 1;
 // clock running a little ahead): up to this it is taken and recorded as received now;
 // further ahead the line is refused (received_time, "must not be in the future").
 inline constexpr absl::Duration kHotlineClockSkew = absl::Minutes(5);
+// CallbackSettings.hotline_reply_backdate_hours (issue 27 §3): a reply's stated reply_time at
+// most this long before the moment it is recorded, so that a desk replying late cannot date
+// its reply back into time. The seeds are silent on 12345: 24 hours is a reading
+// (docs/api/intake.md).
+inline constexpr int kDefaultHotlineReplyBackdateHours = 24;
+inline constexpr int kMaxHotlineReplyBackdateHours = 720;
 
 // reason: WorkCalendar::Explain, or the hotline's own due time; warn:
 // intake.hotline.due_soon from here (never before `received`).

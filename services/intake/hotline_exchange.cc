@@ -574,9 +574,10 @@ std::string IntakeServiceImpl::ExchangeOne(const HotlineEndpointRow& row, absl::
       HotlineHttpAnswer a = hotline_http_.Post(base + "/replies", token, IdempotencyKeyOf(ids),
                                                format->FormatReplies(rows));
       if (!a.ok()) return absl::StrCat("replies: ", a.Reason());
-      // Marked even when the endpoint changed meanwhile: the platform has them.
+      // Marked even when the endpoint changed meanwhile: the platform has them. The accepted
+      // post is their delivery (issue 27 §3).
       absl::Status marked = db_.Transact([&](pqxx::work& tx) -> absl::Status {
-        store_.MarkHotlineRepliesExported(tx, row.group_id, ids, now);
+        DeliverHotlineReplies(tx, rc, ids);
         return absl::OkStatus();
       });
       if (!marked.ok()) return "replies: not marked exported";

@@ -9,6 +9,7 @@
 // log line, a refusal or an error.
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -293,6 +294,17 @@ grpc::Status IntakeServiceImpl::RecordHotlineReply(Ctx* ctx,
           WUYE_RETURN_IF_ERROR(rc.RequireEstate(found->estate_id()));
           v1::Ticket t = *std::move(found);
           if (!IsHotlineOrder(t)) return NotAnOrder();
+          // Issue 27 §3: a desk replying late cannot date its reply back into time — at most
+          // the group's hours before now (the seeds are silent; 24 h a reading). On time is
+          // judged by the delivery anyway; this keeps the stated time, sent to the city, true.
+          const int backdate =
+              store_.GetCallbackSettings(tx, rc.caller.group_id).hotline_reply_backdate_hours();
+          if (at < rc.now - absl::Hours(backdate)) {
+            return FieldError("reply_time",
+                              absl::StrCat("at most ", backdate,
+                                           " hours before now "
+                                           "(CallbackSettings.hotline_reply_backdate_hours)"));
+          }
           if (at < FromProtoTime(t.hotline().hotline_received_time())) {
             return FieldError("reply_time", "not before the hotline received the order");
           }
@@ -310,15 +322,14 @@ grpc::Status IntakeServiceImpl::RecordHotlineReply(Ctx* ctx,
           r.set_reply(req->reply());
           r.set_replied_by(rc.caller.subject);
           *r.mutable_reply_time() = ToProtoTime(at);
-          r.set_on_time(at <= FromProtoTime(t.external_due_time()));
+          // On time is its delivery's (DeliverHotlineReplies): not yet.
+          r.set_on_time(false);
           store_.InsertHotlineReply(tx, rc.caller.group_id, r);
           if (!t.hotline().has_reply_time()) {
-            // The first reply is the one the deadline is judged by; it stops the timers.
+            // The timers run on until a reply reaches the city's platform.
             store_.MarkHotlineReplied(tx, rc.caller.group_id, t.id(), at);
             *t.mutable_hotline()->mutable_reply_time() = r.reply_time();
-            flow_.Note(tx, t,
-                       Change(rc, r.on_time() ? "12345 reply recorded, in time"
-                                              : "12345 reply recorded, after the due time"));
+            flow_.Note(tx, t, Change(rc, "12345 reply recorded, not yet delivered"));
           }
           ev::HotlineOrderEvent e = OrderEvent(t);
           *e.mutable_replied_at() = r.reply_time();
@@ -350,14 +361,51 @@ grpc::Status IntakeServiceImpl::ExportHotlineReplies(Ctx* ctx,
             rows.push_back(
                 {r.order_number(), FromProtoTime(r.reply_time()), r.replied_by(), r.reply()});
             ids.push_back(r.id());
-            *r.mutable_export_time() = ToProtoTime(rc.now);
             *resp->add_replies() = std::move(r);
           }
-          store_.MarkHotlineRepliesExported(tx, rc.caller.group_id, ids, rc.now);
+          // The file is the delivery (issue 27 §3): on time by now.
+          absl::flat_hash_map<std::string, IntakeStore::DeliveredReply> marked;
+          for (auto& d : DeliverHotlineReplies(tx, rc, ids)) marked[d.id] = std::move(d);
+          for (auto& r : *resp->mutable_replies()) {
+            const IntakeStore::DeliveredReply& d = marked[r.id()];
+            *r.mutable_export_time() = ToProtoTime(d.exported_at);
+            r.set_on_time(d.on_time);
+          }
           resp->set_content(format->FormatReplies(rows));
           return absl::OkStatus();
         });
       });
+}
+
+std::vector<IntakeStore::DeliveredReply> IntakeServiceImpl::DeliverHotlineReplies(
+    pqxx::work& tx, const RequestContext& rc, const std::vector<std::string>& ids) {
+  std::vector<IntakeStore::DeliveredReply> marked =
+      store_.MarkHotlineRepliesExported(tx, rc.caller.group_id, ids, rc.now);
+  std::set<std::string> orders;  // in id order: the tickets locked in one order
+  for (const auto& d : marked) orders.insert(d.ticket_id);
+  for (const std::string& id : orders) {
+    auto found = store_.GetTicket(tx, rc.caller.group_id, id, true);
+    if (!found) continue;
+    v1::Ticket t = *std::move(found);
+    const v1::HotlineOrder& h = t.hotline();
+    if (!h.has_delivery_time() || rc.now < FromProtoTime(h.delivery_time())) {
+      // The first delivery (or an earlier one) is the one the deadline is judged by; it
+      // stops the timers.
+      store_.MarkHotlineDelivered(tx, rc.caller.group_id, t.id(), rc.now);
+      *t.mutable_hotline()->mutable_delivery_time() = ToProtoTime(rc.now);
+      const bool on_time = rc.now <= FromProtoTime(t.external_due_time());
+      flow_.Note(tx, t,
+                 Change(rc, on_time ? "12345 reply delivered to the city's platform, in time"
+                                    : "12345 reply delivered to the city's platform, after the "
+                                      "due time"));
+    }
+    ev::HotlineOrderEvent e = OrderEvent(t);
+    *e.mutable_replied_at() = h.reply_time();
+    *e.mutable_delivered_at() = ToProtoTime(rc.now);
+    outbox_.Append(tx, {"intake.hotline.delivered", t.group_id(), t.estate_id(), t.id(), 0, &e},
+                   rc.now, rc.trace_id);
+  }
+  return marked;
 }
 
 grpc::Status IntakeServiceImpl::ImportHotlineCallbacks(Ctx* ctx,
@@ -482,6 +530,7 @@ grpc::Status IntakeServiceImpl::GetHotlineReport(Ctx* ctx, const v1::GetHotlineR
       resp->set_replied(m.replied);
       resp->set_replied_on_time(m.replied_on_time);
       resp->set_overdue_unreplied(m.overdue_unreplied);
+      resp->set_replied_undelivered(m.replied_undelivered);
       int callbacks = m.satisfied + m.basically_satisfied + m.unsatisfied;
       resp->set_callbacks(callbacks);
       resp->set_satisfied(m.satisfied);

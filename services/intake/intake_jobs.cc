@@ -30,23 +30,25 @@ const sql::Statement kMark =
     statements.Add("in_consultation_overdue_mark",
                    "UPDATE tickets SET overdue_published = true WHERE group_id = $1 AND id = $2");
 
-// Across groups, the 12345 orders without a reply whose warn time (due time) has come and
-// that were not published yet, locked so that replicas take different ones.
-const sql::Statement kHotlineDueSoon = statements.Add(
-    "in_hotline_due_soon",
-    "SELECT id::text, group_id::text, estate_id::text, body FROM tickets "
-    "WHERE hotline_order IS NOT NULL AND hotline_replied_at IS NULL AND NOT "
-    "hotline_due_soon_published AND hotline_warn_at <= " WUYE_SQL_TIME(
-        "$1") " ORDER BY hotline_warn_at LIMIT $2 FOR UPDATE SKIP LOCKED");
+// Across groups, the 12345 orders no reply of which reached the city's platform yet (issue
+// 27 §3: a reply recorded but not exported or posted still needs action) whose warn time
+// (due time) has come and that were not published yet, locked so that replicas take
+// different ones.
+const sql::Statement kHotlineDueSoon =
+    statements.Add("in_hotline_due_soon",
+                   "SELECT id::text, group_id::text, estate_id::text, body FROM tickets "
+                   "WHERE hotline_order IS NOT NULL AND hotline_delivered_at IS NULL AND NOT "
+                   "hotline_due_soon_published AND hotline_warn_at <= " WUYE_SQL_TIME(
+                       "$1") " ORDER BY hotline_warn_at LIMIT $2 FOR UPDATE SKIP LOCKED");
 const sql::Statement kHotlineDueSoonMark = statements.Add(
     "in_hotline_due_soon_mark",
     "UPDATE tickets SET hotline_due_soon_published = true WHERE group_id = $1 AND id = $2");
-const sql::Statement kHotlineOverdue = statements.Add(
-    "in_hotline_overdue",
-    "SELECT id::text, group_id::text, estate_id::text, body FROM tickets "
-    "WHERE hotline_order IS NOT NULL AND hotline_replied_at IS NULL AND NOT "
-    "hotline_overdue_published AND external_due_at < " WUYE_SQL_TIME(
-        "$1") " ORDER BY external_due_at LIMIT $2 FOR UPDATE SKIP LOCKED");
+const sql::Statement kHotlineOverdue =
+    statements.Add("in_hotline_overdue",
+                   "SELECT id::text, group_id::text, estate_id::text, body FROM tickets "
+                   "WHERE hotline_order IS NOT NULL AND hotline_delivered_at IS NULL AND NOT "
+                   "hotline_overdue_published AND external_due_at < " WUYE_SQL_TIME(
+                       "$1") " ORDER BY external_due_at LIMIT $2 FOR UPDATE SKIP LOCKED");
 const sql::Statement kHotlineOverdueMark = statements.Add(
     "in_hotline_overdue_mark",
     "UPDATE tickets SET hotline_overdue_published = true WHERE group_id = $1 AND id = $2");
@@ -117,6 +119,8 @@ std::unique_ptr<google::protobuf::Message> HotlinePayload(const std::string& id,
   p->set_order_number(t.hotline().order_number());
   *p->mutable_hotline_received_at() = t.hotline().hotline_received_time();
   *p->mutable_due_at() = t.external_due_time();
+  // A reply recorded but not yet delivered: when (the duty desk's words say so).
+  if (t.hotline().has_reply_time()) *p->mutable_replied_at() = t.hotline().reply_time();
   return p;
 }
 

@@ -5,7 +5,8 @@
 // desk's team lead. Durable: the due time and whether it was published are the ticket's
 // row; replicas share the due rows with FOR UPDATE SKIP LOCKED, so each fires once.
 //
-// The 12345 timers (issue 27 §3): a 12345 order not replied to is published once as
+// The 12345 timers (issue 27 §3): a 12345 order no reply of which reached the city's
+// platform (none recorded, or recorded and not exported nor posted) is published once as
 // "intake.hotline.due_soon" from its warn time (--hotline_due_soon_working_days working
 // days before its due time) and once as "intake.hotline.overdue" past its due time, both
 // for the person on duty (duty's consumer). Durable and shared the same way.
@@ -33,7 +34,7 @@ class IntakeJobs {
   // Publishes up to `batch` 12345 orders due soon at `now` (one already past its due time
   // is left to HotlinesOverdue); returns how many were published.
   absl::StatusOr<int> HotlinesDueSoon(absl::Time now, int batch = 200);
-  // Publishes up to `batch` 12345 orders past their due time without a reply.
+  // Publishes up to `batch` 12345 orders past their due time with no reply delivered.
   absl::StatusOr<int> HotlinesOverdue(absl::Time now, int batch = 200);
   // Publishes up to `batch` complaints whose reply is due soon at `now` (one already past
   // its due time is left to RepliesOverdue); returns how many were published.

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "services/intake/complaint_reply.h"
+#include "services/intake/hotline.h"
 #include "services/intake/ticket.h"
 #include "shared/field_mask.h"
 #include "shared/ids.h"
@@ -570,11 +571,15 @@ grpc::Status IntakeServiceImpl::UpdateCallbackSettings(Ctx* ctx,
         WUYE_RETURN_IF_ERROR(CheckUpdateMask(
             req->update_mask(), v1::CallbackSettings::descriptor(),
             {"new_staff_days", "new_contract_days", "new_item_days", "complaint_reply_hours",
-             "complaint_reply_clock"}));
-        // A whole replacement from a client that predates the complaint reply's fields
-        // leaves them 0: the defaults then (a mask naming them takes them as given).
+             "complaint_reply_clock", "hotline_reply_backdate_hours"}));
+        // A whole replacement from a client that predates the complaint reply's and the 12345
+        // reply's fields leaves them 0: the defaults then (a mask naming them takes them as
+        // given).
         v1::CallbackSettings whole = req->settings();
         FillComplaintReplyDefaults(whole);
+        if (whole.hotline_reply_backdate_hours() == 0) {
+          whole.set_hotline_reply_backdate_hours(kDefaultHotlineReplyBackdateHours);
+        }
         if (req->update_mask().paths().empty()) {
           WUYE_RETURN_IF_ERROR(CheckCallbackSettings(whole, "settings"));
         }

@@ -128,6 +128,12 @@ class IntakeServiceImpl final : public v1::IntakeService::Service {
   // (locked), reopening it when unsatisfied, with "intake.hotline.rated".
   absl::Status RecordHotlineRating(pqxx::work& tx, v1::Ticket& t, const HotlineCallbackLine& c,
                                    ChangeContext change);
+  // hotline_service.cc: replies that reached the city's platform at rc.now (exported, or
+  // the HTTP exchange's post accepted): marked exported, each order's delivery time kept
+  // (the earliest; a history entry the first time) and "intake.hotline.delivered" once per
+  // order. Returns the replies as marked.
+  std::vector<IntakeStore::DeliveredReply> DeliverHotlineReplies(
+      pqxx::work& tx, const RequestContext& rc, const std::vector<std::string>& ids);
   // A simple state change by the owner or a supervisor (answer, close, cancel).
   grpc::Status Step(Ctx* ctx, const char* method, const std::string& request_id,
                     const google::protobuf::Message& req, const std::string& id, absl::Status input,

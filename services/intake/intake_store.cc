@@ -663,7 +663,8 @@ namespace {
 const sql::Statement kSettingsGet =
     statements.Add("in_settings_get",
                    "SELECT new_staff_days, new_contract_days, new_item_days, "
-                   "complaint_reply_hours, complaint_reply_clock FROM callback_settings "
+                   "complaint_reply_hours, complaint_reply_clock, hotline_reply_backdate_hours "
+                   "FROM callback_settings "
                    "WHERE group_id = $1");
 }  // namespace
 
@@ -676,26 +677,28 @@ v1::CallbackSettings IntakeStore::GetCallbackSettings(pqxx::work& tx, const std:
   s.set_new_item_days(res[0][2].as<int>());
   s.set_complaint_reply_hours(res[0][3].as<int>());
   s.set_complaint_reply_clock(static_cast<wuye::common::v1::SlaClock>(res[0][4].as<int>()));
+  s.set_hotline_reply_backdate_hours(res[0][5].as<int>());
   return s;
 }
 
 namespace {
 const sql::Statement kSettingsPut = statements.Add("in_settings_put",
     "INSERT INTO callback_settings (group_id, new_staff_days, new_contract_days, "
-    "new_item_days, updated_at, complaint_reply_hours, complaint_reply_clock) "
-    "VALUES ($1, $2, $3, $4, " WUYE_SQL_TIME("$5") ", $6, $7) "
+    "new_item_days, updated_at, complaint_reply_hours, complaint_reply_clock, "
+    "hotline_reply_backdate_hours) VALUES ($1, $2, $3, $4, " WUYE_SQL_TIME("$5") ", $6, $7, $8) "
     "ON CONFLICT (group_id) "
     "DO UPDATE SET new_staff_days = EXCLUDED.new_staff_days, new_contract_days = "
     "EXCLUDED.new_contract_days, new_item_days = EXCLUDED.new_item_days, updated_at = "
     "EXCLUDED.updated_at, complaint_reply_hours = EXCLUDED.complaint_reply_hours, "
-    "complaint_reply_clock = EXCLUDED.complaint_reply_clock");
+    "complaint_reply_clock = EXCLUDED.complaint_reply_clock, hotline_reply_backdate_hours = "
+    "EXCLUDED.hotline_reply_backdate_hours");
 }  // namespace
 
 void IntakeStore::PutCallbackSettings(pqxx::work& tx, const std::string& group,
                                       const v1::CallbackSettings& s, absl::Time now) {
   tx.exec_prepared(kSettingsPut, group, s.new_staff_days(), s.new_contract_days(),
                    s.new_item_days(), sql::Micros(now), s.complaint_reply_hours(),
-                   static_cast<int>(s.complaint_reply_clock()));
+                   static_cast<int>(s.complaint_reply_clock()), s.hotline_reply_backdate_hours());
 }
 
 namespace {
@@ -829,7 +832,7 @@ const sql::Statement kHotlineOpen = statements.Add(
     "in_hotline_open",
     "SELECT id::text, hotline_spent_us, " WUYE_SQL_MICROS("hotline_settled_at") " FROM tickets "
     "WHERE group_id = $1 AND ($2 = '' OR estate_id::text = $2) "
-    "AND hotline_order IS NOT NULL AND hotline_replied_at IS NULL ORDER BY id FOR UPDATE");
+    "AND hotline_order IS NOT NULL AND hotline_delivered_at IS NULL ORDER BY id FOR UPDATE");
 const sql::Statement kHotlineRetime = statements.Add(
     "in_hotline_retime",
     "UPDATE tickets SET external_due_at = " WUYE_SQL_TIME("$3") ", hotline_warn_at = " WUYE_SQL_TIME(
@@ -840,6 +843,12 @@ const sql::Statement kHotlineRetime = statements.Add(
 const sql::Statement kHotlineReplied = statements.Add(
     "in_hotline_replied",
     "UPDATE tickets SET hotline_replied_at = COALESCE(hotline_replied_at, " WUYE_SQL_TIME(
+        "$3") ") WHERE group_id = $1 AND id = $2");
+// LEAST skips a NULL: the first delivery, or an earlier one (a file exported while the HTTP
+// exchange's post of the same reply was under way).
+const sql::Statement kHotlineDelivered = statements.Add(
+    "in_hotline_delivered",
+    "UPDATE tickets SET hotline_delivered_at = LEAST(hotline_delivered_at, " WUYE_SQL_TIME(
         "$3") ") WHERE group_id = $1 AND id = $2");
 const sql::Statement kHotlineReplyInsert = statements.Add(
     "in_hotline_reply_insert",
@@ -854,8 +863,11 @@ const sql::Statement kHotlineUnexported = statements.Add(
     "ORDER BY replied_at, id LIMIT $3 FOR UPDATE");
 const sql::Statement kHotlineExported = statements.Add(
     "in_hotline_exported",
-    "UPDATE hotline_replies SET exported_at = " WUYE_SQL_TIME("$3") " WHERE group_id = $1 AND "
-    "id = ANY($2::uuid[])");
+    "UPDATE hotline_replies r SET exported_at = LEAST(r.exported_at, " WUYE_SQL_TIME("$3") "), "
+    "on_time = LEAST(r.exported_at, " WUYE_SQL_TIME("$3") ") <= t.external_due_at FROM tickets t "
+    "WHERE r.group_id = $1 AND r.id = ANY($2::uuid[]) AND t.group_id = r.group_id AND "
+    "t.id = r.ticket_id RETURNING r.id::text, r.ticket_id::text, " WUYE_SQL_MICROS(
+        "r.exported_at") ", r.on_time");
 const sql::Statement kHotlineResult = statements.Add(
     "in_hotline_result",
     "UPDATE tickets SET hotline_result = $3, hotline_callback_at = " WUYE_SQL_TIME("$4") " WHERE "
@@ -863,11 +875,12 @@ const sql::Statement kHotlineResult = statements.Add(
 const sql::Statement kHotlineMonth = statements.Add(
     "in_hotline_month",
     "SELECT count(*), count(hotline_replied_at), "
-    "count(*) FILTER (WHERE hotline_replied_at <= external_due_at), "
+    "count(*) FILTER (WHERE hotline_delivered_at <= external_due_at), "
     "count(*) FILTER (WHERE hotline_replied_at IS NULL AND external_due_at < " WUYE_SQL_TIME(
         "$4") "), "
     "count(*) FILTER (WHERE hotline_result = 1), count(*) FILTER (WHERE hotline_result = 2), "
-    "count(*) FILTER (WHERE hotline_result = 3) "
+    "count(*) FILTER (WHERE hotline_result = 3), "
+    "count(*) FILTER (WHERE hotline_replied_at IS NOT NULL AND hotline_delivered_at IS NULL) "
     "FROM tickets WHERE group_id = $1 AND estate_id = $2 AND hotline_month = $3");
 }  // namespace
 
@@ -948,10 +961,19 @@ std::vector<v1::HotlineReply> IntakeStore::UnexportedHotlineReplies(pqxx::work& 
   return out;
 }
 
-void IntakeStore::MarkHotlineRepliesExported(pqxx::work& tx, const std::string& group,
-                                             const std::vector<std::string>& ids, absl::Time at) {
-  if (ids.empty()) return;
-  tx.exec_prepared(kHotlineExported, group, PgArray(ids), sql::Micros(at));
+void IntakeStore::MarkHotlineDelivered(pqxx::work& tx, const std::string& group,
+                                       const std::string& id, absl::Time at) {
+  tx.exec_prepared(kHotlineDelivered, group, id, sql::Micros(at));
+}
+
+std::vector<IntakeStore::DeliveredReply> IntakeStore::MarkHotlineRepliesExported(
+    pqxx::work& tx, const std::string& group, const std::vector<std::string>& ids, absl::Time at) {
+  std::vector<DeliveredReply> out;
+  if (ids.empty()) return out;
+  for (const auto& row : tx.exec_prepared(kHotlineExported, group, PgArray(ids), sql::Micros(at))) {
+    out.push_back({sql::Text(row[0]), sql::Text(row[1]), sql::TimeOf(row[2]), row[3].as<bool>()});
+  }
+  return out;
 }
 
 void IntakeStore::SetHotlineResult(pqxx::work& tx, const std::string& group, const std::string& id,
@@ -971,6 +993,7 @@ HotlineMonthRows IntakeStore::HotlineMonth(pqxx::work& tx, const std::string& gr
   out.satisfied = row[4].as<int>();
   out.basically_satisfied = row[5].as<int>();
   out.unsatisfied = row[6].as<int>();
+  out.replied_undelivered = row[7].as<int>();
   return out;
 }
 

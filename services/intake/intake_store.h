@@ -140,6 +140,7 @@ struct HotlineColumns {
 // An estate-month of 12345 orders (GetHotlineReport).
 struct HotlineMonthRows {
   int orders = 0, replied = 0, replied_on_time = 0, overdue_unreplied = 0;
+  int replied_undelivered = 0;
   int satisfied = 0, basically_satisfied = 0, unsatisfied = 0;
 };
 
@@ -263,8 +264,8 @@ class IntakeStore {
   std::optional<std::string> HotlineTicketId(pqxx::work& tx, const std::string& group,
                                              const std::string& city,
                                              const std::string& order_number);
-  // Keeps the first reply's time; stops the order's timers.
-  // The unreplied 12345 orders of the group (estate_id "": all its estates), locked.
+  // The 12345 orders of the group (estate_id "": all its estates) no reply of which was
+  // delivered yet, locked.
   std::vector<OpenDeadline> OpenHotlineOrders(pqxx::work& tx, const std::string& group,
                                               const std::string& estate_id);
   // An order's new due and warning times and its clock's progress settled at the change; a
@@ -273,16 +274,29 @@ class IntakeStore {
   void RetimeHotline(pqxx::work& tx, const std::string& group, const std::string& id,
                      absl::Time due, absl::Time warn, const SlaProgress& progress,
                      bool rearm_due_soon, bool rearm_overdue);
+  // Keeps the first reply's time.
   void MarkHotlineReplied(pqxx::work& tx, const std::string& group, const std::string& id,
                           absl::Time at);
+  // Keeps the earliest time a reply of the order reached the city's platform; stops the
+  // order's timers.
+  void MarkHotlineDelivered(pqxx::work& tx, const std::string& group, const std::string& id,
+                            absl::Time at);
   void InsertHotlineReply(pqxx::work& tx, const std::string& group, const v1::HotlineReply& r);
   // Up to `limit` replies of the city not exported yet, of the estates `caller` works at,
   // oldest first, locked (another estate's backlog never fills an estate desk's page).
   std::vector<v1::HotlineReply> UnexportedHotlineReplies(pqxx::work& tx, const std::string& group,
                                                          const std::string& city, int limit,
                                                          const Caller& caller);
-  void MarkHotlineRepliesExported(pqxx::work& tx, const std::string& group,
-                                  const std::vector<std::string>& ids, absl::Time at);
+  // Replies that reached the city's platform at `at` (exported or posted), each keeping the
+  // earliest such time, on time when that is by its order's due time.
+  struct DeliveredReply {
+    std::string id, ticket_id;
+    absl::Time exported_at;
+    bool on_time = false;
+  };
+  std::vector<DeliveredReply> MarkHotlineRepliesExported(pqxx::work& tx, const std::string& group,
+                                                         const std::vector<std::string>& ids,
+                                                         absl::Time at);
   // Records the government's callback result of a ticket.
   void SetHotlineResult(pqxx::work& tx, const std::string& group, const std::string& id,
                         int result, absl::Time at);

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "services/intake/hotline.h"
 #include "shared/basis_points.h"
 #include "shared/crypto.h"
 #include "shared/ids.h"
@@ -355,6 +356,7 @@ v1::CallbackSettings DefaultCallbackSettings() {
   s.set_new_contract_days(30);
   s.set_new_item_days(90);
   FillComplaintReplyDefaults(s);
+  s.set_hotline_reply_backdate_hours(kDefaultHotlineReplyBackdateHours);
   return s;
 }
 
@@ -366,6 +368,10 @@ absl::Status CheckCallbackSettings(const v1::CallbackSettings& s, absl::string_v
   WUYE_RETURN_IF_ERROR(days(s.new_staff_days(), "new_staff_days"));
   WUYE_RETURN_IF_ERROR(days(s.new_contract_days(), "new_contract_days"));
   WUYE_RETURN_IF_ERROR(days(s.new_item_days(), "new_item_days"));
+  if (s.hotline_reply_backdate_hours() < 1 ||
+      s.hotline_reply_backdate_hours() > kMaxHotlineReplyBackdateHours) {
+    return FieldError(Field(field, "hotline_reply_backdate_hours"), "1..720 hours");
+  }
   return CheckComplaintReplySettings(s, field);
 }
 

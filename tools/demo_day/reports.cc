@@ -402,8 +402,9 @@ void DaySummary::Print(std::ostream& out) const {
     if (!hotline.order_number.empty()) {
       out << "  12345 government hotline: order " << hotline.order_number << ", "
           << hotline.due_reason << "; "
-          << (hotline.replied ? (hotline.on_time ? "replied in time" : "replied late")
-                              : "not replied")
+          << (hotline.replied
+                  ? (hotline.on_time ? "replied and delivered in time" : "replied, delivered late")
+                  : "not replied")
           << ", " << hotline.exported << " reply exported to the platform\n";
     }
     for (const auto& c : call_findings) {

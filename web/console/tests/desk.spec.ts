@@ -247,6 +247,9 @@ test("a 12345 order from the city's platform shows its reply deadline on the wor
   await expect(page.getByTestId("hotline-reply-error")).toContainText("必填");
   await field(page, "hotline-reply-text").fill("已安排电工当日修复楼道灯，并向住户致歉。");
   await page.getByTestId("hotline-reply-confirm").click();
-  await expect(page.getByTestId("hotline-on-time")).toHaveText("按时");
+  // Recorded, not yet exported to the city's platform: not on time yet (issue 27 §3: on time
+  // is judged by delivery).
+  await expect(page.getByTestId("hotline-undelivered")).toHaveText("答复未报送");
+  await expect(page.getByTestId("hotline-on-time")).toHaveCount(0);
   await expect(page.getByTestId("hotline-reply")).toHaveCount(0);
 });

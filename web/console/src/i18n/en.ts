@@ -189,6 +189,8 @@ const en: Shape<typeof zh> = {
       onTime: "on time",
       late: "late",
       notReplied: "Not replied to the hotline",
+      undelivered: "not yet delivered to the platform",
+      delivered: "Delivered to the platform",
       government: "The government's callback",
       result: { SATISFIED: "satisfied", BASICALLY_SATISFIED: "basically satisfied", UNSATISFIED: "unsatisfied" },
       reply: "Reply to 12345",

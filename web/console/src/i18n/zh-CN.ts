@@ -185,6 +185,8 @@ export default {
       onTime: "按时",
       late: "超时",
       notReplied: "未答复热线",
+      undelivered: "答复未报送",
+      delivered: "报送平台时间",
       government: "政府回访",
       result: { SATISFIED: "满意", BASICALLY_SATISFIED: "基本满意", UNSATISFIED: "不满意" },
       reply: "答复 12345",
