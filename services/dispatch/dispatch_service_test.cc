@@ -1845,6 +1845,36 @@ TEST_F(SlaCalendarTest, APauseWithTheResidentsAgreementStopsTheClockAndKeepsItsH
   EXPECT_EQ(Reason(done), "NOT_PAUSABLE");
 }
 
+// Issue 27 §2 ("pausing cannot hide misses"): the events the rest of the suite reads carry
+// the SLA met as if never paused and the time paused, not only the figure counting pauses.
+TEST_F(SlaCalendarTest, TheEventsCarryTheSlaMetWithoutPausesAndTheTimePaused) {
+  pb::WorkOrder o = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  std::string worker = o.workers(0).staff_id();
+  ASSERT_TRUE(Accept(o.id(), worker, &o).ok());
+  clock_.Advance(absl::Hours(2));
+  pb::WorkOrder out;
+  ASSERT_TRUE(Pause(o.id(), Tech(worker), &out).ok());
+  clock_.Advance(absl::Hours(30));
+  ASSERT_TRUE(Resume(o.id(), Agent(), &out).ok());
+  clock_.Advance(absl::Hours(20));
+  ASSERT_TRUE(Progress(o.id(), worker, pb::PROGRESS_STEP_ON_SITE, &out).ok());
+  ASSERT_TRUE(Progress(o.id(), worker, pb::PROGRESS_STEP_WORK_DONE, &out).ok());
+  ASSERT_TRUE(out.sla_met());
+  ASSERT_FALSE(out.sla_met_unpaused());
+  auto paused = Events("dispatch.work_order.paused");
+  auto resumed = Events("dispatch.work_order.resumed");
+  auto done = Events("dispatch.work_order.work_done");
+  ASSERT_EQ(paused.size(), 1u);
+  ASSERT_EQ(resumed.size(), 1u);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(FromProtoDuration(Payload(paused[0]).paused_time()), absl::ZeroDuration());
+  EXPECT_EQ(FromProtoDuration(Payload(resumed[0]).paused_time()), absl::Hours(30));
+  ev::WorkOrderChanged e = Payload(done[0]);
+  EXPECT_TRUE(e.sla_met());
+  EXPECT_FALSE(e.sla_met_unpaused());  // 52 h of a 24 h window as if never paused
+  EXPECT_EQ(FromProtoDuration(e.paused_time()), absl::Hours(30));
+}
+
 // Issue 27 §2 ("a pause needs the resident's agreement recorded or a supervisor's
 // approval"): without agreement the pause is requested and the clock runs; an approval
 // stops it from the approval; a refusal leaves it running. Team leads and supervisors decide.

@@ -1136,6 +1136,17 @@ std::string EventType(const std::string& what) {
   return absl::StrCat("dispatch.work_order.", what);
 }
 
+absl::Duration PausedTime(const pb::WorkOrder& o, absl::Time at) {
+  absl::Duration total;
+  for (const pb::Pause& p : o.pauses()) {
+    if (!p.has_paused_at()) continue;  // requested, refused or withdrawn: the clock never stopped
+    absl::Time from = FromProtoTime(p.paused_at());
+    absl::Time to = p.has_resumed_at() ? std::min(FromProtoTime(p.resumed_at()), at) : at;
+    if (to > from) total += to - from;
+  }
+  return total;
+}
+
 ev::WorkOrderChanged ToEvent(const pb::WorkOrder& o, const std::string& staff_id,
                              const std::string& reason, absl::Time at) {
   ev::WorkOrderChanged e;
@@ -1158,6 +1169,8 @@ ev::WorkOrderChanged ToEvent(const pb::WorkOrder& o, const std::string& staff_id
   e.set_sla_clock(o.sla_clock());
   *e.mutable_sla_deadline() = o.sla_deadline();
   e.set_sla_met(o.sla_met());
+  e.set_sla_met_unpaused(o.sla_met_unpaused());
+  *e.mutable_paused_time() = ToProtoDuration(PausedTime(o, at));
   e.set_escalation_level(o.escalation_level());
   e.set_signature_missing(o.signature_missing());
   *e.mutable_at() = ToProtoTime(at);

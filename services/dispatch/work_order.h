@@ -247,6 +247,9 @@ absl::Status Cancel(pb::WorkOrder& order, const std::string& reason, const Act& 
 // The event type of the order's last step: "dispatch.work_order.<what>" or
 // "dispatch.sla.<warning|breached>".
 std::string EventType(const std::string& what);
+// The time the order's pauses held its clock stopped up to `at` (wall time): each pause from
+// when the clock stopped to when it ran again, or to `at` while it is still paused.
+absl::Duration PausedTime(const pb::WorkOrder& order, absl::Time at);
 // The event payload of the order as it is.
 ::wuye::events::v1::WorkOrderChanged ToEvent(const pb::WorkOrder& order,
                                              const std::string& staff_id, const std::string& reason,

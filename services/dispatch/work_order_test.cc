@@ -366,6 +366,34 @@ TEST(StateMachineTest, TheWholeWayWithWhoAndWhen) {
   EXPECT_TRUE(e.sla_met());
 }
 
+// Issue 27 §2 ("pausing cannot hide misses"): every event carries the order's SLA met as if
+// never paused beside `sla_met`, and the time its pauses held the clock stopped up to the
+// event: a resumed pause whole, an active one up to the event, a requested or refused one
+// (the clock never stopped) nothing.
+TEST(StateMachineTest, TheEventCarriesMetWithoutPausesAndThePausedTime) {
+  pb::WorkOrder o = NewOrder();
+  EXPECT_EQ(FromProtoDuration(ToEvent(o, "", "", kT0).paused_time()), absl::ZeroDuration());
+  pb::Pause* resumed = o.add_pauses();
+  resumed->set_state(pb::PAUSE_STATE_RESUMED);
+  *resumed->mutable_paused_at() = ToProtoTime(kT0 + absl::Minutes(10));
+  *resumed->mutable_resumed_at() = ToProtoTime(kT0 + absl::Minutes(40));
+  o.add_pauses()->set_state(pb::PAUSE_STATE_REFUSED);
+  pb::Pause* active = o.add_pauses();
+  active->set_state(pb::PAUSE_STATE_ACTIVE);
+  *active->mutable_paused_at() = ToProtoTime(kT0 + absl::Hours(1));
+  o.set_sla_met(true);
+  o.set_sla_met_unpaused(false);
+  ev::WorkOrderChanged e = ToEvent(o, "", "", kT0 + absl::Hours(2));
+  EXPECT_TRUE(e.sla_met());
+  EXPECT_FALSE(e.sla_met_unpaused());  // met only thanks to the pauses
+  EXPECT_EQ(FromProtoDuration(e.paused_time()), absl::Minutes(30) + absl::Hours(1));
+  // An event of a step before a pause ended counts it up to the step only.
+  EXPECT_EQ(FromProtoDuration(ToEvent(o, "", "", kT0 + absl::Minutes(20)).paused_time()),
+            absl::Minutes(10));
+  o.set_sla_met_unpaused(true);
+  EXPECT_TRUE(ToEvent(o, "", "", kT0).sla_met_unpaused());
+}
+
 TEST(StateMachineTest, IllegalMovesChangeNothing) {
   pb::WorkOrder o = NewOrder();
   std::string before = o.SerializeAsString();

@@ -60,6 +60,8 @@ struct FactDelta {
   int64_t requests_handled = 0, sla_hits = 0, sla_misses = 0, callbacks_rated = 0,
           callbacks_satisfied = 0, callbacks_unsatisfied = 0, complaints_against = 0,
           callbacks_made = 0, tickets_closed = 0, unrecorded_calls = 0;
+  // Of sla_hits, met only thanks to a pause (missed as if never paused).
+  int64_t sla_hits_paused_only = 0;
 };
 
 // A satisfaction survey the counter closed (counter.survey.closed): a figure of the

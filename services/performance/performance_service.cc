@@ -411,7 +411,7 @@ grpc::Status PerformanceServiceImpl::ExportSheets(Ctx* ctx, const pb::ExportShee
       std::string csv =
           "rank,staff_id,roles,state,score,grade,pay_percent,requests_handled,sla_hits,"
           "sla_misses,callbacks_rated,callbacks_satisfied,callbacks_unsatisfied,"
-          "complaints_against,callbacks_made,callback_coverage_bp\n";
+          "complaints_against,callbacks_made,callback_coverage_bp,sla_hits_paused_only\n";
       for (const auto& row :
            store_.Rankings(tx, group, req->estate_id(), MonthDate(req->period()), "", base)) {
         const pb::Ranking& r = row.ranking;
@@ -423,7 +423,8 @@ grpc::Status PerformanceServiceImpl::ExportSheets(Ctx* ctx, const pb::ExportShee
                         ",", g.pay_percent, ",", f.requests_handled(), ",", f.sla_hits(), ",",
                         f.sla_misses(), ",", f.callbacks_rated(), ",", f.callbacks_satisfied(), ",",
                         f.callbacks_unsatisfied(), ",", f.complaints_against(), ",",
-                        f.callbacks_made(), ",", f.callback_coverage_bp(), "\n");
+                        f.callbacks_made(), ",", f.callback_coverage_bp(), ",",
+                        f.sla_hits_paused_only(), "\n");
       }
       resp->set_csv(std::move(csv));
       return absl::OkStatus();

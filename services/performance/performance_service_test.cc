@@ -11,6 +11,7 @@
 #include <optional>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/performance/consumers.h"
@@ -1056,6 +1057,55 @@ TEST_F(PerformanceServiceTest, FiguresTeamKpiRankingsAndExport) {
   ASSERT_TRUE(Call(&Stub::GetTeamSheet, manager_tok_, treq, &team).ok());
   EXPECT_EQ(team.quality_score(), 980);
   EXPECT_EQ(team.average_score(), (100 + 100 + 100 + 98) / 4);
+}
+
+// Issue 27 §2 ("pausing cannot hide misses"); the time kept is the standard's or the one agreed
+// with the resident (004_… 5.2.4; 002_… 第八节 有偿服务标准作业规程, 室内维修 1 "与业主预约维修
+// 时间", 3 "按预约时间提前5-10分钟到达维修现场"), so a hit counting the pauses stays a hit and
+// the score does not move; the sheet, the team sheet and the export show beside the hits how
+// many were met only thanks to a pause.
+TEST_F(PerformanceServiceTest, TheSheetShowsTheHitsMetOnlyThanksToAPause) {
+  ev::WorkOrderChanged w;
+  w.set_estate_id(estate_);
+  w.add_worker_ids(tech_);
+  *w.mutable_sla_deadline() = ToProtoTime(clock_.Now());
+  w.set_sla_met(true);
+  w.set_sla_met_unpaused(true);
+  ASSERT_TRUE(Deliver("dispatch.work_order.completed", group_, w, estate_).ok());
+  w.set_sla_met_unpaused(false);
+  w.mutable_paused_time()->set_seconds(30 * 3600);
+  ASSERT_TRUE(Deliver("dispatch.work_order.completed", group_, w, estate_).ok());
+  pb::Sheet tech = Sheet(tech_, 2026, 10);
+  EXPECT_EQ(tech.figures().requests_handled(), 2);
+  EXPECT_EQ(tech.figures().sla_hits(), 2);
+  EXPECT_EQ(tech.figures().sla_hits_paused_only(), 1);
+  EXPECT_EQ(tech.figures().sla_misses(), 0);
+  EXPECT_EQ(tech.score(), 100);
+  EXPECT_EQ(tech.lines_size(), 0);
+
+  pb::GetTeamSheetRequest treq;
+  treq.set_estate_id(estate_);
+  *treq.mutable_period() = MakeMonth(2026, 10);
+  pb::TeamSheet team;
+  ASSERT_TRUE(Call(&Stub::GetTeamSheet, manager_tok_, treq, &team).ok());
+  EXPECT_EQ(team.figures().sla_hits(), 2);
+  EXPECT_EQ(team.figures().sla_hits_paused_only(), 1);
+
+  pb::ExportSheetsRequest exp;
+  exp.set_estate_id(estate_);
+  *exp.mutable_period() = MakeMonth(2026, 10);
+  pb::ExportSheetsResponse csv;
+  ASSERT_TRUE(Call(&Stub::ExportSheets, manager_tok_, exp, &csv).ok());
+  std::vector<std::string> rows = absl::StrSplit(csv.csv(), '\n', absl::SkipEmpty());
+  ASSERT_FALSE(rows.empty());
+  EXPECT_TRUE(absl::EndsWith(rows[0], ",sla_hits_paused_only")) << rows[0];
+  bool exported = false;
+  for (const std::string& row : rows) {
+    if (row.find(tech_) == std::string::npos) continue;
+    exported = true;
+    EXPECT_TRUE(absl::EndsWith(row, ",1")) << row;
+  }
+  EXPECT_TRUE(exported);
 }
 
 // ---- appeals and closing

@@ -136,9 +136,11 @@ constexpr char kFigureSums[] =
     "COALESCE(sum(sla_misses), 0), COALESCE(sum(callbacks_rated), 0), "
     "COALESCE(sum(callbacks_satisfied), 0), COALESCE(sum(callbacks_unsatisfied), 0), "
     "COALESCE(sum(complaints_against), 0), COALESCE(sum(callbacks_made), 0), "
-    "COALESCE(sum(tickets_closed), 0), COALESCE(sum(unrecorded_calls), 0)";
+    "COALESCE(sum(tickets_closed), 0), COALESCE(sum(unrecorded_calls), 0), "
+    "COALESCE(sum(sla_hits_paused_only), 0)";
 
-// Nine figures from column `at` on; the tenth (unrecorded calls) is the team's.
+// Nine figures from column `at` on and the eleventh (hits met only thanks to a pause); the
+// tenth (unrecorded calls) is the team's.
 pb::Figures FiguresRow(const pqxx::row& r, int at) {
   pb::Figures f;
   f.set_requests_handled(r[at].as<int64_t>());
@@ -150,6 +152,7 @@ pb::Figures FiguresRow(const pqxx::row& r, int at) {
   f.set_complaints_against(r[at + 6].as<int64_t>());
   f.set_callbacks_made(r[at + 7].as<int64_t>());
   f.set_tickets_closed(r[at + 8].as<int64_t>());
+  f.set_sla_hits_paused_only(r[at + 10].as<int64_t>());
   f.set_callback_coverage_bp(BasisPoints(f.callbacks_made(), f.tickets_closed(), 0));
   return f;
 }
@@ -510,11 +513,13 @@ const sql::Statement kFactsAdd = statements.Add(
     "pf_facts_add",
     "INSERT INTO facts (group_id, staff_id, estate_id, period, requests_handled, sla_hits, "
     "sla_misses, callbacks_rated, callbacks_satisfied, callbacks_unsatisfied, "
-    "complaints_against, callbacks_made, tickets_closed, unrecorded_calls) "
+    "complaints_against, callbacks_made, tickets_closed, unrecorded_calls, "
+    "sla_hits_paused_only) "
     "SELECT $1, s, e, p, sum(a), sum(b), sum(c), sum(d), sum(g), sum(h), sum(i), sum(j), "
-    "sum(k), sum(m) FROM unnest($2::uuid[], $3::uuid[], $4::date[], $5::bigint[], "
+    "sum(k), sum(m), sum(n) FROM unnest($2::uuid[], $3::uuid[], $4::date[], $5::bigint[], "
     "$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], "
-    "$12::bigint[], $13::bigint[], $14::bigint[]) AS f(s, e, p, a, b, c, d, g, h, i, j, k, m) "
+    "$12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[]) "
+    "AS f(s, e, p, a, b, c, d, g, h, i, j, k, m, n) "
     "GROUP BY s, e, p ORDER BY s, e, p "
     "ON CONFLICT (group_id, staff_id, estate_id, period) DO UPDATE SET "
     "requests_handled = facts.requests_handled + excluded.requests_handled, "
@@ -526,28 +531,30 @@ const sql::Statement kFactsAdd = statements.Add(
     "complaints_against = facts.complaints_against + excluded.complaints_against, "
     "callbacks_made = facts.callbacks_made + excluded.callbacks_made, "
     "tickets_closed = facts.tickets_closed + excluded.tickets_closed, "
-    "unrecorded_calls = facts.unrecorded_calls + excluded.unrecorded_calls");
+    "unrecorded_calls = facts.unrecorded_calls + excluded.unrecorded_calls, "
+    "sla_hits_paused_only = facts.sla_hits_paused_only + excluded.sla_hits_paused_only");
 
 void PerformanceStore::AddFacts(pqxx::work& tx, const std::string& group,
                                 const std::vector<FactDelta>& facts) {
   if (facts.empty()) return;
   std::vector<std::string> s, e, p;
-  std::vector<std::string> cols[10];
+  std::vector<std::string> cols[11];
   for (const FactDelta& f : facts) {
     s.push_back(f.staff_id);
     e.push_back(f.estate_id);
     p.push_back(f.period);
-    int64_t v[10] = {f.requests_handled,    f.sla_hits,
+    int64_t v[11] = {f.requests_handled,    f.sla_hits,
                      f.sla_misses,          f.callbacks_rated,
                      f.callbacks_satisfied, f.callbacks_unsatisfied,
                      f.complaints_against,  f.callbacks_made,
-                     f.tickets_closed,      f.unrecorded_calls};
-    for (int i = 0; i < 10; ++i) cols[i].push_back(std::to_string(v[i]));
+                     f.tickets_closed,      f.unrecorded_calls,
+                     f.sla_hits_paused_only};
+    for (int i = 0; i < 11; ++i) cols[i].push_back(std::to_string(v[i]));
   }
   tx.exec_prepared(kFactsAdd, group, PgArray(s), PgArray(e), PgArray(p), PgArray(cols[0]),
                    PgArray(cols[1]), PgArray(cols[2]), PgArray(cols[3]), PgArray(cols[4]),
                    PgArray(cols[5]), PgArray(cols[6]), PgArray(cols[7]), PgArray(cols[8]),
-                   PgArray(cols[9]));
+                   PgArray(cols[9]), PgArray(cols[10]));
 }
 
 const sql::Statement kSurveysPut = statements.Add(

@@ -278,6 +278,54 @@ TEST(Evidence, UnrecordedCallAndComplaintAndSignature) {
   EXPECT_TRUE(IsEvidence("dispatch.sla.breached"));
 }
 
+// Issue 27 §2 ("pausing cannot hide misses"). The time a worker keeps is the standard's (004_…
+// 5.2.4 "小問題在24小時內處理完畢,大問題三天之內有回應") or the one agreed with the resident
+// (002_… 第八节 有偿服务标准作业规程, 室内维修 1 "与业主预约维修时间", 3 "按预约时间提前5-10分钟
+// 到达维修现场"): a completion met counting the pauses is a hit; met only thanks to them (missed
+// as if never paused) it is counted beside the hit as well, so that it shows.
+TEST(Evidence, AHitMetOnlyThanksToAPauseStaysAHitAndIsCountedApart) {
+  ev::WorkOrderChanged w;
+  w.set_estate_id(NewId(absl::Now()));
+  w.add_worker_ids(NewId(absl::Now()));
+  w.add_worker_ids(NewId(absl::Now()));
+  *w.mutable_sla_deadline() = ToProtoTime(absl::Now());
+  w.set_sla_met(true);
+  w.set_sla_met_unpaused(false);
+  w.mutable_paused_time()->set_seconds(30 * 3600);
+  Evidence e = Read(Envelope("dispatch.work_order.completed", w), Defaults());
+  ASSERT_EQ(e.facts.size(), 2u);
+  for (const FactDelta& f : e.facts) {
+    EXPECT_EQ(f.sla_hits, 1);
+    EXPECT_EQ(f.sla_hits_paused_only, 1);
+    EXPECT_EQ(f.sla_misses, 0);
+  }
+  EXPECT_TRUE(e.lines.empty() && e.quality.empty());  // no points either way
+  // Met as if never paused too: a plain hit.
+  w.set_sla_met_unpaused(true);
+  e = Read(Envelope("dispatch.work_order.completed", w), Defaults());
+  EXPECT_EQ(e.facts[0].sla_hits, 1);
+  EXPECT_EQ(e.facts[0].sla_hits_paused_only, 0);
+  // Missed counting the pauses: no hit, and nothing met thanks to a pause.
+  w.set_sla_met(false);
+  w.set_sla_met_unpaused(false);
+  e = Read(Envelope("dispatch.work_order.completed", w), Defaults());
+  EXPECT_EQ(e.facts[0].sla_hits, 0);
+  EXPECT_EQ(e.facts[0].sla_hits_paused_only, 0);
+  // An event from before dispatch published the unpaused figure (no paused_time): a hit only.
+  w.set_sla_met(true);
+  w.clear_paused_time();
+  e = Read(Envelope("dispatch.work_order.completed", w), Defaults());
+  EXPECT_EQ(e.facts[0].sla_hits, 1);
+  EXPECT_EQ(e.facts[0].sla_hits_paused_only, 0);
+  // No worker on the order: the estate's figure.
+  w.clear_worker_ids();
+  w.mutable_paused_time()->set_seconds(5 * 60);
+  e = Read(Envelope("dispatch.work_order.completed", w), Defaults());
+  ASSERT_EQ(e.facts.size(), 1u);
+  EXPECT_EQ(e.facts[0].staff_id, kNilId);
+  EXPECT_EQ(e.facts[0].sla_hits_paused_only, 1);
+}
+
 // docs/events.md (consumers): an evidence event whose payload is not the message its type
 // carries is refused, so the bus dead-letters it where an operator sees it, instead of
 // counting as no evidence.

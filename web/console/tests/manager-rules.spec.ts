@@ -80,6 +80,7 @@ test("SLA per priority: a breached clock is missed even when met after, else met
     priority,
     receivedMs: at(iso),
     slaMet,
+    slaMetUnpaused: slaMet,
     slaBreached,
   });
   // The demo's day: big 1 (open), emergency 4 (1 met, 3 missed), small 4 (4 met).
@@ -93,11 +94,27 @@ test("SLA per priority: a breached clock is missed even when met after, else met
     o("SMALL", false, true, "2026-12-06T01:00:00Z"), // another day
   ];
   expect(slaPerPriority(rows, DAY, SH)).toEqual([
-    ["EMERGENCY", { orders: 4, met: 1, missed: 3, open: 0 }],
-    ["SMALL", { orders: 4, met: 4, missed: 0, open: 0 }],
-    ["BIG", { orders: 1, met: 0, missed: 0, open: 1 }],
+    ["EMERGENCY", { orders: 4, met: 1, metUnpaused: 1, missed: 3, open: 0 }],
+    ["SMALL", { orders: 4, met: 4, metUnpaused: 4, missed: 0, open: 0 }],
+    ["BIG", { orders: 1, met: 0, metUnpaused: 0, missed: 0, open: 1 }],
   ]);
-  expect(slaPerPriority(rows, { year: 2026, month: 12, day: 6 }, SH)).toEqual([["SMALL", { orders: 1, met: 0, missed: 1, open: 0 }]]);
+  expect(slaPerPriority(rows, { year: 2026, month: 12, day: 6 }, SH)).toEqual([
+    ["SMALL", { orders: 1, met: 0, metUnpaused: 0, missed: 1, open: 0 }],
+  ]);
+});
+
+test("SLA met with and without pauses (issue 27 §2: pausing cannot hide misses)", () => {
+  const o = (slaMet: boolean, slaMetUnpaused: boolean, slaBreached = false): OrderRow => ({
+    priority: "SMALL",
+    receivedMs: at("2026-12-05T02:00:00Z"),
+    slaMet,
+    slaMetUnpaused,
+    slaBreached,
+  });
+  // Met both ways; met only thanks to a pause (its window missed as if never paused);
+  // breached (missed either way, whatever the flags); still open.
+  const rows = [o(true, true), o(true, false), o(true, false), o(true, true, true), o(false, false)];
+  expect(slaPerPriority(rows, DAY, SH)).toEqual([["SMALL", { orders: 5, met: 3, metUnpaused: 1, missed: 1, open: 1 }]]);
 });
 
 test("billing's collection report is asked of the estate's current month only (it fixes an unbilled past month)", () => {

@@ -106,16 +106,18 @@ async function serviceFigures(page: Page): Promise<Figures> {
       const k = `tickets-state.${String(t.state).replace(/^TICKET_STATE_/, "")}`;
       f[k] = String(Number(f[k] ?? 0) + 1);
     }
-    // SLA per priority: breached → missed, else met → met, else open.
+    // SLA per priority: breached → missed, else met → met, else open; of the met, those met
+    // as if never paused (sla_met_unpaused) beside them.
     const orders = (await every("dispatch.v1.DispatchService/ListWorkOrders", { estateId }, "workOrders")).filter(
       (w) => localDay(w.receivedTime ?? w.createTime) === day,
     );
     for (const w of orders) {
       const p = String(w.priority).replace(/^PRIORITY_/, "");
       const bump = (k: string) => (f[`sla-${k}.${p}`] = String(Number(f[`sla-${k}.${p}`] ?? 0) + 1));
-      for (const k of ["orders", "met", "missed", "open"]) f[`sla-${k}.${p}`] ??= "0";
+      for (const k of ["orders", "met", "metUnpaused", "missed", "open"]) f[`sla-${k}.${p}`] ??= "0";
       bump("orders");
       bump(w.slaBreached ? "missed" : w.slaMet ? "met" : "open");
+      if (!w.slaBreached && w.slaMet && w.slaMetUnpaused) bump("metUnpaused");
     }
     const cov = await call("intake.v1.IntakeService/GetCallbackCoverage", { estateId, month });
     if (cov) {

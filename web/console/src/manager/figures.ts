@@ -134,12 +134,17 @@ export interface OrderRow {
   priority: string; // "EMERGENCY", "SMALL", "BIG", "SCHEDULED"
   receivedMs: number;
   slaMet: boolean;
+  /** Met as if no pause had stopped the clock (dispatch's sla_met_unpaused, issue 27 §2). */
+  slaMetUnpaused: boolean;
   slaBreached: boolean;
 }
 
 export interface SlaFigures {
   orders: number;
+  /** Met counting the pauses (时效达标（计暂停）): the clock stopped while paused. */
   met: number;
+  /** Met as if never paused (时效达标（不计暂停）), so that pausing cannot hide a miss. */
+  metUnpaused: number;
   missed: number;
   open: number;
 }
@@ -150,17 +155,22 @@ export const PRIORITIES = ["EMERGENCY", "SMALL", "BIG", "SCHEDULED"] as const;
  * SLA met and missed per priority, wuye-demo's rule: a breached clock is missed (even if
  * the work was done after), else a met one is met, else the order is open. Of the orders
  * received on the day (the estate's calendar), from the whole ListWorkOrders of the estate.
+ * Beside `met` (counting the pauses), `metUnpaused`: of those met, the ones met as if no
+ * pause had stopped the clock (issue 27 §2: pausing cannot hide misses); `met − metUnpaused`
+ * were met only thanks to a pause.
  */
 export function slaPerPriority(rows: readonly OrderRow[], day: Day, zone: string): [string, SlaFigures][] {
   const by = new Map<string, SlaFigures>();
   for (const r of rows) {
     if (!sameDay(dayIn(r.receivedMs, zone), day)) continue;
     let f = by.get(r.priority);
-    if (!f) by.set(r.priority, (f = { orders: 0, met: 0, missed: 0, open: 0 }));
+    if (!f) by.set(r.priority, (f = { orders: 0, met: 0, metUnpaused: 0, missed: 0, open: 0 }));
     f.orders++;
     if (r.slaBreached) f.missed++;
-    else if (r.slaMet) f.met++;
-    else f.open++;
+    else if (r.slaMet) {
+      f.met++;
+      if (r.slaMetUnpaused) f.metUnpaused++;
+    } else f.open++;
   }
   const order = (p: string) => {
     const i = (PRIORITIES as readonly string[]).indexOf(p);

@@ -50,6 +50,7 @@ export async function loadSla(estateId: string, day: Day, zone: string): Promise
         priority: Priority[w.priority],
         receivedMs: ms(w.receivedTime ?? w.createTime),
         slaMet: w.slaMet,
+        slaMetUnpaused: w.slaMetUnpaused,
         slaBreached: w.slaBreached,
       })),
       next: r.nextPageToken,

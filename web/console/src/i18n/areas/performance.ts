@@ -22,6 +22,7 @@ export default area(
     figures: {
       requestsHandled: "处理工单",
       slaHits: "按时完成",
+      slaHitsPausedOnly: "其中仅因暂停而按时",
       slaMisses: "超时",
       callbacksRated: "回访评价",
       callbacksSatisfied: "满意",
@@ -138,6 +139,7 @@ export default area(
     figures: {
       requestsHandled: "Requests handled",
       slaHits: "On time",
+      slaHitsPausedOnly: "of which on time only thanks to a pause",
       slaMisses: "Late",
       callbacksRated: "Callbacks rated",
       callbacksSatisfied: "Satisfied",
