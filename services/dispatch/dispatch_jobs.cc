@@ -17,6 +17,10 @@ absl::StatusOr<int> DispatchJobs::FireDeadlines(absl::Time now, int batch) {
       if (due != SlaEvent::kNone) {
         FireSla(o, due, act);
         ++fired;
+      } else if (PauseOverdueDue(o, now)) {
+        // Issue 27 §2: a pause still active at its look-at time reaches somebody.
+        FirePauseOverdue(o, act);
+        ++fired;
       }
       flow_.Save(tx, o, steps, now, "");
     }

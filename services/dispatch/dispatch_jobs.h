@@ -1,4 +1,5 @@
-// Dispatch's timer ticks: SLA warnings and breaches, escalation, re-trying waiting orders.
+// Dispatch's timer ticks: SLA warnings and breaches, pauses past their look-at time,
+// escalation, re-trying waiting orders.
 // Ticks claim orders with FOR UPDATE SKIP LOCKED, so replicas may run them at once and each
 // deadline fires once.
 #pragma once

@@ -466,8 +466,8 @@ grpc::Status DispatchServiceImpl::UpdateSlaPolicy(Ctx* ctx, const pb::UpdateSlaP
                         {"time_zone", "day_start_minute", "day_end_minute", "emergency_day_minutes",
                          "emergency_night_minutes", "small_fix_hours", "big_response_hours",
                          "warning_percent", "accept_within_minutes", "escalate_every_minutes",
-                         "repeat_repairs", "repeat_window_days", "escalations",
-                         "small_fix_clock", "big_response_clock", "emergency_clock"}));
+                         "repeat_repairs", "repeat_window_days", "escalations", "small_fix_clock",
+                         "big_response_clock", "emergency_clock", "max_pause_hours"}));
     if (req->update_mask().paths().empty()) WUYE_RETURN_IF_ERROR(CheckPolicy(p, "policy"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       // A changed time_zone moves the zone the clocks count in where the directory does
@@ -534,29 +534,36 @@ grpc::Status DispatchServiceImpl::PauseWorkOrder(Ctx* ctx, const pb::PauseWorkOr
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(RequirePauser(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
-    WUYE_RETURN_IF_ERROR(CheckText(req->reason_code(), "reason_code", 32, Presence::kRequired,
-                                   Lines::kOne));
+    WUYE_RETURN_IF_ERROR(
+        CheckText(req->reason_code(), "reason_code", 32, Presence::kRequired, Lines::kOne));
     WUYE_RETURN_IF_ERROR(CheckText(req->note(), "note", 500, Presence::kOptional, Lines::kMany));
     if (req->has_agreement()) {
       WUYE_RETURN_IF_ERROR(CheckAgreement(req->agreement(), "agreement", rc.now));
     }
-    return Change(rc, *req, resp, req->id(),
-                  [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
-                    if (!IsDesk(rc.caller) && !IsActiveWorker(o, rc.caller.subject)) {
-                      return absl::PermissionDeniedError("not a worker of this order");
-                    }
-                    pb::PauseReasons reasons = flow_.store()
-                                                   .PauseReasons(tx, rc.caller.group_id)
-                                                   .value_or(DefaultPauseReasons());
-                    std::optional<std::string> label = PauseLabel(reasons, req->reason_code());
-                    if (!label) {
-                      return FieldError("reason_code", "not a reason of the group's list");
-                    }
-                    SlaCalendar cal = flow_.CalendarOf(tx, o.group_id(), o.estate_id());
-                    return PauseOrder(o, NewId(rc.now), req->reason_code(), *label, req->note(),
-                                      req->has_agreement() ? &req->agreement() : nullptr, cal,
-                                      act);
-                  });
+    return Change(
+        rc, *req, resp, req->id(),
+        [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
+          if (!IsDesk(rc.caller) && !IsActiveWorker(o, rc.caller.subject)) {
+            return absl::PermissionDeniedError("not a worker of this order");
+          }
+          pb::PauseReasons reasons =
+              flow_.store().PauseReasons(tx, rc.caller.group_id).value_or(DefaultPauseReasons());
+          std::optional<std::string> label = PauseLabel(reasons, req->reason_code());
+          if (!label) {
+            return FieldError("reason_code", "not a reason of the group's list");
+          }
+          pb::SlaPolicy policy = flow_.EffectivePolicy(tx, o.group_id(), o.estate_id());
+          std::optional<absl::Time> resume_by;
+          if (req->has_resume_by()) {
+            WUYE_RETURN_IF_ERROR(
+                CheckResumeBy(req->resume_by(), rc.now, MaxPause(policy), "resume_by"));
+            resume_by = FromProtoTime(req->resume_by());
+          }
+          SlaCalendar cal = flow_.CalendarOf(tx, o.group_id(), o.estate_id(), &policy);
+          return PauseOrder(o, NewId(rc.now), req->reason_code(), *label, req->note(),
+                            req->has_agreement() ? &req->agreement() : nullptr, cal, act, resume_by,
+                            MaxPause(policy));
+        });
   });
 }
 
@@ -570,9 +577,10 @@ grpc::Status DispatchServiceImpl::DecidePause(Ctx* ctx, const pb::DecidePauseReq
     WUYE_RETURN_IF_ERROR(CheckText(req->note(), "note", 500, Presence::kRequired, Lines::kMany));
     return Change(rc, *req, resp, req->id(),
                   [&](pqxx::work& tx, pb::WorkOrder& o, const Act& act) -> absl::Status {
-                    SlaCalendar cal = flow_.CalendarOf(tx, o.group_id(), o.estate_id());
-                    return ::wuye::dispatch::DecidePause(o, req->approve(), req->note(), cal,
-                                                         act);
+                    pb::SlaPolicy policy = flow_.EffectivePolicy(tx, o.group_id(), o.estate_id());
+                    SlaCalendar cal = flow_.CalendarOf(tx, o.group_id(), o.estate_id(), &policy);
+                    return ::wuye::dispatch::DecidePause(o, req->approve(), req->note(), cal, act,
+                                                         MaxPause(policy));
                   });
   });
 }
@@ -628,8 +636,8 @@ grpc::Status DispatchServiceImpl::GetSlaReport(Ctx* ctx, const pb::GetSlaReportR
                                                pb::SlaReport* resp) {
   return rpc_.Run(ctx, "GetSlaReport", "", [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    WUYE_RETURN_IF_ERROR(rc.RequireRole(
-        {kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kQualityInspector}));
+    WUYE_RETURN_IF_ERROR(
+        rc.RequireRole({kTeamLead, kSupervisor, kEstateManager, kGroupAdmin, kQualityInspector}));
     if (req->estate_id().empty()) {
       if (!rc.caller.all_estates) return FieldError("estate_id", "required");
     } else {
@@ -644,9 +652,9 @@ grpc::Status DispatchServiceImpl::GetSlaReport(Ctx* ctx, const pb::GetSlaReportR
       resp->Clear();
       resp->set_year(req->year());
       resp->set_month(req->month());
-      std::vector<std::string> estates =
-          req->estate_id().empty() ? flow_.store().OrderEstates(tx, rc.caller.group_id)
-                                   : std::vector<std::string>{req->estate_id()};
+      std::vector<std::string> estates = req->estate_id().empty()
+                                             ? flow_.store().OrderEstates(tx, rc.caller.group_id)
+                                             : std::vector<std::string>{req->estate_id()};
       for (const std::string& estate : estates) {
         // The month in the estate's local time.
         absl::TimeZone zone =

@@ -1501,7 +1501,6 @@ TEST_F(DispatchServiceTest, AnUpdateMaskChangesOnlyItsFieldsOfTheSlaPolicy) {
   EXPECT_EQ(p.big_response_hours(), 72);  // inherited again
 }
 
-
 // ---- issue 27: SLA clocks on China's working calendar, and pauses --------------------------
 
 absl::Time Shanghai(int y, int m, int d, int h, int min = 0) {
@@ -1548,6 +1547,33 @@ class SlaCalendarTest : public DispatchServiceTest {
     req.set_note("住户出差，电话约定周六上门");
     if (agreed) req.mutable_agreement()->set_method(pb::AGREEMENT_METHOD_PHONE);
     return Call(&Stub::PauseWorkOrder, token, req, o);
+  }
+  // A pause with the resident's resume_by (issue 27 §2), agreed or requested.
+  grpc::Status PauseUntil(const std::string& id, const std::string& token, absl::Time resume_by,
+                          pb::WorkOrder* o, bool agreed = true) {
+    pb::PauseWorkOrderRequest req;
+    req.set_request_id(NewId(absl::Now()));
+    req.set_id(id);
+    req.set_reason_code("RESCHEDULED");
+    req.set_note("住户出差，电话约定周六上门");
+    if (agreed) req.mutable_agreement()->set_method(pb::AGREEMENT_METHOD_PHONE);
+    *req.mutable_resume_by() = ToProtoTime(resume_by);
+    return Call(&Stub::PauseWorkOrder, token, req, o);
+  }
+  // Both replicas tick `ticks` times at `t`, racing; how many fired in all.
+  int FireRacing(DispatchJobs& replica, absl::Time t, int ticks = 20) {
+    std::atomic<int> fired{0};
+    std::vector<std::thread> threads;
+    for (int r = 0; r < 2; ++r) {
+      threads.emplace_back([&, r] {
+        for (int i = 0; i < ticks; ++i) {
+          auto n = (r == 0 ? *jobs_ : replica).FireDeadlines(t);
+          if (n.ok()) fired += *n;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    return fired.load();
   }
   grpc::Status Decide(const std::string& id, const std::string& token, bool approve,
                       pb::WorkOrder* o) {
@@ -2059,6 +2085,171 @@ TEST_F(SlaCalendarTest, BadPausesAreRefusedAndChangeNothingAndRetriesReplay) {
   EXPECT_EQ(Reason(Pause(other.id(), Agent(), &out, "WAIT_PROPERTY_PART")), "NOT_PAUSABLE");
 }
 
+// ---- issue 27 §2: a pause never runs unseen ------------------------------------------------
+// The seeds are silent on pauses: these rules are issue 27 §2's ("every decision reaches a
+// person"), and the 72 hours a reading of it.
+
+// Issue 27 §2: the resident's resume_by is after the request and at most the policy's
+// max_pause_hours (72 by default) ahead; bad ones name the field and change nothing. It is
+// kept on the pause and is its look-at time.
+TEST_F(SlaCalendarTest, AResumeByIsAfterTheRequestAndWithinTheMaximumAndIsKept) {
+  pb::WorkOrder o = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  pb::GetSlaPolicyRequest get;
+  pb::SlaPolicy policy;
+  ASSERT_TRUE(Call(&Stub::GetSlaPolicy, Lead(), get, &policy).ok());
+  EXPECT_EQ(policy.max_pause_hours(), 72);
+  std::string before = Snapshot();
+  pb::WorkOrder out;
+  for (absl::Time bad : {clock_.Now(), clock_.Now() - absl::Hours(1),
+                         clock_.Now() + absl::Hours(72) + absl::Seconds(1)}) {
+    for (bool agreed : {true, false}) {
+      grpc::Status st = PauseUntil(o.id(), Agent(), bad, &out, agreed);
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+      EXPECT_EQ(Field(st), "resume_by") << bad;
+    }
+  }
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Get(o.id()).pauses_size(), 0);
+  // The policy's range: 1..720 hours.
+  pb::UpdateSlaPolicyRequest bad_policy;
+  bad_policy.set_request_id(NewId(absl::Now()));
+  bad_policy.mutable_policy()->set_max_pause_hours(721);
+  EXPECT_EQ(Field(Call(&Stub::UpdateSlaPolicy, Token({"group_admin"}), bad_policy, &policy)),
+            "policy.max_pause_hours");
+  EXPECT_EQ(Snapshot(), before);
+
+  // The group allows five days: a resident away four days may say when.
+  pb::SlaPolicy longer;
+  longer.set_max_pause_hours(120);
+  GroupPolicy(longer);
+  absl::Time resume_by = clock_.Now() + absl::Hours(96);
+  pb::WorkOrder paused;
+  ASSERT_TRUE(PauseUntil(o.id(), Agent(), resume_by, &paused).ok());
+  ASSERT_EQ(paused.pauses_size(), 1);
+  EXPECT_EQ(FromProtoTime(paused.pauses(0).resume_by()), resume_by);
+  EXPECT_EQ(FromProtoTime(paused.pauses(0).look_at_time()), resume_by);
+  EXPECT_FALSE(paused.pauses(0).has_overdue_time());
+  pb::WorkOrder got = Get(o.id());
+  EXPECT_EQ(FromProtoTime(got.pauses(0).resume_by()), resume_by);
+  ev::WorkOrderChanged e = Payload(Events("dispatch.work_order.paused").at(0));
+  EXPECT_EQ(FromProtoTime(e.pause_look_at_time()), resume_by);
+
+  // Requested (no agreement): kept, and the look-at time set once approved.
+  pb::WorkOrder r = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  ASSERT_TRUE(PauseUntil(r.id(), Agent(), clock_.Now() + absl::Hours(10), &out, false).ok());
+  EXPECT_EQ(FromProtoTime(out.pauses(0).resume_by()), clock_.Now() + absl::Hours(10));
+  EXPECT_FALSE(out.pauses(0).has_look_at_time());
+  clock_.Advance(absl::Hours(1));
+  ASSERT_TRUE(Decide(r.id(), Sup(), true, &out).ok());
+  EXPECT_EQ(FromProtoTime(out.pauses(0).look_at_time()), kStart + absl::Hours(10));
+}
+
+// Issue 27 §2: a pause still active at the resident's resume_by reaches somebody: one
+// "dispatch.work_order.pause_overdue", with two replicas racing, not a minute before; the
+// pause's id and look-at time, no note; never again for that pause.
+TEST_F(SlaCalendarTest, APauseStillActiveAtItsResumeByIsPublishedOnceWithTwoReplicasRacing) {
+  pb::WorkOrder o = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  absl::Time resume_by = kStart + absl::Hours(5);
+  pb::WorkOrder paused;
+  ASSERT_TRUE(PauseUntil(o.id(), Agent(), resume_by, &paused).ok());
+  auto db2 = Db::Open(db_->options());
+  ASSERT_TRUE(db2.ok());
+  DispatchJobs replica(**db2);
+  EXPECT_EQ(FireRacing(replica, resume_by - absl::Minutes(1)), 0);
+  EXPECT_EQ(FireRacing(replica, resume_by), 1);
+  EXPECT_EQ(FireRacing(replica, resume_by + absl::Hours(100)), 0);
+  auto overdue = Events("dispatch.work_order.pause_overdue");
+  ASSERT_EQ(overdue.size(), 1u);
+  ev::WorkOrderChanged e = Payload(overdue[0]);
+  EXPECT_EQ(e.work_order_id(), o.id());
+  EXPECT_EQ(e.pause_id(), paused.pauses(0).id());
+  EXPECT_EQ(e.pause_reason_code(), "RESCHEDULED");
+  EXPECT_EQ(FromProtoTime(e.pause_look_at_time()), resume_by);
+  EXPECT_TRUE(e.sla_paused());
+  EXPECT_EQ(overdue[0].subject(), o.id());
+  EXPECT_EQ(overdue[0].SerializeAsString().find("出差"), std::string::npos);
+  pb::WorkOrder got = Get(o.id());
+  EXPECT_TRUE(got.sla_paused());
+  EXPECT_EQ(got.pauses(0).state(), pb::PAUSE_STATE_ACTIVE);
+  EXPECT_EQ(FromProtoTime(got.pauses(0).overdue_time()), resume_by);
+  EXPECT_EQ(got.history(got.history_size() - 1).what(), "pause_overdue");
+  // Still no SLA warning or breach while paused.
+  EXPECT_TRUE(Events("dispatch.sla.warning").empty());
+  EXPECT_TRUE(Events("dispatch.sla.breached").empty());
+}
+
+// Issue 27 §2: without resume_by a pause is looked at the policy's max_pause_hours after the
+// clock stopped: 72 hours by default (a reading: the seeds are silent), or the group's own
+// setting — from the approval for a requested pause.
+TEST_F(SlaCalendarTest, APauseWithoutResumeByIsLookedAtAfterTheGroupsMaximum) {
+  pb::WorkOrder a = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  pb::WorkOrder out;
+  ASSERT_TRUE(Pause(a.id(), Agent(), &out).ok());
+  EXPECT_EQ(FromProtoTime(out.pauses(0).look_at_time()), kStart + absl::Hours(72));
+  EXPECT_FALSE(out.pauses(0).has_resume_by());
+  pb::SlaPolicy shorter;
+  shorter.set_max_pause_hours(24);
+  GroupPolicy(shorter);
+  pb::WorkOrder b = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  ASSERT_TRUE(Pause(b.id(), Agent(), &out, "RESIDENT_BUYS_PART", false).ok());
+  clock_.Advance(absl::Hours(1));
+  ASSERT_TRUE(Decide(b.id(), Sup(), true, &out).ok());
+  absl::Time b_look = kStart + absl::Hours(25);
+  EXPECT_EQ(FromProtoTime(out.pauses(0).look_at_time()), b_look);
+  auto db2 = Db::Open(db_->options());
+  ASSERT_TRUE(db2.ok());
+  DispatchJobs replica(**db2);
+  EXPECT_EQ(FireRacing(replica, b_look - absl::Minutes(1)), 0);
+  EXPECT_EQ(FireRacing(replica, b_look), 1);
+  auto overdue = Events("dispatch.work_order.pause_overdue");
+  ASSERT_EQ(overdue.size(), 1u);
+  EXPECT_EQ(Payload(overdue[0]).work_order_id(), b.id());
+  // The first pause keeps the maximum it was made under.
+  EXPECT_EQ(FireRacing(replica, kStart + absl::Hours(72) - absl::Minutes(1)), 0);
+  EXPECT_EQ(FireRacing(replica, kStart + absl::Hours(72)), 1);
+  overdue = Events("dispatch.work_order.pause_overdue");
+  ASSERT_EQ(overdue.size(), 2u);
+  EXPECT_EQ(Payload(overdue[1]).work_order_id(), a.id());
+  EXPECT_EQ(FromProtoTime(Payload(overdue[1]).pause_look_at_time()), kStart + absl::Hours(72));
+}
+
+// Issue 27 §2: a pause that ended in time (resumed, or the order cancelled) is not
+// published; the resumed clock's own timers fire as before. A later pause of the same order
+// is looked at on its own.
+TEST_F(SlaCalendarTest, APauseEndedBeforeItsTimeIsNotPublished) {
+  pb::WorkOrder o = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  pb::WorkOrder out;
+  ASSERT_TRUE(PauseUntil(o.id(), Agent(), kStart + absl::Hours(5), &out).ok());
+  clock_.Advance(absl::Hours(2));
+  ASSERT_TRUE(Resume(o.id(), Agent(), &out).ok());
+  auto db2 = Db::Open(db_->options());
+  ASSERT_TRUE(db2.ok());
+  DispatchJobs replica(**db2);
+  EXPECT_EQ(FireRacing(replica, kStart + absl::Hours(5)), 0);
+  // Nothing spent before the pause: the 24 h run from the resume, the warning at 80 %.
+  EXPECT_EQ(FireRacing(replica, kStart + absl::Hours(2) + absl::Minutes(19 * 60 + 12)), 1);
+  EXPECT_EQ(Events("dispatch.sla.warning").size(), 1u);
+
+  pb::WorkOrder c = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  ASSERT_TRUE(PauseUntil(c.id(), Agent(), clock_.Now() + absl::Hours(3), &out).ok());
+  pb::CancelWorkOrderRequest cancel;
+  cancel.set_request_id(NewId(absl::Now()));
+  cancel.set_id(c.id());
+  cancel.set_reason("住户不再需要");
+  ASSERT_TRUE(Call(&Stub::CancelWorkOrder, Agent(), cancel, &out).ok());
+  EXPECT_EQ(FireRacing(replica, clock_.Now() + absl::Hours(3)), 0);
+  EXPECT_TRUE(Events("dispatch.work_order.pause_overdue").empty());
+
+  // The first order paused again, past its time: one event, of the second pause.
+  clock_.Advance(absl::Hours(1));
+  ASSERT_TRUE(PauseUntil(o.id(), Agent(), clock_.Now() + absl::Hours(1), &out).ok());
+  ASSERT_EQ(out.pauses_size(), 2);
+  EXPECT_EQ(FireRacing(replica, clock_.Now() + absl::Hours(1)), 1);
+  auto overdue = Events("dispatch.work_order.pause_overdue");
+  ASSERT_EQ(overdue.size(), 1u);
+  EXPECT_EQ(Payload(overdue[0]).pause_id(), out.pauses(1).id());
+}
+
 // Issue 27 §2 ("reports show SLA met with and without pauses, and the pause time per worker
 // and per estate, so pausing cannot hide misses").
 TEST_F(SlaCalendarTest, TheReportShowsSlaMetWithAndWithoutPausesAndThePauseTime) {
@@ -2119,9 +2310,9 @@ TEST_F(SlaCalendarTest, TheReportShowsSlaMetWithAndWithoutPausesAndThePauseTime)
   req.set_month(13);
   EXPECT_EQ(Field(Call(&Stub::GetSlaReport, Lead(), req, &report)), "month");
   req.set_month(11);
-  ASSERT_TRUE(Call(&Stub::GetSlaReport, Token({"supervisor"}, "", "*", NewId(absl::Now())), req,
-                   &report)
-                  .ok());
+  ASSERT_TRUE(
+      Call(&Stub::GetSlaReport, Token({"supervisor"}, "", "*", NewId(absl::Now())), req, &report)
+          .ok());
   EXPECT_EQ(report.estates(0).figures().orders(), 0);
   EXPECT_EQ(Call(&Stub::GetSlaReport, Token({"supervisor"}, "", other_estate_), req, &report)
                 .error_code(),
@@ -2210,9 +2401,9 @@ TEST_F(SlaCalendarTest, ACalendarChangeCountsFromTheEventsTimeAndRecordsTheMove)
   EXPECT_EQ(FromProtoTime(step.previous_due_time()), Shanghai(2026, 3, 4, 10));
   EXPECT_EQ(FromProtoTime(step.due_time()), Shanghai(2026, 3, 6, 10));
   EXPECT_EQ(FromProtoTime(step.at()), Shanghai(2026, 3, 3, 10));
-  std::cout << "FIGURE calendar change made 00:00, read 10:00: spent " << Spent(moved)
-            << ", due " << absl::FormatTime("%Y-%m-%d %H:%M", FromProtoTime(moved.sla_deadline()),
-                                            EstateZone("Asia/Shanghai"))
+  std::cout << "FIGURE calendar change made 00:00, read 10:00: spent " << Spent(moved) << ", due "
+            << absl::FormatTime("%Y-%m-%d %H:%M", FromProtoTime(moved.sla_deadline()),
+                                EstateZone("Asia/Shanghai"))
             << " (" << step.reason() << ")\n";
   // The order made after the change: nothing of it counted on the old calendar.
   pb::WorkOrder late_moved = Get(late.id());
@@ -2303,11 +2494,12 @@ TEST_F(SlaCalendarTest, AnOrderMadeOrPausedWhileACalendarChangeIsAppliedCountsOn
     ADD_FAILURE() << "not both waiting for the calendar lock";
     pqxx::connection conn(tdb_.url());
     pqxx::nontransaction tx(conn);
-    for (const auto& r : tx.exec("SELECT state, coalesce(wait_event_type, ''), "
-                                 "coalesce(wait_event, ''), left(query, 120) FROM pg_stat_activity"
-                                 " WHERE datname = current_database() AND pid <> pg_backend_pid()")) {
-      std::cout << "backend: " << r[0].c_str() << " " << r[1].c_str() << " " << r[2].c_str()
-                << " " << r[3].c_str() << "\n";
+    for (const auto& r :
+         tx.exec("SELECT state, coalesce(wait_event_type, ''), "
+                 "coalesce(wait_event, ''), left(query, 120) FROM pg_stat_activity"
+                 " WHERE datname = current_database() AND pid <> pg_backend_pid()")) {
+      std::cout << "backend: " << r[0].c_str() << " " << r[1].c_str() << " " << r[2].c_str() << " "
+                << r[3].c_str() << "\n";
     }
   }
   {
@@ -2377,7 +2569,7 @@ TEST_F(SlaCalendarTest, AZoneChangeSettlesOpenClocksInTheOldZoneAndKeepsTheirSpe
   EXPECT_NE(LastStep(moved).reason().find("Asia/Shanghai → America/New_York"), std::string::npos)
       << LastStep(moved).reason();
   EXPECT_EQ(moved.version(), o.version() + 1);
-  EXPECT_EQ(Get(emergency.id()).version(), emergency.version());  // elapsed: not touched
+  EXPECT_EQ(Get(emergency.id()).version(), emergency.version());    // elapsed: not touched
   EXPECT_EQ(Get(lost_order.id()).version(), lost_order.version());  // another estate
   std::cout << "FIGURE working-day order across a zone change Shanghai → New York: spent "
             << Spent(moved) << ", due "

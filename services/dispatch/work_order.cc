@@ -268,6 +268,9 @@ pb::SlaPolicy DefaultPolicy() {
   p.set_small_fix_clock(common::SLA_CLOCK_ELAPSED);
   p.set_big_response_clock(common::SLA_CLOCK_ELAPSED);
   p.set_emergency_clock(common::SLA_CLOCK_ELAPSED);
+  // Issue 27 §2: a pause is looked at after 3 days at the latest (a reading: the seeds are
+  // silent on pauses).
+  p.set_max_pause_hours(72);
   return p;
 }
 
@@ -288,6 +291,7 @@ pb::SlaPolicy MergePolicy(const pb::SlaPolicy& base, const pb::SlaPolicy& over) 
       take(over.escalate_every_minutes(), base.escalate_every_minutes()));
   out.set_repeat_repairs(take(over.repeat_repairs(), base.repeat_repairs()));
   out.set_repeat_window_days(take(over.repeat_window_days(), base.repeat_window_days()));
+  out.set_max_pause_hours(take(over.max_pause_hours(), base.max_pause_hours()));
   if (over.small_fix_clock() != common::SLA_CLOCK_UNSPECIFIED) {
     out.set_small_fix_clock(over.small_fix_clock());
   }
@@ -352,6 +356,7 @@ absl::Status CheckPolicy(const pb::SlaPolicy& p, absl::string_view field) {
   WUYE_RETURN_IF_ERROR(range(p.escalate_every_minutes(), "escalate_every_minutes", 1, 24 * 60));
   WUYE_RETURN_IF_ERROR(range(p.repeat_repairs(), "repeat_repairs", 2, 100));
   WUYE_RETURN_IF_ERROR(range(p.repeat_window_days(), "repeat_window_days", 1, 366));
+  WUYE_RETURN_IF_ERROR(range(p.max_pause_hours(), "max_pause_hours", 1, 24 * 30));
   if (!common::SlaClock_IsValid(p.small_fix_clock())) {
     return FieldError(f("small_fix_clock"), "unknown clock");
   }
@@ -450,10 +455,18 @@ void FireSla(pb::WorkOrder& order, SlaEvent event, const Act& act) {
 }
 
 absl::Time NextSlaTime(const pb::WorkOrder& order) {
-  if (order.sla_clock().empty() || order.sla_stopped() || order.sla_breached() ||
-      order.sla_paused()) {
-    return absl::InfiniteFuture();
+  if (order.sla_clock().empty() || order.sla_stopped()) return absl::InfiniteFuture();
+  if (order.sla_paused()) {
+    // Paused: nothing of the clock fires, but the pause is looked at (issue 27 §2).
+    const pb::Pause* p =
+        order.pauses_size() == 0 ? nullptr : &order.pauses(order.pauses_size() - 1);
+    if (p == nullptr || p->state() != pb::PAUSE_STATE_ACTIVE || !p->has_look_at_time() ||
+        p->has_overdue_time()) {
+      return absl::InfiniteFuture();
+    }
+    return FromProtoTime(p->look_at_time());
   }
+  if (order.sla_breached()) return absl::InfiniteFuture();
   return order.sla_warned() ? FromProtoTime(order.sla_deadline())
                             : FromProtoTime(order.sla_warn_time());
 }
@@ -489,8 +502,9 @@ SlaSpec SpecFor(const pb::SlaPolicy& policy, absl::TimeZone zone, common::Priori
   switch (priority) {
     case common::PRIORITY_EMERGENCY:
       spec.name = "on_site";
-      spec.window = absl::Minutes(IsDaytime(policy, zone, start) ? policy.emergency_day_minutes()
-                                                                 : policy.emergency_night_minutes());
+      spec.window =
+          absl::Minutes(IsDaytime(policy, zone, start) ? policy.emergency_day_minutes()
+                                                       : policy.emergency_night_minutes());
       break;
     case common::PRIORITY_BIG:
       spec.name = "response";
@@ -536,6 +550,17 @@ void RunClock(pb::WorkOrder& o, bool running, const SlaCalendar& cal, absl::Time
 
 pb::Pause* LastPause(pb::WorkOrder& o) {
   return o.pauses_size() == 0 ? nullptr : o.mutable_pauses(o.pauses_size() - 1);
+}
+
+// The clock stopped for the pause at `act.now`: it is looked at on the resident's resume_by,
+// else `max_pause` later.
+void StopForPause(pb::WorkOrder& o, pb::Pause& p, const SlaCalendar& cal, const Act& act,
+                  absl::Duration max_pause) {
+  p.set_state(pb::PAUSE_STATE_ACTIVE);
+  *p.mutable_paused_at() = ToProtoTime(act.now);
+  *p.mutable_look_at_time() = p.has_resume_by() ? p.resume_by() : ToProtoTime(act.now + max_pause);
+  RunClock(o, false, cal, act.now);
+  AddStep(o, "paused", "", p.reason_label(), act);
 }
 
 }  // namespace
@@ -594,8 +619,7 @@ void RecomputeClock(pb::WorkOrder& o, const SlaCalendar& cal, absl::Time now) {
   }
   *o.mutable_sla_deadline() = ToProtoTime(due);
   *o.mutable_sla_warn_time() = ToProtoTime(warn);
-  o.set_sla_due_reason(
-      cal.calendar.Explain(FromProtoTime(o.received_time()), due, kind, cal.zone));
+  o.set_sla_due_reason(cal.calendar.Explain(FromProtoTime(o.received_time()), due, kind, cal.zone));
 }
 
 bool RetimeClock(pb::WorkOrder& o, absl::Time at, const SlaCalendar& before,
@@ -698,6 +722,39 @@ absl::Status CheckAgreement(const pb::PauseAgreement& a, absl::string_view field
   return absl::OkStatus();
 }
 
+absl::Duration MaxPause(const pb::SlaPolicy& policy) {
+  return absl::Hours(policy.max_pause_hours() > 0 ? policy.max_pause_hours() : 72);
+}
+
+absl::Status CheckResumeBy(const google::protobuf::Timestamp& resume_by, absl::Time now,
+                           absl::Duration max_pause, absl::string_view field) {
+  if (!HasTime(resume_by)) return absl::OkStatus();
+  if (resume_by.nanos() < 0 || resume_by.nanos() > 999'999'999) {
+    return FieldError(field, "not a valid time");
+  }
+  absl::Time t = FromProtoTime(resume_by);
+  if (t <= now) return FieldError(field, "must be after the request's time");
+  if (t > now + max_pause) {
+    return FieldError(field, absl::StrCat("at most ", absl::ToInt64Hours(max_pause),
+                                          " hours ahead (the policy's max_pause_hours)"));
+  }
+  return absl::OkStatus();
+}
+
+bool PauseOverdueDue(const pb::WorkOrder& o, absl::Time now) {
+  if (!o.sla_paused() || o.sla_stopped() || o.pauses_size() == 0) return false;
+  const pb::Pause& p = o.pauses(o.pauses_size() - 1);
+  return p.state() == pb::PAUSE_STATE_ACTIVE && p.has_look_at_time() && !p.has_overdue_time() &&
+         now >= FromProtoTime(p.look_at_time());
+}
+
+void FirePauseOverdue(pb::WorkOrder& o, const Act& act) {
+  pb::Pause* p = LastPause(o);
+  if (p == nullptr) return;
+  *p->mutable_overdue_time() = ToProtoTime(act.now);
+  AddStep(o, "pause_overdue", "", p->reason_label(), act);
+}
+
 const pb::Pause* OpenPause(const pb::WorkOrder& o) {
   if (o.pauses_size() == 0) return nullptr;
   const pb::Pause& last = o.pauses(o.pauses_size() - 1);
@@ -708,8 +765,8 @@ const pb::Pause* OpenPause(const pb::WorkOrder& o) {
 
 absl::Status PauseOrder(pb::WorkOrder& o, const std::string& pause_id, const std::string& code,
                         const std::string& label, const std::string& note,
-                        const pb::PauseAgreement* agreement, const SlaCalendar& cal,
-                        const Act& act) {
+                        const pb::PauseAgreement* agreement, const SlaCalendar& cal, const Act& act,
+                        std::optional<absl::Time> resume_by, absl::Duration max_pause) {
   State s = o.state();
   if (!IsOpen(s) || s == ev::WORK_ORDER_STATE_WORK_DONE || s == ev::WORK_ORDER_STATE_SIGNED) {
     return Precondition(absl::StrCat("work order: ", ev::WorkOrderState_Name(s),
@@ -734,6 +791,7 @@ absl::Status PauseOrder(pb::WorkOrder& o, const std::string& pause_id, const std
   *p->mutable_requested_by() = act.actor;
   *p->mutable_requested_at() = ToProtoTime(act.now);
   for (const auto& w : ActiveWorkers(o)) p->add_worker_ids(w);
+  if (resume_by) *p->mutable_resume_by() = ToProtoTime(*resume_by);
   if (agreement == nullptr) {
     p->set_state(pb::PAUSE_STATE_REQUESTED);
     AddStep(o, "pause_requested", "", label, act);
@@ -744,15 +802,12 @@ absl::Status PauseOrder(pb::WorkOrder& o, const std::string& pause_id, const std
     *p->mutable_agreement()->mutable_agreed_at() = ToProtoTime(act.now);
   }
   *p->mutable_agreement()->mutable_recorded_by() = act.actor;
-  p->set_state(pb::PAUSE_STATE_ACTIVE);
-  *p->mutable_paused_at() = ToProtoTime(act.now);
-  RunClock(o, false, cal, act.now);
-  AddStep(o, "paused", "", label, act);
+  StopForPause(o, *p, cal, act, max_pause);
   return absl::OkStatus();
 }
 
 absl::Status DecidePause(pb::WorkOrder& o, bool approve, const std::string& note,
-                         const SlaCalendar& cal, const Act& act) {
+                         const SlaCalendar& cal, const Act& act, absl::Duration max_pause) {
   const pb::Pause* open = OpenPause(o);
   if (open == nullptr || open->state() != pb::PAUSE_STATE_REQUESTED) {
     return Precondition("work order: no pause waits for approval", "NO_PAUSE_REQUESTED");
@@ -776,10 +831,7 @@ absl::Status DecidePause(pb::WorkOrder& o, bool approve, const std::string& note
     return absl::OkStatus();
   }
   // The clock stops from the approval, not from the request.
-  p->set_state(pb::PAUSE_STATE_ACTIVE);
-  *p->mutable_paused_at() = ToProtoTime(act.now);
-  RunClock(o, false, cal, act.now);
-  AddStep(o, "paused", "", p->reason_label(), act);
+  StopForPause(o, *p, cal, act, max_pause);
   return absl::OkStatus();
 }
 

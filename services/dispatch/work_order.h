@@ -103,7 +103,8 @@ enum class SlaEvent { kNone, kWarning, kBreach };
 SlaEvent SlaDue(const pb::WorkOrder& order, absl::Time now);
 // Marks the event fired.
 void FireSla(pb::WorkOrder& order, SlaEvent event, const Act& act);
-// When the clock next needs attention; InfiniteFuture when never.
+// When the clock next needs attention (while paused: the pause's look-at time until it
+// fired); InfiniteFuture when never.
 absl::Time NextSlaTime(const pb::WorkOrder& order);
 
 // -- SLA clocks on the working calendar (issue 27 §1) ------------------------------------
@@ -162,18 +163,34 @@ absl::Status CheckAgreement(const pb::PauseAgreement& agreement, absl::string_vi
                             absl::Time now);
 // The pause now active or requested (nullptr when none).
 const pb::Pause* OpenPause(const pb::WorkOrder& order);
+// The longest a pause runs before somebody looks at it (the policy's max_pause_hours; 72 h
+// by default, a reading: the seeds are silent on pauses).
+absl::Duration MaxPause(const pb::SlaPolicy& policy);
+// A pause's resume_by (issue 27 §2): after `now` and at most `max_pause` after it.
+absl::Status CheckResumeBy(const google::protobuf::Timestamp& resume_by, absl::Time now,
+                           absl::Duration max_pause, absl::string_view field);
 // A pause with the resident's agreement stops the clock at once ("paused"); without, it is
 // requested ("pause_requested") and the clock runs. FAILED_PRECONDITION: the work is done
 // or the order closed (NOT_PAUSABLE), its clock stopped (SLA_STOPPED), already paused
-// (ALREADY_PAUSED), a pause waiting for approval (PAUSE_REQUESTED).
+// (ALREADY_PAUSED), a pause waiting for approval (PAUSE_REQUESTED). `resume_by` (checked
+// by CheckResumeBy) is kept on the pause; once the clock stops the pause is looked at then,
+// else `max_pause` after it stopped (look_at_time).
 absl::Status PauseOrder(pb::WorkOrder& order, const std::string& pause_id, const std::string& code,
                         const std::string& label, const std::string& note,
-                        const pb::PauseAgreement* agreement, const SlaCalendar& cal,
-                        const Act& act);
-// A supervisor approves (the clock stops from now: "paused") or refuses ("pause_refused") a
-// requested pause; FAILED_PRECONDITION NO_PAUSE_REQUESTED when there is none.
+                        const pb::PauseAgreement* agreement, const SlaCalendar& cal, const Act& act,
+                        std::optional<absl::Time> resume_by = std::nullopt,
+                        absl::Duration max_pause = absl::Hours(72));
+// A supervisor approves (the clock stops from now: "paused"; looked at as PauseOrder says)
+// or refuses ("pause_refused") a requested pause; FAILED_PRECONDITION NO_PAUSE_REQUESTED
+// when there is none.
 absl::Status DecidePause(pb::WorkOrder& order, bool approve, const std::string& note,
-                         const SlaCalendar& cal, const Act& act);
+                         const SlaCalendar& cal, const Act& act,
+                         absl::Duration max_pause = absl::Hours(72));
+// Whether the order's active pause reached its look-at time at `now` with nobody having
+// been told yet (issue 27 §2: a pause never runs unseen).
+bool PauseOverdueDue(const pb::WorkOrder& order, absl::Time now);
+// Marks the active pause overdue ("pause_overdue", once per pause).
+void FirePauseOverdue(pb::WorkOrder& order, const Act& act);
 // Ends the active pause ("resumed"); FAILED_PRECONDITION NOT_PAUSED when the clock runs.
 absl::Status ResumeOrder(pb::WorkOrder& order, const SlaCalendar& cal, const Act& act);
 

@@ -40,9 +40,9 @@ pb::SlaPolicy WorkOrderFlow::EffectivePolicy(pqxx::work& tx, const std::string& 
 }
 
 absl::StatusOr<int> WorkOrderFlow::Retime(pqxx::work& tx, const std::string& group,
-                                          const std::string& estate, absl::Time at,
-                                          bool zones_only, const std::string& why,
-                                          const Act& act, const std::string& trace_id,
+                                          const std::string& estate, absl::Time at, bool zones_only,
+                                          const std::string& why, const Act& act,
+                                          const std::string& trace_id,
                                           const std::function<absl::StatusOr<bool>()>& change) {
   LockWorkCalendars(tx, group, CalendarLock::kExclusive);
   // Locked first, so that the timers wait for the new times.
@@ -167,8 +167,8 @@ void WorkOrderFlow::Save(pqxx::work& tx, pb::WorkOrder& o, int steps_before, abs
   }
   if (o.sla_stopped() && HasProgress(o) && !o.has_sla_stopped_time()) {
     // The clock stopped in this change: what it counted, met with and without pauses.
-    Act act = o.history_size() > 0 ? Act{o.history(o.history_size() - 1).actor(), now}
-                                   : System(now);
+    Act act =
+        o.history_size() > 0 ? Act{o.history(o.history_size() - 1).actor(), now} : System(now);
     FinishClock(o, CalendarOf(tx, o.group_id(), o.estate_id(), policy), act);
   }
   bool loads_changed = false;
@@ -205,12 +205,15 @@ void WorkOrderFlow::Publish(pqxx::work& tx, const pb::WorkOrder& o, int from_ste
     }
     if ((step.what() == "pause_requested" || step.what() == "paused" ||
          step.what() == "pause_refused" || step.what() == "resumed" ||
-         step.what() == "pause_withdrawn") &&
+         step.what() == "pause_withdrawn" || step.what() == "pause_overdue") &&
         o.pauses_size() > 0) {
       // The pause's id and reason code; its label is the step's reason. No note, no names.
       const pb::Pause& pause = o.pauses(o.pauses_size() - 1);
       payload.set_pause_id(pause.id());
       payload.set_pause_reason_code(pause.reason_code());
+      if ((step.what() == "paused" || step.what() == "pause_overdue") && pause.has_look_at_time()) {
+        *payload.mutable_pause_look_at_time() = pause.look_at_time();
+      }
     }
     drafts.push_back({EventType(step.what()), o.group_id(), o.estate_id(), o.id(),
                       first_version + (i - from_step), &payload});

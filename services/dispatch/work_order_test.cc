@@ -968,8 +968,8 @@ TEST(RetimeTest, NothingSettledIsRecountedAndUnmovedOrPausedOrdersAreLeftAlone) 
   absl::Time start = Local(kShanghai, 2026, 3, 3, 8, 0);
   pb::WorkOrder o = WorkingDaysOrder(national, start);
   absl::Time now = Local(kShanghai, 2026, 3, 3, 10, 0);
-  ASSERT_TRUE(RetimeClock(o, Local(kShanghai, 2026, 3, 3, 0, 0), national, off, "calendar",
-                          SystemAt(now)));
+  ASSERT_TRUE(
+      RetimeClock(o, Local(kShanghai, 2026, 3, 3, 0, 0), national, off, "calendar", SystemAt(now)));
   EXPECT_EQ(FromProtoDuration(o.sla_spent()), absl::ZeroDuration());
   EXPECT_EQ(FromProtoTime(o.sla_settled_time()), start);
   EXPECT_EQ(FromProtoTime(o.sla_deadline()), Local(kShanghai, 2026, 3, 7, 0, 0));
@@ -982,11 +982,70 @@ TEST(RetimeTest, NothingSettledIsRecountedAndUnmovedOrPausedOrdersAreLeftAlone) 
   Act act = SystemAt(Local(kShanghai, 2026, 3, 2, 16, 0));
   pb::PauseAgreement agreement;
   agreement.set_method(pb::AGREEMENT_METHOD_PHONE);
-  ASSERT_TRUE(PauseOrder(paused, "p1", "NOT_HOME", "住户不在家", "", &agreement, national, act)
-                  .ok());
+  ASSERT_TRUE(
+      PauseOrder(paused, "p1", "NOT_HOME", "住户不在家", "", &agreement, national, act).ok());
   pb::WorkOrder kept = paused;
   EXPECT_FALSE(RetimeClock(paused, now, national, off, "calendar", SystemAt(now)));
   EXPECT_EQ(paused.SerializeAsString(), kept.SerializeAsString());
+}
+
+// Issue 27 §2 (the seeds are silent on pauses; the rule is the issue's: a pause never runs
+// unseen): a paused clock's only timer is its pause's look-at time — the resident's
+// resume_by, else the maximum after the clock stopped — once; a resume_by lies after the
+// request and within the maximum.
+TEST(PauseTest, APauseIsLookedAtOnceAtItsResumeByElseAfterTheMaximum) {
+  SlaCalendar national{WorkCalendar::National(), kShanghai};
+  pb::PauseAgreement agreement;
+  agreement.set_method(pb::AGREEMENT_METHOD_PHONE);
+  Act act = SystemAt(Local(kShanghai, 2026, 3, 2, 16, 0));
+  EXPECT_EQ(MaxPause(DefaultPolicy()), absl::Hours(72));
+  EXPECT_EQ(MaxPause(pb::SlaPolicy()), absl::Hours(72));
+
+  pb::WorkOrder o = WorkingDaysOrder(national, Local(kShanghai, 2026, 3, 2, 10, 0));
+  ASSERT_TRUE(PauseOrder(o, "p1", "NOT_HOME", "住户不在家", "", &agreement, national, act,
+                         std::nullopt, absl::Hours(24))
+                  .ok());
+  absl::Time look = act.now + absl::Hours(24);
+  EXPECT_EQ(NextSlaTime(o), look);
+  EXPECT_FALSE(PauseOverdueDue(o, look - absl::Seconds(1)));
+  ASSERT_TRUE(PauseOverdueDue(o, look));
+  FirePauseOverdue(o, SystemAt(look));
+  EXPECT_EQ(o.history(o.history_size() - 1).what(), "pause_overdue");
+  EXPECT_EQ(FromProtoTime(o.pauses(0).overdue_time()), look);
+  EXPECT_FALSE(PauseOverdueDue(o, look + absl::Hours(100)));
+  EXPECT_EQ(NextSlaTime(o), absl::InfiniteFuture());
+  // Resumed: the clock's own timers again, nothing of the pause.
+  ASSERT_TRUE(ResumeOrder(o, national, SystemAt(look + absl::Hours(1))).ok());
+  EXPECT_FALSE(PauseOverdueDue(o, look + absl::Hours(100)));
+  EXPECT_EQ(NextSlaTime(o), FromProtoTime(o.sla_warn_time()));
+
+  // With the resident's resume_by: looked at then.
+  pb::WorkOrder r = WorkingDaysOrder(national, Local(kShanghai, 2026, 3, 2, 10, 0));
+  absl::Time resume_by = act.now + absl::Hours(5);
+  ASSERT_TRUE(PauseOrder(r, "p2", "RESCHEDULED", "住户改约", "", &agreement, national, act,
+                         resume_by, absl::Hours(24))
+                  .ok());
+  EXPECT_EQ(FromProtoTime(r.pauses(0).resume_by()), resume_by);
+  EXPECT_EQ(NextSlaTime(r), resume_by);
+  // A requested pause is not looked at (the clock runs; the supervisor decides it).
+  pb::WorkOrder q = WorkingDaysOrder(national, Local(kShanghai, 2026, 3, 2, 10, 0));
+  ASSERT_TRUE(PauseOrder(q, "p3", "NOT_HOME", "住户不在家", "", nullptr, national, act).ok());
+  EXPECT_FALSE(PauseOverdueDue(q, act.now + absl::Hours(1000)));
+
+  // resume_by: after the request, within the maximum.
+  absl::Time now = act.now;
+  EXPECT_TRUE(
+      CheckResumeBy(ToProtoTime(now + absl::Hours(72)), now, absl::Hours(72), "resume_by").ok());
+  for (absl::Time bad : {now, now - absl::Hours(1), now + absl::Hours(72) + absl::Seconds(1)}) {
+    absl::Status st = CheckResumeBy(ToProtoTime(bad), now, absl::Hours(72), "resume_by");
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(ErrorField(st), "resume_by") << bad;
+  }
+  pb::SlaPolicy p;
+  p.set_max_pause_hours(721);
+  EXPECT_EQ(ErrorField(CheckPolicy(p, "policy")), "policy.max_pause_hours");
+  p.set_max_pause_hours(720);
+  EXPECT_TRUE(CheckPolicy(p, "policy").ok());
 }
 
 }  // namespace

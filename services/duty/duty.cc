@@ -153,6 +153,14 @@ const std::vector<KindRule>& Kinds() {
        "work order pause to approve",
        {ev::STAFF_ROLE_SUPERVISOR},
        absl::Minutes(30)},
+      // A pause still active at its look-at time (issue 27 §2: a pause never runs unseen):
+      // the supervisor on duty, who decided the pause's approval, sees the order goes on.
+      // The window is a reading (the seeds are silent on pauses), as the approval's.
+      {ev::TASK_KIND_PAUSE_OVERDUE,
+       "pause_overdue",
+       "work order paused past its resume time",
+       {ev::STAFF_ROLE_SUPERVISOR},
+       absl::Minutes(30)},
       // The 12345 hotline's (issue 27 §3): the order's reply is due in working days, so the
       // windows are hours.
       {ev::TASK_KIND_HOTLINE_ORDER,
@@ -284,6 +292,15 @@ void Raise(const ev::Event& e, ev::TaskKind kind, const std::string& estate_id,
   }
 }
 
+// Raises `kind` about `subject_ref`, keyed by `key` (once per subject).
+void RaiseOnce(const ev::Event& e, ev::TaskKind kind, const std::string& estate,
+               const std::string& subject_ref, const Location& where, const std::string& key,
+               Reading& out) {
+  size_t first = out.raise.size();
+  Raise(e, kind, estate, subject_ref, where, out);
+  for (size_t i = first; i < out.raise.size(); ++i) out.raise[i].source_event_id = key;
+}
+
 std::string EstateOf(const ev::Event& e, const std::string& payload_estate) {
   return payload_estate.empty() ? e.estate_id() : payload_estate;
 }
@@ -366,10 +383,28 @@ absl::Status WorkOrder(Reading& out, const ev::Event& e, const ev::WorkOrderChan
              e.type() == "dispatch.work_order.pause_refused" ||
              e.type() == "dispatch.work_order.pause_withdrawn") {
     if (!p.pause_id().empty()) out.close_refs.push_back(RefOf("pause", p.pause_id()));
+  } else if (e.type() == "dispatch.work_order.pause_overdue") {
+    // Issue 27 §2: still paused at its look-at time; once per pause, however often told.
+    if (!p.pause_id().empty()) {
+      RaiseOnce(e, ev::TASK_KIND_PAUSE_OVERDUE, estate, RefOf("pause_overdue", p.pause_id()),
+                p.location(), absl::StrCat(e.type(), "/", p.pause_id()), out);
+    }
+  } else if (e.type() == "dispatch.work_order.resumed") {
+    if (!p.pause_id().empty()) out.close_refs.push_back(RefOf("pause_overdue", p.pause_id()));
+  } else if (e.type() == "dispatch.work_order.on_site" ||
+             e.type() == "dispatch.work_order.work_done") {
+    // The clock stopped for good there ends an active pause (no "resumed" step).
+    if (!p.pause_id().empty() && !p.sla_paused()) {
+      out.close_refs.push_back(RefOf("pause_overdue", p.pause_id()));
+    }
   } else {  // completed, cancelled
     out.close_refs.push_back(ref);
-    // A pause still waiting for approval is moot once the order is closed.
-    if (!p.pause_id().empty()) out.close_refs.push_back(RefOf("pause", p.pause_id()));
+    // A pause still waiting for approval, or paused past its time, is moot once the order
+    // is closed.
+    if (!p.pause_id().empty()) {
+      out.close_refs.push_back(RefOf("pause", p.pause_id()));
+      out.close_refs.push_back(RefOf("pause_overdue", p.pause_id()));
+    }
     // The ambulance guided: the emergency's own tasks are done too.
     if (!p.emergency_id().empty()) out.close_refs.push_back(RefOf("emergency", p.emergency_id()));
   }
@@ -444,15 +479,6 @@ Location UnitPlace(const std::string& estate, const std::string& unit) {
   where.set_estate_id(estate);
   if (!unit.empty()) where.set_unit_id(unit);
   return where;
-}
-
-// Raises `kind` about `subject_ref`, keyed by `key` (once per subject).
-void RaiseOnce(const ev::Event& e, ev::TaskKind kind, const std::string& estate,
-               const std::string& subject_ref, const Location& where, const std::string& key,
-               Reading& out) {
-  size_t first = out.raise.size();
-  Raise(e, kind, estate, subject_ref, where, out);
-  for (size_t i = first; i < out.raise.size(); ++i) out.raise[i].source_event_id = key;
 }
 
 // 000_… 二.9 (装修审批记录): an application waits for the office's decision — the estate
@@ -628,7 +654,9 @@ const TaskRouter& Readers() {
             {"dispatch.work_order.escalated", "dispatch.sla.warning", "dispatch.sla.breached",
              "dispatch.work_order.completed", "dispatch.work_order.cancelled",
              "dispatch.work_order.pause_requested", "dispatch.work_order.paused",
-             "dispatch.work_order.pause_refused", "dispatch.work_order.pause_withdrawn"},
+             "dispatch.work_order.pause_refused", "dispatch.work_order.pause_withdrawn",
+             "dispatch.work_order.pause_overdue", "dispatch.work_order.resumed",
+             "dispatch.work_order.on_site", "dispatch.work_order.work_done"},
             &WorkOrder)
         .On<ev::ElderEmergency>("eldercare.emergency.raised", &Emergency)
         .On<ev::SafetyCheckRaised>("eldercare.safety_check.raised", &SafetyCheck)
@@ -649,8 +677,7 @@ const TaskRouter& Readers() {
              "intake.hotline.replied", "intake.hotline.delivered", "intake.hotline.rated"},
             &HotlineOrder)
         .On<ev::ComplaintReplyEvent>({"intake.complaint.reply_due_soon",
-                                      "intake.complaint.reply_overdue",
-                                      "intake.complaint.replied"},
+                                      "intake.complaint.reply_overdue", "intake.complaint.replied"},
                                      &ComplaintReply)
         .On<ev::HotlineEndpointEvent>(
             {"intake.hotline.endpoint_failing", "intake.hotline.endpoint_recovered"},

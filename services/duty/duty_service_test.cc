@@ -1186,7 +1186,6 @@ TEST_F(HandoverTest, TheDailyLogIsFilledFromEventsAndMissingOnesArePublishedOnce
   EXPECT_EQ(missing[0].day().day(), 2);
 }
 
-
 // Issue 27 §2: a work-order pause asked without the resident's agreement reaches the
 // supervisor on duty, once, named by the pause's id; the decision closes it, and so does the
 // order closed before anyone decided.
@@ -1219,6 +1218,57 @@ TEST_F(DutyServiceTest, APauseRequestReachesTheSupervisorOnDutyUntilItIsDecided)
   ASSERT_TRUE(Deliver("dispatch.work_order.cancelled", group_, other, estate_).ok());
   for (const auto& t : Tasks(supervisor_tok_)) EXPECT_EQ(t.state(), ev::TASK_STATE_DONE);
   EXPECT_EQ(Count(absl::StrCat("tasks WHERE kind = ", ev::TASK_KIND_PAUSE_REQUEST)), 2);
+}
+
+// Issue 27 §2 (the seeds are silent on pauses; the issue's rule: a pause never runs unseen):
+// an order still paused at its look-at time reaches the supervisor on duty, once per pause
+// however often the event comes (a republication under a new envelope too); the order's
+// resume closes it, and a later pause of the order past its time is a task of its own.
+TEST_F(DutyServiceTest, APausePastItsTimeReachesTheSupervisorOnDutyUntilTheOrderResumes) {
+  Shift(supervisor_, kStart - absl::Hours(1), kStart + absl::Hours(8));
+  ev::WorkOrderChanged o = Order(0);
+  o.set_pause_id(NewId(absl::Now()));
+  o.set_pause_reason_code("NOT_HOME");
+  o.set_reason("住户不在家");
+  o.set_sla_paused(true);
+  *o.mutable_pause_look_at_time() = ToProtoTime(kStart);
+  ASSERT_TRUE(Deliver("dispatch.work_order.pause_overdue", group_, o, estate_, "po-1").ok());
+  ASSERT_TRUE(Deliver("dispatch.work_order.pause_overdue", group_, o, estate_, "po-1").ok());
+  ASSERT_TRUE(Deliver("dispatch.work_order.pause_overdue", group_, o, estate_, "po-2").ok());
+  std::vector<pb::Task> tasks = Tasks(supervisor_tok_);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].kind(), ev::TASK_KIND_PAUSE_OVERDUE);
+  EXPECT_EQ(tasks[0].role(), ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(tasks[0].state(), ev::TASK_STATE_OPEN);
+  EXPECT_EQ(tasks[0].subject_ref(), absl::StrCat("pause_overdue/", o.pause_id()));
+  ASSERT_EQ(tasks[0].assignee_ids_size(), 1);
+  EXPECT_EQ(tasks[0].assignee_ids(0), supervisor_);
+  EXPECT_EQ(FromProtoTime(tasks[0].ack_due_time()), kStart + absl::Minutes(30));
+  EXPECT_EQ(tasks[0].title().find("住户"), std::string::npos);  // no words of the resident
+  // On site with the clock still paused (it stops at work done) leaves it open; the resume
+  // closes it.
+  ASSERT_TRUE(Deliver("dispatch.work_order.on_site", group_, o, estate_).ok());
+  tasks = Tasks(supervisor_tok_);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].state(), ev::TASK_STATE_OPEN);
+  o.set_sla_paused(false);
+  ASSERT_TRUE(Deliver("dispatch.work_order.resumed", group_, o, estate_).ok());
+  tasks = Tasks(supervisor_tok_);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].state(), ev::TASK_STATE_DONE);
+
+  // The order's next pause, past its time too: a task of its own, closed by the order
+  // completed.
+  o.set_pause_id(NewId(absl::Now()));
+  o.set_sla_paused(true);
+  ASSERT_TRUE(Deliver("dispatch.work_order.pause_overdue", group_, o, estate_).ok());
+  EXPECT_EQ(Count(absl::StrCat("tasks WHERE kind = ", ev::TASK_KIND_PAUSE_OVERDUE,
+                               " AND state = ", ev::TASK_STATE_OPEN)),
+            1);
+  o.set_sla_paused(false);
+  ASSERT_TRUE(Deliver("dispatch.work_order.completed", group_, o, estate_).ok());
+  for (const auto& t : Tasks(supervisor_tok_)) EXPECT_EQ(t.state(), ev::TASK_STATE_DONE);
+  EXPECT_EQ(Count(absl::StrCat("tasks WHERE kind = ", ev::TASK_KIND_PAUSE_OVERDUE)), 2);
 }
 
 }  // namespace

@@ -264,8 +264,50 @@ TEST(Events, APauseRequestIsTheSupervisorsUntilDecided) {
     EXPECT_EQ(d->close_refs, std::vector<std::string>{"pause/p1"}) << type;
   }
   auto closed = ReadEvent(EventOf("dispatch.work_order.completed", p));
-  EXPECT_EQ(closed->close_refs, (std::vector<std::string>{"work_order/w1", "pause/p1"}));
-  EXPECT_FALSE(Reads("dispatch.work_order.resumed"));
+  EXPECT_EQ(closed->close_refs,
+            (std::vector<std::string>{"work_order/w1", "pause/p1", "pause_overdue/p1"}));
+  // A resume ends no request (it closes only a pause past its time, below).
+  auto resumed = ReadEvent(EventOf("dispatch.work_order.resumed", p));
+  EXPECT_TRUE(resumed->raise.empty());
+  EXPECT_EQ(resumed->close_refs, std::vector<std::string>{"pause_overdue/p1"});
+}
+
+// Issue 27 §2 (the seeds are silent on pauses; the rule is the issue's: a pause never runs
+// unseen): an order still paused at its look-at time is the supervisor's, once per pause
+// (keyed by the pause, not the delivery); its resume, the clock stopped for good (on site
+// or work done) or the order closed ends it. On site with the clock still paused (a clock
+// that stops at work done) does not.
+TEST(Events, APausePastItsTimeIsTheSupervisorsUntilTheOrderGoesOn) {
+  ev::WorkOrderChanged p;
+  p.set_work_order_id("w1");
+  p.set_pause_id("p1");
+  p.set_sla_paused(true);
+  ev::Event e = EventOf("dispatch.work_order.pause_overdue", p);
+  auto r = ReadEvent(e);
+  ASSERT_EQ(r->raise.size(), 1u);
+  EXPECT_EQ(r->raise[0].kind, ev::TASK_KIND_PAUSE_OVERDUE);
+  EXPECT_EQ(r->raise[0].role, ev::STAFF_ROLE_SUPERVISOR);
+  EXPECT_EQ(r->raise[0].subject_ref, "pause_overdue/p1");
+  EXPECT_EQ(r->raise[0].source_event_id, "dispatch.work_order.pause_overdue/p1");
+  EXPECT_TRUE(r->close_refs.empty());
+  e.set_event_id("another-envelope");
+  EXPECT_EQ(ReadEvent(e)->raise[0].source_event_id, "dispatch.work_order.pause_overdue/p1");
+  EXPECT_EQ(AckWindow(pb::Settings(), ev::TASK_KIND_PAUSE_OVERDUE), absl::Minutes(30));
+
+  auto on_site_paused = ReadEvent(EventOf("dispatch.work_order.on_site", p));
+  EXPECT_TRUE(on_site_paused->raise.empty());
+  EXPECT_TRUE(on_site_paused->close_refs.empty());
+  p.set_sla_paused(false);
+  for (const char* type : {"dispatch.work_order.on_site", "dispatch.work_order.work_done",
+                           "dispatch.work_order.resumed"}) {
+    auto d = ReadEvent(EventOf(type, p));
+    EXPECT_TRUE(d->raise.empty()) << type;
+    EXPECT_EQ(d->close_refs, std::vector<std::string>{"pause_overdue/p1"}) << type;
+  }
+  // An order that never paused: on site closes nothing.
+  ev::WorkOrderChanged plain;
+  plain.set_work_order_id("w2");
+  EXPECT_TRUE(ReadEvent(EventOf("dispatch.work_order.on_site", plain))->close_refs.empty());
 }
 
 TEST(Events, UnsatisfiedCallbacksOnly) {

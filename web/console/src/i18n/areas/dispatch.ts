@@ -108,6 +108,7 @@ export default area(
       pause_refused: "暂停未获批准",
       pause_withdrawn: "暂停申请撤回（已停表）",
       resumed: "恢复计时",
+      pause_overdue: "暂停逾期未恢复（已提醒主管）",
       retimed: "到期时间重算（工作日历或时区变更）",
     },
     explain: {
@@ -310,6 +311,7 @@ export default area(
       pause_refused: "Pause refused",
       pause_withdrawn: "Pause request withdrawn (clock stopped)",
       resumed: "Clock resumed",
+      pause_overdue: "Still paused past its resume time (supervisor told)",
       retimed: "Due time moved (working calendar or time zone changed)",
     },
     explain: {
