@@ -25,6 +25,7 @@ import {
   slaState,
   type OrderAction,
   type OrderLike,
+  instantIn,
 } from "../src/dispatch/rules";
 import type { Role } from "../src/roles";
 
@@ -375,4 +376,19 @@ test("escalations read as dispatch records them: level 1 team lead, 2 supervisor
   expect(escalationCause("not accepted within 15 minutes")).toEqual({ cause: "notAccepted", minutes: 15 });
   expect(escalationCause("close to its SLA deadline")).toEqual({ cause: "nearDeadline" });
   expect(escalationCause("something new")).toEqual({ cause: "other" });
+});
+
+test("a pause's resume-by is the estate's wall time: Shanghai, New York across its spring gap, bad text (issue 27 §2)", () => {
+  // 2026-02-14 09:30 in Shanghai (UTC+8, no daylight saving) is 01:30 UTC.
+  expect(instantIn("Asia/Shanghai", "2026-02-14 09:30")?.toISOString()).toBe("2026-02-14T01:30:00.000Z");
+  // New York: 2026-03-07 is EST (UTC-5), 2026-03-09 EDT (UTC-4); 2026-03-08 02:30 does not
+  // exist there (clocks go 02:00 → 03:00): moved forward by the gap, 03:30 EDT; 2026-11-01
+  // 01:30 comes twice (EDT, then EST): the first.
+  expect(instantIn("America/New_York", "2026-03-07 10:00")?.toISOString()).toBe("2026-03-07T15:00:00.000Z");
+  expect(instantIn("America/New_York", "2026-03-09 10:00")?.toISOString()).toBe("2026-03-09T14:00:00.000Z");
+  expect(instantIn("America/New_York", "2026-03-08 02:30")?.toISOString()).toBe("2026-03-08T07:30:00.000Z");
+  expect(instantIn("America/New_York", "2026-11-01 01:30")?.toISOString()).toBe("2026-11-01T05:30:00.000Z");
+  expect(instantIn("Asia/Shanghai", "2026-02-30 09:30")).toBeUndefined();
+  expect(instantIn("Asia/Shanghai", "2026-02-14 24:00")).toBeUndefined();
+  expect(instantIn("Asia/Shanghai", "tomorrow")).toBeUndefined();
 });

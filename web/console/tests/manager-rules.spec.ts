@@ -151,14 +151,15 @@ test("rates and money as the services give them: basis points rounded down by bi
 });
 
 test("who reads which figure: the services' role tables, for the page's four roles", () => {
-  // docs/api/intake.md (ListTickets, GetCallbackCoverage), dispatch.md (ListWorkOrders),
+  // docs/api/intake.md (ListTickets, GetCallbackCoverage, GetHotlineReport and
+  // GetComplaintReplyReport), dispatch.md (ListWorkOrders),
   // billing.md (ReportCollection, GetArrears), performance.md (GetQualityLedger: its
   // managers), eldercare.md (ListDueVisits: front desk, estate_manager, care roles).
   const expected: Record<string, Figure[]> = {
-    estate_manager: ["tickets", "sla", "coverage", "collection", "arrears", "quality", "visits"],
-    supervisor: ["tickets", "sla", "coverage", "arrears", "quality", "visits"],
-    quality_inspector: ["tickets", "sla", "coverage", "quality"],
-    group_admin: ["tickets", "sla", "coverage", "collection", "arrears", "quality"],
+    estate_manager: ["tickets", "sla", "coverage", "hotline", "collection", "arrears", "quality", "visits"],
+    supervisor: ["tickets", "sla", "coverage", "hotline", "arrears", "quality", "visits"],
+    quality_inspector: ["tickets", "sla", "coverage", "hotline", "quality"],
+    group_admin: ["tickets", "sla", "coverage", "hotline", "collection", "arrears", "quality"],
   };
   const page = PAGES.find((p) => p.name === "manager")!;
   expect([...page.roles].sort()).toEqual(Object.keys(expected).sort());

@@ -128,6 +128,20 @@ async function serviceFigures(page: Page): Promise<Figures> {
       f["coverage-quota"] = String(cov.quotaPercent ?? 0);
       f["coverage-missing"] = String((cov.missingMandatory ?? []).length);
     }
+    // 12345 orders and complaints' written replies of the month (GetHotlineReport,
+    // GetComplaintReplyReport): one card, both read.
+    const hot = await call("intake.v1.IntakeService/GetHotlineReport", { estateId, month });
+    const replies = await call("intake.v1.IntakeService/GetComplaintReplyReport", { estateId, month });
+    if (hot && replies) {
+      f["hotline-orders"] = String(hot.orders ?? 0);
+      f["hotline-on-time"] = String(hot.repliedOnTime ?? 0);
+      f["hotline-replied"] = String(hot.replied ?? 0);
+      f["hotline-undelivered"] = String(hot.repliedUndelivered ?? 0);
+      f["hotline-overdue"] = String(hot.overdueUnreplied ?? 0);
+      f["hotline-satisfaction"] = String(hot.satisfactionBp ?? 0);
+      f["replies-on-time"] = String(replies.repliedOnTime ?? 0);
+      f["replies-complaints"] = String(replies.complaints ?? 0);
+    }
     // Billing's report only of the estate's current month (it fixes an unbilled past month).
     const thisMonth = localDay(new Date().toISOString()).slice(0, 7) === day.slice(0, 7);
     const rep = thisMonth
@@ -240,7 +254,7 @@ test("the manager's dashboard shows the day's figures equal to the services' own
   await expect(page).toHaveURL(/\/manager/);
   const shown = await expectFiguresEqualTheReports(page, day);
   // The estate manager reads every figure; the demo's day has tickets and work orders.
-  for (const card of ["tickets", "sla", "coverage", "collection", "arrears", "quality", "visits"]) {
+  for (const card of ["tickets", "sla", "coverage", "hotline", "collection", "arrears", "quality", "visits"]) {
     await expect(page.getByTestId(`card-${card}`)).toBeVisible();
   }
   await expect(page.locator(".el-alert--error")).toHaveCount(0);
@@ -286,7 +300,7 @@ test("a supervisor sees the figures her role may read, and no refusal in place o
   // billing ReportCollection is for group_admin, estate_manager, finance_clerk: not shown.
   await expect(page.getByTestId("card-collection")).toHaveCount(0);
   expect(shown["collection-rate"]).toBeUndefined();
-  for (const card of ["tickets", "sla", "coverage", "arrears", "quality", "visits"]) {
+  for (const card of ["tickets", "sla", "coverage", "hotline", "arrears", "quality", "visits"]) {
     await expect(page.getByTestId(`card-${card}`)).toBeVisible();
   }
   await expect(page.locator(".el-alert--error")).toHaveCount(0);

@@ -349,3 +349,46 @@ export function escalationCause(reason: string): { cause: "waiting" | "notAccept
   if (reason.startsWith("close to its SLA deadline")) return { cause: "nearDeadline" };
   return { cause: "other" };
 }
+
+/**
+ * The instant a wall-clock time "YYYY-MM-DD HH:mm" names in an IANA zone (the estate's): the
+ * time a resident asked to be visited again (a pause's resume_by). undefined for text that is
+ * not such a time. A wall time a daylight-saving change skips is moved forward by the gap
+ * (02:30 on a spring-forward night is 03:30); one it repeats is the first of the two.
+ */
+export function instantIn(zone: string, wall: string): Date | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})$/.exec(wall.trim());
+  if (!m) return undefined;
+  const [y, mo, d, h, mi] = m.slice(1).map(Number);
+  const asUtc = Date.UTC(y, mo - 1, d, h, mi);
+  const back = new Date(asUtc);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59) {
+    return undefined;
+  }
+  // The zone's offset at an instant: its wall time there, read as UTC, minus the instant.
+  const offset = (at: number) => {
+    const p = new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    }).formatToParts(new Date(at));
+    const get = (type: string) => Number(p.find((x) => x.type === type)?.value);
+    return Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second")) - at;
+  };
+  // The offsets a day either side; the wall time in one of them is the instant, the earlier
+  // when both are (a fall-back hour twice); in a spring gap, neither: the offset before it,
+  // which moves the time forward by the gap.
+  const day = 86_400_000;
+  const before = offset(asUtc - day);
+  const after = offset(asUtc + day);
+  const t1 = asUtc - before;
+  const t2 = asUtc - after;
+  if (offset(t1) === before) return new Date(Math.min(t1, offset(t2) === after ? t2 : t1));
+  if (offset(t2) === after) return new Date(t2);
+  return new Date(t1);
+}

@@ -221,8 +221,8 @@ export function arrearsTotal(a: ArrearsBuckets): bigint {
 // Who reads which figure: the services' role tables (docs/api/<service>.md), for the four
 // roles the page is for. A figure a role may not read is not shown.
 
-export type Figure = "tickets" | "sla" | "coverage" | "collection" | "arrears" | "quality" | "visits";
-export const FIGURES: readonly Figure[] = ["tickets", "sla", "coverage", "collection", "arrears", "quality", "visits"];
+export type Figure = "tickets" | "sla" | "coverage" | "hotline" | "collection" | "arrears" | "quality" | "visits";
+export const FIGURES: readonly Figure[] = ["tickets", "sla", "coverage", "hotline", "collection", "arrears", "quality", "visits"];
 
 export const FIGURE_ROLES: Record<Figure, readonly Role[]> = {
   // intake ListTickets: desk roles, estate_manager, quality_inspector, group_admin.
@@ -243,6 +243,8 @@ export const FIGURE_ROLES: Record<Figure, readonly Role[]> = {
   ],
   // intake GetCallbackCoverage.
   coverage: ["supervisor", "estate_manager", "quality_inspector", "group_admin"],
+  // intake GetHotlineReport (the 12345 month) and GetComplaintReplyReport: the same readers.
+  hotline: ["supervisor", "estate_manager", "quality_inspector", "group_admin"],
   // billing ReportCollection.
   collection: ["group_admin", "estate_manager", "finance_clerk"],
   // billing GetArrears.

@@ -4,7 +4,7 @@
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { Priority } from "@wuye/clients/gen/wuye/common/v1/domain_pb.js";
 import { TicketState } from "@wuye/clients/gen/wuye/events/v1/intake_events_pb.js";
-import type { CallbackCoverage } from "@wuye/clients/gen/wuye/intake/v1/intake_pb.js";
+import type { CallbackCoverage, ComplaintReplyReport, HotlineReport } from "@wuye/clients/gen/wuye/intake/v1/intake_pb.js";
 import type { Arrears, CollectionReport } from "@wuye/clients/gen/wuye/billing/v1/billing_pb.js";
 import type { QualityLedger } from "@wuye/clients/gen/wuye/performance/v1/performance_pb.js";
 import { intake } from "../api/clients";
@@ -62,6 +62,20 @@ export async function loadSla(estateId: string, day: Day, zone: string): Promise
 /** intake GetCallbackCoverage for the day's month. */
 export function loadCoverage(estateId: string, day: Day): Promise<CallbackCoverage> {
   return intake.getCallbackCoverage({ estateId, month: monthOf(day) });
+}
+
+/**
+ * intake GetHotlineReport and GetComplaintReplyReport for the day's month: the 12345 orders
+ * (delivered in time, replied but not delivered, the government's satisfaction) and the
+ * complaints' written replies.
+ */
+export async function loadReplies(estateId: string, day: Day): Promise<{ hotline: HotlineReport; complaints: ComplaintReplyReport }> {
+  const month = monthOf(day);
+  const [hotline, complaints] = await Promise.all([
+    intake.getHotlineReport({ estateId, month }),
+    intake.getComplaintReplyReport({ estateId, month }),
+  ]);
+  return { hotline, complaints };
 }
 
 /**
