@@ -35,12 +35,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "shared/auth.h"
+#include "shared/proto_time.h"
 #include "shared/testing/test_env.h"
 #include "tests/service_process.h"
 #include "tools/demo_day.h"
 #include "wuye/billing/v1/billing.grpc.pb.h"
+#include "wuye/dispatch/v1/dispatch.grpc.pb.h"
 #include "wuye/intake/v1/intake.grpc.pb.h"
 
 namespace wuye {
@@ -53,6 +56,8 @@ using ::wuye::testing::ServiceProcessOptions;
 using ::wuye::testing::TestDatabase;
 
 namespace bpb = ::wuye::billing::v1;
+namespace dpb = ::wuye::dispatch::v1;
+namespace ipb = ::wuye::intake::v1;
 
 // The suite: a private Redis, every built service, the demo group loaded.
 class Suite {
@@ -151,6 +156,113 @@ grpc::Status Rpc(const std::string& token, Fn&& fn) {
   return fn(&ctx);
 }
 
+// Issue 27 §3 through intake's API: the 12345 order of the day has the government's result,
+// and the estate's month counts it — imported, replied in time, called back, satisfied.
+void ExpectHotlineThroughTheApi(Suite& suite, const std::string& group, const demo::DaySummary& s) {
+  auto intake = ipb::IntakeService::NewStub(
+      grpc::CreateChannel(suite.Target("intake"), grpc::InsecureChannelCredentials()));
+  const std::string token = AdminToken(group);
+  ipb::GetTicketRequest get;
+  get.set_id(s.hotline.ticket_id);
+  ipb::Ticket t;
+  grpc::Status st = Rpc(token, [&](auto* ctx) { return intake->GetTicket(ctx, get, &t); });
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(t.channel(), common::v1::CHANNEL_GOVERNMENT_HOTLINE);
+  EXPECT_EQ(t.hotline().order_number(), s.hotline.order_number);
+  EXPECT_TRUE(t.hotline().has_reply_time());
+  EXPECT_EQ(t.hotline().government_result(), ipb::HOTLINE_RESULT_SATISFIED);
+  ipb::GetHotlineReportRequest req;
+  req.set_estate_id(t.estate_id());
+  const absl::CivilDay day = [&] {
+    absl::CivilDay d;
+    EXPECT_TRUE(absl::ParseCivilTime(s.day, &d)) << s.day;
+    return d;
+  }();
+  req.mutable_month()->set_year(static_cast<int>(day.year()));
+  req.mutable_month()->set_month(day.month());
+  ipb::HotlineReport r;
+  st = Rpc(token, [&](auto* ctx) { return intake->GetHotlineReport(ctx, req, &r); });
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(r.orders(), 1);
+  EXPECT_EQ(r.replied(), 1);
+  EXPECT_EQ(r.replied_on_time(), 1);
+  EXPECT_EQ(r.callbacks(), 1);
+  EXPECT_EQ(r.satisfied(), 1);
+  EXPECT_EQ(r.unsatisfied(), 0);
+  EXPECT_EQ(r.on_time_bp(), 10000);
+  EXPECT_EQ(r.satisfaction_bp(), 10000);
+  // The summary printed what the API says.
+  EXPECT_EQ(s.hotline.report_orders, r.orders());
+  EXPECT_EQ(s.hotline.report_replied_on_time, r.replied_on_time());
+  EXPECT_EQ(s.hotline.report_callbacks, r.callbacks());
+  EXPECT_EQ(s.hotline.report_satisfaction_bp, r.satisfaction_bp());
+}
+
+// Issue 27 §2 through dispatch's API: t02's pause was asked by one person without the
+// resident's agreement and approved by another, the clock stopping at the approval, then
+// resumed; the month's SLA report (where the orders' clocks stopped) has both pauses, their
+// time, and met as if never paused at most met counting pauses.
+void ExpectPausesThroughTheApi(Suite& suite, const std::string& group, const demo::DaySummary& s) {
+  auto dispatch = dpb::DispatchService::NewStub(
+      grpc::CreateChannel(suite.Target("dispatch"), grpc::InsecureChannelCredentials()));
+  const std::string token = AdminToken(group);
+  const std::string ticket = s.ticket_ids.at("t02-small-repair");
+  dpb::WorkOrder order;
+  for (const auto& f : s.estates) {
+    dpb::ListWorkOrdersRequest req;
+    req.set_estate_id(f.estate_id);
+    req.set_page_size(1000);
+    dpb::ListWorkOrdersResponse resp;
+    grpc::Status st =
+        Rpc(token, [&](auto* ctx) { return dispatch->ListWorkOrders(ctx, req, &resp); });
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    for (const auto& o : resp.work_orders()) {
+      if (o.ticket_id() == ticket) order = o;
+    }
+  }
+  ASSERT_FALSE(order.id().empty()) << "no work order of t02";
+  EXPECT_EQ(order.state(), events::v1::WORK_ORDER_STATE_COMPLETED);
+  ASSERT_EQ(order.pauses_size(), 1);
+  const dpb::Pause& p = order.pauses(0);
+  EXPECT_EQ(p.state(), dpb::PAUSE_STATE_RESUMED);
+  EXPECT_EQ(p.agreement().method(), dpb::AGREEMENT_METHOD_UNSPECIFIED);
+  EXPECT_TRUE(p.decision().approved());
+  EXPECT_FALSE(p.requested_by().subject().empty());
+  EXPECT_NE(p.requested_by().subject(), p.decision().decided_by().subject());
+  EXPECT_EQ(FromProtoTime(p.paused_at()), FromProtoTime(p.decision().decided_at()));
+  EXPECT_GE(FromProtoTime(p.paused_at()), FromProtoTime(p.requested_at()));
+  EXPECT_EQ(s.pause_requested_by, p.requested_by().subject());
+  EXPECT_EQ(s.pause_decided_by, p.decision().decided_by().subject());
+  EXPECT_TRUE(s.pause_stopped_at_approval);
+
+  absl::TimeZone sh;
+  ASSERT_TRUE(absl::LoadTimeZone("Asia/Shanghai", &sh));
+  const absl::CivilDay paused_on = absl::ToCivilDay(FromProtoTime(p.paused_at()), sh);
+  dpb::GetSlaReportRequest req;
+  req.set_year(static_cast<int>(paused_on.year()));
+  req.set_month(paused_on.month());
+  dpb::SlaReport report;
+  grpc::Status st =
+      Rpc(token, [&](auto* ctx) { return dispatch->GetSlaReport(ctx, req, &report); });
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  int orders = 0, met = 0, met_unpaused = 0, pauses = 0;
+  for (const auto& row : report.estates()) {
+    orders += row.figures().orders();
+    met += row.figures().sla_met();
+    met_unpaused += row.figures().sla_met_unpaused();
+    pauses += row.figures().pauses();
+  }
+  EXPECT_GE(orders, 7);
+  EXPECT_LE(met_unpaused, met);
+  EXPECT_EQ(pauses, 2);  // t18's and t02's
+  if (s.sla_report.year == req.year() && s.sla_report.month == req.month()) {
+    EXPECT_EQ(s.sla_report.orders, orders);
+    EXPECT_EQ(s.sla_report.met, met);
+    EXPECT_EQ(s.sla_report.met_unpaused, met_unpaused);
+    EXPECT_EQ(s.sla_report.pauses, pauses);
+  }
+}
+
 // What every run of the day must end with, whatever happened during it.
 void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySummary& s) {
   const bool dispatch = suite.Has("dispatch");
@@ -175,6 +287,11 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
     EXPECT_TRUE(s.hotline.replied);
     EXPECT_TRUE(s.hotline.on_time);
     EXPECT_EQ(s.hotline.exported, 1);
+    // Then the government's callback imported (satisfied), and the estate's 12345 month.
+    EXPECT_EQ(s.hotline.callbacks_recorded, 1);
+    EXPECT_EQ(s.hotline.government_result, "satisfied");
+    EXPECT_TRUE(s.hotline.has_report);
+    ExpectHotlineThroughTheApi(suite, group, s);
     for (const char* key :
          {"t02-small-repair", "t03-emergency-0930", "t07-paid-service", "t09-emergency-2150",
           "t10-emergency-2300", "t14-small-repair", "t18-small-repair"}) {
@@ -310,7 +427,13 @@ void ExpectEndState(Suite& suite, const std::string& group, const demo::DaySumma
     int orders = 0;
     for (const auto& [p, f] : s.sla) orders += f.orders;
     EXPECT_GE(orders, 8);
-    EXPECT_GE(s.work_orders_paused, 1);  // issue 27: t18, the resident not at home
+    // Issue 27 §2: t18 paused with the resident's agreement; t02's pause asked by the
+    // technician without it and approved by the supervisor; the month's SLA report.
+    EXPECT_GE(s.work_orders_paused, 2);
+    EXPECT_EQ(s.pauses_agreed, 1);
+    EXPECT_EQ(s.pauses_approved, 1);
+    EXPECT_TRUE(s.sla_report.read);
+    ExpectPausesThroughTheApi(suite, group, s);
   }
   if (dispatch && suite.Has("billing") && suite.Has("intake")) {
     // The paid home cleaning of 阳光花园, at the estate's price (8000 standard + 10 %).
@@ -453,6 +576,13 @@ void ExpectSameDay(const demo::DaySummary& a, const demo::DaySummary& b) {
   EXPECT_EQ(a.paid_work_fen, b.paid_work_fen);
   EXPECT_EQ(a.work_orders_completed, b.work_orders_completed);
   EXPECT_EQ(a.completed_without_signature, b.completed_without_signature);
+  EXPECT_EQ(a.hotline.government_result, b.hotline.government_result);
+  EXPECT_EQ(a.hotline.report_orders, b.hotline.report_orders);
+  EXPECT_EQ(a.hotline.report_callbacks, b.hotline.report_callbacks);
+  EXPECT_EQ(a.hotline.report_satisfaction_bp, b.hotline.report_satisfaction_bp);
+  EXPECT_EQ(a.pauses_agreed, b.pauses_agreed);
+  EXPECT_EQ(a.pauses_approved, b.pauses_approved);
+  EXPECT_EQ(a.sla_report.pauses, b.sla_report.pauses);
   ASSERT_EQ(a.estates.size(), b.estates.size());
   for (size_t i = 0; i < a.estates.size(); ++i) {
     EXPECT_EQ(a.estates[i].billed_fen, b.estates[i].billed_fen);

@@ -109,11 +109,19 @@ struct DaySummary {
   int carrier_calls = 0, carrier_matched = 0, carrier_skipped = 0, carrier_findings = 0;
   // The 12345 government hotline (issue 27 §3): the city's order imported through the port
   // ("csv"), its due time on the estate's working calendar and why, the reply sent back.
+  // Then the government's callback imported (政府回访, "satisfied"), and the estate's 12345
+  // month as intake.GetHotlineReport gives it.
   struct HotlineFigures {
     std::string order_number, ticket_id, due_reason;
     bool replied = false;
     bool on_time = false;  // the export delivered it to the platform by the due time
-    int exported = 0;      // replies in the export file
+    int exported = 0;               // replies in the export file
+    int callbacks_recorded = 0;     // lines of the callback file recorded (first run) or known
+    std::string government_result;  // "satisfied", as the ticket now has it
+    bool has_report = false;
+    int report_orders = 0, report_replied = 0, report_replied_on_time = 0;
+    int report_callbacks = 0, report_satisfied = 0, report_unsatisfied = 0;
+    int report_on_time_bp = 0, report_satisfaction_bp = 0;
   } hotline;
   // Performance's findings of the sunny hotline's unrecorded calls (000_…, 二.5): deducted
   // (a resident's number: −20 for the office and the agents on duty) or to review.
@@ -127,10 +135,25 @@ struct DaySummary {
   // Dispatch: per priority name ("emergency", "small", "big", "scheduled").
   std::map<std::string, SlaFigures> sla;
   int work_orders_completed = 0, completed_without_signature = 0;  // all completed so far
-  // Orders whose SLA clock was paused (issue 27: the resident not at home, agreed by phone),
-  // and the time paused in all.
+  // Orders whose SLA clock was paused (issue 27 §2), and the time paused in all; of the
+  // pauses, those the resident agreed to (t18: not at home, agreed by phone) and those asked
+  // without agreement and approved by a supervisor (t02: the resident not reachable; asked
+  // by the technician).
   int work_orders_paused = 0;
   int64_t paused_minutes = 0;
+  int pauses_agreed = 0, pauses_approved = 0;
+  // The approved pause: who asked, who decided (staff ids), and whether the clock stopped at
+  // the decision (paused_at == decided_at).
+  std::string pause_requested_by, pause_decided_by;
+  bool pause_stopped_at_approval = false;
+  // dispatch.GetSlaReport of the month the orders' clocks stopped in (the run's month in
+  // Shanghai), all estates: met counting the pauses and as if no pause had stopped the clock.
+  struct SlaReportFigures {
+    bool read = false;
+    int year = 0, month = 0;
+    int orders = 0, met = 0, met_unpaused = 0, pauses = 0, open = 0, open_paused = 0;
+    int64_t paused_ms = 0;
+  } sla_report;
   // Billing.
   int payments_recorded = 0;
   std::string duplicate_payment_id;  // the payment sent twice: both answers named it

@@ -294,6 +294,48 @@ TEST_F(CalendarServiceTest, EachChangePublishesOnceAndAnIdenticalImportNothing) 
             << "\n";
 }
 
+// Issue 27 §1, calendars "all through the API": a withdrawal retried with its request_id
+// returns the first answer and withdraws nothing more (one version, one event), even after
+// the year was imported again; the same id for another withdrawal is refused
+// (REQUEST_ID_REUSED) and changes nothing.
+TEST_F(CalendarServiceTest, AWithdrawalRetriedReplaysTheFirstAnswerAndReuseIsRefused) {
+  v1::WorkCalendarChange imported, first, replay;
+  ASSERT_TRUE(Import(admin_, estate_, kGroup2027, &imported).ok());
+  ASSERT_TRUE(Import(admin_, "", kGroup2027, &imported).ok());
+  ASSERT_EQ(CalendarEvents(), 2);
+  v1::WithdrawWorkCalendarRequest req;
+  req.set_request_id("cal-withdraw-1");
+  req.set_estate_id(estate_);
+  req.set_year(2027);
+  ASSERT_TRUE(Call(&Stub::WithdrawWorkCalendar, admin_, req, &first).ok());
+  EXPECT_TRUE(first.changed());
+  EXPECT_EQ(first.version(), 2);
+  EXPECT_EQ(CalendarEvents(), 3);
+  // The estate's year imported again: the retry still answers the withdrawal it
+  // made and does not withdraw the new one.
+  ASSERT_TRUE(Import(admin_, estate_, kGroup2027, &imported).ok());
+  EXPECT_TRUE(imported.changed());
+  std::string before = Snapshot();
+  ASSERT_TRUE(Call(&Stub::WithdrawWorkCalendar, admin_, req, &replay).ok());
+  EXPECT_EQ(first.SerializeAsString(), replay.SerializeAsString());
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(CalendarEvents(), 4);
+  v1::WorkCalendarYear year;
+  ASSERT_TRUE(Get(admin_, estate_, 2027, &year).ok());
+  EXPECT_EQ(year.layer(), v1::CALENDAR_LAYER_ESTATE);
+  EXPECT_EQ(year.version(), imported.version());
+  // The same id for the group's year: refused, and the group's year stays.
+  v1::WithdrawWorkCalendarRequest other = req;
+  other.set_estate_id("");
+  grpc::Status st = Call(&Stub::WithdrawWorkCalendar, admin_, other, &replay);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Field(st), "request_id");
+  EXPECT_EQ(ErrorReason(FromGrpcStatus(st)), "REQUEST_ID_REUSED");
+  EXPECT_EQ(Snapshot(), before);
+  ASSERT_TRUE(Get(admin_, "", 2027, &year).ok());
+  EXPECT_EQ(year.layer(), v1::CALENDAR_LAYER_GROUP);
+}
+
 // Two first imports of one year at once (two replicas, two operators): each gets its own
 // version, and each version is published once.
 TEST_F(CalendarServiceTest, ConcurrentFirstImportsTakeVersionsOneAfterTheOther) {

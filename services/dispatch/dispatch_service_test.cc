@@ -2250,6 +2250,87 @@ TEST_F(SlaCalendarTest, APauseEndedBeforeItsTimeIsNotPublished) {
   EXPECT_EQ(Payload(overdue[0]).pause_id(), out.pauses(1).id());
 }
 
+// Issue 27 §2, pauses "all through the API": DecidePause, ResumeWorkOrder and
+// UpdatePauseReasons retried with their request_id return the first answer and change
+// nothing more (one decision, one resume, one version of the list, one event each), however
+// late the retry; the same id for a different request is refused (REQUEST_ID_REUSED) and
+// changes nothing.
+TEST_F(SlaCalendarTest, DecideResumeAndReasonsRetriesReplayTheFirstAnswerAndReuseIsRefused) {
+  pb::WorkOrder o = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  pb::WorkOrder out;
+  ASSERT_TRUE(Pause(o.id(), Lead(), &out, "RESIDENT_BUYS_PART", false).ok());
+
+  // DecidePause.
+  pb::DecidePauseRequest decide;
+  decide.set_request_id("decide-1");
+  decide.set_id(o.id());
+  decide.set_approve(true);
+  decide.set_note("配件需住户自购，同意暂停");
+  pb::WorkOrder approved, replayed;
+  ASSERT_TRUE(Call(&Stub::DecidePause, Sup(), decide, &approved).ok());
+  ASSERT_TRUE(approved.sla_paused());
+  clock_.Advance(absl::Minutes(30));
+  std::string before = Snapshot();
+  ASSERT_TRUE(Call(&Stub::DecidePause, Sup(), decide, &replayed).ok());
+  EXPECT_EQ(approved.SerializeAsString(), replayed.SerializeAsString());
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Events("dispatch.work_order.paused").size(), 1u);
+  pb::DecidePauseRequest other = decide;
+  other.set_approve(false);
+  grpc::Status st = Call(&Stub::DecidePause, Sup(), other, &replayed);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Reason(st), "REQUEST_ID_REUSED");
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Get(o.id()).pauses(0).state(), pb::PAUSE_STATE_ACTIVE);
+
+  // ResumeWorkOrder.
+  pb::ResumeWorkOrderRequest resume;
+  resume.set_request_id("resume-1");
+  resume.set_id(o.id());
+  pb::WorkOrder resumed;
+  ASSERT_TRUE(Call(&Stub::ResumeWorkOrder, Lead(), resume, &resumed).ok());
+  ASSERT_EQ(resumed.pauses(0).state(), pb::PAUSE_STATE_RESUMED);
+  clock_.Advance(absl::Minutes(30));
+  before = Snapshot();
+  ASSERT_TRUE(Call(&Stub::ResumeWorkOrder, Lead(), resume, &replayed).ok());
+  EXPECT_EQ(resumed.SerializeAsString(), replayed.SerializeAsString());
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Events("dispatch.work_order.resumed").size(), 1u);
+  // The same id for another order's resume.
+  pb::WorkOrder second = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+  ASSERT_TRUE(Pause(second.id(), Lead(), &out).ok());
+  before = Snapshot();
+  pb::ResumeWorkOrderRequest elsewhere = resume;
+  elsewhere.set_id(second.id());
+  st = Call(&Stub::ResumeWorkOrder, Lead(), elsewhere, &replayed);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Reason(st), "REQUEST_ID_REUSED");
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_TRUE(Get(second.id()).sla_paused());
+
+  // UpdatePauseReasons.
+  pb::UpdatePauseReasonsRequest update;
+  update.set_request_id("reasons-1");
+  pb::PauseReason* r = update.add_reasons();
+  r->set_code("WAITING_PARTS");
+  r->set_label("等配件到货");
+  pb::PauseReasons first_list, again;
+  ASSERT_TRUE(Call(&Stub::UpdatePauseReasons, Token({"group_admin"}), update, &first_list).ok());
+  EXPECT_EQ(first_list.version(), 1);
+  ASSERT_TRUE(Call(&Stub::UpdatePauseReasons, Token({"group_admin"}), update, &again).ok());
+  EXPECT_EQ(first_list.SerializeAsString(), again.SerializeAsString());
+  pb::UpdatePauseReasonsRequest changed = update;
+  changed.mutable_reasons(0)->set_label("等厂家配件");
+  st = Call(&Stub::UpdatePauseReasons, Token({"group_admin"}), changed, &again);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Reason(st), "REQUEST_ID_REUSED");
+  pb::PauseReasons now;
+  ASSERT_TRUE(Call(&Stub::GetPauseReasons, Agent(), pb::GetPauseReasonsRequest(), &now).ok());
+  EXPECT_EQ(now.version(), 1);
+  ASSERT_EQ(now.reasons_size(), 1);
+  EXPECT_EQ(now.reasons(0).label(), "等配件到货");
+}
+
 // Issue 27 §2 ("reports show SLA met with and without pauses, and the pause time per worker
 // and per estate, so pausing cannot hide misses").
 TEST_F(SlaCalendarTest, TheReportShowsSlaMetWithAndWithoutPausesAndThePauseTime) {

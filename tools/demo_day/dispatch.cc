@@ -1,7 +1,8 @@
 // Dispatch: the work orders dispatch made of the day's tickets and of the elder's emergency,
 // each taken from acceptance to sign-off (one resident refuses to sign; one is not at home
-// and the repair is paused with their agreement by phone, then resumed; the big repair stays
-// under way).
+// and the repair is paused with their agreement by phone, then resumed; another cannot be
+// reached, so the technician's pause waits for the supervisor's approval; the big repair
+// stays under way).
 #include <set>
 
 #include "tools/demo_day/day.h"
@@ -101,6 +102,39 @@ absl::Status Day::WorkOrderLife(const std::string& key, const dpb::WorkOrder& fi
     }));
     Log(absl::StrFormat("a small repair paused (%s, the resident agreed by phone) and resumed; "
                         "due %s",
+                        wo.pauses(0).reason_label(), wo.sla_due_reason()));
+  }
+  if (key == "t02-small-repair" && wo.pauses_size() == 0 &&
+      !state_at_least(evpb::WORK_ORDER_STATE_EN_ROUTE)) {
+    // Issue 27 §2: the resident cannot be reached before the technician sets out. Without
+    // their agreement the technician can only ask for a pause (the clock keeps running and
+    // the supervisor on duty is given the request); the estate's supervisor — not the one
+    // who asked — approves it, and the clock stops from the approval. The resident calls
+    // back and the technician resumes the order.
+    dpb::PauseWorkOrderRequest pause;
+    pause.set_request_id(Rid(key + "-pause"));
+    pause.set_id(wo.id());
+    pause.set_reason_code("NOT_HOME");
+    pause.set_note("上门前电话联系住户未接通，申请暂停");
+    WUYE_RETURN_IF_ERROR(Call("dispatch.PauseWorkOrder", tech, [&](auto* ctx) {
+      return dispatch_->PauseWorkOrder(ctx, pause, &wo);
+    }));
+    dpb::DecidePauseRequest decide;
+    decide.set_request_id(Rid(key + "-pause-approve"));
+    decide.set_id(wo.id());
+    decide.set_approve(true);
+    decide.set_note("住户电话未接通，同意暂停；住户回电后恢复");
+    WUYE_RETURN_IF_ERROR(Call("dispatch.DecidePause", supervisor,
+                              [&](auto* ctx) { return dispatch_->DecidePause(ctx, decide, &wo); }));
+    dpb::ResumeWorkOrderRequest resume;
+    resume.set_request_id(Rid(key + "-resume"));
+    resume.set_id(wo.id());
+    WUYE_RETURN_IF_ERROR(Call("dispatch.ResumeWorkOrder", tech, [&](auto* ctx) {
+      return dispatch_->ResumeWorkOrder(ctx, resume, &wo);
+    }));
+    Log(
+        absl::StrFormat("a small repair's pause asked by the technician without the resident's "
+                        "agreement (%s), approved by the supervisor, resumed; due %s",
                         wo.pauses(0).reason_label(), wo.sla_due_reason()));
   }
   const std::pair<dpb::ProgressStep, evpb::WorkOrderState> steps[] = {

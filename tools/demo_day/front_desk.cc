@@ -248,6 +248,53 @@ absl::Status Day::HotlineStep() {
   Log(absl::StrFormat("12345 order %s imported (%s), replied and exported %s, %d reply exported",
                       order, s_.hotline.due_reason, s_.hotline.on_time ? "in time" : "late",
                       exported.replies_size()));
+
+  // The city calls the resident back at 17:30 (政府回访) and its platform sends the result:
+  // satisfied. A fixed time of the day, so that the day run again imports the same file
+  // (already imported, nothing changes).
+  ipb::ImportHotlineCallbacksRequest cb;
+  cb.set_request_id(Rid("hotline-callback"));
+  cb.set_format("csv");
+  cb.set_city("shenzhen");
+  cb.set_content(absl::StrCat(
+      "order_number,result,callback_time\n", order, ",满意,",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%S%Ez", At(17, 30), absl::FixedTimeZone(8 * 3600)), "\n"));
+  ipb::ImportHotlineCallbacksResponse rated;
+  WUYE_RETURN_IF_ERROR(Call("intake.ImportHotlineCallbacks", agent, [&](auto* ctx) {
+    return intake_->ImportHotlineCallbacks(ctx, cb, &rated);
+  }));
+  if (rated.recorded() + rated.already_imported() != 1) {
+    return absl::InternalError(
+        absl::StrCat("intake.ImportHotlineCallbacks: the callback was not taken: ",
+                     rated.lines_size() > 0 ? rated.lines(0).reason() : std::string("no line")));
+  }
+  s_.hotline.callbacks_recorded = rated.recorded() + rated.already_imported();
+  WUYE_ASSIGN_OR_RETURN(t, GetTicket(s_.hotline.ticket_id));
+  s_.hotline.government_result =
+      EnumWord(ipb::HotlineResult_Name(t.hotline().government_result()), "HOTLINE_RESULT_");
+
+  // The estate's 12345 month, as the supervisor reads it.
+  ipb::GetHotlineReportRequest rep;
+  rep.set_estate_id(es.id);
+  *rep.mutable_month() = MonthOf(day_);
+  ipb::HotlineReport report;
+  WUYE_RETURN_IF_ERROR(Call("intake.GetHotlineReport", Admin(), [&](auto* ctx) {
+    return intake_->GetHotlineReport(ctx, rep, &report);
+  }));
+  s_.hotline.has_report = true;
+  s_.hotline.report_orders = report.orders();
+  s_.hotline.report_replied = report.replied();
+  s_.hotline.report_replied_on_time = report.replied_on_time();
+  s_.hotline.report_callbacks = report.callbacks();
+  s_.hotline.report_satisfied = report.satisfied() + report.basically_satisfied();
+  s_.hotline.report_unsatisfied = report.unsatisfied();
+  s_.hotline.report_on_time_bp = report.on_time_bp();
+  s_.hotline.report_satisfaction_bp = report.satisfaction_bp();
+  Log(absl::StrFormat(
+      "12345 government callback: %s; the estate's month: %d order(s), %d "
+      "replied (%d on time), %d callback(s), satisfaction %s",
+      s_.hotline.government_result, report.orders(), report.replied(), report.replied_on_time(),
+      report.callbacks(), Percent(report.satisfaction_bp())));
   return absl::OkStatus();
 }
 

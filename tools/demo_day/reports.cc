@@ -179,6 +179,15 @@ absl::Status Day::ReportsStep() {
               if (p.has_paused_at() && p.has_resumed_at()) {
                 s_.paused_minutes += (p.resumed_at().seconds() - p.paused_at().seconds()) / 60;
               }
+              if (p.agreement().method() != dpb::AGREEMENT_METHOD_UNSPECIFIED) {
+                ++s_.pauses_agreed;
+              } else if (p.decision().approved()) {
+                ++s_.pauses_approved;
+                s_.pause_requested_by = p.requested_by().subject();
+                s_.pause_decided_by = p.decision().decided_by().subject();
+                s_.pause_stopped_at_approval =
+                    FromProtoTime(p.paused_at()) == FromProtoTime(p.decision().decided_at());
+              }
             }
           }
           SlaFigures& f = s_.sla[EnumWord(cpb::Priority_Name(wo.priority()), "PRIORITY_")];
@@ -193,6 +202,34 @@ absl::Status Day::ReportsStep() {
         }
         req.set_page_token(page.next_page_token());
       } while (!req.page_token().empty());
+    }
+  }
+  if (dispatch_) {
+    // Issue 27 §2: the month's SLA report, so that pausing cannot hide misses — met counting
+    // the pauses and as if none had stopped the clock, and the time paused. The month the
+    // orders' clocks stopped in: the run's (the day's work is done now).
+    const absl::CivilDay today = absl::ToCivilDay(absl::Now(), tz_);
+    dpb::GetSlaReportRequest req;
+    req.set_year(static_cast<int32_t>(today.year()));
+    req.set_month(today.month());
+    dpb::SlaReport report;
+    WUYE_RETURN_IF_ERROR(Call("dispatch.GetSlaReport", admin, [&](auto* ctx) {
+      return dispatch_->GetSlaReport(ctx, req, &report);
+    }));
+    auto& r = s_.sla_report;
+    r = {};
+    r.read = true;
+    r.year = report.year();
+    r.month = report.month();
+    for (const auto& row : report.estates()) {
+      const dpb::SlaFigures& f = row.figures();
+      r.orders += f.orders();
+      r.met += f.sla_met();
+      r.met_unpaused += f.sla_met_unpaused();
+      r.pauses += f.pauses();
+      r.open += f.open();
+      r.open_paused += f.open_paused();
+      r.paused_ms += f.paused().seconds() * 1000 + f.paused().nanos() / 1000000;
     }
   }
   if (perf_) {
@@ -405,7 +442,18 @@ void DaySummary::Print(std::ostream& out) const {
           << (hotline.replied
                   ? (hotline.on_time ? "replied and delivered in time" : "replied, delivered late")
                   : "not replied")
-          << ", " << hotline.exported << " reply exported to the platform\n";
+          << ", " << hotline.exported << " reply exported to the platform";
+      if (!hotline.government_result.empty()) {
+        out << "; government callback: " << hotline.government_result;
+      }
+      out << "\n";
+      if (hotline.has_report) {
+        out << "  12345 month of the estate: " << hotline.report_orders << " order(s), "
+            << hotline.report_replied << " replied (" << hotline.report_replied_on_time
+            << " on time, " << Percent(hotline.report_on_time_bp) << "), "
+            << hotline.report_callbacks << " government callback(s), satisfaction "
+            << Percent(hotline.report_satisfaction_bp) << "\n";
+      }
     }
     for (const auto& c : call_findings) {
       out << "    " << c.local_time << " (" << c.duration_seconds << " s), "
@@ -433,8 +481,18 @@ void DaySummary::Print(std::ostream& out) const {
     out << "  " << work_orders_completed << " orders finished today, "
         << completed_without_signature << " completed without the resident's signature\n";
     if (work_orders_paused > 0) {
-      out << "  " << work_orders_paused << " paused with the resident's agreement ("
-          << paused_minutes << " min paused; the clock kept the time already spent)\n";
+      out << "  " << work_orders_paused << " paused (" << pauses_agreed
+          << " with the resident's agreement, " << pauses_approved
+          << " asked without it and approved by a supervisor; " << paused_minutes
+          << " min paused; the clock kept the time already spent)\n";
+    }
+    if (sla_report.read) {
+      const auto& r = sla_report;
+      out << absl::StrFormat(
+          "  SLA report %04d-%02d (all estates): %d orders stopped, %d met counting pauses, %d "
+          "met as if never paused; %d pause(s), %d ms paused; %d open (%d paused now)\n",
+          r.year, r.month, r.orders, r.met, r.met_unpaused, r.pauses, r.paused_ms, r.open,
+          r.open_paused);
     }
   }
   PrintDuty(out);
