@@ -639,11 +639,24 @@ TEST_F(CalendarSuiteTest, A12345OrderFromImportThroughACalendarEditToTheMonthlyR
   };
   const ipb::HotlineReply first =
       reply("hsuite-reply", "已联系车主挪车，并在消防通道加装禁停标识，安排保安每日巡查。");
-  EXPECT_TRUE(first.on_time());
+  // On time is judged when the reply reaches the city's platform (issue 27 §3): recorded is
+  // not yet delivered, and the supervisor's task stays open until the export.
+  EXPECT_FALSE(first.on_time());
   EXPECT_EQ(first.order_number(), number);
   EXPECT_EQ(first.replied_by(), Id("agent"));
   EXPECT_EQ(FromProtoTime(get_ticket().hotline().reply_time()), FromProtoTime(first.reply_time()));
-  AwaitClosed(ev::TASK_KIND_HOTLINE_ORDER, ref);
+  EXPECT_FALSE(get_ticket().hotline().has_delivery_time());
+  auto export_replies = [&](const std::string& rid) {
+    ipb::ExportHotlineRepliesRequest req;
+    req.set_request_id(rid);
+    req.set_format("csv");
+    req.set_city("shanghai");
+    ipb::ExportHotlineRepliesResponse out;
+    grpc::Status st = Call(*intake_, &ipb::IntakeService::Stub::ExportHotlineReplies,
+                           AsStaff("agent"), req, &out);
+    EXPECT_TRUE(st.ok()) << rid << ": " << st.error_message();
+    return out;
+  };
   {
     ipb::ExportHotlineRepliesRequest req;
     req.set_request_id("hsuite-export");
@@ -666,6 +679,8 @@ TEST_F(CalendarSuiteTest, A12345OrderFromImportThroughACalendarEditToTheMonthlyR
     ASSERT_TRUE(st.ok()) << st.error_message();
     EXPECT_EQ(again.replies_size(), 0);
   }
+  EXPECT_TRUE(get_ticket().hotline().has_delivery_time());
+  AwaitClosed(ev::TASK_KIND_HOTLINE_ORDER, ref);
 
   // ---- the government's callbacks ----
   auto callback = [&](const std::string& rid, const std::string& result, absl::Time at) {
@@ -715,6 +730,7 @@ TEST_F(CalendarSuiteTest, A12345OrderFromImportThroughACalendarEditToTheMonthlyR
   // The desk handles it again and answers the hotline: the task closes. The city calls the
   // resident again: satisfied, which replaces the first result.
   reply("hsuite-reply-2", "再次核查：已对占道车辆张贴告知书，消防通道现已畅通。");
+  EXPECT_EQ(export_replies("hsuite-export-3").replies_size(), 1);
   AwaitClosed(ev::TASK_KIND_HOTLINE_ATTENTION, rating_ref);
   callback("hsuite-callback-2", "满意", called + absl::Seconds(30));
   EXPECT_EQ(get_ticket().hotline().government_result(), ipb::HOTLINE_RESULT_SATISFIED);
