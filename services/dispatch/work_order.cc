@@ -270,7 +270,7 @@ pb::SlaPolicy DefaultPolicy() {
   p.set_emergency_clock(common::SLA_CLOCK_ELAPSED);
   // Issue 27 §2: a pause is looked at after 3 days at the latest (a reading: the seeds are
   // silent on pauses).
-  p.set_max_pause_hours(72);
+  p.set_max_pause_hours(kDefaultMaxPauseHours);
   return p;
 }
 
@@ -723,7 +723,8 @@ absl::Status CheckAgreement(const pb::PauseAgreement& a, absl::string_view field
 }
 
 absl::Duration MaxPause(const pb::SlaPolicy& policy) {
-  return absl::Hours(policy.max_pause_hours() > 0 ? policy.max_pause_hours() : 72);
+  return absl::Hours(policy.max_pause_hours() > 0 ? policy.max_pause_hours()
+                                                  : kDefaultMaxPauseHours);
 }
 
 absl::Status CheckResumeBy(const google::protobuf::Timestamp& resume_by, absl::Time now,

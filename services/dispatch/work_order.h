@@ -165,6 +165,7 @@ absl::Status CheckAgreement(const pb::PauseAgreement& agreement, absl::string_vi
 const pb::Pause* OpenPause(const pb::WorkOrder& order);
 // The longest a pause runs before somebody looks at it (the policy's max_pause_hours; 72 h
 // by default, a reading: the seeds are silent on pauses).
+inline constexpr int kDefaultMaxPauseHours = 72;
 absl::Duration MaxPause(const pb::SlaPolicy& policy);
 // A pause's resume_by (issue 27 §2): after `now` and at most `max_pause` after it.
 absl::Status CheckResumeBy(const google::protobuf::Timestamp& resume_by, absl::Time now,
@@ -179,13 +180,13 @@ absl::Status PauseOrder(pb::WorkOrder& order, const std::string& pause_id, const
                         const std::string& label, const std::string& note,
                         const pb::PauseAgreement* agreement, const SlaCalendar& cal, const Act& act,
                         std::optional<absl::Time> resume_by = std::nullopt,
-                        absl::Duration max_pause = absl::Hours(72));
+                        absl::Duration max_pause = absl::Hours(kDefaultMaxPauseHours));
 // A supervisor approves (the clock stops from now: "paused"; looked at as PauseOrder says)
 // or refuses ("pause_refused") a requested pause; FAILED_PRECONDITION NO_PAUSE_REQUESTED
 // when there is none.
 absl::Status DecidePause(pb::WorkOrder& order, bool approve, const std::string& note,
                          const SlaCalendar& cal, const Act& act,
-                         absl::Duration max_pause = absl::Hours(72));
+                         absl::Duration max_pause = absl::Hours(kDefaultMaxPauseHours));
 // Whether the order's active pause reached its look-at time at `now` with nobody having
 // been told yet (issue 27 §2: a pause never runs unseen).
 bool PauseOverdueDue(const pb::WorkOrder& order, absl::Time now);
