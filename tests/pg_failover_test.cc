@@ -430,13 +430,14 @@ class PgFailoverTest : public ::testing::Test {
       writers_.push_back(std::make_unique<Writer>(
           "performance",
           "SELECT id::text FROM lines WHERE note LIKE 'pgfail-%' AND rule = 'dress_code'",
-          [this, stub](int, const std::string& rid, std::string* key) {
+          [this, stub](int i, const std::string& rid, std::string* key) {
             ppb::CreateManualEntryRequest req;
             req.set_request_id(rid);
             req.set_staff_id(tech_);
             req.set_rule("dress_code");
             req.set_note(rid);
-            *req.mutable_occurred_at() = ToProtoTime(absl::Now() - absl::Minutes(1));
+            *req.mutable_occurred_at() =
+                ToProtoTime(start_ - absl::Minutes(1) + absl::Milliseconds(i));
             ppb::Line out;
             grpc::Status st = Call(*stub, &ppb::PerformanceService::Stub::CreateManualEntry,
                                    As("team_lead", lead_), req, &out);
@@ -448,7 +449,7 @@ class PgFailoverTest : public ::testing::Test {
       auto stub = std::shared_ptr(epb::ElderCareService::NewStub(Channel("eldercare")));
       writers_.push_back(std::make_unique<Writer>(
           "eldercare", "SELECT id::text FROM visits",
-          [this, stub](int, const std::string& rid, std::string* key) {
+          [this, stub](int i, const std::string& rid, std::string* key) {
             if (elder_.empty()) {  // the first write enrols the elder it visits
               epb::EnrolElderRequest req;
               req.set_request_id("pgfail-enrol");
@@ -457,7 +458,7 @@ class PgFailoverTest : public ::testing::Test {
               epb::Consent* c = req.mutable_consent();
               c->set_scope("home elderly care and health records");
               c->set_version("2026-01");
-              *c->mutable_signed_at() = ToProtoTime(absl::Now() - absl::Hours(24));
+              *c->mutable_signed_at() = ToProtoTime(start_ - absl::Hours(24));
               c->set_signed_by("刘淑珍");
               epb::FamilyContact* f = req.add_family_contacts();
               f->set_name("刘明");
@@ -472,7 +473,8 @@ class PgFailoverTest : public ::testing::Test {
             epb::RecordVisitRequest req;
             req.set_request_id(rid);
             req.set_elder_id(elder_);
-            *req.mutable_visited_at() = ToProtoTime(absl::Now() - absl::Seconds(10));
+            *req.mutable_visited_at() =
+                ToProtoTime(start_ - absl::Seconds(10) + absl::Milliseconds(i));
             req.set_observations("精神好,血压正常");
             req.set_care_plan_followed(true);
             epb::Visit out;
@@ -536,6 +538,9 @@ class PgFailoverTest : public ::testing::Test {
   std::vector<std::unique_ptr<Writer>> writers_;
   std::string group_, estate_, unit_, resident_, agent_, care_, lead_, tech_;
   std::string elder_;  // the eldercare writer's own
+  // Times in the requests come from here, not the clock at each try: a retry must send the
+  // same request under its request_id, or the service rightly refuses it as a different one.
+  const absl::Time start_ = absl::Now();
 };
 
 TEST_F(PgFailoverTest, EveryServiceFindsThePromotedStandbyWithoutARestartAndLosesNothing) {
