@@ -17,7 +17,8 @@
 # databases. Tunables (environment): WUYE_BENCH_SECONDS (10) per rate figure,
 # WUYE_BENCH_CLIENTS (4) for pgbench and the gRPC client threads alike, WUYE_BENCH_ONLY
 # (e.g. "intake billing") to measure just those parts (directory, bus, a service's name,
-# gateway) after the pgbench baseline.
+# gateway) after the pgbench baseline, WUYE_BENCH_SERVER_FLAGS (e.g. "--adaptive_limit=false")
+# added to every service it starts.
 #
 # Intake and billing (issue #28): each service's write figure has, as its baseline, pgbench
 # running that call's own SQL (CreateTicket's one statement, RecordPayment's transaction), a
@@ -278,7 +279,8 @@ start_service() {  # NAME [VAR=value...]
   svc_port=$(free_port)
   env "${env_clean[@]}" "$@" WUYE_PG_URL="$(db_url "$db")" WUYE_JWT_SECRET="$secret" \
     WUYE_REDIS_ADDR="$bench_redis" "$build/services/$name/wuye-$name" \
-    --listen="127.0.0.1:$svc_port" --metrics_listen=127.0.0.1:0 --shutdown_grace=2s >"$log" 2>&1 &
+    --listen="127.0.0.1:$svc_port" --metrics_listen=127.0.0.1:0 --shutdown_grace=2s \
+    ${WUYE_BENCH_SERVER_FLAGS:-} >"$log" 2>&1 &
   svc_pid=$!
   svc_pids+=("$svc_pid")
   deadline=$((SECONDS + 60))

@@ -82,6 +82,13 @@ ABSL_FLAG(int, max_repeated_entries, 1000,
           "most entries of a repeated request field of an ordinary method");
 ABSL_FLAG(int, grpc_max_threads, 64, "threads serving calls; beyond them RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, grpc_max_concurrent_streams, 64, "concurrent calls per client connection");
+ABSL_FLAG(bool, adaptive_limit, true,
+          "each ordinary method works on at most as many calls at once as its latency allows; "
+          "the excess is refused RESOURCE_EXHAUSTED before any work");
+ABSL_FLAG(int, adaptive_limit_min, 8, "the adaptive limit never falls below this");
+ABSL_FLAG(double, adaptive_limit_tolerance, 3.0,
+          "how many times its unloaded latency a method's mean latency may reach before its "
+          "limit shrinks");
 ABSL_FLAG(absl::Duration, grpc_max_connection_age, absl::Minutes(30),
           "a client connection is closed (gracefully) after this long");
 ABSL_FLAG(absl::Duration, grpc_max_connection_idle, absl::Minutes(10),
@@ -109,6 +116,9 @@ absl::Status LoadLimits(ServiceConfig* c) {
   s.max_repeated_entries = absl::GetFlag(FLAGS_max_repeated_entries);
   s.max_threads = absl::GetFlag(FLAGS_grpc_max_threads);
   s.max_concurrent_streams = absl::GetFlag(FLAGS_grpc_max_concurrent_streams);
+  s.concurrency.enabled = absl::GetFlag(FLAGS_adaptive_limit);
+  s.concurrency.min = absl::GetFlag(FLAGS_adaptive_limit_min);
+  s.concurrency.tolerance = absl::GetFlag(FLAGS_adaptive_limit_tolerance);
   s.max_connection_age = absl::GetFlag(FLAGS_grpc_max_connection_age);
   s.max_connection_idle = absl::GetFlag(FLAGS_grpc_max_connection_idle);
   s.reflection = absl::GetFlag(FLAGS_reflection);
@@ -128,6 +138,12 @@ absl::Status LoadLimits(ServiceConfig* c) {
     return absl::InvalidArgumentError("max_repeated_entries: must be >= 10");
   }
   if (s.max_threads < 4) return absl::InvalidArgumentError("grpc_max_threads: must be >= 4");
+  if (s.concurrency.min < 1 || s.concurrency.min > s.max_threads) {
+    return absl::InvalidArgumentError("adaptive_limit_min: must be 1..grpc_max_threads");
+  }
+  if (!(s.concurrency.tolerance >= 1.0 && s.concurrency.tolerance <= 100.0)) {
+    return absl::InvalidArgumentError("adaptive_limit_tolerance: must be 1..100");
+  }
   if (s.max_concurrent_streams < 1) {
     return absl::InvalidArgumentError("grpc_max_concurrent_streams: must be >= 1");
   }

@@ -24,12 +24,14 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "shared/concurrency_limit.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
 #include "shared/status.h"
@@ -91,13 +93,25 @@ template struct PrivateMember<MethodHandlerSlot, &grpc::internal::RpcServiceMeth
 // refuses a request longer than the method's limit RESOURCE_EXHAUSTED (before a token is
 // looked at, and without decoding it), has the generated handler decode the rest, and
 // bounds the repeated fields of what it decoded. A refused call never reaches the method.
+//
+// An ordinary method also runs behind its adaptive concurrency limit (shared/
+// concurrency_limit.h): a call beyond it is refused RESOURCE_EXHAUSTED before the method
+// runs, and every call it admits gives back its latency.
 class SizeLimitedHandler : public grpc::internal::MethodHandler {
  public:
   // `max_entries`: most entries of any repeated field of the request, at any depth; 0: no
-  // bound (the bulk methods bound their own lists).
+  // bound (the bulk methods bound their own lists). `concurrency`: null for no limit.
   SizeLimitedHandler(grpc::internal::MethodHandler* inner, size_t limit, int max_entries,
-                     std::string method)
-      : inner_(inner), limit_(limit), max_entries_(max_entries), method_(std::move(method)) {}
+                     std::string method, std::unique_ptr<ConcurrencyLimit> concurrency)
+      : inner_(inner),
+        limit_(limit),
+        max_entries_(max_entries),
+        method_(std::move(method)),
+        concurrency_(std::move(concurrency)),
+        limit_gauge_(absl::StrCat("wuye_rpc_concurrency_limit{method=\"", method_, "\"}")),
+        shed_counter_(absl::StrCat("wuye_rpc_shed_total{method=\"", method_, "\"}")) {
+    if (concurrency_ != nullptr) Metrics::Global().Set(limit_gauge_, concurrency_->limit());
+  }
 
   // Takes `raw` (as the generated handler does). On a refusal `status` says why and the
   // result is null: the generated handler then sends the status without running the method.
@@ -138,13 +152,62 @@ class SizeLimitedHandler : public grpc::internal::MethodHandler {
     return nullptr;
   }
 
-  void RunHandler(const HandlerParameter& param) override { inner_->RunHandler(param); }
+  void RunHandler(const HandlerParameter& param) override {
+    if (concurrency_ == nullptr || !param.status.ok()) {
+      inner_->RunHandler(param);
+      return;
+    }
+    if (!concurrency_->TryAcquire()) {
+      Shed(param);
+      return;
+    }
+    const int limit_before = concurrency_->limit();
+    const absl::Time start = absl::Now();
+    inner_->RunHandler(param);
+    const absl::Time end = absl::Now();
+    concurrency_->Release(end - start, end);
+    if (int limit = concurrency_->limit(); limit != limit_before) {
+      Metrics::Global().Set(limit_gauge_, limit);
+    }
+  }
 
  private:
+  // Refuses the call RESOURCE_EXHAUSTED: the generated handler sends a non-OK status without
+  // running the method (and leaves the decoded request to us). Counted on every refusal,
+  // logged at most once a second per method: under overload a line per refusal would be
+  // more of the work being shed.
+  void Shed(const HandlerParameter& param) {
+    static_cast<google::protobuf::MessageLite*>(param.request)->~MessageLite();
+    const int limit = concurrency_->limit();
+    HandlerParameter refused(
+        param.call, param.server_context, nullptr,
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     absl::StrCat("server busy: ", limit,
+                                  " calls of this method in progress; retry with backoff")),
+        param.internal_data, param.call_requester);
+    inner_->RunHandler(refused);
+    Metrics::Global().RecordRpc(method_, absl::StatusCode::kResourceExhausted,
+                                absl::ZeroDuration());
+    Metrics::Global().Add(shed_counter_);
+    const int64_t now = absl::ToUnixSeconds(absl::Now());
+    int64_t last = last_shed_log_.load(std::memory_order_relaxed);
+    ++shed_since_log_;
+    if (now > last && last_shed_log_.compare_exchange_strong(last, now)) {
+      LogWarn("rpc.shed")
+          .Str("method", method_)
+          .Int("limit", limit)
+          .Int("refused", shed_since_log_.exchange(0));
+    }
+  }
+
   std::unique_ptr<grpc::internal::MethodHandler> inner_;
   size_t limit_;
   int max_entries_;
   std::string method_;
+  std::unique_ptr<ConcurrencyLimit> concurrency_;
+  const std::string limit_gauge_, shed_counter_;
+  std::atomic<int64_t> last_shed_log_{0};
+  std::atomic<int64_t> shed_since_log_{0};
 };
 
 // "directory" of wuye.directory.v1.DirectoryService, as RpcRunner names its service.
@@ -194,9 +257,18 @@ bool LimitRequestSizes(grpc::Service* service, const std::string& full_name,
     size_t limit =
         static_cast<size_t>(bulk ? options.bulk_message_bytes : options.max_message_bytes);
     // The wrapper owns the generated handler from now on.
+    // Bulk methods (imports, a billing run) are few and long by nature; no limit learns them.
+    std::unique_ptr<ConcurrencyLimit> concurrency;
+    if (!bulk && options.concurrency.enabled) {
+      ConcurrencyLimitOptions limits = options.concurrency;
+      limits.max = std::min(limits.max, options.max_threads);
+      limits.min = std::min(limits.min, limits.max);
+      concurrency = std::make_unique<ConcurrencyLimit>(limits);
+    }
     slot.reset(new SizeLimitedHandler(slot.release(), limit,
                                       bulk ? 0 : options.max_repeated_entries,
-                                      absl::StrCat(ShortName(*descriptor), ".", method->name())));
+                                      absl::StrCat(ShortName(*descriptor), ".", method->name()),
+                                      std::move(concurrency)));
     serves_bulk = serves_bulk || bulk;
   }
   return serves_bulk;

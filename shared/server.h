@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "shared/concurrency_limit.h"
 #include "shared/db.h"
 
 namespace wuye {
@@ -57,6 +58,9 @@ struct ServerOptions {
   // connection_age_grace).
   int max_threads = 64;
   int max_concurrent_streams = 64;
+  // Each ordinary unary method's adaptive limit on the calls it works on at once (beyond it
+  // RESOURCE_EXHAUSTED, before the method runs); its max is at most max_threads.
+  ConcurrencyLimitOptions concurrency;
   absl::Duration max_connection_age = absl::Minutes(30);
   absl::Duration max_connection_age_grace = absl::Seconds(30);
   absl::Duration max_connection_idle = absl::Minutes(10);

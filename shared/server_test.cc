@@ -7,6 +7,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -21,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "shared/metrics.h"
 #include "shared/rpc.h"
 #include "shared/status.h"
 #include "shared/testing/test_env.h"
@@ -454,6 +456,55 @@ TEST_F(ServerTest, CallsBeyondAConnectionsStreamCapQueueAndAllRun) {
   EXPECT_EQ(burst.Count(grpc::StatusCode::OK), kCalls) << "queued, not refused";
   EXPECT_EQ(service_->entered_gate.load(), kCalls);
   EXPECT_LE(service_->most_inside.load(), 2) << "never more than the cap at once";
+}
+
+// Issue 28 (offered twice the capacity): calls beyond a method's adaptive concurrency limit
+// are refused at once, RESOURCE_EXHAUSTED saying the server is busy, before the method runs;
+// the calls it took finish, and it serves again.
+TEST_F(ServerTest, CallsBeyondAMethodsAdaptiveLimitAreRefusedBeforeTheMethodRuns) {
+  ServerOptions options;
+  options.concurrency.initial = options.concurrency.min = 2;
+  StartHost(options);
+  const std::string shed = "wuye_rpc_shed_total{method=\"directory.GetEstate\"}";
+  const int64_t shed_before = Metrics::Global().Counter(shed);
+  constexpr int kCalls = 6;
+  Burst burst(kCalls);
+  burst.Issue(*stub_);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return service_->entered_gate.load() == 2 && burst.ended.load() == kCalls - 2; },
+      absl::Seconds(30)))
+      << service_->entered_gate.load() << " inside, " << burst.ended.load() << " ended";
+  EXPECT_EQ(burst.Count(grpc::StatusCode::RESOURCE_EXHAUSTED), kCalls - 2);
+  EXPECT_EQ(Metrics::Global().Counter(shed) - shed_before, kCalls - 2);
+  grpc::ClientContext refused_ctx;
+  v1::GetEstateRequest one;
+  v1::Estate estate;
+  grpc::Status refused = stub_->GetEstate(&refused_ctx, one, &estate);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("server busy"));
+  EXPECT_EQ(service_->entered_gate.load(), 2) << "a refused call never reaches the method";
+  service_->gate.Notify();
+  ASSERT_TRUE(testing::WaitFor([&] { return burst.ended.load() == kCalls; }, absl::Seconds(30)));
+  EXPECT_EQ(burst.Count(grpc::StatusCode::OK), 2) << "the calls it took finish";
+  Burst after(2);
+  after.Issue(*stub_);
+  ASSERT_TRUE(testing::WaitFor([&] { return after.ended.load() == 2; }, absl::Seconds(30)));
+  EXPECT_EQ(after.Count(grpc::StatusCode::OK), 2) << "serving again";
+}
+
+TEST_F(ServerTest, WithTheAdaptiveLimitOffOnlyTheThreadsBoundTheCalls) {
+  ServerOptions options;
+  options.concurrency.enabled = false;
+  options.concurrency.initial = options.concurrency.min = 2;
+  StartHost(options);
+  constexpr int kCalls = 6;
+  Burst burst(kCalls);
+  burst.Issue(*stub_);
+  ASSERT_TRUE(testing::WaitFor([&] { return service_->entered_gate.load() == kCalls; },
+                               absl::Seconds(30)));
+  service_->gate.Notify();
+  ASSERT_TRUE(testing::WaitFor([&] { return burst.ended.load() == kCalls; }, absl::Seconds(30)));
+  EXPECT_EQ(burst.Count(grpc::StatusCode::OK), kCalls);
 }
 
 // ---- TLS -------------------------------------------------------------------------------
