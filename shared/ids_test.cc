@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -60,6 +61,30 @@ TEST(NewIdTest, TenThousandIdsAtOneInstantAreStrictlyIncreasingAndValid) {
     }
   }
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size());
+}
+
+// The random tail comes from a per-thread pool of OpenSSL's bytes: ids made by many threads
+// at once are all distinct, and their tails are not one thread's bytes handed out twice.
+TEST(NewIdTest, IdsFromManyThreadsAtOnceAreDistinct) {
+  constexpr int kThreads = 8, kEach = 2000;
+  std::vector<std::vector<std::string>> made(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) made[t].push_back(NewId(absl::Now()));
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::string> ids, tails;
+  for (const auto& list : made) {
+    for (const auto& id : list) {
+      ASSERT_TRUE(IsValidId(id)) << id;
+      ids.insert(id);
+      tails.insert(id.substr(19));  // variant and 62 random bits
+    }
+  }
+  EXPECT_EQ(ids.size(), size_t{kThreads * kEach});
+  EXPECT_EQ(tails.size(), size_t{kThreads * kEach});
 }
 
 TEST(NewIdTest, IdsAreOrderedByTime) {
