@@ -82,6 +82,9 @@ ABSL_FLAG(int, max_repeated_entries, 1000,
           "most entries of a repeated request field of an ordinary method");
 ABSL_FLAG(int, grpc_max_threads, 64, "threads serving calls; beyond them RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, grpc_max_concurrent_streams, 64, "concurrent calls per client connection");
+ABSL_FLAG(int, grpc_max_pollers, 8,
+          "threads kept waiting for calls between calls (0: gRPC's default, 2); too few makes "
+          "the server start and end threads under load");
 ABSL_FLAG(bool, adaptive_limit, true,
           "each ordinary method works on at most as many calls at once as its latency allows; "
           "the excess is refused RESOURCE_EXHAUSTED before any work");
@@ -116,6 +119,7 @@ absl::Status LoadLimits(ServiceConfig* c) {
   s.max_repeated_entries = absl::GetFlag(FLAGS_max_repeated_entries);
   s.max_threads = absl::GetFlag(FLAGS_grpc_max_threads);
   s.max_concurrent_streams = absl::GetFlag(FLAGS_grpc_max_concurrent_streams);
+  s.sync_max_pollers = absl::GetFlag(FLAGS_grpc_max_pollers);
   s.concurrency.enabled = absl::GetFlag(FLAGS_adaptive_limit);
   s.concurrency.min = absl::GetFlag(FLAGS_adaptive_limit_min);
   s.concurrency.tolerance = absl::GetFlag(FLAGS_adaptive_limit_tolerance);
@@ -138,6 +142,9 @@ absl::Status LoadLimits(ServiceConfig* c) {
     return absl::InvalidArgumentError("max_repeated_entries: must be >= 10");
   }
   if (s.max_threads < 4) return absl::InvalidArgumentError("grpc_max_threads: must be >= 4");
+  if (s.sync_max_pollers < 0 || s.sync_max_pollers > s.max_threads) {
+    return absl::InvalidArgumentError("grpc_max_pollers: must be 0..grpc_max_threads");
+  }
   if (s.concurrency.min < 1 || s.concurrency.min > s.max_threads) {
     return absl::InvalidArgumentError("adaptive_limit_min: must be 1..grpc_max_threads");
   }

@@ -19,19 +19,23 @@ absl::Mutex g_mu;
 uint64_t g_last_ms ABSL_GUARDED_BY(g_mu) = 0;
 uint32_t g_seq ABSL_GUARDED_BY(g_mu) = 0;
 
-// Random bytes from OpenSSL's generator, drawn a page at a time per thread: one RAND_bytes
-// call per id (its locks and its DRBG's per-call set-up) was 6% of a CreateTicket's CPU,
-// which makes four or five ids. The bytes are as random; they only wait in the thread.
-void RandomBytes(unsigned char* out, size_t n) {
-  thread_local unsigned char pool[512];
-  thread_local size_t used = sizeof pool;
-  if (used + n > sizeof pool) {
-    if (RAND_bytes(pool, sizeof pool) != 1) throw std::runtime_error("RAND_bytes failed");
-    used = 0;
+// The random tails, drawn from OpenSSL's generator 4 KiB at a time. One RAND_bytes call
+// per id was 7% of a CreateTicket's server CPU (four or five ids a call), most of it not the
+// bytes but OpenSSL setting up a generator for each new thread (RAND_get0_public ->
+// EVP_RAND_instantiate), and gRPC's sync server starts and ends threads as load changes.
+// One pool, taken under the id lock NewId holds anyway, is refilled by a thread now and
+// then. The bytes are as random; each is handed out once.
+unsigned char g_pool[4096] ABSL_GUARDED_BY(g_mu);
+size_t g_pool_used ABSL_GUARDED_BY(g_mu) = sizeof g_pool;
+
+void TakeRandomBytes(unsigned char* out, size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(g_mu) {
+  if (g_pool_used + n > sizeof g_pool) {
+    if (RAND_bytes(g_pool, sizeof g_pool) != 1) throw std::runtime_error("RAND_bytes failed");
+    g_pool_used = 0;
   }
-  std::memcpy(out, pool + used, n);
-  std::memset(pool + used, 0, n);  // handed out once
-  used += n;
+  std::memcpy(out, g_pool + g_pool_used, n);
+  std::memset(g_pool + g_pool_used, 0, n);
+  g_pool_used += n;
 }
 
 }  // namespace
@@ -40,6 +44,7 @@ std::string NewId(absl::Time now) {
   // UUIDv7 has no room for times before 1970.
   uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMillis(now)));
   uint32_t seq;
+  unsigned char b[16];
   {
     absl::MutexLock lock(&g_mu);
     if (ms <= g_last_ms) {
@@ -53,9 +58,8 @@ std::string NewId(absl::Time now) {
     }
     g_last_ms = ms;
     seq = g_seq;
+    TakeRandomBytes(b + 8, 8);
   }
-  unsigned char b[16];
-  RandomBytes(b + 8, 8);
   for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (40 - 8 * i));
   b[6] = static_cast<unsigned char>(0x70 | ((seq >> 8) & 0x0F));
   b[7] = static_cast<unsigned char>(seq & 0xFF);

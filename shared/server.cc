@@ -586,6 +586,14 @@ absl::Status ServiceHost::Start() {
   grpc::ResourceQuota quota("wuye-server");
   quota.SetMaxThreads(options_.max_threads);
   builder.SetResourceQuota(quota);
+  // The sync server keeps between MIN and MAX threads polling for calls; a thread that ends
+  // a call while MAX already poll exits, and one is started when fewer than MIN poll. With
+  // gRPC's default MAX of 2, four callers make it start and end threads all the time (and
+  // each new thread pays for its own set-up, OpenSSL's generator among it).
+  if (options_.sync_max_pollers > 0) {
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                                options_.sync_max_pollers);
+  }
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams);
   // Channel arguments are ints: longer durations are capped (at about 24 days).
   auto millis = [](absl::Duration d) {

@@ -57,6 +57,8 @@ struct ServerOptions {
   // or may stay idle before the server closes it (clients reconnect; in-flight calls get
   // connection_age_grace).
   int max_threads = 64;
+  // Most threads kept polling for calls between calls (gRPC's MAX_POLLERS; 0: gRPC's own).
+  int sync_max_pollers = 0;
   int max_concurrent_streams = 64;
   // Each ordinary unary method's adaptive limit on the calls it works on at once (beyond it
   // RESOURCE_EXHAUSTED, before the method runs); its max is at most max_threads.
