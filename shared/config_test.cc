@@ -166,4 +166,49 @@ TEST(ConfigDeathTest, TheRelayLeaseIsReadBoundedAndRaisedToWhatAPassMayTake) {
       ::testing::ExitedWithCode(3), "bus_relay_lease: must be 0");
 }
 
+// Issue 28: the adaptive limit and the kept pollers are read, bounded, and read from the
+// environment as every flag is.
+TEST(ConfigDeathTest, TheAdaptiveLimitAndThePollersAreReadAndBounded) {
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        LoadAndExit({"--adaptive_limit_min=0"});
+      },
+      ::testing::ExitedWithCode(3), "adaptive_limit_min: must be 1..grpc_max_threads");
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        LoadAndExit({"--grpc_max_threads=16", "--adaptive_limit_min=17"});
+      },
+      ::testing::ExitedWithCode(3), "adaptive_limit_min: must be 1..grpc_max_threads");
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        LoadAndExit({"--adaptive_limit_tolerance=0.5"});
+      },
+      ::testing::ExitedWithCode(3), "adaptive_limit_tolerance: must be 1..100");
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        LoadAndExit({"--grpc_max_pollers=-1"});
+      },
+      ::testing::ExitedWithCode(3), "grpc_max_pollers: must be 0..grpc_max_threads");
+  EXPECT_EXIT(
+      {
+        setenv("WUYE_JWT_SECRET", kSecret, 1);
+        setenv("WUYE_ADAPTIVE_LIMIT", "false", 1);
+        setenv("WUYE_ADAPTIVE_LIMIT_MIN", "4", 1);
+        std::vector<char*> argv = {const_cast<char*>("wuye-test")};
+        setenv("WUYE_PG_URL", "postgresql://nobody@127.0.0.1:1/none", 1);
+        auto config = LoadServiceConfig(1, argv.data(), "test", 50999);
+        std::_Exit(config.ok() && !config->server.concurrency.enabled &&
+                           config->server.concurrency.min == 4 &&
+                           config->server.concurrency.tolerance == 3.0 &&
+                           config->server.sync_max_pollers == 8
+                       ? 0
+                       : 3);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 }  // namespace wuye
