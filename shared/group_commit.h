@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "shared/status.h"
 
 namespace wuye {
 
@@ -55,8 +56,9 @@ class GroupCommit {
     mu_.Lock();
     if (queue_.size() >= max_queue_) {
       mu_.Unlock();
-      return absl::ResourceExhaustedError(
-          "too many writes waiting; retry later with the same request_id");
+      return WithReason(absl::ResourceExhaustedError(
+                            "too many writes waiting; retry later with the same request_id"),
+                        "SERVER_BUSY");
     }
     queue_.push_back(&mine);
     // Woken only when its item is written, or when it is first in the queue and a writer

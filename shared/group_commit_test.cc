@@ -179,6 +179,7 @@ TEST(GroupCommitTest, AFullQueueRefusesResourceExhaustedAtOnce) {
   WaitQueued(commit, 2);
   absl::Status st = commit.Submit(refused);
   EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted) << st;
+  EXPECT_EQ(ErrorReason(st), "SERVER_BUSY");
   EXPECT_EQ(refused.writes, 0);
   held.Release();
   t1.join();

@@ -181,9 +181,10 @@ class SizeLimitedHandler : public grpc::internal::MethodHandler {
     const int limit = concurrency_->limit();
     HandlerParameter refused(
         param.call, param.server_context, nullptr,
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     absl::StrCat("server busy: ", limit,
-                                  " calls of this method in progress; retry with backoff")),
+        ToGrpcStatus(WithReason(
+            absl::ResourceExhaustedError(absl::StrCat(
+                "server busy: ", limit, " calls of this method in progress; retry with backoff")),
+            "SERVER_BUSY")),
         param.internal_data, param.call_requester);
     inner_->RunHandler(refused);
     Metrics::Global().RecordRpc(method_, absl::StatusCode::kResourceExhausted,

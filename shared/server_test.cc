@@ -482,6 +482,7 @@ TEST_F(ServerTest, CallsBeyondAMethodsAdaptiveLimitAreRefusedBeforeTheMethodRuns
   grpc::Status refused = stub_->GetEstate(&refused_ctx, one, &estate);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("server busy"));
+  EXPECT_EQ(ErrorReason(FromGrpcStatus(refused)), "SERVER_BUSY");
   EXPECT_EQ(service_->entered_gate.load(), 2) << "a refused call never reaches the method";
   service_->gate.Notify();
   ASSERT_TRUE(testing::WaitFor([&] { return burst.ended.load() == kCalls; }, absl::Seconds(30)));

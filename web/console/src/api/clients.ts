@@ -50,13 +50,15 @@ type Translate = (key: string, values?: Record<string, unknown>) => string;
 
 /**
  * A refused or unanswered call as the person reads it: unavailable (or `unanswered`, e.g. "sent
- * again, never twice", for a call that changes something), denied, the fields named, a
- * month not billed yet, or the service's message.
+ * again, never twice", for a call that changes something), denied, the server too busy to
+ * take it (nothing was done), the fields named, a month not billed yet, or the service's
+ * message.
  */
 export function explain(err: unknown, t: Translate, unansweredText = t("error.unavailable")): string {
   if (unanswered(err)) return unansweredText;
   const r = refusal(err);
   if (r.code === Code.PermissionDenied) return t("error.denied");
+  if (r.reason === "SERVER_BUSY") return t("error.busy");
   if (r.reason === "MONTH_NOT_BILLED") return t("error.notBilled");
   if (r.fields.length) return r.fields.map((f) => t("error.field", f)).join("；");
   return t("error.generic", { message: r.message });

@@ -223,6 +223,7 @@ const en: Shape<typeof zh> = {
     field: "{field}: {description}",
     denied: "You may not do this.",
     unavailable: "The service is unavailable; try again shortly.",
+    busy: "The system is busy and did not do this; try again shortly.",
     notBilled: "This month is not billed yet: no collection rate.",
   },
 };

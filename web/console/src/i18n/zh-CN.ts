@@ -219,6 +219,7 @@ export default {
     field: "{field}：{description}",
     denied: "无权执行此操作。",
     unavailable: "服务暂时不可用，请稍后再试。",
+    busy: "系统繁忙，本次操作未执行，请稍后再试。",
     notBilled: "本月尚未出账，暂无收费率。",
   },
 } as const;
