@@ -1,5 +1,4 @@
 #include "shared/server.h"
-#include "shared/signals.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
@@ -34,6 +33,7 @@
 #include "shared/concurrency_limit.h"
 #include "shared/log.h"
 #include "shared/metrics.h"
+#include "shared/signals.h"
 #include "shared/status.h"
 
 namespace wuye {
@@ -97,12 +97,12 @@ template struct PrivateMember<MethodHandlerSlot, &grpc::internal::RpcServiceMeth
 // An ordinary method also runs behind its adaptive concurrency limit (shared/
 // concurrency_limit.h): a call beyond it is refused RESOURCE_EXHAUSTED before the method
 // runs, and every call it admits gives back its latency.
-class SizeLimitedHandler : public grpc::internal::MethodHandler {
+class LimitedHandler : public grpc::internal::MethodHandler {
  public:
   // `max_entries`: most entries of any repeated field of the request, at any depth; 0: no
   // bound (the bulk methods bound their own lists). `concurrency`: null for no limit.
-  SizeLimitedHandler(grpc::internal::MethodHandler* inner, size_t limit, int max_entries,
-                     std::string method, std::unique_ptr<ConcurrencyLimit> concurrency)
+  LimitedHandler(grpc::internal::MethodHandler* inner, size_t limit, int max_entries,
+                 std::string method, std::unique_ptr<ConcurrencyLimit> concurrency)
       : inner_(inner),
         limit_(limit),
         max_entries_(max_entries),
@@ -124,9 +124,9 @@ class SizeLimitedHandler : public grpc::internal::MethodHandler {
     size_t bytes = grpc_byte_buffer_length(raw);
     if (bytes > limit_) {
       grpc_byte_buffer_destroy(raw);
-      *status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                             absl::StrCat("request of ", bytes,
-                                          " bytes: this method accepts at most ", limit_));
+      *status = grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("request of ", bytes, " bytes: this method accepts at most ", limit_));
       Metrics::Global().RecordRpc(method_, absl::StatusCode::kResourceExhausted,
                                   absl::ZeroDuration());
       LogWarn("rpc.too_large").Str("method", method_).Int("bytes", bytes);
@@ -146,8 +146,10 @@ class SizeLimitedHandler : public grpc::internal::MethodHandler {
     if (bounded.ok()) return request;
     *status = ToGrpcStatus(bounded);
     Metrics::Global().RecordRpc(method_, bounded.code(), absl::ZeroDuration());
-    LogInfo("rpc").Str("method", method_).Str("code", "INVALID_ARGUMENT").Str("error",
-                                                                          bounded.message());
+    LogInfo("rpc")
+        .Str("method", method_)
+        .Str("code", "INVALID_ARGUMENT")
+        .Str("error", bounded.message());
     message->~MessageLite();  // the generated handler only destroys what it runs
     return nullptr;
   }
@@ -218,9 +220,10 @@ std::string ShortName(const google::protobuf::ServiceDescriptor& service) {
 }
 
 // Puts every unary method of `service` (named `full_name` in the generated descriptor pool)
-// behind its byte limit. Once per service object. Returns whether it serves a bulk method
-// (behind its wrapper): only then may the transport take more than max_message_bytes.
-bool LimitRequestSizes(grpc::Service* service, const std::string& full_name,
+// behind its byte limit and, unless bulk, its concurrency limit. Once per service object. Returns
+// whether it serves a bulk method (behind its wrapper): only then may the transport take more than
+// max_message_bytes.
+bool LimitUnaryMethods(grpc::Service* service, const std::string& full_name,
                        const ServerOptions& options) {
   const auto* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(full_name);
@@ -243,7 +246,7 @@ bool LimitRequestSizes(grpc::Service* service, const std::string& full_name,
   for (int i = 0; i < descriptor->method_count(); ++i) {
     const auto* method = descriptor->method(i);
     grpc::internal::RpcServiceMethod* served = methods[i].get();
-    if (served != nullptr && dynamic_cast<SizeLimitedHandler*>(served->handler()) != nullptr) {
+    if (served != nullptr && dynamic_cast<LimitedHandler*>(served->handler()) != nullptr) {
       serves_bulk = serves_bulk || is_bulk(*method);  // wrapped by an earlier host
       continue;
     }
@@ -257,7 +260,6 @@ bool LimitRequestSizes(grpc::Service* service, const std::string& full_name,
     bool bulk = is_bulk(*method);
     size_t limit =
         static_cast<size_t>(bulk ? options.bulk_message_bytes : options.max_message_bytes);
-    // The wrapper owns the generated handler from now on.
     // Bulk methods (imports, a billing run) are few and long by nature; no limit learns them.
     std::unique_ptr<ConcurrencyLimit> concurrency;
     if (!bulk && options.concurrency.enabled) {
@@ -266,10 +268,10 @@ bool LimitRequestSizes(grpc::Service* service, const std::string& full_name,
       limits.min = std::min(limits.min, limits.max);
       concurrency = std::make_unique<ConcurrencyLimit>(limits);
     }
-    slot.reset(new SizeLimitedHandler(slot.release(), limit,
-                                      bulk ? 0 : options.max_repeated_entries,
-                                      absl::StrCat(ShortName(*descriptor), ".", method->name()),
-                                      std::move(concurrency)));
+    // The wrapper owns the generated handler from now on.
+    slot.reset(new LimitedHandler(slot.release(), limit, bulk ? 0 : options.max_repeated_entries,
+                                  absl::StrCat(ShortName(*descriptor), ".", method->name()),
+                                  std::move(concurrency)));
     serves_bulk = serves_bulk || bulk;
   }
   return serves_bulk;
@@ -566,7 +568,7 @@ absl::Status ServiceHost::Start() {
   bool serves_bulk = false;
   std::vector<std::string> names;
   for (auto& [service, name] : services_) {
-    serves_bulk = LimitRequestSizes(service, name, options_) || serves_bulk;
+    serves_bulk = LimitUnaryMethods(service, name, options_) || serves_bulk;
     builder.RegisterService(service);
     names.push_back(name);
   }
