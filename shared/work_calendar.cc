@@ -28,6 +28,19 @@ bool IsWeekend(absl::CivilDay day) {
   return w == absl::Weekday::saturday || w == absl::Weekday::sunday;
 }
 
+// The holidays of fixed solar dates that 全国年节及纪念日放假办法 第二条 (国务院, revised
+// 2024-11-10, in force 2025-01-01) gives everyone, whatever the year's arrangement: 元旦
+// 1 January, 劳动节 1–2 May (2 May since 2025), 国庆节 1–3 October. The lunar ones (春节,
+// 清明节, 端午节, 中秋节) move, and the make-up days come only with the State Council's notice;
+// nullptr for any other day.
+const char* FixedStatutoryHoliday(absl::CivilDay day) {
+  const int m = day.month(), d = day.day();
+  if (m == 1 && d == 1) return "元旦（法定）";
+  if (m == 5 && (d == 1 || (d == 2 && day.year() >= 2025))) return "劳动节（法定）";
+  if (m == 10 && d >= 1 && d <= 3) return "国庆节（法定）";
+  return nullptr;
+}
+
 // The first instant of a local civil second: for a time a spring-forward change skips, the
 // moment of the change (so a day that starts in the gap starts when the clocks jump).
 absl::Time LocalInstant(absl::CivilSecond cs, const absl::TimeZone& tz) {
@@ -68,13 +81,20 @@ std::string OfficeText(const std::vector<OfficeSpan>& spans) {
 
 const char* WeekdayName(absl::CivilDay day) {
   switch (absl::GetWeekday(day)) {
-    case absl::Weekday::monday: return "周一";
-    case absl::Weekday::tuesday: return "周二";
-    case absl::Weekday::wednesday: return "周三";
-    case absl::Weekday::thursday: return "周四";
-    case absl::Weekday::friday: return "周五";
-    case absl::Weekday::saturday: return "周六";
-    case absl::Weekday::sunday: return "周日";
+    case absl::Weekday::monday:
+      return "周一";
+    case absl::Weekday::tuesday:
+      return "周二";
+    case absl::Weekday::wednesday:
+      return "周三";
+    case absl::Weekday::thursday:
+      return "周四";
+    case absl::Weekday::friday:
+      return "周五";
+    case absl::Weekday::saturday:
+      return "周六";
+    case absl::Weekday::sunday:
+      return "周日";
   }
   return "";
 }
@@ -82,7 +102,8 @@ const char* WeekdayName(absl::CivilDay day) {
 }  // namespace
 
 const std::vector<OfficeSpan>& DefaultOfficeHours() {
-  static const auto* kHours = new std::vector<OfficeSpan>{{9 * 60, 12 * 60}, {13 * 60 + 30, 17 * 60 + 30}};
+  static const auto* kHours =
+      new std::vector<OfficeSpan>{{9 * 60, 12 * 60}, {13 * 60 + 30, 17 * 60 + 30}};
   return *kHours;
 }
 
@@ -139,8 +160,8 @@ absl::StatusOr<CalendarYear> ParseCalendarYear(absl::string_view text) {
         std::pair<absl::string_view, absl::string_view> ends = absl::StrSplit(s, '-');
         OfficeSpan span;
         if (!ParseClock(ends.first, &span.start_minute) ||
-            !ParseClock(ends.second, &span.end_minute) ||
-            span.start_minute >= span.end_minute || span.start_minute == kMinutesPerDay) {
+            !ParseClock(ends.second, &span.end_minute) || span.start_minute >= span.end_minute ||
+            span.start_minute == kMinutesPerDay) {
           return LineError(line_no, absl::StrCat("`", s, "` is not a span such as 09:00-17:30"));
         }
         if (span.start_minute < last_end) {
@@ -151,7 +172,8 @@ absl::StatusOr<CalendarYear> ParseCalendarYear(absl::string_view text) {
       }
     } else if (keyword == "off" || keyword == "work") {
       if (words.size() < 3) {
-        return LineError(line_no, absl::StrCat("`", keyword, "` takes a day or a range and a name"));
+        return LineError(line_no,
+                         absl::StrCat("`", keyword, "` takes a day or a range and a name"));
       }
       absl::CivilDay first, last;
       std::pair<absl::string_view, absl::string_view> range =
@@ -272,13 +294,27 @@ const CalendarDay* WorkCalendar::Exception(absl::CivilDay day) const {
   return d == y->second.days.end() ? nullptr : &d->second;
 }
 
+std::vector<CalendarDay> WorkCalendar::FixedStatutoryHolidays(int year) {
+  std::vector<CalendarDay> out;
+  for (absl::CivilDay d(year, 1, 1); d.year() == year; ++d) {
+    if (const char* name = FixedStatutoryHoliday(d)) out.push_back({d, false, name});
+  }
+  return out;
+}
+
 bool WorkCalendar::IsWorkingDay(absl::CivilDay day) const {
   if (const CalendarDay* e = Exception(day)) return e->working;
+  if (!HasArrangement(static_cast<int>(day.year())) && FixedStatutoryHoliday(day) != nullptr) {
+    return false;
+  }
   return !IsWeekend(day);
 }
 
 std::string WorkCalendar::DayName(absl::CivilDay day) const {
   if (const CalendarDay* e = Exception(day)) return e->name;
+  if (!HasArrangement(static_cast<int>(day.year()))) {
+    if (const char* name = FixedStatutoryHoliday(day)) return name;
+  }
   return IsWeekend(day) ? kWeekend : "";
 }
 
@@ -369,7 +405,8 @@ std::string WorkCalendar::Explain(absl::Time from, absl::Time due, SlaClock cloc
     absl::StrAppend(&out, "；不计：",
                     absl::StrJoin(skipped, "，", [](std::string* o, const SkippedDays& s) {
                       absl::StrAppend(o, absl::FormatCivilTime(s.first));
-                      if (s.last != s.first) absl::StrAppend(o, "至", absl::FormatCivilTime(s.last));
+                      if (s.last != s.first)
+                        absl::StrAppend(o, "至", absl::FormatCivilTime(s.last));
                       absl::StrAppend(o, " ", s.name);
                     }));
   }
@@ -377,8 +414,9 @@ std::string WorkCalendar::Explain(absl::Time from, absl::Time due, SlaClock cloc
     absl::StrAppend(&out, "；只计办公时间 ", OfficeText(OfficeHours(static_cast<int>(day.year()))));
   }
   if (clock != SlaClock::kElapsed) {
-    // The days of a year nobody loaded were counted Monday to Friday: its holidays, unknown,
-    // were counted as working days, which the desk must know.
+    // The days of a year nobody loaded were counted Monday to Friday, less the holidays of
+    // fixed dates: its lunar holidays and make-up days, unknown, were not, which the desk
+    // must know.
     std::vector<int> missing;
     for (int y = static_cast<int>(absl::ToCivilDay(std::min(from, due), tz).year());
          y <= static_cast<int>(day.year()); ++y) {
@@ -386,7 +424,8 @@ std::string WorkCalendar::Explain(absl::Time from, absl::Time due, SlaClock cloc
     }
     if (!missing.empty()) {
       absl::StrAppend(&out, "；未载入", absl::StrJoin(missing, "、"),
-                      "年节假日安排，按周一至周五计");
+                      "年节假日安排，按周一至周五计（元旦、劳动节、国庆节的法定假日已除，"
+                      "春节等农历节日与调休未计）");
     }
   }
   return out;

@@ -111,10 +111,15 @@ class WorkCalendar {
   bool HasYear(int year) const { return years_.contains(year); }
   // Whether a whole year's arrangement (the State Council's shipped one, or a group's or an
   // estate's imported without `mode overlay`) covers the year. False for a year only overlays
-  // touch: its other days are counted Monday to Friday, with no statutory holidays.
+  // touch: its other days are counted Monday to Friday, less the fixed-date holidays.
   bool HasArrangement(int year) const;
   // The year's source; "" for a year no arrangement covers.
   absl::string_view Source(int year) const;
+
+  // The holidays of fixed dates (全国年节及纪念日放假办法 第二条) that a year no whole
+  // arrangement covers still has: 元旦 1 January, 劳动节 1–2 May (2 May since 2025), 国庆节
+  // 1–3 October, named "元旦（法定）" etc.
+  static std::vector<CalendarDay> FixedStatutoryHolidays(int year);
 
   bool IsWorkingDay(absl::CivilDay day) const;
   // The holiday's or make-up day's name; "周末" for an ordinary Saturday or Sunday; "".
@@ -135,7 +140,10 @@ class WorkCalendar {
   // 2026-10-03至2026-10-04 周末" (working days), with "；只计办公时间 09:00-12:00 13:30-17:30"
   // for office hours. A working-time clock from or to a year no arrangement covers
   // (HasArrangement: e.g. the State Council's next year before it is imported or shipped)
-  // adds "；未载入2027年节假日安排，按周一至周五计", so the desk knows the holidays are missing.
+  // adds "；未载入2027年节假日安排，按周一至周五计（元旦、劳动节、国庆节的法定假日已除，春节等农历
+  // 节日与调休未计）", so the desk knows the lunar holidays are missing. Such a year counts
+  // Monday to Friday less the holidays of fixed dates (全国年节及纪念日放假办法 第二条: 1 January,
+  // 1–2 May, 1–3 October), named "元旦（法定）" etc.
   std::string Explain(absl::Time from, absl::Time due, SlaClock clock,
                       const absl::TimeZone& tz) const;
 

@@ -53,10 +53,12 @@ TEST(WorkCalendarTest, TheShippedYearIsTheStateCouncilsArrangementFor2026) {
   EXPECT_TRUE(cn.IsWorkingDay(Day(2026, 9, 20)));
   for (int d = 1; d <= 7; ++d) EXPECT_FALSE(cn.IsWorkingDay(Day(2026, 10, d))) << d;
   EXPECT_TRUE(cn.IsWorkingDay(Day(2026, 10, 10)));
-  // An ordinary weekend, and a year no arrangement covers: Monday to Friday.
+  // An ordinary weekend, and a year no arrangement covers: Monday to Friday, less the
+  // fixed-date holidays (2031-01-01, a Wednesday, is 元旦 all the same).
   EXPECT_FALSE(cn.IsWorkingDay(Day(2026, 3, 7)));
   EXPECT_EQ(cn.DayName(Day(2026, 3, 7)), "周末");
-  EXPECT_TRUE(cn.IsWorkingDay(Day(2031, 1, 1)));
+  EXPECT_FALSE(cn.IsWorkingDay(Day(2031, 1, 1)));
+  EXPECT_TRUE(cn.IsWorkingDay(Day(2031, 1, 2)));
 }
 
 TEST(WorkCalendarTest, SevenWorkingDaysAcrossTheSpringFestivalCountItsMakeUpSaturdays) {
@@ -88,23 +90,24 @@ TEST(WorkCalendarTest, OfficeHoursAcrossNationalDaySkipTheHolidayAndTheNights) {
   absl::Time due = cn.Advance(asked, absl::Hours(4), SlaClock::kOfficeHours, sh);
   EXPECT_EQ(Local(due, sh), "2026-10-08T11:30");
   // The lunch break does not count: 3 h from Thursday 10:00 end at 14:30.
-  EXPECT_EQ(Local(cn.Advance(At("2026-10-08T10:00:00", sh), absl::Hours(3),
-                             SlaClock::kOfficeHours, sh), sh),
-            "2026-10-08T14:30");
+  EXPECT_EQ(
+      Local(cn.Advance(At("2026-10-08T10:00:00", sh), absl::Hours(3), SlaClock::kOfficeHours, sh),
+            sh),
+      "2026-10-08T14:30");
   std::string why = cn.Explain(asked, due, SlaClock::kOfficeHours, sh);
   EXPECT_THAT(why, HasSubstr("2026-10-01至2026-10-07 国庆节"));
   EXPECT_THAT(why, HasSubstr("只计办公时间 09:00-12:00 13:30-17:30"));
   // Asked after hours on a working day: the clock starts at the next opening.
   EXPECT_EQ(Local(cn.Advance(At("2026-09-30T20:00:00", sh), absl::Minutes(30),
-                             SlaClock::kOfficeHours, sh), sh),
+                             SlaClock::kOfficeHours, sh),
+                  sh),
             "2026-10-08T09:30");
 }
 
 TEST(WorkCalendarTest, AWorkingDayThatADaylightSavingChangeShortensCounts23Hours) {
   // New York springs forward on Sunday 2026-03-08; a group there that made that Sunday a
   // working day counts 23 hours for it.
-  absl::StatusOr<CalendarYear> year =
-      ParseCalendarYear("year 2026\nwork 2026-03-08 make-up day\n");
+  absl::StatusOr<CalendarYear> year = ParseCalendarYear("year 2026\nwork 2026-03-08 make-up day\n");
   ASSERT_TRUE(year.ok()) << year.status();
   WorkCalendar cal;
   cal.SetYear(*year);
@@ -115,9 +118,10 @@ TEST(WorkCalendarTest, AWorkingDayThatADaylightSavingChangeShortensCounts23Hours
   EXPECT_EQ(Local(cal.Advance(sunday, absl::Hours(24), SlaClock::kWorkingDays, ny), ny),
             "2026-03-09T01:00");
   // Office hours keep their local times on both sides of the change.
-  EXPECT_EQ(Local(cal.Advance(At("2026-03-06T17:00:00", ny), absl::Hours(1),
-                              SlaClock::kOfficeHours, ny), ny),
-            "2026-03-08T09:30");
+  EXPECT_EQ(
+      Local(cal.Advance(At("2026-03-06T17:00:00", ny), absl::Hours(1), SlaClock::kOfficeHours, ny),
+            ny),
+      "2026-03-08T09:30");
 }
 
 TEST(WorkCalendarTest, ACalendarEditedMidDeadlineKeepsTheTimeAlreadySpent) {
@@ -126,8 +130,7 @@ TEST(WorkCalendarTest, ACalendarEditedMidDeadlineKeepsTheTimeAlreadySpent) {
   // Three working days from Monday 2026-03-02 09:00: due Thursday 09:00.
   SlaProgress p{absl::ZeroDuration(), At("2026-03-02T09:00:00", sh), true};
   absl::Duration window = absl::Hours(72);
-  EXPECT_EQ(Local(DueTime(p, window, before, SlaClock::kWorkingDays, sh), sh),
-            "2026-03-05T09:00");
+  EXPECT_EQ(Local(DueTime(p, window, before, SlaClock::kWorkingDays, sh), sh), "2026-03-05T09:00");
   // Tuesday 09:00 the group declares Wednesday a day off: 24 h were spent on the old calendar
   // and stay spent; the rest runs on the new one, so the deadline moves to Friday.
   p = Settle(p, At("2026-03-03T09:00:00", sh), before, SlaClock::kWorkingDays, sh);
@@ -136,8 +139,7 @@ TEST(WorkCalendarTest, ACalendarEditedMidDeadlineKeepsTheTimeAlreadySpent) {
   CalendarYear edited = *ParseCalendarYear(FormatCalendarYear(NationalCalendarYears()[0]) +
                                            "off 2026-03-04 停电检修\n");
   after.SetYear(edited);
-  EXPECT_EQ(Local(DueTime(p, window, after, SlaClock::kWorkingDays, sh), sh),
-            "2026-03-06T09:00");
+  EXPECT_EQ(Local(DueTime(p, window, after, SlaClock::kWorkingDays, sh), sh), "2026-03-06T09:00");
   // Paused for the resident Tuesday 12:00 to Thursday 12:00: the two days do not count.
   p = Settle(p, At("2026-03-03T12:00:00", sh), after, SlaClock::kWorkingDays, sh);
   p.running = false;
@@ -145,8 +147,7 @@ TEST(WorkCalendarTest, ACalendarEditedMidDeadlineKeepsTheTimeAlreadySpent) {
   p = Settle(p, At("2026-03-05T12:00:00", sh), after, SlaClock::kWorkingDays, sh);
   EXPECT_EQ(p.spent, absl::Hours(27));
   p.running = true;
-  EXPECT_EQ(Local(DueTime(p, window, after, SlaClock::kWorkingDays, sh), sh),
-            "2026-03-09T09:00");
+  EXPECT_EQ(Local(DueTime(p, window, after, SlaClock::kWorkingDays, sh), sh), "2026-03-09T09:00");
 }
 
 TEST(WorkCalendarTest, AFileRoundTrips) {
@@ -174,10 +175,10 @@ TEST(WorkCalendarTest, AnOverlayChangesOnlyTheDaysItNames) {
   calendar.SetYear(*overlay);
   EXPECT_FALSE(calendar.IsWorkingDay(Day(2026, 12, 18)));  // a Friday, closed
   EXPECT_EQ(calendar.DayName(Day(2026, 12, 18)), "年终盘点");
-  EXPECT_TRUE(calendar.IsWorkingDay(Day(2026, 10, 5)));    // a National Day holiday, worked
-  EXPECT_FALSE(calendar.IsWorkingDay(Day(2026, 10, 6)));   // the rest of the holiday stays
-  EXPECT_FALSE(calendar.IsWorkingDay(Day(2026, 2, 16)));   // 春节 stays
-  EXPECT_TRUE(calendar.IsWorkingDay(Day(2026, 2, 28)));    // its make-up Saturday stays
+  EXPECT_TRUE(calendar.IsWorkingDay(Day(2026, 10, 5)));   // a National Day holiday, worked
+  EXPECT_FALSE(calendar.IsWorkingDay(Day(2026, 10, 6)));  // the rest of the holiday stays
+  EXPECT_FALSE(calendar.IsWorkingDay(Day(2026, 2, 16)));  // 春节 stays
+  EXPECT_TRUE(calendar.IsWorkingDay(Day(2026, 2, 28)));   // its make-up Saturday stays
   EXPECT_EQ(calendar.OfficeHours(2026), DefaultOfficeHours());
   EXPECT_THAT(std::string(calendar.Source(2026)), HasSubstr("国务院办公厅"));
   EXPECT_THAT(std::string(calendar.Source(2026)), HasSubstr("管理处通知"));
@@ -197,22 +198,36 @@ TEST(WorkCalendarTest, AnOverlayChangesOnlyTheDaysItNames) {
 
 // Issue 27 §1 ("the State Council's published arrangement for 2026 (and 2027 where it has
 // been published) shipped as data"): the notice for 2027 is not out yet, so only cn-2026
-// ships. A deadline that runs into 2027 counts its days Monday to Friday — 2027-01-01, a
-// Friday and surely 元旦, counts as a working day — and its reason says the year's
-// arrangement is not loaded, so that a desk is not misled.
+// ships. A deadline that runs into 2027 counts its days Monday to Friday less the holidays of
+// fixed dates that 全国年节及纪念日放假办法 第二条 gives every year (元旦 1 January, 劳动节
+// 1–2 May, 国庆节 1–3 October), and its reason says the year's arrangement is not loaded, so
+// that a desk is not misled about the lunar holidays and make-up days.
 TEST(WorkCalendarTest, ADeadlineIntoAYearWithNoArrangementSaysTheYearIsNotLoaded) {
   WorkCalendar cn = WorkCalendar::National();
   absl::TimeZone sh = Zone("Asia/Shanghai");
   EXPECT_TRUE(cn.HasArrangement(2026));
   EXPECT_FALSE(cn.HasArrangement(2027));
-  // 5 working days from Tuesday 2026-12-29 10:00: Tue 14 h, Wed, Thu, Fri 2027-01-01, the
-  // weekend, Mon, and Tuesday 2027-01-05 until 10:00.
+  // 5 working days from Tuesday 2026-12-29 10:00: Tue 14 h, Wed, Thu, (Friday 2027-01-01 is
+  // 元旦, the weekend), Mon, Tue, and Wednesday 2027-01-06 until 10:00.
   absl::Time received = At("2026-12-29T10:00:00", sh);
   absl::Time due = cn.Advance(received, absl::Hours(5 * 24), SlaClock::kWorkingDays, sh);
-  EXPECT_EQ(Local(due, sh), "2027-01-05T10:00");
+  EXPECT_EQ(Local(due, sh), "2027-01-06T10:00");
   EXPECT_EQ(cn.Explain(received, due, SlaClock::kWorkingDays, sh),
-            "2027-01-05（周二）10:00 到期；不计：2027-01-02至2027-01-03 周末；"
-            "未载入2027年节假日安排，按周一至周五计");
+            "2027-01-06（周三）10:00 到期；不计：2027-01-01 元旦（法定），2027-01-02至2027-01-03 "
+            "周末；未载入2027年节假日安排，按周一至周五计（元旦、劳动节、国庆节的法定假日已除，"
+            "春节等农历节日与调休未计）");
+  // The other fixed dates; 2 May only since the 2024 revision (in force 2025).
+  for (absl::CivilDay d :
+       {absl::CivilDay(2027, 5, 1), absl::CivilDay(2027, 5, 2), absl::CivilDay(2027, 10, 1),
+        absl::CivilDay(2027, 10, 3), absl::CivilDay(2028, 1, 1)}) {
+    EXPECT_FALSE(cn.IsWorkingDay(d)) << d;
+  }
+  EXPECT_TRUE(cn.IsWorkingDay(absl::CivilDay(2027, 10, 4)));  // a Monday: no notice, no 调休
+  EXPECT_EQ(cn.DayName(absl::CivilDay(2027, 10, 2)), "国庆节（法定）");
+  EXPECT_TRUE(WorkCalendar().IsWorkingDay(absl::CivilDay(2024, 5, 2)));  // a Thursday then
+  EXPECT_FALSE(WorkCalendar().IsWorkingDay(absl::CivilDay(2024, 5, 1)));
+  // An arranged year says what its notice says: 2026-10-03 is 国庆节 there too, by name.
+  EXPECT_EQ(cn.DayName(absl::CivilDay(2026, 10, 3)), "国庆节");
   EXPECT_THAT(
       cn.Explain(received, cn.Advance(received, absl::Hours(24), SlaClock::kOfficeHours, sh),
                  SlaClock::kOfficeHours, sh),
@@ -270,7 +285,8 @@ TEST(WorkCalendarTest, ABadFileIsRefusedNamingItsLine) {
            {"year 2026\noffice 17:00-09:00\n", "line 2: `17:00-09:00` is not a span"},
            {"year 2026\nholiday 2026-01-01 x\n", "line 2: unknown keyword `holiday`"},
            {"year 2026\nmode layered\n", "line 2: `mode` is `replace` (the default) or `overlay`"},
-           {"year 2026\noff 2026-12-18 盘点\nmode overlay\n", "line 3: `mode` comes before the days"},
+           {"year 2026\noff 2026-12-18 盘点\nmode overlay\n",
+            "line 3: `mode` comes before the days"},
            {"year 2026\nmode overlay\nmode overlay\n", "line 3: a second `mode` line"},
        }) {
     absl::StatusOr<CalendarYear> y = ParseCalendarYear(c.text);

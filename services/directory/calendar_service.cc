@@ -4,6 +4,7 @@
 // directory.calendar.changed; and the deadlines counted on them.
 #include <optional>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "services/directory/directory_service.h"
@@ -191,8 +192,8 @@ grpc::Status DirectoryServiceImpl::GetWorkCalendar(Ctx* ctx, const v1::GetWorkCa
       // The layers from the bottom: the State Council's, the group's, the estate's; each
       // replaces the year below it or lays its days over it (`mode overlay`).
       WorkCalendar calendar = WorkCalendar::National();
-      v1::CalendarLayer layer = calendar.HasYear(req->year()) ? v1::CALENDAR_LAYER_NATIONAL
-                                                              : v1::CALENDAR_LAYER_NONE;
+      v1::CalendarLayer layer =
+          calendar.HasYear(req->year()) ? v1::CALENDAR_LAYER_NATIONAL : v1::CALENDAR_LAYER_NONE;
       int64_t version = 0;
       std::optional<CalendarYear> top;  // the top imported layer's own file
       auto lay = [&](const std::string& estate, v1::CalendarLayer as) {
@@ -223,7 +224,19 @@ grpc::Status DirectoryServiceImpl::GetWorkCalendar(Ctx* ctx, const v1::GetWorkCa
         out->set_start_minute(span.start_minute);
         out->set_end_minute(span.end_minute);
       }
-      for (const CalendarDay& day : year->days) {
+      std::vector<CalendarDay> days = year->days;
+      if (!calendar.HasArrangement(req->year())) {
+        // No notice arranges the year: its holidays of fixed dates are all it has.
+        for (CalendarDay& fixed : WorkCalendar::FixedStatutoryHolidays(req->year())) {
+          if (absl::c_none_of(year->days,
+                              [&](const CalendarDay& d) { return d.day == fixed.day; })) {
+            days.push_back(std::move(fixed));  // an overlay's own word on the day stands
+          }
+        }
+        absl::c_sort(days,
+                     [](const CalendarDay& a, const CalendarDay& b) { return a.day < b.day; });
+      }
+      for (const CalendarDay& day : days) {
         v1::CalendarException* out = resp->add_days();
         *out->mutable_day() = DateOf(day.day);
         out->set_working(day.working);

@@ -193,10 +193,16 @@ TEST_F(CalendarServiceTest, LayersStackEstateOverGroupOverTheStateCouncil) {
   EXPECT_EQ(year.office_hours(1).end_minute(), 17 * 60 + 30);
   EXPECT_TRUE(absl::StrContains(year.calendar(), "off 2026-02-15..2026-02-23 春节"));
   EXPECT_TRUE(absl::StrContains(year.calendar(), "work 2026-02-28 春节调休上班"));
-  // A year nobody arranged: Monday to Friday, said so.
+  // A year nobody arranged: Monday to Friday, said so, less the holidays of fixed dates
+  // (全国年节及纪念日放假办法 第二条: 元旦, 劳动节 1–2 May, 国庆节 1–3 October).
   ASSERT_TRUE(Get(admin_, "", 2031, &year).ok());
   EXPECT_EQ(year.layer(), v1::CALENDAR_LAYER_NONE);
-  EXPECT_EQ(year.days_size(), 0);
+  ASSERT_EQ(year.days_size(), 6);
+  EXPECT_EQ(Day(year.days(0).day()), "2031-01-01");
+  EXPECT_EQ(year.days(0).name(), "元旦（法定）");
+  EXPECT_FALSE(year.days(0).working());
+  EXPECT_EQ(Day(year.days(2).day()), "2031-05-02");
+  EXPECT_EQ(Day(year.days(5).day()), "2031-10-03");
   EXPECT_EQ(year.calendar(), "year 2031\n");
 
   // The group's 2027, stored normalised, version 1; the estate sees it.
@@ -652,8 +658,7 @@ TEST_F(CalendarServiceTest, AnEstatesOverlayClosesOneDayAndKeepsTheLayersBelow) 
   EXPECT_EQ(due.skipped(1).name(), "管理处闭门盘点");
   // The group moves a day of its own later: the estate's overlay lies on the group's year.
   ASSERT_TRUE(Import(admin_, "",
-                     "year 2026\nmode overlay\nsource 集团通知\noff 2026-02-13 集团年会\n",
-                     &change)
+                     "year 2026\nmode overlay\nsource 集团通知\noff 2026-02-13 集团年会\n", &change)
                   .ok());
   due = MustExplain(estate_, start, "Asia/Shanghai", 7 * kWorkingDay, kWorkingDays);
   EXPECT_EQ(due.due_local(), "2026-03-03T10:00:00+08:00");
