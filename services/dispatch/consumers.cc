@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
-
 #include "absl/strings/str_cat.h"
 #include "services/dispatch/work_order_flow.h"
 #include "shared/event_router.h"
@@ -175,8 +174,8 @@ class Handler {
   // settled on the calendar in force until the change was made (the event's time: a backlog
   // of the bus does not count on the old calendar; the time already spent is kept, never
   // counted twice) and its due and warning times are computed forward on the new one; an
-  // order whose due time moved records a "retimed" step. A replay or an older version
-  // changes nothing.
+  // order whose due time, or the reason given for it, changed records a "retimed" step. A replay or
+  // an older version changes nothing.
   absl::Status CalendarChanged(pqxx::work& tx, const ev::Event& e, const ev::CalendarChanged& c) {
     const std::string& group = e.group_id();
     if (!IsValidId(group) || (!c.group_id().empty() && c.group_id() != group)) {

@@ -571,8 +571,9 @@ grpc::Status DispatchServiceImpl::DecidePause(Ctx* ctx, const pb::DecidePauseReq
                                               pb::WorkOrder* resp) {
   return rpc_.Run(ctx, "DecidePause", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    // A supervisor's approval (or a team lead's; an estate manager's above them).
-    WUYE_RETURN_IF_ERROR(rc.RequireRole({kTeamLead, kSupervisor, kEstateManager}));
+    // Issue 27 §2: "a supervisor's approval" (an estate manager's above them); a team lead
+    // (领班) is below a supervisor and may not, as the duty task goes to the supervisor.
+    WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor, kEstateManager}));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
     WUYE_RETURN_IF_ERROR(CheckText(req->note(), "note", 500, Presence::kRequired, Lines::kMany));
     return Change(rc, *req, resp, req->id(),

@@ -12,7 +12,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -1507,8 +1509,83 @@ absl::Time Shanghai(int y, int m, int d, int h, int min = 0) {
   return absl::FromCivil(absl::CivilSecond(y, m, d, h, min, 0), EstateZone("Asia/Shanghai"));
 }
 
+// An event applied on a connection of its own, its transaction held open until Commit():
+// what waits for the locks it took can be seen waiting in pg_locks.
+class HeldEvent {
+ public:
+  HeldEvent(const DbOptions& options, std::function<EventHandler(Db&)> make_handler,
+            const ev::Event& event) {
+    thread_ = std::thread([this, options, make_handler, event] {
+      absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(options);
+      if (!db.ok()) return Done(db.status());
+      EventHandler handler = make_handler(**db);
+      absl::Status st = (*db)->Transact([&](pqxx::work& tx) -> absl::Status {
+        WUYE_RETURN_IF_ERROR(handler(tx, event));
+        std::unique_lock<std::mutex> lock(mu_);
+        applied_ = true;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return release_; });
+        return absl::OkStatus();
+      });
+      Done(st);
+    });
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return applied_ || done_; });
+  }
+  ~HeldEvent() { Commit().IgnoreError(); }
+
+  absl::Status Commit() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      release_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+
+ private:
+  void Done(absl::Status st) {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = std::move(st);
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool applied_ = false, release_ = false, done_ = false;
+  absl::Status status_;
+  std::thread thread_;
+};
+
 class SlaCalendarTest : public DispatchServiceTest {
  protected:
+  // `e` applied on a connection of its own, its transaction held open until Commit().
+  std::unique_ptr<HeldEvent> Hold(const ev::Event& e) {
+    return std::make_unique<HeldEvent>(
+        db_->options(), [this](Db& db) { return MakeHandler(db, clock_); }, e);
+  }
+  // Waits until `n` sessions of this test's database wait for a group's calendar lock
+  // (class 'cale'); fails, showing the sessions, if they never do.
+  void WaitForCalendarLockWaiters(int n) {
+    const std::string waiting =
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND classid = 1667329125 AND objsubid = 2"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    for (int i = 0; i < 6000 && Count(waiting) < n; ++i) absl::SleepFor(absl::Milliseconds(10));
+    if (Count(waiting) == n) return;
+    ADD_FAILURE() << "not " << n << " waiting for the calendar lock";
+    pqxx::connection conn(tdb_.url());
+    pqxx::nontransaction tx(conn);
+    for (const auto& r :
+         tx.exec("SELECT state, coalesce(wait_event_type, ''), "
+                 "coalesce(wait_event, ''), left(query, 120) FROM pg_stat_activity"
+                 " WHERE datname = current_database() AND pid <> pg_backend_pid()")) {
+      std::cout << "backend: " << r[0].c_str() << " " << r[1].c_str() << " " << r[2].c_str() << " "
+                << r[3].c_str() << "\n";
+    }
+  }
   // The group's default policy, whole.
   void GroupPolicy(const pb::SlaPolicy& policy) {
     pb::UpdateSlaPolicyRequest req;
@@ -1922,6 +1999,8 @@ TEST_F(SlaCalendarTest, APauseWithoutAgreementWaitsForASupervisorsApproval) {
   EXPECT_EQ(Decide(o.id(), Tech(worker), true, &out).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Decide(o.id(), Agent(), true, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // Issue 27 §2, "a supervisor's approval": a team lead (领班) is below the supervisor.
+  EXPECT_EQ(Decide(o.id(), Lead(), true, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Snapshot(), before);
   // The clock ran for the hour the request waited.
   clock_.Advance(absl::Hours(1));
@@ -1938,15 +2017,15 @@ TEST_F(SlaCalendarTest, APauseWithoutAgreementWaitsForASupervisorsApproval) {
 
   // Refused: the clock never stopped; another pause may be asked later.
   pb::WorkOrder r = Create(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
-  ASSERT_TRUE(Pause(r.id(), Lead(), &r, "RESCHEDULED", false).ok());
+  ASSERT_TRUE(Pause(r.id(), Sup(), &r, "RESCHEDULED", false).ok());
   clock_.Advance(absl::Hours(1));
   // Whoever asked does not approve their own pause (a second person's word stops the clock);
   // they may refuse it.
   before = Snapshot();
-  EXPECT_EQ(Reason(Decide(r.id(), Lead(), true, &out)), "SELF_APPROVAL");
+  EXPECT_EQ(Reason(Decide(r.id(), Sup(), true, &out)), "SELF_APPROVAL");
   EXPECT_EQ(Snapshot(), before);
   pb::WorkOrder refused;
-  ASSERT_TRUE(Decide(r.id(), Lead(), false, &refused).ok());
+  ASSERT_TRUE(Decide(r.id(), Sup(), false, &refused).ok());
   EXPECT_EQ(refused.pauses(0).state(), pb::PAUSE_STATE_REFUSED);
   EXPECT_FALSE(refused.pauses(0).decision().approved());
   EXPECT_FALSE(refused.sla_paused());
@@ -2529,9 +2608,6 @@ TEST_F(SlaCalendarTest, AnOrderMadeOrPausedWhileACalendarChangeIsAppliedCountsOn
   pb::WorkOrder paused = CreateAt(clock_.Now(), common::PRIORITY_SMALL);
   clock_.Set(Shanghai(2026, 3, 3, 10));
 
-  auto db2 = Db::Open(db_->options());
-  ASSERT_TRUE(db2.ok());
-  EventHandler handler2 = MakeHandler(**db2, clock_);
   ev::CalendarChanged c;
   c.set_group_id(group_);
   c.set_year(2026);
@@ -2539,24 +2615,7 @@ TEST_F(SlaCalendarTest, AnOrderMadeOrPausedWhileACalendarChangeIsAppliedCountsOn
   c.set_version(1);
   ev::Event changed = Envelope("directory.calendar.changed", c, 1);
 
-  std::mutex mu;
-  std::condition_variable cv;
-  bool applied = false, release = false;
-  absl::Status change_status;
-  std::thread change([&] {
-    change_status = (*db2)->Transact([&](pqxx::work& tx) -> absl::Status {
-      WUYE_RETURN_IF_ERROR(handler2(tx, changed));
-      std::unique_lock<std::mutex> lock(mu);
-      applied = true;
-      cv.notify_all();
-      cv.wait(lock, [&] { return release; });
-      return absl::OkStatus();
-    });
-  });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return applied; });
-  }
+  std::unique_ptr<HeldEvent> change = Hold(changed);
   pb::WorkOrder made, paused_out;
   grpc::Status made_status, pause_status;
   std::thread create([&] {
@@ -2565,30 +2624,9 @@ TEST_F(SlaCalendarTest, AnOrderMadeOrPausedWhileACalendarChangeIsAppliedCountsOn
     made_status = Call(&Stub::CreateWorkOrder, Agent(), req, &made);
   });
   std::thread pause([&] { pause_status = Pause(paused.id(), Agent(), &paused_out); });
-  // Both wait for the group's calendar lock (class 'cale'), held by the change.
-  const std::string waiting =
-      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-      " AND classid = 1667329125 AND objsubid = 2"
-      " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
-  for (int i = 0; i < 6000 && Count(waiting) < 2; ++i) absl::SleepFor(absl::Milliseconds(10));
-  if (Count(waiting) != 2) {
-    ADD_FAILURE() << "not both waiting for the calendar lock";
-    pqxx::connection conn(tdb_.url());
-    pqxx::nontransaction tx(conn);
-    for (const auto& r :
-         tx.exec("SELECT state, coalesce(wait_event_type, ''), "
-                 "coalesce(wait_event, ''), left(query, 120) FROM pg_stat_activity"
-                 " WHERE datname = current_database() AND pid <> pg_backend_pid()")) {
-      std::cout << "backend: " << r[0].c_str() << " " << r[1].c_str() << " " << r[2].c_str() << " "
-                << r[3].c_str() << "\n";
-    }
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    release = true;
-  }
-  cv.notify_all();
-  change.join();
+  // Both wait for the group's calendar lock, held by the change.
+  WaitForCalendarLockWaiters(2);
+  absl::Status change_status = change->Commit();
   create.join();
   pause.join();
   ASSERT_TRUE(change_status.ok()) << change_status;
@@ -2608,6 +2646,75 @@ TEST_F(SlaCalendarTest, AnOrderMadeOrPausedWhileACalendarChangeIsAppliedCountsOn
   std::string before = Snapshot();
   Apply(changed);
   EXPECT_EQ(Snapshot(), before);
+}
+
+// Issue 27 §1, the reason shown: a deadline reaching a year no arrangement covers says so
+// (未载入…); when the group imports that year, the reason is re-written even where the due
+// time stays, as a "retimed" step, one version and one event. A replay changes nothing.
+TEST_F(SlaCalendarTest, AYearImportedThatLeavesTheDueTimeStillRewritesItsReason) {
+  pb::SlaPolicy policy;
+  policy.set_small_fix_clock(common::SLA_CLOCK_WORKING_DAYS);
+  policy.set_small_fix_hours(5 * 24);
+  GroupPolicy(policy);
+  clock_.Set(Shanghai(2026, 12, 29, 10));
+  pb::WorkOrder o = CreateAt(clock_.Now(), common::PRIORITY_SMALL);
+  // 2027 counted Monday to Friday less its fixed-date holidays: 元旦 and the weekend skipped.
+  EXPECT_EQ(FromProtoTime(o.sla_deadline()), Shanghai(2027, 1, 6, 10));
+  EXPECT_NE(o.sla_due_reason().find("未载入2027年节假日安排"), std::string::npos)
+      << o.sla_due_reason();
+
+  clock_.Set(Shanghai(2026, 12, 30, 10));
+  ev::CalendarChanged c;
+  c.set_group_id(group_);
+  c.set_year(2027);
+  c.set_calendar(
+      "year 2027\nsource 集团自定\noff 2027-01-01 元旦\noff 2027-02-06..2027-02-12 春节\n");
+  c.set_version(1);
+  ev::Event changed = Envelope("directory.calendar.changed", c, 1);
+  Apply(changed);
+  pb::WorkOrder after = Get(o.id());
+  EXPECT_EQ(FromProtoTime(after.sla_deadline()), Shanghai(2027, 1, 6, 10));
+  EXPECT_EQ(after.sla_due_reason().find("未载入"), std::string::npos) << after.sla_due_reason();
+  EXPECT_EQ(after.version(), o.version() + 1);
+  EXPECT_EQ(LastStep(after).what(), "retimed");
+  EXPECT_EQ(Spent(after), Spent(o) + absl::Hours(24));
+  EXPECT_EQ(Events("dispatch.work_order.retimed").size(), 1u);
+  std::string before = Snapshot();
+  Apply(changed);
+  EXPECT_EQ(Snapshot(), before);
+}
+
+// Issue 27 §1, one zone, concurrency: an order made while the directory moves its estate to
+// another zone waits for the move (the group's calendar lock, taken before the policy and
+// the zone are read) and counts in the new zone; read before the lock, it would keep the old
+// zone for good, since the move's re-timing cannot see an order not yet written.
+TEST_F(SlaCalendarTest, AnOrderMadeWhileItsEstateMovesZoneCountsInTheNewZone) {
+  pb::SlaPolicy policy;
+  policy.set_small_fix_clock(common::SLA_CLOCK_WORKING_DAYS);
+  policy.set_small_fix_hours(48);
+  GroupPolicy(policy);
+  clock_.Set(Shanghai(2026, 3, 6, 20));  // Friday 20:00 in Shanghai, 07:00 in New York
+  ev::EstateChanged estate;
+  estate.set_estate_id(estate_);
+  estate.set_time_zone("America/New_York");
+  estate.set_version(2);
+  std::unique_ptr<HeldEvent> move = Hold(Envelope("directory.estate.updated", estate, 2));
+  pb::WorkOrder made;
+  grpc::Status made_status;
+  std::thread create([&] {
+    auto req = CreateRequest(common::WORK_CATEGORY_PLUMBING, common::PRIORITY_SMALL);
+    *req.mutable_work_order()->mutable_received_time() = ToProtoTime(clock_.Now());
+    made_status = Call(&Stub::CreateWorkOrder, Agent(), req, &made);
+  });
+  WaitForCalendarLockWaiters(1);
+  absl::Status move_status = move->Commit();
+  create.join();
+  ASSERT_TRUE(move_status.ok()) << move_status;
+  ASSERT_TRUE(made_status.ok()) << made_status.error_message();
+  // New York: Friday's 17 h, Monday's 24 h, Tuesday's first 7 h: Tuesday 07:00 EDT, 19:00 in
+  // Shanghai (in Shanghai's zone it would be Tuesday 20:00).
+  EXPECT_EQ(FromProtoTime(made.sla_deadline()), Shanghai(2026, 3, 10, 19));
+  EXPECT_EQ(Get(made.id()).sla_deadline().seconds(), made.sla_deadline().seconds());
 }
 
 // Issue 27 §1, one zone: the directory's zone of an estate is the one its clocks count in

@@ -631,13 +631,19 @@ bool RetimeClock(pb::WorkOrder& o, absl::Time at, const SlaCalendar& before,
   // A window (or its warning share) spent before the change keeps the time it ran out at:
   // the old calendar counted it, the new one has nothing left to count.
   absl::Duration spent = FromProtoDuration(o.sla_spent());
-  if (spent >= FromProtoDuration(o.sla_window())) *o.mutable_sla_deadline() = was.sla_deadline();
+  if (spent >= FromProtoDuration(o.sla_window())) {
+    *o.mutable_sla_deadline() = was.sla_deadline();
+    o.set_sla_due_reason(was.sla_due_reason());  // the reason of the time it ran out at
+  }
   if (spent >= FromProtoDuration(o.sla_warn_window())) {
     *o.mutable_sla_warn_time() = was.sla_warn_time();
     o.set_sla_warned(was.sla_warned());
   }
+  // A change that moves neither time may still change why the deadline is where it is
+  // (a year's arrangement loaded where Monday to Friday was assumed): kept, as a step.
   if (FromProtoTime(o.sla_deadline()) == FromProtoTime(was.sla_deadline()) &&
-      FromProtoTime(o.sla_warn_time()) == FromProtoTime(was.sla_warn_time())) {
+      FromProtoTime(o.sla_warn_time()) == FromProtoTime(was.sla_warn_time()) &&
+      o.sla_due_reason() == was.sla_due_reason()) {
     o = std::move(was);
     return false;
   }

@@ -110,6 +110,10 @@ absl::StatusOr<bool> WorkOrderFlow::Create(pqxx::work& tx, pb::WorkOrder& o, pb:
     }
     ApplyPrice(o, price);
   }
+  // The group's calendar lock before the policy and the estate's zone are read: a calendar
+  // or zone change in flight is waited for and counted in, since its re-timing cannot see an
+  // order not yet written.
+  LockWorkCalendars(tx, o.group_id(), CalendarLock::kShared);
   pb::SlaPolicy policy = EffectivePolicy(tx, o.group_id(), o.estate_id());
   if (o.id().empty()) o.set_id(NewId(act.now));
   // The clock starts when the request was received, not when it was typed in.

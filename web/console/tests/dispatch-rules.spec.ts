@@ -122,7 +122,7 @@ function serviceAccepts(a: OrderAction, o: OrderLike, c: Caller): boolean {
       return [S.WAITING, S.ASSIGNED, S.ACCEPTED, S.EN_ROUTE, S.ON_SITE].includes(s) && !o.slaStopped && !o.slaPaused && !requested;
     }
     case "decidePause":
-      return any(c.roles, ["team_lead", "supervisor", "estate_manager"]) && (o.pauses ?? []).some((p) => p.state === PauseState.REQUESTED);
+      return any(c.roles, ["supervisor", "estate_manager"]) && (o.pauses ?? []).some((p) => p.state === PauseState.REQUESTED);
   }
 }
 
@@ -258,12 +258,14 @@ test("what each person sees on a repair in a unit as it goes (the scenario's ste
   // Declined: the technician is off the order.
   expect(allowedActions(r(S.WAITING, "declined"), tech)).toEqual([]);
   // Issue 27 §2: a paused clock resumes (never a second pause); a pause asked without the
-  // resident's agreement is decided by a team lead, supervisor or manager, not the agent.
+  // resident's agreement is decided by a supervisor or the estate manager, not the agent
+  // nor a team lead.
   const paused = order(S.ACCEPTED, SignOff.RESIDENT, "unpaid", "accepted", "paused");
   expect(allowedActions(paused, tech)).toEqual(["enRoute", "onSite", "resume"]);
   const asked = order(S.ACCEPTED, SignOff.RESIDENT, "unpaid", "accepted", "requested");
   expect(allowedActions(asked, agent)).toEqual(["cancel"]);
   expect(allowedActions(asked, sup)).toEqual(["enRoute", "onSite", "assign", "cancel", "decidePause"]);
+  expect(allowedActions(asked, lead)).not.toContain("decidePause");
   // An emergency on site: its clock stopped for good, nothing to pause.
   expect(allowedActions(order(S.ON_SITE, SignOff.RESIDENT, "unpaid", "accepted", "stopped"), tech)).toEqual(["workDone"]);
 });

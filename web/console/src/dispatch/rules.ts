@@ -37,7 +37,7 @@ export const DISPATCH = {
   /** PauseWorkOrder and ResumeWorkOrder: besides the order's own field staff (issue 27 §2). */
   pause: [...MANAGERS, "agent"] as readonly Role[],
   /** DecidePause: approve or refuse a pause asked without the resident's agreement. */
-  decidePause: ["team_lead", "supervisor", "estate_manager"] as readonly Role[],
+  decidePause: ["supervisor", "estate_manager"] as readonly Role[],
 } as const;
 
 export type OrderAction =
@@ -167,7 +167,7 @@ export function allowedActions(o: OrderLike, c: Caller): OrderAction[] {
   if (hasAny(c.roles, DISPATCH.cancel) && BEFORE_WORK_DONE.includes(s)) out.push("cancel");
   // Issue 27 §2: a running clock pauses (with the resident's agreement, or asked of a
   // supervisor) and a paused one resumes, by the order's field staff, managers and agents;
-  // a pause asked without agreement is decided by a team lead, supervisor or manager.
+  // a pause asked without agreement is decided by a supervisor or the estate manager.
   const pauses = hasAny(c.roles, DISPATCH.pause) || (field && !!mine);
   const requested = (o.pauses ?? []).some((p) => p.state === PauseState.REQUESTED);
   if (pauses && BEFORE_WORK_DONE.includes(s) && !o.slaStopped && !o.slaPaused && !requested) out.push("pause");
