@@ -15,6 +15,7 @@
 #include "services/intake/ticket_flow.h"
 #include "shared/auth.h"
 #include "shared/civil_date.h"
+#include "shared/clock.h"
 #include "shared/event_router.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
@@ -58,8 +59,8 @@ constexpr std::initializer_list<absl::string_view> kWorkOrderEvents = {
 
 class Consumer {
  public:
-  Consumer(Db& db, int hotline_due_soon_days)
-      : store_(db), outbox_(db, "intake"), flow_(store_, outbox_),
+  Consumer(Db& db, const Clock& clock, int hotline_due_soon_days)
+      : store_(db), outbox_(db, "intake"), flow_(store_, outbox_), clock_(clock),
         hotline_due_soon_days_(hotline_due_soon_days) {
     router_.On(kWorkOrderEvents, this, &Consumer::WorkOrder)
         .On({"directory.estate.created", "directory.estate.updated"}, this, &Consumer::Estate)
@@ -100,8 +101,7 @@ class Consumer {
     }
     if (!ApplyCalendarChanged(tx, c)) return absl::OkStatus();  // a replay or an older version
     // The change counts from when the directory made it (never later than now).
-    const absl::Time now = std::min(absl::Now(), e.has_occurred_at() ? FromProtoTime(e.occurred_at())
-                                                                     : absl::Now());
+    const absl::Time now = EventTime(e);
     std::map<std::string, CalendarInZone> after;
     auto after_of = [&](const std::string& estate) -> const CalendarInZone& {
       auto it = after.find(estate);
@@ -223,8 +223,7 @@ class Consumer {
     if (!zone_moves) return absl::OkStatus();
     CalendarInZone after = InForce(tx, group, estate.estate_id());
     if (after.second.name() == before->second.name()) return absl::OkStatus();  // older event
-    const absl::Time now = std::min(absl::Now(), e.has_occurred_at() ? FromProtoTime(e.occurred_at())
-                                                                     : absl::Now());
+    const absl::Time now = EventTime(e);
     RetimeWaiting(
         tx, group, waiting, [&](const std::string&) -> const CalendarInZone& { return *before; },
         [&](const std::string&) -> const CalendarInZone& { return after; }, now);
@@ -413,17 +412,25 @@ class Consumer {
     return absl::OkStatus();
   }
 
+  // When the event's change was made: its occurred_at, never later than now (a clock
+  // running ahead at the publisher does not move deadlines into the future).
+  absl::Time EventTime(const ev::Event& e) const {
+    const absl::Time now = clock_.Now();
+    return e.has_occurred_at() ? std::min(now, FromProtoTime(e.occurred_at())) : now;
+  }
+
   IntakeStore store_;
   Outbox outbox_;
   TicketFlow flow_;
+  const Clock& clock_;
   int hotline_due_soon_days_;  // --hotline_due_soon_working_days
   EventRouter router_;
 };
 
 }  // namespace
 
-EventHandler MakeHandler(Db& db, int hotline_due_soon_days) {
-  auto consumer = std::make_shared<Consumer>(db, hotline_due_soon_days);
+EventHandler MakeHandler(Db& db, const Clock& clock, int hotline_due_soon_days) {
+  auto consumer = std::make_shared<Consumer>(db, clock, hotline_due_soon_days);
   return [consumer](pqxx::work& tx, const ev::Event& e) { return consumer->router().Apply(tx, e); };
 }
 

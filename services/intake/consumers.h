@@ -20,14 +20,16 @@
 #include <string>
 
 #include "shared/bus.h"
+#include "shared/clock.h"
 #include "shared/db.h"
 
 namespace wuye::intake {
 
-// The consumer's handler; it prepares its statements on `db`. Residents' numbers arrive
-// hashed already (the directory hashes them with intake's phone key).
+// The consumer's handler; it prepares its statements on `db`, and takes "now" from `clock`.
+// Residents' numbers arrive hashed already (the directory hashes them with intake's phone
+// key).
 // `hotline_due_soon_days`: --hotline_due_soon_working_days, for the 12345 orders a calendar
 // change re-times.
-EventHandler MakeHandler(Db& db, int hotline_due_soon_days = 1);
+EventHandler MakeHandler(Db& db, const Clock& clock, int hotline_due_soon_days = 1);
 
 }  // namespace wuye::intake

@@ -2025,7 +2025,7 @@ TEST_F(IntakeServiceTest, ATicketLivesItsWholeLifeThroughRealWorkOrderEvents) {
   consumer_options.block = absl::Milliseconds(100);
   consumer_options.claim_idle = absl::Milliseconds(500);
   consumer_options.max_deliveries = 3;
-  bus.Consume(*db_, consumer_options, MakeHandler(*db_));
+  bus.Consume(*db_, consumer_options, MakeHandler(*db_, *clock_));
 
   v1::Ticket t = Create(RepairRequest());
   std::string order = NewId(absl::Now());

@@ -52,7 +52,7 @@ class IntakeTestBase : public ::testing::Test,
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
                                    grpc::InsecureChannelCredentials());
     stub_ = v1::IntakeService::NewStub(channel_);
-    handler_ = MakeHandler(*db_);
+    handler_ = MakeHandler(*db_, *clock_);
     group_ = NewId(absl::Now());
     estate_ = NewId(absl::Now());
     other_estate_ = NewId(absl::Now());

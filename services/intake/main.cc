@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
                     wuye::StreamOf("billing"), wuye::StreamOf("counter")},
        .make_handler =
            [](wuye::ServiceParts& parts) {
-             return wuye::intake::MakeHandler(parts.db,
+             return wuye::intake::MakeHandler(parts.db, parts.clock,
                                               absl::GetFlag(FLAGS_hotline_due_soon_working_days));
            },
        .make_workers =
