@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 namespace wuye {
@@ -64,7 +66,8 @@ struct ThreadMacs {
     char digest[] = "SHA256";
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                            OSSL_PARAM_construct_end()};
-    // OpenSSL takes an empty key as "none given"; HMAC's empty key is 64 zero bytes.
+    // OpenSSL refuses a null key of length 0; HMAC pads an empty key and a one-byte zero key
+    // alike, to 64 zero bytes.
     static const unsigned char kZero[1] = {0};
     const auto* bytes = key.empty() ? kZero : reinterpret_cast<const unsigned char*>(key.data());
     if (EVP_MAC_init(ctx.get(), bytes, key.empty() ? 1 : key.size(), params) != 1) {
@@ -81,15 +84,18 @@ struct ThreadMacs {
 }  // namespace
 
 std::string Sha256(absl::string_view data) {
-  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx;
+  if (ctx == nullptr) ctx.reset(EVP_MD_CTX_new());
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (ctx == nullptr || Sha256Md() == nullptr ||
       EVP_DigestInit_ex2(ctx.get(), Sha256Md(), nullptr) != 1 ||
       EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
       EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1 || len != kSha256Bytes) {
-    ERR_clear_error();
-    return "";
+    // Only out of memory: callers key idempotency and paging on the digest, and an empty
+    // one would make different requests look the same, so the process stops instead.
+    std::fputs("wuye: OpenSSL could not compute SHA-256\n", stderr);
+    std::abort();
   }
   return std::string(reinterpret_cast<const char*>(digest), len);
 }

@@ -10,7 +10,7 @@ namespace wuye {
 
 inline constexpr size_t kSha256Bytes = 32;
 
-// SHA-256 of `data`: 32 raw bytes, or "" only if OpenSSL fails (out of memory).
+// SHA-256 of `data`: 32 raw bytes. The process aborts if OpenSSL cannot (out of memory).
 std::string Sha256(absl::string_view data);
 
 // HMAC-SHA256 of `data` under `key`: 32 raw bytes, or "" only if OpenSSL fails (out of

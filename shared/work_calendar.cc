@@ -304,7 +304,7 @@ std::vector<CalendarDay> WorkCalendar::FixedStatutoryHolidays(int year) {
 
 bool WorkCalendar::IsWorkingDay(absl::CivilDay day) const {
   if (const CalendarDay* e = Exception(day)) return e->working;
-  if (!HasArrangement(static_cast<int>(day.year())) && FixedStatutoryHoliday(day) != nullptr) {
+  if (FixedStatutoryHoliday(day) != nullptr && !HasArrangement(static_cast<int>(day.year()))) {
     return false;
   }
   return !IsWeekend(day);
@@ -312,8 +312,9 @@ bool WorkCalendar::IsWorkingDay(absl::CivilDay day) const {
 
 std::string WorkCalendar::DayName(absl::CivilDay day) const {
   if (const CalendarDay* e = Exception(day)) return e->name;
-  if (!HasArrangement(static_cast<int>(day.year()))) {
-    if (const char* name = FixedStatutoryHoliday(day)) return name;
+  if (const char* name = FixedStatutoryHoliday(day);
+      name != nullptr && !HasArrangement(static_cast<int>(day.year()))) {
+    return name;
   }
   return IsWeekend(day) ? kWeekend : "";
 }

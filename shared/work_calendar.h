@@ -97,7 +97,7 @@ struct SkippedDays {
 
 class WorkCalendar {
  public:
-  // Monday to Friday, DefaultOfficeHours(), no holidays.
+  // Monday to Friday, DefaultOfficeHours(), only the fixed-date holidays.
   WorkCalendar() = default;
   // The national years (NationalCalendarYears()); a group's and an estate's years go on top.
   static WorkCalendar National();

@@ -226,6 +226,12 @@ TEST(WorkCalendarTest, ADeadlineIntoAYearWithNoArrangementSaysTheYearIsNotLoaded
   EXPECT_EQ(cn.DayName(absl::CivilDay(2027, 10, 2)), "国庆节（法定）");
   EXPECT_TRUE(WorkCalendar().IsWorkingDay(absl::CivilDay(2024, 5, 2)));  // a Thursday then
   EXPECT_FALSE(WorkCalendar().IsWorkingDay(absl::CivilDay(2024, 5, 1)));
+  // An estate's overlay on such a year has the last word on the days it names.
+  WorkCalendar duty = cn;
+  duty.SetYear(*ParseCalendarYear("year 2027\nmode overlay\nwork 2027-10-01 国庆值守\n"));
+  EXPECT_TRUE(duty.IsWorkingDay(absl::CivilDay(2027, 10, 1)));
+  EXPECT_EQ(duty.DayName(absl::CivilDay(2027, 10, 1)), "国庆值守");
+  EXPECT_FALSE(duty.IsWorkingDay(absl::CivilDay(2027, 10, 2)));
   // An arranged year says what its notice says: 2026-10-03 is 国庆节 there too, by name.
   EXPECT_EQ(cn.DayName(absl::CivilDay(2026, 10, 3)), "国庆节");
   EXPECT_THAT(

@@ -243,7 +243,11 @@ grpc::Status DirectoryServiceImpl::GetWorkCalendar(Ctx* ctx, const v1::GetWorkCa
         out->set_name(day.name);
       }
       resp->set_overlay(top && top->overlay);
-      resp->set_calendar(FormatCalendarYear(top ? *top : *year));
+      CalendarYear file = top ? *top : *year;
+      // A year nobody arranged: the file to start from keeps its fixed-date holidays, which a
+      // whole year imported from it would otherwise lose.
+      if (!top && !calendar.HasArrangement(req->year())) file.days = days;
+      resp->set_calendar(FormatCalendarYear(file));
       return absl::OkStatus();
     });
   });

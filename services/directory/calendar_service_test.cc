@@ -203,7 +203,9 @@ TEST_F(CalendarServiceTest, LayersStackEstateOverGroupOverTheStateCouncil) {
   EXPECT_FALSE(year.days(0).working());
   EXPECT_EQ(Day(year.days(2).day()), "2031-05-02");
   EXPECT_EQ(Day(year.days(5).day()), "2031-10-03");
-  EXPECT_EQ(year.calendar(), "year 2031\n");
+  EXPECT_EQ(year.calendar(),
+            "year 2031\noff 2031-01-01 元旦（法定）\noff 2031-05-01..2031-05-02 劳动节（法定）\n"
+            "off 2031-10-01..2031-10-03 国庆节（法定）\n");
 
   // The group's 2027, stored normalised, version 1; the estate sees it.
   v1::WorkCalendarChange change;
