@@ -62,6 +62,10 @@ const impl = {
       // Then changes only: none come, until the client goes away.
       await new Promise((r) => ctx.signal.addEventListener("abort", r, { once: true }));
       resolve("client went away");
+      // Connect-Timeout-Ms reaches this server too: on a loaded machine its deadline may
+      // fire before the client's, and the stream must then end as deadline_exceeded, not
+      // cleanly (the client would see too few messages and no error).
+      throw ConnectError.from(ctx.signal.reason);
     } finally {
       resolve("ended");
     }
