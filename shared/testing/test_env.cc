@@ -158,11 +158,20 @@ std::pair<int, int> TestPortRange() {
   return {10000, 19999};                       // and if there is no room above, below it
 }
 
+// Who a port is for. The range is split: a port is probed free and then handed on, so a
+// process of another test may take it in between. Services retry a port they cannot bind;
+// a test's own PostgreSQL and Redis (PrivateServers) cannot, so they draw from a part of the
+// range no service port comes from (a directory of another test once took a test's Redis
+// port in that window).
+enum class PortFor { kServiceOrTest, kPrivateServer };
+
 // A loopback socket bound to a free port drawn at random, and that port.
-std::pair<int, int> BoundSocket() {
+std::pair<int, int> BoundSocket(PortFor use = PortFor::kServiceOrTest) {
   static const std::pair<int, int> range = TestPortRange();
+  static const int split = range.first + (range.second - range.first) / 4;
   thread_local std::mt19937 gen{std::random_device{}()};
-  std::uniform_int_distribution<int> pick(range.first, range.second);
+  std::uniform_int_distribution<int> pick(use == PortFor::kPrivateServer ? range.first : split + 1,
+                                          use == PortFor::kPrivateServer ? split : range.second);
   for (int attempt = 0;; ++attempt) {
     // Close-on-exec: a process forked meanwhile (a server started by a script) must not
     // inherit it and so hold the port.
@@ -190,6 +199,16 @@ int FreePort() {
   return port;
 }
 
+namespace {
+
+int FreeServerPort() {
+  auto [fd, port] = BoundSocket(PortFor::kPrivateServer);
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+}  // namespace
+
 std::vector<int> DistinctFreePorts(int n) {
   std::vector<std::pair<int, int>> held;
   for (int i = 0; i < n; ++i) held.push_back(BoundSocket());
@@ -203,10 +222,10 @@ std::vector<int> DistinctFreePorts(int n) {
 
 namespace {
 
-// The first of `n` consecutive free loopback ports.
+// The first of `n` consecutive free loopback ports, for a private server.
 int FreePorts(int n) {
   for (;;) {
-    const int first = FreePort();
+    const int first = FreeServerPort();
     if (first + n - 1 > 65535) continue;
     bool free = true;
     for (int port = first + 1; port < first + n && free; ++port) {
@@ -230,7 +249,7 @@ PrivateServers::PrivateServers() {
   std::set<int> taken;
   auto fresh = [&](int n) {
     for (;;) {
-      int first = n == 1 ? FreePort() : FreePorts(n);
+      int first = n == 1 ? FreeServerPort() : FreePorts(n);
       bool clash = false;
       for (int p = first; p < first + n; ++p) clash |= taken.contains(p);
       if (clash) continue;
@@ -253,9 +272,9 @@ PrivateServers::~PrivateServers() {
 }
 
 int PrivateServers::Run(const std::string& args) {
-  std::string cmd = absl::StrCat("WUYE_STATE_DIR=", state_, " WUYE_PG_PORT=", pg_port_,
-                                 " WUYE_REDIS_PORT=", redis_port_,
-                                 " WUYE_PG_STANDBY_PORT=", standby_port_, " ");
+  std::string cmd =
+      absl::StrCat("WUYE_STATE_DIR=", state_, " WUYE_PG_PORT=", pg_port_,
+                   " WUYE_REDIS_PORT=", redis_port_, " WUYE_PG_STANDBY_PORT=", standby_port_, " ");
   absl::StrAppend(&cmd, "WUYE_REDIS_REPLICA_PORT=", redis_replica_port_,
                   " WUYE_SENTINEL_PORT=", sentinel_port_, " ");
   if (!listen_extra_.empty()) absl::StrAppend(&cmd, "WUYE_LISTEN_EXTRA='", listen_extra_, "' ");
