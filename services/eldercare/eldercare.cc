@@ -187,14 +187,37 @@ v1::ElderFees FeesProto(const Fees& f) {
 }
 
 absl::Status CheckFees(const v1::ElderFees& fees, absl::string_view field) {
+  // 004_… 备注: "关于各种收费金额，要根据当地人民消费水平酌情降低": a fee the seed gives a
+  // figure for may be lowered, never raised; the family call, which has none, is bounded by
+  // the fund it is paid from (below) and by kMaxFeeFen.
+  const Fees seed;
+  const std::pair<int, int64_t> ceilings[] = {
+      {v1::ElderFees::kServiceYearFenFieldNumber, seed.service_year},
+      {v1::ElderFees::kFamilyCallFundFenFieldNumber, seed.family_call_fund},
+      {v1::ElderFees::kFamilyCallFenFieldNumber, kMaxFeeFen},
+      {v1::ElderFees::kHealthCardFenFieldNumber, seed.health_card},
+      {v1::ElderFees::kCheckupAdvanceFenFieldNumber, seed.checkup_advance},
+      {v1::ElderFees::kEmergencyDepositFenFieldNumber, seed.emergency_deposit},
+      {v1::ElderFees::kSickbedDayFenFieldNumber, seed.sickbed_day},
+      {v1::ElderFees::kHospiceDayFenFieldNumber, seed.hospice_day},
+      {v1::ElderFees::kClinicManagementDayFenFieldNumber, seed.clinic_management_day}};
   const auto* desc = fees.GetDescriptor();
   const auto* refl = fees.GetReflection();
   for (int i = 0; i < desc->field_count(); ++i) {
     const auto* f = desc->field(i);
     if (!refl->HasField(fees, f)) continue;
+    int64_t ceiling = -1;  // a field added without a ceiling here is refused, not unbounded
+    for (const auto& [number, most] : ceilings) {
+      if (number == f->number()) ceiling = most;
+    }
     int64_t v = refl->GetInt64(fees, f);
-    if (v < 0 || v > kMaxFeeFen) {
-      return FieldError(absl::StrCat(field, ".", f->name()), "0 to 10000000 fen");
+    if (v < 0 || v > ceiling) {
+      return FieldError(absl::StrCat(field, ".", f->name()),
+                        ceiling == kMaxFeeFen
+                            ? absl::StrCat("0 to ", kMaxFeeFen, " fen")
+                            : absl::StrCat("0 to ", ceiling,
+                                           " fen: the seed's figure may be lowered, not raised "
+                                           "(004_… 备注)"));
     }
   }
   // A family call that costs more than the fund holds could never be paid from it.

@@ -46,7 +46,9 @@ struct Fees {
 // The estate's override over the group's over the seed's figures (a set field wins).
 Fees ResolveFees(const v1::ElderFees& group, const v1::ElderFees& estate);
 v1::ElderFees FeesProto(const Fees& fees);
-// Each set fee 0..kMaxFeeFen; errors name `field`.<fee>.
+// Each set fee 0..the seed's figure (004_… 备注: fees may be lowered, not raised); the family
+// call, which the seed gives no figure, 0..kMaxFeeFen and at most the fund. Errors name
+// `field`.<fee>.
 absl::Status CheckFees(const v1::ElderFees& fees, absl::string_view field);
 
 inline constexpr int kMinAgeYears = 60;

@@ -898,6 +898,9 @@ TEST_F(EldercareServiceTest, FeesAreSettingsOfTheGroupWithAnEstateOverride) {
   EXPECT_EQ(Field(Call(&Stub::SetFeeSettings, manager_, bad, &out)), "fees.hospice_day_fen");
   bad.mutable_fees()->set_hospice_day_fen(20000000);
   EXPECT_EQ(Field(Call(&Stub::SetFeeSettings, manager_, bad, &out)), "fees.hospice_day_fen");
+  // 004_… 备注 ("酌情降低"): above the seed's 100 yuan a day is refused too.
+  bad.mutable_fees()->set_hospice_day_fen(10001);
+  EXPECT_EQ(Field(Call(&Stub::SetFeeSettings, manager_, bad, &out)), "fees.hospice_day_fen");
   bad.mutable_fees()->clear_hospice_day_fen();
   bad.set_estate_id(other_estate_);
   EXPECT_EQ(Call(&Stub::SetFeeSettings, Token({"estate_manager"}, estate_), bad, &out).error_code(),

@@ -182,6 +182,38 @@ TEST(ElderFeesTest, FeesAreSettingsEstateOverGroupOverSeed) {
   EXPECT_EQ(ErrorField(CheckFees(bad, "fees")), "fees.family_call_fen");
 }
 
+// 004_… 备注: "关于各种收费金额，要根据当地人民消费水平酌情降低": each of the seed's figures may
+// be lowered, to 0, and kept, but not raised; the family call (no figure in the seed) only
+// stays within the fund.
+TEST(ElderFeesTest, TheSeedsFiguresMayBeLoweredNotRaised) {
+  const Fees seed;
+  const std::pair<void (v1::ElderFees::*)(int64_t), int64_t> figures[] = {
+      {&v1::ElderFees::set_service_year_fen, seed.service_year},
+      {&v1::ElderFees::set_family_call_fund_fen, seed.family_call_fund},
+      {&v1::ElderFees::set_health_card_fen, seed.health_card},
+      {&v1::ElderFees::set_checkup_advance_fen, seed.checkup_advance},
+      {&v1::ElderFees::set_emergency_deposit_fen, seed.emergency_deposit},
+      {&v1::ElderFees::set_sickbed_day_fen, seed.sickbed_day},
+      {&v1::ElderFees::set_hospice_day_fen, seed.hospice_day},
+      {&v1::ElderFees::set_clinic_management_day_fen, seed.clinic_management_day}};
+  for (const auto& [set, figure] : figures) {
+    for (int64_t v : {int64_t{0}, figure / 2, figure}) {
+      v1::ElderFees fees;
+      (fees.*set)(v);
+      EXPECT_TRUE(CheckFees(fees, "fees").ok()) << v;
+    }
+    v1::ElderFees raised;
+    (raised.*set)(figure + 1);
+    absl::Status st = CheckFees(raised, "fees");
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(st.message().find("may be lowered, not raised"), absl::string_view::npos)
+        << st.message();
+  }
+  v1::ElderFees call;
+  call.set_family_call_fen(seed.family_call * 3);  // within the seed's fund of 10000
+  EXPECT_TRUE(CheckFees(call, "fees").ok());
+}
+
 // 004_… 5.2.4 / 5.6: the checkup's 300 is settled at actual cost, 多还少补.
 TEST(ElderFeesTest, CheckupSettlesAtActualCost) {
   EXPECT_FALSE(CheckupSettlement(30000, 30000, "a").has_value());
