@@ -1885,6 +1885,110 @@ TEST_F(SlaCalendarTest, DeadlinesAcrossADaylightSavingChangeFireOnceAtTheirLocal
   EXPECT_TRUE(Get(big.id()).sla_breached());
 }
 
+// 004_…, 5.2.5 (對于9:00-22:00之間出現的如水管爆裂…緊急情況服務人員須保證在10分鐘內到達現場),
+// through CreateWorkOrder: an emergency that comes in from 09:00:00 to 21:59:59 estate-local
+// time is due on site 10 minutes later; one second either side, the policy's night figure
+// (emergency_night_minutes, 30 by default: a reading, the seed is silent outside the window).
+// The window is the time the request came in (received_time), not the time it was typed.
+TEST_F(SlaCalendarTest, AnEmergencyIsDueOnSiteInTenMinutesFromNineToTwentyTwoShanghaiTime) {
+  const absl::TimeZone shanghai = EstateZone("Asia/Shanghai");
+  struct Case {
+    int h, m, s;
+    absl::Duration window;
+  };
+  for (const Case& c : {Case{8, 59, 59, absl::Minutes(30)}, Case{9, 0, 0, absl::Minutes(10)},
+                        Case{21, 59, 59, absl::Minutes(10)}, Case{22, 0, 0, absl::Minutes(30)}}) {
+    const absl::Time at = absl::FromCivil(absl::CivilSecond(2026, 11, 24, c.h, c.m, c.s), shanghai);
+    SCOPED_TRACE(absl::FormatTime("%H:%M:%S Shanghai", at, shanghai));
+    clock_.Set(at);
+    pb::WorkOrder o = Create();
+    EXPECT_EQ(o.priority(), common::PRIORITY_EMERGENCY);
+    EXPECT_EQ(o.sla_clock(), "on_site");
+    EXPECT_EQ(o.sla_clock_kind(), common::SLA_CLOCK_ELAPSED);
+    EXPECT_EQ(FromProtoTime(o.received_time()), at);
+    EXPECT_EQ(FromProtoDuration(o.sla_window()), c.window);
+    EXPECT_EQ(FromProtoTime(o.sla_deadline()), at + c.window);
+    EXPECT_EQ(FromProtoTime(Get(o.id()).sla_deadline()), at + c.window);  // as stored
+  }
+  // Received at 21:59:59, typed in at 22:00:30: by day, due at 22:09:59.
+  const absl::Time received =
+      absl::FromCivil(absl::CivilSecond(2026, 11, 25, 21, 59, 59), shanghai);
+  clock_.Set(received + absl::Seconds(31));
+  pb::WorkOrder late = CreateAt(received, common::PRIORITY_EMERGENCY);
+  EXPECT_EQ(FromProtoTime(late.sla_deadline()), received + absl::Minutes(10));
+}
+
+// The same clause in an estate of another zone (America/New_York), on the day its clocks go
+// forward (2026-03-08, 02:00 EST → 03:00 EDT): 09:00 and 22:00 are the estate's wall clock,
+// not Shanghai's, nor the offset the day started with.
+TEST_F(SlaCalendarTest, AnEmergencysDaytimeWindowIsTheEstatesLocalTimeInNewYork) {
+  ev::EstateChanged estate;
+  estate.set_estate_id(estate_);
+  estate.set_time_zone("America/New_York");
+  estate.set_version(2);
+  Apply("directory.estate.updated", estate, 2);
+  const absl::TimeZone ny = EstateZone("America/New_York");
+  struct Case {
+    int h, m, s;
+    absl::Duration window;
+  };
+  for (const Case& c : {Case{8, 59, 59, absl::Minutes(30)}, Case{9, 0, 0, absl::Minutes(10)},
+                        Case{21, 59, 59, absl::Minutes(10)}, Case{22, 0, 0, absl::Minutes(30)}}) {
+    const absl::Time at = absl::FromCivil(absl::CivilSecond(2026, 3, 8, c.h, c.m, c.s), ny);
+    SCOPED_TRACE(absl::FormatTime("%H:%M:%S %Z New York", at, ny));
+    clock_.Set(at);
+    pb::WorkOrder o = Create();
+    EXPECT_EQ(o.sla_clock(), "on_site");
+    EXPECT_EQ(FromProtoDuration(o.sla_window()), c.window);
+    EXPECT_EQ(FromProtoTime(o.sla_deadline()), at + c.window);
+  }
+  // 03:30 UTC on the 8th: 11:30 in Shanghai (day there) but 22:30 EST on the 7th here.
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 3, 8, 3, 30, 0), absl::UTCTimeZone()));
+  pb::WorkOrder night = Create();
+  EXPECT_EQ(FromProtoTime(night.sla_deadline()), clock_.Now() + absl::Minutes(30));
+}
+
+// 004_…, 5.2.5 (對于9:00-22:00之間出現的如水管爆裂、關鍵部位漏水、停電等緊急情況服務人員須保證在
+// 10分鐘內到達現場): the 10 minutes are guaranteed. Neither the order's own technician
+// recording the resident's agreement, nor an agent or a supervisor, nor a request for a
+// supervisor's approval stops an emergency's on-site clock: FAILED_PRECONDITION
+// EMERGENCY_NOT_PAUSABLE, nothing changed, and the clock warns, breaches and escalates as it
+// would have. Once on site the clock has stopped (SLA_STOPPED, as any stopped clock).
+TEST_F(SlaCalendarTest, AnEmergencysTenMinutesToBeOnSiteDoNotPause) {
+  pb::WorkOrder o = Create();  // 10:00 in Shanghai: on site by 10:10
+  ASSERT_EQ(o.sla_clock(), "on_site");
+  ASSERT_EQ(FromProtoTime(o.sla_deadline()), kStart + absl::Minutes(10));
+  const std::string worker = o.workers(0).staff_id();
+  ASSERT_TRUE(Accept(o.id(), worker, &o).ok());
+  clock_.Advance(absl::Minutes(2));
+  const std::string before = Snapshot();
+  pb::WorkOrder out;
+  for (const std::string& token : {Tech(worker), Agent(), Sup()}) {
+    for (bool agreed : {true, false}) {
+      grpc::Status st = Pause(o.id(), token, &out, "NOT_HOME", agreed);
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << agreed;
+      EXPECT_EQ(Reason(st), "EMERGENCY_NOT_PAUSABLE") << agreed;
+    }
+  }
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_TRUE(Events("dispatch.work_order.paused").empty());
+  EXPECT_TRUE(Events("dispatch.work_order.pause_requested").empty());
+  pb::WorkOrder got = Get(o.id());
+  EXPECT_EQ(got.pauses_size(), 0);
+  EXPECT_TRUE(got.sla_running());
+  EXPECT_FALSE(got.sla_paused());
+  // The clock runs on: the warning at 10:08, the breach at 10:10, and the order escalates.
+  EXPECT_EQ(*jobs_->FireDeadlines(kStart + absl::Minutes(8)), 1);
+  EXPECT_EQ(*jobs_->FireDeadlines(kStart + absl::Minutes(10)), 1);
+  EXPECT_EQ(Events("dispatch.sla.breached").size(), 1u);
+  EXPECT_GE(*jobs_->Escalate(kStart + absl::Minutes(10)), 1);
+  EXPECT_TRUE(Get(o.id()).sla_breached());
+  // On site: the clock stopped; there is nothing to pause.
+  clock_.Set(kStart + absl::Minutes(12));
+  ASSERT_TRUE(Progress(o.id(), worker, pb::PROGRESS_STEP_ON_SITE, &out).ok());
+  EXPECT_EQ(Reason(Pause(o.id(), Tech(worker), &out)), "SLA_STOPPED");
+}
+
 // Issue 27 §2: a pause with the resident's agreement (by phone) stops the clock at once;
 // while paused nothing fires; resumed, the due time is computed from the time spent.
 TEST_F(SlaCalendarTest, APauseWithTheResidentsAgreementStopsTheClockAndKeepsItsHistory) {

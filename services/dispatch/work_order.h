@@ -84,19 +84,6 @@ EscalationSteps StepsFor(const pb::SlaPolicy& policy, ::wuye::common::v1::Priori
 // Whether `t` falls in the emergency daytime window [day_start, day_end) local time.
 bool IsDaytime(const pb::SlaPolicy& policy, absl::TimeZone zone, absl::Time t);
 
-struct SlaClock {
-  std::string name;  // "on_site", "fixed", "response", "scheduled"
-  absl::Time deadline;
-  absl::Time warn_at;
-};
-// The clock of an order of `priority` created at `created` (scheduled orders: due at
-// `scheduled`).
-SlaClock ComputeSla(const pb::SlaPolicy& policy, absl::TimeZone zone,
-                    ::wuye::common::v1::Priority priority, absl::Time created,
-                    absl::Time scheduled);
-// Sets the order's clock fields.
-void StartSla(pb::WorkOrder& order, const SlaClock& clock);
-
 enum class SlaEvent { kNone, kWarning, kBreach };
 // What is due on the order's clock at `now`: a breach once the deadline passed (no late
 // warning then), a warning once past warn_at.
@@ -119,6 +106,10 @@ struct SlaSpec {
   ::wuye::common::v1::SlaClock kind = ::wuye::common::v1::SLA_CLOCK_ELAPSED;
   absl::Duration window;
 };
+// The clock of an order of `priority` whose clock starts at `start` (scheduled orders: due
+// at `scheduled`, never before `start`). An emergency's "on_site" clock (004_…, 5.2.5) has
+// emergency_day_minutes when `start` lies in [day_start, day_end) in `zone`, else
+// emergency_night_minutes.
 SlaSpec SpecFor(const pb::SlaPolicy& policy, absl::TimeZone zone,
                 ::wuye::common::v1::Priority priority, absl::Time start, absl::Time scheduled);
 
@@ -172,10 +163,12 @@ absl::Status CheckResumeBy(const google::protobuf::Timestamp& resume_by, absl::T
                            absl::Duration max_pause, absl::string_view field);
 // A pause with the resident's agreement stops the clock at once ("paused"); without, it is
 // requested ("pause_requested") and the clock runs. FAILED_PRECONDITION: the work is done
-// or the order closed (NOT_PAUSABLE), its clock stopped (SLA_STOPPED), already paused
-// (ALREADY_PAUSED), a pause waiting for approval (PAUSE_REQUESTED). `resume_by` (checked
-// by CheckResumeBy) is kept on the pause; once the clock stops the pause is looked at then,
-// else `max_pause` after it stopped (look_at_time).
+// or the order closed (NOT_PAUSABLE), its clock stopped (SLA_STOPPED), an emergency's
+// on-site clock (EMERGENCY_NOT_PAUSABLE: 004_…, 5.2.5's minutes to be on site are not
+// stopped by anyone's agreement), already paused (ALREADY_PAUSED), a pause waiting for
+// approval (PAUSE_REQUESTED). `resume_by` (checked by CheckResumeBy) is kept on the pause;
+// once the clock stops the pause is looked at then, else `max_pause` after it stopped
+// (look_at_time).
 absl::Status PauseOrder(pb::WorkOrder& order, const std::string& pause_id, const std::string& code,
                         const std::string& label, const std::string& note,
                         const pb::PauseAgreement* agreement, const SlaCalendar& cal, const Act& act,
@@ -183,7 +176,8 @@ absl::Status PauseOrder(pb::WorkOrder& order, const std::string& pause_id, const
                         absl::Duration max_pause = absl::Hours(kDefaultMaxPauseHours));
 // A supervisor approves (the clock stops from now: "paused"; looked at as PauseOrder says)
 // or refuses ("pause_refused") a requested pause; FAILED_PRECONDITION NO_PAUSE_REQUESTED
-// when there is none.
+// when there is none, EMERGENCY_NOT_PAUSABLE for an approval on an emergency's on-site
+// clock (a pause requested before that rule may only be refused).
 absl::Status DecidePause(pb::WorkOrder& order, bool approve, const std::string& note,
                          const SlaCalendar& cal, const Act& act,
                          absl::Duration max_pause = absl::Hours(kDefaultMaxPauseHours));

@@ -1,5 +1,5 @@
 // Dispatch's validation and clocks: any order bytes through PrepareWorkOrder, any policy
-// through CheckPolicy and ComputeSla, any signature through CheckSignature. Never a crash;
+// through CheckPolicy and SpecFor, any signature through CheckSignature. Never a crash;
 // a clock that starts never ends before it starts, and its warning comes no later than its
 // deadline; an order that prepares once prepares again.
 #include <cstdlib>
@@ -30,10 +30,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (int p = 1; p <= 4; ++p) {
       for (int64_t offset : {int64_t{0}, int64_t{3600 * 13}, int64_t{3600 * 23 + 59 * 60}}) {
         absl::Time created = now + absl::Seconds(offset);
-        auto clock =
-            wuye::dispatch::ComputeSla(policy, zone, static_cast<wuye::common::v1::Priority>(p),
-                                       created, created + absl::Hours(48));
-        if (clock.deadline < created || clock.warn_at > clock.deadline) std::abort();
+        auto spec =
+            wuye::dispatch::SpecFor(policy, zone, static_cast<wuye::common::v1::Priority>(p),
+                                    created, created + absl::Hours(48));
+        absl::Duration warn = spec.window * policy.warning_percent() / 100;
+        if (spec.window < absl::ZeroDuration() || warn > spec.window) std::abort();
       }
     }
   }

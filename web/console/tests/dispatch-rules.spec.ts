@@ -112,14 +112,15 @@ function serviceAccepts(a: OrderAction, o: OrderLike, c: Caller): boolean {
     case "autoAssign":
       return manager && canMove(s, s === S.WAITING ? S.ASSIGNED : s);
     // Issue 27 §2 (dispatch_service.cc RequirePauser, IsDesk, IsActiveWorker; work_order.cc
-    // NOT_PAUSABLE, SLA_STOPPED, ALREADY_PAUSED, PAUSE_REQUESTED, NOT_PAUSED, NO_PAUSE_REQUESTED).
+    // NOT_PAUSABLE, SLA_STOPPED, ALREADY_PAUSED, PAUSE_REQUESTED, NOT_PAUSED, NO_PAUSE_REQUESTED,
+    // EMERGENCY_NOT_PAUSABLE: 004_…, 5.2.5, an emergency's minutes to be on site).
     case "pause":
     case "resume": {
       if (!any(c.roles, [...MANAGERS, "agent", ...FIELD])) return false;
       if (!any(c.roles, [...MANAGERS, "agent"]) && !active) return false;
       const requested = (o.pauses ?? []).some((p) => p.state === PauseState.REQUESTED);
       if (a === "resume") return !!o.slaPaused;
-      return [S.WAITING, S.ASSIGNED, S.ACCEPTED, S.EN_ROUTE, S.ON_SITE].includes(s) && !o.slaStopped && !o.slaPaused && !requested;
+      return [S.WAITING, S.ASSIGNED, S.ACCEPTED, S.EN_ROUTE, S.ON_SITE].includes(s) && !o.slaStopped && !o.slaPaused && !requested && o.slaClock !== "on_site";
     }
     case "decidePause":
       return any(c.roles, ["supervisor", "estate_manager"]) && (o.pauses ?? []).some((p) => p.state === PauseState.REQUESTED);
@@ -156,8 +157,9 @@ const callers: Caller[] = [
 ];
 
 type Workers = "none" | "assigned" | "accepted" | "declined" | "someoneElse";
-/** The SLA clock: running, paused, a pause waiting for a supervisor, stopped for good. */
-type Clock = "running" | "paused" | "requested" | "stopped";
+/** The SLA clock: running, paused, a pause waiting for a supervisor, stopped for good, or an
+ * emergency's minutes to be on site running (004_…, 5.2.5: they do not pause). */
+type Clock = "running" | "paused" | "requested" | "stopped" | "onSite";
 function order(
   state: WorkOrderState,
   signOff: SignOff,
@@ -180,6 +182,7 @@ function order(
     serviceItemCode: price !== "unpaid" ? "CLEAN-2H" : "",
     priceAgreement: price === "agreed" ? { residentId: "r", quoteFen: 8000n } : undefined,
     workers: w,
+    slaClock: clock === "onSite" ? "on_site" : "fixed",
     slaStopped: clock === "stopped",
     slaPaused: clock === "paused",
     pauses:
@@ -197,7 +200,7 @@ test("every action offered is a call dispatch accepts, and every call it accepts
     for (const signOff of [SignOff.RESIDENT, SignOff.CHECK, SignOff.UNSPECIFIED]) {
       for (const price of ["unpaid", "toAgree", "agreed"] as const) {
         for (const workers of ["none", "assigned", "accepted", "declined", "someoneElse"] as const) {
-          for (const clock of ["running", "paused", "requested", "stopped"] as const) {
+          for (const clock of ["running", "paused", "requested", "stopped", "onSite"] as const) {
           const o = order(state, signOff, price, workers, clock);
           for (const c of callers) {
             const offered = allowedActions(o, c);

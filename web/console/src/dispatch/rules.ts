@@ -95,7 +95,8 @@ export interface OrderLike {
   paid: boolean;
   priceAgreement?: unknown;
   workers: readonly WorkerLike[];
-  /** The SLA clock (issue 27): stopped for good, stopped by a pause, and the pauses. */
+  /** The SLA clock (issue 27): its name, stopped for good, stopped by a pause, and the pauses. */
+  slaClock?: string;
   slaStopped?: boolean;
   slaPaused?: boolean;
   pauses?: readonly { state: PauseState }[];
@@ -170,7 +171,9 @@ export function allowedActions(o: OrderLike, c: Caller): OrderAction[] {
   // a pause asked without agreement is decided by a supervisor or the estate manager.
   const pauses = hasAny(c.roles, DISPATCH.pause) || (field && !!mine);
   const requested = (o.pauses ?? []).some((p) => p.state === PauseState.REQUESTED);
-  if (pauses && BEFORE_WORK_DONE.includes(s) && !o.slaStopped && !o.slaPaused && !requested) out.push("pause");
+  // 004_…, 5.2.5: an emergency's minutes to be on site do not pause (EMERGENCY_NOT_PAUSABLE).
+  const pausable = o.slaClock !== "on_site";
+  if (pauses && pausable && BEFORE_WORK_DONE.includes(s) && !o.slaStopped && !o.slaPaused && !requested) out.push("pause");
   if (pauses && o.slaPaused) out.push("resume");
   if (requested && hasAny(c.roles, DISPATCH.decidePause)) out.push("decidePause");
   return out;
