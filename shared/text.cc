@@ -88,29 +88,42 @@ absl::Status CheckItemCode(absl::string_view code, absl::string_view field) {
   return absl::OkStatus();
 }
 
-absl::Status CheckNoPersonalNumbers(absl::string_view value, absl::string_view field) {
+namespace {
+
+bool IsDigit(int32_t cp) { return (cp >= '0' && cp <= '9') || (cp >= 0xFF10 && cp <= 0xFF19); }
+
+// The one scanner behind CheckNoPersonalNumbers and MaskPersonalNumbers: calls
+// `found(begin, end)` with the byte range of each run of 7 or more digits (ASCII or
+// full-width, counted across single spaces and dashes) that is not a yyyy-mm-dd date, from
+// its first digit to the end of its last. A malformed UTF-8 byte ends a run like any other
+// character, and the scan reads on after it.
+template <class Found>
+void ScanPersonalNumbers(absl::string_view value, Found found) {
   // The run being read: its digit groups and the separator before each group after the
   // first (' ' or '-').
   std::vector<int> groups;
   std::string seps;
   int32_t pending_sep = 0;  // a separator seen after a digit, not yet followed by one
-  auto finish = [&]() -> bool {
+  size_t run_begin = 0, run_end = 0;
+  auto finish = [&] {
     int digits = 0;
     for (int g : groups) digits += g;
     bool date =
         groups.size() == 3 && groups[0] == 4 && groups[1] <= 2 && groups[2] <= 2 && seps == "--";
+    if (digits >= 7 && !date) found(run_begin, run_end);
     groups.clear();
     seps.clear();
     pending_sep = 0;
-    return digits >= 7 && !date;
   };
   size_t i = 0;
   while (i < value.size()) {
+    const size_t at = i;
     int32_t cp = NextCodePoint(value, &i);
-    bool digit = (cp >= '0' && cp <= '9') || (cp >= 0xFF10 && cp <= 0xFF19);
-    if (digit) {
+    if (cp < 0) ++i;  // NextCodePoint does not move past a malformed byte
+    if (IsDigit(cp)) {
       if (groups.empty()) {
         groups.push_back(1);
+        run_begin = at;
       } else if (pending_sep != 0) {
         seps.push_back(static_cast<char>(pending_sep));
         groups.push_back(1);
@@ -118,17 +131,43 @@ absl::Status CheckNoPersonalNumbers(absl::string_view value, absl::string_view f
       } else {
         ++groups.back();
       }
+      run_end = i;
     } else if ((cp == ' ' || cp == '-') && !groups.empty() && pending_sep == 0) {
       pending_sep = cp;
     } else if (!groups.empty()) {
-      if (finish()) return FieldError(field, "must not contain a phone or ID number");
+      finish();
     }
-    if (cp < 0) break;
   }
-  if (!groups.empty() && finish()) {
-    return FieldError(field, "must not contain a phone or ID number");
-  }
+  if (!groups.empty()) finish();
+}
+
+}  // namespace
+
+absl::Status CheckNoPersonalNumbers(absl::string_view value, absl::string_view field) {
+  bool found = false;
+  ScanPersonalNumbers(value, [&](size_t, size_t) { found = true; });
+  if (found) return FieldError(field, "must not contain a phone or ID number");
   return absl::OkStatus();
+}
+
+std::string MaskPersonalNumbers(absl::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  size_t copied = 0;
+  ScanPersonalNumbers(value, [&](size_t begin, size_t end) {
+    out.append(value.data() + copied, begin - copied);
+    for (size_t i = begin; i < end;) {
+      const size_t at = i;
+      if (IsDigit(NextCodePoint(value, &i))) {
+        out.push_back('*');
+      } else {
+        out.append(value.data() + at, i - at);  // a space or dash between the groups
+      }
+    }
+    copied = end;
+  });
+  out.append(value.data() + copied, value.size() - copied);
+  return out;
 }
 
 }  // namespace wuye

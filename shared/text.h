@@ -2,6 +2,8 @@
 // (Unicode code points), never bytes, so 200 Chinese characters fit a 200-character name.
 #pragma once
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -34,6 +36,12 @@ absl::Status CheckItemCode(absl::string_view code, absl::string_view field);
 // spaces and dashes ("138 0013 8000", "010-6914 0000", an 18-character ID number). A date
 // written yyyy-mm-dd is not a number. The value is never repeated in the error.
 absl::Status CheckNoPersonalNumbers(absl::string_view value, absl::string_view field);
+
+// Text from outside that cannot be refused (a 12345 order's words) with every digit of
+// each run CheckNoPersonalNumbers refuses replaced by '*' (one '*' for a full-width digit);
+// the spaces and dashes between the groups, dates and shorter numbers stay as they were.
+// The result always passes CheckNoPersonalNumbers and has as many characters as `value`.
+std::string MaskPersonalNumbers(absl::string_view value);
 
 // Number of code points of valid UTF-8 text; -1 when `text` is not valid UTF-8 (overlong
 // forms, surrogates and values past U+10FFFF are invalid).

@@ -1,6 +1,7 @@
 #include "shared/text.h"
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "shared/status.h"
@@ -93,6 +94,46 @@ TEST(CheckNoPersonalNumbers, RefusesPhoneAndIdNumbersNotDatesAndCounts) {
         std::string("12 34 56"), std::string("meters 1234  5678"), std::string("")}) {
     EXPECT_TRUE(CheckNoPersonalNumbers(good, "notes").ok()) << good;
   }
+}
+
+// Text from outside that cannot be refused (a 12345 order's words, intake) keeps no phone or
+// ID number for the events (docs/events.md; 002_…, 3.2 保密性: 不得泄露客户隐私): the very
+// runs CheckNoPersonalNumbers refuses, each digit masked, and nothing else touched.
+TEST(MaskPersonalNumbers, MasksExactlyTheRunsTheCheckRefuses) {
+  struct Case {
+    std::string in, out;
+  };
+  const std::vector<Case> cases = {
+      {"call back 13800138000 tonight", "call back *********** tonight"},
+      {"138 0013 8000", "*** **** ****"},
+      {"desk 010-6914 0000.", "desk ***-**** ****."},
+      {"ID 11010519491231002X", "ID *****************X"},
+      {"\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98\xef\xbc\x90\xef\xbc\x90"
+       "\xef\xbc\x91\xef\xbc\x93\xef\xbc\x98",
+       "********"},  // full-width digits: one '*' each
+      {"电话13800138000，2026-03-02上门", "电话***********，2026-03-02上门"},
+      {"1234567", "*******"},
+      {"a 123 4567 b 12 34", "a *** **** b 12 34"},
+      // Kept: a date, short numbers, runs broken by two spaces or another character.
+      {"handed over on 2026-03-02, unit 1201", "handed over on 2026-03-02, unit 1201"},
+      {"123456", "123456"},
+      {"12 34 56", "12 34 56"},
+      {"meters 1234  5678", "meters 1234  5678"},
+      {"3-2-1201", "3-2-1201"},
+      {"", ""},
+  };
+  for (const Case& c : cases) {
+    std::string masked = MaskPersonalNumbers(c.in);
+    EXPECT_EQ(masked, c.out) << c.in;
+    EXPECT_TRUE(CheckNoPersonalNumbers(masked, "f").ok()) << c.in;
+    // The same rule: masked exactly when refused.
+    EXPECT_EQ(masked != c.in, !CheckNoPersonalNumbers(c.in, "f").ok()) << c.in;
+    EXPECT_EQ(Utf8Chars(masked), Utf8Chars(c.in)) << c.in;
+  }
+  // A malformed byte ends a run and the scan reads on after it, in both.
+  const std::string broken = std::string("x\xff") + "13800138000";
+  EXPECT_EQ(MaskPersonalNumbers(broken), std::string("x\xff") + "***********");
+  EXPECT_FALSE(CheckNoPersonalNumbers(broken, "f").ok());
 }
 
 // Billing's standard prices and dispatch's paid services name the same codes.

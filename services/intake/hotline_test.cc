@@ -915,6 +915,45 @@ TEST_F(HotlineTest, TheCallersNumberIsNowhereButAsItsHash) {
             1);
 }
 
+// 002_…, 3.2 (保密性: 不得泄露客户隐私) and docs/events.md (no event carries a phone or ID
+// number): a 12345 order's words come from outside and cannot be refused, so a phone or ID
+// number in its content or category is masked (MaskPersonalNumbers: each digit '*') before
+// they become the ticket's summary and description — the text any event of the ticket
+// would carry. The city's order number, dates and short numbers stay; the caller's own
+// number is still kept as its hash; none of the numbers is in a ticket, an event, an answer
+// or a log line.
+TEST_F(HotlineTest, NumbersInAnOrdersWordsAreMaskedBeforeTheyBecomeTheTickets) {
+  SetLogLevel(LogLevel::kDebug);
+  ::testing::internal::CaptureStderr();
+  const std::string content =
+      "楼道灯坏了，邻居电话 137 0000 2222，身份证11010519491231002X，2026-09-28报过，3-201室";
+  auto imported = Import(
+      Csv({absl::StrCat("SZ20260930-0009,2026-09-30 10:00,3,,", estate_, ",,噪音138-0000-3333,\"",
+                        content, "\",", kCallerName, ",", kPhone)}));
+  std::string logs = ::testing::internal::GetCapturedStderr();
+  SetLogLevel(LogLevel::kInfo);
+  ASSERT_EQ(imported.created(), 1) << imported.DebugString();
+  v1::Ticket t = Get(imported.lines(0).ticket_id());
+  EXPECT_EQ(
+      t.description(),
+      "楼道灯坏了，邻居电话 *** **** ****，身份证*****************X，2026-09-28报过，3-201室");
+  EXPECT_EQ(t.hotline().category(), "噪音***-****-****");
+  EXPECT_EQ(t.summary(), "12345 SZ20260930-0009 噪音***-****-****");
+  EXPECT_EQ(t.hotline().order_number(), "SZ20260930-0009");
+  EXPECT_EQ(Query("SELECT count(*) FROM tickets WHERE caller_hash IS NOT NULL"), 1);
+  EXPECT_EQ(Outbox("intake.ticket.created"), 1);
+  EXPECT_EQ(Outbox("intake.hotline.received"), 1);
+  for (const std::string& secret :
+       {std::string("137 0000 2222"), std::string("11010519491231002X"),
+        std::string("138-0000-3333"), std::string(kPhoneDigits), std::string("1234 5678")}) {
+    EXPECT_EQ(Holding("tickets", "body", secret), 0) << secret;
+    EXPECT_EQ(Holding("wuye_outbox", "envelope", secret), 0) << secret;
+    EXPECT_EQ(Holding("wuye_idempotency", "response", secret), 0) << secret;
+    EXPECT_FALSE(absl::StrContains(logs, secret)) << secret;
+    EXPECT_FALSE(absl::StrContains(t.DebugString(), secret)) << secret;
+  }
+}
+
 // ---- The 12345 government hotline over HTTP ----------------------------------------------
 
 // Issue 27 §3: an unsatisfied government callback (政府回访不满意) reopens the matter, as

@@ -127,6 +127,7 @@ grpc::Status IntakeServiceImpl::CreateTicket(Ctx* ctx, const v1::CreateTicketReq
       return FieldError("ticket.channel", "12345 orders come through ImportHotlineOrders");
     }
     WUYE_RETURN_IF_ERROR(PrepareTicket(t, req->answer(), rc.now, "ticket"));
+    WUYE_RETURN_IF_ERROR(CheckTicketEventText(t, "ticket"));
     WUYE_RETURN_IF_ERROR(rc.RequireEstate(t.estate_id()));
     WUYE_ASSIGN_OR_RETURN(EstateFacts estate, KnownEstate(rc, t.estate_id(), "ticket.estate_id"));
     std::string caller_hash;
@@ -267,8 +268,7 @@ grpc::Status IntakeServiceImpl::TransferTicket(Ctx* ctx, const v1::TransferTicke
         WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor}));
         WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
         WUYE_RETURN_IF_ERROR(CheckStaffId(req->new_owner_id(), "new_owner_id"));
-        WUYE_RETURN_IF_ERROR(
-            CheckText(req->reason(), "reason", 500, Presence::kRequired, Lines::kMany));
+        WUYE_RETURN_IF_ERROR(CheckEventText(req->reason(), "reason", 500, Presence::kRequired));
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
           WUYE_ASSIGN_OR_RETURN(v1::Ticket t, VisibleTicket(tx, rc, req->id(), true));
           if (t.owner_id() == req->new_owner_id()) {
@@ -362,7 +362,7 @@ grpc::Status IntakeServiceImpl::ResolveTicket(Ctx* ctx, const v1::ResolveTicketR
 grpc::Status IntakeServiceImpl::CloseTicket(Ctx* ctx, const v1::CloseTicketRequest* req,
                                             v1::Ticket* resp) {
   return Step(ctx, "CloseTicket", req->request_id(), *req, req->id(),
-              CheckText(req->reason(), "reason", 500, Presence::kOptional, Lines::kMany),
+              CheckEventText(req->reason(), "reason", 500, Presence::kOptional),
               ev::TICKET_STATE_CLOSED, req->reason().empty() ? "closed" : req->reason(), resp,
               [&](v1::Ticket& t) -> absl::Status {
                 // Only answered tickets close by hand; the rest close through their callback.
@@ -374,7 +374,7 @@ grpc::Status IntakeServiceImpl::CloseTicket(Ctx* ctx, const v1::CloseTicketReque
 grpc::Status IntakeServiceImpl::CancelTicket(Ctx* ctx, const v1::CancelTicketRequest* req,
                                              v1::Ticket* resp) {
   return Step(ctx, "CancelTicket", req->request_id(), *req, req->id(),
-              CheckText(req->reason(), "reason", 500, Presence::kRequired, Lines::kMany),
+              CheckEventText(req->reason(), "reason", 500, Presence::kRequired),
               ev::TICKET_STATE_CANCELLED, req->reason(), resp,
               [&](v1::Ticket&) { return absl::OkStatus(); });
 }
@@ -385,8 +385,7 @@ grpc::Status IntakeServiceImpl::ReopenTicket(Ctx* ctx, const v1::ReopenTicketReq
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
     WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor}));
     WUYE_RETURN_IF_ERROR(CheckId(req->id(), "id"));
-    WUYE_RETURN_IF_ERROR(
-        CheckText(req->reason(), "reason", 500, Presence::kRequired, Lines::kMany));
+    WUYE_RETURN_IF_ERROR(CheckEventText(req->reason(), "reason", 500, Presence::kRequired));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       WUYE_ASSIGN_OR_RETURN(v1::Ticket t, VisibleTicket(tx, rc, req->id(), true));
       if (t.state() != ev::TICKET_STATE_CLOSED) return Illegal(t, "reopened");
@@ -610,15 +609,29 @@ grpc::Status IntakeServiceImpl::VerifyComplaint(Ctx* ctx, const v1::VerifyCompla
         WUYE_RETURN_IF_ERROR(rc.RequireRole({kSupervisor, kQualityInspector}));
         WUYE_RETURN_IF_ERROR(CheckId(req->ticket_id(), "ticket_id"));
         WUYE_RETURN_IF_ERROR(CheckStaffId(req->staff_id(), "staff_id"));
-        WUYE_RETURN_IF_ERROR(
-            CheckText(req->finding(), "finding", 2000, Presence::kRequired, Lines::kMany));
+        WUYE_RETURN_IF_ERROR(CheckEventText(req->finding(), "finding", 2000, Presence::kRequired));
         return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
+          // The ticket's row stays locked to the commit: verifications of one complaint run
+          // one at a time, so the look-up below sees any that committed before.
           auto t = store_.GetTicket(tx, rc.caller.group_id, req->ticket_id(), true);
           if (!t) return absl::NotFoundError("ticket_id: no such ticket");
           WUYE_RETURN_IF_ERROR(rc.RequireEstate(t->estate_id()));
           if (t->kind() != common::TICKET_KIND_COMPLAINT) {
             return WithReason(absl::FailedPreconditionError("ticket: not a complaint"),
                               "NOT_A_COMPLAINT");
+          }
+          // Someone who exists and works at the complaint's estate (directory copy), as a
+          // transfer's new owner; never a staff row made up for an unknown id.
+          if (!store_.StaffOfEstate(tx, rc.caller.group_id, req->staff_id(), t->estate_id())) {
+            return absl::NotFoundError("staff_id: no active staff member of the ticket's estate");
+          }
+          // 000_…, 二.6 (經查實屬實的投訴每次扣…20分): one deduction per verified complaint, so
+          // a complaint is verified against a staff member once.
+          if (store_.ComplaintVerified(tx, rc.caller.group_id, t->id(), req->staff_id())) {
+            return WithReason(
+                absl::FailedPreconditionError(
+                    "ticket: the complaint is already verified against this staff member"),
+                "ALREADY_VERIFIED");
           }
           v1::ComplaintVerification v;
           v.set_id(NewId(rc.now));
@@ -676,7 +689,7 @@ grpc::Status IntakeServiceImpl::ImportCarrierCallLog(Ctx* ctx,
           const auto& c = req->calls(i);
           std::string field = absl::StrCat("calls[", i, "]");
           if (!c.has_call_time()) return FieldError(field + ".call_time", "required");
-          absl::Time at = FromProtoTime(c.call_time());
+          WUYE_ASSIGN_OR_RETURN(absl::Time at, RequestTime(c.call_time(), field + ".call_time"));
           if (at > rc.now) return FieldError(field + ".call_time", "must not be in the future");
           if (c.duration_seconds() < 0)
             return FieldError(field + ".duration_seconds", "must be >= 0");

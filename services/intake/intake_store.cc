@@ -730,6 +730,18 @@ void IntakeStore::InsertVerification(pqxx::work& tx, const std::string& group,
 }
 
 namespace {
+const sql::Statement kVerificationExists =
+    statements.Add("in_verification_exists",
+                   "SELECT EXISTS (SELECT 1 FROM complaint_verifications WHERE group_id = $1 AND "
+                   "ticket_id = $2 AND staff_id = $3)");
+}  // namespace
+
+bool IntakeStore::ComplaintVerified(pqxx::work& tx, const std::string& group,
+                                    const std::string& ticket_id, const std::string& staff_id) {
+  return tx.exec_prepared1(kVerificationExists, group, ticket_id, staff_id)[0].as<bool>();
+}
+
+namespace {
 const sql::Statement kHotlineNear = statements.Add(
     "in_hotline_near",
     "SELECT EXISTS (SELECT 1 FROM tickets WHERE group_id = $1 AND estate_id = $2 AND "

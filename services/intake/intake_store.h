@@ -238,6 +238,9 @@ class IntakeStore {
   void InsertCallback(pqxx::work& tx, const std::string& group, const v1::Callback& c);
   void InsertVerification(pqxx::work& tx, const std::string& group,
                           const v1::ComplaintVerification& v);
+  // Whether the complaint `ticket_id` is already verified against `staff_id`.
+  bool ComplaintVerified(pqxx::work& tx, const std::string& group, const std::string& ticket_id,
+                         const std::string& staff_id);
 
   // Whether a hotline ticket of the estate from this caller was received in [from, to].
   bool HotlineTicketNear(pqxx::work& tx, const std::string& group, const std::string& estate_id,

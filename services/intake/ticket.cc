@@ -71,6 +71,28 @@ absl::Status CheckStaffId(absl::string_view id, absl::string_view field) {
   return absl::OkStatus();
 }
 
+absl::Status CheckEventText(absl::string_view value, absl::string_view field, int max_chars,
+                            Presence presence) {
+  WUYE_RETURN_IF_ERROR(CheckText(value, field, max_chars, presence, Lines::kMany));
+  return CheckNoPersonalNumbers(value, field);
+}
+
+absl::Status CheckTicketEventText(const v1::Ticket& t, absl::string_view prefix) {
+  WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(t.summary(), Field(prefix, "summary")));
+  WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(t.description(), Field(prefix, "description")));
+  return CheckNoPersonalNumbers(t.location().common_area(), Field(prefix, "location.common_area"));
+}
+
+absl::StatusOr<absl::Time> RequestTime(const google::protobuf::Timestamp& ts,
+                                       absl::string_view field) {
+  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z, Timestamp's last
+  if (ts.nanos() < 0 || ts.nanos() > 999'999'999 || ts.seconds() > kMaxSeconds ||
+      FromProtoTime(ts) < kEarliestRequestTime) {
+    return FieldError(field, "a valid time from 2000-01-01T00:00:00Z");
+  }
+  return FromProtoTime(ts);
+}
+
 absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time now,
                            absl::string_view prefix) {
   auto f = [&](absl::string_view name) { return Field(prefix, name); };
@@ -169,7 +191,7 @@ absl::Status PrepareTicket(v1::Ticket& t, absl::string_view answer, absl::Time n
   // When.
   absl::Time received = now;
   if (t.has_received_time()) {
-    received = FromProtoTime(t.received_time());
+    WUYE_ASSIGN_OR_RETURN(received, RequestTime(t.received_time(), f("received_time")));
     if (received > now) return FieldError(f("received_time"), "must not be in the future");
     if (received < now - kMaxBackdating) {
       return FieldError(f("received_time"), "at most 7 days ago");
@@ -288,17 +310,35 @@ TicketState NextStateForWork(TicketState current, TicketState target, bool all_d
 
 absl::Time AnswerDue(absl::Time received, bool needs_supervisor, const DeskHours& desk,
                      absl::TimeZone tz) {
-  absl::Time start = received;
-  if (!desk.open_24h && desk.opens_min < desk.closes_min) {
-    absl::CivilSecond local = absl::ToCivilSecond(received, tz);
-    int minute = local.hour() * 60 + local.minute();
-    absl::CivilDay day(local);
-    if (minute >= desk.closes_min) day += 1;  // closed for the night: tomorrow's opening
-    if (minute < desk.opens_min || minute >= desk.closes_min) {
-      start = absl::FromCivil(absl::CivilMinute(day) + desk.opens_min, tz);
+  absl::Duration left = needs_supervisor ? kSupervisorAnswerWindow : absl::ZeroDuration();
+  constexpr int kDay = 24 * 60;
+  // Midnight opens a day at 0 and closes it at 24:00.
+  const int opens = std::clamp(desk.opens_min, 0, kDay) % kDay;
+  int closes = std::clamp(desk.closes_min, 0, kDay);
+  if (closes == 0) closes = kDay;
+  if (desk.open_24h || opens == closes) return received + left;
+  // A day's open spans in local minutes: one, or two for a desk open over midnight (its
+  // evening runs into the next day's early span without a break).
+  std::vector<std::pair<int, int>> spans;
+  if (opens < closes) {
+    spans.push_back({opens, closes});
+  } else {
+    spans.push_back({0, closes});
+    spans.push_back({opens, kDay});
+  }
+  // Walk the open spans from the day received: every day has some, so this ends.
+  absl::Time at = received;
+  for (absl::CivilDay day = absl::ToCivilDay(received, tz);; ++day) {
+    for (const auto& [from, to] : spans) {
+      const absl::Time start = absl::FromCivil(absl::CivilMinute(day) + from, tz);
+      const absl::Time end = absl::FromCivil(absl::CivilMinute(day) + to, tz);
+      if (end <= at) continue;  // over before `at` (or closing at it)
+      at = std::max(at, start);
+      if (at + left <= end) return at + left;
+      left -= end - at;  // the closing interrupts the window: the rest from the next opening
+      at = end;
     }
   }
-  return needs_supervisor ? start + kSupervisorAnswerWindow : start;
 }
 
 bool IsOverdue(const v1::Ticket& t, absl::Time now) {
@@ -308,8 +348,9 @@ bool IsOverdue(const v1::Ticket& t, absl::Time now) {
 }
 
 int CallbackQuotaPercent(int households_served) {
+  // 300 is both 300户以上 and 100户-300户, 100 both 100户-300户 and 100户以下: the stricter.
   if (households_served > 300) return 10;
-  if (households_served >= 100) return 20;
+  if (households_served > 100) return 20;
   return 30;
 }
 

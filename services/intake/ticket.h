@@ -14,6 +14,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "shared/phone_key.h"  // NormalizeCallerPhone, HashPhone: a caller's number
+#include "shared/text.h"       // Presence
 #include "wuye/directory/v1/directory.pb.h"
 #include "wuye/events/v1/dispatch_events.pb.h"
 #include "wuye/intake/v1/intake.pb.h"
@@ -36,6 +37,28 @@ bool IsAnswerable(wuye::common::v1::TicketKind kind);
 
 // A staff id: 1..128 printable ASCII characters, no spaces.
 absl::Status CheckStaffId(absl::string_view id, absl::string_view field);
+
+// Free text a person at the desk writes that an event carries (a transfer's, a
+// cancellation's, a closing's or a reopening's reason in TicketChanged, a complaint's
+// finding in ComplaintVerified): CheckText's rules, and never a phone or ID number
+// (docs/events.md; CheckNoPersonalNumbers). INVALID_ARGUMENT naming `field`.
+absl::Status CheckEventText(absl::string_view value, absl::string_view field, int max_chars,
+                            Presence presence);
+// The words of a new ticket typed at the desk that its events carry: `summary`
+// (intake.complaint.major, intake.work.requested), `description` (intake.work.requested)
+// and `location.common_area` (every ticket event's location), under `prefix`. Each must hold
+// no phone or ID number. Checked by CreateTicket after PrepareTicket; a 12345 order's words
+// come from outside and are masked instead (MaskPersonalNumbers).
+absl::Status CheckTicketEventText(const v1::Ticket& ticket, absl::string_view prefix);
+
+// The earliest time intake takes from a caller (none of its records is older).
+inline constexpr absl::Time kEarliestRequestTime = absl::FromUnixSeconds(946684800);  // 2000-01-01Z
+// A google.protobuf.Timestamp a caller sends (a call's time, a received time, a reply's
+// time) as absl::Time: INVALID_ARGUMENT naming `field` unless it is a valid Timestamp
+// (nanos 0..999999999, at most 9999-12-31T23:59:59Z) and not before 2000-01-01T00:00:00Z.
+// Each method still applies its own window (not in the future, at most so far back).
+absl::StatusOr<absl::Time> RequestTime(const google::protobuf::Timestamp& ts,
+                                       absl::string_view field);
 
 // Checks every input field of a new ticket (the request's `ticket` at `prefix`) and
 // `answer`, and fills what follows from them: the estate of the location, the received
@@ -67,15 +90,19 @@ TicketState TargetForWorkOrder(wuye::events::v1::WorkOrderState state);
 TicketState NextStateForWork(TicketState current, TicketState target, bool all_done);
 
 // When the estate's front desk receives residents (directory Estate: desk_24h, or
-// desk_opens .. desk_closes, local minutes after midnight).
+// desk_opens .. desk_closes, local minutes after midnight, every day alike; closing before
+// opening means open over midnight, as directory.estate.* events say). Hours that open and
+// close at the same minute name no hours: open around the clock.
 struct DeskHours {
   bool open_24h = true;  // the residential default (000_…, 二.5: 每日24小时服务接待)
   int opens_min = 0, closes_min = 0;
 };
 // When a consultation received at `received` must be answered: at once, or within
-// kSupervisorAnswerWindow when the agent must ask a supervisor — counted from `received`
-// when the desk is open then (always, for a 24-hour desk), else from the desk's next opening
-// in `tz`.
+// kSupervisorAnswerWindow when the agent must ask a supervisor (002_…, 2.2.2) — counted in
+// the desk's open minutes only (in `tz`): from `received` when the desk is open then, else
+// from its next opening, and a window the closing interrupts goes on at the next opening
+// (a request at 19:58 at an 08:00–20:00 desk is due 08:03 the next day). At a 24-hour desk,
+// `received` plus the window. At closing time itself the desk is closed.
 absl::Time AnswerDue(absl::Time received, bool needs_supervisor, const DeskHours& desk,
                      absl::TimeZone tz);
 
@@ -86,7 +113,9 @@ bool IsOverdue(const v1::Ticket& ticket, absl::Time now);
 
 // The share of a month's households served that must be called back, in percent, chosen
 // by the number of households served that month (004_…, 5.5.2: 以当月提供过居家服务的户数为
-// 计算依据), never by the estate's size: > 300 → 10, 100..300 → 20, < 100 → 30.
+// 计算依据), never by the estate's size: > 300 → 10, 101..300 → 20, ≤ 100 → 30. In Chinese
+// legal usage 以上 and 以下 include their number, so 300 and 100 each fall in two bands
+// ("300户以上" and "100户-300户"; "100户-300户" and "100户以下"): each takes the stricter one.
 int CallbackQuotaPercent(int households_served);
 // ceil(percent × served / 100).
 int RequiredCallbacks(int quota_percent, int households_served);

@@ -170,6 +170,76 @@ TEST(AnswerDue, FollowsTheDeskHoursUnlessTheDeskIsOpenAroundTheClock) {
             absl::FromCivil(absl::CivilMinute(2026, 12, 1, 8, 0), tz));  // month's end
 }
 
+// 002_…, 2.2.2 (解决不了的应向主管请示后五分钟内给予回复) with the desk's hours of 000_…, 二.5:
+// the five minutes are minutes the desk is open. A window the closing interrupts goes on at
+// the next opening; a desk open over midnight counts on through it.
+TEST(AnswerDue, CountsOnlyTheDesksOpenMinutesAcrossClosingTime) {
+  absl::TimeZone tz = EstateZone("Asia/Shanghai");
+  auto at = [&](int day, int h, int m, int s = 0) {
+    return absl::FromCivil(absl::CivilSecond(2026, 11, day, h, m, s), tz);
+  };
+  DeskHours day_desk{.open_24h = false, .opens_min = 8 * 60, .closes_min = 20 * 60};
+  // 2 minutes before closing: 2 today, 3 at the next opening.
+  EXPECT_EQ(AnswerDue(at(24, 19, 58), true, day_desk, tz), at(25, 8, 3));
+  EXPECT_EQ(AnswerDue(at(24, 19, 59, 30), true, day_desk, tz), at(25, 8, 4, 30));
+  // Exactly five minutes before closing: due at closing time.
+  EXPECT_EQ(AnswerDue(at(24, 19, 55), true, day_desk, tz), at(24, 20, 0));
+  // Answered at once: at the moment received, while open.
+  EXPECT_EQ(AnswerDue(at(24, 19, 58), false, day_desk, tz), at(24, 19, 58));
+  // The last day of the month runs into the next month's first opening.
+  EXPECT_EQ(AnswerDue(at(30, 19, 57), true, day_desk, tz),
+            absl::FromCivil(absl::CivilMinute(2026, 12, 1, 8, 2), tz));
+
+  // A desk open over midnight (20:00–08:00, as directory.estate.* may say): its night runs
+  // on through midnight, and its morning closing moves the rest to the evening.
+  DeskHours night_desk{.open_24h = false, .opens_min = 20 * 60, .closes_min = 8 * 60};
+  EXPECT_EQ(AnswerDue(at(24, 23, 58), true, night_desk, tz), at(25, 0, 3));
+  EXPECT_EQ(AnswerDue(at(24, 7, 58), true, night_desk, tz), at(24, 20, 3));
+  EXPECT_EQ(AnswerDue(at(24, 12, 0), true, night_desk, tz), at(24, 20, 5));
+  EXPECT_EQ(AnswerDue(at(24, 3, 0), false, night_desk, tz), at(24, 3, 0));
+  // A desk closing at midnight (closes 0): open till 24:00, the rest from 08:00.
+  DeskHours till_midnight{.open_24h = false, .opens_min = 8 * 60, .closes_min = 0};
+  EXPECT_EQ(AnswerDue(at(24, 23, 58), true, till_midnight, tz), at(25, 8, 3));
+}
+
+// 000_…, 二.5 (實行每日24小時服務接待): at a 24-hour desk the window is five minutes of the
+// clock at any hour, across midnight too; hours that open and close at the same minute name
+// no hours, and count as around the clock.
+TEST(AnswerDue, ATwentyFourHourDeskCountsTheClock) {
+  absl::TimeZone tz = EstateZone("Asia/Shanghai");
+  auto at = [&](int day, int h, int m) {
+    return absl::FromCivil(absl::CivilMinute(2026, 11, day, h, m), tz);
+  };
+  DeskHours around_the_clock;
+  for (absl::Time t : {at(24, 19, 58), at(24, 23, 58), at(24, 7, 58), at(24, 20, 0)}) {
+    EXPECT_EQ(AnswerDue(t, true, around_the_clock, tz), t + absl::Minutes(5));
+    EXPECT_EQ(AnswerDue(t, false, around_the_clock, tz), t);
+  }
+  DeskHours no_hours{.open_24h = false, .opens_min = 8 * 60, .closes_min = 8 * 60};
+  EXPECT_EQ(AnswerDue(at(24, 19, 58), true, no_hours, tz), at(24, 20, 3));
+}
+
+// A Timestamp a caller sends is a real time, not before 2000 (a call log's time, a
+// received time, a reply's time); anything else is refused naming the field before it can
+// reach the database.
+TEST(RequestTime, RefusesTimesOutOfRangeNamingTheField) {
+  google::protobuf::Timestamp ts = ToProtoTime(kNow);
+  ASSERT_TRUE(RequestTime(ts, "t").ok());
+  EXPECT_EQ(*RequestTime(ts, "t"), kNow);
+  ts.set_seconds(946684800);  // 2000-01-01T00:00:00Z
+  EXPECT_TRUE(RequestTime(ts, "t").ok());
+  const std::vector<std::pair<int64_t, int32_t>> bad = {
+      {-100000000000, 0}, {946684799, 999999999}, {0, 0},           {-1, 0},
+      {253402300800, 0},  {INT64_MAX, 0},         {1795000000, -1}, {1795000000, 1000000000}};
+  for (auto [seconds, nanos] : bad) {
+    ts.set_seconds(seconds);
+    ts.set_nanos(nanos);
+    absl::StatusOr<absl::Time> t = RequestTime(ts, "calls[3].call_time");
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument) << seconds << " " << nanos;
+    EXPECT_EQ(FieldOf(t.status()), "calls[3].call_time");
+  }
+}
+
 TEST(PrepareTicket, ComplaintsMayBeMajorSecondOrAboutABill) {
   v1::Ticket t = Consultation();
   t.set_kind(common::TICKET_KIND_COMPLAINT);
@@ -261,19 +331,22 @@ TEST(WorkOrders, MoveTheTicketForwardOnly) {
 }
 
 // 004_…, 5.5.2: 以当月提供过居家服务的户数为计算依据 — the band follows the households
-// served in the month: 300户以上 10 %, 100户-300户 20 %, 100户以下 30 %.
+// served in the month: 300户以上 10 %, 100户-300户 20 %, 100户以下 30 %. 以上 and 以下
+// include their number, so 100 and 300 are each in two bands and take the stricter: 100 →
+// 30 %, 300 → 20 %.
 TEST(CallbackQuota, FollowsTheHouseholdsServedAtTheBoundaries) {
   EXPECT_EQ(CallbackQuotaPercent(0), 30);
   EXPECT_EQ(CallbackQuotaPercent(5), 30);
   EXPECT_EQ(CallbackQuotaPercent(99), 30);
-  EXPECT_EQ(CallbackQuotaPercent(100), 20);
-  EXPECT_EQ(CallbackQuotaPercent(300), 20);
+  EXPECT_EQ(CallbackQuotaPercent(100), 30);  // 100户以下 and 100户-300户: the stricter
+  EXPECT_EQ(CallbackQuotaPercent(101), 20);
+  EXPECT_EQ(CallbackQuotaPercent(300), 20);  // 300户以上 and 100户-300户: the stricter
   EXPECT_EQ(CallbackQuotaPercent(301), 10);
   EXPECT_EQ(RequiredCallbacks(30, 5), 2);  // 5 served, whatever the estate's size
   EXPECT_EQ(RequiredCallbacks(10, 0), 0);
   EXPECT_EQ(RequiredCallbacks(10, 1), 1);
   EXPECT_EQ(RequiredCallbacks(30, 99), 30);
-  EXPECT_EQ(RequiredCallbacks(20, 100), 20);
+  EXPECT_EQ(RequiredCallbacks(30, 100), 30);
   EXPECT_EQ(RequiredCallbacks(20, 300), 60);
   EXPECT_EQ(RequiredCallbacks(10, 301), 31);
 }
@@ -296,11 +369,14 @@ TEST(CallbackQuota, CoverageIsMetByTheQuotaAndEveryMandatoryCallback) {
   EXPECT_TRUE(two.met);
   EXPECT_FALSE(CallbackCoverageOf(5, 5, 1).met);  // all called, one mandatory missing
   EXPECT_EQ(CallbackCoverageOf(5, 5, 0).share_bp, 10000);
-  // The bands at their boundaries: 99 → 30 %, 100 → 20 %, 300 → 20 %, 301 → 10 %.
+  // The bands at their boundaries: 99 → 30 %, 100 → 30 %, 101 → 20 %, 300 → 20 %, 301 → 10 %.
   EXPECT_EQ(CallbackCoverageOf(99, 29, 0).met, false);
   EXPECT_EQ(CallbackCoverageOf(99, 30, 0).met, true);
-  EXPECT_EQ(CallbackCoverageOf(100, 19, 0).met, false);
-  EXPECT_EQ(CallbackCoverageOf(100, 20, 0).met, true);
+  EXPECT_EQ(CallbackCoverageOf(100, 29, 0).met, false);
+  EXPECT_EQ(CallbackCoverageOf(100, 30, 0).met, true);
+  EXPECT_EQ(CallbackCoverageOf(100, 30, 0).quota_percent, 30);
+  EXPECT_EQ(CallbackCoverageOf(101, 20, 0).met, false);
+  EXPECT_EQ(CallbackCoverageOf(101, 21, 0).met, true);
   EXPECT_EQ(CallbackCoverageOf(300, 60, 0).met, true);
   EXPECT_EQ(CallbackCoverageOf(301, 30, 0).met, false);
   CallbackCoverageFigures big = CallbackCoverageOf(301, 31, 0);
@@ -356,7 +432,7 @@ std::vector<bool> Simulate(int n) {
 }
 
 // 004_…, 5.5.2: the quota of the households served holds whenever the month ends,
-// across the 99/100 and 300/301 boundaries.
+// across the 100/101 and 300/301 boundaries.
 TEST(CallbackSample, MeetsTheQuotaOfTheHouseholdsServedAtEveryMoment) {
   std::vector<bool> picked = Simulate(400);
   int called = 0;
@@ -364,7 +440,7 @@ TEST(CallbackSample, MeetsTheQuotaOfTheHouseholdsServedAtEveryMoment) {
     called += picked[i - 1];
     int quota = CallbackQuotaPercent(i);
     EXPECT_GE(called * 100, quota * i) << "at " << i;
-    if (i < 100) {
+    if (i <= 100) {
       EXPECT_EQ(called, RequiredCallbacks(30, i)) << "at " << i;
     }
   }
