@@ -141,13 +141,20 @@ Evidence CallbackEvidence(const ev::Event& e, const ev::CallbackRecorded& p, con
   if (estate.empty()) return {};
   Builder b(e, points, tz, estate, TimeOf(p.called_at(), e));
   b.Fact(p.agent_id()).callbacks_made = 1;
-  for (const std::string& w : b.Distinct(p.worker_ids())) {
+  std::vector<std::string> workers = b.Distinct(p.worker_ids());
+  for (const std::string& w : workers) {
     FactDelta& f = b.Fact(w);
     f.callbacks_rated = 1;
     f.callbacks_satisfied = Satisfied(p.satisfaction()) ? 1 : 0;
     f.callbacks_unsatisfied = Unsatisfied(p.satisfaction()) ? 1 : 0;
   }
-  if (Unsatisfied(p.satisfaction()) && !p.paid()) b.Quality(kServiceUnsatisfied, p.worker_ids());
+  // 000_… 二.5 "在上門服務中業主對其服務態度進行評估,非有償服務的條目中,評估為不滿意的": only
+  // an on-site service (上門服務), one a worker went to (intake names the workers of the
+  // ticket's live work orders), rated unsatisfied and unpaid. A ticket settled at the desk, or
+  // whose orders were all cancelled, names nobody: no visit was rated.
+  if (Unsatisfied(p.satisfaction()) && !p.paid() && !workers.empty()) {
+    b.Quality(kServiceUnsatisfied, workers);
+  }
   return b.Take();
 }
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "shared/proto_time.h"
 #include "shared/status.h"
 #include "shared/text.h"
 #include "shared/zone.h"
@@ -89,6 +90,7 @@ absl::Status CheckFormItem(const pb::FormItem& item, absl::string_view field, bo
   WUYE_RETURN_IF_ERROR(CheckText(item.name(), absl::StrCat(field, ".name"), 200,
                                  name_required ? Presence::kRequired : Presence::kOptional,
                                  Lines::kOne));
+  WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(item.name(), absl::StrCat(field, ".name")));
   if (item.points() < -100 || item.points() > 100) {
     return FieldError(absl::StrCat(field, ".points"), "-100..100");
   }
@@ -159,8 +161,37 @@ int32_t SheetScore(int32_t base, const std::vector<LinePoints>& lines) {
 
 int32_t ArrearsTeamPoints(int32_t arrears_bp, int32_t above_points, int32_t below_points) {
   int64_t diff = static_cast<int64_t>(arrears_bp) - kArrearsBaselineBp;  // bp above
-  if (diff > 0) return static_cast<int32_t>(diff * above_points / 100);
-  return static_cast<int32_t>(-diff * below_points / 100);
+  int64_t whole = diff / 100;  // whole percentage points, truncated toward the baseline
+  if (whole > 0) return static_cast<int32_t>(whole * above_points);
+  return static_cast<int32_t>(-whole * below_points);
+}
+
+absl::Status CheckOccurredAt(const google::protobuf::Timestamp& ts, absl::Time now,
+                             absl::string_view field) {
+  if (ts.nanos() < 0 || ts.nanos() > 999'999'999) return FieldError(field, "not a timestamp");
+  absl::Time at = FromProtoTime(ts);
+  if (at < absl::FromCivil(absl::CivilDay(2000, 1, 1), absl::UTCTimeZone())) {
+    return FieldError(field, "before 2000-01-01");
+  }
+  if (at > now + absl::Minutes(5)) return FieldError(field, "in the future");
+  return absl::OkStatus();
+}
+
+absl::Status CheckEntryMonth(const wuye::common::v1::Month& m, bool closed, absl::TimeZone tz,
+                             int32_t window_days, absl::Time now, absl::string_view field) {
+  std::string month = absl::StrFormat("%04d-%02d", m.year(), m.month());
+  if (closed) {
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            field, ": month ", month, " is closed; a line there could not be appealed")),
+        "MONTH_CLOSED");
+  }
+  if (now >= AppealDeadline(m, tz, window_days)) {
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          field, ": the appeal window of month ", month, " has closed")),
+                      "APPEAL_WINDOW_CLOSED");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckMonth(const wuye::common::v1::Month& m, absl::string_view field) {

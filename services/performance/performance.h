@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "wuye/common/v1/domain.pb.h"
 #include "wuye/performance/v1/performance.pb.h"
 
@@ -71,8 +72,8 @@ const std::vector<FormItemDef>& DefaultFormItems();
 const FormItemDef* FindDefaultFormItem(std::string_view code);
 // The default form item of an office item ("" for team items).
 std::string DefaultFormItemOf(std::string_view office_code);
-// Form item input: code [a-z0-9_]{1,40}, name ≤ 200 bytes (required when `name_required`),
-// points -100..100.
+// Form item input: code [a-z0-9_]{1,40}, name ≤ 200 bytes (required when `name_required`)
+// without a phone or ID number, points -100..100.
 absl::Status CheckFormItem(const pb::FormItem& item, absl::string_view field, bool name_required);
 // base + points kept within 0..kFormMax.
 int32_t ClampForm(int64_t score);
@@ -118,9 +119,11 @@ int32_t SheetScore(int32_t base, const std::vector<LinePoints>& lines);
 // ---- team KPI: arrears ----------------------------------------------------------------
 
 inline constexpr int32_t kArrearsBaselineBp = 2500;  // 25 %
-// Team points for an arrears share in basis points: `above_points` (≤ 0) per percentage
-// point above the baseline, `below_points` (≥ 0) per point below, pro rata (toward zero)
-// for parts of a point. 24 % → +1000, 25 % → 0, 26.5 % → −1500 with the defaults.
+// Team points for an arrears share in basis points: `above_points` (≤ 0) per whole
+// percentage point above the baseline, `below_points` (≥ 0) per whole point below; a part
+// of a point counts nothing (000_… 二.10 "每超過一個百分點…每降低一個百分點": each point
+// exceeded or fallen short). With the defaults: 26.5 % → −1000, 25.5 % → 0, 25 % → 0,
+// 23.9 % → +1000, 22 % → +3000.
 int32_t ArrearsTeamPoints(int32_t arrears_bp, int32_t above_points, int32_t below_points);
 
 // ---- months and the appeal window -----------------------------------------------------
@@ -135,6 +138,24 @@ std::string MonthDate(const wuye::common::v1::Month& m);
 wuye::common::v1::Month MonthFromDate(std::string_view date);
 // When the appeal window of `m` closes: `window_days` after the month's end, local time.
 absl::Time AppealDeadline(const wuye::common::v1::Month& m, absl::TimeZone tz, int32_t window_days);
+
+// ---- manual entries -------------------------------------------------------------------
+
+// When a manual entry happened (CreateManualEntry.occurred_at): a valid Timestamp (nanos
+// 0..999999999) from 2000-01-01 UTC (the first year of a month, CheckMonth) to five minutes
+// past `now` (clocks differ). INVALID_ARGUMENT naming `field` otherwise, so that no absurd
+// year reaches the database.
+absl::Status CheckOccurredAt(const google::protobuf::Timestamp& ts, absl::Time now,
+                             absl::string_view field);
+
+// Whether an entry made at `now` may go to month `m` (its month in the estate's zone `tz`):
+// only while the month is open (`closed`: a sheet of it was closed) and its appeal window
+// is open, so that every line can still be appealed in its window; an entry in a closed
+// month would change a graded month's office score and could never be appealed.
+// FAILED_PRECONDITION naming `field` and the month otherwise, reason MONTH_CLOSED or
+// APPEAL_WINDOW_CLOSED.
+absl::Status CheckEntryMonth(const wuye::common::v1::Month& m, bool closed, absl::TimeZone tz,
+                             int32_t window_days, absl::Time now, absl::string_view field);
 
 // ---- input ----------------------------------------------------------------------------
 

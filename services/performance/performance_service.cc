@@ -206,9 +206,10 @@ grpc::Status PerformanceServiceImpl::CreateManualEntry(Ctx* ctx,
       return FieldError("rule", "counted from events, not entered by people");
     }
     WUYE_RETURN_IF_ERROR(CheckText(req->note(), "note", 2000, Presence::kRequired, Lines::kMany));
+    WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req->note(), "note"));
     if (!req->has_occurred_at()) return FieldError("occurred_at", "required");
+    WUYE_RETURN_IF_ERROR(CheckOccurredAt(req->occurred_at(), rc.now, "occurred_at"));
     absl::Time at = FromProtoTime(req->occurred_at());
-    if (at > rc.now + absl::Minutes(5)) return FieldError("occurred_at", "in the future");
     if (req->staff_id() == rc.caller.subject) {
       return absl::PermissionDeniedError("staff_id: no entries on one's own sheet");
     }
@@ -229,7 +230,16 @@ grpc::Status PerformanceServiceImpl::CreateManualEntry(Ctx* ctx,
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(staff->home()));
       absl::TimeZone tz = EstateZone(store_.EstateZone(tx, group, staff->home()));
       std::string id = NewId(rc.now);  // the entry is its own evidence
-      std::string period = MonthDate(MonthOf(at, tz));
+      wuye::common::v1::Month month = MonthOf(at, tz);
+      std::string period = MonthDate(month);
+      // Never into a closed month, nor after its appeal window: the line must be appealable.
+      store_.LockEvidence(tx, group, false);  // no month closes between the check and the write
+      auto sheet = store_.GetSheetRow(tx, group, staff->id, period);
+      bool closed = (sheet && sheet->state() == pb::SHEET_STATE_CLOSED) ||
+                    store_.EstateMonthClosed(tx, group, staff->home(), period);
+      WUYE_RETURN_IF_ERROR(CheckEntryMonth(month, closed, tz,
+                                           store_.GetSettings(tx, group).appeal_window_days(),
+                                           rc.now, "occurred_at"));
       Evidence evidence;
       std::string form_rule = req->rule();
       if (form_only) {
@@ -447,6 +457,7 @@ grpc::Status PerformanceServiceImpl::CreateAppeal(Ctx* ctx, const pb::CreateAppe
     WUYE_RETURN_IF_ERROR(CheckId(req->line_id(), "line_id"));
     WUYE_RETURN_IF_ERROR(
         CheckText(req->reason(), "reason", 2000, Presence::kRequired, Lines::kMany));
+    WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req->reason(), "reason"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       auto line = store_.GetLine(tx, group, req->line_id());
@@ -489,6 +500,7 @@ absl::Status PerformanceServiceImpl::CreateQualityAppeal(RequestContext& rc,
     return FieldError("line_id", "only one of line_id and quality_line_id");
   }
   WUYE_RETURN_IF_ERROR(CheckText(req.reason(), "reason", 2000, Presence::kRequired, Lines::kMany));
+  WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req.reason(), "reason"));
   return RunOnce(db_, rc.Key(), req, resp, [&](pqxx::work& tx) -> absl::Status {
     const std::string& group = rc.caller.group_id;
     auto line = store_.GetQualityLine(tx, group, req.quality_line_id(), true);
@@ -529,8 +541,10 @@ grpc::Status PerformanceServiceImpl::DecideAppeal(Ctx* ctx, const pb::DecideAppe
     }
     WUYE_RETURN_IF_ERROR(
         CheckText(req->reason(), "reason", 2000, Presence::kRequired, Lines::kMany));
+    WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req->reason(), "reason"));
     WUYE_RETURN_IF_ERROR(
         CheckText(req->decision_ref(), "decision_ref", 200, Presence::kOptional, Lines::kOne));
+    WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req->decision_ref(), "decision_ref"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       auto appeal = store_.GetAppeal(tx, group, req->appeal_id(), true);
@@ -723,11 +737,20 @@ grpc::Status PerformanceServiceImpl::ConfirmQualityLine(Ctx* ctx,
     WUYE_RETURN_IF_ERROR(CheckId(req->quality_line_id(), "quality_line_id"));
     WUYE_RETURN_IF_ERROR(CheckText(req->confirmation_ref(), "confirmation_ref", 200,
                                    Presence::kRequired, Lines::kOne));
+    WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req->confirmation_ref(), "confirmation_ref"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       auto line = store_.GetQualityLine(tx, group, req->quality_line_id(), true);
       if (!line) return absl::NotFoundError("quality_line_id: no such line");
       WUYE_RETURN_IF_ERROR(rc.RequireEstate(line->estate_id()));
+      // 000_…, 二.11: the committee's confirmation, recorded by someone with nothing to gain
+      // from it — never by a person the line names (their own form's reward), as an office
+      // appeal is never decided by one (DecideAppeal).
+      for (const std::string& staff : line->responsible_staff_ids()) {
+        if (staff == rc.caller.subject) {
+          return absl::PermissionDeniedError("quality_line_id: the line names the caller");
+        }
+      }
       if (line->state() != pb::QUALITY_LINE_STATE_AWAITING_CONFIRMATION) {
         return Refused("quality_line_id: the line awaits no confirmation",
                        "NOT_AWAITING_CONFIRMATION");
@@ -766,6 +789,7 @@ grpc::Status PerformanceServiceImpl::DismissCallFinding(Ctx* ctx,
     WUYE_RETURN_IF_ERROR(CheckId(req->finding_id(), "finding_id"));
     WUYE_RETURN_IF_ERROR(
         CheckText(req->reason(), "reason", 2000, Presence::kRequired, Lines::kMany));
+    WUYE_RETURN_IF_ERROR(CheckNoPersonalNumbers(req->reason(), "reason"));
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
       const std::string& group = rc.caller.group_id;
       auto finding = store_.GetFinding(tx, group, req->finding_id(), true);

@@ -392,6 +392,12 @@ TEST_F(PerformanceServiceTest, ManualEntryBadInputNamesTheFieldAndWritesNothing)
       {[](auto& r) { r.clear_occurred_at(); }, "occurred_at"},
       {[&](auto& r) { *r.mutable_occurred_at() = ToProtoTime(clock_.Now() + absl::Hours(2)); },
        "occurred_at"},
+      // An absurd year is refused here, never by PostgreSQL (INTERNAL, "error 22007").
+      {[](auto& r) { r.mutable_occurred_at()->set_seconds(-62198755200); }, "occurred_at"},
+      {[](auto& r) { r.mutable_occurred_at()->set_seconds(-1); }, "occurred_at"},
+      {[](auto& r) { r.mutable_occurred_at()->set_nanos(-5); }, "occurred_at"},
+      // Privacy: the note holds no phone or ID number.
+      {[](auto& r) { r.set_note("the resident (138 0013 8000) saw it"); }, "note"},
       {[](auto& r) { r.set_request_id(""); }, "request_id"},
   };
   for (const auto& c : cases) {
@@ -982,8 +988,8 @@ TEST_F(PerformanceServiceTest, FiguresTeamKpiRankingsAndExport) {
   EXPECT_EQ(tech.figures().sla_misses(), 1);
   EXPECT_EQ(tech.figures().callbacks_satisfied(), 1);
 
-  // The arrears KPI: 26.5 % → −1500, then a newer report at 24 % → +1000; an older one is
-  // ignored.
+  // The arrears KPI (000_… 二.10 "每超過一個百分點扣…1000分", whole points): 26.5 % → −1000,
+  // then a newer report at 24 % → +1000; an older one is ignored.
   ev::CollectionReported r;
   r.set_estate_id(estate_);
   *r.mutable_period() = MakeMonth(2026, 10);
@@ -996,7 +1002,7 @@ TEST_F(PerformanceServiceTest, FiguresTeamKpiRankingsAndExport) {
   pb::TeamSheet team;
   ASSERT_TRUE(Call(&Stub::GetTeamSheet, manager_tok_, treq, &team).ok());
   EXPECT_TRUE(team.arrears_reported());
-  EXPECT_EQ(team.team_points(), -1500);
+  EXPECT_EQ(team.team_points(), -1000);
   r.set_arrears_share_bp(2400);
   ASSERT_TRUE(Deliver("billing.collection.reported", group_, r, estate_, "", 3).ok());
   r.set_arrears_share_bp(2500);
@@ -1502,12 +1508,12 @@ TEST_F(PerformanceServiceTest, CloseMonthGradesSetBasedAndPublishes) {
   ASSERT_EQ(nov.lines_size(), 1);
   EXPECT_EQ(nov.lines(0).carried_from().month(), 10);
   EXPECT_EQ(nov.score(), 80);
-  // A manual entry for a closed month likewise.
-  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
-                   Entry(tech_, "dress_code", Utc(2026, 10, 30)), &line)
-                  .ok());
-  EXPECT_EQ(line.period().month(), 11);
-  EXPECT_EQ(line.carried_from().month(), 10);
+  // A manual entry for a closed month is refused (it would change the closed month's office
+  // score and could never be appealed): ManualEntriesGoOnlyToAMonthStillOpenToAppeal.
+  grpc::Status st = Call(&Stub::CreateManualEntry, inspector_tok_,
+                         Entry(tech_, "dress_code", Utc(2026, 10, 30)), &line);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "MONTH_CLOSED");
 }
 
 TEST_F(PerformanceServiceTest, EvidenceArrivesAndSheetsLeaveThroughTheBus) {
@@ -1846,8 +1852,12 @@ TEST_F(PerformanceServiceTest, AppealsAndDismissalsArePublishedOnceForTheDutyDes
   pb::CreateAppealRequest req;
   req.set_request_id(NewId(absl::Now()));
   req.set_line_id(s.lines(0).id());
+  // A reason holding a phone number is refused (NoFreeTextHoldsAPhoneOrIdNumber); none is
+  // ever published.
   req.set_reason("the resident at 13800138000 withdrew the complaint");
   pb::Appeal a, again;
+  EXPECT_EQ(Field(Call(&Stub::CreateAppeal, agent_tok_, req, &a)), "reason");
+  req.set_reason("the resident at gate 7 withdrew the complaint");
   ASSERT_TRUE(Call(&Stub::CreateAppeal, agent_tok_, req, &a).ok());
   ASSERT_TRUE(Call(&Stub::CreateAppeal, agent_tok_, req, &again).ok());  // a retry
   EXPECT_EQ(Reason(Appeal(agent_tok_, s.lines(0).id(), &again)), "ALREADY_APPEALED");
@@ -1860,7 +1870,7 @@ TEST_F(PerformanceServiceTest, AppealsAndDismissalsArePublishedOnceForTheDutyDes
   EXPECT_EQ(p.appeal_id(), a.id());
   EXPECT_EQ(p.staff_id(), agent_);
   EXPECT_FALSE(p.office());
-  EXPECT_EQ(created[0].DebugString().find("13800138000"), std::string::npos);
+  EXPECT_EQ(created[0].DebugString().find("withdrew"), std::string::npos);
 
   ASSERT_TRUE(Decide(manager_tok_, a.id(), pb::DECISION_UPHOLD, &again).ok());
   EXPECT_EQ(Reason(Decide(manager_tok_, a.id(), pb::DECISION_REJECT, &again)), "ALREADY_DECIDED");
@@ -1872,7 +1882,8 @@ TEST_F(PerformanceServiceTest, AppealsAndDismissalsArePublishedOnceForTheDutyDes
 
   std::string stranger = UnrecordedCall(Utc(2026, 10, 3, 3), false);
   pb::CallFinding f;
-  ASSERT_TRUE(Dismiss(manager_tok_, stranger, &f, "a courier, call 13800138000").ok());
+  EXPECT_EQ(Field(Dismiss(manager_tok_, stranger, &f, "a courier, call 13800138000")), "reason");
+  ASSERT_TRUE(Dismiss(manager_tok_, stranger, &f, "a courier at the east gate").ok());
   EXPECT_EQ(Reason(Dismiss(manager_tok_, stranger, &f)), "ALREADY_DISMISSED");
   std::vector<ev::Event> dismissed = payloads("performance.call_finding.dismissed");
   ASSERT_EQ(dismissed.size(), 1u);
@@ -1880,7 +1891,7 @@ TEST_F(PerformanceServiceTest, AppealsAndDismissalsArePublishedOnceForTheDutyDes
   ASSERT_TRUE(dismissed[0].payload().UnpackTo(&d));
   EXPECT_EQ(d.finding_id(), stranger);
   EXPECT_EQ(d.estate_id(), estate_);
-  EXPECT_EQ(dismissed[0].DebugString().find("13800138000"), std::string::npos);
+  EXPECT_EQ(dismissed[0].DebugString().find("courier"), std::string::npos);
 }
 
 // ---- the counter's evidence (issue #25) --------------------------------------------------------
@@ -2083,6 +2094,258 @@ TEST_F(PerformanceServiceTest, ClosedSurveysAreTheOfficesSatisfactionFigureOfThe
   EXPECT_EQ(november.satisfaction().surveys(), 1);
   EXPECT_EQ(november.satisfaction().satisfied_bp(), 10000);
   EXPECT_EQ(Query("SELECT count(*) FROM surveys"), 4);
+}
+
+// ---- audited defects ----------------------------------------------------------------------------
+
+// 002_…, 3.2 (保密性: 客服前台要保证客户信息的保密性,不得泄露客户隐私), and STYLE.md (no personal
+// data; shared/text.h CheckNoPersonalNumbers, as duty and the counter check): no free text a
+// person writes in performance may hold a phone or ID number — a manual entry's note, an
+// appeal's reason (form line and office line), a decision's reason and the committee's
+// reference, the committee's confirmation reference, a finding's dismissal reason, a form
+// item's name. Each is INVALID_ARGUMENT naming the field, and writes nothing.
+TEST_F(PerformanceServiceTest, NoFreeTextHoldsAPhoneOrIdNumber) {
+  // What there is to appeal, decide, confirm and dismiss.
+  Complaint(agent_, Utc(2026, 10, 10));
+  pb::Sheet s = Sheet(agent_, 2026, 10);
+  ASSERT_EQ(s.lines_size(), 1);
+  pb::Appeal appeal;
+  ASSERT_TRUE(Appeal(agent_tok_, s.lines(0).id(), &appeal).ok());
+  pb::Line claim;
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(tech_, "housing_claim_help", Utc(2026, 10, 14)), &claim)
+                  .ok());
+  std::string finding = UnrecordedCall(Utc(2026, 10, 11), true);
+  const std::string office_line = OfficeLine("complaint_verified").id();
+
+  const std::vector<std::string> numbers = {
+      "the resident (138 0013 8000) called",  // a mobile number, spaced
+      "call 010-6914 0000",                   // a fixed line
+      "ID 11010119900307123X",                // an ID number
+      "电话１３８００１３８０００",           // full-width digits
+  };
+  std::string before = Snapshot();
+  for (const std::string& text : numbers) {
+    pb::CreateManualEntryRequest entry = Entry(tech_, "dress_code", Utc(2026, 10, 14));
+    entry.set_note(text);
+    pb::Line line;
+    grpc::Status st = Call(&Stub::CreateManualEntry, inspector_tok_, entry, &line);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << text;
+    EXPECT_EQ(Field(st), "note") << text;
+    EXPECT_EQ(st.error_message().find(text), std::string::npos);  // never repeated
+
+    pb::CreateAppealRequest form_appeal;
+    form_appeal.set_request_id(NewId(absl::Now()));
+    form_appeal.set_line_id(s.lines(0).id());
+    form_appeal.set_reason(text);
+    pb::Appeal out;
+    EXPECT_EQ(Field(Call(&Stub::CreateAppeal, agent_tok_, form_appeal, &out)), "reason") << text;
+
+    pb::CreateAppealRequest office_appeal;
+    office_appeal.set_request_id(NewId(absl::Now()));
+    office_appeal.set_quality_line_id(office_line);
+    office_appeal.set_reason(text);
+    EXPECT_EQ(Field(Call(&Stub::CreateAppeal, manager_tok_, office_appeal, &out)), "reason")
+        << text;
+
+    pb::DecideAppealRequest decide;
+    decide.set_request_id(NewId(absl::Now()));
+    decide.set_appeal_id(appeal.id());
+    decide.set_decision(pb::DECISION_REJECT);
+    decide.set_reason(text);
+    EXPECT_EQ(Field(Call(&Stub::DecideAppeal, admin_tok_, decide, &out)), "reason") << text;
+    decide.set_reason("checked the call recording");
+    decide.set_decision_ref(text);
+    EXPECT_EQ(Field(Call(&Stub::DecideAppeal, admin_tok_, decide, &out)), "decision_ref") << text;
+
+    pb::QualityLine confirmed;
+    EXPECT_EQ(Field(Confirm(manager_tok_, claim.quality_line_id(), &confirmed, text)),
+              "confirmation_ref")
+        << text;
+
+    pb::CallFinding dismissed;
+    EXPECT_EQ(Field(Dismiss(manager_tok_, finding, &dismissed, text)), "reason") << text;
+
+    pb::UpdateFormItemRequest item;
+    item.set_request_id(NewId(absl::Now()));
+    item.mutable_item()->set_code("late_to_work");
+    item.mutable_item()->set_name(text);
+    item.mutable_item()->set_points(-3);
+    pb::FormItem f;
+    EXPECT_EQ(Field(Call(&Stub::UpdateFormItem, admin_tok_, item, &f)), "item.name") << text;
+  }
+  EXPECT_EQ(Snapshot(), before);
+
+  // Dates and short numbers are no personal numbers: the texts go through.
+  pb::QualityLine confirmed;
+  ASSERT_TRUE(
+      Confirm(manager_tok_, claim.quality_line_id(), &confirmed, "监督委员会 2026-10-20 纪要 3")
+          .ok());
+  pb::CallFinding dismissed;
+  ASSERT_TRUE(Dismiss(manager_tok_, finding, &dismissed, "the caller was a courier, gate 2").ok());
+}
+
+// CreateManualEntry.occurred_at decides the month a line lands in. A line only goes to a
+// month still open to appeal: never into a closed month (it would change the office score of
+// a month already graded, 000_…, 二, and could never be appealed), nor after the month's
+// appeal window — so every line can be appealed in its window. FAILED_PRECONDITION naming
+// occurred_at and the month.
+TEST_F(PerformanceServiceTest, ManualEntriesGoOnlyToAMonthStillOpenToAppeal) {
+  // 15 October: September's window closed on 5 October 16:00 UTC (6 October, Shanghai).
+  pb::Line line;
+  std::string before = Snapshot();
+  grpc::Status st = Call(&Stub::CreateManualEntry, inspector_tok_,
+                         Entry(agent_, "quarrel", Utc(2026, 9, 20)), &line);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "APPEAL_WINDOW_CLOSED");
+  EXPECT_TRUE(absl::StartsWith(st.error_message(), "occurred_at: ")) << st.error_message();
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "2026-09")) << st.error_message();
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Ledger(2026, 9).lines_size(), 0);
+
+  // 3 November: October's window is open; a line of 31 October goes in and can be appealed.
+  clock_.Set(Utc(2026, 11, 3));
+  pb::Line late;
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(agent_, "quarrel", Utc(2026, 10, 31, 1)), &late)
+                  .ok());
+  EXPECT_EQ(late.period().month(), 10);
+  pb::Appeal appeal;
+  ASSERT_TRUE(Appeal(agent_tok_, late.id(), &appeal).ok());
+  pb::Appeal decided;
+  ASSERT_TRUE(Decide(manager_tok_, appeal.id(), pb::DECISION_REJECT, &decided).ok());
+  pb::Appeal office;
+  ASSERT_TRUE(QualityAppeal(manager_tok_, late.quality_line_id(), &office).ok());
+  ASSERT_TRUE(CommitteeDecides(admin_tok_, office.id(), pb::DECISION_REJECT, &decided).ok());
+
+  // 6 November, Shanghai: October's window has closed, the month not yet.
+  clock_.Set(Utc(2026, 11, 5, 16));
+  st = Call(&Stub::CreateManualEntry, inspector_tok_, Entry(tech_, "dress_code", Utc(2026, 10, 20)),
+            &line);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(Reason(st), "APPEAL_WINDOW_CLOSED");
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "2026-10")) << st.error_message();
+  pb::CloseMonthResponse closed;
+  ASSERT_TRUE(Close(manager_tok_, estate_, 2026, 10, &closed).ok());
+  const int32_t october = Ledger(2026, 10).score();
+  EXPECT_EQ(october, -20);
+
+  // Closed: refused, also with a window the group widened since; the closed month's office
+  // score and the person's form stay as graded.
+  pb::UpdateSettingsRequest wider;
+  wider.set_request_id(NewId(absl::Now()));
+  wider.mutable_settings()->set_base_score(100);
+  wider.mutable_settings()->set_appeal_window_days(30);
+  pb::Settings settings;
+  ASSERT_TRUE(Call(&Stub::UpdateSettings, admin_tok_, wider, &settings).ok());
+  before = Snapshot();
+  for (const char* rule : {"physical_conflict", "housing_claim_help"}) {
+    st = Call(&Stub::CreateManualEntry, inspector_tok_, Entry(tech_, rule, Utc(2026, 10, 20)),
+              &line);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << rule;
+    EXPECT_EQ(Reason(st), "MONTH_CLOSED") << rule;
+    EXPECT_TRUE(absl::StartsWith(st.error_message(), "occurred_at: ")) << st.error_message();
+    EXPECT_TRUE(absl::StrContains(st.error_message(), "2026-10")) << st.error_message();
+  }
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Ledger(2026, 10).score(), october);
+  EXPECT_EQ(Sheet(tech_, 2026, 10).lines_size(), 0);
+  EXPECT_EQ(Sheet(tech_, 2026, 11).lines_size(), 0);  // nor carried to November
+
+  // November is open: its lines go in.
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(tech_, "dress_code", Utc(2026, 11, 4)), &line)
+                  .ok());
+  EXPECT_EQ(line.period().month(), 11);
+  EXPECT_FALSE(line.has_carried_from());
+}
+
+// 000_… 二.5 "在上門服務中業主對其服務態度進行評估,非有償服務的條目中,評估為不滿意的,每次扣服務質量
+// 標準分值20分": only an on-site service (上門服務) rated unsatisfied costs the office 20. A
+// callback of a ticket settled at the desk (no worker, no work order), or whose work orders
+// were all cancelled (no worker went), rates no visit: no line on either ledger.
+TEST_F(PerformanceServiceTest, AnUnsatisfiedCallbackCostsTheOfficeOnlyForAnOnSiteService) {
+  ev::CallbackRecorded c;
+  c.set_callback_id(NewId(absl::Now()));
+  c.set_ticket_id(NewId(absl::Now()));
+  c.set_estate_id(estate_);
+  c.set_agent_id(agent_);
+  c.set_satisfaction(wuye::common::v1::SATISFACTION_UNSATISFIED);
+  *c.mutable_called_at() = ToProtoTime(Utc(2026, 10, 12));
+  ASSERT_TRUE(Deliver("intake.callback.recorded", group_, c, estate_).ok());
+  c.set_callback_id(NewId(absl::Now()));
+  c.add_work_order_ids(NewId(absl::Now()));  // its only order cancelled
+  ASSERT_TRUE(Deliver("intake.callback.recorded", group_, c, estate_).ok());
+  EXPECT_EQ(Ledger(2026, 10).lines_size(), 0);
+  EXPECT_EQ(Ledger(2026, 10).score(), 0);
+  EXPECT_EQ(Sheet(agent_, 2026, 10).figures().callbacks_made(), 2);  // the calls still count
+  EXPECT_EQ(Sheet(agent_, 2026, 10).lines_size(), 0);
+
+  // A worker went: −20 for the office, naming the worker, whose form loses the item's points.
+  c.set_callback_id(NewId(absl::Now()));
+  c.add_worker_ids(tech_);
+  ASSERT_TRUE(Deliver("intake.callback.recorded", group_, c, estate_).ok());
+  pb::QualityLedger ledger = Ledger(2026, 10);
+  ASSERT_EQ(ledger.lines_size(), 1);
+  EXPECT_EQ(ledger.lines(0).item(), "service_unsatisfied");
+  EXPECT_EQ(ledger.lines(0).points(), -20);
+  ASSERT_EQ(ledger.lines(0).responsible_staff_ids_size(), 1);
+  EXPECT_EQ(ledger.lines(0).responsible_staff_ids(0), tech_);
+  EXPECT_EQ(ledger.score(), -20);
+  EXPECT_EQ(Sheet(tech_, 2026, 10).score(), 98);
+  // Paid work is not deducted, on-site or not.
+  c.set_callback_id(NewId(absl::Now()));
+  c.set_paid(true);
+  ASSERT_TRUE(Deliver("intake.callback.recorded", group_, c, estate_).ok());
+  EXPECT_EQ(Ledger(2026, 10).lines_size(), 1);
+}
+
+// 000_… 二.11 "每成功協助業主進行一次房屋質量維權獎勵服務質量標準分值100分,以所作記錄並經監督委員會
+// 確認的次數為準": the count is the committee's. Whoever a housing-claim line names (their own
+// +10, and for an estate manager the office's +100) never records its confirmation —
+// PERMISSION_DENIED, as an office appeal is never decided by a person the line names.
+TEST_F(PerformanceServiceTest, NobodyTheLineNamesRecordsTheCommitteesConfirmation) {
+  // The estate manager helped: an inspector's entry, and the counter's event.
+  pb::Line entry;
+  ASSERT_TRUE(Call(&Stub::CreateManualEntry, inspector_tok_,
+                   Entry(manager_, "housing_claim_help", Utc(2026, 10, 14)), &entry)
+                  .ok());
+  ev::DefectClaimSucceeded d;
+  d.set_defect_id(NewId(absl::Now()));
+  d.set_estate_id(estate_);
+  d.set_unit_id(NewId(absl::Now()));
+  d.set_staff_id(manager_);
+  *d.mutable_at() = ToProtoTime(Utc(2026, 10, 14, 2));
+  const std::string event_id = NewId(absl::Now());
+  ASSERT_TRUE(Deliver("counter.defect.claim_succeeded", group_, d, estate_, event_id).ok());
+  std::string from_event;
+  const pb::QualityLedger awaiting = Ledger(2026, 10);
+  for (const auto& l : awaiting.lines()) {
+    if (l.evidence_ref() == event_id) from_event = l.id();
+  }
+  ASSERT_FALSE(from_event.empty());
+
+  std::string named_admin = TestToken(group_, {"*"}, {"group_admin"}, manager_);
+  std::string before = Snapshot();
+  pb::QualityLine confirmed;
+  for (const std::string& line : {entry.quality_line_id(), from_event}) {
+    for (const std::string& tok : {manager_tok_, named_admin}) {
+      grpc::Status st = Confirm(tok, line, &confirmed);
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+    }
+  }
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Ledger(2026, 10).score(), 0);  // neither counts
+  EXPECT_EQ(Ledger(2026, 10).awaiting_confirmation(), 2);
+
+  // Another estate manager of the estate, or a group admin, records it.
+  std::string manager2 = Staff({ev::STAFF_ROLE_ESTATE_MANAGER}, estate_);
+  std::string manager2_tok = TestToken(group_, {estate_}, {"estate_manager"}, manager2);
+  ASSERT_TRUE(Confirm(manager2_tok, entry.quality_line_id(), &confirmed).ok());
+  EXPECT_EQ(confirmed.confirmed_by(), manager2);
+  ASSERT_TRUE(Confirm(admin_tok_, from_event, &confirmed).ok());
+  EXPECT_EQ(Ledger(2026, 10).score(), 200);
+  EXPECT_EQ(Sheet(manager_, 2026, 10).score(), 100);
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
+#include "absl/strings/match.h"
 #include "services/performance/evidence.h"
 #include "shared/ids.h"
 #include "shared/proto_time.h"
@@ -45,14 +48,23 @@ TEST(Grade, SqlMirrorsTheThresholds) {
   EXPECT_NE(pay.find("s >= 86 THEN 80 ELSE 0"), std::string::npos) << pay;
 }
 
+// 000_… 二.10 "以欠繳費業主率25%為基準,每超過一個百分點扣服務質量標準分值1000分,每降低一個百分點
+// 獎勵服務質量標準分值1000分": each whole percentage point exceeded or fallen short counts; a part
+// of a point counts nothing (no pro rata).
 TEST(Arrears, TeamPointsAgainstTheBaseline) {
   EXPECT_EQ(ArrearsTeamPoints(2400, -1000, 1000), 1000);   // 24 %: one point below
   EXPECT_EQ(ArrearsTeamPoints(2500, -1000, 1000), 0);      // 25 %: the baseline
-  EXPECT_EQ(ArrearsTeamPoints(2650, -1000, 1000), -1500);  // 26.5 %: 1.5 points above
+  EXPECT_EQ(ArrearsTeamPoints(2650, -1000, 1000), -1000);  // 26.5 %: one whole point above
+  EXPECT_EQ(ArrearsTeamPoints(2550, -1000, 1000), 0);      // 25.5 %: no whole point
+  EXPECT_EQ(ArrearsTeamPoints(2390, -1000, 1000), 1000);   // 23.9 %: one whole point below
+  EXPECT_EQ(ArrearsTeamPoints(2200, -1000, 1000), 3000);   // 22 %: three points below
+  EXPECT_EQ(ArrearsTeamPoints(2599, -1000, 1000), 0);
+  EXPECT_EQ(ArrearsTeamPoints(2600, -1000, 1000), -1000);
+  EXPECT_EQ(ArrearsTeamPoints(2401, -1000, 1000), 0);
   EXPECT_EQ(ArrearsTeamPoints(0, -1000, 1000), 25000);
   EXPECT_EQ(ArrearsTeamPoints(10000, -1000, 1000), -75000);
-  EXPECT_EQ(ArrearsTeamPoints(2650, -500, 1000), -750);  // the group's own points
-  EXPECT_EQ(ArrearsTeamPoints(2401, -1000, 1000), 990);
+  EXPECT_EQ(ArrearsTeamPoints(2650, -500, 1000), -500);  // the group's own points
+  EXPECT_EQ(ArrearsTeamPoints(2290, -1000, 700), 1400);
 }
 
 // 002_…, 第七章: a person's monthly form is a 100-point form: never above 100, never below 0.
@@ -93,6 +105,9 @@ TEST(Rules, CatalogueAndPoints) {
   f.set_points(-101);
   EXPECT_EQ(ErrorField(CheckFormItem(f, "item", true)), "item.points");
   f.set_points(0);
+  // 002_…, 3.2 (保密性: 不得泄露客户隐私): a name a person writes holds no phone or ID number.
+  f.set_name("call 138 0013 8000 when late");
+  EXPECT_EQ(ErrorField(CheckFormItem(f, "item", true)), "item.name");
   f.set_name("");
   EXPECT_EQ(ErrorField(CheckFormItem(f, "item", true)), "item.name");
   EXPECT_TRUE(CheckFormItem(f, "item", false).ok());
@@ -144,6 +159,62 @@ TEST(Months, AppealWindow) {
   EXPECT_EQ(MonthFromDate("2026-03-01").month(), 3);
   EXPECT_EQ(ErrorField(CheckMonth(MakeMonth(2026, 13), "period")), "period.month");
   EXPECT_EQ(ErrorField(CheckMonth(MakeMonth(1999, 1), "period")), "period.year");
+}
+
+// CreateManualEntry.occurred_at: a real time, not before 2000 (the first year of a month) and
+// not in the future; an absurd year never reaches the database.
+TEST(ManualEntries, OccurredAtWithinItsRange) {
+  absl::Time now = absl::FromCivil(absl::CivilSecond(2026, 10, 15, 4, 0, 0), absl::UTCTimeZone());
+  EXPECT_TRUE(CheckOccurredAt(ToProtoTime(now - absl::Hours(24)), now, "occurred_at").ok());
+  EXPECT_TRUE(CheckOccurredAt(ToProtoTime(now + absl::Minutes(5)), now, "occurred_at").ok());
+  EXPECT_TRUE(
+      CheckOccurredAt(ToProtoTime(absl::FromCivil(absl::CivilDay(2000, 1, 1), absl::UTCTimeZone())),
+                      now, "occurred_at")
+          .ok());
+  auto year = [](int64_t y) {
+    return absl::ToUnixSeconds(absl::FromCivil(absl::CivilDay(y, 1, 1), absl::UTCTimeZone()));
+  };
+  google::protobuf::Timestamp ts;
+  for (int64_t seconds : {year(-10000), year(-1), year(1), int64_t{-1}, int64_t{0}, year(2000) - 1,
+                          std::numeric_limits<int64_t>::min()}) {
+    ts.set_seconds(seconds);
+    absl::Status st = CheckOccurredAt(ts, now, "occurred_at");
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << seconds;
+    EXPECT_EQ(ErrorField(st), "occurred_at") << seconds;
+  }
+  for (int64_t seconds :
+       {absl::ToUnixSeconds(now) + 3600, year(10000), std::numeric_limits<int64_t>::max()}) {
+    ts.set_seconds(seconds);
+    EXPECT_EQ(ErrorField(CheckOccurredAt(ts, now, "occurred_at")), "occurred_at") << seconds;
+  }
+  ts = ToProtoTime(now);
+  ts.set_nanos(-1);
+  EXPECT_EQ(ErrorField(CheckOccurredAt(ts, now, "occurred_at")), "occurred_at");
+  ts.set_nanos(1'000'000'000);
+  EXPECT_EQ(ErrorField(CheckOccurredAt(ts, now, "occurred_at")), "occurred_at");
+}
+
+// A manual line goes only to a month still open to appeal (000_…, 二: the committee assesses
+// the office by its lines, and every line can be appealed in its window): never into a
+// closed month, nor after its appeal window.
+TEST(ManualEntries, OnlyIntoAMonthStillOpenToAppeal) {
+  absl::TimeZone sh = EstateZone("Asia/Shanghai");
+  auto sep = MakeMonth(2026, 9);
+  absl::Time deadline = AppealDeadline(sep, sh, 5);  // 5 Oct 16:00 UTC
+  EXPECT_TRUE(CheckEntryMonth(sep, false, sh, 5, deadline - absl::Seconds(1), "occurred_at").ok());
+  absl::Status st = CheckEntryMonth(sep, false, sh, 5, deadline, "occurred_at");
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrorReason(st), "APPEAL_WINDOW_CLOSED");
+  EXPECT_TRUE(absl::StartsWith(st.message(), "occurred_at: ")) << st.message();
+  EXPECT_TRUE(absl::StrContains(st.message(), "2026-09")) << st.message();
+  st = CheckEntryMonth(sep, true, sh, 5, deadline + absl::Hours(24), "occurred_at");
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrorReason(st), "MONTH_CLOSED");
+  EXPECT_TRUE(absl::StartsWith(st.message(), "occurred_at: ")) << st.message();
+  EXPECT_TRUE(absl::StrContains(st.message(), "2026-09")) << st.message();
+  // A month closed while its window is open (the group widened the window after the close).
+  EXPECT_EQ(ErrorReason(CheckEntryMonth(sep, true, sh, 60, deadline, "occurred_at")),
+            "MONTH_CLOSED");
 }
 
 TEST(Text, Csv) {
@@ -215,6 +286,32 @@ TEST(Evidence, CallbackUnsatisfiedUnpaid) {
   e = Read(Envelope("intake.callback.recorded", c), Defaults());
   EXPECT_TRUE(e.quality.empty());
   EXPECT_EQ(e.facts[1].callbacks_satisfied, 1);
+}
+
+// 000_…, 二.5 "在上門服務中業主對其服務態度進行評估,非有償服務的條目中,評估為不滿意的,每次扣服務
+// 質量標準分值20分": only an on-site service (上門服務) rated unsatisfied costs 20. A callback
+// naming no worker — a ticket settled at the desk, or whose work orders were all cancelled —
+// rates no visit: a figure of the agent's, no office line.
+TEST(Evidence, AnUnsatisfiedCallbackCostsTwentyOnlyForAnOnSiteService) {
+  ev::CallbackRecorded c;
+  c.set_estate_id(NewId(absl::Now()));
+  c.set_satisfaction(wuye::common::v1::SATISFACTION_UNSATISFIED);
+  c.set_agent_id(NewId(absl::Now()));
+  Evidence e = Read(Envelope("intake.callback.recorded", c), Defaults());
+  EXPECT_TRUE(e.quality.empty());  // resolved at the desk: nobody visited
+  ASSERT_EQ(e.facts.size(), 1u);   // the agent's call is still counted
+  EXPECT_EQ(e.facts[0].callbacks_made, 1);
+  c.add_work_order_ids(NewId(absl::Now()));  // its only order cancelled: no worker went
+  c.add_worker_ids("not-an-id");
+  e = Read(Envelope("intake.callback.recorded", c), Defaults());
+  EXPECT_TRUE(e.quality.empty());
+  std::string w = NewId(absl::Now());
+  c.add_worker_ids(w);  // a worker went: an on-site service
+  e = Read(Envelope("intake.callback.recorded", c), Defaults());
+  ASSERT_EQ(e.quality.size(), 1u);
+  EXPECT_EQ(e.quality[0].line.item, "service_unsatisfied");
+  EXPECT_EQ(e.quality[0].line.points, -20);
+  EXPECT_EQ(e.quality[0].line.responsible, (std::vector<std::string>{w}));
 }
 
 TEST(Evidence, UnrecordedCallAndComplaintAndSignature) {

@@ -111,6 +111,15 @@ test("000_… 二.11: a housing claim counts once the committee's confirmation i
   for (const r of ROLES) expect(canConfirm(awaiting, { staffId: "x", roles: [r] }), r).toBe(r === "estate_manager" || r === "group_admin");
   // NOT_AWAITING_CONFIRMATION.
   expect(canConfirm(create(QualityLineSchema, { state: QualityLineState.COUNTED }), { staffId: "x", roles: ["estate_manager"] })).toBe(false);
+  // Never by a person the line names (PERMISSION_DENIED): the manager who helped gains from it.
+  const named = create(QualityLineSchema, {
+    state: QualityLineState.AWAITING_CONFIRMATION,
+    item: "housing_claim_help",
+    points: 100,
+    responsibleStaffIds: ["mgr"],
+  });
+  expect(canConfirm(named, { staffId: "mgr", roles: ["estate_manager"] })).toBe(false);
+  expect(canConfirm(named, { staffId: "other", roles: ["estate_manager"] })).toBe(true);
 });
 
 test("the office objects to a counted deduction through its estate manager, once, while the window is open", () => {

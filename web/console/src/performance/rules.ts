@@ -134,9 +134,16 @@ export function canDecide(a: Appeal, c: Caller, officeLine?: QualityLine): boole
   return a.staffId !== c.staffId;
 }
 
-/** Whether the caller may record the committee's confirmation of an office line. */
+/**
+ * Whether the caller may record the committee's confirmation of an office line: never one of
+ * the people the line names (000_… 二.11; the service refuses them PERMISSION_DENIED).
+ */
 export function canConfirm(line: QualityLine, c: Caller): boolean {
-  return line.state === QualityLineState.AWAITING_CONFIRMATION && has(c, PERFORMANCE.confirm);
+  return (
+    line.state === QualityLineState.AWAITING_CONFIRMATION &&
+    has(c, PERFORMANCE.confirm) &&
+    !line.responsibleStaffIds.includes(c.staffId)
+  );
 }
 
 /**
