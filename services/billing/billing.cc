@@ -558,6 +558,19 @@ absl::Status CheckMonth(const wuye::common::v1::Month& m, absl::string_view fiel
   return absl::OkStatus();
 }
 
+absl::CivilMonth CurrentMonth(absl::Time now, absl::TimeZone tz) {
+  return absl::CivilMonth(absl::ToCivilSecond(now, tz));
+}
+
+absl::Status CheckBillablePeriod(const wuye::common::v1::Month& period, absl::CivilMonth current,
+                                 absl::string_view field) {
+  if (absl::CivilMonth(period.year(), period.month()) <= current) return absl::OkStatus();
+  return FieldError(
+      field, absl::StrFormat("%04d-%02d is after the current month %04d-%02d in the "
+                             "estate's time zone: a month is billed once it has begun",
+                             period.year(), period.month(), current.year(), current.month()));
+}
+
 std::string MonthStart(const wuye::common::v1::Month& m) {
   return absl::StrFormat("%04d-%02d-01", m.year(), m.month());
 }

@@ -364,6 +364,14 @@ void CollectionRates(v1::CollectionReport* report);
 
 // The month as a date "YYYY-MM-01", and back.
 absl::Status CheckMonth(const wuye::common::v1::Month& month, absl::string_view field);
+// The month `now` falls in, in the estate's zone `tz`.
+absl::CivilMonth CurrentMonth(absl::Time now, absl::TimeZone tz);
+// A billing run bills a month that has begun (DOMAIN.md §4: each unit's bill for the period;
+// nothing in the seeds bills ahead): INVALID_ARGUMENT on `field` for a period after
+// `current`, the estate's current month. A typo such as 2062-03 would bill every unit, and a
+// bill is never voided.
+absl::Status CheckBillablePeriod(const wuye::common::v1::Month& period, absl::CivilMonth current,
+                                 absl::string_view field);
 std::string MonthStart(const wuye::common::v1::Month& month);
 wuye::common::v1::Month MonthOf(absl::CivilDay day);
 // A monthly bill is due at the end of day `due_day` of its month, in the estate's zone.

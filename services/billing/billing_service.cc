@@ -37,9 +37,16 @@ absl::Status RequireAccountReader(const RequestContext& rc) {
   return rc.RequireRole(
       {kGroupAdmin, kEstateManager, kFinanceClerk, kSupervisor, kTeamLead, kAgent, kService});
 }
-// An estate's arrears (who owes what, aged): finance and the estate's management.
+// An estate's arrears and its monthly collection report (totals: amounts and counts, no
+// unit, resident, phone or ID): finance, the estate's management, and the desk's team lead,
+// who supervises the chasing of management fees and tallies the arrears before the 5th of
+// each month (001_…, 碧桂园客户部领班: 负责物业管理费催缴、追收的监督工作;
+// 每月5日前统计欠管理费总表).
 absl::Status RequireArrearsReader(const RequestContext& rc) {
-  return rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk, kSupervisor});
+  return rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk, kSupervisor, kTeamLead});
+}
+absl::Status RequireCollectionReader(const RequestContext& rc) {
+  return rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk, kTeamLead});
 }
 // Billing runs: the roles that start them.
 absl::Status RequireRunReader(const RequestContext& rc) {
@@ -397,8 +404,19 @@ grpc::Status BillingServiceImpl::StartBillingRun(Ctx* ctx, const v1::StartBillin
     WUYE_RETURN_IF_ERROR(CheckMonth(req->period(), "period"));
     const std::string period = MonthStart(req->period());
     return RunOnce(db_, rc.Key(), *req, resp, [&](pqxx::work& tx) -> absl::Status {
-      if (!whole_group) {
-        WUYE_RETURN_IF_ERROR(VisibleEstate(tx, rc, req->estate_id(), "estate_id").status());
+      // A month that has begun in the estate's zone; a group run, in every estate's.
+      std::vector<std::string> zones;
+      if (whole_group) {
+        zones = store_.EstateZones(tx, rc.caller.group_id);
+      } else {
+        WUYE_ASSIGN_OR_RETURN(EstateCopy estate,
+                              VisibleEstate(tx, rc, req->estate_id(), "estate_id"));
+        zones.push_back(estate.time_zone);
+      }
+      if (zones.empty()) zones.emplace_back();  // no estate yet: the default zone
+      for (const std::string& zone : zones) {
+        WUYE_RETURN_IF_ERROR(
+            CheckBillablePeriod(req->period(), CurrentMonth(rc.now, EstateZone(zone)), "period"));
       }
       if (auto active = store_.ActiveRun(tx, rc.caller.group_id, req->estate_id(), period)) {
         return Refused(absl::StrCat("a run of this scope and month is under way: ", *active),
@@ -840,7 +858,7 @@ grpc::Status BillingServiceImpl::ReportCollection(Ctx* ctx, const v1::ReportColl
                                                   v1::CollectionReport* resp) {
   return rpc_.Run(ctx, "ReportCollection", req->request_id(), [&](RequestContext& rc) {
     WUYE_RETURN_IF_ERROR(rc.RequireGroup());
-    WUYE_RETURN_IF_ERROR(rc.RequireRole({kGroupAdmin, kEstateManager, kFinanceClerk}));
+    WUYE_RETURN_IF_ERROR(RequireCollectionReader(rc));
     WUYE_RETURN_IF_ERROR(CheckId(req->estate_id(), "estate_id"));
     WUYE_RETURN_IF_ERROR(CheckMonth(req->period(), "period"));
     const std::string period = MonthStart(req->period());
@@ -852,8 +870,7 @@ grpc::Status BillingServiceImpl::ReportCollection(Ctx* ctx, const v1::ReportColl
       // A month with no monthly bill has no collection to report: fixing it at its close
       // would keep 0 of 0 (a rate of 100 %) for good, and performance would score it.
       if (!store_.HasMonthlyBills(tx, group, estate.id, period)) {
-        return Refused("period: the estate has no monthly bill of this month",
-                       "MONTH_NOT_BILLED");
+        return Refused("period: the estate has no monthly bill of this month", "MONTH_NOT_BILLED");
       }
       v1::FeeSchedule schedule = store_.GetSchedule(tx, group, estate.id);
       v1::BillingSettings settings = WithDefaults(store_.GetSettings(tx, group));

@@ -365,6 +365,37 @@ TEST_F(BillingServiceTest, AnInterruptedRunCompletesWithoutDuplicates) {
   EXPECT_EQ(ledger.debits_fen(), Query("SELECT sum(amount_fen) FROM bills"));
 }
 
+// DOMAIN.md §4: "a monthly billing run issues each unit's bill for the period", and no seed
+// bills a month ahead. A run of a month that has not begun in the estate's zone (a typo such
+// as 2062-03, or next month) is refused on `period` and writes nothing: bills are never
+// voided. The current month still runs.
+TEST_F(BillingServiceTest, ARunOfAMonthThatHasNotBegunIsRefusedAndWritesNothing) {
+  Schedule(estate_);
+  const std::string unit = Unit(estate_, "100");
+  const absl::CivilMonth current = CurrentMonth(absl::Now(), EstateZone("Asia/Shanghai"));
+  const std::string before = Snapshot();
+  for (const auto& period :
+       {Month(2062, 3), Month(static_cast<int>((current + 1).year()), (current + 1).month())}) {
+    for (const std::string& estate : {estate_, std::string()}) {  // the estate's, the group's
+      v1::StartBillingRunRequest req;
+      req.set_request_id(NewId(absl::Now()));
+      req.set_estate_id(estate);
+      *req.mutable_period() = period;
+      v1::BillingRun run;
+      grpc::Status st = Call(&Stub::StartBillingRun, admin_, req, &run);
+      EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+      EXPECT_EQ(Field(st), "period") << st.error_message();
+    }
+  }
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Query("SELECT count(*) FROM billing_runs"), 0);
+
+  v1::BillingRun run = Run(estate_, Month(static_cast<int>(current.year()), current.month()));
+  EXPECT_EQ(run.state(), v1::RUN_STATE_DONE);
+  EXPECT_EQ(run.bills_issued(), 1);
+  EXPECT_EQ(Bills(estate_, unit).size(), 1u);
+}
+
 TEST_F(BillingServiceTest, AUnitBilledInItsOldEstateIsNotBilledAgainInItsNewOne) {
   // The first run of an estate's month inserts without ON CONFLICT; a unit that came to the
   // estate with its bill of the month already issued makes that insert fail, and the chunk
@@ -1705,10 +1736,21 @@ TEST_F(BillingServiceTest, TheMonthsCollectionIsFixedAtItsCloseByTheServiceNotBy
     r.set_version(1);
     ASSERT_TRUE(Deliver("directory.resident.created", group_, r.resident_id(), 1, r).ok());
   }
-  // Next month: due on its 28th, so not closed while this test runs.
-  const absl::CivilMonth next =
-      absl::CivilMonth(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone())) + 1;
+  // This month (a later one is not billed yet), due on its 28th, with the longest grace the
+  // group may set: not closed while this test runs.
+  const absl::TimeZone shanghai = EstateZone("Asia/Shanghai");
+  const absl::CivilMonth next = CurrentMonth(absl::Now(), shanghai);
   const auto month = MonthOf(absl::CivilDay(next));
+  {
+    v1::UpdateBillingSettingsRequest us;
+    us.set_request_id(NewId(absl::Now()));
+    us.mutable_settings()->set_collection_grace_days(kMaxGraceDays);
+    v1::BillingSettings settings;
+    ASSERT_TRUE(Call(&Stub::UpdateBillingSettings, admin_, us, &settings).ok());
+  }
+  const absl::Time due = absl::FromCivil(absl::CivilDay(next.year(), next.month(), 29), shanghai);
+  // From the 29th on the month's bills are past due, though the month is not closed.
+  const int late_homes = absl::Now() >= due ? 2 : 0;
   // Before the month is billed there is nothing to report, and nothing is fixed or published:
   // a month closed with no bill would otherwise stay 0 of 0 (100 %) for good.
   {
@@ -1742,11 +1784,11 @@ TEST_F(BillingServiceTest, TheMonthsCollectionIsFixedAtItsCloseByTheServiceNotBy
   EXPECT_FALSE(report.final());
   EXPECT_EQ(report.billed_fen(), 66000);
   EXPECT_EQ(report.collected_fen(), 30000);
-  EXPECT_EQ(report.owners(), 4);             // one per home; the parking space is none
-  EXPECT_EQ(report.owners_in_arrears(), 0);  // nothing is past due yet
-  const absl::TimeZone shanghai = EstateZone("Asia/Shanghai");
-  const absl::Time close = absl::FromCivil(absl::CivilDay(next.year(), next.month(), 29), shanghai);
-  EXPECT_EQ(FromProtoTime(report.close_time()), close);  // the due day's end, grace 0
+  EXPECT_EQ(report.owners(), 4);  // one per home; the parking space is none
+  // Before the 29th nothing is past due.
+  EXPECT_EQ(report.owners_in_arrears(), late_homes);
+  const absl::Time close = due + absl::Hours(24) * kMaxGraceDays;
+  EXPECT_EQ(FromProtoTime(report.close_time()), close);  // the due day's end plus the grace
   EXPECT_EQ(report.version(), 1);
   // Nobody can fix the month before its close.
   rreq.set_request_id(NewId(absl::Now()));
@@ -1794,6 +1836,66 @@ TEST_F(BillingServiceTest, TheMonthsCollectionIsFixedAtItsCloseByTheServiceNotBy
   EXPECT_TRUE(payload.final());
   EXPECT_EQ(payload.collection_rate_bp(), 4545);
   EXPECT_EQ(payload.arrears_share_bp(), 5000);
+}
+
+// 001_… 碧桂园客户部领班: the team lead "负责物业管理费催缴、追收的监督工作" and "每月5日前统计
+// 欠管理费总表": reads the estate's arrears and its collection report (totals, no personal
+// data), for the estates of the token only. Other roles read as before.
+TEST_F(BillingServiceTest, TeamLeadsReadTheArrearsAndCollectionOfTheirOwnEstatesOnly) {
+  const std::string home = Unit(estate_, "100");
+  const auto month = MonthOf(absl::CivilDay(CurrentMonth(absl::Now(), absl::UTCTimeZone()) - 3));
+  Run(estate_, month);  // long past due and closed
+  v1::GetArrearsRequest areq;
+  areq.set_estate_id(estate_);
+  v1::ReportCollectionRequest rreq;
+  rreq.set_estate_id(estate_);
+  *rreq.mutable_period() = month;
+  auto arrears = [&](const std::string& token, v1::Arrears* out) {
+    return Call(&Stub::GetArrears, token, areq, out).error_code();
+  };
+  auto collection = [&](const std::string& token, v1::CollectionReport* out) {
+    rreq.set_request_id(NewId(absl::Now()));
+    return Call(&Stub::ReportCollection, token, rreq, out).error_code();
+  };
+  const std::string lead = TestToken(group_, {estate_}, {"team_lead"}, "lead-1");
+  v1::Arrears a;
+  ASSERT_EQ(arrears(lead, &a), grpc::StatusCode::OK);
+  EXPECT_EQ(a.estate_id(), estate_);
+  EXPECT_EQ(a.days_0_30_fen() + a.days_31_90_fen() + a.days_91_180_fen(), 15000);
+  EXPECT_EQ(a.units_in_arrears(), 1);
+  v1::CollectionReport r;
+  ASSERT_EQ(collection(lead, &r), grpc::StatusCode::OK);
+  EXPECT_TRUE(r.final());
+  EXPECT_EQ(r.billed_fen(), 15000);
+  EXPECT_EQ(r.owners_in_arrears(), 1);
+
+  // A team lead of another estate of the group reads neither.
+  const std::string other_lead = TestToken(group_, {Estate(150)}, {"team_lead"}, "lead-2");
+  EXPECT_EQ(arrears(other_lead, &a), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(collection(other_lead, &r), grpc::StatusCode::PERMISSION_DENIED);
+
+  // The other roles as before.
+  struct Role {
+    std::string role;
+    grpc::StatusCode arrears, collection;
+  };
+  for (const Role& c : std::vector<Role>{
+           {"group_admin", grpc::StatusCode::OK, grpc::StatusCode::OK},
+           {"estate_manager", grpc::StatusCode::OK, grpc::StatusCode::OK},
+           {"finance_clerk", grpc::StatusCode::OK, grpc::StatusCode::OK},
+           {"supervisor", grpc::StatusCode::OK, grpc::StatusCode::PERMISSION_DENIED},
+           {"agent", grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::PERMISSION_DENIED},
+           {"technician", grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::PERMISSION_DENIED},
+           {"nurse", grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::PERMISSION_DENIED},
+       }) {
+    const std::string token = TestToken(group_, {estate_}, {c.role});
+    EXPECT_EQ(arrears(token, &a), c.arrears) << c.role;
+    EXPECT_EQ(collection(token, &r), c.collection) << c.role;
+  }
+  // Reading is all a team lead gains: payments and reminders stay with their roles.
+  v1::Payment p;
+  EXPECT_EQ(Call(&Stub::RecordPayment, lead, PaymentReq(home, 100, "TL-1"), &p).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(BillingServiceTest, AMonthPastItsCloseIsFixedAsOfTheCloseWhoeverAsksFirst) {
@@ -2612,7 +2714,8 @@ class CounterMoneyTest : public BillingServiceTest {
   void Twice(const std::string& type, const google::protobuf::Message& payload,
              const std::string& group = "") {
     for (int i = 0; i < 2; ++i) {
-      absl::Status st = Deliver(type, group.empty() ? group_ : group, NewId(absl::Now()), 1, payload);
+      absl::Status st =
+          Deliver(type, group.empty() ? group_ : group, NewId(absl::Now()), 1, payload);
       EXPECT_TRUE(st.ok()) << type << ": " << st;
     }
   }
@@ -2640,9 +2743,9 @@ class CounterMoneyTest : public BillingServiceTest {
   }
   // −(sum of an account's entries): what is held on it (a liability or revenue).
   int64_t Balance(const std::string& account) {
-    return Query(absl::StrCat(
-        "SELECT COALESCE(-sum(amount_fen), 0) FROM ledger_entries WHERE account = '", account,
-        "'"));
+    return Query(
+        absl::StrCat("SELECT COALESCE(-sum(amount_fen), 0) FROM ledger_entries WHERE account = '",
+                     account, "'"));
   }
   grpc::Status Pay(int64_t amount, const std::string& bill, v1::Payment* out) {
     return Call(&Stub::RecordPayment, clerk_, PaymentReq(unit_, amount, NewId(absl::Now()), bill),
@@ -2680,8 +2783,8 @@ class CounterMoneyTest : public BillingServiceTest {
       r->set_value(value);
     }
     // Monday 2026-11-09 10:00 in Shanghai: the hand-over month is November.
-    *m.mutable_read_at() = ToProtoTime(absl::FromCivil(absl::CivilSecond(2026, 11, 9, 10, 0, 0),
-                                                       EstateZone("Asia/Shanghai")));
+    *m.mutable_read_at() = ToProtoTime(
+        absl::FromCivil(absl::CivilSecond(2026, 11, 9, 10, 0, 0), EstateZone("Asia/Shanghai")));
     return m;
   }
   grpc::Status Reading(const std::string& meter, int month, const std::string& value,
@@ -2731,8 +2834,8 @@ TEST_F(CounterMoneyTest, HandOverReadingsAreTheFirstMonthsBaseline) {
   EXPECT_EQ(december.consumption(), "6.55");
   // Below the opening reading: refused as any decreasing reading.
   v1::MeterReading bad;
-  Exec(absl::StrCat("DELETE FROM meter_readings WHERE unit_id = '", unit_,
-                    "' AND meter_id = 'W1'"));
+  Exec(
+      absl::StrCat("DELETE FROM meter_readings WHERE unit_id = '", unit_, "' AND meter_id = 'W1'"));
   st = Reading("W1", 11, "100", &bad);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Reason(st), "METER_READING_DECREASED");
@@ -2742,7 +2845,10 @@ TEST_F(CounterMoneyTest, HandOverReadingsAreTheFirstMonthsBaseline) {
 TEST_F(CounterMoneyTest, MalformedOrForeignMeterReadingsChangeNothing) {
   const std::string before = Snapshot();
   for (auto readings : std::vector<std::vector<std::pair<std::string, std::string>>>{
-           {{"steam", "1"}}, {{"water", "1.234"}}, {{"water", "-1"}}, {{"water", ""}},
+           {{"steam", "1"}},
+           {{"water", "1.234"}},
+           {{"water", "-1"}},
+           {{"water", ""}},
            {{"water", "1"}, {"gas", "x"}}}) {
     EXPECT_EQ(Deliver("counter.meters.read", group_, unit_, 1, Meters(readings)).code(),
               absl::StatusCode::kInvalidArgument);

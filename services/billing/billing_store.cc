@@ -114,6 +114,15 @@ std::optional<EstateCopy> BillingStore::NextEstate(pqxx::work& tx, const std::st
   return EstateCopy{Text(r[0][0]), r[0][1].as<int64_t>(), Text(r[0][2])};
 }
 
+const sql::Statement kEstateZones = statements.Add(
+    "bl_estate_zones", "SELECT DISTINCT time_zone FROM bl_estates WHERE group_id = $1");
+
+std::vector<std::string> BillingStore::EstateZones(pqxx::work& tx, const std::string& group) {
+  std::vector<std::string> out;
+  for (const auto& r : tx.exec_prepared(kEstateZones, group)) out.push_back(Text(r[0]));
+  return out;
+}
+
 const sql::Statement kUnitGet = statements.Add(
     "bl_unit_get",
     "SELECT id, estate_id, area_centi, type, occupancy, handed_over, version, "

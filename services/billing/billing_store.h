@@ -68,6 +68,8 @@ class BillingStore {
   std::optional<EstateCopy> GetEstate(pqxx::work& tx, const std::string& group,
                                       const std::string& id);
   std::optional<UnitCopy> GetUnit(pqxx::work& tx, const std::string& group, const std::string& id);
+  // The time zones of the group's estates (each once).
+  std::vector<std::string> EstateZones(pqxx::work& tx, const std::string& group);
   // The one lock of a unit's money: every movement of it (payment, reversal, deposit,
   // refund, a charge from another service) takes it first, then reads the balance it checks.
   // False when the group has no such unit.

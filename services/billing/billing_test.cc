@@ -355,6 +355,32 @@ TEST(Months, DueTimeIsTheEndOfTheDueDayInTheEstatesZone) {
   EXPECT_EQ(ErrorField(CheckMonth(m, "period")), "period.year");
 }
 
+// DOMAIN.md §4 (a monthly run issues each unit's bill for the period; no seed bills a month
+// ahead): the current month and earlier are billable, the next month is not, counted in
+// the estate's zone: 31 Dec 17:00 UTC is already January in Shanghai.
+TEST(Months, OnlyAMonthThatHasBegunInTheEstatesZoneIsBillable) {
+  auto month = [](int y, int m) {
+    wuye::common::v1::Month out;
+    out.set_year(y);
+    out.set_month(m);
+    return out;
+  };
+  const absl::Time now =
+      absl::FromCivil(absl::CivilSecond(2026, 12, 31, 17, 0, 0), absl::UTCTimeZone());
+  EXPECT_EQ(CurrentMonth(now, absl::UTCTimeZone()), absl::CivilMonth(2026, 12));
+  const absl::CivilMonth shanghai = CurrentMonth(now, EstateZone("Asia/Shanghai"));
+  EXPECT_EQ(shanghai, absl::CivilMonth(2027, 1));
+  EXPECT_TRUE(CheckBillablePeriod(month(2027, 1), shanghai, "period").ok());
+  EXPECT_TRUE(CheckBillablePeriod(month(2026, 12), shanghai, "period").ok());
+  EXPECT_TRUE(CheckBillablePeriod(month(2000, 1), shanghai, "period").ok());
+  for (auto bad : {month(2027, 2), month(2028, 1), month(2062, 3)}) {
+    absl::Status st = CheckBillablePeriod(bad, shanghai, "period");
+    EXPECT_TRUE(absl::IsInvalidArgument(st)) << bad.year() << "-" << bad.month();
+    EXPECT_EQ(ErrorField(st), "period");
+  }
+  EXPECT_FALSE(CheckBillablePeriod(month(2027, 1), absl::CivilMonth(2026, 12), "period").ok());
+}
+
 TEST(Payments, BadPaymentsAreRefusedNamingTheField) {
   v1::Payment p;
   p.set_amount_fen(100);
@@ -669,13 +695,13 @@ TEST(CounterMoney, ARenovationDepositIsReleasedLessTheDeductionOfWhatWasPaid) {
     DepositRelease want;
   };
   for (const Case& c : std::vector<Case>{
-           {200000, 200000, 200000, 30000, {0, 200000, 30000, 170000}},   // paid in full
-           {200000, 200000, 200000, 0, {0, 200000, 0, 200000}},           // passed
-           {100000, 0, 0, 20000, {100000, 0, 0, 0}},                      // never paid
-           {100000, 40000, 40000, 10000, {60000, 40000, 10000, 30000}},   // paid in part
-           {50000, 20000, 20000, 45000, {30000, 20000, 20000, 0}},        // deduction > paid
-           {100000, 100000, 30000, 0, {0, 30000, 0, 30000}},              // refunded by hand
-           {100000, 100000, 500000, 0, {0, 100000, 0, 100000}},           // other deposits held
+           {200000, 200000, 200000, 30000, {0, 200000, 30000, 170000}},  // paid in full
+           {200000, 200000, 200000, 0, {0, 200000, 0, 200000}},          // passed
+           {100000, 0, 0, 20000, {100000, 0, 0, 0}},                     // never paid
+           {100000, 40000, 40000, 10000, {60000, 40000, 10000, 30000}},  // paid in part
+           {50000, 20000, 20000, 45000, {30000, 20000, 20000, 0}},       // deduction > paid
+           {100000, 100000, 30000, 0, {0, 30000, 0, 30000}},             // refunded by hand
+           {100000, 100000, 500000, 0, {0, 100000, 0, 100000}},          // other deposits held
            {100000, 100000, 100000, -5, {0, 100000, 0, 100000}},
        }) {
     DepositRelease r = ReleaseDeposit(c.amount, c.paid, c.held, c.deduction);
